@@ -1,0 +1,47 @@
+# perpmesh — see README.md. Every target is safe to re-run.
+SHELL := /bin/bash
+export NATS_URL ?= nats://127.0.0.1:4222
+export REDIS_URL ?= redis://127.0.0.1:6379
+
+.PHONY: setup build proto proto-check run test test-unit bench lint up down clean
+
+setup: ## npm deps, Debian's nats-server/redis-server, both started and answering
+	@bash scripts/setup.sh
+
+build: node_modules/.package-lock.json ## compile every workspace (tsc project references)
+	@npx tsc -b
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+proto: ## regenerate TypeScript from proto/ (ts-proto), lint the protos
+	@bash scripts/proto.sh
+
+proto-check: ## fail when the generated code is stale
+	@bash scripts/proto.sh --check
+
+run: build ## every service in one process, embedded log and store, paper venues
+	@npm start --silent
+
+test: setup proto-check build ## the whole suite: unit, contract, integration, e2e
+	@node scripts/test.mjs
+
+test-unit: ## pure tests only, no servers
+	@node scripts/test.mjs unit
+
+bench: setup build ## benchmarks, printed as ratios against a baseline in the same run
+	@node scripts/bench.mjs
+
+lint: ## biome (format + lint), buf lint, type check
+	@npx biome check .
+	@npx buf lint
+	@npx tsc -b --noEmit 2>/dev/null || npx tsc -b
+
+up: ## the whole stack in docker compose
+	docker compose up -d --build
+
+down:
+	docker compose down
+
+clean:
+	rm -rf libs/*/dist services/*/dist
