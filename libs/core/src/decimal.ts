@@ -53,7 +53,11 @@ export function toWire(value: Decimal): string {
 }
 
 /** Rounds to a multiple of `step` (a tick or a lot), with the given direction. */
-export function roundToStep(value: Decimal, step: Decimal, mode: 'down' | 'up' | 'nearest' = 'nearest'): Decimal {
+export function roundToStep(
+  value: Decimal,
+  step: Decimal,
+  mode: 'down' | 'up' | 'nearest' = 'nearest',
+): Decimal {
   const rounding =
     mode === 'down' ? Decimal.ROUND_FLOOR : mode === 'up' ? Decimal.ROUND_CEIL : Decimal.ROUND_HALF_EVEN;
   return value.div(step).toDecimalPlaces(0, rounding).mul(step);

@@ -1,1 +1,27 @@
-export {};
+export {
+  EmbeddedStoreLockedError,
+  StateStoreCorruptError,
+} from './embedded-files.js';
+export { EmbeddedStateStore, type EmbeddedStateStoreOptions } from './embedded-store.js';
+export { checkKeyPrefix, DEFAULT_KEY_PREFIX, type StateKeys, stateKeys } from './keys.js';
+export { type RedisConnectOptions, RedisStateStore, type RedisStateStoreOptions } from './redis-store.js';
+export {
+  type AllocateNonceOptions,
+  type AppliedSeqs,
+  apiKeyFingerprint,
+  type ClaimResult,
+  canonicalApplied,
+  FIRST_NONCE,
+  MAX_NONCE,
+  MAX_NONCE_BLOCK,
+  type NonceBlock,
+  NonceExhaustedError,
+  type NonceKey,
+  ProjectionConflictError,
+  type ProjectionSnapshot,
+  type ProjectionStoreAdapter,
+  projectionStoreOf,
+  type StateStore,
+  StateStoreBackendError,
+  StateStoreClosedError,
+} from './statestore.js';

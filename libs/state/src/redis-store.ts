@@ -1,0 +1,279 @@
+/**
+ * StateStore on Redis (ioredis). Every read-modify-write is one Lua script on one key, so
+ * any number of processes sharing the Redis can never hand out the same nonce, claim
+ * the same idempotency key twice, or overwrite a newer projection.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { DEFAULT_KEY_PREFIX, type StateKeys, stateKeys } from './keys.js';
+import {
+  IDEMPOTENCY_CLAIM_LUA,
+  IDEMPOTENCY_RELEASE_LUA,
+  IDEMPOTENCY_UPDATE_LUA,
+  NONCE_ALLOCATE_LUA,
+  NONCE_RESYNC_LUA,
+  PROJECTION_SAVE_LUA,
+} from './redis-scripts.js';
+import {
+  type AllocateNonceOptions,
+  type AppliedSeqs,
+  type ClaimResult,
+  canonicalApplied,
+  FIRST_NONCE,
+  MAX_NONCE,
+  type NonceBlock,
+  NonceExhaustedError,
+  type NonceKey,
+  ProjectionConflictError,
+  type ProjectionSnapshot,
+  type StateStore,
+  StateStoreBackendError,
+  StateStoreClosedError,
+} from './statestore.js';
+import {
+  checkBlockCount,
+  checkFloor,
+  checkIdempotencyArgs,
+  checkIdempotencyValue,
+  checkNonceKey,
+  checkNonceValue,
+  checkProjectionName,
+  checkProjectionSave,
+  checkTtlMs,
+} from './validation.js';
+
+/** The scripts as commands on the client (ioredis runs them by EVALSHA, falling back to EVAL). */
+interface ScriptCommands {
+  pmNonceAllocate(key: string, count: string, floor: string, maxStart: string): Promise<string>;
+  pmNonceResync(key: string, venueNextNonce: string): Promise<string>;
+  pmIdempotencyClaim(key: string, value: string, ttlMs: string): Promise<[0, string] | [1]>;
+  pmIdempotencyUpdate(key: string, expectedValue: string, newValue: string): Promise<0 | 1>;
+  pmIdempotencyRelease(key: string, expectedValue: string): Promise<0 | 1>;
+  pmProjectionSave(
+    key: string,
+    expectedApplied: string,
+    applied: string,
+    stateJson: string,
+  ): Promise<[0, string] | [1]>;
+}
+
+export interface RedisStateStoreOptions {
+  /** Prefix of every key (default `pm:`; tests use `pm:test:<unique>:`). Must end with `:`. */
+  readonly keyPrefix?: string;
+}
+
+export interface RedisConnectOptions extends RedisStateStoreOptions {
+  /** Redis logical database; overrides one in the URL. */
+  readonly db?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+/** `redis://host:port/db` without user or password, for error messages. */
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(unparsable Redis URL)';
+  }
+}
+
+export class RedisStateStore implements StateStore {
+  readonly keys: StateKeys;
+  readonly #client: Redis;
+  readonly #commands: ScriptCommands;
+  readonly #ownsClient: boolean;
+  #closed = false;
+
+  /**
+   * Wraps a client the caller owns (`close()` leaves it open). Use `connect()` for a
+   * store that owns its connection.
+   */
+  constructor(client: Redis, options: RedisStateStoreOptions & { ownsClient?: boolean } = {}) {
+    this.keys = stateKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+    this.#client = client;
+    this.#ownsClient = options.ownsClient ?? false;
+    client.defineCommand('pmNonceAllocate', { numberOfKeys: 1, lua: NONCE_ALLOCATE_LUA });
+    client.defineCommand('pmNonceResync', { numberOfKeys: 1, lua: NONCE_RESYNC_LUA });
+    client.defineCommand('pmIdempotencyClaim', { numberOfKeys: 1, lua: IDEMPOTENCY_CLAIM_LUA });
+    client.defineCommand('pmIdempotencyUpdate', { numberOfKeys: 1, lua: IDEMPOTENCY_UPDATE_LUA });
+    client.defineCommand('pmIdempotencyRelease', { numberOfKeys: 1, lua: IDEMPOTENCY_RELEASE_LUA });
+    client.defineCommand('pmProjectionSave', { numberOfKeys: 1, lua: PROJECTION_SAVE_LUA });
+    this.#commands = client as unknown as ScriptCommands;
+  }
+
+  /** Connects to `url` and waits until Redis answers; the store owns the connection. */
+  static async connect(url: string, options: RedisConnectOptions = {}): Promise<RedisStateStore> {
+    let connected = false;
+    const redisOptions: RedisOptions = {
+      lazyConnect: true,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      // Reconnect with ioredis' usual backoff once up; a first connect that fails fails now.
+      retryStrategy: (times) => (connected ? Math.min(times * 50, 2_000) : null),
+      ...(options.db === undefined ? {} : { db: options.db }),
+    };
+    const client = new Redis(url, redisOptions);
+    // Connection errors reach callers through the commands that fail (StateStoreBackendError);
+    // without a listener ioredis would also print each reconnect failure on its own.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      connected = true;
+    } catch (err) {
+      if (client.status !== 'end') client.disconnect();
+      throw new StateStoreBackendError(`cannot connect to Redis at ${redactedUrl(url)}`, { cause: err });
+    }
+    return new RedisStateStore(client, { ...options, ownsClient: true });
+  }
+
+  async #run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StateStoreClosedError('RedisStateStore');
+    try {
+      return await call();
+    } catch (err) {
+      throw new StateStoreBackendError(`redis ${operation} failed`, { cause: err });
+    }
+  }
+
+  // --- nonces ---------------------------------------------------------------------------
+
+  async allocateNonce(key: NonceKey, options?: AllocateNonceOptions): Promise<bigint> {
+    return (await this.#allocate(key, 1, options)).first;
+  }
+
+  async allocateNonces(key: NonceKey, count: number, options?: AllocateNonceOptions): Promise<NonceBlock> {
+    return this.#allocate(key, checkBlockCount(count), options);
+  }
+
+  async #allocate(
+    key: NonceKey,
+    count: number,
+    options: AllocateNonceOptions | undefined,
+  ): Promise<NonceBlock> {
+    checkNonceKey(key);
+    const floor = checkFloor(options);
+    const redisKey = this.keys.nonce(key);
+    const maxStart = (MAX_NONCE - BigInt(count)).toString();
+    let start: string;
+    try {
+      start = await this.#run('nonce allocate', () =>
+        this.#commands.pmNonceAllocate(
+          redisKey,
+          String(count),
+          floor === undefined ? '' : floor.toString(),
+          maxStart,
+        ),
+      );
+    } catch (err) {
+      if (err instanceof StateStoreBackendError && /NONCE_EXHAUSTED/.test(String(err.cause))) {
+        throw new NonceExhaustedError(count);
+      }
+      throw err;
+    }
+    const first = BigInt(start);
+    return { first, last: first + BigInt(count) - 1n, count };
+  }
+
+  async resyncNonce(key: NonceKey, venueNextNonce: bigint): Promise<bigint> {
+    checkNonceKey(key);
+    const value = checkNonceValue(venueNextNonce, 'venueNextNonce');
+    const next = await this.#run('nonce resync', () =>
+      this.#commands.pmNonceResync(this.keys.nonce(key), value.toString()),
+    );
+    return BigInt(next);
+  }
+
+  async peekNonce(key: NonceKey): Promise<bigint> {
+    checkNonceKey(key);
+    const next = await this.#run('nonce peek', () => this.#client.get(this.keys.nonce(key)));
+    return next === null ? FIRST_NONCE : BigInt(next);
+  }
+
+  // --- idempotency ----------------------------------------------------------------------
+
+  async claimIdempotencyKey(scope: string, key: string, value: string, ttlMs: number): Promise<ClaimResult> {
+    checkIdempotencyArgs(scope, key);
+    checkIdempotencyValue(value, 'value');
+    checkTtlMs(ttlMs);
+    const reply = await this.#run('idempotency claim', () =>
+      this.#commands.pmIdempotencyClaim(this.keys.idempotency(scope, key), value, String(ttlMs)),
+    );
+    return reply[0] === 1 ? { claimed: true } : { claimed: false, existingValue: reply[1] };
+  }
+
+  async getIdempotencyKey(scope: string, key: string): Promise<string | undefined> {
+    checkIdempotencyArgs(scope, key);
+    const value = await this.#run('idempotency get', () =>
+      this.#client.get(this.keys.idempotency(scope, key)),
+    );
+    return value ?? undefined;
+  }
+
+  async updateIdempotencyValue(
+    scope: string,
+    key: string,
+    expectedValue: string,
+    newValue: string,
+  ): Promise<boolean> {
+    checkIdempotencyArgs(scope, key);
+    checkIdempotencyValue(expectedValue, 'expectedValue');
+    checkIdempotencyValue(newValue, 'newValue');
+    const replaced = await this.#run('idempotency update', () =>
+      this.#commands.pmIdempotencyUpdate(this.keys.idempotency(scope, key), expectedValue, newValue),
+    );
+    return replaced === 1;
+  }
+
+  async releaseIdempotencyKey(scope: string, key: string, expectedValue: string): Promise<boolean> {
+    checkIdempotencyArgs(scope, key);
+    checkIdempotencyValue(expectedValue, 'expectedValue');
+    const deleted = await this.#run('idempotency release', () =>
+      this.#commands.pmIdempotencyRelease(this.keys.idempotency(scope, key), expectedValue),
+    );
+    return deleted === 1;
+  }
+
+  // --- projections ----------------------------------------------------------------------
+
+  async loadProjection<T>(name: string): Promise<ProjectionSnapshot<T> | undefined> {
+    checkProjectionName(name);
+    const [stateJson, appliedJson] = await this.#run('projection load', () =>
+      this.#client.hmget(this.keys.projection(name), 'state', 'applied'),
+    );
+    if (stateJson == null || appliedJson == null) return undefined;
+    return { state: JSON.parse(stateJson) as T, applied: JSON.parse(appliedJson) as AppliedSeqs };
+  }
+
+  async saveProjection<T>(
+    name: string,
+    state: T,
+    applied: AppliedSeqs,
+    expectedApplied: AppliedSeqs | undefined,
+  ): Promise<void> {
+    const checked = checkProjectionSave(name, state, applied, expectedApplied);
+    const expectedText = Object.keys(checked.expected).length === 0 ? '' : canonicalApplied(checked.expected);
+    const reply = await this.#run('projection save', () =>
+      this.#commands.pmProjectionSave(
+        this.keys.projection(checked.name),
+        expectedText,
+        canonicalApplied(checked.applied),
+        checked.stateJson,
+      ),
+    );
+    if (reply[0] !== 1) {
+      const actual = reply[1] === '' ? undefined : (JSON.parse(reply[1]) as AppliedSeqs);
+      throw new ProjectionConflictError(checked.name, checked.expected, actual);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsClient) {
+      try {
+        await this.#client.quit();
+      } catch {
+        this.#client.disconnect();
+      }
+    }
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The venue port: the one interface every venue adapter implements — the paper venue
+ * (in process over libs/sim, or remote over the paper-venue gRPC service), ccxt venues
+ * (Binance USD-M, OKX, Hyperliquid, ...) and the Lighter / Extended signers.
+ *
+ * Rules every adapter keeps:
+ * - Decimals only (prices, sizes, fees, balances, rates); instrument ids are ours
+ *   (`BTC-USDC-PERP`), the venue's own symbol stays inside the adapter.
+ * - Funding rates are reported raw for the venue's own interval, WITH that interval
+ *   (`intervalMs`), read from the venue, never assumed. Normalizing is ours (core/funding).
+ * - Errors are one of the named VenueError classes (errors.ts). A timeout or a lost
+ *   connection while placing an order is `VenueUnknownOutcomeError`: the order may
+ *   exist; the caller resolves it by asking the venue (fetchOrder), never by resending.
+ * - Readiness is per component, with a reason a person can act on.
+ * - Credentials never leave the adapter: not in errors, logs or returned objects.
+ */
+import type {
+  AccountId,
+  ClientOrderId,
+  Decimal,
+  EpochMs,
+  InstrumentId,
+  Liquidity,
+  OrderStatus,
+  OrderType,
+  Side,
+  TimeInForce,
+  TradeId,
+  VenueId,
+  VenueOrderId,
+} from '@perpmesh/core';
+
+export interface VenueMarket {
+  instrument: InstrumentId;
+  /** The venue's own symbol or market id (`BTCUSDT`, `BTC`, `1`), for logs and adapters. */
+  venueSymbol: string;
+  base: string;
+  quote: string;
+  settle: string;
+  tickSize: Decimal;
+  lotSize: Decimal;
+  minSize: Decimal;
+  minNotional: Decimal;
+  maxLeverage: Decimal;
+  /** Funding interval as the venue states it for this instrument. */
+  fundingIntervalMs: number;
+  makerFeeRate: Decimal;
+  takerFeeRate: Decimal;
+}
+
+export interface BookLevel {
+  price: Decimal;
+  size: Decimal;
+}
+
+/** Full book. `seq` is the venue's sequence number; deltas continue from it. */
+export interface BookSnapshot {
+  kind: 'snapshot';
+  instrument: InstrumentId;
+  seq: number;
+  bids: BookLevel[];
+  asks: BookLevel[];
+  tsEventMs: EpochMs;
+}
+
+/** Changed levels; size 0 removes a level. `prevSeq`, when the venue sends it, must equal the last seq. */
+export interface BookDelta {
+  kind: 'delta';
+  instrument: InstrumentId;
+  seq: number;
+  prevSeq?: number;
+  bids: BookLevel[];
+  asks: BookLevel[];
+  tsEventMs: EpochMs;
+}
+
+export interface PublicTrade {
+  kind: 'trade';
+  instrument: InstrumentId;
+  tradeId: TradeId;
+  price: Decimal;
+  size: Decimal;
+  /** The taker's side. */
+  takerSide: Side;
+  tsEventMs: EpochMs;
+}
+
+export interface FundingInfo {
+  kind: 'funding';
+  instrument: InstrumentId;
+  /** The venue's rate for ITS OWN interval (fraction, not percent). */
+  rate: Decimal;
+  intervalMs: number;
+  nextFundingTimeMs: EpochMs;
+  markPrice: Decimal;
+  indexPrice: Decimal;
+  tsEventMs: EpochMs;
+}
+
+export type MarketEvent = BookSnapshot | BookDelta | PublicTrade | FundingInfo;
+
+export interface VenueBalance {
+  asset: string;
+  total: Decimal;
+  available: Decimal;
+  equity: Decimal;
+  unrealizedPnl: Decimal;
+  tsEventMs: EpochMs;
+}
+
+export interface VenuePosition {
+  instrument: InstrumentId;
+  /** Signed: > 0 long, < 0 short, 0 flat. */
+  size: Decimal;
+  entryPrice: Decimal;
+  markPrice: Decimal;
+  unrealizedPnl: Decimal;
+  realizedPnl: Decimal;
+  leverage: Decimal;
+  liquidationPrice?: Decimal;
+  tsEventMs: EpochMs;
+}
+
+export interface PlaceOrderRequest {
+  clientOrderId: ClientOrderId;
+  instrument: InstrumentId;
+  side: Side;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  /** Required for limit orders. */
+  price?: Decimal;
+  size: Decimal;
+  reduceOnly: boolean;
+  /** Allocated by the caller from the state store when `capabilities.nonces` is set. */
+  nonce?: bigint;
+}
+
+export interface OrderRef {
+  instrument: InstrumentId;
+  clientOrderId?: ClientOrderId;
+  venueOrderId?: VenueOrderId;
+}
+
+export interface VenueOrder {
+  clientOrderId: ClientOrderId;
+  venueOrderId: VenueOrderId;
+  instrument: InstrumentId;
+  side: Side;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  price?: Decimal;
+  size: Decimal;
+  filled: Decimal;
+  avgFillPrice?: Decimal;
+  status: OrderStatus;
+  reduceOnly: boolean;
+  /** Why the venue rejected, canceled or expired it, in its words. */
+  reason?: string;
+  tsEventMs: EpochMs;
+}
+
+export interface VenueFill {
+  tradeId: TradeId;
+  venueOrderId: VenueOrderId;
+  clientOrderId: ClientOrderId;
+  instrument: InstrumentId;
+  side: Side;
+  price: Decimal;
+  size: Decimal;
+  /** Positive = paid, negative = rebate. */
+  fee: Decimal;
+  feeCurrency: string;
+  liquidity: Liquidity;
+  tsEventMs: EpochMs;
+}
+
+export interface VenueFundingPayment {
+  instrument: InstrumentId;
+  /** Signed, in the settle currency: > 0 received, < 0 paid. */
+  amount: Decimal;
+  rate: Decimal;
+  positionSize: Decimal;
+  markPrice: Decimal;
+  tsEventMs: EpochMs;
+}
+
+export type UserStreamEvent =
+  | { kind: 'order'; order: VenueOrder }
+  | { kind: 'fill'; fill: VenueFill }
+  | { kind: 'balance'; balance: VenueBalance }
+  | { kind: 'position'; position: VenuePosition }
+  | { kind: 'funding_payment'; payment: VenueFundingPayment };
+
+/** Readiness of one part of an adapter ("markets", "book BTC-USDC-PERP", "user stream"). */
+export interface ReadinessComponent {
+  component: string;
+  ready: boolean;
+  /** Why it is not ready (or what makes it ready), in words a person can act on. */
+  reason: string;
+}
+
+export interface VenueCapabilities {
+  /** The venue wants a strictly increasing nonce per API key (Lighter, Hyperliquid). */
+  nonces: boolean;
+  /** Nonce must be >= the current time in ms (Hyperliquid). */
+  nonceFloorIsTimeMs: boolean;
+  /** The venue rejects a reused client order id (Lighter). */
+  rejectsDuplicateClientOrderId: boolean;
+  cancelAllOrders: boolean;
+  postOnly: boolean;
+  fok: boolean;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface VenuePort {
+  readonly venue: VenueId;
+  readonly account: AccountId;
+  /** Non-secret id of the API key in use; the nonce counter key. */
+  readonly apiKeyId: string;
+  readonly capabilities: VenueCapabilities;
+
+  loadMarkets(): Promise<VenueMarket[]>;
+  fetchOrderBook(instrument: InstrumentId, depth: number): Promise<BookSnapshot>;
+  fetchFunding(instruments: InstrumentId[]): Promise<FundingInfo[]>;
+  /** Book snapshots and deltas, trades and funding updates for the given instruments. */
+  watchMarket(instruments: InstrumentId[], onEvent: (event: MarketEvent) => void): Promise<Subscription>;
+
+  fetchBalances(): Promise<VenueBalance[]>;
+  fetchPositions(): Promise<VenuePosition[]>;
+  fetchOpenOrders(instrument?: InstrumentId): Promise<VenueOrder[]>;
+  /** `undefined` when the venue has no such order. */
+  fetchOrder(ref: OrderRef): Promise<VenueOrder | undefined>;
+  fetchFills(sinceMs: EpochMs): Promise<VenueFill[]>;
+  /** The venue's next acceptable nonce, for a forward-only resync of our counter. */
+  fetchNextNonce?(): Promise<bigint>;
+
+  createOrder(request: PlaceOrderRequest): Promise<VenueOrder>;
+  cancelOrder(ref: OrderRef): Promise<VenueOrder>;
+  cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]>;
+  /** Orders, fills, balances, positions and funding payments of this account, as they happen. */
+  watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription>;
+
+  readiness(): ReadinessComponent[];
+  close(): Promise<void>;
+}
