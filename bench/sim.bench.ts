@@ -1,0 +1,151 @@
+/**
+ * libs/sim throughput, printed as ratios against a raw baseline run in the same
+ * process (no assertions; numbers depend on the machine).
+ *   node --import tsx --conditions=@perpmesh/source bench/sim.bench.ts
+ *
+ * - orders matched/s: a maker rests a limit sell, a taker market-buys it (one full
+ *   match per pair: validation, margin check, fill, fees, positions, events). Baseline:
+ *   pushing the same number of plain objects into an array.
+ * - book deltas applied/s: a BookMirror applies deltas recorded from a SimWorld tape
+ *   (sequence check, level upserts and deletes). Baseline: one plain Map.set per changed
+ *   level of the same deltas.
+ * - world steps/s: SimWorld.step at 1 s of simulated time per step, three venues
+ *   (for scale; no raw baseline exists for it).
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  type BookDeltaEvent,
+  BookMirror,
+  defaultWorldConfig,
+  SimExchange,
+  SimWorld,
+  venuePreset,
+} from '@perpmesh/sim';
+
+const ORDER_PAIRS = 5_000;
+const WORLD_STEPS = 300;
+
+function time(fn: () => void): number {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+}
+
+function report(name: string, count: number, ms: number, baselineName: string, baselineMs: number): void {
+  const perSecond = (count / ms) * 1000;
+  const baselinePerSecond = (count / baselineMs) * 1000;
+  console.log(
+    `${name.padEnd(28)} ${Math.round(perSecond).toLocaleString('en-US').padStart(12)}/s   ` +
+      `baseline ${baselineName}: ${Math.round(baselinePerSecond).toLocaleString('en-US')}/s   ` +
+      `ratio ${(baselinePerSecond / perSecond).toFixed(1)}x slower`,
+  );
+}
+
+function matchOrders(pairs: number): void {
+  const ex = new SimExchange(venuePreset('paper'));
+  ex.setPrices('BTC-USDC-PERP', { markPrice: '50000', indexPrice: '50000' });
+  ex.deposit('maker', '1000000000');
+  ex.deposit('taker', '1000000000');
+  for (let i = 0; i < pairs; i++) {
+    ex.placeOrder({
+      accountId: 'maker',
+      instrumentId: 'BTC-USDC-PERP',
+      side: 'sell',
+      type: 'limit',
+      price: '50000',
+      size: '0.01',
+    });
+    ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: 'BTC-USDC-PERP',
+      side: 'buy',
+      type: 'market',
+      size: '0.01',
+    });
+    // Flip sides now and then so positions stay small.
+    if (i % 2 === 1) {
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: 'BTC-USDC-PERP',
+        side: 'sell',
+        type: 'limit',
+        price: '50000',
+        size: '0.02',
+      });
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: 'BTC-USDC-PERP',
+        side: 'buy',
+        type: 'market',
+        size: '0.02',
+      });
+    }
+    if (i % 256 === 0) ex.drainEvents();
+  }
+  ex.drainEvents();
+}
+
+// Warm-up so the JIT is not measured.
+matchOrders(500);
+const matched = ORDER_PAIRS + ORDER_PAIRS / 2;
+const matchMs = time(() => matchOrders(ORDER_PAIRS));
+// Baselines are repeated so their timing is not noise, then scaled back to one pass.
+const BASELINE_REPEATS = 50;
+let sink = 0;
+const pushMs =
+  time(() => {
+    for (let r = 0; r < BASELINE_REPEATS; r++) {
+      const out: { i: number; price: string }[] = [];
+      for (let i = 0; i < matched; i++) out.push({ i, price: '50000' });
+      sink += out.length;
+    }
+  }) / BASELINE_REPEATS;
+report('orders matched', matched, matchMs, 'array push', pushMs);
+
+// Record a tape, then replay its deltas into mirrors.
+const startMs = Date.UTC(2026, 0, 1);
+const world = new SimWorld(defaultWorldConfig({ seed: 1, startMs }));
+const snapshots = new Map<string, ReturnType<SimExchange['bookSnapshot']>>();
+for (const venueId of world.venueIds()) {
+  for (const id of ['BTC-USDC-PERP', 'ETH-USDC-PERP'])
+    snapshots.set(`${venueId}/${id}`, world.exchange(venueId).bookSnapshot(id));
+}
+const deltas: BookDeltaEvent[] = [];
+const stepMs = time(() => {
+  for (let i = 0; i <= WORLD_STEPS; i++) {
+    for (const e of world.step(startMs + i * 1000)) if (e.type === 'book_delta') deltas.push(e);
+  }
+});
+// No raw equivalent exists for a whole world step; printed for scale only.
+console.log(
+  `${'world steps (3 venues)'.padEnd(28)} ${Math.round(((WORLD_STEPS + 1) / stepMs) * 1000)
+    .toLocaleString('en-US')
+    .padStart(12)}/s   (1 s of market per step)`,
+);
+
+const levelsApplied = deltas.reduce((n, d) => n + d.bids.length + d.asks.length, 0);
+const APPLY_REPEATS = 10;
+const applyMs =
+  time(() => {
+    for (let r = 0; r < APPLY_REPEATS; r++) {
+      const mirrors = new Map([...snapshots].map(([k, s]) => [k, new BookMirror(s)]));
+      for (const d of deltas) mirrors.get(`${d.venueId}/${d.instrumentId}`)?.apply(d);
+    }
+  }) / APPLY_REPEATS;
+const mapMs =
+  time(() => {
+    for (let r = 0; r < BASELINE_REPEATS; r++) {
+      const m = new Map<string, number>();
+      let n = 0;
+      for (const d of deltas) {
+        for (const l of d.bids) m.set(`${n++}`, l.size.isZero() ? 0 : 1);
+        for (const l of d.asks) m.set(`${n++}`, l.size.isZero() ? 0 : 1);
+      }
+      sink += m.size;
+    }
+  }) / BASELINE_REPEATS;
+report('book deltas applied', deltas.length, applyMs, 'Map.set per changed level', mapMs);
+console.log(
+  `(${deltas.length.toLocaleString('en-US')} deltas, ${levelsApplied.toLocaleString('en-US')} level changes)`,
+);
+if (sink < 0) console.log(sink); // keeps the baselines from being optimized away

@@ -1,0 +1,392 @@
+/**
+ * What every perpmesh gRPC server shares: health (`grpc.health.v1.Health`, following the
+ * service's HealthRegistry), server reflection, bearer-token auth, and the ONE place where
+ * domain errors become gRPC statuses.
+ *
+ * Auth: when a token is configured, every call needs `authorization: Bearer <token>`
+ * metadata, compared in constant time; otherwise UNAUTHENTICATED. The health service is
+ * exempt: Kubernetes gRPC probes and load balancers cannot send credentials, and it only
+ * reveals SERVING / NOT_SERVING. Reflection is not exempt (it describes the whole API).
+ */
+import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { PerpmeshError, ValidationError } from '@perpmesh/core';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { HealthRegistry } from './health.js';
+import type { Logger } from './logger.js';
+import type { Secret } from './secret.js';
+
+const Status = grpc.status;
+
+// ---- errors -> status --------------------------------------------------------------------------
+
+/**
+ * Domain error codes (`PerpmeshError.code`) to gRPC status. Canonical gRPC names map to
+ * themselves so any lib can throw `new PerpmeshError('NOT_FOUND', ...)`. A code missing
+ * here becomes INTERNAL (and a warning in the log, so it gets added).
+ */
+export const DOMAIN_CODE_TO_GRPC_STATUS: Readonly<Record<string, grpc.status>> = {
+  INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
+  NOT_FOUND: Status.NOT_FOUND,
+  ALREADY_EXISTS: Status.ALREADY_EXISTS,
+  FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
+  RESOURCE_EXHAUSTED: Status.RESOURCE_EXHAUSTED,
+  UNAVAILABLE: Status.UNAVAILABLE,
+  DEADLINE_EXCEEDED: Status.DEADLINE_EXCEEDED,
+  PERMISSION_DENIED: Status.PERMISSION_DENIED,
+  UNAUTHENTICATED: Status.UNAUTHENTICATED,
+  ABORTED: Status.ABORTED,
+  OUT_OF_RANGE: Status.OUT_OF_RANGE,
+  UNIMPLEMENTED: Status.UNIMPLEMENTED,
+  CANCELLED: Status.CANCELLED,
+  // core
+  UNSUPPORTED_INSTRUMENT: Status.INVALID_ARGUMENT,
+  ILLEGAL_ORDER_TRANSITION: Status.FAILED_PRECONDITION,
+  BOOK_SEQUENCE_GAP: Status.UNAVAILABLE,
+  // venues
+  ORDER_NOT_FOUND: Status.NOT_FOUND,
+  VENUE_REJECTED: Status.FAILED_PRECONDITION,
+  INSUFFICIENT_MARGIN: Status.FAILED_PRECONDITION,
+  RATE_LIMITED: Status.RESOURCE_EXHAUSTED,
+  VENUE_DISCONNECTED: Status.UNAVAILABLE,
+  // The venue may or may not have acted: the caller must ask, not resend blindly.
+  UNKNOWN_OUTCOME: Status.UNKNOWN,
+  // state and bus: infrastructure that is briefly gone, retry later
+  NONCE_EXHAUSTED: Status.RESOURCE_EXHAUSTED,
+  STATE_STORE_LOCKED: Status.UNAVAILABLE,
+  STATE_STORE_CLOSED: Status.UNAVAILABLE,
+  STATE_STORE_BACKEND: Status.UNAVAILABLE,
+  BUS_CLOSED: Status.UNAVAILABLE,
+};
+
+/** Throw from a handler to answer with an exact status (nice-grpc's ServerError). */
+export class GrpcStatusError extends Error {
+  readonly code: grpc.status;
+  readonly details: string;
+  constructor(code: grpc.status, details: string) {
+    super(`${Status[code]}: ${details}`);
+    this.name = 'GrpcStatusError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export interface GrpcErrorMappingOptions {
+  logger?: Logger;
+  /** Extra or overriding domain-code mappings for this server. */
+  codeMap?: Readonly<Record<string, grpc.status>>;
+  /** Method path for the log line (`/perpmesh.v1.ExecutionService/PlaceOrder`). */
+  method?: string;
+}
+
+/**
+ * The single mapping from a thrown error to what the client sees. Domain errors keep
+ * their message (written for callers, secret-free by contract); anything else becomes
+ * INTERNAL with only a reference id, and the full error goes to the log under that id.
+ */
+export function toGrpcStatus(err: unknown, options: GrpcErrorMappingOptions = {}): grpc.StatusObject {
+  const metadata = new grpc.Metadata();
+  if (err instanceof GrpcStatusError) return { code: err.code, details: err.details, metadata };
+  if (err instanceof ValidationError) {
+    metadata.set('perpmesh-field', err.field);
+    return { code: Status.INVALID_ARGUMENT, details: err.message, metadata };
+  }
+  if (isAbortError(err)) return { code: Status.CANCELLED, details: 'call cancelled', metadata };
+  if (err instanceof PerpmeshError) {
+    const code = options.codeMap?.[err.code] ?? DOMAIN_CODE_TO_GRPC_STATUS[err.code];
+    if (code !== undefined) {
+      metadata.set('perpmesh-error-code', err.code);
+      return { code, details: err.message, metadata };
+    }
+    options.logger?.warn(
+      { domainCode: err.code, method: options.method },
+      'domain error code has no gRPC mapping; add it to DOMAIN_CODE_TO_GRPC_STATUS',
+    );
+  }
+  const ref = randomUUID();
+  options.logger?.error({ err, ref, method: options.method }, 'gRPC handler failed');
+  return { code: Status.INTERNAL, details: `internal error (ref ${ref})`, metadata };
+}
+
+function isAbortError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}
+
+// ---- handler wrappers ------------------------------------------------------------------------------
+
+export interface GrpcCallContext {
+  /** Aborts when the client cancels, the deadline passes or the connection drops. */
+  readonly signal: AbortSignal;
+  readonly metadata: grpc.Metadata;
+  readonly peer: string;
+  /** `/package.Service/Method`. */
+  readonly method: string;
+}
+
+export type UnaryHandler<Req, Res> = (request: Req, ctx: GrpcCallContext) => Promise<Res> | Res;
+/**
+ * Yields the messages of a server stream. Observe `ctx.signal` while waiting for the next
+ * message (e.g. pass it to the subscription): the stream ends when the client goes away.
+ */
+export type ServerStreamHandler<Req, Res> = (request: Req, ctx: GrpcCallContext) => AsyncIterable<Res>;
+
+export interface GrpcHandlers {
+  unary<Req, Res>(handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res>;
+  serverStream<Req, Res>(handler: ServerStreamHandler<Req, Res>): grpc.handleServerStreamingCall<Req, Res>;
+}
+
+type AnyServerCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+function callContext(call: AnyServerCall): { ctx: GrpcCallContext; abort: AbortController } {
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  const ctx: GrpcCallContext = {
+    signal: abort.signal,
+    metadata: call.metadata,
+    peer: call.getPeer(),
+    method: call.getPath(),
+  };
+  return { ctx, abort };
+}
+
+/**
+ * Turns `async (request, ctx) => response` and `async function* (request, ctx)` into
+ * grpc-js handlers; every throw goes through `toGrpcStatus`.
+ */
+export function grpcHandlers(options: Omit<GrpcErrorMappingOptions, 'method'> = {}): GrpcHandlers {
+  return {
+    unary<Req, Res>(handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+      return (call, callback) => {
+        const { ctx } = callContext(call as AnyServerCall);
+        Promise.resolve()
+          .then(() => handler(call.request, ctx))
+          .then(
+            (response) => callback(null, response),
+            (err: unknown) => {
+              if (ctx.signal.aborted) return; // nobody is listening any more
+              callback(toGrpcStatus(err, { ...options, method: ctx.method }));
+            },
+          );
+      };
+    },
+
+    serverStream<Req, Res>(handler: ServerStreamHandler<Req, Res>): grpc.handleServerStreamingCall<Req, Res> {
+      return (call) => {
+        const { ctx } = callContext(call as AnyServerCall);
+        void (async () => {
+          try {
+            for await (const message of handler(call.request, ctx)) {
+              if (ctx.signal.aborted) break;
+              // Respect backpressure: a slow client must not make us buffer without bound.
+              if (!call.write(message)) await drained(call, ctx.signal);
+            }
+            if (!ctx.signal.aborted) call.end();
+          } catch (err) {
+            if (ctx.signal.aborted) return;
+            call.emit('error', toGrpcStatus(err, { ...options, method: ctx.method }));
+          }
+        })();
+      };
+    },
+  };
+}
+
+function drained(call: grpc.ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.on('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+// ---- auth ------------------------------------------------------------------------------------------
+
+export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
+const BEARER = /^bearer\s+(.+)$/i;
+
+function isAuthorized(metadata: grpc.Metadata, token: Secret): boolean {
+  const values = metadata.get('authorization');
+  if (values.length !== 1 || typeof values[0] !== 'string') return false;
+  const match = BEARER.exec(values[0].trim());
+  return match !== null && token.equals(match[1]!);
+}
+
+/** Server interceptor: UNAUTHENTICATED unless `authorization: Bearer <token>` matches. */
+export function bearerAuthServerInterceptor(
+  token: Secret,
+  openServices: readonly string[] = [HEALTH_SERVICE_NAME],
+): grpc.ServerInterceptor {
+  const openPrefixes = openServices.map((name) => `/${name}/`);
+  return (methodDescriptor, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            if (
+              openPrefixes.some((p) => methodDescriptor.path.startsWith(p)) ||
+              isAuthorized(metadata, token)
+            ) {
+              nextMetadata(metadata);
+              return;
+            }
+            call.sendStatus({
+              code: Status.UNAUTHENTICATED,
+              details: 'missing or invalid bearer token: send metadata "authorization: Bearer <token>"',
+            });
+          },
+        }),
+    });
+}
+
+// ---- client side ----------------------------------------------------------------------------------
+
+/** `authorization: Bearer <token>` metadata for one call. */
+export function bearerMetadata(token: Secret, metadata: grpc.Metadata = new grpc.Metadata()): grpc.Metadata {
+  metadata.set('authorization', `Bearer ${token.reveal()}`);
+  return metadata;
+}
+
+/** Call credentials for TLS channels (grpc-js refuses call credentials on plaintext). */
+export function bearerCallCredentials(token: Secret): grpc.CallCredentials {
+  return grpc.credentials.createFromMetadataGenerator((_params, callback) =>
+    callback(null, bearerMetadata(token)),
+  );
+}
+
+/** Client interceptor adding the bearer token to every call; works on plaintext channels too. */
+export function bearerAuthInterceptor(token: Secret): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start: (metadata, listener, next) => next(bearerMetadata(token, metadata), listener),
+    });
+}
+
+// ---- server -----------------------------------------------------------------------------------------
+
+export interface GrpcServiceRegistration {
+  /** From ts-proto (`outputServices=grpc-js`) or `@grpc/proto-loader`. */
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+export interface GrpcServerOptions {
+  /** Default 0.0.0.0 (containers); tests pass 127.0.0.1. */
+  host?: string;
+  /** 0 binds any free port; the bound port is in the result. */
+  port: number;
+  services: readonly GrpcServiceRegistration[];
+  /** The .proto files behind `services`, for reflection. */
+  protoFiles: readonly string[];
+  /** Import roots for `protoFiles` (e.g. the repo's `proto/`). */
+  includeDirs?: readonly string[];
+  /** When set, every call but health must carry it as a bearer token. */
+  authToken?: Secret;
+  logger: Logger;
+  /** Health follows `health.isReady()`: SERVING when every component is ready. */
+  health: HealthRegistry;
+  /** Default insecure (plaintext). */
+  credentials?: grpc.ServerCredentials;
+  serverOptions?: grpc.ServerOptions;
+}
+
+export interface RunningGrpcServer {
+  readonly server: grpc.Server;
+  readonly port: number;
+  /** `host:port` a client on this machine can dial. */
+  readonly address: string;
+  /** Fully qualified names of the application services served. */
+  readonly serviceNames: readonly string[];
+  /** Reports NOT_SERVING, lets calls finish for up to `graceMs`, then cuts the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export const DEFAULT_GRPC_CLOSE_GRACE_MS = 5_000;
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const host = options.host ?? '0.0.0.0';
+  const logger = options.logger.child({ component: 'grpc' });
+  const interceptors = options.authToken ? [bearerAuthServerInterceptor(options.authToken)] : [];
+  const server = new grpc.Server({ ...options.serverOptions, interceptors });
+
+  const serviceNames = options.services.map((s) => serviceNameOf(s.definition));
+  for (const service of options.services) server.addService(service.definition, service.implementation);
+
+  // Health: '' is the whole server; each service answers the same (one readiness per process).
+  const healthImpl = new HealthImplementation();
+  const setServing = (ready: boolean) => {
+    const status = ready ? 'SERVING' : 'NOT_SERVING';
+    healthImpl.setStatus('', status);
+    for (const name of serviceNames) healthImpl.setStatus(name, status);
+  };
+  setServing(options.health.isReady());
+  const unsubscribe = options.health.onReadinessChange((report) => setServing(report.ready));
+  healthImpl.addToServer(server);
+
+  // Reflection over the service protos plus health, so `grpcurl list` shows both.
+  const healthIncludeDir = dirname(dirname(dirname(healthProtoPath)));
+  const packageDefinition = protoLoader.loadSync([...options.protoFiles, 'health/v1/health.proto'], {
+    includeDirs: [...(options.includeDirs ?? []), healthIncludeDir],
+  });
+  new ReflectionService(packageDefinition as ConstructorParameters<typeof ReflectionService>[0]).addToServer(
+    server,
+  );
+
+  const bindHost = host.includes(':') ? `[${host}]` : host;
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      const credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();
+      server.bindAsync(`${bindHost}:${options.port}`, credentials, (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      );
+    });
+  } catch (err) {
+    unsubscribe();
+    server.forceShutdown();
+    throw err;
+  }
+  const dialHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bindHost;
+  logger.info(
+    { host, port, services: serviceNames, auth: options.authToken !== undefined },
+    'gRPC listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    address: `${dialHost}:${port}`,
+    serviceNames,
+    close(graceMs = DEFAULT_GRPC_CLOSE_GRACE_MS) {
+      closing ??= new Promise<void>((resolve) => {
+        unsubscribe();
+        setServing(false);
+        const timer = setTimeout(() => {
+          logger.warn({ graceMs }, 'gRPC calls still open after grace period; cutting them');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
+
+function serviceNameOf(definition: grpc.ServiceDefinition): string {
+  const first = Object.values(definition)[0];
+  const match = first ? /^\/([^/]+)\//.exec(first.path) : null;
+  if (!match) throw new TypeError('gRPC service definition has no methods');
+  return match[1]!;
+}

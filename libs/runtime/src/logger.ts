@@ -1,0 +1,124 @@
+/**
+ * Structured logging (pino, JSON lines). Every line carries `service` and `pid`;
+ * components log through a child with `component`.
+ *
+ * Two layers keep credentials out of logs:
+ *   - `Secret` values render as `[REDACTED]` (toJSON), wherever they sit;
+ *   - keys that name credentials (`apiKey`, `password`, `authorization`, ...) are censored
+ *     by pino's redaction up to `REDACT_DEPTH` levels deep, whatever their value type.
+ * Neither can see inside a message string: never interpolate a credential into one.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { LogLevel } from './config-schemas.js';
+import { REDACTED } from './secret.js';
+
+export type Logger = pino.Logger;
+
+/** Key names whose values are credentials, censored wherever they appear in a log object. */
+export const SECRET_LOG_KEYS: readonly string[] = [
+  'apiKey',
+  'api_key',
+  'apiSecret',
+  'api_secret',
+  'secret',
+  'secretKey',
+  'secret_key',
+  'privateKey',
+  'private_key',
+  'token',
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'refresh_token',
+  'authToken',
+  'authorization',
+  'Authorization',
+  'password',
+  'passphrase',
+  'cookie',
+  'x-api-key',
+  'X-MBX-APIKEY',
+  'OK-ACCESS-KEY',
+  'OK-ACCESS-PASSPHRASE',
+];
+
+/** How deep (in nested objects) the key-based redaction reaches. */
+export const REDACT_DEPTH = 6;
+
+function pathFor(key: string, depth: number): string {
+  const prop = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
+  const prefix = '*.'.repeat(depth);
+  return prop.startsWith('[') ? `${prefix.replace(/\.$/, '')}${prop}` : `${prefix}${prop}`;
+}
+
+/** pino redact paths: each key at the root and under up to `depth` levels of wildcards. */
+export function redactPaths(keys: readonly string[] = SECRET_LOG_KEYS, depth = REDACT_DEPTH): string[] {
+  const paths: string[] = [];
+  for (const key of keys) {
+    for (let level = 0; level <= depth; level++) paths.push(pathFor(key, level));
+  }
+  return paths;
+}
+
+export interface LoggerOptions {
+  service: string;
+  level?: LogLevel;
+  /** One line per entry for a terminal instead of JSON. */
+  pretty?: boolean;
+  /** Where lines go; default stdout. Tests pass a stream to capture them. */
+  destination?: NodeJS.WritableStream;
+  /** Extra fields on every line (e.g. `{ instance: 'exec-1' }`). */
+  bindings?: Record<string, unknown>;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const pinoOptions: pino.LoggerOptions = {
+    level: options.level ?? 'info',
+    base: { service: options.service, pid: process.pid, ...options.bindings },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: redactPaths(), censor: REDACTED },
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  const sink = options.pretty ? prettyStream(options.destination ?? process.stdout) : options.destination;
+  return sink ? pino(pinoOptions, sink) : pino(pinoOptions);
+}
+
+/** A child logger for one component of a service (`{ component: 'order-book' }`). */
+export function componentLogger(
+  logger: Logger,
+  component: string,
+  bindings: Record<string, unknown> = {},
+): Logger {
+  return logger.child({ component, ...bindings });
+}
+
+const HIDDEN_IN_PRETTY = new Set(['time', 'level', 'msg', 'service', 'pid', 'component', 'hostname']);
+
+/** Turns pino JSON lines into `12:00:01.123 INFO  execution[grpc] message {"k":"v"}`. */
+function prettyStream(out: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          out.write(`${line}\n`);
+          continue;
+        }
+        const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : '';
+        const level = String(entry.level ?? '')
+          .toUpperCase()
+          .padEnd(5);
+        const who = entry.component ? `${entry.service}[${entry.component}]` : String(entry.service ?? '');
+        const rest = Object.fromEntries(Object.entries(entry).filter(([k]) => !HIDDEN_IN_PRETTY.has(k)));
+        const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
+        out.write(`${time} ${level} ${who} ${entry.msg ?? ''}${extra}\n`);
+      }
+      done();
+    },
+  });
+}

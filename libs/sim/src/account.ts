@@ -1,0 +1,131 @@
+/**
+ * Cross-margin account state on one simulated venue. Cash is kept as separate exact
+ * ledgers (deposits, realized PnL, fees, funding, transfers) so money conservation can
+ * be checked term by term. A position keeps its signed size and signed cost basis
+ * (sum of size x price of what is open) rather than an average entry price, so realized
+ * PnL never loses a rounding residue: realized - costBasis moves by exactly the trade's
+ * cash flow on every fill.
+ */
+import { type AccountId, Decimal, type InstrumentId, ZERO } from '@perpmesh/core';
+import type { SimOrder } from './order.js';
+
+export class Position {
+  size: Decimal = ZERO;
+  costBasis: Decimal = ZERO;
+  realizedPnl: Decimal = ZERO;
+
+  /** Unrealized PnL at `mark`: size x mark - cost basis. */
+  unrealizedPnl(mark: Decimal): Decimal {
+    return this.size.mul(mark).minus(this.costBasis);
+  }
+
+  /**
+   * Applies a fill of signed `qty` (> 0 buy) at `price`; returns the PnL realized.
+   * `roundDecimals` bounds the digits of the cost removed on a partial close (the
+   * choice cannot leak money: whatever is removed from the basis is what realizes).
+   */
+  apply(qty: Decimal, price: Decimal, roundDecimals: number): Decimal {
+    if (this.size.isZero() || this.size.isNeg() === qty.isNeg()) {
+      this.size = this.size.plus(qty);
+      this.costBasis = this.costBasis.plus(qty.mul(price));
+      return ZERO;
+    }
+    const closeAbs = Decimal.min(qty.abs(), this.size.abs());
+    const closeQty = qty.isNeg() ? closeAbs.neg() : closeAbs;
+    const removed = closeAbs.eq(this.size.abs())
+      ? this.costBasis
+      : this.costBasis
+          .mul(closeAbs)
+          .div(this.size.abs())
+          .toDecimalPlaces(roundDecimals, Decimal.ROUND_HALF_EVEN);
+    const realized = closeQty.neg().mul(price).minus(removed);
+    this.costBasis = this.costBasis.minus(removed);
+    this.size = this.size.plus(closeQty);
+    this.realizedPnl = this.realizedPnl.plus(realized);
+    const rest = qty.minus(closeQty);
+    if (!rest.isZero()) {
+      // The fill flipped the position: the rest opens the other side at this price.
+      this.size = this.size.plus(rest);
+      this.costBasis = this.costBasis.plus(rest.mul(price));
+    }
+    return realized;
+  }
+}
+
+/** Margin-relevant sums of an account's resting, non-reduce-only orders on one instrument. */
+export class OpenExposure {
+  buySize: Decimal = ZERO;
+  buyNotional: Decimal = ZERO;
+  sellSize: Decimal = ZERO;
+  sellNotional: Decimal = ZERO;
+
+  add(order: SimOrder, size: Decimal, sign: 1 | -1): void {
+    const notional = size.mul(order.price as Decimal);
+    if (order.side === 'buy') {
+      this.buySize = sign > 0 ? this.buySize.plus(size) : this.buySize.minus(size);
+      this.buyNotional = sign > 0 ? this.buyNotional.plus(notional) : this.buyNotional.minus(notional);
+    } else {
+      this.sellSize = sign > 0 ? this.sellSize.plus(size) : this.sellSize.minus(size);
+      this.sellNotional = sign > 0 ? this.sellNotional.plus(notional) : this.sellNotional.minus(notional);
+    }
+  }
+}
+
+export class Account {
+  collateral: Decimal = ZERO;
+  realizedPnl: Decimal = ZERO;
+  feesPaid: Decimal = ZERO;
+  /** Positive = received. */
+  fundingNet: Decimal = ZERO;
+  /** Liquidation fees (out), insurance cover (in), fee income (house). */
+  transfersNet: Decimal = ZERO;
+  readonly positions = new Map<InstrumentId, Position>();
+  readonly leverage = new Map<InstrumentId, number>();
+  readonly exposure = new Map<InstrumentId, OpenExposure>();
+  /** Open orders by venue order id, in placement order. */
+  readonly openOrders = new Map<string, SimOrder>();
+  /** Last nonce per API key (strict-nonce venues). */
+  readonly lastNonce = new Map<string, number>();
+
+  constructor(
+    readonly accountId: AccountId,
+    /** House accounts (fees, insurance/backstop) skip margin checks and are never liquidated. */
+    readonly isHouse: boolean,
+  ) {}
+
+  /** collateral + realized - fees + funding + transfers. */
+  walletBalance(): Decimal {
+    return this.collateral
+      .plus(this.realizedPnl)
+      .minus(this.feesPaid)
+      .plus(this.fundingNet)
+      .plus(this.transfersNet);
+  }
+
+  position(instrumentId: InstrumentId): Position {
+    let p = this.positions.get(instrumentId);
+    if (p === undefined) {
+      p = new Position();
+      this.positions.set(instrumentId, p);
+    }
+    return p;
+  }
+
+  positionSize(instrumentId: InstrumentId): Decimal {
+    return this.positions.get(instrumentId)?.size ?? ZERO;
+  }
+
+  exposureOf(instrumentId: InstrumentId): OpenExposure {
+    let e = this.exposure.get(instrumentId);
+    if (e === undefined) {
+      e = new OpenExposure();
+      this.exposure.set(instrumentId, e);
+    }
+    return e;
+  }
+
+  hasPositions(): boolean {
+    for (const p of this.positions.values()) if (!p.size.isZero()) return true;
+    return false;
+  }
+}

@@ -1,0 +1,1446 @@
+/**
+ * SimExchange: one simulated perp venue — matching engine per instrument, cross-margin
+ * accounts, funding and liquidation. Pure and deterministic: no clock, no randomness,
+ * no I/O. Time only moves through `advance(nowMs)`; every command is stamped with the
+ * venue clock. Commands return their direct result and append events to an outbox that
+ * `drainEvents()` empties (a `SimWorld` drains it on each step).
+ *
+ * Rules (also in README.md):
+ * - Matching: price-time priority; a taker fills at each maker's price. A taker meeting
+ *   its own account's resting order cancels that resting order (expire-maker
+ *   self-trade prevention). Market orders never fill beyond mark x (1 ± band); what they
+ *   cannot fill is canceled. IOC remainders expire; FOK either fills in full or expires
+ *   untouched; post-only orders that would cross are rejected.
+ * - Reduce-only: rejected when flat or when the order's side would increase the
+ *   position; otherwise capped to the position size at placement and again at every
+ *   fill; resting reduce-only orders are canceled when the position closes or flips.
+ * - Margin (cross): see `margin()`.
+ * - Liquidation: checked after every command, price update and funding settlement; an
+ *   account (not a house account) with positions is liquidated exactly when
+ *   equity < maintenance margin: its orders are canceled, every position is transferred
+ *   at mark to the insurance (backstop) account, a liquidation fee of rate x notional
+ *   (capped at the equity left) goes to the insurance account, and negative equity (bad
+ *   debt) is covered by the insurance account.
+ */
+import {
+  type AccountId,
+  type ClientOrderId,
+  Decimal,
+  type DecimalInput,
+  type EpochMs,
+  type InstrumentId,
+  type OrderType,
+  PerpmeshError,
+  roundToStep,
+  type Side,
+  type TimeInForce,
+  ValidationError,
+  type VenueOrderId,
+  ZERO,
+} from '@perpmesh/core';
+import { Account, type Position } from './account.js';
+import { OrderBook } from './book.js';
+import type { InstrumentSpec, VenueConfig } from './config.js';
+import type {
+  BalanceView,
+  BookLevel,
+  BookSnapshot,
+  FundingRateEvent,
+  OrderEndReason,
+  OrderView,
+  PositionView,
+  Reject,
+  RejectCode,
+  SimEvent,
+} from './events.js';
+import { fundingRate, splitFunding } from './funding.js';
+import { SimOrder } from './order.js';
+
+/** House account that collects trading fees (and pays maker rebates). */
+export const FEE_ACCOUNT_ID: AccountId = 'house:fees';
+/** House account that takes over liquidated positions and fees, and covers bad debt. */
+export const INSURANCE_ACCOUNT_ID: AccountId = 'house:insurance';
+
+/** A venue's refusal, as an error for callers that prefer throwing (adapters). */
+export class VenueRejectError extends PerpmeshError {
+  readonly reject: Reject;
+  constructor(reject: Reject) {
+    super(reject.code.toUpperCase(), reject.message);
+    this.reject = reject;
+  }
+}
+
+function reject(code: RejectCode, field: string | undefined, detail: string): VenueRejectError {
+  return new VenueRejectError({
+    code,
+    ...(field === undefined ? {} : { field }),
+    message: field === undefined ? detail : `${field}: ${detail}`,
+  });
+}
+
+/** Lighter-style request authentication: a strictly increasing nonce per API key. */
+export interface NonceAuth {
+  readonly apiKey?: string;
+  readonly nonce?: number;
+}
+
+export interface PlaceOrderRequest extends NonceAuth {
+  readonly accountId: AccountId;
+  readonly instrumentId: InstrumentId;
+  readonly side: Side;
+  readonly type: OrderType;
+  /** Default: gtc for limit, ioc for market. Market orders take ioc or fok. */
+  readonly timeInForce?: TimeInForce;
+  /** Required for limit orders, absent for market orders. */
+  readonly price?: DecimalInput;
+  readonly size: DecimalInput;
+  readonly reduceOnly?: boolean;
+  readonly clientOrderId?: ClientOrderId;
+}
+
+export type PlaceOrderResult =
+  | { readonly ok: true; readonly order: OrderView }
+  | { readonly ok: false; readonly reject: Reject; readonly order?: OrderView };
+
+export interface CancelOrderRequest extends NonceAuth {
+  readonly accountId: AccountId;
+  readonly venueOrderId?: VenueOrderId;
+  readonly clientOrderId?: ClientOrderId;
+}
+
+export type CancelOrderResult =
+  | { readonly ok: true; readonly order: OrderView }
+  | { readonly ok: false; readonly reject: Reject };
+
+export interface CancelAllRequest extends NonceAuth {
+  readonly accountId: AccountId;
+  readonly instrumentId?: InstrumentId;
+}
+
+export type CancelAllResult =
+  | { readonly ok: true; readonly canceled: readonly OrderView[] }
+  | { readonly ok: false; readonly reject: Reject };
+
+export interface SetLeverageRequest extends NonceAuth {
+  readonly accountId: AccountId;
+  readonly instrumentId: InstrumentId;
+  readonly leverage: number;
+}
+
+export type SimpleResult = { readonly ok: true } | { readonly ok: false; readonly reject: Reject };
+
+export interface MarginSummary {
+  readonly walletBalance: Decimal;
+  readonly unrealizedPnl: Decimal;
+  readonly equity: Decimal;
+  readonly initialMargin: Decimal;
+  readonly maintenanceMargin: Decimal;
+  readonly available: Decimal;
+}
+
+/** An order considered for the margin check, on top of the account's resting ones. */
+interface ExtraOrder {
+  readonly instrumentId: InstrumentId;
+  readonly side: Side;
+  readonly size: Decimal;
+  readonly price: Decimal;
+}
+
+interface InstrumentState {
+  readonly spec: InstrumentSpec;
+  readonly book: OrderBook;
+  markPrice: Decimal | undefined;
+  indexPrice: Decimal | undefined;
+  /** Integral of premium x ms over the running funding interval. */
+  premiumIntegral: Decimal;
+  premiumMs: number;
+  premiumSinceMs: EpochMs;
+  lastSettledRate: Decimal | undefined;
+}
+
+const SIDES: readonly Side[] = ['buy', 'sell'];
+const ORDER_TYPES: readonly OrderType[] = ['limit', 'market'];
+const TIFS: readonly TimeInForce[] = ['gtc', 'ioc', 'fok', 'post_only'];
+
+export interface SimExchangeOptions {
+  /** Venue clock at construction (ms since epoch). Default 0. */
+  readonly startMs?: EpochMs;
+}
+
+export class SimExchange {
+  readonly config: VenueConfig;
+  private clockMs: EpochMs;
+  private nextFundingMs: EpochMs;
+  private readonly instruments = new Map<InstrumentId, InstrumentState>();
+  private readonly accounts = new Map<AccountId, Account>();
+  private readonly outbox: SimEvent[] = [];
+  private orderSeq = 0;
+  private tradeSeq = 0;
+  /** Closed orders still queryable, oldest first (bounded by closedOrderRetention). */
+  private readonly closedOrders = new Map<VenueOrderId, SimOrder>();
+  private readonly openOrdersById = new Map<VenueOrderId, SimOrder>();
+  /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
+  private readonly byClientId = new Map<string, SimOrder>();
+  // Work of the running command, flushed by finish().
+  private batchDepth = 0;
+  private readonly touchedPositions = new Map<AccountId, Set<InstrumentId>>();
+  private readonly touchedBalances = new Set<AccountId>();
+  private checkAllForLiquidation = false;
+
+  constructor(config: VenueConfig, options: SimExchangeOptions = {}) {
+    this.config = config;
+    const startMs = options.startMs ?? 0;
+    if (!Number.isSafeInteger(startMs) || startMs < 0) {
+      throw new ValidationError('startMs', `must be a non-negative integer ms, got ${String(startMs)}`);
+    }
+    this.clockMs = startMs;
+    this.nextFundingMs = this.fundingBoundaryAfter(startMs);
+    for (const spec of config.instruments) {
+      this.instruments.set(spec.instrumentId, {
+        spec,
+        book: new OrderBook(spec.instrumentId),
+        markPrice: undefined,
+        indexPrice: undefined,
+        premiumIntegral: ZERO,
+        premiumMs: 0,
+        premiumSinceMs: startMs,
+        lastSettledRate: undefined,
+      });
+    }
+    this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true));
+    this.accounts.set(INSURANCE_ACCOUNT_ID, new Account(INSURANCE_ACCOUNT_ID, true));
+  }
+
+  get venueId(): string {
+    return this.config.venueId;
+  }
+
+  get nowMs(): EpochMs {
+    return this.clockMs;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Events produced since the last drain, in the order they happened. */
+  drainEvents(): SimEvent[] {
+    return this.outbox.splice(0, this.outbox.length);
+  }
+
+  /**
+   * Runs `fn` as one command: book deltas, position and balance events and the
+   * liquidation check happen once at the end, so a batch of orders yields one delta per book.
+   */
+  batch<T>(fn: () => T): T {
+    this.batchDepth += 1;
+    try {
+      return fn();
+    } finally {
+      this.batchDepth -= 1;
+      if (this.batchDepth === 0) this.finish();
+    }
+  }
+
+  private emit(event: SimEvent): void {
+    this.outbox.push(event);
+  }
+
+  private base(): { venueId: string; tsEventMs: EpochMs } {
+    return { venueId: this.config.venueId, tsEventMs: this.clockMs };
+  }
+
+  // ---------------------------------------------------------------- clock, prices, funding
+
+  private fundingBoundaryAfter(ms: EpochMs): EpochMs {
+    const interval = this.config.funding.intervalMs;
+    return (Math.floor(ms / interval) + 1) * interval;
+  }
+
+  /** The next funding settlement time (the venue's interval boundaries since the epoch). */
+  get nextFundingTimeMs(): EpochMs {
+    return this.nextFundingMs;
+  }
+
+  /**
+   * Moves the venue clock to `nowMs`, settling funding at every interval boundary passed
+   * (with the positions and mark of that instant: commands before this call happened earlier).
+   */
+  advance(nowMs: EpochMs): void {
+    if (!Number.isSafeInteger(nowMs))
+      throw new ValidationError('nowMs', `must be an integer ms, got ${nowMs}`);
+    if (nowMs < this.clockMs) {
+      throw new ValidationError('nowMs', `${nowMs} is before the venue clock ${this.clockMs}`);
+    }
+    this.batch(() => {
+      while (this.nextFundingMs <= nowMs) {
+        const at = this.nextFundingMs;
+        this.clockMs = at;
+        this.nextFundingMs = at + this.config.funding.intervalMs;
+        for (const inst of this.instruments.values()) {
+          this.accruePremium(inst, at);
+          this.settleFunding(inst, at);
+        }
+      }
+      for (const inst of this.instruments.values()) this.accruePremium(inst, nowMs);
+      this.clockMs = nowMs;
+    });
+  }
+
+  /** Sets an instrument's mark and index (the synthetic market or a test drives them). */
+  setPrices(instrumentId: InstrumentId, prices: { markPrice: DecimalInput; indexPrice: DecimalInput }): void {
+    const inst = this.instrumentOrThrow(instrumentId);
+    const mark = positive(prices.markPrice, 'markPrice');
+    const index = positive(prices.indexPrice, 'indexPrice');
+    this.batch(() => {
+      this.accruePremium(inst, this.clockMs);
+      inst.markPrice = mark;
+      inst.indexPrice = index;
+      this.emit(this.fundingRateEvent(inst));
+      this.checkAllForLiquidation = true;
+    });
+  }
+
+  private premiumOf(inst: InstrumentState): Decimal | undefined {
+    if (inst.markPrice === undefined || inst.indexPrice === undefined) return undefined;
+    return inst.markPrice.minus(inst.indexPrice).div(inst.indexPrice);
+  }
+
+  /** Adds the current premium, held since premiumSinceMs, to the interval's time-weighted sum. */
+  private accruePremium(inst: InstrumentState, untilMs: EpochMs): void {
+    const premium = this.premiumOf(inst);
+    const dt = untilMs - inst.premiumSinceMs;
+    if (premium !== undefined && dt > 0) {
+      inst.premiumIntegral = inst.premiumIntegral.plus(premium.mul(dt));
+      inst.premiumMs += dt;
+    }
+    inst.premiumSinceMs = untilMs;
+  }
+
+  private premiumIndex(inst: InstrumentState): Decimal | undefined {
+    if (inst.premiumMs > 0) return inst.premiumIntegral.div(inst.premiumMs);
+    return this.premiumOf(inst);
+  }
+
+  private settleFunding(inst: InstrumentState, atMs: EpochMs): void {
+    const premium = this.premiumIndex(inst);
+    inst.premiumIntegral = ZERO;
+    inst.premiumMs = 0;
+    const mark = inst.markPrice;
+    if (premium === undefined || mark === undefined || inst.indexPrice === undefined) return;
+    const rate = fundingRate(premium, this.config.funding);
+    inst.lastSettledRate = rate;
+    const id = inst.spec.instrumentId;
+    const holders: { accountId: AccountId; size: Decimal }[] = [];
+    for (const acc of this.accounts.values()) {
+      const size = acc.positionSize(id);
+      if (!size.isZero()) holders.push({ accountId: acc.accountId, size });
+    }
+    const { shares, totalPaid } = splitFunding(holders, mark, rate, this.config.settlementDecimals);
+    for (const share of shares) {
+      const acc = this.accounts.get(share.accountId) as Account;
+      acc.fundingNet = acc.fundingNet.plus(share.amount);
+      this.touchedBalances.add(acc.accountId);
+      this.emit({
+        type: 'funding_payment',
+        ...this.base(),
+        accountId: acc.accountId,
+        instrumentId: id,
+        amount: share.amount,
+        rate,
+        markPrice: mark,
+        positionSize: acc.positionSize(id),
+        fundingTimeMs: atMs,
+      });
+    }
+    this.emit({
+      type: 'funding_settled',
+      ...this.base(),
+      instrumentId: id,
+      rate,
+      markPrice: mark,
+      indexPrice: inst.indexPrice,
+      fundingTimeMs: atMs,
+      fundingIntervalMs: this.config.funding.intervalMs,
+      nextFundingTimeMs: this.nextFundingMs,
+      totalPaid,
+    });
+    this.checkAllForLiquidation = true;
+  }
+
+  private fundingRateEvent(inst: InstrumentState): FundingRateEvent {
+    return {
+      type: 'funding_rate',
+      ...this.base(),
+      instrumentId: inst.spec.instrumentId,
+      markPrice: inst.markPrice as Decimal,
+      indexPrice: inst.indexPrice as Decimal,
+      predictedRate: fundingRate(this.premiumIndex(inst) ?? ZERO, this.config.funding),
+      ...(inst.lastSettledRate === undefined ? {} : { lastSettledRate: inst.lastSettledRate }),
+      fundingIntervalMs: this.config.funding.intervalMs,
+      nextFundingTimeMs: this.nextFundingMs,
+    };
+  }
+
+  // ---------------------------------------------------------------- accounts
+
+  /** Adds collateral (creates the account on first deposit). */
+  deposit(accountId: AccountId, amount: DecimalInput): void {
+    if (typeof accountId !== 'string' || accountId.length === 0) {
+      throw new ValidationError('accountId', 'must be a non-empty string');
+    }
+    const value = positive(amount, 'amount');
+    this.batch(() => {
+      const acc = this.accountOrCreate(accountId);
+      acc.collateral = acc.collateral.plus(value);
+      this.touchedBalances.add(accountId);
+    });
+  }
+
+  /** Removes collateral; refused when it exceeds the wallet balance or what is available. */
+  withdraw(accountId: AccountId, amount: DecimalInput): SimpleResult {
+    return this.run(() => {
+      const acc = this.accountOrReject(accountId);
+      const value = this.decimalOrReject(amount, 'amount');
+      if (!value.gt(0)) throw reject('invalid_argument', 'amount', `must be > 0, got ${value.toFixed()}`);
+      const m = this.margin(acc);
+      const free = Decimal.min(m.available, acc.walletBalance());
+      if (value.gt(free)) {
+        throw reject(
+          'insufficient_balance',
+          'amount',
+          `${value.toFixed()} exceeds withdrawable ${free.toFixed()}`,
+        );
+      }
+      acc.collateral = acc.collateral.minus(value);
+      this.touchedBalances.add(accountId);
+      return { ok: true } as const;
+    });
+  }
+
+  setLeverage(request: SetLeverageRequest): SimpleResult {
+    return this.run(() => {
+      const acc = this.accountOrReject(request.accountId);
+      const inst = this.instrumentOrReject(request.instrumentId);
+      this.checkNonce(acc, request);
+      const lev = request.leverage;
+      if (!Number.isSafeInteger(lev) || lev < 1 || lev > inst.spec.maxLeverage) {
+        throw reject(
+          'invalid_leverage',
+          'leverage',
+          `${String(lev)} is not an integer in [1, ${inst.spec.maxLeverage}] for ${inst.spec.instrumentId}`,
+        );
+      }
+      const before = acc.leverage.get(inst.spec.instrumentId);
+      acc.leverage.set(inst.spec.instrumentId, lev);
+      if (!acc.isHouse && lev < (before ?? this.defaultLeverage(inst.spec))) {
+        const m = this.margin(acc);
+        if (m.available.isNeg()) {
+          if (before === undefined) acc.leverage.delete(inst.spec.instrumentId);
+          else acc.leverage.set(inst.spec.instrumentId, before);
+          throw reject(
+            'insufficient_margin',
+            'leverage',
+            `${lev}x needs initial margin ${fmt(m.initialMargin)} above equity ${fmt(m.equity)}`,
+          );
+        }
+      }
+      for (const id of acc.positions.keys()) this.touchPosition(acc.accountId, id);
+      return { ok: true } as const;
+    });
+  }
+
+  private defaultLeverage(spec: InstrumentSpec): number {
+    return Math.min(this.config.defaultLeverage, spec.maxLeverage);
+  }
+
+  private leverageOf(acc: Account, spec: InstrumentSpec): number {
+    return acc.leverage.get(spec.instrumentId) ?? this.defaultLeverage(spec);
+  }
+
+  /**
+   * Cross margin at mark, per instrument, summed:
+   * - unrealized PnL = size x mark - cost basis; equity = wallet balance + unrealized PnL
+   * - maintenance margin = |size| x mark x maintenanceMarginRate
+   * - initial margin = (|size| x mark + open-order excess) / leverage, where the open-order
+   *   excess is the larger of the buy side's and the sell side's resting notional (at
+   *   order price) beyond the part that would only close the position (valued at mark).
+   *   Reduce-only orders need no margin.
+   * - available = equity - initial margin.
+   */
+  private margin(acc: Account, extra?: ExtraOrder): MarginSummary {
+    let upnl = ZERO;
+    let im = ZERO;
+    let mm = ZERO;
+    for (const inst of this.instruments.values()) {
+      const id = inst.spec.instrumentId;
+      const pos = acc.positions.get(id);
+      const exp = acc.exposure.get(id);
+      const isExtra = extra !== undefined && extra.instrumentId === id;
+      const size = pos?.size ?? ZERO;
+      if (size.isZero() && exp === undefined && !isExtra) continue;
+      const mark = inst.markPrice;
+      if (mark === undefined) continue; // nothing trades before the first mark
+      if (pos !== undefined) upnl = upnl.plus(pos.unrealizedPnl(mark));
+      const held = size.abs().mul(mark);
+      mm = mm.plus(held.mul(inst.spec.maintenanceMarginRate));
+      let buyNotional = exp?.buyNotional ?? ZERO;
+      let sellNotional = exp?.sellNotional ?? ZERO;
+      if (isExtra) {
+        const n = extra.size.mul(extra.price);
+        if (extra.side === 'buy') buyNotional = buyNotional.plus(n);
+        else sellNotional = sellNotional.plus(n);
+      }
+      const buyExcess = size.isNeg() ? buyNotional.minus(held) : buyNotional;
+      const sellExcess = size.isPos() ? sellNotional.minus(held) : sellNotional;
+      const excess = Decimal.max(ZERO, buyExcess, sellExcess);
+      im = im.plus(held.plus(excess).div(this.leverageOf(acc, inst.spec)));
+    }
+    const wallet = acc.walletBalance();
+    const equity = wallet.plus(upnl);
+    return {
+      walletBalance: wallet,
+      unrealizedPnl: upnl,
+      equity,
+      initialMargin: im,
+      maintenanceMargin: mm,
+      available: equity.minus(im),
+    };
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  placeOrder(request: PlaceOrderRequest): PlaceOrderResult {
+    let order: SimOrder | undefined;
+    const result = this.run((): PlaceOrderResult => {
+      const acc = this.accountOrReject(request.accountId);
+      order = this.newOrder(acc, request);
+      this.validateOrder(acc, order);
+      this.execute(acc, order);
+      return { ok: true, order: order.view() };
+    });
+    if (result.ok || order === undefined) return result;
+    // Rejected after it got an id: the account's user stream hears about it.
+    order.status = 'rejected';
+    order.reject = result.reject;
+    const view = order.view();
+    this.emit({ type: 'order_update', ...this.base(), accountId: order.accountId, order: view });
+    return { ok: false, reject: result.reject, order: view };
+  }
+
+  /** Runs a command, turning a VenueRejectError into a result. */
+  private run<T>(fn: () => T): T | { ok: false; reject: Reject } {
+    try {
+      return this.batch(fn);
+    } catch (error) {
+      if (error instanceof VenueRejectError) return { ok: false, reject: error.reject };
+      throw error;
+    }
+  }
+
+  /** Validates a request into an order (not yet accepted). Throws VenueRejectError. */
+  private newOrder(acc: Account, r: PlaceOrderRequest): SimOrder {
+    const inst = this.instrumentOrReject(r.instrumentId);
+    const spec = inst.spec;
+    if (!SIDES.includes(r.side))
+      throw reject('invalid_argument', 'side', `must be buy or sell, got ${JSON.stringify(r.side)}`);
+    if (!ORDER_TYPES.includes(r.type)) {
+      throw reject('invalid_argument', 'type', `must be limit or market, got ${JSON.stringify(r.type)}`);
+    }
+    const tif = r.timeInForce ?? (r.type === 'market' ? 'ioc' : 'gtc');
+    if (!TIFS.includes(tif)) {
+      throw reject(
+        'invalid_argument',
+        'timeInForce',
+        `must be one of ${TIFS.join(', ')}, got ${JSON.stringify(tif)}`,
+      );
+    }
+    if (r.type === 'market' && tif !== 'ioc' && tif !== 'fok') {
+      throw reject('invalid_argument', 'timeInForce', `market orders take ioc or fok, got ${tif}`);
+    }
+    if (
+      r.clientOrderId !== undefined &&
+      (typeof r.clientOrderId !== 'string' || r.clientOrderId.length === 0)
+    ) {
+      throw reject('invalid_argument', 'clientOrderId', 'must be a non-empty string when given');
+    }
+    let price: Decimal | undefined;
+    if (r.type === 'limit') {
+      if (r.price === undefined) throw reject('invalid_argument', 'price', 'is required for limit orders');
+      price = this.decimalOrReject(r.price, 'price');
+      if (!price.gt(0)) throw reject('invalid_argument', 'price', `must be > 0, got ${price.toFixed()}`);
+    } else if (r.price !== undefined) {
+      throw reject('invalid_argument', 'price', 'market orders take no price');
+    }
+    const size = this.decimalOrReject(r.size, 'size');
+    if (!size.gt(0)) throw reject('invalid_argument', 'size', `must be > 0, got ${size.toFixed()}`);
+
+    this.checkNonce(acc, r);
+    // From here on the request is an order with an id; later rejects reach the user stream.
+    return new SimOrder(
+      this.config.venueId,
+      acc.accountId,
+      spec.instrumentId,
+      String(++this.orderSeq),
+      r.clientOrderId,
+      r.side,
+      r.type,
+      tif,
+      price,
+      size,
+      r.reduceOnly === true,
+      this.clockMs,
+    );
+  }
+
+  /** Venue rules: duplicates, tick, lot, sizes, reduce-only, post-only, margin. Throws VenueRejectError. */
+  private validateOrder(acc: Account, order: SimOrder): void {
+    const inst = this.instruments.get(order.instrumentId) as InstrumentState;
+    const spec = inst.spec;
+    const price = order.price;
+    if (order.clientOrderId !== undefined && this.config.rejectDuplicateClientOrderId) {
+      if (this.byClientId.has(clientKey(acc.accountId, order.clientOrderId))) {
+        throw reject(
+          'duplicate_client_order_id',
+          'clientOrderId',
+          `${order.clientOrderId} is already used by this account`,
+        );
+      }
+    }
+    if (price !== undefined && !price.mod(spec.tickSize).isZero()) {
+      throw reject(
+        'invalid_tick',
+        'price',
+        `${price.toFixed()} is not a multiple of tick ${spec.tickSize.toFixed()}`,
+      );
+    }
+    if (!order.size.mod(spec.lotSize).isZero()) {
+      throw reject(
+        'invalid_lot',
+        'size',
+        `${order.size.toFixed()} is not a multiple of lot ${spec.lotSize.toFixed()}`,
+      );
+    }
+    if (order.size.gt(spec.maxOrderSize)) {
+      throw reject(
+        'above_max_size',
+        'size',
+        `${order.size.toFixed()} is above max order size ${spec.maxOrderSize.toFixed()}`,
+      );
+    }
+    const mark = inst.markPrice;
+    if (mark === undefined) {
+      throw reject('no_reference_price', 'instrumentId', `${spec.instrumentId} has no mark price yet`);
+    }
+    const position = acc.positionSize(spec.instrumentId);
+    if (order.reduceOnly) {
+      if (position.isZero() || position.isPos() === (order.side === 'buy')) {
+        throw reject(
+          'reduce_only_would_increase',
+          'reduceOnly',
+          `a reduce-only ${order.side} would ${position.isZero() ? 'open a position from flat' : 'increase the position'} (position ${position.toFixed()})`,
+        );
+      }
+      // Capped to the position: a reduce-only order never flips or grows it.
+      if (order.size.gt(position.abs())) order.size = position.abs();
+    } else {
+      if (order.size.lt(spec.minSize)) {
+        throw reject(
+          'below_min_size',
+          'size',
+          `${order.size.toFixed()} is below min size ${spec.minSize.toFixed()}`,
+        );
+      }
+      const refPrice = price ?? mark;
+      const notional = order.size.mul(refPrice);
+      if (notional.lt(spec.minNotional)) {
+        throw reject(
+          'below_min_notional',
+          'size',
+          `notional ${notional.toFixed()} (size ${order.size.toFixed()} x price ${refPrice.toFixed()}) is below min notional ${spec.minNotional.toFixed()}`,
+        );
+      }
+    }
+    if (order.timeInForce === 'post_only' && price !== undefined) {
+      const best = order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid();
+      if (best !== undefined && (order.side === 'buy' ? price.gte(best) : price.lte(best))) {
+        throw reject(
+          'post_only_would_cross',
+          'price',
+          `post-only ${order.side} at ${price.toFixed()} would cross the best ${order.side === 'buy' ? 'ask' : 'bid'} ${best.toFixed()}`,
+        );
+      }
+    }
+    if (!order.reduceOnly && !acc.isHouse) {
+      const worst = price ?? this.bandLimit(inst, order.side);
+      const m = this.margin(acc, {
+        instrumentId: spec.instrumentId,
+        side: order.side,
+        size: order.size,
+        price: worst,
+      });
+      if (m.available.isNeg()) {
+        const before = this.margin(acc);
+        throw reject(
+          'insufficient_margin',
+          'size',
+          `${order.size.toFixed()} needs initial margin ${fmt(m.initialMargin.minus(before.initialMargin))}, available ${fmt(before.available)}`,
+        );
+      }
+    }
+  }
+
+  /** Worst price a market order may reach: mark x (1 ± band), rounded inward to the tick. */
+  private bandLimit(inst: InstrumentState, side: Side): Decimal {
+    const mark = inst.markPrice as Decimal;
+    const band = this.config.marketProtectionBand;
+    return side === 'buy'
+      ? roundToStep(mark.mul(band.plus(1)), inst.spec.tickSize, 'down')
+      : roundToStep(mark.mul(new Decimal(1).minus(band)), inst.spec.tickSize, 'up');
+  }
+
+  private crosses(side: Side, limit: Decimal, levelPrice: Decimal): boolean {
+    return side === 'buy' ? levelPrice.lte(limit) : levelPrice.gte(limit);
+  }
+
+  /** How much a reduce-only order of `side` may still fill given the account's position. */
+  private reduceCapacity(acc: Account, instrumentId: InstrumentId, side: Side): Decimal {
+    const pos = acc.positionSize(instrumentId);
+    if (pos.isZero() || pos.isPos() === (side === 'buy')) return ZERO;
+    return pos.abs();
+  }
+
+  /** Size an incoming order could fill now (FOK pre-check), honouring self-trade and reduce-only caps. */
+  private fillableSize(acc: Account, inst: InstrumentState, order: SimOrder, limit: Decimal): Decimal {
+    let total = ZERO;
+    const makerCapacity = new Map<AccountId, Decimal>();
+    let takerCapacity = order.reduceOnly
+      ? this.reduceCapacity(acc, inst.spec.instrumentId, order.side)
+      : undefined;
+    for (const level of inst.book.opposite(order.side).levels) {
+      if (!this.crosses(order.side, limit, level.price)) break;
+      for (const maker of level.orders) {
+        if (maker.accountId === acc.accountId) continue;
+        let q = maker.remainingSize;
+        if (maker.reduceOnly) {
+          const makerAcc = this.accounts.get(maker.accountId) as Account;
+          const cap =
+            makerCapacity.get(maker.accountId) ??
+            this.reduceCapacity(makerAcc, inst.spec.instrumentId, maker.side);
+          q = Decimal.min(q, cap);
+          makerCapacity.set(maker.accountId, cap.minus(q));
+        }
+        if (takerCapacity !== undefined) {
+          q = Decimal.min(q, takerCapacity);
+          takerCapacity = takerCapacity.minus(q);
+        }
+        total = total.plus(q);
+        if (total.gte(order.size)) return total;
+      }
+    }
+    return total;
+  }
+
+  private execute(acc: Account, order: SimOrder): void {
+    const inst = this.instruments.get(order.instrumentId) as InstrumentState;
+    this.emit({ type: 'order_update', ...this.base(), accountId: acc.accountId, order: order.view() });
+    this.rememberClientId(order);
+    const limit = order.price ?? this.bandLimit(inst, order.side);
+    if (order.timeInForce === 'fok' && this.fillableSize(acc, inst, order, limit).lt(order.size)) {
+      this.endOrder(order, 'expired', 'fok_not_fillable');
+      return;
+    }
+    const endReason = this.match(acc, inst, order, limit);
+    if (order.remainingSize.isZero()) {
+      this.closeOrder(order);
+      return;
+    }
+    if (endReason !== undefined) {
+      this.endOrder(order, order.type === 'market' ? 'canceled' : 'expired', endReason);
+    } else if (order.type === 'market') {
+      const opposite = inst.book.opposite(order.side).levels;
+      this.endOrder(order, 'canceled', opposite.length === 0 ? 'no_liquidity' : 'protection_band');
+    } else if (order.timeInForce === 'ioc' || order.timeInForce === 'fok') {
+      this.endOrder(order, 'expired', 'ioc_remainder');
+    } else {
+      // gtc and post_only rest on the book.
+      inst.book.add(order);
+      acc.openOrders.set(order.venueOrderId, order);
+      this.openOrdersById.set(order.venueOrderId, order);
+      if (!order.reduceOnly) acc.exposureOf(order.instrumentId).add(order, order.remainingSize, 1);
+    }
+  }
+
+  /** Fills `taker` against the book up to `limit`; returns a reason when matching had to stop early. */
+  private match(
+    acc: Account,
+    inst: InstrumentState,
+    taker: SimOrder,
+    limit: Decimal,
+  ): OrderEndReason | undefined {
+    const levels = inst.book.opposite(taker.side).levels;
+    const id = inst.spec.instrumentId;
+    while (!taker.remainingSize.isZero()) {
+      const level = levels[0];
+      if (level === undefined || !this.crosses(taker.side, limit, level.price)) return undefined;
+      const maker = level.orders[0] as SimOrder;
+      if (maker.accountId === acc.accountId) {
+        this.cancelResting(maker, 'canceled', 'self_trade');
+        continue;
+      }
+      const makerAcc = this.accounts.get(maker.accountId) as Account;
+      let size = Decimal.min(taker.remainingSize, maker.remainingSize);
+      if (maker.reduceOnly) {
+        const cap = this.reduceCapacity(makerAcc, id, maker.side);
+        if (cap.isZero()) {
+          this.cancelResting(maker, 'canceled', 'reduce_only_position_closed');
+          continue;
+        }
+        size = Decimal.min(size, cap);
+      }
+      if (taker.reduceOnly) {
+        const cap = this.reduceCapacity(acc, id, taker.side);
+        if (cap.isZero()) return 'reduce_only_position_closed';
+        size = Decimal.min(size, cap);
+      }
+      this.trade(inst, maker, makerAcc, taker, acc, size, maker.price as Decimal);
+      if (maker.reduceOnly && maker.isOpen && this.reduceCapacity(makerAcc, id, maker.side).isZero()) {
+        this.cancelResting(maker, 'canceled', 'reduce_only_position_closed');
+      }
+    }
+    return undefined;
+  }
+
+  private feeOf(notional: Decimal, rate: Decimal): Decimal {
+    return notional.mul(rate).toDecimalPlaces(this.config.settlementDecimals, Decimal.ROUND_HALF_EVEN);
+  }
+
+  private trade(
+    inst: InstrumentState,
+    maker: SimOrder,
+    makerAcc: Account,
+    taker: SimOrder,
+    takerAcc: Account,
+    size: Decimal,
+    price: Decimal,
+  ): void {
+    const tradeId = String(++this.tradeSeq);
+    const notional = size.mul(price);
+    const makerFee = this.feeOf(notional, this.config.makerFeeRate);
+    const takerFee = this.feeOf(notional, this.config.takerFeeRate);
+    this.emit({
+      type: 'trade',
+      ...this.base(),
+      instrumentId: inst.spec.instrumentId,
+      tradeId,
+      price,
+      size,
+      takerSide: taker.side,
+    });
+    // The maker leaves the book (and its exposure) before its order record moves.
+    if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId).add(maker, size, -1);
+    maker.recordFill(size, price, makerFee, this.clockMs);
+    inst.book.reduce(maker, size);
+    if (!maker.isOpen) this.closeOrder(maker);
+    this.fill(makerAcc, maker, tradeId, size, price, makerFee, 'maker', false);
+    taker.recordFill(size, price, takerFee, this.clockMs);
+    this.fill(takerAcc, taker, tradeId, size, price, takerFee, 'taker', false);
+    const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
+    house.transfersNet = house.transfersNet.plus(makerFee).plus(takerFee);
+    this.touchedBalances.add(FEE_ACCOUNT_ID);
+  }
+
+  /** Books one side of a trade on the account and tells its user stream. */
+  private fill(
+    acc: Account,
+    order: SimOrder,
+    tradeId: string,
+    size: Decimal,
+    price: Decimal,
+    fee: Decimal,
+    liquidity: 'maker' | 'taker',
+    isLiquidation: boolean,
+  ): void {
+    const pos: Position = acc.position(order.instrumentId);
+    const before = pos.size;
+    const realized = pos.apply(
+      order.side === 'buy' ? size : size.neg(),
+      price,
+      this.config.settlementDecimals,
+    );
+    acc.realizedPnl = acc.realizedPnl.plus(realized);
+    acc.feesPaid = acc.feesPaid.plus(fee);
+    this.emit({
+      type: 'fill',
+      ...this.base(),
+      accountId: acc.accountId,
+      instrumentId: order.instrumentId,
+      venueOrderId: order.venueOrderId,
+      ...(order.clientOrderId === undefined ? {} : { clientOrderId: order.clientOrderId }),
+      tradeId,
+      side: order.side,
+      price,
+      size,
+      fee,
+      feeAsset: this.config.settleAsset,
+      liquidity,
+      realizedPnl: realized,
+      positionBefore: before,
+      positionAfter: pos.size,
+      isLiquidation,
+    });
+    this.emit({ type: 'order_update', ...this.base(), accountId: acc.accountId, order: order.view() });
+    this.touchPosition(acc.accountId, order.instrumentId);
+  }
+
+  private touchPosition(accountId: AccountId, instrumentId: InstrumentId): void {
+    let set = this.touchedPositions.get(accountId);
+    if (set === undefined) {
+      set = new Set();
+      this.touchedPositions.set(accountId, set);
+    }
+    set.add(instrumentId);
+    this.touchedBalances.add(accountId);
+  }
+
+  /** Takes a resting order off the book and ends it. */
+  private cancelResting(order: SimOrder, status: 'canceled' | 'expired', reason: OrderEndReason): void {
+    const inst = this.instruments.get(order.instrumentId) as InstrumentState;
+    const acc = this.accounts.get(order.accountId) as Account;
+    inst.book.remove(order);
+    if (!order.reduceOnly) acc.exposureOf(order.instrumentId).add(order, order.remainingSize, -1);
+    this.endOrder(order, status, reason);
+  }
+
+  private endOrder(order: SimOrder, status: 'canceled' | 'expired', reason: OrderEndReason): void {
+    order.end(status, reason, this.clockMs);
+    this.closeOrder(order);
+    this.emit({ type: 'order_update', ...this.base(), accountId: order.accountId, order: order.view() });
+  }
+
+  /** Moves a finished order from the open set to the bounded closed history. */
+  private closeOrder(order: SimOrder): void {
+    const acc = this.accounts.get(order.accountId);
+    acc?.openOrders.delete(order.venueOrderId);
+    this.openOrdersById.delete(order.venueOrderId);
+    if (this.config.closedOrderRetention === 0) {
+      this.forgetClientId(order);
+      return;
+    }
+    this.closedOrders.set(order.venueOrderId, order);
+    if (this.closedOrders.size > this.config.closedOrderRetention) {
+      const [oldestId, oldest] = this.closedOrders.entries().next().value as [string, SimOrder];
+      this.closedOrders.delete(oldestId);
+      this.forgetClientId(oldest);
+    }
+  }
+
+  private rememberClientId(order: SimOrder): void {
+    if (order.clientOrderId !== undefined)
+      this.byClientId.set(clientKey(order.accountId, order.clientOrderId), order);
+  }
+
+  private forgetClientId(order: SimOrder): void {
+    if (order.clientOrderId === undefined) return;
+    const key = clientKey(order.accountId, order.clientOrderId);
+    if (this.byClientId.get(key) === order) this.byClientId.delete(key);
+  }
+
+  cancelOrder(request: CancelOrderRequest): CancelOrderResult {
+    return this.run(() => {
+      const acc = this.accountOrReject(request.accountId);
+      if (request.venueOrderId === undefined && request.clientOrderId === undefined) {
+        throw reject('invalid_argument', 'venueOrderId', 'venueOrderId or clientOrderId is required');
+      }
+      this.checkNonce(acc, request);
+      const order = this.findOrder(acc.accountId, request);
+      if (order === undefined || !order.isOpen) {
+        const which = request.venueOrderId ?? request.clientOrderId;
+        throw reject(
+          'order_not_found',
+          request.venueOrderId !== undefined ? 'venueOrderId' : 'clientOrderId',
+          `no open order ${String(which)} for this account`,
+        );
+      }
+      this.cancelResting(order, 'canceled', 'canceled_by_user');
+      return { ok: true, order: order.view() } as const;
+    });
+  }
+
+  cancelAllOrders(request: CancelAllRequest): CancelAllResult {
+    return this.run(() => {
+      const acc = this.accountOrReject(request.accountId);
+      if (request.instrumentId !== undefined) this.instrumentOrReject(request.instrumentId);
+      this.checkNonce(acc, request);
+      const canceled: OrderView[] = [];
+      for (const order of [...acc.openOrders.values()]) {
+        if (request.instrumentId !== undefined && order.instrumentId !== request.instrumentId) continue;
+        this.cancelResting(order, 'canceled', 'canceled_all_by_user');
+        canceled.push(order.view());
+      }
+      return { ok: true, canceled } as const;
+    });
+  }
+
+  private findOrder(
+    accountId: AccountId,
+    ids: { venueOrderId?: VenueOrderId; clientOrderId?: ClientOrderId },
+  ) {
+    let order: SimOrder | undefined;
+    if (ids.venueOrderId !== undefined) {
+      order = this.openOrdersById.get(ids.venueOrderId) ?? this.closedOrders.get(ids.venueOrderId);
+    } else if (ids.clientOrderId !== undefined) {
+      order = this.byClientId.get(clientKey(accountId, ids.clientOrderId));
+    }
+    return order !== undefined && order.accountId === accountId ? order : undefined;
+  }
+
+  private checkNonce(acc: Account, auth: NonceAuth): void {
+    if (!this.config.requireIncreasingNonce) return;
+    if (typeof auth.apiKey !== 'string' || auth.apiKey.length === 0) {
+      throw reject('invalid_nonce', 'apiKey', 'is required on this venue (nonces are per API key)');
+    }
+    const nonce = auth.nonce;
+    if (typeof nonce !== 'number' || !Number.isSafeInteger(nonce) || nonce < 0) {
+      throw reject('invalid_nonce', 'nonce', `must be a non-negative integer, got ${String(nonce)}`);
+    }
+    const last = acc.lastNonce.get(auth.apiKey);
+    if (last !== undefined && nonce <= last) {
+      throw reject('invalid_nonce', 'nonce', `${nonce} is not above the last nonce ${last} of this API key`);
+    }
+    // Consumed even when the request is refused for another reason later, as on Lighter.
+    acc.lastNonce.set(auth.apiKey, nonce);
+  }
+
+  // ---------------------------------------------------------------- liquidation
+
+  /** Returns true when it liquidated. `known` is the account's margin if already computed. */
+  private liquidateIfBelowMaintenance(acc: Account, known?: MarginSummary): boolean {
+    if (acc.isHouse || !acc.hasPositions()) return false;
+    const m = known ?? this.margin(acc);
+    if (!m.equity.lt(m.maintenanceMargin)) return false;
+    for (const order of [...acc.openOrders.values()]) this.cancelResting(order, 'canceled', 'liquidation');
+    const insurance = this.accounts.get(INSURANCE_ACCOUNT_ID) as Account;
+    const closed: { instrumentId: InstrumentId; size: Decimal; price: Decimal }[] = [];
+    let notional = ZERO;
+    for (const [id, pos] of acc.positions) {
+      if (pos.size.isZero()) continue;
+      const inst = this.instruments.get(id) as InstrumentState;
+      const mark = inst.markPrice as Decimal;
+      const size = pos.size;
+      const side: Side = size.isPos() ? 'sell' : 'buy';
+      const tradeId = String(++this.tradeSeq);
+      const own = this.syntheticOrder(acc, id, side, size.abs(), mark);
+      const backstop = this.syntheticOrder(insurance, id, side === 'buy' ? 'sell' : 'buy', size.abs(), mark);
+      this.fill(acc, own, tradeId, size.abs(), mark, ZERO, 'taker', true);
+      this.fill(insurance, backstop, tradeId, size.abs(), mark, ZERO, 'maker', true);
+      closed.push({ instrumentId: id, size, price: mark });
+      notional = notional.plus(size.abs().mul(mark));
+    }
+    // Closed at mark, so the wallet balance is now what equity was.
+    const left = acc.walletBalance();
+    const fee = Decimal.max(ZERO, Decimal.min(this.feeOf(notional, this.config.liquidationFeeRate), left));
+    acc.transfersNet = acc.transfersNet.minus(fee);
+    insurance.transfersNet = insurance.transfersNet.plus(fee);
+    const badDebt = left.isNeg() ? left.neg() : ZERO;
+    if (badDebt.gt(0)) {
+      acc.transfersNet = acc.transfersNet.plus(badDebt);
+      insurance.transfersNet = insurance.transfersNet.minus(badDebt);
+    }
+    this.touchedBalances.add(acc.accountId);
+    this.touchedBalances.add(INSURANCE_ACCOUNT_ID);
+    this.emit({
+      type: 'liquidation',
+      ...this.base(),
+      accountId: acc.accountId,
+      equity: m.equity,
+      maintenanceMargin: m.maintenanceMargin,
+      closed,
+      liquidationFee: fee,
+      badDebt,
+    });
+    return true;
+  }
+
+  /** A filled market order that records a liquidation transfer in both accounts' order history. */
+  private syntheticOrder(
+    acc: Account,
+    instrumentId: InstrumentId,
+    side: Side,
+    size: Decimal,
+    price: Decimal,
+  ) {
+    const order = new SimOrder(
+      this.config.venueId,
+      acc.accountId,
+      instrumentId,
+      String(++this.orderSeq),
+      undefined,
+      side,
+      'market',
+      'ioc',
+      undefined,
+      size,
+      false,
+      this.clockMs,
+    );
+    order.recordFill(size, price, ZERO, this.clockMs);
+    this.closeOrder(order);
+    return order;
+  }
+
+  // ---------------------------------------------------------------- end of command
+
+  private finish(): void {
+    // Resting reduce-only orders whose position closed or flipped can no longer reduce.
+    for (const [accountId, ids] of this.touchedPositions) {
+      const acc = this.accounts.get(accountId) as Account;
+      for (const order of [...acc.openOrders.values()]) {
+        if (!order.reduceOnly || !ids.has(order.instrumentId)) continue;
+        if (this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) {
+          this.cancelResting(order, 'canceled', 'reduce_only_position_closed');
+        }
+      }
+    }
+    const candidates = this.checkAllForLiquidation ? [...this.accounts.values()] : [];
+    if (!this.checkAllForLiquidation) {
+      for (const id of this.touchedBalances) candidates.push(this.accounts.get(id) as Account);
+    }
+    this.checkAllForLiquidation = false;
+    // One margin computation per account serves the liquidation check and the events below.
+    const margins = new Map<AccountId, MarginSummary>();
+    for (const acc of candidates) {
+      if (acc.isHouse || !acc.hasPositions()) continue;
+      const m = this.margin(acc);
+      if (this.liquidateIfBelowMaintenance(acc, m)) {
+        margins.delete(acc.accountId);
+        margins.delete(INSURANCE_ACCOUNT_ID);
+      } else {
+        margins.set(acc.accountId, m);
+      }
+    }
+    const marginOf = (acc: Account) => {
+      let m = margins.get(acc.accountId);
+      if (m === undefined) {
+        m = this.margin(acc);
+        margins.set(acc.accountId, m);
+      }
+      return m;
+    };
+
+    for (const inst of this.instruments.values()) {
+      const delta = inst.book.takeDelta();
+      if (delta !== undefined) {
+        this.emit({ type: 'book_delta', ...this.base(), instrumentId: inst.spec.instrumentId, ...delta });
+      }
+    }
+    for (const [accountId, ids] of this.touchedPositions) {
+      const acc = this.accounts.get(accountId) as Account;
+      for (const id of ids) {
+        this.emit({
+          type: 'position',
+          ...this.base(),
+          accountId,
+          position: this.positionView(acc, id, marginOf(acc)),
+        });
+      }
+    }
+    this.touchedPositions.clear();
+    for (const accountId of this.touchedBalances) {
+      const acc = this.accounts.get(accountId) as Account;
+      this.emit({
+        type: 'balance',
+        ...this.base(),
+        accountId,
+        balance: this.balanceView(acc, marginOf(acc)),
+      });
+    }
+    this.touchedBalances.clear();
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  markets(): readonly InstrumentSpec[] {
+    return this.config.instruments;
+  }
+
+  /** Current mark/index, predicted rate and next funding time (undefined before the first prices). */
+  funding(instrumentId: InstrumentId): FundingRateEvent | undefined {
+    const inst = this.instrumentOrThrow(instrumentId);
+    return inst.markPrice === undefined ? undefined : this.fundingRateEvent(inst);
+  }
+
+  markPrice(instrumentId: InstrumentId): Decimal | undefined {
+    return this.instrumentOrThrow(instrumentId).markPrice;
+  }
+
+  indexPrice(instrumentId: InstrumentId): Decimal | undefined {
+    return this.instrumentOrThrow(instrumentId).indexPrice;
+  }
+
+  bookSnapshot(instrumentId: InstrumentId, depth = 50): BookSnapshot {
+    const inst = this.instrumentOrThrow(instrumentId);
+    return {
+      venueId: this.config.venueId,
+      instrumentId,
+      seq: inst.book.seq,
+      tsEventMs: this.clockMs,
+      bids: inst.book.bids.top(depth),
+      asks: inst.book.asks.top(depth),
+    };
+  }
+
+  bestBidAsk(instrumentId: InstrumentId): { bid?: BookLevel; ask?: BookLevel } {
+    const book = this.instrumentOrThrow(instrumentId).book;
+    const bid = book.bids.top(1)[0];
+    const ask = book.asks.top(1)[0];
+    return { ...(bid === undefined ? {} : { bid }), ...(ask === undefined ? {} : { ask }) };
+  }
+
+  accountIds(): AccountId[] {
+    return [...this.accounts.keys()];
+  }
+
+  hasAccount(accountId: AccountId): boolean {
+    return this.accounts.has(accountId);
+  }
+
+  balance(accountId: AccountId): BalanceView {
+    return this.balanceView(this.accountOrThrow(accountId));
+  }
+
+  marginSummary(accountId: AccountId): MarginSummary {
+    return this.margin(this.accountOrThrow(accountId));
+  }
+
+  /** Non-flat positions of the account. */
+  positions(accountId: AccountId): PositionView[] {
+    const acc = this.accountOrThrow(accountId);
+    const out: PositionView[] = [];
+    for (const [id, pos] of acc.positions) if (!pos.size.isZero()) out.push(this.positionView(acc, id));
+    return out;
+  }
+
+  position(accountId: AccountId, instrumentId: InstrumentId): PositionView {
+    this.instrumentOrThrow(instrumentId);
+    return this.positionView(this.accountOrThrow(accountId), instrumentId);
+  }
+
+  openOrders(accountId: AccountId, instrumentId?: InstrumentId): OrderView[] {
+    const acc = this.accountOrThrow(accountId);
+    return [...acc.openOrders.values()]
+      .filter((o) => instrumentId === undefined || o.instrumentId === instrumentId)
+      .map((o) => o.view());
+  }
+
+  /** An open or retained closed order of the account, by venue or client order id. */
+  getOrder(
+    accountId: AccountId,
+    ids: { venueOrderId?: VenueOrderId; clientOrderId?: ClientOrderId },
+  ): OrderView | undefined {
+    return this.findOrder(accountId, ids)?.view();
+  }
+
+  private balanceView(acc: Account, known?: MarginSummary): BalanceView {
+    const m = known ?? this.margin(acc);
+    const up = (d: Decimal) => d.toDecimalPlaces(this.config.settlementDecimals, Decimal.ROUND_UP);
+    const im = up(m.initialMargin);
+    return {
+      venueId: this.config.venueId,
+      accountId: acc.accountId,
+      asset: this.config.settleAsset,
+      collateral: acc.collateral,
+      walletBalance: m.walletBalance,
+      realizedPnl: acc.realizedPnl,
+      feesPaid: acc.feesPaid,
+      fundingNet: acc.fundingNet,
+      transfersNet: acc.transfersNet,
+      unrealizedPnl: m.unrealizedPnl,
+      equity: m.equity,
+      initialMargin: im,
+      maintenanceMargin: up(m.maintenanceMargin),
+      available: m.equity.minus(im),
+      asOfMs: this.clockMs,
+    };
+  }
+
+  private positionView(acc: Account, instrumentId: InstrumentId, known?: MarginSummary): PositionView {
+    const inst = this.instruments.get(instrumentId) as InstrumentState;
+    const pos = acc.positions.get(instrumentId);
+    const size = pos?.size ?? ZERO;
+    const mark = inst.markPrice ?? ZERO;
+    const liq =
+      pos === undefined || size.isZero() || acc.isHouse
+        ? undefined
+        : this.liquidationPrice(acc, inst, pos, known);
+    return {
+      venueId: this.config.venueId,
+      accountId: acc.accountId,
+      instrumentId,
+      side: size.isZero() ? 'flat' : size.isPos() ? 'long' : 'short',
+      size,
+      ...(size.isZero() || pos === undefined
+        ? {}
+        : { entryPrice: pos.costBasis.div(size).toDecimalPlaces(8, Decimal.ROUND_HALF_EVEN) }),
+      markPrice: mark,
+      unrealizedPnl: pos === undefined ? ZERO : pos.unrealizedPnl(mark),
+      realizedPnl: pos?.realizedPnl ?? ZERO,
+      leverage: this.leverageOf(acc, inst.spec),
+      ...(liq === undefined ? {} : { liquidationPrice: liq }),
+      asOfMs: this.clockMs,
+    };
+  }
+
+  /**
+   * Mark at which equity would meet maintenance margin if only this instrument's mark
+   * moved: solves wallet + otherUpnl + size x p - cost = otherMM + |size| x p x mmr.
+   */
+  private liquidationPrice(
+    acc: Account,
+    inst: InstrumentState,
+    pos: Position,
+    known?: MarginSummary,
+  ): Decimal | undefined {
+    const m = known ?? this.margin(acc);
+    const mark = inst.markPrice as Decimal;
+    const mmr = inst.spec.maintenanceMarginRate;
+    const otherUpnl = m.unrealizedPnl.minus(pos.unrealizedPnl(mark));
+    const otherMm = m.maintenanceMargin.minus(pos.size.abs().mul(mark).mul(mmr));
+    const denominator = pos.size.minus(pos.size.abs().mul(mmr));
+    const p = otherMm.minus(m.walletBalance).minus(otherUpnl).plus(pos.costBasis).div(denominator);
+    return p.gt(0) ? p.toDecimalPlaces(8, Decimal.ROUND_HALF_EVEN) : undefined;
+  }
+
+  /**
+   * Ledger totals over every account, house accounts included, for audits. Money is
+   * conserved: `equity` equals `netDeposits` exactly at any mark; `realizedPnl +
+   * unrealizedPnl`, `fundingNet` and `transfersNet` each sum to 0; `feesPaid` by traders
+   * is the fee account's income (inside transfersNet); open positions net to 0 per instrument.
+   */
+  ledger(): {
+    netDeposits: Decimal;
+    walletBalances: Decimal;
+    equity: Decimal;
+    realizedPnl: Decimal;
+    unrealizedPnl: Decimal;
+    feesPaid: Decimal;
+    fundingNet: Decimal;
+    transfersNet: Decimal;
+    netPosition: ReadonlyMap<InstrumentId, Decimal>;
+  } {
+    let netDeposits = ZERO;
+    let walletBalances = ZERO;
+    let equity = ZERO;
+    let realizedPnl = ZERO;
+    let unrealizedPnl = ZERO;
+    let feesPaid = ZERO;
+    let fundingNet = ZERO;
+    let transfersNet = ZERO;
+    const netPosition = new Map<InstrumentId, Decimal>();
+    for (const id of this.instruments.keys()) netPosition.set(id, ZERO);
+    for (const acc of this.accounts.values()) {
+      const m = this.margin(acc);
+      netDeposits = netDeposits.plus(acc.collateral);
+      walletBalances = walletBalances.plus(m.walletBalance);
+      equity = equity.plus(m.equity);
+      realizedPnl = realizedPnl.plus(acc.realizedPnl);
+      unrealizedPnl = unrealizedPnl.plus(m.unrealizedPnl);
+      feesPaid = feesPaid.plus(acc.feesPaid);
+      fundingNet = fundingNet.plus(acc.fundingNet);
+      transfersNet = transfersNet.plus(acc.transfersNet);
+      for (const [id, pos] of acc.positions)
+        netPosition.set(id, (netPosition.get(id) ?? ZERO).plus(pos.size));
+    }
+    return {
+      netDeposits,
+      walletBalances,
+      equity,
+      realizedPnl,
+      unrealizedPnl,
+      feesPaid,
+      fundingNet,
+      transfersNet,
+      netPosition,
+    };
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  private accountOrCreate(accountId: AccountId): Account {
+    let acc = this.accounts.get(accountId);
+    if (acc === undefined) {
+      acc = new Account(accountId, false);
+      this.accounts.set(accountId, acc);
+    }
+    return acc;
+  }
+
+  private accountOrReject(accountId: AccountId): Account {
+    const acc = this.accounts.get(accountId);
+    if (acc === undefined)
+      throw reject(
+        'unknown_account',
+        'accountId',
+        `no account ${JSON.stringify(accountId)} on ${this.venueId}`,
+      );
+    return acc;
+  }
+
+  private accountOrThrow(accountId: AccountId): Account {
+    const acc = this.accounts.get(accountId);
+    if (acc === undefined)
+      throw new ValidationError('accountId', `no account ${JSON.stringify(accountId)} on ${this.venueId}`);
+    return acc;
+  }
+
+  private instrumentOrReject(instrumentId: InstrumentId): InstrumentState {
+    const inst = this.instruments.get(instrumentId);
+    if (inst === undefined) {
+      throw reject(
+        'unknown_instrument',
+        'instrumentId',
+        `${JSON.stringify(instrumentId)} is not listed on ${this.venueId}`,
+      );
+    }
+    return inst;
+  }
+
+  private instrumentOrThrow(instrumentId: InstrumentId): InstrumentState {
+    const inst = this.instruments.get(instrumentId);
+    if (inst === undefined) {
+      throw new ValidationError(
+        'instrumentId',
+        `${JSON.stringify(instrumentId)} is not listed on ${this.venueId}`,
+      );
+    }
+    return inst;
+  }
+
+  private decimalOrReject(value: unknown, field: string): Decimal {
+    try {
+      if (value instanceof Decimal) return value;
+      if (typeof value === 'string' && value.trim() !== '') return new Decimal(value.trim());
+      if (typeof value === 'number' && Number.isFinite(value)) return new Decimal(value);
+    } catch {
+      // fall through to the reject below
+    }
+    throw reject('invalid_argument', field, `not a decimal number: ${JSON.stringify(String(value))}`);
+  }
+}
+
+function clientKey(accountId: AccountId, clientOrderId: ClientOrderId): string {
+  return `${accountId}\u0000${clientOrderId}`;
+}
+
+function positive(value: DecimalInput, field: string): Decimal {
+  let d: Decimal;
+  try {
+    d = new Decimal(typeof value === 'bigint' ? value.toString() : value);
+  } catch (cause) {
+    throw new ValidationError(field, `not a decimal number: ${JSON.stringify(String(value))}`, { cause });
+  }
+  if (!d.isFinite() || !d.gt(0)) throw new ValidationError(field, `must be > 0, got ${d.toFixed()}`);
+  return d;
+}
+
+function fmt(d: Decimal): string {
+  return d.toDecimalPlaces(8, Decimal.ROUND_HALF_EVEN).toFixed();
+}

@@ -1,0 +1,976 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Decimal } from '@perpmesh/core';
+import { FEE_ACCOUNT_ID, INSURANCE_ACCOUNT_ID, type LiquidationEvent } from './index.js';
+import { BTC, d, ETH, fills, ok, venue } from './test-helpers.js';
+
+/** Maker with plenty of collateral that posts asks/bids; a taker with `takerCollateral`. */
+function market(preset = 'paper', takerCollateral = '1000000') {
+  const ex = venue(preset);
+  ex.deposit('maker', '10000000');
+  ex.deposit('taker', takerCollateral);
+  const auth = preset === 'paper-lighter' ? { apiKey: 'k', nonce: 0 } : undefined;
+  let nonce = 0;
+  const sign = () => (auth === undefined ? {} : { apiKey: 'k', nonce: ++nonce });
+  return { ex, sign };
+}
+
+describe('order validation', () => {
+  test('a price off the tick is rejected naming the field, the value and the tick', () => {
+    const { ex } = market();
+    const r = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: '50000.05',
+      size: '0.01',
+    });
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok);
+    assert.equal(r.reject.code, 'invalid_tick');
+    assert.equal(r.reject.field, 'price');
+    assert.equal(r.reject.message, 'price: 50000.05 is not a multiple of tick 0.1');
+    assert.equal(r.order?.status, 'rejected');
+  });
+
+  test('a size off the lot, below min notional, or above max size is rejected naming size', () => {
+    const { ex } = market();
+    const lot = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: '50000',
+      size: '0.0015',
+    });
+    assert.ok(!lot.ok);
+    assert.equal(lot.reject.code, 'invalid_lot');
+    assert.equal(lot.reject.message, 'size: 0.0015 is not a multiple of lot 0.001');
+
+    const small = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: '50000',
+      size: '0.001',
+    });
+    assert.ok(!small.ok);
+    assert.equal(small.reject.code, 'below_min_notional');
+    assert.equal(small.reject.field, 'size');
+    assert.match(
+      small.reject.message,
+      /^size: notional 50 \(size 0\.001 x price 50000\) is below min notional 100$/,
+    );
+
+    const big = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: '50000',
+      size: '1000.001',
+    });
+    assert.ok(!big.ok);
+    assert.equal(big.reject.code, 'above_max_size');
+  });
+
+  test('bad shapes are rejected with the field: missing price, market with price, unknown instrument', () => {
+    const { ex } = market();
+    const noPrice = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      size: '0.01',
+    });
+    assert.ok(!noPrice.ok);
+    assert.equal(noPrice.reject.field, 'price');
+    const marketPrice = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'market',
+      price: '1',
+      size: '0.01',
+    });
+    assert.ok(!marketPrice.ok);
+    assert.equal(marketPrice.reject.field, 'price');
+    const unknown = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: 'DOGE-USDC-PERP',
+      side: 'buy',
+      type: 'market',
+      size: '1',
+    });
+    assert.ok(!unknown.ok);
+    assert.equal(unknown.reject.code, 'unknown_instrument');
+    const notDecimal = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: 'abc',
+      size: '1',
+    });
+    assert.ok(!notDecimal.ok);
+    assert.equal(notDecimal.reject.message, 'price: not a decimal number: "abc"');
+    const noAccount = ex.placeOrder({
+      accountId: 'nobody',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'market',
+      size: '1',
+    });
+    assert.ok(!noAccount.ok);
+    assert.equal(noAccount.reject.code, 'unknown_account');
+  });
+
+  test('insufficient margin is rejected with a named reason', () => {
+    const { ex } = market('paper', '100');
+    // 1 BTC at 50,000 with the default 20x needs 2,500 of initial margin.
+    const r = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: '49000',
+      size: '1',
+    });
+    assert.ok(!r.ok);
+    assert.equal(r.reject.code, 'insufficient_margin');
+    assert.equal(r.reject.field, 'size');
+    // A small order that fits is accepted.
+    ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '49000',
+        size: '0.03',
+      }),
+    );
+    // Orders resting count against margin: the next one no longer fits.
+    const second = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: '49000',
+      size: '0.02',
+    });
+    assert.ok(!second.ok);
+    assert.equal(second.reject.code, 'insufficient_margin');
+  });
+
+  test('leverage is settable up to the instrument max and raises what fits', () => {
+    const { ex } = market('paper', '100');
+    const tooHigh = ex.setLeverage({ accountId: 'taker', instrumentId: BTC, leverage: 126 });
+    assert.ok(!tooHigh.ok);
+    assert.equal(tooHigh.reject.code, 'invalid_leverage');
+    assert.equal(tooHigh.reject.field, 'leverage');
+    assert.ok(ex.setLeverage({ accountId: 'taker', instrumentId: BTC, leverage: 100 }).ok);
+    ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '49000',
+        size: '0.1',
+      }),
+    );
+    // Going back to 20x would need 245 of margin against equity 100.
+    const lower = ex.setLeverage({ accountId: 'taker', instrumentId: BTC, leverage: 20 });
+    assert.ok(!lower.ok);
+    assert.equal(lower.reject.code, 'insufficient_margin');
+    assert.equal(ex.position('taker', BTC).leverage, 100);
+  });
+});
+
+describe('matching', () => {
+  test('price-time priority: better price first, then earlier order at the same price', () => {
+    const { ex } = market();
+    ex.deposit('maker2', '1000000');
+    const first = ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50010',
+        size: '0.01',
+      }),
+    );
+    const second = ok(
+      ex.placeOrder({
+        accountId: 'maker2',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50010',
+        size: '0.01',
+      }),
+    );
+    const better = ok(
+      ex.placeOrder({
+        accountId: 'maker2',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50005',
+        size: '0.01',
+      }),
+    );
+    ex.drainEvents();
+    ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '50010',
+        size: '0.015',
+      }),
+    );
+    const makerFills = fills(ex.drainEvents()).filter((f) => f.liquidity === 'maker');
+    assert.deepEqual(
+      makerFills.map((f) => [f.venueOrderId, f.price.toFixed(), f.size.toFixed()]),
+      [
+        [better.venueOrderId, '50005', '0.01'],
+        [first.venueOrderId, '50010', '0.005'],
+      ],
+    );
+    assert.equal(ex.getOrder('maker2', { venueOrderId: second.venueOrderId })?.filledSize.toFixed(), '0');
+  });
+
+  test('a market order larger than the book fills what is there and reports the rest as canceled', () => {
+    const { ex } = market();
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50010',
+        size: '0.01',
+      }),
+    );
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50020',
+        size: '0.02',
+      }),
+    );
+    ex.drainEvents();
+    const order = ok(
+      ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.1' }),
+    );
+    assert.equal(order.status, 'canceled');
+    assert.equal(order.endReason, 'no_liquidity');
+    assert.equal(order.filledSize.toFixed(), '0.03');
+    assert.equal(order.unfilledSize.toFixed(), '0.07');
+    assert.equal(
+      order.avgFillPrice?.toFixed(),
+      new Decimal('50010').mul('0.01').plus(new Decimal('50020').mul('0.02')).div('0.03').toFixed(),
+    );
+    const takerFills = fills(ex.drainEvents(), 'taker');
+    assert.deepEqual(
+      takerFills.map((f) => [f.price.toFixed(), f.size.toFixed()]),
+      [
+        ['50010', '0.01'],
+        ['50020', '0.02'],
+      ],
+    );
+    assert.equal(ex.position('taker', BTC).size.toFixed(), '0.03');
+  });
+
+  test('a market order stops at the protection band around mark', () => {
+    const { ex } = market();
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50100',
+        size: '0.01',
+      }),
+    );
+    // 6% above mark 50,000: outside the 5% band.
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '53000',
+        size: '1',
+      }),
+    );
+    const order = ok(
+      ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.5' }),
+    );
+    assert.equal(order.filledSize.toFixed(), '0.01');
+    assert.equal(order.status, 'canceled');
+    assert.equal(order.endReason, 'protection_band');
+  });
+
+  test('post-only that would cross is rejected with a reason; one that does not rests', () => {
+    const { ex } = market();
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50010',
+        size: '0.01',
+      }),
+    );
+    const crossing = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      timeInForce: 'post_only',
+      price: '50010',
+      size: '0.01',
+    });
+    assert.ok(!crossing.ok);
+    assert.equal(crossing.reject.code, 'post_only_would_cross');
+    assert.equal(crossing.reject.message, 'price: post-only buy at 50010 would cross the best ask 50010');
+    assert.equal(fills(ex.drainEvents()).length, 0);
+    const resting = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        timeInForce: 'post_only',
+        price: '50009.9',
+        size: '0.01',
+      }),
+    );
+    assert.equal(resting.status, 'accepted');
+    assert.equal(ex.bestBidAsk(BTC).bid?.price.toFixed(), '50009.9');
+  });
+
+  test('ioc remainder expires; fok fills all or nothing', () => {
+    const { ex } = market();
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50010',
+        size: '0.01',
+      }),
+    );
+    const fok = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        timeInForce: 'fok',
+        price: '50010',
+        size: '0.02',
+      }),
+    );
+    assert.equal(fok.status, 'expired');
+    assert.equal(fok.endReason, 'fok_not_fillable');
+    assert.equal(fok.filledSize.toFixed(), '0');
+    const ioc = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        timeInForce: 'ioc',
+        price: '50010',
+        size: '0.02',
+      }),
+    );
+    assert.equal(ioc.status, 'expired');
+    assert.equal(ioc.filledSize.toFixed(), '0.01');
+    assert.equal(ex.openOrders('taker').length, 0);
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50010',
+        size: '0.03',
+      }),
+    );
+    const fok2 = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        timeInForce: 'fok',
+        price: '50010',
+        size: '0.03',
+      }),
+    );
+    assert.equal(fok2.status, 'filled');
+  });
+
+  test('a gtc order fills what crosses and rests the rest; self-trade cancels the resting order', () => {
+    const { ex } = market();
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50010',
+        size: '0.01',
+      }),
+    );
+    const gtc = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '50020',
+        size: '0.03',
+      }),
+    );
+    assert.equal(gtc.status, 'partially_filled');
+    assert.equal(ex.bestBidAsk(BTC).bid?.size.toFixed(), '0.02');
+    // The taker's own resting bid meets its sell: the resting bid is canceled, not traded.
+    const sell = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50000',
+        size: '0.01',
+      }),
+    );
+    assert.equal(sell.filledSize.toFixed(), '0');
+    assert.equal(ex.getOrder('taker', { venueOrderId: gtc.venueOrderId })?.endReason, 'self_trade');
+  });
+
+  test('fees: maker and taker rates on notional go to the fee account', () => {
+    const { ex } = market();
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50000',
+        size: '0.1',
+      }),
+    );
+    ex.drainEvents();
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.1' }));
+    const events = ex.drainEvents();
+    // notional 5,000: maker 0.02% = 1, taker 0.05% = 2.5
+    assert.equal(fills(events, 'maker')[0]?.fee.toFixed(), '1');
+    assert.equal(fills(events, 'taker')[0]?.fee.toFixed(), '2.5');
+    assert.equal(fills(events, 'taker')[0]?.liquidity, 'taker');
+    assert.equal(ex.balance(FEE_ACCOUNT_ID).walletBalance.toFixed(), '3.5');
+    assert.equal(ex.balance('taker').walletBalance.toFixed(), '999997.5');
+  });
+});
+
+describe('reduce-only', () => {
+  test('rejected when flat or when it would increase; capped to the position otherwise', () => {
+    const { ex } = market();
+    const flat = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'sell',
+      type: 'market',
+      size: '0.01',
+      reduceOnly: true,
+    });
+    assert.ok(!flat.ok);
+    assert.equal(flat.reject.code, 'reduce_only_would_increase');
+    assert.equal(flat.reject.field, 'reduceOnly');
+
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50000',
+        size: '0.05',
+      }),
+    );
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.05' }));
+    const increase = ex.placeOrder({
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'market',
+      size: '0.01',
+      reduceOnly: true,
+    });
+    assert.ok(!increase.ok);
+    assert.equal(increase.reject.code, 'reduce_only_would_increase');
+
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '49990',
+        size: '1',
+      }),
+    );
+    const capped = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'market',
+        size: '0.5',
+        reduceOnly: true,
+      }),
+    );
+    assert.equal(capped.size.toFixed(), '0.05');
+    assert.equal(capped.status, 'filled');
+    assert.equal(ex.position('taker', BTC).size.toFixed(), '0');
+  });
+
+  test('a resting reduce-only order is canceled once the position is closed, and never flips it', () => {
+    const { ex } = market();
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50000',
+        size: '0.05',
+      }),
+    );
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.05' }));
+    const ro1 = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50100',
+        size: '0.05',
+        reduceOnly: true,
+      }),
+    );
+    const ro2 = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50200',
+        size: '0.05',
+        reduceOnly: true,
+      }),
+    );
+    ex.drainEvents();
+    // A buyer sweeps both levels: only 0.05 may fill, the position ends flat, not short.
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '50200',
+        size: '0.1',
+      }),
+    );
+    assert.equal(ex.position('taker', BTC).size.toFixed(), '0');
+    assert.equal(ex.getOrder('taker', { venueOrderId: ro1.venueOrderId })?.status, 'filled');
+    const second = ex.getOrder('taker', { venueOrderId: ro2.venueOrderId });
+    assert.equal(second?.status, 'canceled');
+    assert.equal(second?.endReason, 'reduce_only_position_closed');
+    for (const f of fills(ex.drainEvents(), 'taker')) {
+      assert.ok(f.positionAfter.abs().lte(f.positionBefore.abs()));
+      assert.ok(!f.positionAfter.isNeg());
+    }
+  });
+});
+
+describe('reduce-only (resting, after the position shrank)', () => {
+  test('a resting reduce-only order fills at most the position left, then is canceled', () => {
+    const { ex } = market();
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50000',
+        size: '0.05',
+      }),
+    );
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.05' }));
+    const ro = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50100',
+        size: '0.05',
+        reduceOnly: true,
+      }),
+    );
+    // The position shrinks to 0.02 by another order; the reduce-only order still rests with 0.05.
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '49990',
+        size: '0.03',
+      }),
+    );
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'sell', type: 'market', size: '0.03' }));
+    assert.equal(ex.getOrder('taker', { venueOrderId: ro.venueOrderId })?.status, 'accepted');
+    ex.drainEvents();
+    const sweep = ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '50100',
+        size: '0.05',
+      }),
+    );
+    assert.equal(sweep.filledSize.toFixed(), '0.02');
+    assert.equal(ex.position('taker', BTC).size.toFixed(), '0');
+    const after = ex.getOrder('taker', { venueOrderId: ro.venueOrderId });
+    assert.equal(after?.filledSize.toFixed(), '0.02');
+    assert.equal(after?.status, 'canceled');
+    assert.equal(after?.endReason, 'reduce_only_position_closed');
+  });
+});
+
+describe('orders: cancel, cancel-all, queries, venue rules', () => {
+  test('cancel by venue or client id, cancel-all per instrument, open orders and get order', () => {
+    const { ex } = market();
+    const a = ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '49000',
+        size: '0.01',
+        clientOrderId: 'a',
+      }),
+    );
+    ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '48000',
+        size: '0.01',
+      }),
+    );
+    ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: ETH,
+        side: 'sell',
+        type: 'limit',
+        price: '3100',
+        size: '0.1',
+      }),
+    );
+    assert.equal(ex.openOrders('taker').length, 3);
+    const canceled = ex.cancelOrder({ accountId: 'taker', clientOrderId: 'a' });
+    assert.ok(canceled.ok);
+    assert.equal(canceled.order.venueOrderId, a.venueOrderId);
+    assert.equal(ex.getOrder('taker', { clientOrderId: 'a' })?.status, 'canceled');
+    const again = ex.cancelOrder({ accountId: 'taker', venueOrderId: a.venueOrderId });
+    assert.ok(!again.ok);
+    assert.equal(again.reject.code, 'order_not_found');
+    // Another account cannot see or cancel it.
+    assert.equal(ex.getOrder('maker', { venueOrderId: a.venueOrderId }), undefined);
+    const all = ex.cancelAllOrders({ accountId: 'taker', instrumentId: BTC });
+    assert.ok(all.ok);
+    assert.equal(all.canceled.length, 1);
+    assert.deepEqual(
+      ex.openOrders('taker').map((o) => o.instrumentId),
+      [ETH],
+    );
+    assert.equal(ex.bookSnapshot(BTC).bids.length, 0);
+  });
+
+  test('venue order ids are deterministic and client ids are carried', () => {
+    const a = market().ex;
+    const b = market().ex;
+    const ra = ok(
+      a.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '49000',
+        size: '0.01',
+        clientOrderId: 'x',
+      }),
+    );
+    const rb = ok(
+      b.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '49000',
+        size: '0.01',
+        clientOrderId: 'x',
+      }),
+    );
+    assert.equal(ra.venueOrderId, rb.venueOrderId);
+    assert.equal(ra.clientOrderId, 'x');
+  });
+
+  test('duplicate client order ids are rejected where configured (paper-lighter), allowed on paper', () => {
+    const lighter = market('paper-lighter');
+    const req = {
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: '49000',
+      size: '0.01',
+      clientOrderId: 'dup',
+    } as const;
+    ok(lighter.ex.placeOrder({ ...req, ...lighter.sign() }));
+    const dup = lighter.ex.placeOrder({ ...req, ...lighter.sign() });
+    assert.ok(!dup.ok);
+    assert.equal(dup.reject.code, 'duplicate_client_order_id');
+    assert.equal(dup.reject.field, 'clientOrderId');
+    const paper = market('paper');
+    ok(paper.ex.placeOrder(req));
+    ok(paper.ex.placeOrder(req));
+  });
+
+  test('strict nonces per API key (paper-lighter): required, and must increase', () => {
+    const { ex } = market('paper-lighter');
+    const req = {
+      accountId: 'taker',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: '49000',
+      size: '0.01',
+    } as const;
+    const missing = ex.placeOrder(req);
+    assert.ok(!missing.ok);
+    assert.equal(missing.reject.code, 'invalid_nonce');
+    ok(ex.placeOrder({ ...req, apiKey: 'k1', nonce: 5 }));
+    const replay = ex.placeOrder({ ...req, apiKey: 'k1', nonce: 5 });
+    assert.ok(!replay.ok);
+    assert.equal(replay.reject.code, 'invalid_nonce');
+    assert.equal(replay.reject.message, 'nonce: 5 is not above the last nonce 5 of this API key');
+    // Each API key has its own sequence.
+    ok(ex.placeOrder({ ...req, apiKey: 'k2', nonce: 1 }));
+    ok(ex.placeOrder({ ...req, apiKey: 'k1', nonce: 6 }));
+    const cancel = ex.cancelAllOrders({ accountId: 'taker', apiKey: 'k1', nonce: 6 });
+    assert.ok(!cancel.ok);
+  });
+});
+
+describe('book data', () => {
+  test('deltas carry contiguous sequences and rebuild the snapshot', () => {
+    const { ex } = market();
+    const start = ex.bookSnapshot(BTC);
+    const local = { bids: new Map<string, string>(), asks: new Map<string, string>() };
+    let seq = start.seq;
+    const apply = () => {
+      for (const e of ex.drainEvents()) {
+        if (e.type !== 'book_delta' || e.instrumentId !== BTC) continue;
+        assert.equal(e.prevSeq, seq);
+        assert.equal(e.seq, seq + 1);
+        seq = e.seq;
+        for (const [side, levels] of [
+          ['bids', e.bids],
+          ['asks', e.asks],
+        ] as const) {
+          for (const l of levels) {
+            if (l.size.isZero()) local[side].delete(l.price.toFixed());
+            else local[side].set(l.price.toFixed(), l.size.toFixed());
+          }
+        }
+      }
+    };
+    ex.batch(() => {
+      for (let i = 0; i < 5; i++) {
+        ok(
+          ex.placeOrder({
+            accountId: 'maker',
+            instrumentId: BTC,
+            side: 'sell',
+            type: 'limit',
+            price: d(50010).plus(i).toFixed(),
+            size: '0.01',
+          }),
+        );
+        ok(
+          ex.placeOrder({
+            accountId: 'maker',
+            instrumentId: BTC,
+            side: 'buy',
+            type: 'limit',
+            price: d(49990).minus(i).toFixed(),
+            size: '0.01',
+          }),
+        );
+      }
+    });
+    apply();
+    assert.equal(seq, start.seq + 1, 'one batch, one delta');
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.025' }));
+    ex.cancelAllOrders({ accountId: 'maker', instrumentId: BTC });
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '49000',
+        size: '0.02',
+      }),
+    );
+    apply();
+    const snap = ex.bookSnapshot(BTC);
+    assert.equal(snap.seq, seq);
+    assert.deepEqual(
+      snap.bids.map((l) => [l.price.toFixed(), l.size.toFixed()]),
+      [...local.bids.entries()],
+    );
+    assert.deepEqual(
+      snap.asks.map((l) => [l.price.toFixed(), l.size.toFixed()]),
+      [...local.asks.entries()],
+    );
+  });
+});
+
+describe('liquidation', () => {
+  function longAt50k(collateral: string) {
+    const { ex } = market('paper', collateral);
+    ok(
+      ex.placeOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50000',
+        size: '0.1',
+      }),
+    );
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.1' }));
+    ex.drainEvents();
+    return ex;
+  }
+
+  test('not while equity >= maintenance margin; at the first mark where equity < maintenance margin', () => {
+    const ex = longAt50k('1000');
+    // Wallet 1000 - 2.5 fee = 997.5; equity at mark m = 997.5 + 0.1 (m - 50000); MM = 0.1 m 0.004.
+    // Equity == MM at m = 40185.74...; 40186 is just above, 40185 just below.
+    ex.setPrices(BTC, { markPrice: '40186', indexPrice: '40186' });
+    const m1 = ex.marginSummary('taker');
+    assert.ok(m1.equity.gte(m1.maintenanceMargin));
+    assert.equal(ex.drainEvents().filter((e) => e.type === 'liquidation').length, 0);
+    assert.equal(ex.position('taker', BTC).size.toFixed(), '0.1');
+
+    ex.setPrices(BTC, { markPrice: '40185', indexPrice: '40185' });
+    const events = ex.drainEvents();
+    const liq = events.find((e): e is LiquidationEvent => e.type === 'liquidation');
+    assert.ok(liq);
+    assert.ok(liq.equity.lt(liq.maintenanceMargin));
+    assert.equal(liq.equity.toFixed(), '16');
+    assert.equal(liq.maintenanceMargin.toFixed(), '16.074');
+    assert.equal(ex.position('taker', BTC).size.toFixed(), '0');
+    assert.equal(ex.position(INSURANCE_ACCOUNT_ID, BTC).size.toFixed(), '0.1');
+    // Fee = 0.5% of 4018.5 = 20.0925, capped at the 16 left.
+    assert.equal(liq.liquidationFee.toFixed(), '16');
+    assert.equal(ex.balance('taker').walletBalance.toFixed(), '0');
+    assert.equal(ex.ledger().equity.toFixed(), ex.ledger().netDeposits.toFixed());
+  });
+
+  test('equity exactly at maintenance margin is not liquidated; one tick lower is', () => {
+    // Wallet 1018.5 - 2.5 fee = 1016; at 40,000: equity 1016 - 1000 = 16 = MM 0.1 x 40000 x 0.004.
+    const ex = longAt50k('1018.5');
+    ex.setPrices(BTC, { markPrice: '40000', indexPrice: '40000' });
+    const m = ex.marginSummary('taker');
+    assert.equal(m.equity.toFixed(), '16');
+    assert.equal(m.maintenanceMargin.toFixed(), '16');
+    assert.equal(ex.drainEvents().filter((e) => e.type === 'liquidation').length, 0);
+    assert.equal(ex.position('taker', BTC).liquidationPrice?.toFixed(), '40000');
+    ex.setPrices(BTC, { markPrice: '39999.9', indexPrice: '39999.9' });
+    assert.equal(ex.drainEvents().filter((e) => e.type === 'liquidation').length, 1);
+  });
+
+  test('bad debt is covered by the insurance account and nobody is left negative', () => {
+    const ex = longAt50k('1000');
+    ex.setPrices(BTC, { markPrice: '30000', indexPrice: '30000' });
+    const liq = ex.drainEvents().find((e): e is LiquidationEvent => e.type === 'liquidation');
+    assert.ok(liq);
+    assert.equal(liq.badDebt.toFixed(), '1002.5');
+    assert.equal(ex.balance('taker').walletBalance.toFixed(), '0');
+    assert.equal(ex.balance(INSURANCE_ACCOUNT_ID).walletBalance.toFixed(), '-1002.5');
+    assert.equal(ex.ledger().equity.toFixed(), ex.ledger().netDeposits.toFixed());
+  });
+
+  test('open orders are canceled by a liquidation', () => {
+    const ex = longAt50k('1000');
+    ok(
+      ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '60000',
+        size: '0.1',
+        reduceOnly: true,
+      }),
+    );
+    ex.setPrices(BTC, { markPrice: '40000', indexPrice: '40000' });
+    assert.equal(ex.openOrders('taker').length, 0);
+  });
+});
+
+describe('accounts', () => {
+  test('withdraw is limited to what is available', () => {
+    const { ex } = market('paper', '1000');
+    const tooMuch = ex.withdraw('taker', '1000.01');
+    assert.ok(!tooMuch.ok);
+    assert.equal(tooMuch.reject.code, 'insufficient_balance');
+    assert.ok(ex.withdraw('taker', '400').ok);
+    assert.equal(ex.balance('taker').collateral.toFixed(), '600');
+  });
+
+  test('time cannot go backwards', () => {
+    const { ex } = market();
+    ex.advance(10);
+    assert.throws(() => ex.advance(5), /nowMs: 5 is before the venue clock 10/);
+  });
+});
