@@ -1,1 +1,54 @@
-export {};
+// Public surface of @perpmesh/bus. Validation/resolution helpers stay internal.
+export { EmbeddedEventLog, type EmbeddedEventLogOptions } from './embedded.js';
+export {
+  ConsumerConfigError,
+  CorruptLogError,
+  DataDirLockedError,
+  EventLogClosedError,
+  NoStreamForSubjectError,
+  PROJECTION_CONFLICT_CODE,
+  PublishBatchError,
+  PublishFailedError,
+  StreamConfigError,
+  StreamNotFoundError,
+} from './errors.js';
+export {
+  type ConsumeOptions,
+  type ConsumerHandle,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_DUPLICATE_WINDOW_MS,
+  DEFAULT_NAK_DELAY_MS,
+  type DeliverPolicy,
+  type EventLog,
+  MAX_NAK_DELAY_MS,
+  type MessageHandler,
+  type OutgoingMessage,
+  type PublishAck,
+  type ReadOptions,
+  type StoredMessage,
+  type StreamSpec,
+  type StreamState,
+  type TailHandle,
+  type TailOptions,
+} from './eventlog.js';
+export type { FsyncPolicy } from './files.js';
+export { NatsEventLog, type NatsEventLogOptions, type ResendReport } from './nats.js';
+export {
+  FileOutbox,
+  type FileOutboxOptions,
+  InMemoryOutbox,
+  type Outbox,
+  type OutboxEntry,
+} from './outbox.js';
+export {
+  type AppliedSeqs,
+  InMemoryProjectionStore,
+  type ProjectionSnapshot,
+  type ProjectionStore,
+  type ProjectorHandle,
+  type ProjectorOptions,
+  type ProjectorStats,
+  runProjector,
+} from './projector.js';
+export { DEFAULT_PUBLISH_RETRY, type PublishRetryPolicy, retrySpanMs } from './retry.js';
+export { subjectMatches, subjectsOverlap } from './subjects.js';

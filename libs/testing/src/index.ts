@@ -1,2 +1,3 @@
+export * from './eventlog.contract.js';
 export * from './servers.js';
 export * from './statestore.contract.js';

@@ -1,0 +1,114 @@
+/**
+ * EventLog publish+ack throughput over JetStream as a ratio to raw nats.js `js.publish`
+ * (same connection options, same message count and size, same window), measured side by
+ * side in one run: windowed (pipelined) and one at a time. A third windowed row adds a
+ * FileOutbox (an fsync'd journal write per batch) to show what the restart guarantee costs.
+ *
+ *   node --import tsx --conditions=@perpmesh/source bench/eventlog.bench.ts
+ *
+ * Uses NATS_URL (default nats://127.0.0.1:4222); creates and deletes its own stream.
+ * Prints numbers; asserts nothing about time.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { FileOutbox, NatsEventLog, type OutgoingMessage } from '@perpmesh/bus';
+
+const ROUNDS = 3;
+const WINDOWED_MSGS = 20_000;
+const SEQUENTIAL_MSGS = 2_000;
+const WINDOW = 256;
+const SIZE_BYTES = 256;
+
+const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const tag = randomBytes(4).toString('hex').toUpperCase();
+const stream = `BENCH_EVENTLOG_${tag}`;
+const subject = `bench.eventlog.${tag}`;
+const payload = new Uint8Array(randomBytes(SIZE_BYTES));
+let idCounter = 0;
+const nextId = () => `${tag}-${idCounter++}`;
+
+/** Runs `op` `total` times with at most `window` in flight; returns msgs/s. */
+async function perSecond(total: number, window: number, op: () => Promise<unknown>): Promise<number> {
+  let issued = 0;
+  const worker = async (): Promise<void> => {
+    while (issued < total) {
+      issued++;
+      await op();
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: Math.min(window, total) }, worker));
+  return total / ((performance.now() - start) / 1000);
+}
+
+async function batchPerSecond(total: number, publishBatch: (msgs: OutgoingMessage[]) => Promise<unknown>) {
+  const msgs = Array.from({ length: total }, () => ({ subject, id: nextId(), data: payload }));
+  const start = performance.now();
+  await publishBatch(msgs);
+  return total / ((performance.now() - start) / 1000);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
+
+const nc = await connect({ servers: url, noAsyncTraces: true, name: 'bench-raw' });
+const js = jetstream(nc);
+const jsm = await jetstreamManager(nc);
+const dataDir = await mkdtemp(join(tmpdir(), 'perpmesh-bench-outbox-'));
+const log = await NatsEventLog.connect({ servers: url, name: 'bench-eventlog', publishWindow: WINDOW });
+const outbox = await FileOutbox.open(dataDir);
+const logWithOutbox = await NatsEventLog.connect({
+  servers: url,
+  name: 'bench-eventlog-outbox',
+  publishWindow: WINDOW,
+  outbox,
+});
+
+try {
+  await log.ensureStreams([{ name: stream, subjects: [`${subject}`], maxAgeMs: 600_000 }]);
+  const rawOne = () => js.publish(subject, payload, { msgID: nextId() });
+  const logOne = () => log.publish({ subject, id: nextId(), data: payload });
+
+  // Warm-up (JIT, connections, stream files).
+  await perSecond(2_000, WINDOW, rawOne);
+  await perSecond(2_000, WINDOW, logOne);
+
+  const rows = {
+    rawWin: [] as number[],
+    logWin: [] as number[],
+    obWin: [] as number[],
+    rawSeq: [] as number[],
+    logSeq: [] as number[],
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    rows.rawWin.push(await perSecond(WINDOWED_MSGS, WINDOW, rawOne));
+    rows.logWin.push(await batchPerSecond(WINDOWED_MSGS, (m) => log.publishBatch(m)));
+    rows.obWin.push(await batchPerSecond(WINDOWED_MSGS, (m) => logWithOutbox.publishBatch(m)));
+    rows.rawSeq.push(await perSecond(SEQUENTIAL_MSGS, 1, rawOne));
+    rows.logSeq.push(await perSecond(SEQUENTIAL_MSGS, 1, logOne));
+  }
+
+  const rawWin = median(rows.rawWin);
+  const rawSeq = median(rows.rawSeq);
+  console.log(
+    `EventLog publish+ack vs raw nats.js js.publish — ${SIZE_BYTES} B messages, median of ${ROUNDS} rounds, NATS ${nc.info?.version}`,
+  );
+  console.log(`${'case'.padEnd(44)} ${'raw msg/s'.padStart(10)} ${'log msg/s'.padStart(10)}  ratio`);
+  const row = (name: string, raw: number, ours: number) =>
+    console.log(`${name.padEnd(44)} ${fmt(raw)} ${fmt(ours)}  ${(ours / raw).toFixed(2)}x`);
+  row(`windowed ${WINDOW}, ${WINDOWED_MSGS} msgs (publishBatch)`, rawWin, median(rows.logWin));
+  row(`windowed ${WINDOW}, ${WINDOWED_MSGS} msgs + FileOutbox`, rawWin, median(rows.obWin));
+  row(`one at a time, ${SEQUENTIAL_MSGS} msgs (publish)`, rawSeq, median(rows.logSeq));
+} finally {
+  await jsm.streams.delete(stream).catch(() => {});
+  await logWithOutbox.close();
+  await outbox.close();
+  await log.close();
+  await nc.close();
+  await rm(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,192 @@
+/**
+ * File primitives for the embedded log and the file outbox.
+ *
+ * `AppendJournal` is an append-only file of JSON lines with group commit: appends queued
+ * while a write is in flight go out together in one write and one fdatasync, so N
+ * concurrent publishers pay for one fsync, not N. A torn last line (a crash mid-write) is
+ * cut off on open: it was never acknowledged, because an append resolves only after its
+ * bytes (and, with fsync on, the sync) completed.
+ *
+ * fsync policy (`FsyncPolicy`):
+ * - 'always' (default): an append resolves after fdatasync; survives power loss.
+ * - 'never': an append resolves after write(2); survives a process crash (the page cache
+ *   outlives the process) but not a power loss. For tests and throw-away dev data.
+ */
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DataDirLockedError, EventLogClosedError } from './errors.js';
+
+export type FsyncPolicy = 'always' | 'never';
+
+interface PendingAppend {
+  readonly text: string;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class AppendJournal {
+  readonly path: string;
+  private fh: FileHandle;
+  private readonly fsync: FsyncPolicy;
+  private queue: PendingAppend[] = [];
+  private writing: Promise<void> | undefined;
+  private failure: unknown;
+  private closed = false;
+
+  private constructor(path: string, fh: FileHandle, fsync: FsyncPolicy) {
+    this.path = path;
+    this.fh = fh;
+    this.fsync = fsync;
+  }
+
+  /** Opens (creating) the journal and returns its complete lines; a torn tail is truncated away. */
+  static async open(path: string, fsync: FsyncPolicy): Promise<{ journal: AppendJournal; lines: string[] }> {
+    await mkdir(dirname(path), { recursive: true });
+    let buf: Buffer;
+    try {
+      buf = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      buf = Buffer.alloc(0);
+    }
+    const lastNewline = buf.lastIndexOf(0x0a);
+    const goodLength = lastNewline + 1;
+    if (goodLength < buf.length) await truncate(path, goodLength);
+    const text = buf.subarray(0, goodLength).toString('utf8');
+    const lines = text.length === 0 ? [] : text.slice(0, -1).split('\n');
+    const fh = await open(path, 'a');
+    return { journal: new AppendJournal(path, fh, fsync), lines };
+  }
+
+  /** Appends lines (each without '\n'); resolves once they are written (and synced, per policy). */
+  append(lines: readonly string[]): Promise<void> {
+    if (this.closed) return Promise.reject(new EventLogClosedError(`journal ${this.path}`));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (lines.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ text: `${lines.join('\n')}\n`, resolve, reject });
+      if (!this.writing) this.writing = this.drain();
+    });
+  }
+
+  /** Resolves when everything appended so far is written. */
+  async flushed(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  /**
+   * Atomically replaces the whole journal with `produce()`'s lines (compaction): write a
+   * temp file, sync it, rename over, sync the directory. Runs as the journal's writer, so
+   * `produce` sees a state where every earlier append is on disk, and appends made
+   * meanwhile wait and land in the new file.
+   */
+  async rewrite(produce: () => readonly string[]): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.failure !== undefined) throw this.failure;
+    let release!: () => void;
+    this.writing = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const lines = produce();
+      await writeFileAtomic(this.path, lines.length ? `${lines.join('\n')}\n` : '', this.fsync);
+      const old = this.fh;
+      this.fh = await open(this.path, 'a');
+      await old.close();
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    } finally {
+      this.writing = undefined;
+      release();
+      if (this.queue.length > 0) this.writing = this.drain();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flushed();
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.fh.appendFile(batch.map((p) => p.text).join(''));
+        if (this.fsync === 'always') await this.fh.datasync();
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        // After a failed write or fsync the file's state is unknown (fsyncgate): refuse
+        // every later append instead of pretending the data is safe.
+        this.failure = err;
+        for (const p of [...batch, ...this.queue]) p.reject(err);
+        this.queue = [];
+      }
+    }
+    this.writing = undefined;
+  }
+}
+
+/** Replaces `path` with `data` atomically (temp file + rename), syncing per policy. */
+export async function writeFileAtomic(path: string, data: string, fsync: FsyncPolicy): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    if (fsync === 'always') await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  if (fsync === 'always') await syncDir(dirname(path));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
+const lockedInThisProcess = new Set<string>();
+
+/**
+ * Exclusive use of a data dir: a LOCK file holding the owner's pid. A lock left by a dead
+ * process (crash, SIGKILL) is taken over; a live one is refused. Two instances in one
+ * process are refused too.
+ */
+export async function lockDir(dir: string): Promise<() => Promise<void>> {
+  await mkdir(dir, { recursive: true });
+  const lockPath = `${dir}/LOCK`;
+  if (lockedInThisProcess.has(lockPath)) throw new DataDirLockedError(dir, process.pid);
+  try {
+    await writeFile(lockPath, String(process.pid), { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new DataDirLockedError(dir, holder);
+    }
+    await writeFile(lockPath, String(process.pid));
+  }
+  lockedInThisProcess.add(lockPath);
+  return async () => {
+    lockedInThisProcess.delete(lockPath);
+    await rm(lockPath, { force: true });
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

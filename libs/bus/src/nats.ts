@@ -1,0 +1,624 @@
+/**
+ * NatsEventLog: the EventLog over NATS JetStream (nats.js v3), written for NATS 2.9
+ * (single `filter_subject`, no `sync_interval`; see README.md "Durability").
+ *
+ * - publish: `Nats-Msg-Id` = event id; retried with the same id on timeout/disconnect
+ *   (retry.ts); with an Outbox the event is recorded before the first attempt and removed
+ *   after its ack, and `connect` resends whatever a previous run left there.
+ * - consume: a durable pull consumer with explicit acks and `max_ack_pending: 1`: one event
+ *   in flight, so delivery is in stream order even across naks and redeliveries. The cost
+ *   is one round trip per event (ack -> next delivery), a few thousand events/s per
+ *   consumer on a LAN; projections shard by durable if they need more.
+ * - read/tail: ordered (ephemeral, flow-controlled) consumers; read stops at its bound.
+ */
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstreamManager,
+  type OrderedConsumerOptions,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import {
+  ClosedConnectionError,
+  connect,
+  DrainingConnectionError,
+  type MsgHdrs,
+  type NatsConnection,
+  NoRespondersError,
+  nanos,
+  headers as natsHeaders,
+  RequestError,
+  TimeoutError,
+} from '@nats-io/transport-node';
+import { ValidationError } from '@perpmesh/core';
+import { deferred, handledPromise } from './async.js';
+import {
+  ConsumerConfigError,
+  EventLogClosedError,
+  NoStreamForSubjectError,
+  PublishBatchError,
+  StreamConfigError,
+  StreamNotFoundError,
+} from './errors.js';
+import {
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type EventLog,
+  type MessageHandler,
+  nakDelayFor,
+  type OutgoingMessage,
+  type PublishAck,
+  type ReadOptions,
+  type ResolvedConsumeOptions,
+  resolveConsumeOptions,
+  resolveReadOptions,
+  resolveStreamSpec,
+  resolveTailOptions,
+  type StoredMessage,
+  type StreamSpec,
+  type StreamState,
+  type TailHandle,
+  type TailOptions,
+  validateFilterSubject,
+  validateName,
+  validateOutgoing,
+} from './eventlog.js';
+import type { Outbox } from './outbox.js';
+import {
+  type AttemptFailure,
+  DEFAULT_PUBLISH_RETRY,
+  type PublishRetryPolicy,
+  publishWithRetry,
+  retrySpanMs,
+} from './retry.js';
+
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+export interface NatsEventLogOptions {
+  /** Server URL(s). Ignored when `connection` is given. */
+  readonly servers?: string | readonly string[];
+  /** An existing connection; the caller owns it (close() leaves it open). */
+  readonly connection?: NatsConnection;
+  /** Connection name shown by the server (monitoring). */
+  readonly name?: string;
+  /** Where unacknowledged events wait; resent with their ids on connect. */
+  readonly outbox?: Outbox;
+  readonly publishRetry?: Partial<PublishRetryPolicy>;
+  /** Publishes in flight during publishBatch / resends. Default 256. */
+  readonly publishWindow?: number;
+}
+
+export interface ResendReport {
+  readonly resent: number;
+  /** Resent events the stream already had (their first publish had landed). */
+  readonly duplicates: number;
+  /** Still in the outbox; tried again on the next start or resendPending(). */
+  readonly failed: ReadonlyArray<{ readonly id: string; readonly error: unknown }>;
+}
+
+function findCause(err: unknown, test: (e: unknown) => boolean): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (test(e)) return true;
+  }
+  return false;
+}
+
+function classifyPublishError(err: unknown): AttemptFailure {
+  if (
+    findCause(err, (e) => e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders()))
+  ) {
+    return 'no-stream';
+  }
+  if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError) return 'fatal';
+  if (err instanceof JetStreamApiError) return 'fatal'; // the server refused it (size, limits)
+  // Timeouts, disconnects, and requests cut by a reconnect: the event may or may not have
+  // landed; resending with the same id is always safe.
+  if (findCause(err, (e) => e instanceof TimeoutError || e instanceof RequestError)) return 'retry';
+  return (err as { name?: string })?.name === 'ConnectionError' ? 'retry' : 'fatal';
+}
+
+function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+function headersOf(h: MsgHdrs | undefined): Record<string, string> | undefined {
+  if (!h) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const k of h.keys()) {
+    if (k.toLowerCase().startsWith('nats-')) continue;
+    out ??= {};
+    out[k] = h.get(k);
+  }
+  return out;
+}
+
+function toStored(m: JsMsg, acked: boolean): StoredMessage {
+  const hdrs = headersOf(m.headers);
+  return {
+    stream: m.info.stream,
+    seq: m.seq,
+    subject: m.subject,
+    id: m.headers?.get(MSG_ID_HEADER) ?? '',
+    data: m.data,
+    timestampMs: Number(m.timestampNanos / 1_000_000n),
+    ...(hdrs ? { headers: hdrs } : {}),
+    redelivered: acked ? m.redelivered : false,
+    deliveryCount: acked ? m.info.deliveryCount : 1,
+  };
+}
+
+/** Runs `handler` over a ConsumerMessages iterator, acking (durable) or not (tail). */
+class NatsDeliveryLoop {
+  private stopped = false;
+  private readonly done = deferred<void>();
+  readonly closed: Promise<void>;
+
+  constructor(
+    private readonly messages: ConsumerMessages,
+    private readonly handler: MessageHandler,
+    private readonly opts: ResolvedConsumeOptions | undefined,
+    private readonly onEnd: () => void,
+  ) {
+    this.closed = handledPromise(this.done.promise);
+  }
+
+  start(): void {
+    this.run().then(
+      () => {
+        this.onEnd();
+        this.done.resolve();
+      },
+      (err) => {
+        this.onEnd();
+        this.done.reject(err);
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    // Unsubscribes at once. Not awaited: close() settles only when this loop has left the
+    // iterator, i.e. after an in-flight handler, and stop may be called from inside one.
+    // That handler's event stays unacked and is redelivered after ackWait.
+    this.messages.close().catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    for await (const m of this.messages) {
+      if (this.stopped) break;
+      const o = this.opts;
+      if (!o) {
+        await this.handler(toStored(m, false));
+        continue;
+      }
+      // Keep a long handler from being redelivered meanwhile: tell the server we work on it.
+      const keepAlive = setInterval(
+        () => {
+          if (!this.stopped) m.working();
+        },
+        Math.max(Math.floor(o.ackWaitMs / 2), 50),
+      );
+      let failed = false;
+      try {
+        await this.handler(toStored(m, true));
+      } catch {
+        failed = true;
+      } finally {
+        clearInterval(keepAlive);
+      }
+      if (this.stopped) break; // "died" before the ack: the server redelivers after ackWait
+      if (!failed) m.ack();
+      else if (o.maxDeliver !== -1 && m.info.deliveryCount >= o.maxDeliver) m.term('maxDeliver reached');
+      else m.nak(nakDelayFor(o.nakDelayMs, m.info.deliveryCount));
+    }
+    if (!this.stopped) throw new EventLogClosedError('consumer (its message iterator ended)');
+  }
+}
+
+export class NatsEventLog implements EventLog {
+  private readonly loops = new Set<NatsDeliveryLoop>();
+  private readonly policy: PublishRetryPolicy;
+  private readonly window: number;
+  private closed = false;
+  private readonly pendingRemovals = new Set<Promise<void>>();
+  /** What `connect` resent from the outbox. */
+  startupResend: ResendReport = { resent: 0, duplicates: 0, failed: [] };
+
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly ownsConnection: boolean,
+    private readonly outbox: Outbox | undefined,
+    opts: NatsEventLogOptions,
+  ) {
+    this.policy = { ...DEFAULT_PUBLISH_RETRY, ...opts.publishRetry };
+    this.window = opts.publishWindow ?? 256;
+  }
+
+  /** Connects, then resends what the outbox holds (see `startupResend`). */
+  static async connect(opts: NatsEventLogOptions): Promise<NatsEventLog> {
+    const window = opts.publishWindow ?? 256;
+    if (!Number.isSafeInteger(window) || window < 1) {
+      throw new ValidationError('publishWindow', `must be a positive integer, got ${JSON.stringify(window)}`);
+    }
+    const nc =
+      opts.connection ??
+      (await connect({
+        servers:
+          typeof opts.servers === 'string' ? opts.servers : [...(opts.servers ?? ['nats://127.0.0.1:4222'])],
+        name: opts.name ?? 'perpmesh-eventlog',
+        // Async stack traces cost ~2x publish CPU in nats.js (ARCHITECTURE.md §3).
+        noAsyncTraces: true,
+        maxReconnectAttempts: -1,
+      }));
+    const jsm = await jetstreamManager(nc);
+    const log = new NatsEventLog(nc, jsm.jetstream(), jsm, !opts.connection, opts.outbox, opts);
+    if (opts.outbox) log.startupResend = await log.resendPending();
+    return log;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventLogClosedError();
+  }
+
+  async ensureStreams(specs: readonly StreamSpec[]): Promise<void> {
+    this.assertOpen();
+    const resolved = specs.map((s, i) => resolveStreamSpec(s, i));
+    const span = retrySpanMs(this.policy);
+    resolved.forEach((r, i) => {
+      if (r.duplicateWindowMs < span) {
+        throw new ValidationError(
+          `streams[${i}].duplicateWindowMs`,
+          `must cover the publish retry span (${span} ms), got ${r.duplicateWindowMs}`,
+        );
+      }
+    });
+    for (const r of resolved) {
+      const wanted: Partial<StreamConfig> = {
+        subjects: [...r.subjects],
+        max_age: nanos(r.maxAgeMs),
+        duplicate_window: nanos(r.duplicateWindowMs),
+        num_replicas: r.replicas,
+      };
+      try {
+        let info: Awaited<ReturnType<JetStreamManager['streams']['info']>> | undefined;
+        try {
+          info = await this.jsm.streams.info(r.name);
+        } catch (err) {
+          if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+        }
+        if (!info) {
+          await this.jsm.streams.add({
+            name: r.name,
+            ...wanted,
+            storage: StorageType.File,
+            retention: RetentionPolicy.Limits,
+            discard: DiscardPolicy.Old,
+          });
+          continue;
+        }
+        const c = info.config;
+        if (c.storage !== StorageType.File) {
+          throw new StreamConfigError(r.name, `exists with ${c.storage} storage; file storage is required`);
+        }
+        const same =
+          JSON.stringify([...c.subjects].sort()) === JSON.stringify([...r.subjects].sort()) &&
+          c.max_age === wanted.max_age &&
+          c.duplicate_window === wanted.duplicate_window &&
+          c.num_replicas === r.replicas;
+        if (!same) await this.jsm.streams.update(r.name, { ...c, ...wanted });
+      } catch (err) {
+        if (err instanceof StreamConfigError) throw err;
+        throw new StreamConfigError(r.name, `create/update failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
+  }
+
+  private attempt(msg: OutgoingMessage): Promise<PublishAck> {
+    let h: MsgHdrs | undefined;
+    if (msg.headers) {
+      h = natsHeaders();
+      for (const [k, v] of Object.entries(msg.headers)) h.set(k, v);
+    }
+    return publishWithRetry(
+      msg,
+      async () => {
+        const ack = await this.js.publish(msg.subject, msg.data, {
+          msgID: msg.id,
+          timeout: this.policy.ackTimeoutMs,
+          ...(h ? { headers: h } : {}),
+        });
+        return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+      },
+      classifyPublishError,
+      this.policy,
+      { stopped: () => this.closed },
+    );
+  }
+
+  private forget(ids: string[]): void {
+    if (!this.outbox || ids.length === 0) return;
+    // Not awaited by the publisher: a lost removal only costs one de-duplicated resend.
+    const p: Promise<void> = this.outbox
+      .remove(ids)
+      .catch(() => {})
+      .finally(() => this.pendingRemovals.delete(p));
+    this.pendingRemovals.add(p);
+  }
+
+  async publish(msg: OutgoingMessage): Promise<PublishAck> {
+    this.assertOpen();
+    validateOutgoing(msg);
+    await this.outbox?.add([msg]);
+    const ack = await this.attempt(msg);
+    this.forget([msg.id]);
+    return ack;
+  }
+
+  async publishBatch(msgs: readonly OutgoingMessage[]): Promise<PublishAck[]> {
+    this.assertOpen();
+    for (const [i, m] of msgs.entries()) validateOutgoing(m, `msgs[${i}]`);
+    await this.outbox?.add(msgs);
+    const { acks, failures } = await this.pipeline(msgs);
+    this.forget(msgs.filter((_, i) => acks[i] !== undefined).map((m) => m.id));
+    if (failures.length > 0) throw new PublishBatchError(failures, acks);
+    return acks as PublishAck[];
+  }
+
+  /** Publishes with `window` attempts in flight; acks land at their input index. */
+  private async pipeline(msgs: readonly OutgoingMessage[]) {
+    const acks: (PublishAck | undefined)[] = new Array(msgs.length).fill(undefined);
+    const failures: { index: number; id: string; error: unknown }[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < msgs.length) {
+        const i = next++;
+        const m = msgs[i] as OutgoingMessage;
+        try {
+          acks[i] = await this.attempt(m);
+        } catch (error) {
+          failures.push({ index: i, id: m.id, error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.window, msgs.length) }, worker));
+    failures.sort((a, b) => a.index - b.index);
+    return { acks, failures };
+  }
+
+  /** Resends every outbox entry with its original id; acked ones leave the outbox. */
+  async resendPending(): Promise<ResendReport> {
+    this.assertOpen();
+    if (!this.outbox) return { resent: 0, duplicates: 0, failed: [] };
+    const pending = await this.outbox.pending();
+    const { acks, failures } = await this.pipeline(pending);
+    const ok = pending.filter((_, i) => acks[i] !== undefined).map((m) => m.id);
+    await this.outbox.remove(ok);
+    return {
+      resent: ok.length,
+      duplicates: acks.filter((a) => a?.duplicate).length,
+      failed: failures.map(({ id, error }) => ({ id, error })),
+    };
+  }
+
+  private async ensureConsumer(o: ResolvedConsumeOptions): Promise<void> {
+    const wanted: Partial<ConsumerConfig> = {
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(o.ackWaitMs),
+      max_deliver: o.maxDeliver,
+      // One unacked event at a time: in-order processing (see the file header for the cost).
+      max_ack_pending: 1,
+    };
+    let existing: ConsumerConfig | undefined;
+    try {
+      existing = (await this.jsm.consumers.info(o.stream, o.durable)).config;
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+        throw new StreamNotFoundError(o.stream, { cause: err });
+      if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+    }
+    if (!existing) {
+      const p = o.deliverPolicy;
+      const start: Partial<ConsumerConfig> =
+        p === 'all'
+          ? { deliver_policy: DeliverPolicy.All }
+          : p === 'new'
+            ? { deliver_policy: DeliverPolicy.New }
+            : 'startSeq' in p
+              ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: p.startSeq }
+              : {
+                  deliver_policy: DeliverPolicy.StartTime,
+                  opt_start_time: new Date(p.startTimeMs).toISOString(),
+                };
+      try {
+        await this.jsm.consumers.add(o.stream, {
+          durable_name: o.durable,
+          ...wanted,
+          ...start,
+          ...(o.filterSubject ? { filter_subject: o.filterSubject } : {}),
+        });
+      } catch (err) {
+        if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+          throw new StreamNotFoundError(o.stream, { cause: err });
+        throw new ConsumerConfigError(o.stream, o.durable, `create failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      return;
+    }
+    if (existing.deliver_subject) {
+      throw new ConsumerConfigError(
+        o.stream,
+        o.durable,
+        'exists as a push consumer; a pull consumer is required',
+      );
+    }
+    if (existing.ack_policy !== AckPolicy.Explicit) {
+      throw new ConsumerConfigError(o.stream, o.durable, `exists with ack policy ${existing.ack_policy}`);
+    }
+    const update: Partial<ConsumerConfig> = {};
+    if (existing.ack_wait !== wanted.ack_wait) update.ack_wait = wanted.ack_wait;
+    if (existing.max_deliver !== wanted.max_deliver) update.max_deliver = wanted.max_deliver;
+    if (existing.max_ack_pending !== 1) update.max_ack_pending = 1;
+    if ((existing.filter_subject || undefined) !== o.filterSubject)
+      update.filter_subject = o.filterSubject ?? '';
+    if (Object.keys(update).length === 0) return;
+    try {
+      await this.jsm.consumers.update(o.stream, o.durable, update);
+    } catch (err) {
+      throw new ConsumerConfigError(
+        o.stream,
+        o.durable,
+        `cannot update ${Object.keys(update).join(', ')} (delete the durable or use a new name): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async consume(opts: ConsumeOptions, handler: MessageHandler): Promise<ConsumerHandle> {
+    this.assertOpen();
+    const o = resolveConsumeOptions(opts);
+    await this.ensureConsumer(o);
+    const consumer = await this.js.consumers.get(o.stream, o.durable);
+    // With max_ack_pending 1 the server sends one event at a time anyway; a small pull
+    // batch keeps a request outstanding so the next event comes right after the ack.
+    const messages = await consumer.consume({ max_messages: 8 });
+    return this.startLoop(messages, handler, o);
+  }
+
+  private startLoop(
+    messages: ConsumerMessages,
+    handler: MessageHandler,
+    o: ResolvedConsumeOptions | undefined,
+  ): { stop: () => Promise<void>; closed: Promise<void> } {
+    const loop = new NatsDeliveryLoop(messages, handler, o, () => this.loops.delete(loop));
+    this.loops.add(loop);
+    loop.start();
+    return { stop: () => loop.stop(), closed: loop.closed };
+  }
+
+  private async orderedConsumer(stream: string, opts: Partial<OrderedConsumerOptions>) {
+    try {
+      return await this.js.consumers.get(stream, opts);
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+        throw new StreamNotFoundError(stream, { cause: err });
+      throw err;
+    }
+  }
+
+  read(opts: ReadOptions): AsyncIterable<StoredMessage> {
+    const o = resolveReadOptions(opts);
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        self.assertOpen();
+        const { firstSeq, lastSeq } = await self.streamInfo(o.stream);
+        const endSeq = Math.min(o.toSeq, lastSeq);
+        const fromSeq = Math.max(o.fromSeq, firstSeq, 1);
+        if (lastSeq === 0 || fromSeq > endSeq) return;
+        const consumer = await self.orderedConsumer(o.stream, {
+          ...(o.filterSubject ? { filter_subjects: o.filterSubject } : {}),
+          ...(o.fromTimeMs !== undefined
+            ? { opt_start_time: new Date(o.fromTimeMs).toISOString() }
+            : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
+        });
+        try {
+          // num_pending at creation: 0 means nothing matches, and waiting would hang.
+          if ((await consumer.info(true)).num_pending === 0) return;
+          const messages = await consumer.consume({ max_messages: 256 });
+          try {
+            for await (const m of messages) {
+              if (m.seq > endSeq) break;
+              const stored = toStored(m, false);
+              if (o.toTimeMs !== undefined && stored.timestampMs > o.toTimeMs) break;
+              if (m.seq >= fromSeq) yield stored;
+              // pending 0: this was the last matching event in the stream right now.
+              if (m.seq >= endSeq || m.info.pending === 0) break;
+            }
+          } finally {
+            await messages.close().catch(() => {});
+          }
+        } finally {
+          await consumer.delete().catch(() => {});
+        }
+      },
+    };
+  }
+
+  async tail(filterSubject: string, opts: TailOptions, handler: MessageHandler): Promise<TailHandle> {
+    this.assertOpen();
+    const filter = validateFilterSubject('tail.filterSubject', filterSubject);
+    const { startSeq } = resolveTailOptions(opts);
+    const names: string[] = [];
+    for await (const name of this.jsm.streams.names(filter)) names.push(name);
+    if (names.length === 0) throw new NoStreamForSubjectError(filter);
+    if (names.length > 1) {
+      throw new ValidationError('tail.filterSubject', `${JSON.stringify(filter)} spans several streams`);
+    }
+    const consumer = await this.orderedConsumer(names[0] as string, {
+      filter_subjects: filter,
+      ...(startSeq === 'new'
+        ? { deliver_policy: DeliverPolicy.New }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
+    });
+    const messages = await consumer.consume({ max_messages: 256 });
+    const handle = this.startLoop(messages, handler, undefined);
+    return {
+      stop: async () => {
+        await handle.stop();
+        await consumer.delete().catch(() => {});
+      },
+      closed: handle.closed,
+    };
+  }
+
+  async streamInfo(name: string): Promise<StreamState> {
+    this.assertOpen();
+    validateName('stream', name);
+    try {
+      const { state } = await this.jsm.streams.info(name);
+      return { firstSeq: state.first_seq, lastSeq: state.last_seq, messages: state.messages };
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+        throw new StreamNotFoundError(name, { cause: err });
+      throw err;
+    }
+  }
+
+  async deleteStream(name: string): Promise<boolean> {
+    this.assertOpen();
+    validateName('stream', name);
+    try {
+      return await this.jsm.streams.delete(name);
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return false;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.loops].map((l) => l.stop()));
+    await Promise.all(this.pendingRemovals);
+    // Flush so acks of finished handlers reach the server; then close (not drain: drain
+    // would wait on subscriptions whose handler may be the very caller of close()).
+    await this.nc.flush().catch(() => {});
+    if (this.ownsConnection) await this.nc.close().catch(() => {});
+  }
+}

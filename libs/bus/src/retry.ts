@@ -1,0 +1,67 @@
+/**
+ * Publish retries: keep an event until its ack arrives, retrying with the SAME id so the
+ * log's de-duplication stores it once however many attempts landed. Bounded, with
+ * exponential backoff, so the whole span stays far inside the stream's duplicate window
+ * (ensureStreams refuses a window shorter than `retrySpanMs`).
+ */
+import { sleep } from './async.js';
+import { NoStreamForSubjectError, PublishFailedError } from './errors.js';
+
+export interface PublishRetryPolicy {
+  /** How long one attempt waits for its ack. */
+  readonly ackTimeoutMs: number;
+  readonly maxAttempts: number;
+  /** Delay before the 2nd attempt; doubles up to maxDelayMs. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Attempts while the server answers "no responders" (no stream, or JetStream restarting). */
+  readonly noStreamAttempts: number;
+}
+
+export const DEFAULT_PUBLISH_RETRY: PublishRetryPolicy = {
+  ackTimeoutMs: 5_000,
+  maxAttempts: 6,
+  baseDelayMs: 100,
+  maxDelayMs: 2_000,
+  noStreamAttempts: 3,
+};
+
+/** What a failed attempt means for the next one. */
+export type AttemptFailure = 'retry' | 'no-stream' | 'fatal';
+
+export function retryDelayMs(policy: PublishRetryPolicy, failedAttempts: number): number {
+  return Math.min(policy.baseDelayMs * 2 ** Math.min(failedAttempts - 1, 20), policy.maxDelayMs);
+}
+
+/** The longest a publish can keep retrying: every attempt times out, every delay is taken. */
+export function retrySpanMs(policy: PublishRetryPolicy): number {
+  let total = policy.maxAttempts * policy.ackTimeoutMs;
+  for (let n = 1; n < policy.maxAttempts; n++) total += retryDelayMs(policy, n);
+  return total;
+}
+
+export async function publishWithRetry<T>(
+  msg: { readonly id: string; readonly subject: string },
+  attempt: () => Promise<T>,
+  classify: (err: unknown) => AttemptFailure,
+  policy: PublishRetryPolicy,
+  opts: { readonly stopped?: () => boolean; readonly wait?: (ms: number) => Promise<void> } = {},
+): Promise<T> {
+  const wait = opts.wait ?? ((ms: number) => sleep(ms));
+  let noStream = 0;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const kind = classify(err);
+      if (kind === 'no-stream') noStream++;
+      if (kind === 'no-stream' && noStream >= policy.noStreamAttempts) {
+        throw new NoStreamForSubjectError(msg.subject, { cause: err });
+      }
+      if (kind === 'fatal' || n >= policy.maxAttempts || opts.stopped?.()) {
+        throw new PublishFailedError(msg.id, msg.subject, n, { cause: err });
+      }
+      await wait(retryDelayMs(policy, n));
+    }
+  }
+}
