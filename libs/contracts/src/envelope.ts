@@ -6,7 +6,7 @@
  * UUIDv7 stamped with `tsInitMs`, monotonic within the process even when two events
  * share a millisecond or the passed-in clock steps back.
  */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { type EpochMs, ValidationError } from '@perpmesh/core';
 import { v7 as uuidv7 } from 'uuid';
 import { Envelope } from './gen/perpmesh/v1/envelope.js';
@@ -112,6 +112,20 @@ export class EnvelopeIdGenerator {
 
 const defaultIds = new EnvelopeIdGenerator();
 
+/**
+ * A UUIDv7 whose time field is `tsMs` and whose other bits are a hash of `factKey`: the same
+ * fact (e.g. `fill|paper|main|trade-123`) always gets the same id. Publishers that may
+ * report one fact more than once — two execution replicas seeing the same fill on the
+ * user stream, a restart re-deriving an event — use it so the log's dedupe (Nats-Msg-Id)
+ * stores the fact once.
+ */
+export function factEventId(tsMs: EpochMs, factKey: string): string {
+  assertEpochMs(tsMs, 'tsMs');
+  if (!factKey) throw new ValidationError('factKey', 'is required');
+  const random = new Uint8Array(createHash('sha256').update(factKey).digest().subarray(0, 16));
+  return uuidv7({ msecs: tsMs, random });
+}
+
 export interface NewEnvelopeInput {
   /** Who produces the event: service and instance, e.g. `market-data/0`. */
   source: string;
@@ -121,6 +135,8 @@ export interface NewEnvelopeInput {
   tsInitMs: EpochMs;
   correlationId?: string | undefined;
   causationId?: string | undefined;
+  /** Use this id instead of a fresh one (see `factEventId`). */
+  id?: string | undefined;
   payload: EnvelopePayload;
 }
 
@@ -133,7 +149,7 @@ export function newEnvelope(input: NewEnvelopeInput, ids: EnvelopeIdGenerator = 
     throw new ValidationError('payload', `unknown payload case ${JSON.stringify(payloadCase)}`);
   }
   const envelope: Envelope = {
-    id: ids.next(input.tsInitMs),
+    id: input.id ?? ids.next(input.tsInitMs),
     type: PAYLOADS[payloadCase].type,
     source: input.source,
     tsEvent: input.tsEventMs,

@@ -445,3 +445,15 @@ describe('subjectFor', () => {
     for (const payloadCase of PAYLOAD_CASES) validateEnvelope(envelopeOf(payloadCase));
   });
 });
+
+describe('factEventId', () => {
+  test('the same fact gets the same UUIDv7; another fact or time a different one', async () => {
+    const { factEventId } = await import('./envelope.js');
+    const a = factEventId(1_700_000_000_000, 'fill|paper|main|t-1');
+    assert.equal(a, factEventId(1_700_000_000_000, 'fill|paper|main|t-1'));
+    assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.notEqual(a, factEventId(1_700_000_000_000, 'fill|paper|main|t-2'));
+    assert.notEqual(a, factEventId(1_700_000_000_001, 'fill|paper|main|t-1'));
+    assert.throws(() => factEventId(1, ''), /factKey/);
+  });
+});

@@ -16,6 +16,7 @@
  */
 import type {
   AccountId,
+  BookLevel,
   ClientOrderId,
   Decimal,
   EpochMs,
@@ -48,29 +49,29 @@ export interface VenueMarket {
   takerFeeRate: Decimal;
 }
 
-export interface BookLevel {
-  price: Decimal;
-  size: Decimal;
-}
-
 /** Full book. `seq` is the venue's sequence number; deltas continue from it. */
 export interface BookSnapshot {
   kind: 'snapshot';
   instrument: InstrumentId;
   seq: number;
-  bids: BookLevel[];
-  asks: BookLevel[];
+  bids: readonly BookLevel[];
+  asks: readonly BookLevel[];
   tsEventMs: EpochMs;
 }
 
-/** Changed levels; size 0 removes a level. `prevSeq`, when the venue sends it, must equal the last seq. */
+/**
+ * Changed levels; size 0 removes a level. Sequence conventions as core's OrderBook
+ * applies them: `prevSeq` (must equal the book's seq), `firstSeq` (range must cover
+ * seq + 1), or neither (`seq` must be the book's seq + 1).
+ */
 export interface BookDelta {
   kind: 'delta';
   instrument: InstrumentId;
   seq: number;
   prevSeq?: number;
-  bids: BookLevel[];
-  asks: BookLevel[];
+  firstSeq?: number;
+  bids: readonly BookLevel[];
+  asks: readonly BookLevel[];
   tsEventMs: EpochMs;
 }
 
