@@ -11,8 +11,8 @@ setup: ## npm deps, Debian's nats-server/redis-server, both started and answerin
 build: node_modules/.package-lock.json ## compile every workspace (tsc project references)
 	@npx tsc -b
 
-node_modules/.package-lock.json: package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+node_modules/.package-lock.json: package-lock.json package.json
+	npm install --no-audit --no-fund --loglevel=error
 
 proto: ## regenerate TypeScript from proto/ (ts-proto), lint the protos
 	@bash scripts/proto.sh

@@ -18,10 +18,13 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# 1. npm dependencies (lockfile-exact when there is a lockfile).
-if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# 1. npm dependencies at the versions package-lock.json pins. `npm install`, not `npm ci`:
+# the lock cannot list other platforms' optional binaries (biome, buf) when the registry
+# this machine reaches serves only its own platform's, and `npm ci` refuses such a lock.
+if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || [ package.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 # 2. Debian packages we need: servers for integration tests, chromium for browser tests.
