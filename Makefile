@@ -35,7 +35,7 @@ bench: setup build ## benchmarks, printed as ratios against a baseline in the sa
 lint: ## biome (format + lint), buf lint, type check
 	@npx biome check .
 	@npx buf lint
-	@npx tsc -b --noEmit 2>/dev/null || npx tsc -b
+	@npx tsc -b
 
 up: ## the whole stack in docker compose
 	docker compose up -d --build

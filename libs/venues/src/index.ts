@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './directory.js';
 export * from './errors.js';
+export * from './paper/index.js';
 export * from './port.js';
 export {
   REMOTE_VENUE_DEFAULTS,

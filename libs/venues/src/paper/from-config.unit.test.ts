@@ -1,0 +1,85 @@
+/** perpmesh.yaml's `venues` and `paper` sections → PaperVenueHub options. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { paperSectionSchema, venuesSectionSchema } from '../config.js';
+import { paperHubOptionsFromConfig } from './from-config.js';
+import { PaperVenueHub } from './hub.js';
+
+const START_MS = Date.UTC(2026, 0, 1);
+const paper = paperSectionSchema.parse({ seed: 3, stepInterval: '100ms' });
+
+describe('paperHubOptionsFromConfig', () => {
+  test('paper venues, overrides, rules and funded accounts become a hub', async () => {
+    const venues = venuesSectionSchema.parse({
+      'paper-fast': {
+        kind: 'paper',
+        preset: 'paper',
+        instruments: ['BTC-USDC-PERP'],
+        takerFeeRate: '0.0007',
+        fundingInterval: '4h',
+        accounts: { main: { apiKeyId: '9', paperDeposit: '12345' } },
+      },
+      'paper-lighter': { kind: 'paper', instruments: ['ETH-USDC-PERP'] },
+    });
+    const options = paperHubOptionsFromConfig({
+      venues,
+      paper,
+      rules: {
+        'paper-fast': {
+          requireIncreasingNonce: true,
+          funding: { capPerInterval: '0.002' },
+          instruments: { 'BTC-USDC-PERP': { maxLeverage: 30 } },
+        },
+      },
+      clock: { kind: 'manual' },
+      startMs: START_MS,
+    });
+    assert.equal(options.seed, 3);
+    const hub = new PaperVenueHub(options);
+    assert.deepEqual(hub.venueIds(), ['paper-fast', 'paper-lighter']);
+    const config = hub.venueConfig('paper-fast');
+    assert.equal(config.takerFeeRate.toFixed(), '0.0007');
+    assert.equal(config.makerFeeRate.toFixed(), '0.0002');
+    assert.equal(config.funding.intervalMs, 4 * 3_600_000);
+    assert.equal(config.funding.capPerInterval.toFixed(), '0.002');
+    assert.equal(config.funding.divisor.toFixed(), '1', "the preset's formula otherwise");
+    assert.equal(config.requireIncreasingNonce, true);
+    assert.deepEqual(
+      config.instruments.map((i) => [i.instrumentId, i.maxLeverage]),
+      [
+        ['BTC-USDC-PERP', 30],
+        ['ETH-USDC-PERP', 100],
+      ],
+    );
+    assert.deepEqual(hub.accounts(), [{ venueId: 'paper-fast', accountId: 'main' }]);
+    const port = hub.venue('paper-fast', 'main', '9');
+    const [balance] = await port.fetchBalances();
+    assert.equal(balance?.total.toFixed(), '12345');
+    hub.close();
+  });
+
+  test('defaults to a realtime clock at paper.stepInterval, and to the presets when no paper venue is configured', () => {
+    const options = paperHubOptionsFromConfig({ venues: venuesSectionSchema.parse({}), paper });
+    assert.deepEqual(options.clock, { kind: 'realtime', tickIntervalMs: 100 });
+    assert.equal(options.venues, undefined);
+    assert.deepEqual(options.accounts, []);
+  });
+
+  test('errors name the config path', () => {
+    const make = (venue: Record<string, unknown>) => () =>
+      paperHubOptionsFromConfig({
+        venues: venuesSectionSchema.parse({
+          paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'], ...venue },
+        }),
+        paper,
+      });
+    assert.throws(make({ accounts: { main: {} } }), { field: 'venues.paper.accounts.main.paperDeposit' });
+    assert.throws(make({ accounts: { main: { paperDeposit: '0' } } }), {
+      field: 'venues.paper.accounts.main.paperDeposit',
+    });
+    assert.throws(make({ instruments: ['BTC-USDC-PERP', 'SOL-USDC-PERP'] }), {
+      field: 'venues.paper.instruments[1]',
+    });
+    assert.throws(make({ fundingInterval: '500ms' }), /venues\.paper\.funding\.intervalMs/);
+  });
+});

@@ -1,0 +1,28 @@
+export {
+  type PaperHubFromConfigOptions,
+  type PaperVenueRules,
+  paperHubOptionsFromConfig,
+} from './from-config.js';
+export {
+  PaperHubClosedError,
+  type PaperHubStep,
+  PaperVenueHub,
+  type PaperVenueHubOptions,
+  type PaperVenueHubState,
+  type PaperVenueHubStatus,
+} from './hub.js';
+export { errorFromReject, REJECT_REASONS } from './mapping.js';
+export {
+  DEFAULT_API_KEY_ID,
+  DEFAULT_FILL_HISTORY_LIMIT,
+  DEFAULT_PAPER_VENUE_IDS,
+  DEFAULT_TICK_INTERVAL_MS,
+  type PaperAccountSetup,
+  type PaperClock,
+  type PaperVenueOverrides,
+  type PaperVenueSetup,
+  parsePaperAccountId,
+  parsePaperVenueId,
+  resolvePaperVenueConfig,
+} from './setup.js';
+export { SimulatedVenue } from './simulated-venue.js';

@@ -1,0 +1,440 @@
+/**
+ * SimulatedVenue: the VenuePort of one account on one paper venue of a PaperVenueHub,
+ * in process. It validates what the sim does not (client order id form, nonce presence
+ * and range, instruments listed), calls the sim through the hub (so every command's
+ * events are published before it returns) and maps results with mapping.ts.
+ *
+ * Nonces (venues with `requireIncreasingNonce`): `createOrder` signs with the caller's
+ * nonce under this port's API key. The port's cancels carry no nonce, so cancels sign
+ * with a second key of the account (`<apiKeyId>.cancel`) and a counter of their own:
+ * they never use up a nonce the caller's counter will hand out.
+ */
+import {
+  type AccountId,
+  type EpochMs,
+  type InstrumentId,
+  parseClientOrderId,
+  ValidationError,
+  type VenueId,
+} from '@perpmesh/core';
+import type { OrderView, PlaceOrderResult, Reject, VenueConfig } from '@perpmesh/sim';
+import { VenueDisconnectedError, VenueOrderNotFoundError } from '../errors.js';
+import type {
+  BookSnapshot,
+  FundingInfo,
+  MarketEvent,
+  OrderRef,
+  PlaceOrderRequest,
+  ReadinessComponent,
+  Subscription,
+  UserStreamEvent,
+  VenueBalance,
+  VenueCapabilities,
+  VenueFill,
+  VenueMarket,
+  VenueOrder,
+  VenuePort,
+  VenuePosition,
+} from '../port.js';
+import type { PaperVenueHub } from './hub.js';
+import {
+  balanceFromSim,
+  bookDeltaFromSim,
+  bookSnapshotFromSim,
+  capabilitiesFromSim,
+  errorFromReject,
+  fillFromSim,
+  fundingFromSim,
+  marketFromSim,
+  orderFromSim,
+  positionFromSim,
+  tradeFromSim,
+  userEventFromSim,
+} from './mapping.js';
+
+/** Levels in a watchMarket snapshot: the whole book, so every later delta lands on a known book. */
+const FULL_BOOK_DEPTH = Number.MAX_SAFE_INTEGER;
+
+export class SimulatedVenue implements VenuePort {
+  readonly venue: VenueId;
+  readonly account: AccountId;
+  readonly apiKeyId: string;
+  readonly capabilities: VenueCapabilities;
+  /** Present only on venues that demand nonces. */
+  readonly fetchNextNonce?: () => Promise<bigint>;
+  readonly #hub: PaperVenueHub;
+  readonly #config: VenueConfig;
+  readonly #onClose: () => void;
+  readonly #subscriptions = new Set<{ close(): void; kind: 'market' | 'user' }>();
+  #closed = false;
+  #marketsLoaded = false;
+
+  /** Use `hub.venue(venueId, accountId, apiKeyId)`. */
+  constructor(hub: PaperVenueHub, venue: VenueId, account: AccountId, apiKeyId: string, onClose: () => void) {
+    this.#hub = hub;
+    this.venue = venue;
+    this.account = account;
+    this.apiKeyId = apiKeyId;
+    this.#config = hub.venueConfig(venue);
+    this.#onClose = onClose;
+    this.capabilities = capabilitiesFromSim(this.#config);
+    if (this.capabilities.nonces) {
+      this.fetchNextNonce = async () => {
+        this.#assertOpen();
+        const last = this.#hub.lastNonce(this.venue, this.account, this.apiKeyId);
+        return last === undefined ? 0n : BigInt(last) + 1n;
+      };
+    }
+  }
+
+  // ---- market data -------------------------------------------------------------------------
+
+  async loadMarkets(): Promise<VenueMarket[]> {
+    this.#assertOpen();
+    this.#marketsLoaded = true;
+    return this.#config.instruments.map((spec) => marketFromSim(spec, this.#config));
+  }
+
+  async fetchOrderBook(instrument: InstrumentId, depth: number): Promise<BookSnapshot> {
+    this.#assertOpen();
+    this.#instrument(instrument, 'instrument');
+    if (!Number.isSafeInteger(depth) || depth < 1) {
+      throw new ValidationError('depth', `must be a whole number >= 1, got ${String(depth)}`);
+    }
+    return bookSnapshotFromSim(this.#exchange().bookSnapshot(instrument, depth));
+  }
+
+  /** Funding of the given instruments (all listed ones when the list is empty). */
+  async fetchFunding(instruments: InstrumentId[]): Promise<FundingInfo[]> {
+    this.#assertOpen();
+    const exchange = this.#exchange();
+    return this.#instruments(instruments).flatMap((id) => {
+      const funding = exchange.funding(id);
+      return funding === undefined ? [] : [fundingFromSim(funding)];
+    });
+  }
+
+  /**
+   * Per instrument, first a full book snapshot and the current funding, then as they
+   * happen book deltas (seq continuing from the snapshot's, without gaps), trades and
+   * funding updates. The snapshot is delivered before this resolves.
+   */
+  async watchMarket(
+    instruments: InstrumentId[],
+    onEvent: (event: MarketEvent) => void,
+  ): Promise<Subscription> {
+    this.#assertOpen();
+    const ids = this.#instruments(instruments);
+    const bookSeq = new Map<InstrumentId, number>();
+    const unsubscribe = this.#hub.subscribeMarket(this.venue, ids, (event) => {
+      switch (event.type) {
+        case 'book_delta': {
+          // A delta queued before the snapshot was taken is already in it.
+          const seq = bookSeq.get(event.instrumentId);
+          if (seq === undefined || event.seq <= seq) return;
+          bookSeq.set(event.instrumentId, event.seq);
+          onEvent(bookDeltaFromSim(event));
+          return;
+        }
+        case 'trade':
+          onEvent(tradeFromSim(event));
+          return;
+        case 'funding_rate':
+          onEvent(fundingFromSim(event));
+          return;
+        case 'funding_settled':
+          // The next funding_rate update carries the new interval; payments are on the user stream.
+          return;
+      }
+    });
+    const subscription = this.#track('market', unsubscribe);
+    const exchange = this.#exchange();
+    for (const id of ids) {
+      const snapshot = exchange.bookSnapshot(id, FULL_BOOK_DEPTH);
+      bookSeq.set(id, snapshot.seq);
+      onEvent(bookSnapshotFromSim(snapshot));
+      const funding = exchange.funding(id);
+      if (funding !== undefined) onEvent(fundingFromSim(funding));
+    }
+    return subscription;
+  }
+
+  // ---- account -------------------------------------------------------------------------------
+
+  async fetchBalances(): Promise<VenueBalance[]> {
+    this.#assertOpen();
+    return [balanceFromSim(this.#exchange().balance(this.account))];
+  }
+
+  async fetchPositions(): Promise<VenuePosition[]> {
+    this.#assertOpen();
+    return this.#exchange().positions(this.account).map(positionFromSim);
+  }
+
+  async fetchOpenOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+    this.#assertOpen();
+    if (instrument !== undefined) this.#instrument(instrument, 'instrument');
+    return this.#exchange().openOrders(this.account, instrument).map(orderFromSim);
+  }
+
+  async fetchOrder(ref: OrderRef): Promise<VenueOrder | undefined> {
+    this.#assertOpen();
+    const order = this.#find(ref);
+    return order === undefined ? undefined : orderFromSim(order);
+  }
+
+  /** Fills since `sinceMs` (inclusive), oldest first, from the hub's bounded per-account history. */
+  async fetchFills(sinceMs: EpochMs): Promise<VenueFill[]> {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(sinceMs) || sinceMs < 0) {
+      throw new ValidationError('sinceMs', `must be epoch ms >= 0, got ${String(sinceMs)}`);
+    }
+    return this.#hub.fills(this.venue, this.account, sinceMs).map(fillFromSim);
+  }
+
+  // ---- orders --------------------------------------------------------------------------------
+
+  /**
+   * Places an order and returns it as the venue acked it: `accepted` (resting),
+   * `partially_filled`, `filled`, or ended at once (`canceled`/`expired` with what filled
+   * and a `reason` such as `no_liquidity` or `ioc_remainder`). A refusal throws.
+   */
+  async createOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
+    this.#assertOpen();
+    const clientOrderId = parseClientOrderId(request.clientOrderId, 'clientOrderId');
+    this.#instrument(request.instrument, 'instrument');
+    const nonce = this.#orderNonce(request.nonce);
+    const result: PlaceOrderResult = this.#hub.command(this.venue, (exchange) =>
+      exchange.placeOrder({
+        accountId: this.account,
+        instrumentId: request.instrument,
+        side: request.side,
+        type: request.type,
+        timeInForce: request.timeInForce,
+        ...(request.price === undefined ? {} : { price: request.price }),
+        size: request.size,
+        reduceOnly: request.reduceOnly,
+        clientOrderId,
+        ...(nonce === undefined ? {} : { apiKey: this.apiKeyId, nonce }),
+      }),
+    );
+    if (nonce !== undefined) this.#noteNonce(this.apiKeyId, nonce, result.ok ? undefined : result.reject);
+    if (!result.ok) throw errorFromReject(this.venue, result.reject);
+    return orderFromSim(result.order);
+  }
+
+  async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
+    this.#assertOpen();
+    const order = this.#find(ref);
+    if (order === undefined) {
+      throw new VenueOrderNotFoundError(
+        this.venue,
+        `no order ${describeRef(ref)} for account ${this.account}`,
+      );
+    }
+    const auth = this.#cancelAuth();
+    const result = this.#hub.command(this.venue, (exchange) =>
+      exchange.cancelOrder({ accountId: this.account, venueOrderId: order.venueOrderId, ...auth }),
+    );
+    if (auth.nonce !== undefined)
+      this.#noteNonce(auth.apiKey, auth.nonce, result.ok ? undefined : result.reject);
+    if (!result.ok) throw errorFromReject(this.venue, result.reject);
+    return orderFromSim(result.order);
+  }
+
+  async cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+    this.#assertOpen();
+    if (instrument !== undefined) this.#instrument(instrument, 'instrument');
+    const auth = this.#cancelAuth();
+    const result = this.#hub.command(this.venue, (exchange) =>
+      exchange.cancelAllOrders({
+        accountId: this.account,
+        ...(instrument === undefined ? {} : { instrumentId: instrument }),
+        ...auth,
+      }),
+    );
+    if (auth.nonce !== undefined)
+      this.#noteNonce(auth.apiKey, auth.nonce, result.ok ? undefined : result.reject);
+    if (!result.ok) throw errorFromReject(this.venue, result.reject);
+    return result.canceled.map(orderFromSim);
+  }
+
+  /** Orders, fills, balances, positions and funding payments of this account, from now on. */
+  async watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
+    this.#assertOpen();
+    const unsubscribe = this.#hub.subscribeUser(this.venue, this.account, (event) => {
+      const mapped = userEventFromSim(event);
+      if (mapped !== undefined) onEvent(mapped);
+    });
+    return this.#track('user', unsubscribe);
+  }
+
+  // ---- health and lifecycle -------------------------------------------------------------------
+
+  readiness(): ReadinessComponent[] {
+    const where = `${this.account}@${this.venue}`;
+    if (this.#closed || this.#hub.state === 'closed') {
+      const reason = this.#closed ? `${where}: venue port closed` : `${where}: paper venue hub closed`;
+      return ['markets', 'market stream', 'user stream', 'balance'].map((component) => ({
+        component,
+        ready: false,
+        reason,
+      }));
+    }
+    const status = this.#hub.status();
+    const count = (kind: 'market' | 'user') => [...this.#subscriptions].filter((s) => s.kind === kind).length;
+    const clockStopped = status.clock === 'realtime' && status.state !== 'running';
+    const marketReason = clockStopped
+      ? `${this.venue}: the simulated market is not moving: the hub's realtime clock is not started`
+      : status.lastStepError !== undefined
+        ? `${this.venue}: the last simulation step failed: ${status.lastStepError}`
+        : `${this.venue}: simulated market (${status.clock} clock), ${count('market')} subscription(s)`;
+    const equity = this.#exchange().balance(this.account).equity;
+    return [
+      {
+        component: 'markets',
+        ready: true,
+        reason: `${this.venue}: ${this.#config.instruments.length} instruments listed${this.#marketsLoaded ? '' : ' (not loaded by a caller yet)'}`,
+      },
+      {
+        component: 'market stream',
+        ready: !clockStopped && status.lastStepError === undefined,
+        reason: marketReason,
+      },
+      {
+        component: 'user stream',
+        ready: true,
+        reason: `${where}: in-process user stream, ${count('user')} subscription(s)`,
+      },
+      equity.gt(0)
+        ? {
+            component: 'balance',
+            ready: true,
+            reason: `${where}: equity ${equity.toFixed()} ${this.#config.settleAsset}`,
+          }
+        : {
+            component: 'balance',
+            ready: false,
+            reason: `${where}: equity is ${equity.toFixed()} ${this.#config.settleAsset}: deposit collateral into the account`,
+          },
+    ];
+  }
+
+  /** Ends this port's subscriptions; the hub and its other ports go on. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.detach();
+    this.#onClose();
+  }
+
+  /** Called by the hub when it closes. */
+  detach(): void {
+    this.#closed = true;
+    for (const subscription of [...this.#subscriptions]) subscription.close();
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  #assertOpen(): void {
+    if (this.#closed)
+      throw new VenueDisconnectedError(this.venue, `port of account ${this.account} is closed`);
+    if (this.#hub.state === 'closed')
+      throw new VenueDisconnectedError(this.venue, 'paper venue hub is closed');
+  }
+
+  #exchange() {
+    return this.#hub.exchange(this.venue);
+  }
+
+  #instrument(instrument: unknown, field: string): InstrumentId {
+    if (
+      typeof instrument !== 'string' ||
+      !this.#config.instruments.some((i) => i.instrumentId === instrument)
+    ) {
+      throw new ValidationError(
+        field,
+        `${JSON.stringify(instrument)} is not listed on ${this.venue} (${this.#config.instruments.map((i) => i.instrumentId).join(', ')})`,
+      );
+    }
+    return instrument;
+  }
+
+  #instruments(instruments: readonly InstrumentId[]): InstrumentId[] {
+    if (!Array.isArray(instruments))
+      throw new ValidationError('instruments', 'must be a list of instrument ids');
+    if (instruments.length === 0) return this.#config.instruments.map((i) => i.instrumentId);
+    return [...new Set(instruments.map((id, n) => this.#instrument(id, `instruments[${n}]`)))];
+  }
+
+  /** The sim's nonce for an order, checked here so the sim only ever refuses a reused one. */
+  #orderNonce(nonce: bigint | undefined): number | undefined {
+    if (!this.capabilities.nonces) return undefined;
+    if (nonce === undefined) {
+      throw new ValidationError(
+        'nonce',
+        `is required on ${this.venue} (it demands an increasing nonce per API key)`,
+      );
+    }
+    if (typeof nonce !== 'bigint' || nonce < 0n || nonce > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new ValidationError(
+        'nonce',
+        `must be an integer in [0, ${Number.MAX_SAFE_INTEGER}], got ${String(nonce)}`,
+      );
+    }
+    return Number(nonce);
+  }
+
+  /** Cancels sign with the account's cancel key and its own counter (see the module comment). */
+  #cancelAuth(): { apiKey: string; nonce: number } | { apiKey?: undefined; nonce?: undefined } {
+    if (!this.capabilities.nonces) return {};
+    const apiKey = `${this.apiKeyId}.cancel`;
+    const last = this.#hub.lastNonce(this.venue, this.account, apiKey);
+    return { apiKey, nonce: last === undefined ? 1 : last + 1 };
+  }
+
+  #noteNonce(apiKey: string, nonce: number, reject: Reject | undefined): void {
+    // Refused by the nonce check itself: not consumed. Anything else may have consumed it.
+    if (reject?.code === 'invalid_nonce') return;
+    this.#hub.noteNonce(this.venue, this.account, apiKey, nonce);
+  }
+
+  /** The account's order the ref names (open or still retained), if its instrument and ids all match. */
+  #find(ref: OrderRef): OrderView | undefined {
+    if (ref === null || typeof ref !== 'object')
+      throw new ValidationError('ref', 'must be an order reference');
+    this.#instrument(ref.instrument, 'ref.instrument');
+    if (ref.venueOrderId === undefined && ref.clientOrderId === undefined) {
+      throw new ValidationError('ref', 'needs clientOrderId or venueOrderId (or both)');
+    }
+    const exchange = this.#exchange();
+    const order =
+      ref.venueOrderId !== undefined
+        ? exchange.getOrder(this.account, { venueOrderId: ref.venueOrderId })
+        : exchange.getOrder(this.account, { clientOrderId: ref.clientOrderId as string });
+    if (order === undefined || order.instrumentId !== ref.instrument) return undefined;
+    if (ref.clientOrderId !== undefined && order.clientOrderId !== ref.clientOrderId) return undefined;
+    return order;
+  }
+
+  #track(kind: 'market' | 'user', unsubscribe: () => void): Subscription {
+    const entry = {
+      kind,
+      close: () => {
+        if (!this.#subscriptions.delete(entry)) return;
+        unsubscribe();
+      },
+    };
+    this.#subscriptions.add(entry);
+    return {
+      close: async () => entry.close(),
+    };
+  }
+}
+
+function describeRef(ref: OrderRef): string {
+  const ids = [
+    ref.venueOrderId === undefined ? undefined : `venueOrderId ${ref.venueOrderId}`,
+    ref.clientOrderId === undefined ? undefined : `clientOrderId ${ref.clientOrderId}`,
+  ].filter((s) => s !== undefined);
+  return `${ids.join(' / ')} on ${ref.instrument}`;
+}
