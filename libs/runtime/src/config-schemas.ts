@@ -227,6 +227,15 @@ export const baseConfigShape = {
   /** Where the embedded event log and store persist (relative to the working directory). */
   dataDir: z.string().min(1).default('./data'),
   mode: runModeSchema.default('embedded'),
+  /**
+   * Isolates one deployment's streams, subjects and Redis keys from another's on shared
+   * servers (tests, side-by-side runs): contracts' `namespaceFor(namespace)` gives the
+   * stream prefix and subject root. Empty = the production names (MD, md.book.…).
+   */
+  namespace: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/, { error: 'expected letters, digits, "_" or "-"' })
+    .default(''),
   log: z
     .strictObject({
       level: logLevelSchema.default('info'),

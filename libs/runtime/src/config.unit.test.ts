@@ -76,6 +76,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config, {
       dataDir: './data',
       mode: 'embedded',
+      namespace: '',
       log: { level: 'info', pretty: false },
       nats: { url: 'nats://127.0.0.1:4222' },
       redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'pm:' },
