@@ -185,6 +185,8 @@ export interface GetAccountSummaryRequest {
 
 export interface GetAccountSummaryResponse {
   accounts: AccountSummary[];
+  /** Sums over `accounts`, one per settle currency. */
+  totals: AccountTotals[];
 }
 
 /** One account on one venue, summed over its settle currency. */
@@ -210,6 +212,22 @@ export interface AccountSummary {
   stale: boolean;
   /** Service clock minus `as_of_ms`, ms. */
   ageMs: number;
+  /** Decimal text: trading fees paid by the projected positions (rebates negative). */
+  fees: string;
+  /** Decimal text: funding of the projected positions (received positive). */
+  funding: string;
+}
+
+/** The accounts of one settle currency summed up. */
+export interface AccountTotals {
+  currency: string;
+  /** Decimal text, each the sum over the accounts in the response. */
+  equity: string;
+  available: string;
+  unrealizedPnl: string;
+  realizedPnl: string;
+  fees: string;
+  funding: string;
 }
 
 function createBaseBalance(): Balance {
@@ -1838,13 +1856,16 @@ export const GetAccountSummaryRequest: MessageFns<GetAccountSummaryRequest> = {
 };
 
 function createBaseGetAccountSummaryResponse(): GetAccountSummaryResponse {
-  return { accounts: [] };
+  return { accounts: [], totals: [] };
 }
 
 export const GetAccountSummaryResponse: MessageFns<GetAccountSummaryResponse> = {
   encode(message: GetAccountSummaryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.accounts) {
       AccountSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.totals) {
+      AccountTotals.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1870,6 +1891,14 @@ export const GetAccountSummaryResponse: MessageFns<GetAccountSummaryResponse> = 
             message.accounts.push(AccountSummary.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.totals.push(AccountTotals.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1887,6 +1916,7 @@ export const GetAccountSummaryResponse: MessageFns<GetAccountSummaryResponse> = 
       accounts: globalThis.Array.isArray(object?.accounts)
         ? object.accounts.map((e: any) => AccountSummary.fromJSON(e))
         : [],
+      totals: globalThis.Array.isArray(object?.totals) ? object.totals.map((e: any) => AccountTotals.fromJSON(e)) : [],
     };
   },
 
@@ -1894,6 +1924,9 @@ export const GetAccountSummaryResponse: MessageFns<GetAccountSummaryResponse> = 
     const obj: any = {};
     if (message.accounts?.length) {
       obj.accounts = message.accounts.map((e) => AccountSummary.toJSON(e));
+    }
+    if (message.totals?.length) {
+      obj.totals = message.totals.map((e) => AccountTotals.toJSON(e));
     }
     return obj;
   },
@@ -1904,6 +1937,7 @@ export const GetAccountSummaryResponse: MessageFns<GetAccountSummaryResponse> = 
   fromPartial(object: DeepPartial<GetAccountSummaryResponse>): GetAccountSummaryResponse {
     const message = createBaseGetAccountSummaryResponse();
     message.accounts = object.accounts?.map((e) => AccountSummary.fromPartial(e)) || [];
+    message.totals = object.totals?.map((e) => AccountTotals.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1922,6 +1956,8 @@ function createBaseAccountSummary(): AccountSummary {
     asOfMs: 0,
     stale: false,
     ageMs: 0,
+    fees: "",
+    funding: "",
   };
 }
 
@@ -1962,6 +1998,12 @@ export const AccountSummary: MessageFns<AccountSummary> = {
     }
     if (message.ageMs !== 0) {
       writer.uint32(96).int64(message.ageMs);
+    }
+    if (message.fees !== "") {
+      writer.uint32(106).string(message.fees);
+    }
+    if (message.funding !== "") {
+      writer.uint32(114).string(message.funding);
     }
     return writer;
   },
@@ -2075,6 +2117,22 @@ export const AccountSummary: MessageFns<AccountSummary> = {
             message.ageMs = longToNumber(reader.int64());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.fees = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.funding = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2125,6 +2183,8 @@ export const AccountSummary: MessageFns<AccountSummary> = {
         : isSet(object.age_ms)
         ? globalThis.Number(object.age_ms)
         : 0,
+      fees: isSet(object.fees) ? globalThis.String(object.fees) : "",
+      funding: isSet(object.funding) ? globalThis.String(object.funding) : "",
     };
   },
 
@@ -2166,6 +2226,12 @@ export const AccountSummary: MessageFns<AccountSummary> = {
     if (message.ageMs !== 0) {
       obj.ageMs = Math.round(message.ageMs);
     }
+    if (message.fees !== "") {
+      obj.fees = message.fees;
+    }
+    if (message.funding !== "") {
+      obj.funding = message.funding;
+    }
     return obj;
   },
 
@@ -2186,6 +2252,181 @@ export const AccountSummary: MessageFns<AccountSummary> = {
     message.asOfMs = object.asOfMs ?? 0;
     message.stale = object.stale ?? false;
     message.ageMs = object.ageMs ?? 0;
+    message.fees = object.fees ?? "";
+    message.funding = object.funding ?? "";
+    return message;
+  },
+};
+
+function createBaseAccountTotals(): AccountTotals {
+  return { currency: "", equity: "", available: "", unrealizedPnl: "", realizedPnl: "", fees: "", funding: "" };
+}
+
+export const AccountTotals: MessageFns<AccountTotals> = {
+  encode(message: AccountTotals, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.currency !== "") {
+      writer.uint32(10).string(message.currency);
+    }
+    if (message.equity !== "") {
+      writer.uint32(18).string(message.equity);
+    }
+    if (message.available !== "") {
+      writer.uint32(26).string(message.available);
+    }
+    if (message.unrealizedPnl !== "") {
+      writer.uint32(34).string(message.unrealizedPnl);
+    }
+    if (message.realizedPnl !== "") {
+      writer.uint32(42).string(message.realizedPnl);
+    }
+    if (message.fees !== "") {
+      writer.uint32(50).string(message.fees);
+    }
+    if (message.funding !== "") {
+      writer.uint32(58).string(message.funding);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountTotals {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountTotals();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.currency = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.equity = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.available = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.unrealizedPnl = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.realizedPnl = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.fees = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.funding = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountTotals {
+    return {
+      currency: isSet(object.currency) ? globalThis.String(object.currency) : "",
+      equity: isSet(object.equity) ? globalThis.String(object.equity) : "",
+      available: isSet(object.available) ? globalThis.String(object.available) : "",
+      unrealizedPnl: isSet(object.unrealizedPnl)
+        ? globalThis.String(object.unrealizedPnl)
+        : isSet(object.unrealized_pnl)
+        ? globalThis.String(object.unrealized_pnl)
+        : "",
+      realizedPnl: isSet(object.realizedPnl)
+        ? globalThis.String(object.realizedPnl)
+        : isSet(object.realized_pnl)
+        ? globalThis.String(object.realized_pnl)
+        : "",
+      fees: isSet(object.fees) ? globalThis.String(object.fees) : "",
+      funding: isSet(object.funding) ? globalThis.String(object.funding) : "",
+    };
+  },
+
+  toJSON(message: AccountTotals): unknown {
+    const obj: any = {};
+    if (message.currency !== "") {
+      obj.currency = message.currency;
+    }
+    if (message.equity !== "") {
+      obj.equity = message.equity;
+    }
+    if (message.available !== "") {
+      obj.available = message.available;
+    }
+    if (message.unrealizedPnl !== "") {
+      obj.unrealizedPnl = message.unrealizedPnl;
+    }
+    if (message.realizedPnl !== "") {
+      obj.realizedPnl = message.realizedPnl;
+    }
+    if (message.fees !== "") {
+      obj.fees = message.fees;
+    }
+    if (message.funding !== "") {
+      obj.funding = message.funding;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountTotals>): AccountTotals {
+    return AccountTotals.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountTotals>): AccountTotals {
+    const message = createBaseAccountTotals();
+    message.currency = object.currency ?? "";
+    message.equity = object.equity ?? "";
+    message.available = object.available ?? "";
+    message.unrealizedPnl = object.unrealizedPnl ?? "";
+    message.realizedPnl = object.realizedPnl ?? "";
+    message.fees = object.fees ?? "";
+    message.funding = object.funding ?? "";
     return message;
   },
 };

@@ -1,0 +1,89 @@
+/**
+ * The account service's settings, with their defaults, in one place. The deployable's
+ * config parser (services/account/src/config.ts) reads YAML/env into this shape; the
+ * embedded runner and tests pass it directly. `resolveAccountSettings` validates and
+ * fills defaults; errors name the field.
+ */
+import { type Decimal, parseDecimal, ValidationError } from '@perpmesh/core';
+
+export interface AccountSettings {
+  /** How often balances, positions and open orders are fetched from every venue account. 0 = never (tests call `refresh()`). */
+  readonly pollIntervalMs: number;
+  /** A balance older than this (service clock minus its as-of) is reported stale. */
+  readonly balanceStaleAfterMs: number;
+  /** A position not confirmed by the venue, marked or changed for this long is reported stale. */
+  readonly positionStaleAfterMs: number;
+  /** A disagreement between projection and venue is reported once it lasts this long. */
+  readonly driftGraceMs: number;
+  /** Position sizes differing by at most this (base units) agree. */
+  readonly driftSizeTolerance: Decimal;
+  /** Unexplained balance moves up to this (settle currency) are ignored (venue rounding). */
+  readonly driftBalanceTolerance: Decimal;
+  /** Mark-only position changes are published at most this often per position. */
+  readonly positionMarkPublishIntervalMs: number;
+  /** Housekeeping (throttled publishes, staleness readiness, drift checks). 0 = never (tests call `flush()`). */
+  readonly housekeepingIntervalMs: number;
+  /** Deadline of each venue read; a slow venue must not stall the poll. */
+  readonly venueCallTimeoutMs: number;
+  /** Names the durable consumers (`<name>-fills`, `<name>-funding`) and projections (`<name>-positions`, `<name>-funding`). */
+  readonly consumerName: string;
+}
+
+export type AccountSettingsInput = Partial<
+  Omit<AccountSettings, 'driftSizeTolerance' | 'driftBalanceTolerance'> & {
+    driftSizeTolerance: Decimal | string;
+    driftBalanceTolerance: Decimal | string;
+  }
+>;
+
+export const ACCOUNT_DEFAULTS = {
+  pollIntervalMs: 5_000,
+  balanceStaleAfterMs: 15_000,
+  positionStaleAfterMs: 15_000,
+  driftGraceMs: 10_000,
+  driftSizeTolerance: '0',
+  driftBalanceTolerance: '0.01',
+  positionMarkPublishIntervalMs: 1_000,
+  housekeepingIntervalMs: 1_000,
+  venueCallTimeoutMs: 10_000,
+  consumerName: 'account',
+} as const;
+
+function wholeMs(value: unknown, field: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ValidationError(field, `must be a whole number of ms >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(value: unknown, field: string): Decimal {
+  const d = parseDecimal(value, field);
+  if (d.isNeg()) throw new ValidationError(field, `must be >= 0, got ${d.toFixed()}`);
+  return d;
+}
+
+export function resolveAccountSettings(input: AccountSettingsInput = {}, at = 'account'): AccountSettings {
+  const v = { ...ACCOUNT_DEFAULTS, ...input };
+  if (typeof v.consumerName !== 'string' || !/^[A-Za-z0-9_-]{1,48}$/.test(v.consumerName)) {
+    throw new ValidationError(
+      `${at}.consumerName`,
+      `must be 1-48 letters, digits, '_' or '-', got ${JSON.stringify(v.consumerName)}`,
+    );
+  }
+  return {
+    pollIntervalMs: wholeMs(v.pollIntervalMs, `${at}.pollIntervalMs`, 0),
+    balanceStaleAfterMs: wholeMs(v.balanceStaleAfterMs, `${at}.balanceStaleAfterMs`, 1),
+    positionStaleAfterMs: wholeMs(v.positionStaleAfterMs, `${at}.positionStaleAfterMs`, 1),
+    driftGraceMs: wholeMs(v.driftGraceMs, `${at}.driftGraceMs`, 0),
+    driftSizeTolerance: nonNegative(v.driftSizeTolerance, `${at}.driftSizeTolerance`),
+    driftBalanceTolerance: nonNegative(v.driftBalanceTolerance, `${at}.driftBalanceTolerance`),
+    positionMarkPublishIntervalMs: wholeMs(
+      v.positionMarkPublishIntervalMs,
+      `${at}.positionMarkPublishIntervalMs`,
+      0,
+    ),
+    housekeepingIntervalMs: wholeMs(v.housekeepingIntervalMs, `${at}.housekeepingIntervalMs`, 0),
+    venueCallTimeoutMs: wholeMs(v.venueCallTimeoutMs, `${at}.venueCallTimeoutMs`, 1),
+    consumerName: v.consumerName,
+  };
+}

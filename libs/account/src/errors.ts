@@ -1,0 +1,21 @@
+/**
+ * Errors of the account service. `code` maps to a gRPC status at the one edge
+ * (libs/runtime DOMAIN_CODE_TO_GRPC_STATUS): UNAVAILABLE here.
+ */
+import { PerpmeshError } from '@perpmesh/core';
+
+/**
+ * Balances asked for were never read from the venue. We answer with this rather than
+ * with zeros or an empty list: "no balance known" and "a balance of 0" must never look alike.
+ */
+export class BalancesUnavailableError extends PerpmeshError {
+  /** `venue/account` → why its balances are not known. */
+  readonly accounts: Readonly<Record<string, string>>;
+  constructor(accounts: Readonly<Record<string, string>>) {
+    const list = Object.entries(accounts)
+      .map(([name, reason]) => `${name}: ${reason}`)
+      .join('; ');
+    super('UNAVAILABLE', `balances not available yet (never fetched from the venue): ${list}`);
+    this.accounts = accounts;
+  }
+}
