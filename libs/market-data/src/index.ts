@@ -1,1 +1,11 @@
+/**
+ * @perpmesh/market-data: order books, trades, funding and venue readiness from venue
+ * ports onto the event log (md.*), sharded across replicas, and the MarketDataService
+ * gRPC API over them.
+ */
+export * from './errors.js';
 export * from './feed.js';
+export * from './grpc.js';
+export * from './publisher.js';
+export * from './service.js';
+export * from './shard.js';

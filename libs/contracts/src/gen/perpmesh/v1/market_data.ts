@@ -150,6 +150,8 @@ export interface FundingRate {
   indexPrice: string;
   /** Venue time of this reading, ms since epoch. */
   asOfMs: number;
+  /** Decimal text: `rate_per_hour` x 8760 (simple, not compounded). */
+  annualized: string;
 }
 
 /**
@@ -731,6 +733,7 @@ function createBaseFundingRate(): FundingRate {
     markPrice: "",
     indexPrice: "",
     asOfMs: 0,
+    annualized: "",
   };
 }
 
@@ -762,6 +765,9 @@ export const FundingRate: MessageFns<FundingRate> = {
     }
     if (message.asOfMs !== 0) {
       writer.uint32(72).int64(message.asOfMs);
+    }
+    if (message.annualized !== "") {
+      writer.uint32(82).string(message.annualized);
     }
     return writer;
   },
@@ -851,6 +857,14 @@ export const FundingRate: MessageFns<FundingRate> = {
             message.asOfMs = longToNumber(reader.int64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.annualized = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -898,6 +912,7 @@ export const FundingRate: MessageFns<FundingRate> = {
         : isSet(object.as_of_ms)
         ? globalThis.Number(object.as_of_ms)
         : 0,
+      annualized: isSet(object.annualized) ? globalThis.String(object.annualized) : "",
     };
   },
 
@@ -930,6 +945,9 @@ export const FundingRate: MessageFns<FundingRate> = {
     if (message.asOfMs !== 0) {
       obj.asOfMs = Math.round(message.asOfMs);
     }
+    if (message.annualized !== "") {
+      obj.annualized = message.annualized;
+    }
     return obj;
   },
 
@@ -947,6 +965,7 @@ export const FundingRate: MessageFns<FundingRate> = {
     message.markPrice = object.markPrice ?? "";
     message.indexPrice = object.indexPrice ?? "";
     message.asOfMs = object.asOfMs ?? 0;
+    message.annualized = object.annualized ?? "";
     return message;
   },
 };

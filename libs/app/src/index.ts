@@ -1,0 +1,3 @@
+export * from './infra.js';
+export * from './main.js';
+export * from './venues.js';

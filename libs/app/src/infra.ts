@@ -1,0 +1,101 @@
+/**
+ * The adapters a process runs on, chosen by run mode in ONE place:
+ * - `distributed`: JetStream (`NatsEventLog`) and Redis (`RedisStateStore`), credentials
+ *   from config secrets, never from URLs;
+ * - `embedded`: `EmbeddedEventLog` and `EmbeddedStateStore` under `dataDir`, same interfaces.
+ * `namespace` (config) isolates streams, subjects and Redis keys of one deployment.
+ */
+import { join, resolve } from 'node:path';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { EmbeddedEventLog, type EventLog, NatsEventLog } from '@perpmesh/bus';
+import { namespaceFor, type StreamSpec, Subjects, streamSpecs } from '@perpmesh/contracts';
+import type { BaseConfig } from '@perpmesh/runtime';
+import { EmbeddedStateStore, RedisStateStore, type StateStore } from '@perpmesh/state';
+import { Redis } from 'ioredis';
+
+export interface Namespacing {
+  /** Stream specs to create at start (names prefixed in a namespace). */
+  readonly streams: StreamSpec[];
+  /** Subject builders (rooted in a namespace). */
+  readonly subjects: Subjects;
+  /** '' in production. */
+  readonly streamPrefix: string;
+  /** Redis key prefix: `redis.keyPrefix`, plus the namespace when set. */
+  readonly keyPrefix: string;
+}
+
+export function namespacing(config: Pick<BaseConfig, 'namespace' | 'redis'>): Namespacing {
+  if (!config.namespace) {
+    return {
+      streams: streamSpecs(),
+      subjects: new Subjects(),
+      streamPrefix: '',
+      keyPrefix: config.redis.keyPrefix,
+    };
+  }
+  const ns = namespaceFor(config.namespace);
+  return {
+    streams: streamSpecs(ns),
+    subjects: new Subjects({ root: ns.subjectRoot }),
+    streamPrefix: ns.prefix,
+    keyPrefix: `${config.redis.keyPrefix}${ns.subjectRoot}:`,
+  };
+}
+
+/** Opens the event log for the run mode and creates the streams (idempotent). */
+export async function openEventLog(
+  config: Pick<BaseConfig, 'mode' | 'dataDir' | 'nats' | 'namespace' | 'redis'>,
+  options: { source: string },
+): Promise<EventLog> {
+  const { streams } = namespacing(config);
+  let log: EventLog;
+  if (config.mode === 'embedded') {
+    log = await EmbeddedEventLog.open({ dataDir: join(resolve(config.dataDir), 'events') });
+  } else {
+    const { url, user, password, token } = config.nats;
+    const hasCredentials = user !== undefined || password !== undefined || token !== undefined;
+    const connection = hasCredentials
+      ? await natsConnect({
+          servers: url,
+          name: options.source,
+          noAsyncTraces: true,
+          maxReconnectAttempts: -1,
+          ...(user === undefined ? {} : { user }),
+          ...(password === undefined ? {} : { pass: password.reveal() }),
+          ...(token === undefined ? {} : { token: token.reveal() }),
+        })
+      : undefined;
+    log = await NatsEventLog.connect(connection ? { connection } : { servers: url, name: options.source });
+  }
+  try {
+    await log.ensureStreams(streams);
+  } catch (err) {
+    await log.close();
+    throw err;
+  }
+  return log;
+}
+
+/** Opens the state store for the run mode. */
+export async function openStateStore(
+  config: Pick<BaseConfig, 'mode' | 'dataDir' | 'redis' | 'namespace'>,
+): Promise<StateStore> {
+  if (config.mode === 'embedded') {
+    return EmbeddedStateStore.open({ dataDir: join(resolve(config.dataDir), 'state') });
+  }
+  const { keyPrefix } = namespacing(config);
+  const { url, username, password, db } = config.redis;
+  if (username === undefined && password === undefined) {
+    return RedisStateStore.connect(url, { keyPrefix, ...(db === undefined ? {} : { db }) });
+  }
+  // Credentials never go into the URL (config forbids it): client options instead.
+  const client = new Redis(url, {
+    lazyConnect: true,
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password: password.reveal() }),
+    ...(db === undefined ? {} : { db }),
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  return new RedisStateStore(client, { keyPrefix, ownsClient: true });
+}
