@@ -5,6 +5,8 @@
  * fills defaults; errors name the field.
  */
 import { type Decimal, parseDecimal, ValidationError } from '@perpmesh/core';
+import { decimalString, durationMs, portSchema } from '@perpmesh/runtime';
+import { z } from 'zod';
 
 export interface AccountSettings {
   /** How often balances, positions and open orders are fetched from every venue account. 0 = never (tests call `refresh()`). */
@@ -86,4 +88,53 @@ export function resolveAccountSettings(input: AccountSettingsInput = {}, at = 'a
     venueCallTimeoutMs: wholeMs(v.venueCallTimeoutMs, `${at}.venueCallTimeoutMs`, 1),
     consumerName: v.consumerName,
   };
+}
+
+// ---- the `account` config section (shared by the account service and the embedded runner)
+
+export const ACCOUNT_SERVICE = 'account';
+export const DEFAULT_ACCOUNT_GRPC_PORT = 50052;
+export const DEFAULT_ACCOUNT_HTTP_PORT = 9102;
+
+export const accountSectionFields = {
+  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcPort: portSchema.default(DEFAULT_ACCOUNT_GRPC_PORT),
+  instance: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_" or "-"' })
+    .default('0'),
+  pollInterval: durationMs.default(5_000),
+  balanceStaleAfter: durationMs.default(15_000),
+  positionStaleAfter: durationMs.default(15_000),
+  driftGrace: durationMs.default(10_000),
+  driftSizeTolerance: decimalString.default('0'),
+  driftBalanceTolerance: decimalString.default('0.01'),
+  positionMarkPublishInterval: durationMs.default(1_000),
+  housekeepingInterval: durationMs.default(1_000),
+  venueCallTimeout: durationMs.default(5_000),
+  consumerName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,48}$/, { error: 'expected 1-48 letters, digits, "_" or "-"' })
+    .default('account'),
+};
+
+const accountSection = z.strictObject(accountSectionFields);
+export type AccountSection = z.output<typeof accountSection>;
+
+/** The section's settings for `buildAccountService`, validated. */
+export function accountSettingsOf(s: AccountSection): AccountSettingsInput {
+  const input: AccountSettingsInput = {
+    pollIntervalMs: s.pollInterval,
+    balanceStaleAfterMs: s.balanceStaleAfter,
+    positionStaleAfterMs: s.positionStaleAfter,
+    driftGraceMs: s.driftGrace,
+    driftSizeTolerance: s.driftSizeTolerance,
+    driftBalanceTolerance: s.driftBalanceTolerance,
+    positionMarkPublishIntervalMs: s.positionMarkPublishInterval,
+    housekeepingIntervalMs: s.housekeepingInterval,
+    venueCallTimeoutMs: s.venueCallTimeout,
+    consumerName: s.consumerName,
+  };
+  resolveAccountSettings(input);
+  return input;
 }

@@ -5,8 +5,14 @@
  */
 export {
   ACCOUNT_DEFAULTS,
+  ACCOUNT_SERVICE,
+  type AccountSection,
   type AccountSettings,
   type AccountSettingsInput,
+  accountSectionFields,
+  accountSettingsOf,
+  DEFAULT_ACCOUNT_GRPC_PORT,
+  DEFAULT_ACCOUNT_HTTP_PORT,
   resolveAccountSettings,
 } from './config.js';
 export { DriftDetector, type DriftObservation, type DriftReport, type DriftVerdict } from './drift.js';

@@ -1,3 +1,4 @@
+export * from './components.js';
 export * from './infra.js';
 export * from './main.js';
 export * from './venues.js';

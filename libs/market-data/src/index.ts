@@ -3,6 +3,8 @@
  * ports onto the event log (md.*), sharded across replicas, and the MarketDataService
  * gRPC API over them.
  */
+
+export * from './config.js';
 export * from './errors.js';
 export * from './feed.js';
 export * from './grpc.js';

@@ -13,7 +13,7 @@ describe('account config', () => {
     const { config } = parseConfig(accountConfigSchema, venues, { env: {} });
     assert.equal(config.account.grpcPort, 50052);
     assert.equal(config.account.http.port, 9102);
-    const settings = accountSettingsOf(config);
+    const settings = accountSettingsOf(config.account);
     assert.equal(settings.pollIntervalMs, 5_000);
     assert.equal(settings.balanceStaleAfterMs, 15_000);
     assert.equal(settings.driftGraceMs, 10_000);

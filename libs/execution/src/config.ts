@@ -1,0 +1,47 @@
+/**
+ * The `execution` config section: its fields (shared by the execution service and the
+ * embedded runner) and their translation to engine options (checked again there).
+ */
+import { durationMs, portSchema } from '@perpmesh/runtime';
+import { z } from 'zod';
+import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
+
+export const EXECUTION_SERVICE = 'execution';
+export const DEFAULT_EXECUTION_GRPC_PORT = 50051;
+export const DEFAULT_EXECUTION_HTTP_PORT = 9101;
+
+export const executionSectionFields = {
+  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcPort: portSchema.default(DEFAULT_EXECUTION_GRPC_PORT),
+  instance: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_" or "-"' })
+    .default('0'),
+  venueCallTimeout: durationMs.default(10_000),
+  idempotencyTtl: durationMs.default(7 * 24 * 3_600_000),
+  duplicateWait: durationMs.default(5_000),
+  pendingClaimTakeover: durationMs.default(60_000),
+  notFoundAfter: durationMs.default(60_000),
+  rebuildLookback: durationMs.default(7 * 24 * 3_600_000),
+  fillReconcileLookback: durationMs.default(24 * 3_600_000),
+  terminalOrderRetention: durationMs.default(24 * 3_600_000),
+  housekeepingInterval: durationMs.default(5_000),
+};
+
+const executionSection = z.strictObject(executionSectionFields);
+export type ExecutionSection = z.output<typeof executionSection>;
+
+/** Engine options from the section; `streamPrefix` namespaces the EXEC stream name. */
+export function executionOptionsOf(s: ExecutionSection, streamPrefix = ''): ExecutionOptions {
+  return resolveExecutionOptions({
+    idempotencyTtlMs: s.idempotencyTtl,
+    duplicateWaitMs: s.duplicateWait,
+    pendingClaimTakeoverMs: s.pendingClaimTakeover,
+    notFoundAfterMs: s.notFoundAfter,
+    rebuildLookbackMs: s.rebuildLookback,
+    fillReconcileLookbackMs: s.fillReconcileLookback,
+    terminalOrderRetentionMs: s.terminalOrderRetention,
+    housekeepingIntervalMs: s.housekeepingInterval,
+    execStream: `${streamPrefix}EXEC`,
+  });
+}

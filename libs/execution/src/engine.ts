@@ -1,0 +1,1550 @@
+/**
+ * The execution engine: places, cancels and tracks orders on the configured venue accounts,
+ * with the event log as the record of every order fact.
+ *
+ * Placing an order (`placeOrder`):
+ *   1. validate (directory, market rules) — nothing reaches a venue on a bad request;
+ *   2. claim `(venue, account, client_order_id)` in the state store (set-if-absent, TTL):
+ *      a duplicate — concurrent, on another replica, or later — never sends a second order;
+ *   3. write ahead: publish `exec.order` SUBMITTED, the durable record that the order is in
+ *      flight, then mark the claim `submitted` (a compare-and-set: only one placement sends);
+ *   4. send, with a nonce from the state store when the venue wants one (a stale-nonce
+ *      refusal resyncs the counter from the venue and retries ONCE: that order was not placed);
+ *   5. publish what the venue answered (ACCEPTED / REJECTED), then fills as they come.
+ * A timeout or lost connection while sending (`VenueUnknownOutcomeError`) leaves the order
+ * SUBMITTED: a resolver asks the venue (`fetchOrder`, with backoff) until it knows, and marks
+ * it REJECTED if the venue still has no such order after `notFoundAfterMs`. Never resent.
+ *
+ * Every order fact — the REST answer, the user stream, a reconciliation fetch, another
+ * replica's event on the log — goes through the same per-order state machine (core's
+ * `evolveOrder`): duplicates change nothing and publish nothing, and what is published has a
+ * fact id (wire.ts), so the same fact found twice is stored once.
+ *
+ * Start: orders are rebuilt from the EXEC stream (the last `rebuildLookbackMs`), the log is
+ * followed from there (other replicas' orders), the user streams are subscribed, then each
+ * account is reconciled with its venue (open orders, orders we think open, fills) and the
+ * missing events are published. Only then is `{venue}/{account}/reconciliation` ready and
+ * PlaceOrder accepted for that account.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventLog, TailHandle } from '@perpmesh/bus';
+import {
+  decodeEnvelope,
+  type Envelope,
+  type Fill,
+  ORDER_EVENT_KIND,
+  type OrderEvent as ProtoOrderEvent,
+  publishEnvelope,
+  type Subjects,
+} from '@perpmesh/contracts';
+import {
+  type AccountId,
+  type ClientOrderId,
+  type EpochMs,
+  evolveOrder,
+  IllegalOrderTransitionError,
+  type InstrumentId,
+  isOrderTerminal,
+  type OrderEvent,
+  OrderOverfillError,
+  type OrderRequest,
+  PerpmeshError,
+  ValidationError,
+  type VenueId,
+  type VenueOrderId,
+  validateOrderRequest,
+} from '@perpmesh/core';
+import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
+import { createMetrics } from '@perpmesh/runtime';
+import type { NonceKey, StateStore } from '@perpmesh/state';
+import {
+  type PlaceOrderRequest as PortPlaceOrderRequest,
+  type Subscription,
+  type UserStreamEvent,
+  type VenueDirectory,
+  VenueError,
+  type VenueFill,
+  type VenueMarket,
+  type VenueOrder,
+  VenueOrderNotFoundError,
+  type VenuePort,
+  VenueRejectedError,
+  VenueUnknownOutcomeError,
+} from '@perpmesh/venues';
+import { ExecutionUnavailableError, OrderNotFoundError } from './errors.js';
+import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
+import {
+  OrderTable,
+  type OrderView,
+  orderKey,
+  snapshotOf,
+  type TrackedOrder,
+  venueOrderIdOf,
+} from './orders.js';
+import { checkOrderAgainstMarket, orderRequestFingerprint, type PlaceOrderCommand } from './validation.js';
+import {
+  CANCEL_REJECTED_REASON_PREFIX,
+  execFilter,
+  fillEnvelope,
+  orderEventEnvelope,
+  orderEventFromLog,
+  orderRequestFromProto,
+  venueFillFromProto,
+} from './wire.js';
+
+/** Test-only hooks. Production wiring never sets them. */
+export interface ExecutionTestHooks {
+  /**
+   * Called after the venue acknowledged a placement, before anything about the answer is
+   * applied or published. Throwing (e.g. `SimulatedCrashError`) simulates a process killed
+   * between the venue's ack and the event publish.
+   */
+  afterVenueAck?: (order: OrderView, venueOrder: VenueOrder) => void | Promise<void>;
+}
+
+export interface ExecutionEngineDeps {
+  readonly log: EventLog;
+  readonly state: StateStore;
+  readonly venues: VenueDirectory;
+  readonly subjects: Subjects;
+  readonly health: HealthRegistry;
+  readonly logger: Logger;
+  readonly nowMs: () => EpochMs;
+  /** Producer id on every envelope: `execution/<instance>`. */
+  readonly source: string;
+  readonly metrics?: ServiceMetrics;
+  readonly config?: Partial<ExecutionOptions>;
+  /**
+   * The accounts this service trades, as `{ venue, account }`; default every port of the
+   * directory. Orders of other accounts on the log are ignored.
+   */
+  readonly accounts?: readonly { venue: VenueId; account: AccountId }[];
+  /** Waits between resolver polls; tests pass one that moves a manual clock. Default: a timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly hooks?: ExecutionTestHooks;
+}
+
+export interface PlaceOrderResult {
+  readonly order: OrderView;
+  /** The client_order_id was known: this is the existing order, nothing new was sent. */
+  readonly replayed: boolean;
+}
+
+export interface OrderLocator {
+  readonly venue: VenueId;
+  readonly account: AccountId;
+  /** Optional check: the order must be on this instrument. */
+  readonly instrument?: InstrumentId | undefined;
+  readonly clientOrderId?: ClientOrderId | undefined;
+  readonly venueOrderId?: VenueOrderId | undefined;
+}
+
+export interface OrderFilter {
+  readonly venue?: VenueId | undefined;
+  readonly account?: AccountId | undefined;
+  readonly instrument?: InstrumentId | undefined;
+}
+
+/** One message of StreamOrderEvents: an envelope's id, time and payload. */
+export interface ExecStreamItem {
+  readonly eventId: string;
+  readonly tsEventMs: EpochMs;
+  readonly event: { $case: 'orderEvent'; value: ProtoOrderEvent } | { $case: 'fill'; value: Fill };
+}
+
+/** Idempotency claims live under this scope: key `{venue}:{account}:{clientOrderId}`. */
+export const IDEMPOTENCY_SCOPE = 'exec-order';
+
+/** The value of an idempotency claim (JSON). */
+interface Claim {
+  /** `pending` until the SUBMITTED event is stored, then `submitted` (only then is it sent). */
+  readonly s: 'pending' | 'submitted';
+  /** When the order was created (ms): its created time and the stamp of its fact ids. */
+  readonly at: EpochMs;
+  /** Fingerprint of the request (validation.ts). */
+  readonly fp: string;
+  /** Which placement attempt holds the claim. */
+  readonly by: string;
+}
+
+function encodeClaim(claim: Claim): string {
+  return JSON.stringify(claim);
+}
+
+function decodeClaim(value: string): Claim | undefined {
+  try {
+    const c = JSON.parse(value) as Partial<Claim>;
+    if ((c.s === 'pending' || c.s === 'submitted') && typeof c.at === 'number' && typeof c.fp === 'string') {
+      return { s: c.s, at: c.at, fp: c.fp, by: String(c.by ?? '') };
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+/** A venue refusal because our nonce was not above its last one: nothing was placed. */
+export function isStaleNonceRejection(err: unknown): boolean {
+  return err instanceof VenueRejectedError && /nonce/i.test(err.reason);
+}
+
+/** Something failed before the request left for the venue (e.g. no nonce): nothing was sent. */
+class NotSentError extends PerpmeshError {
+  constructor(message: string, options: { cause: unknown }) {
+    super('NOT_SENT', message, options);
+  }
+}
+
+interface Orphan {
+  readonly atMs: EpochMs;
+  readonly apply: (order: TrackedOrder) => Promise<unknown> | undefined;
+}
+
+interface AccountRuntime {
+  readonly port: VenuePort;
+  subscription: Subscription | undefined;
+  reconciled: boolean;
+  reconciling: Promise<void> | undefined;
+  /** Last seen readiness of the port's user stream (to reconcile after a reconnect). */
+  userStreamReady: boolean | undefined;
+  fillCatchUp: { timer: NodeJS.Timeout; sinceMs: EpochMs } | undefined;
+}
+
+const accountKey = (venue: VenueId, account: AccountId) => `${venue}/${account}`;
+
+export class ExecutionEngine {
+  readonly #log: EventLog;
+  readonly #state: StateStore;
+  readonly #venues: VenueDirectory;
+  readonly #subjects: Subjects;
+  readonly #health: HealthRegistry;
+  readonly #logger: Logger;
+  readonly #nowMs: () => EpochMs;
+  readonly #source: string;
+  readonly #options: ExecutionOptions;
+  readonly #hooks: ExecutionTestHooks;
+  readonly #sleepDep: (ms: number) => Promise<void>;
+  readonly #metrics: ReturnType<typeof makeMetrics>;
+
+  readonly #orders = new OrderTable();
+  readonly #accounts = new Map<string, AccountRuntime>();
+  readonly #markets = new Map<VenueId, Map<InstrumentId, VenueMarket>>();
+  readonly #orphans = new Map<string, Orphan[]>();
+  /** Ids this engine published: its own events coming back on the log tail are skipped. */
+  readonly #ownIds = new Set<string>();
+  /** Events whose publish failed: retried in order by housekeeping (same ids). */
+  readonly #unpublished: { envelope: Envelope; error: string }[] = [];
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #nonceLocks = new Map<string, Promise<void>>();
+  #tail: TailHandle | undefined;
+  #housekeeping: NodeJS.Timeout | undefined;
+  #retryingPublishes = false;
+  #openStreams = 0;
+  #phase: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
+  readonly #stop = new AbortController();
+  readonly #stopped: Promise<void>;
+
+  constructor(deps: ExecutionEngineDeps) {
+    this.#log = deps.log;
+    this.#state = deps.state;
+    this.#venues = deps.venues;
+    this.#subjects = deps.subjects;
+    this.#health = deps.health;
+    this.#logger = deps.logger.child({ component: 'execution' });
+    this.#nowMs = deps.nowMs;
+    this.#source = deps.source;
+    this.#options = resolveExecutionOptions(deps.config);
+    this.#hooks = deps.hooks ?? {};
+    this.#sleepDep = deps.sleep ?? defaultSleep;
+    this.#metrics = makeMetrics(deps.metrics ?? createMetrics('execution', { defaultMetrics: false }));
+    this.#stopped = new Promise<void>((resolve) =>
+      this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    const refs = deps.accounts ?? deps.venues.all().map((p) => ({ venue: p.venue, account: p.account }));
+    for (const { venue, account } of refs) {
+      const port = deps.venues.port(venue, account);
+      this.#accounts.set(accountKey(venue, account), {
+        port,
+        subscription: undefined,
+        reconciled: false,
+        reconciling: undefined,
+        userStreamReady: undefined,
+        fillCatchUp: undefined,
+      });
+      this.#health.register(
+        `${venue}/${account}/reconciliation`,
+        `${venue}/${account}: not reconciled with the venue yet (service starting)`,
+      );
+      this.#health.register(
+        `${venue}/${account}/user-stream`,
+        `${venue}/${account}: user stream not subscribed yet`,
+      );
+    }
+    this.#health.register(
+      'execution/order-state',
+      'orders not rebuilt from the event log yet (service starting)',
+    );
+    this.#health.ready('execution/event-log');
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  /**
+   * Rebuilds orders from the log, follows it, subscribes the user streams and reconciles
+   * every account. Resolves once every account had its first reconciliation attempt; an
+   * account whose venue is unreachable stays not ready (with the reason) and is retried.
+   */
+  async start(): Promise<void> {
+    if (this.#phase !== 'idle')
+      throw new PerpmeshError('FAILED_PRECONDITION', `execution engine is ${this.#phase}`);
+    this.#phase = 'starting';
+    const lastSeq = await this.#rebuild();
+    this.#tail = await this.#log.tail(
+      execFilter(this.#subjects),
+      { from: { startSeq: lastSeq + 1 } },
+      async (msg) => this.#onLogMessage(msg.data),
+    );
+    this.#tail.closed.catch((err) => this.#logger.error({ err }, 'exec log tail ended'));
+    await Promise.all([...this.#accounts.values()].map((acct) => this.#bringUp(acct)));
+    this.#housekeeping = setInterval(() => this.#housekeep(), this.#options.housekeepingIntervalMs);
+    this.#housekeeping.unref();
+    this.#phase = 'running';
+  }
+
+  /** Stops following venues and the log; waits for publishes in flight. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#phase === 'stopped') return;
+    this.#phase = 'stopped';
+    this.#stop.abort();
+    if (this.#housekeeping) clearInterval(this.#housekeeping);
+    for (const acct of this.#accounts.values()) {
+      if (acct.fillCatchUp) clearTimeout(acct.fillCatchUp.timer);
+      acct.fillCatchUp = undefined;
+      const sub = acct.subscription;
+      acct.subscription = undefined;
+      await sub?.close().catch((err) => this.#logger.warn({ err }, 'closing a user stream failed'));
+    }
+    await this.#tail?.stop().catch(() => undefined);
+    await this.settled();
+  }
+
+  /** Resolves when no publish, resolver or reconciliation started so far is still running. */
+  async settled(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  get openStreams(): number {
+    return this.#openStreams;
+  }
+
+  /** True when every account has been reconciled (PlaceOrder is open on all of them). */
+  isReconciled(): boolean {
+    return [...this.#accounts.values()].every((a) => a.reconciled);
+  }
+
+  // ---- queries ------------------------------------------------------------------------------------
+
+  getOrder(locator: OrderLocator): OrderView {
+    this.#portFor(locator.venue, locator.account);
+    if (!locator.clientOrderId && !locator.venueOrderId) {
+      throw new ValidationError('order_id', 'client_order_id or venue_order_id is required');
+    }
+    const order = this.#orders.find(locator.venue, locator.account, locator);
+    if (!order || (locator.instrument && order.state.instrument !== locator.instrument)) {
+      throw new OrderNotFoundError(
+        `no order ${describeLocator(locator)} known on ${locator.venue}/${locator.account}`,
+      );
+    }
+    return snapshotOf(order);
+  }
+
+  listOpenOrders(filter: OrderFilter = {}): OrderView[] {
+    if (filter.venue && !this.#venues.has(filter.venue)) {
+      throw new ValidationError('venue', `unknown venue ${JSON.stringify(filter.venue)}`);
+    }
+    return this.#orders
+      .open({
+        ...(filter.venue ? { venue: filter.venue } : {}),
+        ...(filter.account ? { account: filter.account } : {}),
+        ...(filter.instrument ? { instrument: filter.instrument } : {}),
+      })
+      .sort((a, b) => a.state.createdAtMs - b.state.createdAtMs)
+      .map(snapshotOf);
+  }
+
+  /** Markets of a venue as loaded at start (undefined before). */
+  markets(venue: VenueId): VenueMarket[] | undefined {
+    const m = this.#markets.get(venue);
+    return m ? [...m.values()] : undefined;
+  }
+
+  // ---- PlaceOrder ---------------------------------------------------------------------------------
+
+  async placeOrder(command: PlaceOrderCommand): Promise<PlaceOrderResult> {
+    const request = validateOrderRequest(command.request);
+    const { venue, account, clientOrderId } = request;
+    const { port, acct } = this.#portFor(venue, account);
+    const market = this.#market(venue, request.instrument);
+    checkOrderAgainstMarket(request, market);
+    if (!acct.reconciled) {
+      throw new ExecutionUnavailableError(
+        `${venue}/${account} is not reconciled with the venue yet: ${this.#health.component(`${venue}/${account}/reconciliation`)?.reason ?? 'starting'}`,
+      );
+    }
+    const fingerprint = orderRequestFingerprint(request);
+    const idemKey = `${venue}:${account}:${clientOrderId}`;
+    const deadline = performance.now() + this.#options.duplicateWaitMs;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const local = this.#orders.get(venue, account, clientOrderId);
+      if (local) {
+        const replay = await this.#replayLocal(local, fingerprint, deadline);
+        if (replay !== 'retry') return replay;
+        continue;
+      }
+      const claim: Claim = { s: 'pending', at: this.#nowMs(), fp: fingerprint, by: randomUUID() };
+      const result = await this.#state.claimIdempotencyKey(
+        IDEMPOTENCY_SCOPE,
+        idemKey,
+        encodeClaim(claim),
+        this.#options.idempotencyTtlMs,
+      );
+      if (result.claimed) return this.#submit(port, command, market, claim, idemKey);
+      const replay = await this.#replayClaimed(
+        port,
+        command,
+        market,
+        fingerprint,
+        idemKey,
+        result.existingValue,
+        deadline,
+      );
+      if (replay !== 'retry') return replay;
+    }
+    throw new ExecutionUnavailableError(
+      `client_order_id ${clientOrderId} on ${venue}/${account}: another request holds it and its order is not settled; retry`,
+    );
+  }
+
+  /** A duplicate of an order we know: wait (bounded) for it to leave SUBMITTED, then answer with it. */
+  async #replayLocal(
+    order: TrackedOrder,
+    fingerprint: string,
+    deadline: number,
+  ): Promise<PlaceOrderResult | 'retry'> {
+    if (orderRequestFingerprint(order.state) !== fingerprint) throw this.#reusedId(order.state);
+    const { venue, account, clientOrderId } = order.state;
+    while (order.state.status === 'submitted') {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      await this.#orders.waitForChange(venue, account, clientOrderId, remaining);
+      // Removed: the first placement could not record the order and released the id.
+      if (this.#orders.get(venue, account, clientOrderId) !== order) return 'retry';
+    }
+    this.#metrics.placed.inc({ venue, outcome: 'replayed' });
+    return { order: snapshotOf(order), replayed: true };
+  }
+
+  /** The id is claimed but the order is not in our table (yet): another replica, or older than our memory. */
+  async #replayClaimed(
+    port: VenuePort,
+    command: PlaceOrderCommand,
+    market: VenueMarket,
+    fingerprint: string,
+    idemKey: string,
+    existingValue: string,
+    deadline: number,
+  ): Promise<PlaceOrderResult | 'retry'> {
+    const { venue, account, clientOrderId, instrument } = command.request;
+    let raw = existingValue;
+    let claim = decodeClaim(raw);
+    while (true) {
+      if (claim && claim.fp !== fingerprint) throw this.#reusedId(command.request);
+      const local = this.#orders.get(venue, account, clientOrderId);
+      if (local) return this.#replayLocal(local, fingerprint, deadline);
+      if (claim?.s === 'pending' && this.#nowMs() - claim.at >= this.#options.pendingClaimTakeoverMs) {
+        // Its placement died before the SUBMITTED event was stored, so it sent nothing:
+        // take the claim over (compare-and-set, so only one request does) and place it.
+        const mine: Claim = { ...claim, by: randomUUID() };
+        if (await this.#state.updateIdempotencyValue(IDEMPOTENCY_SCOPE, idemKey, raw, encodeClaim(mine))) {
+          this.#logger.warn({ venue, account, clientOrderId }, 'took over a stale pending order claim');
+          return this.#submit(port, command, market, mine, idemKey);
+        }
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      await this.#orders.waitForChange(venue, account, clientOrderId, Math.min(remaining, 50));
+      const current = await this.#state.getIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey);
+      if (current === undefined) return 'retry';
+      raw = current;
+      claim = decodeClaim(raw);
+    }
+    // Not in memory: ask the venue, which knows the order if it was ever placed.
+    const venueOrder = await port.fetchOrder({ instrument, clientOrderId }).catch(() => undefined);
+    if (venueOrder) {
+      this.#metrics.placed.inc({ venue, outcome: 'replayed' });
+      return {
+        order: this.#viewOfVenueOrder(command, venueOrder, claim?.at ?? this.#nowMs(), market),
+        replayed: true,
+      };
+    }
+    throw new ExecutionUnavailableError(
+      `client_order_id ${clientOrderId} on ${venue}/${account} is being placed by another request and its order is not known here yet; retry, or follow StreamOrderEvents`,
+    );
+  }
+
+  #reusedId(request: OrderRequest): ValidationError {
+    return new ValidationError(
+      'client_order_id',
+      `${request.clientOrderId} was already used for a different order on ${request.venue}/${request.account}`,
+    );
+  }
+
+  async #submit(
+    port: VenuePort,
+    command: PlaceOrderCommand,
+    market: VenueMarket,
+    claim: Claim,
+    idemKey: string,
+  ): Promise<PlaceOrderResult> {
+    const { request } = command;
+    const { venue, account, clientOrderId } = request;
+    const started = performance.now();
+    const order = this.#newOrder(request, command.correlationId, claim.at, market.settle);
+    const submitted = orderEventEnvelope(snapshotOf(order), {
+      ...this.#ctx(),
+      tsEventMs: claim.at,
+      cancelRound: false,
+    });
+    order.submittedEventId = submitted.id;
+    this.#orders.add(order);
+    this.#flushOrphans(order);
+
+    // Write ahead: no SUBMITTED in the log, no order at the venue.
+    if (!(await this.#publish(order, [submitted]))) {
+      this.#orders.remove(order);
+      await this.#state
+        .releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(claim))
+        .catch((err) =>
+          this.#logger.error({ err, venue, account, clientOrderId }, 'releasing an order claim failed'),
+        );
+      this.#metrics.placed.inc({ venue, outcome: 'not_recorded' });
+      throw new ExecutionUnavailableError(
+        `order ${clientOrderId} was not placed: the event log did not store its SUBMITTED event, so nothing was sent to ${venue}`,
+      );
+    }
+    const sent: Claim = { ...claim, s: 'submitted' };
+    if (
+      !(await this.#state.updateIdempotencyValue(
+        IDEMPOTENCY_SCOPE,
+        idemKey,
+        encodeClaim(claim),
+        encodeClaim(sent),
+      ))
+    ) {
+      // Another request took the claim over while our SUBMITTED event was being stored: it sends, we do not.
+      this.#logger.warn(
+        { venue, account, clientOrderId },
+        'order claim taken over before sending; not sending',
+      );
+      return { order: snapshotOf(order), replayed: true };
+    }
+
+    let venueOrder: VenueOrder;
+    try {
+      venueOrder = await this.#send(port, order);
+    } catch (err) {
+      return this.#placementFailed(port, order, err);
+    }
+    await this.#hooks.afterVenueAck?.(snapshotOf(order), venueOrder);
+    await this.#applyVenueOrder(this.#accountOf(order), order, venueOrder);
+    this.#metrics.placed.inc({ venue, outcome: order.state.status === 'rejected' ? 'rejected' : 'accepted' });
+    this.#metrics.placeLatency.observe({ venue }, (performance.now() - started) / 1000);
+    return { order: snapshotOf(order), replayed: false };
+  }
+
+  async #placementFailed(port: VenuePort, order: TrackedOrder, err: unknown): Promise<PlaceOrderResult> {
+    const { venue, account, clientOrderId } = order.state;
+    const definitive =
+      err instanceof NotSentError ||
+      err instanceof ValidationError ||
+      (err instanceof VenueError && !(err instanceof VenueUnknownOutcomeError));
+    if (!definitive) {
+      // The venue may have the order: ask it, never resend.
+      this.#metrics.unknownOutcomes.inc({ venue });
+      this.#metrics.placed.inc({ venue, outcome: 'unknown' });
+      this.#logger.warn(
+        { venue, account, clientOrderId, err: errorText(err) },
+        'order placement outcome unknown; resolving with the venue',
+      );
+      this.#track(this.#resolvePlacement(port, order, this.#nowMs()));
+      return { order: snapshotOf(order), replayed: false };
+    }
+    const reason =
+      err instanceof VenueRejectedError
+        ? `${err.reason}: ${err.venueMessage ?? err.message}`
+        : err instanceof PerpmeshError
+          ? `${err.code.toLowerCase()}: ${err.message}`
+          : errorText(err);
+    await this.#apply(order, { kind: 'rejected', reason, tsEventMs: this.#nowMs() }, { publish: true });
+    this.#metrics.placed.inc({ venue, outcome: 'rejected' });
+    return { order: snapshotOf(order), replayed: false };
+  }
+
+  /** Sends the order; on venues with nonces, allocates one (and resyncs + retries once on a stale one). */
+  async #send(port: VenuePort, order: TrackedOrder): Promise<VenueOrder> {
+    const s = order.state;
+    const request: PortPlaceOrderRequest = {
+      clientOrderId: s.clientOrderId,
+      instrument: s.instrument,
+      side: s.side,
+      type: s.type,
+      timeInForce: s.timeInForce,
+      ...(s.price === undefined ? {} : { price: s.price }),
+      size: s.size,
+      reduceOnly: s.reduceOnly,
+    };
+    if (!port.capabilities.nonces) return port.createOrder(request);
+    const key: NonceKey = { venue: port.venue, account: port.account, apiKeyId: port.apiKeyId };
+    try {
+      return await this.#sendWithNonce(port, key, request);
+    } catch (err) {
+      if (!isStaleNonceRejection(err)) throw err;
+      // The venue refused the nonce itself, so this order was not placed: resync and retry once.
+      this.#metrics.nonceResyncs.inc({ venue: port.venue });
+      this.#logger.warn(
+        { venue: port.venue, account: port.account, err: errorText(err) },
+        'stale nonce; resyncing',
+      );
+      if (port.fetchNextNonce) {
+        const next = await port.fetchNextNonce().catch((cause) => {
+          throw new NotSentError(`could not read the venue's next nonce: ${errorText(cause)}`, { cause });
+        });
+        await this.#state.resyncNonce(key, next).catch((cause) => {
+          throw new NotSentError(`could not resync the nonce counter: ${errorText(cause)}`, { cause });
+        });
+      }
+      return await this.#sendWithNonce(port, key, request);
+    }
+  }
+
+  /**
+   * Allocation and dispatch under one in-process lock per nonce key, so this process hands
+   * its requests to the venue in nonce order; the lock is released once the request is
+   * handed over, not when it is answered. Replicas race only with each other, and the
+   * stale-nonce retry covers that.
+   */
+  async #sendWithNonce(port: VenuePort, key: NonceKey, request: PortPlaceOrderRequest): Promise<VenueOrder> {
+    const lockKey = `${key.venue}\u0000${key.account}\u0000${key.apiKeyId}`;
+    const previous = this.#nonceLocks.get(lockKey) ?? Promise.resolve();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => gate);
+    this.#nonceLocks.set(lockKey, tail);
+    await previous;
+    let pending: Promise<VenueOrder>;
+    try {
+      const options = port.capabilities.nonceFloorIsTimeMs ? { floor: BigInt(this.#nowMs()) } : {};
+      let nonce: bigint;
+      try {
+        nonce = await this.#state.allocateNonce(key, options);
+      } catch (cause) {
+        throw new NotSentError(`could not allocate a nonce: ${errorText(cause)}`, { cause });
+      }
+      pending = port.createOrder({ ...request, nonce });
+    } finally {
+      release();
+      if (this.#nonceLocks.get(lockKey) === tail) this.#nonceLocks.delete(lockKey);
+    }
+    return pending;
+  }
+
+  /** Asks the venue about an order whose placement outcome is unknown, until it knows. */
+  async #resolvePlacement(port: VenuePort, order: TrackedOrder, sinceMs: EpochMs): Promise<void> {
+    const { instrument, clientOrderId, venue } = order.state;
+    let delay = this.#options.resolveInitialDelayMs;
+    while (!this.#stop.signal.aborted && order.state.status === 'submitted') {
+      await this.#sleep(delay);
+      delay = Math.min(delay * 2, this.#options.resolveMaxDelayMs);
+      if (this.#stop.signal.aborted || order.state.status !== 'submitted') return;
+      let venueOrder: VenueOrder | undefined;
+      try {
+        venueOrder = await port.fetchOrder({ instrument, clientOrderId });
+      } catch (err) {
+        this.#logger.debug(
+          { venue, clientOrderId, err: errorText(err) },
+          'fetchOrder failed; will ask again',
+        );
+        continue;
+      }
+      const acct = this.#accountOf(order);
+      if (venueOrder) {
+        await this.#applyVenueOrder(acct, order, venueOrder);
+        if (acct && venueOrder.filled.gt(order.state.filled))
+          await this.#syncFills(acct, order.state.createdAtMs);
+        return;
+      }
+      const elapsedMs = this.#nowMs() - sinceMs;
+      if (elapsedMs >= this.#options.notFoundAfterMs) {
+        await this.#apply(
+          order,
+          {
+            kind: 'rejected',
+            reason: `not found at venue after ${elapsedMs} ms: the placement's outcome was unknown and ${venue} has no such order; it was not resent`,
+            tsEventMs: this.#nowMs(),
+          },
+          { publish: true },
+        );
+        return;
+      }
+    }
+  }
+
+  // ---- CancelOrder / CancelAllOrders ----------------------------------------------------------------
+
+  async cancelOrder(locator: OrderLocator): Promise<OrderView> {
+    const { acct } = this.#portFor(locator.venue, locator.account);
+    if (!locator.clientOrderId && !locator.venueOrderId) {
+      throw new ValidationError('order_id', 'client_order_id or venue_order_id is required');
+    }
+    if (locator.instrument) this.#market(locator.venue, locator.instrument);
+    const order = this.#orders.find(locator.venue, locator.account, locator);
+    if (!order || (locator.instrument && order.state.instrument !== locator.instrument)) {
+      throw new OrderNotFoundError(
+        `no order ${describeLocator(locator)} known on ${locator.venue}/${locator.account}`,
+      );
+    }
+    if (isOrderTerminal(order.state.status)) return snapshotOf(order);
+    await this.#cancelOne(acct, order);
+    return snapshotOf(order);
+  }
+
+  async cancelAllOrders(filter: {
+    venue: VenueId;
+    account: AccountId;
+    instrument?: InstrumentId;
+  }): Promise<OrderView[]> {
+    const { port, acct } = this.#portFor(filter.venue, filter.account);
+    if (filter.instrument) this.#market(filter.venue, filter.instrument);
+    const targets = this.#orders.open({
+      venue: filter.venue,
+      account: filter.account,
+      ...(filter.instrument ? { instrument: filter.instrument } : {}),
+    });
+    if (port.capabilities.cancelAllOrders) {
+      await Promise.all(targets.map((o) => this.#apply(o, this.#cancelRequested(), { publish: true })));
+      try {
+        const canceled = await port.cancelAllOrders(filter.instrument);
+        for (const venueOrder of canceled) {
+          const order = this.#findVenueOrder(filter.venue, filter.account, venueOrder);
+          if (order) await this.#applyVenueOrder(acct, order, venueOrder);
+        }
+      } catch (err) {
+        if (!(err instanceof VenueUnknownOutcomeError)) throw err;
+        this.#logger.warn(
+          { ...filter, err: errorText(err) },
+          'cancel-all outcome unknown; checking each order',
+        );
+      }
+    }
+    // Without cancel-all, or for what it did not report: one by one.
+    await Promise.all(
+      targets.filter((o) => !isOrderTerminal(o.state.status)).map((o) => this.#cancelOne(acct, o)),
+    );
+    return targets.map(snapshotOf);
+  }
+
+  #cancelRequested(): OrderEvent {
+    return { kind: 'cancel_requested', tsEventMs: this.#nowMs() };
+  }
+
+  async #cancelOne(acct: AccountRuntime, order: TrackedOrder): Promise<void> {
+    const { port } = acct;
+    const s = order.state;
+    await this.#apply(order, this.#cancelRequested(), { publish: true });
+    const venueOrderId = venueOrderIdOf(order);
+    const ref = {
+      instrument: s.instrument,
+      clientOrderId: s.clientOrderId,
+      ...(venueOrderId ? { venueOrderId } : {}),
+    };
+    try {
+      const venueOrder = await port.cancelOrder(ref);
+      await this.#applyVenueOrder(acct, order, venueOrder);
+      if (order.state.status === 'cancel_requested' && !['canceled', 'expired'].includes(venueOrder.status)) {
+        await this.#cancelRefused(
+          order,
+          `${port.venue} answered the cancel with status ${venueOrder.status}`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof VenueUnknownOutcomeError) {
+        this.#track(this.#resolveCancel(acct, order, this.#nowMs()));
+        return;
+      }
+      if (err instanceof VenueOrderNotFoundError || err instanceof VenueRejectedError) {
+        // Gone (filled, canceled, never there) or refused: learn the truth from the venue.
+        const venueOrder = await port.fetchOrder(ref).catch(() => undefined);
+        if (venueOrder) await this.#applyVenueOrder(acct, order, venueOrder);
+        if (order.state.status === 'cancel_requested') await this.#cancelRefused(order, errorText(err));
+        return;
+      }
+      await this.#cancelRefused(order, errorText(err));
+      throw err;
+    }
+  }
+
+  async #cancelRefused(order: TrackedOrder, reason: string): Promise<void> {
+    await this.#apply(
+      order,
+      { kind: 'cancel_rejected', reason, tsEventMs: this.#nowMs() },
+      { publish: true },
+    );
+  }
+
+  /** A cancel whose outcome is unknown: ask until the venue's answer settles it (bounded). */
+  async #resolveCancel(acct: AccountRuntime, order: TrackedOrder, sinceMs: EpochMs): Promise<void> {
+    const s = order.state;
+    let delay = this.#options.resolveInitialDelayMs;
+    while (!this.#stop.signal.aborted && order.state.status === 'cancel_requested') {
+      await this.#sleep(delay);
+      delay = Math.min(delay * 2, this.#options.resolveMaxDelayMs);
+      const venueOrder = await acct.port
+        .fetchOrder({ instrument: s.instrument, clientOrderId: s.clientOrderId })
+        .catch(() => undefined);
+      if (venueOrder) await this.#applyVenueOrder(acct, order, venueOrder);
+      if (order.state.status !== 'cancel_requested') return;
+      if (this.#nowMs() - sinceMs >= this.#options.notFoundAfterMs) {
+        await this.#cancelRefused(order, 'cancel outcome unknown and the venue still reports the order open');
+        return;
+      }
+    }
+  }
+
+  // ---- StreamOrderEvents -----------------------------------------------------------------------------
+
+  /** Exec events from now on, filtered by venue / account; ends when `signal` aborts. */
+  async *streamOrderEvents(filter: OrderFilter, signal: AbortSignal): AsyncGenerator<ExecStreamItem> {
+    if (filter.venue && !this.#venues.has(filter.venue)) {
+      throw new ValidationError('venue', `unknown venue ${JSON.stringify(filter.venue)}`);
+    }
+    if (
+      filter.account &&
+      !this.#venues
+        .all()
+        .some((p) => p.account === filter.account && (!filter.venue || p.venue === filter.venue))
+    ) {
+      throw new ValidationError('account', `unknown account ${JSON.stringify(filter.account)}`);
+    }
+    const queue: ExecStreamItem[] = [];
+    let wake: (() => void) | undefined;
+    let overflow = false;
+    const handle = await this.#log.tail(execFilter(this.#subjects), { from: 'new' }, async (msg) => {
+      const item = streamItemOf(msg.data, filter);
+      if (!item) return;
+      if (queue.length >= this.#options.streamBufferLimit) overflow = true;
+      else queue.push(item);
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    signal.addEventListener('abort', onAbort);
+    this.#stop.signal.addEventListener('abort', onAbort);
+    this.#openStreams += 1;
+    try {
+      while (!signal.aborted && !this.#stop.signal.aborted) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (overflow) {
+          throw new PerpmeshError(
+            'RESOURCE_EXHAUSTED',
+            `the client fell ${this.#options.streamBufferLimit} events behind; reconnect and catch up with GetOrder`,
+          );
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      this.#openStreams -= 1;
+      signal.removeEventListener('abort', onAbort);
+      this.#stop.signal.removeEventListener('abort', onAbort);
+      await handle.stop().catch(() => undefined);
+    }
+  }
+
+  // ---- applying facts ---------------------------------------------------------------------------------
+
+  #newOrder(
+    request: OrderRequest,
+    correlationId: string,
+    createdAtMs: EpochMs,
+    feeCurrency: string,
+  ): TrackedOrder {
+    return {
+      state: evolveOrder(undefined, { kind: 'submitted', order: request, tsEventMs: createdAtMs }),
+      correlationId,
+      feeCurrency,
+      cancelRequests: 0,
+      venueOrderIdHint: undefined,
+      submittedEventId: '',
+      publishChain: Promise.resolve(),
+    };
+  }
+
+  /**
+   * Folds one event into the order; publishes what changed when `publish` (a fill event for
+   * a new fill, an order event when the status or the filled size moved). Resolves once
+   * published (or queued for retry). An illegal move is logged and counted, never thrown:
+   * venues report the same order over racing channels and a bad report must not stop us.
+   */
+  #apply(
+    order: TrackedOrder,
+    event: OrderEvent,
+    opts: { publish: boolean; fill?: VenueFill },
+  ): Promise<unknown> | undefined {
+    const prev = order.state;
+    let next: typeof prev;
+    try {
+      next = evolveOrder(prev, event);
+    } catch (err) {
+      if (err instanceof IllegalOrderTransitionError || err instanceof OrderOverfillError) {
+        this.#metrics.drift.inc({ venue: prev.venue, kind: err.code.toLowerCase() });
+        this.#logger.warn(
+          { venue: prev.venue, account: prev.account, clientOrderId: prev.clientOrderId, err: err.message },
+          'order report does not fit the order state; ignored',
+        );
+        return undefined;
+      }
+      throw err;
+    }
+    if (next === prev) return undefined;
+    order.state = next;
+    let cancelRound = false;
+    if (event.kind === 'cancel_requested' && prev.status !== 'cancel_requested') {
+      order.cancelRequests += 1;
+      cancelRound = true;
+    }
+    if (event.kind === 'cancel_rejected') cancelRound = true;
+    if (event.kind === 'fill' && opts.fill?.feeCurrency && !order.feeCurrency)
+      order.feeCurrency = opts.fill.feeCurrency;
+    this.#orders.changed(order);
+    if (!opts.publish) return undefined;
+
+    const envelopes: Envelope[] = [];
+    const view = snapshotOf(order);
+    if (event.kind === 'fill' && opts.fill) envelopes.push(fillEnvelope(view, opts.fill, this.#ctx()));
+    if (next.status !== prev.status || !next.filled.eq(prev.filled)) {
+      const reason =
+        event.kind === 'cancel_rejected'
+          ? CANCEL_REJECTED_REASON_PREFIX + event.reason
+          : event.kind === 'rejected' || event.kind === 'canceled'
+            ? (next.reason ?? '')
+            : '';
+      envelopes.push(
+        orderEventEnvelope(view, { ...this.#ctx(), tsEventMs: event.tsEventMs, reason, cancelRound }),
+      );
+    }
+    return envelopes.length > 0 ? this.#publish(order, envelopes) : undefined;
+  }
+
+  /** A venue's view of one of our orders (REST answer, user stream, fetch) → the events it implies. */
+  async #applyVenueOrder(
+    acct: AccountRuntime | undefined,
+    order: TrackedOrder,
+    venueOrder: VenueOrder,
+  ): Promise<void> {
+    const ts = venueOrder.tsEventMs;
+    if (venueOrder.venueOrderId && venueOrderIdOf(order) === undefined) {
+      order.venueOrderIdHint = venueOrder.venueOrderId;
+      this.#orders.changed(order);
+    }
+    const pending: (Promise<unknown> | undefined)[] = [];
+    switch (venueOrder.status) {
+      case 'submitted':
+        break;
+      case 'rejected':
+        pending.push(
+          this.#apply(
+            order,
+            { kind: 'rejected', reason: venueOrder.reason ?? 'rejected by the venue', tsEventMs: ts },
+            { publish: true },
+          ),
+        );
+        break;
+      case 'accepted':
+      case 'partially_filled':
+      case 'filled':
+      case 'cancel_requested':
+        // Fills come with their trade ids (user stream, fetchFills); the snapshot only acks.
+        if (venueOrder.venueOrderId) {
+          pending.push(
+            this.#apply(
+              order,
+              { kind: 'accepted', venueOrderId: venueOrder.venueOrderId, tsEventMs: ts },
+              { publish: true },
+            ),
+          );
+        }
+        break;
+      case 'canceled':
+        pending.push(
+          this.#apply(
+            order,
+            { kind: 'canceled', ...(venueOrder.reason ? { reason: venueOrder.reason } : {}), tsEventMs: ts },
+            { publish: true },
+          ),
+        );
+        break;
+      case 'expired':
+        pending.push(this.#apply(order, { kind: 'expired', tsEventMs: ts }, { publish: true }));
+        break;
+    }
+    if (acct && venueOrder.filled.gt(order.state.filled))
+      this.#scheduleFillCatchUp(acct, order.state.createdAtMs);
+    await Promise.all(pending);
+  }
+
+  #applyVenueFill(order: TrackedOrder, fill: VenueFill, publish: boolean): Promise<unknown> | undefined {
+    return this.#apply(
+      order,
+      {
+        kind: 'fill',
+        tradeId: fill.tradeId,
+        price: fill.price,
+        size: fill.size,
+        fee: fill.fee,
+        liquidity: fill.liquidity,
+        ...(fill.venueOrderId ? { venueOrderId: fill.venueOrderId } : {}),
+        tsEventMs: fill.tsEventMs,
+      },
+      { publish, fill },
+    );
+  }
+
+  #findVenueOrder(
+    venue: VenueId,
+    account: AccountId,
+    ids: { clientOrderId?: string; venueOrderId?: string },
+  ) {
+    return this.#orders.find(venue, account, ids);
+  }
+
+  // ---- user streams -------------------------------------------------------------------------------------
+
+  #onUserEvent(acct: AccountRuntime, event: UserStreamEvent): void {
+    const { venue, account } = acct.port;
+    if (event.kind === 'order') {
+      const vo = event.order;
+      const order = this.#findVenueOrder(venue, account, vo);
+      if (order) this.#track(this.#applyVenueOrder(acct, order, vo));
+      else this.#holdOrphan(venue, account, vo.clientOrderId, (o) => this.#applyVenueOrder(acct, o, vo));
+    } else if (event.kind === 'fill') {
+      const fill = event.fill;
+      const order = this.#findVenueOrder(venue, account, fill);
+      if (order) this.#track(this.#applyVenueFill(order, fill, true));
+      else this.#holdOrphan(venue, account, fill.clientOrderId, (o) => this.#applyVenueFill(o, fill, true));
+    }
+    // Balances, positions and funding payments are the account service's.
+  }
+
+  /** An event of an order we do not know yet (another replica's, not on our log tail yet): hold it briefly. */
+  #holdOrphan(
+    venue: VenueId,
+    account: AccountId,
+    clientOrderId: string,
+    apply: (order: TrackedOrder) => Promise<unknown> | undefined,
+  ): void {
+    if (!clientOrderId) return; // venue-made (liquidation): not an order of ours
+    const key = orderKey(venue, account, clientOrderId);
+    const list = this.#orphans.get(key) ?? [];
+    list.push({ atMs: this.#nowMs(), apply });
+    this.#orphans.set(key, list);
+  }
+
+  #flushOrphans(order: TrackedOrder): void {
+    const { venue, account, clientOrderId } = order.state;
+    const key = orderKey(venue, account, clientOrderId);
+    const list = this.#orphans.get(key);
+    if (!list) return;
+    this.#orphans.delete(key);
+    for (const orphan of list) this.#track(orphan.apply(order));
+  }
+
+  // ---- the log ----------------------------------------------------------------------------------------------
+
+  async #publish(order: TrackedOrder | undefined, envelopes: Envelope[]): Promise<boolean> {
+    for (const e of envelopes) this.#ownIds.add(e.id);
+    const run = async (): Promise<boolean> => {
+      for (let i = 0; i < envelopes.length; i++) {
+        const envelope = envelopes[i]!;
+        try {
+          await publishEnvelope(this.#log, envelope, this.#subjects);
+        } catch (err) {
+          this.#metrics.publishFailures.inc();
+          this.#logger.error(
+            { err: errorText(err), eventId: envelope.id },
+            'publishing an exec event failed; will retry',
+          );
+          for (const rest of envelopes.slice(i))
+            this.#unpublished.push({ envelope: rest, error: errorText(err) });
+          this.#reportUnpublished();
+          return false;
+        }
+      }
+      return true;
+    };
+    if (!order) return this.#track(run()) as Promise<boolean>;
+    const published = order.publishChain.then(run);
+    order.publishChain = published.then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.#track(published) as Promise<boolean>;
+  }
+
+  #reportUnpublished(): void {
+    const n = this.#unpublished.length;
+    if (n === 0) this.#health.ready('execution/event-log');
+    else {
+      this.#health.notReady(
+        'execution/event-log',
+        `${n} exec event(s) not stored in the event log yet (last error: ${this.#unpublished[n - 1]!.error}); retrying`,
+      );
+    }
+  }
+
+  async #retryUnpublished(): Promise<void> {
+    if (this.#retryingPublishes || this.#unpublished.length === 0) return;
+    this.#retryingPublishes = true;
+    try {
+      while (this.#unpublished.length > 0) {
+        const first = this.#unpublished[0]!;
+        try {
+          await publishEnvelope(this.#log, first.envelope, this.#subjects);
+          this.#unpublished.shift();
+        } catch (err) {
+          first.error = errorText(err);
+          break;
+        }
+      }
+    } finally {
+      this.#retryingPublishes = false;
+      this.#reportUnpublished();
+    }
+  }
+
+  async #rebuild(): Promise<number> {
+    const info = await this.#log.streamInfo(this.#options.execStream);
+    const lastSeq = info.lastSeq;
+    const fromTimeMs = Math.max(0, this.#nowMs() - this.#options.rebuildLookbackMs);
+    let events = 0;
+    if (lastSeq > 0) {
+      // The whole stream (in order: a fill before the order event it caused); #fold keeps our accounts.
+      for await (const msg of this.#log.read({
+        stream: this.#options.execStream,
+        toSeq: lastSeq,
+        fromTimeMs,
+      })) {
+        this.#onLogMessage(msg.data);
+        events += 1;
+      }
+    }
+    const open = this.#orders.open().length;
+    this.#health.ready('execution/order-state', { events, orders: this.#orders.size, open, lastSeq });
+    this.#logger.info(
+      { events, orders: this.#orders.size, open, lastSeq },
+      'orders rebuilt from the event log',
+    );
+    return lastSeq;
+  }
+
+  #onLogMessage(data: Uint8Array): void {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(data);
+    } catch (err) {
+      this.#logger.warn({ err: errorText(err) }, 'undecodable exec event skipped');
+      return;
+    }
+    if (this.#ownIds.delete(envelope.id)) return;
+    try {
+      this.#fold(envelope);
+    } catch (err) {
+      this.#logger.warn(
+        { err: errorText(err), eventId: envelope.id },
+        'exec event could not be applied; skipped',
+      );
+    }
+  }
+
+  /** Another replica's (or a previous run's) event → our state. Never publishes. */
+  #fold(envelope: Envelope): void {
+    const payload = envelope.payload;
+    if (payload?.$case === 'orderEvent') {
+      const view = payload.value.order;
+      if (!view || !this.#accounts.has(accountKey(view.venue, view.account))) return;
+      const kind = ORDER_EVENT_KIND.fromProto(payload.value.kind, 'kind');
+      let order = this.#orders.get(view.venue, view.account, view.clientOrderId);
+      if (!order) {
+        // Normally its SUBMITTED event; if the lookback cut that, the view carries the request.
+        order = this.#newOrder(
+          orderRequestFromProto(view),
+          view.correlationId,
+          view.createdAtMs,
+          view.feeCurrency,
+        );
+        if (kind === 'submitted') order.submittedEventId = envelope.id;
+        this.#orders.add(order);
+        this.#flushOrphans(order);
+      }
+      if (!order.feeCurrency && view.feeCurrency) order.feeCurrency = view.feeCurrency;
+      const event = orderEventFromLog(kind, view, payload.value.reason, order.state.status, envelope.tsEvent);
+      if (event) this.#apply(order, event, { publish: false });
+      return;
+    }
+    if (payload?.$case === 'fill') {
+      const fill = payload.value;
+      if (!this.#accounts.has(accountKey(fill.venue, fill.account))) return;
+      const venueFill = venueFillFromProto(fill);
+      const order = this.#findVenueOrder(fill.venue, fill.account, fill);
+      if (order) this.#applyVenueFill(order, venueFill, false);
+      else
+        this.#holdOrphan(fill.venue, fill.account, fill.clientOrderId, (o) =>
+          this.#applyVenueFill(o, venueFill, false),
+        );
+    }
+  }
+
+  // ---- accounts: markets, user stream, reconciliation ------------------------------------------------------
+
+  async #bringUp(acct: AccountRuntime): Promise<void> {
+    const { venue, account } = acct.port;
+    try {
+      await this.#loadMarkets(acct.port);
+      await this.#subscribeUserStream(acct);
+      await this.#reconcile(acct);
+    } catch (err) {
+      this.#health.notReady(
+        `${venue}/${account}/reconciliation`,
+        `${venue}/${account}: could not reconcile with the venue: ${errorText(err)}; retrying`,
+      );
+      this.#logger.warn({ venue, account, err: errorText(err) }, 'account bring-up failed; retrying');
+      this.#track(this.#retryBringUp(acct));
+    }
+  }
+
+  async #retryBringUp(acct: AccountRuntime): Promise<void> {
+    let delay = this.#options.reconcileRetryDelayMs;
+    while (!this.#stop.signal.aborted && !acct.reconciled) {
+      await this.#sleep(delay);
+      if (this.#stop.signal.aborted) return;
+      delay = Math.min(delay * 2, 60_000);
+      try {
+        await this.#loadMarkets(acct.port);
+        await this.#subscribeUserStream(acct);
+        await this.#reconcile(acct);
+      } catch (err) {
+        this.#health.notReady(
+          `${acct.port.venue}/${acct.port.account}/reconciliation`,
+          `${acct.port.venue}/${acct.port.account}: could not reconcile with the venue: ${errorText(err)}; retrying`,
+        );
+      }
+    }
+  }
+
+  async #subscribeUserStream(acct: AccountRuntime): Promise<void> {
+    if (acct.subscription) return;
+    acct.subscription = await acct.port.watchUserStream((event) => this.#onUserEvent(acct, event));
+    this.#mirrorUserStream(acct);
+  }
+
+  /** The port's own user-stream readiness, as `{venue}/{account}/user-stream`. */
+  #mirrorUserStream(acct: AccountRuntime): boolean | undefined {
+    const name = `${acct.port.venue}/${acct.port.account}/user-stream`;
+    const component = acct.port.readiness().find((c) => c.component === 'user stream');
+    const ready = component ? component.ready : acct.subscription !== undefined;
+    if (ready) this.#health.ready(name);
+    else
+      this.#health.notReady(
+        name,
+        component?.reason || `${acct.port.venue}/${acct.port.account}: user stream not connected`,
+      );
+    return ready;
+  }
+
+  async #loadMarkets(port: VenuePort): Promise<void> {
+    if (this.#markets.has(port.venue)) return;
+    const markets = await port.loadMarkets();
+    this.#markets.set(port.venue, new Map(markets.map((m) => [m.instrument, m])));
+  }
+
+  /**
+   * Brings our orders of one account in line with the venue: its open orders, each order we
+   * think open, and its recent fills. What we lacked is published (fact ids make a fact
+   * already on the log a no-op). Concurrent calls share one run.
+   */
+  #reconcile(acct: AccountRuntime): Promise<void> {
+    acct.reconciling ??= this.#reconcileOnce(acct).finally(() => {
+      acct.reconciling = undefined;
+    });
+    return acct.reconciling;
+  }
+
+  async #reconcileOnce(acct: AccountRuntime): Promise<void> {
+    const { port } = acct;
+    const { venue, account } = port;
+    const component = `${venue}/${account}/reconciliation`;
+    if (!acct.reconciled)
+      this.#health.notReady(component, `${venue}/${account}: reconciling orders and fills with the venue`);
+    const openAtVenue = await port.fetchOpenOrders();
+    const seen = new Set<TrackedOrder>();
+    let unknownAtVenue = 0;
+    for (const venueOrder of openAtVenue) {
+      const order = this.#findVenueOrder(venue, account, venueOrder);
+      if (!order) {
+        unknownAtVenue += 1;
+        this.#metrics.drift.inc({ venue, kind: 'unknown_venue_order' });
+        this.#logger.warn(
+          { venue, account, clientOrderId: venueOrder.clientOrderId, venueOrderId: venueOrder.venueOrderId },
+          'open order at the venue that execution has no record of',
+        );
+        continue;
+      }
+      seen.add(order);
+      await this.#applyVenueOrder(acct, order, venueOrder);
+    }
+    for (const order of this.#orders.open({ venue, account })) {
+      if (seen.has(order)) continue;
+      const s = order.state;
+      const venueOrderId = venueOrderIdOf(order);
+      const venueOrder = await port.fetchOrder({
+        instrument: s.instrument,
+        clientOrderId: s.clientOrderId,
+        ...(venueOrderId ? { venueOrderId } : {}),
+      });
+      if (venueOrder) {
+        await this.#applyVenueOrder(acct, order, venueOrder);
+      } else if (s.status === 'submitted') {
+        // In flight when we stopped, and the venue has not heard of it (yet): resolve as an unknown outcome.
+        this.#track(this.#resolvePlacement(port, order, s.createdAtMs));
+      } else {
+        this.#metrics.drift.inc({ venue, kind: 'missing_at_venue' });
+        this.#logger.warn(
+          { venue, account, clientOrderId: s.clientOrderId, status: s.status },
+          'order open in our state is unknown to the venue',
+        );
+      }
+    }
+    await this.#syncFills(acct, Math.max(0, this.#nowMs() - this.#options.fillReconcileLookbackMs));
+    acct.reconciled = true;
+    this.#health.ready(component, { openAtVenue: openAtVenue.length, unknownAtVenue });
+    this.#logger.info({ venue, account, openAtVenue: openAtVenue.length }, 'account reconciled');
+  }
+
+  /** Applies the venue's fills since `sinceMs` to our orders (known trade ids change nothing). */
+  async #syncFills(acct: AccountRuntime, sinceMs: EpochMs): Promise<void> {
+    const { venue, account } = acct.port;
+    const fills = await acct.port.fetchFills(sinceMs);
+    const pending: (Promise<unknown> | undefined)[] = [];
+    for (const fill of fills) {
+      const order = this.#findVenueOrder(venue, account, fill);
+      if (order) pending.push(this.#applyVenueFill(order, fill, true));
+    }
+    await Promise.all(pending);
+  }
+
+  /** A snapshot said more was filled than we know: fetch the fills soon, unless the user stream brings them. */
+  #scheduleFillCatchUp(acct: AccountRuntime, sinceMs: EpochMs): void {
+    if (this.#stop.signal.aborted) return;
+    if (acct.fillCatchUp) {
+      acct.fillCatchUp.sinceMs = Math.min(acct.fillCatchUp.sinceMs, sinceMs);
+      return;
+    }
+    const entry = {
+      sinceMs,
+      timer: setTimeout(() => {
+        acct.fillCatchUp = undefined;
+        this.#track(
+          this.#syncFills(acct, entry.sinceMs).catch((err) =>
+            this.#logger.warn({ venue: acct.port.venue, err: errorText(err) }, 'fill catch-up failed'),
+          ),
+        );
+      }, this.#options.fillCatchUpDelayMs),
+    };
+    entry.timer.unref();
+    acct.fillCatchUp = entry;
+  }
+
+  #housekeep(): void {
+    if (this.#stop.signal.aborted) return;
+    this.#track(this.#retryUnpublished());
+    const now = this.#nowMs();
+    this.#orders.pruneTerminal(now - this.#options.terminalOrderRetentionMs);
+    for (const [key, list] of this.#orphans) {
+      const kept = list.filter((o) => now - o.atMs < this.#options.orphanEventTtlMs);
+      if (kept.length === 0) this.#orphans.delete(key);
+      else this.#orphans.set(key, kept);
+    }
+    if (this.#ownIds.size > 100_000) this.#ownIds.clear();
+    // A user stream that came back may have missed events: reconcile the account.
+    for (const acct of this.#accounts.values()) {
+      if (!acct.subscription) continue;
+      const ready = this.#mirrorUserStream(acct);
+      if (ready && acct.userStreamReady === false && acct.reconciled) {
+        this.#track(
+          this.#reconcile(acct).catch((err) =>
+            this.#logger.warn({ err: errorText(err) }, 'reconcile failed'),
+          ),
+        );
+      }
+      acct.userStreamReady = ready;
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------------------
+
+  #portFor(venue: VenueId, account: AccountId): { port: VenuePort; acct: AccountRuntime } {
+    const port = this.#venues.port(venue, account);
+    const acct = this.#accounts.get(accountKey(venue, account));
+    if (!acct) {
+      throw new ValidationError('account', `${venue}/${account} is not traded by this execution service`);
+    }
+    return { port, acct };
+  }
+
+  #accountOf(order: TrackedOrder): AccountRuntime | undefined {
+    return this.#accounts.get(accountKey(order.state.venue, order.state.account));
+  }
+
+  #market(venue: VenueId, instrument: InstrumentId): VenueMarket {
+    const markets = this.#markets.get(venue);
+    if (!markets) throw new ExecutionUnavailableError(`markets of ${venue} are not loaded yet`);
+    const market = markets.get(instrument);
+    if (!market) {
+      throw new ValidationError(
+        'instrument',
+        `${JSON.stringify(instrument)} is not listed on ${venue} (listed: ${[...markets.keys()].join(', ')})`,
+      );
+    }
+    return market;
+  }
+
+  /** A replayed order we no longer hold, from the venue's view of it. */
+  #viewOfVenueOrder(
+    command: PlaceOrderCommand,
+    venueOrder: VenueOrder,
+    createdAtMs: EpochMs,
+    market: VenueMarket,
+  ): OrderView {
+    const order = this.#newOrder(command.request, command.correlationId, createdAtMs, market.settle);
+    order.venueOrderIdHint = venueOrder.venueOrderId;
+    const state = order.state;
+    order.state = {
+      ...state,
+      status: venueOrder.status,
+      filled: venueOrder.filled,
+      remaining: state.size.minus(venueOrder.filled),
+      avgFillPrice: venueOrder.avgFillPrice,
+      filledNotional: venueOrder.avgFillPrice
+        ? venueOrder.avgFillPrice.mul(venueOrder.filled)
+        : state.filledNotional,
+      reason: venueOrder.reason,
+      updatedAtMs: Math.max(state.updatedAtMs, venueOrder.tsEventMs),
+    };
+    return snapshotOf(order);
+  }
+
+  #ctx() {
+    return { source: this.#source, tsInitMs: this.#nowMs() };
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return Promise.race([this.#sleepDep(ms), this.#stopped]);
+  }
+
+  #track<T>(promise: Promise<T> | undefined): Promise<T> | undefined {
+    if (!promise) return undefined;
+    const tracked = promise.catch((err) => {
+      this.#logger.error({ err: errorText(err) }, 'background execution task failed');
+      return undefined as T;
+    });
+    this.#inflight.add(tracked);
+    void tracked.finally(() => this.#inflight.delete(tracked));
+    return tracked;
+  }
+}
+
+function streamItemOf(data: Uint8Array, filter: OrderFilter): ExecStreamItem | undefined {
+  let envelope: Envelope;
+  try {
+    envelope = decodeEnvelope(data);
+  } catch {
+    return undefined;
+  }
+  const p = envelope.payload;
+  const where = p?.$case === 'orderEvent' ? p.value.order : p?.$case === 'fill' ? p.value : undefined;
+  if (!where) return undefined;
+  if (filter.venue && where.venue !== filter.venue) return undefined;
+  if (filter.account && where.account !== filter.account) return undefined;
+  if (p?.$case === 'orderEvent')
+    return {
+      eventId: envelope.id,
+      tsEventMs: envelope.tsEvent,
+      event: { $case: 'orderEvent', value: p.value },
+    };
+  if (p?.$case === 'fill')
+    return { eventId: envelope.id, tsEventMs: envelope.tsEvent, event: { $case: 'fill', value: p.value } };
+  return undefined;
+}
+
+function describeLocator(locator: OrderLocator): string {
+  return locator.clientOrderId
+    ? `client_order_id ${locator.clientOrderId}`
+    : `venue_order_id ${locator.venueOrderId}`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+}
+
+function makeMetrics(metrics: ServiceMetrics) {
+  return {
+    placed: metrics.counter('perpmesh_orders_placed_total', 'PlaceOrder outcomes', ['venue', 'outcome']),
+    placeLatency: metrics.histogram(
+      'perpmesh_order_place_seconds',
+      'Time from claim to the venue answer of a placed order',
+      ['venue'],
+      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    publishFailures: metrics.counter(
+      'perpmesh_exec_publish_failures_total',
+      'Exec events the event log did not store (retried with the same id)',
+    ),
+    nonceResyncs: metrics.counter(
+      'perpmesh_nonce_resyncs_total',
+      'Stale-nonce refusals that resynced the counter',
+      ['venue'],
+    ),
+    unknownOutcomes: metrics.counter(
+      'perpmesh_order_unknown_outcomes_total',
+      'Placements whose outcome was unknown (resolved by asking the venue)',
+      ['venue'],
+    ),
+    drift: metrics.counter('perpmesh_exec_drift_total', 'Venue reports that did not fit our order state', [
+      'venue',
+      'kind',
+    ]),
+  };
+}

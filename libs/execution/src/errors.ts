@@ -1,0 +1,29 @@
+/**
+ * Errors of the execution service. Codes map to gRPC statuses at the one edge
+ * (runtime's DOMAIN_CODE_TO_GRPC_STATUS): UNAVAILABLE, NOT_FOUND, FAILED_PRECONDITION.
+ */
+import { PerpmeshError } from '@perpmesh/core';
+
+/** The service cannot take this request now (starting, reconciling, event log down); retry later. */
+export class ExecutionUnavailableError extends PerpmeshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
+/** No such order in the service's state. */
+export class OrderNotFoundError extends PerpmeshError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+/**
+ * Thrown by a test hook to simulate a process that dies at that point: the engine does
+ * nothing more for the request (no event is published), as after a kill -9.
+ */
+export class SimulatedCrashError extends PerpmeshError {
+  constructor(where: string) {
+    super('SIMULATED_CRASH', `simulated crash ${where}`);
+  }
+}

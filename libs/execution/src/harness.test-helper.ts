@@ -1,0 +1,247 @@
+/**
+ * Test-only: a paper exchange (PaperVenueHub, manual clock) with funded accounts, venue
+ * ports wrapped in a spy (records every call, can fake an unknown outcome or cut the user
+ * stream), and an execution service over whatever log and store the test passes.
+ */
+import type { EventLog } from '@perpmesh/bus';
+import { decodeEnvelope, type Envelope, type Subjects } from '@perpmesh/contracts';
+import { type Decimal, dec, type EpochMs, type InstrumentId } from '@perpmesh/core';
+import { createLogger, HealthRegistry } from '@perpmesh/runtime';
+import type { StateStore } from '@perpmesh/state';
+import {
+  type BookSnapshot,
+  type FundingInfo,
+  type MarketEvent,
+  type OrderRef,
+  PaperVenueHub,
+  type PlaceOrderRequest,
+  type ReadinessComponent,
+  StaticVenueDirectory,
+  type Subscription,
+  type UserStreamEvent,
+  type VenueBalance,
+  type VenueCapabilities,
+  type VenueFill,
+  type VenueMarket,
+  type VenueOrder,
+  type VenuePort,
+  type VenuePosition,
+  VenueUnknownOutcomeError,
+} from '@perpmesh/venues';
+import type { ExecutionTestHooks } from './engine.js';
+import type { ExecutionOptions } from './options.js';
+import { buildExecutionService, type ExecutionService } from './service.js';
+
+export const BTC = 'BTC-USDC-PERP';
+export const T0 = 1_700_000_000_000;
+
+export function newHub(): PaperVenueHub {
+  return new PaperVenueHub({
+    seed: 7,
+    clock: { kind: 'manual' },
+    startMs: T0,
+    venues: [{ venueId: 'paper' }, { venueId: 'paper-lighter' }],
+    accounts: ['paper', 'paper-lighter'].flatMap((venueId) =>
+      ['main', 'taker'].map((accountId) => ({ venueId, accountId, deposit: '10000000' })),
+    ),
+  });
+}
+
+/** Records calls to a real port; `createOrderMode` fakes failures around createOrder. */
+export class SpyVenue implements VenuePort {
+  readonly inner: VenuePort;
+  readonly created: PlaceOrderRequest[] = [];
+  readonly calls: string[] = [];
+  /** `lost`: the request never arrives, then a timeout; `timeout`: it arrives, the answer is lost. */
+  createOrderMode: 'normal' | 'lost' | 'timeout' = 'normal';
+  /** When false, user-stream events are swallowed (a disconnected stream, or a dead process). */
+  deliverUserStream = true;
+  readonly fetchNextNonce?: () => Promise<bigint>;
+
+  constructor(inner: VenuePort) {
+    this.inner = inner;
+    if (inner.fetchNextNonce) {
+      this.fetchNextNonce = () => {
+        this.calls.push('fetchNextNonce');
+        return inner.fetchNextNonce!();
+      };
+    }
+  }
+  get venue() {
+    return this.inner.venue;
+  }
+  get account() {
+    return this.inner.account;
+  }
+  get apiKeyId() {
+    return this.inner.apiKeyId;
+  }
+  get capabilities(): VenueCapabilities {
+    return this.inner.capabilities;
+  }
+  loadMarkets(): Promise<VenueMarket[]> {
+    return this.inner.loadMarkets();
+  }
+  fetchOrderBook(instrument: InstrumentId, depth: number): Promise<BookSnapshot> {
+    return this.inner.fetchOrderBook(instrument, depth);
+  }
+  fetchFunding(instruments: InstrumentId[]): Promise<FundingInfo[]> {
+    return this.inner.fetchFunding(instruments);
+  }
+  watchMarket(instruments: InstrumentId[], onEvent: (event: MarketEvent) => void): Promise<Subscription> {
+    return this.inner.watchMarket(instruments, onEvent);
+  }
+  fetchBalances(): Promise<VenueBalance[]> {
+    return this.inner.fetchBalances();
+  }
+  fetchPositions(): Promise<VenuePosition[]> {
+    return this.inner.fetchPositions();
+  }
+  fetchOpenOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+    this.calls.push('fetchOpenOrders');
+    return this.inner.fetchOpenOrders(instrument);
+  }
+  fetchOrder(ref: OrderRef): Promise<VenueOrder | undefined> {
+    this.calls.push('fetchOrder');
+    return this.inner.fetchOrder(ref);
+  }
+  fetchFills(sinceMs: EpochMs): Promise<VenueFill[]> {
+    this.calls.push('fetchFills');
+    return this.inner.fetchFills(sinceMs);
+  }
+  // Not async before the inner call: the venue must see requests in the order they are made.
+  async createOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
+    this.calls.push('createOrder');
+    this.created.push(request);
+    if (this.createOrderMode === 'lost') throw new VenueUnknownOutcomeError(this.venue, 'request timed out');
+    const result = await this.inner.createOrder(request);
+    if (this.createOrderMode === 'timeout')
+      throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
+    return result;
+  }
+  cancelOrder(ref: OrderRef): Promise<VenueOrder> {
+    this.calls.push('cancelOrder');
+    return this.inner.cancelOrder(ref);
+  }
+  cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+    this.calls.push('cancelAllOrders');
+    return this.inner.cancelAllOrders(instrument);
+  }
+  watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
+    return this.inner.watchUserStream((event) => {
+      if (this.deliverUserStream) onEvent(event);
+    });
+  }
+  readiness(): ReadinessComponent[] {
+    return this.inner.readiness();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+export interface Exchange {
+  readonly hub: PaperVenueHub;
+  /** One spy per (venue, account) for `main`. */
+  readonly spies: Map<string, SpyVenue>;
+  readonly directory: StaticVenueDirectory;
+  spy(venue: string): SpyVenue;
+  /** Best bid / ask of BTC on a venue. */
+  top(venue: string): Promise<{ bid: Decimal; ask: Decimal }>;
+}
+
+export function newExchange(hub = newHub()): Exchange {
+  const spies = new Map<string, SpyVenue>();
+  for (const venue of ['paper', 'paper-lighter']) spies.set(venue, new SpyVenue(hub.venue(venue, 'main')));
+  const directory = new StaticVenueDirectory([...spies.values()]);
+  return {
+    hub,
+    spies,
+    directory,
+    spy: (venue) => spies.get(venue)!,
+    top: async (venue) => {
+      const book = await hub.venue(venue, 'taker').fetchOrderBook(BTC, 1);
+      return { bid: book.bids[0]!.price, ask: book.asks[0]!.price };
+    },
+  };
+}
+
+export interface ServiceUnderTest {
+  readonly service: ExecutionService;
+  readonly health: HealthRegistry;
+  clock: { now: EpochMs };
+}
+
+export function newService(opts: {
+  log: EventLog;
+  state: StateStore;
+  subjects: Subjects;
+  execStream: string;
+  directory: StaticVenueDirectory;
+  instance?: string;
+  hooks?: ExecutionTestHooks;
+  config?: Partial<ExecutionOptions>;
+}): ServiceUnderTest {
+  const clock = { now: T0 };
+  const health = new HealthRegistry();
+  const service = buildExecutionService({
+    log: opts.log,
+    state: opts.state,
+    venues: opts.directory,
+    subjects: opts.subjects,
+    health,
+    logger: createLogger({ service: 'execution', level: 'silent' }),
+    nowMs: () => clock.now,
+    // Resolver waits move the service's clock instead of waiting.
+    sleep: async (ms) => {
+      clock.now += ms;
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+    source: `execution/${opts.instance ?? 'test'}`,
+    config: {
+      execStream: opts.execStream,
+      housekeepingIntervalMs: 60_000,
+      fillCatchUpDelayMs: 10,
+      ...opts.config,
+    },
+    ...(opts.hooks ? { hooks: opts.hooks } : {}),
+  });
+  return { service, health, clock };
+}
+
+/** Every exec envelope on the log, in order. */
+export async function execEvents(log: EventLog, stream: string): Promise<Envelope[]> {
+  const out: Envelope[] = [];
+  for await (const msg of log.read({ stream })) out.push(decodeEnvelope(msg.data));
+  return out;
+}
+
+/** `SUBMITTED`, `ACCEPTED`, `fill` ... for one client order id. */
+export function timeline(events: Envelope[], clientOrderId: string): string[] {
+  const out: string[] = [];
+  for (const e of events) {
+    const p = e.payload;
+    if (p?.$case === 'orderEvent' && p.value.order?.clientOrderId === clientOrderId) {
+      out.push(orderEventKindName(p.value.kind));
+    } else if (p?.$case === 'fill' && p.value.clientOrderId === clientOrderId) {
+      out.push('fill');
+    }
+  }
+  return out;
+}
+
+function orderEventKindName(kind: number): string {
+  return [
+    'UNSPECIFIED',
+    'SUBMITTED',
+    'ACCEPTED',
+    'REJECTED',
+    'PARTIALLY_FILLED',
+    'FILLED',
+    'CANCEL_REQUESTED',
+    'CANCELED',
+    'EXPIRED',
+  ][kind]!;
+}
+
+export const size = (s: string) => dec(s);

@@ -1,0 +1,85 @@
+/**
+ * Tuning of the execution engine, with named defaults (one place). The service's config
+ * parser (services/execution/src/config.ts) fills these from YAML; tests pass small values.
+ */
+import { ValidationError } from '@perpmesh/core';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export interface ExecutionOptions {
+  /** Name of the EXEC stream (tests namespace it: `T_…_EXEC`). */
+  readonly execStream: string;
+  /** How long a client_order_id stays claimed in the state store (the idempotency window). */
+  readonly idempotencyTtlMs: number;
+  /** A duplicate PlaceOrder waits this long for the first one to leave SUBMITTED, then returns what it has. */
+  readonly duplicateWaitMs: number;
+  /**
+   * A claim still `pending` (the SUBMITTED event never reached the log) this long after it
+   * was made belongs to a placement that died before anything was sent: another request
+   * with the same id may take it over. Must exceed the event log's publish retry span.
+   */
+  readonly pendingClaimTakeoverMs: number;
+  /** First delay of the unknown-outcome resolver's fetchOrder polls (doubles each time). */
+  readonly resolveInitialDelayMs: number;
+  readonly resolveMaxDelayMs: number;
+  /** An order whose placement outcome was unknown and that the venue still does not know after this long is REJECTED. */
+  readonly notFoundAfterMs: number;
+  /** On start, orders are rebuilt from EXEC events this recent (at least the idempotency window). */
+  readonly rebuildLookbackMs: number;
+  /** On reconciliation, venue fills this recent are compared with ours. */
+  readonly fillReconcileLookbackMs: number;
+  /** A venue order snapshot reporting more filled than we know triggers a fetchFills after this delay. */
+  readonly fillCatchUpDelayMs: number;
+  /** Finished orders are kept in memory this long after their last change (GetOrder, duplicates). */
+  readonly terminalOrderRetentionMs: number;
+  /** User-stream or log events of an order we do not know yet are held this long for it to appear. */
+  readonly orphanEventTtlMs: number;
+  /** How often unpublished events are retried, old orders pruned and venue streams checked. */
+  readonly housekeepingIntervalMs: number;
+  /** A StreamOrderEvents client this many messages behind is disconnected (RESOURCE_EXHAUSTED). */
+  readonly streamBufferLimit: number;
+  /** Retry delay of a failed reconciliation (doubles up to 60 s). */
+  readonly reconcileRetryDelayMs: number;
+}
+
+export const EXECUTION_DEFAULTS: ExecutionOptions = {
+  execStream: 'EXEC',
+  idempotencyTtlMs: 7 * DAY_MS,
+  duplicateWaitMs: 5_000,
+  pendingClaimTakeoverMs: 60_000,
+  resolveInitialDelayMs: 200,
+  resolveMaxDelayMs: 5_000,
+  notFoundAfterMs: 60_000,
+  rebuildLookbackMs: 7 * DAY_MS,
+  fillReconcileLookbackMs: DAY_MS,
+  fillCatchUpDelayMs: 1_000,
+  terminalOrderRetentionMs: DAY_MS,
+  orphanEventTtlMs: 30_000,
+  housekeepingIntervalMs: 5_000,
+  streamBufferLimit: 10_000,
+  reconcileRetryDelayMs: 1_000,
+};
+
+/** Defaults plus overrides, each checked to be a whole number of ms (or count) > 0. */
+export function resolveExecutionOptions(overrides: Partial<ExecutionOptions> = {}): ExecutionOptions {
+  const options = { ...EXECUTION_DEFAULTS, ...overrides };
+  for (const [field, value] of Object.entries(options)) {
+    if (field === 'execStream') {
+      if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+        throw new ValidationError(
+          `execution.${field}`,
+          `must be a stream name, got ${JSON.stringify(value)}`,
+        );
+      }
+      continue;
+    }
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      throw new ValidationError(
+        `execution.${field}`,
+        `must be a whole number > 0, got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  return options;
+}

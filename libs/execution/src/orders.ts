@@ -1,0 +1,165 @@
+/**
+ * The engine's in-memory order table: each order's state (core's `OrderState`, folded with
+ * `evolveOrder`) plus what the wire view needs beside it, indexed by client order id and
+ * by venue order id. Changes notify waiters (a duplicate PlaceOrder waiting for the first).
+ */
+import type {
+  AccountId,
+  ClientOrderId,
+  EpochMs,
+  InstrumentId,
+  OrderState,
+  VenueId,
+  VenueOrderId,
+} from '@perpmesh/core';
+import { isOrderOpen } from '@perpmesh/core';
+
+export interface TrackedOrder {
+  state: OrderState;
+  /** Copied into the correlation_id of the order's events; '' when none. */
+  correlationId: string;
+  /** Settle currency of the fees (from the first fill, else the market's settle asset). */
+  feeCurrency: string;
+  /** Cancel requests so far: part of the fact key of a repeated cancel request. */
+  cancelRequests: number;
+  /** Venue order id learned from a snapshot that did not ack (an IOC canceled at once). */
+  venueOrderIdHint: VenueOrderId | undefined;
+  /** Id of the SUBMITTED envelope: the causation of every later event of the order. */
+  submittedEventId: string;
+  /** Publishes of this order's events, in order. */
+  publishChain: Promise<void>;
+}
+
+/** A read-only snapshot for callers. */
+export type OrderView = Readonly<Omit<TrackedOrder, 'publishChain'>>;
+
+export function orderKey(venue: VenueId, account: AccountId, clientOrderId: ClientOrderId): string {
+  return `${venue}\u0000${account}\u0000${clientOrderId}`;
+}
+
+function venueIdKey(venue: VenueId, account: AccountId, venueOrderId: VenueOrderId): string {
+  return `${venue}\u0000${account}\u0000${venueOrderId}`;
+}
+
+export function venueOrderIdOf(order: OrderView): VenueOrderId | undefined {
+  return order.state.venueOrderId ?? order.venueOrderIdHint;
+}
+
+export function snapshotOf(order: TrackedOrder): OrderView {
+  const { publishChain: _chain, ...rest } = order;
+  return { ...rest };
+}
+
+export class OrderTable {
+  readonly #byKey = new Map<string, TrackedOrder>();
+  readonly #byVenueOrderId = new Map<string, string>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  get(venue: VenueId, account: AccountId, clientOrderId: ClientOrderId): TrackedOrder | undefined {
+    return this.#byKey.get(orderKey(venue, account, clientOrderId));
+  }
+
+  byVenueOrderId(venue: VenueId, account: AccountId, venueOrderId: VenueOrderId): TrackedOrder | undefined {
+    const key = this.#byVenueOrderId.get(venueIdKey(venue, account, venueOrderId));
+    return key === undefined ? undefined : this.#byKey.get(key);
+  }
+
+  /** By client order id when given (non-empty), else by venue order id. */
+  find(
+    venue: VenueId,
+    account: AccountId,
+    ids: { clientOrderId?: string | undefined; venueOrderId?: string | undefined },
+  ): TrackedOrder | undefined {
+    if (ids.clientOrderId) {
+      const found = this.get(venue, account, ids.clientOrderId);
+      if (found) return found;
+    }
+    return ids.venueOrderId ? this.byVenueOrderId(venue, account, ids.venueOrderId) : undefined;
+  }
+
+  add(order: TrackedOrder): void {
+    const { venue, account, clientOrderId } = order.state;
+    this.#byKey.set(orderKey(venue, account, clientOrderId), order);
+    this.changed(order);
+  }
+
+  remove(order: TrackedOrder): void {
+    const { venue, account, clientOrderId } = order.state;
+    const key = orderKey(venue, account, clientOrderId);
+    if (this.#byKey.get(key) !== order) return;
+    this.#byKey.delete(key);
+    const venueOrderId = venueOrderIdOf(order);
+    if (venueOrderId !== undefined) this.#byVenueOrderId.delete(venueIdKey(venue, account, venueOrderId));
+  }
+
+  /** Call after an order changed: indexes its venue order id and wakes its waiters. */
+  changed(order: TrackedOrder): void {
+    const { venue, account, clientOrderId } = order.state;
+    const key = orderKey(venue, account, clientOrderId);
+    const venueOrderId = venueOrderIdOf(order);
+    if (venueOrderId !== undefined) this.#byVenueOrderId.set(venueIdKey(venue, account, venueOrderId), key);
+    const waiters = this.#waiters.get(key);
+    if (waiters) {
+      this.#waiters.delete(key);
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Resolves at the next change of the order (or its creation), or after `timeoutMs`. */
+  waitForChange(
+    venue: VenueId,
+    account: AccountId,
+    clientOrderId: ClientOrderId,
+    timeoutMs: number,
+  ): Promise<void> {
+    const key = orderKey(venue, account, clientOrderId);
+    return new Promise<void>((resolve) => {
+      let set = this.#waiters.get(key);
+      if (!set) {
+        set = new Set();
+        this.#waiters.set(key, set);
+      }
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.get(key)?.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      timer.unref();
+      set.add(done);
+    });
+  }
+
+  /** Orders that may still trade, optionally of one venue / account / instrument. */
+  open(filter: { venue?: VenueId; account?: AccountId; instrument?: InstrumentId } = {}): TrackedOrder[] {
+    return this.all(filter).filter((o) => isOrderOpen(o.state.status));
+  }
+
+  all(filter: { venue?: VenueId; account?: AccountId; instrument?: InstrumentId } = {}): TrackedOrder[] {
+    const out: TrackedOrder[] = [];
+    for (const order of this.#byKey.values()) {
+      const s = order.state;
+      if (filter.venue && s.venue !== filter.venue) continue;
+      if (filter.account && s.account !== filter.account) continue;
+      if (filter.instrument && s.instrument !== filter.instrument) continue;
+      out.push(order);
+    }
+    return out;
+  }
+
+  /** Drops finished orders last changed before `beforeMs`; returns how many. */
+  pruneTerminal(beforeMs: EpochMs): number {
+    let pruned = 0;
+    for (const order of [...this.#byKey.values()]) {
+      if (!isOrderOpen(order.state.status) && order.state.updatedAtMs < beforeMs) {
+        this.remove(order);
+        pruned += 1;
+      }
+    }
+    return pruned;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * PlaceOrder validation: the wire request → a domain `PlaceOrderCommand` (every error a
+ * ValidationError naming the proto field: `client_order_id`, `size`, `price`...), and the
+ * venue's market rules (tick, lot, min size, min notional). Pure: the caller passes the
+ * market it found. Nothing here talks to a venue; nothing reaches one until this passed.
+ */
+import { createHash } from 'node:crypto';
+import {
+  ORDER_TYPE,
+  type PlaceOrderRequest as ProtoPlaceOrderRequest,
+  TimeInForce as ProtoTimeInForce,
+  SIDE,
+  TIME_IN_FORCE,
+} from '@perpmesh/contracts';
+import {
+  type Decimal,
+  isMultipleOf,
+  type OrderRequest,
+  type OrderType,
+  parseAccountId,
+  parseClientOrderId,
+  parseDecimal,
+  parseInstrumentId,
+  parseVenueId,
+  type TimeInForce,
+  toWire,
+  ValidationError,
+} from '@perpmesh/core';
+import type { VenueMarket } from '@perpmesh/venues';
+
+export interface PlaceOrderCommand {
+  readonly request: OrderRequest;
+  /** What caused the order (a strategy decision's envelope id); '' when none. */
+  readonly correlationId: string;
+}
+
+const MAX_CORRELATION_ID_LENGTH = 128;
+
+function decimalField(value: string, field: string): Decimal {
+  const d = parseDecimal(value, field);
+  if (!d.isFinite())
+    throw new ValidationError(field, `must be a finite decimal, got ${JSON.stringify(value)}`);
+  return d;
+}
+
+/**
+ * Time in force, with the order type: unspecified means GTC for a limit order and IOC for a
+ * market order; a market order cannot rest, so GTC and POST_ONLY are refused for it.
+ */
+function timeInForceOf(value: ProtoTimeInForce, type: OrderType): TimeInForce {
+  if (value === ProtoTimeInForce.TIME_IN_FORCE_UNSPECIFIED) return type === 'limit' ? 'gtc' : 'ioc';
+  const tif = TIME_IN_FORCE.fromProto(value, 'time_in_force');
+  if (type === 'market' && (tif === 'gtc' || tif === 'post_only')) {
+    throw new ValidationError(
+      'time_in_force',
+      `a market order cannot rest on the book: use IOC or FOK, got ${tif}`,
+    );
+  }
+  return tif;
+}
+
+/** Wire → domain, field by field; the market rules are checked by `checkOrderAgainstMarket`. */
+export function placeOrderCommandFromProto(req: ProtoPlaceOrderRequest): PlaceOrderCommand {
+  if (!req.clientOrderId) throw new ValidationError('client_order_id', 'is required');
+  const clientOrderId = parseClientOrderId(req.clientOrderId, 'client_order_id');
+  if (!req.venue) throw new ValidationError('venue', 'is required');
+  const venue = parseVenueId(req.venue, 'venue');
+  if (!req.account) throw new ValidationError('account', 'is required');
+  const account = parseAccountId(req.account, 'account');
+  if (!req.instrument) throw new ValidationError('instrument', 'is required');
+  const instrument = parseInstrumentId(req.instrument, 'instrument');
+  const side = SIDE.fromProto(req.side, 'side');
+  const type = ORDER_TYPE.fromProto(req.type, 'type');
+  const timeInForce = timeInForceOf(req.timeInForce, type);
+  if (!req.size) throw new ValidationError('size', 'is required');
+  const size = decimalField(req.size, 'size');
+  if (!size.gt(0)) throw new ValidationError('size', `must be greater than 0, got ${size.toFixed()}`);
+  let price: Decimal | undefined;
+  if (type === 'limit') {
+    if (!req.price) throw new ValidationError('price', 'a limit order needs a price');
+    price = decimalField(req.price, 'price');
+    if (!price.gt(0)) throw new ValidationError('price', `must be greater than 0, got ${price.toFixed()}`);
+  } else if (req.price) {
+    throw new ValidationError('price', `must be empty for a market order, got ${JSON.stringify(req.price)}`);
+  }
+  const correlationId = req.correlationId ?? '';
+  if (correlationId.length > MAX_CORRELATION_ID_LENGTH || /[\s\p{Cc}]/u.test(correlationId)) {
+    throw new ValidationError(
+      'correlation_id',
+      `must be at most ${MAX_CORRELATION_ID_LENGTH} characters without whitespace`,
+    );
+  }
+  return {
+    request: {
+      clientOrderId,
+      venue,
+      account,
+      instrument,
+      side,
+      type,
+      timeInForce,
+      ...(price === undefined ? {} : { price }),
+      size,
+      reduceOnly: req.reduceOnly === true,
+    },
+    correlationId,
+  };
+}
+
+/**
+ * The venue's rules for this instrument: size a multiple of the lot and >= the minimum,
+ * price a multiple of the tick, notional (limit orders) >= the minimum. A market order has
+ * no price here, so its notional is left to the venue, which knows the mark.
+ */
+export function checkOrderAgainstMarket(request: OrderRequest, market: VenueMarket): void {
+  const { size, price } = request;
+  if (market.lotSize.gt(0) && !isMultipleOf(size, market.lotSize)) {
+    throw new ValidationError(
+      'size',
+      `${size.toFixed()} is not a multiple of the lot size ${market.lotSize.toFixed()} of ${market.instrument}`,
+    );
+  }
+  if (size.lt(market.minSize)) {
+    throw new ValidationError(
+      'size',
+      `${size.toFixed()} is below the minimum size ${market.minSize.toFixed()} of ${market.instrument}`,
+    );
+  }
+  if (price !== undefined) {
+    if (market.tickSize.gt(0) && !isMultipleOf(price, market.tickSize)) {
+      throw new ValidationError(
+        'price',
+        `${price.toFixed()} is not a multiple of the tick size ${market.tickSize.toFixed()} of ${market.instrument}`,
+      );
+    }
+    const notional = price.mul(size);
+    if (notional.lt(market.minNotional)) {
+      throw new ValidationError(
+        'size',
+        `notional ${notional.toFixed()} (price x size) is below the minimum ${market.minNotional.toFixed()} of ${market.instrument}`,
+      );
+    }
+  }
+}
+
+/**
+ * What makes two PlaceOrder requests "the same order": the same client_order_id with
+ * another fingerprint is a caller bug, refused rather than answered with the first order.
+ */
+export function orderRequestFingerprint(request: OrderRequest): string {
+  const canonical = [
+    request.venue,
+    request.account,
+    request.instrument,
+    request.side,
+    request.type,
+    request.timeInForce,
+    request.price === undefined ? '' : toWire(request.price),
+    toWire(request.size),
+    request.reduceOnly ? 'r' : '',
+  ].join('|');
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}

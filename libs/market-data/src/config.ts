@@ -1,0 +1,52 @@
+/**
+ * The `marketData` config section: its fields (shared by the market-data service and the
+ * embedded runner, so both read the same keys) and their translation to service settings.
+ * Documented key by key in services/market-data/src/config.ts.
+ */
+import { durationMs, portSchema } from '@perpmesh/runtime';
+import { z } from 'zod';
+import type { MarketDataTuning } from './service.js';
+
+export const MARKET_DATA_SERVICE = 'market-data';
+export const DEFAULT_MARKET_DATA_GRPC_PORT = 50053;
+export const DEFAULT_MARKET_DATA_HTTP_PORT = 9103;
+
+export const marketDataSectionFields = {
+  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcPort: portSchema.default(DEFAULT_MARKET_DATA_GRPC_PORT),
+  instance: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_" or "-"' })
+    .optional(),
+  shard: z
+    .strictObject({
+      index: z.int().min(0).default(0),
+      count: z.int().min(1).max(10_000).default(1),
+    })
+    .refine((s) => s.index < s.count, {
+      error: 'shard.index must be less than shard.count',
+      path: ['index'],
+    })
+    .prefault({}),
+  bookDepth: z.int().min(1).max(5000).default(20),
+  bookPublishInterval: durationMs.default(100),
+  bookStaleAfter: durationMs.default(60_000),
+  fundingStaleAfter: durationMs.default(600_000),
+  fundingPollInterval: durationMs.default(60_000),
+  resyncDepth: z.int().min(1).max(100_000).default(1000),
+  venueCallTimeout: durationMs.default(5_000),
+};
+
+const marketDataSection = z.strictObject(marketDataSectionFields);
+export type MarketDataSection = z.output<typeof marketDataSection>;
+
+export function marketDataTuningOf(section: MarketDataSection): MarketDataTuning {
+  return {
+    bookDepth: section.bookDepth,
+    bookPublishIntervalMs: section.bookPublishInterval,
+    bookStaleAfterMs: section.bookStaleAfter,
+    fundingStaleAfterMs: section.fundingStaleAfter,
+    fundingPollIntervalMs: section.fundingPollInterval,
+    resyncDepth: section.resyncDepth,
+  };
+}
