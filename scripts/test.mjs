@@ -41,7 +41,6 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-
 const child = spawn(
   process.execPath,
   [

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
+import { jetstreamManager } from '@nats-io/jetstream';
 // Waits (up to 30 s) until NATS answers with JetStream enabled and Redis answers PING.
 import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 
 const [natsUrl, redisUrl] = process.argv.slice(2);
@@ -32,7 +32,11 @@ await until(`NATS JetStream at ${natsUrl}`, async () => {
   }
 });
 await until(`Redis at ${redisUrl}`, async () => {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   try {
     await redis.connect();
     if ((await redis.ping()) !== 'PONG') throw new Error('no PONG');

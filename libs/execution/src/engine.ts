@@ -276,7 +276,7 @@ export class ExecutionEngine {
         `${venue}/${account}: not reconciled with the venue yet (service starting)`,
       );
       this.#health.register(
-        `${venue}/${account}/user-stream`,
+        `${venue}/${account}/execution_user_stream`,
         `${venue}/${account}: user stream not subscribed yet`,
       );
     }
@@ -1263,9 +1263,9 @@ export class ExecutionEngine {
     this.#mirrorUserStream(acct);
   }
 
-  /** The port's own user-stream readiness, as `{venue}/{account}/user-stream`. */
+  /** The port's own user-stream readiness, as `{venue}/{account}/execution_user_stream`. */
   #mirrorUserStream(acct: AccountRuntime): boolean | undefined {
-    const name = `${acct.port.venue}/${acct.port.account}/user-stream`;
+    const name = `${acct.port.venue}/${acct.port.account}/execution_user_stream`;
     const component = acct.port.readiness().find((c) => c.component === 'user stream');
     const ready = component ? component.ready : acct.subscription !== undefined;
     if (ready) this.#health.ready(name);

@@ -114,7 +114,7 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
       assert.equal(report.ready, true, JSON.stringify(report.components));
       const names = report.components.map((c) => c.name);
       assert.ok(names.includes('paper/main/reconciliation'));
-      assert.ok(names.includes('paper-lighter/main/user-stream'));
+      assert.ok(names.includes('paper-lighter/main/execution_user_stream'));
     });
 
     test('a resting order that then fills: SUBMITTED → ACCEPTED → fill → FILLED', async () => {

@@ -1,0 +1,3 @@
+export * from './embedded.js';
+export * from './main.js';
+export * from './start.js';

@@ -1,0 +1,155 @@
+/**
+ * `perpmesh start` as a real process: it reaches ready with the embedded log and store,
+ * an order placed over gRPC fills on a paper venue and shows up as a position over
+ * AccountService, SIGTERM stops it cleanly, and a restart opens a new paper session.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import {
+  AccountServiceClient,
+  ExecutionServiceClient,
+  type GetPositionsResponse,
+  OrderType,
+  type PlaceOrderResponse,
+  Side,
+  TimeInForce,
+} from '@perpmesh/contracts';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const READY =
+  /perpmesh is ready in [\d.]+ s: health http:\/\/localhost:(\d+)\/readyz, gRPC execution (\S+), account (\S+), market-data (\S+);/;
+
+interface Running {
+  child: ChildProcess;
+  stderr: () => string;
+  httpPort: number;
+  execution: string;
+  account: string;
+}
+
+async function start(dataDir: string): Promise<Running> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=@perpmesh/source',
+      join(ROOT, 'libs/cli/src/bin.ts'),
+      'start',
+      '--set',
+      `dataDir=${dataDir}`,
+      '--set',
+      'log.level=warn',
+      '--set',
+      'gateway.http.port=0',
+      '--set',
+      'gateway.http.host=127.0.0.1',
+      ...['execution', 'account', 'marketData'].flatMap((s) => [
+        '--set',
+        `${s}.grpcPort=0`,
+        '--set',
+        `${s}.grpcHost=127.0.0.1`,
+      ]),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PERPMESH_CONFIG: '' } },
+  );
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const m = READY.exec(err);
+    if (m) return { child, stderr: () => err, httpPort: Number(m[1]), execution: m[2]!, account: m[3]! };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  assert.fail(`perpmesh start did not become ready; stderr:\n${err}`);
+}
+
+function stop(r: Running): Promise<number | null> {
+  return new Promise((resolveExit) => {
+    r.child.once('exit', (code) => resolveExit(code));
+    r.child.kill('SIGTERM');
+  });
+}
+
+function unary<Req, Res>(
+  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
+  req: Req,
+) {
+  return new Promise<Res>((resolveCall, reject) => {
+    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
+  });
+}
+
+describe('perpmesh start (embedded, real process)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-start-'));
+  const running: Running[] = [];
+  after(() => {
+    for (const r of running) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('ready, trades on a paper venue, stops cleanly, restarts into a new session', async () => {
+    const first = await start(dataDir);
+    running.push(first);
+    const readyz = (await (await fetch(`http://127.0.0.1:${first.httpPort}/readyz`)).json()) as {
+      ready: boolean;
+      components: { name: string }[];
+    };
+    assert.equal(readyz.ready, true);
+    for (const c of ['paper/order_books', 'paper-lighter/funding', 'paper-extended/main/balances']) {
+      assert.ok(
+        readyz.components.some((x) => x.name === c),
+        `readyz lists ${c}`,
+      );
+    }
+
+    const exec = new ExecutionServiceClient(first.execution, credentials.createInsecure());
+    const acct = new AccountServiceClient(first.account, credentials.createInsecure());
+    try {
+      const placed = await unary<unknown, PlaceOrderResponse>(exec.placeOrder.bind(exec) as never, {
+        clientOrderId: 'e2e-start-1',
+        venue: 'paper',
+        account: 'main',
+        instrument: 'BTC-USDC-PERP',
+        side: Side.SIDE_BUY,
+        type: OrderType.ORDER_TYPE_MARKET,
+        timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
+        price: '',
+        size: '0.01',
+        reduceOnly: false,
+        correlationId: '',
+      });
+      assert.equal(placed.order?.clientOrderId, 'e2e-start-1');
+      let position: GetPositionsResponse['positions'][number] | undefined;
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && !position) {
+        const res = await unary<unknown, GetPositionsResponse>(acct.getPositions.bind(acct) as never, {
+          venue: 'paper',
+          account: 'main',
+          instrument: 'BTC-USDC-PERP',
+        });
+        position = res.positions.find((p) => p.position?.size === '0.01');
+        if (!position) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(position, 'the fill shows up as a 0.01 BTC position over AccountService');
+    } finally {
+      exec.close();
+      acct.close();
+    }
+
+    assert.equal(await stop(first), 0, `clean exit; stderr:\n${first.stderr()}`);
+    const second = await start(dataDir);
+    running.push(second);
+    assert.equal(await stop(second), 0);
+    assert.equal(readdirSync(join(dataDir, 'sessions')).length, 2, 'each start is its own paper session');
+  });
+});

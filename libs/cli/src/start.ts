@@ -1,0 +1,70 @@
+/**
+ * `perpmesh start`: runs the embedded system until SIGINT/SIGTERM, with a progress line
+ * while it starts and one line saying where to look once it is ready.
+ */
+import { runServiceMain } from '@perpmesh/app';
+import { HealthRegistry, type Logger } from '@perpmesh/runtime';
+import {
+  buildEmbeddedComponents,
+  EMBEDDED_SERVICE,
+  type EmbeddedHandles,
+  embeddedConfigSchema,
+} from './embedded.js';
+
+export interface StartOptions {
+  argv: readonly string[];
+  /** Where the human progress/ready lines go (logs stay on stdout as JSON). Default stderr. */
+  out?: NodeJS.WritableStream;
+}
+
+export function startEmbedded(options: StartOptions): Promise<number> {
+  const out = options.out ?? process.stderr;
+  const health = new HealthRegistry();
+  return runServiceMain({
+    name: EMBEDDED_SERVICE,
+    schema: embeddedConfigSchema,
+    argv: options.argv,
+    health,
+    build: (config, logger) => {
+      const { components, handles } = buildEmbeddedComponents(config, logger, health);
+      watchReadiness(handles, out, logger);
+      return components;
+    },
+  });
+}
+
+/** Prints what is still missing every 2 s until ready, then where to look. */
+function watchReadiness(handles: EmbeddedHandles, out: NodeJS.WritableStream, logger: Logger): void {
+  const startedAt = Date.now();
+  let announced = false;
+  const report = () => {
+    const readiness = handles.health.readiness();
+    const waiting = readiness.components.filter((c) => !c.ready);
+    if (readiness.ready && readiness.components.length > 0) {
+      if (announced) return;
+      announced = true;
+      const grpc = handles.grpcAddresses();
+      const line =
+        `perpmesh is ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ` +
+        `health http://localhost:${handles.httpPort()}/readyz, ` +
+        `gRPC execution ${grpc.execution}, account ${grpc.account}, market-data ${grpc['market-data']}` +
+        (handles.sessionDir() ? `; session data in ${handles.sessionDir()}` : '');
+      out.write(`${line}\n`);
+      logger.info({ grpc, httpPort: handles.httpPort() }, 'perpmesh ready');
+      return;
+    }
+    announced = false;
+    const total = readiness.components.length;
+    const first = waiting[0];
+    out.write(
+      `perpmesh starting: ${total - waiting.length}/${total} components ready` +
+        (first ? ` (waiting for ${first.name}: ${first.reason ?? 'starting'})` : '') +
+        '\n',
+    );
+  };
+  const timer = setInterval(report, 2_000);
+  timer.unref();
+  handles.health.onReadinessChange((r) => {
+    if (r.ready) report();
+  });
+}
