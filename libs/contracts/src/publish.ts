@@ -5,7 +5,7 @@
  */
 import { encodeEnvelope, subjectFor } from './envelope.js';
 import type { Envelope } from './gen/perpmesh/v1/envelope.js';
-import { type Subjects, subjects as defaultSubjects } from './subjects.js';
+import { subjects as defaultSubjects, type Subjects } from './subjects.js';
 
 export interface EnvelopeSink {
   publish(msg: { subject: string; id: string; data: Uint8Array }): Promise<unknown>;
@@ -16,5 +16,9 @@ export function publishEnvelope(
   envelope: Envelope,
   subjects: Subjects = defaultSubjects,
 ): Promise<unknown> {
-  return log.publish({ subject: subjectFor(envelope, subjects), id: envelope.id, data: encodeEnvelope(envelope) });
+  return log.publish({
+    subject: subjectFor(envelope, subjects),
+    id: envelope.id,
+    data: encodeEnvelope(envelope),
+  });
 }

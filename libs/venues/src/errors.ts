@@ -31,7 +31,12 @@ export class VenueError extends PerpmeshError {
 /** The venue refused the request; `reason` is a stable word (e.g. `post_only_would_cross`). */
 export class VenueRejectedError extends VenueError {
   readonly reason: string;
-  constructor(venue: string, reason: string, message: string, options?: { cause?: unknown; venueMessage?: string }) {
+  constructor(
+    venue: string,
+    reason: string,
+    message: string,
+    options?: { cause?: unknown; venueMessage?: string },
+  ) {
     super('VENUE_REJECTED', venue, message, options);
     this.reason = reason;
   }
