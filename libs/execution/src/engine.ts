@@ -590,7 +590,12 @@ export class ExecutionEngine {
     return { order: snapshotOf(order), replayed: false };
   }
 
-  /** Sends the order; on venues with nonces, allocates one (and resyncs + retries once on a stale one). */
+  /**
+   * Sends the order; on venues with nonces, allocates one. A venue that refuses the nonce
+   * itself did not place the order, so it is resent with a fresh nonce after a resync —
+   * up to `staleNonceRetries` times: replicas sharing one API key can overtake each other
+   * between allocation and arrival, and each retry is one more such race, not a duplicate.
+   */
   async #send(port: VenuePort, order: TrackedOrder): Promise<VenueOrder> {
     const s = order.state;
     const request: PortPlaceOrderRequest = {
@@ -605,25 +610,25 @@ export class ExecutionEngine {
     };
     if (!port.capabilities.nonces) return port.createOrder(request);
     const key: NonceKey = { venue: port.venue, account: port.account, apiKeyId: port.apiKeyId };
-    try {
-      return await this.#sendWithNonce(port, key, request);
-    } catch (err) {
-      if (!isStaleNonceRejection(err)) throw err;
-      // The venue refused the nonce itself, so this order was not placed: resync and retry once.
-      this.#metrics.nonceResyncs.inc({ venue: port.venue });
-      this.#logger.warn(
-        { venue: port.venue, account: port.account, err: errorText(err) },
-        'stale nonce; resyncing',
-      );
-      if (port.fetchNextNonce) {
-        const next = await port.fetchNextNonce().catch((cause) => {
-          throw new NotSentError(`could not read the venue's next nonce: ${errorText(cause)}`, { cause });
-        });
-        await this.#state.resyncNonce(key, next).catch((cause) => {
-          throw new NotSentError(`could not resync the nonce counter: ${errorText(cause)}`, { cause });
-        });
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#sendWithNonce(port, key, request);
+      } catch (err) {
+        if (!isStaleNonceRejection(err) || attempt >= this.#options.staleNonceRetries) throw err;
+        this.#metrics.nonceResyncs.inc({ venue: port.venue });
+        this.#logger.warn(
+          { venue: port.venue, account: port.account, attempt: attempt + 1, err: errorText(err) },
+          'stale nonce; resyncing and retrying with a fresh one',
+        );
+        if (port.fetchNextNonce) {
+          const next = await port.fetchNextNonce().catch((cause) => {
+            throw new NotSentError(`could not read the venue's next nonce: ${errorText(cause)}`, { cause });
+          });
+          await this.#state.resyncNonce(key, next).catch((cause) => {
+            throw new NotSentError(`could not resync the nonce counter: ${errorText(cause)}`, { cause });
+          });
+        }
       }
-      return await this.#sendWithNonce(port, key, request);
     }
   }
 

@@ -41,6 +41,8 @@ export interface ExecutionOptions {
   readonly streamBufferLimit: number;
   /** Retry delay of a failed reconciliation (doubles up to 60 s). */
   readonly reconcileRetryDelayMs: number;
+  /** Resends with a fresh nonce after the venue refused a stale one (the order was not placed). */
+  readonly staleNonceRetries: number;
 }
 
 export const EXECUTION_DEFAULTS: ExecutionOptions = {
@@ -59,6 +61,7 @@ export const EXECUTION_DEFAULTS: ExecutionOptions = {
   housekeepingIntervalMs: 5_000,
   streamBufferLimit: 10_000,
   reconcileRetryDelayMs: 1_000,
+  staleNonceRetries: 5,
 };
 
 /** Defaults plus overrides, each checked to be a whole number of ms (or count) > 0. */
