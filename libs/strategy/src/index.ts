@@ -1,0 +1,80 @@
+/**
+ * @perpmesh/strategy: the pure decision code of the strategy service.
+ *
+ * Each strategy is a `StrategyDecider`: `step(state, input) -> { state, commands, decisions }`
+ * with no I/O, no clock (inputs carry `nowMs`) and no randomness, and a serialize /
+ * deserialize pair for its state. The runtime feeds it events, publishes its decisions
+ * and sends its commands to the execution service. Test helper: `@perpmesh/strategy/testing`.
+ */
+export {
+  configDecimal,
+  parseWith,
+  strategyIdSchema,
+} from './codec.js';
+export {
+  type AnyStrategyDecider,
+  makeStrategyDecider,
+  parseStrategyConfig,
+  STRATEGY_KINDS,
+  type StrategyConfig,
+} from './config.js';
+export {
+  type BaseStrategyConfig,
+  buildDecider,
+  CANCEL_RETRY_MS,
+  type DecisionDraft,
+  type PlaceRequest,
+  type PlaceResult,
+  runInputs,
+  STATE_FORMAT,
+  Step,
+  type StrategyDefinition,
+  type StrategyKind,
+  type StrategyState,
+} from './engine.js';
+export {
+  ARB_PHASES,
+  type Arb,
+  type ArbLeg,
+  type ArbPhase,
+  commonLotSize,
+  type FundingArbConfig,
+  type FundingArbState,
+  fundingArbConfigSchema,
+  fundingArbDecider,
+  legSize,
+  parseFundingArbConfig,
+} from './funding-arb.js';
+export { type GridConfig, type GridState, gridConfigSchema, gridDecider, parseGridConfig } from './grid.js';
+export * from './model.js';
+export {
+  checkOrder,
+  consumeToken,
+  type OrderRequest,
+  type RiskConfig,
+  type RiskReasonCode,
+  type RiskVerdict,
+  refillTokens,
+  riskConfigSchema,
+} from './risk.js';
+export {
+  parseScalperConfig,
+  type ScalperConfig,
+  type ScalperState,
+  scalperConfigSchema,
+  scalperDecider,
+} from './scalper.js';
+export {
+  CLIENT_ORDER_ID_SEPARATOR,
+  clientOrderSeq,
+  initialWorld,
+  isOpenOrder,
+  isOwnClientOrderId,
+  nextClientOrderId,
+  type OwnOrder,
+  openOrders,
+  positionSize,
+  TRADING_STATES,
+  type TradingState,
+  type WorldState,
+} from './world.js';

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { spec } from './decider-spec.js';
+import {
+  BTC,
+  balance,
+  book,
+  fullyFilled,
+  market,
+  marketsInput,
+  placed,
+  start,
+  T0,
+  tick,
+} from './fixtures.test-helper.js';
+import type { StrategyInput } from './model.js';
+import { parseScalperConfig, scalperDecider } from './scalper.js';
+
+const LEAD = 'paper-lead';
+const FOLLOW = 'paper-follow';
+
+const decider = scalperDecider(
+  parseScalperConfig({
+    strategyId: 'scalp-1',
+    leader: { venue: LEAD, instrument: BTC },
+    follower: { venue: FOLLOW, account: 'main', instrument: BTC },
+    signalWindowMs: 1_000,
+    entryThresholdBps: '5',
+    orderSize: '0.01',
+    takeProfitBps: '10',
+    stopLossBps: '10',
+    maxHoldMs: 60_000,
+    cooldownMs: 5_000,
+    risk: {
+      leverage: '5',
+      maxLeverage: '10',
+      maxNotionalPerInstrument: '100000',
+      maxNotionalPerVenue: '100000',
+      maxBalanceAgeMs: 3_600_000,
+    },
+  }),
+);
+
+const setup: StrategyInput[] = [
+  marketsInput(T0, [market(LEAD), market(FOLLOW)]),
+  balance(FOLLOW, 'main', T0, '10000'),
+  book(LEAD, T0, '50000'),
+  book(FOLLOW, T0, '50000'),
+  start(T0),
+];
+
+const leaderJump = (mid: string, at = T0 + 1_000) => [book(LEAD, at, mid), book(FOLLOW, at, '50000')];
+
+describe('scalper', () => {
+  test('the leader moves past the threshold, the follower has not: buy the follower', () => {
+    const then = spec(decider)
+      .given(setup)
+      .when(leaderJump('50050')) // +10 bps vs 0
+      .thenDecisions([{ kind: 'enter', reasonCode: 'leader_moved_up' }]);
+    const [entry] = placed(then.result.commands);
+    assert.equal(entry!.venue, FOLLOW);
+    assert.equal(entry!.side, 'buy');
+    assert.equal(entry!.reduceOnly, false);
+    assert.equal(entry!.size.toFixed(), '0.01');
+    assert.equal(then.result.decisions[0]!.inputs.lag_bps, '10.0000');
+  });
+
+  test('below the threshold: no entry', () => {
+    spec(decider).given(setup).when(leaderJump('50010')).thenNothingHappened();
+  });
+
+  test('leader down: sell the follower', () => {
+    spec(decider)
+      .given(setup)
+      .when(leaderJump('49950'))
+      .thenDecided({ kind: 'enter', reasonCode: 'leader_moved_down' });
+  });
+
+  function holding() {
+    const given = spec(decider).given([...setup, ...leaderJump('50050')]);
+    const entry = Object.values(given.state.world.orders)[0]!;
+    return spec(decider).given(fullyFilled(entry, T0 + 1_100, '50000.5', '0'), given.state);
+  }
+
+  for (const [name, mid, reason] of [
+    ['take-profit', '50060', 'take_profit'],
+    ['stop-loss', '49940', 'stop_loss'],
+  ] as const) {
+    test(`${name}: a reduce-only exit sized to the position`, () => {
+      const then = holding()
+        .when(book(FOLLOW, T0 + 2_000, mid))
+        .thenDecisions([{ kind: 'exit', reasonCode: reason }]);
+      const [exit] = placed(then.result.commands);
+      assert.equal(exit!.side, 'sell');
+      assert.equal(exit!.reduceOnly, true);
+      assert.equal(exit!.size.toFixed(), '0.01');
+    });
+  }
+
+  test('max hold time exits; after the exit fills, the cooldown blocks a new entry', () => {
+    const exited = holding()
+      .when(tick(T0 + 1_100 + 60_000))
+      .thenDecisions([{ kind: 'exit', reasonCode: 'max_hold_time' }]);
+    const [exit] = placed(exited.result.commands);
+    const t = T0 + 62_000;
+    const closed = spec(decider)
+      .given([], exited.result.state)
+      .when(fullyFilled(exit!, t, '50000', '0'))
+      .thenDecisions([{ kind: 'closed', reasonCode: 'max_hold_time' }]);
+    spec(decider)
+      .given([], closed.result.state)
+      .when([
+        book(LEAD, t + 1_000, '50000'),
+        book(FOLLOW, t + 1_000, '50000'),
+        ...leaderJump('50100', t + 2_000),
+      ])
+      .thenNoCommands();
+  });
+});
