@@ -7,6 +7,18 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
+  type CallOptions,
+  type ChannelCredentials,
+  Client,
+  type ClientOptions,
+  type ClientUnaryCall,
+  type handleUnaryCall,
+  makeGenericClientConstructor,
+  type Metadata,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import {
   OrderType,
   orderTypeFromJSON,
   orderTypeToJSON,
@@ -17,6 +29,99 @@ import {
   timeInForceFromJSON,
   timeInForceToJSON,
 } from "./common.js";
+
+/**
+ * ACTIVE trades; REDUCING only places reduce-only orders; HALTED places
+ * nothing and cancels its open orders (the kill switch).
+ */
+export enum TradingState {
+  TRADING_STATE_UNSPECIFIED = 0,
+  TRADING_STATE_ACTIVE = 1,
+  TRADING_STATE_REDUCING = 2,
+  TRADING_STATE_HALTED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function tradingStateFromJSON(object: any): TradingState {
+  switch (object) {
+    case 0:
+    case "TRADING_STATE_UNSPECIFIED":
+      return TradingState.TRADING_STATE_UNSPECIFIED;
+    case 1:
+    case "TRADING_STATE_ACTIVE":
+      return TradingState.TRADING_STATE_ACTIVE;
+    case 2:
+    case "TRADING_STATE_REDUCING":
+      return TradingState.TRADING_STATE_REDUCING;
+    case 3:
+    case "TRADING_STATE_HALTED":
+      return TradingState.TRADING_STATE_HALTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TradingState.UNRECOGNIZED;
+  }
+}
+
+export function tradingStateToJSON(object: TradingState): string {
+  switch (object) {
+    case TradingState.TRADING_STATE_UNSPECIFIED:
+      return "TRADING_STATE_UNSPECIFIED";
+    case TradingState.TRADING_STATE_ACTIVE:
+      return "TRADING_STATE_ACTIVE";
+    case TradingState.TRADING_STATE_REDUCING:
+      return "TRADING_STATE_REDUCING";
+    case TradingState.TRADING_STATE_HALTED:
+      return "TRADING_STATE_HALTED";
+    case TradingState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/**
+ * LIVE sends orders to the execution service (on paper venues: paper
+ * money, real orders on the simulated exchange); DRY_RUN records them and
+ * sends nothing.
+ */
+export enum StrategyMode {
+  STRATEGY_MODE_UNSPECIFIED = 0,
+  STRATEGY_MODE_LIVE = 1,
+  STRATEGY_MODE_DRY_RUN = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function strategyModeFromJSON(object: any): StrategyMode {
+  switch (object) {
+    case 0:
+    case "STRATEGY_MODE_UNSPECIFIED":
+      return StrategyMode.STRATEGY_MODE_UNSPECIFIED;
+    case 1:
+    case "STRATEGY_MODE_LIVE":
+      return StrategyMode.STRATEGY_MODE_LIVE;
+    case 2:
+    case "STRATEGY_MODE_DRY_RUN":
+      return StrategyMode.STRATEGY_MODE_DRY_RUN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return StrategyMode.UNRECOGNIZED;
+  }
+}
+
+export function strategyModeToJSON(object: StrategyMode): string {
+  switch (object) {
+    case StrategyMode.STRATEGY_MODE_UNSPECIFIED:
+      return "STRATEGY_MODE_UNSPECIFIED";
+    case StrategyMode.STRATEGY_MODE_LIVE:
+      return "STRATEGY_MODE_LIVE";
+    case StrategyMode.STRATEGY_MODE_DRY_RUN:
+      return "STRATEGY_MODE_DRY_RUN";
+    case StrategyMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /**
  * An order a strategy decided to place. In dry run it goes to a recorder,
@@ -65,11 +170,162 @@ export interface StrategyDecision {
    * placed.
    */
   dryRun: boolean;
+  /**
+   * "{strategy_id}:{sequence}": unique and deterministic within the
+   * strategy's life (a replay of the same inputs gives the same ids).
+   */
+  decisionId: string;
+  /** Own orders this decision asks to cancel (client order ids). */
+  cancelClientOrderIds: string[];
+  /**
+   * When the strategy decided (the time of the input it decided on), ms
+   * since epoch.
+   */
+  decidedAtMs: number;
 }
 
 export interface StrategyDecision_InputsEntry {
   key: string;
   value: string;
+}
+
+/** One configured strategy instance as the strategy service runs it. */
+export interface StrategyInstance {
+  strategyId: string;
+  /** "funding_arb", "grid" or "scalper". */
+  kind: string;
+  mode: StrategyMode;
+  /**
+   * Runtime state: "standby" (another instance holds the lease),
+   * "starting", "running", "stopping", "stopped", "failed".
+   */
+  state: string;
+  tradingState: TradingState;
+  /** Why it is not running, when it is not; empty otherwise. */
+  reason: string;
+  /** Decisions made so far in its life (the decision sequence). */
+  decisions: number;
+  /** Own orders open right now. */
+  openOrders: number;
+}
+
+/** One leg of a funding-rate arbitrage. */
+export interface ArbLeg {
+  venue: string;
+  account: string;
+  instrument: string;
+  /** The leg's direction: SIDE_SELL for the short leg, SIDE_BUY for the long. */
+  entrySide: Side;
+  /** Decimal text, signed base size the leg holds (our fills plus adopted). */
+  size: string;
+  /** Decimal text; empty while flat. */
+  entryPrice: string;
+  /** Decimal text: fees paid on this leg (negative = rebates). */
+  fees: string;
+  /** Decimal text: funding received on this leg (negative = paid). */
+  fundingReceived: string;
+  /** Decimal text: trading PnL realized on this leg (before fees and funding). */
+  realizedPnl: string;
+  /** Client order ids of this leg's orders. */
+  clientOrderIds: string[];
+}
+
+/** One arbitrage: both legs and what it earned. */
+export interface Arb {
+  arbId: string;
+  instrument: string;
+  /** "entering", "open", "exiting", "unwinding", "closed". */
+  phase: string;
+  shortLeg?: ArbLeg | undefined;
+  longLeg?:
+    | ArbLeg
+    | undefined;
+  /** Decimal text: the net carry the entry expected over the horizon. */
+  expectedNetCarry: string;
+  /** Decimal text, totals over both legs. */
+  fees: string;
+  fundingReceived: string;
+  /** funding_received - fees. */
+  carryNetOfFees: string;
+  /** trading PnL - fees + funding. */
+  realizedPnl: string;
+  startedAtMs: number;
+  /** 0 while not closed. */
+  closedAtMs: number;
+  closeReason: string;
+  /** The entry decision's numbers (per-hour rates, fees, slippage...). */
+  entry: { [key: string]: string };
+}
+
+export interface Arb_EntryEntry {
+  key: string;
+  value: string;
+}
+
+export interface ListStrategiesRequest {
+}
+
+export interface ListStrategiesResponse {
+  strategies: StrategyInstance[];
+}
+
+export interface GetTradingStateRequest {
+  /** Empty = every strategy. */
+  strategyId: string;
+}
+
+export interface GetTradingStateResponse {
+  strategies: StrategyInstance[];
+}
+
+export interface SetTradingStateRequest {
+  /** Empty = every strategy this service runs. */
+  strategyId: string;
+  state: TradingState;
+  /** Who or why, kept in the decision record; never a secret. */
+  reason: string;
+}
+
+export interface SetTradingStateResponse {
+  /** The strategies as they are after the change. */
+  strategies: StrategyInstance[];
+  /** Their trading states before the change, in the same order. */
+  previous: TradingState[];
+}
+
+export interface GetArbBookRequest {
+  strategyId: string;
+}
+
+export interface GetArbBookResponse {
+  strategyId: string;
+  dryRun: boolean;
+  active: Arb[];
+  closed: Arb[];
+}
+
+export interface CloseAllRequest {
+  strategyId: string;
+  reason: string;
+}
+
+export interface CloseAllResponse {
+  strategy?:
+    | StrategyInstance
+    | undefined;
+  /** The decisions the close made (exit orders, canceled orders). */
+  decisions: StrategyDecision[];
+}
+
+export interface ListDecisionsRequest {
+  /** Empty = every strategy. */
+  strategyId: string;
+  /** At most this many (default 100, at most 1000). */
+  limit: number;
+}
+
+export interface ListDecisionsResponse {
+  decisions: StrategyDecision[];
 }
 
 function createBaseOrderIntent(): OrderIntent {
@@ -318,6 +574,9 @@ function createBaseStrategyDecision(): StrategyDecision {
     inputs: {},
     orderIntents: [],
     dryRun: false,
+    decisionId: "",
+    cancelClientOrderIds: [],
+    decidedAtMs: 0,
   };
 }
 
@@ -346,6 +605,15 @@ export const StrategyDecision: MessageFns<StrategyDecision> = {
     }
     if (message.dryRun !== false) {
       writer.uint32(64).bool(message.dryRun);
+    }
+    if (message.decisionId !== "") {
+      writer.uint32(74).string(message.decisionId);
+    }
+    for (const v of message.cancelClientOrderIds) {
+      writer.uint32(82).string(v!);
+    }
+    if (message.decidedAtMs !== 0) {
+      writer.uint32(88).int64(message.decidedAtMs);
     }
     return writer;
   },
@@ -430,6 +698,30 @@ export const StrategyDecision: MessageFns<StrategyDecision> = {
             message.dryRun = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.decisionId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.cancelClientOrderIds.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.decidedAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -481,6 +773,21 @@ export const StrategyDecision: MessageFns<StrategyDecision> = {
         : isSet(object.dry_run)
         ? globalThis.Boolean(object.dry_run)
         : false,
+      decisionId: isSet(object.decisionId)
+        ? globalThis.String(object.decisionId)
+        : isSet(object.decision_id)
+        ? globalThis.String(object.decision_id)
+        : "",
+      cancelClientOrderIds: globalThis.Array.isArray(object?.cancelClientOrderIds)
+        ? object.cancelClientOrderIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cancel_client_order_ids)
+        ? object.cancel_client_order_ids.map((e: any) => globalThis.String(e))
+        : [],
+      decidedAtMs: isSet(object.decidedAtMs)
+        ? globalThis.Number(object.decidedAtMs)
+        : isSet(object.decided_at_ms)
+        ? globalThis.Number(object.decided_at_ms)
+        : 0,
     };
   },
 
@@ -516,6 +823,15 @@ export const StrategyDecision: MessageFns<StrategyDecision> = {
     if (message.dryRun !== false) {
       obj.dryRun = message.dryRun;
     }
+    if (message.decisionId !== "") {
+      obj.decisionId = message.decisionId;
+    }
+    if (message.cancelClientOrderIds?.length) {
+      obj.cancelClientOrderIds = message.cancelClientOrderIds;
+    }
+    if (message.decidedAtMs !== 0) {
+      obj.decidedAtMs = Math.round(message.decidedAtMs);
+    }
     return obj;
   },
 
@@ -540,6 +856,9 @@ export const StrategyDecision: MessageFns<StrategyDecision> = {
     );
     message.orderIntents = object.orderIntents?.map((e) => OrderIntent.fromPartial(e)) || [];
     message.dryRun = object.dryRun ?? false;
+    message.decisionId = object.decisionId ?? "";
+    message.cancelClientOrderIds = object.cancelClientOrderIds?.map((e) => e) || [];
+    message.decidedAtMs = object.decidedAtMs ?? 0;
     return message;
   },
 };
@@ -629,6 +948,2116 @@ export const StrategyDecision_InputsEntry: MessageFns<StrategyDecision_InputsEnt
   },
 };
 
+function createBaseStrategyInstance(): StrategyInstance {
+  return { strategyId: "", kind: "", mode: 0, state: "", tradingState: 0, reason: "", decisions: 0, openOrders: 0 };
+}
+
+export const StrategyInstance: MessageFns<StrategyInstance> = {
+  encode(message: StrategyInstance, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategyId !== "") {
+      writer.uint32(10).string(message.strategyId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).int32(message.mode);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.tradingState !== 0) {
+      writer.uint32(40).int32(message.tradingState);
+    }
+    if (message.reason !== "") {
+      writer.uint32(50).string(message.reason);
+    }
+    if (message.decisions !== 0) {
+      writer.uint32(56).int64(message.decisions);
+    }
+    if (message.openOrders !== 0) {
+      writer.uint32(64).int32(message.openOrders);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StrategyInstance {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStrategyInstance();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tradingState = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.decisions = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.openOrders = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StrategyInstance {
+    return {
+      strategyId: isSet(object.strategyId)
+        ? globalThis.String(object.strategyId)
+        : isSet(object.strategy_id)
+        ? globalThis.String(object.strategy_id)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      mode: isSet(object.mode) ? strategyModeFromJSON(object.mode) : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      tradingState: isSet(object.tradingState)
+        ? tradingStateFromJSON(object.tradingState)
+        : isSet(object.trading_state)
+        ? tradingStateFromJSON(object.trading_state)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      decisions: isSet(object.decisions) ? globalThis.Number(object.decisions) : 0,
+      openOrders: isSet(object.openOrders)
+        ? globalThis.Number(object.openOrders)
+        : isSet(object.open_orders)
+        ? globalThis.Number(object.open_orders)
+        : 0,
+    };
+  },
+
+  toJSON(message: StrategyInstance): unknown {
+    const obj: any = {};
+    if (message.strategyId !== "") {
+      obj.strategyId = message.strategyId;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.mode !== 0) {
+      obj.mode = strategyModeToJSON(message.mode);
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.tradingState !== 0) {
+      obj.tradingState = tradingStateToJSON(message.tradingState);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.decisions !== 0) {
+      obj.decisions = Math.round(message.decisions);
+    }
+    if (message.openOrders !== 0) {
+      obj.openOrders = Math.round(message.openOrders);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StrategyInstance>): StrategyInstance {
+    return StrategyInstance.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StrategyInstance>): StrategyInstance {
+    const message = createBaseStrategyInstance();
+    message.strategyId = object.strategyId ?? "";
+    message.kind = object.kind ?? "";
+    message.mode = object.mode ?? 0;
+    message.state = object.state ?? "";
+    message.tradingState = object.tradingState ?? 0;
+    message.reason = object.reason ?? "";
+    message.decisions = object.decisions ?? 0;
+    message.openOrders = object.openOrders ?? 0;
+    return message;
+  },
+};
+
+function createBaseArbLeg(): ArbLeg {
+  return {
+    venue: "",
+    account: "",
+    instrument: "",
+    entrySide: 0,
+    size: "",
+    entryPrice: "",
+    fees: "",
+    fundingReceived: "",
+    realizedPnl: "",
+    clientOrderIds: [],
+  };
+}
+
+export const ArbLeg: MessageFns<ArbLeg> = {
+  encode(message: ArbLeg, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.account !== "") {
+      writer.uint32(18).string(message.account);
+    }
+    if (message.instrument !== "") {
+      writer.uint32(26).string(message.instrument);
+    }
+    if (message.entrySide !== 0) {
+      writer.uint32(32).int32(message.entrySide);
+    }
+    if (message.size !== "") {
+      writer.uint32(42).string(message.size);
+    }
+    if (message.entryPrice !== "") {
+      writer.uint32(50).string(message.entryPrice);
+    }
+    if (message.fees !== "") {
+      writer.uint32(58).string(message.fees);
+    }
+    if (message.fundingReceived !== "") {
+      writer.uint32(66).string(message.fundingReceived);
+    }
+    if (message.realizedPnl !== "") {
+      writer.uint32(74).string(message.realizedPnl);
+    }
+    for (const v of message.clientOrderIds) {
+      writer.uint32(82).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ArbLeg {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArbLeg();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.instrument = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.entrySide = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.size = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.entryPrice = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.fees = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.fundingReceived = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.realizedPnl = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.clientOrderIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ArbLeg {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+      instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
+      entrySide: isSet(object.entrySide)
+        ? sideFromJSON(object.entrySide)
+        : isSet(object.entry_side)
+        ? sideFromJSON(object.entry_side)
+        : 0,
+      size: isSet(object.size) ? globalThis.String(object.size) : "",
+      entryPrice: isSet(object.entryPrice)
+        ? globalThis.String(object.entryPrice)
+        : isSet(object.entry_price)
+        ? globalThis.String(object.entry_price)
+        : "",
+      fees: isSet(object.fees) ? globalThis.String(object.fees) : "",
+      fundingReceived: isSet(object.fundingReceived)
+        ? globalThis.String(object.fundingReceived)
+        : isSet(object.funding_received)
+        ? globalThis.String(object.funding_received)
+        : "",
+      realizedPnl: isSet(object.realizedPnl)
+        ? globalThis.String(object.realizedPnl)
+        : isSet(object.realized_pnl)
+        ? globalThis.String(object.realized_pnl)
+        : "",
+      clientOrderIds: globalThis.Array.isArray(object?.clientOrderIds)
+        ? object.clientOrderIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_order_ids)
+        ? object.client_order_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ArbLeg): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    if (message.instrument !== "") {
+      obj.instrument = message.instrument;
+    }
+    if (message.entrySide !== 0) {
+      obj.entrySide = sideToJSON(message.entrySide);
+    }
+    if (message.size !== "") {
+      obj.size = message.size;
+    }
+    if (message.entryPrice !== "") {
+      obj.entryPrice = message.entryPrice;
+    }
+    if (message.fees !== "") {
+      obj.fees = message.fees;
+    }
+    if (message.fundingReceived !== "") {
+      obj.fundingReceived = message.fundingReceived;
+    }
+    if (message.realizedPnl !== "") {
+      obj.realizedPnl = message.realizedPnl;
+    }
+    if (message.clientOrderIds?.length) {
+      obj.clientOrderIds = message.clientOrderIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ArbLeg>): ArbLeg {
+    return ArbLeg.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ArbLeg>): ArbLeg {
+    const message = createBaseArbLeg();
+    message.venue = object.venue ?? "";
+    message.account = object.account ?? "";
+    message.instrument = object.instrument ?? "";
+    message.entrySide = object.entrySide ?? 0;
+    message.size = object.size ?? "";
+    message.entryPrice = object.entryPrice ?? "";
+    message.fees = object.fees ?? "";
+    message.fundingReceived = object.fundingReceived ?? "";
+    message.realizedPnl = object.realizedPnl ?? "";
+    message.clientOrderIds = object.clientOrderIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseArb(): Arb {
+  return {
+    arbId: "",
+    instrument: "",
+    phase: "",
+    shortLeg: undefined,
+    longLeg: undefined,
+    expectedNetCarry: "",
+    fees: "",
+    fundingReceived: "",
+    carryNetOfFees: "",
+    realizedPnl: "",
+    startedAtMs: 0,
+    closedAtMs: 0,
+    closeReason: "",
+    entry: {},
+  };
+}
+
+export const Arb: MessageFns<Arb> = {
+  encode(message: Arb, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.arbId !== "") {
+      writer.uint32(10).string(message.arbId);
+    }
+    if (message.instrument !== "") {
+      writer.uint32(18).string(message.instrument);
+    }
+    if (message.phase !== "") {
+      writer.uint32(26).string(message.phase);
+    }
+    if (message.shortLeg !== undefined) {
+      ArbLeg.encode(message.shortLeg, writer.uint32(34).fork()).join();
+    }
+    if (message.longLeg !== undefined) {
+      ArbLeg.encode(message.longLeg, writer.uint32(42).fork()).join();
+    }
+    if (message.expectedNetCarry !== "") {
+      writer.uint32(50).string(message.expectedNetCarry);
+    }
+    if (message.fees !== "") {
+      writer.uint32(58).string(message.fees);
+    }
+    if (message.fundingReceived !== "") {
+      writer.uint32(66).string(message.fundingReceived);
+    }
+    if (message.carryNetOfFees !== "") {
+      writer.uint32(74).string(message.carryNetOfFees);
+    }
+    if (message.realizedPnl !== "") {
+      writer.uint32(82).string(message.realizedPnl);
+    }
+    if (message.startedAtMs !== 0) {
+      writer.uint32(88).int64(message.startedAtMs);
+    }
+    if (message.closedAtMs !== 0) {
+      writer.uint32(96).int64(message.closedAtMs);
+    }
+    if (message.closeReason !== "") {
+      writer.uint32(106).string(message.closeReason);
+    }
+    globalThis.Object.entries(message.entry).forEach(([key, value]: [string, string]) => {
+      Arb_EntryEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Arb {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArb();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.arbId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instrument = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.phase = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.shortLeg = ArbLeg.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.longLeg = ArbLeg.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.expectedNetCarry = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.fees = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.fundingReceived = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.carryNetOfFees = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.realizedPnl = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.startedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.closedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.closeReason = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            const entry14 = Arb_EntryEntry.decode(reader, reader.uint32());
+            if (entry14.value !== undefined) {
+              message.entry[entry14.key] = entry14.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Arb {
+    return {
+      arbId: isSet(object.arbId)
+        ? globalThis.String(object.arbId)
+        : isSet(object.arb_id)
+        ? globalThis.String(object.arb_id)
+        : "",
+      instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
+      phase: isSet(object.phase) ? globalThis.String(object.phase) : "",
+      shortLeg: isSet(object.shortLeg)
+        ? ArbLeg.fromJSON(object.shortLeg)
+        : isSet(object.short_leg)
+        ? ArbLeg.fromJSON(object.short_leg)
+        : undefined,
+      longLeg: isSet(object.longLeg)
+        ? ArbLeg.fromJSON(object.longLeg)
+        : isSet(object.long_leg)
+        ? ArbLeg.fromJSON(object.long_leg)
+        : undefined,
+      expectedNetCarry: isSet(object.expectedNetCarry)
+        ? globalThis.String(object.expectedNetCarry)
+        : isSet(object.expected_net_carry)
+        ? globalThis.String(object.expected_net_carry)
+        : "",
+      fees: isSet(object.fees) ? globalThis.String(object.fees) : "",
+      fundingReceived: isSet(object.fundingReceived)
+        ? globalThis.String(object.fundingReceived)
+        : isSet(object.funding_received)
+        ? globalThis.String(object.funding_received)
+        : "",
+      carryNetOfFees: isSet(object.carryNetOfFees)
+        ? globalThis.String(object.carryNetOfFees)
+        : isSet(object.carry_net_of_fees)
+        ? globalThis.String(object.carry_net_of_fees)
+        : "",
+      realizedPnl: isSet(object.realizedPnl)
+        ? globalThis.String(object.realizedPnl)
+        : isSet(object.realized_pnl)
+        ? globalThis.String(object.realized_pnl)
+        : "",
+      startedAtMs: isSet(object.startedAtMs)
+        ? globalThis.Number(object.startedAtMs)
+        : isSet(object.started_at_ms)
+        ? globalThis.Number(object.started_at_ms)
+        : 0,
+      closedAtMs: isSet(object.closedAtMs)
+        ? globalThis.Number(object.closedAtMs)
+        : isSet(object.closed_at_ms)
+        ? globalThis.Number(object.closed_at_ms)
+        : 0,
+      closeReason: isSet(object.closeReason)
+        ? globalThis.String(object.closeReason)
+        : isSet(object.close_reason)
+        ? globalThis.String(object.close_reason)
+        : "",
+      entry: isObject(object.entry)
+        ? (globalThis.Object.entries(object.entry) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: Arb): unknown {
+    const obj: any = {};
+    if (message.arbId !== "") {
+      obj.arbId = message.arbId;
+    }
+    if (message.instrument !== "") {
+      obj.instrument = message.instrument;
+    }
+    if (message.phase !== "") {
+      obj.phase = message.phase;
+    }
+    if (message.shortLeg !== undefined) {
+      obj.shortLeg = ArbLeg.toJSON(message.shortLeg);
+    }
+    if (message.longLeg !== undefined) {
+      obj.longLeg = ArbLeg.toJSON(message.longLeg);
+    }
+    if (message.expectedNetCarry !== "") {
+      obj.expectedNetCarry = message.expectedNetCarry;
+    }
+    if (message.fees !== "") {
+      obj.fees = message.fees;
+    }
+    if (message.fundingReceived !== "") {
+      obj.fundingReceived = message.fundingReceived;
+    }
+    if (message.carryNetOfFees !== "") {
+      obj.carryNetOfFees = message.carryNetOfFees;
+    }
+    if (message.realizedPnl !== "") {
+      obj.realizedPnl = message.realizedPnl;
+    }
+    if (message.startedAtMs !== 0) {
+      obj.startedAtMs = Math.round(message.startedAtMs);
+    }
+    if (message.closedAtMs !== 0) {
+      obj.closedAtMs = Math.round(message.closedAtMs);
+    }
+    if (message.closeReason !== "") {
+      obj.closeReason = message.closeReason;
+    }
+    if (message.entry) {
+      const entries = globalThis.Object.entries(message.entry) as [string, string][];
+      if (entries.length > 0) {
+        obj.entry = {};
+        entries.forEach(([k, v]) => {
+          obj.entry[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Arb>): Arb {
+    return Arb.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Arb>): Arb {
+    const message = createBaseArb();
+    message.arbId = object.arbId ?? "";
+    message.instrument = object.instrument ?? "";
+    message.phase = object.phase ?? "";
+    message.shortLeg = (object.shortLeg !== undefined && object.shortLeg !== null)
+      ? ArbLeg.fromPartial(object.shortLeg)
+      : undefined;
+    message.longLeg = (object.longLeg !== undefined && object.longLeg !== null)
+      ? ArbLeg.fromPartial(object.longLeg)
+      : undefined;
+    message.expectedNetCarry = object.expectedNetCarry ?? "";
+    message.fees = object.fees ?? "";
+    message.fundingReceived = object.fundingReceived ?? "";
+    message.carryNetOfFees = object.carryNetOfFees ?? "";
+    message.realizedPnl = object.realizedPnl ?? "";
+    message.startedAtMs = object.startedAtMs ?? 0;
+    message.closedAtMs = object.closedAtMs ?? 0;
+    message.closeReason = object.closeReason ?? "";
+    message.entry = (globalThis.Object.entries(object.entry ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseArb_EntryEntry(): Arb_EntryEntry {
+  return { key: "", value: "" };
+}
+
+export const Arb_EntryEntry: MessageFns<Arb_EntryEntry> = {
+  encode(message: Arb_EntryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Arb_EntryEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArb_EntryEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Arb_EntryEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Arb_EntryEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Arb_EntryEntry>): Arb_EntryEntry {
+    return Arb_EntryEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Arb_EntryEntry>): Arb_EntryEntry {
+    const message = createBaseArb_EntryEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseListStrategiesRequest(): ListStrategiesRequest {
+  return {};
+}
+
+export const ListStrategiesRequest: MessageFns<ListStrategiesRequest> = {
+  encode(_: ListStrategiesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStrategiesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStrategiesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListStrategiesRequest {
+    return {};
+  },
+
+  toJSON(_: ListStrategiesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStrategiesRequest>): ListStrategiesRequest {
+    return ListStrategiesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListStrategiesRequest>): ListStrategiesRequest {
+    const message = createBaseListStrategiesRequest();
+    return message;
+  },
+};
+
+function createBaseListStrategiesResponse(): ListStrategiesResponse {
+  return { strategies: [] };
+}
+
+export const ListStrategiesResponse: MessageFns<ListStrategiesResponse> = {
+  encode(message: ListStrategiesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.strategies) {
+      StrategyInstance.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStrategiesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStrategiesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategies.push(StrategyInstance.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStrategiesResponse {
+    return {
+      strategies: globalThis.Array.isArray(object?.strategies)
+        ? object.strategies.map((e: any) => StrategyInstance.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListStrategiesResponse): unknown {
+    const obj: any = {};
+    if (message.strategies?.length) {
+      obj.strategies = message.strategies.map((e) => StrategyInstance.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStrategiesResponse>): ListStrategiesResponse {
+    return ListStrategiesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListStrategiesResponse>): ListStrategiesResponse {
+    const message = createBaseListStrategiesResponse();
+    message.strategies = object.strategies?.map((e) => StrategyInstance.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetTradingStateRequest(): GetTradingStateRequest {
+  return { strategyId: "" };
+}
+
+export const GetTradingStateRequest: MessageFns<GetTradingStateRequest> = {
+  encode(message: GetTradingStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategyId !== "") {
+      writer.uint32(10).string(message.strategyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTradingStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTradingStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTradingStateRequest {
+    return {
+      strategyId: isSet(object.strategyId)
+        ? globalThis.String(object.strategyId)
+        : isSet(object.strategy_id)
+        ? globalThis.String(object.strategy_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetTradingStateRequest): unknown {
+    const obj: any = {};
+    if (message.strategyId !== "") {
+      obj.strategyId = message.strategyId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTradingStateRequest>): GetTradingStateRequest {
+    return GetTradingStateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTradingStateRequest>): GetTradingStateRequest {
+    const message = createBaseGetTradingStateRequest();
+    message.strategyId = object.strategyId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetTradingStateResponse(): GetTradingStateResponse {
+  return { strategies: [] };
+}
+
+export const GetTradingStateResponse: MessageFns<GetTradingStateResponse> = {
+  encode(message: GetTradingStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.strategies) {
+      StrategyInstance.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTradingStateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTradingStateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategies.push(StrategyInstance.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTradingStateResponse {
+    return {
+      strategies: globalThis.Array.isArray(object?.strategies)
+        ? object.strategies.map((e: any) => StrategyInstance.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetTradingStateResponse): unknown {
+    const obj: any = {};
+    if (message.strategies?.length) {
+      obj.strategies = message.strategies.map((e) => StrategyInstance.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTradingStateResponse>): GetTradingStateResponse {
+    return GetTradingStateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTradingStateResponse>): GetTradingStateResponse {
+    const message = createBaseGetTradingStateResponse();
+    message.strategies = object.strategies?.map((e) => StrategyInstance.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSetTradingStateRequest(): SetTradingStateRequest {
+  return { strategyId: "", state: 0, reason: "" };
+}
+
+export const SetTradingStateRequest: MessageFns<SetTradingStateRequest> = {
+  encode(message: SetTradingStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategyId !== "") {
+      writer.uint32(10).string(message.strategyId);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetTradingStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetTradingStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetTradingStateRequest {
+    return {
+      strategyId: isSet(object.strategyId)
+        ? globalThis.String(object.strategyId)
+        : isSet(object.strategy_id)
+        ? globalThis.String(object.strategy_id)
+        : "",
+      state: isSet(object.state) ? tradingStateFromJSON(object.state) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: SetTradingStateRequest): unknown {
+    const obj: any = {};
+    if (message.strategyId !== "") {
+      obj.strategyId = message.strategyId;
+    }
+    if (message.state !== 0) {
+      obj.state = tradingStateToJSON(message.state);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetTradingStateRequest>): SetTradingStateRequest {
+    return SetTradingStateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetTradingStateRequest>): SetTradingStateRequest {
+    const message = createBaseSetTradingStateRequest();
+    message.strategyId = object.strategyId ?? "";
+    message.state = object.state ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseSetTradingStateResponse(): SetTradingStateResponse {
+  return { strategies: [], previous: [] };
+}
+
+export const SetTradingStateResponse: MessageFns<SetTradingStateResponse> = {
+  encode(message: SetTradingStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.strategies) {
+      StrategyInstance.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.previous.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.previous) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetTradingStateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetTradingStateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategies.push(StrategyInstance.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.previous.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.previous.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetTradingStateResponse {
+    return {
+      strategies: globalThis.Array.isArray(object?.strategies)
+        ? object.strategies.map((e: any) => StrategyInstance.fromJSON(e))
+        : [],
+      previous: globalThis.Array.isArray(object?.previous)
+        ? object.previous.map((e: any) => tradingStateFromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SetTradingStateResponse): unknown {
+    const obj: any = {};
+    if (message.strategies?.length) {
+      obj.strategies = message.strategies.map((e) => StrategyInstance.toJSON(e));
+    }
+    if (message.previous?.length) {
+      obj.previous = message.previous.map((e) => tradingStateToJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetTradingStateResponse>): SetTradingStateResponse {
+    return SetTradingStateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetTradingStateResponse>): SetTradingStateResponse {
+    const message = createBaseSetTradingStateResponse();
+    message.strategies = object.strategies?.map((e) => StrategyInstance.fromPartial(e)) || [];
+    message.previous = object.previous?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetArbBookRequest(): GetArbBookRequest {
+  return { strategyId: "" };
+}
+
+export const GetArbBookRequest: MessageFns<GetArbBookRequest> = {
+  encode(message: GetArbBookRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategyId !== "") {
+      writer.uint32(10).string(message.strategyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetArbBookRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetArbBookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetArbBookRequest {
+    return {
+      strategyId: isSet(object.strategyId)
+        ? globalThis.String(object.strategyId)
+        : isSet(object.strategy_id)
+        ? globalThis.String(object.strategy_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetArbBookRequest): unknown {
+    const obj: any = {};
+    if (message.strategyId !== "") {
+      obj.strategyId = message.strategyId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetArbBookRequest>): GetArbBookRequest {
+    return GetArbBookRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetArbBookRequest>): GetArbBookRequest {
+    const message = createBaseGetArbBookRequest();
+    message.strategyId = object.strategyId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetArbBookResponse(): GetArbBookResponse {
+  return { strategyId: "", dryRun: false, active: [], closed: [] };
+}
+
+export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
+  encode(message: GetArbBookResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategyId !== "") {
+      writer.uint32(10).string(message.strategyId);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(16).bool(message.dryRun);
+    }
+    for (const v of message.active) {
+      Arb.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.closed) {
+      Arb.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetArbBookResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetArbBookResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.active.push(Arb.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.closed.push(Arb.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetArbBookResponse {
+    return {
+      strategyId: isSet(object.strategyId)
+        ? globalThis.String(object.strategyId)
+        : isSet(object.strategy_id)
+        ? globalThis.String(object.strategy_id)
+        : "",
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      active: globalThis.Array.isArray(object?.active) ? object.active.map((e: any) => Arb.fromJSON(e)) : [],
+      closed: globalThis.Array.isArray(object?.closed) ? object.closed.map((e: any) => Arb.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetArbBookResponse): unknown {
+    const obj: any = {};
+    if (message.strategyId !== "") {
+      obj.strategyId = message.strategyId;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.active?.length) {
+      obj.active = message.active.map((e) => Arb.toJSON(e));
+    }
+    if (message.closed?.length) {
+      obj.closed = message.closed.map((e) => Arb.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetArbBookResponse>): GetArbBookResponse {
+    return GetArbBookResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetArbBookResponse>): GetArbBookResponse {
+    const message = createBaseGetArbBookResponse();
+    message.strategyId = object.strategyId ?? "";
+    message.dryRun = object.dryRun ?? false;
+    message.active = object.active?.map((e) => Arb.fromPartial(e)) || [];
+    message.closed = object.closed?.map((e) => Arb.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCloseAllRequest(): CloseAllRequest {
+  return { strategyId: "", reason: "" };
+}
+
+export const CloseAllRequest: MessageFns<CloseAllRequest> = {
+  encode(message: CloseAllRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategyId !== "") {
+      writer.uint32(10).string(message.strategyId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloseAllRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloseAllRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CloseAllRequest {
+    return {
+      strategyId: isSet(object.strategyId)
+        ? globalThis.String(object.strategyId)
+        : isSet(object.strategy_id)
+        ? globalThis.String(object.strategy_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: CloseAllRequest): unknown {
+    const obj: any = {};
+    if (message.strategyId !== "") {
+      obj.strategyId = message.strategyId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CloseAllRequest>): CloseAllRequest {
+    return CloseAllRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CloseAllRequest>): CloseAllRequest {
+    const message = createBaseCloseAllRequest();
+    message.strategyId = object.strategyId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseCloseAllResponse(): CloseAllResponse {
+  return { strategy: undefined, decisions: [] };
+}
+
+export const CloseAllResponse: MessageFns<CloseAllResponse> = {
+  encode(message: CloseAllResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategy !== undefined) {
+      StrategyInstance.encode(message.strategy, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.decisions) {
+      StrategyDecision.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloseAllResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloseAllResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategy = StrategyInstance.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.decisions.push(StrategyDecision.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CloseAllResponse {
+    return {
+      strategy: isSet(object.strategy) ? StrategyInstance.fromJSON(object.strategy) : undefined,
+      decisions: globalThis.Array.isArray(object?.decisions)
+        ? object.decisions.map((e: any) => StrategyDecision.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CloseAllResponse): unknown {
+    const obj: any = {};
+    if (message.strategy !== undefined) {
+      obj.strategy = StrategyInstance.toJSON(message.strategy);
+    }
+    if (message.decisions?.length) {
+      obj.decisions = message.decisions.map((e) => StrategyDecision.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CloseAllResponse>): CloseAllResponse {
+    return CloseAllResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CloseAllResponse>): CloseAllResponse {
+    const message = createBaseCloseAllResponse();
+    message.strategy = (object.strategy !== undefined && object.strategy !== null)
+      ? StrategyInstance.fromPartial(object.strategy)
+      : undefined;
+    message.decisions = object.decisions?.map((e) => StrategyDecision.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListDecisionsRequest(): ListDecisionsRequest {
+  return { strategyId: "", limit: 0 };
+}
+
+export const ListDecisionsRequest: MessageFns<ListDecisionsRequest> = {
+  encode(message: ListDecisionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategyId !== "") {
+      writer.uint32(10).string(message.strategyId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDecisionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDecisionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDecisionsRequest {
+    return {
+      strategyId: isSet(object.strategyId)
+        ? globalThis.String(object.strategyId)
+        : isSet(object.strategy_id)
+        ? globalThis.String(object.strategy_id)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ListDecisionsRequest): unknown {
+    const obj: any = {};
+    if (message.strategyId !== "") {
+      obj.strategyId = message.strategyId;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDecisionsRequest>): ListDecisionsRequest {
+    return ListDecisionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDecisionsRequest>): ListDecisionsRequest {
+    const message = createBaseListDecisionsRequest();
+    message.strategyId = object.strategyId ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListDecisionsResponse(): ListDecisionsResponse {
+  return { decisions: [] };
+}
+
+export const ListDecisionsResponse: MessageFns<ListDecisionsResponse> = {
+  encode(message: ListDecisionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.decisions) {
+      StrategyDecision.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDecisionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDecisionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.decisions.push(StrategyDecision.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDecisionsResponse {
+    return {
+      decisions: globalThis.Array.isArray(object?.decisions)
+        ? object.decisions.map((e: any) => StrategyDecision.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListDecisionsResponse): unknown {
+    const obj: any = {};
+    if (message.decisions?.length) {
+      obj.decisions = message.decisions.map((e) => StrategyDecision.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDecisionsResponse>): ListDecisionsResponse {
+    return ListDecisionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDecisionsResponse>): ListDecisionsResponse {
+    const message = createBaseListDecisionsResponse();
+    message.decisions = object.decisions?.map((e) => StrategyDecision.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+/**
+ * The strategy service (port 50055): the strategies' trading state (kill
+ * switch), their books and decisions. Bad arguments get INVALID_ARGUMENT
+ * naming the field.
+ */
+export type StrategyServiceService = typeof StrategyServiceService;
+export const StrategyServiceService = {
+  listStrategies: {
+    path: "/perpmesh.v1.StrategyService/ListStrategies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListStrategiesRequest): Buffer =>
+      Buffer.from(ListStrategiesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListStrategiesRequest => ListStrategiesRequest.decode(value),
+    responseSerialize: (value: ListStrategiesResponse): Buffer =>
+      Buffer.from(ListStrategiesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListStrategiesResponse => ListStrategiesResponse.decode(value),
+  },
+  getTradingState: {
+    path: "/perpmesh.v1.StrategyService/GetTradingState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTradingStateRequest): Buffer =>
+      Buffer.from(GetTradingStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTradingStateRequest => GetTradingStateRequest.decode(value),
+    responseSerialize: (value: GetTradingStateResponse): Buffer =>
+      Buffer.from(GetTradingStateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTradingStateResponse => GetTradingStateResponse.decode(value),
+  },
+  /**
+   * Sets the trading state of one strategy, or of every strategy this
+   * service runs when strategy_id is empty.
+   */
+  setTradingState: {
+    path: "/perpmesh.v1.StrategyService/SetTradingState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetTradingStateRequest): Buffer =>
+      Buffer.from(SetTradingStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetTradingStateRequest => SetTradingStateRequest.decode(value),
+    responseSerialize: (value: SetTradingStateResponse): Buffer =>
+      Buffer.from(SetTradingStateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetTradingStateResponse => SetTradingStateResponse.decode(value),
+  },
+  /** The funding-arbitrage book: active arbs and the most recent closed ones. */
+  getArbBook: {
+    path: "/perpmesh.v1.StrategyService/GetArbBook" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetArbBookRequest): Buffer => Buffer.from(GetArbBookRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetArbBookRequest => GetArbBookRequest.decode(value),
+    responseSerialize: (value: GetArbBookResponse): Buffer => Buffer.from(GetArbBookResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetArbBookResponse => GetArbBookResponse.decode(value),
+  },
+  /**
+   * Closes every position of a strategy (reduce-only), explicitly. Stopping
+   * the service never does this: it cancels open orders and keeps positions.
+   */
+  closeAll: {
+    path: "/perpmesh.v1.StrategyService/CloseAll" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CloseAllRequest): Buffer => Buffer.from(CloseAllRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CloseAllRequest => CloseAllRequest.decode(value),
+    responseSerialize: (value: CloseAllResponse): Buffer => Buffer.from(CloseAllResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CloseAllResponse => CloseAllResponse.decode(value),
+  },
+  /** The most recent decisions of one strategy or of all, newest last. */
+  listDecisions: {
+    path: "/perpmesh.v1.StrategyService/ListDecisions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDecisionsRequest): Buffer => Buffer.from(ListDecisionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDecisionsRequest => ListDecisionsRequest.decode(value),
+    responseSerialize: (value: ListDecisionsResponse): Buffer =>
+      Buffer.from(ListDecisionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDecisionsResponse => ListDecisionsResponse.decode(value),
+  },
+} as const;
+
+export interface StrategyServiceServer extends UntypedServiceImplementation {
+  listStrategies: handleUnaryCall<ListStrategiesRequest, ListStrategiesResponse>;
+  getTradingState: handleUnaryCall<GetTradingStateRequest, GetTradingStateResponse>;
+  /**
+   * Sets the trading state of one strategy, or of every strategy this
+   * service runs when strategy_id is empty.
+   */
+  setTradingState: handleUnaryCall<SetTradingStateRequest, SetTradingStateResponse>;
+  /** The funding-arbitrage book: active arbs and the most recent closed ones. */
+  getArbBook: handleUnaryCall<GetArbBookRequest, GetArbBookResponse>;
+  /**
+   * Closes every position of a strategy (reduce-only), explicitly. Stopping
+   * the service never does this: it cancels open orders and keeps positions.
+   */
+  closeAll: handleUnaryCall<CloseAllRequest, CloseAllResponse>;
+  /** The most recent decisions of one strategy or of all, newest last. */
+  listDecisions: handleUnaryCall<ListDecisionsRequest, ListDecisionsResponse>;
+}
+
+export interface StrategyServiceClient extends Client {
+  listStrategies(
+    request: ListStrategiesRequest,
+    callback: (error: ServiceError | null, response: ListStrategiesResponse) => void,
+  ): ClientUnaryCall;
+  listStrategies(
+    request: ListStrategiesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListStrategiesResponse) => void,
+  ): ClientUnaryCall;
+  listStrategies(
+    request: ListStrategiesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListStrategiesResponse) => void,
+  ): ClientUnaryCall;
+  getTradingState(
+    request: GetTradingStateRequest,
+    callback: (error: ServiceError | null, response: GetTradingStateResponse) => void,
+  ): ClientUnaryCall;
+  getTradingState(
+    request: GetTradingStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTradingStateResponse) => void,
+  ): ClientUnaryCall;
+  getTradingState(
+    request: GetTradingStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTradingStateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Sets the trading state of one strategy, or of every strategy this
+   * service runs when strategy_id is empty.
+   */
+  setTradingState(
+    request: SetTradingStateRequest,
+    callback: (error: ServiceError | null, response: SetTradingStateResponse) => void,
+  ): ClientUnaryCall;
+  setTradingState(
+    request: SetTradingStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetTradingStateResponse) => void,
+  ): ClientUnaryCall;
+  setTradingState(
+    request: SetTradingStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetTradingStateResponse) => void,
+  ): ClientUnaryCall;
+  /** The funding-arbitrage book: active arbs and the most recent closed ones. */
+  getArbBook(
+    request: GetArbBookRequest,
+    callback: (error: ServiceError | null, response: GetArbBookResponse) => void,
+  ): ClientUnaryCall;
+  getArbBook(
+    request: GetArbBookRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetArbBookResponse) => void,
+  ): ClientUnaryCall;
+  getArbBook(
+    request: GetArbBookRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetArbBookResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Closes every position of a strategy (reduce-only), explicitly. Stopping
+   * the service never does this: it cancels open orders and keeps positions.
+   */
+  closeAll(
+    request: CloseAllRequest,
+    callback: (error: ServiceError | null, response: CloseAllResponse) => void,
+  ): ClientUnaryCall;
+  closeAll(
+    request: CloseAllRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CloseAllResponse) => void,
+  ): ClientUnaryCall;
+  closeAll(
+    request: CloseAllRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CloseAllResponse) => void,
+  ): ClientUnaryCall;
+  /** The most recent decisions of one strategy or of all, newest last. */
+  listDecisions(
+    request: ListDecisionsRequest,
+    callback: (error: ServiceError | null, response: ListDecisionsResponse) => void,
+  ): ClientUnaryCall;
+  listDecisions(
+    request: ListDecisionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDecisionsResponse) => void,
+  ): ClientUnaryCall;
+  listDecisions(
+    request: ListDecisionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDecisionsResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const StrategyServiceClient = makeGenericClientConstructor(
+  StrategyServiceService,
+  "perpmesh.v1.StrategyService",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): StrategyServiceClient;
+  service: typeof StrategyServiceService;
+  serviceName: string;
+};
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -637,6 +3066,17 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
