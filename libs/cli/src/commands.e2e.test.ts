@@ -74,7 +74,7 @@ async function startSystem(dataDir: string): Promise<System> {
         'gateway.http.port=0',
         'gateway.http.host=127.0.0.1',
       ].flatMap((kv) => ['--set', kv]),
-      ...['execution', 'account', 'marketData'].flatMap((s) => [
+      ...['execution', 'account', 'marketData', 'strategy'].flatMap((s) => [
         '--set',
         `${s}.grpcPort=0`,
         '--set',

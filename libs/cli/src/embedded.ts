@@ -36,6 +36,15 @@ import {
   executionSectionFields,
 } from '@perpmesh/execution';
 import {
+  buildGateway,
+  DEFAULT_GATEWAY_HTTP_PORT,
+  gatewayFeedComponent,
+  gatewaySectionFields,
+  LOCAL_TOKEN_FILE,
+  loadOrCreateTokenFile,
+  mountGateway,
+} from '@perpmesh/gateway';
+import {
   buildMarketDataService,
   DEFAULT_MARKET_DATA_HTTP_PORT,
   type MarketDataService,
@@ -47,10 +56,22 @@ import {
   HealthRegistry,
   httpSectionSchema,
   type Logger,
+  type Secret,
   type ServiceComponent,
   serviceConfigSchema,
 } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
+import {
+  buildStrategyService,
+  DEFAULT_STRATEGY_HTTP_PORT,
+  GrpcAccountReader,
+  GrpcOrderGateway,
+  marketsFromVenues,
+  parseStrategyInstances,
+  runtimeSettingsOf,
+  type StrategyService,
+  strategySectionFields,
+} from '@perpmesh/strategy/runtime';
 import {
   configuredAccounts,
   PaperVenueHub,
@@ -61,7 +82,7 @@ import {
 import { z } from 'zod';
 
 export const EMBEDDED_SERVICE = 'perpmesh';
-export const DEFAULT_GATEWAY_HTTP_PORT = 8080;
+export { DEFAULT_GATEWAY_HTTP_PORT };
 
 function section<F extends z.ZodRawShape>(fields: F, defaultHttpPort: number) {
   const s = z.strictObject({ http: httpSectionSchema(defaultHttpPort), ...fields });
@@ -70,19 +91,18 @@ function section<F extends z.ZodRawShape>(fields: F, defaultHttpPort: number) {
 
 /**
  * The whole perpmesh.yaml as the embedded process reads it: the common sections, venues,
- * the gateway's HTTP listener (health, metrics, later the dashboard) and every service's
+ * the gateway (dashboard, API and health/metrics on one HTTP listener) and every service's
  * own section (the same fields the separate deployables read).
  */
-export const embeddedConfigSchema = serviceConfigSchema(
-  'gateway',
-  {},
-  { defaultHttpPort: DEFAULT_GATEWAY_HTTP_PORT },
-)
+export const embeddedConfigSchema = serviceConfigSchema('gateway', gatewaySectionFields, {
+  defaultHttpPort: DEFAULT_GATEWAY_HTTP_PORT,
+})
   .extend(venueConfigShape)
   .extend({
     marketData: section(marketDataSectionFields, DEFAULT_MARKET_DATA_HTTP_PORT),
     execution: section(executionSectionFields, DEFAULT_EXECUTION_HTTP_PORT),
     account: section(accountSectionFields, DEFAULT_ACCOUNT_HTTP_PORT),
+    strategy: section(strategySectionFields, DEFAULT_STRATEGY_HTTP_PORT),
   });
 export type EmbeddedConfig = z.output<typeof embeddedConfigSchema>;
 
@@ -93,8 +113,15 @@ export interface EmbeddedHandles {
   readonly marketData: () => MarketDataService | undefined;
   readonly execution: () => ExecutionService | undefined;
   readonly account: () => AccountService | undefined;
+  readonly strategy: () => StrategyService | undefined;
   readonly httpPort: () => number | undefined;
   readonly grpcAddresses: () => Record<string, string>;
+  /**
+   * The file holding the gateway's generated action token (cancel-all, trading state),
+   * when no `auth.token` is configured; undefined when a token is configured or actions
+   * are open (`gateway.allowUnauthenticatedActions`).
+   */
+  readonly actionTokenFile: () => string | undefined;
 }
 
 /** A new session directory `dataDir/sessions/<utc time>`; the newest `keep` sessions are kept. */
@@ -135,13 +162,50 @@ export function buildEmbeddedComponents(
   const md = new Slot<MarketDataService>('market-data');
   const exec = new Slot<ExecutionService>('execution');
   const acct = new Slot<AccountService>('account');
+  const strat = new Slot<StrategyService>('strategy');
+  // Validated before anything starts: a bad field names itself (strategy.instances[0]...).
+  const strategyInstances = parseStrategyInstances(config.strategy.instances);
   let httpPort: number | undefined;
   const grpcAddresses: Record<string, string> = {};
+  // Actions from the dashboard need a token. Without `auth.token` the process makes one at
+  // start and keeps it in dataDir (owner-only), so the operator reads it from that file.
+  const actionTokenFile =
+    config.auth.token === undefined && !config.gateway.allowUnauthenticatedActions
+      ? join(resolve(config.dataDir), LOCAL_TOKEN_FILE)
+      : undefined;
+  let localActionToken: Secret | undefined;
+  const { gateway, backends: gatewayBackends } = buildGateway({
+    section: config.gateway,
+    // The gateway calls the gRPC servers of this process, wherever they were bound.
+    addresses: {
+      execution: () => grpcAddresses.execution ?? config.gateway.executionAddress,
+      account: () => grpcAddresses.account ?? config.gateway.accountAddress,
+      marketData: () => grpcAddresses['market-data'] ?? config.gateway.marketDataAddress,
+    },
+    authToken: config.auth.token,
+    localActionToken: () => localActionToken,
+    // The dashboard's kill switch goes to this process's strategy service.
+    tradingState: {
+      setTradingState: async (change) => {
+        const service = strat.peek();
+        if (!service) throw new Error('the strategy service is not running');
+        return { state: (await service.setTradingState(change)).state };
+      },
+    },
+    logger: logger.child({ component: 'gateway' }),
+  });
 
   const components: ServiceComponent[] = [
     {
       name: 'session',
       start: () => {
+        if (actionTokenFile) {
+          localActionToken = loadOrCreateTokenFile(actionTokenFile);
+          logger.info(
+            { actionTokenFile },
+            'dashboard actions (cancel-all, trading state) need the token in this file',
+          );
+        }
         if (!embedded) return;
         sessionDir = newSessionDir(config.dataDir, Date.now());
         infraConfig.dataDir = sessionDir;
@@ -156,6 +220,7 @@ export function buildEmbeddedComponents(
       logger,
       onStarted: (s) => {
         httpPort = s.port;
+        mountGateway(s.server, gateway, logger);
       },
     }),
     eventLogComponent(infraConfig, `${EMBEDDED_SERVICE}/embedded`, log),
@@ -268,6 +333,61 @@ export function buildEmbeddedComponents(
       }),
       name: `grpc ${name}`,
     })),
+    // The strategies reach the venues only through the execution service's gRPC API (live,
+    // on the paper venues) or a dry-run recorder; after the gRPC servers, so their
+    // addresses are known; stopped before them, so SIGTERM's cancels still get through.
+    {
+      name: 'strategy',
+      start: async () => {
+        const client = {
+          callTimeoutMs: config.strategy.callTimeout,
+          ...(config.auth.token === undefined ? {} : { authToken: config.auth.token }),
+        };
+        const s = buildStrategyService({
+          log: log.get(),
+          state: state.get(),
+          subjects: ns.subjects,
+          streamPrefix: ns.streamPrefix,
+          orders: new GrpcOrderGateway({ address: loopback(grpcAddresses.execution!), ...client }),
+          account: new GrpcAccountReader({ address: loopback(grpcAddresses.account!), ...client }),
+          markets: marketsFromVenues(venues.get()),
+          health,
+          logger: logger.child({ component: 'strategy' }),
+          nowMs: Date.now,
+          source: 'strategy/embedded',
+          instances: strategyInstances,
+          settings: runtimeSettingsOf(config.strategy),
+        });
+        await s.start();
+        strat.set(s);
+      },
+      stop: () => strat.peek()?.stop(),
+    },
+    {
+      ...grpcComponent({
+        host: config.strategy.grpcHost,
+        port: config.strategy.grpcPort,
+        services: () => [strat.get().grpc],
+        protoFiles: ['perpmesh/v1/strategy.proto'],
+        config,
+        health,
+        logger,
+        onStarted: (server) => {
+          grpcAddresses.strategy = server.address;
+        },
+      }),
+      name: 'grpc strategy',
+    },
+    gatewayFeedComponent({
+      gateway,
+      backends: gatewayBackends,
+      log: () => log.get(),
+      subjects: ns.subjects,
+      streamPrefix: ns.streamPrefix,
+      recentDecisions: config.gateway.recentDecisions,
+      health,
+      logger: logger.child({ component: 'gateway' }),
+    }),
   ];
   return {
     components,
@@ -278,8 +398,15 @@ export function buildEmbeddedComponents(
       marketData: () => md.peek(),
       execution: () => exec.peek(),
       account: () => acct.peek(),
+      strategy: () => strat.peek(),
       httpPort: () => httpPort,
       grpcAddresses: () => ({ ...grpcAddresses }),
+      actionTokenFile: () => actionTokenFile,
     },
   };
+}
+
+/** A server bound to 0.0.0.0 / [::] is reached on loopback. */
+function loopback(address: string): string {
+  return address.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '127.0.0.1:');
 }

@@ -49,7 +49,7 @@ async function start(dataDir: string): Promise<Running> {
       'gateway.http.port=0',
       '--set',
       'gateway.http.host=127.0.0.1',
-      ...['execution', 'account', 'marketData'].flatMap((s) => [
+      ...['execution', 'account', 'marketData', 'strategy'].flatMap((s) => [
         '--set',
         `${s}.grpcPort=0`,
         '--set',

@@ -47,7 +47,9 @@ function watchReadiness(handles: EmbeddedHandles, out: NodeJS.WritableStream, lo
       const line =
         `perpmesh is ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ` +
         `health http://localhost:${handles.httpPort()}/readyz, ` +
-        `gRPC execution ${grpc.execution}, account ${grpc.account}, market-data ${grpc['market-data']}` +
+        `gRPC execution ${grpc.execution}, account ${grpc.account}, market-data ${grpc['market-data']}; ` +
+        `dashboard http://localhost:${handles.httpPort()}/` +
+        (handles.actionTokenFile() ? ` (action token in ${handles.actionTokenFile()})` : '') +
         (handles.sessionDir() ? `; session data in ${handles.sessionDir()}` : '');
       out.write(`${line}\n`);
       logger.info({ grpc, httpPort: handles.httpPort() }, 'perpmesh ready');

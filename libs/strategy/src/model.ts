@@ -328,6 +328,7 @@ export interface SerializedStrategyState {
  * enum words; the runtime maps side/type/time-in-force to proto enums in libs/contracts).
  */
 export interface StrategyDecisionRecord {
+  readonly decisionId: string;
   readonly strategyId: string;
   readonly kind: string;
   readonly decision: string;
@@ -347,20 +348,34 @@ export interface StrategyDecisionRecord {
     reduceOnly: boolean;
   }>;
   readonly dryRun: boolean;
+  /** Own orders this decision asks to cancel. */
+  readonly cancelClientOrderIds: string[];
+  readonly decidedAtMs: number;
 }
 
-/** Maps a decision onto strategy.proto's StrategyDecision fields. */
+/**
+ * Maps a decision onto strategy.proto's StrategyDecision fields. `commands` are the step's
+ * commands: the cancels this decision caused become `cancelClientOrderIds`.
+ */
 export function toStrategyDecisionRecord(
   decision: Decision,
-  options: { dryRun: boolean },
+  options: { dryRun: boolean; commands?: ReadonlyArray<StrategyCommand> },
 ): StrategyDecisionRecord {
+  const cancelClientOrderIds: string[] = [];
+  for (const c of options.commands ?? []) {
+    if (c.decisionId !== decision.decisionId) continue;
+    if (c.kind === 'cancel') cancelClientOrderIds.push(c.clientOrderId);
+    else if (c.kind === 'cancel_all_own')
+      for (const o of c.orders) cancelClientOrderIds.push(o.clientOrderId);
+  }
   return {
+    decisionId: decision.decisionId,
     strategyId: decision.strategyId,
     kind: decision.kind,
     decision: decision.kind,
     reasonCode: decision.reasonCode,
     reason: options.dryRun ? `DRY-RUN: ${decision.message}` : decision.message,
-    inputs: { ...decision.inputs, decision_id: decision.decisionId, now_ms: String(decision.nowMs) },
+    inputs: { ...decision.inputs },
     orderIntents: decision.orders.map((o) => ({
       clientOrderId: o.clientOrderId,
       venue: o.venue,
@@ -374,5 +389,7 @@ export function toStrategyDecisionRecord(
       reduceOnly: o.reduceOnly,
     })),
     dryRun: options.dryRun,
+    cancelClientOrderIds,
+    decidedAtMs: decision.nowMs,
   };
 }

@@ -1,0 +1,468 @@
+/**
+ * The gateway's HTTP surface: the dashboard (static ES modules, uPlot from node_modules),
+ * the JSON API and the server-sent-event stream. It shares ONE listener with the
+ * service's /healthz /readyz /metrics (`mountGateway`).
+ *
+ *   GET  /                     the dashboard
+ *   GET  /api/venues           readiness per venue and component, with reasons
+ *   GET  /api/balances         balances with as-of, age and stale flag
+ *   GET  /api/positions        open positions: entry, mark, uPnL, liquidation distance
+ *   GET  /api/orders           open orders
+ *   GET  /api/funding          funding matrix venue × instrument, per-hour / annualized, spreads
+ *   GET  /api/summary          equity / PnL per account and totals
+ *   GET  /api/decisions        recent strategy decisions (bounded ring) and strategies seen
+ *   GET  /api/events           server-sent events: md.funding, md.status, exec.*, acct.*, strat.*
+ *   GET  /api/status           the gateway itself: whether actions need a token, feed state
+ *   POST /api/cancel-all       token-protected: CancelAllOrders per account (all, or one)
+ *   POST /api/trading-state    token-protected: HALTED / REDUCING / ACTIVE (503 until a
+ *                              TradingStateService is wired in)
+ */
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { CancelAllOrdersRequest } from '@perpmesh/contracts';
+import { PerpmeshError, ValidationError } from '@perpmesh/core';
+import type { Logger } from '@perpmesh/runtime';
+import { type ActionPolicy, authorizeAction } from './auth.js';
+import type { GatewayBackends } from './backends.js';
+import { ActionRefusedError, BackendUnavailableError, TradingStateUnavailableError } from './errors.js';
+import type { EventFeed } from './feed.js';
+import { parseTradingStateChange, type TradingStateService } from './trading-state.js';
+import { balancesView, fundingMatrix, ordersView, positionsView, summaryView, venuesView } from './views.js';
+import type { EventJson } from './wire-json.js';
+
+export const DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** Static files by URL path: the dashboard's own and the chart library from node_modules. */
+const STATIC_FILES: Readonly<Record<string, () => string>> = {
+  '/': () => `${DASHBOARD_DIR}index.html`,
+  '/index.html': () => `${DASHBOARD_DIR}index.html`,
+  '/app.js': () => `${DASHBOARD_DIR}app.js`,
+  '/format.js': () => `${DASHBOARD_DIR}format.js`,
+  '/style.css': () => `${DASHBOARD_DIR}style.css`,
+  '/vendor/uplot.esm.js': () => require.resolve('uplot/dist/uPlot.esm.js'),
+  '/vendor/uplot.min.css': () => require.resolve('uplot/dist/uPlot.min.css'),
+};
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  // Same-origin scripts only (no CDN, no inline script); uPlot sets inline styles.
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** Largest POST body accepted. */
+const MAX_BODY_BYTES = 16 * 1024;
+/** An SSE client this far behind is cut off (it reconnects and refetches). */
+const MAX_SSE_BUFFER_BYTES = 1024 * 1024;
+export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
+
+/** HTTP status of each error code, in one place. */
+const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  ACTIONS_DISABLED: 403,
+  BACKEND_UNAVAILABLE: 502,
+  TRADING_STATE_UNAVAILABLE: 503,
+  FEED_NOT_STARTED: 503,
+};
+
+export interface GatewayOptions {
+  backends: GatewayBackends;
+  actions: ActionPolicy;
+  /** Where POST /api/trading-state goes; absent until a strategy service exists. */
+  tradingState?: TradingStateService | undefined;
+  logger: Logger;
+  nowMs?: () => number;
+  sseHeartbeatMs?: number;
+}
+
+export class Gateway {
+  readonly #options: GatewayOptions;
+  readonly #nowMs: () => number;
+  readonly #staticCache = new Map<string, Buffer>();
+  readonly #sseClients = new Set<ServerResponse>();
+  #feed: EventFeed | undefined;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.#nowMs = options.nowMs ?? Date.now;
+  }
+
+  /** The live event feed (started by the caller); before it, /api/events and /api/decisions answer 503. */
+  attachFeed(feed: EventFeed | undefined): void {
+    this.#feed = feed;
+  }
+
+  /** Ends every SSE stream (clients reconnect to whoever serves next). */
+  closeStreams(): void {
+    for (const res of this.#sseClients) res.end();
+    this.#sseClients.clear();
+  }
+
+  /** Handles the request when it is the gateway's; false leaves it to the next handler. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const staticFile = STATIC_FILES[path];
+    if (staticFile && (method === 'GET' || method === 'HEAD')) {
+      await this.#serveStatic(res, staticFile());
+      return true;
+    }
+    if (!path.startsWith('/api/')) return false;
+    try {
+      await this.#route(req, res, url, method);
+    } catch (err) {
+      this.#sendError(res, err);
+    }
+    return true;
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
+    const { backends } = this.#options;
+    const get = method === 'GET' || method === 'HEAD';
+    const path = url.pathname;
+    if (path === '/api/cancel-all' || path === '/api/trading-state') {
+      if (method !== 'POST') return this.#methodNotAllowed(res, 'POST');
+      authorizeAction(this.#options.actions, req.headers.authorization);
+      const body = await readJsonBody(req);
+      return path === '/api/cancel-all' ? this.#cancelAll(res, body) : this.#tradingState(res, body);
+    }
+    if (!get) return this.#methodNotAllowed(res, 'GET, HEAD');
+    switch (path) {
+      case '/api/venues': {
+        const [status, balances] = await Promise.all([
+          backends.venueStatus().catch(asError),
+          backends.balances().catch(asError),
+        ]);
+        return this.#sendJson(res, 200, { asOfMs: this.#nowMs(), venues: venuesView(status, balances) });
+      }
+      case '/api/balances':
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          balances: balancesView(await backends.balances()),
+        });
+      case '/api/positions':
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          positions: positionsView(await backends.positions()),
+        });
+      case '/api/orders':
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          orders: ordersView(await backends.openOrders()),
+        });
+      case '/api/funding':
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          ...fundingMatrix(await backends.fundingRates()),
+        });
+      case '/api/summary':
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          ...summaryView(await backends.accountSummary()),
+        });
+      case '/api/decisions': {
+        const feed = this.#requireFeed();
+        const limit = parseLimit(url.searchParams.get('limit'));
+        const strategies = feed.strategies();
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          strategies,
+          running: strategies.length > 0,
+          dryRun: strategies.some((s) => s.dryRun),
+          decisions: feed.recentDecisions(limit),
+        });
+      }
+      case '/api/status': {
+        const token = this.#options.actions.token();
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          actions: {
+            tokenRequired: token !== undefined,
+            enabled: token !== undefined || this.#options.actions.allowUnauthenticated,
+            tradingStateAvailable: this.#options.tradingState !== undefined,
+          },
+          feed: this.#feed ? { started: this.#feed.started, ...this.#feed.stats() } : { started: false },
+        });
+      }
+      case '/api/events':
+        return this.#events(req, res, url);
+      default:
+        return this.#sendJson(res, 404, { error: 'NOT_FOUND', message: `no API route ${path}` });
+    }
+  }
+
+  async #cancelAll(res: ServerResponse, body: unknown): Promise<void> {
+    const { backends, logger } = this.#options;
+    const filter = parseCancelAllBody(body);
+    let targets: Array<{ venue: string; account: string }>;
+    if (filter.venue && filter.account) {
+      targets = [{ venue: filter.venue, account: filter.account }];
+    } else {
+      // Every account we know of: the ones with open orders and the ones with balances.
+      const [orders, balances] = await Promise.all([
+        backends.openOrders(),
+        backends.balances().catch(asError),
+      ]);
+      const keys = new Set<string>();
+      for (const o of orders.orders) keys.add(`${o.venue}\u0000${o.account}`);
+      if (!(balances instanceof Error)) {
+        for (const b of balances.balances)
+          if (b.balance) keys.add(`${b.balance.venue}\u0000${b.balance.account}`);
+      }
+      targets = [...keys]
+        .map((k) => {
+          const [venue, account] = k.split('\u0000') as [string, string];
+          return { venue, account };
+        })
+        .filter(
+          (t) =>
+            (!filter.venue || t.venue === filter.venue) && (!filter.account || t.account === filter.account),
+        )
+        .sort((a, b) => `${a.venue}/${a.account}`.localeCompare(`${b.venue}/${b.account}`));
+    }
+    const results = await Promise.all(
+      targets.map(async (t) => {
+        const request: CancelAllOrdersRequest = {
+          venue: t.venue,
+          account: t.account,
+          instrument: filter.instrument ?? '',
+        };
+        try {
+          const answer = await backends.cancelAllOrders(request);
+          return { ...t, ok: true, orders: answer.orders.length, error: null };
+        } catch (err) {
+          return { ...t, ok: false, orders: 0, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    const ok = results.every((r) => r.ok);
+    logger.warn(
+      {
+        accounts: results.map((r) => `${r.venue}/${r.account}`),
+        ok,
+        orders: results.reduce((n, r) => n + r.orders, 0),
+      },
+      'gateway: cancel-all requested by operator',
+    );
+    this.#sendJson(res, ok ? 200 : 502, {
+      asOfMs: this.#nowMs(),
+      ok,
+      ordersCancelRequested: results.reduce((n, r) => n + r.orders, 0),
+      accounts: results,
+    });
+  }
+
+  async #tradingState(res: ServerResponse, body: unknown): Promise<void> {
+    const change = parseTradingStateChange(body);
+    const service = this.#options.tradingState;
+    if (!service) {
+      throw new TradingStateUnavailableError(
+        `no strategy service is running, so there is no trading state to set to ${change.state}; ` +
+          'use cancel-all to stop resting orders',
+      );
+    }
+    const result = await service.setTradingState(change);
+    this.#options.logger.warn(
+      { state: result.state, reason: change.reason },
+      'gateway: trading state set by operator',
+    );
+    this.#sendJson(res, 200, { asOfMs: this.#nowMs(), state: result.state });
+  }
+
+  #events(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const feed = this.#requireFeed();
+    const kinds = url.searchParams.get('kinds');
+    const wanted = kinds ? new Set(kinds.split(',').filter(Boolean)) : undefined;
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    // `retry`: how long the browser waits before reconnecting; `ready` tells it the stream is live.
+    res.write(`retry: 3000\nevent: ready\ndata: ${JSON.stringify({ asOfMs: this.#nowMs() })}\n\n`);
+    this.#sseClients.add(res);
+    const send = (event: EventJson) => {
+      if (wanted && !wanted.has(event.kind)) return;
+      if (res.writableLength > MAX_SSE_BUFFER_BYTES) {
+        this.#options.logger.warn('gateway: SSE client too slow, closing its stream');
+        res.end();
+        return;
+      }
+      res.write(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    const unsubscribe = feed.subscribe(send);
+    const heartbeat = setInterval(
+      () => res.write(`: ping ${this.#nowMs()}\n\n`),
+      this.#options.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS,
+    );
+    heartbeat.unref();
+    const cleanup = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      this.#sseClients.delete(res);
+    };
+    res.once('close', cleanup);
+  }
+
+  #requireFeed(): EventFeed {
+    if (!this.#feed?.started) {
+      throw new PerpmeshError(
+        'FEED_NOT_STARTED',
+        'the gateway is starting: its event feed is not tailing the bus yet',
+      );
+    }
+    return this.#feed;
+  }
+
+  async #serveStatic(res: ServerResponse, file: string): Promise<void> {
+    let body = this.#staticCache.get(file);
+    if (!body) {
+      body = await readFile(file);
+      this.#staticCache.set(file, body);
+    }
+    const ext = file.slice(file.lastIndexOf('.'));
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
+      'content-length': body.length,
+      'cache-control': 'no-cache',
+    });
+    res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+
+  #methodNotAllowed(res: ServerResponse, allow: string): void {
+    res.setHeader('allow', allow);
+    this.#sendJson(res, 405, { error: 'METHOD_NOT_ALLOWED', message: `use ${allow}` });
+  }
+
+  #sendError(res: ServerResponse, err: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (err instanceof ActionRefusedError && err.status === 401) {
+      res.setHeader('www-authenticate', 'Bearer realm="perpmesh"');
+    }
+    if (err instanceof PerpmeshError && HTTP_STATUS_OF_CODE[err.code] !== undefined) {
+      const body: Record<string, unknown> = { error: err.code, message: err.message };
+      if (err instanceof ValidationError) body.field = err.field;
+      if (err instanceof BackendUnavailableError) body.service = err.service;
+      this.#sendJson(res, HTTP_STATUS_OF_CODE[err.code]!, body);
+      return;
+    }
+    this.#options.logger.error({ err }, 'gateway: request failed');
+    this.#sendJson(res, 500, { error: 'INTERNAL', message: 'internal error (see the gateway log)' });
+  }
+
+  #sendJson(res: ServerResponse, status: number, body: unknown): void {
+    const text = `${JSON.stringify(body)}\n`;
+    res.writeHead(status, {
+      ...SECURITY_HEADERS,
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(res.req.method === 'HEAD' ? undefined : text);
+  }
+}
+
+/**
+ * Puts the gateway in front of an HTTP server's existing handler (runtime's /healthz
+ * /readyz /metrics): one listener, the gateway's routes first, the rest as before.
+ */
+export function mountGateway(server: Server, gateway: Gateway, logger?: Logger): void {
+  const fallbacks = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    gateway.handle(req, res).then(
+      (handled) => {
+        if (!handled) for (const fallback of fallbacks) fallback.call(server, req, res);
+      },
+      (err: unknown) => {
+        logger?.error({ err, path: req.url }, 'gateway handler failed');
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.end('internal error\n');
+        } else res.destroy();
+      },
+    );
+  });
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function parseLimit(text: string | null): number | undefined {
+  if (text === null) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new ValidationError('limit', `must be a whole number >= 1, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function parseCancelAllBody(body: unknown): { venue?: string; account?: string; instrument?: string } {
+  const value = (body ?? {}) as Record<string, unknown>;
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ValidationError('body', 'must be a JSON object');
+  const out: { venue?: string; account?: string; instrument?: string } = {};
+  for (const field of ['venue', 'account', 'instrument'] as const) {
+    const v = value[field];
+    if (v === undefined || v === '') continue;
+    if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v)) {
+      throw new ValidationError(
+        field,
+        `must be an id (letters, digits, "_" or "-"), got ${JSON.stringify(v)}`,
+      );
+    }
+    out[field] = v;
+  }
+  if (out.account && !out.venue) throw new ValidationError('venue', 'is required when account is given');
+  return out;
+}
+
+/**
+ * A POST body as JSON. `content-type: application/json` is required: a cross-site HTML
+ * form cannot send it without a CORS preflight (which the gateway never grants).
+ */
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new ValidationError(
+      'content-type',
+      `must be application/json, got ${JSON.stringify(type || '(none)')}`,
+    );
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ValidationError('body', `must be at most ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('body', 'is not valid JSON');
+  }
+}

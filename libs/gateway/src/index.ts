@@ -1,0 +1,57 @@
+/**
+ * @perpmesh/gateway: the HTTP/JSON + server-sent-events API over the bus and the
+ * services' gRPC, and the live dashboard it serves. It holds no state of its own.
+ */
+export { type ActionPolicy, authorizeAction, loadOrCreateTokenFile } from './auth.js';
+export {
+  type GatewayBackends,
+  type GrpcBackendAddresses,
+  GrpcBackends,
+  type GrpcBackendsOptions,
+} from './backends.js';
+export {
+  type BuildGatewayOptions,
+  buildGateway,
+  GATEWAY_FEED_COMPONENT,
+  gatewayFeedComponent,
+} from './components.js';
+export {
+  DEFAULT_GATEWAY_HTTP_PORT,
+  GATEWAY_SERVICE,
+  type GatewayConfigFile,
+  type GatewaySection,
+  gatewayConfigSchema,
+  gatewaySectionFields,
+  LOCAL_TOKEN_FILE,
+} from './config.js';
+export { ActionRefusedError, BackendUnavailableError, TradingStateUnavailableError } from './errors.js';
+export {
+  EventFeed,
+  type EventFeedOptions,
+  FEED_SUBJECT_KINDS,
+  type FeedListener,
+  type StrategySeen,
+} from './feed.js';
+export { DASHBOARD_DIR, Gateway, type GatewayOptions, mountGateway } from './gateway.js';
+export {
+  parseTradingStateChange,
+  TRADING_STATES,
+  type TradingState,
+  type TradingStateChange,
+  type TradingStateService,
+} from './trading-state.js';
+export {
+  balancesView,
+  type ComponentView,
+  type FundingCell,
+  type FundingMatrix,
+  type FundingSpread,
+  fundingMatrix,
+  liquidationDistance,
+  ordersView,
+  positionsView,
+  summaryView,
+  type VenueView,
+  venuesView,
+} from './views.js';
+export { type EventJson, enumWords, eventJson, payloadJson } from './wire-json.js';

@@ -1,0 +1,36 @@
+/**
+ * The kill switch: HALTED (cancel and stop), REDUCING (only reduce positions), ACTIVE.
+ *
+ * The switch belongs to the strategy service, which does not exist yet. The gateway
+ * forwards to a `TradingStateService` when one is wired in (`GatewayOptions.tradingState`:
+ * the strategy runtime, or a gRPC client to it) and answers 503 otherwise.
+ */
+import { ValidationError } from '@perpmesh/core';
+
+export const TRADING_STATES = ['HALTED', 'REDUCING', 'ACTIVE'] as const;
+export type TradingState = (typeof TRADING_STATES)[number];
+
+export interface TradingStateChange {
+  readonly state: TradingState;
+  /** Operator's note, kept with the change. */
+  readonly reason: string;
+}
+
+export interface TradingStateService {
+  setTradingState(change: TradingStateChange): Promise<{ state: TradingState }>;
+}
+
+export function parseTradingStateChange(body: unknown): TradingStateChange {
+  const value = (body ?? {}) as { state?: unknown; reason?: unknown };
+  if (typeof value.state !== 'string' || !(TRADING_STATES as readonly string[]).includes(value.state)) {
+    throw new ValidationError(
+      'state',
+      `must be one of ${TRADING_STATES.join(', ')}, got ${JSON.stringify(value.state)}`,
+    );
+  }
+  if (value.reason !== undefined && typeof value.reason !== 'string') {
+    throw new ValidationError('reason', `must be text, got ${JSON.stringify(value.reason)}`);
+  }
+  const reason = (value.reason ?? '').slice(0, 500);
+  return { state: value.state as TradingState, reason: reason || 'operator via gateway' };
+}

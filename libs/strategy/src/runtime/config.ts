@@ -1,0 +1,121 @@
+/**
+ * The `strategy` config section (services/strategy and the embedded runner read the same
+ * fields) and its translation to runtime settings. Each instance is one strategy:
+ *
+ *   strategy:
+ *     instances:
+ *       - id: arb-1              # strategy id: subject token and client order id prefix
+ *         kind: funding_arb      # funding_arb | grid | scalper
+ *         mode: live             # live: orders go to the execution service; dry_run: to a recorder
+ *         ...                    # the strategy's own config (libs/strategy funding-arb.ts etc.)
+ *
+ * Instances are validated by the strategy lib's `parseStrategyConfig`; errors name the
+ * field (`strategy.instances[0].venues[1].venue`).
+ */
+import { ValidationError } from '@perpmesh/core';
+import { durationMs, portSchema } from '@perpmesh/runtime';
+import { z } from 'zod';
+import { parseStrategyConfig, type StrategyConfig } from '../config.js';
+
+export const STRATEGY_SERVICE = 'strategy';
+export const DEFAULT_STRATEGY_GRPC_PORT = 50055;
+export const DEFAULT_STRATEGY_HTTP_PORT = 9105;
+export const STRATEGY_MODES = ['live', 'dry_run'] as const;
+export type StrategyMode = (typeof STRATEGY_MODES)[number];
+
+export const strategySectionFields = {
+  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcPort: portSchema.default(DEFAULT_STRATEGY_GRPC_PORT),
+  instance: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_" or "-"' })
+    .default('0'),
+  /** Where the execution service's gRPC API is (live orders, open orders). */
+  executionAddress: z.string().min(1).default('127.0.0.1:50051'),
+  /** Where the account service's gRPC API is (balances, positions). */
+  accountAddress: z.string().min(1).default('127.0.0.1:50052'),
+  callTimeout: durationMs.default(10_000),
+  /** A `tick` input this often: time-based rules fire without market data. */
+  tickInterval: durationMs.default(1_000),
+  /** Balances are re-read from the account service this often (events also update them). */
+  balancePollInterval: durationMs.default(5_000),
+  /** A balance older than this is stale (keep it equal to the account service's bound). */
+  balanceStaleAfter: durationMs.default(15_000),
+  /** One active instance per strategy id: lease length and renewal period. */
+  leaseTtl: durationMs.default(15_000),
+  leaseRenewInterval: durationMs.default(5_000),
+  /** Wait before a failed instance (or a standby) tries again. */
+  retryInterval: durationMs.default(2_000),
+  /** Recent decisions kept per strategy for ListDecisions. */
+  decisionsKept: z.int().min(1).max(10_000).default(500),
+  instances: z.array(z.record(z.string(), z.unknown())).default([]),
+};
+
+const strategySection = z.strictObject(strategySectionFields);
+export type StrategySection = z.output<typeof strategySection>;
+
+export interface StrategyInstanceSpec {
+  readonly id: string;
+  readonly mode: StrategyMode;
+  readonly config: StrategyConfig;
+}
+
+export interface StrategyRuntimeSettings {
+  readonly tickIntervalMs: number;
+  readonly balancePollIntervalMs: number;
+  readonly balanceStaleAfterMs: number;
+  readonly leaseTtlMs: number;
+  readonly leaseRenewIntervalMs: number;
+  readonly retryIntervalMs: number;
+  readonly decisionsKept: number;
+}
+
+export const RUNTIME_DEFAULTS: StrategyRuntimeSettings = {
+  tickIntervalMs: 1_000,
+  balancePollIntervalMs: 5_000,
+  balanceStaleAfterMs: 15_000,
+  leaseTtlMs: 15_000,
+  leaseRenewIntervalMs: 5_000,
+  retryIntervalMs: 2_000,
+  decisionsKept: 500,
+};
+
+export function runtimeSettingsOf(s: StrategySection): StrategyRuntimeSettings {
+  return {
+    tickIntervalMs: s.tickInterval,
+    balancePollIntervalMs: s.balancePollInterval,
+    balanceStaleAfterMs: s.balanceStaleAfter,
+    leaseTtlMs: s.leaseTtl,
+    leaseRenewIntervalMs: s.leaseRenewInterval,
+    retryIntervalMs: s.retryInterval,
+    decisionsKept: s.decisionsKept,
+  };
+}
+
+/** Validates the instances: `id` becomes the strategy id; ids are unique. */
+export function parseStrategyInstances(
+  raw: ReadonlyArray<Record<string, unknown>>,
+  field = 'strategy.instances',
+): StrategyInstanceSpec[] {
+  const seen = new Set<string>();
+  return raw.map((entry, i) => {
+    const at = `${field}[${i}]`;
+    const { id, mode, strategyId, ...rest } = entry;
+    if (typeof id !== 'string')
+      throw new ValidationError(`${at}.id`, `is required, got ${JSON.stringify(id)}`);
+    if (strategyId !== undefined && strategyId !== id) {
+      throw new ValidationError(`${at}.strategyId`, 'leave it out: the instance `id` is the strategy id');
+    }
+    const m = mode ?? 'live';
+    if (typeof m !== 'string' || !(STRATEGY_MODES as readonly string[]).includes(m)) {
+      throw new ValidationError(
+        `${at}.mode`,
+        `must be one of ${STRATEGY_MODES.join(', ')}, got ${JSON.stringify(m)}`,
+      );
+    }
+    if (seen.has(id)) throw new ValidationError(`${at}.id`, `${JSON.stringify(id)} is listed twice`);
+    seen.add(id);
+    const config = parseStrategyConfig({ ...rest, strategyId: id }, at);
+    return { id, mode: m as StrategyMode, config };
+  });
+}
