@@ -36,6 +36,7 @@ lint: ## biome (format + lint), buf lint, type check
 	@npx biome check .
 	@npx buf lint
 	@npx tsc -b
+	@npx tsc -p tests/e2e
 
 up: ## the whole stack in docker compose
 	docker compose up -d --build

@@ -1159,13 +1159,51 @@ export class ExecutionEngine {
         events += 1;
       }
     }
+    const caughtUp = this.#publishOrderEventsTheLogMisses();
     const open = this.#orders.open().length;
-    this.#health.ready('execution/order-state', { events, orders: this.#orders.size, open, lastSeq });
+    this.#health.ready('execution/order-state', { events, orders: this.#orders.size, open, lastSeq, caughtUp });
     this.#logger.info(
       { events, orders: this.#orders.size, open, lastSeq },
       'orders rebuilt from the event log',
     );
     return lastSeq;
+  }
+
+  /**
+   * After a rebuild: an order whose folded state is ahead of its last logged order event
+   * (its fill reached the log, the FILLED event did not before a crash) gets that event now.
+   * The id is the fact's, so a replica doing the same is stored once.
+   */
+  #publishOrderEventsTheLogMisses(): number {
+    let published = 0;
+    for (const order of this.#orders.all()) {
+      const logged = order.logged;
+      if (!logged) continue;
+      if (logged.status === order.state.status && logged.filled.eq(order.state.filled)) continue;
+      published += 1;
+      this.#logger.warn(
+        {
+          venue: order.state.venue,
+          account: order.state.account,
+          clientOrderId: order.state.clientOrderId,
+          logged: logged.status,
+          status: order.state.status,
+        },
+        'order event missing from the log after a restart; publishing it',
+      );
+      this.#track(
+        this.#publish(order, [
+          orderEventEnvelope(snapshotOf(order), {
+            ...this.#ctx(),
+            tsEventMs: order.state.updatedAtMs,
+            reason: order.state.reason ?? '',
+            cancelRound: false,
+          }),
+        ]),
+      );
+      order.logged = { status: order.state.status, filled: order.state.filled };
+    }
+    return published;
   }
 
   #onLogMessage(data: Uint8Array): void {
@@ -1210,6 +1248,7 @@ export class ExecutionEngine {
       if (!order.feeCurrency && view.feeCurrency) order.feeCurrency = view.feeCurrency;
       const event = orderEventFromLog(kind, view, payload.value.reason, order.state.status, envelope.tsEvent);
       if (event) this.#apply(order, event, { publish: false });
+      order.logged = { status: order.state.status, filled: order.state.filled };
       return;
     }
     if (payload?.$case === 'fill') {

@@ -28,6 +28,12 @@ export interface TrackedOrder {
   submittedEventId: string;
   /** Publishes of this order's events, in order. */
   publishChain: Promise<void>;
+  /**
+   * Status and filled size of the last exec.order event of this order found in the log at
+   * rebuild. Fills folded after it can move the order further (a crash between a fill's
+   * event and the order event it implies): the rebuild then publishes the missing one.
+   */
+  logged?: { status: OrderState['status']; filled: OrderState['filled'] } | undefined;
 }
 
 /** A read-only snapshot for callers. */

@@ -1,0 +1,208 @@
+/**
+ * Order round trip through real processes (paper-venue + execution on NATS and Redis,
+ * started like the e2e tests): PlaceOrder sent -> its ACCEPTED event seen on the log, as a
+ * ratio to raw gRPC unary round trips to the same execution process measured in the same
+ * run, interleaved so drift on a shared machine hits all alike:
+ *   - grpc.health.v1.Health/Check (no auth, no domain code: the transport floor),
+ *   - ExecutionService/GetOrder (auth + a lookup in memory: a unary call that does nothing).
+ *
+ *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
+ *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
+ *
+ * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
+ * Prints numbers; asserts nothing about time.
+ */
+import { performance } from 'node:perf_hooks';
+import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
+import { NatsEventLog } from '@perpmesh/bus';
+import {
+  decodeEnvelope,
+  type GetOrderRequest,
+  type GetOrderResponse,
+  OrderEventKind,
+  type PlaceOrderRequest,
+} from '@perpmesh/contracts';
+import {
+  ACCOUNT,
+  BTC,
+  call,
+  E2eStack,
+  type ExecutionClient,
+  newClientOrderId,
+  orderRequest,
+  placeOrder,
+} from '../tests/e2e/harness.js';
+
+process.env.NATS_URL ??= 'nats://127.0.0.1:4222';
+process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
+
+const N = Number(process.env.ORDERS_BENCH_N ?? 200);
+const WARMUP = 20;
+const WINDOW = 16;
+
+const identity = (b: Buffer): Buffer => b;
+
+/** One Health/Check round trip (an empty HealthCheckRequest is zero bytes). */
+function healthCheck(client: Client): Promise<void> {
+  return new Promise((resolve, reject) =>
+    client.makeUnaryRequest('/grpc.health.v1.Health/Check', identity, identity, Buffer.alloc(0), (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+/** Waiters for the ACCEPTED event of a client order id, fed by one tail of the EXEC stream. */
+class AcceptedWaiters {
+  readonly #waiting = new Map<string, () => void>();
+  readonly #seen = new Set<string>();
+
+  onEvent(data: Uint8Array): void {
+    const payload = decodeEnvelope(data).payload;
+    if (payload?.$case !== 'orderEvent' || payload.value.kind !== OrderEventKind.ORDER_EVENT_KIND_ACCEPTED)
+      return;
+    const cid = payload.value.order?.clientOrderId ?? '';
+    const resolve = this.#waiting.get(cid);
+    if (resolve) {
+      this.#waiting.delete(cid);
+      resolve();
+    } else {
+      this.#seen.add(cid);
+    }
+  }
+
+  wait(cid: string, timeoutMs = 10_000): Promise<void> {
+    if (this.#seen.delete(cid)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(cid);
+        reject(new Error(`no ACCEPTED event for ${cid} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiting.set(cid, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  const stack = await E2eStack.create();
+  const health = new Client(`127.0.0.1:${stack.ports.execution[0]?.grpc}`, credentials.createInsecure());
+  let log: NatsEventLog | undefined;
+  try {
+    stack.paperVenue.start();
+    await stack.paperVenue.waitReady();
+    stack.execution.start();
+    await stack.execution.waitReady();
+    const exec: ExecutionClient = stack.executionClient();
+    log = await NatsEventLog.connect({ servers: stack.natsUrl, name: 'orders-bench' });
+    const waiters = new AcceptedWaiters();
+    await log.tail(stack.filter('exec.order.>'), { from: 'new' }, async (msg) => waiters.onEvent(msg.data));
+
+    // A resting order for GetOrder to find, far below the market so it never fills.
+    let price = 30_000;
+    const nextOrder = (): PlaceOrderRequest =>
+      orderRequest({ clientOrderId: newClientOrderId('bench'), price: String(price++) });
+    const anchor = nextOrder();
+    await placeOrder(exec, anchor);
+    const getOrder = (): Promise<GetOrderResponse> =>
+      call<GetOrderRequest, GetOrderResponse>(exec.getOrder.bind(exec), {
+        venue: 'paper',
+        account: ACCOUNT,
+        instrument: BTC,
+        orderId: { $case: 'clientOrderId', value: anchor.clientOrderId },
+      });
+    const roundTrip = async (): Promise<{ answerMs: number; eventMs: number }> => {
+      const req = nextOrder();
+      const seen = waiters.wait(req.clientOrderId);
+      const start = performance.now();
+      await placeOrder(exec, req);
+      const answerMs = performance.now() - start;
+      await seen;
+      return { answerMs, eventMs: performance.now() - start };
+    };
+    const timed = async (op: () => Promise<unknown>): Promise<number> => {
+      const start = performance.now();
+      await op();
+      return performance.now() - start;
+    };
+
+    for (let i = 0; i < WARMUP; i++) {
+      await healthCheck(health);
+      await getOrder();
+      await roundTrip();
+    }
+
+    const healthMs: number[] = [];
+    const getOrderMs: number[] = [];
+    const answerMs: number[] = [];
+    const eventMs: number[] = [];
+    for (let i = 0; i < N; i++) {
+      healthMs.push(await timed(() => healthCheck(health)));
+      getOrderMs.push(await timed(getOrder));
+      const r = await roundTrip();
+      answerMs.push(r.answerMs);
+      eventMs.push(r.eventMs);
+    }
+
+    // Throughput with WINDOW calls in flight: orders (to ACCEPTED on the log) vs Health checks.
+    const perSecond = async (total: number, op: () => Promise<unknown>): Promise<number> => {
+      let issued = 0;
+      const worker = async (): Promise<void> => {
+        while (issued < total) {
+          issued++;
+          await op();
+        }
+      };
+      const start = performance.now();
+      await Promise.all(Array.from({ length: WINDOW }, worker));
+      return total / ((performance.now() - start) / 1000);
+    };
+    const healthPerS = await perSecond(N * 4, () => healthCheck(health));
+    const ordersPerS = await perSecond(N, roundTrip);
+
+    const base = [...healthMs].sort((a, b) => a - b);
+    const rows = [
+      ['Health/Check (baseline)', healthMs],
+      ['GetOrder', getOrderMs],
+      ['PlaceOrder answer', answerMs],
+      ['PlaceOrder -> ACCEPTED on log', eventMs],
+    ].map(([name, xs]) => {
+      const s = [...(xs as number[])].sort((a, b) => a - b);
+      return [
+        name as string,
+        quantile(s, 0.5).toFixed(2),
+        quantile(s, 0.99).toFixed(2),
+        (quantile(s, 0.5) / quantile(base, 0.5)).toFixed(1),
+        (quantile(s, 0.99) / quantile(base, 0.99)).toFixed(1),
+      ];
+    });
+    const header = ['round trip', 'p50 ms', 'p99 ms', 'p50 / Health', 'p99 / Health'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+    const line = (cells: string[]): string =>
+      cells
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+        .join('  ');
+    console.log(
+      `order round trip vs raw gRPC unary, execution + paper-venue processes, ${N} sequential calls each`,
+    );
+    console.log(line(header));
+    for (const row of rows) console.log(line(row));
+    console.log(
+      `${WINDOW} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)})`,
+    );
+  } finally {
+    health.close();
+    await log?.close();
+    await stack.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error((err as ServiceError).details ?? err);
+  process.exit(1);
+});
