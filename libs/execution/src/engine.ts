@@ -1161,7 +1161,13 @@ export class ExecutionEngine {
     }
     const caughtUp = this.#publishOrderEventsTheLogMisses();
     const open = this.#orders.open().length;
-    this.#health.ready('execution/order-state', { events, orders: this.#orders.size, open, lastSeq, caughtUp });
+    this.#health.ready('execution/order-state', {
+      events,
+      orders: this.#orders.size,
+      open,
+      lastSeq,
+      caughtUp,
+    });
     this.#logger.info(
       { events, orders: this.#orders.size, open, lastSeq },
       'orders rebuilt from the event log',
