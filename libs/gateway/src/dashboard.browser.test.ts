@@ -148,15 +148,27 @@ describe('dashboard in Chromium against the embedded system', () => {
     );
   });
 
-  test('decisions: an arb decision live when a strategy runs, else the honest empty state', async () => {
+  test('decisions: the funding-arb strategy runs and its decisions appear live, without a reload', async () => {
     const decisions = (await (await fetch(`${system.baseUrl}/api/decisions`)).json()) as { running: boolean };
-    if (decisions.running) {
-      await waitForArbDecisionLive(page);
-    } else {
-      assert.equal(await text(page, '#decisions-empty'), 'no strategy running');
-      assert.match(await text(page, '#arb-book'), /no strategy running/);
-      assert.equal(await page.locator('#dry-run-badge').isHidden(), true);
+    assert.equal(decisions.running, true, 'make run starts the funding-arb strategy');
+    await waitForArbDecisionLive(page);
+    // A decision made now (the operator moves the arb to REDUCING and back) reaches the open
+    // page over the event stream: the list grows with no reload.
+    const before = await page.locator('#decisions li.decision').count();
+    for (const state of ['REDUCING', 'ACTIVE']) {
+      const res = await fetch(`${system.baseUrl}/api/trading-state`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${system.actionToken}` },
+        body: JSON.stringify({ state, reason: 'browser test' }),
+      });
+      assert.equal(res.status, 200, `trading state ${state}`);
     }
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('#decisions li.decision').length > n,
+      before,
+      { timeout: 15_000 },
+    );
+    assert.equal(await page.locator('#decisions-empty').isHidden(), true);
   });
 
   test('saves a screenshot', async () => {
