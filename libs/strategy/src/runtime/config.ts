@@ -46,6 +46,8 @@ export const strategySectionFields = {
   leaseRenewInterval: durationMs.default(5_000),
   /** Wait before a failed instance (or a standby) tries again. */
   retryInterval: durationMs.default(2_000),
+  /** On stop, how long to wait for the execution service to confirm every own order canceled. */
+  stopCancelTimeout: durationMs.default(10_000),
   /** Recent decisions kept per strategy for ListDecisions. */
   decisionsKept: z.int().min(1).max(10_000).default(500),
   instances: z.array(z.record(z.string(), z.unknown())).default([]),
@@ -68,6 +70,8 @@ export interface StrategyRuntimeSettings {
   readonly leaseRenewIntervalMs: number;
   readonly retryIntervalMs: number;
   readonly decisionsKept: number;
+  /** On stop, how long to wait for every own order to be confirmed canceled. Default 10 s. */
+  readonly stopCancelTimeoutMs?: number;
 }
 
 export const RUNTIME_DEFAULTS: StrategyRuntimeSettings = {
@@ -78,6 +82,7 @@ export const RUNTIME_DEFAULTS: StrategyRuntimeSettings = {
   leaseRenewIntervalMs: 5_000,
   retryIntervalMs: 2_000,
   decisionsKept: 500,
+  stopCancelTimeoutMs: 10_000,
 };
 
 export function runtimeSettingsOf(s: StrategySection): StrategyRuntimeSettings {
@@ -89,6 +94,7 @@ export function runtimeSettingsOf(s: StrategySection): StrategyRuntimeSettings {
     leaseRenewIntervalMs: s.leaseRenewInterval,
     retryIntervalMs: s.retryInterval,
     decisionsKept: s.decisionsKept,
+    stopCancelTimeoutMs: s.stopCancelTimeout,
   };
 }
 

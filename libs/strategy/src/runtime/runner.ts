@@ -120,6 +120,11 @@ interface OutboxEntry {
 
 type AnyState = ReturnType<AnyStrategyDecider['initialState']>;
 
+/** While stopping: how often open orders are re-read, and stragglers re-canceled. */
+const STOP_POLL_MS = 100;
+const STOP_RECANCEL_MS = 1_000;
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['filled', 'canceled', 'rejected', 'expired']);
+
 /** Counts saves, so every save moves `applied` forward even when no event was consumed. */
 const SAVES = 'SAVES';
 
@@ -439,6 +444,11 @@ export class StrategyRunner {
     });
   }
 
+  /** Re-reads the balances from the account service now (the poll timer does it periodically). */
+  refreshBalances(): Promise<void> {
+    return this.#pollBalances();
+  }
+
   async #pollBalances(): Promise<void> {
     const views = await this.#d.account.balances(this.#accounts());
     for (const { view, stale } of views) {
@@ -469,8 +479,9 @@ export class StrategyRunner {
   // ---- stop --------------------------------------------------------------------------
 
   /**
-   * SIGTERM / SIGINT: cancel every own open order (positions kept), save, release the
-   * lease so a standby takes over at once.
+   * SIGTERM / SIGINT: cancel every own open order (positions kept) and wait until the
+   * execution service shows none of them open, save, release the lease so a standby takes
+   * over at once.
    */
   async stop(): Promise<void> {
     this.#stopRequested = true;
@@ -485,12 +496,55 @@ export class StrategyRunner {
       } catch (err) {
         this.#d.logger.error({ err, strategyId: this.id }, 'cancel on stop failed');
       }
+      await this.#confirmCanceled().catch((err) =>
+        this.#d.logger.error({ err, strategyId: this.id }, 'could not confirm the cancels on stop'),
+      );
     }
     this.#wake?.();
     await this.#loop;
     await this.#teardown(true);
     this.#setStatus('stopped', 'stopped');
     this.#d.health.notReady(this.#component, `${this.#component}: stopped`);
+  }
+
+  /**
+   * Sending the cancels is not enough: an order left on the book after the process exits
+   * trades with nobody watching it. Ask the execution service (the venue's view) until no
+   * own order is open, re-canceling the stragglers (a cancel lost on the way, an order the
+   * saved state did not know), for at most `stopCancelTimeoutMs`.
+   */
+  async #confirmCanceled(): Promise<void> {
+    const d = this.#d;
+    const accounts = this.#accounts();
+    const deadline = Date.now() + (d.settings.stopCancelTimeoutMs ?? 10_000);
+    let lastCancelAt = Date.now();
+    for (;;) {
+      const open = (await d.gateway.listOpenOrders(accounts)).filter(
+        (o) => isOwnClientOrderId(this.id, o.clientOrderId) && !TERMINAL_STATUSES.has(o.status),
+      );
+      if (open.length === 0) return;
+      if (Date.now() >= deadline) {
+        d.logger.error(
+          { strategyId: this.id, clientOrderIds: open.map((o) => o.clientOrderId) },
+          'own orders still open after stop: cancel them by hand (perpmesh cancel-all)',
+        );
+        return;
+      }
+      if (Date.now() - lastCancelAt >= STOP_RECANCEL_MS) {
+        lastCancelAt = Date.now();
+        for (const o of open) {
+          await d.gateway
+            .cancel(o)
+            .catch((err: unknown) =>
+              d.logger.warn(
+                { err, strategyId: this.id, clientOrderId: o.clientOrderId },
+                'cancel on stop failed',
+              ),
+            );
+        }
+      }
+      await sleep(STOP_POLL_MS);
+    }
   }
 
   async #teardown(releaseLease: boolean): Promise<void> {

@@ -1,0 +1,336 @@
+/**
+ * The strategy service's modes and controls end to end on paper venues (see
+ * stack.test-helper.ts): dry-run never reaches a venue, pre-trade risk denies before any
+ * venue call, stop leaves no own order on the book, one active instance per strategy id,
+ * and StrategyService over a real gRPC server.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { type ServiceError, status } from '@grpc/grpc-js';
+import {
+  type GetArbBookRequest,
+  type GetArbBookResponse,
+  type GetTradingStateRequest,
+  type GetTradingStateResponse,
+  type ListStrategiesRequest,
+  type ListStrategiesResponse,
+  type SetTradingStateRequest,
+  type SetTradingStateResponse,
+  StrategyMode,
+  TradingState,
+} from '@perpmesh/contracts';
+import { dec } from '@perpmesh/core';
+import type { PaperVenueSetup } from '@perpmesh/venues';
+import type { OrderRef } from '../model.js';
+import { DRY_RUN_REASON, type OrderGateway, OrderGatewayUnavailableError } from './gateway.js';
+import { BTC, call, eventually, HOUR_MS, Stack } from './stack.test-helper.js';
+
+const A = 'paper-lighter';
+const B = 'paper-extended';
+const GRID_VENUE = 'paper';
+
+function hourlyVenue(venueId: string, ratePerHour: string): PaperVenueSetup {
+  return {
+    venueId,
+    overrides: {
+      takerFeeRate: '0.0002',
+      makerFeeRate: '0',
+      funding: {
+        intervalMs: HOUR_MS,
+        interestRate: ratePerHour,
+        premiumClamp: '1',
+        divisor: '1',
+        capPerInterval: '0.01',
+      },
+    },
+  };
+}
+
+const RISK = {
+  leverage: '5',
+  maxLeverage: '10',
+  maxNotionalPerInstrument: '20000',
+  maxNotionalPerVenue: '50000',
+  maxBalanceAgeMs: 10 * HOUR_MS,
+  availableBalanceUsage: '0.5',
+};
+
+function arbInstance(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: 'arb-1',
+    kind: 'funding_arb',
+    mode: 'live',
+    instruments: [BTC],
+    venues: [
+      { venue: A, account: 'main' },
+      { venue: B, account: 'main' },
+    ],
+    targetNotionalPerLeg: '6000',
+    holdingHorizonMs: 8 * HOUR_MS,
+    entryThresholdBps: '10',
+    persistenceMs: 0,
+    maxHoldingMs: 2 * HOUR_MS,
+    reentryCooldownMs: 24 * HOUR_MS,
+    legImbalanceBudgetNotionalSeconds: '60000',
+    maxBookAgeMs: 10 * HOUR_MS,
+    maxFundingAgeMs: 10 * HOUR_MS,
+    risk: RISK,
+    ...overrides,
+  };
+}
+
+/** A grid far from the market (0.5% spacing): its post-only limits rest on the book. */
+function gridInstance(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: 'grid-1',
+    kind: 'grid',
+    mode: 'live',
+    venue: GRID_VENUE,
+    account: 'main',
+    instrument: BTC,
+    spacingBps: '50',
+    levelsAbove: 2,
+    levelsBelow: 2,
+    sizePerLevel: '0.01',
+    maxActiveOrders: 4,
+    placementCooldownMs: 0,
+    maxBookAgeMs: 10 * HOUR_MS,
+    risk: RISK,
+    ...overrides,
+  };
+}
+
+const statusOf = (err: unknown) => (err as ServiceError).code;
+
+describe('strategy service modes and controls (end to end on paper venues)', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+
+  test('dry-run: the venue receives nothing, the recorder has every intended order, every decision says DRY-RUN', async () => {
+    stack = await Stack.open({
+      venues: [hourlyVenue(A, '0.0005'), hourlyVenue(B, '-0.0005')],
+      accounts: [A, B].map((venueId) => ({ venueId, accountId: 'main', deposit: '100000' })),
+      instances: [arbInstance({ mode: 'dry_run' })],
+    });
+    const service = await stack.startStrategy();
+    await stack.step(10_000);
+    await stack.step(1_000);
+    await stack.step(1_000);
+
+    const decisions = await stack.decisions('arb-1');
+    const enter = decisions.find((d) => d.kind === 'enter');
+    assert.ok(enter, `the strategy decided to enter: ${JSON.stringify(decisions.map((d) => d.reasonCode))}`);
+    for (const d of decisions) {
+      assert.equal(d.dryRun, true, `${d.kind} ${d.reasonCode} carries dry_run`);
+      assert.match(d.reason, /^DRY-RUN: /, `${d.kind} says DRY-RUN`);
+    }
+    const recorder = service.recorder('arb-1');
+    assert.ok(recorder);
+    const intended = decisions.flatMap((d) => d.orderIntents.map((o) => o.clientOrderId)).sort();
+    assert.ok(intended.length >= 2);
+    assert.deepEqual(recorder.orders.map((o) => o.intent.clientOrderId).sort(), intended);
+    for (const o of recorder.orders.filter((r) =>
+      enter.orderIntents.some((i) => i.clientOrderId === r.intent.clientOrderId),
+    )) {
+      assert.equal(o.correlationId, enter.envelopeId, 'correlation id = the decision event id');
+    }
+    // The recorder's answer is not a fill: the arb ends as an entry that never happened.
+    const closed = decisions.find((d) => d.kind === 'closed');
+    assert.equal(closed?.reasonCode, 'entry_failed');
+    const runner = service.runner('arb-1');
+    assert.ok(
+      Object.values(runner.world.orders).every((o) => o.status === 'expired' && o.reason === DRY_RUN_REASON),
+    );
+
+    // Nothing reached a venue: no order call, no fill, no position, no exec event.
+    for (const v of [A, B]) {
+      assert.equal(stack.spy(v).created.length, 0, `${v} saw no order`);
+      assert.equal(stack.hub.fills(v, 'main', 0).length, 0);
+      assert.equal(stack.position(v).toFixed(), '0');
+    }
+    const exec = await stack.envelopes('EXEC');
+    assert.equal(exec.length, 0, 'execution never heard of these orders');
+
+    const client = stack.strategyClient();
+    try {
+      const list = await call<ListStrategiesRequest, ListStrategiesResponse>(
+        client.listStrategies.bind(client),
+        {},
+      );
+      assert.equal(list.strategies[0]?.mode, StrategyMode.STRATEGY_MODE_DRY_RUN);
+      assert.match(list.strategies[0]?.reason ?? '', /^DRY-RUN/);
+      const book = await call<GetArbBookRequest, GetArbBookResponse>(client.getArbBook.bind(client), {
+        strategyId: 'arb-1',
+      });
+      assert.equal(book.dryRun, true);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('insufficient balance: the order is denied before any venue call, with a reason code', async () => {
+    stack = await Stack.open({
+      venues: [{ venueId: GRID_VENUE }],
+      // 0.01 BTC at ~60,000 needs ~120 of margin at 5x; the account has 50.
+      accounts: [{ venueId: GRID_VENUE, accountId: 'main', deposit: '50' }],
+      instances: [gridInstance()],
+    });
+    await stack.startStrategy();
+    await stack.step(10_000);
+    const deny = await eventually('a deny decision', async () =>
+      (await stack!.decisions('grid-1')).find((d) => d.kind === 'deny'),
+    );
+    assert.equal(deny.reasonCode, 'insufficient_available_balance');
+    assert.match(deny.reason, /needs [\d.]+ margin\+fee, available 50 /);
+    assert.equal(deny.inputs['risk.venue'], GRID_VENUE);
+    assert.ok(dec(deny.inputs['risk.required_margin']!).gt(deny.inputs['risk.usable_available']!));
+    assert.equal(deny.orderIntents.length, 0);
+    const all = await stack.decisions('grid-1');
+    assert.equal(all.filter((d) => d.orderIntents.length > 0).length, 0, 'no order was decided');
+    assert.equal(stack.spy(GRID_VENUE).created.length, 0, 'the venue saw no order call');
+    assert.equal((await stack.envelopes('EXEC')).length, 0, 'nothing reached the execution service');
+  });
+
+  test('stop cancels every open strategy order and waits until the venue shows none (a lost cancel is re-sent); positions kept', async () => {
+    stack = await Stack.open({
+      venues: [{ venueId: GRID_VENUE }],
+      accounts: [{ venueId: GRID_VENUE, accountId: 'main', deposit: '100000' }],
+      instances: [gridInstance()],
+    });
+    // The first cancel of one order is lost on the way (the execution service never gets it).
+    let lost: string | undefined;
+    const wrapOrders = (inner: OrderGateway): OrderGateway => ({
+      dryRun: inner.dryRun,
+      place: (intent, correlationId) => inner.place(intent, correlationId),
+      listOpenOrders: (accounts) => inner.listOpenOrders(accounts),
+      close: () => inner.close(),
+      cancel: async (ref: OrderRef) => {
+        if (lost === undefined) {
+          lost = ref.clientOrderId;
+          throw new OrderGatewayUnavailableError('CancelOrder: connection reset (test)');
+        }
+        return inner.cancel(ref);
+      },
+    });
+    await stack.startStrategy({ wrapOrders });
+    for (let i = 0; i < 6 && stack.venueOpenOrders(GRID_VENUE).length < 4; i++) await stack.step(1_000);
+    const resting = stack.venueOpenOrders(GRID_VENUE);
+    assert.equal(resting.length, 4, 'the grid rests 4 orders');
+    const positionBefore = stack.position(GRID_VENUE).toFixed();
+
+    await stack.stopStrategy();
+
+    assert.ok(lost, 'one cancel was lost');
+    assert.deepEqual(stack.venueOpenOrders(GRID_VENUE), [], 'no strategy order left on the book');
+    assert.equal(stack.position(GRID_VENUE).toFixed(), positionBefore, 'positions kept');
+    const cancel = (await stack.decisions('grid-1')).find((d) => d.reasonCode === 'operator_cancel_all');
+    assert.ok(cancel, 'the stop is a decision');
+    assert.equal(cancel.cancelClientOrderIds.length, 4);
+  });
+
+  test('one active instance per strategy id: a second service waits as standby and takes over on stop', async () => {
+    stack = await Stack.open({
+      venues: [{ venueId: GRID_VENUE }],
+      accounts: [{ venueId: GRID_VENUE, accountId: 'main', deposit: '100000' }],
+      instances: [gridInstance()],
+    });
+    const first = await stack.startStrategy();
+    const second = stack.newStrategyService();
+    await second.start();
+    try {
+      await eventually('the second instance in standby', () =>
+        /another instance holds the lease \(test-1\)/.test(second.runner('grid-1').status.reason)
+          ? true
+          : undefined,
+      );
+      assert.equal(second.runner('grid-1').status.state, 'standby');
+      await stack.step(1_000);
+      assert.equal(first.runner('grid-1').status.state, 'running');
+      assert.equal(second.runner('grid-1').status.state, 'standby', 'still standby while the lease is held');
+      await stack.stopStrategy();
+      await second.runner('grid-1').whenRunning(5_000);
+      // It resumed from the first one's saved state: the same decision sequence goes on.
+      assert.ok(second.runner('grid-1').world.decisionSeq >= first.runner('grid-1').world.decisionSeq);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test('StrategyService over gRPC: ListStrategies, Get/SetTradingState (halt cancels), GetArbBook errors name the field', async () => {
+    stack = await Stack.open({
+      venues: [{ venueId: GRID_VENUE }],
+      accounts: [{ venueId: GRID_VENUE, accountId: 'main', deposit: '100000' }],
+      instances: [gridInstance()],
+    });
+    await stack.startStrategy();
+    for (let i = 0; i < 6 && stack.venueOpenOrders(GRID_VENUE).length < 4; i++) await stack.step(1_000);
+    const client = stack.strategyClient();
+    try {
+      const list = await call<ListStrategiesRequest, ListStrategiesResponse>(
+        client.listStrategies.bind(client),
+        {},
+      );
+      assert.equal(list.strategies.length, 1);
+      const s = list.strategies[0]!;
+      assert.equal(s.strategyId, 'grid-1');
+      assert.equal(s.kind, 'grid');
+      assert.equal(s.mode, StrategyMode.STRATEGY_MODE_LIVE);
+      assert.equal(s.state, 'running');
+      assert.equal(s.tradingState, TradingState.TRADING_STATE_ACTIVE);
+      assert.equal(s.openOrders, 4);
+
+      const halted = await call<SetTradingStateRequest, SetTradingStateResponse>(
+        client.setTradingState.bind(client),
+        { strategyId: 'grid-1', state: TradingState.TRADING_STATE_HALTED, reason: 'test kill switch' },
+      );
+      assert.deepEqual(halted.previous, [TradingState.TRADING_STATE_ACTIVE]);
+      assert.equal(halted.strategies[0]?.tradingState, TradingState.TRADING_STATE_HALTED);
+      await stack.step(1_000);
+      assert.deepEqual(stack.venueOpenOrders(GRID_VENUE), [], 'HALTED canceled the open orders');
+      const placedBefore = stack.spy(GRID_VENUE).created.length;
+      await stack.step(1_000);
+      assert.equal(stack.spy(GRID_VENUE).created.length, placedBefore, 'HALTED places nothing');
+      const got = await call<GetTradingStateRequest, GetTradingStateResponse>(
+        client.getTradingState.bind(client),
+        {
+          strategyId: '',
+        },
+      );
+      assert.equal(got.strategies[0]?.tradingState, TradingState.TRADING_STATE_HALTED);
+      const halt = (await stack.decisions('grid-1')).find((d) => d.reasonCode === 'operator_halt');
+      assert.equal(halt?.inputs.note, 'test kill switch');
+
+      await call<SetTradingStateRequest, SetTradingStateResponse>(client.setTradingState.bind(client), {
+        strategyId: 'grid-1',
+        state: TradingState.TRADING_STATE_ACTIVE,
+        reason: 'resume',
+      });
+      await stack.step(1_000);
+      assert.ok(stack.venueOpenOrders(GRID_VENUE).length > 0, 'ACTIVE places again');
+
+      await assert.rejects(
+        call<SetTradingStateRequest, SetTradingStateResponse>(client.setTradingState.bind(client), {
+          strategyId: 'grid-1',
+          state: TradingState.TRADING_STATE_UNSPECIFIED,
+          reason: '',
+        }),
+        (err) => statusOf(err) === status.INVALID_ARGUMENT && /state/.test((err as ServiceError).details),
+      );
+      await assert.rejects(
+        call<GetArbBookRequest, GetArbBookResponse>(client.getArbBook.bind(client), { strategyId: 'grid-1' }),
+        (err) =>
+          statusOf(err) === status.INVALID_ARGUMENT &&
+          /grid-1 is a grid strategy/.test((err as ServiceError).details),
+      );
+      await assert.rejects(
+        call<GetArbBookRequest, GetArbBookResponse>(client.getArbBook.bind(client), { strategyId: 'nope' }),
+        (err) => statusOf(err) === status.NOT_FOUND && /nope/.test((err as ServiceError).details),
+      );
+    } finally {
+      client.close();
+    }
+  });
+});
