@@ -16,7 +16,13 @@ import {
   positionSideToProto,
   StateSource,
 } from '@perpmesh/contracts';
-import type { Decimal, EpochMs, InstrumentId, PositionSide } from '@perpmesh/core';
+import {
+  type Decimal,
+  type EpochMs,
+  type InstrumentId,
+  type PositionSide,
+  roundForReport,
+} from '@perpmesh/core';
 
 export type AccountStateSource = 'venue' | 'projection';
 
@@ -175,10 +181,10 @@ export function positionToProto(r: PositionReading): Position {
     instrument: r.instrument,
     side: positionSideToProto(r.side),
     size: decimalToWire(r.size.abs()),
-    entryPrice: optionalDecimalToWire(r.entryPrice),
+    entryPrice: optionalDecimalToWire(r.entryPrice && roundForReport(r.entryPrice)),
     markPrice: optionalDecimalToWire(r.markPrice),
-    unrealizedPnl: decimalToWire(r.unrealizedPnl),
-    realizedPnl: decimalToWire(r.tradingPnl),
+    unrealizedPnl: decimalToWire(roundForReport(r.unrealizedPnl)),
+    realizedPnl: decimalToWire(roundForReport(r.tradingPnl)),
     leverage: optionalDecimalToWire(r.leverage),
     liquidationPrice: optionalDecimalToWire(r.liquidationPrice),
     asOfMs: r.asOfMs,
@@ -197,8 +203,8 @@ export function summaryToProto(r: AccountSummaryReading): AccountSummary {
     currency: r.currency,
     equity: decimalToWire(r.equity),
     available: decimalToWire(r.available),
-    unrealizedPnl: decimalToWire(r.unrealizedPnl),
-    realizedPnl: decimalToWire(r.realizedPnl),
+    unrealizedPnl: decimalToWire(roundForReport(r.unrealizedPnl)),
+    realizedPnl: decimalToWire(roundForReport(r.realizedPnl)),
     openPositions: r.openPositions,
     openOrders: r.openOrders ?? 0,
     asOfMs: r.asOfMs,

@@ -75,3 +75,14 @@ export function minDec(a: Decimal, b: Decimal): Decimal {
 export function maxDec(a: Decimal, b: Decimal): Decimal {
   return a.gte(b) ? a : b;
 }
+
+/**
+ * Decimal places of derived figures in reports (average entry prices, PnL): a division
+ * such as an average entry carries 60 significant digits internally; reports round it
+ * half-even to this many places. Accounting keeps the full value.
+ */
+export const REPORT_DECIMAL_PLACES = 12;
+
+export function roundForReport(value: Decimal): Decimal {
+  return value.toDecimalPlaces(REPORT_DECIMAL_PLACES, Decimal.ROUND_HALF_EVEN);
+}

@@ -32,6 +32,7 @@ import {
   type OrderRequest,
   type OrderStatus,
   parseDecimal,
+  roundForReport,
   toWire,
 } from '@perpmesh/core';
 import type { VenueFill } from '@perpmesh/venues';
@@ -54,7 +55,7 @@ export function orderToProto(order: OrderView): Order {
     price: optionalDecimalToWire(s.price),
     size: toWire(s.size),
     filledSize: toWire(s.filled),
-    averageFillPrice: optionalDecimalToWire(s.avgFillPrice),
+    averageFillPrice: optionalDecimalToWire(s.avgFillPrice && roundForReport(s.avgFillPrice)),
     status: ORDER_STATUS.toProto(s.status),
     reduceOnly: s.reduceOnly,
     reason: s.reason ?? '',
