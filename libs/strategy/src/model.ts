@@ -23,6 +23,7 @@ import type {
   TradeId,
   VenueId,
 } from '@perpmesh/core';
+import { dec, REPORT_DECIMAL_PLACES, roundForReport, toWire } from '@perpmesh/core';
 
 // ---------------------------------------------------------------------------------------
 // Facts (the data part of inputs; also what `start` carries in bulk)
@@ -375,7 +376,7 @@ export function toStrategyDecisionRecord(
     decision: decision.kind,
     reasonCode: decision.reasonCode,
     reason: options.dryRun ? `DRY-RUN: ${decision.message}` : decision.message,
-    inputs: { ...decision.inputs },
+    inputs: reportInputs(decision.inputs),
     orderIntents: decision.orders.map((o) => ({
       clientOrderId: o.clientOrderId,
       venue: o.venue,
@@ -392,4 +393,15 @@ export function toStrategyDecisionRecord(
     cancelClientOrderIds,
     decidedAtMs: decision.nowMs,
   };
+}
+
+const LONG_DECIMAL = new RegExp(`^-?\\d+\\.\\d{${REPORT_DECIMAL_PLACES + 1},}$`);
+
+/** Decision inputs as published: decimals from divisions rounded for reading; other text as is. */
+function reportInputs(inputs: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(inputs)) {
+    out[key] = LONG_DECIMAL.test(value) ? toWire(roundForReport(dec(value))) : value;
+  }
+  return out;
 }

@@ -220,3 +220,23 @@ describe('pre-trade risk', () => {
     );
   });
 });
+
+describe('decision records', () => {
+  test('published inputs round decimals from divisions to the report precision; other text is kept', async () => {
+    const { toStrategyDecisionRecord } = await import('./model.js');
+    const record = toStrategyDecisionRecord(
+      {
+        decisionId: 'arb-1:1',
+        strategyId: 'arb-1',
+        kind: 'skip',
+        reasonCode: 'net_carry_below_threshold',
+        message: 'net carry below threshold',
+        inputs: { slippage: '0.996000000000000000000000000000001', venue: 'paper', fee: '7.5' },
+        orders: [],
+        nowMs: 1,
+      },
+      { dryRun: false },
+    );
+    assert.deepEqual(record.inputs, { slippage: '0.996', venue: 'paper', fee: '7.5' });
+  });
+});
