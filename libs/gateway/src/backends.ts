@@ -26,9 +26,13 @@ import {
   type GetVenueStatusResponse,
   type ListOpenOrdersResponse,
   MarketDataServiceClient,
+  type SetTradingStateResponse,
+  StrategyServiceClient,
+  TradingState as ProtoTradingState,
 } from '@perpmesh/contracts';
 import { bearerMetadata, type Secret } from '@perpmesh/runtime';
 import { BackendUnavailableError } from './errors.js';
+import type { TradingState, TradingStateChange, TradingStateService } from './trading-state.js';
 
 export interface GatewayBackends {
   venueStatus(): Promise<GetVenueStatusResponse>;
@@ -45,6 +49,8 @@ export interface GrpcBackendAddresses {
   readonly execution: () => string;
   readonly account: () => string;
   readonly marketData: () => string;
+  /** StrategyService (the kill switch); only the standalone gateway calls it over gRPC. */
+  readonly strategy: () => string;
 }
 
 export interface GrpcBackendsOptions {
@@ -66,12 +72,20 @@ const CONSTRUCTORS = {
   execution: ExecutionServiceClient,
   account: AccountServiceClient,
   marketData: MarketDataServiceClient,
+  strategy: StrategyServiceClient,
 } as const;
 
 const SERVICE_LABEL: Record<ServiceName, string> = {
   execution: 'execution',
   account: 'account',
   marketData: 'market-data',
+  strategy: 'strategy',
+};
+
+const TRADING_STATE_TO_PROTO: Readonly<Record<TradingState, ProtoTradingState>> = {
+  ACTIVE: ProtoTradingState.TRADING_STATE_ACTIVE,
+  REDUCING: ProtoTradingState.TRADING_STATE_REDUCING,
+  HALTED: ProtoTradingState.TRADING_STATE_HALTED,
 };
 
 export class GrpcBackends implements GatewayBackends {
@@ -106,6 +120,21 @@ export class GrpcBackends implements GatewayBackends {
   }
   cancelAllOrders(request: CancelAllOrdersRequest): Promise<CancelAllOrdersResponse> {
     return this.#call('execution', (c) => c.cancelAllOrders.bind(c), request);
+  }
+
+  /** The kill switch over StrategyService.SetTradingState, for every strategy of the service. */
+  async setTradingState(change: TradingStateChange): Promise<{ state: TradingState }> {
+    await this.#call<'strategy', unknown, SetTradingStateResponse>('strategy', (c) => c.setTradingState.bind(c), {
+      strategyId: '',
+      state: TRADING_STATE_TO_PROTO[change.state],
+      reason: change.reason,
+    });
+    return { state: change.state };
+  }
+
+  /** `setTradingState` as the gateway's TradingStateService. */
+  tradingStateService(): TradingStateService {
+    return { setTradingState: (change) => this.setTradingState(change) };
   }
 
   close(): void {

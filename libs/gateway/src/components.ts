@@ -34,6 +34,7 @@ export function buildGateway(options: BuildGatewayOptions): { gateway: Gateway; 
       execution: options.addresses?.execution ?? (() => section.executionAddress),
       account: options.addresses?.account ?? (() => section.accountAddress),
       marketData: options.addresses?.marketData ?? (() => section.marketDataAddress),
+      strategy: options.addresses?.strategy ?? (() => section.strategyAddress),
     },
     authToken: options.authToken,
     callTimeoutMs: section.callTimeout,
@@ -45,7 +46,8 @@ export function buildGateway(options: BuildGatewayOptions): { gateway: Gateway; 
   const gateway = new Gateway({
     backends,
     actions,
-    tradingState: options.tradingState,
+    // In process (embedded) the caller passes the strategy service; otherwise it is reached over gRPC.
+    tradingState: options.tradingState ?? backends.tradingStateService(),
     logger: options.logger,
   });
   return { gateway, backends };

@@ -22,6 +22,8 @@ export const gatewaySectionFields = {
   accountAddress: address.default('127.0.0.1:50052'),
   /** MarketDataService (venue readiness, funding rates). */
   marketDataAddress: address.default('127.0.0.1:50053'),
+  /** StrategyService (the kill switch: HALTED / REDUCING / ACTIVE). */
+  strategyAddress: address.default('127.0.0.1:50055'),
   /**
    * Token-protected actions (cancel-all, trading state) are refused when no token is
    * configured (`auth.token`), unless this is true. Only for a trusted, private network.
