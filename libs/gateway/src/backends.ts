@@ -26,9 +26,9 @@ import {
   type GetVenueStatusResponse,
   type ListOpenOrdersResponse,
   MarketDataServiceClient,
+  TradingState as ProtoTradingState,
   type SetTradingStateResponse,
   StrategyServiceClient,
-  TradingState as ProtoTradingState,
 } from '@perpmesh/contracts';
 import { bearerMetadata, type Secret } from '@perpmesh/runtime';
 import { BackendUnavailableError } from './errors.js';
@@ -124,11 +124,15 @@ export class GrpcBackends implements GatewayBackends {
 
   /** The kill switch over StrategyService.SetTradingState, for every strategy of the service. */
   async setTradingState(change: TradingStateChange): Promise<{ state: TradingState }> {
-    await this.#call<'strategy', unknown, SetTradingStateResponse>('strategy', (c) => c.setTradingState.bind(c), {
-      strategyId: '',
-      state: TRADING_STATE_TO_PROTO[change.state],
-      reason: change.reason,
-    });
+    await this.#call<'strategy', unknown, SetTradingStateResponse>(
+      'strategy',
+      (c) => c.setTradingState.bind(c),
+      {
+        strategyId: '',
+        state: TRADING_STATE_TO_PROTO[change.state],
+        reason: change.reason,
+      },
+    );
     return { state: change.state };
   }
 
