@@ -29,6 +29,10 @@ export interface AccountSettings {
   readonly venueCallTimeoutMs: number;
   /** Names the durable consumers (`<name>-fills`, `<name>-funding`) and projections (`<name>-positions`, `<name>-funding`). */
   readonly consumerName: string;
+  /** One active instance per `consumerName`: how long the lease lasts without renewal (the takeover bound). */
+  readonly leaseTtlMs: number;
+  /** How often the holder renews and a standby retries; well under `leaseTtlMs`. */
+  readonly leaseRenewIntervalMs: number;
 }
 
 export type AccountSettingsInput = Partial<
@@ -49,6 +53,8 @@ export const ACCOUNT_DEFAULTS = {
   housekeepingIntervalMs: 1_000,
   venueCallTimeoutMs: 10_000,
   consumerName: 'account',
+  leaseTtlMs: 15_000,
+  leaseRenewIntervalMs: 5_000,
 } as const;
 
 function wholeMs(value: unknown, field: string, min: number): number {
@@ -87,7 +93,21 @@ export function resolveAccountSettings(input: AccountSettingsInput = {}, at = 'a
     housekeepingIntervalMs: wholeMs(v.housekeepingIntervalMs, `${at}.housekeepingIntervalMs`, 0),
     venueCallTimeoutMs: wholeMs(v.venueCallTimeoutMs, `${at}.venueCallTimeoutMs`, 1),
     consumerName: v.consumerName,
+    ...leaseTimes(v.leaseTtlMs, v.leaseRenewIntervalMs, at),
   };
+}
+
+function leaseTimes(ttl: unknown, renew: unknown, at: string) {
+  const leaseTtlMs = wholeMs(ttl, `${at}.leaseTtlMs`, 1);
+  const leaseRenewIntervalMs = wholeMs(renew, `${at}.leaseRenewIntervalMs`, 1);
+  if (leaseRenewIntervalMs >= leaseTtlMs) {
+    // Renewing no faster than it lapses would hand the lease over while we are still working.
+    throw new ValidationError(
+      `${at}.leaseRenewIntervalMs`,
+      `must be less than leaseTtlMs (${leaseTtlMs}), got ${leaseRenewIntervalMs}`,
+    );
+  }
+  return { leaseTtlMs, leaseRenewIntervalMs };
 }
 
 // ---- the `account` config section (shared by the account service and the embedded runner)
@@ -116,6 +136,8 @@ export const accountSectionFields = {
     .string()
     .regex(/^[A-Za-z0-9_-]{1,48}$/, { error: 'expected 1-48 letters, digits, "_" or "-"' })
     .default('account'),
+  leaseTtl: durationMs.default(15_000),
+  leaseRenewInterval: durationMs.default(5_000),
 };
 
 const accountSection = z.strictObject(accountSectionFields);
@@ -134,6 +156,8 @@ export function accountSettingsOf(s: AccountSection): AccountSettingsInput {
     housekeepingIntervalMs: s.housekeepingInterval,
     venueCallTimeoutMs: s.venueCallTimeout,
     consumerName: s.consumerName,
+    leaseTtlMs: s.leaseTtl,
+    leaseRenewIntervalMs: s.leaseRenewInterval,
   };
   resolveAccountSettings(input);
   return input;

@@ -19,3 +19,13 @@ export class BalancesUnavailableError extends PerpmeshError {
     this.accounts = accounts;
   }
 }
+
+/**
+ * This instance is a hot standby: another instance holds the account lease and does the
+ * work, so we have no current figures to answer with. The reason names the holder.
+ */
+export class AccountStandbyError extends PerpmeshError {
+  constructor(reason: string) {
+    super('UNAVAILABLE', `account service instance is not active (${reason}): ask the active instance`);
+  }
+}

@@ -16,7 +16,7 @@ export {
   resolveAccountSettings,
 } from './config.js';
 export { DriftDetector, type DriftObservation, type DriftReport, type DriftVerdict } from './drift.js';
-export { BalancesUnavailableError } from './errors.js';
+export { AccountStandbyError, BalancesUnavailableError } from './errors.js';
 export {
   accountKey,
   applyFillToProjection,
@@ -37,7 +37,9 @@ export {
   type StoredPosition,
 } from './projection.js';
 export {
+  ACCOUNT_LEASE_SCOPE,
   type AccountFilter,
+  type AccountLeaseDeps,
   type AccountService,
   type AccountServiceDeps,
   accountComponents,

@@ -20,6 +20,15 @@
  * (`BalancesUnavailableError`), not zeros; every figure carries its as-of and age and is
  * flagged stale past its bound; readiness names what is missing and why.
  *
+ * One active instance (ARCHITECTURE §7): given `lease`, the instances sharing a
+ * `consumerName` contend for one lease (`idem:account-lease:<consumerName>`); only the
+ * holder loads markets, runs the projectors, follows user streams and md.funding, polls the
+ * venues and publishes acct.*. The others are hot standbys: not ready (naming the holder and
+ * its expiry), polling nothing, answering queries with AccountStandbyError; one takes over
+ * within the lease TTL when the holder stops renewing (at once when it stops cleanly).
+ * A paused ex-holder is fenced by the projections' compare-and-set saves, and its acct.*
+ * facts carry deterministic ids, so a duplicate publish is deduplicated by the log.
+ *
  * No I/O is constructed here: the log, the store, the venue ports and the clock are passed
  * in, so the embedded runner and the distributed main compose the same service.
  */
@@ -44,6 +53,7 @@ import {
 import { type Decimal, type EpochMs, PerpmeshError, toWire, ValidationError, ZERO } from '@perpmesh/core';
 import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
 import { grpcHandlers } from '@perpmesh/runtime';
+import { Lease, type StateStore } from '@perpmesh/state';
 import type {
   Subscription,
   UserStreamEvent,
@@ -55,7 +65,7 @@ import type {
 } from '@perpmesh/venues';
 import { type AccountSettings, type AccountSettingsInput, resolveAccountSettings } from './config.js';
 import { DriftDetector } from './drift.js';
-import { BalancesUnavailableError } from './errors.js';
+import { AccountStandbyError, BalancesUnavailableError } from './errors.js';
 import {
   accountKey,
   applyFillToProjection,
@@ -103,7 +113,19 @@ export interface AccountServiceDeps {
   readonly config?: AccountSettingsInput;
   /** Prefix of the stream names (`streamSpecs({ prefix })`); '' in production. */
   readonly streamPrefix?: string;
+  /** One active instance among several (hot standby); omitted = this instance is always active. */
+  readonly lease?: AccountLeaseDeps;
 }
+
+export interface AccountLeaseDeps {
+  /** The store every instance of the set shares (Redis in distributed mode). */
+  readonly store: StateStore;
+  /** Who we are, unique per process, e.g. `account/0 pid 4242 3f9a` (never a secret; no '|'). */
+  readonly holder: string;
+}
+
+/** Lease scope of the account service; the lease name is its `consumerName`. */
+export const ACCOUNT_LEASE_SCOPE = 'account-lease';
 
 export interface AccountFilter {
   readonly venue?: string | undefined;
@@ -125,6 +147,8 @@ export interface AccountService {
   refresh(): Promise<void>;
   /** Housekeeping now: throttled position publishes, staleness readiness, drift, user-stream retries. */
   flush(): Promise<void>;
+  /** True once this instance does the work (after start without a lease; while holding it, with one). */
+  readonly active: boolean;
   /** Resolves when every event queued for publishing so far has been published (or failed). */
   idle(): Promise<void>;
   /** Applied/skipped counts of the two projectors. */
@@ -140,6 +164,7 @@ export const accountComponents = {
   positions: (venue: string, account: string) => `${venue}/${account}/positions`,
   userStream: (venue: string, account: string) => `${venue}/${account}/user_stream`,
   projection: 'account/projection',
+  lease: 'account/lease',
 };
 
 interface TrackedAccount {
@@ -318,6 +343,14 @@ class AccountServiceImpl implements AccountService {
   #housekeepingTimer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #state: 'idle' | 'running' | 'stopped' = 'idle';
+  /** Doing the work (set while becoming active, too): projectors, user streams, polls, publishing. */
+  #active = false;
+  /** Became active completely (what `active` reports). */
+  #activated = false;
+  readonly #lease: Lease | undefined;
+  #leaseTimer: NodeJS.Timeout | undefined;
+  #leaseTick: Promise<void> | undefined;
+  #standbyReason = 'standby: lease not acquired yet';
 
   constructor(deps: AccountServiceDeps) {
     this.#deps = deps;
@@ -332,6 +365,17 @@ class AccountServiceImpl implements AccountService {
       graceMs: this.settings.driftGraceMs,
       tolerance: this.settings.driftBalanceTolerance,
     });
+    this.#lease =
+      deps.lease === undefined
+        ? undefined
+        : new Lease({
+            store: deps.lease.store,
+            scope: ACCOUNT_LEASE_SCOPE,
+            name: this.settings.consumerName,
+            holder: deps.lease.holder,
+            ttlMs: this.settings.leaseTtlMs,
+            nowMs: deps.nowMs,
+          });
     for (const port of deps.venues.all()) {
       const key = accountKey(port.venue, port.account);
       this.#accounts.set(key, {
@@ -390,7 +434,91 @@ class AccountServiceImpl implements AccountService {
         `${t.name} user stream: not connected yet`,
       );
     }
+    if (this.#lease === undefined) {
+      await this.#activate();
+      return;
+    }
+    health.register(accountComponents.lease, this.#standbyReason);
+    // The first attempt completes before start() returns: a lone instance is active at once.
+    await this.#runLeaseTick();
+  }
 
+  get active(): boolean {
+    return this.#activated;
+  }
+
+  // ---- the lease: active or hot standby -----------------------------------------------------
+
+  #runLeaseTick(): Promise<void> {
+    this.#leaseTick = this.#tickLease().finally(() => {
+      this.#leaseTick = undefined;
+      if (this.#state !== 'running') return;
+      this.#leaseTimer = setTimeout(() => void this.#runLeaseTick(), this.settings.leaseRenewIntervalMs);
+      this.#leaseTimer.unref();
+    });
+    return this.#leaseTick;
+  }
+
+  async #tickLease(): Promise<void> {
+    const lease = this.#lease;
+    if (lease === undefined || this.#state !== 'running') return;
+    const { health } = this.#deps;
+    try {
+      if (this.#active) {
+        if (!(await lease.renew())) {
+          await this.#demote(`lease lost: ${await this.#holderText(lease)}`);
+        }
+      } else if (await lease.tryAcquire()) {
+        this.#logger.info(
+          { holder: lease.holder, expiresAtMs: lease.expiresAtMs },
+          'account lease acquired: active',
+        );
+        try {
+          await this.#activate();
+        } catch (err) {
+          // Give it to a healthier instance rather than hold it while doing nothing.
+          await this.#deactivate();
+          await lease.release().catch(() => undefined);
+          this.#standbyReason = `standby: could not become active: ${message(err)}`;
+          this.#logger.error(
+            { err: message(err) },
+            'account service could not become active; lease released',
+          );
+        }
+      } else {
+        this.#standbyReason = `standby: ${await this.#holderText(lease)}`;
+      }
+    } catch (err) {
+      // The store is unreachable: keep working while our lease is surely still ours; past
+      // its expiry another instance may have taken over.
+      this.#logger.warn({ err: message(err), active: this.#active }, 'account lease check failed');
+      const expiresAtMs = lease.expiresAtMs;
+      if (this.#active && (expiresAtMs === undefined || this.#deps.nowMs() >= expiresAtMs)) {
+        await lease.release().catch(() => undefined);
+        await this.#demote(`lease could not be renewed before it expired: ${message(err)}`);
+      } else if (!this.#active) {
+        this.#standbyReason = `standby: lease store unavailable: ${message(err)}`;
+      }
+    }
+    if (this.#active) health.ready(accountComponents.lease, { holder: lease.holder });
+    else health.notReady(accountComponents.lease, this.#standbyReason);
+  }
+
+  async #holderText(lease: Lease): Promise<string> {
+    const current = await lease.current();
+    if (current === undefined) return 'nobody holds the lease';
+    return `${current.holder} holds the lease until ${new Date(current.expiresAtMs).toISOString()}`;
+  }
+
+  async #demote(reason: string): Promise<void> {
+    this.#logger.warn({ reason }, 'account service: no longer active, back to standby');
+    this.#standbyReason = `standby: ${reason}`;
+    await this.#deactivate();
+  }
+
+  /** Becomes the active instance: projections, user streams, marks, polls, publishing. */
+  async #activate(): Promise<void> {
+    this.#active = true;
     await Promise.all([...this.#accounts.values()].map((t) => this.#loadMarkets(t)));
     await this.#startProjectors();
     await Promise.all([...this.#accounts.values()].map((t) => this.#subscribeUserStream(t)));
@@ -405,6 +533,7 @@ class AccountServiceImpl implements AccountService {
       this.#housekeepingTimer = setInterval(() => void this.flush(), this.settings.housekeepingIntervalMs);
       this.#housekeepingTimer.unref();
     }
+    this.#activated = true;
     this.#logger.info(
       { accounts: [...this.#accounts.values()].map((t) => t.name), settings: { ...this.settings } },
       'account service started',
@@ -417,6 +546,26 @@ class AccountServiceImpl implements AccountService {
       return;
     }
     this.#state = 'stopped';
+    clearTimeout(this.#leaseTimer);
+    await this.#leaseTick?.catch(() => undefined);
+    this.#standbyReason = 'service stopped';
+    await this.#deactivate();
+    // A clean stop hands over at once rather than after the TTL.
+    await this.#lease?.release().catch((err: unknown) => {
+      this.#logger.warn(
+        { err: message(err) },
+        'account lease release failed; a standby takes over after the TTL',
+      );
+    });
+    this.#deps.health.notReady(accountComponents.projection, 'account projection: service stopped');
+    if (this.#lease) this.#deps.health.notReady(accountComponents.lease, 'account lease: service stopped');
+  }
+
+  /** Stops all the active work (the stop path, and a lost lease). Idempotent. */
+  async #deactivate(): Promise<void> {
+    if (!this.#active) return;
+    this.#active = false;
+    this.#activated = false;
     clearInterval(this.#pollTimer);
     clearInterval(this.#housekeepingTimer);
     await this.#refreshing?.catch(() => {});
@@ -427,7 +576,34 @@ class AccountServiceImpl implements AccountService {
     for (const t of this.#accounts.values()) if (t.subscription) closing.push(t.subscription.close());
     await Promise.allSettled(closing);
     await this.idle();
-    this.#deps.health.notReady(accountComponents.projection, 'account projection: service stopped');
+    this.#fillsProjector = undefined;
+    this.#fundingProjector = undefined;
+    this.#markTail = undefined;
+    // What we knew as the active instance goes stale from now: a later takeover starts fresh.
+    const { health } = this.#deps;
+    const reason = this.#standbyReason;
+    health.notReady(accountComponents.projection, `account projection: ${reason}`);
+    for (const t of this.#accounts.values()) {
+      t.subscription = undefined;
+      t.userStreamReady = false;
+      t.balances = undefined;
+      t.balancesError = undefined;
+      t.venuePositions = new Map();
+      t.venuePositionsFetched = false;
+      t.venuePositionsAsOfMs = 0;
+      t.positionsError = undefined;
+      t.openOrders = undefined;
+      t.balanceBaseline = undefined;
+      t.lastBalance = new Map();
+      t.dirtyBalances = new Set();
+      health.notReady(accountComponents.balances(t.venue, t.account), `${t.name} balances: ${reason}`);
+      health.notReady(accountComponents.positions(t.venue, t.account), `${t.name} positions: ${reason}`);
+      health.notReady(accountComponents.userStream(t.venue, t.account), `${t.name} user stream: ${reason}`);
+    }
+    this.#marks.clear();
+    this.#confirmed.clear();
+    this.#published.clear();
+    this.#dirtyMarks.clear();
   }
 
   idle(): Promise<void> {
@@ -643,10 +819,16 @@ class AccountServiceImpl implements AccountService {
   // ---- venue truth -----------------------------------------------------------------------------
 
   async #subscribeUserStream(t: TrackedAccount): Promise<void> {
-    if (t.subscription !== undefined || t.subscribing || this.#state !== 'running') return;
+    if (t.subscription !== undefined || t.subscribing || !this.#active) return;
     t.subscribing = true;
     try {
-      t.subscription = await t.port.watchUserStream((event) => this.#onUserEvent(t, event));
+      const subscription = await t.port.watchUserStream((event) => this.#onUserEvent(t, event));
+      if (!this.#active) {
+        // Demoted while subscribing.
+        await subscription.close().catch(() => undefined);
+        return;
+      }
+      t.subscription = subscription;
       t.userStreamError = undefined;
     } catch (err) {
       t.userStreamError = message(err);
@@ -685,6 +867,7 @@ class AccountServiceImpl implements AccountService {
   }
 
   #onUserEvent(t: TrackedAccount, event: UserStreamEvent): void {
+    if (!this.#active) return;
     try {
       switch (event.kind) {
         case 'balance':
@@ -800,7 +983,7 @@ class AccountServiceImpl implements AccountService {
   }
 
   refresh(): Promise<void> {
-    if (this.#state !== 'running') return Promise.resolve();
+    if (this.#state !== 'running' || !this.#active) return Promise.resolve();
     // One poll at a time: a slow venue must not pile polls up.
     this.#refreshing ??= (async () => {
       try {
@@ -913,7 +1096,7 @@ class AccountServiceImpl implements AccountService {
   }
 
   async flush(): Promise<void> {
-    if (this.#state !== 'running') return;
+    if (this.#state !== 'running' || !this.#active) return;
     await this.#housekeeping();
   }
 
@@ -1068,6 +1251,7 @@ class AccountServiceImpl implements AccountService {
   // ---- publishing --------------------------------------------------------------------------------
 
   #publish(payload: EnvelopePayload, tsEventMs: EpochMs, id?: string, tsInitMs?: EpochMs): void {
+    if (!this.#active) return; // a standby publishes nothing
     const { log, subjects, source } = this.#deps;
     const type = payload.$case;
     let envelope: Envelope;
@@ -1198,7 +1382,12 @@ class AccountServiceImpl implements AccountService {
     if (Object.keys(missing).length > 0) throw new BalancesUnavailableError(missing);
   }
 
+  #checkActive(): void {
+    if (this.#lease !== undefined && !this.#active) throw new AccountStandbyError(this.#standbyReason);
+  }
+
   balances(filter: AccountFilter = {}): BalanceReading[] {
+    this.#checkActive();
     this.#checkFilter(filter, false);
     const accounts = this.#matching(filter);
     this.#unavailable(accounts);
@@ -1290,6 +1479,7 @@ class AccountServiceImpl implements AccountService {
   }
 
   positions(filter: AccountFilter = {}): PositionReading[] {
+    this.#checkActive();
     this.#checkFilter(filter, true);
     const now = this.#deps.nowMs();
     const keys = new Set(projectedKeys(this.#positions, this.#funding));
@@ -1309,6 +1499,7 @@ class AccountServiceImpl implements AccountService {
   }
 
   summary(filter: AccountFilter = {}): AccountSummaryReading[] {
+    this.#checkActive();
     this.#checkFilter(filter, false);
     const accounts = this.#matching(filter);
     this.#unavailable(accounts);

@@ -4,6 +4,13 @@ export {
 } from './embedded-files.js';
 export { EmbeddedStateStore, type EmbeddedStateStoreOptions } from './embedded-store.js';
 export { checkKeyPrefix, DEFAULT_KEY_PREFIX, type StateKeys, stateKeys } from './keys.js';
+export {
+  DEFAULT_LEASE_KEY_TTL_MS,
+  Lease,
+  type LeaseHolder,
+  type LeaseOptions,
+  parseLeaseValue,
+} from './lease.js';
 export { type RedisConnectOptions, RedisStateStore, type RedisStateStoreOptions } from './redis-store.js';
 export {
   type AllocateNonceOptions,

@@ -1,6 +1,7 @@
 /** The account service's config parser: defaults, durations, and errors that name the field. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ValidationError } from '@perpmesh/core';
 import { ConfigError, parseConfig } from '@perpmesh/runtime';
 import { accountConfigSchema, accountSettingsOf } from './config.js';
 
@@ -18,6 +19,29 @@ describe('account config', () => {
     assert.equal(settings.balanceStaleAfterMs, 15_000);
     assert.equal(settings.driftGraceMs, 10_000);
     assert.equal(settings.consumerName, 'account');
+    assert.equal(settings.leaseTtlMs, 15_000);
+    assert.equal(settings.leaseRenewIntervalMs, 5_000);
+  });
+
+  test('lease times: renewing no faster than the lease lapses is refused, naming the field', () => {
+    const { config } = parseConfig(
+      accountConfigSchema,
+      { ...venues, account: { leaseTtl: '6s', leaseRenewInterval: '2s' } },
+      { env: {} },
+    );
+    assert.equal(accountSettingsOf(config.account).leaseTtlMs, 6_000);
+    const slow = parseConfig(
+      accountConfigSchema,
+      { ...venues, account: { leaseTtl: '5s', leaseRenewInterval: '5s' } },
+      { env: {} },
+    ).config.account;
+    assert.throws(
+      () => accountSettingsOf(slow),
+      (err: unknown) =>
+        err instanceof ValidationError &&
+        err.field === 'account.leaseRenewIntervalMs' &&
+        /less than leaseTtlMs \(5000\), got 5000/.test(err.message),
+    );
   });
 
   test('durations as text and env overrides', () => {

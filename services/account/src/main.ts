@@ -2,7 +2,10 @@
  * The account deployable: `node services/account/dist/main.js [--config f] [--set k=v]`.
  * Positions projected from fills and funding, venue balances with as-of and staleness,
  * drift events; AccountService on gRPC; /healthz /readyz /metrics on HTTP.
+ * Several instances may run on one log and store: one holds the account lease and works,
+ * the others are hot standbys (not ready, naming the holder) that take over when it lapses.
  */
+import { randomBytes } from 'node:crypto';
 import { type AccountService, accountSettingsOf, buildAccountService } from '@perpmesh/account';
 import {
   eventLogComponent,
@@ -39,6 +42,8 @@ export function buildComponents(
   const settings = accountSettingsOf(section);
   const metrics = createMetrics(ACCOUNT_SERVICE);
   const source = `${ACCOUNT_SERVICE}/${section.instance}`;
+  // Unique per process: two instances configured with the same id must never share a lease.
+  const leaseHolder = `${source} pid ${process.pid} ${randomBytes(3).toString('hex')}`;
   const ns = namespacing(config);
   const log = new Slot<EventLog>('event log');
   const state = new Slot<StateStore>('state store');
@@ -64,6 +69,7 @@ export function buildComponents(
           source,
           metrics,
           config: settings,
+          lease: { store: state.get(), holder: leaseHolder },
         });
         await s.start();
         service.set(s);

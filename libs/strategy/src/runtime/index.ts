@@ -2,12 +2,11 @@
  * @perpmesh/strategy/runtime: the strategy service's I/O around the pure deciders
  * (`@perpmesh/strategy`): inputs from the bus, state persisted before commands, decisions
  * on strat.{strategy}.{kind}, orders through the execution service (or a dry-run
- * recorder), one active instance per strategy id (lease), StrategyService over gRPC.
+ * recorder), one active instance per strategy id (a `Lease` from @perpmesh/state), StrategyService over gRPC.
  */
 export * from './config.js';
 export * from './gateway.js';
 export * from './inputs.js';
-export { LEASE_SCOPE, type LeaseHolder, type LeaseOptions, parseLeaseValue, StrategyLease } from './lease.js';
 export {
   decisionToProto,
   LeaseLostError,
@@ -15,6 +14,7 @@ export {
   type RunnerDeps,
   type RunnerState,
   type RunnerStreams,
+  STRATEGY_LEASE_SCOPE,
   StrategyNotRunningError,
   StrategyRunner,
 } from './runner.js';

@@ -34,7 +34,7 @@ import {
 } from '@perpmesh/contracts';
 import { Decimal, type EpochMs, PerpmeshError } from '@perpmesh/core';
 import type { HealthRegistry, Logger } from '@perpmesh/runtime';
-import { type AppliedSeqs, ProjectionConflictError, type StateStore } from '@perpmesh/state';
+import { type AppliedSeqs, Lease, ProjectionConflictError, type StateStore } from '@perpmesh/state';
 import type { AnyStrategyDecider } from '../config.js';
 import {
   type Decision,
@@ -58,7 +58,9 @@ import {
   OrderRefusedError,
 } from './gateway.js';
 import { balanceInput, inputFromEnvelope, positionSnapshot } from './inputs.js';
-import { StrategyLease } from './lease.js';
+
+/** The lease scope of strategy instances (`idem:strategy-lease:<strategyId>`). */
+export const STRATEGY_LEASE_SCOPE = 'strategy-lease';
 
 export type RunnerState = 'standby' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -132,7 +134,7 @@ export const projectionName = (strategyId: string) => `strategy:${strategyId}`;
 
 export class StrategyRunner {
   readonly #d: RunnerDeps;
-  readonly #lease: StrategyLease;
+  readonly #lease: Lease;
   readonly #component: string;
   #status: RunnerState = 'standby';
   #reason = 'waiting for the lease';
@@ -159,9 +161,10 @@ export class StrategyRunner {
     this.#d = deps;
     this.#state = deps.decider.initialState();
     this.#component = `strategy/${deps.spec.id}/started`;
-    this.#lease = new StrategyLease({
+    this.#lease = new Lease({
       store: deps.state,
-      strategyId: deps.spec.id,
+      scope: STRATEGY_LEASE_SCOPE,
+      name: deps.spec.id,
       holder: deps.holder,
       ttlMs: deps.settings.leaseTtlMs,
       nowMs: deps.nowMs,

@@ -1,8 +1,9 @@
 /**
- * One active instance per strategy id: a lease in the StateStore (Redis in distributed
- * mode), built on the idempotency primitives, so it needs nothing new from the store.
+ * One active owner of something (a strategy instance, the account service): a lease in
+ * the StateStore (Redis in distributed mode), built on the idempotency primitives, so it
+ * needs nothing new from either adapter.
  *
- * The key `idem:strategy-lease:<strategyId>` holds `<holder>|<expiresAtMs>`:
+ * The key `idem:<scope>:<name>` holds `<holder>|<expiresAtMs>`:
  * - acquire: set-if-absent; or, when the stored lease has expired, compare-and-set it
  *   from the expired value to ours (two standbys racing: one CAS wins);
  * - renew: compare-and-set from our current value to a later expiry; a failed CAS means
@@ -10,18 +11,21 @@
  * - release (clean stop): delete it when it is still ours, so a standby takes over at once.
  * The key itself lives `keyTtlMs` (long) so a lease whose holder vanished is also reaped.
  *
- * A lease alone cannot stop a paused process that still believes it holds one; the
- * strategy's state is therefore saved with compare-and-set on its applied sequences
- * (a fencing token): a stale holder's next save fails before it sends anything.
+ * A lease alone cannot stop a paused process that still believes it holds one: what the
+ * holder writes must be fenced too (e.g. projections saved with compare-and-set on their
+ * applied sequences), so a stale holder's next write fails.
  */
-import type { EpochMs } from '@perpmesh/core';
-import type { StateStore } from '@perpmesh/state';
+import { type EpochMs, ValidationError } from '@perpmesh/core';
+import type { StateStore } from './statestore.js';
 
-export const LEASE_SCOPE = 'strategy-lease';
+export const DEFAULT_LEASE_KEY_TTL_MS = 86_400_000;
 
 export interface LeaseOptions {
   readonly store: StateStore;
-  readonly strategyId: string;
+  /** Kind of thing leased, e.g. `strategy-lease`, `account-lease` (the idempotency scope). */
+  readonly scope: string;
+  /** Which one, e.g. the strategy id. */
+  readonly name: string;
   /** Who we are: service instance + process (never a secret). */
   readonly holder: string;
   /** How long a lease lasts without renewal. */
@@ -33,9 +37,10 @@ export interface LeaseOptions {
 
 export interface LeaseHolder {
   readonly holder: string;
-  readonly expiresAtMs: number;
+  readonly expiresAtMs: EpochMs;
 }
 
+/** `holder|expiresAtMs` → its parts; undefined when malformed (treated as expired). */
 export function parseLeaseValue(value: string): LeaseHolder | undefined {
   const at = value.lastIndexOf('|');
   if (at <= 0) return undefined;
@@ -43,16 +48,38 @@ export function parseLeaseValue(value: string): LeaseHolder | undefined {
   return Number.isSafeInteger(expiresAtMs) ? { holder: value.slice(0, at), expiresAtMs } : undefined;
 }
 
-export class StrategyLease {
+export class Lease {
   readonly #o: LeaseOptions;
   #value: string | undefined;
 
   constructor(options: LeaseOptions) {
+    for (const field of ['scope', 'name', 'holder'] as const) {
+      if (!options[field]) throw new ValidationError(`lease.${field}`, `must be non-empty, got ''`);
+    }
+    if (options.holder.includes('|')) {
+      throw new ValidationError(
+        'lease.holder',
+        `must not contain '|', got ${JSON.stringify(options.holder)}`,
+      );
+    }
+    if (!Number.isSafeInteger(options.ttlMs) || options.ttlMs <= 0) {
+      throw new ValidationError('lease.ttlMs', `must be a positive integer, got ${options.ttlMs}`);
+    }
     this.#o = options;
   }
 
+  get holder(): string {
+    return this.#o.holder;
+  }
+
+  /** True while we believe we hold it (since the last successful acquire/renew). */
   get held(): boolean {
     return this.#value !== undefined;
+  }
+
+  /** When our lease lapses unless renewed; undefined when not held. */
+  get expiresAtMs(): EpochMs | undefined {
+    return this.#value === undefined ? undefined : parseLeaseValue(this.#value)?.expiresAtMs;
   }
 
   #next(): string {
@@ -61,20 +88,20 @@ export class StrategyLease {
 
   /** Who holds it now (for views and standby reasons), or undefined. */
   async current(): Promise<LeaseHolder | undefined> {
-    const value = await this.#o.store.getIdempotencyKey(LEASE_SCOPE, this.#o.strategyId);
+    const value = await this.#o.store.getIdempotencyKey(this.#o.scope, this.#o.name);
     return value === undefined ? undefined : parseLeaseValue(value);
   }
 
   /** True when we hold the lease after the call (acquired now, or already ours and renewed). */
   async tryAcquire(): Promise<boolean> {
     if (this.#value !== undefined) return this.renew();
-    const { store, strategyId } = this.#o;
+    const { store, scope, name } = this.#o;
     const mine = this.#next();
     const claim = await store.claimIdempotencyKey(
-      LEASE_SCOPE,
-      strategyId,
+      scope,
+      name,
       mine,
-      this.#o.keyTtlMs ?? 86_400_000,
+      this.#o.keyTtlMs ?? DEFAULT_LEASE_KEY_TTL_MS,
     );
     if (claim.claimed) {
       this.#value = mine;
@@ -84,7 +111,7 @@ export class StrategyLease {
     const expired = !current || current.expiresAtMs <= this.#o.nowMs();
     // Our own lease from before a restart counts as ours.
     if (!expired && current.holder !== this.#o.holder) return false;
-    if (await store.updateIdempotencyValue(LEASE_SCOPE, strategyId, claim.existingValue, mine)) {
+    if (await store.updateIdempotencyValue(scope, name, claim.existingValue, mine)) {
       this.#value = mine;
       return true;
     }
@@ -95,21 +122,22 @@ export class StrategyLease {
   async renew(): Promise<boolean> {
     const old = this.#value;
     if (old === undefined) return false;
+    const { store, scope, name } = this.#o;
     const mine = this.#next();
-    if (await this.#o.store.updateIdempotencyValue(LEASE_SCOPE, this.#o.strategyId, old, mine)) {
+    if (await store.updateIdempotencyValue(scope, name, old, mine)) {
       this.#value = mine;
       return true;
     }
     this.#value = undefined;
     // The key may only have been reaped (keyTtlMs): claim it again unless someone else has.
-    const stored = await this.#o.store.getIdempotencyKey(LEASE_SCOPE, this.#o.strategyId);
-    if (stored === undefined) return this.tryAcquire();
+    if ((await store.getIdempotencyKey(scope, name)) === undefined) return this.tryAcquire();
     return false;
   }
 
+  /** Clean stop: gives the lease up (only if still ours) so a standby takes over at once. */
   async release(): Promise<void> {
     const old = this.#value;
     this.#value = undefined;
-    if (old !== undefined) await this.#o.store.releaseIdempotencyKey(LEASE_SCOPE, this.#o.strategyId, old);
+    if (old !== undefined) await this.#o.store.releaseIdempotencyKey(this.#o.scope, this.#o.name, old);
   }
 }
