@@ -7,14 +7,20 @@
  * One strategy with `--strategy-id`, else every strategy the service runs. When the
  * strategy service is not running the command exits 2 saying so, having changed nothing.
  */
-import { TradingState as ProtoTradingState, type StrategyInstance, StrategyMode } from '@perpmesh/contracts';
+import {
+  TradingState as ProtoTradingState,
+  type StrategyInstance,
+  StrategyMode,
+  TRADING_STATE,
+  type TradingStateName,
+} from '@perpmesh/contracts';
+
+export type { TradingStateName };
+
 import { EXIT_OK } from './cli-errors.js';
 import type { CommandIo, OutputOptions } from './commands.js';
 import { renderTable } from './format.js';
 import type { OperatorApi } from './operator-api.js';
-
-/** The states, as operators type and read them. */
-export type TradingStateName = 'ACTIVE' | 'REDUCING' | 'HALTED';
 
 export const TRADING_STATE_OF_COMMAND = {
   halt: 'HALTED',
@@ -23,15 +29,12 @@ export const TRADING_STATE_OF_COMMAND = {
 } as const satisfies Record<string, TradingStateName>;
 export type TradingStateCommand = keyof typeof TRADING_STATE_OF_COMMAND;
 
-const TO_PROTO: Readonly<Record<TradingStateName, ProtoTradingState>> = {
-  ACTIVE: ProtoTradingState.TRADING_STATE_ACTIVE,
-  REDUCING: ProtoTradingState.TRADING_STATE_REDUCING,
-  HALTED: ProtoTradingState.TRADING_STATE_HALTED,
-};
-
 export function tradingStateName(state: ProtoTradingState): TradingStateName | 'UNKNOWN' {
-  for (const [name, value] of Object.entries(TO_PROTO)) if (value === state) return name as TradingStateName;
-  return 'UNKNOWN';
+  try {
+    return TRADING_STATE.fromProto(state, 'state');
+  } catch {
+    return 'UNKNOWN';
+  }
 }
 
 function modeName(mode: StrategyMode): 'live' | 'dry_run' | 'unknown' {
@@ -65,7 +68,7 @@ export async function tradingStateCommand(
   const requested = TRADING_STATE_OF_COMMAND[command];
   const res = await api.setTradingState({
     strategyId: opts.strategyId ?? '',
-    state: TO_PROTO[requested],
+    state: TRADING_STATE.toProto(requested),
     reason: opts.reason ?? `perpmesh ${command}`,
   });
   const strategies = res.strategies.map(

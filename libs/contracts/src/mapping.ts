@@ -23,6 +23,7 @@ import {
   TimeInForce as ProtoTimeInForce,
 } from './gen/perpmesh/v1/common.js';
 import { OrderEventKind as ProtoOrderEventKind } from './gen/perpmesh/v1/execution.js';
+import { TradingState as ProtoTradingState } from './gen/perpmesh/v1/strategy.js';
 
 /**
  * A two-way enum mapping built from one domain → proto table. `Record<D, P>` makes the
@@ -154,3 +155,12 @@ export function decimalToWire(value: Decimal): string {
 export function optionalDecimalToWire(value: Decimal | undefined): string {
   return value === undefined ? '' : toWire(value);
 }
+
+/** The strategies' trading state (the kill switch), as operators read and type it. */
+export type TradingStateName = 'ACTIVE' | 'REDUCING' | 'HALTED';
+
+export const TRADING_STATE = enumMapping<TradingStateName, ProtoTradingState>('TradingState', {
+  HALTED: ProtoTradingState.TRADING_STATE_HALTED,
+  REDUCING: ProtoTradingState.TRADING_STATE_REDUCING,
+  ACTIVE: ProtoTradingState.TRADING_STATE_ACTIVE,
+});

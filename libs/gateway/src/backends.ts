@@ -26,9 +26,9 @@ import {
   type GetVenueStatusResponse,
   type ListOpenOrdersResponse,
   MarketDataServiceClient,
-  TradingState as ProtoTradingState,
   type SetTradingStateResponse,
   StrategyServiceClient,
+  TRADING_STATE,
 } from '@perpmesh/contracts';
 import { bearerMetadata, type Secret } from '@perpmesh/runtime';
 import { BackendUnavailableError } from './errors.js';
@@ -82,12 +82,6 @@ const SERVICE_LABEL: Record<ServiceName, string> = {
   strategy: 'strategy',
 };
 
-const TRADING_STATE_TO_PROTO: Readonly<Record<TradingState, ProtoTradingState>> = {
-  ACTIVE: ProtoTradingState.TRADING_STATE_ACTIVE,
-  REDUCING: ProtoTradingState.TRADING_STATE_REDUCING,
-  HALTED: ProtoTradingState.TRADING_STATE_HALTED,
-};
-
 export class GrpcBackends implements GatewayBackends {
   readonly #options: GrpcBackendsOptions;
   readonly #clients = new Map<ServiceName, { address: string; client: Client }>();
@@ -129,7 +123,7 @@ export class GrpcBackends implements GatewayBackends {
       (c) => c.setTradingState.bind(c),
       {
         strategyId: '',
-        state: TRADING_STATE_TO_PROTO[change.state],
+        state: TRADING_STATE.toProto(change.state),
         reason: change.reason,
       },
     );

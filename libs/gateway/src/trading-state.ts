@@ -5,10 +5,11 @@
  * forwards to a `TradingStateService` when one is wired in (`GatewayOptions.tradingState`:
  * the strategy runtime, or a gRPC client to it) and answers 503 otherwise.
  */
+import { TRADING_STATE, type TradingStateName } from '@perpmesh/contracts';
 import { ValidationError } from '@perpmesh/core';
 
-export const TRADING_STATES = ['HALTED', 'REDUCING', 'ACTIVE'] as const;
-export type TradingState = (typeof TRADING_STATES)[number];
+export type TradingState = TradingStateName;
+export const TRADING_STATES = Object.keys(TRADING_STATE.table) as TradingState[];
 
 export interface TradingStateChange {
   readonly state: TradingState;

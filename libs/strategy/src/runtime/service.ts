@@ -14,7 +14,7 @@ import {
   StrategyServiceService,
   type Subjects,
   sideToProto,
-  TradingState as TradingStateProto,
+  TRADING_STATE,
 } from '@perpmesh/contracts';
 import { type EpochMs, PerpmeshError, ValidationError, ZERO } from '@perpmesh/core';
 import { grpcHandlers, type HealthRegistry, type Logger } from '@perpmesh/runtime';
@@ -81,11 +81,6 @@ const NAME_OF: Record<TradingState, 'ACTIVE' | 'REDUCING' | 'HALTED'> = {
   active: 'ACTIVE',
   reducing: 'REDUCING',
   halted: 'HALTED',
-};
-const PROTO_OF: Record<TradingState, TradingStateProto> = {
-  active: TradingStateProto.TRADING_STATE_ACTIVE,
-  reducing: TradingStateProto.TRADING_STATE_REDUCING,
-  halted: TradingStateProto.TRADING_STATE_HALTED,
 };
 
 export class UnknownStrategyError extends PerpmeshError {
@@ -163,11 +158,11 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
     listStrategies: h.unary(async () => ({ strategies: [...runners.values()].map(instanceView) })),
     getTradingState: h.unary(async (req) => ({ strategies: selected(req.strategyId).map(instanceView) })),
     setTradingState: h.unary(async (req) => {
-      const name = tradingStateName(req.state);
+      const name = TRADING_STATE.fromProto(req.state, 'state');
       const res = await setTradingState({ state: name, reason: req.reason, strategyId: req.strategyId });
       return {
         strategies: res.strategies.map((id) => instanceView(runner(id))),
-        previous: res.previous.map((p) => PROTO_OF[p.toLowerCase() as TradingState]),
+        previous: res.previous.map((p) => TRADING_STATE.toProto(p)),
       };
     }),
     getArbBook: h.unary(async (req) => {
@@ -227,19 +222,6 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
   };
 }
 
-function tradingStateName(s: TradingStateProto): 'ACTIVE' | 'REDUCING' | 'HALTED' {
-  switch (s) {
-    case TradingStateProto.TRADING_STATE_ACTIVE:
-      return 'ACTIVE';
-    case TradingStateProto.TRADING_STATE_REDUCING:
-      return 'REDUCING';
-    case TradingStateProto.TRADING_STATE_HALTED:
-      return 'HALTED';
-    default:
-      throw new ValidationError('state', `must be ACTIVE, REDUCING or HALTED, got ${String(s)}`);
-  }
-}
-
 function instanceView(r: StrategyRunner): StrategyInstance {
   const status = r.status;
   return {
@@ -247,7 +229,7 @@ function instanceView(r: StrategyRunner): StrategyInstance {
     kind: r.spec.config.kind,
     mode: r.dryRun ? StrategyMode.STRATEGY_MODE_DRY_RUN : StrategyMode.STRATEGY_MODE_LIVE,
     state: status.state,
-    tradingState: PROTO_OF[r.world.tradingState],
+    tradingState: TRADING_STATE.toProto(NAME_OF[r.world.tradingState]),
     reason: r.dryRun ? `DRY-RUN${status.reason ? `; ${status.reason}` : ''}` : status.reason,
     decisions: r.world.decisionSeq,
     openOrders: r.openOrderCount(),
