@@ -8,8 +8,7 @@
  * Start: `node services/paper-venue/dist/main.js [--config path] [--set a.b=value]`.
  * Components start in order (http, hub, grpc) and stop in reverse on SIGTERM/SIGINT.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { PROTO_DIR, runIfEntryPoint } from '@perpmesh/app';
 import { PaperVenueServiceService } from '@perpmesh/contracts';
 import { type AccountId, ValidationError, type VenueId } from '@perpmesh/core';
 import {
@@ -39,8 +38,8 @@ import {
 } from '@perpmesh/venues';
 import { PAPER_VENUE_SERVICE, type PaperVenueServiceConfig, paperVenueConfigSchema } from './config.js';
 
-/** The repo's proto/ dir: two levels above this file, whether it runs from src/ or dist/. */
-export const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
+/** The repo's proto/ dir (libs/app), for reflection. */
+export { PROTO_DIR };
 export const PAPER_VENUE_PROTO = 'perpmesh/v1/paper_venue.proto';
 export const HUB_HEALTH_COMPONENT = 'paper hub';
 export const GRPC_HEALTH_COMPONENT = 'grpc';
@@ -277,27 +276,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   return service.lifecycle.run();
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main().then(
-    (code) => {
-      // run() exits by itself; a config error returns here.
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(
-        `${PAPER_VENUE_SERVICE}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      process.exitCode = 1;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, PAPER_VENUE_SERVICE, () => main());
