@@ -63,6 +63,7 @@ import type {
   VenuePort,
   VenuePosition,
 } from '@perpmesh/venues';
+import { VENUE_COMPONENT } from '@perpmesh/venues';
 import { type AccountSettings, type AccountSettingsInput, resolveAccountSettings } from './config.js';
 import { DriftDetector } from './drift.js';
 import { AccountStandbyError, BalancesUnavailableError } from './errors.js';
@@ -856,7 +857,7 @@ class AccountServiceImpl implements AccountService {
       } catch (err) {
         reason = `${t.name} user stream: venue readiness unavailable: ${message(err)}`;
       }
-      const down = components.filter((c) => /user.?stream/i.test(c.component) && !c.ready);
+      const down = components.filter((c) => c.component === VENUE_COMPONENT.userStream && !c.ready);
       if (down.length > 0) reason = `${t.name} user stream: ${down.map((c) => c.reason).join('; ')}`;
     }
     const wasReady = t.userStreamReady;

@@ -61,6 +61,7 @@ import {
   type PlaceOrderRequest as PortPlaceOrderRequest,
   type Subscription,
   type UserStreamEvent,
+  VENUE_COMPONENT,
   type VenueDirectory,
   VenueError,
   type VenueFill,
@@ -1316,7 +1317,7 @@ export class ExecutionEngine {
   /** The port's own user-stream readiness, as `{venue}/{account}/execution_user_stream`. */
   #mirrorUserStream(acct: AccountRuntime): boolean | undefined {
     const name = `${acct.port.venue}/${acct.port.account}/execution_user_stream`;
-    const component = acct.port.readiness().find((c) => c.component === 'user stream');
+    const component = acct.port.readiness().find((c) => c.component === VENUE_COMPONENT.userStream);
     const ready = component ? component.ready : acct.subscription !== undefined;
     if (ready) this.#health.ready(name);
     else

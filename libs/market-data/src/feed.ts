@@ -51,6 +51,7 @@ import type {
   VenueMarket,
   VenuePort,
 } from '@perpmesh/venues';
+import { VENUE_COMPONENT } from '@perpmesh/venues';
 import { type MdEventSink, MdPublisher, type PublisherStats } from './publisher.js';
 
 export interface FeedVenue {
@@ -100,7 +101,10 @@ export interface MarketDataFeedOptions {
 }
 
 /** The port readiness components (paper and remote venues) that say the market stream is up. */
-export const DEFAULT_PORT_STREAM_COMPONENTS: readonly string[] = ['market stream', 'paper-venue link'];
+export const DEFAULT_PORT_STREAM_COMPONENTS: readonly string[] = [
+  VENUE_COMPONENT.marketStream,
+  VENUE_COMPONENT.link,
+];
 
 export const MD_FEED_DEFAULTS = {
   bookDepth: 20,

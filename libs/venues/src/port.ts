@@ -192,9 +192,28 @@ export type UserStreamEvent =
   | { kind: 'position'; position: VenuePosition }
   | { kind: 'funding_payment'; payment: VenueFundingPayment };
 
-/** Readiness of one part of an adapter ("markets", "book BTC-USDC-PERP", "user stream"). */
+/**
+ * The parts of an adapter that report readiness, by the one name every adapter uses and
+ * every consumer matches (never a pattern, never a private constant). What a part covers
+ * (which instruments, which server) goes in the reason.
+ */
+export const VENUE_COMPONENT = {
+  /** The market list (instruments, rules, fees) is loaded. */
+  markets: 'markets',
+  /** A public market-data subscription is delivering. */
+  marketStream: 'market stream',
+  /** The private order/fill/balance stream of the account is delivering. */
+  userStream: 'user stream',
+  /** The account holds collateral to trade with. */
+  balance: 'balance',
+  /** The adapter's connection to whatever serves the venue (a gateway, a websocket). */
+  link: 'link',
+} as const;
+export type VenueComponentName = (typeof VENUE_COMPONENT)[keyof typeof VENUE_COMPONENT];
+
+/** Readiness of one part of an adapter. */
 export interface ReadinessComponent {
-  component: string;
+  component: VenueComponentName;
   ready: boolean;
   /** Why it is not ready (or what makes it ready), in words a person can act on. */
   reason: string;

@@ -36,6 +36,7 @@ import type {
   VenuePort,
   VenuePosition,
 } from '../port.js';
+import { VENUE_COMPONENT } from '../port.js';
 import type { PaperVenueHub } from './hub.js';
 import {
   balanceFromSim,
@@ -275,7 +276,12 @@ export class SimulatedVenue implements VenuePort {
     const where = `${this.account}@${this.venue}`;
     if (this.#closed || this.#hub.state === 'closed') {
       const reason = this.#closed ? `${where}: venue port closed` : `${where}: paper venue hub closed`;
-      return ['markets', 'market stream', 'user stream', 'balance'].map((component) => ({
+      return [
+        VENUE_COMPONENT.markets,
+        VENUE_COMPONENT.marketStream,
+        VENUE_COMPONENT.userStream,
+        VENUE_COMPONENT.balance,
+      ].map((component) => ({
         component,
         ready: false,
         reason,

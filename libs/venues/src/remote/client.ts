@@ -67,6 +67,7 @@ import type {
   VenuePort,
   VenuePosition,
 } from '../port.js';
+import { VENUE_COMPONENT, type VenueComponentName } from '../port.js';
 import {
   balanceFromWire,
   bookSnapshotFromWire,
@@ -251,7 +252,9 @@ class Caller {
 }
 
 interface ResilientStreamParams<Res> {
-  component: string;
+  component: VenueComponentName;
+  /** What this stream covers (`market stream BTC-USDC-PERP`), for reasons. */
+  label: string;
   method: string;
   caller: Caller;
   open: (metadata: Metadata) => ClientReadableStream<Res>;
@@ -281,7 +284,7 @@ class ResilientStream<Res> implements Subscription {
     this.#state = {
       component: params.component,
       ready: false,
-      reason: `${params.component}: subscribing to paper-venue at ${params.caller.address}`,
+      reason: `${params.label}: subscribing to paper-venue at ${params.caller.address}`,
     };
   }
 
@@ -315,7 +318,7 @@ class ResilientStream<Res> implements Subscription {
       if (!current()) return;
       subscribed = true;
       this.#failures = 0;
-      this.#set(true, `${this.#p.component}: subscribed to paper-venue at ${this.#p.caller.address}`);
+      this.#set(true, `${this.#p.label}: subscribed to paper-venue at ${this.#p.caller.address}`);
       first?.resolve();
     });
     call.on('data', (message: Res) => {
@@ -372,7 +375,7 @@ class ResilientStream<Res> implements Subscription {
       this.#p.reconnectInitialDelayMs * 2 ** Math.min(this.#failures, 30),
     );
     this.#failures += 1;
-    this.#set(false, `${this.#p.component}: ${why}; re-subscribing in ${delayMs} ms`);
+    this.#set(false, `${this.#p.label}: ${why}; re-subscribing in ${delayMs} ms`);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (!this.#closed) this.#attempt();
@@ -388,7 +391,7 @@ class ResilientStream<Res> implements Subscription {
   }
 }
 
-const LINK_COMPONENT = 'paper-venue link';
+const LINK_COMPONENT = VENUE_COMPONENT.link;
 
 export class RemoteVenue implements VenuePort {
   readonly venue: VenueId;
@@ -436,7 +439,8 @@ export class RemoteVenue implements VenuePort {
         'GetReadiness',
         'read',
         (md, o, cb) => client.getReadiness(target, md, o, cb),
-        (r: PaperVenueServiceGetReadinessResponse) => r.components.map(readinessFromWire),
+        (r: PaperVenueServiceGetReadinessResponse) =>
+          r.components.map((c, i) => readinessFromWire(c, `readiness[${i}]`)),
       );
       return new RemoteVenue(caller, resolved, options.onReadinessChange, hello, readiness);
     } catch (err) {
@@ -514,6 +518,7 @@ export class RemoteVenue implements VenuePort {
   ): Promise<Subscription> {
     const request = { ...this.#target(), instruments };
     return this.#watch<PaperVenueServiceWatchMarketResponse>(
+      VENUE_COMPONENT.marketStream,
       `market stream ${instruments.join(',')}`,
       'WatchMarket',
       (md) => this.#client().watchMarket(request, md),
@@ -636,6 +641,7 @@ export class RemoteVenue implements VenuePort {
   async watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
     const request = this.#target();
     return this.#watch<PaperVenueServiceWatchUserStreamResponse>(
+      VENUE_COMPONENT.userStream,
       'user stream',
       'WatchUserStream',
       (md) => this.#client().watchUserStream(request, md),
@@ -660,7 +666,8 @@ export class RemoteVenue implements VenuePort {
         'GetReadiness',
         'read',
         (md, o, cb) => this.#client().getReadiness(this.#target(), md, o, cb),
-        (r: PaperVenueServiceGetReadinessResponse) => r.components.map(readinessFromWire),
+        (r: PaperVenueServiceGetReadinessResponse) =>
+          r.components.map((c, i) => readinessFromWire(c, `readiness[${i}]`)),
       );
       this.#setLink(true, `connected to paper-venue at ${this.address}`);
     } catch (err) {
@@ -710,7 +717,8 @@ export class RemoteVenue implements VenuePort {
   }
 
   async #watch<Res>(
-    component: string,
+    component: VenueComponentName,
+    label: string,
     method: string,
     open: (metadata: Metadata) => ClientReadableStream<Res>,
     deliver: (message: Res) => void,
@@ -718,6 +726,7 @@ export class RemoteVenue implements VenuePort {
     this.#client(); // throws when closed
     const stream: ResilientStream<Res> = new ResilientStream<Res>({
       component,
+      label,
       method,
       caller: this.#caller,
       open,

@@ -177,7 +177,7 @@ export class FakeVenue implements VenuePort {
   snapshotOnWatch = false;
   readinessComponents: ReadinessComponent[] = [
     { component: 'markets', ready: true, reason: 'markets loaded' },
-    { component: `book ${INSTRUMENT}`, ready: false, reason: `book ${INSTRUMENT}: no snapshot yet` },
+    { component: 'balance', ready: false, reason: 'main@paper: no balance fetched yet' },
   ];
 
   readonly #failures = new Map<string, Error>();

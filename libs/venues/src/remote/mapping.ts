@@ -56,6 +56,7 @@ import type {
   VenueOrder,
   VenuePosition,
 } from '../port.js';
+import { VENUE_COMPONENT, type VenueComponentName } from '../port.js';
 
 /** `a` + `b` → `a.b`; an empty prefix leaves `b`. */
 function at(prefix: string, field: string): string {
@@ -524,8 +525,16 @@ export function readinessToWire(c: ReadinessComponent): WireReadinessComponent {
   return { component: c.component, ready: c.ready, reason: c.reason };
 }
 
-export function readinessFromWire(w: WireReadinessComponent): ReadinessComponent {
-  return { component: w.component, ready: w.ready, reason: w.reason };
+const COMPONENT_NAMES: ReadonlySet<string> = new Set(Object.values(VENUE_COMPONENT));
+
+export function readinessFromWire(w: WireReadinessComponent, field = 'readiness'): ReadinessComponent {
+  if (!COMPONENT_NAMES.has(w.component)) {
+    throw new ValidationError(
+      `${field}.component`,
+      `${JSON.stringify(w.component)} is not a venue component (${[...COMPONENT_NAMES].join(', ')})`,
+    );
+  }
+  return { component: w.component as VenueComponentName, ready: w.ready, reason: w.reason };
 }
 
 export function capabilitiesToWire(c: VenueCapabilities): WireCapabilities {

@@ -240,7 +240,7 @@ describe('RemoteVenue resilience', () => {
     const venue = open.add(
       await RemoteVenue.connect(options(first, { readinessPollMs: 20, callTimeoutMs: 500 })),
     );
-    const link = () => venue.readiness().find((c) => c.component === 'paper-venue link');
+    const link = () => venue.readiness().find((c) => c.component === 'link');
     assert.equal(link()?.ready, true);
     await first.kill();
     await eventually(() => link()?.ready === false, 'link down');
