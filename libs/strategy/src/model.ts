@@ -306,7 +306,7 @@ export interface StepResult<S> {
 /** The shape every strategy exposes to the runtime. */
 export interface StrategyDecider<S> {
   readonly strategyId: string;
-  readonly strategyKind: 'funding_arb' | 'grid' | 'scalper';
+  readonly strategyKind: string;
   initialState(): S;
   /** Pure: never mutates `state`; same state and input give the same result. */
   step(state: S, input: StrategyInput): StepResult<S>;

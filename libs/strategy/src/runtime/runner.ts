@@ -48,6 +48,7 @@ import {
   type StrategyInput,
   toStrategyDecisionRecord,
 } from '../model.js';
+import { type AnyStrategyDefinition, lookupStrategy } from '../registry.js';
 import { isOwnClientOrderId, openOrders, type WorldState } from '../world.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import {
@@ -136,6 +137,7 @@ export class StrategyRunner {
   readonly #d: RunnerDeps;
   readonly #lease: Lease;
   readonly #component: string;
+  readonly #definition: AnyStrategyDefinition;
   #status: RunnerState = 'standby';
   #reason = 'waiting for the lease';
   #state: AnyState;
@@ -161,6 +163,7 @@ export class StrategyRunner {
     this.#d = deps;
     this.#state = deps.decider.initialState();
     this.#component = `strategy/${deps.spec.id}/started`;
+    this.#definition = lookupStrategy(deps.spec.config.kind, 'kind');
     this.#lease = new Lease({
       store: deps.state,
       scope: STRATEGY_LEASE_SCOPE,
@@ -292,29 +295,13 @@ export class StrategyRunner {
       );
   }
 
-  /** (venue, account) pairs the strategy trades on. */
+  /** (venue, account) pairs the strategy trades on (its registry definition says). */
   #accounts(): Array<{ venue: string; account: string }> {
-    const c = this.#d.spec.config;
-    switch (c.kind) {
-      case 'funding_arb':
-        return c.venues.map((v) => ({ venue: v.venue, account: v.account }));
-      case 'grid':
-        return [{ venue: c.venue, account: c.account }];
-      case 'scalper':
-        return [{ venue: c.follower.venue, account: c.follower.account }];
-    }
+    return this.#definition.accounts(this.#d.spec.config);
   }
 
   #neededMarkets(): string[] {
-    const c = this.#d.spec.config;
-    switch (c.kind) {
-      case 'funding_arb':
-        return c.instruments.flatMap((i) => c.venues.map((v) => `${v.venue}|${i}`));
-      case 'grid':
-        return [`${c.venue}|${c.instrument}`];
-      case 'scalper':
-        return [`${c.leader.venue}|${c.leader.instrument}`, `${c.follower.venue}|${c.follower.instrument}`];
-    }
+    return this.#definition.markets(this.#d.spec.config).map((m) => `${m.venue}|${m.instrument}`);
   }
 
   #venues(): string[] {
