@@ -25,7 +25,8 @@ import type { OperatorAction } from '../model.js';
 import type { TradingState } from '../world.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
-import { decisionToProto, StrategyRunner } from './runner.js';
+import { StrategyRunner } from './runner.js';
+import { decisionToProto } from './stepper.js';
 
 export interface StrategyServiceDeps {
   readonly log: EventLog;
