@@ -7,6 +7,7 @@
  * the in-memory type cannot drift apart.
  */
 import { Decimal, isInstrumentId, isSubjectToken, isVenueId, ValidationError } from '@perpmesh/core';
+import { durationMs } from '@perpmesh/runtime';
 import { z } from 'zod';
 
 const DECIMAL_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -20,8 +21,20 @@ export const decimalCodec = z.codec(
   { decode: (text) => new Decimal(text), encode: (value) => value.toFixed() },
 );
 
-/** An epoch or duration in whole milliseconds. */
+/** An epoch or duration in whole milliseconds (state codecs: the persisted form). */
 export const msSchema = z.int().min(0);
+
+/**
+ * A duration in strategy config: the same duration strings as the rest of the config
+ * (`"30s"`, `"48h"`, `"1h30m"`; @perpmesh/runtime `durationMs`) or a whole number of ms.
+ * The field keeps its `...Ms` name: the parsed value is milliseconds.
+ */
+export const configDuration = durationMs;
+
+/** A config duration that must be longer than zero. */
+export const positiveConfigDuration = durationMs.refine((ms) => ms > 0, {
+  error: 'must be longer than 0',
+});
 
 // A binary double keeps 15 significant digits; a YAML/JSON number with more may already
 // have been rounded by the parser, so config asks for quotes instead of guessing.

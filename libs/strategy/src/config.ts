@@ -1,57 +1,30 @@
 /**
- * One entry point for strategy configs: `parseStrategyConfig(raw)` picks the schema by
- * `kind` and `makeStrategyDecider(config)` builds the matching decider, so the runtime
- * does not switch on strategy kinds itself.
+ * One entry point for strategy configs: `parseStrategyConfig(raw)` looks the `kind` up in
+ * the registry (registry.ts) and runs that strategy's parser; `makeStrategyDecider(config)`
+ * builds the matching decider. Neither switches on kinds: a new strategy only registers.
  */
-import { ValidationError } from '@perpmesh/core';
-import type { StrategyState } from './engine.js';
-import {
-  type FundingArbConfig,
-  type FundingArbState,
-  fundingArbDecider,
-  parseFundingArbConfig,
-} from './funding-arb.js';
-import { type GridConfig, type GridState, gridDecider, parseGridConfig } from './grid.js';
+import type { BaseStrategyConfig, StrategyState } from './engine.js';
 import type { StrategyDecider } from './model.js';
-import { parseScalperConfig, type ScalperConfig, type ScalperState, scalperDecider } from './scalper.js';
+import { lookupStrategy, strategyKinds } from './registry.js';
 
-export type StrategyConfig =
-  | (FundingArbConfig & { kind: 'funding_arb' })
-  | (GridConfig & { kind: 'grid' })
-  | (ScalperConfig & { kind: 'scalper' });
+/** A parsed strategy config: the strategy's own fields plus its registered `kind`. */
+export type StrategyConfig = BaseStrategyConfig & { readonly kind: string };
 
-export const STRATEGY_KINDS = ['funding_arb', 'grid', 'scalper'] as const;
+/**
+ * The built-in kinds (a snapshot taken when this module loads; `strategyKinds()` in
+ * registry.ts lists what is registered now, fixtures included).
+ */
+export const STRATEGY_KINDS: readonly string[] = strategyKinds();
 
 /** Validates a strategy config by its `kind`; errors name the field (`strategies[0].risk.leverage`). */
 export function parseStrategyConfig(raw: unknown, field = 'strategy'): StrategyConfig {
   const kind = typeof raw === 'object' && raw !== null ? (raw as { kind?: unknown }).kind : undefined;
-  switch (kind) {
-    case 'funding_arb':
-      return { ...parseFundingArbConfig(raw, field), kind };
-    case 'grid':
-      return { ...parseGridConfig(raw, field), kind };
-    case 'scalper':
-      return { ...parseScalperConfig(raw, field), kind };
-    default:
-      throw new ValidationError(
-        `${field}.kind`,
-        `must be one of ${STRATEGY_KINDS.join(', ')}, got ${JSON.stringify(kind)}`,
-      );
-  }
+  const definition = lookupStrategy(kind, `${field}.kind`);
+  return { ...definition.parseConfig(raw, field), kind: definition.kind };
 }
 
-export type AnyStrategyDecider =
-  | StrategyDecider<StrategyState<FundingArbState>>
-  | StrategyDecider<StrategyState<GridState>>
-  | StrategyDecider<StrategyState<ScalperState>>;
+export type AnyStrategyDecider = StrategyDecider<StrategyState<unknown>>;
 
 export function makeStrategyDecider(config: StrategyConfig): AnyStrategyDecider {
-  switch (config.kind) {
-    case 'funding_arb':
-      return fundingArbDecider(config);
-    case 'grid':
-      return gridDecider(config);
-    case 'scalper':
-      return scalperDecider(config);
-  }
+  return lookupStrategy(config.kind, 'kind').makeDecider(config);
 }

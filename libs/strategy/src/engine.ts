@@ -56,7 +56,11 @@ export interface StrategyState<S> {
   readonly strategy: S;
 }
 
-export interface StrategyDefinition<S, C extends BaseStrategyConfig> {
+/**
+ * The decide half of a strategy, turned into a `StrategyDecider` by `buildDecider`. (The
+ * whole strategy, config and needs included, is a `StrategyDefinition` in registry.ts.)
+ */
+export interface DeciderDefinition<S, C extends BaseStrategyConfig> {
   readonly kind: StrategyKind;
   // biome-ignore lint/suspicious/noExplicitAny: the JSON side of a codec is any JSON shape
   readonly strategyCodec: z.ZodType<S, any>;
@@ -247,7 +251,7 @@ export function prefixed(prefix: string, inputs: Record<string, string>): Record
 function applyOperator<S, C extends BaseStrategyConfig>(
   step: Step<S, C>,
   input: Extract<StrategyInput, { kind: 'operator' }>,
-  definition: StrategyDefinition<S, C>,
+  definition: DeciderDefinition<S, C>,
 ): void {
   const previous = step.world.tradingState;
   const inputs = { action: input.action, previous_state: previous, note: input.note ?? '' };
@@ -310,7 +314,7 @@ export const STATE_FORMAT = 'perpmesh.strategy.state';
 
 export function buildDecider<S, C extends BaseStrategyConfig>(
   config: C,
-  definition: StrategyDefinition<S, C>,
+  definition: DeciderDefinition<S, C>,
 ): StrategyDecider<StrategyState<S>> {
   const stateCodec = z.object({ world: worldStateCodec, strategy: definition.strategyCodec });
   return {

@@ -4,11 +4,15 @@
  * Each strategy is a `StrategyDecider`: `step(state, input) -> { state, commands, decisions }`
  * with no I/O, no clock (inputs carry `nowMs`) and no randomness, and a serialize /
  * deserialize pair for its state. The runtime feeds it events, publishes its decisions
- * and sends its commands to the execution service. Test helper: `@perpmesh/strategy/testing`.
+ * and sends its commands to the execution service. Each strategy lives in
+ * `strategies/<name>/` and is listed once in the registry (registry.ts). Test helper:
+ * `@perpmesh/strategy/testing`.
  */
 export {
   configDecimal,
+  configDuration,
   parseWith,
+  positiveConfigDuration,
   strategyIdSchema,
 } from './codec.js';
 export {
@@ -22,13 +26,13 @@ export {
   type BaseStrategyConfig,
   buildDecider,
   CANCEL_RETRY_MS,
+  type DeciderDefinition,
   type DecisionDraft,
   type PlaceRequest,
   type PlaceResult,
   runInputs,
   STATE_FORMAT,
   Step,
-  type StrategyDefinition,
   type StrategyKind,
   type StrategyState,
 } from './engine.js';
@@ -45,8 +49,16 @@ export {
   legSize,
   parseFundingArbConfig,
 } from './funding-arb.js';
-export { type GridConfig, type GridState, gridConfigSchema, gridDecider, parseGridConfig } from './grid.js';
 export * from './model.js';
+export {
+  type AnyStrategyDefinition,
+  lookupStrategy,
+  registerStrategy,
+  type StrategyAccount,
+  type StrategyDefinition,
+  type StrategyMarket,
+  strategyKinds,
+} from './registry.js';
 export {
   checkOrder,
   consumeToken,
@@ -57,13 +69,23 @@ export {
   refillTokens,
   riskConfigSchema,
 } from './risk.js';
+export { fundingArbStrategy } from './strategies/funding-arb/definition.js';
+export {
+  type GridConfig,
+  type GridState,
+  gridConfigSchema,
+  gridDecider,
+  parseGridConfig,
+} from './strategies/grid/decider.js';
+export { gridStrategy } from './strategies/grid/definition.js';
 export {
   parseScalperConfig,
   type ScalperConfig,
   type ScalperState,
   scalperConfigSchema,
   scalperDecider,
-} from './scalper.js';
+} from './strategies/scalper/decider.js';
+export { scalperStrategy } from './strategies/scalper/definition.js';
 export {
   CLIENT_ORDER_ID_SEPARATOR,
   clientOrderSeq,

@@ -1,7 +1,7 @@
 /**
  * What goes into a strategy decider and what comes out of it.
  *
- * The runtime (a later wrapper around this pure code) turns md / acct / exec events
+ * The runtime (`@perpmesh/strategy/runtime`: runner and stepper) turns md / acct / exec events
  * into `StrategyInput`s, calls `decider.step(state, input)`, publishes every `Decision`
  * on `strat.{strategyId}.{kind}`, and sends every `StrategyCommand` to the execution
  * service (or to the dry-run recorder). Nothing here does I/O or reads a clock: every
@@ -306,7 +306,7 @@ export interface StepResult<S> {
 /** The shape every strategy exposes to the runtime. */
 export interface StrategyDecider<S> {
   readonly strategyId: string;
-  readonly strategyKind: 'funding_arb' | 'grid' | 'scalper';
+  readonly strategyKind: string;
   initialState(): S;
   /** Pure: never mutates `state`; same state and input give the same result. */
   step(state: S, input: StrategyInput): StepResult<S>;

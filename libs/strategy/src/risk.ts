@@ -13,9 +13,17 @@
  *    (notional / leverage + taker fee) within the AVAILABLE balance after what our open
  *    orders already reserve; notional per instrument and per venue; account leverage.
  */
-import { type Decimal, minDec, roundToStep, type Side, ZERO } from '@perpmesh/core';
+import {
+  type Decimal,
+  type MarketRule,
+  marketRuleViolation,
+  minDec,
+  roundToStep,
+  type Side,
+  ZERO,
+} from '@perpmesh/core';
 import { z } from 'zod';
-import { configDecimal, msSchema, positiveConfigDecimal } from './codec.js';
+import { configDecimal, configDuration, positiveConfigDecimal } from './codec.js';
 import type { OrderIntent } from './model.js';
 import {
   accountKey,
@@ -41,7 +49,7 @@ export const riskConfigSchema = z.object({
   orderRateCapacity: z.int().min(1).default(10),
   orderRatePerSecond: z.number().positive().default(2),
   /** A balance older than this (its asOfMs vs the input's nowMs) is stale: no opening orders. */
-  maxBalanceAgeMs: msSchema.default(60_000),
+  maxBalanceAgeMs: configDuration.default(60_000),
   /** Fraction of the available balance orders may use (headroom for price moves and fees). */
   availableBalanceUsage: configDecimal
     .refine((d) => d.gt(0) && d.lte(1), { error: 'must be greater than 0 and at most 1' })
@@ -66,6 +74,14 @@ export type RiskReasonCode =
   | 'max_notional_instrument'
   | 'max_notional_venue'
   | 'max_leverage';
+
+/** A broken market rule as a risk reason code (the codes predate the shared check). */
+const REASON_OF_RULE: Record<MarketRule, RiskReasonCode> = {
+  lot: 'size_not_multiple_of_lot',
+  tick: 'price_not_multiple_of_tick',
+  min_size: 'below_min_size',
+  min_notional: 'below_min_notional',
+};
 
 /** An order before it has a client order id. */
 export type OrderRequest = Omit<OrderIntent, 'clientOrderId'>;
@@ -181,31 +197,15 @@ export function checkOrder(
   }
 
   if (openingSize.gt(0)) {
-    if (!order.size.mod(market.lotSize).isZero()) {
-      return deny(
-        'size_not_multiple_of_lot',
-        `size ${order.size.toFixed()} is not a multiple of lot ${market.lotSize.toFixed()}`,
-      );
-    }
-    if (order.price !== undefined && !order.price.mod(market.tickSize).isZero()) {
-      return deny(
-        'price_not_multiple_of_tick',
-        `price ${order.price.toFixed()} is not a multiple of tick ${market.tickSize.toFixed()}`,
-      );
-    }
-    if (market.minSize.gt(0) && order.size.lt(market.minSize)) {
-      return deny('below_min_size', `size ${order.size.toFixed()} < minimum ${market.minSize.toFixed()}`);
-    }
     const price = referencePrice(world, order);
+    if (price) inputs.reference_price = price.toFixed();
+    // The venue's rules, checked by the one core function execution and the sim exchange call too.
+    const violation = marketRuleViolation(
+      { size: order.size, price: order.price, referencePrice: price },
+      market,
+    );
+    if (violation) return deny(REASON_OF_RULE[violation.rule], violation.message);
     if (!price) return deny('no_reference_price', 'no limit price, book or mark to value the order');
-    inputs.reference_price = price.toFixed();
-    const notional = order.size.mul(price);
-    if (market.minNotional.gt(0) && notional.lt(market.minNotional)) {
-      return deny(
-        'below_min_notional',
-        `notional ${notional.toFixed()} < minimum ${market.minNotional.toFixed()}`,
-      );
-    }
 
     const balance = world.balances[accountKey(order.venue, order.account)];
     if (!balance) return deny('unknown_balance', `no balance known for ${order.venue}/${order.account}`);

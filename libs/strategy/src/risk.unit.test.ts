@@ -186,6 +186,10 @@ describe('pre-trade risk', () => {
       (checkOrder(w, order('buy', '0.01'), risk) as { reasonCode?: string }).reasonCode,
       'below_min_notional',
     );
+    applyFact(w, marketsInput(T0, [market('paper', { minSize: '0.02' })]));
+    const small = checkOrder(w, order('buy', '0.01'), risk) as { reasonCode?: string; message?: string };
+    assert.equal(small.reasonCode, 'below_min_size');
+    assert.match(small.message ?? '', /0\.01 is below the minimum size 0\.02/);
   });
 
   test('property: an allowed reduce-only order leaves the position between 0 and the old one', () => {

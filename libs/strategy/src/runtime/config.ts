@@ -5,12 +5,13 @@
  *   strategy:
  *     instances:
  *       - id: arb-1              # strategy id: subject token and client order id prefix
- *         kind: funding_arb      # funding_arb | grid | scalper
+ *         kind: funding_arb      # a registered kind: funding_arb | grid | scalper
  *         mode: live             # live: orders go to the execution service; dry_run: to a recorder
- *         ...                    # the strategy's own config (libs/strategy funding-arb.ts etc.)
+ *         ...                    # the strategy's own config (libs/strategy/src/strategies/<name>/)
  *
- * Instances are validated by the strategy lib's `parseStrategyConfig`; errors name the
- * field (`strategy.instances[0].venues[1].venue`).
+ * Instances are validated by the strategy lib's `parseStrategyConfig` (the registry picks
+ * the parser by kind); errors name the field (`strategy.instances[0].venues[1].venue`).
+ * Durations take the config's duration strings (`"30s"`, `"48h"`) or a number of ms.
  */
 import { ValidationError } from '@perpmesh/core';
 import { durationMs, portSchema } from '@perpmesh/runtime';

@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type { GetArbBookRequest, GetArbBookResponse } from '@perpmesh/contracts';
 import { type Decimal, dec } from '@perpmesh/core';
+import { eventually } from '@perpmesh/testing';
 import type { PaperVenueSetup } from '@perpmesh/venues';
-import { BTC, call, eventually, HOUR_MS, Stack } from './stack.test-helper.js';
+import { BTC, call, HOUR_MS, Stack } from './stack.test-helper.js';
 
 const A = 'paper-lighter';
 const B = 'paper-extended';

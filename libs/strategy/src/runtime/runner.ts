@@ -1,5 +1,6 @@
 /**
- * One strategy instance at run time: the I/O around its pure decider.
+ * One strategy instance at run time: the lease, the timers and the tails around its
+ * stepper (stepper.ts: state + applied sequences + outbox + compare-and-set save).
  *
  * Life: standby until it holds the strategy's lease → load the persisted state (or a fresh
  * one) → resend what a crash may have left unsent (its outbox) → `markets`, balances and a
@@ -9,55 +10,29 @@
  * ticks, balance polls → on stop: `operator cancel_all` (open orders canceled, positions
  * kept), save, release the lease.
  *
- * Every input goes through ONE queue. A step that decides something is handled as:
- *   1. save state + applied sequences + the step's outbox (decision envelopes and
- *      commands), compare-and-set (a fencing token: a stale instance fails here);
- *   2. publish each decision on strat.{strategy}.{kind} (ids deterministic: a resend is
- *      stored once);
- *   3. send its commands with correlation_id = the decision's envelope id (PlaceOrder is
- *      idempotent by client order id: a resend after a crash places nothing new).
- * Steps that decide nothing are saved at the next tick.
+ * Every input goes through ONE queue into the stepper: a step that decides something is
+ * saved (compare-and-set: a stale instance fails there) before its decisions are published
+ * and its commands sent. Steps that decide nothing are saved at the next tick. The lease
+ * (one active instance per strategy id) stays here, apart from the stepper, so a shared
+ * active/standby helper can replace it.
  */
 
 import type { EventLog, StoredMessage, TailHandle } from '@perpmesh/bus';
-import {
-  decodeEnvelope,
-  Envelope,
-  factEventId,
-  newEnvelope,
-  orderTypeToProto,
-  publishEnvelope,
-  StrategyDecision,
-  type Subjects,
-  sideToProto,
-  timeInForceToProto,
-} from '@perpmesh/contracts';
-import { Decimal, type EpochMs, PerpmeshError } from '@perpmesh/core';
+import { decodeEnvelope, type Envelope, publishEnvelope, type Subjects } from '@perpmesh/contracts';
+import { type EpochMs, errorText, PerpmeshError, sleep } from '@perpmesh/core';
 import type { HealthRegistry, Logger } from '@perpmesh/runtime';
-import { type AppliedSeqs, Lease, ProjectionConflictError, type StateStore } from '@perpmesh/state';
+import { Lease, type StateStore } from '@perpmesh/state';
 import type { AnyStrategyDecider } from '../config.js';
-import {
-  type Decision,
-  type OrderIntent,
-  type OrderRef,
-  type OrderSnapshot,
-  type SerializedStrategyState,
-  type StepResult,
-  type StrategyCommand,
-  type StrategyDecisionRecord,
-  type StrategyInput,
-  toStrategyDecisionRecord,
-} from '../model.js';
+import type { StepResult, StrategyDecisionRecord, StrategyInput } from '../model.js';
+import { type AnyStrategyDefinition, lookupStrategy } from '../registry.js';
 import { isOwnClientOrderId, openOrders, type WorldState } from '../world.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
-import {
-  type AccountReader,
-  DRY_RUN_REASON,
-  type MarketsSource,
-  type OrderGateway,
-  OrderRefusedError,
-} from './gateway.js';
+import type { AccountReader, MarketsSource, OrderGateway } from './gateway.js';
 import { balanceInput, inputFromEnvelope, positionSnapshot } from './inputs.js';
+import { decisionToProto, LeaseLostError, projectionName, StrategyStepper } from './stepper.js';
+
+// Moved to stepper.ts with the save they belong to; still exported from here.
+export { decisionToProto, LeaseLostError, projectionName };
 
 /** The lease scope of strategy instances (`idem:strategy-lease:<strategyId>`). */
 export const STRATEGY_LEASE_SCOPE = 'strategy-lease';
@@ -89,66 +64,44 @@ export interface RunnerDeps {
   readonly settings: StrategyRuntimeSettings;
 }
 
-/** The persisted record: strategy state + what was decided but maybe not yet sent. */
-interface PersistedRecord {
-  readonly format: 'perpmesh.strategy.runtime';
-  readonly version: 1;
-  readonly strategy: SerializedStrategyState;
-  readonly outbox: OutboxEntry[];
+/** What a stop did; `saveError` set when the final save failed (the last steps are not stored). */
+export interface RunnerStopResult {
+  readonly saved: boolean;
+  readonly saveError?: Error;
 }
-
-type WireIntent = {
-  clientOrderId: string;
-  venue: string;
-  account: string;
-  instrument: string;
-  side: OrderIntent['side'];
-  type: OrderIntent['type'];
-  timeInForce: OrderIntent['timeInForce'];
-  price: string;
-  size: string;
-  reduceOnly: boolean;
-};
-
-type WireCommand =
-  | { kind: 'place'; correlationId: string; order: WireIntent }
-  | { kind: 'cancel'; correlationId: string; ref: OrderRef };
-
-interface OutboxEntry {
-  /** Envelope bytes as base64 (proto), published in order; `published` marks progress. */
-  envelopes: Array<{ id: string; base64: string; published: boolean }>;
-  commands: Array<WireCommand & { done: boolean }>;
-}
-
-type AnyState = ReturnType<AnyStrategyDecider['initialState']>;
 
 /** While stopping: how often open orders are re-read, and stragglers re-canceled. */
 const STOP_POLL_MS = 100;
 const STOP_RECANCEL_MS = 1_000;
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['filled', 'canceled', 'rejected', 'expired']);
 
-/** Counts saves, so every save moves `applied` forward even when no event was consumed. */
-const SAVES = 'SAVES';
-
-export const projectionName = (strategyId: string) => `strategy:${strategyId}`;
+/** Resolves once: a stop or a failure interrupts whatever the life loop waits for. */
+class Interrupt {
+  readonly promise: Promise<void>;
+  readonly fire: () => void;
+  constructor() {
+    let fire!: () => void;
+    this.promise = new Promise<void>((resolve) => {
+      fire = resolve;
+    });
+    this.fire = fire;
+  }
+}
 
 export class StrategyRunner {
   readonly #d: RunnerDeps;
   readonly #lease: Lease;
+  readonly #stepper: StrategyStepper;
   readonly #component: string;
+  readonly #definition: AnyStrategyDefinition;
   #status: RunnerState = 'standby';
   #reason = 'waiting for the lease';
-  #state: AnyState;
-  #applied: Record<string, number> = {};
-  #savedApplied: AppliedSeqs | undefined;
-  #outbox: OutboxEntry[] = [];
-  #dirty = false;
   #queue: Promise<unknown> = Promise.resolve();
   #tails: TailHandle[] = [];
   #timers: NodeJS.Timeout[] = [];
   #loop: Promise<void> | undefined;
   #stopRequested = false;
-  #wake: (() => void) | undefined;
+  #interrupt = new Interrupt();
   #failure: Error | undefined;
   readonly #recent: StrategyDecisionRecord[] = [];
   readonly #inputsSeen = {
@@ -159,8 +112,20 @@ export class StrategyRunner {
 
   constructor(deps: RunnerDeps) {
     this.#d = deps;
-    this.#state = deps.decider.initialState();
     this.#component = `strategy/${deps.spec.id}/started`;
+    this.#definition = lookupStrategy(deps.spec.config.kind, 'kind');
+    this.#stepper = new StrategyStepper({
+      strategyId: deps.spec.id,
+      decider: deps.decider,
+      store: deps.state,
+      publish: (envelope: Envelope) => publishEnvelope(deps.log, envelope, deps.subjects),
+      gateway: deps.gateway,
+      logger: deps.logger,
+      nowMs: deps.nowMs,
+      source: deps.source,
+      // Not saved = not decided: the instance restarts from the store.
+      onSaveFailed: (err) => this.#fail(err),
+    });
     this.#lease = new Lease({
       store: deps.state,
       scope: STRATEGY_LEASE_SCOPE,
@@ -185,11 +150,11 @@ export class StrategyRunner {
     return this.#d.gateway.dryRun;
   }
   get world(): WorldState {
-    return this.#state.world;
+    return this.#stepper.state.world;
   }
   /** The strategy's own part of the state (the arb book for funding_arb). */
   get strategyState(): unknown {
-    return this.#state.strategy;
+    return this.#stepper.state.strategy;
   }
   recentDecisions(): StrategyDecisionRecord[] {
     return [...this.#recent];
@@ -215,6 +180,7 @@ export class StrategyRunner {
   }
 
   async #life(): Promise<void> {
+    const retry = () => sleep(this.#d.settings.retryIntervalMs, { stop: this.#interrupt.promise });
     while (!this.#stopRequested) {
       try {
         this.#setStatus('standby', 'waiting for the lease');
@@ -224,41 +190,34 @@ export class StrategyRunner {
             'standby',
             `standby: another instance holds the lease (${holder?.holder ?? 'unknown'})`,
           );
-          await this.#sleep(this.#d.settings.retryIntervalMs);
+          await retry();
         }
         if (this.#stopRequested) break;
         await this.#start();
         // Run until stop() or a failure.
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          if (this.#stopRequested || this.#failure) resolve();
-        });
+        await this.#interrupt.promise;
         if (this.#failure) {
           const err = this.#failure;
           this.#failure = undefined;
           await this.#teardown(false);
           this.#setStatus('failed', `failed: ${err.message}; retrying`);
-          await this.#sleep(this.#d.settings.retryIntervalMs);
+          this.#rearm();
+          await retry();
         }
       } catch (err) {
         await this.#teardown(false).catch(() => undefined);
         this.#setStatus('failed', `failed: ${(err as Error).message}; retrying`);
         this.#d.logger.error({ err, strategyId: this.id }, 'strategy instance failed; retrying');
-        await this.#sleep(this.#d.settings.retryIntervalMs);
+        this.#failure = undefined;
+        this.#rearm();
+        await retry();
       }
     }
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      const prev = this.#wake;
-      this.#wake = () => {
-        clearTimeout(t);
-        resolve();
-        prev?.();
-      };
-    });
+  /** A new interrupt for the next attempt (unless a stop already asked to end). */
+  #rearm(): void {
+    if (!this.#stopRequested) this.#interrupt = new Interrupt();
   }
 
   #setStatus(state: RunnerState, reason: string): void {
@@ -272,7 +231,7 @@ export class StrategyRunner {
   #refreshReadiness(): void {
     if (this.#status !== 'running') return;
     const missing: string[] = [];
-    const w = this.#state.world;
+    const w = this.world;
     const need = this.#neededMarkets();
     for (const key of need) {
       if (!w.books[key]) missing.push(`book ${key.replace('|', ' ')}`);
@@ -292,29 +251,14 @@ export class StrategyRunner {
       );
   }
 
-  /** (venue, account) pairs the strategy trades on. */
+  /** (venue, account) pairs the strategy trades on (its registry definition says). */
   #accounts(): Array<{ venue: string; account: string }> {
-    const c = this.#d.spec.config;
-    switch (c.kind) {
-      case 'funding_arb':
-        return c.venues.map((v) => ({ venue: v.venue, account: v.account }));
-      case 'grid':
-        return [{ venue: c.venue, account: c.account }];
-      case 'scalper':
-        return [{ venue: c.follower.venue, account: c.follower.account }];
-    }
+    return this.#definition.accounts(this.#d.spec.config);
   }
 
+  /** `venue|instrument` of every market the strategy reads (its registry definition says). */
   #neededMarkets(): string[] {
-    const c = this.#d.spec.config;
-    switch (c.kind) {
-      case 'funding_arb':
-        return c.instruments.flatMap((i) => c.venues.map((v) => `${v.venue}|${i}`));
-      case 'grid':
-        return [`${c.venue}|${c.instrument}`];
-      case 'scalper':
-        return [`${c.leader.venue}|${c.leader.instrument}`, `${c.follower.venue}|${c.follower.instrument}`];
-    }
+    return this.#definition.markets(this.#d.spec.config).map((m) => `${m.venue}|${m.instrument}`);
   }
 
   #venues(): string[] {
@@ -326,29 +270,16 @@ export class StrategyRunner {
   async #start(): Promise<void> {
     const d = this.#d;
     this.#setStatus('starting', 'starting: loading state');
-    const saved = await d.state.loadProjection<PersistedRecord>(projectionName(this.id));
-    if (saved) {
-      this.#state = d.decider.deserialize(saved.state.strategy) as AnyState;
-      this.#applied = { ...saved.applied };
-      this.#savedApplied = { ...saved.applied };
-      this.#outbox = saved.state.outbox ?? [];
-      d.logger.info(
-        { strategyId: this.id, applied: saved.applied, pending: this.#outbox.length },
-        'strategy state restored',
-      );
-    } else {
-      this.#state = d.decider.initialState();
+    if (!(await this.#stepper.restore())) {
       const [exec, acct] = await Promise.all([
         d.log.streamInfo(d.streams.exec),
         d.log.streamInfo(d.streams.acct),
       ]);
       // Nothing before now is ours to replay: the start snapshot stands for it.
-      this.#applied = { [d.streams.exec]: exec.lastSeq, [d.streams.acct]: acct.lastSeq, [SAVES]: 0 };
-      this.#savedApplied = undefined;
-      this.#outbox = [];
+      this.#stepper.begin({ [d.streams.exec]: exec.lastSeq, [d.streams.acct]: acct.lastSeq });
     }
     // A crash may have left decisions unpublished or commands unsent: finish them first.
-    await this.#flushOutbox();
+    await this.#release();
 
     this.#setStatus('starting', 'starting: reading markets, balances, open orders and positions');
     const markets = await d.markets.loadMarkets(this.#venues());
@@ -381,24 +312,17 @@ export class StrategyRunner {
         nowMs: d.nowMs(),
         balanceStaleAfterMs: d.settings.balanceStaleAfterMs,
       });
-      if (stream && msg.seq <= (this.#applied[stream] ?? 0)) return;
+      if (stream && this.#stepper.isApplied(stream, msg.seq)) return;
       if (!input) {
-        if (stream) this.#markApplied(stream, msg.seq);
+        if (stream) this.#stepper.markApplied(stream, msg.seq);
         return;
       }
       await this.#submit(input, stream ? { stream, seq: msg.seq } : undefined);
     };
+    const resumeAfter = (stream: string) => ({ startSeq: (this.#stepper.applied[stream] ?? 0) + 1 });
     this.#tails.push(
-      await d.log.tail(
-        `${root}exec.>`,
-        { from: { startSeq: (this.#applied[d.streams.exec] ?? 0) + 1 } },
-        onMsg(d.streams.exec),
-      ),
-      await d.log.tail(
-        `${root}acct.>`,
-        { from: { startSeq: (this.#applied[d.streams.acct] ?? 0) + 1 } },
-        onMsg(d.streams.acct),
-      ),
+      await d.log.tail(`${root}exec.>`, { from: resumeAfter(d.streams.exec) }, onMsg(d.streams.exec)),
+      await d.log.tail(`${root}acct.>`, { from: resumeAfter(d.streams.acct) }, onMsg(d.streams.acct)),
       await d.log.tail(d.subjects.filter('mdBook'), { from: 'new' }, onMsg(undefined)),
       await d.log.tail(d.subjects.filter('mdFunding'), { from: 'new' }, onMsg(undefined)),
     );
@@ -435,15 +359,15 @@ export class StrategyRunner {
     if (this.#status !== 'running' && this.#status !== 'starting') return;
     this.#d.logger.error({ err, strategyId: this.id }, 'strategy instance stopping after an error');
     this.#failure = err;
-    this.#wake?.();
+    this.#interrupt.fire();
   }
 
   /** One timer tick: time-based rules, and the save of steps that decided nothing. */
   async tick(): Promise<void> {
     await this.#submit({ kind: 'tick', nowMs: this.#d.nowMs() });
     await this.#enqueue(async () => {
-      if (this.#outbox.length > 0) await this.#flushOutbox();
-      if (this.#dirty) await this.#persist();
+      if (this.#stepper.outbox.length > 0) await this.#release();
+      await this.#stepper.saveIfDirty();
     });
   }
 
@@ -484,9 +408,10 @@ export class StrategyRunner {
   /**
    * SIGTERM / SIGINT: cancel every own open order (positions kept) and wait until the
    * execution service shows none of them open, save, release the lease so a standby takes
-   * over at once.
+   * over at once. A failed final save is logged as an error, named in the status and
+   * readiness, and returned.
    */
-  async stop(): Promise<void> {
+  async stop(): Promise<RunnerStopResult> {
     this.#stopRequested = true;
     if (this.#status === 'running') {
       this.#status = 'stopping';
@@ -503,11 +428,15 @@ export class StrategyRunner {
         this.#d.logger.error({ err, strategyId: this.id }, 'could not confirm the cancels on stop'),
       );
     }
-    this.#wake?.();
+    this.#interrupt.fire();
     await this.#loop;
-    await this.#teardown(true);
-    this.#setStatus('stopped', 'stopped');
-    this.#d.health.notReady(this.#component, `${this.#component}: stopped`);
+    const result = await this.#teardown(true);
+    if (result.saveError) {
+      this.#setStatus('stopped', `stopped; the final save FAILED: ${errorText(result.saveError)}`);
+    } else {
+      this.#setStatus('stopped', 'stopped');
+    }
+    return result;
   }
 
   /**
@@ -550,15 +479,30 @@ export class StrategyRunner {
     }
   }
 
-  async #teardown(releaseLease: boolean): Promise<void> {
+  /** Stops tails and timers, saves what is unsaved (while the lease is ours), releases the lease. */
+  async #teardown(releaseLease: boolean): Promise<RunnerStopResult> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     const tails = this.#tails;
     this.#tails = [];
     await Promise.allSettled(tails.map((t) => t.stop()));
     await this.#queue.catch(() => undefined);
-    if (this.#dirty && this.#lease.held) await this.#persist().catch(() => undefined);
+    let result: RunnerStopResult = { saved: !this.#stepper.dirty };
+    if (this.#stepper.dirty && this.#lease.held) {
+      try {
+        await this.#stepper.save();
+        result = { saved: true };
+      } catch (err) {
+        const saveError = err instanceof Error ? err : new Error(String(err));
+        this.#d.logger.error(
+          { err: saveError, strategyId: this.id },
+          'final save of the strategy state failed: the last steps are not stored (a restart re-reads them from the log)',
+        );
+        result = { saved: false, saveError };
+      }
+    }
     if (releaseLease) await this.#lease.release().catch(() => undefined);
+    return result;
   }
 
   // ---- the queue ---------------------------------------------------------------------
@@ -569,14 +513,7 @@ export class StrategyRunner {
     return run;
   }
 
-  #markApplied(stream: string, seq: number): void {
-    if (seq > (this.#applied[stream] ?? 0)) {
-      this.#applied[stream] = seq;
-      this.#dirty = true;
-    }
-  }
-
-  /** Feeds one input through the decider (queued). */
+  /** Feeds one input through the stepper (queued); what it decided is saved, then released. */
   #submit(
     input: StrategyInput,
     applied?: { stream: string; seq: number },
@@ -584,31 +521,21 @@ export class StrategyRunner {
   ): Promise<StepResult<unknown>> {
     return this.#enqueue(async () => {
       if (!evenWhenStopping && this.#status !== 'running' && this.#status !== 'starting') {
-        return { state: this.#state, commands: [], decisions: [] };
+        return { state: this.#stepper.state, commands: [], decisions: [] };
       }
-      if (applied && applied.seq <= (this.#applied[applied.stream] ?? 0)) {
-        return { state: this.#state, commands: [], decisions: [] };
-      }
-      const previous = this.#state;
-      const result = this.#d.decider.step(this.#state as never, input) as StepResult<AnyState>;
-      this.#state = result.state;
-      if (applied) this.#markApplied(applied.stream, applied.seq);
-      this.#dirty = true;
+      // A step whose save fails is undone, and the instance fails (onSaveFailed).
+      const outcome = await this.#stepper.step(input, applied);
       this.#noteInput(input);
-      if (result.decisions.length === 0 && result.commands.length === 0) return result;
-      this.#outbox.push(this.#outboxEntry(result.decisions, result.commands));
-      try {
-        await this.#persist();
-      } catch (err) {
-        // Not saved = not decided: nothing is published or sent; the instance restarts from the store.
-        this.#state = previous;
-        this.#outbox.pop();
-        this.#fail(err as Error);
-        throw err;
-      }
-      await this.#flushOutbox();
-      return result;
+      for (const record of outcome.records) this.#remember(record);
+      if (outcome.decisions.length > 0 || outcome.commands.length > 0) await this.#release();
+      return outcome;
     });
+  }
+
+  /** Releases the stepper's outbox; answers the bus will not carry are fed back (queued). */
+  async #release(): Promise<void> {
+    const answers = await this.#stepper.release();
+    for (const answer of answers) void this.#submit(answer).catch(() => undefined);
   }
 
   #noteInput(input: StrategyInput): void {
@@ -622,212 +549,14 @@ export class StrategyRunner {
     if (after !== before || input.kind === 'balance' || input.kind === 'tick') this.#refreshReadiness();
   }
 
-  async #persist(): Promise<void> {
-    const d = this.#d;
-    const applied = { ...this.#applied, [SAVES]: (this.#applied[SAVES] ?? 0) + 1 };
-    const record: PersistedRecord = {
-      format: 'perpmesh.strategy.runtime',
-      version: 1,
-      strategy: d.decider.serialize(this.#state as never),
-      outbox: this.#outbox,
-    };
-    try {
-      await d.state.saveProjection(projectionName(this.id), record, applied, this.#savedApplied);
-    } catch (err) {
-      if (err instanceof ProjectionConflictError) throw new LeaseLostError(this.id, err);
-      throw err;
-    }
-    // Two copies: markApplied moves the working one; the saved one is the CAS expectation.
-    this.#applied = { ...applied };
-    this.#savedApplied = { ...applied };
-    this.#dirty = false;
-  }
-
-  #outboxEntry(decisions: ReadonlyArray<Decision>, commands: ReadonlyArray<StrategyCommand>): OutboxEntry {
-    const d = this.#d;
-    const envelopeIds = new Map<string, string>();
-    const envelopes = decisions.map((decision) => {
-      const record = toStrategyDecisionRecord(decision, { dryRun: this.dryRun, commands });
-      this.#remember(record);
-      const envelope = newEnvelope({
-        // Deterministic: a resend of this decision after a crash is stored once.
-        id: factEventId(Math.max(1, decision.nowMs), `strat|${decision.strategyId}|${decision.decisionId}`),
-        source: d.source,
-        tsEventMs: Math.max(1, decision.nowMs),
-        tsInitMs: Math.max(1, d.nowMs()),
-        payload: { $case: 'strategyDecision', value: decisionToProto(record) },
-      });
-      envelopeIds.set(decision.decisionId, envelope.id);
-      if (this.dryRun) {
-        d.logger.info(
-          { strategyId: this.id, decision: decision.kind, reasonCode: decision.reasonCode, dryRun: true },
-          `DRY-RUN ${decision.kind}: ${decision.message}`,
-        );
-      } else {
-        d.logger.info(
-          { strategyId: this.id, decision: decision.kind, reasonCode: decision.reasonCode },
-          `${decision.kind}: ${decision.message}`,
-        );
-      }
-      return {
-        id: envelope.id,
-        base64: Buffer.from(Envelope.encode(envelope).finish()).toString('base64'),
-        published: false,
-      };
-    });
-    const wire: Array<WireCommand & { done: boolean }> = [];
-    for (const c of commands) {
-      const correlationId = envelopeIds.get(c.decisionId) ?? '';
-      if (c.kind === 'place')
-        wire.push({ kind: 'place', correlationId, order: intentToWire(c.order), done: false });
-      else if (c.kind === 'cancel') {
-        wire.push({
-          kind: 'cancel',
-          correlationId,
-          ref: {
-            clientOrderId: c.clientOrderId,
-            venue: c.venue,
-            account: c.account,
-            instrument: c.instrument,
-          },
-          done: false,
-        });
-      } else {
-        for (const ref of c.orders)
-          wire.push({ kind: 'cancel', correlationId, ref: { ...ref }, done: false });
-      }
-    }
-    return { envelopes, commands: wire };
-  }
-
   #remember(record: StrategyDecisionRecord): void {
     this.#recent.push(record);
     if (this.#recent.length > this.#d.settings.decisionsKept) this.#recent.shift();
   }
 
-  /**
-   * Publishes pending decisions and sends pending commands, in order. A transport failure
-   * leaves the rest for the next tick (resends are idempotent). Order answers that the
-   * bus will not carry (refused by execution, dry-run) are fed back as order inputs.
-   */
-  async #flushOutbox(): Promise<void> {
-    const d = this.#d;
-    while (this.#outbox.length > 0) {
-      const entry = this.#outbox[0]!;
-      for (const e of entry.envelopes) {
-        if (e.published) continue;
-        const envelope = Envelope.decode(Buffer.from(e.base64, 'base64'));
-        await publishEnvelope(d.log, envelope, d.subjects);
-        e.published = true;
-        this.#dirty = true;
-      }
-      for (const c of entry.commands) {
-        if (c.done) continue;
-        try {
-          if (c.kind === 'place') {
-            const intent = intentFromWire(c.order);
-            let answer: OrderSnapshot;
-            try {
-              answer = await d.gateway.place(intent, c.correlationId);
-            } catch (err) {
-              if (!(err instanceof OrderRefusedError)) throw err;
-              d.logger.warn(
-                { strategyId: this.id, clientOrderId: intent.clientOrderId, reason: err.reason },
-                'order refused by the execution service',
-              );
-              answer = {
-                ...intent,
-                status: 'rejected',
-                filled: new Decimal(0),
-                reason: err.reason,
-                tsEventMs: d.nowMs(),
-              };
-            }
-            // Terminal answers the bus may never carry (refusals, dry-run) go back in as facts.
-            if (answer.status === 'rejected' || answer.reason === DRY_RUN_REASON) {
-              void this.#submit({ kind: 'order', nowMs: d.nowMs(), ...answer }).catch(() => undefined);
-            }
-          } else {
-            await d.gateway.cancel(c.ref);
-          }
-          c.done = true;
-          this.#dirty = true;
-        } catch (err) {
-          d.logger.warn(
-            { err, strategyId: this.id, command: c.kind },
-            'order command not delivered; retrying on the next tick',
-          );
-          return;
-        }
-      }
-      this.#outbox.shift();
-    }
-  }
-
   /** Own open orders right now (views). */
   openOrderCount(): number {
-    return openOrders(this.#state.world).length;
-  }
-}
-
-function intentToWire(o: OrderIntent): WireIntent {
-  return {
-    clientOrderId: o.clientOrderId,
-    venue: o.venue,
-    account: o.account,
-    instrument: o.instrument,
-    side: o.side,
-    type: o.type,
-    timeInForce: o.timeInForce,
-    price: o.price === undefined ? '' : o.price.toFixed(),
-    size: o.size.toFixed(),
-    reduceOnly: o.reduceOnly,
-  };
-}
-
-function intentFromWire(o: WireIntent): OrderIntent {
-  return {
-    ...o,
-    price: o.price === '' ? undefined : new Decimal(o.price),
-    size: new Decimal(o.size),
-  };
-}
-
-/** The record as the proto message (enums mapped at this one boundary). */
-export function decisionToProto(r: StrategyDecisionRecord): StrategyDecision {
-  return StrategyDecision.fromPartial({
-    strategyId: r.strategyId,
-    kind: r.kind,
-    decision: r.decision,
-    reasonCode: r.reasonCode,
-    reason: r.reason,
-    inputs: r.inputs,
-    orderIntents: r.orderIntents.map((o) => ({
-      clientOrderId: o.clientOrderId,
-      venue: o.venue,
-      account: o.account,
-      instrument: o.instrument,
-      side: sideToProto(o.side),
-      type: orderTypeToProto(o.type),
-      timeInForce: timeInForceToProto(o.timeInForce),
-      price: o.price,
-      size: o.size,
-      reduceOnly: o.reduceOnly,
-    })),
-    dryRun: r.dryRun,
-    decisionId: r.decisionId,
-    cancelClientOrderIds: r.cancelClientOrderIds,
-    decidedAtMs: r.decidedAtMs,
-  });
-}
-
-export class LeaseLostError extends PerpmeshError {
-  constructor(strategyId: string, cause?: unknown) {
-    super(
-      'STRATEGY_LEASE_LOST',
-      `strategy ${strategyId}: another instance took over (lease lost or state saved by someone else)`,
-      cause === undefined ? undefined : { cause },
-    );
+    return openOrders(this.world).length;
   }
 }
 
@@ -835,8 +564,4 @@ export class StrategyNotRunningError extends PerpmeshError {
   constructor(strategyId: string, state: RunnerState, reason: string) {
     super('FAILED_PRECONDITION', `strategy ${strategyId} is ${state}${reason ? ` (${reason})` : ''}`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -20,10 +20,11 @@ import {
   TradingState,
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
+import { eventually } from '@perpmesh/testing';
 import type { PaperVenueSetup } from '@perpmesh/venues';
 import type { OrderRef } from '../model.js';
 import { DRY_RUN_REASON, type OrderGateway, OrderGatewayUnavailableError } from './gateway.js';
-import { BTC, call, eventually, HOUR_MS, Stack } from './stack.test-helper.js';
+import { BTC, call, HOUR_MS, Stack } from './stack.test-helper.js';
 
 const A = 'paper-lighter';
 const B = 'paper-extended';

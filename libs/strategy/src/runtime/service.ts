@@ -22,10 +22,12 @@ import type { StateStore } from '@perpmesh/state';
 import { makeStrategyDecider } from '../config.js';
 import { type Arb, type FundingArbState, legSize } from '../funding-arb.js';
 import type { OperatorAction } from '../model.js';
+import { fundingArbStrategy } from '../strategies/funding-arb/definition.js';
 import type { TradingState } from '../world.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
-import { decisionToProto, StrategyRunner } from './runner.js';
+import { StrategyRunner } from './runner.js';
+import { decisionToProto } from './stepper.js';
 
 export interface StrategyServiceDeps {
   readonly log: EventLog;
@@ -168,10 +170,11 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
     getArbBook: h.unary(async (req) => {
       if (!req.strategyId) throw new ValidationError('strategy_id', 'is required');
       const r = runner(req.strategyId);
-      if (r.spec.config.kind !== 'funding_arb') {
+      // The arb book is funding-arb's own view; other kinds have none.
+      if (r.spec.config.kind !== fundingArbStrategy.kind) {
         throw new ValidationError(
           'strategy_id',
-          `${req.strategyId} is a ${r.spec.config.kind} strategy, not funding_arb`,
+          `${req.strategyId} is a ${r.spec.config.kind} strategy, not ${fundingArbStrategy.kind}`,
         );
       }
       const book = r.strategyState as FundingArbState;

@@ -28,10 +28,10 @@ import { buildExecutionService, type ExecutionService } from '@perpmesh/executio
 import { buildMarketDataService, type MarketDataService } from '@perpmesh/market-data';
 import { createLogger, HealthRegistry, type RunningGrpcServer, startGrpcServer } from '@perpmesh/runtime';
 import { RedisStateStore } from '@perpmesh/state';
-import { natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
+import { eventually, natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
 import { PaperVenueHub, paperVenueServiceImpl, StaticVenueDirectory } from '@perpmesh/venues';
 import { Redis } from 'ioredis';
-import { BTC, eventually, sleep } from './stack.test-helper.js';
+import { BTC } from './stack.test-helper.js';
 
 const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
 const PROTO_ROOT = join(REPO_ROOT, 'proto');
@@ -286,14 +286,14 @@ describe('strategy process: SIGTERM cancels every open strategy order and keeps 
     assert.equal(hub.exchange(VENUE).position('main', BTC).size.toFixed(), positionBefore, 'positions kept');
 
     // The stop is on the log as a decision naming the orders it canceled.
-    await sleep(100);
-    const decisions: StrategyDecision[] = [];
-    for await (const msg of log.read({ stream: `${ns.prefix}STRAT` })) {
-      const e = decodeEnvelope(msg.data);
-      if (e.payload?.$case === 'strategyDecision') decisions.push(e.payload.value);
-    }
-    const stop = decisions.find((d) => d.reasonCode === 'operator_cancel_all');
-    assert.ok(stop, 'a cancel_all decision on strat.grid-sig.*');
+    const stop = await eventually('a cancel_all decision on strat.grid-sig.*', async () => {
+      const decisions: StrategyDecision[] = [];
+      for await (const msg of log.read({ stream: `${ns.prefix}STRAT` })) {
+        const e = decodeEnvelope(msg.data);
+        if (e.payload?.$case === 'strategyDecision') decisions.push(e.payload.value);
+      }
+      return decisions.find((d) => d.reasonCode === 'operator_cancel_all');
+    });
     for (const o of resting) assert.ok(stop.cancelClientOrderIds.includes(o.clientOrderId!));
   });
 });

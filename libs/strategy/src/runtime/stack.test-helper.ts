@@ -25,7 +25,7 @@ import {
   Subjects,
   streamSpecs,
 } from '@perpmesh/contracts';
-import { type Decimal, ZERO } from '@perpmesh/core';
+import { type Decimal, sleep, ZERO } from '@perpmesh/core';
 import { buildExecutionService, type ExecutionService } from '@perpmesh/execution';
 import { buildMarketDataService, type MarketDataService } from '@perpmesh/market-data';
 import {
@@ -35,7 +35,7 @@ import {
   type RunningGrpcServer,
   startGrpcServer,
 } from '@perpmesh/runtime';
-import { EmbeddedStateStore } from '@perpmesh/state';
+import { EmbeddedStateStore, type StateStore } from '@perpmesh/state';
 import {
   type PaperAccountSetup,
   PaperVenueHub,
@@ -51,30 +51,6 @@ export const BTC = 'BTC-USDC-PERP';
 export const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 export const HOUR_MS = 3_600_000;
 const PROTO_ROOT = new URL('../../../../proto/', import.meta.url).pathname;
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `probe` returns something other than undefined (or throws the last failure). */
-export async function eventually<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 8_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    }
-    await sleep(20);
-  }
-}
 
 /** Counts the order calls that reach a venue port; everything else passes through. */
 export interface PortSpy {
@@ -267,6 +243,8 @@ export class Stack {
       instances?: ReadonlyArray<Record<string, unknown>>;
       wrapOrders?: (gateway: OrderGateway) => OrderGateway;
       health?: HealthRegistry;
+      /** The state store the strategy service saves to (default: the stack's). */
+      state?: StateStore;
     } = {},
   ): StrategyService {
     this.#holderSeq += 1;
@@ -274,7 +252,7 @@ export class Stack {
     const orders = new GrpcOrderGateway({ address: this.execServer.address });
     return buildStrategyService({
       log: this.log,
-      state: this.state,
+      state: overrides.state ?? this.state,
       subjects: this.subjects,
       streamPrefix: this.streamPrefix,
       orders: overrides.wrapOrders ? overrides.wrapOrders(orders) : orders,
@@ -295,6 +273,7 @@ export class Stack {
     overrides: {
       instances?: ReadonlyArray<Record<string, unknown>>;
       wrapOrders?: (gateway: OrderGateway) => OrderGateway;
+      state?: StateStore;
     } = {},
   ) {
     this.#strategyHealth = new HealthRegistry({ nowMs: () => this.hub.nowMs });
@@ -313,6 +292,11 @@ export class Stack {
     });
     await this.settle();
     return service;
+  }
+
+  /** Readiness of the strategy service started last. */
+  get strategyHealth(): HealthRegistry {
+    return this.#strategyHealth;
   }
 
   async stopStrategy(): Promise<void> {

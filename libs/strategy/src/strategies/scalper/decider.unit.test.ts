@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { spec } from './decider-spec.js';
+import { spec } from '../../decider-spec.js';
 import {
   BTC,
   balance,
@@ -12,9 +12,9 @@ import {
   start,
   T0,
   tick,
-} from './fixtures.test-helper.js';
-import type { StrategyInput } from './model.js';
-import { parseScalperConfig, scalperDecider } from './scalper.js';
+} from '../../fixtures.test-helper.js';
+import type { StrategyInput } from '../../model.js';
+import { parseScalperConfig, scalperDecider } from './decider.js';
 
 const LEAD = 'paper-lead';
 const FOLLOW = 'paper-follow';

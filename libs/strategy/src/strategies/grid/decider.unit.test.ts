@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dec, ValidationError } from '@perpmesh/core';
-import { spec } from './decider-spec.js';
+import { spec } from '../../decider-spec.js';
 import {
   BTC,
   balance,
@@ -14,9 +14,9 @@ import {
   start,
   T0,
   tick,
-} from './fixtures.test-helper.js';
-import { gridDecider, parseGridConfig } from './grid.js';
-import type { StrategyInput } from './model.js';
+} from '../../fixtures.test-helper.js';
+import type { StrategyInput } from '../../model.js';
+import { gridDecider, parseGridConfig } from './decider.js';
 
 function gridConfig(overrides: Record<string, unknown> = {}) {
   return parseGridConfig(rawGridConfig(overrides));

@@ -13,17 +13,19 @@ import { z } from 'zod';
 import {
   accountIdSchema,
   configDecimal,
+  configDuration,
   decimalCodec,
   instrumentIdSchema,
   msSchema,
   parseWith,
   positiveConfigDecimal,
+  positiveConfigDuration,
   strategyIdSchema,
   venueIdSchema,
-} from './codec.js';
-import { buildDecider, type PlaceRequest, type Step, type StrategyState } from './engine.js';
-import type { StrategyDecider, StrategyInput } from './model.js';
-import { riskConfigSchema } from './risk.js';
+} from '../../codec.js';
+import { buildDecider, type PlaceRequest, type Step, type StrategyState } from '../../engine.js';
+import type { StrategyDecider, StrategyInput } from '../../model.js';
+import { riskConfigSchema } from '../../risk.js';
 import {
   type FactResult,
   isOpenOrder,
@@ -32,27 +34,27 @@ import {
   type OwnOrder,
   positionSize,
   walk,
-} from './world.js';
+} from '../../world.js';
 
 export const scalperConfigSchema = z.object({
   kind: z.literal('scalper').optional(),
   strategyId: strategyIdSchema,
   leader: z.object({ venue: venueIdSchema, instrument: instrumentIdSchema }),
   follower: z.object({ venue: venueIdSchema, account: accountIdSchema, instrument: instrumentIdSchema }),
-  signalWindowMs: z.int().positive(),
+  signalWindowMs: positiveConfigDuration,
   /** Leader move minus follower move over the window, in bps, that triggers an entry. */
   entryThresholdBps: positiveConfigDecimal,
   /** Base size of an entry. */
   orderSize: positiveConfigDecimal,
   takeProfitBps: positiveConfigDecimal,
   stopLossBps: positiveConfigDecimal,
-  maxHoldMs: z.int().positive(),
-  cooldownMs: msSchema.default(5_000),
+  maxHoldMs: positiveConfigDuration,
+  cooldownMs: configDuration.default(5_000),
   orderType: z.enum(['market', 'limit_ioc']).default('limit_ioc'),
   maxSlippageBps: configDecimal.prefault('10'),
-  orderTimeoutMs: z.int().positive().default(5_000),
-  retryIntervalMs: z.int().positive().default(1_000),
-  maxBookAgeMs: z.int().positive().default(2_000),
+  orderTimeoutMs: positiveConfigDuration.default(5_000),
+  retryIntervalMs: positiveConfigDuration.default(1_000),
+  maxBookAgeMs: positiveConfigDuration.default(2_000),
   risk: riskConfigSchema,
 });
 export type ScalperConfig = z.output<typeof scalperConfigSchema>;

@@ -21,17 +21,19 @@ import { type Decimal, dec, roundToStep, type Side } from '@perpmesh/core';
 import { z } from 'zod';
 import {
   accountIdSchema,
+  configDuration,
   decimalCodec,
   instrumentIdSchema,
   msSchema,
   parseWith,
   positiveConfigDecimal,
+  positiveConfigDuration,
   strategyIdSchema,
   venueIdSchema,
-} from './codec.js';
-import { buildDecider, type Step, type StrategyState } from './engine.js';
-import type { StrategyDecider, StrategyInput } from './model.js';
-import { riskConfigSchema } from './risk.js';
+} from '../../codec.js';
+import { buildDecider, type Step, type StrategyState } from '../../engine.js';
+import type { StrategyDecider, StrategyInput } from '../../model.js';
+import { riskConfigSchema } from '../../risk.js';
 import {
   bestAsk,
   bestBid,
@@ -41,7 +43,7 @@ import {
   midOf,
   type OwnOrder,
   positionSize,
-} from './world.js';
+} from '../../world.js';
 
 export const gridConfigSchema = z
   .object({
@@ -61,11 +63,11 @@ export const gridConfigSchema = z
     /** Fixed center; the mid at start when absent. */
     centerPrice: positiveConfigDecimal.optional(),
     maxActiveOrders: z.int().min(1),
-    placementCooldownMs: msSchema.default(1_000),
-    cleanupIntervalMs: z.int().positive().default(30_000),
+    placementCooldownMs: configDuration.default(1_000),
+    cleanupIntervalMs: positiveConfigDuration.default(30_000),
     recenterThresholdLevels: z.int().min(0).default(2),
     postOnly: z.boolean().default(true),
-    maxBookAgeMs: z.int().positive().default(10_000),
+    maxBookAgeMs: positiveConfigDuration.default(10_000),
     risk: riskConfigSchema,
   })
   .superRefine((c, ctx) => {
