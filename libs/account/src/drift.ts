@@ -71,3 +71,55 @@ export class DriftDetector {
     this.#episodes.delete(key);
   }
 }
+
+/**
+ * The venue's wallet total moves by realized PnL, fees and funding; those the projection
+ * explains. The rest (deposits, withdrawals, history before we started) is the baseline,
+ * fixed at the first reading. A move of the baseline is unexplained: reported after the
+ * grace, then accepted as the new baseline (so it is reported once).
+ */
+export interface BalanceObservation {
+  /** Identifies the balance, e.g. `paper|main|USDC|balance.total`. */
+  readonly key: string;
+  readonly venueTotal: Decimal;
+  /** What the projection explains: Σ net realized PnL of the account's positions. */
+  readonly explained: Decimal;
+  readonly projectedAsOfMs: EpochMs;
+  readonly venueAsOfMs: EpochMs;
+}
+
+export class BalanceDriftDetector {
+  readonly #detector: DriftDetector;
+  readonly #baselines = new Map<string, Decimal>();
+
+  constructor(options: { graceMs: number; tolerance: Decimal }) {
+    this.#detector = new DriftDetector(options);
+  }
+
+  /** `baseline` on the first reading (nothing to compare yet), else the detector's verdict. */
+  observe(o: BalanceObservation, nowMs: EpochMs): DriftVerdict | { readonly kind: 'baseline' } {
+    const offset = o.venueTotal.minus(o.explained);
+    const baseline = this.#baselines.get(o.key);
+    if (baseline === undefined) {
+      this.#baselines.set(o.key, offset);
+      return { kind: 'baseline' };
+    }
+    const verdict = this.#detector.observe(
+      {
+        key: o.key,
+        projected: baseline.plus(o.explained),
+        venue: o.venueTotal,
+        projectedAsOfMs: o.projectedAsOfMs,
+        venueAsOfMs: o.venueAsOfMs,
+      },
+      nowMs,
+    );
+    if (verdict.kind === 'report') this.#baselines.set(o.key, offset);
+    return verdict;
+  }
+
+  /** Forgets the baselines (a takeover starts from fresh readings). */
+  resetBaselines(): void {
+    this.#baselines.clear();
+  }
+}
