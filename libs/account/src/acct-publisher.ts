@@ -81,6 +81,7 @@ export class AcctPublisher {
    * change once its interval has passed.
    */
   balance(reading: BalanceReading, flushing: boolean): void {
+    if (!this.#o.isActive()) return;
     const key = `${reading.venue}|${reading.account}|${reading.currency}`;
     const signature = [reading.total, reading.available, reading.equity, reading.unrealizedPnl]
       .map((d) => d.toFixed())
@@ -118,6 +119,7 @@ export class AcctPublisher {
 
   /** acct.position when it changed; a `mark` change at most every interval (else held as dirty). */
   position(key: string, reading: PositionReading, reason: 'change' | 'mark'): void {
+    if (!this.#o.isActive()) return;
     const bodySignature = [
       reading.size,
       reading.entryPrice ?? '',
