@@ -29,6 +29,10 @@
  * A paused ex-holder is fenced by the projections' compare-and-set saves, and its acct.*
  * facts carry deterministic ids, so a duplicate publish is deduplicated by the log.
  *
+ * The lease loop is @perpmesh/state's ActiveStandby; the pieces this class wires are their
+ * own modules (README "Module map"): projectors.ts, readings.ts, wire.ts, venue-state.ts,
+ * acct-publisher.ts, drift.ts, metrics.ts.
+ *
  * No I/O is constructed here: the log, the store, the venue ports and the clock are passed
  * in, so the embedded runner and the distributed main compose the same service.
  */
