@@ -234,6 +234,56 @@ for (const [backend, open] of backends) {
       broken = false;
     });
 
+    test('a renewal that hangs past the expiry stops the work without waiting for the store', {
+      timeout: 15_000,
+    }, async () => {
+      const { store, clock, make } = await fixture();
+      let hang: Promise<void> | undefined;
+      let release: () => void = () => {};
+      const partitioned = new Proxy(store, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            if (hang) await hang;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      let fenced: () => void = () => {};
+      const stoodDown = new Promise<void>((resolve) => {
+        fenced = resolve;
+      });
+      const a = make('a', {
+        store: partitioned,
+        renewIntervalMs: 10,
+        onStatus: (s) => {
+          if (s.role === 'standby' && s.reason.startsWith('lease expired')) fenced();
+        },
+      });
+      await a.node.start();
+      assert.equal(a.node.active, true);
+      hang = new Promise((resolve) => {
+        release = resolve;
+      });
+      clock.advance(TTL_MS);
+      // The watchdog's timers are unref'd: hold the loop open while waiting for the witness.
+      const keepAlive = setInterval(() => {}, 1_000);
+      try {
+        await stoodDown;
+        assert.equal(a.node.active, false);
+        assert.equal(a.working(), false);
+        assert.deepEqual(a.calls, [
+          'active',
+          'standby:lease expired at 2026-01-01T00:00:10.000Z while its renewal was pending',
+        ]);
+      } finally {
+        clearInterval(keepAlive);
+        hang = undefined;
+        release();
+      }
+    });
+
     test('leases per key are independent (one per strategy id)', async () => {
       const { make } = await fixture();
       const x1 = make('x', { name: 'strategy-1' });

@@ -9,7 +9,9 @@
  *   (`becomeStandby`) and the lease released: a healthier instance should take it.
  * - Renewal finds the lease taken → `becomeStandby()` (fencing: the work stops). The store
  *   unreachable → keep working while our lease is surely still ours; past its expiry another
- *   instance may hold it: release (best effort) and `becomeStandby()`.
+ *   instance may hold it: release (best effort) and `becomeStandby()`. A renewal that hangs
+ *   (a partitioned store) is watched: once our lease has expired by our clock while the
+ *   renewal is still pending, the work stops without waiting for the store to answer.
  * - stop(): the work stops, then the lease is released, so a standby takes over at once
  *   instead of after the TTL.
  *
@@ -87,6 +89,8 @@ export class ActiveStandby {
   #active = false;
   #reason = 'lease not acquired yet';
   #timer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #watchdogCheck: Promise<void> | undefined;
   #tick: Promise<void> | undefined;
 
   constructor(options: ActiveStandbyOptions) {
@@ -138,7 +142,26 @@ export class ActiveStandby {
       throw new Error(`active/standby ${this.#o.name}: start() called when ${this.#state}`);
     this.#state = 'running';
     this.#o.hooks.onStatus?.(this.status);
+    if (this.#o.renewIntervalMs > 0) {
+      this.#watchdog = setInterval(() => {
+        this.#watchdogCheck ??= this.#checkPendingRenewal().finally(() => {
+          this.#watchdogCheck = undefined;
+        });
+      }, this.#o.renewIntervalMs);
+      this.#watchdog.unref();
+    }
     await this.#runTick();
+  }
+
+  /** Fencing without the store: our lease expired while its renewal is still pending. */
+  async #checkPendingRenewal(): Promise<void> {
+    if (!this.#active || this.#tick === undefined) return;
+    const expiresAtMs = this.#lease.expiresAtMs;
+    if (expiresAtMs !== undefined && this.#o.nowMs() < expiresAtMs) return;
+    await this.#demote(
+      `lease expired at ${expiresAtMs === undefined ? 'an unknown time' : new Date(expiresAtMs).toISOString()} while its renewal was pending`,
+    );
+    this.#o.hooks.onStatus?.(this.status);
   }
 
   /** One pass now (the timer runs them every `renewIntervalMs`); waits for a pass in flight. */
@@ -167,7 +190,9 @@ export class ActiveStandby {
     const lease = this.#lease;
     try {
       if (this.#active) {
-        if (!(await lease.renew())) await this.#demote(`lease lost: ${await this.#holderText()}`);
+        const renewed = await lease.renew();
+        // Not active any more: the watchdog stood down while the renewal was pending.
+        if (!renewed && this.#active) await this.#demote(`lease lost: ${await this.#holderText()}`);
       } else if (await lease.tryAcquire()) {
         this.#log.info(
           { lease: this.#o.name, holder: lease.holder, expiresAtMs: lease.expiresAtMs },
@@ -237,7 +262,9 @@ export class ActiveStandby {
     }
     this.#state = 'stopped';
     clearTimeout(this.#timer);
+    clearInterval(this.#watchdog);
     await this.#tick?.catch(() => undefined);
+    await this.#watchdogCheck?.catch(() => undefined);
     this.#reason = 'stopped';
     await this.#standDown({ reason: 'stopped', stopping: true });
     await this.#lease.release().catch((err: unknown) => {
