@@ -6,7 +6,9 @@
  * it is reported again only when one of the two values changes, and forgotten when they
  * agree again. Pure: time comes in as `nowMs`.
  */
-import type { Decimal, EpochMs } from '@perpmesh/core';
+import { type Decimal, type EpochMs, parseDecimal, ZERO } from '@perpmesh/core';
+import type { VenuePosition } from '@perpmesh/venues';
+import { type PositionsProjection, positionKey } from './projection.js';
 
 export interface DriftObservation {
   /** Identifies the value, e.g. `paper|main|BTC-USDC-PERP|position.size`. */
@@ -122,4 +124,46 @@ export class BalanceDriftDetector {
   resetBaselines(): void {
     this.#baselines.clear();
   }
+}
+
+/** One instrument's projected size against the venue's, ready for `DriftDetector.observe`. */
+export interface PositionSizeObservation extends DriftObservation {
+  readonly instrument: string;
+  /** `positionKey(venue, account, instrument)`. */
+  readonly positionKey: string;
+}
+
+/**
+ * Every instrument either side knows for (venue, account): the projected size (0 when the
+ * projection has none) and the venue's (0 when the venue no longer lists it, as of its last
+ * positions reading). Sorted by instrument.
+ */
+export function positionSizeObservations(
+  venueSide: {
+    readonly venue: string;
+    readonly account: string;
+    readonly positions: ReadonlyMap<string, VenuePosition>;
+    readonly positionsAsOfMs: EpochMs;
+  },
+  projection: PositionsProjection,
+): PositionSizeObservation[] {
+  const { venue, account } = venueSide;
+  const instruments = new Set<string>(venueSide.positions.keys());
+  for (const p of Object.values(projection.positions)) {
+    if (p.venue === venue && p.account === account) instruments.add(p.instrument);
+  }
+  return [...instruments].sort().map((instrument) => {
+    const key = positionKey(venue, account, instrument);
+    const stored = projection.positions[key];
+    const venuePosition = venueSide.positions.get(instrument);
+    return {
+      key: `${key}|position.size`,
+      positionKey: key,
+      instrument,
+      projected: stored === undefined ? ZERO : parseDecimal(stored.size, 'position.size'),
+      venue: venuePosition?.size ?? ZERO,
+      projectedAsOfMs: stored?.updatedAtMs ?? 0,
+      venueAsOfMs: venuePosition?.tsEventMs ?? venueSide.positionsAsOfMs,
+    };
+  });
 }

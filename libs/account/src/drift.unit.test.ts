@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dec } from '@perpmesh/core';
-import { BalanceDriftDetector, DriftDetector } from './drift.js';
+import type { VenuePosition } from '@perpmesh/venues';
+import { BalanceDriftDetector, DriftDetector, positionSizeObservations } from './drift.js';
+import { applyFillToProjection, emptyPositionsProjection } from './projection.js';
 
 const obs = (projected: string, venue: string) => ({
   key: 'paper|main|BTC-USDC-PERP|position.size',
@@ -74,5 +76,63 @@ describe('BalanceDriftDetector', () => {
     d.resetBaselines();
     assert.deepEqual(d.observe(observation('5000', '0'), 1), { kind: 'baseline' });
     assert.equal(d.observe(observation('5000', '0'), 2).kind, 'agree');
+  });
+});
+
+describe('positionSizeObservations', () => {
+  const venuePosition = (instrument: string, size: string, tsEventMs: number): VenuePosition => ({
+    instrument,
+    size: dec(size),
+    entryPrice: dec(100),
+    markPrice: dec(100),
+    unrealizedPnl: dec(0),
+    realizedPnl: dec(0),
+    leverage: dec(1),
+    tsEventMs,
+  });
+
+  test('every instrument either side knows; missing on one side is 0 there', () => {
+    let projection = emptyPositionsProjection();
+    for (const [venue, account, instrument, tradeId] of [
+      ['paper', 'main', 'BTC-USDC-PERP', 't1'],
+      ['paper', 'other', 'SOL-USDC-PERP', 't2'],
+    ] as const) {
+      projection = applyFillToProjection(projection, {
+        venue,
+        account,
+        instrument,
+        tradeId,
+        side: 'buy',
+        price: dec(100),
+        size: dec('0.5'),
+        fee: dec(0),
+        tsEventMs: 7,
+      });
+    }
+    const observations = positionSizeObservations(
+      {
+        venue: 'paper',
+        account: 'main',
+        positions: new Map([['ETH-USDC-PERP', venuePosition('ETH-USDC-PERP', '-2', 9)]]),
+        positionsAsOfMs: 11,
+      },
+      projection,
+    );
+    assert.deepEqual(
+      observations.map((o) => [
+        o.key,
+        o.projected.toFixed(),
+        o.venue.toFixed(),
+        o.projectedAsOfMs,
+        o.venueAsOfMs,
+      ]),
+      [
+        ['paper|main|BTC-USDC-PERP|position.size', '0.5', '0', 7, 11],
+        ['paper|main|ETH-USDC-PERP|position.size', '0', '-2', 0, 9],
+      ],
+      'another account’s position is not ours',
+    );
+    assert.equal(observations[0]?.positionKey, 'paper|main|BTC-USDC-PERP');
+    assert.equal(observations[0]?.instrument, 'BTC-USDC-PERP');
   });
 });

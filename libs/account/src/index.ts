@@ -29,6 +29,8 @@ export {
   type DriftObservation,
   type DriftReport,
   type DriftVerdict,
+  type PositionSizeObservation,
+  positionSizeObservations,
 } from './drift.js';
 export { AccountStandbyError, BalancesUnavailableError } from './errors.js';
 export { type AccountMetrics, accountMetrics } from './metrics.js';

@@ -40,7 +40,6 @@ import type { EventLog, ProjectionStore, TailHandle } from '@perpmesh/bus';
 import {
   type AccountServiceServer,
   AccountServiceService,
-  decimalFromWire,
   decodeEnvelope,
   optionalDecimalFromWire,
   type Subjects,
@@ -68,7 +67,7 @@ import type {
 import { VENUE_COMPONENT } from '@perpmesh/venues';
 import { AcctPublisher } from './acct-publisher.js';
 import { type AccountSettings, type AccountSettingsInput, resolveAccountSettings } from './config.js';
-import { BalanceDriftDetector, DriftDetector } from './drift.js';
+import { BalanceDriftDetector, DriftDetector, positionSizeObservations } from './drift.js';
 import { AccountStandbyError, BalancesUnavailableError } from './errors.js';
 import { type AccountMetrics, accountMetrics } from './metrics.js';
 import {
@@ -745,30 +744,12 @@ class AccountServiceImpl implements AccountService {
     for (const t of this.#accounts.values()) {
       let active = 0;
       if (t.positionsFetched) {
-        const instruments = new Set<string>(t.positions.keys());
-        for (const p of Object.values(this.#positions.positions)) {
-          if (p.venue === t.venue && p.account === t.account) instruments.add(p.instrument);
-        }
-        for (const instrument of instruments) {
-          const key = positionKey(t.venue, t.account, instrument);
-          const stored = this.#positions.positions[key];
-          const projected = stored === undefined ? ZERO : decimalFromWire(stored.size, 'position.size');
-          const venuePosition = t.positions.get(instrument);
-          const venueSize = venuePosition?.size ?? ZERO;
-          const venueAsOfMs = venuePosition?.tsEventMs ?? t.positionsAsOfMs;
-          const verdict = this.#drift.observe(
-            {
-              key: `${key}|position.size`,
-              projected,
-              venue: venueSize,
-              projectedAsOfMs: stored?.updatedAtMs ?? 0,
-              venueAsOfMs,
-            },
-            now,
-          );
+        for (const o of positionSizeObservations(t, this.#positions)) {
+          const verdict = this.#drift.observe(o, now);
           if (verdict.kind === 'agree') {
-            const before = this.#confirmed.get(key);
-            if (before === undefined || before < venueAsOfMs) this.#confirmed.set(key, venueAsOfMs);
+            const before = this.#confirmed.get(o.positionKey);
+            if (before === undefined || before < o.venueAsOfMs)
+              this.#confirmed.set(o.positionKey, o.venueAsOfMs);
             continue;
           }
           active++;
@@ -776,11 +757,11 @@ class AccountServiceImpl implements AccountService {
             this.#reportDrift(t, {
               venue: t.venue,
               account: t.account,
-              instrument,
+              instrument: o.instrument,
               currency: '',
               field: 'position.size',
-              projected,
-              venueValue: venueSize,
+              projected: o.projected,
+              venueValue: o.venue,
               projectedAsOfMs: verdict.report.projectedAsOfMs,
               venueAsOfMs: verdict.report.venueAsOfMs,
             });
