@@ -42,6 +42,11 @@ export type AccountSettingsInput = Partial<
   }
 >;
 
+/**
+ * The one set of defaults: `resolveAccountSettings` fills from it, and the `account` config
+ * section below declares its defaults from it (so a YAML file without the field, the
+ * embedded runner and a test building the service directly all get the same value).
+ */
 export const ACCOUNT_DEFAULTS = {
   pollIntervalMs: 5_000,
   balanceStaleAfterMs: 15_000,
@@ -51,7 +56,7 @@ export const ACCOUNT_DEFAULTS = {
   driftBalanceTolerance: '0.01',
   positionMarkPublishIntervalMs: 1_000,
   housekeepingIntervalMs: 1_000,
-  venueCallTimeoutMs: 10_000,
+  venueCallTimeoutMs: 5_000,
   consumerName: 'account',
   leaseTtlMs: 15_000,
   leaseRenewIntervalMs: 5_000,
@@ -123,21 +128,21 @@ export const accountSectionFields = {
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_" or "-"' })
     .default('0'),
-  pollInterval: durationMs.default(5_000),
-  balanceStaleAfter: durationMs.default(15_000),
-  positionStaleAfter: durationMs.default(15_000),
-  driftGrace: durationMs.default(10_000),
-  driftSizeTolerance: decimalString.default('0'),
-  driftBalanceTolerance: decimalString.default('0.01'),
-  positionMarkPublishInterval: durationMs.default(1_000),
-  housekeepingInterval: durationMs.default(1_000),
-  venueCallTimeout: durationMs.default(5_000),
+  pollInterval: durationMs.default(ACCOUNT_DEFAULTS.pollIntervalMs),
+  balanceStaleAfter: durationMs.default(ACCOUNT_DEFAULTS.balanceStaleAfterMs),
+  positionStaleAfter: durationMs.default(ACCOUNT_DEFAULTS.positionStaleAfterMs),
+  driftGrace: durationMs.default(ACCOUNT_DEFAULTS.driftGraceMs),
+  driftSizeTolerance: decimalString.default(ACCOUNT_DEFAULTS.driftSizeTolerance),
+  driftBalanceTolerance: decimalString.default(ACCOUNT_DEFAULTS.driftBalanceTolerance),
+  positionMarkPublishInterval: durationMs.default(ACCOUNT_DEFAULTS.positionMarkPublishIntervalMs),
+  housekeepingInterval: durationMs.default(ACCOUNT_DEFAULTS.housekeepingIntervalMs),
+  venueCallTimeout: durationMs.default(ACCOUNT_DEFAULTS.venueCallTimeoutMs),
   consumerName: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,48}$/, { error: 'expected 1-48 letters, digits, "_" or "-"' })
-    .default('account'),
-  leaseTtl: durationMs.default(15_000),
-  leaseRenewInterval: durationMs.default(5_000),
+    .default(ACCOUNT_DEFAULTS.consumerName),
+  leaseTtl: durationMs.default(ACCOUNT_DEFAULTS.leaseTtlMs),
+  leaseRenewInterval: durationMs.default(ACCOUNT_DEFAULTS.leaseRenewIntervalMs),
 };
 
 const accountSection = z.strictObject(accountSectionFields);

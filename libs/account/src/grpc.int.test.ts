@@ -29,16 +29,8 @@ import {
   startGrpcServer,
 } from '@perpmesh/runtime';
 import { EmbeddedStateStore } from '@perpmesh/state';
-import { uniqueTestName } from '@perpmesh/testing';
-import {
-  type Backend,
-  BTC,
-  eventually,
-  fillEnvelope,
-  makeWorld,
-  trade,
-  type World,
-} from './scenarios.test-helper.js';
+import { eventually, uniqueTestName } from '@perpmesh/testing';
+import { type Backend, BTC, fillEnvelope, makeWorld, trade, type World } from './scenarios.test-helper.js';
 import type { AccountService } from './service.js';
 
 const PROTO_DIR = new URL('../../../proto', import.meta.url).pathname;
@@ -132,7 +124,7 @@ describe('AccountService over gRPC', () => {
     const fills = await trade(world, 'g-1', 'buy', '0.01');
     for (const f of fills)
       await publishEnvelope(backend.log, fillEnvelope('paper', 'main', f), backend.subjects);
-    await eventually(() => assert.equal(svc.positions()[0]?.source, 'projection'), 'the projected position');
+    await eventually('the projected position', () => svc.positions()[0]?.source === 'projection');
     await svc.refresh();
 
     const balances = await call<unknown, GetBalancesResponse>(client, 'getBalances', {

@@ -1,8 +1,15 @@
 /**
  * @perpmesh/account: the account service's logic — position projection from the event
- * log, venue balances and positions, drift detection, AccountService over gRPC.
- * The deployable is services/account; the embedded runner composes `buildAccountService`.
+ * log, venue balances and positions, drift detection, AccountService over gRPC. The
+ * projectors, readings and wire mapping are exported on their own (usable without a
+ * running service, e.g. by a replay tool). The deployable is services/account; the
+ * embedded runner composes `buildAccountService`.
  */
+
+export {
+  AcctPublisher,
+  type AcctPublisherOptions,
+} from './acct-publisher.js';
 export {
   ACCOUNT_DEFAULTS,
   ACCOUNT_SERVICE,
@@ -15,8 +22,18 @@ export {
   DEFAULT_ACCOUNT_HTTP_PORT,
   resolveAccountSettings,
 } from './config.js';
-export { DriftDetector, type DriftObservation, type DriftReport, type DriftVerdict } from './drift.js';
+export {
+  BalanceDriftDetector,
+  type BalanceObservation,
+  DriftDetector,
+  type DriftObservation,
+  type DriftReport,
+  type DriftVerdict,
+  type PositionSizeObservation,
+  positionSizeObservations,
+} from './drift.js';
 export { AccountStandbyError, BalancesUnavailableError } from './errors.js';
+export { type AccountMetrics, accountMetrics } from './metrics.js';
 export {
   accountKey,
   applyFillToProjection,
@@ -37,6 +54,36 @@ export {
   type StoredPosition,
 } from './projection.js';
 export {
+  type AccountProjectionKind,
+  type AccountProjectors,
+  type AccountProjectorsOptions,
+  accountProjectionNames,
+  evolveFunding,
+  evolvePositions,
+  observedProjectionStore,
+  type ProjectorEvents,
+  runAccountProjectors,
+} from './projectors.js';
+export {
+  type AccountStateSource,
+  type AccountSummaryInputs,
+  type AccountSummaryReading,
+  accountSummaryReading,
+  type BalanceReading,
+  balanceReading,
+  type DriftFact,
+  type Freshness,
+  type FundingPaymentFact,
+  freshness,
+  latestOf,
+  type PositionReading,
+  type ProjectedPositionInputs,
+  projectedPositionReading,
+  type SummaryTotals,
+  summaryTotals,
+  venuePositionReading,
+} from './readings.js';
+export {
   ACCOUNT_LEASE_SCOPE,
   type AccountFilter,
   type AccountLeaseDeps,
@@ -44,15 +91,17 @@ export {
   type AccountServiceDeps,
   accountComponents,
   buildAccountService,
+} from './service.js';
+export { AccountVenueState, type Readiness } from './venue-state.js';
+export {
+  balanceToProto,
+  balanceViewToProto,
+  driftToProto,
   fillFromWire,
   fundingFromWire,
-} from './service.js';
-export {
-  type AccountStateSource,
-  type AccountSummaryReading,
-  type BalanceReading,
-  type Freshness,
-  type PositionReading,
-  type SummaryTotals,
-  summaryTotals,
-} from './views.js';
+  fundingPaymentToProto,
+  positionToProto,
+  positionViewToProto,
+  summaryToProto,
+  totalsToProto,
+} from './wire.js';

@@ -3,19 +3,21 @@
  * on one log and store; only the lease holder polls the venue, follows the user stream and
  * publishes acct.*; the standby polls nothing, publishes nothing, says who holds the lease
  * and refuses queries; it takes over at once on a clean stop, and after the TTL when the
- * holder stalls (which then learns it lost the lease and stops working).
+ * holder stalls (which stops working once its lease expired, without waiting for its store).
  *
- * Lease time is the paper hub's manual clock; renewals tick every few real ms.
+ * Lease time is the paper hub's manual clock; renewals tick every few real ms. "Nothing
+ * happened" is asserted only after a witness that it could have: more standby passes ran.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { decodeEnvelope } from '@perpmesh/contracts';
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
+import { eventually } from '@perpmesh/testing';
 import { PaperVenueHub, StaticVenueDirectory, type VenuePort } from '@perpmesh/venues';
 import { embeddedBackend, natsRedisBackend, type StoreBackend } from './backends.test-helper.js';
 import { AccountStandbyError } from './errors.js';
-import { eventually, T0, TEST_SETTINGS } from './scenarios.test-helper.js';
+import { T0, TEST_SETTINGS } from './scenarios.test-helper.js';
 import { type AccountService, accountComponents, buildAccountService } from './service.js';
 
 const TTL_MS = 10_000;
@@ -64,7 +66,21 @@ function pausable(store: StateStore) {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Counts lease acquisition attempts: one per standby pass (a witness that passes ran). */
+function countingClaims(store: StateStore): { store: StateStore; claims: () => number } {
+  let claims = 0;
+  const proxy = new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (prop === 'claimIdempotencyKey') claims++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy as StateStore, claims: () => claims };
+}
 
 // The embedded log is one process's (its store is locked to it), so the stalled-holder case,
 // two live consumers of one durable, exists only on NATS JetStream + Redis.
@@ -96,8 +112,9 @@ for (const [label, makeBackend, distributed] of [
         accounts: [{ venueId: 'paper', accountId: 'main', deposit: '100000' }],
       });
       hub = h;
-      const instance = (name: string, leaseStore: StateStore = b.state) => {
+      const instance = (name: string, store: StateStore = b.state) => {
         const { port, calls } = countingPort(h.venue('paper', 'main'));
+        const { store: leaseStore, claims } = countingClaims(store);
         const health = new HealthRegistry({ nowMs: () => h.nowMs });
         const service = buildAccountService({
           log: b.log,
@@ -117,7 +134,7 @@ for (const [label, makeBackend, distributed] of [
         });
         services.push(service);
         const leaseReason = () => health.component(accountComponents.lease)?.reason ?? '';
-        return { service, calls, health, leaseReason };
+        return { service, calls, health, leaseReason, claims };
       };
       /** Every acct.* event: its producer and id. */
       const acctEvents = async () => {
@@ -154,7 +171,9 @@ for (const [label, makeBackend, distributed] of [
       await a.service.refresh();
       await b.service.refresh();
       await a.service.idle();
-      await sleep(100); // many renewal ticks: the standby stays a standby
+      // Many standby passes later (each one an acquisition attempt), the standby is still one.
+      const passes = b.claims();
+      await eventually('ten more standby passes', () => b.claims() >= passes + 10);
       assert.equal(b.service.active, false);
       assert.equal(b.calls.get('fetchBalances'), undefined, 'the standby never polls');
       assert.equal(b.calls.get('watchUserStream'), undefined, 'the standby never follows the user stream');
@@ -168,7 +187,7 @@ for (const [label, makeBackend, distributed] of [
       assert.deepEqual([...new Set(before.map((e) => e.source))], ['account/a']);
 
       await a.service.stop();
-      await eventually(() => assert.equal(b.service.active, true), 'the standby to take over');
+      await eventually('the standby to take over', () => b.service.active);
       const aPolls = a.calls.get('fetchBalances');
       h.advanceTo(T0 + 1_000);
       h.deposit('paper', 'main', '250'); // a balance change: a new fact for the new holder to publish
@@ -200,15 +219,23 @@ for (const [label, makeBackend, distributed] of [
 
       stalled.pause(); // a's renewals hang
       h.advanceTo(T0 + TTL_MS - 1);
-      await sleep(50);
+      // Two attempts started after the clock moved: the first ran to its end at that time.
+      const passes = b.claims();
+      await eventually('two standby passes at TTL - 1 ms', () => b.claims() >= passes + 2);
       assert.equal(b.service.active, false, 'not before the lease lapses');
+      assert.equal(a.service.active, true, 'the holder works until its lease expires');
       h.advanceTo(T0 + TTL_MS + 1);
-      await eventually(() => assert.equal(b.service.active, true), 'the standby to take over after the TTL');
+      await eventually('the standby to take over after the TTL', () => b.service.active);
       assert.ok((b.calls.get('fetchBalances') ?? 0) > 0, 'the new holder polls');
+      // Fenced by its own clock: the stalled holder stops while its renewal is still pending.
+      await eventually('the stale holder to step down', () => !a.service.active);
+      assert.match(a.leaseReason(), /^standby: lease expired at .* while its renewal was pending$/);
 
       stalled.resume(); // a's pending renewal finds b's lease
-      await eventually(() => assert.equal(a.service.active, false), 'the stale holder to step down');
-      assert.match(a.leaseReason(), /^standby: (lease lost: )?account\/b holds the lease until /);
+      await eventually('the ex-holder to name the new holder', () =>
+        /^standby: account\/b holds the lease until /.test(a.leaseReason()),
+      );
+      assert.equal(a.service.active, false);
       const aPolls = a.calls.get('fetchBalances');
       await a.service.refresh();
       assert.equal(a.calls.get('fetchBalances'), aPolls, 'the ex-holder polls no more');

@@ -22,6 +22,7 @@ import {
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
+import { eventually } from '@perpmesh/testing';
 import {
   PaperVenueHub,
   type PlaceOrderRequest,
@@ -183,24 +184,6 @@ export async function acctEvents<C extends PayloadCase>(backend: Backend, kind: 
   return out;
 }
 
-export async function eventually<T>(
-  probe: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 8_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      return await probe();
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${(last as Error)?.message}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** The size of the (one) position as projected from the log; undefined while only the venue reports it. */
 export function projectedSize(svc: AccountService): string | undefined {
   const [p] = svc.positions();
@@ -278,13 +261,13 @@ export function describeAccountScenarios(label: string, makeBackend: () => Promi
       const svc = await start();
       const fills = await trade(world, 'buy-1', 'buy', '0.01');
       await publishFills(world, fills);
-      const position = await eventually(() => {
+      const position = await eventually('the position', () => {
         const [p] = svc.positions({ venue: 'paper', account: 'main', instrument: BTC });
         // Until the fill is applied, the venue's own report is what is shown (source venue).
         assert.equal(p?.source, 'projection');
         assert.equal(p?.size.toFixed(), sizeOf(fills));
-        return p!;
-      }, 'the position');
+        return p;
+      });
       assert.equal(position.side, 'long');
       assert.equal(position.source, 'projection');
       assert.ok(position.entryPrice?.eq(fills[0]!.price));
@@ -319,7 +302,7 @@ export function describeAccountScenarios(label: string, makeBackend: () => Promi
       // A second instance (a hot standby, or the same service restarted) sees the same payments.
       const standby = await start({ settings: { consumerName: 'account-standby' } });
       await publishFills(world, await trade(world, 'buy-1', 'buy', '0.05'));
-      await eventually(() => assert.equal(projectedSize(svc), '0.05'), 'the position');
+      await eventually('the position', () => projectedSize(svc) === '0.05');
       // Cross two funding settlements.
       world.hub.advanceTo(T0 + FUNDING_INTERVAL_MS + 1_000);
       world.hub.advanceTo(T0 + 2 * FUNDING_INTERVAL_MS + 1_000);
@@ -332,8 +315,8 @@ export function describeAccountScenarios(label: string, makeBackend: () => Promi
       assert.equal(payments[0]?.positionSide, PositionSide.POSITION_SIDE_LONG);
       const total = payments.reduce((acc, p) => acc.plus(p.amount), dec(0));
       assert.ok(!total.isZero(), 'the funding rate was not zero');
-      await eventually(() => assert.ok(svc.positions()[0]?.funding.eq(total)), 'funding in the position');
-      await eventually(() => assert.equal(svc.projectorStats().funding.applied, 2), 'both payments applied');
+      await eventually('funding in the position', () => svc.positions()[0]?.funding.eq(total));
+      await eventually('both payments applied', () => svc.projectorStats().funding.applied === 2);
     });
 
     test('a redelivered exec.fill is applied once; a fill stored twice under two ids is applied once', async () => {
@@ -353,13 +336,13 @@ export function describeAccountScenarios(label: string, makeBackend: () => Promi
       const svc = await start({ state: flaky });
       const fills = await trade(world, 'buy-1', 'buy', '0.02');
       await publishFills(world, fills);
-      await eventually(() => assert.ok(svc.projectorStats().fills.skipped >= 1), 'the redelivery');
+      await eventually('the redelivery', () => svc.projectorStats().fills.skipped >= 1);
       assert.equal(projectedSize(svc), '0.02');
       // The same fill again under another envelope id (e.g. resent after the duplicate window).
       const again = fillEnvelope('paper', 'main', fills[0]!, factEventId(fills[0]!.tsEventMs, 'another id'));
       await publishEnvelope(backend.log, again, backend.subjects);
       await publishFills(world, await trade(world, 'buy-2', 'buy', '0.01'));
-      await eventually(() => assert.equal(projectedSize(svc), '0.03'), 'the second order');
+      await eventually('the second order', () => projectedSize(svc) === '0.03');
     });
 
     test('a restart keeps the positions and applies nothing twice', async () => {
@@ -367,7 +350,7 @@ export function describeAccountScenarios(label: string, makeBackend: () => Promi
       const svc = await start();
       await publishFills(world, await trade(world, 'buy-1', 'buy', '0.02'));
       await publishFills(world, await trade(world, 'sell-1', 'sell', '0.01'));
-      await eventually(() => assert.equal(projectedSize(svc), '0.01'), 'the position');
+      await eventually('the position', () => projectedSize(svc) === '0.01');
       const before = svc.positions()[0]!;
       await svc.stop();
 
@@ -379,7 +362,7 @@ export function describeAccountScenarios(label: string, makeBackend: () => Promi
       assert.ok(after.tradingPnl.eq(before.tradingPnl));
       assert.ok(after.fees.eq(before.fees));
       await publishFills(world, await trade(world, 'buy-2', 'buy', '0.01'));
-      await eventually(() => assert.equal(projectedSize(restarted), '0.02'), 'the new fill');
+      await eventually('the new fill', () => projectedSize(restarted) === '0.02');
       assert.equal(restarted.projectorStats().fills.applied, 1, 'only the new fill was applied');
     });
 

@@ -29,33 +29,34 @@
  * A paused ex-holder is fenced by the projections' compare-and-set saves, and its acct.*
  * facts carry deterministic ids, so a duplicate publish is deduplicated by the log.
  *
+ * The lease loop is @perpmesh/state's ActiveStandby; the pieces this class wires are their
+ * own modules (README "Module map"): projectors.ts, readings.ts, wire.ts, venue-state.ts,
+ * acct-publisher.ts, drift.ts, metrics.ts.
+ *
  * No I/O is constructed here: the log, the store, the venue ports and the clock are passed
  * in, so the embedded runner and the distributed main compose the same service.
  */
-import type { EventLog, ProjectionStore, StoredMessage, TailHandle } from '@perpmesh/bus';
-import { runProjector } from '@perpmesh/bus';
+import type { EventLog, ProjectionStore, TailHandle } from '@perpmesh/bus';
 import {
   type AccountServiceServer,
   AccountServiceService,
-  decimalFromWire,
   decodeEnvelope,
-  type Envelope,
-  type EnvelopePayload,
-  type Fill,
-  type FundingPayment,
-  factEventId,
-  newEnvelope,
   optionalDecimalFromWire,
-  publishEnvelope,
   type Subjects,
-  sideFromProto,
 } from '@perpmesh/contracts';
-import { type Decimal, type EpochMs, PerpmeshError, toWire, ValidationError, ZERO } from '@perpmesh/core';
+import {
+  type Decimal,
+  type EpochMs,
+  errorText,
+  toWire,
+  ValidationError,
+  withTimeout,
+  ZERO,
+} from '@perpmesh/core';
 import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
 import { grpcHandlers } from '@perpmesh/runtime';
-import { Lease, type StateStore } from '@perpmesh/state';
+import { ActiveStandby, type ActiveStandbyStatus, type StateStore } from '@perpmesh/state';
 import type {
-  Subscription,
   UserStreamEvent,
   VenueBalance,
   VenueDirectory,
@@ -64,40 +65,42 @@ import type {
   VenuePosition,
 } from '@perpmesh/venues';
 import { VENUE_COMPONENT } from '@perpmesh/venues';
+import { AcctPublisher } from './acct-publisher.js';
 import { type AccountSettings, type AccountSettingsInput, resolveAccountSettings } from './config.js';
-import { DriftDetector } from './drift.js';
+import { BalanceDriftDetector, DriftDetector, positionSizeObservations } from './drift.js';
 import { AccountStandbyError, BalancesUnavailableError } from './errors.js';
+import { type AccountMetrics, accountMetrics } from './metrics.js';
 import {
   accountKey,
-  applyFillToProjection,
-  applyFundingToProjection,
   emptyFundingProjection,
   emptyPositionsProjection,
   type FundingProjection,
   type MergedPosition,
   mergedPosition,
   type PositionsProjection,
-  type ProjectedFill,
-  type ProjectedFunding,
   positionKey,
   projectedKeys,
 } from './projection.js';
 import {
+  type AccountProjectors,
+  accountProjectionNames,
+  observedProjectionStore,
+  runAccountProjectors,
+} from './projectors.js';
+import {
   type AccountSummaryReading,
+  accountSummaryReading,
   type BalanceReading,
-  balanceToProto,
-  balanceViewToProto,
+  balanceReading,
   type DriftFact,
-  driftToProto,
   type FundingPaymentFact,
-  fundingPaymentToProto,
   type PositionReading,
-  positionToProto,
-  positionViewToProto,
-  summaryToProto,
+  projectedPositionReading,
   summaryTotals,
-  totalsToProto,
-} from './views.js';
+  venuePositionReading,
+} from './readings.js';
+import { AccountVenueState } from './venue-state.js';
+import { balanceViewToProto, positionViewToProto, summaryToProto, totalsToProto } from './wire.js';
 
 export interface AccountServiceDeps {
   readonly log: EventLog;
@@ -168,152 +171,9 @@ export const accountComponents = {
   lease: 'account/lease',
 };
 
-interface TrackedAccount {
-  readonly venue: string;
-  readonly account: string;
-  readonly name: string;
-  readonly port: VenuePort;
-  balances: Map<string, VenueBalance> | undefined;
-  balancesError: string | undefined;
-  venuePositions: Map<string, VenuePosition>;
-  venuePositionsFetched: boolean;
-  venuePositionsAsOfMs: EpochMs;
-  positionsError: string | undefined;
-  openOrders: number | undefined;
-  subscription: Subscription | undefined;
-  subscribing: boolean;
-  userStreamError: string | undefined;
-  userStreamReady: boolean;
-  /** Settle currency per instrument (from loadMarkets). */
-  settle: Map<string, string>;
-  /** venueTotal - explained PnL at the first reading: deposits and history we never saw. */
-  balanceBaseline: Decimal | undefined;
-  lastBalance: Map<string, { signature: string; total: string; publishedAtMs: EpochMs }>;
-  dirtyBalances: Set<string>;
-}
-
 interface Mark {
   readonly price: Decimal;
   readonly asOfMs: EpochMs;
-}
-
-interface PublishedPosition {
-  readonly bodySignature: string;
-  readonly markSignature: string;
-  readonly publishedAtMs: EpochMs;
-}
-
-class TimeoutError extends PerpmeshError {
-  constructor(what: string, ms: number) {
-    super('DEADLINE_EXCEEDED', `${what} timed out after ${ms} ms`);
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms);
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function maxDefined(...values: Array<number | undefined>): number | undefined {
-  const defined = values.filter((v): v is number => v !== undefined && v > 0);
-  return defined.length === 0 ? undefined : Math.max(...defined);
-}
-
-/** An exec.fill payload → the projection's fill (the proto boundary; errors name the field). */
-export function fillFromWire(fill: Fill, tsEventMs: EpochMs): ProjectedFill {
-  if (!fill.tradeId) throw new ValidationError('fill.tradeId', 'is required');
-  return {
-    venue: fill.venue,
-    account: fill.account,
-    instrument: fill.instrument,
-    tradeId: fill.tradeId,
-    side: sideFromProto(fill.side, 'fill.side'),
-    price: decimalFromWire(fill.price, 'fill.price'),
-    size: decimalFromWire(fill.size, 'fill.size'),
-    fee: optionalDecimalFromWire(fill.fee, 'fill.fee') ?? ZERO,
-    tsEventMs: fill.filledAtMs > 0 ? fill.filledAtMs : tsEventMs,
-  };
-}
-
-/** An acct.funding payload → the projection's funding payment. */
-export function fundingFromWire(payment: FundingPayment): ProjectedFunding {
-  if (!(payment.fundingTimeMs > 0)) {
-    throw new ValidationError(
-      'fundingPayment.fundingTimeMs',
-      `must be ms since epoch, got ${payment.fundingTimeMs}`,
-    );
-  }
-  return {
-    venue: payment.venue,
-    account: payment.account,
-    instrument: payment.instrument,
-    amount: decimalFromWire(payment.amount, 'fundingPayment.amount'),
-    fundingTimeMs: payment.fundingTimeMs,
-  };
-}
-
-function noopMetrics() {
-  const noop = { inc: () => {}, set: () => {} };
-  return {
-    published: noop,
-    publishFailures: noop,
-    rejected: noop,
-    applied: noop,
-    fetchFailures: noop,
-    driftEvents: noop,
-    driftActive: noop,
-    balanceAge: noop,
-  };
-}
-
-function accountMetrics(m: ServiceMetrics | undefined) {
-  if (m === undefined) return noopMetrics();
-  return {
-    published: m.counter('perpmesh_account_events_published_total', 'acct.* events published', ['type']),
-    publishFailures: m.counter(
-      'perpmesh_account_publish_failures_total',
-      'acct.* events that could not be published',
-      ['type'],
-    ),
-    rejected: m.counter(
-      'perpmesh_account_events_rejected_total',
-      'Log events the projections could not use (malformed), skipped',
-      ['projection'],
-    ),
-    applied: m.counter('perpmesh_account_events_applied_total', 'Log events applied to a projection', [
-      'projection',
-    ]),
-    fetchFailures: m.counter('perpmesh_account_venue_fetch_failures_total', 'Failed venue reads', [
-      'venue',
-      'account',
-      'what',
-    ]),
-    driftEvents: m.counter('perpmesh_account_drift_events_total', 'acct.drift events published', [
-      'venue',
-      'account',
-      'field',
-    ]),
-    driftActive: m.gauge(
-      'perpmesh_account_drift_active',
-      'Values where projection and venue currently disagree (reported or within grace)',
-      ['venue', 'account'],
-    ),
-    balanceAge: m.gauge('perpmesh_account_balance_age_seconds', 'Age of the newest venue balance reading', [
-      'venue',
-      'account',
-      'currency',
-    ]),
-  };
 }
 
 export function buildAccountService(deps: AccountServiceDeps): AccountService {
@@ -325,21 +185,18 @@ class AccountServiceImpl implements AccountService {
   readonly grpc: AccountService['grpc'];
   readonly #deps: AccountServiceDeps;
   readonly #logger: Logger;
-  readonly #metrics: ReturnType<typeof accountMetrics>;
-  readonly #accounts = new Map<string, TrackedAccount>();
+  readonly #metrics: AccountMetrics;
+  readonly #publisher: AcctPublisher;
+  readonly #accounts = new Map<string, AccountVenueState>();
   readonly #marks = new Map<string, Mark>();
   /** positionKey → venue as-of when the venue last agreed with our size. */
   readonly #confirmed = new Map<string, EpochMs>();
-  readonly #published = new Map<string, PublishedPosition>();
-  readonly #dirtyMarks = new Set<string>();
   readonly #drift: DriftDetector;
-  readonly #balanceDrift: DriftDetector;
+  readonly #balanceDrift: BalanceDriftDetector;
   #positions: PositionsProjection = emptyPositionsProjection();
   #funding: FundingProjection = emptyFundingProjection();
-  #fillsProjector: Awaited<ReturnType<typeof runProjector<PositionsProjection>>> | undefined;
-  #fundingProjector: Awaited<ReturnType<typeof runProjector<FundingProjection>>> | undefined;
+  #projectors: AccountProjectors | undefined;
   #markTail: TailHandle | undefined;
-  #publishChain: Promise<void> = Promise.resolve();
   #pollTimer: NodeJS.Timeout | undefined;
   #housekeepingTimer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
@@ -348,9 +205,8 @@ class AccountServiceImpl implements AccountService {
   #active = false;
   /** Became active completely (what `active` reports). */
   #activated = false;
-  readonly #lease: Lease | undefined;
-  #leaseTimer: NodeJS.Timeout | undefined;
-  #leaseTick: Promise<void> | undefined;
+  /** With a lease: active or hot standby (ActiveStandby on `account-lease:<consumerName>`). */
+  readonly #standby: ActiveStandby | undefined;
   #standbyReason = 'standby: lease not acquired yet';
 
   constructor(deps: AccountServiceDeps) {
@@ -358,48 +214,48 @@ class AccountServiceImpl implements AccountService {
     this.settings = resolveAccountSettings(deps.config);
     this.#logger = deps.logger.child({ component: 'account' });
     this.#metrics = accountMetrics(deps.metrics);
+    this.#publisher = new AcctPublisher({
+      log: deps.log,
+      subjects: deps.subjects,
+      source: deps.source,
+      nowMs: deps.nowMs,
+      logger: this.#logger,
+      metrics: this.#metrics,
+      markPublishIntervalMs: this.settings.positionMarkPublishIntervalMs,
+      isActive: () => this.#active,
+    });
     this.#drift = new DriftDetector({
       graceMs: this.settings.driftGraceMs,
       tolerance: this.settings.driftSizeTolerance,
     });
-    this.#balanceDrift = new DriftDetector({
+    this.#balanceDrift = new BalanceDriftDetector({
       graceMs: this.settings.driftGraceMs,
       tolerance: this.settings.driftBalanceTolerance,
     });
-    this.#lease =
+    this.#standby =
       deps.lease === undefined
         ? undefined
-        : new Lease({
+        : new ActiveStandby({
             store: deps.lease.store,
             scope: ACCOUNT_LEASE_SCOPE,
             name: this.settings.consumerName,
             holder: deps.lease.holder,
             ttlMs: this.settings.leaseTtlMs,
+            renewIntervalMs: this.settings.leaseRenewIntervalMs,
             nowMs: deps.nowMs,
+            log: this.#logger,
+            hooks: {
+              becomeActive: () => this.#activate(),
+              becomeStandby: async ({ reason, stopping }) => {
+                this.#standbyReason = stopping ? 'service stopped' : `standby: ${reason}`;
+                await this.#deactivate();
+              },
+              onStatus: (status) => this.#leaseStatus(status),
+            },
           });
     for (const port of deps.venues.all()) {
-      const key = accountKey(port.venue, port.account);
-      this.#accounts.set(key, {
-        venue: port.venue,
-        account: port.account,
-        name: `${port.venue}/${port.account}`,
-        port,
-        balances: undefined,
-        balancesError: undefined,
-        venuePositions: new Map(),
-        venuePositionsFetched: false,
-        venuePositionsAsOfMs: 0,
-        positionsError: undefined,
-        openOrders: undefined,
-        subscription: undefined,
-        subscribing: false,
-        userStreamError: undefined,
-        userStreamReady: false,
-        settle: new Map(),
-        balanceBaseline: undefined,
-        lastBalance: new Map(),
-        dirtyBalances: new Set(),
-      });
+      const venueState = new AccountVenueState(port);
+      this.#accounts.set(venueState.key, venueState);
     }
     const h = grpcHandlers({ logger: deps.logger });
     const implementation: AccountServiceServer = {
@@ -435,86 +291,26 @@ class AccountServiceImpl implements AccountService {
         `${t.name} user stream: not connected yet`,
       );
     }
-    if (this.#lease === undefined) {
+    if (this.#standby === undefined) {
       await this.#activate();
       return;
     }
     health.register(accountComponents.lease, this.#standbyReason);
     // The first attempt completes before start() returns: a lone instance is active at once.
-    await this.#runLeaseTick();
+    await this.#standby.start();
   }
 
   get active(): boolean {
     return this.#activated;
   }
 
-  // ---- the lease: active or hot standby -----------------------------------------------------
-
-  #runLeaseTick(): Promise<void> {
-    this.#leaseTick = this.#tickLease().finally(() => {
-      this.#leaseTick = undefined;
-      if (this.#state !== 'running') return;
-      this.#leaseTimer = setTimeout(() => void this.#runLeaseTick(), this.settings.leaseRenewIntervalMs);
-      this.#leaseTimer.unref();
-    });
-    return this.#leaseTick;
-  }
-
-  async #tickLease(): Promise<void> {
-    const lease = this.#lease;
-    if (lease === undefined || this.#state !== 'running') return;
+  #leaseStatus(status: ActiveStandbyStatus): void {
     const { health } = this.#deps;
-    try {
-      if (this.#active) {
-        if (!(await lease.renew())) {
-          await this.#demote(`lease lost: ${await this.#holderText(lease)}`);
-        }
-      } else if (await lease.tryAcquire()) {
-        this.#logger.info(
-          { holder: lease.holder, expiresAtMs: lease.expiresAtMs },
-          'account lease acquired: active',
-        );
-        try {
-          await this.#activate();
-        } catch (err) {
-          // Give it to a healthier instance rather than hold it while doing nothing.
-          await this.#deactivate();
-          await lease.release().catch(() => undefined);
-          this.#standbyReason = `standby: could not become active: ${message(err)}`;
-          this.#logger.error(
-            { err: message(err) },
-            'account service could not become active; lease released',
-          );
-        }
-      } else {
-        this.#standbyReason = `standby: ${await this.#holderText(lease)}`;
-      }
-    } catch (err) {
-      // The store is unreachable: keep working while our lease is surely still ours; past
-      // its expiry another instance may have taken over.
-      this.#logger.warn({ err: message(err), active: this.#active }, 'account lease check failed');
-      const expiresAtMs = lease.expiresAtMs;
-      if (this.#active && (expiresAtMs === undefined || this.#deps.nowMs() >= expiresAtMs)) {
-        await lease.release().catch(() => undefined);
-        await this.#demote(`lease could not be renewed before it expired: ${message(err)}`);
-      } else if (!this.#active) {
-        this.#standbyReason = `standby: lease store unavailable: ${message(err)}`;
-      }
+    if (status.role === 'active') health.ready(accountComponents.lease, { holder: status.holder });
+    else if (status.role === 'standby') {
+      this.#standbyReason = `standby: ${status.reason}`;
+      health.notReady(accountComponents.lease, this.#standbyReason);
     }
-    if (this.#active) health.ready(accountComponents.lease, { holder: lease.holder });
-    else health.notReady(accountComponents.lease, this.#standbyReason);
-  }
-
-  async #holderText(lease: Lease): Promise<string> {
-    const current = await lease.current();
-    if (current === undefined) return 'nobody holds the lease';
-    return `${current.holder} holds the lease until ${new Date(current.expiresAtMs).toISOString()}`;
-  }
-
-  async #demote(reason: string): Promise<void> {
-    this.#logger.warn({ reason }, 'account service: no longer active, back to standby');
-    this.#standbyReason = `standby: ${reason}`;
-    await this.#deactivate();
   }
 
   /** Becomes the active instance: projections, user streams, marks, polls, publishing. */
@@ -547,19 +343,15 @@ class AccountServiceImpl implements AccountService {
       return;
     }
     this.#state = 'stopped';
-    clearTimeout(this.#leaseTimer);
-    await this.#leaseTick?.catch(() => undefined);
     this.#standbyReason = 'service stopped';
-    await this.#deactivate();
-    // A clean stop hands over at once rather than after the TTL.
-    await this.#lease?.release().catch((err: unknown) => {
-      this.#logger.warn(
-        { err: message(err) },
-        'account lease release failed; a standby takes over after the TTL',
-      );
-    });
+    if (this.#standby === undefined) {
+      await this.#deactivate();
+    } else {
+      // Stops the work, then releases the lease: a standby takes over at once rather than after the TTL.
+      await this.#standby.stop();
+    }
     this.#deps.health.notReady(accountComponents.projection, 'account projection: service stopped');
-    if (this.#lease) this.#deps.health.notReady(accountComponents.lease, 'account lease: service stopped');
+    if (this.#standby) this.#deps.health.notReady(accountComponents.lease, 'account lease: service stopped');
   }
 
   /** Stops all the active work (the stop path, and a lost lease). Idempotent. */
@@ -571,54 +363,41 @@ class AccountServiceImpl implements AccountService {
     clearInterval(this.#housekeepingTimer);
     await this.#refreshing?.catch(() => {});
     const closing: Promise<unknown>[] = [];
-    if (this.#fillsProjector) closing.push(this.#fillsProjector.stop());
-    if (this.#fundingProjector) closing.push(this.#fundingProjector.stop());
+    if (this.#projectors) closing.push(this.#projectors.positions.stop(), this.#projectors.funding.stop());
     if (this.#markTail) closing.push(this.#markTail.stop());
     for (const t of this.#accounts.values()) if (t.subscription) closing.push(t.subscription.close());
     await Promise.allSettled(closing);
     await this.idle();
-    this.#fillsProjector = undefined;
-    this.#fundingProjector = undefined;
+    this.#projectors = undefined;
     this.#markTail = undefined;
     // What we knew as the active instance goes stale from now: a later takeover starts fresh.
     const { health } = this.#deps;
     const reason = this.#standbyReason;
     health.notReady(accountComponents.projection, `account projection: ${reason}`);
     for (const t of this.#accounts.values()) {
-      t.subscription = undefined;
-      t.userStreamReady = false;
-      t.balances = undefined;
-      t.balancesError = undefined;
-      t.venuePositions = new Map();
-      t.venuePositionsFetched = false;
-      t.venuePositionsAsOfMs = 0;
-      t.positionsError = undefined;
-      t.openOrders = undefined;
-      t.balanceBaseline = undefined;
-      t.lastBalance = new Map();
-      t.dirtyBalances = new Set();
+      t.reset();
       health.notReady(accountComponents.balances(t.venue, t.account), `${t.name} balances: ${reason}`);
       health.notReady(accountComponents.positions(t.venue, t.account), `${t.name} positions: ${reason}`);
       health.notReady(accountComponents.userStream(t.venue, t.account), `${t.name} user stream: ${reason}`);
     }
+    this.#balanceDrift.resetBaselines();
+    this.#publisher.reset();
     this.#marks.clear();
     this.#confirmed.clear();
-    this.#published.clear();
-    this.#dirtyMarks.clear();
   }
 
   idle(): Promise<void> {
-    return this.#publishChain;
+    return this.#publisher.idle();
   }
 
   projectorStats() {
     return {
-      fills: this.#fillsProjector?.stats() ?? { applied: 0, skipped: 0 },
-      funding: this.#fundingProjector?.stats() ?? { applied: 0, skipped: 0 },
+      fills: this.#projectors?.positions.stats() ?? { applied: 0, skipped: 0 },
+      funding: this.#projectors?.funding.stats() ?? { applied: 0, skipped: 0 },
     };
   }
 
-  async #loadMarkets(t: TrackedAccount): Promise<void> {
+  async #loadMarkets(t: AccountVenueState): Promise<void> {
     try {
       const markets = await withTimeout(
         t.port.loadMarkets(),
@@ -628,133 +407,65 @@ class AccountServiceImpl implements AccountService {
       for (const m of markets) t.settle.set(m.instrument, m.settle);
     } catch (err) {
       // Only the settle currency of funding payments depends on it; the balances' asset is the fallback.
-      this.#logger.warn({ venue: t.venue, account: t.account, err: message(err) }, 'loadMarkets failed');
+      this.#logger.warn({ venue: t.venue, account: t.account, err: errorText(err) }, 'loadMarkets failed');
     }
   }
 
   // ---- projections ---------------------------------------------------------------------------
 
   async #startProjectors(): Promise<void> {
-    const { log, state, subjects } = this.#deps;
-    const prefix = this.#deps.streamPrefix ?? '';
-    const name = this.settings.consumerName;
-    const positionsName = `${name}-positions`;
-    const fundingName = `${name}-funding`;
+    const { state } = this.#deps;
+    const names = accountProjectionNames(this.settings.consumerName);
     const [positions, funding] = await Promise.all([
-      state.loadProjection<PositionsProjection>(positionsName),
-      state.loadProjection<FundingProjection>(fundingName),
+      state.loadProjection<PositionsProjection>(names.positions),
+      state.loadProjection<FundingProjection>(names.funding),
     ]);
     this.#positions = positions?.state ?? emptyPositionsProjection();
     this.#funding = funding?.state ?? emptyFundingProjection();
 
-    // After each save (state and applied sequence stored together) publish what changed. A
-    // save that failed may still have landed (a timeout after the commit): the projector then
-    // reloads before the redelivery, and what it loads is what we serve.
-    const stored = (n: string, s: unknown) => {
-      if (n === positionsName) this.#onPositionsSaved(s as PositionsProjection);
-      else if (n === fundingName) this.#onFundingSaved(s as FundingProjection);
-    };
-    const notifying: ProjectionStore = {
-      loadProjection: async <S>(n: string) => {
-        const snapshot = await state.loadProjection<S>(n);
-        if (snapshot !== undefined) stored(n, snapshot.state);
-        return snapshot;
-      },
-      saveProjection: async (n, s, applied, expected) => {
-        await state.saveProjection(n, s, applied, expected);
-        stored(n, s);
-      },
-    };
-
+    // After each save (state and applied sequence stored together) publish what changed.
+    const store = observedProjectionStore(state, (name, stored) => {
+      if (name === names.positions) this.#onPositionsSaved(stored as PositionsProjection);
+      else if (name === names.funding) this.#onFundingSaved(stored as FundingProjection);
+    });
     try {
-      this.#fillsProjector = await runProjector<PositionsProjection>({
-        log,
-        store: notifying,
-        name: positionsName,
-        consume: {
-          stream: `${prefix}EXEC`,
-          durable: `${name}-fills`,
-          filterSubject: subjects.filter('execFill'),
+      this.#projectors = await runAccountProjectors({
+        log: this.#deps.log,
+        store,
+        subjects: this.#deps.subjects,
+        streamPrefix: this.#deps.streamPrefix ?? '',
+        consumerName: this.settings.consumerName,
+        events: {
+          applied: (projection) => this.#metrics.applied.inc({ projection }),
+          rejected: (msg, projection, err) => {
+            this.#metrics.rejected.inc({ projection });
+            this.#logger.error(
+              { projection, stream: msg.stream, seq: msg.seq, subject: msg.subject, err: errorText(err) },
+              'event skipped: cannot be applied to the projection',
+            );
+          },
         },
-        initialState: emptyPositionsProjection,
-        apply: (s, msg) => this.#applyFill(s, msg),
-      });
-      this.#fundingProjector = await runProjector<FundingProjection>({
-        log,
-        store: notifying,
-        name: fundingName,
-        consume: {
-          stream: `${prefix}ACCT`,
-          durable: `${name}-funding`,
-          filterSubject: subjects.filter('acctFunding'),
-        },
-        initialState: emptyFundingProjection,
-        apply: (s, msg) => this.#applyFunding(s, msg),
       });
     } catch (err) {
       this.#deps.health.notReady(
         accountComponents.projection,
-        `account projection: cannot start consumers: ${message(err)}`,
+        `account projection: cannot start consumers: ${errorText(err)}`,
       );
       throw err;
     }
     for (const [label, p] of [
-      ['fills', this.#fillsProjector],
-      ['funding', this.#fundingProjector],
+      ['fills', this.#projectors.positions],
+      ['funding', this.#projectors.funding],
     ] as const) {
       p.closed.catch((err: unknown) => {
-        this.#logger.error({ projection: label, err: message(err) }, 'projection consumer failed');
+        this.#logger.error({ projection: label, err: errorText(err) }, 'projection consumer failed');
         this.#deps.health.notReady(
           accountComponents.projection,
-          `account projection: ${label} consumer stopped: ${message(err)}`,
+          `account projection: ${label} consumer stopped: ${errorText(err)}`,
         );
       });
     }
     this.#deps.health.ready(accountComponents.projection);
-  }
-
-  #decode(msg: StoredMessage, projection: string): Envelope | undefined {
-    try {
-      return decodeEnvelope(msg.data);
-    } catch (err) {
-      this.#reject(msg, projection, err);
-      return undefined;
-    }
-  }
-
-  #reject(msg: StoredMessage, projection: string, err: unknown): void {
-    // A malformed event would block the consumer forever if thrown; it is logged, counted and skipped.
-    this.#metrics.rejected.inc({ projection });
-    this.#logger.error(
-      { projection, stream: msg.stream, seq: msg.seq, subject: msg.subject, err: message(err) },
-      'event skipped: cannot be applied to the projection',
-    );
-  }
-
-  #applyFill(state: PositionsProjection, msg: StoredMessage): PositionsProjection {
-    const envelope = this.#decode(msg, 'positions');
-    if (envelope?.payload?.$case !== 'fill') return state;
-    try {
-      const next = applyFillToProjection(state, fillFromWire(envelope.payload.value, envelope.tsEvent));
-      this.#metrics.applied.inc({ projection: 'positions' });
-      return next;
-    } catch (err) {
-      this.#reject(msg, 'positions', err);
-      return state;
-    }
-  }
-
-  #applyFunding(state: FundingProjection, msg: StoredMessage): FundingProjection {
-    const envelope = this.#decode(msg, 'funding');
-    if (envelope?.payload?.$case !== 'fundingPayment') return state;
-    try {
-      const next = applyFundingToProjection(state, fundingFromWire(envelope.payload.value));
-      this.#metrics.applied.inc({ projection: 'funding' });
-      return next;
-    } catch (err) {
-      this.#reject(msg, 'funding', err);
-      return state;
-    }
   }
 
   #onPositionsSaved(next: PositionsProjection): void {
@@ -793,13 +504,13 @@ class AccountServiceImpl implements AccountService {
             if (mark !== undefined)
               this.#setMark(rate.venue, rate.instrument, mark, rate.asOfMs || envelope.tsEvent);
           } catch (err) {
-            this.#logger.debug({ subject: msg.subject, err: message(err) }, 'md.funding event ignored');
+            this.#logger.debug({ subject: msg.subject, err: errorText(err) }, 'md.funding event ignored');
           }
         },
       );
     } catch (err) {
       // Marks then come from the venue's position reports only.
-      this.#logger.warn({ err: message(err) }, 'cannot follow md.funding for marks');
+      this.#logger.warn({ err: errorText(err) }, 'cannot follow md.funding for marks');
     }
   }
 
@@ -819,7 +530,7 @@ class AccountServiceImpl implements AccountService {
 
   // ---- venue truth -----------------------------------------------------------------------------
 
-  async #subscribeUserStream(t: TrackedAccount): Promise<void> {
+  async #subscribeUserStream(t: AccountVenueState): Promise<void> {
     if (t.subscription !== undefined || t.subscribing || !this.#active) return;
     t.subscribing = true;
     try {
@@ -832,7 +543,7 @@ class AccountServiceImpl implements AccountService {
       t.subscription = subscription;
       t.userStreamError = undefined;
     } catch (err) {
-      t.userStreamError = message(err);
+      t.userStreamError = errorText(err);
       this.#metrics.fetchFailures.inc({ venue: t.venue, account: t.account, what: 'user_stream' });
       this.#logger.warn(
         { venue: t.venue, account: t.account, err: t.userStreamError },
@@ -844,8 +555,11 @@ class AccountServiceImpl implements AccountService {
     this.#updateUserStreamReadiness(t);
   }
 
-  /** Ready when we hold a subscription and the port's own user-stream components say it is connected. */
-  #updateUserStreamReadiness(t: TrackedAccount): boolean {
+  /**
+   * Ready when we hold a subscription and the port's own user-stream components say it is
+   * connected. True when it just came back (it may have missed events).
+   */
+  #updateUserStreamReadiness(t: AccountVenueState): boolean {
     const name = accountComponents.userStream(t.venue, t.account);
     let reason: string | undefined;
     if (t.subscription === undefined) {
@@ -855,7 +569,7 @@ class AccountServiceImpl implements AccountService {
       try {
         components = t.port.readiness();
       } catch (err) {
-        reason = `${t.name} user stream: venue readiness unavailable: ${message(err)}`;
+        reason = `${t.name} user stream: venue readiness unavailable: ${errorText(err)}`;
       }
       const down = components.filter((c) => c.component === VENUE_COMPONENT.userStream && !c.ready);
       if (down.length > 0) reason = `${t.name} user stream: ${down.map((c) => c.reason).join('; ')}`;
@@ -867,7 +581,7 @@ class AccountServiceImpl implements AccountService {
     return !wasReady && t.userStreamReady;
   }
 
-  #onUserEvent(t: TrackedAccount, event: UserStreamEvent): void {
+  #onUserEvent(t: AccountVenueState, event: UserStreamEvent): void {
     if (!this.#active) return;
     try {
       switch (event.kind) {
@@ -887,100 +601,45 @@ class AccountServiceImpl implements AccountService {
       }
     } catch (err) {
       this.#logger.error(
-        { venue: t.venue, account: t.account, kind: event.kind, err: message(err) },
+        { venue: t.venue, account: t.account, kind: event.kind, err: errorText(err) },
         'user event failed',
       );
     }
   }
 
-  #acceptBalance(t: TrackedAccount, balance: VenueBalance): void {
-    t.balances ??= new Map();
-    const current = t.balances.get(balance.asset);
+  #acceptBalance(t: AccountVenueState, balance: VenueBalance): void {
     // A poll answered late must not overwrite a newer user-stream reading.
-    if (current !== undefined && current.tsEventMs > balance.tsEventMs) return;
-    t.balances.set(balance.asset, balance);
-    this.#publishBalance(t, balance.asset, false);
+    if (t.acceptBalance(balance)) this.#publishBalance(t, balance.asset, false);
   }
 
-  /**
-   * acct.balance on change. A change of only equity / available / unrealized PnL (the mark
-   * moving) is published at most every `positionMarkPublishIntervalMs`; a change of the
-   * wallet total (a fill, fee, funding, deposit) at once.
-   */
-  #publishBalance(t: TrackedAccount, asset: string, flushing: boolean): void {
+  #publishBalance(t: AccountVenueState, asset: string, flushing: boolean): void {
     const balance = t.balances?.get(asset);
     if (balance === undefined) return;
-    const signature = [balance.total, balance.available, balance.equity, balance.unrealizedPnl]
-      .map((d) => d.toFixed())
-      .join('|');
-    const last = t.lastBalance.get(asset);
-    const now = this.#deps.nowMs();
-    if (last !== undefined) {
-      if (last.signature === signature) {
-        t.dirtyBalances.delete(asset);
-        return;
-      }
-      const totalMoved = last.total !== balance.total.toFixed();
-      if (
-        !totalMoved &&
-        !flushing &&
-        now - last.publishedAtMs < this.settings.positionMarkPublishIntervalMs
-      ) {
-        t.dirtyBalances.add(asset);
-        return;
-      }
-      if (!totalMoved && flushing && now - last.publishedAtMs < this.settings.positionMarkPublishIntervalMs)
-        return;
-    }
-    t.dirtyBalances.delete(asset);
-    t.lastBalance.set(asset, { signature, total: balance.total.toFixed(), publishedAtMs: now });
-    const reading = this.#balanceReading(t, balance, now);
-    this.#publish(
-      { $case: 'balance', value: balanceToProto(reading) },
-      reading.asOfMs,
-      factEventId(reading.asOfMs, `balance|${t.venue}|${t.account}|${asset}|${signature}`),
-    );
+    this.#publisher.balance(this.#balanceReading(t, balance, this.#deps.nowMs()), flushing);
   }
 
-  #acceptVenuePosition(t: TrackedAccount, position: VenuePosition): void {
-    const current = t.venuePositions.get(position.instrument);
-    if (current !== undefined && current.tsEventMs > position.tsEventMs) return;
-    t.venuePositions.set(position.instrument, position);
-    t.venuePositionsAsOfMs = Math.max(t.venuePositionsAsOfMs, position.tsEventMs);
-    this.#setMark(t.venue, position.instrument, position.markPrice, position.tsEventMs);
+  #acceptVenuePosition(t: AccountVenueState, position: VenuePosition): void {
+    if (t.acceptPosition(position))
+      this.#setMark(t.venue, position.instrument, position.markPrice, position.tsEventMs);
   }
 
-  #publishFundingPayment(t: TrackedAccount, payment: VenueFundingPayment): void {
-    const fundingTimeMs = payment.tsEventMs;
+  #publishFundingPayment(t: AccountVenueState, payment: VenueFundingPayment): void {
     const fact: FundingPaymentFact = {
       venue: t.venue,
       account: t.account,
       instrument: payment.instrument,
       amount: payment.amount,
-      currency: this.#settleCurrency(t, payment.instrument),
+      currency: t.settleCurrency(payment.instrument),
       rate: payment.rate,
       positionSize: payment.positionSize,
       markPrice: payment.markPrice.gt(0) ? payment.markPrice : undefined,
-      fundingTimeMs,
+      fundingTimeMs: payment.tsEventMs,
     };
     this.#logger.info(
       { venue: t.venue, account: t.account, instrument: payment.instrument, amount: toWire(payment.amount) },
       'funding payment',
     );
-    this.#publish(
-      { $case: 'fundingPayment', value: fundingPaymentToProto(fact) },
-      fundingTimeMs,
-      factEventId(fundingTimeMs, `funding|${t.venue}|${t.account}|${payment.instrument}|${fundingTimeMs}`),
-    );
-  }
-
-  #settleCurrency(t: TrackedAccount, instrument?: string): string {
-    const fromMarkets = instrument === undefined ? undefined : t.settle.get(instrument);
-    if (fromMarkets !== undefined) return fromMarkets;
-    const anySettle = [...t.settle.values()][0];
-    if (anySettle !== undefined) return anySettle;
-    const assets = [...(t.balances?.keys() ?? [])];
-    return assets.length === 1 ? assets[0]! : '';
+    this.#publisher.fundingPayment(fact);
   }
 
   refresh(): Promise<void> {
@@ -997,7 +656,7 @@ class AccountServiceImpl implements AccountService {
     return this.#refreshing;
   }
 
-  async #pollAccount(t: TrackedAccount): Promise<void> {
+  async #pollAccount(t: AccountVenueState): Promise<void> {
     const timeout = this.settings.venueCallTimeoutMs;
     const [balances, positions, orders] = await Promise.allSettled([
       withTimeout(t.port.fetchBalances(), timeout, 'fetchBalances'),
@@ -1009,27 +668,15 @@ class AccountServiceImpl implements AccountService {
       t.balances ??= new Map();
       for (const b of balances.value) this.#acceptBalance(t, b);
     } else {
-      t.balancesError = message(balances.reason);
+      t.balancesError = errorText(balances.reason);
       this.#fetchFailed(t, 'balances', balances.reason);
     }
     if (positions.status === 'fulfilled') {
-      t.positionsError = undefined;
-      const seen = new Set<string>();
-      for (const p of positions.value) {
-        seen.add(p.instrument);
-        this.#acceptVenuePosition(t, p);
-      }
-      // Instruments the venue no longer lists are flat there.
-      for (const instrument of [...t.venuePositions.keys()])
-        if (!seen.has(instrument)) t.venuePositions.delete(instrument);
-      const asOf = maxDefined(
-        ...positions.value.map((p) => p.tsEventMs),
-        ...(balances.status === 'fulfilled' ? balances.value.map((b) => b.tsEventMs) : []),
-      );
-      t.venuePositionsAsOfMs = Math.max(t.venuePositionsAsOfMs, asOf ?? this.#deps.nowMs());
-      t.venuePositionsFetched = true;
+      const polledBalances = balances.status === 'fulfilled' ? balances.value : [];
+      for (const p of t.acceptPolledPositions(positions.value, polledBalances, this.#deps.nowMs()))
+        this.#setMark(t.venue, p.instrument, p.markPrice, p.tsEventMs);
     } else {
-      t.positionsError = message(positions.reason);
+      t.positionsError = errorText(positions.reason);
       this.#fetchFailed(t, 'positions', positions.reason);
     }
     if (orders.status === 'fulfilled') t.openOrders = orders.value.length;
@@ -1038,62 +685,34 @@ class AccountServiceImpl implements AccountService {
     this.#updatePositionsReadiness(t);
   }
 
-  #fetchFailed(t: TrackedAccount, what: string, err: unknown): void {
+  #fetchFailed(t: AccountVenueState, what: string, err: unknown): void {
     this.#metrics.fetchFailures.inc({ venue: t.venue, account: t.account, what });
-    this.#logger.warn({ venue: t.venue, account: t.account, what, err: message(err) }, 'venue read failed');
+    this.#logger.warn({ venue: t.venue, account: t.account, what, err: errorText(err) }, 'venue read failed');
   }
 
-  #updateBalanceReadiness(t: TrackedAccount): void {
+  #updateBalanceReadiness(t: AccountVenueState): void {
     const name = accountComponents.balances(t.venue, t.account);
-    const lastError = t.balancesError ? `; last fetch failed: ${t.balancesError}` : '';
-    if (t.balances === undefined) {
-      this.#deps.health.notReady(
-        name,
-        t.balancesError
-          ? `${t.name} balances: not fetched yet: last fetch failed: ${t.balancesError}`
-          : `${t.name} balances: not fetched yet`,
-      );
-      return;
-    }
     const now = this.#deps.nowMs();
-    const newest = maxDefined(...[...t.balances.values()].map((b) => b.tsEventMs));
-    for (const b of t.balances.values()) {
+    for (const b of t.balances?.values() ?? []) {
       this.#metrics.balanceAge.set(
         { venue: t.venue, account: t.account, currency: b.asset },
         Math.max(0, now - b.tsEventMs) / 1000,
       );
     }
-    if (newest !== undefined && now - newest > this.settings.balanceStaleAfterMs) {
-      this.#deps.health.notReady(
-        name,
-        `${t.name} balances: stale: last reading is ${now - newest} ms old (bound ${this.settings.balanceStaleAfterMs} ms)${lastError}`,
-      );
-      return;
-    }
-    this.#deps.health.ready(name, { currencies: [...t.balances.keys()], lastError: t.balancesError });
+    const readiness = t.balancesReadiness(now, this.settings.balanceStaleAfterMs);
+    if (!readiness.ready) this.#deps.health.notReady(name, readiness.reason);
+    else
+      this.#deps.health.ready(name, {
+        currencies: [...(t.balances?.keys() ?? [])],
+        lastError: t.balancesError,
+      });
   }
 
-  #updatePositionsReadiness(t: TrackedAccount): void {
+  #updatePositionsReadiness(t: AccountVenueState): void {
     const name = accountComponents.positions(t.venue, t.account);
-    if (!t.venuePositionsFetched) {
-      this.#deps.health.notReady(
-        name,
-        t.positionsError
-          ? `${t.name} positions: not fetched yet: last fetch failed: ${t.positionsError}`
-          : `${t.name} positions: not fetched yet`,
-      );
-      return;
-    }
-    const age = this.#deps.nowMs() - t.venuePositionsAsOfMs;
-    if (age > this.settings.positionStaleAfterMs) {
-      this.#deps.health.notReady(
-        name,
-        `${t.name} positions: venue reading is ${age} ms old (bound ${this.settings.positionStaleAfterMs} ms)` +
-          (t.positionsError ? `; last fetch failed: ${t.positionsError}` : ''),
-      );
-      return;
-    }
-    this.#deps.health.ready(name);
+    const readiness = t.positionsReadiness(this.#deps.nowMs(), this.settings.positionStaleAfterMs);
+    if (readiness.ready) this.#deps.health.ready(name);
+    else this.#deps.health.notReady(name, readiness.reason);
   }
 
   async flush(): Promise<void> {
@@ -1102,22 +721,17 @@ class AccountServiceImpl implements AccountService {
   }
 
   async #housekeeping(): Promise<void> {
-    const reconnected: TrackedAccount[] = [];
+    const reconnected: AccountVenueState[] = [];
     for (const t of this.#accounts.values()) {
-      for (const asset of [...t.dirtyBalances]) this.#publishBalance(t, asset, true);
+      for (const asset of this.#publisher.dirtyBalanceCurrencies(t.venue, t.account))
+        this.#publishBalance(t, asset, true);
       if (t.subscription === undefined) await this.#subscribeUserStream(t);
       else if (this.#updateUserStreamReadiness(t)) reconnected.push(t);
       this.#updateBalanceReadiness(t);
       this.#updatePositionsReadiness(t);
     }
-    const now = this.#deps.nowMs();
-    for (const key of [...this.#dirtyMarks]) {
-      const last = this.#published.get(key);
-      if (last === undefined || now - last.publishedAtMs >= this.settings.positionMarkPublishIntervalMs) {
-        this.#dirtyMarks.delete(key);
-        this.#publishPosition(key, 'mark');
-      }
-    }
+    for (const key of this.#publisher.takeDuePositions(this.#deps.nowMs()))
+      this.#publishPosition(key, 'mark');
     this.#checkDrift();
     // A user stream that came back may have missed events: read the venue again now.
     if (reconnected.length > 0) await Promise.all(reconnected.map((t) => this.#pollAccount(t)));
@@ -1129,31 +743,13 @@ class AccountServiceImpl implements AccountService {
     const now = this.#deps.nowMs();
     for (const t of this.#accounts.values()) {
       let active = 0;
-      if (t.venuePositionsFetched) {
-        const instruments = new Set<string>(t.venuePositions.keys());
-        for (const p of Object.values(this.#positions.positions)) {
-          if (p.venue === t.venue && p.account === t.account) instruments.add(p.instrument);
-        }
-        for (const instrument of instruments) {
-          const key = positionKey(t.venue, t.account, instrument);
-          const stored = this.#positions.positions[key];
-          const projected = stored === undefined ? ZERO : decimalFromWire(stored.size, 'position.size');
-          const venuePosition = t.venuePositions.get(instrument);
-          const venueSize = venuePosition?.size ?? ZERO;
-          const venueAsOfMs = venuePosition?.tsEventMs ?? t.venuePositionsAsOfMs;
-          const verdict = this.#drift.observe(
-            {
-              key: `${key}|position.size`,
-              projected,
-              venue: venueSize,
-              projectedAsOfMs: stored?.updatedAtMs ?? 0,
-              venueAsOfMs,
-            },
-            now,
-          );
+      if (t.positionsFetched) {
+        for (const o of positionSizeObservations(t, this.#positions)) {
+          const verdict = this.#drift.observe(o, now);
           if (verdict.kind === 'agree') {
-            const before = this.#confirmed.get(key);
-            if (before === undefined || before < venueAsOfMs) this.#confirmed.set(key, venueAsOfMs);
+            const before = this.#confirmed.get(o.positionKey);
+            if (before === undefined || before < o.venueAsOfMs)
+              this.#confirmed.set(o.positionKey, o.venueAsOfMs);
             continue;
           }
           active++;
@@ -1161,11 +757,11 @@ class AccountServiceImpl implements AccountService {
             this.#reportDrift(t, {
               venue: t.venue,
               account: t.account,
-              instrument,
+              instrument: o.instrument,
               currency: '',
               field: 'position.size',
-              projected,
-              venueValue: venueSize,
+              projected: o.projected,
+              venueValue: o.venue,
               projectedAsOfMs: verdict.report.projectedAsOfMs,
               venueAsOfMs: verdict.report.venueAsOfMs,
             });
@@ -1177,14 +773,9 @@ class AccountServiceImpl implements AccountService {
     }
   }
 
-  /**
-   * The venue's wallet balance moves by realized PnL, fees and funding. Those we know from
-   * the projection; the rest (deposits, withdrawals, history before we started) is the
-   * baseline, fixed at the first reading. A move of the baseline is unexplained: reported
-   * after the grace, then accepted as the new baseline (so it is reported once).
-   */
-  #checkBalanceDrift(t: TrackedAccount, now: EpochMs): number {
-    const currency = this.#settleCurrency(t);
+  /** The wallet total against baseline + what the projection explains (drift.ts BalanceDriftDetector). */
+  #checkBalanceDrift(t: AccountVenueState, now: EpochMs): number {
+    const currency = t.settleCurrency();
     const balance = currency === '' ? undefined : t.balances?.get(currency);
     if (balance === undefined) return 0;
     let explained = ZERO;
@@ -1193,22 +784,17 @@ class AccountServiceImpl implements AccountService {
       explained = explained.plus(m.state.netRealizedPnl);
       projectedAsOfMs = Math.max(projectedAsOfMs, m.eventAsOfMs ?? 0);
     }
-    const offset = balance.total.minus(explained);
-    if (t.balanceBaseline === undefined) {
-      t.balanceBaseline = offset;
-      return 0;
-    }
     const verdict = this.#balanceDrift.observe(
       {
-        key: `${accountKey(t.venue, t.account)}|${currency}|balance.total`,
-        projected: t.balanceBaseline.plus(explained),
-        venue: balance.total,
+        key: `${t.key}|${currency}|balance.total`,
+        venueTotal: balance.total,
+        explained,
         projectedAsOfMs,
         venueAsOfMs: balance.tsEventMs,
       },
       now,
     );
-    if (verdict.kind === 'agree') return 0;
+    if (verdict.kind === 'baseline' || verdict.kind === 'agree') return 0;
     if (verdict.kind === 'report') {
       this.#reportDrift(t, {
         venue: t.venue,
@@ -1221,12 +807,11 @@ class AccountServiceImpl implements AccountService {
         projectedAsOfMs: verdict.report.projectedAsOfMs,
         venueAsOfMs: verdict.report.venueAsOfMs,
       });
-      t.balanceBaseline = offset;
     }
     return 1;
   }
 
-  #reportDrift(t: TrackedAccount, drift: DriftFact): void {
+  #reportDrift(t: AccountVenueState, drift: DriftFact): void {
     this.#metrics.driftEvents.inc({ venue: t.venue, account: t.account, field: drift.field });
     this.#logger.warn(
       {
@@ -1240,79 +825,12 @@ class AccountServiceImpl implements AccountService {
       },
       'account drift: projection and venue disagree beyond the grace period',
     );
-    const ts = this.#deps.nowMs();
-    this.#publish(
-      { $case: 'accountDrift', value: driftToProto(drift) },
-      Math.max(drift.venueAsOfMs, 1),
-      undefined,
-      ts,
-    );
-  }
-
-  // ---- publishing --------------------------------------------------------------------------------
-
-  #publish(payload: EnvelopePayload, tsEventMs: EpochMs, id?: string, tsInitMs?: EpochMs): void {
-    if (!this.#active) return; // a standby publishes nothing
-    const { log, subjects, source } = this.#deps;
-    const type = payload.$case;
-    let envelope: Envelope;
-    try {
-      envelope = newEnvelope({
-        source,
-        tsEventMs: Math.max(1, tsEventMs),
-        tsInitMs: Math.max(1, tsInitMs ?? this.#deps.nowMs()),
-        id,
-        payload,
-      });
-    } catch (err) {
-      this.#metrics.publishFailures.inc({ type });
-      this.#logger.error({ type, err: message(err) }, 'cannot build event');
-      return;
-    }
-    this.#publishChain = this.#publishChain.then(async () => {
-      try {
-        await publishEnvelope(log, envelope, subjects);
-        this.#metrics.published.inc({ type });
-      } catch (err) {
-        this.#metrics.publishFailures.inc({ type });
-        this.#logger.error({ type, id: envelope.id, err: message(err) }, 'publish failed');
-        // Positions are state: the next change or mark republishes; forget what we thought was out.
-        if (type === 'position') this.#published.clear();
-      }
-    });
+    this.#publisher.drift(drift);
   }
 
   #publishPosition(key: string, reason: 'change' | 'mark'): void {
     const reading = this.#positionReadingOf(key, this.#deps.nowMs());
-    if (reading === undefined) return;
-    const bodySignature = [
-      reading.size,
-      reading.entryPrice ?? '',
-      reading.tradingPnl,
-      reading.fees,
-      reading.funding,
-    ]
-      .map(String)
-      .join('|');
-    const markSignature = `${reading.markPrice ?? ''}|${reading.unrealizedPnl}`;
-    const last = this.#published.get(key);
-    if (last !== undefined && last.bodySignature === bodySignature) {
-      if (last.markSignature === markSignature) return;
-      if (
-        reason === 'mark' &&
-        this.#deps.nowMs() - last.publishedAtMs < this.settings.positionMarkPublishIntervalMs
-      ) {
-        this.#dirtyMarks.add(key);
-        return;
-      }
-    }
-    this.#dirtyMarks.delete(key);
-    this.#published.set(key, { bodySignature, markSignature, publishedAtMs: this.#deps.nowMs() });
-    this.#publish(
-      { $case: 'position', value: positionToProto(reading) },
-      reading.asOfMs,
-      factEventId(reading.asOfMs, `position|${key}|${bodySignature}|${markSignature}`),
-    );
+    if (reading !== undefined) this.#publisher.position(key, reading, reason);
   }
 
   // ---- queries -----------------------------------------------------------------------------------
@@ -1322,7 +840,7 @@ class AccountServiceImpl implements AccountService {
     const knownAccounts = new Set<string>();
     for (const t of this.#accounts.values()) {
       known.add(t.venue);
-      knownAccounts.add(accountKey(t.venue, t.account));
+      knownAccounts.add(t.key);
     }
     if (includeProjected) {
       for (const key of projectedKeys(this.#positions, this.#funding)) {
@@ -1351,40 +869,27 @@ class AccountServiceImpl implements AccountService {
     }
   }
 
-  #matching(filter: AccountFilter): TrackedAccount[] {
+  #matching(filter: AccountFilter): AccountVenueState[] {
     return [...this.#accounts.values()].filter(
       (t) => (!filter.venue || t.venue === filter.venue) && (!filter.account || t.account === filter.account),
     );
   }
 
-  #balanceReading(t: TrackedAccount, b: VenueBalance, now = this.#deps.nowMs()): BalanceReading {
-    const ageMs = Math.max(0, now - b.tsEventMs);
-    return {
-      venue: t.venue,
-      account: t.account,
-      currency: b.asset,
-      total: b.total,
-      available: b.available,
-      equity: b.equity,
-      unrealizedPnl: b.unrealizedPnl,
-      asOfMs: b.tsEventMs,
-      ageMs,
-      stale: ageMs > this.settings.balanceStaleAfterMs,
-      source: 'venue',
-    };
+  #balanceReading(t: AccountVenueState, b: VenueBalance, now: EpochMs): BalanceReading {
+    return balanceReading(t.venue, t.account, b, now, this.settings.balanceStaleAfterMs);
   }
 
-  #unavailable(accounts: TrackedAccount[]): void {
+  #unavailable(accounts: AccountVenueState[]): void {
     const missing: Record<string, string> = {};
     for (const t of accounts) {
-      if (t.balances !== undefined) continue;
-      missing[t.name] = t.balancesError ? `last fetch failed: ${t.balancesError}` : 'not fetched yet';
+      const reason = t.balancesUnavailable();
+      if (reason !== undefined) missing[t.name] = reason;
     }
     if (Object.keys(missing).length > 0) throw new BalancesUnavailableError(missing);
   }
 
   #checkActive(): void {
-    if (this.#lease !== undefined && !this.#active) throw new AccountStandbyError(this.#standbyReason);
+    if (this.#standby !== undefined && !this.#active) throw new AccountStandbyError(this.#standbyReason);
   }
 
   balances(filter: AccountFilter = {}): BalanceReading[] {
@@ -1424,59 +929,26 @@ class AccountServiceImpl implements AccountService {
     const stored = this.#positions.positions[key];
     const funding = this.#funding.funding[key];
     const tracked = this.#accounts.get(accountKey(venue, account));
-    const venuePosition = tracked?.venuePositions.get(instrument);
-    const mark = this.#marks.get(`${venue}|${instrument}`);
+    const venuePosition = tracked?.positions.get(instrument);
+    const staleAfterMs = this.settings.positionStaleAfterMs;
     if (stored === undefined && funding === undefined) {
       // The venue holds a position our log never told us about: shown (as the venue's), and drift reports it.
-      if (venuePosition === undefined || venuePosition.size.isZero()) return undefined;
-      const ageMs = Math.max(0, now - venuePosition.tsEventMs);
-      return {
-        venue,
-        account,
-        instrument,
-        side: venuePosition.size.isPos() ? 'long' : 'short',
-        size: venuePosition.size,
-        entryPrice: venuePosition.entryPrice.gt(0) ? venuePosition.entryPrice : undefined,
-        markPrice: venuePosition.markPrice.gt(0) ? venuePosition.markPrice : undefined,
-        unrealizedPnl: venuePosition.unrealizedPnl,
-        tradingPnl: venuePosition.realizedPnl,
-        fees: ZERO,
-        funding: ZERO,
-        netRealizedPnl: venuePosition.realizedPnl,
-        leverage: venuePosition.leverage.gt(0) ? venuePosition.leverage : undefined,
-        liquidationPrice: venuePosition.liquidationPrice,
-        asOfMs: venuePosition.tsEventMs,
-        ageMs,
-        stale: ageMs > this.settings.positionStaleAfterMs,
-        source: 'venue',
-        venueSize: venuePosition.size,
-      };
+      return venuePosition === undefined
+        ? undefined
+        : venuePositionReading(venue, account, venuePosition, now, staleAfterMs);
     }
-    const merged = mergedPosition(venue, account, instrument, stored, funding, mark?.price);
-    const asOfMs = maxDefined(merged.eventAsOfMs, mark?.asOfMs, this.#confirmed.get(key)) ?? now;
-    const ageMs = Math.max(0, now - asOfMs);
-    const s = merged.state;
-    return {
-      venue,
-      account,
-      instrument,
-      side: s.side,
-      size: s.size,
-      entryPrice: s.entryPrice,
-      markPrice: s.markPrice,
-      unrealizedPnl: s.unrealizedPnl,
-      tradingPnl: s.tradingPnl,
-      fees: s.fees,
-      funding: s.funding,
-      netRealizedPnl: s.netRealizedPnl,
-      leverage: venuePosition?.leverage.gt(0) && !s.size.isZero() ? venuePosition.leverage : undefined,
-      liquidationPrice: s.size.isZero() ? undefined : venuePosition?.liquidationPrice,
-      asOfMs,
-      ageMs,
-      stale: ageMs > this.settings.positionStaleAfterMs,
-      source: 'projection',
-      venueSize: tracked?.venuePositionsFetched ? (venuePosition?.size ?? ZERO) : undefined,
-    };
+    const mark = this.#marks.get(`${venue}|${instrument}`);
+    return projectedPositionReading(
+      {
+        merged: mergedPosition(venue, account, instrument, stored, funding, mark?.price),
+        markAsOfMs: mark?.asOfMs,
+        confirmedAsOfMs: this.#confirmed.get(key),
+        venuePosition,
+        venuePositionsFetched: tracked?.positionsFetched ?? false,
+      },
+      now,
+      staleAfterMs,
+    );
   }
 
   positions(filter: AccountFilter = {}): PositionReading[] {
@@ -1485,7 +957,7 @@ class AccountServiceImpl implements AccountService {
     const now = this.#deps.nowMs();
     const keys = new Set(projectedKeys(this.#positions, this.#funding));
     for (const t of this.#accounts.values()) {
-      for (const instrument of t.venuePositions.keys()) keys.add(positionKey(t.venue, t.account, instrument));
+      for (const instrument of t.positions.keys()) keys.add(positionKey(t.venue, t.account, instrument));
     }
     const out: PositionReading[] = [];
     for (const key of [...keys].sort()) {
@@ -1506,34 +978,21 @@ class AccountServiceImpl implements AccountService {
     this.#unavailable(accounts);
     const now = this.#deps.nowMs();
     return accounts.map((t) => {
-      const currency = this.#settleCurrency(t);
-      const balance = t.balances?.get(currency) ?? [...(t.balances?.values() ?? [])][0];
-      const positions = this.positions({ venue: t.venue, account: t.account }).filter(
-        (p) => p.source === 'projection',
+      const currency = t.settleCurrency();
+      return accountSummaryReading(
+        {
+          venue: t.venue,
+          account: t.account,
+          currency,
+          balance: t.balances?.get(currency) ?? [...(t.balances?.values() ?? [])][0],
+          positions: this.positions({ venue: t.venue, account: t.account }).filter(
+            (p) => p.source === 'projection',
+          ),
+          openOrders: t.openOrders,
+        },
+        now,
+        this.settings.balanceStaleAfterMs,
       );
-      const open = positions.filter((p) => !p.size.isZero());
-      const sum = (list: PositionReading[], f: (p: PositionReading) => Decimal) =>
-        list.reduce((acc, p) => acc.plus(f(p)), ZERO);
-      const asOfMs = Math.min(balance?.tsEventMs ?? now, ...open.map((p) => p.asOfMs));
-      const ageMs = Math.max(0, now - asOfMs);
-      const balanceStale =
-        balance === undefined || now - balance.tsEventMs > this.settings.balanceStaleAfterMs;
-      return {
-        venue: t.venue,
-        account: t.account,
-        currency: balance?.asset ?? currency,
-        equity: balance?.equity ?? ZERO,
-        available: balance?.available ?? ZERO,
-        unrealizedPnl: sum(open, (p) => p.unrealizedPnl),
-        realizedPnl: sum(open, (p) => p.tradingPnl),
-        fees: sum(positions, (p) => p.fees),
-        funding: sum(positions, (p) => p.funding),
-        openPositions: open.length,
-        openOrders: t.openOrders,
-        asOfMs,
-        ageMs,
-        stale: balanceStale || open.some((p) => p.stale),
-      };
     });
   }
 }

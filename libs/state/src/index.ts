@@ -1,4 +1,12 @@
 export {
+  ActiveStandby,
+  type ActiveStandbyHooks,
+  type ActiveStandbyLog,
+  type ActiveStandbyOptions,
+  type ActiveStandbyStatus,
+  type StandbyTransition,
+} from './active-standby.js';
+export {
   EmbeddedStoreLockedError,
   StateStoreCorruptError,
 } from './embedded-files.js';

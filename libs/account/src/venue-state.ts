@@ -1,0 +1,158 @@
+/**
+ * What the venue told us about one tracked (venue, account): balances, positions, open
+ * orders, the settle currency per instrument, and the user-stream subscription, with the
+ * last error of each read. Pure bookkeeping (no publishing, no clock): the service feeds it
+ * and turns its readiness verdicts into health components.
+ *
+ * A newer reading is never overwritten by an older one (a poll answered late must not undo
+ * a user-stream update), and balances never read stay `undefined`: never zeros.
+ */
+import type { EpochMs } from '@perpmesh/core';
+import type { Subscription, VenueBalance, VenuePort, VenuePosition } from '@perpmesh/venues';
+import { accountKey } from './projection.js';
+import { latestOf } from './readings.js';
+
+export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
+
+export class AccountVenueState {
+  readonly venue: string;
+  readonly account: string;
+  /** `venue/account`, for reasons and logs. */
+  readonly name: string;
+  /** `accountKey(venue, account)`. */
+  readonly key: string;
+  readonly port: VenuePort;
+  /** By asset; undefined until the first successful read (never zeros). */
+  balances: Map<string, VenueBalance> | undefined;
+  balancesError: string | undefined;
+  /** By instrument: what the venue holds. */
+  positions = new Map<string, VenuePosition>();
+  positionsFetched = false;
+  /** Venue time of the newest position reading (or of the poll that listed them). */
+  positionsAsOfMs: EpochMs = 0;
+  positionsError: string | undefined;
+  openOrders: number | undefined;
+  subscription: Subscription | undefined;
+  subscribing = false;
+  userStreamError: string | undefined;
+  userStreamReady = false;
+  /** Settle currency per instrument (from loadMarkets); kept across standby periods. */
+  readonly settle = new Map<string, string>();
+
+  constructor(port: VenuePort) {
+    this.port = port;
+    this.venue = port.venue;
+    this.account = port.account;
+    this.name = `${port.venue}/${port.account}`;
+    this.key = accountKey(port.venue, port.account);
+  }
+
+  /** Takes a balance unless we hold a newer one; true when taken. */
+  acceptBalance(balance: VenueBalance): boolean {
+    this.balances ??= new Map();
+    const current = this.balances.get(balance.asset);
+    if (current !== undefined && current.tsEventMs > balance.tsEventMs) return false;
+    this.balances.set(balance.asset, balance);
+    return true;
+  }
+
+  /** Takes a position report unless we hold a newer one; true when taken. */
+  acceptPosition(position: VenuePosition): boolean {
+    const current = this.positions.get(position.instrument);
+    if (current !== undefined && current.tsEventMs > position.tsEventMs) return false;
+    this.positions.set(position.instrument, position);
+    this.positionsAsOfMs = Math.max(this.positionsAsOfMs, position.tsEventMs);
+    return true;
+  }
+
+  /**
+   * A successful positions poll: what the venue no longer lists is flat there. As of the
+   * newest time among the reports and the same poll's balances, else `nowMs`. Returns the
+   * reports taken.
+   */
+  acceptPolledPositions(
+    positions: readonly VenuePosition[],
+    polledBalances: readonly VenueBalance[],
+    nowMs: EpochMs,
+  ): VenuePosition[] {
+    this.positionsError = undefined;
+    const taken = positions.filter((p) => this.acceptPosition(p));
+    const seen = new Set(positions.map((p) => p.instrument));
+    for (const instrument of [...this.positions.keys()])
+      if (!seen.has(instrument)) this.positions.delete(instrument);
+    const asOf = latestOf(...positions.map((p) => p.tsEventMs), ...polledBalances.map((b) => b.tsEventMs));
+    this.positionsAsOfMs = Math.max(this.positionsAsOfMs, asOf ?? nowMs);
+    this.positionsFetched = true;
+    return taken;
+  }
+
+  /** Settle currency of `instrument`, else any market's, else the only balance asset, else ''. */
+  settleCurrency(instrument?: string): string {
+    const fromMarkets = instrument === undefined ? undefined : this.settle.get(instrument);
+    if (fromMarkets !== undefined) return fromMarkets;
+    const anySettle = [...this.settle.values()][0];
+    if (anySettle !== undefined) return anySettle;
+    const assets = [...(this.balances?.keys() ?? [])];
+    return assets.length === 1 ? assets[0]! : '';
+  }
+
+  /** Why the balances are unknown (never read), or undefined when they are known. */
+  balancesUnavailable(): string | undefined {
+    if (this.balances !== undefined) return undefined;
+    return this.balancesError ? `last fetch failed: ${this.balancesError}` : 'not fetched yet';
+  }
+
+  /** Not ready while never read, or while the newest balance is older than `staleAfterMs`. */
+  balancesReadiness(nowMs: EpochMs, staleAfterMs: number): Readiness {
+    const unavailable = this.balancesUnavailable();
+    if (unavailable !== undefined)
+      return {
+        ready: false,
+        reason: `${this.name} balances: not fetched yet${this.balancesError ? `: ${unavailable}` : ''}`,
+      };
+    const newest = latestOf(...[...(this.balances?.values() ?? [])].map((b) => b.tsEventMs));
+    if (newest !== undefined && nowMs - newest > staleAfterMs) {
+      const lastError = this.balancesError ? `; last fetch failed: ${this.balancesError}` : '';
+      return {
+        ready: false,
+        reason: `${this.name} balances: stale: last reading is ${nowMs - newest} ms old (bound ${staleAfterMs} ms)${lastError}`,
+      };
+    }
+    return { ready: true };
+  }
+
+  /** Not ready while never read, or while the venue's reading is older than `staleAfterMs`. */
+  positionsReadiness(nowMs: EpochMs, staleAfterMs: number): Readiness {
+    if (!this.positionsFetched) {
+      return {
+        ready: false,
+        reason: this.positionsError
+          ? `${this.name} positions: not fetched yet: last fetch failed: ${this.positionsError}`
+          : `${this.name} positions: not fetched yet`,
+      };
+    }
+    const age = nowMs - this.positionsAsOfMs;
+    if (age > staleAfterMs) {
+      return {
+        ready: false,
+        reason:
+          `${this.name} positions: venue reading is ${age} ms old (bound ${staleAfterMs} ms)` +
+          (this.positionsError ? `; last fetch failed: ${this.positionsError}` : ''),
+      };
+    }
+    return { ready: true };
+  }
+
+  /** Forgets every reading and the subscription (back to standby: a takeover starts fresh). */
+  reset(): void {
+    this.subscription = undefined;
+    this.userStreamReady = false;
+    this.balances = undefined;
+    this.balancesError = undefined;
+    this.positions = new Map();
+    this.positionsFetched = false;
+    this.positionsAsOfMs = 0;
+    this.positionsError = undefined;
+    this.openOrders = undefined;
+  }
+}
