@@ -61,6 +61,7 @@ import { type MdEventSink, MdPublisher, type PublisherStats } from './publisher.
 import {
   type ComponentView,
   DEFAULT_PORT_STREAM_COMPONENTS,
+  portStreamChange,
   portStreamDownReason,
   updateComponentViews,
   VENUE_COMPONENTS,
@@ -422,17 +423,19 @@ export class MarketDataFeed {
     if (this.#stopped) return;
     for (const state of this.#venues.values()) {
       if (!state.subscription) continue;
-      const down = portStreamDownReason(() => state.port.readiness(), this.#settings.portStreamComponents);
-      if (down !== undefined) {
-        const reason = `market stream of ${state.venue} down: ${down}`;
-        if (!state.portStreamDown || state.streamReason !== reason) {
-          state.portStreamDown = true;
-          state.streamReason = reason;
-          for (const book of state.books.values()) this.#carryOut(state, book, book.sync.streamDown(reason));
-          this.#opts.logger.warn({ venue: state.venue, reason }, 'market stream down');
-          this.#refreshStatus(state.venue);
-        }
-      } else if (state.portStreamDown) {
+      const change = portStreamChange(
+        state.venue,
+        { down: state.portStreamDown, reason: state.streamReason },
+        portStreamDownReason(() => state.port.readiness(), this.#settings.portStreamComponents),
+      );
+      if (change?.change === 'down') {
+        state.portStreamDown = true;
+        state.streamReason = change.reason;
+        for (const book of state.books.values())
+          this.#carryOut(state, book, book.sync.streamDown(change.reason));
+        this.#opts.logger.warn({ venue: state.venue, reason: change.reason }, 'market stream down');
+        this.#refreshStatus(state.venue);
+      } else if (change?.change === 'up') {
         state.portStreamDown = false;
         state.streamReason = '';
         this.#opts.logger.info({ venue: state.venue }, 'market stream back; resyncing books');

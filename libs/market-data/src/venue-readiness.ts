@@ -44,6 +44,23 @@ export function portStreamDownReason(
   return components.find((c) => streamComponents.includes(c.component) && !c.ready)?.reason;
 }
 
+/**
+ * What one poll of the port's readiness changes for the venue's market stream: `down`
+ * (first time, or a new reason) with the reason the venue and its books show, `up` when a
+ * down stream is back, undefined when nothing changed.
+ */
+export function portStreamChange(
+  venue: VenueId,
+  current: { readonly down: boolean; readonly reason: string },
+  downReason: string | undefined,
+): { readonly change: 'down'; readonly reason: string } | { readonly change: 'up' } | undefined {
+  if (downReason !== undefined) {
+    const reason = `market stream of ${venue} down: ${downReason}`;
+    return current.down && current.reason === reason ? undefined : { change: 'down', reason };
+  }
+  return current.down ? { change: 'up' } : undefined;
+}
+
 /** What the feed knows about a venue, for its readiness. */
 export interface VenueReadinessFacts {
   readonly venue: VenueId;

@@ -5,6 +5,7 @@ import { type ReadinessComponent, VENUE_COMPONENT } from '@perpmesh/venues';
 import {
   type ComponentView,
   DEFAULT_PORT_STREAM_COMPONENTS,
+  portStreamChange,
   portStreamDownReason,
   updateComponentViews,
   type VenueReadinessFacts,
@@ -49,6 +50,25 @@ describe('port stream readiness mirror', () => {
       throw new Error('closed');
     }, DEFAULT_PORT_STREAM_COMPONENTS);
     assert.equal(reason, 'readiness of the venue port failed: closed');
+  });
+});
+
+describe('port stream changes', () => {
+  const up = { down: false, reason: '' };
+  test('down the first time, and again only with a new reason', () => {
+    const first = portStreamChange('paper', up, 'link lost');
+    assert.deepEqual(first, { change: 'down', reason: 'market stream of paper down: link lost' });
+    const down = { down: true, reason: 'market stream of paper down: link lost' };
+    assert.equal(portStreamChange('paper', down, 'link lost'), undefined);
+    assert.deepEqual(portStreamChange('paper', down, 'auth expired'), {
+      change: 'down',
+      reason: 'market stream of paper down: auth expired',
+    });
+  });
+
+  test('up only when it was down', () => {
+    assert.deepEqual(portStreamChange('paper', { down: true, reason: 'x' }, undefined), { change: 'up' });
+    assert.equal(portStreamChange('paper', up, undefined), undefined);
   });
 });
 
