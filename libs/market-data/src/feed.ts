@@ -1,16 +1,21 @@
 /**
  * The market-data feed: for each venue and instrument it keeps the order book from the
- * venue's snapshot + deltas (a sequence gap triggers a resync from a fresh snapshot, never
- * a silently wrong book), follows trades and funding, and publishes md.book / md.trade /
- * md.funding / md.status envelopes on the event log.
+ * venue's snapshot + deltas, follows trades and funding, and publishes md.book / md.trade /
+ * md.funding / md.status envelopes on the event log. This class is the I/O around pure
+ * pieces: it calls the venue ports, runs the timers and publishes.
+ *
+ * - book-sync.ts: per-book sync and recovery (gap -> resync from a fresh snapshot with
+ *   the deltas meanwhile replayed on top, crossed and malformed books, stream down,
+ *   staleness). The feed passes it every book event and carries out its actions.
+ * - venue-readiness.ts: the venue's readiness components and the mirror of the port's
+ *   own readiness (is its market stream up?).
+ * - funding.ts: funding readings normalized per hour, with age and staleness.
+ * - publisher.ts: the bounded publish queue to the event log.
  *
  * - md.book carries top-N snapshots, conflated: at most one flush per
  *   `bookPublishIntervalMs` (leading edge: a change after a quiet spell goes out at once,
  *   a burst waits for the end of the interval). Readers never need sequence logic, and a
  *   slow reader cannot fall behind a fast book.
- * - Resync: deltas that arrive while the fresh snapshot is being fetched are buffered and
- *   replayed on top of it (those the snapshot already covers are skipped), so a busy book
- *   does not fall into a loop of gaps and resyncs.
  * - Ids: md.book, md.trade and md.funding are venue facts and get `factEventId`s (the same
  *   book state, trade or funding reading published twice, by a restarted or a second
  *   replica, is stored once); md.status is our own event and gets a fresh id.
@@ -33,26 +38,43 @@ import {
 import {
   type Decimal,
   type EpochMs,
+  errorText,
   type InstrumentId,
-  normalizeFundingRate,
-  OrderBook,
   PerpmeshError,
   toWire,
   type VenueId,
 } from '@perpmesh/core';
 import type { HealthRegistry, ServiceMetrics } from '@perpmesh/runtime';
 import type {
-  BookDelta,
   BookSnapshot,
   FundingInfo,
   MarketEvent,
   PublicTrade,
   Subscription,
+  VenueComponentName,
   VenueMarket,
   VenuePort,
 } from '@perpmesh/venues';
-import { VENUE_COMPONENT } from '@perpmesh/venues';
+import { BookSync, type BookSyncAction } from './book-sync.js';
+import { type FundingReading, type FundingView, fundingReading, fundingView } from './funding.js';
 import { type MdEventSink, MdPublisher, type PublisherStats } from './publisher.js';
+import {
+  type ComponentView,
+  DEFAULT_PORT_STREAM_COMPONENTS,
+  portStreamChange,
+  portStreamDownReason,
+  updateComponentViews,
+  VENUE_COMPONENTS,
+  venueComponentStates,
+} from './venue-readiness.js';
+
+export type { FundingView } from './funding.js';
+export {
+  type ComponentView,
+  DEFAULT_PORT_STREAM_COMPONENTS,
+  VENUE_COMPONENTS,
+  type VenueComponent,
+} from './venue-readiness.js';
 
 export interface FeedVenue {
   port: VenuePort;
@@ -96,15 +118,12 @@ export interface MarketDataFeedOptions {
   retryDelayMs?: number;
   /** Deltas buffered per book while a resync snapshot is fetched (oldest dropped). Default 10 000. */
   maxBufferedDeltas?: number;
-  /** Port readiness components that carry market data (their failure means the stream is down). */
-  portStreamComponents?: readonly string[];
+  /**
+   * Port readiness components that carry market data (one not ready means the stream is
+   * down), matched by exact name. Default DEFAULT_PORT_STREAM_COMPONENTS.
+   */
+  portStreamComponents?: readonly VenueComponentName[];
 }
-
-/** The port readiness components (paper and remote venues) that say the market stream is up. */
-export const DEFAULT_PORT_STREAM_COMPONENTS: readonly string[] = [
-  VENUE_COMPONENT.marketStream,
-  VENUE_COMPONENT.link,
-];
 
 export const MD_FEED_DEFAULTS = {
   bookDepth: 20,
@@ -119,34 +138,6 @@ export const MD_FEED_DEFAULTS = {
 } as const;
 
 const MAX_RETRY_DELAY_MS = 30_000;
-
-/** The readiness components of a venue, in the order they are reported. */
-export const VENUE_COMPONENTS = ['symbols', 'market_stream', 'order_books', 'funding'] as const;
-export type VenueComponent = (typeof VENUE_COMPONENTS)[number];
-
-export interface FundingView {
-  venue: VenueId;
-  instrument: InstrumentId;
-  /** Raw rate for the venue's own interval. */
-  rate: Decimal;
-  intervalMs: number;
-  ratePerHour: Decimal;
-  annualized: Decimal;
-  nextFundingTimeMs: EpochMs;
-  markPrice: Decimal;
-  indexPrice: Decimal;
-  asOfMs: EpochMs;
-  /** Service clock minus `asOfMs`. */
-  ageMs: number;
-  stale: boolean;
-}
-
-export interface ComponentView {
-  component: string;
-  ready: boolean;
-  reason: string;
-  sinceMs: EpochMs;
-}
 
 export interface BookView {
   venue: VenueId;
@@ -183,17 +174,11 @@ export class InstrumentsNotListedError extends PerpmeshError {
   }
 }
 
+/** A book's sync state and what the feed does around it (conflated publishing, the retry timer). */
 interface BookState {
-  readonly instrument: InstrumentId;
-  readonly book: OrderBook;
-  synced: boolean;
-  /** Why it is not synced, for readiness. */
-  reason: string;
-  resyncing: boolean;
-  /** Deltas received while a resync snapshot is on its way. */
-  buffer: BookDelta[];
+  readonly sync: BookSync;
+  /** Changed since the last md.book. */
   dirty: boolean;
-  asOfMs: EpochMs;
   retryTimer: NodeJS.Timeout | undefined;
 }
 
@@ -208,7 +193,7 @@ interface VenueState {
   /** The port said its market stream is down (last poll). */
   portStreamDown: boolean;
   readonly books: Map<InstrumentId, BookState>;
-  readonly funding: Map<InstrumentId, Omit<FundingView, 'ageMs' | 'stale'>>;
+  readonly funding: Map<InstrumentId, FundingReading>;
   readonly fundingDirty: Set<InstrumentId>;
   fundingError: string;
   readonly components: Map<string, ComponentView>;
@@ -290,14 +275,13 @@ export class MarketDataFeed {
       const books = new Map<InstrumentId, BookState>();
       for (const instrument of instruments) {
         books.set(instrument, {
-          instrument,
-          book: new OrderBook({ name: `${port.venue} ${instrument}` }),
-          synced: false,
-          reason: `order book ${instrument} on ${port.venue}: no snapshot yet`,
-          resyncing: false,
-          buffer: [],
+          sync: new BookSync({
+            venue: port.venue,
+            instrument,
+            maxBufferedDeltas: this.#settings.maxBufferedDeltas,
+            staleAfterMs: this.#settings.bookStaleAfterMs,
+          }),
           dirty: false,
-          asOfMs: 0,
           retryTimer: undefined,
         });
       }
@@ -360,7 +344,10 @@ export class MarketDataFeed {
     clearTimeout(this.#flushTimer);
     for (const state of this.#venues.values()) {
       clearTimeout(state.connectTimer);
-      for (const book of state.books.values()) clearTimeout(book.retryTimer);
+      for (const book of state.books.values()) {
+        clearTimeout(book.retryTimer);
+        book.retryTimer = undefined;
+      }
       try {
         await state.subscription?.close();
       } catch (err) {
@@ -383,25 +370,14 @@ export class MarketDataFeed {
     instrument: InstrumentId,
     depth = this.#settings.bookDepth,
   ): BookView | undefined {
-    const book = this.#venues.get(venue)?.books.get(instrument);
-    if (!book) return undefined;
-    const n = depth > 0 ? depth : Number.MAX_SAFE_INTEGER;
-    const top = book.book.top(n);
-    const ageMs = book.asOfMs > 0 ? Math.max(0, this.#opts.nowMs() - book.asOfMs) : 0;
-    const tooOld = book.synced && ageMs > this.#settings.bookStaleAfterMs;
+    const sync = this.#venues.get(venue)?.books.get(instrument)?.sync;
+    if (!sync) return undefined;
+    const top = sync.top(depth > 0 ? depth : Number.MAX_SAFE_INTEGER);
     return {
       venue,
       instrument,
-      synced: book.synced,
-      stale: !book.synced || tooOld,
-      reason: book.synced
-        ? tooOld
-          ? `order book ${instrument} on ${venue}: last update ${ageMs} ms ago (stale after ${this.#settings.bookStaleAfterMs} ms)`
-          : ''
-        : book.reason,
+      ...sync.freshness(this.#opts.nowMs()),
       seq: top.seq,
-      asOfMs: book.asOfMs,
-      ageMs,
       depth: Math.max(depth, 0),
       bids: top.bids,
       asks: top.asks,
@@ -416,10 +392,8 @@ export class MarketDataFeed {
       if (venue && v !== venue) continue;
       for (const i of state.instruments) {
         if (instrument && i !== instrument) continue;
-        const view = state.funding.get(i);
-        if (!view) continue;
-        const ageMs = Math.max(0, now - view.asOfMs);
-        out.push({ ...view, ageMs, stale: ageMs > this.#settings.fundingStaleAfterMs });
+        const reading = state.funding.get(i);
+        if (reading) out.push(fundingView(reading, now, this.#settings.fundingStaleAfterMs));
       }
     }
     return out;
@@ -449,35 +423,24 @@ export class MarketDataFeed {
     if (this.#stopped) return;
     for (const state of this.#venues.values()) {
       if (!state.subscription) continue;
-      let down: string | undefined;
-      try {
-        const relevant = state.port
-          .readiness()
-          .filter((c) => this.#settings.portStreamComponents.includes(c.component));
-        down = relevant.find((c) => !c.ready)?.reason;
-      } catch (err) {
-        down = `readiness of the venue port failed: ${errorText(err)}`;
-      }
-      if (down !== undefined) {
-        const reason = `market stream of ${state.venue} down: ${down}`;
-        if (!state.portStreamDown || state.streamReason !== reason) {
-          state.portStreamDown = true;
-          state.streamReason = reason;
-          for (const book of state.books.values()) {
-            book.synced = false;
-            book.reason = `order book ${book.instrument} on ${state.venue}: ${reason}`;
-          }
-          this.#opts.logger.warn({ venue: state.venue, reason }, 'market stream down');
-          this.#refreshStatus(state.venue);
-        }
-      } else if (state.portStreamDown) {
+      const change = portStreamChange(
+        state.venue,
+        { down: state.portStreamDown, reason: state.streamReason },
+        portStreamDownReason(() => state.port.readiness(), this.#settings.portStreamComponents),
+      );
+      if (change?.change === 'down') {
+        state.portStreamDown = true;
+        state.streamReason = change.reason;
+        for (const book of state.books.values())
+          this.#carryOut(state, book, book.sync.streamDown(change.reason));
+        this.#opts.logger.warn({ venue: state.venue, reason: change.reason }, 'market stream down');
+        this.#refreshStatus(state.venue);
+      } else if (change?.change === 'up') {
         state.portStreamDown = false;
         state.streamReason = '';
         this.#opts.logger.info({ venue: state.venue }, 'market stream back; resyncing books');
         this.#refreshStatus(state.venue);
-        for (const book of state.books.values()) {
-          if (!book.synced) this.#resync(state, book.instrument, 'market stream reconnected');
-        }
+        for (const book of state.books.values()) this.#handle(state, book, book.sync.streamUp());
       }
     }
   }
@@ -589,12 +552,16 @@ export class MarketDataFeed {
     if (this.#stopped) return;
     try {
       switch (event.kind) {
-        case 'snapshot':
-          this.#applySnapshot(state, event);
+        case 'snapshot': {
+          const book = state.books.get(event.instrument);
+          if (book) this.#handle(state, book, book.sync.snapshot(event));
           break;
-        case 'delta':
-          this.#applyDelta(state, event);
+        }
+        case 'delta': {
+          const book = state.books.get(event.instrument);
+          if (book) this.#handle(state, book, book.sync.delta(event));
           break;
+        }
         case 'trade':
           this.#publishTrade(state.venue, event);
           break;
@@ -603,159 +570,81 @@ export class MarketDataFeed {
           break;
       }
     } catch (err) {
-      // A malformed event from the venue: never let it half-apply or kill the stream.
+      // Never let one event kill the stream (a malformed book event is BookSync's to handle).
       this.#opts.logger.error({ venue: state.venue, kind: event.kind, err }, 'bad market event');
-      const instrument = (event as { instrument?: InstrumentId }).instrument;
-      if (
-        (event.kind === 'snapshot' || event.kind === 'delta') &&
-        instrument &&
-        state.books.has(instrument)
-      ) {
-        this.#resync(state, instrument, `bad ${event.kind}: ${errorText(err)}`);
+    }
+  }
+
+  /** Carries out a book's actions, then refreshes the venue's readiness if the book's changed. */
+  #handle(state: VenueState, book: BookState, actions: readonly BookSyncAction[]): void {
+    if (this.#carryOut(state, book, actions)) this.#refreshStatus(state.venue);
+  }
+
+  /** Carries out a book's actions; true when its readiness changed (the caller refreshes). */
+  #carryOut(state: VenueState, book: BookState, actions: readonly BookSyncAction[]): boolean {
+    if (this.#stopped) return false;
+    let statusChanged = false;
+    for (const action of actions) {
+      switch (action.do) {
+        case 'publish':
+          book.dirty = true;
+          this.#scheduleFlush();
+          break;
+        case 'resync':
+          this.#fetchResyncSnapshot(state, book, action.why);
+          break;
+        case 'retry_later':
+          this.#retryLater(state, book, action.why);
+          break;
+        case 'ready':
+        case 'not_ready':
+          statusChanged = true;
+          break;
       }
     }
+    return statusChanged;
   }
 
-  #applySnapshot(state: VenueState, snapshot: BookSnapshot): void {
-    const book = state.books.get(snapshot.instrument);
-    if (!book) return;
-    const result = book.book.applySnapshot({ seq: snapshot.seq, bids: snapshot.bids, asks: snapshot.asks });
-    book.asOfMs = snapshot.tsEventMs;
-    if (result.crossed) {
-      book.book.invalidate();
-      this.#markUnsynced(
-        state,
-        book,
-        `order book ${snapshot.instrument} on ${state.venue}: snapshot is crossed`,
-      );
-      this.#scheduleResync(state, book, 'crossed snapshot');
-      return;
-    }
-    this.#markDirty(book);
-    // While the port says its stream is down no deltas follow this snapshot: keep it, do
-    // not trust it; the poll resyncs once the stream is back.
-    if (state.portStreamDown) return;
-    if (!book.synced) {
-      book.synced = true;
-      book.reason = '';
-      this.#refreshStatus(state.venue);
-    }
-  }
-
-  #applyDelta(state: VenueState, delta: BookDelta): void {
-    const book = state.books.get(delta.instrument);
-    if (!book) return;
-    if (book.resyncing) {
-      book.buffer.push(delta);
-      if (book.buffer.length > this.#settings.maxBufferedDeltas) book.buffer.shift();
-      return;
-    }
-    let result: ReturnType<OrderBook['applyDelta']>;
-    try {
-      result = book.book.applyDelta(delta);
-    } catch (err) {
-      this.#resync(state, delta.instrument, `bad delta: ${errorText(err)}`);
-      return;
-    }
-    switch (result.status) {
-      case 'applied':
-        book.asOfMs = delta.tsEventMs;
-        this.#markDirty(book);
-        if (result.crossed) {
-          book.book.invalidate();
-          this.#resync(state, delta.instrument, 'book crossed after a delta');
-        }
-        return;
-      case 'stale':
-        return;
-      case 'gap':
-        this.#resync(state, delta.instrument, result.error.message, delta);
-        return;
-      case 'unsynced':
-        this.#resync(state, delta.instrument, 'delta before any snapshot', delta);
-        return;
-    }
-  }
-
-  #markUnsynced(state: VenueState, book: BookState, reason: string): void {
-    book.synced = false;
-    book.reason = reason;
-    this.#refreshStatus(state.venue);
-  }
-
-  /**
-   * Replaces the book from a fresh snapshot. Deltas that arrive meanwhile are buffered and
-   * replayed on top of it; `pending` is the delta that revealed the gap (it may be newer
-   * than the snapshot).
-   */
-  #resync(state: VenueState, instrument: InstrumentId, why: string, pending?: BookDelta): void {
-    const book = state.books.get(instrument);
-    if (!book || this.#stopped) return;
-    if (book.resyncing) {
-      if (pending) book.buffer.push(pending);
-      return;
-    }
-    book.resyncing = true;
-    book.buffer = pending ? [pending] : [];
+  #fetchResyncSnapshot(state: VenueState, book: BookState, why: string): void {
+    const { instrument } = book.sync;
     clearTimeout(book.retryTimer);
+    book.retryTimer = undefined;
     this.#resyncs += 1;
     this.#metrics?.resyncs.inc({ venue: state.venue });
-    this.#markUnsynced(state, book, `order book ${instrument} on ${state.venue}: resyncing (${why})`);
     this.#opts.logger.warn({ venue: state.venue, instrument, why }, 'order book resync');
-    state.port
-      .fetchOrderBook(instrument, this.#settings.resyncDepth)
-      .then((snapshot) => {
-        if (this.#stopped) return;
-        book.resyncing = false;
-        const buffered = book.buffer;
-        book.buffer = [];
-        // The stream may have delivered a newer snapshot meanwhile; keep the newer one.
-        if (!(book.synced && book.book.seq >= snapshot.seq)) this.#applySnapshot(state, snapshot);
-        if (book.book.needsResync) return;
-        for (const delta of buffered) {
-          this.#applyDelta(state, delta);
-          if (book.resyncing) break; // a gap in the buffer started another resync; the rest is in its buffer
-        }
-      })
-      .catch((err: unknown) => {
-        if (this.#stopped) return;
-        book.resyncing = false;
-        book.buffer = [];
-        this.#markUnsynced(
-          state,
-          book,
-          `order book ${instrument} on ${state.venue}: resync failed: ${errorText(err)}`,
-        );
-        this.#opts.logger.error({ venue: state.venue, instrument, err }, 'order book resync failed');
-        this.#scheduleResync(state, book, 'retry after a failed resync');
-      });
+    let fetching: Promise<BookSnapshot>;
+    try {
+      fetching = state.port.fetchOrderBook(instrument, this.#settings.resyncDepth);
+    } catch (err) {
+      fetching = Promise.reject(err); // a port that throws instead of rejecting
+    }
+    fetching
+      .then(
+        (snapshot) => this.#handle(state, book, book.sync.resyncSnapshot(snapshot)),
+        (err: unknown) => {
+          if (this.#stopped) return;
+          this.#opts.logger.error({ venue: state.venue, instrument, err }, 'order book resync failed');
+          this.#handle(state, book, book.sync.resyncFailed(errorText(err)));
+        },
+      )
+      .catch((err: unknown) =>
+        this.#opts.logger.error({ venue: state.venue, instrument, err }, 'applying a resync snapshot failed'),
+      );
   }
 
-  #scheduleResync(state: VenueState, book: BookState, why: string): void {
+  #retryLater(state: VenueState, book: BookState, why: string): void {
     if (this.#stopped || book.retryTimer) return;
     book.retryTimer = setTimeout(() => {
       book.retryTimer = undefined;
-      if (!book.synced) this.#resync(state, book.instrument, why);
+      this.#handle(state, book, book.sync.retryDue(why));
     }, this.#settings.retryDelayMs);
     book.retryTimer.unref?.();
   }
 
   #onFunding(state: VenueState, info: FundingInfo): void {
     if (!state.books.has(info.instrument)) return;
-    const normalized = normalizeFundingRate(info.rate, { intervalMs: info.intervalMs });
     const previous = state.funding.get(info.instrument);
-    state.funding.set(info.instrument, {
-      venue: state.venue,
-      instrument: info.instrument,
-      rate: info.rate,
-      intervalMs: info.intervalMs,
-      ratePerHour: normalized.ratePerHour,
-      annualized: normalized.annualized,
-      nextFundingTimeMs: info.nextFundingTimeMs,
-      markPrice: info.markPrice,
-      indexPrice: info.indexPrice,
-      asOfMs: info.tsEventMs,
-    });
+    state.funding.set(info.instrument, fundingReading(state.venue, info));
     if (!previous) this.#refreshStatus(state.venue);
     state.fundingDirty.add(info.instrument);
     this.#scheduleFlush();
@@ -778,11 +667,6 @@ export class MarketDataFeed {
     });
   }
 
-  #markDirty(book: BookState): void {
-    book.dirty = true;
-    this.#scheduleFlush();
-  }
-
   /** Leading-edge conflation: flush in this tick when the last flush is an interval old, else at its end. */
   #scheduleFlush(): void {
     if (this.#flushScheduled || this.#stopped) return;
@@ -803,10 +687,11 @@ export class MarketDataFeed {
     const depth = this.#settings.bookDepth;
     for (const [venue, state] of this.#venues) {
       for (const [instrument, book] of state.books) {
-        if (!book.dirty || !book.synced) continue;
+        if (!book.dirty || !book.sync.synced) continue;
         book.dirty = false;
-        const top = book.book.top(depth);
-        this.#publish(book.asOfMs, `md.book|${venue}|${instrument}|${top.seq}|${depth}`, {
+        const top = book.sync.top(depth);
+        const asOfMs = book.sync.asOfMs;
+        this.#publish(asOfMs, `md.book|${venue}|${instrument}|${top.seq}|${depth}`, {
           $case: 'orderBook',
           value: {
             venue,
@@ -817,7 +702,7 @@ export class MarketDataFeed {
             depth,
             bids: top.bids.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
             asks: top.asks.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
-            asOfMs: book.asOfMs,
+            asOfMs,
           },
         });
       }
@@ -853,40 +738,26 @@ export class MarketDataFeed {
     const state = this.#venues.get(venue);
     if (!state) return;
     const now = this.#opts.nowMs();
-    const unsynced = [...state.books.values()].filter((b) => !b.synced).map((b) => b.reason);
-    const noFunding = state.instruments.filter((i) => !state.funding.has(i));
-    const streamUp = state.subscription !== undefined && !state.portStreamDown;
-    const next: Record<VenueComponent, [boolean, string]> = {
-      symbols: [state.markets !== undefined, state.markets ? '' : state.marketsReason],
-      market_stream: [
-        streamUp,
-        streamUp ? '' : state.streamReason || `market stream of ${venue}: not subscribed yet`,
-      ],
-      order_books: [unsynced.length === 0, unsynced.join('; ')],
-      funding: [
-        noFunding.length === 0,
-        noFunding.length === 0
-          ? ''
-          : `funding on ${venue} not known yet for ${noFunding.join(', ')}${state.fundingError ? ` (last fetch failed: ${state.fundingError})` : ''}`,
-      ],
-    };
-    let changed = false;
-    for (const component of VENUE_COMPONENTS) {
-      const [ready, reason] = next[component];
-      const prev = state.components.get(component);
-      if (prev && prev.ready === ready && prev.reason === reason) continue;
-      changed = true;
-      state.components.set(component, {
-        component,
-        ready,
-        reason,
-        sinceMs: prev && prev.ready === ready ? prev.sinceMs : now,
-      });
+    const books = [...state.books.values()].map((b) => b.sync);
+    const next = venueComponentStates({
+      venue,
+      marketsLoaded: state.markets !== undefined,
+      marketsReason: state.marketsReason,
+      subscribed: state.subscription !== undefined,
+      portStreamDown: state.portStreamDown,
+      streamReason: state.streamReason,
+      unsyncedBookReasons: books.filter((b) => !b.synced).map((b) => b.reason),
+      fundingMissing: state.instruments.filter((i) => !state.funding.has(i)),
+      fundingError: state.fundingError,
+    });
+    const changedViews = updateComponentViews(state.components, next, now);
+    for (const { component, ready, reason } of changedViews) {
       this.#metrics?.componentReady.set({ venue, component }, ready ? 1 : 0);
       const name = `${venue}/${component}`;
       if (ready) this.#opts.health?.ready(name);
       else this.#opts.health?.notReady(name, reason);
     }
+    const changed = changedViews.length > 0;
     if (changed && publish) {
       const components = VENUE_COMPONENTS.map((c) => state.components.get(c)!);
       this.#publish(now, undefined, {
@@ -928,10 +799,6 @@ export class MarketDataFeed {
     }
     this.#publisher.enqueue(envelope);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function validateSettings(s: Settings): void {

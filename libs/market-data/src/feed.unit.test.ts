@@ -1,14 +1,24 @@
 /**
- * MarketDataFeed against a scripted venue port: deltas that arrive while a resync snapshot
- * is in flight are replayed on top of it; publish failures make `md/event_log` not ready.
+ * MarketDataFeed against a scripted venue port: the I/O around BookSync (book-sync.unit.test.ts
+ * covers its rules): the resync fetch and its replay, the retry timer after a failed fetch,
+ * the port's stream readiness; publish failures make `md/event_log` not ready.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { decodeEnvelope } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { HealthRegistry } from '@perpmesh/runtime';
-import type { BookSnapshot, MarketEvent, VenuePort } from '@perpmesh/venues';
+import { eventually } from '@perpmesh/testing';
+import {
+  type BookSnapshot,
+  type MarketEvent,
+  type ReadinessComponent,
+  VENUE_COMPONENT,
+  type VenuePort,
+} from '@perpmesh/venues';
 import { MarketDataFeed } from './feed.js';
 import { quietLogger } from './market-data.test-helper.js';
+import type { MdEventSink } from './publisher.js';
 
 const I = 'BTC-USDC-PERP';
 const T0 = 1_736_121_600_000;
@@ -16,7 +26,8 @@ const lvl = (price: string, size: string) => ({ price: dec(price), size: dec(siz
 
 function scriptedPort() {
   let emit: (e: MarketEvent) => void = () => {};
-  const fetches: Array<(s: BookSnapshot) => void> = [];
+  const fetches: Array<{ resolve: (s: BookSnapshot) => void; reject: (err: Error) => void }> = [];
+  let readiness: ReadinessComponent[] = [];
   const port = {
     venue: 'paper',
     account: 'main',
@@ -46,13 +57,48 @@ function scriptedPort() {
       });
       return { close: async () => {} };
     },
-    fetchOrderBook: () => new Promise<BookSnapshot>((resolve) => fetches.push(resolve)),
-    readiness: () => [],
+    fetchOrderBook: () => new Promise<BookSnapshot>((resolve, reject) => fetches.push({ resolve, reject })),
+    readiness: () => readiness,
     close: async () => {},
   } as unknown as VenuePort;
   const delta = (seq: number, bids: ReturnType<typeof lvl>[], asks: ReturnType<typeof lvl>[] = []) =>
     emit({ kind: 'delta', instrument: I, seq, bids, asks, tsEventMs: T0 + seq });
-  return { port, delta, fetches };
+  const setReadiness = (components: ReadinessComponent[]) => {
+    readiness = components;
+  };
+  return { port, delta, fetches, setReadiness };
+}
+
+/** The order_books reasons of every md.status the feed publishes. */
+function statusReasons(): { log: MdEventSink; reasons: string[] } {
+  const reasons: string[] = [];
+  return {
+    reasons,
+    log: {
+      publish: async (m) => {
+        const payload = decodeEnvelope(m.data).payload;
+        if (payload?.$case !== 'venueStatus') return {};
+        for (const c of payload.value.components) if (c.component === 'order_books') reasons.push(c.reason);
+        return {};
+      },
+    },
+  };
+}
+
+function newFeed(
+  port: VenuePort,
+  options: { health?: HealthRegistry; retryDelayMs?: number; log?: MdEventSink } = {},
+) {
+  return new MarketDataFeed({
+    source: 'market-data/unit',
+    log: { publish: async () => ({}) },
+    venues: [{ port, instruments: [I] }],
+    nowMs: () => T0 + 100,
+    logger: quietLogger(),
+    fundingPollIntervalMs: 0,
+    portReadinessPollMs: 0,
+    ...options,
+  });
 }
 
 describe('MarketDataFeed resync', () => {
@@ -79,7 +125,7 @@ describe('MarketDataFeed resync', () => {
     delta(14, [lvl('98', '1')]);
     delta(15, [], [lvl('101', '0'), lvl('102', '3')]);
     // The venue's snapshot reflects seq 13 (12 and 13 applied).
-    fetches[0]!({
+    fetches[0]!.resolve({
       kind: 'snapshot',
       instrument: I,
       seq: 13,
@@ -87,9 +133,10 @@ describe('MarketDataFeed resync', () => {
       asks: [lvl('101', '1')],
       tsEventMs: T0 + 13,
     });
-    await new Promise((r) => setImmediate(r));
-    const book = feed.orderBook('paper', I)!;
-    assert.equal(book.synced, true, book.reason);
+    const book = await eventually('the book synced from the resync snapshot', () => {
+      const view = feed.orderBook('paper', I)!;
+      return view.synced && view;
+    });
     assert.equal(book.seq, 15);
     assert.deepEqual(
       book.bids.map((l) => [l.price.toFixed(), l.size.toFixed()]),
@@ -136,6 +183,72 @@ describe('MarketDataFeed resync', () => {
     delta(11, [lvl('100', '2')]);
     await feed.flush();
     assert.equal(health.component('md/event_log')?.ready, true);
+    await feed.stop();
+  });
+});
+
+describe('MarketDataFeed around BookSync', () => {
+  test('a failed resync fetch is retried after retryDelayMs, and the book recovers', async () => {
+    const { port, delta, fetches } = scriptedPort();
+    const { log, reasons } = statusReasons();
+    const feed = newFeed(port, { retryDelayMs: 5, log });
+    await feed.start();
+    delta(12, [lvl('99', '1')]); // 11 missing: gap
+    assert.equal(fetches.length, 1);
+    fetches[0]!.reject(new Error('HTTP 503'));
+    await eventually('the failure reported on md.status', () =>
+      reasons.some((r) => /resync failed: HTTP 503/.test(r)),
+    );
+    await eventually('a second fetch after the retry delay', () => fetches.length === 2);
+    fetches[1]!.resolve({
+      kind: 'snapshot',
+      instrument: I,
+      seq: 12,
+      bids: [lvl('100', '1'), lvl('99', '1')],
+      asks: [lvl('101', '1')],
+      tsEventMs: T0 + 12,
+    });
+    await eventually('the book synced again', () => feed.orderBook('paper', I)!.synced);
+    assert.equal(feed.stats().resyncs, 2);
+    await feed.stop();
+  });
+
+  test("the port's market stream down makes the venue and its books not ready; back, they resync", async () => {
+    const { port, fetches, setReadiness } = scriptedPort();
+    const health = new HealthRegistry();
+    const feed = newFeed(port, { health });
+    await feed.start();
+    assert.equal(health.component('paper/order_books')?.ready, true);
+
+    // A component that carries no market data does not count.
+    setReadiness([{ component: VENUE_COMPONENT.userStream, ready: false, reason: 'user stream lost' }]);
+    feed.pollPortReadiness();
+    assert.equal(health.component('paper/market_stream')?.ready, true);
+
+    setReadiness([{ component: VENUE_COMPONENT.link, ready: false, reason: 'gateway unreachable' }]);
+    feed.pollPortReadiness();
+    assert.equal(health.component('paper/market_stream')?.ready, false);
+    assert.match(
+      health.component('paper/market_stream')?.reason ?? '',
+      /market stream of paper down: gateway unreachable/,
+    );
+    assert.equal(health.component('paper/order_books')?.ready, false);
+    assert.equal(feed.orderBook('paper', I)!.synced, false);
+    assert.equal(fetches.length, 0, 'no resync while the stream is down');
+
+    setReadiness([{ component: VENUE_COMPONENT.link, ready: true, reason: '' }]);
+    feed.pollPortReadiness();
+    assert.equal(health.component('paper/market_stream')?.ready, true);
+    assert.equal(fetches.length, 1, 'the book resyncs once the stream is back');
+    fetches[0]!.resolve({
+      kind: 'snapshot',
+      instrument: I,
+      seq: 20,
+      bids: [lvl('100', '1')],
+      asks: [lvl('101', '1')],
+      tsEventMs: T0 + 20,
+    });
+    await eventually('order_books ready again', () => health.component('paper/order_books')?.ready === true);
     await feed.stop();
   });
 });

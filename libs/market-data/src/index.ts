@@ -4,10 +4,13 @@
  * gRPC API over them.
  */
 
+export * from './book-sync.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './feed.js';
+export * from './funding.js';
 export * from './grpc.js';
 export * from './publisher.js';
 export * from './service.js';
 export * from './shard.js';
+export * from './venue-readiness.js';

@@ -18,7 +18,7 @@ import {
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { createLogger, HealthRegistry, type RunningGrpcServer, startGrpcServer } from '@perpmesh/runtime';
-import { natsUrlForTests, uniqueTestName } from '@perpmesh/testing';
+import { eventually, natsUrlForTests, uniqueTestName } from '@perpmesh/testing';
 import {
   advance,
   embeddedHarness,
@@ -88,16 +88,11 @@ describe('market-data on real NATS and gRPC', () => {
   test('md.book / md.trade / md.funding / md.status reach a NATS subscriber, decodable, on namespaced subjects', async () => {
     advance(h.hub, 20);
     await h.service.flush();
-    for (
-      let i = 0;
-      i < 100 &&
-      !['orderBook', 'publicTrade', 'fundingRate', 'venueStatus'].every((c) =>
+    await eventually('md.book, md.trade, md.funding and md.status on the tail', () =>
+      ['orderBook', 'publicTrade', 'fundingRate', 'venueStatus'].every((c) =>
         seen.some((e) => e.envelope.payload?.$case === c),
-      );
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      ),
+    );
     const cases = new Set(seen.map((e) => e.envelope.payload?.$case));
     for (const c of ['orderBook', 'publicTrade', 'fundingRate', 'venueStatus'])
       assert.ok(cases.has(c as never), `saw ${c}`);

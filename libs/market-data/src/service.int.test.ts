@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Envelope, SIDE, type OrderBook as WireBook } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { startHttpServer } from '@perpmesh/runtime';
+import { eventually } from '@perpmesh/testing';
 import { BookNotSyncedError, NotThisShardError } from './errors.js';
 import { getOrderBook } from './grpc.js';
 import {
@@ -249,8 +250,7 @@ describe('sequence gap → not ready with the reason → resync → ready with a
       `reasons seen: ${notReadyReasons.join(' | ')}`,
     );
     // ...and a resync fetched a fresh snapshot.
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(gap.fetches > fetchesBefore, 'fetchOrderBook called for the resync');
+    await eventually('fetchOrderBook called for the resync', () => gap.fetches > fetchesBefore);
     assert.ok(h.service.feed.stats().resyncs > resyncsBefore);
 
     advance(h.hub, 3);

@@ -1,5 +1,5 @@
 /**
- * Sharding of market data across market-data replicas (ARCHITECTURE §7).
+ * Sharding of market data across market-data replicas (README.md, "Sharding").
  *
  * Replica `index` of `count` follows exactly the (venue, instrument) pairs whose shard is
  * `index`, where
@@ -9,9 +9,10 @@
  * FNV-1a (32-bit) is tiny, has no dependency, and is the same on every machine and Node
  * version, so every replica computes the same split from the same config without talking
  * to the others. Its low bits are weak (the lowest is just the parity of the odd bytes, so
- * `mod 2` split real instrument lists 6:0), hence murmur3's fmix32 finalizer on top. Every pair has exactly one shard, so the replicas together follow every
- * configured instrument once. Changing `count` moves pairs between shards: roll every
- * replica with the new count together.
+ * `mod 2` split real instrument lists 6:0), hence murmur3's fmix32 finalizer on top. Every
+ * pair has exactly one shard, so the replicas together follow every configured instrument
+ * once. Changing `count` moves pairs between shards: roll every replica with the new count
+ * together.
  */
 import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core';
 

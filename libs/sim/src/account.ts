@@ -7,6 +7,7 @@
  * cash flow on every fill.
  */
 import { type AccountId, Decimal, type InstrumentId, ZERO } from '@perpmesh/core';
+import { unrealizedPnl } from './margin.js';
 import type { SimOrder } from './order.js';
 
 export class Position {
@@ -16,7 +17,7 @@ export class Position {
 
   /** Unrealized PnL at `mark`: size x mark - cost basis. */
   unrealizedPnl(mark: Decimal): Decimal {
-    return this.size.mul(mark).minus(this.costBasis);
+    return unrealizedPnl(this.size, this.costBasis, mark);
   }
 
   /**

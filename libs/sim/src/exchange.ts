@@ -5,6 +5,10 @@
  * venue clock. Commands return their direct result and append events to an outbox that
  * `drainEvents()` empties (a `SimWorld` drains it on each step).
  *
+ * This class is the venue's one transactional unit: every command and every step mutates
+ * its state and ends in `finish()`. The pure rules it applies live beside it: order
+ * checks in order-rules.ts, margin and liquidation math in margin.ts.
+ *
  * Rules (also in README.md):
  * - Matching: price-time priority; a taker fills at each maker's price. A taker meeting
  *   its own account's resting order cancels that resting order (expire-maker
@@ -14,7 +18,7 @@
  * - Reduce-only: rejected when flat or when the order's side would increase the
  *   position; otherwise capped to the position size at placement and again at every
  *   fill; resting reduce-only orders are canceled when the position closes or flips.
- * - Margin (cross): see `margin()`.
+ * - Margin (cross): margin.ts.
  * - Liquidation: checked after every command, price update and funding settlement; an
  *   account (not a house account) with positions is liquidated exactly when
  *   equity < maintenance margin: its orders are canceled, every position is transferred
@@ -30,8 +34,6 @@ import {
   type EpochMs,
   type InstrumentId,
   type OrderType,
-  PerpmeshError,
-  roundToStep,
   type Side,
   type TimeInForce,
   ValidationError,
@@ -50,33 +52,38 @@ import type {
   OrderView,
   PositionView,
   Reject,
-  RejectCode,
   SimEvent,
 } from './events.js';
 import { fundingRate, splitFunding } from './funding.js';
+import {
+  crossMargin,
+  type InstrumentMarginInput,
+  isBelowMaintenance,
+  liquidationCharges,
+  liquidationPrice,
+  type MarginSummary,
+  withdrawable,
+} from './margin.js';
 import { SimOrder } from './order.js';
+import {
+  checkMarketRules,
+  checkMaxSize,
+  checkOrderRequest,
+  checkPostOnly,
+  checkReduceOnlyDirection,
+  decimalOrReject,
+  protectionBandLimit,
+  reduceOnlyCapacity,
+} from './order-rules.js';
+import { VenueRejectError, venueReject } from './rejects.js';
+
+export type { MarginSummary } from './margin.js';
+export { VenueRejectError } from './rejects.js';
 
 /** House account that collects trading fees (and pays maker rebates). */
 export const FEE_ACCOUNT_ID: AccountId = 'house:fees';
 /** House account that takes over liquidated positions and fees, and covers bad debt. */
 export const INSURANCE_ACCOUNT_ID: AccountId = 'house:insurance';
-
-/** A venue's refusal, as an error for callers that prefer throwing (adapters). */
-export class VenueRejectError extends PerpmeshError {
-  readonly reject: Reject;
-  constructor(reject: Reject) {
-    super(reject.code.toUpperCase(), reject.message);
-    this.reject = reject;
-  }
-}
-
-function reject(code: RejectCode, field: string | undefined, detail: string): VenueRejectError {
-  return new VenueRejectError({
-    code,
-    ...(field === undefined ? {} : { field }),
-    message: field === undefined ? detail : `${field}: ${detail}`,
-  });
-}
 
 /** Lighter-style request authentication: a strictly increasing nonce per API key. */
 export interface NonceAuth {
@@ -129,15 +136,6 @@ export interface SetLeverageRequest extends NonceAuth {
 
 export type SimpleResult = { readonly ok: true } | { readonly ok: false; readonly reject: Reject };
 
-export interface MarginSummary {
-  readonly walletBalance: Decimal;
-  readonly unrealizedPnl: Decimal;
-  readonly equity: Decimal;
-  readonly initialMargin: Decimal;
-  readonly maintenanceMargin: Decimal;
-  readonly available: Decimal;
-}
-
 /** An order considered for the margin check, on top of the account's resting ones. */
 interface ExtraOrder {
   readonly instrumentId: InstrumentId;
@@ -157,10 +155,6 @@ interface InstrumentState {
   premiumSinceMs: EpochMs;
   lastSettledRate: Decimal | undefined;
 }
-
-const SIDES: readonly Side[] = ['buy', 'sell'];
-const ORDER_TYPES: readonly OrderType[] = ['limit', 'market'];
-const TIFS: readonly TimeInForce[] = ['gtc', 'ioc', 'fok', 'post_only'];
 
 export interface SimExchangeOptions {
   /** Venue clock at construction (ms since epoch). Default 0. */
@@ -399,12 +393,12 @@ export class SimExchange {
   withdraw(accountId: AccountId, amount: DecimalInput): SimpleResult {
     return this.run(() => {
       const acc = this.accountOrReject(accountId);
-      const value = this.decimalOrReject(amount, 'amount');
-      if (!value.gt(0)) throw reject('invalid_argument', 'amount', `must be > 0, got ${value.toFixed()}`);
-      const m = this.margin(acc);
-      const free = Decimal.min(m.available, acc.walletBalance());
+      const value = decimalOrReject(amount, 'amount');
+      if (!value.gt(0))
+        throw venueReject('invalid_argument', 'amount', `must be > 0, got ${value.toFixed()}`);
+      const free = withdrawable(this.margin(acc));
       if (value.gt(free)) {
-        throw reject(
+        throw venueReject(
           'insufficient_balance',
           'amount',
           `${value.toFixed()} exceeds withdrawable ${free.toFixed()}`,
@@ -423,7 +417,7 @@ export class SimExchange {
       this.checkNonce(acc, request);
       const lev = request.leverage;
       if (!Number.isSafeInteger(lev) || lev < 1 || lev > inst.spec.maxLeverage) {
-        throw reject(
+        throw venueReject(
           'invalid_leverage',
           'leverage',
           `${String(lev)} is not an integer in [1, ${inst.spec.maxLeverage}] for ${inst.spec.instrumentId}`,
@@ -436,7 +430,7 @@ export class SimExchange {
         if (m.available.isNeg()) {
           if (before === undefined) acc.leverage.delete(inst.spec.instrumentId);
           else acc.leverage.set(inst.spec.instrumentId, before);
-          throw reject(
+          throw venueReject(
             'insufficient_margin',
             'leverage',
             `${lev}x needs initial margin ${fmt(m.initialMargin)} above equity ${fmt(m.equity)}`,
@@ -456,20 +450,9 @@ export class SimExchange {
     return acc.leverage.get(spec.instrumentId) ?? this.defaultLeverage(spec);
   }
 
-  /**
-   * Cross margin at mark, per instrument, summed:
-   * - unrealized PnL = size x mark - cost basis; equity = wallet balance + unrealized PnL
-   * - maintenance margin = |size| x mark x maintenanceMarginRate
-   * - initial margin = (|size| x mark + open-order excess) / leverage, where the open-order
-   *   excess is the larger of the buy side's and the sell side's resting notional (at
-   *   order price) beyond the part that would only close the position (valued at mark).
-   *   Reduce-only orders need no margin.
-   * - available = equity - initial margin.
-   */
+  /** The account's cross margin (margin.ts), counting `extra` as if it rested too. */
   private margin(acc: Account, extra?: ExtraOrder): MarginSummary {
-    let upnl = ZERO;
-    let im = ZERO;
-    let mm = ZERO;
+    const parts: InstrumentMarginInput[] = [];
     for (const inst of this.instruments.values()) {
       const id = inst.spec.instrumentId;
       const pos = acc.positions.get(id);
@@ -479,9 +462,6 @@ export class SimExchange {
       if (size.isZero() && exp === undefined && !isExtra) continue;
       const mark = inst.markPrice;
       if (mark === undefined) continue; // nothing trades before the first mark
-      if (pos !== undefined) upnl = upnl.plus(pos.unrealizedPnl(mark));
-      const held = size.abs().mul(mark);
-      mm = mm.plus(held.mul(inst.spec.maintenanceMarginRate));
       let buyNotional = exp?.buyNotional ?? ZERO;
       let sellNotional = exp?.sellNotional ?? ZERO;
       if (isExtra) {
@@ -489,21 +469,17 @@ export class SimExchange {
         if (extra.side === 'buy') buyNotional = buyNotional.plus(n);
         else sellNotional = sellNotional.plus(n);
       }
-      const buyExcess = size.isNeg() ? buyNotional.minus(held) : buyNotional;
-      const sellExcess = size.isPos() ? sellNotional.minus(held) : sellNotional;
-      const excess = Decimal.max(ZERO, buyExcess, sellExcess);
-      im = im.plus(held.plus(excess).div(this.leverageOf(acc, inst.spec)));
+      parts.push({
+        size,
+        costBasis: pos?.costBasis ?? ZERO,
+        mark,
+        maintenanceMarginRate: inst.spec.maintenanceMarginRate,
+        leverage: this.leverageOf(acc, inst.spec),
+        buyNotional,
+        sellNotional,
+      });
     }
-    const wallet = acc.walletBalance();
-    const equity = wallet.plus(upnl);
-    return {
-      walletBalance: wallet,
-      unrealizedPnl: upnl,
-      equity,
-      initialMargin: im,
-      maintenanceMargin: mm,
-      available: equity.minus(im),
-    };
+    return crossMargin(acc.walletBalance(), parts);
   }
 
   // ---------------------------------------------------------------- orders
@@ -540,38 +516,7 @@ export class SimExchange {
   private newOrder(acc: Account, r: PlaceOrderRequest): SimOrder {
     const inst = this.instrumentOrReject(r.instrumentId);
     const spec = inst.spec;
-    if (!SIDES.includes(r.side))
-      throw reject('invalid_argument', 'side', `must be buy or sell, got ${JSON.stringify(r.side)}`);
-    if (!ORDER_TYPES.includes(r.type)) {
-      throw reject('invalid_argument', 'type', `must be limit or market, got ${JSON.stringify(r.type)}`);
-    }
-    const tif = r.timeInForce ?? (r.type === 'market' ? 'ioc' : 'gtc');
-    if (!TIFS.includes(tif)) {
-      throw reject(
-        'invalid_argument',
-        'timeInForce',
-        `must be one of ${TIFS.join(', ')}, got ${JSON.stringify(tif)}`,
-      );
-    }
-    if (r.type === 'market' && tif !== 'ioc' && tif !== 'fok') {
-      throw reject('invalid_argument', 'timeInForce', `market orders take ioc or fok, got ${tif}`);
-    }
-    if (
-      r.clientOrderId !== undefined &&
-      (typeof r.clientOrderId !== 'string' || r.clientOrderId.length === 0)
-    ) {
-      throw reject('invalid_argument', 'clientOrderId', 'must be a non-empty string when given');
-    }
-    let price: Decimal | undefined;
-    if (r.type === 'limit') {
-      if (r.price === undefined) throw reject('invalid_argument', 'price', 'is required for limit orders');
-      price = this.decimalOrReject(r.price, 'price');
-      if (!price.gt(0)) throw reject('invalid_argument', 'price', `must be > 0, got ${price.toFixed()}`);
-    } else if (r.price !== undefined) {
-      throw reject('invalid_argument', 'price', 'market orders take no price');
-    }
-    const size = this.decimalOrReject(r.size, 'size');
-    if (!size.gt(0)) throw reject('invalid_argument', 'size', `must be > 0, got ${size.toFixed()}`);
+    const { timeInForce: tif, price, size } = checkOrderRequest(r);
 
     this.checkNonce(acc, r);
     // From here on the request is an order with an id; later rejects reach the user stream.
@@ -598,76 +543,29 @@ export class SimExchange {
     const price = order.price;
     if (order.clientOrderId !== undefined && this.config.rejectDuplicateClientOrderId) {
       if (this.byClientId.has(clientKey(acc.accountId, order.clientOrderId))) {
-        throw reject(
+        throw venueReject(
           'duplicate_client_order_id',
           'clientOrderId',
           `${order.clientOrderId} is already used by this account`,
         );
       }
     }
-    if (price !== undefined && !price.mod(spec.tickSize).isZero()) {
-      throw reject(
-        'invalid_tick',
-        'price',
-        `${price.toFixed()} is not a multiple of tick ${spec.tickSize.toFixed()}`,
-      );
-    }
-    if (!order.size.mod(spec.lotSize).isZero()) {
-      throw reject(
-        'invalid_lot',
-        'size',
-        `${order.size.toFixed()} is not a multiple of lot ${spec.lotSize.toFixed()}`,
-      );
-    }
-    if (order.size.gt(spec.maxOrderSize)) {
-      throw reject(
-        'above_max_size',
-        'size',
-        `${order.size.toFixed()} is above max order size ${spec.maxOrderSize.toFixed()}`,
-      );
-    }
     const mark = inst.markPrice;
+    // Minimum notional is valued at the order's price, or at mark for a market order
+    // (without a mark the no_reference_price reject below answers).
+    checkMarketRules(order, spec, mark);
+    checkMaxSize(order.size, spec);
     if (mark === undefined) {
-      throw reject('no_reference_price', 'instrumentId', `${spec.instrumentId} has no mark price yet`);
+      throw venueReject('no_reference_price', 'instrumentId', `${spec.instrumentId} has no mark price yet`);
     }
-    const position = acc.positionSize(spec.instrumentId);
     if (order.reduceOnly) {
-      if (position.isZero() || position.isPos() === (order.side === 'buy')) {
-        throw reject(
-          'reduce_only_would_increase',
-          'reduceOnly',
-          `a reduce-only ${order.side} would ${position.isZero() ? 'open a position from flat' : 'increase the position'} (position ${position.toFixed()})`,
-        );
-      }
+      const position = acc.positionSize(spec.instrumentId);
+      checkReduceOnlyDirection(order.side, position);
       // Capped to the position: a reduce-only order never flips or grows it.
       if (order.size.gt(position.abs())) order.size = position.abs();
-    } else {
-      if (order.size.lt(spec.minSize)) {
-        throw reject(
-          'below_min_size',
-          'size',
-          `${order.size.toFixed()} is below min size ${spec.minSize.toFixed()}`,
-        );
-      }
-      const refPrice = price ?? mark;
-      const notional = order.size.mul(refPrice);
-      if (notional.lt(spec.minNotional)) {
-        throw reject(
-          'below_min_notional',
-          'size',
-          `notional ${notional.toFixed()} (size ${order.size.toFixed()} x price ${refPrice.toFixed()}) is below min notional ${spec.minNotional.toFixed()}`,
-        );
-      }
     }
     if (order.timeInForce === 'post_only' && price !== undefined) {
-      const best = order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid();
-      if (best !== undefined && (order.side === 'buy' ? price.gte(best) : price.lte(best))) {
-        throw reject(
-          'post_only_would_cross',
-          'price',
-          `post-only ${order.side} at ${price.toFixed()} would cross the best ${order.side === 'buy' ? 'ask' : 'bid'} ${best.toFixed()}`,
-        );
-      }
+      checkPostOnly(order.side, price, order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid());
     }
     if (!order.reduceOnly && !acc.isHouse) {
       const worst = price ?? this.bandLimit(inst, order.side);
@@ -679,7 +577,7 @@ export class SimExchange {
       });
       if (m.available.isNeg()) {
         const before = this.margin(acc);
-        throw reject(
+        throw venueReject(
           'insufficient_margin',
           'size',
           `${order.size.toFixed()} needs initial margin ${fmt(m.initialMargin.minus(before.initialMargin))}, available ${fmt(before.available)}`,
@@ -688,13 +586,14 @@ export class SimExchange {
     }
   }
 
-  /** Worst price a market order may reach: mark x (1 ± band), rounded inward to the tick. */
+  /** Worst price a market order may reach (the protection band around mark). */
   private bandLimit(inst: InstrumentState, side: Side): Decimal {
-    const mark = inst.markPrice as Decimal;
-    const band = this.config.marketProtectionBand;
-    return side === 'buy'
-      ? roundToStep(mark.mul(band.plus(1)), inst.spec.tickSize, 'down')
-      : roundToStep(mark.mul(new Decimal(1).minus(band)), inst.spec.tickSize, 'up');
+    return protectionBandLimit(
+      inst.markPrice as Decimal,
+      this.config.marketProtectionBand,
+      inst.spec.tickSize,
+      side,
+    );
   }
 
   private crosses(side: Side, limit: Decimal, levelPrice: Decimal): boolean {
@@ -703,9 +602,7 @@ export class SimExchange {
 
   /** How much a reduce-only order of `side` may still fill given the account's position. */
   private reduceCapacity(acc: Account, instrumentId: InstrumentId, side: Side): Decimal {
-    const pos = acc.positionSize(instrumentId);
-    if (pos.isZero() || pos.isPos() === (side === 'buy')) return ZERO;
-    return pos.abs();
+    return reduceOnlyCapacity(acc.positionSize(instrumentId), side);
   }
 
   /** Size an incoming order could fill now (FOK pre-check), honouring self-trade and reduce-only caps. */
@@ -948,13 +845,13 @@ export class SimExchange {
     return this.run(() => {
       const acc = this.accountOrReject(request.accountId);
       if (request.venueOrderId === undefined && request.clientOrderId === undefined) {
-        throw reject('invalid_argument', 'venueOrderId', 'venueOrderId or clientOrderId is required');
+        throw venueReject('invalid_argument', 'venueOrderId', 'venueOrderId or clientOrderId is required');
       }
       this.checkNonce(acc, request);
       const order = this.findOrder(acc.accountId, request);
       if (order === undefined || !order.isOpen) {
         const which = request.venueOrderId ?? request.clientOrderId;
-        throw reject(
+        throw venueReject(
           'order_not_found',
           request.venueOrderId !== undefined ? 'venueOrderId' : 'clientOrderId',
           `no open order ${String(which)} for this account`,
@@ -996,15 +893,19 @@ export class SimExchange {
   private checkNonce(acc: Account, auth: NonceAuth): void {
     if (!this.config.requireIncreasingNonce) return;
     if (typeof auth.apiKey !== 'string' || auth.apiKey.length === 0) {
-      throw reject('invalid_nonce', 'apiKey', 'is required on this venue (nonces are per API key)');
+      throw venueReject('invalid_nonce', 'apiKey', 'is required on this venue (nonces are per API key)');
     }
     const nonce = auth.nonce;
     if (typeof nonce !== 'number' || !Number.isSafeInteger(nonce) || nonce < 0) {
-      throw reject('invalid_nonce', 'nonce', `must be a non-negative integer, got ${String(nonce)}`);
+      throw venueReject('invalid_nonce', 'nonce', `must be a non-negative integer, got ${String(nonce)}`);
     }
     const last = acc.lastNonce.get(auth.apiKey);
     if (last !== undefined && nonce <= last) {
-      throw reject('invalid_nonce', 'nonce', `${nonce} is not above the last nonce ${last} of this API key`);
+      throw venueReject(
+        'invalid_nonce',
+        'nonce',
+        `${nonce} is not above the last nonce ${last} of this API key`,
+      );
     }
     // Consumed even when the request is refused for another reason later, as on Lighter.
     acc.lastNonce.set(auth.apiKey, nonce);
@@ -1016,7 +917,7 @@ export class SimExchange {
   private liquidateIfBelowMaintenance(acc: Account, known?: MarginSummary): boolean {
     if (acc.isHouse || !acc.hasPositions()) return false;
     const m = known ?? this.margin(acc);
-    if (!m.equity.lt(m.maintenanceMargin)) return false;
+    if (!isBelowMaintenance(m)) return false;
     for (const order of [...acc.openOrders.values()]) this.cancelResting(order, 'canceled', 'liquidation');
     const insurance = this.accounts.get(INSURANCE_ACCOUNT_ID) as Account;
     const closed: { instrumentId: InstrumentId; size: Decimal; price: Decimal }[] = [];
@@ -1036,11 +937,12 @@ export class SimExchange {
       notional = notional.plus(size.abs().mul(mark));
     }
     // Closed at mark, so the wallet balance is now what equity was.
-    const left = acc.walletBalance();
-    const fee = Decimal.max(ZERO, Decimal.min(this.feeOf(notional, this.config.liquidationFeeRate), left));
+    const { fee, badDebt } = liquidationCharges(
+      acc.walletBalance(),
+      this.feeOf(notional, this.config.liquidationFeeRate),
+    );
     acc.transfersNet = acc.transfersNet.minus(fee);
     insurance.transfersNet = insurance.transfersNet.plus(fee);
-    const badDebt = left.isNeg() ? left.neg() : ZERO;
     if (badDebt.gt(0)) {
       acc.transfersNet = acc.transfersNet.plus(badDebt);
       insurance.transfersNet = insurance.transfersNet.minus(badDebt);
@@ -1289,24 +1191,18 @@ export class SimExchange {
     };
   }
 
-  /**
-   * Mark at which equity would meet maintenance margin if only this instrument's mark
-   * moved: solves wallet + otherUpnl + size x p - cost = otherMM + |size| x p x mmr.
-   */
   private liquidationPrice(
     acc: Account,
     inst: InstrumentState,
     pos: Position,
     known?: MarginSummary,
   ): Decimal | undefined {
-    const m = known ?? this.margin(acc);
-    const mark = inst.markPrice as Decimal;
-    const mmr = inst.spec.maintenanceMarginRate;
-    const otherUpnl = m.unrealizedPnl.minus(pos.unrealizedPnl(mark));
-    const otherMm = m.maintenanceMargin.minus(pos.size.abs().mul(mark).mul(mmr));
-    const denominator = pos.size.minus(pos.size.abs().mul(mmr));
-    const p = otherMm.minus(m.walletBalance).minus(otherUpnl).plus(pos.costBasis).div(denominator);
-    return p.gt(0) ? p.toDecimalPlaces(8, Decimal.ROUND_HALF_EVEN) : undefined;
+    return liquidationPrice(
+      known ?? this.margin(acc),
+      pos,
+      inst.markPrice as Decimal,
+      inst.spec.maintenanceMarginRate,
+    );
   }
 
   /**
@@ -1376,7 +1272,7 @@ export class SimExchange {
   private accountOrReject(accountId: AccountId): Account {
     const acc = this.accounts.get(accountId);
     if (acc === undefined)
-      throw reject(
+      throw venueReject(
         'unknown_account',
         'accountId',
         `no account ${JSON.stringify(accountId)} on ${this.venueId}`,
@@ -1394,7 +1290,7 @@ export class SimExchange {
   private instrumentOrReject(instrumentId: InstrumentId): InstrumentState {
     const inst = this.instruments.get(instrumentId);
     if (inst === undefined) {
-      throw reject(
+      throw venueReject(
         'unknown_instrument',
         'instrumentId',
         `${JSON.stringify(instrumentId)} is not listed on ${this.venueId}`,
@@ -1412,17 +1308,6 @@ export class SimExchange {
       );
     }
     return inst;
-  }
-
-  private decimalOrReject(value: unknown, field: string): Decimal {
-    try {
-      if (value instanceof Decimal) return value;
-      if (typeof value === 'string' && value.trim() !== '') return new Decimal(value.trim());
-      if (typeof value === 'number' && Number.isFinite(value)) return new Decimal(value);
-    } catch {
-      // fall through to the reject below
-    }
-    throw reject('invalid_argument', field, `not a decimal number: ${JSON.stringify(String(value))}`);
   }
 }
 

@@ -30,7 +30,7 @@ describe('order validation', () => {
     assert.ok(!r.ok);
     assert.equal(r.reject.code, 'invalid_tick');
     assert.equal(r.reject.field, 'price');
-    assert.equal(r.reject.message, 'price: 50000.05 is not a multiple of tick 0.1');
+    assert.equal(r.reject.message, 'price: 50000.05 is not a multiple of the tick size 0.1');
     assert.equal(r.order?.status, 'rejected');
   });
 
@@ -46,7 +46,7 @@ describe('order validation', () => {
     });
     assert.ok(!lot.ok);
     assert.equal(lot.reject.code, 'invalid_lot');
-    assert.equal(lot.reject.message, 'size: 0.0015 is not a multiple of lot 0.001');
+    assert.equal(lot.reject.message, 'size: 0.0015 is not a multiple of the lot size 0.001');
 
     const small = ex.placeOrder({
       accountId: 'taker',
@@ -61,7 +61,7 @@ describe('order validation', () => {
     assert.equal(small.reject.field, 'size');
     assert.match(
       small.reject.message,
-      /^size: notional 50 \(size 0\.001 x price 50000\) is below min notional 100$/,
+      /^size: notional 50 \(size 0\.001 x price 50000\) is below the minimum 100$/,
     );
 
     const big = ex.placeOrder({

@@ -1,0 +1,55 @@
+/**
+ * Funding readings as market data keeps and shows them, pure: a venue's reading with its
+ * rate normalized per hour and annualized (so venues with 1 h and 8 h intervals compare),
+ * and its age and staleness at a given time.
+ */
+import {
+  type Decimal,
+  type EpochMs,
+  type InstrumentId,
+  normalizeFundingRate,
+  type VenueId,
+} from '@perpmesh/core';
+import type { FundingInfo } from '@perpmesh/venues';
+
+export interface FundingView {
+  venue: VenueId;
+  instrument: InstrumentId;
+  /** Raw rate for the venue's own interval. */
+  rate: Decimal;
+  intervalMs: number;
+  ratePerHour: Decimal;
+  annualized: Decimal;
+  nextFundingTimeMs: EpochMs;
+  markPrice: Decimal;
+  indexPrice: Decimal;
+  asOfMs: EpochMs;
+  /** Service clock minus `asOfMs`. */
+  ageMs: number;
+  stale: boolean;
+}
+
+/** A reading as stored: everything but its age. */
+export type FundingReading = Omit<FundingView, 'ageMs' | 'stale'>;
+
+export function fundingReading(venue: VenueId, info: FundingInfo): FundingReading {
+  const normalized = normalizeFundingRate(info.rate, { intervalMs: info.intervalMs });
+  return {
+    venue,
+    instrument: info.instrument,
+    rate: info.rate,
+    intervalMs: info.intervalMs,
+    ratePerHour: normalized.ratePerHour,
+    annualized: normalized.annualized,
+    nextFundingTimeMs: info.nextFundingTimeMs,
+    markPrice: info.markPrice,
+    indexPrice: info.indexPrice,
+    asOfMs: info.tsEventMs,
+  };
+}
+
+/** The reading at `nowMs`: stale once older than `staleAfterMs`. */
+export function fundingView(reading: FundingReading, nowMs: EpochMs, staleAfterMs: number): FundingView {
+  const ageMs = Math.max(0, nowMs - reading.asOfMs);
+  return { ...reading, ageMs, stale: ageMs > staleAfterMs };
+}
