@@ -10,7 +10,7 @@ import {
   type FundingArbState,
   fundingArbDecider,
   parseFundingArbConfig,
-} from './funding-arb.js';
+} from './strategies/funding-arb/index.js';
 import { type GridConfig, type GridState, gridDecider, parseGridConfig } from './grid.js';
 import type { StrategyDecider } from './model.js';
 import { parseScalperConfig, type ScalperConfig, type ScalperState, scalperDecider } from './scalper.js';

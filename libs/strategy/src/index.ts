@@ -44,7 +44,7 @@ export {
   fundingArbDecider,
   legSize,
   parseFundingArbConfig,
-} from './funding-arb.js';
+} from './strategies/funding-arb/index.js';
 export { type GridConfig, type GridState, gridConfigSchema, gridDecider, parseGridConfig } from './grid.js';
 export * from './model.js';
 export {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dec, ValidationError } from '@perpmesh/core';
 import fc from 'fast-check';
-import { spec } from './decider-spec.js';
-import type { StrategyState } from './engine.js';
+import { spec } from '../../decider-spec.js';
+import type { StrategyState } from '../../engine.js';
 import {
   BTC,
   balance,
@@ -19,15 +19,15 @@ import {
   start,
   T0,
   tick,
-} from './fixtures.test-helper.js';
+} from '../../fixtures.test-helper.js';
 import {
   commonLotSize,
   type FundingArbState,
   fundingArbDecider,
   legSize,
   parseFundingArbConfig,
-} from './funding-arb.js';
-import type { StrategyInput } from './model.js';
+} from './index.js';
+import type { StrategyInput } from '../../model.js';
 
 const A = 'paper-a';
 const B = 'paper-b';
