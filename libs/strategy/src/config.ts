@@ -5,15 +5,15 @@
  */
 import { ValidationError } from '@perpmesh/core';
 import type { StrategyState } from './engine.js';
+import { type GridConfig, type GridState, gridDecider, parseGridConfig } from './grid.js';
+import type { StrategyDecider } from './model.js';
+import { parseScalperConfig, type ScalperConfig, type ScalperState, scalperDecider } from './scalper.js';
 import {
   type FundingArbConfig,
   type FundingArbState,
   fundingArbDecider,
   parseFundingArbConfig,
 } from './strategies/funding-arb/index.js';
-import { type GridConfig, type GridState, gridDecider, parseGridConfig } from './grid.js';
-import type { StrategyDecider } from './model.js';
-import { parseScalperConfig, type ScalperConfig, type ScalperState, scalperDecider } from './scalper.js';
 
 export type StrategyConfig =
   | (FundingArbConfig & { kind: 'funding_arb' })

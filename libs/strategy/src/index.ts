@@ -32,19 +32,6 @@ export {
   type StrategyKind,
   type StrategyState,
 } from './engine.js';
-export {
-  ARB_PHASES,
-  type Arb,
-  type ArbLeg,
-  type ArbPhase,
-  commonLotSize,
-  type FundingArbConfig,
-  type FundingArbState,
-  fundingArbConfigSchema,
-  fundingArbDecider,
-  legSize,
-  parseFundingArbConfig,
-} from './strategies/funding-arb/index.js';
 export { type GridConfig, type GridState, gridConfigSchema, gridDecider, parseGridConfig } from './grid.js';
 export * from './model.js';
 export {
@@ -64,6 +51,19 @@ export {
   scalperConfigSchema,
   scalperDecider,
 } from './scalper.js';
+export {
+  ARB_PHASES,
+  type Arb,
+  type ArbLeg,
+  type ArbPhase,
+  commonLotSize,
+  type FundingArbConfig,
+  type FundingArbState,
+  fundingArbConfigSchema,
+  fundingArbDecider,
+  legSize,
+  parseFundingArbConfig,
+} from './strategies/funding-arb/index.js';
 export {
   CLIENT_ORDER_ID_SEPARATOR,
   clientOrderSeq,

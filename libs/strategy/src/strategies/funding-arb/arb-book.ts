@@ -132,7 +132,9 @@ export function lastClosed(state: FundingArbState, instrument: string): Arb | un
 
 /** An active or closed arb by id. */
 export function findArb(state: FundingArbState, arbId: string): Arb | undefined {
-  return Object.values(state.arbs).find((a) => a.arbId === arbId) ?? state.closed.find((a) => a.arbId === arbId);
+  return (
+    Object.values(state.arbs).find((a) => a.arbId === arbId) ?? state.closed.find((a) => a.arbId === arbId)
+  );
 }
 
 /** Signed size of a leg: what it was adopted with plus the signed filled sizes of its orders. */

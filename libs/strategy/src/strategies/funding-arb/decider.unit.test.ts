@@ -20,6 +20,7 @@ import {
   T0,
   tick,
 } from '../../fixtures.test-helper.js';
+import type { StrategyInput } from '../../model.js';
 import {
   commonLotSize,
   type FundingArbState,
@@ -27,7 +28,6 @@ import {
   legSize,
   parseFundingArbConfig,
 } from './index.js';
-import type { StrategyInput } from '../../model.js';
 
 const A = 'paper-a';
 const B = 'paper-b';

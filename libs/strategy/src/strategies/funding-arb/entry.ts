@@ -226,7 +226,16 @@ function planEntry(
     );
     return undefined;
   }
-  return { short, long, size, lot, netCarry, shortWorst: carry.shortWorst, longWorst: carry.longWorst, inputs };
+  return {
+    short,
+    long,
+    size,
+    lot,
+    netCarry,
+    shortWorst: carry.shortWorst,
+    longWorst: carry.longWorst,
+    inputs,
+  };
 }
 
 function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: number): void {

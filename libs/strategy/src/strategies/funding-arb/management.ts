@@ -22,7 +22,15 @@ import {
   legClosable,
   legOpenSize,
 } from './arb-book.js';
-import { type ArbStep, arbInputs, legRequest, legView, noteOnce, venueInputs, venueView } from './arb-step.js';
+import {
+  type ArbStep,
+  arbInputs,
+  legRequest,
+  legView,
+  noteOnce,
+  venueInputs,
+  venueView,
+} from './arb-step.js';
 import { BPS, imminentSettlement, markedPnlAfterExit, stayValue } from './carry.js';
 
 /** One step of an active arb: time out stuck orders, spend the imbalance budget, then act on its phase. */
