@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ValidationError } from '@perpmesh/core';
 import { BTC } from '../../fixtures.test-helper.js';
+import { A } from './arb-fixtures.test-helper.js';
 import { parseFundingArbConfig } from './config.js';
 
 function raw(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -116,6 +117,32 @@ describe('funding arb config: other fields', () => {
         ],
       },
       'fundingArb.venues[0].feeMode',
+    );
+  });
+
+  test('config errors name the field', () => {
+    assert.throws(
+      () => parseFundingArbConfig({ ...JSON.parse(JSON.stringify({})), strategyId: 'Bad_Id' }),
+      (e: unknown) => e instanceof ValidationError && e.field === 'fundingArb.strategyId',
+    );
+    assert.throws(
+      () =>
+        parseFundingArbConfig({
+          strategyId: 'a',
+          instruments: [BTC],
+          venues: [
+            { venue: A, account: 'm' },
+            { venue: A, account: 'm' },
+          ],
+          targetNotionalPerLeg: '1',
+          holdingHorizonMs: 1,
+          entryThresholdBps: '1',
+          persistenceMs: 0,
+          maxHoldingMs: 1,
+          legImbalanceBudgetNotionalSeconds: '1',
+          risk: { leverage: '1', maxLeverage: '1', maxNotionalPerInstrument: '1', maxNotionalPerVenue: '1' },
+        }),
+      (e: unknown) => e instanceof ValidationError && e.field === 'fundingArb.venues[1].venue',
     );
   });
 });
