@@ -14,8 +14,9 @@
  *    orders already reserve; notional per instrument and per venue; account leverage.
  */
 import { type Decimal, minDec, roundToStep, type Side, ZERO } from '@perpmesh/core';
+import { durationMs } from '@perpmesh/runtime';
 import { z } from 'zod';
-import { configDecimal, msSchema, positiveConfigDecimal } from './codec.js';
+import { configDecimal, positiveConfigDecimal } from './codec.js';
 import type { OrderIntent } from './model.js';
 import {
   accountKey,
@@ -41,7 +42,7 @@ export const riskConfigSchema = z.object({
   orderRateCapacity: z.int().min(1).default(10),
   orderRatePerSecond: z.number().positive().default(2),
   /** A balance older than this (its asOfMs vs the input's nowMs) is stale: no opening orders. */
-  maxBalanceAgeMs: msSchema.default(60_000),
+  maxBalanceAgeMs: durationMs.default(60_000),
   /** Fraction of the available balance orders may use (headroom for price moves and fees). */
   availableBalanceUsage: configDecimal
     .refine((d) => d.gt(0) && d.lte(1), { error: 'must be greater than 0 and at most 1' })

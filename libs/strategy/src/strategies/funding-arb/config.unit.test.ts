@@ -48,8 +48,10 @@ describe('funding arb config: durations', () => {
         maxBookAgeMs: '5s',
         maxFundingAgeMs: '2m',
         skipReportIntervalMs: '1h',
+        risk: { ...(raw().risk as object), maxBalanceAgeMs: '48h' },
       }),
     );
+    assert.equal(config.risk.maxBalanceAgeMs, 172_800_000);
     assert.equal(config.holdingHorizonMs, 172_800_000);
     assert.equal(config.persistenceMs, 10_000);
     assert.equal(config.maxHoldingMs, 1_800_000);
