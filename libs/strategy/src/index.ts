@@ -36,19 +36,6 @@ export {
   type StrategyKind,
   type StrategyState,
 } from './engine.js';
-export {
-  ARB_PHASES,
-  type Arb,
-  type ArbLeg,
-  type ArbPhase,
-  commonLotSize,
-  type FundingArbConfig,
-  type FundingArbState,
-  fundingArbConfigSchema,
-  fundingArbDecider,
-  legSize,
-  parseFundingArbConfig,
-} from './funding-arb.js';
 export * from './model.js';
 export {
   type AnyStrategyDefinition,
@@ -70,6 +57,19 @@ export {
   riskConfigSchema,
 } from './risk.js';
 export { fundingArbStrategy } from './strategies/funding-arb/definition.js';
+export {
+  ARB_PHASES,
+  type Arb,
+  type ArbLeg,
+  type ArbPhase,
+  commonLotSize,
+  type FundingArbConfig,
+  type FundingArbState,
+  fundingArbConfigSchema,
+  fundingArbDecider,
+  legSize,
+  parseFundingArbConfig,
+} from './strategies/funding-arb/index.js';
 export {
   type GridConfig,
   type GridState,

@@ -20,9 +20,9 @@ import { type EpochMs, PerpmeshError, ValidationError, ZERO } from '@perpmesh/co
 import { grpcHandlers, type HealthRegistry, type Logger } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { makeStrategyDecider } from '../config.js';
-import { type Arb, type FundingArbState, legSize } from '../funding-arb.js';
 import type { OperatorAction } from '../model.js';
 import { fundingArbStrategy } from '../strategies/funding-arb/definition.js';
+import { type Arb, type FundingArbState, legSize } from '../strategies/funding-arb/index.js';
 import type { TradingState } from '../world.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';

@@ -2,13 +2,14 @@
  * Funding-rate arbitrage as the registry sees it: config kind `funding_arb`; it trades
  * every listed venue account and reads every listed instrument on every listed venue.
  */
+
+import type { StrategyDefinition } from '../../registry.js';
 import {
   type FundingArbConfig,
   type FundingArbState,
   fundingArbDecider,
   parseFundingArbConfig,
-} from '../../funding-arb.js';
-import type { StrategyDefinition } from '../../registry.js';
+} from './index.js';
 
 export const fundingArbStrategy: StrategyDefinition<FundingArbConfig, FundingArbState> = {
   kind: 'funding_arb',

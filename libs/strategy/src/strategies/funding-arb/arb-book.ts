@@ -1,0 +1,254 @@
+/**
+ * The arb book: the funding-arb strategy's own state (legs with their orders, fills, fees
+ * and funding, the entry's expectations, the phase), its codec, and the pure operations
+ * on it. It is part of the serialized state; restoring it and continuing gives the same
+ * decisions.
+ */
+import {
+  applyFill,
+  applyFunding,
+  type Decimal,
+  FLAT_POSITION,
+  minDec,
+  type PositionState,
+  type Side,
+  ZERO,
+} from '@perpmesh/core';
+import { z } from 'zod';
+import { decimalCodec, msSchema } from '../../codec.js';
+import type { StrategyInput } from '../../model.js';
+import { type FactResult, type OwnOrder, positionSize, type WorldState } from '../../world.js';
+
+const positionStateCodec = z.object({
+  size: decimalCodec,
+  side: z.enum(['long', 'short', 'flat']),
+  entryPrice: decimalCodec.optional(),
+  tradingPnl: decimalCodec,
+  fees: decimalCodec,
+  funding: decimalCodec,
+  realizedPnl: decimalCodec,
+  netRealizedPnl: decimalCodec,
+  markPrice: decimalCodec.optional(),
+  unrealizedPnl: decimalCodec,
+  updatedAtMs: msSchema.optional(),
+});
+
+const legOrderCodec = z.object({ side: z.enum(['buy', 'sell']), filled: decimalCodec, role: z.string() });
+
+const legCodec = z.object({
+  venue: z.string(),
+  account: z.string(),
+  instrument: z.string(),
+  /** sell for the short leg, buy for the long leg. */
+  entrySide: z.enum(['buy', 'sell']),
+  /** Signed size the leg started with when adopted at start (0 for legs we opened). */
+  adoptedSize: decimalCodec,
+  /** Every order of this leg with its cumulative filled size: the leg's size is their signed sum. */
+  orders: z.record(z.string(), legOrderCodec),
+  /** Money from our fills and funding payments (core position accounting). */
+  position: positionStateCodec,
+  lastOrderAtMs: msSchema.optional(),
+});
+export type ArbLeg = z.output<typeof legCodec>;
+
+export const ARB_PHASES = ['entering', 'open', 'exiting', 'unwinding', 'closed'] as const;
+/** idle (no arb for the instrument) -> entering -> open -> exiting -> closed; entering/open -> unwinding -> open | closed. */
+export type ArbPhase = (typeof ARB_PHASES)[number];
+
+const arbCodec = z.object({
+  arbId: z.string(),
+  instrument: z.string(),
+  phase: z.enum(ARB_PHASES),
+  short: legCodec,
+  long: legCodec,
+  targetSize: decimalCodec,
+  lotSize: decimalCodec,
+  /** What the entry expected (the numbers of the enter decision). */
+  entry: z.record(z.string(), z.string()),
+  expectedNetCarry: decimalCodec,
+  startedAtMs: msSchema,
+  openedAtMs: msSchema.optional(),
+  imbalanceUsedNotionalSeconds: decimalCodec,
+  imbalanceCheckedAtMs: msSchema.optional(),
+  hedgeAttempts: z.int().min(0),
+  lastActionAtMs: msSchema.optional(),
+  exitReason: z.string().optional(),
+  exitDeferredReason: z.string().optional(),
+  /** The last `signal` reason emitted by noteOnce (so a wait is reported once, not every input). */
+  lastNote: z.string().optional(),
+  closedAtMs: msSchema.optional(),
+  closeReason: z.string().optional(),
+  /** Filled at close: per-leg and total trading PnL, fees, funding, net. */
+  result: z.record(z.string(), z.string()).optional(),
+});
+export type Arb = z.output<typeof arbCodec>;
+
+export const fundingArbStateCodec = z.object({
+  /** Active arbs by instrument (at most one per instrument). */
+  arbs: z.record(z.string(), arbCodec),
+  /** Finished arbs, newest last (bounded). */
+  closed: z.array(arbCodec),
+  arbSeq: z.int().min(0),
+  /** Entry condition currently holding, per instrument: which pair and since when. */
+  candidates: z.record(z.string(), z.object({ pair: z.string(), sinceMs: msSchema })),
+  lastSkip: z.record(z.string(), z.object({ reasonCode: z.string(), atMs: msSchema })),
+});
+export type FundingArbState = z.output<typeof fundingArbStateCodec>;
+
+/** Finished arbs kept in the book; older ones are dropped so the state stays bounded. */
+export const MAX_CLOSED_ARBS = 50;
+
+export function initialFundingArbState(): FundingArbState {
+  return { arbs: {}, closed: [], arbSeq: 0, candidates: {}, lastSkip: {} };
+}
+
+export function emptyLeg(venue: string, account: string, instrument: string, entrySide: Side): ArbLeg {
+  return {
+    venue,
+    account,
+    instrument,
+    entrySide,
+    adoptedSize: ZERO,
+    orders: {},
+    position: { ...FLAT_POSITION },
+  };
+}
+
+// ---- reading the book -------------------------------------------------------------------
+
+/** Active arbs in instrument order (a stable order keeps decisions deterministic). */
+export function activeArbs(state: FundingArbState): Arb[] {
+  return Object.keys(state.arbs)
+    .sort()
+    .map((k) => state.arbs[k]!);
+}
+
+/** The most recently closed arb on `instrument`. */
+export function lastClosed(state: FundingArbState, instrument: string): Arb | undefined {
+  for (let i = state.closed.length - 1; i >= 0; i--)
+    if (state.closed[i]!.instrument === instrument) return state.closed[i];
+  return undefined;
+}
+
+/** An active or closed arb by id. */
+export function findArb(state: FundingArbState, arbId: string): Arb | undefined {
+  return (
+    Object.values(state.arbs).find((a) => a.arbId === arbId) ?? state.closed.find((a) => a.arbId === arbId)
+  );
+}
+
+/** Signed size of a leg: what it was adopted with plus the signed filled sizes of its orders. */
+export function legSize(leg: ArbLeg): Decimal {
+  return Object.values(leg.orders).reduce(
+    (sum, o) => (o.side === 'buy' ? sum.plus(o.filled) : sum.minus(o.filled)),
+    leg.adoptedSize,
+  );
+}
+
+/** What the leg still holds in its own direction (never negative). */
+export function legOpenSize(leg: ArbLeg): Decimal {
+  const signed = legSize(leg);
+  const inDirection = leg.entrySide === 'buy' ? signed : signed.neg();
+  return inDirection.isNeg() ? ZERO : inDirection;
+}
+
+/** What can be closed on the leg: the leg's size, but never more than the venue position in that direction. */
+export function legClosable(world: WorldState, leg: ArbLeg): Decimal {
+  const venue = positionSize(world, leg.venue, leg.account, leg.instrument);
+  const venueInDirection = leg.entrySide === 'buy' ? venue : venue.neg();
+  return minDec(legOpenSize(leg), venueInDirection.isNeg() ? ZERO : venueInDirection);
+}
+
+/** Per-leg and total trading PnL, fees, funding and net, next to what the entry expected. */
+export function arbResult(arb: Arb): Record<string, string> {
+  const out: Record<string, string> = {};
+  let trading = ZERO;
+  let fees = ZERO;
+  let funding = ZERO;
+  for (const [name, leg] of [
+    ['short', arb.short],
+    ['long', arb.long],
+  ] as const) {
+    const p = leg.position;
+    out[`${name}.trading_pnl`] = p.tradingPnl.toFixed();
+    out[`${name}.fees`] = p.fees.toFixed();
+    out[`${name}.funding_received`] = p.funding.toFixed();
+    out[`${name}.net_pnl`] = p.netRealizedPnl.toFixed();
+    trading = trading.plus(p.tradingPnl);
+    fees = fees.plus(p.fees);
+    funding = funding.plus(p.funding);
+  }
+  out.trading_pnl = trading.toFixed();
+  out.fees = fees.toFixed();
+  out.funding_received = funding.toFixed();
+  out.carry_net_of_fees = funding.minus(fees).toFixed();
+  out.net_pnl = trading.minus(fees).plus(funding).toFixed();
+  out.expected_net_carry = arb.expectedNetCarry.toFixed();
+  return out;
+}
+
+// ---- changing the book ------------------------------------------------------------------
+
+/** Records a just-placed order on the leg of its venue. */
+export function attachOrder(arb: Arb, order: OwnOrder): void {
+  const leg = order.venue === arb.short.venue ? arb.short : arb.long;
+  leg.orders[order.clientOrderId] = { side: order.side, filled: order.filled, role: order.role };
+  leg.lastOrderAtMs = order.createdAtMs;
+}
+
+/** Folds an update of an arb order (its filled size, and a new fill's price and fee) into its leg. */
+export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: FactResult['newFill']): void {
+  const arb = findArb(state, order.group!);
+  if (!arb) return;
+  const leg =
+    order.venue === arb.short.venue ? arb.short : order.venue === arb.long.venue ? arb.long : undefined;
+  if (!leg) return;
+  const entry = leg.orders[order.clientOrderId];
+  if (entry) entry.filled = order.filled;
+  else leg.orders[order.clientOrderId] = { side: order.side, filled: order.filled, role: order.role };
+  if (fill) {
+    leg.position = applyFill(leg.position as PositionState, {
+      side: fill.side,
+      price: fill.price,
+      size: fill.size,
+      fee: fill.fee,
+    }) as ArbLeg['position'];
+    if (arb.phase === 'closed') arb.result = arbResult(arb);
+  }
+}
+
+/** Books a funding payment on the leg it belongs to, also on an arb closed after the settlement it pays for. */
+export function recordFunding(
+  state: FundingArbState,
+  p: Extract<StrategyInput, { kind: 'funding_payment' }>,
+): void {
+  const matches = (leg: ArbLeg) =>
+    leg.venue === p.venue && leg.account === p.account && leg.instrument === p.instrument;
+  let arb = state.arbs[p.instrument];
+  // A payment for a settlement while the arb was open can arrive after it closed.
+  if (!arb || !(matches(arb.short) || matches(arb.long))) {
+    arb = [...state.closed]
+      .reverse()
+      .find(
+        (a) =>
+          a.instrument === p.instrument &&
+          (matches(a.short) || matches(a.long)) &&
+          a.closedAtMs !== undefined &&
+          p.fundingTimeMs <= a.closedAtMs,
+      );
+  }
+  if (!arb) return;
+  const leg = matches(arb.short) ? arb.short : arb.long;
+  leg.position = applyFunding(leg.position as PositionState, {
+    amount: p.amount,
+    tsEventMs: p.fundingTimeMs,
+  }) as ArbLeg['position'];
+  if (arb.phase === 'closed' && arb.result) arb.result = arbResult(arb);
+}
+
+/** Moves a closed arb from the active book to the bounded list of closed arbs. */
+export function archiveArb(state: FundingArbState, arb: Arb): void {
+  delete state.arbs[arb.instrument];
+  state.closed.push(arb);
+  if (state.closed.length > MAX_CLOSED_ARBS) state.closed.shift();
+}

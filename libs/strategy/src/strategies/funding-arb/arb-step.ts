@@ -1,0 +1,143 @@
+/**
+ * What entry, management and adoption share within one decider step: the step type, a
+ * venue's market as the arb reads it, the order request for one leg, and the inputs every
+ * arb decision carries.
+ */
+import { type Decimal, dec, roundToStep, type Side } from '@perpmesh/core';
+import type { PlaceRequest, Step } from '../../engine.js';
+import { type BookState, type FundingState, type MarketState, marketKey, midOf, walk } from '../../world.js';
+import { type Arb, type ArbLeg, type FundingArbState, legOpenSize } from './arb-book.js';
+import { BPS, type CarryVenue, ratePerHourOf } from './carry.js';
+import type { FundingArbConfig } from './config.js';
+
+export type ArbStep = Step<FundingArbState, FundingArbConfig>;
+
+/** One configured venue's market, book and funding for an instrument, with the prices the arb uses. */
+export interface VenueView extends CarryVenue {
+  readonly venue: string;
+  readonly account: string;
+  readonly market: MarketState;
+  readonly book: BookState;
+  readonly funding: FundingState;
+}
+
+/** The venue's view, or undefined when something is missing (or, with `requireFresh`, too old). */
+export function venueView(
+  step: ArbStep,
+  venue: string,
+  instrument: string,
+  requireFresh: boolean,
+): VenueView | undefined {
+  const cfg = step.config.venues.find((v) => v.venue === venue);
+  if (!cfg) return undefined;
+  const key = marketKey(venue, instrument);
+  const market = step.world.markets[key];
+  const book = step.world.books[key];
+  const funding = step.world.funding[key];
+  if (!market || !book || !funding) return undefined;
+  if (requireFresh) {
+    if (step.nowMs - book.receivedAtMs > step.config.maxBookAgeMs) return undefined;
+    if (step.nowMs - funding.receivedAtMs > step.config.maxFundingAgeMs) return undefined;
+  }
+  const mid = midOf(book);
+  if (!mid) return undefined;
+  return {
+    venue,
+    account: cfg.account,
+    market,
+    book,
+    funding,
+    ratePerHour: ratePerHourOf(funding),
+    mid,
+    mark: funding.markPrice ?? mid,
+    feeRate: cfg.feeMode === 'maker' ? market.makerFeeRate : market.takerFeeRate,
+  };
+}
+
+/** A venue's numbers as decision inputs, prefixed with the venue (`paper.rate_per_hour`). */
+export function venueInputs(v: VenueView): Record<string, string> {
+  const p = `${v.venue}.`;
+  return {
+    [`${p}rate`]: v.funding.rate.toFixed(),
+    [`${p}interval_ms`]: String(v.funding.intervalMs),
+    [`${p}rate_per_hour`]: v.ratePerHour.toFixed(),
+    [`${p}next_funding_time_ms`]: String(v.funding.nextFundingTimeMs),
+    [`${p}mark`]: v.mark.toFixed(),
+    [`${p}mid`]: v.mid.toFixed(),
+    [`${p}fee_rate`]: v.feeRate.toFixed(),
+  };
+}
+
+/** What an order on an existing leg needs: its market, and its book when there is one. */
+export function legView(step: ArbStep, leg: ArbLeg) {
+  const key = marketKey(leg.venue, leg.instrument);
+  const market = step.world.markets[key];
+  const book = step.world.books[key];
+  return market ? { venue: leg.venue, account: leg.account, market, ...(book ? { book } : {}) } : undefined;
+}
+
+/** An order for one leg: market, or an IOC limit past the walked worst price by maxSlippageBps. */
+export function legRequest(
+  step: ArbStep,
+  view: Pick<VenueView, 'venue' | 'account' | 'market'> & { book?: BookState },
+  side: Side,
+  size: Decimal,
+  reduceOnly: boolean,
+  role: string,
+  arbId: string,
+  worstPrice: Decimal | undefined,
+): PlaceRequest {
+  const base = {
+    venue: view.venue,
+    account: view.account,
+    instrument: view.market.instrument,
+    side,
+    size,
+    reduceOnly,
+    role,
+    group: arbId,
+  };
+  const worst = worstPrice ?? (view.book ? walk(view.book, side, size).worstPrice : undefined);
+  if (step.config.orderType === 'market' || !worst) {
+    return { ...base, type: 'market', timeInForce: 'ioc', price: undefined };
+  }
+  const slip = step.config.maxSlippageBps.div(BPS);
+  const price =
+    side === 'buy'
+      ? roundToStep(worst.mul(dec(1).plus(slip)), view.market.tickSize, 'up')
+      : roundToStep(worst.mul(dec(1).minus(slip)), view.market.tickSize, 'down');
+  return { ...base, type: 'limit', timeInForce: 'ioc', price };
+}
+
+/** The inputs every decision about an arb carries: its legs, sizes and imbalance budget. */
+export function arbInputs(step: ArbStep, arb: Arb): Record<string, string> {
+  const shortSize = legOpenSize(arb.short);
+  const longSize = legOpenSize(arb.long);
+  return {
+    arb_id: arb.arbId,
+    instrument: arb.instrument,
+    phase: arb.phase,
+    short_venue: arb.short.venue,
+    long_venue: arb.long.venue,
+    target_size: arb.targetSize.toFixed(),
+    short_size: shortSize.toFixed(),
+    long_size: longSize.toFixed(),
+    imbalance: shortSize.minus(longSize).toFixed(),
+    imbalance_used_notional_seconds: arb.imbalanceUsedNotionalSeconds.toFixed(),
+    imbalance_budget_notional_seconds: step.config.legImbalanceBudgetNotionalSeconds.toFixed(),
+    hedge_attempts: String(arb.hedgeAttempts),
+  };
+}
+
+/** A `signal` decision reported once per wait, not on every input while the wait lasts. */
+export function noteOnce(
+  step: ArbStep,
+  arb: Arb,
+  reasonCode: string,
+  message: string,
+  inputs: Record<string, string>,
+): void {
+  if (arb.lastNote === reasonCode) return;
+  arb.lastNote = reasonCode;
+  step.decide({ kind: 'signal', reasonCode, message, inputs });
+}

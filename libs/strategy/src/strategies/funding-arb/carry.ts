@@ -1,0 +1,191 @@
+/**
+ * The money math of a funding arb, as pure functions: per-hour funding rates, the
+ * expected carry over a horizon net of both legs' fees and walked-book slippage (entry
+ * and exit), settlement payments, the value of staying, and the marked PnL of closing now.
+ *
+ * Amounts are quote currency; a cost is positive when we pay it.
+ */
+import { type Decimal, dec, fundingRatePerHour, MS_PER_HOUR, maxDec, type Side, ZERO } from '@perpmesh/core';
+import { type BookState, type FundingState, walk } from '../../world.js';
+
+/** Basis points per unit. */
+export const BPS = dec(10_000);
+
+/**
+ * A venue's funding rate per hour: its rate divided by ITS OWN interval, never an assumed
+ * 8 h (a raw 8 h rate next to a raw 1 h rate says nothing).
+ */
+export function ratePerHourOf(funding: Pick<FundingState, 'rate' | 'intervalMs'>): Decimal {
+  return fundingRatePerHour(funding.rate, { intervalMs: funding.intervalMs });
+}
+
+/** The pair with the widest per-hour spread: short where the rate is highest, long where it is lowest. */
+export function widestSpreadPair<V extends { readonly ratePerHour: Decimal }>(
+  views: readonly V[],
+): { short: V; long: V; spread: Decimal } | undefined {
+  let best: { short: V; long: V; spread: Decimal } | undefined;
+  for (const a of views) {
+    for (const b of views) {
+      if (a === b) continue;
+      const spread = a.ratePerHour.minus(b.ratePerHour);
+      if (!best || spread.gt(best.spread)) best = { short: a, long: b, spread };
+    }
+  }
+  return best;
+}
+
+/** The smallest size that is a whole number of lots on both venues (their least common multiple). */
+export function commonLotSize(a: Decimal, b: Decimal): Decimal {
+  const places = Math.max(a.decimalPlaces(), b.decimalPlaces());
+  const scale = dec(10).pow(places);
+  const ai = BigInt(a.mul(scale).toFixed(0));
+  const bi = BigInt(b.mul(scale).toFixed(0));
+  let x = ai;
+  let y = bi;
+  while (y !== 0n) [x, y] = [y, x % y];
+  return dec(((ai / x) * bi).toString()).div(scale);
+}
+
+/** One venue's book with the prices and fee rate the estimate uses. */
+export interface PricedBook {
+  readonly book: BookState;
+  readonly mid: Decimal;
+  readonly feeRate: Decimal;
+}
+
+export interface TakeCost {
+  /** The fee on the walked notional. */
+  readonly fee: Decimal;
+  /** How much worse than mid the walked average price is, times the size. */
+  readonly slippage: Decimal;
+  /** The last (worst) price level the walk reached. */
+  readonly worst: Decimal;
+}
+
+/** Fees and slippage of taking `size` on one venue, as cost (positive = we pay); undefined if the book is too thin. */
+export function takeCost(v: PricedBook, side: Side, size: Decimal): TakeCost | undefined {
+  const w = walk(v.book, side, size);
+  if (!w.unfilled.isZero() || !w.vwap || !w.worstPrice) return undefined;
+  const slippage = side === 'buy' ? w.vwap.minus(v.mid).mul(size) : v.mid.minus(w.vwap).mul(size);
+  return { fee: w.notional.mul(v.feeRate), slippage, worst: w.worstPrice };
+}
+
+/** A venue as the carry estimate sees it. */
+export interface CarryVenue extends PricedBook {
+  readonly ratePerHour: Decimal;
+  readonly mark: Decimal;
+}
+
+export interface CarryEstimate {
+  /** Funding the pair earns over the horizon: (rate_short/h x mark_short - rate_long/h x mark_long) x hours x size. */
+  readonly grossCarry: Decimal;
+  readonly entryFees: Decimal;
+  readonly exitFees: Decimal;
+  readonly entrySlippage: Decimal;
+  readonly exitSlippage: Decimal;
+  /** Gross carry minus entry and exit fees and slippage of both legs. */
+  readonly netCarry: Decimal;
+  /** The walked worst prices of the entry orders (sell on the short venue, buy on the long one). */
+  readonly shortWorst: Decimal;
+  readonly longWorst: Decimal;
+}
+
+/**
+ * Expected carry of holding `size` short on `short` and long on `long` for `horizonMs`,
+ * net of both legs' fees and slippage walked on the live books, entering AND exiting;
+ * undefined when a book cannot fill `size` in either direction.
+ */
+export function estimateCarry(
+  short: CarryVenue,
+  long: CarryVenue,
+  size: Decimal,
+  horizonMs: number,
+): CarryEstimate | undefined {
+  const shortIn = takeCost(short, 'sell', size);
+  const longIn = takeCost(long, 'buy', size);
+  const shortOut = takeCost(short, 'buy', size);
+  const longOut = takeCost(long, 'sell', size);
+  if (!shortIn || !longIn || !shortOut || !longOut) return undefined;
+  const hours = dec(horizonMs).div(MS_PER_HOUR);
+  const grossCarry = short.ratePerHour
+    .mul(short.mark)
+    .minus(long.ratePerHour.mul(long.mark))
+    .mul(size)
+    .mul(hours);
+  const entryFees = shortIn.fee.plus(longIn.fee);
+  const exitFees = shortOut.fee.plus(longOut.fee);
+  const entrySlippage = shortIn.slippage.plus(longIn.slippage);
+  const exitSlippage = shortOut.slippage.plus(longOut.slippage);
+  const netCarry = grossCarry.minus(entryFees).minus(exitFees).minus(entrySlippage).minus(exitSlippage);
+  return {
+    grossCarry,
+    entryFees,
+    exitFees,
+    entrySlippage,
+    exitSlippage,
+    netCarry,
+    shortWorst: shortIn.worst,
+    longWorst: longIn.worst,
+  };
+}
+
+/** What a position of `signedSize` receives at a settlement of `rate` (negative = it pays): longs pay a positive rate. */
+export function settlementPayment(signedSize: Decimal, mark: Decimal, rate: Decimal): Decimal {
+  return signedSize.neg().mul(mark).mul(rate);
+}
+
+/** A venue whose next settlement may fall within the guard window. */
+export interface SettlingVenue {
+  readonly venue: string;
+  readonly funding: Pick<FundingState, 'rate' | 'nextFundingTimeMs'>;
+  readonly mark: Decimal;
+}
+
+/** Funding each leg pays or receives at its venue's next settlement if that falls within the guard window. */
+export function imminentSettlement(
+  legs: ReadonlyArray<{ view: SettlingVenue | undefined; signedSize: Decimal }>,
+  nowMs: number,
+  guardMs: number,
+): { net: Decimal; inputs: Record<string, string> } {
+  let net = ZERO;
+  const inputs: Record<string, string> = {};
+  for (const { view, signedSize } of legs) {
+    if (!view) continue;
+    const untilMs = view.funding.nextFundingTimeMs - nowMs;
+    if (untilMs <= 0 || untilMs > guardMs) continue;
+    const payment = settlementPayment(signedSize, view.mark, view.funding.rate);
+    inputs[`${view.venue}.next_settlement_in_ms`] = String(untilMs);
+    inputs[`${view.venue}.next_settlement_payment`] = payment.toFixed();
+    net = net.plus(payment);
+  }
+  inputs.imminent_settlement_net = net.toFixed();
+  return { net, inputs };
+}
+
+/** What staying `remainingMs` longer is expected to earn at a per-hour spread (nothing if the spread is not positive). */
+export function stayValue(spreadPerHour: Decimal, notional: Decimal, remainingMs: number): Decimal {
+  return maxDec(spreadPerHour, ZERO).mul(notional).mul(dec(remainingMs).div(MS_PER_HOUR));
+}
+
+/** A leg's accounting (core position state) and the venue it is marked on. */
+export interface MarkedLeg {
+  readonly position: {
+    readonly size: Decimal;
+    readonly entryPrice?: Decimal | undefined;
+    readonly netRealizedPnl: Decimal;
+  };
+  readonly view: PricedBook;
+}
+
+/** Realized + unrealized (at mid) + funding of both legs, minus fees and slippage of closing `size` now. */
+export function markedPnlAfterExit(short: MarkedLeg, long: MarkedLeg, size: Decimal): Decimal | undefined {
+  const shortOut = takeCost(short.view, 'buy', size);
+  const longOut = takeCost(long.view, 'sell', size);
+  if (!shortOut || !longOut) return undefined;
+  let pnl = ZERO;
+  for (const { position: p, view } of [short, long]) {
+    const unrealized = p.entryPrice ? view.mid.minus(p.entryPrice).mul(p.size) : ZERO;
+    pnl = pnl.plus(p.netRealizedPnl).plus(unrealized);
+  }
+  return pnl.minus(shortOut.fee).minus(longOut.fee).minus(shortOut.slippage).minus(longOut.slippage);
+}

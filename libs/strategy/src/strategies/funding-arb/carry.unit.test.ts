@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type Decimal, dec, FLAT_POSITION } from '@perpmesh/core';
+import type { BookState } from '../../world.js';
+import {
+  type CarryVenue,
+  commonLotSize,
+  estimateCarry,
+  imminentSettlement,
+  markedPnlAfterExit,
+  ratePerHourOf,
+  settlementPayment,
+  stayValue,
+  takeCost,
+  widestSpreadPair,
+} from './carry.js';
+
+const HOUR_MS = 3_600_000;
+
+function levels(rows: ReadonlyArray<readonly [string, string]>) {
+  return rows.map(([price, size]) => ({ price: dec(price), size: dec(size) }));
+}
+
+/** Bids 99 x 0.5 then 98 x 1; asks 100 x 0.2 then 101 x 0.3: mid 99.5. */
+function twoLevelBook(): BookState {
+  return {
+    bids: levels([
+      ['99', '0.5'],
+      ['98', '1'],
+    ]),
+    asks: levels([
+      ['100', '0.2'],
+      ['101', '0.3'],
+    ]),
+    asOfMs: 0,
+    receivedAtMs: 0,
+  };
+}
+
+function venue(
+  book: BookState,
+  opts: { feeRate?: string; ratePerHour?: string; mark?: string; mid?: string } = {},
+): CarryVenue {
+  return {
+    book,
+    mid: dec(opts.mid ?? '99.5'),
+    feeRate: dec(opts.feeRate ?? '0'),
+    ratePerHour: dec(opts.ratePerHour ?? '0'),
+    mark: dec(opts.mark ?? '100'),
+  };
+}
+
+const text = (d: Decimal | undefined) => d?.toFixed();
+
+describe('carry: per-hour rates', () => {
+  test('a rate is divided by its own venue interval', () => {
+    assert.equal(text(ratePerHourOf({ rate: dec('0.0008'), intervalMs: 8 * HOUR_MS })), '0.0001');
+    assert.equal(text(ratePerHourOf({ rate: dec('0.0001'), intervalMs: HOUR_MS })), '0.0001');
+    assert.equal(text(ratePerHourOf({ rate: dec('-0.001'), intervalMs: 4 * HOUR_MS })), '-0.00025');
+  });
+
+  test('the pair is picked by per-hour rate, not by raw rate', () => {
+    // Raw: A 0.04 % > B 0.01 %. Per hour: A 0.005 % < B 0.01 %.
+    const a = { name: 'a', ratePerHour: ratePerHourOf({ rate: dec('0.0004'), intervalMs: 8 * HOUR_MS }) };
+    const b = { name: 'b', ratePerHour: ratePerHourOf({ rate: dec('0.0001'), intervalMs: HOUR_MS }) };
+    const pair = widestSpreadPair([a, b])!;
+    assert.equal(pair.short.name, 'b');
+    assert.equal(pair.long.name, 'a');
+    assert.equal(text(pair.spread), '0.00005');
+  });
+
+  test('with three venues the widest spread wins; fewer than two venues give no pair', () => {
+    const views = [
+      { name: 'x', ratePerHour: dec('0.0001') },
+      { name: 'y', ratePerHour: dec('-0.0002') },
+      { name: 'z', ratePerHour: dec('0.0003') },
+    ];
+    const pair = widestSpreadPair(views)!;
+    assert.deepEqual([pair.short.name, pair.long.name, text(pair.spread)], ['z', 'y', '0.0005']);
+    assert.equal(widestSpreadPair([views[0]!]), undefined);
+  });
+});
+
+describe('carry: taking a book', () => {
+  test('a buy walks the asks: slippage is the walked average above mid, the fee is on the walked notional', () => {
+    // 0.2 at 100 + 0.2 at 101 = 40.2 for 0.4 (vwap 100.5), mid 99.5.
+    const cost = takeCost(venue(twoLevelBook(), { feeRate: '0.001' }), 'buy', dec('0.4'))!;
+    assert.equal(text(cost.slippage), '0.4');
+    assert.equal(text(cost.fee), '0.0402');
+    assert.equal(text(cost.worst), '101');
+  });
+
+  test('a sell walks the bids: slippage is the walked average below mid', () => {
+    // 0.5 at 99 + 0.5 at 98 = 98.5 for 1 (vwap 98.5), mid 99.5.
+    const cost = takeCost(venue(twoLevelBook(), { feeRate: '0.0005' }), 'sell', dec('1'))!;
+    assert.equal(text(cost.slippage), '1');
+    assert.equal(text(cost.fee), '0.04925');
+    assert.equal(text(cost.worst), '98');
+  });
+
+  test('within the top level the cost is half the spread times the size', () => {
+    const cost = takeCost(venue(twoLevelBook()), 'buy', dec('0.1'))!;
+    assert.equal(text(cost.slippage), '0.05');
+    assert.equal(text(cost.fee), '0');
+  });
+
+  test('a book too thin for the size gives no cost', () => {
+    assert.equal(takeCost(venue(twoLevelBook()), 'buy', dec('0.6')), undefined);
+    assert.equal(takeCost(venue(twoLevelBook()), 'sell', dec('1.6')), undefined);
+  });
+});
+
+describe('carry: the estimate over the horizon', () => {
+  test('gross carry is the per-hour rate x mark difference, times hours and size', () => {
+    const short = venue(twoLevelBook(), { ratePerHour: '0.0001', mark: '100' });
+    const long = venue(twoLevelBook(), { ratePerHour: '-0.00005', mark: '100' });
+    // (0.01 - -0.005) x 8 h x 0.2 = 0.024.
+    assert.equal(text(estimateCarry(short, long, dec('0.2'), 8 * HOUR_MS)!.grossCarry), '0.024');
+    // Twice the horizon, twice the carry.
+    assert.equal(text(estimateCarry(short, long, dec('0.2'), 16 * HOUR_MS)!.grossCarry), '0.048');
+    // Each leg is valued at its own mark.
+    const longAt90 = venue(twoLevelBook(), { ratePerHour: '-0.00005', mark: '90' });
+    // (0.01 - -0.0045) x 8 x 0.2 = 0.0232.
+    assert.equal(text(estimateCarry(short, longAt90, dec('0.2'), 8 * HOUR_MS)!.grossCarry), '0.0232');
+  });
+
+  test('fees of both legs, entering and exiting, each at its own venue fee rate', () => {
+    const short = venue(twoLevelBook(), { feeRate: '0.001', ratePerHour: '0.001' });
+    const long = venue(twoLevelBook(), { feeRate: '0.0005' });
+    const e = estimateCarry(short, long, dec('0.4'), HOUR_MS)!;
+    // Entry: sell 0.4 on the short venue (0.4 x 99 = 39.6) and buy 0.4 on the long one (40.2).
+    assert.equal(text(e.entryFees), dec('39.6').mul('0.001').plus(dec('40.2').mul('0.0005')).toFixed());
+    // Exit: buy back on the short venue (40.2), sell on the long one (39.6).
+    assert.equal(text(e.exitFees), dec('40.2').mul('0.001').plus(dec('39.6').mul('0.0005')).toFixed());
+    assert.equal(text(e.entryFees), '0.0597');
+    assert.equal(text(e.exitFees), '0.06');
+  });
+
+  test('slippage of both legs walked on the books, entering and exiting; net = gross - fees - slippage', () => {
+    const short = venue(twoLevelBook(), { ratePerHour: '0.001', mark: '100' });
+    const long = venue(twoLevelBook(), { ratePerHour: '0', mark: '100' });
+    const e = estimateCarry(short, long, dec('0.4'), 10 * HOUR_MS)!;
+    // Sell 0.4 at 99 (0.2 below mid) + buy 0.4 at 100.5 avg (0.4 above mid).
+    assert.equal(text(e.entrySlippage), '0.6');
+    assert.equal(text(e.exitSlippage), '0.6');
+    assert.equal(text(e.grossCarry), '0.4');
+    assert.equal(text(e.netCarry), '-0.8');
+    assert.equal(text(e.shortWorst), '99');
+    assert.equal(text(e.longWorst), '101');
+  });
+
+  test('no estimate when a book cannot fill the size in either direction', () => {
+    const thinAsks: BookState = { ...twoLevelBook(), asks: levels([['100', '0.1']]) };
+    // The short venue can sell 0.4 (entry) but not buy it back (exit).
+    assert.equal(estimateCarry(venue(thinAsks), venue(twoLevelBook()), dec('0.4'), HOUR_MS), undefined);
+    assert.ok(estimateCarry(venue(twoLevelBook()), venue(twoLevelBook()), dec('0.4'), HOUR_MS));
+  });
+});
+
+describe('carry: settlements and exits', () => {
+  test('a positive rate: longs pay, shorts receive', () => {
+    assert.equal(text(settlementPayment(dec('1'), dec('100'), dec('0.001'))), '-0.1');
+    assert.equal(text(settlementPayment(dec('-1'), dec('100'), dec('0.001'))), '0.1');
+    assert.equal(text(settlementPayment(dec('1'), dec('100'), dec('-0.001'))), '0.1');
+  });
+
+  test('only settlements within the guard window count', () => {
+    const at = (venueName: string, rate: string, nextFundingTimeMs: number) => ({
+      venue: venueName,
+      funding: { rate: dec(rate), nextFundingTimeMs },
+      mark: dec('100'),
+    });
+    const nowMs = 1_000_000;
+    const result = imminentSettlement(
+      [
+        { view: at('soon', '0.001', nowMs + 60_000), signedSize: dec('-2') },
+        { view: at('later', '0.001', nowMs + 180_000), signedSize: dec('2') },
+        { view: at('past', '0.001', nowMs), signedSize: dec('2') },
+        { view: undefined, signedSize: dec('2') },
+      ],
+      nowMs,
+      120_000,
+    );
+    assert.equal(text(result.net), '0.2');
+    assert.deepEqual(result.inputs, {
+      'soon.next_settlement_in_ms': '60000',
+      'soon.next_settlement_payment': '0.2',
+      imminent_settlement_net: '0.2',
+    });
+  });
+
+  test('staying earns the positive spread over the remaining time, nothing when the spread is not positive', () => {
+    assert.equal(text(stayValue(dec('0.0001'), dec('10000'), 2 * HOUR_MS)), '2');
+    assert.equal(text(stayValue(dec('-0.0001'), dec('10000'), 2 * HOUR_MS)), '0');
+    assert.equal(text(stayValue(dec('0.0001'), dec('10000'), 0)), '0');
+  });
+
+  test('marked PnL after exit: realized + unrealized at mid, minus the fees and slippage of closing both legs', () => {
+    const short = {
+      position: { ...FLAT_POSITION, size: dec('-0.4'), entryPrice: dec('100.5'), netRealizedPnl: dec('1') },
+      view: venue(twoLevelBook(), { feeRate: '0.001' }),
+    };
+    const long = {
+      position: { ...FLAT_POSITION, size: dec('0.4'), entryPrice: dec('99'), netRealizedPnl: dec('0.5') },
+      view: venue(twoLevelBook(), { feeRate: '0' }),
+    };
+    // Unrealized: short (99.5 - 100.5) x -0.4 = 0.4, long (99.5 - 99) x 0.4 = 0.2; realized 1.5.
+    // Closing: buy 0.4 on the short venue (fee 0.0402, slippage 0.4), sell 0.4 on the long one (slippage 0.2).
+    assert.equal(text(markedPnlAfterExit(short, long, dec('0.4'))), '1.4598');
+    assert.equal(markedPnlAfterExit(short, long, dec('5')), undefined);
+  });
+});
+
+describe('carry: common lot', () => {
+  test('the common lot is a multiple of both venues lots', () => {
+    assert.equal(commonLotSize(dec('0.001'), dec('0.0001')).toFixed(), '0.001');
+    assert.equal(commonLotSize(dec('0.003'), dec('0.002')).toFixed(), '0.006');
+    assert.equal(commonLotSize(dec('0.01'), dec('0.01')).toFixed(), '0.01');
+  });
+
+  test('the least common multiple of both lots', () => {
+    assert.equal(text(commonLotSize(dec('0.25'), dec('0.1'))), '0.5');
+    assert.equal(text(commonLotSize(dec('1'), dec('1'))), '1');
+  });
+});

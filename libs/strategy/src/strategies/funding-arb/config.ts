@@ -1,0 +1,88 @@
+/**
+ * The funding-arb config: its schema and `parseFundingArbConfig`.
+ *
+ * Every duration (`...Ms` fields) takes the same duration strings as the rest of the
+ * config (`"48h"`, `"30s"`, `"1h30m"`) through the strategy codec's `configDuration`; a plain number is
+ * still read as milliseconds.
+ */
+import { z } from 'zod';
+import {
+  accountIdSchema,
+  configDecimal,
+  configDuration,
+  instrumentIdSchema,
+  parseWith,
+  positiveConfigDecimal,
+  positiveConfigDuration,
+  strategyIdSchema,
+  venueIdSchema,
+} from '../../codec.js';
+import { riskConfigSchema } from '../../risk.js';
+
+export const fundingArbConfigSchema = z
+  .object({
+    kind: z.literal('funding_arb').optional(),
+    strategyId: strategyIdSchema,
+    instruments: z.array(instrumentIdSchema).min(1),
+    venues: z
+      .array(
+        z.object({
+          venue: venueIdSchema,
+          account: accountIdSchema,
+          /** Fee rate used in the carry estimate: taker (default) unless this account really pays maker. */
+          feeMode: z.enum(['taker', 'maker']).default('taker'),
+        }),
+      )
+      .min(2),
+    /** Quote notional per leg to aim for (before balance and risk caps). */
+    targetNotionalPerLeg: positiveConfigDecimal,
+    holdingHorizonMs: positiveConfigDuration,
+    /** Net carry over the horizon, after fees and slippage, as bps of one leg's notional. */
+    entryThresholdBps: configDecimal,
+    /** The entry condition must hold this long without a break. */
+    persistenceMs: configDuration,
+    /** Exit when the per-hour spread (short rate/h - long rate/h) falls below this, in bps per hour. */
+    exitSpreadBpsPerHour: configDecimal.prefault('0'),
+    /** Exit when marked PnL net of estimated exit costs reaches this many bps of notional. */
+    takeProfitBps: positiveConfigDecimal.optional(),
+    maxHoldingMs: positiveConfigDuration,
+    /** After an arb on an instrument closes (or fails to enter), wait this long before a new entry. */
+    reentryCooldownMs: configDuration.default(300_000),
+    /** How far ahead a settlement counts as imminent (for adverse-settlement exits and deferrals). */
+    settlementGuardMs: configDuration.default(120_000),
+    /** Leg-imbalance budget in quote x seconds; spent while one leg is larger than the other. */
+    legImbalanceBudgetNotionalSeconds: positiveConfigDecimal,
+    maxHedgeAttempts: z.int().min(0).default(1),
+    orderType: z.enum(['market', 'limit_ioc']).default('limit_ioc'),
+    /** For limit_ioc: how far past the walked worst price the limit may go. */
+    maxSlippageBps: configDecimal.prefault('20'),
+    /** Cancel an arb order still open after this long. */
+    orderTimeoutMs: positiveConfigDuration.default(10_000),
+    /** Wait between repeated unwind / exit attempts. */
+    retryIntervalMs: positiveConfigDuration.default(2_000),
+    maxBookAgeMs: positiveConfigDuration.default(5_000),
+    maxFundingAgeMs: positiveConfigDuration.default(120_000),
+    /** The same skip reason for an instrument is reported at most this often. */
+    skipReportIntervalMs: positiveConfigDuration.default(60_000),
+    risk: riskConfigSchema,
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, v] of config.venues.entries()) {
+      if (seen.has(v.venue)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['venues', i, 'venue'],
+          message: 'venue listed twice',
+          input: v.venue,
+        });
+      }
+      seen.add(v.venue);
+    }
+  });
+export type FundingArbConfig = z.output<typeof fundingArbConfigSchema>;
+
+/** Validates a funding-arb config; the error names the bad field (`fundingArb.venues[1].venue`). */
+export function parseFundingArbConfig(raw: unknown, field = 'fundingArb'): FundingArbConfig {
+  return parseWith(fundingArbConfigSchema, raw, field);
+}

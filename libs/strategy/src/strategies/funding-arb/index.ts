@@ -1,0 +1,12 @@
+/** The funding-arbitrage strategy: its config, arb book, carry math and decider. */
+export {
+  ARB_PHASES,
+  type Arb,
+  type ArbLeg,
+  type ArbPhase,
+  type FundingArbState,
+  legSize,
+} from './arb-book.js';
+export { commonLotSize } from './carry.js';
+export { type FundingArbConfig, fundingArbConfigSchema, parseFundingArbConfig } from './config.js';
+export { fundingArbDecider } from './decider.js';
