@@ -65,7 +65,7 @@ export const INSURANCE_ACCOUNT_ID: AccountId = 'house:insurance';
 export class VenueRejectError extends PerpmeshError {
   readonly reject: Reject;
   constructor(reject: Reject) {
-    super(reject.code.toUpperCase(), reject.message);
+    super(reject.code.toUpperCase() as Uppercase<RejectCode>, reject.message);
     this.reject = reject;
   }
 }
