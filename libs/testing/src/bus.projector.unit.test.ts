@@ -3,18 +3,16 @@
  * `eventually` and libs/testing depends on libs/bus (a reference back would be a cycle).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   type AppliedSeqs,
-  EmbeddedEventLog,
+  type EventLog,
   InMemoryProjectionStore,
   type ProjectionStore,
   type ProjectorStats,
   runProjector,
 } from '@perpmesh/bus';
+import { openTestBackend, type TestBackend } from './backends.js';
 import { eventually } from './eventually.js';
 
 type Sum = { total: number };
@@ -23,20 +21,17 @@ const num = (d: Uint8Array) => Number(new TextDecoder().decode(d));
 const counts = ({ applied, skipped, acked, failed }: ProjectorStats) => ({ applied, skipped, acked, failed });
 
 describe('runProjector', () => {
-  let root: string;
-  let log: EmbeddedEventLog;
+  let backend: TestBackend;
+  let log: EventLog;
   let k = 0;
   let stream: string;
   const warnings: Record<string, unknown>[] = [];
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'perpmesh-projector-'));
     const logger = { warn: (fields: Record<string, unknown>) => void warnings.push(fields), error: () => {} };
-    log = await EmbeddedEventLog.open({ dataDir: root, retentionIntervalMs: 0, logger });
+    backend = await openTestBackend('embedded', { streams: false, logger });
+    log = backend.log;
   });
-  after(async () => {
-    await log.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  after(() => backend.close());
 
   async function freshStream(values: number[]): Promise<string> {
     stream = `P${k++}`;
