@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
@@ -36,8 +36,9 @@ import {
   Subjects,
   TimeInForce,
 } from '@perpmesh/contracts';
+import { errorText, sleep } from '@perpmesh/core';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
-import { natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
+import { eventually, natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
 import { RemoteVenue } from '@perpmesh/venues';
 import { Redis } from 'ioredis';
 
@@ -49,33 +50,23 @@ export type ServiceName = 'paper-venue' | 'market-data' | 'execution' | 'account
 
 // ---- bounded waiting ---------------------------------------------------------------------------
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * Polls `probe` until it returns a value other than undefined, for at most `timeoutMs`. On
- * timeout the error says what was awaited and, from `explain`, what was seen last.
+ * `eventually` (libs/testing) for a probe that answers undefined until it holds; on timeout
+ * the error also says, from `explain`, what was seen last.
  */
 export async function waitUntil<T>(
   what: string,
   probe: () => T | undefined | Promise<T | undefined>,
   options: { timeoutMs?: number; intervalMs?: number; explain?: () => string } = {},
 ): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() >= deadline) {
-      const seen = options.explain ? `\nlast seen: ${options.explain()}` : '';
-      const error = lastError ? `\nlast error: ${(lastError as Error).message ?? String(lastError)}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}${error}`);
-    }
-    await sleep(options.intervalMs ?? 50);
+  try {
+    return await eventually(what, probe, {
+      timeoutMs: options.timeoutMs ?? 15_000,
+      intervalMs: options.intervalMs ?? 50,
+    });
+  } catch (err) {
+    if (!options.explain) throw err;
+    throw new Error(`${errorText(err)}\nlast seen: ${options.explain()}`, { cause: err });
   }
 }
 
@@ -161,7 +152,7 @@ export interface ServiceProcessOptions {
   label?: string;
   configPath: string;
   httpPort: number;
-  /** Entry file relative to services/<service>/src; default `main.ts`. */
+  /** Entry file relative to services/<service>/src (or an absolute path); default `main.ts`. */
   entry?: string;
   env?: Record<string, string>;
 }
@@ -176,6 +167,8 @@ export class ServiceProcess {
   #stderr = '';
   #exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
   #exitInfo: ExitInfo | undefined;
+  /** Set once the test asked for the exit (stop, kill9): any other exit is a crash. */
+  #exitAsked = false;
   #lastReadyz: ReadyzObservation | undefined;
 
   constructor(readonly options: ServiceProcessOptions) {
@@ -186,13 +179,8 @@ export class ServiceProcess {
   /** Spawns the process (again, after a stop or kill: logs accumulate, stderr restarts). */
   start(overrides: { entry?: string; env?: Record<string, string> } = {}): this {
     if (this.#child && this.#exitInfo === undefined) throw new Error(`${this.label} is already running`);
-    const entry = join(
-      REPO_ROOT,
-      'services',
-      this.options.service,
-      'src',
-      overrides.entry ?? this.options.entry ?? 'main.ts',
-    );
+    const file = overrides.entry ?? this.options.entry ?? 'main.ts';
+    const entry = isAbsolute(file) ? file : join(REPO_ROOT, 'services', this.options.service, 'src', file);
     // Only our own PERPMESH_* settings reach the child: a developer's env must not leak in.
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
@@ -206,6 +194,7 @@ export class ServiceProcess {
     );
     this.#child = child;
     this.#exitInfo = undefined;
+    this.#exitAsked = false;
     this.#stderr = '';
     live.add(child);
     let buffered = '';
@@ -319,10 +308,23 @@ export class ServiceProcess {
     });
   }
 
-  /** SIGTERM and a clean exit (code 0) within `timeoutMs`; throws with the logs otherwise. */
+  /**
+   * SIGTERM and a clean exit (code 0) within `timeoutMs`; throws with the logs otherwise.
+   * A process that had already exited on its own, non-zero or by a signal, before anyone
+   * asked it to stop crashed: that throws too (a test expecting the crash restarts it or
+   * calls kill9 first).
+   */
   async stop(timeoutMs = 15_000): Promise<void> {
-    if (!this.running) return;
-    this.#child?.kill('SIGTERM');
+    if (!this.#child) return;
+    const gone = this.#exitInfo;
+    if (gone) {
+      if (this.#exitAsked || (gone.code === 0 && gone.signal === null)) return;
+      throw new Error(
+        `${this.label} had already exited with ${JSON.stringify(gone)} before stop was asked: it crashed\n${this.describe(30)}`,
+      );
+    }
+    this.#exitAsked = true;
+    this.#child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const info = await Promise.race([
       this.#exited,
@@ -345,6 +347,7 @@ export class ServiceProcess {
 
   /** kill -9; resolves once the process is gone. */
   async kill9(): Promise<ExitInfo> {
+    this.#exitAsked = true;
     if (this.running) this.#child?.kill('SIGKILL');
     return this.#exited;
   }

@@ -37,7 +37,6 @@ import {
   orderRequest,
   placeOrder,
   type ReadyzObservation,
-  sleep,
   statusOf,
   waitUntil,
 } from './harness.js';
@@ -321,8 +320,10 @@ describe('trading path across real processes', () => {
       },
       { timeoutMs: 20_000 },
     );
-    await sleep(400);
-    const later = (await balances('paper')).balances[0];
+    const later = await waitUntil('the stale balance to age', async () => {
+      const view = (await balances('paper')).balances[0];
+      return Number(view?.ageMs) > Number(stale.ageMs) ? view : undefined;
+    });
     assert.equal(later?.stale, true, 'still stale, never shown as current');
     assert.equal(later?.balance?.asOfMs, stale.balance?.asOfMs, 'the old reading, not a new one');
     assert.ok(Number(later?.ageMs) > Number(stale.ageMs), `age grows: ${stale.ageMs} -> ${later?.ageMs}`);

@@ -1,4 +1,4 @@
-/** Small async helpers shared by the adapters. */
+/** Small async helpers shared by the adapters (`sleep` is core's). */
 
 export interface Deferred<T> {
   readonly promise: Promise<T>;
@@ -14,23 +14,6 @@ export function deferred<T = void>(): Deferred<T> {
     reject = rej;
   });
   return { promise, resolve, reject };
-}
-
-/** Resolves after `ms`, or early (without error) when `stop` settles. */
-export function sleep(ms: number, stop?: Promise<unknown>): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    stop?.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
 }
 
 /**

@@ -26,8 +26,8 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ValidationError } from '@perpmesh/core';
-import { type Deferred, deferred, handledPromise, sleep } from './async.js';
+import { sleep, ValidationError } from '@perpmesh/core';
+import { type Deferred, deferred, handledPromise } from './async.js';
 import {
   ConsumerConfigError,
   CorruptLogError,
@@ -60,6 +60,7 @@ import {
   validateName,
   validateOutgoing,
 } from './eventlog.js';
+import { ConsumerFailures, type EventLogLogger, STDERR_EVENTLOG_LOGGER } from './failures.js';
 import { AppendJournal, type FsyncPolicy, lockDir, writeFileAtomic } from './files.js';
 import { subjectMatches, subjectsOverlap } from './subjects.js';
 
@@ -71,6 +72,8 @@ export interface EmbeddedEventLogOptions {
   readonly nowMs?: () => number;
   /** How often retention runs while open (it also runs on open). 0 = only on open / on demand. Default 60 s. */
   readonly retentionIntervalMs?: number;
+  /** Where consumer handler failures are logged. Default: JSON lines on stderr. */
+  readonly logger?: EventLogLogger;
 }
 
 interface Entry {
@@ -376,6 +379,7 @@ class DeliveryLoop {
     private floor: number,
     private readonly handler: MessageHandler,
     private readonly opts: ResolvedConsumeOptions | undefined,
+    readonly failures: ConsumerFailures | undefined,
     private readonly onEnd: () => void,
   ) {
     this.closed = handledPromise(this.done.promise);
@@ -421,20 +425,35 @@ class DeliveryLoop {
       const prev = this.stream.attempts.get(opts.durable);
       const count = prev && prev.seq === next.seq ? prev.count + 1 : 1;
       this.stream.attempts.set(opts.durable, { seq: next.seq, count });
+      const failures = this.failures as ConsumerFailures;
+      const stored = toStored(name, next, count);
       let failed = false;
+      let error: unknown;
       try {
-        await this.handler(toStored(name, next, count));
-      } catch {
+        await this.handler(stored);
+      } catch (err) {
         failed = true;
+        error = err;
       }
       // Stopped (the process "died") while the handler ran: no ack, it is redelivered.
       if (this.stopped) break;
       if (this.stream.deleted) throw new StreamNotFoundError(name);
-      if (failed && (opts.maxDeliver === -1 || count < opts.maxDeliver)) {
-        await sleep(nakDelayFor(opts.nakDelayMs, count), this.stopSignal.promise);
-        continue;
+      if (failed) {
+        const outcome = failures.record(stored, count, error);
+        if (outcome === 'retry') {
+          await sleep(nakDelayFor(opts.nakDelayMs, count), { stop: this.stopSignal.promise });
+          continue;
+        }
+        if (outcome === 'stopped') {
+          // The cursor stays: the next consumer of this durable gets the event again.
+          this.stream.attempts.delete(opts.durable);
+          this.stopped = true;
+          throw failures.poisonError(stored, count, error);
+        }
+      } else {
+        failures.ack();
       }
-      // Acked (or given up after maxDeliver): the cursor moves before the next delivery.
+      // Acked (or parked after maxDeliver): the cursor moves before the next delivery.
       this.floor = next.seq;
       this.stream.attempts.delete(opts.durable);
       this.cursorWrite = this.stream.saveCursor(opts.durable, {
@@ -464,6 +483,7 @@ export class EmbeddedEventLog implements EventLog {
   private readonly nowMs: () => number;
   private readonly fsync: FsyncPolicy;
   private readonly streamsDir: string;
+  private readonly logger: EventLogLogger;
   private closed = false;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<void> | undefined;
@@ -476,6 +496,7 @@ export class EmbeddedEventLog implements EventLog {
     this.nowMs = opts.nowMs ?? Date.now;
     this.fsync = opts.fsync ?? 'always';
     this.streamsDir = join(dataDir, 'streams');
+    this.logger = opts.logger ?? STDERR_EVENTLOG_LOGGER;
   }
 
   /** Opens (creating) the log in `dataDir`, rebuilding every stream from its files. */
@@ -627,13 +648,23 @@ export class EmbeddedEventLog implements EventLog {
       await stream.saveCursor(o.durable, cursor);
     }
     stream.activeConsumers.add(o.durable);
-    const loop = new DeliveryLoop('consumer', stream, o.filterSubject, cursor.ackFloor, handler, o, () => {
-      stream.activeConsumers.delete(o.durable);
-      this.loops.delete(loop);
-    });
+    const failures = new ConsumerFailures(o, this.logger);
+    const loop = new DeliveryLoop(
+      'consumer',
+      stream,
+      o.filterSubject,
+      cursor.ackFloor,
+      handler,
+      o,
+      failures,
+      () => {
+        stream.activeConsumers.delete(o.durable);
+        this.loops.delete(loop);
+      },
+    );
     this.loops.add(loop);
     loop.start();
-    return { stop: () => loop.stop(), closed: loop.closed };
+    return { stop: () => loop.stop(), closed: loop.closed, stats: () => failures.stats() };
   }
 
   read(opts: ReadOptions): AsyncIterable<StoredMessage> {
@@ -672,7 +703,7 @@ export class EmbeddedEventLog implements EventLog {
     }
     const stream = matching[0] as EmbeddedStream;
     const floor = startSeq === 'new' ? stream.committed : startSeq - 1;
-    const loop = new DeliveryLoop('tail', stream, filter, floor, handler, undefined, () =>
+    const loop = new DeliveryLoop('tail', stream, filter, floor, handler, undefined, undefined, () =>
       this.loops.delete(loop),
     );
     this.loops.add(loop);

@@ -2,7 +2,7 @@
  * Errors the event log raises. Each has a stable `code`; callers branch on the class or
  * the code, never on the message. Messages name streams, subjects and ids, never data.
  */
-import { PerpmeshError } from '@perpmesh/core';
+import { errorText, PerpmeshError } from '@perpmesh/core';
 
 /** No stream is configured to store this subject (publish) or to serve this filter (tail). */
 export class NoStreamForSubjectError extends PerpmeshError {
@@ -101,6 +101,39 @@ export class ConsumerConfigError extends PerpmeshError {
     super('BUS_CONSUMER_CONFIG', `consumer ${stream}/${durable}: ${message}`, options);
     this.stream = stream;
     this.durable = durable;
+  }
+}
+
+/**
+ * A durable consumer with `onMaxDeliver: 'stop'` ended because its handler failed
+ * `deliveries` times on one event. The event was not acknowledged: the next consumer of
+ * the durable gets it again.
+ */
+export class PoisonEventError extends PerpmeshError {
+  readonly stream: string;
+  readonly durable: string;
+  readonly seq: number;
+  readonly subject: string;
+  readonly deliveries: number;
+  constructor(
+    stream: string,
+    durable: string,
+    seq: number,
+    subject: string,
+    deliveries: number,
+    lastError: unknown,
+  ) {
+    super(
+      'BUS_POISON_EVENT',
+      `consumer ${stream}/${durable} stopped at seq ${seq} (${subject}): ` +
+        `handler failed ${deliveries} time(s), last error: ${errorText(lastError)}`,
+      { cause: lastError },
+    );
+    this.stream = stream;
+    this.durable = durable;
+    this.seq = seq;
+    this.subject = subject;
+    this.deliveries = deliveries;
   }
 }
 

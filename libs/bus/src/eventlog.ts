@@ -18,6 +18,7 @@
  *   call time, and never waits for new events.
  */
 import { ValidationError } from '@perpmesh/core';
+import type { ConsumerStats, HandlerFailure } from './failures.js';
 import { isValidPublishSubject, isValidSubjectFilter } from './subjects.js';
 
 /** Default duplicate window: long enough for every publish retry, short enough to stay cheap. */
@@ -84,8 +85,20 @@ export interface ConsumeOptions {
   readonly deliverPolicy?: DeliverPolicy;
   /** JetStream redelivers an unacked event after this long. Default 30 s. */
   readonly ackWaitMs?: number;
-  /** Deliveries before an event is given up (skipped). Default: never give up (-1). */
+  /**
+   * Failed deliveries of one event before the consumer gives up on it (see `onMaxDeliver`).
+   * Default: never give up (-1); every failure is still logged and counted.
+   */
   readonly maxDeliver?: number;
+  /**
+   * What giving up means. 'park' (default): the event is terminated (logged at error) and
+   * the consumer moves on. 'stop': the event stays unacknowledged, delivery ends and
+   * `closed` rejects with `PoisonEventError`; for consumers that must not skip an event
+   * (projections). With 'stop', deliveries are counted per process in both adapters.
+   */
+  readonly onMaxDeliver?: 'park' | 'stop';
+  /** Called after each failed delivery is logged and counted (metrics, readiness). */
+  readonly onHandlerError?: (failure: HandlerFailure) => void;
   /** First delay before a failed event is redelivered; doubles each time up to 30 s. Default 200 ms. */
   readonly nakDelayMs?: number;
 }
@@ -101,6 +114,8 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
   /** Settles when delivery has ended: resolves after stop(), rejects if delivery failed for good. */
   readonly closed: Promise<void>;
+  /** Acks, failed deliveries and parked events of this consumer so far. */
+  stats(): ConsumerStats;
 }
 
 export interface ReadOptions {
@@ -272,6 +287,8 @@ export interface ResolvedConsumeOptions {
   readonly deliverPolicy: DeliverPolicy;
   readonly ackWaitMs: number;
   readonly maxDeliver: number;
+  readonly onMaxDeliver: 'park' | 'stop';
+  readonly onHandlerError: ((failure: HandlerFailure) => void) | undefined;
   readonly nakDelayMs: number;
 }
 
@@ -299,7 +316,27 @@ export function resolveConsumeOptions(opts: ConsumeOptions): ResolvedConsumeOpti
     opts.nakDelayMs === undefined
       ? DEFAULT_NAK_DELAY_MS
       : validateNonNegativeInt('consume.nakDelayMs', opts.nakDelayMs);
-  return { stream, durable, filterSubject, deliverPolicy, ackWaitMs, maxDeliver, nakDelayMs };
+  const onMaxDeliver = opts.onMaxDeliver ?? 'park';
+  if (onMaxDeliver !== 'park' && onMaxDeliver !== 'stop') {
+    throw new ValidationError(
+      'consume.onMaxDeliver',
+      `must be 'park' or 'stop', got ${JSON.stringify(onMaxDeliver)}`,
+    );
+  }
+  if (opts.onHandlerError !== undefined && typeof opts.onHandlerError !== 'function') {
+    throw new ValidationError('consume.onHandlerError', 'must be a function');
+  }
+  return {
+    stream,
+    durable,
+    filterSubject,
+    deliverPolicy,
+    ackWaitMs,
+    maxDeliver,
+    onMaxDeliver,
+    onHandlerError: opts.onHandlerError,
+    nakDelayMs,
+  };
 }
 
 function validateDeliverPolicy(field: string, p: unknown): DeliverPolicy {

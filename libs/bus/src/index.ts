@@ -6,6 +6,7 @@ export {
   DataDirLockedError,
   EventLogClosedError,
   NoStreamForSubjectError,
+  PoisonEventError,
   PROJECTION_CONFLICT_CODE,
   PublishBatchError,
   PublishFailedError,
@@ -31,6 +32,13 @@ export {
   type TailHandle,
   type TailOptions,
 } from './eventlog.js';
+export {
+  type ConsumerStats,
+  type EventLogLogger,
+  type HandlerFailure,
+  type HandlerFailureOutcome,
+  STDERR_EVENTLOG_LOGGER,
+} from './failures.js';
 export type { FsyncPolicy } from './files.js';
 export { NatsEventLog, type NatsEventLogOptions, type ResendReport } from './nats.js';
 export {

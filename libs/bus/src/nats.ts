@@ -73,6 +73,7 @@ import {
   validateName,
   validateOutgoing,
 } from './eventlog.js';
+import { ConsumerFailures, type EventLogLogger, STDERR_EVENTLOG_LOGGER } from './failures.js';
 import type { Outbox } from './outbox.js';
 import {
   type AttemptFailure,
@@ -96,6 +97,8 @@ export interface NatsEventLogOptions {
   readonly publishRetry?: Partial<PublishRetryPolicy>;
   /** Publishes in flight during publishBatch / resends. Default 256. */
   readonly publishWindow?: number;
+  /** Where consumer handler failures are logged. Default: JSON lines on stderr. */
+  readonly logger?: EventLogLogger;
 }
 
 export interface ResendReport {
@@ -162,11 +165,14 @@ class NatsDeliveryLoop {
   private stopped = false;
   private readonly done = deferred<void>();
   readonly closed: Promise<void>;
+  /** Failed deliveries of the current event seen by this loop (bounds 'stop'; see failures.ts). */
+  private local = { seq: 0, count: 0 };
 
   constructor(
     private readonly messages: ConsumerMessages,
     private readonly handler: MessageHandler,
     private readonly opts: ResolvedConsumeOptions | undefined,
+    readonly failures: ConsumerFailures | undefined,
     private readonly onEnd: () => void,
   ) {
     this.closed = handledPromise(this.done.promise);
@@ -198,7 +204,8 @@ class NatsDeliveryLoop {
     for await (const m of this.messages) {
       if (this.stopped) break;
       const o = this.opts;
-      if (!o) {
+      const failures = this.failures;
+      if (!o || !failures) {
         await this.handler(toStored(m, false));
         continue;
       }
@@ -209,18 +216,38 @@ class NatsDeliveryLoop {
         },
         Math.max(Math.floor(o.ackWaitMs / 2), 50),
       );
+      const stored = toStored(m, true);
       let failed = false;
+      let error: unknown;
       try {
-        await this.handler(toStored(m, true));
-      } catch {
+        await this.handler(stored);
+      } catch (err) {
         failed = true;
+        error = err;
       } finally {
         clearInterval(keepAlive);
       }
       if (this.stopped) break; // "died" before the ack: the server redelivers after ackWait
-      if (!failed) m.ack();
-      else if (o.maxDeliver !== -1 && m.info.deliveryCount >= o.maxDeliver) m.term('maxDeliver reached');
-      else m.nak(nakDelayFor(o.nakDelayMs, m.info.deliveryCount));
+      if (!failed) {
+        m.ack();
+        failures.ack();
+        continue;
+      }
+      this.local =
+        this.local.seq === m.seq ? { seq: m.seq, count: this.local.count + 1 } : { seq: m.seq, count: 1 };
+      const attempts = o.onMaxDeliver === 'stop' ? this.local.count : m.info.deliveryCount;
+      const outcome = failures.record(stored, attempts, error);
+      if (outcome === 'retry') {
+        m.nak(nakDelayFor(o.nakDelayMs, m.info.deliveryCount));
+      } else if (outcome === 'parked') {
+        m.term(); // no reason text: `+TERM <reason>` is newer than NATS 2.9
+      } else {
+        // Not acked: handed back at once (after the unsubscribe, so not to this loop) for
+        // the next consumer of this durable.
+        await this.stop();
+        m.nak();
+        throw failures.poisonError(stored, attempts, error);
+      }
     }
     if (!this.stopped) throw new EventLogClosedError('consumer (its message iterator ended)');
   }
@@ -230,6 +257,7 @@ export class NatsEventLog implements EventLog {
   private readonly loops = new Set<NatsDeliveryLoop>();
   private readonly policy: PublishRetryPolicy;
   private readonly window: number;
+  private readonly logger: EventLogLogger;
   private closed = false;
   private readonly pendingRemovals = new Set<Promise<void>>();
   /** What `connect` resent from the outbox. */
@@ -243,6 +271,7 @@ export class NatsEventLog implements EventLog {
     private readonly outbox: Outbox | undefined,
     opts: NatsEventLogOptions,
   ) {
+    this.logger = opts.logger ?? STDERR_EVENTLOG_LOGGER;
     this.policy = { ...DEFAULT_PUBLISH_RETRY, ...opts.publishRetry };
     this.window = opts.publishWindow ?? 256;
   }
@@ -419,7 +448,8 @@ export class NatsEventLog implements EventLog {
     const wanted: Partial<ConsumerConfig> = {
       ack_policy: AckPolicy.Explicit,
       ack_wait: nanos(o.ackWaitMs),
-      max_deliver: o.maxDeliver,
+      // With 'stop' the server must keep redelivering: it would otherwise skip the event.
+      max_deliver: o.onMaxDeliver === 'stop' ? -1 : o.maxDeliver,
       // One unacked event at a time: in-order processing (see the file header for the cost).
       max_ack_pending: 1,
     };
@@ -497,15 +527,18 @@ export class NatsEventLog implements EventLog {
     // With max_ack_pending 1 the server sends one event at a time anyway; a small pull
     // batch keeps a request outstanding so the next event comes right after the ack.
     const messages = await consumer.consume({ max_messages: 8 });
-    return this.startLoop(messages, handler, o);
+    const failures = new ConsumerFailures(o, this.logger);
+    const handle = this.startLoop(messages, handler, o, failures);
+    return { ...handle, stats: () => failures.stats() };
   }
 
   private startLoop(
     messages: ConsumerMessages,
     handler: MessageHandler,
     o: ResolvedConsumeOptions | undefined,
+    failures: ConsumerFailures | undefined,
   ): { stop: () => Promise<void>; closed: Promise<void> } {
-    const loop = new NatsDeliveryLoop(messages, handler, o, () => this.loops.delete(loop));
+    const loop = new NatsDeliveryLoop(messages, handler, o, failures, () => this.loops.delete(loop));
     this.loops.add(loop);
     loop.start();
     return { stop: () => loop.stop(), closed: loop.closed };
@@ -577,7 +610,7 @@ export class NatsEventLog implements EventLog {
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
     });
     const messages = await consumer.consume({ max_messages: 256 });
-    const handle = this.startLoop(messages, handler, undefined);
+    const handle = this.startLoop(messages, handler, undefined, undefined);
     return {
       stop: async () => {
         await handle.stop();

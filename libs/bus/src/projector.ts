@@ -16,6 +16,7 @@
 import { PerpmeshError } from '@perpmesh/core';
 import { PROJECTION_CONFLICT_CODE } from './errors.js';
 import type { ConsumeOptions, ConsumerHandle, EventLog, StoredMessage } from './eventlog.js';
+import type { ConsumerStats } from './failures.js';
 
 /** Last applied sequence per stream. */
 export type AppliedSeqs = Readonly<Record<string, number>>;
@@ -86,14 +87,19 @@ export interface ProjectorOptions<S> {
   readonly store: ProjectionStore;
   /** Projection name in the store (e.g. `account-positions`). */
   readonly name: string;
-  /** The durable consumer feeding it (its stream is the key in `applied`). */
-  readonly consume: ConsumeOptions;
+  /**
+   * The durable consumer feeding it (its stream is the key in `applied`). `onMaxDeliver` is
+   * always 'stop': an event the projection cannot take after `maxDeliver` tries stops the
+   * projector (`closed` rejects with `PoisonEventError`, the owner reports not-ready)
+   * instead of being skipped, which would leave the projection silently wrong.
+   */
+  readonly consume: Omit<ConsumeOptions, 'onMaxDeliver'>;
   readonly initialState: () => S;
   /** Pure: the state after `msg`. Must not mutate `state` (return a new one). */
   readonly apply: (state: S, msg: StoredMessage) => S | Promise<S>;
 }
 
-export interface ProjectorStats {
+export interface ProjectorStats extends ConsumerStats {
   /** Events applied (and saved) by this runner. */
   readonly applied: number;
   /** Redelivered events skipped because the store had already applied them. */
@@ -118,7 +124,7 @@ export async function runProjector<S>(opts: ProjectorOptions<S>): Promise<Projec
   // the next delivery reloads instead of trusting the cached snapshot.
   let stale = false;
 
-  const handle = await log.consume(opts.consume, async (msg) => {
+  const handle = await log.consume({ ...opts.consume, onMaxDeliver: 'stop' }, async (msg) => {
     // Two tries: a conflict means another writer (a late save of a previous incarnation,
     // or a standby that took over) moved the projection; reload and decide again.
     for (let tryNo = 1; ; tryNo++) {
@@ -152,6 +158,6 @@ export async function runProjector<S>(opts: ProjectorOptions<S>): Promise<Projec
     stop: () => handle.stop(),
     closed: handle.closed,
     state: () => state,
-    stats: () => ({ applied, skipped }),
+    stats: () => ({ ...handle.stats(), applied, skipped }),
   };
 }

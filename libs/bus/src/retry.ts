@@ -4,7 +4,7 @@
  * exponential backoff, so the whole span stays far inside the stream's duplicate window
  * (ensureStreams refuses a window shorter than `retrySpanMs`).
  */
-import { sleep } from './async.js';
+import { sleep } from '@perpmesh/core';
 import { NoStreamForSubjectError, PublishFailedError } from './errors.js';
 
 export interface PublishRetryPolicy {

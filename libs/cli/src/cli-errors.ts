@@ -10,7 +10,7 @@
  *      token is missing or wrong, the config or a flag is invalid
  */
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { PerpmeshError } from '@perpmesh/core';
+import { type ErrorCode, PerpmeshError } from '@perpmesh/core';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -19,7 +19,7 @@ export const EXIT_UNAVAILABLE = 2;
 /** An error the CLI prints as one line (no stack) and exits with `exitCode`. */
 export class CliError extends PerpmeshError {
   readonly exitCode: number;
-  constructor(code: string, message: string, exitCode: number, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, exitCode: number, options?: { cause?: unknown }) {
     super(code, message, options);
     this.exitCode = exitCode;
   }

@@ -1,11 +1,14 @@
 /**
  * Domain errors: small named classes with a stable `code` and an optional `cause`.
- * Only the edges (gRPC servers, HTTP gateway, CLI) map them to wire statuses.
+ * Codes come from the catalog (error-codes.ts); only the edges (gRPC servers, HTTP
+ * gateway, CLI) map them to wire statuses, from that catalog.
  * Messages never carry secret values: callers pass field names, not credentials.
  */
+import type { ErrorCode } from './error-codes.js';
+
 export class PerpmeshError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -1,5 +1,6 @@
 export * from './async.js';
 export * from './decimal.js';
+export * from './error-codes.js';
 export * from './errors.js';
 export * from './funding.js';
 export * from './ids.js';

@@ -1,6 +1,6 @@
 /**
- * The gateway's errors: small named classes with a stable `code`, mapped to HTTP status in
- * one place (`HTTP_STATUS_OF_CODE` in server.ts).
+ * The gateway's errors: small named classes with a stable `code` from core's catalog
+ * (libs/core/src/error-codes.ts), which also gives their HTTP status.
  */
 import { PerpmeshError } from '@perpmesh/core';
 

@@ -22,7 +22,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { CancelAllOrdersRequest } from '@perpmesh/contracts';
-import { PerpmeshError, ValidationError } from '@perpmesh/core';
+import { ERROR_CODES, PerpmeshError, ValidationError } from '@perpmesh/core';
 import type { Logger } from '@perpmesh/runtime';
 import { type ActionPolicy, authorizeAction } from './auth.js';
 import type { GatewayBackends } from './backends.js';
@@ -66,15 +66,15 @@ const MAX_BODY_BYTES = 16 * 1024;
 const MAX_SSE_BUFFER_BYTES = 1024 * 1024;
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
 
-/** HTTP status of each error code, in one place. */
-const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  ACTIONS_DISABLED: 403,
-  BACKEND_UNAVAILABLE: 502,
-  TRADING_STATE_UNAVAILABLE: 503,
-  FEED_NOT_STARTED: 503,
-};
+/**
+ * HTTP status of each error code, from core's catalog. Codes it marks INTERNAL are left
+ * out: they answer a bare 500 and their message goes only to the log.
+ */
+const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(ERROR_CODES)
+    .filter(([, info]) => info.grpc !== 'INTERNAL')
+    .map(([code, info]) => [code, info.http]),
+);
 
 export interface GatewayOptions {
   backends: GatewayBackends;

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { PerpmeshError, ValidationError } from '@perpmesh/core';
+import { type ErrorCode, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { service as healthServiceDefinition } from 'grpc-health-check';
 import {
   bearerAuthInterceptor,
@@ -125,7 +125,8 @@ describe('startGrpcServer with a token', () => {
           case 'not_found':
             throw new PerpmeshError('ORDER_NOT_FOUND', 'order c-42 not found on paper');
           case 'unmapped':
-            throw new PerpmeshError('SOMETHING_NEW', 'internal detail: shard 7 of cluster blue');
+            // A code from outside the catalog (a peer built from other sources, a cast).
+            throw new PerpmeshError('SOMETHING_NEW' as ErrorCode, 'internal detail: shard 7 of cluster blue');
           case 'internal':
             throw new Error('connect ECONNREFUSED 10.1.2.3:6379 password=hunter2');
           default:
@@ -226,7 +227,7 @@ describe('startGrpcServer with a token', () => {
     assert.equal(logged.method, `/${ECHO_SERVICE}/Echo`);
   });
 
-  test('a domain error with an unmapped code is INTERNAL too, and warns', async () => {
+  test('a domain error with a code outside the catalog is INTERNAL too, and warns', async () => {
     await rejectsWith(
       unary(authed, 'echo', { failWith: 'unmapped' }),
       grpc.status.INTERNAL,

@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { PerpmeshError, ValidationError } from '@perpmesh/core';
+import { ERROR_CODES, isErrorCode, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { HealthRegistry } from './health.js';
 import type { Logger } from './logger.js';
@@ -24,43 +24,15 @@ const Status = grpc.status;
 // ---- errors -> status --------------------------------------------------------------------------
 
 /**
- * Domain error codes (`PerpmeshError.code`) to gRPC status. Canonical gRPC names map to
- * themselves so any lib can throw `new PerpmeshError('NOT_FOUND', ...)`. A code missing
- * here becomes INTERNAL (and a warning in the log, so it gets added).
+ * Domain error codes (`PerpmeshError.code`) to gRPC status, read from core's catalog
+ * (`ERROR_CODES`). Codes the catalog marks INTERNAL are not here: they, and a code from
+ * outside the catalog (which also logs a warning), answer INTERNAL with a reference id.
  */
-export const DOMAIN_CODE_TO_GRPC_STATUS: Readonly<Record<string, grpc.status>> = {
-  INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
-  NOT_FOUND: Status.NOT_FOUND,
-  ALREADY_EXISTS: Status.ALREADY_EXISTS,
-  FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
-  RESOURCE_EXHAUSTED: Status.RESOURCE_EXHAUSTED,
-  UNAVAILABLE: Status.UNAVAILABLE,
-  DEADLINE_EXCEEDED: Status.DEADLINE_EXCEEDED,
-  PERMISSION_DENIED: Status.PERMISSION_DENIED,
-  UNAUTHENTICATED: Status.UNAUTHENTICATED,
-  ABORTED: Status.ABORTED,
-  OUT_OF_RANGE: Status.OUT_OF_RANGE,
-  UNIMPLEMENTED: Status.UNIMPLEMENTED,
-  CANCELLED: Status.CANCELLED,
-  // core
-  UNSUPPORTED_INSTRUMENT: Status.INVALID_ARGUMENT,
-  ILLEGAL_ORDER_TRANSITION: Status.FAILED_PRECONDITION,
-  BOOK_SEQUENCE_GAP: Status.UNAVAILABLE,
-  // venues
-  ORDER_NOT_FOUND: Status.NOT_FOUND,
-  VENUE_REJECTED: Status.FAILED_PRECONDITION,
-  INSUFFICIENT_MARGIN: Status.FAILED_PRECONDITION,
-  RATE_LIMITED: Status.RESOURCE_EXHAUSTED,
-  VENUE_DISCONNECTED: Status.UNAVAILABLE,
-  // The venue may or may not have acted: the caller must ask, not resend blindly.
-  UNKNOWN_OUTCOME: Status.UNKNOWN,
-  // state and bus: infrastructure that is briefly gone, retry later
-  NONCE_EXHAUSTED: Status.RESOURCE_EXHAUSTED,
-  STATE_STORE_LOCKED: Status.UNAVAILABLE,
-  STATE_STORE_CLOSED: Status.UNAVAILABLE,
-  STATE_STORE_BACKEND: Status.UNAVAILABLE,
-  BUS_CLOSED: Status.UNAVAILABLE,
-};
+export const DOMAIN_CODE_TO_GRPC_STATUS: Readonly<Record<string, grpc.status>> = Object.fromEntries(
+  Object.entries(ERROR_CODES)
+    .filter(([, info]) => info.grpc !== 'INTERNAL')
+    .map(([code, info]) => [code, Status[info.grpc]]),
+);
 
 /** Throw from a handler to answer with an exact status (nice-grpc's ServerError). */
 export class GrpcStatusError extends Error {
@@ -101,10 +73,12 @@ export function toGrpcStatus(err: unknown, options: GrpcErrorMappingOptions = {}
       metadata.set('perpmesh-error-code', err.code);
       return { code, details: err.message, metadata };
     }
-    options.logger?.warn(
-      { domainCode: err.code, method: options.method },
-      'domain error code has no gRPC mapping; add it to DOMAIN_CODE_TO_GRPC_STATUS',
-    );
+    if (!isErrorCode(err.code)) {
+      options.logger?.warn(
+        { domainCode: err.code, method: options.method },
+        'domain error code is not in the catalog (libs/core/src/error-codes.ts); answered INTERNAL',
+      );
+    }
   }
   const ref = randomUUID();
   options.logger?.error({ err, ref, method: options.method }, 'gRPC handler failed');

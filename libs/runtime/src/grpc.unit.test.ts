@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { PerpmeshError, ValidationError } from '@perpmesh/core';
+import { ERROR_CODES, type ErrorCode, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { DOMAIN_CODE_TO_GRPC_STATUS, GrpcStatusError, toGrpcStatus } from './grpc.js';
 
 describe('toGrpcStatus', () => {
@@ -29,18 +29,52 @@ describe('toGrpcStatus', () => {
     }
   });
 
-  test('domain codes from other libs map by the table', () => {
-    const cases: Array<[string, status]> = [
-      ['ORDER_NOT_FOUND', status.NOT_FOUND],
-      ['RATE_LIMITED', status.RESOURCE_EXHAUSTED],
-      ['INSUFFICIENT_MARGIN', status.FAILED_PRECONDITION],
-      ['VENUE_DISCONNECTED', status.UNAVAILABLE],
-      ['UNKNOWN_OUTCOME', status.UNKNOWN],
-      ['UNSUPPORTED_INSTRUMENT', status.INVALID_ARGUMENT],
-    ];
-    for (const [code, expected] of cases) {
+  test('every code mapped before the catalog keeps its status', () => {
+    // The table as it was written out here before it came from core's catalog.
+    const before: Record<string, status> = {
+      INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+      NOT_FOUND: status.NOT_FOUND,
+      ALREADY_EXISTS: status.ALREADY_EXISTS,
+      FAILED_PRECONDITION: status.FAILED_PRECONDITION,
+      RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
+      UNAVAILABLE: status.UNAVAILABLE,
+      DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
+      PERMISSION_DENIED: status.PERMISSION_DENIED,
+      UNAUTHENTICATED: status.UNAUTHENTICATED,
+      ABORTED: status.ABORTED,
+      OUT_OF_RANGE: status.OUT_OF_RANGE,
+      UNIMPLEMENTED: status.UNIMPLEMENTED,
+      CANCELLED: status.CANCELLED,
+      UNSUPPORTED_INSTRUMENT: status.INVALID_ARGUMENT,
+      ILLEGAL_ORDER_TRANSITION: status.FAILED_PRECONDITION,
+      BOOK_SEQUENCE_GAP: status.UNAVAILABLE,
+      ORDER_NOT_FOUND: status.NOT_FOUND,
+      VENUE_REJECTED: status.FAILED_PRECONDITION,
+      INSUFFICIENT_MARGIN: status.FAILED_PRECONDITION,
+      RATE_LIMITED: status.RESOURCE_EXHAUSTED,
+      VENUE_DISCONNECTED: status.UNAVAILABLE,
+      UNKNOWN_OUTCOME: status.UNKNOWN,
+      NONCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
+      STATE_STORE_LOCKED: status.UNAVAILABLE,
+      STATE_STORE_CLOSED: status.UNAVAILABLE,
+      STATE_STORE_BACKEND: status.UNAVAILABLE,
+      BUS_CLOSED: status.UNAVAILABLE,
+      // market-data's per-server codeMap, now in the catalog
+      BOOK_NOT_SYNCED: status.UNAVAILABLE,
+      NOT_THIS_SHARD: status.NOT_FOUND,
+    };
+    for (const [code, expected] of Object.entries(before)) {
       assert.equal(DOMAIN_CODE_TO_GRPC_STATUS[code], expected, code);
-      assert.equal(toGrpcStatus(new PerpmeshError(code, 'x')).code, expected, code);
+      assert.equal(toGrpcStatus(new PerpmeshError(code as ErrorCode, 'x')).code, expected, code);
+    }
+  });
+
+  test('every catalog code maps to its status; INTERNAL ones hide their message', () => {
+    for (const [code, info] of Object.entries(ERROR_CODES)) {
+      const s = toGrpcStatus(new PerpmeshError(code as ErrorCode, 'secret-free detail'));
+      assert.equal(s.code, status[info.grpc], code);
+      if (info.grpc === 'INTERNAL') assert.match(s.details, /^internal error \(ref /, code);
+      else assert.equal(s.details, 'secret-free detail', code);
     }
   });
 
@@ -51,7 +85,8 @@ describe('toGrpcStatus', () => {
       status.UNAVAILABLE,
     );
     assert.equal(
-      toGrpcStatus(new PerpmeshError('NEW_THING', 'x'), { codeMap: { NEW_THING: status.ABORTED } }).code,
+      toGrpcStatus(new PerpmeshError('CONFIG_INVALID', 'x'), { codeMap: { CONFIG_INVALID: status.ABORTED } })
+        .code,
       status.ABORTED,
     );
   });

@@ -9,7 +9,7 @@ import type { Reject, RejectCode } from './events.js';
 export class VenueRejectError extends PerpmeshError {
   readonly reject: Reject;
   constructor(reject: Reject) {
-    super(reject.code.toUpperCase(), reject.message);
+    super(reject.code.toUpperCase() as Uppercase<RejectCode>, reject.message);
     this.reject = reject;
   }
 }

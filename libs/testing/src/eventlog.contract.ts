@@ -9,14 +9,19 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   type EventLog,
+  type EventLogLogger,
+  type HandlerFailure,
   InMemoryProjectionStore,
   NoStreamForSubjectError,
   type OutgoingMessage,
+  PoisonEventError,
   type ProjectionStore,
   runProjector,
   type StoredMessage,
   StreamNotFoundError,
 } from '@perpmesh/bus';
+import { sleep } from '@perpmesh/core';
+import { eventually } from './eventually.js';
 import { uniqueTestName } from './servers.js';
 
 export interface EventLogFixture {
@@ -28,6 +33,11 @@ export interface EventLogFixture {
   reopen(): Promise<EventLog>;
   /** Closes every log the fixture opened and removes its storage. */
   cleanup(): Promise<void>;
+}
+
+/** What the suite hands `makeLog`: every log the fixture opens must use this logger. */
+export interface EventLogFixtureOptions {
+  readonly logger: EventLogLogger;
 }
 
 export interface EventLogContractOptions {
@@ -48,16 +58,21 @@ async function collect(it: AsyncIterable<StoredMessage>): Promise<StoredMessage[
   return out;
 }
 
-/** Polls `cond`; the bound only turns a missing event into a failure instead of a hang. */
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+interface LogLine {
+  readonly level: 'warn' | 'error';
+  readonly fields: Record<string, unknown>;
+  readonly msg: string;
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A logger that keeps what it was given, so a case can check what was reported. */
+function recordingLogger(): EventLogLogger & { readonly lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  return {
+    lines,
+    warn: (fields, msg) => void lines.push({ level: 'warn', fields, msg }),
+    error: (fields, msg) => void lines.push({ level: 'error', fields, msg }),
+  };
+}
 
 interface Ctx {
   /** The log in use (changes after reopen). */
@@ -66,19 +81,22 @@ interface Ctx {
   readonly stream: string;
   /** Subject prefix owned by this case (`<NS>`); the stream stores `<NS>.>`. */
   readonly ns: string;
+  /** What the adapters logged in this case. */
+  readonly logs: LogLine[];
 }
 
 export function describeEventLogContract(
   name: string,
-  makeLog: () => Promise<EventLogFixture>,
+  makeLog: (options: EventLogFixtureOptions) => Promise<EventLogFixture>,
   options: EventLogContractOptions = {},
 ): void {
   const ackWaitMs = options.ackWaitMs ?? 1_000;
 
   async function withStream(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-    const fx = await makeLog();
+    const logger = recordingLogger();
+    const fx = await makeLog({ logger });
     const ns = uniqueTestName('EL');
-    const ctx: Ctx = { log: fx.log, fx, stream: ns, ns };
+    const ctx: Ctx = { log: fx.log, fx, stream: ns, ns, logs: logger.lines };
     try {
       await ctx.log.ensureStreams([{ name: ns, subjects: [`${ns}.>`], maxAgeMs: 3_600_000 }]);
       await fn(ctx);
@@ -214,7 +232,7 @@ export function describeEventLogContract(
       withStream(async ({ log, stream, ns }) => {
         for (let i = 1; i <= 6; i++) {
           await log.publish(msg(`${ns}.${i % 2 ? 'x' : 'y'}.1`, `r-${i}`, `${i}`));
-          await pause(15); // distinct timestamps
+          await sleep(15); // distinct timestamps
         }
         const seqs = async (o: Parameters<EventLog['read']>[0]) =>
           (await collect(log.read(o))).map((m) => m.seq);
@@ -254,7 +272,7 @@ export function describeEventLogContract(
         const h1 = await log.consume({ stream, durable: 'orders' }, async (m) => {
           seen.push(m);
         });
-        await waitFor('5 deliveries', () => seen.length >= 5);
+        await eventually('5 deliveries', () => seen.length >= 5);
         await h1.stop();
         await h1.closed;
         assert.deepEqual(
@@ -266,17 +284,19 @@ export function describeEventLogContract(
         const h2 = await log.consume({ stream, durable: 'orders' }, async (m) => {
           resumed.push(m.seq);
         });
-        await waitFor('the 6th event', () => resumed.length >= 1);
-        await pause(100); // nothing already acked comes back
+        await eventually('the 6th event', () => resumed.length >= 1);
+        // A witness published after: had an acked event come back, it would precede it.
+        await log.publish(msg(`${ns}.c`, 'c-7', '7'));
+        await eventually('the 7th event', () => resumed.includes(7));
         await h2.stop();
-        assert.deepEqual(resumed, [6]);
+        assert.deepEqual(resumed, [6, 7]);
       }));
 
     test('deliver policies and a subject filter pick where and what a new durable gets', () =>
       withStream(async ({ log, stream, ns }) => {
         for (let i = 1; i <= 4; i++) {
           await log.publish(msg(`${ns}.${i % 2 ? 'x' : 'y'}`, `p-${i}`, `${i}`));
-          await pause(15); // distinct timestamps for the startTimeMs policy
+          await sleep(15); // distinct timestamps for the startTimeMs policy
         }
         const got: Record<string, number[]> = { fromSeq: [], fresh: [], xs: [], byTime: [] };
         const all = await collect(log.read({ stream }));
@@ -298,7 +318,7 @@ export function describeEventLogContract(
           ),
         ];
         await log.publish(msg(`${ns}.x`, 'p-5', '5'));
-        await waitFor('all consumers caught up', () =>
+        await eventually('all consumers caught up', () =>
           [got.fromSeq, got.fresh, got.xs, got.byTime].every((l) => l?.at(-1) === 5),
         );
         for (const h of handles) await h.stop();
@@ -317,7 +337,7 @@ export function describeEventLogContract(
             throw new Error('transient failure');
           }
         });
-        await waitFor('seq 3', () => seen.some(([s]) => s === 3));
+        await eventually('seq 3', () => seen.some(([s]) => s === 3));
         await h.stop();
         assert.deepEqual(seen, [
           [1, 1, false],
@@ -325,6 +345,127 @@ export function describeEventLogContract(
           [2, 2, true],
           [3, 1, false],
         ]);
+      }));
+
+    test('a failing handler is logged and counted with its delivery count; after maxDeliver the event is parked and the consumer moves on', () =>
+      withStream(async ({ log, stream, ns, logs }) => {
+        await log.publish(msg(`${ns}.p`, 'p-1', 'poison'));
+        await log.publish(msg(`${ns}.p`, 'p-2', 'fine'));
+        const seen: [number, number][] = [];
+        const failures: HandlerFailure[] = [];
+        const consume = { stream, durable: 'parking', maxDeliver: 3, nakDelayMs: 10, ackWaitMs };
+        const h = await log.consume({ ...consume, onHandlerError: (f) => failures.push(f) }, async (m) => {
+          seen.push([m.seq, m.deliveryCount]);
+          if (m.seq === 1) throw new Error('cannot decode');
+        });
+        await eventually('the event after the poison one acked', () => h.stats().acked === 1);
+        await h.stop();
+        assert.deepEqual(seen, [
+          [1, 1],
+          [1, 2],
+          [1, 3],
+          [2, 1],
+        ]);
+        assert.deepEqual(
+          failures.map((f) => [f.stream, f.seq, f.subject, f.deliveryCount, f.outcome]),
+          [
+            [stream, 1, `${ns}.p`, 1, 'retry'],
+            [stream, 1, `${ns}.p`, 2, 'retry'],
+            [stream, 1, `${ns}.p`, 3, 'parked'],
+          ],
+        );
+        const { lastFailure, ...counts } = h.stats();
+        assert.deepEqual(counts, { acked: 1, failed: 3, parked: 1 });
+        assert.equal(lastFailure?.error, 'cannot decode');
+        assert.deepEqual(
+          logs.map((l) => [l.level, l.fields.deliveryCount]),
+          [
+            ['warn', 1],
+            ['warn', 2],
+            ['error', 3],
+          ],
+        );
+        assert.deepEqual(
+          { ...logs[2]?.fields },
+          {
+            stream,
+            durable: 'parking',
+            seq: 1,
+            subject: `${ns}.p`,
+            deliveryCount: 3,
+            err: 'cannot decode',
+            maxDeliver: 3,
+          },
+        );
+        assert.match(logs[2]?.msg ?? '', /parked/);
+
+        // The parked event is gone for this durable: a restart resumes after it.
+        await log.publish(msg(`${ns}.p`, 'p-3', 'next'));
+        const again: number[] = [];
+        const h2 = await log.consume(consume, async (m) => {
+          again.push(m.seq);
+        });
+        await eventually('the event published after', () => again.includes(3));
+        await h2.stop();
+        assert.deepEqual(again, [3]);
+      }));
+
+    test('a projector stops on an event it failed maxDeliver times, says why on closed, and loses nothing', () =>
+      withStream(async ({ log, stream, ns, logs }) => {
+        await log.publish(msg(`${ns}.s`, 's-1', '1'));
+        await log.publish(msg(`${ns}.s`, 's-2', '2'));
+        await log.publish(msg(`${ns}.s`, 's-3', '3'));
+        const store = new InMemoryProjectionStore();
+        const failures: HandlerFailure[] = [];
+        let broken = true;
+        const projector = () =>
+          runProjector<number>({
+            log,
+            store,
+            name: `${ns}-sum`,
+            consume: {
+              stream,
+              durable: 'sum',
+              maxDeliver: 2,
+              nakDelayMs: 10,
+              ackWaitMs,
+              onHandlerError: (f) => failures.push(f),
+            },
+            initialState: () => 0,
+            apply: (sum, m) => {
+              if (m.seq === 2 && broken) throw new Error('store refused the write');
+              return sum + Number(dec.decode(m.data));
+            },
+          });
+        const first = await projector();
+        const stoppedWith = await first.closed.then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        assert.ok(stoppedWith instanceof PoisonEventError, `closed rejected with ${stoppedWith}`);
+        assert.equal(stoppedWith.seq, 2);
+        assert.match(stoppedWith.message, new RegExp(`${stream}/sum stopped at seq 2 \\(${ns}\\.s\\)`));
+        assert.match(stoppedWith.message, /failed 2 time\(s\), last error: store refused the write/);
+        assert.deepEqual(
+          failures.map((f) => [f.seq, f.outcome]),
+          [
+            [2, 'retry'],
+            [2, 'stopped'],
+          ],
+        );
+        const { lastFailure: _, ...counts } = first.stats();
+        assert.deepEqual(counts, { acked: 1, failed: 2, parked: 0, applied: 1, skipped: 0 });
+        assert.deepEqual(
+          logs.filter((l) => l.level === 'error').map((l) => [l.fields.seq, l.fields.subject, l.fields.err]),
+          [[2, `${ns}.s`, 'store refused the write']],
+        );
+
+        // Once the cause is fixed, the next projector of the durable gets event 2 again.
+        broken = false;
+        const second = await projector();
+        await eventually('events 2 and 3 applied', () => second.stats().applied === 2);
+        await second.stop();
+        assert.equal((await store.loadProjection<number>(`${ns}-sum`))?.state, 6);
       }));
 
     test('stop() during a handler leaves that event unacked: the durable gets it again', () =>
@@ -342,13 +483,13 @@ export function describeEventLogContract(
           await handle?.stop(); // e.g. shutdown arrives while the event is being handled
         });
         resolveReady();
-        await waitFor('the first delivery', () => firstRun.length === 1);
+        await eventually('the first delivery', () => firstRun.length === 1);
         await handle.closed;
         const secondRun: number[] = [];
         const again = await log.consume({ stream, durable: 'halt', ackWaitMs }, async (m) => {
           secondRun.push(m.seq);
         });
-        await waitFor('the redelivery', () => secondRun.length >= 1);
+        await eventually('the redelivery', () => secondRun.length >= 1);
         await again.stop();
         assert.deepEqual([firstRun, secondRun], [[1], [1]]);
       }));
@@ -386,20 +527,21 @@ export function describeEventLogContract(
 
         await ctx.log.publish(msg(`${ns}.t`, 't-1', '1'));
         const first = await projector(ctx.log);
-        await waitFor('the first save', () => died !== undefined);
+        await eventually('the first save', () => died !== undefined);
         await died;
         assert.equal(applyCalls, 1);
         ctx.log = await ctx.fx.reopen();
 
         const second = await projector(ctx.log);
-        await waitFor('the redelivered event to be skipped', () => second.stats().skipped >= 1);
+        await eventually('the redelivered event to be skipped', () => second.stats().skipped >= 1);
         await ctx.log.publish(msg(`${ns}.t`, 't-2', '2'));
-        await waitFor('the second event', () => second.stats().applied >= 1);
+        await eventually('the second event', () => second.stats().applied >= 1);
         await second.stop();
         await first.stop();
 
         assert.equal(applyCalls, 2, 'each event applied once');
-        assert.deepEqual(second.stats(), { applied: 1, skipped: 1 });
+        const { applied, skipped } = second.stats();
+        assert.deepEqual({ applied, skipped }, { applied: 1, skipped: 1 });
         assert.deepEqual((await inner.loadProjection<Totals>(`${ns}-totals`))?.state, {
           count: 3,
           seqs: [1, 2],
@@ -425,7 +567,10 @@ export function describeEventLogContract(
         });
         await log.publish(msg(`${ns}.x.1`, 'tl-3', '3'));
         await log.publish(msg(`${ns}.y.1`, 'tl-4', '4'));
-        await waitFor('tails to follow', () => live.length >= 2 && fromTwo.length >= 3 && onlyX.length >= 2);
+        await eventually(
+          'tails to follow',
+          () => live.length >= 2 && fromTwo.length >= 3 && onlyX.length >= 2,
+        );
         await Promise.all([t1.stop(), t2.stop(), t3.stop()]);
         assert.deepEqual(live, [3, 4]);
         assert.deepEqual(fromTwo, [2, 3, 4]);

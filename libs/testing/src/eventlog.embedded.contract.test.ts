@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { EmbeddedEventLog, type EventLog } from '@perpmesh/bus';
 import { describeEventLogContract } from './eventlog.contract.js';
 
-describeEventLogContract('EmbeddedEventLog', async () => {
+describeEventLogContract('EmbeddedEventLog', async ({ logger }) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'perpmesh-eventlog-'));
   const opened: EventLog[] = [];
   const open = async () => {
-    const log = await EmbeddedEventLog.open({ dataDir, retentionIntervalMs: 0 });
+    const log = await EmbeddedEventLog.open({ dataDir, retentionIntervalMs: 0, logger });
     opened.push(log);
     return log;
   };

@@ -11,17 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { NatsEventLog, runProjector } from '@perpmesh/bus';
 import { FileProjectionStore } from './eventlog.file-projection-store.js';
+import { eventually } from './eventually.js';
 import { natsUrlForTests, stopTestServers, uniqueTestName } from './servers.js';
 
 const childScript = fileURLToPath(new URL('./eventlog.crash-child.ts', import.meta.url));
-
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('NatsEventLog: a consumer killed between save and ack', () => {
   let dir: string;
@@ -100,9 +93,9 @@ describe('NatsEventLog: a consumer killed between save and ack', () => {
         return { total: s.total + Number(new TextDecoder().decode(m.data)) };
       },
     });
-    await until('the redelivery (after ackWait)', () => projector.stats().skipped === 1);
+    await eventually('the redelivery (after ackWait)', () => projector.stats().skipped === 1);
     await log.publish({ subject, id: `${stream}-2`, data: new TextEncoder().encode('7') });
-    await until('the next event', () => projector.stats().applied === 1);
+    await eventually('the next event', () => projector.stats().applied === 1);
     await projector.stop();
 
     assert.equal(applyCalls, 1, 'the redelivered event was not applied again');

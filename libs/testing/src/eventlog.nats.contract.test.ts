@@ -7,11 +7,11 @@ after(() => stopTestServers());
 
 describeEventLogContract(
   'NatsEventLog (JetStream)',
-  async () => {
+  async ({ logger }) => {
     const servers = await natsUrlForTests();
     const opened: EventLog[] = [];
     const open = async () => {
-      const log = await NatsEventLog.connect({ servers, name: 'eventlog-contract-test' });
+      const log = await NatsEventLog.connect({ servers, name: 'eventlog-contract-test', logger });
       opened.push(log);
       return log;
     };

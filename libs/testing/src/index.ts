@@ -1,3 +1,4 @@
+export * from './backends.js';
 export * from './eventlog.contract.js';
 export * from './eventually.js';
 export * from './servers.js';

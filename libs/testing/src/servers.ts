@@ -5,12 +5,14 @@
  *   3. otherwise a failure that names what is missing. Never a silent skip.
  */
 import { randomBytes } from 'node:crypto';
+import { errorText } from '@perpmesh/core';
 
 export class TestServerUnavailableError extends Error {
-  constructor(what: 'NATS' | 'Redis', envVar: string, cause?: unknown) {
+  constructor(what: 'NATS' | 'Redis', envVar: string, why: string, cause?: unknown) {
     super(
       `${what} is needed for this test and none is available: set ${envVar} ` +
-        `(\`make setup\` starts one on 127.0.0.1), or start a Docker engine so testcontainers can run one.`,
+        `(\`make setup\` starts one on 127.0.0.1), or start a Docker engine so testcontainers can run one. ` +
+        `(${why})`,
       { cause },
     );
     this.name = 'TestServerUnavailableError';
@@ -24,9 +26,20 @@ async function startContainer(what: 'NATS' | 'Redis', envVar: string): Promise<S
   let tc: typeof import('testcontainers');
   try {
     tc = await import('testcontainers');
+  } catch (err) {
+    // Not "no Docker": the library itself did not load (e.g. a dependency that needs a
+    // newer Node; testcontainers >= 12.0.2 pulls undici 8, which needs Node >= 22.19).
+    throw new TestServerUnavailableError(
+      what,
+      envVar,
+      `testcontainers could not be loaded on Node ${process.version}: ${errorText(err)}`,
+      err,
+    );
+  }
+  try {
     await tc.getContainerRuntimeClient();
   } catch (err) {
-    throw new TestServerUnavailableError(what, envVar, err);
+    throw new TestServerUnavailableError(what, envVar, `no container runtime: ${errorText(err)}`, err);
   }
   if (what === 'NATS') {
     const c = await new tc.GenericContainer('nats:2.10-alpine')

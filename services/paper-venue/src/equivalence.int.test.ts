@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { dec, toWire } from '@perpmesh/core';
 import { createLogger, parseConfig } from '@perpmesh/runtime';
+import { eventually } from '@perpmesh/testing';
 import {
   PaperVenueHub,
   paperHubOptionsFromConfig,
@@ -115,8 +116,10 @@ async function runScenario(
       fills: await fills(ports.lighter),
     },
   };
-  // Stream delivery is asynchronous over gRPC: give it a moment, then compare what arrived.
-  await new Promise((r) => setTimeout(r, 300));
+  // Stream delivery is asynchronous over gRPC: wait until every fill the venues report has
+  // arrived on the user streams; the comparison with the other run then checks their content.
+  const fillCount = out.paper.fills.length + out.lighter.fills.length;
+  await eventually(`${fillCount} fills on the user streams`, () => userEvents.length >= fillCount);
   for (const s of subs) await s.close();
   return { ...out, userEvents };
 }

@@ -1,41 +1,37 @@
+/**
+ * runProjector on the embedded log. Lives here, not in libs/bus, because it waits with
+ * `eventually` and libs/testing depends on libs/bus (a reference back would be a cycle).
+ */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EmbeddedEventLog } from './embedded.js';
 import {
   type AppliedSeqs,
+  type EventLog,
   InMemoryProjectionStore,
   type ProjectionStore,
+  type ProjectorStats,
   runProjector,
-} from './projector.js';
+} from '@perpmesh/bus';
+import { openTestBackend, type TestBackend } from './backends.js';
+import { eventually } from './eventually.js';
 
 type Sum = { total: number };
 const data = (n: number) => new TextEncoder().encode(String(n));
 const num = (d: Uint8Array) => Number(new TextDecoder().decode(d));
-
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const counts = ({ applied, skipped, acked, failed }: ProjectorStats) => ({ applied, skipped, acked, failed });
 
 describe('runProjector', () => {
-  let root: string;
-  let log: EmbeddedEventLog;
+  let backend: TestBackend;
+  let log: EventLog;
   let k = 0;
   let stream: string;
+  const warnings: Record<string, unknown>[] = [];
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'perpmesh-projector-'));
-    log = await EmbeddedEventLog.open({ dataDir: root, retentionIntervalMs: 0 });
+    const logger = { warn: (fields: Record<string, unknown>) => void warnings.push(fields), error: () => {} };
+    backend = await openTestBackend('embedded', { streams: false, logger });
+    log = backend.log;
   });
-  after(async () => {
-    await log.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  after(() => backend.close());
 
   async function freshStream(values: number[]): Promise<string> {
     stream = `P${k++}`;
@@ -61,7 +57,7 @@ describe('runProjector', () => {
     await freshStream([1, 2, 3]);
     const store = new InMemoryProjectionStore();
     const p = await start(store);
-    await until('3 events', () => p.stats().applied === 3);
+    await eventually('3 events', () => p.stats().applied === 3);
     await p.stop();
     assert.deepEqual(await store.loadProjection('sum'), { state: { total: 6 }, applied: { [stream]: 3 } });
     assert.deepEqual(p.state(), { total: 6 });
@@ -72,9 +68,9 @@ describe('runProjector', () => {
     const store = new InMemoryProjectionStore();
     await store.saveProjection<Sum>('sum', { total: 3 }, { [stream]: 2 }, undefined);
     const p = await start(store);
-    await until('3 events seen', () => p.stats().applied + p.stats().skipped === 3);
+    await eventually('3 events seen', () => p.stats().applied + p.stats().skipped === 3);
     await p.stop();
-    assert.deepEqual(p.stats(), { applied: 1, skipped: 2 });
+    assert.deepEqual(counts(p.stats()), { applied: 1, skipped: 2, acked: 3, failed: 0 });
     assert.deepEqual((await store.loadProjection<Sum>('sum'))?.state, { total: 6 });
   });
 
@@ -93,9 +89,9 @@ describe('runProjector', () => {
       },
     };
     const p = await start(store);
-    await until('both events', () => p.stats().applied + p.stats().skipped === 2);
+    await eventually('both events', () => p.stats().applied + p.stats().skipped === 2);
     await p.stop();
-    assert.deepEqual(p.stats(), { applied: 1, skipped: 1 });
+    assert.deepEqual(counts(p.stats()), { applied: 1, skipped: 1, acked: 2, failed: 0 });
     assert.deepEqual(await inner.loadProjection('sum'), { state: { total: 12 }, applied: { [stream]: 2 } });
   });
 
@@ -107,9 +103,14 @@ describe('runProjector', () => {
       if (v === 6 && failures++ === 0) throw new Error('transient');
       return { total: s.total + v };
     });
-    await until('both applied', () => p.stats().applied === 2);
+    await eventually('both applied', () => p.stats().applied === 2);
     await p.stop();
     assert.equal(failures, 2);
+    assert.equal(p.stats().failed, 1, 'the failed delivery is counted');
+    assert.deepEqual(
+      warnings.filter((w) => w.stream === stream).map((w) => [w.seq, w.deliveryCount, w.err]),
+      [[2, 1, 'transient']],
+    );
     assert.deepEqual((await store.loadProjection<Sum>('sum'))?.state, { total: 10 });
   });
 

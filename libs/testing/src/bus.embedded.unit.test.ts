@@ -1,12 +1,22 @@
-/** Embedded-only behaviour beyond the shared contract: files, clock, retention, locking. */
+/**
+ * Embedded-only behaviour beyond the shared contract: files, clock, retention, locking.
+ * Lives here, not in libs/bus, because it waits with `eventually` and libs/testing
+ * depends on libs/bus (a reference back would be a cycle).
+ */
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EmbeddedEventLog } from './embedded.js';
-import { ConsumerConfigError, CorruptLogError, DataDirLockedError, StreamConfigError } from './errors.js';
-import type { StoredMessage } from './eventlog.js';
+import {
+  ConsumerConfigError,
+  CorruptLogError,
+  DataDirLockedError,
+  EmbeddedEventLog,
+  type StoredMessage,
+  StreamConfigError,
+} from '@perpmesh/bus';
+import { eventually } from './eventually.js';
 
 const data = (s: string) => new TextEncoder().encode(s);
 const text = (d: Uint8Array) => new TextDecoder().decode(d);
@@ -15,14 +25,6 @@ async function all(log: EmbeddedEventLog, stream = 'S'): Promise<StoredMessage[]
   const out: StoredMessage[] = [];
   for await (const m of log.read({ stream })) out.push(m);
   return out;
-}
-
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('EmbeddedEventLog', () => {
@@ -45,7 +47,7 @@ describe('EmbeddedEventLog', () => {
     const h = await log.consume({ stream: 'S', durable: 'd' }, async (m) => {
       seen.push(m.seq);
     });
-    await until('2 acks', () => seen.length >= 3);
+    await eventually('2 acks', () => seen.length >= 3);
     await h.stop();
     await log.close();
 
@@ -64,7 +66,7 @@ describe('EmbeddedEventLog', () => {
     const h2 = await reopened.consume({ stream: 'S', durable: 'd' }, async (m) => {
       after.push(m.seq);
     });
-    await until('the new event', () => after.length >= 1);
+    await eventually('the new event', () => after.length >= 1);
     await h2.stop();
     assert.deepEqual(after, [4]);
     await reopened.close();
@@ -163,7 +165,8 @@ describe('EmbeddedEventLog', () => {
   });
 
   test('maxDeliver gives up on an event and moves on; one live consumer per durable', async () => {
-    const log = await EmbeddedEventLog.open({ dataDir: freshDir() });
+    const quiet = { warn: () => {}, error: () => {} };
+    const log = await EmbeddedEventLog.open({ dataDir: freshDir(), logger: quiet });
     await log.ensureStreams([{ name: 'S', subjects: ['s.>'], maxAgeMs: 0 }]);
     await log.publish({ subject: 's.x', id: 'poison', data: data('p') });
     await log.publish({ subject: 's.x', id: 'fine', data: data('f') });
@@ -176,7 +179,7 @@ describe('EmbeddedEventLog', () => {
       log.consume({ stream: 'S', durable: 'd' }, async () => {}),
       ConsumerConfigError,
     );
-    await until('seq 2', () => seen.some(([s]) => s === 2));
+    await eventually('seq 2', () => seen.some(([s]) => s === 2));
     await h.stop();
     assert.deepEqual(seen, [
       [1, 1],
