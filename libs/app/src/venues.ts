@@ -1,7 +1,7 @@
 /**
  * The venue directory of a process, built from the `venues` config section:
  * - embedded: ports of the in-process PaperVenueHub;
- * - distributed: `RemoteVenue` ports to the paper-venue service at `paper.address`.
+ * - distributed: `PaperVenueClient` ports to the paper-venue service at `paper.address`.
  * Real venue adapters (ccxt, Lighter, Extended) plug in here by `kind`.
  */
 import type { BaseConfig, Secret } from '@perpmesh/runtime';
@@ -9,7 +9,7 @@ import {
   configuredAccounts,
   type PaperSection,
   type PaperVenueHub,
-  RemoteVenue,
+  PaperVenueClient,
   StaticVenueDirectory,
   type VenuePort,
   type VenuesSection,
@@ -37,7 +37,7 @@ export async function openVenueDirectory(
       }
       const authToken: Secret | undefined = config.auth.token;
       ports.push(
-        await RemoteVenue.connect({
+        await PaperVenueClient.connect({
           address: config.paper.address,
           venue,
           account,

@@ -1,7 +1,7 @@
 /**
  * One scripted scenario, two ways to reach the simulated exchange: the in-process
  * adapter (SimulatedVenue over a PaperVenueHub) and the paper-venue service over gRPC
- * (RemoteVenue → PaperVenueService → the service's own hub). Same seed, same manual
+ * (PaperVenueClient → PaperVenueService → the service's own hub). Same seed, same manual
  * clock, same calls: the fills and balances must be identical.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { createLogger, parseConfig } from '@perpmesh/runtime';
 import {
   PaperVenueHub,
   paperHubOptionsFromConfig,
-  RemoteVenue,
+  PaperVenueClient,
   type UserStreamEvent,
   type VenuePort,
 } from '@perpmesh/venues';
@@ -124,7 +124,7 @@ async function runScenario(
 describe('paper venue: in-process adapter and paper-venue service agree', () => {
   const logger = createLogger({ service: 'paper-venue-test', level: 'silent' });
   let service: PaperVenueService;
-  let remote: { paper: RemoteVenue; lighter: RemoteVenue };
+  let remote: { paper: PaperVenueClient; lighter: PaperVenueClient };
 
   before(async () => {
     const { config } = parseConfig(paperVenueConfigSchema, RAW_CONFIG, { env: {} });
@@ -132,7 +132,7 @@ describe('paper venue: in-process adapter and paper-venue service agree', () => 
     await service.start();
     const address = service.grpcAddress()!;
     const connect = (venue: string, apiKeyId: string) =>
-      RemoteVenue.connect({
+      PaperVenueClient.connect({
         address,
         venue,
         account: 'alice',

@@ -33,7 +33,7 @@ import {
   type PaperClock,
   PaperVenueHub,
   paperHubOptionsFromConfig,
-  paperVenueServiceImpl,
+  paperVenueGrpcService,
   type SimulatedVenue,
 } from '@perpmesh/venues';
 import { PAPER_VENUE_SERVICE, type PaperVenueServiceConfig, paperVenueConfigSchema } from './config.js';
@@ -195,7 +195,7 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
           services: [
             {
               definition: PaperVenueServiceService,
-              implementation: paperVenueServiceImpl(portOf, {
+              implementation: paperVenueGrpcService(portOf, {
                 signal: streams.signal,
                 onInternalError: (err, info) =>
                   logger.error({ err, ...info }, 'PaperVenueService call failed'),

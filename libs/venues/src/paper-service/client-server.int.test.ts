@@ -1,5 +1,5 @@
 /**
- * RemoteVenue ↔ PaperVenueService ↔ FakeVenue over a real grpc-js server on 127.0.0.1:
+ * PaperVenueClient ↔ PaperVenueService ↔ FakeVenue over a real grpc-js server on 127.0.0.1:
  * every VenuePort method round-trips with exact decimals, venue errors come back as the
  * same class, bad targets and fields are refused before the port is called, and streams
  * deliver in order and stop when closed.
@@ -25,7 +25,7 @@ import {
   VenueUnknownOutcomeError,
 } from '../errors.js';
 import type { MarketEvent, PlaceOrderRequest, UserStreamEvent } from '../port.js';
-import { RemoteVenue } from './client.js';
+import { PaperVenueClient } from './client.js';
 import {
   eventually,
   FAKE_CAPABILITIES,
@@ -64,7 +64,7 @@ function rawCall<Res>(
   return new Promise((resolve) => invoke(new Metadata(), (err, res) => resolve({ err, res })));
 }
 
-describe('RemoteVenue over PaperVenueService', () => {
+describe('PaperVenueClient over PaperVenueService', () => {
   const paper = new FakeVenue({
     venue: 'paper',
     account: 'main',
@@ -79,7 +79,7 @@ describe('RemoteVenue over PaperVenueService', () => {
   });
   const internalErrors: Array<{ err: unknown; method: string; ref: string }> = [];
   let server: TestPaperVenueServer;
-  let venue: RemoteVenue;
+  let venue: PaperVenueClient;
   let raw: InstanceType<typeof PaperVenueServiceClient>;
 
   before(async () => {
@@ -87,7 +87,7 @@ describe('RemoteVenue over PaperVenueService', () => {
       venues: [paper, lighter],
       service: { onInternalError: (err, info) => internalErrors.push({ err, ...info }) },
     });
-    venue = await RemoteVenue.connect({
+    venue = await PaperVenueClient.connect({
       address: server.address,
       venue: 'paper',
       account: 'main',
@@ -111,7 +111,7 @@ describe('RemoteVenue over PaperVenueService', () => {
     assert.deepEqual(venue.capabilities, FAKE_CAPABILITIES);
     assert.equal(typeof venue.fetchNextNonce, 'function');
 
-    const other = await RemoteVenue.connect({
+    const other = await PaperVenueClient.connect({
       address: server.address,
       venue: 'paper-lighter',
       account: 'main',
@@ -338,7 +338,7 @@ describe('RemoteVenue over PaperVenueService', () => {
     assert.match(accountErr?.details ?? '', /"someone-else"/);
 
     await assert.rejects(
-      RemoteVenue.connect({
+      PaperVenueClient.connect({
         address: server.address,
         venue: 'paper-nope',
         account: 'main',
@@ -349,7 +349,7 @@ describe('RemoteVenue over PaperVenueService', () => {
         e instanceof VenueRejectedError && e.reason === 'not_found' && /paper-nope/.test(e.message),
     );
     await assert.rejects(
-      RemoteVenue.connect({
+      PaperVenueClient.connect({
         address: server.address,
         venue: 'paper',
         account: 'main',
@@ -399,7 +399,7 @@ describe('RemoteVenue over PaperVenueService', () => {
     assert.equal(depthErr?.code, status.INVALID_ARGUMENT);
     assert.match(depthErr?.details ?? '', /^depth: /);
 
-    // Through RemoteVenue the same refusal is a ValidationError with the field.
+    // Through PaperVenueClient the same refusal is a ValidationError with the field.
     await assert.rejects(
       venue.fetchOrder({ instrument: INSTRUMENT }),
       (e: unknown) => e instanceof ValidationError && e.field === 'ref',

@@ -1,5 +1,5 @@
 /**
- * RemoteVenue: the VenuePort of a venue hosted by the paper-venue service, over gRPC. The
+ * PaperVenueClient: the VenuePort of a venue hosted by the paper-venue service, over gRPC. The
  * market-data, execution and account processes each hold one and so share one simulated
  * exchange that outlives any of them.
  *
@@ -86,14 +86,14 @@ import {
 } from './mapping.js';
 import { type CallKind, errorFromStatus } from './status.js';
 
-type PaperVenueClient = InstanceType<typeof PaperVenueServiceClient>;
+type GrpcStub = InstanceType<typeof PaperVenueServiceClient>;
 
 /** Anything that hands out a credential on purpose (runtime's `Secret` is one). */
 export interface RevealableSecret {
   reveal(): string;
 }
 
-export interface RemoteVenueOptions {
+export interface PaperVenueClientOptions {
   /** `host:port` of the paper-venue gRPC server, e.g. `127.0.0.1:50054`. */
   address: string;
   venue: VenueId;
@@ -116,7 +116,7 @@ export interface RemoteVenueOptions {
   channelOptions?: ChannelOptions;
 }
 
-export const REMOTE_VENUE_DEFAULTS = {
+export const PAPER_VENUE_CLIENT_DEFAULTS = {
   reconnectInitialDelayMs: 100,
   reconnectMaxDelayMs: 5_000,
   readinessPollMs: 5_000,
@@ -154,8 +154,8 @@ interface ResolvedOptions {
   readinessPollMs: number;
 }
 
-function resolveOptions(o: RemoteVenueOptions): ResolvedOptions {
-  const readinessPollMs = o.readinessPollMs ?? REMOTE_VENUE_DEFAULTS.readinessPollMs;
+function resolveOptions(o: PaperVenueClientOptions): ResolvedOptions {
+  const readinessPollMs = o.readinessPollMs ?? PAPER_VENUE_CLIENT_DEFAULTS.readinessPollMs;
   if (readinessPollMs !== 0) positiveWholeMs(readinessPollMs, 'readinessPollMs');
   const resolved: ResolvedOptions = {
     address: nonEmpty(o.address, 'address'),
@@ -164,11 +164,11 @@ function resolveOptions(o: RemoteVenueOptions): ResolvedOptions {
     apiKeyId: apiKeyIdOf(o.apiKeyId),
     callTimeoutMs: positiveWholeMs(o.callTimeoutMs, 'callTimeoutMs'),
     reconnectInitialDelayMs: positiveWholeMs(
-      o.reconnectInitialDelayMs ?? REMOTE_VENUE_DEFAULTS.reconnectInitialDelayMs,
+      o.reconnectInitialDelayMs ?? PAPER_VENUE_CLIENT_DEFAULTS.reconnectInitialDelayMs,
       'reconnectInitialDelayMs',
     ),
     reconnectMaxDelayMs: positiveWholeMs(
-      o.reconnectMaxDelayMs ?? REMOTE_VENUE_DEFAULTS.reconnectMaxDelayMs,
+      o.reconnectMaxDelayMs ?? PAPER_VENUE_CLIENT_DEFAULTS.reconnectMaxDelayMs,
       'reconnectMaxDelayMs',
     ),
     readinessPollMs,
@@ -184,16 +184,16 @@ function resolveOptions(o: RemoteVenueOptions): ResolvedOptions {
 
 type UnaryCallback<Res> = (err: ServiceError | null, response?: Res) => void;
 
-/** Metadata, deadlines and error mapping for every call of one RemoteVenue. */
+/** Metadata, deadlines and error mapping for every call of one PaperVenueClient. */
 class Caller {
-  readonly client: PaperVenueClient;
+  readonly client: GrpcStub;
   readonly venue: VenueId;
   readonly address: string;
   readonly #authToken: string | RevealableSecret | undefined;
   readonly #callTimeoutMs: number;
 
   constructor(
-    client: PaperVenueClient,
+    client: GrpcStub,
     options: ResolvedOptions,
     authToken: string | RevealableSecret | undefined,
   ) {
@@ -393,7 +393,7 @@ class ResilientStream<Res> implements Subscription {
 
 const LINK_COMPONENT = VENUE_COMPONENT.link;
 
-export class RemoteVenue implements VenuePort {
+export class PaperVenueClient implements VenuePort {
   readonly venue: VenueId;
   readonly account: AccountId;
   readonly apiKeyId: string;
@@ -415,7 +415,7 @@ export class RemoteVenue implements VenuePort {
    * readiness. Waits for the server up to `callTimeoutMs`; fails with the mapped error
    * (e.g. VenueRejectedError `not_found` for a venue the server does not host).
    */
-  static async connect(options: RemoteVenueOptions): Promise<RemoteVenue> {
+  static async connect(options: PaperVenueClientOptions): Promise<PaperVenueClient> {
     const resolved = resolveOptions(options);
     const client = new PaperVenueServiceClient(
       resolved.address,
@@ -442,7 +442,7 @@ export class RemoteVenue implements VenuePort {
         (r: PaperVenueServiceGetReadinessResponse) =>
           r.components.map((c, i) => readinessFromWire(c, `readiness[${i}]`)),
       );
-      return new RemoteVenue(caller, resolved, options.onReadinessChange, hello, readiness);
+      return new PaperVenueClient(caller, resolved, options.onReadinessChange, hello, readiness);
     } catch (err) {
       client.close();
       throw err;
@@ -692,11 +692,11 @@ export class RemoteVenue implements VenuePort {
     return { venue: this.venue, account: this.account };
   }
 
-  #client(): PaperVenueClient {
+  #client(): GrpcStub {
     if (this.#closed) {
       throw new VenueDisconnectedError(
         this.venue,
-        `RemoteVenue for paper-venue at ${this.address} is closed`,
+        `PaperVenueClient for paper-venue at ${this.address} is closed`,
       );
     }
     return this.#caller.client;

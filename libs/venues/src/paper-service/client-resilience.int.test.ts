@@ -1,5 +1,5 @@
 /**
- * RemoteVenue when things go wrong between it and the paper-venue server: a server that
+ * PaperVenueClient when things go wrong between it and the paper-venue server: a server that
  * dies mid-call, a deadline, a bad bearer token, and a stream that breaks and comes back.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { dec } from '@perpmesh/core';
 import { Secret } from '@perpmesh/runtime';
 import { VenueDisconnectedError, VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { PlaceOrderRequest, ReadinessComponent, UserStreamEvent } from '../port.js';
-import { RemoteVenue, type RemoteVenueOptions } from './client.js';
+import { PaperVenueClient, type PaperVenueClientOptions } from './client.js';
 import {
   eventually,
   FakeVenue,
@@ -32,7 +32,7 @@ const order = (clientOrderId: string): PlaceOrderRequest => ({
   reduceOnly: false,
 });
 
-function options(server: TestPaperVenueServer, extra: Partial<RemoteVenueOptions> = {}): RemoteVenueOptions {
+function options(server: TestPaperVenueServer, extra: Partial<PaperVenueClientOptions> = {}): PaperVenueClientOptions {
   return {
     address: server.address,
     venue: 'paper',
@@ -60,14 +60,14 @@ function cleanup() {
   };
 }
 
-describe('RemoteVenue resilience', () => {
+describe('PaperVenueClient resilience', () => {
   const open = cleanup();
   after(() => open.run());
 
   test('a server that goes away mid-createOrder gives VenueUnknownOutcomeError; mid-read VenueDisconnectedError', async () => {
     const fake = new FakeVenue({ venue: 'paper', account: 'main', apiKeyId: 'key-1' });
     const server = open.add(await startTestPaperVenueServer({ venues: [fake] }));
-    const venue = open.add(await RemoteVenue.connect(options(server)));
+    const venue = open.add(await PaperVenueClient.connect(options(server)));
 
     const releaseCreate = fake.hold('createOrder');
     const releaseRead = fake.hold('fetchBalances');
@@ -108,7 +108,7 @@ describe('RemoteVenue resilience', () => {
   test('a deadline during createOrder is VenueUnknownOutcomeError naming DEADLINE_EXCEEDED', async () => {
     const fake = new FakeVenue({ venue: 'paper', account: 'main', apiKeyId: 'key-1' });
     const server = open.add(await startTestPaperVenueServer({ venues: [fake] }));
-    const venue = open.add(await RemoteVenue.connect(options(server, { callTimeoutMs: 150 })));
+    const venue = open.add(await PaperVenueClient.connect(options(server, { callTimeoutMs: 150 })));
     const release = fake.hold('createOrder');
     try {
       await assert.rejects(
@@ -142,7 +142,7 @@ describe('RemoteVenue resilience', () => {
     }
 
     const wrong = 'tok-wrong-guess';
-    const refused = await RemoteVenue.connect(options(server, { authToken: wrong })).then(
+    const refused = await PaperVenueClient.connect(options(server, { authToken: wrong })).then(
       () => assert.fail('expected UNAUTHENTICATED'),
       (e: unknown) => e,
     );
@@ -151,7 +151,7 @@ describe('RemoteVenue resilience', () => {
     assert.doesNotMatch(`${refused.message} ${inspect(refused)}`, new RegExp(wrong));
     assert.equal(fake.calls.length, 0, 'nothing reached the port');
 
-    const venue = open.add(await RemoteVenue.connect(options(server, { authToken: new Secret(token) })));
+    const venue = open.add(await PaperVenueClient.connect(options(server, { authToken: new Secret(token) })));
     assert.equal((await venue.fetchBalances()).length, 1);
     const events: UserStreamEvent[] = [];
     const sub = await venue.watchUserStream((e) => events.push(e));
@@ -166,7 +166,7 @@ describe('RemoteVenue resilience', () => {
     const first = await startTestPaperVenueServer({ venues: [fake] });
     const changes: ReadinessComponent[] = [];
     const venue = open.add(
-      await RemoteVenue.connect(options(first, { onReadinessChange: (c) => changes.push(c) })),
+      await PaperVenueClient.connect(options(first, { onReadinessChange: (c) => changes.push(c) })),
     );
     const events: UserStreamEvent[] = [];
     const sub = await venue.watchUserStream((e) => events.push(e));
@@ -218,7 +218,7 @@ describe('RemoteVenue resilience', () => {
     );
     const changes: ReadinessComponent[] = [];
     const venue = open.add(
-      await RemoteVenue.connect(options(server, { onReadinessChange: (c) => changes.push(c) })),
+      await PaperVenueClient.connect(options(server, { onReadinessChange: (c) => changes.push(c) })),
     );
     const events: UserStreamEvent[] = [];
     const sub = await venue.watchUserStream((e) => events.push(e));
@@ -238,7 +238,7 @@ describe('RemoteVenue resilience', () => {
     const fake = new FakeVenue({ venue: 'paper', account: 'main', apiKeyId: 'key-1' });
     const first = await startTestPaperVenueServer({ venues: [fake] });
     const venue = open.add(
-      await RemoteVenue.connect(options(first, { readinessPollMs: 20, callTimeoutMs: 500 })),
+      await PaperVenueClient.connect(options(first, { readinessPollMs: 20, callTimeoutMs: 500 })),
     );
     const link = () => venue.readiness().find((c) => c.component === 'link');
     assert.equal(link()?.ready, true);

@@ -35,7 +35,7 @@ import type {
   VenuePort,
   VenuePosition,
 } from '../port.js';
-import { type PaperVenueServiceOptions, paperVenueServiceImpl } from './server.js';
+import { type PaperVenueGrpcServiceOptions, paperVenueGrpcService } from './server.js';
 
 /** Decimals chosen to break anything that goes through a float. */
 export const TINY = '0.000000001';
@@ -387,7 +387,7 @@ export async function startTestPaperVenueServer(options: {
   venues: readonly VenuePort[];
   port?: number;
   authToken?: Secret;
-  service?: Omit<PaperVenueServiceOptions, 'signal'>;
+  service?: Omit<PaperVenueGrpcServiceOptions, 'signal'>;
 }): Promise<TestPaperVenueServer> {
   const byKey = new Map(options.venues.map((v) => [`${v.venue}\u0000${v.account}`, v]));
   const shutdown = new AbortController();
@@ -397,7 +397,7 @@ export async function startTestPaperVenueServer(options: {
     services: [
       {
         definition: PaperVenueServiceService,
-        implementation: paperVenueServiceImpl((venue, account) => byKey.get(`${venue}\u0000${account}`), {
+        implementation: paperVenueGrpcService((venue, account) => byKey.get(`${venue}\u0000${account}`), {
           ...options.service,
           signal: shutdown.signal,
         }),

@@ -15,7 +15,7 @@
  *   than buffered without bound; it re-subscribes and starts from a fresh state.
  *
  * Serve it with `startGrpcServer` (libs/runtime) for health, reflection and bearer auth:
- * `{ definition: PaperVenueServiceService, implementation: paperVenueServiceImpl(resolve) }`.
+ * `{ definition: PaperVenueServiceService, implementation: paperVenueGrpcService(resolve) }`.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -64,7 +64,7 @@ import { errorToStatus, RemoteStatusError } from './status.js';
 /** Finds the port serving `(venue, account)`; undefined when this server has none. */
 export type VenueResolver = (venue: VenueId, account: AccountId) => VenuePort | undefined;
 
-export interface PaperVenueServiceOptions {
+export interface PaperVenueGrpcServiceOptions {
   /**
    * Gets errors that are not domain errors (a bug in a port), with the reference id the
    * client sees in its INTERNAL status. Log them here; the client gets only the id.
@@ -84,9 +84,9 @@ interface Target {
   apiKeyId?: string;
 }
 
-export function paperVenueServiceImpl(
+export function paperVenueGrpcService(
   resolve: VenueResolver,
-  options: PaperVenueServiceOptions = {},
+  options: PaperVenueGrpcServiceOptions = {},
 ): PaperVenueServiceServer {
   const maxQueued = options.maxQueuedStreamMessages ?? DEFAULT_MAX_QUEUED_STREAM_MESSAGES;
   // One abort listener for all streams (not one each: many clients would trip Node's listener warning).
