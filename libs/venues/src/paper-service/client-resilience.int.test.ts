@@ -32,7 +32,10 @@ const order = (clientOrderId: string): PlaceOrderRequest => ({
   reduceOnly: false,
 });
 
-function options(server: TestPaperVenueServer, extra: Partial<PaperVenueClientOptions> = {}): PaperVenueClientOptions {
+function options(
+  server: TestPaperVenueServer,
+  extra: Partial<PaperVenueClientOptions> = {},
+): PaperVenueClientOptions {
   return {
     address: server.address,
     venue: 'paper',
