@@ -1,6 +1,15 @@
+export * from './binanceusdm/config.js';
 export * from './config.js';
+export * from './credentials.js';
 export * from './directory.js';
 export * from './errors.js';
+export * from './extended/config.js';
+export * from './factories.js';
+export * from './hyperliquid/config.js';
+import './kinds.js';
+export * from './lighter/config.js';
+export * from './okx/config.js';
+export * from './open.js';
 export * from './paper/index.js';
 export {
   PAPER_VENUE_CLIENT_DEFAULTS,
@@ -16,6 +25,7 @@ export {
 } from './paper-service/server.js';
 export { FIELD_METADATA, VENUE_ERROR_METADATA, VENUE_ERROR_STATUS } from './paper-service/status.js';
 export * from './port.js';
+export * from './shared/reconnecting-stream.js';
 
 // ---- deprecated names (the paper-venue gRPC client and server were `remote/`) ----------------
 import {

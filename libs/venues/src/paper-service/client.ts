@@ -67,7 +67,7 @@ import type {
   VenuePort,
   VenuePosition,
 } from '../port.js';
-import { VENUE_COMPONENT, type VenueComponentName } from '../port.js';
+import { PUBLIC_ACCOUNT, VENUE_COMPONENT, type VenueComponentName } from '../port.js';
 import {
   ReconnectingStream,
   type StreamAttempt,
@@ -102,6 +102,7 @@ export interface PaperVenueClientOptions {
   /** `host:port` of the paper-venue gRPC server, e.g. `127.0.0.1:50054`. */
   address: string;
   venue: VenueId;
+  /** Our account on the venue; `PUBLIC_ACCOUNT` ('') for the public market-data port. */
   account: AccountId;
   /** Non-secret id of the API key (the nonce counter key); checked by the server. */
   apiKeyId: string;
@@ -165,7 +166,8 @@ function resolveOptions(o: PaperVenueClientOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
     address: nonEmpty(o.address, 'address'),
     venue: nonEmpty(o.venue, 'venue'),
-    account: nonEmpty(o.account, 'account'),
+    // PUBLIC_ACCOUNT ('') is the venue's public port: market data only.
+    account: o.account === PUBLIC_ACCOUNT ? PUBLIC_ACCOUNT : nonEmpty(o.account, 'account'),
     apiKeyId: apiKeyIdOf(o.apiKeyId),
     callTimeoutMs: positiveWholeMs(o.callTimeoutMs, 'callTimeoutMs'),
     reconnectInitialDelayMs: positiveWholeMs(
@@ -546,7 +548,7 @@ export class PaperVenueClient implements VenuePort {
     const request = this.#target();
     return this.#watch<PaperVenueServiceWatchUserStreamResponse>(
       VENUE_COMPONENT.userStream,
-      'user stream',
+      VENUE_COMPONENT.userStream,
       'WatchUserStream',
       (md) => this.#client().watchUserStream(request, md),
       (message) => onEvent(userStreamEventFromWire(message)),

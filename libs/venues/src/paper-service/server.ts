@@ -41,6 +41,7 @@ import type {
 import type { AccountId, VenueId } from '@perpmesh/core';
 import { ValidationError } from '@perpmesh/core';
 import type { MarketEvent, Subscription, UserStreamEvent, VenueOrder, VenuePort } from '../port.js';
+import { PUBLIC_ACCOUNT } from '../port.js';
 import {
   balanceToWire,
   bookSnapshotToWire,
@@ -61,7 +62,10 @@ import {
 } from './mapping.js';
 import { errorToStatus, RemoteStatusError } from './status.js';
 
-/** Finds the port serving `(venue, account)`; undefined when this server has none. */
+/**
+ * Finds the port serving `(venue, account)`; undefined when this server has none.
+ * `account` is `PUBLIC_ACCOUNT` ('') for the venue's public market-data port.
+ */
 export type VenueResolver = (venue: VenueId, account: AccountId) => VenuePort | undefined;
 
 export interface PaperVenueGrpcServiceOptions {
@@ -109,12 +113,15 @@ export function paperVenueGrpcService(
 
   function portFor(target: Target): VenuePort {
     const venue = requireText(target.venue, 'venue');
-    const account = requireText(target.account, 'account');
+    // An empty account asks for the venue's public port (market data only, no account).
+    const account = target.account === PUBLIC_ACCOUNT ? PUBLIC_ACCOUNT : requireText(target.account, 'account');
     const port = resolve(venue, account);
     if (!port) {
       throw new RemoteStatusError(
         status.NOT_FOUND,
-        `no venue ${JSON.stringify(venue)} with account ${JSON.stringify(account)} on this paper-venue server`,
+        account === PUBLIC_ACCOUNT
+          ? `no public market port for venue ${JSON.stringify(venue)} on this paper-venue server`
+          : `no venue ${JSON.stringify(venue)} with account ${JSON.stringify(account)} on this paper-venue server`,
       );
     }
     if (target.apiKeyId !== undefined && target.apiKeyId !== '' && target.apiKeyId !== port.apiKeyId) {

@@ -48,6 +48,7 @@ import {
   resolvePaperVenueConfig,
   validateAccountSetups,
 } from './setup.js';
+import { PUBLIC_ACCOUNT } from '../port.js';
 import { SimulatedVenue } from './simulated-venue.js';
 
 export interface PaperVenueHubOptions {
@@ -259,6 +260,22 @@ export class PaperVenueHub {
     let port = this.#ports.get(portKey);
     if (port === undefined) {
       port = new SimulatedVenue(this, venueId, accountId, apiKeyId, () => this.#ports.delete(portKey));
+      this.#ports.set(portKey, port);
+    }
+    return port;
+  }
+
+  /**
+   * The public port of a venue: market data only, no account (`PUBLIC_ACCOUNT`); its
+   * account and trading methods refuse. What market-data and strategy open.
+   */
+  marketVenue(venueId: VenueId): SimulatedVenue {
+    this.#assertOpen();
+    this.venueConfig(venueId);
+    const portKey = `${venueId}\u0000${PUBLIC_ACCOUNT}`;
+    let port = this.#ports.get(portKey);
+    if (port === undefined) {
+      port = new SimulatedVenue(this, venueId, PUBLIC_ACCOUNT, '', () => this.#ports.delete(portKey));
       this.#ports.set(portKey, port);
     }
     return port;

@@ -1,4 +1,10 @@
 export {
+  isPaperVenueSection,
+  PAPER_KIND,
+  type PaperVenueSection,
+  paperVenueConfigSchema,
+} from './config.js';
+export {
   type PaperHubFromConfigOptions,
   type PaperVenueRules,
   paperHubOptionsFromConfig,
@@ -26,3 +32,4 @@ export {
   resolvePaperVenueConfig,
 } from './setup.js';
 export { SimulatedVenue } from './simulated-venue.js';
+export { paperVenueKind } from './kind.js';
