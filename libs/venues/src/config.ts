@@ -127,7 +127,13 @@ export const venueSchema = z.unknown().transform((input, ctx): VenueSection => {
 
 /** The keys of the object schema at `path` (through records, defaults and pipes), if any. */
 function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; valueType?: z.ZodType };
+  type Def = {
+    type: string;
+    innerType?: z.ZodType;
+    in?: z.ZodType;
+    shape?: Record<string, z.ZodType>;
+    valueType?: z.ZodType;
+  };
   const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
   const unwrap = (s: z.ZodType): z.ZodType => {
     let current = s;
@@ -142,7 +148,8 @@ function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[]
   let node: z.ZodType | undefined = unwrap(schema);
   for (const key of path) {
     const def = defOf(node);
-    node = def.type === 'object' ? def.shape?.[String(key)] : def.type === 'record' ? def.valueType : undefined;
+    node =
+      def.type === 'object' ? def.shape?.[String(key)] : def.type === 'record' ? def.valueType : undefined;
     if (!node) return undefined;
     node = unwrap(node);
   }

@@ -34,7 +34,11 @@ function issueAt(venues: Record<string, unknown>, path: string): string {
 const okx = (account: Record<string, unknown>, venue: Record<string, unknown> = {}) => ({
   okx: { kind: 'okx', instruments: ['BTC-USDT-PERP'], accounts: { main: account }, ...venue },
 });
-const OKX_KEYS = { apiKey: { env: 'OKX_KEY' }, secret: { env: 'OKX_SECRET' }, passphrase: { file: 'okx.pass' } };
+const OKX_KEYS = {
+  apiKey: { env: 'OKX_KEY' },
+  secret: { env: 'OKX_SECRET' },
+  passphrase: { file: 'okx.pass' },
+};
 
 describe('venues config', () => {
   test('paper keeps its fields and defaults', () => {
@@ -61,9 +65,15 @@ describe('venues config', () => {
     assert.match(message, /expected one of .*binanceusdm.*extended.*hyperliquid.*lighter.*okx.*paper/);
   });
 
-  test("a field of another kind is an unknown key at its path (paper has no apiKey)", () => {
+  test('a field of another kind is an unknown key at its path (paper has no apiKey)', () => {
     const message = issueAt(
-      { paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'], accounts: { main: { apiKey: { env: 'K' } } } } },
+      {
+        paper: {
+          kind: 'paper',
+          instruments: ['BTC-USDC-PERP'],
+          accounts: { main: { apiKey: { env: 'K' } } },
+        },
+      },
       'venues.paper.accounts.main.apiKey',
     );
     assert.match(message, /unknown key for kind paper \(allowed here: apiKeyId, paperDeposit\)/);
@@ -110,7 +120,13 @@ describe('venues config', () => {
     });
     assert.equal(venues.binanceusdm?.testnet, true);
     issueAt(
-      { b: { kind: 'binanceusdm', instruments: ['BTC-USDT-PERP'], accounts: { main: { apiKey: { env: 'B_KEY' } } } } },
+      {
+        b: {
+          kind: 'binanceusdm',
+          instruments: ['BTC-USDT-PERP'],
+          accounts: { main: { apiKey: { env: 'B_KEY' } } },
+        },
+      },
       'venues.b.accounts.main.secret',
     );
   });
@@ -124,10 +140,8 @@ describe('venues config', () => {
       },
     });
     const address = `0x${'ab'.repeat(20)}`;
-    assert.equal(
-      (parse(hl(address)).hyperliquid?.accounts.main as unknown as { walletAddress: string }).walletAddress,
-      address,
-    );
+    const main = parse(hl(address)).hyperliquid?.accounts.main as unknown as { walletAddress?: string };
+    assert.equal(main?.walletAddress, address);
     assert.match(issueAt(hl('0x1234'), 'venues.hyperliquid.accounts.main.walletAddress'), /40 hex digits/);
   });
 
@@ -151,7 +165,10 @@ describe('venues config', () => {
     });
 
     test("API key indexes 0-3 are the venue's own apps and 255 is all keys", () => {
-      assert.match(issueAt(lighter({ apiKeyIndex: 3 }), 'venues.lighter.accounts.main.apiKeyIndex'), /0-3 belong/);
+      assert.match(
+        issueAt(lighter({ apiKeyIndex: 3 }), 'venues.lighter.accounts.main.apiKeyIndex'),
+        /0-3 belong/,
+      );
       assert.match(issueAt(lighter({ apiKeyIndex: 255 }), 'venues.lighter.accounts.main.apiKeyIndex'), /255/);
       issueAt(lighter({ apiKeyIndex: 4.5 }), 'venues.lighter.accounts.main.apiKeyIndex');
     });
@@ -193,7 +210,10 @@ describe('venues config', () => {
       const main = parse(extended({})).extended?.accounts.main as unknown as { vault: string };
       assert.equal(main.vault, '10001');
       issueAt(extended({}, { vault: -3 }), 'venues.extended.accounts.main.vault');
-      assert.match(issueAt(extended({}, { starkPublicKey: 'abc' }), 'venues.extended.accounts.main.starkPublicKey'), /0x/);
+      assert.match(
+        issueAt(extended({}, { starkPublicKey: 'abc' }), 'venues.extended.accounts.main.starkPublicKey'),
+        /0x/,
+      );
     });
   });
 });

@@ -44,7 +44,8 @@ export const credentialSchema = z.unknown().transform((input, ctx): CredentialRe
     return z.NEVER as never;
   };
   if (input === undefined) return fail('required: { env: VAR_NAME } or { file: /path/to/file }');
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) return fail(SECRET_LITERAL_MESSAGE);
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    return fail(SECRET_LITERAL_MESSAGE);
   const ref = input as { env?: unknown; file?: unknown };
   if (Object.keys(input).length !== 1 || (ref.env === undefined && ref.file === undefined)) {
     return fail('expected exactly one of { env: VAR_NAME } or { file: /path/to/file }');

@@ -63,6 +63,11 @@ export interface VenueKindDefinition<C extends VenueSection = VenueSection> {
   readonly kind: string;
   /** The schema of `venues.<id>` for this kind; build it with `venueKindSchema(kind, ...)`. */
   readonly configSchema: z.ZodType<C, unknown>;
+  /**
+   * Set when this build cannot open the kind (only its config is known): why, in words.
+   * Checked before any credential is read.
+   */
+  readonly unavailable?: string;
   /** Opens the venue's ports. Must close whatever it opened when it fails. */
   open(context: VenueOpenContext<C>): Promise<OpenedVenue>;
 }
@@ -72,7 +77,10 @@ const kinds = new Map<string, VenueKindDefinition>();
 /** Adds a kind. A second registration of the same kind is a programming error. */
 export function registerVenueKind<C extends VenueSection>(definition: VenueKindDefinition<C>): void {
   if (!/^[a-z][a-z0-9_-]*$/.test(definition.kind)) {
-    throw new ValidationError('kind', `must be lower-case letters, digits, "_" or "-", got ${JSON.stringify(definition.kind)}`);
+    throw new ValidationError(
+      'kind',
+      `must be lower-case letters, digits, "_" or "-", got ${JSON.stringify(definition.kind)}`,
+    );
   }
   if (kinds.has(definition.kind)) {
     throw new ValidationError('kind', `venue kind ${JSON.stringify(definition.kind)} is already registered`);
@@ -102,14 +110,13 @@ export function plannedVenueKind<C extends VenueSection>(
   configSchema: z.ZodType<C, unknown>,
   issue: string,
 ): VenueKindDefinition<C> {
+  const unavailable = `${kind}: the adapter is not in this build yet (planned in ${issue}); only its config is known`;
   return {
     kind,
     configSchema,
+    unavailable,
     open: async (context) => {
-      throw new ValidationError(
-        `venues.${context.venue}.kind`,
-        `${kind}: the adapter is not in this build yet (planned in ${issue}); only its config is known`,
-      );
+      throw new ValidationError(`venues.${context.venue}.kind`, unavailable);
     },
   };
 }

@@ -6,7 +6,9 @@ export * from './errors.js';
 export * from './extended/config.js';
 export * from './factories.js';
 export * from './hyperliquid/config.js';
+
 import './kinds.js';
+
 export * from './lighter/config.js';
 export * from './okx/config.js';
 export * from './open.js';

@@ -21,7 +21,8 @@ import type { VenuePort } from './port.js';
 function resolveCredentials(venue: string, account: string, config: object): Record<string, Secret> {
   const out: Record<string, Secret> = {};
   for (const [field, value] of Object.entries(config)) {
-    if (value instanceof CredentialRef) out[field] = value.resolve(`venues.${venue}.accounts.${account}.${field}`);
+    if (value instanceof CredentialRef)
+      out[field] = value.resolve(`venues.${venue}.accounts.${account}.${field}`);
   }
   return out;
 }
@@ -41,6 +42,9 @@ export async function openConfiguredVenues(
           `venues.${venue}.kind`,
           `no venue kind ${JSON.stringify(config.kind)} in this build (known: ${registeredVenueKinds().join(', ')})`,
         );
+      }
+      if (definition.unavailable !== undefined) {
+        throw new ValidationError(`venues.${venue}.kind`, definition.unavailable);
       }
       const accounts: VenueAccountToOpen[] =
         access === 'public'

@@ -6,12 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { openVenueDirectory } from '@perpmesh/app';
 import { dec, toWire } from '@perpmesh/core';
 import { createLogger, parseConfig } from '@perpmesh/runtime';
+import { eventually } from '@perpmesh/testing';
 import {
-  PaperVenueHub,
-  paperHubOptionsFromConfig,
   PaperVenueClient,
+  PaperVenueHub,
+  PUBLIC_ACCOUNT,
+  paperHubOptionsFromConfig,
   type UserStreamEvent,
   type VenuePort,
 } from '@perpmesh/venues';
@@ -115,8 +118,9 @@ async function runScenario(
       fills: await fills(ports.lighter),
     },
   };
-  // Stream delivery is asynchronous over gRPC: give it a moment, then compare what arrived.
-  await new Promise((r) => setTimeout(r, 300));
+  // Stream delivery is asynchronous over gRPC: wait until every fill came down the user streams.
+  const fillCount = out.paper.fills.length + out.lighter.fills.length;
+  await eventually(`${fillCount} fills on the user streams`, () => userEvents.length >= fillCount);
   for (const s of subs) await s.close();
   return { ...out, userEvents };
 }
@@ -147,6 +151,34 @@ describe('paper venue: in-process adapter and paper-venue service agree', () => 
     await remote.paper.close();
     await remote.lighter.close();
     await service.stop('test done');
+  });
+
+  test('public access reaches each venue without an account; account calls are refused', async () => {
+    const { config } = parseConfig(
+      paperVenueConfigSchema,
+      { ...RAW_CONFIG, paper: { ...RAW_CONFIG.paper, address: service.grpcAddress() } },
+      { env: {} },
+    );
+    const directory = await openVenueDirectory(config, { access: 'public', callTimeoutMs: 5_000 });
+    try {
+      assert.deepEqual(directory.venues(), ['paper', 'paper-lighter']);
+      const lighter = directory.marketPort('paper-lighter');
+      assert.equal(lighter.account, PUBLIC_ACCOUNT);
+      assert.deepEqual(
+        (await lighter.loadMarkets()).map((m) => m.instrument),
+        ['BTC-USDC-PERP', 'ETH-USDC-PERP'],
+      );
+      assert.equal((await lighter.fetchOrderBook('BTC-USDC-PERP', 3)).instrument, 'BTC-USDC-PERP');
+      assert.equal(lighter.fetchNextNonce, undefined, 'no nonce without an account');
+      await assert.rejects(lighter.fetchBalances(), /public market data only/);
+      assert.deepEqual(
+        lighter.readiness().filter((c) => c.component === 'user stream' || c.component === 'balance'),
+        [],
+      );
+      assert.throws(() => directory.port('paper-lighter', 'alice'), /public access/);
+    } finally {
+      await directory.close();
+    }
   });
 
   test('same scenario, same fills, balances and positions', async () => {

@@ -30,8 +30,10 @@ import {
   startHttpServer,
 } from '@perpmesh/runtime';
 import {
+  isPaperVenueSection,
   type PaperClock,
   PaperVenueHub,
+  PUBLIC_ACCOUNT,
   paperHubOptionsFromConfig,
   paperVenueGrpcService,
   type SimulatedVenue,
@@ -96,7 +98,12 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
     const apiKeyId = config.venues[venueId]?.accounts[accountId]?.apiKeyId;
     ports.set(`${venueId}\u0000${accountId}`, hub.venue(venueId, accountId, apiKeyId));
   }
-  const portOf = (venue: VenueId, account: AccountId) => ports.get(`${venue}\u0000${account}`);
+  // PUBLIC_ACCOUNT asks for a venue's public port (market data only): what market-data and
+  // strategy open, holding no account.
+  const portOf = (venue: VenueId, account: AccountId): SimulatedVenue | undefined => {
+    if (account !== PUBLIC_ACCOUNT) return ports.get(`${venue}\u0000${account}`);
+    return hub.venueIds().includes(venue) && hub.state !== 'closed' ? hub.marketVenue(venue) : undefined;
+  };
 
   // ---- health and metrics -------------------------------------------------------------------
   health.register(HUB_HEALTH_COMPONENT, 'paper hub: the simulated market is not started yet');
@@ -260,7 +267,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   for (const warning of loaded.warnings) logger.warn(warning);
   if (loaded.overrides.length > 0) logger.info({ overrides: loaded.overrides }, 'config overrides applied');
-  if (!Object.values(config.venues).some((v) => v.kind === 'paper')) {
+  if (!Object.values(config.venues).some(isPaperVenueSection)) {
     logger.warn(
       'no paper venues under `venues`: serving the three presets with no accounts (market data only)',
     );

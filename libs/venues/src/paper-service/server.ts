@@ -114,7 +114,8 @@ export function paperVenueGrpcService(
   function portFor(target: Target): VenuePort {
     const venue = requireText(target.venue, 'venue');
     // An empty account asks for the venue's public port (market data only, no account).
-    const account = target.account === PUBLIC_ACCOUNT ? PUBLIC_ACCOUNT : requireText(target.account, 'account');
+    const account =
+      target.account === PUBLIC_ACCOUNT ? PUBLIC_ACCOUNT : requireText(target.account, 'account');
     const port = resolve(venue, account);
     if (!port) {
       throw new RemoteStatusError(

@@ -36,6 +36,7 @@ import {
   type VenueConfig,
   type WorldVenueParams,
 } from '@perpmesh/sim';
+import { PUBLIC_ACCOUNT } from '../port.js';
 import {
   DEFAULT_API_KEY_ID,
   DEFAULT_FILL_HISTORY_LIMIT,
@@ -48,7 +49,6 @@ import {
   resolvePaperVenueConfig,
   validateAccountSetups,
 } from './setup.js';
-import { PUBLIC_ACCOUNT } from '../port.js';
 import { SimulatedVenue } from './simulated-venue.js';
 
 export interface PaperVenueHubOptions {

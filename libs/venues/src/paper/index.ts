@@ -17,6 +17,7 @@ export {
   type PaperVenueHubState,
   type PaperVenueHubStatus,
 } from './hub.js';
+export { paperVenueKind } from './kind.js';
 export { errorFromReject, REJECT_REASONS } from './mapping.js';
 export {
   DEFAULT_API_KEY_ID,
@@ -32,4 +33,3 @@ export {
   resolvePaperVenueConfig,
 } from './setup.js';
 export { SimulatedVenue } from './simulated-venue.js';
-export { paperVenueKind } from './kind.js';

@@ -288,7 +288,12 @@ export class SimulatedVenue implements VenuePort {
       const components: VenueComponentName[] =
         this.account === PUBLIC_ACCOUNT
           ? [VENUE_COMPONENT.markets, VENUE_COMPONENT.marketStream]
-          : [VENUE_COMPONENT.markets, VENUE_COMPONENT.marketStream, VENUE_COMPONENT.userStream, VENUE_COMPONENT.balance];
+          : [
+              VENUE_COMPONENT.markets,
+              VENUE_COMPONENT.marketStream,
+              VENUE_COMPONENT.userStream,
+              VENUE_COMPONENT.balance,
+            ];
       return components.map((component) => ({
         component,
         ready: false,
