@@ -1,6 +1,6 @@
 /**
  * Test-only: a small deterministic in-memory VenuePort (no matching, no clock) for the
- * remote venue tests, plus a paper-venue gRPC server over runtime's `startGrpcServer`.
+ * paper-venue client and server tests, plus a paper-venue gRPC server over runtime's `startGrpcServer`.
  *
  * The fake records every call with its arguments, can be told to fail the next call of a
  * method (`failNext`) or to hold it until released (`hold`), and pushes market and user

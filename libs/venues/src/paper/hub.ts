@@ -49,7 +49,7 @@ import {
   resolvePaperVenueConfig,
   validateAccountSetups,
 } from './setup.js';
-import { SimulatedVenue } from './simulated-venue.js';
+import { SimulatedVenue } from './port.js';
 
 export interface PaperVenueHubOptions {
   /** Seed of the synthetic market: non-negative safe integer. */

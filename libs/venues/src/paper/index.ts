@@ -18,7 +18,7 @@ export {
   type PaperVenueHubStatus,
 } from './hub.js';
 export { paperVenueKind } from './kind.js';
-export { errorFromReject, REJECT_REASONS } from './mapping.js';
+export { errorFromReject, REJECT_REASONS } from './errors.js';
 export {
   DEFAULT_API_KEY_ID,
   DEFAULT_FILL_HISTORY_LIMIT,
@@ -32,4 +32,4 @@ export {
   parsePaperVenueId,
   resolvePaperVenueConfig,
 } from './setup.js';
-export { SimulatedVenue } from './simulated-venue.js';
+export { SimulatedVenue } from './port.js';

@@ -2,7 +2,9 @@
  * SimulatedVenue: the VenuePort of one account on one paper venue of a PaperVenueHub,
  * in process. It validates what the sim does not (client order id form, nonce presence
  * and range, instruments listed), calls the sim through the hub (so every command's
- * events are published before it returns) and maps results with mapping.ts.
+ * events are published before it returns) and maps results with parse.ts and errors.ts.
+ * `hub.marketVenue(venue)` gives the public port of a venue (`PUBLIC_ACCOUNT`): market
+ * data only, its account methods refuse.
  *
  * Nonces (venues with `requireIncreasingNonce`): `createOrder` signs with the caller's
  * nonce under this port's API key. The port's cancels carry no nonce, so cancels sign
@@ -43,7 +45,6 @@ import {
   bookDeltaFromSim,
   bookSnapshotFromSim,
   capabilitiesFromSim,
-  errorFromReject,
   fillFromSim,
   fundingFromSim,
   marketFromSim,
@@ -51,7 +52,8 @@ import {
   positionFromSim,
   tradeFromSim,
   userEventFromSim,
-} from './mapping.js';
+} from './parse.js';
+import { errorFromReject } from './errors.js';
 
 /** Levels in a watchMarket snapshot: the whole book, so every later delta lands on a known book. */
 const FULL_BOOK_DEPTH = Number.MAX_SAFE_INTEGER;
