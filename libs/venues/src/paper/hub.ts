@@ -37,6 +37,7 @@ import {
   type WorldVenueParams,
 } from '@perpmesh/sim';
 import { PUBLIC_ACCOUNT } from '../port.js';
+import { SimulatedVenue } from './port.js';
 import {
   DEFAULT_API_KEY_ID,
   DEFAULT_FILL_HISTORY_LIMIT,
@@ -49,7 +50,6 @@ import {
   resolvePaperVenueConfig,
   validateAccountSetups,
 } from './setup.js';
-import { SimulatedVenue } from './port.js';
 
 export interface PaperVenueHubOptions {
   /** Seed of the synthetic market: non-negative safe integer. */

@@ -4,6 +4,7 @@ export {
   type PaperVenueSection,
   paperVenueConfigSchema,
 } from './config.js';
+export { errorFromReject, REJECT_REASONS } from './errors.js';
 export {
   type PaperHubFromConfigOptions,
   type PaperVenueRules,
@@ -18,7 +19,7 @@ export {
   type PaperVenueHubStatus,
 } from './hub.js';
 export { paperVenueKind } from './kind.js';
-export { errorFromReject, REJECT_REASONS } from './errors.js';
+export { SimulatedVenue } from './port.js';
 export {
   DEFAULT_API_KEY_ID,
   DEFAULT_FILL_HISTORY_LIMIT,
@@ -32,4 +33,3 @@ export {
   parsePaperVenueId,
   resolvePaperVenueConfig,
 } from './setup.js';
-export { SimulatedVenue } from './port.js';

@@ -39,6 +39,7 @@ import type {
   VenuePosition,
 } from '../port.js';
 import { PUBLIC_ACCOUNT, VENUE_COMPONENT, type VenueComponentName } from '../port.js';
+import { errorFromReject } from './errors.js';
 import type { PaperVenueHub } from './hub.js';
 import {
   balanceFromSim,
@@ -53,7 +54,6 @@ import {
   tradeFromSim,
   userEventFromSim,
 } from './parse.js';
-import { errorFromReject } from './errors.js';
 
 /** Levels in a watchMarket snapshot: the whole book, so every later delta lands on a known book. */
 const FULL_BOOK_DEPTH = Number.MAX_SAFE_INTEGER;
