@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dec } from '@perpmesh/core';
+import { eventually } from '@perpmesh/testing';
 import { PaperVenueClient } from '@perpmesh/venues';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
@@ -89,13 +90,11 @@ function startService(configPath: string) {
 async function untilReady(
   url: string,
 ): Promise<{ status: number; body: { ready: boolean; components: LogLine[] } }> {
-  for (let i = 0; i < 100; i++) {
+  return eventually(`${url}/readyz to answer 200`, async () => {
     const res = await fetch(`${url}/readyz`);
     const body = (await res.json()) as { ready: boolean; components: LogLine[] };
-    if (res.status === 200) return { status: res.status, body };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('service never became ready');
+    return res.status === 200 && { status: res.status, body };
+  });
 }
 
 function kill(child: ChildProcess, signal: NodeJS.Signals) {

@@ -9,11 +9,11 @@ import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js'
 import { PaperVenueServiceClient } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { Secret } from '@perpmesh/runtime';
+import { eventually } from '@perpmesh/testing';
 import { VenueDisconnectedError, VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { PlaceOrderRequest, ReadinessComponent, UserStreamEvent } from '../port.js';
 import { PaperVenueClient, type PaperVenueClientOptions } from './client.js';
 import {
-  eventually,
   FakeVenue,
   INSTRUMENT,
   sampleBalance,
@@ -83,8 +83,8 @@ describe('PaperVenueClient resilience', () => {
       (e: unknown) => e,
     );
     await eventually(
-      () => fake.callsOf('createOrder').length === 1 && fake.callsOf('fetchBalances').length === 1,
       'both calls to reach the port',
+      () => fake.callsOf('createOrder').length === 1 && fake.callsOf('fetchBalances').length === 1,
     );
     await server.kill();
 
@@ -122,7 +122,7 @@ describe('PaperVenueClient resilience', () => {
       release();
     }
     // The order did reach the venue: that is why the caller must ask, not resend.
-    await eventually(() => fake.orders.has('c-slow'), 'the held order to be placed');
+    await eventually('the held order to be placed', () => fake.orders.has('c-slow'));
     const found = await venue.fetchOrder({ instrument: INSTRUMENT, clientOrderId: 'c-slow' });
     assert.equal(found?.status, 'accepted');
   });
@@ -159,7 +159,7 @@ describe('PaperVenueClient resilience', () => {
     const events: UserStreamEvent[] = [];
     const sub = await venue.watchUserStream((e) => events.push(e));
     fake.emitUser({ kind: 'balance', balance: sampleBalance() });
-    await eventually(() => events.length === 1, 'a user event over the authenticated stream');
+    await eventually('a user event over the authenticated stream', () => events.length === 1);
     await sub.close();
     assert.doesNotMatch(inspect(venue, { depth: 5, showHidden: true }), new RegExp(token));
   });
@@ -177,11 +177,11 @@ describe('PaperVenueClient resilience', () => {
     assert.equal(userStream()?.ready, true);
 
     fake.emitUser({ kind: 'balance', balance: sampleBalance() });
-    await eventually(() => events.length === 1, 'first event');
+    await eventually('first event', () => events.length === 1);
 
     // The server shuts down: its streams end with UNAVAILABLE, then it is gone.
     await first.close();
-    await eventually(() => userStream()?.ready === false, 'user stream not ready');
+    await eventually('user stream not ready', () => userStream()?.ready === false);
     assert.match(
       userStream()?.reason ?? '',
       new RegExp(`^user stream: disconnected from paper-venue at 127\\.0\\.0\\.1:${first.port}: UNAVAILABLE`),
@@ -191,26 +191,32 @@ describe('PaperVenueClient resilience', () => {
 
     // It comes back on the same port: the client re-subscribes on its own.
     const second = open.add(await startTestPaperVenueServer({ venues: [fake], port: first.port }));
-    await eventually(() => userStream()?.ready === true, 'user stream ready again');
+    await eventually('user stream ready again', () => userStream()?.ready === true);
     assert.equal(fake.activeSubscriptions, 1);
     assert.ok(fake.callsOf('watchUserStream').length > attemptsWhileDown);
     assert.ok(changes.some((c) => c.component === 'user stream' && !c.ready));
     assert.equal(changes.at(-1)?.ready, true);
 
     fake.emitUser({ kind: 'balance', balance: { ...sampleBalance(), asset: 'USDT' } });
-    await eventually(() => events.length === 2, 'an event after the re-subscribe');
+    await eventually('an event after the re-subscribe', () => events.length === 2);
     assert.equal(events[1]?.kind === 'balance' && events[1].balance.asset, 'USDT');
 
     // A crash (connections cut, no status) is noticed the same way.
     await second.kill();
-    await eventually(() => userStream()?.ready === false, 'user stream not ready after a crash');
+    await eventually('user stream not ready after a crash', () => userStream()?.ready === false);
     await sub.close();
     const attempts = fake.callsOf('watchUserStream').length;
+    // Closed during backoff: no retry is pending. (That the retry is cancelled, not just
+    // late, is proven without timing in shared/reconnecting-stream.unit.test.ts.)
+    assert.equal(userStream(), undefined, 'a closed stream is no longer a component');
     const third = open.add(await startTestPaperVenueServer({ venues: [fake], port: first.port }));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // > the max backoff: a retry would have happened
-    assert.equal(fake.callsOf('watchUserStream').length, attempts, 'no re-subscribe after close');
-    assert.equal(fake.activeSubscriptions, 0);
-    assert.equal(userStream(), undefined);
+    // Witness: a new stream subscribes to the server that is back, and it is the only one.
+    const witness = await eventually('a new stream to subscribe', () =>
+      venue.watchUserStream(() => {}).catch(() => undefined),
+    );
+    assert.equal(fake.callsOf('watchUserStream').length, attempts + 1, 'only the new stream subscribed');
+    assert.equal(fake.activeSubscriptions, 1);
+    await witness.close();
     await third.close();
   });
 
@@ -228,12 +234,11 @@ describe('PaperVenueClient resilience', () => {
     // A burst far faster than any socket drains: the server's queue passes 50 at once.
     for (let i = 0; i < 2_000; i++) fake.emitUser({ kind: 'balance', balance: sampleBalance() });
 
-    await eventually(
-      () => changes.some((c) => !c.ready && /RESOURCE_EXHAUSTED \(client reads too slowly/.test(c.reason)),
-      'the stream to be cut off',
+    await eventually('the stream to be cut off', () =>
+      changes.some((c) => !c.ready && /RESOURCE_EXHAUSTED \(client reads too slowly/.test(c.reason)),
     );
     assert.ok(events.length < 2_000, `only what was queued before the cut arrives (${events.length})`);
-    await eventually(() => changes.at(-1)?.ready === true && fake.activeSubscriptions === 1, 're-subscribed');
+    await eventually('re-subscribed', () => changes.at(-1)?.ready === true && fake.activeSubscriptions === 1);
     await sub.close();
   });
 
@@ -246,10 +251,10 @@ describe('PaperVenueClient resilience', () => {
     const link = () => venue.readiness().find((c) => c.component === 'link');
     assert.equal(link()?.ready, true);
     await first.kill();
-    await eventually(() => link()?.ready === false, 'link down');
+    await eventually('link down', () => link()?.ready === false);
     assert.match(link()?.reason ?? '', /cannot reach paper-venue at 127\.0\.0\.1:\d+/);
     const second = open.add(await startTestPaperVenueServer({ venues: [fake], port: first.port }));
-    await eventually(() => link()?.ready === true, 'link up again');
+    await eventually('link up again', () => link()?.ready === true);
     await second.close();
   });
 });

@@ -15,6 +15,7 @@ import {
   TimeInForce,
 } from '@perpmesh/contracts';
 import { dec, ValidationError } from '@perpmesh/core';
+import { eventually } from '@perpmesh/testing';
 import {
   InsufficientMarginError,
   RateLimitedError,
@@ -27,7 +28,6 @@ import {
 import type { MarketEvent, PlaceOrderRequest, UserStreamEvent } from '../port.js';
 import { PaperVenueClient } from './client.js';
 import {
-  eventually,
   FAKE_CAPABILITIES,
   FakeVenue,
   HUGE,
@@ -447,7 +447,7 @@ describe('PaperVenueClient over PaperVenueService', () => {
       for (let i = 0; i < 50; i++) {
         for (const e of events) paper.emitMarket(e.kind === 'trade' ? { ...e, tradeId: `tr-${i}` } : e);
       }
-      await eventually(() => seen.length === 250, 'all 250 market events');
+      await eventually('all 250 market events', () => seen.length === 250);
       const expected = Array.from({ length: 50 }, (_, i) =>
         events.map((e) => (e.kind === 'trade' ? { ...e, tradeId: `tr-${i}` } : e)),
       ).flat();
@@ -455,10 +455,14 @@ describe('PaperVenueClient over PaperVenueService', () => {
 
       assert.equal(venue.readiness().find((c) => c.component === 'market stream')?.ready, true);
       await sub.close();
-      await eventually(() => paper.activeSubscriptions === 0, 'the port subscription to close');
+      await eventually('the port subscription to close', () => paper.activeSubscriptions === 0);
+      // A witness subscription gets the next event; by then the closed one would have too.
+      const witness: MarketEvent[] = [];
+      const witnessSub = await venue.watchMarket([INSTRUMENT], (e) => witness.push(e));
       paper.emitMarket(sampleBook());
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await eventually('the event on the witness subscription', () => witness.length === 1);
       assert.equal(seen.length, 250, 'nothing after close');
+      await witnessSub.close();
       assert.equal(
         venue.readiness().some((c) => c.component.startsWith('market stream')),
         false,
@@ -472,7 +476,7 @@ describe('PaperVenueClient over PaperVenueService', () => {
         const seen: MarketEvent[] = [];
         const sub = await venue.watchMarket([INSTRUMENT, 'ETH-USDC-PERP'], (e) => seen.push(e));
         paper.emitMarket({ ...sampleFunding(), tsEventMs: T0 + 99 });
-        await eventually(() => seen.length === 3, 'two snapshots and a funding update');
+        await eventually('two snapshots and a funding update', () => seen.length === 3);
         assert.deepEqual(
           seen.map((e) => [e.kind, e.instrument]),
           [
@@ -482,7 +486,7 @@ describe('PaperVenueClient over PaperVenueService', () => {
           ],
         );
         await sub.close();
-        await eventually(() => paper.activeSubscriptions === 0, 'the port subscription to close');
+        await eventually('the port subscription to close', () => paper.activeSubscriptions === 0);
       } finally {
         paper.snapshotOnWatch = false;
       }
@@ -510,14 +514,18 @@ describe('PaperVenueClient over PaperVenueService', () => {
         },
       ];
       for (const e of events) paper.emitUser(e);
-      await eventually(() => seen.length === 6, 'six user events');
+      await eventually('six user events', () => seen.length === 6);
       assert.deepEqual(plain(seen), plain([{ kind: 'order', order }, ...events]));
 
       await sub.close();
-      await eventually(() => paper.activeSubscriptions === 0, 'the port subscription to close');
+      await eventually('the port subscription to close', () => paper.activeSubscriptions === 0);
+      // A witness subscription gets the next event; by then the closed one would have too.
+      const witness: UserStreamEvent[] = [];
+      const witnessSub = await venue.watchUserStream((e) => witness.push(e));
       paper.emitUser(events[1]!);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(seen.length, 6);
+      await eventually('the event on the witness subscription', () => witness.length === 1);
+      assert.equal(seen.length, 6, 'nothing after close');
+      await witnessSub.close();
     });
 
     test('a refused first subscribe rejects with the mapped error and leaves nothing behind', async () => {

@@ -435,12 +435,3 @@ export function plain(value: unknown): unknown {
   }
   return value;
 }
-
-/** Polls `check` until it returns true (or throws its last failure after `timeoutMs`). */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { dec } from '@perpmesh/core';
 import { canonicalJson } from '@perpmesh/sim';
+import { eventually } from '@perpmesh/testing';
 import type { PlaceOrderRequest } from '../port.js';
 import { PaperVenueHub, type PaperVenueHubOptions } from './hub.js';
 
@@ -229,7 +230,24 @@ describe('PaperVenueHub', () => {
     assert.equal(hub.state, 'closed');
     assert.deepEqual(steps.slice(0, 4), [START_MS, START_MS + 1000, START_MS + 2000, START_MS + 3000]);
     const count = steps.length;
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Witness: a second hub on the same tick steps three times; the closed one would have too.
+    const witness = new PaperVenueHub({
+      seed: 9,
+      clock: { kind: 'realtime', tickIntervalMs: 5, nowMs: () => wallMs },
+    });
+    let witnessSteps = 0;
+    witness.onStep(() => {
+      witnessSteps += 1;
+      wallMs += 1000;
+    });
+    const holdOpen = setTimeout(() => {}, 10_000);
+    witness.start();
+    try {
+      await eventually('three steps of the witness hub', () => witnessSteps >= 3);
+    } finally {
+      clearTimeout(holdOpen);
+      witness.close();
+    }
     assert.equal(steps.length, count, 'no steps after close');
   });
 });
