@@ -3,7 +3,7 @@
  * (rejects → errors is errors.ts). Decimals pass through as they are (no rounding
  * invented here); nothing becomes a float.
  */
-import { Decimal, ValidationError, type VenueId, ZERO } from '@perpmesh/core';
+import { Decimal, ZERO } from '@perpmesh/core';
 import type {
   BalanceView,
   BookDeltaEvent,
@@ -13,8 +13,6 @@ import type {
   InstrumentSpec,
   OrderView,
   PositionView,
-  Reject,
-  RejectCode,
   BookSnapshot as SimBookSnapshot,
   TradeEvent,
   UserEvent,
