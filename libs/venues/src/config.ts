@@ -83,15 +83,22 @@ export function venueKindSchema<
 }
 
 /**
+ * The common fields as the config loader's override walker sees them (it cannot look
+ * through the dispatch on `kind`): so `PERPMESH__VENUES__X__ACCOUNTS__MAIN__API_KEY_ID=4`
+ * stays the text "4". Parsing through it changes nothing; the kind's schema validates.
+ */
+const commonFieldsForOverrides = z.looseObject({
+  kind: z.string().optional(),
+  accounts: z.record(z.string(), z.looseObject({ apiKeyId: z.string().optional() })).optional(),
+});
+
+/**
  * One `venues.<id>`: parsed by the schema of the kind it names, looked up in the registry
  * at parse time (so a kind registered by a test is known too).
  */
-export const venueSchema = z.unknown().transform((input, ctx): VenueSection => {
-  const kind =
-    input !== null && typeof input === 'object' && !Array.isArray(input)
-      ? (input as { kind?: unknown }).kind
-      : undefined;
-  const definition = typeof kind === 'string' ? venueKind(kind) : undefined;
+export const venueSchema = commonFieldsForOverrides.transform((input, ctx): VenueSection => {
+  const kind = input.kind;
+  const definition = kind === undefined ? undefined : venueKind(kind);
   if (!definition) {
     ctx.issues.push({
       code: 'custom',

@@ -60,6 +60,15 @@ describe('venues config', () => {
     });
   });
 
+  test('env overrides reach the common fields as text (an apiKeyId of digits stays text)', () => {
+    const { config } = parseConfig(
+      schema,
+      { venues: { paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'], accounts: { main: {} } } } },
+      { env: { PERPMESH__VENUES__PAPER__ACCOUNTS__MAIN__API_KEY_ID: '4' } },
+    );
+    assert.equal(config.venues.paper?.accounts.main?.apiKeyId, '4');
+  });
+
   test('an unknown kind names venues.<id>.kind and lists the kinds', () => {
     const message = issueAt({ x: { kind: 'binance', instruments: ['BTC-USDC-PERP'] } }, 'venues.x.kind');
     assert.match(message, /expected one of .*binanceusdm.*extended.*hyperliquid.*lighter.*okx.*paper/);
