@@ -100,9 +100,16 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
   }
   // PUBLIC_ACCOUNT asks for a venue's public port (market data only): what market-data and
   // strategy open, holding no account.
+  const marketPorts = new Map<VenueId, SimulatedVenue>();
   const portOf = (venue: VenueId, account: AccountId): SimulatedVenue | undefined => {
     if (account !== PUBLIC_ACCOUNT) return ports.get(`${venue}\u0000${account}`);
-    return hub.venueIds().includes(venue) && hub.state !== 'closed' ? hub.marketVenue(venue) : undefined;
+    if (!hub.venueIds().includes(venue) || hub.state === 'closed') return undefined;
+    let port = marketPorts.get(venue);
+    if (port === undefined) {
+      port = hub.marketVenue(venue);
+      marketPorts.set(venue, port);
+    }
+    return port;
   };
 
   // ---- health and metrics -------------------------------------------------------------------

@@ -110,6 +110,7 @@ export class PaperVenueHub {
   readonly #configs = new Map<VenueId, VenueConfig>();
   readonly #accounts = new Map<string, AccountState>();
   readonly #ports = new Map<string, SimulatedVenue>();
+  #marketPortCount = 0;
   readonly #marketListeners = new Map<string, Set<MarketListener>>();
   readonly #userListeners = new Map<string, Set<UserListener>>();
   readonly #stepListeners = new Set<(step: PaperHubStep) => void>();
@@ -266,18 +267,18 @@ export class PaperVenueHub {
   }
 
   /**
-   * The public port of a venue: market data only, no account (`PUBLIC_ACCOUNT`); its
-   * account and trading methods refuse. What market-data and strategy open.
+   * A public port of a venue: market data only, no account (`PUBLIC_ACCOUNT`); its
+   * account and trading methods refuse. What market-data and strategy open. A new port
+   * per call (it holds no state worth sharing), so closing one process's directory
+   * leaves the others' ports open.
    */
   marketVenue(venueId: VenueId): SimulatedVenue {
     this.#assertOpen();
     this.venueConfig(venueId);
-    const portKey = `${venueId}\u0000${PUBLIC_ACCOUNT}`;
-    let port = this.#ports.get(portKey);
-    if (port === undefined) {
-      port = new SimulatedVenue(this, venueId, PUBLIC_ACCOUNT, '', () => this.#ports.delete(portKey));
-      this.#ports.set(portKey, port);
-    }
+    this.#marketPortCount += 1;
+    const portKey = `${venueId}\u0000${PUBLIC_ACCOUNT}\u0000${this.#marketPortCount}`;
+    const port = new SimulatedVenue(this, venueId, PUBLIC_ACCOUNT, '', () => this.#ports.delete(portKey));
+    this.#ports.set(portKey, port);
     return port;
   }
 

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { dec } from '@perpmesh/core';
+import { dec, ValidationError } from '@perpmesh/core';
 import { canonicalJson } from '@perpmesh/sim';
 import { eventually } from '@perpmesh/testing';
-import type { PlaceOrderRequest } from '../port.js';
+import { type PlaceOrderRequest, PUBLIC_ACCOUNT } from '../port.js';
 import { PaperVenueHub, type PaperVenueHubOptions } from './hub.js';
 
 const START_MS = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -196,6 +196,38 @@ describe('PaperVenueHub', () => {
     await alice.createOrder(market('t-1'));
     assert.ok(delivered > 0);
     assert.ok(errors.length > 0 && errors.every((w) => w === 'user stream listener'));
+    hub.close();
+  });
+
+  test('a public port streams market data, refuses account calls, and closes on its own', async () => {
+    const hub = new PaperVenueHub(options(5));
+    const first = hub.marketVenue('paper-lighter');
+    const second = hub.marketVenue('paper-lighter');
+    assert.equal(first.account, PUBLIC_ACCOUNT);
+    assert.notEqual(first, second, 'one port per caller');
+    assert.equal(first.fetchNextNonce, undefined, 'no nonce without an account (the venue wants nonces)');
+    assert.deepEqual(
+      first.readiness().map((c) => c.component),
+      ['markets', 'market stream'],
+    );
+    const seen: string[] = [];
+    await second.watchMarket([BTC], (e) => seen.push(e.kind));
+    assert.ok(seen.includes('snapshot'));
+    for (const call of [
+      () => first.fetchBalances(),
+      () => first.fetchPositions(),
+      () => first.fetchOpenOrders(),
+      () => first.fetchFills(START_MS),
+      () => first.createOrder(market('pub-1')),
+      () => first.cancelAllOrders(),
+      () => first.watchUserStream(() => {}),
+    ]) {
+      await assert.rejects(call(), (err) => err instanceof ValidationError && err.field === 'account');
+    }
+    await first.close();
+    const before = seen.length;
+    hub.advanceTo(START_MS + 5_000);
+    assert.ok(seen.length > before, 'the other public port still streams');
     hub.close();
   });
 
