@@ -70,8 +70,6 @@ export class ReconnectingStream<M> implements Subscription {
   readonly #o: ReconnectingStreamOptions<M>;
   readonly #schedule: RetryScheduler;
   #attempt: StreamAttempt | undefined;
-  /** Id of the current attempt; reports carrying another id are stale. */
-  #attemptId = 0;
   #cancelRetry: (() => void) | undefined;
   #failures = 0;
   #closed = false;
@@ -110,10 +108,21 @@ export class ReconnectingStream<M> implements Subscription {
   }
 
   #open(first?: { resolve: () => void; reject: (err: Error) => void }): void {
-    const id = ++this.#attemptId;
     let subscribed = false;
+    // Once an attempt ended (or was dropped), whatever it still reports is stale.
     let ended = false;
-    const current = () => id === this.#attemptId && !this.#closed && !ended;
+    const current = () => !this.#closed && !ended;
+    const finish = (why: string, error: Error | undefined) => {
+      ended = true;
+      if (first && !subscribed) {
+        // The first attempt's failure is the caller's (unknown venue, bad instrument, ...).
+        this.#closed = true;
+        this.#o.onClosed?.();
+        first.reject(error ?? new Error(`${this.#o.label}: ${why}`));
+        return;
+      }
+      this.#broken(why);
+    };
     const sink: StreamAttemptSink<M> = {
       subscribed: () => {
         if (!current() || subscribed) return;
@@ -127,26 +136,21 @@ export class ReconnectingStream<M> implements Subscription {
         try {
           this.#o.deliver(message);
         } catch (err) {
+          // Unreadable: drop this attempt and start over rather than skip it silently.
           ended = true;
           this.#stopAttempt();
-          this.#broken(`malformed event from ${this.#o.source}: ${errorText(err)}`);
+          finish(`malformed event from ${this.#o.source}: ${errorText(err)}`, err as Error);
         }
       },
       ended: (why, error) => {
         if (!current()) return;
-        ended = true;
         this.#attempt = undefined;
-        if (first && !subscribed) {
-          this.#closed = true;
-          this.#o.onClosed?.();
-          first.reject(error ?? new Error(`${this.#o.label}: ${why}`));
-          return;
-        }
-        this.#broken(why);
+        finish(why, error);
       },
     };
     try {
-      this.#attempt = this.#o.open(sink);
+      const attempt = this.#o.open(sink);
+      if (!ended) this.#attempt = attempt;
     } catch (err) {
       // A transport that throws instead of reporting: the same as an attempt that ended.
       sink.ended(`cannot subscribe to ${this.#o.source}: ${errorText(err)}`, err as Error);
@@ -156,7 +160,6 @@ export class ReconnectingStream<M> implements Subscription {
   #stopAttempt(): void {
     const attempt = this.#attempt;
     this.#attempt = undefined;
-    this.#attemptId += 1; // whatever the cancelled attempt reports later is stale
     attempt?.cancel();
   }
 

@@ -188,6 +188,40 @@ describe('ReconnectingStream', () => {
     assert.deepEqual(h.delivered, []);
   });
 
+  test('a malformed message before the first subscribe fails start, with no retry', async () => {
+    const h = new Harness();
+    h.bad.add('garbage');
+    const stream = new ReconnectingStream(h.options());
+    const starting = stream.start();
+    h.last.data('garbage');
+    await assert.rejects(starting, /cannot read garbage/);
+    assert.equal(h.attempts[0]?.cancelled, true);
+    assert.equal(stream.closed, true);
+    assert.equal(h.retries.length, 0);
+  });
+
+  test('an attempt that ends while it is being opened is not kept as the current one', async () => {
+    const h = new Harness();
+    let cancelled = 0;
+    const stream = new ReconnectingStream(
+      h.options({
+        open: (sink) => {
+          sink.subscribed();
+          sink.ended('dropped at once');
+          return {
+            cancel: () => {
+              cancelled += 1;
+            },
+          };
+        },
+      }),
+    );
+    await stream.start();
+    assert.match(stream.state.reason, /dropped at once; re-subscribing in 100 ms/);
+    await stream.close();
+    assert.equal(cancelled, 0, 'close does not cancel an attempt that already ended');
+  });
+
   test('close during backoff cancels the retry and opens nothing more', async () => {
     const h = new Harness();
     const stream = await started(h);
