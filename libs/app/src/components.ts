@@ -118,6 +118,11 @@ export function stateStoreComponent(config: InfraConfig, slot: Slot<StateStore>)
   };
 }
 
+/**
+ * The venue directory as a component. `options.access`: `public` for processes that only
+ * read market data (market-data, strategy: no account, no credential), `trading` (the
+ * default) for execution and account.
+ */
 export function venuesComponent(
   config: Pick<BaseConfig, 'mode' | 'auth'> & { venues: VenuesSection; paper: PaperSection },
   slot: Slot<StaticVenueDirectory>,

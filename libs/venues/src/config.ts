@@ -5,18 +5,30 @@
  * `paper`, used by whoever hosts the simulated exchange (the embedded runner, or the
  * paper-venue service).
  *
+ * `venues.<id>` is a union discriminated by `kind`: the common fields (`instruments`,
+ * `accounts.<name>.apiKeyId`) are here, and each kind declares its own fields in its
+ * adapter folder (`<kind>/config.ts`, built with `venueKindSchema`) and registers them
+ * (factories.ts). Credentials are `{ env }` / `{ file }` references (credentials.ts),
+ * resolved only by a process that opens the venue for trading.
+ *
  *   venues:
  *     paper-lighter:
  *       kind: paper
  *       instruments: [BTC-USDC-PERP, ETH-USDC-PERP]
  *       accounts:
  *         main: { paperDeposit: "100000" }
+ *     okx:
+ *       kind: okx
+ *       instruments: [BTC-USDT-PERP]
+ *       accounts:
+ *         main: { apiKey: { env: OKX_API_KEY }, secret: { env: OKX_SECRET }, passphrase: { env: OKX_PASSPHRASE } }
  */
 import { parseInstrumentId, parseVenueId } from '@perpmesh/core';
-import { decimalString, durationMs, secretSchema } from '@perpmesh/runtime';
+import { durationMs } from '@perpmesh/runtime';
 import { z } from 'zod';
+import { registeredVenueKinds, venueKind } from './factories.js';
 
-const instrumentIdSchema = z.string().superRefine((value, ctx) => {
+export const instrumentIdSchema = z.string().superRefine((value, ctx) => {
   try {
     parseInstrumentId(value, 'instrument');
   } catch (err) {
@@ -28,29 +40,129 @@ const accountIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_" or "-"' });
 
-export const venueAccountSchema = z.strictObject({
+/** Fields every account of every kind has. */
+export const venueAccountCommonShape = {
   /** Non-secret id of the API key (Lighter's api key index); the nonce counter key. Default "default". */
   apiKeyId: z.string().min(1).default('default'),
-  /** Credentials for real venues, only as { env } or { file } references. */
-  apiKey: secretSchema.optional(),
-  secret: secretSchema.optional(),
-  privateKey: secretSchema.optional(),
-  /** Paper venues: collateral (USDC) deposited when the simulated exchange starts fresh. */
-  paperDeposit: decimalString.optional(),
+};
+
+/** Where a real venue's API is, for a testnet or a local emulator. Default: the venue's production URLs. */
+export const venueEndpointShape = {
+  /** Use the venue's testnet (its own URLs, chain ids and signing domains). */
+  testnet: z.boolean().default(false),
+  /** REST base URL override (a local emulator: `http://127.0.0.1:4100`). */
+  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Websocket base URL override (`ws://127.0.0.1:4100/ws`). */
+  wsUrl: z.url({ protocol: /^wss?$/ }).optional(),
+};
+
+/** The fields every `venues.<id>` has, whatever its kind. */
+export interface VenueSectionBase {
+  kind: string;
+  /** Instruments followed on this venue (`BTC-USDC-PERP`). */
+  instruments: string[];
+  accounts: Record<string, { apiKeyId: string }>;
+}
+
+/**
+ * The schema of `venues.<id>` for one kind: the common fields plus the kind's own venue
+ * fields and account fields. Strict: an unknown key is an error naming its path.
+ */
+export function venueKindSchema<
+  K extends string,
+  V extends z.ZodRawShape = Record<never, never>,
+  A extends z.ZodRawShape = Record<never, never>,
+>(kind: K, fields: { venue?: V; account?: A } = {}) {
+  const account = z.strictObject({ ...venueAccountCommonShape, ...((fields.account ?? {}) as A) });
+  return z.strictObject({
+    kind: z.literal(kind),
+    instruments: z.array(instrumentIdSchema).min(1),
+    accounts: z.record(accountIdSchema, account).default({}),
+    ...((fields.venue ?? {}) as V),
+  });
+}
+
+/**
+ * The common fields as the config loader's override walker sees them (it cannot look
+ * through the dispatch on `kind`): so `PERPMESH__VENUES__X__ACCOUNTS__MAIN__API_KEY_ID=4`
+ * stays the text "4". Parsing through it changes nothing; the kind's schema validates.
+ */
+const commonFieldsForOverrides = z.looseObject({
+  kind: z.string().optional(),
+  accounts: z.record(z.string(), z.looseObject({ apiKeyId: z.string().optional() })).optional(),
 });
 
-export const venueSchema = z.strictObject({
-  kind: z.enum(['paper']),
-  /** Instruments followed on this venue (`BTC-USDC-PERP`). */
-  instruments: z.array(instrumentIdSchema).min(1),
-  accounts: z.record(accountIdSchema, venueAccountSchema).default({}),
-  /** Paper venues: the preset to start from (defaults to the venue id when it names one). */
-  preset: z.enum(['paper', 'paper-lighter', 'paper-extended']).optional(),
-  /** Paper venues: overrides of the preset. */
-  makerFeeRate: decimalString.optional(),
-  takerFeeRate: decimalString.optional(),
-  fundingInterval: durationMs.optional(),
+/**
+ * One `venues.<id>`: parsed by the schema of the kind it names, looked up in the registry
+ * at parse time (so a kind registered by a test is known too).
+ */
+export const venueSchema = commonFieldsForOverrides.transform((input, ctx): VenueSection => {
+  const kind = input.kind;
+  const definition = kind === undefined ? undefined : venueKind(kind);
+  if (!definition) {
+    ctx.issues.push({
+      code: 'custom',
+      path: ['kind'],
+      message: `expected one of ${registeredVenueKinds().join(', ')}`,
+      input: kind,
+    });
+    return z.NEVER;
+  }
+  const result = definition.configSchema.safeParse(input);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (issue.code !== 'unrecognized_keys') {
+        ctx.issues.push({ ...issue, input: undefined });
+        continue;
+      }
+      // Said here, per key, with the keys this kind allows at that place (the config
+      // loader cannot see through the dispatch on `kind`).
+      const allowed = objectKeysAt(definition.configSchema, issue.path);
+      for (const key of issue.keys) {
+        ctx.issues.push({
+          code: 'custom',
+          path: [...issue.path, key],
+          message: `unknown key for kind ${definition.kind}${allowed ? ` (allowed here: ${allowed.join(', ')})` : ''}`,
+          input: undefined,
+        });
+      }
+    }
+    return z.NEVER;
+  }
+  return result.data as VenueSection;
 });
+
+/** The keys of the object schema at `path` (through records, defaults and pipes), if any. */
+function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  type Def = {
+    type: string;
+    innerType?: z.ZodType;
+    in?: z.ZodType;
+    shape?: Record<string, z.ZodType>;
+    valueType?: z.ZodType;
+  };
+  const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    let current = s;
+    for (let depth = 0; depth < 16; depth++) {
+      const def = defOf(current);
+      const next = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+      if (!next) break;
+      current = next;
+    }
+    return current;
+  };
+  let node: z.ZodType | undefined = unwrap(schema);
+  for (const key of path) {
+    const def = defOf(node);
+    node =
+      def.type === 'object' ? def.shape?.[String(key)] : def.type === 'record' ? def.valueType : undefined;
+    if (!node) return undefined;
+    node = unwrap(node);
+  }
+  const def = defOf(node);
+  return def.type === 'object' && def.shape ? Object.keys(def.shape) : undefined;
+}
 
 export const venuesSectionSchema = z
   .record(z.string(), venueSchema)
@@ -76,8 +188,9 @@ export const paperSectionSchema = z
   })
   .prefault({});
 
-export type VenuesSection = z.output<typeof venuesSectionSchema>;
-export type VenueSection = z.output<typeof venueSchema>;
+/** One `venues.<id>` as parsed: the common fields, plus whatever its kind declares. */
+export type VenueSection = VenueSectionBase & { readonly [field: string]: unknown };
+export type VenuesSection = Record<string, VenueSection>;
 export type PaperSection = z.output<typeof paperSectionSchema>;
 
 /** The config pieces a service adds to its schema: `{ ...venueConfigShape }`. */

@@ -3,7 +3,7 @@
  * codes (ccxt exceptions, HTTP statuses, reject strings) into these, keeping the
  * venue's words in `venueMessage` and the original error in `cause` — minus credentials.
  */
-import { PerpmeshError } from '@perpmesh/core';
+import { PerpmeshError, ValidationError } from '@perpmesh/core';
 
 export type VenueErrorCode =
   | 'VENUE_REJECTED'
@@ -73,4 +73,13 @@ export class VenueOrderNotFoundError extends VenueError {
   constructor(venue: string, message: string, options?: { cause?: unknown }) {
     super('ORDER_NOT_FOUND', venue, message, options);
   }
+}
+
+/** What an account method of a public (market-data-only) port throws. */
+export function publicAccessError(venue: string, method: string): ValidationError {
+  return new ValidationError(
+    'account',
+    `${venue}: ${method} needs an account, and this port was opened for public market data only ` +
+      `(access: public, no account, no credentials); account and trading calls belong to execution and account`,
+  );
 }

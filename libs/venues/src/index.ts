@@ -1,18 +1,50 @@
+export * from './binanceusdm/config.js';
 export * from './config.js';
+export * from './credentials.js';
 export * from './directory.js';
 export * from './errors.js';
+export * from './extended/config.js';
+export * from './factories.js';
+export * from './hyperliquid/config.js';
+
+import './kinds.js';
+
+export * from './lighter/config.js';
+export * from './okx/config.js';
+export * from './open.js';
 export * from './paper/index.js';
-export * from './port.js';
 export {
-  REMOTE_VENUE_DEFAULTS,
-  RemoteVenue,
-  type RemoteVenueOptions,
+  PAPER_VENUE_CLIENT_DEFAULTS,
+  PaperVenueClient,
+  type PaperVenueClientOptions,
   type RevealableSecret,
-} from './remote/client.js';
+} from './paper-service/client.js';
 export {
   DEFAULT_MAX_QUEUED_STREAM_MESSAGES,
-  type PaperVenueServiceOptions,
-  paperVenueServiceImpl,
+  type PaperVenueGrpcServiceOptions,
+  paperVenueGrpcService,
   type VenueResolver,
-} from './remote/server.js';
-export { FIELD_METADATA, VENUE_ERROR_METADATA, VENUE_ERROR_STATUS } from './remote/status.js';
+} from './paper-service/server.js';
+export { FIELD_METADATA, VENUE_ERROR_METADATA, VENUE_ERROR_STATUS } from './paper-service/status.js';
+export * from './port.js';
+export * from './shared/reconnecting-stream.js';
+
+// ---- deprecated names (the paper-venue gRPC client and server were `remote/`) ----------------
+import {
+  PAPER_VENUE_CLIENT_DEFAULTS,
+  PaperVenueClient,
+  type PaperVenueClientOptions,
+} from './paper-service/client.js';
+import { type PaperVenueGrpcServiceOptions, paperVenueGrpcService } from './paper-service/server.js';
+/** @deprecated Use `PaperVenueClient`. */
+export const RemoteVenue = PaperVenueClient;
+/** @deprecated Use `PaperVenueClient`. */
+export type RemoteVenue = PaperVenueClient;
+/** @deprecated Use `PaperVenueClientOptions`. */
+export type RemoteVenueOptions = PaperVenueClientOptions;
+/** @deprecated Use `PAPER_VENUE_CLIENT_DEFAULTS`. */
+export const REMOTE_VENUE_DEFAULTS = PAPER_VENUE_CLIENT_DEFAULTS;
+/** @deprecated Use `paperVenueGrpcService`. */
+export const paperVenueServiceImpl = paperVenueGrpcService;
+/** @deprecated Use `PaperVenueGrpcServiceOptions`. */
+export type PaperVenueServiceOptions = PaperVenueGrpcServiceOptions;

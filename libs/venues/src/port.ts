@@ -235,6 +235,12 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/**
+ * The `account` of a public port: one opened for market data only, with no account and
+ * no credentials (`access: 'public'`). Its account methods fail with `publicAccessError`.
+ */
+export const PUBLIC_ACCOUNT = '';
+
 export interface VenuePort {
   readonly venue: VenueId;
   readonly account: AccountId;

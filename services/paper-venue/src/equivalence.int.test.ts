@@ -1,18 +1,20 @@
 /**
  * One scripted scenario, two ways to reach the simulated exchange: the in-process
  * adapter (SimulatedVenue over a PaperVenueHub) and the paper-venue service over gRPC
- * (RemoteVenue → PaperVenueService → the service's own hub). Same seed, same manual
+ * (PaperVenueClient → PaperVenueService → the service's own hub). Same seed, same manual
  * clock, same calls: the fills and balances must be identical.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { openVenueDirectory } from '@perpmesh/app';
 import { dec, toWire } from '@perpmesh/core';
 import { createLogger, parseConfig } from '@perpmesh/runtime';
 import { eventually } from '@perpmesh/testing';
 import {
+  PaperVenueClient,
   PaperVenueHub,
+  PUBLIC_ACCOUNT,
   paperHubOptionsFromConfig,
-  RemoteVenue,
   type UserStreamEvent,
   type VenuePort,
 } from '@perpmesh/venues';
@@ -127,7 +129,7 @@ async function runScenario(
 describe('paper venue: in-process adapter and paper-venue service agree', () => {
   const logger = createLogger({ service: 'paper-venue-test', level: 'silent' });
   let service: PaperVenueService;
-  let remote: { paper: RemoteVenue; lighter: RemoteVenue };
+  let remote: { paper: PaperVenueClient; lighter: PaperVenueClient };
 
   before(async () => {
     const { config } = parseConfig(paperVenueConfigSchema, RAW_CONFIG, { env: {} });
@@ -135,7 +137,7 @@ describe('paper venue: in-process adapter and paper-venue service agree', () => 
     await service.start();
     const address = service.grpcAddress()!;
     const connect = (venue: string, apiKeyId: string) =>
-      RemoteVenue.connect({
+      PaperVenueClient.connect({
         address,
         venue,
         account: 'alice',
@@ -150,6 +152,34 @@ describe('paper venue: in-process adapter and paper-venue service agree', () => 
     await remote.paper.close();
     await remote.lighter.close();
     await service.stop('test done');
+  });
+
+  test('public access reaches each venue without an account; account calls are refused', async () => {
+    const { config } = parseConfig(
+      paperVenueConfigSchema,
+      { ...RAW_CONFIG, paper: { ...RAW_CONFIG.paper, address: service.grpcAddress() } },
+      { env: {} },
+    );
+    const directory = await openVenueDirectory(config, { access: 'public', callTimeoutMs: 5_000 });
+    try {
+      assert.deepEqual(directory.venues(), ['paper', 'paper-lighter']);
+      const lighter = directory.marketPort('paper-lighter');
+      assert.equal(lighter.account, PUBLIC_ACCOUNT);
+      assert.deepEqual(
+        (await lighter.loadMarkets()).map((m) => m.instrument),
+        ['BTC-USDC-PERP', 'ETH-USDC-PERP'],
+      );
+      assert.equal((await lighter.fetchOrderBook('BTC-USDC-PERP', 3)).instrument, 'BTC-USDC-PERP');
+      assert.equal(lighter.fetchNextNonce, undefined, 'no nonce without an account');
+      await assert.rejects(lighter.fetchBalances(), /public market data only/);
+      assert.deepEqual(
+        lighter.readiness().filter((c) => c.component === 'user stream' || c.component === 'balance'),
+        [],
+      );
+      assert.throws(() => directory.port('paper-lighter', 'alice'), /public access/);
+    } finally {
+      await directory.close();
+    }
   });
 
   test('same scenario, same fills, balances and positions', async () => {

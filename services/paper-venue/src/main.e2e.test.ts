@@ -1,6 +1,6 @@
 /**
  * The paper-venue service as a real process: config from a temp YAML file, free ports,
- * /readyz with components, the venue port over gRPC through RemoteVenue, and a clean
+ * /readyz with components, the venue port over gRPC through PaperVenueClient, and a clean
  * exit (0) on SIGTERM with components stopped in reverse order.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dec } from '@perpmesh/core';
 import { eventually } from '@perpmesh/testing';
-import { RemoteVenue } from '@perpmesh/venues';
+import { PaperVenueClient } from '@perpmesh/venues';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
 
@@ -138,7 +138,7 @@ describe('paper-venue service process', () => {
         /paper_venue_steps_total\{service="paper-venue"\} \d+/,
       );
 
-      const lighter = await RemoteVenue.connect({
+      const lighter = await PaperVenueClient.connect({
         address: `127.0.0.1:${String(grpc.port)}`,
         venue: 'paper-lighter',
         account: 'alice',

@@ -30,10 +30,12 @@ import {
   startHttpServer,
 } from '@perpmesh/runtime';
 import {
+  isPaperVenueSection,
   type PaperClock,
   PaperVenueHub,
+  PUBLIC_ACCOUNT,
   paperHubOptionsFromConfig,
-  paperVenueServiceImpl,
+  paperVenueGrpcService,
   type SimulatedVenue,
 } from '@perpmesh/venues';
 import { PAPER_VENUE_SERVICE, type PaperVenueServiceConfig, paperVenueConfigSchema } from './config.js';
@@ -96,7 +98,19 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
     const apiKeyId = config.venues[venueId]?.accounts[accountId]?.apiKeyId;
     ports.set(`${venueId}\u0000${accountId}`, hub.venue(venueId, accountId, apiKeyId));
   }
-  const portOf = (venue: VenueId, account: AccountId) => ports.get(`${venue}\u0000${account}`);
+  // PUBLIC_ACCOUNT asks for a venue's public port (market data only): what market-data and
+  // strategy open, holding no account.
+  const marketPorts = new Map<VenueId, SimulatedVenue>();
+  const portOf = (venue: VenueId, account: AccountId): SimulatedVenue | undefined => {
+    if (account !== PUBLIC_ACCOUNT) return ports.get(`${venue}\u0000${account}`);
+    if (!hub.venueIds().includes(venue) || hub.state === 'closed') return undefined;
+    let port = marketPorts.get(venue);
+    if (port === undefined) {
+      port = hub.marketVenue(venue);
+      marketPorts.set(venue, port);
+    }
+    return port;
+  };
 
   // ---- health and metrics -------------------------------------------------------------------
   health.register(HUB_HEALTH_COMPONENT, 'paper hub: the simulated market is not started yet');
@@ -195,7 +209,7 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
           services: [
             {
               definition: PaperVenueServiceService,
-              implementation: paperVenueServiceImpl(portOf, {
+              implementation: paperVenueGrpcService(portOf, {
                 signal: streams.signal,
                 onInternalError: (err, info) =>
                   logger.error({ err, ...info }, 'PaperVenueService call failed'),
@@ -260,7 +274,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   for (const warning of loaded.warnings) logger.warn(warning);
   if (loaded.overrides.length > 0) logger.info({ overrides: loaded.overrides }, 'config overrides applied');
-  if (!Object.values(config.venues).some((v) => v.kind === 'paper')) {
+  if (!Object.values(config.venues).some(isPaperVenueSection)) {
     logger.warn(
       'no paper venues under `venues`: serving the three presets with no accounts (market data only)',
     );

@@ -13,6 +13,7 @@
 import { parseDecimal, ValidationError, type VenueId } from '@perpmesh/core';
 import type { FundingParamsInput, InstrumentSpecInput } from '@perpmesh/sim';
 import type { PaperSection, VenuesSection } from '../config.js';
+import { isPaperVenueSection } from './config.js';
 import type { PaperVenueHubOptions } from './hub.js';
 import {
   type PaperAccountSetup,
@@ -45,7 +46,7 @@ export function paperHubOptionsFromConfig(options: PaperHubFromConfigOptions): P
   const accounts: PaperAccountSetup[] = [];
   const rules = options.rules ?? {};
   for (const [venueId, venue] of Object.entries(options.venues)) {
-    if (venue.kind !== 'paper') continue;
+    if (!isPaperVenueSection(venue)) continue;
     const path = `venues.${venueId}`;
     const rule = rules[venueId] ?? {};
     const preset = venue.preset ?? venueId;

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { paperSectionSchema, venuesSectionSchema } from '../config.js';
+import '../kinds.js';
 import { paperHubOptionsFromConfig } from './from-config.js';
 import { PaperVenueHub } from './hub.js';
 

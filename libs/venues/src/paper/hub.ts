@@ -36,6 +36,8 @@ import {
   type VenueConfig,
   type WorldVenueParams,
 } from '@perpmesh/sim';
+import { PUBLIC_ACCOUNT } from '../port.js';
+import { SimulatedVenue } from './port.js';
 import {
   DEFAULT_API_KEY_ID,
   DEFAULT_FILL_HISTORY_LIMIT,
@@ -48,7 +50,6 @@ import {
   resolvePaperVenueConfig,
   validateAccountSetups,
 } from './setup.js';
-import { SimulatedVenue } from './simulated-venue.js';
 
 export interface PaperVenueHubOptions {
   /** Seed of the synthetic market: non-negative safe integer. */
@@ -109,6 +110,7 @@ export class PaperVenueHub {
   readonly #configs = new Map<VenueId, VenueConfig>();
   readonly #accounts = new Map<string, AccountState>();
   readonly #ports = new Map<string, SimulatedVenue>();
+  #marketPortCount = 0;
   readonly #marketListeners = new Map<string, Set<MarketListener>>();
   readonly #userListeners = new Map<string, Set<UserListener>>();
   readonly #stepListeners = new Set<(step: PaperHubStep) => void>();
@@ -261,6 +263,22 @@ export class PaperVenueHub {
       port = new SimulatedVenue(this, venueId, accountId, apiKeyId, () => this.#ports.delete(portKey));
       this.#ports.set(portKey, port);
     }
+    return port;
+  }
+
+  /**
+   * A public port of a venue: market data only, no account (`PUBLIC_ACCOUNT`); its
+   * account and trading methods refuse. What market-data and strategy open. A new port
+   * per call (it holds no state worth sharing), so closing one process's directory
+   * leaves the others' ports open.
+   */
+  marketVenue(venueId: VenueId): SimulatedVenue {
+    this.#assertOpen();
+    this.venueConfig(venueId);
+    this.#marketPortCount += 1;
+    const portKey = `${venueId}\u0000${PUBLIC_ACCOUNT}\u0000${this.#marketPortCount}`;
+    const port = new SimulatedVenue(this, venueId, PUBLIC_ACCOUNT, '', () => this.#ports.delete(portKey));
+    this.#ports.set(portKey, port);
     return port;
   }
 

@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { dec } from '@perpmesh/core';
+import { dec, ValidationError } from '@perpmesh/core';
 import { canonicalJson } from '@perpmesh/sim';
-import type { PlaceOrderRequest } from '../port.js';
+import { eventually } from '@perpmesh/testing';
+import { type PlaceOrderRequest, PUBLIC_ACCOUNT } from '../port.js';
 import { PaperVenueHub, type PaperVenueHubOptions } from './hub.js';
 
 const START_MS = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -198,6 +199,38 @@ describe('PaperVenueHub', () => {
     hub.close();
   });
 
+  test('a public port streams market data, refuses account calls, and closes on its own', async () => {
+    const hub = new PaperVenueHub(options(5));
+    const first = hub.marketVenue('paper-lighter');
+    const second = hub.marketVenue('paper-lighter');
+    assert.equal(first.account, PUBLIC_ACCOUNT);
+    assert.notEqual(first, second, 'one port per caller');
+    assert.equal(first.fetchNextNonce, undefined, 'no nonce without an account (the venue wants nonces)');
+    assert.deepEqual(
+      first.readiness().map((c) => c.component),
+      ['markets', 'market stream'],
+    );
+    const seen: string[] = [];
+    await second.watchMarket([BTC], (e) => seen.push(e.kind));
+    assert.ok(seen.includes('snapshot'));
+    for (const call of [
+      () => first.fetchBalances(),
+      () => first.fetchPositions(),
+      () => first.fetchOpenOrders(),
+      () => first.fetchFills(START_MS),
+      () => first.createOrder(market('pub-1')),
+      () => first.cancelAllOrders(),
+      () => first.watchUserStream(() => {}),
+    ]) {
+      await assert.rejects(call(), (err) => err instanceof ValidationError && err.field === 'account');
+    }
+    await first.close();
+    const before = seen.length;
+    hub.advanceTo(START_MS + 5_000);
+    assert.ok(seen.length > before, 'the other public port still streams');
+    hub.close();
+  });
+
   test('realtime clock: start steps the world to the clock every tick; close stops it', async () => {
     let wallMs = START_MS;
     const hub = new PaperVenueHub({
@@ -229,7 +262,24 @@ describe('PaperVenueHub', () => {
     assert.equal(hub.state, 'closed');
     assert.deepEqual(steps.slice(0, 4), [START_MS, START_MS + 1000, START_MS + 2000, START_MS + 3000]);
     const count = steps.length;
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Witness: a second hub on the same tick steps three times; the closed one would have too.
+    const witness = new PaperVenueHub({
+      seed: 9,
+      clock: { kind: 'realtime', tickIntervalMs: 5, nowMs: () => wallMs },
+    });
+    let witnessSteps = 0;
+    witness.onStep(() => {
+      witnessSteps += 1;
+      wallMs += 1000;
+    });
+    const holdOpen = setTimeout(() => {}, 10_000);
+    witness.start();
+    try {
+      await eventually('three steps of the witness hub', () => witnessSteps >= 3);
+    } finally {
+      clearTimeout(holdOpen);
+      witness.close();
+    }
     assert.equal(steps.length, count, 'no steps after close');
   });
 });

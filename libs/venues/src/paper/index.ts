@@ -1,4 +1,11 @@
 export {
+  isPaperVenueSection,
+  PAPER_KIND,
+  type PaperVenueSection,
+  paperVenueConfigSchema,
+} from './config.js';
+export { errorFromReject, REJECT_REASONS } from './errors.js';
+export {
   type PaperHubFromConfigOptions,
   type PaperVenueRules,
   paperHubOptionsFromConfig,
@@ -11,7 +18,8 @@ export {
   type PaperVenueHubState,
   type PaperVenueHubStatus,
 } from './hub.js';
-export { errorFromReject, REJECT_REASONS } from './mapping.js';
+export { paperVenueKind } from './kind.js';
+export { SimulatedVenue } from './port.js';
 export {
   DEFAULT_API_KEY_ID,
   DEFAULT_FILL_HISTORY_LIMIT,
@@ -25,4 +33,3 @@ export {
   parsePaperVenueId,
   resolvePaperVenueConfig,
 } from './setup.js';
-export { SimulatedVenue } from './simulated-venue.js';

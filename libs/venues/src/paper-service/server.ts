@@ -15,7 +15,7 @@
  *   than buffered without bound; it re-subscribes and starts from a fresh state.
  *
  * Serve it with `startGrpcServer` (libs/runtime) for health, reflection and bearer auth:
- * `{ definition: PaperVenueServiceService, implementation: paperVenueServiceImpl(resolve) }`.
+ * `{ definition: PaperVenueServiceService, implementation: paperVenueGrpcService(resolve) }`.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -41,6 +41,7 @@ import type {
 import type { AccountId, VenueId } from '@perpmesh/core';
 import { ValidationError } from '@perpmesh/core';
 import type { MarketEvent, Subscription, UserStreamEvent, VenueOrder, VenuePort } from '../port.js';
+import { PUBLIC_ACCOUNT } from '../port.js';
 import {
   balanceToWire,
   bookSnapshotToWire,
@@ -61,10 +62,13 @@ import {
 } from './mapping.js';
 import { errorToStatus, RemoteStatusError } from './status.js';
 
-/** Finds the port serving `(venue, account)`; undefined when this server has none. */
+/**
+ * Finds the port serving `(venue, account)`; undefined when this server has none.
+ * `account` is `PUBLIC_ACCOUNT` ('') for the venue's public market-data port.
+ */
 export type VenueResolver = (venue: VenueId, account: AccountId) => VenuePort | undefined;
 
-export interface PaperVenueServiceOptions {
+export interface PaperVenueGrpcServiceOptions {
   /**
    * Gets errors that are not domain errors (a bug in a port), with the reference id the
    * client sees in its INTERNAL status. Log them here; the client gets only the id.
@@ -84,9 +88,9 @@ interface Target {
   apiKeyId?: string;
 }
 
-export function paperVenueServiceImpl(
+export function paperVenueGrpcService(
   resolve: VenueResolver,
-  options: PaperVenueServiceOptions = {},
+  options: PaperVenueGrpcServiceOptions = {},
 ): PaperVenueServiceServer {
   const maxQueued = options.maxQueuedStreamMessages ?? DEFAULT_MAX_QUEUED_STREAM_MESSAGES;
   // One abort listener for all streams (not one each: many clients would trip Node's listener warning).
@@ -109,12 +113,16 @@ export function paperVenueServiceImpl(
 
   function portFor(target: Target): VenuePort {
     const venue = requireText(target.venue, 'venue');
-    const account = requireText(target.account, 'account');
+    // An empty account asks for the venue's public port (market data only, no account).
+    const account =
+      target.account === PUBLIC_ACCOUNT ? PUBLIC_ACCOUNT : requireText(target.account, 'account');
     const port = resolve(venue, account);
     if (!port) {
       throw new RemoteStatusError(
         status.NOT_FOUND,
-        `no venue ${JSON.stringify(venue)} with account ${JSON.stringify(account)} on this paper-venue server`,
+        account === PUBLIC_ACCOUNT
+          ? `no public market port for venue ${JSON.stringify(venue)} on this paper-venue server`
+          : `no venue ${JSON.stringify(venue)} with account ${JSON.stringify(account)} on this paper-venue server`,
       );
     }
     if (target.apiKeyId !== undefined && target.apiKeyId !== '' && target.apiKeyId !== port.apiKeyId) {

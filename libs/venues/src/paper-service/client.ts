@@ -1,5 +1,5 @@
 /**
- * RemoteVenue: the VenuePort of a venue hosted by the paper-venue service, over gRPC. The
+ * PaperVenueClient: the VenuePort of a venue hosted by the paper-venue service, over gRPC. The
  * market-data, execution and account processes each hold one and so share one simulated
  * exchange that outlives any of them.
  *
@@ -67,7 +67,12 @@ import type {
   VenuePort,
   VenuePosition,
 } from '../port.js';
-import { VENUE_COMPONENT, type VenueComponentName } from '../port.js';
+import { PUBLIC_ACCOUNT, VENUE_COMPONENT, type VenueComponentName } from '../port.js';
+import {
+  ReconnectingStream,
+  type StreamAttempt,
+  type StreamAttemptSink,
+} from '../shared/reconnecting-stream.js';
 import {
   balanceFromWire,
   bookSnapshotFromWire,
@@ -86,17 +91,18 @@ import {
 } from './mapping.js';
 import { type CallKind, errorFromStatus } from './status.js';
 
-type PaperVenueClient = InstanceType<typeof PaperVenueServiceClient>;
+type GrpcStub = InstanceType<typeof PaperVenueServiceClient>;
 
 /** Anything that hands out a credential on purpose (runtime's `Secret` is one). */
 export interface RevealableSecret {
   reveal(): string;
 }
 
-export interface RemoteVenueOptions {
+export interface PaperVenueClientOptions {
   /** `host:port` of the paper-venue gRPC server, e.g. `127.0.0.1:50054`. */
   address: string;
   venue: VenueId;
+  /** Our account on the venue; `PUBLIC_ACCOUNT` ('') for the public market-data port. */
   account: AccountId;
   /** Non-secret id of the API key (the nonce counter key); checked by the server. */
   apiKeyId: string;
@@ -116,7 +122,7 @@ export interface RemoteVenueOptions {
   channelOptions?: ChannelOptions;
 }
 
-export const REMOTE_VENUE_DEFAULTS = {
+export const PAPER_VENUE_CLIENT_DEFAULTS = {
   reconnectInitialDelayMs: 100,
   reconnectMaxDelayMs: 5_000,
   readinessPollMs: 5_000,
@@ -154,21 +160,22 @@ interface ResolvedOptions {
   readinessPollMs: number;
 }
 
-function resolveOptions(o: RemoteVenueOptions): ResolvedOptions {
-  const readinessPollMs = o.readinessPollMs ?? REMOTE_VENUE_DEFAULTS.readinessPollMs;
+function resolveOptions(o: PaperVenueClientOptions): ResolvedOptions {
+  const readinessPollMs = o.readinessPollMs ?? PAPER_VENUE_CLIENT_DEFAULTS.readinessPollMs;
   if (readinessPollMs !== 0) positiveWholeMs(readinessPollMs, 'readinessPollMs');
   const resolved: ResolvedOptions = {
     address: nonEmpty(o.address, 'address'),
     venue: nonEmpty(o.venue, 'venue'),
-    account: nonEmpty(o.account, 'account'),
+    // PUBLIC_ACCOUNT ('') is the venue's public port: market data only.
+    account: o.account === PUBLIC_ACCOUNT ? PUBLIC_ACCOUNT : nonEmpty(o.account, 'account'),
     apiKeyId: apiKeyIdOf(o.apiKeyId),
     callTimeoutMs: positiveWholeMs(o.callTimeoutMs, 'callTimeoutMs'),
     reconnectInitialDelayMs: positiveWholeMs(
-      o.reconnectInitialDelayMs ?? REMOTE_VENUE_DEFAULTS.reconnectInitialDelayMs,
+      o.reconnectInitialDelayMs ?? PAPER_VENUE_CLIENT_DEFAULTS.reconnectInitialDelayMs,
       'reconnectInitialDelayMs',
     ),
     reconnectMaxDelayMs: positiveWholeMs(
-      o.reconnectMaxDelayMs ?? REMOTE_VENUE_DEFAULTS.reconnectMaxDelayMs,
+      o.reconnectMaxDelayMs ?? PAPER_VENUE_CLIENT_DEFAULTS.reconnectMaxDelayMs,
       'reconnectMaxDelayMs',
     ),
     readinessPollMs,
@@ -184,19 +191,15 @@ function resolveOptions(o: RemoteVenueOptions): ResolvedOptions {
 
 type UnaryCallback<Res> = (err: ServiceError | null, response?: Res) => void;
 
-/** Metadata, deadlines and error mapping for every call of one RemoteVenue. */
+/** Metadata, deadlines and error mapping for every call of one PaperVenueClient. */
 class Caller {
-  readonly client: PaperVenueClient;
+  readonly client: GrpcStub;
   readonly venue: VenueId;
   readonly address: string;
   readonly #authToken: string | RevealableSecret | undefined;
   readonly #callTimeoutMs: number;
 
-  constructor(
-    client: PaperVenueClient,
-    options: ResolvedOptions,
-    authToken: string | RevealableSecret | undefined,
-  ) {
+  constructor(client: GrpcStub, options: ResolvedOptions, authToken: string | RevealableSecret | undefined) {
     this.client = client;
     this.venue = options.venue;
     this.address = options.address;
@@ -251,149 +254,52 @@ class Caller {
   }
 }
 
-interface ResilientStreamParams<Res> {
-  component: VenueComponentName;
-  /** What this stream covers (`market stream BTC-USDC-PERP`), for reasons. */
-  label: string;
-  method: string;
-  caller: Caller;
-  open: (metadata: Metadata) => ClientReadableStream<Res>;
-  /** Decodes and delivers one message; a throw means the message is malformed. */
-  deliver: (message: Res) => void;
-  reconnectInitialDelayMs: number;
-  reconnectMaxDelayMs: number;
-  onChange: (component: ReadinessComponent) => void;
-  onClosed: () => void;
-}
-
 /**
- * A server stream that re-subscribes when it breaks. The first subscribe must succeed
- * (its error is the caller's: unknown venue, bad instrument, ...); after that every break
- * is retried with capped exponential backoff and shown in `state`.
+ * One attempt of a gRPC server stream, reported to a ReconnectingStream: response headers
+ * mean "subscribed" (the server sends them once the port subscription exists); the
+ * status, after every buffered message was read, ends the attempt.
  */
-class ResilientStream<Res> implements Subscription {
-  readonly #p: ResilientStreamParams<Res>;
-  #call: ClientReadableStream<Res> | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #failures = 0;
-  #closed = false;
-  #state: ReadinessComponent;
-
-  constructor(params: ResilientStreamParams<Res>) {
-    this.#p = params;
-    this.#state = {
-      component: params.component,
-      ready: false,
-      reason: `${params.label}: subscribing to paper-venue at ${params.caller.address}`,
+function openServerStream<Res>(
+  caller: Caller,
+  method: string,
+  open: (metadata: Metadata) => ClientReadableStream<Res>,
+  sink: StreamAttemptSink<Res>,
+): StreamAttempt {
+  const call = open(caller.metadata());
+  let ended = false;
+  call.on('metadata', () => sink.subscribed());
+  call.on('data', (message: Res) => sink.data(message));
+  // The status event below carries the same information; this keeps 'error' from throwing.
+  call.on('error', () => {});
+  call.on('status', (st) => {
+    // Messages still buffered in the stream are delivered before 'end'; act after them.
+    const onEnd = () => {
+      if (ended) return;
+      ended = true;
+      const what = st.code === status.OK ? 'stream ended by' : 'disconnected from';
+      const details = st.details ? ` (${st.details})` : '';
+      sink.ended(
+        `${what} paper-venue at ${caller.address}: ${status[st.code] ?? st.code}${details}`,
+        errorFromStatus(Object.assign(new Error(st.details), st) as ServiceError, {
+          venue: caller.venue,
+          address: caller.address,
+          method,
+          kind: 'read',
+        }),
+      );
     };
-  }
-
-  get state(): ReadinessComponent {
-    return this.#state;
-  }
-
-  /** Resolves when the server is subscribed; rejects (and closes) when the first attempt fails. */
-  start(): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.#attempt({ resolve, reject }));
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    const call = this.#call;
-    this.#call = undefined;
-    call?.cancel();
-    this.#p.onClosed();
-  }
-
-  #attempt(first?: { resolve: () => void; reject: (err: Error) => void }): void {
-    const call = this.#p.open(this.#p.caller.metadata());
-    this.#call = call;
-    let subscribed = false;
-    let ended = false;
-    const current = () => this.#call === call && !this.#closed;
-
-    call.on('metadata', () => {
-      if (!current()) return;
-      subscribed = true;
-      this.#failures = 0;
-      this.#set(true, `${this.#p.label}: subscribed to paper-venue at ${this.#p.caller.address}`);
-      first?.resolve();
-    });
-    call.on('data', (message: Res) => {
-      if (!current()) return;
-      try {
-        this.#p.deliver(message);
-      } catch (err) {
-        // Unreadable event: drop this subscription and start over rather than skip it silently.
-        this.#call = undefined;
-        call.cancel();
-        const detail = err instanceof Error ? err.message : String(err);
-        this.#broken(`malformed event from paper-venue at ${this.#p.caller.address}: ${detail}`);
-      }
-    });
-    // The status event below carries the same information; this keeps 'error' from throwing.
-    call.on('error', () => {});
-    call.on('status', (st) => {
-      // Messages still buffered in the stream are delivered before 'end'; act after them.
-      const onEnd = () => {
-        if (ended) return;
-        ended = true;
-        if (!current()) return;
-        this.#call = undefined;
-        if (first && !subscribed) {
-          this.#closed = true;
-          this.#p.onClosed();
-          first.reject(
-            errorFromStatus(Object.assign(new Error(st.details), st) as ServiceError, {
-              venue: this.#p.caller.venue,
-              address: this.#p.caller.address,
-              method: this.#p.method,
-              kind: 'read',
-            }),
-          );
-          return;
-        }
-        const what = st.code === status.OK ? 'stream ended by' : 'disconnected from';
-        const details = st.details ? ` (${st.details})` : '';
-        this.#broken(
-          `${what} paper-venue at ${this.#p.caller.address}: ${status[st.code] ?? st.code}${details}`,
-        );
-      };
-      if (call.readableEnded) onEnd();
-      else {
-        call.once('end', onEnd);
-        call.once('close', onEnd);
-      }
-    });
-  }
-
-  #broken(why: string): void {
-    const delayMs = Math.min(
-      this.#p.reconnectMaxDelayMs,
-      this.#p.reconnectInitialDelayMs * 2 ** Math.min(this.#failures, 30),
-    );
-    this.#failures += 1;
-    this.#set(false, `${this.#p.label}: ${why}; re-subscribing in ${delayMs} ms`);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      if (!this.#closed) this.#attempt();
-    }, delayMs);
-    // A forgotten stream must not keep the process alive on its own.
-    this.#retryTimer.unref();
-  }
-
-  #set(ready: boolean, reason: string): void {
-    const changed = this.#state.ready !== ready || this.#state.reason !== reason;
-    this.#state = { component: this.#p.component, ready, reason };
-    if (changed) this.#p.onChange(this.#state);
-  }
+    if (call.readableEnded) onEnd();
+    else {
+      call.once('end', onEnd);
+      call.once('close', onEnd);
+    }
+  });
+  return { cancel: () => call.cancel() };
 }
 
 const LINK_COMPONENT = VENUE_COMPONENT.link;
 
-export class RemoteVenue implements VenuePort {
+export class PaperVenueClient implements VenuePort {
   readonly venue: VenueId;
   readonly account: AccountId;
   readonly apiKeyId: string;
@@ -404,7 +310,7 @@ export class RemoteVenue implements VenuePort {
   readonly #caller: Caller;
   readonly #options: ResolvedOptions;
   readonly #onReadinessChange: ((component: ReadinessComponent) => void) | undefined;
-  readonly #streams = new Set<ResilientStream<unknown>>();
+  readonly #streams = new Set<ReconnectingStream<unknown>>();
   #remoteReadiness: ReadinessComponent[];
   #link: ReadinessComponent;
   #pollTimer: NodeJS.Timeout | undefined;
@@ -415,7 +321,7 @@ export class RemoteVenue implements VenuePort {
    * readiness. Waits for the server up to `callTimeoutMs`; fails with the mapped error
    * (e.g. VenueRejectedError `not_found` for a venue the server does not host).
    */
-  static async connect(options: RemoteVenueOptions): Promise<RemoteVenue> {
+  static async connect(options: PaperVenueClientOptions): Promise<PaperVenueClient> {
     const resolved = resolveOptions(options);
     const client = new PaperVenueServiceClient(
       resolved.address,
@@ -442,7 +348,7 @@ export class RemoteVenue implements VenuePort {
         (r: PaperVenueServiceGetReadinessResponse) =>
           r.components.map((c, i) => readinessFromWire(c, `readiness[${i}]`)),
       );
-      return new RemoteVenue(caller, resolved, options.onReadinessChange, hello, readiness);
+      return new PaperVenueClient(caller, resolved, options.onReadinessChange, hello, readiness);
     } catch (err) {
       client.close();
       throw err;
@@ -642,7 +548,7 @@ export class RemoteVenue implements VenuePort {
     const request = this.#target();
     return this.#watch<PaperVenueServiceWatchUserStreamResponse>(
       VENUE_COMPONENT.userStream,
-      'user stream',
+      VENUE_COMPONENT.userStream,
       'WatchUserStream',
       (md) => this.#client().watchUserStream(request, md),
       (message) => onEvent(userStreamEventFromWire(message)),
@@ -692,11 +598,11 @@ export class RemoteVenue implements VenuePort {
     return { venue: this.venue, account: this.account };
   }
 
-  #client(): PaperVenueClient {
+  #client(): GrpcStub {
     if (this.#closed) {
       throw new VenueDisconnectedError(
         this.venue,
-        `RemoteVenue for paper-venue at ${this.address} is closed`,
+        `PaperVenueClient for paper-venue at ${this.address} is closed`,
       );
     }
     return this.#caller.client;
@@ -724,19 +630,18 @@ export class RemoteVenue implements VenuePort {
     deliver: (message: Res) => void,
   ): Promise<Subscription> {
     this.#client(); // throws when closed
-    const stream: ResilientStream<Res> = new ResilientStream<Res>({
+    const stream: ReconnectingStream<Res> = new ReconnectingStream<Res>({
       component,
       label,
-      method,
-      caller: this.#caller,
-      open,
+      source: `paper-venue at ${this.address}`,
+      open: (sink) => openServerStream(this.#caller, method, open, sink),
       deliver,
-      reconnectInitialDelayMs: this.#options.reconnectInitialDelayMs,
-      reconnectMaxDelayMs: this.#options.reconnectMaxDelayMs,
+      initialDelayMs: this.#options.reconnectInitialDelayMs,
+      maxDelayMs: this.#options.reconnectMaxDelayMs,
       onChange: (state) => this.#onReadinessChange?.(state),
-      onClosed: () => this.#streams.delete(stream as ResilientStream<unknown>),
+      onClosed: () => this.#streams.delete(stream as ReconnectingStream<unknown>),
     });
-    this.#streams.add(stream as ResilientStream<unknown>);
+    this.#streams.add(stream as ReconnectingStream<unknown>);
     await stream.start();
     return stream;
   }

@@ -1,5 +1,5 @@
 /**
- * RemoteVenue when things go wrong between it and the paper-venue server: a server that
+ * PaperVenueClient when things go wrong between it and the paper-venue server: a server that
  * dies mid-call, a deadline, a bad bearer token, and a stream that breaks and comes back.
  */
 import assert from 'node:assert/strict';
@@ -9,11 +9,11 @@ import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js'
 import { PaperVenueServiceClient } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { Secret } from '@perpmesh/runtime';
+import { eventually } from '@perpmesh/testing';
 import { VenueDisconnectedError, VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { PlaceOrderRequest, ReadinessComponent, UserStreamEvent } from '../port.js';
-import { RemoteVenue, type RemoteVenueOptions } from './client.js';
+import { PaperVenueClient, type PaperVenueClientOptions } from './client.js';
 import {
-  eventually,
   FakeVenue,
   INSTRUMENT,
   sampleBalance,
@@ -32,7 +32,10 @@ const order = (clientOrderId: string): PlaceOrderRequest => ({
   reduceOnly: false,
 });
 
-function options(server: TestPaperVenueServer, extra: Partial<RemoteVenueOptions> = {}): RemoteVenueOptions {
+function options(
+  server: TestPaperVenueServer,
+  extra: Partial<PaperVenueClientOptions> = {},
+): PaperVenueClientOptions {
   return {
     address: server.address,
     venue: 'paper',
@@ -60,14 +63,14 @@ function cleanup() {
   };
 }
 
-describe('RemoteVenue resilience', () => {
+describe('PaperVenueClient resilience', () => {
   const open = cleanup();
   after(() => open.run());
 
   test('a server that goes away mid-createOrder gives VenueUnknownOutcomeError; mid-read VenueDisconnectedError', async () => {
     const fake = new FakeVenue({ venue: 'paper', account: 'main', apiKeyId: 'key-1' });
     const server = open.add(await startTestPaperVenueServer({ venues: [fake] }));
-    const venue = open.add(await RemoteVenue.connect(options(server)));
+    const venue = open.add(await PaperVenueClient.connect(options(server)));
 
     const releaseCreate = fake.hold('createOrder');
     const releaseRead = fake.hold('fetchBalances');
@@ -80,8 +83,8 @@ describe('RemoteVenue resilience', () => {
       (e: unknown) => e,
     );
     await eventually(
-      () => fake.callsOf('createOrder').length === 1 && fake.callsOf('fetchBalances').length === 1,
       'both calls to reach the port',
+      () => fake.callsOf('createOrder').length === 1 && fake.callsOf('fetchBalances').length === 1,
     );
     await server.kill();
 
@@ -108,7 +111,7 @@ describe('RemoteVenue resilience', () => {
   test('a deadline during createOrder is VenueUnknownOutcomeError naming DEADLINE_EXCEEDED', async () => {
     const fake = new FakeVenue({ venue: 'paper', account: 'main', apiKeyId: 'key-1' });
     const server = open.add(await startTestPaperVenueServer({ venues: [fake] }));
-    const venue = open.add(await RemoteVenue.connect(options(server, { callTimeoutMs: 150 })));
+    const venue = open.add(await PaperVenueClient.connect(options(server, { callTimeoutMs: 150 })));
     const release = fake.hold('createOrder');
     try {
       await assert.rejects(
@@ -119,7 +122,7 @@ describe('RemoteVenue resilience', () => {
       release();
     }
     // The order did reach the venue: that is why the caller must ask, not resend.
-    await eventually(() => fake.orders.has('c-slow'), 'the held order to be placed');
+    await eventually('the held order to be placed', () => fake.orders.has('c-slow'));
     const found = await venue.fetchOrder({ instrument: INSTRUMENT, clientOrderId: 'c-slow' });
     assert.equal(found?.status, 'accepted');
   });
@@ -142,7 +145,7 @@ describe('RemoteVenue resilience', () => {
     }
 
     const wrong = 'tok-wrong-guess';
-    const refused = await RemoteVenue.connect(options(server, { authToken: wrong })).then(
+    const refused = await PaperVenueClient.connect(options(server, { authToken: wrong })).then(
       () => assert.fail('expected UNAUTHENTICATED'),
       (e: unknown) => e,
     );
@@ -151,12 +154,12 @@ describe('RemoteVenue resilience', () => {
     assert.doesNotMatch(`${refused.message} ${inspect(refused)}`, new RegExp(wrong));
     assert.equal(fake.calls.length, 0, 'nothing reached the port');
 
-    const venue = open.add(await RemoteVenue.connect(options(server, { authToken: new Secret(token) })));
+    const venue = open.add(await PaperVenueClient.connect(options(server, { authToken: new Secret(token) })));
     assert.equal((await venue.fetchBalances()).length, 1);
     const events: UserStreamEvent[] = [];
     const sub = await venue.watchUserStream((e) => events.push(e));
     fake.emitUser({ kind: 'balance', balance: sampleBalance() });
-    await eventually(() => events.length === 1, 'a user event over the authenticated stream');
+    await eventually('a user event over the authenticated stream', () => events.length === 1);
     await sub.close();
     assert.doesNotMatch(inspect(venue, { depth: 5, showHidden: true }), new RegExp(token));
   });
@@ -166,7 +169,7 @@ describe('RemoteVenue resilience', () => {
     const first = await startTestPaperVenueServer({ venues: [fake] });
     const changes: ReadinessComponent[] = [];
     const venue = open.add(
-      await RemoteVenue.connect(options(first, { onReadinessChange: (c) => changes.push(c) })),
+      await PaperVenueClient.connect(options(first, { onReadinessChange: (c) => changes.push(c) })),
     );
     const events: UserStreamEvent[] = [];
     const sub = await venue.watchUserStream((e) => events.push(e));
@@ -174,11 +177,11 @@ describe('RemoteVenue resilience', () => {
     assert.equal(userStream()?.ready, true);
 
     fake.emitUser({ kind: 'balance', balance: sampleBalance() });
-    await eventually(() => events.length === 1, 'first event');
+    await eventually('first event', () => events.length === 1);
 
     // The server shuts down: its streams end with UNAVAILABLE, then it is gone.
     await first.close();
-    await eventually(() => userStream()?.ready === false, 'user stream not ready');
+    await eventually('user stream not ready', () => userStream()?.ready === false);
     assert.match(
       userStream()?.reason ?? '',
       new RegExp(`^user stream: disconnected from paper-venue at 127\\.0\\.0\\.1:${first.port}: UNAVAILABLE`),
@@ -188,26 +191,32 @@ describe('RemoteVenue resilience', () => {
 
     // It comes back on the same port: the client re-subscribes on its own.
     const second = open.add(await startTestPaperVenueServer({ venues: [fake], port: first.port }));
-    await eventually(() => userStream()?.ready === true, 'user stream ready again');
+    await eventually('user stream ready again', () => userStream()?.ready === true);
     assert.equal(fake.activeSubscriptions, 1);
     assert.ok(fake.callsOf('watchUserStream').length > attemptsWhileDown);
     assert.ok(changes.some((c) => c.component === 'user stream' && !c.ready));
     assert.equal(changes.at(-1)?.ready, true);
 
     fake.emitUser({ kind: 'balance', balance: { ...sampleBalance(), asset: 'USDT' } });
-    await eventually(() => events.length === 2, 'an event after the re-subscribe');
+    await eventually('an event after the re-subscribe', () => events.length === 2);
     assert.equal(events[1]?.kind === 'balance' && events[1].balance.asset, 'USDT');
 
     // A crash (connections cut, no status) is noticed the same way.
     await second.kill();
-    await eventually(() => userStream()?.ready === false, 'user stream not ready after a crash');
+    await eventually('user stream not ready after a crash', () => userStream()?.ready === false);
     await sub.close();
     const attempts = fake.callsOf('watchUserStream').length;
+    // Closed during backoff: no retry is pending. (That the retry is cancelled, not just
+    // late, is proven without timing in shared/reconnecting-stream.unit.test.ts.)
+    assert.equal(userStream(), undefined, 'a closed stream is no longer a component');
     const third = open.add(await startTestPaperVenueServer({ venues: [fake], port: first.port }));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // > the max backoff: a retry would have happened
-    assert.equal(fake.callsOf('watchUserStream').length, attempts, 'no re-subscribe after close');
-    assert.equal(fake.activeSubscriptions, 0);
-    assert.equal(userStream(), undefined);
+    // Witness: a new stream subscribes to the server that is back, and it is the only one.
+    const witness = await eventually('a new stream to subscribe', () =>
+      venue.watchUserStream(() => {}).catch(() => undefined),
+    );
+    assert.equal(fake.callsOf('watchUserStream').length, attempts + 1, 'only the new stream subscribed');
+    assert.equal(fake.activeSubscriptions, 1);
+    await witness.close();
     await third.close();
   });
 
@@ -218,19 +227,18 @@ describe('RemoteVenue resilience', () => {
     );
     const changes: ReadinessComponent[] = [];
     const venue = open.add(
-      await RemoteVenue.connect(options(server, { onReadinessChange: (c) => changes.push(c) })),
+      await PaperVenueClient.connect(options(server, { onReadinessChange: (c) => changes.push(c) })),
     );
     const events: UserStreamEvent[] = [];
     const sub = await venue.watchUserStream((e) => events.push(e));
     // A burst far faster than any socket drains: the server's queue passes 50 at once.
     for (let i = 0; i < 2_000; i++) fake.emitUser({ kind: 'balance', balance: sampleBalance() });
 
-    await eventually(
-      () => changes.some((c) => !c.ready && /RESOURCE_EXHAUSTED \(client reads too slowly/.test(c.reason)),
-      'the stream to be cut off',
+    await eventually('the stream to be cut off', () =>
+      changes.some((c) => !c.ready && /RESOURCE_EXHAUSTED \(client reads too slowly/.test(c.reason)),
     );
     assert.ok(events.length < 2_000, `only what was queued before the cut arrives (${events.length})`);
-    await eventually(() => changes.at(-1)?.ready === true && fake.activeSubscriptions === 1, 're-subscribed');
+    await eventually('re-subscribed', () => changes.at(-1)?.ready === true && fake.activeSubscriptions === 1);
     await sub.close();
   });
 
@@ -238,15 +246,15 @@ describe('RemoteVenue resilience', () => {
     const fake = new FakeVenue({ venue: 'paper', account: 'main', apiKeyId: 'key-1' });
     const first = await startTestPaperVenueServer({ venues: [fake] });
     const venue = open.add(
-      await RemoteVenue.connect(options(first, { readinessPollMs: 20, callTimeoutMs: 500 })),
+      await PaperVenueClient.connect(options(first, { readinessPollMs: 20, callTimeoutMs: 500 })),
     );
     const link = () => venue.readiness().find((c) => c.component === 'link');
     assert.equal(link()?.ready, true);
     await first.kill();
-    await eventually(() => link()?.ready === false, 'link down');
+    await eventually('link down', () => link()?.ready === false);
     assert.match(link()?.reason ?? '', /cannot reach paper-venue at 127\.0\.0\.1:\d+/);
     const second = open.add(await startTestPaperVenueServer({ venues: [fake], port: first.port }));
-    await eventually(() => link()?.ready === true, 'link up again');
+    await eventually('link up again', () => link()?.ready === true);
     await second.close();
   });
 });

@@ -2,7 +2,9 @@
  * SimulatedVenue: the VenuePort of one account on one paper venue of a PaperVenueHub,
  * in process. It validates what the sim does not (client order id form, nonce presence
  * and range, instruments listed), calls the sim through the hub (so every command's
- * events are published before it returns) and maps results with mapping.ts.
+ * events are published before it returns) and maps results with parse.ts and errors.ts.
+ * `hub.marketVenue(venue)` gives the public port of a venue (`PUBLIC_ACCOUNT`): market
+ * data only, its account methods refuse.
  *
  * Nonces (venues with `requireIncreasingNonce`): `createOrder` signs with the caller's
  * nonce under this port's API key. The port's cancels carry no nonce, so cancels sign
@@ -18,7 +20,7 @@ import {
   type VenueId,
 } from '@perpmesh/core';
 import type { OrderView, PlaceOrderResult, Reject, VenueConfig } from '@perpmesh/sim';
-import { VenueDisconnectedError, VenueOrderNotFoundError } from '../errors.js';
+import { publicAccessError, VenueDisconnectedError, VenueOrderNotFoundError } from '../errors.js';
 import type {
   BookSnapshot,
   FundingInfo,
@@ -36,14 +38,14 @@ import type {
   VenuePort,
   VenuePosition,
 } from '../port.js';
-import { VENUE_COMPONENT } from '../port.js';
+import { PUBLIC_ACCOUNT, VENUE_COMPONENT, type VenueComponentName } from '../port.js';
+import { errorFromReject } from './errors.js';
 import type { PaperVenueHub } from './hub.js';
 import {
   balanceFromSim,
   bookDeltaFromSim,
   bookSnapshotFromSim,
   capabilitiesFromSim,
-  errorFromReject,
   fillFromSim,
   fundingFromSim,
   marketFromSim,
@@ -51,7 +53,7 @@ import {
   positionFromSim,
   tradeFromSim,
   userEventFromSim,
-} from './mapping.js';
+} from './parse.js';
 
 /** Levels in a watchMarket snapshot: the whole book, so every later delta lands on a known book. */
 const FULL_BOOK_DEPTH = Number.MAX_SAFE_INTEGER;
@@ -79,7 +81,7 @@ export class SimulatedVenue implements VenuePort {
     this.#config = hub.venueConfig(venue);
     this.#onClose = onClose;
     this.capabilities = capabilitiesFromSim(this.#config);
-    if (this.capabilities.nonces) {
+    if (this.capabilities.nonces && account !== PUBLIC_ACCOUNT) {
       this.fetchNextNonce = async () => {
         this.#assertOpen();
         const last = this.#hub.lastNonce(this.venue, this.account, this.apiKeyId);
@@ -164,22 +166,26 @@ export class SimulatedVenue implements VenuePort {
 
   async fetchBalances(): Promise<VenueBalance[]> {
     this.#assertOpen();
+    this.#assertAccount('fetchBalances');
     return [balanceFromSim(this.#exchange().balance(this.account))];
   }
 
   async fetchPositions(): Promise<VenuePosition[]> {
     this.#assertOpen();
+    this.#assertAccount('fetchPositions');
     return this.#exchange().positions(this.account).map(positionFromSim);
   }
 
   async fetchOpenOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
     this.#assertOpen();
+    this.#assertAccount('fetchOpenOrders');
     if (instrument !== undefined) this.#instrument(instrument, 'instrument');
     return this.#exchange().openOrders(this.account, instrument).map(orderFromSim);
   }
 
   async fetchOrder(ref: OrderRef): Promise<VenueOrder | undefined> {
     this.#assertOpen();
+    this.#assertAccount('fetchOrder');
     const order = this.#find(ref);
     return order === undefined ? undefined : orderFromSim(order);
   }
@@ -187,6 +193,7 @@ export class SimulatedVenue implements VenuePort {
   /** Fills since `sinceMs` (inclusive), oldest first, from the hub's bounded per-account history. */
   async fetchFills(sinceMs: EpochMs): Promise<VenueFill[]> {
     this.#assertOpen();
+    this.#assertAccount('fetchFills');
     if (!Number.isSafeInteger(sinceMs) || sinceMs < 0) {
       throw new ValidationError('sinceMs', `must be epoch ms >= 0, got ${String(sinceMs)}`);
     }
@@ -202,6 +209,7 @@ export class SimulatedVenue implements VenuePort {
    */
   async createOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
     this.#assertOpen();
+    this.#assertAccount('createOrder');
     const clientOrderId = parseClientOrderId(request.clientOrderId, 'clientOrderId');
     this.#instrument(request.instrument, 'instrument');
     const nonce = this.#orderNonce(request.nonce);
@@ -226,6 +234,7 @@ export class SimulatedVenue implements VenuePort {
 
   async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
     this.#assertOpen();
+    this.#assertAccount('cancelOrder');
     const order = this.#find(ref);
     if (order === undefined) {
       throw new VenueOrderNotFoundError(
@@ -245,6 +254,7 @@ export class SimulatedVenue implements VenuePort {
 
   async cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
     this.#assertOpen();
+    this.#assertAccount('cancelAllOrders');
     if (instrument !== undefined) this.#instrument(instrument, 'instrument');
     const auth = this.#cancelAuth();
     const result = this.#hub.command(this.venue, (exchange) =>
@@ -263,6 +273,7 @@ export class SimulatedVenue implements VenuePort {
   /** Orders, fills, balances, positions and funding payments of this account, from now on. */
   async watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
     this.#assertOpen();
+    this.#assertAccount('watchUserStream');
     const unsubscribe = this.#hub.subscribeUser(this.venue, this.account, (event) => {
       const mapped = userEventFromSim(event);
       if (mapped !== undefined) onEvent(mapped);
@@ -276,12 +287,16 @@ export class SimulatedVenue implements VenuePort {
     const where = `${this.account}@${this.venue}`;
     if (this.#closed || this.#hub.state === 'closed') {
       const reason = this.#closed ? `${where}: venue port closed` : `${where}: paper venue hub closed`;
-      return [
-        VENUE_COMPONENT.markets,
-        VENUE_COMPONENT.marketStream,
-        VENUE_COMPONENT.userStream,
-        VENUE_COMPONENT.balance,
-      ].map((component) => ({
+      const components: VenueComponentName[] =
+        this.account === PUBLIC_ACCOUNT
+          ? [VENUE_COMPONENT.markets, VENUE_COMPONENT.marketStream]
+          : [
+              VENUE_COMPONENT.markets,
+              VENUE_COMPONENT.marketStream,
+              VENUE_COMPONENT.userStream,
+              VENUE_COMPONENT.balance,
+            ];
+      return components.map((component) => ({
         component,
         ready: false,
         reason,
@@ -295,31 +310,36 @@ export class SimulatedVenue implements VenuePort {
       : status.lastStepError !== undefined
         ? `${this.venue}: the last simulation step failed: ${status.lastStepError}`
         : `${this.venue}: simulated market (${status.clock} clock), ${count('market')} subscription(s)`;
-    const equity = this.#exchange().balance(this.account).equity;
-    return [
+    const market: ReadinessComponent[] = [
       {
-        component: 'markets',
+        component: VENUE_COMPONENT.markets,
         ready: true,
         reason: `${this.venue}: ${this.#config.instruments.length} instruments listed${this.#marketsLoaded ? '' : ' (not loaded by a caller yet)'}`,
       },
       {
-        component: 'market stream',
+        component: VENUE_COMPONENT.marketStream,
         ready: !clockStopped && status.lastStepError === undefined,
         reason: marketReason,
       },
+    ];
+    // A public port has no account: nothing to say about a user stream or a balance.
+    if (this.account === PUBLIC_ACCOUNT) return market;
+    const equity = this.#exchange().balance(this.account).equity;
+    return [
+      ...market,
       {
-        component: 'user stream',
+        component: VENUE_COMPONENT.userStream,
         ready: true,
         reason: `${where}: in-process user stream, ${count('user')} subscription(s)`,
       },
       equity.gt(0)
         ? {
-            component: 'balance',
+            component: VENUE_COMPONENT.balance,
             ready: true,
             reason: `${where}: equity ${equity.toFixed()} ${this.#config.settleAsset}`,
           }
         : {
-            component: 'balance',
+            component: VENUE_COMPONENT.balance,
             ready: false,
             reason: `${where}: equity is ${equity.toFixed()} ${this.#config.settleAsset}: deposit collateral into the account`,
           },
@@ -346,6 +366,10 @@ export class SimulatedVenue implements VenuePort {
       throw new VenueDisconnectedError(this.venue, `port of account ${this.account} is closed`);
     if (this.#hub.state === 'closed')
       throw new VenueDisconnectedError(this.venue, 'paper venue hub is closed');
+  }
+
+  #assertAccount(method: string): void {
+    if (this.account === PUBLIC_ACCOUNT) throw publicAccessError(this.venue, method);
   }
 
   #exchange() {

@@ -1,6 +1,6 @@
 /**
  * Test-only: a small deterministic in-memory VenuePort (no matching, no clock) for the
- * remote venue tests, plus a paper-venue gRPC server over runtime's `startGrpcServer`.
+ * paper-venue client and server tests, plus a paper-venue gRPC server over runtime's `startGrpcServer`.
  *
  * The fake records every call with its arguments, can be told to fail the next call of a
  * method (`failNext`) or to hold it until released (`hold`), and pushes market and user
@@ -35,7 +35,7 @@ import type {
   VenuePort,
   VenuePosition,
 } from '../port.js';
-import { type PaperVenueServiceOptions, paperVenueServiceImpl } from './server.js';
+import { type PaperVenueGrpcServiceOptions, paperVenueGrpcService } from './server.js';
 
 /** Decimals chosen to break anything that goes through a float. */
 export const TINY = '0.000000001';
@@ -387,7 +387,7 @@ export async function startTestPaperVenueServer(options: {
   venues: readonly VenuePort[];
   port?: number;
   authToken?: Secret;
-  service?: Omit<PaperVenueServiceOptions, 'signal'>;
+  service?: Omit<PaperVenueGrpcServiceOptions, 'signal'>;
 }): Promise<TestPaperVenueServer> {
   const byKey = new Map(options.venues.map((v) => [`${v.venue}\u0000${v.account}`, v]));
   const shutdown = new AbortController();
@@ -397,7 +397,7 @@ export async function startTestPaperVenueServer(options: {
     services: [
       {
         definition: PaperVenueServiceService,
-        implementation: paperVenueServiceImpl((venue, account) => byKey.get(`${venue}\u0000${account}`), {
+        implementation: paperVenueGrpcService((venue, account) => byKey.get(`${venue}\u0000${account}`), {
           ...options.service,
           signal: shutdown.signal,
         }),
@@ -434,13 +434,4 @@ export function plain(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   }
   return value;
-}
-
-/** Polls `check` until it returns true (or throws its last failure after `timeoutMs`). */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

@@ -1,5 +1,5 @@
 /**
- * RemoteVenue ↔ PaperVenueService ↔ FakeVenue over a real grpc-js server on 127.0.0.1:
+ * PaperVenueClient ↔ PaperVenueService ↔ FakeVenue over a real grpc-js server on 127.0.0.1:
  * every VenuePort method round-trips with exact decimals, venue errors come back as the
  * same class, bad targets and fields are refused before the port is called, and streams
  * deliver in order and stop when closed.
@@ -15,6 +15,7 @@ import {
   TimeInForce,
 } from '@perpmesh/contracts';
 import { dec, ValidationError } from '@perpmesh/core';
+import { eventually } from '@perpmesh/testing';
 import {
   InsufficientMarginError,
   RateLimitedError,
@@ -25,9 +26,8 @@ import {
   VenueUnknownOutcomeError,
 } from '../errors.js';
 import type { MarketEvent, PlaceOrderRequest, UserStreamEvent } from '../port.js';
-import { RemoteVenue } from './client.js';
+import { PaperVenueClient } from './client.js';
 import {
-  eventually,
   FAKE_CAPABILITIES,
   FakeVenue,
   HUGE,
@@ -64,7 +64,7 @@ function rawCall<Res>(
   return new Promise((resolve) => invoke(new Metadata(), (err, res) => resolve({ err, res })));
 }
 
-describe('RemoteVenue over PaperVenueService', () => {
+describe('PaperVenueClient over PaperVenueService', () => {
   const paper = new FakeVenue({
     venue: 'paper',
     account: 'main',
@@ -79,7 +79,7 @@ describe('RemoteVenue over PaperVenueService', () => {
   });
   const internalErrors: Array<{ err: unknown; method: string; ref: string }> = [];
   let server: TestPaperVenueServer;
-  let venue: RemoteVenue;
+  let venue: PaperVenueClient;
   let raw: InstanceType<typeof PaperVenueServiceClient>;
 
   before(async () => {
@@ -87,7 +87,7 @@ describe('RemoteVenue over PaperVenueService', () => {
       venues: [paper, lighter],
       service: { onInternalError: (err, info) => internalErrors.push({ err, ...info }) },
     });
-    venue = await RemoteVenue.connect({
+    venue = await PaperVenueClient.connect({
       address: server.address,
       venue: 'paper',
       account: 'main',
@@ -111,7 +111,7 @@ describe('RemoteVenue over PaperVenueService', () => {
     assert.deepEqual(venue.capabilities, FAKE_CAPABILITIES);
     assert.equal(typeof venue.fetchNextNonce, 'function');
 
-    const other = await RemoteVenue.connect({
+    const other = await PaperVenueClient.connect({
       address: server.address,
       venue: 'paper-lighter',
       account: 'main',
@@ -338,7 +338,7 @@ describe('RemoteVenue over PaperVenueService', () => {
     assert.match(accountErr?.details ?? '', /"someone-else"/);
 
     await assert.rejects(
-      RemoteVenue.connect({
+      PaperVenueClient.connect({
         address: server.address,
         venue: 'paper-nope',
         account: 'main',
@@ -349,7 +349,7 @@ describe('RemoteVenue over PaperVenueService', () => {
         e instanceof VenueRejectedError && e.reason === 'not_found' && /paper-nope/.test(e.message),
     );
     await assert.rejects(
-      RemoteVenue.connect({
+      PaperVenueClient.connect({
         address: server.address,
         venue: 'paper',
         account: 'main',
@@ -399,7 +399,7 @@ describe('RemoteVenue over PaperVenueService', () => {
     assert.equal(depthErr?.code, status.INVALID_ARGUMENT);
     assert.match(depthErr?.details ?? '', /^depth: /);
 
-    // Through RemoteVenue the same refusal is a ValidationError with the field.
+    // Through PaperVenueClient the same refusal is a ValidationError with the field.
     await assert.rejects(
       venue.fetchOrder({ instrument: INSTRUMENT }),
       (e: unknown) => e instanceof ValidationError && e.field === 'ref',
@@ -447,7 +447,7 @@ describe('RemoteVenue over PaperVenueService', () => {
       for (let i = 0; i < 50; i++) {
         for (const e of events) paper.emitMarket(e.kind === 'trade' ? { ...e, tradeId: `tr-${i}` } : e);
       }
-      await eventually(() => seen.length === 250, 'all 250 market events');
+      await eventually('all 250 market events', () => seen.length === 250);
       const expected = Array.from({ length: 50 }, (_, i) =>
         events.map((e) => (e.kind === 'trade' ? { ...e, tradeId: `tr-${i}` } : e)),
       ).flat();
@@ -455,10 +455,14 @@ describe('RemoteVenue over PaperVenueService', () => {
 
       assert.equal(venue.readiness().find((c) => c.component === 'market stream')?.ready, true);
       await sub.close();
-      await eventually(() => paper.activeSubscriptions === 0, 'the port subscription to close');
+      await eventually('the port subscription to close', () => paper.activeSubscriptions === 0);
+      // A witness subscription gets the next event; by then the closed one would have too.
+      const witness: MarketEvent[] = [];
+      const witnessSub = await venue.watchMarket([INSTRUMENT], (e) => witness.push(e));
       paper.emitMarket(sampleBook());
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await eventually('the event on the witness subscription', () => witness.length === 1);
       assert.equal(seen.length, 250, 'nothing after close');
+      await witnessSub.close();
       assert.equal(
         venue.readiness().some((c) => c.component.startsWith('market stream')),
         false,
@@ -472,7 +476,7 @@ describe('RemoteVenue over PaperVenueService', () => {
         const seen: MarketEvent[] = [];
         const sub = await venue.watchMarket([INSTRUMENT, 'ETH-USDC-PERP'], (e) => seen.push(e));
         paper.emitMarket({ ...sampleFunding(), tsEventMs: T0 + 99 });
-        await eventually(() => seen.length === 3, 'two snapshots and a funding update');
+        await eventually('two snapshots and a funding update', () => seen.length === 3);
         assert.deepEqual(
           seen.map((e) => [e.kind, e.instrument]),
           [
@@ -482,7 +486,7 @@ describe('RemoteVenue over PaperVenueService', () => {
           ],
         );
         await sub.close();
-        await eventually(() => paper.activeSubscriptions === 0, 'the port subscription to close');
+        await eventually('the port subscription to close', () => paper.activeSubscriptions === 0);
       } finally {
         paper.snapshotOnWatch = false;
       }
@@ -510,14 +514,18 @@ describe('RemoteVenue over PaperVenueService', () => {
         },
       ];
       for (const e of events) paper.emitUser(e);
-      await eventually(() => seen.length === 6, 'six user events');
+      await eventually('six user events', () => seen.length === 6);
       assert.deepEqual(plain(seen), plain([{ kind: 'order', order }, ...events]));
 
       await sub.close();
-      await eventually(() => paper.activeSubscriptions === 0, 'the port subscription to close');
+      await eventually('the port subscription to close', () => paper.activeSubscriptions === 0);
+      // A witness subscription gets the next event; by then the closed one would have too.
+      const witness: UserStreamEvent[] = [];
+      const witnessSub = await venue.watchUserStream((e) => witness.push(e));
       paper.emitUser(events[1]!);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(seen.length, 6);
+      await eventually('the event on the witness subscription', () => witness.length === 1);
+      assert.equal(seen.length, 6, 'nothing after close');
+      await witnessSub.close();
     });
 
     test('a refused first subscribe rejects with the mapped error and leaves nothing behind', async () => {
