@@ -102,9 +102,6 @@ import {
 } from './venue-reports.js';
 import { execFilter, orderEventEnvelope } from './wire.js';
 
-export type { ExecStreamItem } from './exec-log.js';
-export { isStaleNonceRejection } from './nonce-sender.js';
-
 /** Test-only hooks. Production wiring never sets them. */
 export interface ExecutionTestHooks {
   /**
