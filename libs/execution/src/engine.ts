@@ -49,8 +49,7 @@ import {
   type VenueOrderId,
   validateOrderRequest,
 } from '@perpmesh/core';
-import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
-import { createMetrics } from '@perpmesh/runtime';
+import { createMetrics, type HealthRegistry, type Logger, type ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import {
   type PlaceOrderRequest as PortPlaceOrderRequest,
@@ -67,6 +66,7 @@ import {
   VenueRejectedError,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
+import { type Claim, decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 import { ExecutionUnavailableError, OrderNotFoundError } from './errors.js';
 import {
   type ExecFoldTarget,
@@ -77,6 +77,7 @@ import {
   ordersBehindTheLog,
   readExecLookback,
 } from './exec-log.js';
+import { type ExecutionMetrics, executionMetrics } from './metrics.js';
 import { NonceSender, NotSentError } from './nonce-sender.js';
 import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
 import {
@@ -92,6 +93,7 @@ import { checkOrderAgainstMarket, orderRequestFingerprint, type PlaceOrderComman
 import {
   orderEventOfVenueFill,
   orderEventsOfVenueOrder,
+  orderViewFromVenue,
   reportIds,
   reportTarget,
   transitionOrder,
@@ -155,37 +157,6 @@ export interface OrderFilter {
   readonly instrument?: InstrumentId | undefined;
 }
 
-/** Idempotency claims live under this scope: key `{venue}:{account}:{clientOrderId}`. */
-export const IDEMPOTENCY_SCOPE = 'exec-order';
-
-/** The value of an idempotency claim (JSON). */
-interface Claim {
-  /** `pending` until the SUBMITTED event is stored, then `submitted` (only then is it sent). */
-  readonly s: 'pending' | 'submitted';
-  /** When the order was created (ms): its created time and the stamp of its fact ids. */
-  readonly at: EpochMs;
-  /** Fingerprint of the request (validation.ts). */
-  readonly fp: string;
-  /** Which placement attempt holds the claim. */
-  readonly by: string;
-}
-
-function encodeClaim(claim: Claim): string {
-  return JSON.stringify(claim);
-}
-
-function decodeClaim(value: string): Claim | undefined {
-  try {
-    const c = JSON.parse(value) as Partial<Claim>;
-    if ((c.s === 'pending' || c.s === 'submitted') && typeof c.at === 'number' && typeof c.fp === 'string') {
-      return { s: c.s, at: c.at, fp: c.fp, by: String(c.by ?? '') };
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
-}
-
 interface Orphan {
   readonly atMs: EpochMs;
   readonly apply: (order: TrackedOrder) => Promise<unknown> | undefined;
@@ -215,7 +186,7 @@ export class ExecutionEngine {
   readonly #options: ExecutionOptions;
   readonly #hooks: ExecutionTestHooks;
   readonly #sleepDep: (ms: number) => Promise<void>;
-  readonly #metrics: ReturnType<typeof makeMetrics>;
+  readonly #metrics: ExecutionMetrics;
 
   readonly #orders = new OrderTable();
   readonly #accounts = new Map<string, AccountRuntime>();
@@ -245,7 +216,7 @@ export class ExecutionEngine {
     this.#options = resolveExecutionOptions(deps.config);
     this.#hooks = deps.hooks ?? {};
     this.#sleepDep = deps.sleep ?? ((ms) => sleep(ms, { unref: true }));
-    this.#metrics = makeMetrics(deps.metrics ?? createMetrics('execution', { defaultMetrics: false }));
+    this.#metrics = executionMetrics(deps.metrics ?? createMetrics('execution', { defaultMetrics: false }));
     this.#stopped = new Promise<void>((resolve) =>
       this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }),
     );
@@ -509,7 +480,17 @@ export class ExecutionEngine {
     if (venueOrder) {
       this.#metrics.placed.inc({ venue, outcome: 'replayed' });
       return {
-        order: this.#viewOfVenueOrder(command, venueOrder, claim?.at ?? this.#nowMs(), market),
+        order: orderViewFromVenue(
+          snapshotOf(
+            newTrackedOrder(
+              command.request,
+              command.correlationId,
+              claim?.at ?? this.#nowMs(),
+              market.settle,
+            ),
+          ),
+          venueOrder,
+        ),
         replayed: true,
       };
     }
@@ -1230,31 +1211,6 @@ export class ExecutionEngine {
     return market;
   }
 
-  /** A replayed order we no longer hold, from the venue's view of it. */
-  #viewOfVenueOrder(
-    command: PlaceOrderCommand,
-    venueOrder: VenueOrder,
-    createdAtMs: EpochMs,
-    market: VenueMarket,
-  ): OrderView {
-    const order = newTrackedOrder(command.request, command.correlationId, createdAtMs, market.settle);
-    order.venueOrderIdHint = venueOrder.venueOrderId;
-    const state = order.state;
-    order.state = {
-      ...state,
-      status: venueOrder.status,
-      filled: venueOrder.filled,
-      remaining: state.size.minus(venueOrder.filled),
-      avgFillPrice: venueOrder.avgFillPrice,
-      filledNotional: venueOrder.avgFillPrice
-        ? venueOrder.avgFillPrice.mul(venueOrder.filled)
-        : state.filledNotional,
-      reason: venueOrder.reason,
-      updatedAtMs: Math.max(state.updatedAtMs, venueOrder.tsEventMs),
-    };
-    return snapshotOf(order);
-  }
-
   #ctx() {
     return { source: this.#source, tsInitMs: this.#nowMs() };
   }
@@ -1293,35 +1249,5 @@ function portRequestOf(order: TrackedOrder): PortPlaceOrderRequest {
     ...(s.price === undefined ? {} : { price: s.price }),
     size: s.size,
     reduceOnly: s.reduceOnly,
-  };
-}
-
-function makeMetrics(metrics: ServiceMetrics) {
-  return {
-    placed: metrics.counter('perpmesh_orders_placed_total', 'PlaceOrder outcomes', ['venue', 'outcome']),
-    placeLatency: metrics.histogram(
-      'perpmesh_order_place_seconds',
-      'Time from claim to the venue answer of a placed order',
-      ['venue'],
-      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    ),
-    publishFailures: metrics.counter(
-      'perpmesh_exec_publish_failures_total',
-      'Exec events the event log did not store (retried with the same id)',
-    ),
-    nonceResyncs: metrics.counter(
-      'perpmesh_nonce_resyncs_total',
-      'Stale-nonce refusals that resynced the counter',
-      ['venue'],
-    ),
-    unknownOutcomes: metrics.counter(
-      'perpmesh_order_unknown_outcomes_total',
-      'Placements whose outcome was unknown (resolved by asking the venue)',
-      ['venue'],
-    ),
-    drift: metrics.counter('perpmesh_exec_drift_total', 'Venue reports that did not fit our order state', [
-      'venue',
-      'kind',
-    ]),
   };
 }

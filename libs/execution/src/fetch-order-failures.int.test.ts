@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { EmbeddedEventLog } from '@perpmesh/bus';
 import { namespaceFor, Subjects, streamSpecs } from '@perpmesh/contracts';
 import { EmbeddedStateStore } from '@perpmesh/state';
-import { IDEMPOTENCY_SCOPE } from './engine.js';
+import { encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 import { ExecutionUnavailableError } from './errors.js';
 import {
   type Exchange,
@@ -144,7 +144,7 @@ describe('execution: a failed fetchOrder is not "no such order"', () => {
     const req = limitRequest('paper', cid('claimed'), 'buy', bid.minus(300), '0.01');
     const { request } = placeOrderCommandFromProto(req);
     // Another replica claimed and sent it; this one has no record of the order.
-    const claim = JSON.stringify({
+    const claim = encodeClaim({
       s: 'submitted',
       at: T0,
       fp: orderRequestFingerprint(request),

@@ -4,12 +4,12 @@
  * reconciliation, and the ExecutionService gRPC implementation. See README.md.
  */
 
+export { type Claim, decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 export * from './config.js';
 export {
   ExecutionEngine,
   type ExecutionEngineDeps,
   type ExecutionTestHooks,
-  IDEMPOTENCY_SCOPE,
   type OrderFilter,
   type OrderLocator,
   type PlaceOrderResult,
@@ -27,6 +27,7 @@ export {
   readExecLookback,
 } from './exec-log.js';
 export { executionGrpcImplementation } from './grpc.js';
+export { type ExecutionMetrics, executionMetrics } from './metrics.js';
 export {
   isStaleNonceRejection,
   NonceSender,
@@ -57,6 +58,7 @@ export {
   type OrderTransition,
   orderEventOfVenueFill,
   orderEventsOfVenueOrder,
+  orderViewFromVenue,
   type ReportTarget,
   reportIds,
   reportTarget,

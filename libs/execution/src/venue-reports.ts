@@ -120,6 +120,31 @@ export function venueOrderIdHintOf(order: OrderView, venueOrder: VenueOrder): Ve
   return venueOrder.venueOrderId && venueOrderIdOf(order) === undefined ? venueOrder.venueOrderId : undefined;
 }
 
+/**
+ * An order we no longer hold (older than our memory, or another replica's not on our log
+ * yet), as the venue reports it: `order` is the order rebuilt from its request, this its
+ * status, fills and reason per the venue. Answers a replayed PlaceOrder; never stored.
+ */
+export function orderViewFromVenue(order: OrderView, venueOrder: VenueOrder): OrderView {
+  const state = order.state;
+  return {
+    ...order,
+    venueOrderIdHint: venueOrder.venueOrderId,
+    state: {
+      ...state,
+      status: venueOrder.status,
+      filled: venueOrder.filled,
+      remaining: state.size.minus(venueOrder.filled),
+      avgFillPrice: venueOrder.avgFillPrice,
+      filledNotional: venueOrder.avgFillPrice
+        ? venueOrder.avgFillPrice.mul(venueOrder.filled)
+        : state.filledNotional,
+      reason: venueOrder.reason,
+      updatedAtMs: Math.max(state.updatedAtMs, venueOrder.tsEventMs),
+    },
+  };
+}
+
 /** The outcome of folding one event into an order. */
 export type OrderTransition =
   /** A duplicate or a report that adds nothing: nothing to store, nothing to publish. */

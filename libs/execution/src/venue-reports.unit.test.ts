@@ -7,6 +7,7 @@ import { newTrackedOrder, type OrderView } from './orders.js';
 import {
   orderEventOfVenueFill,
   orderEventsOfVenueOrder,
+  orderViewFromVenue,
   reportIds,
   reportTarget,
   transitionOrder,
@@ -298,5 +299,23 @@ describe('venue reports → order events', () => {
     assert.equal(venueOrderIdHintOf(order, venueOrder('canceled', { venueOrderId: '' })), undefined);
     const accepted = run([{ order: venueOrder('accepted') }]).order;
     assert.equal(venueOrderIdHintOf(accepted, venueOrder('canceled', { venueOrderId: 'v9' })), undefined);
+  });
+
+  test("a replayed order we no longer hold is answered with the venue's view of it", () => {
+    const view = orderViewFromVenue(
+      submitted(),
+      venueOrder('partially_filled', {
+        filled: dec('0.004'),
+        avgFillPrice: dec('59999.5'),
+        tsEventMs: T0 + 70,
+      }),
+    );
+    assert.equal(view.state.status, 'partially_filled');
+    assert.equal(view.state.filled.toFixed(), '0.004');
+    assert.equal(view.state.remaining.toFixed(), '0.006');
+    assert.equal(view.state.avgFillPrice?.toFixed(), '59999.5');
+    assert.equal(view.state.updatedAtMs, T0 + 70);
+    assert.equal(view.venueOrderIdHint, 'v1');
+    assert.equal(view.state.clientOrderId, 'c1');
   });
 });
