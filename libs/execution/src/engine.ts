@@ -8,8 +8,9 @@
  *      a duplicate — concurrent, on another replica, or later — never sends a second order;
  *   3. write ahead: publish `exec.order` SUBMITTED, the durable record that the order is in
  *      flight, then mark the claim `submitted` (a compare-and-set: only one placement sends);
- *   4. send, with a nonce from the state store when the venue wants one (a stale-nonce
- *      refusal resyncs the counter from the venue and retries ONCE: that order was not placed);
+ *   4. send, with a nonce from the state store when the venue wants one (nonce-sender.ts: a
+ *      stale-nonce refusal resyncs the counter from the venue and resends, up to
+ *      `staleNonceRetries` times: that order was not placed);
  *   5. publish what the venue answered (ACCEPTED / REJECTED), then fills as they come.
  * A timeout or lost connection while sending (`VenueUnknownOutcomeError`) leaves the order
  * SUBMITTED: a resolver asks the venue (`fetchOrder`, with backoff) until it knows, and marks
@@ -17,46 +18,39 @@
  *
  * Every order fact — the REST answer, the user stream, a reconciliation fetch, another
  * replica's event on the log — goes through the same per-order state machine (core's
- * `evolveOrder`): duplicates change nothing and publish nothing, and what is published has a
- * fact id (wire.ts), so the same fact found twice is stored once.
+ * `evolveOrder`, via venue-reports.ts): duplicates change nothing and publish nothing, and
+ * what is published has a fact id (wire.ts), so the same fact found twice is stored once.
  *
  * Start: orders are rebuilt from the EXEC stream (the last `rebuildLookbackMs`), the log is
  * followed from there (other replicas' orders), the user streams are subscribed, then each
  * account is reconciled with its venue (open orders, orders we think open, fills) and the
- * missing events are published. Only then is `{venue}/{account}/reconciliation` ready and
- * PlaceOrder accepted for that account.
+ * missing events are published (reconciliation.ts). Only then is
+ * `{venue}/{account}/reconciliation` ready and PlaceOrder accepted for that account.
+ *
+ * Asking the venue about one order (`fetchOrder`): only "no such order" counts as not found;
+ * a transport failure leaves the outcome unknown and the order is asked about again.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventLog, TailHandle } from '@perpmesh/bus';
-import {
-  decodeEnvelope,
-  type Envelope,
-  type Fill,
-  ORDER_EVENT_KIND,
-  type OrderEvent as ProtoOrderEvent,
-  publishEnvelope,
-  type Subjects,
-} from '@perpmesh/contracts';
+import { decodeEnvelope, type Envelope, type Subjects } from '@perpmesh/contracts';
 import {
   type AccountId,
   type ClientOrderId,
   type EpochMs,
-  evolveOrder,
-  IllegalOrderTransitionError,
+  errorText,
   type InstrumentId,
   isOrderTerminal,
   type OrderEvent,
-  OrderOverfillError,
   type OrderRequest,
   PerpmeshError,
+  sleep,
   ValidationError,
   type VenueId,
   type VenueOrderId,
   validateOrderRequest,
 } from '@perpmesh/core';
-import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
-import { createMetrics } from '@perpmesh/runtime';
-import type { NonceKey, StateStore } from '@perpmesh/state';
+import { createMetrics, type HealthRegistry, type Logger, type ServiceMetrics } from '@perpmesh/runtime';
+import type { StateStore } from '@perpmesh/state';
 import {
   type PlaceOrderRequest as PortPlaceOrderRequest,
   type Subscription,
@@ -72,26 +66,43 @@ import {
   VenueRejectedError,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
+import { type Claim, decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 import { ExecutionUnavailableError, OrderNotFoundError } from './errors.js';
+import {
+  type ExecFoldTarget,
+  ExecPublisher,
+  type ExecStreamItem,
+  execStreamItemOf,
+  foldExecEnvelope,
+  ordersBehindTheLog,
+  readExecLookback,
+} from './exec-log.js';
+import { type ExecutionMetrics, executionMetrics } from './metrics.js';
+import { NonceSender, NotSentError } from './nonce-sender.js';
 import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
 import {
+  newTrackedOrder,
   OrderTable,
   type OrderView,
   orderKey,
   snapshotOf,
   type TrackedOrder,
-  venueOrderIdOf,
 } from './orders.js';
+import { fetchVenueOrder, orderRefOf, reconcileOrders } from './reconciliation.js';
 import { checkOrderAgainstMarket, orderRequestFingerprint, type PlaceOrderCommand } from './validation.js';
 import {
-  CANCEL_REJECTED_REASON_PREFIX,
-  execFilter,
-  fillEnvelope,
-  orderEventEnvelope,
-  orderEventFromLog,
-  orderRequestFromProto,
-  venueFillFromProto,
-} from './wire.js';
+  orderEventOfVenueFill,
+  orderEventsOfVenueOrder,
+  orderViewFromVenue,
+  reportIds,
+  reportTarget,
+  transitionOrder,
+  type VenueReport,
+  venueIsAheadOnFills,
+  venueOrderIdHintOf,
+  venueReportOf,
+} from './venue-reports.js';
+import { execFilter, orderEventEnvelope } from './wire.js';
 
 /** Test-only hooks. Production wiring never sets them. */
 export interface ExecutionTestHooks {
@@ -146,56 +157,6 @@ export interface OrderFilter {
   readonly instrument?: InstrumentId | undefined;
 }
 
-/** One message of StreamOrderEvents: an envelope's id, time and payload. */
-export interface ExecStreamItem {
-  readonly eventId: string;
-  readonly tsEventMs: EpochMs;
-  readonly event: { $case: 'orderEvent'; value: ProtoOrderEvent } | { $case: 'fill'; value: Fill };
-}
-
-/** Idempotency claims live under this scope: key `{venue}:{account}:{clientOrderId}`. */
-export const IDEMPOTENCY_SCOPE = 'exec-order';
-
-/** The value of an idempotency claim (JSON). */
-interface Claim {
-  /** `pending` until the SUBMITTED event is stored, then `submitted` (only then is it sent). */
-  readonly s: 'pending' | 'submitted';
-  /** When the order was created (ms): its created time and the stamp of its fact ids. */
-  readonly at: EpochMs;
-  /** Fingerprint of the request (validation.ts). */
-  readonly fp: string;
-  /** Which placement attempt holds the claim. */
-  readonly by: string;
-}
-
-function encodeClaim(claim: Claim): string {
-  return JSON.stringify(claim);
-}
-
-function decodeClaim(value: string): Claim | undefined {
-  try {
-    const c = JSON.parse(value) as Partial<Claim>;
-    if ((c.s === 'pending' || c.s === 'submitted') && typeof c.at === 'number' && typeof c.fp === 'string') {
-      return { s: c.s, at: c.at, fp: c.fp, by: String(c.by ?? '') };
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
-}
-
-/** A venue refusal because our nonce was not above its last one: nothing was placed. */
-export function isStaleNonceRejection(err: unknown): boolean {
-  return err instanceof VenueRejectedError && /nonce/i.test(err.reason);
-}
-
-/** Something failed before the request left for the venue (e.g. no nonce): nothing was sent. */
-class NotSentError extends PerpmeshError {
-  constructor(message: string, options: { cause: unknown }) {
-    super('NOT_SENT', message, options);
-  }
-}
-
 interface Orphan {
   readonly atMs: EpochMs;
   readonly apply: (order: TrackedOrder) => Promise<unknown> | undefined;
@@ -225,21 +186,19 @@ export class ExecutionEngine {
   readonly #options: ExecutionOptions;
   readonly #hooks: ExecutionTestHooks;
   readonly #sleepDep: (ms: number) => Promise<void>;
-  readonly #metrics: ReturnType<typeof makeMetrics>;
+  readonly #metrics: ExecutionMetrics;
 
   readonly #orders = new OrderTable();
   readonly #accounts = new Map<string, AccountRuntime>();
   readonly #markets = new Map<VenueId, Map<InstrumentId, VenueMarket>>();
   readonly #orphans = new Map<string, Orphan[]>();
-  /** Ids this engine published: its own events coming back on the log tail are skipped. */
-  readonly #ownIds = new Set<string>();
-  /** Events whose publish failed: retried in order by housekeeping (same ids). */
-  readonly #unpublished: { envelope: Envelope; error: string }[] = [];
   readonly #inflight = new Set<Promise<unknown>>();
-  readonly #nonceLocks = new Map<string, Promise<void>>();
+  readonly #publisher: ExecPublisher;
+  readonly #sender: NonceSender;
+  /** Folding the EXEC log into the order table (rebuild, other replicas' events). */
+  readonly #foldTarget: ExecFoldTarget;
   #tail: TailHandle | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
-  #retryingPublishes = false;
   #openStreams = 0;
   #phase: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
   readonly #stop = new AbortController();
@@ -256,8 +215,8 @@ export class ExecutionEngine {
     this.#source = deps.source;
     this.#options = resolveExecutionOptions(deps.config);
     this.#hooks = deps.hooks ?? {};
-    this.#sleepDep = deps.sleep ?? defaultSleep;
-    this.#metrics = makeMetrics(deps.metrics ?? createMetrics('execution', { defaultMetrics: false }));
+    this.#sleepDep = deps.sleep ?? ((ms) => sleep(ms, { unref: true }));
+    this.#metrics = executionMetrics(deps.metrics ?? createMetrics('execution', { defaultMetrics: false }));
     this.#stopped = new Promise<void>((resolve) =>
       this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }),
     );
@@ -285,7 +244,36 @@ export class ExecutionEngine {
       'execution/order-state',
       'orders not rebuilt from the event log yet (service starting)',
     );
-    this.#health.ready('execution/event-log');
+    this.#publisher = new ExecPublisher({
+      log: this.#log,
+      subjects: this.#subjects,
+      health: this.#health,
+      logger: this.#logger,
+      onPublishFailure: () => this.#metrics.publishFailures.inc(),
+      track: (promise) => this.#track(promise),
+    });
+    this.#sender = new NonceSender({
+      state: this.#state,
+      nowMs: this.#nowMs,
+      staleNonceRetries: this.#options.staleNonceRetries,
+      onStaleNonce: (port, attempt, err) => {
+        this.#metrics.nonceResyncs.inc({ venue: port.venue });
+        this.#logger.warn(
+          { venue: port.venue, account: port.account, attempt, err: errorText(err) },
+          'stale nonce; resyncing and retrying with a fresh one',
+        );
+      },
+    });
+    this.#foldTarget = {
+      orders: this.#orders,
+      trades: (venue, account) => this.#accounts.has(accountKey(venue, account)),
+      added: (order) => this.#flushOrphans(order),
+      apply: (order, event, fill) => {
+        this.#apply(order, event, { publish: false, ...(fill ? { fill } : {}) });
+      },
+      holdFill: (venue, account, fill) =>
+        this.#holdOrphan(venue, account, fill.clientOrderId, (o) => this.#applyVenueFill(o, fill, false)),
+    };
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------
@@ -479,12 +467,30 @@ export class ExecutionEngine {
       raw = current;
       claim = decodeClaim(raw);
     }
-    // Not in memory: ask the venue, which knows the order if it was ever placed.
-    const venueOrder = await port.fetchOrder({ instrument, clientOrderId }).catch(() => undefined);
+    // Not in memory: ask the venue, which knows the order if it was ever placed. A failed
+    // question is no answer: the caller is told so, and retries.
+    let venueOrder: VenueOrder | undefined;
+    try {
+      venueOrder = await fetchVenueOrder(port, { instrument, clientOrderId });
+    } catch (err) {
+      throw new ExecutionUnavailableError(
+        `client_order_id ${clientOrderId} on ${venue}/${account} is being placed by another request, its order is not known here yet, and asking ${venue} about it failed: ${errorText(err)}; retry`,
+      );
+    }
     if (venueOrder) {
       this.#metrics.placed.inc({ venue, outcome: 'replayed' });
       return {
-        order: this.#viewOfVenueOrder(command, venueOrder, claim?.at ?? this.#nowMs(), market),
+        order: orderViewFromVenue(
+          snapshotOf(
+            newTrackedOrder(
+              command.request,
+              command.correlationId,
+              claim?.at ?? this.#nowMs(),
+              market.settle,
+            ),
+          ),
+          venueOrder,
+        ),
         replayed: true,
       };
     }
@@ -510,7 +516,7 @@ export class ExecutionEngine {
     const { request } = command;
     const { venue, account, clientOrderId } = request;
     const started = performance.now();
-    const order = this.#newOrder(request, command.correlationId, claim.at, market.settle);
+    const order = newTrackedOrder(request, command.correlationId, claim.at, market.settle);
     const submitted = orderEventEnvelope(snapshotOf(order), {
       ...this.#ctx(),
       tsEventMs: claim.at,
@@ -521,7 +527,7 @@ export class ExecutionEngine {
     this.#flushOrphans(order);
 
     // Write ahead: no SUBMITTED in the log, no order at the venue.
-    if (!(await this.#publish(order, [submitted]))) {
+    if (!(await this.#publisher.publish(order, [submitted]))) {
       this.#orders.remove(order);
       await this.#state
         .releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(claim))
@@ -552,7 +558,7 @@ export class ExecutionEngine {
 
     let venueOrder: VenueOrder;
     try {
-      venueOrder = await this.#send(port, order);
+      venueOrder = await this.#sender.send(port, portRequestOf(order));
     } catch (err) {
       return this.#placementFailed(port, order, err);
     }
@@ -591,81 +597,6 @@ export class ExecutionEngine {
     return { order: snapshotOf(order), replayed: false };
   }
 
-  /**
-   * Sends the order; on venues with nonces, allocates one. A venue that refuses the nonce
-   * itself did not place the order, so it is resent with a fresh nonce after a resync —
-   * up to `staleNonceRetries` times: replicas sharing one API key can overtake each other
-   * between allocation and arrival, and each retry is one more such race, not a duplicate.
-   */
-  async #send(port: VenuePort, order: TrackedOrder): Promise<VenueOrder> {
-    const s = order.state;
-    const request: PortPlaceOrderRequest = {
-      clientOrderId: s.clientOrderId,
-      instrument: s.instrument,
-      side: s.side,
-      type: s.type,
-      timeInForce: s.timeInForce,
-      ...(s.price === undefined ? {} : { price: s.price }),
-      size: s.size,
-      reduceOnly: s.reduceOnly,
-    };
-    if (!port.capabilities.nonces) return port.createOrder(request);
-    const key: NonceKey = { venue: port.venue, account: port.account, apiKeyId: port.apiKeyId };
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await this.#sendWithNonce(port, key, request);
-      } catch (err) {
-        if (!isStaleNonceRejection(err) || attempt >= this.#options.staleNonceRetries) throw err;
-        this.#metrics.nonceResyncs.inc({ venue: port.venue });
-        this.#logger.warn(
-          { venue: port.venue, account: port.account, attempt: attempt + 1, err: errorText(err) },
-          'stale nonce; resyncing and retrying with a fresh one',
-        );
-        if (port.fetchNextNonce) {
-          const next = await port.fetchNextNonce().catch((cause) => {
-            throw new NotSentError(`could not read the venue's next nonce: ${errorText(cause)}`, { cause });
-          });
-          await this.#state.resyncNonce(key, next).catch((cause) => {
-            throw new NotSentError(`could not resync the nonce counter: ${errorText(cause)}`, { cause });
-          });
-        }
-      }
-    }
-  }
-
-  /**
-   * Allocation and dispatch under one in-process lock per nonce key, so this process hands
-   * its requests to the venue in nonce order; the lock is released once the request is
-   * handed over, not when it is answered. Replicas race only with each other, and the
-   * stale-nonce retry covers that.
-   */
-  async #sendWithNonce(port: VenuePort, key: NonceKey, request: PortPlaceOrderRequest): Promise<VenueOrder> {
-    const lockKey = `${key.venue}\u0000${key.account}\u0000${key.apiKeyId}`;
-    const previous = this.#nonceLocks.get(lockKey) ?? Promise.resolve();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => gate);
-    this.#nonceLocks.set(lockKey, tail);
-    await previous;
-    let pending: Promise<VenueOrder>;
-    try {
-      const options = port.capabilities.nonceFloorIsTimeMs ? { floor: BigInt(this.#nowMs()) } : {};
-      let nonce: bigint;
-      try {
-        nonce = await this.#state.allocateNonce(key, options);
-      } catch (cause) {
-        throw new NotSentError(`could not allocate a nonce: ${errorText(cause)}`, { cause });
-      }
-      pending = port.createOrder({ ...request, nonce });
-    } finally {
-      release();
-      if (this.#nonceLocks.get(lockKey) === tail) this.#nonceLocks.delete(lockKey);
-    }
-    return pending;
-  }
-
   /** Asks the venue about an order whose placement outcome is unknown, until it knows. */
   async #resolvePlacement(port: VenuePort, order: TrackedOrder, sinceMs: EpochMs): Promise<void> {
     const { instrument, clientOrderId, venue } = order.state;
@@ -676,7 +607,7 @@ export class ExecutionEngine {
       if (this.#stop.signal.aborted || order.state.status !== 'submitted') return;
       let venueOrder: VenueOrder | undefined;
       try {
-        venueOrder = await port.fetchOrder({ instrument, clientOrderId });
+        venueOrder = await fetchVenueOrder(port, { instrument, clientOrderId });
       } catch (err) {
         this.#logger.debug(
           { venue, clientOrderId, err: errorText(err) },
@@ -769,12 +700,7 @@ export class ExecutionEngine {
     const { port } = acct;
     const s = order.state;
     await this.#apply(order, this.#cancelRequested(), { publish: true });
-    const venueOrderId = venueOrderIdOf(order);
-    const ref = {
-      instrument: s.instrument,
-      clientOrderId: s.clientOrderId,
-      ...(venueOrderId ? { venueOrderId } : {}),
-    };
+    const ref = orderRefOf(order);
     try {
       const venueOrder = await port.cancelOrder(ref);
       await this.#applyVenueOrder(acct, order, venueOrder);
@@ -791,7 +717,18 @@ export class ExecutionEngine {
       }
       if (err instanceof VenueOrderNotFoundError || err instanceof VenueRejectedError) {
         // Gone (filled, canceled, never there) or refused: learn the truth from the venue.
-        const venueOrder = await port.fetchOrder(ref).catch(() => undefined);
+        let venueOrder: VenueOrder | undefined;
+        try {
+          venueOrder = await fetchVenueOrder(port, ref);
+        } catch (fetchErr) {
+          // No answer is not "no such order": keep asking until the venue's answer settles it.
+          this.#logger.warn(
+            { venue: port.venue, clientOrderId: s.clientOrderId, err: errorText(fetchErr) },
+            'cancel refused and asking the venue about the order failed; resolving with the venue',
+          );
+          this.#track(this.#resolveCancel(acct, order, this.#nowMs()));
+          return;
+        }
         if (venueOrder) await this.#applyVenueOrder(acct, order, venueOrder);
         if (order.state.status === 'cancel_requested') await this.#cancelRefused(order, errorText(err));
         return;
@@ -809,16 +746,31 @@ export class ExecutionEngine {
     );
   }
 
-  /** A cancel whose outcome is unknown: ask until the venue's answer settles it (bounded). */
+  /**
+   * A cancel whose outcome is unknown: ask until the venue's answer settles it. Refused when
+   * the venue, asked for `notFoundAfterMs`, never reported the order ended; a failed question
+   * is asked again and never counts as an answer.
+   */
   async #resolveCancel(acct: AccountRuntime, order: TrackedOrder, sinceMs: EpochMs): Promise<void> {
     const s = order.state;
     let delay = this.#options.resolveInitialDelayMs;
     while (!this.#stop.signal.aborted && order.state.status === 'cancel_requested') {
       await this.#sleep(delay);
       delay = Math.min(delay * 2, this.#options.resolveMaxDelayMs);
-      const venueOrder = await acct.port
-        .fetchOrder({ instrument: s.instrument, clientOrderId: s.clientOrderId })
-        .catch(() => undefined);
+      if (this.#stop.signal.aborted || order.state.status !== 'cancel_requested') return;
+      let venueOrder: VenueOrder | undefined;
+      try {
+        venueOrder = await fetchVenueOrder(acct.port, {
+          instrument: s.instrument,
+          clientOrderId: s.clientOrderId,
+        });
+      } catch (err) {
+        this.#logger.debug(
+          { venue: s.venue, clientOrderId: s.clientOrderId, err: errorText(err) },
+          'fetchOrder failed; will ask again',
+        );
+        continue;
+      }
       if (venueOrder) await this.#applyVenueOrder(acct, order, venueOrder);
       if (order.state.status !== 'cancel_requested') return;
       if (this.#nowMs() - sinceMs >= this.#options.notFoundAfterMs) {
@@ -847,7 +799,7 @@ export class ExecutionEngine {
     let wake: (() => void) | undefined;
     let overflow = false;
     const handle = await this.#log.tail(execFilter(this.#subjects), { from: 'new' }, async (msg) => {
-      const item = streamItemOf(msg.data, filter);
+      const item = execStreamItemOf(msg.data, filter);
       if (!item) return;
       if (queue.length >= this.#options.streamBufferLimit) overflow = true;
       else queue.push(item);
@@ -885,77 +837,41 @@ export class ExecutionEngine {
 
   // ---- applying facts ---------------------------------------------------------------------------------
 
-  #newOrder(
-    request: OrderRequest,
-    correlationId: string,
-    createdAtMs: EpochMs,
-    feeCurrency: string,
-  ): TrackedOrder {
-    return {
-      state: evolveOrder(undefined, { kind: 'submitted', order: request, tsEventMs: createdAtMs }),
-      correlationId,
-      feeCurrency,
-      cancelRequests: 0,
-      venueOrderIdHint: undefined,
-      submittedEventId: '',
-      publishChain: Promise.resolve(),
-    };
-  }
-
   /**
-   * Folds one event into the order; publishes what changed when `publish` (a fill event for
-   * a new fill, an order event when the status or the filled size moved). Resolves once
-   * published (or queued for retry). An illegal move is logged and counted, never thrown:
-   * venues report the same order over racing channels and a bad report must not stop us.
+   * Folds one event into the order (venue-reports.ts `transitionOrder`); publishes what
+   * changed when `publish`. Resolves once published (or queued for retry). An illegal move
+   * is logged and counted, never thrown: venues report the same order over racing channels
+   * and a bad report must not stop us.
    */
   #apply(
     order: TrackedOrder,
     event: OrderEvent,
     opts: { publish: boolean; fill?: VenueFill },
   ): Promise<unknown> | undefined {
-    const prev = order.state;
-    let next: typeof prev;
-    try {
-      next = evolveOrder(prev, event);
-    } catch (err) {
-      if (err instanceof IllegalOrderTransitionError || err instanceof OrderOverfillError) {
-        this.#metrics.drift.inc({ venue: prev.venue, kind: err.code.toLowerCase() });
-        this.#logger.warn(
-          { venue: prev.venue, account: prev.account, clientOrderId: prev.clientOrderId, err: err.message },
-          'order report does not fit the order state; ignored',
-        );
-        return undefined;
-      }
-      throw err;
-    }
-    if (next === prev) return undefined;
-    order.state = next;
-    let cancelRound = false;
-    if (event.kind === 'cancel_requested' && prev.status !== 'cancel_requested') {
-      order.cancelRequests += 1;
-      cancelRound = true;
-    }
-    if (event.kind === 'cancel_rejected') cancelRound = true;
-    if (event.kind === 'fill' && opts.fill?.feeCurrency && !order.feeCurrency)
-      order.feeCurrency = opts.fill.feeCurrency;
-    this.#orders.changed(order);
-    if (!opts.publish) return undefined;
-
-    const envelopes: Envelope[] = [];
-    const view = snapshotOf(order);
-    if (event.kind === 'fill' && opts.fill) envelopes.push(fillEnvelope(view, opts.fill, this.#ctx()));
-    if (next.status !== prev.status || !next.filled.eq(prev.filled)) {
-      const reason =
-        event.kind === 'cancel_rejected'
-          ? CANCEL_REJECTED_REASON_PREFIX + event.reason
-          : event.kind === 'rejected' || event.kind === 'canceled'
-            ? (next.reason ?? '')
-            : '';
-      envelopes.push(
-        orderEventEnvelope(view, { ...this.#ctx(), tsEventMs: event.tsEventMs, reason, cancelRound }),
+    const transition = transitionOrder(order, event, {
+      fill: opts.fill,
+      ctx: opts.publish ? this.#ctx() : undefined,
+    });
+    if (transition.kind === 'illegal') {
+      const prev = order.state;
+      this.#metrics.drift.inc({ venue: prev.venue, kind: transition.error.code.toLowerCase() });
+      this.#logger.warn(
+        {
+          venue: prev.venue,
+          account: prev.account,
+          clientOrderId: prev.clientOrderId,
+          err: transition.error.message,
+        },
+        'order report does not fit the order state; ignored',
       );
+      return undefined;
     }
-    return envelopes.length > 0 ? this.#publish(order, envelopes) : undefined;
+    if (transition.kind === 'unchanged') return undefined;
+    order.state = transition.order.state;
+    order.cancelRequests = transition.order.cancelRequests;
+    order.feeCurrency = transition.order.feeCurrency;
+    this.#orders.changed(order);
+    return transition.envelopes.length > 0 ? this.#publisher.publish(order, transition.envelopes) : undefined;
   }
 
   /** A venue's view of one of our orders (REST answer, user stream, fetch) → the events it implies. */
@@ -964,72 +880,27 @@ export class ExecutionEngine {
     order: TrackedOrder,
     venueOrder: VenueOrder,
   ): Promise<void> {
-    const ts = venueOrder.tsEventMs;
-    if (venueOrder.venueOrderId && venueOrderIdOf(order) === undefined) {
-      order.venueOrderIdHint = venueOrder.venueOrderId;
+    const hint = venueOrderIdHintOf(order, venueOrder);
+    if (hint !== undefined) {
+      order.venueOrderIdHint = hint;
       this.#orders.changed(order);
     }
-    const pending: (Promise<unknown> | undefined)[] = [];
-    switch (venueOrder.status) {
-      case 'submitted':
-        break;
-      case 'rejected':
-        pending.push(
-          this.#apply(
-            order,
-            { kind: 'rejected', reason: venueOrder.reason ?? 'rejected by the venue', tsEventMs: ts },
-            { publish: true },
-          ),
-        );
-        break;
-      case 'accepted':
-      case 'partially_filled':
-      case 'filled':
-      case 'cancel_requested':
-        // Fills come with their trade ids (user stream, fetchFills); the snapshot only acks.
-        if (venueOrder.venueOrderId) {
-          pending.push(
-            this.#apply(
-              order,
-              { kind: 'accepted', venueOrderId: venueOrder.venueOrderId, tsEventMs: ts },
-              { publish: true },
-            ),
-          );
-        }
-        break;
-      case 'canceled':
-        pending.push(
-          this.#apply(
-            order,
-            { kind: 'canceled', ...(venueOrder.reason ? { reason: venueOrder.reason } : {}), tsEventMs: ts },
-            { publish: true },
-          ),
-        );
-        break;
-      case 'expired':
-        pending.push(this.#apply(order, { kind: 'expired', tsEventMs: ts }, { publish: true }));
-        break;
-    }
-    if (acct && venueOrder.filled.gt(order.state.filled))
+    const pending = orderEventsOfVenueOrder(venueOrder).map((event) =>
+      this.#apply(order, event, { publish: true }),
+    );
+    if (acct && venueIsAheadOnFills(order.state, venueOrder))
       this.#scheduleFillCatchUp(acct, order.state.createdAtMs);
     await Promise.all(pending);
   }
 
   #applyVenueFill(order: TrackedOrder, fill: VenueFill, publish: boolean): Promise<unknown> | undefined {
-    return this.#apply(
-      order,
-      {
-        kind: 'fill',
-        tradeId: fill.tradeId,
-        price: fill.price,
-        size: fill.size,
-        fee: fill.fee,
-        liquidity: fill.liquidity,
-        ...(fill.venueOrderId ? { venueOrderId: fill.venueOrderId } : {}),
-        tsEventMs: fill.tsEventMs,
-      },
-      { publish, fill },
-    );
+    return this.#apply(order, orderEventOfVenueFill(fill), { publish, fill });
+  }
+
+  #applyReport(acct: AccountRuntime, order: TrackedOrder, report: VenueReport): Promise<unknown> | undefined {
+    return report.kind === 'order'
+      ? this.#applyVenueOrder(acct, order, report.order)
+      : this.#applyVenueFill(order, report.fill, true);
   }
 
   #findVenueOrder(
@@ -1043,19 +914,13 @@ export class ExecutionEngine {
   // ---- user streams -------------------------------------------------------------------------------------
 
   #onUserEvent(acct: AccountRuntime, event: UserStreamEvent): void {
+    const report = venueReportOf(event);
+    if (!report) return; // balances, positions and funding payments are the account service's
     const { venue, account } = acct.port;
-    if (event.kind === 'order') {
-      const vo = event.order;
-      const order = this.#findVenueOrder(venue, account, vo);
-      if (order) this.#track(this.#applyVenueOrder(acct, order, vo));
-      else this.#holdOrphan(venue, account, vo.clientOrderId, (o) => this.#applyVenueOrder(acct, o, vo));
-    } else if (event.kind === 'fill') {
-      const fill = event.fill;
-      const order = this.#findVenueOrder(venue, account, fill);
-      if (order) this.#track(this.#applyVenueFill(order, fill, true));
-      else this.#holdOrphan(venue, account, fill.clientOrderId, (o) => this.#applyVenueFill(o, fill, true));
-    }
-    // Balances, positions and funding payments are the account service's.
+    const target = reportTarget(reportIds(report), (ids) => this.#findVenueOrder(venue, account, ids));
+    if (target.kind === 'order') this.#track(this.#applyReport(acct, target.order, report));
+    else if (target.kind === 'hold')
+      this.#holdOrphan(venue, account, target.clientOrderId, (o) => this.#applyReport(acct, o, report));
   }
 
   /** An event of an order we do not know yet (another replica's, not on our log tail yet): hold it briefly. */
@@ -1083,83 +948,14 @@ export class ExecutionEngine {
 
   // ---- the log ----------------------------------------------------------------------------------------------
 
-  async #publish(order: TrackedOrder | undefined, envelopes: Envelope[]): Promise<boolean> {
-    for (const e of envelopes) this.#ownIds.add(e.id);
-    const run = async (): Promise<boolean> => {
-      for (let i = 0; i < envelopes.length; i++) {
-        const envelope = envelopes[i]!;
-        try {
-          await publishEnvelope(this.#log, envelope, this.#subjects);
-        } catch (err) {
-          this.#metrics.publishFailures.inc();
-          this.#logger.error(
-            { err: errorText(err), eventId: envelope.id },
-            'publishing an exec event failed; will retry',
-          );
-          for (const rest of envelopes.slice(i))
-            this.#unpublished.push({ envelope: rest, error: errorText(err) });
-          this.#reportUnpublished();
-          return false;
-        }
-      }
-      return true;
-    };
-    if (!order) return this.#track(run()) as Promise<boolean>;
-    const published = order.publishChain.then(run);
-    order.publishChain = published.then(
-      () => undefined,
-      () => undefined,
-    );
-    return this.#track(published) as Promise<boolean>;
-  }
-
-  #reportUnpublished(): void {
-    const n = this.#unpublished.length;
-    if (n === 0) this.#health.ready('execution/event-log');
-    else {
-      this.#health.notReady(
-        'execution/event-log',
-        `${n} exec event(s) not stored in the event log yet (last error: ${this.#unpublished[n - 1]!.error}); retrying`,
-      );
-    }
-  }
-
-  async #retryUnpublished(): Promise<void> {
-    if (this.#retryingPublishes || this.#unpublished.length === 0) return;
-    this.#retryingPublishes = true;
-    try {
-      while (this.#unpublished.length > 0) {
-        const first = this.#unpublished[0]!;
-        try {
-          await publishEnvelope(this.#log, first.envelope, this.#subjects);
-          this.#unpublished.shift();
-        } catch (err) {
-          first.error = errorText(err);
-          break;
-        }
-      }
-    } finally {
-      this.#retryingPublishes = false;
-      this.#reportUnpublished();
-    }
-  }
-
+  /** Rebuilds the order table from the EXEC lookback; returns the last sequence read. */
   async #rebuild(): Promise<number> {
-    const info = await this.#log.streamInfo(this.#options.execStream);
-    const lastSeq = info.lastSeq;
-    const fromTimeMs = Math.max(0, this.#nowMs() - this.#options.rebuildLookbackMs);
-    let events = 0;
-    if (lastSeq > 0) {
-      // The whole stream (in order: a fill before the order event it caused); #fold keeps our accounts.
-      for await (const msg of this.#log.read({
-        stream: this.#options.execStream,
-        toSeq: lastSeq,
-        fromTimeMs,
-      })) {
-        this.#onLogMessage(msg.data);
-        events += 1;
-      }
-    }
+    const { lastSeq, events } = await readExecLookback(
+      this.#log,
+      this.#options.execStream,
+      Math.max(0, this.#nowMs() - this.#options.rebuildLookbackMs),
+      (data) => this.#onLogMessage(data),
+    );
     const caughtUp = this.#publishOrderEventsTheLogMisses();
     const open = this.#orders.open().length;
     this.#health.ready('execution/order-state', {
@@ -1176,41 +972,31 @@ export class ExecutionEngine {
     return lastSeq;
   }
 
-  /**
-   * After a rebuild: an order whose folded state is ahead of its last logged order event
-   * (its fill reached the log, the FILLED event did not before a crash) gets that event now.
-   * The id is the fact's, so a replica doing the same is stored once.
-   */
+  /** After a rebuild: publishes the order events a crash kept off the log (exec-log.ts `ordersBehindTheLog`). */
   #publishOrderEventsTheLogMisses(): number {
-    let published = 0;
-    for (const order of this.#orders.all()) {
-      const logged = order.logged;
-      if (!logged) continue;
-      if (logged.status === order.state.status && logged.filled.eq(order.state.filled)) continue;
-      published += 1;
+    const behind = ordersBehindTheLog(this.#orders.all());
+    for (const order of behind) {
       this.#logger.warn(
         {
           venue: order.state.venue,
           account: order.state.account,
           clientOrderId: order.state.clientOrderId,
-          logged: logged.status,
+          logged: order.logged?.status,
           status: order.state.status,
         },
         'order event missing from the log after a restart; publishing it',
       );
-      this.#track(
-        this.#publish(order, [
-          orderEventEnvelope(snapshotOf(order), {
-            ...this.#ctx(),
-            tsEventMs: order.state.updatedAtMs,
-            reason: order.state.reason ?? '',
-            cancelRound: false,
-          }),
-        ]),
-      );
+      this.#publisher.publish(order, [
+        orderEventEnvelope(snapshotOf(order), {
+          ...this.#ctx(),
+          tsEventMs: order.state.updatedAtMs,
+          reason: order.state.reason ?? '',
+          cancelRound: false,
+        }),
+      ]);
       order.logged = { status: order.state.status, filled: order.state.filled };
     }
-    return published;
+    return behind.length;
   }
 
   #onLogMessage(data: Uint8Array): void {
@@ -1221,53 +1007,14 @@ export class ExecutionEngine {
       this.#logger.warn({ err: errorText(err) }, 'undecodable exec event skipped');
       return;
     }
-    if (this.#ownIds.delete(envelope.id)) return;
+    if (this.#publisher.takeOwn(envelope.id)) return;
     try {
-      this.#fold(envelope);
+      foldExecEnvelope(this.#foldTarget, envelope);
     } catch (err) {
       this.#logger.warn(
         { err: errorText(err), eventId: envelope.id },
         'exec event could not be applied; skipped',
       );
-    }
-  }
-
-  /** Another replica's (or a previous run's) event → our state. Never publishes. */
-  #fold(envelope: Envelope): void {
-    const payload = envelope.payload;
-    if (payload?.$case === 'orderEvent') {
-      const view = payload.value.order;
-      if (!view || !this.#accounts.has(accountKey(view.venue, view.account))) return;
-      const kind = ORDER_EVENT_KIND.fromProto(payload.value.kind, 'kind');
-      let order = this.#orders.get(view.venue, view.account, view.clientOrderId);
-      if (!order) {
-        // Normally its SUBMITTED event; if the lookback cut that, the view carries the request.
-        order = this.#newOrder(
-          orderRequestFromProto(view),
-          view.correlationId,
-          view.createdAtMs,
-          view.feeCurrency,
-        );
-        if (kind === 'submitted') order.submittedEventId = envelope.id;
-        this.#orders.add(order);
-        this.#flushOrphans(order);
-      }
-      if (!order.feeCurrency && view.feeCurrency) order.feeCurrency = view.feeCurrency;
-      const event = orderEventFromLog(kind, view, payload.value.reason, order.state.status, envelope.tsEvent);
-      if (event) this.#apply(order, event, { publish: false });
-      order.logged = { status: order.state.status, filled: order.state.filled };
-      return;
-    }
-    if (payload?.$case === 'fill') {
-      const fill = payload.value;
-      if (!this.#accounts.has(accountKey(fill.venue, fill.account))) return;
-      const venueFill = venueFillFromProto(fill);
-      const order = this.#findVenueOrder(fill.venue, fill.account, fill);
-      if (order) this.#applyVenueFill(order, venueFill, false);
-      else
-        this.#holdOrphan(fill.venue, fill.account, fill.clientOrderId, (o) =>
-          this.#applyVenueFill(o, venueFill, false),
-        );
     }
   }
 
@@ -1352,49 +1099,28 @@ export class ExecutionEngine {
     const component = `${venue}/${account}/reconciliation`;
     if (!acct.reconciled)
       this.#health.notReady(component, `${venue}/${account}: reconciling orders and fills with the venue`);
-    const openAtVenue = await port.fetchOpenOrders();
-    const seen = new Set<TrackedOrder>();
-    let unknownAtVenue = 0;
-    for (const venueOrder of openAtVenue) {
-      const order = this.#findVenueOrder(venue, account, venueOrder);
-      if (!order) {
-        unknownAtVenue += 1;
-        this.#metrics.drift.inc({ venue, kind: 'unknown_venue_order' });
+    const { openAtVenue, unknownAtVenue } = await reconcileOrders<TrackedOrder>({
+      port,
+      find: (ids) => this.#findVenueOrder(venue, account, ids),
+      localOpen: () => this.#orders.open({ venue, account }),
+      applyVenueOrder: (order, venueOrder) => this.#applyVenueOrder(acct, order, venueOrder),
+      resolvePlacement: (order) => {
+        this.#track(this.#resolvePlacement(port, order, order.state.createdAtMs));
+      },
+      drift: (kind, detail) => {
+        this.#metrics.drift.inc({ venue, kind });
         this.#logger.warn(
-          { venue, account, clientOrderId: venueOrder.clientOrderId, venueOrderId: venueOrder.venueOrderId },
-          'open order at the venue that execution has no record of',
+          { venue, account, ...detail },
+          kind === 'unknown_venue_order'
+            ? 'open order at the venue that execution has no record of'
+            : 'order open in our state is unknown to the venue',
         );
-        continue;
-      }
-      seen.add(order);
-      await this.#applyVenueOrder(acct, order, venueOrder);
-    }
-    for (const order of this.#orders.open({ venue, account })) {
-      if (seen.has(order)) continue;
-      const s = order.state;
-      const venueOrderId = venueOrderIdOf(order);
-      const venueOrder = await port.fetchOrder({
-        instrument: s.instrument,
-        clientOrderId: s.clientOrderId,
-        ...(venueOrderId ? { venueOrderId } : {}),
-      });
-      if (venueOrder) {
-        await this.#applyVenueOrder(acct, order, venueOrder);
-      } else if (s.status === 'submitted') {
-        // In flight when we stopped, and the venue has not heard of it (yet): resolve as an unknown outcome.
-        this.#track(this.#resolvePlacement(port, order, s.createdAtMs));
-      } else {
-        this.#metrics.drift.inc({ venue, kind: 'missing_at_venue' });
-        this.#logger.warn(
-          { venue, account, clientOrderId: s.clientOrderId, status: s.status },
-          'order open in our state is unknown to the venue',
-        );
-      }
-    }
+      },
+    });
     await this.#syncFills(acct, Math.max(0, this.#nowMs() - this.#options.fillReconcileLookbackMs));
     acct.reconciled = true;
-    this.#health.ready(component, { openAtVenue: openAtVenue.length, unknownAtVenue });
-    this.#logger.info({ venue, account, openAtVenue: openAtVenue.length }, 'account reconciled');
+    this.#health.ready(component, { openAtVenue, unknownAtVenue });
+    this.#logger.info({ venue, account, openAtVenue }, 'account reconciled');
   }
 
   /** Applies the venue's fills since `sinceMs` to our orders (known trade ids change nothing). */
@@ -1433,7 +1159,7 @@ export class ExecutionEngine {
 
   #housekeep(): void {
     if (this.#stop.signal.aborted) return;
-    this.#track(this.#retryUnpublished());
+    this.#track(this.#publisher.retryUnpublished());
     const now = this.#nowMs();
     this.#orders.pruneTerminal(now - this.#options.terminalOrderRetentionMs);
     for (const [key, list] of this.#orphans) {
@@ -1441,7 +1167,7 @@ export class ExecutionEngine {
       if (kept.length === 0) this.#orphans.delete(key);
       else this.#orphans.set(key, kept);
     }
-    if (this.#ownIds.size > 100_000) this.#ownIds.clear();
+    this.#publisher.forgetOwnIdsBeyond(100_000);
     // A user stream that came back may have missed events: reconcile the account.
     for (const acct of this.#accounts.values()) {
       if (!acct.subscription) continue;
@@ -1485,31 +1211,6 @@ export class ExecutionEngine {
     return market;
   }
 
-  /** A replayed order we no longer hold, from the venue's view of it. */
-  #viewOfVenueOrder(
-    command: PlaceOrderCommand,
-    venueOrder: VenueOrder,
-    createdAtMs: EpochMs,
-    market: VenueMarket,
-  ): OrderView {
-    const order = this.#newOrder(command.request, command.correlationId, createdAtMs, market.settle);
-    order.venueOrderIdHint = venueOrder.venueOrderId;
-    const state = order.state;
-    order.state = {
-      ...state,
-      status: venueOrder.status,
-      filled: venueOrder.filled,
-      remaining: state.size.minus(venueOrder.filled),
-      avgFillPrice: venueOrder.avgFillPrice,
-      filledNotional: venueOrder.avgFillPrice
-        ? venueOrder.avgFillPrice.mul(venueOrder.filled)
-        : state.filledNotional,
-      reason: venueOrder.reason,
-      updatedAtMs: Math.max(state.updatedAtMs, venueOrder.tsEventMs),
-    };
-    return snapshotOf(order);
-  }
-
   #ctx() {
     return { source: this.#source, tsInitMs: this.#nowMs() };
   }
@@ -1530,72 +1231,23 @@ export class ExecutionEngine {
   }
 }
 
-function streamItemOf(data: Uint8Array, filter: OrderFilter): ExecStreamItem | undefined {
-  let envelope: Envelope;
-  try {
-    envelope = decodeEnvelope(data);
-  } catch {
-    return undefined;
-  }
-  const p = envelope.payload;
-  const where = p?.$case === 'orderEvent' ? p.value.order : p?.$case === 'fill' ? p.value : undefined;
-  if (!where) return undefined;
-  if (filter.venue && where.venue !== filter.venue) return undefined;
-  if (filter.account && where.account !== filter.account) return undefined;
-  if (p?.$case === 'orderEvent')
-    return {
-      eventId: envelope.id,
-      tsEventMs: envelope.tsEvent,
-      event: { $case: 'orderEvent', value: p.value },
-    };
-  if (p?.$case === 'fill')
-    return { eventId: envelope.id, tsEventMs: envelope.tsEvent, event: { $case: 'fill', value: p.value } };
-  return undefined;
-}
-
 function describeLocator(locator: OrderLocator): string {
   return locator.clientOrderId
     ? `client_order_id ${locator.clientOrderId}`
     : `venue_order_id ${locator.venueOrderId}`;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-  });
-}
-
-function makeMetrics(metrics: ServiceMetrics) {
+/** The port's request for an order we track. */
+function portRequestOf(order: TrackedOrder): PortPlaceOrderRequest {
+  const s = order.state;
   return {
-    placed: metrics.counter('perpmesh_orders_placed_total', 'PlaceOrder outcomes', ['venue', 'outcome']),
-    placeLatency: metrics.histogram(
-      'perpmesh_order_place_seconds',
-      'Time from claim to the venue answer of a placed order',
-      ['venue'],
-      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    ),
-    publishFailures: metrics.counter(
-      'perpmesh_exec_publish_failures_total',
-      'Exec events the event log did not store (retried with the same id)',
-    ),
-    nonceResyncs: metrics.counter(
-      'perpmesh_nonce_resyncs_total',
-      'Stale-nonce refusals that resynced the counter',
-      ['venue'],
-    ),
-    unknownOutcomes: metrics.counter(
-      'perpmesh_order_unknown_outcomes_total',
-      'Placements whose outcome was unknown (resolved by asking the venue)',
-      ['venue'],
-    ),
-    drift: metrics.counter('perpmesh_exec_drift_total', 'Venue reports that did not fit our order state', [
-      'venue',
-      'kind',
-    ]),
+    clientOrderId: s.clientOrderId,
+    instrument: s.instrument,
+    side: s.side,
+    type: s.type,
+    timeInForce: s.timeInForce,
+    ...(s.price === undefined ? {} : { price: s.price }),
+    size: s.size,
+    reduceOnly: s.reduceOnly,
   };
 }

@@ -38,8 +38,9 @@ import {
   startGrpcServer,
 } from '@perpmesh/runtime';
 import { EmbeddedStateStore } from '@perpmesh/state';
+import { eventually } from '@perpmesh/testing';
 import { BTC, type Exchange, newExchange, newService, type ServiceUnderTest } from './harness.test-helper.js';
-import { cid, eventually } from './scenarios.test-helper.js';
+import { cid } from './scenarios.test-helper.js';
 
 const PROTO_ROOT = new URL('../../../proto/', import.meta.url).pathname;
 const TOKEN = 'test-token-not-a-secret';
@@ -176,7 +177,7 @@ describe('ExecutionService over gRPC', () => {
       stream.on('error', () => resolve());
       stream.on('end', () => resolve());
     });
-    await eventually(() => svc.service.engine.openStreams === 1, 'the stream is subscribed');
+    await eventually('the stream is subscribed', () => svc.service.engine.openStreams === 1);
 
     const req = request();
     const first = await place(req);
@@ -227,7 +228,7 @@ describe('ExecutionService over gRPC', () => {
       events.filter(
         (e) => e.event?.$case === 'orderEvent' && e.event.value.order?.clientOrderId === req.clientOrderId,
       );
-    await eventually(() => mine().length >= 4, 'stream delivers the order events');
+    await eventually('stream delivers the order events', () => mine().length >= 4);
     assert.deepEqual(
       mine().map((e) => (e.event?.$case === 'orderEvent' ? e.event.value.order?.status : undefined)),
       [
@@ -248,15 +249,13 @@ describe('ExecutionService over gRPC', () => {
     const filled = await place(market);
     assert.equal(filled.order?.status, OrderStatus.ORDER_STATUS_FILLED);
     assert.equal(filled.order?.filledSize, '0.01');
-    await eventually(
-      () =>
-        events.some((e) => e.event?.$case === 'fill' && e.event.value.clientOrderId === market.clientOrderId),
-      'the fill is streamed',
+    await eventually('the fill is streamed', () =>
+      events.some((e) => e.event?.$case === 'fill' && e.event.value.clientOrderId === market.clientOrderId),
     );
 
     stream.cancel();
     await streamEnded;
-    await eventually(() => svc.service.engine.openStreams === 0, 'the server side of the stream ends');
+    await eventually('the server side of the stream ends', () => svc.service.engine.openStreams === 0);
   });
 
   test('cancel-all answers every open order of the account', async () => {

@@ -1,7 +1,8 @@
 /**
  * Test-only: a paper exchange (PaperVenueHub, manual clock) with funded accounts, venue
- * ports wrapped in a spy (records every call, can fake an unknown outcome or cut the user
- * stream), and an execution service over whatever log and store the test passes.
+ * ports wrapped in a spy (records every call, can fake an unknown outcome, fail fetchOrder
+ * or cut the user stream), and an execution service over whatever log and store the test
+ * passes.
  */
 import type { EventLog } from '@perpmesh/bus';
 import { decodeEnvelope, type Envelope, type Subjects } from '@perpmesh/contracts';
@@ -21,9 +22,11 @@ import {
   type UserStreamEvent,
   type VenueBalance,
   type VenueCapabilities,
+  VenueDisconnectedError,
   type VenueFill,
   type VenueMarket,
   type VenueOrder,
+  VenueOrderNotFoundError,
   type VenuePort,
   type VenuePosition,
   VenueUnknownOutcomeError,
@@ -54,6 +57,13 @@ export class SpyVenue implements VenuePort {
   readonly calls: string[] = [];
   /** `lost`: the request never arrives, then a timeout; `timeout`: it arrives, the answer is lost. */
   createOrderMode: 'normal' | 'lost' | 'timeout' = 'normal';
+  /**
+   * `timeout`: the cancel reaches the venue, its answer is lost; `gone`: the cancel reaches the
+   * venue, which then answers "no such order" (the order ended just before).
+   */
+  cancelOrderMode: 'normal' | 'timeout' | 'gone' = 'normal';
+  /** The next this-many fetchOrder calls fail on the link (no answer about the order). */
+  fetchOrderFailures = 0;
   /** When false, user-stream events are swallowed (a disconnected stream, or a dead process). */
   deliverUserStream = true;
   readonly fetchNextNonce?: () => Promise<bigint>;
@@ -103,6 +113,10 @@ export class SpyVenue implements VenuePort {
   }
   fetchOrder(ref: OrderRef): Promise<VenueOrder | undefined> {
     this.calls.push('fetchOrder');
+    if (this.fetchOrderFailures > 0) {
+      this.fetchOrderFailures -= 1;
+      return Promise.reject(new VenueDisconnectedError(this.venue, 'link down while asking about the order'));
+    }
     return this.inner.fetchOrder(ref);
   }
   fetchFills(sinceMs: EpochMs): Promise<VenueFill[]> {
@@ -119,9 +133,13 @@ export class SpyVenue implements VenuePort {
       throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
     return result;
   }
-  cancelOrder(ref: OrderRef): Promise<VenueOrder> {
+  async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
     this.calls.push('cancelOrder');
-    return this.inner.cancelOrder(ref);
+    const result = await this.inner.cancelOrder(ref);
+    if (this.cancelOrderMode === 'timeout')
+      throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
+    if (this.cancelOrderMode === 'gone') throw new VenueOrderNotFoundError(this.venue, 'no such open order');
+    return result;
   }
   cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
     this.calls.push('cancelAllOrders');

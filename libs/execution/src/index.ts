@@ -4,22 +4,49 @@
  * reconciliation, and the ExecutionService gRPC implementation. See README.md.
  */
 
+export { type Claim, decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 export * from './config.js';
 export {
-  type ExecStreamItem,
   ExecutionEngine,
   type ExecutionEngineDeps,
   type ExecutionTestHooks,
-  IDEMPOTENCY_SCOPE,
-  isStaleNonceRejection,
   type OrderFilter,
   type OrderLocator,
   type PlaceOrderResult,
 } from './engine.js';
 export { ExecutionUnavailableError, OrderNotFoundError, SimulatedCrashError } from './errors.js';
+export {
+  EVENT_LOG_COMPONENT,
+  type ExecFoldTarget,
+  ExecPublisher,
+  type ExecPublisherDeps,
+  type ExecStreamItem,
+  execStreamItemOf,
+  foldExecEnvelope,
+  ordersBehindTheLog,
+  readExecLookback,
+} from './exec-log.js';
 export { executionGrpcImplementation } from './grpc.js';
+export { type ExecutionMetrics, executionMetrics } from './metrics.js';
+export {
+  isStaleNonceRejection,
+  NonceSender,
+  type NonceSenderDeps,
+  NotSentError,
+  type SendingPort,
+} from './nonce-sender.js';
 export { EXECUTION_DEFAULTS, type ExecutionOptions, resolveExecutionOptions } from './options.js';
-export type { OrderView } from './orders.js';
+export { newTrackedOrder, OrderTable, type OrderView, type TrackedOrder } from './orders.js';
+export {
+  type FetchedOrderVerdict,
+  fetchedOrderVerdict,
+  fetchVenueOrder,
+  matchOpenOrders,
+  openOrdersNotListed,
+  orderRefOf,
+  type ReconcileIo,
+  reconcileOrders,
+} from './reconciliation.js';
 export { buildExecutionService, type ExecutionService, type ExecutionServiceDeps } from './service.js';
 export {
   checkOrderAgainstMarket,
@@ -27,4 +54,18 @@ export {
   type PlaceOrderCommand,
   placeOrderCommandFromProto,
 } from './validation.js';
-export { CANCEL_REJECTED_REASON_PREFIX, execFilter, orderToProto } from './wire.js';
+export {
+  type OrderTransition,
+  orderEventOfVenueFill,
+  orderEventsOfVenueOrder,
+  orderViewFromVenue,
+  type ReportTarget,
+  reportIds,
+  reportTarget,
+  transitionOrder,
+  type VenueReport,
+  venueIsAheadOnFills,
+  venueOrderIdHintOf,
+  venueReportOf,
+} from './venue-reports.js';
+export { CANCEL_REJECTED_REASON_PREFIX, type EnvelopeContext, execFilter, orderToProto } from './wire.js';

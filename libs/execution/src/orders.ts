@@ -8,11 +8,12 @@ import type {
   ClientOrderId,
   EpochMs,
   InstrumentId,
+  OrderRequest,
   OrderState,
   VenueId,
   VenueOrderId,
 } from '@perpmesh/core';
-import { isOrderOpen } from '@perpmesh/core';
+import { evolveOrder, isOrderOpen } from '@perpmesh/core';
 
 export interface TrackedOrder {
   state: OrderState;
@@ -38,6 +39,24 @@ export interface TrackedOrder {
 
 /** A read-only snapshot for callers. */
 export type OrderView = Readonly<Omit<TrackedOrder, 'publishChain'>>;
+
+/** A new order in SUBMITTED, created at `createdAtMs` (the stamp of its fact ids). */
+export function newTrackedOrder(
+  request: OrderRequest,
+  correlationId: string,
+  createdAtMs: EpochMs,
+  feeCurrency: string,
+): TrackedOrder {
+  return {
+    state: evolveOrder(undefined, { kind: 'submitted', order: request, tsEventMs: createdAtMs }),
+    correlationId,
+    feeCurrency,
+    cancelRequests: 0,
+    venueOrderIdHint: undefined,
+    submittedEventId: '',
+    publishChain: Promise.resolve(),
+  };
+}
 
 export function orderKey(venue: VenueId, account: AccountId, clientOrderId: ClientOrderId): string {
   return `${venue}\u0000${account}\u0000${clientOrderId}`;

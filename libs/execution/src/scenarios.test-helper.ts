@@ -14,6 +14,7 @@ import {
 } from '@perpmesh/contracts';
 import { type Decimal, dec, toWire, ValidationError } from '@perpmesh/core';
 import type { StateStore } from '@perpmesh/state';
+import { eventually } from '@perpmesh/testing';
 import { SimulatedCrashError } from './errors.js';
 import {
   BTC,
@@ -65,19 +66,6 @@ export function limitRequest(
     reduceOnly: false,
     correlationId: '',
   };
-}
-
-/** Polls `check` (bounded tries, yielding between them) until it returns true. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  tries = 400,
-): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`never happened: ${what}`);
 }
 
 export function describeExecutionScenarios(name: string, makeBackend: () => Promise<Backend>): void {
@@ -310,10 +298,10 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
       assert.equal(venueFills.length, 1);
       // The first service is still running and learns the outcome through the log too.
       await eventually(
+        'the other replica sees the reconciled order',
         () =>
           svc.service.engine.getOrder({ venue: 'paper', account: 'main', clientOrderId: id }).state.status ===
           'filled',
-        'the other replica sees the reconciled order',
       );
       await restarted.service.stop();
     });
@@ -357,16 +345,16 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
       // Each replica knows the other's orders (through the log) and replays them.
       const fromFirst = results[0]!.order.state.clientOrderId;
       await eventually(
-        () => second.service.engine.listOpenOrders({ venue: 'paper-lighter' }).length >= 200,
         'replica 2 follows replica 1 on the log',
+        () => second.service.engine.listOpenOrders({ venue: 'paper-lighter' }).length >= 200,
       );
       const replay = await place(limitRequest('paper-lighter', fromFirst, 'buy', price, '0.001'), second);
       assert.equal(replay.replayed, true);
       assert.equal(spy.created.length - before - sent.length, 0, 'the replay sent nothing');
       await second.service.engine.cancelAllOrders({ venue: 'paper-lighter', account: 'main' });
       await eventually(
-        () => svc.service.engine.listOpenOrders({ venue: 'paper-lighter' }).length === 0,
         'replica 1 follows the cancels',
+        () => svc.service.engine.listOpenOrders({ venue: 'paper-lighter' }).length === 0,
       );
     });
   });

@@ -14,7 +14,7 @@ import {
 } from '@perpmesh/contracts';
 import {
   type Decimal,
-  isMultipleOf,
+  marketRuleViolation,
   type OrderRequest,
   type OrderType,
   parseAccountId,
@@ -108,39 +108,15 @@ export function placeOrderCommandFromProto(req: ProtoPlaceOrderRequest): PlaceOr
 }
 
 /**
- * The venue's rules for this instrument: size a multiple of the lot and >= the minimum,
+ * The venue's rules for this instrument (core's `marketRuleViolation`, the one check execution,
+ * the simulated exchange and risk share): size a multiple of the lot and >= the minimum,
  * price a multiple of the tick, notional (limit orders) >= the minimum. A market order has
- * no price here, so its notional is left to the venue, which knows the mark.
+ * no price here, so its notional is left to the venue, which knows the mark. A violation is
+ * a ValidationError naming the order field (`size` or `price`).
  */
 export function checkOrderAgainstMarket(request: OrderRequest, market: VenueMarket): void {
-  const { size, price } = request;
-  if (market.lotSize.gt(0) && !isMultipleOf(size, market.lotSize)) {
-    throw new ValidationError(
-      'size',
-      `${size.toFixed()} is not a multiple of the lot size ${market.lotSize.toFixed()} of ${market.instrument}`,
-    );
-  }
-  if (size.lt(market.minSize)) {
-    throw new ValidationError(
-      'size',
-      `${size.toFixed()} is below the minimum size ${market.minSize.toFixed()} of ${market.instrument}`,
-    );
-  }
-  if (price !== undefined) {
-    if (market.tickSize.gt(0) && !isMultipleOf(price, market.tickSize)) {
-      throw new ValidationError(
-        'price',
-        `${price.toFixed()} is not a multiple of the tick size ${market.tickSize.toFixed()} of ${market.instrument}`,
-      );
-    }
-    const notional = price.mul(size);
-    if (notional.lt(market.minNotional)) {
-      throw new ValidationError(
-        'size',
-        `notional ${notional.toFixed()} (price x size) is below the minimum ${market.minNotional.toFixed()} of ${market.instrument}`,
-      );
-    }
-  }
+  const violation = marketRuleViolation({ size: request.size, price: request.price }, market);
+  if (violation) throw new ValidationError(violation.field, `${violation.message} of ${market.instrument}`);
 }
 
 /**

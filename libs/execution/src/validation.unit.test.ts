@@ -83,6 +83,38 @@ describe('PlaceOrder validation', () => {
     assert.equal(fieldOf(check({ correlationId: 'has space' })), 'correlation_id');
   });
 
+  test('a market rule violation names the rule, the value and the instrument', () => {
+    const messageOf = (patch: Partial<PlaceOrderRequest>) => {
+      try {
+        check(patch)();
+      } catch (err) {
+        assert.ok(err instanceof ValidationError, String(err));
+        return err.message;
+      }
+      assert.fail('no error');
+    };
+    assert.match(
+      messageOf({ size: '0.0105' }),
+      /0\.0105 is not a multiple of the lot size 0\.001 of BTC-USDC-PERP/,
+    );
+    assert.match(messageOf({ size: '0.001' }), /0\.001 is below the minimum size 0\.002 of BTC-USDC-PERP/);
+    assert.match(
+      messageOf({ price: '60000.15' }),
+      /60000\.15 is not a multiple of the tick size 0\.1 of BTC-USDC-PERP/,
+    );
+    assert.match(
+      messageOf({ size: '0.002', price: '100' }),
+      /notional 0\.2 .* is below the minimum 100 of BTC-USDC-PERP/,
+    );
+    // A market order's notional needs the mark: the venue checks it.
+    check({
+      type: OrderType.ORDER_TYPE_MARKET,
+      price: '',
+      timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
+      size: '0.002',
+    })();
+  });
+
   test('market orders: no price, cannot rest; unspecified time in force defaults by type', () => {
     const market_ = {
       type: OrderType.ORDER_TYPE_MARKET,

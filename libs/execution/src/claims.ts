@@ -1,0 +1,38 @@
+/**
+ * The idempotency claim of a `client_order_id` in the state store: which placement holds it,
+ * whether its SUBMITTED event is stored (only then is the order sent), and the request's
+ * fingerprint (the same id for a different order is refused). Encoded as JSON.
+ */
+import type { EpochMs } from '@perpmesh/core';
+
+/** Idempotency claims live under this scope: key `{venue}:{account}:{clientOrderId}`. */
+export const IDEMPOTENCY_SCOPE = 'exec-order';
+
+/** The value of an idempotency claim (JSON). */
+export interface Claim {
+  /** `pending` until the SUBMITTED event is stored, then `submitted` (only then is it sent). */
+  readonly s: 'pending' | 'submitted';
+  /** When the order was created (ms): its created time and the stamp of its fact ids. */
+  readonly at: EpochMs;
+  /** Fingerprint of the request (validation.ts). */
+  readonly fp: string;
+  /** Which placement attempt holds the claim. */
+  readonly by: string;
+}
+
+export function encodeClaim(claim: Claim): string {
+  return JSON.stringify(claim);
+}
+
+/** The claim in a stored value; undefined when the value is not one (then it is not replayed from). */
+export function decodeClaim(value: string): Claim | undefined {
+  try {
+    const c = JSON.parse(value) as Partial<Claim>;
+    if ((c.s === 'pending' || c.s === 'submitted') && typeof c.at === 'number' && typeof c.fp === 'string') {
+      return { s: c.s, at: c.at, fp: c.fp, by: String(c.by ?? '') };
+    }
+  } catch {
+    // not JSON: not a claim
+  }
+  return undefined;
+}

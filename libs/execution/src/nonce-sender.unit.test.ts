@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { dec } from '@perpmesh/core';
+import type { AllocateNonceOptions, NonceKey } from '@perpmesh/state';
+import {
+  type PlaceOrderRequest,
+  type VenueCapabilities,
+  type VenueOrder,
+  VenueRejectedError,
+} from '@perpmesh/venues';
+import { isStaleNonceRejection, NonceSender, NotSentError, type SendingPort } from './nonce-sender.js';
+
+const T0 = 1_700_000_000_000;
+
+const capabilities = (patch: Partial<VenueCapabilities> = {}): VenueCapabilities => ({
+  nonces: true,
+  nonceFloorIsTimeMs: false,
+  rejectsDuplicateClientOrderId: true,
+  cancelAllOrders: true,
+  postOnly: true,
+  fok: true,
+  ...patch,
+});
+
+function request(clientOrderId: string): PlaceOrderRequest {
+  return {
+    clientOrderId,
+    instrument: 'BTC-USDC-PERP',
+    side: 'buy',
+    type: 'limit',
+    timeInForce: 'gtc',
+    price: dec('60000'),
+    size: dec('0.01'),
+    reduceOnly: false,
+  };
+}
+
+function accepted(req: PlaceOrderRequest): VenueOrder {
+  return {
+    clientOrderId: req.clientOrderId,
+    venueOrderId: `v-${req.clientOrderId}`,
+    instrument: req.instrument,
+    side: req.side,
+    type: req.type,
+    timeInForce: req.timeInForce,
+    size: req.size,
+    filled: dec('0'),
+    status: 'accepted',
+    reduceOnly: false,
+    tsEventMs: T0,
+  };
+}
+
+/** A nonce counter whose allocations answer after `delays` (ms, in call order): a slow store. */
+class FakeNonceStore {
+  next = 1n;
+  readonly allocations: bigint[] = [];
+  readonly resyncs: bigint[] = [];
+  delays: number[] = [];
+  failAllocation = false;
+
+  async allocateNonce(_key: NonceKey, options: AllocateNonceOptions = {}): Promise<bigint> {
+    if (this.failAllocation) throw new Error('store down');
+    let nonce = this.next;
+    if (options.floor !== undefined && options.floor > nonce) nonce = options.floor;
+    this.next = nonce + 1n;
+    this.allocations.push(nonce);
+    const delay = this.delays.shift() ?? 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    return nonce;
+  }
+
+  async resyncNonce(_key: NonceKey, venueNextNonce: bigint): Promise<bigint> {
+    this.resyncs.push(venueNextNonce);
+    if (venueNextNonce > this.next) this.next = venueNextNonce;
+    return this.next;
+  }
+}
+
+/** A strict-nonce venue: refuses a nonce not above the last one it took, as stale. */
+class StrictNonceVenue implements SendingPort {
+  readonly venue = 'strict';
+  readonly account = 'main';
+  readonly apiKeyId = 'k1';
+  capabilities = capabilities();
+  last = 0n;
+  readonly received: { clientOrderId: string; nonce: bigint | undefined }[] = [];
+  /** Nonces the venue says were taken already (another replica got there first). */
+  staleRefusals = 0;
+  fetchNextNonce?: () => Promise<bigint> = async () => this.last + 1n;
+
+  createOrder(req: PlaceOrderRequest): Promise<VenueOrder> {
+    this.received.push({ clientOrderId: req.clientOrderId, nonce: req.nonce });
+    if (req.nonce !== undefined) {
+      if (this.staleRefusals > 0) {
+        this.staleRefusals -= 1;
+        this.last += 10n; // another replica's orders moved the venue's counter on
+        return Promise.reject(new VenueRejectedError(this.venue, 'invalid_nonce', 'nonce too low'));
+      }
+      if (req.nonce <= this.last)
+        return Promise.reject(new VenueRejectedError(this.venue, 'invalid_nonce', 'nonce too low'));
+      this.last = req.nonce;
+    }
+    return Promise.resolve(accepted(req));
+  }
+}
+
+function sender(store: FakeNonceStore, staleNonceRetries = 5, stale: number[] = []) {
+  return new NonceSender({
+    state: store,
+    nowMs: () => T0,
+    staleNonceRetries,
+    onStaleNonce: (_port, attempt) => stale.push(attempt),
+  });
+}
+
+describe('NonceSender', () => {
+  test('a venue without nonces gets the request as is', async () => {
+    const store = new FakeNonceStore();
+    const venue = new StrictNonceVenue();
+    venue.capabilities = capabilities({ nonces: false });
+    const order = await sender(store).send(venue, request('a'));
+    assert.equal(order.status, 'accepted');
+    assert.deepEqual(venue.received, [{ clientOrderId: 'a', nonce: undefined }]);
+    assert.deepEqual(store.allocations, []);
+  });
+
+  test('concurrent sends reach the venue in nonce order, however slow each allocation', async () => {
+    const store = new FakeNonceStore();
+    // The first allocations answer last: without the per-key lock, later nonces overtake.
+    store.delays = [30, 20, 10, 0, 0];
+    const venue = new StrictNonceVenue();
+    const s = sender(store);
+    const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => s.send(venue, request(id))));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['accepted', 'accepted', 'accepted', 'accepted', 'accepted'],
+    );
+    const nonces = venue.received.map((r) => r.nonce!);
+    assert.deepEqual(
+      nonces,
+      [...nonces].sort((x, y) => (x < y ? -1 : 1)),
+    );
+    assert.deepEqual(nonces, [1n, 2n, 3n, 4n, 5n]);
+  });
+
+  test('the lock is released when the request is handed over, not when the venue answers', async () => {
+    const store = new FakeNonceStore();
+    const venue = new StrictNonceVenue();
+    const answers: ((o: VenueOrder) => void)[] = [];
+    const slow: SendingPort = {
+      ...venue,
+      capabilities: venue.capabilities,
+      createOrder: (req) => {
+        venue.received.push({ clientOrderId: req.clientOrderId, nonce: req.nonce });
+        return new Promise((resolve) => answers.push(() => resolve(accepted(req))));
+      },
+    };
+    const s = sender(store);
+    const first = s.send(slow, request('a'));
+    const second = s.send(slow, request('b'));
+    // Both handed over while neither is answered.
+    for (let i = 0; i < 50 && venue.received.length < 2; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(venue.received.length, 2);
+    for (const answer of answers) answer(accepted(request('x')));
+    await Promise.all([first, second]);
+  });
+
+  test('the nonce floor is the clock when the venue wants time-based nonces', async () => {
+    const store = new FakeNonceStore();
+    const venue = new StrictNonceVenue();
+    venue.capabilities = capabilities({ nonceFloorIsTimeMs: true });
+    await sender(store).send(venue, request('a'));
+    assert.deepEqual(store.allocations, [BigInt(T0)]);
+  });
+
+  test('a stale nonce: resync from the venue and resend with a fresh one (the order was not placed)', async () => {
+    const store = new FakeNonceStore();
+    const venue = new StrictNonceVenue();
+    venue.staleRefusals = 2;
+    const stale: number[] = [];
+    const order = await sender(store, 5, stale).send(venue, request('a'));
+    assert.equal(order.status, 'accepted');
+    assert.equal(venue.received.length, 3);
+    assert.deepEqual(stale, [1, 2]);
+    assert.deepEqual(store.resyncs, [11n, 21n]);
+    assert.equal(venue.received[2]!.nonce, 21n);
+  });
+
+  test('stale-nonce resends are bounded by staleNonceRetries; then the refusal is the answer', async () => {
+    const store = new FakeNonceStore();
+    const venue = new StrictNonceVenue();
+    venue.staleRefusals = 100;
+    await assert.rejects(sender(store, 3).send(venue, request('a')), (err: unknown) => {
+      assert.ok(isStaleNonceRejection(err));
+      return true;
+    });
+    assert.equal(venue.received.length, 4, 'the first send and 3 resends');
+  });
+
+  test('another refusal is not retried', async () => {
+    const store = new FakeNonceStore();
+    const venue = new StrictNonceVenue();
+    const refusing: SendingPort = {
+      ...venue,
+      capabilities: venue.capabilities,
+      createOrder: async () => {
+        throw new VenueRejectedError('strict', 'post_only_would_cross', 'would cross');
+      },
+    };
+    await assert.rejects(sender(store).send(refusing, request('a')), VenueRejectedError);
+    assert.deepEqual(store.resyncs, []);
+    assert.equal(isStaleNonceRejection(new VenueRejectedError('x', 'post_only_would_cross', 'm')), false);
+  });
+
+  test('no nonce, nothing sent: NotSentError', async () => {
+    const store = new FakeNonceStore();
+    store.failAllocation = true;
+    const venue = new StrictNonceVenue();
+    await assert.rejects(sender(store).send(venue, request('a')), NotSentError);
+    assert.deepEqual(venue.received, []);
+
+    const ok = new FakeNonceStore();
+    const cannotResync = new StrictNonceVenue();
+    cannotResync.staleRefusals = 1;
+    cannotResync.fetchNextNonce = async () => {
+      throw new Error('venue unreachable');
+    };
+    await assert.rejects(sender(ok).send(cannotResync, request('b')), (err: unknown) => {
+      assert.ok(err instanceof NotSentError);
+      assert.match(err.message, /next nonce: venue unreachable/);
+      return true;
+    });
+    assert.equal(cannotResync.received.length, 1, 'not resent without a resync');
+  });
+});
