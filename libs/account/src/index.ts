@@ -56,3 +56,4 @@ export {
   type SummaryTotals,
   summaryTotals,
 } from './views.js';
+export * from './components.js';

@@ -90,6 +90,96 @@ export function grpcComponent(options: {
   };
 }
 
+/**
+ * Which venue credentials a service needs: `public` market data only (market-data,
+ * strategy), or `trading` keys (execution, account). Each service's composition declares it.
+ */
+export type VenueAccess = 'public' | 'trading';
+
+/** What a service lib builds: started, stopped, and served over gRPC. */
+export interface ComposableService {
+  start(): Promise<void>;
+  stop(): Promise<unknown> | unknown;
+  readonly grpc: GrpcServiceRegistration;
+}
+
+/** Where and how a service's gRPC server listens. */
+export interface ServiceGrpcOptions {
+  host: string;
+  port: number;
+  config: Pick<BaseConfig, 'auth'>;
+  health: HealthRegistry;
+  logger: Logger;
+  /** E.g. the embedded process records the bound address for its in-process clients. */
+  onStarted?: (server: RunningGrpcServer) => void;
+}
+
+/**
+ * One service as lifecycle components, the same in its own deployable and in the
+ * embedded process: the service (named `name`) then its gRPC server (`grpc <name>`).
+ */
+export interface ServiceComposition<S> {
+  readonly name: string;
+  readonly venueAccess: VenueAccess;
+  readonly protoFile: string;
+  /** The running service, once its component started. */
+  readonly service: Slot<S>;
+  /** The service, then its gRPC server: start order (stopped in reverse). */
+  readonly components: readonly [service: ServiceComponent, grpc: ServiceComponent];
+}
+
+/** Which composition made a component: how tests tell both run modes use one builder. */
+const composedBy = new WeakMap<ServiceComponent, ComposedFrom>();
+
+export type ComposedFrom = Pick<ServiceComposition<unknown>, 'name' | 'venueAccess' | 'protoFile'>;
+
+/** The composition (name, venue access, proto) a component came from; undefined if hand-made. */
+export function compositionOf(component: ServiceComponent): ComposedFrom | undefined {
+  return composedBy.get(component);
+}
+
+/** The service component and its gRPC server, for a lib's `<name>ServiceComponents` builder. */
+export function composeService<S extends ComposableService>(options: {
+  name: string;
+  venueAccess: VenueAccess;
+  protoFile: string;
+  /** Called at start, after the infrastructure components (event log, state, venues) started. */
+  build: () => S;
+  grpc: ServiceGrpcOptions;
+}): ServiceComposition<S> {
+  const service = new Slot<S>(`${options.name} service`);
+  const serviceComponent: ServiceComponent = {
+    name: options.name,
+    start: async () => {
+      const s = options.build();
+      await s.start();
+      service.set(s);
+    },
+    stop: async () => {
+      await service.peek()?.stop();
+    },
+  };
+  const grpc = grpcComponent({
+    ...options.grpc,
+    services: () => [service.get().grpc],
+    protoFiles: [options.protoFile],
+  });
+  const composition: ServiceComposition<S> = {
+    name: options.name,
+    venueAccess: options.venueAccess,
+    protoFile: options.protoFile,
+    service,
+    components: [serviceComponent, { ...grpc, name: `grpc ${options.name}` }],
+  };
+  const from: ComposedFrom = {
+    name: options.name,
+    venueAccess: options.venueAccess,
+    protoFile: options.protoFile,
+  };
+  for (const component of composition.components) composedBy.set(component, from);
+  return composition;
+}
+
 type InfraConfig = Parameters<typeof openEventLog>[0] & Parameters<typeof openStateStore>[0];
 
 export function eventLogComponent(

@@ -28,3 +28,4 @@ export {
   placeOrderCommandFromProto,
 } from './validation.js';
 export { CANCEL_REJECTED_REASON_PREFIX, execFilter, orderToProto } from './wire.js';
+export * from './components.js';

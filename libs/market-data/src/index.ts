@@ -11,3 +11,4 @@ export * from './grpc.js';
 export * from './publisher.js';
 export * from './service.js';
 export * from './shard.js';
+export * from './components.js';

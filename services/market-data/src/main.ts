@@ -5,7 +5,6 @@
  */
 import {
   eventLogComponent,
-  grpcComponent,
   httpComponent,
   namespacing,
   runIfEntryPoint,
@@ -14,17 +13,12 @@ import {
   venuesComponent,
 } from '@perpmesh/app';
 import type { EventLog } from '@perpmesh/bus';
-import {
-  buildMarketDataService,
-  MARKET_DATA_SERVICE,
-  type MarketDataService,
-  marketDataTuningOf,
-} from '@perpmesh/market-data';
+import { MARKET_DATA_SERVICE, marketDataServiceComponents } from '@perpmesh/market-data';
 import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
 import type { StaticVenueDirectory } from '@perpmesh/venues';
 import { type MarketDataServiceConfigFile, marketDataConfigSchema } from './config.js';
 
-export const MARKET_DATA_PROTO = 'perpmesh/v1/market_data.proto';
+export { MARKET_DATA_PROTO } from '@perpmesh/market-data';
 
 export function buildComponents(
   config: MarketDataServiceConfigFile,
@@ -36,39 +30,23 @@ export function buildComponents(
   const source = `${MARKET_DATA_SERVICE}/${section.instance ?? String(section.shard.index)}`;
   const log = new Slot<EventLog>('event log');
   const venues = new Slot<StaticVenueDirectory>('venues');
-  const service = new Slot<MarketDataService>('market-data service');
+  const marketData = marketDataServiceComponents({
+    section,
+    venuesConfig: config.venues,
+    log: () => log.get(),
+    venues: () => venues.get(),
+    subjects: namespacing(config).subjects,
+    source,
+    health,
+    metrics,
+    logger,
+    grpc: { config },
+  });
   return [
     httpComponent({ http: section.http, health, metrics: metrics.registry, logger }),
     eventLogComponent(config, source, log),
     venuesComponent(config, venues, { callTimeoutMs: section.venueCallTimeout }),
-    {
-      name: 'feed',
-      start: async () => {
-        const s = buildMarketDataService({
-          log: log.get(),
-          venues: venues.get(),
-          subjects: namespacing(config).subjects,
-          health,
-          logger,
-          nowMs: Date.now,
-          source,
-          metrics,
-          config: { venues: config.venues, shard: section.shard, tuning: marketDataTuningOf(section) },
-        });
-        await s.start();
-        service.set(s);
-      },
-      stop: () => service.peek()?.stop(),
-    },
-    grpcComponent({
-      host: section.grpcHost,
-      port: section.grpcPort,
-      services: () => [service.get().grpc],
-      protoFiles: [MARKET_DATA_PROTO],
-      config,
-      health,
-      logger,
-    }),
+    ...marketData.components,
   ];
 }
 

@@ -8,7 +8,6 @@
  */
 import {
   eventLogComponent,
-  grpcComponent,
   httpComponent,
   namespacing,
   runIfEntryPoint,
@@ -20,19 +19,11 @@ import {
 import type { EventLog } from '@perpmesh/bus';
 import { HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
-import {
-  buildStrategyService,
-  GrpcAccountReader,
-  GrpcOrderGateway,
-  marketsFromVenues,
-  parseStrategyInstances,
-  runtimeSettingsOf,
-  type StrategyService,
-} from '@perpmesh/strategy/runtime';
+import { strategyServiceComponents } from '@perpmesh/strategy/runtime';
 import type { StaticVenueDirectory } from '@perpmesh/venues';
 import { STRATEGY_SERVICE, type StrategyServiceConfigFile, strategyConfigSchema } from './config.js';
 
-export const STRATEGY_PROTO = 'perpmesh/v1/strategy.proto';
+export { STRATEGY_PROTO } from '@perpmesh/strategy/runtime';
 
 export function buildComponents(
   config: StrategyServiceConfigFile,
@@ -40,57 +31,36 @@ export function buildComponents(
   health = new HealthRegistry(),
 ): ServiceComponent[] {
   const section = config.strategy;
-  // Validate the instances now: a bad field exits 2 naming it, before anything starts.
-  const instances = parseStrategyInstances(section.instances);
   const ns = namespacing(config);
   const source = `${STRATEGY_SERVICE}/${section.instance}`;
   const log = new Slot<EventLog>('event log');
   const state = new Slot<StateStore>('state store');
   const venues = new Slot<StaticVenueDirectory>('venues');
-  const service = new Slot<StrategyService>('strategy service');
-  const client = {
-    callTimeoutMs: section.callTimeout,
-    ...(config.auth.token === undefined ? {} : { authToken: config.auth.token }),
-  };
+  const strategy = strategyServiceComponents({
+    section,
+    log: () => log.get(),
+    state: () => state.get(),
+    venues: () => venues.get(),
+    executionAddress: () => section.executionAddress,
+    accountAddress: () => section.accountAddress,
+    authToken: config.auth.token,
+    subjects: ns.subjects,
+    streamPrefix: ns.streamPrefix,
+    source,
+    health,
+    logger,
+    grpc: {
+      config,
+      onStarted: (grpc) => logger.info({ grpcAddress: grpc.address }, 'strategy listening'),
+    },
+  });
   return [
     httpComponent({ http: section.http, health, logger }),
     eventLogComponent(config, source, log),
     stateStoreComponent(config, state),
     venuesComponent(config, venues, { callTimeoutMs: section.callTimeout }),
-    {
-      name: 'strategy',
-      start: async () => {
-        const s = buildStrategyService({
-          log: log.get(),
-          state: state.get(),
-          subjects: ns.subjects,
-          streamPrefix: ns.streamPrefix,
-          orders: new GrpcOrderGateway({ address: section.executionAddress, ...client }),
-          account: new GrpcAccountReader({ address: section.accountAddress, ...client }),
-          markets: marketsFromVenues(venues.get()),
-          health,
-          logger,
-          nowMs: Date.now,
-          source,
-          instances,
-          settings: runtimeSettingsOf(section),
-        });
-        await s.start();
-        service.set(s);
-      },
-      // Cancels every strategy's open orders, keeps positions.
-      stop: () => service.peek()?.stop(),
-    },
-    grpcComponent({
-      host: section.grpcHost,
-      port: section.grpcPort,
-      services: () => [service.get().grpc],
-      protoFiles: [STRATEGY_PROTO],
-      config,
-      health,
-      logger,
-      onStarted: (grpc) => logger.info({ grpcAddress: grpc.address }, 'strategy listening'),
-    }),
+    // On stop it cancels every strategy's open orders and keeps positions.
+    ...strategy.components,
   ];
 }
 

@@ -24,3 +24,4 @@ export {
   type StrategyServiceDeps,
   UnknownStrategyError,
 } from './service.js';
+export * from './components.js';

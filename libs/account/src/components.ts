@@ -1,0 +1,82 @@
+/**
+ * The account service as lifecycle components: the one wiring that services/account
+ * and the embedded `perpmesh start` both run.
+ */
+import {
+  composeService,
+  type ServiceComposition,
+  type ServiceGrpcOptions,
+  type VenueAccess,
+} from '@perpmesh/app';
+import type { EventLog } from '@perpmesh/bus';
+import type { Subjects } from '@perpmesh/contracts';
+import { ValidationError } from '@perpmesh/core';
+import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
+import type { StateStore } from '@perpmesh/state';
+import { configuredAccounts, type StaticVenueDirectory, type VenuesSection } from '@perpmesh/venues';
+import { ACCOUNT_SERVICE, type AccountSection, accountSettingsOf } from './config.js';
+import { type AccountService, buildAccountService } from './service.js';
+
+export const ACCOUNT_PROTO = 'perpmesh/v1/account.proto';
+/** The account service reads balances and positions with the accounts' keys. */
+export const ACCOUNT_VENUE_ACCESS: VenueAccess = 'trading';
+
+export interface AccountComponentsOptions {
+  readonly section: AccountSection;
+  /** `venues`: the accounts tracked (at least one). */
+  readonly venuesConfig: VenuesSection;
+  readonly log: () => EventLog;
+  readonly state: () => StateStore;
+  readonly venues: () => StaticVenueDirectory;
+  readonly subjects: Subjects;
+  /** '' in production; the namespace prefix of stream names otherwise. */
+  readonly streamPrefix: string;
+  /** Producer id on every envelope, `account/<instance>`. */
+  readonly source: string;
+  /**
+   * The account lease holder, unique per process, when several instances may share the log
+   * (the deployable); without it this instance works alone (the embedded process).
+   */
+  readonly leaseHolder?: string;
+  readonly health: HealthRegistry;
+  readonly metrics: ServiceMetrics;
+  readonly logger: Logger;
+  readonly grpc: Omit<ServiceGrpcOptions, 'host' | 'port' | 'health' | 'logger'>;
+  readonly nowMs?: () => number;
+}
+
+export function accountServiceComponents(
+  options: AccountComponentsOptions,
+): ServiceComposition<AccountService> {
+  const { section, health, logger } = options;
+  if (configuredAccounts(options.venuesConfig).length === 0) {
+    throw new ValidationError(
+      'venues',
+      'configures no account: the account service tracks venues.<id>.accounts',
+    );
+  }
+  // Validated before anything starts: a bad field names itself.
+  const settings = accountSettingsOf(section);
+  const { leaseHolder } = options;
+  return composeService({
+    name: ACCOUNT_SERVICE,
+    venueAccess: ACCOUNT_VENUE_ACCESS,
+    protoFile: ACCOUNT_PROTO,
+    build: () =>
+      buildAccountService({
+        log: options.log(),
+        state: options.state(),
+        venues: options.venues(),
+        subjects: options.subjects,
+        streamPrefix: options.streamPrefix,
+        health,
+        logger,
+        nowMs: options.nowMs ?? Date.now,
+        source: options.source,
+        metrics: options.metrics,
+        config: settings,
+        ...(leaseHolder === undefined ? {} : { lease: { store: options.state(), holder: leaseHolder } }),
+      }),
+    grpc: { host: section.grpcHost, port: section.grpcPort, health, logger, ...options.grpc },
+  });
+}
