@@ -65,6 +65,8 @@ export function grpcComponent(options: {
   /** Called at start, after the services were built by earlier components. */
   services: () => readonly GrpcServiceRegistration[];
   protoFiles: readonly string[];
+  /** Where `protoFiles` are found, for reflection. Default: the repo's proto/. */
+  protoDir?: string;
   config: Pick<BaseConfig, 'auth'>;
   health: HealthRegistry;
   logger: Logger;
@@ -79,7 +81,7 @@ export function grpcComponent(options: {
         port: options.port,
         services: options.services(),
         protoFiles: options.protoFiles,
-        includeDirs: [PROTO_DIR],
+        includeDirs: [options.protoDir ?? PROTO_DIR],
         ...(options.config.auth.token === undefined ? {} : { authToken: options.config.auth.token }),
         logger: options.logger,
         health: options.health,
