@@ -5,13 +5,11 @@
 import {
   composeService,
   type ServiceComposition,
-  type ServiceGrpcOptions,
+  type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
-import type { EventLog } from '@perpmesh/bus';
-import type { Subjects } from '@perpmesh/contracts';
 import { ValidationError } from '@perpmesh/core';
-import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
+import type { ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { configuredAccounts, type StaticVenueDirectory, type VenuesSection } from '@perpmesh/venues';
 import { ACCOUNT_SERVICE, type AccountSection, accountSettingsOf } from './config.js';
@@ -21,28 +19,18 @@ export const ACCOUNT_PROTO = 'perpmesh/v1/account.proto';
 /** The account service reads balances and positions with the accounts' keys. */
 export const ACCOUNT_VENUE_ACCESS: VenueAccess = 'trading';
 
-export interface AccountComponentsOptions {
+export interface AccountComponentsOptions extends ServiceContext {
   readonly section: AccountSection;
   /** `venues`: the accounts tracked (at least one). */
   readonly venuesConfig: VenuesSection;
-  readonly log: () => EventLog;
   readonly state: () => StateStore;
   readonly venues: () => StaticVenueDirectory;
-  readonly subjects: Subjects;
-  /** '' in production; the namespace prefix of stream names otherwise. */
-  readonly streamPrefix: string;
-  /** Producer id on every envelope, `account/<instance>`. */
-  readonly source: string;
   /**
    * The account lease holder, unique per process, when several instances may share the log
    * (the deployable); without it this instance works alone (the embedded process).
    */
   readonly leaseHolder?: string;
-  readonly health: HealthRegistry;
   readonly metrics: ServiceMetrics;
-  readonly logger: Logger;
-  readonly grpc: Omit<ServiceGrpcOptions, 'host' | 'port' | 'health' | 'logger'>;
-  readonly nowMs?: () => number;
 }
 
 export function accountServiceComponents(
@@ -62,6 +50,8 @@ export function accountServiceComponents(
     name: ACCOUNT_SERVICE,
     venueAccess: ACCOUNT_VENUE_ACCESS,
     protoFile: ACCOUNT_PROTO,
+    context: options,
+    section,
     build: () =>
       buildAccountService({
         log: options.log(),
@@ -77,6 +67,5 @@ export function accountServiceComponents(
         config: settings,
         ...(leaseHolder === undefined ? {} : { lease: { store: options.state(), holder: leaseHolder } }),
       }),
-    grpc: { host: section.grpcHost, port: section.grpcPort, health, logger, ...options.grpc },
   });
 }

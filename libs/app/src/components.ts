@@ -3,6 +3,7 @@
  * gRPC server (health, reflection, bearer auth), plus the adapters by run mode.
  */
 import type { EventLog } from '@perpmesh/bus';
+import type { Subjects } from '@perpmesh/contracts';
 import type {
   BaseConfig,
   GrpcServiceRegistration,
@@ -117,6 +118,25 @@ export interface ServiceGrpcOptions {
 }
 
 /**
+ * What every service's components builder is given by the process that runs it (its own
+ * deployable or the embedded one); each lib adds what its service needs (state, venues...).
+ */
+export interface ServiceContext {
+  /** The event log, once its component started. */
+  readonly log: () => EventLog;
+  readonly subjects: Subjects;
+  /** '' in production; the namespace prefix of stream names otherwise. */
+  readonly streamPrefix: string;
+  /** Producer id on every envelope, `<service>/<instance>`. */
+  readonly source: string;
+  readonly health: HealthRegistry;
+  readonly logger: Logger;
+  /** The gRPC server's auth and start hook; host and port come from the service's section. */
+  readonly grpc: Omit<ServiceGrpcOptions, 'host' | 'port' | 'health' | 'logger'>;
+  readonly nowMs?: () => number;
+}
+
+/**
  * One service as lifecycle components, the same in its own deployable and in the
  * embedded process: the service (named `name`) then its gRPC server (`grpc <name>`).
  */
@@ -140,14 +160,26 @@ export function compositionOf(component: ServiceComponent): ComposedFrom | undef
   return composedBy.get(component);
 }
 
+/** The compositions a process's components come from, in start order (hand-made ones left out). */
+export function compositionsIn(components: readonly ServiceComponent[]): ComposedFrom[] {
+  const found: ComposedFrom[] = [];
+  for (const component of components) {
+    const from = composedBy.get(component);
+    if (from && !found.includes(from)) found.push(from);
+  }
+  return found;
+}
+
 /** The service component and its gRPC server, for a lib's `<name>ServiceComponents` builder. */
 export function composeService<S extends ComposableService>(options: {
   name: string;
   venueAccess: VenueAccess;
   protoFile: string;
+  context: ServiceContext;
+  /** The service's own section: where its gRPC server listens. */
+  section: { readonly grpcHost: string; readonly grpcPort: number };
   /** Called at start, after the infrastructure components (event log, state, venues) started. */
   build: () => S;
-  grpc: ServiceGrpcOptions;
 }): ServiceComposition<S> {
   const service = new Slot<S>(`${options.name} service`);
   const serviceComponent: ServiceComponent = {
@@ -161,8 +193,13 @@ export function composeService<S extends ComposableService>(options: {
       await service.peek()?.stop();
     },
   };
+  const { context, section } = options;
   const grpc = grpcComponent({
-    ...options.grpc,
+    ...context.grpc,
+    host: section.grpcHost,
+    port: section.grpcPort,
+    health: context.health,
+    logger: context.logger,
     services: () => [service.get().grpc],
     protoFiles: [options.protoFile],
   });

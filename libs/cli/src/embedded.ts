@@ -193,7 +193,7 @@ export function buildEmbeddedComponents(
       grpcAddresses[name] = server.address;
     },
   });
-  const common = { log: () => log.get(), subjects: ns.subjects, health };
+  const common = { log: () => log.get(), subjects: ns.subjects, streamPrefix: ns.streamPrefix, health };
   const marketData = marketDataServiceComponents({
     ...common,
     section: config.marketData,
@@ -209,7 +209,6 @@ export function buildEmbeddedComponents(
     section: config.execution,
     state: () => state.get(),
     venues: () => venues.get(),
-    streamPrefix: ns.streamPrefix,
     source: `${EXECUTION_SERVICE}/embedded`,
     metrics,
     logger: logger.child({ component: EXECUTION_SERVICE }),
@@ -222,7 +221,6 @@ export function buildEmbeddedComponents(
     venuesConfig: config.venues,
     state: () => state.get(),
     venues: () => venues.get(),
-    streamPrefix: ns.streamPrefix,
     source: `${ACCOUNT_SERVICE}/embedded`,
     metrics,
     logger: logger.child({ component: ACCOUNT_SERVICE }),
@@ -237,7 +235,6 @@ export function buildEmbeddedComponents(
     executionAddress: () => loopback(grpcAddresses[EXECUTION_SERVICE]!),
     accountAddress: () => loopback(grpcAddresses[ACCOUNT_SERVICE]!),
     authToken: config.auth.token,
-    streamPrefix: ns.streamPrefix,
     source: `${STRATEGY_SERVICE}/embedded`,
     logger: logger.child({ component: STRATEGY_SERVICE }),
     grpc: grpcOf(STRATEGY_SERVICE),

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ACCOUNT_PROTO, ACCOUNT_SERVICE, ACCOUNT_VENUE_ACCESS } from '@perpmesh/account';
-import { compositionOf } from '@perpmesh/app';
+import { compositionOf, compositionsIn } from '@perpmesh/app';
 import { EXECUTION_PROTO, EXECUTION_SERVICE, EXECUTION_VENUE_ACCESS } from '@perpmesh/execution';
 import { MARKET_DATA_PROTO, MARKET_DATA_SERVICE, MARKET_DATA_VENUE_ACCESS } from '@perpmesh/market-data';
 import { createLogger, parseConfig } from '@perpmesh/runtime';
@@ -22,21 +22,16 @@ describe('embedded composition', () => {
   test('every service comes from its lib builder: service then `grpc <name>`, in dependency order', () => {
     const { config } = parseConfig(embeddedConfigSchema, raw, { env: {} });
     const { components } = buildEmbeddedComponents(config, logger);
-    const composed = components.flatMap((c) => {
-      const composition = compositionOf(c);
-      return composition ? [{ component: c.name, ...composition }] : [];
-    });
-    const expected = [
-      [MARKET_DATA_SERVICE, MARKET_DATA_PROTO, MARKET_DATA_VENUE_ACCESS],
-      [EXECUTION_SERVICE, EXECUTION_PROTO, EXECUTION_VENUE_ACCESS],
-      [ACCOUNT_SERVICE, ACCOUNT_PROTO, ACCOUNT_VENUE_ACCESS],
-      [STRATEGY_SERVICE, STRATEGY_PROTO, STRATEGY_VENUE_ACCESS],
-    ] as const;
+    assert.deepEqual(compositionsIn(components), [
+      { name: MARKET_DATA_SERVICE, venueAccess: MARKET_DATA_VENUE_ACCESS, protoFile: MARKET_DATA_PROTO },
+      { name: EXECUTION_SERVICE, venueAccess: EXECUTION_VENUE_ACCESS, protoFile: EXECUTION_PROTO },
+      { name: ACCOUNT_SERVICE, venueAccess: ACCOUNT_VENUE_ACCESS, protoFile: ACCOUNT_PROTO },
+      { name: STRATEGY_SERVICE, venueAccess: STRATEGY_VENUE_ACCESS, protoFile: STRATEGY_PROTO },
+    ]);
+    const services = [MARKET_DATA_SERVICE, EXECUTION_SERVICE, ACCOUNT_SERVICE, STRATEGY_SERVICE];
     assert.deepEqual(
-      composed,
-      expected.flatMap(([name, protoFile, venueAccess]) =>
-        [name, `grpc ${name}`].map((component) => ({ component, name, venueAccess, protoFile })),
-      ),
+      components.filter((c) => compositionOf(c)).map((c) => c.name),
+      services.flatMap((name) => [name, `grpc ${name}`]),
     );
     // Nothing else in the process is named like a service: no hand-made second copy.
     const handMade = components.filter((c) => !compositionOf(c)).map((c) => c.name);

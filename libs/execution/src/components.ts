@@ -5,12 +5,10 @@
 import {
   composeService,
   type ServiceComposition,
-  type ServiceGrpcOptions,
+  type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
-import type { EventLog } from '@perpmesh/bus';
-import type { Subjects } from '@perpmesh/contracts';
-import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
+import type { ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import type { StaticVenueDirectory } from '@perpmesh/venues';
 import { EXECUTION_SERVICE, type ExecutionSection, executionOptionsOf } from './config.js';
@@ -21,21 +19,11 @@ export const EXECUTION_PROTO = 'perpmesh/v1/execution.proto';
 /** Execution places and cancels orders: it holds the accounts' trading keys. */
 export const EXECUTION_VENUE_ACCESS: VenueAccess = 'trading';
 
-export interface ExecutionComponentsOptions {
+export interface ExecutionComponentsOptions extends ServiceContext {
   readonly section: ExecutionSection;
-  readonly log: () => EventLog;
   readonly state: () => StateStore;
   readonly venues: () => StaticVenueDirectory;
-  readonly subjects: Subjects;
-  /** '' in production; the namespace prefix of stream names otherwise. */
-  readonly streamPrefix: string;
-  /** Producer id on every envelope, `execution/<instance>`. */
-  readonly source: string;
-  readonly health: HealthRegistry;
   readonly metrics: ServiceMetrics;
-  readonly logger: Logger;
-  readonly grpc: Omit<ServiceGrpcOptions, 'host' | 'port' | 'health' | 'logger'>;
-  readonly nowMs?: () => number;
   /** Test entrypoints only (services/execution crash-test-main.ts). */
   readonly hooks?: ExecutionTestHooks;
 }
@@ -48,6 +36,8 @@ export function executionServiceComponents(
     name: EXECUTION_SERVICE,
     venueAccess: EXECUTION_VENUE_ACCESS,
     protoFile: EXECUTION_PROTO,
+    context: options,
+    section,
     build: () =>
       buildExecutionService({
         log: options.log(),
@@ -62,6 +52,5 @@ export function executionServiceComponents(
         config: executionOptionsOf(section, options.streamPrefix),
         ...(options.hooks ? { hooks: options.hooks } : {}),
       }),
-    grpc: { host: section.grpcHost, port: section.grpcPort, health, logger, ...options.grpc },
   });
 }

@@ -5,12 +5,10 @@
 import {
   composeService,
   type ServiceComposition,
-  type ServiceGrpcOptions,
+  type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
-import type { EventLog } from '@perpmesh/bus';
-import type { Subjects } from '@perpmesh/contracts';
-import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
+import type { ServiceMetrics } from '@perpmesh/runtime';
 import type { StaticVenueDirectory, VenuesSection } from '@perpmesh/venues';
 import { MARKET_DATA_SERVICE, type MarketDataSection, marketDataTuningOf } from './config.js';
 import { buildMarketDataService, type MarketDataService } from './service.js';
@@ -19,20 +17,12 @@ export const MARKET_DATA_PROTO = 'perpmesh/v1/market_data.proto';
 /** Market data reads books, trades and funding: public data, no trading keys. */
 export const MARKET_DATA_VENUE_ACCESS: VenueAccess = 'public';
 
-export interface MarketDataComponentsOptions {
+export interface MarketDataComponentsOptions extends ServiceContext {
   readonly section: MarketDataSection;
   /** `venues`: the instruments followed (this shard takes its part). */
   readonly venuesConfig: VenuesSection;
-  readonly log: () => EventLog;
   readonly venues: () => StaticVenueDirectory;
-  readonly subjects: Subjects;
-  /** Producer id on every envelope, `market-data/<instance>`. */
-  readonly source: string;
-  readonly health: HealthRegistry;
   readonly metrics: ServiceMetrics;
-  readonly logger: Logger;
-  readonly grpc: Omit<ServiceGrpcOptions, 'host' | 'port' | 'health' | 'logger'>;
-  readonly nowMs?: () => number;
 }
 
 export function marketDataServiceComponents(
@@ -43,6 +33,8 @@ export function marketDataServiceComponents(
     name: MARKET_DATA_SERVICE,
     venueAccess: MARKET_DATA_VENUE_ACCESS,
     protoFile: MARKET_DATA_PROTO,
+    context: options,
+    section,
     build: () =>
       buildMarketDataService({
         log: options.log(),
@@ -55,6 +47,5 @@ export function marketDataServiceComponents(
         metrics: options.metrics,
         config: { venues: options.venuesConfig, shard: section.shard, tuning: marketDataTuningOf(section) },
       }),
-    grpc: { host: section.grpcHost, port: section.grpcPort, health, logger, ...options.grpc },
   });
 }

@@ -28,6 +28,7 @@ export function buildComponents(
   const section = config.marketData;
   const metrics = createMetrics(MARKET_DATA_SERVICE);
   const source = `${MARKET_DATA_SERVICE}/${section.instance ?? String(section.shard.index)}`;
+  const ns = namespacing(config);
   const log = new Slot<EventLog>('event log');
   const venues = new Slot<StaticVenueDirectory>('venues');
   const marketData = marketDataServiceComponents({
@@ -35,7 +36,8 @@ export function buildComponents(
     venuesConfig: config.venues,
     log: () => log.get(),
     venues: () => venues.get(),
-    subjects: namespacing(config).subjects,
+    subjects: ns.subjects,
+    streamPrefix: ns.streamPrefix,
     source,
     health,
     metrics,

@@ -5,12 +5,10 @@
 import {
   composeService,
   type ServiceComposition,
-  type ServiceGrpcOptions,
+  type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
-import type { EventLog } from '@perpmesh/bus';
-import type { Subjects } from '@perpmesh/contracts';
-import type { HealthRegistry, Logger, Secret } from '@perpmesh/runtime';
+import type { Secret } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import {
   parseStrategyInstances,
@@ -28,9 +26,8 @@ export const STRATEGY_PROTO = 'perpmesh/v1/strategy.proto';
  */
 export const STRATEGY_VENUE_ACCESS: VenueAccess = 'public';
 
-export interface StrategyComponentsOptions {
+export interface StrategyComponentsOptions extends ServiceContext {
   readonly section: StrategySection;
-  readonly log: () => EventLog;
   readonly state: () => StateStore;
   /** The venue directory, for the markets' public lists (tick, lot, min size). */
   readonly venues: () => Parameters<typeof marketsFromVenues>[0];
@@ -39,15 +36,6 @@ export interface StrategyComponentsOptions {
   readonly accountAddress: () => string;
   /** `auth.token`, sent to the execution and account services. */
   readonly authToken: Secret | undefined;
-  readonly subjects: Subjects;
-  /** '' in production; the namespace prefix of stream names otherwise. */
-  readonly streamPrefix: string;
-  /** Producer id on every envelope, `strategy/<instance>`. */
-  readonly source: string;
-  readonly health: HealthRegistry;
-  readonly logger: Logger;
-  readonly grpc: Omit<ServiceGrpcOptions, 'host' | 'port' | 'health' | 'logger'>;
-  readonly nowMs?: () => number;
 }
 
 export function strategyServiceComponents(
@@ -65,6 +53,8 @@ export function strategyServiceComponents(
     name: STRATEGY_SERVICE,
     venueAccess: STRATEGY_VENUE_ACCESS,
     protoFile: STRATEGY_PROTO,
+    context: options,
+    section,
     build: () =>
       buildStrategyService({
         log: options.log(),
@@ -81,6 +71,5 @@ export function strategyServiceComponents(
         instances,
         settings,
       }),
-    grpc: { host: section.grpcHost, port: section.grpcPort, health, logger, ...options.grpc },
   });
 }
