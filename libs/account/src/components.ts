@@ -3,15 +3,16 @@
  * and the embedded `perpmesh start` both run.
  */
 import {
+  commonServiceDeps,
   composeService,
+  type InfrastructureDeps,
   type ServiceComposition,
   type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
 import { ValidationError } from '@perpmesh/core';
 import type { ServiceMetrics } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
-import { configuredAccounts, type StaticVenueDirectory, type VenuesSection } from '@perpmesh/venues';
+import { configuredAccounts, type VenuesSection } from '@perpmesh/venues';
 import { ACCOUNT_SERVICE, type AccountSection, accountSettingsOf } from './config.js';
 import { type AccountService, buildAccountService } from './service.js';
 
@@ -19,12 +20,12 @@ export const ACCOUNT_PROTO = 'perpmesh/v1/account.proto';
 /** The account service reads balances and positions with the accounts' keys. */
 export const ACCOUNT_VENUE_ACCESS: VenueAccess = 'trading';
 
-export interface AccountComponentsOptions extends ServiceContext {
+export interface AccountComponentsOptions
+  extends ServiceContext,
+    Pick<InfrastructureDeps, 'state' | 'venues'> {
   readonly section: AccountSection;
   /** `venues`: the accounts tracked (at least one). */
   readonly venuesConfig: VenuesSection;
-  readonly state: () => StateStore;
-  readonly venues: () => StaticVenueDirectory;
   /**
    * The account lease holder, unique per process, when several instances may share the log
    * (the deployable); without it this instance works alone (the embedded process).
@@ -36,7 +37,7 @@ export interface AccountComponentsOptions extends ServiceContext {
 export function accountServiceComponents(
   options: AccountComponentsOptions,
 ): ServiceComposition<AccountService> {
-  const { section, health, logger } = options;
+  const { section } = options;
   if (configuredAccounts(options.venuesConfig).length === 0) {
     throw new ValidationError(
       'venues',
@@ -54,15 +55,10 @@ export function accountServiceComponents(
     section,
     build: () =>
       buildAccountService({
-        log: options.log(),
+        ...commonServiceDeps(options),
         state: options.state(),
         venues: options.venues(),
-        subjects: options.subjects,
         streamPrefix: options.streamPrefix,
-        health,
-        logger,
-        nowMs: options.nowMs ?? Date.now,
-        source: options.source,
         metrics: options.metrics,
         config: settings,
         ...(leaseHolder === undefined ? {} : { lease: { store: options.state(), holder: leaseHolder } }),

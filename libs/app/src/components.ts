@@ -16,7 +16,7 @@ import type {
 import { startGrpcServer, startHttpServer } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import type { PaperSection, StaticVenueDirectory, VenuesSection } from '@perpmesh/venues';
-import { openEventLog, openStateStore } from './infra.js';
+import { namespacing, openEventLog, openStateStore } from './infra.js';
 import { PROTO_DIR } from './main.js';
 import { openVenueDirectory } from './venues.js';
 
@@ -150,6 +150,18 @@ export interface ServiceComposition<S> {
   readonly components: readonly [service: ServiceComponent, grpc: ServiceComponent];
 }
 
+/** The deps every `build<Name>Service` takes alike, read from the context at start. */
+export function commonServiceDeps(context: ServiceContext) {
+  return {
+    log: context.log(),
+    subjects: context.subjects,
+    health: context.health,
+    logger: context.logger,
+    nowMs: context.nowMs ?? Date.now,
+    source: context.source,
+  };
+}
+
 /** Which composition made a component: how tests tell both run modes use one builder. */
 const composedBy = new WeakMap<ServiceComponent, ComposedFrom>();
 
@@ -259,5 +271,47 @@ export function venuesComponent(
       await slot.peek()?.close();
       slot.set(undefined);
     },
+  };
+}
+
+/** What a deployable's service reads from its infrastructure (spread into its builder's options). */
+export interface InfrastructureDeps {
+  readonly log: () => EventLog;
+  readonly state: () => StateStore;
+  readonly venues: () => StaticVenueDirectory;
+  readonly subjects: ServiceContext['subjects'];
+  readonly streamPrefix: string;
+}
+
+/**
+ * A deployable's own infrastructure, in start order: the event log, the state store when
+ * the service keeps state, and the venue directory with the access the service declares
+ * (its lib's `<NAME>_VENUE_ACCESS`).
+ */
+export function serviceInfrastructure(
+  config: InfraConfig & Parameters<typeof venuesComponent>[0],
+  options: {
+    source: string;
+    stateStore: boolean;
+    venues: { access: VenueAccess; callTimeoutMs: number };
+  },
+): { deps: InfrastructureDeps; components: ServiceComponent[] } {
+  const ns = namespacing(config);
+  const log = new Slot<EventLog>('event log');
+  const state = new Slot<StateStore>('state store');
+  const venues = new Slot<StaticVenueDirectory>('venues');
+  return {
+    deps: {
+      log: () => log.get(),
+      state: () => state.get(),
+      venues: () => venues.get(),
+      subjects: ns.subjects,
+      streamPrefix: ns.streamPrefix,
+    },
+    components: [
+      eventLogComponent(config, options.source, log),
+      ...(options.stateStore ? [stateStoreComponent(config, state)] : []),
+      venuesComponent(config, venues, { callTimeoutMs: options.venues.callTimeoutMs }),
+    ],
   };
 }

@@ -187,57 +187,47 @@ export function buildEmbeddedComponents(
 
   // Each service exactly as its own deployable composes it (the lib's components builder);
   // the gRPC servers record where they bound, for the gateway and the strategies' clients.
-  const grpcOf = (name: string) => ({
-    config,
-    onStarted: (server: RunningGrpcServer) => {
-      grpcAddresses[name] = server.address;
-    },
-  });
-  const common = { log: () => log.get(), subjects: ns.subjects, streamPrefix: ns.streamPrefix, health };
-  const marketData = marketDataServiceComponents({
-    ...common,
-    section: config.marketData,
-    venuesConfig: config.venues,
-    venues: () => venues.get(),
-    source: `${MARKET_DATA_SERVICE}/embedded`,
-    metrics,
-    logger: logger.child({ component: MARKET_DATA_SERVICE }),
-    grpc: grpcOf(MARKET_DATA_SERVICE),
-  });
-  const execution = executionServiceComponents({
-    ...common,
-    section: config.execution,
+  const contextOf = (name: string) => ({
+    log: () => log.get(),
     state: () => state.get(),
     venues: () => venues.get(),
-    source: `${EXECUTION_SERVICE}/embedded`,
+    subjects: ns.subjects,
+    streamPrefix: ns.streamPrefix,
+    source: `${name}/embedded`,
+    health,
+    logger: logger.child({ component: name }),
+    grpc: {
+      config,
+      onStarted: (server: RunningGrpcServer) => {
+        grpcAddresses[name] = server.address;
+      },
+    },
+  });
+  const marketData = marketDataServiceComponents({
+    ...contextOf(MARKET_DATA_SERVICE),
+    section: config.marketData,
+    venuesConfig: config.venues,
     metrics,
-    logger: logger.child({ component: EXECUTION_SERVICE }),
-    grpc: grpcOf(EXECUTION_SERVICE),
+  });
+  const execution = executionServiceComponents({
+    ...contextOf(EXECUTION_SERVICE),
+    section: config.execution,
+    metrics,
   });
   // One process holds the log: no lease to share.
   const account = accountServiceComponents({
-    ...common,
+    ...contextOf(ACCOUNT_SERVICE),
     section: config.account,
     venuesConfig: config.venues,
-    state: () => state.get(),
-    venues: () => venues.get(),
-    source: `${ACCOUNT_SERVICE}/embedded`,
     metrics,
-    logger: logger.child({ component: ACCOUNT_SERVICE }),
-    grpc: grpcOf(ACCOUNT_SERVICE),
   });
   // The strategies reach the venues only through this process's execution gRPC API.
   const strategy = strategyServiceComponents({
-    ...common,
+    ...contextOf(STRATEGY_SERVICE),
     section: config.strategy,
-    state: () => state.get(),
-    venues: () => venues.get(),
     executionAddress: () => loopback(grpcAddresses[EXECUTION_SERVICE]!),
     accountAddress: () => loopback(grpcAddresses[ACCOUNT_SERVICE]!),
     authToken: config.auth.token,
-    source: `${STRATEGY_SERVICE}/embedded`,
-    logger: logger.child({ component: STRATEGY_SERVICE }),
-    grpc: grpcOf(STRATEGY_SERVICE),
   });
 
   const components: ServiceComponent[] = [

@@ -3,14 +3,14 @@
  * services/execution and the embedded `perpmesh start` both run.
  */
 import {
+  commonServiceDeps,
   composeService,
+  type InfrastructureDeps,
   type ServiceComposition,
   type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
 import type { ServiceMetrics } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
-import type { StaticVenueDirectory } from '@perpmesh/venues';
 import { EXECUTION_SERVICE, type ExecutionSection, executionOptionsOf } from './config.js';
 import type { ExecutionTestHooks } from './engine.js';
 import { buildExecutionService, type ExecutionService } from './service.js';
@@ -19,10 +19,10 @@ export const EXECUTION_PROTO = 'perpmesh/v1/execution.proto';
 /** Execution places and cancels orders: it holds the accounts' trading keys. */
 export const EXECUTION_VENUE_ACCESS: VenueAccess = 'trading';
 
-export interface ExecutionComponentsOptions extends ServiceContext {
+export interface ExecutionComponentsOptions
+  extends ServiceContext,
+    Pick<InfrastructureDeps, 'state' | 'venues'> {
   readonly section: ExecutionSection;
-  readonly state: () => StateStore;
-  readonly venues: () => StaticVenueDirectory;
   readonly metrics: ServiceMetrics;
   /** Test entrypoints only (services/execution crash-test-main.ts). */
   readonly hooks?: ExecutionTestHooks;
@@ -31,7 +31,7 @@ export interface ExecutionComponentsOptions extends ServiceContext {
 export function executionServiceComponents(
   options: ExecutionComponentsOptions,
 ): ServiceComposition<ExecutionService> {
-  const { section, health, logger } = options;
+  const { section } = options;
   return composeService({
     name: EXECUTION_SERVICE,
     venueAccess: EXECUTION_VENUE_ACCESS,
@@ -40,14 +40,9 @@ export function executionServiceComponents(
     section,
     build: () =>
       buildExecutionService({
-        log: options.log(),
+        ...commonServiceDeps(options),
         state: options.state(),
         venues: options.venues(),
-        subjects: options.subjects,
-        health,
-        logger,
-        nowMs: options.nowMs ?? Date.now,
-        source: options.source,
         metrics: options.metrics,
         config: executionOptionsOf(section, options.streamPrefix),
         ...(options.hooks ? { hooks: options.hooks } : {}),

@@ -3,13 +3,15 @@
  * services/market-data and the embedded `perpmesh start` both run.
  */
 import {
+  commonServiceDeps,
   composeService,
+  type InfrastructureDeps,
   type ServiceComposition,
   type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
 import type { ServiceMetrics } from '@perpmesh/runtime';
-import type { StaticVenueDirectory, VenuesSection } from '@perpmesh/venues';
+import type { VenuesSection } from '@perpmesh/venues';
 import { MARKET_DATA_SERVICE, type MarketDataSection, marketDataTuningOf } from './config.js';
 import { buildMarketDataService, type MarketDataService } from './service.js';
 
@@ -17,18 +19,17 @@ export const MARKET_DATA_PROTO = 'perpmesh/v1/market_data.proto';
 /** Market data reads books, trades and funding: public data, no trading keys. */
 export const MARKET_DATA_VENUE_ACCESS: VenueAccess = 'public';
 
-export interface MarketDataComponentsOptions extends ServiceContext {
+export interface MarketDataComponentsOptions extends ServiceContext, Pick<InfrastructureDeps, 'venues'> {
   readonly section: MarketDataSection;
   /** `venues`: the instruments followed (this shard takes its part). */
   readonly venuesConfig: VenuesSection;
-  readonly venues: () => StaticVenueDirectory;
   readonly metrics: ServiceMetrics;
 }
 
 export function marketDataServiceComponents(
   options: MarketDataComponentsOptions,
 ): ServiceComposition<MarketDataService> {
-  const { section, health, logger } = options;
+  const { section } = options;
   return composeService({
     name: MARKET_DATA_SERVICE,
     venueAccess: MARKET_DATA_VENUE_ACCESS,
@@ -37,13 +38,8 @@ export function marketDataServiceComponents(
     section,
     build: () =>
       buildMarketDataService({
-        log: options.log(),
+        ...commonServiceDeps(options),
         venues: options.venues(),
-        subjects: options.subjects,
-        health,
-        logger,
-        nowMs: options.nowMs ?? Date.now,
-        source: options.source,
         metrics: options.metrics,
         config: { venues: options.venuesConfig, shard: section.shard, tuning: marketDataTuningOf(section) },
       }),

@@ -6,21 +6,9 @@
  * the others are hot standbys (not ready, naming the holder) that take over when it lapses.
  */
 import { randomBytes } from 'node:crypto';
-import { accountServiceComponents } from '@perpmesh/account';
-import {
-  eventLogComponent,
-  httpComponent,
-  namespacing,
-  runIfEntryPoint,
-  runServiceMain,
-  Slot,
-  stateStoreComponent,
-  venuesComponent,
-} from '@perpmesh/app';
-import type { EventLog } from '@perpmesh/bus';
+import { ACCOUNT_VENUE_ACCESS, accountServiceComponents } from '@perpmesh/account';
+import { httpComponent, runIfEntryPoint, runServiceMain, serviceInfrastructure } from '@perpmesh/app';
 import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
-import type { StaticVenueDirectory } from '@perpmesh/venues';
 import { ACCOUNT_SERVICE, type AccountServiceConfigFile, accountConfigSchema } from './config.js';
 
 export { ACCOUNT_PROTO } from '@perpmesh/account';
@@ -33,18 +21,15 @@ export function buildComponents(
   const section = config.account;
   const metrics = createMetrics(ACCOUNT_SERVICE);
   const source = `${ACCOUNT_SERVICE}/${section.instance}`;
-  const ns = namespacing(config);
-  const log = new Slot<EventLog>('event log');
-  const state = new Slot<StateStore>('state store');
-  const venues = new Slot<StaticVenueDirectory>('venues');
+  const infra = serviceInfrastructure(config, {
+    source,
+    stateStore: true,
+    venues: { access: ACCOUNT_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
+  });
   const account = accountServiceComponents({
+    ...infra.deps,
     section,
     venuesConfig: config.venues,
-    log: () => log.get(),
-    state: () => state.get(),
-    venues: () => venues.get(),
-    subjects: ns.subjects,
-    streamPrefix: ns.streamPrefix,
     source,
     // Unique per process: two instances configured with the same id must never share a lease.
     leaseHolder: `${source} pid ${process.pid} ${randomBytes(3).toString('hex')}`,
@@ -55,9 +40,7 @@ export function buildComponents(
   });
   return [
     httpComponent({ http: section.http, health, metrics: metrics.registry, logger }),
-    eventLogComponent(config, source, log),
-    stateStoreComponent(config, state),
-    venuesComponent(config, venues, { callTimeoutMs: section.venueCallTimeout }),
+    ...infra.components,
     ...account.components,
   ];
 }

@@ -4,21 +4,13 @@
  * write-ahead exec events, reconciliation before ready); /healthz /readyz /metrics on HTTP.
  * Stateless: run several replicas behind one gRPC address.
  */
+import { httpComponent, runIfEntryPoint, runServiceMain, serviceInfrastructure } from '@perpmesh/app';
 import {
-  eventLogComponent,
-  httpComponent,
-  namespacing,
-  runIfEntryPoint,
-  runServiceMain,
-  Slot,
-  stateStoreComponent,
-  venuesComponent,
-} from '@perpmesh/app';
-import type { EventLog } from '@perpmesh/bus';
-import { type ExecutionTestHooks, executionServiceComponents } from '@perpmesh/execution';
+  EXECUTION_VENUE_ACCESS,
+  type ExecutionTestHooks,
+  executionServiceComponents,
+} from '@perpmesh/execution';
 import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
-import type { StaticVenueDirectory } from '@perpmesh/venues';
 import { EXECUTION_SERVICE, type ExecutionServiceConfigFile, executionConfigSchema } from './config.js';
 
 export { EXECUTION_PROTO } from '@perpmesh/execution';
@@ -31,19 +23,16 @@ export function buildComponents(
   hooks?: ExecutionTestHooks,
 ): ServiceComponent[] {
   const section = config.execution;
-  const ns = namespacing(config);
   const metrics = createMetrics(EXECUTION_SERVICE);
   const source = `${EXECUTION_SERVICE}/${section.instance}`;
-  const log = new Slot<EventLog>('event log');
-  const state = new Slot<StateStore>('state store');
-  const venues = new Slot<StaticVenueDirectory>('venues');
+  const infra = serviceInfrastructure(config, {
+    source,
+    stateStore: true,
+    venues: { access: EXECUTION_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
+  });
   const execution = executionServiceComponents({
+    ...infra.deps,
     section,
-    log: () => log.get(),
-    state: () => state.get(),
-    venues: () => venues.get(),
-    subjects: ns.subjects,
-    streamPrefix: ns.streamPrefix,
     source,
     health,
     metrics,
@@ -56,9 +45,7 @@ export function buildComponents(
   });
   return [
     httpComponent({ http: section.http, health, metrics: metrics.registry, logger }),
-    eventLogComponent(config, source, log),
-    stateStoreComponent(config, state),
-    venuesComponent(config, venues, { callTimeoutMs: section.venueCallTimeout }),
+    ...infra.components,
     ...execution.components,
   ];
 }

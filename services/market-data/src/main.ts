@@ -3,19 +3,13 @@
  * Books, trades and funding of the configured venues (this replica's shard of them) →
  * md.* events on JetStream; MarketDataService on gRPC; /healthz /readyz /metrics on HTTP.
  */
+import { httpComponent, runIfEntryPoint, runServiceMain, serviceInfrastructure } from '@perpmesh/app';
 import {
-  eventLogComponent,
-  httpComponent,
-  namespacing,
-  runIfEntryPoint,
-  runServiceMain,
-  Slot,
-  venuesComponent,
-} from '@perpmesh/app';
-import type { EventLog } from '@perpmesh/bus';
-import { MARKET_DATA_SERVICE, marketDataServiceComponents } from '@perpmesh/market-data';
+  MARKET_DATA_SERVICE,
+  MARKET_DATA_VENUE_ACCESS,
+  marketDataServiceComponents,
+} from '@perpmesh/market-data';
 import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
-import type { StaticVenueDirectory } from '@perpmesh/venues';
 import { type MarketDataServiceConfigFile, marketDataConfigSchema } from './config.js';
 
 export { MARKET_DATA_PROTO } from '@perpmesh/market-data';
@@ -28,16 +22,15 @@ export function buildComponents(
   const section = config.marketData;
   const metrics = createMetrics(MARKET_DATA_SERVICE);
   const source = `${MARKET_DATA_SERVICE}/${section.instance ?? String(section.shard.index)}`;
-  const ns = namespacing(config);
-  const log = new Slot<EventLog>('event log');
-  const venues = new Slot<StaticVenueDirectory>('venues');
+  const infra = serviceInfrastructure(config, {
+    source,
+    stateStore: false,
+    venues: { access: MARKET_DATA_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
+  });
   const marketData = marketDataServiceComponents({
+    ...infra.deps,
     section,
     venuesConfig: config.venues,
-    log: () => log.get(),
-    venues: () => venues.get(),
-    subjects: ns.subjects,
-    streamPrefix: ns.streamPrefix,
     source,
     health,
     metrics,
@@ -46,8 +39,7 @@ export function buildComponents(
   });
   return [
     httpComponent({ http: section.http, health, metrics: metrics.registry, logger }),
-    eventLogComponent(config, source, log),
-    venuesComponent(config, venues, { callTimeoutMs: section.venueCallTimeout }),
+    ...infra.components,
     ...marketData.components,
   ];
 }

@@ -6,21 +6,9 @@
  * (`strategy.executionAddress`); balances and positions come from the account service.
  * SIGTERM / SIGINT: every strategy cancels its open orders and keeps its positions.
  */
-import {
-  eventLogComponent,
-  httpComponent,
-  namespacing,
-  runIfEntryPoint,
-  runServiceMain,
-  Slot,
-  stateStoreComponent,
-  venuesComponent,
-} from '@perpmesh/app';
-import type { EventLog } from '@perpmesh/bus';
+import { httpComponent, runIfEntryPoint, runServiceMain, serviceInfrastructure } from '@perpmesh/app';
 import { HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
-import { strategyServiceComponents } from '@perpmesh/strategy/runtime';
-import type { StaticVenueDirectory } from '@perpmesh/venues';
+import { STRATEGY_VENUE_ACCESS, strategyServiceComponents } from '@perpmesh/strategy/runtime';
 import { STRATEGY_SERVICE, type StrategyServiceConfigFile, strategyConfigSchema } from './config.js';
 
 export { STRATEGY_PROTO } from '@perpmesh/strategy/runtime';
@@ -31,21 +19,18 @@ export function buildComponents(
   health = new HealthRegistry(),
 ): ServiceComponent[] {
   const section = config.strategy;
-  const ns = namespacing(config);
   const source = `${STRATEGY_SERVICE}/${section.instance}`;
-  const log = new Slot<EventLog>('event log');
-  const state = new Slot<StateStore>('state store');
-  const venues = new Slot<StaticVenueDirectory>('venues');
+  const infra = serviceInfrastructure(config, {
+    source,
+    stateStore: true,
+    venues: { access: STRATEGY_VENUE_ACCESS, callTimeoutMs: section.callTimeout },
+  });
   const strategy = strategyServiceComponents({
+    ...infra.deps,
     section,
-    log: () => log.get(),
-    state: () => state.get(),
-    venues: () => venues.get(),
     executionAddress: () => section.executionAddress,
     accountAddress: () => section.accountAddress,
     authToken: config.auth.token,
-    subjects: ns.subjects,
-    streamPrefix: ns.streamPrefix,
     source,
     health,
     logger,
@@ -56,9 +41,7 @@ export function buildComponents(
   });
   return [
     httpComponent({ http: section.http, health, logger }),
-    eventLogComponent(config, source, log),
-    stateStoreComponent(config, state),
-    venuesComponent(config, venues, { callTimeoutMs: section.callTimeout }),
+    ...infra.components,
     // On stop it cancels every strategy's open orders and keeps positions.
     ...strategy.components,
   ];

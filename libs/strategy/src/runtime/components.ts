@@ -3,13 +3,14 @@
  * and the embedded `perpmesh start` both run.
  */
 import {
+  commonServiceDeps,
   composeService,
+  type InfrastructureDeps,
   type ServiceComposition,
   type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
 import type { Secret } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
 import {
   parseStrategyInstances,
   runtimeSettingsOf,
@@ -26,11 +27,10 @@ export const STRATEGY_PROTO = 'perpmesh/v1/strategy.proto';
  */
 export const STRATEGY_VENUE_ACCESS: VenueAccess = 'public';
 
-export interface StrategyComponentsOptions extends ServiceContext {
+export interface StrategyComponentsOptions
+  extends ServiceContext,
+    Pick<InfrastructureDeps, 'state' | 'venues'> {
   readonly section: StrategySection;
-  readonly state: () => StateStore;
-  /** The venue directory, for the markets' public lists (tick, lot, min size). */
-  readonly venues: () => Parameters<typeof marketsFromVenues>[0];
   /** The execution and account services' gRPC addresses, read at start. */
   readonly executionAddress: () => string;
   readonly accountAddress: () => string;
@@ -41,7 +41,7 @@ export interface StrategyComponentsOptions extends ServiceContext {
 export function strategyServiceComponents(
   options: StrategyComponentsOptions,
 ): ServiceComposition<StrategyService> {
-  const { section, health, logger } = options;
+  const { section } = options;
   // Validated before anything starts: a bad field names itself (strategy.instances[0]...).
   const instances = parseStrategyInstances(section.instances);
   const settings = runtimeSettingsOf(section);
@@ -57,17 +57,12 @@ export function strategyServiceComponents(
     section,
     build: () =>
       buildStrategyService({
-        log: options.log(),
+        ...commonServiceDeps(options),
         state: options.state(),
-        subjects: options.subjects,
         streamPrefix: options.streamPrefix,
         orders: new GrpcOrderGateway({ address: options.executionAddress(), ...client }),
         account: new GrpcAccountReader({ address: options.accountAddress(), ...client }),
         markets: marketsFromVenues(options.venues()),
-        health,
-        logger,
-        nowMs: options.nowMs ?? Date.now,
-        source: options.source,
         instances,
         settings,
       }),
