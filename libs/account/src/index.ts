@@ -3,6 +3,8 @@
  * log, venue balances and positions, drift detection, AccountService over gRPC.
  * The deployable is services/account; the embedded runner composes `buildAccountService`.
  */
+
+export * from './components.js';
 export {
   ACCOUNT_DEFAULTS,
   ACCOUNT_SERVICE,
@@ -56,4 +58,3 @@ export {
   type SummaryTotals,
   summaryTotals,
 } from './views.js';
-export * from './components.js';

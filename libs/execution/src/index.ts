@@ -4,6 +4,7 @@
  * reconciliation, and the ExecutionService gRPC implementation. See README.md.
  */
 
+export * from './components.js';
 export * from './config.js';
 export {
   type ExecStreamItem,
@@ -28,4 +29,3 @@ export {
   placeOrderCommandFromProto,
 } from './validation.js';
 export { CANCEL_REJECTED_REASON_PREFIX, execFilter, orderToProto } from './wire.js';
-export * from './components.js';

@@ -4,6 +4,7 @@
  * gRPC API over them.
  */
 
+export * from './components.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './feed.js';
@@ -11,4 +12,3 @@ export * from './grpc.js';
 export * from './publisher.js';
 export * from './service.js';
 export * from './shard.js';
-export * from './components.js';

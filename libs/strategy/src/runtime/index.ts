@@ -4,6 +4,8 @@
  * on strat.{strategy}.{kind}, orders through the execution service (or a dry-run
  * recorder), one active instance per strategy id (a `Lease` from @perpmesh/state), StrategyService over gRPC.
  */
+
+export * from './components.js';
 export * from './config.js';
 export * from './gateway.js';
 export * from './inputs.js';
@@ -24,4 +26,3 @@ export {
   type StrategyServiceDeps,
   UnknownStrategyError,
 } from './service.js';
-export * from './components.js';
