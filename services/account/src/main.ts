@@ -46,14 +46,7 @@ export function buildComponents(
 }
 
 export function main(argv?: readonly string[]): Promise<number> {
-  const health = new HealthRegistry();
-  return runServiceMain({
-    name: ACCOUNT_SERVICE,
-    schema: accountConfigSchema,
-    ...(argv ? { argv } : {}),
-    health,
-    build: (config, logger) => buildComponents(config, logger, health),
-  });
+  return runServiceMain({ name: ACCOUNT_SERVICE, schema: accountConfigSchema, argv, build: buildComponents });
 }
 
 runIfEntryPoint(import.meta.url, ACCOUNT_SERVICE, () => main());

@@ -51,13 +51,11 @@ export function buildComponents(
 }
 
 export function main(argv?: readonly string[], hooks?: ExecutionTestHooks): Promise<number> {
-  const health = new HealthRegistry();
   return runServiceMain({
     name: EXECUTION_SERVICE,
     schema: executionConfigSchema,
-    ...(argv ? { argv } : {}),
-    health,
-    build: (config, logger) => buildComponents(config, logger, health, hooks),
+    argv,
+    build: (config, logger, health) => buildComponents(config, logger, health, hooks),
   });
 }
 

@@ -45,13 +45,11 @@ export function buildComponents(
 }
 
 export function main(argv?: readonly string[]): Promise<number> {
-  const health = new HealthRegistry();
   return runServiceMain({
     name: MARKET_DATA_SERVICE,
     schema: marketDataConfigSchema,
-    ...(argv ? { argv } : {}),
-    health,
-    build: (config, logger) => buildComponents(config, logger, health),
+    argv,
+    build: buildComponents,
   });
 }
 

@@ -233,13 +233,11 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
 
 /** The process: config from file, env and argv; real clock; runs until SIGTERM/SIGINT. */
 export function main(argv?: readonly string[]): Promise<number> {
-  const health = new HealthRegistry();
   return runServiceMain({
     name: PAPER_VENUE_SERVICE,
     schema: paperVenueConfigSchema,
-    ...(argv ? { argv } : {}),
-    health,
-    build: (config, logger) => {
+    argv,
+    build: (config, logger, health) => {
       if (!Object.values(config.venues).some((v) => v.kind === 'paper')) {
         logger.warn(
           'no paper venues under `venues`: serving the three presets with no accounts (market data only)',

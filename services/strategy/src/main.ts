@@ -48,13 +48,11 @@ export function buildComponents(
 }
 
 export function main(argv?: readonly string[]): Promise<number> {
-  const health = new HealthRegistry();
   return runServiceMain({
     name: STRATEGY_SERVICE,
     schema: strategyConfigSchema,
-    ...(argv ? { argv } : {}),
-    health,
-    build: (config, logger) => buildComponents(config, logger, health),
+    argv,
+    build: buildComponents,
   });
 }
 
