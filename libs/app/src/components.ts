@@ -285,8 +285,8 @@ export interface InfrastructureDeps {
 
 /**
  * A deployable's own infrastructure, in start order: the event log, the state store when
- * the service keeps state, and the venue directory with the access the service declares
- * (its lib's `<NAME>_VENUE_ACCESS`).
+ * the service keeps state, and the venue directory. `venues.access` names the credentials
+ * the service needs (its lib's `<NAME>_VENUE_ACCESS`).
  */
 export function serviceInfrastructure(
   config: InfraConfig & Parameters<typeof venuesComponent>[0],
