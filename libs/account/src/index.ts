@@ -10,6 +10,7 @@ export {
   AcctPublisher,
   type AcctPublisherOptions,
 } from './acct-publisher.js';
+export * from './components.js';
 export {
   ACCOUNT_DEFAULTS,
   ACCOUNT_SERVICE,

@@ -3,6 +3,7 @@
  * gRPC server (health, reflection, bearer auth), plus the adapters by run mode.
  */
 import type { EventLog } from '@perpmesh/bus';
+import type { Subjects } from '@perpmesh/contracts';
 import type {
   BaseConfig,
   GrpcServiceRegistration,
@@ -15,7 +16,7 @@ import type {
 import { startGrpcServer, startHttpServer } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import type { PaperSection, StaticVenueDirectory, VenuesSection } from '@perpmesh/venues';
-import { openEventLog, openStateStore } from './infra.js';
+import { namespacing, openEventLog, openStateStore } from './infra.js';
 import { PROTO_DIR } from './main.js';
 import { openVenueDirectory } from './venues.js';
 
@@ -65,6 +66,8 @@ export function grpcComponent(options: {
   /** Called at start, after the services were built by earlier components. */
   services: () => readonly GrpcServiceRegistration[];
   protoFiles: readonly string[];
+  /** Where `protoFiles` are found, for reflection. Default: the repo's proto/. */
+  protoDir?: string;
   config: Pick<BaseConfig, 'auth'>;
   health: HealthRegistry;
   logger: Logger;
@@ -79,7 +82,7 @@ export function grpcComponent(options: {
         port: options.port,
         services: options.services(),
         protoFiles: options.protoFiles,
-        includeDirs: [PROTO_DIR],
+        includeDirs: [options.protoDir ?? PROTO_DIR],
         ...(options.config.auth.token === undefined ? {} : { authToken: options.config.auth.token }),
         logger: options.logger,
         health: options.health,
@@ -88,6 +91,144 @@ export function grpcComponent(options: {
     },
     stop: () => server?.close(),
   };
+}
+
+/**
+ * Which venue credentials a service needs: `public` market data only (market-data,
+ * strategy), or `trading` keys (execution, account). Each service's composition declares it.
+ */
+export type VenueAccess = 'public' | 'trading';
+
+/** What a service lib builds: started, stopped, and served over gRPC. */
+export interface ComposableService {
+  start(): Promise<void>;
+  stop(): Promise<unknown> | unknown;
+  readonly grpc: GrpcServiceRegistration;
+}
+
+/** Where and how a service's gRPC server listens. */
+export interface ServiceGrpcOptions {
+  host: string;
+  port: number;
+  config: Pick<BaseConfig, 'auth'>;
+  health: HealthRegistry;
+  logger: Logger;
+  /** E.g. the embedded process records the bound address for its in-process clients. */
+  onStarted?: (server: RunningGrpcServer) => void;
+}
+
+/**
+ * What every service's components builder is given by the process that runs it (its own
+ * deployable or the embedded one); each lib adds what its service needs (state, venues...).
+ */
+export interface ServiceContext {
+  /** The event log, once its component started. */
+  readonly log: () => EventLog;
+  readonly subjects: Subjects;
+  /** '' in production; the namespace prefix of stream names otherwise. */
+  readonly streamPrefix: string;
+  /** Producer id on every envelope, `<service>/<instance>`. */
+  readonly source: string;
+  readonly health: HealthRegistry;
+  readonly logger: Logger;
+  /** The gRPC server's auth and start hook; host and port come from the service's section. */
+  readonly grpc: Omit<ServiceGrpcOptions, 'host' | 'port' | 'health' | 'logger'>;
+  readonly nowMs?: () => number;
+}
+
+/**
+ * One service as lifecycle components, the same in its own deployable and in the
+ * embedded process: the service (named `name`) then its gRPC server (`grpc <name>`).
+ */
+export interface ServiceComposition<S> {
+  readonly name: string;
+  readonly venueAccess: VenueAccess;
+  readonly protoFile: string;
+  /** The running service, once its component started. */
+  readonly service: Slot<S>;
+  /** The service, then its gRPC server: start order (stopped in reverse). */
+  readonly components: readonly [service: ServiceComponent, grpc: ServiceComponent];
+}
+
+/** The deps every `build<Name>Service` takes alike, read from the context at start. */
+export function commonServiceDeps(context: ServiceContext) {
+  return {
+    log: context.log(),
+    subjects: context.subjects,
+    health: context.health,
+    logger: context.logger,
+    nowMs: context.nowMs ?? Date.now,
+    source: context.source,
+  };
+}
+
+/** Which composition made a component: how tests tell both run modes use one builder. */
+const composedBy = new WeakMap<ServiceComponent, ComposedFrom>();
+
+export type ComposedFrom = Pick<ServiceComposition<unknown>, 'name' | 'venueAccess' | 'protoFile'>;
+
+/** The composition (name, venue access, proto) a component came from; undefined if hand-made. */
+export function compositionOf(component: ServiceComponent): ComposedFrom | undefined {
+  return composedBy.get(component);
+}
+
+/** The compositions a process's components come from, in start order (hand-made ones left out). */
+export function compositionsIn(components: readonly ServiceComponent[]): ComposedFrom[] {
+  const found: ComposedFrom[] = [];
+  for (const component of components) {
+    const from = composedBy.get(component);
+    if (from && !found.includes(from)) found.push(from);
+  }
+  return found;
+}
+
+/** The service component and its gRPC server, for a lib's `<name>ServiceComponents` builder. */
+export function composeService<S extends ComposableService>(options: {
+  name: string;
+  venueAccess: VenueAccess;
+  protoFile: string;
+  context: ServiceContext;
+  /** The service's own section: where its gRPC server listens. */
+  section: { readonly grpcHost: string; readonly grpcPort: number };
+  /** Called at start, after the infrastructure components (event log, state, venues) started. */
+  build: () => S;
+}): ServiceComposition<S> {
+  const service = new Slot<S>(`${options.name} service`);
+  const serviceComponent: ServiceComponent = {
+    name: options.name,
+    start: async () => {
+      const s = options.build();
+      await s.start();
+      service.set(s);
+    },
+    stop: async () => {
+      await service.peek()?.stop();
+    },
+  };
+  const { context, section } = options;
+  const grpc = grpcComponent({
+    ...context.grpc,
+    host: section.grpcHost,
+    port: section.grpcPort,
+    health: context.health,
+    logger: context.logger,
+    services: () => [service.get().grpc],
+    protoFiles: [options.protoFile],
+  });
+  const composition: ServiceComposition<S> = {
+    name: options.name,
+    venueAccess: options.venueAccess,
+    protoFile: options.protoFile,
+    service,
+    components: [serviceComponent, { ...grpc, name: `grpc ${options.name}` }],
+  };
+  const from: ComposedFrom = {
+    name: options.name,
+    venueAccess: options.venueAccess,
+    protoFile: options.protoFile,
+  };
+  for (const component of composition.components) composedBy.set(component, from);
+  return composition;
 }
 
 type InfraConfig = Parameters<typeof openEventLog>[0] & Parameters<typeof openStateStore>[0];
@@ -135,5 +276,47 @@ export function venuesComponent(
       await slot.peek()?.close();
       slot.set(undefined);
     },
+  };
+}
+
+/** What a deployable's service reads from its infrastructure (spread into its builder's options). */
+export interface InfrastructureDeps {
+  readonly log: () => EventLog;
+  readonly state: () => StateStore;
+  readonly venues: () => StaticVenueDirectory;
+  readonly subjects: ServiceContext['subjects'];
+  readonly streamPrefix: string;
+}
+
+/**
+ * A deployable's own infrastructure, in start order: the event log, the state store when
+ * the service keeps state, and the venue directory. `venues.access` names the credentials
+ * the service needs (its lib's `<NAME>_VENUE_ACCESS`).
+ */
+export function serviceInfrastructure(
+  config: InfraConfig & Parameters<typeof venuesComponent>[0],
+  options: {
+    source: string;
+    stateStore: boolean;
+    venues: { access: VenueAccess; callTimeoutMs: number };
+  },
+): { deps: InfrastructureDeps; components: ServiceComponent[] } {
+  const ns = namespacing(config);
+  const log = new Slot<EventLog>('event log');
+  const state = new Slot<StateStore>('state store');
+  const venues = new Slot<StaticVenueDirectory>('venues');
+  return {
+    deps: {
+      log: () => log.get(),
+      state: () => state.get(),
+      venues: () => venues.get(),
+      subjects: ns.subjects,
+      streamPrefix: ns.streamPrefix,
+    },
+    components: [
+      eventLogComponent(config, options.source, log),
+      ...(options.stateStore ? [stateStoreComponent(config, state)] : []),
+      venuesComponent(config, venues, { callTimeoutMs: options.venues.callTimeoutMs }),
+    ],
   };
 }

@@ -10,7 +10,7 @@ import {
   ConfigError,
   configArgsFromArgv,
   createLogger,
-  type HealthRegistry,
+  HealthRegistry,
   type Logger,
   loadConfig,
   type ServiceComponent,
@@ -25,10 +25,12 @@ export const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url
 export interface ServiceMainOptions<S extends z.ZodType> {
   name: string;
   schema: S;
-  argv?: readonly string[];
+  /** Default: `process.argv.slice(2)`. */
+  argv?: readonly string[] | undefined;
+  /** Default: a new registry, handed to `build` and the lifecycle. */
   health?: HealthRegistry;
   /** The components to run, given the validated config. A ValidationError exits 2 naming the field. */
-  build: (config: z.output<S>, logger: Logger) => readonly ServiceComponent[];
+  build: (config: z.output<S>, logger: Logger, health: HealthRegistry) => readonly ServiceComponent[];
   lifecycle?: Pick<ServiceLifecycleOptions, 'signals' | 'exit' | 'stopTimeoutMs'>;
 }
 
@@ -54,9 +56,10 @@ export async function runServiceMain<S extends z.ZodType>(options: ServiceMainOp
   });
   for (const warning of loaded.warnings) logger.warn(warning);
   if (loaded.overrides.length > 0) logger.info({ overrides: loaded.overrides }, 'config overrides applied');
+  const health = options.health ?? new HealthRegistry();
   let components: readonly ServiceComponent[];
   try {
-    components = options.build(config, logger);
+    components = options.build(config, logger, health);
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     logger.fatal({ field: err.field }, `invalid ${name} config: ${err.message}`);
@@ -66,7 +69,7 @@ export async function runServiceMain<S extends z.ZodType>(options: ServiceMainOp
     name,
     logger,
     components,
-    ...(options.health ? { health: options.health } : {}),
+    health,
     ...options.lifecycle,
   });
   return lifecycle.run();

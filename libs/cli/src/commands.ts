@@ -7,19 +7,16 @@
  * `CliError` and printed as one line by main.ts.
  */
 import {
-  type BalanceView,
-  type FundingRateView,
-  ORDER_STATUS,
-  ORDER_TYPE,
-  type Order,
-  POSITION_SIDE,
-  type PositionView,
-  SIDE,
-  StateSource,
-  TIME_IN_FORCE,
-  type VenueStatus,
-} from '@perpmesh/contracts';
-import { dec, toWire } from '@perpmesh/core';
+  balanceRows,
+  byVenueAccount,
+  fundingRows,
+  type OrderRow,
+  orderRow,
+  orderRows,
+  positionRows,
+  type VenueStatusRow,
+  venueStatusRows,
+} from '@perpmesh/gateway';
 import { type CliService, CORE_SERVICES } from './cli-config.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, ServiceUnreachableError } from './cli-errors.js';
 import {
@@ -52,23 +49,19 @@ export interface Filter {
   instrument?: string;
 }
 
+/** The rows are the operator read model the dashboard renders too (libs/gateway views.ts). */
+export type {
+  BalanceRow,
+  FundingRow,
+  OrderRow,
+  PositionRow,
+  VenueComponentRow,
+  VenueStatusRow,
+} from '@perpmesh/gateway';
+export { orderRow };
+
 function writeJson(io: CommandIo, value: unknown): void {
   io.out.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** Enum to text without throwing on a value this build does not know. */
-function enumText<P extends number>(fromProto: (value: P, field: string) => string, value: P): string {
-  try {
-    return fromProto(value, 'value');
-  } catch {
-    return 'unknown';
-  }
-}
-
-function sourceText(source: StateSource): 'projection' | 'venue' | 'unknown' {
-  if (source === StateSource.STATE_SOURCE_PROJECTION) return 'projection';
-  if (source === StateSource.STATE_SOURCE_VENUE) return 'venue';
-  return 'unknown';
 }
 
 function ageCell(ageMs: number, stale: boolean): string {
@@ -85,19 +78,6 @@ export interface ServiceHealthRow {
   error?: string;
 }
 
-export interface VenueComponentRow {
-  component: string;
-  ready: boolean;
-  reason: string;
-  sinceMs: number;
-}
-
-export interface VenueStatusRow {
-  venue: string;
-  ready: boolean;
-  components: VenueComponentRow[];
-}
-
 export interface StatusReport {
   /** Every service SERVING and every venue ready. */
   ready: boolean;
@@ -105,19 +85,6 @@ export interface StatusReport {
   venues: VenueStatusRow[];
   /** Why the venue list is missing or partial; absent when market-data answered. */
   venuesError?: string;
-}
-
-function venueRow(v: VenueStatus): VenueStatusRow {
-  return {
-    venue: v.venue,
-    ready: v.ready,
-    components: v.components.map((c) => ({
-      component: c.component,
-      ready: c.ready,
-      reason: c.reason,
-      sinceMs: c.sinceMs,
-    })),
-  };
 }
 
 export async function statusCommand(
@@ -142,13 +109,12 @@ export async function statusCommand(
     venuesError = marketData.error;
   } else {
     try {
-      venues = (await api.getVenueStatus({ venue: opts.venue ?? '' })).venues.map(venueRow);
+      venues = venueStatusRows(await api.getVenueStatus({ venue: opts.venue ?? '' }));
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
       venuesError = err;
     }
   }
-  venues.sort((a, b) => a.venue.localeCompare(b.venue));
   const ready =
     services.every((s) => s.health === 'SERVING') &&
     venuesError === undefined &&
@@ -195,49 +161,13 @@ export async function statusCommand(
 
 // ---- balance ------------------------------------------------------------------------------
 
-export interface BalanceRow {
-  venue: string;
-  account: string;
-  currency: string;
-  total: string;
-  available: string;
-  equity: string;
-  unrealizedPnl: string;
-  asOfMs: number;
-  ageMs: number;
-  stale: boolean;
-  source: 'projection' | 'venue' | 'unknown';
-}
-
-function balanceRow(v: BalanceView): BalanceRow {
-  const b = v.balance;
-  return {
-    venue: b?.venue ?? '',
-    account: b?.account ?? '',
-    currency: b?.currency ?? '',
-    total: b?.total ?? '',
-    available: b?.available ?? '',
-    equity: b?.equity ?? '',
-    unrealizedPnl: b?.unrealizedPnl ?? '',
-    asOfMs: b?.asOfMs ?? 0,
-    ageMs: v.ageMs,
-    stale: v.stale,
-    source: sourceText(b?.source ?? StateSource.STATE_SOURCE_UNSPECIFIED),
-  };
-}
-
-const byVenueAccount = (a: { venue: string; account: string }, b: { venue: string; account: string }) =>
-  a.venue.localeCompare(b.venue) || a.account.localeCompare(b.account);
-
 export async function balanceCommand(
   api: OperatorApi,
   opts: OutputOptions & Filter,
   io: CommandIo,
 ): Promise<number> {
   const res = await api.getBalances({ venue: opts.venue ?? '', account: opts.account ?? '' });
-  const balances = res.balances
-    .map(balanceRow)
-    .sort((a, b) => byVenueAccount(a, b) || a.currency.localeCompare(b.currency));
+  const balances = balanceRows(res);
   if (opts.json) {
     writeJson(io, { balances });
     return EXIT_OK;
@@ -267,71 +197,6 @@ export async function balanceCommand(
 
 // ---- positions ----------------------------------------------------------------------------
 
-export interface PositionRow {
-  venue: string;
-  account: string;
-  instrument: string;
-  side: string;
-  size: string;
-  entryPrice: string;
-  markPrice: string;
-  unrealizedPnl: string;
-  realizedPnl: string;
-  leverage: string;
-  liquidationPrice: string;
-  /** |mark - liquidation| / mark as a decimal fraction; empty when either is unknown. */
-  liquidationDistance: string;
-  asOfMs: number;
-  ageMs: number;
-  stale: boolean;
-  source: 'projection' | 'venue' | 'unknown';
-}
-
-/** How far the mark is from liquidation, as a fraction of the mark (8 places). */
-export function liquidationDistance(markPrice: string, liquidationPrice: string): string {
-  if (markPrice === '' || liquidationPrice === '') return '';
-  try {
-    const mark = dec(markPrice);
-    if (mark.isZero()) return '';
-    return toWire(mark.minus(dec(liquidationPrice)).abs().div(mark).toDecimalPlaces(8));
-  } catch {
-    return '';
-  }
-}
-
-function positionRow(v: PositionView): PositionRow {
-  const p = v.position;
-  const mark = p?.markPrice ?? '';
-  const liq = p?.liquidationPrice ?? '';
-  return {
-    venue: p?.venue ?? '',
-    account: p?.account ?? '',
-    instrument: p?.instrument ?? '',
-    side: p ? enumText(POSITION_SIDE.fromProto, p.side) : 'unknown',
-    size: p?.size ?? '',
-    entryPrice: p?.entryPrice ?? '',
-    markPrice: mark,
-    unrealizedPnl: p?.unrealizedPnl ?? '',
-    realizedPnl: p?.realizedPnl ?? '',
-    leverage: p?.leverage ?? '',
-    liquidationPrice: liq,
-    liquidationDistance: liquidationDistance(mark, liq),
-    asOfMs: p?.asOfMs ?? 0,
-    ageMs: v.ageMs,
-    stale: v.stale,
-    source: sourceText(p?.source ?? StateSource.STATE_SOURCE_UNSPECIFIED),
-  };
-}
-
-function isFlat(row: PositionRow): boolean {
-  if (row.side === 'flat') return true;
-  try {
-    return row.size === '' || dec(row.size).isZero();
-  } catch {
-    return false;
-  }
-}
-
 export async function positionsCommand(
   api: OperatorApi,
   opts: OutputOptions & Filter & { all?: boolean },
@@ -342,10 +207,7 @@ export async function positionsCommand(
     account: opts.account ?? '',
     instrument: opts.instrument ?? '',
   });
-  const positions = res.positions
-    .map(positionRow)
-    .filter((p) => opts.all || !isFlat(p))
-    .sort((a, b) => byVenueAccount(a, b) || a.instrument.localeCompare(b.instrument));
+  const positions = positionRows(res, { includeFlat: opts.all === true });
   if (opts.json) {
     writeJson(io, { positions });
     return EXIT_OK;
@@ -388,48 +250,6 @@ export async function positionsCommand(
 }
 
 // ---- orders -------------------------------------------------------------------------------
-
-export interface OrderRow {
-  venue: string;
-  account: string;
-  instrument: string;
-  clientOrderId: string;
-  venueOrderId: string;
-  side: string;
-  type: string;
-  timeInForce: string;
-  price: string;
-  size: string;
-  filledSize: string;
-  averageFillPrice: string;
-  status: string;
-  reduceOnly: boolean;
-  reason: string;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
-export function orderRow(o: Order): OrderRow {
-  return {
-    venue: o.venue,
-    account: o.account,
-    instrument: o.instrument,
-    clientOrderId: o.clientOrderId,
-    venueOrderId: o.venueOrderId,
-    side: enumText(SIDE.fromProto, o.side),
-    type: enumText(ORDER_TYPE.fromProto, o.type),
-    timeInForce: enumText(TIME_IN_FORCE.fromProto, o.timeInForce),
-    price: o.price,
-    size: o.size,
-    filledSize: o.filledSize,
-    averageFillPrice: o.averageFillPrice,
-    status: enumText(ORDER_STATUS.fromProto, o.status),
-    reduceOnly: o.reduceOnly,
-    reason: o.reason,
-    createdAtMs: o.createdAtMs,
-    updatedAtMs: o.updatedAtMs,
-  };
-}
 
 function orderTable(orders: readonly OrderRow[], nowMs: number): string {
   return renderTable(
@@ -478,9 +298,7 @@ export async function ordersCommand(
     account: opts.account ?? '',
     instrument: opts.instrument ?? '',
   });
-  const orders = res.orders
-    .map(orderRow)
-    .sort((a, b) => byVenueAccount(a, b) || a.createdAtMs - b.createdAtMs);
+  const orders = orderRows(res);
   if (opts.json) {
     writeJson(io, { orders });
     return EXIT_OK;
@@ -492,41 +310,6 @@ export async function ordersCommand(
 
 // ---- funding ------------------------------------------------------------------------------
 
-export interface FundingRow {
-  venue: string;
-  instrument: string;
-  /** For the venue's own interval, as a fraction ("0.0001" = 0.01 %). */
-  rate: string;
-  intervalMs: number;
-  ratePerHour: string;
-  /** `ratePerHour` x 8760, simple. */
-  annualized: string;
-  nextFundingTimeMs: number;
-  markPrice: string;
-  indexPrice: string;
-  asOfMs: number;
-  ageMs: number;
-  stale: boolean;
-}
-
-function fundingRow(v: FundingRateView): FundingRow {
-  const r = v.rate;
-  return {
-    venue: r?.venue ?? '',
-    instrument: r?.instrument ?? '',
-    rate: r?.rate ?? '',
-    intervalMs: r?.intervalMs ?? 0,
-    ratePerHour: r?.ratePerHour ?? '',
-    annualized: r?.annualized ?? '',
-    nextFundingTimeMs: r?.nextFundingTimeMs ?? 0,
-    markPrice: r?.markPrice ?? '',
-    indexPrice: r?.indexPrice ?? '',
-    asOfMs: r?.asOfMs ?? 0,
-    ageMs: v.ageMs,
-    stale: v.stale,
-  };
-}
-
 export async function fundingCommand(
   api: OperatorApi,
   opts: OutputOptions & Filter,
@@ -534,9 +317,7 @@ export async function fundingCommand(
   nowMs: () => number,
 ): Promise<number> {
   const res = await api.getFundingRates({ venue: opts.venue ?? '', instrument: opts.instrument ?? '' });
-  const rates = res.rates
-    .map(fundingRow)
-    .sort((a, b) => a.instrument.localeCompare(b.instrument) || a.venue.localeCompare(b.venue));
+  const rates = fundingRows(res);
   if (opts.json) {
     writeJson(io, { rates });
     return EXIT_OK;

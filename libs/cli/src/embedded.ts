@@ -11,15 +11,14 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  ACCOUNT_SERVICE,
   type AccountService,
   accountSectionFields,
-  accountSettingsOf,
-  buildAccountService,
+  accountServiceComponents,
   DEFAULT_ACCOUNT_HTTP_PORT,
 } from '@perpmesh/account';
 import {
   eventLogComponent,
-  grpcComponent,
   httpComponent,
   namespacing,
   openVenueDirectory,
@@ -29,11 +28,11 @@ import {
 import type { EventLog } from '@perpmesh/bus';
 import { ValidationError } from '@perpmesh/core';
 import {
-  buildExecutionService,
   DEFAULT_EXECUTION_HTTP_PORT,
+  EXECUTION_SERVICE,
   type ExecutionService,
-  executionOptionsOf,
   executionSectionFields,
+  executionServiceComponents,
 } from '@perpmesh/execution';
 import {
   buildGateway,
@@ -45,32 +44,29 @@ import {
   mountGateway,
 } from '@perpmesh/gateway';
 import {
-  buildMarketDataService,
   DEFAULT_MARKET_DATA_HTTP_PORT,
+  MARKET_DATA_SERVICE,
   type MarketDataService,
   marketDataSectionFields,
-  marketDataTuningOf,
+  marketDataServiceComponents,
 } from '@perpmesh/market-data';
 import {
   createMetrics,
   HealthRegistry,
   httpSectionSchema,
   type Logger,
+  type RunningGrpcServer,
   type Secret,
   type ServiceComponent,
   serviceConfigSchema,
 } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import {
-  buildStrategyService,
   DEFAULT_STRATEGY_HTTP_PORT,
-  GrpcAccountReader,
-  GrpcOrderGateway,
-  marketsFromVenues,
-  parseStrategyInstances,
-  runtimeSettingsOf,
+  STRATEGY_SERVICE,
   type StrategyService,
   strategySectionFields,
+  strategyServiceComponents,
 } from '@perpmesh/strategy/runtime';
 import {
   configuredAccounts,
@@ -159,12 +155,6 @@ export function buildEmbeddedComponents(
   const state = new Slot<StateStore>('state store');
   const hub = new Slot<PaperVenueHub>('paper venues');
   const venues = new Slot<StaticVenueDirectory>('venues');
-  const md = new Slot<MarketDataService>('market-data');
-  const exec = new Slot<ExecutionService>('execution');
-  const acct = new Slot<AccountService>('account');
-  const strat = new Slot<StrategyService>('strategy');
-  // Validated before anything starts: a bad field names itself (strategy.instances[0]...).
-  const strategyInstances = parseStrategyInstances(config.strategy.instances);
   let httpPort: number | undefined;
   const grpcAddresses: Record<string, string> = {};
   // Actions from the dashboard need a token. Without `auth.token` the process makes one at
@@ -187,12 +177,57 @@ export function buildEmbeddedComponents(
     // The dashboard's kill switch goes to this process's strategy service.
     tradingState: {
       setTradingState: async (change) => {
-        const service = strat.peek();
+        const service = strategy.service.peek();
         if (!service) throw new Error('the strategy service is not running');
         return { state: (await service.setTradingState(change)).state };
       },
     },
     logger: logger.child({ component: 'gateway' }),
+  });
+
+  // Each service exactly as its own deployable composes it (the lib's components builder);
+  // the gRPC servers record where they bound, for the gateway and the strategies' clients.
+  const contextOf = (name: string) => ({
+    log: () => log.get(),
+    state: () => state.get(),
+    venues: () => venues.get(),
+    subjects: ns.subjects,
+    streamPrefix: ns.streamPrefix,
+    source: `${name}/embedded`,
+    health,
+    logger: logger.child({ component: name }),
+    grpc: {
+      config,
+      onStarted: (server: RunningGrpcServer) => {
+        grpcAddresses[name] = server.address;
+      },
+    },
+  });
+  const marketData = marketDataServiceComponents({
+    ...contextOf(MARKET_DATA_SERVICE),
+    section: config.marketData,
+    venuesConfig: config.venues,
+    metrics,
+  });
+  const execution = executionServiceComponents({
+    ...contextOf(EXECUTION_SERVICE),
+    section: config.execution,
+    metrics,
+  });
+  // One process holds the log: no lease to share.
+  const account = accountServiceComponents({
+    ...contextOf(ACCOUNT_SERVICE),
+    section: config.account,
+    venuesConfig: config.venues,
+    metrics,
+  });
+  // The strategies reach the venues only through this process's execution gRPC API.
+  const strategy = strategyServiceComponents({
+    ...contextOf(STRATEGY_SERVICE),
+    section: config.strategy,
+    executionAddress: () => loopback(grpcAddresses[EXECUTION_SERVICE]!),
+    accountAddress: () => loopback(grpcAddresses[ACCOUNT_SERVICE]!),
+    authToken: config.auth.token,
   });
 
   const components: ServiceComponent[] = [
@@ -248,136 +283,12 @@ export function buildEmbeddedComponents(
         hub.peek()?.close();
       },
     },
-    {
-      name: 'market-data',
-      start: async () => {
-        const s = buildMarketDataService({
-          log: log.get(),
-          venues: venues.get(),
-          subjects: ns.subjects,
-          health,
-          logger: logger.child({ component: 'market-data' }),
-          nowMs: Date.now,
-          source: 'market-data/embedded',
-          metrics,
-          config: {
-            venues: config.venues,
-            shard: config.marketData.shard,
-            tuning: marketDataTuningOf(config.marketData),
-          },
-        });
-        await s.start();
-        md.set(s);
-      },
-      stop: () => md.peek()?.stop(),
-    },
-    {
-      name: 'execution',
-      start: async () => {
-        const s = buildExecutionService({
-          log: log.get(),
-          state: state.get(),
-          venues: venues.get(),
-          subjects: ns.subjects,
-          health,
-          logger: logger.child({ component: 'execution' }),
-          nowMs: Date.now,
-          source: 'execution/embedded',
-          metrics,
-          config: executionOptionsOf(config.execution, ns.streamPrefix),
-        });
-        await s.start();
-        exec.set(s);
-      },
-      stop: () => exec.peek()?.stop(),
-    },
-    {
-      name: 'account',
-      start: async () => {
-        const s = buildAccountService({
-          log: log.get(),
-          state: state.get(),
-          venues: venues.get(),
-          subjects: ns.subjects,
-          streamPrefix: ns.streamPrefix,
-          health,
-          logger: logger.child({ component: 'account' }),
-          nowMs: Date.now,
-          source: 'account/embedded',
-          metrics,
-          config: accountSettingsOf(config.account),
-        });
-        await s.start();
-        acct.set(s);
-      },
-      stop: () => acct.peek()?.stop(),
-    },
-    ...(
-      [
-        ['market-data', config.marketData, () => md.get().grpc, 'perpmesh/v1/market_data.proto'],
-        ['execution', config.execution, () => exec.get().grpc, 'perpmesh/v1/execution.proto'],
-        ['account', config.account, () => acct.get().grpc, 'perpmesh/v1/account.proto'],
-      ] as const
-    ).map(([name, s, grpc, proto]) => ({
-      ...grpcComponent({
-        host: s.grpcHost,
-        port: s.grpcPort,
-        services: () => [grpc()],
-        protoFiles: [proto],
-        config,
-        health,
-        logger,
-        onStarted: (server) => {
-          grpcAddresses[name] = server.address;
-        },
-      }),
-      name: `grpc ${name}`,
-    })),
-    // The strategies reach the venues only through the execution service's gRPC API (live,
-    // on the paper venues) or a dry-run recorder; after the gRPC servers, so their
-    // addresses are known; stopped before them, so SIGTERM's cancels still get through.
-    {
-      name: 'strategy',
-      start: async () => {
-        const client = {
-          callTimeoutMs: config.strategy.callTimeout,
-          ...(config.auth.token === undefined ? {} : { authToken: config.auth.token }),
-        };
-        const s = buildStrategyService({
-          log: log.get(),
-          state: state.get(),
-          subjects: ns.subjects,
-          streamPrefix: ns.streamPrefix,
-          orders: new GrpcOrderGateway({ address: loopback(grpcAddresses.execution!), ...client }),
-          account: new GrpcAccountReader({ address: loopback(grpcAddresses.account!), ...client }),
-          markets: marketsFromVenues(venues.get()),
-          health,
-          logger: logger.child({ component: 'strategy' }),
-          nowMs: Date.now,
-          source: 'strategy/embedded',
-          instances: strategyInstances,
-          settings: runtimeSettingsOf(config.strategy),
-        });
-        await s.start();
-        strat.set(s);
-      },
-      stop: () => strat.peek()?.stop(),
-    },
-    {
-      ...grpcComponent({
-        host: config.strategy.grpcHost,
-        port: config.strategy.grpcPort,
-        services: () => [strat.get().grpc],
-        protoFiles: ['perpmesh/v1/strategy.proto'],
-        config,
-        health,
-        logger,
-        onStarted: (server) => {
-          grpcAddresses.strategy = server.address;
-        },
-      }),
-      name: 'grpc strategy',
-    },
+    ...marketData.components,
+    ...execution.components,
+    ...account.components,
+    // After the execution and account gRPC servers, so the strategies' clients know their
+    // addresses; stopped before them, so SIGTERM's cancels still get through.
+    ...strategy.components,
     gatewayFeedComponent({
       gateway,
       backends: gatewayBackends,
@@ -395,10 +306,10 @@ export function buildEmbeddedComponents(
       health,
       sessionDir: () => sessionDir,
       hub: () => hub.peek(),
-      marketData: () => md.peek(),
-      execution: () => exec.peek(),
-      account: () => acct.peek(),
-      strategy: () => strat.peek(),
+      marketData: () => marketData.service.peek(),
+      execution: () => execution.service.peek(),
+      account: () => account.service.peek(),
+      strategy: () => strategy.service.peek(),
       httpPort: () => httpPort,
       grpcAddresses: () => ({ ...grpcAddresses }),
       actionTokenFile: () => actionTokenFile,

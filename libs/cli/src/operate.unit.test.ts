@@ -10,7 +10,6 @@ import { after, describe, test } from 'node:test';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { resolveCliTargets } from './cli-config.js';
 import { cliErrorFromGrpc, EXIT_FAILED, EXIT_UNAVAILABLE, ServiceUnreachableError } from './cli-errors.js';
-import { liquidationDistance } from './commands.js';
 import { formatDurationMs, formatIntervalMs, formatPercent } from './format.js';
 
 describe('resolveCliTargets', () => {
@@ -153,12 +152,5 @@ describe('format', () => {
     // 0.1 + 0.2 in floats would print 30.000000000000004
     assert.equal(formatPercent('0.3', 15), '30.000000000000000%');
     assert.equal(formatPercent('', 2), '-');
-  });
-
-  test('liquidation distance as a fraction of the mark', () => {
-    assert.equal(liquidationDistance('60000', '45000'), '0.25');
-    assert.equal(liquidationDistance('3000', '3300'), '0.1');
-    assert.equal(liquidationDistance('', '45000'), '');
-    assert.equal(liquidationDistance('0', '1'), '');
   });
 });

@@ -3,7 +3,7 @@
  * while it starts and one line saying where to look once it is ready.
  */
 import { runServiceMain } from '@perpmesh/app';
-import { HealthRegistry, type Logger } from '@perpmesh/runtime';
+import type { Logger } from '@perpmesh/runtime';
 import {
   buildEmbeddedComponents,
   EMBEDDED_SERVICE,
@@ -19,13 +19,11 @@ export interface StartOptions {
 
 export function startEmbedded(options: StartOptions): Promise<number> {
   const out = options.out ?? process.stderr;
-  const health = new HealthRegistry();
   return runServiceMain({
     name: EMBEDDED_SERVICE,
     schema: embeddedConfigSchema,
     argv: options.argv,
-    health,
-    build: (config, logger) => {
+    build: (config, logger, health) => {
       const { components, handles } = buildEmbeddedComponents(config, logger, health);
       watchReadiness(handles, out, logger);
       return components;

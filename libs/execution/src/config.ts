@@ -4,7 +4,7 @@
  */
 import { durationMs, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
-import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
+import { EXECUTION_DEFAULTS, type ExecutionOptions, resolveExecutionOptions } from './options.js';
 
 export const EXECUTION_SERVICE = 'execution';
 export const DEFAULT_EXECUTION_GRPC_PORT = 50051;
@@ -18,14 +18,14 @@ export const executionSectionFields = {
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_" or "-"' })
     .default('0'),
   venueCallTimeout: durationMs.default(10_000),
-  idempotencyTtl: durationMs.default(7 * 24 * 3_600_000),
-  duplicateWait: durationMs.default(5_000),
-  pendingClaimTakeover: durationMs.default(60_000),
-  notFoundAfter: durationMs.default(60_000),
-  rebuildLookback: durationMs.default(7 * 24 * 3_600_000),
-  fillReconcileLookback: durationMs.default(24 * 3_600_000),
-  terminalOrderRetention: durationMs.default(24 * 3_600_000),
-  housekeepingInterval: durationMs.default(5_000),
+  idempotencyTtl: durationMs.default(EXECUTION_DEFAULTS.idempotencyTtlMs),
+  duplicateWait: durationMs.default(EXECUTION_DEFAULTS.duplicateWaitMs),
+  pendingClaimTakeover: durationMs.default(EXECUTION_DEFAULTS.pendingClaimTakeoverMs),
+  notFoundAfter: durationMs.default(EXECUTION_DEFAULTS.notFoundAfterMs),
+  rebuildLookback: durationMs.default(EXECUTION_DEFAULTS.rebuildLookbackMs),
+  fillReconcileLookback: durationMs.default(EXECUTION_DEFAULTS.fillReconcileLookbackMs),
+  terminalOrderRetention: durationMs.default(EXECUTION_DEFAULTS.terminalOrderRetentionMs),
+  housekeepingInterval: durationMs.default(EXECUTION_DEFAULTS.housekeepingIntervalMs),
 };
 
 const executionSection = z.strictObject(executionSectionFields);

@@ -5,6 +5,7 @@
  */
 
 export { type Claim, decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
+export * from './components.js';
 export * from './config.js';
 export {
   ExecutionEngine,

@@ -1,19 +1,25 @@
 /**
- * The API's views: pure functions from the services' gRPC answers to the JSON the
- * dashboard shows. Decimal math (per-hour, annualized, liquidation distance, spreads) is
- * done here with `Decimal`, once, so the page only formats text.
+ * The operator read model: pure functions from the services' gRPC answers to the rows
+ * both the dashboard (this gateway's HTTP API) and the `perpmesh` CLI tables and `--json`
+ * render. Decimal math (per-hour, annualized, liquidation distance, spreads) is done here
+ * with `Decimal`, once, so the page and the CLI only format text.
  */
 
 import type {
+  BalanceView,
+  FundingRateView,
   GetAccountSummaryResponse,
   GetBalancesResponse,
   GetFundingRatesResponse,
   GetPositionsResponse,
   GetVenueStatusResponse,
   ListOpenOrdersResponse,
+  Order,
+  PositionView,
+  VenueStatus,
 } from '@perpmesh/contracts';
-import { Decimal, dec } from '@perpmesh/core';
-import { enumWords, type JsonObject, orderJson } from './wire-json.js';
+import { Decimal, dec, toWire } from '@perpmesh/core';
+import { enumWords, type JsonObject } from './wire-json.js';
 
 const HOUR_MS = 3_600_000;
 const HOURS_PER_YEAR = 8760;
@@ -35,6 +41,41 @@ function pct(fraction: Decimal, places: number): string {
 }
 
 // ---- venues and readiness ---------------------------------------------------------------
+
+/** One readiness component of a venue as market data reports it (`perpmesh status`). */
+export interface VenueComponentRow {
+  /** e.g. `symbols`, `order_books`, `funding`. */
+  readonly component: string;
+  readonly ready: boolean;
+  /** Why not ready ('' when ready); a not-ready component without a reason says so. */
+  readonly reason: string;
+  /** Since when in this state (ms since epoch); 0 when unknown. */
+  readonly sinceMs: number;
+}
+
+export interface VenueStatusRow {
+  readonly venue: string;
+  readonly ready: boolean;
+  readonly components: VenueComponentRow[];
+}
+
+export function venueStatusRow(v: VenueStatus): VenueStatusRow {
+  return {
+    venue: v.venue,
+    ready: v.ready,
+    components: v.components.map((c) => ({
+      component: c.component,
+      ready: c.ready,
+      reason: c.reason || (c.ready ? '' : `${c.component}: not ready (no reason given)`),
+      sinceMs: c.sinceMs,
+    })),
+  };
+}
+
+/** Market data's venues and their components, by venue. */
+export function venueStatusRows(res: GetVenueStatusResponse): VenueStatusRow[] {
+  return res.venues.map(venueStatusRow).sort((a, b) => a.venue.localeCompare(b.venue));
+}
 
 export interface ComponentView {
   /** e.g. `symbols`, `order_books`, `funding`, `main/balances`. */
@@ -69,14 +110,14 @@ export function venuesView(
     byVenue.set(venue, list);
   };
   if (!(status instanceof Error)) {
-    for (const v of status.venues) {
+    for (const v of venueStatusRows(status)) {
       byVenue.set(v.venue, byVenue.get(v.venue) ?? []);
       for (const c of v.components) {
         add(v.venue, {
           name: c.component,
           service: 'market-data',
           ready: c.ready,
-          reason: c.ready ? null : c.reason || `${c.component}: not ready (no reason given)`,
+          reason: c.ready ? null : c.reason,
           sinceMs: c.sinceMs || null,
         });
       }
@@ -132,29 +173,59 @@ function formatAge(ms: number): string {
 
 // ---- balances, positions, orders ------------------------------------------------------------
 
-export function balancesView(res: GetBalancesResponse): JsonObject[] {
-  return res.balances
-    .filter((v) => v.balance)
-    .map((v) => {
-      const b = v.balance!;
-      return {
-        venue: b.venue,
-        account: b.account,
-        currency: b.currency,
-        total: b.total,
-        available: b.available,
-        equity: b.equity,
-        unrealizedPnl: b.unrealizedPnl,
-        asOfMs: b.asOfMs,
-        ageMs: v.ageMs,
-        stale: v.stale,
-        source: enumWords.stateSource(b.source),
-      };
-    })
-    .sort((a, b) =>
-      `${a.venue}/${a.account}/${a.currency}`.localeCompare(`${b.venue}/${b.account}/${b.currency}`),
-    );
+/** Where a balance or position reading came from: `projection`, `venue` (or `unspecified`). */
+export type StateSourceWord = string;
+
+export interface BalanceRow {
+  readonly venue: string;
+  readonly account: string;
+  readonly currency: string;
+  readonly total: string;
+  readonly available: string;
+  readonly equity: string;
+  readonly unrealizedPnl: string;
+  readonly asOfMs: number;
+  readonly ageMs: number;
+  /** Older than the account service's limit. */
+  readonly stale: boolean;
+  readonly source: StateSourceWord;
 }
+
+/** Rows ordered by venue, then account. */
+export const byVenueAccount = (
+  a: { venue: string; account: string },
+  b: { venue: string; account: string },
+): number => a.venue.localeCompare(b.venue) || a.account.localeCompare(b.account);
+
+function balanceRow(view: BalanceView & { balance: NonNullable<BalanceView['balance']> }): BalanceRow {
+  const b = view.balance;
+  return {
+    venue: b.venue,
+    account: b.account,
+    currency: b.currency,
+    total: b.total,
+    available: b.available,
+    equity: b.equity,
+    unrealizedPnl: b.unrealizedPnl,
+    asOfMs: b.asOfMs,
+    ageMs: view.ageMs,
+    stale: view.stale,
+    source: enumWords.stateSource(b.source),
+  };
+}
+
+/** Balances by venue, account and currency. */
+export function balanceRows(res: GetBalancesResponse): BalanceRow[] {
+  return res.balances
+    .filter(
+      (v): v is BalanceView & { balance: NonNullable<BalanceView['balance']> } => v.balance !== undefined,
+    )
+    .map(balanceRow)
+    .sort((a, b) => byVenueAccount(a, b) || a.currency.localeCompare(b.currency));
+}
+
+/** Places of the liquidation distance fraction (the percent shows 2). */
+export const LIQUIDATION_DISTANCE_PLACES = 8;
 
 /**
  * Distance from mark to liquidation as a fraction of mark ("0.25" = a 25 % move away);
@@ -167,58 +238,202 @@ export function liquidationDistance(markPrice: string, liquidationPrice: string)
   return liq.minus(mark).abs().div(mark);
 }
 
-export function positionsView(res: GetPositionsResponse): JsonObject[] {
-  return res.positions
-    .filter((v) => v.position && decimalOrUndefined(v.position.size)?.isZero() === false)
-    .map((v) => {
-      const p = v.position!;
-      const distance = liquidationDistance(p.markPrice, p.liquidationPrice);
-      return {
-        venue: p.venue,
-        account: p.account,
-        instrument: p.instrument,
-        side: enumWords.positionSide(p.side),
-        size: p.size,
-        entryPrice: p.entryPrice,
-        markPrice: p.markPrice,
-        unrealizedPnl: p.unrealizedPnl,
-        realizedPnl: p.realizedPnl,
-        leverage: p.leverage,
-        liquidationPrice: p.liquidationPrice,
-        liquidationDistance: distance?.toFixed(6) ?? '',
-        liquidationDistancePct: distance ? pct(distance, 2) : '',
-        asOfMs: p.asOfMs,
-        ageMs: v.ageMs,
-        stale: v.stale,
-      };
-    })
-    .sort((a, b) =>
-      `${a.venue}/${a.account}/${a.instrument}`.localeCompare(`${b.venue}/${b.account}/${b.instrument}`),
-    );
+export interface PositionRow {
+  readonly venue: string;
+  readonly account: string;
+  readonly instrument: string;
+  /** `long`, `short`, `flat`. */
+  readonly side: string;
+  readonly size: string;
+  readonly entryPrice: string;
+  readonly markPrice: string;
+  readonly unrealizedPnl: string;
+  readonly realizedPnl: string;
+  readonly leverage: string;
+  readonly liquidationPrice: string;
+  /** |mark - liquidation| / mark, 8 places, trailing zeros dropped; '' when either is unknown. */
+  readonly liquidationDistance: string;
+  /** The same as a percent with 2 places ("25.00"); '' when unknown. */
+  readonly liquidationDistancePct: string;
+  readonly asOfMs: number;
+  readonly ageMs: number;
+  readonly stale: boolean;
+  readonly source: StateSourceWord;
 }
 
-export function ordersView(res: ListOpenOrdersResponse): JsonObject[] {
-  return res.orders.map(orderJson).sort((a, b) => Number(a.createdAtMs) - Number(b.createdAtMs));
+function positionRow(view: PositionView & { position: NonNullable<PositionView['position']> }): PositionRow {
+  const p = view.position;
+  const distance = liquidationDistance(p.markPrice, p.liquidationPrice)?.toDecimalPlaces(
+    LIQUIDATION_DISTANCE_PLACES,
+  );
+  return {
+    venue: p.venue,
+    account: p.account,
+    instrument: p.instrument,
+    side: enumWords.positionSide(p.side),
+    size: p.size,
+    entryPrice: p.entryPrice,
+    markPrice: p.markPrice,
+    unrealizedPnl: p.unrealizedPnl,
+    realizedPnl: p.realizedPnl,
+    leverage: p.leverage,
+    liquidationPrice: p.liquidationPrice,
+    liquidationDistance: distance ? toWire(distance) : '',
+    liquidationDistancePct: distance ? pct(distance, 2) : '',
+    asOfMs: p.asOfMs,
+    ageMs: view.ageMs,
+    stale: view.stale,
+    source: enumWords.stateSource(p.source),
+  };
 }
+
+/** A flat position: side flat, or no (or zero) size. */
+export function isFlatPosition(row: Pick<PositionRow, 'side' | 'size'>): boolean {
+  return row.side === 'flat' || row.size === '' || decimalOrUndefined(row.size)?.isZero() === true;
+}
+
+/** Positions by venue, account and instrument; flat ones only with `includeFlat`. */
+export function positionRows(
+  res: GetPositionsResponse,
+  options: { includeFlat?: boolean } = {},
+): PositionRow[] {
+  return res.positions
+    .filter(
+      (v): v is PositionView & { position: NonNullable<PositionView['position']> } =>
+        v.position !== undefined,
+    )
+    .map(positionRow)
+    .filter((p) => options.includeFlat || !isFlatPosition(p))
+    .sort((a, b) => byVenueAccount(a, b) || a.instrument.localeCompare(b.instrument));
+}
+
+export interface OrderRow {
+  readonly venue: string;
+  readonly account: string;
+  readonly instrument: string;
+  readonly clientOrderId: string;
+  readonly venueOrderId: string;
+  /** Wire enums as the domain's words: `buy`, `limit`, `post_only`, `partially_filled`. */
+  readonly side: string;
+  readonly type: string;
+  readonly timeInForce: string;
+  readonly price: string;
+  readonly size: string;
+  readonly filledSize: string;
+  readonly averageFillPrice: string;
+  readonly status: string;
+  readonly reduceOnly: boolean;
+  readonly reason: string;
+  readonly feeTotal: string;
+  readonly feeCurrency: string;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  readonly correlationId: string;
+}
+
+export function orderRow(o: Order): OrderRow {
+  return {
+    venue: o.venue,
+    account: o.account,
+    instrument: o.instrument,
+    clientOrderId: o.clientOrderId,
+    venueOrderId: o.venueOrderId,
+    side: enumWords.side(o.side),
+    type: enumWords.orderType(o.type),
+    timeInForce: enumWords.timeInForce(o.timeInForce),
+    price: o.price,
+    size: o.size,
+    filledSize: o.filledSize,
+    averageFillPrice: o.averageFillPrice,
+    status: enumWords.orderStatus(o.status),
+    reduceOnly: o.reduceOnly,
+    reason: o.reason,
+    feeTotal: o.feeTotal,
+    feeCurrency: o.feeCurrency,
+    createdAtMs: o.createdAtMs,
+    updatedAtMs: o.updatedAtMs,
+    correlationId: o.correlationId,
+  };
+}
+
+/** Open orders by venue and account, oldest first. */
+export function orderRows(res: ListOpenOrdersResponse): OrderRow[] {
+  return res.orders.map(orderRow).sort((a, b) => byVenueAccount(a, b) || a.createdAtMs - b.createdAtMs);
+}
+
+// The API's names for the same rows.
+export const balancesView = balanceRows;
+export const positionsView = (res: GetPositionsResponse): PositionRow[] => positionRows(res);
+export const ordersView = orderRows;
 
 // ---- funding matrix -------------------------------------------------------------------------
 
-export interface FundingCell {
+export interface FundingRow {
   readonly venue: string;
   readonly instrument: string;
-  /** Raw rate for the venue's own interval (fraction). */
+  /** Raw rate for the venue's own interval (fraction, "0.0001" = 0.01 %). */
   readonly rate: string;
   readonly intervalMs: number;
   readonly intervalHours: string;
+  /** The service's own per-hour rate, or derived from rate and interval when it gave none. */
   readonly ratePerHour: string;
   readonly ratePerHourPct: string;
+  /** `ratePerHour` x 8760, simple. */
   readonly annualized: string;
   readonly annualizedPct: string;
   readonly nextFundingTimeMs: number;
   readonly markPrice: string;
+  readonly indexPrice: string;
   readonly asOfMs: number;
   readonly ageMs: number;
   readonly stale: boolean;
+}
+
+/** A funding matrix cell is one funding row. */
+export type FundingCell = FundingRow;
+
+function fundingRow(
+  view: FundingRateView & { rate: NonNullable<FundingRateView['rate']> },
+): FundingRow & { perHour: Decimal | undefined } {
+  const r = view.rate;
+  const rate = decimalOrUndefined(r.rate);
+  // Prefer the service's own normalisation; derive it only when absent.
+  const perHour =
+    decimalOrUndefined(r.ratePerHour) ??
+    (rate && r.intervalMs > 0 ? rate.times(HOUR_MS).div(r.intervalMs) : undefined);
+  const annualized = decimalOrUndefined(r.annualized) ?? perHour?.times(HOURS_PER_YEAR);
+  return {
+    venue: r.venue,
+    instrument: r.instrument,
+    rate: r.rate,
+    intervalMs: r.intervalMs,
+    intervalHours: r.intervalMs > 0 ? new Decimal(r.intervalMs).div(HOUR_MS).toFixed() : '',
+    ratePerHour: perHour?.toFixed() ?? '',
+    ratePerHourPct: perHour ? pct(perHour, 5) : '',
+    annualized: annualized?.toFixed() ?? '',
+    annualizedPct: annualized ? pct(annualized, 2) : '',
+    nextFundingTimeMs: r.nextFundingTimeMs,
+    markPrice: r.markPrice,
+    indexPrice: r.indexPrice,
+    asOfMs: r.asOfMs,
+    ageMs: view.ageMs,
+    stale: view.stale,
+    perHour,
+  };
+}
+
+function fundingRowsWithPerHour(res: GetFundingRatesResponse) {
+  return res.rates
+    .filter(
+      (v): v is FundingRateView & { rate: NonNullable<FundingRateView['rate']> } => v.rate !== undefined,
+    )
+    .map(fundingRow)
+    .sort((a, b) => a.instrument.localeCompare(b.instrument) || a.venue.localeCompare(b.venue));
+}
+
+/** Funding rates by instrument and venue. */
+export function fundingRows(res: GetFundingRatesResponse): FundingRow[] {
+  return fundingRowsWithPerHour(res).map(({ perHour: _, ...row }) => row);
 }
 
 export interface FundingSpread {
@@ -242,35 +457,12 @@ export interface FundingMatrix {
 export function fundingMatrix(res: GetFundingRatesResponse): FundingMatrix {
   const cells: FundingCell[] = [];
   const perHourOf = new Map<string, Array<{ venue: string; perHour: Decimal }>>();
-  for (const view of res.rates) {
-    const r = view.rate;
-    if (!r) continue;
-    const rate = decimalOrUndefined(r.rate);
-    // Prefer the service's own normalisation; derive it only when absent.
-    const perHour =
-      decimalOrUndefined(r.ratePerHour) ??
-      (rate && r.intervalMs > 0 ? rate.times(HOUR_MS).div(r.intervalMs) : undefined);
-    const annualized = decimalOrUndefined(r.annualized) ?? perHour?.times(HOURS_PER_YEAR);
-    cells.push({
-      venue: r.venue,
-      instrument: r.instrument,
-      rate: r.rate,
-      intervalMs: r.intervalMs,
-      intervalHours: r.intervalMs > 0 ? new Decimal(r.intervalMs).div(HOUR_MS).toFixed() : '',
-      ratePerHour: perHour?.toFixed() ?? '',
-      ratePerHourPct: perHour ? pct(perHour, 5) : '',
-      annualized: annualized?.toFixed() ?? '',
-      annualizedPct: annualized ? pct(annualized, 2) : '',
-      nextFundingTimeMs: r.nextFundingTimeMs,
-      markPrice: r.markPrice,
-      asOfMs: r.asOfMs,
-      ageMs: view.ageMs,
-      stale: view.stale,
-    });
-    if (perHour && !view.stale) {
-      const list = perHourOf.get(r.instrument) ?? [];
-      list.push({ venue: r.venue, perHour });
-      perHourOf.set(r.instrument, list);
+  for (const { perHour, ...cell } of fundingRowsWithPerHour(res)) {
+    cells.push(cell);
+    if (perHour && !cell.stale) {
+      const list = perHourOf.get(cell.instrument) ?? [];
+      list.push({ venue: cell.venue, perHour });
+      perHourOf.set(cell.instrument, list);
     }
   }
   const spreads: FundingSpread[] = [];
@@ -294,7 +486,6 @@ export function fundingMatrix(res: GetFundingRatesResponse): FundingMatrix {
   }
   const venues = [...new Set(cells.map((c) => c.venue))].sort();
   const instruments = [...new Set(cells.map((c) => c.instrument))].sort();
-  cells.sort((a, b) => `${a.instrument}/${a.venue}`.localeCompare(`${b.instrument}/${b.venue}`));
   return { venues, instruments, cells, spreads };
 }
 

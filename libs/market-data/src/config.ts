@@ -5,6 +5,7 @@
  */
 import { durationMs, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
+import { MD_FEED_DEFAULTS } from './feed.js';
 import type { MarketDataTuning } from './service.js';
 
 export const MARKET_DATA_SERVICE = 'market-data';
@@ -28,12 +29,12 @@ export const marketDataSectionFields = {
       path: ['index'],
     })
     .prefault({}),
-  bookDepth: z.int().min(1).max(5000).default(20),
-  bookPublishInterval: durationMs.default(100),
-  bookStaleAfter: durationMs.default(60_000),
-  fundingStaleAfter: durationMs.default(600_000),
-  fundingPollInterval: durationMs.default(60_000),
-  resyncDepth: z.int().min(1).max(100_000).default(1000),
+  bookDepth: z.int().min(1).max(5000).default(MD_FEED_DEFAULTS.bookDepth),
+  bookPublishInterval: durationMs.default(MD_FEED_DEFAULTS.bookPublishIntervalMs),
+  bookStaleAfter: durationMs.default(MD_FEED_DEFAULTS.bookStaleAfterMs),
+  fundingStaleAfter: durationMs.default(MD_FEED_DEFAULTS.fundingStaleAfterMs),
+  fundingPollInterval: durationMs.default(MD_FEED_DEFAULTS.fundingPollIntervalMs),
+  resyncDepth: z.int().min(1).max(100_000).default(MD_FEED_DEFAULTS.resyncDepth),
   venueCallTimeout: durationMs.default(5_000),
 };
 

@@ -5,6 +5,7 @@
  */
 
 export * from './book-sync.js';
+export * from './components.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './feed.js';

@@ -59,14 +59,7 @@ export function buildComponents(
 }
 
 export function main(argv?: readonly string[]): Promise<number> {
-  const health = new HealthRegistry();
-  return runServiceMain({
-    name: GATEWAY_SERVICE,
-    schema: gatewayConfigSchema,
-    ...(argv ? { argv } : {}),
-    health,
-    build: (config, logger) => buildComponents(config, logger, health),
-  });
+  return runServiceMain({ name: GATEWAY_SERVICE, schema: gatewayConfigSchema, argv, build: buildComponents });
 }
 
 runIfEntryPoint(import.meta.url, GATEWAY_SERVICE, () => main());

@@ -8,17 +8,13 @@
  * Start: `node services/paper-venue/dist/main.js [--config path] [--set a.b=value]`.
  * Components start in order (http, hub, grpc) and stop in reverse on SIGTERM/SIGINT.
  */
-import { PROTO_DIR, runIfEntryPoint } from '@perpmesh/app';
+import { grpcComponent, httpComponent, PROTO_DIR, runIfEntryPoint, runServiceMain } from '@perpmesh/app';
 import { PaperVenueServiceService } from '@perpmesh/contracts';
-import { type AccountId, ValidationError, type VenueId } from '@perpmesh/core';
+import type { AccountId, VenueId } from '@perpmesh/core';
 import {
-  ConfigError,
-  configArgsFromArgv,
-  createLogger,
   createMetrics,
   HealthRegistry,
   type Logger,
-  loadConfig,
   type RunningGrpcServer,
   type RunningHttpServer,
   type ServiceComponent,
@@ -26,8 +22,6 @@ import {
   type ServiceLifecycleOptions,
   type ServiceMetrics,
   type StopReport,
-  startGrpcServer,
-  startHttpServer,
 } from '@perpmesh/runtime';
 import {
   isPaperVenueSection,
@@ -64,6 +58,8 @@ export interface PaperVenueService {
   readonly hub: PaperVenueHub;
   readonly health: HealthRegistry;
   readonly lifecycle: ServiceLifecycle;
+  /** http, paper-hub, grpc: what `lifecycle` (or `main`) starts in order. */
+  readonly components: readonly ServiceComponent[];
   /** The port serving (venue, account), as the gRPC server resolves it. */
   port(venue: VenueId, account: AccountId): SimulatedVenue | undefined;
   start(): Promise<void>;
@@ -165,20 +161,38 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
   // Aborting ends open streams with UNAVAILABLE so clients re-subscribe elsewhere.
   const streams = new AbortController();
 
-  const components: ServiceComponent[] = [
-    {
-      name: 'http',
-      start: async () => {
-        http = await startHttpServer({
-          port: section.http.port,
-          host: section.http.host,
-          health,
-          metrics: metrics.registry,
-          logger,
-        });
+  const grpcServer = grpcComponent({
+    host: section.grpcHost,
+    port: section.grpcPort,
+    services: () => [
+      {
+        definition: PaperVenueServiceService,
+        implementation: paperVenueGrpcService(portOf, {
+          signal: streams.signal,
+          onInternalError: (err, info) => logger.error({ err, ...info }, 'PaperVenueService call failed'),
+        }),
       },
-      stop: () => http?.close(),
+    ],
+    protoFiles: [PAPER_VENUE_PROTO],
+    ...(deps.protoDir === undefined ? {} : { protoDir: deps.protoDir }),
+    config,
+    health,
+    logger,
+    onStarted: (server) => {
+      grpc = server;
+      health.ready(GRPC_HEALTH_COMPONENT, { address: server.address, ports: ports.size });
     },
+  });
+  const components: ServiceComponent[] = [
+    httpComponent({
+      http: section.http,
+      health,
+      metrics: metrics.registry,
+      logger,
+      onStarted: (server) => {
+        http = server;
+      },
+    }),
     {
       name: 'paper-hub',
       start: () => {
@@ -201,33 +215,11 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
       },
     },
     {
-      name: 'grpc',
-      start: async () => {
-        grpc = await startGrpcServer({
-          host: section.grpcHost,
-          port: section.grpcPort,
-          services: [
-            {
-              definition: PaperVenueServiceService,
-              implementation: paperVenueGrpcService(portOf, {
-                signal: streams.signal,
-                onInternalError: (err, info) =>
-                  logger.error({ err, ...info }, 'PaperVenueService call failed'),
-              }),
-            },
-          ],
-          protoFiles: [PAPER_VENUE_PROTO],
-          includeDirs: [deps.protoDir ?? PROTO_DIR],
-          ...(config.auth.token === undefined ? {} : { authToken: config.auth.token }),
-          logger,
-          health,
-        });
-        health.ready(GRPC_HEALTH_COMPONENT, { address: grpc.address, ports: ports.size });
-      },
+      ...grpcServer,
       stop: async () => {
         health.notReady(GRPC_HEALTH_COMPONENT, 'grpc: stopping');
         streams.abort();
-        await grpc?.close();
+        await grpcServer.stop();
       },
     },
   ];
@@ -244,6 +236,7 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
     hub,
     health,
     lifecycle,
+    components,
     port: portOf,
     start: () => lifecycle.start(),
     stop: (reason) => lifecycle.stop(reason),
@@ -253,41 +246,20 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
 }
 
 /** The process: config from file, env and argv; real clock; runs until SIGTERM/SIGINT. */
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
-  let loaded: ReturnType<typeof loadConfig<typeof paperVenueConfigSchema>>;
-  try {
-    const args = configArgsFromArgv(argv);
-    loaded = loadConfig(paperVenueConfigSchema, {
-      ...(args.path === undefined ? {} : { path: args.path }),
-      argvOverrides: args.argvOverrides,
-    });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${PAPER_VENUE_SERVICE}: ${err.message}\n`);
-    return 2;
-  }
-  const { config } = loaded;
-  const logger = createLogger({
-    service: PAPER_VENUE_SERVICE,
-    level: config.log.level,
-    pretty: config.log.pretty,
+export function main(argv?: readonly string[]): Promise<number> {
+  return runServiceMain({
+    name: PAPER_VENUE_SERVICE,
+    schema: paperVenueConfigSchema,
+    argv,
+    build: (config, logger, health) => {
+      if (!Object.values(config.venues).some(isPaperVenueSection)) {
+        logger.warn(
+          'no paper venues under `venues`: serving the three presets with no accounts (market data only)',
+        );
+      }
+      return buildService({ config, logger, health, metrics: createMetrics(PAPER_VENUE_SERVICE) }).components;
+    },
   });
-  for (const warning of loaded.warnings) logger.warn(warning);
-  if (loaded.overrides.length > 0) logger.info({ overrides: loaded.overrides }, 'config overrides applied');
-  if (!Object.values(config.venues).some(isPaperVenueSection)) {
-    logger.warn(
-      'no paper venues under `venues`: serving the three presets with no accounts (market data only)',
-    );
-  }
-  let service: PaperVenueService;
-  try {
-    service = buildService({ config, logger, metrics: createMetrics(PAPER_VENUE_SERVICE) });
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    logger.fatal({ field: err.field }, `invalid paper venue config: ${err.message}`);
-    return 2;
-  }
-  return service.lifecycle.run();
 }
 
 runIfEntryPoint(import.meta.url, PAPER_VENUE_SERVICE, () => main());

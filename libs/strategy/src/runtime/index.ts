@@ -6,6 +6,8 @@
  * `StrategyStepper` is the state + applied sequences + outbox + save part alone (no lease,
  * timer or tail): what a replay feeds from the log; `StrategyRunner` wires it to the live world.
  */
+
+export * from './components.js';
 export * from './config.js';
 export * from './gateway.js';
 export * from './inputs.js';

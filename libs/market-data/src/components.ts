@@ -1,0 +1,47 @@
+/**
+ * The market-data service as lifecycle components: the one wiring that
+ * services/market-data and the embedded `perpmesh start` both run.
+ */
+import {
+  commonServiceDeps,
+  composeService,
+  type InfrastructureDeps,
+  type ServiceComposition,
+  type ServiceContext,
+  type VenueAccess,
+} from '@perpmesh/app';
+import type { ServiceMetrics } from '@perpmesh/runtime';
+import type { VenuesSection } from '@perpmesh/venues';
+import { MARKET_DATA_SERVICE, type MarketDataSection, marketDataTuningOf } from './config.js';
+import { buildMarketDataService, type MarketDataService } from './service.js';
+
+export const MARKET_DATA_PROTO = 'perpmesh/v1/market_data.proto';
+/** Market data reads books, trades and funding: public data, no trading keys. */
+export const MARKET_DATA_VENUE_ACCESS: VenueAccess = 'public';
+
+export interface MarketDataComponentsOptions extends ServiceContext, Pick<InfrastructureDeps, 'venues'> {
+  readonly section: MarketDataSection;
+  /** `venues`: the instruments followed (this shard takes its part). */
+  readonly venuesConfig: VenuesSection;
+  readonly metrics: ServiceMetrics;
+}
+
+export function marketDataServiceComponents(
+  options: MarketDataComponentsOptions,
+): ServiceComposition<MarketDataService> {
+  const { section } = options;
+  return composeService({
+    name: MARKET_DATA_SERVICE,
+    venueAccess: MARKET_DATA_VENUE_ACCESS,
+    protoFile: MARKET_DATA_PROTO,
+    context: options,
+    section,
+    build: () =>
+      buildMarketDataService({
+        ...commonServiceDeps(options),
+        venues: options.venues(),
+        metrics: options.metrics,
+        config: { venues: options.venuesConfig, shard: section.shard, tuning: marketDataTuningOf(section) },
+      }),
+  });
+}

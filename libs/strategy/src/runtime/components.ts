@@ -1,0 +1,70 @@
+/**
+ * The strategy service as lifecycle components: the one wiring that services/strategy
+ * and the embedded `perpmesh start` both run.
+ */
+import {
+  commonServiceDeps,
+  composeService,
+  type InfrastructureDeps,
+  type ServiceComposition,
+  type ServiceContext,
+  type VenueAccess,
+} from '@perpmesh/app';
+import type { Secret } from '@perpmesh/runtime';
+import {
+  parseStrategyInstances,
+  runtimeSettingsOf,
+  STRATEGY_SERVICE,
+  type StrategySection,
+} from './config.js';
+import { GrpcAccountReader, GrpcOrderGateway, marketsFromVenues } from './gateway.js';
+import { buildStrategyService, type StrategyService } from './service.js';
+
+export const STRATEGY_PROTO = 'perpmesh/v1/strategy.proto';
+/**
+ * Strategies read the venues' public market lists; orders go through the execution
+ * service, so they hold no trading keys.
+ */
+export const STRATEGY_VENUE_ACCESS: VenueAccess = 'public';
+
+export interface StrategyComponentsOptions
+  extends ServiceContext,
+    Pick<InfrastructureDeps, 'state' | 'venues'> {
+  readonly section: StrategySection;
+  /** The execution and account services' gRPC addresses, read at start. */
+  readonly executionAddress: () => string;
+  readonly accountAddress: () => string;
+  /** `auth.token`, sent to the execution and account services. */
+  readonly authToken: Secret | undefined;
+}
+
+export function strategyServiceComponents(
+  options: StrategyComponentsOptions,
+): ServiceComposition<StrategyService> {
+  const { section } = options;
+  // Validated before anything starts: a bad field names itself (strategy.instances[0]...).
+  const instances = parseStrategyInstances(section.instances);
+  const settings = runtimeSettingsOf(section);
+  const client = {
+    callTimeoutMs: section.callTimeout,
+    ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+  };
+  return composeService({
+    name: STRATEGY_SERVICE,
+    venueAccess: STRATEGY_VENUE_ACCESS,
+    protoFile: STRATEGY_PROTO,
+    context: options,
+    section,
+    build: () =>
+      buildStrategyService({
+        ...commonServiceDeps(options),
+        state: options.state(),
+        streamPrefix: options.streamPrefix,
+        orders: new GrpcOrderGateway({ address: options.executionAddress(), ...client }),
+        account: new GrpcAccountReader({ address: options.accountAddress(), ...client }),
+        markets: marketsFromVenues(options.venues()),
+        instances,
+        settings,
+      }),
+  });
+}

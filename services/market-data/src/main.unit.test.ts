@@ -1,0 +1,24 @@
+/**
+ * The market-data deployable runs the lib's `marketDataServiceComponents`, the builder
+ * `perpmesh start` composes too (libs/cli/src/embedded.unit.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compositionsIn } from '@perpmesh/app';
+import { MARKET_DATA_PROTO, MARKET_DATA_SERVICE, MARKET_DATA_VENUE_ACCESS } from '@perpmesh/market-data';
+import { createLogger, parseConfig } from '@perpmesh/runtime';
+import { marketDataConfigSchema } from './config.js';
+import { buildComponents } from './main.js';
+
+test('market-data main: its infrastructure, then the lib-built service and its gRPC server', () => {
+  const venues = { paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'], accounts: { main: {} } } };
+  const { config } = parseConfig(marketDataConfigSchema, { venues }, { env: {} });
+  const components = buildComponents(config, createLogger({ service: 'test', level: 'silent' }));
+  assert.deepEqual(compositionsIn(components), [
+    { name: MARKET_DATA_SERVICE, venueAccess: MARKET_DATA_VENUE_ACCESS, protoFile: MARKET_DATA_PROTO },
+  ]);
+  assert.deepEqual(components.map((c) => c.name).slice(-2), [
+    MARKET_DATA_SERVICE,
+    `grpc ${MARKET_DATA_SERVICE}`,
+  ]);
+});
