@@ -2,7 +2,7 @@
  * Lifecycle components every deployable has: the health/metrics HTTP listener and a
  * gRPC server (health, reflection, bearer auth), plus the adapters by run mode.
  */
-import type { EventLog } from '@perpmesh/bus';
+import type { EventLog, EventLogLogger } from '@perpmesh/bus';
 import type { Subjects } from '@perpmesh/contracts';
 import type {
   BaseConfig,
@@ -15,7 +15,7 @@ import type {
 } from '@perpmesh/runtime';
 import { startGrpcServer, startHttpServer } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
-import type { PaperSection, StaticVenueDirectory, VenuesSection } from '@perpmesh/venues';
+import type { PaperSection, StaticVenueDirectory, VenueAccess, VenuesSection } from '@perpmesh/venues';
 import { namespacing, openEventLog, openStateStore } from './infra.js';
 import { PROTO_DIR } from './main.js';
 import { openVenueDirectory } from './venues.js';
@@ -94,10 +94,11 @@ export function grpcComponent(options: {
 }
 
 /**
- * Which venue credentials a service needs: `public` market data only (market-data,
- * strategy), or `trading` keys (execution, account). Each service's composition declares it.
+ * Which venue credentials a service needs (libs/venues `VenueAccess`): `public` market data
+ * only (market-data, strategy), or `trading` keys (execution, account). Each service's
+ * composition declares it; its process opens its venues with exactly that access.
  */
-export type VenueAccess = 'public' | 'trading';
+export type { VenueAccess };
 
 /** What a service lib builds: started, stopped, and served over gRPC. */
 export interface ComposableService {
@@ -233,14 +234,16 @@ export function composeService<S extends ComposableService>(options: {
 
 type InfraConfig = Parameters<typeof openEventLog>[0] & Parameters<typeof openStateStore>[0];
 
+/** The event log; `logger` gets its consumers' handler failures (logged, counted, bounded). */
 export function eventLogComponent(
   config: InfraConfig,
   source: string,
   slot: Slot<EventLog>,
+  logger: EventLogLogger,
 ): ServiceComponent {
   return {
     name: 'event-log',
-    start: async () => slot.set(await openEventLog(config, { source })),
+    start: async () => slot.set(await openEventLog(config, { source, logger })),
     stop: async () => {
       await slot.peek()?.close();
       slot.set(undefined);
@@ -299,6 +302,7 @@ export function serviceInfrastructure(
     source: string;
     stateStore: boolean;
     venues: { access: VenueAccess; callTimeoutMs: number };
+    logger: EventLogLogger;
   },
 ): { deps: InfrastructureDeps; components: ServiceComponent[] } {
   const ns = namespacing(config);
@@ -314,9 +318,12 @@ export function serviceInfrastructure(
       streamPrefix: ns.streamPrefix,
     },
     components: [
-      eventLogComponent(config, options.source, log),
+      eventLogComponent(config, options.source, log, options.logger),
       ...(options.stateStore ? [stateStoreComponent(config, state)] : []),
-      venuesComponent(config, venues, { callTimeoutMs: options.venues.callTimeoutMs }),
+      venuesComponent(config, venues, {
+        access: options.venues.access,
+        callTimeoutMs: options.venues.callTimeoutMs,
+      }),
     ],
   };
 }

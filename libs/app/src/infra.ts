@@ -7,7 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import { connect as natsConnect } from '@nats-io/transport-node';
-import { EmbeddedEventLog, type EventLog, NatsEventLog } from '@perpmesh/bus';
+import { EmbeddedEventLog, type EventLog, type EventLogLogger, NatsEventLog } from '@perpmesh/bus';
 import { namespaceFor, type StreamSpec, Subjects, streamSpecs } from '@perpmesh/contracts';
 import type { BaseConfig } from '@perpmesh/runtime';
 import { EmbeddedStateStore, RedisStateStore, type StateStore } from '@perpmesh/state';
@@ -45,12 +45,15 @@ export function namespacing(config: Pick<BaseConfig, 'namespace' | 'redis'>): Na
 /** Opens the event log for the run mode and creates the streams (idempotent). */
 export async function openEventLog(
   config: Pick<BaseConfig, 'mode' | 'dataDir' | 'nats' | 'namespace' | 'redis'>,
-  options: { source: string },
+  options: { source: string; logger?: EventLogLogger },
 ): Promise<EventLog> {
   const { streams } = namespacing(config);
   let log: EventLog;
   if (config.mode === 'embedded') {
-    log = await EmbeddedEventLog.open({ dataDir: join(resolve(config.dataDir), 'events') });
+    log = await EmbeddedEventLog.open({
+      dataDir: join(resolve(config.dataDir), 'events'),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   } else {
     const { url, user, password, token } = config.nats;
     const hasCredentials = user !== undefined || password !== undefined || token !== undefined;
@@ -65,7 +68,10 @@ export async function openEventLog(
           ...(token === undefined ? {} : { token: token.reveal() }),
         })
       : undefined;
-    log = await NatsEventLog.connect(connection ? { connection } : { servers: url, name: options.source });
+    log = await NatsEventLog.connect({
+      ...(connection ? { connection } : { servers: url, name: options.source }),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
   try {
     await log.ensureStreams(streams);

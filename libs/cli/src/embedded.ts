@@ -12,6 +12,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ACCOUNT_SERVICE,
+  ACCOUNT_VENUE_ACCESS,
   type AccountService,
   accountSectionFields,
   accountServiceComponents,
@@ -30,6 +31,7 @@ import { ValidationError } from '@perpmesh/core';
 import {
   DEFAULT_EXECUTION_HTTP_PORT,
   EXECUTION_SERVICE,
+  EXECUTION_VENUE_ACCESS,
   type ExecutionService,
   executionSectionFields,
   executionServiceComponents,
@@ -46,6 +48,7 @@ import {
 import {
   DEFAULT_MARKET_DATA_HTTP_PORT,
   MARKET_DATA_SERVICE,
+  MARKET_DATA_VENUE_ACCESS,
   type MarketDataService,
   marketDataSectionFields,
   marketDataServiceComponents,
@@ -64,6 +67,7 @@ import type { StateStore } from '@perpmesh/state';
 import {
   DEFAULT_STRATEGY_HTTP_PORT,
   STRATEGY_SERVICE,
+  STRATEGY_VENUE_ACCESS,
   type StrategyService,
   strategySectionFields,
   strategyServiceComponents,
@@ -73,6 +77,7 @@ import {
   PaperVenueHub,
   paperHubOptionsFromConfig,
   type StaticVenueDirectory,
+  type VenueAccess,
   venueConfigShape,
 } from '@perpmesh/venues';
 import { z } from 'zod';
@@ -154,7 +159,13 @@ export function buildEmbeddedComponents(
   const log = new Slot<EventLog>('event log');
   const state = new Slot<StateStore>('state store');
   const hub = new Slot<PaperVenueHub>('paper venues');
-  const venues = new Slot<StaticVenueDirectory>('venues');
+  // Two directories over the same venues, as the separate deployables have them: trading
+  // ports (credentials) for execution and account, public market ports (none) for
+  // market-data and the strategies, so those never hold a key even in one process.
+  const venuesByAccess: Record<VenueAccess, Slot<StaticVenueDirectory>> = {
+    trading: new Slot<StaticVenueDirectory>('venues (trading)'),
+    public: new Slot<StaticVenueDirectory>('venues (public)'),
+  };
   let httpPort: number | undefined;
   const grpcAddresses: Record<string, string> = {};
   // Actions from the dashboard need a token. Without `auth.token` the process makes one at
@@ -187,10 +198,10 @@ export function buildEmbeddedComponents(
 
   // Each service exactly as its own deployable composes it (the lib's components builder);
   // the gRPC servers record where they bound, for the gateway and the strategies' clients.
-  const contextOf = (name: string) => ({
+  const contextOf = (name: string, access: VenueAccess) => ({
     log: () => log.get(),
     state: () => state.get(),
-    venues: () => venues.get(),
+    venues: () => venuesByAccess[access].get(),
     subjects: ns.subjects,
     streamPrefix: ns.streamPrefix,
     source: `${name}/embedded`,
@@ -204,26 +215,26 @@ export function buildEmbeddedComponents(
     },
   });
   const marketData = marketDataServiceComponents({
-    ...contextOf(MARKET_DATA_SERVICE),
+    ...contextOf(MARKET_DATA_SERVICE, MARKET_DATA_VENUE_ACCESS),
     section: config.marketData,
     venuesConfig: config.venues,
     metrics,
   });
   const execution = executionServiceComponents({
-    ...contextOf(EXECUTION_SERVICE),
+    ...contextOf(EXECUTION_SERVICE, EXECUTION_VENUE_ACCESS),
     section: config.execution,
     metrics,
   });
   // One process holds the log: no lease to share.
   const account = accountServiceComponents({
-    ...contextOf(ACCOUNT_SERVICE),
+    ...contextOf(ACCOUNT_SERVICE, ACCOUNT_VENUE_ACCESS),
     section: config.account,
     venuesConfig: config.venues,
     metrics,
   });
   // The strategies reach the venues only through this process's execution gRPC API.
   const strategy = strategyServiceComponents({
-    ...contextOf(STRATEGY_SERVICE),
+    ...contextOf(STRATEGY_SERVICE, STRATEGY_VENUE_ACCESS),
     section: config.strategy,
     executionAddress: () => loopback(grpcAddresses[EXECUTION_SERVICE]!),
     accountAddress: () => loopback(grpcAddresses[ACCOUNT_SERVICE]!),
@@ -258,7 +269,12 @@ export function buildEmbeddedComponents(
         mountGateway(s.server, gateway, logger);
       },
     }),
-    eventLogComponent(infraConfig, `${EMBEDDED_SERVICE}/embedded`, log),
+    eventLogComponent(
+      infraConfig,
+      `${EMBEDDED_SERVICE}/embedded`,
+      log,
+      logger.child({ component: 'event-log' }),
+    ),
     stateStoreComponent(infraConfig, state),
     {
       name: 'venues',
@@ -273,13 +289,17 @@ export function buildEmbeddedComponents(
           );
           h.start();
           hub.set(h);
-          venues.set(await openVenueDirectory(config, { hub: h }));
-        } else {
-          venues.set(await openVenueDirectory(config, { callTimeoutMs: config.execution.venueCallTimeout }));
+        }
+        const where = embedded ? { hub: hub.get() } : { callTimeoutMs: config.execution.venueCallTimeout };
+        for (const access of ['trading', 'public'] as const) {
+          venuesByAccess[access].set(await openVenueDirectory(config, { ...where, access }));
         }
       },
       stop: async () => {
-        await venues.peek()?.close();
+        for (const slot of Object.values(venuesByAccess)) {
+          await slot.peek()?.close();
+          slot.set(undefined);
+        }
         hub.peek()?.close();
       },
     },

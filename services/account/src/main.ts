@@ -23,6 +23,7 @@ export function buildComponents(
   const source = `${ACCOUNT_SERVICE}/${section.instance}`;
   const infra = serviceInfrastructure(config, {
     source,
+    logger,
     stateStore: true,
     venues: { access: ACCOUNT_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
   });

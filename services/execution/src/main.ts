@@ -27,6 +27,7 @@ export function buildComponents(
   const source = `${EXECUTION_SERVICE}/${section.instance}`;
   const infra = serviceInfrastructure(config, {
     source,
+    logger,
     stateStore: true,
     venues: { access: EXECUTION_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
   });

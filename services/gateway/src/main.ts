@@ -44,7 +44,7 @@ export function buildComponents(
       logger,
       onStarted: (server) => mountGateway(server.server, gateway, logger),
     }),
-    eventLogComponent(config, `${GATEWAY_SERVICE}/0`, log),
+    eventLogComponent(config, `${GATEWAY_SERVICE}/0`, log, logger),
     gatewayFeedComponent({
       gateway,
       backends,

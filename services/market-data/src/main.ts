@@ -24,6 +24,7 @@ export function buildComponents(
   const source = `${MARKET_DATA_SERVICE}/${section.instance ?? String(section.shard.index)}`;
   const infra = serviceInfrastructure(config, {
     source,
+    logger,
     stateStore: false,
     venues: { access: MARKET_DATA_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
   });

@@ -22,6 +22,7 @@ export function buildComponents(
   const source = `${STRATEGY_SERVICE}/${section.instance}`;
   const infra = serviceInfrastructure(config, {
     source,
+    logger,
     stateStore: true,
     venues: { access: STRATEGY_VENUE_ACCESS, callTimeoutMs: section.callTimeout },
   });
