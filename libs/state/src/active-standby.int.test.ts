@@ -2,8 +2,9 @@
  * Active/standby on one lease, on both StateStore adapters (embedded files, Redis): one
  * instance works, the other reports the holder; a clean stop hands over at once, a lapsed
  * lease after the TTL; the ex-holder's work stops when its renewal finds the lease taken; a
- * failed activation gives the lease up; the store unreachable demotes only past the expiry;
- * leases per key are independent (a runner with one lease per strategy id).
+ * failed activation gives the lease up; work that fails on its own is relinquished; the store
+ * unreachable demotes only past the expiry; leases per key are independent (a runner with one
+ * lease per strategy id).
  *
  * Passes are driven by `tick()` (renewIntervalMs 0) on a manual clock, except one test of
  * the renewal timer, which waits (with the test's deadline) for the takeover as a status the
@@ -16,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ValidationError } from '@perpmesh/core';
+import { ValidationError, withTimeout } from '@perpmesh/core';
 import { ActiveStandby, type ActiveStandbyStatus, type StandbyTransition } from './active-standby.js';
 import { EmbeddedStateStore } from './embedded-store.js';
 import { RedisStateStore } from './redis-store.js';
@@ -66,6 +67,8 @@ interface Contender {
   /** `active` / `standby:<reason>` / `stopped` for every hook call, in order. */
   readonly calls: string[];
   readonly statuses: ActiveStandbyStatus[];
+  /** Every `becomeStandby` argument, in order. */
+  readonly transitions: StandbyTransition[];
   working(): boolean;
 }
 
@@ -96,12 +99,14 @@ for (const [backend, open] of backends) {
           name?: string;
           store?: StateStore;
           renewIntervalMs?: number;
+          retryIntervalMs?: number;
           failActivation?: Error;
           onStatus?: (s: ActiveStandbyStatus) => void;
         } = {},
       ): Contender => {
         const calls: string[] = [];
         const statuses: ActiveStandbyStatus[] = [];
+        const transitions: StandbyTransition[] = [];
         let working = false;
         const node = new ActiveStandby({
           store: options.store ?? store,
@@ -110,6 +115,7 @@ for (const [backend, open] of backends) {
           holder,
           ttlMs: TTL_MS,
           renewIntervalMs: options.renewIntervalMs ?? 0,
+          ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
           nowMs: clock.nowMs,
           hooks: {
             becomeActive: async () => {
@@ -119,6 +125,7 @@ for (const [backend, open] of backends) {
             },
             becomeStandby: async (t: StandbyTransition) => {
               calls.push(t.stopping ? 'stopped' : `standby:${t.reason}`);
+              transitions.push(t);
               working = false;
             },
             onStatus: (s) => {
@@ -128,7 +135,7 @@ for (const [backend, open] of backends) {
           },
         });
         nodes.push(node);
-        return { node, calls, statuses, working: () => working };
+        return { node, calls, statuses, transitions, working: () => working };
       };
       return { store, clock, make };
     }
@@ -145,6 +152,7 @@ for (const [backend, open] of backends) {
       assert.deepEqual(b.node.status, {
         role: 'standby',
         reason: 'a holds the lease until 2026-01-01T00:00:10.000Z',
+        holder: { holder: 'a', expiresAtMs: T0 + TTL_MS },
       });
       assert.deepEqual(b.statuses.at(-1), b.node.status, 'the hook saw the standby status');
       await b.node.tick();
@@ -154,6 +162,7 @@ for (const [backend, open] of backends) {
 
       await a.node.stop();
       assert.deepEqual(a.calls, ['active', 'stopped']);
+      assert.equal(a.transitions[0]?.leaseLost, false, 'a clean stop still holds the lease');
       assert.equal(a.working(), false);
       assert.deepEqual(a.node.status, { role: 'stopped' });
       await b.node.tick();
@@ -180,7 +189,38 @@ for (const [backend, open] of backends) {
         'active',
         'standby:lease lost: b holds the lease until 2026-01-01T00:00:20.001Z',
       ]);
+      assert.equal(a.transitions[0]?.leaseLost, true, 'told the lease is gone: no last write');
+      assert.deepEqual(a.node.status, {
+        role: 'standby',
+        reason: 'lease lost: b holds the lease until 2026-01-01T00:00:20.001Z',
+        holder: { holder: 'b', expiresAtMs: T0 + TTL_MS + 1 + TTL_MS },
+      });
+    });
+
+    test('work that fails on its own is relinquished: stopped, the lease released, taken again later', async () => {
+      const { make } = await fixture();
+      const a = make('a');
+      const b = make('b');
+      await a.node.start();
+      await b.node.start();
+      await a.node.relinquish('tail closed');
+      assert.equal(a.node.active, false);
+      assert.equal(a.working(), false);
+      assert.deepEqual(a.calls, ['active', 'standby:tail closed']);
+      assert.equal(a.transitions[0]?.leaseLost, false, 'the lease was still ours: a last write is safe');
+      assert.deepEqual(a.node.status, { role: 'standby', reason: 'tail closed' });
+      assert.equal(await a.node.current(), undefined, 'released');
+      await a.node.relinquish('again');
+      assert.deepEqual(a.calls, ['active', 'standby:tail closed'], 'nothing to stop when not working');
+
+      await b.node.tick();
+      assert.equal(b.node.active, true, 'a healthier instance takes it');
+      await a.node.tick();
       assert.equal(a.node.status.role, 'standby');
+      await b.node.relinquish('b failed too');
+      await a.node.tick();
+      assert.equal(a.node.active, true, 'the first one takes it again at its next pass');
+      assert.deepEqual(a.calls, ['active', 'standby:tail closed', 'active']);
     });
 
     test('a failed activation stops the partial work and gives the lease up', async () => {
@@ -304,6 +344,36 @@ for (const [backend, open] of backends) {
       assert.equal(x2.node.active, false, 'the other key is untouched');
     });
 
+    test('a standby retries every retryIntervalMs, however long the renewal interval', {
+      timeout: 15_000,
+    }, async () => {
+      const { make } = await fixture();
+      const a = make('a');
+      await a.node.start();
+      let tookOver: () => void = () => {};
+      const active = new Promise<void>((resolve) => {
+        tookOver = resolve;
+      });
+      const b = make('b', {
+        renewIntervalMs: TTL_MS - 1,
+        retryIntervalMs: 10,
+        onStatus: (s) => {
+          if (s.role === 'active') tookOver();
+        },
+      });
+      await b.node.start();
+      assert.equal(b.node.active, false);
+      await a.node.stop();
+      const keepAlive = setInterval(() => {}, 1_000);
+      try {
+        // Well before the next renewal-interval pass (~10 s) would take it.
+        await withTimeout(active, 3_000, 'the standby taking over at its retry interval');
+      } finally {
+        clearInterval(keepAlive);
+      }
+      assert.equal(b.node.active, true);
+    });
+
     test('the renewal timer takes over by itself after a clean stop', { timeout: 15_000 }, async () => {
       const { make } = await fixture();
       const a = make('a');
@@ -350,6 +420,10 @@ describe('active/standby options', () => {
         e instanceof ValidationError && /activeStandby\.renewIntervalMs.*got 1000/.test(e.message),
     );
     assert.throws(() => new ActiveStandby({ ...base, renewIntervalMs: -1 }), ValidationError);
+    assert.throws(
+      () => new ActiveStandby({ ...base, renewIntervalMs: 10, retryIntervalMs: 0 }),
+      (e: unknown) => e instanceof ValidationError && /activeStandby\.retryIntervalMs.*got 0/.test(e.message),
+    );
     assert.throws(() => new ActiveStandby({ ...base, holder: 'a|b', renewIntervalMs: 10 }), /lease\.holder/);
   });
 });

@@ -3,8 +3,8 @@
  * holder does the work, the others wait and can say who holds it.
  *
  * - start(): the first attempt completes before it returns (a lone instance is active at once);
- *   then one pass every `renewIntervalMs`: the holder renews, a standby tries to acquire and
- *   otherwise reports the current holder.
+ *   then passes on a timer: the holder renews every `renewIntervalMs`; a standby tries to
+ *   acquire every `retryIntervalMs` (default the same) and otherwise reports the current holder.
  * - Acquired → `becomeActive()`. If that throws, the partial work is stopped
  *   (`becomeStandby`) and the lease released: a healthier instance should take it.
  * - Renewal finds the lease taken → `becomeStandby()` (fencing: the work stops). The store
@@ -12,6 +12,9 @@
  *   instance may hold it: release (best effort) and `becomeStandby()`. A renewal that hangs
  *   (a partitioned store) is watched: once our lease has expired by our clock while the
  *   renewal is still pending, the work stops without waiting for the store to answer.
+ * - relinquish(): the active work failed on its own: it is stopped (`becomeStandby`), the lease
+ *   released so a healthier instance may take it, and contending goes on (this instance may
+ *   take it again at its next pass, `retryIntervalMs` later).
  * - stop(): the work stops, then the lease is released, so a standby takes over at once
  *   instead of after the TTL.
  *
@@ -34,8 +37,11 @@ export interface ActiveStandbyLog {
 
 export type ActiveStandbyStatus =
   | { readonly role: 'active'; readonly holder: string; readonly expiresAtMs: EpochMs | undefined }
-  /** `reason` names the holder and its expiry, or why we could not take over. */
-  | { readonly role: 'standby'; readonly reason: string }
+  /**
+   * `reason` names the holder and its expiry, or why we could not take over; `holder` is set
+   * when another instance held the lease at the last pass.
+   */
+  | { readonly role: 'standby'; readonly reason: string; readonly holder?: LeaseHolder }
   | { readonly role: 'stopped' };
 
 export interface StandbyTransition {
@@ -43,6 +49,12 @@ export interface StandbyTransition {
   readonly reason: string;
   /** True when it stops because of `stop()` (not a lost lease or a failed activation). */
   readonly stopping: boolean;
+  /**
+   * True when the lease was lost or expired: another instance may already work, so the
+   * work should not write its last state. False when the lease is still ours until released
+   * (stop(), relinquish(), a failed activation).
+   */
+  readonly leaseLost: boolean;
 }
 
 export interface ActiveStandbyHooks {
@@ -67,8 +79,10 @@ export interface ActiveStandbyOptions {
   readonly holder: string;
   /** How long the lease lasts without renewal: the takeover bound. */
   readonly ttlMs: number;
-  /** How often the holder renews and a standby retries; must be under `ttlMs`. 0 = never (call `tick()`). */
+  /** How often the holder renews; must be under `ttlMs`. 0 = no timer at all (call `tick()`). */
   readonly renewIntervalMs: number;
+  /** How often a standby (or an instance whose work failed) tries to acquire. Default `renewIntervalMs`. */
+  readonly retryIntervalMs?: number;
   readonly nowMs: () => EpochMs;
   readonly hooks: ActiveStandbyHooks;
   readonly log?: ActiveStandbyLog;
@@ -88,18 +102,27 @@ export class ActiveStandby {
   /** `becomeActive` completed while we hold the lease. */
   #active = false;
   #reason = 'lease not acquired yet';
+  /** Another instance holding the lease, as of the last pass (standby only). */
+  #otherHolder: LeaseHolder | undefined;
   #timer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #watchdogCheck: Promise<void> | undefined;
+  /** The pass (or relinquish) in flight: at most one at a time. */
   #tick: Promise<void> | undefined;
 
   constructor(options: ActiveStandbyOptions) {
-    const { renewIntervalMs, ttlMs } = options;
+    const { renewIntervalMs, retryIntervalMs, ttlMs } = options;
     if (!Number.isSafeInteger(renewIntervalMs) || renewIntervalMs < 0 || renewIntervalMs >= ttlMs) {
       // Renewing no faster than the lease lapses would hand it over while we still work.
       throw new ValidationError(
         'activeStandby.renewIntervalMs',
         `must be a whole number of ms >= 0 and < ttlMs (${ttlMs}), got ${renewIntervalMs}`,
+      );
+    }
+    if (retryIntervalMs !== undefined && (!Number.isSafeInteger(retryIntervalMs) || retryIntervalMs <= 0)) {
+      throw new ValidationError(
+        'activeStandby.retryIntervalMs',
+        `must be a whole number of ms > 0, got ${retryIntervalMs}`,
       );
     }
     this.#o = options;
@@ -128,7 +151,9 @@ export class ActiveStandby {
     if (this.#state === 'stopped') return { role: 'stopped' };
     if (this.#active)
       return { role: 'active', holder: this.#lease.holder, expiresAtMs: this.#lease.expiresAtMs };
-    return { role: 'standby', reason: this.#reason };
+    return this.#otherHolder === undefined
+      ? { role: 'standby', reason: this.#reason }
+      : { role: 'standby', reason: this.#reason, holder: this.#otherHolder };
   }
 
   /** Who holds the lease now (any instance), or undefined. */
@@ -150,7 +175,7 @@ export class ActiveStandby {
       }, this.#o.renewIntervalMs);
       this.#watchdog.unref();
     }
-    await this.#runTick();
+    await this.#run(() => this.#pass());
   }
 
   /** Fencing without the store: our lease expired while its renewal is still pending. */
@@ -160,6 +185,7 @@ export class ActiveStandby {
     if (expiresAtMs !== undefined && this.#o.nowMs() < expiresAtMs) return;
     await this.#demote(
       `lease expired at ${expiresAtMs === undefined ? 'an unknown time' : new Date(expiresAtMs).toISOString()} while its renewal was pending`,
+      undefined,
     );
     this.#o.hooks.onStatus?.(this.status);
   }
@@ -171,18 +197,54 @@ export class ActiveStandby {
       return;
     }
     if (this.#state !== 'running') return;
-    clearTimeout(this.#timer);
-    await this.#runTick();
+    await this.#run(() => this.#pass());
   }
 
-  #runTick(): Promise<void> {
-    this.#tick = this.#pass().finally(() => {
+  /**
+   * The active work failed on its own (not a lost lease): stop it, release the lease so a
+   * healthier instance may take it, and keep contending (the next pass, `retryIntervalMs`
+   * later, may take it again). Waits for a pass in flight first; does nothing unless working.
+   */
+  async relinquish(reason: string): Promise<void> {
+    while (this.#tick !== undefined) await this.#tick.catch(() => undefined);
+    if (this.#state !== 'running' || !this.#working) return;
+    await this.#run(async () => {
+      this.#log.warn({ lease: this.#o.name, reason }, 'work failed: lease released, back to standby');
+      this.#setReason(reason, undefined);
+      await this.#standDown({ reason, stopping: false, leaseLost: false });
+      await this.#lease.release().catch((err: unknown) => {
+        this.#log.warn(
+          { lease: this.#o.name, err: errorText(err) },
+          'lease release failed; it lapses after the TTL',
+        );
+      });
+      if (this.#state === 'running') this.#o.hooks.onStatus?.(this.status);
+    });
+  }
+
+  /** Runs one pass (or relinquish) as the one in flight; the timer schedules the next after it. */
+  #run(work: () => Promise<void>): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#tick = work().finally(() => {
       this.#tick = undefined;
-      if (this.#state !== 'running' || this.#o.renewIntervalMs <= 0) return;
-      this.#timer = setTimeout(() => void this.#runTick(), this.#o.renewIntervalMs);
-      this.#timer.unref();
+      this.#schedule();
     });
     return this.#tick;
+  }
+
+  #schedule(): void {
+    if (this.#state !== 'running' || this.#o.renewIntervalMs <= 0) return;
+    clearTimeout(this.#timer);
+    const delayMs = this.#active
+      ? this.#o.renewIntervalMs
+      : (this.#o.retryIntervalMs ?? this.#o.renewIntervalMs);
+    this.#timer = setTimeout(() => void this.#run(() => this.#pass()), delayMs);
+    this.#timer.unref();
+  }
+
+  #setReason(reason: string, otherHolder: LeaseHolder | undefined): void {
+    this.#reason = reason;
+    this.#otherHolder = otherHolder;
   }
 
   async #pass(): Promise<void> {
@@ -192,7 +254,10 @@ export class ActiveStandby {
       if (this.#active) {
         const renewed = await lease.renew();
         // Not active any more: the watchdog stood down while the renewal was pending.
-        if (!renewed && this.#active) await this.#demote(`lease lost: ${await this.#holderText()}`);
+        if (!renewed && this.#active) {
+          const current = await this.#lease.current();
+          await this.#demote(`lease lost: ${holderText(current)}`, this.#other(current));
+        }
       } else if (await lease.tryAcquire()) {
         this.#log.info(
           { lease: this.#o.name, holder: lease.holder, expiresAtMs: lease.expiresAtMs },
@@ -200,7 +265,8 @@ export class ActiveStandby {
         );
         await this.#activate();
       } else {
-        this.#reason = await this.#holderText();
+        const current = await this.#lease.current();
+        this.#setReason(holderText(current), this.#other(current));
       }
     } catch (err) {
       this.#log.warn(
@@ -210,23 +276,24 @@ export class ActiveStandby {
       const expiresAtMs = lease.expiresAtMs;
       if (this.#active && (expiresAtMs === undefined || this.#o.nowMs() >= expiresAtMs)) {
         await lease.release().catch(() => undefined);
-        await this.#demote(`lease could not be renewed before it expired: ${errorText(err)}`);
+        await this.#demote(`lease could not be renewed before it expired: ${errorText(err)}`, undefined);
       } else if (!this.#active) {
-        this.#reason = `lease store unavailable: ${errorText(err)}`;
+        this.#setReason(`lease store unavailable: ${errorText(err)}`, undefined);
       }
     }
     if (this.#state === 'running') this.#o.hooks.onStatus?.(this.status);
   }
 
   async #activate(): Promise<void> {
+    this.#setReason('becoming active', undefined);
     this.#working = true;
     try {
       await this.#o.hooks.becomeActive();
       this.#active = true;
     } catch (err) {
       // Give it to a healthier instance rather than hold it while doing nothing.
-      this.#reason = `could not become active: ${errorText(err)}`;
-      await this.#standDown({ reason: this.#reason, stopping: false });
+      this.#setReason(`could not become active: ${errorText(err)}`, undefined);
+      await this.#standDown({ reason: this.#reason, stopping: false, leaseLost: false });
       await this.#lease.release().catch(() => undefined);
       this.#log.error(
         { lease: this.#o.name, err: errorText(err) },
@@ -235,10 +302,11 @@ export class ActiveStandby {
     }
   }
 
-  async #demote(reason: string): Promise<void> {
+  /** The lease was lost or expired: the work stops. `otherHolder`: who holds it now, when known. */
+  async #demote(reason: string, otherHolder: LeaseHolder | undefined): Promise<void> {
     this.#log.warn({ lease: this.#o.name, reason }, 'no longer active, back to standby');
-    this.#reason = reason;
-    await this.#standDown({ reason, stopping: false });
+    this.#setReason(reason, otherHolder);
+    await this.#standDown({ reason, stopping: false, leaseLost: true });
   }
 
   async #standDown(transition: StandbyTransition): Promise<void> {
@@ -248,10 +316,9 @@ export class ActiveStandby {
     await this.#o.hooks.becomeStandby(transition);
   }
 
-  async #holderText(): Promise<string> {
-    const current = await this.#lease.current();
-    if (current === undefined) return 'nobody holds the lease';
-    return `${current.holder} holds the lease until ${new Date(current.expiresAtMs).toISOString()}`;
+  /** The lease's holder when it is another instance. */
+  #other(current: LeaseHolder | undefined): LeaseHolder | undefined {
+    return current?.holder === this.#lease.holder ? undefined : current;
   }
 
   /** Stops the work (if active), then releases the lease so a standby takes over at once. */
@@ -265,8 +332,8 @@ export class ActiveStandby {
     clearInterval(this.#watchdog);
     await this.#tick?.catch(() => undefined);
     await this.#watchdogCheck?.catch(() => undefined);
-    this.#reason = 'stopped';
-    await this.#standDown({ reason: 'stopped', stopping: true });
+    this.#setReason('stopped', undefined);
+    await this.#standDown({ reason: 'stopped', stopping: true, leaseLost: false });
     await this.#lease.release().catch((err: unknown) => {
       this.#log.warn(
         { lease: this.#o.name, err: errorText(err) },
@@ -275,4 +342,9 @@ export class ActiveStandby {
     });
     this.#o.hooks.onStatus?.(this.status);
   }
+}
+
+function holderText(current: LeaseHolder | undefined): string {
+  if (current === undefined) return 'nobody holds the lease';
+  return `${current.holder} holds the lease until ${new Date(current.expiresAtMs).toISOString()}`;
 }

@@ -86,7 +86,18 @@ export const RUNTIME_DEFAULTS: StrategyRuntimeSettings = {
   stopCancelTimeoutMs: 10_000,
 };
 
-export function runtimeSettingsOf(s: StrategySection): StrategyRuntimeSettings {
+/** The section's settings; the lease times are checked here so errors name the config field. */
+export function runtimeSettingsOf(s: StrategySection, field = 'strategy'): StrategyRuntimeSettings {
+  if (s.leaseRenewInterval <= 0 || s.leaseRenewInterval >= s.leaseTtl) {
+    // Renewing no faster than the lease lapses would hand it over while the instance still works.
+    throw new ValidationError(
+      `${field}.leaseRenewInterval`,
+      `must be more than 0 and less than leaseTtl (${s.leaseTtl} ms), got ${s.leaseRenewInterval} ms`,
+    );
+  }
+  if (s.retryInterval <= 0) {
+    throw new ValidationError(`${field}.retryInterval`, `must be more than 0, got ${s.retryInterval} ms`);
+  }
   return {
     tickIntervalMs: s.tickInterval,
     balancePollIntervalMs: s.balancePollInterval,

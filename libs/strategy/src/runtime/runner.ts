@@ -2,26 +2,37 @@
  * One strategy instance at run time: the lease, the timers and the tails around its
  * stepper (stepper.ts: state + applied sequences + outbox + compare-and-set save).
  *
+ * One active instance per strategy id: the lease loop is @perpmesh/state's `ActiveStandby`
+ * on `idem:strategy-lease:<strategyId>`. Holding the lease starts the instance
+ * (`becomeActive`); losing it, or a failure, stops it (`becomeStandby`); a standby names the
+ * holder in its status and readiness and retries every `retryIntervalMs`.
+ *
  * Life: standby until it holds the strategy's lease → load the persisted state (or a fresh
  * one) → resend what a crash may have left unsent (its outbox) → `markets`, balances and a
  * `start` input (own open orders from ListOpenOrders, filtered by `${strategyId}_`, and
  * positions from the account service) → live inputs: MD (books, funding; from now), EXEC
  * and ACCT (from the sequences its state has applied, so a restart resumes exactly),
  * ticks, balance polls → on stop: `operator cancel_all` (open orders canceled, positions
- * kept), save, release the lease.
+ * kept), save, release the lease. A failure while running (a failed save, a closed tail)
+ * stops the instance and gives the lease up; it (or another instance) starts again at the
+ * next attempt. A lost lease stops it without a last save: whoever holds it now writes.
  *
  * Every input goes through ONE queue into the stepper: a step that decides something is
- * saved (compare-and-set: a stale instance fails there) before its decisions are published
- * and its commands sent. Steps that decide nothing are saved at the next tick. The lease
- * (one active instance per strategy id) stays here, apart from the stepper, so a shared
- * active/standby helper can replace it.
+ * saved (compare-and-set: a stale instance fails there, the second fence after the lease)
+ * before its decisions are published and its commands sent. Steps that decide nothing are
+ * saved at the next tick.
  */
 
 import type { EventLog, StoredMessage, TailHandle } from '@perpmesh/bus';
 import { decodeEnvelope, type Envelope, publishEnvelope, type Subjects } from '@perpmesh/contracts';
 import { type EpochMs, errorText, PerpmeshError, sleep } from '@perpmesh/core';
 import type { HealthRegistry, Logger } from '@perpmesh/runtime';
-import { Lease, type StateStore } from '@perpmesh/state';
+import {
+  ActiveStandby,
+  type ActiveStandbyStatus,
+  type StandbyTransition,
+  type StateStore,
+} from '@perpmesh/state';
 import type { AnyStrategyDecider } from '../config.js';
 import type { StepResult, StrategyDecisionRecord, StrategyInput } from '../model.js';
 import { type AnyStrategyDefinition, lookupStrategy } from '../registry.js';
@@ -75,22 +86,10 @@ const STOP_POLL_MS = 100;
 const STOP_RECANCEL_MS = 1_000;
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['filled', 'canceled', 'rejected', 'expired']);
 
-/** Resolves once: a stop or a failure interrupts whatever the life loop waits for. */
-class Interrupt {
-  readonly promise: Promise<void>;
-  readonly fire: () => void;
-  constructor() {
-    let fire!: () => void;
-    this.promise = new Promise<void>((resolve) => {
-      fire = resolve;
-    });
-    this.fire = fire;
-  }
-}
-
 export class StrategyRunner {
   readonly #d: RunnerDeps;
-  readonly #lease: Lease;
+  /** The strategy's lease: starts and stops the instance (becomeActive / becomeStandby). */
+  readonly #standby: ActiveStandby;
   readonly #stepper: StrategyStepper;
   readonly #component: string;
   readonly #definition: AnyStrategyDefinition;
@@ -99,10 +98,12 @@ export class StrategyRunner {
   #queue: Promise<unknown> = Promise.resolve();
   #tails: TailHandle[] = [];
   #timers: NodeJS.Timeout[] = [];
-  #loop: Promise<void> | undefined;
+  #launched = false;
   #stopRequested = false;
-  #interrupt = new Interrupt();
-  #failure: Error | undefined;
+  /** A failure while starting: `#start` throws it once it is through. */
+  #startFailure: Error | undefined;
+  /** What the stop's teardown did (the final save). */
+  #stopResult: RunnerStopResult | undefined;
   readonly #recent: StrategyDecisionRecord[] = [];
   readonly #inputsSeen = {
     books: new Set<string>(),
@@ -126,13 +127,21 @@ export class StrategyRunner {
       // Not saved = not decided: the instance restarts from the store.
       onSaveFailed: (err) => this.#fail(err),
     });
-    this.#lease = new Lease({
+    this.#standby = new ActiveStandby({
       store: deps.state,
       scope: STRATEGY_LEASE_SCOPE,
       name: deps.spec.id,
       holder: deps.holder,
       ttlMs: deps.settings.leaseTtlMs,
+      renewIntervalMs: deps.settings.leaseRenewIntervalMs,
+      retryIntervalMs: deps.settings.retryIntervalMs,
       nowMs: deps.nowMs,
+      log: deps.logger,
+      hooks: {
+        becomeActive: () => this.#becomeActive(),
+        becomeStandby: (transition) => this.#becomeStandby(transition),
+        onStatus: (status) => this.#onLeaseStatus(status),
+      },
     });
     deps.health.register(this.#component, `${this.#component}: waiting for the lease`);
   }
@@ -160,12 +169,12 @@ export class StrategyRunner {
     return [...this.#recent];
   }
 
-  /** Starts the life loop (standby → running, retrying after failures). Resolves at once. */
+  /** Starts contending for the lease (standby → running, retrying after failures). Returns at once. */
   launch(): void {
-    if (this.#loop) return;
-    this.#stopRequested = false;
-    this.#loop = this.#life().catch((err) => {
-      this.#d.logger.error({ err, strategyId: this.id }, 'strategy runner loop failed');
+    if (this.#launched || this.#stopRequested) return;
+    this.#launched = true;
+    this.#standby.start().catch((err: unknown) => {
+      this.#d.logger.error({ err, strategyId: this.id }, 'strategy lease loop failed');
     });
   }
 
@@ -179,45 +188,43 @@ export class StrategyRunner {
     }
   }
 
-  async #life(): Promise<void> {
-    const retry = () => sleep(this.#d.settings.retryIntervalMs, { stop: this.#interrupt.promise });
-    while (!this.#stopRequested) {
-      try {
-        this.#setStatus('standby', 'waiting for the lease');
-        while (!this.#stopRequested && !(await this.#lease.tryAcquire())) {
-          const holder = await this.#lease.current();
-          this.#setStatus(
-            'standby',
-            `standby: another instance holds the lease (${holder?.holder ?? 'unknown'})`,
-          );
-          await retry();
-        }
-        if (this.#stopRequested) break;
-        await this.#start();
-        // Run until stop() or a failure.
-        await this.#interrupt.promise;
-        if (this.#failure) {
-          const err = this.#failure;
-          this.#failure = undefined;
-          await this.#teardown(false);
-          this.#setStatus('failed', `failed: ${err.message}; retrying`);
-          this.#rearm();
-          await retry();
-        }
-      } catch (err) {
-        await this.#teardown(false).catch(() => undefined);
-        this.#setStatus('failed', `failed: ${(err as Error).message}; retrying`);
-        this.#d.logger.error({ err, strategyId: this.id }, 'strategy instance failed; retrying');
-        this.#failure = undefined;
-        this.#rearm();
-        await retry();
-      }
+  /** The lease is ours: start the instance. Throwing gives the lease up (ActiveStandby). */
+  async #becomeActive(): Promise<void> {
+    this.#startFailure = undefined;
+    try {
+      await this.#start();
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#setStatus('failed', `failed: ${error.message}; retrying`);
+      this.#d.logger.error({ err: error, strategyId: this.id }, 'strategy instance failed; retrying');
+      throw error;
     }
   }
 
-  /** A new interrupt for the next attempt (unless a stop already asked to end). */
-  #rearm(): void {
-    if (!this.#stopRequested) this.#interrupt = new Interrupt();
+  /**
+   * Stop the instance: on stop(), a failure, or a lost lease. The unsaved state is saved
+   * unless the lease was lost (another instance may already write; the compare-and-set save
+   * would refuse it anyway).
+   */
+  async #becomeStandby({ reason, stopping, leaseLost }: StandbyTransition): Promise<void> {
+    // A failure already set its status; a lost lease stops every input from now.
+    if (!stopping && this.#status !== 'failed') this.#setStatus('standby', `standby: ${reason}`);
+    const result = await this.#teardown(!leaseLost);
+    if (stopping) this.#stopResult = result;
+  }
+
+  /** A standby says who holds the lease; a failed instance keeps saying why until it retries. */
+  #onLeaseStatus(status: ActiveStandbyStatus): void {
+    if (status.role !== 'standby' || this.#stopRequested) return;
+    const other = status.holder;
+    if (other !== undefined) {
+      this.#setStatus(
+        'standby',
+        `standby: another instance holds the lease (${other.holder}) until ${new Date(other.expiresAtMs).toISOString()}`,
+      );
+    } else if (this.#status !== 'failed') {
+      this.#setStatus('standby', `standby: ${status.reason}`);
+    }
   }
 
   #setStatus(state: RunnerState, reason: string): void {
@@ -338,16 +345,9 @@ export class StrategyRunner {
           d.logger.warn({ err, strategyId: this.id }, 'balance poll failed; balances may go stale'),
         );
       }, d.settings.balancePollIntervalMs),
-      setInterval(() => {
-        void this.#lease.renew().then(
-          (held) => {
-            if (!held) this.#fail(new LeaseLostError(this.id));
-          },
-          (err) => d.logger.warn({ err, strategyId: this.id }, 'lease renewal failed'),
-        );
-      }, d.settings.leaseRenewIntervalMs),
     );
     for (const t of this.#timers) t.unref?.();
+    if (this.#startFailure) throw this.#startFailure;
     this.#setStatus('running', '');
     d.logger.info(
       { strategyId: this.id, kind: d.spec.config.kind, mode: this.dryRun ? 'DRY-RUN' : 'live' },
@@ -355,11 +355,18 @@ export class StrategyRunner {
     );
   }
 
+  /** Not saved = not decided, a tail gone: stop, give the lease up, start again at the next attempt. */
   #fail(err: Error): void {
-    if (this.#status !== 'running' && this.#status !== 'starting') return;
+    if (this.#status === 'starting') {
+      this.#startFailure ??= err;
+      return;
+    }
+    if (this.#status !== 'running') return;
     this.#d.logger.error({ err, strategyId: this.id }, 'strategy instance stopping after an error');
-    this.#failure = err;
-    this.#interrupt.fire();
+    this.#setStatus('failed', `failed: ${err.message}; retrying`);
+    this.#standby.relinquish(`failed: ${errorText(err)}`).catch((stopErr: unknown) => {
+      this.#d.logger.error({ err: stopErr, strategyId: this.id }, 'stopping the failed instance failed');
+    });
   }
 
   /** One timer tick: time-based rules, and the save of steps that decided nothing. */
@@ -407,9 +414,9 @@ export class StrategyRunner {
 
   /**
    * SIGTERM / SIGINT: cancel every own open order (positions kept) and wait until the
-   * execution service shows none of them open, save, release the lease so a standby takes
-   * over at once. A failed final save is logged as an error, named in the status and
-   * readiness, and returned.
+   * execution service shows none of them open, then stop the instance (save) and release
+   * the lease so a standby takes over at once (ActiveStandby.stop). A failed final save is
+   * logged as an error, named in the status and readiness, and returned.
    */
   async stop(): Promise<RunnerStopResult> {
     this.#stopRequested = true;
@@ -428,9 +435,9 @@ export class StrategyRunner {
         this.#d.logger.error({ err, strategyId: this.id }, 'could not confirm the cancels on stop'),
       );
     }
-    this.#interrupt.fire();
-    await this.#loop;
-    const result = await this.#teardown(true);
+    await this.#standby.stop();
+    // Never active (or it stopped before, e.g. the lease was lost): nothing was saved now.
+    const result = this.#stopResult ?? { saved: !this.#stepper.dirty };
     if (result.saveError) {
       this.#setStatus('stopped', `stopped; the final save FAILED: ${errorText(result.saveError)}`);
     } else {
@@ -479,8 +486,8 @@ export class StrategyRunner {
     }
   }
 
-  /** Stops tails and timers, saves what is unsaved (while the lease is ours), releases the lease. */
-  async #teardown(releaseLease: boolean): Promise<RunnerStopResult> {
+  /** Stops tails and timers; saves what is unsaved when `save` (the lease is still ours). */
+  async #teardown(save: boolean): Promise<RunnerStopResult> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     const tails = this.#tails;
@@ -488,7 +495,7 @@ export class StrategyRunner {
     await Promise.allSettled(tails.map((t) => t.stop()));
     await this.#queue.catch(() => undefined);
     let result: RunnerStopResult = { saved: !this.#stepper.dirty };
-    if (this.#stepper.dirty && this.#lease.held) {
+    if (this.#stepper.dirty && save) {
       try {
         await this.#stepper.save();
         result = { saved: true };
@@ -501,7 +508,6 @@ export class StrategyRunner {
         result = { saved: false, saveError };
       }
     }
-    if (releaseLease) await this.#lease.release().catch(() => undefined);
     return result;
   }
 

@@ -1,8 +1,9 @@
 /**
  * The strategy service's modes and controls end to end on paper venues (see
  * stack.test-helper.ts): dry-run never reaches a venue, pre-trade risk denies before any
- * venue call, stop leaves no own order on the book, one active instance per strategy id,
- * and StrategyService over a real gRPC server.
+ * venue call, stop leaves no own order on the book, one active instance per strategy id (a
+ * clean stop hands over at once; a stalled holder is fenced when its lease lapses), and
+ * StrategyService over a real gRPC server.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
@@ -20,11 +21,13 @@ import {
   TradingState,
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
+import type { StateStore } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import type { PaperVenueSetup } from '@perpmesh/venues';
 import type { OrderRef } from '../model.js';
 import { DRY_RUN_REASON, type OrderGateway, OrderGatewayUnavailableError } from './gateway.js';
-import { BTC, call, HOUR_MS, Stack } from './stack.test-helper.js';
+import { StrategyNotRunningError } from './runner.js';
+import { BTC, call, HOUR_MS, MANUAL_SETTINGS, Stack } from './stack.test-helper.js';
 
 const A = 'paper-lighter';
 const B = 'paper-extended';
@@ -260,6 +263,51 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
     }
   });
 
+  test('a stalled holder stops working once its lease lapses; the standby takes over', async () => {
+    stack = await Stack.open({
+      venues: [{ venueId: GRID_VENUE }],
+      accounts: [{ venueId: GRID_VENUE, accountId: 'main', deposit: '100000' }],
+      instances: [gridInstance()],
+    });
+    // The lease lasts an hour of the stack's clock; renewals (wall clock) run every 50 ms.
+    const settings = { ...MANUAL_SETTINGS, leaseTtlMs: HOUR_MS, leaseRenewIntervalMs: 50 };
+    const stall = stallableLeaseRenewals(stack.state);
+    const first = stack.newStrategyService({ state: stall.store, settings });
+    await first.start();
+    const second = stack.newStrategyService({ settings });
+    try {
+      await first.runner('grid-1').whenRunning(10_000);
+      await second.start();
+      await eventually('the second instance in standby', () =>
+        /another instance holds the lease \(test-1\)/.test(second.runner('grid-1').status.reason)
+          ? true
+          : undefined,
+      );
+      // The first holder stalls (its renewals hang), and its lease lapses.
+      stall.hang(true);
+      stack.hub.advanceTo(stack.hub.nowMs + HOUR_MS + 1);
+
+      await second.runner('grid-1').whenRunning(5_000);
+      await eventually('the stalled holder fenced', () =>
+        first.runner('grid-1').status.state === 'standby' ? true : undefined,
+      );
+      assert.match(first.runner('grid-1').status.reason, /lease expired at .* while its renewal was pending/);
+      await assert.rejects(first.runner('grid-1').operator('halt', 'test'), StrategyNotRunningError);
+
+      stall.hang(false);
+      await eventually('the ex-holder names the new holder', () =>
+        /another instance holds the lease \(test-2\)/.test(first.runner('grid-1').status.reason)
+          ? true
+          : undefined,
+      );
+      assert.equal(second.runner('grid-1').status.state, 'running');
+    } finally {
+      stall.hang(false);
+      await second.stop();
+      await first.stop();
+    }
+  });
+
   test('StrategyService over gRPC: ListStrategies, Get/SetTradingState (halt cancels), GetArbBook errors name the field', async () => {
     stack = await Stack.open({
       venues: [{ venueId: GRID_VENUE }],
@@ -335,3 +383,34 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
     }
   });
 });
+
+/** The store, except that the strategy lease's renewals hang while `hang(true)` (a stalled holder). */
+function stallableLeaseRenewals(store: StateStore): { store: StateStore; hang(on: boolean): void } {
+  let gate: { promise: Promise<void>; open: () => void } | undefined;
+  const wrapped = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (prop !== 'updateIdempotencyValue') return value.bind(target);
+      return async (scope: string, ...rest: unknown[]) => {
+        if (scope === 'strategy-lease' && gate) await gate.promise;
+        return value.call(target, scope, ...rest);
+      };
+    },
+  });
+  return {
+    store: wrapped,
+    hang: (on) => {
+      if (on && !gate) {
+        let open!: () => void;
+        const promise = new Promise<void>((resolve) => {
+          open = resolve;
+        });
+        gate = { promise, open };
+      } else if (!on && gate) {
+        gate.open();
+        gate = undefined;
+      }
+    },
+  };
+}

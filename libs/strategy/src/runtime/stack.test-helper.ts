@@ -245,6 +245,8 @@ export class Stack {
       health?: HealthRegistry;
       /** The state store the strategy service saves to (default: the stack's). */
       state?: StateStore;
+      /** Runtime settings (default: MANUAL_SETTINGS). */
+      settings?: StrategyRuntimeSettings;
     } = {},
   ): StrategyService {
     this.#holderSeq += 1;
@@ -264,7 +266,7 @@ export class Stack {
       source: 'strategy/test',
       holder: `test-${this.#holderSeq}`,
       instances,
-      settings: MANUAL_SETTINGS,
+      settings: overrides.settings ?? MANUAL_SETTINGS,
     });
   }
 
