@@ -21,11 +21,14 @@ describe('async helpers', () => {
 
   it('withTimeout passes the value through, or fails naming what timed out', async () => {
     assert.equal(await withTimeout(Promise.resolve(7), 1_000, 'x'), 7);
+    // withTimeout's timer never holds the process open: keep the loop alive for this test.
+    const keepAlive = setTimeout(() => {}, 10_000);
     await assert.rejects(withTimeout(new Promise(() => {}), 5, 'fetchBalances'), (err: unknown) => {
       assert.ok(err instanceof DeadlineExceededError);
       assert.equal(err.code, 'DEADLINE_EXCEEDED');
       assert.match(err.message, /fetchBalances timed out after 5 ms/);
       return true;
     });
+    clearTimeout(keepAlive);
   });
 });

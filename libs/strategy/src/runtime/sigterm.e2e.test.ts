@@ -29,7 +29,13 @@ import { buildMarketDataService, type MarketDataService } from '@perpmesh/market
 import { createLogger, HealthRegistry, type RunningGrpcServer, startGrpcServer } from '@perpmesh/runtime';
 import { RedisStateStore } from '@perpmesh/state';
 import { eventually, natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
-import { PaperVenueHub, paperVenueServiceImpl, StaticVenueDirectory } from '@perpmesh/venues';
+import {
+  PaperVenueHub,
+  PUBLIC_ACCOUNT,
+  paperVenueGrpcService,
+  type SimulatedVenue,
+  StaticVenueDirectory,
+} from '@perpmesh/venues';
 import { Redis } from 'ioredis';
 import { BTC } from './stack.test-helper.js';
 
@@ -136,12 +142,22 @@ describe('strategy process: SIGTERM cancels every open strategy order and keeps 
       servers.push(s);
       return s.address;
     };
+    const marketPorts = new Map<string, SimulatedVenue>();
     const paperAddress = await serve(
       {
         definition: PaperVenueServiceService as never,
-        implementation: paperVenueServiceImpl((venue, acct) =>
-          hub.hasAccount(venue, acct) ? hub.venue(venue, acct) : undefined,
-        ) as never,
+        // The strategy opens public market ports (PUBLIC_ACCOUNT), execution and account
+        // their trading ports, as services/paper-venue serves them.
+        implementation: paperVenueGrpcService((venue, acct) => {
+          if (acct !== PUBLIC_ACCOUNT)
+            return hub.hasAccount(venue, acct) ? hub.venue(venue, acct) : undefined;
+          let port = marketPorts.get(venue);
+          if (port === undefined) {
+            port = hub.marketVenue(venue);
+            marketPorts.set(venue, port);
+          }
+          return port;
+        }) as never,
       },
       'perpmesh/v1/paper_venue.proto',
     );
