@@ -3,23 +3,16 @@
  * mapping at the edge), called with the generated client.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { EmbeddedEventLog } from '@perpmesh/bus';
 import {
   AccountServiceClient,
   type GetAccountSummaryResponse,
   type GetBalancesResponse,
   type GetPositionsResponse,
-  namespaceFor,
   PositionSide,
   publishEnvelope,
   StateSource,
-  Subjects,
-  streamSpecs,
 } from '@perpmesh/contracts';
 import {
   bearerAuthInterceptor,
@@ -28,9 +21,8 @@ import {
   Secret,
   startGrpcServer,
 } from '@perpmesh/runtime';
-import { EmbeddedStateStore } from '@perpmesh/state';
-import { eventually, uniqueTestName } from '@perpmesh/testing';
-import { type Backend, BTC, fillEnvelope, makeWorld, trade, type World } from './scenarios.test-helper.js';
+import { eventually, openTestBackend, type TestBackend } from '@perpmesh/testing';
+import { BTC, fillEnvelope, makeWorld, trade, type World } from './scenarios.test-helper.js';
 import type { AccountService } from './service.js';
 
 const PROTO_DIR = new URL('../../../proto', import.meta.url).pathname;
@@ -49,33 +41,14 @@ function call<Req, Res>(
 }
 
 describe('AccountService over gRPC', () => {
-  let dir: string;
-  let backend: Backend;
+  let backend: TestBackend;
   let world: World;
   let svc: AccountService;
   let server: RunningGrpcServer;
   let client: AccountServiceClient;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pm-account-grpc-'));
-    const ns = namespaceFor(uniqueTestName());
-    const log = await EmbeddedEventLog.open({
-      dataDir: join(dir, 'log'),
-      fsync: 'never',
-      retentionIntervalMs: 0,
-    });
-    await log.ensureStreams(streamSpecs(ns));
-    const state = await EmbeddedStateStore.open({ dataDir: join(dir, 'state'), fsync: false });
-    backend = {
-      log,
-      state,
-      subjects: new Subjects({ root: ns.subjectRoot }),
-      streamPrefix: ns.prefix,
-      close: async () => {
-        await log.close();
-        await state.close();
-      },
-    };
+    backend = await openTestBackend('embedded', { prefix: 'ACCG' });
     world = makeWorld(backend);
     world.port.failReads = true; // balances unknown at first
     svc = world.build();
@@ -101,7 +74,6 @@ describe('AccountService over gRPC', () => {
     await svc?.stop();
     world?.hub.close();
     await backend?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('balances never fetched: UNAVAILABLE naming the account and why, not an empty or zero answer', async () => {

@@ -13,9 +13,8 @@ import { afterEach, describe, test } from 'node:test';
 import { decodeEnvelope } from '@perpmesh/contracts';
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
-import { eventually } from '@perpmesh/testing';
+import { eventually, openTestBackend, TEST_BACKEND_KINDS, type TestBackend } from '@perpmesh/testing';
 import { PaperVenueHub, StaticVenueDirectory, type VenuePort } from '@perpmesh/venues';
-import { embeddedBackend, natsRedisBackend, type StoreBackend } from './backends.test-helper.js';
 import { AccountStandbyError } from './errors.js';
 import { T0, TEST_SETTINGS } from './scenarios.test-helper.js';
 import { type AccountService, accountComponents, buildAccountService } from './service.js';
@@ -84,12 +83,10 @@ function countingClaims(store: StateStore): { store: StateStore; claims: () => n
 
 // The embedded log is one process's (its store is locked to it), so the stalled-holder case,
 // two live consumers of one durable, exists only on NATS JetStream + Redis.
-for (const [label, makeBackend, distributed] of [
-  ['embedded log + embedded store', embeddedBackend, false],
-  ['NATS JetStream + Redis', natsRedisBackend, true],
-] as const) {
-  describe(`account service lease (${label})`, () => {
-    let backend: StoreBackend | undefined;
+for (const kind of TEST_BACKEND_KINDS) {
+  const distributed = kind === 'nats-redis';
+  describe(`account service lease (${kind})`, () => {
+    let backend: TestBackend | undefined;
     let hub: PaperVenueHub | undefined;
     const services: AccountService[] = [];
     let partition: ReturnType<typeof pausable> | undefined;
@@ -102,7 +99,7 @@ for (const [label, makeBackend, distributed] of [
     });
 
     async function setup() {
-      backend = await makeBackend();
+      backend = await openTestBackend(kind, { prefix: 'ACCL' });
       const b = backend;
       const h = new PaperVenueHub({
         seed: 7,
@@ -139,7 +136,7 @@ for (const [label, makeBackend, distributed] of [
       /** Every acct.* event: its producer and id. */
       const acctEvents = async () => {
         const out: Array<{ source: string; id: string; kind: string | undefined }> = [];
-        for await (const msg of b.log.read({ stream: `${b.streamPrefix}ACCT` })) {
+        for await (const msg of b.log.read({ stream: b.stream('ACCT') })) {
           const e = decodeEnvelope(msg.data);
           out.push({ source: e.source, id: e.id, kind: e.payload?.$case });
         }
@@ -208,7 +205,7 @@ for (const [label, makeBackend, distributed] of [
       skip: distributed ? false : 'one process per embedded log',
     }, async () => {
       const { hub: h, instance } = await setup();
-      const stalled = pausable((backend as StoreBackend).state);
+      const stalled = pausable((backend as TestBackend).state);
       partition = stalled;
       const a = instance('a', stalled.store);
       await a.service.start();

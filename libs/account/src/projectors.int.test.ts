@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { InMemoryProjectionStore } from '@perpmesh/bus';
 import { factEventId, newEnvelope, publishEnvelope, sideToProto } from '@perpmesh/contracts';
-import { eventually } from '@perpmesh/testing';
-import { embeddedBackend, type StoreBackend } from './backends.test-helper.js';
+import { eventually, openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { type FundingProjection, type PositionsProjection, positionKey } from './projection.js';
 import { type AccountProjectors, accountProjectionNames, runAccountProjectors } from './projectors.js';
 
@@ -17,7 +16,7 @@ const BTC = 'BTC-USDC-PERP';
 const KEY = positionKey('paper', 'main', BTC);
 
 describe('account projectors replayed into a scratch store', () => {
-  let backend: StoreBackend | undefined;
+  let backend: TestBackend | undefined;
   let projectors: AccountProjectors | undefined;
   afterEach(async () => {
     await projectors?.positions.stop();
@@ -26,7 +25,7 @@ describe('account projectors replayed into a scratch store', () => {
   });
 
   test('the log’s fills and funding payments become the positions and funding snapshots', async () => {
-    backend = await embeddedBackend();
+    backend = await openTestBackend('embedded', { prefix: 'ACCP' });
     const b = backend;
     const publish = async (
       tsEventMs: number,
@@ -103,7 +102,7 @@ describe('account projectors replayed into a scratch store', () => {
     assert.equal(positions?.state.positions[KEY]?.size, '1.5');
     assert.equal(positions?.state.positions[KEY]?.fees, '0.2');
     assert.equal(funding?.state.funding[KEY]?.total, '-0.3');
-    assert.deepEqual(Object.keys(positions?.applied ?? {}), [`${b.streamPrefix}EXEC`]);
-    assert.deepEqual(Object.keys(funding?.applied ?? {}), [`${b.streamPrefix}ACCT`]);
+    assert.deepEqual(Object.keys(positions?.applied ?? {}), [b.stream('EXEC')]);
+    assert.deepEqual(Object.keys(funding?.applied ?? {}), [b.stream('ACCT')]);
   });
 });

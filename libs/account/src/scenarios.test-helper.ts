@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { EventLog, ProjectionStore } from '@perpmesh/bus';
+import type { ProjectionStore } from '@perpmesh/bus';
 import {
   decodeEnvelope,
   type Envelope,
@@ -17,12 +17,11 @@ import {
   PositionSide,
   publishEnvelope,
   StateSource,
-  type Subjects,
   sideToProto,
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
-import { eventually } from '@perpmesh/testing';
+import { eventually, openTestBackend, type TestBackend, type TestBackendKind } from '@perpmesh/testing';
 import {
   PaperVenueHub,
   type PlaceOrderRequest,
@@ -38,15 +37,6 @@ import { type AccountService, accountComponents, buildAccountService } from './s
 export const T0 = Date.UTC(2026, 0, 1);
 export const BTC = 'BTC-USDC-PERP';
 export const FUNDING_INTERVAL_MS = 60_000;
-
-/** One backend for one test: a log with the streams ensured, a projection store, names. */
-export interface Backend {
-  readonly log: EventLog;
-  readonly state: ProjectionStore;
-  readonly subjects: Subjects;
-  readonly streamPrefix: string;
-  close(): Promise<void>;
-}
 
 /** A venue port whose reads can be made to fail (a venue outage). Everything else is the paper port. */
 export class FlakyPort {
@@ -84,11 +74,11 @@ export interface World {
   readonly hub: PaperVenueHub;
   readonly port: FlakyPort & VenuePort;
   readonly health: HealthRegistry;
-  readonly backend: Backend;
+  readonly backend: TestBackend;
   build(overrides?: { state?: ProjectionStore; settings?: AccountSettingsInput }): AccountService;
 }
 
-export function makeWorld(backend: Backend): World {
+export function makeWorld(backend: TestBackend): World {
   const hub = new PaperVenueHub({
     seed: 7,
     clock: { kind: 'manual' },
@@ -175,9 +165,12 @@ export async function publishFills(world: World, fills: readonly VenueFill[]): P
 }
 
 /** Every event of one payload kind in the ACCT stream, in order. */
-export async function acctEvents<C extends PayloadCase>(backend: Backend, kind: C): Promise<PayloadOf<C>[]> {
+export async function acctEvents<C extends PayloadCase>(
+  backend: TestBackend,
+  kind: C,
+): Promise<PayloadOf<C>[]> {
   const out: PayloadOf<C>[] = [];
-  for await (const msg of backend.log.read({ stream: `${backend.streamPrefix}ACCT` })) {
+  for await (const msg of backend.log.read({ stream: backend.stream('ACCT') })) {
     const envelope = decodeEnvelope(msg.data);
     if (envelope.payload?.$case === kind) out.push(envelope.payload.value as PayloadOf<C>);
   }
@@ -195,9 +188,9 @@ export function sizeOf(fills: readonly VenueFill[]): string {
   return fills.reduce((acc, f) => acc.plus(f.size), dec(0)).toFixed();
 }
 
-export function describeAccountScenarios(label: string, makeBackend: () => Promise<Backend>): void {
-  describe(`account service (${label})`, () => {
-    let backend: Backend;
+export function describeAccountScenarios(kind: TestBackendKind): void {
+  describe(`account service (${kind})`, () => {
+    let backend: TestBackend;
     let world: World;
     const services: AccountService[] = [];
     const start = async (overrides?: Parameters<World['build']>[0]) => {
@@ -214,7 +207,7 @@ export function describeAccountScenarios(label: string, makeBackend: () => Promi
     });
 
     const fresh = async () => {
-      backend = await makeBackend();
+      backend = await openTestBackend(kind, { prefix: 'ACC' });
       world = makeWorld(backend);
     };
 

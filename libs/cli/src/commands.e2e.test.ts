@@ -41,6 +41,7 @@ import {
   TradingState,
 } from '@perpmesh/contracts';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
+import { eventually } from '@perpmesh/testing';
 import { runCli } from './main.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -91,15 +92,17 @@ async function startSystem(dataDir: string): Promise<System> {
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const m = READY.exec(err);
-    if (m) return { child, stderr: () => err, execution: m[2]!, account: m[3]!, marketData: m[4]! };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
+  // The ready line, or the process's end (no use waiting out the deadline then).
+  const ready = await eventually(
+    'the ready line',
+    () => READY.exec(err) ?? (child.exitCode !== null ? ('exited' as const) : undefined),
+    { timeoutMs: 60_000, intervalMs: 100 },
+  ).catch(() => 'timed out' as const);
+  if (typeof ready === 'string') {
+    child.kill('SIGKILL');
+    assert.fail(`perpmesh start did not become ready (${ready}); stderr:\n${err}`);
   }
-  child.kill('SIGKILL');
-  assert.fail(`perpmesh start did not become ready; stderr:\n${err}`);
+  return { child, stderr: () => err, execution: ready[2]!, account: ready[3]!, marketData: ready[4]! };
 }
 
 interface CliResult {
@@ -278,18 +281,14 @@ describe('perpmesh operator commands (against a running embedded system)', () =>
       exec.placeOrder.bind(exec) as never,
       order({ clientOrderId: 'cli-e2e-pos-1' }),
     );
-    const deadline = Date.now() + 15_000;
-    let found = false;
-    while (!found && Date.now() < deadline) {
+    await eventually('the fill to become a position', async () => {
       const res = await unary<unknown, GetPositionsResponse>(acct.getPositions.bind(acct) as never, {
         venue: 'paper',
         account: 'main',
         instrument: 'BTC-USDC-PERP',
       });
-      found = res.positions.some((p) => p.position?.size === '0.01');
-      if (!found) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(found, 'the fill became a position');
+      return res.positions.some((p) => p.position?.size === '0.01');
+    });
     const [asJson, asTable] = await Promise.all([
       cli(['positions', ...addr, '--json']),
       cli(['positions', ...addr]),
@@ -387,12 +386,11 @@ describe('perpmesh operator commands (against a running embedded system)', () =>
       canceled.accounts.find((a) => a.venue === 'paper-lighter')?.orders[0]?.clientOrderId,
       'cli-e2e-rest-1',
     );
-    const deadline = Date.now() + 10_000;
-    let open = 1;
-    while (open > 0 && Date.now() < deadline) {
-      open = json<{ orders: unknown[] }>(await cli(['orders', ...addr, '--json'])).orders.length;
-    }
-    assert.equal(open, 0, 'no open orders left');
+    await eventually(
+      'no open orders left',
+      async () => json<{ orders: unknown[] }>(await cli(['orders', ...addr, '--json'])).orders.length === 0,
+      10_000,
+    );
   });
 
   test('cancel-all on one venue/account, as a table', async () => {

@@ -19,6 +19,7 @@ import {
   Side,
   TimeInForce,
 } from '@perpmesh/contracts';
+import { eventually } from '@perpmesh/testing';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const READY =
@@ -62,15 +63,17 @@ async function start(dataDir: string): Promise<Running> {
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const m = READY.exec(err);
-    if (m) return { child, stderr: () => err, httpPort: Number(m[1]), execution: m[2]!, account: m[3]! };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
+  // The ready line, or the process's end (no use waiting out the deadline then).
+  const ready = await eventually(
+    'the ready line',
+    () => READY.exec(err) ?? (child.exitCode !== null ? ('exited' as const) : undefined),
+    { timeoutMs: 60_000, intervalMs: 100 },
+  ).catch(() => 'timed out' as const);
+  if (typeof ready === 'string') {
+    child.kill('SIGKILL');
+    assert.fail(`perpmesh start did not become ready (${ready}); stderr:\n${err}`);
   }
-  child.kill('SIGKILL');
-  assert.fail(`perpmesh start did not become ready; stderr:\n${err}`);
+  return { child, stderr: () => err, httpPort: Number(ready[1]), execution: ready[2]!, account: ready[3]! };
 }
 
 function stop(r: Running): Promise<number | null> {
@@ -129,18 +132,14 @@ describe('perpmesh start (embedded, real process)', () => {
         correlationId: '',
       });
       assert.equal(placed.order?.clientOrderId, 'e2e-start-1');
-      let position: GetPositionsResponse['positions'][number] | undefined;
-      const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && !position) {
+      await eventually('the fill to show up as a 0.01 BTC position over AccountService', async () => {
         const res = await unary<unknown, GetPositionsResponse>(acct.getPositions.bind(acct) as never, {
           venue: 'paper',
           account: 'main',
           instrument: 'BTC-USDC-PERP',
         });
-        position = res.positions.find((p) => p.position?.size === '0.01');
-        if (!position) await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.ok(position, 'the fill shows up as a 0.01 BTC position over AccountService');
+        return res.positions.find((p) => p.position?.size === '0.01');
+      });
     } finally {
       exec.close();
       acct.close();

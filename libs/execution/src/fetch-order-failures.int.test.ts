@@ -4,13 +4,8 @@
  * refused cancel of an order the venue had canceled. Embedded log + store, paper exchange.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EmbeddedEventLog } from '@perpmesh/bus';
-import { namespaceFor, Subjects, streamSpecs } from '@perpmesh/contracts';
-import { EmbeddedStateStore } from '@perpmesh/state';
+import { openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 import { ExecutionUnavailableError } from './errors.js';
 import {
@@ -26,26 +21,15 @@ import { cid, limitRequest } from './scenarios.test-helper.js';
 import { orderRequestFingerprint, placeOrderCommandFromProto } from './validation.js';
 
 describe('execution: a failed fetchOrder is not "no such order"', () => {
-  let dir: string;
-  let log: EmbeddedEventLog;
-  let state: EmbeddedStateStore;
-  let execStream: string;
+  let backend: TestBackend;
   let ex: Exchange;
   let svc: ServiceUnderTest;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pm-exec-fetch-'));
-    log = await EmbeddedEventLog.open({ dataDir: join(dir, 'log'), fsync: 'never', retentionIntervalMs: 0 });
-    const ns = namespaceFor('execfetch');
-    await log.ensureStreams(streamSpecs(ns));
-    state = await EmbeddedStateStore.open({ dataDir: join(dir, 'state'), fsync: false });
-    execStream = `${ns.prefix}EXEC`;
+    backend = await openTestBackend('embedded', { prefix: 'EXECF' });
     ex = newExchange();
     svc = newService({
-      log,
-      state,
-      subjects: new Subjects({ root: ns.subjectRoot }),
-      execStream,
+      ...backend,
       directory: ex.directory,
       config: { notFoundAfterMs: 5_000, duplicateWaitMs: 50 },
     });
@@ -55,9 +39,7 @@ describe('execution: a failed fetchOrder is not "no such order"', () => {
   after(async () => {
     await svc.service.stop();
     ex.hub.close();
-    await log.close();
-    await state.close();
-    await rm(dir, { recursive: true, force: true });
+    await backend.close();
   });
 
   const place = (req: ReturnType<typeof limitRequest>) =>
@@ -95,7 +77,7 @@ describe('execution: a failed fetchOrder is not "no such order"', () => {
       spy.fetchOrderFailures = 0;
     }
     assert.equal(statusOf(id), 'canceled');
-    const events = await execEvents(log, execStream);
+    const events = await execEvents(backend.log, backend.stream('EXEC'));
     assert.deepEqual(timeline(events, id), ['SUBMITTED', 'ACCEPTED', 'CANCEL_REQUESTED', 'CANCELED']);
   });
 
@@ -114,7 +96,7 @@ describe('execution: a failed fetchOrder is not "no such order"', () => {
       spy.fetchOrderFailures = 0;
     }
     assert.equal(statusOf(id), 'canceled');
-    const events = await execEvents(log, execStream);
+    const events = await execEvents(backend.log, backend.stream('EXEC'));
     assert.deepEqual(timeline(events, id), ['SUBMITTED', 'ACCEPTED', 'CANCEL_REQUESTED', 'CANCELED']);
   });
 
@@ -150,7 +132,7 @@ describe('execution: a failed fetchOrder is not "no such order"', () => {
       fp: orderRequestFingerprint(request),
       by: 'other',
     });
-    const claimed = await state.claimIdempotencyKey(
+    const claimed = await backend.state.claimIdempotencyKey(
       IDEMPOTENCY_SCOPE,
       `paper:main:${request.clientOrderId}`,
       claim,

@@ -3,12 +3,8 @@
  * auth) with the generated client, on the embedded log and store and the paper exchange.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { credentials, type Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { EmbeddedEventLog } from '@perpmesh/bus';
 import {
   type CancelAllOrdersRequest,
   type CancelAllOrdersResponse,
@@ -19,15 +15,12 @@ import {
   type GetOrderResponse,
   type ListOpenOrdersRequest,
   type ListOpenOrdersResponse,
-  namespaceFor,
   OrderStatus,
   OrderType,
   type PlaceOrderRequest,
   type PlaceOrderResponse,
   Side,
   type StreamOrderEventsResponse,
-  Subjects,
-  streamSpecs,
   TimeInForce,
 } from '@perpmesh/contracts';
 import {
@@ -37,8 +30,7 @@ import {
   Secret,
   startGrpcServer,
 } from '@perpmesh/runtime';
-import { EmbeddedStateStore } from '@perpmesh/state';
-import { eventually } from '@perpmesh/testing';
+import { eventually, openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { BTC, type Exchange, newExchange, newService, type ServiceUnderTest } from './harness.test-helper.js';
 import { cid } from './scenarios.test-helper.js';
 
@@ -61,9 +53,7 @@ function statusOf(err: unknown): { code: number; field: string | undefined; deta
 }
 
 describe('ExecutionService over gRPC', () => {
-  let dir: string;
-  let log: EmbeddedEventLog;
-  let state: EmbeddedStateStore;
+  let backend: TestBackend;
   let ex: Exchange;
   let svc: ServiceUnderTest;
   let server: RunningGrpcServer;
@@ -86,19 +76,9 @@ describe('ExecutionService over gRPC', () => {
   });
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pm-exec-grpc-'));
-    log = await EmbeddedEventLog.open({ dataDir: join(dir, 'log'), fsync: 'never', retentionIntervalMs: 0 });
-    const ns = namespaceFor('grpc');
-    await log.ensureStreams(streamSpecs(ns));
-    state = await EmbeddedStateStore.open({ dataDir: join(dir, 'state'), fsync: false });
+    backend = await openTestBackend('embedded', { prefix: 'EXECG' });
     ex = newExchange();
-    svc = newService({
-      log,
-      state,
-      subjects: new Subjects({ root: ns.subjectRoot }),
-      execStream: `${ns.prefix}EXEC`,
-      directory: ex.directory,
-    });
+    svc = newService({ ...backend, directory: ex.directory });
     await svc.service.start();
     server = await startGrpcServer({
       host: '127.0.0.1',
@@ -121,9 +101,7 @@ describe('ExecutionService over gRPC', () => {
     await server.close(100);
     await svc.service.stop();
     ex.hub.close();
-    await log.close();
-    await state.close();
-    await rm(dir, { recursive: true, force: true });
+    await backend.close();
   });
 
   test('a bad or missing token is UNAUTHENTICATED and reaches no venue', async () => {

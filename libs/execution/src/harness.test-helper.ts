@@ -1,14 +1,14 @@
 /**
  * Test-only: a paper exchange (PaperVenueHub, manual clock) with funded accounts, venue
  * ports wrapped in a spy (records every call, can fake an unknown outcome, fail fetchOrder
- * or cut the user stream), and an execution service over whatever log and store the test
- * passes.
+ * or cut the user stream), and an execution service on a test backend (openTestBackend) or
+ * a second handle on one.
  */
 import type { EventLog } from '@perpmesh/bus';
-import { decodeEnvelope, type Envelope, type Subjects } from '@perpmesh/contracts';
+import { decodeEnvelope, type Envelope } from '@perpmesh/contracts';
 import { type Decimal, dec, type EpochMs, type InstrumentId } from '@perpmesh/core';
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
+import type { TestBackend } from '@perpmesh/testing';
 import {
   type BookSnapshot,
   type FundingInfo,
@@ -190,16 +190,17 @@ export interface ServiceUnderTest {
   clock: { now: EpochMs };
 }
 
-export function newService(opts: {
-  log: EventLog;
-  state: StateStore;
-  subjects: Subjects;
-  execStream: string;
-  directory: StaticVenueDirectory;
-  instance?: string;
-  hooks?: ExecutionTestHooks;
-  config?: Partial<ExecutionOptions>;
-}): ServiceUnderTest {
+/** Where a service under test runs: a test backend, or one with a second log / store handle. */
+export type ServiceBackend = Pick<TestBackend, 'log' | 'state' | 'subjects' | 'stream'>;
+
+export function newService(
+  opts: ServiceBackend & {
+    directory: StaticVenueDirectory;
+    instance?: string;
+    hooks?: ExecutionTestHooks;
+    config?: Partial<ExecutionOptions>;
+  },
+): ServiceUnderTest {
   const clock = { now: T0 };
   const health = new HealthRegistry();
   const service = buildExecutionService({
@@ -217,7 +218,7 @@ export function newService(opts: {
     },
     source: `execution/${opts.instance ?? 'test'}`,
     config: {
-      execStream: opts.execStream,
+      execStream: opts.stream('EXEC'),
       housekeepingIntervalMs: 60_000,
       fillCatchUpDelayMs: 10,
       ...opts.config,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dec } from '@perpmesh/core';
 import type { AllocateNonceOptions, NonceKey } from '@perpmesh/state';
+import { eventually } from '@perpmesh/testing';
 import {
   type PlaceOrderRequest,
   type VenueCapabilities,
@@ -160,8 +161,7 @@ describe('NonceSender', () => {
     const first = s.send(slow, request('a'));
     const second = s.send(slow, request('b'));
     // Both handed over while neither is answered.
-    for (let i = 0; i < 50 && venue.received.length < 2; i++) await new Promise((r) => setImmediate(r));
-    assert.equal(venue.received.length, 2);
+    await eventually('both orders at the venue, neither answered', () => venue.received.length === 2);
     for (const answer of answers) answer(accepted(request('x')));
     await Promise.all([first, second]);
   });

@@ -5,42 +5,17 @@
  * orders that are no longer open, so nothing else would.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { EmbeddedEventLog } from '@perpmesh/bus';
-import {
-  encodeEnvelope,
-  namespaceFor,
-  OrderEventKind,
-  Subjects,
-  streamSpecs,
-  subjectFor,
-} from '@perpmesh/contracts';
-import { EmbeddedStateStore } from '@perpmesh/state';
+import { encodeEnvelope, OrderEventKind, subjectFor } from '@perpmesh/contracts';
+import { openTestBackend } from '@perpmesh/testing';
 import { BTC, execEvents, newExchange, newService, size, timeline } from './harness.test-helper.js';
 
 test('a FILLED event missing from the log after a crash is published on restart, once', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'pm-exec-gap-'));
-  const ns = namespaceFor('gap');
-  const subjects = new Subjects({ root: ns.subjectRoot });
-  const execStream = `${ns.prefix}EXEC`;
-  const open = async (name: string) => {
-    const log = await EmbeddedEventLog.open({
-      dataDir: join(dir, name),
-      fsync: 'never',
-      retentionIntervalMs: 0,
-    });
-    await log.ensureStreams(streamSpecs(ns));
-    const state = await EmbeddedStateStore.open({ dataDir: join(dir, `${name}-state`), fsync: false });
-    return { log, state };
-  };
   const ex = newExchange();
-  const first = await open('first');
-  const second = await open('second');
+  const first = await openTestBackend('embedded', { prefix: 'GAP' });
+  const second = await openTestBackend('embedded', { prefix: 'GAP' });
   try {
-    const a = newService({ ...first, subjects, execStream, directory: ex.directory, instance: 'a' });
+    const a = newService({ ...first, directory: ex.directory, instance: 'a' });
     await a.service.start();
     const { ask } = await ex.top('paper');
     const placed = await a.service.engine.placeOrder({
@@ -61,7 +36,7 @@ test('a FILLED event missing from the log after a crash is published on restart,
     assert.equal(placed.order.state.clientOrderId, 'gap-1');
     await a.service.engine.settled();
     await a.service.stop();
-    const full = await execEvents(first.log, execStream);
+    const full = await execEvents(first.log, first.stream('EXEC'));
     assert.deepEqual(timeline(full, 'gap-1'), ['SUBMITTED', 'ACCEPTED', 'fill', 'FILLED']);
 
     // The second log is the first one as a crash left it: everything but FILLED.
@@ -69,19 +44,23 @@ test('a FILLED event missing from the log after a crash is published on restart,
       const missing =
         e.payload?.$case === 'orderEvent' && e.payload.value.kind === OrderEventKind.ORDER_EVENT_KIND_FILLED;
       if (missing) continue;
-      await second.log.publish({ subject: subjectFor(e, subjects), id: e.id, data: encodeEnvelope(e) });
+      await second.log.publish({
+        subject: subjectFor(e, second.subjects),
+        id: e.id,
+        data: encodeEnvelope(e),
+      });
     }
-    assert.deepEqual(timeline(await execEvents(second.log, execStream), 'gap-1'), [
+    assert.deepEqual(timeline(await execEvents(second.log, second.stream('EXEC')), 'gap-1'), [
       'SUBMITTED',
       'ACCEPTED',
       'fill',
     ]);
 
-    const b = newService({ ...second, subjects, execStream, directory: ex.directory, instance: 'b' });
+    const b = newService({ ...second, directory: ex.directory, instance: 'b' });
     await b.service.start();
     await b.service.engine.settled();
     await b.service.stop();
-    const after = timeline(await execEvents(second.log, execStream), 'gap-1');
+    const after = timeline(await execEvents(second.log, second.stream('EXEC')), 'gap-1');
     assert.deepEqual(after, ['SUBMITTED', 'ACCEPTED', 'fill', 'FILLED']);
     // The republished FILLED has the fact's id: the same event the crashed process would have sent.
     const filledIds = (log: Awaited<ReturnType<typeof execEvents>>) =>
@@ -92,12 +71,10 @@ test('a FILLED event missing from the log after a crash is published on restart,
             e.payload.value.kind === OrderEventKind.ORDER_EVENT_KIND_FILLED,
         )
         .map((e) => e.id);
-    assert.deepEqual(filledIds(await execEvents(second.log, execStream)), filledIds(full));
+    assert.deepEqual(filledIds(await execEvents(second.log, second.stream('EXEC'))), filledIds(full));
   } finally {
-    await first.log.close();
-    await first.state.close();
-    await second.log.close();
-    await second.state.close();
-    await rm(dir, { recursive: true, force: true });
+    ex.hub.close();
+    await first.close();
+    await second.close();
   }
 });

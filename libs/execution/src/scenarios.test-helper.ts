@@ -4,17 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { EventLog } from '@perpmesh/bus';
 import {
   OrderType,
   type PlaceOrderRequest as ProtoPlaceOrderRequest,
   Side,
-  type Subjects,
   TimeInForce,
 } from '@perpmesh/contracts';
 import { type Decimal, dec, toWire, ValidationError } from '@perpmesh/core';
-import type { StateStore } from '@perpmesh/state';
-import { eventually } from '@perpmesh/testing';
+import { eventually, openTestBackend, type TestBackend, type TestBackendKind } from '@perpmesh/testing';
 import { SimulatedCrashError } from './errors.js';
 import {
   BTC,
@@ -26,18 +23,6 @@ import {
   timeline,
 } from './harness.test-helper.js';
 import { placeOrderCommandFromProto } from './validation.js';
-
-export interface Backend {
-  readonly log: EventLog;
-  readonly state: StateStore;
-  readonly subjects: Subjects;
-  readonly execStream: string;
-  /** Another handle on the same state (a second replica's connection). */
-  secondState(): Promise<StateStore>;
-  /** Another handle on the same log. */
-  secondLog(): Promise<EventLog>;
-  close(): Promise<void>;
-}
 
 let seq = 0;
 /** A client order id unique within the run. */
@@ -68,9 +53,9 @@ export function limitRequest(
   };
 }
 
-export function describeExecutionScenarios(name: string, makeBackend: () => Promise<Backend>): void {
-  describe(`execution service (${name})`, () => {
-    let backend: Backend;
+export function describeExecutionScenarios(kind: TestBackendKind): void {
+  describe(`execution service (${kind})`, () => {
+    let backend: TestBackend;
     let ex: Exchange;
     let svc: ServiceUnderTest;
     const started: ServiceUnderTest[] = [];
@@ -84,7 +69,7 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
       s.service.engine.placeOrder(placeOrderCommandFromProto(req));
 
     before(async () => {
-      backend = await makeBackend();
+      backend = await openTestBackend(kind, { prefix: 'EXEC' });
       ex = newExchange();
       svc = await start(
         newService({ ...backend, directory: ex.directory, config: { notFoundAfterMs: 5_000 } }),
@@ -127,7 +112,7 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
       assert.equal(order.state.status, 'filled');
       assert.equal(toWire(order.state.filled), '0.01');
       assert.equal(order.feeCurrency, 'USDC');
-      const events = await execEvents(backend.log, backend.execStream);
+      const events = await execEvents(backend.log, backend.stream('EXEC'));
       assert.deepEqual(timeline(events, id), ['SUBMITTED', 'ACCEPTED', 'fill', 'FILLED']);
     });
 
@@ -248,7 +233,7 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
       await svc.service.engine.settled();
       assert.deepEqual(svc.service.engine.listOpenOrders({ venue: 'paper', account: 'main' }), []);
       assert.deepEqual(await ex.spy('paper').inner.fetchOpenOrders(), []);
-      const events = await execEvents(backend.log, backend.execStream);
+      const events = await execEvents(backend.log, backend.stream('EXEC'));
       assert.deepEqual(timeline(events, ids[0]!), ['SUBMITTED', 'ACCEPTED', 'CANCEL_REQUESTED', 'CANCELED']);
       assert.deepEqual(timeline(events, ids[1]!), ['SUBMITTED', 'ACCEPTED', 'CANCEL_REQUESTED', 'CANCELED']);
     });
@@ -280,7 +265,7 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
         await crashing.service.stop();
         spy.deliverUserStream = true;
       }
-      let events = await execEvents(backend.log, backend.execStream);
+      let events = await execEvents(backend.log, backend.stream('EXEC'));
       assert.deepEqual(timeline(events, id), ['SUBMITTED'], 'only the write-ahead record made it');
 
       const restarted = await start(
@@ -289,7 +274,7 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
       await restarted.service.engine.settled();
       const order = restarted.service.engine.getOrder({ venue: 'paper', account: 'main', clientOrderId: id });
       assert.equal(order.state.status, 'filled');
-      events = await execEvents(backend.log, backend.execStream);
+      events = await execEvents(backend.log, backend.stream('EXEC'));
       const t = timeline(events, id);
       assert.equal(t.filter((k) => k === 'ACCEPTED').length, 1, t.join(' '));
       assert.equal(t.filter((k) => k === 'fill').length, 1, t.join(' '));
@@ -311,10 +296,10 @@ export function describeExecutionScenarios(name: string, makeBackend: () => Prom
       assert.equal(spy.capabilities.nonces, true);
       const second = await start(
         newService({
+          ...backend,
+          // A second replica's own connections (embedded: one process, the same instances).
           log: await backend.secondLog(),
           state: await backend.secondState(),
-          subjects: backend.subjects,
-          execStream: backend.execStream,
           directory: ex.directory,
           instance: 'replica-2',
         }),

@@ -10,11 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { eventually } from '@perpmesh/testing';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import {
   type EmbeddedSystem,
   ExecutionClient,
-  eventually,
   ROOT,
   startEmbeddedSystem,
 } from './embedded-system.test-helper.js';
@@ -208,8 +208,9 @@ describe('dashboard in Chromium against the embedded system', () => {
     await page.waitForFunction(() =>
       /cancel requested/.test(document.querySelector('#action-result')?.textContent ?? ''),
     );
-    await eventually('no open orders left', async () =>
-      (await execution.listOpenOrders()).orders.length === 0 ? true : undefined,
+    await eventually(
+      'no open orders left',
+      async () => (await execution.listOpenOrders()).orders.length === 0,
     );
     await page.waitForFunction(
       () => document.querySelector('#orders-count')?.textContent === '0',

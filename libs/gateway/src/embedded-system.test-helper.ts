@@ -18,6 +18,7 @@ import {
   Side,
   TimeInForce,
 } from '@perpmesh/contracts';
+import { eventually } from '@perpmesh/testing';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 const READY =
@@ -92,27 +93,27 @@ export async function startEmbeddedSystem(options: { token?: string } = {}): Pro
       });
       child.kill('SIGTERM');
     });
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const m = READY.exec(err);
-    if (m) {
-      const actionToken = options.token ?? readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
-      return {
-        child,
-        dataDir,
-        baseUrl: `http://127.0.0.1:${m[1]}`,
-        executionAddress: m[2]!,
-        actionToken,
-        grpcToken: options.token,
-        stderr: () => err,
-        stop,
-      };
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
+  // The ready line, or the process's end (no use waiting out the deadline then).
+  const ready = await eventually(
+    'the ready line',
+    () => READY.exec(err) ?? (child.exitCode !== null ? ('exited' as const) : undefined),
+    { timeoutMs: 60_000, intervalMs: 100 },
+  ).catch(() => 'timed out' as const);
+  if (typeof ready === 'string') {
+    await stop();
+    assert.fail(`perpmesh start did not become ready (${ready}); stderr:\n${err}`);
   }
-  await stop();
-  assert.fail(`perpmesh start did not become ready; stderr:\n${err}`);
+  const actionToken = options.token ?? readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
+  return {
+    child,
+    dataDir,
+    baseUrl: `http://127.0.0.1:${ready[1]}`,
+    executionAddress: ready[2]!,
+    actionToken,
+    grpcToken: options.token,
+    stderr: () => err,
+    stop,
+  };
 }
 
 function unary<Req, Res>(
@@ -183,24 +184,4 @@ export class ExecutionClient {
   close(): void {
     this.#client.close();
   }
-}
-
-/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

@@ -5,12 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  type EmbeddedSystem,
-  ExecutionClient,
-  eventually,
-  startEmbeddedSystem,
-} from './embedded-system.test-helper.js';
+import { eventually } from '@perpmesh/testing';
+import { type EmbeddedSystem, ExecutionClient, startEmbeddedSystem } from './embedded-system.test-helper.js';
 
 /** A JSON answer as parsed: the tests check its shape field by field. */
 type Loose = ReturnType<typeof JSON.parse>;
@@ -149,9 +145,7 @@ describe('gateway API on the embedded system (token configured)', () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.body.ok, true);
     assert.ok(ok.body.ordersCancelRequested >= 1);
-    await eventually('no open orders', async () =>
-      (await execution.listOpenOrders()).orders.length === 0 ? true : undefined,
-    );
+    await eventually('no open orders', async () => (await execution.listOpenOrders()).orders.length === 0);
   });
 
   test('POST /api/trading-state: validated, then forwarded to the strategy service (kill switch)', async () => {

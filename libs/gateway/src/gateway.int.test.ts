@@ -3,21 +3,12 @@
  * handler, fake service backends, and its feed tailing a real embedded event log on disk.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EmbeddedEventLog } from '@perpmesh/bus';
-import {
-  type CancelAllOrdersRequest,
-  newEnvelope,
-  publishEnvelope,
-  Subjects,
-  streamSpecs,
-} from '@perpmesh/contracts';
+import { type CancelAllOrdersRequest, newEnvelope, publishEnvelope } from '@perpmesh/contracts';
 import { createLogger, Secret } from '@perpmesh/runtime';
+import { openTestBackend, type TestBackend } from '@perpmesh/testing';
 import type { GatewayBackends } from './backends.js';
 import { BackendUnavailableError } from './errors.js';
 import { EventFeed } from './feed.js';
@@ -110,9 +101,7 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
   });
 
 describe('gateway in process (fake backends, embedded event log)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-int-'));
-  const subjects = new Subjects();
-  let log: EmbeddedEventLog;
+  let backend: TestBackend;
   let feed: EventFeed;
   const backends = new FakeBackends();
   const gateway = new Gateway({
@@ -123,10 +112,10 @@ describe('gateway in process (fake backends, embedded event log)', () => {
   let http: { server: Server; url: string };
 
   before(async () => {
-    log = await EmbeddedEventLog.open({ dataDir: join(dir, 'events') });
-    await log.ensureStreams(streamSpecs());
+    backend = await openTestBackend('embedded', { prefix: 'GW' });
     // History before the gateway starts: 5 decisions; the ring keeps the last 3.
-    for (let n = 1; n <= 5; n++) await publishEnvelope(log, decision('funding-arb-1', n, true), subjects);
+    for (let n = 1; n <= 5; n++)
+      await publishEnvelope(backend.log, decision('funding-arb-1', n, true), backend.subjects);
     http = await listen(gateway);
   });
   after(async () => {
@@ -134,8 +123,7 @@ describe('gateway in process (fake backends, embedded event log)', () => {
     await feed?.stop();
     http.server.closeAllConnections();
     await new Promise((r) => http.server.close(r));
-    await log.close();
-    rmSync(dir, { recursive: true, force: true });
+    await backend.close();
   });
 
   test('before its feed starts: 503 for decisions; other paths fall through to the next handler', async () => {
@@ -147,7 +135,13 @@ describe('gateway in process (fake backends, embedded event log)', () => {
   });
 
   test('the decisions ring is seeded from the end of STRAT and stays bounded; dry run is reported', async () => {
-    feed = new EventFeed({ log, subjects, streamPrefix: '', recentDecisions: 3, logger });
+    feed = new EventFeed({
+      log: backend.log,
+      subjects: backend.subjects,
+      streamPrefix: backend.streamPrefix,
+      recentDecisions: 3,
+      logger,
+    });
     await feed.start();
     gateway.attachFeed(feed);
     const body = (await (await fetch(`${http.url}/api/decisions`)).json()) as Loose;
@@ -173,14 +167,14 @@ describe('gateway in process (fake backends, embedded event log)', () => {
       }
     };
     await read(/event: ready/);
-    await publishEnvelope(log, decision('funding-arb-1', 6, false), subjects);
+    await publishEnvelope(backend.log, decision('funding-arb-1', 6, false), backend.subjects);
     await read(/decision 6/);
     controller.abort();
     const data = text.split('\n').find((l) => l.includes('decision 6'))!;
     const event = JSON.parse(data.slice('data: '.length));
     assert.equal(event.kind, 'strategyDecision');
     assert.equal(event.payload.dryRun, false);
-    assert.equal(event.subject, 'strat.funding-arb-1.decision');
+    assert.equal(event.subject, backend.subjects.strat('funding-arb-1', 'decision'));
     const ring = (await (await fetch(`${http.url}/api/decisions?limit=1`)).json()) as Loose;
     assert.equal(ring.decisions[0].payload.reason, 'decision 6');
   });

@@ -3,13 +3,11 @@
  * wrappers that misbehave on purpose (drop a delta, hold the stream back), and a reader
  * of the md.* envelopes on a log.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EmbeddedEventLog, type EventLog } from '@perpmesh/bus';
-import { decodeEnvelope, type Envelope, namespaceFor, Subjects, streamSpecs } from '@perpmesh/contracts';
+import type { EventLog } from '@perpmesh/bus';
+import { decodeEnvelope, type Envelope, type Subjects } from '@perpmesh/contracts';
 import type { InstrumentId } from '@perpmesh/core';
 import { createLogger, HealthRegistry, type Logger } from '@perpmesh/runtime';
+import { openTestBackend, type TestBackend, type TestBackendKind } from '@perpmesh/testing';
 import {
   type BookDelta,
   type FundingInfo,
@@ -151,6 +149,8 @@ export class GatedPort extends ForwardingPort {
 
 export interface Harness {
   hub: PaperVenueHub;
+  /** The test backend the service runs on (its own namespace; removed by `close()`). */
+  backend: TestBackend;
   log: EventLog;
   subjects: Subjects;
   mdStream: string;
@@ -159,34 +159,23 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** An embedded log in a temp dir with namespaced streams, and the service over the hub's ports. */
-export async function embeddedHarness(
+/** A test backend of `kind` (default embedded), and the service over the hub's ports on it. */
+export async function marketDataHarness(
   options: {
+    kind?: TestBackendKind;
     hub?: PaperVenueHub;
     wrap?: (port: VenuePort) => VenuePort;
     config?: Partial<MarketDataServiceConfig>;
-    log?: EventLog;
-    name?: string;
   } = {},
 ): Promise<Harness> {
   const hub = options.hub ?? newHub();
-  const name = options.name ?? `md_${Math.random().toString(36).slice(2, 8)}`;
-  const ns = namespaceFor(name);
-  let dir: string | undefined;
-  let log = options.log;
-  if (!log) {
-    dir = await mkdtemp(join(tmpdir(), 'perpmesh-md-'));
-    log = await EmbeddedEventLog.open({ dataDir: dir, fsync: 'never', retentionIntervalMs: 0 });
-  }
-  const specs = streamSpecs({ prefix: ns.prefix, subjectRoot: ns.subjectRoot });
-  await log.ensureStreams(specs);
-  const subjects = new Subjects({ root: ns.subjectRoot });
+  const backend = await openTestBackend(options.kind ?? 'embedded', { prefix: 'MD' });
   const ports = VENUES.map((v) => (options.wrap ?? ((p: VenuePort) => p))(hub.venue(v, 'main')));
   const health = new HealthRegistry({ nowMs: () => hub.nowMs });
   const service = buildMarketDataService({
-    log,
+    log: backend.log,
     venues: new StaticVenueDirectory(ports),
-    subjects,
+    subjects: backend.subjects,
     health,
     logger: quietLogger(),
     nowMs: () => hub.nowMs,
@@ -197,22 +186,17 @@ export async function embeddedHarness(
       ...options.config,
     },
   });
-  const mdStream = `${ns.prefix}MD`;
   return {
     hub,
-    log,
-    subjects,
-    mdStream,
+    backend,
+    log: backend.log,
+    subjects: backend.subjects,
+    mdStream: backend.stream('MD'),
     health,
     service,
     async close() {
       await service.stop();
-      if (options.log) {
-        for (const s of specs) await log.deleteStream(s.name);
-      } else {
-        await log.close();
-        if (dir) await rm(dir, { recursive: true, force: true });
-      }
+      await backend.close();
       hub.close();
     },
   };

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { NatsEventLog } from '@perpmesh/bus';
 import {
   decodeEnvelope,
   type Envelope,
@@ -18,13 +17,13 @@ import {
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { createLogger, HealthRegistry, type RunningGrpcServer, startGrpcServer } from '@perpmesh/runtime';
-import { eventually, natsUrlForTests, uniqueTestName } from '@perpmesh/testing';
+import { eventually } from '@perpmesh/testing';
 import {
   advance,
-  embeddedHarness,
   GatedPort,
   type Harness,
   INSTRUMENTS,
+  marketDataHarness,
   VENUES,
 } from './market-data.test-helper.js';
 
@@ -42,7 +41,6 @@ function call<Req, Res>(
 
 describe('market-data on real NATS and gRPC', () => {
   let h: Harness;
-  let nats: NatsEventLog;
   let grpcServer: RunningGrpcServer;
   let client: Client;
   let gated: GatedPort | undefined;
@@ -50,17 +48,15 @@ describe('market-data on real NATS and gRPC', () => {
   let stopTail: (() => Promise<void>) | undefined;
 
   before(async () => {
-    nats = await NatsEventLog.connect({ servers: await natsUrlForTests(), name: 'market-data-int' });
-    h = await embeddedHarness({
-      log: nats,
-      name: uniqueTestName('MD'),
+    h = await marketDataHarness({
+      kind: 'nats-redis',
       wrap: (p) => {
         if (p.venue !== 'paper-extended') return p;
         gated = new GatedPort(p);
         return gated;
       },
     });
-    const tail = await nats.tail(`${h.subjects.root}.md.>`, { from: 'new' }, async (msg) => {
+    const tail = await h.log.tail(`${h.subjects.root}.md.>`, { from: 'new' }, async (msg) => {
       seen.push({ subject: msg.subject, envelope: decodeEnvelope(msg.data) });
     });
     stopTail = () => tail.stop();
@@ -82,7 +78,6 @@ describe('market-data on real NATS and gRPC', () => {
     await grpcServer?.close(100);
     await stopTail?.();
     await h?.close();
-    await nats?.close();
   });
 
   test('md.book / md.trade / md.funding / md.status reach a NATS subscriber, decodable, on namespaced subjects', async () => {
@@ -107,7 +102,7 @@ describe('market-data on real NATS and gRPC', () => {
         assert.equal(subject, h.subjects.mdFunding(p.value.venue, p.value.instrument));
       if (p.$case === 'venueStatus') assert.equal(subject, h.subjects.mdStatus(p.value.venue));
     }
-    const info = await nats.streamInfo(h.mdStream);
+    const info = await h.log.streamInfo(h.mdStream);
     assert.ok(info.messages >= seen.length);
   });
 

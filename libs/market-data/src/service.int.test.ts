@@ -14,11 +14,11 @@ import { BookNotSyncedError, NotThisShardError } from './errors.js';
 import { getOrderBook } from './grpc.js';
 import {
   advance,
-  embeddedHarness,
   GapPort,
   GatedPort,
   type Harness,
   INSTRUMENTS,
+  marketDataHarness,
   readEnvelopes,
   VENUES,
 } from './market-data.test-helper.js';
@@ -46,7 +46,7 @@ describe('market-data service over the paper hub and the embedded log', () => {
   let h: Harness;
 
   before(async () => {
-    h = await embeddedHarness();
+    h = await marketDataHarness();
     await h.service.start();
   });
   after(() => h.close());
@@ -213,7 +213,7 @@ describe('sequence gap → not ready with the reason → resync → ready with a
   const notReadyReasons: string[] = [];
 
   before(async () => {
-    h = await embeddedHarness({
+    h = await marketDataHarness({
       wrap: (p) => {
         const g = new GapPort(p);
         gapPorts.set(p.venue, g);
@@ -287,7 +287,7 @@ describe('readiness until books and funding are in', () => {
   const gated: GatedPort[] = [];
 
   before(async () => {
-    h = await embeddedHarness({
+    h = await marketDataHarness({
       wrap: (p) => {
         const g = new GatedPort(p);
         gated.push(g);
@@ -340,8 +340,8 @@ describe('readiness until books and funding are in', () => {
 
 describe('shards of the service', () => {
   test('two shards split the configured instruments disjointly and completely; the other shard answers NOT_THIS_SHARD', async () => {
-    const a = await embeddedHarness({ config: { shard: { index: 0, count: 2 } } });
-    const b = await embeddedHarness({ hub: a.hub, config: { shard: { index: 1, count: 2 } } });
+    const a = await marketDataHarness({ config: { shard: { index: 0, count: 2 } } });
+    const b = await marketDataHarness({ hub: a.hub, config: { shard: { index: 1, count: 2 } } });
     try {
       const pairs = (h: Harness) =>
         [...h.service.assignment].flatMap(([v, list]) => list.map((i) => `${v}|${i}`));
