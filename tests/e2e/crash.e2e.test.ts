@@ -12,7 +12,7 @@ import {
   OrderEventKind,
   OrderStatus,
 } from '@perpmesh/contracts';
-import type { RemoteVenue } from '@perpmesh/venues';
+import type { PaperVenueClient } from '@perpmesh/venues';
 import {
   ACCOUNT,
   BTC,
@@ -32,7 +32,7 @@ const CRASH_PREFIX = 'crash';
 describe('execution killed between venue ack and event publish', () => {
   let stack: E2eStack;
   let execEvents: EventRecorder;
-  let paper: RemoteVenue;
+  let paper: PaperVenueClient;
   let crashedId: string | undefined;
 
   before(async () => {

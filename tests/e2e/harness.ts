@@ -39,7 +39,7 @@ import {
 import { errorText, sleep } from '@perpmesh/core';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
 import { eventually, natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
-import { RemoteVenue } from '@perpmesh/venues';
+import { PaperVenueClient } from '@perpmesh/venues';
 import { Redis } from 'ioredis';
 
 export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
@@ -550,8 +550,8 @@ export class E2eStack {
   }
 
   /** The venue port of one of our accounts, straight to the paper-venue service (what the venue holds). */
-  async venue(venue: 'paper' | 'paper-lighter'): Promise<RemoteVenue> {
-    const port = await RemoteVenue.connect({
+  async venue(venue: 'paper' | 'paper-lighter'): Promise<PaperVenueClient> {
+    const port = await PaperVenueClient.connect({
       address: this.paperAddress,
       venue,
       account: ACCOUNT,

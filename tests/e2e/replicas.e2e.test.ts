@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { OrderStatus, type PlaceOrderResponse } from '@perpmesh/contracts';
-import type { RemoteVenue } from '@perpmesh/venues';
+import type { PaperVenueClient } from '@perpmesh/venues';
 import {
   BTC,
   E2eStack,
@@ -37,7 +37,7 @@ describe('two execution replicas on one strict-nonce account', () => {
   let stack: E2eStack;
   let proxy: RecordingVenueProxy;
   let execEvents: EventRecorder;
-  let lighter: RemoteVenue;
+  let lighter: PaperVenueClient;
   let clients: ExecutionClient[];
 
   before(async () => {

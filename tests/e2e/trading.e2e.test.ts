@@ -21,7 +21,7 @@ import {
   PositionSide,
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
-import type { RemoteVenue } from '@perpmesh/venues';
+import type { PaperVenueClient } from '@perpmesh/venues';
 import {
   ACCOUNT,
   type AccountClient,
@@ -49,7 +49,7 @@ describe('trading path across real processes', () => {
   let accounts: AccountClient;
   let execEvents: EventRecorder;
   let acctEvents: EventRecorder;
-  let paper: RemoteVenue;
+  let paper: PaperVenueClient;
 
   const balances = (venue: string) =>
     call<GetBalancesRequest, GetBalancesResponse>(accounts.getBalances.bind(accounts), {

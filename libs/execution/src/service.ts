@@ -2,7 +2,7 @@
  * `buildExecutionService(deps)`: the execution service as ports in, start/stop and a gRPC
  * registration out. No sockets, env or adapters here: the embedded runner passes the
  * embedded log/store and paper ports, the distributed main passes NATS, Redis and
- * RemoteVenue ports (services/execution/src/main.ts).
+ * PaperVenueClient ports (services/execution/src/main.ts).
  */
 import { type ExecutionServiceServer, ExecutionServiceService } from '@perpmesh/contracts';
 import { ExecutionEngine, type ExecutionEngineDeps } from './engine.js';

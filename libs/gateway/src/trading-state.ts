@@ -1,9 +1,9 @@
 /**
  * The kill switch: HALTED (cancel and stop), REDUCING (only reduce positions), ACTIVE.
  *
- * The switch belongs to the strategy service, which does not exist yet. The gateway
- * forwards to a `TradingStateService` when one is wired in (`GatewayOptions.tradingState`:
- * the strategy runtime, or a gRPC client to it) and answers 503 otherwise.
+ * The switch belongs to the strategy service. The gateway forwards to a
+ * `TradingStateService` (`GatewayOptions.tradingState`: the strategy runtime in process,
+ * or its gRPC client, StrategyService) and answers 503 while none is reachable.
  */
 import { TRADING_STATE, type TradingStateName } from '@perpmesh/contracts';
 import { ValidationError } from '@perpmesh/core';

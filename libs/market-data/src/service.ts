@@ -1,6 +1,6 @@
 /**
  * The market-data service, built from ports so it runs the same embedded (EmbeddedEventLog,
- * paper venues in process) and distributed (NATS, RemoteVenue to the paper-venue service):
+ * paper venues in process) and distributed (NATS, PaperVenueClient to the paper-venue service):
  * a MarketDataFeed over the instruments THIS shard owns (shard.ts), the MarketDataService
  * gRPC implementation, and the queries behind it. No sockets, env or adapters in here:
  * services/market-data/src/main.ts does the wiring.

@@ -28,23 +28,3 @@ export {
 export { FIELD_METADATA, VENUE_ERROR_METADATA, VENUE_ERROR_STATUS } from './paper-service/status.js';
 export * from './port.js';
 export * from './shared/reconnecting-stream.js';
-
-// ---- deprecated names (the paper-venue gRPC client and server were `remote/`) ----------------
-import {
-  PAPER_VENUE_CLIENT_DEFAULTS,
-  PaperVenueClient,
-  type PaperVenueClientOptions,
-} from './paper-service/client.js';
-import { type PaperVenueGrpcServiceOptions, paperVenueGrpcService } from './paper-service/server.js';
-/** @deprecated Use `PaperVenueClient`. */
-export const RemoteVenue = PaperVenueClient;
-/** @deprecated Use `PaperVenueClient`. */
-export type RemoteVenue = PaperVenueClient;
-/** @deprecated Use `PaperVenueClientOptions`. */
-export type RemoteVenueOptions = PaperVenueClientOptions;
-/** @deprecated Use `PAPER_VENUE_CLIENT_DEFAULTS`. */
-export const REMOTE_VENUE_DEFAULTS = PAPER_VENUE_CLIENT_DEFAULTS;
-/** @deprecated Use `paperVenueGrpcService`. */
-export const paperVenueServiceImpl = paperVenueGrpcService;
-/** @deprecated Use `PaperVenueGrpcServiceOptions`. */
-export type PaperVenueServiceOptions = PaperVenueGrpcServiceOptions;
