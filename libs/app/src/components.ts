@@ -327,3 +327,27 @@ export function serviceInfrastructure(
     ],
   };
 }
+
+/**
+ * A service deployable's components in start order: its HTTP listener (health, metrics),
+ * its infrastructure (`serviceInfrastructure`), then the service its lib composes from
+ * that infrastructure (`<name>ServiceComponents`).
+ */
+export function deployableComponents(
+  config: Parameters<typeof serviceInfrastructure>[0],
+  options: Parameters<typeof serviceInfrastructure>[1] & {
+    http: { host: string; port: number };
+    health: HealthRegistry;
+    metrics?: import('prom-client').Registry;
+    logger: Logger;
+    service: (deps: InfrastructureDeps) => { readonly components: readonly ServiceComponent[] };
+  },
+): ServiceComponent[] {
+  const { http, health, metrics, logger, service, ...infraOptions } = options;
+  const infra = serviceInfrastructure(config, { ...infraOptions, logger });
+  return [
+    httpComponent({ http, health, ...(metrics ? { metrics } : {}), logger }),
+    ...infra.components,
+    ...service(infra.deps).components,
+  ];
+}
