@@ -151,6 +151,15 @@ export interface ServiceComposition<S> {
   readonly components: readonly [service: ServiceComponent, grpc: ServiceComponent];
 }
 
+/**
+ * What a lib's `<name>ServiceComponents` builder takes: the run context, the parts of the
+ * infrastructure its service reads (`'state' | 'venues'`...), and its config section.
+ */
+export type ServiceComponentsOptions<
+  Section,
+  Infra extends keyof InfrastructureDeps = never,
+> = ServiceContext & Pick<InfrastructureDeps, Infra> & { readonly section: Section };
+
 /** The deps every `build<Name>Service` takes alike, read from the context at start. */
 export function commonServiceDeps(context: ServiceContext) {
   return {
