@@ -183,7 +183,8 @@ function fillsSettled(step: ArbStep, arb: Arb): boolean {
   const missing = [arb.short, arb.long]
     .flatMap((leg) => Object.keys(leg.orders))
     .map((id) => step.world.orders[id])
-    .filter((o): o is OwnOrder => o !== undefined && o.fillSize.lt(o.filled));
+    .filter((o): o is OwnOrder => o !== undefined)
+    .filter((o) => o.fillSize.lt(o.filled));
   if (missing.length === 0) return true;
   const since = Math.max(...missing.map((o) => o.updatedAtMs));
   if (step.nowMs - since >= step.config.orderTimeoutMs) return true;
