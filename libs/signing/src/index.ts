@@ -1,1 +1,2 @@
+export * from './extended/index.js';
 export * from './vectors.js';
