@@ -4,8 +4,8 @@
  * and unknown fields inside a case fail (an expected value nobody checks must not pass
  * silently). Private keys from the file are inputs only: no detail ever contains one.
  */
-import { readFileSync } from 'node:fs';
 import { errorText, parseDecimal, toWire } from '@perpmesh/core';
+import { runBundledVectors } from '../selftest.js';
 import type { VectorCaseResult } from '../vectors.js';
 import { settlementAmounts, settlementExpirationSeconds } from './amounts.js';
 import { feltHex, parseInteger } from './felt.js';
@@ -538,18 +538,7 @@ export function runExtendedVectors(file: unknown): VectorCaseResult[] {
   return results;
 }
 
-/** The vectors shipped with this library (libs/signing/vectors/extended-vectors.json). */
-export const BUNDLED_EXTENDED_VECTORS = new URL('../../vectors/extended-vectors.json', import.meta.url);
-
 /** Runs the bundled Extended vectors: the start-up self-test of a process that signs Extended orders. */
 export function extendedSelfTest(): VectorCaseResult[] {
-  let file: unknown;
-  try {
-    file = JSON.parse(readFileSync(BUNDLED_EXTENDED_VECTORS, 'utf8'));
-  } catch (e) {
-    return [
-      { section: 'file', name: 'extended-vectors.json', ok: false, detail: `cannot read: ${errorText(e)}` },
-    ];
-  }
-  return runExtendedVectors(file);
+  return runBundledVectors('extended', runExtendedVectors);
 }
