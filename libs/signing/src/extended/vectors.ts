@@ -60,8 +60,12 @@ class CaseCheck {
       this.problems.push(`${label}: expected value unreadable (${errorText(e)})`);
       return;
     }
-    if (want !== got)
-      this.problems.push(`${label}: expected ${String(expected)}, got ${feltHex(got)} (${got})`);
+    if (want !== got) {
+      // Shown in the expected value's own notation, so the two read side by side.
+      const shown =
+        typeof expected === 'string' && /^0x/i.test(expected.trim()) ? feltHex(got) : got.toString();
+      this.problems.push(`${label}: expected ${String(expected)}, got ${shown}`);
+    }
   }
 
   /** Records a boolean outcome that must hold. */
