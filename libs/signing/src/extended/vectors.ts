@@ -7,14 +7,15 @@
 import { errorText, parseDecimal, toWire } from '@perpmesh/core';
 import { runBundledVectors } from '../selftest.js';
 import type { VectorCaseResult } from '../vectors.js';
-import { settlementAmounts, settlementExpirationSeconds } from './amounts.js';
+import { SETTLEMENT_EXPIRATION_BUFFER_SECONDS, settlementExpirationSeconds } from './amounts.js';
 import { feltHex, parseInteger } from './felt.js';
 import { orderHashElements, orderMessageHash, orderStructHash } from './order-hash.js';
-import { orderSettlementHash } from './settlement.js';
+import { orderSettlementHash, orderSettlementStruct } from './settlement.js';
 import { type StarkSignature, StarkSigner, starkPublicKey, verifyStarkSignature } from './stark.js';
 import {
   domainHash,
   type ExtendedChainId,
+  extendedDomain,
   STARKNET_DOMAIN_TYPE,
   type StarknetDomain,
   typedMessageHash,
@@ -126,10 +127,6 @@ function stringField(object: Json, key: string, where: string): string {
   return value;
 }
 
-function perpetualsDomain(chainId: string): StarknetDomain {
-  return { name: 'Perpetuals', version: 'v0', chainId, revision: 1 };
-}
-
 function signatureOf(value: unknown, where: string): StarkSignature {
   if (!isObject(value)) throw new Error(`${where} is not an object with r and s`);
   return { r: parseInteger(value.r, `${where}.r`), s: parseInteger(value.s, `${where}.s`) };
@@ -173,58 +170,65 @@ function runOrderCase(check: CaseCheck, entry: Json): void {
   const inputs = objectField(entry, 'inputs', '');
   const market = objectField(inputs, 'market', 'inputs.');
   const chainId = stringField(inputs, 'chainId', 'inputs.');
-  const side = stringField(inputs, 'side', 'inputs.');
+  const side = stringField(inputs, 'side', 'inputs.').toLowerCase();
   if (side !== 'buy' && side !== 'sell') throw new Error(`inputs.side must be buy or sell, got ${side}`);
   check.read('inputs', 'name');
 
-  const signer = new StarkSigner(field(inputs, 'stark_private_key', 'inputs.') as string);
-  const amounts = settlementAmounts({
-    side,
-    qty: stringField(inputs, 'qty', 'inputs.'),
-    price: stringField(inputs, 'price', 'inputs.'),
-    totalFee: stringField(inputs, 'totalFee', 'inputs.'),
-    syntheticResolution: field(market, 'syntheticResolution', 'inputs.market.') as number,
-    collateralResolution: field(market, 'collateralResolution', 'inputs.market.') as number,
-  });
+  // Without a private key a case is verify-only: the file's public key, signatures verified, not compared.
+  const signer =
+    inputs.stark_private_key !== undefined ? new StarkSigner(inputs.stark_private_key as string) : undefined;
+  const publicKey =
+    signer?.publicKey ?? parseInteger(field(entry, 'stark_public_key', ''), 'stark_public_key');
+  if (signer && entry.stark_public_key !== undefined) {
+    check.integer('stark_public_key', entry.stark_public_key, signer.publicKey);
+  }
   // The hash takes the settlement expiration the file states; the rule that derives it from
   // the order's expiry is checked on its own.
-  const expiration =
+  const stated =
     inputs.settlementExpiration !== undefined
       ? parseInteger(inputs.settlementExpiration, 'inputs.settlementExpiration')
-      : settlementExpirationSeconds(field(inputs, 'expiryEpochMillis', 'inputs.') as number);
-  if (inputs.settlementExpiration !== undefined && inputs.expiryEpochMillis !== undefined) {
+      : undefined;
+  if (stated !== undefined && inputs.expiryEpochMillis !== undefined) {
     check.integer(
       'inputs.settlementExpiration (from expiryEpochMillis)',
       inputs.settlementExpiration,
       settlementExpirationSeconds(inputs.expiryEpochMillis as number),
     );
   }
-  const collateralId = parseInteger(
-    field(market, 'collateralId', 'inputs.market.'),
-    'inputs.market.collateralId',
-  );
+  const expiryEpochMillis =
+    inputs.expiryEpochMillis ??
+    (stated !== undefined
+      ? (stated - BigInt(SETTLEMENT_EXPIRATION_BUFFER_SECONDS)) * 1000n
+      : field(inputs, 'expiryEpochMillis', 'inputs.'));
+  // The same path the venue adapter signs through, so the vectors prove it.
   const order = {
-    positionId: parseInteger(field(inputs, 'vault_position_id', 'inputs.'), 'inputs.vault_position_id'),
-    baseAssetId: parseInteger(field(market, 'syntheticId', 'inputs.market.'), 'inputs.market.syntheticId'),
-    baseAmount: amounts.baseAmount,
-    quoteAssetId: collateralId,
-    quoteAmount: amounts.quoteAmount,
-    feeAssetId: collateralId,
-    feeAmount: amounts.feeAmount,
-    expiration,
-    salt: parseInteger(field(inputs, 'nonce_salt', 'inputs.'), 'inputs.nonce_salt'),
+    ...orderSettlementStruct({
+      chainId: chainId as ExtendedChainId,
+      market: {
+        collateralId: field(market, 'collateralId', 'inputs.market.') as string,
+        syntheticId: field(market, 'syntheticId', 'inputs.market.') as string,
+        syntheticResolution: field(market, 'syntheticResolution', 'inputs.market.') as number,
+        collateralResolution: field(market, 'collateralResolution', 'inputs.market.') as number,
+      },
+      side,
+      qty: stringField(inputs, 'qty', 'inputs.'),
+      price: stringField(inputs, 'price', 'inputs.'),
+      totalFee: stringField(inputs, 'totalFee', 'inputs.'),
+      expiryEpochMillis: expiryEpochMillis as number | bigint | string,
+      nonce: field(inputs, 'nonce_salt', 'inputs.') as number,
+      vault: field(inputs, 'vault_position_id', 'inputs.') as string,
+    }),
+    ...(stated !== undefined ? { expiration: stated } : {}),
   };
-  const domain = perpetualsDomain(chainId);
-  const messageHash = orderMessageHash(order, domain, signer.publicKey);
-  const signature = signer.signHash(messageHash);
-  // The file's public key is the one its signatures verify under; ours must equal it.
-  const publicKey =
-    entry.stark_public_key !== undefined
-      ? parseInteger(entry.stark_public_key, 'stark_public_key')
-      : signer.publicKey;
+  const amounts = {
+    baseAmount: order.baseAmount,
+    quoteAmount: order.quoteAmount,
+    feeAmount: order.feeAmount,
+  };
+  const domain = extendedDomain(chainId as ExtendedChainId);
+  const messageHash = orderMessageHash(order, domain, publicKey);
+  const signature = signer?.signHash(messageHash);
 
-  if (entry.stark_public_key !== undefined)
-    check.integer('stark_public_key', entry.stark_public_key, signer.publicKey);
   if (entry.amounts !== undefined) {
     const expected = objectField(entry, 'amounts', '');
     check.integer('amounts.baseAmount', field(expected, 'baseAmount', 'amounts.'), amounts.baseAmount);

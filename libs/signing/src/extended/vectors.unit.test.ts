@@ -79,6 +79,19 @@ describe('Extended vectors', () => {
     });
   }
 
+  test('a case without a private key is verify-only: its signatures must verify under its public key', () => {
+    const file = bundled();
+    for (const order of file.orders) delete order.inputs.stark_private_key;
+    assert.deepEqual(failures(file), []);
+    file.orders[0].signature_official_wasm.s = file.orders[1].signature_official_wasm.s;
+    const failed = failures(file);
+    assert.equal(failed.length, 1);
+    assert.match(
+      failed[0]?.detail ?? '',
+      /(^|; )signature_official_wasm: does not verify over the computed hash/,
+    );
+  });
+
   test('the request body, Rust unit-test and key sections catch a wrong value', () => {
     const file = bundled();
     file.ccxt_create_order_request.request.settlement.signature.r = '0x719bae';
