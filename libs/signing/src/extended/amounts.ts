@@ -7,10 +7,10 @@
 import { Decimal, parseDecimal, parsePositiveDecimal, ValidationError } from '@perpmesh/core';
 import { parseInteger } from './felt.js';
 
-export type OrderSide = 'buy' | 'sell';
+export type SettlementSide = 'buy' | 'sell';
 
 export interface SettlementAmountsInput {
-  readonly side: OrderSide;
+  readonly side: SettlementSide;
   /** Size in the synthetic asset (decimal text or Decimal). */
   readonly qty: Decimal | string;
   /** Limit price in collateral per synthetic. */

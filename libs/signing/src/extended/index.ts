@@ -1,5 +1,6 @@
+// The Extended signer's public API (felt helpers stay internal to the folder).
 export * from './amounts.js';
-export * from './felt.js';
+export { FELT_PRIME as STARKNET_FELT_PRIME } from './felt.js';
 export * from './order-hash.js';
 export * from './settlement.js';
 export * from './stark.js';

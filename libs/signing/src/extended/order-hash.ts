@@ -4,10 +4,10 @@
  */
 import { poseidonHashMany } from '@scure/starknet';
 import { parseFelt, parseI64, parseUnsigned, signedToFelt } from './felt.js';
-import { type StarknetDomain, typedMessageHash, typeSelector } from './typed-data.js';
+import { type StarknetDomain, snip12MessageHash, snip12TypeSelector } from './typed-data.js';
 
 /** The Order type with the types it references, in SNIP-12 encoding order. */
-export const ORDER_TYPE =
+export const EXTENDED_ORDER_TYPE =
   '"Order"("position_id":"felt","base_asset_id":"AssetId","base_amount":"i64","quote_asset_id":"AssetId",' +
   '"quote_amount":"i64","fee_asset_id":"AssetId","fee_amount":"u64","expiration":"Timestamp","salt":"felt")' +
   '"PositionId"("value":"u32")"AssetId"("value":"felt")"Timestamp"("seconds":"u64")';
@@ -32,9 +32,9 @@ export interface ExtendedOrderStruct {
 }
 
 /** The felts the struct hash is taken over: the type selector, then each member (i64 as P + v). */
-export function orderHashElements(order: ExtendedOrderStruct): bigint[] {
+export function extendedOrderHashElements(order: ExtendedOrderStruct): bigint[] {
   return [
-    typeSelector(ORDER_TYPE),
+    snip12TypeSelector(EXTENDED_ORDER_TYPE),
     parseUnsigned(order.positionId, 32, 'order.positionId'),
     parseFelt(order.baseAssetId, 'order.baseAssetId'),
     signedToFelt(parseI64(order.baseAmount, 'order.baseAmount')),
@@ -47,15 +47,19 @@ export function orderHashElements(order: ExtendedOrderStruct): bigint[] {
   ];
 }
 
-export function orderStructHash(order: ExtendedOrderStruct): bigint {
-  return poseidonHashMany(orderHashElements(order));
+export function extendedOrderStructHash(order: ExtendedOrderStruct): bigint {
+  return poseidonHashMany(extendedOrderHashElements(order));
 }
 
 /** The hash the Stark key signs: the order under the domain, for the signer's public key. */
-export function orderMessageHash(
+export function extendedOrderMessageHash(
   order: ExtendedOrderStruct,
   domain: StarknetDomain,
   starkPublicKey: bigint,
 ): bigint {
-  return typedMessageHash(domain, parseFelt(starkPublicKey, 'starkPublicKey'), orderStructHash(order));
+  return snip12MessageHash(
+    domain,
+    parseFelt(starkPublicKey, 'starkPublicKey'),
+    extendedOrderStructHash(order),
+  );
 }

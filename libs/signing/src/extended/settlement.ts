@@ -6,13 +6,13 @@
  */
 import type { Decimal } from '@perpmesh/core';
 import {
-  type OrderSide,
   type SettlementAmounts,
+  type SettlementSide,
   settlementAmounts,
   settlementExpirationSeconds,
 } from './amounts.js';
 import { parseFelt, parseInteger, parseUnsigned } from './felt.js';
-import { type ExtendedOrderStruct, orderMessageHash } from './order-hash.js';
+import { type ExtendedOrderStruct, extendedOrderMessageHash } from './order-hash.js';
 import type { StarkSignature, StarkSigner } from './stark.js';
 import { type ExtendedChainId, extendedDomain } from './typed-data.js';
 
@@ -27,7 +27,7 @@ export interface ExtendedMarketL2Config {
 export interface OrderSettlementInput {
   readonly chainId: ExtendedChainId;
   readonly market: ExtendedMarketL2Config;
-  readonly side: OrderSide;
+  readonly side: SettlementSide;
   readonly qty: Decimal | string;
   readonly price: Decimal | string;
   /** Fee rate: the order's fee plus any builder fee. */
@@ -75,12 +75,12 @@ export function orderSettlementStruct(input: OrderSettlementInput): ExtendedOrde
 
 /** The message hash of an order input for a Stark public key: what the venue verifies against. */
 export function orderSettlementHash(input: OrderSettlementInput, starkKey: bigint): bigint {
-  return orderMessageHash(orderSettlementStruct(input), extendedDomain(input.chainId), starkKey);
+  return extendedOrderMessageHash(orderSettlementStruct(input), extendedDomain(input.chainId), starkKey);
 }
 
 export function signOrderSettlement(input: OrderSettlementInput, signer: StarkSigner): OrderSettlement {
   const order = orderSettlementStruct(input);
-  const messageHash = orderMessageHash(order, extendedDomain(input.chainId), signer.publicKey);
+  const messageHash = extendedOrderMessageHash(order, extendedDomain(input.chainId), signer.publicKey);
   return {
     amounts: { baseAmount: order.baseAmount, quoteAmount: order.quoteAmount, feeAmount: order.feeAmount },
     order,

@@ -30,16 +30,16 @@ export function extendedDomain(chainId: ExtendedChainId): StarknetDomain {
 }
 
 /** The selector of an encoded type string: Starknet keccak (keccak-256, low 250 bits). */
-export function typeSelector(encodedType: string): bigint {
+export function snip12TypeSelector(encodedType: string): bigint {
   return keccak(new TextEncoder().encode(encodedType));
 }
 
-export function domainHash(domain: StarknetDomain): bigint {
+export function starknetDomainHash(domain: StarknetDomain): bigint {
   const revision = parseInteger(domain.revision, 'domain.revision');
   if (revision !== 1n)
     throw new ValidationError('domain.revision', `only revision 1 is supported, got ${revision}`);
   return poseidonHashMany([
-    typeSelector(STARKNET_DOMAIN_TYPE),
+    snip12TypeSelector(STARKNET_DOMAIN_TYPE),
     shortString(domain.name, 'domain.name'),
     shortString(domain.version, 'domain.version'),
     shortString(domain.chainId, 'domain.chainId'),
@@ -47,7 +47,12 @@ export function domainHash(domain: StarknetDomain): bigint {
   ]);
 }
 
-/** poseidon('StarkNet Message', domainHash, account, structHash). */
-export function typedMessageHash(domain: StarknetDomain, account: bigint, structHash: bigint): bigint {
-  return poseidonHashMany([shortString(STARKNET_MESSAGE_PREFIX), domainHash(domain), account, structHash]);
+/** poseidon('StarkNet Message', domain hash, account, struct hash). */
+export function snip12MessageHash(domain: StarknetDomain, account: bigint, structHash: bigint): bigint {
+  return poseidonHashMany([
+    shortString(STARKNET_MESSAGE_PREFIX),
+    starknetDomainHash(domain),
+    account,
+    structHash,
+  ]);
 }

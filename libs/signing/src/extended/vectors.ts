@@ -9,17 +9,21 @@ import { runBundledVectors } from '../selftest.js';
 import type { VectorCaseResult } from '../vectors.js';
 import { SETTLEMENT_EXPIRATION_BUFFER_SECONDS, settlementExpirationSeconds } from './amounts.js';
 import { feltHex, parseInteger } from './felt.js';
-import { orderHashElements, orderMessageHash, orderStructHash } from './order-hash.js';
+import {
+  extendedOrderHashElements,
+  extendedOrderMessageHash,
+  extendedOrderStructHash,
+} from './order-hash.js';
 import { orderSettlementHash, orderSettlementStruct } from './settlement.js';
 import { type StarkSignature, StarkSigner, starkPublicKey, verifyStarkSignature } from './stark.js';
 import {
-  domainHash,
   type ExtendedChainId,
   extendedDomain,
   STARKNET_DOMAIN_TYPE,
   type StarknetDomain,
-  typedMessageHash,
-  typeSelector,
+  snip12MessageHash,
+  snip12TypeSelector,
+  starknetDomainHash,
 } from './typed-data.js';
 
 /** Top-level keys that describe the file rather than hold cases. */
@@ -226,7 +230,7 @@ function runOrderCase(check: CaseCheck, entry: Json): void {
     feeAmount: order.feeAmount,
   };
   const domain = extendedDomain(chainId as ExtendedChainId);
-  const messageHash = orderMessageHash(order, domain, publicKey);
+  const messageHash = extendedOrderMessageHash(order, domain, publicKey);
   const signature = signer?.signHash(messageHash);
 
   if (entry.amounts !== undefined) {
@@ -241,7 +245,7 @@ function runOrderCase(check: CaseCheck, entry: Json): void {
   }
   if (entry.hash_elements !== undefined) {
     const expected = objectField(entry, 'hash_elements', '');
-    const elements = orderHashElements(order);
+    const elements = extendedOrderHashElements(order);
     HASH_ELEMENT_KEYS.forEach((key, i) => {
       if (expected[key] !== undefined) check.integer(`hash_elements.${key}`, expected[key], elements[i]!);
       else check.fail(`missing field hash_elements.${key}`);
@@ -252,9 +256,9 @@ function runOrderCase(check: CaseCheck, entry: Json): void {
     }
   }
   const simple: Record<string, bigint> = {
-    domain_type_hash: typeSelector(STARKNET_DOMAIN_TYPE),
-    domain_hash: domainHash(domain),
-    order_struct_hash: orderStructHash(order),
+    domain_type_hash: snip12TypeSelector(STARKNET_DOMAIN_TYPE),
+    domain_hash: starknetDomainHash(domain),
+    order_struct_hash: extendedOrderStructHash(order),
     order_msg_hash: messageHash,
     order_msg_hash_decimal: messageHash,
   };
@@ -373,7 +377,7 @@ function runRustCase(check: CaseCheck, entry: Json): void {
   let got: bigint;
   let what: string;
   if (entry.type_string !== undefined) {
-    got = typeSelector(stringField(entry, 'type_string', ''));
+    got = snip12TypeSelector(stringField(entry, 'type_string', ''));
     what = 'selector';
   } else if (entry.order !== undefined) {
     const o = objectField(entry, 'order', '');
@@ -406,16 +410,20 @@ function runRustCase(check: CaseCheck, entry: Json): void {
       const publicKey = parseInteger(keys[0], 'user_public_key');
       if (keys.length === 2)
         check.integer('user_public_key_decimal', entry.user_public_key_decimal, publicKey);
-      got = typedMessageHash(domainOf(field(entry, 'domain', '')), publicKey, orderStructHash(order));
+      got = snip12MessageHash(
+        domainOf(field(entry, 'domain', '')),
+        publicKey,
+        extendedOrderStructHash(order),
+      );
       what = 'order message hash';
     } else {
       if (entry.domain !== undefined)
         throw new Error('an order with a domain needs user_public_key_hex or _decimal');
-      got = orderStructHash(order);
+      got = extendedOrderStructHash(order);
       what = 'order struct hash';
     }
   } else if (entry.domain !== undefined) {
-    got = domainHash(domainOf(entry.domain));
+    got = starknetDomainHash(domainOf(entry.domain));
     what = 'domain hash';
   } else {
     throw new Error('not a selector (type_string), order (order) or domain (domain) vector');
