@@ -1,1 +1,2 @@
+export * from './lighter/index.js';
 export * from './vectors.js';

@@ -37,7 +37,11 @@ export function lighterAuthMessageHash(message: string): Fp5 {
 }
 
 /** `k` only for known-answer tests. */
-export function createLighterAuthToken(key: LighterPrivateKey, params: LighterAuthTokenParams, k?: bigint): string {
+export function createLighterAuthToken(
+  key: LighterPrivateKey,
+  params: LighterAuthTokenParams,
+  k?: bigint,
+): string {
   const message = lighterAuthMessage(params);
   const sig: SchnorrSignature = key.sign(lighterAuthMessageHash(message), k);
   return `${message}:${bytesToHex(signatureToBytes(sig))}`;
@@ -53,7 +57,8 @@ export interface ParsedLighterAuthToken {
 
 export function parseLighterAuthToken(token: string): ParsedLighterAuthToken {
   const m = /^(\d+):(\d+):(\d+):([0-9a-f]{160})$/.exec(token);
-  if (!m) throw new Error('Lighter auth token: expected "{deadline}:{account}:{apiKeyIndex}:{160 hex chars}"');
+  if (!m)
+    throw new Error('Lighter auth token: expected "{deadline}:{account}:{apiKeyIndex}:{160 hex chars}"');
   return {
     deadlineUnixSeconds: BigInt(m[1]!),
     accountIndex: BigInt(m[2]!),
@@ -71,5 +76,9 @@ export function verifyLighterAuthToken(token: string, publicKey: Fp5): boolean {
   } catch {
     return false;
   }
-  return schnorrVerify(publicKey, lighterAuthMessageHash(parsed.message), signatureFromBytes(parsed.signature));
+  return schnorrVerify(
+    publicKey,
+    lighterAuthMessageHash(parsed.message),
+    signatureFromBytes(parsed.signature),
+  );
 }

@@ -192,7 +192,8 @@ function batchToAffine(points: readonly EcPoint[]): WeierstrassAffine[] {
 /** [0, p, 2p, ..., 15p]. */
 function window16(p: EcPoint): EcPoint[] {
   const table: EcPoint[] = [NEUTRAL, p];
-  for (let i = 2; i < 16; i++) table.push(i % 2 === 0 ? pointDouble(table[i / 2]!) : pointAdd(table[i - 1]!, p));
+  for (let i = 2; i < 16; i++)
+    table.push(i % 2 === 0 ? pointDouble(table[i / 2]!) : pointAdd(table[i - 1]!, p));
   return table;
 }
 

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { mulGenerator, pointEncode } from './ecgfp5.js';
 import { type Fp5, fp5ToBytesLE } from './gfp5.js';
-import { type SchnorrSignature, schnorrSign } from './schnorr.js';
 import { bytesToBigIntBE, SCALAR_BYTES, scalarFromBytesLE, scalarReduce, scalarToBytesLE } from './scalar.js';
+import { type SchnorrSignature, schnorrSign } from './schnorr.js';
 
 export function publicKeyFromScalar(secretKey: bigint): Fp5 {
   return pointEncode(mulGenerator(secretKey));

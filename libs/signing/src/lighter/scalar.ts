@@ -4,7 +4,8 @@
  */
 import type { Fp5 } from './gfp5.js';
 
-export const N = 1067993516717146951041484916571792702745057740581727230159139685185762082554198619328292418486241n;
+export const N =
+  1067993516717146951041484916571792702745057740581727230159139685185762082554198619328292418486241n;
 export const SCALAR_BYTES = 40;
 
 export function scalarReduce(x: bigint): bigint {
@@ -58,7 +59,8 @@ export function bigIntToBytesLE(value: bigint, length: number): Uint8Array {
  * little-endian integer reduced mod n; values >= n are not rejected.
  */
 export function scalarFromBytesLE(bytes: Uint8Array): bigint {
-  if (bytes.length !== SCALAR_BYTES) throw new Error(`scalar needs ${SCALAR_BYTES} bytes, got ${bytes.length}`);
+  if (bytes.length !== SCALAR_BYTES)
+    throw new Error(`scalar needs ${SCALAR_BYTES} bytes, got ${bytes.length}`);
   return scalarReduce(bytesToBigIntLE(bytes));
 }
 

@@ -87,7 +87,16 @@ export function schnorrVerify(publicKey: Fp5, hashedMessage: Fp5, sig: SchnorrSi
  * key and hashed message (limbs reduced mod p, no range check) and an 80-byte signature.
  * Returns false, never throws, for malformed input.
  */
-export function schnorrVerifyBytes(publicKey: Uint8Array, hashedMessage: Uint8Array, signature: Uint8Array): boolean {
-  if (publicKey.length !== 40 || hashedMessage.length !== 40 || signature.length !== SIGNATURE_BYTES) return false;
-  return schnorrVerify(fp5FromBytesLE(publicKey), fp5FromBytesLE(hashedMessage), signatureFromBytes(signature));
+export function schnorrVerifyBytes(
+  publicKey: Uint8Array,
+  hashedMessage: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (publicKey.length !== 40 || hashedMessage.length !== 40 || signature.length !== SIGNATURE_BYTES)
+    return false;
+  return schnorrVerify(
+    fp5FromBytesLE(publicKey),
+    fp5FromBytesLE(hashedMessage),
+    signatureFromBytes(signature),
+  );
 }

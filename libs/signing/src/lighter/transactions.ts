@@ -12,7 +12,7 @@ import type { Fp5 } from './gfp5.js';
 import { fp5ToBytesLE } from './gfp5.js';
 import { bytesToHex, type LighterPrivateKey } from './keys.js';
 import { hashToQuinticExtension } from './poseidon2.js';
-import { signatureToBytes } from './schnorr.js';
+import { schnorrVerifyBytes, signatureToBytes } from './schnorr.js';
 
 export const LIGHTER_CHAIN_ID = { mainnet: 304, testnet: 300 } as const;
 
@@ -82,7 +82,11 @@ export interface LighterModifyOrderTx extends LighterTxCommon {
   readonly triggerPrice: IntLike;
 }
 
-export type LighterTx = LighterCreateOrderTx | LighterCancelOrderTx | LighterCancelAllOrdersTx | LighterModifyOrderTx;
+export type LighterTx =
+  | LighterCreateOrderTx
+  | LighterCancelOrderTx
+  | LighterCancelAllOrdersTx
+  | LighterModifyOrderTx;
 
 /** Attribute type -> value. */
 export type LighterTxAttributes = Readonly<Record<number, IntLike>>;
@@ -159,7 +163,8 @@ function asU64(v: bigint): bigint {
 
 function bodyFields(tx: LighterTx): readonly FieldSpec[] {
   const fields = BODY_FIELDS[tx.txType];
-  if (!fields) throw new Error(`Lighter tx: unsupported txType ${String((tx as { txType: unknown }).txType)}`);
+  if (!fields)
+    throw new Error(`Lighter tx: unsupported txType ${String((tx as { txType: unknown }).txType)}`);
   return fields;
 }
 
@@ -210,7 +215,8 @@ function effectiveAttributes(attributes: LighterTxAttributes | undefined): [bigi
     }
     pairs.push([BigInt(type), value]);
   }
-  if (pairs.length > MAX_ATTRIBUTES) throw new Error(`Lighter tx attributes: at most ${MAX_ATTRIBUTES} allowed`);
+  if (pairs.length > MAX_ATTRIBUTES)
+    throw new Error(`Lighter tx attributes: at most ${MAX_ATTRIBUTES} allowed`);
   return pairs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
 }
 
@@ -231,7 +237,11 @@ export function lighterTxHash(tx: LighterTx, chainId: number, attributes?: Light
 }
 
 /** The wire `tx_info` JSON (Go json.Marshal field order; Sig base64; attributes keyed by type). */
-export function lighterTxInfoJson(tx: LighterTx, signature: Uint8Array, attributes?: LighterTxAttributes): string {
+export function lighterTxInfoJson(
+  tx: LighterTx,
+  signature: Uint8Array,
+  attributes?: LighterTxAttributes,
+): string {
   const parts = bodyFields(tx).map((spec) => `"${spec.json}":${fieldValue(tx, spec)}`);
   parts.push(`"ExpiredAt":${checkedInt(tx.expiredAt, 'expiredAt', 'i64')}`);
   parts.push(`"Nonce":${checkedInt(tx.nonce, 'nonce', 'i64')}`);
@@ -271,4 +281,80 @@ export function signLighterTx(tx: LighterTx, options: SignLighterTxOptions): Sig
     txHashHex: bytesToHex(fp5ToBytesLE(hash)),
     signature,
   };
+}
+
+/** Our field names by wire (Go) name, for reading tx_info back. */
+function wireNames(txType: LighterTxType): ReadonlyMap<string, FieldSpec> {
+  return new Map(BODY_FIELDS[txType].map((spec) => [spec.json, spec]));
+}
+
+export interface ParsedLighterTxInfo {
+  readonly tx: LighterTx;
+  readonly attributes: LighterTxAttributes | undefined;
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Reads a `tx_info` JSON back (for a venue emulator that checks signatures). Integers are read
+ * exactly (int64 values do not survive JSON.parse as numbers, so they are quoted first).
+ */
+export function parseLighterTxInfo(txType: number, txInfo: string): ParsedLighterTxInfo {
+  if (!(txType in BODY_FIELDS)) throw new Error(`Lighter tx_info: unsupported tx_type ${txType}`);
+  const type = txType as LighterTxType;
+  let raw: unknown;
+  try {
+    // Quote bare integers (base64 Sig has no ':' ',' or '[' in it, so it is never touched).
+    raw = JSON.parse(txInfo.replace(/([:[,]\s*)(-?\d+)(?=\s*[,}\]])/g, '$1"$2"'));
+  } catch {
+    throw new Error('Lighter tx_info: not valid JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error('Lighter tx_info: not an object');
+  const info = raw as Record<string, unknown>;
+  const readInt = (name: string): bigint => {
+    const v = info[name];
+    if (typeof v !== 'string' || !/^-?\d+$/.test(v))
+      throw new Error(`Lighter tx_info ${name}: missing or not an integer`);
+    return BigInt(v);
+  };
+  const tx: Record<string, unknown> = { txType: type };
+  for (const [json, spec] of wireNames(type)) tx[spec.key] = readInt(json);
+  tx.expiredAt = readInt('ExpiredAt');
+  tx.nonce = readInt('Nonce');
+  const sig = info.Sig;
+  if (typeof sig !== 'string') throw new Error('Lighter tx_info Sig: missing');
+  const signature = new Uint8Array(Buffer.from(sig, 'base64'));
+  let attributes: Record<number, bigint> | undefined;
+  const rawAttributes = info.L2TxAttributes;
+  if (rawAttributes !== null && rawAttributes !== undefined) {
+    if (typeof rawAttributes !== 'object' || Array.isArray(rawAttributes)) {
+      throw new Error('Lighter tx_info L2TxAttributes: not an object');
+    }
+    attributes = {};
+    for (const [k, v] of Object.entries(rawAttributes as Record<string, unknown>)) {
+      if (!/^\d+$/.test(k) || typeof v !== 'string' || !/^-?\d+$/.test(v)) {
+        throw new Error(`Lighter tx_info L2TxAttributes.${k}: not an integer`);
+      }
+      attributes[Number(k)] = BigInt(v);
+    }
+  }
+  return { tx: tx as unknown as LighterTx, attributes, signature };
+}
+
+/**
+ * Checks a signed `tx_info` as the venue does: recompute the hash for `chainId` and verify the
+ * Schnorr signature against the registered 40-byte public key. Malformed input gives false.
+ */
+export function verifyLighterTxInfo(
+  txType: number,
+  txInfo: string,
+  chainId: number,
+  publicKey: Uint8Array,
+): boolean {
+  try {
+    const { tx, attributes, signature } = parseLighterTxInfo(txType, txInfo);
+    return schnorrVerifyBytes(publicKey, fp5ToBytesLE(lighterTxHash(tx, chainId, attributes)), signature);
+  } catch {
+    return false;
+  }
 }

@@ -6,6 +6,12 @@
  */
 import type { VectorCaseResult } from '../vectors.js';
 import {
+  lighterAuthMessage,
+  lighterAuthMessageElements,
+  lighterAuthMessageHash,
+  parseLighterAuthToken,
+} from './auth-token.js';
+import {
   type EcPoint,
   GENERATOR,
   isNeutral,
@@ -98,12 +104,6 @@ import {
   lighterTxHashElements,
   lighterTxInfoJson,
 } from './transactions.js';
-import {
-  lighterAuthMessage,
-  lighterAuthMessageElements,
-  lighterAuthMessageHash,
-  parseLighterAuthToken,
-} from './auth-token.js';
 
 type Json = Record<string, unknown>;
 
@@ -194,7 +194,9 @@ const fp5Text = (a: Fp5): string => `[${a.join(',')}]`;
 /** `secret`: the values are key material; say only that they differ. */
 function expectEqual(what: string, got: string, expected: string, secret = false): void {
   if (got === expected) return;
-  throw new Mismatch(secret ? `${what}: differs (value redacted)` : `${what}: expected ${expected}, got ${got}`);
+  throw new Mismatch(
+    secret ? `${what}: differs (value redacted)` : `${what}: expected ${expected}, got ${got}`,
+  );
 }
 
 function expectU64(c: Json, key: string, got: bigint): void {
@@ -383,7 +385,8 @@ const p2DigestBytes: CaseCheck = (c) => {
   if ('input_elements' in c) expectU64List(c, 'input_elements', elements);
   const out = hashNToHashNoPad(elements);
   if ('output' in c) expectU64List(c, 'output', out);
-  if ('output_le_hex' in c) expectHex(c, 'output_le_hex', new Uint8Array(out.flatMap((x) => [...u64Bytes(x)])));
+  if ('output_le_hex' in c)
+    expectHex(c, 'output_le_hex', new Uint8Array(out.flatMap((x) => [...u64Bytes(x)])));
 };
 
 function u64Bytes(x: bigint): Uint8Array {
@@ -405,7 +408,8 @@ const p2Hash: CaseCheck = (c) => {
   if ('hash_n_to_hash_no_pad' in c) expectU64List(c, 'hash_n_to_hash_no_pad', hashNToHashNoPad(input));
   const q = hashToQuinticExtension(input);
   if ('hash_to_quintic_extension' in c) expectFp5(c, 'hash_to_quintic_extension', q);
-  if ('hash_to_quintic_extension_le_hex' in c) expectHex(c, 'hash_to_quintic_extension_le_hex', fp5ToBytesLE(q));
+  if ('hash_to_quintic_extension_le_hex' in c)
+    expectHex(c, 'hash_to_quintic_extension_le_hex', fp5ToBytesLE(q));
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -457,7 +461,8 @@ function invalidEncodingsSection(node: Json, section: string): VectorCaseResult[
   if (!Array.isArray(raw)) return [failed(section, 'w', 'w: expected a list')];
   return raw.map((w, i) =>
     runCase(section, `invalid w ${i}`, () => {
-      if (pointDecode(asFp5(w, `w[${i}]`)) !== undefined) throw new Mismatch(`w[${i}]: decoded, expected failure`);
+      if (pointDecode(asFp5(w, `w[${i}]`)) !== undefined)
+        throw new Mismatch(`w[${i}]: decoded, expected failure`);
     }),
   );
 }
@@ -536,7 +541,10 @@ function expectPornin(c: Json, key: string, p: EcPoint): void {
     fp5Equals(fp5Field(t, 'u'), fp5Mul(u, fp5Field(t, 't'))) &&
     !fp5IsZero(fp5Field(t, 'z')) &&
     !fp5IsZero(fp5Field(t, 't'));
-  if (!ok) throw new Mismatch(`${key}: the projective tuple is not the expected point (encoded ${fp5Text(pointEncode(p))})`);
+  if (!ok)
+    throw new Mismatch(
+      `${key}: the projective tuple is not the expected point (encoded ${fp5Text(pointEncode(p))})`,
+    );
 }
 
 const projectiveEncode: CaseCheck = (c) => expectFp5(c, 'encoded', pointEncode(porninPoint(c, 'point')));
@@ -608,7 +616,8 @@ function porninScalarCodec(node: Json, section: string): VectorCaseResult[] {
     results.push(
       runCase(section, `${key} strict decode ${accept ? 'accepts' : 'rejects'}`, () => {
         const got = scalarDecodeStrict(hexField(node, key));
-        if ((got !== undefined) !== accept) throw new Mismatch(`${key}: strict decode ${accept ? 'rejected' : 'accepted'}`);
+        if ((got !== undefined) !== accept)
+          throw new Mismatch(`${key}: strict decode ${accept ? 'rejected' : 'accepted'}`);
       }),
     );
   };
@@ -650,7 +659,9 @@ function porninScalarCodec(node: Json, section: string): VectorCaseResult[] {
     if (!(key in node)) continue;
     results.push(
       runCase(section, key, () =>
-        key === 'n_decimal' ? expectEqual(key, String(N), str(node, key)) : expectHex(node, key, bigIntToBytes40(N)),
+        key === 'n_decimal'
+          ? expectEqual(key, String(N), str(node, key))
+          : expectHex(node, key, bigIntToBytes40(N)),
       ),
     );
   }
@@ -694,7 +705,9 @@ const scalarMontyMul: CaseCheck = (c) =>
   expectU64List(
     c,
     'result_limbs',
-    bigIntToLimbs(scalarMontgomeryMul(limbsToBigInt(u64List(c, 'a_limbs')), limbsToBigInt(u64List(c, 'b_limbs')))),
+    bigIntToLimbs(
+      scalarMontgomeryMul(limbsToBigInt(u64List(c, 'a_limbs')), limbsToBigInt(u64List(c, 'b_limbs'))),
+    ),
   );
 
 // ---------------------------------------------------------------------------------------------
@@ -725,7 +738,8 @@ const schnorrDeterministic: CaseCheck = (c) => {
   const sk = scalarReduce(scalarInput(c, 'sk'));
   const k = scalarInput(c, 'k');
   const hm = fp5Input(c, 'hashed_msg');
-  if ('message_elements' in c) expectFp5(c, 'hashed_msg', hashToQuinticExtension(u64List(c, 'message_elements')));
+  if ('message_elements' in c)
+    expectFp5(c, 'hashed_msg', hashToQuinticExtension(u64List(c, 'message_elements')));
   if ('hashed_msg' in c && 'hashed_msg_le_hex' in c) expectHex(c, 'hashed_msg_le_hex', fp5ToBytesLE(hm));
   const pk = publicKeyFromScalar(sk);
   if ('pk' in c) expectFp5(c, 'pk', pk);
@@ -766,7 +780,8 @@ const TX_INPUT_RENAMES: Readonly<Record<string, string>> = { type: 'orderType' }
 const TX_INPUT_EXTRAS = new Set(['chainId', 'skipNonce']);
 
 function txFromInputs(txType: number, inputs: Json): LighterTx {
-  if (!Object.values(LIGHTER_TX_TYPE).includes(txType as never)) throw new Mismatch(`unsupported tx type ${txType}`);
+  if (!Object.values(LIGHTER_TX_TYPE).includes(txType as never))
+    throw new Mismatch(`unsupported tx type ${txType}`);
   const tx: Record<string, unknown> = { txType };
   for (const [key, value] of Object.entries(inputs)) {
     if (TX_INPUT_EXTRAS.has(key)) continue;
@@ -791,7 +806,8 @@ function attributesOf(c: Json, inputs: Json): LighterTxAttributes | undefined {
 function attributesFromJson(raw: Json, what: string): LighterTxAttributes {
   const out: Record<number, number> = {};
   for (const [type, value] of Object.entries(raw)) {
-    if (!/^[0-9]+$/.test(type) || typeof value !== 'number') throw new Mismatch(`${what}.${type}: expected a number`);
+    if (!/^[0-9]+$/.test(type) || typeof value !== 'number')
+      throw new Mismatch(`${what}.${type}: expected a number`);
     out[Number(type)] = value;
   }
   return out;
@@ -854,7 +870,8 @@ const authTokenCase: CaseCheck = (c) => {
   });
   if ('message' in c) expectEqual('message', message, str(c, 'message'));
   if ('message_bytes_hex' in c) expectHex(c, 'message_bytes_hex', new TextEncoder().encode(message));
-  if ('message_elements_u64' in c) expectU64List(c, 'message_elements_u64', lighterAuthMessageElements(message));
+  if ('message_elements_u64' in c)
+    expectU64List(c, 'message_elements_u64', lighterAuthMessageElements(message));
   const hash = lighterAuthMessageHash(message);
   if ('message_hash' in c) expectFp5(c, 'message_hash', hash);
   if ('message_hash_le_hex' in c) expectHex(c, 'message_hash_le_hex', fp5ToBytesLE(hash));
@@ -863,13 +880,18 @@ const authTokenCase: CaseCheck = (c) => {
   if ('public_key_hex' in c) expectHex(c, 'public_key_hex', fp5ToBytesLE(pk));
   if ('deterministic_token' in c) {
     const sig = schnorrSign(hash, sk, bytesToBigIntLE(hexField(c, 'deterministic_k_le_hex')));
-    expectEqual('deterministic_token', `${message}:${bytesToHex(signatureToBytes(sig))}`, str(c, 'deterministic_token'));
+    expectEqual(
+      'deterministic_token',
+      `${message}:${bytesToHex(signatureToBytes(sig))}`,
+      str(c, 'deterministic_token'),
+    );
   }
   for (const key of ['sample_official_token', 'deterministic_token']) {
     if (!(key in c)) continue;
     const parsed = parseLighterAuthToken(str(c, key));
     expectEqual(`${key} message`, parsed.message, message);
-    if (!schnorrVerify(pk, hash, signatureFromBytes(parsed.signature))) throw new Mismatch(`${key}: does not verify`);
+    if (!schnorrVerify(pk, hash, signatureFromBytes(parsed.signature)))
+      throw new Mismatch(`${key}: does not verify`);
   }
 };
 
@@ -880,9 +902,12 @@ function constantsSection(node: Json, section: string): VectorCaseResult[] {
   const results: VectorCaseResult[] = [];
   if ('p' in node) results.push(runCase(section, 'p', () => expectEqual('p', String(P), str(node, 'p'))));
   if ('n_decimal' in node) {
-    results.push(runCase(section, 'n_decimal', () => expectEqual('n_decimal', String(N), str(node, 'n_decimal'))));
+    results.push(
+      runCase(section, 'n_decimal', () => expectEqual('n_decimal', String(N), str(node, 'n_decimal'))),
+    );
   }
-  if ('n_le_hex' in node) results.push(runCase(section, 'n_le_hex', () => expectHex(node, 'n_le_hex', bigIntToBytes40(N))));
+  if ('n_le_hex' in node)
+    results.push(runCase(section, 'n_le_hex', () => expectHex(node, 'n_le_hex', bigIntToBytes40(N))));
   if ('gfp5_modulus' in node) {
     results.push(
       runCase(section, 'gfp5_modulus', () => {
@@ -927,10 +952,19 @@ type SectionRunner = (node: unknown, section: string, ctx: Ctx) => VectorCaseRes
 /** A section whose node is a list of cases, or an object with `cases`. */
 function cases(check: CaseCheck): SectionRunner {
   return (node, section, ctx) => {
-    const list = Array.isArray(node) ? node : isObject(node) && Array.isArray(node.cases) ? node.cases : undefined;
+    const list = Array.isArray(node)
+      ? node
+      : isObject(node) && Array.isArray(node.cases)
+        ? node.cases
+        : undefined;
     if (!list) return [failed(section, '-', 'expected a list of cases')];
     return list.map((c, i) => {
-      const name = isObject(c) && typeof c.name === 'string' ? c.name : isObject(c) && typeof c.label === 'string' ? c.label : String(i);
+      const name =
+        isObject(c) && typeof c.name === 'string'
+          ? c.name
+          : isObject(c) && typeof c.label === 'string'
+            ? c.label
+            : String(i);
       return runCase(section, name, () => {
         if (!isObject(c)) throw new Mismatch('case is not an object');
         check(c, ctx);
@@ -941,7 +975,8 @@ function cases(check: CaseCheck): SectionRunner {
 
 /** A section that is a single object checked as a whole. */
 function whole(run: (node: Json, section: string) => VectorCaseResult[]): SectionRunner {
-  return (node, section) => (isObject(node) ? run(node, section) : [failed(section, '-', 'expected an object')]);
+  return (node, section) =>
+    isObject(node) ? run(node, section) : [failed(section, '-', 'expected an object')];
 }
 
 /** Sections by path; objects on a path not listed here are walked into as containers. */
@@ -1019,7 +1054,8 @@ function runCase(section: string, name: string, check: () => void): VectorCaseRe
     return { section, name, ok: true };
   } catch (err) {
     // Our messages never carry key material; long hex runs are still cut from anything else.
-    const detail = err instanceof Mismatch ? err.message : err instanceof Error ? redact(err.message) : 'failed';
+    const detail =
+      err instanceof Mismatch ? err.message : err instanceof Error ? redact(err.message) : 'failed';
     return { section, name, ok: false, detail };
   }
 }
