@@ -793,9 +793,10 @@ function txFromInputs(txType: number, inputs: Json): LighterTx {
   return tx as unknown as LighterTx;
 }
 
+/** `attributes` if given, else the skipNonce input, else (neither given) the sample wire JSON's. */
 function attributesOf(c: Json, inputs: Json): LighterTxAttributes | undefined {
   if (isObject(c.attributes)) return attributesFromJson(c.attributes, 'attributes');
-  if (inputs.skipNonce === true) return { 4: 1 };
+  if ('skipNonce' in inputs) return inputs.skipNonce === true ? { 4: 1 } : undefined;
   if (typeof c.sample_tx_info_json === 'string') {
     const info = JSON.parse(c.sample_tx_info_json) as Json;
     if (isObject(info.L2TxAttributes)) return attributesFromJson(info.L2TxAttributes, 'L2TxAttributes');
