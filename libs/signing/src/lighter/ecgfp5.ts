@@ -213,38 +213,47 @@ export function pointMul(p: EcPoint, k: bigint): EcPoint {
 /** The generator, w = 4. */
 export const GENERATOR: EcPoint = pointDecode(fp5FromBase(4n))!;
 
-// Fixed-base table for the generator: GENERATOR_TABLE[i][d] = d * 16^i * G (affine), so k * G
-// is 80 mixed additions. Built on first use (a one-off cost of some tens of milliseconds).
-let generatorTable: WeierstrassAffine[][] | undefined;
+/**
+ * A fixed-base table: row i holds d * 16^i * P (d < 16, affine), so k * P is 80 mixed additions
+ * and no doubling. Building one costs about as much as 20 generic multiplications, so it pays
+ * for the generator and for a public key that verifies many signatures.
+ */
+export class FixedBaseTable {
+  readonly #rows: WeierstrassAffine[][];
 
-function getGeneratorTable(): WeierstrassAffine[][] {
-  if (generatorTable) return generatorTable;
-  const rows: EcPoint[][] = [];
-  let base = GENERATOR;
-  for (let i = 0; i < 80; i++) {
-    rows.push(window16(base));
-    base = pointDouble(pointDouble(pointDouble(pointDouble(base))));
+  constructor(base: EcPoint) {
+    const rows: EcPoint[][] = [];
+    let b = base;
+    for (let i = 0; i < 80; i++) {
+      rows.push(window16(b));
+      b = pointDouble(pointDouble(pointDouble(pointDouble(b))));
+    }
+    const flat = batchToAffine(rows.flat());
+    this.#rows = rows.map((_, i) => flat.slice(16 * i, 16 * i + 16));
   }
-  const flat = batchToAffine(rows.flat());
-  generatorTable = rows.map((_, i) => flat.slice(16 * i, 16 * i + 16));
-  return generatorTable;
+
+  mul(k: bigint): EcPoint {
+    let s = scalarReduce(k);
+    let acc = NEUTRAL;
+    for (let i = 0; i < 80 && s !== 0n; i++) {
+      acc = pointAddAffine(acc, this.#rows[i]![Number(s & 0xfn)]!);
+      s >>= 4n;
+    }
+    return acc;
+  }
 }
 
-/** k * G. */
+let generatorTable: FixedBaseTable | undefined;
+
+/** k * G (the table is built on first use). */
 export function mulGenerator(k: bigint): EcPoint {
-  let s = scalarReduce(k);
-  const table = getGeneratorTable();
-  let acc = NEUTRAL;
-  for (let i = 0; i < 80 && s !== 0n; i++) {
-    acc = pointAddAffine(acc, table[i]![Number(s & 0xfn)]!);
-    s >>= 4n;
-  }
-  return acc;
+  generatorTable ??= new FixedBaseTable(GENERATOR);
+  return generatorTable.mul(k);
 }
 
-/** s * G + e * q (the Schnorr verification equation). */
-export function mulAddGenerator(s: bigint, q: EcPoint, e: bigint): EcPoint {
-  return pointAdd(mulGenerator(s), pointMul(q, e));
+/** s * G + e * q (the Schnorr verification equation); `qTable` if q has one. */
+export function mulAddGenerator(s: bigint, q: EcPoint, e: bigint, qTable?: FixedBaseTable): EcPoint {
+  return pointAdd(mulGenerator(s), qTable ? qTable.mul(e) : pointMul(q, e));
 }
 
 /** Pornin's fractional coordinates of a group element, for checking his projective vectors. */

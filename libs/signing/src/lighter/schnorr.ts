@@ -5,7 +5,15 @@
  * Verification recomputes r' = encode(s G + e pk) and accepts iff the challenge of r' equals e.
  */
 import { createHmac } from 'node:crypto';
-import { isNeutral, mulAddGenerator, mulGenerator, pointDecode, pointEncode } from './ecgfp5.js';
+import {
+  type EcPoint,
+  FixedBaseTable,
+  isNeutral,
+  mulAddGenerator,
+  mulGenerator,
+  pointDecode,
+  pointEncode,
+} from './ecgfp5.js';
 import { type Fp5, fp5FromBytesLE, fp5ToBytesLE } from './gfp5.js';
 import { hashToQuinticExtension } from './poseidon2.js';
 import {
@@ -73,12 +81,32 @@ export function signatureFromBytes(bytes: Uint8Array): SchnorrSignature {
   };
 }
 
+// Public keys that verify repeatedly (an emulator checking one account's orders) get a
+// fixed-base table from their second verification on; the oldest entries are dropped.
+const KEY_CACHE_LIMIT = 64;
+const keyCache = new Map<string, { point: EcPoint; table?: FixedBaseTable }>();
+
+function decodedPublicKey(publicKey: Fp5): { point: EcPoint; table?: FixedBaseTable } | undefined {
+  const id = publicKey.join(',');
+  const hit = keyCache.get(id);
+  if (hit) {
+    hit.table ??= new FixedBaseTable(hit.point);
+    return hit;
+  }
+  const point = pointDecode(publicKey);
+  if (point === undefined) return undefined;
+  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
+  const entry = { point };
+  keyCache.set(id, entry);
+  return entry;
+}
+
 export function schnorrVerify(publicKey: Fp5, hashedMessage: Fp5, sig: SchnorrSignature): boolean {
-  const pk = pointDecode(publicKey);
+  const pk = decodedPublicKey(publicKey);
   // The neutral element is no key (anyone could sign for it); the official verifier does not
   // single it out, we reject it.
-  if (pk === undefined || isNeutral(pk)) return false;
-  const r = pointEncode(mulAddGenerator(sig.s, pk, sig.e));
+  if (pk === undefined || isNeutral(pk.point)) return false;
+  const r = pointEncode(mulAddGenerator(sig.s, pk.point, sig.e, pk.table));
   return schnorrChallenge(r, hashedMessage) === sig.e;
 }
 
