@@ -26,6 +26,7 @@ export {
   type LighterTx,
   type LighterTxAttributes,
   type LighterTxType,
+  type LighterUpdateLeverageTx,
   lighterAttributesHash,
   lighterTxHash,
   lighterTxHashElements,

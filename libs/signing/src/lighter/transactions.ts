@@ -21,6 +21,7 @@ export const LIGHTER_TX_TYPE = {
   cancelOrder: 15,
   cancelAllOrders: 16,
   modifyOrder: 17,
+  updateLeverage: 20,
 } as const;
 export type LighterTxType = (typeof LIGHTER_TX_TYPE)[keyof typeof LIGHTER_TX_TYPE];
 
@@ -82,16 +83,27 @@ export interface LighterModifyOrderTx extends LighterTxCommon {
   readonly triggerPrice: IntLike;
 }
 
+/** Not in the known-answer vectors: its element order follows lighter-go's UpdateLeverage hash. */
+export interface LighterUpdateLeverageTx extends LighterTxCommon {
+  readonly txType: typeof LIGHTER_TX_TYPE.updateLeverage;
+  readonly marketIndex: IntLike;
+  /** 10_000 / leverage (basis points of notional). */
+  readonly initialMarginFraction: IntLike;
+  /** 0 cross, 1 isolated. */
+  readonly marginMode: IntLike;
+}
+
 export type LighterTx =
   | LighterCreateOrderTx
   | LighterCancelOrderTx
   | LighterCancelAllOrdersTx
-  | LighterModifyOrderTx;
+  | LighterModifyOrderTx
+  | LighterUpdateLeverageTx;
 
 /** Attribute type -> value. */
 export type LighterTxAttributes = Readonly<Record<number, IntLike>>;
 
-type IntKind = 'i64' | 'u8' | 'i16' | 'u32';
+type IntKind = 'i64' | 'u8' | 'i16' | 'u16' | 'u32';
 interface FieldSpec {
   readonly key: string;
   /** The Go field name, used on the wire JSON. */
@@ -137,12 +149,19 @@ const BODY_FIELDS: Readonly<Record<LighterTxType, readonly FieldSpec[]>> = {
     { key: 'price', json: 'Price', kind: 'u32' },
     { key: 'triggerPrice', json: 'TriggerPrice', kind: 'u32' },
   ],
+  20: [
+    ...COMMON_HEAD,
+    { key: 'marketIndex', json: 'MarketIndex', kind: 'i16' },
+    { key: 'initialMarginFraction', json: 'InitialMarginFraction', kind: 'u16' },
+    { key: 'marginMode', json: 'MarginMode', kind: 'u8' },
+  ],
 };
 
 const RANGES: Readonly<Record<IntKind, readonly [bigint, bigint]>> = {
   i64: [-(1n << 63n), (1n << 63n) - 1n],
   u8: [0n, 255n],
   i16: [-(1n << 15n), (1n << 15n) - 1n],
+  u16: [0n, (1n << 16n) - 1n],
   u32: [0n, (1n << 32n) - 1n],
 };
 

@@ -8,6 +8,7 @@ import {
   LIGHTER_TX_TYPE,
   type LighterCreateOrderTx,
   lighterTxHash,
+  lighterTxHashElements,
   parseLighterTxInfo,
   signLighterTx,
   verifyLighterTxInfo,
@@ -98,6 +99,26 @@ describe('Lighter transactions', () => {
       /^\{"AccountIndex":1,"ApiKeyIndex":4,"MarketIndex":0,"Index":12345,"ExpiredAt":/,
     );
     assert.equal(verifyLighterTxInfo(15, signed.txInfo, 304, key.publicKeyBytes), true);
+  });
+
+  test('update leverage hashes chain, type, nonce, expiry, then its fields in order', () => {
+    const tx = {
+      txType: LIGHTER_TX_TYPE.updateLeverage,
+      accountIndex: 9n,
+      apiKeyIndex: 4,
+      marketIndex: 1,
+      initialMarginFraction: 500,
+      marginMode: 0,
+      expiredAt: 1_000n,
+      nonce: 2n,
+    } as const;
+    assert.deepEqual(lighterTxHashElements(tx, 304), [304n, 20n, 2n, 1000n, 9n, 4n, 1n, 500n, 0n]);
+    assert.throws(
+      () => lighterTxHashElements({ ...tx, initialMarginFraction: 70_000 }, 304),
+      /initialMarginFraction/,
+    );
+    const signed = signLighterTx(tx, { chainId: 304, key });
+    assert.equal(verifyLighterTxInfo(20, signed.txInfo, 304, key.publicKeyBytes), true);
   });
 });
 

@@ -58,6 +58,7 @@ import {
   glSqrt,
   glSquare,
   glSub,
+  glToBytesLE,
   P,
   parseU64,
 } from './goldilocks.js';
@@ -73,6 +74,7 @@ import {
   poseidon2Permute,
 } from './poseidon2.js';
 import {
+  bigIntToBytesLE,
   bigIntToLimbs,
   bytesToBigIntLE,
   limbsToBigInt,
@@ -385,23 +387,8 @@ const p2DigestBytes: CaseCheck = (c) => {
   if ('input_elements' in c) expectU64List(c, 'input_elements', elements);
   const out = hashNToHashNoPad(elements);
   if ('output' in c) expectU64List(c, 'output', out);
-  if ('output_le_hex' in c)
-    expectHex(c, 'output_le_hex', new Uint8Array(out.flatMap((x) => [...u64Bytes(x)])));
+  if ('output_le_hex' in c) expectHex(c, 'output_le_hex', Buffer.concat(out.map((x) => glToBytesLE(x))));
 };
-
-function u64Bytes(x: bigint): Uint8Array {
-  return scalarToBytesLEWidth(x, 8);
-}
-
-function scalarToBytesLEWidth(x: bigint, width: number): Uint8Array {
-  const out = new Uint8Array(width);
-  let v = x;
-  for (let i = 0; i < width; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
 
 const p2Hash: CaseCheck = (c) => {
   const input = u64List(c, 'input');
@@ -661,7 +648,7 @@ function porninScalarCodec(node: Json, section: string): VectorCaseResult[] {
       runCase(section, key, () =>
         key === 'n_decimal'
           ? expectEqual(key, String(N), str(node, key))
-          : expectHex(node, key, bigIntToBytes40(N)),
+          : expectHex(node, key, bigIntToBytesLE(N, 40)),
       ),
     );
   }
@@ -670,10 +657,6 @@ function porninScalarCodec(node: Json, section: string): VectorCaseResult[] {
     if (!known.test(key)) results.push(failed(section, key, `unknown field ${key}`));
   }
   return results;
-}
-
-function bigIntToBytes40(v: bigint): Uint8Array {
-  return scalarToBytesLEWidth(v, 40);
 }
 
 const fromGfp5: CaseCheck = (c) => {
@@ -908,7 +891,7 @@ function constantsSection(node: Json, section: string): VectorCaseResult[] {
     );
   }
   if ('n_le_hex' in node)
-    results.push(runCase(section, 'n_le_hex', () => expectHex(node, 'n_le_hex', bigIntToBytes40(N))));
+    results.push(runCase(section, 'n_le_hex', () => expectHex(node, 'n_le_hex', bigIntToBytesLE(N, 40))));
   if ('gfp5_modulus' in node) {
     results.push(
       runCase(section, 'gfp5_modulus', () => {
