@@ -147,8 +147,9 @@ export function fp5Sqrt(a: Fp5): Fp5 | undefined {
 }
 
 /**
- * The library's sign bit: true when the lowest limb that is not zero... as written, it is true
- * iff limb 0 is even (a zero limb 0 counts as even). CanonicalSqrt returns the root with sgn0 false.
+ * The official library's sign bit, computed as it does: walking the limbs, true if a limb is even
+ * while all limbs before it are zero. That makes it "limb 0 is even" (a zero limb 0 counts as
+ * even). CanonicalSqrt returns the root whose sgn0 is false.
  */
 export function fp5Sgn0(a: Fp5): boolean {
   let sign = false;
