@@ -70,6 +70,10 @@ const arbCodec = z.object({
   openedAtMs: msSchema.optional(),
   imbalanceUsedNotionalSeconds: decimalCodec,
   imbalanceCheckedAtMs: msSchema.optional(),
+  /** The unhedged size as of `imbalanceCheckedAtMs`: what the time until the next check is charged for. */
+  imbalanceSize: decimalCodec.optional(),
+  /** When the current imbalance began (absent while the legs match). */
+  imbalanceSinceMs: msSchema.optional(),
   hedgeAttempts: z.int().min(0),
   lastActionAtMs: msSchema.optional(),
   exitReason: z.string().optional(),
@@ -92,6 +96,10 @@ export const fundingArbStateCodec = z.object({
   /** Entry condition currently holding, per instrument: which pair and since when. */
   candidates: z.record(z.string(), z.object({ pair: z.string(), sinceMs: msSchema })),
   lastSkip: z.record(z.string(), z.object({ reasonCode: z.string(), atMs: msSchema })),
+  /** Per instrument: after a risk denial, no new entry attempt before `untilMs` (doubling per denial). */
+  entryBackoff: z
+    .record(z.string(), z.object({ untilMs: msSchema, denials: z.int().min(1), reasonCode: z.string() }))
+    .default({}),
 });
 export type FundingArbState = z.output<typeof fundingArbStateCodec>;
 
@@ -99,7 +107,7 @@ export type FundingArbState = z.output<typeof fundingArbStateCodec>;
 export const MAX_CLOSED_ARBS = 50;
 
 export function initialFundingArbState(): FundingArbState {
-  return { arbs: {}, closed: [], arbSeq: 0, candidates: {}, lastSkip: {} };
+  return { arbs: {}, closed: [], arbSeq: 0, candidates: {}, lastSkip: {}, entryBackoff: {} };
 }
 
 export function emptyLeg(venue: string, account: string, instrument: string, entrySide: Side): ArbLeg {
@@ -207,6 +215,10 @@ export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: Fa
   if (entry) entry.filled = order.filled;
   else leg.orders[order.clientOrderId] = { side: order.side, filled: order.filled, role: order.role };
   if (fill) {
+    // A leg adopted without an entry price (saved before adoption priced it): the fill's price stands in.
+    if (!leg.position.size.isZero() && leg.position.entryPrice === undefined) {
+      leg.position = { ...leg.position, entryPrice: fill.price };
+    }
     leg.position = applyFill(leg.position as PositionState, {
       side: fill.side,
       price: fill.price,

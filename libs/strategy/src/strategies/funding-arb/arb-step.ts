@@ -3,7 +3,7 @@
  * venue's market as the arb reads it, the order request for one leg, and the inputs every
  * arb decision carries.
  */
-import { type Decimal, dec, roundToStep, type Side } from '@perpmesh/core';
+import { type Decimal, dec, roundForReport, roundToStep, type Side } from '@perpmesh/core';
 import type { PlaceRequest, Step } from '../../engine.js';
 import { type BookState, type FundingState, type MarketState, marketKey, midOf, walk } from '../../world.js';
 import { type Arb, type ArbLeg, type FundingArbState, legOpenSize } from './arb-book.js';
@@ -36,8 +36,9 @@ export function venueView(
   const funding = step.world.funding[key];
   if (!market || !book || !funding) return undefined;
   if (requireFresh) {
-    if (step.nowMs - book.receivedAtMs > step.config.maxBookAgeMs) return undefined;
-    if (step.nowMs - funding.receivedAtMs > step.config.maxFundingAgeMs) return undefined;
+    // Age from the venue's own timestamps: a reading that sat in a queue is as old as the venue says.
+    if (step.nowMs - book.asOfMs > step.config.maxBookAgeMs) return undefined;
+    if (step.nowMs - funding.asOfMs > step.config.maxFundingAgeMs) return undefined;
   }
   const mid = midOf(book);
   if (!mid) return undefined;
@@ -50,8 +51,14 @@ export function venueView(
     ratePerHour: ratePerHourOf(funding),
     mid,
     mark: funding.markPrice ?? mid,
-    feeRate: cfg.feeMode === 'maker' ? market.makerFeeRate : market.takerFeeRate,
+    // Every arb order is IOC or market (config.orderType): it takes, so it pays taker whatever feeMode says.
+    feeRate: market.takerFeeRate,
   };
+}
+
+/** A decimal for a message people read: at most REPORT_DECIMAL_PLACES places (state and inputs keep full precision). */
+export function human(value: Decimal): string {
+  return roundForReport(value).toFixed();
 }
 
 /** A venue's numbers as decision inputs, prefixed with the venue (`paper.rate_per_hour`). */
@@ -125,6 +132,7 @@ export function arbInputs(step: ArbStep, arb: Arb): Record<string, string> {
     imbalance: shortSize.minus(longSize).toFixed(),
     imbalance_used_notional_seconds: arb.imbalanceUsedNotionalSeconds.toFixed(),
     imbalance_budget_notional_seconds: step.config.legImbalanceBudgetNotionalSeconds.toFixed(),
+    imbalance_since_ms: arb.imbalanceSinceMs === undefined ? '' : String(arb.imbalanceSinceMs),
     hedge_attempts: String(arb.hedgeAttempts),
   };
 }

@@ -47,8 +47,13 @@ function venue(
     feeRate: dec(opts.feeRate ?? '0'),
     ratePerHour: dec(opts.ratePerHour ?? '0'),
     mark: dec(opts.mark ?? '100'),
+    // Settles every hour on the hour (from 0), at its per-hour rate.
+    funding: { rate: dec(opts.ratePerHour ?? '0'), intervalMs: HOUR_MS, nextFundingTimeMs: HOUR_MS },
   };
 }
+
+/** The carry window from 0 for `horizonMs`. */
+const over = (horizonMs: number) => ({ nowMs: 0, horizonMs });
 
 const text = (d: Decimal | undefined) => d?.toFixed();
 
@@ -115,19 +120,19 @@ describe('carry: the estimate over the horizon', () => {
     const short = venue(twoLevelBook(), { ratePerHour: '0.0001', mark: '100' });
     const long = venue(twoLevelBook(), { ratePerHour: '-0.00005', mark: '100' });
     // (0.01 - -0.005) x 8 h x 0.2 = 0.024.
-    assert.equal(text(estimateCarry(short, long, dec('0.2'), 8 * HOUR_MS)!.grossCarry), '0.024');
+    assert.equal(text(estimateCarry(short, long, dec('0.2'), over(8 * HOUR_MS))!.grossCarry), '0.024');
     // Twice the horizon, twice the carry.
-    assert.equal(text(estimateCarry(short, long, dec('0.2'), 16 * HOUR_MS)!.grossCarry), '0.048');
+    assert.equal(text(estimateCarry(short, long, dec('0.2'), over(16 * HOUR_MS))!.grossCarry), '0.048');
     // Each leg is valued at its own mark.
     const longAt90 = venue(twoLevelBook(), { ratePerHour: '-0.00005', mark: '90' });
     // (0.01 - -0.0045) x 8 x 0.2 = 0.0232.
-    assert.equal(text(estimateCarry(short, longAt90, dec('0.2'), 8 * HOUR_MS)!.grossCarry), '0.0232');
+    assert.equal(text(estimateCarry(short, longAt90, dec('0.2'), over(8 * HOUR_MS))!.grossCarry), '0.0232');
   });
 
   test('fees of both legs, entering and exiting, each at its own venue fee rate', () => {
     const short = venue(twoLevelBook(), { feeRate: '0.001', ratePerHour: '0.001' });
     const long = venue(twoLevelBook(), { feeRate: '0.0005' });
-    const e = estimateCarry(short, long, dec('0.4'), HOUR_MS)!;
+    const e = estimateCarry(short, long, dec('0.4'), over(HOUR_MS))!;
     // Entry: sell 0.4 on the short venue (0.4 x 99 = 39.6) and buy 0.4 on the long one (40.2).
     assert.equal(text(e.entryFees), dec('39.6').mul('0.001').plus(dec('40.2').mul('0.0005')).toFixed());
     // Exit: buy back on the short venue (40.2), sell on the long one (39.6).
@@ -139,7 +144,7 @@ describe('carry: the estimate over the horizon', () => {
   test('slippage of both legs walked on the books, entering and exiting; net = gross - fees - slippage', () => {
     const short = venue(twoLevelBook(), { ratePerHour: '0.001', mark: '100' });
     const long = venue(twoLevelBook(), { ratePerHour: '0', mark: '100' });
-    const e = estimateCarry(short, long, dec('0.4'), 10 * HOUR_MS)!;
+    const e = estimateCarry(short, long, dec('0.4'), over(10 * HOUR_MS))!;
     // Sell 0.4 at 99 (0.2 below mid) + buy 0.4 at 100.5 avg (0.4 above mid).
     assert.equal(text(e.entrySlippage), '0.6');
     assert.equal(text(e.exitSlippage), '0.6');
@@ -152,8 +157,8 @@ describe('carry: the estimate over the horizon', () => {
   test('no estimate when a book cannot fill the size in either direction', () => {
     const thinAsks: BookState = { ...twoLevelBook(), asks: levels([['100', '0.1']]) };
     // The short venue can sell 0.4 (entry) but not buy it back (exit).
-    assert.equal(estimateCarry(venue(thinAsks), venue(twoLevelBook()), dec('0.4'), HOUR_MS), undefined);
-    assert.ok(estimateCarry(venue(twoLevelBook()), venue(twoLevelBook()), dec('0.4'), HOUR_MS));
+    assert.equal(estimateCarry(venue(thinAsks), venue(twoLevelBook()), dec('0.4'), over(HOUR_MS)), undefined);
+    assert.ok(estimateCarry(venue(twoLevelBook()), venue(twoLevelBook()), dec('0.4'), over(HOUR_MS)));
   });
 });
 

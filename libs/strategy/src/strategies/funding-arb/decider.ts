@@ -53,7 +53,7 @@ export function fundingArbDecider(config: FundingArbConfig): StrategyDecider<Str
 function react(step: ArbStep, input: StrategyInput, fact: FactResult): void {
   if (fact.order?.group !== undefined) recordLegOrder(step.strategy, fact.order, fact.newFill);
   if (input.kind === 'funding_payment' && fact.newFundingPayment) recordFunding(step.strategy, input);
-  if (input.kind === 'start') adoptAtStart(step);
+  if (input.kind === 'start') adoptAtStart(step, input);
   for (const arb of activeArbs(step.strategy)) manageArb(step, arb);
   considerNewArbs(step);
 }

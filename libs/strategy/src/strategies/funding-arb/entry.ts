@@ -1,15 +1,24 @@
 /**
- * Entering an arb: for each instrument without one, pick the venue pair with the widest
- * per-hour spread, size both legs (one base size, a multiple of both lots, within the
- * target, the available balances and the risk limits), estimate the carry net of costs,
- * and place both legs in one decision once the condition has held for `persistenceMs`.
- * A skip says why, with the numbers, at most once per `skipReportIntervalMs`.
+ * Entering an arb: for each instrument without one, cost EVERY ordered venue pair (size
+ * both legs: one base size, a multiple of both lots, within the target, the risk limit,
+ * what both books can fill and the available balances; the carry of the settlements that
+ * fall inside the holding window net of fees and slippage; break-even time) and take the
+ * best net one; place both legs in one decision once the condition has held for
+ * `persistenceMs`. A risk denial backs the instrument off. A skip says why, with the
+ * numbers, at most once per `skipReportIntervalMs`.
  */
 import { type Decimal, dec, maxDec, minDec, roundToStep, ZERO } from '@perpmesh/core';
 import { accountKey } from '../../world.js';
 import { type Arb, attachOrder, emptyLeg, lastClosed } from './arb-book.js';
-import { type ArbStep, legRequest, type VenueView, venueInputs, venueView } from './arb-step.js';
-import { BPS, commonLotSize, estimateCarry, imminentSettlement, widestSpreadPair } from './carry.js';
+import { type ArbStep, human, legRequest, type VenueView, venueInputs, venueView } from './arb-step.js';
+import {
+  BPS,
+  breakEvenHours,
+  commonLotSize,
+  estimateCarry,
+  fillableBothWays,
+  imminentSettlement,
+} from './carry.js';
 
 /** Considers a new arb on every configured instrument that has none (only while trading is active). */
 export function considerNewArbs(step: ArbStep): void {
@@ -56,11 +65,33 @@ interface EntryPlan {
   readonly netCarry: Decimal;
   readonly shortWorst: Decimal;
   readonly longWorst: Decimal;
+  /** The balance that sized the legs down (`venue/account`), when one did. */
+  readonly sizedDownBy?: string;
   readonly inputs: Record<string, string>;
 }
 
+/** Why a pair does not qualify: a skip's reason, message and numbers. */
+interface PairRejection {
+  readonly reasonCode: string;
+  readonly message: string;
+  readonly inputs: Record<string, string>;
+}
+
+type PairVerdict = { readonly plan: EntryPlan } | { readonly rejected: PairRejection };
+
 function considerEntry(step: ArbStep, instrument: string): void {
   const cfg = step.config;
+  const backoff = step.strategy.entryBackoff[instrument];
+  if (backoff && step.nowMs < backoff.untilMs) {
+    skip(
+      step,
+      instrument,
+      'risk_denied_backoff',
+      `risk denied the last entry (${backoff.reasonCode}); next try in ${backoff.untilMs - step.nowMs} ms`,
+      { backoff_until_ms: String(backoff.untilMs), denials: String(backoff.denials) },
+    );
+    return;
+  }
   const views = cfg.venues
     .map((v) => venueView(step, v.venue, instrument, true))
     .filter((v): v is VenueView => v !== undefined);
@@ -76,50 +107,50 @@ function considerEntry(step: ArbStep, instrument: string): void {
     );
     return;
   }
-  const { short, long, spread } = widestSpreadPair(views)!;
-  const inputs: Record<string, string> = {
-    ...venueInputs(short),
-    ...venueInputs(long),
-    short_venue: short.venue,
-    long_venue: long.venue,
-    spread_per_hour: spread.toFixed(),
-  };
-  if (!spread.gt(0)) {
-    skip(
-      step,
-      instrument,
-      'no_positive_spread',
-      'no venue pair has a positive per-hour funding spread',
-      inputs,
-    );
-    return;
-  }
-  const plan = planEntry(step, instrument, short, long, inputs);
-  if (!plan) return;
-
-  const imminent = imminentSettlement(
-    [
-      { view: short, signedSize: plan.size.neg() },
-      { view: long, signedSize: plan.size },
-    ],
-    step.nowMs,
-    cfg.settlementGuardMs,
-  );
-  if (imminent.net.lt(0)) {
-    skip(
-      step,
-      instrument,
-      'adverse_settlement_imminent',
-      'a settlement within the guard window would cost the new position',
-      {
-        ...plan.inputs,
-        ...imminent.inputs,
-      },
-    );
-    return;
+  for (const v of views) {
+    const disagreement = markDisagreement(v, cfg.maxMarkDeviationBps);
+    if (disagreement) {
+      skip(step, instrument, 'mark_price_disagrees', disagreement.message, disagreement.inputs);
+      return;
+    }
   }
 
-  const pair = `${short.venue}>${long.venue}`;
+  // Every ordered pair, costed net of fees and slippage; the best net carry wins.
+  const verdicts: Array<{ short: VenueView; long: VenueView; spread: Decimal; verdict: PairVerdict }> = [];
+  for (const short of views) {
+    for (const long of views) {
+      if (short === long) continue;
+      const spread = short.ratePerHour.minus(long.ratePerHour);
+      verdicts.push({ short, long, spread, verdict: evaluatePair(step, instrument, short, long, spread) });
+    }
+  }
+  const pairsEvaluated = String(verdicts.length);
+  let best: EntryPlan | undefined;
+  for (const { verdict } of verdicts) {
+    if ('plan' in verdict && (!best || verdict.plan.netCarry.gt(best.netCarry))) best = verdict.plan;
+  }
+  if (!best) {
+    // Report the pair with the widest per-hour spread: the one an operator would look at first.
+    const widest = verdicts.reduce((a, b) => (b.spread.gt(a.spread) ? b : a));
+    if (!widest.spread.gt(0)) {
+      skip(step, instrument, 'no_positive_spread', 'no venue pair has a positive per-hour funding spread', {
+        ...pairInputs(widest.short, widest.long, widest.spread),
+        pairs_evaluated: pairsEvaluated,
+      });
+      return;
+    }
+    const rejected = (widest.verdict as { rejected: PairRejection }).rejected;
+    skip(step, instrument, rejected.reasonCode, rejected.message, {
+      ...rejected.inputs,
+      pairs_evaluated: pairsEvaluated,
+    });
+    return;
+  }
+  const plan = best;
+  plan.inputs.pairs_evaluated = pairsEvaluated;
+  plan.inputs.pairs_qualified = String(verdicts.filter((v) => 'plan' in v.verdict).length);
+
+  const pair = `${plan.short.venue}>${plan.long.venue}`;
   const candidate = step.strategy.candidates[instrument];
   if (!candidate || candidate.pair !== pair) {
     step.strategy.candidates[instrument] = { pair, sinceMs: step.nowMs };
@@ -136,76 +167,147 @@ function considerEntry(step: ArbStep, instrument: string): void {
   enter(step, instrument, plan, sinceMs);
 }
 
-function planEntry(
+function pairInputs(short: VenueView, long: VenueView, spread: Decimal): Record<string, string> {
+  return {
+    ...venueInputs(short),
+    ...venueInputs(long),
+    short_venue: short.venue,
+    long_venue: long.venue,
+    spread_per_hour: spread.toFixed(),
+    fee_basis: 'taker',
+  };
+}
+
+/** A mark that disagrees with the venue's own book mid or index beyond the tolerance: its reason, else undefined. */
+function markDisagreement(
+  v: VenueView,
+  maxBps: Decimal,
+): { message: string; inputs: Record<string, string> } | undefined {
+  const refs: Array<[string, Decimal | undefined]> = [
+    ['mid', v.mid],
+    ['index', v.funding.indexPrice],
+  ];
+  for (const [name, ref] of refs) {
+    if (!ref?.gt(0) || !v.funding.markPrice) continue;
+    const deviationBps = v.funding.markPrice.minus(ref).abs().div(ref).mul(BPS);
+    if (deviationBps.gt(maxBps)) {
+      return {
+        message: `${v.venue} mark ${human(v.funding.markPrice)} is ${deviationBps.toFixed(2)} bps from its ${name} ${human(ref)} (max ${maxBps.toFixed()} bps)`,
+        inputs: {
+          venue: v.venue,
+          mark: v.funding.markPrice.toFixed(),
+          [name]: ref.toFixed(),
+          deviation_bps: deviationBps.toFixed(4),
+          max_mark_deviation_bps: maxBps.toFixed(),
+        },
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * One ordered pair (short on `short`, long on `long`): sized within the target, the risk
+ * limit, both books' depth and both available balances; costed; checked against the
+ * threshold, the break-even filter and an imminent adverse settlement.
+ */
+function evaluatePair(
   step: ArbStep,
   instrument: string,
   short: VenueView,
   long: VenueView,
-  inputs: Record<string, string>,
-): EntryPlan | undefined {
+  spread: Decimal,
+): PairVerdict {
   const cfg = step.config;
+  const inputs = pairInputs(short, long, spread);
+  const reject = (reasonCode: string, message: string): PairVerdict => ({
+    rejected: { reasonCode, message, inputs },
+  });
   const lot = commonLotSize(short.market.lotSize, long.market.lotSize);
   const price = maxDec(short.mid, long.mid);
   const caps: Record<string, Decimal> = {
     target: cfg.targetNotionalPerLeg.div(price),
     risk_instrument: cfg.risk.maxNotionalPerInstrument.div(price),
+    // A thinner book limits the size to what it can fill both ways (in and out).
+    depth_short: fillableBothWays(short.book),
+    depth_long: fillableBothWays(long.book),
   };
-  for (const [name, v] of [
-    ['short', short],
-    ['long', long],
+  const beforeBalance = roundToStep(
+    Object.values(caps).reduce((a, b) => minDec(a, b)),
+    lot,
+    'down',
+  );
+  const balanceCaps: Record<string, Decimal> = {};
+  const accounts: Record<string, string> = {};
+  for (const [name, v, side] of [
+    ['short', short, 'sell'],
+    ['long', long, 'buy'],
   ] as const) {
     const balance = step.world.balances[accountKey(v.venue, v.account)];
-    if (!balance) {
-      skip(step, instrument, 'unknown_balance', `no balance known for ${v.venue}/${v.account}`, inputs);
-      return undefined;
-    }
+    if (!balance) return reject('unknown_balance', `no balance known for ${v.venue}/${v.account}`);
     const leverage = minDec(cfg.risk.leverage, v.market.maxLeverage);
+    // Valued at the price risk will value the order at (its limit, or the touched side),
+    // never below the mid: the size this allows then passes risk's own margin check.
+    const request = legRequest(step, v, side, beforeBalance, false, 'entry', '', undefined);
+    const touched = side === 'buy' ? v.book.asks[0]?.price : undefined;
+    const riskPrice = maxDec(v.mid, request.price ?? touched ?? v.mid);
     // margin + taker fee must fit: n / lev + n x fee <= available x usage
     const maxNotional = balance.available
       .mul(cfg.risk.availableBalanceUsage)
       .div(dec(1).div(leverage).plus(v.market.takerFeeRate.abs()));
-    caps[`balance_${name}`] = maxNotional.div(v.mid);
+    balanceCaps[`balance_${name}`] = maxNotional.div(riskPrice);
+    accounts[`balance_${name}`] = `${v.venue}/${v.account}`;
     inputs[`${v.venue}.available`] = balance.available.toFixed();
+    inputs[`${v.venue}.risk_price`] = riskPrice.toFixed();
   }
-  const raw = Object.values(caps).reduce((a, b) => minDec(a, b));
+  const all = { ...caps, ...balanceCaps };
+  const raw = Object.values(all).reduce((a, b) => minDec(a, b));
   const size = roundToStep(raw.isNeg() ? ZERO : raw, lot, 'down');
+  const limitedBy = Object.entries(all).find(([, c]) => c.eq(raw))?.[0] ?? '';
   const minSize = maxDec(short.market.minSize, long.market.minSize);
   const minNotional = maxDec(short.market.minNotional, long.market.minNotional);
   Object.assign(inputs, {
     common_lot: lot.toFixed(),
     size: size.toFixed(),
-    size_limited_by: Object.entries(caps).find(([, c]) => c.eq(raw))?.[0] ?? '',
+    size_limited_by: limitedBy,
+    size_before_balance: beforeBalance.toFixed(),
     min_size: minSize.toFixed(),
     min_notional: minNotional.toFixed(),
   });
+  let sizedDownBy: string | undefined;
+  if (size.lt(beforeBalance)) {
+    const binding = accounts[limitedBy] ?? '';
+    inputs.binding_balance = binding;
+    if (!cfg.sizeDownToBalance) {
+      return reject(
+        'insufficient_available_balance',
+        `the available balance of ${binding} carries ${size.toFixed()} of the ${beforeBalance.toFixed()} intended; sizing down is not configured (sizeDownToBalance)`,
+      );
+    }
+    sizedDownBy = binding;
+    inputs.sized_down_by_balance = binding;
+  }
   if (size.isZero() || size.lt(minSize) || size.mul(minDec(short.mid, long.mid)).lt(minNotional)) {
-    skip(
-      step,
-      instrument,
-      'size_below_minimum',
-      `size ${size.toFixed()} is below the venues' minimums or zero`,
-      inputs,
-    );
-    return undefined;
+    return reject('size_below_minimum', `size ${size.toFixed()} is below the venues' minimums or zero`);
   }
 
-  const carry = estimateCarry(short, long, size, cfg.holdingHorizonMs);
+  const horizonMs = Math.min(cfg.holdingHorizonMs, cfg.maxHoldingMs);
+  const carry = estimateCarry(short, long, size, { nowMs: step.nowMs, horizonMs });
   if (!carry) {
-    skip(
-      step,
-      instrument,
-      'insufficient_depth',
-      `the visible books cannot fill ${size.toFixed()} on both legs`,
-      inputs,
-    );
-    return undefined;
+    return reject('insufficient_depth', `the visible books cannot fill ${size.toFixed()} on both legs`);
   }
   const { grossCarry, entryFees, exitFees, entrySlippage, exitSlippage, netCarry } = carry;
   const notional = size.mul(price);
   const netCarryBps = netCarry.div(notional).mul(BPS);
+  const costs = entryFees.plus(exitFees).plus(entrySlippage).plus(exitSlippage);
+  const breakEven = breakEvenHours(short, long, size, costs);
   Object.assign(inputs, {
     notional: notional.toFixed(),
-    holding_horizon_ms: String(cfg.holdingHorizonMs),
+    holding_horizon_ms: String(horizonMs),
+    [`${short.venue}.settlements_in_horizon`]: String(carry.shortFunding.settlements),
+    [`${short.venue}.funding_in_horizon`]: carry.shortFunding.amount.toFixed(),
+    [`${long.venue}.settlements_in_horizon`]: String(carry.longFunding.settlements),
+    [`${long.venue}.funding_in_horizon`]: carry.longFunding.amount.toFixed(),
     gross_carry: grossCarry.toFixed(),
     entry_fees: entryFees.toFixed(),
     exit_fees: exitFees.toFixed(),
@@ -215,26 +317,48 @@ function planEntry(
     net_carry_bps: netCarryBps.toFixed(4),
     entry_threshold_bps: cfg.entryThresholdBps.toFixed(),
     persistence_ms: String(cfg.persistenceMs),
+    break_even_hours: breakEven?.toFixed() ?? 'never',
   });
   if (!netCarry.gt(0) || netCarryBps.lt(cfg.entryThresholdBps)) {
-    skip(
-      step,
-      instrument,
+    return reject(
       'net_carry_below_threshold',
-      `net carry ${netCarry.toFixed(6)} (${netCarryBps.toFixed(2)} bps) = gross ${grossCarry.toFixed(6)} - fees ${entryFees.plus(exitFees).toFixed(6)} - slippage ${entrySlippage.plus(exitSlippage).toFixed(6)}; threshold ${cfg.entryThresholdBps.toFixed()} bps`,
-      inputs,
+      `net carry ${human(netCarry)} (${netCarryBps.toFixed(2)} bps) = gross ${human(grossCarry)} - fees ${human(entryFees.plus(exitFees))} - slippage ${human(entrySlippage.plus(exitSlippage))}; threshold ${cfg.entryThresholdBps.toFixed()} bps`,
     );
-    return undefined;
+  }
+  if (cfg.maxBreakEvenHours && (!breakEven || breakEven.gt(cfg.maxBreakEvenHours))) {
+    inputs.max_break_even_hours = cfg.maxBreakEvenHours.toFixed();
+    return reject(
+      'break_even_too_long',
+      `entry and exit costs ${human(costs)} take ${breakEven ? `${breakEven.toFixed(2)} h` : 'forever'} to earn back at the current rates (max ${cfg.maxBreakEvenHours.toFixed()} h)`,
+    );
+  }
+  const imminent = imminentSettlement(
+    [
+      { view: short, signedSize: size.neg() },
+      { view: long, signedSize: size },
+    ],
+    step.nowMs,
+    cfg.settlementGuardMs,
+  );
+  if (imminent.net.lt(0)) {
+    Object.assign(inputs, imminent.inputs);
+    return reject(
+      'adverse_settlement_imminent',
+      'a settlement within the guard window would cost the new position',
+    );
   }
   return {
-    short,
-    long,
-    size,
-    lot,
-    netCarry,
-    shortWorst: carry.shortWorst,
-    longWorst: carry.longWorst,
-    inputs,
+    plan: {
+      short,
+      long,
+      size,
+      lot,
+      netCarry,
+      shortWorst: carry.shortWorst,
+      longWorst: carry.longWorst,
+      ...(sizedDownBy ? { sizedDownBy } : {}),
+      inputs,
+    },
   };
 }
 
@@ -249,7 +373,7 @@ function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: numb
   const result = step.place(requests, {
     kind: 'enter',
     reasonCode: 'net_carry_above_threshold',
-    message: `short ${plan.short.venue} / long ${plan.long.venue} ${plan.size.toFixed()} ${instrument}: net carry ${plan.netCarry.toFixed(6)} over the horizon`,
+    message: `short ${plan.short.venue} / long ${plan.long.venue} ${plan.size.toFixed()} ${instrument}: net carry ${human(plan.netCarry)} over the horizon${plan.sizedDownBy ? `; sized down to the available balance of ${plan.sizedDownBy}` : ''}`,
     inputs,
   });
   delete step.strategy.candidates[instrument];
@@ -259,8 +383,16 @@ function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: numb
       reasonCode: `deny:${result.verdict.reasonCode}`,
       atMs: step.nowMs,
     };
+    // Back off: the same signal and denial must not repeat on every market-data input.
+    const denials = (step.strategy.entryBackoff[instrument]?.denials ?? 0) + 1;
+    step.strategy.entryBackoff[instrument] = {
+      untilMs: step.nowMs + step.config.riskDenyBackoffMs * 2 ** Math.min(denials - 1, 4),
+      denials,
+      reasonCode: result.verdict.reasonCode,
+    };
     return;
   }
+  delete step.strategy.entryBackoff[instrument];
   const arb: Arb = {
     arbId,
     instrument,

@@ -25,6 +25,7 @@ import {
 import {
   type ArbStep,
   arbInputs,
+  human,
   legRequest,
   legView,
   noteOnce,
@@ -205,15 +206,25 @@ function lastOrder(step: ArbStep, leg: ArbLeg): OwnOrder | undefined {
   return orders[orders.length - 1];
 }
 
+/**
+ * Charges the imbalance that stood since the last check for the time since then (so the
+ * time before the fill that ends an imbalance is charged, and a fill that starts one is
+ * not charged for the time before it), then records the current one.
+ */
 function spendImbalanceBudget(step: ArbStep, arb: Arb, imbalance: Decimal): void {
   const last = arb.imbalanceCheckedAtMs;
+  // A book saved before `imbalanceSize` existed: charge the current imbalance as before.
+  const standing = arb.imbalanceSize ?? imbalance;
   arb.imbalanceCheckedAtMs = step.nowMs;
-  if (last === undefined || imbalance.isZero()) return;
+  arb.imbalanceSize = imbalance;
+  if (imbalance.isZero()) delete arb.imbalanceSinceMs;
+  else if (arb.imbalanceSinceMs === undefined) arb.imbalanceSinceMs = step.nowMs;
+  if (last === undefined || standing.isZero()) return;
   const price =
     midOf(step.world.books[marketKey(arb.short.venue, arb.instrument)]) ?? arb.short.position.entryPrice;
   if (!price) return;
   const seconds = dec(Math.max(0, step.nowMs - last)).div(1000);
-  arb.imbalanceUsedNotionalSeconds = arb.imbalanceUsedNotionalSeconds.plus(imbalance.mul(price).mul(seconds));
+  arb.imbalanceUsedNotionalSeconds = arb.imbalanceUsedNotionalSeconds.plus(standing.mul(price).mul(seconds));
 }
 
 function hedge(
@@ -227,27 +238,22 @@ function hedge(
   arb.hedgeAttempts += 1;
   arb.lastActionAtMs = step.nowMs;
   if (!view) return;
+  // The lagging venue's own lot: the common lot of both venues can be coarser and leave more unhedged.
+  const hedgeSize = roundToStep(size, view.market.lotSize, 'down');
+  const unhedged = size.minus(hedgeSize);
   const result = step.place(
-    [
-      legRequest(
-        step,
-        view,
-        lagging.entrySide,
-        roundToStep(size, arb.lotSize, 'down'),
-        false,
-        'hedge',
-        arb.arbId,
-        undefined,
-      ),
-    ],
+    [legRequest(step, view, lagging.entrySide, hedgeSize, false, 'hedge', arb.arbId, undefined)],
     {
       kind: 'hedge',
       reasonCode: lastLagging ? `lagging_leg_${lastLagging.status}` : 'lagging_leg',
-      message: `top up the ${lagging === arb.short ? 'short' : 'long'} leg on ${lagging.venue} by ${size.toFixed()}`,
+      message: `top up the ${lagging === arb.short ? 'short' : 'long'} leg on ${lagging.venue} by ${hedgeSize.toFixed()}${unhedged.isZero() ? '' : `; ${unhedged.toFixed()} stays unhedged (below the ${view.market.lotSize.toFixed()} lot)`}`,
       inputs: {
         ...arbInputs(step, arb),
         lagging_venue: lagging.venue,
         lagging_last_reason: lastLagging?.reason ?? '',
+        hedge_size: hedgeSize.toFixed(),
+        lagging_lot: view.market.lotSize.toFixed(),
+        unhedged_after: unhedged.toFixed(),
       },
     },
   );
@@ -290,7 +296,7 @@ function unwind(
   const result = step.place([legRequest(step, view, side, size, true, 'unwind', arb.arbId, undefined)], {
     kind: 'unwind',
     reasonCode,
-    message: `reduce the ${leading === arb.short ? 'short' : 'long'} leg on ${leading.venue} by ${size.toFixed()} (reduce-only) to match the other leg`,
+    message: `reduce the ${leading === arb.short ? 'short' : 'long'} leg on ${leading.venue} by ${human(size)} (reduce-only) to match the other leg`,
     inputs,
   });
   if (result.ok) for (const o of result.orders) attachOrder(arb, o);
@@ -302,7 +308,7 @@ function markOpen(step: ArbStep, arb: Arb, reasonCode: string): void {
   step.decide({
     kind: 'signal',
     reasonCode,
-    message: `arb open: short ${legOpenSize(arb.short).toFixed()} on ${arb.short.venue}, long ${legOpenSize(arb.long).toFixed()} on ${arb.long.venue}`,
+    message: `arb open: short ${human(legOpenSize(arb.short))} on ${arb.short.venue}, long ${human(legOpenSize(arb.long))} on ${arb.long.venue}`,
     inputs: {
       ...arbInputs(step, arb),
       short_entry_price: arb.short.position.entryPrice?.toFixed() ?? '',
@@ -336,7 +342,7 @@ function checkExit(step: ArbStep, arb: Arb): void {
   inputs.exit_spread_per_hour = exitSpread.toFixed();
   if (!reason && spread.lt(exitSpread)) {
     reason = 'spread_reversal';
-    message = `per-hour spread ${spread.toFixed()} < exit threshold ${exitSpread.toFixed()}`;
+    message = `per-hour spread ${human(spread)} < exit threshold ${human(exitSpread)}`;
   }
   const notional = size.mul(shortView.mid);
   if (!reason && cfg.takeProfitBps) {
@@ -350,7 +356,7 @@ function checkExit(step: ArbStep, arb: Arb): void {
     inputs.take_profit_target = target.toFixed();
     if (pnl?.gte(target)) {
       reason = 'take_profit';
-      message = `marked PnL after exit costs ${pnl.toFixed(6)} >= target ${target.toFixed(6)}`;
+      message = `marked PnL after exit costs ${human(pnl)} >= target ${human(target)}`;
     }
   }
   const imminent = imminentSettlement(
@@ -369,7 +375,7 @@ function checkExit(step: ArbStep, arb: Arb): void {
     inputs.stay_value = stay.toFixed();
     if (imminent.net.abs().gt(stay)) {
       reason = 'adverse_settlement';
-      message = `next settlement costs ${imminent.net.abs().toFixed(6)} > expected carry of staying ${stay.toFixed(6)}`;
+      message = `next settlement costs ${human(imminent.net.abs())} > expected carry of staying ${human(stay)}`;
     }
   }
   if (!reason) {
@@ -383,7 +389,7 @@ function checkExit(step: ArbStep, arb: Arb): void {
       step.decide({
         kind: 'signal',
         reasonCode: 'exit_deferred_for_settlement',
-        message: `${reason}, but a settlement paying ${imminent.net.toFixed(6)} is due first`,
+        message: `${reason}, but a settlement paying ${human(imminent.net)} is due first`,
         inputs: { ...inputs, exit_reason: reason },
       });
     }
@@ -428,7 +434,7 @@ function closeArb(step: ArbStep, arb: Arb, reason: string): void {
   step.decide({
     kind: 'closed',
     reasonCode: reason,
-    message: `arb ${arb.arbId} closed (${reason}): net ${arb.result.net_pnl}, funding ${arb.result.funding_received}, fees ${arb.result.fees}`,
+    message: `arb ${arb.arbId} closed (${reason}): net ${human(dec(arb.result.net_pnl!))}, funding ${human(dec(arb.result.funding_received!))}, fees ${human(dec(arb.result.fees!))}`,
     inputs: { ...arbInputs(step, arb), ...arb.result },
   });
   archiveArb(step.strategy, arb);
