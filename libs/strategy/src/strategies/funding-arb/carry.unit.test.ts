@@ -3,13 +3,16 @@ import { describe, test } from 'node:test';
 import { type Decimal, dec, FLAT_POSITION } from '@perpmesh/core';
 import type { BookState } from '../../world.js';
 import {
+  breakEvenHours,
   type CarryVenue,
   commonLotSize,
   estimateCarry,
+  fillableBothWays,
   imminentSettlement,
   markedPnlAfterExit,
   ratePerHourOf,
   settlementPayment,
+  settlementsWithin,
   stayValue,
   takeCost,
   widestSpreadPair,
@@ -226,5 +229,49 @@ describe('carry: common lot', () => {
   test('the least common multiple of both lots', () => {
     assert.equal(text(commonLotSize(dec('0.25'), dec('0.1'))), '0.5');
     assert.equal(text(commonLotSize(dec('1'), dec('1'))), '1');
+  });
+});
+
+describe('carry: settlements inside the holding window', () => {
+  const eightHourly = { intervalMs: 8 * HOUR_MS, nextFundingTimeMs: 8 * HOUR_MS };
+  test('counts the settlements in (from, to], starting at the next one', () => {
+    assert.equal(settlementsWithin(eightHourly, 0, 8 * HOUR_MS), 1);
+    assert.equal(settlementsWithin(eightHourly, 0, 8 * HOUR_MS - 1), 0);
+    assert.equal(settlementsWithin(eightHourly, 0, 24 * HOUR_MS), 3);
+  });
+  test('a window opened a minute after a settlement on an 8 h venue sees none for eight hours', () => {
+    const from = 8 * HOUR_MS + 60_000;
+    assert.equal(settlementsWithin(eightHourly, from, from + 7 * HOUR_MS), 0);
+    assert.equal(settlementsWithin(eightHourly, from, from + 8 * HOUR_MS), 1);
+  });
+  test('a next funding time already past rolls forward by whole intervals', () => {
+    assert.equal(
+      settlementsWithin({ intervalMs: HOUR_MS, nextFundingTimeMs: 0 }, 90 * 60_000, 3 * HOUR_MS),
+      2, // at 2 h and 3 h
+    );
+    assert.equal(settlementsWithin(eightHourly, 5, 5), 0);
+  });
+  test('gross carry is per-settlement payments, not the per-hour rate times the horizon', () => {
+    const s = {
+      ...venue(twoLevelBook(), { mark: '100' }),
+      funding: { rate: dec('0.0008'), intervalMs: 8 * HOUR_MS, nextFundingTimeMs: 8 * HOUR_MS },
+    };
+    const l = venue(twoLevelBook(), { mark: '100' });
+    // Two hours from 0: the per-hour view says 0.0001 x 100 x 0.2 x 2 = 0.002, but nothing settles.
+    assert.equal(text(estimateCarry(s, l, dec('0.2'), over(2 * HOUR_MS))!.grossCarry), '0');
+    assert.equal(text(estimateCarry(s, l, dec('0.2'), over(8 * HOUR_MS))!.grossCarry), '0.016');
+  });
+});
+
+describe('carry: depth and break-even', () => {
+  test('what a book fills both ways is the smaller visible side', () => {
+    assert.equal(text(fillableBothWays(twoLevelBook())), text(dec(0.5)));
+  });
+  test('break-even hours: costs over the per-hour carry; never when the pair earns nothing', () => {
+    const s = { ratePerHour: dec('0.0001'), mark: dec('100') };
+    const l = { ratePerHour: dec('-0.0001'), mark: dec('100') };
+    // 0.0002 x 100 x 0.5 = 0.01 per hour; costs 0.05 -> 5 h.
+    assert.equal(text(breakEvenHours(s, l, dec('0.5'), dec('0.05'))), '5');
+    assert.equal(breakEvenHours(l, s, dec('0.5'), dec('0.05')), undefined);
   });
 });

@@ -326,3 +326,23 @@ describe('funding arb economics: reports', () => {
     assert.match(exit.inputs.spread_per_hour!, /\d\.\d{20,}/);
   });
 });
+
+describe('funding arb: break-even time', () => {
+  test('each candidate carries its break-even hours, and a configured maximum filters entries', () => {
+    // Costs 20.4 (fees 20, slippage 0.4) at (0.000125 + 0.0001) x 50000 x 0.2 = 2.25 per hour.
+    const entered = spec(fundingArbDecider(arbConfig()))
+      .given(market2('0.001', 8, '-0.0001', 1))
+      .when(tick(T0 + 30_000));
+    assert.equal(
+      decisionOf(entered.result.decisions, 'enter').inputs.break_even_hours!.slice(0, 6),
+      '9.0666',
+    );
+    const then = spec(fundingArbDecider(arbConfig({ maxBreakEvenHours: '5' })))
+      .given([])
+      .when([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)])
+      .thenNoCommands()
+      .thenDecided({ kind: 'skip', reasonCode: 'break_even_too_long' });
+    const skip = then.result.decisions.find((d) => d.reasonCode === 'break_even_too_long')!;
+    assert.match(skip.message, /9\.07 h to earn back/);
+  });
+});

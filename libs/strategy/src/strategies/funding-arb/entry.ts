@@ -121,7 +121,7 @@ function considerEntry(step: ArbStep, instrument: string): void {
     for (const long of views) {
       if (short === long) continue;
       const spread = short.ratePerHour.minus(long.ratePerHour);
-      verdicts.push({ short, long, spread, verdict: evaluatePair(step, instrument, short, long, spread) });
+      verdicts.push({ short, long, spread, verdict: evaluatePair(step, short, long, spread) });
     }
   }
   const pairsEvaluated = String(verdicts.length);
@@ -211,13 +211,7 @@ function markDisagreement(
  * limit, both books' depth and both available balances; costed; checked against the
  * threshold, the break-even filter and an imminent adverse settlement.
  */
-function evaluatePair(
-  step: ArbStep,
-  instrument: string,
-  short: VenueView,
-  long: VenueView,
-  spread: Decimal,
-): PairVerdict {
+function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: Decimal): PairVerdict {
   const cfg = step.config;
   const inputs = pairInputs(short, long, spread);
   const reject = (reasonCode: string, message: string): PairVerdict => ({
