@@ -33,7 +33,13 @@ const positionStateCodec = z.object({
   updatedAtMs: msSchema.optional(),
 });
 
-const legOrderCodec = z.object({ side: z.enum(['buy', 'sell']), filled: decimalCodec, role: z.string() });
+const legOrderCodec = z.object({
+  side: z.enum(['buy', 'sell']),
+  filled: decimalCodec,
+  role: z.string(),
+  /** The venue's book mid when the decision placed it: slippage is measured against it. */
+  refMid: decimalCodec.optional(),
+});
 
 const legCodec = z.object({
   venue: z.string(),
@@ -47,6 +53,8 @@ const legCodec = z.object({
   orders: z.record(z.string(), legOrderCodec),
   /** Money from our fills and funding payments (core position accounting). */
   position: positionStateCodec,
+  /** What fills cost against the mid of the decision that placed them (positive = worse than mid). */
+  slippage: decimalCodec.optional(),
   lastOrderAtMs: msSchema.optional(),
 });
 export type ArbLeg = z.output<typeof legCodec>;
@@ -167,7 +175,54 @@ export function legClosable(world: WorldState, leg: ArbLeg): Decimal {
   return minDec(legOpenSize(leg), venueInDirection.isNeg() ? ZERO : venueInDirection);
 }
 
-/** Per-leg and total trading PnL, fees, funding and net, next to what the entry expected. */
+/** Marks to value what the legs still hold at (book mids); a closed arb needs none. */
+export interface LegMarks {
+  readonly short?: Decimal | undefined;
+  readonly long?: Decimal | undefined;
+}
+
+/**
+ * Where an arb's money came from, per leg and in total: funding received (or paid), price
+ * PnL (realized trading PnL plus what the leg still holds marked at `marks`; across both
+ * legs that is the basis PnL), fees, and slippage against the mids of the decisions that
+ * placed the orders (already inside the price PnL; shown apart so the basis move without
+ * it is visible). net = funding + price PnL - fees. Predicted funding is the entry's
+ * estimate for the holding window.
+ */
+export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  let funding = ZERO;
+  let price = ZERO;
+  let fees = ZERO;
+  let slippage = ZERO;
+  for (const [name, leg, mark] of [
+    ['short', arb.short, marks.short],
+    ['long', arb.long, marks.long],
+  ] as const) {
+    const p = leg.position;
+    const unrealized = mark && p.entryPrice && !p.size.isZero() ? mark.minus(p.entryPrice).mul(p.size) : ZERO;
+    const legPrice = p.tradingPnl.plus(unrealized);
+    const legSlippage = leg.slippage ?? ZERO;
+    out[`${name}.funding`] = p.funding.toFixed();
+    out[`${name}.price_pnl`] = legPrice.toFixed();
+    out[`${name}.unrealized_pnl`] = unrealized.toFixed();
+    out[`${name}.slippage`] = legSlippage.toFixed();
+    funding = funding.plus(p.funding);
+    price = price.plus(legPrice);
+    fees = fees.plus(p.fees);
+    slippage = slippage.plus(legSlippage);
+  }
+  out['attribution.funding'] = funding.toFixed();
+  out['attribution.basis_pnl'] = price.toFixed();
+  out['attribution.basis_pnl_before_slippage'] = price.plus(slippage).toFixed();
+  out['attribution.fees'] = fees.toFixed();
+  out['attribution.slippage_vs_decision_mid'] = slippage.toFixed();
+  out['attribution.net'] = funding.plus(price).minus(fees).toFixed();
+  out['attribution.predicted_funding'] = arb.entry.gross_carry ?? '';
+  return out;
+}
+
+/** Per-leg and total trading PnL, fees, funding and net, next to what the entry expected, with the attribution. */
 export function arbResult(arb: Arb): Record<string, string> {
   const out: Record<string, string> = {};
   let trading = ZERO;
@@ -192,15 +247,20 @@ export function arbResult(arb: Arb): Record<string, string> {
   out.carry_net_of_fees = funding.minus(fees).toFixed();
   out.net_pnl = trading.minus(fees).plus(funding).toFixed();
   out.expected_net_carry = arb.expectedNetCarry.toFixed();
-  return out;
+  return { ...out, ...arbAttribution(arb) };
 }
 
 // ---- changing the book ------------------------------------------------------------------
 
-/** Records a just-placed order on the leg of its venue. */
-export function attachOrder(arb: Arb, order: OwnOrder): void {
+/** Records a just-placed order on the leg of its venue, with the mid its decision saw (for slippage). */
+export function attachOrder(arb: Arb, order: OwnOrder, refMid?: Decimal): void {
   const leg = order.venue === arb.short.venue ? arb.short : arb.long;
-  leg.orders[order.clientOrderId] = { side: order.side, filled: order.filled, role: order.role };
+  leg.orders[order.clientOrderId] = {
+    side: order.side,
+    filled: order.filled,
+    role: order.role,
+    ...(refMid ? { refMid } : {}),
+  };
   leg.lastOrderAtMs = order.createdAtMs;
 }
 
@@ -225,6 +285,11 @@ export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: Fa
       size: fill.size,
       fee: fill.fee,
     }) as ArbLeg['position'];
+    const refMid = leg.orders[order.clientOrderId]?.refMid;
+    if (refMid) {
+      const worse = fill.side === 'buy' ? fill.price.minus(refMid) : refMid.minus(fill.price);
+      leg.slippage = (leg.slippage ?? ZERO).plus(worse.mul(fill.size));
+    }
     if (arb.phase === 'closed') arb.result = arbResult(arb);
   }
 }

@@ -5,8 +5,16 @@
  */
 import { type Decimal, dec, roundForReport, roundToStep, type Side } from '@perpmesh/core';
 import type { PlaceRequest, Step } from '../../engine.js';
-import { type BookState, type FundingState, type MarketState, marketKey, midOf, walk } from '../../world.js';
-import { type Arb, type ArbLeg, type FundingArbState, legOpenSize } from './arb-book.js';
+import {
+  type BookState,
+  type FundingState,
+  type MarketState,
+  marketKey,
+  midOf,
+  type OwnOrder,
+  walk,
+} from '../../world.js';
+import { type Arb, type ArbLeg, attachOrder, type FundingArbState, legOpenSize } from './arb-book.js';
 import { BPS, type CarryVenue, ratePerHourOf } from './carry.js';
 import type { FundingArbConfig } from './config.js';
 
@@ -114,6 +122,11 @@ export function legRequest(
       ? roundToStep(worst.mul(dec(1).plus(slip)), view.market.tickSize, 'up')
       : roundToStep(worst.mul(dec(1).minus(slip)), view.market.tickSize, 'down');
   return { ...base, type: 'limit', timeInForce: 'ioc', price };
+}
+
+/** Records placed orders on the arb, each with the mid of its venue's book now (the decision's mid). */
+export function attachPlaced(step: ArbStep, arb: Arb, orders: ReadonlyArray<OwnOrder>): void {
+  for (const o of orders) attachOrder(arb, o, midOf(step.world.books[marketKey(o.venue, o.instrument)]));
 }
 
 /** The inputs every decision about an arb carries: its legs, sizes and imbalance budget. */

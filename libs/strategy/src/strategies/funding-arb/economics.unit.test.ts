@@ -346,3 +346,49 @@ describe('funding arb: break-even time', () => {
     assert.match(skip.message, /9\.07 h to earn back/);
   });
 });
+
+describe('funding arb: PnL attribution', () => {
+  test('the closed arb says where its money came from: funding, basis, fees, slippage against the decision mid', () => {
+    const { decider, state, t } = openArb();
+    const paid = {
+      kind: 'funding_payment' as const,
+      nowMs: t + HOUR_MS,
+      venue: A,
+      account: 'main',
+      instrument: BTC,
+      amount: dec('10'),
+      fundingTimeMs: t + HOUR_MS,
+      paymentId: 'a1',
+    };
+    const exiting = spec(decider)
+      .given([], state)
+      .when([
+        paid,
+        funding(A, t + HOUR_MS, '0.0001', 3),
+        funding(B, t + HOUR_MS, '0.0001', 1),
+        tick(t + HOUR_MS + 1_000),
+      ]);
+    const exit = decisionOf(exiting.result.decisions, 'exit');
+    // While open, the check carries the attribution at the book mids and the break-even left.
+    assert.equal(exit.inputs['attribution.funding'], '10');
+    assert.equal(exit.inputs['attribution.slippage_vs_decision_mid'], '0.2');
+    assert.ok(exit.inputs.break_even_hours_remaining);
+    const exits = placed(exiting.result.commands);
+    const then = spec(decider)
+      .given([], exiting.result.state)
+      .when(
+        exits.flatMap((o) =>
+          fullyFilled(o, t + HOUR_MS + 2_000, o.side === 'buy' ? '50000.5' : '49999.5', '5'),
+        ),
+      );
+    const closed = decisionOf(then.result.decisions, 'closed');
+    assert.equal(closed.inputs['attribution.funding'], '10');
+    assert.equal(closed.inputs['attribution.fees'], '20');
+    assert.equal(closed.inputs['attribution.slippage_vs_decision_mid'], '0.4');
+    assert.equal(closed.inputs['attribution.basis_pnl'], '-0.4');
+    assert.equal(closed.inputs['attribution.basis_pnl_before_slippage'], '0');
+    assert.equal(closed.inputs['attribution.net'], '-10.4');
+    assert.equal(closed.inputs['attribution.net'], closed.inputs.net_pnl);
+    assert.equal(closed.inputs['attribution.predicted_funding'], '54');
+  });
+});

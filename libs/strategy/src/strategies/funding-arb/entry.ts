@@ -9,8 +9,16 @@
  */
 import { type Decimal, dec, maxDec, minDec, roundToStep, ZERO } from '@perpmesh/core';
 import { accountKey } from '../../world.js';
-import { type Arb, attachOrder, emptyLeg, lastClosed } from './arb-book.js';
-import { type ArbStep, human, legRequest, type VenueView, venueInputs, venueView } from './arb-step.js';
+import { type Arb, emptyLeg, lastClosed } from './arb-book.js';
+import {
+  type ArbStep,
+  attachPlaced,
+  human,
+  legRequest,
+  type VenueView,
+  venueInputs,
+  venueView,
+} from './arb-step.js';
 import {
   BPS,
   breakEvenHours,
@@ -402,6 +410,6 @@ function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: numb
     hedgeAttempts: 0,
     lastActionAtMs: step.nowMs,
   };
-  for (const order of result.orders) attachOrder(arb, order);
+  attachPlaced(step, arb, result.orders);
   step.strategy.arbs[instrument] = arb;
 }

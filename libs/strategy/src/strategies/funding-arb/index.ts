@@ -2,11 +2,13 @@
 export {
   ARB_PHASES,
   type Arb,
+  arbAttribution,
   type ArbLeg,
   type ArbPhase,
   type FundingArbState,
+  type LegMarks,
   legSize,
 } from './arb-book.js';
-export { commonLotSize } from './carry.js';
+export { breakEvenHours, commonLotSize, settlementsWithin } from './carry.js';
 export { type FundingArbConfig, fundingArbConfigSchema, parseFundingArbConfig } from './config.js';
 export { fundingArbDecider } from './decider.js';

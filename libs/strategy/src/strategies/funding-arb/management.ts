@@ -16,15 +16,16 @@ import { isOpenOrder, marketKey, midOf, type OwnOrder } from '../../world.js';
 import {
   type Arb,
   type ArbLeg,
+  arbAttribution,
   arbResult,
   archiveArb,
-  attachOrder,
   legClosable,
   legOpenSize,
 } from './arb-book.js';
 import {
   type ArbStep,
   arbInputs,
+  attachPlaced,
   human,
   legRequest,
   legView,
@@ -32,7 +33,7 @@ import {
   venueInputs,
   venueView,
 } from './arb-step.js';
-import { BPS, imminentSettlement, markedPnlAfterExit, stayValue } from './carry.js';
+import { BPS, breakEvenHours, imminentSettlement, markedPnlAfterExit, stayValue } from './carry.js';
 
 /** One step of an active arb: time out stuck orders, spend the imbalance budget, then act on its phase. */
 export function manageArb(step: ArbStep, arb: Arb): void {
@@ -257,7 +258,7 @@ function hedge(
       },
     },
   );
-  if (result.ok) for (const o of result.orders) attachOrder(arb, o);
+  if (result.ok) attachPlaced(step, arb, result.orders);
 }
 
 /** Reduce-only on the leading leg by the imbalance (risk caps it to the venue position). */
@@ -299,7 +300,7 @@ function unwind(
     message: `reduce the ${leading === arb.short ? 'short' : 'long'} leg on ${leading.venue} by ${human(size)} (reduce-only) to match the other leg`,
     inputs,
   });
-  if (result.ok) for (const o of result.orders) attachOrder(arb, o);
+  if (result.ok) attachPlaced(step, arb, result.orders);
 }
 
 function markOpen(step: ArbStep, arb: Arb, reasonCode: string): void {
@@ -345,6 +346,18 @@ function checkExit(step: ArbStep, arb: Arb): void {
     message = `per-hour spread ${human(spread)} < exit threshold ${human(exitSpread)}`;
   }
   const notional = size.mul(shortView.mid);
+  Object.assign(inputs, arbAttribution(arb, { short: shortView.mid, long: longView.mid }));
+  const afterExit = markedPnlAfterExit(
+    { position: arb.short.position, view: shortView },
+    { position: arb.long.position, view: longView },
+    size,
+  );
+  if (afterExit) {
+    // Hours of the current funding still needed before closing would leave the arb at break-even.
+    const remaining = breakEvenHours(shortView, longView, size, afterExit.neg());
+    inputs.pnl_after_exit_costs = afterExit.toFixed();
+    inputs.break_even_hours_remaining = remaining?.toFixed() ?? 'never';
+  }
   if (!reason && cfg.takeProfitBps) {
     const pnl = markedPnlAfterExit(
       { position: arb.short.position, view: shortView },
@@ -422,7 +435,7 @@ function placeExit(
     message: message ?? `close the remaining legs (${arb.exitReason ?? reasonCode}), reduce-only`,
     inputs: { ...arbInputs(step, arb), ...inputs, exit_reason: arb.exitReason ?? reasonCode },
   });
-  if (result.ok) for (const o of result.orders) attachOrder(arb, o);
+  if (result.ok) attachPlaced(step, arb, result.orders);
 }
 
 function closeArb(step: ArbStep, arb: Arb, reason: string): void {
