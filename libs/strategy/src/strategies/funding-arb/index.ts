@@ -2,9 +2,9 @@
 export {
   ARB_PHASES,
   type Arb,
-  arbAttribution,
   type ArbLeg,
   type ArbPhase,
+  arbAttribution,
   type FundingArbState,
   type LegMarks,
   legSize,
