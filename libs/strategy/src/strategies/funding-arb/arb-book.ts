@@ -105,6 +105,15 @@ export const fundingArbStateCodec = z.object({
   candidates: z.record(z.string(), z.object({ pair: z.string(), sinceMs: msSchema })),
   lastSkip: z.record(z.string(), z.object({ reasonCode: z.string(), atMs: msSchema })),
   /** Per instrument: after a risk denial, no new entry attempt before `untilMs` (doubling per denial). */
+  /** The entry circuit breaker (breaker.ts): realized net of closed arbs, its peak, the losing streak, a trip. */
+  breaker: z
+    .object({
+      realizedNet: decimalCodec,
+      peakNet: decimalCodec,
+      consecutiveLosses: z.int().min(0),
+      tripped: z.object({ reasonCode: z.string(), message: z.string(), atMs: msSchema }).optional(),
+    })
+    .optional(),
   entryBackoff: z
     .record(z.string(), z.object({ untilMs: msSchema, denials: z.int().min(1), reasonCode: z.string() }))
     .default({}),

@@ -80,6 +80,15 @@ export const fundingArbConfigSchema = z
     maxBreakEvenHours: positiveConfigDecimal.optional(),
     /** The same skip reason for an instrument is reported at most this often. */
     skipReportIntervalMs: positiveConfigDuration.default(60_000),
+    /** Pause entries (until the operator resumes) after this realized drawdown or losing streak. */
+    circuitBreaker: z
+      .object({
+        /** Quote: realized net PnL of closed arbs this far below its peak trips the breaker. */
+        maxDrawdown: positiveConfigDecimal.optional(),
+        /** This many losing arbs in a row trips the breaker. */
+        maxConsecutiveLosses: z.int().min(1).optional(),
+      })
+      .default({}),
     risk: riskConfigSchema,
   })
   .superRefine((config, ctx) => {

@@ -31,6 +31,7 @@ import {
   recordLegOrder,
 } from './arb-book.js';
 import type { ArbStep } from './arb-step.js';
+import { resetBreaker } from './breaker.js';
 import type { FundingArbConfig } from './config.js';
 import { considerNewArbs } from './entry.js';
 import { manageArb, startExit } from './management.js';
@@ -54,6 +55,7 @@ function react(step: ArbStep, input: StrategyInput, fact: FactResult): void {
   if (fact.order?.group !== undefined) recordLegOrder(step.strategy, fact.order, fact.newFill);
   if (input.kind === 'funding_payment' && fact.newFundingPayment) recordFunding(step.strategy, input);
   if (input.kind === 'start') adoptAtStart(step, input);
+  if (input.kind === 'operator' && input.action === 'resume') resetBreaker(step);
   for (const arb of activeArbs(step.strategy)) manageArb(step, arb);
   considerNewArbs(step);
 }

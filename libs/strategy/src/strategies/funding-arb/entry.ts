@@ -19,6 +19,7 @@ import {
   venueInputs,
   venueView,
 } from './arb-step.js';
+import { breakerInputs } from './breaker.js';
 import {
   BPS,
   breakEvenHours,
@@ -31,8 +32,16 @@ import {
 /** Considers a new arb on every configured instrument that has none (only while trading is active). */
 export function considerNewArbs(step: ArbStep): void {
   if (step.world.tradingState !== 'active' || !step.world.started) return;
+  const tripped = step.strategy.breaker?.tripped;
   for (const instrument of step.config.instruments) {
     if (step.strategy.arbs[instrument]) continue;
+    if (tripped) {
+      skip(step, instrument, 'circuit_breaker_tripped', `entries paused: ${tripped.message}`, {
+        ...breakerInputs(step.strategy.breaker!),
+        tripped_at_ms: String(tripped.atMs),
+      });
+      continue;
+    }
     const last = lastClosed(step.strategy, instrument);
     if (last?.closedAtMs !== undefined && step.nowMs - last.closedAtMs < step.config.reentryCooldownMs) {
       skip(

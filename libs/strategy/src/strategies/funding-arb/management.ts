@@ -33,6 +33,7 @@ import {
   venueInputs,
   venueView,
 } from './arb-step.js';
+import { recordClosedArb } from './breaker.js';
 import { BPS, breakEvenHours, imminentSettlement, markedPnlAfterExit, stayValue } from './carry.js';
 
 /** One step of an active arb: time out stuck orders, spend the imbalance budget, then act on its phase. */
@@ -451,4 +452,5 @@ function closeArb(step: ArbStep, arb: Arb, reason: string): void {
     inputs: { ...arbInputs(step, arb), ...arb.result },
   });
   archiveArb(step.strategy, arb);
+  recordClosedArb(step, dec(arb.result.net_pnl!));
 }
