@@ -114,6 +114,8 @@ export const fundingArbStateCodec = z.object({
       tripped: z.object({ reasonCode: z.string(), message: z.string(), atMs: msSchema }).optional(),
     })
     .optional(),
+  /** Alarms currently raised (alarms.ts), by incident key: one decision when raised, one when cleared. */
+  alarms: z.record(z.string(), z.object({ name: z.string(), sinceMs: msSchema })).optional(),
   entryBackoff: z
     .record(z.string(), z.object({ untilMs: msSchema, denials: z.int().min(1), reasonCode: z.string() }))
     .default({}),

@@ -80,6 +80,17 @@ export const fundingArbConfigSchema = z
     maxBreakEvenHours: positiveConfigDecimal.optional(),
     /** The same skip reason for an instrument is reported at most this often. */
     skipReportIntervalMs: positiveConfigDuration.default(60_000),
+    /** Operator alarms (alarms.ts). */
+    alarms: z
+      .object({
+        /** A leg imbalance lasting this long raises `alarm_one_legged`. */
+        oneLeggedAfterMs: configDuration.default(30_000),
+        /** A leg closer to liquidation than this (bps of the mark) raises `alarm_liquidation_distance`. */
+        minLiquidationDistanceBps: positiveConfigDecimal.prefault('1000'),
+        /** Maintenance margin rate for the liquidation formula (the venue's liquidation price is not an input yet). */
+        maintenanceMarginRate: configDecimal.prefault('0.005'),
+      })
+      .prefault({}),
     /** Pause entries (until the operator resumes) after this realized drawdown or losing streak. */
     circuitBreaker: z
       .object({

@@ -22,6 +22,7 @@ import { buildDecider, type StrategyState } from '../../engine.js';
 import type { StrategyDecider, StrategyInput } from '../../model.js';
 import type { FactResult } from '../../world.js';
 import { adoptAtStart } from './adoption.js';
+import { updateAlarms } from './alarms.js';
 import {
   activeArbs,
   type FundingArbState,
@@ -57,5 +58,6 @@ function react(step: ArbStep, input: StrategyInput, fact: FactResult): void {
   if (input.kind === 'start') adoptAtStart(step, input);
   if (input.kind === 'operator' && input.action === 'resume') resetBreaker(step);
   for (const arb of activeArbs(step.strategy)) manageArb(step, arb);
+  updateAlarms(step);
   considerNewArbs(step);
 }
