@@ -45,6 +45,12 @@ export const fundingArbConfigSchema = z
      * `insufficient_available_balance`.
      */
     sizeDownToBalance: z.boolean().default(false),
+    /**
+     * Cap on the per-leg notional of all active arbs together; candidates across instruments
+     * are ranked by net carry and the best get the capital first (per venue the cap is
+     * `risk.maxNotionalPerVenue`, per instrument `risk.maxNotionalPerInstrument`).
+     */
+    maxTotalNotional: positiveConfigDecimal.optional(),
     /** Carry is estimated over this long (never longer than `maxHoldingMs`). */
     holdingHorizonMs: positiveConfigDuration,
     /** Net carry over the horizon, after fees and slippage, as bps of one leg's notional. */

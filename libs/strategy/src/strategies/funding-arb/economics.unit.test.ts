@@ -392,3 +392,43 @@ describe('funding arb: PnL attribution', () => {
     assert.equal(closed.inputs['attribution.predicted_funding'], '54');
   });
 });
+
+describe('funding arb: many instruments', () => {
+  const ETH = 'ETH-USDC-PERP';
+  const twoInstruments = (): StrategyInput[] => [
+    marketsInput(T0, [market(A), market(B), market(A, { instrument: ETH }), market(B, { instrument: ETH })]),
+    balance(A, 'main', T0, '5000', '20000'),
+    balance(B, 'main', T0, '5000', '20000'),
+    book(A, T0, '50000'),
+    book(B, T0, '50000'),
+    book(A, T0, '50000', { instrument: ETH }),
+    book(B, T0, '50000', { instrument: ETH }),
+    funding(A, T0, '0.001', 8),
+    funding(B, T0, '-0.0001', 1),
+    // ETH pays more: it ranks first.
+    funding(A, T0, '0.002', 8, { instrument: ETH }),
+    funding(B, T0, '-0.0001', 1, { instrument: ETH }),
+    start(T0),
+  ];
+
+  test('candidates are ranked by net carry across instruments and capital goes to the best within the total cap', () => {
+    const config = arbConfig({ instruments: [BTC, ETH], persistenceMs: 0, maxTotalNotional: '10000' });
+    const then = spec(fundingArbDecider(config)).given([]).when(twoInstruments());
+    const enters = then.result.decisions.filter((d) => d.kind === 'enter');
+    assert.deepEqual(
+      enters.map((d) => d.inputs.instrument),
+      [ETH],
+    );
+    assert.equal(enters[0]!.inputs.rank, '1');
+    then.thenDecided({ kind: 'skip', reasonCode: 'allocation_exhausted' });
+  });
+
+  test('without a total cap both enter, the better one first', () => {
+    const config = arbConfig({ instruments: [BTC, ETH], persistenceMs: 0 });
+    const then = spec(fundingArbDecider(config)).given([]).when(twoInstruments());
+    assert.deepEqual(
+      then.result.decisions.filter((d) => d.kind === 'enter').map((d) => d.inputs.instrument),
+      [ETH, BTC],
+    );
+  });
+});

@@ -8,8 +8,8 @@
  * numbers, at most once per `skipReportIntervalMs`.
  */
 import { type Decimal, dec, maxDec, minDec, roundToStep, ZERO } from '@perpmesh/core';
-import { accountKey } from '../../world.js';
-import { type Arb, emptyLeg, lastClosed } from './arb-book.js';
+import { accountKey, marketKey, midOf } from '../../world.js';
+import { type Arb, emptyLeg, lastClosed, legOpenSize } from './arb-book.js';
 import {
   type ArbStep,
   attachPlaced,
@@ -33,6 +33,7 @@ import {
 export function considerNewArbs(step: ArbStep): void {
   if (step.world.tradingState !== 'active' || !step.world.started) return;
   const tripped = step.strategy.breaker?.tripped;
+  const eligible: string[] = [];
   for (const instrument of step.config.instruments) {
     if (step.strategy.arbs[instrument]) continue;
     if (tripped) {
@@ -55,8 +56,19 @@ export function considerNewArbs(step: ArbStep): void {
       );
       continue;
     }
-    considerEntry(step, instrument);
+    eligible.push(instrument);
   }
+  // Rank by the best net carry (bps) each instrument offers now, so the best candidates
+  // get the capital first; each is re-costed when its turn comes (caps change as arbs enter).
+  const ranked = eligible
+    .map((instrument, order) => ({ instrument, order, bps: bestBps(step, instrument) }))
+    .sort((a, b) => {
+      if (a.bps && b.bps) return b.bps.cmp(a.bps) || a.order - b.order;
+      if (a.bps) return -1;
+      if (b.bps) return 1;
+      return a.order - b.order;
+    });
+  for (const [rank, { instrument }] of ranked.entries()) considerEntry(step, instrument, rank + 1);
 }
 
 function skip(
@@ -80,6 +92,7 @@ interface EntryPlan {
   readonly size: Decimal;
   readonly lot: Decimal;
   readonly netCarry: Decimal;
+  readonly netCarryBps: Decimal;
   readonly shortWorst: Decimal;
   readonly longWorst: Decimal;
   /** The balance that sized the legs down (`venue/account`), when one did. */
@@ -96,7 +109,7 @@ interface PairRejection {
 
 type PairVerdict = { readonly plan: EntryPlan } | { readonly rejected: PairRejection };
 
-function considerEntry(step: ArbStep, instrument: string): void {
+function considerEntry(step: ArbStep, instrument: string, rank: number): void {
   const cfg = step.config;
   const backoff = step.strategy.entryBackoff[instrument];
   if (backoff && step.nowMs < backoff.untilMs) {
@@ -109,43 +122,13 @@ function considerEntry(step: ArbStep, instrument: string): void {
     );
     return;
   }
-  const views = cfg.venues
-    .map((v) => venueView(step, v.venue, instrument, true))
-    .filter((v): v is VenueView => v !== undefined);
-  if (views.length < 2) {
-    skip(
-      step,
-      instrument,
-      'insufficient_market_data',
-      `fresh market, book and funding on ${views.length} venue(s); need 2`,
-      {
-        venues_ready: views.map((v) => v.venue).join(','),
-      },
-    );
+  const found = bestPairOf(step, instrument);
+  if ('skip' in found) {
+    skip(step, instrument, found.skip.reasonCode, found.skip.message, found.skip.inputs);
     return;
   }
-  for (const v of views) {
-    const disagreement = markDisagreement(v, cfg.maxMarkDeviationBps);
-    if (disagreement) {
-      skip(step, instrument, 'mark_price_disagrees', disagreement.message, disagreement.inputs);
-      return;
-    }
-  }
-
-  // Every ordered pair, costed net of fees and slippage; the best net carry wins.
-  const verdicts: Array<{ short: VenueView; long: VenueView; spread: Decimal; verdict: PairVerdict }> = [];
-  for (const short of views) {
-    for (const long of views) {
-      if (short === long) continue;
-      const spread = short.ratePerHour.minus(long.ratePerHour);
-      verdicts.push({ short, long, spread, verdict: evaluatePair(step, short, long, spread) });
-    }
-  }
+  const { best, verdicts } = found;
   const pairsEvaluated = String(verdicts.length);
-  let best: EntryPlan | undefined;
-  for (const { verdict } of verdicts) {
-    if ('plan' in verdict && (!best || verdict.plan.netCarry.gt(best.netCarry))) best = verdict.plan;
-  }
   if (!best) {
     // Report the pair with the widest per-hour spread: the one an operator would look at first.
     const widest = verdicts.reduce((a, b) => (b.spread.gt(a.spread) ? b : a));
@@ -165,6 +148,7 @@ function considerEntry(step: ArbStep, instrument: string): void {
   }
   const plan = best;
   plan.inputs.pairs_evaluated = pairsEvaluated;
+  plan.inputs.rank = String(rank);
   plan.inputs.pairs_qualified = String(verdicts.filter((v) => 'plan' in v.verdict).length);
 
   const pair = `${plan.short.venue}>${plan.long.venue}`;
@@ -182,6 +166,53 @@ function considerEntry(step: ArbStep, instrument: string): void {
   const sinceMs = step.strategy.candidates[instrument]!.sinceMs;
   if (step.nowMs - sinceMs < cfg.persistenceMs) return;
   enter(step, instrument, plan, sinceMs);
+}
+
+/** The best plan's net carry in bps for ranking; undefined when the instrument has none now. */
+function bestBps(step: ArbStep, instrument: string): Decimal | undefined {
+  const found = bestPairOf(step, instrument);
+  return 'best' in found ? found.best?.netCarryBps : undefined;
+}
+
+type PairOutcome = { short: VenueView; long: VenueView; spread: Decimal; verdict: PairVerdict };
+
+/** Every ordered venue pair of an instrument costed; the best qualifying plan by net carry. */
+function bestPairOf(
+  step: ArbStep,
+  instrument: string,
+): { skip: PairRejection } | { best: EntryPlan | undefined; verdicts: PairOutcome[] } {
+  const cfg = step.config;
+  const views = cfg.venues
+    .map((v) => venueView(step, v.venue, instrument, true))
+    .filter((v): v is VenueView => v !== undefined);
+  if (views.length < 2) {
+    return {
+      skip: {
+        reasonCode: 'insufficient_market_data',
+        message: `fresh market, book and funding on ${views.length} venue(s); need 2`,
+        inputs: { venues_ready: views.map((v) => v.venue).join(',') },
+      },
+    };
+  }
+  for (const v of views) {
+    const disagreement = markDisagreement(v, cfg.maxMarkDeviationBps);
+    if (disagreement) {
+      return { skip: { reasonCode: 'mark_price_disagrees', ...disagreement } };
+    }
+  }
+  const verdicts: PairOutcome[] = [];
+  for (const short of views) {
+    for (const long of views) {
+      if (short === long) continue;
+      const spread = short.ratePerHour.minus(long.ratePerHour);
+      verdicts.push({ short, long, spread, verdict: evaluatePair(step, short, long, spread) });
+    }
+  }
+  let best: EntryPlan | undefined;
+  for (const { verdict } of verdicts) {
+    if ('plan' in verdict && (!best || verdict.plan.netCarry.gt(best.netCarry))) best = verdict.plan;
+  }
+  return { best, verdicts };
 }
 
 function pairInputs(short: VenueView, long: VenueView, spread: Decimal): Record<string, string> {
@@ -243,6 +274,16 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
     depth_short: fillableBothWays(short.book),
     depth_long: fillableBothWays(long.book),
   };
+  // Capital already given to active arbs: what is left under the per-venue and total caps.
+  const used = allocatedNotional(step);
+  caps.venue_short = maxDec(cfg.risk.maxNotionalPerVenue.minus(used.venues[short.venue] ?? ZERO), ZERO).div(
+    price,
+  );
+  caps.venue_long = maxDec(cfg.risk.maxNotionalPerVenue.minus(used.venues[long.venue] ?? ZERO), ZERO).div(
+    price,
+  );
+  if (cfg.maxTotalNotional) caps.total = maxDec(cfg.maxTotalNotional.minus(used.total), ZERO).div(price);
+  inputs.allocated_total_notional = used.total.toFixed();
   const beforeBalance = roundToStep(
     Object.values(caps).reduce((a, b) => minDec(a, b)),
     lot,
@@ -298,7 +339,15 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
     sizedDownBy = binding;
     inputs.sized_down_by_balance = binding;
   }
-  if (size.isZero() || size.lt(minSize) || size.mul(minDec(short.mid, long.mid)).lt(minNotional)) {
+  const belowMinimum =
+    size.isZero() || size.lt(minSize) || size.mul(minDec(short.mid, long.mid)).lt(minNotional);
+  if (belowMinimum && ['total', 'venue_short', 'venue_long'].includes(limitedBy)) {
+    return reject(
+      'allocation_exhausted',
+      `the ${limitedBy === 'total' ? 'total' : 'per-venue'} notional cap is taken by other arbs (size left ${size.toFixed()})`,
+    );
+  }
+  if (belowMinimum) {
     return reject('size_below_minimum', `size ${size.toFixed()} is below the venues' minimums or zero`);
   }
 
@@ -365,6 +414,7 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
       size,
       lot,
       netCarry,
+      netCarryBps,
       shortWorst: carry.shortWorst,
       longWorst: carry.longWorst,
       ...(sizedDownBy ? { sizedDownBy } : {}),
@@ -421,4 +471,23 @@ function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: numb
   };
   attachPlaced(step, arb, result.orders);
   step.strategy.arbs[instrument] = arb;
+}
+
+/** Per-leg notional given to active arbs: per venue (each leg) and in total (one leg per arb, the larger). */
+function allocatedNotional(step: ArbStep): { venues: Record<string, Decimal>; total: Decimal } {
+  const venues: Record<string, Decimal> = {};
+  let total = ZERO;
+  for (const arb of Object.values(step.strategy.arbs)) {
+    if (arb.phase === 'closed') continue;
+    let larger = ZERO;
+    for (const leg of [arb.short, arb.long]) {
+      const price = midOf(step.world.books[marketKey(leg.venue, arb.instrument)]) ?? leg.position.entryPrice;
+      if (!price) continue;
+      const notional = maxDec(arb.targetSize, legOpenSize(leg)).mul(price);
+      venues[leg.venue] = (venues[leg.venue] ?? ZERO).plus(notional);
+      larger = maxDec(larger, notional);
+    }
+    total = total.plus(larger);
+  }
+  return { venues, total };
 }
