@@ -55,6 +55,10 @@ const legCodec = z.object({
   position: positionStateCodec,
   /** What fills cost against the mid of the decision that placed them (positive = worse than mid). */
   slippage: decimalCodec.optional(),
+  /** What the settled payments were predicted to be (the last funding reading before each): compare with position.funding. */
+  fundingPredicted: decimalCodec.optional(),
+  /** How many funding payments the leg has settled. */
+  settlements: z.int().min(0).optional(),
   lastOrderAtMs: msSchema.optional(),
 });
 export type ArbLeg = z.output<typeof legCodec>;
@@ -206,6 +210,7 @@ export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, s
   let price = ZERO;
   let fees = ZERO;
   let slippage = ZERO;
+  let predictedSettled = ZERO;
   for (const [name, leg, mark] of [
     ['short', arb.short, marks.short],
     ['long', arb.long, marks.long],
@@ -215,6 +220,8 @@ export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, s
     const legPrice = p.tradingPnl.plus(unrealized);
     const legSlippage = leg.slippage ?? ZERO;
     out[`${name}.funding`] = p.funding.toFixed();
+    out[`${name}.funding_predicted`] = (leg.fundingPredicted ?? ZERO).toFixed();
+    out[`${name}.settlements`] = String(leg.settlements ?? 0);
     out[`${name}.price_pnl`] = legPrice.toFixed();
     out[`${name}.unrealized_pnl`] = unrealized.toFixed();
     out[`${name}.slippage`] = legSlippage.toFixed();
@@ -222,8 +229,10 @@ export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, s
     price = price.plus(legPrice);
     fees = fees.plus(p.fees);
     slippage = slippage.plus(legSlippage);
+    predictedSettled = predictedSettled.plus(leg.fundingPredicted ?? ZERO);
   }
   out['attribution.funding'] = funding.toFixed();
+  out['attribution.funding_predicted_for_settled'] = predictedSettled.toFixed();
   out['attribution.basis_pnl'] = price.toFixed();
   out['attribution.basis_pnl_before_slippage'] = price.plus(slippage).toFixed();
   out['attribution.fees'] = fees.toFixed();
@@ -309,6 +318,7 @@ export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: Fa
 export function recordFunding(
   state: FundingArbState,
   p: Extract<StrategyInput, { kind: 'funding_payment' }>,
+  predict?: (leg: ArbLeg) => Decimal | undefined,
 ): void {
   const matches = (leg: ArbLeg) =>
     leg.venue === p.venue && leg.account === p.account && leg.instrument === p.instrument;
@@ -327,6 +337,9 @@ export function recordFunding(
   }
   if (!arb) return;
   const leg = matches(arb.short) ? arb.short : arb.long;
+  const predicted = predict?.(leg);
+  if (predicted) leg.fundingPredicted = (leg.fundingPredicted ?? ZERO).plus(predicted);
+  leg.settlements = (leg.settlements ?? 0) + 1;
   leg.position = applyFunding(leg.position as PositionState, {
     amount: p.amount,
     tsEventMs: p.fundingTimeMs,

@@ -390,6 +390,10 @@ describe('funding arb: PnL attribution', () => {
     assert.equal(closed.inputs['attribution.net'], '-10.4');
     assert.equal(closed.inputs['attribution.net'], closed.inputs.net_pnl);
     assert.equal(closed.inputs['attribution.predicted_funding'], '54');
+    // Predicted vs settled per settlement: A's reading before the payment said 0.001 x 50000 x 0.2.
+    assert.equal(closed.inputs['attribution.funding_predicted_for_settled'], '10');
+    assert.equal(closed.inputs['short.funding_predicted'], '10');
+    assert.equal(closed.inputs['short.settlements'], '1');
   });
 });
 
