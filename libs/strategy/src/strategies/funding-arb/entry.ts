@@ -61,7 +61,12 @@ export function considerNewArbs(step: ArbStep): void {
   // Rank by the best net carry (bps) each instrument offers now, so the best candidates
   // get the capital first; each is re-costed when its turn comes (caps change as arbs enter).
   const ranked = eligible
-    .map((instrument, order) => ({ instrument, order, bps: bestBps(step, instrument) }))
+    .map((instrument, order) => ({
+      instrument,
+      order,
+      // Costing every pair is the expensive part: with one candidate there is nothing to rank.
+      bps: eligible.length > 1 ? bestBps(step, instrument) : undefined,
+    }))
     .sort((a, b) => {
       if (a.bps && b.bps) return b.bps.cmp(a.bps) || a.order - b.order;
       if (a.bps) return -1;
