@@ -9,7 +9,7 @@
  *   `alarms.minLiquidationDistanceBps` (the venue's liquidation price is not in the inputs,
  *   so the isolated-margin formula at the configured leverage and maintenance margin);
  * - funding_against: the open arb's per-hour spread (short - long) turned negative;
- * - stale_data: a leg's book or funding is older (venue time) than the configured maximum;
+ * - stale_data: a leg's book or funding is older (venue time) than alarms.staleDataAfterMs;
  * - account_drift: an open arb's leg differs from the venue position by a lot or more.
  */
 import { type Decimal, dec, minDec } from '@perpmesh/core';
@@ -74,13 +74,16 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
     const key = marketKey(leg.venue, arb.instrument);
     const book = step.world.books[key];
     const funding = step.world.funding[key];
+    // A quiet book is not a broken feed: entries wait for fresh data (maxBookAgeMs), the
+    // alarm only fires once data is older than alarms.staleDataAfterMs.
+    const staleAfterMs = step.config.alarms.staleDataAfterMs;
     const bookAge = book ? step.nowMs - book.asOfMs : undefined;
     const fundingAge = funding ? step.nowMs - funding.asOfMs : undefined;
     if (
       bookAge === undefined ||
       fundingAge === undefined ||
-      bookAge > step.config.maxBookAgeMs ||
-      fundingAge > step.config.maxFundingAgeMs
+      bookAge > staleAfterMs ||
+      fundingAge > Math.max(step.config.maxFundingAgeMs, staleAfterMs)
     ) {
       out.push({
         key: `${arb.arbId}:${leg.venue}:stale_data`,

@@ -63,3 +63,31 @@ describe('funding arb: alarms, one per incident', () => {
     assert.equal(raised[0]!.inputs.liquidation_price_source, 'formula');
   });
 });
+
+describe('funding arb: stale-data alarm', () => {
+  test('a quiet book (older than maxBookAgeMs) raises nothing; data older than alarms.staleDataAfterMs raises one alarm per leg', () => {
+    const decider = fundingArbDecider(
+      arbConfig({ alarms: { staleDataAfterMs: 60_000 }, orderTimeoutMs: 600_000 }),
+    );
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const t = T0 + 31_000;
+    const fills = Object.values(given.state.world.orders).flatMap((o) =>
+      fullyFilled(o, t, o.side === 'sell' ? '49999.5' : '50000.5', '5'),
+    );
+    // No market data after the fills: 20 s on, the books are past maxBookAgeMs but the feed
+    // is not broken.
+    const quiet = given.when([...fills, tick(t + 20_000)]);
+    assert.equal(alarms(quiet.result.decisions, 'alarm_stale_data').length, 0);
+    const stale = given.when([
+      ...fills,
+      ...Array.from({ length: 5 }, (_, i) => tick(t + 70_000 + i * 1_000)),
+    ]);
+    const raised = alarms(stale.result.decisions, 'alarm_stale_data');
+    assert.ok(raised.length >= 1, 'data past the bound raises the alarm');
+    assert.equal(
+      new Set(raised.map((d) => d.inputs.venue)).size,
+      raised.length,
+      'one per leg, not one per tick',
+    );
+  });
+});

@@ -91,6 +91,8 @@ export const fundingArbConfigSchema = z
       .object({
         /** A leg imbalance lasting this long raises `alarm_one_legged`. */
         oneLeggedAfterMs: configDuration.default(30_000),
+        /** A leg's book or funding older than this raises `alarm_stale_data` (a broken feed, not a quiet book). */
+        staleDataAfterMs: positiveConfigDuration.default(60_000),
         /** A leg closer to liquidation than this (bps of the mark) raises `alarm_liquidation_distance`. */
         minLiquidationDistanceBps: positiveConfigDecimal.prefault('1000'),
         /** Maintenance margin rate for the liquidation formula (the venue's liquidation price is not an input yet). */
