@@ -9,6 +9,7 @@ import type { ProjectionStore } from '@perpmesh/bus';
 import {
   decodeEnvelope,
   type Envelope,
+  FILL_ORIGIN,
   factEventId,
   liquidityToProto,
   newEnvelope,
@@ -133,6 +134,7 @@ export function fillEnvelope(venue: string, account: string, fill: VenueFill, id
         feeCurrency: fill.feeCurrency,
         liquidity: liquidityToProto(fill.liquidity),
         filledAtMs: fill.tsEventMs,
+        origin: FILL_ORIGIN.toProto(fill.origin ?? 'order'),
       },
     },
   });

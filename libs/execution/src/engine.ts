@@ -672,7 +672,9 @@ export class ExecutionEngine {
     if (port.capabilities.cancelAllOrders) {
       await Promise.all(targets.map((o) => this.#apply(o, this.#cancelRequested(), { publish: true })));
       try {
-        const canceled = await port.cancelAllOrders(filter.instrument);
+        const canceled = await this.#sender.sign(port, (nonce) =>
+          port.cancelAllOrders(filter.instrument, nonce === undefined ? {} : { nonce }),
+        );
         for (const venueOrder of canceled) {
           const order = this.#findVenueOrder(filter.venue, filter.account, venueOrder);
           if (order) await this.#applyVenueOrder(acct, order, venueOrder);
@@ -702,7 +704,9 @@ export class ExecutionEngine {
     await this.#apply(order, this.#cancelRequested(), { publish: true });
     const ref = orderRefOf(order);
     try {
-      const venueOrder = await port.cancelOrder(ref);
+      const venueOrder = await this.#sender.sign(port, (nonce) =>
+        port.cancelOrder(ref, nonce === undefined ? {} : { nonce }),
+      );
       await this.#applyVenueOrder(acct, order, venueOrder);
       if (order.state.status === 'cancel_requested' && !['canceled', 'expired'].includes(venueOrder.status)) {
         await this.#cancelRefused(

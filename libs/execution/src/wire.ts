@@ -12,6 +12,7 @@
  */
 import {
   type Envelope,
+  FILL_ORIGIN,
   type Fill,
   factEventId,
   LIQUIDITY,
@@ -135,6 +136,7 @@ export function fillToProto(order: OrderView, fill: VenueFill): Fill {
     feeCurrency: fill.feeCurrency,
     liquidity: LIQUIDITY.toProto(fill.liquidity),
     filledAtMs: fill.tsEventMs,
+    origin: FILL_ORIGIN.toProto(fill.origin ?? 'order'),
   };
 }
 

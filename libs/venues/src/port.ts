@@ -14,6 +14,7 @@
  * - Readiness is per component, with a reason a person can act on.
  * - Credentials never leave the adapter: not in errors, logs or returned objects.
  */
+import type { FillOriginName } from '@perpmesh/contracts';
 import type {
   AccountId,
   BookLevel,
@@ -166,8 +167,7 @@ export interface VenueOrder {
  * reduces the position against a bankrupt counterparty). Venue-made fills carry no client
  * order id of ours; they still move the position and the balance, so they are reported.
  */
-export type FillOrigin = 'order' | 'liquidation' | 'adl';
-export const FILL_ORIGINS: readonly FillOrigin[] = ['order', 'liquidation', 'adl'];
+export type FillOrigin = FillOriginName;
 
 export interface VenueFill {
   tradeId: TradeId;
