@@ -89,8 +89,14 @@ import {
   type TrackedOrder,
 } from './orders.js';
 import { fetchVenueOrder, orderRefOf, reconcileOrders } from './reconciliation.js';
-import { checkOrderAgainstMarket, orderRequestFingerprint, type PlaceOrderCommand } from './validation.js';
 import {
+  checkOrderAgainstCapabilities,
+  checkOrderAgainstMarket,
+  orderRequestFingerprint,
+  type PlaceOrderCommand,
+} from './validation.js';
+import {
+  isVenueMadeFill,
   orderEventOfVenueFill,
   orderEventsOfVenueOrder,
   orderViewFromVenue,
@@ -102,7 +108,7 @@ import {
   venueOrderIdHintOf,
   venueReportOf,
 } from './venue-reports.js';
-import { execFilter, orderEventEnvelope } from './wire.js';
+import { execFilter, orderEventEnvelope, venueMadeFillEnvelope } from './wire.js';
 
 /** Test-only hooks. Production wiring never sets them. */
 export interface ExecutionTestHooks {
@@ -375,6 +381,7 @@ export class ExecutionEngine {
     const { port, acct } = this.#portFor(venue, account);
     const market = this.#market(venue, request.instrument);
     checkOrderAgainstMarket(request, market);
+    checkOrderAgainstCapabilities(request, port.capabilities);
     if (!acct.reconciled) {
       throw new ExecutionUnavailableError(
         `${venue}/${account} is not reconciled with the venue yet: ${this.#health.component(`${venue}/${account}/reconciliation`)?.reason ?? 'starting'}`,
@@ -920,11 +927,30 @@ export class ExecutionEngine {
   #onUserEvent(acct: AccountRuntime, event: UserStreamEvent): void {
     const report = venueReportOf(event);
     if (!report) return; // balances, positions and funding payments are the account service's
+    if (report.kind === 'fill' && isVenueMadeFill(report.fill)) {
+      this.#publishVenueMadeFill(acct, report.fill);
+      return;
+    }
     const { venue, account } = acct.port;
     const target = reportTarget(reportIds(report), (ids) => this.#findVenueOrder(venue, account, ids));
     if (target.kind === 'order') this.#track(this.#applyReport(acct, target.order, report));
     else if (target.kind === 'hold')
       this.#holdOrphan(venue, account, target.clientOrderId, (o) => this.#applyReport(acct, o, report));
+  }
+
+  /**
+   * A liquidation / ADL fill: exec.fill with its origin, so the account projection moves the
+   * position as the venue did. Its fact id makes the stream's and fetchFills' copies one.
+   */
+  #publishVenueMadeFill(acct: AccountRuntime, fill: VenueFill): void {
+    const { venue, account } = acct.port;
+    this.#logger.warn(
+      { venue, account, instrument: fill.instrument, origin: fill.origin, tradeId: fill.tradeId },
+      'venue-made fill (liquidation / auto-deleveraging) on the account',
+    );
+    this.#track(
+      this.#publisher.publish(undefined, [venueMadeFillEnvelope(venue, account, fill, this.#ctx())]),
+    );
   }
 
   /** An event of an order we do not know yet (another replica's, not on our log tail yet): hold it briefly. */
@@ -1133,6 +1159,10 @@ export class ExecutionEngine {
     const fills = await acct.port.fetchFills(sinceMs);
     const pending: (Promise<unknown> | undefined)[] = [];
     for (const fill of fills) {
+      if (isVenueMadeFill(fill)) {
+        this.#publishVenueMadeFill(acct, fill);
+        continue;
+      }
       const order = this.#findVenueOrder(venue, account, fill);
       if (order) pending.push(this.#applyVenueFill(order, fill, true));
     }
