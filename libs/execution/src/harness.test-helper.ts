@@ -11,6 +11,7 @@ import { createLogger, HealthRegistry } from '@perpmesh/runtime';
 import type { TestBackend } from '@perpmesh/testing';
 import {
   type BookSnapshot,
+  type CancelOptions,
   type FundingInfo,
   type MarketEvent,
   type OrderRef,
@@ -38,15 +39,19 @@ import { buildExecutionService, type ExecutionService } from './service.js';
 export const BTC = 'BTC-USDC-PERP';
 export const T0 = 1_700_000_000_000;
 
-export function newHub(): PaperVenueHub {
+export function newHub(
+  extraAccounts: { venueId: string; accountId: string; deposit: string }[] = [],
+): PaperVenueHub {
   return new PaperVenueHub({
     seed: 7,
     clock: { kind: 'manual' },
     startMs: T0,
     venues: [{ venueId: 'paper' }, { venueId: 'paper-lighter' }],
-    accounts: ['paper', 'paper-lighter'].flatMap((venueId) =>
-      ['main', 'taker'].map((accountId) => ({ venueId, accountId, deposit: '10000000' })),
-    ),
+    accounts: ['paper', 'paper-lighter']
+      .flatMap((venueId) =>
+        ['main', 'taker'].map((accountId) => ({ venueId, accountId, deposit: '10000000' })),
+      )
+      .concat(extraAccounts),
   });
 }
 
@@ -133,17 +138,35 @@ export class SpyVenue implements VenuePort {
       throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
     return result;
   }
-  async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
+  async cancelOrder(ref: OrderRef, options?: CancelOptions): Promise<VenueOrder> {
     this.calls.push('cancelOrder');
-    const result = await this.inner.cancelOrder(ref);
+    const result = await this.inner.cancelOrder(ref, options);
     if (this.cancelOrderMode === 'timeout')
       throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
     if (this.cancelOrderMode === 'gone') throw new VenueOrderNotFoundError(this.venue, 'no such open order');
     return result;
   }
-  cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+  cancelAllOrders(instrument?: InstrumentId, options?: CancelOptions): Promise<VenueOrder[]> {
     this.calls.push('cancelAllOrders');
-    return this.inner.cancelAllOrders(instrument);
+    return this.inner.cancelAllOrders(instrument, options);
+  }
+  /** Each scheduleCancelAll's deadline, in call order. */
+  readonly scheduled: number[] = [];
+  /** When false, scheduleCancelAll calls fail on the link (a dead or cut-off process). */
+  scheduleCancelAllWorks = true;
+  async scheduleCancelAll(afterMs: number, options?: CancelOptions): Promise<void> {
+    this.calls.push('scheduleCancelAll');
+    if (!this.scheduleCancelAllWorks) throw new VenueDisconnectedError(this.venue, 'link down');
+    if (!this.inner.scheduleCancelAll) throw new Error(`${this.venue} has no scheduleCancelAll`);
+    this.scheduled.push(afterMs);
+    return this.inner.scheduleCancelAll(afterMs, options);
+  }
+  readonly leverageSet: string[] = [];
+  async setLeverage(instrument: InstrumentId, leverage: Decimal): Promise<void> {
+    this.calls.push('setLeverage');
+    if (!this.inner.setLeverage) throw new Error(`${this.venue} has no setLeverage`);
+    await this.inner.setLeverage(instrument, leverage);
+    this.leverageSet.push(`${instrument}=${leverage.toFixed()}`);
   }
   watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
     return this.inner.watchUserStream((event) => {
