@@ -32,7 +32,7 @@ import {
   type VenuePosition,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
-import type { ExecutionTestHooks } from './engine.js';
+import type { ExecutionEngineDeps, ExecutionTestHooks } from './engine.js';
 import type { ExecutionOptions } from './options.js';
 import { buildExecutionService, type ExecutionService } from './service.js';
 
@@ -222,6 +222,8 @@ export function newService(
     instance?: string;
     hooks?: ExecutionTestHooks;
     config?: Partial<ExecutionOptions>;
+    /** Account settings and the dead-man switch (ExecutionEngineDeps). */
+    settings?: Pick<ExecutionEngineDeps, 'accountSettings' | 'deadManSwitch'>;
   },
 ): ServiceUnderTest {
   const clock = { now: T0 };
@@ -247,6 +249,7 @@ export function newService(
       ...opts.config,
     },
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
+    ...opts.settings,
   });
   return { service, health, clock };
 }
