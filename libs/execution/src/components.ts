@@ -12,10 +12,10 @@ import {
 } from '@perpmesh/app';
 import type { ServiceMetrics } from '@perpmesh/runtime';
 import {
-  accountSettingsOf,
   deadManSwitchOf,
   EXECUTION_SERVICE,
   type ExecutionSection,
+  executionAccountSettingsOf,
   executionOptionsOf,
 } from './config.js';
 import type { ExecutionTestHooks } from './engine.js';
@@ -51,7 +51,7 @@ export function executionServiceComponents(
         venues: options.venues(),
         metrics: options.metrics,
         config: executionOptionsOf(section, options.streamPrefix),
-        accountSettings: accountSettingsOf(section),
+        accountSettings: executionAccountSettingsOf(section),
         ...(deadManSwitchOf(section) ? { deadManSwitch: deadManSwitchOf(section) } : {}),
         ...(options.hooks ? { hooks: options.hooks } : {}),
       }),

@@ -73,7 +73,7 @@ export function executionOptionsOf(s: ExecutionSection, streamPrefix = ''): Exec
 }
 
 /** The account settings of the section, with decimals parsed. */
-export function accountSettingsOf(s: Pick<ExecutionSection, 'accountSettings'>): AccountSetting[] {
+export function executionAccountSettingsOf(s: Pick<ExecutionSection, 'accountSettings'>): AccountSetting[] {
   return s.accountSettings.map((a, i) => ({
     venue: a.venue,
     account: a.account,
