@@ -20,6 +20,12 @@ export {
   type RevealableSecret,
 } from './paper-service/client.js';
 export {
+  DeferredVenuePort,
+  type DeferredVenuePortOptions,
+  isTransientConnectError,
+  openOrDefer,
+} from './paper-service/deferred-port.js';
+export {
   DEFAULT_MAX_QUEUED_STREAM_MESSAGES,
   type PaperVenueGrpcServiceOptions,
   paperVenueGrpcService,
