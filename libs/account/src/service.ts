@@ -652,7 +652,8 @@ class AccountServiceImpl implements AccountService {
   async #recoverFundingPayments(t: AccountVenueState): Promise<void> {
     const fetchHistory = t.port.fetchFundingPayments?.bind(t.port);
     if (!fetchHistory || !t.port.capabilities.fundingHistory) return;
-    const sinceMs = (t.fundingHistorySinceMs ??= this.#fundingHistoryStart(t));
+    t.fundingHistorySinceMs ??= this.#fundingHistoryStart(t);
+    const sinceMs = t.fundingHistorySinceMs;
     let payments: VenueFundingPayment[];
     try {
       payments = await withTimeout(

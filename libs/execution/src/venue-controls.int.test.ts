@@ -17,7 +17,10 @@ const backend = await openTestBackend('embedded', { prefix: 'EXECCTL' });
 after(() => backend.close());
 
 let ids = 0;
-const cid = () => `ctl-${process.pid}-${(ids += 1)}`;
+function cid(): string {
+  ids += 1;
+  return `ctl-${process.pid}-${ids}`;
+}
 
 test('leverage from config is set before the account is ready; one the venue cannot take is named in readiness', async () => {
   const hub = newHub();
