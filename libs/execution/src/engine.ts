@@ -1100,14 +1100,20 @@ export class ExecutionEngine {
     const { port } = acct;
     const settings = accountSettingsFor(this.#accountSettings, port.venue, port.account, port.capabilities);
     for (const s of settings) {
-      if (s.marginMode !== undefined) {
-        if (!port.setMarginMode)
-          throw new ValidationError('marginMode', `${port.venue} has no setMarginMode`);
-        await port.setMarginMode(s.instrument, s.marginMode);
+      const { marginMode, leverage } = s;
+      if (marginMode !== undefined) {
+        const setMarginMode = port.setMarginMode?.bind(port);
+        if (!setMarginMode) throw new ValidationError('marginMode', `${port.venue} has no setMarginMode`);
+        await this.#sender.sign(port, (nonce) =>
+          setMarginMode(s.instrument, marginMode, nonce === undefined ? {} : { nonce }),
+        );
       }
-      if (s.leverage !== undefined) {
-        if (!port.setLeverage) throw new ValidationError('leverage', `${port.venue} has no setLeverage`);
-        await port.setLeverage(s.instrument, s.leverage);
+      if (leverage !== undefined) {
+        const setLeverage = port.setLeverage?.bind(port);
+        if (!setLeverage) throw new ValidationError('leverage', `${port.venue} has no setLeverage`);
+        await this.#sender.sign(port, (nonce) =>
+          setLeverage(s.instrument, leverage, nonce === undefined ? {} : { nonce }),
+        );
       }
       this.#logger.info(
         {

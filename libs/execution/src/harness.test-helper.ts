@@ -162,10 +162,10 @@ export class SpyVenue implements VenuePort {
     return this.inner.scheduleCancelAll(afterMs, options);
   }
   readonly leverageSet: string[] = [];
-  async setLeverage(instrument: InstrumentId, leverage: Decimal): Promise<void> {
+  async setLeverage(instrument: InstrumentId, leverage: Decimal, options?: CancelOptions): Promise<void> {
     this.calls.push('setLeverage');
     if (!this.inner.setLeverage) throw new Error(`${this.venue} has no setLeverage`);
-    await this.inner.setLeverage(instrument, leverage);
+    await this.inner.setLeverage(instrument, leverage, options);
     this.leverageSet.push(`${instrument}=${leverage.toFixed()}`);
   }
   watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {

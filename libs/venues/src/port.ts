@@ -275,13 +275,17 @@ export type MarginMode = 'cross' | 'isolated';
 export const MARGIN_MODES: readonly MarginMode[] = ['cross', 'isolated'];
 
 /**
- * Options of a cancel. On a venue with `capabilities.nonces` every signed action takes a
- * nonce from the ONE sequence of the API key — orders and cancels alike (Hyperliquid,
- * Lighter) — so the caller allocates it exactly as for an order (execution's NonceSender).
+ * Options of a signed action other than an order: a cancel, a cancel-all, the scheduled
+ * cancel-all, a leverage or margin-mode change. On a venue with `capabilities.nonces` every
+ * signed action takes a nonce from the ONE sequence of the API key — orders and the rest
+ * alike (Hyperliquid, Lighter) — so the caller allocates it exactly as for an order
+ * (execution's NonceSender.sign).
  */
-export interface CancelOptions {
+export interface SignedActionOptions {
   nonce?: bigint;
 }
+/** The options of a cancel (a signed action). */
+export type CancelOptions = SignedActionOptions;
 
 export interface Subscription {
   close(): Promise<void>;
@@ -327,10 +331,13 @@ export interface VenuePort {
    * was not listening.
    */
   fetchFundingPayments?(sinceMs: EpochMs): Promise<VenueFundingPayment[]>;
-  /** Sets the instrument's leverage on the account. Present when `capabilities.setLeverage`. */
-  setLeverage?(instrument: InstrumentId, leverage: Decimal): Promise<void>;
+  /**
+   * Sets the instrument's leverage on the account. Present when `capabilities.setLeverage`;
+   * `options.nonce` as for cancels.
+   */
+  setLeverage?(instrument: InstrumentId, leverage: Decimal, options?: SignedActionOptions): Promise<void>;
   /** Sets the instrument's margin mode. Present when `capabilities.marginModes` lists modes. */
-  setMarginMode?(instrument: InstrumentId, mode: MarginMode): Promise<void>;
+  setMarginMode?(instrument: InstrumentId, mode: MarginMode, options?: SignedActionOptions): Promise<void>;
   /**
    * Arms (or re-arms, moving the deadline) the venue's dead-man switch: unless called again
    * within `afterMs`, the venue cancels every open order of the account. `afterMs = 0`

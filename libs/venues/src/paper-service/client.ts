@@ -313,7 +313,11 @@ export class PaperVenueClient implements VenuePort {
   readonly fetchNextNonce?: () => Promise<bigint>;
   /** Present when the venue says so in its capabilities. */
   readonly fetchFundingPayments?: (sinceMs: EpochMs) => Promise<VenueFundingPayment[]>;
-  readonly setLeverage?: (instrument: InstrumentId, leverage: Decimal) => Promise<void>;
+  readonly setLeverage?: (
+    instrument: InstrumentId,
+    leverage: Decimal,
+    options?: CancelOptions,
+  ) => Promise<void>;
   readonly scheduleCancelAll?: (afterMs: number, options?: CancelOptions) => Promise<void>;
 
   readonly #caller: Caller;
@@ -389,7 +393,7 @@ export class PaperVenueClient implements VenuePort {
       this.fetchFundingPayments = (sinceMs) => this.#fetchFundingPayments(sinceMs);
     }
     if (hello.capabilities.setLeverage) {
-      this.setLeverage = (instrument, leverage) => this.#setLeverage(instrument, leverage);
+      this.setLeverage = (instrument, leverage, options) => this.#setLeverage(instrument, leverage, options);
     }
     if (hello.capabilities.scheduleCancelAll) {
       this.scheduleCancelAll = (afterMs, options) => this.#scheduleCancelAll(afterMs, options);
@@ -582,13 +586,19 @@ export class PaperVenueClient implements VenuePort {
     );
   }
 
-  #setLeverage(instrument: InstrumentId, leverage: Decimal): Promise<void> {
+  #setLeverage(instrument: InstrumentId, leverage: Decimal, options: CancelOptions = {}): Promise<void> {
     return this.#unary(
       'SetLeverage',
       'write',
       (md, o, cb) =>
         this.#client().setLeverage(
-          { ...this.#target(), apiKeyId: this.apiKeyId, instrument, leverage: leverage.toFixed() },
+          {
+            ...this.#target(),
+            apiKeyId: this.apiKeyId,
+            instrument,
+            leverage: leverage.toFixed(),
+            nonce: nonceToWire(options.nonce),
+          },
           md,
           o,
           cb,

@@ -125,15 +125,21 @@ export class DeferredVenuePort implements VenuePort {
     const inner = this.#inner;
     return inner?.fetchFundingPayments ? (sinceMs) => inner.fetchFundingPayments!(sinceMs) : undefined;
   }
-  get setLeverage(): ((instrument: InstrumentId, leverage: Decimal) => Promise<void>) | undefined {
+  get setLeverage():
+    | ((instrument: InstrumentId, leverage: Decimal, options?: CancelOptions) => Promise<void>)
+    | undefined {
     const inner = this.#inner;
     return inner?.setLeverage
-      ? (instrument, leverage) => inner.setLeverage!(instrument, leverage)
+      ? (instrument, leverage, options) => inner.setLeverage!(instrument, leverage, options)
       : undefined;
   }
-  get setMarginMode(): ((instrument: InstrumentId, mode: MarginMode) => Promise<void>) | undefined {
+  get setMarginMode():
+    | ((instrument: InstrumentId, mode: MarginMode, options?: CancelOptions) => Promise<void>)
+    | undefined {
     const inner = this.#inner;
-    return inner?.setMarginMode ? (instrument, mode) => inner.setMarginMode!(instrument, mode) : undefined;
+    return inner?.setMarginMode
+      ? (instrument, mode, options) => inner.setMarginMode!(instrument, mode, options)
+      : undefined;
   }
   get scheduleCancelAll(): ((afterMs: number, options?: CancelOptions) => Promise<void>) | undefined {
     const inner = this.#inner;

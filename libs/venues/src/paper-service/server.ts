@@ -365,10 +365,11 @@ export function paperVenueGrpcService(
       parse: (req: PaperVenueServiceSetLeverageRequest) => ({
         instrument: requireText(req.instrument, 'instrument'),
         leverage: parsePositiveDecimal(req.leverage, 'leverage'),
+        options: cancelOptionsFromWire(req.nonce),
       }),
-      call: async (port, { instrument, leverage }) => {
+      call: async (port, { instrument, leverage, options }) => {
         if (!port.setLeverage) throw unsupported(port, 'setting leverage');
-        await port.setLeverage(instrument, leverage);
+        await port.setLeverage(instrument, leverage, options);
       },
       toWire: () => ({}),
     }),

@@ -29,6 +29,7 @@ import type {
   OrderRef,
   PlaceOrderRequest,
   ReadinessComponent,
+  SignedActionOptions,
   Subscription,
   UserStreamEvent,
   VenueBalance,
@@ -284,20 +285,28 @@ export class SimulatedVenue implements VenuePort {
   }
 
   /** The sim takes whole leverage in [1, the instrument's max]. */
-  async setLeverage(instrument: InstrumentId, leverage: Decimal): Promise<void> {
+  async setLeverage(
+    instrument: InstrumentId,
+    leverage: Decimal,
+    options: SignedActionOptions = {},
+  ): Promise<void> {
     this.#assertOpen();
     this.#assertAccount('setLeverage');
     this.#instrument(instrument, 'instrument');
     if (!Decimal.isDecimal(leverage) || !leverage.isInteger() || leverage.lt(1)) {
       throw new ValidationError('leverage', `must be a whole number >= 1, got ${String(leverage)}`);
     }
+    const auth = this.#auth(options.nonce);
     const result = this.#hub.command(this.venue, (exchange) =>
       exchange.setLeverage({
         accountId: this.account,
         instrumentId: instrument,
         leverage: leverage.toNumber(),
+        ...auth,
       }),
     );
+    if (auth.nonce !== undefined)
+      this.#noteNonce(auth.apiKey, auth.nonce, result.ok ? undefined : result.reject);
     if (!result.ok) throw errorFromReject(this.venue, result.reject);
   }
 

@@ -449,6 +449,8 @@ export interface PaperVenueServiceSetLeverageRequest {
   instrument: string;
   /** Decimal text, > 0. */
   leverage: string;
+  /** As on CancelOrder. */
+  nonce: string;
 }
 
 export interface PaperVenueServiceSetLeverageResponse {
@@ -5859,7 +5861,7 @@ export const PaperVenueServiceFetchFundingPaymentsResponse: MessageFns<PaperVenu
   };
 
 function createBasePaperVenueServiceSetLeverageRequest(): PaperVenueServiceSetLeverageRequest {
-  return { venue: "", account: "", apiKeyId: "", instrument: "", leverage: "" };
+  return { venue: "", account: "", apiKeyId: "", instrument: "", leverage: "", nonce: "" };
 }
 
 export const PaperVenueServiceSetLeverageRequest: MessageFns<PaperVenueServiceSetLeverageRequest> = {
@@ -5878,6 +5880,9 @@ export const PaperVenueServiceSetLeverageRequest: MessageFns<PaperVenueServiceSe
     }
     if (message.leverage !== "") {
       writer.uint32(42).string(message.leverage);
+    }
+    if (message.nonce !== "") {
+      writer.uint32(50).string(message.nonce);
     }
     return writer;
   },
@@ -5935,6 +5940,14 @@ export const PaperVenueServiceSetLeverageRequest: MessageFns<PaperVenueServiceSe
             message.leverage = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nonce = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5958,6 +5971,7 @@ export const PaperVenueServiceSetLeverageRequest: MessageFns<PaperVenueServiceSe
         : "",
       instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
       leverage: isSet(object.leverage) ? globalThis.String(object.leverage) : "",
+      nonce: isSet(object.nonce) ? globalThis.String(object.nonce) : "",
     };
   },
 
@@ -5978,6 +5992,9 @@ export const PaperVenueServiceSetLeverageRequest: MessageFns<PaperVenueServiceSe
     if (message.leverage !== "") {
       obj.leverage = message.leverage;
     }
+    if (message.nonce !== "") {
+      obj.nonce = message.nonce;
+    }
     return obj;
   },
 
@@ -5991,6 +6008,7 @@ export const PaperVenueServiceSetLeverageRequest: MessageFns<PaperVenueServiceSe
     message.apiKeyId = object.apiKeyId ?? "";
     message.instrument = object.instrument ?? "";
     message.leverage = object.leverage ?? "";
+    message.nonce = object.nonce ?? "";
     return message;
   },
 };
