@@ -33,6 +33,11 @@ export interface AccountSettings {
   readonly leaseTtlMs: number;
   /** How often the holder renews and a standby retries; well under `leaseTtlMs`. */
   readonly leaseRenewIntervalMs: number;
+  /**
+   * Funding payment history is read from venues that keep one (`fetchFundingPayments`) from
+   * the last payment applied; with none applied yet, from this long ago.
+   */
+  readonly fundingHistoryLookbackMs: number;
 }
 
 export type AccountSettingsInput = Partial<
@@ -60,6 +65,7 @@ export const ACCOUNT_DEFAULTS = {
   consumerName: 'account',
   leaseTtlMs: 15_000,
   leaseRenewIntervalMs: 5_000,
+  fundingHistoryLookbackMs: 7 * 24 * 3_600_000,
 } as const;
 
 function wholeMs(value: unknown, field: string, min: number): number {
@@ -98,6 +104,7 @@ export function resolveAccountSettings(input: AccountSettingsInput = {}, at = 'a
     housekeepingIntervalMs: wholeMs(v.housekeepingIntervalMs, `${at}.housekeepingIntervalMs`, 0),
     venueCallTimeoutMs: wholeMs(v.venueCallTimeoutMs, `${at}.venueCallTimeoutMs`, 1),
     consumerName: v.consumerName,
+    fundingHistoryLookbackMs: wholeMs(v.fundingHistoryLookbackMs, `${at}.fundingHistoryLookbackMs`, 1),
     ...leaseTimes(v.leaseTtlMs, v.leaseRenewIntervalMs, at),
   };
 }
@@ -143,6 +150,7 @@ export const accountSectionFields = {
     .default(ACCOUNT_DEFAULTS.consumerName),
   leaseTtl: durationMs.default(ACCOUNT_DEFAULTS.leaseTtlMs),
   leaseRenewInterval: durationMs.default(ACCOUNT_DEFAULTS.leaseRenewIntervalMs),
+  fundingHistoryLookback: durationMs.default(ACCOUNT_DEFAULTS.fundingHistoryLookbackMs),
 };
 
 const accountSection = z.strictObject(accountSectionFields);
@@ -163,6 +171,7 @@ export function accountSettingsOf(s: AccountSection): AccountSettingsInput {
     consumerName: s.consumerName,
     leaseTtlMs: s.leaseTtl,
     leaseRenewIntervalMs: s.leaseRenewInterval,
+    fundingHistoryLookbackMs: s.fundingHistoryLookback,
   };
   resolveAccountSettings(input);
   return input;

@@ -63,6 +63,7 @@ describe('account projectors replayed into a scratch store', () => {
           feeCurrency: 'USDC',
           liquidity: 0,
           filledAtMs: T0 + i,
+          origin: 0,
         },
       } as Parameters<typeof newEnvelope>[0]['payload']);
     }

@@ -57,6 +57,7 @@ function fill(tradeId: string, size: string, price = '100'): EnvelopePayload {
       feeCurrency: 'USDC',
       liquidity: 0,
       filledAtMs: T0 + 5,
+      origin: 0,
     },
   } as EnvelopePayload;
 }

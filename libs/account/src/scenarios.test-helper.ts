@@ -9,6 +9,7 @@ import type { ProjectionStore } from '@perpmesh/bus';
 import {
   decodeEnvelope,
   type Envelope,
+  FILL_ORIGIN,
   factEventId,
   liquidityToProto,
   newEnvelope,
@@ -133,6 +134,7 @@ export function fillEnvelope(venue: string, account: string, fill: VenueFill, id
         feeCurrency: fill.feeCurrency,
         liquidity: liquidityToProto(fill.liquidity),
         filledAtMs: fill.tsEventMs,
+        origin: FILL_ORIGIN.toProto(fill.origin ?? 'order'),
       },
     },
   });
@@ -310,6 +312,61 @@ export function describeAccountScenarios(kind: TestBackendKind): void {
       assert.ok(!total.isZero(), 'the funding rate was not zero');
       await eventually('funding in the position', () => svc.positions()[0]?.funding.eq(total));
       await eventually('both payments applied', () => svc.projectorStats().funding.applied === 2);
+    });
+
+    test('a funding payment made while no account instance listened is recovered from the venue history, once', async () => {
+      await fresh();
+      const svc = await start();
+      await publishFills(world, await trade(world, 'buy-1', 'buy', '0.05'));
+      await eventually('the position', () => projectedSize(svc) === '0.05');
+      world.hub.advanceTo(T0 + FUNDING_INTERVAL_MS + 1_000);
+      await svc.idle();
+      await eventually('the first payment applied', () => svc.projectorStats().funding.applied === 1);
+      await svc.stop();
+      // Paid while the account service is down: nobody hears it on the user stream.
+      world.hub.advanceTo(T0 + 2 * FUNDING_INTERVAL_MS + 1_000);
+
+      const restarted = await start();
+      await restarted.idle();
+      const times = async () => (await acctEvents(backend, 'fundingPayment')).map((p) => p.fundingTimeMs);
+      assert.deepEqual(await times(), [T0 + FUNDING_INTERVAL_MS, T0 + 2 * FUNDING_INTERVAL_MS]);
+      await eventually('the missed payment applied', () => restarted.projectorStats().funding.applied === 1);
+      // Later polls read the history again: nothing is published twice.
+      await restarted.refresh();
+      await restarted.idle();
+      assert.deepEqual(await times(), [T0 + FUNDING_INTERVAL_MS, T0 + 2 * FUNDING_INTERVAL_MS]);
+      const venueFunding = (await world.port.fetchFundingPayments?.(T0)) ?? [];
+      const total = venueFunding.reduce((acc, p) => acc.plus(p.amount), dec(0));
+      await eventually('all the venue paid is in the position', () =>
+        restarted.positions()[0]?.funding.eq(total),
+      );
+    });
+
+    test('a liquidation fill on exec.fill takes the projected position to zero; no drift', async () => {
+      await fresh();
+      const svc = await start();
+      await world.port.setLeverage?.(BTC, dec(50));
+      await publishFills(world, await trade(world, 'buy-1', 'buy', '0.05'));
+      await eventually('the position', () => projectedSize(svc) === '0.05');
+      // Thin the collateral so a 10% drop liquidates the account.
+      world.hub.command('paper', (exchange) => {
+        const free = exchange.marginSummary('main').available;
+        return exchange.withdraw('main', free.minus(20).toDecimalPlaces(2, 1));
+      });
+      const mark = world.hub.exchange('paper').markPrice(BTC)!;
+      const crash = mark.mul('0.9').toDecimalPlaces(1);
+      world.hub.command('paper', (exchange) =>
+        exchange.setPrices(BTC, { markPrice: crash, indexPrice: crash }),
+      );
+      const liquidation = (await world.port.fetchFills(T0)).filter((f) => f.origin === 'liquidation');
+      assert.equal(liquidation.length, 1, 'the venue liquidated the position');
+      // What the execution service publishes for it (exec.fill, origin liquidation).
+      await publishFills(world, liquidation);
+      await eventually('the position closed', () => projectedSize(svc) === '0');
+      world.hub.advanceTo(world.hub.nowMs + 10_000);
+      await svc.refresh();
+      await svc.idle();
+      assert.deepEqual(await acctEvents(backend, 'accountDrift'), []);
     });
 
     test('a redelivered exec.fill is applied once; a fill stored twice under two ids is applied once', async () => {

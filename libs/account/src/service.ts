@@ -640,6 +640,51 @@ class AccountServiceImpl implements AccountService {
       'funding payment',
     );
     this.#publisher.fundingPayment(fact);
+    t.fundingHistorySinceMs = Math.max(t.fundingHistorySinceMs ?? 0, payment.tsEventMs + 1);
+  }
+
+  /**
+   * Funding payments the venue made while no instance listened (down, standby, user stream
+   * cut): read from the venue's history since the last one applied and published. Fact ids
+   * (venue|account|instrument|funding time) and the projection's applied times keep a payment
+   * the stream also reported from counting twice.
+   */
+  async #recoverFundingPayments(t: AccountVenueState): Promise<void> {
+    const fetchHistory = t.port.fetchFundingPayments?.bind(t.port);
+    if (!fetchHistory || !t.port.capabilities.fundingHistory) return;
+    t.fundingHistorySinceMs ??= this.#fundingHistoryStart(t);
+    const sinceMs = t.fundingHistorySinceMs;
+    let payments: VenueFundingPayment[];
+    try {
+      payments = await withTimeout(
+        fetchHistory(sinceMs),
+        this.settings.venueCallTimeoutMs,
+        'fetchFundingPayments',
+      );
+    } catch (err) {
+      this.#fetchFailed(t, 'funding_history', err);
+      return;
+    }
+    const missed = payments.filter((p) => p.tsEventMs >= sinceMs).sort((a, b) => a.tsEventMs - b.tsEventMs);
+    if (missed.length > 0) {
+      this.#logger.info(
+        { venue: t.venue, account: t.account, payments: missed.length, sinceMs },
+        'funding payments recovered from the venue history',
+      );
+    }
+    for (const payment of missed) this.#publishFundingPayment(t, payment);
+  }
+
+  /** After the newest payment the funding projection applied for the account; else the lookback. */
+  #fundingHistoryStart(t: AccountVenueState): EpochMs {
+    let last: EpochMs | undefined;
+    for (const entry of Object.values(this.#funding.funding)) {
+      if (entry.venue !== t.venue || entry.account !== t.account) continue;
+      last = Math.max(last ?? 0, entry.lastFundingTimeMs);
+    }
+    return last !== undefined
+      ? last + 1
+      : Math.max(0, this.#deps.nowMs() - this.settings.fundingHistoryLookbackMs);
   }
 
   refresh(): Promise<void> {
@@ -681,6 +726,7 @@ class AccountServiceImpl implements AccountService {
     }
     if (orders.status === 'fulfilled') t.openOrders = orders.value.length;
     else this.#fetchFailed(t, 'open_orders', orders.reason);
+    await this.#recoverFundingPayments(t);
     this.#updateBalanceReadiness(t);
     this.#updatePositionsReadiness(t);
   }

@@ -36,6 +36,11 @@ export class AccountVenueState {
   subscribing = false;
   userStreamError: string | undefined;
   userStreamReady = false;
+  /**
+   * Funding payments at or after this venue time are not known to be published yet: where
+   * the next read of the venue's funding history starts. Undefined until first derived.
+   */
+  fundingHistorySinceMs: EpochMs | undefined;
   /** Settle currency per instrument (from loadMarkets); kept across standby periods. */
   readonly settle = new Map<string, string>();
 

@@ -31,6 +31,7 @@ const fill = (over: Partial<Fill> = {}): Fill =>
     feeCurrency: 'USDC',
     liquidity: 0,
     filledAtMs: 0,
+    origin: 0,
     ...over,
   }) as Fill;
 

@@ -15,6 +15,7 @@ import type {
 } from '@perpmesh/core';
 import { parseDecimal, toWire, ValidationError } from '@perpmesh/core';
 import {
+  FillOrigin as ProtoFillOrigin,
   Liquidity as ProtoLiquidity,
   OrderStatus as ProtoOrderStatus,
   OrderType as ProtoOrderType,
@@ -108,6 +109,23 @@ export const LIQUIDITY = enumMapping<Liquidity, ProtoLiquidity>('Liquidity', {
   maker: ProtoLiquidity.LIQUIDITY_MAKER,
   taker: ProtoLiquidity.LIQUIDITY_TAKER,
 });
+
+/**
+ * Who made a fill: one of our orders, or the venue acting on the account (a liquidation,
+ * auto-deleveraging). The venue port re-exports it as `FillOrigin`.
+ */
+export type FillOriginName = 'order' | 'liquidation' | 'adl';
+
+export const FILL_ORIGIN = enumMapping<FillOriginName, ProtoFillOrigin>('FillOrigin', {
+  order: ProtoFillOrigin.FILL_ORIGIN_ORDER,
+  liquidation: ProtoFillOrigin.FILL_ORIGIN_LIQUIDATION,
+  adl: ProtoFillOrigin.FILL_ORIGIN_ADL,
+});
+
+/** As FILL_ORIGIN.fromProto, but UNSPECIFIED (a producer from before the field) reads as `order`. */
+export function fillOriginFromProto(value: ProtoFillOrigin, field = 'origin'): FillOriginName {
+  return value === ProtoFillOrigin.FILL_ORIGIN_UNSPECIFIED ? 'order' : FILL_ORIGIN.fromProto(value, field);
+}
 
 export const POSITION_SIDE = enumMapping<PositionSide, ProtoPositionSide>('PositionSide', {
   long: ProtoPositionSide.POSITION_SIDE_LONG,

@@ -10,7 +10,13 @@ import {
   type VenueAccess,
 } from '@perpmesh/app';
 import type { ServiceMetrics } from '@perpmesh/runtime';
-import { EXECUTION_SERVICE, type ExecutionSection, executionOptionsOf } from './config.js';
+import {
+  deadManSwitchOf,
+  EXECUTION_SERVICE,
+  type ExecutionSection,
+  executionAccountSettingsOf,
+  executionOptionsOf,
+} from './config.js';
 import type { ExecutionTestHooks } from './engine.js';
 import { buildExecutionService, type ExecutionService } from './service.js';
 
@@ -42,6 +48,8 @@ export function executionServiceComponents(
         venues: options.venues(),
         metrics: options.metrics,
         config: executionOptionsOf(section, options.streamPrefix),
+        accountSettings: executionAccountSettingsOf(section),
+        ...(deadManSwitchOf(section) ? { deadManSwitch: deadManSwitchOf(section) } : {}),
         ...(options.hooks ? { hooks: options.hooks } : {}),
       }),
   });

@@ -89,8 +89,20 @@ import {
   type TrackedOrder,
 } from './orders.js';
 import { fetchVenueOrder, orderRefOf, reconcileOrders } from './reconciliation.js';
-import { checkOrderAgainstMarket, orderRequestFingerprint, type PlaceOrderCommand } from './validation.js';
 import {
+  checkOrderAgainstCapabilities,
+  checkOrderAgainstMarket,
+  orderRequestFingerprint,
+  type PlaceOrderCommand,
+} from './validation.js';
+import {
+  type AccountSetting,
+  accountSettingsFor,
+  type DeadManSwitchSettings,
+  deadManSwitchPlan,
+} from './venue-controls.js';
+import {
+  isVenueMadeFill,
   orderEventOfVenueFill,
   orderEventsOfVenueOrder,
   orderViewFromVenue,
@@ -102,7 +114,7 @@ import {
   venueOrderIdHintOf,
   venueReportOf,
 } from './venue-reports.js';
-import { execFilter, orderEventEnvelope } from './wire.js';
+import { execFilter, orderEventEnvelope, venueMadeFillEnvelope } from './wire.js';
 
 /** Test-only hooks. Production wiring never sets them. */
 export interface ExecutionTestHooks {
@@ -134,6 +146,10 @@ export interface ExecutionEngineDeps {
   /** Waits between resolver polls; tests pass one that moves a manual clock. Default: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly hooks?: ExecutionTestHooks;
+  /** Leverage / margin mode per venue, account and instrument, applied before an account is ready. */
+  readonly accountSettings?: readonly AccountSetting[];
+  /** The venues' dead-man switch (scheduleCancelAll); off when absent or `afterMs` 0. */
+  readonly deadManSwitch?: DeadManSwitchSettings;
 }
 
 export interface PlaceOrderResult {
@@ -170,6 +186,8 @@ interface AccountRuntime {
   /** Last seen readiness of the port's user stream (to reconcile after a reconnect). */
   userStreamReady: boolean | undefined;
   fillCatchUp: { timer: NodeJS.Timeout; sinceMs: EpochMs } | undefined;
+  /** The dead-man switch's refresh timer while armed. */
+  deadManTimer: NodeJS.Timeout | undefined;
 }
 
 const accountKey = (venue: VenueId, account: AccountId) => `${venue}/${account}`;
@@ -187,6 +205,10 @@ export class ExecutionEngine {
   readonly #hooks: ExecutionTestHooks;
   readonly #sleepDep: (ms: number) => Promise<void>;
   readonly #metrics: ExecutionMetrics;
+  readonly #accountSettings: readonly AccountSetting[];
+  readonly #deadManSwitch: DeadManSwitchSettings | undefined;
+  /** The kill switch is HALTED: dead-man switches are not refreshed. */
+  #halted = false;
 
   readonly #orders = new OrderTable();
   readonly #accounts = new Map<string, AccountRuntime>();
@@ -215,6 +237,8 @@ export class ExecutionEngine {
     this.#source = deps.source;
     this.#options = resolveExecutionOptions(deps.config);
     this.#hooks = deps.hooks ?? {};
+    this.#accountSettings = deps.accountSettings ?? [];
+    this.#deadManSwitch = deps.deadManSwitch;
     this.#sleepDep = deps.sleep ?? ((ms) => sleep(ms, { unref: true }));
     this.#metrics = executionMetrics(deps.metrics ?? createMetrics('execution', { defaultMetrics: false }));
     this.#stopped = new Promise<void>((resolve) =>
@@ -230,6 +254,7 @@ export class ExecutionEngine {
         reconciling: undefined,
         userStreamReady: undefined,
         fillCatchUp: undefined,
+        deadManTimer: undefined,
       });
       this.#health.register(
         `${venue}/${account}/reconciliation`,
@@ -309,6 +334,9 @@ export class ExecutionEngine {
     for (const acct of this.#accounts.values()) {
       if (acct.fillCatchUp) clearTimeout(acct.fillCatchUp.timer);
       acct.fillCatchUp = undefined;
+      // The venue's switch stays armed: if no one refreshes it, the venue cancels our orders.
+      if (acct.deadManTimer) clearInterval(acct.deadManTimer);
+      acct.deadManTimer = undefined;
       const sub = acct.subscription;
       acct.subscription = undefined;
       await sub?.close().catch((err) => this.#logger.warn({ err }, 'closing a user stream failed'));
@@ -375,6 +403,7 @@ export class ExecutionEngine {
     const { port, acct } = this.#portFor(venue, account);
     const market = this.#market(venue, request.instrument);
     checkOrderAgainstMarket(request, market);
+    checkOrderAgainstCapabilities(request, port.capabilities);
     if (!acct.reconciled) {
       throw new ExecutionUnavailableError(
         `${venue}/${account} is not reconciled with the venue yet: ${this.#health.component(`${venue}/${account}/reconciliation`)?.reason ?? 'starting'}`,
@@ -672,7 +701,9 @@ export class ExecutionEngine {
     if (port.capabilities.cancelAllOrders) {
       await Promise.all(targets.map((o) => this.#apply(o, this.#cancelRequested(), { publish: true })));
       try {
-        const canceled = await port.cancelAllOrders(filter.instrument);
+        const canceled = await this.#sender.sign(port, (nonce) =>
+          port.cancelAllOrders(filter.instrument, nonce === undefined ? {} : { nonce }),
+        );
         for (const venueOrder of canceled) {
           const order = this.#findVenueOrder(filter.venue, filter.account, venueOrder);
           if (order) await this.#applyVenueOrder(acct, order, venueOrder);
@@ -702,7 +733,9 @@ export class ExecutionEngine {
     await this.#apply(order, this.#cancelRequested(), { publish: true });
     const ref = orderRefOf(order);
     try {
-      const venueOrder = await port.cancelOrder(ref);
+      const venueOrder = await this.#sender.sign(port, (nonce) =>
+        port.cancelOrder(ref, nonce === undefined ? {} : { nonce }),
+      );
       await this.#applyVenueOrder(acct, order, venueOrder);
       if (order.state.status === 'cancel_requested' && !['canceled', 'expired'].includes(venueOrder.status)) {
         await this.#cancelRefused(
@@ -916,11 +949,30 @@ export class ExecutionEngine {
   #onUserEvent(acct: AccountRuntime, event: UserStreamEvent): void {
     const report = venueReportOf(event);
     if (!report) return; // balances, positions and funding payments are the account service's
+    if (report.kind === 'fill' && isVenueMadeFill(report.fill)) {
+      this.#publishVenueMadeFill(acct, report.fill);
+      return;
+    }
     const { venue, account } = acct.port;
     const target = reportTarget(reportIds(report), (ids) => this.#findVenueOrder(venue, account, ids));
     if (target.kind === 'order') this.#track(this.#applyReport(acct, target.order, report));
     else if (target.kind === 'hold')
       this.#holdOrphan(venue, account, target.clientOrderId, (o) => this.#applyReport(acct, o, report));
+  }
+
+  /**
+   * A liquidation / ADL fill: exec.fill with its origin, so the account projection moves the
+   * position as the venue did. Its fact id makes the stream's and fetchFills' copies one.
+   */
+  #publishVenueMadeFill(acct: AccountRuntime, fill: VenueFill): void {
+    const { venue, account } = acct.port;
+    this.#logger.warn(
+      { venue, account, instrument: fill.instrument, origin: fill.origin, tradeId: fill.tradeId },
+      'venue-made fill (liquidation / auto-deleveraging) on the account',
+    );
+    this.#track(
+      this.#publisher.publish(undefined, [venueMadeFillEnvelope(venue, account, fill, this.#ctx())]),
+    );
   }
 
   /** An event of an order we do not know yet (another replica's, not on our log tail yet): hold it briefly. */
@@ -1023,9 +1075,7 @@ export class ExecutionEngine {
   async #bringUp(acct: AccountRuntime): Promise<void> {
     const { venue, account } = acct.port;
     try {
-      await this.#loadMarkets(acct.port);
-      await this.#subscribeUserStream(acct);
-      await this.#reconcile(acct);
+      await this.#bringUpOnce(acct);
     } catch (err) {
       this.#health.notReady(
         `${venue}/${account}/reconciliation`,
@@ -1036,6 +1086,99 @@ export class ExecutionEngine {
     }
   }
 
+  /** Markets, account settings, user stream, reconciliation, then the dead-man switch. */
+  async #bringUpOnce(acct: AccountRuntime): Promise<void> {
+    await this.#loadMarkets(acct.port);
+    await this.#applyAccountSettings(acct);
+    await this.#subscribeUserStream(acct);
+    await this.#reconcile(acct);
+    await this.#armDeadManSwitch(acct);
+  }
+
+  /** Leverage and margin mode from config; a failure keeps the account not ready (the caller retries). */
+  async #applyAccountSettings(acct: AccountRuntime): Promise<void> {
+    const { port } = acct;
+    const settings = accountSettingsFor(this.#accountSettings, port.venue, port.account, port.capabilities);
+    for (const s of settings) {
+      const { marginMode, leverage } = s;
+      if (marginMode !== undefined) {
+        const setMarginMode = port.setMarginMode?.bind(port);
+        if (!setMarginMode) throw new ValidationError('marginMode', `${port.venue} has no setMarginMode`);
+        await this.#sender.sign(port, (nonce) =>
+          setMarginMode(s.instrument, marginMode, nonce === undefined ? {} : { nonce }),
+        );
+      }
+      if (leverage !== undefined) {
+        const setLeverage = port.setLeverage?.bind(port);
+        if (!setLeverage) throw new ValidationError('leverage', `${port.venue} has no setLeverage`);
+        await this.#sender.sign(port, (nonce) =>
+          setLeverage(s.instrument, leverage, nonce === undefined ? {} : { nonce }),
+        );
+      }
+      this.#logger.info(
+        {
+          venue: port.venue,
+          account: port.account,
+          instrument: s.instrument,
+          leverage: s.leverage?.toFixed(),
+          marginMode: s.marginMode,
+        },
+        'account setting applied',
+      );
+    }
+  }
+
+  /**
+   * Arms the venue's dead-man switch and refreshes it every `refreshMs`. A failed refresh makes
+   * the switch's component not ready (orders may be canceled by the venue soon); the next
+   * refresh tries again. Not refreshed while HALTED.
+   */
+  async #armDeadManSwitch(acct: AccountRuntime): Promise<void> {
+    const { port } = acct;
+    const plan = deadManSwitchPlan(this.#deadManSwitch, port.capabilities);
+    if (!plan || !port.scheduleCancelAll || acct.deadManTimer || this.#stop.signal.aborted) return;
+    const component = `${port.venue}/${port.account}/dead-man-switch`;
+    const schedule = port.scheduleCancelAll.bind(port);
+    const refresh = async () => {
+      if (this.#halted || this.#stop.signal.aborted) return;
+      try {
+        await this.#sender.sign(port, (nonce) =>
+          schedule(plan.afterMs, nonce === undefined ? {} : { nonce }),
+        );
+        this.#health.ready(component, { afterMs: plan.afterMs, refreshMs: plan.refreshMs });
+      } catch (err) {
+        this.#health.notReady(
+          component,
+          `${port.venue}/${port.account}: could not refresh the venue's scheduled cancel-all (${plan.afterMs} ms): ${errorText(err)}; the venue may cancel the account's orders`,
+        );
+      }
+    };
+    await refresh();
+    acct.deadManTimer = setInterval(() => this.#track(refresh()), plan.refreshMs);
+    acct.deadManTimer.unref();
+  }
+
+  /**
+   * The kill switch. HALTED: stop refreshing the venues' dead-man switches and cancel every
+   * open order of every account now (the venue switch, still armed, catches what a lost
+   * cancel missed). Any other state: refreshing resumes at the next period.
+   */
+  async setHalted(halted: boolean): Promise<void> {
+    this.#halted = halted;
+    if (!halted) return;
+    this.#logger.warn({}, 'trading HALTED: canceling every open order');
+    await Promise.all(
+      [...this.#accounts.values()].map((acct) =>
+        this.cancelAllOrders({ venue: acct.port.venue, account: acct.port.account }).catch((err) =>
+          this.#logger.error(
+            { venue: acct.port.venue, account: acct.port.account, err: errorText(err) },
+            'cancel-all on HALTED failed; the venue dead-man switch (if armed) remains',
+          ),
+        ),
+      ),
+    );
+  }
+
   async #retryBringUp(acct: AccountRuntime): Promise<void> {
     let delay = this.#options.reconcileRetryDelayMs;
     while (!this.#stop.signal.aborted && !acct.reconciled) {
@@ -1043,9 +1186,7 @@ export class ExecutionEngine {
       if (this.#stop.signal.aborted) return;
       delay = Math.min(delay * 2, 60_000);
       try {
-        await this.#loadMarkets(acct.port);
-        await this.#subscribeUserStream(acct);
-        await this.#reconcile(acct);
+        await this.#bringUpOnce(acct);
       } catch (err) {
         this.#health.notReady(
           `${acct.port.venue}/${acct.port.account}/reconciliation`,
@@ -1129,6 +1270,10 @@ export class ExecutionEngine {
     const fills = await acct.port.fetchFills(sinceMs);
     const pending: (Promise<unknown> | undefined)[] = [];
     for (const fill of fills) {
+      if (isVenueMadeFill(fill)) {
+        this.#publishVenueMadeFill(acct, fill);
+        continue;
+      }
       const order = this.#findVenueOrder(venue, account, fill);
       if (order) pending.push(this.#applyVenueFill(order, fill, true));
     }

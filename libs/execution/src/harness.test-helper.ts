@@ -11,6 +11,7 @@ import { createLogger, HealthRegistry } from '@perpmesh/runtime';
 import type { TestBackend } from '@perpmesh/testing';
 import {
   type BookSnapshot,
+  type CancelOptions,
   type FundingInfo,
   type MarketEvent,
   type OrderRef,
@@ -31,22 +32,26 @@ import {
   type VenuePosition,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
-import type { ExecutionTestHooks } from './engine.js';
+import type { ExecutionEngineDeps, ExecutionTestHooks } from './engine.js';
 import type { ExecutionOptions } from './options.js';
 import { buildExecutionService, type ExecutionService } from './service.js';
 
 export const BTC = 'BTC-USDC-PERP';
 export const T0 = 1_700_000_000_000;
 
-export function newHub(): PaperVenueHub {
+export function newHub(
+  extraAccounts: { venueId: string; accountId: string; deposit: string }[] = [],
+): PaperVenueHub {
   return new PaperVenueHub({
     seed: 7,
     clock: { kind: 'manual' },
     startMs: T0,
     venues: [{ venueId: 'paper' }, { venueId: 'paper-lighter' }],
-    accounts: ['paper', 'paper-lighter'].flatMap((venueId) =>
-      ['main', 'taker'].map((accountId) => ({ venueId, accountId, deposit: '10000000' })),
-    ),
+    accounts: ['paper', 'paper-lighter']
+      .flatMap((venueId) =>
+        ['main', 'taker'].map((accountId) => ({ venueId, accountId, deposit: '10000000' })),
+      )
+      .concat(extraAccounts),
   });
 }
 
@@ -133,17 +138,35 @@ export class SpyVenue implements VenuePort {
       throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
     return result;
   }
-  async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
+  async cancelOrder(ref: OrderRef, options?: CancelOptions): Promise<VenueOrder> {
     this.calls.push('cancelOrder');
-    const result = await this.inner.cancelOrder(ref);
+    const result = await this.inner.cancelOrder(ref, options);
     if (this.cancelOrderMode === 'timeout')
       throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
     if (this.cancelOrderMode === 'gone') throw new VenueOrderNotFoundError(this.venue, 'no such open order');
     return result;
   }
-  cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+  cancelAllOrders(instrument?: InstrumentId, options?: CancelOptions): Promise<VenueOrder[]> {
     this.calls.push('cancelAllOrders');
-    return this.inner.cancelAllOrders(instrument);
+    return this.inner.cancelAllOrders(instrument, options);
+  }
+  /** Each scheduleCancelAll's deadline, in call order. */
+  readonly scheduled: number[] = [];
+  /** When false, scheduleCancelAll calls fail on the link (a dead or cut-off process). */
+  scheduleCancelAllWorks = true;
+  async scheduleCancelAll(afterMs: number, options?: CancelOptions): Promise<void> {
+    this.calls.push('scheduleCancelAll');
+    if (!this.scheduleCancelAllWorks) throw new VenueDisconnectedError(this.venue, 'link down');
+    if (!this.inner.scheduleCancelAll) throw new Error(`${this.venue} has no scheduleCancelAll`);
+    this.scheduled.push(afterMs);
+    return this.inner.scheduleCancelAll(afterMs, options);
+  }
+  readonly leverageSet: string[] = [];
+  async setLeverage(instrument: InstrumentId, leverage: Decimal, options?: CancelOptions): Promise<void> {
+    this.calls.push('setLeverage');
+    if (!this.inner.setLeverage) throw new Error(`${this.venue} has no setLeverage`);
+    await this.inner.setLeverage(instrument, leverage, options);
+    this.leverageSet.push(`${instrument}=${leverage.toFixed()}`);
   }
   watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
     return this.inner.watchUserStream((event) => {
@@ -199,6 +222,8 @@ export function newService(
     instance?: string;
     hooks?: ExecutionTestHooks;
     config?: Partial<ExecutionOptions>;
+    /** Account settings and the dead-man switch (ExecutionEngineDeps). */
+    settings?: Pick<ExecutionEngineDeps, 'accountSettings' | 'deadManSwitch'>;
   },
 ): ServiceUnderTest {
   const clock = { now: T0 };
@@ -224,6 +249,7 @@ export function newService(
       ...opts.config,
     },
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
+    ...opts.settings,
   });
   return { service, health, clock };
 }

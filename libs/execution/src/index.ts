@@ -33,6 +33,7 @@ export {
   isStaleNonceRejection,
   NonceSender,
   type NonceSenderDeps,
+  type NonceSigningPort,
   NotSentError,
   type SendingPort,
 } from './nonce-sender.js';
@@ -50,12 +51,20 @@ export {
 } from './reconciliation.js';
 export { buildExecutionService, type ExecutionService, type ExecutionServiceDeps } from './service.js';
 export {
+  checkOrderAgainstCapabilities,
   checkOrderAgainstMarket,
   orderRequestFingerprint,
   type PlaceOrderCommand,
   placeOrderCommandFromProto,
 } from './validation.js';
 export {
+  type AccountSetting,
+  accountSettingsFor,
+  type DeadManSwitchSettings,
+  deadManSwitchPlan,
+} from './venue-controls.js';
+export {
+  isVenueMadeFill,
   type OrderTransition,
   orderEventOfVenueFill,
   orderEventsOfVenueOrder,
@@ -69,4 +78,11 @@ export {
   venueOrderIdHintOf,
   venueReportOf,
 } from './venue-reports.js';
-export { CANCEL_REJECTED_REASON_PREFIX, type EnvelopeContext, execFilter, orderToProto } from './wire.js';
+export {
+  CANCEL_REJECTED_REASON_PREFIX,
+  type EnvelopeContext,
+  execFilter,
+  orderToProto,
+  venueFillToProto,
+  venueMadeFillEnvelope,
+} from './wire.js';

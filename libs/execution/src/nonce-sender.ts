@@ -1,5 +1,8 @@
 /**
- * Sending an order to a venue, with a nonce when the venue wants one (`capabilities.nonces`).
+ * Sending an order — or any other signed action: a cancel, a cancel-all, the scheduled
+ * cancel-all — to a venue, with a nonce when the venue wants one (`capabilities.nonces`).
+ * Every action of an API key takes its nonce from the key's ONE sequence (Hyperliquid and
+ * Lighter sign cancels with the same nonce sequence as orders).
  *
  * Nonces come from the state store (one counter per `{venue, account, apiKeyId}`, shared by
  * every replica; `floor = now` when the venue wants time-based nonces). Allocation and
@@ -36,13 +39,19 @@ export type SendingPort = Pick<
   'venue' | 'account' | 'apiKeyId' | 'capabilities' | 'createOrder' | 'fetchNextNonce'
 >;
 
+/** The parts of a venue port nonce allocation uses. */
+export type NonceSigningPort = Pick<
+  VenuePort,
+  'venue' | 'account' | 'apiKeyId' | 'capabilities' | 'fetchNextNonce'
+>;
+
 export interface NonceSenderDeps {
   readonly state: Pick<StateStore, 'allocateNonce' | 'resyncNonce'>;
   readonly nowMs: () => EpochMs;
   /** Resends after a stale-nonce refusal (EXECUTION_DEFAULTS.staleNonceRetries). */
   readonly staleNonceRetries: number;
   /** Called before each resync (a metric, a log line). */
-  readonly onStaleNonce?: (port: SendingPort, attempt: number, err: unknown) => void;
+  readonly onStaleNonce?: (port: NonceSigningPort, attempt: number, err: unknown) => void;
 }
 
 export class NonceSender {
@@ -59,11 +68,21 @@ export class NonceSender {
    * threw, or `NotSentError` when no nonce could be had (nothing was sent).
    */
   async send(port: SendingPort, request: PortPlaceOrderRequest): Promise<VenueOrder> {
-    if (!port.capabilities.nonces) return port.createOrder(request);
+    return this.sign(port, (nonce) =>
+      port.createOrder(nonce === undefined ? request : { ...request, nonce }),
+    );
+  }
+
+  /**
+   * Runs a signed action (`action(nonce)` calls the port) with a fresh nonce on a nonce venue,
+   * `undefined` elsewhere; a stale-nonce refusal resyncs and reruns it as for orders.
+   */
+  async sign<T>(port: NonceSigningPort, action: (nonce: bigint | undefined) => Promise<T>): Promise<T> {
+    if (!port.capabilities.nonces) return action(undefined);
     const key: NonceKey = { venue: port.venue, account: port.account, apiKeyId: port.apiKeyId };
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.#sendWithNonce(port, key, request);
+        return await this.#signWithNonce(port, key, action);
       } catch (err) {
         if (!isStaleNonceRejection(err) || attempt >= this.#deps.staleNonceRetries) throw err;
         this.#deps.onStaleNonce?.(port, attempt + 1, err);
@@ -83,11 +102,11 @@ export class NonceSender {
    * Allocation and hand-over under the key's lock; the lock is released once the request is
    * handed to the port, not when the venue answers.
    */
-  async #sendWithNonce(
-    port: SendingPort,
+  async #signWithNonce<T>(
+    port: NonceSigningPort,
     key: NonceKey,
-    request: PortPlaceOrderRequest,
-  ): Promise<VenueOrder> {
+    action: (nonce: bigint) => Promise<T>,
+  ): Promise<T> {
     const lockKey = `${key.venue}\u0000${key.account}\u0000${key.apiKeyId}`;
     const previous = this.#locks.get(lockKey) ?? Promise.resolve();
     let release!: () => void;
@@ -97,7 +116,7 @@ export class NonceSender {
     const tail = previous.then(() => gate);
     this.#locks.set(lockKey, tail);
     await previous;
-    let pending: Promise<VenueOrder>;
+    let pending: Promise<T>;
     try {
       const options = port.capabilities.nonceFloorIsTimeMs ? { floor: BigInt(this.#deps.nowMs()) } : {};
       let nonce: bigint;
@@ -106,7 +125,7 @@ export class NonceSender {
       } catch (cause) {
         throw new NotSentError(`could not allocate a nonce: ${errorText(cause)}`, { cause });
       }
-      pending = port.createOrder({ ...request, nonce });
+      pending = action(nonce);
     } finally {
       release();
       if (this.#locks.get(lockKey) === tail) this.#locks.delete(lockKey);

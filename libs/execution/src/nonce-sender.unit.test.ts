@@ -126,6 +126,47 @@ describe('NonceSender', () => {
     assert.deepEqual(store.allocations, []);
   });
 
+  test('orders and other signed actions (cancels) share the one sequence of the key, in order', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20, 0, 10, 0];
+    const venue = new StrictNonceVenue();
+    const s = sender(store);
+    const signed: bigint[] = [];
+    // A cancel is signed like an order: the venue checks its nonce against the same counter.
+    const cancel = () =>
+      s.sign(venue, async (nonce) => {
+        assert.ok(nonce !== undefined);
+        if (nonce <= venue.last) throw new VenueRejectedError(venue.venue, 'invalid_nonce', 'nonce too low');
+        venue.last = nonce;
+        signed.push(nonce);
+        return 'canceled';
+      });
+    const results = await Promise.all([
+      s.send(venue, request('a')),
+      cancel(),
+      s.send(venue, request('b')),
+      cancel(),
+    ]);
+    assert.deepEqual(
+      results.map((r) => (typeof r === 'string' ? r : r.status)),
+      ['accepted', 'canceled', 'accepted', 'canceled'],
+    );
+    assert.deepEqual(store.allocations, [1n, 2n, 3n, 4n]);
+    assert.deepEqual(signed, [2n, 4n]);
+    assert.deepEqual(
+      venue.received.map((r) => r.nonce),
+      [1n, 3n],
+    );
+  });
+
+  test('sign on a venue without nonces runs the action with none', async () => {
+    const store = new FakeNonceStore();
+    const venue = new StrictNonceVenue();
+    venue.capabilities = capabilities({ nonces: false });
+    assert.equal(await sender(store).sign(venue, async (nonce) => nonce), undefined);
+    assert.deepEqual(store.allocations, []);
+  });
+
   test('concurrent sends reach the venue in nonce order, however slow each allocation', async () => {
     const store = new FakeNonceStore();
     // The first allocations answer last: without the per-key lock, later nonces overtake.

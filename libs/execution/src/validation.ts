@@ -26,7 +26,7 @@ import {
   toWire,
   ValidationError,
 } from '@perpmesh/core';
-import type { VenueMarket } from '@perpmesh/venues';
+import type { VenueCapabilities, VenueMarket } from '@perpmesh/venues';
 
 export interface PlaceOrderCommand {
   readonly request: OrderRequest;
@@ -117,6 +117,23 @@ export function placeOrderCommandFromProto(req: ProtoPlaceOrderRequest): PlaceOr
 export function checkOrderAgainstMarket(request: OrderRequest, market: VenueMarket): void {
   const violation = marketRuleViolation({ size: request.size, price: request.price }, market);
   if (violation) throw new ValidationError(violation.field, `${violation.message} of ${market.instrument}`);
+}
+
+/**
+ * The order asks for nothing the venue lacks (`capabilities`): a FOK or post-only order to a
+ * venue without it is refused here, naming the field, instead of failing at the venue (or,
+ * worse, being silently downgraded by it).
+ */
+export function checkOrderAgainstCapabilities(
+  request: Pick<OrderRequest, 'venue' | 'timeInForce'>,
+  capabilities: Pick<VenueCapabilities, 'fok' | 'postOnly'>,
+): void {
+  if (request.timeInForce === 'fok' && !capabilities.fok) {
+    throw new ValidationError('time_in_force', `${request.venue} does not support FOK orders`);
+  }
+  if (request.timeInForce === 'post_only' && !capabilities.postOnly) {
+    throw new ValidationError('time_in_force', `${request.venue} does not support post-only orders`);
+  }
 }
 
 /**

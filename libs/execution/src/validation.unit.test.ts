@@ -4,6 +4,7 @@ import { OrderType, type PlaceOrderRequest, Side, Subjects, TimeInForce } from '
 import { dec, ValidationError } from '@perpmesh/core';
 import type { VenueMarket } from '@perpmesh/venues';
 import {
+  checkOrderAgainstCapabilities,
   checkOrderAgainstMarket,
   orderRequestFingerprint,
   placeOrderCommandFromProto,
@@ -146,5 +147,28 @@ describe('PlaceOrder validation', () => {
   test('the exec filter covers both exec subjects, under a root', () => {
     assert.equal(execFilter(new Subjects()), 'exec.*.*.*');
     assert.equal(execFilter(new Subjects({ root: 'T_1' })), 'T_1.exec.*.*.*');
+  });
+});
+
+describe('checkOrderAgainstCapabilities', () => {
+  const all = { fok: true, postOnly: true };
+  test('a FOK or post-only order to a venue without it is refused naming time_in_force', () => {
+    for (const [timeInForce, caps, what] of [
+      ['fok', { ...all, fok: false }, /does not support FOK/],
+      ['post_only', { ...all, postOnly: false }, /does not support post-only/],
+    ] as const) {
+      assert.throws(
+        () => checkOrderAgainstCapabilities({ venue: 'okx', timeInForce }, caps),
+        (e: unknown) => e instanceof ValidationError && e.field === 'time_in_force' && what.test(e.message),
+      );
+    }
+  });
+
+  test('what the venue supports, and GTC / IOC anywhere, pass', () => {
+    checkOrderAgainstCapabilities({ venue: 'okx', timeInForce: 'fok' }, all);
+    checkOrderAgainstCapabilities({ venue: 'okx', timeInForce: 'post_only' }, all);
+    for (const timeInForce of ['gtc', 'ioc'] as const) {
+      checkOrderAgainstCapabilities({ venue: 'okx', timeInForce }, { fok: false, postOnly: false });
+    }
   });
 });

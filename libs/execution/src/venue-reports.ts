@@ -42,6 +42,14 @@ export function venueReportOf(event: UserStreamEvent): VenueReport | undefined {
   return undefined;
 }
 
+/**
+ * A fill the venue made on the account (a liquidation, auto-deleveraging), not one of an order
+ * of ours: it is published as such (exec.fill with its origin), never matched to an order.
+ */
+export function isVenueMadeFill(fill: VenueFill): boolean {
+  return (fill.origin ?? 'order') !== 'order';
+}
+
 /** The ids a report names its order by. */
 export function reportIds(report: VenueReport): { clientOrderId: ClientOrderId; venueOrderId: VenueOrderId } {
   const r = report.kind === 'order' ? report.order : report.fill;

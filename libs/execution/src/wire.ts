@@ -12,8 +12,10 @@
  */
 import {
   type Envelope,
+  FILL_ORIGIN,
   type Fill,
   factEventId,
+  fillOriginFromProto,
   LIQUIDITY,
   newEnvelope,
   ORDER_EVENT_KIND,
@@ -27,6 +29,7 @@ import {
   TIME_IN_FORCE,
 } from '@perpmesh/contracts';
 import {
+  type AccountId,
   type EpochMs,
   type OrderEvent,
   type OrderRequest,
@@ -34,6 +37,7 @@ import {
   parseDecimal,
   roundForReport,
   toWire,
+  type VenueId,
 } from '@perpmesh/core';
 import type { VenueFill } from '@perpmesh/venues';
 import { type OrderView, venueOrderIdOf } from './orders.js';
@@ -122,32 +126,68 @@ export function orderEventEnvelope(
 export function fillToProto(order: OrderView, fill: VenueFill): Fill {
   const s = order.state;
   return {
-    venue: s.venue,
-    account: s.account,
+    ...venueFillToProto(s.venue, s.account, fill),
     instrument: s.instrument,
     clientOrderId: s.clientOrderId,
     venueOrderId: fill.venueOrderId || (venueOrderIdOf(order) ?? ''),
-    tradeId: fill.tradeId,
     side: SIDE.toProto(s.side),
+  };
+}
+
+/** A fill as the venue reported it: for venue-made fills (liquidation, ADL), which have no order of ours. */
+export function venueFillToProto(venue: VenueId, account: AccountId, fill: VenueFill): Fill {
+  return {
+    venue,
+    account,
+    instrument: fill.instrument,
+    clientOrderId: fill.clientOrderId,
+    venueOrderId: fill.venueOrderId,
+    tradeId: fill.tradeId,
+    side: SIDE.toProto(fill.side),
     price: toWire(fill.price),
     size: toWire(fill.size),
     fee: toWire(fill.fee),
     feeCurrency: fill.feeCurrency,
     liquidity: LIQUIDITY.toProto(fill.liquidity),
     filledAtMs: fill.tsEventMs,
+    origin: FILL_ORIGIN.toProto(fill.origin ?? 'order'),
   };
+}
+
+/** The fact id of a fill: the venue's trade id within the account. */
+function fillFactId(venue: VenueId, account: AccountId, fill: VenueFill): string {
+  return factEventId(fill.tsEventMs, `fill|${venue}|${account}|${fill.tradeId}`);
 }
 
 export function fillEnvelope(order: OrderView, fill: VenueFill, ctx: EnvelopeContext): Envelope {
   const s = order.state;
   return newEnvelope({
-    id: factEventId(fill.tsEventMs, `fill|${s.venue}|${s.account}|${fill.tradeId}`),
+    id: fillFactId(s.venue, s.account, fill),
     source: ctx.source,
     tsEventMs: fill.tsEventMs,
     tsInitMs: ctx.tsInitMs,
     correlationId: order.correlationId || undefined,
     causationId: order.submittedEventId || undefined,
     payload: { $case: 'fill', value: fillToProto(order, fill) },
+  });
+}
+
+/**
+ * exec.fill of a venue-made fill (a liquidation, auto-deleveraging): no order of ours, so no
+ * correlation; the same fact id as any fill, so the stream and fetchFills publish it once.
+ */
+export function venueMadeFillEnvelope(
+  venue: VenueId,
+  account: AccountId,
+  fill: VenueFill,
+  ctx: Pick<EnvelopeContext, 'source' | 'tsInitMs'>,
+): Envelope {
+  return newEnvelope({
+    id: fillFactId(venue, account, fill),
+    source: ctx.source,
+    tsEventMs: fill.tsEventMs,
+    tsInitMs: ctx.tsInitMs,
+    payload: { $case: 'fill', value: venueFillToProto(venue, account, fill) },
   });
 }
 
@@ -165,6 +205,7 @@ export function venueFillFromProto(fill: Fill): VenueFill {
     feeCurrency: fill.feeCurrency,
     liquidity: LIQUIDITY.fromProto(fill.liquidity, 'fill.liquidity'),
     tsEventMs: fill.filledAtMs,
+    origin: fillOriginFromProto(fill.origin, 'fill.origin'),
   };
 }
 

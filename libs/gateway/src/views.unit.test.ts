@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  FillOrigin,
   newEnvelope,
   OrderStatus,
   OrderType,
@@ -293,6 +294,7 @@ describe('events as JSON', () => {
           feeCurrency: 'USDC',
           liquidity: 2,
           filledAtMs: 1_700_000_000_000,
+          origin: FillOrigin.FILL_ORIGIN_ORDER,
         },
       },
     });

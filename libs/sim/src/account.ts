@@ -6,7 +6,7 @@
  * PnL never loses a rounding residue: realized - costBasis moves by exactly the trade's
  * cash flow on every fill.
  */
-import { type AccountId, Decimal, type InstrumentId, ZERO } from '@perpmesh/core';
+import { type AccountId, Decimal, type EpochMs, type InstrumentId, ZERO } from '@perpmesh/core';
 import { unrealizedPnl } from './margin.js';
 import type { SimOrder } from './order.js';
 
@@ -87,6 +87,8 @@ export class Account {
   readonly openOrders = new Map<string, SimOrder>();
   /** Last nonce per API key (strict-nonce venues). */
   readonly lastNonce = new Map<string, number>();
+  /** Venue time at which the dead-man switch cancels every open order; undefined = disarmed. */
+  cancelAllAtMs: EpochMs | undefined;
 
   constructor(
     readonly accountId: AccountId,

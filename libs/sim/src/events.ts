@@ -62,7 +62,9 @@ export type OrderEndReason =
   | 'fok_not_fillable'
   | 'self_trade'
   | 'reduce_only_position_closed'
-  | 'liquidation';
+  | 'liquidation'
+  /** The account's scheduled cancel-all (dead-man switch) fired: not refreshed in time. */
+  | 'dead_man_switch';
 
 export interface OrderView {
   readonly venueId: VenueId;

@@ -128,6 +128,17 @@ export type CancelAllResult =
   | { readonly ok: true; readonly canceled: readonly OrderView[] }
   | { readonly ok: false; readonly reject: Reject };
 
+/**
+ * Arms, moves (`afterMs > 0`) or disarms (`afterMs = 0`) the account's dead-man switch:
+ * when the venue clock reaches now + afterMs without another call, every open order of the
+ * account is canceled (Binance countdownCancelAll, OKX cancel-all-after, Hyperliquid
+ * scheduleCancel).
+ */
+export interface ScheduleCancelAllRequest extends NonceAuth {
+  readonly accountId: AccountId;
+  readonly afterMs: number;
+}
+
 export interface SetLeverageRequest extends NonceAuth {
   readonly accountId: AccountId;
   readonly instrumentId: InstrumentId;
@@ -276,7 +287,39 @@ export class SimExchange {
       }
       for (const inst of this.instruments.values()) this.accruePremium(inst, nowMs);
       this.clockMs = nowMs;
+      this.fireDeadManSwitches();
     });
+  }
+
+  /** Cancels the open orders of every account whose scheduled cancel-all is due. */
+  private fireDeadManSwitches(): void {
+    for (const acc of this.accounts.values()) {
+      if (acc.cancelAllAtMs === undefined || acc.cancelAllAtMs > this.clockMs) continue;
+      acc.cancelAllAtMs = undefined;
+      for (const order of [...acc.openOrders.values()])
+        this.cancelResting(order, 'canceled', 'dead_man_switch');
+    }
+  }
+
+  scheduleCancelAll(request: ScheduleCancelAllRequest): SimpleResult {
+    return this.run(() => {
+      const acc = this.accountOrReject(request.accountId);
+      if (!Number.isSafeInteger(request.afterMs) || request.afterMs < 0) {
+        throw venueReject(
+          'invalid_argument',
+          'afterMs',
+          `must be a whole number of ms >= 0, got ${request.afterMs}`,
+        );
+      }
+      this.checkNonce(acc, request);
+      acc.cancelAllAtMs = request.afterMs === 0 ? undefined : this.clockMs + request.afterMs;
+      return { ok: true } as const;
+    });
+  }
+
+  /** When the account's dead-man switch fires (venue time); undefined when disarmed. */
+  cancelAllDeadline(accountId: AccountId): EpochMs | undefined {
+    return this.accounts.get(accountId)?.cancelAllAtMs;
   }
 
   /** Sets an instrument's mark and index (the synthetic market or a test drives them). */

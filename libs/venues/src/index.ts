@@ -20,6 +20,12 @@ export {
   type RevealableSecret,
 } from './paper-service/client.js';
 export {
+  DeferredVenuePort,
+  type DeferredVenuePortOptions,
+  isTransientConnectError,
+  openOrDefer,
+} from './paper-service/deferred-port.js';
+export {
   DEFAULT_MAX_QUEUED_STREAM_MESSAGES,
   type PaperVenueGrpcServiceOptions,
   paperVenueGrpcService,
@@ -27,4 +33,5 @@ export {
 } from './paper-service/server.js';
 export { FIELD_METADATA, VENUE_ERROR_METADATA, VENUE_ERROR_STATUS } from './paper-service/status.js';
 export * from './port.js';
+export * from './shared/client-order-id.js';
 export * from './shared/reconnecting-stream.js';

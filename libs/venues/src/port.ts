@@ -14,6 +14,7 @@
  * - Readiness is per component, with a reason a person can act on.
  * - Credentials never leave the adapter: not in errors, logs or returned objects.
  */
+import type { FillOriginName } from '@perpmesh/contracts';
 import type {
   AccountId,
   BookLevel,
@@ -160,10 +161,21 @@ export interface VenueOrder {
   tsEventMs: EpochMs;
 }
 
+/**
+ * Who made a fill: one of our orders, or the venue acting on the account — a liquidation
+ * (the venue closes the position at its liquidation engine) or auto-deleveraging (the venue
+ * reduces the position against a bankrupt counterparty). Venue-made fills carry no client
+ * order id of ours; they still move the position and the balance, so they are reported.
+ */
+export type FillOrigin = FillOriginName;
+
 export interface VenueFill {
   tradeId: TradeId;
   venueOrderId: VenueOrderId;
+  /** Ours; empty (`''`) on a venue-made fill (`origin` liquidation or adl). */
   clientOrderId: ClientOrderId;
+  /** Absent means `'order'`. */
+  origin?: FillOrigin;
   instrument: InstrumentId;
   side: Side;
   price: Decimal;
@@ -176,6 +188,12 @@ export interface VenueFill {
 }
 
 export interface VenueFundingPayment {
+  /**
+   * The venue's id of the payment when it has one (Binance `tranId`, OKX `billId`); else
+   * absent and consumers identify the payment by `{instrument, tsEventMs}` (one payment per
+   * instrument per funding time).
+   */
+  paymentId?: string;
   instrument: InstrumentId;
   /** Signed, in the settle currency: > 0 received, < 0 paid. */
   amount: Decimal;
@@ -229,7 +247,45 @@ export interface VenueCapabilities {
   cancelAllOrders: boolean;
   postOnly: boolean;
   fok: boolean;
+  // The members below are optional so adapters written before them still compile; absent
+  // means false (the venue, or the adapter, does not support it).
+  /** `fetchFundingPayments` works: the venue keeps a history of the account's funding payments. */
+  fundingHistory?: boolean;
+  /** `setLeverage` works (per instrument). */
+  setLeverage?: boolean;
+  /** `setMarginMode` works (per instrument); the modes the venue offers. */
+  marginModes?: readonly MarginMode[];
+  /**
+   * `scheduleCancelAll` works: a dead-man switch at the venue that cancels every open order
+   * of the account when the deadline passes without a refresh (Binance `countdownCancelAll`,
+   * OKX `cancel-all-after`, Hyperliquid `scheduleCancel`).
+   */
+  scheduleCancelAll?: boolean;
+  /** The shortest deadline the venue accepts for `scheduleCancelAll` (Hyperliquid: 5 s). */
+  scheduleCancelAllMinMs?: number;
+  /**
+   * The venue reports liquidation / auto-deleveraging fills (origin `liquidation`/`adl`) on
+   * the user stream and in `fetchFills`.
+   */
+  venueFills?: boolean;
 }
+
+/** Cross: one collateral pool for every position. Isolated: margin per position. */
+export type MarginMode = 'cross' | 'isolated';
+export const MARGIN_MODES: readonly MarginMode[] = ['cross', 'isolated'];
+
+/**
+ * Options of a signed action other than an order: a cancel, a cancel-all, the scheduled
+ * cancel-all, a leverage or margin-mode change. On a venue with `capabilities.nonces` every
+ * signed action takes a nonce from the ONE sequence of the API key — orders and the rest
+ * alike (Hyperliquid, Lighter) — so the caller allocates it exactly as for an order
+ * (execution's NonceSender.sign).
+ */
+export interface SignedActionOptions {
+  nonce?: bigint;
+}
+/** The options of a cancel (a signed action). */
+export type CancelOptions = SignedActionOptions;
 
 export interface Subscription {
   close(): Promise<void>;
@@ -264,8 +320,30 @@ export interface VenuePort {
   fetchNextNonce?(): Promise<bigint>;
 
   createOrder(request: PlaceOrderRequest): Promise<VenueOrder>;
-  cancelOrder(ref: OrderRef): Promise<VenueOrder>;
-  cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]>;
+  /** `options.nonce`: required when `capabilities.nonces` (see CancelOptions). */
+  cancelOrder(ref: OrderRef, options?: CancelOptions): Promise<VenueOrder>;
+  /** `options.nonce`: required when `capabilities.nonces` (see CancelOptions). */
+  cancelAllOrders(instrument?: InstrumentId, options?: CancelOptions): Promise<VenueOrder[]>;
+
+  /**
+   * The account's funding payments at or after `sinceMs`, oldest first. Present when
+   * `capabilities.fundingHistory`: the account service recovers payments made while it
+   * was not listening.
+   */
+  fetchFundingPayments?(sinceMs: EpochMs): Promise<VenueFundingPayment[]>;
+  /**
+   * Sets the instrument's leverage on the account. Present when `capabilities.setLeverage`;
+   * `options.nonce` as for cancels.
+   */
+  setLeverage?(instrument: InstrumentId, leverage: Decimal, options?: SignedActionOptions): Promise<void>;
+  /** Sets the instrument's margin mode. Present when `capabilities.marginModes` lists modes. */
+  setMarginMode?(instrument: InstrumentId, mode: MarginMode, options?: SignedActionOptions): Promise<void>;
+  /**
+   * Arms (or re-arms, moving the deadline) the venue's dead-man switch: unless called again
+   * within `afterMs`, the venue cancels every open order of the account. `afterMs = 0`
+   * disarms it. Present when `capabilities.scheduleCancelAll`; `options.nonce` as for cancels.
+   */
+  scheduleCancelAll?(afterMs: number, options?: CancelOptions): Promise<void>;
   /** Orders, fills, balances, positions and funding payments of this account, as they happen. */
   watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription>;
 

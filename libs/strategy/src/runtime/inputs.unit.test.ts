@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   BookUpdateKind,
+  FillOrigin,
   Liquidity,
   newEnvelope,
   OrderStatus,
@@ -115,6 +116,7 @@ describe('inputFromEnvelope', () => {
           feeCurrency: 'USDC',
           liquidity: Liquidity.LIQUIDITY_TAKER,
           filledAtMs: NOW - 20,
+          origin: FillOrigin.FILL_ORIGIN_ORDER,
         },
       }),
       ctx,

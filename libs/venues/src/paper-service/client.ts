@@ -35,6 +35,7 @@ import {
   type PaperVenueServiceCreateOrderResponse,
   type PaperVenueServiceFetchBalancesResponse,
   type PaperVenueServiceFetchFillsResponse,
+  type PaperVenueServiceFetchFundingPaymentsResponse,
   type PaperVenueServiceFetchFundingResponse,
   type PaperVenueServiceFetchNextNonceResponse,
   type PaperVenueServiceFetchOpenOrdersResponse,
@@ -47,11 +48,12 @@ import {
   type PaperVenueServiceWatchMarketResponse,
   type PaperVenueServiceWatchUserStreamResponse,
 } from '@perpmesh/contracts';
-import type { AccountId, ClientOrderId, EpochMs, InstrumentId, VenueId } from '@perpmesh/core';
+import type { AccountId, ClientOrderId, Decimal, EpochMs, InstrumentId, VenueId } from '@perpmesh/core';
 import { ValidationError } from '@perpmesh/core';
 import { VenueDisconnectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type {
   BookSnapshot,
+  CancelOptions,
   FundingInfo,
   MarketEvent,
   OrderRef,
@@ -62,6 +64,7 @@ import type {
   VenueBalance,
   VenueCapabilities,
   VenueFill,
+  VenueFundingPayment,
   VenueMarket,
   VenueOrder,
   VenuePort,
@@ -79,9 +82,11 @@ import {
   capabilitiesFromWire,
   fillFromWire,
   fundingInfoFromWire,
+  fundingPaymentFromWire,
   marketEventFromWire,
   marketFromWire,
   nonceFromWire,
+  nonceToWire,
   orderFromWire,
   orderRefToWire,
   placeOrderToWire,
@@ -306,6 +311,14 @@ export class PaperVenueClient implements VenuePort {
   readonly capabilities: VenueCapabilities;
   /** Present when the remote venue has a next nonce (as on the port: optional). */
   readonly fetchNextNonce?: () => Promise<bigint>;
+  /** Present when the venue says so in its capabilities. */
+  readonly fetchFundingPayments?: (sinceMs: EpochMs) => Promise<VenueFundingPayment[]>;
+  readonly setLeverage?: (
+    instrument: InstrumentId,
+    leverage: Decimal,
+    options?: CancelOptions,
+  ) => Promise<void>;
+  readonly scheduleCancelAll?: (afterMs: number, options?: CancelOptions) => Promise<void>;
 
   readonly #caller: Caller;
   readonly #options: ResolvedOptions;
@@ -376,6 +389,15 @@ export class PaperVenueClient implements VenuePort {
       reason: `connected to paper-venue at ${options.address}`,
     };
     if (hello.fetchNextNonceSupported) this.fetchNextNonce = () => this.#fetchNextNonce();
+    if (hello.capabilities.fundingHistory) {
+      this.fetchFundingPayments = (sinceMs) => this.#fetchFundingPayments(sinceMs);
+    }
+    if (hello.capabilities.setLeverage) {
+      this.setLeverage = (instrument, leverage, options) => this.#setLeverage(instrument, leverage, options);
+    }
+    if (hello.capabilities.scheduleCancelAll) {
+      this.scheduleCancelAll = (afterMs, options) => this.#scheduleCancelAll(afterMs, options);
+    }
     if (options.readinessPollMs > 0) this.#schedulePoll();
   }
 
@@ -517,13 +539,18 @@ export class PaperVenueClient implements VenuePort {
     );
   }
 
-  cancelOrder(ref: OrderRef): Promise<VenueOrder> {
+  cancelOrder(ref: OrderRef, options: CancelOptions = {}): Promise<VenueOrder> {
     return this.#unary(
       'CancelOrder',
       'write',
       (md, o, cb) =>
         this.#client().cancelOrder(
-          { ...this.#target(), apiKeyId: this.apiKeyId, ref: orderRefToWire(ref) },
+          {
+            ...this.#target(),
+            apiKeyId: this.apiKeyId,
+            ref: orderRefToWire(ref),
+            nonce: nonceToWire(options.nonce),
+          },
           md,
           o,
           cb,
@@ -533,14 +560,65 @@ export class PaperVenueClient implements VenuePort {
     );
   }
 
-  cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+  cancelAllOrders(instrument?: InstrumentId, options: CancelOptions = {}): Promise<VenueOrder[]> {
     return this.#unary(
       'CancelAllOrders',
       'write',
       (md, o, cb) =>
-        this.#client().cancelAllOrders({ ...this.#target(), apiKeyId: this.apiKeyId, instrument }, md, o, cb),
+        this.#client().cancelAllOrders(
+          { ...this.#target(), apiKeyId: this.apiKeyId, instrument, nonce: nonceToWire(options.nonce) },
+          md,
+          o,
+          cb,
+        ),
       (r: PaperVenueServiceCancelAllOrdersResponse) =>
         r.orders.map((order, i) => orderFromWire(order, `orders[${i}]`)),
+    );
+  }
+
+  #fetchFundingPayments(sinceMs: EpochMs): Promise<VenueFundingPayment[]> {
+    return this.#unary(
+      'FetchFundingPayments',
+      'read',
+      (md, o, cb) => this.#client().fetchFundingPayments({ ...this.#target(), sinceMs }, md, o, cb),
+      (r: PaperVenueServiceFetchFundingPaymentsResponse) =>
+        r.payments.map((p, i) => fundingPaymentFromWire(p, `payments[${i}]`)),
+    );
+  }
+
+  #setLeverage(instrument: InstrumentId, leverage: Decimal, options: CancelOptions = {}): Promise<void> {
+    return this.#unary(
+      'SetLeverage',
+      'write',
+      (md, o, cb) =>
+        this.#client().setLeverage(
+          {
+            ...this.#target(),
+            apiKeyId: this.apiKeyId,
+            instrument,
+            leverage: leverage.toFixed(),
+            nonce: nonceToWire(options.nonce),
+          },
+          md,
+          o,
+          cb,
+        ),
+      () => undefined,
+    );
+  }
+
+  #scheduleCancelAll(afterMs: number, options: CancelOptions = {}): Promise<void> {
+    return this.#unary(
+      'ScheduleCancelAll',
+      'write',
+      (md, o, cb) =>
+        this.#client().scheduleCancelAll(
+          { ...this.#target(), apiKeyId: this.apiKeyId, afterMs, nonce: nonceToWire(options.nonce) },
+          md,
+          o,
+          cb,
+        ),
+      () => undefined,
     );
   }
 

@@ -139,6 +139,7 @@ export function sampleFill(order: VenueOrder): VenueFill {
     feeCurrency: 'USDC',
     liquidity: 'maker',
     tsEventMs: T0 + 5,
+    origin: 'order',
   };
 }
 
@@ -149,6 +150,11 @@ export const FAKE_CAPABILITIES: VenueCapabilities = {
   cancelAllOrders: true,
   postOnly: true,
   fok: false,
+  fundingHistory: false,
+  setLeverage: false,
+  scheduleCancelAll: false,
+  scheduleCancelAllMinMs: 0,
+  venueFills: false,
 };
 
 export interface FakeVenueOptions {

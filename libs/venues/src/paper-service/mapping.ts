@@ -10,6 +10,8 @@
 import {
   decimalFromWire,
   decimalToWire,
+  FILL_ORIGIN,
+  fillOriginFromProto,
   LIQUIDITY,
   ORDER_STATUS,
   ORDER_TYPE,
@@ -41,6 +43,7 @@ import { parsePositiveDecimal, ValidationError } from '@perpmesh/core';
 import type {
   BookDelta,
   BookSnapshot,
+  CancelOptions,
   FundingInfo,
   MarketEvent,
   OrderRef,
@@ -101,6 +104,12 @@ export function nonceFromWire(value: string, field: string): bigint | undefined 
     throw new ValidationError(field, `must be an unsigned integer, got ${JSON.stringify(value)}`);
   }
   return BigInt(value);
+}
+
+/** A cancel's options from its wire nonce (empty = none). */
+export function cancelOptionsFromWire(nonce: string, field = 'nonce'): CancelOptions {
+  const value = nonceFromWire(nonce, field);
+  return value === undefined ? {} : { nonce: value };
 }
 
 // ---- markets -----------------------------------------------------------------------------------
@@ -339,11 +348,13 @@ export function fundingPaymentToWire(p: VenueFundingPayment): WireFundingPayment
     positionSize: decimalToWire(p.positionSize),
     markPrice: decimalToWire(p.markPrice),
     tsEventMs: p.tsEventMs,
+    paymentId: p.paymentId ?? '',
   };
 }
 
 export function fundingPaymentFromWire(w: WireFundingPayment, path: string): VenueFundingPayment {
   return {
+    ...(w.paymentId === '' ? {} : { paymentId: w.paymentId }),
     instrument: requireText(w.instrument, at(path, 'instrument')),
     amount: decimalFromWire(w.amount, at(path, 'amount')),
     rate: decimalFromWire(w.rate, at(path, 'rate')),
@@ -409,6 +420,7 @@ export function fillToWire(f: VenueFill): WireFill {
     feeCurrency: f.feeCurrency,
     liquidity: LIQUIDITY.toProto(f.liquidity),
     tsEventMs: f.tsEventMs,
+    origin: FILL_ORIGIN.toProto(f.origin ?? 'order'),
   };
 }
 
@@ -425,6 +437,7 @@ export function fillFromWire(w: WireFill, path: string): VenueFill {
     feeCurrency: w.feeCurrency,
     liquidity: LIQUIDITY.fromProto(w.liquidity, at(path, 'liquidity')),
     tsEventMs: wholeNumber(w.tsEventMs, at(path, 'tsEventMs')),
+    origin: fillOriginFromProto(w.origin, at(path, 'origin')),
   };
 }
 
@@ -545,6 +558,11 @@ export function capabilitiesToWire(c: VenueCapabilities): WireCapabilities {
     cancelAllOrders: c.cancelAllOrders,
     postOnly: c.postOnly,
     fok: c.fok,
+    fundingHistory: c.fundingHistory ?? false,
+    setLeverage: c.setLeverage ?? false,
+    scheduleCancelAll: c.scheduleCancelAll ?? false,
+    scheduleCancelAllMinMs: c.scheduleCancelAllMinMs ?? 0,
+    venueFills: c.venueFills ?? false,
   };
 }
 
@@ -557,5 +575,10 @@ export function capabilitiesFromWire(w: PaperVenueServiceGetCapabilitiesResponse
     cancelAllOrders: c.cancelAllOrders,
     postOnly: c.postOnly,
     fok: c.fok,
+    fundingHistory: c.fundingHistory,
+    setLeverage: c.setLeverage,
+    scheduleCancelAll: c.scheduleCancelAll,
+    scheduleCancelAllMinMs: c.scheduleCancelAllMinMs,
+    venueFills: c.venueFills,
   };
 }

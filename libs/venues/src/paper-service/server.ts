@@ -26,28 +26,34 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type {
+  PaperVenueServiceCancelAllOrdersRequest,
   PaperVenueServiceCancelOrderRequest,
   PaperVenueServiceCreateOrderRequest,
   PaperVenueServiceFetchFillsRequest,
+  PaperVenueServiceFetchFundingPaymentsRequest,
   PaperVenueServiceFetchFundingRequest,
   PaperVenueServiceFetchOrderBookRequest,
   PaperVenueServiceFetchOrderRequest,
+  PaperVenueServiceScheduleCancelAllRequest,
   PaperVenueServiceServer,
+  PaperVenueServiceSetLeverageRequest,
   PaperVenueServiceWatchMarketRequest,
   PaperVenueServiceWatchMarketResponse,
   PaperVenueServiceWatchUserStreamRequest,
   PaperVenueServiceWatchUserStreamResponse,
 } from '@perpmesh/contracts';
 import type { AccountId, VenueId } from '@perpmesh/core';
-import { ValidationError } from '@perpmesh/core';
+import { parsePositiveDecimal, ValidationError } from '@perpmesh/core';
 import type { MarketEvent, Subscription, UserStreamEvent, VenueOrder, VenuePort } from '../port.js';
 import { PUBLIC_ACCOUNT } from '../port.js';
 import {
   balanceToWire,
   bookSnapshotToWire,
+  cancelOptionsFromWire,
   capabilitiesToWire,
   fillToWire,
   fundingInfoToWire,
+  fundingPaymentToWire,
   instrumentsFromWire,
   marketEventToWire,
   marketToWire,
@@ -324,15 +330,62 @@ export function paperVenueGrpcService(
     }),
 
     cancelOrder: unary('CancelOrder', {
-      parse: (req: PaperVenueServiceCancelOrderRequest) => orderRefFromWire(req.ref, 'ref'),
-      call: (port, ref) => port.cancelOrder(ref),
+      parse: (req: PaperVenueServiceCancelOrderRequest) => ({
+        ref: orderRefFromWire(req.ref, 'ref'),
+        options: cancelOptionsFromWire(req.nonce),
+      }),
+      call: (port, { ref, options }) => port.cancelOrder(ref, options),
       toWire: (order) => ({ order: orderToWire(order) }),
     }),
 
     cancelAllOrders: unary('CancelAllOrders', {
-      parse: optionalInstrument,
-      call: (port, instrument) => port.cancelAllOrders(instrument),
+      parse: (req: PaperVenueServiceCancelAllOrdersRequest) => ({
+        instrument: optionalInstrument(req),
+        options: cancelOptionsFromWire(req.nonce),
+      }),
+      call: (port, { instrument, options }) => port.cancelAllOrders(instrument, options),
       toWire: orders,
+    }),
+
+    fetchFundingPayments: unary('FetchFundingPayments', {
+      parse: (req: PaperVenueServiceFetchFundingPaymentsRequest) => {
+        if (!Number.isSafeInteger(req.sinceMs) || req.sinceMs < 0) {
+          throw new ValidationError('sinceMs', `must be a time in ms >= 0, got ${req.sinceMs}`);
+        }
+        return req.sinceMs;
+      },
+      call: (port, sinceMs) => {
+        if (!port.fetchFundingPayments) throw unsupported(port, 'funding payment history');
+        return port.fetchFundingPayments(sinceMs);
+      },
+      toWire: (payments) => ({ payments: payments.map(fundingPaymentToWire) }),
+    }),
+
+    setLeverage: unary('SetLeverage', {
+      parse: (req: PaperVenueServiceSetLeverageRequest) => ({
+        instrument: requireText(req.instrument, 'instrument'),
+        leverage: parsePositiveDecimal(req.leverage, 'leverage'),
+        options: cancelOptionsFromWire(req.nonce),
+      }),
+      call: async (port, { instrument, leverage, options }) => {
+        if (!port.setLeverage) throw unsupported(port, 'setting leverage');
+        await port.setLeverage(instrument, leverage, options);
+      },
+      toWire: () => ({}),
+    }),
+
+    scheduleCancelAll: unary('ScheduleCancelAll', {
+      parse: (req: PaperVenueServiceScheduleCancelAllRequest) => {
+        if (!Number.isSafeInteger(req.afterMs) || req.afterMs < 0) {
+          throw new ValidationError('afterMs', `must be a duration in ms >= 0, got ${req.afterMs}`);
+        }
+        return { afterMs: req.afterMs, options: cancelOptionsFromWire(req.nonce) };
+      },
+      call: async (port, { afterMs, options }) => {
+        if (!port.scheduleCancelAll) throw unsupported(port, 'a scheduled cancel-all');
+        await port.scheduleCancelAll(afterMs, options);
+      },
+      toWire: () => ({}),
     }),
 
     watchUserStream: serverStream<
@@ -357,6 +410,10 @@ export function paperVenueGrpcService(
       }),
     }),
   };
+}
+
+function unsupported(port: VenuePort, what: string): RemoteStatusError {
+  return new RemoteStatusError(status.UNIMPLEMENTED, `venue ${JSON.stringify(port.venue)} has no ${what}`);
 }
 
 /** A value the port returned that the wire cannot carry is the port's bug: INTERNAL, not INVALID_ARGUMENT. */

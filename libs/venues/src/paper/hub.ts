@@ -26,6 +26,7 @@ import {
 import {
   defaultWorldConfig,
   type FillEvent,
+  type FundingPaymentEvent,
   isUserEvent,
   type SimEvent,
   type SimExchange,
@@ -61,7 +62,7 @@ export interface PaperVenueHubOptions {
   readonly venues?: readonly PaperVenueSetup[];
   /** Funded accounts, deposited before the first step. */
   readonly accounts?: readonly PaperAccountSetup[];
-  /** Fills kept per account for `fetchFills` (oldest dropped first). */
+  /** Fills, and funding payments, kept per account for `fetchFills` / `fetchFundingPayments` (oldest dropped first). */
   readonly fillHistoryLimit?: number;
   /** A subscriber threw, or a realtime step failed. Default: `process.emitWarning`. */
   readonly onError?: (error: unknown, where: string) => void;
@@ -98,6 +99,8 @@ type UserListener = (event: UserEvent) => void;
 
 interface AccountState {
   readonly fills: FillEvent[];
+  /** The account's funding payments, oldest first (the venue's funding ledger; same bound as fills). */
+  readonly fundingPayments: FundingPaymentEvent[];
   /** Highest nonce per API key the venue may have consumed (see `noteNonce`). */
   readonly lastNonce: Map<string, number>;
 }
@@ -390,16 +393,13 @@ export class PaperVenueHub {
   /** Fills of a funded account at or after `sinceMs`, oldest first (bounded history). */
   fills(venueId: VenueId, accountId: AccountId, sinceMs: EpochMs): FillEvent[] {
     const state = this.#accounts.get(key(venueId, accountId));
-    if (state === undefined) return [];
-    // The history is in time order: find the first fill at or after sinceMs.
-    let lo = 0;
-    let hi = state.fills.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (state.fills[mid]!.tsEventMs < sinceMs) lo = mid + 1;
-      else hi = mid;
-    }
-    return state.fills.slice(lo);
+    return state === undefined ? [] : since(state.fills, sinceMs);
+  }
+
+  /** Funding payments of a funded account at or after `sinceMs`, oldest first (bounded history). */
+  fundingPayments(venueId: VenueId, accountId: AccountId, sinceMs: EpochMs): FundingPaymentEvent[] {
+    const state = this.#accounts.get(key(venueId, accountId));
+    return state === undefined ? [] : since(state.fundingPayments, sinceMs);
   }
 
   /**
@@ -422,7 +422,7 @@ export class PaperVenueHub {
     const k = key(venueId, accountId);
     let state = this.#accounts.get(k);
     if (state === undefined) {
-      state = { fills: [], lastNonce: new Map() };
+      state = { fills: [], fundingPayments: [], lastNonce: new Map() };
       this.#accounts.set(k, state);
     }
     return state;
@@ -444,12 +444,13 @@ export class PaperVenueHub {
   #route(event: SimEvent): void {
     if (isUserEvent(event)) {
       const k = key(event.venueId, event.accountId);
-      if (event.type === 'fill') {
+      if (event.type === 'fill' || event.type === 'funding_payment') {
         const state = this.#accounts.get(k);
         if (state !== undefined && this.#fillHistoryLimit > 0) {
-          state.fills.push(event);
-          if (state.fills.length > this.#fillHistoryLimit)
-            state.fills.splice(0, state.fills.length - this.#fillHistoryLimit);
+          const history: SimEvent[] = event.type === 'fill' ? state.fills : state.fundingPayments;
+          history.push(event);
+          if (history.length > this.#fillHistoryLimit)
+            history.splice(0, history.length - this.#fillHistoryLimit);
         }
       }
       this.#deliver(this.#userListeners.get(k), event, 'user stream listener');
@@ -516,4 +517,16 @@ function removeFrom<L>(map: Map<string, Set<L>>, k: string, listener: L): void {
   if (set === undefined) return;
   set.delete(listener);
   if (set.size === 0) map.delete(k);
+}
+
+/** The tail of a time-ordered history from the first event at or after `sinceMs`. */
+function since<T extends { readonly tsEventMs: EpochMs }>(history: readonly T[], sinceMs: EpochMs): T[] {
+  let lo = 0;
+  let hi = history.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (history[mid]!.tsEventMs < sinceMs) lo = mid + 1;
+    else hi = mid;
+  }
+  return history.slice(lo);
 }

@@ -62,6 +62,10 @@ export function capabilitiesFromSim(config: VenueConfig): VenueCapabilities {
     cancelAllOrders: true,
     postOnly: true,
     fok: true,
+    fundingHistory: true,
+    setLeverage: true,
+    scheduleCancelAll: true,
+    venueFills: true,
   };
 }
 
@@ -175,6 +179,7 @@ export function fillFromSim(fill: FillEvent): VenueFill {
     feeCurrency: fill.feeAsset,
     liquidity: fill.liquidity,
     tsEventMs: fill.tsEventMs,
+    origin: fill.isLiquidation ? 'liquidation' : 'order',
   };
 }
 

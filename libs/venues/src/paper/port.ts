@@ -6,13 +6,13 @@
  * `hub.marketVenue(venue)` gives the public port of a venue (`PUBLIC_ACCOUNT`): market
  * data only, its account methods refuse.
  *
- * Nonces (venues with `requireIncreasingNonce`): `createOrder` signs with the caller's
- * nonce under this port's API key. The port's cancels carry no nonce, so cancels sign
- * with a second key of the account (`<apiKeyId>.cancel`) and a counter of their own:
- * they never use up a nonce the caller's counter will hand out.
+ * Nonces (venues with `requireIncreasingNonce`): orders, cancels and the scheduled
+ * cancel-all all sign with the caller's nonce under this port's API key — one sequence per
+ * key, as Lighter and Hyperliquid keep it; the caller allocates each from its one counter.
  */
 import {
   type AccountId,
+  Decimal,
   type EpochMs,
   type InstrumentId,
   parseClientOrderId,
@@ -23,16 +23,19 @@ import type { OrderView, PlaceOrderResult, Reject, VenueConfig } from '@perpmesh
 import { publicAccessError, VenueDisconnectedError, VenueOrderNotFoundError } from '../errors.js';
 import type {
   BookSnapshot,
+  CancelOptions,
   FundingInfo,
   MarketEvent,
   OrderRef,
   PlaceOrderRequest,
   ReadinessComponent,
+  SignedActionOptions,
   Subscription,
   UserStreamEvent,
   VenueBalance,
   VenueCapabilities,
   VenueFill,
+  VenueFundingPayment,
   VenueMarket,
   VenueOrder,
   VenuePort,
@@ -48,6 +51,7 @@ import {
   capabilitiesFromSim,
   fillFromSim,
   fundingFromSim,
+  fundingPaymentFromSim,
   marketFromSim,
   orderFromSim,
   positionFromSim,
@@ -232,7 +236,7 @@ export class SimulatedVenue implements VenuePort {
     return orderFromSim(result.order);
   }
 
-  async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
+  async cancelOrder(ref: OrderRef, options: CancelOptions = {}): Promise<VenueOrder> {
     this.#assertOpen();
     this.#assertAccount('cancelOrder');
     const order = this.#find(ref);
@@ -242,7 +246,7 @@ export class SimulatedVenue implements VenuePort {
         `no order ${describeRef(ref)} for account ${this.account}`,
       );
     }
-    const auth = this.#cancelAuth();
+    const auth = this.#auth(options.nonce);
     const result = this.#hub.command(this.venue, (exchange) =>
       exchange.cancelOrder({ accountId: this.account, venueOrderId: order.venueOrderId, ...auth }),
     );
@@ -252,11 +256,11 @@ export class SimulatedVenue implements VenuePort {
     return orderFromSim(result.order);
   }
 
-  async cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+  async cancelAllOrders(instrument?: InstrumentId, options: CancelOptions = {}): Promise<VenueOrder[]> {
     this.#assertOpen();
     this.#assertAccount('cancelAllOrders');
     if (instrument !== undefined) this.#instrument(instrument, 'instrument');
-    const auth = this.#cancelAuth();
+    const auth = this.#auth(options.nonce);
     const result = this.#hub.command(this.venue, (exchange) =>
       exchange.cancelAllOrders({
         accountId: this.account,
@@ -268,6 +272,58 @@ export class SimulatedVenue implements VenuePort {
       this.#noteNonce(auth.apiKey, auth.nonce, result.ok ? undefined : result.reject);
     if (!result.ok) throw errorFromReject(this.venue, result.reject);
     return result.canceled.map(orderFromSim);
+  }
+
+  /** Funding payments since `sinceMs` (inclusive), oldest first, from the hub's bounded ledger. */
+  async fetchFundingPayments(sinceMs: EpochMs): Promise<VenueFundingPayment[]> {
+    this.#assertOpen();
+    this.#assertAccount('fetchFundingPayments');
+    if (!Number.isSafeInteger(sinceMs) || sinceMs < 0) {
+      throw new ValidationError('sinceMs', `must be epoch ms >= 0, got ${String(sinceMs)}`);
+    }
+    return this.#hub.fundingPayments(this.venue, this.account, sinceMs).map(fundingPaymentFromSim);
+  }
+
+  /** The sim takes whole leverage in [1, the instrument's max]. */
+  async setLeverage(
+    instrument: InstrumentId,
+    leverage: Decimal,
+    options: SignedActionOptions = {},
+  ): Promise<void> {
+    this.#assertOpen();
+    this.#assertAccount('setLeverage');
+    this.#instrument(instrument, 'instrument');
+    if (!Decimal.isDecimal(leverage) || !leverage.isInteger() || leverage.lt(1)) {
+      throw new ValidationError('leverage', `must be a whole number >= 1, got ${String(leverage)}`);
+    }
+    const auth = this.#auth(options.nonce);
+    const result = this.#hub.command(this.venue, (exchange) =>
+      exchange.setLeverage({
+        accountId: this.account,
+        instrumentId: instrument,
+        leverage: leverage.toNumber(),
+        ...auth,
+      }),
+    );
+    if (auth.nonce !== undefined)
+      this.#noteNonce(auth.apiKey, auth.nonce, result.ok ? undefined : result.reject);
+    if (!result.ok) throw errorFromReject(this.venue, result.reject);
+  }
+
+  /** The sim's dead-man switch: fires on the venue clock (see SimExchange.scheduleCancelAll). */
+  async scheduleCancelAll(afterMs: number, options: CancelOptions = {}): Promise<void> {
+    this.#assertOpen();
+    this.#assertAccount('scheduleCancelAll');
+    if (!Number.isSafeInteger(afterMs) || afterMs < 0) {
+      throw new ValidationError('afterMs', `must be a whole number of ms >= 0, got ${String(afterMs)}`);
+    }
+    const auth = this.#auth(options.nonce);
+    const result = this.#hub.command(this.venue, (exchange) =>
+      exchange.scheduleCancelAll({ accountId: this.account, afterMs, ...auth }),
+    );
+    if (auth.nonce !== undefined)
+      this.#noteNonce(auth.apiKey, auth.nonce, result.ok ? undefined : result.reject);
+    if (!result.ok) throw errorFromReject(this.venue, result.reject);
   }
 
   /** Orders, fills, balances, positions and funding payments of this account, from now on. */
@@ -414,12 +470,12 @@ export class SimulatedVenue implements VenuePort {
     return Number(nonce);
   }
 
-  /** Cancels sign with the account's cancel key and its own counter (see the module comment). */
-  #cancelAuth(): { apiKey: string; nonce: number } | { apiKey?: undefined; nonce?: undefined } {
-    if (!this.capabilities.nonces) return {};
-    const apiKey = `${this.apiKeyId}.cancel`;
-    const last = this.#hub.lastNonce(this.venue, this.account, apiKey);
-    return { apiKey, nonce: last === undefined ? 1 : last + 1 };
+  /** A signed action's auth: the caller's nonce under this port's API key (see the module comment). */
+  #auth(
+    nonce: bigint | undefined,
+  ): { apiKey: string; nonce: number } | { apiKey?: undefined; nonce?: undefined } {
+    const checked = this.#orderNonce(nonce);
+    return checked === undefined ? {} : { apiKey: this.apiKeyId, nonce: checked };
   }
 
   #noteNonce(apiKey: string, nonce: number, reject: Reject | undefined): void {

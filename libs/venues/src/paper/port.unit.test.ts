@@ -315,13 +315,14 @@ describe('SimulatedVenue: account and orders', () => {
     hub.close();
   });
 
-  test('cancelOrder and cancelAllOrders leave no open orders (also on a nonce venue, without using caller nonces)', async () => {
+  test('cancelOrder and cancelAllOrders leave no open orders; on a nonce venue they sign from the one sequence of the key', async () => {
     const hub = makeHub();
     for (const [venue, port] of [
       ['paper', hub.venue('paper', 'alice')],
       ['paper-lighter', hub.venue('paper-lighter', 'alice', 'k4')],
     ] as const) {
       let nonce = 100n;
+      const signed = () => (port.capabilities.nonces ? { nonce: nonce++ } : {});
       const rest = (price: string, instrument = BTC) =>
         port.createOrder(
           order({
@@ -330,7 +331,7 @@ describe('SimulatedVenue: account and orders', () => {
             instrument,
             price: dec(price),
             size: dec('0.01'),
-            ...(port.capabilities.nonces ? { nonce: nonce++ } : {}),
+            ...signed(),
           }),
         );
       const a = await rest('55000');
@@ -339,20 +340,31 @@ describe('SimulatedVenue: account and orders', () => {
       await rest('2500', ETH);
       assert.equal((await port.fetchOpenOrders()).length, 3);
       assert.equal((await port.fetchOpenOrders(ETH)).length, 1);
-      const canceled = await port.cancelOrder({ instrument: BTC, clientOrderId: a.clientOrderId });
+      if (port.capabilities.nonces) {
+        // A cancel without a nonce, or with one the key already used, is refused.
+        await assert.rejects(port.cancelOrder({ instrument: BTC, clientOrderId: a.clientOrderId }), /nonce/);
+        await assert.rejects(
+          port.cancelOrder({ instrument: BTC, clientOrderId: a.clientOrderId }, { nonce: 100n }),
+          /nonce/,
+        );
+      }
+      const canceled = await port.cancelOrder({ instrument: BTC, clientOrderId: a.clientOrderId }, signed());
       assert.equal(canceled.status, 'canceled');
       await assert.rejects(
-        port.cancelOrder({ instrument: BTC, clientOrderId: a.clientOrderId }),
+        port.cancelOrder({ instrument: BTC, clientOrderId: a.clientOrderId }, signed()),
         VenueOrderNotFoundError,
       );
-      const all = await port.cancelAllOrders();
+      const all = await port.cancelAllOrders(undefined, signed());
       assert.equal(all.length, 2);
       assert.ok(all.every((o) => o.status === 'canceled'));
       assert.deepEqual(await port.fetchOpenOrders(), [], venue);
-      // The caller's next nonce still works: cancels did not use it up.
+      if (port.capabilities.nonces) {
+        // Orders and cancels used one sequence: the venue's next nonce follows the last cancel.
+        assert.equal(await port.fetchNextNonce?.(), nonce);
+      }
       const after = await rest('55000');
       assert.equal(after.status, 'accepted');
-      await port.cancelAllOrders(BTC);
+      await port.cancelAllOrders(BTC, signed());
       assert.deepEqual(await port.fetchOpenOrders(), []);
     }
     hub.close();
@@ -409,5 +421,101 @@ describe('SimulatedVenue: account and orders', () => {
     hub.close();
     assert.ok(again.readiness().every((c) => !c.ready));
     await assert.rejects(again.loadMarkets(), VenueDisconnectedError);
+  });
+});
+
+describe('SimulatedVenue: funding history, leverage, dead-man switch, venue-made fills', () => {
+  test('fetchFundingPayments returns the ledger since a time, as the user stream had it', async () => {
+    const hub = makeHub();
+    const lighter = hub.venue('paper-lighter', 'alice', 'k4');
+    assert.equal(lighter.capabilities.fundingHistory, true);
+    await lighter.createOrder(order({ size: dec('0.1'), nonce: 1n }));
+    for (let t = START_MS + 300_000; t <= START_MS + 2 * HOUR_MS + 300_000; t += 300_000) hub.advanceTo(t);
+    const all = await lighter.fetchFundingPayments(START_MS);
+    assert.deepEqual(
+      all.map((p) => p.tsEventMs),
+      [START_MS + HOUR_MS, START_MS + 2 * HOUR_MS],
+    );
+    assert.ok(all.every((p) => p.instrument === BTC && p.positionSize.eq('0.1') && !p.amount.isZero()));
+    const later = await lighter.fetchFundingPayments(START_MS + HOUR_MS + 1);
+    assert.deepEqual(
+      later.map((p) => p.tsEventMs),
+      [START_MS + 2 * HOUR_MS],
+    );
+    await assert.rejects(lighter.fetchFundingPayments(-1), { field: 'sinceMs' });
+    hub.close();
+  });
+
+  test('setLeverage changes the account leverage; a bad one names the field', async () => {
+    const hub = makeHub();
+    const alice = hub.venue('paper', 'alice');
+    await alice.setLeverage(BTC, dec(7));
+    await alice.createOrder(order({ size: dec('0.1') }));
+    const [position] = await alice.fetchPositions();
+    assert.equal(position?.leverage.toFixed(), '7');
+    await assert.rejects(alice.setLeverage(BTC, dec('2.5')), { field: 'leverage' });
+    await assert.rejects(alice.setLeverage(BTC, dec(100_000)), VenueRejectedError);
+    hub.close();
+  });
+
+  test('scheduleCancelAll: refreshed in time keeps the orders; a missed deadline cancels them; 0 disarms', async () => {
+    const hub = makeHub();
+    const alice = hub.venue('paper', 'alice');
+    const rest = () =>
+      alice.createOrder(order({ type: 'limit', timeInForce: 'gtc', price: dec('40000'), size: dec('0.01') }));
+    await rest();
+    await rest();
+    await alice.scheduleCancelAll(60_000);
+    hub.advanceTo(START_MS + 30_000);
+    await alice.scheduleCancelAll(60_000);
+    hub.advanceTo(START_MS + 80_000);
+    assert.equal((await alice.fetchOpenOrders()).length, 2, 'refreshed at 30 s: the deadline is 90 s');
+    const updates: UserStreamEvent[] = [];
+    await alice.watchUserStream((e) => updates.push(e));
+    hub.advanceTo(START_MS + 95_000);
+    assert.deepEqual(await alice.fetchOpenOrders(), []);
+    const ended = updates.flatMap((e) => (e.kind === 'order' ? [e.order] : []));
+    assert.equal(ended.length, 2);
+    assert.ok(ended.every((o) => o.status === 'canceled' && o.reason === 'dead_man_switch'));
+    // Fired once: disarmed until armed again.
+    await rest();
+    hub.advanceTo(START_MS + 300_000);
+    assert.equal((await alice.fetchOpenOrders()).length, 1);
+    await alice.scheduleCancelAll(10_000);
+    await alice.scheduleCancelAll(0);
+    hub.advanceTo(START_MS + 400_000);
+    assert.equal((await alice.fetchOpenOrders()).length, 1, 'disarmed');
+    await assert.rejects(alice.scheduleCancelAll(-1), { field: 'afterMs' });
+    hub.close();
+  });
+
+  test('a liquidation reaches the user stream and fetchFills as a venue-made fill with no client order id', async () => {
+    const hub = makeHub();
+    const poor = hub.venue('paper', 'poor');
+    await poor.setLeverage(BTC, dec(50));
+    const bought = await poor.createOrder(order({ size: dec('0.05') }));
+    assert.equal(bought.status, 'filled');
+    const fills: UserStreamEvent[] = [];
+    await poor.watchUserStream((e) => {
+      if (e.kind === 'fill') fills.push(e);
+    });
+    const mark = hub.exchange('paper').markPrice(BTC);
+    assert.ok(mark);
+    const crash = mark.mul('0.9').toDecimalPlaces(1);
+    hub.command('paper', (exchange) => exchange.setPrices(BTC, { markPrice: crash, indexPrice: crash }));
+    assert.equal(fills.length, 1, 'the liquidation fill');
+    const fill = fills[0]!;
+    assert.ok(fill.kind === 'fill');
+    assert.equal(fill.fill.origin, 'liquidation');
+    assert.equal(fill.fill.clientOrderId, '');
+    assert.equal(fill.fill.side, 'sell');
+    assert.equal(fill.fill.size.toFixed(), '0.05');
+    assert.deepEqual(await poor.fetchPositions().then((p) => p.filter((x) => !x.size.isZero())), []);
+    const history = await poor.fetchFills(START_MS);
+    assert.deepEqual(
+      history.map((f) => f.origin),
+      ['order', 'liquidation'],
+    );
+    hub.close();
   });
 });

@@ -260,6 +260,56 @@ export function liquidityToJSON(object: Liquidity): string {
   }
 }
 
+/**
+ * Who made a fill: one of our orders, or the venue acting on the account
+ * (liquidation, auto-deleveraging). UNSPECIFIED reads as ORDER (older
+ * producers).
+ */
+export enum FillOrigin {
+  FILL_ORIGIN_UNSPECIFIED = 0,
+  FILL_ORIGIN_ORDER = 1,
+  FILL_ORIGIN_LIQUIDATION = 2,
+  FILL_ORIGIN_ADL = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function fillOriginFromJSON(object: any): FillOrigin {
+  switch (object) {
+    case 0:
+    case "FILL_ORIGIN_UNSPECIFIED":
+      return FillOrigin.FILL_ORIGIN_UNSPECIFIED;
+    case 1:
+    case "FILL_ORIGIN_ORDER":
+      return FillOrigin.FILL_ORIGIN_ORDER;
+    case 2:
+    case "FILL_ORIGIN_LIQUIDATION":
+      return FillOrigin.FILL_ORIGIN_LIQUIDATION;
+    case 3:
+    case "FILL_ORIGIN_ADL":
+      return FillOrigin.FILL_ORIGIN_ADL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return FillOrigin.UNRECOGNIZED;
+  }
+}
+
+export function fillOriginToJSON(object: FillOrigin): string {
+  switch (object) {
+    case FillOrigin.FILL_ORIGIN_UNSPECIFIED:
+      return "FILL_ORIGIN_UNSPECIFIED";
+    case FillOrigin.FILL_ORIGIN_ORDER:
+      return "FILL_ORIGIN_ORDER";
+    case FillOrigin.FILL_ORIGIN_LIQUIDATION:
+      return "FILL_ORIGIN_LIQUIDATION";
+    case FillOrigin.FILL_ORIGIN_ADL:
+      return "FILL_ORIGIN_ADL";
+    case FillOrigin.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum PositionSide {
   POSITION_SIDE_UNSPECIFIED = 0,
   POSITION_SIDE_LONG = 1,

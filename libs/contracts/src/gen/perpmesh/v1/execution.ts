@@ -21,6 +21,9 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import {
+  FillOrigin,
+  fillOriginFromJSON,
+  fillOriginToJSON,
   Liquidity,
   liquidityFromJSON,
   liquidityToJSON,
@@ -200,6 +203,11 @@ export interface Fill {
   liquidity: Liquidity;
   /** Venue time of the fill, ms since epoch. */
   filledAtMs: number;
+  /**
+   * ORDER for our orders; LIQUIDATION / ADL for fills the venue made on the
+   * account (then client_order_id is empty).
+   */
+  origin: FillOrigin;
 }
 
 export interface PlaceOrderRequest {
@@ -849,6 +857,7 @@ function createBaseFill(): Fill {
     feeCurrency: "",
     liquidity: 0,
     filledAtMs: 0,
+    origin: 0,
   };
 }
 
@@ -892,6 +901,9 @@ export const Fill: MessageFns<Fill> = {
     }
     if (message.filledAtMs !== 0) {
       writer.uint32(104).int64(message.filledAtMs);
+    }
+    if (message.origin !== 0) {
+      writer.uint32(112).int32(message.origin);
     }
     return writer;
   },
@@ -1013,6 +1025,14 @@ export const Fill: MessageFns<Fill> = {
             message.filledAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.origin = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1060,6 +1080,7 @@ export const Fill: MessageFns<Fill> = {
         : isSet(object.filled_at_ms)
         ? globalThis.Number(object.filled_at_ms)
         : 0,
+      origin: isSet(object.origin) ? fillOriginFromJSON(object.origin) : 0,
     };
   },
 
@@ -1104,6 +1125,9 @@ export const Fill: MessageFns<Fill> = {
     if (message.filledAtMs !== 0) {
       obj.filledAtMs = Math.round(message.filledAtMs);
     }
+    if (message.origin !== 0) {
+      obj.origin = fillOriginToJSON(message.origin);
+    }
     return obj;
   },
 
@@ -1125,6 +1149,7 @@ export const Fill: MessageFns<Fill> = {
     message.feeCurrency = object.feeCurrency ?? "";
     message.liquidity = object.liquidity ?? 0;
     message.filledAtMs = object.filledAtMs ?? 0;
+    message.origin = object.origin ?? 0;
     return message;
   },
 };

@@ -21,6 +21,9 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import {
+  FillOrigin,
+  fillOriginFromJSON,
+  fillOriginToJSON,
   Liquidity,
   liquidityFromJSON,
   liquidityToJSON,
@@ -196,6 +199,11 @@ export interface VenueFill {
   feeCurrency: string;
   liquidity: Liquidity;
   tsEventMs: number;
+  /**
+   * ORDER (or UNSPECIFIED) for the account's orders; LIQUIDATION / ADL for
+   * fills the venue made (client_order_id empty).
+   */
+  origin: FillOrigin;
 }
 
 /** A funding payment on a position of the account. */
@@ -210,6 +218,8 @@ export interface VenueFundingPayment {
   /** Decimal text. */
   markPrice: string;
   tsEventMs: number;
+  /** The venue's id of the payment; empty when it has none. */
+  paymentId: string;
 }
 
 /** Which order: ours, the venue's id, or both. */
@@ -239,6 +249,16 @@ export interface VenueCapabilities {
   cancelAllOrders: boolean;
   postOnly: boolean;
   fok: boolean;
+  /** FetchFundingPayments is served. */
+  fundingHistory: boolean;
+  /** SetLeverage is served. */
+  setLeverage: boolean;
+  /** ScheduleCancelAll (the dead-man switch) is served. */
+  scheduleCancelAll: boolean;
+  /** The shortest deadline ScheduleCancelAll accepts, ms; 0 = no minimum. */
+  scheduleCancelAllMinMs: number;
+  /** Liquidation / auto-deleveraging fills are reported. */
+  venueFills: boolean;
 }
 
 export interface PaperVenueServiceLoadMarketsRequest {
@@ -379,7 +399,14 @@ export interface PaperVenueServiceCancelOrderRequest {
   account: string;
   /** Must be the account's API key id when not empty. */
   apiKeyId: string;
-  ref?: VenueOrderRef | undefined;
+  ref?:
+    | VenueOrderRef
+    | undefined;
+  /**
+   * Unsigned integer as decimal text, from the API key's one sequence shared
+   * with orders; empty when the venue wants no nonce.
+   */
+  nonce: string;
 }
 
 export interface PaperVenueServiceCancelOrderResponse {
@@ -392,11 +419,55 @@ export interface PaperVenueServiceCancelAllOrdersRequest {
   /** Must be the account's API key id when not empty. */
   apiKeyId: string;
   /** Absent = every instrument. */
-  instrument?: string | undefined;
+  instrument?:
+    | string
+    | undefined;
+  /** As on CancelOrder. */
+  nonce: string;
 }
 
 export interface PaperVenueServiceCancelAllOrdersResponse {
   orders: VenueOrder[];
+}
+
+export interface PaperVenueServiceFetchFundingPaymentsRequest {
+  venue: string;
+  account: string;
+  /** Payments at or after this time, ms since epoch. */
+  sinceMs: number;
+}
+
+export interface PaperVenueServiceFetchFundingPaymentsResponse {
+  payments: VenueFundingPayment[];
+}
+
+export interface PaperVenueServiceSetLeverageRequest {
+  venue: string;
+  account: string;
+  /** Must be the account's API key id when not empty. */
+  apiKeyId: string;
+  instrument: string;
+  /** Decimal text, > 0. */
+  leverage: string;
+  /** As on CancelOrder. */
+  nonce: string;
+}
+
+export interface PaperVenueServiceSetLeverageResponse {
+}
+
+export interface PaperVenueServiceScheduleCancelAllRequest {
+  venue: string;
+  account: string;
+  /** Must be the account's API key id when not empty. */
+  apiKeyId: string;
+  /** Deadline from now, ms; 0 disarms. */
+  afterMs: number;
+  /** As on CancelOrder. */
+  nonce: string;
+}
+
+export interface PaperVenueServiceScheduleCancelAllResponse {
 }
 
 export interface PaperVenueServiceWatchUserStreamRequest {
@@ -2128,6 +2199,7 @@ function createBaseVenueFill(): VenueFill {
     feeCurrency: "",
     liquidity: 0,
     tsEventMs: 0,
+    origin: 0,
   };
 }
 
@@ -2165,6 +2237,9 @@ export const VenueFill: MessageFns<VenueFill> = {
     }
     if (message.tsEventMs !== 0) {
       writer.uint32(88).int64(message.tsEventMs);
+    }
+    if (message.origin !== 0) {
+      writer.uint32(96).int32(message.origin);
     }
     return writer;
   },
@@ -2270,6 +2345,14 @@ export const VenueFill: MessageFns<VenueFill> = {
             message.tsEventMs = longToNumber(reader.int64());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.origin = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2315,6 +2398,7 @@ export const VenueFill: MessageFns<VenueFill> = {
         : isSet(object.ts_event_ms)
         ? globalThis.Number(object.ts_event_ms)
         : 0,
+      origin: isSet(object.origin) ? fillOriginFromJSON(object.origin) : 0,
     };
   },
 
@@ -2353,6 +2437,9 @@ export const VenueFill: MessageFns<VenueFill> = {
     if (message.tsEventMs !== 0) {
       obj.tsEventMs = Math.round(message.tsEventMs);
     }
+    if (message.origin !== 0) {
+      obj.origin = fillOriginToJSON(message.origin);
+    }
     return obj;
   },
 
@@ -2372,12 +2459,13 @@ export const VenueFill: MessageFns<VenueFill> = {
     message.feeCurrency = object.feeCurrency ?? "";
     message.liquidity = object.liquidity ?? 0;
     message.tsEventMs = object.tsEventMs ?? 0;
+    message.origin = object.origin ?? 0;
     return message;
   },
 };
 
 function createBaseVenueFundingPayment(): VenueFundingPayment {
-  return { instrument: "", amount: "", rate: "", positionSize: "", markPrice: "", tsEventMs: 0 };
+  return { instrument: "", amount: "", rate: "", positionSize: "", markPrice: "", tsEventMs: 0, paymentId: "" };
 }
 
 export const VenueFundingPayment: MessageFns<VenueFundingPayment> = {
@@ -2399,6 +2487,9 @@ export const VenueFundingPayment: MessageFns<VenueFundingPayment> = {
     }
     if (message.tsEventMs !== 0) {
       writer.uint32(48).int64(message.tsEventMs);
+    }
+    if (message.paymentId !== "") {
+      writer.uint32(58).string(message.paymentId);
     }
     return writer;
   },
@@ -2464,6 +2555,14 @@ export const VenueFundingPayment: MessageFns<VenueFundingPayment> = {
             message.tsEventMs = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.paymentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2496,6 +2595,11 @@ export const VenueFundingPayment: MessageFns<VenueFundingPayment> = {
         : isSet(object.ts_event_ms)
         ? globalThis.Number(object.ts_event_ms)
         : 0,
+      paymentId: isSet(object.paymentId)
+        ? globalThis.String(object.paymentId)
+        : isSet(object.payment_id)
+        ? globalThis.String(object.payment_id)
+        : "",
     };
   },
 
@@ -2519,6 +2623,9 @@ export const VenueFundingPayment: MessageFns<VenueFundingPayment> = {
     if (message.tsEventMs !== 0) {
       obj.tsEventMs = Math.round(message.tsEventMs);
     }
+    if (message.paymentId !== "") {
+      obj.paymentId = message.paymentId;
+    }
     return obj;
   },
 
@@ -2533,6 +2640,7 @@ export const VenueFundingPayment: MessageFns<VenueFundingPayment> = {
     message.positionSize = object.positionSize ?? "";
     message.markPrice = object.markPrice ?? "";
     message.tsEventMs = object.tsEventMs ?? 0;
+    message.paymentId = object.paymentId ?? "";
     return message;
   },
 };
@@ -2755,6 +2863,11 @@ function createBaseVenueCapabilities(): VenueCapabilities {
     cancelAllOrders: false,
     postOnly: false,
     fok: false,
+    fundingHistory: false,
+    setLeverage: false,
+    scheduleCancelAll: false,
+    scheduleCancelAllMinMs: 0,
+    venueFills: false,
   };
 }
 
@@ -2777,6 +2890,21 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     }
     if (message.fok !== false) {
       writer.uint32(48).bool(message.fok);
+    }
+    if (message.fundingHistory !== false) {
+      writer.uint32(56).bool(message.fundingHistory);
+    }
+    if (message.setLeverage !== false) {
+      writer.uint32(64).bool(message.setLeverage);
+    }
+    if (message.scheduleCancelAll !== false) {
+      writer.uint32(72).bool(message.scheduleCancelAll);
+    }
+    if (message.scheduleCancelAllMinMs !== 0) {
+      writer.uint32(80).int64(message.scheduleCancelAllMinMs);
+    }
+    if (message.venueFills !== false) {
+      writer.uint32(88).bool(message.venueFills);
     }
     return writer;
   },
@@ -2842,6 +2970,46 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
             message.fok = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.fundingHistory = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.setLeverage = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.scheduleCancelAll = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.scheduleCancelAllMinMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.venueFills = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2878,6 +3046,31 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
         ? globalThis.Boolean(object.post_only)
         : false,
       fok: isSet(object.fok) ? globalThis.Boolean(object.fok) : false,
+      fundingHistory: isSet(object.fundingHistory)
+        ? globalThis.Boolean(object.fundingHistory)
+        : isSet(object.funding_history)
+        ? globalThis.Boolean(object.funding_history)
+        : false,
+      setLeverage: isSet(object.setLeverage)
+        ? globalThis.Boolean(object.setLeverage)
+        : isSet(object.set_leverage)
+        ? globalThis.Boolean(object.set_leverage)
+        : false,
+      scheduleCancelAll: isSet(object.scheduleCancelAll)
+        ? globalThis.Boolean(object.scheduleCancelAll)
+        : isSet(object.schedule_cancel_all)
+        ? globalThis.Boolean(object.schedule_cancel_all)
+        : false,
+      scheduleCancelAllMinMs: isSet(object.scheduleCancelAllMinMs)
+        ? globalThis.Number(object.scheduleCancelAllMinMs)
+        : isSet(object.schedule_cancel_all_min_ms)
+        ? globalThis.Number(object.schedule_cancel_all_min_ms)
+        : 0,
+      venueFills: isSet(object.venueFills)
+        ? globalThis.Boolean(object.venueFills)
+        : isSet(object.venue_fills)
+        ? globalThis.Boolean(object.venue_fills)
+        : false,
     };
   },
 
@@ -2901,6 +3094,21 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     if (message.fok !== false) {
       obj.fok = message.fok;
     }
+    if (message.fundingHistory !== false) {
+      obj.fundingHistory = message.fundingHistory;
+    }
+    if (message.setLeverage !== false) {
+      obj.setLeverage = message.setLeverage;
+    }
+    if (message.scheduleCancelAll !== false) {
+      obj.scheduleCancelAll = message.scheduleCancelAll;
+    }
+    if (message.scheduleCancelAllMinMs !== 0) {
+      obj.scheduleCancelAllMinMs = Math.round(message.scheduleCancelAllMinMs);
+    }
+    if (message.venueFills !== false) {
+      obj.venueFills = message.venueFills;
+    }
     return obj;
   },
 
@@ -2915,6 +3123,11 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     message.cancelAllOrders = object.cancelAllOrders ?? false;
     message.postOnly = object.postOnly ?? false;
     message.fok = object.fok ?? false;
+    message.fundingHistory = object.fundingHistory ?? false;
+    message.setLeverage = object.setLeverage ?? false;
+    message.scheduleCancelAll = object.scheduleCancelAll ?? false;
+    message.scheduleCancelAllMinMs = object.scheduleCancelAllMinMs ?? 0;
+    message.venueFills = object.venueFills ?? false;
     return message;
   },
 };
@@ -5045,7 +5258,7 @@ export const PaperVenueServiceCreateOrderResponse: MessageFns<PaperVenueServiceC
 };
 
 function createBasePaperVenueServiceCancelOrderRequest(): PaperVenueServiceCancelOrderRequest {
-  return { venue: "", account: "", apiKeyId: "", ref: undefined };
+  return { venue: "", account: "", apiKeyId: "", ref: undefined, nonce: "" };
 }
 
 export const PaperVenueServiceCancelOrderRequest: MessageFns<PaperVenueServiceCancelOrderRequest> = {
@@ -5061,6 +5274,9 @@ export const PaperVenueServiceCancelOrderRequest: MessageFns<PaperVenueServiceCa
     }
     if (message.ref !== undefined) {
       VenueOrderRef.encode(message.ref, writer.uint32(34).fork()).join();
+    }
+    if (message.nonce !== "") {
+      writer.uint32(42).string(message.nonce);
     }
     return writer;
   },
@@ -5110,6 +5326,14 @@ export const PaperVenueServiceCancelOrderRequest: MessageFns<PaperVenueServiceCa
             message.ref = VenueOrderRef.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nonce = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5132,6 +5356,7 @@ export const PaperVenueServiceCancelOrderRequest: MessageFns<PaperVenueServiceCa
         ? globalThis.String(object.api_key_id)
         : "",
       ref: isSet(object.ref) ? VenueOrderRef.fromJSON(object.ref) : undefined,
+      nonce: isSet(object.nonce) ? globalThis.String(object.nonce) : "",
     };
   },
 
@@ -5149,6 +5374,9 @@ export const PaperVenueServiceCancelOrderRequest: MessageFns<PaperVenueServiceCa
     if (message.ref !== undefined) {
       obj.ref = VenueOrderRef.toJSON(message.ref);
     }
+    if (message.nonce !== "") {
+      obj.nonce = message.nonce;
+    }
     return obj;
   },
 
@@ -5161,6 +5389,7 @@ export const PaperVenueServiceCancelOrderRequest: MessageFns<PaperVenueServiceCa
     message.account = object.account ?? "";
     message.apiKeyId = object.apiKeyId ?? "";
     message.ref = (object.ref !== undefined && object.ref !== null) ? VenueOrderRef.fromPartial(object.ref) : undefined;
+    message.nonce = object.nonce ?? "";
     return message;
   },
 };
@@ -5235,7 +5464,7 @@ export const PaperVenueServiceCancelOrderResponse: MessageFns<PaperVenueServiceC
 };
 
 function createBasePaperVenueServiceCancelAllOrdersRequest(): PaperVenueServiceCancelAllOrdersRequest {
-  return { venue: "", account: "", apiKeyId: "", instrument: undefined };
+  return { venue: "", account: "", apiKeyId: "", instrument: undefined, nonce: "" };
 }
 
 export const PaperVenueServiceCancelAllOrdersRequest: MessageFns<PaperVenueServiceCancelAllOrdersRequest> = {
@@ -5251,6 +5480,9 @@ export const PaperVenueServiceCancelAllOrdersRequest: MessageFns<PaperVenueServi
     }
     if (message.instrument !== undefined) {
       writer.uint32(34).string(message.instrument);
+    }
+    if (message.nonce !== "") {
+      writer.uint32(42).string(message.nonce);
     }
     return writer;
   },
@@ -5300,6 +5532,14 @@ export const PaperVenueServiceCancelAllOrdersRequest: MessageFns<PaperVenueServi
             message.instrument = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nonce = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5322,6 +5562,7 @@ export const PaperVenueServiceCancelAllOrdersRequest: MessageFns<PaperVenueServi
         ? globalThis.String(object.api_key_id)
         : "",
       instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : undefined,
+      nonce: isSet(object.nonce) ? globalThis.String(object.nonce) : "",
     };
   },
 
@@ -5339,6 +5580,9 @@ export const PaperVenueServiceCancelAllOrdersRequest: MessageFns<PaperVenueServi
     if (message.instrument !== undefined) {
       obj.instrument = message.instrument;
     }
+    if (message.nonce !== "") {
+      obj.nonce = message.nonce;
+    }
     return obj;
   },
 
@@ -5351,6 +5595,7 @@ export const PaperVenueServiceCancelAllOrdersRequest: MessageFns<PaperVenueServi
     message.account = object.account ?? "";
     message.apiKeyId = object.apiKeyId ?? "";
     message.instrument = object.instrument ?? undefined;
+    message.nonce = object.nonce ?? "";
     return message;
   },
 };
@@ -5420,6 +5665,597 @@ export const PaperVenueServiceCancelAllOrdersResponse: MessageFns<PaperVenueServ
   fromPartial(object: DeepPartial<PaperVenueServiceCancelAllOrdersResponse>): PaperVenueServiceCancelAllOrdersResponse {
     const message = createBasePaperVenueServiceCancelAllOrdersResponse();
     message.orders = object.orders?.map((e) => VenueOrder.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePaperVenueServiceFetchFundingPaymentsRequest(): PaperVenueServiceFetchFundingPaymentsRequest {
+  return { venue: "", account: "", sinceMs: 0 };
+}
+
+export const PaperVenueServiceFetchFundingPaymentsRequest: MessageFns<PaperVenueServiceFetchFundingPaymentsRequest> = {
+  encode(
+    message: PaperVenueServiceFetchFundingPaymentsRequest,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.account !== "") {
+      writer.uint32(18).string(message.account);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(24).int64(message.sinceMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceFetchFundingPaymentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaperVenueServiceFetchFundingPaymentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaperVenueServiceFetchFundingPaymentsRequest {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: PaperVenueServiceFetchFundingPaymentsRequest): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    return obj;
+  },
+
+  create(
+    base?: DeepPartial<PaperVenueServiceFetchFundingPaymentsRequest>,
+  ): PaperVenueServiceFetchFundingPaymentsRequest {
+    return PaperVenueServiceFetchFundingPaymentsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<PaperVenueServiceFetchFundingPaymentsRequest>,
+  ): PaperVenueServiceFetchFundingPaymentsRequest {
+    const message = createBasePaperVenueServiceFetchFundingPaymentsRequest();
+    message.venue = object.venue ?? "";
+    message.account = object.account ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    return message;
+  },
+};
+
+function createBasePaperVenueServiceFetchFundingPaymentsResponse(): PaperVenueServiceFetchFundingPaymentsResponse {
+  return { payments: [] };
+}
+
+export const PaperVenueServiceFetchFundingPaymentsResponse: MessageFns<PaperVenueServiceFetchFundingPaymentsResponse> =
+  {
+    encode(
+      message: PaperVenueServiceFetchFundingPaymentsResponse,
+      writer: BinaryWriter = new BinaryWriter(),
+    ): BinaryWriter {
+      for (const v of message.payments) {
+        VenueFundingPayment.encode(v!, writer.uint32(10).fork()).join();
+      }
+      return writer;
+    },
+
+    decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceFetchFundingPaymentsResponse {
+      const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+      const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+      if (previousRecursionDepth >= 100) {
+        throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      }
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+      try {
+        const end = length === undefined ? reader.len : reader.pos + length;
+        const message = createBasePaperVenueServiceFetchFundingPaymentsResponse();
+        while (reader.pos < end) {
+          const tag = reader.uint32();
+          switch (tag >>> 3) {
+            case 1: {
+              if (tag !== 10) {
+                break;
+              }
+
+              message.payments.push(VenueFundingPayment.decode(reader, reader.uint32()));
+              continue;
+            }
+          }
+          if ((tag & 7) === 4 || tag === 0) {
+            break;
+          }
+          reader.skip(tag & 7);
+        }
+        return message;
+      } finally {
+        (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+      }
+    },
+
+    fromJSON(object: any): PaperVenueServiceFetchFundingPaymentsResponse {
+      return {
+        payments: globalThis.Array.isArray(object?.payments)
+          ? object.payments.map((e: any) => VenueFundingPayment.fromJSON(e))
+          : [],
+      };
+    },
+
+    toJSON(message: PaperVenueServiceFetchFundingPaymentsResponse): unknown {
+      const obj: any = {};
+      if (message.payments?.length) {
+        obj.payments = message.payments.map((e) => VenueFundingPayment.toJSON(e));
+      }
+      return obj;
+    },
+
+    create(
+      base?: DeepPartial<PaperVenueServiceFetchFundingPaymentsResponse>,
+    ): PaperVenueServiceFetchFundingPaymentsResponse {
+      return PaperVenueServiceFetchFundingPaymentsResponse.fromPartial(base ?? {});
+    },
+    fromPartial(
+      object: DeepPartial<PaperVenueServiceFetchFundingPaymentsResponse>,
+    ): PaperVenueServiceFetchFundingPaymentsResponse {
+      const message = createBasePaperVenueServiceFetchFundingPaymentsResponse();
+      message.payments = object.payments?.map((e) => VenueFundingPayment.fromPartial(e)) || [];
+      return message;
+    },
+  };
+
+function createBasePaperVenueServiceSetLeverageRequest(): PaperVenueServiceSetLeverageRequest {
+  return { venue: "", account: "", apiKeyId: "", instrument: "", leverage: "", nonce: "" };
+}
+
+export const PaperVenueServiceSetLeverageRequest: MessageFns<PaperVenueServiceSetLeverageRequest> = {
+  encode(message: PaperVenueServiceSetLeverageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.account !== "") {
+      writer.uint32(18).string(message.account);
+    }
+    if (message.apiKeyId !== "") {
+      writer.uint32(26).string(message.apiKeyId);
+    }
+    if (message.instrument !== "") {
+      writer.uint32(34).string(message.instrument);
+    }
+    if (message.leverage !== "") {
+      writer.uint32(42).string(message.leverage);
+    }
+    if (message.nonce !== "") {
+      writer.uint32(50).string(message.nonce);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceSetLeverageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaperVenueServiceSetLeverageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.apiKeyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.instrument = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.leverage = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nonce = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaperVenueServiceSetLeverageRequest {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+      apiKeyId: isSet(object.apiKeyId)
+        ? globalThis.String(object.apiKeyId)
+        : isSet(object.api_key_id)
+        ? globalThis.String(object.api_key_id)
+        : "",
+      instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
+      leverage: isSet(object.leverage) ? globalThis.String(object.leverage) : "",
+      nonce: isSet(object.nonce) ? globalThis.String(object.nonce) : "",
+    };
+  },
+
+  toJSON(message: PaperVenueServiceSetLeverageRequest): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    if (message.apiKeyId !== "") {
+      obj.apiKeyId = message.apiKeyId;
+    }
+    if (message.instrument !== "") {
+      obj.instrument = message.instrument;
+    }
+    if (message.leverage !== "") {
+      obj.leverage = message.leverage;
+    }
+    if (message.nonce !== "") {
+      obj.nonce = message.nonce;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PaperVenueServiceSetLeverageRequest>): PaperVenueServiceSetLeverageRequest {
+    return PaperVenueServiceSetLeverageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PaperVenueServiceSetLeverageRequest>): PaperVenueServiceSetLeverageRequest {
+    const message = createBasePaperVenueServiceSetLeverageRequest();
+    message.venue = object.venue ?? "";
+    message.account = object.account ?? "";
+    message.apiKeyId = object.apiKeyId ?? "";
+    message.instrument = object.instrument ?? "";
+    message.leverage = object.leverage ?? "";
+    message.nonce = object.nonce ?? "";
+    return message;
+  },
+};
+
+function createBasePaperVenueServiceSetLeverageResponse(): PaperVenueServiceSetLeverageResponse {
+  return {};
+}
+
+export const PaperVenueServiceSetLeverageResponse: MessageFns<PaperVenueServiceSetLeverageResponse> = {
+  encode(_: PaperVenueServiceSetLeverageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceSetLeverageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaperVenueServiceSetLeverageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PaperVenueServiceSetLeverageResponse {
+    return {};
+  },
+
+  toJSON(_: PaperVenueServiceSetLeverageResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PaperVenueServiceSetLeverageResponse>): PaperVenueServiceSetLeverageResponse {
+    return PaperVenueServiceSetLeverageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PaperVenueServiceSetLeverageResponse>): PaperVenueServiceSetLeverageResponse {
+    const message = createBasePaperVenueServiceSetLeverageResponse();
+    return message;
+  },
+};
+
+function createBasePaperVenueServiceScheduleCancelAllRequest(): PaperVenueServiceScheduleCancelAllRequest {
+  return { venue: "", account: "", apiKeyId: "", afterMs: 0, nonce: "" };
+}
+
+export const PaperVenueServiceScheduleCancelAllRequest: MessageFns<PaperVenueServiceScheduleCancelAllRequest> = {
+  encode(message: PaperVenueServiceScheduleCancelAllRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.account !== "") {
+      writer.uint32(18).string(message.account);
+    }
+    if (message.apiKeyId !== "") {
+      writer.uint32(26).string(message.apiKeyId);
+    }
+    if (message.afterMs !== 0) {
+      writer.uint32(32).int64(message.afterMs);
+    }
+    if (message.nonce !== "") {
+      writer.uint32(42).string(message.nonce);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceScheduleCancelAllRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaperVenueServiceScheduleCancelAllRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.apiKeyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.afterMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nonce = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaperVenueServiceScheduleCancelAllRequest {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+      apiKeyId: isSet(object.apiKeyId)
+        ? globalThis.String(object.apiKeyId)
+        : isSet(object.api_key_id)
+        ? globalThis.String(object.api_key_id)
+        : "",
+      afterMs: isSet(object.afterMs)
+        ? globalThis.Number(object.afterMs)
+        : isSet(object.after_ms)
+        ? globalThis.Number(object.after_ms)
+        : 0,
+      nonce: isSet(object.nonce) ? globalThis.String(object.nonce) : "",
+    };
+  },
+
+  toJSON(message: PaperVenueServiceScheduleCancelAllRequest): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    if (message.apiKeyId !== "") {
+      obj.apiKeyId = message.apiKeyId;
+    }
+    if (message.afterMs !== 0) {
+      obj.afterMs = Math.round(message.afterMs);
+    }
+    if (message.nonce !== "") {
+      obj.nonce = message.nonce;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PaperVenueServiceScheduleCancelAllRequest>): PaperVenueServiceScheduleCancelAllRequest {
+    return PaperVenueServiceScheduleCancelAllRequest.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<PaperVenueServiceScheduleCancelAllRequest>,
+  ): PaperVenueServiceScheduleCancelAllRequest {
+    const message = createBasePaperVenueServiceScheduleCancelAllRequest();
+    message.venue = object.venue ?? "";
+    message.account = object.account ?? "";
+    message.apiKeyId = object.apiKeyId ?? "";
+    message.afterMs = object.afterMs ?? 0;
+    message.nonce = object.nonce ?? "";
+    return message;
+  },
+};
+
+function createBasePaperVenueServiceScheduleCancelAllResponse(): PaperVenueServiceScheduleCancelAllResponse {
+  return {};
+}
+
+export const PaperVenueServiceScheduleCancelAllResponse: MessageFns<PaperVenueServiceScheduleCancelAllResponse> = {
+  encode(_: PaperVenueServiceScheduleCancelAllResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceScheduleCancelAllResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaperVenueServiceScheduleCancelAllResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PaperVenueServiceScheduleCancelAllResponse {
+    return {};
+  },
+
+  toJSON(_: PaperVenueServiceScheduleCancelAllResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PaperVenueServiceScheduleCancelAllResponse>): PaperVenueServiceScheduleCancelAllResponse {
+    return PaperVenueServiceScheduleCancelAllResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PaperVenueServiceScheduleCancelAllResponse>): PaperVenueServiceScheduleCancelAllResponse {
+    const message = createBasePaperVenueServiceScheduleCancelAllResponse();
     return message;
   },
 };
@@ -6262,6 +7098,52 @@ export const PaperVenueServiceService = {
     responseDeserialize: (value: Buffer): PaperVenueServiceCancelAllOrdersResponse =>
       PaperVenueServiceCancelAllOrdersResponse.decode(value),
   },
+  /** The account's funding payments since a time, oldest first. */
+  fetchFundingPayments: {
+    path: "/perpmesh.v1.PaperVenueService/FetchFundingPayments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PaperVenueServiceFetchFundingPaymentsRequest): Buffer =>
+      Buffer.from(PaperVenueServiceFetchFundingPaymentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PaperVenueServiceFetchFundingPaymentsRequest =>
+      PaperVenueServiceFetchFundingPaymentsRequest.decode(value),
+    responseSerialize: (value: PaperVenueServiceFetchFundingPaymentsResponse): Buffer =>
+      Buffer.from(PaperVenueServiceFetchFundingPaymentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PaperVenueServiceFetchFundingPaymentsResponse =>
+      PaperVenueServiceFetchFundingPaymentsResponse.decode(value),
+  },
+  /** Sets the account's leverage on an instrument. */
+  setLeverage: {
+    path: "/perpmesh.v1.PaperVenueService/SetLeverage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PaperVenueServiceSetLeverageRequest): Buffer =>
+      Buffer.from(PaperVenueServiceSetLeverageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PaperVenueServiceSetLeverageRequest =>
+      PaperVenueServiceSetLeverageRequest.decode(value),
+    responseSerialize: (value: PaperVenueServiceSetLeverageResponse): Buffer =>
+      Buffer.from(PaperVenueServiceSetLeverageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PaperVenueServiceSetLeverageResponse =>
+      PaperVenueServiceSetLeverageResponse.decode(value),
+  },
+  /**
+   * Arms, refreshes (after_ms > 0) or disarms (after_ms = 0) the dead-man
+   * switch: the venue cancels the account's open orders when the deadline
+   * passes without a refresh.
+   */
+  scheduleCancelAll: {
+    path: "/perpmesh.v1.PaperVenueService/ScheduleCancelAll" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PaperVenueServiceScheduleCancelAllRequest): Buffer =>
+      Buffer.from(PaperVenueServiceScheduleCancelAllRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PaperVenueServiceScheduleCancelAllRequest =>
+      PaperVenueServiceScheduleCancelAllRequest.decode(value),
+    responseSerialize: (value: PaperVenueServiceScheduleCancelAllResponse): Buffer =>
+      Buffer.from(PaperVenueServiceScheduleCancelAllResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PaperVenueServiceScheduleCancelAllResponse =>
+      PaperVenueServiceScheduleCancelAllResponse.decode(value),
+  },
   /**
    * Orders, fills, balances, positions and funding payments of the account,
    * as they happen. Response headers are sent once subscribed.
@@ -6345,6 +7227,22 @@ export interface PaperVenueServiceServer extends UntypedServiceImplementation {
   createOrder: handleUnaryCall<PaperVenueServiceCreateOrderRequest, PaperVenueServiceCreateOrderResponse>;
   cancelOrder: handleUnaryCall<PaperVenueServiceCancelOrderRequest, PaperVenueServiceCancelOrderResponse>;
   cancelAllOrders: handleUnaryCall<PaperVenueServiceCancelAllOrdersRequest, PaperVenueServiceCancelAllOrdersResponse>;
+  /** The account's funding payments since a time, oldest first. */
+  fetchFundingPayments: handleUnaryCall<
+    PaperVenueServiceFetchFundingPaymentsRequest,
+    PaperVenueServiceFetchFundingPaymentsResponse
+  >;
+  /** Sets the account's leverage on an instrument. */
+  setLeverage: handleUnaryCall<PaperVenueServiceSetLeverageRequest, PaperVenueServiceSetLeverageResponse>;
+  /**
+   * Arms, refreshes (after_ms > 0) or disarms (after_ms = 0) the dead-man
+   * switch: the venue cancels the account's open orders when the deadline
+   * passes without a refresh.
+   */
+  scheduleCancelAll: handleUnaryCall<
+    PaperVenueServiceScheduleCancelAllRequest,
+    PaperVenueServiceScheduleCancelAllResponse
+  >;
   /**
    * Orders, fills, balances, positions and funding payments of the account,
    * as they happen. Response headers are sent once subscribed.
@@ -6570,6 +7468,58 @@ export interface PaperVenueServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PaperVenueServiceCancelAllOrdersResponse) => void,
+  ): ClientUnaryCall;
+  /** The account's funding payments since a time, oldest first. */
+  fetchFundingPayments(
+    request: PaperVenueServiceFetchFundingPaymentsRequest,
+    callback: (error: ServiceError | null, response: PaperVenueServiceFetchFundingPaymentsResponse) => void,
+  ): ClientUnaryCall;
+  fetchFundingPayments(
+    request: PaperVenueServiceFetchFundingPaymentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PaperVenueServiceFetchFundingPaymentsResponse) => void,
+  ): ClientUnaryCall;
+  fetchFundingPayments(
+    request: PaperVenueServiceFetchFundingPaymentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PaperVenueServiceFetchFundingPaymentsResponse) => void,
+  ): ClientUnaryCall;
+  /** Sets the account's leverage on an instrument. */
+  setLeverage(
+    request: PaperVenueServiceSetLeverageRequest,
+    callback: (error: ServiceError | null, response: PaperVenueServiceSetLeverageResponse) => void,
+  ): ClientUnaryCall;
+  setLeverage(
+    request: PaperVenueServiceSetLeverageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PaperVenueServiceSetLeverageResponse) => void,
+  ): ClientUnaryCall;
+  setLeverage(
+    request: PaperVenueServiceSetLeverageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PaperVenueServiceSetLeverageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Arms, refreshes (after_ms > 0) or disarms (after_ms = 0) the dead-man
+   * switch: the venue cancels the account's open orders when the deadline
+   * passes without a refresh.
+   */
+  scheduleCancelAll(
+    request: PaperVenueServiceScheduleCancelAllRequest,
+    callback: (error: ServiceError | null, response: PaperVenueServiceScheduleCancelAllResponse) => void,
+  ): ClientUnaryCall;
+  scheduleCancelAll(
+    request: PaperVenueServiceScheduleCancelAllRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PaperVenueServiceScheduleCancelAllResponse) => void,
+  ): ClientUnaryCall;
+  scheduleCancelAll(
+    request: PaperVenueServiceScheduleCancelAllRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PaperVenueServiceScheduleCancelAllResponse) => void,
   ): ClientUnaryCall;
   /**
    * Orders, fills, balances, positions and funding payments of the account,
