@@ -3,6 +3,7 @@
  *   perpmesh start [--config file] [--set key=value ...]   the embedded system (make run)
  *   perpmesh status | balance | positions | orders | funding    what a running system says
  *   perpmesh cancel-all [--venue v] [--account a] [--yes]       cancel open orders
+ *   perpmesh replay projections [--session dir] [--from/--to b]  rebuild projections from the log, compare
  *   perpmesh halt | reduce | resume                             the trading state (kill switch),
  *                                                               on the strategy service
  * Operator commands print tables, or JSON with --json; service addresses and the token come
@@ -24,6 +25,7 @@ import {
   statusCommand,
 } from './commands.js';
 import { OperatorApi } from './operator-api.js';
+import { type ReplayProjectionsFlags, replayProjectionsCommand } from './replay/commands.js';
 import { TRADING_STATE_OF_COMMAND, type TradingStateCommand, tradingStateCommand } from './trading-state.js';
 
 export interface RunCliOptions {
@@ -194,6 +196,36 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
         ),
       );
   }
+
+  const replay = program
+    .command('replay')
+    .description('re-run the log read-only: rebuild projections, compare with the live ones');
+  replay
+    .command('projections')
+    .description(
+      'rebuild positions, funding and order states from EXEC/ACCT and compare them with the live ones ' +
+        'at the same applied sequences (exit 1 on any difference)',
+    )
+    .option('--session <dir>', 'embedded session directory (default: the newest under --data-dir/sessions)')
+    .option('--data-dir <dir>', 'where the sessions are (default ./data, or PERPMESH_DATA_DIR)')
+    .option('--nats <url>', 'a distributed deployment: JetStream at this URL (with --redis)')
+    .option('--redis <url>', 'a distributed deployment: its Redis (with --nats)')
+    .option('--namespace <name>', "the deployment's namespace, if it has one")
+    .option('--key-prefix <prefix>', 'redis.keyPrefix of the deployment (default pm:)')
+    .option('--consumer-name <name>', "the account service's consumerName (default account)")
+    .option('--from <bound...>', 'compare from STREAM=seq (e.g. EXEC=120) or a time (ISO with zone, or ms)')
+    .option('--to <bound...>', 'rebuild and compare up to STREAM=seq or a time')
+    .option('--json', 'the report as JSON')
+    .action(async (opts: ReplayProjectionsFlags) => {
+      try {
+        exitCode = await replayProjectionsCommand(
+          { ...opts, dataDir: opts.dataDir ?? env.PERPMESH_DATA_DIR },
+          io,
+        );
+      } catch (e) {
+        exitCode = reportError('replay projections', e, err);
+      }
+    });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

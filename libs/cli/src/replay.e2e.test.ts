@@ -1,0 +1,258 @@
+/**
+ * `perpmesh replay projections` as real processes: `perpmesh start` trades a little on a
+ * paper venue (fills, a resting order canceled); replay reads its session while it runs
+ * (without disturbing it) and after it ended, and finds no difference; a stored
+ * projection value tampered with is named in the report and the exit code is 1.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import {
+  AccountServiceClient,
+  ExecutionServiceClient,
+  type GetPositionsResponse,
+  OrderType,
+  type PlaceOrderResponse,
+  Side,
+  TimeInForce,
+} from '@perpmesh/contracts';
+import { eventually } from '@perpmesh/testing';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const BIN = join(ROOT, 'libs/cli/src/bin.ts');
+const NODE_ARGS = ['--import', 'tsx', '--conditions=@perpmesh/source', BIN];
+const READY =
+  /perpmesh is ready in [\d.]+ s: health http:\/\/localhost:(\d+)\/readyz, gRPC execution (\S+), account (\S+), market-data (\S+);/;
+
+interface Running {
+  child: ChildProcess;
+  stderr: () => string;
+  execution: string;
+  account: string;
+}
+
+async function start(dataDir: string): Promise<Running> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...NODE_ARGS,
+      'start',
+      ...[
+        `dataDir=${dataDir}`,
+        'log.level=warn',
+        'gateway.http.port=0',
+        'gateway.http.host=127.0.0.1',
+      ].flatMap((kv) => ['--set', kv]),
+      ...['execution', 'account', 'marketData', 'strategy'].flatMap((s) => [
+        '--set',
+        `${s}.grpcPort=0`,
+        '--set',
+        `${s}.grpcHost=127.0.0.1`,
+      ]),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PERPMESH_CONFIG: '' } },
+  );
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const ready = await eventually(
+    'the ready line',
+    () => READY.exec(err) ?? (child.exitCode !== null ? ('exited' as const) : undefined),
+    { timeoutMs: 60_000, intervalMs: 100 },
+  ).catch(() => 'timed out' as const);
+  if (typeof ready === 'string') {
+    child.kill('SIGKILL');
+    assert.fail(`perpmesh start did not become ready (${ready}); stderr:\n${err}`);
+  }
+  return { child, stderr: () => err, execution: ready[2]!, account: ready[3]! };
+}
+
+function stop(r: Running): Promise<number | null> {
+  return new Promise((resolveExit) => {
+    r.child.once('exit', (code) => resolveExit(code));
+    r.child.kill('SIGTERM');
+  });
+}
+
+/** Runs `perpmesh <args>` to its end: exit code and output. */
+function perpmesh(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [...NODE_ARGS, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PERPMESH_CONFIG: '' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.once('exit', (code) => resolveRun({ code, out, err }));
+  });
+}
+
+function unary<Req, Res>(
+  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
+  req: Req,
+) {
+  return new Promise<Res>((resolveCall, reject) => {
+    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
+  });
+}
+
+const ORDER = {
+  venue: 'paper',
+  account: 'main',
+  instrument: 'BTC-USDC-PERP',
+  timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
+  price: '',
+  reduceOnly: false,
+  correlationId: '',
+};
+
+/** Edits the last saved state of a projection in an embedded store's files (process stopped). */
+function tamperProjection(
+  stateDir: string,
+  name: string,
+  edit: (state: Record<string, unknown>) => void,
+): void {
+  const key = `pm:proj:${encodeURIComponent(name)}`;
+  const journal = readdirSync(stateDir).find((f) => /^journal-\d+\.log$/.test(f));
+  if (journal) {
+    const path = join(stateDir, journal);
+    const lines = readFileSync(path, 'utf8').split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      if (!lines[i]) continue;
+      const record = JSON.parse(lines[i] as string);
+      if (record.op !== 'proj' || record.k !== key) continue;
+      const state = JSON.parse(record.state);
+      edit(state);
+      record.state = JSON.stringify(state);
+      lines[i] = JSON.stringify(record);
+      writeFileSync(path, lines.join('\n'));
+      return;
+    }
+  }
+  const path = join(stateDir, 'snapshot.json');
+  const snapshot = JSON.parse(readFileSync(path, 'utf8'));
+  const entry = snapshot.projections[key];
+  assert.ok(entry, `a saved state of ${name} in ${stateDir}`);
+  const state = JSON.parse(entry.state);
+  edit(state);
+  entry.state = JSON.stringify(state);
+  writeFileSync(path, JSON.stringify(snapshot));
+}
+
+describe('perpmesh replay projections (real processes)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-replay-'));
+  const running: Running[] = [];
+  after(() => {
+    for (const r of running) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('no difference while running and after; a tampered projection is named, exit 1', async () => {
+    const system = await start(dataDir);
+    running.push(system);
+    const exec = new ExecutionServiceClient(system.execution, credentials.createInsecure());
+    const acct = new AccountServiceClient(system.account, credentials.createInsecure());
+    const place = (clientOrderId: string, side: Side, size: string) =>
+      unary<unknown, PlaceOrderResponse>(exec.placeOrder.bind(exec) as never, {
+        ...ORDER,
+        clientOrderId,
+        side,
+        type: OrderType.ORDER_TYPE_MARKET,
+        size,
+      });
+    const positions = async () =>
+      (
+        await unary<unknown, GetPositionsResponse>(acct.getPositions.bind(acct) as never, {
+          venue: 'paper',
+          account: 'main',
+          instrument: 'BTC-USDC-PERP',
+        })
+      ).positions.map((p) => p.position?.size);
+    const positionIs = async (size: string) => {
+      await eventually(`a ${size} BTC position over AccountService`, async () =>
+        (await positions()).includes(size),
+      ).catch(async (e) => {
+        throw new Error(`${e.message}; positions: ${JSON.stringify(await positions())}`);
+      });
+    };
+    try {
+      await place('replay-1', Side.SIDE_BUY, '0.02');
+      await positionIs('0.02');
+      await place('replay-2', Side.SIDE_SELL, '0.005');
+      await positionIs('0.015');
+      // A resting limit far from the market, then canceled: order events without fills.
+      await unary(exec.placeOrder.bind(exec) as never, {
+        ...ORDER,
+        clientOrderId: 'replay-rest',
+        side: Side.SIDE_BUY,
+        type: OrderType.ORDER_TYPE_LIMIT,
+        timeInForce: TimeInForce.TIME_IN_FORCE_GTC,
+        price: '10000',
+        size: '0.02',
+      });
+      await unary(exec.cancelOrder.bind(exec) as never, {
+        venue: 'paper',
+        account: 'main',
+        instrument: 'BTC-USDC-PERP',
+        orderId: { $case: 'clientOrderId', value: 'replay-rest' },
+      });
+
+      const whileRunning = await perpmesh(['replay', 'projections', '--data-dir', dataDir]);
+      assert.equal(whileRunning.code, 0, `replay while running:\n${whileRunning.out}${whileRunning.err}`);
+      assert.match(
+        whileRunning.out,
+        /positions \(account-positions, EXEC\): \d+ events folded, [1-9]\d* compared: no difference/,
+      );
+      assert.match(
+        whileRunning.out,
+        /orders \(exec\.order events, EXEC\): \d+ events folded, [1-9]\d* compared: no difference/,
+      );
+      // The running system was not disturbed: it still trades and projects.
+      await place('replay-3', Side.SIDE_BUY, '0.01');
+      await positionIs('0.025');
+    } finally {
+      exec.close();
+      acct.close();
+    }
+    assert.equal(await stop(system), 0, `clean exit; stderr:\n${system.stderr()}`);
+
+    const [sessionId] = readdirSync(join(dataDir, 'sessions'));
+    const session = join(dataDir, 'sessions', sessionId as string);
+    const afterwards = await perpmesh(['replay', 'projections', '--session', session, '--json']);
+    assert.equal(afterwards.code, 0, `replay after the end:\n${afterwards.out}${afterwards.err}`);
+    const report = JSON.parse(afterwards.out) as {
+      differences: number;
+      checks: { kind: string; compared: number }[];
+    };
+    assert.equal(report.differences, 0);
+    assert.ok(
+      (report.checks.find((c) => c.kind === 'positions')?.compared ?? 0) >= 3,
+      'a comparison per saved state',
+    );
+
+    tamperProjection(join(session, 'state'), 'account-positions', (state) => {
+      const positions = state.positions as Record<string, { size: string }>;
+      const btc = Object.values(positions).find((p) => p.size === '0.025');
+      assert.ok(btc, 'the BTC position in the stored projection');
+      btc.size = '0.0250';
+    });
+    const tampered = await perpmesh(['replay', 'projections', '--session', session]);
+    assert.equal(tampered.code, 1, `replay of a tampered store:\n${tampered.out}${tampered.err}`);
+    assert.match(
+      tampered.out,
+      /EXEC seq \d+ account-positions: positions\["[^"]*BTC-USDC-PERP[^"]*"\]\.size: live "0\.0250", rebuilt "0\.025"/,
+    );
+  });
+});

@@ -1,0 +1,43 @@
+/** The `perpmesh replay ...` commands: read-only over a session or a deployment. */
+import { EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE } from '../cli-errors.js';
+import type { CommandIo } from '../commands.js';
+import { parseReplayBound } from './bounds.js';
+import { formatReplayProjections, replayProjections } from './projections.js';
+import { openReplaySource, type ReplaySourceOptions } from './source.js';
+
+export interface ReplayProjectionsFlags extends ReplaySourceOptions {
+  readonly from?: string[];
+  readonly to?: string[];
+  readonly consumerName?: string;
+  readonly json?: boolean;
+}
+
+/** Exit 0: the rebuild matches; 1: a difference; 2: it could not be checked. */
+export async function replayProjectionsCommand(
+  flags: ReplayProjectionsFlags,
+  io: CommandIo,
+): Promise<number> {
+  const from = parseReplayBound(flags.from, '--from');
+  const to = parseReplayBound(flags.to, '--to');
+  const source = await openReplaySource(flags);
+  try {
+    const report = await replayProjections({
+      reader: source.reader,
+      live: source.live,
+      subjects: source.subjects,
+      streamPrefix: source.streamPrefix,
+      consumerName: flags.consumerName ?? 'account',
+      window: { from, to },
+    });
+    if (flags.json) {
+      io.out.write(`${JSON.stringify({ source: source.description, ...report }, null, 2)}\n`);
+    } else {
+      io.out.write(`replay projections: ${source.description} (read-only)\n`);
+      for (const line of formatReplayProjections(report)) io.out.write(`${line}\n`);
+    }
+    if (report.differences > 0) return EXIT_FAILED;
+    return report.problems > 0 ? EXIT_UNAVAILABLE : EXIT_OK;
+  } finally {
+    await source.close();
+  }
+}
