@@ -4,6 +4,7 @@
  *   perpmesh status | balance | positions | orders | funding    what a running system says
  *   perpmesh cancel-all [--venue v] [--account a] [--yes]       cancel open orders
  *   perpmesh replay projections [--session dir] [--from/--to b]  rebuild projections from the log, compare
+ *   perpmesh replay strategy <id> [--set key=value ...]          re-run a strategy over its input journal
  *   perpmesh halt | reduce | resume                             the trading state (kill switch),
  *                                                               on the strategy service
  * Operator commands print tables, or JSON with --json; service addresses and the token come
@@ -25,7 +26,12 @@ import {
   statusCommand,
 } from './commands.js';
 import { OperatorApi } from './operator-api.js';
-import { type ReplayProjectionsFlags, replayProjectionsCommand } from './replay/commands.js';
+import {
+  type ReplayProjectionsFlags,
+  type ReplayStrategyFlags,
+  replayProjectionsCommand,
+  replayStrategyCommand,
+} from './replay/commands.js';
 import { TRADING_STATE_OF_COMMAND, type TradingStateCommand, tradingStateCommand } from './trading-state.js';
 
 export interface RunCliOptions {
@@ -224,6 +230,31 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
         );
       } catch (e) {
         exitCode = reportError('replay projections', e, err);
+      }
+    });
+
+  replay
+    .command('strategy <id>')
+    .description(
+      "feed a strategy's input journal through the same stepper (orders to a recorder): " +
+        'report the first non-determinism (exit 1), or with --set how decisions would differ',
+    )
+    .option('--session <dir>', 'embedded session directory (default: the newest under --data-dir/sessions)')
+    .option('--data-dir <dir>', 'where the sessions are (default ./data, or PERPMESH_DATA_DIR)')
+    .option('--nats <url>', 'a distributed deployment: JetStream at this URL')
+    .option('--redis <url>', 'a distributed deployment: its Redis (with --nats)')
+    .option('--namespace <name>', "the deployment's namespace, if it has one")
+    .option('--set <key=value...>', 'override a strategy config key, e.g. --set entryThresholdBps=5')
+    .option('--json', 'the report as JSON')
+    .action(async (id: string, opts: ReplayStrategyFlags) => {
+      try {
+        exitCode = await replayStrategyCommand(
+          id,
+          { ...opts, dataDir: opts.dataDir ?? env.PERPMESH_DATA_DIR },
+          io,
+        );
+      } catch (e) {
+        exitCode = reportError('replay strategy', e, err);
       }
     });
 

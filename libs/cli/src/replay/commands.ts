@@ -4,6 +4,7 @@ import type { CommandIo } from '../commands.js';
 import { parseReplayBound } from './bounds.js';
 import { formatReplayProjections, replayProjections } from './projections.js';
 import { openReplaySource, type ReplaySourceOptions } from './source.js';
+import { formatReplayStrategy, parseOverrides, replayStrategy } from './strategy.js';
 
 export interface ReplayProjectionsFlags extends ReplaySourceOptions {
   readonly from?: string[];
@@ -37,6 +38,50 @@ export async function replayProjectionsCommand(
     }
     if (report.differences > 0) return EXIT_FAILED;
     return report.problems > 0 ? EXIT_UNAVAILABLE : EXIT_OK;
+  } finally {
+    await source.close();
+  }
+}
+
+export interface ReplayStrategyFlags extends ReplaySourceOptions {
+  readonly set?: string[];
+  readonly json?: boolean;
+}
+
+/**
+ * Exit 0: identical decisions (or, with --set, the differences were shown); 1: a
+ * non-determinism (no --set); 2: nothing to replay or an input could not be re-derived.
+ */
+export async function replayStrategyCommand(
+  strategyId: string,
+  flags: ReplayStrategyFlags,
+  io: CommandIo,
+): Promise<number> {
+  const overrides = parseOverrides(flags.set);
+  const checking = Object.keys(overrides).length === 0;
+  const source = await openReplaySource(flags);
+  try {
+    const report = await replayStrategy({
+      reader: source.reader,
+      subjects: source.subjects,
+      streamPrefix: source.streamPrefix,
+      strategyId,
+      overrides,
+    });
+    if (flags.json) {
+      io.out.write(`${JSON.stringify({ source: source.description, ...report }, null, 2)}\n`);
+    } else {
+      io.out.write(`replay strategy ${strategyId}: ${source.description} (read-only)\n`);
+      for (const line of formatReplayStrategy(report, checking)) io.out.write(`${line}\n`);
+    }
+    if (report.runs === 0) {
+      io.err.write(
+        `perpmesh replay strategy: no journal of strategy ${JSON.stringify(strategyId)} in the log\n`,
+      );
+      return EXIT_UNAVAILABLE;
+    }
+    if (checking && report.firstDivergence) return EXIT_FAILED;
+    return report.problems.length > 0 ? EXIT_UNAVAILABLE : EXIT_OK;
   } finally {
     await source.close();
   }

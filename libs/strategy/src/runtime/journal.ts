@@ -56,9 +56,10 @@ export interface JournalInputEntry {
   readonly from?: { readonly s: string; readonly q: number };
   /** The encoded input, when it did not come from the log. */
   readonly in?: unknown;
-  readonly decisions: readonly JournalDecision[];
-  /** Encoded StrategyCommands. */
-  readonly commands: readonly unknown[];
+  /** Left out when the step decided nothing (most steps): the journal stays small. */
+  readonly decisions?: readonly JournalDecision[];
+  /** Encoded StrategyCommands; left out when none. */
+  readonly commands?: readonly unknown[];
 }
 
 export interface JournalSnapshotEntry {
@@ -214,8 +215,8 @@ export class StrategyInputJournal {
       n: this.#n++,
       now: input.nowMs,
       ...(origin ? { from: { s: origin.stream, q: origin.seq } } : { in: encodeJournalValue(input) }),
-      decisions: decisions.map(journalDecision),
-      commands: commands.map(encodeJournalValue),
+      ...(decisions.length > 0 ? { decisions: decisions.map(journalDecision) } : {}),
+      ...(commands.length > 0 ? { commands: commands.map(encodeJournalValue) } : {}),
     });
     this.#sinceSnapshot++;
     return this.#sinceSnapshot >= (this.#o.snapshotEvery ?? 1000);
