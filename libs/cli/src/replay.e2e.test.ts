@@ -2,7 +2,10 @@
  * `perpmesh replay projections` as real processes: `perpmesh start` trades a little on a
  * paper venue (fills, a resting order canceled); replay reads its session while it runs
  * (without disturbing it) and after it ended, and finds no difference; a stored
- * projection value tampered with is named in the report and the exit code is 1.
+ * projection value tampered with is named in the report and the exit code is 1. The
+ * funding arb's input journal replays to identical decisions; a changed parameter shows
+ * how they would differ; a tampered recorded decision is reported as the first
+ * non-determinism (exit 1).
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -11,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { EmbeddedLogReader } from '@perpmesh/bus';
 import {
   AccountServiceClient,
   ExecutionServiceClient,
@@ -151,7 +155,7 @@ function tamperProjection(
   writeFileSync(path, JSON.stringify(snapshot));
 }
 
-describe('perpmesh replay projections (real processes)', () => {
+describe('perpmesh replay (real processes)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-replay-'));
   const running: Running[] = [];
   after(() => {
@@ -254,5 +258,74 @@ describe('perpmesh replay projections (real processes)', () => {
       tampered.out,
       /EXEC seq \d+ account-positions: positions\["[^"]*BTC-USDC-PERP[^"]*"\]\.size: live "0\.0250", rebuilt "0\.025"/,
     );
+  });
+
+  test('replay strategy: identical decisions; --set shows the difference; a tampered record is a non-determinism', async () => {
+    const strategyDir = mkdtempSync(join(tmpdir(), 'perpmesh-replay-strategy-'));
+    try {
+      const system = await start(strategyDir);
+      running.push(system);
+      const [sessionId] = readdirSync(join(strategyDir, 'sessions'));
+      const session = join(strategyDir, 'sessions', sessionId as string);
+      // The funding arb decides within seconds of its first books (a skip, then a signal).
+      const reader = await EmbeddedLogReader.open(join(session, 'events'));
+      await eventually(
+        'three strategy decisions in STRAT',
+        async () => (await reader.streamInfo('STRAT')).lastSeq >= 3,
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      await reader.close();
+      assert.equal(await stop(system), 0, `clean exit; stderr:\n${system.stderr()}`);
+
+      const same = await perpmesh(['replay', 'strategy', 'arb-1', '--session', session]);
+      assert.equal(same.code, 0, `replay:\n${same.out}${same.err}`);
+      assert.match(
+        same.out,
+        /replay strategy arb-1: \d+ inputs, [1-9]\d* deciding steps, identical decisions/,
+      );
+      assert.doesNotMatch(same.out, /≠/);
+
+      const changed = await perpmesh([
+        'replay',
+        'strategy',
+        'arb-1',
+        '--session',
+        session,
+        '--set',
+        'entryThresholdBps=1000',
+      ]);
+      assert.equal(changed.code, 0, `replay --set:\n${changed.out}${changed.err}`);
+      assert.match(changed.out, /≠ #\d+ /);
+      assert.match(changed.out, /entry_threshold_bps: 1 → 1000/);
+      assert.match(changed.out, /[1-9]\d* of \d+ deciding steps differ/);
+
+      // Change what the journal says the strategy decided once: replay must catch it.
+      const journalFile = join(session, 'events', 'streams', 'JOURNAL', 'log.jsonl');
+      const lines = readFileSync(journalFile, 'utf8').trim().split('\n');
+      let tampered = false;
+      for (let i = 0; i < lines.length && !tampered; i++) {
+        const line = JSON.parse(lines[i] as string) as { d?: string };
+        if (!line.d) continue;
+        const entries = Buffer.from(line.d, 'base64').toString('utf8').trim().split('\n');
+        for (let k = 0; k < entries.length; k++) {
+          const entry = JSON.parse(entries[k] as string) as { decisions?: { reasonCode: string }[] };
+          if (!entry.decisions?.length) continue;
+          (entry.decisions[0] as { reasonCode: string }).reasonCode = 'tampered_reason';
+          entries[k] = JSON.stringify(entry);
+          line.d = Buffer.from(`${entries.join('\n')}\n`).toString('base64');
+          lines[i] = JSON.stringify(line);
+          tampered = true;
+          break;
+        }
+      }
+      assert.ok(tampered, 'a recorded decision in the journal');
+      writeFileSync(journalFile, `${lines.join('\n')}\n`);
+      const broken = await perpmesh(['replay', 'strategy', 'arb-1', '--session', session]);
+      assert.equal(broken.code, 1, `replay of a tampered journal:\n${broken.out}${broken.err}`);
+      assert.match(broken.out, /recorded: \S+ tampered_reason/);
+      assert.match(broken.out, /NON-DETERMINISM at input #\d+/);
+    } finally {
+      rmSync(strategyDir, { recursive: true, force: true });
+    }
   });
 });
