@@ -5,6 +5,7 @@
  *   perpmesh cancel-all [--venue v] [--account a] [--yes]       cancel open orders
  *   perpmesh replay projections [--session dir] [--from/--to b]  rebuild projections from the log, compare
  *   perpmesh replay strategy <id> [--set key=value ...]          re-run a strategy over its input journal
+ *   perpmesh explain <client_order_id | event id>               the decision and inputs behind an order
  *   perpmesh halt | reduce | resume                             the trading state (kill switch),
  *                                                               on the strategy service
  * Operator commands print tables, or JSON with --json; service addresses and the token come
@@ -27,6 +28,8 @@ import {
 } from './commands.js';
 import { OperatorApi } from './operator-api.js';
 import {
+  type ExplainFlags,
+  explainCommand,
   type ReplayProjectionsFlags,
   type ReplayStrategyFlags,
   replayProjectionsCommand,
@@ -255,6 +258,26 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
         );
       } catch (e) {
         exitCode = reportError('replay strategy', e, err);
+      }
+    });
+
+  program
+    .command('explain <id>')
+    .description(
+      'why an order, fill or cancel happened: the decision behind it and the inputs it was made from ' +
+        '(funding rates, books, balances), as a timeline; <id> is a client order id, an event id or a decision id',
+    )
+    .option('--session <dir>', 'embedded session directory (default: the newest under --data-dir/sessions)')
+    .option('--data-dir <dir>', 'where the sessions are (default ./data, or PERPMESH_DATA_DIR)')
+    .option('--nats <url>', 'a distributed deployment: JetStream at this URL')
+    .option('--redis <url>', 'a distributed deployment: its Redis (with --nats)')
+    .option('--namespace <name>', "the deployment's namespace, if it has one")
+    .option('--json', 'the explanation as JSON')
+    .action(async (id: string, opts: ExplainFlags) => {
+      try {
+        exitCode = await explainCommand(id, { ...opts, dataDir: opts.dataDir ?? env.PERPMESH_DATA_DIR }, io);
+      } catch (e) {
+        exitCode = reportError('explain', e, err);
       }
     });
 

@@ -260,21 +260,38 @@ describe('perpmesh replay (real processes)', () => {
     );
   });
 
-  test('replay strategy: identical decisions; --set shows the difference; a tampered record is a non-determinism', async () => {
+  test('explain an arb leg; replay strategy: identical decisions, --set shows the difference, a tampered record is a non-determinism', async () => {
     const strategyDir = mkdtempSync(join(tmpdir(), 'perpmesh-replay-strategy-'));
     try {
       const system = await start(strategyDir);
       running.push(system);
       const [sessionId] = readdirSync(join(strategyDir, 'sessions'));
       const session = join(strategyDir, 'sessions', sessionId as string);
-      // The funding arb decides within seconds of its first books (a skip, then a signal).
+      // The funding arb decides within seconds of its first books (a skip, a signal), and
+      // enters (two filled legs) once the carry has held for its persistence time.
       const reader = await EmbeddedLogReader.open(join(session, 'events'));
       await eventually(
-        'three strategy decisions in STRAT',
-        async () => (await reader.streamInfo('STRAT')).lastSeq >= 3,
-        { timeoutMs: 60_000, intervalMs: 250 },
+        'the funding arb to enter (its legs on EXEC)',
+        async () => (await reader.streamInfo('EXEC')).lastSeq >= 4,
+        { timeoutMs: 90_000, intervalMs: 500 },
       );
+      let leg: string | undefined;
+      for await (const msg of reader.read({ stream: 'EXEC' })) {
+        leg ??= /arb-1_[a-z0-9]+/.exec(Buffer.from(msg.data).toString('latin1'))?.[0];
+      }
       await reader.close();
+      assert.ok(leg, 'an arb leg order on EXEC');
+      const explained = await perpmesh(['explain', leg, '--session', session]);
+      assert.equal(explained.code, 0, `explain:\n${explained.out}${explained.err}`);
+      assert.match(explained.out, /placed by: arb-1 enter net_carry_above_threshold/);
+      assert.match(explained.out, /triggered by input #\d+ at \S+: (book|funding|balance|fill|order|tick)/);
+      assert.match(explained.out, /funding rates: .*\.rate_per_hour=/);
+      assert.match(explained.out, /balances \(risk check\): \S+\.available=/);
+      assert.match(explained.out, /EXEC seq \d+ +order submitted/);
+      const asJson = JSON.parse((await perpmesh(['explain', leg, '--session', session, '--json'])).out) as {
+        placedBy?: { reasonCode: string };
+      };
+      assert.equal(asJson.placedBy?.reasonCode, 'net_carry_above_threshold');
       assert.equal(await stop(system), 0, `clean exit; stderr:\n${system.stderr()}`);
 
       const same = await perpmesh(['replay', 'strategy', 'arb-1', '--session', session]);

@@ -2,6 +2,7 @@
 import { EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE } from '../cli-errors.js';
 import type { CommandIo } from '../commands.js';
 import { parseReplayBound } from './bounds.js';
+import { explain, formatExplanation } from './explain.js';
 import { formatReplayProjections, replayProjections } from './projections.js';
 import { openReplaySource, type ReplaySourceOptions } from './source.js';
 import { formatReplayStrategy, parseOverrides, replayStrategy } from './strategy.js';
@@ -82,6 +83,28 @@ export async function replayStrategyCommand(
     }
     if (checking && report.firstDivergence) return EXIT_FAILED;
     return report.problems.length > 0 ? EXIT_UNAVAILABLE : EXIT_OK;
+  } finally {
+    await source.close();
+  }
+}
+
+export interface ExplainFlags extends ReplaySourceOptions {
+  readonly json?: boolean;
+}
+
+/** Exit 0: explained; 1: nothing in the log with that id. */
+export async function explainCommand(target: string, flags: ExplainFlags, io: CommandIo): Promise<number> {
+  const source = await openReplaySource(flags);
+  try {
+    const x = await explain({
+      reader: source.reader,
+      subjects: source.subjects,
+      streamPrefix: source.streamPrefix,
+      target,
+    });
+    if (flags.json) io.out.write(`${JSON.stringify(x, null, 2)}\n`);
+    else for (const line of formatExplanation(x)) io.out.write(`${line}\n`);
+    return x.timeline.length === 0 ? EXIT_FAILED : EXIT_OK;
   } finally {
     await source.close();
   }

@@ -130,13 +130,18 @@ export function configWithOverrides(
   return raw;
 }
 
-function describeInput(input: StrategyInput): string {
+export function describeInput(input: StrategyInput): string {
   switch (input.kind) {
-    case 'book':
+    case 'book': {
+      const bid = input.bids[0];
+      const ask = input.asks[0];
+      const top = bid && ask ? ` ${bid.price.toFixed()} / ${ask.price.toFixed()}` : '';
+      return `book ${input.venue} ${input.instrument}${top}`;
+    }
     case 'funding':
-      return `${input.kind} ${input.venue} ${input.instrument}`;
+      return `funding ${input.venue} ${input.instrument} ${input.rate.toFixed()} per ${input.intervalMs / 3_600_000} h`;
     case 'balance':
-      return `balance ${input.venue}/${input.account}`;
+      return `balance ${input.venue}/${input.account} available ${input.available.toFixed()}${input.stale ? ' (stale)' : ''}`;
     case 'position':
     case 'funding_payment':
       return `${input.kind} ${input.venue}/${input.account} ${input.instrument}`;
@@ -151,7 +156,9 @@ function describeInput(input: StrategyInput): string {
   }
 }
 
-async function readJournal(opts: ReplayStrategyOptions): Promise<JournalEntry[]> {
+export async function readJournal(
+  opts: Pick<ReplayStrategyOptions, 'reader' | 'subjects' | 'streamPrefix' | 'strategyId'>,
+): Promise<JournalEntry[]> {
   const stream = `${opts.streamPrefix}JOURNAL`;
   const entries: JournalEntry[] = [];
   for await (const msg of opts.reader.read({
@@ -290,7 +297,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
   };
 }
 
-function deriveInput(
+export function deriveInput(
   entry: JournalInputEntry,
   events: Map<string, Uint8Array>,
   balanceStaleAfterMs: number,
