@@ -24,6 +24,11 @@ export class MemoryReader implements EventLogReader {
     return seq;
   }
 
+  /** A stream with no events yet. */
+  ensure(stream: string): void {
+    if (!this.#streams.has(stream)) this.#streams.set(stream, []);
+  }
+
   /** Appends raw bytes (journal messages). */
   addRaw(stream: string, subject: string, id: string, data: Uint8Array, timestampMs: number): number {
     const list = this.#streams.get(stream) ?? [];

@@ -24,7 +24,7 @@ import {
   type FundingProjection,
   type PositionsProjection,
 } from '@perpmesh/account';
-import type { EventLogReader, StoredMessage } from '@perpmesh/bus';
+import { type EventLogReader, type StoredMessage, StreamNotFoundError } from '@perpmesh/bus';
 import { decodeEnvelope, type Subjects } from '@perpmesh/contracts';
 import { errorText } from '@perpmesh/core';
 import {
@@ -118,7 +118,11 @@ async function rebuildRange(
   short: string,
   to: ReplayBound | undefined,
 ): Promise<{ endSeq: number; problem?: string }> {
-  const info = await reader.streamInfo(stream);
+  const info = await reader.streamInfo(stream).catch((err: unknown) => {
+    if (err instanceof StreamNotFoundError) return undefined;
+    throw err;
+  });
+  if (!info) return { endSeq: 0, problem: `stream ${stream} does not exist in this log` };
   const endSeq = Math.min(info.lastSeq, to?.seqs[short] ?? Number.MAX_SAFE_INTEGER);
   if (info.firstSeq > 1) {
     return {
@@ -148,7 +152,6 @@ async function checkProjection<S>(
   if (range.problem) return { ...base, folded: 0, compared: 0, differing: [], problem: range.problem };
   let state = initial();
   let folded = 0;
-  let lastSeq = 0;
   let lastTs = 0;
   let next = 0;
   let compared = 0;
@@ -162,7 +165,8 @@ async function checkProjection<S>(
         beyond++;
         continue;
       }
-      const ts = point.seq === lastSeq ? lastTs : 0;
+      // The state is as of the last folded event: its stored time stands for the point's.
+      const ts = lastTs;
       if (!atOrAfter(from, streamShort, point.seq, ts) || !atOrBefore(to, streamShort, point.seq, ts))
         continue;
       compared++;
@@ -170,17 +174,21 @@ async function checkProjection<S>(
       if (differences.length > 0) differing.push({ stream, seq: point.seq, what: name, differences });
     }
   };
+  let end = range.endSeq;
   if (range.endSeq > 0) {
     for await (const msg of opts.reader.read({ stream, toSeq: range.endSeq, filterSubject })) {
-      if (to?.timeMs !== undefined && msg.timestampMs > to.timeMs) break;
+      if (to?.timeMs !== undefined && msg.timestampMs > to.timeMs) {
+        // The rebuild ends before this event: later saved states are past the range.
+        end = msg.seq - 1;
+        break;
+      }
       compareUpTo(msg.seq - 1);
       state = evolve(state, msg);
       folded++;
-      lastSeq = msg.seq;
       lastTs = msg.timestampMs;
     }
   }
-  compareUpTo(range.endSeq);
+  compareUpTo(end);
   beyond += history.length - next;
   const problem =
     history.length === 0 && folded > 0
