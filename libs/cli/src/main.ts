@@ -248,6 +248,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     .option('--redis <url>', 'a distributed deployment: its Redis (with --nats)')
     .option('--namespace <name>', "the deployment's namespace, if it has one")
     .option('--set <key=value...>', 'override a strategy config key, e.g. --set entryThresholdBps=5')
+    .option('--from-input <n>', 'start mid-history: from the nearest snapshot at or before input #n')
     .option('--json', 'the report as JSON')
     .action(async (id: string, opts: ReplayStrategyFlags) => {
       try {

@@ -1,4 +1,5 @@
 /** The `perpmesh replay ...` commands: read-only over a session or a deployment. */
+import { ValidationError } from '@perpmesh/core';
 import { EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE } from '../cli-errors.js';
 import type { CommandIo } from '../commands.js';
 import { parseReplayBound } from './bounds.js';
@@ -46,6 +47,8 @@ export async function replayProjectionsCommand(
 
 export interface ReplayStrategyFlags extends ReplaySourceOptions {
   readonly set?: string[];
+  /** Input number to start from (the nearest snapshot at or before it). */
+  readonly fromInput?: string;
   readonly json?: boolean;
 }
 
@@ -68,6 +71,7 @@ export async function replayStrategyCommand(
       streamPrefix: source.streamPrefix,
       strategyId,
       overrides,
+      ...(flags.fromInput === undefined ? {} : { fromInput: inputNumber(flags.fromInput) }),
     });
     if (flags.json) {
       io.out.write(`${JSON.stringify({ source: source.description, ...report }, null, 2)}\n`);
@@ -108,4 +112,14 @@ export async function explainCommand(target: string, flags: ExplainFlags, io: Co
   } finally {
     await source.close();
   }
+}
+
+function inputNumber(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new ValidationError(
+      '--from-input',
+      `expected an input number (#n in the report), got ${JSON.stringify(text)}`,
+    );
+  }
+  return Number(text);
 }

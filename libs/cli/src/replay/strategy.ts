@@ -41,6 +41,11 @@ export interface ReplayStrategyOptions {
   readonly strategyId: string;
   /** Config overrides: dot path → value (`entryThresholdBps` → "2"). */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /**
+   * Start mid-history: in each run, from the last snapshot taken at or before this input
+   * number (the default is each run's first snapshot still in the journal).
+   */
+  readonly fromInput?: number;
 }
 
 /** One replayed step that decided something (recorded or replayed). */
@@ -209,7 +214,10 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
   let firstDivergence: ReplayedStep | undefined;
   for (const run of runs) {
     const runEntries = entries.filter((e) => e.r === run);
-    const snapshot = runEntries.find((e): e is JournalSnapshotEntry => e.t === 'snapshot');
+    const snapshots = runEntries.filter((e): e is JournalSnapshotEntry => e.t === 'snapshot');
+    const from = opts.fromInput;
+    const snapshot =
+      from === undefined ? snapshots[0] : ([...snapshots].reverse().find((x) => x.n <= from) ?? snapshots[0]);
     if (!snapshot) {
       problems.push(`run ${run}: no snapshot (its start is older than the journal's retention)`);
       continue;
