@@ -112,10 +112,11 @@ function unary<Req, Res>(
   });
 }
 
+// ETH: the funding arb of the default config trades BTC only, so these positions are ours alone.
 const ORDER = {
   venue: 'paper',
   account: 'main',
-  instrument: 'BTC-USDC-PERP',
+  instrument: 'ETH-USDC-PERP',
   timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
   price: '',
   reduceOnly: false,
@@ -181,21 +182,21 @@ describe('perpmesh replay (real processes)', () => {
         await unary<unknown, GetPositionsResponse>(acct.getPositions.bind(acct) as never, {
           venue: 'paper',
           account: 'main',
-          instrument: 'BTC-USDC-PERP',
+          instrument: 'ETH-USDC-PERP',
         })
       ).positions.map((p) => p.position?.size);
     const positionIs = async (size: string) => {
-      await eventually(`a ${size} BTC position over AccountService`, async () =>
+      await eventually(`a ${size} ETH position over AccountService`, async () =>
         (await positions()).includes(size),
       ).catch(async (e) => {
         throw new Error(`${e.message}; positions: ${JSON.stringify(await positions())}`);
       });
     };
     try {
-      await place('replay-1', Side.SIDE_BUY, '0.02');
-      await positionIs('0.02');
-      await place('replay-2', Side.SIDE_SELL, '0.005');
-      await positionIs('0.015');
+      await place('replay-1', Side.SIDE_BUY, '0.2');
+      await positionIs('0.2');
+      await place('replay-2', Side.SIDE_SELL, '0.05');
+      await positionIs('0.15');
       // A resting limit far from the market, then canceled: order events without fills.
       await unary(exec.placeOrder.bind(exec) as never, {
         ...ORDER,
@@ -203,13 +204,13 @@ describe('perpmesh replay (real processes)', () => {
         side: Side.SIDE_BUY,
         type: OrderType.ORDER_TYPE_LIMIT,
         timeInForce: TimeInForce.TIME_IN_FORCE_GTC,
-        price: '10000',
-        size: '0.02',
+        price: '1000',
+        size: '0.2',
       });
       await unary(exec.cancelOrder.bind(exec) as never, {
         venue: 'paper',
         account: 'main',
-        instrument: 'BTC-USDC-PERP',
+        instrument: 'ETH-USDC-PERP',
         orderId: { $case: 'clientOrderId', value: 'replay-rest' },
       });
 
@@ -224,8 +225,8 @@ describe('perpmesh replay (real processes)', () => {
         /orders \(exec\.order events, EXEC\): \d+ events folded, [1-9]\d* compared: no difference/,
       );
       // The running system was not disturbed: it still trades and projects.
-      await place('replay-3', Side.SIDE_BUY, '0.01');
-      await positionIs('0.025');
+      await place('replay-3', Side.SIDE_BUY, '0.1');
+      await positionIs('0.25');
     } finally {
       exec.close();
       acct.close();
@@ -248,15 +249,15 @@ describe('perpmesh replay (real processes)', () => {
 
     tamperProjection(join(session, 'state'), 'account-positions', (state) => {
       const positions = state.positions as Record<string, { size: string }>;
-      const btc = Object.values(positions).find((p) => p.size === '0.025');
-      assert.ok(btc, 'the BTC position in the stored projection');
-      btc.size = '0.0250';
+      const eth = Object.values(positions).find((p) => p.size === '0.25');
+      assert.ok(eth, 'the ETH position in the stored projection');
+      eth.size = '0.250';
     });
     const tampered = await perpmesh(['replay', 'projections', '--session', session]);
     assert.equal(tampered.code, 1, `replay of a tampered store:\n${tampered.out}${tampered.err}`);
     assert.match(
       tampered.out,
-      /EXEC seq \d+ account-positions: positions\["[^"]*BTC-USDC-PERP[^"]*"\]\.size: live "0\.0250", rebuilt "0\.025"/,
+      /EXEC seq \d+ account-positions: positions\["[^"]*ETH-USDC-PERP[^"]*"\]\.size: live "0\.250", rebuilt "0\.25"/,
     );
   });
 
