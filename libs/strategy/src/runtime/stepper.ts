@@ -207,6 +207,8 @@ export class StrategyStepper {
     this.#state = result.state;
     if (applied) this.markApplied(applied.stream, applied.seq);
     this.#dirty = true;
+    // Journaled before the save: a step whose save fails is undone here and the runner
+    // restarts from the store, which opens a new journal run with its own snapshot.
     const journal = this.#d.journal;
     if (journal?.input(input, origin ?? applied, result.decisions, result.commands)) {
       journal.snapshot(this.#d.decider.serialize(this.#state as never), this.#applied);
