@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export NATS_URL ?= nats://127.0.0.1:4222
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: setup build proto proto-check run test test-unit bench lint up down clean
+.PHONY: setup build proto proto-check run replay test test-unit bench lint up down clean
 
 setup: ## npm deps, Debian's nats-server/redis-server, both started and answering
 	@bash scripts/setup.sh
@@ -22,6 +22,10 @@ proto-check: ## fail when the generated code is stale
 
 run: build ## every service in one process, embedded log and store, paper venues
 	@npm start --silent
+
+replay: build ## replay the newest `make run` session: projections, then a strategy's journal (STRATEGY=arb-1)
+	@node libs/cli/bin/perpmesh.js replay projections && \
+	  node libs/cli/bin/perpmesh.js replay strategy $${STRATEGY:-arb-1}
 
 test: setup proto-check build ## the whole suite: unit, contract, integration, e2e
 	@node scripts/test.mjs

@@ -28,6 +28,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep, ValidationError } from '@perpmesh/core';
 import { type Deferred, deferred, handledPromise } from './async.js';
+import { type EmbeddedEntry, entryLine, parseEntryLine } from './embedded-format.js';
 import {
   ConsumerConfigError,
   CorruptLogError,
@@ -76,39 +77,11 @@ export interface EmbeddedEventLogOptions {
   readonly logger?: EventLogLogger;
 }
 
-interface Entry {
-  readonly seq: number;
-  readonly tsMs: number;
-  readonly subject: string;
-  readonly id: string;
-  readonly data: Uint8Array;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-interface EntryLine {
-  q: number;
-  t: number;
-  s: string;
-  i: string;
-  d: string;
-  h?: Record<string, string>;
-}
+type Entry = EmbeddedEntry;
 
 interface CursorFile {
   filterSubject: string | null;
   ackFloor: number;
-}
-
-function entryLine(e: Entry): string {
-  const line: EntryLine = {
-    q: e.seq,
-    t: e.tsMs,
-    s: e.subject,
-    i: e.id,
-    d: Buffer.from(e.data).toString('base64'),
-    ...(e.headers ? { h: { ...e.headers } } : {}),
-  };
-  return JSON.stringify(line);
 }
 
 function toStored(stream: string, e: Entry, deliveryCount: number): StoredMessage {
@@ -189,30 +162,18 @@ class EmbeddedStream {
 
   private load(path: string, lines: readonly string[]): void {
     lines.forEach((line, i) => {
-      let parsed: EntryLine | { base: number };
-      try {
-        parsed = JSON.parse(line);
-      } catch (err) {
-        throw new CorruptLogError(path, i + 1, 'not JSON', { cause: err });
-      }
+      const parsed = parseEntryLine(path, i + 1, line);
       if ('base' in parsed) {
         if (i !== 0) throw new CorruptLogError(path, i + 1, 'base line not first');
         this.lastSeq = parsed.base;
         return;
       }
-      if (parsed.q !== this.lastSeq + 1) {
-        throw new CorruptLogError(path, i + 1, `sequence ${parsed.q} does not follow ${this.lastSeq}`);
+      if (parsed.seq !== this.lastSeq + 1) {
+        throw new CorruptLogError(path, i + 1, `sequence ${parsed.seq} does not follow ${this.lastSeq}`);
       }
-      this.entries.push({
-        seq: parsed.q,
-        tsMs: parsed.t,
-        subject: parsed.s,
-        id: parsed.i,
-        data: new Uint8Array(Buffer.from(parsed.d, 'base64')),
-        ...(parsed.h ? { headers: parsed.h } : {}),
-      });
-      this.lastSeq = parsed.q;
-      this.lastTsMs = Math.max(this.lastTsMs, parsed.t);
+      this.entries.push(parsed);
+      this.lastSeq = parsed.seq;
+      this.lastTsMs = Math.max(this.lastTsMs, parsed.tsMs);
     });
     this.committedSeq = this.lastSeq;
   }

@@ -58,5 +58,11 @@ export {
   type ProjectorStats,
   runProjector,
 } from './projector.js';
+export {
+  EmbeddedLogReader,
+  type EventLogReader,
+  NatsLogReader,
+  type NatsLogReaderOptions,
+} from './reader.js';
 export { DEFAULT_PUBLISH_RETRY, type PublishRetryPolicy, retrySpanMs } from './retry.js';
 export { subjectMatches, subjectsOverlap } from './subjects.js';

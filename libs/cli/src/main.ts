@@ -3,6 +3,9 @@
  *   perpmesh start [--config file] [--set key=value ...]   the embedded system (make run)
  *   perpmesh status | balance | positions | orders | funding    what a running system says
  *   perpmesh cancel-all [--venue v] [--account a] [--yes]       cancel open orders
+ *   perpmesh replay projections [--session dir] [--from/--to b]  rebuild projections from the log, compare
+ *   perpmesh replay strategy <id> [--set key=value ...]          re-run a strategy over its input journal
+ *   perpmesh explain <client_order_id | event id>               the decision and inputs behind an order
  *   perpmesh halt | reduce | resume                             the trading state (kill switch),
  *                                                               on the strategy service
  *   perpmesh selftest signers [--vectors file ...]              signer known-answer vectors
@@ -25,6 +28,14 @@ import {
   statusCommand,
 } from './commands.js';
 import { OperatorApi } from './operator-api.js';
+import {
+  type ExplainFlags,
+  explainCommand,
+  type ReplayProjectionsFlags,
+  type ReplayStrategyFlags,
+  replayProjectionsCommand,
+  replayStrategyCommand,
+} from './replay/commands.js';
 import { selftestSignersCommand } from './selftest-signers.js';
 import { TRADING_STATE_OF_COMMAND, type TradingStateCommand, tradingStateCommand } from './trading-state.js';
 
@@ -205,6 +216,82 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     .option('--vectors <file...>', 'vectors file(s) in the format of libs/signing/vectors/*.json')
     .action(async (opts: { vectors?: string[] }) => {
       exitCode = await selftestSignersCommand(opts, io);
+    });
+
+  const replay = program
+    .command('replay')
+    .description('re-run the log read-only: rebuild projections, compare with the live ones');
+  replay
+    .command('projections')
+    .description(
+      'rebuild positions, funding and order states from EXEC/ACCT and compare them with the live ones ' +
+        'at the same applied sequences (exit 1 on any difference)',
+    )
+    .option('--session <dir>', 'embedded session directory (default: the newest under --data-dir/sessions)')
+    .option('--data-dir <dir>', 'where the sessions are (default ./data, or PERPMESH_DATA_DIR)')
+    .option('--nats <url>', 'a distributed deployment: JetStream at this URL (with --redis)')
+    .option('--redis <url>', 'a distributed deployment: its Redis (with --nats)')
+    .option('--namespace <name>', "the deployment's namespace, if it has one")
+    .option('--key-prefix <prefix>', 'redis.keyPrefix of the deployment (default pm:)')
+    .option('--consumer-name <name>', "the account service's consumerName (default account)")
+    .option('--from <bound...>', 'compare from STREAM=seq (e.g. EXEC=120) or a time (ISO with zone, or ms)')
+    .option('--to <bound...>', 'rebuild and compare up to STREAM=seq or a time')
+    .option('--json', 'the report as JSON')
+    .action(async (opts: ReplayProjectionsFlags) => {
+      try {
+        exitCode = await replayProjectionsCommand(
+          { ...opts, dataDir: opts.dataDir ?? env.PERPMESH_DATA_DIR },
+          io,
+        );
+      } catch (e) {
+        exitCode = reportError('replay projections', e, err);
+      }
+    });
+
+  replay
+    .command('strategy <id>')
+    .description(
+      "feed a strategy's input journal through the same stepper (orders to a recorder): " +
+        'report the first non-determinism (exit 1), or with --set how decisions would differ',
+    )
+    .option('--session <dir>', 'embedded session directory (default: the newest under --data-dir/sessions)')
+    .option('--data-dir <dir>', 'where the sessions are (default ./data, or PERPMESH_DATA_DIR)')
+    .option('--nats <url>', 'a distributed deployment: JetStream at this URL')
+    .option('--redis <url>', 'a distributed deployment: its Redis (with --nats)')
+    .option('--namespace <name>', "the deployment's namespace, if it has one")
+    .option('--set <key=value...>', 'override a strategy config key, e.g. --set entryThresholdBps=5')
+    .option('--from-input <n>', 'start mid-history: from the nearest snapshot at or before input #n')
+    .option('--json', 'the report as JSON')
+    .action(async (id: string, opts: ReplayStrategyFlags) => {
+      try {
+        exitCode = await replayStrategyCommand(
+          id,
+          { ...opts, dataDir: opts.dataDir ?? env.PERPMESH_DATA_DIR },
+          io,
+        );
+      } catch (e) {
+        exitCode = reportError('replay strategy', e, err);
+      }
+    });
+
+  program
+    .command('explain <id>')
+    .description(
+      'why an order, fill or cancel happened: the decision behind it and the inputs it was made from ' +
+        '(funding rates, books, balances), as a timeline; <id> is a client order id, an event id or a decision id',
+    )
+    .option('--session <dir>', 'embedded session directory (default: the newest under --data-dir/sessions)')
+    .option('--data-dir <dir>', 'where the sessions are (default ./data, or PERPMESH_DATA_DIR)')
+    .option('--nats <url>', 'a distributed deployment: JetStream at this URL')
+    .option('--redis <url>', 'a distributed deployment: its Redis (with --nats)')
+    .option('--namespace <name>', "the deployment's namespace, if it has one")
+    .option('--json', 'the explanation as JSON')
+    .action(async (id: string, opts: ExplainFlags) => {
+      try {
+        exitCode = await explainCommand(id, { ...opts, dataDir: opts.dataDir ?? env.PERPMESH_DATA_DIR }, io);
+      } catch (e) {
+        exitCode = reportError('explain', e, err);
+      }
     });
 
   try {

@@ -15,7 +15,7 @@
 // Token rules (no '.', '*', '>', whitespace or control characters) live in core, beside the ids.
 import { assertSubjectToken, ValidationError } from '@perpmesh/core';
 
-export const STREAM_NAMES = ['MD', 'EXEC', 'ACCT', 'STRAT'] as const;
+export const STREAM_NAMES = ['MD', 'EXEC', 'ACCT', 'STRAT', 'JOURNAL'] as const;
 export type StreamName = (typeof STREAM_NAMES)[number];
 
 /**
@@ -34,6 +34,8 @@ export const SUBJECTS = {
   acctFunding: { stream: 'ACCT', tokens: ['acct', 'funding', ':venue', ':account', ':instrument'] },
   acctDrift: { stream: 'ACCT', tokens: ['acct', 'drift', ':venue', ':account'] },
   strat: { stream: 'STRAT', tokens: ['strat', ':strategy', ':kind'] },
+  /** The strategy input journal (libs/strategy runtime/journal.ts): what each step consumed. */
+  stratJournal: { stream: 'JOURNAL', tokens: ['journal', ':strategy'] },
 } as const satisfies Record<string, { stream: StreamName; tokens: readonly string[] }>;
 
 export type SubjectKind = keyof typeof SUBJECTS;
@@ -129,6 +131,9 @@ export class Subjects {
   acctDrift(venue: string, account: string): string {
     return this.subject('acctDrift', { venue, account });
   }
+  stratJournal(strategy: string): string {
+    return this.subject('stratJournal', { strategy });
+  }
   strat(strategy: string, kind: string): string {
     return this.subject('strat', { strategy, kind });
   }
@@ -182,12 +187,17 @@ export interface StreamSpec {
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 
-/** MD is bounded market data (24 h); EXEC, ACCT and STRAT are the system of record (30 d). */
+/**
+ * MD is bounded market data (24 h); EXEC, ACCT and STRAT are the system of record (30 d);
+ * JOURNAL (strategy inputs, for replay) is diagnostics, as long as MD, whose events it
+ * refers to by sequence.
+ */
 export const DEFAULT_MAX_AGE_MS: Readonly<Record<StreamName, number>> = {
   MD: DAY_MS,
   EXEC: 30 * DAY_MS,
   ACCT: 30 * DAY_MS,
   STRAT: 30 * DAY_MS,
+  JOURNAL: DAY_MS,
 };
 
 /**
@@ -201,6 +211,7 @@ export const DEFAULT_DUPLICATE_WINDOW_MS: Readonly<Record<StreamName, number>> =
   EXEC: 10 * 60 * 1000,
   ACCT: 10 * 60 * 1000,
   STRAT: 10 * 60 * 1000,
+  JOURNAL: 10 * 60 * 1000,
 };
 
 const DESCRIPTIONS: Readonly<Record<StreamName, string>> = {
@@ -208,6 +219,7 @@ const DESCRIPTIONS: Readonly<Record<StreamName, string>> = {
   EXEC: 'perpmesh order lifecycle events and fills',
   ACCT: 'perpmesh balances, positions, funding payments, drift',
   STRAT: 'perpmesh strategy decisions and signals',
+  JOURNAL: 'perpmesh strategy input journals (replay)',
 };
 
 export interface StreamSpecOptions {
@@ -226,7 +238,7 @@ function positiveMs(value: number, field: string): number {
   return value;
 }
 
-/** The four streams, with subjects derived from `SUBJECTS`. */
+/** The streams, with subjects derived from `SUBJECTS`. */
 export function streamSpecs(options: StreamSpecOptions = {}): StreamSpec[] {
   const prefix = options.prefix ?? '';
   if (BAD_STREAM_NAME.test(prefix)) {

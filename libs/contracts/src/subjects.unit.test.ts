@@ -120,11 +120,11 @@ describe('subject builders', () => {
 });
 
 describe('stream specs', () => {
-  test('four streams with the default ages and windows', () => {
+  test('five streams with the default ages and windows', () => {
     const specs = streamSpecs();
     assert.deepEqual(
       specs.map((s) => s.name),
-      ['MD', 'EXEC', 'ACCT', 'STRAT'],
+      ['MD', 'EXEC', 'ACCT', 'STRAT', 'JOURNAL'],
     );
     const byName = new Map(specs.map((s) => [s.name, s]));
     assert.equal(byName.get('MD')?.maxAgeMs, 24 * 60 * 60 * 1000);
@@ -141,6 +141,8 @@ describe('stream specs', () => {
       'md.status.*',
     ]);
     assert.deepEqual(byName.get('STRAT')?.subjects, ['strat.*.*']);
+    assert.deepEqual(byName.get('JOURNAL')?.subjects, ['journal.*']);
+    assert.equal(byName.get('JOURNAL')?.maxAgeMs, 24 * 60 * 60 * 1000);
   });
 
   test('every subject builder output lands in exactly one stream, the one its kind names', () => {
@@ -172,7 +174,7 @@ describe('stream specs', () => {
     const isolated = streamSpecs(ns);
     assert.deepEqual(
       isolated.map((s) => s.name),
-      ['T_1A2B_C3_MD', 'T_1A2B_C3_EXEC', 'T_1A2B_C3_ACCT', 'T_1A2B_C3_STRAT'],
+      ['T_1A2B_C3_MD', 'T_1A2B_C3_EXEC', 'T_1A2B_C3_ACCT', 'T_1A2B_C3_STRAT', 'T_1A2B_C3_JOURNAL'],
     );
     const production = streamSpecs();
     const other = streamSpecs(namespaceFor('T_OTHER'));

@@ -10,6 +10,7 @@ export {
   EmbeddedStoreLockedError,
   StateStoreCorruptError,
 } from './embedded-files.js';
+export { EmbeddedStateReader } from './embedded-reader.js';
 export { EmbeddedStateStore, type EmbeddedStateStoreOptions } from './embedded-store.js';
 export { checkKeyPrefix, DEFAULT_KEY_PREFIX, type StateKeys, stateKeys } from './keys.js';
 export {

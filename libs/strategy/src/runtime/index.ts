@@ -11,6 +11,7 @@ export * from './components.js';
 export * from './config.js';
 export * from './gateway.js';
 export * from './inputs.js';
+export * from './journal.js';
 export {
   type RunnerDeps,
   type RunnerState,

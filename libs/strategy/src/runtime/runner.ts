@@ -40,6 +40,7 @@ import { isOwnClientOrderId, openOrders, type WorldState } from '../world.js';
 import { STRATEGY_DEFAULTS, type StrategyInstanceSpec, type StrategyRuntimeSettings } from './config.js';
 import type { AccountReader, MarketsSource, OrderGateway } from './gateway.js';
 import { balanceInput, inputFromEnvelope, positionSnapshot } from './inputs.js';
+import { type JournalOrigin, StrategyInputJournal } from './journal.js';
 import { decisionToProto, LeaseLostError, projectionName, StrategyStepper } from './stepper.js';
 
 // Moved to stepper.ts with the save they belong to; still exported from here.
@@ -104,6 +105,7 @@ export class StrategyRunner {
   #startFailure: Error | undefined;
   /** What the stop's teardown did (the final save). */
   #stopResult: RunnerStopResult | undefined;
+  readonly #journal: StrategyInputJournal;
   readonly #recent: StrategyDecisionRecord[] = [];
   readonly #inputsSeen = {
     books: new Set<string>(),
@@ -115,7 +117,17 @@ export class StrategyRunner {
     this.#d = deps;
     this.#component = `strategy/${deps.spec.id}/started`;
     this.#definition = lookupStrategy(deps.spec.config.kind, 'kind');
+    this.#journal = new StrategyInputJournal({
+      log: deps.log,
+      subjects: deps.subjects,
+      strategyId: deps.spec.id,
+      config: deps.spec.config,
+      dryRun: deps.gateway.dryRun,
+      balanceStaleAfterMs: deps.settings.balanceStaleAfterMs,
+      logger: deps.logger,
+    });
     this.#stepper = new StrategyStepper({
+      journal: this.#journal,
       strategyId: deps.spec.id,
       decider: deps.decider,
       store: deps.state,
@@ -324,7 +336,12 @@ export class StrategyRunner {
         if (stream) this.#stepper.markApplied(stream, msg.seq);
         return;
       }
-      await this.#submit(input, stream ? { stream, seq: msg.seq } : undefined);
+      // Market data is not counted as applied (tails resume from 'new'); the journal still
+      // names the event the input came from.
+      await this.#submit(input, stream ? { stream, seq: msg.seq } : undefined, false, {
+        stream: msg.stream,
+        seq: msg.seq,
+      });
     };
     const resumeAfter = (stream: string) => ({ startSeq: (this.#stepper.applied[stream] ?? 0) + 1 });
     this.#tails.push(
@@ -494,6 +511,7 @@ export class StrategyRunner {
     this.#tails = [];
     await Promise.allSettled(tails.map((t) => t.stop()));
     await this.#queue.catch(() => undefined);
+    await this.#journal.flush();
     let result: RunnerStopResult = { saved: !this.#stepper.dirty };
     if (this.#stepper.dirty && save) {
       try {
@@ -524,13 +542,14 @@ export class StrategyRunner {
     input: StrategyInput,
     applied?: { stream: string; seq: number },
     evenWhenStopping = false,
+    origin?: JournalOrigin,
   ): Promise<StepResult<unknown>> {
     return this.#enqueue(async () => {
       if (!evenWhenStopping && this.#status !== 'running' && this.#status !== 'starting') {
         return { state: this.#stepper.state, commands: [], decisions: [] };
       }
       // A step whose save fails is undone, and the instance fails (onSaveFailed).
-      const outcome = await this.#stepper.step(input, applied);
+      const outcome = await this.#stepper.step(input, applied, origin);
       this.#noteInput(input);
       for (const record of outcome.records) this.#remember(record);
       if (outcome.decisions.length > 0 || outcome.commands.length > 0) await this.#release();

@@ -45,6 +45,7 @@ import {
   toStrategyDecisionRecord,
 } from '../model.js';
 import { DRY_RUN_REASON, type OrderGateway, OrderRefusedError } from './gateway.js';
+import type { JournalOrigin, StrategyInputJournal } from './journal.js';
 
 /** The persisted record: strategy state + what was decided but maybe not yet sent. */
 export interface PersistedRecord {
@@ -86,6 +87,8 @@ export interface StepperDeps {
   readonly source: string;
   /** Told when a deciding step could not be saved (the step is undone and its error thrown). */
   readonly onSaveFailed?: (err: Error) => void;
+  /** Records every consumed input and periodic snapshots (journal.ts); replay reads it. */
+  readonly journal?: StrategyInputJournal;
 }
 
 /** A step's outcome: the decider's result plus its decisions as published. */
@@ -135,6 +138,7 @@ export class StrategyStepper {
     this.#savedApplied = { ...saved.applied };
     this.#outbox = saved.state.outbox ?? [];
     this.#dirty = false;
+    this.#journalRun();
     this.#d.logger.info(
       { strategyId: this.strategyId, applied: saved.applied, pending: this.#outbox.length },
       'strategy state restored',
@@ -149,6 +153,15 @@ export class StrategyStepper {
     this.#savedApplied = undefined;
     this.#outbox = [];
     this.#dirty = false;
+    this.#journalRun();
+  }
+
+  /** A new journal run starting with a snapshot of the state as it is now. */
+  #journalRun(): void {
+    const journal = this.#d.journal;
+    if (!journal) return;
+    journal.newRun();
+    journal.snapshot(this.#d.decider.serialize(this.#state as never), this.#applied);
   }
 
   isApplied(stream: string, seq: number): boolean {
@@ -166,9 +179,15 @@ export class StrategyStepper {
   /**
    * Feeds one input. `applied` is the event it came from (an input from an already
    * applied event is skipped). A step that decides something is saved before this
-   * returns; when the save fails the step is undone and the error thrown.
+   * returns; when the save fails the step is undone and the error thrown. `origin` names
+   * the event an input came from when it is not counted as applied (market data), for
+   * the journal; it defaults to `applied`.
    */
-  async step(input: StrategyInput, applied?: { stream: string; seq: number }): Promise<StepOutcome> {
+  async step(
+    input: StrategyInput,
+    applied?: { stream: string; seq: number },
+    origin?: JournalOrigin,
+  ): Promise<StepOutcome> {
     if (applied && this.isApplied(applied.stream, applied.seq)) {
       return { state: this.#state, commands: [], decisions: [], records: [] };
     }
@@ -177,6 +196,12 @@ export class StrategyStepper {
     this.#state = result.state;
     if (applied) this.markApplied(applied.stream, applied.seq);
     this.#dirty = true;
+    // Journaled before the save: a step whose save fails is undone here and the runner
+    // restarts from the store, which opens a new journal run with its own snapshot.
+    const journal = this.#d.journal;
+    if (journal?.input(input, origin ?? applied, result.decisions, result.commands)) {
+      journal.snapshot(this.#d.decider.serialize(this.#state as never), this.#applied);
+    }
     if (result.decisions.length === 0 && result.commands.length === 0) return { ...result, records: [] };
     const { entry, records } = this.#outboxEntry(result.decisions, result.commands);
     this.#outbox.push(entry);
@@ -191,6 +216,8 @@ export class StrategyStepper {
       this.#d.onSaveFailed?.(err as Error);
       throw err;
     }
+    // What the decision depended on is in the log before anything it decided leaves.
+    await journal?.flush();
     return { ...result, records };
   }
 

@@ -1,0 +1,230 @@
+/**
+ * A read-only way into the event log, for replay, explain and audits: it never creates,
+ * updates or deletes a stream, never publishes, and holds no durable consumer.
+ *
+ * - `EmbeddedLogReader` reads an embedded log's files (`<dataDir>/streams/<name>/`) without
+ *   taking the data dir's LOCK and without writing anything, so it works while the owning
+ *   process (`make run`) is appending, and after it ended. Each `read` and `streamInfo`
+ *   reads the stream file afresh: what is on disk at call time. A line still being written
+ *   (no newline yet) is ignored, never truncated (the writer owns the file); a compaction
+ *   replaces the file by rename, so a read sees either the old or the new file whole.
+ * - `NatsLogReader` reads JetStream streams with ordered (ephemeral) consumers, which is
+ *   what `NatsEventLog.read` does; stream config is only ever looked at.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ValidationError } from '@perpmesh/core';
+import { type EmbeddedEntry, parseEntryLine } from './embedded-format.js';
+import { CorruptLogError, EventLogClosedError, StreamNotFoundError } from './errors.js';
+import {
+  type ReadOptions,
+  type ResolvedStreamSpec,
+  resolveReadOptions,
+  type StoredMessage,
+  type StreamState,
+  validateName,
+} from './eventlog.js';
+import { NatsEventLog } from './nats.js';
+import { subjectMatches } from './subjects.js';
+
+export interface EventLogReader {
+  /** Names of the streams in the log, sorted. */
+  streamNames(): Promise<string[]>;
+  /** Throws StreamNotFoundError when the stream does not exist (it is never created). */
+  streamInfo(stream: string): Promise<StreamState>;
+  /** Bounded range read (as `EventLog.read`): stops at the bound or the last sequence at call time. */
+  read(opts: ReadOptions): AsyncIterable<StoredMessage>;
+  close(): Promise<void>;
+}
+
+interface StreamFileSnapshot {
+  /** Sequence before the first event in `entries` (compaction base, or 0). */
+  readonly base: number;
+  readonly entries: readonly EmbeddedEntry[];
+}
+
+export class EmbeddedLogReader implements EventLogReader {
+  private closed = false;
+  private constructor(readonly dataDir: string) {}
+
+  /** Opens an embedded log directory (the one holding `streams/`) for reading only. */
+  static async open(dataDir: string): Promise<EmbeddedLogReader> {
+    if (typeof dataDir !== 'string' || dataDir.length === 0) {
+      throw new ValidationError('dataDir', `must be a directory path, got ${JSON.stringify(dataDir)}`);
+    }
+    const streams = join(dataDir, 'streams');
+    const info = await stat(streams).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      throw new ValidationError('dataDir', `${dataDir} holds no embedded event log (no streams/ directory)`);
+    }
+    return new EmbeddedLogReader(dataDir);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventLogClosedError();
+  }
+
+  async streamNames(): Promise<string[]> {
+    this.assertOpen();
+    const names: string[] = [];
+    for (const name of await readdir(join(this.dataDir, 'streams'))) {
+      // A stream whose meta.json is not written yet is not a stream yet (as on open).
+      const meta = await this.meta(name).catch(() => undefined);
+      if (meta) names.push(meta.name);
+    }
+    return names.sort();
+  }
+
+  private async meta(name: string): Promise<ResolvedStreamSpec> {
+    const path = join(this.dataDir, 'streams', name, 'meta.json');
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StreamNotFoundError(name);
+      throw err;
+    }
+    try {
+      return JSON.parse(text) as ResolvedStreamSpec;
+    } catch (err) {
+      throw new CorruptLogError(path, 1, 'unreadable stream meta', { cause: err });
+    }
+  }
+
+  /** The stream's complete lines on disk now; a torn or in-progress last line is left out. */
+  private async load(name: string): Promise<StreamFileSnapshot> {
+    await this.meta(name);
+    const path = join(this.dataDir, 'streams', name, 'log.jsonl');
+    let buf: Buffer;
+    try {
+      buf = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { base: 0, entries: [] };
+      throw err;
+    }
+    const end = buf.lastIndexOf(0x0a);
+    if (end < 0) return { base: 0, entries: [] };
+    const lines = buf.subarray(0, end).toString('utf8').split('\n');
+    let base = 0;
+    let last = 0;
+    const entries: EmbeddedEntry[] = [];
+    lines.forEach((line, i) => {
+      const parsed = parseEntryLine(path, i + 1, line);
+      if ('base' in parsed) {
+        if (i !== 0) throw new CorruptLogError(path, i + 1, 'base line not first');
+        base = parsed.base;
+        last = base;
+        return;
+      }
+      if (parsed.seq !== last + 1) {
+        throw new CorruptLogError(path, i + 1, `sequence ${parsed.seq} does not follow ${last}`);
+      }
+      entries.push(parsed);
+      last = parsed.seq;
+    });
+    return { base, entries };
+  }
+
+  async streamInfo(stream: string): Promise<StreamState> {
+    this.assertOpen();
+    const { base, entries } = await this.load(validateName('stream', stream));
+    const first = entries[0];
+    const lastSeq = entries.length > 0 ? (entries[entries.length - 1] as EmbeddedEntry).seq : base;
+    // Retention past the file's events is only applied by the writer; the reader reports the file.
+    return {
+      firstSeq: first ? first.seq : lastSeq === 0 ? 0 : lastSeq + 1,
+      lastSeq,
+      messages: entries.length,
+    };
+  }
+
+  read(opts: ReadOptions): AsyncIterable<StoredMessage> {
+    const o = resolveReadOptions(opts);
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        self.assertOpen();
+        const { entries } = await self.load(o.stream);
+        for (const e of entries) {
+          if (self.closed) throw new EventLogClosedError();
+          if (e.seq < o.fromSeq) continue;
+          if (e.seq > o.toSeq) return;
+          if (o.fromTimeMs !== undefined && e.tsMs < o.fromTimeMs) continue;
+          if (o.toTimeMs !== undefined && e.tsMs > o.toTimeMs) return;
+          if (o.filterSubject && !subjectMatches(o.filterSubject, e.subject)) continue;
+          yield {
+            stream: o.stream,
+            seq: e.seq,
+            subject: e.subject,
+            id: e.id,
+            data: e.data,
+            timestampMs: e.tsMs,
+            ...(e.headers ? { headers: { ...e.headers } } : {}),
+            redelivered: false,
+            deliveryCount: 1,
+          };
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+export interface NatsLogReaderOptions {
+  /** Server URL(s). Ignored when `connection` is given. */
+  readonly servers?: string | readonly string[];
+  /** An existing connection; the caller owns it (close() leaves it open). */
+  readonly connection?: NatsConnection;
+  readonly name?: string;
+}
+
+export class NatsLogReader implements EventLogReader {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly log: NatsEventLog,
+    private readonly ownsConnection: boolean,
+  ) {}
+
+  static async connect(opts: NatsLogReaderOptions): Promise<NatsLogReader> {
+    const nc =
+      opts.connection ??
+      (await connect({
+        servers: (opts.servers ?? []) as string | string[],
+        name: opts.name ?? 'perpmesh-log-reader',
+        noAsyncTraces: true,
+      }));
+    try {
+      // The log is used only for its read and streamInfo; nothing calls ensureStreams.
+      const log = await NatsEventLog.connect({ connection: nc });
+      return new NatsLogReader(nc, log, opts.connection === undefined);
+    } catch (err) {
+      if (opts.connection === undefined) await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  async streamNames(): Promise<string[]> {
+    const jsm = await jetstreamManager(this.nc);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) names.push(name);
+    return names.sort();
+  }
+
+  streamInfo(stream: string): Promise<StreamState> {
+    return this.log.streamInfo(stream);
+  }
+
+  read(opts: ReadOptions): AsyncIterable<StoredMessage> {
+    return this.log.read(opts);
+  }
+
+  async close(): Promise<void> {
+    await this.log.close();
+    if (this.ownsConnection) await this.nc.close().catch(() => {});
+  }
+}
