@@ -51,6 +51,9 @@ export {
 export { buildExecutionService, type ExecutionService, type ExecutionServiceDeps } from './service.js';
 export {
   checkOrderAgainstMarket,
+  checkOrderLimits,
+  DEFAULT_ORDER_LIMITS,
+  type OrderLimits,
   orderRequestFingerprint,
   type PlaceOrderCommand,
   placeOrderCommandFromProto,

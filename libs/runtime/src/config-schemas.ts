@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { dec, parseDecimal, toWire } from '@perpmesh/core';
+import { parseDecimal, toWire } from '@perpmesh/core';
 import { z } from 'zod';
 import { Secret } from './secret.js';
 
@@ -91,13 +91,23 @@ export const decimalString = z.unknown().transform((value, ctx): string => {
       });
       return z.NEVER;
     }
-    // Plain notation: YAML's 0.0000001 is the number 1e-7.
-    return toWire(dec(text));
+    // Plain notation: YAML's 0.0000001 is the number 1e-7. Same limits as text (DECIMAL_LIMITS).
+    try {
+      return toWire(parseDecimal(value, 'value'));
+    } catch {
+      ctx.issues.push({
+        code: 'custom',
+        message: 'expected a decimal below 1e30 with at most 30 decimal places',
+        input: value,
+      });
+      return z.NEVER;
+    }
   }
   if (typeof value === 'string') {
     try {
+      // The one strict grammar and limits of core's parseDecimal: no spaces, no "+", no ".5".
       parseDecimal(value, 'value');
-      return value.trim();
+      return value;
     } catch {
       // fall through to the issue below
     }
