@@ -184,6 +184,7 @@ export function buildEmbeddedComponents(
       marketData: () => grpcAddresses['market-data'] ?? config.gateway.marketDataAddress,
     },
     authToken: config.auth.token,
+    tls: config.tls,
     localActionToken: () => localActionToken,
     // The dashboard's kill switch goes to this process's strategy service.
     tradingState: {

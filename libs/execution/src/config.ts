@@ -2,7 +2,7 @@
  * The `execution` config section: its fields (shared by the execution service and the
  * embedded runner) and their translation to engine options (checked again there).
  */
-import { durationMs, portSchema } from '@perpmesh/runtime';
+import { durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { EXECUTION_DEFAULTS, type ExecutionOptions, resolveExecutionOptions } from './options.js';
 
@@ -11,7 +11,7 @@ export const DEFAULT_EXECUTION_GRPC_PORT = 50051;
 export const DEFAULT_EXECUTION_HTTP_PORT = 9101;
 
 export const executionSectionFields = {
-  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcHost: listenHostSchema,
   grpcPort: portSchema.default(DEFAULT_EXECUTION_GRPC_PORT),
   instance: z
     .string()

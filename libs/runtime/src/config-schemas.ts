@@ -223,6 +223,48 @@ export function serverUrlSchema(protocols: readonly string[], passwordField: str
   });
 }
 
+// ---- listeners -------------------------------------------------------------------------
+
+/**
+ * Where a listener binds (`<service>.grpcHost`, `<service>.http.host`): 127.0.0.1 unless
+ * opened explicitly. Any other address needs `auth.token` or mutual TLS (see
+ * `listenerExposureProblem`), or the process refuses to start.
+ */
+export const listenHostSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9.:[\]_-]{1,253}$/, { error: 'expected an IP address or host name such as 127.0.0.1' })
+  .default('127.0.0.1');
+
+/**
+ * TLS for gRPC, from PEM files. `certFile` + `keyFile`: this process's gRPC servers speak
+ * TLS. `caFile`: the CA its clients verify servers with (and, with `requireClientCert`,
+ * the CA its servers verify client certificates with: mutual TLS, where the same
+ * `certFile`/`keyFile` are the client certificate). A client uses TLS when `caFile` or
+ * `certFile` is set.
+ */
+export const tlsSectionSchema = z
+  .strictObject({
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+    requireClientCert: z.boolean().default(false),
+  })
+  .prefault({})
+  .superRefine((tls, ctx) => {
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      const missing = tls.certFile === undefined ? 'certFile' : 'keyFile';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'tls.certFile and tls.keyFile go together' });
+    }
+    if (tls.requireClientCert && (tls.caFile === undefined || tls.certFile === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requireClientCert'],
+        message: 'mutual TLS needs tls.caFile (to verify clients) and tls.certFile / tls.keyFile',
+      });
+    }
+  });
+export type TlsSection = z.output<typeof tlsSectionSchema>;
+
 // ---- the common section ----------------------------------------------------------------
 
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -276,10 +318,15 @@ export const baseConfigShape = {
     .prefault({}),
   auth: z
     .strictObject({
-      /** Bearer token every gRPC server demands when set (`authorization: Bearer <token>`). */
+      /**
+       * Bearer token every gRPC server demands when set (`authorization: Bearer <token>`),
+       * the gateway demands for actions (and for reads beyond loopback), and every client
+       * (CLI, gateway, strategy) sends. Required to listen beyond loopback (or mutual TLS).
+       */
       token: secretSchema.optional(),
     })
     .prefault({}),
+  tls: tlsSectionSchema,
 };
 
 export const baseConfigSchema = z.object(baseConfigShape);
@@ -289,8 +336,8 @@ export type BaseConfig = z.output<typeof baseConfigSchema>;
 export function httpSectionSchema(defaultPort: number) {
   return z
     .strictObject({
-      // 0.0.0.0 so container probes and Prometheus reach it; nothing secret is served there.
-      host: z.string().min(1).default('0.0.0.0'),
+      // Loopback unless opened explicitly (containers: 0.0.0.0, with auth.token set).
+      host: listenHostSchema,
       port: portSchema.default(defaultPort),
     })
     .prefault({});

@@ -10,7 +10,7 @@ import {
   type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
-import type { Secret } from '@perpmesh/runtime';
+import { grpcChannelCredentials, type Secret } from '@perpmesh/runtime';
 import {
   parseStrategyInstances,
   runtimeSettingsOf,
@@ -48,6 +48,7 @@ export function strategyServiceComponents(
   const client = {
     callTimeoutMs: section.callTimeout,
     ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+    channelCredentials: grpcChannelCredentials(options.grpc.config.tls),
   };
   return composeService({
     name: STRATEGY_SERVICE,

@@ -14,7 +14,7 @@
  * Durations take the config's duration strings (`"30s"`, `"48h"`) or a number of ms.
  */
 import { ValidationError } from '@perpmesh/core';
-import { durationMs, portSchema } from '@perpmesh/runtime';
+import { durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { parseStrategyConfig, type StrategyConfig } from '../config.js';
 
@@ -25,7 +25,7 @@ export const STRATEGY_MODES = ['live', 'dry_run'] as const;
 export type StrategyMode = (typeof STRATEGY_MODES)[number];
 
 export const strategySectionFields = {
-  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcHost: listenHostSchema,
   grpcPort: portSchema.default(DEFAULT_STRATEGY_GRPC_PORT),
   instance: z
     .string()
