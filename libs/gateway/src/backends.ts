@@ -9,7 +9,7 @@
 import {
   type CallOptions,
   type Client,
-  credentials,
+  type credentials,
   Metadata,
   type ServiceError,
   status,

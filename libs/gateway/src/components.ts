@@ -51,6 +51,7 @@ export function buildGateway(options: BuildGatewayOptions): { gateway: Gateway; 
     actions,
     // In process (embedded) the caller passes the strategy service; otherwise it is reached over gRPC.
     tradingState: options.tradingState ?? backends.tradingStateService(),
+    allowedHosts: section.allowedHosts,
     logger: options.logger,
   });
   return { gateway, backends };
