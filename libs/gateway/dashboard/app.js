@@ -19,8 +19,25 @@ const page = {
   charts: {},
 };
 
+/**
+ * The token for reads when the gateway is reached beyond loopback (it then asks for it on
+ * every /api GET). Kept in this page's memory only: never in storage or a cookie.
+ */
+let readToken;
+let askingReadToken;
+
 async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const headers = { accept: 'application/json' };
+  if (readToken) headers.authorization = `Bearer ${readToken}`;
+  const res = await fetch(path, { headers });
+  if (res.status === 401 && !readToken) {
+    askingReadToken ??= askToken('Token to read (this gateway is not on loopback)').then((token) => {
+      readToken = token || undefined;
+      askingReadToken = undefined;
+    });
+    await askingReadToken;
+    if (readToken) return getJson(path);
+  }
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.message || `${path}: HTTP ${res.status}`);
   return body;
