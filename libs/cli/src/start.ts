@@ -46,6 +46,8 @@ function watchReadiness(handles: EmbeddedHandles, out: NodeJS.WritableStream, lo
         `perpmesh is ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ` +
         `health http://localhost:${handles.httpPort()}/readyz, ` +
         `gRPC execution ${grpc.execution}, account ${grpc.account}, market-data ${grpc['market-data']}; ` +
+        // After the ';': scripts and tests read the line up to market-data's address.
+        (grpc.strategy ? `strategy ${grpc.strategy}; ` : '') +
         `dashboard http://localhost:${handles.httpPort()}/` +
         (handles.actionTokenFile() ? ` (action token in ${handles.actionTokenFile()})` : '') +
         (handles.sessionDir() ? `; session data in ${handles.sessionDir()}` : '');

@@ -27,21 +27,24 @@ export const ONE: Decimal = new Decimal(1);
 
 /**
  * The ONE decimal grammar for text that enters perpmesh (the wire, config, the CLI, venue
- * replies): an optional minus, digits, optionally a point followed by digits, optionally an
- * exponent of at most 4 digits. Nothing else: no whitespace, no "+", no ".01", no "1.".
+ * replies, stored state): an optional minus, digits, optionally a point followed by
+ * digits, optionally an exponent of at most 4 digits. Nothing else: no whitespace, no "+",
+ * no ".01", no "1.".
  *
- * Limits, checked before any value is built so hostile text costs nothing:
- * - at most `DECIMAL_LIMITS.maxTextLength` characters;
- * - magnitude below 10^`maxIntegerDigits` and at most `maxFractionDigits` decimal places.
- *   30 + 30 digits fit the 60 significant digits of the configured precision, so every
- *   accepted value is held exactly; both are far beyond any price, size, balance or rate
- *   a venue deals in (18 decimals on-chain at most). Printing an accepted value
- *   (`toWire`) therefore yields at most ~62 characters.
+ * Limits, checked before (the text) and right after (the value) it is built, so hostile
+ * text costs nothing and every accepted value prints (`toWire`) in at most ~165 characters:
+ * - at most `maxTextLength` characters;
+ * - at most `maxSignificantDigits` significant digits: the configured precision, so every
+ *   accepted value is held exactly and every value perpmesh computes (an average entry
+ *   price) parses back;
+ * - magnitude below 10^`maxIntegerDigits` (far beyond any price, size or balance), and a
+ *   non-zero value not below 10^`minExponent`.
  */
 export const DECIMAL_LIMITS = {
-  maxTextLength: 80,
+  maxTextLength: 200,
+  maxSignificantDigits: 60,
   maxIntegerDigits: 30,
-  maxFractionDigits: 30,
+  minExponent: -100,
 } as const;
 
 const DECIMAL_TEXT = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d{1,4})?$/;
@@ -58,14 +61,18 @@ function echo(value: unknown): string {
 /** The value within `DECIMAL_LIMITS`, else a ValidationError naming `field`. */
 function withinLimits(value: Decimal, field: string, raw: unknown): Decimal {
   if (!value.isFinite()) throw new ValidationError(field, `must be a finite decimal, got ${echo(raw)}`);
-  const { maxIntegerDigits, maxFractionDigits } = DECIMAL_LIMITS;
-  if (!value.isZero() && value.e >= maxIntegerDigits) {
+  if (value.isZero()) return value;
+  const { maxIntegerDigits, minExponent, maxSignificantDigits } = DECIMAL_LIMITS;
+  if (value.e >= maxIntegerDigits) {
     throw new ValidationError(field, `must be below 1e${maxIntegerDigits} in magnitude, got ${echo(raw)}`);
   }
-  if (value.decimalPlaces() > maxFractionDigits) {
+  if (value.e < minExponent) {
+    throw new ValidationError(field, `must be 0 or at least 1e${minExponent} in magnitude, got ${echo(raw)}`);
+  }
+  if (value.precision() > maxSignificantDigits) {
     throw new ValidationError(
       field,
-      `must have at most ${maxFractionDigits} decimal places, got ${echo(raw)}`,
+      `must have at most ${maxSignificantDigits} significant digits, got ${echo(raw)}`,
     );
   }
   return value;

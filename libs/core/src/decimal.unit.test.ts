@@ -52,11 +52,15 @@ describe('parseDecimal: the one strict grammar', () => {
     refused('1e-9000000000000000', /not a decimal number/);
     refused('1e400', /below 1e30/);
     refused('1e40', /below 1e30/);
-    refused('1e-31', /at most 30 decimal places/);
+    refused('1e-101', /at least 1e-100/);
     refused(`1${'0'.repeat(30)}`, /below 1e30/);
-    refused(`0.${'0'.repeat(30)}1`, /at most 30 decimal places/);
+    refused(`0.${'1'.repeat(61)}`, /at most 60 significant digits/);
     assert.ok(Date.now() - started < 1_000, 'hostile exponents must be refused at once');
     assert.equal(toWire(parseDecimal(`${'9'.repeat(30)}.${'9'.repeat(30)}`, 'size')).length, 61);
+    // What perpmesh computes (an average entry price at full precision) parses back.
+    const entry = parseDecimal('59993.0888355342136854741896758703481392', 'entryPrice').div(7);
+    assert.ok(parseDecimal(toWire(entry), 'entryPrice').eq(entry));
+    assert.equal(toWire(parseDecimal('1e-100', 'rate')).length, 102);
   });
 
   it('refuses text longer than the limit and echoes only a bounded prefix', () => {

@@ -8,11 +8,13 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { describe, test } from 'node:test';
+import { ValidationError } from '@perpmesh/core';
 import { createLogger, Secret } from '@perpmesh/runtime';
 import { eventually } from '@perpmesh/testing';
 import type { GatewayBackends } from './backends.js';
 import type { EventFeed } from './feed.js';
 import { Gateway, MAX_SSE_STREAMS_PER_CLIENT, mountGateway } from './gateway.js';
+import { MAX_REASON_CHARS, parseTradingStateChange } from './trading-state.js';
 
 const logger = createLogger({ service: 'gateway-doors-test', level: 'silent' });
 const TOKEN = 'doors-token-doors-token';
@@ -198,6 +200,14 @@ describe('gateway doors', () => {
       assert.equal(answer.status, 400);
       assert.ok(answer.body.length < 800, `body of ${answer.body.length} characters`);
     });
+  });
+
+  test('an operator reason over the limit is refused by name, not silently cut', () => {
+    assert.throws(
+      () => parseTradingStateChange({ state: 'HALTED', reason: 'r'.repeat(MAX_REASON_CHARS + 1) }),
+      (err: unknown) => err instanceof ValidationError && err.field === 'reason',
+    );
+    assert.equal(parseTradingStateChange({ state: 'HALTED', reason: 'maintenance' }).reason, 'maintenance');
   });
 
   const external = Object.values(networkInterfaces())

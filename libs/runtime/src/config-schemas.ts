@@ -97,7 +97,7 @@ export const decimalString = z.unknown().transform((value, ctx): string => {
     } catch {
       ctx.issues.push({
         code: 'custom',
-        message: 'expected a decimal below 1e30 with at most 30 decimal places',
+        message: 'expected a decimal below 1e30 in magnitude with at most 60 significant digits',
         input: value,
       });
       return z.NEVER;
