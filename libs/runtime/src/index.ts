@@ -105,6 +105,7 @@ export {
   REDACT_DEPTH,
   redactPaths,
   SECRET_LOG_KEYS,
+  withoutDuplicateKeys,
 } from './logger.js';
 export { type CreateMetricsOptions, createMetrics, type ServiceMetrics } from './metrics.js';
 export { isSecret, REDACTED, Secret } from './secret.js';
