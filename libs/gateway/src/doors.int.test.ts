@@ -222,6 +222,22 @@ describe('gateway doors', () => {
         assert.equal((await send(at, '/api/positions')).status, 401);
         assert.equal((await send(at, '/api/balances', { headers: bearer })).status, 200);
         assert.equal((await send(at, '/api/status')).status, 200);
+        // The live stream: EventSource cannot send the header, so a single-use ticket.
+        assert.equal((await send(at, '/api/events')).status, 401);
+        assert.equal(
+          (await send(at, '/api/stream-ticket', { method: 'POST', headers: json, body: '{}' })).status,
+          401,
+        );
+        const minted = await send(at, '/api/stream-ticket', {
+          method: 'POST',
+          headers: { ...json, ...bearer },
+          body: '{}',
+        });
+        const { ticket } = JSON.parse(minted.body) as { ticket: string };
+        const stream = await send(at, `/api/events?ticket=${ticket}`, { keepOpen: true });
+        assert.equal(stream.status, 200);
+        stream.close!();
+        assert.equal((await send(at, `/api/events?ticket=${ticket}`)).status, 401, 'a ticket is single-use');
       },
       { host: external! },
     );

@@ -14,6 +14,8 @@
  *   GET  /api/events           server-sent events: md.funding, md.status, exec.*, acct.*, strat.*
  *   GET  /api/status           the gateway itself: whether actions need a token, feed state
  *   POST /api/cancel-all       token-protected: CancelAllOrders per account (all, or one)
+ *   POST /api/stream-ticket    token-protected: a single-use ticket for /api/events?ticket=
+ *                              (EventSource cannot send the token beyond loopback)
  *   POST /api/trading-state    token-protected: HALTED / REDUCING / ACTIVE (503 until a
  *                              TradingStateService is wired in)
  *
@@ -31,6 +33,7 @@
  *   client address (`MAX_SSE_STREAMS_PER_CLIENT`); static files come from a fixed table,
  *   so no path escapes the dashboard directory.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -79,6 +82,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 const MAX_BODY_BYTES = 16 * 1024;
 /** Open /api/events streams one client address may hold (a tab holds one). */
 export const MAX_SSE_STREAMS_PER_CLIENT = 8;
+/** How long a stream ticket (POST /api/stream-ticket) stays valid, and how many may be open. */
+export const STREAM_TICKET_TTL_MS = 30_000;
+const MAX_STREAM_TICKETS = 1_000;
 /** Longest error message sent back: values quoted in it are cut. */
 const MAX_ERROR_MESSAGE_CHARS = 512;
 /** An SSE client this far behind is cut off (it reconnects and refetches). */
@@ -115,6 +121,8 @@ export class Gateway {
   readonly #nowMs: () => number;
   readonly #staticCache = new Map<string, Buffer>();
   readonly #sseClients = new Set<ServerResponse>();
+  /** Single-use tickets for /api/events beyond loopback → expiry (epoch ms). */
+  readonly #streamTickets = new Map<string, number>();
   /** Open SSE streams per client address. */
   readonly #sseStreamsByClient = new Map<string, number>();
   readonly #allowedHosts: ReadonlySet<string>;
@@ -167,6 +175,17 @@ export class Gateway {
     const { backends } = this.#options;
     const get = method === 'GET' || method === 'HEAD';
     const path = url.pathname;
+    if (path === '/api/stream-ticket') {
+      // EventSource cannot send a header: beyond loopback the page trades its token for a
+      // short-lived, single-use ticket in the stream's URL (never the token itself).
+      if (method !== 'POST') return this.#methodNotAllowed(res, 'POST');
+      checkSameOrigin(req);
+      authorizeAction(this.#options.actions, req.headers.authorization);
+      return this.#sendJson(res, 200, {
+        ticket: this.#mintStreamTicket(),
+        expiresInMs: STREAM_TICKET_TTL_MS,
+      });
+    }
     if (path === '/api/cancel-all' || path === '/api/trading-state') {
       if (method !== 'POST') return this.#methodNotAllowed(res, 'POST');
       checkSameOrigin(req);
@@ -177,7 +196,10 @@ export class Gateway {
     if (!get) return this.#methodNotAllowed(res, 'GET, HEAD');
     // Balances and positions beyond loopback: the same rule as actions.
     if (path !== '/api/status' && !isLoopbackHost(req.socket.localAddress ?? '')) {
-      authorizeAction(this.#options.actions, req.headers.authorization);
+      const ticket = path === '/api/events' ? url.searchParams.get('ticket') : null;
+      if (ticket === null || !this.#redeemStreamTicket(ticket)) {
+        authorizeAction(this.#options.actions, req.headers.authorization);
+      }
     }
     switch (path) {
       case '/api/venues': {
@@ -372,6 +394,27 @@ export class Gateway {
       else this.#sseStreamsByClient.delete(client);
     };
     res.once('close', cleanup);
+  }
+
+  #mintStreamTicket(): string {
+    const now = this.#nowMs();
+    for (const [ticket, expiresAtMs] of this.#streamTickets) {
+      if (expiresAtMs <= now) this.#streamTickets.delete(ticket);
+    }
+    if (this.#streamTickets.size >= MAX_STREAM_TICKETS) {
+      throw new PerpmeshError('RESOURCE_EXHAUSTED', 'too many unused stream tickets; retry in a minute');
+    }
+    const ticket = randomBytes(24).toString('base64url');
+    this.#streamTickets.set(ticket, now + STREAM_TICKET_TTL_MS);
+    return ticket;
+  }
+
+  /** True once for a live ticket (single use). */
+  #redeemStreamTicket(ticket: string): boolean {
+    const expiresAtMs = this.#streamTickets.get(ticket);
+    if (expiresAtMs === undefined) return false;
+    this.#streamTickets.delete(ticket);
+    return expiresAtMs > this.#nowMs();
   }
 
   #requireFeed(): EventFeed {
