@@ -11,7 +11,7 @@ import {
   type ClientOptions,
   type ClientUnaryCall,
   connectivityState,
-  credentials,
+  type credentials,
   Metadata,
   makeGenericClientConstructor,
   type ServiceError,
