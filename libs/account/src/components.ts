@@ -5,9 +5,8 @@
 import {
   commonServiceDeps,
   composeService,
-  type InfrastructureDeps,
+  type ServiceComponentsOptions,
   type ServiceComposition,
-  type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
 import { ValidationError } from '@perpmesh/core';
@@ -21,9 +20,7 @@ export const ACCOUNT_PROTO = 'perpmesh/v1/account.proto';
 export const ACCOUNT_VENUE_ACCESS: VenueAccess = 'trading';
 
 export interface AccountComponentsOptions
-  extends ServiceContext,
-    Pick<InfrastructureDeps, 'state' | 'venues'> {
-  readonly section: AccountSection;
+  extends ServiceComponentsOptions<AccountSection, 'state' | 'venues'> {
   /** `venues`: the accounts tracked (at least one). */
   readonly venuesConfig: VenuesSection;
   /**

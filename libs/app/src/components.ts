@@ -156,6 +156,15 @@ export interface ServiceComposition<S> {
   readonly components: readonly [service: ServiceComponent, grpc: ServiceComponent];
 }
 
+/**
+ * What a lib's `<name>ServiceComponents` builder takes: the run context, the parts of the
+ * infrastructure its service reads (`'state' | 'venues'`...), and its config section.
+ */
+export type ServiceComponentsOptions<
+  Section,
+  Infra extends keyof InfrastructureDeps = never,
+> = ServiceContext & Pick<InfrastructureDeps, Infra> & { readonly section: Section };
+
 /** The deps every `build<Name>Service` takes alike, read from the context at start. */
 export function commonServiceDeps(context: ServiceContext) {
   return {
@@ -337,4 +346,28 @@ export function serviceInfrastructure(
       }),
     ],
   };
+}
+
+/**
+ * A service deployable's components in start order: its HTTP listener (health, metrics),
+ * its infrastructure (`serviceInfrastructure`), then the service its lib composes from
+ * that infrastructure (`<name>ServiceComponents`).
+ */
+export function deployableComponents(
+  config: Parameters<typeof serviceInfrastructure>[0],
+  options: Parameters<typeof serviceInfrastructure>[1] & {
+    http: { host: string; port: number };
+    health: HealthRegistry;
+    metrics?: import('prom-client').Registry;
+    logger: Logger;
+    service: (deps: InfrastructureDeps) => { readonly components: readonly ServiceComponent[] };
+  },
+): ServiceComponent[] {
+  const { http, health, metrics, logger, service, ...infraOptions } = options;
+  const infra = serviceInfrastructure(config, { ...infraOptions, logger });
+  return [
+    httpComponent({ http, health, ...(metrics ? { metrics } : {}), logger }),
+    ...infra.components,
+    ...service(infra.deps).components,
+  ];
 }

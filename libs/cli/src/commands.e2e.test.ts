@@ -6,7 +6,7 @@
  * token and stopped-service errors.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -41,69 +41,14 @@ import {
   TradingState,
 } from '@perpmesh/contracts';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
-import { eventually } from '@perpmesh/testing';
+import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
 import { runCli } from './main.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'libs/cli/src/bin.ts');
-const READY =
-  /perpmesh is ready in [\d.]+ s: health http:\/\/localhost:(\d+)\/readyz, gRPC execution (\S+), account (\S+), market-data (\S+);/;
 const TOKEN = `test-${randomBytes(12).toString('hex')}`;
 const VENUES = ['paper', 'paper-extended', 'paper-lighter'];
 const INSTRUMENTS = ['BTC-USDC-PERP', 'ETH-USDC-PERP'];
-
-interface System {
-  child: ChildProcess;
-  stderr: () => string;
-  execution: string;
-  account: string;
-  marketData: string;
-}
-
-async function startSystem(dataDir: string): Promise<System> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=@perpmesh/source',
-      BIN,
-      'start',
-      ...[
-        `dataDir=${dataDir}`,
-        'log.level=warn',
-        'gateway.http.port=0',
-        'gateway.http.host=127.0.0.1',
-      ].flatMap((kv) => ['--set', kv]),
-      ...['execution', 'account', 'marketData', 'strategy'].flatMap((s) => [
-        '--set',
-        `${s}.grpcPort=0`,
-        '--set',
-        `${s}.grpcHost=127.0.0.1`,
-      ]),
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PERPMESH_CONFIG: '', PERPMESH_TOKEN: TOKEN },
-    },
-  );
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  // The ready line, or the process's end (no use waiting out the deadline then).
-  const ready = await eventually(
-    'the ready line',
-    () => READY.exec(err) ?? (child.exitCode !== null ? ('exited' as const) : undefined),
-    { timeoutMs: 60_000, intervalMs: 100 },
-  ).catch(() => 'timed out' as const);
-  if (typeof ready === 'string') {
-    child.kill('SIGKILL');
-    assert.fail(`perpmesh start did not become ready (${ready}); stderr:\n${err}`);
-  }
-  return { child, stderr: () => err, execution: ready[2]!, account: ready[3]!, marketData: ready[4]! };
-}
 
 interface CliResult {
   code: number | null;
@@ -177,14 +122,14 @@ class Capture extends Writable {
 
 describe('perpmesh operator commands (against a running embedded system)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-cli-'));
-  let system: System;
+  let system: PerpmeshProcess;
   let addr: string[];
   const interceptors = [bearerAuthInterceptor(new Secret(TOKEN))];
   let exec: ExecutionServiceClient;
   let acct: AccountServiceClient;
 
   before(async () => {
-    system = await startSystem(dataDir);
+    system = await startPerpmeshProcess({ dataDir, env: { PERPMESH_TOKEN: TOKEN } });
     addr = [
       '--execution',
       system.execution,

@@ -5,6 +5,7 @@
  *   perpmesh cancel-all [--venue v] [--account a] [--yes]       cancel open orders
  *   perpmesh halt | reduce | resume                             the trading state (kill switch),
  *                                                               on the strategy service
+ *   perpmesh selftest signers [--vectors file ...]              signer known-answer vectors
  * Operator commands print tables, or JSON with --json; service addresses and the token come
  * from the config (cli-config.ts). Exit codes: see cli-errors.ts.
  */
@@ -24,6 +25,7 @@ import {
   statusCommand,
 } from './commands.js';
 import { OperatorApi } from './operator-api.js';
+import { selftestSignersCommand } from './selftest-signers.js';
 import { TRADING_STATE_OF_COMMAND, type TradingStateCommand, tradingStateCommand } from './trading-state.js';
 
 export interface RunCliOptions {
@@ -194,6 +196,16 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
         ),
       );
   }
+
+  program
+    .command('selftest')
+    .description('known-answer self-tests')
+    .command('signers')
+    .description("run signer vectors files (Lighter, Extended), or every signer's bundled vectors")
+    .option('--vectors <file...>', 'vectors file(s) in the format of libs/signing/vectors/*.json')
+    .action(async (opts: { vectors?: string[] }) => {
+      exitCode = await selftestSignersCommand(opts, io);
+    });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

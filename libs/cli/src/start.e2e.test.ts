@@ -4,7 +4,6 @@
  * AccountService, SIGTERM stops it cleanly, and a restart opens a new paper session.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,69 +18,7 @@ import {
   Side,
   TimeInForce,
 } from '@perpmesh/contracts';
-import { eventually } from '@perpmesh/testing';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const READY =
-  /perpmesh is ready in [\d.]+ s: health http:\/\/localhost:(\d+)\/readyz, gRPC execution (\S+), account (\S+), market-data (\S+);/;
-
-interface Running {
-  child: ChildProcess;
-  stderr: () => string;
-  httpPort: number;
-  execution: string;
-  account: string;
-}
-
-async function start(dataDir: string): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=@perpmesh/source',
-      join(ROOT, 'libs/cli/src/bin.ts'),
-      'start',
-      '--set',
-      `dataDir=${dataDir}`,
-      '--set',
-      'log.level=warn',
-      '--set',
-      'gateway.http.port=0',
-      '--set',
-      'gateway.http.host=127.0.0.1',
-      ...['execution', 'account', 'marketData', 'strategy'].flatMap((s) => [
-        '--set',
-        `${s}.grpcPort=0`,
-        '--set',
-        `${s}.grpcHost=127.0.0.1`,
-      ]),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PERPMESH_CONFIG: '' } },
-  );
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  // The ready line, or the process's end (no use waiting out the deadline then).
-  const ready = await eventually(
-    'the ready line',
-    () => READY.exec(err) ?? (child.exitCode !== null ? ('exited' as const) : undefined),
-    { timeoutMs: 60_000, intervalMs: 100 },
-  ).catch(() => 'timed out' as const);
-  if (typeof ready === 'string') {
-    child.kill('SIGKILL');
-    assert.fail(`perpmesh start did not become ready (${ready}); stderr:\n${err}`);
-  }
-  return { child, stderr: () => err, httpPort: Number(ready[1]), execution: ready[2]!, account: ready[3]! };
-}
-
-function stop(r: Running): Promise<number | null> {
-  return new Promise((resolveExit) => {
-    r.child.once('exit', (code) => resolveExit(code));
-    r.child.kill('SIGTERM');
-  });
-}
+import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
 
 function unary<Req, Res>(
   fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
@@ -94,14 +31,14 @@ function unary<Req, Res>(
 
 describe('perpmesh start (embedded, real process)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-start-'));
-  const running: Running[] = [];
+  const running: PerpmeshProcess[] = [];
   after(() => {
     for (const r of running) if (r.child.exitCode === null) r.child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('ready, trades on a paper venue, stops cleanly, restarts into a new session', async () => {
-    const first = await start(dataDir);
+    const first = await startPerpmeshProcess({ dataDir });
     running.push(first);
     const readyz = (await (await fetch(`http://127.0.0.1:${first.httpPort}/readyz`)).json()) as {
       ready: boolean;
@@ -145,10 +82,10 @@ describe('perpmesh start (embedded, real process)', () => {
       acct.close();
     }
 
-    assert.equal(await stop(first), 0, `clean exit; stderr:\n${first.stderr()}`);
-    const second = await start(dataDir);
+    assert.equal(await first.stop(), 0, `clean exit; stderr:\n${first.stderr()}`);
+    const second = await startPerpmeshProcess({ dataDir });
     running.push(second);
-    assert.equal(await stop(second), 0);
+    assert.equal(await second.stop(), 0);
     assert.equal(readdirSync(join(dataDir, 'sessions')).length, 2, 'each start is its own paper session');
   });
 });

@@ -148,7 +148,13 @@ export function applyFill(state: PositionState, fill: PositionFill): PositionSta
   }
 
   // Reducing, closing or flipping: the closed part realizes against the entry.
-  const entry = state.entryPrice!;
+  const entry = state.entryPrice;
+  if (entry === undefined) {
+    throw new ValidationError(
+      'state.entryPrice',
+      `a ${size.toFixed()} position without an entry price cannot be reduced (give it one when adopting it)`,
+    );
+  }
   const closedSize = fillSize.lt(size.abs()) ? fillSize : size.abs();
   const direction = size.isPos() ? 1 : -1;
   const tradingPnl = state.tradingPnl.plus(price.minus(entry).mul(closedSize).mul(direction));

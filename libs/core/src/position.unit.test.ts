@@ -113,6 +113,11 @@ describe('position accounting', () => {
         (e: unknown) => e instanceof ValidationError && e.field === field,
       );
     }
+    // A position without an entry price cannot realize a reduce: a clear error, not a crash inside the math.
+    assert.throws(
+      () => applyFill({ ...FLAT_POSITION, size: dec(-1), side: 'short' }, buy(1, 100)),
+      (e: unknown) => e instanceof ValidationError && e.field === 'state.entryPrice',
+    );
     assert.throws(
       () => markTo(FLAT_POSITION, dec(0)),
       (e: unknown) => e instanceof ValidationError && e.field === 'markPrice',

@@ -5,9 +5,8 @@
 import {
   commonServiceDeps,
   composeService,
-  type InfrastructureDeps,
+  type ServiceComponentsOptions,
   type ServiceComposition,
-  type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
 import type { ServiceMetrics } from '@perpmesh/runtime';
@@ -20,9 +19,7 @@ export const EXECUTION_PROTO = 'perpmesh/v1/execution.proto';
 export const EXECUTION_VENUE_ACCESS: VenueAccess = 'trading';
 
 export interface ExecutionComponentsOptions
-  extends ServiceContext,
-    Pick<InfrastructureDeps, 'state' | 'venues'> {
-  readonly section: ExecutionSection;
+  extends ServiceComponentsOptions<ExecutionSection, 'state' | 'venues'> {
   readonly metrics: ServiceMetrics;
   /** Test entrypoints only (services/execution crash-test-main.ts). */
   readonly hooks?: ExecutionTestHooks;

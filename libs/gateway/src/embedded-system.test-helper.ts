@@ -1,10 +1,8 @@
 /**
  * Starts `perpmesh start` (the embedded system, with the gateway on its HTTP listener) as
- * a real process for the gateway's e2e and browser tests: every port 0, a fresh dataDir,
- * and the addresses read from its ready line. The same way libs/cli's start.e2e test runs it.
+ * a real process for the gateway's e2e and browser tests, through @perpmesh/testing's
+ * `startPerpmeshProcess` (as libs/cli's e2e tests do), in a fresh dataDir.
  */
-import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,14 +16,13 @@ import {
   Side,
   TimeInForce,
 } from '@perpmesh/contracts';
-import { eventually } from '@perpmesh/testing';
+import { type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
+import { LOCAL_TOKEN_FILE } from './config.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
-const READY =
-  /perpmesh is ready in [\d.]+ s: health http:\/\/localhost:(\d+)\/readyz, gRPC execution (\S+), account (\S+), market-data (\S+);/;
 
 export interface EmbeddedSystem {
-  readonly child: ChildProcess;
+  readonly child: PerpmeshProcess['child'];
   readonly dataDir: string;
   readonly baseUrl: string;
   readonly executionAddress: string;
@@ -34,85 +31,34 @@ export interface EmbeddedSystem {
   /** When started with a token, the gRPC servers demand it too. */
   readonly grpcToken: string | undefined;
   stderr(): string;
+  /** Stops the process and removes its dataDir; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
 
 export async function startEmbeddedSystem(options: { token?: string } = {}): Promise<EmbeddedSystem> {
   const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-gateway-'));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=@perpmesh/source',
-      join(ROOT, 'libs/cli/src/bin.ts'),
-      'start',
-      ...[
-        'dataDir',
-        dataDir,
-        'log.level',
-        'warn',
-        'gateway.http.port',
-        '0',
-        'gateway.http.host',
-        '127.0.0.1',
-      ].flatMap((v, i, a) => (i % 2 === 0 ? ['--set', `${v}=${a[i + 1]}`] : [])),
-      ...['execution', 'account', 'marketData', 'strategy'].flatMap((s) => [
-        '--set',
-        `${s}.grpcPort=0`,
-        '--set',
-        `${s}.grpcHost=127.0.0.1`,
-      ]),
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        ...process.env,
-        PERPMESH_CONFIG: '',
-        PERPMESH_TOKEN: options.token ?? '',
-      },
-    },
-  );
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const stop = () =>
-    new Promise<number | null>((resolve) => {
-      if (child.exitCode !== null) {
-        rmSync(dataDir, { recursive: true, force: true });
-        resolve(child.exitCode);
-        return;
-      }
-      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      child.once('exit', (code) => {
-        clearTimeout(killer);
-        rmSync(dataDir, { recursive: true, force: true });
-        resolve(code);
-      });
-      child.kill('SIGTERM');
-    });
-  // The ready line, or the process's end (no use waiting out the deadline then).
-  const ready = await eventually(
-    'the ready line',
-    () => READY.exec(err) ?? (child.exitCode !== null ? ('exited' as const) : undefined),
-    { timeoutMs: 60_000, intervalMs: 100 },
-  ).catch(() => 'timed out' as const);
-  if (typeof ready === 'string') {
-    await stop();
-    assert.fail(`perpmesh start did not become ready (${ready}); stderr:\n${err}`);
-  }
-  const actionToken = options.token ?? readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
-  return {
-    child,
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const running = await startPerpmeshProcess({
     dataDir,
-    baseUrl: `http://127.0.0.1:${ready[1]}`,
-    executionAddress: ready[2]!,
+    env: { PERPMESH_TOKEN: options.token ?? '' },
+  }).catch((err: unknown) => {
+    removeDataDir();
+    throw err;
+  });
+  const actionToken = options.token ?? readFileSync(join(dataDir, LOCAL_TOKEN_FILE), 'utf8').trim();
+  return {
+    child: running.child,
+    dataDir,
+    baseUrl: `http://127.0.0.1:${running.httpPort}`,
+    executionAddress: running.execution,
     actionToken,
     grpcToken: options.token,
-    stderr: () => err,
-    stop,
+    stderr: running.stderr,
+    stop: async () => {
+      const code = await running.stop();
+      removeDataDir();
+      return code;
+    },
   };
 }
 

@@ -5,9 +5,8 @@
 import {
   commonServiceDeps,
   composeService,
-  type InfrastructureDeps,
+  type ServiceComponentsOptions,
   type ServiceComposition,
-  type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
 import type { ServiceMetrics } from '@perpmesh/runtime';
@@ -19,8 +18,7 @@ export const MARKET_DATA_PROTO = 'perpmesh/v1/market_data.proto';
 /** Market data reads books, trades and funding: public data, no trading keys. */
 export const MARKET_DATA_VENUE_ACCESS: VenueAccess = 'public';
 
-export interface MarketDataComponentsOptions extends ServiceContext, Pick<InfrastructureDeps, 'venues'> {
-  readonly section: MarketDataSection;
+export interface MarketDataComponentsOptions extends ServiceComponentsOptions<MarketDataSection, 'venues'> {
   /** `venues`: the instruments followed (this shard takes its part). */
   readonly venuesConfig: VenuesSection;
   readonly metrics: ServiceMetrics;

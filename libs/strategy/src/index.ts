@@ -62,13 +62,17 @@ export {
   type Arb,
   type ArbLeg,
   type ArbPhase,
+  arbAttribution,
+  breakEvenHours,
   commonLotSize,
   type FundingArbConfig,
   type FundingArbState,
   fundingArbConfigSchema,
   fundingArbDecider,
+  type LegMarks,
   legSize,
   parseFundingArbConfig,
+  settlementsWithin,
 } from './strategies/funding-arb/index.js';
 export {
   type GridConfig,

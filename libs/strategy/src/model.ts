@@ -336,22 +336,40 @@ export interface StrategyDecisionRecord {
   readonly reasonCode: string;
   readonly reason: string;
   readonly inputs: Record<string, string>;
-  readonly orderIntents: Array<{
-    clientOrderId: string;
-    venue: string;
-    account: string;
-    instrument: string;
-    side: Side;
-    type: OrderType;
-    timeInForce: TimeInForce;
-    price: string;
-    size: string;
-    reduceOnly: boolean;
-  }>;
+  readonly orderIntents: OrderIntentRecord[];
   readonly dryRun: boolean;
   /** Own orders this decision asks to cancel. */
   readonly cancelClientOrderIds: string[];
   readonly decidedAtMs: number;
+}
+
+/** An order intent in plain strings (decimals as text, '' for no price): decision records and saved outboxes. */
+export interface OrderIntentRecord {
+  clientOrderId: string;
+  venue: string;
+  account: string;
+  instrument: string;
+  side: Side;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  price: string;
+  size: string;
+  reduceOnly: boolean;
+}
+
+export function orderIntentRecord(o: OrderIntent): OrderIntentRecord {
+  return {
+    clientOrderId: o.clientOrderId,
+    venue: o.venue,
+    account: o.account,
+    instrument: o.instrument,
+    side: o.side,
+    type: o.type,
+    timeInForce: o.timeInForce,
+    price: o.price === undefined ? '' : o.price.toFixed(),
+    size: o.size.toFixed(),
+    reduceOnly: o.reduceOnly,
+  };
 }
 
 /**
@@ -377,18 +395,7 @@ export function toStrategyDecisionRecord(
     reasonCode: decision.reasonCode,
     reason: options.dryRun ? `DRY-RUN: ${decision.message}` : decision.message,
     inputs: reportInputs(decision.inputs),
-    orderIntents: decision.orders.map((o) => ({
-      clientOrderId: o.clientOrderId,
-      venue: o.venue,
-      account: o.account,
-      instrument: o.instrument,
-      side: o.side,
-      type: o.type,
-      timeInForce: o.timeInForce,
-      price: o.price === undefined ? '' : o.price.toFixed(),
-      size: o.size.toFixed(),
-      reduceOnly: o.reduceOnly,
-    })),
+    orderIntents: decision.orders.map(orderIntentRecord),
     dryRun: options.dryRun,
     cancelClientOrderIds,
     decidedAtMs: decision.nowMs,

@@ -1,5 +1,6 @@
 export * from './backends.js';
 export * from './eventlog.contract.js';
 export * from './eventually.js';
+export * from './perpmesh-process.js';
 export * from './servers.js';
 export * from './statestore.contract.js';

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ACCOUNT_VENUE_ACCESS, accountServiceComponents } from '@perpmesh/account';
-import { httpComponent, runIfEntryPoint, runServiceMain, serviceInfrastructure } from '@perpmesh/app';
+import { deployableComponents, runIfEntryPoint, runServiceMain } from '@perpmesh/app';
 import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
 import { ACCOUNT_SERVICE, type AccountServiceConfigFile, accountConfigSchema } from './config.js';
 
@@ -21,29 +21,28 @@ export function buildComponents(
   const section = config.account;
   const metrics = createMetrics(ACCOUNT_SERVICE);
   const source = `${ACCOUNT_SERVICE}/${section.instance}`;
-  const infra = serviceInfrastructure(config, {
+  return deployableComponents(config, {
     source,
     logger,
+    health,
+    http: section.http,
+    metrics: metrics.registry,
     stateStore: true,
     venues: { access: ACCOUNT_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
+    service: (deps) =>
+      accountServiceComponents({
+        ...deps,
+        section,
+        venuesConfig: config.venues,
+        source,
+        // Unique per process: two instances configured with the same id must never share a lease.
+        leaseHolder: `${source} pid ${process.pid} ${randomBytes(3).toString('hex')}`,
+        health,
+        metrics,
+        logger,
+        grpc: { config },
+      }),
   });
-  const account = accountServiceComponents({
-    ...infra.deps,
-    section,
-    venuesConfig: config.venues,
-    source,
-    // Unique per process: two instances configured with the same id must never share a lease.
-    leaseHolder: `${source} pid ${process.pid} ${randomBytes(3).toString('hex')}`,
-    health,
-    metrics,
-    logger,
-    grpc: { config },
-  });
-  return [
-    httpComponent({ http: section.http, health, metrics: metrics.registry, logger }),
-    ...infra.components,
-    ...account.components,
-  ];
 }
 
 export function main(argv?: readonly string[]): Promise<number> {

@@ -4,7 +4,7 @@
  * write-ahead exec events, reconciliation before ready); /healthz /readyz /metrics on HTTP.
  * Stateless: run several replicas behind one gRPC address.
  */
-import { httpComponent, runIfEntryPoint, runServiceMain, serviceInfrastructure } from '@perpmesh/app';
+import { deployableComponents, runIfEntryPoint, runServiceMain } from '@perpmesh/app';
 import {
   EXECUTION_VENUE_ACCESS,
   type ExecutionTestHooks,
@@ -25,30 +25,29 @@ export function buildComponents(
   const section = config.execution;
   const metrics = createMetrics(EXECUTION_SERVICE);
   const source = `${EXECUTION_SERVICE}/${section.instance}`;
-  const infra = serviceInfrastructure(config, {
+  return deployableComponents(config, {
     source,
     logger,
+    health,
+    http: section.http,
+    metrics: metrics.registry,
     stateStore: true,
     venues: { access: EXECUTION_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
+    service: (deps) =>
+      executionServiceComponents({
+        ...deps,
+        section,
+        source,
+        health,
+        metrics,
+        logger,
+        grpc: {
+          config,
+          onStarted: (grpc) => logger.info({ grpcAddress: grpc.address }, 'execution listening'),
+        },
+        ...(hooks ? { hooks } : {}),
+      }),
   });
-  const execution = executionServiceComponents({
-    ...infra.deps,
-    section,
-    source,
-    health,
-    metrics,
-    logger,
-    grpc: {
-      config,
-      onStarted: (grpc) => logger.info({ grpcAddress: grpc.address }, 'execution listening'),
-    },
-    ...(hooks ? { hooks } : {}),
-  });
-  return [
-    httpComponent({ http: section.http, health, metrics: metrics.registry, logger }),
-    ...infra.components,
-    ...execution.components,
-  ];
 }
 
 export function main(argv?: readonly string[], hooks?: ExecutionTestHooks): Promise<number> {

@@ -3,7 +3,7 @@
  * Books, trades and funding of the configured venues (this replica's shard of them) →
  * md.* events on JetStream; MarketDataService on gRPC; /healthz /readyz /metrics on HTTP.
  */
-import { httpComponent, runIfEntryPoint, runServiceMain, serviceInfrastructure } from '@perpmesh/app';
+import { deployableComponents, runIfEntryPoint, runServiceMain } from '@perpmesh/app';
 import {
   MARKET_DATA_SERVICE,
   MARKET_DATA_VENUE_ACCESS,
@@ -22,27 +22,26 @@ export function buildComponents(
   const section = config.marketData;
   const metrics = createMetrics(MARKET_DATA_SERVICE);
   const source = `${MARKET_DATA_SERVICE}/${section.instance ?? String(section.shard.index)}`;
-  const infra = serviceInfrastructure(config, {
+  return deployableComponents(config, {
     source,
     logger,
+    health,
+    http: section.http,
+    metrics: metrics.registry,
     stateStore: false,
     venues: { access: MARKET_DATA_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
+    service: (deps) =>
+      marketDataServiceComponents({
+        ...deps,
+        section,
+        venuesConfig: config.venues,
+        source,
+        health,
+        metrics,
+        logger,
+        grpc: { config },
+      }),
   });
-  const marketData = marketDataServiceComponents({
-    ...infra.deps,
-    section,
-    venuesConfig: config.venues,
-    source,
-    health,
-    metrics,
-    logger,
-    grpc: { config },
-  });
-  return [
-    httpComponent({ http: section.http, health, metrics: metrics.registry, logger }),
-    ...infra.components,
-    ...marketData.components,
-  ];
 }
 
 export function main(argv?: readonly string[]): Promise<number> {

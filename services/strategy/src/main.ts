@@ -6,7 +6,7 @@
  * (`strategy.executionAddress`); balances and positions come from the account service.
  * SIGTERM / SIGINT: every strategy cancels its open orders and keeps its positions.
  */
-import { httpComponent, runIfEntryPoint, runServiceMain, serviceInfrastructure } from '@perpmesh/app';
+import { deployableComponents, runIfEntryPoint, runServiceMain } from '@perpmesh/app';
 import { HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
 import { STRATEGY_VENUE_ACCESS, strategyServiceComponents } from '@perpmesh/strategy/runtime';
 import { STRATEGY_SERVICE, type StrategyServiceConfigFile, strategyConfigSchema } from './config.js';
@@ -20,32 +20,30 @@ export function buildComponents(
 ): ServiceComponent[] {
   const section = config.strategy;
   const source = `${STRATEGY_SERVICE}/${section.instance}`;
-  const infra = serviceInfrastructure(config, {
+  return deployableComponents(config, {
     source,
     logger,
+    health,
+    http: section.http,
     stateStore: true,
     venues: { access: STRATEGY_VENUE_ACCESS, callTimeoutMs: section.callTimeout },
-  });
-  const strategy = strategyServiceComponents({
-    ...infra.deps,
-    section,
-    executionAddress: () => section.executionAddress,
-    accountAddress: () => section.accountAddress,
-    authToken: config.auth.token,
-    source,
-    health,
-    logger,
-    grpc: {
-      config,
-      onStarted: (grpc) => logger.info({ grpcAddress: grpc.address }, 'strategy listening'),
-    },
-  });
-  return [
-    httpComponent({ http: section.http, health, logger }),
-    ...infra.components,
     // On stop it cancels every strategy's open orders and keeps positions.
-    ...strategy.components,
-  ];
+    service: (deps) =>
+      strategyServiceComponents({
+        ...deps,
+        section,
+        executionAddress: () => section.executionAddress,
+        accountAddress: () => section.accountAddress,
+        authToken: config.auth.token,
+        source,
+        health,
+        logger,
+        grpc: {
+          config,
+          onStarted: (grpc) => logger.info({ grpcAddress: grpc.address }, 'strategy listening'),
+        },
+      }),
+  });
 }
 
 export function main(argv?: readonly string[]): Promise<number> {

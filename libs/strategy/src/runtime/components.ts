@@ -5,9 +5,8 @@
 import {
   commonServiceDeps,
   composeService,
-  type InfrastructureDeps,
+  type ServiceComponentsOptions,
   type ServiceComposition,
-  type ServiceContext,
   type VenueAccess,
 } from '@perpmesh/app';
 import { grpcChannelCredentials, type Secret } from '@perpmesh/runtime';
@@ -28,9 +27,7 @@ export const STRATEGY_PROTO = 'perpmesh/v1/strategy.proto';
 export const STRATEGY_VENUE_ACCESS: VenueAccess = 'public';
 
 export interface StrategyComponentsOptions
-  extends ServiceContext,
-    Pick<InfrastructureDeps, 'state' | 'venues'> {
-  readonly section: StrategySection;
+  extends ServiceComponentsOptions<StrategySection, 'state' | 'venues'> {
   /** The execution and account services' gRPC addresses, read at start. */
   readonly executionAddress: () => string;
   readonly accountAddress: () => string;

@@ -24,33 +24,54 @@ export const DEFAULT_STRATEGY_HTTP_PORT = 9105;
 export const STRATEGY_MODES = ['live', 'dry_run'] as const;
 export type StrategyMode = (typeof STRATEGY_MODES)[number];
 
+/**
+ * The strategy service's defaults, in one place: the config section below declares its
+ * defaults from them, and a runner built without a section (tests, the embedded runner)
+ * gets the same values.
+ */
+export const STRATEGY_DEFAULTS = {
+  grpcHost: '127.0.0.1',
+  instance: '0',
+  executionAddress: '127.0.0.1:50051',
+  accountAddress: '127.0.0.1:50052',
+  callTimeoutMs: 10_000,
+  tickIntervalMs: 1_000,
+  balancePollIntervalMs: 5_000,
+  balanceStaleAfterMs: 15_000,
+  leaseTtlMs: 15_000,
+  leaseRenewIntervalMs: 5_000,
+  retryIntervalMs: 2_000,
+  stopCancelTimeoutMs: 10_000,
+  decisionsKept: 500,
+} as const;
+
 export const strategySectionFields = {
-  grpcHost: listenHostSchema,
+  grpcHost: listenHostSchema.default(STRATEGY_DEFAULTS.grpcHost),
   grpcPort: portSchema.default(DEFAULT_STRATEGY_GRPC_PORT),
   instance: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_" or "-"' })
-    .default('0'),
+    .default(STRATEGY_DEFAULTS.instance),
   /** Where the execution service's gRPC API is (live orders, open orders). */
-  executionAddress: z.string().min(1).default('127.0.0.1:50051'),
+  executionAddress: z.string().min(1).default(STRATEGY_DEFAULTS.executionAddress),
   /** Where the account service's gRPC API is (balances, positions). */
-  accountAddress: z.string().min(1).default('127.0.0.1:50052'),
-  callTimeout: durationMs.default(10_000),
+  accountAddress: z.string().min(1).default(STRATEGY_DEFAULTS.accountAddress),
+  callTimeout: durationMs.default(STRATEGY_DEFAULTS.callTimeoutMs),
   /** A `tick` input this often: time-based rules fire without market data. */
-  tickInterval: durationMs.default(1_000),
+  tickInterval: durationMs.default(STRATEGY_DEFAULTS.tickIntervalMs),
   /** Balances are re-read from the account service this often (events also update them). */
-  balancePollInterval: durationMs.default(5_000),
+  balancePollInterval: durationMs.default(STRATEGY_DEFAULTS.balancePollIntervalMs),
   /** A balance older than this is stale (keep it equal to the account service's bound). */
-  balanceStaleAfter: durationMs.default(15_000),
+  balanceStaleAfter: durationMs.default(STRATEGY_DEFAULTS.balanceStaleAfterMs),
   /** One active instance per strategy id: lease length and renewal period. */
-  leaseTtl: durationMs.default(15_000),
-  leaseRenewInterval: durationMs.default(5_000),
+  leaseTtl: durationMs.default(STRATEGY_DEFAULTS.leaseTtlMs),
+  leaseRenewInterval: durationMs.default(STRATEGY_DEFAULTS.leaseRenewIntervalMs),
   /** Wait before a failed instance (or a standby) tries again. */
-  retryInterval: durationMs.default(2_000),
+  retryInterval: durationMs.default(STRATEGY_DEFAULTS.retryIntervalMs),
   /** On stop, how long to wait for the execution service to confirm every own order canceled. */
-  stopCancelTimeout: durationMs.default(10_000),
+  stopCancelTimeout: durationMs.default(STRATEGY_DEFAULTS.stopCancelTimeoutMs),
   /** Recent decisions kept per strategy for ListDecisions. */
-  decisionsKept: z.int().min(1).max(10_000).default(500),
+  decisionsKept: z.int().min(1).max(10_000).default(STRATEGY_DEFAULTS.decisionsKept),
   instances: z.array(z.record(z.string(), z.unknown())).default([]),
 };
 
@@ -71,19 +92,20 @@ export interface StrategyRuntimeSettings {
   readonly leaseRenewIntervalMs: number;
   readonly retryIntervalMs: number;
   readonly decisionsKept: number;
-  /** On stop, how long to wait for every own order to be confirmed canceled. Default 10 s. */
+  /** On stop, how long to wait for every own order to be confirmed canceled (default: STRATEGY_DEFAULTS). */
   readonly stopCancelTimeoutMs?: number;
 }
 
+/** The runtime settings of a section left at its defaults. */
 export const RUNTIME_DEFAULTS: StrategyRuntimeSettings = {
-  tickIntervalMs: 1_000,
-  balancePollIntervalMs: 5_000,
-  balanceStaleAfterMs: 15_000,
-  leaseTtlMs: 15_000,
-  leaseRenewIntervalMs: 5_000,
-  retryIntervalMs: 2_000,
-  decisionsKept: 500,
-  stopCancelTimeoutMs: 10_000,
+  tickIntervalMs: STRATEGY_DEFAULTS.tickIntervalMs,
+  balancePollIntervalMs: STRATEGY_DEFAULTS.balancePollIntervalMs,
+  balanceStaleAfterMs: STRATEGY_DEFAULTS.balanceStaleAfterMs,
+  leaseTtlMs: STRATEGY_DEFAULTS.leaseTtlMs,
+  leaseRenewIntervalMs: STRATEGY_DEFAULTS.leaseRenewIntervalMs,
+  retryIntervalMs: STRATEGY_DEFAULTS.retryIntervalMs,
+  decisionsKept: STRATEGY_DEFAULTS.decisionsKept,
+  stopCancelTimeoutMs: STRATEGY_DEFAULTS.stopCancelTimeoutMs,
 };
 
 /** The section's settings; the lease times are checked here so errors name the config field. */

@@ -25,6 +25,7 @@ import {
 import { type EpochMs, PerpmeshError, ZERO } from '@perpmesh/core';
 import { bearerAuthInterceptor, type Secret } from '@perpmesh/runtime';
 import type { MarketInfo, OrderIntent, OrderRef, OrderSnapshot } from '../model.js';
+import { STRATEGY_DEFAULTS } from './config.js';
 import { marketInfo, orderSnapshot } from './inputs.js';
 
 /** The execution service refused the order (bad argument, failed precondition): it was not placed. */
@@ -91,7 +92,7 @@ export interface GrpcClientOptions {
   /** host:port */
   readonly address: string;
   readonly authToken?: Secret | undefined;
-  /** Deadline of each call. Default 10 s. */
+  /** Deadline of each call. Default: STRATEGY_DEFAULTS.callTimeoutMs. */
   readonly callTimeoutMs?: number;
   readonly channelCredentials?: ChannelCredentials;
 }
@@ -134,7 +135,7 @@ export class GrpcOrderGateway implements OrderGateway {
       options.channelCredentials ?? credentials.createInsecure(),
       clientOptions(options),
     );
-    this.#timeoutMs = options.callTimeoutMs ?? 10_000;
+    this.#timeoutMs = options.callTimeoutMs ?? STRATEGY_DEFAULTS.callTimeoutMs;
   }
 
   async place(intent: OrderIntent, correlationId: string): Promise<OrderSnapshot> {
@@ -230,7 +231,7 @@ export class GrpcAccountReader implements AccountReader {
       options.channelCredentials ?? credentials.createInsecure(),
       clientOptions(options),
     );
-    this.#timeoutMs = options.callTimeoutMs ?? 10_000;
+    this.#timeoutMs = options.callTimeoutMs ?? STRATEGY_DEFAULTS.callTimeoutMs;
   }
 
   async balances(accounts: ReadonlyArray<{ venue: string; account: string }>) {

@@ -37,7 +37,7 @@ import type { AnyStrategyDecider } from '../config.js';
 import type { StepResult, StrategyDecisionRecord, StrategyInput } from '../model.js';
 import { type AnyStrategyDefinition, lookupStrategy } from '../registry.js';
 import { isOwnClientOrderId, openOrders, type WorldState } from '../world.js';
-import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
+import { STRATEGY_DEFAULTS, type StrategyInstanceSpec, type StrategyRuntimeSettings } from './config.js';
 import type { AccountReader, MarketsSource, OrderGateway } from './gateway.js';
 import { balanceInput, inputFromEnvelope, positionSnapshot } from './inputs.js';
 import { decisionToProto, LeaseLostError, projectionName, StrategyStepper } from './stepper.js';
@@ -455,7 +455,7 @@ export class StrategyRunner {
   async #confirmCanceled(): Promise<void> {
     const d = this.#d;
     const accounts = this.#accounts();
-    const deadline = Date.now() + (d.settings.stopCancelTimeoutMs ?? 10_000);
+    const deadline = Date.now() + (d.settings.stopCancelTimeoutMs ?? STRATEGY_DEFAULTS.stopCancelTimeoutMs);
     let lastCancelAt = Date.now();
     for (;;) {
       const open = (await d.gateway.listOpenOrders(accounts)).filter(

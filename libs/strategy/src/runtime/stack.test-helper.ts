@@ -10,22 +10,17 @@
  * ticks the strategy. The strategy's own timers are set to an hour, so nothing happens
  * behind the test's back. Venue ports are wrapped in a spy that counts order calls.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { type AccountService, buildAccountService } from '@perpmesh/account';
-import { EmbeddedEventLog } from '@perpmesh/bus';
+import type { EventLog } from '@perpmesh/bus';
 import {
   decodeEnvelope,
   type Envelope,
-  namespaceFor,
   type StrategyDecision,
   StrategyServiceClient,
-  Subjects,
-  streamSpecs,
+  type Subjects,
 } from '@perpmesh/contracts';
-import { type Decimal, sleep, ZERO } from '@perpmesh/core';
+import { type Decimal, ZERO } from '@perpmesh/core';
 import { buildExecutionService, type ExecutionService } from '@perpmesh/execution';
 import { buildMarketDataService, type MarketDataService } from '@perpmesh/market-data';
 import {
@@ -35,7 +30,8 @@ import {
   type RunningGrpcServer,
   startGrpcServer,
 } from '@perpmesh/runtime';
-import { EmbeddedStateStore, type StateStore } from '@perpmesh/state';
+import type { StateStore } from '@perpmesh/state';
+import { eventually, openTestBackend, type TestBackend } from '@perpmesh/testing';
 import {
   type PaperAccountSetup,
   PaperVenueHub,
@@ -114,12 +110,8 @@ export class Stack {
 
   private constructor(
     readonly options: StackOptions,
-    readonly dir: string,
+    readonly backend: TestBackend,
     readonly hub: PaperVenueHub,
-    readonly log: EmbeddedEventLog,
-    readonly state: EmbeddedStateStore,
-    readonly subjects: Subjects,
-    readonly streamPrefix: string,
     readonly directory: StaticVenueDirectory,
     readonly marketData: MarketDataService,
     readonly execution: ExecutionService,
@@ -129,8 +121,25 @@ export class Stack {
     readonly logger: Logger,
   ) {}
 
+  get log(): EventLog {
+    return this.backend.log;
+  }
+
+  get state(): StateStore {
+    return this.backend.state;
+  }
+
+  get subjects(): Subjects {
+    return this.backend.subjects;
+  }
+
+  get streamPrefix(): string {
+    return this.backend.streamPrefix;
+  }
+
   static async open(options: StackOptions): Promise<Stack> {
-    const dir = await mkdtemp(join(tmpdir(), 'pm-strategy-stack-'));
+    const backend = await openTestBackend('embedded', { prefix: 'STRAT' });
+    const { log, state, subjects } = backend;
     const logger = createLogger({
       service: 'strategy-test',
       level: (process.env.STACK_LOG_LEVEL as 'silent' | undefined) ?? 'silent',
@@ -142,15 +151,6 @@ export class Stack {
       venues: options.venues,
       accounts: options.accounts,
     });
-    const log = await EmbeddedEventLog.open({
-      dataDir: join(dir, 'log'),
-      fsync: 'never',
-      retentionIntervalMs: 0,
-    });
-    const ns = namespaceFor('strat');
-    await log.ensureStreams(streamSpecs(ns));
-    const state = await EmbeddedStateStore.open({ dataDir: join(dir, 'state'), fsync: false });
-    const subjects = new Subjects({ root: ns.subjectRoot });
     const nowMs = () => hub.nowMs;
     const spies = new Map<string, PortSpy>();
     const ports = options.accounts.map((a) => {
@@ -183,7 +183,7 @@ export class Stack {
       logger,
       nowMs,
       source: 'execution/test',
-      config: { execStream: `${ns.prefix}EXEC`, housekeepingIntervalMs: 60_000, fillCatchUpDelayMs: 10 },
+      config: { execStream: backend.stream('EXEC'), housekeepingIntervalMs: 60_000, fillCatchUpDelayMs: 10 },
     });
     const account = buildAccountService({
       log,
@@ -194,7 +194,7 @@ export class Stack {
       logger,
       nowMs,
       source: 'account/test',
-      streamPrefix: ns.prefix,
+      streamPrefix: backend.streamPrefix,
       config: {
         pollIntervalMs: 0,
         housekeepingIntervalMs: 0,
@@ -219,12 +219,8 @@ export class Stack {
     const accountServer = await serve(account.grpc, 'perpmesh/v1/account.proto');
     const stack = new Stack(
       options,
-      dir,
+      backend,
       hub,
-      log,
-      state,
-      subjects,
-      ns.prefix,
       directory,
       marketData,
       execution,
@@ -313,20 +309,26 @@ export class Stack {
     return new StrategyServiceClient(this.strategyServer.address, credentials.createInsecure());
   }
 
-  /** Waits until no stream grows for a few polls (the pipeline has drained). */
+  /**
+   * Waits until no stream grows for `quietPolls` polls in a row (the pipeline has drained);
+   * fails if it is still growing after 10 s.
+   */
   async settle(quietPolls = 3): Promise<void> {
-    const streams = ['MD', 'EXEC', 'ACCT', 'STRAT'].map((s) => `${this.streamPrefix}${s}`);
-    let last = '';
+    const streams = ['MD', 'EXEC', 'ACCT', 'STRAT'].map((s) => this.backend.stream(s));
+    let last: string | undefined;
     let quiet = 0;
-    const deadline = Date.now() + 10_000;
-    while (quiet < quietPolls && Date.now() < deadline) {
-      await sleep(25);
-      const now = (await Promise.all(streams.map((s) => this.log.streamInfo(s))))
-        .map((i) => i.lastSeq)
-        .join(',');
-      quiet = now === last ? quiet + 1 : 0;
-      last = now;
-    }
+    await eventually(
+      `streams ${streams.join(', ')} to stop growing for ${quietPolls} polls`,
+      async () => {
+        const now = (await Promise.all(streams.map((s) => this.log.streamInfo(s))))
+          .map((i) => i.lastSeq)
+          .join(',');
+        quiet = now === last ? quiet + 1 : 0;
+        last = now;
+        return quiet >= quietPolls;
+      },
+      { timeoutMs: 10_000, intervalMs: 25 },
+    );
   }
 
   /**
@@ -350,7 +352,7 @@ export class Stack {
   /** Every strategy decision on the log (STRAT stream), in order. */
   async decisions(strategyId?: string): Promise<Array<StrategyDecision & { envelopeId: string }>> {
     const out: Array<StrategyDecision & { envelopeId: string }> = [];
-    const stream = `${this.streamPrefix}STRAT`;
+    const stream = this.backend.stream('STRAT');
     if ((await this.log.streamInfo(stream)).lastSeq === 0) return out;
     for await (const msg of this.log.read({ stream })) {
       const e: Envelope = decodeEnvelope(msg.data);
@@ -363,7 +365,7 @@ export class Stack {
 
   /** Every envelope of one stream (EXEC, ACCT...), decoded. */
   async envelopes(stream: 'EXEC' | 'ACCT' | 'STRAT' | 'MD'): Promise<Envelope[]> {
-    const name = `${this.streamPrefix}${stream}`;
+    const name = this.backend.stream(stream);
     const out: Envelope[] = [];
     if ((await this.log.streamInfo(name)).lastSeq === 0) return out;
     for await (const msg of this.log.read({ stream: name })) out.push(decodeEnvelope(msg.data));
@@ -394,9 +396,7 @@ export class Stack {
     await this.execution.stop();
     await this.marketData.stop();
     this.hub.close();
-    await this.log.close();
-    await this.state.close();
-    await rm(this.dir, { recursive: true, force: true });
+    await this.backend.close();
   }
 }
 

@@ -3,14 +3,12 @@
  * state and applied sequences out, and the outbox saved before anything is released.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Envelope } from '@perpmesh/contracts';
 import { ZERO } from '@perpmesh/core';
 import { createLogger } from '@perpmesh/runtime';
-import { EmbeddedStateStore } from '@perpmesh/state';
+import type { StateStore } from '@perpmesh/state';
+import { openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { makeStrategyDecider, parseStrategyConfig } from '../config.js';
 import { BTC, balance, book, market, marketsInput, start, T0 } from '../fixtures.test-helper.js';
 import type { OrderIntent, OrderRef, OrderSnapshot, StrategyInput } from '../model.js';
@@ -52,7 +50,7 @@ class WatchingGateway implements Pick<OrderGateway, 'place' | 'cancel' | 'dryRun
   readonly dryRun = false;
   readonly placed: Array<{ intent: OrderIntent; correlationId: string; savedOutbox: number }> = [];
   readonly canceled: OrderRef[] = [];
-  constructor(readonly store: EmbeddedStateStore) {}
+  constructor(readonly store: StateStore) {}
   async place(intent: OrderIntent, correlationId: string): Promise<OrderSnapshot> {
     const saved = await this.store.loadProjection<PersistedRecord>(projectionName('grid-1'));
     this.placed.push({ intent, correlationId, savedOutbox: saved?.state.outbox.length ?? 0 });
@@ -65,15 +63,14 @@ class WatchingGateway implements Pick<OrderGateway, 'place' | 'cancel' | 'dryRun
 }
 
 describe('strategy stepper', () => {
-  let dir: string;
-  let store: EmbeddedStateStore;
+  let backend: TestBackend;
+  let store: StateStore;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pm-stepper-'));
-    store = await EmbeddedStateStore.open({ dataDir: join(dir, 'state'), fsync: false });
+    backend = await openTestBackend('embedded', { prefix: 'STEPPER', streams: false });
+    store = backend.state;
   });
   afterEach(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await backend.close();
   });
 
   function stepper(gateway: Pick<OrderGateway, 'place' | 'cancel' | 'dryRun'>, published: Envelope[] = []) {

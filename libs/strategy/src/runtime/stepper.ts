@@ -33,8 +33,10 @@ import type { AnyStrategyDecider } from '../config.js';
 import {
   type Decision,
   type OrderIntent,
+  type OrderIntentRecord,
   type OrderRef,
   type OrderSnapshot,
+  orderIntentRecord,
   type SerializedStrategyState,
   type StepResult,
   type StrategyCommand,
@@ -52,21 +54,8 @@ export interface PersistedRecord {
   readonly outbox: OutboxEntry[];
 }
 
-type WireIntent = {
-  clientOrderId: string;
-  venue: string;
-  account: string;
-  instrument: string;
-  side: OrderIntent['side'];
-  type: OrderIntent['type'];
-  timeInForce: OrderIntent['timeInForce'];
-  price: string;
-  size: string;
-  reduceOnly: boolean;
-};
-
 type WireCommand =
-  | { kind: 'place'; correlationId: string; order: WireIntent }
+  | { kind: 'place'; correlationId: string; order: OrderIntentRecord }
   | { kind: 'cancel'; correlationId: string; ref: OrderRef };
 
 /** One decided step not yet fully released. */
@@ -336,7 +325,7 @@ export class StrategyStepper {
     for (const c of commands) {
       const correlationId = envelopeIds.get(c.decisionId) ?? '';
       if (c.kind === 'place') {
-        wire.push({ kind: 'place', correlationId, order: intentToWire(c.order), done: false });
+        wire.push({ kind: 'place', correlationId, order: orderIntentRecord(c.order), done: false });
       } else if (c.kind === 'cancel') {
         const ref = {
           clientOrderId: c.clientOrderId,
@@ -354,22 +343,7 @@ export class StrategyStepper {
   }
 }
 
-function intentToWire(o: OrderIntent): WireIntent {
-  return {
-    clientOrderId: o.clientOrderId,
-    venue: o.venue,
-    account: o.account,
-    instrument: o.instrument,
-    side: o.side,
-    type: o.type,
-    timeInForce: o.timeInForce,
-    price: o.price === undefined ? '' : o.price.toFixed(),
-    size: o.size.toFixed(),
-    reduceOnly: o.reduceOnly,
-  };
-}
-
-function intentFromWire(o: WireIntent): OrderIntent {
+function intentFromWire(o: OrderIntentRecord): OrderIntent {
   return {
     ...o,
     price: o.price === '' ? undefined : new Decimal(o.price),

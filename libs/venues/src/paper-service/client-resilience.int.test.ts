@@ -111,7 +111,7 @@ describe('PaperVenueClient resilience', () => {
   test('a deadline during createOrder is VenueUnknownOutcomeError naming DEADLINE_EXCEEDED', async () => {
     const fake = new FakeVenue({ venue: 'paper', account: 'main', apiKeyId: 'key-1' });
     const server = open.add(await startTestPaperVenueServer({ venues: [fake] }));
-    const venue = open.add(await PaperVenueClient.connect(options(server, { callTimeoutMs: 150 })));
+    const venue = open.add(await PaperVenueClient.connect(options(server, { callTimeoutMs: 1_000 })));
     const release = fake.hold('createOrder');
     try {
       await assert.rejects(

@@ -1,19 +1,55 @@
 /**
- * Start: adopt what the venues show. Open orders the saved book knows are resumed, the
- * rest canceled; a saved leg that differs from the venue position is reported (closes are
- * capped to the venue anyway); positions without a saved arb are adopted as one (opened
- * if they hedge each other, else unwound to the smaller leg), never entered again.
+ * Start: adopt what the venues show. Saved open orders the venue no longer lists are
+ * treated as done; open orders the saved book knows are resumed, the rest canceled; a
+ * saved leg that differs from the venue position takes the venue's size (and the leading
+ * leg is then unwound); positions without a saved arb are adopted as one (opened if they
+ * hedge each other, else unwound to the smaller leg), never entered again. Every one of
+ * these is a decision that says what was done.
  */
-import { type Decimal, dec, FLAT_POSITION, minDec, positionSideOf, type Side, ZERO } from '@perpmesh/core';
-import { isOpenOrder, marketKey, positionSize } from '../../world.js';
+import {
+  applyFill,
+  type Decimal,
+  dec,
+  FLAT_POSITION,
+  minDec,
+  type PositionState,
+  positionSideOf,
+  type Side,
+  ZERO,
+} from '@perpmesh/core';
+import type { StartInput } from '../../model.js';
+import { isOpenOrder, marketKey, markPrice, positionKey, positionSize } from '../../world.js';
 import { type Arb, type ArbLeg, activeArbs, emptyLeg, legSize } from './arb-book.js';
 import { type ArbStep, arbInputs } from './arb-step.js';
 import { commonLotSize } from './carry.js';
 
-export function adoptAtStart(step: ArbStep): void {
+export function adoptAtStart(step: ArbStep, input: StartInput): void {
   const known = new Set(
     activeArbs(step.strategy).flatMap((a) => [...Object.keys(a.short.orders), ...Object.keys(a.long.orders)]),
   );
+  // Saved orders the venue no longer lists are over: whatever they filled has been (or will
+  // be) reported by their fills; waiting for an answer that never comes would stall the arb.
+  const listed = new Set(input.openOrders.map((o) => o.clientOrderId));
+  const missing = Object.values(step.world.orders).filter(
+    (o) => isOpenOrder(o) && !listed.has(o.clientOrderId),
+  );
+  if (missing.length > 0) {
+    for (const o of missing) {
+      o.status = 'expired';
+      o.reason = 'not listed by the venue at start';
+      o.updatedAtMs = step.nowMs;
+    }
+    step.decide({
+      kind: 'adopt',
+      reasonCode: 'orders_missing_at_start',
+      message: `${missing.length} saved open order(s) the venue no longer lists: treated as done with the fills reported so far`,
+      inputs: {
+        client_order_ids: missing.map((o) => o.clientOrderId).join(','),
+        filled: missing.map((o) => o.filled.toFixed()).join(','),
+        action: 'treated_as_done',
+      },
+    });
+  }
   const open = Object.values(step.world.orders).filter(isOpenOrder);
   const resumed = open.filter((o) => known.has(o.clientOrderId));
   if (resumed.length > 0) {
@@ -40,28 +76,66 @@ export function adoptAtStart(step: ArbStep): void {
       .map((v) => ({ ...v, size: positionSize(step.world, v.venue, v.account, instrument) }))
       .filter((v) => !v.size.isZero());
     if (arb) {
-      for (const leg of [arb.short, arb.long]) {
-        const venue = positionSize(step.world, leg.venue, leg.account, instrument);
-        const mine = legSize(leg);
-        if (!venue.eq(mine)) {
-          step.decide({
-            kind: 'adopt',
-            reasonCode: 'position_mismatch',
-            message: `the saved leg on ${leg.venue} is ${mine.toFixed()}, the venue shows ${venue.toFixed()}; closes are capped to the venue`,
-            inputs: {
-              ...arbInputs(step, arb),
-              venue: leg.venue,
-              leg_size: mine.toFixed(),
-              venue_size: venue.toFixed(),
-            },
-          });
-        }
-      }
+      for (const leg of [arb.short, arb.long]) reconcileLeg(step, arb, leg);
       continue;
     }
     if (held.length === 0) continue;
     adoptPositions(step, instrument, held);
   }
+}
+
+/**
+ * A saved leg that differs from the venue position takes the venue's size (the venue is
+ * what is really held); the management step then unwinds whichever leg leads. The
+ * difference is booked in the leg's accounting at the venue's entry price (else the mid).
+ */
+function reconcileLeg(step: ArbStep, arb: Arb, leg: ArbLeg): void {
+  const venue = positionSize(step.world, leg.venue, leg.account, arb.instrument);
+  const mine = legSize(leg);
+  if (venue.eq(mine)) return;
+  const delta = venue.minus(mine);
+  const price = adoptionPrice(step, leg.venue, leg.account, arb.instrument);
+  leg.adoptedSize = leg.adoptedSize.plus(delta);
+  if (price) {
+    if (!leg.position.size.isZero() && leg.position.entryPrice === undefined) {
+      leg.position = { ...leg.position, entryPrice: price };
+    }
+    leg.position = applyFill(leg.position as PositionState, {
+      side: delta.isPos() ? 'buy' : 'sell',
+      price,
+      size: delta.abs(),
+    }) as ArbLeg['position'];
+  }
+  const other = leg === arb.short ? arb.long : arb.short;
+  const otherSize = legSize(other).abs();
+  const then = venue.abs().eq(otherSize) ? 'legs_match' : 'unwind_leading_leg';
+  step.decide({
+    kind: 'adopt',
+    reasonCode: 'position_mismatch',
+    message: `the saved leg on ${leg.venue} is ${mine.toFixed()}, the venue shows ${venue.toFixed()}: the leg takes the venue size${then === 'legs_match' ? '' : ', and the leading leg will be unwound to match'}`,
+    inputs: {
+      ...arbInputs(step, arb),
+      venue: leg.venue,
+      leg_size: mine.toFixed(),
+      venue_size: venue.toFixed(),
+      action: 'leg_set_to_venue_size',
+      then,
+      adoption_price: price?.toFixed() ?? '',
+    },
+  });
+}
+
+/** The price an adopted size is booked at: the venue's entry price, else its mark (book mid, funding mark). */
+function adoptionPrice(
+  step: ArbStep,
+  venue: string,
+  account: string,
+  instrument: string,
+): Decimal | undefined {
+  return (
+    step.world.positions[positionKey(venue, account, instrument)]?.entryPrice ??
+    markPrice(step.world, venue, account, instrument)
+  );
 }
 
 function adoptPositions(
@@ -83,7 +157,8 @@ function adoptPositions(
   const leg = (p: { venue: string; account: string; size: Decimal }, entrySide: Side): ArbLeg => {
     const l = emptyLeg(p.venue, p.account, instrument, entrySide);
     l.adoptedSize = p.size;
-    const entryPrice = step.world.positions[`${p.venue}|${p.account}|${instrument}`]?.entryPrice;
+    // Without the venue's entry price the leg is priced at the mark, so reducing it can be booked.
+    const entryPrice = adoptionPrice(step, p.venue, p.account, instrument);
     if (!p.size.isZero()) {
       l.position = {
         ...FLAT_POSITION,

@@ -75,7 +75,7 @@ describe('funding arb: adoption at start', () => {
     assert.equal(cancels.length, 1);
   });
 
-  test('a saved leg that differs from the venue position is reported; the arb is kept', () => {
+  test('a saved leg that differs from the venue position takes the venue size; the arb is kept and rebalanced', () => {
     const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
     const orders = Object.values(given.state.world.orders);
     const t = T0 + 31_000;
@@ -87,11 +87,16 @@ describe('funding arb: adoption at start', () => {
     const then = spec(decider)
       .given([], opened.state)
       .when(start(t + 1_000, { positions: [position(A, '-0.1', t + 1_000), position(B, '0.2', t + 1_000)] }))
-      .thenDecisions([{ kind: 'adopt', reasonCode: 'position_mismatch' }]);
+      .thenDecisions([
+        { kind: 'adopt', reasonCode: 'position_mismatch' },
+        { kind: 'signal', reasonCode: 'leg_imbalance_detected' },
+      ]);
     const mismatch = then.result.decisions[0]!;
     assert.equal(mismatch.inputs.venue, A);
     assert.equal(mismatch.inputs.leg_size, '-0.2');
     assert.equal(mismatch.inputs.venue_size, '-0.1');
+    assert.equal(mismatch.inputs.then, 'unwind_leading_leg');
+    assert.equal(legSize(then.result.state.strategy.arbs[BTC]!.short).toFixed(), '-0.1');
     assert.equal(then.result.state.strategy.arbs[BTC]!.arbId, opened.state.strategy.arbs[BTC]!.arbId);
   });
 });

@@ -33,7 +33,13 @@ const positionStateCodec = z.object({
   updatedAtMs: msSchema.optional(),
 });
 
-const legOrderCodec = z.object({ side: z.enum(['buy', 'sell']), filled: decimalCodec, role: z.string() });
+const legOrderCodec = z.object({
+  side: z.enum(['buy', 'sell']),
+  filled: decimalCodec,
+  role: z.string(),
+  /** The venue's book mid when the decision placed it: slippage is measured against it. */
+  refMid: decimalCodec.optional(),
+});
 
 const legCodec = z.object({
   venue: z.string(),
@@ -47,6 +53,12 @@ const legCodec = z.object({
   orders: z.record(z.string(), legOrderCodec),
   /** Money from our fills and funding payments (core position accounting). */
   position: positionStateCodec,
+  /** What fills cost against the mid of the decision that placed them (positive = worse than mid). */
+  slippage: decimalCodec.optional(),
+  /** What the settled payments were predicted to be (the last funding reading before each): compare with position.funding. */
+  fundingPredicted: decimalCodec.optional(),
+  /** How many funding payments the leg has settled. */
+  settlements: z.int().min(0).optional(),
   lastOrderAtMs: msSchema.optional(),
 });
 export type ArbLeg = z.output<typeof legCodec>;
@@ -70,6 +82,10 @@ const arbCodec = z.object({
   openedAtMs: msSchema.optional(),
   imbalanceUsedNotionalSeconds: decimalCodec,
   imbalanceCheckedAtMs: msSchema.optional(),
+  /** The unhedged size as of `imbalanceCheckedAtMs`: what the time until the next check is charged for. */
+  imbalanceSize: decimalCodec.optional(),
+  /** When the current imbalance began (absent while the legs match). */
+  imbalanceSinceMs: msSchema.optional(),
   hedgeAttempts: z.int().min(0),
   lastActionAtMs: msSchema.optional(),
   exitReason: z.string().optional(),
@@ -92,6 +108,21 @@ export const fundingArbStateCodec = z.object({
   /** Entry condition currently holding, per instrument: which pair and since when. */
   candidates: z.record(z.string(), z.object({ pair: z.string(), sinceMs: msSchema })),
   lastSkip: z.record(z.string(), z.object({ reasonCode: z.string(), atMs: msSchema })),
+  /** Per instrument: after a risk denial, no new entry attempt before `untilMs` (doubling per denial). */
+  /** The entry circuit breaker (breaker.ts): realized net of closed arbs, its peak, the losing streak, a trip. */
+  breaker: z
+    .object({
+      realizedNet: decimalCodec,
+      peakNet: decimalCodec,
+      consecutiveLosses: z.int().min(0),
+      tripped: z.object({ reasonCode: z.string(), message: z.string(), atMs: msSchema }).optional(),
+    })
+    .optional(),
+  /** Alarms currently raised (alarms.ts), by incident key: one decision when raised, one when cleared. */
+  alarms: z.record(z.string(), z.object({ name: z.string(), sinceMs: msSchema })).optional(),
+  entryBackoff: z
+    .record(z.string(), z.object({ untilMs: msSchema, denials: z.int().min(1), reasonCode: z.string() }))
+    .default({}),
 });
 export type FundingArbState = z.output<typeof fundingArbStateCodec>;
 
@@ -99,7 +130,7 @@ export type FundingArbState = z.output<typeof fundingArbStateCodec>;
 export const MAX_CLOSED_ARBS = 50;
 
 export function initialFundingArbState(): FundingArbState {
-  return { arbs: {}, closed: [], arbSeq: 0, candidates: {}, lastSkip: {} };
+  return { arbs: {}, closed: [], arbSeq: 0, candidates: {}, lastSkip: {}, entryBackoff: {} };
 }
 
 export function emptyLeg(venue: string, account: string, instrument: string, entrySide: Side): ArbLeg {
@@ -159,7 +190,59 @@ export function legClosable(world: WorldState, leg: ArbLeg): Decimal {
   return minDec(legOpenSize(leg), venueInDirection.isNeg() ? ZERO : venueInDirection);
 }
 
-/** Per-leg and total trading PnL, fees, funding and net, next to what the entry expected. */
+/** Marks to value what the legs still hold at (book mids); a closed arb needs none. */
+export interface LegMarks {
+  readonly short?: Decimal | undefined;
+  readonly long?: Decimal | undefined;
+}
+
+/**
+ * Where an arb's money came from, per leg and in total: funding received (or paid), price
+ * PnL (realized trading PnL plus what the leg still holds marked at `marks`; across both
+ * legs that is the basis PnL), fees, and slippage against the mids of the decisions that
+ * placed the orders (already inside the price PnL; shown apart so the basis move without
+ * it is visible). net = funding + price PnL - fees. Predicted funding is the entry's
+ * estimate for the holding window.
+ */
+export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  let funding = ZERO;
+  let price = ZERO;
+  let fees = ZERO;
+  let slippage = ZERO;
+  let predictedSettled = ZERO;
+  for (const [name, leg, mark] of [
+    ['short', arb.short, marks.short],
+    ['long', arb.long, marks.long],
+  ] as const) {
+    const p = leg.position;
+    const unrealized = mark && p.entryPrice && !p.size.isZero() ? mark.minus(p.entryPrice).mul(p.size) : ZERO;
+    const legPrice = p.tradingPnl.plus(unrealized);
+    const legSlippage = leg.slippage ?? ZERO;
+    out[`${name}.funding`] = p.funding.toFixed();
+    out[`${name}.funding_predicted`] = (leg.fundingPredicted ?? ZERO).toFixed();
+    out[`${name}.settlements`] = String(leg.settlements ?? 0);
+    out[`${name}.price_pnl`] = legPrice.toFixed();
+    out[`${name}.unrealized_pnl`] = unrealized.toFixed();
+    out[`${name}.slippage`] = legSlippage.toFixed();
+    funding = funding.plus(p.funding);
+    price = price.plus(legPrice);
+    fees = fees.plus(p.fees);
+    slippage = slippage.plus(legSlippage);
+    predictedSettled = predictedSettled.plus(leg.fundingPredicted ?? ZERO);
+  }
+  out['attribution.funding'] = funding.toFixed();
+  out['attribution.funding_predicted_for_settled'] = predictedSettled.toFixed();
+  out['attribution.basis_pnl'] = price.toFixed();
+  out['attribution.basis_pnl_before_slippage'] = price.plus(slippage).toFixed();
+  out['attribution.fees'] = fees.toFixed();
+  out['attribution.slippage_vs_decision_mid'] = slippage.toFixed();
+  out['attribution.net'] = funding.plus(price).minus(fees).toFixed();
+  out['attribution.predicted_funding'] = arb.entry.gross_carry ?? '';
+  return out;
+}
+
+/** Per-leg and total trading PnL, fees, funding and net, next to what the entry expected, with the attribution. */
 export function arbResult(arb: Arb): Record<string, string> {
   const out: Record<string, string> = {};
   let trading = ZERO;
@@ -184,15 +267,20 @@ export function arbResult(arb: Arb): Record<string, string> {
   out.carry_net_of_fees = funding.minus(fees).toFixed();
   out.net_pnl = trading.minus(fees).plus(funding).toFixed();
   out.expected_net_carry = arb.expectedNetCarry.toFixed();
-  return out;
+  return { ...out, ...arbAttribution(arb) };
 }
 
 // ---- changing the book ------------------------------------------------------------------
 
-/** Records a just-placed order on the leg of its venue. */
-export function attachOrder(arb: Arb, order: OwnOrder): void {
+/** Records a just-placed order on the leg of its venue, with the mid its decision saw (for slippage). */
+export function attachOrder(arb: Arb, order: OwnOrder, refMid?: Decimal): void {
   const leg = order.venue === arb.short.venue ? arb.short : arb.long;
-  leg.orders[order.clientOrderId] = { side: order.side, filled: order.filled, role: order.role };
+  leg.orders[order.clientOrderId] = {
+    side: order.side,
+    filled: order.filled,
+    role: order.role,
+    ...(refMid ? { refMid } : {}),
+  };
   leg.lastOrderAtMs = order.createdAtMs;
 }
 
@@ -207,12 +295,21 @@ export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: Fa
   if (entry) entry.filled = order.filled;
   else leg.orders[order.clientOrderId] = { side: order.side, filled: order.filled, role: order.role };
   if (fill) {
+    // A leg adopted without an entry price (saved before adoption priced it): the fill's price stands in.
+    if (!leg.position.size.isZero() && leg.position.entryPrice === undefined) {
+      leg.position = { ...leg.position, entryPrice: fill.price };
+    }
     leg.position = applyFill(leg.position as PositionState, {
       side: fill.side,
       price: fill.price,
       size: fill.size,
       fee: fill.fee,
     }) as ArbLeg['position'];
+    const refMid = leg.orders[order.clientOrderId]?.refMid;
+    if (refMid) {
+      const worse = fill.side === 'buy' ? fill.price.minus(refMid) : refMid.minus(fill.price);
+      leg.slippage = (leg.slippage ?? ZERO).plus(worse.mul(fill.size));
+    }
     if (arb.phase === 'closed') arb.result = arbResult(arb);
   }
 }
@@ -221,6 +318,7 @@ export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: Fa
 export function recordFunding(
   state: FundingArbState,
   p: Extract<StrategyInput, { kind: 'funding_payment' }>,
+  predict?: (leg: ArbLeg) => Decimal | undefined,
 ): void {
   const matches = (leg: ArbLeg) =>
     leg.venue === p.venue && leg.account === p.account && leg.instrument === p.instrument;
@@ -239,6 +337,9 @@ export function recordFunding(
   }
   if (!arb) return;
   const leg = matches(arb.short) ? arb.short : arb.long;
+  const predicted = predict?.(leg);
+  if (predicted) leg.fundingPredicted = (leg.fundingPredicted ?? ZERO).plus(predicted);
+  leg.settlements = (leg.settlements ?? 0) + 1;
   leg.position = applyFunding(leg.position as PositionState, {
     amount: p.amount,
     tsEventMs: p.fundingTimeMs,

@@ -3,10 +3,18 @@
  * venue's market as the arb reads it, the order request for one leg, and the inputs every
  * arb decision carries.
  */
-import { type Decimal, dec, roundToStep, type Side } from '@perpmesh/core';
+import { type Decimal, dec, roundForReport, roundToStep, type Side } from '@perpmesh/core';
 import type { PlaceRequest, Step } from '../../engine.js';
-import { type BookState, type FundingState, type MarketState, marketKey, midOf, walk } from '../../world.js';
-import { type Arb, type ArbLeg, type FundingArbState, legOpenSize } from './arb-book.js';
+import {
+  type BookState,
+  type FundingState,
+  type MarketState,
+  marketKey,
+  midOf,
+  type OwnOrder,
+  walk,
+} from '../../world.js';
+import { type Arb, type ArbLeg, attachOrder, type FundingArbState, legOpenSize } from './arb-book.js';
 import { BPS, type CarryVenue, ratePerHourOf } from './carry.js';
 import type { FundingArbConfig } from './config.js';
 
@@ -36,8 +44,9 @@ export function venueView(
   const funding = step.world.funding[key];
   if (!market || !book || !funding) return undefined;
   if (requireFresh) {
-    if (step.nowMs - book.receivedAtMs > step.config.maxBookAgeMs) return undefined;
-    if (step.nowMs - funding.receivedAtMs > step.config.maxFundingAgeMs) return undefined;
+    // Age from the venue's own timestamps: a reading that sat in a queue is as old as the venue says.
+    if (step.nowMs - book.asOfMs > step.config.maxBookAgeMs) return undefined;
+    if (step.nowMs - funding.asOfMs > step.config.maxFundingAgeMs) return undefined;
   }
   const mid = midOf(book);
   if (!mid) return undefined;
@@ -50,8 +59,14 @@ export function venueView(
     ratePerHour: ratePerHourOf(funding),
     mid,
     mark: funding.markPrice ?? mid,
-    feeRate: cfg.feeMode === 'maker' ? market.makerFeeRate : market.takerFeeRate,
+    // Every arb order is IOC or market (config.orderType): it takes, so it pays taker whatever feeMode says.
+    feeRate: market.takerFeeRate,
   };
+}
+
+/** A decimal for a message people read: at most REPORT_DECIMAL_PLACES places (state and inputs keep full precision). */
+export function human(value: Decimal): string {
+  return roundForReport(value).toFixed();
 }
 
 /** A venue's numbers as decision inputs, prefixed with the venue (`paper.rate_per_hour`). */
@@ -109,6 +124,11 @@ export function legRequest(
   return { ...base, type: 'limit', timeInForce: 'ioc', price };
 }
 
+/** Records placed orders on the arb, each with the mid of its venue's book now (the decision's mid). */
+export function attachPlaced(step: ArbStep, arb: Arb, orders: ReadonlyArray<OwnOrder>): void {
+  for (const o of orders) attachOrder(arb, o, midOf(step.world.books[marketKey(o.venue, o.instrument)]));
+}
+
 /** The inputs every decision about an arb carries: its legs, sizes and imbalance budget. */
 export function arbInputs(step: ArbStep, arb: Arb): Record<string, string> {
   const shortSize = legOpenSize(arb.short);
@@ -125,6 +145,7 @@ export function arbInputs(step: ArbStep, arb: Arb): Record<string, string> {
     imbalance: shortSize.minus(longSize).toFixed(),
     imbalance_used_notional_seconds: arb.imbalanceUsedNotionalSeconds.toFixed(),
     imbalance_budget_notional_seconds: step.config.legImbalanceBudgetNotionalSeconds.toFixed(),
+    imbalance_since_ms: arb.imbalanceSinceMs === undefined ? '' : String(arb.imbalanceSinceMs),
     hedge_attempts: String(arb.hedgeAttempts),
   };
 }

@@ -1,11 +1,21 @@
 /**
  * The money math of a funding arb, as pure functions: per-hour funding rates, the
- * expected carry over a horizon net of both legs' fees and walked-book slippage (entry
- * and exit), settlement payments, the value of staying, and the marked PnL of closing now.
+ * expected carry of the settlements inside a holding window net of both legs' fees and
+ * walked-book slippage (entry and exit), break-even time, settlement payments, the value
+ * of staying, and the marked PnL of closing now.
  *
  * Amounts are quote currency; a cost is positive when we pay it.
  */
-import { type Decimal, dec, fundingRatePerHour, MS_PER_HOUR, maxDec, type Side, ZERO } from '@perpmesh/core';
+import {
+  type Decimal,
+  dec,
+  fundingRatePerHour,
+  MS_PER_HOUR,
+  maxDec,
+  minDec,
+  type Side,
+  ZERO,
+} from '@perpmesh/core';
 import { type BookState, type FundingState, walk } from '../../world.js';
 
 /** Basis points per unit. */
@@ -70,15 +80,62 @@ export function takeCost(v: PricedBook, side: Side, size: Decimal): TakeCost | u
   return { fee: w.notional.mul(v.feeRate), slippage, worst: w.worstPrice };
 }
 
-/** A venue as the carry estimate sees it. */
+/** A venue as the carry estimate sees it: its book, fee, rate per hour, mark and funding schedule. */
 export interface CarryVenue extends PricedBook {
   readonly ratePerHour: Decimal;
   readonly mark: Decimal;
+  readonly funding: Pick<FundingState, 'rate' | 'intervalMs' | 'nextFundingTimeMs'>;
+}
+
+/**
+ * How many of a venue's settlements fall in (fromMs, toMs]: the next one at
+ * `nextFundingTimeMs` (rolled forward by whole intervals if it is already past), then one
+ * every `intervalMs`. A position opened just after a settlement on an 8 h venue sees none
+ * for eight hours.
+ */
+export function settlementsWithin(
+  schedule: Pick<FundingState, 'intervalMs' | 'nextFundingTimeMs'>,
+  fromMs: number,
+  toMs: number,
+): number {
+  if (toMs <= fromMs) return 0;
+  const interval = schedule.intervalMs;
+  let next = schedule.nextFundingTimeMs;
+  if (next <= fromMs) next += (Math.floor((fromMs - next) / interval) + 1) * interval;
+  if (next > toMs) return 0;
+  return Math.floor((toMs - next) / interval) + 1;
+}
+
+/** One leg's funding over a window: its settlements in the window, each paying at the current rate and mark. */
+export interface LegFunding {
+  readonly settlements: number;
+  /** Received (positive) or paid (negative) over the window. */
+  readonly amount: Decimal;
+}
+
+/** What a leg of `signedSize` receives from the settlements of its venue in (fromMs, fromMs + horizonMs]. */
+export function legFundingOver(
+  venue: Pick<CarryVenue, 'funding' | 'mark'>,
+  signedSize: Decimal,
+  fromMs: number,
+  horizonMs: number,
+): LegFunding {
+  const settlements = settlementsWithin(venue.funding, fromMs, fromMs + horizonMs);
+  const amount = settlementPayment(signedSize, venue.mark, venue.funding.rate).mul(settlements);
+  return { settlements, amount };
+}
+
+/** The window the carry is estimated over: from now, for the horizon (already capped to the max holding time). */
+export interface CarryWindow {
+  readonly nowMs: number;
+  readonly horizonMs: number;
 }
 
 export interface CarryEstimate {
-  /** Funding the pair earns over the horizon: (rate_short/h x mark_short - rate_long/h x mark_long) x hours x size. */
+  /** Funding both legs receive from the settlements that fall inside the window, at the current rates and marks. */
   readonly grossCarry: Decimal;
+  readonly shortFunding: LegFunding;
+  readonly longFunding: LegFunding;
   readonly entryFees: Decimal;
   readonly exitFees: Decimal;
   readonly entrySlippage: Decimal;
@@ -91,27 +148,25 @@ export interface CarryEstimate {
 }
 
 /**
- * Expected carry of holding `size` short on `short` and long on `long` for `horizonMs`,
- * net of both legs' fees and slippage walked on the live books, entering AND exiting;
- * undefined when a book cannot fill `size` in either direction.
+ * Expected carry of holding `size` short on `short` and long on `long` over the window,
+ * counting each venue's settlements that fall inside it, net of both legs' fees and
+ * slippage walked on the live books, entering AND exiting; undefined when a book cannot
+ * fill `size` in either direction.
  */
 export function estimateCarry(
   short: CarryVenue,
   long: CarryVenue,
   size: Decimal,
-  horizonMs: number,
+  window: CarryWindow,
 ): CarryEstimate | undefined {
   const shortIn = takeCost(short, 'sell', size);
   const longIn = takeCost(long, 'buy', size);
   const shortOut = takeCost(short, 'buy', size);
   const longOut = takeCost(long, 'sell', size);
   if (!shortIn || !longIn || !shortOut || !longOut) return undefined;
-  const hours = dec(horizonMs).div(MS_PER_HOUR);
-  const grossCarry = short.ratePerHour
-    .mul(short.mark)
-    .minus(long.ratePerHour.mul(long.mark))
-    .mul(size)
-    .mul(hours);
+  const shortFunding = legFundingOver(short, size.neg(), window.nowMs, window.horizonMs);
+  const longFunding = legFundingOver(long, size, window.nowMs, window.horizonMs);
+  const grossCarry = shortFunding.amount.plus(longFunding.amount);
   const entryFees = shortIn.fee.plus(longIn.fee);
   const exitFees = shortOut.fee.plus(longOut.fee);
   const entrySlippage = shortIn.slippage.plus(longIn.slippage);
@@ -119,6 +174,8 @@ export function estimateCarry(
   const netCarry = grossCarry.minus(entryFees).minus(exitFees).minus(entrySlippage).minus(exitSlippage);
   return {
     grossCarry,
+    shortFunding,
+    longFunding,
     entryFees,
     exitFees,
     entrySlippage,
@@ -127,6 +184,27 @@ export function estimateCarry(
     shortWorst: shortIn.worst,
     longWorst: longIn.worst,
   };
+}
+
+/** What a book can fill on both sides: the smaller of its visible bid and ask sizes (an arb enters one way and exits the other). */
+export function fillableBothWays(book: BookState): Decimal {
+  const total = (levels: BookState['bids']) => levels.reduce((sum, l) => sum.plus(l.size), ZERO);
+  return minDec(total(book.bids), total(book.asks));
+}
+
+/**
+ * Hours of funding at the current per-hour rates needed to pay `costs` (fees and slippage,
+ * entry and exit); undefined when the pair earns nothing per hour (it never breaks even).
+ */
+export function breakEvenHours(
+  short: Pick<CarryVenue, 'ratePerHour' | 'mark'>,
+  long: Pick<CarryVenue, 'ratePerHour' | 'mark'>,
+  size: Decimal,
+  costs: Decimal,
+): Decimal | undefined {
+  const perHour = short.ratePerHour.mul(short.mark).minus(long.ratePerHour.mul(long.mark)).mul(size);
+  if (!perHour.gt(0)) return undefined;
+  return maxDec(costs, ZERO).div(perHour);
 }
 
 /** What a position of `signedSize` receives at a settlement of `rate` (negative = it pays): longs pay a positive rate. */

@@ -3,13 +3,16 @@ import { describe, test } from 'node:test';
 import { type Decimal, dec, FLAT_POSITION } from '@perpmesh/core';
 import type { BookState } from '../../world.js';
 import {
+  breakEvenHours,
   type CarryVenue,
   commonLotSize,
   estimateCarry,
+  fillableBothWays,
   imminentSettlement,
   markedPnlAfterExit,
   ratePerHourOf,
   settlementPayment,
+  settlementsWithin,
   stayValue,
   takeCost,
   widestSpreadPair,
@@ -47,8 +50,13 @@ function venue(
     feeRate: dec(opts.feeRate ?? '0'),
     ratePerHour: dec(opts.ratePerHour ?? '0'),
     mark: dec(opts.mark ?? '100'),
+    // Settles every hour on the hour (from 0), at its per-hour rate.
+    funding: { rate: dec(opts.ratePerHour ?? '0'), intervalMs: HOUR_MS, nextFundingTimeMs: HOUR_MS },
   };
 }
+
+/** The carry window from 0 for `horizonMs`. */
+const over = (horizonMs: number) => ({ nowMs: 0, horizonMs });
 
 const text = (d: Decimal | undefined) => d?.toFixed();
 
@@ -115,19 +123,19 @@ describe('carry: the estimate over the horizon', () => {
     const short = venue(twoLevelBook(), { ratePerHour: '0.0001', mark: '100' });
     const long = venue(twoLevelBook(), { ratePerHour: '-0.00005', mark: '100' });
     // (0.01 - -0.005) x 8 h x 0.2 = 0.024.
-    assert.equal(text(estimateCarry(short, long, dec('0.2'), 8 * HOUR_MS)!.grossCarry), '0.024');
+    assert.equal(text(estimateCarry(short, long, dec('0.2'), over(8 * HOUR_MS))!.grossCarry), '0.024');
     // Twice the horizon, twice the carry.
-    assert.equal(text(estimateCarry(short, long, dec('0.2'), 16 * HOUR_MS)!.grossCarry), '0.048');
+    assert.equal(text(estimateCarry(short, long, dec('0.2'), over(16 * HOUR_MS))!.grossCarry), '0.048');
     // Each leg is valued at its own mark.
     const longAt90 = venue(twoLevelBook(), { ratePerHour: '-0.00005', mark: '90' });
     // (0.01 - -0.0045) x 8 x 0.2 = 0.0232.
-    assert.equal(text(estimateCarry(short, longAt90, dec('0.2'), 8 * HOUR_MS)!.grossCarry), '0.0232');
+    assert.equal(text(estimateCarry(short, longAt90, dec('0.2'), over(8 * HOUR_MS))!.grossCarry), '0.0232');
   });
 
   test('fees of both legs, entering and exiting, each at its own venue fee rate', () => {
     const short = venue(twoLevelBook(), { feeRate: '0.001', ratePerHour: '0.001' });
     const long = venue(twoLevelBook(), { feeRate: '0.0005' });
-    const e = estimateCarry(short, long, dec('0.4'), HOUR_MS)!;
+    const e = estimateCarry(short, long, dec('0.4'), over(HOUR_MS))!;
     // Entry: sell 0.4 on the short venue (0.4 x 99 = 39.6) and buy 0.4 on the long one (40.2).
     assert.equal(text(e.entryFees), dec('39.6').mul('0.001').plus(dec('40.2').mul('0.0005')).toFixed());
     // Exit: buy back on the short venue (40.2), sell on the long one (39.6).
@@ -139,7 +147,7 @@ describe('carry: the estimate over the horizon', () => {
   test('slippage of both legs walked on the books, entering and exiting; net = gross - fees - slippage', () => {
     const short = venue(twoLevelBook(), { ratePerHour: '0.001', mark: '100' });
     const long = venue(twoLevelBook(), { ratePerHour: '0', mark: '100' });
-    const e = estimateCarry(short, long, dec('0.4'), 10 * HOUR_MS)!;
+    const e = estimateCarry(short, long, dec('0.4'), over(10 * HOUR_MS))!;
     // Sell 0.4 at 99 (0.2 below mid) + buy 0.4 at 100.5 avg (0.4 above mid).
     assert.equal(text(e.entrySlippage), '0.6');
     assert.equal(text(e.exitSlippage), '0.6');
@@ -152,8 +160,8 @@ describe('carry: the estimate over the horizon', () => {
   test('no estimate when a book cannot fill the size in either direction', () => {
     const thinAsks: BookState = { ...twoLevelBook(), asks: levels([['100', '0.1']]) };
     // The short venue can sell 0.4 (entry) but not buy it back (exit).
-    assert.equal(estimateCarry(venue(thinAsks), venue(twoLevelBook()), dec('0.4'), HOUR_MS), undefined);
-    assert.ok(estimateCarry(venue(twoLevelBook()), venue(twoLevelBook()), dec('0.4'), HOUR_MS));
+    assert.equal(estimateCarry(venue(thinAsks), venue(twoLevelBook()), dec('0.4'), over(HOUR_MS)), undefined);
+    assert.ok(estimateCarry(venue(twoLevelBook()), venue(twoLevelBook()), dec('0.4'), over(HOUR_MS)));
   });
 });
 
@@ -221,5 +229,49 @@ describe('carry: common lot', () => {
   test('the least common multiple of both lots', () => {
     assert.equal(text(commonLotSize(dec('0.25'), dec('0.1'))), '0.5');
     assert.equal(text(commonLotSize(dec('1'), dec('1'))), '1');
+  });
+});
+
+describe('carry: settlements inside the holding window', () => {
+  const eightHourly = { intervalMs: 8 * HOUR_MS, nextFundingTimeMs: 8 * HOUR_MS };
+  test('counts the settlements in (from, to], starting at the next one', () => {
+    assert.equal(settlementsWithin(eightHourly, 0, 8 * HOUR_MS), 1);
+    assert.equal(settlementsWithin(eightHourly, 0, 8 * HOUR_MS - 1), 0);
+    assert.equal(settlementsWithin(eightHourly, 0, 24 * HOUR_MS), 3);
+  });
+  test('a window opened a minute after a settlement on an 8 h venue sees none for eight hours', () => {
+    const from = 8 * HOUR_MS + 60_000;
+    assert.equal(settlementsWithin(eightHourly, from, from + 7 * HOUR_MS), 0);
+    assert.equal(settlementsWithin(eightHourly, from, from + 8 * HOUR_MS), 1);
+  });
+  test('a next funding time already past rolls forward by whole intervals', () => {
+    assert.equal(
+      settlementsWithin({ intervalMs: HOUR_MS, nextFundingTimeMs: 0 }, 90 * 60_000, 3 * HOUR_MS),
+      2, // at 2 h and 3 h
+    );
+    assert.equal(settlementsWithin(eightHourly, 5, 5), 0);
+  });
+  test('gross carry is per-settlement payments, not the per-hour rate times the horizon', () => {
+    const s = {
+      ...venue(twoLevelBook(), { mark: '100' }),
+      funding: { rate: dec('0.0008'), intervalMs: 8 * HOUR_MS, nextFundingTimeMs: 8 * HOUR_MS },
+    };
+    const l = venue(twoLevelBook(), { mark: '100' });
+    // Two hours from 0: the per-hour view says 0.0001 x 100 x 0.2 x 2 = 0.002, but nothing settles.
+    assert.equal(text(estimateCarry(s, l, dec('0.2'), over(2 * HOUR_MS))!.grossCarry), '0');
+    assert.equal(text(estimateCarry(s, l, dec('0.2'), over(8 * HOUR_MS))!.grossCarry), '0.016');
+  });
+});
+
+describe('carry: depth and break-even', () => {
+  test('what a book fills both ways is the smaller visible side', () => {
+    assert.equal(text(fillableBothWays(twoLevelBook())), text(dec(0.5)));
+  });
+  test('break-even hours: costs over the per-hour carry; never when the pair earns nothing', () => {
+    const s = { ratePerHour: dec('0.0001'), mark: dec('100') };
+    const l = { ratePerHour: dec('-0.0001'), mark: dec('100') };
+    // 0.0002 x 100 x 0.5 = 0.01 per hour; costs 0.05 -> 5 h.
+    assert.equal(text(breakEvenHours(s, l, dec('0.5'), dec('0.05'))), '5');
+    assert.equal(breakEvenHours(l, s, dec('0.5'), dec('0.05')), undefined);
   });
 });

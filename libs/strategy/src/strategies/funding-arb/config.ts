@@ -29,13 +29,29 @@ export const fundingArbConfigSchema = z
         z.object({
           venue: venueIdSchema,
           account: accountIdSchema,
-          /** Fee rate used in the carry estimate: taker (default) unless this account really pays maker. */
+          /**
+           * Kept for configs that set it; the estimate charges what the orders really pay:
+           * every arb order is IOC or market (`orderType`), so it takes and pays taker.
+           */
           feeMode: z.enum(['taker', 'maker']).default('taker'),
         }),
       )
       .min(2),
     /** Quote notional per leg to aim for (before balance and risk caps). */
     targetNotionalPerLeg: positiveConfigDecimal,
+    /**
+     * When a leg's available balance cannot carry the target: true sizes both legs down to
+     * what it can carry (the enter decision names that balance); false (default) skips with
+     * `insufficient_available_balance`.
+     */
+    sizeDownToBalance: z.boolean().default(false),
+    /**
+     * Cap on the per-leg notional of all active arbs together; candidates across instruments
+     * are ranked by net carry and the best get the capital first (per venue the cap is
+     * `risk.maxNotionalPerVenue`, per instrument `risk.maxNotionalPerInstrument`).
+     */
+    maxTotalNotional: positiveConfigDecimal.optional(),
+    /** Carry is estimated over this long (never longer than `maxHoldingMs`). */
     holdingHorizonMs: positiveConfigDuration,
     /** Net carry over the horizon, after fees and slippage, as bps of one leg's notional. */
     entryThresholdBps: configDecimal,
@@ -62,8 +78,34 @@ export const fundingArbConfigSchema = z
     retryIntervalMs: positiveConfigDuration.default(2_000),
     maxBookAgeMs: positiveConfigDuration.default(5_000),
     maxFundingAgeMs: positiveConfigDuration.default(120_000),
+    /** No entry while a venue's mark differs from its book mid or its index by more than this. */
+    maxMarkDeviationBps: positiveConfigDecimal.prefault('50'),
+    /** After risk denies an entry, wait this long before trying the instrument again (doubling per denial, up to 16x). */
+    riskDenyBackoffMs: positiveConfigDuration.default(60_000),
+    /** Entry filter: skip a candidate whose entry and exit costs take longer than this to earn back at the current rates. */
+    maxBreakEvenHours: positiveConfigDecimal.optional(),
     /** The same skip reason for an instrument is reported at most this often. */
     skipReportIntervalMs: positiveConfigDuration.default(60_000),
+    /** Operator alarms (alarms.ts). */
+    alarms: z
+      .object({
+        /** A leg imbalance lasting this long raises `alarm_one_legged`. */
+        oneLeggedAfterMs: configDuration.default(30_000),
+        /** A leg closer to liquidation than this (bps of the mark) raises `alarm_liquidation_distance`. */
+        minLiquidationDistanceBps: positiveConfigDecimal.prefault('1000'),
+        /** Maintenance margin rate for the liquidation formula (the venue's liquidation price is not an input yet). */
+        maintenanceMarginRate: configDecimal.prefault('0.005'),
+      })
+      .prefault({}),
+    /** Pause entries (until the operator resumes) after this realized drawdown or losing streak. */
+    circuitBreaker: z
+      .object({
+        /** Quote: realized net PnL of closed arbs this far below its peak trips the breaker. */
+        maxDrawdown: positiveConfigDecimal.optional(),
+        /** This many losing arbs in a row trips the breaker. */
+        maxConsecutiveLosses: z.int().min(1).optional(),
+      })
+      .default({}),
     risk: riskConfigSchema,
   })
   .superRefine((config, ctx) => {

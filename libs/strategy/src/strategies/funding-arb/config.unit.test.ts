@@ -148,3 +148,46 @@ describe('funding arb config: other fields', () => {
     );
   });
 });
+
+describe('funding arb config: issue 17 settings', () => {
+  test('defaults: no sizing down to balance, 50 bps mark tolerance, 60 s deny backoff, alarms on, no breaker', () => {
+    const c = parseFundingArbConfig(raw());
+    assert.equal(c.sizeDownToBalance, false);
+    assert.equal(c.maxMarkDeviationBps.toFixed(), '50');
+    assert.equal(c.riskDenyBackoffMs, 60_000);
+    assert.equal(c.maxBreakEvenHours, undefined);
+    assert.equal(c.maxTotalNotional, undefined);
+    assert.equal(c.alarms.oneLeggedAfterMs, 30_000);
+    assert.equal(c.alarms.minLiquidationDistanceBps.toFixed(), '1000');
+    assert.equal(c.alarms.maintenanceMarginRate.toFixed(), '0.005');
+    assert.deepEqual(c.circuitBreaker, {});
+  });
+
+  test('set: durations as strings, decimals as text', () => {
+    const c = parseFundingArbConfig(
+      raw({
+        sizeDownToBalance: true,
+        riskDenyBackoffMs: '2m',
+        maxBreakEvenHours: '12',
+        maxTotalNotional: '30000',
+        alarms: { oneLeggedAfterMs: '10s' },
+        circuitBreaker: { maxDrawdown: '250', maxConsecutiveLosses: 3 },
+      }),
+    );
+    assert.equal(c.riskDenyBackoffMs, 120_000);
+    assert.equal(c.alarms.oneLeggedAfterMs, 10_000);
+    assert.equal(c.circuitBreaker.maxDrawdown?.toFixed(), '250');
+    assert.equal(c.circuitBreaker.maxConsecutiveLosses, 3);
+  });
+
+  test('bad values name the field', () => {
+    rejects(
+      { circuitBreaker: { maxConsecutiveLosses: 0 } },
+      'fundingArb.circuitBreaker.maxConsecutiveLosses',
+    );
+    rejects({ circuitBreaker: { maxDrawdown: '-1' } }, 'fundingArb.circuitBreaker.maxDrawdown');
+    rejects({ maxBreakEvenHours: '0' }, 'fundingArb.maxBreakEvenHours');
+    rejects({ alarms: { minLiquidationDistanceBps: 'x' } }, 'fundingArb.alarms.minLiquidationDistanceBps');
+    rejects({ sizeDownToBalance: 'yes' }, 'fundingArb.sizeDownToBalance');
+  });
+});

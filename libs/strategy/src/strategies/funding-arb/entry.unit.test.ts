@@ -114,13 +114,14 @@ describe('funding arb: entry', () => {
   });
 
   test('legs are sized to the AVAILABLE balance, not the total', () => {
-    const then = spec(decider)
+    const then = spec(fundingArbDecider(arbConfig({ sizeDownToBalance: true })))
       .given(market2('0.001', 8, '-0.0001', 1, { availableA: '2000', availableB: '5000' }))
       .when(tick(T0 + 30_000));
     // 2000 available (of 20000 total) at 5x with a 0.05 % fee buys 9975 of notional: 0.199 BTC.
     const enter = then.result.decisions.find((d) => d.kind === 'enter');
     assert.ok(enter);
     assert.equal(enter.inputs.size_limited_by, 'balance_short');
+    assert.equal(enter.inputs.sized_down_by_balance, `${A}/main`);
     assert.equal(enter.inputs['paper-a.available'], '2000');
     assert.deepEqual(
       placed(then.result.commands).map((o) => o.size.toFixed()),

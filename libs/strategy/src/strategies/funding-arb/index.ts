@@ -4,9 +4,11 @@ export {
   type Arb,
   type ArbLeg,
   type ArbPhase,
+  arbAttribution,
   type FundingArbState,
+  type LegMarks,
   legSize,
 } from './arb-book.js';
-export { commonLotSize } from './carry.js';
+export { breakEvenHours, commonLotSize, settlementsWithin } from './carry.js';
 export { type FundingArbConfig, fundingArbConfigSchema, parseFundingArbConfig } from './config.js';
 export { fundingArbDecider } from './decider.js';

@@ -16,22 +16,25 @@ import { isOpenOrder, marketKey, midOf, type OwnOrder } from '../../world.js';
 import {
   type Arb,
   type ArbLeg,
+  arbAttribution,
   arbResult,
   archiveArb,
-  attachOrder,
   legClosable,
   legOpenSize,
 } from './arb-book.js';
 import {
   type ArbStep,
   arbInputs,
+  attachPlaced,
+  human,
   legRequest,
   legView,
   noteOnce,
   venueInputs,
   venueView,
 } from './arb-step.js';
-import { BPS, imminentSettlement, markedPnlAfterExit, stayValue } from './carry.js';
+import { recordClosedArb } from './breaker.js';
+import { BPS, breakEvenHours, imminentSettlement, markedPnlAfterExit, stayValue } from './carry.js';
 
 /** One step of an active arb: time out stuck orders, spend the imbalance budget, then act on its phase. */
 export function manageArb(step: ArbStep, arb: Arb): void {
@@ -183,7 +186,8 @@ function fillsSettled(step: ArbStep, arb: Arb): boolean {
   const missing = [arb.short, arb.long]
     .flatMap((leg) => Object.keys(leg.orders))
     .map((id) => step.world.orders[id])
-    .filter((o): o is OwnOrder => o !== undefined && o.fillSize.lt(o.filled));
+    .filter((o): o is OwnOrder => o !== undefined)
+    .filter((o) => o.fillSize.lt(o.filled));
   if (missing.length === 0) return true;
   const since = Math.max(...missing.map((o) => o.updatedAtMs));
   if (step.nowMs - since >= step.config.orderTimeoutMs) return true;
@@ -205,15 +209,25 @@ function lastOrder(step: ArbStep, leg: ArbLeg): OwnOrder | undefined {
   return orders[orders.length - 1];
 }
 
+/**
+ * Charges the imbalance that stood since the last check for the time since then (so the
+ * time before the fill that ends an imbalance is charged, and a fill that starts one is
+ * not charged for the time before it), then records the current one.
+ */
 function spendImbalanceBudget(step: ArbStep, arb: Arb, imbalance: Decimal): void {
   const last = arb.imbalanceCheckedAtMs;
+  // A book saved before `imbalanceSize` existed: charge the current imbalance as before.
+  const standing = arb.imbalanceSize ?? imbalance;
   arb.imbalanceCheckedAtMs = step.nowMs;
-  if (last === undefined || imbalance.isZero()) return;
+  arb.imbalanceSize = imbalance;
+  if (imbalance.isZero()) delete arb.imbalanceSinceMs;
+  else if (arb.imbalanceSinceMs === undefined) arb.imbalanceSinceMs = step.nowMs;
+  if (last === undefined || standing.isZero()) return;
   const price =
     midOf(step.world.books[marketKey(arb.short.venue, arb.instrument)]) ?? arb.short.position.entryPrice;
   if (!price) return;
   const seconds = dec(Math.max(0, step.nowMs - last)).div(1000);
-  arb.imbalanceUsedNotionalSeconds = arb.imbalanceUsedNotionalSeconds.plus(imbalance.mul(price).mul(seconds));
+  arb.imbalanceUsedNotionalSeconds = arb.imbalanceUsedNotionalSeconds.plus(standing.mul(price).mul(seconds));
 }
 
 function hedge(
@@ -227,31 +241,26 @@ function hedge(
   arb.hedgeAttempts += 1;
   arb.lastActionAtMs = step.nowMs;
   if (!view) return;
+  // The lagging venue's own lot: the common lot of both venues can be coarser and leave more unhedged.
+  const hedgeSize = roundToStep(size, view.market.lotSize, 'down');
+  const unhedged = size.minus(hedgeSize);
   const result = step.place(
-    [
-      legRequest(
-        step,
-        view,
-        lagging.entrySide,
-        roundToStep(size, arb.lotSize, 'down'),
-        false,
-        'hedge',
-        arb.arbId,
-        undefined,
-      ),
-    ],
+    [legRequest(step, view, lagging.entrySide, hedgeSize, false, 'hedge', arb.arbId, undefined)],
     {
       kind: 'hedge',
       reasonCode: lastLagging ? `lagging_leg_${lastLagging.status}` : 'lagging_leg',
-      message: `top up the ${lagging === arb.short ? 'short' : 'long'} leg on ${lagging.venue} by ${size.toFixed()}`,
+      message: `top up the ${lagging === arb.short ? 'short' : 'long'} leg on ${lagging.venue} by ${hedgeSize.toFixed()}${unhedged.isZero() ? '' : `; ${unhedged.toFixed()} stays unhedged (below the ${view.market.lotSize.toFixed()} lot)`}`,
       inputs: {
         ...arbInputs(step, arb),
         lagging_venue: lagging.venue,
         lagging_last_reason: lastLagging?.reason ?? '',
+        hedge_size: hedgeSize.toFixed(),
+        lagging_lot: view.market.lotSize.toFixed(),
+        unhedged_after: unhedged.toFixed(),
       },
     },
   );
-  if (result.ok) for (const o of result.orders) attachOrder(arb, o);
+  if (result.ok) attachPlaced(step, arb, result.orders);
 }
 
 /** Reduce-only on the leading leg by the imbalance (risk caps it to the venue position). */
@@ -290,10 +299,10 @@ function unwind(
   const result = step.place([legRequest(step, view, side, size, true, 'unwind', arb.arbId, undefined)], {
     kind: 'unwind',
     reasonCode,
-    message: `reduce the ${leading === arb.short ? 'short' : 'long'} leg on ${leading.venue} by ${size.toFixed()} (reduce-only) to match the other leg`,
+    message: `reduce the ${leading === arb.short ? 'short' : 'long'} leg on ${leading.venue} by ${human(size)} (reduce-only) to match the other leg`,
     inputs,
   });
-  if (result.ok) for (const o of result.orders) attachOrder(arb, o);
+  if (result.ok) attachPlaced(step, arb, result.orders);
 }
 
 function markOpen(step: ArbStep, arb: Arb, reasonCode: string): void {
@@ -302,7 +311,7 @@ function markOpen(step: ArbStep, arb: Arb, reasonCode: string): void {
   step.decide({
     kind: 'signal',
     reasonCode,
-    message: `arb open: short ${legOpenSize(arb.short).toFixed()} on ${arb.short.venue}, long ${legOpenSize(arb.long).toFixed()} on ${arb.long.venue}`,
+    message: `arb open: short ${human(legOpenSize(arb.short))} on ${arb.short.venue}, long ${human(legOpenSize(arb.long))} on ${arb.long.venue}`,
     inputs: {
       ...arbInputs(step, arb),
       short_entry_price: arb.short.position.entryPrice?.toFixed() ?? '',
@@ -336,9 +345,21 @@ function checkExit(step: ArbStep, arb: Arb): void {
   inputs.exit_spread_per_hour = exitSpread.toFixed();
   if (!reason && spread.lt(exitSpread)) {
     reason = 'spread_reversal';
-    message = `per-hour spread ${spread.toFixed()} < exit threshold ${exitSpread.toFixed()}`;
+    message = `per-hour spread ${human(spread)} < exit threshold ${human(exitSpread)}`;
   }
   const notional = size.mul(shortView.mid);
+  Object.assign(inputs, arbAttribution(arb, { short: shortView.mid, long: longView.mid }));
+  const afterExit = markedPnlAfterExit(
+    { position: arb.short.position, view: shortView },
+    { position: arb.long.position, view: longView },
+    size,
+  );
+  if (afterExit) {
+    // Hours of the current funding still needed before closing would leave the arb at break-even.
+    const remaining = breakEvenHours(shortView, longView, size, afterExit.neg());
+    inputs.pnl_after_exit_costs = afterExit.toFixed();
+    inputs.break_even_hours_remaining = remaining?.toFixed() ?? 'never';
+  }
   if (!reason && cfg.takeProfitBps) {
     const pnl = markedPnlAfterExit(
       { position: arb.short.position, view: shortView },
@@ -350,7 +371,7 @@ function checkExit(step: ArbStep, arb: Arb): void {
     inputs.take_profit_target = target.toFixed();
     if (pnl?.gte(target)) {
       reason = 'take_profit';
-      message = `marked PnL after exit costs ${pnl.toFixed(6)} >= target ${target.toFixed(6)}`;
+      message = `marked PnL after exit costs ${human(pnl)} >= target ${human(target)}`;
     }
   }
   const imminent = imminentSettlement(
@@ -369,7 +390,7 @@ function checkExit(step: ArbStep, arb: Arb): void {
     inputs.stay_value = stay.toFixed();
     if (imminent.net.abs().gt(stay)) {
       reason = 'adverse_settlement';
-      message = `next settlement costs ${imminent.net.abs().toFixed(6)} > expected carry of staying ${stay.toFixed(6)}`;
+      message = `next settlement costs ${human(imminent.net.abs())} > expected carry of staying ${human(stay)}`;
     }
   }
   if (!reason) {
@@ -383,7 +404,7 @@ function checkExit(step: ArbStep, arb: Arb): void {
       step.decide({
         kind: 'signal',
         reasonCode: 'exit_deferred_for_settlement',
-        message: `${reason}, but a settlement paying ${imminent.net.toFixed(6)} is due first`,
+        message: `${reason}, but a settlement paying ${human(imminent.net)} is due first`,
         inputs: { ...inputs, exit_reason: reason },
       });
     }
@@ -416,7 +437,7 @@ function placeExit(
     message: message ?? `close the remaining legs (${arb.exitReason ?? reasonCode}), reduce-only`,
     inputs: { ...arbInputs(step, arb), ...inputs, exit_reason: arb.exitReason ?? reasonCode },
   });
-  if (result.ok) for (const o of result.orders) attachOrder(arb, o);
+  if (result.ok) attachPlaced(step, arb, result.orders);
 }
 
 function closeArb(step: ArbStep, arb: Arb, reason: string): void {
@@ -428,8 +449,9 @@ function closeArb(step: ArbStep, arb: Arb, reason: string): void {
   step.decide({
     kind: 'closed',
     reasonCode: reason,
-    message: `arb ${arb.arbId} closed (${reason}): net ${arb.result.net_pnl}, funding ${arb.result.funding_received}, fees ${arb.result.fees}`,
+    message: `arb ${arb.arbId} closed (${reason}): net ${human(dec(arb.result.net_pnl!))}, funding ${human(dec(arb.result.funding_received!))}, fees ${human(dec(arb.result.fees!))}`,
     inputs: { ...arbInputs(step, arb), ...arb.result },
   });
   archiveArb(step.strategy, arb);
+  recordClosedArb(step, dec(arb.result.net_pnl!));
 }

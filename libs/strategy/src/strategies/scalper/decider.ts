@@ -295,7 +295,8 @@ function lastFilledPrice(step: ScalperStep): Decimal | undefined {
     .filter((o) => o.role === 'entry' && o.filled.gt(0))
     .sort((a, b) => b.createdAtMs - a.createdAtMs);
   const o = entries[0];
-  return o?.avgFillPrice ?? (o && o.fillSize.gt(0) ? o.fillNotional.div(o.fillSize) : undefined);
+  if (o === undefined) return undefined;
+  return o.avgFillPrice ?? (o.fillSize.gt(0) ? o.fillNotional.div(o.fillSize) : undefined);
 }
 
 function checkExit(step: ScalperStep, position: Decimal): void {

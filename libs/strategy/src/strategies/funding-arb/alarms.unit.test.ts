@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { dec } from '@perpmesh/core';
+import { spec } from '../../decider-spec.js';
+import { fullyFilled, orderUpdate, T0, tick } from '../../fixtures.test-helper.js';
+import type { Decision } from '../../model.js';
+import { formulaLiquidationPrice, liquidationDistance } from './alarms.js';
+import { A, arbConfig, B, market2 } from './arb-fixtures.test-helper.js';
+import { fundingArbDecider } from './index.js';
+
+const alarms = (decisions: ReadonlyArray<Decision>, reasonCode: string) =>
+  decisions.filter((d) => d.reasonCode === reasonCode);
+
+describe('alarms (pure)', () => {
+  test('the liquidation formula: entry x (1 -/+ (1/leverage - maintenance))', () => {
+    assert.equal(formulaLiquidationPrice('buy', dec('50000'), dec('5'), dec('0.005')).toFixed(), '40250');
+    assert.equal(formulaLiquidationPrice('sell', dec('50000'), dec('5'), dec('0.005')).toFixed(), '59750');
+    assert.equal(liquidationDistance('buy', dec('50000'), dec('40250')).toFixed(), '0.195');
+    assert.equal(liquidationDistance('sell', dec('50000'), dec('59750')).toFixed(), '0.195');
+    assert.ok(liquidationDistance('sell', dec('60000'), dec('59750')).isNeg());
+  });
+});
+
+describe('funding arb: alarms, one per incident', () => {
+  test('a leg left one-sided raises one alarm however many inputs follow, and one clear when it is hedged', () => {
+    const decider = fundingArbDecider(
+      arbConfig({ legImbalanceBudgetNotionalSeconds: '100000000', orderTimeoutMs: 600_000 }),
+    );
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const orders = Object.values(given.state.world.orders);
+    const short = orders.find((o) => o.venue === A)!;
+    const long = orders.find((o) => o.venue === B)!;
+    const t = T0 + 31_000;
+    const ticks = Array.from({ length: 10 }, (_, i) => tick(t + (i + 1) * 10_000));
+    const then = given.when([
+      ...fullyFilled(short, t, '49999.5', '5'),
+      orderUpdate(long, t, 'accepted'),
+      ...ticks,
+      ...fullyFilled(long, t + 110_000, '50000.5', '5'),
+    ]);
+    const raised = alarms(then.result.decisions, 'alarm_one_legged');
+    assert.equal(raised.length, 1);
+    assert.equal(raised[0]!.nowMs, t + 30_000);
+    assert.equal(raised[0]!.inputs.alarm_state, 'raised');
+    const cleared = alarms(then.result.decisions, 'alarm_cleared');
+    assert.equal(cleared.length, 1);
+    assert.equal(cleared[0]!.inputs.alarm, 'one_legged');
+  });
+
+  test('liquidation distance below the threshold: one alarm per leg, not one per tick', () => {
+    // At 5x a leg is 1950 bps from the formula liquidation price: below a 2500 bps alarm.
+    const decider = fundingArbDecider(arbConfig({ alarms: { minLiquidationDistanceBps: '2500' } }));
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const t = T0 + 31_000;
+    const then = given.when([
+      ...Object.values(given.state.world.orders).flatMap((o) =>
+        fullyFilled(o, t, o.side === 'sell' ? '49999.5' : '50000.5', '5'),
+      ),
+      ...Array.from({ length: 5 }, (_, i) => tick(t + (i + 1) * 1_000)),
+    ]);
+    const raised = alarms(then.result.decisions, 'alarm_liquidation_distance');
+    assert.deepEqual(raised.map((d) => d.inputs.venue).sort(), [A, B].sort());
+    assert.equal(raised[0]!.inputs.liquidation_price_source, 'formula');
+  });
+});
