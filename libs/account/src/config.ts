@@ -5,7 +5,7 @@
  * fills defaults; errors name the field.
  */
 import { type Decimal, parseDecimal, ValidationError } from '@perpmesh/core';
-import { decimalString, durationMs, portSchema } from '@perpmesh/runtime';
+import { decimalString, durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
 
 export interface AccountSettings {
@@ -129,7 +129,7 @@ export const DEFAULT_ACCOUNT_GRPC_PORT = 50052;
 export const DEFAULT_ACCOUNT_HTTP_PORT = 9102;
 
 export const accountSectionFields = {
-  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcHost: listenHostSchema,
   grpcPort: portSchema.default(DEFAULT_ACCOUNT_GRPC_PORT),
   instance: z
     .string()

@@ -68,7 +68,10 @@ export function grpcComponent(options: {
   protoFiles: readonly string[];
   /** Where `protoFiles` are found, for reflection. Default: the repo's proto/. */
   protoDir?: string;
-  config: Pick<BaseConfig, 'auth'>;
+  /** `auth.token` (demanded of every call but health) and `tls` (server TLS from files). */
+  config: Pick<BaseConfig, 'auth'> & Partial<Pick<BaseConfig, 'tls'>>;
+  /** The setting that chose `host` (`execution.grpcHost`): named when the host is refused. */
+  hostSetting?: string;
   health: HealthRegistry;
   logger: Logger;
   onStarted?: (server: RunningGrpcServer) => void;
@@ -84,6 +87,8 @@ export function grpcComponent(options: {
         protoFiles: options.protoFiles,
         includeDirs: [options.protoDir ?? PROTO_DIR],
         ...(options.config.auth.token === undefined ? {} : { authToken: options.config.auth.token }),
+        ...(options.config.tls === undefined ? {} : { tls: options.config.tls }),
+        ...(options.hostSetting === undefined ? {} : { hostSetting: options.hostSetting }),
         logger: options.logger,
         health: options.health,
       });
@@ -111,7 +116,7 @@ export interface ComposableService {
 export interface ServiceGrpcOptions {
   host: string;
   port: number;
-  config: Pick<BaseConfig, 'auth'>;
+  config: Pick<BaseConfig, 'auth'> & Partial<Pick<BaseConfig, 'tls'>>;
   health: HealthRegistry;
   logger: Logger;
   /** E.g. the embedded process records the bound address for its in-process clients. */
@@ -219,6 +224,7 @@ export function composeService<S extends ComposableService>(options: {
   const grpc = grpcComponent({
     ...context.grpc,
     host: section.grpcHost,
+    hostSetting: `${sectionKeyOf(options.name)}.grpcHost`,
     port: section.grpcPort,
     health: context.health,
     logger: context.logger,
@@ -239,6 +245,11 @@ export function composeService<S extends ComposableService>(options: {
   };
   for (const component of composition.components) composedBy.set(component, from);
   return composition;
+}
+
+/** The config section key of a service name: `market-data` → `marketData`. */
+function sectionKeyOf(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 type InfraConfig = Parameters<typeof openEventLog>[0] & Parameters<typeof openStateStore>[0];

@@ -12,6 +12,7 @@ import {
   createLogger,
   HealthRegistry,
   type Logger,
+  listenerExposureProblem,
   loadConfig,
   type ServiceComponent,
   ServiceLifecycle,
@@ -56,6 +57,15 @@ export async function runServiceMain<S extends z.ZodType>(options: ServiceMainOp
   });
   for (const warning of loaded.warnings) logger.warn(warning);
   if (loaded.overrides.length > 0) logger.info({ overrides: loaded.overrides }, 'config overrides applied');
+  // Locked doors: a listener beyond loopback needs auth.token or mutual TLS (libs/runtime listeners.ts).
+  const exposure = listenerExposureProblem(
+    config as unknown as Parameters<typeof listenerExposureProblem>[0],
+  );
+  if (exposure) {
+    logger.fatal({ field: exposure.setting }, `${name} refuses to start: ${exposure.message}`);
+    process.stderr.write(`${name}: ${exposure.message}\n`);
+    return 2;
+  }
   const health = options.health ?? new HealthRegistry();
   let components: readonly ServiceComponent[];
   try {

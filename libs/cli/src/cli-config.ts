@@ -18,7 +18,16 @@ import { DEFAULT_ACCOUNT_GRPC_PORT } from '@perpmesh/account';
 import { ValidationError } from '@perpmesh/core';
 import { DEFAULT_EXECUTION_GRPC_PORT } from '@perpmesh/execution';
 import { DEFAULT_MARKET_DATA_GRPC_PORT } from '@perpmesh/market-data';
-import { durationMs, loadConfig, portSchema, type Secret, secretSchema } from '@perpmesh/runtime';
+import {
+  durationMs,
+  listenHostSchema,
+  loadConfig,
+  portSchema,
+  type Secret,
+  secretSchema,
+  type TlsSection,
+  tlsSectionSchema,
+} from '@perpmesh/runtime';
 import { z } from 'zod';
 
 /** The gRPC services the CLI talks to, by the name operators see in messages. */
@@ -47,7 +56,7 @@ export const addressSchema = z.string().superRefine((text, ctx) => {
 /** A service section as far as the CLI reads it; its other keys belong to the service. */
 function serviceSection(defaultPort: number) {
   const s = z.looseObject({
-    grpcHost: z.string().min(1).default('0.0.0.0'),
+    grpcHost: listenHostSchema,
     grpcPort: portSchema.default(defaultPort),
   });
   return s.prefault({} as z.input<typeof s>);
@@ -60,6 +69,8 @@ function serviceSection(defaultPort: number) {
  */
 export const cliConfigSchema = z.object({
   auth: z.looseObject({ token: secretSchema.optional() }).prefault({}),
+  /** gRPC TLS (caFile to verify the services; certFile/keyFile as the client certificate). */
+  tls: tlsSectionSchema,
   execution: serviceSection(DEFAULT_EXECUTION_GRPC_PORT),
   account: serviceSection(DEFAULT_ACCOUNT_GRPC_PORT),
   marketData: serviceSection(DEFAULT_MARKET_DATA_GRPC_PORT),
@@ -92,6 +103,8 @@ export interface CliTargets {
   /** `host:port` to dial; throws `ValidationError` when it cannot be known (port 0). */
   address(service: CliService): string;
   readonly token: Secret | undefined;
+  /** The `tls` section: TLS to the services when it has a caFile or certFile. */
+  readonly tls?: TlsSection | undefined;
   readonly timeoutMs: number;
   /** The config file read, if any (for messages). */
   readonly configPath: string | undefined;
@@ -184,6 +197,7 @@ export function resolveCliTargets(
       }
     },
     token: config.auth.token,
+    tls: config.tls,
     timeoutMs,
     configPath: loaded.sourcePath,
   };

@@ -8,7 +8,7 @@
  * sessions stay on disk for replay. (`mode: distributed` runs the same composition
  * against NATS/Redis and the paper-venue service instead.)
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ACCOUNT_SERVICE,
@@ -125,6 +125,41 @@ export interface EmbeddedHandles {
   readonly actionTokenFile: () => string | undefined;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The newest earlier session when it did not stop cleanly: its event log or store lock
+ * still names a process that is gone (kill -9, a crash, a power cut).
+ */
+export function uncleanPreviousSession(
+  dataDir: string,
+  isAlive: (pid: number) => boolean = processAlive,
+): { dir: string; pid: number } | undefined {
+  const root = join(resolve(dataDir), 'sessions');
+  if (!existsSync(root)) return undefined;
+  const newest = readdirSync(root).sort().at(-1);
+  if (newest === undefined) return undefined;
+  for (const part of ['events', 'state']) {
+    let pid: number;
+    try {
+      pid = Number.parseInt(readFileSync(join(root, newest, part, 'LOCK'), 'utf8'), 10);
+    } catch {
+      continue;
+    }
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
+      return { dir: join(root, newest), pid };
+    }
+  }
+  return undefined;
+}
+
 /** A new session directory `dataDir/sessions/<utc time>`; the newest `keep` sessions are kept. */
 export function newSessionDir(dataDir: string, nowMs: number, keep = 20): string {
   const root = join(resolve(dataDir), 'sessions');
@@ -184,6 +219,7 @@ export function buildEmbeddedComponents(
       marketData: () => grpcAddresses['market-data'] ?? config.gateway.marketDataAddress,
     },
     authToken: config.auth.token,
+    tls: config.tls,
     localActionToken: () => localActionToken,
     // The dashboard's kill switch goes to this process's strategy service.
     tradingState: {
@@ -253,6 +289,16 @@ export function buildEmbeddedComponents(
           );
         }
         if (!embedded) return;
+        const unclean = uncleanPreviousSession(config.dataDir);
+        if (unclean) {
+          logger.warn(
+            { previousSession: unclean.dir, pid: unclean.pid },
+            `the previous session did not stop cleanly (process ${unclean.pid} is gone, its lock is left): ` +
+              'its open orders were not cancelled and any open position or arb in it was left as it was; ' +
+              'its paper exchange does not survive a restart, so this start opens a new session ' +
+              `(the old log stays in ${unclean.dir} for replay)`,
+          );
+        }
         sessionDir = newSessionDir(config.dataDir, Date.now());
         infraConfig.dataDir = sessionDir;
         logger.info({ sessionDir }, 'paper-trading session');

@@ -11,7 +11,7 @@ import {
   type ClientOptions,
   type ClientUnaryCall,
   connectivityState,
-  credentials,
+  type credentials,
   Metadata,
   makeGenericClientConstructor,
   type ServiceError,
@@ -38,7 +38,7 @@ import {
   type SetTradingStateResponse,
   StrategyServiceClient,
 } from '@perpmesh/contracts';
-import { bearerAuthInterceptor } from '@perpmesh/runtime';
+import { bearerAuthInterceptor, grpcChannelCredentials } from '@perpmesh/runtime';
 import { ADDRESS_FLAG, type CliService, type CliTargets } from './cli-config.js';
 import { CliError, cliErrorFromGrpc } from './cli-errors.js';
 
@@ -198,10 +198,9 @@ export class OperatorApi {
     let client = this.#clients.get(key);
     if (!client) {
       const token = this.#targets.token;
-      // Plaintext, like the servers (TLS terminates in front of them when deployed); the
-      // interceptor adds `authorization: Bearer` because grpc-js refuses call
-      // credentials on insecure channels.
-      client = new ctor(this.address(service), credentials.createInsecure(), {
+      // TLS when the config's `tls` section says so, else plaintext; the interceptor adds
+      // `authorization: Bearer` on both (grpc-js refuses call credentials on plaintext).
+      client = new ctor(this.address(service), grpcChannelCredentials(this.#targets.tls), {
         ...(token ? { interceptors: [bearerAuthInterceptor(token)] } : {}),
       });
       this.#clients.set(key, client);

@@ -26,9 +26,35 @@ export function startEmbedded(options: StartOptions): Promise<number> {
     build: (config, logger, health) => {
       const { components, handles } = buildEmbeddedComponents(config, logger, health);
       watchReadiness(handles, out, logger);
+      // `make run` killed (not Ctrl-C): stop with it rather than live on as an orphan that
+      // holds the ports ("address in use" on the next start).
+      watchParent(() => {
+        logger.warn('the process that started perpmesh exited: stopping');
+        process.kill(process.pid, 'SIGTERM');
+      });
       return components;
     },
   });
+}
+
+/**
+ * Calls `onOrphaned` once when this process's parent exits (its parent pid changes: the
+ * orphan is re-parented to init or a subreaper). Not armed when started by init itself.
+ */
+export function watchParent(
+  onOrphaned: () => void,
+  options: { intervalMs?: number; parentPid?: () => number } = {},
+): () => void {
+  const parentPid = options.parentPid ?? (() => process.ppid);
+  const original = parentPid();
+  if (original <= 1) return () => {};
+  const timer = setInterval(() => {
+    if (parentPid() === original) return;
+    clearInterval(timer);
+    onOrphaned();
+  }, options.intervalMs ?? 1_000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Prints what is still missing every 2 s until ready, then where to look. */
@@ -46,6 +72,8 @@ function watchReadiness(handles: EmbeddedHandles, out: NodeJS.WritableStream, lo
         `perpmesh is ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ` +
         `health http://localhost:${handles.httpPort()}/readyz, ` +
         `gRPC execution ${grpc.execution}, account ${grpc.account}, market-data ${grpc['market-data']}; ` +
+        // After the ';': scripts and tests read the line up to market-data's address.
+        (grpc.strategy ? `strategy ${grpc.strategy}; ` : '') +
         `dashboard http://localhost:${handles.httpPort()}/` +
         (handles.actionTokenFile() ? ` (action token in ${handles.actionTokenFile()})` : '') +
         (handles.sessionDir() ? `; session data in ${handles.sessionDir()}` : '');

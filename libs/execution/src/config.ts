@@ -3,7 +3,7 @@
  * embedded runner) and their translation to engine options (checked again there).
  */
 import { parsePositiveDecimal } from '@perpmesh/core';
-import { decimalString, durationMs, portSchema } from '@perpmesh/runtime';
+import { decimalString, durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
 import { MARGIN_MODES } from '@perpmesh/venues';
 import { z } from 'zod';
 import { EXECUTION_DEFAULTS, type ExecutionOptions, resolveExecutionOptions } from './options.js';
@@ -27,7 +27,7 @@ export const DEFAULT_EXECUTION_GRPC_PORT = 50051;
 export const DEFAULT_EXECUTION_HTTP_PORT = 9101;
 
 export const executionSectionFields = {
-  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcHost: listenHostSchema,
   grpcPort: portSchema.default(DEFAULT_EXECUTION_GRPC_PORT),
   instance: z
     .string()

@@ -53,6 +53,9 @@ export { buildExecutionService, type ExecutionService, type ExecutionServiceDeps
 export {
   checkOrderAgainstCapabilities,
   checkOrderAgainstMarket,
+  checkOrderLimits,
+  DEFAULT_ORDER_LIMITS,
+  type OrderLimits,
   orderRequestFingerprint,
   type PlaceOrderCommand,
   placeOrderCommandFromProto,

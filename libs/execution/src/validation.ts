@@ -14,6 +14,7 @@ import {
 } from '@perpmesh/contracts';
 import {
   type Decimal,
+  dec,
   marketRuleViolation,
   type OrderRequest,
   type OrderType,
@@ -36,11 +37,9 @@ export interface PlaceOrderCommand {
 
 const MAX_CORRELATION_ID_LENGTH = 128;
 
+/** Core's one strict grammar and its limits (`DECIMAL_LIMITS`): 1e9000000000000000 never gets here. */
 function decimalField(value: string, field: string): Decimal {
-  const d = parseDecimal(value, field);
-  if (!d.isFinite())
-    throw new ValidationError(field, `must be a finite decimal, got ${JSON.stringify(value)}`);
-  return d;
+  return parseDecimal(value, field);
 }
 
 /**
@@ -74,14 +73,14 @@ export function placeOrderCommandFromProto(req: ProtoPlaceOrderRequest): PlaceOr
   const timeInForce = timeInForceOf(req.timeInForce, type);
   if (!req.size) throw new ValidationError('size', 'is required');
   const size = decimalField(req.size, 'size');
-  if (!size.gt(0)) throw new ValidationError('size', `must be greater than 0, got ${size.toFixed()}`);
+  if (!size.gt(0)) throw new ValidationError('size', `must be greater than 0, got ${toWire(size)}`);
   let price: Decimal | undefined;
   if (type === 'limit') {
     if (!req.price) throw new ValidationError('price', 'a limit order needs a price');
     price = decimalField(req.price, 'price');
-    if (!price.gt(0)) throw new ValidationError('price', `must be greater than 0, got ${price.toFixed()}`);
+    if (!price.gt(0)) throw new ValidationError('price', `must be greater than 0, got ${toWire(price)}`);
   } else if (req.price) {
-    throw new ValidationError('price', `must be empty for a market order, got ${JSON.stringify(req.price)}`);
+    throw new ValidationError('price', 'must be empty for a market order');
   }
   const correlationId = req.correlationId ?? '';
   if (correlationId.length > MAX_CORRELATION_ID_LENGTH || /[\s\p{Cc}]/u.test(correlationId)) {
@@ -108,13 +107,80 @@ export function placeOrderCommandFromProto(req: ProtoPlaceOrderRequest): PlaceOr
 }
 
 /**
+ * Per-market bounds on one order, beyond the venue's own rules: they stop an absurd order
+ * (a typo's extra zeros, a hostile 1e29) before it reaches a venue. Sizes and prices are
+ * counted in the market's own steps (lots, ticks), so one default fits every market;
+ * `priceBand` needs a reference price (mark or mid), which only the caller knows.
+ */
+export interface OrderLimits {
+  /** Largest size, in lots of the market (default 10^9 lots: 10^6 BTC at a 0.001 lot). */
+  readonly maxLotsPerOrder: Decimal;
+  /** Largest limit price, in ticks of the market (default 10^12 ticks). */
+  readonly maxTicksPerPrice: Decimal;
+  /** Largest notional (size × limit price) in the quote currency (default 10^9). */
+  readonly maxNotional: Decimal;
+  /**
+   * A limit price must lie within this fraction of `referencePrice` (0.2 = ±20 %); without a
+   * reference price the band is not checked.
+   */
+  readonly priceBandFraction?: Decimal;
+  readonly referencePrice?: Decimal;
+}
+
+export const DEFAULT_ORDER_LIMITS: OrderLimits = {
+  maxLotsPerOrder: dec('1e9'),
+  maxTicksPerPrice: dec('1e12'),
+  maxNotional: dec('1e9'),
+};
+
+/** The first limit the order breaks, as a ValidationError naming `size` or `price`; else nothing. */
+export function checkOrderLimits(request: OrderRequest, market: VenueMarket, limits: OrderLimits): void {
+  const where = `for ${market.instrument}`;
+  const maxSize = market.lotSize.mul(limits.maxLotsPerOrder);
+  if (request.size.gt(maxSize))
+    throw new ValidationError(
+      'size',
+      `must be at most ${toWire(maxSize)} ${where}, got ${toWire(request.size)}`,
+    );
+  const price = request.price;
+  if (price === undefined) return;
+  const maxPrice = market.tickSize.mul(limits.maxTicksPerPrice);
+  if (price.gt(maxPrice))
+    throw new ValidationError('price', `must be at most ${toWire(maxPrice)} ${where}, got ${toWire(price)}`);
+  const notional = price.mul(request.size);
+  if (notional.gt(limits.maxNotional)) {
+    throw new ValidationError(
+      'size',
+      `notional ${toWire(notional)} is above the limit ${toWire(limits.maxNotional)} ${where}`,
+    );
+  }
+  const { priceBandFraction: band, referencePrice: reference } = limits;
+  if (band !== undefined && reference !== undefined && reference.gt(0)) {
+    const low = reference.mul(dec(1).minus(band));
+    const high = reference.mul(dec(1).plus(band));
+    if (price.lt(low) || price.gt(high)) {
+      throw new ValidationError(
+        'price',
+        `must lie within ${toWire(band.mul(100))}% of the reference price ${toWire(reference)} ${where}, got ${toWire(price)}`,
+      );
+    }
+  }
+}
+
+/**
  * The venue's rules for this instrument (core's `marketRuleViolation`, the one check execution,
  * the simulated exchange and risk share): size a multiple of the lot and >= the minimum,
- * price a multiple of the tick, notional (limit orders) >= the minimum. A market order has
- * no price here, so its notional is left to the venue, which knows the mark. A violation is
- * a ValidationError naming the order field (`size` or `price`).
+ * price a multiple of the tick, notional (limit orders) >= the minimum; then the order
+ * limits (`checkOrderLimits`, default `DEFAULT_ORDER_LIMITS`). A market order has no price
+ * here, so its notional is left to the venue, which knows the mark. A violation is a
+ * ValidationError naming the order field (`size` or `price`).
  */
-export function checkOrderAgainstMarket(request: OrderRequest, market: VenueMarket): void {
+export function checkOrderAgainstMarket(
+  request: OrderRequest,
+  market: VenueMarket,
+  limits: OrderLimits = DEFAULT_ORDER_LIMITS,
+): void {
+  checkOrderLimits(request, market, limits);
   const violation = marketRuleViolation({ size: request.size, price: request.price }, market);
   if (violation) throw new ValidationError(violation.field, `${violation.message} of ${market.instrument}`);
 }

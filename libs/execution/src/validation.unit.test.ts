@@ -6,6 +6,8 @@ import type { VenueMarket } from '@perpmesh/venues';
 import {
   checkOrderAgainstCapabilities,
   checkOrderAgainstMarket,
+  checkOrderLimits,
+  DEFAULT_ORDER_LIMITS,
   orderRequestFingerprint,
   placeOrderCommandFromProto,
 } from './validation.js';
@@ -142,6 +144,34 @@ describe('PlaceOrder validation', () => {
     const c = placeOrderCommandFromProto({ ...good, size: '0.02' }).request;
     assert.equal(orderRequestFingerprint(a), orderRequestFingerprint(b));
     assert.notEqual(orderRequestFingerprint(a), orderRequestFingerprint(c));
+  });
+
+  test('hostile decimals are refused at parse time, promptly, naming the field (issue 15 #1, #5)', () => {
+    const started = Date.now();
+    for (const size of ['1e9000000000000000', '1e-9000000000000000', '1e400', '1e40', '9'.repeat(100_000)]) {
+      assert.equal(fieldOf(check({ size })), 'size', size.slice(0, 20));
+    }
+    for (const price of ['1e9000000000000000', '1e400', ' 60000 ', '60000\n', '+60000', '.5', '60000.']) {
+      assert.equal(fieldOf(check({ price })), 'price', price);
+    }
+    for (const size of [' 0.01 ', '0.01\n', '+0.01', '.01', '1.'])
+      assert.equal(fieldOf(check({ size })), 'size');
+    assert.ok(Date.now() - started < 1_000);
+  });
+
+  test('per-market limits: size in lots, price in ticks, notional, price band', () => {
+    // 10^9 lots of 0.001 = 10^6; 10^12 ticks of 0.1 = 10^11.
+    assert.equal(fieldOf(check({ size: '1000000.001', price: '0.1' })), 'size');
+    assert.equal(fieldOf(check({ price: '100000000000.1' })), 'price');
+    assert.equal(fieldOf(check({ size: '100000', price: '60000' })), 'size'); // 6e9 notional
+    const request = placeOrderCommandFromProto(good).request;
+    const band = { ...DEFAULT_ORDER_LIMITS, priceBandFraction: dec('0.1'), referencePrice: dec('50000') };
+    assert.equal(
+      fieldOf(() => checkOrderAgainstMarket(request, market, band)),
+      'price',
+    );
+    checkOrderAgainstMarket(request, market, { ...band, referencePrice: dec('59000') });
+    checkOrderLimits(request, market, DEFAULT_ORDER_LIMITS);
   });
 
   test('the exec filter covers both exec subjects, under a root', () => {

@@ -19,8 +19,25 @@ const page = {
   charts: {},
 };
 
+/**
+ * The token for reads when the gateway is reached beyond loopback (it then asks for it on
+ * every /api GET). Kept in this page's memory only: never in storage or a cookie.
+ */
+let readToken;
+let askingReadToken;
+
 async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const headers = { accept: 'application/json' };
+  if (readToken) headers.authorization = `Bearer ${readToken}`;
+  const res = await fetch(path, { headers });
+  if (res.status === 401 && !readToken) {
+    askingReadToken ??= askToken('Token to read (this gateway is not on loopback)').then((token) => {
+      readToken = token || undefined;
+      askingReadToken = undefined;
+    });
+    await askingReadToken;
+    if (readToken) return getJson(path);
+  }
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.message || `${path}: HTTP ${res.status}`);
   return body;
@@ -348,9 +365,25 @@ function logEvent(e) {
   while (list.children.length > 50) list.lastChild.remove();
 }
 
-function connect() {
+/** The stream's URL: beyond loopback (a read token was needed) with a single-use ticket. */
+async function streamUrl() {
+  if (!readToken) return '/api/events';
+  try {
+    const res = await fetch('/api/stream-ticket', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${readToken}` },
+      body: '{}',
+    });
+    if (res.ok) return `/api/events?ticket=${encodeURIComponent((await res.json()).ticket)}`;
+  } catch {
+    // fall through: the plain stream, which says why it is refused
+  }
+  return '/api/events';
+}
+
+async function connect() {
   const status = $('#stream-status');
-  const stream = new EventSource('/api/events');
+  const stream = new EventSource(await streamUrl());
   stream.addEventListener('ready', () => {
     status.textContent = 'live';
     status.className = 'pill pill-ok';
@@ -368,6 +401,11 @@ function connect() {
     // EventSource reconnects by itself (retry: 3000); say so meanwhile.
     status.textContent = 'reconnecting…';
     status.className = 'pill pill-warn';
+    // A refused stream, or one whose ticket is spent, does not come back by itself.
+    if (stream.readyState === EventSource.CLOSED || readToken) {
+      stream.close();
+      setTimeout(connect, 3000);
+    }
   };
 }
 

@@ -9,7 +9,7 @@
 import {
   type CallOptions,
   type Client,
-  credentials,
+  type credentials,
   Metadata,
   type ServiceError,
   status,
@@ -30,7 +30,7 @@ import {
   StrategyServiceClient,
   TRADING_STATE,
 } from '@perpmesh/contracts';
-import { bearerMetadata, type Secret } from '@perpmesh/runtime';
+import { bearerMetadata, grpcChannelCredentials, type Secret, type TlsSection } from '@perpmesh/runtime';
 import { BackendUnavailableError } from './errors.js';
 import type { TradingState, TradingStateChange, TradingStateService } from './trading-state.js';
 
@@ -57,6 +57,8 @@ export interface GrpcBackendsOptions {
   addresses: GrpcBackendAddresses;
   /** Sent as `authorization: Bearer` when the services demand a token (`auth.token`). */
   authToken?: Secret | undefined;
+  /** The `tls` section: TLS to the services when it has a caFile or certFile. */
+  tls?: Partial<TlsSection> | undefined;
   callTimeoutMs: number;
 }
 
@@ -153,7 +155,7 @@ export class GrpcBackends implements GatewayBackends {
       address: string,
       creds: ReturnType<typeof credentials.createInsecure>,
     ) => InstanceType<(typeof CONSTRUCTORS)[S]>;
-    const entry = { address, client: new Ctor(address, credentials.createInsecure()) };
+    const entry = { address, client: new Ctor(address, grpcChannelCredentials(this.#options.tls)) };
     this.#clients.set(service, entry);
     return entry;
   }

@@ -5,7 +5,7 @@
  */
 import type { EventLog } from '@perpmesh/bus';
 import type { Subjects } from '@perpmesh/contracts';
-import type { HealthRegistry, Logger, Secret, ServiceComponent } from '@perpmesh/runtime';
+import type { HealthRegistry, Logger, Secret, ServiceComponent, TlsSection } from '@perpmesh/runtime';
 import type { ActionPolicy } from './auth.js';
 import { type GrpcBackendAddresses, GrpcBackends } from './backends.js';
 import type { GatewaySection } from './config.js';
@@ -21,6 +21,8 @@ export interface BuildGatewayOptions {
   addresses?: Partial<GrpcBackendAddresses>;
   /** `auth.token`: sent to the services and demanded for actions. */
   authToken: Secret | undefined;
+  /** The `tls` section: the gateway's gRPC clients use TLS when it has a caFile or certFile. */
+  tls?: Partial<TlsSection> | undefined;
   /** The action token when `auth.token` is absent (the embedded process's generated one). */
   localActionToken?: () => Secret | undefined;
   tradingState?: TradingStateService;
@@ -37,6 +39,7 @@ export function buildGateway(options: BuildGatewayOptions): { gateway: Gateway; 
       strategy: options.addresses?.strategy ?? (() => section.strategyAddress),
     },
     authToken: options.authToken,
+    tls: options.tls,
     callTimeoutMs: section.callTimeout,
   });
   const actions: ActionPolicy = {
@@ -48,6 +51,7 @@ export function buildGateway(options: BuildGatewayOptions): { gateway: Gateway; 
     actions,
     // In process (embedded) the caller passes the strategy service; otherwise it is reached over gRPC.
     tradingState: options.tradingState ?? backends.tradingStateService(),
+    allowedHosts: section.allowedHosts,
     logger: options.logger,
   });
   return { gateway, backends };

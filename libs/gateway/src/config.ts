@@ -29,6 +29,16 @@ export const gatewaySectionFields = {
    * configured (`auth.token`), unless this is true. Only for a trusted, private network.
    */
   allowUnauthenticatedActions: z.boolean().default(false),
+  /**
+   * Host names the dashboard may be browsed under besides IP addresses and `localhost`
+   * (the Host header is checked against DNS rebinding), e.g. [perpmesh.internal].
+   */
+  allowedHosts: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, { error: 'expected a host name such as perpmesh.internal' }),
+    )
+    .max(64)
+    .default([]),
   /** Deadline of each gRPC call the gateway makes. */
   callTimeout: durationMs.default(5_000),
   /** How many recent strategy decisions the gateway keeps in view (a bounded ring, not a record). */

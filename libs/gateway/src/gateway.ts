@@ -14,16 +14,34 @@
  *   GET  /api/events           server-sent events: md.funding, md.status, exec.*, acct.*, strat.*
  *   GET  /api/status           the gateway itself: whether actions need a token, feed state
  *   POST /api/cancel-all       token-protected: CancelAllOrders per account (all, or one)
+ *   POST /api/stream-ticket    token-protected: a single-use ticket for /api/events?ticket=
+ *                              (EventSource cannot send the token beyond loopback)
  *   POST /api/trading-state    token-protected: HALTED / REDUCING / ACTIVE (503 until a
  *                              TradingStateService is wired in)
+ *
+ * Browser-side doors (issue 15), checked before any route:
+ * - Host: an IP literal, `localhost` or a name in `gateway.allowedHosts`, else 403. A page
+ *   that rebinds its own DNS name to this machine sends its name as Host and is refused,
+ *   so it cannot read balances and positions (DNS rebinding).
+ * - Actions (POST) are same-origin only: a present `Origin` (or `Sec-Fetch-Site:
+ *   cross-site`) that is not this Host is refused; no CORS header is ever sent, and the
+ *   token travels in the `Authorization` header (never a cookie), which no cross-site page
+ *   can attach: that is the CSRF defense.
+ * - Reads beyond loopback: a request that arrived on a non-loopback address needs the
+ *   token on every /api GET too (except /api/status, which says whether one is needed).
+ * - Bounded: POST bodies (16 KB), error messages (echoed values cut), SSE streams per
+ *   client address (`MAX_SSE_STREAMS_PER_CLIENT`); static files come from a fixed table,
+ *   so no path escapes the dashboard directory.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { CancelAllOrdersRequest } from '@perpmesh/contracts';
 import { ERROR_CODES, PerpmeshError, ValidationError } from '@perpmesh/core';
-import type { Logger } from '@perpmesh/runtime';
+import { isLoopbackHost, type Logger } from '@perpmesh/runtime';
 import { type ActionPolicy, authorizeAction } from './auth.js';
 import type { GatewayBackends } from './backends.js';
 import { ActionRefusedError, BackendUnavailableError, TradingStateUnavailableError } from './errors.js';
@@ -62,6 +80,13 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /** Largest POST body accepted. */
 const MAX_BODY_BYTES = 16 * 1024;
+/** Open /api/events streams one client address may hold (a tab holds one). */
+export const MAX_SSE_STREAMS_PER_CLIENT = 8;
+/** How long a stream ticket (POST /api/stream-ticket) stays valid, and how many may be open. */
+export const STREAM_TICKET_TTL_MS = 30_000;
+const MAX_STREAM_TICKETS = 1_000;
+/** Longest error message sent back: values quoted in it are cut. */
+const MAX_ERROR_MESSAGE_CHARS = 512;
 /** An SSE client this far behind is cut off (it reconnects and refetches). */
 const MAX_SSE_BUFFER_BYTES = 1024 * 1024;
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
@@ -84,6 +109,11 @@ export interface GatewayOptions {
   logger: Logger;
   nowMs?: () => number;
   sseHeartbeatMs?: number;
+  /**
+   * Host names (besides IP literals and `localhost`) the gateway answers to: the names
+   * operators browse to, e.g. `perpmesh.internal` (`gateway.allowedHosts`).
+   */
+  allowedHosts?: readonly string[];
 }
 
 export class Gateway {
@@ -91,11 +121,17 @@ export class Gateway {
   readonly #nowMs: () => number;
   readonly #staticCache = new Map<string, Buffer>();
   readonly #sseClients = new Set<ServerResponse>();
+  /** Single-use tickets for /api/events beyond loopback → expiry (epoch ms). */
+  readonly #streamTickets = new Map<string, number>();
+  /** Open SSE streams per client address. */
+  readonly #sseStreamsByClient = new Map<string, number>();
+  readonly #allowedHosts: ReadonlySet<string>;
   #feed: EventFeed | undefined;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#allowedHosts = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase()));
   }
 
   /** The live event feed (started by the caller); before it, /api/events and /api/decisions answer 503. */
@@ -115,11 +151,18 @@ export class Gateway {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const staticFile = STATIC_FILES[path];
-    if (staticFile && (method === 'GET' || method === 'HEAD')) {
-      await this.#serveStatic(res, staticFile());
+    const api = path.startsWith('/api/');
+    if (!api && !(staticFile && (method === 'GET' || method === 'HEAD'))) return false;
+    try {
+      checkHost(req.headers.host, this.#allowedHosts);
+    } catch (err) {
+      this.#sendError(res, err);
       return true;
     }
-    if (!path.startsWith('/api/')) return false;
+    if (!api) {
+      await this.#serveStatic(res, staticFile!());
+      return true;
+    }
     try {
       await this.#route(req, res, url, method);
     } catch (err) {
@@ -132,13 +175,32 @@ export class Gateway {
     const { backends } = this.#options;
     const get = method === 'GET' || method === 'HEAD';
     const path = url.pathname;
+    if (path === '/api/stream-ticket') {
+      // EventSource cannot send a header: beyond loopback the page trades its token for a
+      // short-lived, single-use ticket in the stream's URL (never the token itself).
+      if (method !== 'POST') return this.#methodNotAllowed(res, 'POST');
+      checkSameOrigin(req);
+      authorizeAction(this.#options.actions, req.headers.authorization);
+      return this.#sendJson(res, 200, {
+        ticket: this.#mintStreamTicket(),
+        expiresInMs: STREAM_TICKET_TTL_MS,
+      });
+    }
     if (path === '/api/cancel-all' || path === '/api/trading-state') {
       if (method !== 'POST') return this.#methodNotAllowed(res, 'POST');
+      checkSameOrigin(req);
       authorizeAction(this.#options.actions, req.headers.authorization);
       const body = await readJsonBody(req);
       return path === '/api/cancel-all' ? this.#cancelAll(res, body) : this.#tradingState(res, body);
     }
     if (!get) return this.#methodNotAllowed(res, 'GET, HEAD');
+    // Balances and positions beyond loopback: the same rule as actions.
+    if (path !== '/api/status' && !isLoopbackHost(req.socket.localAddress ?? '')) {
+      const ticket = path === '/api/events' ? url.searchParams.get('ticket') : null;
+      if (ticket === null || !this.#redeemStreamTicket(ticket)) {
+        authorizeAction(this.#options.actions, req.headers.authorization);
+      }
+    }
     switch (path) {
       case '/api/venues': {
         const [status, balances] = await Promise.all([
@@ -283,6 +345,14 @@ export class Gateway {
 
   #events(req: IncomingMessage, res: ServerResponse, url: URL): void {
     const feed = this.#requireFeed();
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const open = this.#sseStreamsByClient.get(client) ?? 0;
+    if (open >= MAX_SSE_STREAMS_PER_CLIENT) {
+      throw new PerpmeshError(
+        'RESOURCE_EXHAUSTED',
+        `at most ${MAX_SSE_STREAMS_PER_CLIENT} event streams per client; close one (another tab?) first`,
+      );
+    }
     const kinds = url.searchParams.get('kinds');
     const wanted = kinds ? new Set(kinds.split(',').filter(Boolean)) : undefined;
     res.writeHead(200, {
@@ -299,6 +369,7 @@ export class Gateway {
     // `retry`: how long the browser waits before reconnecting; `ready` tells it the stream is live.
     res.write(`retry: 3000\nevent: ready\ndata: ${JSON.stringify({ asOfMs: this.#nowMs() })}\n\n`);
     this.#sseClients.add(res);
+    this.#sseStreamsByClient.set(client, open + 1);
     const send = (event: EventJson) => {
       if (wanted && !wanted.has(event.kind)) return;
       if (res.writableLength > MAX_SSE_BUFFER_BYTES) {
@@ -318,8 +389,32 @@ export class Gateway {
       clearInterval(heartbeat);
       unsubscribe();
       this.#sseClients.delete(res);
+      const left = (this.#sseStreamsByClient.get(client) ?? 1) - 1;
+      if (left > 0) this.#sseStreamsByClient.set(client, left);
+      else this.#sseStreamsByClient.delete(client);
     };
     res.once('close', cleanup);
+  }
+
+  #mintStreamTicket(): string {
+    const now = this.#nowMs();
+    for (const [ticket, expiresAtMs] of this.#streamTickets) {
+      if (expiresAtMs <= now) this.#streamTickets.delete(ticket);
+    }
+    if (this.#streamTickets.size >= MAX_STREAM_TICKETS) {
+      throw new PerpmeshError('RESOURCE_EXHAUSTED', 'too many unused stream tickets; retry in a minute');
+    }
+    const ticket = randomBytes(24).toString('base64url');
+    this.#streamTickets.set(ticket, now + STREAM_TICKET_TTL_MS);
+    return ticket;
+  }
+
+  /** True once for a live ticket (single use). */
+  #redeemStreamTicket(ticket: string): boolean {
+    const expiresAtMs = this.#streamTickets.get(ticket);
+    if (expiresAtMs === undefined) return false;
+    this.#streamTickets.delete(ticket);
+    return expiresAtMs > this.#nowMs();
   }
 
   #requireFeed(): EventFeed {
@@ -362,7 +457,11 @@ export class Gateway {
       res.setHeader('www-authenticate', 'Bearer realm="perpmesh"');
     }
     if (err instanceof PerpmeshError && HTTP_STATUS_OF_CODE[err.code] !== undefined) {
-      const body: Record<string, unknown> = { error: err.code, message: err.message };
+      const message =
+        err.message.length > MAX_ERROR_MESSAGE_CHARS
+          ? `${err.message.slice(0, MAX_ERROR_MESSAGE_CHARS)}... (cut)`
+          : err.message;
+      const body: Record<string, unknown> = { error: err.code, message };
       if (err instanceof ValidationError) body.field = err.field;
       if (err instanceof BackendUnavailableError) body.service = err.service;
       this.#sendJson(res, HTTP_STATUS_OF_CODE[err.code]!, body);
@@ -405,6 +504,48 @@ export function mountGateway(server: Server, gateway: Gateway, logger?: Logger):
       },
     );
   });
+}
+
+/** The host name of a Host header (`[::1]:8080` → `::1`), lowercased; '' when absent. */
+function hostNameOf(hostHeader: string | undefined): string {
+  const host = (hostHeader ?? '').trim().toLowerCase();
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']') > 0 ? host.indexOf(']') : undefined);
+  const colon = host.lastIndexOf(':');
+  return colon >= 0 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
+}
+
+/**
+ * DNS rebinding: a hostile page's name resolved to this machine still sends that name as
+ * Host. IP literals and `localhost` cannot be rebound; other names must be listed.
+ */
+function checkHost(hostHeader: string | undefined, allowed: ReadonlySet<string>): void {
+  const name = hostNameOf(hostHeader);
+  if (name !== '' && (isIP(name) !== 0 || name === 'localhost' || allowed.has(name))) return;
+  throw new PerpmeshError(
+    'PERMISSION_DENIED',
+    `the gateway does not answer to Host ${JSON.stringify(name.slice(0, 64))}: browse to it by IP address or localhost, or add the name to gateway.allowedHosts`,
+  );
+}
+
+/** Actions are same-origin only: a browser's cross-site request is refused before the token is read. */
+function checkSameOrigin(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  const crossSite = req.headers['sec-fetch-site'] === 'cross-site';
+  let sameOrigin = !crossSite;
+  if (origin !== undefined) {
+    try {
+      sameOrigin =
+        sameOrigin && new URL(origin).host.toLowerCase() === (req.headers.host ?? '').toLowerCase();
+    } catch {
+      sameOrigin = false;
+    }
+  }
+  if (!sameOrigin) {
+    throw new PerpmeshError(
+      'PERMISSION_DENIED',
+      'actions are accepted from the dashboard itself only (same origin); this request came from another site',
+    );
+  }
 }
 
 function asError(err: unknown): Error {

@@ -34,6 +34,7 @@ export {
 } from './feed.js';
 export { DASHBOARD_DIR, Gateway, type GatewayOptions, mountGateway } from './gateway.js';
 export {
+  MAX_REASON_CHARS,
   parseTradingStateChange,
   TRADING_STATES,
   type TradingState,

@@ -18,18 +18,18 @@ import type {
   PositionView,
   VenueStatus,
 } from '@perpmesh/contracts';
-import { Decimal, dec, toWire } from '@perpmesh/core';
+import { Decimal, parseDecimal, toWire } from '@perpmesh/core';
 import { enumWords, type JsonObject } from './wire-json.js';
 
 const HOUR_MS = 3_600_000;
 const HOURS_PER_YEAR = 8760;
 const HUNDRED = new Decimal(100);
 
+/** Wire decimal text through core's one strict grammar; '' or bad text is unknown. */
 function decimalOrUndefined(text: string): Decimal | undefined {
   if (text === '') return undefined;
   try {
-    const d = dec(text);
-    return d.isFinite() ? d : undefined;
+    return parseDecimal(text, 'decimal');
   } catch {
     return undefined;
   }

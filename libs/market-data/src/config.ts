@@ -3,7 +3,7 @@
  * embedded runner, so both read the same keys) and their translation to service settings.
  * Documented key by key in services/market-data/src/config.ts.
  */
-import { durationMs, portSchema } from '@perpmesh/runtime';
+import { durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { MD_FEED_DEFAULTS } from './feed.js';
 import type { MarketDataTuning } from './service.js';
@@ -13,7 +13,7 @@ export const DEFAULT_MARKET_DATA_GRPC_PORT = 50053;
 export const DEFAULT_MARKET_DATA_HTTP_PORT = 9103;
 
 export const marketDataSectionFields = {
-  grpcHost: z.string().min(1).default('0.0.0.0'),
+  grpcHost: listenHostSchema,
   grpcPort: portSchema.default(DEFAULT_MARKET_DATA_GRPC_PORT),
   instance: z
     .string()

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { dec, parseDecimal, toWire } from '@perpmesh/core';
+import { parseDecimal, toWire } from '@perpmesh/core';
 import { z } from 'zod';
 import { Secret } from './secret.js';
 
@@ -91,13 +91,23 @@ export const decimalString = z.unknown().transform((value, ctx): string => {
       });
       return z.NEVER;
     }
-    // Plain notation: YAML's 0.0000001 is the number 1e-7.
-    return toWire(dec(text));
+    // Plain notation: YAML's 0.0000001 is the number 1e-7. Same limits as text (DECIMAL_LIMITS).
+    try {
+      return toWire(parseDecimal(value, 'value'));
+    } catch {
+      ctx.issues.push({
+        code: 'custom',
+        message: 'expected a decimal below 1e30 in magnitude with at most 60 significant digits',
+        input: value,
+      });
+      return z.NEVER;
+    }
   }
   if (typeof value === 'string') {
     try {
+      // The one strict grammar and limits of core's parseDecimal: no spaces, no "+", no ".5".
       parseDecimal(value, 'value');
-      return value.trim();
+      return value;
     } catch {
       // fall through to the issue below
     }
@@ -213,6 +223,48 @@ export function serverUrlSchema(protocols: readonly string[], passwordField: str
   });
 }
 
+// ---- listeners -------------------------------------------------------------------------
+
+/**
+ * Where a listener binds (`<service>.grpcHost`, `<service>.http.host`): 127.0.0.1 unless
+ * opened explicitly. Any other address needs `auth.token` or mutual TLS (see
+ * `listenerExposureProblem`), or the process refuses to start.
+ */
+export const listenHostSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9.:[\]_-]{1,253}$/, { error: 'expected an IP address or host name such as 127.0.0.1' })
+  .default('127.0.0.1');
+
+/**
+ * TLS for gRPC, from PEM files. `certFile` + `keyFile`: this process's gRPC servers speak
+ * TLS. `caFile`: the CA its clients verify servers with (and, with `requireClientCert`,
+ * the CA its servers verify client certificates with: mutual TLS, where the same
+ * `certFile`/`keyFile` are the client certificate). A client uses TLS when `caFile` or
+ * `certFile` is set.
+ */
+export const tlsSectionSchema = z
+  .strictObject({
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+    requireClientCert: z.boolean().default(false),
+  })
+  .prefault({})
+  .superRefine((tls, ctx) => {
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      const missing = tls.certFile === undefined ? 'certFile' : 'keyFile';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'tls.certFile and tls.keyFile go together' });
+    }
+    if (tls.requireClientCert && (tls.caFile === undefined || tls.certFile === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requireClientCert'],
+        message: 'mutual TLS needs tls.caFile (to verify clients) and tls.certFile / tls.keyFile',
+      });
+    }
+  });
+export type TlsSection = z.output<typeof tlsSectionSchema>;
+
 // ---- the common section ----------------------------------------------------------------
 
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -266,10 +318,15 @@ export const baseConfigShape = {
     .prefault({}),
   auth: z
     .strictObject({
-      /** Bearer token every gRPC server demands when set (`authorization: Bearer <token>`). */
+      /**
+       * Bearer token every gRPC server demands when set (`authorization: Bearer <token>`),
+       * the gateway demands for actions (and for reads beyond loopback), and every client
+       * (CLI, gateway, strategy) sends. Required to listen beyond loopback (or mutual TLS).
+       */
       token: secretSchema.optional(),
     })
     .prefault({}),
+  tls: tlsSectionSchema,
 };
 
 export const baseConfigSchema = z.object(baseConfigShape);
@@ -279,8 +336,8 @@ export type BaseConfig = z.output<typeof baseConfigSchema>;
 export function httpSectionSchema(defaultPort: number) {
   return z
     .strictObject({
-      // 0.0.0.0 so container probes and Prometheus reach it; nothing secret is served there.
-      host: z.string().min(1).default('0.0.0.0'),
+      // Loopback unless opened explicitly (containers: 0.0.0.0, with auth.token set).
+      host: listenHostSchema,
       port: portSchema.default(defaultPort),
     })
     .prefault({});

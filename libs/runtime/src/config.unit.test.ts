@@ -63,7 +63,7 @@ describe('loadConfig', () => {
     assert.equal(config.execution.grpcPort, 50051);
     assert.equal(config.execution.orderTimeout, 30_000);
     assert.equal(config.execution.maxOrderNotional, '250000.50');
-    assert.deepEqual(config.execution.http, { host: '0.0.0.0', port: 9101 });
+    assert.deepEqual(config.execution.http, { host: '127.0.0.1', port: 9101 });
     assert.ok(config.auth.token instanceof Secret);
     assert.equal(config.auth.token.reveal(), 'tok-123');
     assert.equal(config.auth.token.source, 'env PERPMESH_TEST_TOKEN');
@@ -81,6 +81,7 @@ describe('loadConfig', () => {
       nats: { url: 'nats://127.0.0.1:4222' },
       redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'pm:' },
       auth: {},
+      tls: { requireClientCert: false },
     });
   });
 

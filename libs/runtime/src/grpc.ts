@@ -15,11 +15,15 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { ERROR_CODES, isErrorCode, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { TlsSection } from './config-schemas.js';
 import type { HealthRegistry } from './health.js';
+import { grpcServerCredentials, listenerExposureProblem, serverUsesTls } from './listeners.js';
 import type { Logger } from './logger.js';
 import type { Secret } from './secret.js';
 
 const Status = grpc.status;
+/** Placeholder section name for the exposure check of one server. */
+const GRPC_SETTING_SECTION = 'server';
 
 // ---- errors -> status --------------------------------------------------------------------------
 
@@ -60,10 +64,27 @@ export interface GrpcErrorMappingOptions {
  * INTERNAL with only a reference id, and the full error goes to the log under that id.
  */
 export function toGrpcStatus(err: unknown, options: GrpcErrorMappingOptions = {}): grpc.StatusObject {
+  const status = statusOf(err, options);
+  return { ...status, details: boundedDetails(status.details) };
+}
+
+/**
+ * Most characters of status details sent back. Details travel in an HTTP/2 trailer: one
+ * echoing a 64 KB input overflows the client's header limit, which then gets no answer and
+ * loses the connection. Whatever a message quotes, the answer stays small.
+ */
+export const MAX_STATUS_DETAILS_CHARS = 512;
+
+function boundedDetails(details: string): string {
+  if (details.length <= MAX_STATUS_DETAILS_CHARS) return details;
+  return `${details.slice(0, MAX_STATUS_DETAILS_CHARS)}... (${details.length - MAX_STATUS_DETAILS_CHARS} more characters cut)`;
+}
+
+function statusOf(err: unknown, options: GrpcErrorMappingOptions): grpc.StatusObject {
   const metadata = new grpc.Metadata();
   if (err instanceof GrpcStatusError) return { code: err.code, details: err.details, metadata };
   if (err instanceof ValidationError) {
-    metadata.set('perpmesh-field', err.field);
+    metadata.set('perpmesh-field', err.field.slice(0, 128));
     return { code: Status.INVALID_ARGUMENT, details: err.message, metadata };
   }
   if (isAbortError(err)) return { code: Status.CANCELLED, details: 'call cancelled', metadata };
@@ -126,9 +147,50 @@ function callContext(call: AnyServerCall): { ctx: GrpcCallContext; abort: AbortC
   return { ctx, abort };
 }
 
+/** Longest text field any request may carry (ids, decimals, reasons are far shorter). */
+export const MAX_REQUEST_TEXT_CHARS = 4096;
+/** Most elements of any repeated field in a request. */
+export const MAX_REQUEST_LIST_LENGTH = 10_000;
+
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * The first field of a decoded request over the size bounds, as a ValidationError naming it
+ * by its proto name (`client_order_id`, `legs[3].size`); checked before any handler parses
+ * the request, so no handler ever sees (or echoes) a huge value.
+ */
+export function checkRequestFieldSizes(request: unknown, path = ''): void {
+  if (typeof request === 'string') {
+    if (request.length > MAX_REQUEST_TEXT_CHARS) {
+      throw new ValidationError(
+        path || 'request',
+        `must be at most ${MAX_REQUEST_TEXT_CHARS} characters, got ${request.length}`,
+      );
+    }
+    return;
+  }
+  if (request === null || typeof request !== 'object' || request instanceof Uint8Array) return;
+  if (Array.isArray(request)) {
+    if (request.length > MAX_REQUEST_LIST_LENGTH) {
+      throw new ValidationError(
+        path || 'request',
+        `must have at most ${MAX_REQUEST_LIST_LENGTH} elements, got ${request.length}`,
+      );
+    }
+    request.forEach((item, index) => {
+      checkRequestFieldSizes(item, `${path}[${index}]`);
+    });
+    return;
+  }
+  for (const [key, value] of Object.entries(request)) {
+    checkRequestFieldSizes(value, path ? `${path}.${snakeCase(key)}` : snakeCase(key));
+  }
+}
+
 /**
  * Turns `async (request, ctx) => response` and `async function* (request, ctx)` into
- * grpc-js handlers; every throw goes through `toGrpcStatus`.
+ * grpc-js handlers; every throw goes through `toGrpcStatus`. Requests over the field size
+ * bounds (`checkRequestFieldSizes`) are refused before the handler runs.
  */
 export function grpcHandlers(options: Omit<GrpcErrorMappingOptions, 'method'> = {}): GrpcHandlers {
   return {
@@ -136,7 +198,10 @@ export function grpcHandlers(options: Omit<GrpcErrorMappingOptions, 'method'> = 
       return (call, callback) => {
         const { ctx } = callContext(call as AnyServerCall);
         Promise.resolve()
-          .then(() => handler(call.request, ctx))
+          .then(() => {
+            checkRequestFieldSizes(call.request);
+            return handler(call.request, ctx);
+          })
           .then(
             (response) => callback(null, response),
             (err: unknown) => {
@@ -152,6 +217,7 @@ export function grpcHandlers(options: Omit<GrpcErrorMappingOptions, 'method'> = 
         const { ctx } = callContext(call as AnyServerCall);
         void (async () => {
           try {
+            checkRequestFieldSizes(call.request);
             for await (const message of handler(call.request, ctx)) {
               if (ctx.signal.aborted) break;
               // Respect backpressure: a slow client must not make us buffer without bound.
@@ -251,8 +317,13 @@ export interface GrpcServiceRegistration {
 }
 
 export interface GrpcServerOptions {
-  /** Default 0.0.0.0 (containers); tests pass 127.0.0.1. */
+  /**
+   * Default 127.0.0.1. Any address beyond loopback needs `authToken` or mutual TLS, or
+   * the server refuses to start (`hostSetting` names the setting in that error).
+   */
   host?: string;
+  /** The config setting that chose `host` (e.g. `execution.grpcHost`), for errors. */
+  hostSetting?: string;
   /** 0 binds any free port; the bound port is in the result. */
   port: number;
   services: readonly GrpcServiceRegistration[];
@@ -265,7 +336,9 @@ export interface GrpcServerOptions {
   logger: Logger;
   /** Health follows `health.isReady()`: SERVING when every component is ready. */
   health: HealthRegistry;
-  /** Default insecure (plaintext). */
+  /** TLS from PEM files (`tls` config section); plaintext when it has no certFile. */
+  tls?: Partial<TlsSection> | undefined;
+  /** Explicit credentials (win over `tls`). Default: from `tls`, else plaintext. */
   credentials?: grpc.ServerCredentials;
   serverOptions?: grpc.ServerOptions;
 }
@@ -283,11 +356,27 @@ export interface RunningGrpcServer {
 
 export const DEFAULT_GRPC_CLOSE_GRACE_MS = 5_000;
 
+/** Largest request message a server accepts (grpc-js's default is 4 MB; ours are tiny). */
+export const MAX_GRPC_RECEIVE_BYTES = 1024 * 1024;
+
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? '127.0.0.1';
   const logger = options.logger.child({ component: 'grpc' });
+  const exposure = listenerExposureProblem({
+    auth: { token: options.authToken },
+    tls: options.tls,
+    [GRPC_SETTING_SECTION]: { grpcHost: host },
+  });
+  if (exposure) {
+    const setting = options.hostSetting ?? 'grpcHost';
+    throw new ValidationError(setting, exposure.message.replace(`${GRPC_SETTING_SECTION}.grpcHost`, setting));
+  }
   const interceptors = options.authToken ? [bearerAuthServerInterceptor(options.authToken)] : [];
-  const server = new grpc.Server({ ...options.serverOptions, interceptors });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_GRPC_RECEIVE_BYTES,
+    ...options.serverOptions,
+    interceptors,
+  });
 
   const serviceNames = options.services.map((s) => serviceNameOf(s.definition));
   for (const service of options.services) server.addService(service.definition, service.implementation);
@@ -316,7 +405,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
-      const credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();
+      const credentials = options.credentials ?? grpcServerCredentials(options.tls);
       server.bindAsync(`${bindHost}:${options.port}`, credentials, (err, bound) =>
         err ? reject(err) : resolve(bound),
       );
@@ -328,7 +417,19 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   }
   const dialHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bindHost;
   logger.info(
-    { host, port, services: serviceNames, auth: options.authToken !== undefined },
+    {
+      host,
+      port,
+      services: serviceNames,
+      auth: options.authToken !== undefined,
+      tls: options.credentials
+        ? 'custom'
+        : serverUsesTls(options.tls)
+          ? options.tls?.requireClientCert
+            ? 'mutual'
+            : 'server'
+          : 'off',
+    },
     'gRPC listening',
   );
 

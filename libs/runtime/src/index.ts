@@ -25,6 +25,7 @@ export {
   durationMs,
   httpSectionSchema,
   type LogLevel,
+  listenHostSchema,
   logLevelSchema,
   parseDurationMs,
   portSchema,
@@ -34,12 +35,15 @@ export {
   secretSchema,
   serverUrlSchema,
   serviceConfigSchema,
+  type TlsSection,
+  tlsSectionSchema,
 } from './config-schemas.js';
 export {
   bearerAuthInterceptor,
   bearerAuthServerInterceptor,
   bearerCallCredentials,
   bearerMetadata,
+  checkRequestFieldSizes,
   DEFAULT_GRPC_CLOSE_GRACE_MS,
   DOMAIN_CODE_TO_GRPC_STATUS,
   type GrpcCallContext,
@@ -50,6 +54,10 @@ export {
   GrpcStatusError,
   grpcHandlers,
   HEALTH_SERVICE_NAME,
+  MAX_GRPC_RECEIVE_BYTES,
+  MAX_REQUEST_LIST_LENGTH,
+  MAX_REQUEST_TEXT_CHARS,
+  MAX_STATUS_DETAILS_CHARS,
   type RunningGrpcServer,
   type ServerStreamHandler,
   startGrpcServer,
@@ -80,6 +88,16 @@ export {
   type StopReport,
 } from './lifecycle.js';
 export {
+  callersAuthenticated,
+  grpcChannelCredentials,
+  grpcServerCredentials,
+  isLoopbackHost,
+  type ListenerSetting,
+  listenerExposureProblem,
+  listenerSettings,
+  serverUsesTls,
+} from './listeners.js';
+export {
   componentLogger,
   createLogger,
   type Logger,
@@ -87,6 +105,7 @@ export {
   REDACT_DEPTH,
   redactPaths,
   SECRET_LOG_KEYS,
+  withoutDuplicateKeys,
 } from './logger.js';
 export { type CreateMetricsOptions, createMetrics, type ServiceMetrics } from './metrics.js';
 export { isSecret, REDACTED, Secret } from './secret.js';

@@ -80,9 +80,26 @@ export function createLogger(options: LoggerOptions): Logger {
     redact: { paths: redactPaths(), censor: REDACTED },
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
     formatters: { level: (label) => ({ level: label }) },
+    // pino appends a child's bindings and a call's fields after the parent's, so a nested
+    // `component` (or a call's `service`) would appear twice in one JSON object, which log
+    // shippers read differently. Each key appears once: the innermost value wins.
+    hooks: { streamWrite: withoutDuplicateKeys },
   };
   const sink = options.pretty ? prettyStream(options.destination ?? process.stdout) : options.destination;
   return sink ? pino(pinoOptions, sink) : pino(pinoOptions);
+}
+
+/** One JSON log line with each top-level key once (the last value wins, as JSON.parse reads it). */
+export function withoutDuplicateKeys(line: string): string {
+  // Cheap test first: no key can repeat when no `"key":` prefix occurs twice.
+  const keys = line.match(/(?<=[{,])"[^"\\]+":/g);
+  if (!keys || new Set(keys).size === keys.length) return line;
+  try {
+    const newline = line.endsWith('\n') ? '\n' : '';
+    return `${JSON.stringify(JSON.parse(line))}${newline}`;
+  } catch {
+    return line;
+  }
 }
 
 /** A child logger for one component of a service (`{ component: 'order-book' }`). */

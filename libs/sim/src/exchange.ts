@@ -34,6 +34,7 @@ import {
   type EpochMs,
   type InstrumentId,
   type OrderType,
+  parseDecimal,
   type Side,
   type TimeInForce,
   ValidationError,
@@ -1359,13 +1360,9 @@ function clientKey(accountId: AccountId, clientOrderId: ClientOrderId): string {
 }
 
 function positive(value: DecimalInput, field: string): Decimal {
-  let d: Decimal;
-  try {
-    d = new Decimal(typeof value === 'bigint' ? value.toString() : value);
-  } catch (cause) {
-    throw new ValidationError(field, `not a decimal number: ${JSON.stringify(String(value))}`, { cause });
-  }
-  if (!d.isFinite() || !d.gt(0)) throw new ValidationError(field, `must be > 0, got ${d.toFixed()}`);
+  // Core's one strict grammar and limits: a hostile 1e9000000000000000 is refused here.
+  const d = parseDecimal(value, field);
+  if (!d.gt(0)) throw new ValidationError(field, `must be > 0, got ${d.toFixed()}`);
   return d;
 }
 

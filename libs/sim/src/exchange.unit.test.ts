@@ -115,7 +115,20 @@ describe('order validation', () => {
       size: '1',
     });
     assert.ok(!notDecimal.ok);
-    assert.equal(notDecimal.reject.message, 'price: not a decimal number: "abc"');
+    assert.match(notDecimal.reject.message, /^price: not a decimal number .*got "abc"$/);
+    // Issue 15 #1: a hostile exponent is refused at parse time, not printed for 42 s.
+    for (const size of ['1e9000000000000000', '1e-9000000000000000', ' 1 ', '1e40']) {
+      const hostile = ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '100',
+        size,
+      });
+      assert.ok(!hostile.ok, size);
+      assert.equal(hostile.reject.code, 'invalid_argument', size);
+    }
     const noAccount = ex.placeOrder({
       accountId: 'nobody',
       instrumentId: BTC,

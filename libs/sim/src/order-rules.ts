@@ -12,9 +12,11 @@ import {
   type MarketRule,
   marketRuleViolation,
   type OrderType,
+  parseDecimal,
   roundToStep,
   type Side,
   type TimeInForce,
+  ValidationError,
   ZERO,
 } from '@perpmesh/core';
 import type { InstrumentSpec } from './config.js';
@@ -86,14 +88,15 @@ export function checkOrderRequest(r: OrderRequestFields): CheckedOrderRequest {
 
 /** A decimal from a request field (Decimal, numeric string or finite number), or an invalid_argument reject. */
 export function decimalOrReject(value: unknown, field: string): Decimal {
+  if (typeof value === 'bigint') throw venueReject('invalid_argument', field, 'not a decimal number');
   try {
-    if (value instanceof Decimal) return value;
-    if (typeof value === 'string' && value.trim() !== '') return new Decimal(value.trim());
-    if (typeof value === 'number' && Number.isFinite(value)) return new Decimal(value);
-  } catch {
-    // fall through to the reject below
+    // Core's one strict grammar and limits (no spaces, no "+", no 1e9000000000000000).
+    return parseDecimal(value, field);
+  } catch (err) {
+    const message =
+      err instanceof ValidationError ? err.message.slice(field.length + 2) : 'not a decimal number';
+    throw venueReject('invalid_argument', field, message);
   }
-  throw venueReject('invalid_argument', field, `not a decimal number: ${JSON.stringify(String(value))}`);
 }
 
 /** This venue's reject code for each core market rule. */

@@ -32,7 +32,12 @@ export function buildComponents(
   const metrics = createMetrics(GATEWAY_SERVICE);
   const ns = namespacing(config);
   const log = new Slot<EventLog>('event log');
-  const { gateway, backends } = buildGateway({ section, authToken: config.auth.token, logger });
+  const { gateway, backends } = buildGateway({
+    section,
+    authToken: config.auth.token,
+    tls: config.tls,
+    logger,
+  });
   if (config.auth.token === undefined && !section.allowUnauthenticatedActions) {
     logger.warn('gateway: no auth.token configured; cancel-all and trading-state are refused');
   }

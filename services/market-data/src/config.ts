@@ -5,8 +5,8 @@
  * list and takes its part), `venues.<id>.accounts` (the first account of a paper venue is
  * the one market data is read through), `paper.address` (the paper-venue service).
  * Its own section, `marketData`:
- *   grpcHost (0.0.0.0), grpcPort (50053)   MarketDataService, health, reflection
- *   http.host (0.0.0.0), http.port (9103)  /healthz /readyz /metrics
+ *   grpcHost (127.0.0.1), grpcPort (50053)   MarketDataService, health, reflection
+ *   http.host (127.0.0.1), http.port (9103)  /healthz /readyz /metrics
  *   instance                               envelope source `market-data/<instance>` (default: shard index)
  *   shard: { index: 0, count: 1 }          this replica follows the (venue, instrument) pairs
  *                                          whose stable hash mod count is index (libs/market-data shard.ts)

@@ -6,8 +6,8 @@
  *   venues.<id> (kind: paper)                preset, fees, funding interval, instruments,
  *                                            accounts with apiKeyId and paperDeposit
  * Its own section, `paperVenue`:
- *   grpcHost (0.0.0.0), grpcPort (50054)    PaperVenueService, health, reflection
- *   http.host (0.0.0.0), http.port (9094)   /healthz /readyz /metrics
+ *   grpcHost (127.0.0.1), grpcPort (50054)    PaperVenueService, health, reflection
+ *   http.host (127.0.0.1), http.port (9094)   /healthz /readyz /metrics
  *   fillHistoryLimit (10000)                fills kept per account for FetchFills
  *   venueRules.<id>                          finer rules than `venues` carries: margin
  *                                            (defaultLeverage, liquidationFeeRate), nonce and
@@ -24,7 +24,7 @@
  *         instruments:
  *           BTC-USDC-PERP: { maxLeverage: 25, maintenanceMarginRate: "0.015" }
  */
-import { decimalString, portSchema, serviceConfigSchema } from '@perpmesh/runtime';
+import { decimalString, listenHostSchema, portSchema, serviceConfigSchema } from '@perpmesh/runtime';
 import { DEFAULT_FILL_HISTORY_LIMIT, venueConfigShape } from '@perpmesh/venues';
 import { z } from 'zod';
 
@@ -66,7 +66,7 @@ const venueRulesSchema = z.strictObject({
 export const paperVenueConfigSchema = serviceConfigSchema(
   'paperVenue',
   {
-    grpcHost: z.string().min(1).default('0.0.0.0'),
+    grpcHost: listenHostSchema,
     grpcPort: portSchema.default(DEFAULT_PAPER_VENUE_GRPC_PORT),
     fillHistoryLimit: z.int().min(0).max(1_000_000).default(DEFAULT_FILL_HISTORY_LIMIT),
     venueRules: z.record(z.string(), venueRulesSchema).default({}),

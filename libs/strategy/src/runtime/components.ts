@@ -9,7 +9,7 @@ import {
   type ServiceComposition,
   type VenueAccess,
 } from '@perpmesh/app';
-import type { Secret } from '@perpmesh/runtime';
+import { grpcChannelCredentials, type Secret } from '@perpmesh/runtime';
 import {
   parseStrategyInstances,
   runtimeSettingsOf,
@@ -45,6 +45,7 @@ export function strategyServiceComponents(
   const client = {
     callTimeoutMs: section.callTimeout,
     ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+    channelCredentials: grpcChannelCredentials(options.grpc.config.tls),
   };
   return composeService({
     name: STRATEGY_SERVICE,

@@ -14,7 +14,7 @@
  * Durations take the config's duration strings (`"30s"`, `"48h"`) or a number of ms.
  */
 import { ValidationError } from '@perpmesh/core';
-import { durationMs, portSchema } from '@perpmesh/runtime';
+import { durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { parseStrategyConfig, type StrategyConfig } from '../config.js';
 
@@ -30,7 +30,7 @@ export type StrategyMode = (typeof STRATEGY_MODES)[number];
  * gets the same values.
  */
 export const STRATEGY_DEFAULTS = {
-  grpcHost: '0.0.0.0',
+  grpcHost: '127.0.0.1',
   instance: '0',
   executionAddress: '127.0.0.1:50051',
   accountAddress: '127.0.0.1:50052',
@@ -46,7 +46,7 @@ export const STRATEGY_DEFAULTS = {
 } as const;
 
 export const strategySectionFields = {
-  grpcHost: z.string().min(1).default(STRATEGY_DEFAULTS.grpcHost),
+  grpcHost: listenHostSchema.default(STRATEGY_DEFAULTS.grpcHost),
   grpcPort: portSchema.default(DEFAULT_STRATEGY_GRPC_PORT),
   instance: z
     .string()
