@@ -1,3 +1,4 @@
+export * from './binanceusdm/config.js';
 export * from './binanceusdm/emulator.js';
 export { binanceSymbol } from './binanceusdm/wire.js';
 export * from './shared/faults.js';

@@ -170,7 +170,10 @@ export class BinanceUsdmEmulator implements VenueWire {
       case 'GET /fapi/v1/fundingRate':
         return this.fundingHistory(p);
     }
-    const account = this.authenticate(request, route === 'POST /fapi/v1/listenKey' || route.endsWith('/listenKey'));
+    const account = this.authenticate(
+      request,
+      route === 'POST /fapi/v1/listenKey' || route.endsWith('/listenKey'),
+    );
     if ('status' in account) return account;
     const accountId = account.accountId;
     switch (route) {
@@ -215,14 +218,14 @@ export class BinanceUsdmEmulator implements VenueWire {
         return ok({ leverage, maxNotionalValue: '1000000', symbol: p.get('symbol') });
       }
     }
-    return { status: 404, body: { code: -5000, msg: `Path ${request.path}, Method ${request.method} is invalid` } };
+    return {
+      status: 404,
+      body: { code: -5000, msg: `Path ${request.path}, Method ${request.method} is invalid` },
+    };
   }
 
   /** API key and HMAC signature the way Binance checks them. */
-  private authenticate(
-    request: EmulatorRequest,
-    keyOnly: boolean,
-  ): EmulatedApiKey | EmulatorResponse {
+  private authenticate(request: EmulatorRequest, keyOnly: boolean): EmulatedApiKey | EmulatorResponse {
     const apiKey = request.headers['x-mbx-apikey'];
     const key = this.options.apiKeys.find((k) => k.apiKey === apiKey);
     if (key === undefined) return { status: 401, body: BINANCE_ERRORS.badKey };
@@ -277,12 +280,32 @@ export class BinanceUsdmEmulator implements VenueWire {
         marketTakeBound: this.exchange.config.marketProtectionBand.toFixed(),
         maxMoveOrderLimit: 10000,
         filters: [
-          { filterType: 'PRICE_FILTER', minPrice: spec.tickSize.toFixed(), maxPrice: '4529764', tickSize: spec.tickSize.toFixed() },
-          { filterType: 'LOT_SIZE', minQty: spec.minSize.toFixed(), maxQty: spec.maxOrderSize.toFixed(), stepSize: spec.lotSize.toFixed() },
-          { filterType: 'MARKET_LOT_SIZE', minQty: spec.minSize.toFixed(), maxQty: spec.maxOrderSize.toFixed(), stepSize: spec.lotSize.toFixed() },
+          {
+            filterType: 'PRICE_FILTER',
+            minPrice: spec.tickSize.toFixed(),
+            maxPrice: '4529764',
+            tickSize: spec.tickSize.toFixed(),
+          },
+          {
+            filterType: 'LOT_SIZE',
+            minQty: spec.minSize.toFixed(),
+            maxQty: spec.maxOrderSize.toFixed(),
+            stepSize: spec.lotSize.toFixed(),
+          },
+          {
+            filterType: 'MARKET_LOT_SIZE',
+            minQty: spec.minSize.toFixed(),
+            maxQty: spec.maxOrderSize.toFixed(),
+            stepSize: spec.lotSize.toFixed(),
+          },
           { filterType: 'MAX_NUM_ORDERS', limit: 200 },
           { filterType: 'MIN_NOTIONAL', notional: spec.minNotional.toFixed() },
-          { filterType: 'PERCENT_PRICE', multiplierUp: '1.0500', multiplierDown: '0.9500', multiplierDecimal: '4' },
+          {
+            filterType: 'PERCENT_PRICE',
+            multiplierUp: '1.0500',
+            multiplierDown: '0.9500',
+            multiplierDecimal: '4',
+          },
         ],
         orderTypes: ['LIMIT', 'MARKET'],
         timeInForce: ['GTC', 'IOC', 'FOK', 'GTX'],
@@ -314,7 +337,10 @@ export class BinanceUsdmEmulator implements VenueWire {
   /** The sim's predicted rate, for the interval this emulator reports for the symbol. */
   private reportedRate(symbol: string, simRate: Decimal): Decimal {
     const simHours = this.exchange.config.funding.intervalMs / HOUR_MS;
-    return simRate.mul(this.intervalHours.get(symbol) as number).div(simHours).toDecimalPlaces(8);
+    return simRate
+      .mul(this.intervalHours.get(symbol) as number)
+      .div(simHours)
+      .toDecimalPlaces(8);
   }
 
   private premiumEntry(instrument: InstrumentId): Record<string, unknown> {
@@ -722,7 +748,10 @@ export class BinanceUsdmEmulator implements VenueWire {
     this.fills.set(fill.accountId, list);
     const key = `${fill.accountId}\u0000${fill.venueOrderId}`;
     const before = this.progress.get(key) ?? { filled: ZERO, quote: ZERO };
-    const now = { filled: before.filled.plus(fill.size), quote: before.quote.plus(fill.price.mul(fill.size)) };
+    const now = {
+      filled: before.filled.plus(fill.size),
+      quote: before.quote.plus(fill.price.mul(fill.size)),
+    };
     this.progress.set(key, now);
     const order = this.exchange.getOrder(fill.accountId, { venueOrderId: fill.venueOrderId });
     const size = order?.size ?? now.filled;
@@ -732,7 +761,9 @@ export class BinanceUsdmEmulator implements VenueWire {
       T: fill.tsEventMs,
       o: {
         s: symbol,
-        c: fill.isLiquidation ? `autoclose-${fill.tradeId}` : (fill.clientOrderId ?? order?.clientOrderId ?? ''),
+        c: fill.isLiquidation
+          ? `autoclose-${fill.tradeId}`
+          : (fill.clientOrderId ?? order?.clientOrderId ?? ''),
         S: fill.side === 'buy' ? 'BUY' : 'SELL',
         o: fill.isLiquidation ? 'LIQUIDATION' : order?.type === 'market' ? 'MARKET' : 'LIMIT',
         f: order ? binanceTimeInForce(order) : 'IOC',
@@ -773,7 +804,14 @@ export class BinanceUsdmEmulator implements VenueWire {
   private onOrderUpdate(order: OrderView): void {
     const status = orderStatus(order);
     if (status === 'FILLED' || status === 'PARTIALLY_FILLED') return;
-    const execution = status === 'NEW' ? 'NEW' : status === 'CANCELED' ? 'CANCELED' : status === 'REJECTED' ? 'REJECTED' : 'EXPIRED';
+    const execution =
+      status === 'NEW'
+        ? 'NEW'
+        : status === 'CANCELED'
+          ? 'CANCELED'
+          : status === 'REJECTED'
+            ? 'REJECTED'
+            : 'EXPIRED';
     this.publishPrivate(order.accountId, {
       e: 'ORDER_TRADE_UPDATE',
       E: Date.now(),
@@ -859,14 +897,20 @@ function rejectPayload(reject: Reject): { code: number; msg: string } {
     case 'invalid_lot':
       return { code: -1111, msg: 'Precision is over the maximum defined for this asset.' };
     case 'below_min_notional':
-      return { code: -4164, msg: `Order's notional must be no smaller than the minimum (unless you choose reduce only). ${reject.message}` };
+      return {
+        code: -4164,
+        msg: `Order's notional must be no smaller than the minimum (unless you choose reduce only). ${reject.message}`,
+      };
     case 'below_min_size':
       return { code: -4003, msg: 'Quantity less than or equal to zero.' };
     case 'insufficient_margin':
     case 'insufficient_balance':
       return BINANCE_ERRORS.insufficientMargin;
     case 'post_only_would_cross':
-      return { code: -5022, msg: 'Due to the order could not be executed as maker, the Post Only order will be rejected.' };
+      return {
+        code: -5022,
+        msg: 'Due to the order could not be executed as maker, the Post Only order will be rejected.',
+      };
     case 'reduce_only_would_increase':
       return { code: -2022, msg: 'ReduceOnly Order is rejected.' };
     case 'duplicate_client_order_id':

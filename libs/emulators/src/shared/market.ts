@@ -4,7 +4,7 @@
  * drives itself (prices, resting orders of its own counterparty account).
  */
 import type { EpochMs } from '@perpmesh/core';
-import { SimExchange, type SimEvent, type SimWorld, type VenueConfig } from '@perpmesh/sim';
+import { type SimEvent, SimExchange, type SimWorld, type VenueConfig } from '@perpmesh/sim';
 
 export interface EmulatorMarket {
   readonly exchange: SimExchange;

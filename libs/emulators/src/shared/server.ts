@@ -54,6 +54,8 @@ export class EmulatorServer {
   private timer: NodeJS.Timeout | undefined;
   private wire: VenueWire | undefined;
   private readonly held = new Set<ServerResponse>();
+  /** Requests served, by `METHOD /path` (what a test counts to prove nothing was resent). */
+  readonly requestCounts = new Map<string, number>();
 
   constructor(private readonly options: EmulatorServerOptions) {
     this.faults = new Faults(options.faults);
@@ -122,6 +124,8 @@ export class EmulatorServer {
       headers: req.headers,
     };
     const wire = this.wire as VenueWire;
+    const routeKey = `${request.method} ${request.path}`;
+    this.requestCounts.set(routeKey, (this.requestCounts.get(routeKey) ?? 0) + 1);
     if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
     const fault = this.faults.take(request.method, request.path);
     let response: EmulatorResponse;
