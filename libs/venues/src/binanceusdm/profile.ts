@@ -216,6 +216,9 @@ export const binanceusdmProfile: CcxtVenueProfile = {
       api.ws = ws;
     }
   },
+  venueSymbol,
+  venueClientId: (clientOrderId) => clientOrderId,
+  cancelAnswersWithOrder: true,
   ccxtSymbol: (instrument) => {
     const [base, quote] = instrument.split('-');
     return `${base}/${quote}:${quote}`;

@@ -14,6 +14,7 @@ const payload = (name: string) =>
 const ctx: ParseContext = {
   venue: 'binanceusdm',
   settleAsset: 'USDT',
+  ourClientId: (id) => id,
   instrumentOfVenueSymbol: (s) => (s === 'BTCUSDT' ? 'BTC-USDT-PERP' : undefined),
 };
 

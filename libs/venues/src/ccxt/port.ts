@@ -96,6 +96,9 @@ export class CcxtVenuePort implements VenuePort {
   private readonly delayed = new Set<NodeJS.Timeout>();
   private readonly observed = new WeakSet<Promise<unknown>>();
   private readonly clientIdByVenueOrderId = new Map<VenueOrderId, ClientOrderId>();
+  private readonly ourClientIdByVenueClientId = new Map<string, ClientOrderId>();
+  private readonly nonceQueue: number[] = [];
+  private lastClockNonce = 0;
   private readonly seenTrades = new Set<string>();
   private lastFillMs: EpochMs = 0;
   private closed = false;
@@ -133,15 +136,31 @@ export class CcxtVenuePort implements VenuePort {
     };
     this.budget = new RequestBudget(options.venue, options.budget ?? DEFAULT_REQUEST_BUDGET);
     for (const instrument of options.instruments) {
-      const symbol = options.profile.ccxtSymbol(instrument);
-      this.instrumentByVenueSymbol.set(symbol, instrument);
+      this.instrumentByVenueSymbol.set(options.profile.venueSymbol(instrument), instrument);
     }
     const settle = options.instruments[0]?.split('-')[1] ?? '';
     this.ctx = {
       venue: options.venue,
       settleAsset: settle,
       instrumentOfVenueSymbol: (venueSymbol) => this.instrumentByVenueSymbol.get(venueSymbol),
+      ourClientId: (venueClientId) => this.ourClientIdByVenueClientId.get(venueClientId) ?? venueClientId,
     };
+    options.profile.configure?.(this.exchange);
+    if (options.profile.capabilities.nonces) {
+      // Our nonces (allocated by execution from the state store) instead of ccxt's
+      // millisecond clock, which collides under concurrency. ccxt takes the nonce
+      // synchronously after the same awaits for every call, so queued nonces are used in
+      // call order; a call that brought none (a cancel) gets the clock, as before.
+      // ccxt's incrementingNonce would bump a queued nonce past its own last one: replaced,
+      // so the venue sees exactly the nonce execution allocated.
+      const next = () => {
+        const nonce = this.nonceQueue.shift() ?? Math.max(Date.now(), this.lastClockNonce + 1);
+        this.lastClockNonce = Math.max(this.lastClockNonce, nonce);
+        return nonce;
+      };
+      this.exchange.nonce = next;
+      this.exchange.incrementingNonce = next;
+    }
     const where = options.endpoints.baseUrl ?? (options.endpoints.testnet ? 'the testnet' : 'the venue');
     this.marketsState = {
       component: VENUE_COMPONENT.markets,
@@ -215,15 +234,14 @@ export class CcxtVenuePort implements VenuePort {
     if (this.exchange.markets !== undefined && !reload) return this.exchange.markets;
     try {
       const markets = await this.call('load markets', 'other', () => this.exchange.loadMarkets(reload));
-      const missing = [...this.instrumentByVenueSymbol.keys()].filter((s) => markets[s] === undefined);
+      const missing = this.options.instruments
+        .map((i) => this.options.profile.ccxtSymbol(i))
+        .filter((s) => markets[s] === undefined);
       if (missing.length > 0) {
         throw new ValidationError(
           `venues.${this.venue}.instruments`,
           `the venue lists no ${missing.join(', ')}; it has ${Object.keys(markets).slice(0, 10).join(', ')}...`,
         );
-      }
-      for (const [symbol, instrument] of [...this.instrumentByVenueSymbol]) {
-        this.instrumentByVenueSymbol.set((markets[symbol] as CcxtMarket).id, instrument);
       }
       this.marketsState = {
         component: VENUE_COMPONENT.markets,
@@ -261,7 +279,7 @@ export class CcxtVenuePort implements VenuePort {
       const lot = decimalOf(m.precision.amount ?? Number.NaN, `${m.symbol} precision.amount`);
       return {
         instrument,
-        venueSymbol: m.id,
+        venueSymbol: this.options.profile.venueSymbol(instrument),
         base: m.base,
         quote: m.quote,
         settle: m.settle ?? m.quote,
@@ -456,6 +474,12 @@ export class CcxtVenuePort implements VenuePort {
     return this.call('funding history', 'other', () => fetch(this.exchange, sinceMs, this.ctx));
   }
 
+  private venueClientId(clientOrderId: ClientOrderId): string {
+    const venueId = this.options.profile.venueClientId(clientOrderId);
+    this.ourClientIdByVenueClientId.set(venueId, clientOrderId);
+    return venueId;
+  }
+
   private remember(order: VenueOrder): VenueOrder {
     this.clientIdByVenueOrderId.set(order.venueOrderId, order.clientOrderId);
     return order;
@@ -493,7 +517,7 @@ export class CcxtVenuePort implements VenuePort {
       throw new ValidationError('ref', 'needs venueOrderId or clientOrderId');
     }
     return ref.venueOrderId === undefined && ref.clientOrderId !== undefined
-      ? this.options.profile.clientIdParams(ref.clientOrderId)
+      ? this.options.profile.clientIdParams(this.venueClientId(ref.clientOrderId))
       : {};
   }
 
@@ -530,12 +554,13 @@ export class CcxtVenuePort implements VenuePort {
       throw new ValidationError('price', 'is required for a limit order');
     }
     const params = this.options.profile.orderParams({
-      clientOrderId: request.clientOrderId,
+      clientOrderId: this.venueClientId(request.clientOrderId),
       type: request.type,
       timeInForce: request.timeInForce,
       reduceOnly: request.reduceOnly,
       ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
     });
+    if (this.capabilities.nonces && request.nonce !== undefined) this.nonceQueue.push(Number(request.nonce));
     const created = await this.call('create order', 'create', () =>
       this.exchange.createOrder(
         symbol,
@@ -546,7 +571,12 @@ export class CcxtVenuePort implements VenuePort {
         params,
       ),
     );
-    return this.remember(this.options.profile.parseOrder(created.info, this.ctx));
+    const fromCreate = this.options.profile.orderFromCreate;
+    return this.remember(
+      fromCreate
+        ? fromCreate(created.info, request, this.ctx)
+        : this.options.profile.parseOrder(created.info, this.ctx),
+    );
   }
 
   async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
@@ -556,7 +586,13 @@ export class CcxtVenuePort implements VenuePort {
     const canceled = await this.call('cancel order', 'other', () =>
       this.exchange.cancelOrder(ref.venueOrderId, symbol, this.refParams(ref)),
     );
-    return this.remember(this.options.profile.parseOrder(canceled.info, this.ctx));
+    if (this.options.profile.cancelAnswersWithOrder) {
+      return this.remember(this.options.profile.parseOrder(canceled.info, this.ctx));
+    }
+    const order = await this.fetchOrder(ref);
+    if (order === undefined)
+      throw new VenueOrderNotFoundError(this.venue, `canceled order ${JSON.stringify(ref)} is gone`);
+    return order;
   }
 
   async cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {

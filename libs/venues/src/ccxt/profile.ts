@@ -91,6 +91,8 @@ export interface CcxtEndpoints {
 /** What a profile needs to read the venue's payloads as ours. */
 export interface ParseContext {
   venue: string;
+  /** The venue's client order id (Hyperliquid cloid) -> ours, for the orders this port knows. */
+  ourClientId(venueClientId: string): ClientOrderId;
   /** The venue's symbol (`BTCUSDT`) -> our instrument id, for the instruments we follow. */
   instrumentOfVenueSymbol(venueSymbol: string): InstrumentId | undefined;
   /** The settle asset of our instruments here (USDT, USDC). */
@@ -112,6 +114,32 @@ export interface CcxtVenueProfile {
   pointAt(exchange: CcxtExchange, endpoints: CcxtEndpoints): void;
   /** Our instrument -> ccxt's unified symbol (`BTC-USDT-PERP` -> `BTC/USDT:USDT`). */
   ccxtSymbol(instrument: InstrumentId): string;
+  /** Our instrument -> the venue's own symbol in its payloads (`BTCUSDT`, `BTC`). */
+  venueSymbol(instrument: InstrumentId): string;
+  /** Our client order id in the venue's form (Binance: as is; Hyperliquid: a 16-byte hex cloid). */
+  venueClientId(clientOrderId: ClientOrderId): string;
+  /** Adjusts the ccxt object after construction (turn off what ccxt does on its own). */
+  configure?(exchange: CcxtExchange): void;
+  /**
+   * The order a create answers with, when the venue's answer is not a whole order
+   * (Hyperliquid answers `{resting: {oid}}`): built from the request and that answer.
+   */
+  orderFromCreate?(
+    info: Record<string, unknown>,
+    request: {
+      clientOrderId: ClientOrderId;
+      instrument: InstrumentId;
+      side: 'buy' | 'sell';
+      type: 'limit' | 'market';
+      timeInForce: string;
+      price?: import('@perpmesh/core').Decimal;
+      size: import('@perpmesh/core').Decimal;
+      reduceOnly: boolean;
+    },
+    ctx: ParseContext,
+  ): VenueOrder;
+  /** false when a cancel answers with a status only: the adapter then reads the order back. */
+  readonly cancelAnswersWithOrder: boolean;
   /** Funding of the instruments, each with the interval the venue states now (read on every call). */
   fetchFunding(
     exchange: CcxtExchange,
