@@ -4,13 +4,14 @@
  */
 import { type VenueConfig, venuePreset } from '@perpmesh/sim';
 
-export function binanceusdmSimConfig(venueId = 'binanceusdm'): VenueConfig {
+/** `settle` USDT (BTCUSDT, the classic USD-M book) or USDC (BTCUSDC, also a USD-M perp). */
+export function binanceusdmSimConfig(venueId = 'binanceusdm', settle: 'USDT' | 'USDC' = 'USDT'): VenueConfig {
   return venuePreset('paper', {
     venueId,
-    settleAsset: 'USDT',
+    settleAsset: settle,
     instruments: [
       {
-        instrumentId: 'BTC-USDT-PERP',
+        instrumentId: `BTC-${settle}-PERP`,
         tickSize: '0.1',
         lotSize: '0.001',
         minNotional: '100',
@@ -19,7 +20,7 @@ export function binanceusdmSimConfig(venueId = 'binanceusdm'): VenueConfig {
         maintenanceMarginRate: '0.004',
       },
       {
-        instrumentId: 'ETH-USDT-PERP',
+        instrumentId: `ETH-${settle}-PERP`,
         tickSize: '0.01',
         lotSize: '0.001',
         minNotional: '20',

@@ -24,13 +24,23 @@ export function bareMarket(config: VenueConfig, startMs: EpochMs): EmulatorMarke
   };
 }
 
-/** One venue of a seeded world (the world holds only this venue, so its events are this venue's). */
-export function worldMarket(world: SimWorld, venueId: string): EmulatorMarket {
-  const exchange = world.exchange(venueId);
-  return {
-    exchange,
-    step(nowMs) {
-      return world.step(Math.max(nowMs, world.nowMs)).filter((e) => e.venueId === venueId);
-    },
+/**
+ * The venues of one seeded world, each an EmulatorMarket: whichever emulator steps first
+ * moves the whole world, and every venue's events wait for its own emulator to collect
+ * them (one venue's step never loses another's events).
+ */
+export function worldMarkets(world: SimWorld): (venueId: string) => EmulatorMarket {
+  const pending = new Map<string, SimEvent[]>(world.venueIds().map((v) => [v, []]));
+  return (venueId) => {
+    const exchange = world.exchange(venueId);
+    return {
+      exchange,
+      step(nowMs) {
+        for (const e of world.step(Math.max(nowMs, world.nowMs))) pending.get(e.venueId)?.push(e);
+        const mine = pending.get(venueId) ?? [];
+        pending.set(venueId, []);
+        return mine;
+      },
+    };
   };
 }
