@@ -14,8 +14,8 @@
  */
 import { spawn } from 'node:child_process';
 import { defaultWorldConfig, SimWorld } from '@perpmesh/sim';
-import { BinanceUsdmEmulator } from './binanceusdm/emulator.js';
 import { binanceusdmSimConfig } from './binanceusdm/config.js';
+import { BinanceUsdmEmulator } from './binanceusdm/emulator.js';
 import { hyperliquidSimConfig } from './hyperliquid/config.js';
 import { HyperliquidEmulator } from './hyperliquid/emulator.js';
 import { addressOf } from './hyperliquid/signing.js';
@@ -35,11 +35,22 @@ async function main(): Promise<void> {
   const template = defaultWorldConfig({ seed, startMs: Date.now(), venueIds: ['paper'] });
   const params = template.venues[0];
   if (params === undefined) throw new Error('emulators: the default world has no venue template');
+  // Marks apart by more than the funding clamp (±0.05% around the interest rate), so the
+  // venues' per-hour funding really differs: Binance pays shorts' side below index, the
+  // Hyperliquid mark sits above it. A rehearsal market, not a forecast.
   const world = new SimWorld({
     ...template,
     venues: [
-      { ...params, config: binanceusdmSimConfig('binanceusdm', 'USDC'), defaultBasis: { ...params.defaultBasis, mean: 0.0001 } },
-      { ...params, config: hyperliquidSimConfig('hyperliquid'), defaultBasis: { ...params.defaultBasis, mean: 0.0004 } },
+      {
+        ...params,
+        config: binanceusdmSimConfig('binanceusdm', 'USDC'),
+        defaultBasis: { ...params.defaultBasis, mean: -0.001 },
+      },
+      {
+        ...params,
+        config: hyperliquidSimConfig('hyperliquid'),
+        defaultBasis: { ...params.defaultBasis, mean: 0.0015 },
+      },
     ],
   });
   const market = worldMarkets(world);
@@ -73,8 +84,10 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
     return;
   }
+  // Its own process group: a Ctrl-C or a group-wide SIGTERM reaches it once, through us.
   const child = spawn(command[0] as string, command.slice(1), {
     stdio: 'inherit',
+    detached: true,
     env: { ...process.env, ...EMULATOR_CREDENTIALS, HYPERLIQUID_EMULATOR_WALLET: wallet },
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));
