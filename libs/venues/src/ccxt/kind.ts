@@ -8,7 +8,6 @@ import type { z } from 'zod';
 import type { VenueSection } from '../config.js';
 import type { OpenedVenue, VenueKindDefinition, VenueOpenContext } from '../factories.js';
 import { PUBLIC_ACCOUNT, type VenuePort } from '../port.js';
-import { CcxtVenuePort } from './port.js';
 import type { CcxtVenueProfile } from './profile.js';
 
 interface EndpointFields {
@@ -23,6 +22,8 @@ export function ccxtVenueKind<C extends VenueSection>(
   profile: CcxtVenueProfile,
 ): VenueKindDefinition<C> {
   const open = async (context: VenueOpenContext<C>): Promise<OpenedVenue> => {
+    // ccxt is large: loaded by the processes that open a ccxt venue, not by every importer.
+    const { CcxtVenuePort } = await import('./port.js');
     const config = context.config as C & EndpointFields;
     const common = {
       venue: context.venue,
