@@ -2,11 +2,16 @@
  * A Binance USD-M-like simulated venue (VENUES.md: 0.02% / 0.05%, 8 h funding by
  * default, BTC 0.1 / 0.001, 100 USDT minimum notional, settled in USDT).
  */
-import { type VenueConfig, venuePreset } from '@perpmesh/sim';
+import { type VenueConfig, type VenueConfigInput, venuePreset } from '@perpmesh/sim';
 
 /** `settle` USDT (BTCUSDT, the classic USD-M book) or USDC (BTCUSDC, also a USD-M perp). */
-export function binanceusdmSimConfig(venueId = 'binanceusdm', settle: 'USDT' | 'USDC' = 'USDT'): VenueConfig {
+export function binanceusdmSimConfig(
+  venueId = 'binanceusdm',
+  settle: 'USDT' | 'USDC' = 'USDT',
+  overrides: VenueConfigInput = {},
+): VenueConfig {
   return venuePreset('paper', {
+    ...overrides,
     venueId,
     settleAsset: settle,
     instruments: [
