@@ -370,6 +370,19 @@ describe('binanceusdm through ccxt against the emulator', () => {
     assert.equal(await port.fetchOrder({ instrument: BTC, clientOrderId: 'fivexx-1' }), undefined);
   });
 
+  test('a venue that does not answer at open: the port opens, not ready, with the reason', async () => {
+    const down = await openPort({
+      endpoints: { testnet: false, baseUrl: 'http://127.0.0.1:9', wsUrl: 'ws://127.0.0.1:9/ws' },
+      callTimeoutMs: 1_000,
+    });
+    const markets = down.readiness().find((r) => r.component === 'markets');
+    const link = down.readiness().find((r) => r.component === 'link');
+    assert.equal(markets?.ready, false);
+    assert.match(markets?.reason ?? '', /cannot load markets/);
+    assert.equal(link?.ready, false);
+    assert.match(link?.reason ?? '', /reachable/);
+  });
+
   test('a public port has no keys and refuses account calls', async () => {
     const pub = await openPort({ account: '', credentials: undefined });
     assert.equal((await pub.fetchFunding([BTC]))[0]?.instrument, BTC);
