@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { ValidationError } from '@perpmesh/core';
+import { Decimal, ValidationError } from '@perpmesh/core';
 import type { CcxtExchange, ParseContext } from '../ccxt/profile.js';
 import { binanceusdmProfile as profile } from './profile.js';
 
@@ -12,6 +12,7 @@ const payload = (name: string) =>
   >;
 
 const ctx: ParseContext = {
+  contractSize: () => new Decimal(1),
   venue: 'binanceusdm',
   settleAsset: 'USDT',
   ourClientId: (id) => id,

@@ -144,6 +144,7 @@ export class CcxtVenuePort implements VenuePort {
       settleAsset: settle,
       instrumentOfVenueSymbol: (venueSymbol) => this.instrumentByVenueSymbol.get(venueSymbol),
       ourClientId: (venueClientId) => this.ourClientIdByVenueClientId.get(venueClientId) ?? venueClientId,
+      contractSize: (instrument) => this.contractSize(instrument),
     };
     options.profile.configure?.(this.exchange);
     if (options.profile.capabilities.nonces) {
@@ -259,6 +260,12 @@ export class CcxtVenuePort implements VenuePort {
     }
   }
 
+  /** Base units per contract of the instrument as ccxt loaded it (1 when the venue trades base units). */
+  private contractSize(instrument: InstrumentId): Decimal {
+    const size = this.exchange.markets?.[this.options.profile.ccxtSymbol(instrument)]?.contractSize;
+    return size === undefined ? new Decimal(1) : decimalOf(size, `${instrument} contractSize`);
+  }
+
   private symbol(instrument: InstrumentId): string {
     if (!this.options.instruments.includes(instrument)) {
       throw new ValidationError('instrument', `${instrument} is not configured on ${this.venue}`);
@@ -275,8 +282,9 @@ export class CcxtVenuePort implements VenuePort {
     );
     return this.options.instruments.map((instrument) => {
       const m = markets[this.symbol(instrument)] as CcxtMarket;
+      const contract = this.contractSize(instrument);
       const tick = decimalOf(m.precision.price ?? Number.NaN, `${m.symbol} precision.price`);
-      const lot = decimalOf(m.precision.amount ?? Number.NaN, `${m.symbol} precision.amount`);
+      const lot = decimalOf(m.precision.amount ?? Number.NaN, `${m.symbol} precision.amount`).mul(contract);
       return {
         instrument,
         venueSymbol: this.options.profile.venueSymbol(instrument),
@@ -311,9 +319,10 @@ export class CcxtVenuePort implements VenuePort {
     instrument: InstrumentId,
     book: { bids: [number, number][]; asks: [number, number][]; nonce?: number; timestamp?: number },
   ): BookSnapshot {
+    const contract = this.contractSize(instrument);
     const level = ([price, size]: [number, number]) => ({
       price: decimalOf(price, 'book price'),
-      size: decimalOf(size, 'book size'),
+      size: decimalOf(size, 'book size').mul(contract),
     });
     return {
       kind: 'snapshot',
@@ -566,7 +575,7 @@ export class CcxtVenuePort implements VenuePort {
         symbol,
         request.type,
         request.side,
-        request.size.toFixed(),
+        request.size.div(this.contractSize(request.instrument)).toFixed(),
         request.price?.toFixed(),
         params,
       ),

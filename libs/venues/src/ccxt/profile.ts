@@ -58,6 +58,7 @@ export interface CcxtMarket {
   base: string;
   quote: string;
   settle?: string;
+  contractSize?: number;
   swap?: boolean;
   linear?: boolean;
   maker?: number;
@@ -97,6 +98,8 @@ export interface ParseContext {
   instrumentOfVenueSymbol(venueSymbol: string): InstrumentId | undefined;
   /** The settle asset of our instruments here (USDT, USDC). */
   settleAsset: string;
+  /** Base units per contract on the wire (OKX swaps: 0.01 BTC; 1 where the venue counts base units). */
+  contractSize(instrument: InstrumentId): import('@perpmesh/core').Decimal;
 }
 
 export interface CcxtVenueProfile {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ValidationError } from '@perpmesh/core';
+import { Decimal, ValidationError } from '@perpmesh/core';
 import type { ParseContext } from '../ccxt/profile.js';
 import { hyperliquidCloid, hyperliquidProfile as profile } from './profile.js';
 
 const ctx: ParseContext = {
+  contractSize: () => new Decimal(1),
   venue: 'hyperliquid',
   settleAsset: 'USDC',
   instrumentOfVenueSymbol: (s) => (s === 'BTC' ? 'BTC-USDC-PERP' : undefined),
