@@ -14,6 +14,7 @@ import {
   PaperVenueHub,
   PUBLIC_ACCOUNT,
   paperHubOptionsFromConfig,
+  plannedVenueKind,
   registerVenueKind,
   type Subscription,
   unregisterVenueKind,
@@ -25,6 +26,13 @@ import {
 } from '@perpmesh/venues';
 import { z } from 'zod';
 import { openVenueDirectory } from './venues.js';
+
+// A kind whose config is known and whose adapter is not built (what plannedVenueKind makes).
+const PLANNED_FIXTURE = plannedVenueKind(
+  'fixture-planned',
+  venueKindSchema('fixture-planned', { account: { apiKey: credentialSchema } }),
+  'a test',
+);
 
 // ---- the fixture kind: what an adapter folder holds, in one file ----------------------------
 
@@ -116,11 +124,13 @@ const fixtureVenues = {
 };
 
 describe('openVenueDirectory', () => {
-  before(() =>
-    registerVenueKind({ kind: FIXTURE_KIND, configSchema: fixtureConfigSchema, open: openFixture }),
-  );
+  before(() => {
+    registerVenueKind({ kind: FIXTURE_KIND, configSchema: fixtureConfigSchema, open: openFixture });
+    registerVenueKind(PLANNED_FIXTURE);
+  });
   after(() => {
     unregisterVenueKind(FIXTURE_KIND);
+    unregisterVenueKind(PLANNED_FIXTURE.kind);
     delete process.env[TOKEN_ENV];
   });
 
@@ -185,21 +195,19 @@ describe('openVenueDirectory', () => {
   });
 
   test('a kind whose adapter is not in this build fails at open, naming venues.<id>.kind', async () => {
-    const okx = config({
-      okx: {
-        kind: 'okx',
+    const planned = config({
+      planned: {
+        kind: PLANNED_FIXTURE.kind,
         instruments: ['BTC-USDT-PERP'],
-        accounts: {
-          main: { apiKey: { env: 'OKX_K' }, secret: { env: 'OKX_S' }, passphrase: { env: 'OKX_P' } },
-        },
+        accounts: { main: { apiKey: { env: 'PLANNED_K' } } },
       },
     });
     for (const access of ['public', 'trading'] as const) {
       await assert.rejects(
-        openVenueDirectory(okx, { access }),
+        openVenueDirectory(planned, { access }),
         (err) =>
           err instanceof ValidationError &&
-          err.field === 'venues.okx.kind' &&
+          err.field === 'venues.planned.kind' &&
           /adapter is not in this build yet/.test(err.message),
       );
     }

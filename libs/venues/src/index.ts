@@ -1,4 +1,7 @@
 export * from './binanceusdm/config.js';
+export { ccxtVenueKind } from './ccxt/kind.js';
+export type { CcxtVenuePort, CcxtVenuePortOptions } from './ccxt/port.js';
+export type { CcxtVenueProfile } from './ccxt/profile.js';
 export * from './config.js';
 export * from './credentials.js';
 export * from './directory.js';

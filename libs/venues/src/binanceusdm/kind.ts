@@ -1,9 +1,10 @@
-import { plannedVenueKind } from '../factories.js';
+import { ccxtVenueKind } from '../ccxt/kind.js';
 import { BINANCEUSDM_KIND, binanceusdmVenueConfigSchema } from './config.js';
+import { binanceusdmProfile } from './profile.js';
 
-/** Config only: the ccxt adapter comes with issue #11. */
-export const binanceusdmVenueKind = plannedVenueKind(
+/** Binance USD-M futures through the ccxt adapter. */
+export const binanceusdmVenueKind = ccxtVenueKind(
   BINANCEUSDM_KIND,
   binanceusdmVenueConfigSchema,
-  'issue #11',
+  binanceusdmProfile,
 );

@@ -1,9 +1,10 @@
-import { plannedVenueKind } from '../factories.js';
+import { ccxtVenueKind } from '../ccxt/kind.js';
 import { HYPERLIQUID_KIND, hyperliquidVenueConfigSchema } from './config.js';
+import { hyperliquidProfile } from './profile.js';
 
-/** Config only: the ccxt adapter comes with issue #11. */
-export const hyperliquidVenueKind = plannedVenueKind(
+/** Hyperliquid perps through the ccxt adapter. */
+export const hyperliquidVenueKind = ccxtVenueKind(
   HYPERLIQUID_KIND,
   hyperliquidVenueConfigSchema,
-  'issue #11',
+  hyperliquidProfile,
 );

@@ -1,5 +1,6 @@
-import { plannedVenueKind } from '../factories.js';
+import { ccxtVenueKind } from '../ccxt/kind.js';
 import { OKX_KIND, okxVenueConfigSchema } from './config.js';
+import { okxProfile } from './profile.js';
 
-/** Config only: the ccxt adapter comes with issue #11. */
-export const okxVenueKind = plannedVenueKind(OKX_KIND, okxVenueConfigSchema, 'issue #11');
+/** OKX swaps through the ccxt adapter. */
+export const okxVenueKind = ccxtVenueKind(OKX_KIND, okxVenueConfigSchema, okxProfile);

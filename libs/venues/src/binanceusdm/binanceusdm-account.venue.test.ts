@@ -1,0 +1,124 @@
+/**
+ * Binance USD-M account events the venue makes on its own, through ccxt against the
+ * emulator: funding settled while nobody listened is read back from the venue's history,
+ * and a liquidation's fill arrives on the user stream with the position gone.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Decimal } from '@perpmesh/core';
+import { BinanceUsdmEmulator, bareMarket, binanceusdmSimConfig } from '@perpmesh/emulators';
+import { eventually } from '@perpmesh/testing';
+import { CcxtVenuePort } from '../ccxt/port.js';
+import type { VenueFill } from '../port.js';
+import { binanceusdmProfile } from './profile.js';
+
+const BTC = 'BTC-USDT-PERP';
+const KEY = { apiKey: 'emu-key-acct', secret: 'emu-secret-acct' };
+const MAKER = 'counterparty';
+
+let emulator: BinanceUsdmEmulator;
+let port: CcxtVenuePort;
+
+before(async () => {
+  // Funding settles every second here, so a test sees several settlements.
+  const config = binanceusdmSimConfig('binanceusdm', 'USDT', {
+    funding: {
+      intervalMs: 1_000,
+      interestRate: '0.0001',
+      premiumClamp: '0.0005',
+      divisor: '1',
+      capPerInterval: '0.003',
+      rateDecimals: 8,
+    },
+  });
+  const market = bareMarket(config, Date.now());
+  market.exchange.deposit(MAKER, '10000000');
+  market.exchange.setPrices(BTC, { markPrice: '60000', indexPrice: '60000' });
+  emulator = new BinanceUsdmEmulator({
+    market,
+    apiKeys: [{ ...KEY, accountId: 'main', deposit: '1000' }],
+    stepIntervalMs: 50,
+  });
+  const baseUrl = await emulator.start();
+  port = await CcxtVenuePort.open({
+    venue: 'binanceusdm',
+    account: 'main',
+    apiKeyId: 'default',
+    profile: binanceusdmProfile,
+    instruments: [BTC],
+    endpoints: { testnet: false, baseUrl, wsUrl: emulator.wsUrl },
+    credentials: KEY,
+    callTimeoutMs: 5_000,
+    streamBackoff: { initialDelayMs: 50, maxDelayMs: 500 },
+  });
+});
+
+after(async () => {
+  await port.close();
+  await emulator.close();
+});
+
+describe('binanceusdm account events made by the venue', () => {
+  test('funding paid while nobody listened is recovered from the venue history', async () => {
+    const since = Date.now();
+    const r = emulator.exchange.placeOrder({
+      accountId: MAKER,
+      instrumentId: BTC,
+      side: 'sell',
+      type: 'limit',
+      timeInForce: 'gtc',
+      price: '60000',
+      size: '0.1',
+    });
+    assert.ok(r.ok);
+    emulator.server.flush();
+    await port.createOrder({
+      clientOrderId: 'acct-long-1',
+      instrument: BTC,
+      side: 'buy',
+      type: 'limit',
+      timeInForce: 'ioc',
+      price: new Decimal('60000'),
+      size: new Decimal('0.1'),
+      reduceOnly: false,
+    });
+    // Mark above index: longs pay.
+    emulator.exchange.setPrices(BTC, { markPrice: '60060', indexPrice: '60000' });
+    await eventually(
+      'a few settlements',
+      () => emulator.exchange.balance('main').fundingNet.lt(0) && Date.now() - since > 2_500,
+      10_000,
+    );
+    const payments = await port.fetchFundingPayments(since);
+    assert.ok(payments.length >= 2, `payments: ${payments.length}`);
+    assert.ok(payments.every((p) => p.instrument === BTC && p.amount.isNeg()));
+    const truth = emulator.exchange.balance('main').fundingNet;
+    const sum = payments.reduce((s, p) => s.plus(p.amount), new Decimal(0));
+    // Settlements may land between the two readings; the history never has more than the truth.
+    assert.ok(sum.gte(truth), `history ${sum.toFixed()} vs venue ${truth.toFixed()}`);
+    assert.ok(sum.lt(0));
+  });
+
+  test('a liquidation: its fill arrives on the user stream and the position is gone', async () => {
+    const fills: VenueFill[] = [];
+    const sub = await port.watchUserStream((e) => {
+      if (e.kind === 'fill') fills.push(e.fill);
+    });
+    try {
+      assert.equal((await port.fetchPositions())[0]?.size.toFixed(), '0.1');
+      emulator.exchange.setPrices(BTC, { markPrice: '50000', indexPrice: '50000' });
+      emulator.server.flush();
+      const liquidation = await eventually(
+        'liquidation fill',
+        () => fills.find((f) => f.clientOrderId.startsWith('autoclose-')),
+        5_000,
+      );
+      assert.equal(liquidation.side, 'sell');
+      assert.equal(liquidation.size.toFixed(), '0.1');
+      assert.equal(liquidation.price.toFixed(), '50000');
+      assert.deepEqual(await port.fetchPositions(), []);
+    } finally {
+      await sub.close();
+    }
+  });
+});

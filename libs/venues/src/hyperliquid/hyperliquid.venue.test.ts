@@ -1,0 +1,266 @@
+/**
+ * Hyperliquid through the real ccxt code path against the local emulator (127.0.0.1):
+ * markets, the streamed book, hourly funding, the account, an order's life, EIP-712
+ * signing checked by recovering the signer, our nonces under 20 concurrent orders and
+ * cancels, and a websocket drop during fills.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Decimal } from '@perpmesh/core';
+import {
+  bareMarket,
+  HyperliquidEmulator,
+  hyperliquidAddressOf,
+  hyperliquidSimConfig,
+} from '@perpmesh/emulators';
+import { eventually } from '@perpmesh/testing';
+import { CcxtVenuePort, type CcxtVenuePortOptions } from '../ccxt/port.js';
+import { VenueRejectedError } from '../errors.js';
+import type { BookSnapshot, PlaceOrderRequest, UserStreamEvent, VenueFill } from '../port.js';
+import { hyperliquidProfile } from './profile.js';
+
+const BTC = 'BTC-USDC-PERP';
+const PRIVATE_KEY = `0x${'11'.repeat(32)}`;
+const STRANGER_KEY = `0x${'22'.repeat(32)}`;
+const WALLET = hyperliquidAddressOf(PRIVATE_KEY);
+const MAKER = 'counterparty';
+const HOUR_MS = 3_600_000;
+
+let emulator: HyperliquidEmulator;
+let baseUrl: string;
+let port: CcxtVenuePort;
+const opened: CcxtVenuePort[] = [];
+let nextNonce = Date.now();
+
+function options(overrides: Partial<CcxtVenuePortOptions> = {}): CcxtVenuePortOptions {
+  return {
+    venue: 'hyperliquid',
+    account: 'main',
+    apiKeyId: 'default',
+    profile: hyperliquidProfile,
+    instruments: [BTC],
+    endpoints: { testnet: false, baseUrl, wsUrl: emulator.wsUrl },
+    credentials: { walletAddress: WALLET, privateKey: PRIVATE_KEY },
+    callTimeoutMs: 5_000,
+    fundingPollMs: 200,
+    streamBackoff: { initialDelayMs: 50, maxDelayMs: 500 },
+    budget: { capacity: 100, perSecond: 100, maxWaitMs: 5_000 },
+    ...overrides,
+  };
+}
+
+async function openPort(overrides: Partial<CcxtVenuePortOptions> = {}): Promise<CcxtVenuePort> {
+  const p = await CcxtVenuePort.open(options(overrides));
+  opened.push(p);
+  return p;
+}
+
+function makerOrder(side: 'buy' | 'sell', price: string, size: string, tif: 'gtc' | 'ioc' = 'gtc'): void {
+  const r = emulator.exchange.placeOrder({
+    accountId: MAKER,
+    instrumentId: BTC,
+    side,
+    type: 'limit',
+    timeInForce: tif,
+    price,
+    size,
+  });
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.reject));
+  emulator.server.flush();
+}
+
+function order(clientOrderId: string, side: 'buy' | 'sell', price: string, size: string): PlaceOrderRequest {
+  // As execution allocates them for this venue: strictly increasing, never below the clock.
+  nextNonce = Math.max(nextNonce + 1, Date.now());
+  return {
+    clientOrderId,
+    instrument: BTC,
+    side,
+    type: 'limit',
+    timeInForce: 'gtc',
+    price: new Decimal(price),
+    size: new Decimal(size),
+    reduceOnly: false,
+    nonce: BigInt(nextNonce),
+  };
+}
+
+before(async () => {
+  const market = bareMarket(hyperliquidSimConfig(), Date.now());
+  market.exchange.deposit(MAKER, '10000000');
+  market.exchange.setPrices(BTC, { markPrice: '60000', indexPrice: '59990' });
+  emulator = new HyperliquidEmulator({
+    market,
+    users: [{ address: WALLET, accountId: 'main', deposit: '100000' }],
+    stepIntervalMs: 50,
+  });
+  baseUrl = await emulator.start();
+  makerOrder('buy', '59000', '1');
+  makerOrder('sell', '61000', '1');
+  port = await openPort();
+});
+
+after(async () => {
+  await Promise.allSettled(opened.map((p) => p.close()));
+  await emulator.close();
+});
+
+describe('hyperliquid through ccxt against the emulator', () => {
+  test('markets load: 5 size decimals, the 5-significant-digit tick, 1 h funding', async () => {
+    const [btc] = await port.loadMarkets();
+    assert.equal(btc?.instrument, BTC);
+    assert.equal(btc?.venueSymbol, 'BTC');
+    assert.equal(btc?.settle, 'USDC');
+    assert.equal(btc?.lotSize.toFixed(), '0.00001');
+    assert.equal(btc?.tickSize.toFixed(), '1');
+    assert.equal(btc?.maxLeverage.toFixed(), '40');
+    assert.equal(btc?.fundingIntervalMs, HOUR_MS);
+  });
+
+  test('the book streams and follows the venue', async () => {
+    const snapshots: BookSnapshot[] = [];
+    const sub = await port.watchMarket([BTC], (e) => {
+      if (e.kind === 'snapshot') snapshots.push(e);
+    });
+    try {
+      makerOrder('buy', '59500', '0.25');
+      await eventually(
+        'new best bid streamed',
+        () => snapshots.at(-1)?.bids[0]?.price.toFixed() === '59500',
+        5_000,
+      );
+      assert.equal(snapshots.at(-1)?.bids[0]?.size.toFixed(), '0.25');
+      assert.equal(snapshots.at(-1)?.asks[0]?.price.toFixed(), '61000');
+    } finally {
+      await sub.close();
+    }
+  });
+
+  test('funding: the hourly rate with its 1 h interval and the next hour', async () => {
+    const [f] = await port.fetchFunding([BTC]);
+    const truth = emulator.exchange.funding(BTC);
+    assert.equal(f?.intervalMs, HOUR_MS);
+    assert.equal(f?.rate.toFixed(), truth?.predictedRate.toFixed());
+    assert.equal(f?.markPrice.toFixed(), '60000');
+    assert.equal(f?.indexPrice.toFixed(), '59990');
+    assert.equal((f?.nextFundingTimeMs ?? 1) % HOUR_MS, 0);
+  });
+
+  test('an order is placed, partially filled, filled; another canceled; the stream agrees', async () => {
+    const events: UserStreamEvent[] = [];
+    const sub = await port.watchUserStream((e) => events.push(e));
+    try {
+      const placed = await port.createOrder(order('hl-life-1', 'buy', '60000', '0.005'));
+      assert.equal(placed.status, 'accepted');
+      makerOrder('sell', '60000', '0.002');
+      await eventually(
+        'partial',
+        async () =>
+          (await port.fetchOrder({ instrument: BTC, clientOrderId: 'hl-life-1' }))?.status ===
+          'partially_filled',
+        5_000,
+      );
+      makerOrder('sell', '60000', '0.003');
+      const filled = await eventually(
+        'filled',
+        async () => {
+          const o = await port.fetchOrder({ instrument: BTC, clientOrderId: 'hl-life-1' });
+          return o?.status === 'filled' ? o : undefined;
+        },
+        5_000,
+      );
+      assert.equal(filled.clientOrderId, 'hl-life-1');
+      assert.equal(filled.filled.toFixed(), '0.005');
+      const fills = () =>
+        events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === 'hl-life-1' ? [e.fill] : []));
+      await eventually('both fills streamed', () => fills().length === 2, 5_000);
+      assert.deepEqual(
+        fills().map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
+        [
+          ['0.002', '0.018', 'maker'],
+          ['0.003', '0.027', 'maker'],
+        ],
+      );
+      await port.createOrder(order('hl-life-2', 'buy', '58000', '0.002'));
+      const canceled = await port.cancelOrder({ instrument: BTC, clientOrderId: 'hl-life-2' });
+      assert.equal(canceled.status, 'canceled');
+      assert.equal(canceled.clientOrderId, 'hl-life-2');
+    } finally {
+      await sub.close();
+    }
+  });
+
+  test('balances and positions equal the emulator truth', async () => {
+    emulator.server.flush();
+    const [balance] = await port.fetchBalances();
+    const truth = emulator.exchange.balance('main');
+    assert.equal(balance?.asset, 'USDC');
+    assert.equal(balance?.equity.toFixed(), truth.equity.toFixed());
+    assert.equal(balance?.total.toFixed(), truth.walletBalance.toFixed());
+    assert.equal(balance?.available.toFixed(), truth.available.toFixed());
+    assert.equal(truth.walletBalance.toFixed(), '99999.955');
+    const [position] = await port.fetchPositions();
+    const pos = emulator.exchange.position('main', BTC);
+    assert.equal(position?.size.toFixed(), '0.005');
+    assert.equal(position?.entryPrice.toFixed(), pos.entryPrice?.toFixed());
+    assert.equal(position?.markPrice.toFixed(), pos.markPrice.toFixed());
+    assert.equal(position?.unrealizedPnl.toFixed(), pos.unrealizedPnl.toFixed());
+    assert.equal(position?.leverage.toFixed(), String(pos.leverage));
+    assert.equal(position?.liquidationPrice?.toFixed(), pos.liquidationPrice?.toFixed());
+  });
+
+  test('an action signed by a key the venue does not know is refused (the signer is recovered)', async () => {
+    const stranger = await openPort({ credentials: { walletAddress: WALLET, privateKey: STRANGER_KEY } });
+    await assert.rejects(
+      stranger.createOrder(order('hl-stranger', 'buy', '58000', '0.002')),
+      (err: unknown) => {
+        assert.ok(err instanceof VenueRejectedError, String(err));
+        assert.equal(err.reason, 'authentication');
+        assert.match(err.message, new RegExp(hyperliquidAddressOf(STRANGER_KEY), 'i'));
+        return true;
+      },
+    );
+    assert.equal(
+      emulator.exchange.getOrder('main', { clientOrderId: hyperliquidProfile.venueClientId('hl-stranger') }),
+      undefined,
+    );
+  });
+
+  test('20 concurrent orders and cancels: every nonce distinct, every order ours', async () => {
+    const signer = WALLET.toLowerCase();
+    const before = emulator.acceptedNonces.get(signer)?.length ?? 0;
+    const requests = Array.from({ length: 20 }, (_, i) =>
+      order(`hl-burst-${i}`, 'buy', String(57000 + i), '0.001'),
+    );
+    const placed = await Promise.all(requests.map((r) => port.createOrder(r)));
+    assert.equal(new Set(placed.map((o) => o.venueOrderId)).size, 20);
+    await Promise.all(placed.map((o) => port.cancelOrder({ instrument: BTC, venueOrderId: o.venueOrderId })));
+    const nonces = (emulator.acceptedNonces.get(signer) ?? []).slice(before);
+    assert.equal(nonces.length, 40);
+    assert.equal(new Set(nonces).size, 40);
+    // The orders signed with the nonces execution allocated.
+    assert.deepEqual(nonces.slice(0, 20).sort(), requests.map((r) => Number(r.nonce)).sort());
+    assert.equal(emulator.exchange.openOrders('main', BTC).length, 0);
+  });
+
+  test('a websocket drop during fills: every fill delivered once after the reconnect', async () => {
+    const fills: VenueFill[] = [];
+    const sub = await port.watchUserStream((e) => {
+      if (e.kind === 'fill' && e.fill.clientOrderId === 'hl-drop-1') fills.push(e.fill);
+    });
+    try {
+      await port.createOrder(order('hl-drop-1', 'sell', '60500', '0.004'));
+      makerOrder('buy', '60500', '0.001', 'ioc');
+      await eventually('first fill live', () => fills.length === 1, 5_000);
+      emulator.server.dropWebSockets();
+      makerOrder('buy', '60500', '0.001', 'ioc');
+      makerOrder('buy', '60500', '0.001', 'ioc');
+      await eventually('missed fills caught up', () => fills.length === 3, 10_000);
+      makerOrder('buy', '60500', '0.001', 'ioc');
+      await eventually('live again', () => fills.length === 4, 5_000);
+      assert.equal(new Set(fills.map((f) => f.tradeId)).size, 4);
+    } finally {
+      await sub.close();
+    }
+  });
+});

@@ -1,0 +1,328 @@
+/**
+ * Hyperliquid as a ccxt venue profile (ccxt/profile.ts):
+ * - funding: `metaAndAssetCtxs[1][i].funding` is the live hourly estimate; the venue pays
+ *   every hour (1 h interval, stated here, never assumed elsewhere); next time = next hour.
+ * - account: `clearinghouseState` of the wallet address (equity = accountValue, available =
+ *   withdrawable, total = equity - unrealized PnL); positions from its assetPositions.
+ * - client ids: `cloid`, 16 bytes of hex. A UUID-form id maps to its own 16 bytes (and
+ *   back); any other id to the first 16 bytes of its SHA-256 (the port keeps the map back).
+ * - nonces: ours (capabilities.nonces): ccxt's millisecond nonce collides under concurrency.
+ * - ccxt's builder-fee approval, referrer and abstraction calls are switched off
+ *   (`configure`): no builder is attached to our orders, no fee approved for anyone.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type ClientOrderId,
+  Decimal,
+  type InstrumentId,
+  type OrderStatus,
+  type TimeInForce,
+  ValidationError,
+} from '@perpmesh/core';
+import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
+import type {
+  FundingInfo,
+  VenueBalance,
+  VenueFill,
+  VenueFundingPayment,
+  VenueOrder,
+  VenuePosition,
+} from '../port.js';
+
+const HOUR_MS = 3_600_000;
+type Row = Record<string, unknown>;
+
+function text(row: Row | undefined, field: string, where: string): string {
+  const v = row?.[field];
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  throw new ValidationError(`${where}.${field}`, `expected a number as text, got ${JSON.stringify(v)}`);
+}
+const dec = (row: Row | undefined, field: string, where: string) => new Decimal(text(row, field, where));
+function int(row: Row | undefined, field: string, where: string): number {
+  const n = Number(row?.[field]);
+  if (!Number.isSafeInteger(n))
+    throw new ValidationError(
+      `${where}.${field}`,
+      `expected an integer, got ${JSON.stringify(row?.[field])}`,
+    );
+  return n;
+}
+function instrumentOf(row: Row | undefined, where: string, ctx: ParseContext): InstrumentId {
+  const coin = text(row, 'coin', where);
+  const instrument = ctx.instrumentOfVenueSymbol(coin);
+  if (instrument === undefined)
+    throw new ValidationError(`${where}.coin`, `${coin} is not an instrument we follow`);
+  return instrument;
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** Our client order id as a Hyperliquid cloid (`0x` + 32 hex). */
+export function hyperliquidCloid(clientOrderId: ClientOrderId): string {
+  if (UUID.test(clientOrderId)) return `0x${clientOrderId.replaceAll('-', '').toLowerCase()}`;
+  return `0x${createHash('sha256').update(clientOrderId).digest('hex').slice(0, 32)}`;
+}
+
+const TIF_TO_VENUE: Partial<Record<TimeInForce, string>> = { gtc: 'Gtc', ioc: 'Ioc', post_only: 'Alo' };
+const TIF_FROM_VENUE: Record<string, TimeInForce> = { Gtc: 'gtc', Ioc: 'ioc', Alo: 'post_only' };
+
+function user(exchange: CcxtExchange): string {
+  const address = exchange.walletAddress;
+  if (typeof address !== 'string')
+    throw new ValidationError('walletAddress', 'is required for account calls');
+  return address;
+}
+
+async function info(exchange: CcxtExchange, request: Row): Promise<unknown> {
+  return (exchange.publicPostInfo as (r: Row) => Promise<unknown>)(request);
+}
+
+/** An order from `orderStatus` / `orderUpdates` (`{order, status, statusTimestamp}`) or an open-orders row. */
+function parseOrder(raw: Row, ctx: ParseContext): VenueOrder {
+  const w = 'hyperliquid order';
+  const order = (typeof raw.order === 'object' && raw.order !== null ? raw.order : raw) as Row;
+  const venueStatus = typeof raw.status === 'string' ? raw.status : 'open';
+  const size = dec(order, 'origSz', w);
+  const remaining = dec(order, 'sz', w);
+  const filled = venueStatus === 'filled' ? size : size.minus(remaining);
+  const status: OrderStatus =
+    venueStatus === 'open'
+      ? filled.gt(0)
+        ? 'partially_filled'
+        : 'accepted'
+      : venueStatus === 'filled'
+        ? 'filled'
+        : venueStatus === 'rejected'
+          ? 'rejected'
+          : 'canceled';
+  const cloid = typeof order.cloid === 'string' ? order.cloid : undefined;
+  const type = order.orderType === 'Market' ? 'market' : 'limit';
+  return {
+    clientOrderId: cloid === undefined ? '' : ctx.ourClientId(cloid),
+    venueOrderId: text(order, 'oid', w),
+    instrument: instrumentOf(order, w, ctx),
+    side: order.side === 'B' ? 'buy' : 'sell',
+    type,
+    timeInForce: TIF_FROM_VENUE[String(order.tif)] ?? 'gtc',
+    ...(type === 'limit' ? { price: dec(order, 'limitPx', w) } : {}),
+    size,
+    filled,
+    status,
+    reduceOnly: order.reduceOnly === true,
+    ...(venueStatus === 'open' || venueStatus === 'filled' ? {} : { reason: venueStatus }),
+    tsEventMs: typeof raw.statusTimestamp === 'number' ? raw.statusTimestamp : int(order, 'timestamp', w),
+  };
+}
+
+function parseFill(
+  f: Row,
+  ctx: ParseContext,
+): Omit<VenueFill, 'clientOrderId'> & { clientOrderId?: ClientOrderId } {
+  const w = 'hyperliquid fill';
+  return {
+    tradeId: text(f, 'tid', w),
+    venueOrderId: text(f, 'oid', w),
+    ...(typeof f.cloid === 'string' ? { clientOrderId: ctx.ourClientId(f.cloid) } : {}),
+    instrument: instrumentOf(f, w, ctx),
+    side: f.side === 'B' ? 'buy' : 'sell',
+    price: dec(f, 'px', w),
+    size: dec(f, 'sz', w),
+    fee: dec(f, 'fee', w),
+    feeCurrency: typeof f.feeToken === 'string' ? f.feeToken : 'USDC',
+    liquidity: f.crossed === true ? 'taker' : 'maker',
+    tsEventMs: int(f, 'time', w),
+  };
+}
+
+async function clearinghouse(exchange: CcxtExchange): Promise<Row> {
+  return (await info(exchange, { type: 'clearinghouseState', user: user(exchange) })) as Row;
+}
+
+export const hyperliquidProfile: CcxtVenueProfile = {
+  ccxtId: 'hyperliquid',
+  capabilities: {
+    nonces: true,
+    nonceFloorIsTimeMs: true,
+    rejectsDuplicateClientOrderId: true,
+    cancelAllOrders: false,
+    postOnly: true,
+    fok: false,
+  },
+  ccxtOptions: () => ({
+    fetchMarkets: { types: ['swap'] },
+    builderFee: false,
+    approvedBuilderFee: false,
+  }),
+  configure(exchange) {
+    // No builder approval, referrer or abstraction calls: ccxt would sign and send them on
+    // the first order, and attach a builder to every order once approved.
+    exchange.initializeClient = async () => true;
+  },
+  credentials: (fields, accountConfig) => ({
+    walletAddress: String(accountConfig.walletAddress ?? ''),
+    privateKey: fields.privateKey ?? '',
+  }),
+  pointAt(exchange, endpoints) {
+    if (endpoints.testnet && endpoints.baseUrl === undefined) {
+      (exchange as unknown as { setSandboxMode(on: boolean): void }).setSandboxMode(true);
+    }
+    const api = exchange.urls.api as Record<string, unknown>;
+    if (endpoints.baseUrl !== undefined) {
+      const base = endpoints.baseUrl.replace(/\/$/, '');
+      api.public = base;
+      api.private = base;
+    }
+    if (endpoints.wsUrl !== undefined)
+      api.ws = { ...((api.ws as Record<string, unknown>) ?? {}), public: endpoints.wsUrl };
+  },
+  ccxtSymbol: (instrument) => {
+    const [base, quote] = instrument.split('-');
+    return `${base}/${quote}:${quote}`;
+  },
+  venueSymbol: (instrument) => instrument.split('-')[0] as string,
+  venueClientId: hyperliquidCloid,
+  cancelAnswersWithOrder: false,
+  // One connection carries public and private subscriptions.
+  isPrivateWsUrl: () => true,
+  async fetchFundingIntervals(_exchange, instruments) {
+    return new Map(instruments.map((i) => [i, HOUR_MS]));
+  },
+  async fetchFunding(exchange, instruments, ctx) {
+    const [meta, ctxs] = (await info(exchange, { type: 'metaAndAssetCtxs' })) as [Row, Row[]];
+    const universe = (meta.universe as Row[] | undefined) ?? [];
+    const now = Date.now();
+    return instruments.map((instrument): FundingInfo => {
+      const coin = instrument.split('-')[0];
+      const i = universe.findIndex((u) => u.name === coin);
+      const w = `hyperliquid metaAndAssetCtxs ${coin}`;
+      if (i < 0) throw new ValidationError(w, 'missing from the venue answer');
+      const row = ctxs[i];
+      void ctx;
+      return {
+        kind: 'funding',
+        instrument,
+        rate: dec(row, 'funding', w),
+        intervalMs: HOUR_MS,
+        nextFundingTimeMs: (Math.floor(now / HOUR_MS) + 1) * HOUR_MS,
+        markPrice: dec(row, 'markPx', w),
+        indexPrice: dec(row, 'oraclePx', w),
+        tsEventMs: now,
+      };
+    });
+  },
+  async fetchBalances(exchange, ctx) {
+    const state = await clearinghouse(exchange);
+    const w = 'hyperliquid clearinghouseState';
+    const summary = state.marginSummary as Row | undefined;
+    const upnl = ((state.assetPositions as Row[] | undefined) ?? []).reduce(
+      (s, p) => s.plus(dec(p.position as Row, 'unrealizedPnl', `${w}.assetPositions`)),
+      new Decimal(0),
+    );
+    const equity = dec(summary, 'accountValue', `${w}.marginSummary`);
+    const balance: VenueBalance = {
+      asset: ctx.settleAsset,
+      total: equity.minus(upnl),
+      available: dec(state, 'withdrawable', w),
+      equity,
+      unrealizedPnl: upnl,
+      tsEventMs: typeof state.time === 'number' ? state.time : Date.now(),
+    };
+    return [balance];
+  },
+  async fetchPositions(exchange, ctx) {
+    const state = await clearinghouse(exchange);
+    const out: VenuePosition[] = [];
+    for (const entry of (state.assetPositions as Row[] | undefined) ?? []) {
+      const p = entry.position as Row;
+      const instrument = ctx.instrumentOfVenueSymbol(String(p.coin));
+      if (instrument === undefined) continue;
+      const w = `hyperliquid position ${String(p.coin)}`;
+      const size = dec(p, 'szi', w);
+      if (size.isZero()) continue;
+      const liq =
+        p.liquidationPx === null || p.liquidationPx === undefined ? undefined : dec(p, 'liquidationPx', w);
+      out.push({
+        instrument,
+        size,
+        entryPrice: dec(p, 'entryPx', w),
+        markPrice: dec(p, 'positionValue', w).div(size.abs()),
+        unrealizedPnl: dec(p, 'unrealizedPnl', w),
+        realizedPnl: new Decimal(0),
+        leverage: dec(p.leverage as Row, 'value', `${w}.leverage`),
+        ...(liq === undefined ? {} : { liquidationPrice: liq }),
+        tsEventMs: typeof state.time === 'number' ? state.time : Date.now(),
+      });
+    }
+    return out;
+  },
+  async fetchFundingPayments(exchange, sinceMs, ctx) {
+    const rows = (await info(exchange, {
+      type: 'userFunding',
+      user: user(exchange),
+      startTime: sinceMs,
+    })) as Row[];
+    const out: VenueFundingPayment[] = [];
+    for (const row of rows) {
+      const delta = row.delta as Row;
+      const instrument = ctx.instrumentOfVenueSymbol(String(delta.coin));
+      if (instrument === undefined) continue;
+      const w = 'hyperliquid userFunding';
+      out.push({
+        instrument,
+        amount: dec(delta, 'usdc', w),
+        rate: dec(delta, 'fundingRate', w),
+        positionSize: dec(delta, 'szi', w),
+        markPrice: new Decimal(0),
+        tsEventMs: int(row, 'time', w),
+      });
+    }
+    return out;
+  },
+  orderParams: ({ clientOrderId, type, timeInForce, reduceOnly }) => {
+    const tif = TIF_TO_VENUE[timeInForce as TimeInForce];
+    if (type === 'limit' && tif === undefined) {
+      throw new ValidationError(
+        'timeInForce',
+        `${timeInForce} is not offered by hyperliquid (Gtc, Ioc, Alo)`,
+      );
+    }
+    return { clientOrderId, ...(type === 'limit' ? { timeInForce: tif } : {}), reduceOnly };
+  },
+  clientIdParams: (cloid) => ({ clientOrderId: cloid }),
+  orderFromCreate(raw, request, ctx) {
+    const w = 'hyperliquid order status';
+    const resting = raw.resting as Row | undefined;
+    const filled = raw.filled as Row | undefined;
+    const oid = text(resting ?? filled, 'oid', w);
+    void ctx;
+    return {
+      clientOrderId: request.clientOrderId,
+      venueOrderId: oid,
+      instrument: request.instrument,
+      side: request.side,
+      type: request.type,
+      timeInForce: request.timeInForce as TimeInForce,
+      ...(request.price === undefined ? {} : { price: request.price }),
+      size: request.size,
+      filled: filled ? dec(filled, 'totalSz', w) : new Decimal(0),
+      ...(filled ? { avgFillPrice: dec(filled, 'avgPx', w) } : {}),
+      status: filled
+        ? dec(filled, 'totalSz', w).gte(request.size)
+          ? 'filled'
+          : 'partially_filled'
+        : 'accepted',
+      reduceOnly: request.reduceOnly,
+      tsEventMs: Date.now(),
+    };
+  },
+  parseOrder,
+  parseFill,
+  rejectReason: (message) => {
+    if (/does not exist|Invalid signature/.test(message)) return 'authentication';
+    if (/Post only order would have immediately matched/.test(message)) return 'post_only_would_cross';
+    if (/minimum value/.test(message)) return 'below_min_notional';
+    if (/Invalid nonce/.test(message)) return 'invalid_nonce';
+    return undefined;
+  },
+};

@@ -1,0 +1,271 @@
+/**
+ * OKX swaps as a ccxt venue profile (ccxt/profile.ts):
+ * - funding: `public/funding-rate` — `fundingRate` is the forecast for `fundingTime`; the
+ *   interval is `nextFundingTime - fundingTime`, read on every call (OKX shortens it at
+ *   the cap).
+ * - sizes on the wire are contracts (`ctVal` base units each): the adapter converts with
+ *   the market's contract size, these parsers with `ctx.contractSize`.
+ * - account: `account/balance` details (cashBal = total, availBal, eq), positions
+ *   `account/positions` (net mode).
+ * - client ids: `clOrdId`, 1-32 letters and digits: ours as they are when they fit, else a
+ *   hash (the port keeps the map back). No broker tag: ccxt adds one only to orders that
+ *   come without a clOrdId, and ours always carry one.
+ * - fees: OKX reports a charge as a negative fee; ours are positive when paid.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type ClientOrderId,
+  Decimal,
+  type InstrumentId,
+  type OrderStatus,
+  type TimeInForce,
+  ValidationError,
+} from '@perpmesh/core';
+import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
+import type { FundingInfo, VenueBalance, VenueFill, VenueOrder, VenuePosition } from '../port.js';
+
+type Row = Record<string, unknown>;
+
+function text(row: Row | undefined, field: string, where: string): string {
+  const v = row?.[field];
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  throw new ValidationError(`${where}.${field}`, `expected a number as text, got ${JSON.stringify(v)}`);
+}
+const dec = (row: Row | undefined, field: string, where: string) => new Decimal(text(row, field, where));
+const int = (row: Row | undefined, field: string, where: string) => {
+  const n = Number(row?.[field]);
+  if (!Number.isSafeInteger(n))
+    throw new ValidationError(
+      `${where}.${field}`,
+      `expected an integer, got ${JSON.stringify(row?.[field])}`,
+    );
+  return n;
+};
+
+function instrumentOf(row: Row, where: string, ctx: ParseContext): InstrumentId {
+  const id = text(row, 'instId', where);
+  const instrument = ctx.instrumentOfVenueSymbol(id);
+  if (instrument === undefined)
+    throw new ValidationError(`${where}.instId`, `${id} is not an instrument we follow`);
+  return instrument;
+}
+
+/** Our client order id as an OKX clOrdId. */
+export function okxClientId(clientOrderId: ClientOrderId): string {
+  if (/^[A-Za-z0-9]{1,32}$/.test(clientOrderId)) return clientOrderId;
+  return `p${createHash('sha256').update(clientOrderId).digest('hex').slice(0, 31)}`;
+}
+
+const STATE: Record<string, OrderStatus> = {
+  live: 'accepted',
+  partially_filled: 'partially_filled',
+  filled: 'filled',
+  canceled: 'canceled',
+  mmp_canceled: 'canceled',
+};
+const TIF_FROM: Record<string, TimeInForce> = {
+  limit: 'gtc',
+  ioc: 'ioc',
+  fok: 'fok',
+  post_only: 'post_only',
+  market: 'ioc',
+};
+
+async function rows(exchange: CcxtExchange, method: string, params: Row = {}): Promise<Row[]> {
+  const response = (await (exchange[method] as (p: Row) => Promise<Row>)(params)) as Row;
+  return (response.data as Row[] | undefined) ?? [];
+}
+
+function parseOrder(o: Row, ctx: ParseContext): VenueOrder {
+  const w = 'okx order';
+  const instrument = instrumentOf(o, w, ctx);
+  const ct = ctx.contractSize(instrument);
+  const state = STATE[text(o, 'state', w)];
+  if (state === undefined)
+    throw new ValidationError(`${w}.state`, `unknown state ${JSON.stringify(o.state)}`);
+  const ordType = text(o, 'ordType', w);
+  const filled = dec(o, 'accFillSz', w).mul(ct);
+  const clOrdId = typeof o.clOrdId === 'string' && o.clOrdId !== '' ? o.clOrdId : undefined;
+  return {
+    clientOrderId: clOrdId === undefined ? '' : ctx.ourClientId(clOrdId),
+    venueOrderId: text(o, 'ordId', w),
+    instrument,
+    side: o.side === 'buy' ? 'buy' : 'sell',
+    type: ordType === 'market' ? 'market' : 'limit',
+    timeInForce: TIF_FROM[ordType] ?? 'gtc',
+    ...(ordType === 'market' || o.px === '' ? {} : { price: dec(o, 'px', w) }),
+    size: dec(o, 'sz', w).mul(ct),
+    filled,
+    ...(filled.gt(0) && o.avgPx !== '' ? { avgFillPrice: dec(o, 'avgPx', w) } : {}),
+    status: state,
+    reduceOnly: o.reduceOnly === 'true' || o.reduceOnly === true,
+    tsEventMs: int(o, 'uTime', w),
+  };
+}
+
+/** A fill from `trade/fills` or from an `orders` push carrying one (`fillSz` > 0). */
+function parseFill(
+  f: Row,
+  ctx: ParseContext,
+): Omit<VenueFill, 'clientOrderId'> & { clientOrderId?: ClientOrderId } {
+  const w = 'okx fill';
+  const instrument = instrumentOf(f, w, ctx);
+  const pushed = 'fillFee' in f;
+  const clOrdId = typeof f.clOrdId === 'string' && f.clOrdId !== '' ? f.clOrdId : undefined;
+  return {
+    tradeId: text(f, 'tradeId', w),
+    venueOrderId: text(f, 'ordId', w),
+    ...(clOrdId === undefined ? {} : { clientOrderId: ctx.ourClientId(clOrdId) }),
+    instrument,
+    side: f.side === 'buy' ? 'buy' : 'sell',
+    price: dec(f, 'fillPx', w),
+    size: dec(f, 'fillSz', w).mul(ctx.contractSize(instrument)),
+    fee: dec(f, pushed ? 'fillFee' : 'fee', w).neg(),
+    feeCurrency: text(f, pushed ? 'fillFeeCcy' : 'feeCcy', w),
+    liquidity: f.execType === 'M' ? 'maker' : 'taker',
+    tsEventMs: int(f, pushed ? 'fillTime' : 'ts', w),
+  };
+}
+
+const venueSymbol = (instrument: InstrumentId) => `${instrument.split('-').slice(0, 2).join('-')}-SWAP`;
+
+export const okxProfile: CcxtVenueProfile = {
+  ccxtId: 'okx',
+  capabilities: {
+    nonces: false,
+    nonceFloorIsTimeMs: false,
+    rejectsDuplicateClientOrderId: true,
+    cancelAllOrders: false,
+    postOnly: true,
+    fok: true,
+  },
+  ccxtOptions: () => ({
+    fetchMarkets: { types: ['swap'] },
+    fetchCurrencies: false,
+    createOrder: 'privatePostTradeOrder',
+    defaultType: 'swap',
+  }),
+  credentials: (fields) => ({
+    apiKey: fields.apiKey ?? '',
+    secret: fields.secret ?? '',
+    password: fields.passphrase ?? '',
+  }),
+  pointAt(exchange, endpoints) {
+    if (endpoints.testnet)
+      (exchange as unknown as { setSandboxMode(on: boolean): void }).setSandboxMode(true);
+    const api = exchange.urls.api as Record<string, unknown>;
+    if (endpoints.baseUrl !== undefined) api.rest = endpoints.baseUrl.replace(/\/$/, '');
+    if (endpoints.wsUrl !== undefined) api.ws = endpoints.wsUrl;
+  },
+  ccxtSymbol: (instrument) => {
+    const [base, quote] = instrument.split('-');
+    return `${base}/${quote}:${quote}`;
+  },
+  venueSymbol,
+  venueClientId: okxClientId,
+  cancelAnswersWithOrder: false,
+  isPrivateWsUrl: (url) => url.includes('/private'),
+  async fetchFundingIntervals(exchange, instruments, ctx) {
+    const funding = await okxProfile.fetchFunding(exchange, instruments, ctx);
+    return new Map(funding.map((f) => [f.instrument, f.intervalMs]));
+  },
+  async fetchFunding(exchange, instruments) {
+    const out: FundingInfo[] = [];
+    for (const instrument of instruments) {
+      const [row] = await rows(exchange, 'publicGetPublicFundingRate', { instId: venueSymbol(instrument) });
+      const w = `okx funding-rate ${venueSymbol(instrument)}`;
+      if (row === undefined) throw new ValidationError(w, 'missing from the venue answer');
+      const fundingTime = int(row, 'fundingTime', w);
+      const [mark] = await rows(exchange, 'publicGetPublicMarkPrice', {
+        instType: 'SWAP',
+        instId: venueSymbol(instrument),
+      });
+      const [index] = await rows(exchange, 'publicGetMarketIndexTickers', {
+        instId: venueSymbol(instrument).replace(/-SWAP$/, ''),
+      });
+      out.push({
+        kind: 'funding',
+        instrument,
+        rate: dec(row, 'fundingRate', w),
+        intervalMs: int(row, 'nextFundingTime', w) - fundingTime,
+        nextFundingTimeMs: fundingTime,
+        markPrice: dec(mark, 'markPx', `${w} mark-price`),
+        indexPrice: dec(index, 'idxPx', `${w} index-tickers`),
+        tsEventMs: int(row, 'ts', w),
+      });
+    }
+    return out;
+  },
+  async fetchBalances(exchange) {
+    const [account] = await rows(exchange, 'privateGetAccountBalance');
+    return ((account?.details as Row[] | undefined) ?? []).map((d): VenueBalance => {
+      const w = `okx balance ${String(d.ccy)}`;
+      return {
+        asset: text(d, 'ccy', w),
+        total: dec(d, 'cashBal', w),
+        available: dec(d, 'availBal', w),
+        equity: dec(d, 'eq', w),
+        unrealizedPnl: d.upl === '' || d.upl === undefined ? new Decimal(0) : dec(d, 'upl', w),
+        tsEventMs: int(d, 'uTime', w),
+      };
+    });
+  },
+  async fetchPositions(exchange, ctx) {
+    const out: VenuePosition[] = [];
+    for (const p of await rows(exchange, 'privateGetAccountPositions', { instType: 'SWAP' })) {
+      const instrument = ctx.instrumentOfVenueSymbol(String(p.instId));
+      if (instrument === undefined) continue;
+      const w = `okx position ${String(p.instId)}`;
+      const size = dec(p, 'pos', w).mul(ctx.contractSize(instrument));
+      if (size.isZero()) continue;
+      out.push({
+        instrument,
+        size,
+        entryPrice: dec(p, 'avgPx', w),
+        markPrice: dec(p, 'markPx', w),
+        unrealizedPnl: dec(p, 'upl', w),
+        realizedPnl:
+          p.realizedPnl === undefined || p.realizedPnl === '' ? new Decimal(0) : dec(p, 'realizedPnl', w),
+        leverage: dec(p, 'lever', w),
+        ...(p.liqPx === '' || p.liqPx === undefined ? {} : { liquidationPrice: dec(p, 'liqPx', w) }),
+        tsEventMs: int(p, 'uTime', w),
+      });
+    }
+    return out;
+  },
+  orderParams: ({ clientOrderId, type, timeInForce, reduceOnly }) => ({
+    clOrdId: clientOrderId,
+    ...(type === 'limit' && timeInForce === 'post_only' ? { postOnly: true } : {}),
+    ...(type === 'limit' && (timeInForce === 'ioc' || timeInForce === 'fok')
+      ? { timeInForce: timeInForce.toUpperCase() }
+      : {}),
+    ...(reduceOnly ? { reduceOnly: true } : {}),
+    tdMode: 'cross',
+  }),
+  clientIdParams: (clOrdId) => ({ clOrdId }),
+  orderFromCreate(raw, request) {
+    return {
+      clientOrderId: request.clientOrderId,
+      venueOrderId: text(raw, 'ordId', 'okx order ack'),
+      instrument: request.instrument,
+      side: request.side,
+      type: request.type,
+      timeInForce: request.timeInForce as TimeInForce,
+      ...(request.price === undefined ? {} : { price: request.price }),
+      size: request.size,
+      filled: new Decimal(0),
+      status: 'accepted',
+      reduceOnly: request.reduceOnly,
+      tsEventMs: Date.now(),
+    };
+  },
+  parseOrder,
+  parseFill,
+  rejectReason: (message) => {
+    if (/5011[13]|50105|Invalid Sign|OK-ACCESS/.test(message)) return 'authentication';
+    if (/51026|post only/i.test(message)) return 'post_only_would_cross';
+    if (/51016|Duplicated clOrdId/.test(message)) return 'duplicate_client_order_id';
+    return undefined;
+  },
+};
