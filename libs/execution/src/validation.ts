@@ -155,7 +155,7 @@ export function checkOrderLimits(request: OrderRequest, market: VenueMarket, lim
     );
   }
   const { priceBandFraction: band, referencePrice: reference } = limits;
-  if (band !== undefined && reference !== undefined && reference.gt(0)) {
+  if (band !== undefined && reference?.gt(0)) {
     const low = reference.mul(dec(1).minus(band));
     const high = reference.mul(dec(1).plus(band));
     if (price.lt(low) || price.gt(high)) {
