@@ -34,7 +34,7 @@ const config = parseStrategyConfig(
     entryThresholdBps: '1',
     persistenceMs: '2s',
     exitSpreadBpsPerHour: '-0.5',
-    maxHoldingMs: '30m',
+    maxHoldingMs: '48h',
     reentryCooldownMs: '1m',
     legImbalanceBudgetNotionalSeconds: '50000',
     orderType: 'limit_ioc',

@@ -71,7 +71,7 @@ function arbInstance(overrides: Record<string, unknown> = {}): Record<string, un
     ],
     targetNotionalPerLeg: '6000',
     holdingHorizonMs: 8 * HOUR_MS,
-    entryThresholdBps: '10',
+    entryThresholdBps: '5', // carry counts at most maxHoldingMs (2 h) of settlements
     persistenceMs: 0,
     maxHoldingMs: 2 * HOUR_MS,
     reentryCooldownMs: 24 * HOUR_MS,
