@@ -89,6 +89,23 @@ class AcceptedWaiters {
   }
 }
 
+/** Mean ms per stage of perpmesh_execution_order_stage_seconds, read from a /metrics page. */
+async function stageMeans(httpUrl: string): Promise<string> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const read = (suffix: string): Map<string, number> => {
+    const out = new Map<string, number>();
+    const re = new RegExp(`^perpmesh_execution_order_stage_seconds_${suffix}\\{[^}]*stage="([a-z_]+)"[^}]*\\} (\\S+)$`, 'gm');
+    for (const m of text.matchAll(re)) out.set(m[1] as string, Number(m[2]));
+    return out;
+  };
+  const sums = read('sum');
+  const counts = read('count');
+  return [...counts]
+    .filter(([, n]) => n > 0)
+    .map(([stage, n]) => `  ${stage.padEnd(20)} ${(((sums.get(stage) ?? 0) / n) * 1000).toFixed(3)} ms  (${n})`)
+    .join('\n');
+}
+
 async function main(): Promise<void> {
   const stack = await E2eStack.create();
   const health = new Client(`127.0.0.1:${stack.ports.execution[0]?.grpc}`, credentials.createInsecure());
@@ -195,9 +212,14 @@ async function main(): Promise<void> {
     console.log(
       `${WINDOW} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)})`,
     );
+    console.log('where a placement spends its time (execution /metrics, mean per stage over every order above):');
+    console.log(await stageMeans(stack.execution.httpUrl));
   } finally {
     health.close();
     await log?.close();
+    // A graceful stop first, so a profiled child (bench/cpu-profile-hook.mjs) writes its profile.
+    await stack.execution.stop().catch(() => undefined);
+    await stack.paperVenue.stop().catch(() => undefined);
     await stack.close();
   }
 }
