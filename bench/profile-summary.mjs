@@ -30,10 +30,28 @@ for (const file of files) {
     const fileKey = where || `(${f.functionName})`;
     byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + us);
   }
+  // Inclusive time: each sampled node's time counted once for every distinct function on its stack.
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map();
+  for (const [id, us] of selfUs) {
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const { callFrame: f } = byId.get(at);
+      if (!f.url.includes('/libs/')) continue;
+      const key = `${f.functionName || '(anonymous)'}  ${f.url.replace(/^.*\/libs\//, 'libs/')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+    }
+  }
   const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
   console.log(`\n== ${file}: ${(total / 1000).toFixed(0)} ms sampled`);
   console.log('-- top self time by function');
   for (const [k, us] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
+  console.log('-- inclusive time of our own functions (libs/)');
+  for (const [k, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${pct(us)}  ${k}`);
   console.log('-- self time by file');
   for (const [k, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(us)}  ${k}`);
 }
