@@ -4,7 +4,12 @@
  * ratio to raw gRPC unary round trips to the same execution process measured in the same
  * run, interleaved so drift on a shared machine hits all alike:
  *   - grpc.health.v1.Health/Check (no auth, no domain code: the transport floor),
- *   - ExecutionService/GetOrder (auth + a lookup in memory: a unary call that does nothing).
+ *   - ExecutionService/GetOrder (auth + a lookup in memory: a unary call that does nothing),
+ *   - the raw floor of a placement: the hops it cannot avoid, done raw one after another —
+ *     gRPC Health/Check to execution and to the paper venue (the two unary calls), two
+ *     JetStream publish-acks of a ~300 B message (write-ahead SUBMITTED, then ACCEPTED) and
+ *     two Redis round trips (SET NX PX claim, then SET XX mark). PlaceOrder / floor is the
+ *     ratio issue #16 targets (p50 <= 1.5x, p99 <= 2x).
  *
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
@@ -12,8 +17,11 @@
  * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
  * Prints numbers; asserts nothing about time.
  */
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { NatsEventLog } from '@perpmesh/bus';
 import {
   decodeEnvelope,
@@ -22,6 +30,7 @@ import {
   OrderEventKind,
   type PlaceOrderRequest,
 } from '@perpmesh/contracts';
+import { Redis } from 'ioredis';
 import {
   ACCOUNT,
   BTC,
@@ -89,10 +98,33 @@ class AcceptedWaiters {
   }
 }
 
+/** Mean ms per stage of perpmesh_execution_order_stage_seconds, read from a /metrics page. */
+async function stageMeans(httpUrl: string): Promise<string> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const read = (suffix: string): Map<string, number> => {
+    const out = new Map<string, number>();
+    const re = new RegExp(
+      `^perpmesh_execution_order_stage_seconds_${suffix}\\{[^}]*stage="([a-z_]+)"[^}]*\\} (\\S+)$`,
+      'gm',
+    );
+    for (const m of text.matchAll(re)) out.set(m[1] as string, Number(m[2]));
+    return out;
+  };
+  const sums = read('sum');
+  const counts = read('count');
+  return [...counts]
+    .filter(([, n]) => n > 0)
+    .map(
+      ([stage, n]) => `  ${stage.padEnd(20)} ${(((sums.get(stage) ?? 0) / n) * 1000).toFixed(3)} ms  (${n})`,
+    )
+    .join('\n');
+}
+
 async function main(): Promise<void> {
   const stack = await E2eStack.create();
   const health = new Client(`127.0.0.1:${stack.ports.execution[0]?.grpc}`, credentials.createInsecure());
   let log: NatsEventLog | undefined;
+  const rawCleanup: Array<() => Promise<void>> = [];
   try {
     stack.paperVenue.start();
     await stack.paperVenue.waitReady();
@@ -131,17 +163,47 @@ async function main(): Promise<void> {
       return performance.now() - start;
     };
 
+    // The raw floor's own connections and stream (deleted at the end).
+    const venueHealth = new Client(`127.0.0.1:${stack.ports.paperVenue.grpc}`, credentials.createInsecure());
+    const nc = await connect({ servers: stack.natsUrl, noAsyncTraces: true, name: 'orders-bench-raw' });
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const rawStream = `BENCHRAW_${process.pid}`;
+    const rawSubject = `benchraw.${process.pid}`;
+    await jsm.streams.add({ name: rawStream, subjects: [rawSubject], storage: StorageType.File });
+    const redis = new Redis(stack.redisUrl);
+    const payload = new Uint8Array(300).fill(7);
+    const redisKey = `bench:orders:${process.pid}`;
+    rawCleanup.push(async () => {
+      venueHealth.close();
+      await jsm.streams.delete(rawStream).catch(() => undefined);
+      await nc.close();
+      await redis.del(redisKey).catch(() => undefined);
+      redis.disconnect();
+    });
+    const rawFloor = async (): Promise<void> => {
+      await healthCheck(health);
+      await redis.set(redisKey, randomUUID(), 'PX', 60_000, 'NX');
+      await js.publish(rawSubject, payload, { msgID: randomUUID() });
+      await redis.set(redisKey, randomUUID(), 'PX', 60_000, 'XX');
+      await healthCheck(venueHealth);
+      await js.publish(rawSubject, payload, { msgID: randomUUID() });
+    };
+
     for (let i = 0; i < WARMUP; i++) {
+      await rawFloor();
       await healthCheck(health);
       await getOrder();
       await roundTrip();
     }
 
+    const floorMs: number[] = [];
     const healthMs: number[] = [];
     const getOrderMs: number[] = [];
     const answerMs: number[] = [];
     const eventMs: number[] = [];
     for (let i = 0; i < N; i++) {
+      floorMs.push(await timed(rawFloor));
       healthMs.push(await timed(() => healthCheck(health)));
       getOrderMs.push(await timed(getOrder));
       const r = await roundTrip();
@@ -162,12 +224,17 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: WINDOW }, worker));
       return total / ((performance.now() - start) / 1000);
     };
+    // Read before the in-flight phase: these means are of one order at a time (plus warm-up).
+    const sequentialStages = await stageMeans(stack.execution.httpUrl);
     const healthPerS = await perSecond(N * 4, () => healthCheck(health));
+    const floorPerS = await perSecond(N, rawFloor);
     const ordersPerS = await perSecond(N, roundTrip);
 
     const base = [...healthMs].sort((a, b) => a - b);
+    const floor = [...floorMs].sort((a, b) => a - b);
     const rows = [
       ['Health/Check (baseline)', healthMs],
+      ['raw floor (2 gRPC + 2 JS ack + 2 Redis)', floorMs],
       ['GetOrder', getOrderMs],
       ['PlaceOrder answer', answerMs],
       ['PlaceOrder -> ACCEPTED on log', eventMs],
@@ -179,9 +246,19 @@ async function main(): Promise<void> {
         quantile(s, 0.99).toFixed(2),
         (quantile(s, 0.5) / quantile(base, 0.5)).toFixed(1),
         (quantile(s, 0.99) / quantile(base, 0.99)).toFixed(1),
+        (quantile(s, 0.5) / quantile(floor, 0.5)).toFixed(2),
+        (quantile(s, 0.99) / quantile(floor, 0.99)).toFixed(2),
       ];
     });
-    const header = ['round trip', 'p50 ms', 'p99 ms', 'p50 / Health', 'p99 / Health'];
+    const header = [
+      'round trip',
+      'p50 ms',
+      'p99 ms',
+      'p50 / Health',
+      'p99 / Health',
+      'p50 / floor',
+      'p99 / floor',
+    ];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
     const line = (cells: string[]): string =>
       cells
@@ -193,11 +270,20 @@ async function main(): Promise<void> {
     console.log(line(header));
     for (const row of rows) console.log(line(row));
     console.log(
-      `${WINDOW} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)})`,
+      `${WINDOW} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)})`,
     );
+    console.log('where a placement spends its time (execution /metrics, mean ms per stage):');
+    console.log(' one at a time:');
+    console.log(sequentialStages);
+    console.log(` all orders above, ${WINDOW} in flight included:`);
+    console.log(await stageMeans(stack.execution.httpUrl));
   } finally {
+    for (const cleanup of rawCleanup) await cleanup().catch(() => undefined);
     health.close();
     await log?.close();
+    // A graceful stop first, so a profiled child (bench/cpu-profile-hook.mjs) writes its profile.
+    await stack.execution.stop().catch(() => undefined);
+    await stack.paperVenue.stop().catch(() => undefined);
     await stack.close();
   }
 }

@@ -5,7 +5,10 @@
  *
  * - orders matched/s: a maker rests a limit sell, a taker market-buys it (one full
  *   match per pair: validation, margin check, fill, fees, positions, events). Baseline:
- *   pushing the same number of plain objects into an array.
+ *   `ReferenceBook` below, a minimal price-time order book (fixed-point bigint sizes,
+ *   sorted price levels, FIFO queues) fed the same orders: the floor of the matching
+ *   itself, without margin, fees, positions or events. Also printed: pushing the same
+ *   number of plain objects into an array (the floor of allocating anything at all).
  * - book deltas applied/s: a BookMirror applies deltas recorded from a SimWorld tape
  *   (sequence check, level upserts and deletes). Baseline: one plain Map.set per changed
  *   level of the same deltas.
@@ -39,6 +42,84 @@ function report(name: string, count: number, ms: number, baselineName: string, b
       `baseline ${baselineName}: ${Math.round(baselinePerSecond).toLocaleString('en-US')}/s   ` +
       `ratio ${(baselinePerSecond / perSecond).toFixed(1)}x slower`,
   );
+}
+
+/** One resting order of the reference book: size in lots (fixed-point, exact). */
+interface RefOrder {
+  id: number;
+  account: string;
+  lots: bigint;
+}
+
+/**
+ * The baseline: a minimal price-time order book. Prices and sizes are bigint ticks/lots
+ * (exact, as money must be); levels are FIFO arrays in a Map keyed by price, with the
+ * prices of each side kept sorted best first.
+ */
+class ReferenceBook {
+  readonly #levels = { buy: new Map<bigint, RefOrder[]>(), sell: new Map<bigint, RefOrder[]>() };
+  readonly #prices = { buy: [] as bigint[], sell: [] as bigint[] };
+  #nextId = 1;
+  fills = 0;
+
+  limit(account: string, side: 'buy' | 'sell', price: bigint, lots: bigint): void {
+    const left = this.#match(side, lots, price);
+    if (left === 0n) return;
+    const levels = this.#levels[side];
+    let queue = levels.get(price);
+    if (!queue) {
+      queue = [];
+      levels.set(price, queue);
+      const prices = this.#prices[side];
+      prices.push(price);
+      prices.sort((a, b) => (side === 'buy' ? (a > b ? -1 : 1) : a < b ? -1 : 1));
+    }
+    queue.push({ id: this.#nextId++, account, lots: left });
+  }
+
+  market(side: 'buy' | 'sell', lots: bigint): void {
+    this.#match(side, lots, undefined);
+  }
+
+  /** Matches against the other side best first; returns what is left. */
+  #match(side: 'buy' | 'sell', lots: bigint, limit: bigint | undefined): bigint {
+    const other = side === 'buy' ? 'sell' : 'buy';
+    const prices = this.#prices[other];
+    const levels = this.#levels[other];
+    while (lots > 0n && prices.length > 0) {
+      const best = prices[0] as bigint;
+      if (limit !== undefined && (side === 'buy' ? best > limit : best < limit)) break;
+      const queue = levels.get(best) as RefOrder[];
+      while (lots > 0n && queue.length > 0) {
+        const maker = queue[0] as RefOrder;
+        const take = maker.lots < lots ? maker.lots : lots;
+        maker.lots -= take;
+        lots -= take;
+        this.fills++;
+        if (maker.lots === 0n) queue.shift();
+      }
+      if (queue.length === 0) {
+        levels.delete(best);
+        prices.shift();
+      }
+    }
+    return lots;
+  }
+}
+
+/** The same order flow as `matchOrders`, on the reference book (price in ticks of 0.1, size in lots of 0.001). */
+function matchOrdersReference(pairs: number): number {
+  const book = new ReferenceBook();
+  const price = 500_000n;
+  for (let i = 0; i < pairs; i++) {
+    book.limit('maker', 'sell', price, 10n);
+    book.market('buy', 10n);
+    if (i % 2 === 1) {
+      book.limit('taker', 'sell', price, 20n);
+      book.market('buy', 20n);
+    }
+  }
+  return book.fills;
 }
 
 function matchOrders(pairs: number): void {
@@ -100,6 +181,12 @@ const pushMs =
       sink += out.length;
     }
   }) / BASELINE_REPEATS;
+const REFERENCE_REPEATS = 20;
+const referenceMs =
+  time(() => {
+    for (let r = 0; r < REFERENCE_REPEATS; r++) sink += matchOrdersReference(ORDER_PAIRS);
+  }) / REFERENCE_REPEATS;
+report('orders matched', matched, matchMs, 'reference book', referenceMs);
 report('orders matched', matched, matchMs, 'array push', pushMs);
 
 // Record a tape, then replay its deltas into mirrors.

@@ -77,7 +77,7 @@ import {
   ordersBehindTheLog,
   readExecLookback,
 } from './exec-log.js';
-import { type ExecutionMetrics, executionMetrics } from './metrics.js';
+import { type ExecutionMetrics, executionMetrics, type OrderStage } from './metrics.js';
 import { NonceSender, NotSentError } from './nonce-sender.js';
 import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
 import {
@@ -288,6 +288,7 @@ export class ExecutionEngine {
           'stale nonce; resyncing and retrying with a fresh one',
         );
       },
+      onStage: (stage, seconds) => this.#metrics.orderStage.observe({ stage }, seconds),
     });
     this.#foldTarget = {
       orders: this.#orders,
@@ -398,6 +399,7 @@ export class ExecutionEngine {
   // ---- PlaceOrder ---------------------------------------------------------------------------------
 
   async placeOrder(command: PlaceOrderCommand): Promise<PlaceOrderResult> {
+    const validationStarted = performance.now();
     const request = validateOrderRequest(command.request);
     const { venue, account, clientOrderId } = request;
     const { port, acct } = this.#portFor(venue, account);
@@ -412,6 +414,7 @@ export class ExecutionEngine {
     const fingerprint = orderRequestFingerprint(request);
     const idemKey = `${venue}:${account}:${clientOrderId}`;
     const deadline = performance.now() + this.#options.duplicateWaitMs;
+    this.#stageDone('validation', validationStarted);
     for (let attempt = 0; attempt < 3; attempt++) {
       const local = this.#orders.get(venue, account, clientOrderId);
       if (local) {
@@ -420,12 +423,14 @@ export class ExecutionEngine {
         continue;
       }
       const claim: Claim = { s: 'pending', at: this.#nowMs(), fp: fingerprint, by: randomUUID() };
+      const claimStarted = performance.now();
       const result = await this.#state.claimIdempotencyKey(
         IDEMPOTENCY_SCOPE,
         idemKey,
         encodeClaim(claim),
         this.#options.idempotencyTtlMs,
       );
+      this.#stageDone('idempotency_claim', claimStarted);
       if (result.claimed) return this.#submit(port, command, market, claim, idemKey);
       const replay = await this.#replayClaimed(
         port,
@@ -556,7 +561,9 @@ export class ExecutionEngine {
     this.#flushOrphans(order);
 
     // Write ahead: no SUBMITTED in the log, no order at the venue.
-    if (!(await this.#publisher.publish(order, [submitted]))) {
+    const stored = await this.#publisher.publish(order, [submitted]);
+    this.#stageDone('write_ahead_publish', started);
+    if (!stored) {
       this.#orders.remove(order);
       await this.#state
         .releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(claim))
@@ -569,14 +576,15 @@ export class ExecutionEngine {
       );
     }
     const sent: Claim = { ...claim, s: 'submitted' };
-    if (
-      !(await this.#state.updateIdempotencyValue(
-        IDEMPOTENCY_SCOPE,
-        idemKey,
-        encodeClaim(claim),
-        encodeClaim(sent),
-      ))
-    ) {
+    const markStarted = performance.now();
+    const marked = await this.#state.updateIdempotencyValue(
+      IDEMPOTENCY_SCOPE,
+      idemKey,
+      encodeClaim(claim),
+      encodeClaim(sent),
+    );
+    this.#stageDone('claim_submitted', markStarted);
+    if (!marked) {
       // Another request took the claim over while our SUBMITTED event was being stored: it sends, we do not.
       this.#logger.warn(
         { venue, account, clientOrderId },
@@ -592,10 +600,16 @@ export class ExecutionEngine {
       return this.#placementFailed(port, order, err);
     }
     await this.#hooks.afterVenueAck?.(snapshotOf(order), venueOrder);
+    const acceptStarted = performance.now();
     await this.#applyVenueOrder(this.#accountOf(order), order, venueOrder);
+    this.#stageDone('acceptance_publish', acceptStarted);
     this.#metrics.placed.inc({ venue, outcome: order.state.status === 'rejected' ? 'rejected' : 'accepted' });
     this.#metrics.placeLatency.observe({ venue }, (performance.now() - started) / 1000);
     return { order: snapshotOf(order), replayed: false };
+  }
+
+  #stageDone(stage: OrderStage, startedMs: number): void {
+    this.#metrics.orderStage.observe({ stage }, (performance.now() - startedMs) / 1000);
   }
 
   async #placementFailed(port: VenuePort, order: TrackedOrder, err: unknown): Promise<PlaceOrderResult> {

@@ -224,6 +224,7 @@ export function newService(
     config?: Partial<ExecutionOptions>;
     /** Account settings and the dead-man switch (ExecutionEngineDeps). */
     settings?: Pick<ExecutionEngineDeps, 'accountSettings' | 'deadManSwitch'>;
+    metrics?: ExecutionEngineDeps['metrics'];
   },
 ): ServiceUnderTest {
   const clock = { now: T0 };
@@ -249,6 +250,7 @@ export function newService(
       ...opts.config,
     },
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...opts.settings,
   });
   return { service, health, clock };

@@ -28,7 +28,13 @@ export {
   readExecLookback,
 } from './exec-log.js';
 export { executionGrpcImplementation } from './grpc.js';
-export { type ExecutionMetrics, executionMetrics } from './metrics.js';
+export {
+  type ExecutionMetrics,
+  executionMetrics,
+  ORDER_STAGES,
+  type OrderStage,
+  STAGE_BUCKETS,
+} from './metrics.js';
 export {
   isStaleNonceRejection,
   NonceSender,

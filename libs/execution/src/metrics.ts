@@ -3,6 +3,29 @@ import type { ServiceMetrics } from '@perpmesh/runtime';
 
 export type ExecutionMetrics = ReturnType<typeof executionMetrics>;
 
+/**
+ * The stages of a placement, in order, each timed on its own (README.md § Metrics):
+ * checks before anything leaves, the idempotency claim (one state-store round trip), the
+ * write-ahead SUBMITTED publish (one event-log ack), marking the claim submitted (one
+ * state-store round trip), the nonce (lock wait + allocation; nonce venues only), the
+ * venue call, and the publish of what the venue answered.
+ */
+export const ORDER_STAGES = [
+  'validation',
+  'idempotency_claim',
+  'write_ahead_publish',
+  'claim_submitted',
+  'nonce',
+  'venue_call',
+  'acceptance_publish',
+] as const;
+export type OrderStage = (typeof ORDER_STAGES)[number];
+
+/** Sub-millisecond buckets: the hops on loopback cost a fraction of a millisecond each. */
+export const STAGE_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+
 export function executionMetrics(metrics: ServiceMetrics) {
   return {
     placed: metrics.counter('perpmesh_orders_placed_total', 'PlaceOrder outcomes', ['venue', 'outcome']),
@@ -11,6 +34,12 @@ export function executionMetrics(metrics: ServiceMetrics) {
       'Time from claim to the venue answer of a placed order',
       ['venue'],
       [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    orderStage: metrics.histogram<'stage'>(
+      'perpmesh_execution_order_stage_seconds',
+      'Time spent in each stage of placing an order',
+      ['stage'],
+      STAGE_BUCKETS,
     ),
     publishFailures: metrics.counter(
       'perpmesh_exec_publish_failures_total',

@@ -12,6 +12,7 @@
  * that order was NOT placed, so it is resent with a fresh nonce after resyncing the counter
  * from the venue — at most `staleNonceRetries` times, then the refusal is the answer.
  */
+import { performance } from 'node:perf_hooks';
 import { type EpochMs, errorText, PerpmeshError } from '@perpmesh/core';
 import type { NonceKey, StateStore } from '@perpmesh/state';
 import {
@@ -52,6 +53,8 @@ export interface NonceSenderDeps {
   readonly staleNonceRetries: number;
   /** Called before each resync (a metric, a log line). */
   readonly onStaleNonce?: (port: NonceSigningPort, attempt: number, err: unknown) => void;
+  /** Told how long a stage took, in seconds: nonce (lock wait + allocation) and an order's venue call. */
+  readonly onStage?: (stage: 'nonce' | 'venue_call', seconds: number) => void;
 }
 
 export class NonceSender {
@@ -68,9 +71,20 @@ export class NonceSender {
    * threw, or `NotSentError` when no nonce could be had (nothing was sent).
    */
   async send(port: SendingPort, request: PortPlaceOrderRequest): Promise<VenueOrder> {
-    return this.sign(port, (nonce) =>
-      port.createOrder(nonce === undefined ? request : { ...request, nonce }),
-    );
+    const onStage = this.#deps.onStage;
+    if (!onStage) {
+      return this.sign(port, (nonce) =>
+        port.createOrder(nonce === undefined ? request : { ...request, nonce }),
+      );
+    }
+    return this.sign(port, async (nonce) => {
+      const started = performance.now();
+      try {
+        return await port.createOrder(nonce === undefined ? request : { ...request, nonce });
+      } finally {
+        onStage('venue_call', (performance.now() - started) / 1000);
+      }
+    });
   }
 
   /**
@@ -115,6 +129,7 @@ export class NonceSender {
     });
     const tail = previous.then(() => gate);
     this.#locks.set(lockKey, tail);
+    const waitStarted = performance.now();
     await previous;
     let pending: Promise<T>;
     try {
@@ -125,6 +140,7 @@ export class NonceSender {
       } catch (cause) {
         throw new NotSentError(`could not allocate a nonce: ${errorText(cause)}`, { cause });
       }
+      this.#deps.onStage?.('nonce', (performance.now() - waitStarted) / 1000);
       pending = action(nonce);
     } finally {
       release();

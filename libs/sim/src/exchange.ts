@@ -1177,6 +1177,15 @@ export class SimExchange {
       .map((o) => o.view());
   }
 
+  /** How many open orders the account has (on one instrument when given), without building views. */
+  openOrderCount(accountId: AccountId, instrumentId?: InstrumentId): number {
+    const acc = this.accountOrThrow(accountId);
+    if (instrumentId === undefined) return acc.openOrders.size;
+    let n = 0;
+    for (const o of acc.openOrders.values()) if (o.instrumentId === instrumentId) n++;
+    return n;
+  }
+
   /** An open or retained closed order of the account, by venue or client order id. */
   getOrder(
     accountId: AccountId,

@@ -716,6 +716,10 @@ describe('orders: cancel, cancel-all, queries, venue rules', () => {
       }),
     );
     assert.equal(ex.openOrders('taker').length, 3);
+    // The count without views agrees with the views, per instrument and in all.
+    assert.equal(ex.openOrderCount('taker'), 3);
+    assert.equal(ex.openOrderCount('taker', BTC), ex.openOrders('taker', BTC).length);
+    assert.equal(ex.openOrderCount('taker', ETH), 1);
     const canceled = ex.cancelOrder({ accountId: 'taker', clientOrderId: 'a' });
     assert.ok(canceled.ok);
     assert.equal(canceled.order.venueOrderId, a.venueOrderId);
@@ -732,6 +736,8 @@ describe('orders: cancel, cancel-all, queries, venue rules', () => {
       ex.openOrders('taker').map((o) => o.instrumentId),
       [ETH],
     );
+    assert.equal(ex.openOrderCount('taker', BTC), 0);
+    assert.equal(ex.openOrderCount('taker'), 1);
     assert.equal(ex.bookSnapshot(BTC).bids.length, 0);
   });
 

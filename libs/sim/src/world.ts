@@ -357,7 +357,7 @@ export class SimWorld {
         .div(mark)
         .gt(bps.mul(floatToDecimal(mm.requoteBps))) ||
       // Refill once a few levels were taken.
-      ex.openOrders(MARKET_MAKER_ACCOUNT_ID, id).length <= mm.levels * 2 - 3;
+      ex.openOrderCount(MARKET_MAKER_ACCOUNT_ID, id) <= mm.levels * 2 - 3;
     if (!stale) return;
     const inventory = ex.position(MARKET_MAKER_ACCOUNT_ID, id).size;
     const halfSpread = bps.mul(floatToDecimal(mm.halfSpreadBps));

@@ -7,7 +7,7 @@
  * SIGTERM / SIGINT: every strategy cancels its open orders and keeps its positions.
  */
 import { deployableComponents, runIfEntryPoint, runServiceMain } from '@perpmesh/app';
-import { HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
+import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
 import { STRATEGY_VENUE_ACCESS, strategyServiceComponents } from '@perpmesh/strategy/runtime';
 import { STRATEGY_SERVICE, type StrategyServiceConfigFile, strategyConfigSchema } from './config.js';
 
@@ -20,11 +20,13 @@ export function buildComponents(
 ): ServiceComponent[] {
   const section = config.strategy;
   const source = `${STRATEGY_SERVICE}/${section.instance}`;
+  const metrics = createMetrics(STRATEGY_SERVICE);
   return deployableComponents(config, {
     source,
     logger,
     health,
     http: section.http,
+    metrics: metrics.registry,
     stateStore: true,
     venues: { access: STRATEGY_VENUE_ACCESS, callTimeoutMs: section.callTimeout },
     // On stop it cancels every strategy's open orders and keeps positions.
@@ -35,6 +37,7 @@ export function buildComponents(
         executionAddress: () => section.executionAddress,
         accountAddress: () => section.accountAddress,
         authToken: config.auth.token,
+        metrics,
         source,
         health,
         logger,

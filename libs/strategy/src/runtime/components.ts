@@ -9,7 +9,7 @@ import {
   type ServiceComposition,
   type VenueAccess,
 } from '@perpmesh/app';
-import { grpcChannelCredentials, type Secret } from '@perpmesh/runtime';
+import { grpcChannelCredentials, type Secret, type ServiceMetrics } from '@perpmesh/runtime';
 import {
   parseStrategyInstances,
   runtimeSettingsOf,
@@ -33,6 +33,8 @@ export interface StrategyComponentsOptions
   readonly accountAddress: () => string;
   /** `auth.token`, sent to the execution and account services. */
   readonly authToken: Secret | undefined;
+  /** The stage histograms' registry (/metrics); none: not measured. */
+  readonly metrics?: ServiceMetrics;
 }
 
 export function strategyServiceComponents(
@@ -63,6 +65,7 @@ export function strategyServiceComponents(
         markets: marketsFromVenues(options.venues()),
         instances,
         settings,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
       }),
   });
 }

@@ -12,6 +12,7 @@ export * from './config.js';
 export * from './gateway.js';
 export * from './inputs.js';
 export * from './journal.js';
+export * from './metrics.js';
 export {
   type RunnerDeps,
   type RunnerState,

@@ -41,6 +41,7 @@ import { STRATEGY_DEFAULTS, type StrategyInstanceSpec, type StrategyRuntimeSetti
 import type { AccountReader, MarketsSource, OrderGateway } from './gateway.js';
 import { balanceInput, inputFromEnvelope, positionSnapshot } from './inputs.js';
 import { type JournalOrigin, StrategyInputJournal } from './journal.js';
+import type { StrategyStageObserver } from './metrics.js';
 import { decisionToProto, LeaseLostError, projectionName, StrategyStepper } from './stepper.js';
 
 // Moved to stepper.ts with the save they belong to; still exported from here.
@@ -74,6 +75,8 @@ export interface RunnerDeps {
   /** Lease holder name: unique per process. */
   readonly holder: string;
   readonly settings: StrategyRuntimeSettings;
+  /** Told how long each stage of a deciding step took (metrics.ts); none: not measured. */
+  readonly onStage?: StrategyStageObserver;
 }
 
 /** What a stop did; `saveError` set when the final save failed (the last steps are not stored). */
@@ -138,6 +141,7 @@ export class StrategyRunner {
       source: deps.source,
       // Not saved = not decided: the instance restarts from the store.
       onSaveFailed: (err) => this.#fail(err),
+      ...(deps.onStage ? { onStage: deps.onStage } : {}),
     });
     this.#standby = new ActiveStandby({
       store: deps.state,

@@ -17,7 +17,7 @@ import {
   TRADING_STATE,
 } from '@perpmesh/contracts';
 import { type EpochMs, PerpmeshError, ValidationError, ZERO } from '@perpmesh/core';
-import { grpcHandlers, type HealthRegistry, type Logger } from '@perpmesh/runtime';
+import { grpcHandlers, type HealthRegistry, type Logger, type ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { makeStrategyDecider } from '../config.js';
 import type { OperatorAction } from '../model.js';
@@ -26,6 +26,7 @@ import { type Arb, type FundingArbState, legSize } from '../strategies/funding-a
 import type { TradingState } from '../world.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
+import { strategyStageObserver } from './metrics.js';
 import { StrategyRunner } from './runner.js';
 import { decisionToProto } from './stepper.js';
 
@@ -48,6 +49,8 @@ export interface StrategyServiceDeps {
   readonly holder?: string;
   readonly instances: ReadonlyArray<StrategyInstanceSpec>;
   readonly settings: StrategyRuntimeSettings;
+  /** Where the stage histograms go (metrics.ts `perpmesh_strategy_stage_seconds`); none: not measured. */
+  readonly metrics?: ServiceMetrics;
 }
 
 export interface StrategyService {
@@ -98,6 +101,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
   const holder = deps.holder ?? `${deps.source}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
   const recorders = new Map<string, DryRunRecorder>();
   const runners = new Map<string, StrategyRunner>();
+  const onStage = deps.metrics ? strategyStageObserver(deps.metrics) : undefined;
   for (const spec of deps.instances) {
     let gateway = deps.orders;
     if (spec.mode === 'dry_run') {
@@ -126,6 +130,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
         source: deps.source,
         holder,
         settings: deps.settings,
+        ...(onStage ? { onStage } : {}),
       }),
     );
   }

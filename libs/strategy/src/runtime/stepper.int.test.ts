@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Envelope } from '@perpmesh/contracts';
 import { ZERO } from '@perpmesh/core';
-import { createLogger } from '@perpmesh/runtime';
+import { createLogger, createMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { makeStrategyDecider, parseStrategyConfig } from '../config.js';
 import { BTC, balance, book, market, marketsInput, start, T0 } from '../fixtures.test-helper.js';
 import type { OrderIntent, OrderRef, OrderSnapshot, StrategyInput } from '../model.js';
 import { DRY_RUN_REASON, DryRunRecorder, type OrderGateway } from './gateway.js';
+import { STRATEGY_STAGES, type StrategyStageObserver, strategyStageObserver } from './metrics.js';
 import { LeaseLostError, type PersistedRecord, projectionName, StrategyStepper } from './stepper.js';
 
 const logger = createLogger({ service: 'stepper-test', level: 'silent' });
@@ -73,8 +74,13 @@ describe('strategy stepper', () => {
     await backend.close();
   });
 
-  function stepper(gateway: Pick<OrderGateway, 'place' | 'cancel' | 'dryRun'>, published: Envelope[] = []) {
+  function stepper(
+    gateway: Pick<OrderGateway, 'place' | 'cancel' | 'dryRun'>,
+    published: Envelope[] = [],
+    onStage?: StrategyStageObserver,
+  ) {
     return new StrategyStepper({
+      ...(onStage ? { onStage } : {}),
       strategyId: 'grid-1',
       decider: makeStrategyDecider(gridConfig),
       store,
@@ -129,6 +135,30 @@ describe('strategy stepper', () => {
     await s.saveIfDirty();
     const after = await store.loadProjection<PersistedRecord>(projectionName('grid-1'));
     assert.equal(after?.state.outbox.length, 0);
+  });
+
+  test('stage histograms: decision and persisted once per deciding step, order_sent once per order', async () => {
+    const metrics = createMetrics('strategy', { defaultMetrics: false });
+    const s = stepper(new WatchingGateway(store), [], strategyStageObserver(metrics));
+    s.begin({ [EXEC]: 7 });
+    for (const input of SETUP) await s.step(input);
+    const outcome = await s.step(start(T0), { stream: EXEC, seq: 8 });
+    await s.release();
+    const json = await metrics.registry.getMetricsAsJSON();
+    const histogram = json.find((m) => m.name === 'perpmesh_strategy_stage_seconds');
+    assert.ok(histogram, 'the stage histogram is registered');
+    const counts = new Map<string, number>();
+    for (const v of histogram.values as Array<{
+      metricName?: string;
+      labels: Record<string, string>;
+      value: number;
+    }>) {
+      if (v.metricName?.endsWith('_count')) counts.set(String(v.labels.stage), v.value);
+    }
+    const places = outcome.commands.filter((c) => c.kind === 'place').length;
+    assert.ok(places > 0, 'the grid places at start');
+    const expected = { decision: 1, persisted: 1, order_sent: places };
+    for (const stage of STRATEGY_STAGES) assert.equal(counts.get(stage), expected[stage], `stage ${stage}`);
   });
 
   test('applied sequences: an event is folded in once; a restored stepper resumes where the save left', async () => {

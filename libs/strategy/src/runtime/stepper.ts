@@ -17,6 +17,8 @@
  *
  * Not safe for concurrent calls: one call at a time (the runner queues every input).
  */
+
+import { performance } from 'node:perf_hooks';
 import {
   Envelope,
   factEventId,
@@ -46,6 +48,7 @@ import {
 } from '../model.js';
 import { DRY_RUN_REASON, type OrderGateway, OrderRefusedError } from './gateway.js';
 import type { JournalOrigin, StrategyInputJournal } from './journal.js';
+import type { StrategyStageObserver } from './metrics.js';
 
 /** The persisted record: strategy state + what was decided but maybe not yet sent. */
 export interface PersistedRecord {
@@ -89,6 +92,8 @@ export interface StepperDeps {
   readonly onSaveFailed?: (err: Error) => void;
   /** Records every consumed input and periodic snapshots (journal.ts); replay reads it. */
   readonly journal?: StrategyInputJournal;
+  /** Told how long each stage of a deciding step took (metrics.ts). */
+  readonly onStage?: StrategyStageObserver;
 }
 
 /** A step's outcome: the decider's result plus its decisions as published. */
@@ -192,7 +197,10 @@ export class StrategyStepper {
       return { state: this.#state, commands: [], decisions: [], records: [] };
     }
     const previous = { state: this.#state, applied: { ...this.#applied }, dirty: this.#dirty };
+    const decideStarted = performance.now();
     const result = this.#d.decider.step(this.#state as never, input) as StepResult<StrategyStateOf>;
+    const decided = result.decisions.length > 0 || result.commands.length > 0;
+    if (decided) this.#d.onStage?.('decision', (performance.now() - decideStarted) / 1000);
     this.#state = result.state;
     if (applied) this.markApplied(applied.stream, applied.seq);
     this.#dirty = true;
@@ -202,7 +210,8 @@ export class StrategyStepper {
     if (journal?.input(input, origin ?? applied, result.decisions, result.commands)) {
       journal.snapshot(this.#d.decider.serialize(this.#state as never), this.#applied);
     }
-    if (result.decisions.length === 0 && result.commands.length === 0) return { ...result, records: [] };
+    if (!decided) return { ...result, records: [] };
+    const persistStarted = performance.now();
     const { entry, records } = this.#outboxEntry(result.decisions, result.commands);
     this.#outbox.push(entry);
     try {
@@ -218,6 +227,7 @@ export class StrategyStepper {
     }
     // What the decision depended on is in the log before anything it decided leaves.
     await journal?.flush();
+    this.#d.onStage?.('persisted', (performance.now() - persistStarted) / 1000);
     return { ...result, records };
   }
 
@@ -270,7 +280,9 @@ export class StrategyStepper {
         if (c.done) continue;
         try {
           if (c.kind === 'place') {
+            const sendStarted = performance.now();
             const answer = await this.#place(intentFromWire(c.order), c.correlationId);
+            d.onStage?.('order_sent', (performance.now() - sendStarted) / 1000);
             // Terminal answers the bus may never carry (refusals, dry-run) go back in as facts.
             if (answer.status === 'rejected' || answer.reason === DRY_RUN_REASON) {
               answers.push({ kind: 'order', nowMs: d.nowMs(), ...answer });
