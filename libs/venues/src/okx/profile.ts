@@ -7,12 +7,11 @@
  *   the market's contract size, these parsers with `ctx.contractSize`.
  * - account: `account/balance` details (cashBal = total, availBal, eq), positions
  *   `account/positions` (net mode).
- * - client ids: `clOrdId`, 1-32 letters and digits: ours as they are when they fit, else a
- *   hash (the port keeps the map back). No broker tag: ccxt adds one only to orders that
+ * - client ids: `clOrdId`, 1-32 letters and digits, through the shared codec
+ *   (shared/client-order-id.ts: ours when they fit, else a hash the port maps back). No broker tag: ccxt adds one only to orders that
  *   come without a clOrdId, and ours always carry one.
  * - fees: OKX reports a charge as a negative fee; ours are positive when paid.
  */
-import { createHash } from 'node:crypto';
 import {
   type ClientOrderId,
   Decimal,
@@ -22,6 +21,7 @@ import {
   ValidationError,
 } from '@perpmesh/core';
 import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
+import { okxClientOrderIdCodec } from '../shared/client-order-id.js';
 import type { FundingInfo, VenueBalance, VenueFill, VenueOrder, VenuePosition } from '../port.js';
 
 type Row = Record<string, unknown>;
@@ -51,11 +51,6 @@ function instrumentOf(row: Row, where: string, ctx: ParseContext): InstrumentId 
   return instrument;
 }
 
-/** Our client order id as an OKX clOrdId. */
-export function okxClientId(clientOrderId: ClientOrderId): string {
-  if (/^[A-Za-z0-9]{1,32}$/.test(clientOrderId)) return clientOrderId;
-  return `p${createHash('sha256').update(clientOrderId).digest('hex').slice(0, 31)}`;
-}
 
 const STATE: Record<string, OrderStatus> = {
   live: 'accepted',
@@ -163,7 +158,7 @@ export const okxProfile: CcxtVenueProfile = {
     return `${base}/${quote}:${quote}`;
   },
   venueSymbol,
-  venueClientId: okxClientId,
+  clientOrderIds: okxClientOrderIdCodec,
   cancelAnswersWithOrder: false,
   isPrivateWsUrl: (url) => url.includes('/private'),
   async fetchFundingIntervals(exchange, instruments, ctx) {
