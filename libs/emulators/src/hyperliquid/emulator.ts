@@ -443,10 +443,17 @@ export class HyperliquidEmulator implements VenueWire {
         }
         const afterMs = Number(action.time) - now;
         if (!Number.isSafeInteger(afterMs) || afterMs < 5_000) {
-          return ok({ status: 'err', response: 'Scheduled cancel time too early, must be at least 5 seconds from now.' });
+          return ok({
+            status: 'err',
+            response: 'Scheduled cancel time too early, must be at least 5 seconds from now.',
+          });
         }
         const r = this.exchange.scheduleCancelAll({ accountId: user.accountId, afterMs });
-        return ok(r.ok ? { status: 'ok', response: { type: 'default' } } : { status: 'err', response: r.reject.message });
+        return ok(
+          r.ok
+            ? { status: 'ok', response: { type: 'default' } }
+            : { status: 'err', response: r.reject.message },
+        );
       }
       case 'updateLeverage': {
         const instrument = this.coins[Number(action.asset)];

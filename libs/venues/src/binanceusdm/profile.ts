@@ -19,7 +19,6 @@ import {
   ValidationError,
 } from '@perpmesh/core';
 import type { CcxtEndpoints, CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
-import { binanceClientOrderIdCodec } from '../shared/client-order-id.js';
 import type {
   FundingInfo,
   VenueBalance,
@@ -28,6 +27,7 @@ import type {
   VenueOrder,
   VenuePosition,
 } from '../port.js';
+import { binanceClientOrderIdCodec } from '../shared/client-order-id.js';
 
 const HOUR_MS = 3_600_000;
 const DEFAULT_INTERVAL_HOURS = 8;

@@ -484,7 +484,8 @@ export class CcxtVenuePort implements VenuePort {
   async fetchFundingPayments(sinceMs: EpochMs): Promise<VenueFundingPayment[]> {
     this.requireTrading('fetchFundingPayments');
     const fetch = this.options.profile.fetchFundingPayments;
-    if (fetch === undefined || !this.capabilities.fundingHistory) throw this.unsupported('fetchFundingPayments');
+    if (fetch === undefined || !this.capabilities.fundingHistory)
+      throw this.unsupported('fetchFundingPayments');
     await this.ensureMarkets();
     return this.call('funding history', 'other', () => fetch(this.exchange, sinceMs, this.ctx));
   }
@@ -672,7 +673,9 @@ export class CcxtVenuePort implements VenuePort {
       | undefined;
     if (cancelMany === undefined) throw this.unsupported('cancelAllOrders');
     const orders = open.map((o) => ({ id: o.venueOrderId, symbol: this.symbol(o.instrument) }));
-    await this.call('cancel orders', 'other', () => this.signed(nonce, () => cancelMany.call(this.exchange, orders)));
+    await this.call('cancel orders', 'other', () =>
+      this.signed(nonce, () => cancelMany.call(this.exchange, orders)),
+    );
     const out: VenueOrder[] = [];
     for (const o of open) {
       const now = await this.fetchOrder({ instrument: o.instrument, venueOrderId: o.venueOrderId });
@@ -681,7 +684,11 @@ export class CcxtVenuePort implements VenuePort {
     return out;
   }
 
-  async setLeverage(instrument: InstrumentId, leverage: Decimal, options?: SignedActionOptions): Promise<void> {
+  async setLeverage(
+    instrument: InstrumentId,
+    leverage: Decimal,
+    options?: SignedActionOptions,
+  ): Promise<void> {
     this.requireTrading('setLeverage');
     const set = this.options.profile.setLeverage;
     if (set === undefined || !this.capabilities.setLeverage) throw this.unsupported('setLeverage');
@@ -699,10 +706,14 @@ export class CcxtVenuePort implements VenuePort {
   async scheduleCancelAll(afterMs: number, options?: SignedActionOptions): Promise<void> {
     this.requireTrading('scheduleCancelAll');
     const schedule = this.options.profile.scheduleCancelAll;
-    if (schedule === undefined || !this.capabilities.scheduleCancelAll) throw this.unsupported('scheduleCancelAll');
+    if (schedule === undefined || !this.capabilities.scheduleCancelAll)
+      throw this.unsupported('scheduleCancelAll');
     const min = this.capabilities.scheduleCancelAllMinMs ?? 0;
     if (!Number.isSafeInteger(afterMs) || afterMs < 0 || (afterMs > 0 && afterMs < min)) {
-      throw new ValidationError('afterMs', `must be 0 (disarm) or a whole number of ms >= ${min}, got ${afterMs}`);
+      throw new ValidationError(
+        'afterMs',
+        `must be 0 (disarm) or a whole number of ms >= ${min}, got ${afterMs}`,
+      );
     }
     const nonce = this.signedNonce('scheduleCancelAll', options);
     await this.ensureMarkets();

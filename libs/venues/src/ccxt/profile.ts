@@ -9,7 +9,6 @@
  * numbers: those are floats, ours are decimals.
  */
 import type { ClientOrderId, InstrumentId } from '@perpmesh/core';
-import type { ClientOrderIdCodec } from '../shared/client-order-id.js';
 import type {
   FillOrigin,
   FundingInfo,
@@ -20,6 +19,7 @@ import type {
   VenueOrder,
   VenuePosition,
 } from '../port.js';
+import type { ClientOrderIdCodec } from '../shared/client-order-id.js';
 
 /** The slice of a ccxt exchange object the adapter and profiles use (ccxt's own types are loose). */
 export interface CcxtExchange {
@@ -139,7 +139,11 @@ export interface CcxtVenueProfile {
    * Arms the venue's dead-man switch for `afterMs` (0 disarms), when the venue has one; for
    * the instruments we trade where the venue arms it per symbol (Binance).
    */
-  scheduleCancelAll?(exchange: CcxtExchange, afterMs: number, instruments: readonly InstrumentId[]): Promise<void>;
+  scheduleCancelAll?(
+    exchange: CcxtExchange,
+    afterMs: number,
+    instruments: readonly InstrumentId[],
+  ): Promise<void>;
   /** Adjusts the ccxt object after construction (turn off what ccxt does on its own). */
   configure?(exchange: CcxtExchange): void;
   /**

@@ -228,7 +228,9 @@ describe('hyperliquid through ccxt against the emulator', () => {
       },
     );
     assert.equal(
-      emulator.exchange.getOrder('main', { clientOrderId: hyperliquidProfile.clientOrderIds.encode('hl-stranger') }),
+      emulator.exchange.getOrder('main', {
+        clientOrderId: hyperliquidProfile.clientOrderIds.encode('hl-stranger'),
+      }),
       undefined,
     );
   });
@@ -295,7 +297,10 @@ describe('hyperliquid through ccxt against the emulator', () => {
     await port.setLeverage(BTC, new Decimal(7), { nonce });
     assert.ok(emulator.acceptedNonces.get(WALLET.toLowerCase())?.includes(Number(nonce)));
     assert.equal(emulator.exchange.position('main', BTC).leverage, 7);
-    await assert.rejects(port.setLeverage(BTC, new Decimal('2.5'), { nonce: allocateNonce() }), ValidationError);
+    await assert.rejects(
+      port.setLeverage(BTC, new Decimal('2.5'), { nonce: allocateNonce() }),
+      ValidationError,
+    );
   });
 
   test('the scheduled cancel-all (scheduleCancel) arms, moves and disarms', async () => {

@@ -19,7 +19,6 @@ import {
   ValidationError,
 } from '@perpmesh/core';
 import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
-import { hyperliquidClientOrderIdCodec } from '../shared/client-order-id.js';
 import type {
   FundingInfo,
   VenueBalance,
@@ -28,6 +27,7 @@ import type {
   VenueOrder,
   VenuePosition,
 } from '../port.js';
+import { hyperliquidClientOrderIdCodec } from '../shared/client-order-id.js';
 
 const HOUR_MS = 3_600_000;
 /** Hyperliquid refuses a scheduled cancel closer than 5 s ahead. */
@@ -124,7 +124,9 @@ function parseFill(
     venueOrderId: text(f, 'oid', w),
     ...(typeof f.cloid === 'string' ? { clientOrderId: ctx.ourClientId(f.cloid) } : {}),
     // The venue closed the position itself: a liquidation fill, no order of ours.
-    ...(typeof f.liquidation === 'object' && f.liquidation !== null ? { origin: 'liquidation' as const } : {}),
+    ...(typeof f.liquidation === 'object' && f.liquidation !== null
+      ? { origin: 'liquidation' as const }
+      : {}),
     instrument: instrumentOf(f, w, ctx),
     side: f.side === 'B' ? 'buy' : 'sell',
     price: dec(f, 'px', w),
@@ -198,7 +200,8 @@ export const hyperliquidProfile: CcxtVenueProfile = {
     // Signed here, not through ccxt's cancelAllOrdersAfter: disarming is the action
     // WITHOUT a time (ccxt always sends one). The time counts from the nonce (ms).
     const nonce = (exchange.nonce as () => number)();
-    const action: Row = afterMs === 0 ? { type: 'scheduleCancel' } : { type: 'scheduleCancel', time: nonce + afterMs };
+    const action: Row =
+      afterMs === 0 ? { type: 'scheduleCancel' } : { type: 'scheduleCancel', time: nonce + afterMs };
     const signature = (exchange.signL1Action as (a: Row, n: number) => unknown).call(exchange, action, nonce);
     // ccxt's error handler throws on `status: err` (mapped by the adapter).
     await (exchange.privatePostExchange as (r: Row) => Promise<unknown>)({ action, nonce, signature });

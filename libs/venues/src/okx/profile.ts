@@ -21,8 +21,8 @@ import {
   ValidationError,
 } from '@perpmesh/core';
 import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
-import { okxClientOrderIdCodec } from '../shared/client-order-id.js';
 import type { FundingInfo, VenueBalance, VenueFill, VenueOrder, VenuePosition } from '../port.js';
+import { okxClientOrderIdCodec } from '../shared/client-order-id.js';
 
 type Row = Record<string, unknown>;
 
@@ -50,7 +50,6 @@ function instrumentOf(row: Row, where: string, ctx: ParseContext): InstrumentId 
     throw new ValidationError(`${where}.instId`, `${id} is not an instrument we follow`);
   return instrument;
 }
-
 
 const STATE: Record<string, OrderStatus> = {
   live: 'accepted',
