@@ -79,6 +79,26 @@ test('a fill keeps fee sign and liquidity (crossed = taker); a bad payload names
   );
 });
 
+test('a fill carrying `liquidation` is the venue\'s: origin liquidation; an ordinary one has none', () => {
+  const row = {
+    coin: 'BTC',
+    px: '50000',
+    sz: '0.1',
+    side: 'A',
+    time: 1,
+    oid: 6,
+    tid: 10,
+    fee: '0',
+    crossed: true,
+  };
+  const liquidation = profile.parseFill(
+    { ...row, liquidation: { liquidatedUser: null, markPx: '50000', method: 'market' } },
+    ctx,
+  );
+  assert.equal(liquidation.origin, 'liquidation');
+  assert.equal(profile.parseFill(row, ctx).origin, undefined);
+});
+
 test('FOK is refused before the venue: Hyperliquid has Gtc, Ioc and Alo only', () => {
   assert.throws(
     () => profile.orderParams({ clientOrderId: 'x', type: 'limit', timeInForce: 'fok', reduceOnly: false }),
