@@ -10,6 +10,7 @@
  * - client ids: `clOrdId`, 1-32 letters and digits, through the shared codec
  *   (shared/client-order-id.ts: ours when they fit, else a hash the port maps back). No broker tag: ccxt adds one only to orders that
  *   come without a clOrdId, and ours always carry one.
+ * - funding history: `account/bills` type 8 (funding fee), paged back with `after`.
  * - fees: OKX reports a charge as a negative fee; ours are positive when paid.
  */
 import {
@@ -21,10 +22,19 @@ import {
   ValidationError,
 } from '@perpmesh/core';
 import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
-import type { FundingInfo, VenueBalance, VenueFill, VenueOrder, VenuePosition } from '../port.js';
+import type {
+  FundingInfo,
+  VenueBalance,
+  VenueFill,
+  VenueFundingPayment,
+  VenueOrder,
+  VenuePosition,
+} from '../port.js';
 import { okxClientOrderIdCodec } from '../shared/client-order-id.js';
 
 type Row = Record<string, unknown>;
+/** Bills per page (the venue's maximum). */
+const BILLS_PAGE = 100;
 
 function text(row: Row | undefined, field: string, where: string): string {
   const v = row?.[field];
@@ -133,6 +143,7 @@ export const okxProfile: CcxtVenueProfile = {
     cancelAllOrders: false,
     postOnly: true,
     fok: true,
+    fundingHistory: true,
   },
   ccxtOptions: () => ({
     fetchMarkets: { types: ['swap'] },
@@ -204,6 +215,45 @@ export const okxProfile: CcxtVenueProfile = {
         tsEventMs: int(d, 'uTime', w),
       };
     });
+  },
+  async fetchFundingPayments(exchange, sinceMs, ctx) {
+    // Funding bills (type 8), newest first, 100 a page: paged back with `after` (older than
+    // that billId) until a page is short or reaches before `sinceMs`.
+    const out: VenueFundingPayment[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await rows(exchange, 'privateGetAccountBills', {
+        instType: 'SWAP',
+        type: '8',
+        begin: String(sinceMs),
+        limit: String(BILLS_PAGE),
+        ...(after === undefined ? {} : { after }),
+      });
+      for (const bill of page) {
+        const w = 'okx bills';
+        const instrument = ctx.instrumentOfVenueSymbol(String(bill.instId));
+        if (instrument === undefined) continue;
+        const ts = int(bill, 'ts', w);
+        if (ts < sinceMs) continue;
+        // The bill states no rate: zero means "not reported". `sz` is contracts.
+        out.push({
+          paymentId: text(bill, 'billId', w),
+          instrument,
+          amount: dec(bill, 'balChg', w),
+          rate: new Decimal(0),
+          positionSize:
+            bill.sz === undefined || bill.sz === ''
+              ? new Decimal(0)
+              : dec(bill, 'sz', w).mul(ctx.contractSize(instrument)),
+          markPrice: bill.px === undefined || bill.px === '' ? new Decimal(0) : dec(bill, 'px', w),
+          tsEventMs: ts,
+        });
+      }
+      const last = page.at(-1);
+      if (page.length < BILLS_PAGE || last === undefined || int(last, 'ts', 'okx bills') < sinceMs) break;
+      after = text(last, 'billId', 'okx bills');
+    }
+    return out.sort((a, b) => a.tsEventMs - b.tsEventMs);
   },
   async fetchPositions(exchange, ctx) {
     const out: VenuePosition[] = [];
