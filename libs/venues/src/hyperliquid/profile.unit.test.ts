@@ -79,7 +79,7 @@ test('a fill keeps fee sign and liquidity (crossed = taker); a bad payload names
   );
 });
 
-test('a fill carrying `liquidation` is the venue\'s: origin liquidation; an ordinary one has none', () => {
+test("a fill carrying `liquidation` is the venue's: origin liquidation; an ordinary one has none", () => {
   const row = {
     coin: 'BTC',
     px: '50000',
