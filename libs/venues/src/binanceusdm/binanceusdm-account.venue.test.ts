@@ -122,6 +122,10 @@ describe('binanceusdm account events made by the venue', () => {
       assert.equal(liquidation.price.toFixed(), '50000');
       assert.deepEqual(await port.fetchPositions(), []);
       assert.ok(fills.every((f) => !f.clientOrderId.startsWith('autoclose-')));
+      // The same fill read back over REST (userTrades has no client id: the order's says it).
+      const rest = (await port.fetchFills(0)).find((f) => f.tradeId === liquidation.tradeId);
+      assert.equal(rest?.origin, 'liquidation');
+      assert.equal(rest?.clientOrderId, '');
     } finally {
       await sub.close();
     }
