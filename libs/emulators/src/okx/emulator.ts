@@ -7,7 +7,8 @@
  * HMAC-SHA256 of `timestamp + METHOD + requestPath(+?query) + body` with the secret, plus
  * the key and the passphrase chosen with it; the private websocket logs in with the same
  * signature over `timestamp + 'GET' + '/users/self/verify'`. Wrong key, signature or
- * passphrase get the venue's codes (50111 / 50113 / 50105). Funding: `fundingTime` /
+ * passphrase get the venue's codes (50111 / 50113 / 50105). `account/set-leverage` (cross)
+ * and `trade/cancel-all-after` (the sim's dead-man switch) are emulated too. Funding: `fundingTime` /
  * `nextFundingTime` one interval apart; the interval per instrument is changeable at run
  * time (OKX shortens it at the cap).
  */
@@ -212,6 +213,33 @@ export class OkxEmulator implements VenueWire {
         return order === undefined
           ? { status: 200, body: { code: '51603', msg: 'Order does not exist', data: [] } }
           : ok([this.orderWire(order)]);
+      }
+      case 'POST /api/v5/account/set-leverage': {
+        const instrument = this.byInstId.get(String(body.instId));
+        if (instrument === undefined)
+          return okxError('51001', `Instrument ID ${String(body.instId)} does not exist`);
+        if (body.mgnMode !== 'cross')
+          return okxError('51000', 'Parameter mgnMode error: only cross is emulated');
+        const lever = Number(body.lever);
+        const r = this.exchange.setLeverage({
+          accountId: key.accountId,
+          instrumentId: instrument,
+          leverage: lever,
+        });
+        if (!r.ok) return okxError('59102', r.reject.message);
+        return ok([{ instId: body.instId, lever: String(lever), mgnMode: 'cross', posSide: '' }]);
+      }
+      case 'POST /api/v5/trade/cancel-all-after': {
+        // timeOut in seconds: 0 disarms, else 10..120 (as the venue allows).
+        const timeOut = Number(body.timeOut);
+        if (!Number.isInteger(timeOut) || (timeOut !== 0 && (timeOut < 10 || timeOut > 120))) {
+          return okxError('51000', 'Parameter timeOut error');
+        }
+        const r = this.exchange.scheduleCancelAll({ accountId: key.accountId, afterMs: timeOut * 1_000 });
+        if (!r.ok) return okxError('51000', r.reject.message);
+        return ok([
+          { triggerTime: String(timeOut === 0 ? 0 : Date.now() + timeOut * 1_000), ts: String(Date.now()) },
+        ]);
       }
       case 'POST /api/v5/trade/cancel-order': {
         const order = this.find(
@@ -687,6 +715,11 @@ export class OkxEmulator implements VenueWire {
         sendJson(socket, { arg: { channel: 'orders', instType: 'SWAP', uid: 'emu' }, data: [order] });
     }
   }
+}
+
+/** An OKX error answer: HTTP 200 with the venue's code (ccxt maps it). */
+function okxError(code: string, msg: string): EmulatorResponse {
+  return { status: 200, body: { code, msg, data: [] } };
 }
 
 function ok(data: unknown): EmulatorResponse {

@@ -1,10 +1,11 @@
 /**
- * OKX funding history through ccxt against the emulator: funding settled while nobody
- * listened is read back from `account/bills` (type 8), each payment with its billId.
+ * OKX account controls through ccxt against the emulator: funding settled while nobody
+ * listened is read back from `account/bills` (type 8), each payment with its billId;
+ * leverage (`account/set-leverage`) and the dead-man switch (`trade/cancel-all-after`).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Decimal } from '@perpmesh/core';
+import { Decimal, ValidationError } from '@perpmesh/core';
 import { bareMarket, OkxEmulator, okxSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
 import { CcxtVenuePort } from '../ccxt/port.js';
@@ -56,7 +57,7 @@ after(async () => {
   await emulator.close();
 });
 
-describe('okx funding history', () => {
+describe('okx account: funding history, leverage, dead-man switch', () => {
   test('funding paid while nobody listened is recovered from the bills', async () => {
     assert.equal(port.capabilities.fundingHistory, true);
     const since = Date.now();
@@ -107,5 +108,23 @@ describe('okx funding history', () => {
     // Only what is at or after `since`.
     const later = payments.at(-1)?.tsEventMs ?? 0;
     assert.ok((await port.fetchFundingPayments(later)).every((p) => p.tsEventMs >= later));
+  });
+
+  test('leverage is set on the instrument (account/set-leverage, cross)', async () => {
+    assert.equal(port.capabilities.setLeverage, true);
+    await port.setLeverage(BTC, new Decimal(5));
+    assert.equal(emulator.exchange.position('main', BTC).leverage, 5);
+  });
+
+  test('the dead-man switch (cancel-all-after) arms in whole seconds and disarms', async () => {
+    assert.equal(port.capabilities.scheduleCancelAll, true);
+    await port.scheduleCancelAll(59_001);
+    const armed = emulator.exchange.cancelAllDeadline('main');
+    // Rounded up to 60 s: never earlier than asked.
+    assert.ok(armed !== undefined && armed >= Date.now() + 59_001 - 1_000, String(armed));
+    await assert.rejects(port.scheduleCancelAll(5_000), ValidationError);
+    await assert.rejects(port.scheduleCancelAll(121_000), ValidationError);
+    await port.scheduleCancelAll(0);
+    assert.equal(emulator.exchange.cancelAllDeadline('main'), undefined);
   });
 });

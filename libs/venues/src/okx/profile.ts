@@ -11,6 +11,8 @@
  *   (shared/client-order-id.ts: ours when they fit, else a hash the port maps back). No broker tag: ccxt adds one only to orders that
  *   come without a clOrdId, and ours always carry one.
  * - funding history: `account/bills` type 8 (funding fee), paged back with `after`.
+ * - leverage: `account/set-leverage` (cross); dead-man switch: `trade/cancel-all-after`
+ *   (whole seconds, 10..120; 0 disarms).
  * - fees: OKX reports a charge as a negative fee; ours are positive when paid.
  */
 import {
@@ -33,6 +35,9 @@ import type {
 import { okxClientOrderIdCodec } from '../shared/client-order-id.js';
 
 type Row = Record<string, unknown>;
+/** `cancel-all-after` takes whole seconds, 0 or 10..120. */
+const CANCEL_ALL_AFTER_MIN_S = 10;
+const CANCEL_ALL_AFTER_MAX_S = 120;
 /** Bills per page (the venue's maximum). */
 const BILLS_PAGE = 100;
 
@@ -144,6 +149,9 @@ export const okxProfile: CcxtVenueProfile = {
     postOnly: true,
     fok: true,
     fundingHistory: true,
+    setLeverage: true,
+    scheduleCancelAll: true,
+    scheduleCancelAllMinMs: CANCEL_ALL_AFTER_MIN_S * 1_000,
   },
   ccxtOptions: () => ({
     fetchMarkets: { types: ['swap'] },
@@ -215,6 +223,26 @@ export const okxProfile: CcxtVenueProfile = {
         tsEventMs: int(d, 'uTime', w),
       };
     });
+  },
+  async setLeverage(exchange, symbol, leverage) {
+    const instId = exchange.markets?.[symbol]?.id ?? symbol;
+    // Cross margin: the account's one collateral pool (what we trade with).
+    await rows(exchange, 'privatePostAccountSetLeverage', {
+      instId,
+      lever: String(leverage),
+      mgnMode: 'cross',
+    });
+  },
+  async scheduleCancelAll(exchange, afterMs) {
+    // Whole seconds, rounded up so the venue never cancels earlier than asked.
+    const timeOut = Math.ceil(afterMs / 1_000);
+    if (timeOut > CANCEL_ALL_AFTER_MAX_S) {
+      throw new ValidationError(
+        'afterMs',
+        `okx cancel-all-after allows at most ${CANCEL_ALL_AFTER_MAX_S} s, got ${afterMs} ms`,
+      );
+    }
+    await rows(exchange, 'privatePostTradeCancelAllAfter', { timeOut: String(timeOut) });
   },
   async fetchFundingPayments(exchange, sinceMs, ctx) {
     // Funding bills (type 8), newest first, 100 a page: paged back with `after` (older than
