@@ -58,11 +58,6 @@ function instrumentOf(row: Row | undefined, where: string, ctx: ParseContext): I
   return instrument;
 }
 
-/** Our client order id as a Hyperliquid cloid (`0x` + 32 hex): the shared codec's encoding. */
-export function hyperliquidCloid(clientOrderId: ClientOrderId): string {
-  return hyperliquidClientOrderIdCodec.encode(clientOrderId);
-}
-
 const TIF_TO_VENUE: Partial<Record<TimeInForce, string>> = { gtc: 'Gtc', ioc: 'Ioc', post_only: 'Alo' };
 const TIF_FROM_VENUE: Record<string, TimeInForce> = { Gtc: 'gtc', Ioc: 'ioc', Alo: 'post_only' };
 

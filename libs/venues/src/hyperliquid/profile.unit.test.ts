@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Decimal, ValidationError } from '@perpmesh/core';
 import type { ParseContext } from '../ccxt/profile.js';
-import { hyperliquidCloid, hyperliquidProfile as profile } from './profile.js';
+import { hyperliquidProfile as profile } from './profile.js';
+
+const hyperliquidCloid = (id: string) => profile.clientOrderIds.encode(id);
 
 const ctx: ParseContext = {
   contractSize: () => new Decimal(1),
