@@ -209,6 +209,15 @@ export class BinanceUsdmEmulator implements VenueWire {
         return this.userTrades(accountId, p);
       case 'GET /fapi/v1/income':
         return this.incomeHistory(accountId, p);
+      case 'POST /fapi/v1/countdownCancelAll': {
+        // Binance arms it per symbol; the sim's switch is per account (one deadline for all).
+        const instrument = this.instrumentOf(p.get('symbol'));
+        if (instrument === undefined) return bad(BINANCE_ERRORS.badSymbol);
+        const countdownTime = Number(p.get('countdownTime'));
+        const result = this.exchange.scheduleCancelAll({ accountId, afterMs: countdownTime });
+        if (!result.ok) return bad(BINANCE_ERRORS.rejected(result.reject.message));
+        return ok({ symbol: p.get('symbol'), countdownTime: String(countdownTime) });
+      }
       case 'POST /fapi/v1/leverage': {
         const instrument = this.instrumentOf(p.get('symbol'));
         if (instrument === undefined) return bad(BINANCE_ERRORS.badSymbol);

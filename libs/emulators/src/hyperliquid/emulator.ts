@@ -1,7 +1,7 @@
 /**
  * Hyperliquid emulator: `POST /info` (metaAndAssetCtxs, l2Book, clearinghouseState,
  * orderStatus, openOrders, userFillsByTime, userFunding) and `POST /exchange` (order,
- * cancel, cancelByCloid, updateLeverage) in the venue's wire format, over a simulated
+ * cancel, cancelByCloid, updateLeverage, scheduleCancel) in the venue's wire format, over a simulated
  * exchange (libs/sim); websocket `/ws` with `l2Book`, `orderUpdates` and `userFills`
  * subscriptions.
  *
@@ -435,6 +435,26 @@ export class HyperliquidEmulator implements VenueWire {
             },
           },
         });
+      case 'scheduleCancel': {
+        // No time disarms; a time must be at least 5 s ahead (as the venue asks).
+        if (action.time === undefined) {
+          this.exchange.scheduleCancelAll({ accountId: user.accountId, afterMs: 0 });
+          return ok({ status: 'ok', response: { type: 'default' } });
+        }
+        const afterMs = Number(action.time) - now;
+        if (!Number.isSafeInteger(afterMs) || afterMs < 5_000) {
+          return ok({
+            status: 'err',
+            response: 'Scheduled cancel time too early, must be at least 5 seconds from now.',
+          });
+        }
+        const r = this.exchange.scheduleCancelAll({ accountId: user.accountId, afterMs });
+        return ok(
+          r.ok
+            ? { status: 'ok', response: { type: 'default' } }
+            : { status: 'err', response: r.reject.message },
+        );
+      }
       case 'updateLeverage': {
         const instrument = this.coins[Number(action.asset)];
         if (instrument === undefined) return ok({ status: 'err', response: 'Invalid asset' });

@@ -3,10 +3,12 @@
  * swaps trade in contracts (BTC-USDT-SWAP: 1 contract = 0.01 BTC, lot 0.01 contract); the
  * sim counts base units, so its lot is 0.0001 BTC and the emulator converts.
  */
-import { type VenueConfig, venuePreset } from '@perpmesh/sim';
+import { type VenueConfig, type VenueConfigInput, venuePreset } from '@perpmesh/sim';
 
-export function okxSimConfig(venueId = 'okx'): VenueConfig {
+/** `overrides`: sim settings beyond the instruments (a test's fast funding, fees). */
+export function okxSimConfig(venueId = 'okx', overrides: VenueConfigInput = {}): VenueConfig {
   return venuePreset('paper', {
+    ...overrides,
     venueId,
     settleAsset: 'USDT',
     instruments: [

@@ -7,13 +7,14 @@
  * HMAC-SHA256 of `timestamp + METHOD + requestPath(+?query) + body` with the secret, plus
  * the key and the passphrase chosen with it; the private websocket logs in with the same
  * signature over `timestamp + 'GET' + '/users/self/verify'`. Wrong key, signature or
- * passphrase get the venue's codes (50111 / 50113 / 50105). Funding: `fundingTime` /
+ * passphrase get the venue's codes (50111 / 50113 / 50105). `account/set-leverage` (cross)
+ * and `trade/cancel-all-after` (the sim's dead-man switch) are emulated too. Funding: `fundingTime` /
  * `nextFundingTime` one interval apart; the interval per instrument is changeable at run
  * time (OKX shortens it at the cap).
  */
 import type { IncomingMessage } from 'node:http';
 import { type AccountId, Decimal, type InstrumentId, type TimeInForce, ZERO } from '@perpmesh/core';
-import type { FillEvent, OrderView, SimEvent } from '@perpmesh/sim';
+import type { FillEvent, FundingPaymentEvent, OrderView, SimEvent } from '@perpmesh/sim';
 import type { WebSocket } from 'ws';
 import { hmacSha256, sameSignature } from '../shared/auth.js';
 import type { FaultConfig } from '../shared/faults.js';
@@ -54,6 +55,9 @@ export class OkxEmulator implements VenueWire {
   private readonly byInstId = new Map<string, InstrumentId>();
   private readonly intervalHours = new Map<InstrumentId, number>();
   private readonly fills = new Map<AccountId, FillEvent[]>();
+  /** Funding bills (type 8) per account, oldest first; `billId` counts up. */
+  private readonly fundingBills = new Map<AccountId, { billId: number; event: FundingPaymentEvent }[]>();
+  private billSeq = 0;
   private readonly books = new Map<WebSocket, Set<string>>();
   private readonly privateSockets = new Map<WebSocket, AccountId | undefined>();
   private readonly bookSeq = new Map<InstrumentId, number>();
@@ -196,6 +200,8 @@ export class OkxEmulator implements VenueWire {
             minDep: '0.00000001',
           },
         ]);
+      case 'GET /api/v5/account/bills':
+        return ok(this.bills(key.accountId, q));
       case 'GET /api/v5/account/balance':
         return ok([this.balance(key.accountId)]);
       case 'GET /api/v5/account/positions':
@@ -207,6 +213,33 @@ export class OkxEmulator implements VenueWire {
         return order === undefined
           ? { status: 200, body: { code: '51603', msg: 'Order does not exist', data: [] } }
           : ok([this.orderWire(order)]);
+      }
+      case 'POST /api/v5/account/set-leverage': {
+        const instrument = this.byInstId.get(String(body.instId));
+        if (instrument === undefined)
+          return okxError('51001', `Instrument ID ${String(body.instId)} does not exist`);
+        if (body.mgnMode !== 'cross')
+          return okxError('51000', 'Parameter mgnMode error: only cross is emulated');
+        const lever = Number(body.lever);
+        const r = this.exchange.setLeverage({
+          accountId: key.accountId,
+          instrumentId: instrument,
+          leverage: lever,
+        });
+        if (!r.ok) return okxError('59102', r.reject.message);
+        return ok([{ instId: body.instId, lever: String(lever), mgnMode: 'cross', posSide: '' }]);
+      }
+      case 'POST /api/v5/trade/cancel-all-after': {
+        // timeOut in seconds: 0 disarms, else 10..120 (as the venue allows).
+        const timeOut = Number(body.timeOut);
+        if (!Number.isInteger(timeOut) || (timeOut !== 0 && (timeOut < 10 || timeOut > 120))) {
+          return okxError('51000', 'Parameter timeOut error');
+        }
+        const r = this.exchange.scheduleCancelAll({ accountId: key.accountId, afterMs: timeOut * 1_000 });
+        if (!r.ok) return okxError('51000', r.reject.message);
+        return ok([
+          { triggerTime: String(timeOut === 0 ? 0 : Date.now() + timeOut * 1_000), ts: String(Date.now()) },
+        ]);
       }
       case 'POST /api/v5/trade/cancel-order': {
         const order = this.find(
@@ -259,6 +292,42 @@ export class OkxEmulator implements VenueWire {
       }
     }
     return { status: 404, body: { code: '50000', msg: `no route ${route}`, data: [] } };
+  }
+
+  /**
+   * `account/bills`, newest first, at most `limit` (default and max 100); only funding bills
+   * (type 8) exist here. `begin` / `end` filter on `ts`; `after` pages to older bills.
+   */
+  private bills(accountId: AccountId, q: URLSearchParams): Row[] {
+    const type = q.get('type');
+    if (type !== null && type !== '8') return [];
+    const begin = Number(q.get('begin') ?? 0);
+    const end = Number(q.get('end') ?? Number.MAX_SAFE_INTEGER);
+    const after = q.get('after');
+    const limit = Math.min(100, Math.max(1, Number(q.get('limit') ?? 100)));
+    return (this.fundingBills.get(accountId) ?? [])
+      .filter(
+        (b) =>
+          b.event.fundingTimeMs >= begin &&
+          b.event.fundingTimeMs <= end &&
+          (after === null || b.billId < Number(after)),
+      )
+      .reverse()
+      .slice(0, limit)
+      .map(({ billId, event: e }) => ({
+        billId: String(billId),
+        instType: 'SWAP',
+        instId: instId(e.instrumentId),
+        ccy: this.exchange.config.settleAsset,
+        type: '8',
+        subType: e.amount.isNeg() ? '173' : '174',
+        balChg: e.amount.toFixed(),
+        pnl: e.amount.toFixed(),
+        sz: this.contracts(e.instrumentId, e.positionSize.abs()),
+        px: e.markPrice.toFixed(),
+        mgnMode: 'cross',
+        ts: String(e.fundingTimeMs),
+      }));
   }
 
   private authenticate(request: EmulatorRequest): OkxApiKey | EmulatorResponse {
@@ -622,6 +691,10 @@ export class OkxEmulator implements VenueWire {
           ],
         };
         for (const [socket, subs] of this.books) if (subs.has(id)) sendJson(socket, frame);
+      } else if (e.type === 'funding_payment') {
+        const list = this.fundingBills.get(e.accountId) ?? [];
+        list.push({ billId: ++this.billSeq, event: e });
+        this.fundingBills.set(e.accountId, list);
       } else if (e.type === 'fill') {
         this.fills.set(e.accountId, [...(this.fills.get(e.accountId) ?? []), e]);
         const order = this.exchange.getOrder(e.accountId, { venueOrderId: e.venueOrderId });
@@ -642,6 +715,11 @@ export class OkxEmulator implements VenueWire {
         sendJson(socket, { arg: { channel: 'orders', instType: 'SWAP', uid: 'emu' }, data: [order] });
     }
   }
+}
+
+/** An OKX error answer: HTTP 200 with the venue's code (ccxt maps it). */
+function okxError(code: string, msg: string): EmulatorResponse {
+  return { status: 200, body: { code, msg, data: [] } };
 }
 
 function ok(data: unknown): EmulatorResponse {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Decimal } from '@perpmesh/core';
+import { Decimal, ValidationError } from '@perpmesh/core';
 import { BinanceUsdmEmulator, bareMarket, binanceusdmSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
 import { CcxtVenuePort } from '../ccxt/port.js';
@@ -60,6 +60,7 @@ after(async () => {
 
 describe('binanceusdm account events made by the venue', () => {
   test('funding paid while nobody listened is recovered from the venue history', async () => {
+    assert.equal(port.capabilities.fundingHistory, true);
     const since = Date.now();
     const r = emulator.exchange.placeOrder({
       accountId: MAKER,
@@ -108,17 +109,41 @@ describe('binanceusdm account events made by the venue', () => {
       assert.equal((await port.fetchPositions())[0]?.size.toFixed(), '0.1');
       emulator.exchange.setPrices(BTC, { markPrice: '50000', indexPrice: '50000' });
       emulator.server.flush();
+      assert.equal(port.capabilities.venueFills, true);
       const liquidation = await eventually(
         'liquidation fill',
-        () => fills.find((f) => f.clientOrderId.startsWith('autoclose-')),
+        () => fills.find((f) => f.origin === 'liquidation'),
         5_000,
       );
+      // The venue's `autoclose-<tradeId>` order is none of ours: no client id of ours.
+      assert.equal(liquidation.clientOrderId, '');
       assert.equal(liquidation.side, 'sell');
       assert.equal(liquidation.size.toFixed(), '0.1');
       assert.equal(liquidation.price.toFixed(), '50000');
       assert.deepEqual(await port.fetchPositions(), []);
+      assert.ok(fills.every((f) => !f.clientOrderId.startsWith('autoclose-')));
+      // The same fill read back over REST (userTrades has no client id: the order's says it).
+      const rest = (await port.fetchFills(0)).find((f) => f.tradeId === liquidation.tradeId);
+      assert.equal(rest?.origin, 'liquidation');
+      assert.equal(rest?.clientOrderId, '');
     } finally {
       await sub.close();
     }
+  });
+
+  test('leverage is set per symbol (POST /fapi/v1/leverage)', async () => {
+    assert.equal(port.capabilities.setLeverage, true);
+    await port.setLeverage(BTC, new Decimal(5));
+    assert.equal(emulator.exchange.position('main', BTC).leverage, 5);
+    await assert.rejects(port.setLeverage(BTC, new Decimal(0)), ValidationError);
+  });
+
+  test('the dead-man switch (countdownCancelAll) arms and disarms', async () => {
+    assert.equal(port.capabilities.scheduleCancelAll, true);
+    await port.scheduleCancelAll(60_000);
+    const armed = emulator.exchange.cancelAllDeadline('main');
+    assert.ok(armed !== undefined && armed > Date.now() + 50_000, String(armed));
+    await port.scheduleCancelAll(0);
+    assert.equal(emulator.exchange.cancelAllDeadline('main'), undefined);
   });
 });

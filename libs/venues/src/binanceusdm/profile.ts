@@ -27,6 +27,7 @@ import type {
   VenueOrder,
   VenuePosition,
 } from '../port.js';
+import { binanceClientOrderIdCodec } from '../shared/client-order-id.js';
 
 const HOUR_MS = 3_600_000;
 const DEFAULT_INTERVAL_HOURS = 8;
@@ -188,6 +189,10 @@ export const binanceusdmProfile: CcxtVenueProfile = {
     cancelAllOrders: true,
     postOnly: true,
     fok: true,
+    fundingHistory: true,
+    setLeverage: true,
+    scheduleCancelAll: true,
+    venueFills: true,
   },
   ccxtOptions: () => ({
     defaultType: 'future',
@@ -217,7 +222,24 @@ export const binanceusdmProfile: CcxtVenueProfile = {
     }
   },
   venueSymbol,
-  venueClientId: (clientOrderId) => clientOrderId,
+  clientOrderIds: binanceClientOrderIdCodec,
+  // Orders the venue places itself carry these client ids (liquidation, auto-deleveraging).
+  venueMadeOrigin: (venueClientId) =>
+    venueClientId.startsWith('autoclose-')
+      ? 'liquidation'
+      : venueClientId.startsWith('adl_autoclose')
+        ? 'adl'
+        : undefined,
+  async scheduleCancelAll(exchange, afterMs, instruments) {
+    // countdownCancelAll is per symbol: armed (or disarmed, 0) for each one we trade.
+    const post = exchange.fapiPrivatePostCountdownCancelAll as (p: Row) => Promise<unknown>;
+    for (const instrument of instruments) {
+      await post.call(exchange, { symbol: venueSymbol(instrument), countdownTime: afterMs });
+    }
+  },
+  async setLeverage(exchange, symbol, leverage) {
+    await (exchange.setLeverage as (l: number, s: string) => Promise<unknown>)(leverage, symbol);
+  },
   cancelAnswersWithOrder: true,
   ccxtSymbol: (instrument) => {
     const [base, quote] = instrument.split('-');

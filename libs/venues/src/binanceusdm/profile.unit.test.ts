@@ -80,6 +80,13 @@ describe('binanceusdm profile', () => {
     assert.deepEqual(profile.clientIdParams('c1'), { origClientOrderId: 'c1' });
   });
 
+  test('client ids the venue gives its own orders mark liquidation and ADL; ours mark nothing', () => {
+    assert.equal(profile.venueMadeOrigin?.('autoclose-1765000000123'), 'liquidation');
+    assert.equal(profile.venueMadeOrigin?.('adl_autoclose-1765000000123'), 'adl');
+    assert.equal(profile.venueMadeOrigin?.('ord-7'), undefined);
+    assert.equal(profile.clientOrderIds.encode('ord-7'), 'ord-7');
+  });
+
   test('venue codes become stable reject reasons', () => {
     assert.equal(
       profile.rejectReason?.('binanceusdm {"code":-5022,"msg":"Post Only"}'),

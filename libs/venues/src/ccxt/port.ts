@@ -20,6 +20,7 @@
  * - A venue that is slow or down at open leaves `markets` / `link` not ready with the
  *   reason; the port still opens and retries on the next call.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type AccountId,
   type ClientOrderId,
@@ -32,7 +33,7 @@ import {
   type VenueOrderId,
 } from '@perpmesh/core';
 import ccxt from 'ccxt';
-import { publicAccessError, VenueOrderNotFoundError } from '../errors.js';
+import { publicAccessError, VenueOrderNotFoundError, VenueRejectedError } from '../errors.js';
 import type {
   BookSnapshot,
   FundingInfo,
@@ -40,6 +41,7 @@ import type {
   OrderRef,
   PlaceOrderRequest,
   ReadinessComponent,
+  SignedActionOptions,
   Subscription,
   UserStreamEvent,
   VenueBalance,
@@ -51,6 +53,7 @@ import type {
   VenuePosition,
 } from '../port.js';
 import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
+import { ClientOrderIdMap } from '../shared/client-order-id.js';
 import { ReconnectingStream, type StreamAttemptSink } from '../shared/reconnecting-stream.js';
 import { DEFAULT_REQUEST_BUDGET, RequestBudget, type RequestBudgetOptions } from './budget.js';
 import { type CallKind, venueErrorFromCcxt } from './errors.js';
@@ -96,8 +99,9 @@ export class CcxtVenuePort implements VenuePort {
   private readonly delayed = new Set<NodeJS.Timeout>();
   private readonly observed = new WeakSet<Promise<unknown>>();
   private readonly clientIdByVenueOrderId = new Map<VenueOrderId, ClientOrderId>();
-  private readonly ourClientIdByVenueClientId = new Map<string, ClientOrderId>();
-  private readonly nonceQueue: number[] = [];
+  private readonly clientIds: ClientOrderIdMap;
+  /** The nonce the signed action running in this async context carries (ours, from execution). */
+  private readonly signingNonce = new AsyncLocalStorage<number>();
   private lastClockNonce = 0;
   private readonly seenTrades = new Set<string>();
   private lastFillMs: EpochMs = 0;
@@ -138,24 +142,26 @@ export class CcxtVenuePort implements VenuePort {
     for (const instrument of options.instruments) {
       this.instrumentByVenueSymbol.set(options.profile.venueSymbol(instrument), instrument);
     }
+    this.clientIds = new ClientOrderIdMap(options.profile.clientOrderIds);
     const settle = options.instruments[0]?.split('-')[1] ?? '';
     this.ctx = {
       venue: options.venue,
       settleAsset: settle,
       instrumentOfVenueSymbol: (venueSymbol) => this.instrumentByVenueSymbol.get(venueSymbol),
-      ourClientId: (venueClientId) => this.ourClientIdByVenueClientId.get(venueClientId) ?? venueClientId,
+      ourClientId: (venueClientId) => this.clientIds.fromVenue(venueClientId) ?? venueClientId,
       contractSize: (instrument) => this.contractSize(instrument),
     };
     options.profile.configure?.(this.exchange);
     if (options.profile.capabilities.nonces) {
-      // Our nonces (allocated by execution from the state store) instead of ccxt's
-      // millisecond clock, which collides under concurrency. ccxt takes the nonce
-      // synchronously after the same awaits for every call, so queued nonces are used in
-      // call order; a call that brought none (a cancel) gets the clock, as before.
-      // ccxt's incrementingNonce would bump a queued nonce past its own last one: replaced,
-      // so the venue sees exactly the nonce execution allocated.
+      // Our nonces (allocated by execution from the API key's one sequence in the state
+      // store) instead of ccxt's millisecond clock, which collides under concurrency. Each
+      // signed call runs with its nonce in an async context that ccxt's nonce() reads, so
+      // concurrent orders and cancels each sign with exactly the nonce they brought. Only
+      // an order that brought none falls back to the clock (cancels, leverage and the
+      // scheduled cancel must bring one: signedNonce). ccxt's incrementingNonce would bump
+      // ours past its own last one: replaced too.
       const next = () => {
-        const nonce = this.nonceQueue.shift() ?? Math.max(Date.now(), this.lastClockNonce + 1);
+        const nonce = this.signingNonce.getStore() ?? Math.max(Date.now(), this.lastClockNonce + 1);
         this.lastClockNonce = Math.max(this.lastClockNonce, nonce);
         return nonce;
       };
@@ -478,15 +484,43 @@ export class CcxtVenuePort implements VenuePort {
   async fetchFundingPayments(sinceMs: EpochMs): Promise<VenueFundingPayment[]> {
     this.requireTrading('fetchFundingPayments');
     const fetch = this.options.profile.fetchFundingPayments;
-    if (fetch === undefined) return [];
+    if (fetch === undefined || !this.capabilities.fundingHistory)
+      throw this.unsupported('fetchFundingPayments');
     await this.ensureMarkets();
     return this.call('funding history', 'other', () => fetch(this.exchange, sinceMs, this.ctx));
   }
 
   private venueClientId(clientOrderId: ClientOrderId): string {
-    const venueId = this.options.profile.venueClientId(clientOrderId);
-    this.ourClientIdByVenueClientId.set(venueId, clientOrderId);
-    return venueId;
+    return this.clientIds.toVenue(clientOrderId);
+  }
+
+  private unsupported(method: string): VenueRejectedError {
+    return new VenueRejectedError(this.venue, 'unsupported', `${method} is not offered by ${this.venue}`);
+  }
+
+  /**
+   * The nonce a signed action other than an order carries: on a nonce venue it must come
+   * from the caller (the API key's one sequence); a clock nonce beside that sequence could
+   * clash with one execution allocated.
+   */
+  private signedNonce(method: string, options: SignedActionOptions | undefined): bigint | undefined {
+    if (!this.capabilities.nonces) return undefined;
+    if (options?.nonce === undefined) {
+      throw new ValidationError(
+        'nonce',
+        `${method} on ${this.venue} is signed with a nonce: pass options.nonce from the API key's sequence`,
+      );
+    }
+    return options.nonce;
+  }
+
+  /** Runs a ccxt call that signs, with our nonce as the one it signs (none: ccxt's own). */
+  private signed<T>(nonce: bigint | undefined, fn: () => Promise<T>): Promise<T> {
+    if (nonce === undefined) return fn();
+    if (nonce > BigInt(Number.MAX_SAFE_INTEGER) || nonce < 0n) {
+      throw new ValidationError('nonce', `must be a whole number in 0..2^53-1, got ${nonce}`);
+    }
+    return this.signingNonce.run(Number(nonce), fn);
   }
 
   private remember(order: VenueOrder): VenueOrder {
@@ -547,12 +581,19 @@ export class CcxtVenuePort implements VenuePort {
   private async completeFill(
     fill: Omit<VenueFill, 'clientOrderId'> & { clientOrderId?: ClientOrderId },
   ): Promise<VenueFill> {
+    if (fill.origin !== undefined && fill.origin !== 'order') return { ...fill, clientOrderId: '' };
     let clientOrderId = fill.clientOrderId ?? this.clientIdByVenueOrderId.get(fill.venueOrderId);
     if (clientOrderId === undefined) {
       const order = await this.fetchOrder({ instrument: fill.instrument, venueOrderId: fill.venueOrderId });
       clientOrderId = order?.clientOrderId ?? '';
     }
-    return { ...fill, clientOrderId };
+    // A fill of an order the venue placed itself (a liquidation): no order of ours.
+    const origin = this.venueMadeOrigin(clientOrderId);
+    return origin === undefined ? { ...fill, clientOrderId } : { ...fill, origin, clientOrderId: '' };
+  }
+
+  private venueMadeOrigin(clientOrderId: string): VenueFill['origin'] | undefined {
+    return clientOrderId === '' ? undefined : this.options.profile.venueMadeOrigin?.(clientOrderId);
   }
 
   async createOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
@@ -569,15 +610,17 @@ export class CcxtVenuePort implements VenuePort {
       reduceOnly: request.reduceOnly,
       ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
     });
-    if (this.capabilities.nonces && request.nonce !== undefined) this.nonceQueue.push(Number(request.nonce));
+    const nonce = this.capabilities.nonces ? request.nonce : undefined;
     const created = await this.call('create order', 'create', () =>
-      this.exchange.createOrder(
-        symbol,
-        request.type,
-        request.side,
-        request.size.div(this.contractSize(request.instrument)).toFixed(),
-        request.price?.toFixed(),
-        params,
+      this.signed(nonce, () =>
+        this.exchange.createOrder(
+          symbol,
+          request.type,
+          request.side,
+          request.size.div(this.contractSize(request.instrument)).toFixed(),
+          request.price?.toFixed(),
+          params,
+        ),
       ),
     );
     const fromCreate = this.options.profile.orderFromCreate;
@@ -588,12 +631,14 @@ export class CcxtVenuePort implements VenuePort {
     );
   }
 
-  async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
+  async cancelOrder(ref: OrderRef, options?: SignedActionOptions): Promise<VenueOrder> {
     this.requireTrading('cancelOrder');
+    const nonce = this.signedNonce('cancelOrder', options);
     await this.ensureMarkets();
     const symbol = this.symbol(ref.instrument);
+    const params = this.refParams(ref);
     const canceled = await this.call('cancel order', 'other', () =>
-      this.exchange.cancelOrder(ref.venueOrderId, symbol, this.refParams(ref)),
+      this.signed(nonce, () => this.exchange.cancelOrder(ref.venueOrderId, symbol, params)),
     );
     if (this.options.profile.cancelAnswersWithOrder) {
       return this.remember(this.options.profile.parseOrder(canceled.info, this.ctx));
@@ -604,9 +649,11 @@ export class CcxtVenuePort implements VenuePort {
     return order;
   }
 
-  async cancelAllOrders(instrument?: InstrumentId): Promise<VenueOrder[]> {
+  async cancelAllOrders(instrument?: InstrumentId, options?: SignedActionOptions): Promise<VenueOrder[]> {
     this.requireTrading('cancelAllOrders');
+    const nonce = this.signedNonce('cancelAllOrders', options);
     const open = await this.fetchOpenOrders(instrument);
+    if (nonce !== undefined) return this.cancelBatch(open, nonce);
     const out: VenueOrder[] = [];
     for (const order of open) {
       try {
@@ -616,6 +663,63 @@ export class CcxtVenuePort implements VenuePort {
       }
     }
     return out;
+  }
+
+  /** One signed cancel action for many orders (a nonce venue: one nonce, one action). */
+  private async cancelBatch(open: VenueOrder[], nonce: bigint): Promise<VenueOrder[]> {
+    if (open.length === 0) return [];
+    const cancelMany = this.exchange.cancelOrdersForSymbols as
+      | ((orders: { id: string; symbol: string }[]) => Promise<unknown>)
+      | undefined;
+    if (cancelMany === undefined) throw this.unsupported('cancelAllOrders');
+    const orders = open.map((o) => ({ id: o.venueOrderId, symbol: this.symbol(o.instrument) }));
+    await this.call('cancel orders', 'other', () =>
+      this.signed(nonce, () => cancelMany.call(this.exchange, orders)),
+    );
+    const out: VenueOrder[] = [];
+    for (const o of open) {
+      const now = await this.fetchOrder({ instrument: o.instrument, venueOrderId: o.venueOrderId });
+      if (now !== undefined) out.push(now);
+    }
+    return out;
+  }
+
+  async setLeverage(
+    instrument: InstrumentId,
+    leverage: Decimal,
+    options?: SignedActionOptions,
+  ): Promise<void> {
+    this.requireTrading('setLeverage');
+    const set = this.options.profile.setLeverage;
+    if (set === undefined || !this.capabilities.setLeverage) throw this.unsupported('setLeverage');
+    if (!leverage.isInteger() || leverage.lt(1)) {
+      throw new ValidationError('leverage', `must be a whole number >= 1, got ${leverage.toFixed()}`);
+    }
+    const nonce = this.signedNonce('setLeverage', options);
+    await this.ensureMarkets();
+    const symbol = this.symbol(instrument);
+    await this.call('set leverage', 'other', () =>
+      this.signed(nonce, () => set(this.exchange, symbol, leverage.toNumber())),
+    );
+  }
+
+  async scheduleCancelAll(afterMs: number, options?: SignedActionOptions): Promise<void> {
+    this.requireTrading('scheduleCancelAll');
+    const schedule = this.options.profile.scheduleCancelAll;
+    if (schedule === undefined || !this.capabilities.scheduleCancelAll)
+      throw this.unsupported('scheduleCancelAll');
+    const min = this.capabilities.scheduleCancelAllMinMs ?? 0;
+    if (!Number.isSafeInteger(afterMs) || afterMs < 0 || (afterMs > 0 && afterMs < min)) {
+      throw new ValidationError(
+        'afterMs',
+        `must be 0 (disarm) or a whole number of ms >= ${min}, got ${afterMs}`,
+      );
+    }
+    const nonce = this.signedNonce('scheduleCancelAll', options);
+    await this.ensureMarkets();
+    await this.call('schedule cancel-all', 'other', () =>
+      this.signed(nonce, () => schedule(this.exchange, afterMs, this.options.instruments)),
+    );
   }
 
   async watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
@@ -646,6 +750,8 @@ export class CcxtVenuePort implements VenuePort {
             if (!live()) return;
             for (const o of batch) {
               const order = this.remember(this.options.profile.parseOrder(o.info, this.ctx));
+              // The venue's own orders (a liquidation) are none of ours: their fills say it.
+              if (this.venueMadeOrigin(order.clientOrderId) !== undefined) continue;
               sink.data({ kind: 'order', order });
             }
           }

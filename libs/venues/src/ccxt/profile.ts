@@ -10,6 +10,7 @@
  */
 import type { ClientOrderId, InstrumentId } from '@perpmesh/core';
 import type {
+  FillOrigin,
   FundingInfo,
   VenueBalance,
   VenueCapabilities,
@@ -18,6 +19,7 @@ import type {
   VenueOrder,
   VenuePosition,
 } from '../port.js';
+import type { ClientOrderIdCodec } from '../shared/client-order-id.js';
 
 /** The slice of a ccxt exchange object the adapter and profiles use (ccxt's own types are loose). */
 export interface CcxtExchange {
@@ -119,8 +121,29 @@ export interface CcxtVenueProfile {
   ccxtSymbol(instrument: InstrumentId): string;
   /** Our instrument -> the venue's own symbol in its payloads (`BTCUSDT`, `BTC`). */
   venueSymbol(instrument: InstrumentId): string;
-  /** Our client order id in the venue's form (Binance: as is; Hyperliquid: a 16-byte hex cloid). */
-  venueClientId(clientOrderId: ClientOrderId): string;
+  /**
+   * Our client order id in the venue's form: the shared codec of the kind
+   * (shared/client-order-id.ts), the one mapping; the adapter remembers hashed ids in a
+   * ClientOrderIdMap to name our order on a fill.
+   */
+  readonly clientOrderIds: ClientOrderIdCodec;
+  /**
+   * Whether a venue client id marks a fill or order the venue made on its own (Binance
+   * `autoclose-<tradeId>` = liquidation, `adl_autoclose-...` = auto-deleveraging); such
+   * fills get that origin and an empty client order id.
+   */
+  venueMadeOrigin?(venueClientId: string): Exclude<FillOrigin, 'order'> | undefined;
+  /** Sets an instrument's leverage (whole numbers) on the account, when the venue can. */
+  setLeverage?(exchange: CcxtExchange, symbol: string, leverage: number): Promise<void>;
+  /**
+   * Arms the venue's dead-man switch for `afterMs` (0 disarms), when the venue has one; for
+   * the instruments we trade where the venue arms it per symbol (Binance).
+   */
+  scheduleCancelAll?(
+    exchange: CcxtExchange,
+    afterMs: number,
+    instruments: readonly InstrumentId[],
+  ): Promise<void>;
   /** Adjusts the ccxt object after construction (turn off what ccxt does on its own). */
   configure?(exchange: CcxtExchange): void;
   /**

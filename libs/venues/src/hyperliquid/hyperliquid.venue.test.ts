@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Decimal } from '@perpmesh/core';
+import { Decimal, ValidationError } from '@perpmesh/core';
 import {
   bareMarket,
   HyperliquidEmulator,
@@ -69,9 +69,13 @@ function makerOrder(side: 'buy' | 'sell', price: string, size: string, tif: 'gtc
   emulator.server.flush();
 }
 
-function order(clientOrderId: string, side: 'buy' | 'sell', price: string, size: string): PlaceOrderRequest {
-  // As execution allocates them for this venue: strictly increasing, never below the clock.
+/** A nonce as execution allocates them for this venue: strictly increasing, never below the clock. */
+function allocateNonce(): bigint {
   nextNonce = Math.max(nextNonce + 1, Date.now());
+  return BigInt(nextNonce);
+}
+
+function order(clientOrderId: string, side: 'buy' | 'sell', price: string, size: string): PlaceOrderRequest {
   return {
     clientOrderId,
     instrument: BTC,
@@ -81,7 +85,7 @@ function order(clientOrderId: string, side: 'buy' | 'sell', price: string, size:
     price: new Decimal(price),
     size: new Decimal(size),
     reduceOnly: false,
-    nonce: BigInt(nextNonce),
+    nonce: allocateNonce(),
   };
 }
 
@@ -182,7 +186,10 @@ describe('hyperliquid through ccxt against the emulator', () => {
         ],
       );
       await port.createOrder(order('hl-life-2', 'buy', '58000', '0.002'));
-      const canceled = await port.cancelOrder({ instrument: BTC, clientOrderId: 'hl-life-2' });
+      const canceled = await port.cancelOrder(
+        { instrument: BTC, clientOrderId: 'hl-life-2' },
+        { nonce: allocateNonce() },
+      );
       assert.equal(canceled.status, 'canceled');
       assert.equal(canceled.clientOrderId, 'hl-life-2');
     } finally {
@@ -221,7 +228,9 @@ describe('hyperliquid through ccxt against the emulator', () => {
       },
     );
     assert.equal(
-      emulator.exchange.getOrder('main', { clientOrderId: hyperliquidProfile.venueClientId('hl-stranger') }),
+      emulator.exchange.getOrder('main', {
+        clientOrderId: hyperliquidProfile.clientOrderIds.encode('hl-stranger'),
+      }),
       undefined,
     );
   });
@@ -234,13 +243,75 @@ describe('hyperliquid through ccxt against the emulator', () => {
     );
     const placed = await Promise.all(requests.map((r) => port.createOrder(r)));
     assert.equal(new Set(placed.map((o) => o.venueOrderId)).size, 20);
-    await Promise.all(placed.map((o) => port.cancelOrder({ instrument: BTC, venueOrderId: o.venueOrderId })));
+    const cancelNonces = placed.map(() => allocateNonce());
+    await Promise.all(
+      placed.map((o, i) =>
+        port.cancelOrder({ instrument: BTC, venueOrderId: o.venueOrderId }, { nonce: cancelNonces[i] }),
+      ),
+    );
     const nonces = (emulator.acceptedNonces.get(signer) ?? []).slice(before);
     assert.equal(nonces.length, 40);
     assert.equal(new Set(nonces).size, 40);
-    // The orders signed with the nonces execution allocated.
+    // Orders and cancels signed with exactly the nonces execution allocated, none of the clock's.
     assert.deepEqual(nonces.slice(0, 20).sort(), requests.map((r) => Number(r.nonce)).sort());
+    assert.deepEqual(nonces.slice(20).sort(), cancelNonces.map(Number).sort());
     assert.equal(emulator.exchange.openOrders('main', BTC).length, 0);
+  });
+
+  test('20 orders and cancels interleaved concurrently: each signed with the nonce it brought', async () => {
+    const signer = WALLET.toLowerCase();
+    const requests = Array.from({ length: 20 }, (_, i) =>
+      order(`hl-mix-${i}`, 'buy', String(56000 + i), '0.001'),
+    );
+    const first = await Promise.all(requests.slice(0, 10).map((r) => port.createOrder(r)));
+    const before = emulator.acceptedNonces.get(signer)?.length ?? 0;
+    const cancelNonces = first.map(() => allocateNonce());
+    // The second ten orders race the cancels of the first ten.
+    await Promise.all([
+      ...requests.slice(10).map((r) => port.createOrder(r)),
+      ...first.map((o, i) =>
+        port.cancelOrder({ instrument: BTC, venueOrderId: o.venueOrderId }, { nonce: cancelNonces[i] }),
+      ),
+    ]);
+    const nonces = (emulator.acceptedNonces.get(signer) ?? []).slice(before);
+    const passed = [...requests.slice(10).map((r) => Number(r.nonce)), ...cancelNonces.map(Number)];
+    assert.deepEqual([...nonces].sort(), passed.sort());
+    await port.cancelAllOrders(BTC, { nonce: allocateNonce() });
+    assert.equal(emulator.exchange.openOrders('main', BTC).length, 0);
+  });
+
+  test('a cancel without a nonce is refused before anything is signed', async () => {
+    const signer = WALLET.toLowerCase();
+    const before = emulator.acceptedNonces.get(signer)?.length ?? 0;
+    await assert.rejects(port.cancelOrder({ instrument: BTC, venueOrderId: '1' }), (err: unknown) => {
+      assert.ok(err instanceof ValidationError, String(err));
+      assert.equal(err.field, 'nonce');
+      return true;
+    });
+    assert.equal(emulator.acceptedNonces.get(signer)?.length ?? 0, before);
+  });
+
+  test('leverage is set with the nonce passed (updateLeverage)', async () => {
+    assert.equal(port.capabilities.setLeverage, true);
+    const nonce = allocateNonce();
+    await port.setLeverage(BTC, new Decimal(7), { nonce });
+    assert.ok(emulator.acceptedNonces.get(WALLET.toLowerCase())?.includes(Number(nonce)));
+    assert.equal(emulator.exchange.position('main', BTC).leverage, 7);
+    await assert.rejects(
+      port.setLeverage(BTC, new Decimal('2.5'), { nonce: allocateNonce() }),
+      ValidationError,
+    );
+  });
+
+  test('the scheduled cancel-all (scheduleCancel) arms, moves and disarms', async () => {
+    assert.equal(port.capabilities.scheduleCancelAll, true);
+    assert.equal(port.capabilities.scheduleCancelAllMinMs, 5_000);
+    await port.scheduleCancelAll(60_000, { nonce: allocateNonce() });
+    const armed = emulator.exchange.cancelAllDeadline('main');
+    assert.ok(armed !== undefined && armed > Date.now() + 50_000, String(armed));
+    await assert.rejects(port.scheduleCancelAll(1_000, { nonce: allocateNonce() }), ValidationError);
+    await port.scheduleCancelAll(0, { nonce: allocateNonce() });
+    assert.equal(emulator.exchange.cancelAllDeadline('main'), undefined);
   });
 
   test('a websocket drop during fills: every fill delivered once after the reconnect', async () => {

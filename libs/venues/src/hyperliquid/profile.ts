@@ -4,13 +4,12 @@
  *   every hour (1 h interval, stated here, never assumed elsewhere); next time = next hour.
  * - account: `clearinghouseState` of the wallet address (equity = accountValue, available =
  *   withdrawable, total = equity - unrealized PnL); positions from its assetPositions.
- * - client ids: `cloid`, 16 bytes of hex. A UUID-form id maps to its own 16 bytes (and
- *   back); any other id to the first 16 bytes of its SHA-256 (the port keeps the map back).
+ * - client ids: `cloid`, 16 bytes of hex, through the shared codec (shared/client-order-id.ts:
+ *   short ids packed and reversible, longer ones hashed; the port keeps the map back).
  * - nonces: ours (capabilities.nonces): ccxt's millisecond nonce collides under concurrency.
  * - ccxt's builder-fee approval, referrer and abstraction calls are switched off
  *   (`configure`): no builder is attached to our orders, no fee approved for anyone.
  */
-import { createHash } from 'node:crypto';
 import {
   type ClientOrderId,
   Decimal,
@@ -28,8 +27,11 @@ import type {
   VenueOrder,
   VenuePosition,
 } from '../port.js';
+import { hyperliquidClientOrderIdCodec } from '../shared/client-order-id.js';
 
 const HOUR_MS = 3_600_000;
+/** Hyperliquid refuses a scheduled cancel closer than 5 s ahead. */
+const SCHEDULE_CANCEL_MIN_MS = 5_000;
 type Row = Record<string, unknown>;
 
 function text(row: Row | undefined, field: string, where: string): string {
@@ -54,14 +56,6 @@ function instrumentOf(row: Row | undefined, where: string, ctx: ParseContext): I
   if (instrument === undefined)
     throw new ValidationError(`${where}.coin`, `${coin} is not an instrument we follow`);
   return instrument;
-}
-
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-/** Our client order id as a Hyperliquid cloid (`0x` + 32 hex). */
-export function hyperliquidCloid(clientOrderId: ClientOrderId): string {
-  if (UUID.test(clientOrderId)) return `0x${clientOrderId.replaceAll('-', '').toLowerCase()}`;
-  return `0x${createHash('sha256').update(clientOrderId).digest('hex').slice(0, 32)}`;
 }
 
 const TIF_TO_VENUE: Partial<Record<TimeInForce, string>> = { gtc: 'Gtc', ioc: 'Ioc', post_only: 'Alo' };
@@ -124,6 +118,10 @@ function parseFill(
     tradeId: text(f, 'tid', w),
     venueOrderId: text(f, 'oid', w),
     ...(typeof f.cloid === 'string' ? { clientOrderId: ctx.ourClientId(f.cloid) } : {}),
+    // The venue closed the position itself: a liquidation fill, no order of ours.
+    ...(typeof f.liquidation === 'object' && f.liquidation !== null
+      ? { origin: 'liquidation' as const }
+      : {}),
     instrument: instrumentOf(f, w, ctx),
     side: f.side === 'B' ? 'buy' : 'sell',
     price: dec(f, 'px', w),
@@ -148,6 +146,11 @@ export const hyperliquidProfile: CcxtVenueProfile = {
     cancelAllOrders: false,
     postOnly: true,
     fok: false,
+    fundingHistory: true,
+    setLeverage: true,
+    scheduleCancelAll: true,
+    scheduleCancelAllMinMs: SCHEDULE_CANCEL_MIN_MS,
+    venueFills: true,
   },
   ccxtOptions: () => ({
     fetchMarkets: { types: ['swap'] },
@@ -181,7 +184,23 @@ export const hyperliquidProfile: CcxtVenueProfile = {
     return `${base}/${quote}:${quote}`;
   },
   venueSymbol: (instrument) => instrument.split('-')[0] as string,
-  venueClientId: hyperliquidCloid,
+  clientOrderIds: hyperliquidClientOrderIdCodec,
+  async setLeverage(exchange, symbol, leverage) {
+    // Cross margin: the account's one collateral pool (what we trade with).
+    await (exchange.setLeverage as (l: number, s: string, p: Row) => Promise<unknown>)(leverage, symbol, {
+      marginMode: 'cross',
+    });
+  },
+  async scheduleCancelAll(exchange, afterMs) {
+    // Signed here, not through ccxt's cancelAllOrdersAfter: disarming is the action
+    // WITHOUT a time (ccxt always sends one). The time counts from the nonce (ms).
+    const nonce = (exchange.nonce as () => number)();
+    const action: Row =
+      afterMs === 0 ? { type: 'scheduleCancel' } : { type: 'scheduleCancel', time: nonce + afterMs };
+    const signature = (exchange.signL1Action as (a: Row, n: number) => unknown).call(exchange, action, nonce);
+    // ccxt's error handler throws on `status: err` (mapped by the adapter).
+    await (exchange.privatePostExchange as (r: Row) => Promise<unknown>)({ action, nonce, signature });
+  },
   cancelAnswersWithOrder: false,
   // One connection carries public and private subscriptions.
   isPrivateWsUrl: () => true,

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Decimal, ValidationError } from '@perpmesh/core';
 import type { ParseContext } from '../ccxt/profile.js';
-import { hyperliquidCloid, hyperliquidProfile as profile } from './profile.js';
+import { hyperliquidProfile as profile } from './profile.js';
+
+const hyperliquidCloid = (id: string) => profile.clientOrderIds.encode(id);
 
 const ctx: ParseContext = {
   contractSize: () => new Decimal(1),
@@ -12,15 +14,13 @@ const ctx: ParseContext = {
   ourClientId: (cloid) => (cloid === '0x0123456789abcdef0123456789abcdef' ? 'ours-1' : cloid),
 };
 
-test('cloid: a UUID maps to its own 16 bytes; any other id to 16 bytes of its hash, always the same', () => {
-  assert.equal(
-    hyperliquidCloid('0190f1c2-7a3b-7cde-8f01-23456789abcd'),
-    '0x0190f1c27a3b7cde8f0123456789abcd',
-  );
-  const a = hyperliquidCloid('arb-1_42');
+test('cloid: the shared codec (short ids packed, long ones hashed), always the same', () => {
+  assert.equal(hyperliquidCloid('ab'), '0x02616200000000000000000000000000');
+  assert.equal(profile.clientOrderIds.decode(hyperliquidCloid('arb-1_42')), 'arb-1_42');
+  const a = hyperliquidCloid('0190f1c2-7a3b-7cde-8f01-23456789abcd');
   assert.match(a, /^0x[0-9a-f]{32}$/);
-  assert.equal(hyperliquidCloid('arb-1_42'), a);
-  assert.notEqual(hyperliquidCloid('arb-1_43'), a);
+  assert.equal(hyperliquidCloid('0190f1c2-7a3b-7cde-8f01-23456789abcd'), a);
+  assert.notEqual(hyperliquidCloid('0190f1c2-7a3b-7cde-8f01-23456789abce'), a);
 });
 
 test('an orderStatus answer reads as ours: filled size from origSz - sz, our client id back', () => {
@@ -79,6 +79,26 @@ test('a fill keeps fee sign and liquidity (crossed = taker); a bad payload names
       ),
     (e: unknown) => e instanceof ValidationError && /px/.test(e.message),
   );
+});
+
+test("a fill carrying `liquidation` is the venue's: origin liquidation; an ordinary one has none", () => {
+  const row = {
+    coin: 'BTC',
+    px: '50000',
+    sz: '0.1',
+    side: 'A',
+    time: 1,
+    oid: 6,
+    tid: 10,
+    fee: '0',
+    crossed: true,
+  };
+  const liquidation = profile.parseFill(
+    { ...row, liquidation: { liquidatedUser: null, markPx: '50000', method: 'market' } },
+    ctx,
+  );
+  assert.equal(liquidation.origin, 'liquidation');
+  assert.equal(profile.parseFill(row, ctx).origin, undefined);
 });
 
 test('FOK is refused before the venue: Hyperliquid has Gtc, Ioc and Alo only', () => {

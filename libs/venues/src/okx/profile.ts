@@ -7,12 +7,14 @@
  *   the market's contract size, these parsers with `ctx.contractSize`.
  * - account: `account/balance` details (cashBal = total, availBal, eq), positions
  *   `account/positions` (net mode).
- * - client ids: `clOrdId`, 1-32 letters and digits: ours as they are when they fit, else a
- *   hash (the port keeps the map back). No broker tag: ccxt adds one only to orders that
+ * - client ids: `clOrdId`, 1-32 letters and digits, through the shared codec
+ *   (shared/client-order-id.ts: ours when they fit, else a hash the port maps back). No broker tag: ccxt adds one only to orders that
  *   come without a clOrdId, and ours always carry one.
+ * - funding history: `account/bills` type 8 (funding fee), paged back with `after`.
+ * - leverage: `account/set-leverage` (cross); dead-man switch: `trade/cancel-all-after`
+ *   (whole seconds, 10..120; 0 disarms).
  * - fees: OKX reports a charge as a negative fee; ours are positive when paid.
  */
-import { createHash } from 'node:crypto';
 import {
   type ClientOrderId,
   Decimal,
@@ -22,9 +24,22 @@ import {
   ValidationError,
 } from '@perpmesh/core';
 import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
-import type { FundingInfo, VenueBalance, VenueFill, VenueOrder, VenuePosition } from '../port.js';
+import type {
+  FundingInfo,
+  VenueBalance,
+  VenueFill,
+  VenueFundingPayment,
+  VenueOrder,
+  VenuePosition,
+} from '../port.js';
+import { okxClientOrderIdCodec } from '../shared/client-order-id.js';
 
 type Row = Record<string, unknown>;
+/** `cancel-all-after` takes whole seconds, 0 or 10..120. */
+const CANCEL_ALL_AFTER_MIN_S = 10;
+const CANCEL_ALL_AFTER_MAX_S = 120;
+/** Bills per page (the venue's maximum). */
+const BILLS_PAGE = 100;
 
 function text(row: Row | undefined, field: string, where: string): string {
   const v = row?.[field];
@@ -49,12 +64,6 @@ function instrumentOf(row: Row, where: string, ctx: ParseContext): InstrumentId 
   if (instrument === undefined)
     throw new ValidationError(`${where}.instId`, `${id} is not an instrument we follow`);
   return instrument;
-}
-
-/** Our client order id as an OKX clOrdId. */
-export function okxClientId(clientOrderId: ClientOrderId): string {
-  if (/^[A-Za-z0-9]{1,32}$/.test(clientOrderId)) return clientOrderId;
-  return `p${createHash('sha256').update(clientOrderId).digest('hex').slice(0, 31)}`;
 }
 
 const STATE: Record<string, OrderStatus> = {
@@ -139,6 +148,10 @@ export const okxProfile: CcxtVenueProfile = {
     cancelAllOrders: false,
     postOnly: true,
     fok: true,
+    fundingHistory: true,
+    setLeverage: true,
+    scheduleCancelAll: true,
+    scheduleCancelAllMinMs: CANCEL_ALL_AFTER_MIN_S * 1_000,
   },
   ccxtOptions: () => ({
     fetchMarkets: { types: ['swap'] },
@@ -163,7 +176,7 @@ export const okxProfile: CcxtVenueProfile = {
     return `${base}/${quote}:${quote}`;
   },
   venueSymbol,
-  venueClientId: okxClientId,
+  clientOrderIds: okxClientOrderIdCodec,
   cancelAnswersWithOrder: false,
   isPrivateWsUrl: (url) => url.includes('/private'),
   async fetchFundingIntervals(exchange, instruments, ctx) {
@@ -210,6 +223,65 @@ export const okxProfile: CcxtVenueProfile = {
         tsEventMs: int(d, 'uTime', w),
       };
     });
+  },
+  async setLeverage(exchange, symbol, leverage) {
+    const instId = exchange.markets?.[symbol]?.id ?? symbol;
+    // Cross margin: the account's one collateral pool (what we trade with).
+    await rows(exchange, 'privatePostAccountSetLeverage', {
+      instId,
+      lever: String(leverage),
+      mgnMode: 'cross',
+    });
+  },
+  async scheduleCancelAll(exchange, afterMs) {
+    // Whole seconds, rounded up so the venue never cancels earlier than asked.
+    const timeOut = Math.ceil(afterMs / 1_000);
+    if (timeOut > CANCEL_ALL_AFTER_MAX_S) {
+      throw new ValidationError(
+        'afterMs',
+        `okx cancel-all-after allows at most ${CANCEL_ALL_AFTER_MAX_S} s, got ${afterMs} ms`,
+      );
+    }
+    await rows(exchange, 'privatePostTradeCancelAllAfter', { timeOut: String(timeOut) });
+  },
+  async fetchFundingPayments(exchange, sinceMs, ctx) {
+    // Funding bills (type 8), newest first, 100 a page: paged back with `after` (older than
+    // that billId) until a page is short or reaches before `sinceMs`.
+    const out: VenueFundingPayment[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await rows(exchange, 'privateGetAccountBills', {
+        instType: 'SWAP',
+        type: '8',
+        begin: String(sinceMs),
+        limit: String(BILLS_PAGE),
+        ...(after === undefined ? {} : { after }),
+      });
+      for (const bill of page) {
+        const w = 'okx bills';
+        const instrument = ctx.instrumentOfVenueSymbol(String(bill.instId));
+        if (instrument === undefined) continue;
+        const ts = int(bill, 'ts', w);
+        if (ts < sinceMs) continue;
+        // The bill states no rate: zero means "not reported". `sz` is contracts.
+        out.push({
+          paymentId: text(bill, 'billId', w),
+          instrument,
+          amount: dec(bill, 'balChg', w),
+          rate: new Decimal(0),
+          positionSize:
+            bill.sz === undefined || bill.sz === ''
+              ? new Decimal(0)
+              : dec(bill, 'sz', w).mul(ctx.contractSize(instrument)),
+          markPrice: bill.px === undefined || bill.px === '' ? new Decimal(0) : dec(bill, 'px', w),
+          tsEventMs: ts,
+        });
+      }
+      const last = page.at(-1);
+      if (page.length < BILLS_PAGE || last === undefined || int(last, 'ts', 'okx bills') < sinceMs) break;
+      after = text(last, 'billId', 'okx bills');
+    }
+    return out.sort((a, b) => a.tsEventMs - b.tsEventMs);
   },
   async fetchPositions(exchange, ctx) {
     const out: VenuePosition[] = [];
