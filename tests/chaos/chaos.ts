@@ -47,7 +47,17 @@ import {
   seededRandom,
   type VenueOrderSeen,
 } from './invariants.js';
-import { ACCOUNTS, ARB_ACCOUNT, BTC, ChaosSystem, IMBALANCE_BUDGET, LOAD_ACCOUNT, VENUES } from './system.js';
+import {
+  ACCOUNTS,
+  ARB_ACCOUNT,
+  ARB_VENUES,
+  BTC,
+  ChaosSystem,
+  IMBALANCE_BUDGET,
+  LOAD_ACCOUNT,
+  LOAD_VENUES,
+  VENUES,
+} from './system.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -205,7 +215,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     const loadClient = async (n: number) => {
       for (let i = 0; running; i++) {
-        const venue = VENUES[i % VENUES.length] as string;
+        const venue = LOAD_VENUES[i % LOAD_VENUES.length] as string;
         const resting = loadRandom() < 0.3;
         const req: PlaceOrderRequest = {
           clientOrderId: `${prefix}-${n}-${i}`,
@@ -252,7 +262,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (running) {
         try {
           const notionals: string[] = [];
-          for (const venue of VENUES) {
+          for (const venue of ARB_VENUES) {
             const positions = await (
               truth.get(`${venue}/${ARB_ACCOUNT}`) as PaperVenueClient
             ).fetchPositions();

@@ -25,7 +25,11 @@ export const BTC = 'BTC-USDC-PERP';
 export const ARB_ACCOUNT = 'main';
 /** The load clients' account on both venues. */
 export const LOAD_ACCOUNT = 'load';
-export const VENUES = ['paper', 'paper-lighter'] as const;
+export const VENUES = ['paper', 'paper-lighter', 'paper-extended'] as const;
+/** The load clients trade these (one without nonces, one with strict nonces). */
+export const LOAD_VENUES = ['paper', 'paper-lighter'] as const;
+/** The arb's legs: Lighter-like (interest in its funding) against Extended-like (none), a carry to take. */
+export const ARB_VENUES = ['paper-lighter', 'paper-extended'] as const;
 export const ACCOUNTS = [ARB_ACCOUNT, LOAD_ACCOUNT] as const;
 const API_KEYS: Record<string, string> = { [ARB_ACCOUNT]: '4', [LOAD_ACCOUNT]: '5' };
 export const IMBALANCE_BUDGET = '50000';
@@ -260,6 +264,7 @@ export class ChaosSystem {
       venues: {
         paper: { kind: 'paper', instruments: [BTC], accounts },
         'paper-lighter': { kind: 'paper', instruments: [BTC], accounts: lighterAccounts },
+        'paper-extended': { kind: 'paper', instruments: [BTC], accounts },
       },
       paperVenue: local(this.ports.paperVenue),
       marketData: local(this.ports.marketData),
@@ -291,10 +296,7 @@ export class ChaosSystem {
             kind: 'funding_arb',
             mode: 'live',
             instruments: [BTC],
-            venues: [
-              { venue: 'paper-lighter', account: ARB_ACCOUNT },
-              { venue: 'paper', account: ARB_ACCOUNT },
-            ],
+            venues: ARB_VENUES.map((venue) => ({ venue, account: ARB_ACCOUNT })),
             targetNotionalPerLeg: '2000',
             holdingHorizonMs: '48h',
             // Enter on any carry and hold briefly: the arb opens and closes legs many times per run.
