@@ -4,8 +4,12 @@
  *   CHAOS_SEED (default: from the clock)  CHAOS_DURATION (s, default 180)  CHAOS_FAULTS (default 24)
  *   CHAOS_RECOVERY_BOUND (s, default 30)  CHAOS_LOAD_CLIENTS (default 2)
  *   CHAOS_TARGETS (comma list, default all: market-data,execution,account,strategy,nats-server,redis-server)
+ *   CHAOS_STRATEGY=0 (no strategy service)
+ *   CHAOS_BREAK=resend (TEST SWITCH: execution replicas run tests/chaos/execution-resend-main.ts,
+ *     which resends every load order on the no-nonce venue: the run must report a breach)
  */
 
+import { breakSwitch } from './break-switch.js';
 import { formatReport, runChaos } from './chaos.js';
 import { FAULT_TARGETS, type FaultTarget } from './invariants.js';
 
@@ -38,6 +42,8 @@ const report = await runChaos({
   recoveryBoundMs: intEnv('CHAOS_RECOVERY_BOUND', 30) * 1000,
   loadClients: intEnv('CHAOS_LOAD_CLIENTS', 2),
   targets: targetsEnv(),
+  strategy: process.env.CHAOS_STRATEGY !== '0',
+  ...breakSwitch(process.env.CHAOS_BREAK),
   log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
 });
 process.stdout.write(`${formatReport(report)}\n`);

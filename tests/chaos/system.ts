@@ -194,7 +194,12 @@ export class ChaosSystem {
           PERPMESH__EXECUTION__GRPC_PORT: String(p.grpc),
           PERPMESH__EXECUTION__HTTP__PORT: String(p.http),
           PERPMESH__EXECUTION__INSTANCE: `chaos-${i}`,
-          ...(options.executionEntry?.env ?? {}),
+          ...(options.executionEntry
+            ? {
+                ...options.executionEntry.env,
+                PERPMESH_TEST_CHAOS_VENUE_ADDRESS: `127.0.0.1:${ports.paperVenue.grpc}`,
+              }
+            : {}),
         },
         `execution-${i}`,
         options.executionEntry?.entry,
