@@ -4,6 +4,8 @@
  * (invariants.ts `faultSchedule`), restart what was killed, then check every invariant from
  * the venue's truth and the log. `runChaos` returns the report; `formatReport` prints it.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type CallOptions, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   type CancelOrderRequest,
@@ -31,6 +33,7 @@ import {
   checkAmountsEqual,
   checkFillsOnceInLog,
   checkLegImbalance,
+  checkNoCanary,
   checkNoncesUnique,
   checkOneVenueOrderPerClientId,
   checkRecoveries,
@@ -454,6 +457,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     add(balanceBreaches);
     add(legs.breaches);
     add(checkRecoveries(recoveries, options.recoveryBoundMs));
+    // The canary: the bearer token every process got reaches no log line, stderr or event.
+    const outputs = [system.paperVenue, ...system.services().map((s) => s.process)].flatMap((p) => [
+      { where: `${p.label} log`, text: JSON.stringify(p.logs) },
+      { where: `${p.label} stderr`, text: p.stderr() },
+    ]);
+    outputs.push({ where: 'the exec events', text: read.texts.join('\n') });
+    for (const file of filesUnder(system.dir))
+      outputs.push({ where: file, text: readFileSync(file, 'latin1') });
+    add(checkNoCanary(outputs, system.token));
     const results = [...byInvariant].map(([invariant, breaches]) => ({ invariant, breaches }));
     return {
       seed: options.seed,
@@ -483,6 +495,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     running = false;
     await system.close();
   }
+}
+
+/** Every file under `dir` (the servers' data, the config): the canary must be in none. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
 }
 
 interface FaultHandle {
@@ -522,13 +541,15 @@ async function readLog(
   natsUrl: string,
   filter: string,
   stream: string,
-): Promise<{ ids: Set<string>; fills: FillRef[] }> {
+): Promise<{ ids: Set<string>; fills: FillRef[]; texts: string[] }> {
   const recorder = await EventRecorder.open(natsUrl, filter);
   try {
     await recorder.caughtUp(stream, 15_000);
     const ids = new Set<string>();
     const fills: FillRef[] = [];
+    const texts: string[] = [];
     for (const { envelope } of recorder.events) {
+      texts.push(JSON.stringify(envelope, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
       ids.add(envelope.id);
       const p = envelope.payload;
       if (p?.$case === 'fill')
@@ -537,7 +558,7 @@ async function readLog(
         ids.add(`order:${p.value.order.venue}/${p.value.order.clientOrderId}`);
       }
     }
-    return { ids, fills };
+    return { ids, fills, texts };
   } finally {
     await recorder.close();
   }

@@ -14,6 +14,7 @@ export const INVARIANTS = [
   'account balances = venue',
   'arb legs within imbalance budget',
   'ready again within bound',
+  'no secret in logs or events',
 ] as const;
 export type InvariantName = (typeof INVARIANTS)[number];
 
@@ -219,6 +220,20 @@ export function checkRecoveries(recoveries: readonly Recovery[], boundMs: number
         `after ${r.fault}: ${r.ms === undefined ? 'never ready' : `ready after ${r.ms} ms`} (bound ${boundMs} ms)`,
       ),
     );
+}
+
+/** A text the run produced: a service's log lines or stderr, the events on the log. */
+export interface Output {
+  where: string;
+  text: string;
+}
+
+/** The canary secret (the bearer token every service was given) appears in no output. */
+export function checkNoCanary(outputs: readonly Output[], canary: string): Breach[] {
+  if (canary.length < 8) throw new Error('canary: at least 8 characters, or it matches by chance');
+  return outputs
+    .filter((o) => o.text.includes(canary))
+    .map((o) => breach('no secret in logs or events', `the canary secret appears in ${o.where}`));
 }
 
 /** Nearest-rank percentile of a list of numbers (0 for an empty one). */

@@ -5,6 +5,7 @@ import {
   checkAmountsEqual,
   checkFillsOnceInLog,
   checkLegImbalance,
+  checkNoCanary,
   checkNoncesUnique,
   checkOneVenueOrderPerClientId,
   checkRecoveries,
@@ -115,6 +116,23 @@ describe('chaos invariants', () => {
     const many = faultSchedule(1, 200, 60_000);
     assert.ok(many.some((f) => f.targets.length === 2) && many.some((f) => f.targets.length === 1));
     assert.ok(many.some((f) => f.kind === 'kill9') && many.some((f) => f.kind === 'restart'));
+  });
+
+  test('canary: a secret in any output is caught, wherever it is', () => {
+    const canary = 'canary-5f1e2d3c';
+    assert.deepEqual(checkNoCanary([{ where: 'execution-0 log', text: 'token=[redacted]' }], canary), []);
+    const found = checkNoCanary(
+      [
+        { where: 'execution-0 log', text: 'fine' },
+        { where: 'account stderr', text: `Error: bad token ${canary} refused` },
+      ],
+      canary,
+    );
+    assert.deepEqual(
+      found.map((b) => b.detail),
+      ['the canary secret appears in account stderr'],
+    );
+    assert.throws(() => checkNoCanary([], 'short'), /at least 8/);
   });
 
   test('percentile: nearest rank', () => {
