@@ -104,6 +104,8 @@ export interface ChaosReport {
     loadOrders: number;
     loadAcked: number;
     loadErrors: number;
+    /** Load orders unanswered after every retry, by the fault in progress when they were sent. */
+    unanswered: Map<string, number>;
     loadLatenciesMs: number[];
     venueFills: number;
     arbOrders: number;
@@ -165,6 +167,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   /** Processes deliberately down right now (not restarted by the supervisor). */
   const down = new Set<string>();
   let faultActive = false;
+  /** The fault in progress (`kill9 redis-server`), '' between faults. */
+  let currentFault = '';
+  /** Load orders no replica answered within the retries, by the fault in progress at the time. */
+  const unanswered = new Map<string, number>();
   let running = true;
 
   try {
@@ -235,7 +241,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         };
         if (resting) req.side = Side.SIDE_BUY;
         loadOrders += 1;
+        const faultAtStart = currentFault;
         const res = await place(req, n + i);
+        if (!res && running) {
+          const during = faultAtStart || currentFault || 'no fault';
+          unanswered.set(during, (unanswered.get(during) ?? 0) + 1);
+        }
         if (res?.order) {
           loadAcked.push({ venue, clientOrderId: req.clientOrderId, venueOrderId: res.order.venueOrderId });
           acked.push({ stream: 'EXEC', id: `order:${venue}/${req.clientOrderId}` });
@@ -304,6 +315,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (wait > 0) await sleep(wait);
       faultActive = true;
       const label = `${fault.kind} ${fault.targets.join('+')}`;
+      currentFault = label;
       log(`fault ${i + 1}/${schedule.length} at +${Date.now() - faultStart} ms: ${label}`);
       for (const target of fault.targets) {
         faultsByKind.set(`${fault.kind} ${target}`, (faultsByKind.get(`${fault.kind} ${target}`) ?? 0) + 1);
@@ -331,6 +343,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       recoveries.push({ fault: label, ms });
       faultActive = false;
+      currentFault = '';
       log(`  ready again after ${ms ?? 'never'} ms`);
       if (fault.targets.includes('nats-server')) await checkpoint(`after fault ${i + 1}`);
     }
@@ -480,6 +493,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         loadOrders,
         loadAcked: loadAcked.length,
         loadErrors,
+        unanswered,
         loadLatenciesMs,
         venueFills: venueFills.length,
         arbOrders: new Set(venueFills.filter((f) => f.account === ARB_ACCOUNT).map((f) => f.clientOrderId))
@@ -604,6 +618,11 @@ export function formatReport(report: ChaosReport): string {
   lines.push(
     `| load orders (acknowledged / client errors retried) | ${stats.loadOrders} (${stats.loadAcked} / ${stats.loadErrors}) |`,
   );
+  const byFault = [...stats.unanswered]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  lines.push(`| load orders unanswered after retries, by fault in progress | ${byFault || 'none'} |`);
   lines.push(
     `| load PlaceOrder latency p50 / p99 ms | ${percentile(stats.loadLatenciesMs, 50)} / ${percentile(stats.loadLatenciesMs, 99)} |`,
   );
