@@ -202,6 +202,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // ---- load: orders and cancels through both replicas, retried on the other one -----------
     const prefix = options.loadPrefix ?? `load${options.seed}`;
     const loadRandom = seededRandom(options.seed ^ 0x10ad);
+    /** The last error of each client order id that failed an attempt (for the report). */
+    const lastError = new Map<string, string>();
     const place = async (req: PlaceOrderRequest, first: number): Promise<PlaceOrderResponse | undefined> => {
       for (let attempt = 0; attempt < 6 && running; attempt++) {
         const client = clients[(first + attempt) % clients.length];
@@ -215,8 +217,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           );
           loadLatenciesMs.push(Date.now() - t0);
           return res;
-        } catch {
+        } catch (err) {
           loadErrors += 1;
+          const e = err as Partial<ServiceError>;
+          lastError.set(
+            req.clientOrderId,
+            `${String(e.code)} ${String(e.details ?? errorText(err)).slice(0, 80)}`,
+          );
           await sleep(300);
         }
       }
@@ -244,7 +251,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const faultAtStart = currentFault;
         const res = await place(req, n + i);
         if (!res && running) {
-          const during = faultAtStart || currentFault || 'no fault';
+          const during = `${faultAtStart || currentFault || 'no fault'} (last error ${lastError.get(req.clientOrderId) ?? '?'})`;
           unanswered.set(during, (unanswered.get(during) ?? 0) + 1);
         }
         if (res?.order) {
