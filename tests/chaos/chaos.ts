@@ -343,7 +343,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const t0 = Date.now();
       let ms: number | undefined;
       try {
-        await system.waitAllReady(options.recoveryBoundMs * 2);
+        await system.waitRecovered(options.recoveryBoundMs * 2);
         ms = Date.now() - t0;
       } catch (err) {
         log(`not ready after ${label}: ${errorText(err).slice(0, 2000)}`);
@@ -360,7 +360,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // ---- settle: stop the load and the strategy, then read the truth -------------------------
     running = false;
     await Promise.all([...loads, sampler, supervisor]);
-    await system.waitAllReady(options.recoveryBoundMs * 2).catch((err: unknown) => log(errorText(err)));
+    await system.waitRecovered(options.recoveryBoundMs * 2).catch((err: unknown) => log(errorText(err)));
     if (system.strategy) {
       await system.strategy.stop(20_000).catch((err: unknown) => log(`strategy stop: ${errorText(err)}`));
     }

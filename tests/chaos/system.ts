@@ -344,10 +344,37 @@ export class ChaosSystem {
     await this.waitAllReady(90_000);
   }
 
-  /** Every service process answers /readyz 200. */
+  /** Every service process answers /readyz 200 (at the start: none may exit meanwhile). */
   async waitAllReady(timeoutMs: number): Promise<void> {
     await Promise.all(
       this.services().map(({ process }) => process.waitReady({ timeoutMs, intervalMs: 100 })),
+    );
+  }
+
+  /**
+   * Every service process running and answering /readyz 200 at once, within `timeoutMs`.
+   * Unlike `waitAllReady` a process that exits meanwhile does not end the wait: the run's
+   * supervisor restarts it, as a real one would, and the clock keeps running.
+   */
+  async waitRecovered(timeoutMs: number): Promise<void> {
+    const all = () => this.services().map((s) => s.process);
+    await waitUntil(
+      'every service ready again',
+      async () => {
+        const states = await Promise.all(
+          all().map(async (p) => p.running && (await p.readyz())?.status === 200),
+        );
+        return states.every(Boolean) ? true : undefined;
+      },
+      {
+        timeoutMs,
+        intervalMs: 100,
+        explain: () =>
+          all()
+            .filter((p) => !p.running)
+            .map((p) => p.describe(5))
+            .join('\n') || 'every process runs; some /readyz is not 200',
+      },
     );
   }
 
