@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CallOptions, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type CallOptions, Metadata, type ServiceError, status as Status } from '@grpc/grpc-js';
 import {
   type CancelOrderRequest,
   type CancelOrderResponse,
@@ -104,6 +104,7 @@ export interface ChaosReport {
     loadOrders: number;
     loadAcked: number;
     loadErrors: number;
+    loadRefused: number;
     /** Load orders unanswered after every retry, by the fault in progress when they were sent. */
     unanswered: Map<string, number>;
     loadLatenciesMs: number[];
@@ -135,6 +136,17 @@ function unary<Req, Res>(
   });
 }
 
+/** Codes of a call that may not have reached a live replica: retried on the other one. */
+const RETRIED = new Set<number>([
+  Status.UNAVAILABLE,
+  Status.DEADLINE_EXCEEDED,
+  Status.CANCELLED,
+  Status.UNKNOWN,
+  Status.INTERNAL,
+  Status.ABORTED,
+  Status.RESOURCE_EXHAUSTED,
+]);
+
 const key3 = (a: string, b: string, c: string) => `${a}/${b}/${c}`;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -164,6 +176,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const loadLatenciesMs: number[] = [];
   let loadOrders = 0;
   let loadErrors = 0;
+  /** Load orders refused (not retried): each a bug of the load or of validation. */
+  let loadRefused = 0;
   /** Processes deliberately down right now (not restarted by the supervisor). */
   const down = new Set<string>();
   let faultActive = false;
@@ -218,12 +232,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           loadLatenciesMs.push(Date.now() - t0);
           return res;
         } catch (err) {
+          const code = (err as Partial<ServiceError>).code ?? -1;
+          lastError.set(req.clientOrderId, Status[code] ?? String(code));
+          // Only a call that may not have reached a live replica is retried; a refusal is final.
+          if (!RETRIED.has(code)) {
+            loadRefused += 1;
+            return undefined;
+          }
           loadErrors += 1;
-          const e = err as Partial<ServiceError>;
-          lastError.set(
-            req.clientOrderId,
-            `${String(e.code)} ${String(e.details ?? errorText(err)).slice(0, 80)}`,
-          );
           await sleep(300);
         }
       }
@@ -242,7 +258,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           type: resting ? OrderType.ORDER_TYPE_LIMIT : OrderType.ORDER_TYPE_MARKET,
           timeInForce: resting ? TimeInForce.TIME_IN_FORCE_GTC : TimeInForce.TIME_IN_FORCE_IOC,
           price: resting ? '20000' : '',
-          size: '0.002',
+          // Above the venue's 100 USDC minimum notional at the resting price and at market.
+          size: resting ? '0.01' : '0.003',
           reduceOnly: false,
           correlationId: '',
         };
@@ -251,7 +268,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const faultAtStart = currentFault;
         const res = await place(req, n + i);
         if (!res && running) {
-          const during = `${faultAtStart || currentFault || 'no fault'} (last error ${lastError.get(req.clientOrderId) ?? '?'})`;
+          const during = `${faultAtStart || currentFault || 'no fault'} (${lastError.get(req.clientOrderId) ?? '?'})`;
           unanswered.set(during, (unanswered.get(during) ?? 0) + 1);
         }
         if (res?.order) {
@@ -500,6 +517,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         loadOrders,
         loadAcked: loadAcked.length,
         loadErrors,
+        loadRefused,
         unanswered,
         loadLatenciesMs,
         venueFills: venueFills.length,
@@ -623,13 +641,15 @@ export function formatReport(report: ChaosReport): string {
   lines.push('| traffic | count |');
   lines.push('|---|---|');
   lines.push(
-    `| load orders (acknowledged / client errors retried) | ${stats.loadOrders} (${stats.loadAcked} / ${stats.loadErrors}) |`,
+    `| load orders (acknowledged / refused / failed calls retried) | ${stats.loadOrders} (${stats.loadAcked} / ${stats.loadRefused} / ${stats.loadErrors}) |`,
   );
   const byFault = [...stats.unanswered]
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ');
-  lines.push(`| load orders unanswered after retries, by fault in progress | ${byFault || 'none'} |`);
+  lines.push(
+    `| load orders unanswered (retries spent or refused), by fault in progress (last code) | ${byFault || 'none'} |`,
+  );
   lines.push(
     `| load PlaceOrder latency p50 / p99 ms | ${percentile(stats.loadLatenciesMs, 50)} / ${percentile(stats.loadLatenciesMs, 99)} |`,
   );
