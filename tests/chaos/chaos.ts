@@ -365,6 +365,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       } catch (err) {
         log(`not ready after ${label}: ${errorText(err).slice(0, 2000)}`);
       }
+      if (ms === undefined || ms > options.recoveryBoundMs) {
+        // What a slow recovery looked like: each process's /readyz answers and last lines.
+        for (const { process } of system.services()) {
+          const history = process.readyzHistory
+            .slice(-3)
+            .map((r) => `${r.status} ${JSON.stringify(r.body.components.filter((c) => !c.ready))}`);
+          log(`slow recovery: ${process.describe(12)}\n  /readyz history: ${history.join(' | ')}`);
+        }
+      }
       recoveries.push({ fault: label, ms });
       faultActive = false;
       currentFault = '';
