@@ -359,25 +359,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (const h of hit) down.delete(h.label);
       const t0 = Date.now();
       let ms: number | undefined;
+      let slowest = '';
       try {
-        await system.waitRecovered(options.recoveryBoundMs * 2);
+        slowest = (await system.waitRecovered(options.recoveryBoundMs * 2)).slowest;
         ms = Date.now() - t0;
       } catch (err) {
         log(`not ready after ${label}: ${errorText(err).slice(0, 2000)}`);
       }
       if (ms === undefined || ms > options.recoveryBoundMs) {
-        // What a slow recovery looked like: each process's /readyz answers and last lines.
+        // What the slow process waited for: its last /readyz and log lines.
         for (const { process } of system.services()) {
-          const history = process.readyzHistory
-            .slice(-3)
-            .map((r) => `${r.status} ${JSON.stringify(r.body.components.filter((c) => !c.ready))}`);
-          log(`slow recovery: ${process.describe(12)}\n  /readyz history: ${history.join(' | ')}`);
+          if (ms === undefined || process.label === slowest) log(`slow recovery: ${process.describe(30)}`);
         }
       }
-      recoveries.push({ fault: label, ms });
+      recoveries.push({ fault: label, ms, ...(slowest ? { slowest } : {}) });
       faultActive = false;
       currentFault = '';
-      log(`  ready again after ${ms ?? 'never'} ms`);
+      log(`  ready again after ${ms ?? 'never'} ms${slowest ? ` (last ready: ${slowest})` : ''}`);
       if (fault.targets.includes('nats-server')) await checkpoint(`after fault ${i + 1}`);
     }
     const rest = faultStart + options.durationMs - Date.now();

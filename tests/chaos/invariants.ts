@@ -208,6 +208,8 @@ export interface Recovery {
   fault: string;
   /** From the restart to every service ready; undefined = never ready. */
   ms: number | undefined;
+  /** The process that was ready last (the one that set `ms`). */
+  slowest?: string;
 }
 
 /** Every service ready again within `boundMs` of a fault's restart. */
@@ -217,7 +219,7 @@ export function checkRecoveries(recoveries: readonly Recovery[], boundMs: number
     .map((r) =>
       breach(
         'ready again within bound',
-        `after ${r.fault}: ${r.ms === undefined ? 'never ready' : `ready after ${r.ms} ms`} (bound ${boundMs} ms)`,
+        `after ${r.fault}: ${r.ms === undefined ? 'never ready' : `ready after ${r.ms} ms`}${r.slowest ? `, ${r.slowest} last` : ''} (bound ${boundMs} ms)`,
       ),
     );
 }

@@ -356,13 +356,20 @@ export class ChaosSystem {
    * Unlike `waitAllReady` a process that exits meanwhile does not end the wait: the run's
    * supervisor restarts it, as a real one would, and the clock keeps running.
    */
-  async waitRecovered(timeoutMs: number): Promise<void> {
+  async waitRecovered(timeoutMs: number): Promise<{ slowest: string }> {
     const all = () => this.services().map((s) => s.process);
+    const started = Date.now();
+    /** When each process was last seen not ready: the latest of them is the slowest. */
+    const lastNotReady = new Map<string, number>();
     await waitUntil(
       'every service ready again',
       async () => {
         const states = await Promise.all(
-          all().map(async (p) => p.running && (await p.readyz())?.status === 200),
+          all().map(async (p) => {
+            const ok = p.running && (await p.readyz())?.status === 200;
+            if (!ok) lastNotReady.set(p.label, Date.now());
+            return ok;
+          }),
         );
         return states.every(Boolean) ? true : undefined;
       },
@@ -376,6 +383,15 @@ export class ChaosSystem {
             .join('\n') || 'every process runs; some /readyz is not 200',
       },
     );
+    let slowest = '';
+    let at = started - 1;
+    for (const [label, ms] of lastNotReady) {
+      if (ms > at) {
+        slowest = label;
+        at = ms;
+      }
+    }
+    return { slowest };
   }
 
   /** A venue port straight to the paper-venue service (the truth), not through the proxy. */
