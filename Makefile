@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export NATS_URL ?= nats://127.0.0.1:4222
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: setup build proto proto-check run replay test test-unit bench lint up down clean
+.PHONY: setup build proto proto-check run replay test test-unit bench chaos lint up down clean
 
 setup: ## npm deps, Debian's nats-server/redis-server, both started and answering
 	@bash scripts/setup.sh
@@ -36,11 +36,15 @@ test-unit: ## pure tests only, no servers
 bench: setup build ## benchmarks, printed as ratios against a baseline in the same run
 	@node scripts/bench.mjs
 
+chaos: setup build ## long chaos run: CHAOS_SEED CHAOS_DURATION(s, 180) CHAOS_FAULTS(24) CHAOS_TARGETS CHAOS_RECOVERY_BOUND(s)
+	@node --import tsx --conditions=@perpmesh/source tests/chaos/main.ts
+
 lint: ## biome (format + lint), buf lint, type check
 	@npx biome check .
 	@npx buf lint
 	@npx tsc -b
 	@npx tsc -p tests/e2e
+	@npx tsc -p tests/chaos
 
 up: ## the whole stack in docker compose
 	docker compose up -d --build

@@ -1,0 +1,678 @@
+/**
+ * One chaos run: start the system (system.ts), drive it (load clients through both
+ * execution replicas, the funding arb on its own), inject the seeded fault schedule
+ * (invariants.ts `faultSchedule`), restart what was killed, then check every invariant from
+ * the venue's truth and the log. `runChaos` returns the report; `formatReport` prints it.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CallOptions, Metadata, type ServiceError, status as Status } from '@grpc/grpc-js';
+import {
+  type CancelOrderRequest,
+  type CancelOrderResponse,
+  type GetBalancesRequest,
+  type GetBalancesResponse,
+  type GetPositionsRequest,
+  type GetPositionsResponse,
+  namespaceFor,
+  OrderType,
+  type PlaceOrderRequest,
+  type PlaceOrderResponse,
+  PositionSide,
+  Side,
+  TimeInForce,
+} from '@perpmesh/contracts';
+import { type Decimal, dec, errorText, sleep } from '@perpmesh/core';
+import { eventually } from '@perpmesh/testing';
+import type { PaperVenueClient } from '@perpmesh/venues';
+import { EventRecorder } from '../e2e/harness.js';
+import {
+  type AckedEvent,
+  type Breach,
+  checkAckedEventsKept,
+  checkAmountsEqual,
+  checkFillsOnceInLog,
+  checkLegImbalance,
+  checkNoCanary,
+  checkNoncesUnique,
+  checkOneVenueOrderPerClientId,
+  checkRecoveries,
+  FAULT_TARGETS,
+  type FaultTarget,
+  type FillRef,
+  faultSchedule,
+  INVARIANTS,
+  type InvariantName,
+  type LegSample,
+  type PlannedFault,
+  percentile,
+  type Recovery,
+  seededRandom,
+  type VenueOrderSeen,
+} from './invariants.js';
+import {
+  ACCOUNTS,
+  ARB_ACCOUNT,
+  ARB_VENUES,
+  BTC,
+  ChaosSystem,
+  IMBALANCE_BUDGET,
+  LOAD_ACCOUNT,
+  LOAD_VENUES,
+  VENUES,
+} from './system.js';
+
+export interface ChaosOptions {
+  seed: number;
+  /** How long faults are injected, ms (the run then settles and is checked). */
+  durationMs: number;
+  /** How many faults (each one target or two at once). */
+  faults: number;
+  /** Every service ready again within this many ms of a restart. */
+  recoveryBoundMs: number;
+  /** Concurrent load clients (each alternates between the two execution replicas). */
+  loadClients: number;
+  /** What the faults may hit (default all). */
+  targets?: readonly FaultTarget[];
+  /** Run the strategy service with the funding arb (default true). */
+  strategy?: boolean;
+  /** The failure switch: execution replicas from this test entry, with its env. */
+  executionEntry?: { entry: string; env: Record<string, string> };
+  /** Client order id prefix of the load orders (default `load<seed>`). */
+  loadPrefix?: string;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface InvariantResult {
+  invariant: InvariantName;
+  breaches: Breach[];
+}
+
+export interface ChaosReport {
+  seed: number;
+  options: ChaosOptions;
+  schedule: PlannedFault[];
+  /** `kill9 execution`, `restart nats-server` ... -> count. */
+  faultsByKind: Map<string, number>;
+  recoveries: Recovery[];
+  /** Services that exited without being asked, restarted as a supervisor would. */
+  selfExits: Map<string, number>;
+  results: InvariantResult[];
+  breaches: Breach[];
+  stats: {
+    loadOrders: number;
+    loadAcked: number;
+    loadErrors: number;
+    loadRefused: number;
+    /** Load orders unanswered after every retry, by the fault in progress when they were sent. */
+    unanswered: Map<string, number>;
+    loadLatenciesMs: number[];
+    venueFills: number;
+    arbOrders: number;
+    nonceSends: number;
+    resyncs: number;
+    worstImbalance: string;
+    ackedEvents: number;
+    wallMs: number;
+  };
+}
+
+/** A unary call with a deadline, as a promise. */
+function unary<Req, Res>(
+  fn: (
+    req: Req,
+    meta: Metadata,
+    opts: Partial<CallOptions>,
+    cb: (err: ServiceError | null, res: Res) => void,
+  ) => unknown,
+  req: Req,
+  timeoutMs: number,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    fn(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
+  });
+}
+
+/** Codes of a call that may not have reached a live replica: retried on the other one. */
+const RETRIED = new Set<number>([
+  Status.UNAVAILABLE,
+  Status.DEADLINE_EXCEEDED,
+  Status.CANCELLED,
+  Status.UNKNOWN,
+  Status.INTERNAL,
+  Status.ABORTED,
+  Status.RESOURCE_EXHAUSTED,
+]);
+
+const key3 = (a: string, b: string, c: string) => `${a}/${b}/${c}`;
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const system = await ChaosSystem.create({
+    seed: options.seed,
+    strategy: options.strategy ?? true,
+    ...(options.executionEntry ? { executionEntry: options.executionEntry } : {}),
+  });
+  const ns = namespaceFor('chaos');
+  const execStream = `${ns.prefix}EXEC`;
+  const execFilter = `${ns.subjectRoot}.exec.>`;
+  const schedule = faultSchedule(
+    options.seed,
+    options.faults,
+    options.durationMs,
+    options.targets ?? FAULT_TARGETS,
+  );
+  const pickReplica = seededRandom(options.seed ^ 0x5eed);
+  const faultsByKind = new Map<string, number>();
+  const recoveries: Recovery[] = [];
+  const selfExits = new Map<string, number>();
+  const acked: AckedEvent[] = [];
+  const legSamples: LegSample[] = [];
+  const loadAcked: Array<{ venue: string; clientOrderId: string; venueOrderId: string }> = [];
+  const loadLatenciesMs: number[] = [];
+  let loadOrders = 0;
+  let loadErrors = 0;
+  /** Load orders refused (not retried): each a bug of the load or of validation. */
+  let loadRefused = 0;
+  /** Processes deliberately down right now (not restarted by the supervisor). */
+  const down = new Set<string>();
+  let faultActive = false;
+  /** The fault in progress (`kill9 redis-server`), '' between faults. */
+  let currentFault = '';
+  /** Load orders no replica answered within the retries, by the fault in progress at the time. */
+  const unanswered = new Map<string, number>();
+  let running = true;
+
+  try {
+    log(`seed ${options.seed}: starting the system under ${system.dir}`);
+    await system.start();
+    log(
+      `system ready in ${Date.now() - started} ms; ${schedule.length} faults over ${options.durationMs} ms`,
+    );
+    const truth = new Map<string, PaperVenueClient>();
+    for (const venue of VENUES) {
+      for (const account of ACCOUNTS) truth.set(`${venue}/${account}`, await system.venue(venue, account));
+    }
+    const clients = system.executions.map((_, i) => system.executionClient(i));
+
+    // ---- the supervisor: a service that exits on its own is restarted, and counted ----------
+    const supervisor = (async () => {
+      while (running) {
+        for (const { process } of system.services()) {
+          if (!process.running && !down.has(process.label)) {
+            selfExits.set(process.label, (selfExits.get(process.label) ?? 0) + 1);
+            log(`${process.label} exited on its own: restarted\n${process.describe(8)}`);
+            process.start();
+          }
+        }
+        await sleep(250);
+      }
+    })();
+
+    // ---- load: orders and cancels through both replicas, retried on the other one -----------
+    const prefix = options.loadPrefix ?? `load${options.seed}`;
+    const loadRandom = seededRandom(options.seed ^ 0x10ad);
+    /** The last error of each client order id that failed an attempt (for the report). */
+    const lastError = new Map<string, string>();
+    const place = async (req: PlaceOrderRequest, first: number): Promise<PlaceOrderResponse | undefined> => {
+      for (let attempt = 0; attempt < 6 && running; attempt++) {
+        const client = clients[(first + attempt) % clients.length];
+        if (!client) return undefined;
+        const t0 = Date.now();
+        try {
+          const res = await unary<PlaceOrderRequest, PlaceOrderResponse>(
+            client.placeOrder.bind(client),
+            req,
+            5_000,
+          );
+          loadLatenciesMs.push(Date.now() - t0);
+          return res;
+        } catch (err) {
+          const code = (err as Partial<ServiceError>).code ?? -1;
+          lastError.set(req.clientOrderId, Status[code] ?? String(code));
+          // Only a call that may not have reached a live replica is retried; a refusal is final.
+          if (!RETRIED.has(code)) {
+            loadRefused += 1;
+            return undefined;
+          }
+          loadErrors += 1;
+          await sleep(300);
+        }
+      }
+      return undefined;
+    };
+    const loadClient = async (n: number) => {
+      for (let i = 0; running; i++) {
+        const venue = LOAD_VENUES[i % LOAD_VENUES.length] as string;
+        const resting = loadRandom() < 0.3;
+        const req: PlaceOrderRequest = {
+          clientOrderId: `${prefix}-${n}-${i}`,
+          venue,
+          account: LOAD_ACCOUNT,
+          instrument: BTC,
+          side: loadRandom() < 0.5 ? Side.SIDE_BUY : Side.SIDE_SELL,
+          type: resting ? OrderType.ORDER_TYPE_LIMIT : OrderType.ORDER_TYPE_MARKET,
+          timeInForce: resting ? TimeInForce.TIME_IN_FORCE_GTC : TimeInForce.TIME_IN_FORCE_IOC,
+          price: resting ? '20000' : '',
+          // Above the venue's 100 USDC minimum notional at the resting price and at market.
+          size: resting ? '0.01' : '0.003',
+          reduceOnly: false,
+          correlationId: '',
+        };
+        if (resting) req.side = Side.SIDE_BUY;
+        loadOrders += 1;
+        const faultAtStart = currentFault;
+        const res = await place(req, n + i);
+        if (!res && running) {
+          const during = `${faultAtStart || currentFault || 'no fault'} (${lastError.get(req.clientOrderId) ?? '?'})`;
+          unanswered.set(during, (unanswered.get(during) ?? 0) + 1);
+        }
+        if (res?.order) {
+          loadAcked.push({ venue, clientOrderId: req.clientOrderId, venueOrderId: res.order.venueOrderId });
+          acked.push({ stream: 'EXEC', id: `order:${venue}/${req.clientOrderId}` });
+          if (resting) {
+            const client = clients[(n + i + 1) % clients.length];
+            if (client) {
+              await unary<CancelOrderRequest, CancelOrderResponse>(
+                client.cancelOrder.bind(client),
+                {
+                  venue,
+                  account: LOAD_ACCOUNT,
+                  instrument: BTC,
+                  orderId: { $case: 'clientOrderId', value: req.clientOrderId },
+                },
+                5_000,
+              ).catch(() => undefined);
+            }
+          }
+        }
+        await sleep(150);
+      }
+    };
+    const loads = Array.from({ length: options.loadClients }, (_, n) => loadClient(n));
+
+    // ---- leg sampler: the arb account's signed notional per venue, from the truth -------------
+    const sampler = (async () => {
+      while (running) {
+        try {
+          const notionals: string[] = [];
+          for (const venue of ARB_VENUES) {
+            const positions = await (
+              truth.get(`${venue}/${ARB_ACCOUNT}`) as PaperVenueClient
+            ).fetchPositions();
+            const p = positions.find((x) => x.instrument === BTC);
+            notionals.push(p ? p.size.times(p.markPrice).toString() : '0');
+          }
+          const strategyDown = system.strategy ? !system.strategy.running : false;
+          legSamples.push({
+            atMs: Date.now(),
+            instrument: BTC,
+            notionals,
+            paused: faultActive || strategyDown,
+          });
+        } catch {
+          // The venue is never killed; a slow answer skips one sample.
+        }
+        await sleep(500);
+      }
+    })();
+
+    // ---- checkpoints of the log: every event seen stored must still be there at the end ------
+    const checkpoint = async (what: string) => {
+      try {
+        const ids = await logIds(system.natsUrl, execFilter, execStream);
+        for (const id of ids) acked.push({ stream: 'EXEC', id });
+        log(`checkpoint ${what}: ${ids.length} exec events stored`);
+      } catch (err) {
+        log(`checkpoint ${what} skipped: ${errorText(err)}`);
+      }
+    };
+
+    // ---- the faults ---------------------------------------------------------------------------
+    const faultStart = Date.now();
+    for (const [i, fault] of schedule.entries()) {
+      const wait = faultStart + fault.atMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      faultActive = true;
+      const label = `${fault.kind} ${fault.targets.join('+')}`;
+      currentFault = label;
+      log(`fault ${i + 1}/${schedule.length} at +${Date.now() - faultStart} ms: ${label}`);
+      for (const target of fault.targets) {
+        faultsByKind.set(`${fault.kind} ${target}`, (faultsByKind.get(`${fault.kind} ${target}`) ?? 0) + 1);
+      }
+      const hit = fault.targets.map((target) => resolveTarget(system, target, pickReplica));
+      for (const h of hit) down.add(h.label);
+      await Promise.all(
+        hit.map(async (h) => {
+          if (fault.kind === 'kill9') await h.kill9();
+          else await h.stop().catch((err: unknown) => log(`${h.label} unclean stop: ${errorText(err)}`));
+        }),
+      );
+      await sleep(fault.downMs);
+      // Servers first: the services come back onto them.
+      for (const h of hit.filter((x) => x.server)) await h.start();
+      for (const h of hit.filter((x) => !x.server)) await h.start();
+      for (const h of hit) down.delete(h.label);
+      const t0 = Date.now();
+      let ms: number | undefined;
+      let slowest = '';
+      try {
+        slowest = (await system.waitRecovered(options.recoveryBoundMs * 2)).slowest;
+        ms = Date.now() - t0;
+      } catch (err) {
+        log(`not ready after ${label}: ${errorText(err).slice(0, 2000)}`);
+      }
+      if (ms === undefined || ms > options.recoveryBoundMs) {
+        // What the slow process waited for: its last /readyz and log lines.
+        for (const { process } of system.services()) {
+          if (ms === undefined || process.label === slowest) log(`slow recovery: ${process.describe(30)}`);
+        }
+      }
+      recoveries.push({ fault: label, ms, ...(slowest ? { slowest } : {}) });
+      faultActive = false;
+      currentFault = '';
+      log(`  ready again after ${ms ?? 'never'} ms${slowest ? ` (last ready: ${slowest})` : ''}`);
+      if (fault.targets.includes('nats-server')) await checkpoint(`after fault ${i + 1}`);
+    }
+    const rest = faultStart + options.durationMs - Date.now();
+    if (rest > 0) await sleep(rest);
+
+    // ---- settle: stop the load and the strategy, then read the truth -------------------------
+    running = false;
+    await Promise.all([...loads, sampler, supervisor]);
+    await system.waitRecovered(options.recoveryBoundMs * 2).catch((err: unknown) => log(errorText(err)));
+    if (system.strategy) {
+      await system.strategy.stop(20_000).catch((err: unknown) => log(`strategy stop: ${errorText(err)}`));
+    }
+    await checkpoint('final');
+
+    // The venue's fills and orders.
+    const venueFills: Array<FillRef & { clientOrderId: string; venueOrderId: string }> = [];
+    const orders: VenueOrderSeen[] = [];
+    for (const [key, port] of truth) {
+      const [venue, account] = key.split('/') as [string, string];
+      for (const f of await port.fetchFills(0)) {
+        venueFills.push({
+          venue,
+          account,
+          tradeId: f.tradeId,
+          clientOrderId: f.clientOrderId,
+          venueOrderId: f.venueOrderId,
+        });
+        orders.push({ venue, account, clientOrderId: f.clientOrderId, venueOrderId: f.venueOrderId });
+      }
+      for (const o of await port.fetchOpenOrders()) {
+        orders.push({ venue, account, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId });
+      }
+    }
+    for (const a of loadAcked) {
+      if (a.venueOrderId !== '') {
+        orders.push({
+          venue: a.venue,
+          account: LOAD_ACCOUNT,
+          clientOrderId: a.clientOrderId,
+          venueOrderId: a.venueOrderId,
+        });
+      }
+    }
+
+    // exec.fill: the log catches up with the venue (reconciliation) within a bound.
+    let fillBreaches: Breach[] = [];
+    let finalIds = new Set<string>();
+    await eventually(
+      'exec.fill to hold every venue fill',
+      async () => {
+        const read = await readLog(system.natsUrl, execFilter, execStream);
+        finalIds = read.ids;
+        fillBreaches = checkFillsOnceInLog(venueFills, read.fills);
+        return fillBreaches.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 1_000 },
+    ).catch(() => undefined);
+
+    // Account = venue, read at the same time (retried until equal, within a bound).
+    let positionBreaches: Breach[] = [];
+    let balanceBreaches: Breach[] = [];
+    const accountClient = system.accountClient();
+    await eventually(
+      'the account service to equal the venue',
+      async () => {
+        const venuePositions = new Map<string, string>();
+        const venueBalances = new Map<string, string>();
+        for (const [key, port] of truth) {
+          const [venue, account] = key.split('/') as [string, string];
+          for (const p of await port.fetchPositions())
+            venuePositions.set(key3(venue, account, p.instrument), p.size.toString());
+          for (const b of await port.fetchBalances())
+            venueBalances.set(key3(venue, account, b.asset), b.total.toString());
+        }
+        const positions = await unary<GetPositionsRequest, GetPositionsResponse>(
+          accountClient.getPositions.bind(accountClient),
+          { venue: '', account: '', instrument: '' },
+          5_000,
+        );
+        const balances = await unary<GetBalancesRequest, GetBalancesResponse>(
+          accountClient.getBalances.bind(accountClient),
+          { venue: '', account: '' },
+          5_000,
+        );
+        const accountPositions = new Map<string, string>();
+        for (const v of positions.positions) {
+          const p = v.position;
+          if (!p) continue;
+          const size: Decimal = dec(p.size === '' ? '0' : p.size);
+          accountPositions.set(
+            key3(p.venue, p.account, p.instrument),
+            (p.side === PositionSide.POSITION_SIDE_SHORT ? size.neg() : size).toString(),
+          );
+        }
+        const accountBalances = new Map<string, string>();
+        for (const v of balances.balances) {
+          const b = v.balance;
+          if (b) accountBalances.set(key3(b.venue, b.account, b.currency), b.total);
+        }
+        positionBreaches = checkAmountsEqual('account positions = venue', accountPositions, venuePositions);
+        balanceBreaches = checkAmountsEqual('account balances = venue', accountBalances, venueBalances);
+        return positionBreaches.length + balanceBreaches.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500 },
+    ).catch(() => undefined);
+
+    // Client-acknowledged orders: some order event of theirs is on the log.
+    const read = await readLog(system.natsUrl, execFilter, execStream);
+    for (const id of read.ids) finalIds.add(id);
+
+    const sends = (system.proxy?.sent ?? []).filter((s) => s.nonce !== '');
+    const nonces = checkNoncesUnique(sends, new Set(sends.map((s) => `${s.venue}/${s.clientOrderId}`)).size);
+    const legs = checkLegImbalance(legSamples, IMBALANCE_BUDGET);
+    const byInvariant = new Map<InvariantName, Breach[]>(INVARIANTS.map((n) => [n, []]));
+    const add = (list: Breach[]) => {
+      for (const b of list) byInvariant.get(b.invariant)?.push(b);
+    };
+    add(checkOneVenueOrderPerClientId(orders));
+    add(fillBreaches);
+    add(checkAckedEventsKept(acked, finalIds));
+    add(nonces.breaches);
+    add(positionBreaches);
+    add(balanceBreaches);
+    add(legs.breaches);
+    add(checkRecoveries(recoveries, options.recoveryBoundMs));
+    // The canary: the bearer token every process got reaches no log line, stderr or event.
+    const outputs = [system.paperVenue, ...system.services().map((s) => s.process)].flatMap((p) => [
+      { where: `${p.label} log`, text: JSON.stringify(p.logs) },
+      { where: `${p.label} stderr`, text: p.stderr() },
+    ]);
+    outputs.push({ where: 'the exec events', text: read.texts.join('\n') });
+    for (const file of filesUnder(system.dir))
+      outputs.push({ where: file, text: readFileSync(file, 'latin1') });
+    add(checkNoCanary(outputs, system.token));
+    const results = [...byInvariant].map(([invariant, breaches]) => ({ invariant, breaches }));
+    return {
+      seed: options.seed,
+      options,
+      schedule,
+      faultsByKind,
+      recoveries,
+      selfExits,
+      results,
+      breaches: results.flatMap((r) => r.breaches),
+      stats: {
+        loadOrders,
+        loadAcked: loadAcked.length,
+        loadErrors,
+        loadRefused,
+        unanswered,
+        loadLatenciesMs,
+        venueFills: venueFills.length,
+        arbOrders: new Set(venueFills.filter((f) => f.account === ARB_ACCOUNT).map((f) => f.clientOrderId))
+          .size,
+        nonceSends: sends.length,
+        resyncs: nonces.resyncs,
+        worstImbalance: legs.worst.toFixed(0),
+        ackedEvents: new Set(acked.map((a) => a.id)).size,
+        wallMs: Date.now() - started,
+      },
+    };
+  } finally {
+    running = false;
+    await system.close();
+  }
+}
+
+/** Every file under `dir` (the servers' data, the config): the canary must be in none. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+interface FaultHandle {
+  label: string;
+  server: boolean;
+  kill9(): Promise<unknown>;
+  stop(): Promise<unknown>;
+  start(): Promise<unknown>;
+}
+
+function resolveTarget(system: ChaosSystem, target: FaultTarget, random: () => number): FaultHandle {
+  if (target === 'nats-server' || target === 'redis-server') {
+    const server = target === 'nats-server' ? system.nats : system.redis;
+    return {
+      label: target,
+      server: true,
+      kill9: () => server.kill9(),
+      stop: () => server.stop(),
+      start: () => server.start(),
+    };
+  }
+  const candidates = system.services().filter((s) => s.target === target);
+  const chosen = candidates[Math.floor(random() * candidates.length)] ?? candidates[0];
+  if (!chosen) throw new Error(`no process for fault target ${target}`);
+  const p = chosen.process;
+  return {
+    label: p.label,
+    server: false,
+    kill9: () => p.kill9(),
+    stop: () => p.stop(20_000),
+    start: async () => p.start(),
+  };
+}
+
+/** Every envelope id on the exec stream, and the fills on it, read from the start. */
+async function readLog(
+  natsUrl: string,
+  filter: string,
+  stream: string,
+): Promise<{ ids: Set<string>; fills: FillRef[]; texts: string[] }> {
+  const recorder = await EventRecorder.open(natsUrl, filter);
+  try {
+    await recorder.caughtUp(stream, 15_000);
+    const ids = new Set<string>();
+    const fills: FillRef[] = [];
+    const texts: string[] = [];
+    for (const { envelope } of recorder.events) {
+      texts.push(JSON.stringify(envelope, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+      ids.add(envelope.id);
+      const p = envelope.payload;
+      if (p?.$case === 'fill')
+        fills.push({ venue: p.value.venue, account: p.value.account, tradeId: p.value.tradeId });
+      if (p?.$case === 'orderEvent' && p.value.order) {
+        ids.add(`order:${p.value.order.venue}/${p.value.order.clientOrderId}`);
+      }
+    }
+    return { ids, fills, texts };
+  } finally {
+    await recorder.close();
+  }
+}
+
+async function logIds(natsUrl: string, filter: string, stream: string): Promise<string[]> {
+  return [...(await readLog(natsUrl, filter, stream)).ids].filter((id) => !id.startsWith('order:'));
+}
+
+/** The report as a table: faults per kind, recovery times, each invariant held or breached. */
+export function formatReport(report: ChaosReport): string {
+  const lines: string[] = [];
+  const { stats } = report;
+  const recovered = report.recoveries.flatMap((r) => (r.ms === undefined ? [] : [r.ms]));
+  lines.push(
+    `chaos run: seed ${report.seed}, ${report.options.durationMs / 1000} s of faults, ${report.schedule.length} faults, ${(stats.wallMs / 1000).toFixed(0)} s wall`,
+  );
+  lines.push('');
+  lines.push('| fault | count |');
+  lines.push('|---|---|');
+  for (const [kind, n] of [...report.faultsByKind].sort()) lines.push(`| ${kind} | ${n} |`);
+  lines.push(
+    `| faults hitting two targets at once | ${report.schedule.filter((f) => f.targets.length === 2).length} |`,
+  );
+  lines.push('');
+  lines.push('| recovery (restart -> every service ready) | ms |');
+  lines.push('|---|---|');
+  lines.push(`| p50 | ${percentile(recovered, 50)} |`);
+  lines.push(`| p99 | ${percentile(recovered, 99)} |`);
+  lines.push(`| max | ${recovered.length ? Math.max(...recovered) : 0} |`);
+  lines.push(`| never ready | ${report.recoveries.length - recovered.length} |`);
+  lines.push(`| bound | ${report.options.recoveryBoundMs} |`);
+  lines.push('');
+  lines.push('| invariant | result |');
+  lines.push('|---|---|');
+  for (const r of report.results)
+    lines.push(
+      `| ${r.invariant} | ${r.breaches.length === 0 ? 'held' : `BREACHED (${r.breaches.length})`} |`,
+    );
+  lines.push('');
+  lines.push('| traffic | count |');
+  lines.push('|---|---|');
+  lines.push(
+    `| load orders (acknowledged / refused / failed calls retried) | ${stats.loadOrders} (${stats.loadAcked} / ${stats.loadRefused} / ${stats.loadErrors}) |`,
+  );
+  const byFault = [...stats.unanswered]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  lines.push(
+    `| load orders unanswered (retries spent or refused), by fault in progress (last code) | ${byFault || 'none'} |`,
+  );
+  lines.push(
+    `| load PlaceOrder latency p50 / p99 ms | ${percentile(stats.loadLatenciesMs, 50)} / ${percentile(stats.loadLatenciesMs, 99)} |`,
+  );
+  lines.push(`| venue fills checked | ${stats.venueFills} |`);
+  lines.push(`| arb orders filled | ${stats.arbOrders} |`);
+  lines.push(`| nonce sends / resyncs | ${stats.nonceSends} / ${stats.resyncs} |`);
+  lines.push(`| acknowledged events checked | ${stats.ackedEvents} |`);
+  lines.push(
+    `| worst arb imbalance episode (quote x s, budget ${IMBALANCE_BUDGET}) | ${stats.worstImbalance} |`,
+  );
+  const exits = [...report.selfExits].map(([k, v]) => `${k} ${v}`).join(', ');
+  lines.push(`| services that exited on their own (restarted) | ${exits || 'none'} |`);
+  if (report.breaches.length > 0) {
+    lines.push('');
+    lines.push(`BREACHES (${report.breaches.length}), reproduce with CHAOS_SEED=${report.seed}:`);
+    for (const b of report.breaches.slice(0, 30)) lines.push(`  ${b.invariant}: ${b.detail}`);
+  }
+  return lines.join('\n');
+}

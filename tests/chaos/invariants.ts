@@ -1,0 +1,309 @@
+/**
+ * The chaos suite's invariants as pure functions over what was read from the venue (the
+ * truth), the event log and the harness's own records. Each returns the breaches it found
+ * (empty = held), so invariants.unit.test.ts can prove each one catches a crafted breach.
+ */
+import { Decimal, dec } from '@perpmesh/core';
+
+export const INVARIANTS = [
+  'one venue order per client order id',
+  'every venue fill once in exec.fill',
+  'acknowledged events kept',
+  'no nonce twice per key',
+  'account positions = venue',
+  'account balances = venue',
+  'arb legs within imbalance budget',
+  'ready again within bound',
+  'no secret in logs or events',
+] as const;
+export type InvariantName = (typeof INVARIANTS)[number];
+
+export interface Breach {
+  invariant: InvariantName;
+  detail: string;
+}
+
+const breach = (invariant: InvariantName, detail: string): Breach => ({ invariant, detail });
+
+/** An order the venue holds (open, or known through its fills). */
+export interface VenueOrderSeen {
+  venue: string;
+  account: string;
+  clientOrderId: string;
+  venueOrderId: string;
+}
+
+/** One client order id of one account maps to at most one venue order. */
+export function checkOneVenueOrderPerClientId(orders: readonly VenueOrderSeen[]): Breach[] {
+  const byClientId = new Map<string, Set<string>>();
+  for (const o of orders) {
+    if (o.clientOrderId === '') continue;
+    const key = `${o.venue}/${o.account}/${o.clientOrderId}`;
+    const ids = byClientId.get(key) ?? new Set<string>();
+    ids.add(o.venueOrderId);
+    byClientId.set(key, ids);
+  }
+  return [...byClientId]
+    .filter(([, ids]) => ids.size > 1)
+    .map(([key, ids]) =>
+      breach(
+        'one venue order per client order id',
+        `${key} is ${ids.size} venue orders: ${[...ids].join(', ')}`,
+      ),
+    );
+}
+
+export interface FillRef {
+  venue: string;
+  account: string;
+  tradeId: string;
+}
+
+/** Every venue fill appears exactly once in exec.fill; the log holds no fill the venue does not. */
+export function checkFillsOnceInLog(venueFills: readonly FillRef[], logFills: readonly FillRef[]): Breach[] {
+  const key = (f: FillRef) => `${f.venue}/${f.account}/${f.tradeId}`;
+  const counts = new Map<string, number>();
+  for (const f of logFills) counts.set(key(f), (counts.get(key(f)) ?? 0) + 1);
+  const out: Breach[] = [];
+  const truth = new Set(venueFills.map(key));
+  for (const k of truth) {
+    const n = counts.get(k) ?? 0;
+    if (n !== 1)
+      out.push(breach('every venue fill once in exec.fill', `venue fill ${k} is ${n} times in exec.fill`));
+  }
+  for (const k of counts.keys()) {
+    if (!truth.has(k))
+      out.push(breach('every venue fill once in exec.fill', `exec.fill ${k} is no venue fill`));
+  }
+  return out;
+}
+
+/** An event seen acknowledged during the run: by id, with the stream it was on. */
+export interface AckedEvent {
+  stream: string;
+  id: string;
+}
+
+/** Every event that was acknowledged (seen stored, or promised to a client) is still in the log. */
+export function checkAckedEventsKept(acked: readonly AckedEvent[], finalIds: ReadonlySet<string>): Breach[] {
+  const missing = acked.filter((e) => !finalIds.has(e.id));
+  if (missing.length === 0) return [];
+  return [
+    breach(
+      'acknowledged events kept',
+      `${missing.length} acknowledged event(s) missing from the log, e.g. ${missing
+        .slice(0, 3)
+        .map((e) => `${e.stream}:${e.id}`)
+        .join(', ')}`,
+    ),
+  ];
+}
+
+export interface NonceSend {
+  venue: string;
+  apiKeyId: string;
+  nonce: string;
+}
+
+/**
+ * No nonce sent twice for one key. Sends beyond one per order are resyncs (a stale nonce
+ * refused, retried with a fresh one): counted, not failed.
+ */
+export function checkNoncesUnique(
+  sends: readonly NonceSend[],
+  ordersPlaced: number,
+): { breaches: Breach[]; resyncs: number } {
+  const seen = new Set<string>();
+  const breaches: Breach[] = [];
+  let withNonce = 0;
+  for (const s of sends) {
+    if (s.nonce === '') continue;
+    withNonce += 1;
+    const key = `${s.venue}/${s.apiKeyId}/${s.nonce}`;
+    if (seen.has(key)) breaches.push(breach('no nonce twice per key', `nonce ${key} was sent twice`));
+    seen.add(key);
+  }
+  return { breaches, resyncs: Math.max(0, withNonce - ordersPlaced) };
+}
+
+/** Amounts keyed by `venue/account/instrument-or-asset`, decimal text. */
+export type Amounts = ReadonlyMap<string, string>;
+
+/**
+ * The account service's view equals the venue's at the same as-of: every key, zero when
+ * absent on one side.
+ */
+export function checkAmountsEqual(
+  invariant: 'account positions = venue' | 'account balances = venue',
+  account: Amounts,
+  venue: Amounts,
+): Breach[] {
+  const out: Breach[] = [];
+  for (const key of new Set([...account.keys(), ...venue.keys()])) {
+    const a = dec(account.get(key) ?? '0');
+    const v = dec(venue.get(key) ?? '0');
+    if (!a.eq(v)) out.push(breach(invariant, `${key}: account ${a.toString()} vs venue ${v.toString()}`));
+  }
+  return out;
+}
+
+/** One sample of the arb's legs: the signed quote notional per venue of one instrument. */
+export interface LegSample {
+  atMs: number;
+  instrument: string;
+  /** Signed notional per venue (long > 0); the arb is hedged when they sum to zero. */
+  notionals: readonly string[];
+  /** A fault was active (a process down or not yet ready): nobody could hedge, not counted. */
+  paused: boolean;
+}
+
+/**
+ * The imbalance (|sum of the legs' signed notional|) integrated over time, in quote x
+ * seconds, per episode (an episode ends when the legs are balanced within `tolerance`
+ * notional); no episode may spend more than `budget`. Paused intervals are not counted.
+ */
+export function checkLegImbalance(
+  samples: readonly LegSample[],
+  budget: string,
+  tolerance = '1',
+): { breaches: Breach[]; worst: Decimal } {
+  const limit = dec(budget);
+  const tol = dec(tolerance);
+  const byInstrument = new Map<string, LegSample[]>();
+  for (const s of samples) byInstrument.set(s.instrument, [...(byInstrument.get(s.instrument) ?? []), s]);
+  const breaches: Breach[] = [];
+  let worst = new Decimal(0);
+  for (const [instrument, list] of byInstrument) {
+    const sorted = [...list].sort((a, b) => a.atMs - b.atMs);
+    let spent = new Decimal(0);
+    let reported = false;
+    for (let i = 0; i + 1 < sorted.length; i++) {
+      const s = sorted[i] as LegSample;
+      const next = sorted[i + 1] as LegSample;
+      const imbalance = s.notionals.reduce((sum, n) => sum.plus(dec(n)), new Decimal(0)).abs();
+      if (imbalance.lte(tol)) {
+        spent = new Decimal(0);
+        reported = false;
+        continue;
+      }
+      if (s.paused) continue;
+      spent = spent.plus(imbalance.times(next.atMs - s.atMs).div(1000));
+      if (spent.gt(worst)) worst = spent;
+      if (spent.gt(limit) && !reported) {
+        reported = true;
+        breaches.push(
+          breach(
+            'arb legs within imbalance budget',
+            `${instrument}: ${spent.toFixed(0)} quote x s one-legged by ${new Date(next.atMs).toISOString()} (budget ${limit.toString()})`,
+          ),
+        );
+      }
+    }
+  }
+  return { breaches, worst };
+}
+
+export interface Recovery {
+  /** What was faulted, e.g. `execution+redis-server`. */
+  fault: string;
+  /** From the restart to every service ready; undefined = never ready. */
+  ms: number | undefined;
+  /** The process that was ready last (the one that set `ms`). */
+  slowest?: string;
+}
+
+/** Every service ready again within `boundMs` of a fault's restart. */
+export function checkRecoveries(recoveries: readonly Recovery[], boundMs: number): Breach[] {
+  return recoveries
+    .filter((r) => r.ms === undefined || r.ms > boundMs)
+    .map((r) =>
+      breach(
+        'ready again within bound',
+        `after ${r.fault}: ${r.ms === undefined ? 'never ready' : `ready after ${r.ms} ms`}${r.slowest ? `, ${r.slowest} last` : ''} (bound ${boundMs} ms)`,
+      ),
+    );
+}
+
+/** A text the run produced: a service's log lines or stderr, the events on the log. */
+export interface Output {
+  where: string;
+  text: string;
+}
+
+/** The canary secret (the bearer token every service was given) appears in no output. */
+export function checkNoCanary(outputs: readonly Output[], canary: string): Breach[] {
+  if (canary.length < 8) throw new Error('canary: at least 8 characters, or it matches by chance');
+  return outputs
+    .filter((o) => o.text.includes(canary))
+    .map((o) => breach('no secret in logs or events', `the canary secret appears in ${o.where}`));
+}
+
+/** Nearest-rank percentile of a list of numbers (0 for an empty one). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+/** mulberry32: a small seeded PRNG, so one seed reproduces one fault schedule. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const FAULT_TARGETS = [
+  'market-data',
+  'execution',
+  'account',
+  'strategy',
+  'nats-server',
+  'redis-server',
+] as const;
+export type FaultTarget = (typeof FAULT_TARGETS)[number];
+export type FaultKind = 'kill9' | 'restart';
+
+export interface PlannedFault {
+  /** Offset from the start of the run, ms. */
+  atMs: number;
+  kind: FaultKind;
+  /** One or two targets hit at once. */
+  targets: FaultTarget[];
+  /** How long a killed target stays down before it is started again, ms. */
+  downMs: number;
+}
+
+/**
+ * The fault schedule of one seed: `count` faults spread over `durationMs`, each kill -9 or
+ * restart (SIGTERM + start) of one target or two at once. Same seed, same schedule.
+ */
+export function faultSchedule(
+  seed: number,
+  count: number,
+  durationMs: number,
+  targets: readonly FaultTarget[] = FAULT_TARGETS,
+): PlannedFault[] {
+  const random = seededRandom(seed);
+  const pick = () => targets[Math.floor(random() * targets.length)] as FaultTarget;
+  const slot = durationMs / Math.max(1, count);
+  const out: PlannedFault[] = [];
+  for (let i = 0; i < count; i++) {
+    const first = pick();
+    const both = random() < 0.35 && targets.length > 1;
+    let second = pick();
+    while (both && second === first) second = pick();
+    out.push({
+      atMs: Math.round(i * slot + random() * slot * 0.5),
+      kind: random() < 0.7 ? 'kill9' : 'restart',
+      targets: both ? [first, second] : [first],
+      downMs: Math.round(200 + random() * 1_300),
+    });
+  }
+  return out;
+}

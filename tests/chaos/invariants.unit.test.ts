@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  checkAckedEventsKept,
+  checkAmountsEqual,
+  checkFillsOnceInLog,
+  checkLegImbalance,
+  checkNoCanary,
+  checkNoncesUnique,
+  checkOneVenueOrderPerClientId,
+  checkRecoveries,
+  faultSchedule,
+  percentile,
+} from './invariants.js';
+
+const order = (cid: string, vid: string, account = 'main') => ({
+  venue: 'paper',
+  account,
+  clientOrderId: cid,
+  venueOrderId: vid,
+});
+const fill = (tradeId: string) => ({ venue: 'paper', account: 'main', tradeId });
+
+describe('chaos invariants', () => {
+  test('one venue order per client order id: a resent order is caught', () => {
+    assert.deepEqual(checkOneVenueOrderPerClientId([order('a', '1'), order('a', '1'), order('b', '2')]), []);
+    // The same id on another account is another order, not a duplicate.
+    assert.deepEqual(checkOneVenueOrderPerClientId([order('a', '1'), order('a', '3', 'other')]), []);
+    const found = checkOneVenueOrderPerClientId([order('a', '1'), order('a', '2')]);
+    assert.equal(found.length, 1);
+    assert.match(found[0]?.detail ?? '', /paper\/main\/a is 2 venue orders/);
+  });
+
+  test('every venue fill once in exec.fill: missing, doubled and invented fills are caught', () => {
+    assert.deepEqual(checkFillsOnceInLog([fill('t1'), fill('t2')], [fill('t2'), fill('t1')]), []);
+    assert.match(checkFillsOnceInLog([fill('t1')], [])[0]?.detail ?? '', /0 times/);
+    assert.match(checkFillsOnceInLog([fill('t1')], [fill('t1'), fill('t1')])[0]?.detail ?? '', /2 times/);
+    assert.match(checkFillsOnceInLog([], [fill('t9')])[0]?.detail ?? '', /no venue fill/);
+  });
+
+  test('acknowledged events kept: a lost event is caught', () => {
+    const acked = [
+      { stream: 'EXEC', id: 'e1' },
+      { stream: 'EXEC', id: 'e2' },
+    ];
+    assert.deepEqual(checkAckedEventsKept(acked, new Set(['e1', 'e2', 'e3'])), []);
+    assert.match(checkAckedEventsKept(acked, new Set(['e1']))[0]?.detail ?? '', /1 acknowledged.*EXEC:e2/);
+  });
+
+  test('nonces: a reuse per key is a breach, extra sends are counted resyncs', () => {
+    const send = (nonce: string, apiKeyId = '4') => ({ venue: 'paper-lighter', apiKeyId, nonce });
+    const ok = checkNoncesUnique([send('1'), send('2'), send('3'), send('1', '5')], 3);
+    assert.deepEqual(ok.breaches, []);
+    assert.equal(ok.resyncs, 1);
+    const reused = checkNoncesUnique([send('1'), send('1')], 2);
+    assert.equal(reused.breaches.length, 1);
+    assert.match(reused.breaches[0]?.detail ?? '', /paper-lighter\/4\/1 was sent twice/);
+  });
+
+  test('account = venue: decimal equality per key, absent = zero', () => {
+    const m = (entries: Array<[string, string]>) => new Map(entries);
+    assert.deepEqual(
+      checkAmountsEqual(
+        'account positions = venue',
+        m([['paper/main/BTC', '0.010']]),
+        m([['paper/main/BTC', '0.01']]),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      checkAmountsEqual('account positions = venue', m([['x', '0']]), m([])),
+      [],
+      'a zero on one side equals absent',
+    );
+    const off = checkAmountsEqual('account balances = venue', m([['x', '1']]), m([['x', '2']]));
+    assert.equal(off.length, 1);
+    assert.equal(off[0]?.invariant, 'account balances = venue');
+  });
+
+  test('leg imbalance: spending past the budget is caught; paused time and balanced legs are not', () => {
+    const s = (atMs: number, a: string, b: string, paused = false) => ({
+      atMs,
+      instrument: 'BTC',
+      notionals: [a, b],
+      paused,
+    });
+    // 1000 one-legged for 2 s = 2000 quote x s.
+    const oneLegged = [s(0, '1000', '0'), s(1000, '1000', '0'), s(2000, '1000', '-1000')];
+    assert.deepEqual(checkLegImbalance(oneLegged, '2000').breaches, []);
+    assert.equal(checkLegImbalance(oneLegged, '2000').worst.toString(), '2000');
+    assert.equal(checkLegImbalance(oneLegged, '1999').breaches.length, 1);
+    // Hedged legs spend nothing; a new episode starts from zero.
+    const episodes = [s(0, '1000', '0'), s(1000, '1000', '-1000'), s(2000, '0', '1000'), s(3000, '0', '0')];
+    assert.deepEqual(checkLegImbalance(episodes, '1000').breaches, []);
+    // While a fault is active nobody can hedge: not counted.
+    const paused = [s(0, '1000', '0', true), s(5000, '1000', '0'), s(5500, '0', '0')];
+    assert.deepEqual(checkLegImbalance(paused, '600').breaches, []);
+  });
+
+  test('recovery bound: slow and never-ready recoveries are caught', () => {
+    assert.deepEqual(checkRecoveries([{ fault: 'execution', ms: 900 }], 1000), []);
+    assert.equal(checkRecoveries([{ fault: 'execution', ms: 1001 }], 1000).length, 1);
+    assert.match(checkRecoveries([{ fault: 'nats', ms: undefined }], 1000)[0]?.detail ?? '', /never ready/);
+  });
+
+  test('fault schedule: one seed, one schedule; bounded in count and time; one or two targets', () => {
+    const a = faultSchedule(7, 12, 60_000);
+    assert.deepEqual(a, faultSchedule(7, 12, 60_000));
+    assert.notDeepEqual(a, faultSchedule(8, 12, 60_000));
+    assert.equal(a.length, 12);
+    for (const f of a) {
+      assert.ok(f.atMs >= 0 && f.atMs < 60_000);
+      assert.ok(f.targets.length === 1 || f.targets.length === 2);
+      assert.equal(new Set(f.targets).size, f.targets.length);
+    }
+    const many = faultSchedule(1, 200, 60_000);
+    assert.ok(many.some((f) => f.targets.length === 2) && many.some((f) => f.targets.length === 1));
+    assert.ok(many.some((f) => f.kind === 'kill9') && many.some((f) => f.kind === 'restart'));
+  });
+
+  test('canary: a secret in any output is caught, wherever it is', () => {
+    const canary = 'canary-5f1e2d3c';
+    assert.deepEqual(checkNoCanary([{ where: 'execution-0 log', text: 'token=[redacted]' }], canary), []);
+    const found = checkNoCanary(
+      [
+        { where: 'execution-0 log', text: 'fine' },
+        { where: 'account stderr', text: `Error: bad token ${canary} refused` },
+      ],
+      canary,
+    );
+    assert.deepEqual(
+      found.map((b) => b.detail),
+      ['the canary secret appears in account stderr'],
+    );
+    assert.throws(() => checkNoCanary([], 'short'), /at least 8/);
+  });
+
+  test('percentile: nearest rank', () => {
+    assert.equal(percentile([], 50), 0);
+    assert.equal(percentile([5, 1, 3], 50), 3);
+    assert.equal(percentile([1, 2, 3, 4, 100], 99), 100);
+  });
+});

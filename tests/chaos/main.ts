@@ -1,0 +1,57 @@
+/**
+ * `make chaos`: one long chaos run, printed as a table; exits 1 on a breach, naming the seed.
+ *
+ *   CHAOS_SEED (default: from the clock)  CHAOS_DURATION (s, default 180)  CHAOS_FAULTS (default 24)
+ *   CHAOS_RECOVERY_BOUND (s, default 30)  CHAOS_LOAD_CLIENTS (default 2)
+ *   CHAOS_TARGETS (comma list, default all: market-data,execution,account,strategy,nats-server,redis-server)
+ *   CHAOS_STRATEGY=0 (no strategy service)
+ *   CHAOS_BREAK=resend (TEST SWITCH: execution replicas run tests/chaos/execution-resend-main.ts,
+ *     which resends every load order on the no-nonce venue: the run must report a breach)
+ */
+
+import { breakSwitch } from './break-switch.js';
+import { formatReport, runChaos } from './chaos.js';
+import { FAULT_TARGETS, type FaultTarget } from './invariants.js';
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+function targetsEnv(): FaultTarget[] {
+  const raw = process.env.CHAOS_TARGETS;
+  if (!raw) return [...FAULT_TARGETS];
+  const list = raw.split(',').map((s) => s.trim());
+  for (const t of list) {
+    if (!(FAULT_TARGETS as readonly string[]).includes(t)) {
+      throw new Error(
+        `CHAOS_TARGETS: unknown target ${JSON.stringify(t)} (one of ${FAULT_TARGETS.join(', ')})`,
+      );
+    }
+  }
+  return list as FaultTarget[];
+}
+
+const seed = intEnv('CHAOS_SEED', Date.now() % 1_000_000);
+const report = await runChaos({
+  seed,
+  durationMs: intEnv('CHAOS_DURATION', 180) * 1000,
+  faults: intEnv('CHAOS_FAULTS', 24),
+  recoveryBoundMs: intEnv('CHAOS_RECOVERY_BOUND', 30) * 1000,
+  loadClients: intEnv('CHAOS_LOAD_CLIENTS', 2),
+  targets: targetsEnv(),
+  strategy: process.env.CHAOS_STRATEGY !== '0',
+  ...breakSwitch(process.env.CHAOS_BREAK),
+  log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+});
+process.stdout.write(`${formatReport(report)}\n`);
+if (report.breaches.length > 0) {
+  process.stdout.write(
+    `chaos: ${report.breaches.length} breach(es); reproduce with CHAOS_SEED=${seed} make chaos\n`,
+  );
+  process.exit(1);
+}
+process.stdout.write(`chaos: every invariant held (seed ${seed})\n`);
+process.exit(0);

@@ -1,0 +1,446 @@
+/**
+ * The distributed system under chaos: its OWN nats-server (JetStream, store under a temp
+ * dir) and redis-server (append-only, fsync always) on free ports, never the shared ones;
+ * the paper-venue service (the truth, never killed) behind a recording proxy that sees every
+ * CreateOrder's nonce; market-data, two execution replicas, account, and the strategy
+ * service running the funding arb on the paper venues. Service processes are the e2e
+ * harness's `ServiceProcess`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
+import { AccountServiceClient, ExecutionServiceClient } from '@perpmesh/contracts';
+import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
+import { PaperVenueClient } from '@perpmesh/venues';
+import { freePort, REPO_ROOT, type ServiceName, ServiceProcess, waitUntil } from '../e2e/harness.js';
+import { RecordingVenueProxy } from '../e2e/venue-proxy.js';
+import type { FaultTarget } from './invariants.js';
+
+export const CHAOS_TOKEN_ENV = 'PERPMESH_CHAOS_TOKEN';
+export const BTC = 'BTC-USDC-PERP';
+/** The strategy's account on both venues. */
+export const ARB_ACCOUNT = 'main';
+/** The load clients' account on both venues. */
+export const LOAD_ACCOUNT = 'load';
+export const VENUES = ['paper', 'paper-lighter', 'paper-extended'] as const;
+/** The load clients trade these (one without nonces, one with strict nonces). */
+export const LOAD_VENUES = ['paper', 'paper-lighter'] as const;
+/** The arb's legs: Lighter-like (interest in its funding) against Extended-like (none), a carry to take. */
+export const ARB_VENUES = ['paper-lighter', 'paper-extended'] as const;
+export const ACCOUNTS = [ARB_ACCOUNT, LOAD_ACCOUNT] as const;
+const API_KEYS: Record<string, string> = { [ARB_ACCOUNT]: '4', [LOAD_ACCOUNT]: '5' };
+export const IMBALANCE_BUDGET = '50000';
+
+const serverChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of serverChildren) child.kill('SIGKILL');
+});
+
+/** A nats-server or redis-server child of our own, restartable on the same port and dir. */
+export class ServerProcess {
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #output = '';
+
+  constructor(
+    readonly label: 'nats-server' | 'redis-server',
+    readonly port: number,
+    private readonly args: string[],
+  ) {}
+
+  get running(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(this.label, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    this.#output = '';
+    serverChildren.add(child);
+    const keep = (b: Buffer) => {
+      this.#output = (this.#output + b.toString('utf8')).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.#exited = new Promise((resolve) => {
+      child.on('exit', () => {
+        serverChildren.delete(child);
+        resolve();
+      });
+    });
+    await waitUntil(
+      `${this.label} on port ${this.port}`,
+      async () => ((await portOpen(this.port)) ? true : undefined),
+      {
+        timeoutMs: 20_000,
+        explain: () => this.#output,
+      },
+    );
+  }
+
+  async kill9(): Promise<void> {
+    if (this.running) this.#child?.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  async stop(): Promise<void> {
+    if (this.running) this.#child?.kill('SIGTERM');
+    await this.#exited;
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface ChaosSystemOptions {
+  seed: number;
+  /** Run the execution replicas from this entry (the failure switch), with its env. */
+  executionEntry?: { entry: string; env: Record<string, string> };
+  /** Start the strategy service (default true). */
+  strategy?: boolean;
+}
+
+type Pair = { grpc: number; http: number };
+
+export class ChaosSystem {
+  readonly token = `chaos-${process.pid}-${Date.now().toString(36)}`;
+  readonly dir: string;
+  readonly nats: ServerProcess;
+  readonly redis: ServerProcess;
+  readonly paperVenue: ServiceProcess;
+  readonly marketData: ServiceProcess;
+  readonly account: ServiceProcess;
+  readonly executions: ServiceProcess[];
+  readonly strategy: ServiceProcess | undefined;
+  proxy: RecordingVenueProxy | undefined;
+  #closers: Array<() => Promise<void> | void> = [];
+
+  private constructor(
+    readonly options: ChaosSystemOptions,
+    readonly ports: {
+      nats: number;
+      redis: number;
+      proxy: number;
+      paperVenue: Pair;
+      marketData: Pair;
+      account: Pair;
+      strategy: Pair;
+      execution: Pair[];
+    },
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'perpmesh-chaos-'));
+    mkdirSync(join(this.dir, 'nats'));
+    mkdirSync(join(this.dir, 'redis'));
+    this.nats = new ServerProcess('nats-server', ports.nats, [
+      '-js',
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(ports.nats),
+      '-sd',
+      join(this.dir, 'nats'),
+    ]);
+    this.redis = new ServerProcess('redis-server', ports.redis, [
+      '--port',
+      String(ports.redis),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      join(this.dir, 'redis'),
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+    ]);
+    const configPath = join(this.dir, 'perpmesh.yaml');
+    writeFileSync(configPath, JSON.stringify(this.#config(), null, 2));
+    const env = { [CHAOS_TOKEN_ENV]: this.token, NATS_URL: this.natsUrl, REDIS_URL: this.redisUrl };
+    const proc = (
+      service: ServiceName,
+      http: number,
+      extra: Record<string, string> = {},
+      label?: string,
+      entry?: string,
+    ) =>
+      new ServiceProcess({
+        service,
+        configPath,
+        httpPort: http,
+        env: { ...env, ...extra },
+        ...(label ? { label } : {}),
+        ...(entry ? { entry } : {}),
+      });
+    this.paperVenue = proc('paper-venue', ports.paperVenue.http);
+    this.marketData = proc('market-data', ports.marketData.http);
+    this.account = proc('account', ports.account.http);
+    this.executions = ports.execution.map((p, i) =>
+      proc(
+        'execution',
+        p.http,
+        {
+          PERPMESH__EXECUTION__GRPC_PORT: String(p.grpc),
+          PERPMESH__EXECUTION__HTTP__PORT: String(p.http),
+          PERPMESH__EXECUTION__INSTANCE: `chaos-${i}`,
+          ...(options.executionEntry
+            ? {
+                ...options.executionEntry.env,
+                PERPMESH_TEST_CHAOS_VENUE_ADDRESS: `127.0.0.1:${ports.paperVenue.grpc}`,
+              }
+            : {}),
+        },
+        `execution-${i}`,
+        options.executionEntry?.entry,
+      ),
+    );
+    // ServiceProcess resolves services/<service>/src/<entry>: the strategy is one more service.
+    this.strategy =
+      options.strategy === false ? undefined : proc('strategy' as ServiceName, ports.strategy.http);
+  }
+
+  static async create(options: ChaosSystemOptions): Promise<ChaosSystem> {
+    const pair = async () => ({ grpc: await freePort(), http: await freePort() });
+    return new ChaosSystem(options, {
+      nats: await freePort(),
+      redis: await freePort(),
+      proxy: await freePort(),
+      paperVenue: await pair(),
+      marketData: await pair(),
+      account: await pair(),
+      strategy: await pair(),
+      execution: [await pair(), await pair()],
+    });
+  }
+
+  get natsUrl(): string {
+    return `nats://127.0.0.1:${this.ports.nats}`;
+  }
+
+  get redisUrl(): string {
+    return `redis://127.0.0.1:${this.ports.redis}`;
+  }
+
+  /** Where the paper-venue service really is (the proxy forwards to it). */
+  get paperAddress(): string {
+    return `127.0.0.1:${this.ports.paperVenue.grpc}`;
+  }
+
+  /** Every service process the faults may hit, by target name. */
+  services(): Array<{ target: FaultTarget; process: ServiceProcess }> {
+    return [
+      { target: 'market-data' as const, process: this.marketData },
+      ...this.executions.map((process) => ({ target: 'execution' as const, process })),
+      { target: 'account' as const, process: this.account },
+      ...(this.strategy ? [{ target: 'strategy' as const, process: this.strategy }] : []),
+    ];
+  }
+
+  #config(): Record<string, unknown> {
+    const local = (p: Pair) => ({
+      grpcHost: '127.0.0.1',
+      grpcPort: p.grpc,
+      http: { host: '127.0.0.1', port: p.http },
+    });
+    const accounts = Object.fromEntries(ACCOUNTS.map((a) => [a, { paperDeposit: '100000' }]));
+    const lighterAccounts = Object.fromEntries(
+      ACCOUNTS.map((a) => [a, { apiKeyId: API_KEYS[a], paperDeposit: '100000' }]),
+    );
+    const first = this.ports.execution[0] as Pair;
+    return {
+      mode: 'distributed',
+      namespace: 'chaos',
+      log: { level: 'info' },
+      nats: { url: this.natsUrl },
+      redis: { url: this.redisUrl },
+      auth: { token: { env: CHAOS_TOKEN_ENV } },
+      paper: { seed: this.options.seed, stepInterval: '100ms', address: `127.0.0.1:${this.ports.proxy}` },
+      venues: {
+        paper: { kind: 'paper', instruments: [BTC], accounts },
+        'paper-lighter': { kind: 'paper', instruments: [BTC], accounts: lighterAccounts },
+        'paper-extended': { kind: 'paper', instruments: [BTC], accounts },
+      },
+      paperVenue: local(this.ports.paperVenue),
+      marketData: local(this.ports.marketData),
+      account: {
+        ...local(this.ports.account),
+        pollInterval: '300ms',
+        balanceStaleAfter: '3s',
+        housekeepingInterval: '200ms',
+        venueCallTimeout: '2s',
+        leaseTtl: '3s',
+        leaseRenewInterval: '1s',
+      },
+      execution: { ...local(first), instance: 'chaos-0', venueCallTimeout: '5s' },
+      strategy: {
+        ...local(this.ports.strategy),
+        executionAddress: `127.0.0.1:${first.grpc}`,
+        accountAddress: `127.0.0.1:${this.ports.account.grpc}`,
+        tickInterval: '500ms',
+        balancePollInterval: '1s',
+        balanceStaleAfter: '3s',
+        leaseTtl: '3s',
+        leaseRenewInterval: '1s',
+        retryInterval: '1s',
+        callTimeout: '5s',
+        stopCancelTimeout: '5s',
+        instances: [
+          {
+            id: 'arb1',
+            kind: 'funding_arb',
+            mode: 'live',
+            instruments: [BTC],
+            venues: ARB_VENUES.map((venue) => ({ venue, account: ARB_ACCOUNT })),
+            targetNotionalPerLeg: '2000',
+            holdingHorizonMs: '48h',
+            // Enter on any carry and hold briefly: the arb opens and closes legs many times per run.
+            entryThresholdBps: '-10000',
+            persistenceMs: '1s',
+            exitSpreadBpsPerHour: '-10000',
+            maxHoldingMs: '8s',
+            reentryCooldownMs: '2s',
+            legImbalanceBudgetNotionalSeconds: IMBALANCE_BUDGET,
+            orderType: 'limit_ioc',
+            maxSlippageBps: '50',
+            risk: {
+              leverage: '3',
+              maxLeverage: '5',
+              maxNotionalPerInstrument: '20000',
+              maxNotionalPerVenue: '50000',
+              orderRateCapacity: 10,
+              orderRatePerSecond: 5,
+              availableBalanceUsage: '0.5',
+            },
+          },
+        ],
+      },
+    };
+  }
+
+  onClose(fn: () => Promise<void> | void): void {
+    this.#closers.push(fn);
+  }
+
+  /** Servers, the venue and its proxy, then the services; each ready before the next. */
+  async start(): Promise<void> {
+    await Promise.all([this.nats.start(), this.redis.start()]);
+    this.paperVenue.start();
+    await this.paperVenue.waitReady({ timeoutMs: 60_000 });
+    this.proxy = await RecordingVenueProxy.start(this.paperAddress, this.ports.proxy);
+    const proxy = this.proxy;
+    this.onClose(() => proxy.close());
+    for (const { process } of this.services()) process.start();
+    await this.waitAllReady(90_000);
+  }
+
+  /** Every service process answers /readyz 200 (at the start: none may exit meanwhile). */
+  async waitAllReady(timeoutMs: number): Promise<void> {
+    await Promise.all(
+      this.services().map(({ process }) => process.waitReady({ timeoutMs, intervalMs: 100 })),
+    );
+  }
+
+  /**
+   * Every service process running and answering /readyz 200 at once, within `timeoutMs`.
+   * Unlike `waitAllReady` a process that exits meanwhile does not end the wait: the run's
+   * supervisor restarts it, as a real one would, and the clock keeps running.
+   */
+  async waitRecovered(timeoutMs: number): Promise<{ slowest: string }> {
+    const all = () => this.services().map((s) => s.process);
+    const started = Date.now();
+    /** When each process was last seen not ready: the latest of them is the slowest. */
+    const lastNotReady = new Map<string, number>();
+    await waitUntil(
+      'every service ready again',
+      async () => {
+        const states = await Promise.all(
+          all().map(async (p) => {
+            const ok = p.running && (await p.readyz())?.status === 200;
+            if (!ok) lastNotReady.set(p.label, Date.now());
+            return ok;
+          }),
+        );
+        return states.every(Boolean) ? true : undefined;
+      },
+      {
+        timeoutMs,
+        intervalMs: 100,
+        explain: () =>
+          all()
+            .filter((p) => !p.running)
+            .map((p) => p.describe(5))
+            .join('\n') || 'every process runs; some /readyz is not 200',
+      },
+    );
+    let slowest = '';
+    let at = started - 1;
+    for (const [label, ms] of lastNotReady) {
+      if (ms > at) {
+        slowest = label;
+        at = ms;
+      }
+    }
+    return { slowest };
+  }
+
+  /** A venue port straight to the paper-venue service (the truth), not through the proxy. */
+  async venue(venue: string, account: string): Promise<PaperVenueClient> {
+    const port = await PaperVenueClient.connect({
+      address: this.paperAddress,
+      venue,
+      account,
+      apiKeyId: venue === 'paper-lighter' ? (API_KEYS[account] ?? 'default') : 'default',
+      callTimeoutMs: 10_000,
+      readinessPollMs: 0,
+      authToken: new Secret(this.token),
+    });
+    this.onClose(() => port.close());
+    return port;
+  }
+
+  #interceptors() {
+    return { interceptors: [bearerAuthInterceptor(new Secret(this.token))] };
+  }
+
+  executionClient(replica: number): InstanceType<typeof ExecutionServiceClient> {
+    const c = new ExecutionServiceClient(
+      `127.0.0.1:${this.ports.execution[replica]?.grpc}`,
+      credentials.createInsecure(),
+      this.#interceptors(),
+    );
+    this.onClose(() => c.close());
+    return c;
+  }
+
+  accountClient(): InstanceType<typeof AccountServiceClient> {
+    const c = new AccountServiceClient(
+      `127.0.0.1:${this.ports.account.grpc}`,
+      credentials.createInsecure(),
+      this.#interceptors(),
+    );
+    this.onClose(() => c.close());
+    return c;
+  }
+
+  /** Kills everything, closes clients, removes the temp dir. Never throws. */
+  async close(): Promise<void> {
+    for (const close of this.#closers.splice(0).reverse())
+      await Promise.resolve(close()).catch(() => undefined);
+    await Promise.all([this.paperVenue, ...this.services().map((s) => s.process)].map((p) => p.kill9()));
+    await Promise.all([this.nats.kill9(), this.redis.kill9()]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export { REPO_ROOT };
