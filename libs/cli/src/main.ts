@@ -17,8 +17,8 @@ import { createInterface } from 'node:readline/promises';
 import { ValidationError } from '@perpmesh/core';
 import { ConfigError } from '@perpmesh/runtime';
 import { Command } from 'commander';
-import { type CliTargetOptions, resolveCliTargets } from './cli-config.js';
 import type { BacktestFlags } from './backtest/command.js';
+import { type CliTargetOptions, resolveCliTargets } from './cli-config.js';
 import { CliError, EXIT_FAILED, EXIT_UNAVAILABLE } from './cli-errors.js';
 import {
   balanceCommand,
@@ -305,7 +305,10 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     .requiredOption('--tape <tape>', 'synthetic:<seed>:<duration>, e.g. synthetic:7:24h')
     .option('--strategy <id>', 'which strategy instance (default: the first in strategy.instances)')
     .option('--step <duration>', 'world step and tick interval (default strategy.tickInterval)')
-    .option('--set <key=value...>', 'override a config key, e.g. --set strategy.instances.0.entryThresholdBps=2')
+    .option(
+      '--set <key=value...>',
+      'override a config key, e.g. --set strategy.instances.0.entryThresholdBps=2',
+    )
     .option('--chart <file>', 'where the HTML chart goes (default <dataDir>/backtests/...)')
     .option('--json', 'the summary as JSON (exact decimals)')
     .action(async (config: string, opts: BacktestFlags) => {

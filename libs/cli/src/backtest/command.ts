@@ -34,7 +34,8 @@ export async function backtestCommand(
   io: Pick<CommandIo, 'out' | 'err'>,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<number> {
-  if (!flags.tape) throw new ValidationError('--tape', 'is required: synthetic:<seed>:<duration>, e.g. synthetic:7:24h');
+  if (!flags.tape)
+    throw new ValidationError('--tape', 'is required: synthetic:<seed>:<duration>, e.g. synthetic:7:24h');
   const tape = parseTape(flags.tape);
   const { argvOverrides } = configArgsFromArgv((flags.set ?? []).flatMap((kv) => ['--set', kv]));
   const { config } = loadConfig(embeddedConfigSchema, { path: configPath, env, argvOverrides });
@@ -50,10 +51,17 @@ export async function backtestCommand(
     );
   }
   if (flags.strategy === undefined && instances.length > 1) {
-    io.err.write(`perpmesh backtest: ${instances.length} strategies in the config; running ${spec.id} (--strategy)\n`);
+    io.err.write(
+      `perpmesh backtest: ${instances.length} strategies in the config; running ${spec.id} (--strategy)\n`,
+    );
   }
-  const stepMs = flags.step === undefined ? config.strategy.tickInterval : parseDurationText(flags.step, '--step');
-  const hub = paperHubOptionsFromConfig({ venues: config.venues, paper: config.paper, clock: { kind: 'manual' } });
+  const stepMs =
+    flags.step === undefined ? config.strategy.tickInterval : parseDurationText(flags.step, '--step');
+  const hub = paperHubOptionsFromConfig({
+    venues: config.venues,
+    paper: config.paper,
+    clock: { kind: 'manual' },
+  });
   const progress = flags.progress ?? (io.err as NodeJS.WriteStream).isTTY === true;
   const bar = progress ? progressLine(io.err) : undefined;
   const started = performance.now();
@@ -114,7 +122,8 @@ export function summaryLines(result: BacktestResult): string[] {
 /** The whole summary with exact decimals (strings). */
 export function summaryJson(result: BacktestResult): Record<string, unknown> {
   const summary: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(result.summary)) summary[k] = typeof v === 'number' ? v : (v as Decimal).toFixed();
+  for (const [k, v] of Object.entries(result.summary))
+    summary[k] = typeof v === 'number' ? v : (v as Decimal).toFixed();
   return {
     strategyId: result.strategyId,
     seed: result.seed,
@@ -126,7 +135,10 @@ export function summaryJson(result: BacktestResult): Record<string, unknown> {
 }
 
 /** One self-rewriting terminal line, redrawn at most every 200 ms of wall time. */
-function progressLine(err: NodeJS.WritableStream): { update: (doneMs: number, totalMs: number) => void; done: () => void } {
+function progressLine(err: NodeJS.WritableStream): {
+  update: (doneMs: number, totalMs: number) => void;
+  done: () => void;
+} {
   const width = 30;
   let last = 0;
   const started = performance.now();

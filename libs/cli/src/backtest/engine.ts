@@ -31,7 +31,12 @@ import {
   type StrategyInstanceSpec,
   StrategyStepper,
 } from '@perpmesh/strategy/runtime';
-import { DEFAULT_API_KEY_ID, PaperVenueHub, type PaperVenueHubOptions, type SimulatedVenue } from '@perpmesh/venues';
+import {
+  DEFAULT_API_KEY_ID,
+  PaperVenueHub,
+  type PaperVenueHubOptions,
+  type SimulatedVenue,
+} from '@perpmesh/venues';
 import { BacktestLedger, type BacktestSummary, type EquityPoint } from './ledger.js';
 
 /** A fixed tape start (2026-01-01T00:00:00Z): funding boundaries and times are the same every run. */
@@ -273,7 +278,9 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const ledger = new BacktestLedger();
   const queue: StrategyInput[] = [];
   try {
-    const apiKeys = new Map((options.hub.accounts ?? []).map((a) => [key(a.venueId, a.accountId), a.apiKeyId]));
+    const apiKeys = new Map(
+      (options.hub.accounts ?? []).map((a) => [key(a.venueId, a.accountId), a.apiKeyId]),
+    );
     const ports = new Map<string, SimulatedVenue>();
     const executor = new SimExecutor(hub, ports, ledger);
     for (const a of accounts) {
@@ -384,7 +391,11 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     const sample = (tMs: number) => {
       const point = { tMs, equity: equityNow() };
       ledger.equity(point);
-      if (equity.length === 0 || tMs - (equity[equity.length - 1] as EquityPoint).tMs >= chartEvery || tMs === endMs) {
+      if (
+        equity.length === 0 ||
+        tMs - (equity[equity.length - 1] as EquityPoint).tMs >= chartEvery ||
+        tMs === endMs
+      ) {
         equity.push(point);
       }
     };

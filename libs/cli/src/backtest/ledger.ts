@@ -105,7 +105,9 @@ export class BacktestLedger {
   exposure(netNotional: Decimal, durationMs: number): void {
     if (netNotional.isZero()) return;
     this.#oneLeggedMs += durationMs;
-    this.#oneLeggedNotionalSeconds = this.#oneLeggedNotionalSeconds.plus(netNotional.mul(durationMs).div(1000));
+    this.#oneLeggedNotionalSeconds = this.#oneLeggedNotionalSeconds.plus(
+      netNotional.mul(durationMs).div(1000),
+    );
     if (netNotional.gt(this.#maxOneLegged)) this.#maxOneLegged = netNotional;
   }
 

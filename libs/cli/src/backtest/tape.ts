@@ -23,10 +23,17 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 /** `90m`, `24h`, `1d`, `30s`, `500ms` or a bare number of ms; errors name `field`. */
 export function parseDurationText(text: string, field: string): number {
   const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new ValidationError(field, `expected a duration such as 90m, 24h or 1d, got ${JSON.stringify(text)}`);
+  if (!m)
+    throw new ValidationError(
+      field,
+      `expected a duration such as 90m, 24h or 1d, got ${JSON.stringify(text)}`,
+    );
   const ms = Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] as number);
   if (!Number.isSafeInteger(ms) || ms <= 0) {
-    throw new ValidationError(field, `must be more than 0 and a safe number of ms, got ${JSON.stringify(text)}`);
+    throw new ValidationError(
+      field,
+      `must be more than 0 and a safe number of ms, got ${JSON.stringify(text)}`,
+    );
   }
   return ms;
 }
@@ -39,12 +46,22 @@ export function parseTape(text: string, field = '--tape'): Tape {
     }
     const [seedText, durationText] = rest as [string, string];
     if (!/^\d+$/.test(seedText) || !Number.isSafeInteger(Number(seedText))) {
-      throw new ValidationError(`${field} seed`, `must be a whole number >= 0, got ${JSON.stringify(seedText)}`);
+      throw new ValidationError(
+        `${field} seed`,
+        `must be a whole number >= 0, got ${JSON.stringify(seedText)}`,
+      );
     }
-    return { kind: 'synthetic', seed: Number(seedText), durationMs: parseDurationText(durationText, `${field} duration`) };
+    return {
+      kind: 'synthetic',
+      seed: Number(seedText),
+      durationMs: parseDurationText(durationText, `${field} duration`),
+    };
   }
   if (kind === 'session') {
-    throw new ValidationError(field, 'session:<dir> tapes are not supported yet; use synthetic:<seed>:<duration>');
+    throw new ValidationError(
+      field,
+      'session:<dir> tapes are not supported yet; use synthetic:<seed>:<duration>',
+    );
   }
   throw new ValidationError(field, `expected synthetic:<seed>:<duration>, got ${JSON.stringify(text)}`);
 }
