@@ -306,8 +306,12 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     .option('--strategy <id>', 'which strategy instance (default: the first in strategy.instances)')
     .option('--step <duration>', 'world step and tick interval (default strategy.tickInterval)')
     .option(
+      '--param <key=value...>',
+      "override a key of the strategy's config, e.g. --param entryThresholdBps=2",
+    )
+    .option(
       '--set <key=value...>',
-      'override a config key, e.g. --set strategy.instances.0.entryThresholdBps=2',
+      'override a config key as `start` does, e.g. --set strategy.tickInterval=5s',
     )
     .option('--chart <file>', 'where the HTML chart goes (default <dataDir>/backtests/...)')
     .option('--json', 'the summary as JSON (exact decimals)')

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal, ValidationError } from '@perpmesh/core';
+import { withParams } from './command.js';
 import { BacktestLedger } from './ledger.js';
 import { parseDurationText, parseTape } from './tape.js';
 
@@ -73,5 +74,19 @@ describe('BacktestLedger', () => {
     assert.equal(s.oneLeggedMs, 2_500);
     assert.equal(s.oneLeggedNotionalSeconds.toFixed(), '10050');
     assert.equal(s.maxOneLeggedNotional.toFixed(), '5000');
+  });
+});
+
+describe('withParams', () => {
+  test('overrides existing keys of the strategy config, nested ones too, and refuses unknown keys', () => {
+    const raw = { id: 'arb-1', entryThresholdBps: '1', risk: { leverage: '3' } };
+    assert.deepEqual(withParams(raw, { entryThresholdBps: '2', 'risk.leverage': '2' }), {
+      id: 'arb-1',
+      entryThresholdBps: '2',
+      risk: { leverage: '2' },
+    });
+    assert.equal(raw.entryThresholdBps, '1', 'the input is not changed');
+    assert.throws(() => withParams(raw, { entryTreshold: '2' }), /--param.*entryTreshold: no such key/);
+    assert.throws(() => withParams(raw, { 'id.x': '2' }), /id is not a section/);
   });
 });

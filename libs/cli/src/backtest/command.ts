@@ -12,6 +12,7 @@ import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
 import { paperHubOptionsFromConfig } from '@perpmesh/venues';
 import type { CommandIo } from '../commands.js';
 import { embeddedConfigSchema } from '../embedded.js';
+import { parseOverrides } from '../replay/strategy.js';
 import { equityChartHtml } from './chart.js';
 import { type BacktestResult, runBacktest } from './engine.js';
 import type { BacktestSummary } from './ledger.js';
@@ -22,6 +23,7 @@ export interface BacktestFlags {
   strategy?: string;
   step?: string;
   set?: string[];
+  param?: string[];
   chart?: string;
   json?: boolean;
   /** Show the progress line (default: when stderr is a terminal). */
@@ -39,7 +41,11 @@ export async function backtestCommand(
   const tape = parseTape(flags.tape);
   const { argvOverrides } = configArgsFromArgv((flags.set ?? []).flatMap((kv) => ['--set', kv]));
   const { config } = loadConfig(embeddedConfigSchema, { path: configPath, env, argvOverrides });
-  const instances = parseStrategyInstances(config.strategy.instances);
+  const params = parseOverrides(flags.param);
+  const wanted = flags.strategy ?? config.strategy.instances[0]?.id;
+  const instances = parseStrategyInstances(
+    config.strategy.instances.map((raw) => (raw.id === wanted ? withParams(raw, params) : raw)),
+  );
   if (instances.length === 0) {
     throw new ValidationError('strategy.instances', `${configPath} has no strategy to backtest`);
   }
@@ -91,6 +97,29 @@ export async function backtestCommand(
   // Wall time is not part of the result (it differs run to run): stderr only.
   io.err.write(`perpmesh backtest: ${result.steps} steps in ${(wallMs / 1000).toFixed(1)} s\n`);
   return 0;
+}
+
+/** The instance's raw config with `--param key.sub=value` applied; an unknown key is an error (typos). */
+export function withParams(
+  raw: Readonly<Record<string, unknown>>,
+  params: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out = structuredClone(raw) as Record<string, unknown>;
+  for (const [path, value] of Object.entries(params)) {
+    const keys = path.split('.');
+    let at = out;
+    for (const k of keys.slice(0, -1)) {
+      const next = at[k];
+      if (next === null || typeof next !== 'object' || Array.isArray(next)) {
+        throw new ValidationError('--param', `${path}: ${k} is not a section of the strategy config`);
+      }
+      at = next as Record<string, unknown>;
+    }
+    const last = keys[keys.length - 1] as string;
+    if (!(last in at)) throw new ValidationError('--param', `${path}: no such key in the strategy config`);
+    at[last] = value;
+  }
+  return out;
 }
 
 const money = (d: Decimal) => d.toFixed(2);
