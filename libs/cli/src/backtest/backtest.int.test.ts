@@ -4,6 +4,8 @@
  * trades. Same seed twice → the same numbers; the PnL parts add up to the equity change.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { loadConfig } from '@perpmesh/runtime';
 import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
@@ -55,7 +57,12 @@ describe('runBacktest (synthetic tape)', () => {
     );
 
     const html = equityChartHtml(first, summaryLines(first));
-    assert.match(html, /var uPlot=function/);
+    // Inlined as is (a mangled library is a syntax error in the page).
+    const uplot = readFileSync(
+      createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'),
+      'utf8',
+    );
+    assert.ok(html.includes(uplot.trim()), 'uPlot inlined unchanged');
     assert.doesNotMatch(html, /<script src=/);
   });
 

@@ -16,8 +16,10 @@ function uplotAssets(): { js: string; css: string } {
   };
 }
 
-/** Text safe inside a <script> element. */
-const scriptSafe = (text: string) => text.replace(/</g, '\\u003c');
+/** Code safe inside a <script> element: only a closing tag could end it early. */
+const scriptSafe = (code: string) => code.replace(/<\/(script)/gi, '<\\/$1');
+/** JSON safe inside a <script> element (`<` only occurs in strings, where \u003c is the same text). */
+const jsonSafe = (json: string) => json.replace(/</g, '\\u003c');
 const htmlEscape = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -43,7 +45,7 @@ pre { background: #f6f6f6; padding: 12px; }
 <pre>${htmlEscape(summaryLines.join('\n'))}</pre>
 <script>${scriptSafe(js)}</script>
 <script>
-const data = ${scriptSafe(JSON.stringify(data))};
+const data = ${jsonSafe(JSON.stringify(data))};
 new uPlot({
   width: Math.min(1200, window.innerWidth - 48),
   height: 420,
