@@ -6,6 +6,7 @@
  *   perpmesh replay projections [--session dir] [--from/--to b]  rebuild projections from the log, compare
  *   perpmesh replay strategy <id> [--set key=value ...]          re-run a strategy over its input journal
  *   perpmesh explain <client_order_id | event id>               the decision and inputs behind an order
+ *   perpmesh backtest <config> --tape synthetic:<seed>:<duration> a strategy over a synthetic tape
  *   perpmesh halt | reduce | resume                             the trading state (kill switch),
  *                                                               on the strategy service
  *   perpmesh selftest signers [--vectors file ...]              signer known-answer vectors
@@ -16,6 +17,7 @@ import { createInterface } from 'node:readline/promises';
 import { ValidationError } from '@perpmesh/core';
 import { ConfigError } from '@perpmesh/runtime';
 import { Command } from 'commander';
+import type { BacktestFlags } from './backtest/command.js';
 import { type CliTargetOptions, resolveCliTargets } from './cli-config.js';
 import { CliError, EXIT_FAILED, EXIT_UNAVAILABLE } from './cli-errors.js';
 import {
@@ -291,6 +293,34 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
         exitCode = await explainCommand(id, { ...opts, dataDir: opts.dataDir ?? env.PERPMESH_DATA_DIR }, io);
       } catch (e) {
         exitCode = reportError('explain', e, err);
+      }
+    });
+
+  program
+    .command('backtest <config>')
+    .description(
+      "run the config's strategy over a tape on the paper venues with a manual clock, as fast as possible: " +
+        'a summary (PnL by funding, price/basis, fees, slippage; drawdown; one-legged exposure) and an HTML equity chart',
+    )
+    .requiredOption('--tape <tape>', 'synthetic:<seed>:<duration>, e.g. synthetic:7:24h')
+    .option('--strategy <id>', 'which strategy instance (default: the first in strategy.instances)')
+    .option('--step <duration>', 'world step and tick interval (default strategy.tickInterval)')
+    .option(
+      '--param <key=value...>',
+      "override a key of the strategy's config, e.g. --param entryThresholdBps=2",
+    )
+    .option(
+      '--set <key=value...>',
+      'override a config key as `start` does, e.g. --set strategy.tickInterval=5s',
+    )
+    .option('--chart <file>', 'where the HTML chart goes (default <dataDir>/backtests/...)')
+    .option('--json', 'the summary as JSON (exact decimals)')
+    .action(async (config: string, opts: BacktestFlags) => {
+      try {
+        const { backtestCommand } = await import('./backtest/command.js');
+        exitCode = await backtestCommand(config, opts, io, env);
+      } catch (e) {
+        exitCode = reportError('backtest', e, err);
       }
     });
 
