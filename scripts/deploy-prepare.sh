@@ -91,6 +91,7 @@ build_node_base() {
   as_root sh -c "rm -rf '$root'/var/cache/apt/archives/*.deb '$root'/var/lib/apt/lists/* '$root'/usr/share/doc '$root'/usr/share/man '$root'/usr/share/locale"
   as_root tar -C "$root" -c . | docker import \
     --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin' \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
     --change 'CMD ["node"]' - "$tag" >/dev/null
   as_root rm -rf "$root"
 }
