@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs the test suite with node's own test runner over TypeScript sources (tsx).
 // Usage: node scripts/test.mjs [tier...] [--files a.test.ts ...]
-//   tiers: unit contract int e2e venue browser (default: all). Tier is in the file name:
+//   tiers: unit contract int e2e venue browser deploy (default: all). Tier is in the file name:
 //   foo.unit.test.ts, foo.contract.test.ts, foo.int.test.ts, foo.e2e.test.ts ...
+//   deploy: containers for real (tests/deploy/*.deploy.test.ts; sets up a Docker engine).
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
