@@ -42,7 +42,7 @@ lint: ## biome (format + lint), buf lint, type check
 # LOCAL=1: no registry here: local images from Debian packages (make prepare) and
 # deploy/compose.loopback.yml (host networking, 127.0.0.1 only).
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
-COMPOSE_FILES := -f docker-compose.yml $(if $(LOCAL),-f deploy/compose.loopback.yml)
+COMPOSE_FILES := -f docker-compose.yml $(if $(LOCAL),-f deploy/compose.loopback.yml,-f docker-compose.override.yml)
 COMPOSE_ENV := $(if $(LOCAL),--env-file deploy/.local.env)
 COMPOSE_CMD = $(COMPOSE) -p $(or $(COMPOSE_PROJECT),perpmesh) $(COMPOSE_ENV) $(COMPOSE_FILES)
 
