@@ -3,9 +3,9 @@ SHELL := /bin/bash
 export NATS_URL ?= nats://127.0.0.1:4222
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: setup build proto proto-check run replay test test-unit bench chaos lint up down clean
+.PHONY: setup build proto proto-check run replay test test-unit bench chaos lint prepare up down clean
 
-setup: ## npm deps, Debian's nats-server/redis-server, both started and answering
+setup: ## npm deps, Debian's nats-server/redis-server, both started and answering (PERPMESH_DOCKER=1: also make prepare)
 	@bash scripts/setup.sh
 
 build: node_modules/.package-lock.json ## compile every workspace (tsc project references)
@@ -45,12 +45,29 @@ lint: ## biome (format + lint), buf lint, type check
 	@npx tsc -b
 	@npx tsc -p tests/e2e
 	@npx tsc -p tests/chaos
+	@npx tsc -p tests/deploy
 
-up: ## the whole stack in docker compose
-	docker compose up -d --build
+# Containers. `docker compose` when the CLI has the plugin, else Debian's docker-compose 1.29.
+# LOCAL=1: no registry here: local images from Debian packages (make prepare) and
+# deploy/compose.loopback.yml (host networking, 127.0.0.1 only).
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+COMPOSE_FILES := -f docker-compose.yml $(if $(LOCAL),-f deploy/compose.loopback.yml,-f docker-compose.override.yml)
+COMPOSE_ENV := $(if $(LOCAL),--env-file deploy/.local.env)
+COMPOSE_CMD = $(COMPOSE) -p $(or $(COMPOSE_PROJECT),perpmesh) $(COMPOSE_ENV) $(COMPOSE_FILES)
 
-down:
-	docker compose down
+prepare: ## Docker engine, local base/NATS/Redis images from Debian packages (no registry needed)
+	@bash scripts/deploy-prepare.sh
+
+deploy/secrets/perpmesh-token:
+	@bash scripts/deploy-secrets.sh
+
+up: deploy/secrets/perpmesh-token $(if $(LOCAL),prepare) ## the whole stack in containers, waits until every service is healthy
+	DOCKER_BUILDKIT=0 $(COMPOSE_CMD) build
+	$(COMPOSE_CMD) up -d
+	@node scripts/deploy-wait.mjs $(or $(COMPOSE_PROJECT),perpmesh)
+
+down: ## stop and remove the stack's containers, networks and volumes
+	$(COMPOSE_CMD) down -v --remove-orphans
 
 clean:
 	rm -rf libs/*/dist services/*/dist

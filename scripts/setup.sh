@@ -58,3 +58,7 @@ fi
 
 # 4. Wait until both really answer (JetStream enabled, Redis PONG).
 node scripts/wait-for-servers.mjs "nats://127.0.0.1:$NATS_PORT" "redis://127.0.0.1:$REDIS_PORT"
+
+# 5. Opt-in: a Docker engine and local base images for the container tests (tier `deploy`),
+# on machines with no registry. PERPMESH_DOCKER=1 make setup
+if [ "${PERPMESH_DOCKER:-}" = 1 ]; then bash scripts/deploy-prepare.sh; fi

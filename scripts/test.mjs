@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Runs the test suite with node's own test runner over TypeScript sources (tsx).
 // Usage: node scripts/test.mjs [tier...] [--files a.test.ts ...]
-//   tiers: unit contract int e2e chaos venue browser (default: all). Tier is in the file name:
-//   foo.unit.test.ts, foo.contract.test.ts, foo.int.test.ts, foo.e2e.test.ts, foo.chaos.test.ts
-//   (tests/chaos: the short chaos run on its own nats-server/redis-server) ...
+//   tiers: unit contract int e2e chaos venue browser deploy (default: all). Tier is in the file
+//   name: foo.unit.test.ts, foo.contract.test.ts, foo.int.test.ts, foo.e2e.test.ts, ...
+//   chaos: the short chaos run on its own nats-server/redis-server (tests/chaos);
+//   deploy: containers for real (tests/deploy/*.deploy.test.ts; sets up a Docker engine).
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -47,7 +47,7 @@ export async function openEventLog(
   config: Pick<BaseConfig, 'mode' | 'dataDir' | 'nats' | 'namespace' | 'redis'>,
   options: { source: string; logger?: EventLogLogger },
 ): Promise<EventLog> {
-  const { streams } = namespacing(config);
+  const streams = namespacing(config).streams.map((s) => ({ ...s, replicas: config.nats.replicas }));
   let log: EventLog;
   if (config.mode === 'embedded') {
     log = await EmbeddedEventLog.open({

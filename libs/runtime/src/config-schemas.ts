@@ -303,6 +303,8 @@ export const baseConfigShape = {
       user: z.string().min(1).optional(),
       password: secretSchema.optional(),
       token: secretSchema.optional(),
+      /** JetStream replicas of every stream: 1 for a single server, 3 in a 3-node cluster. */
+      replicas: z.int().min(1).max(5).default(1),
     })
     .prefault({}),
   redis: z

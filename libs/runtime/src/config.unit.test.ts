@@ -78,7 +78,7 @@ describe('loadConfig', () => {
       mode: 'embedded',
       namespace: '',
       log: { level: 'info', pretty: false },
-      nats: { url: 'nats://127.0.0.1:4222' },
+      nats: { url: 'nats://127.0.0.1:4222', replicas: 1 },
       redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'pm:' },
       auth: {},
       tls: { requireClientCert: false },

@@ -1,0 +1,159 @@
+/**
+ * The Kubernetes manifests (deploy/k8s): both overlays render with `kubectl kustomize` and
+ * every object validates against the Kubernetes API schemas shipped in the npm package
+ * kubernetes-models (offline: no cluster, no network), plus the deployment rules the
+ * schemas cannot express (probes, non-root, R3 in prod, shard count = replicas...).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+
+const root = new URL('../..', import.meta.url).pathname;
+const k8sDir = join(root, 'deploy/k8s');
+
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+};
+type Container = {
+  name: string;
+  image: string;
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  readinessProbe?: { httpGet?: { path: string } };
+  livenessProbe?: { httpGet?: { path: string } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean };
+};
+type PodTemplate = {
+  spec: {
+    containers: Container[];
+    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+    terminationGracePeriodSeconds?: number;
+  };
+};
+
+function kubectlAvailable(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const noKubectl = kubectlAvailable() ? false : 'needs kubectl (with kustomize) on PATH to render deploy/k8s';
+
+function render(overlay: string): K8sObject[] {
+  const text = execFileSync('kubectl', ['kustomize', join(k8sDir, 'overlays', overlay)], {
+    encoding: 'utf8',
+  });
+  return parseAllDocuments(text).map((d) => d.toJS() as K8sObject);
+}
+
+/** The kubernetes-models class of an object's apiVersion/kind; it validates with the API's JSON schema. */
+async function modelFor(obj: K8sObject): Promise<new (data: unknown) => { validate(): void }> {
+  const [group, version] = obj.apiVersion.includes('/')
+    ? obj.apiVersion.split('/')
+    : [undefined, obj.apiVersion];
+  const module = (await import(`kubernetes-models/${group ? `${group}/` : ''}${version}`)) as Record<
+    string,
+    unknown
+  >;
+  const model = module[obj.kind];
+  assert.ok(model, `kubernetes-models has no ${obj.apiVersion} ${obj.kind}`);
+  return model as new (
+    data: unknown,
+  ) => { validate(): void };
+}
+
+async function validate(obj: K8sObject): Promise<void> {
+  const Model = await modelFor(obj);
+  new Model(obj).validate();
+}
+
+const workloads = (objs: K8sObject[]) =>
+  objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+const template = (o: K8sObject) => (o.spec as { template: PodTemplate }).template;
+const perpmeshWorkloads = (objs: K8sObject[]) =>
+  workloads(objs).filter((o) => !['nats', 'redis'].includes(o.metadata.name));
+const envOf = (c: Container, name: string) => c.env?.find((e) => e.name === name)?.value;
+
+describe('deploy/k8s', { skip: noKubectl }, () => {
+  for (const overlay of ['dev', 'prod']) {
+    test(`${overlay}: every rendered object validates against the Kubernetes schemas`, async () => {
+      const objs = render(overlay);
+      assert.ok(objs.length >= 20, `expected the whole stack, got ${objs.length} objects`);
+      for (const obj of objs) {
+        await assert.doesNotReject(validate(obj), `${obj.kind}/${obj.metadata.name}`);
+      }
+    });
+
+    test(`${overlay}: every service has probes, resources and runs as non-root`, () => {
+      const objs = render(overlay);
+      const names = perpmeshWorkloads(objs)
+        .map((o) => o.metadata.name)
+        .sort();
+      assert.deepEqual(names, ['account', 'execution', 'gateway', 'market-data', 'paper-venue', 'strategy']);
+      for (const w of workloads(objs)) {
+        const pod = template(w).spec;
+        assert.equal(pod.securityContext?.runAsNonRoot, true, `${w.metadata.name}: runAsNonRoot`);
+        for (const c of pod.containers) {
+          assert.ok(c.readinessProbe && c.livenessProbe, `${w.metadata.name}: probes`);
+          assert.ok(
+            c.resources?.requests?.memory && c.resources.limits?.memory,
+            `${w.metadata.name}: resources`,
+          );
+          assert.equal(c.securityContext?.allowPrivilegeEscalation, false, `${w.metadata.name}`);
+        }
+      }
+      for (const w of perpmeshWorkloads(objs)) {
+        const c = template(w).spec.containers[0]!;
+        assert.equal(c.readinessProbe?.httpGet?.path, '/readyz', w.metadata.name);
+        assert.equal(c.livenessProbe?.httpGet?.path, '/healthz', w.metadata.name);
+      }
+      // Above the strategy's cancel-on-stop budget (strategy.stopCancelTimeout, 10 s).
+      const strategy = workloads(objs).find((o) => o.metadata.name === 'strategy')!;
+      assert.ok((template(strategy).spec.terminationGracePeriodSeconds ?? 30) > 10);
+    });
+  }
+
+  test('prod: streams R3 on a 3-node NATS, market-data shard count equals its replicas', () => {
+    const objs = render('prod');
+    const nats = workloads(objs).find((o) => o.metadata.name === 'nats')!;
+    assert.equal(nats.spec?.replicas, 3);
+    for (const w of perpmeshWorkloads(objs)) {
+      assert.equal(envOf(template(w).spec.containers[0]!, 'PERPMESH__NATS__REPLICAS'), '3', w.metadata.name);
+    }
+    const md = workloads(objs).find((o) => o.metadata.name === 'market-data')!;
+    const shardCount = envOf(template(md).spec.containers[0]!, 'PERPMESH__MARKET_DATA__SHARD__COUNT');
+    assert.equal(Number(shardCount), md.spec?.replicas);
+    assert.match(template(md).spec.containers[0]!.image, /^registry\.example\.com\/perpmesh:/);
+  });
+
+  test('dev: one NATS node without a cluster block, streams R1', () => {
+    const objs = render('dev');
+    const natsConf = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('nats-config'))!;
+    assert.doesNotMatch(natsConf.data?.['nats.conf'] ?? '', /^cluster\s*\{/m);
+    for (const w of perpmeshWorkloads(objs)) {
+      assert.equal(envOf(template(w).spec.containers[0]!, 'PERPMESH__NATS__REPLICAS'), undefined);
+    }
+  });
+
+  test('a malformed object fails validation (the check can fail)', async () => {
+    const [deployment] = render('dev').filter((o) => o.kind === 'Deployment');
+    const broken = { ...deployment!, spec: { ...deployment!.spec, replicas: 'two' } };
+    await assert.rejects(validate(broken));
+  });
+});
+
+test('the Kubernetes redis.conf is the compose one', () => {
+  assert.equal(
+    readFileSync(join(k8sDir, 'base/redis.conf'), 'utf8'),
+    readFileSync(join(root, 'deploy/redis/redis.conf'), 'utf8'),
+  );
+});
