@@ -81,6 +81,7 @@ import {
   venueConfigShape,
 } from '@perpmesh/venues';
 import { z } from 'zod';
+import { emulatorsComponent, emulatorsSectionSchema } from './emulators.js';
 
 export const EMBEDDED_SERVICE = 'perpmesh';
 export { DEFAULT_GATEWAY_HTTP_PORT };
@@ -104,6 +105,8 @@ export const embeddedConfigSchema = serviceConfigSchema('gateway', gatewaySectio
     execution: section(executionSectionFields, DEFAULT_EXECUTION_HTTP_PORT),
     account: section(accountSectionFields, DEFAULT_ACCOUNT_HTTP_PORT),
     strategy: section(strategySectionFields, DEFAULT_STRATEGY_HTTP_PORT),
+    // The local venue emulators run in this process (config/emulated.yaml; see ./emulators.ts).
+    emulators: emulatorsSectionSchema,
   });
 export type EmbeddedConfig = z.output<typeof embeddedConfigSchema>;
 
@@ -183,6 +186,12 @@ export function buildEmbeddedComponents(
     throw new ValidationError(
       'venues',
       'configures no account: add venues.<id>.accounts (see config/perpmesh.yaml)',
+    );
+  }
+  if (config.emulators.start && config.mode !== 'embedded') {
+    throw new ValidationError(
+      'emulators.start',
+      'runs the emulators only in embedded mode: run libs/emulators/dist/main.js beside a distributed system',
     );
   }
   const metrics = createMetrics(EMBEDDED_SERVICE);
@@ -322,6 +331,10 @@ export function buildEmbeddedComponents(
       logger.child({ component: 'event-log' }),
     ),
     stateStoreComponent(infraConfig, state),
+    // Before the venues: they connect to the emulators and read their credentials at open.
+    ...(config.emulators.start
+      ? [emulatorsComponent(config.emulators, logger.child({ component: 'emulators' }))]
+      : []),
     {
       name: 'venues',
       start: async () => {

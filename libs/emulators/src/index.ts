@@ -6,6 +6,7 @@ export * from './hyperliquid/emulator.js';
 export { addressOf as hyperliquidAddressOf } from './hyperliquid/signing.js';
 export * from './okx/config.js';
 export * from './okx/emulator.js';
+export * from './rehearsal.js';
 export * from './shared/faults.js';
 export * from './shared/market.js';
 export * from './shared/server.js';

@@ -1,0 +1,96 @@
+/**
+ * The rehearsal emulators: emulated Binance USD-M and Hyperliquid over one seeded
+ * synthetic market (libs/sim SimWorld), each with one funded test account. One home for
+ * both ways to run them: the standalone runner (main.ts) and `perpmesh start` with an
+ * `emulators` config section (libs/cli).
+ *
+ * The credentials are the emulators' own, public on purpose: they open nothing but these
+ * local servers.
+ */
+import { defaultWorldConfig, SimWorld } from '@perpmesh/sim';
+import { binanceusdmSimConfig } from './binanceusdm/config.js';
+import { BinanceUsdmEmulator } from './binanceusdm/emulator.js';
+import { hyperliquidSimConfig } from './hyperliquid/config.js';
+import { HyperliquidEmulator } from './hyperliquid/emulator.js';
+import { addressOf } from './hyperliquid/signing.js';
+import { worldMarkets } from './shared/market.js';
+
+/** The environment variables config/emulated.yaml reads the accounts' credentials from. */
+export const EMULATOR_CREDENTIALS = {
+  BINANCE_EMULATOR_API_KEY: 'emulated-binance-key',
+  BINANCE_EMULATOR_SECRET: 'emulated-binance-secret',
+  HYPERLIQUID_EMULATOR_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+} as const;
+
+export interface RehearsalEmulatorOptions {
+  readonly seed: number;
+  /** 0 picks a free port. */
+  readonly binanceusdmPort: number;
+  readonly hyperliquidPort: number;
+}
+
+export interface RunningRehearsalEmulators {
+  readonly binanceusdm: { readonly url: string; readonly wsUrl: string };
+  readonly hyperliquid: { readonly url: string; readonly wsUrl: string; readonly wallet: string };
+  close(): Promise<void>;
+}
+
+export async function startRehearsalEmulators(
+  options: RehearsalEmulatorOptions,
+): Promise<RunningRehearsalEmulators> {
+  const template = defaultWorldConfig({ seed: options.seed, startMs: Date.now(), venueIds: ['paper'] });
+  const params = template.venues[0];
+  if (params === undefined) throw new Error('emulators: the default world has no venue template');
+  // Marks apart by more than the funding clamp (±0.05% around the interest rate), so the
+  // venues' per-hour funding really differs: Binance pays shorts' side below index, the
+  // Hyperliquid mark sits above it. A rehearsal market, not a forecast.
+  const world = new SimWorld({
+    ...template,
+    venues: [
+      {
+        ...params,
+        config: binanceusdmSimConfig('binanceusdm', 'USDC'),
+        defaultBasis: { ...params.defaultBasis, mean: -0.001 },
+      },
+      {
+        ...params,
+        config: hyperliquidSimConfig('hyperliquid'),
+        defaultBasis: { ...params.defaultBasis, mean: 0.0015 },
+      },
+    ],
+  });
+  const market = worldMarkets(world);
+  const binance = new BinanceUsdmEmulator({
+    market: market('binanceusdm'),
+    apiKeys: [
+      {
+        apiKey: EMULATOR_CREDENTIALS.BINANCE_EMULATOR_API_KEY,
+        secret: EMULATOR_CREDENTIALS.BINANCE_EMULATOR_SECRET,
+        accountId: 'main',
+        deposit: '100000',
+      },
+    ],
+    port: options.binanceusdmPort,
+  });
+  const wallet = addressOf(EMULATOR_CREDENTIALS.HYPERLIQUID_EMULATOR_PRIVATE_KEY.slice(2));
+  const hyperliquid = new HyperliquidEmulator({
+    market: market('hyperliquid'),
+    users: [{ address: wallet, accountId: 'main', deposit: '100000' }],
+    port: options.hyperliquidPort,
+  });
+  const close = async () => {
+    await Promise.allSettled([binance.close(), hyperliquid.close()]);
+  };
+  try {
+    const binanceUrl = await binance.start();
+    const hyperliquidUrl = await hyperliquid.start();
+    return {
+      binanceusdm: { url: binanceUrl, wsUrl: binance.wsUrl },
+      hyperliquid: { url: hyperliquidUrl, wsUrl: hyperliquid.wsUrl, wallet },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
