@@ -1,0 +1,47 @@
+/**
+ * The `emulators` section: defaults, errors naming the field, embedded mode only, and the
+ * emulators component placed before the venues (so it stops after them).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createLogger, parseConfig } from '@perpmesh/runtime';
+import { buildEmbeddedComponents, embeddedConfigSchema } from './embedded.js';
+
+const logger = createLogger({ service: 'emulators-test', level: 'silent' });
+const venues = { paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'], accounts: { main: {} } } };
+const parse = (raw: object) => parseConfig(embeddedConfigSchema, { venues, ...raw }, { env: {} }).config;
+
+describe('emulators config section', () => {
+  test('off by default, with the runner’s ports and seed', () => {
+    const config = parse({});
+    assert.deepEqual(config.emulators, {
+      start: false,
+      seed: 42,
+      binanceusdm: { port: 4100 },
+      hyperliquid: { port: 4200 },
+    });
+    const names = buildEmbeddedComponents(config, logger).components.map((c) => c.name);
+    assert.ok(!names.includes('emulators'));
+  });
+
+  test('start: true puts the emulators right before the venues', () => {
+    const config = parse({ emulators: { start: true, hyperliquid: { port: 0 } } });
+    assert.equal(config.emulators.hyperliquid.port, 0);
+    const names = buildEmbeddedComponents(config, logger).components.map((c) => c.name);
+    assert.equal(names.indexOf('emulators') + 1, names.indexOf('venues'));
+  });
+
+  test('bad values are errors naming the field', () => {
+    assert.throws(
+      () => parse({ emulators: { binanceusdm: { port: 70000 } } }),
+      /emulators\.binanceusdm\.port/,
+    );
+    assert.throws(() => parse({ emulators: { start: 'yes' } }), /emulators\.start/);
+    assert.throws(() => parse({ emulators: { bogus: 1 } }), /emulators/);
+  });
+
+  test('distributed mode refuses to start them in process', () => {
+    const config = parse({ mode: 'distributed', emulators: { start: true } });
+    assert.throws(() => buildEmbeddedComponents(config, logger), /emulators\.start.*embedded mode/);
+  });
+});
