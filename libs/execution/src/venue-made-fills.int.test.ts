@@ -47,9 +47,13 @@ test('a sim liquidation: exec.fill carries the liquidation fill once and the acc
       (await execEvents(backend.log, backend.stream('EXEC'))).flatMap((e) =>
         e.payload?.$case === 'fill' && e.payload.value.account === 'thin' ? [e.payload.value] : [],
       );
-    const fills = await eventually('the liquidation fill on exec.fill', async () => {
+    // Both facts reach the log on their own paths (the order's fill from the user stream, the
+    // liquidation from the venue): wait for the two, in whatever order they land.
+    const fills = await eventually('the order fill and the liquidation fill on exec.fill', async () => {
       const all = await fillsOf();
-      return all.some((f) => f.origin === FillOrigin.FILL_ORIGIN_LIQUIDATION) ? all : undefined;
+      const liquidated = all.some((f) => f.origin === FillOrigin.FILL_ORIGIN_LIQUIDATION);
+      const bought = all.some((f) => f.clientOrderId === `liq-${process.pid}`);
+      return liquidated && bought ? all : undefined;
     });
     const liquidation = fills.filter((f) => f.origin === FillOrigin.FILL_ORIGIN_LIQUIDATION);
     assert.equal(liquidation.length, 1);
