@@ -188,6 +188,8 @@ interface AccountRuntime {
   fillCatchUp: { timer: NodeJS.Timeout; sinceMs: EpochMs } | undefined;
   /** The dead-man switch's refresh timer while armed. */
   deadManTimer: NodeJS.Timeout | undefined;
+  /** Leverage and margin mode from config were set: a bring-up retry does not set them again. */
+  settingsApplied: boolean;
 }
 
 const accountKey = (venue: VenueId, account: AccountId) => `${venue}/${account}`;
@@ -255,6 +257,7 @@ export class ExecutionEngine {
         userStreamReady: undefined,
         fillCatchUp: undefined,
         deadManTimer: undefined,
+        settingsApplied: false,
       });
       this.#health.register(
         `${venue}/${account}/reconciliation`,
@@ -1091,10 +1094,7 @@ export class ExecutionEngine {
     try {
       await this.#bringUpOnce(acct);
     } catch (err) {
-      this.#health.notReady(
-        `${venue}/${account}/reconciliation`,
-        `${venue}/${account}: could not reconcile with the venue: ${errorText(err)}; retrying`,
-      );
+      this.#bringUpFailed(acct, err);
       this.#logger.warn({ venue, account, err: errorText(err) }, 'account bring-up failed; retrying');
       this.#track(this.#retryBringUp(acct));
     }
@@ -1109,9 +1109,13 @@ export class ExecutionEngine {
     await this.#armDeadManSwitch(acct);
   }
 
-  /** Leverage and margin mode from config; a failure keeps the account not ready (the caller retries). */
+  /**
+   * Leverage and margin mode from config, set once: a failure keeps the account not ready (the
+   * caller retries, setting them all again); once set, a retry of a later step does not repeat them.
+   */
   async #applyAccountSettings(acct: AccountRuntime): Promise<void> {
     const { port } = acct;
+    if (acct.settingsApplied) return;
     const settings = accountSettingsFor(this.#accountSettings, port.venue, port.account, port.capabilities);
     for (const s of settings) {
       const { marginMode, leverage } = s;
@@ -1140,6 +1144,7 @@ export class ExecutionEngine {
         'account setting applied',
       );
     }
+    acct.settingsApplied = true;
   }
 
   /**
@@ -1202,12 +1207,18 @@ export class ExecutionEngine {
       try {
         await this.#bringUpOnce(acct);
       } catch (err) {
-        this.#health.notReady(
-          `${acct.port.venue}/${acct.port.account}/reconciliation`,
-          `${acct.port.venue}/${acct.port.account}: could not reconcile with the venue: ${errorText(err)}; retrying`,
-        );
+        this.#bringUpFailed(acct, err);
       }
     }
+  }
+
+  /** A failed bring-up keeps the account's reconciliation component not ready, naming why. */
+  #bringUpFailed(acct: AccountRuntime, err: unknown): void {
+    const { venue, account } = acct.port;
+    this.#health.notReady(
+      `${venue}/${account}/reconciliation`,
+      `${venue}/${account}: could not reconcile with the venue: ${errorText(err)}; retrying`,
+    );
   }
 
   async #subscribeUserStream(acct: AccountRuntime): Promise<void> {
