@@ -810,10 +810,7 @@ export class ExecutionEngine {
       if (this.#stop.signal.aborted || order.state.status !== 'cancel_requested') return;
       let venueOrder: VenueOrder | undefined;
       try {
-        venueOrder = await fetchVenueOrder(acct.port, {
-          instrument: s.instrument,
-          clientOrderId: s.clientOrderId,
-        });
+        venueOrder = await fetchVenueOrder(acct.port, orderRefOf(order));
       } catch (err) {
         this.#logger.debug(
           { venue: s.venue, clientOrderId: s.clientOrderId, err: errorText(err) },
