@@ -215,6 +215,8 @@ export class ExecutionEngine {
   readonly #orders = new OrderTable();
   readonly #accounts = new Map<string, AccountRuntime>();
   readonly #markets = new Map<VenueId, Map<InstrumentId, VenueMarket>>();
+  /** A venue's markets being loaded: the accounts of one venue, brought up together, share the call. */
+  readonly #marketsLoading = new Map<VenueId, Promise<void>>();
   readonly #orphans = new Map<string, Orphan[]>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #publisher: ExecPublisher;
@@ -1238,10 +1240,20 @@ export class ExecutionEngine {
     return ready;
   }
 
+  /** The venue's markets, loaded once per venue (a failed load is tried again by the next bring-up). */
   async #loadMarkets(port: VenuePort): Promise<void> {
     if (this.#markets.has(port.venue)) return;
-    const markets = await port.loadMarkets();
-    this.#markets.set(port.venue, new Map(markets.map((m) => [m.instrument, m])));
+    let loading = this.#marketsLoading.get(port.venue);
+    if (!loading) {
+      loading = port
+        .loadMarkets()
+        .then((markets) => {
+          this.#markets.set(port.venue, new Map(markets.map((m) => [m.instrument, m])));
+        })
+        .finally(() => this.#marketsLoading.delete(port.venue));
+      this.#marketsLoading.set(port.venue, loading);
+    }
+    await loading;
   }
 
   /**
