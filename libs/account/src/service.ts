@@ -316,7 +316,7 @@ class AccountServiceImpl implements AccountService {
   /** Becomes the active instance: projections, user streams, marks, polls, publishing. */
   async #activate(): Promise<void> {
     this.#active = true;
-    await Promise.all([...this.#accounts.values()].map((t) => this.#loadMarkets(t)));
+    await this.#loadMarkets();
     await this.#startProjectors();
     await Promise.all([...this.#accounts.values()].map((t) => this.#subscribeUserStream(t)));
     await this.#startMarkTail();
@@ -397,18 +397,32 @@ class AccountServiceImpl implements AccountService {
     };
   }
 
-  async #loadMarkets(t: AccountVenueState): Promise<void> {
-    try {
-      const markets = await withTimeout(
-        t.port.loadMarkets(),
-        this.settings.venueCallTimeoutMs,
-        'loadMarkets',
-      );
-      for (const m of markets) t.settle.set(m.instrument, m.settle);
-    } catch (err) {
-      // Only the settle currency of funding payments depends on it; the balances' asset is the fallback.
-      this.#logger.warn({ venue: t.venue, account: t.account, err: errorText(err) }, 'loadMarkets failed');
-    }
+  /**
+   * The settle currency per instrument of every tracked account. Markets are the venue's, not
+   * an account's: read once per venue (through its first account's port) and shared.
+   */
+  async #loadMarkets(): Promise<void> {
+    const byVenue = new Map<string, AccountVenueState[]>();
+    for (const t of this.#accounts.values()) byVenue.set(t.venue, [...(byVenue.get(t.venue) ?? []), t]);
+    await Promise.all(
+      [...byVenue.values()].map(async (accounts) => {
+        const [first] = accounts as [AccountVenueState];
+        try {
+          const markets = await withTimeout(
+            first.port.loadMarkets(),
+            this.settings.venueCallTimeoutMs,
+            'loadMarkets',
+          );
+          for (const t of accounts) for (const m of markets) t.settle.set(m.instrument, m.settle);
+        } catch (err) {
+          // Only the settle currency of funding payments depends on it; the balances' asset is the fallback.
+          this.#logger.warn(
+            { venue: first.venue, account: first.account, err: errorText(err) },
+            'loadMarkets failed',
+          );
+        }
+      }),
+    );
   }
 
   // ---- projections ---------------------------------------------------------------------------

@@ -188,6 +188,8 @@ interface AccountRuntime {
   fillCatchUp: { timer: NodeJS.Timeout; sinceMs: EpochMs } | undefined;
   /** The dead-man switch's refresh timer while armed. */
   deadManTimer: NodeJS.Timeout | undefined;
+  /** Leverage and margin mode from config were set: a bring-up retry does not set them again. */
+  settingsApplied: boolean;
 }
 
 const accountKey = (venue: VenueId, account: AccountId) => `${venue}/${account}`;
@@ -213,6 +215,8 @@ export class ExecutionEngine {
   readonly #orders = new OrderTable();
   readonly #accounts = new Map<string, AccountRuntime>();
   readonly #markets = new Map<VenueId, Map<InstrumentId, VenueMarket>>();
+  /** A venue's markets being loaded: the accounts of one venue, brought up together, share the call. */
+  readonly #marketsLoading = new Map<VenueId, Promise<void>>();
   readonly #orphans = new Map<string, Orphan[]>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #publisher: ExecPublisher;
@@ -255,6 +259,7 @@ export class ExecutionEngine {
         userStreamReady: undefined,
         fillCatchUp: undefined,
         deadManTimer: undefined,
+        settingsApplied: false,
       });
       this.#health.register(
         `${venue}/${account}/reconciliation`,
@@ -807,10 +812,7 @@ export class ExecutionEngine {
       if (this.#stop.signal.aborted || order.state.status !== 'cancel_requested') return;
       let venueOrder: VenueOrder | undefined;
       try {
-        venueOrder = await fetchVenueOrder(acct.port, {
-          instrument: s.instrument,
-          clientOrderId: s.clientOrderId,
-        });
+        venueOrder = await fetchVenueOrder(acct.port, orderRefOf(order));
       } catch (err) {
         this.#logger.debug(
           { venue: s.venue, clientOrderId: s.clientOrderId, err: errorText(err) },
@@ -1091,10 +1093,7 @@ export class ExecutionEngine {
     try {
       await this.#bringUpOnce(acct);
     } catch (err) {
-      this.#health.notReady(
-        `${venue}/${account}/reconciliation`,
-        `${venue}/${account}: could not reconcile with the venue: ${errorText(err)}; retrying`,
-      );
+      this.#bringUpFailed(acct, err);
       this.#logger.warn({ venue, account, err: errorText(err) }, 'account bring-up failed; retrying');
       this.#track(this.#retryBringUp(acct));
     }
@@ -1109,9 +1108,13 @@ export class ExecutionEngine {
     await this.#armDeadManSwitch(acct);
   }
 
-  /** Leverage and margin mode from config; a failure keeps the account not ready (the caller retries). */
+  /**
+   * Leverage and margin mode from config, set once: a failure keeps the account not ready (the
+   * caller retries, setting them all again); once set, a retry of a later step does not repeat them.
+   */
   async #applyAccountSettings(acct: AccountRuntime): Promise<void> {
     const { port } = acct;
+    if (acct.settingsApplied) return;
     const settings = accountSettingsFor(this.#accountSettings, port.venue, port.account, port.capabilities);
     for (const s of settings) {
       const { marginMode, leverage } = s;
@@ -1140,6 +1143,7 @@ export class ExecutionEngine {
         'account setting applied',
       );
     }
+    acct.settingsApplied = true;
   }
 
   /**
@@ -1202,12 +1206,18 @@ export class ExecutionEngine {
       try {
         await this.#bringUpOnce(acct);
       } catch (err) {
-        this.#health.notReady(
-          `${acct.port.venue}/${acct.port.account}/reconciliation`,
-          `${acct.port.venue}/${acct.port.account}: could not reconcile with the venue: ${errorText(err)}; retrying`,
-        );
+        this.#bringUpFailed(acct, err);
       }
     }
+  }
+
+  /** A failed bring-up keeps the account's reconciliation component not ready, naming why. */
+  #bringUpFailed(acct: AccountRuntime, err: unknown): void {
+    const { venue, account } = acct.port;
+    this.#health.notReady(
+      `${venue}/${account}/reconciliation`,
+      `${venue}/${account}: could not reconcile with the venue: ${errorText(err)}; retrying`,
+    );
   }
 
   async #subscribeUserStream(acct: AccountRuntime): Promise<void> {
@@ -1230,10 +1240,20 @@ export class ExecutionEngine {
     return ready;
   }
 
+  /** The venue's markets, loaded once per venue (a failed load is tried again by the next bring-up). */
   async #loadMarkets(port: VenuePort): Promise<void> {
     if (this.#markets.has(port.venue)) return;
-    const markets = await port.loadMarkets();
-    this.#markets.set(port.venue, new Map(markets.map((m) => [m.instrument, m])));
+    let loading = this.#marketsLoading.get(port.venue);
+    if (!loading) {
+      loading = port
+        .loadMarkets()
+        .then((markets) => {
+          this.#markets.set(port.venue, new Map(markets.map((m) => [m.instrument, m])));
+        })
+        .finally(() => this.#marketsLoading.delete(port.venue));
+      this.#marketsLoading.set(port.venue, loading);
+    }
+    await loading;
   }
 
   /**

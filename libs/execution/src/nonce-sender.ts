@@ -70,19 +70,13 @@ export class NonceSender {
    * Sends `request`; on a nonce venue, with a freshly allocated nonce. Throws what the venue
    * threw, or `NotSentError` when no nonce could be had (nothing was sent).
    */
-  async send(port: SendingPort, request: PortPlaceOrderRequest): Promise<VenueOrder> {
-    const onStage = this.#deps.onStage;
-    if (!onStage) {
-      return this.sign(port, (nonce) =>
-        port.createOrder(nonce === undefined ? request : { ...request, nonce }),
-      );
-    }
+  send(port: SendingPort, request: PortPlaceOrderRequest): Promise<VenueOrder> {
     return this.sign(port, async (nonce) => {
       const started = performance.now();
       try {
         return await port.createOrder(nonce === undefined ? request : { ...request, nonce });
       } finally {
-        onStage('venue_call', (performance.now() - started) / 1000);
+        this.#deps.onStage?.('venue_call', (performance.now() - started) / 1000);
       }
     });
   }
