@@ -22,8 +22,6 @@ import type { Logger } from './logger.js';
 import type { Secret } from './secret.js';
 
 const Status = grpc.status;
-/** Placeholder section name for the exposure check of one server. */
-const GRPC_SETTING_SECTION = 'server';
 
 // ---- errors -> status --------------------------------------------------------------------------
 
@@ -362,15 +360,10 @@ export const MAX_GRPC_RECEIVE_BYTES = 1024 * 1024;
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger.child({ component: 'grpc' });
-  const exposure = listenerExposureProblem({
-    auth: { token: options.authToken },
-    tls: options.tls,
-    [GRPC_SETTING_SECTION]: { grpcHost: host },
-  });
-  if (exposure) {
-    const setting = options.hostSetting ?? 'grpcHost';
-    throw new ValidationError(setting, exposure.message.replace(`${GRPC_SETTING_SECTION}.grpcHost`, setting));
-  }
+  const exposure = listenerExposureProblem({ auth: { token: options.authToken }, tls: options.tls }, [
+    { setting: options.hostSetting ?? 'grpcHost', host },
+  ]);
+  if (exposure) throw new ValidationError(exposure.setting, exposure.message);
   const interceptors = options.authToken ? [bearerAuthServerInterceptor(options.authToken)] : [];
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_GRPC_RECEIVE_BYTES,
