@@ -24,6 +24,7 @@ import {
   orderRequest,
   placeOrder,
 } from '../tests/e2e/harness.js';
+import { healthCheck } from './grpc-health.js';
 
 process.env.NATS_URL ??= 'nats://127.0.0.1:4222';
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
@@ -39,16 +40,6 @@ function intEnv(name: string, fallback: number): number {
 const CLIENTS = intEnv('LOAD_BENCH_CLIENTS', 8);
 const SECONDS = intEnv('LOAD_BENCH_SECONDS', 12);
 const ROUNDS = intEnv('LOAD_BENCH_ROUNDS', 3);
-
-const identity = (b: Buffer): Buffer => b;
-
-function healthCheck(client: Client): Promise<void> {
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest('/grpc.health.v1.Health/Check', identity, identity, Buffer.alloc(0), (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
-}
 
 interface Tally {
   latenciesMs: number[];

@@ -41,6 +41,7 @@ import {
   orderRequest,
   placeOrder,
 } from '../tests/e2e/harness.js';
+import { healthCheck } from './grpc-health.js';
 
 process.env.NATS_URL ??= 'nats://127.0.0.1:4222';
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
@@ -48,17 +49,6 @@ process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 const N = Number(process.env.ORDERS_BENCH_N ?? 200);
 const WARMUP = 20;
 const WINDOW = 16;
-
-const identity = (b: Buffer): Buffer => b;
-
-/** One Health/Check round trip (an empty HealthCheckRequest is zero bytes). */
-function healthCheck(client: Client): Promise<void> {
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest('/grpc.health.v1.Health/Check', identity, identity, Buffer.alloc(0), (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
-}
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;

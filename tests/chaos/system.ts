@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { AccountServiceClient, ExecutionServiceClient } from '@perpmesh/contracts';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
+import { freePort } from '@perpmesh/testing';
 import { PaperVenueClient } from '@perpmesh/venues';
-import { freePort, REPO_ROOT, type ServiceName, ServiceProcess, waitUntil } from '../e2e/harness.js';
+import { REPO_ROOT, type ServiceName, ServiceProcess, waitUntil } from '../e2e/harness.js';
 import { RecordingVenueProxy } from '../e2e/venue-proxy.js';
 import type { FaultTarget } from './invariants.js';
 

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -15,7 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { NatsEventLog } from '@perpmesh/bus';
 import { Subjects, streamSpecs } from '@perpmesh/contracts';
-import { eventually } from '@perpmesh/testing';
+import { eventually, freePort } from '@perpmesh/testing';
 
 function natsServerAvailable(): boolean {
   try {
@@ -34,15 +33,6 @@ const skip = !natsServerAvailable()
   : process.env.PERPMESH_NATS_CLUSTER_TEST === '1'
     ? false
     : 'known open (#14): R3 placement of the MD stream fails on 2.9.10; PERPMESH_NATS_CLUSTER_TEST=1 runs it';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof addr !== 'object' || !addr) throw new Error('no port');
-  return addr.port;
-}
 
 interface Node {
   readonly name: string;

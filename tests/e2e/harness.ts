@@ -12,7 +12,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -38,7 +37,7 @@ import {
 } from '@perpmesh/contracts';
 import { errorText, sleep } from '@perpmesh/core';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
-import { eventually, natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
+import { eventually, freePort, natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
 import { PaperVenueClient } from '@perpmesh/venues';
 import { Redis } from 'ioredis';
 
@@ -68,38 +67,6 @@ export async function waitUntil<T>(
     if (!options.explain) throw err;
     throw new Error(`${errorText(err)}\nlast seen: ${options.explain()}`, { cause: err });
   }
-}
-
-const handedOut = new Set<number>();
-
-/**
- * A free TCP port on 127.0.0.1 (bound then released: the child binds it a moment later).
- * Never the same port twice in one test process.
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await anyFreePort();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-}
-
-function anyFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        reject(new Error('no port'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
 }
 
 // ---- one service process -----------------------------------------------------------------------

@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { OrderStatus, type PlaceOrderResponse } from '@perpmesh/contracts';
+import { freePort } from '@perpmesh/testing';
 import type { PaperVenueClient } from '@perpmesh/venues';
 import {
   BTC,
   E2eStack,
   type EventRecorder,
   type ExecutionClient,
-  freePort,
   kindNames,
   newClientOrderId,
   orderEventsOf,

@@ -7,6 +7,7 @@
  * event.
  */
 import { CorruptLogError } from './errors.js';
+import type { StoredMessage } from './eventlog.js';
 
 export interface EmbeddedEntry {
   readonly seq: number;
@@ -58,5 +59,49 @@ export function parseEntryLine(
     id: parsed.i,
     data: new Uint8Array(Buffer.from(parsed.d, 'base64')),
     ...(parsed.h ? { headers: parsed.h } : {}),
+  };
+}
+
+/**
+ * A stream file's complete lines, checked: the compaction base (0 without one) and the
+ * events, whose sequences must follow on from it one by one.
+ */
+export function parseStreamLines(
+  path: string,
+  lines: readonly string[],
+): { readonly base: number; readonly entries: EmbeddedEntry[] } {
+  let base = 0;
+  let last = 0;
+  const entries: EmbeddedEntry[] = [];
+  lines.forEach((line, i) => {
+    const parsed = parseEntryLine(path, i + 1, line);
+    if ('base' in parsed) {
+      if (i !== 0) throw new CorruptLogError(path, i + 1, 'base line not first');
+      base = parsed.base;
+      last = base;
+      return;
+    }
+    if (parsed.seq !== last + 1) {
+      throw new CorruptLogError(path, i + 1, `sequence ${parsed.seq} does not follow ${last}`);
+    }
+    entries.push(parsed);
+    last = parsed.seq;
+  });
+  return { base, entries };
+}
+
+/** An entry as handed out by `read`, `consume` and `tail` (`deliveryCount` 1 for reads and tails). */
+export function toStored(stream: string, e: EmbeddedEntry, deliveryCount: number): StoredMessage {
+  return {
+    stream,
+    seq: e.seq,
+    subject: e.subject,
+    id: e.id,
+    // A copy: a handler that mutates its bytes must not change the log.
+    data: new Uint8Array(e.data),
+    timestampMs: e.tsMs,
+    ...(e.headers ? { headers: { ...e.headers } } : {}),
+    redelivered: deliveryCount > 1,
+    deliveryCount,
   };
 }

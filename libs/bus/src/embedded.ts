@@ -28,7 +28,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep, ValidationError } from '@perpmesh/core';
 import { type Deferred, deferred, handledPromise } from './async.js';
-import { type EmbeddedEntry, entryLine, parseEntryLine } from './embedded-format.js';
+import { type EmbeddedEntry, entryLine, parseStreamLines, toStored } from './embedded-format.js';
 import {
   ConsumerConfigError,
   CorruptLogError,
@@ -82,21 +82,6 @@ type Entry = EmbeddedEntry;
 interface CursorFile {
   filterSubject: string | null;
   ackFloor: number;
-}
-
-function toStored(stream: string, e: Entry, deliveryCount: number): StoredMessage {
-  return {
-    stream,
-    seq: e.seq,
-    subject: e.subject,
-    id: e.id,
-    // A copy: a handler that mutates its bytes must not change the log.
-    data: new Uint8Array(e.data),
-    timestampMs: e.tsMs,
-    ...(e.headers ? { headers: { ...e.headers } } : {}),
-    redelivered: deliveryCount > 1,
-    deliveryCount,
-  };
 }
 
 /** One stream: its files, its events in memory, its de-duplication ids, its live listeners. */
@@ -161,20 +146,10 @@ class EmbeddedStream {
   }
 
   private load(path: string, lines: readonly string[]): void {
-    lines.forEach((line, i) => {
-      const parsed = parseEntryLine(path, i + 1, line);
-      if ('base' in parsed) {
-        if (i !== 0) throw new CorruptLogError(path, i + 1, 'base line not first');
-        this.lastSeq = parsed.base;
-        return;
-      }
-      if (parsed.seq !== this.lastSeq + 1) {
-        throw new CorruptLogError(path, i + 1, `sequence ${parsed.seq} does not follow ${this.lastSeq}`);
-      }
-      this.entries.push(parsed);
-      this.lastSeq = parsed.seq;
-      this.lastTsMs = Math.max(this.lastTsMs, parsed.tsMs);
-    });
+    const { base, entries } = parseStreamLines(path, lines);
+    this.entries = entries;
+    this.lastSeq = entries.at(-1)?.seq ?? base;
+    for (const e of entries) this.lastTsMs = Math.max(this.lastTsMs, e.tsMs);
     this.committedSeq = this.lastSeq;
   }
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ValidationError } from '@perpmesh/core';
-import { type EmbeddedEntry, parseEntryLine } from './embedded-format.js';
+import { type EmbeddedEntry, parseStreamLines, toStored } from './embedded-format.js';
 import { CorruptLogError, EventLogClosedError, StreamNotFoundError } from './errors.js';
 import {
   type ReadOptions,
@@ -106,25 +106,7 @@ export class EmbeddedLogReader implements EventLogReader {
     }
     const end = buf.lastIndexOf(0x0a);
     if (end < 0) return { base: 0, entries: [] };
-    const lines = buf.subarray(0, end).toString('utf8').split('\n');
-    let base = 0;
-    let last = 0;
-    const entries: EmbeddedEntry[] = [];
-    lines.forEach((line, i) => {
-      const parsed = parseEntryLine(path, i + 1, line);
-      if ('base' in parsed) {
-        if (i !== 0) throw new CorruptLogError(path, i + 1, 'base line not first');
-        base = parsed.base;
-        last = base;
-        return;
-      }
-      if (parsed.seq !== last + 1) {
-        throw new CorruptLogError(path, i + 1, `sequence ${parsed.seq} does not follow ${last}`);
-      }
-      entries.push(parsed);
-      last = parsed.seq;
-    });
-    return { base, entries };
+    return parseStreamLines(path, buf.subarray(0, end).toString('utf8').split('\n'));
   }
 
   async streamInfo(stream: string): Promise<StreamState> {
@@ -154,17 +136,7 @@ export class EmbeddedLogReader implements EventLogReader {
           if (o.fromTimeMs !== undefined && e.tsMs < o.fromTimeMs) continue;
           if (o.toTimeMs !== undefined && e.tsMs > o.toTimeMs) return;
           if (o.filterSubject && !subjectMatches(o.filterSubject, e.subject)) continue;
-          yield {
-            stream: o.stream,
-            seq: e.seq,
-            subject: e.subject,
-            id: e.id,
-            data: e.data,
-            timestampMs: e.tsMs,
-            ...(e.headers ? { headers: { ...e.headers } } : {}),
-            redelivered: false,
-            deliveryCount: 1,
-          };
+          yield toStored(o.stream, e, 1);
         }
       },
     };

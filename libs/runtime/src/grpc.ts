@@ -22,8 +22,6 @@ import type { Logger } from './logger.js';
 import type { Secret } from './secret.js';
 
 const Status = grpc.status;
-/** Placeholder section name for the exposure check of one server. */
-const GRPC_SETTING_SECTION = 'server';
 
 // ---- errors -> status --------------------------------------------------------------------------
 
@@ -160,31 +158,41 @@ const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerC
  * the request, so no handler ever sees (or echoes) a huge value.
  */
 export function checkRequestFieldSizes(request: unknown, path = ''): void {
-  if (typeof request === 'string') {
-    if (request.length > MAX_REQUEST_TEXT_CHARS) {
-      throw new ValidationError(
-        path || 'request',
-        `must be at most ${MAX_REQUEST_TEXT_CHARS} characters, got ${request.length}`,
-      );
+  const found = oversizedField(request);
+  if (!found) return;
+  const full = `${path}${found.suffix}`;
+  throw new ValidationError((path ? full : full.replace(/^\./, '')) || 'request', found.problem);
+}
+
+/**
+ * The first value over the bounds and its path below `value` (`.legs[3].size`). Every
+ * request is walked, so the path is only built for the one field found, on the way back up.
+ */
+function oversizedField(value: unknown): { suffix: string; problem: string } | undefined {
+  if (typeof value === 'string') {
+    return value.length > MAX_REQUEST_TEXT_CHARS
+      ? { suffix: '', problem: `must be at most ${MAX_REQUEST_TEXT_CHARS} characters, got ${value.length}` }
+      : undefined;
+  }
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return undefined;
+  if (Array.isArray(value)) {
+    if (value.length > MAX_REQUEST_LIST_LENGTH) {
+      return {
+        suffix: '',
+        problem: `must have at most ${MAX_REQUEST_LIST_LENGTH} elements, got ${value.length}`,
+      };
     }
-    return;
-  }
-  if (request === null || typeof request !== 'object' || request instanceof Uint8Array) return;
-  if (Array.isArray(request)) {
-    if (request.length > MAX_REQUEST_LIST_LENGTH) {
-      throw new ValidationError(
-        path || 'request',
-        `must have at most ${MAX_REQUEST_LIST_LENGTH} elements, got ${request.length}`,
-      );
+    for (let index = 0; index < value.length; index++) {
+      const found = oversizedField(value[index]);
+      if (found) return { suffix: `[${index}]${found.suffix}`, problem: found.problem };
     }
-    request.forEach((item, index) => {
-      checkRequestFieldSizes(item, `${path}[${index}]`);
-    });
-    return;
+    return undefined;
   }
-  for (const [key, value] of Object.entries(request)) {
-    checkRequestFieldSizes(value, path ? `${path}.${snakeCase(key)}` : snakeCase(key));
+  for (const key of Object.keys(value)) {
+    const found = oversizedField((value as Record<string, unknown>)[key]);
+    if (found) return { suffix: `.${snakeCase(key)}${found.suffix}`, problem: found.problem };
   }
+  return undefined;
 }
 
 /**
@@ -362,15 +370,10 @@ export const MAX_GRPC_RECEIVE_BYTES = 1024 * 1024;
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger.child({ component: 'grpc' });
-  const exposure = listenerExposureProblem({
-    auth: { token: options.authToken },
-    tls: options.tls,
-    [GRPC_SETTING_SECTION]: { grpcHost: host },
-  });
-  if (exposure) {
-    const setting = options.hostSetting ?? 'grpcHost';
-    throw new ValidationError(setting, exposure.message.replace(`${GRPC_SETTING_SECTION}.grpcHost`, setting));
-  }
+  const exposure = listenerExposureProblem({ auth: { token: options.authToken }, tls: options.tls }, [
+    { setting: options.hostSetting ?? 'grpcHost', host },
+  ]);
+  if (exposure) throw new ValidationError(exposure.setting, exposure.message);
   const interceptors = options.authToken ? [bearerAuthServerInterceptor(options.authToken)] : [];
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_GRPC_RECEIVE_BYTES,

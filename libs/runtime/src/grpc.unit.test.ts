@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { ERROR_CODES, type ErrorCode, PerpmeshError, ValidationError } from '@perpmesh/core';
-import { DOMAIN_CODE_TO_GRPC_STATUS, GrpcStatusError, toGrpcStatus } from './grpc.js';
+import {
+  checkRequestFieldSizes,
+  DOMAIN_CODE_TO_GRPC_STATUS,
+  GrpcStatusError,
+  MAX_REQUEST_LIST_LENGTH,
+  MAX_REQUEST_TEXT_CHARS,
+  toGrpcStatus,
+} from './grpc.js';
 
 describe('toGrpcStatus', () => {
   test('ValidationError -> INVALID_ARGUMENT with the field in message and trailer', () => {
@@ -110,5 +117,42 @@ describe('toGrpcStatus', () => {
       assert.equal(s.code, status.INTERNAL);
       assert.match(s.details, /^internal error \(ref [0-9a-f-]{36}\)$/);
     }
+  });
+});
+
+describe('checkRequestFieldSizes', () => {
+  const long = 'x'.repeat(MAX_REQUEST_TEXT_CHARS + 1);
+  const refusal = (request: unknown, path?: string) => {
+    try {
+      checkRequestFieldSizes(request, path);
+    } catch (err) {
+      assert.ok(err instanceof ValidationError);
+      return { field: err.field, message: err.message };
+    }
+    return undefined;
+  };
+
+  test('values within the bounds pass', () => {
+    const fine = { clientOrderId: 'o-1', legs: [{ size: '1' }], raw: new Uint8Array(10_000), n: 3 };
+    assert.equal(refusal(fine), undefined);
+  });
+
+  test('the first field over the bounds is named by its proto path', () => {
+    assert.deepEqual(refusal({ clientOrderId: long }), {
+      field: 'client_order_id',
+      message: `client_order_id: must be at most ${MAX_REQUEST_TEXT_CHARS} characters, got ${long.length}`,
+    });
+    assert.equal(
+      refusal({ order: { legs: [{ size: '1' }, { limitPrice: long }] } })?.field,
+      'order.legs[1].limit_price',
+    );
+    assert.equal(refusal([{ a: long }])?.field, '[0].a');
+    assert.equal(refusal(long)?.field, 'request');
+    assert.equal(refusal({ a: long }, 'outer')?.field, 'outer.a');
+    const many = { ids: Array.from({ length: MAX_REQUEST_LIST_LENGTH + 1 }, () => 'i') };
+    assert.deepEqual(refusal(many), {
+      field: 'ids',
+      message: `ids: must have at most ${MAX_REQUEST_LIST_LENGTH} elements, got ${MAX_REQUEST_LIST_LENGTH + 1}`,
+    });
   });
 });

@@ -54,12 +54,15 @@ export function callersAuthenticated(config: ExposureConfig): boolean {
 /**
  * Why this config may not start: a listener beyond loopback with neither `auth.token` nor
  * mutual TLS. Undefined when every listener is on loopback or callers are authenticated.
+ * `listeners` defaults to the config's own (`listenerSettings`); a caller checking one
+ * listener it places itself (a gRPC server) names that listener's setting directly.
  */
 export function listenerExposureProblem(
   config: ExposureConfig & Readonly<Record<string, unknown>>,
+  listeners: readonly ListenerSetting[] = listenerSettings(config),
 ): { setting: string; message: string } | undefined {
   if (callersAuthenticated(config)) return undefined;
-  const exposed = listenerSettings(config).find((l) => !isLoopbackHost(l.host));
+  const exposed = listeners.find((l) => !isLoopbackHost(l.host));
   if (!exposed) return undefined;
   return {
     setting: exposed.setting,

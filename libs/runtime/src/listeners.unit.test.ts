@@ -57,6 +57,16 @@ describe('listenerExposureProblem', () => {
     assert.equal(listenerExposureProblem(parse({ ...open, tls: serverOnly }))?.setting, 'execution.grpcHost');
   });
 
+  test('a listener the caller places itself is named by its own setting', () => {
+    const problem = listenerExposureProblem({}, [{ setting: 'execution.grpcHost', host: '0.0.0.0' }]);
+    assert.equal(problem?.setting, 'execution.grpcHost');
+    assert.match(
+      problem?.message ?? '',
+      /^execution\.grpcHost is "0\.0\.0\.0".*\(execution\.grpcHost: 127\.0\.0\.1\)$/s,
+    );
+    assert.equal(listenerExposureProblem({}, [{ setting: 'grpcHost', host: '127.0.0.1' }]), undefined);
+  });
+
   test('tls settings that cannot work are config errors naming the key', () => {
     assert.throws(() => parse({ tls: { certFile: 'c.pem' } }), /tls\.keyFile/);
     assert.throws(

@@ -6,14 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  type EventLog,
-  type EventLogReader,
-  type OutgoingMessage,
-  type StoredMessage,
-  StreamNotFoundError,
-} from '@perpmesh/bus';
+import { type EventLog, type EventLogReader, type StoredMessage, StreamNotFoundError } from '@perpmesh/bus';
 import { uniqueTestName } from './servers.js';
+import { collectStored, textMessage } from './stored-messages.js';
 
 export interface EventLogReaderFixture {
   /** The owning log (holds the embedded data dir's lock). */
@@ -24,18 +19,7 @@ export interface EventLogReaderFixture {
   cleanup(): Promise<void>;
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function msg(subject: string, id: string, text: string, headers?: Record<string, string>): OutgoingMessage {
-  return { subject, id, data: enc.encode(text), ...(headers ? { headers } : {}) };
-}
-
-async function collect(it: AsyncIterable<StoredMessage>): Promise<StoredMessage[]> {
-  const out: StoredMessage[] = [];
-  for await (const m of it) out.push(m);
-  return out;
-}
 
 export function describeEventLogReaderContract(
   name: string,
@@ -58,10 +42,10 @@ export function describeEventLogReaderContract(
   describe(`EventLogReader contract: ${name}`, () => {
     test('reads what the writer stored, in order, with subject, id, data, headers and time', () =>
       withStream(async ({ writer, reader, stream, ns }) => {
-        await writer.publish(msg(`${ns}.a`, 'r-1', 'one'));
-        await writer.publish(msg(`${ns}.b`, 'r-2', 'two', { 'content-type': 'text/plain' }));
-        await writer.publish(msg(`${ns}.a`, 'r-3', 'three'));
-        const got = await collect(reader.read({ stream }));
+        await writer.publish(textMessage(`${ns}.a`, 'r-1', 'one'));
+        await writer.publish(textMessage(`${ns}.b`, 'r-2', 'two', { 'content-type': 'text/plain' }));
+        await writer.publish(textMessage(`${ns}.a`, 'r-3', 'three'));
+        const got = await collectStored(reader.read({ stream }));
         assert.deepEqual(
           got.map((m) => [m.stream, m.seq, m.subject, m.id, dec.decode(m.data)]),
           [
@@ -71,7 +55,7 @@ export function describeEventLogReaderContract(
           ],
         );
         assert.deepEqual(got[1]?.headers, { 'content-type': 'text/plain' });
-        const fromWriter = await collect(writer.read({ stream }));
+        const fromWriter = await collectStored(writer.read({ stream }));
         assert.deepEqual(
           got.map((m) => m.timestampMs),
           fromWriter.map((m) => m.timestampMs),
@@ -84,14 +68,14 @@ export function describeEventLogReaderContract(
     test('bounds by sequence, time and subject filter', () =>
       withStream(async ({ writer, reader, stream, ns }) => {
         for (let i = 1; i <= 6; i++)
-          await writer.publish(msg(`${ns}.${i % 2 ? 'odd' : 'even'}`, `b-${i}`, `${i}`));
+          await writer.publish(textMessage(`${ns}.${i % 2 ? 'odd' : 'even'}`, `b-${i}`, `${i}`));
         const texts = async (it: AsyncIterable<StoredMessage>) =>
-          (await collect(it)).map((m) => dec.decode(m.data));
+          (await collectStored(it)).map((m) => dec.decode(m.data));
         assert.deepEqual(await texts(reader.read({ stream, fromSeq: 2, toSeq: 4 })), ['2', '3', '4']);
         assert.deepEqual(await texts(reader.read({ stream, filterSubject: `${ns}.even` })), ['2', '4', '6']);
-        const all = await collect(reader.read({ stream }));
+        const all = await collectStored(reader.read({ stream }));
         const t3 = all[2]?.timestampMs as number;
-        const fromT3 = await collect(reader.read({ stream, fromTimeMs: t3 }));
+        const fromT3 = await collectStored(reader.read({ stream, fromTimeMs: t3 }));
         assert.ok(fromT3.every((m) => m.timestampMs >= t3) && fromT3.some((m) => m.seq === 3));
         assert.deepEqual(await texts(reader.read({ stream, fromSeq: 7 })), []);
       }));
@@ -100,7 +84,7 @@ export function describeEventLogReaderContract(
       withStream(async ({ writer, reader, stream, ns }) => {
         const total = 200;
         const publishing = (async () => {
-          for (let i = 1; i <= total; i++) await writer.publish(msg(`${ns}.live`, `w-${i}`, `${i}`));
+          for (let i = 1; i <= total; i++) await writer.publish(textMessage(`${ns}.live`, `w-${i}`, `${i}`));
         })();
         let reads = 0;
         let done = false;
@@ -108,7 +92,7 @@ export function describeEventLogReaderContract(
           done = true;
         });
         while (!done) {
-          const got = await collect(reader.read({ stream }));
+          const got = await collectStored(reader.read({ stream }));
           // Whatever a read sees is a gap-free prefix of what was published.
           assert.deepEqual(
             got.map((m) => dec.decode(m.data)),
@@ -118,9 +102,9 @@ export function describeEventLogReaderContract(
         }
         await publishing;
         assert.ok(reads > 0);
-        const got = await collect(reader.read({ stream }));
+        const got = await collectStored(reader.read({ stream }));
         assert.equal(got.length, total);
-        assert.equal((await writer.publish(msg(`${ns}.live`, 'w-after', 'after'))).seq, total + 1);
+        assert.equal((await writer.publish(textMessage(`${ns}.live`, 'w-after', 'after'))).seq, total + 1);
         assert.equal((await reader.streamInfo(stream)).lastSeq, total + 1);
       }));
 
@@ -129,7 +113,7 @@ export function describeEventLogReaderContract(
       const missing = uniqueTestName('RDMISSING');
       try {
         await assert.rejects(fx.reader.streamInfo(missing), StreamNotFoundError);
-        await assert.rejects(collect(fx.reader.read({ stream: missing })), StreamNotFoundError);
+        await assert.rejects(collectStored(fx.reader.read({ stream: missing })), StreamNotFoundError);
         assert.ok(!(await fx.reader.streamNames()).includes(missing));
         await assert.rejects(fx.writer.streamInfo(missing), StreamNotFoundError);
       } finally {

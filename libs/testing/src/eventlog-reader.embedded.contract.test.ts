@@ -3,8 +3,9 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DataDirLockedError, EmbeddedEventLog, EmbeddedLogReader, type StoredMessage } from '@perpmesh/bus';
+import { DataDirLockedError, EmbeddedEventLog, EmbeddedLogReader } from '@perpmesh/bus';
 import { describeEventLogReaderContract } from './eventlog-reader.contract.js';
+import { collectStored } from './stored-messages.js';
 
 describeEventLogReaderContract('EmbeddedLogReader', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'perpmesh-reader-'));
@@ -20,12 +21,6 @@ describeEventLogReaderContract('EmbeddedLogReader', async () => {
     },
   };
 });
-
-async function collect(it: AsyncIterable<StoredMessage>): Promise<StoredMessage[]> {
-  const out: StoredMessage[] = [];
-  for await (const m of it) out.push(m);
-  return out;
-}
 
 test('EmbeddedLogReader: needs no lock, writes nothing, leaves a line in progress alone', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'perpmesh-reader-'));
@@ -43,7 +38,7 @@ test('EmbeddedLogReader: needs no lock, writes nothing, leaves a line in progres
     const before = await readFile(file);
     const reader = await EmbeddedLogReader.open(dataDir);
     assert.deepEqual(
-      (await collect(reader.read({ stream: 'S' }))).map((m) => m.id),
+      (await collectStored(reader.read({ stream: 'S' }))).map((m) => m.id),
       ['x-1'],
     );
     assert.deepEqual(await reader.streamInfo('S'), { firstSeq: 1, lastSeq: 1, messages: 1 });

@@ -13,7 +13,6 @@ import {
   type HandlerFailure,
   InMemoryProjectionStore,
   NoStreamForSubjectError,
-  type OutgoingMessage,
   PoisonEventError,
   type ProjectionStore,
   runProjector,
@@ -23,6 +22,7 @@ import {
 import { sleep } from '@perpmesh/core';
 import { eventually } from './eventually.js';
 import { uniqueTestName } from './servers.js';
+import { collectStored, textMessage } from './stored-messages.js';
 
 export interface EventLogFixture {
   readonly log: EventLog;
@@ -45,18 +45,7 @@ export interface EventLogContractOptions {
   readonly ackWaitMs?: number;
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function msg(subject: string, id: string, text: string, headers?: Record<string, string>): OutgoingMessage {
-  return { subject, id, data: enc.encode(text), ...(headers ? { headers } : {}) };
-}
-
-async function collect(it: AsyncIterable<StoredMessage>): Promise<StoredMessage[]> {
-  const out: StoredMessage[] = [];
-  for await (const m of it) out.push(m);
-  return out;
-}
 
 interface LogLine {
   readonly level: 'warn' | 'error';
@@ -109,16 +98,16 @@ export function describeEventLogContract(
   describe(`EventLog contract: ${name}`, () => {
     test('publish then read returns the events in order with subject, id, data and headers', () =>
       withStream(async ({ log, stream, ns }) => {
-        const a1 = await log.publish(msg(`${ns}.order.paper`, 'id-1', 'one'));
+        const a1 = await log.publish(textMessage(`${ns}.order.paper`, 'id-1', 'one'));
         const a2 = await log.publish(
-          msg(`${ns}.fill.paper`, 'id-2', 'two', { 'content-type': 'test/plain' }),
+          textMessage(`${ns}.fill.paper`, 'id-2', 'two', { 'content-type': 'test/plain' }),
         );
-        const a3 = await log.publish(msg(`${ns}.order.paper`, 'id-3', 'three'));
+        const a3 = await log.publish(textMessage(`${ns}.order.paper`, 'id-3', 'three'));
         assert.deepEqual(
           [a1, a2, a3],
           [1, 2, 3].map((seq) => ({ stream, seq, duplicate: false })),
         );
-        const got = await collect(log.read({ stream }));
+        const got = await collectStored(log.read({ stream }));
         assert.deepEqual(
           got.map((m) => [
             m.stream,
@@ -146,14 +135,14 @@ export function describeEventLogContract(
 
     test('the same id published twice is stored once (duplicate ack with the first seq)', () =>
       withStream(async ({ log, stream, ns }) => {
-        const first = await log.publish(msg(`${ns}.a`, 'dup-1', 'first'));
-        const again = await log.publish(msg(`${ns}.a`, 'dup-1', 'second copy'));
+        const first = await log.publish(textMessage(`${ns}.a`, 'dup-1', 'first'));
+        const again = await log.publish(textMessage(`${ns}.a`, 'dup-1', 'second copy'));
         assert.deepEqual(again, { stream, seq: first.seq, duplicate: true });
         assert.equal((await log.streamInfo(stream)).messages, 1);
         const batch = await log.publishBatch([
-          msg(`${ns}.a`, 'dup-2', 'x'),
-          msg(`${ns}.a`, 'dup-1', 'y'),
-          msg(`${ns}.a`, 'dup-2', 'z'),
+          textMessage(`${ns}.a`, 'dup-2', 'x'),
+          textMessage(`${ns}.a`, 'dup-1', 'y'),
+          textMessage(`${ns}.a`, 'dup-2', 'z'),
         ]);
         assert.deepEqual(
           batch.map((a) => [a.seq, a.duplicate]),
@@ -163,7 +152,7 @@ export function describeEventLogContract(
             [2, true],
           ],
         );
-        const got = await collect(log.read({ stream }));
+        const got = await collectStored(log.read({ stream }));
         assert.deepEqual(
           got.map((m) => dec.decode(m.data)),
           ['first', 'x'],
@@ -172,10 +161,12 @@ export function describeEventLogContract(
 
     test('publishBatch returns one ack per message, in input order', () =>
       withStream(async ({ log, stream, ns }) => {
-        const msgs = Array.from({ length: 60 }, (_, i) => msg(`${ns}.b.${i % 3}`, `batch-${i}`, `m${i}`));
+        const msgs = Array.from({ length: 60 }, (_, i) =>
+          textMessage(`${ns}.b.${i % 3}`, `batch-${i}`, `m${i}`),
+        );
         const acks = await log.publishBatch(msgs);
         assert.equal(acks.length, msgs.length);
-        const bySeq = new Map((await collect(log.read({ stream }))).map((m) => [m.seq, m]));
+        const bySeq = new Map((await collectStored(log.read({ stream }))).map((m) => [m.seq, m]));
         assert.equal(bySeq.size, msgs.length);
         acks.forEach((ack, i) => {
           assert.equal(ack.duplicate, false);
@@ -185,13 +176,13 @@ export function describeEventLogContract(
 
     test('ensureStreams is idempotent and updates an existing stream', () =>
       withStream(async ({ log, stream, ns }) => {
-        await log.publish(msg(`${ns}.a`, 'e-1', 'kept'));
+        await log.publish(textMessage(`${ns}.a`, 'e-1', 'kept'));
         const spec = { name: stream, subjects: [`${ns}.>`], maxAgeMs: 3_600_000 };
         await log.ensureStreams([spec]);
         await log.ensureStreams([spec]);
         await log.ensureStreams([{ ...spec, maxAgeMs: 7_200_000 }]);
         assert.deepEqual(await log.streamInfo(stream), { firstSeq: 1, lastSeq: 1, messages: 1 });
-        assert.equal((await log.publish(msg(`${ns}.a`, 'e-2', 'more'))).seq, 2);
+        assert.equal((await log.publish(textMessage(`${ns}.a`, 'e-2', 'more'))).seq, 2);
         await assert.rejects(
           log.ensureStreams([{ name: 'bad name', subjects: [`${ns}.>`], maxAgeMs: 1000 }]),
           (err: { code?: string; message: string }) =>
@@ -201,9 +192,12 @@ export function describeEventLogContract(
 
     test('publishing to a subject no stream stores fails with NoStreamForSubjectError', () =>
       withStream(async ({ log, ns }) => {
-        await assert.rejects(log.publish(msg(`${ns}_NOSTREAM.x`, 'n-1', 'lost?')), NoStreamForSubjectError);
         await assert.rejects(
-          log.publish(msg(`${ns}.*`, 'n-2', 'wildcard')),
+          log.publish(textMessage(`${ns}_NOSTREAM.x`, 'n-1', 'lost?')),
+          NoStreamForSubjectError,
+        );
+        await assert.rejects(
+          log.publish(textMessage(`${ns}.*`, 'n-2', 'wildcard')),
           (err: { code?: string; message: string }) =>
             err.code === 'INVALID_ARGUMENT' && err.message.startsWith('msg.subject'),
         );
@@ -218,10 +212,10 @@ export function describeEventLogContract(
           },
           { lastSeq: 0, messages: 0 },
         );
-        await log.publishBatch([msg(`${ns}.a`, 's-1', '1'), msg(`${ns}.a`, 's-2', '2')]);
+        await log.publishBatch([textMessage(`${ns}.a`, 's-1', '1'), textMessage(`${ns}.a`, 's-2', '2')]);
         assert.deepEqual(await log.streamInfo(stream), { firstSeq: 1, lastSeq: 2, messages: 2 });
         await assert.rejects(log.streamInfo(`${stream}_MISSING`), StreamNotFoundError);
-        await assert.rejects(collect(log.read({ stream: `${stream}_MISSING` })), StreamNotFoundError);
+        await assert.rejects(collectStored(log.read({ stream: `${stream}_MISSING` })), StreamNotFoundError);
         await assert.rejects(
           log.consume({ stream: `${stream}_MISSING`, durable: 'd' }, async () => {}),
           StreamNotFoundError,
@@ -231,11 +225,11 @@ export function describeEventLogContract(
     test('read by seq range, subject filter and time range is bounded and never hangs', () =>
       withStream(async ({ log, stream, ns }) => {
         for (let i = 1; i <= 6; i++) {
-          await log.publish(msg(`${ns}.${i % 2 ? 'x' : 'y'}.1`, `r-${i}`, `${i}`));
+          await log.publish(textMessage(`${ns}.${i % 2 ? 'x' : 'y'}.1`, `r-${i}`, `${i}`));
           await sleep(15); // distinct timestamps
         }
         const seqs = async (o: Parameters<EventLog['read']>[0]) =>
-          (await collect(log.read(o))).map((m) => m.seq);
+          (await collectStored(log.read(o))).map((m) => m.seq);
         assert.deepEqual(await seqs({ stream }), [1, 2, 3, 4, 5, 6]);
         assert.deepEqual(await seqs({ stream, fromSeq: 2, toSeq: 4 }), [2, 3, 4]);
         assert.deepEqual(await seqs({ stream, fromSeq: 5, toSeq: 100 }), [5, 6]);
@@ -245,7 +239,7 @@ export function describeEventLogContract(
         assert.deepEqual(await seqs({ stream, filterSubject: `${ns}.x.*`, fromSeq: 6 }), []);
         assert.deepEqual(await seqs({ stream, filterSubject: `${ns}.nothing.>` }), []);
 
-        const all = await collect(log.read({ stream }));
+        const all = await collectStored(log.read({ stream }));
         const t2 = all[1]?.timestampMs as number;
         const t4 = all[3]?.timestampMs as number;
         assert.ok((all[0]?.timestampMs as number) < t2 && t4 < (all[4]?.timestampMs as number));
@@ -260,14 +254,14 @@ export function describeEventLogContract(
         // Events published after read() was called are not waited for.
         const it = log.read({ stream, fromSeq: 6 })[Symbol.asyncIterator]();
         const first = await it.next();
-        await log.publish(msg(`${ns}.x.1`, 'r-7', '7'));
+        await log.publish(textMessage(`${ns}.x.1`, 'r-7', '7'));
         assert.equal(first.value?.seq, 6);
         assert.equal((await it.next()).done, true);
       }));
 
     test('a durable consumer delivers in order, acks, and resumes where it stopped', () =>
       withStream(async ({ log, stream, ns }) => {
-        for (let i = 1; i <= 5; i++) await log.publish(msg(`${ns}.c`, `c-${i}`, `${i}`));
+        for (let i = 1; i <= 5; i++) await log.publish(textMessage(`${ns}.c`, `c-${i}`, `${i}`));
         const seen: StoredMessage[] = [];
         const h1 = await log.consume({ stream, durable: 'orders' }, async (m) => {
           seen.push(m);
@@ -279,14 +273,14 @@ export function describeEventLogContract(
           seen.map((m) => [m.seq, m.id, m.redelivered, m.deliveryCount]),
           [1, 2, 3, 4, 5].map((i) => [i, `c-${i}`, false, 1]),
         );
-        await log.publish(msg(`${ns}.c`, 'c-6', '6'));
+        await log.publish(textMessage(`${ns}.c`, 'c-6', '6'));
         const resumed: number[] = [];
         const h2 = await log.consume({ stream, durable: 'orders' }, async (m) => {
           resumed.push(m.seq);
         });
         await eventually('the 6th event', () => resumed.length >= 1);
         // A witness published after: had an acked event come back, it would precede it.
-        await log.publish(msg(`${ns}.c`, 'c-7', '7'));
+        await log.publish(textMessage(`${ns}.c`, 'c-7', '7'));
         await eventually('the 7th event', () => resumed.includes(7));
         await h2.stop();
         assert.deepEqual(resumed, [6, 7]);
@@ -295,11 +289,11 @@ export function describeEventLogContract(
     test('deliver policies and a subject filter pick where and what a new durable gets', () =>
       withStream(async ({ log, stream, ns }) => {
         for (let i = 1; i <= 4; i++) {
-          await log.publish(msg(`${ns}.${i % 2 ? 'x' : 'y'}`, `p-${i}`, `${i}`));
+          await log.publish(textMessage(`${ns}.${i % 2 ? 'x' : 'y'}`, `p-${i}`, `${i}`));
           await sleep(15); // distinct timestamps for the startTimeMs policy
         }
         const got: Record<string, number[]> = { fromSeq: [], fresh: [], xs: [], byTime: [] };
-        const all = await collect(log.read({ stream }));
+        const all = await collectStored(log.read({ stream }));
         const handles = [
           await log.consume({ stream, durable: 'from3', deliverPolicy: { startSeq: 3 } }, async (m) => {
             got.fromSeq?.push(m.seq);
@@ -317,7 +311,7 @@ export function describeEventLogContract(
             },
           ),
         ];
-        await log.publish(msg(`${ns}.x`, 'p-5', '5'));
+        await log.publish(textMessage(`${ns}.x`, 'p-5', '5'));
         await eventually('all consumers caught up', () =>
           [got.fromSeq, got.fresh, got.xs, got.byTime].every((l) => l?.at(-1) === 5),
         );
@@ -327,7 +321,7 @@ export function describeEventLogContract(
 
     test('a handler that throws gets the event again (redelivered), and order is kept', () =>
       withStream(async ({ log, stream, ns }) => {
-        for (let i = 1; i <= 3; i++) await log.publish(msg(`${ns}.r`, `f-${i}`, `${i}`));
+        for (let i = 1; i <= 3; i++) await log.publish(textMessage(`${ns}.r`, `f-${i}`, `${i}`));
         const seen: [number, number, boolean][] = [];
         let failedOnce = false;
         const h = await log.consume({ stream, durable: 'flaky', nakDelayMs: 50, ackWaitMs }, async (m) => {
@@ -349,8 +343,8 @@ export function describeEventLogContract(
 
     test('a failing handler is logged and counted with its delivery count; after maxDeliver the event is parked and the consumer moves on', () =>
       withStream(async ({ log, stream, ns, logs }) => {
-        await log.publish(msg(`${ns}.p`, 'p-1', 'poison'));
-        await log.publish(msg(`${ns}.p`, 'p-2', 'fine'));
+        await log.publish(textMessage(`${ns}.p`, 'p-1', 'poison'));
+        await log.publish(textMessage(`${ns}.p`, 'p-2', 'fine'));
         const seen: [number, number][] = [];
         const failures: HandlerFailure[] = [];
         const consume = { stream, durable: 'parking', maxDeliver: 3, nakDelayMs: 10, ackWaitMs };
@@ -400,7 +394,7 @@ export function describeEventLogContract(
         assert.match(logs[2]?.msg ?? '', /parked/);
 
         // The parked event is gone for this durable: a restart resumes after it.
-        await log.publish(msg(`${ns}.p`, 'p-3', 'next'));
+        await log.publish(textMessage(`${ns}.p`, 'p-3', 'next'));
         const again: number[] = [];
         const h2 = await log.consume(consume, async (m) => {
           again.push(m.seq);
@@ -412,9 +406,9 @@ export function describeEventLogContract(
 
     test('a projector stops on an event it failed maxDeliver times, says why on closed, and loses nothing', () =>
       withStream(async ({ log, stream, ns, logs }) => {
-        await log.publish(msg(`${ns}.s`, 's-1', '1'));
-        await log.publish(msg(`${ns}.s`, 's-2', '2'));
-        await log.publish(msg(`${ns}.s`, 's-3', '3'));
+        await log.publish(textMessage(`${ns}.s`, 's-1', '1'));
+        await log.publish(textMessage(`${ns}.s`, 's-2', '2'));
+        await log.publish(textMessage(`${ns}.s`, 's-3', '3'));
         const store = new InMemoryProjectionStore();
         const failures: HandlerFailure[] = [];
         let broken = true;
@@ -470,7 +464,7 @@ export function describeEventLogContract(
 
     test('stop() during a handler leaves that event unacked: the durable gets it again', () =>
       withStream(async ({ log, stream, ns }) => {
-        await log.publish(msg(`${ns}.h`, 'h-1', '1'));
+        await log.publish(textMessage(`${ns}.h`, 'h-1', '1'));
         let handle: { stop(): Promise<void>; closed: Promise<void> } | undefined;
         let resolveReady!: () => void;
         const ready = new Promise<void>((r) => {
@@ -525,7 +519,7 @@ export function describeEventLogContract(
             },
           });
 
-        await ctx.log.publish(msg(`${ns}.t`, 't-1', '1'));
+        await ctx.log.publish(textMessage(`${ns}.t`, 't-1', '1'));
         const first = await projector(ctx.log);
         await eventually('the first save', () => died !== undefined);
         await died;
@@ -534,7 +528,7 @@ export function describeEventLogContract(
 
         const second = await projector(ctx.log);
         await eventually('the redelivered event to be skipped', () => second.stats().skipped >= 1);
-        await ctx.log.publish(msg(`${ns}.t`, 't-2', '2'));
+        await ctx.log.publish(textMessage(`${ns}.t`, 't-2', '2'));
         await eventually('the second event', () => second.stats().applied >= 1);
         await second.stop();
         await first.stop();
@@ -551,8 +545,8 @@ export function describeEventLogContract(
 
     test('tail sees new events live, or replays from a sequence and follows', () =>
       withStream(async ({ log, ns }) => {
-        await log.publish(msg(`${ns}.x.1`, 'tl-1', '1'));
-        await log.publish(msg(`${ns}.y.1`, 'tl-2', '2'));
+        await log.publish(textMessage(`${ns}.x.1`, 'tl-1', '1'));
+        await log.publish(textMessage(`${ns}.y.1`, 'tl-2', '2'));
         const live: number[] = [];
         const fromTwo: number[] = [];
         const onlyX: number[] = [];
@@ -565,8 +559,8 @@ export function describeEventLogContract(
         const t3 = await log.tail(`${ns}.x.*`, { from: { startSeq: 1 } }, async (m) => {
           onlyX.push(m.seq);
         });
-        await log.publish(msg(`${ns}.x.1`, 'tl-3', '3'));
-        await log.publish(msg(`${ns}.y.1`, 'tl-4', '4'));
+        await log.publish(textMessage(`${ns}.x.1`, 'tl-3', '3'));
+        await log.publish(textMessage(`${ns}.y.1`, 'tl-4', '4'));
         await eventually(
           'tails to follow',
           () => live.length >= 2 && fromTwo.length >= 3 && onlyX.length >= 2,
@@ -586,7 +580,7 @@ export function describeEventLogContract(
         const t = await log.tail(`${ns}.>`, { from: 'new' }, async () => {
           throw new Error('dashboard broke');
         });
-        await log.publish(msg(`${ns}.z`, 'tb-1', '1'));
+        await log.publish(textMessage(`${ns}.z`, 'tb-1', '1'));
         await assert.rejects(t.closed, /dashboard broke/);
       }));
   });
