@@ -15,7 +15,6 @@
 import { InMemoryProjectionStore } from '@perpmesh/bus';
 import { Decimal, type EpochMs, errorText, ValidationError } from '@perpmesh/core';
 import type { Logger } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
 import {
   type BalanceInput,
   lookupStrategy,
@@ -321,7 +320,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       strategyId,
       decider: makeStrategyDecider(config),
       // The stepper only loads and saves its projection: an in-memory store is enough.
-      store: new InMemoryProjectionStore() as unknown as StateStore,
+      store: new InMemoryProjectionStore(),
       publish: async () => undefined,
       gateway: executor,
       logger: quietLogger,

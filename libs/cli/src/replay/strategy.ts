@@ -16,7 +16,6 @@ import { type EventLogReader, InMemoryProjectionStore } from '@perpmesh/bus';
 import { decodeEnvelope, type Subjects } from '@perpmesh/contracts';
 import { errorText, ValidationError } from '@perpmesh/core';
 import type { Logger } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
 import { makeStrategyDecider, parseStrategyConfig, type StrategyInput } from '@perpmesh/strategy';
 import {
   DryRunRecorder,
@@ -236,7 +235,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
     const stepper = new StrategyStepper({
       strategyId: opts.strategyId,
       decider,
-      store: store as unknown as StateStore,
+      store,
       publish: async () => undefined,
       gateway: new DryRunRecorder({ nowMs: () => now }),
       logger: quietLogger,
