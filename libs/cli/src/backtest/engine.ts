@@ -14,7 +14,7 @@
  */
 import { InMemoryProjectionStore } from '@perpmesh/bus';
 import { Decimal, type EpochMs, errorText, ValidationError } from '@perpmesh/core';
-import type { Logger } from '@perpmesh/runtime';
+import { createLogger } from '@perpmesh/runtime';
 import {
   type BalanceInput,
   lookupStrategy,
@@ -73,15 +73,7 @@ export interface BacktestResult {
   readonly equity: readonly EquityPoint[];
 }
 
-const quietLogger = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  trace: () => {},
-  fatal: () => {},
-  child: () => quietLogger,
-} as unknown as Logger;
+const quietLogger = createLogger({ service: 'backtest', level: 'silent' });
 
 const key = (venue: string, account: string) => `${venue}|${account}`;
 

@@ -15,7 +15,7 @@
 import { type EventLogReader, InMemoryProjectionStore } from '@perpmesh/bus';
 import { decodeEnvelope, type Subjects } from '@perpmesh/contracts';
 import { errorText, ValidationError } from '@perpmesh/core';
-import type { Logger } from '@perpmesh/runtime';
+import { createLogger } from '@perpmesh/runtime';
 import { makeStrategyDecider, parseStrategyConfig, type StrategyInput } from '@perpmesh/strategy';
 import {
   DryRunRecorder,
@@ -73,15 +73,7 @@ export interface ReplayStrategyReport {
   readonly problems: readonly string[];
 }
 
-const quietLogger = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  trace: () => {},
-  fatal: () => {},
-  child: () => quietLogger,
-} as unknown as Logger;
+const quietLogger = createLogger({ service: 'replay', level: 'silent' });
 
 /** `key.sub=value` → nested override; the value is JSON when it parses as JSON, else text. */
 export function parseOverrides(sets: readonly string[] | undefined): Record<string, unknown> {
