@@ -188,7 +188,8 @@ async function referencedEvents(
   return found;
 }
 
-function sameDecisions(a: ReplayedStep['recorded'], b: ReplayedStep['recorded']): boolean {
+/** Journal values (decisions, commands) are plain JSON: equal when they encode alike. */
+function sameJournalJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -257,7 +258,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
       ) {
         continue;
       }
-      const same = sameDecisions(recorded, replayed);
+      const same = sameJournalJson(recorded, replayed);
       const step: ReplayedStep = {
         run,
         n: entry.n,
@@ -349,10 +350,6 @@ function changedInputs(was: Readonly<Record<string, string>>, now: Readonly<Reco
     .join(', ');
 }
 
-function sameDecisionText(a: readonly JournalDecision[], b: readonly JournalDecision[]): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** The report as text: decision by decision, then the verdict. */
 export function formatReplayStrategy(report: ReplayStrategyReport, checking: boolean): string[] {
   const lines: string[] = [];
@@ -379,7 +376,7 @@ export function formatReplayStrategy(report: ReplayStrategyReport, checking: boo
         if (changed) lines.push(`        because ${changed}`);
       }
     }
-    if (sameDecisionText(recorded, replayed)) {
+    if (sameJournalJson(recorded, replayed)) {
       lines.push(
         `      same decisions, different commands: recorded ${JSON.stringify(step.recorded.commands)}, replayed ${JSON.stringify(step.replayed.commands)}`,
       );
