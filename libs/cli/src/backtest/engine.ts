@@ -273,6 +273,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       (options.hub.accounts ?? []).map((a) => [key(a.venueId, a.accountId), a.apiKeyId]),
     );
     const ports = new Map<string, SimulatedVenue>();
+    /** The distinct accounts the strategy trades on (one port each), for polls and marks. */
+    const traded: { venue: string; account: string }[] = [];
     const executor = new SimExecutor(hub, ports, ledger);
     for (const a of accounts) {
       if (!hub.venueIds().includes(a.venue)) {
@@ -290,6 +292,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       const k = key(a.venue, a.account);
       if (ports.has(k)) continue;
       ports.set(k, hub.venue(a.venue, a.account, apiKeys.get(k) ?? DEFAULT_API_KEY_ID));
+      traded.push({ venue: a.venue, account: a.account });
       hub.subscribeUser(a.venue, a.account, (event) => {
         if (event.type === 'fill') {
           const clientOrderId = event.clientOrderId;
@@ -332,15 +335,13 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       while (queue.length > 0) await feed(queue.shift() as StrategyInput);
     };
     const pollBalances = async () => {
-      for (const k of ports.keys()) {
-        const [venue, account] = k.split('|') as [string, string];
+      for (const { venue, account } of traded) {
         await feed(balanceOf(hub.exchange(venue).balance(account), hub.nowMs, staleAfterMs));
       }
     };
     const equityNow = () => {
       let total = new Decimal(0);
-      for (const k of ports.keys()) {
-        const [venue, account] = k.split('|') as [string, string];
+      for (const { venue, account } of traded) {
         total = total.plus(hub.exchange(venue).balance(account).equity);
       }
       return total;
@@ -352,8 +353,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       for (const instrument of instruments) {
         let net = new Decimal(0);
         let mark: Decimal | undefined;
-        for (const k of ports.keys()) {
-          const [venue, account] = k.split('|') as [string, string];
+        for (const { venue, account } of traded) {
           const exchange = hub.exchange(venue);
           if (!exchange.markets().some((s) => s.instrumentId === instrument)) continue;
           net = net.plus(exchange.position(account, instrument).size);
