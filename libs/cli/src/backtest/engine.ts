@@ -346,16 +346,25 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       }
       return total;
     };
-    const instruments = [...new Set(markets.map((m) => m.instrument))];
+    // Which traded accounts can hold each instrument is fixed by the paper config: found
+    // once here, not on every step.
+    const holders = [...new Set(markets.map((m) => m.instrument))].map((instrument) => ({
+      instrument,
+      accounts: traded.filter(({ venue }) =>
+        hub
+          .exchange(venue)
+          .markets()
+          .some((s) => s.instrumentId === instrument),
+      ),
+    }));
     /** Sum over instruments of |net position across the strategy's accounts| x mark. */
     const netNotional = () => {
       let total = new Decimal(0);
-      for (const instrument of instruments) {
+      for (const { instrument, accounts: held } of holders) {
         let net = new Decimal(0);
         let mark: Decimal | undefined;
-        for (const { venue, account } of traded) {
+        for (const { venue, account } of held) {
           const exchange = hub.exchange(venue);
-          if (!exchange.markets().some((s) => s.instrumentId === instrument)) continue;
           net = net.plus(exchange.position(account, instrument).size);
           mark ??= exchange.markPrice(instrument);
         }
