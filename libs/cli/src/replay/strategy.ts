@@ -198,14 +198,19 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
   const checking = Object.keys(overrides).length === 0;
   const entries = await readJournal(opts);
   const events = await referencedEvents(opts.reader, entries);
-  const runs = [...new Set(entries.map((e) => e.r))];
+  // Each run's entries in journal order, runs in the order they first appear: one pass.
+  const runs = new Map<string, JournalEntry[]>();
+  for (const e of entries) {
+    const list = runs.get(e.r);
+    if (list) list.push(e);
+    else runs.set(e.r, [e]);
+  }
   const steps: ReplayedStep[] = [];
   const problems: string[] = [];
   let inputs = 0;
   let divergent = 0;
   let firstDivergence: ReplayedStep | undefined;
-  for (const run of runs) {
-    const runEntries = entries.filter((e) => e.r === run);
+  for (const [run, runEntries] of runs) {
     const snapshots = runEntries.filter((e): e is JournalSnapshotEntry => e.t === 'snapshot');
     const from = opts.fromInput;
     const snapshot =
@@ -276,7 +281,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
         if (checking)
           return {
             strategyId: opts.strategyId,
-            runs: runs.length,
+            runs: runs.size,
             inputs,
             steps,
             divergent,
@@ -288,7 +293,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
   }
   return {
     strategyId: opts.strategyId,
-    runs: runs.length,
+    runs: runs.size,
     inputs,
     steps,
     divergent,
