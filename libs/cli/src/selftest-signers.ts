@@ -29,7 +29,8 @@ export async function selftestSignersCommand(
   io: SelftestSignersIo,
 ): Promise<number> {
   // Loaded here: the other commands should not pay for the curve libraries.
-  const { runSignerVectors, selfTestSigners, UnknownVectorsFormatError } = await import('@perpmesh/signing');
+  const { detectSignerVectorsKind, runSignerVectors, selfTestSigners, UnknownVectorsFormatError } =
+    await import('@perpmesh/signing');
   const runs: { label: string; run: SignerVectorsRun }[] = [];
   const files = opts.vectors ?? [];
   if (files.length === 0) {
@@ -54,13 +55,16 @@ export async function selftestSignersCommand(
     }
     for (const { path, file } of parsed) {
       try {
-        const run = runSignerVectors(file);
-        runs.push({ label: `${run.kind} ${path}`, run });
+        detectSignerVectorsKind(file);
       } catch (e) {
         if (!(e instanceof UnknownVectorsFormatError)) throw e;
         io.err.write(`perpmesh selftest signers: ${path}: ${e.message}\n`);
         return EXIT_UNAVAILABLE;
       }
+    }
+    for (const { path, file } of parsed) {
+      const run = runSignerVectors(file);
+      runs.push({ label: `${run.kind} ${path}`, run });
     }
   }
   let passed = 0;

@@ -14,8 +14,7 @@
  */
 import { InMemoryProjectionStore } from '@perpmesh/bus';
 import { Decimal, type EpochMs, errorText, ValidationError } from '@perpmesh/core';
-import type { Logger } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
+import { createLogger } from '@perpmesh/runtime';
 import {
   type BalanceInput,
   lookupStrategy,
@@ -74,15 +73,7 @@ export interface BacktestResult {
   readonly equity: readonly EquityPoint[];
 }
 
-const quietLogger = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  trace: () => {},
-  fatal: () => {},
-  child: () => quietLogger,
-} as unknown as Logger;
+const quietLogger = createLogger({ service: 'backtest', level: 'silent' });
 
 const key = (venue: string, account: string) => `${venue}|${account}`;
 
@@ -282,6 +273,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       (options.hub.accounts ?? []).map((a) => [key(a.venueId, a.accountId), a.apiKeyId]),
     );
     const ports = new Map<string, SimulatedVenue>();
+    /** The distinct accounts the strategy trades on (one port each), for polls and marks. */
+    const traded: { venue: string; account: string }[] = [];
     const executor = new SimExecutor(hub, ports, ledger);
     for (const a of accounts) {
       if (!hub.venueIds().includes(a.venue)) {
@@ -299,6 +292,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       const k = key(a.venue, a.account);
       if (ports.has(k)) continue;
       ports.set(k, hub.venue(a.venue, a.account, apiKeys.get(k) ?? DEFAULT_API_KEY_ID));
+      traded.push({ venue: a.venue, account: a.account });
       hub.subscribeUser(a.venue, a.account, (event) => {
         if (event.type === 'fill') {
           const clientOrderId = event.clientOrderId;
@@ -321,7 +315,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       strategyId,
       decider: makeStrategyDecider(config),
       // The stepper only loads and saves its projection: an in-memory store is enough.
-      store: new InMemoryProjectionStore() as unknown as StateStore,
+      store: new InMemoryProjectionStore(),
       publish: async () => undefined,
       gateway: executor,
       logger: quietLogger,
@@ -341,30 +335,36 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       while (queue.length > 0) await feed(queue.shift() as StrategyInput);
     };
     const pollBalances = async () => {
-      for (const k of ports.keys()) {
-        const [venue, account] = k.split('|') as [string, string];
+      for (const { venue, account } of traded) {
         await feed(balanceOf(hub.exchange(venue).balance(account), hub.nowMs, staleAfterMs));
       }
     };
     const equityNow = () => {
       let total = new Decimal(0);
-      for (const k of ports.keys()) {
-        const [venue, account] = k.split('|') as [string, string];
+      for (const { venue, account } of traded) {
         total = total.plus(hub.exchange(venue).balance(account).equity);
       }
       return total;
     };
-    const instruments = [...new Set(markets.map((m) => m.instrument))];
+    // Which traded accounts can hold each instrument is fixed by the paper config: found
+    // once here, not on every step.
+    const holders = [...new Set(markets.map((m) => m.instrument))].map((instrument) => ({
+      instrument,
+      accounts: traded.filter(({ venue }) =>
+        hub
+          .exchange(venue)
+          .markets()
+          .some((s) => s.instrumentId === instrument),
+      ),
+    }));
     /** Sum over instruments of |net position across the strategy's accounts| x mark. */
     const netNotional = () => {
       let total = new Decimal(0);
-      for (const instrument of instruments) {
+      for (const { instrument, accounts: held } of holders) {
         let net = new Decimal(0);
         let mark: Decimal | undefined;
-        for (const k of ports.keys()) {
-          const [venue, account] = k.split('|') as [string, string];
+        for (const { venue, account } of held) {
           const exchange = hub.exchange(venue);
-          if (!exchange.markets().some((s) => s.instrumentId === instrument)) continue;
           net = net.plus(exchange.position(account, instrument).size);
           mark ??= exchange.markPrice(instrument);
         }

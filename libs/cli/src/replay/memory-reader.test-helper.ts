@@ -8,20 +8,7 @@ export class MemoryReader implements EventLogReader {
 
   /** Appends an envelope to a stream (the subject is for filters only). */
   add(stream: string, subject: string, envelope: Envelope): number {
-    const list = this.#streams.get(stream) ?? [];
-    const seq = list.length + 1;
-    list.push({
-      stream,
-      seq,
-      subject,
-      id: envelope.id,
-      data: encodeEnvelope(envelope),
-      timestampMs: envelope.tsInit,
-      redelivered: false,
-      deliveryCount: 1,
-    });
-    this.#streams.set(stream, list);
-    return seq;
+    return this.addRaw(stream, subject, envelope.id, encodeEnvelope(envelope), envelope.tsInit);
   }
 
   /** A stream with no events yet. */

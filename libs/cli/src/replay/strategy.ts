@@ -15,8 +15,7 @@
 import { type EventLogReader, InMemoryProjectionStore } from '@perpmesh/bus';
 import { decodeEnvelope, type Subjects } from '@perpmesh/contracts';
 import { errorText, ValidationError } from '@perpmesh/core';
-import type { Logger } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
+import { createLogger } from '@perpmesh/runtime';
 import { makeStrategyDecider, parseStrategyConfig, type StrategyInput } from '@perpmesh/strategy';
 import {
   DryRunRecorder,
@@ -74,15 +73,7 @@ export interface ReplayStrategyReport {
   readonly problems: readonly string[];
 }
 
-const quietLogger = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  trace: () => {},
-  fatal: () => {},
-  child: () => quietLogger,
-} as unknown as Logger;
+const quietLogger = createLogger({ service: 'replay', level: 'silent' });
 
 /** `key.sub=value` → nested override; the value is JSON when it parses as JSON, else text. */
 export function parseOverrides(sets: readonly string[] | undefined): Record<string, unknown> {
@@ -197,7 +188,8 @@ async function referencedEvents(
   return found;
 }
 
-function sameDecisions(a: ReplayedStep['recorded'], b: ReplayedStep['recorded']): boolean {
+/** Journal values (decisions, commands) are plain JSON: equal when they encode alike. */
+function sameJournalJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -206,14 +198,19 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
   const checking = Object.keys(overrides).length === 0;
   const entries = await readJournal(opts);
   const events = await referencedEvents(opts.reader, entries);
-  const runs = [...new Set(entries.map((e) => e.r))];
+  // Each run's entries in journal order, runs in the order they first appear: one pass.
+  const runs = new Map<string, JournalEntry[]>();
+  for (const e of entries) {
+    const list = runs.get(e.r);
+    if (list) list.push(e);
+    else runs.set(e.r, [e]);
+  }
   const steps: ReplayedStep[] = [];
   const problems: string[] = [];
   let inputs = 0;
   let divergent = 0;
   let firstDivergence: ReplayedStep | undefined;
-  for (const run of runs) {
-    const runEntries = entries.filter((e) => e.r === run);
+  for (const [run, runEntries] of runs) {
     const snapshots = runEntries.filter((e): e is JournalSnapshotEntry => e.t === 'snapshot');
     const from = opts.fromInput;
     const snapshot =
@@ -236,7 +233,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
     const stepper = new StrategyStepper({
       strategyId: opts.strategyId,
       decider,
-      store: store as unknown as StateStore,
+      store,
       publish: async () => undefined,
       gateway: new DryRunRecorder({ nowMs: () => now }),
       logger: quietLogger,
@@ -266,7 +263,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
       ) {
         continue;
       }
-      const same = sameDecisions(recorded, replayed);
+      const same = sameJournalJson(recorded, replayed);
       const step: ReplayedStep = {
         run,
         n: entry.n,
@@ -284,7 +281,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
         if (checking)
           return {
             strategyId: opts.strategyId,
-            runs: runs.length,
+            runs: runs.size,
             inputs,
             steps,
             divergent,
@@ -296,7 +293,7 @@ export async function replayStrategy(opts: ReplayStrategyOptions): Promise<Repla
   }
   return {
     strategyId: opts.strategyId,
-    runs: runs.length,
+    runs: runs.size,
     inputs,
     steps,
     divergent,
@@ -358,10 +355,6 @@ function changedInputs(was: Readonly<Record<string, string>>, now: Readonly<Reco
     .join(', ');
 }
 
-function sameDecisionText(a: readonly JournalDecision[], b: readonly JournalDecision[]): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** The report as text: decision by decision, then the verdict. */
 export function formatReplayStrategy(report: ReplayStrategyReport, checking: boolean): string[] {
   const lines: string[] = [];
@@ -388,7 +381,7 @@ export function formatReplayStrategy(report: ReplayStrategyReport, checking: boo
         if (changed) lines.push(`        because ${changed}`);
       }
     }
-    if (sameDecisionText(recorded, replayed)) {
+    if (sameJournalJson(recorded, replayed)) {
       lines.push(
         `      same decisions, different commands: recorded ${JSON.stringify(step.recorded.commands)}, replayed ${JSON.stringify(step.replayed.commands)}`,
       );

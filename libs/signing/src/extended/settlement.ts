@@ -11,7 +11,7 @@ import {
   settlementAmounts,
   settlementExpirationSeconds,
 } from './amounts.js';
-import { parseFelt, parseInteger, parseUnsigned } from './felt.js';
+import { feltHex, parseFelt, parseInteger, parseUnsigned } from './felt.js';
 import { type ExtendedOrderStruct, extendedOrderMessageHash } from './order-hash.js';
 import type { StarkSignature, StarkSigner } from './stark.js';
 import { type ExtendedChainId, extendedDomain } from './typed-data.js';
@@ -99,10 +99,10 @@ export function settlementBody(settlement: OrderSettlement): {
 } {
   return {
     signature: {
-      r: `0x${settlement.signature.r.toString(16)}`,
-      s: `0x${settlement.signature.s.toString(16)}`,
+      r: feltHex(settlement.signature.r),
+      s: feltHex(settlement.signature.s),
     },
-    starkKey: `0x${settlement.starkKey.toString(16)}`,
+    starkKey: feltHex(settlement.starkKey),
     collateralPosition: settlement.collateralPosition.toString(),
   };
 }

@@ -8,7 +8,7 @@
  */
 import { ValidationError } from '@perpmesh/core';
 import { getStarkKey, sign, utils, verify } from '@scure/starknet';
-import { FELT_PRIME, hex64, parseInteger } from './felt.js';
+import { FELT_PRIME, feltHex, hex64, parseInteger } from './felt.js';
 
 export interface StarkSignature {
   readonly r: bigint;
@@ -79,11 +79,11 @@ export class StarkSigner {
   }
 
   toJSON(): { publicKey: string } {
-    return { publicKey: `0x${this.publicKey.toString(16)}` };
+    return { publicKey: feltHex(this.publicKey) };
   }
 
   toString(): string {
-    return `StarkSigner(publicKey=0x${this.publicKey.toString(16)})`;
+    return `StarkSigner(publicKey=${feltHex(this.publicKey)})`;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

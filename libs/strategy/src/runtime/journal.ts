@@ -160,6 +160,8 @@ export interface JournalStats {
 export class StrategyInputJournal {
   readonly #o: StrategyInputJournalOptions;
   readonly #subject: string;
+  /** The config as every snapshot carries it: it never changes, so it is encoded once. */
+  readonly #encodedConfig: unknown;
   #run = randomUUID().slice(0, 8);
   #n = 0;
   #sinceSnapshot = 0;
@@ -172,6 +174,7 @@ export class StrategyInputJournal {
   constructor(options: StrategyInputJournalOptions) {
     this.#o = options;
     this.#subject = options.subjects.stratJournal(options.strategyId);
+    this.#encodedConfig = encodeJournalValue(options.config);
   }
 
   stats(): JournalStats {
@@ -194,7 +197,7 @@ export class StrategyInputJournal {
       format: JOURNAL_FORMAT,
       n: this.#n,
       strategyId: o.strategyId,
-      config: encodeJournalValue(o.config),
+      config: this.#encodedConfig,
       dryRun: o.dryRun,
       balanceStaleAfterMs: o.balanceStaleAfterMs,
       applied: { ...applied },

@@ -19,6 +19,7 @@
  */
 
 import { performance } from 'node:perf_hooks';
+import type { ProjectionStore } from '@perpmesh/bus';
 import {
   Envelope,
   factEventId,
@@ -30,7 +31,7 @@ import {
 } from '@perpmesh/contracts';
 import { Decimal, type EpochMs, PerpmeshError } from '@perpmesh/core';
 import type { Logger } from '@perpmesh/runtime';
-import { type AppliedSeqs, ProjectionConflictError, type StateStore } from '@perpmesh/state';
+import { type AppliedSeqs, ProjectionConflictError } from '@perpmesh/state';
 import type { AnyStrategyDecider } from '../config.js';
 import {
   type Decision,
@@ -79,7 +80,11 @@ export const projectionName = (strategyId: string) => `strategy:${strategyId}`;
 export interface StepperDeps {
   readonly strategyId: string;
   readonly decider: AnyStrategyDecider;
-  readonly store: StateStore;
+  /**
+   * Where the strategy's state is loaded from and saved: the StateStore live, an
+   * in-memory store in a backtest or replay (only the projection calls are used).
+   */
+  readonly store: ProjectionStore;
   /** Publishes one decision envelope (on strat.{strategy}.{kind}). */
   readonly publish: (envelope: Envelope) => Promise<unknown>;
   /** Where commands go: the execution service, or a dry-run recorder. */

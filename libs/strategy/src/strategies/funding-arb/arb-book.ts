@@ -108,7 +108,6 @@ export const fundingArbStateCodec = z.object({
   /** Entry condition currently holding, per instrument: which pair and since when. */
   candidates: z.record(z.string(), z.object({ pair: z.string(), sinceMs: msSchema })),
   lastSkip: z.record(z.string(), z.object({ reasonCode: z.string(), atMs: msSchema })),
-  /** Per instrument: after a risk denial, no new entry attempt before `untilMs` (doubling per denial). */
   /** The entry circuit breaker (breaker.ts): realized net of closed arbs, its peak, the losing streak, a trip. */
   breaker: z
     .object({
@@ -120,6 +119,7 @@ export const fundingArbStateCodec = z.object({
     .optional(),
   /** Alarms currently raised (alarms.ts), by incident key: one decision when raised, one when cleared. */
   alarms: z.record(z.string(), z.object({ name: z.string(), sinceMs: msSchema })).optional(),
+  /** Per instrument: after a risk denial, no new entry attempt before `untilMs` (doubling per denial). */
   entryBackoff: z
     .record(z.string(), z.object({ untilMs: msSchema, denials: z.int().min(1), reasonCode: z.string() }))
     .default({}),

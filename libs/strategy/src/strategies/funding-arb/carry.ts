@@ -9,6 +9,7 @@
 import {
   type Decimal,
   dec,
+  fundingPayment,
   fundingRatePerHour,
   MS_PER_HOUR,
   maxDec,
@@ -207,10 +208,13 @@ export function breakEvenHours(
   return maxDec(costs, ZERO).div(perHour);
 }
 
-/** What a position of `signedSize` receives at a settlement of `rate` (negative = it pays): longs pay a positive rate. */
-export function settlementPayment(signedSize: Decimal, mark: Decimal, rate: Decimal): Decimal {
-  return signedSize.neg().mul(mark).mul(rate);
-}
+/**
+ * What a position of `signedSize` receives at a settlement of `rate` (negative = it pays):
+ * longs pay a positive rate. Core's one formula (`fundingPayment`), under the name the
+ * carry math reads it by.
+ */
+export const settlementPayment: (signedSize: Decimal, mark: Decimal, rate: Decimal) => Decimal =
+  fundingPayment;
 
 /** A venue whose next settlement may fall within the guard window. */
 export interface SettlingVenue {
