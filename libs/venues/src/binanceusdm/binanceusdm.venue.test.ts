@@ -279,8 +279,10 @@ describe('binanceusdm through ccxt against the emulator', () => {
 
   test('a websocket drop during fills: after the reconnect every fill is delivered once', async () => {
     const fills: VenueFill[] = [];
+    let witnessed = false;
     const sub = await port.watchUserStream((e) => {
       if (e.kind === 'fill' && e.fill.clientOrderId === 'drop-1') fills.push(e.fill);
+      if (e.kind === 'fill' && e.fill.clientOrderId === 'drop-witness') witnessed = true;
     });
     try {
       await port.createOrder({
@@ -314,7 +316,19 @@ describe('binanceusdm through ccxt against the emulator', () => {
       await eventually('missed fills caught up', () => fills.length === 3, 10_000);
       fillAgainst(); // after the reconnect
       await eventually('live again', () => fills.length === 4, 5_000);
-      await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive within this
+      // A later fill on the same private socket and through the same delivery path: once it
+      // is delivered, any duplicate of an earlier fill has been delivered too.
+      await port.createOrder({
+        clientOrderId: 'drop-witness',
+        instrument: BTC,
+        side: 'buy',
+        type: 'limit',
+        timeInForce: 'ioc',
+        price: new Decimal('61000'),
+        size: new Decimal('0.002'),
+        reduceOnly: false,
+      });
+      await eventually('a later fill delivered', () => witnessed, 5_000);
       assert.equal(new Set(fills.map((f) => f.tradeId)).size, 4);
       assert.equal(fills.length, 4);
       assert.equal(fills.reduce((s, f) => s.plus(f.size), new Decimal(0)).toFixed(), '0.008');
