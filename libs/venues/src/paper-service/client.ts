@@ -96,7 +96,8 @@ import {
 } from './mapping.js';
 import { type CallKind, errorFromStatus } from './status.js';
 
-type GrpcStub = InstanceType<typeof PaperVenueServiceClient>;
+/** The generated gRPC client of the PaperVenueService. */
+type PaperVenueServiceGrpcClient = InstanceType<typeof PaperVenueServiceClient>;
 
 /** Anything that hands out a credential on purpose (runtime's `Secret` is one). */
 export interface RevealableSecret {
@@ -198,13 +199,17 @@ type UnaryCallback<Res> = (err: ServiceError | null, response?: Res) => void;
 
 /** Metadata, deadlines and error mapping for every call of one PaperVenueClient. */
 class Caller {
-  readonly client: GrpcStub;
+  readonly client: PaperVenueServiceGrpcClient;
   readonly venue: VenueId;
   readonly address: string;
   readonly #authToken: string | RevealableSecret | undefined;
   readonly #callTimeoutMs: number;
 
-  constructor(client: GrpcStub, options: ResolvedOptions, authToken: string | RevealableSecret | undefined) {
+  constructor(
+    client: PaperVenueServiceGrpcClient,
+    options: ResolvedOptions,
+    authToken: string | RevealableSecret | undefined,
+  ) {
     this.client = client;
     this.venue = options.venue;
     this.address = options.address;
@@ -676,7 +681,7 @@ export class PaperVenueClient implements VenuePort {
     return { venue: this.venue, account: this.account };
   }
 
-  #client(): GrpcStub {
+  #client(): PaperVenueServiceGrpcClient {
     if (this.#closed) {
       throw new VenueDisconnectedError(
         this.venue,
