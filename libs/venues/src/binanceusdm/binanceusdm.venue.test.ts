@@ -8,80 +8,44 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Decimal } from '@perpmesh/core';
-import { BinanceUsdmEmulator, bareMarket, binanceusdmSimConfig } from '@perpmesh/emulators';
+import { BinanceUsdmEmulator, binanceusdmSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
-import { CcxtVenuePort, type CcxtVenuePortOptions } from '../ccxt/port.js';
+import type { CcxtVenuePort, CcxtVenuePortOptions } from '../ccxt/port.js';
+import { EmulatedVenue, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
 import { RateLimitedError, VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { BookSnapshot, FundingInfo, MarketEvent, UserStreamEvent, VenueFill } from '../port.js';
 import { binanceusdmProfile } from './profile.js';
 
 const BTC = 'BTC-USDT-PERP';
 const KEY = { apiKey: 'emu-key-main', secret: 'emu-secret-main' };
-const MAKER = 'counterparty';
 const HOUR_MS = 3_600_000;
 
 let emulator: BinanceUsdmEmulator;
-let baseUrl: string;
+let venue: EmulatedVenue<BinanceUsdmEmulator>;
 let port: CcxtVenuePort;
-const opened: CcxtVenuePort[] = [];
 
-function options(overrides: Partial<CcxtVenuePortOptions> = {}): CcxtVenuePortOptions {
-  return {
-    venue: 'binanceusdm',
-    account: 'main',
-    apiKeyId: 'default',
-    profile: binanceusdmProfile,
-    instruments: [BTC],
-    endpoints: { testnet: false, baseUrl, wsUrl: emulator.wsUrl },
-    credentials: KEY,
-    callTimeoutMs: 5_000,
-    fundingPollMs: 200,
-    streamBackoff: { initialDelayMs: 50, maxDelayMs: 500 },
-    ...overrides,
-  };
-}
-
-async function openPort(overrides: Partial<CcxtVenuePortOptions> = {}): Promise<CcxtVenuePort> {
-  const p = await CcxtVenuePort.open(options(overrides));
-  opened.push(p);
-  return p;
-}
-
-/** The counterparty rests an order at the emulator (its own account, straight into the sim). */
-function makerOrder(side: 'buy' | 'sell', price: string, size: string): void {
-  const result = emulator.exchange.placeOrder({
-    accountId: MAKER,
-    instrumentId: BTC,
-    side,
-    type: 'limit',
-    timeInForce: 'gtc',
-    price,
-    size,
-  });
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.reject));
-  emulator.server.flush();
-}
+const openPort = (overrides: Partial<CcxtVenuePortOptions> = {}) => venue.openPort(overrides);
+const makerOrder = (side: 'buy' | 'sell', price: string, size: string) => venue.makerOrder(side, price, size);
 
 before(async () => {
-  const market = bareMarket(binanceusdmSimConfig(), Date.now());
-  market.exchange.deposit(MAKER, '10000000');
-  market.exchange.setPrices(BTC, { markPrice: '60000', indexPrice: '60000' });
   emulator = new BinanceUsdmEmulator({
-    market,
+    market: makerMarket(binanceusdmSimConfig(), BTC, { markPrice: '60000', indexPrice: '60000' }),
     apiKeys: [{ ...KEY, accountId: 'main', deposit: '100000' }],
     stepIntervalMs: 50,
   });
-  baseUrl = await emulator.start();
+  venue = await EmulatedVenue.start(emulator, BTC, {
+    venue: 'binanceusdm',
+    profile: binanceusdmProfile,
+    credentials: KEY,
+    fundingPollMs: 200,
+  });
   // A book to look at: the counterparty's quotes well away from where the tests trade.
   makerOrder('buy', '59000', '1');
   makerOrder('sell', '61000', '1');
   port = await openPort();
 });
 
-after(async () => {
-  await Promise.allSettled(opened.map((p) => p.close()));
-  await emulator.close();
-});
+after(() => venue.close());
 
 describe('binanceusdm through ccxt against the emulator', () => {
   test('markets load with the venue rules and its funding interval', async () => {
@@ -295,19 +259,7 @@ describe('binanceusdm through ccxt against the emulator', () => {
         size: new Decimal('0.008'),
         reduceOnly: false,
       });
-      const fillAgainst = () => {
-        const r = emulator.exchange.placeOrder({
-          accountId: MAKER,
-          instrumentId: BTC,
-          side: 'buy',
-          type: 'limit',
-          timeInForce: 'ioc',
-          price: '60500',
-          size: '0.002',
-        });
-        assert.ok(r.ok, JSON.stringify(!r.ok && r.reject));
-        emulator.server.flush();
-      };
+      const fillAgainst = () => venue.makerOrder('buy', '60500', '0.002', 'ioc');
       fillAgainst();
       await eventually('first fill live', () => fills.length === 1, 5_000);
       emulator.server.dropWebSockets();
