@@ -5,8 +5,9 @@
  * venue (the emulator, the profile, the credentials) is the caller's.
  */
 import assert from 'node:assert/strict';
-import type { InstrumentId } from '@perpmesh/core';
+import { Decimal, type InstrumentId } from '@perpmesh/core';
 import { bareMarket, type EmulatorMarket, type EmulatorServer } from '@perpmesh/emulators';
+import { eventually } from '@perpmesh/testing';
 import { CcxtVenuePort, type CcxtVenuePortOptions } from './port.js';
 
 /** The counterparty's account at the emulator. */
@@ -108,4 +109,36 @@ export class EmulatedVenue<E extends VenueEmulator> {
     await Promise.allSettled(this.#opened.map((p) => p.close()));
     await this.emulator.close();
   }
+}
+
+/**
+ * `port` buys 0.1 at 60000 from the counterparty, then mark rises above index (longs pay)
+ * and the test waits for a few settlements (FUNDING_EVERY_SECOND). Returns when it began.
+ */
+export async function holdLongWhileFundingSettles(
+  venue: EmulatedVenue<VenueEmulator>,
+  port: CcxtVenuePort,
+  instrument: InstrumentId,
+  clientOrderId: string,
+): Promise<number> {
+  const since = Date.now();
+  venue.makerOrder('sell', '60000', '0.1');
+  await port.createOrder({
+    clientOrderId,
+    instrument,
+    side: 'buy',
+    type: 'limit',
+    timeInForce: 'ioc',
+    price: new Decimal('60000'),
+    size: new Decimal('0.1'),
+    reduceOnly: false,
+  });
+  const exchange = venue.emulator.exchange;
+  exchange.setPrices(instrument, { markPrice: '60060', indexPrice: '60000' });
+  await eventually(
+    'a few settlements',
+    () => exchange.balance('main').fundingNet.lt(0) && Date.now() - since > 2_500,
+    10_000,
+  );
+  return since;
 }
