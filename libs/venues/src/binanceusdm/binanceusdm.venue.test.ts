@@ -11,7 +11,7 @@ import { Decimal } from '@perpmesh/core';
 import { BinanceUsdmEmulator, binanceusdmSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
 import type { CcxtVenuePort, CcxtVenuePortOptions } from '../ccxt/port.js';
-import { EmulatedVenue, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
+import { EmulatedVenue, fillInTwoParts, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
 import { RateLimitedError, VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { BookSnapshot, FundingInfo, MarketEvent, UserStreamEvent, VenueFill } from '../port.js';
 import { binanceusdmProfile } from './profile.js';
@@ -141,30 +141,11 @@ describe('binanceusdm through ccxt against the emulator', () => {
       });
       assert.equal(placed.status, 'accepted');
       assert.equal(placed.clientOrderId, 'life-1');
-      makerOrder('sell', '60000', '0.002');
-      await eventually(
-        'partial fill',
-        async () =>
-          (await port.fetchOrder({ instrument: BTC, clientOrderId: 'life-1' }))?.status ===
-          'partially_filled',
-        5_000,
-      );
-      makerOrder('sell', '60000', '0.003');
-      const filled = await eventually(
-        'filled',
-        async () => {
-          const o = await port.fetchOrder({ instrument: BTC, clientOrderId: 'life-1' });
-          return o?.status === 'filled' ? o : undefined;
-        },
-        5_000,
-      );
+      const { filled, fills } = await fillInTwoParts(venue, port, BTC, 'life-1', events);
       assert.equal(filled.filled.toFixed(), '0.005');
       assert.equal(filled.avgFillPrice?.toFixed(), '60000');
-      const fills = () =>
-        events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === 'life-1' ? [e.fill] : []));
-      await eventually('both fills streamed', () => fills().length === 2, 5_000);
       assert.deepEqual(
-        fills().map((f) => [f.size.toFixed(), f.price.toFixed(), f.liquidity]),
+        fills.map((f) => [f.size.toFixed(), f.price.toFixed(), f.liquidity]),
         [
           ['0.002', '60000', 'maker'],
           ['0.003', '60000', 'maker'],
@@ -172,7 +153,7 @@ describe('binanceusdm through ccxt against the emulator', () => {
       );
       // Maker fee 0.02% of each fill's notional, to the last decimal.
       assert.deepEqual(
-        fills().map((f) => f.fee.toFixed()),
+        fills.map((f) => f.fee.toFixed()),
         ['0.024', '0.036'],
       );
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Decimal, type InstrumentId } from '@perpmesh/core';
 import { bareMarket, type EmulatorMarket, type EmulatorServer } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
+import type { UserStreamEvent, VenueFill, VenueOrder } from '../port.js';
 import { CcxtVenuePort, type CcxtVenuePortOptions } from './port.js';
 
 /** The counterparty's account at the emulator. */
@@ -141,4 +142,39 @@ export async function holdLongWhileFundingSettles(
     10_000,
   );
   return since;
+}
+
+/**
+ * The counterparty sells 0.002, then 0.003, at 60000 into our resting 0.005 buy
+ * `clientOrderId` at that price; waits until the venue reports it partially filled, then
+ * filled, and until both fills are in `events` (our user stream). Returns the filled order
+ * and its streamed fills.
+ */
+export async function fillInTwoParts(
+  venue: EmulatedVenue<VenueEmulator>,
+  port: CcxtVenuePort,
+  instrument: InstrumentId,
+  clientOrderId: string,
+  events: readonly UserStreamEvent[],
+): Promise<{ filled: VenueOrder; fills: VenueFill[] }> {
+  const ref = { instrument, clientOrderId };
+  venue.makerOrder('sell', '60000', '0.002');
+  await eventually(
+    'partial fill',
+    async () => (await port.fetchOrder(ref))?.status === 'partially_filled',
+    5_000,
+  );
+  venue.makerOrder('sell', '60000', '0.003');
+  const filled = await eventually(
+    'filled',
+    async () => {
+      const o = await port.fetchOrder(ref);
+      return o?.status === 'filled' ? o : undefined;
+    },
+    5_000,
+  );
+  const fills = () =>
+    events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === clientOrderId ? [e.fill] : []));
+  await eventually('both fills streamed', () => fills().length === 2, 5_000);
+  return { filled, fills: fills() };
 }

@@ -10,7 +10,7 @@ import { Decimal, ValidationError } from '@perpmesh/core';
 import { HyperliquidEmulator, hyperliquidAddressOf, hyperliquidSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
 import type { CcxtVenuePort, CcxtVenuePortOptions } from '../ccxt/port.js';
-import { EmulatedVenue, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
+import { EmulatedVenue, fillInTwoParts, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
 import { VenueRejectedError } from '../errors.js';
 import type { BookSnapshot, PlaceOrderRequest, UserStreamEvent, VenueFill } from '../port.js';
 import { hyperliquidProfile } from './profile.js';
@@ -117,30 +117,11 @@ describe('hyperliquid through ccxt against the emulator', () => {
     try {
       const placed = await port.createOrder(order('hl-life-1', 'buy', '60000', '0.005'));
       assert.equal(placed.status, 'accepted');
-      makerOrder('sell', '60000', '0.002');
-      await eventually(
-        'partial',
-        async () =>
-          (await port.fetchOrder({ instrument: BTC, clientOrderId: 'hl-life-1' }))?.status ===
-          'partially_filled',
-        5_000,
-      );
-      makerOrder('sell', '60000', '0.003');
-      const filled = await eventually(
-        'filled',
-        async () => {
-          const o = await port.fetchOrder({ instrument: BTC, clientOrderId: 'hl-life-1' });
-          return o?.status === 'filled' ? o : undefined;
-        },
-        5_000,
-      );
+      const { filled, fills } = await fillInTwoParts(venue, port, BTC, 'hl-life-1', events);
       assert.equal(filled.clientOrderId, 'hl-life-1');
       assert.equal(filled.filled.toFixed(), '0.005');
-      const fills = () =>
-        events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === 'hl-life-1' ? [e.fill] : []));
-      await eventually('both fills streamed', () => fills().length === 2, 5_000);
       assert.deepEqual(
-        fills().map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
+        fills.map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
         [
           ['0.002', '0.018', 'maker'],
           ['0.003', '0.027', 'maker'],

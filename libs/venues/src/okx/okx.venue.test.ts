@@ -10,7 +10,7 @@ import { Decimal } from '@perpmesh/core';
 import { OkxEmulator, okxSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
 import type { CcxtVenuePort, CcxtVenuePortOptions } from '../ccxt/port.js';
-import { EmulatedVenue, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
+import { EmulatedVenue, fillInTwoParts, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
 import { VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { BookSnapshot, PlaceOrderRequest, UserStreamEvent } from '../port.js';
 import { okxProfile } from './profile.js';
@@ -102,30 +102,11 @@ describe('okx through ccxt against the emulator', () => {
     try {
       const placed = await port.createOrder(order('okx-life_1', 'buy', '60000', '0.005'));
       assert.equal(placed.status, 'accepted');
-      makerOrder('sell', '60000', '0.002');
-      await eventually(
-        'partial',
-        async () =>
-          (await port.fetchOrder({ instrument: BTC, clientOrderId: 'okx-life_1' }))?.status ===
-          'partially_filled',
-        5_000,
-      );
-      makerOrder('sell', '60000', '0.003');
-      const filled = await eventually(
-        'filled',
-        async () => {
-          const o = await port.fetchOrder({ instrument: BTC, clientOrderId: 'okx-life_1' });
-          return o?.status === 'filled' ? o : undefined;
-        },
-        5_000,
-      );
+      const { filled, fills } = await fillInTwoParts(venue, port, BTC, 'okx-life_1', events);
       assert.equal(filled.clientOrderId, 'okx-life_1');
       assert.equal(filled.filled.toFixed(), '0.005');
-      const fills = () =>
-        events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === 'okx-life_1' ? [e.fill] : []));
-      await eventually('fills streamed', () => fills().length === 2, 5_000);
       assert.deepEqual(
-        fills().map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
+        fills.map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
         [
           ['0.002', '0.024', 'maker'],
           ['0.003', '0.036', 'maker'],
