@@ -49,7 +49,7 @@ import {
   type PaperVenueServiceWatchUserStreamResponse,
 } from '@perpmesh/contracts';
 import type { AccountId, ClientOrderId, Decimal, EpochMs, InstrumentId, VenueId } from '@perpmesh/core';
-import { ValidationError } from '@perpmesh/core';
+import { errorText, ValidationError } from '@perpmesh/core';
 import { VenueDisconnectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type {
   BookSnapshot,
@@ -256,7 +256,7 @@ class Caller {
 
   /** The server answered with something we cannot read (version skew): the outcome is unknown. */
   malformed(method: string, kind: CallKind, cause: unknown): Error {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = errorText(cause);
     const message = `${method}: malformed answer from paper-venue at ${this.address}: ${detail}`;
     return kind === 'write'
       ? new VenueUnknownOutcomeError(this.venue, `${message} (the request may have taken effect)`, { cause })
@@ -660,7 +660,7 @@ export class PaperVenueClient implements VenuePort {
       );
       this.#setLink(true, `connected to paper-venue at ${this.address}`);
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
+      const detail = errorText(err);
       this.#setLink(false, `${LINK_COMPONENT}: cannot reach paper-venue at ${this.address}: ${detail}`);
     }
     return this.readiness();
