@@ -1,7 +1,8 @@
 /**
  * Fault injection of an emulator, by config or by a test at run time. A rule matches
- * requests by method and path and fires on the next `count` of them; websocket faults
- * (drops, sequence gaps) are one-shot triggers the emulator consumes.
+ * requests by method and path and fires on the next `count` of them; a book sequence gap
+ * is a one-shot trigger the emulator consumes (a websocket drop is
+ * `EmulatorServer.dropWebSockets`).
  */
 export type HttpFaultKind =
   /** Answer 429 with the venue's rate-limit payload; the request is not processed. */
@@ -35,8 +36,6 @@ export class Faults {
   latencyMs: number;
   private readonly rules: ArmedRule[] = [];
   private readonly skipDeltas = new Map<string, number>();
-  /** Set by a test; the next `flush` drops every websocket connection. */
-  dropRequested = false;
 
   constructor(config: FaultConfig = {}) {
     this.latencyMs = config.latencyMs ?? 0;

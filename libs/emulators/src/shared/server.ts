@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EpochMs } from '@perpmesh/core';
+import { type EpochMs, errorText, sleep } from '@perpmesh/core';
 import type { SimEvent } from '@perpmesh/sim';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type FaultConfig, Faults } from './faults.js';
@@ -126,7 +126,7 @@ export class EmulatorServer {
     const wire = this.wire as VenueWire;
     const routeKey = `${request.method} ${request.path}`;
     this.requestCounts.set(routeKey, (this.requestCounts.get(routeKey) ?? 0) + 1);
-    if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
+    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
     const fault = this.faults.take(request.method, request.path);
     let response: EmulatorResponse;
     if (fault === 'rate-limit' || fault === 'server-error') {
@@ -137,7 +137,7 @@ export class EmulatorServer {
         response = await wire.handle(request);
         this.flush();
       } catch (err) {
-        response = { status: 500, body: { error: (err as Error).message } };
+        response = { status: 500, body: { error: errorText(err) } };
       }
     }
     if (fault === 'timeout-after-accept') {

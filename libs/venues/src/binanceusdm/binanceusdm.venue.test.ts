@@ -8,80 +8,44 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Decimal } from '@perpmesh/core';
-import { BinanceUsdmEmulator, bareMarket, binanceusdmSimConfig } from '@perpmesh/emulators';
+import { BinanceUsdmEmulator, binanceusdmSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
-import { CcxtVenuePort, type CcxtVenuePortOptions } from '../ccxt/port.js';
+import type { CcxtVenuePort, CcxtVenuePortOptions } from '../ccxt/port.js';
+import { EmulatedVenue, fillInTwoParts, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
 import { RateLimitedError, VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { BookSnapshot, FundingInfo, MarketEvent, UserStreamEvent, VenueFill } from '../port.js';
 import { binanceusdmProfile } from './profile.js';
 
 const BTC = 'BTC-USDT-PERP';
 const KEY = { apiKey: 'emu-key-main', secret: 'emu-secret-main' };
-const MAKER = 'counterparty';
 const HOUR_MS = 3_600_000;
 
 let emulator: BinanceUsdmEmulator;
-let baseUrl: string;
+let venue: EmulatedVenue<BinanceUsdmEmulator>;
 let port: CcxtVenuePort;
-const opened: CcxtVenuePort[] = [];
 
-function options(overrides: Partial<CcxtVenuePortOptions> = {}): CcxtVenuePortOptions {
-  return {
-    venue: 'binanceusdm',
-    account: 'main',
-    apiKeyId: 'default',
-    profile: binanceusdmProfile,
-    instruments: [BTC],
-    endpoints: { testnet: false, baseUrl, wsUrl: emulator.wsUrl },
-    credentials: KEY,
-    callTimeoutMs: 5_000,
-    fundingPollMs: 200,
-    streamBackoff: { initialDelayMs: 50, maxDelayMs: 500 },
-    ...overrides,
-  };
-}
-
-async function openPort(overrides: Partial<CcxtVenuePortOptions> = {}): Promise<CcxtVenuePort> {
-  const p = await CcxtVenuePort.open(options(overrides));
-  opened.push(p);
-  return p;
-}
-
-/** The counterparty rests an order at the emulator (its own account, straight into the sim). */
-function makerOrder(side: 'buy' | 'sell', price: string, size: string): void {
-  const result = emulator.exchange.placeOrder({
-    accountId: MAKER,
-    instrumentId: BTC,
-    side,
-    type: 'limit',
-    timeInForce: 'gtc',
-    price,
-    size,
-  });
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.reject));
-  emulator.server.flush();
-}
+const openPort = (overrides: Partial<CcxtVenuePortOptions> = {}) => venue.openPort(overrides);
+const makerOrder = (side: 'buy' | 'sell', price: string, size: string) => venue.makerOrder(side, price, size);
 
 before(async () => {
-  const market = bareMarket(binanceusdmSimConfig(), Date.now());
-  market.exchange.deposit(MAKER, '10000000');
-  market.exchange.setPrices(BTC, { markPrice: '60000', indexPrice: '60000' });
   emulator = new BinanceUsdmEmulator({
-    market,
+    market: makerMarket(binanceusdmSimConfig(), BTC, { markPrice: '60000', indexPrice: '60000' }),
     apiKeys: [{ ...KEY, accountId: 'main', deposit: '100000' }],
     stepIntervalMs: 50,
   });
-  baseUrl = await emulator.start();
+  venue = await EmulatedVenue.start(emulator, BTC, {
+    venue: 'binanceusdm',
+    profile: binanceusdmProfile,
+    credentials: KEY,
+    fundingPollMs: 200,
+  });
   // A book to look at: the counterparty's quotes well away from where the tests trade.
   makerOrder('buy', '59000', '1');
   makerOrder('sell', '61000', '1');
   port = await openPort();
 });
 
-after(async () => {
-  await Promise.allSettled(opened.map((p) => p.close()));
-  await emulator.close();
-});
+after(() => venue.close());
 
 describe('binanceusdm through ccxt against the emulator', () => {
   test('markets load with the venue rules and its funding interval', async () => {
@@ -177,30 +141,11 @@ describe('binanceusdm through ccxt against the emulator', () => {
       });
       assert.equal(placed.status, 'accepted');
       assert.equal(placed.clientOrderId, 'life-1');
-      makerOrder('sell', '60000', '0.002');
-      await eventually(
-        'partial fill',
-        async () =>
-          (await port.fetchOrder({ instrument: BTC, clientOrderId: 'life-1' }))?.status ===
-          'partially_filled',
-        5_000,
-      );
-      makerOrder('sell', '60000', '0.003');
-      const filled = await eventually(
-        'filled',
-        async () => {
-          const o = await port.fetchOrder({ instrument: BTC, clientOrderId: 'life-1' });
-          return o?.status === 'filled' ? o : undefined;
-        },
-        5_000,
-      );
+      const { filled, fills } = await fillInTwoParts(venue, port, BTC, 'life-1', events);
       assert.equal(filled.filled.toFixed(), '0.005');
       assert.equal(filled.avgFillPrice?.toFixed(), '60000');
-      const fills = () =>
-        events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === 'life-1' ? [e.fill] : []));
-      await eventually('both fills streamed', () => fills().length === 2, 5_000);
       assert.deepEqual(
-        fills().map((f) => [f.size.toFixed(), f.price.toFixed(), f.liquidity]),
+        fills.map((f) => [f.size.toFixed(), f.price.toFixed(), f.liquidity]),
         [
           ['0.002', '60000', 'maker'],
           ['0.003', '60000', 'maker'],
@@ -208,7 +153,7 @@ describe('binanceusdm through ccxt against the emulator', () => {
       );
       // Maker fee 0.02% of each fill's notional, to the last decimal.
       assert.deepEqual(
-        fills().map((f) => f.fee.toFixed()),
+        fills.map((f) => f.fee.toFixed()),
         ['0.024', '0.036'],
       );
 
@@ -279,8 +224,10 @@ describe('binanceusdm through ccxt against the emulator', () => {
 
   test('a websocket drop during fills: after the reconnect every fill is delivered once', async () => {
     const fills: VenueFill[] = [];
+    let witnessed = false;
     const sub = await port.watchUserStream((e) => {
       if (e.kind === 'fill' && e.fill.clientOrderId === 'drop-1') fills.push(e.fill);
+      if (e.kind === 'fill' && e.fill.clientOrderId === 'drop-witness') witnessed = true;
     });
     try {
       await port.createOrder({
@@ -293,19 +240,7 @@ describe('binanceusdm through ccxt against the emulator', () => {
         size: new Decimal('0.008'),
         reduceOnly: false,
       });
-      const fillAgainst = () => {
-        const r = emulator.exchange.placeOrder({
-          accountId: MAKER,
-          instrumentId: BTC,
-          side: 'buy',
-          type: 'limit',
-          timeInForce: 'ioc',
-          price: '60500',
-          size: '0.002',
-        });
-        assert.ok(r.ok, JSON.stringify(!r.ok && r.reject));
-        emulator.server.flush();
-      };
+      const fillAgainst = () => venue.makerOrder('buy', '60500', '0.002', 'ioc');
       fillAgainst();
       await eventually('first fill live', () => fills.length === 1, 5_000);
       emulator.server.dropWebSockets();
@@ -314,7 +249,19 @@ describe('binanceusdm through ccxt against the emulator', () => {
       await eventually('missed fills caught up', () => fills.length === 3, 10_000);
       fillAgainst(); // after the reconnect
       await eventually('live again', () => fills.length === 4, 5_000);
-      await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive within this
+      // A later fill on the same private socket and through the same delivery path: once it
+      // is delivered, any duplicate of an earlier fill has been delivered too.
+      await port.createOrder({
+        clientOrderId: 'drop-witness',
+        instrument: BTC,
+        side: 'buy',
+        type: 'limit',
+        timeInForce: 'ioc',
+        price: new Decimal('61000'),
+        size: new Decimal('0.002'),
+        reduceOnly: false,
+      });
+      await eventually('a later fill delivered', () => witnessed, 5_000);
       assert.equal(new Set(fills.map((f) => f.tradeId)).size, 4);
       assert.equal(fills.length, 4);
       assert.equal(fills.reduce((s, f) => s.plus(f.size), new Decimal(0)).toFixed(), '0.008');

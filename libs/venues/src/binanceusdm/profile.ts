@@ -18,6 +18,13 @@ import {
   type TimeInForce,
   ValidationError,
 } from '@perpmesh/core';
+import {
+  type PayloadRow,
+  payloadDecimal,
+  payloadInstrument,
+  payloadInt,
+  payloadText,
+} from '../ccxt/payload.js';
 import type { CcxtEndpoints, CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
 import type {
   FundingInfo,
@@ -40,34 +47,6 @@ const REST_KEYS = {
   fapiPrivateV3: '/fapi/v3',
   fapiData: '/futures/data',
 } as const;
-
-type Row = Record<string, unknown>;
-
-function text(row: Row, field: string, where: string): string {
-  const v = row[field];
-  if (typeof v === 'string' && v !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw new ValidationError(`${where}.${field}`, `expected a number as text, got ${JSON.stringify(v)}`);
-}
-
-function dec(row: Row, field: string, where: string): Decimal {
-  return new Decimal(text(row, field, where));
-}
-
-function int(row: Row, field: string, where: string): number {
-  const n = Number(row[field]);
-  if (!Number.isSafeInteger(n))
-    throw new ValidationError(`${where}.${field}`, `expected an integer, got ${JSON.stringify(row[field])}`);
-  return n;
-}
-
-function instrumentOf(row: Row, field: string, where: string, ctx: ParseContext): InstrumentId {
-  const symbol = text(row, field, where);
-  const instrument = ctx.instrumentOfVenueSymbol(symbol);
-  if (instrument === undefined)
-    throw new ValidationError(`${where}.${field}`, `${symbol} is not an instrument we follow`);
-  return instrument;
-}
 
 const STATUS: Record<string, OrderStatus> = {
   NEW: 'accepted',
@@ -100,59 +79,59 @@ const REJECT_CODES: Record<string, string> = {
 };
 
 /** ORDER_TRADE_UPDATE carries the order in `o`; ccxt hands either the event or `o` as `info`. */
-function unwrap(info: Row): Row {
-  return typeof info.o === 'object' && info.o !== null ? (info.o as Row) : info;
+function unwrap(info: PayloadRow): PayloadRow {
+  return typeof info.o === 'object' && info.o !== null ? (info.o as PayloadRow) : info;
 }
 
 /** Our order from an order payload: REST (`orderId`, `status`, ...) or ORDER_TRADE_UPDATE's `o` (`i`, `X`, ...). */
-function parseOrder(raw: Row, ctx: ParseContext): VenueOrder {
+function parseOrder(raw: PayloadRow, ctx: ParseContext): VenueOrder {
   const info = unwrap(raw);
   const w = 'binanceusdm order';
   const ws = info.i !== undefined && info.orderId === undefined;
-  const status = STATUS[text(info, ws ? 'X' : 'status', w)];
+  const status = STATUS[payloadText(info, ws ? 'X' : 'status', w)];
   if (status === undefined)
     throw new ValidationError(`${w}.status`, `unknown status ${JSON.stringify(info.status ?? info.X)}`);
-  const type = text(info, ws ? 'o' : 'type', w) === 'MARKET' ? 'market' : 'limit';
-  const price = dec(info, ws ? 'p' : 'price', w);
-  const filled = dec(info, ws ? 'z' : 'executedQty', w);
-  const avg = dec(info, ws ? 'ap' : 'avgPrice', w);
+  const type = payloadText(info, ws ? 'o' : 'type', w) === 'MARKET' ? 'market' : 'limit';
+  const price = payloadDecimal(info, ws ? 'p' : 'price', w);
+  const filled = payloadDecimal(info, ws ? 'z' : 'executedQty', w);
+  const avg = payloadDecimal(info, ws ? 'ap' : 'avgPrice', w);
   return {
-    clientOrderId: text(info, ws ? 'c' : 'clientOrderId', w),
-    venueOrderId: text(info, ws ? 'i' : 'orderId', w),
-    instrument: instrumentOf(info, ws ? 's' : 'symbol', w, ctx),
-    side: text(info, ws ? 'S' : 'side', w) === 'BUY' ? 'buy' : 'sell',
+    clientOrderId: payloadText(info, ws ? 'c' : 'clientOrderId', w),
+    venueOrderId: payloadText(info, ws ? 'i' : 'orderId', w),
+    instrument: payloadInstrument(info, ws ? 's' : 'symbol', w, ctx),
+    side: payloadText(info, ws ? 'S' : 'side', w) === 'BUY' ? 'buy' : 'sell',
     type,
-    timeInForce: TIF_FROM_BINANCE[text(info, ws ? 'f' : 'timeInForce', w)] ?? 'gtc',
+    timeInForce: TIF_FROM_BINANCE[payloadText(info, ws ? 'f' : 'timeInForce', w)] ?? 'gtc',
     ...(type === 'limit' && price.gt(0) ? { price } : {}),
-    size: dec(info, ws ? 'q' : 'origQty', w),
+    size: payloadDecimal(info, ws ? 'q' : 'origQty', w),
     filled,
     ...(filled.gt(0) && avg.gt(0) ? { avgFillPrice: avg } : {}),
     status,
     reduceOnly: info[ws ? 'R' : 'reduceOnly'] === true,
-    tsEventMs: int(info, ws ? 'T' : 'updateTime', w),
+    tsEventMs: payloadInt(info, ws ? 'T' : 'updateTime', w),
   };
 }
 
 /** A fill from `/fapi/v1/userTrades` (no client id) or ORDER_TRADE_UPDATE's `o` (with it). */
 function parseFill(
-  raw: Row,
+  raw: PayloadRow,
   ctx: ParseContext,
 ): Omit<VenueFill, 'clientOrderId'> & { clientOrderId?: ClientOrderId } {
   const info = unwrap(raw);
   const w = 'binanceusdm fill';
   const ws = info.i !== undefined && info.orderId === undefined;
   return {
-    tradeId: text(info, ws ? 't' : 'id', w),
-    venueOrderId: text(info, ws ? 'i' : 'orderId', w),
-    ...(ws ? { clientOrderId: text(info, 'c', w) } : {}),
-    instrument: instrumentOf(info, ws ? 's' : 'symbol', w, ctx),
-    side: text(info, ws ? 'S' : 'side', w) === 'BUY' ? 'buy' : 'sell',
-    price: dec(info, ws ? 'L' : 'price', w),
-    size: dec(info, ws ? 'l' : 'qty', w),
-    fee: dec(info, ws ? 'n' : 'commission', w),
-    feeCurrency: text(info, ws ? 'N' : 'commissionAsset', w),
+    tradeId: payloadText(info, ws ? 't' : 'id', w),
+    venueOrderId: payloadText(info, ws ? 'i' : 'orderId', w),
+    ...(ws ? { clientOrderId: payloadText(info, 'c', w) } : {}),
+    instrument: payloadInstrument(info, ws ? 's' : 'symbol', w, ctx),
+    side: payloadText(info, ws ? 'S' : 'side', w) === 'BUY' ? 'buy' : 'sell',
+    price: payloadDecimal(info, ws ? 'L' : 'price', w),
+    size: payloadDecimal(info, ws ? 'l' : 'qty', w),
+    fee: payloadDecimal(info, ws ? 'n' : 'commission', w),
+    feeCurrency: payloadText(info, ws ? 'N' : 'commissionAsset', w),
     liquidity: info[ws ? 'm' : 'maker'] === true ? 'maker' : 'taker',
-    tsEventMs: int(info, ws ? 'T' : 'time', w),
+    tsEventMs: payloadInt(info, ws ? 'T' : 'time', w),
   };
 }
 
@@ -161,10 +140,10 @@ async function fundingIntervals(
   instruments: readonly InstrumentId[],
   ctx: ParseContext,
 ): Promise<Map<InstrumentId, number>> {
-  const rows = (await (exchange.fapiPublicGetFundingInfo as () => Promise<Row[]>)()) ?? [];
+  const rows = (await (exchange.fapiPublicGetFundingInfo as () => Promise<PayloadRow[]>)()) ?? [];
   const hoursBySymbol = new Map<string, number>();
   for (const row of rows)
-    hoursBySymbol.set(String(row.symbol), int(row, 'fundingIntervalHours', 'binanceusdm fundingInfo'));
+    hoursBySymbol.set(String(row.symbol), payloadInt(row, 'fundingIntervalHours', 'binanceusdm fundingInfo'));
   const out = new Map<InstrumentId, number>();
   for (const instrument of instruments) {
     const symbol = venueSymbol(instrument);
@@ -232,7 +211,7 @@ export const binanceusdmProfile: CcxtVenueProfile = {
         : undefined,
   async scheduleCancelAll(exchange, afterMs, instruments) {
     // countdownCancelAll is per symbol: armed (or disarmed, 0) for each one we trade.
-    const post = exchange.fapiPrivatePostCountdownCancelAll as (p: Row) => Promise<unknown>;
+    const post = exchange.fapiPrivatePostCountdownCancelAll as (p: PayloadRow) => Promise<unknown>;
     for (const instrument of instruments) {
       await post.call(exchange, { symbol: venueSymbol(instrument), countdownTime: afterMs });
     }
@@ -249,7 +228,7 @@ export const binanceusdmProfile: CcxtVenueProfile = {
   fetchFundingIntervals: fundingIntervals,
   async fetchFunding(exchange, instruments, ctx) {
     const [rows, intervals] = await Promise.all([
-      (exchange.fapiPublicGetPremiumIndex as () => Promise<Row[]>)(),
+      (exchange.fapiPublicGetPremiumIndex as () => Promise<PayloadRow[]>)(),
       fundingIntervals(exchange, instruments, ctx),
     ]);
     const bySymbol = new Map(rows.map((r) => [String(r.symbol), r]));
@@ -260,57 +239,57 @@ export const binanceusdmProfile: CcxtVenueProfile = {
       return {
         kind: 'funding',
         instrument,
-        rate: dec(row, 'lastFundingRate', w),
+        rate: payloadDecimal(row, 'lastFundingRate', w),
         intervalMs: intervals.get(instrument) as number,
-        nextFundingTimeMs: int(row, 'nextFundingTime', w),
-        markPrice: dec(row, 'markPrice', w),
-        indexPrice: dec(row, 'indexPrice', w),
-        tsEventMs: int(row, 'time', w),
+        nextFundingTimeMs: payloadInt(row, 'nextFundingTime', w),
+        markPrice: payloadDecimal(row, 'markPrice', w),
+        indexPrice: payloadDecimal(row, 'indexPrice', w),
+        tsEventMs: payloadInt(row, 'time', w),
       };
     });
   },
   async fetchBalances(exchange, ctx) {
-    const account = await (exchange.fapiPrivateV2GetAccount as () => Promise<Row>)();
-    const assets = (account.assets as Row[] | undefined) ?? [];
+    const account = await (exchange.fapiPrivateV2GetAccount as () => Promise<PayloadRow>)();
+    const assets = (account.assets as PayloadRow[] | undefined) ?? [];
     void ctx;
     return assets.map((a): VenueBalance => {
       const w = `binanceusdm account.assets ${String(a.asset)}`;
       return {
-        asset: text(a, 'asset', w),
-        total: dec(a, 'walletBalance', w),
-        available: dec(a, 'availableBalance', w),
-        equity: dec(a, 'marginBalance', w),
-        unrealizedPnl: dec(a, 'unrealizedProfit', w),
-        tsEventMs: a.updateTime === undefined ? Date.now() : int(a, 'updateTime', w),
+        asset: payloadText(a, 'asset', w),
+        total: payloadDecimal(a, 'walletBalance', w),
+        available: payloadDecimal(a, 'availableBalance', w),
+        equity: payloadDecimal(a, 'marginBalance', w),
+        unrealizedPnl: payloadDecimal(a, 'unrealizedProfit', w),
+        tsEventMs: a.updateTime === undefined ? Date.now() : payloadInt(a, 'updateTime', w),
       };
     });
   },
   async fetchPositions(exchange, ctx) {
-    const rows = await (exchange.fapiPrivateV2GetPositionRisk as () => Promise<Row[]>)();
+    const rows = await (exchange.fapiPrivateV2GetPositionRisk as () => Promise<PayloadRow[]>)();
     const out: VenuePosition[] = [];
     for (const row of rows) {
       const instrument = ctx.instrumentOfVenueSymbol(String(row.symbol));
       if (instrument === undefined) continue;
       const w = `binanceusdm positionRisk ${String(row.symbol)}`;
-      const size = dec(row, 'positionAmt', w);
+      const size = payloadDecimal(row, 'positionAmt', w);
       if (size.isZero()) continue;
-      const liq = dec(row, 'liquidationPrice', w);
+      const liq = payloadDecimal(row, 'liquidationPrice', w);
       out.push({
         instrument,
         size,
-        entryPrice: dec(row, 'entryPrice', w),
-        markPrice: dec(row, 'markPrice', w),
-        unrealizedPnl: dec(row, 'unRealizedProfit', w),
+        entryPrice: payloadDecimal(row, 'entryPrice', w),
+        markPrice: payloadDecimal(row, 'markPrice', w),
+        unrealizedPnl: payloadDecimal(row, 'unRealizedProfit', w),
         realizedPnl: new Decimal(0),
-        leverage: dec(row, 'leverage', w),
+        leverage: payloadDecimal(row, 'leverage', w),
         ...(liq.gt(0) ? { liquidationPrice: liq } : {}),
-        tsEventMs: int(row, 'updateTime', w),
+        tsEventMs: payloadInt(row, 'updateTime', w),
       });
     }
     return out;
   },
   async fetchFundingPayments(exchange, sinceMs, ctx) {
-    const rows = await (exchange.fapiPrivateGetIncome as (p: object) => Promise<Row[]>)({
+    const rows = await (exchange.fapiPrivateGetIncome as (p: object) => Promise<PayloadRow[]>)({
       incomeType: 'FUNDING_FEE',
       startTime: sinceMs,
       limit: 1000,
@@ -323,11 +302,11 @@ export const binanceusdmProfile: CcxtVenueProfile = {
       // The income history has no rate, size or mark: zero means "not reported".
       out.push({
         instrument,
-        amount: dec(row, 'income', w),
+        amount: payloadDecimal(row, 'income', w),
         rate: new Decimal(0),
         positionSize: new Decimal(0),
         markPrice: new Decimal(0),
-        tsEventMs: int(row, 'time', w),
+        tsEventMs: payloadInt(row, 'time', w),
       });
     }
     return out;

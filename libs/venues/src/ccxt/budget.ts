@@ -5,6 +5,7 @@
  * refilled at `perSecond`; a call waits for a token, and one that would wait longer than
  * `maxWaitMs` fails as rate-limited instead of queueing without bound.
  */
+import { sleep } from '@perpmesh/core';
 import { RateLimitedError } from '../errors.js';
 
 export interface RequestBudgetOptions {
@@ -55,6 +56,6 @@ export class RequestBudget {
 
   async take(): Promise<void> {
     const waitMs = this.reserve();
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    if (waitMs > 0) await sleep(waitMs);
   }
 }

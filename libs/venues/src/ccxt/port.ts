@@ -28,6 +28,7 @@ import {
   type EpochMs,
   errorText,
   type InstrumentId,
+  sleep,
   ValidationError,
   type VenueId,
   type VenueOrderId,
@@ -770,7 +771,7 @@ export class CcxtVenuePort implements VenuePort {
         })();
         // Subscribed once the private connection is open; then catch up what a break missed.
         const connected = (async () => {
-          while (live() && !this.privateConnected()) await new Promise((r) => setTimeout(r, 20));
+          while (live() && !this.privateConnected()) await sleep(20);
           this.observeFutures();
           if (!live()) return;
           sink.subscribed();

@@ -6,23 +6,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Decimal } from '@perpmesh/core';
-import {
-  bareMarket,
-  HyperliquidEmulator,
-  hyperliquidAddressOf,
-  hyperliquidSimConfig,
-} from '@perpmesh/emulators';
+import { HyperliquidEmulator, hyperliquidAddressOf, hyperliquidSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
-import { CcxtVenuePort } from '../ccxt/port.js';
+import type { CcxtVenuePort } from '../ccxt/port.js';
+import { EmulatedVenue, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
 import type { VenueFill } from '../port.js';
 import { hyperliquidProfile } from './profile.js';
 
 const BTC = 'BTC-USDC-PERP';
 const PRIVATE_KEY = `0x${'33'.repeat(32)}`;
 const WALLET = hyperliquidAddressOf(PRIVATE_KEY);
-const MAKER = 'counterparty';
 
 let emulator: HyperliquidEmulator;
+let venue: EmulatedVenue<HyperliquidEmulator>;
 let port: CcxtVenuePort;
 let nonce = Date.now();
 const nextNonce = () => {
@@ -31,48 +27,26 @@ const nextNonce = () => {
 };
 
 before(async () => {
-  const market = bareMarket(hyperliquidSimConfig(), Date.now());
-  market.exchange.deposit(MAKER, '10000000');
-  market.exchange.setPrices(BTC, { markPrice: '60000', indexPrice: '60000' });
   emulator = new HyperliquidEmulator({
-    market,
+    market: makerMarket(hyperliquidSimConfig(), BTC, { markPrice: '60000', indexPrice: '60000' }),
     users: [{ address: WALLET, accountId: 'main', deposit: '1000' }],
     stepIntervalMs: 50,
   });
-  const baseUrl = await emulator.start();
-  port = await CcxtVenuePort.open({
+  venue = await EmulatedVenue.start(emulator, BTC, {
     venue: 'hyperliquid',
-    account: 'main',
-    apiKeyId: 'default',
     profile: hyperliquidProfile,
-    instruments: [BTC],
-    endpoints: { testnet: false, baseUrl, wsUrl: emulator.wsUrl },
     credentials: { walletAddress: WALLET, privateKey: PRIVATE_KEY },
-    callTimeoutMs: 5_000,
-    streamBackoff: { initialDelayMs: 50, maxDelayMs: 500 },
   });
+  port = await venue.openPort();
 });
 
-after(async () => {
-  await port.close();
-  await emulator.close();
-});
+after(() => venue.close());
 
 describe('hyperliquid account events made by the venue', () => {
   test('a liquidation: its fill is origin liquidation, no client id of ours, and the position is gone', async () => {
     assert.equal(port.capabilities.venueFills, true);
     await port.setLeverage(BTC, new Decimal(10), { nonce: nextNonce() });
-    const r = emulator.exchange.placeOrder({
-      accountId: MAKER,
-      instrumentId: BTC,
-      side: 'sell',
-      type: 'limit',
-      timeInForce: 'gtc',
-      price: '60000',
-      size: '0.1',
-    });
-    assert.ok(r.ok);
-    emulator.server.flush();
+    venue.makerOrder('sell', '60000', '0.1');
     const fills: VenueFill[] = [];
     const sub = await port.watchUserStream((e) => {
       if (e.kind === 'fill') fills.push(e.fill);

@@ -7,14 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Decimal, ValidationError } from '@perpmesh/core';
-import {
-  bareMarket,
-  HyperliquidEmulator,
-  hyperliquidAddressOf,
-  hyperliquidSimConfig,
-} from '@perpmesh/emulators';
+import { HyperliquidEmulator, hyperliquidAddressOf, hyperliquidSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
-import { CcxtVenuePort, type CcxtVenuePortOptions } from '../ccxt/port.js';
+import type { CcxtVenuePort, CcxtVenuePortOptions } from '../ccxt/port.js';
+import { EmulatedVenue, fillInTwoParts, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
 import { VenueRejectedError } from '../errors.js';
 import type { BookSnapshot, PlaceOrderRequest, UserStreamEvent, VenueFill } from '../port.js';
 import { hyperliquidProfile } from './profile.js';
@@ -23,51 +19,16 @@ const BTC = 'BTC-USDC-PERP';
 const PRIVATE_KEY = `0x${'11'.repeat(32)}`;
 const STRANGER_KEY = `0x${'22'.repeat(32)}`;
 const WALLET = hyperliquidAddressOf(PRIVATE_KEY);
-const MAKER = 'counterparty';
 const HOUR_MS = 3_600_000;
 
 let emulator: HyperliquidEmulator;
-let baseUrl: string;
+let venue: EmulatedVenue<HyperliquidEmulator>;
 let port: CcxtVenuePort;
-const opened: CcxtVenuePort[] = [];
 let nextNonce = Date.now();
 
-function options(overrides: Partial<CcxtVenuePortOptions> = {}): CcxtVenuePortOptions {
-  return {
-    venue: 'hyperliquid',
-    account: 'main',
-    apiKeyId: 'default',
-    profile: hyperliquidProfile,
-    instruments: [BTC],
-    endpoints: { testnet: false, baseUrl, wsUrl: emulator.wsUrl },
-    credentials: { walletAddress: WALLET, privateKey: PRIVATE_KEY },
-    callTimeoutMs: 5_000,
-    fundingPollMs: 200,
-    streamBackoff: { initialDelayMs: 50, maxDelayMs: 500 },
-    budget: { capacity: 100, perSecond: 100, maxWaitMs: 5_000 },
-    ...overrides,
-  };
-}
-
-async function openPort(overrides: Partial<CcxtVenuePortOptions> = {}): Promise<CcxtVenuePort> {
-  const p = await CcxtVenuePort.open(options(overrides));
-  opened.push(p);
-  return p;
-}
-
-function makerOrder(side: 'buy' | 'sell', price: string, size: string, tif: 'gtc' | 'ioc' = 'gtc'): void {
-  const r = emulator.exchange.placeOrder({
-    accountId: MAKER,
-    instrumentId: BTC,
-    side,
-    type: 'limit',
-    timeInForce: tif,
-    price,
-    size,
-  });
-  assert.ok(r.ok, JSON.stringify(!r.ok && r.reject));
-  emulator.server.flush();
-}
+const openPort = (overrides: Partial<CcxtVenuePortOptions> = {}) => venue.openPort(overrides);
+const makerOrder = (side: 'buy' | 'sell', price: string, size: string, tif: 'gtc' | 'ioc' = 'gtc') =>
+  venue.makerOrder(side, price, size, tif);
 
 /** A nonce as execution allocates them for this venue: strictly increasing, never below the clock. */
 function allocateNonce(): bigint {
@@ -90,24 +51,24 @@ function order(clientOrderId: string, side: 'buy' | 'sell', price: string, size:
 }
 
 before(async () => {
-  const market = bareMarket(hyperliquidSimConfig(), Date.now());
-  market.exchange.deposit(MAKER, '10000000');
-  market.exchange.setPrices(BTC, { markPrice: '60000', indexPrice: '59990' });
   emulator = new HyperliquidEmulator({
-    market,
+    market: makerMarket(hyperliquidSimConfig(), BTC, { markPrice: '60000', indexPrice: '59990' }),
     users: [{ address: WALLET, accountId: 'main', deposit: '100000' }],
     stepIntervalMs: 50,
   });
-  baseUrl = await emulator.start();
+  venue = await EmulatedVenue.start(emulator, BTC, {
+    venue: 'hyperliquid',
+    profile: hyperliquidProfile,
+    credentials: { walletAddress: WALLET, privateKey: PRIVATE_KEY },
+    fundingPollMs: 200,
+    budget: { capacity: 100, perSecond: 100, maxWaitMs: 5_000 },
+  });
   makerOrder('buy', '59000', '1');
   makerOrder('sell', '61000', '1');
   port = await openPort();
 });
 
-after(async () => {
-  await Promise.allSettled(opened.map((p) => p.close()));
-  await emulator.close();
-});
+after(() => venue.close());
 
 describe('hyperliquid through ccxt against the emulator', () => {
   test('markets load: 5 size decimals, the 5-significant-digit tick, 1 h funding', async () => {
@@ -156,30 +117,11 @@ describe('hyperliquid through ccxt against the emulator', () => {
     try {
       const placed = await port.createOrder(order('hl-life-1', 'buy', '60000', '0.005'));
       assert.equal(placed.status, 'accepted');
-      makerOrder('sell', '60000', '0.002');
-      await eventually(
-        'partial',
-        async () =>
-          (await port.fetchOrder({ instrument: BTC, clientOrderId: 'hl-life-1' }))?.status ===
-          'partially_filled',
-        5_000,
-      );
-      makerOrder('sell', '60000', '0.003');
-      const filled = await eventually(
-        'filled',
-        async () => {
-          const o = await port.fetchOrder({ instrument: BTC, clientOrderId: 'hl-life-1' });
-          return o?.status === 'filled' ? o : undefined;
-        },
-        5_000,
-      );
+      const { filled, fills } = await fillInTwoParts(venue, port, BTC, 'hl-life-1', events);
       assert.equal(filled.clientOrderId, 'hl-life-1');
       assert.equal(filled.filled.toFixed(), '0.005');
-      const fills = () =>
-        events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === 'hl-life-1' ? [e.fill] : []));
-      await eventually('both fills streamed', () => fills().length === 2, 5_000);
       assert.deepEqual(
-        fills().map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
+        fills.map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
         [
           ['0.002', '0.018', 'maker'],
           ['0.003', '0.027', 'maker'],

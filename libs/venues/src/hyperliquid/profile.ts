@@ -13,11 +13,17 @@
 import {
   type ClientOrderId,
   Decimal,
-  type InstrumentId,
   type OrderStatus,
   type TimeInForce,
   ValidationError,
 } from '@perpmesh/core';
+import {
+  type PayloadRow,
+  payloadDecimal,
+  payloadInstrument,
+  payloadInt,
+  payloadText,
+} from '../ccxt/payload.js';
 import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
 import type {
   FundingInfo,
@@ -32,31 +38,6 @@ import { hyperliquidClientOrderIdCodec } from '../shared/client-order-id.js';
 const HOUR_MS = 3_600_000;
 /** Hyperliquid refuses a scheduled cancel closer than 5 s ahead. */
 const SCHEDULE_CANCEL_MIN_MS = 5_000;
-type Row = Record<string, unknown>;
-
-function text(row: Row | undefined, field: string, where: string): string {
-  const v = row?.[field];
-  if (typeof v === 'string' && v !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw new ValidationError(`${where}.${field}`, `expected a number as text, got ${JSON.stringify(v)}`);
-}
-const dec = (row: Row | undefined, field: string, where: string) => new Decimal(text(row, field, where));
-function int(row: Row | undefined, field: string, where: string): number {
-  const n = Number(row?.[field]);
-  if (!Number.isSafeInteger(n))
-    throw new ValidationError(
-      `${where}.${field}`,
-      `expected an integer, got ${JSON.stringify(row?.[field])}`,
-    );
-  return n;
-}
-function instrumentOf(row: Row | undefined, where: string, ctx: ParseContext): InstrumentId {
-  const coin = text(row, 'coin', where);
-  const instrument = ctx.instrumentOfVenueSymbol(coin);
-  if (instrument === undefined)
-    throw new ValidationError(`${where}.coin`, `${coin} is not an instrument we follow`);
-  return instrument;
-}
 
 const TIF_TO_VENUE: Partial<Record<TimeInForce, string>> = { gtc: 'Gtc', ioc: 'Ioc', post_only: 'Alo' };
 const TIF_FROM_VENUE: Record<string, TimeInForce> = { Gtc: 'gtc', Ioc: 'ioc', Alo: 'post_only' };
@@ -68,17 +49,17 @@ function user(exchange: CcxtExchange): string {
   return address;
 }
 
-async function info(exchange: CcxtExchange, request: Row): Promise<unknown> {
-  return (exchange.publicPostInfo as (r: Row) => Promise<unknown>)(request);
+async function info(exchange: CcxtExchange, request: PayloadRow): Promise<unknown> {
+  return (exchange.publicPostInfo as (r: PayloadRow) => Promise<unknown>)(request);
 }
 
 /** An order from `orderStatus` / `orderUpdates` (`{order, status, statusTimestamp}`) or an open-orders row. */
-function parseOrder(raw: Row, ctx: ParseContext): VenueOrder {
+function parseOrder(raw: PayloadRow, ctx: ParseContext): VenueOrder {
   const w = 'hyperliquid order';
-  const order = (typeof raw.order === 'object' && raw.order !== null ? raw.order : raw) as Row;
+  const order = (typeof raw.order === 'object' && raw.order !== null ? raw.order : raw) as PayloadRow;
   const venueStatus = typeof raw.status === 'string' ? raw.status : 'open';
-  const size = dec(order, 'origSz', w);
-  const remaining = dec(order, 'sz', w);
+  const size = payloadDecimal(order, 'origSz', w);
+  const remaining = payloadDecimal(order, 'sz', w);
   const filled = venueStatus === 'filled' ? size : size.minus(remaining);
   const status: OrderStatus =
     venueStatus === 'open'
@@ -94,47 +75,48 @@ function parseOrder(raw: Row, ctx: ParseContext): VenueOrder {
   const type = order.orderType === 'Market' ? 'market' : 'limit';
   return {
     clientOrderId: cloid === undefined ? '' : ctx.ourClientId(cloid),
-    venueOrderId: text(order, 'oid', w),
-    instrument: instrumentOf(order, w, ctx),
+    venueOrderId: payloadText(order, 'oid', w),
+    instrument: payloadInstrument(order, 'coin', w, ctx),
     side: order.side === 'B' ? 'buy' : 'sell',
     type,
     timeInForce: TIF_FROM_VENUE[String(order.tif)] ?? 'gtc',
-    ...(type === 'limit' ? { price: dec(order, 'limitPx', w) } : {}),
+    ...(type === 'limit' ? { price: payloadDecimal(order, 'limitPx', w) } : {}),
     size,
     filled,
     status,
     reduceOnly: order.reduceOnly === true,
     ...(venueStatus === 'open' || venueStatus === 'filled' ? {} : { reason: venueStatus }),
-    tsEventMs: typeof raw.statusTimestamp === 'number' ? raw.statusTimestamp : int(order, 'timestamp', w),
+    tsEventMs:
+      typeof raw.statusTimestamp === 'number' ? raw.statusTimestamp : payloadInt(order, 'timestamp', w),
   };
 }
 
 function parseFill(
-  f: Row,
+  f: PayloadRow,
   ctx: ParseContext,
 ): Omit<VenueFill, 'clientOrderId'> & { clientOrderId?: ClientOrderId } {
   const w = 'hyperliquid fill';
   return {
-    tradeId: text(f, 'tid', w),
-    venueOrderId: text(f, 'oid', w),
+    tradeId: payloadText(f, 'tid', w),
+    venueOrderId: payloadText(f, 'oid', w),
     ...(typeof f.cloid === 'string' ? { clientOrderId: ctx.ourClientId(f.cloid) } : {}),
     // The venue closed the position itself: a liquidation fill, no order of ours.
     ...(typeof f.liquidation === 'object' && f.liquidation !== null
       ? { origin: 'liquidation' as const }
       : {}),
-    instrument: instrumentOf(f, w, ctx),
+    instrument: payloadInstrument(f, 'coin', w, ctx),
     side: f.side === 'B' ? 'buy' : 'sell',
-    price: dec(f, 'px', w),
-    size: dec(f, 'sz', w),
-    fee: dec(f, 'fee', w),
+    price: payloadDecimal(f, 'px', w),
+    size: payloadDecimal(f, 'sz', w),
+    fee: payloadDecimal(f, 'fee', w),
     feeCurrency: typeof f.feeToken === 'string' ? f.feeToken : 'USDC',
     liquidity: f.crossed === true ? 'taker' : 'maker',
-    tsEventMs: int(f, 'time', w),
+    tsEventMs: payloadInt(f, 'time', w),
   };
 }
 
-async function clearinghouse(exchange: CcxtExchange): Promise<Row> {
-  return (await info(exchange, { type: 'clearinghouseState', user: user(exchange) })) as Row;
+async function clearinghouse(exchange: CcxtExchange): Promise<PayloadRow> {
+  return (await info(exchange, { type: 'clearinghouseState', user: user(exchange) })) as PayloadRow;
 }
 
 export const hyperliquidProfile: CcxtVenueProfile = {
@@ -187,19 +169,27 @@ export const hyperliquidProfile: CcxtVenueProfile = {
   clientOrderIds: hyperliquidClientOrderIdCodec,
   async setLeverage(exchange, symbol, leverage) {
     // Cross margin: the account's one collateral pool (what we trade with).
-    await (exchange.setLeverage as (l: number, s: string, p: Row) => Promise<unknown>)(leverage, symbol, {
-      marginMode: 'cross',
-    });
+    await (exchange.setLeverage as (l: number, s: string, p: PayloadRow) => Promise<unknown>)(
+      leverage,
+      symbol,
+      {
+        marginMode: 'cross',
+      },
+    );
   },
   async scheduleCancelAll(exchange, afterMs) {
     // Signed here, not through ccxt's cancelAllOrdersAfter: disarming is the action
     // WITHOUT a time (ccxt always sends one). The time counts from the nonce (ms).
     const nonce = (exchange.nonce as () => number)();
-    const action: Row =
+    const action: PayloadRow =
       afterMs === 0 ? { type: 'scheduleCancel' } : { type: 'scheduleCancel', time: nonce + afterMs };
-    const signature = (exchange.signL1Action as (a: Row, n: number) => unknown).call(exchange, action, nonce);
+    const signature = (exchange.signL1Action as (a: PayloadRow, n: number) => unknown).call(
+      exchange,
+      action,
+      nonce,
+    );
     // ccxt's error handler throws on `status: err` (mapped by the adapter).
-    await (exchange.privatePostExchange as (r: Row) => Promise<unknown>)({ action, nonce, signature });
+    await (exchange.privatePostExchange as (r: PayloadRow) => Promise<unknown>)({ action, nonce, signature });
   },
   cancelAnswersWithOrder: false,
   // One connection carries public and private subscriptions.
@@ -208,8 +198,8 @@ export const hyperliquidProfile: CcxtVenueProfile = {
     return new Map(instruments.map((i) => [i, HOUR_MS]));
   },
   async fetchFunding(exchange, instruments, ctx) {
-    const [meta, ctxs] = (await info(exchange, { type: 'metaAndAssetCtxs' })) as [Row, Row[]];
-    const universe = (meta.universe as Row[] | undefined) ?? [];
+    const [meta, ctxs] = (await info(exchange, { type: 'metaAndAssetCtxs' })) as [PayloadRow, PayloadRow[]];
+    const universe = (meta.universe as PayloadRow[] | undefined) ?? [];
     const now = Date.now();
     return instruments.map((instrument): FundingInfo => {
       const coin = instrument.split('-')[0];
@@ -221,11 +211,11 @@ export const hyperliquidProfile: CcxtVenueProfile = {
       return {
         kind: 'funding',
         instrument,
-        rate: dec(row, 'funding', w),
+        rate: payloadDecimal(row, 'funding', w),
         intervalMs: HOUR_MS,
         nextFundingTimeMs: (Math.floor(now / HOUR_MS) + 1) * HOUR_MS,
-        markPrice: dec(row, 'markPx', w),
-        indexPrice: dec(row, 'oraclePx', w),
+        markPrice: payloadDecimal(row, 'markPx', w),
+        indexPrice: payloadDecimal(row, 'oraclePx', w),
         tsEventMs: now,
       };
     });
@@ -233,16 +223,16 @@ export const hyperliquidProfile: CcxtVenueProfile = {
   async fetchBalances(exchange, ctx) {
     const state = await clearinghouse(exchange);
     const w = 'hyperliquid clearinghouseState';
-    const summary = state.marginSummary as Row | undefined;
-    const upnl = ((state.assetPositions as Row[] | undefined) ?? []).reduce(
-      (s, p) => s.plus(dec(p.position as Row, 'unrealizedPnl', `${w}.assetPositions`)),
+    const summary = state.marginSummary as PayloadRow | undefined;
+    const upnl = ((state.assetPositions as PayloadRow[] | undefined) ?? []).reduce(
+      (s, p) => s.plus(payloadDecimal(p.position as PayloadRow, 'unrealizedPnl', `${w}.assetPositions`)),
       new Decimal(0),
     );
-    const equity = dec(summary, 'accountValue', `${w}.marginSummary`);
+    const equity = payloadDecimal(summary, 'accountValue', `${w}.marginSummary`);
     const balance: VenueBalance = {
       asset: ctx.settleAsset,
       total: equity.minus(upnl),
-      available: dec(state, 'withdrawable', w),
+      available: payloadDecimal(state, 'withdrawable', w),
       equity,
       unrealizedPnl: upnl,
       tsEventMs: typeof state.time === 'number' ? state.time : Date.now(),
@@ -252,23 +242,25 @@ export const hyperliquidProfile: CcxtVenueProfile = {
   async fetchPositions(exchange, ctx) {
     const state = await clearinghouse(exchange);
     const out: VenuePosition[] = [];
-    for (const entry of (state.assetPositions as Row[] | undefined) ?? []) {
-      const p = entry.position as Row;
+    for (const entry of (state.assetPositions as PayloadRow[] | undefined) ?? []) {
+      const p = entry.position as PayloadRow;
       const instrument = ctx.instrumentOfVenueSymbol(String(p.coin));
       if (instrument === undefined) continue;
       const w = `hyperliquid position ${String(p.coin)}`;
-      const size = dec(p, 'szi', w);
+      const size = payloadDecimal(p, 'szi', w);
       if (size.isZero()) continue;
       const liq =
-        p.liquidationPx === null || p.liquidationPx === undefined ? undefined : dec(p, 'liquidationPx', w);
+        p.liquidationPx === null || p.liquidationPx === undefined
+          ? undefined
+          : payloadDecimal(p, 'liquidationPx', w);
       out.push({
         instrument,
         size,
-        entryPrice: dec(p, 'entryPx', w),
-        markPrice: dec(p, 'positionValue', w).div(size.abs()),
-        unrealizedPnl: dec(p, 'unrealizedPnl', w),
+        entryPrice: payloadDecimal(p, 'entryPx', w),
+        markPrice: payloadDecimal(p, 'positionValue', w).div(size.abs()),
+        unrealizedPnl: payloadDecimal(p, 'unrealizedPnl', w),
         realizedPnl: new Decimal(0),
-        leverage: dec(p.leverage as Row, 'value', `${w}.leverage`),
+        leverage: payloadDecimal(p.leverage as PayloadRow, 'value', `${w}.leverage`),
         ...(liq === undefined ? {} : { liquidationPrice: liq }),
         tsEventMs: typeof state.time === 'number' ? state.time : Date.now(),
       });
@@ -280,20 +272,20 @@ export const hyperliquidProfile: CcxtVenueProfile = {
       type: 'userFunding',
       user: user(exchange),
       startTime: sinceMs,
-    })) as Row[];
+    })) as PayloadRow[];
     const out: VenueFundingPayment[] = [];
     for (const row of rows) {
-      const delta = row.delta as Row;
+      const delta = row.delta as PayloadRow;
       const instrument = ctx.instrumentOfVenueSymbol(String(delta.coin));
       if (instrument === undefined) continue;
       const w = 'hyperliquid userFunding';
       out.push({
         instrument,
-        amount: dec(delta, 'usdc', w),
-        rate: dec(delta, 'fundingRate', w),
-        positionSize: dec(delta, 'szi', w),
+        amount: payloadDecimal(delta, 'usdc', w),
+        rate: payloadDecimal(delta, 'fundingRate', w),
+        positionSize: payloadDecimal(delta, 'szi', w),
         markPrice: new Decimal(0),
-        tsEventMs: int(row, 'time', w),
+        tsEventMs: payloadInt(row, 'time', w),
       });
     }
     return out;
@@ -311,9 +303,9 @@ export const hyperliquidProfile: CcxtVenueProfile = {
   clientIdParams: (cloid) => ({ clientOrderId: cloid }),
   orderFromCreate(raw, request, ctx) {
     const w = 'hyperliquid order status';
-    const resting = raw.resting as Row | undefined;
-    const filled = raw.filled as Row | undefined;
-    const oid = text(resting ?? filled, 'oid', w);
+    const resting = raw.resting as PayloadRow | undefined;
+    const filled = raw.filled as PayloadRow | undefined;
+    const oid = payloadText(resting ?? filled, 'oid', w);
     void ctx;
     return {
       clientOrderId: request.clientOrderId,
@@ -324,10 +316,10 @@ export const hyperliquidProfile: CcxtVenueProfile = {
       timeInForce: request.timeInForce as TimeInForce,
       ...(request.price === undefined ? {} : { price: request.price }),
       size: request.size,
-      filled: filled ? dec(filled, 'totalSz', w) : new Decimal(0),
-      ...(filled ? { avgFillPrice: dec(filled, 'avgPx', w) } : {}),
+      filled: filled ? payloadDecimal(filled, 'totalSz', w) : new Decimal(0),
+      ...(filled ? { avgFillPrice: payloadDecimal(filled, 'avgPx', w) } : {}),
       status: filled
-        ? dec(filled, 'totalSz', w).gte(request.size)
+        ? payloadDecimal(filled, 'totalSz', w).gte(request.size)
           ? 'filled'
           : 'partially_filled'
         : 'accepted',

@@ -6,89 +6,46 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Decimal, ValidationError } from '@perpmesh/core';
-import { bareMarket, OkxEmulator, okxSimConfig } from '@perpmesh/emulators';
-import { eventually } from '@perpmesh/testing';
-import { CcxtVenuePort } from '../ccxt/port.js';
+import { OkxEmulator, okxSimConfig } from '@perpmesh/emulators';
+import type { CcxtVenuePort } from '../ccxt/port.js';
+import {
+  EmulatedVenue,
+  FUNDING_EVERY_SECOND,
+  holdLongWhileFundingSettles,
+  makerMarket,
+} from '../ccxt/venue-scenarios.test-helper.js';
 import { okxProfile } from './profile.js';
 
 const BTC = 'BTC-USDT-PERP';
 const KEY = { apiKey: 'emu-okx-acct', secret: 'emu-okx-acct-secret', passphrase: 'emu-okx-acct-pass' };
-const MAKER = 'counterparty';
 
 let emulator: OkxEmulator;
+let venue: EmulatedVenue<OkxEmulator>;
 let port: CcxtVenuePort;
 
 before(async () => {
-  // Funding settles every second here, so a test sees several settlements.
-  const config = okxSimConfig('okx', {
-    funding: {
-      intervalMs: 1_000,
-      interestRate: '0.0001',
-      premiumClamp: '0.0005',
-      divisor: '1',
-      capPerInterval: '0.003',
-      rateDecimals: 8,
-    },
-  });
-  const market = bareMarket(config, Date.now());
-  market.exchange.deposit(MAKER, '10000000');
-  market.exchange.setPrices(BTC, { markPrice: '60000', indexPrice: '60000' });
   emulator = new OkxEmulator({
-    market,
+    market: makerMarket(okxSimConfig('okx', { funding: FUNDING_EVERY_SECOND }), BTC, {
+      markPrice: '60000',
+      indexPrice: '60000',
+    }),
     apiKeys: [{ ...KEY, accountId: 'main', deposit: '10000' }],
     stepIntervalMs: 50,
   });
-  const baseUrl = await emulator.start();
-  port = await CcxtVenuePort.open({
+  venue = await EmulatedVenue.start(emulator, BTC, {
     venue: 'okx',
-    account: 'main',
-    apiKeyId: 'default',
     profile: okxProfile,
-    instruments: [BTC],
-    endpoints: { testnet: false, baseUrl, wsUrl: emulator.wsUrl },
     credentials: okxProfile.credentials(KEY, {}),
-    callTimeoutMs: 5_000,
-    streamBackoff: { initialDelayMs: 50, maxDelayMs: 500 },
   });
+  port = await venue.openPort();
 });
 
-after(async () => {
-  await port.close();
-  await emulator.close();
-});
+after(() => venue.close());
 
 describe('okx account: funding history, leverage, dead-man switch', () => {
   test('funding paid while nobody listened is recovered from the bills', async () => {
     assert.equal(port.capabilities.fundingHistory, true);
-    const since = Date.now();
-    const r = emulator.exchange.placeOrder({
-      accountId: MAKER,
-      instrumentId: BTC,
-      side: 'sell',
-      type: 'limit',
-      timeInForce: 'gtc',
-      price: '60000',
-      size: '0.1',
-    });
-    assert.ok(r.ok);
-    emulator.server.flush();
-    await port.createOrder({
-      clientOrderId: 'okxacctlong1',
-      instrument: BTC,
-      side: 'buy',
-      type: 'limit',
-      timeInForce: 'ioc',
-      price: new Decimal('60000'),
-      size: new Decimal('0.1'),
-      reduceOnly: false,
-    });
-    // Mark above index: longs pay.
-    emulator.exchange.setPrices(BTC, { markPrice: '60060', indexPrice: '60000' });
-    await eventually(
-      'a few settlements',
-      () => emulator.exchange.balance('main').fundingNet.lt(0) && Date.now() - since > 2_500,
-      10_000,
-    );
+    const since = await holdLongWhileFundingSettles(venue, port, BTC, 'okxacctlong1');
     const payments = await port.fetchFundingPayments(since);
     assert.ok(payments.length >= 2, `payments: ${payments.length}`);
     assert.ok(payments.every((p) => p.instrument === BTC && p.amount.isNeg()));

@@ -7,58 +7,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Decimal } from '@perpmesh/core';
-import { bareMarket, OkxEmulator, okxSimConfig } from '@perpmesh/emulators';
+import { OkxEmulator, okxSimConfig } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
-import { CcxtVenuePort, type CcxtVenuePortOptions } from '../ccxt/port.js';
+import type { CcxtVenuePort, CcxtVenuePortOptions } from '../ccxt/port.js';
+import { EmulatedVenue, fillInTwoParts, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
 import { VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { BookSnapshot, PlaceOrderRequest, UserStreamEvent } from '../port.js';
 import { okxProfile } from './profile.js';
 
 const BTC = 'BTC-USDT-PERP';
 const KEY = { apiKey: 'emu-okx-key', secret: 'emu-okx-secret', passphrase: 'emu-okx-pass' };
-const MAKER = 'counterparty';
 const HOUR_MS = 3_600_000;
 
 let emulator: OkxEmulator;
-let baseUrl: string;
+let venue: EmulatedVenue<OkxEmulator>;
 let port: CcxtVenuePort;
-const opened: CcxtVenuePort[] = [];
 
-function options(overrides: Partial<CcxtVenuePortOptions> = {}): CcxtVenuePortOptions {
-  return {
-    venue: 'okx',
-    account: 'main',
-    apiKeyId: 'default',
-    profile: okxProfile,
-    instruments: [BTC],
-    endpoints: { testnet: false, baseUrl, wsUrl: emulator.wsUrl },
-    credentials: okxProfile.credentials(KEY, {}),
-    callTimeoutMs: 5_000,
-    fundingPollMs: 200,
-    streamBackoff: { initialDelayMs: 50, maxDelayMs: 500 },
-    ...overrides,
-  };
-}
-
-async function openPort(overrides: Partial<CcxtVenuePortOptions> = {}): Promise<CcxtVenuePort> {
-  const p = await CcxtVenuePort.open(options(overrides));
-  opened.push(p);
-  return p;
-}
-
-function makerOrder(side: 'buy' | 'sell', price: string, size: string): void {
-  const r = emulator.exchange.placeOrder({
-    accountId: MAKER,
-    instrumentId: BTC,
-    side,
-    type: 'limit',
-    timeInForce: 'gtc',
-    price,
-    size,
-  });
-  assert.ok(r.ok, JSON.stringify(!r.ok && r.reject));
-  emulator.server.flush();
-}
+const openPort = (overrides: Partial<CcxtVenuePortOptions> = {}) => venue.openPort(overrides);
+const makerOrder = (side: 'buy' | 'sell', price: string, size: string) => venue.makerOrder(side, price, size);
 
 const order = (
   clientOrderId: string,
@@ -77,24 +43,23 @@ const order = (
 });
 
 before(async () => {
-  const market = bareMarket(okxSimConfig(), Date.now());
-  market.exchange.deposit(MAKER, '10000000');
-  market.exchange.setPrices(BTC, { markPrice: '60000', indexPrice: '59995' });
   emulator = new OkxEmulator({
-    market,
+    market: makerMarket(okxSimConfig(), BTC, { markPrice: '60000', indexPrice: '59995' }),
     apiKeys: [{ ...KEY, accountId: 'main', deposit: '100000' }],
     stepIntervalMs: 50,
   });
-  baseUrl = await emulator.start();
+  venue = await EmulatedVenue.start(emulator, BTC, {
+    venue: 'okx',
+    profile: okxProfile,
+    credentials: okxProfile.credentials(KEY, {}),
+    fundingPollMs: 200,
+  });
   makerOrder('buy', '59000', '1');
   makerOrder('sell', '61000', '1');
   port = await openPort();
 });
 
-after(async () => {
-  await Promise.allSettled(opened.map((p) => p.close()));
-  await emulator.close();
-});
+after(() => venue.close());
 
 describe('okx through ccxt against the emulator', () => {
   test('markets load: contracts turned into base units, 8 h funding', async () => {
@@ -137,30 +102,11 @@ describe('okx through ccxt against the emulator', () => {
     try {
       const placed = await port.createOrder(order('okx-life_1', 'buy', '60000', '0.005'));
       assert.equal(placed.status, 'accepted');
-      makerOrder('sell', '60000', '0.002');
-      await eventually(
-        'partial',
-        async () =>
-          (await port.fetchOrder({ instrument: BTC, clientOrderId: 'okx-life_1' }))?.status ===
-          'partially_filled',
-        5_000,
-      );
-      makerOrder('sell', '60000', '0.003');
-      const filled = await eventually(
-        'filled',
-        async () => {
-          const o = await port.fetchOrder({ instrument: BTC, clientOrderId: 'okx-life_1' });
-          return o?.status === 'filled' ? o : undefined;
-        },
-        5_000,
-      );
+      const { filled, fills } = await fillInTwoParts(venue, port, BTC, 'okx-life_1', events);
       assert.equal(filled.clientOrderId, 'okx-life_1');
       assert.equal(filled.filled.toFixed(), '0.005');
-      const fills = () =>
-        events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === 'okx-life_1' ? [e.fill] : []));
-      await eventually('fills streamed', () => fills().length === 2, 5_000);
       assert.deepEqual(
-        fills().map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
+        fills.map((f) => [f.size.toFixed(), f.fee.toFixed(), f.liquidity]),
         [
           ['0.002', '0.024', 'maker'],
           ['0.003', '0.036', 'maker'],

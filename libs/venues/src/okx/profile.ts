@@ -23,6 +23,13 @@ import {
   type TimeInForce,
   ValidationError,
 } from '@perpmesh/core';
+import {
+  type PayloadRow,
+  payloadDecimal,
+  payloadInstrument,
+  payloadInt,
+  payloadText,
+} from '../ccxt/payload.js';
 import type { CcxtExchange, CcxtVenueProfile, ParseContext } from '../ccxt/profile.js';
 import type {
   FundingInfo,
@@ -34,37 +41,11 @@ import type {
 } from '../port.js';
 import { okxClientOrderIdCodec } from '../shared/client-order-id.js';
 
-type Row = Record<string, unknown>;
 /** `cancel-all-after` takes whole seconds, 0 or 10..120. */
 const CANCEL_ALL_AFTER_MIN_S = 10;
 const CANCEL_ALL_AFTER_MAX_S = 120;
 /** Bills per page (the venue's maximum). */
 const BILLS_PAGE = 100;
-
-function text(row: Row | undefined, field: string, where: string): string {
-  const v = row?.[field];
-  if (typeof v === 'string' && v !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw new ValidationError(`${where}.${field}`, `expected a number as text, got ${JSON.stringify(v)}`);
-}
-const dec = (row: Row | undefined, field: string, where: string) => new Decimal(text(row, field, where));
-const int = (row: Row | undefined, field: string, where: string) => {
-  const n = Number(row?.[field]);
-  if (!Number.isSafeInteger(n))
-    throw new ValidationError(
-      `${where}.${field}`,
-      `expected an integer, got ${JSON.stringify(row?.[field])}`,
-    );
-  return n;
-};
-
-function instrumentOf(row: Row, where: string, ctx: ParseContext): InstrumentId {
-  const id = text(row, 'instId', where);
-  const instrument = ctx.instrumentOfVenueSymbol(id);
-  if (instrument === undefined)
-    throw new ValidationError(`${where}.instId`, `${id} is not an instrument we follow`);
-  return instrument;
-}
 
 const STATE: Record<string, OrderStatus> = {
   live: 'accepted',
@@ -81,59 +62,59 @@ const TIF_FROM: Record<string, TimeInForce> = {
   market: 'ioc',
 };
 
-async function rows(exchange: CcxtExchange, method: string, params: Row = {}): Promise<Row[]> {
-  const response = (await (exchange[method] as (p: Row) => Promise<Row>)(params)) as Row;
-  return (response.data as Row[] | undefined) ?? [];
+async function rows(exchange: CcxtExchange, method: string, params: PayloadRow = {}): Promise<PayloadRow[]> {
+  const response = (await (exchange[method] as (p: PayloadRow) => Promise<PayloadRow>)(params)) as PayloadRow;
+  return (response.data as PayloadRow[] | undefined) ?? [];
 }
 
-function parseOrder(o: Row, ctx: ParseContext): VenueOrder {
+function parseOrder(o: PayloadRow, ctx: ParseContext): VenueOrder {
   const w = 'okx order';
-  const instrument = instrumentOf(o, w, ctx);
+  const instrument = payloadInstrument(o, 'instId', w, ctx);
   const ct = ctx.contractSize(instrument);
-  const state = STATE[text(o, 'state', w)];
+  const state = STATE[payloadText(o, 'state', w)];
   if (state === undefined)
     throw new ValidationError(`${w}.state`, `unknown state ${JSON.stringify(o.state)}`);
-  const ordType = text(o, 'ordType', w);
-  const filled = dec(o, 'accFillSz', w).mul(ct);
+  const ordType = payloadText(o, 'ordType', w);
+  const filled = payloadDecimal(o, 'accFillSz', w).mul(ct);
   const clOrdId = typeof o.clOrdId === 'string' && o.clOrdId !== '' ? o.clOrdId : undefined;
   return {
     clientOrderId: clOrdId === undefined ? '' : ctx.ourClientId(clOrdId),
-    venueOrderId: text(o, 'ordId', w),
+    venueOrderId: payloadText(o, 'ordId', w),
     instrument,
     side: o.side === 'buy' ? 'buy' : 'sell',
     type: ordType === 'market' ? 'market' : 'limit',
     timeInForce: TIF_FROM[ordType] ?? 'gtc',
-    ...(ordType === 'market' || o.px === '' ? {} : { price: dec(o, 'px', w) }),
-    size: dec(o, 'sz', w).mul(ct),
+    ...(ordType === 'market' || o.px === '' ? {} : { price: payloadDecimal(o, 'px', w) }),
+    size: payloadDecimal(o, 'sz', w).mul(ct),
     filled,
-    ...(filled.gt(0) && o.avgPx !== '' ? { avgFillPrice: dec(o, 'avgPx', w) } : {}),
+    ...(filled.gt(0) && o.avgPx !== '' ? { avgFillPrice: payloadDecimal(o, 'avgPx', w) } : {}),
     status: state,
     reduceOnly: o.reduceOnly === 'true' || o.reduceOnly === true,
-    tsEventMs: int(o, 'uTime', w),
+    tsEventMs: payloadInt(o, 'uTime', w),
   };
 }
 
 /** A fill from `trade/fills` or from an `orders` push carrying one (`fillSz` > 0). */
 function parseFill(
-  f: Row,
+  f: PayloadRow,
   ctx: ParseContext,
 ): Omit<VenueFill, 'clientOrderId'> & { clientOrderId?: ClientOrderId } {
   const w = 'okx fill';
-  const instrument = instrumentOf(f, w, ctx);
+  const instrument = payloadInstrument(f, 'instId', w, ctx);
   const pushed = 'fillFee' in f;
   const clOrdId = typeof f.clOrdId === 'string' && f.clOrdId !== '' ? f.clOrdId : undefined;
   return {
-    tradeId: text(f, 'tradeId', w),
-    venueOrderId: text(f, 'ordId', w),
+    tradeId: payloadText(f, 'tradeId', w),
+    venueOrderId: payloadText(f, 'ordId', w),
     ...(clOrdId === undefined ? {} : { clientOrderId: ctx.ourClientId(clOrdId) }),
     instrument,
     side: f.side === 'buy' ? 'buy' : 'sell',
-    price: dec(f, 'fillPx', w),
-    size: dec(f, 'fillSz', w).mul(ctx.contractSize(instrument)),
-    fee: dec(f, pushed ? 'fillFee' : 'fee', w).neg(),
-    feeCurrency: text(f, pushed ? 'fillFeeCcy' : 'feeCcy', w),
+    price: payloadDecimal(f, 'fillPx', w),
+    size: payloadDecimal(f, 'fillSz', w).mul(ctx.contractSize(instrument)),
+    fee: payloadDecimal(f, pushed ? 'fillFee' : 'fee', w).neg(),
+    feeCurrency: payloadText(f, pushed ? 'fillFeeCcy' : 'feeCcy', w),
     liquidity: f.execType === 'M' ? 'maker' : 'taker',
-    tsEventMs: int(f, pushed ? 'fillTime' : 'ts', w),
+    tsEventMs: payloadInt(f, pushed ? 'fillTime' : 'ts', w),
   };
 }
 
@@ -189,7 +170,7 @@ export const okxProfile: CcxtVenueProfile = {
       const [row] = await rows(exchange, 'publicGetPublicFundingRate', { instId: venueSymbol(instrument) });
       const w = `okx funding-rate ${venueSymbol(instrument)}`;
       if (row === undefined) throw new ValidationError(w, 'missing from the venue answer');
-      const fundingTime = int(row, 'fundingTime', w);
+      const fundingTime = payloadInt(row, 'fundingTime', w);
       const [mark] = await rows(exchange, 'publicGetPublicMarkPrice', {
         instType: 'SWAP',
         instId: venueSymbol(instrument),
@@ -200,27 +181,27 @@ export const okxProfile: CcxtVenueProfile = {
       out.push({
         kind: 'funding',
         instrument,
-        rate: dec(row, 'fundingRate', w),
-        intervalMs: int(row, 'nextFundingTime', w) - fundingTime,
+        rate: payloadDecimal(row, 'fundingRate', w),
+        intervalMs: payloadInt(row, 'nextFundingTime', w) - fundingTime,
         nextFundingTimeMs: fundingTime,
-        markPrice: dec(mark, 'markPx', `${w} mark-price`),
-        indexPrice: dec(index, 'idxPx', `${w} index-tickers`),
-        tsEventMs: int(row, 'ts', w),
+        markPrice: payloadDecimal(mark, 'markPx', `${w} mark-price`),
+        indexPrice: payloadDecimal(index, 'idxPx', `${w} index-tickers`),
+        tsEventMs: payloadInt(row, 'ts', w),
       });
     }
     return out;
   },
   async fetchBalances(exchange) {
     const [account] = await rows(exchange, 'privateGetAccountBalance');
-    return ((account?.details as Row[] | undefined) ?? []).map((d): VenueBalance => {
+    return ((account?.details as PayloadRow[] | undefined) ?? []).map((d): VenueBalance => {
       const w = `okx balance ${String(d.ccy)}`;
       return {
-        asset: text(d, 'ccy', w),
-        total: dec(d, 'cashBal', w),
-        available: dec(d, 'availBal', w),
-        equity: dec(d, 'eq', w),
-        unrealizedPnl: d.upl === '' || d.upl === undefined ? new Decimal(0) : dec(d, 'upl', w),
-        tsEventMs: int(d, 'uTime', w),
+        asset: payloadText(d, 'ccy', w),
+        total: payloadDecimal(d, 'cashBal', w),
+        available: payloadDecimal(d, 'availBal', w),
+        equity: payloadDecimal(d, 'eq', w),
+        unrealizedPnl: d.upl === '' || d.upl === undefined ? new Decimal(0) : payloadDecimal(d, 'upl', w),
+        tsEventMs: payloadInt(d, 'uTime', w),
       };
     });
   },
@@ -261,25 +242,26 @@ export const okxProfile: CcxtVenueProfile = {
         const w = 'okx bills';
         const instrument = ctx.instrumentOfVenueSymbol(String(bill.instId));
         if (instrument === undefined) continue;
-        const ts = int(bill, 'ts', w);
+        const ts = payloadInt(bill, 'ts', w);
         if (ts < sinceMs) continue;
         // The bill states no rate: zero means "not reported". `sz` is contracts.
         out.push({
-          paymentId: text(bill, 'billId', w),
+          paymentId: payloadText(bill, 'billId', w),
           instrument,
-          amount: dec(bill, 'balChg', w),
+          amount: payloadDecimal(bill, 'balChg', w),
           rate: new Decimal(0),
           positionSize:
             bill.sz === undefined || bill.sz === ''
               ? new Decimal(0)
-              : dec(bill, 'sz', w).mul(ctx.contractSize(instrument)),
-          markPrice: bill.px === undefined || bill.px === '' ? new Decimal(0) : dec(bill, 'px', w),
+              : payloadDecimal(bill, 'sz', w).mul(ctx.contractSize(instrument)),
+          markPrice: bill.px === undefined || bill.px === '' ? new Decimal(0) : payloadDecimal(bill, 'px', w),
           tsEventMs: ts,
         });
       }
       const last = page.at(-1);
-      if (page.length < BILLS_PAGE || last === undefined || int(last, 'ts', 'okx bills') < sinceMs) break;
-      after = text(last, 'billId', 'okx bills');
+      if (page.length < BILLS_PAGE || last === undefined || payloadInt(last, 'ts', 'okx bills') < sinceMs)
+        break;
+      after = payloadText(last, 'billId', 'okx bills');
     }
     return out.sort((a, b) => a.tsEventMs - b.tsEventMs);
   },
@@ -289,19 +271,23 @@ export const okxProfile: CcxtVenueProfile = {
       const instrument = ctx.instrumentOfVenueSymbol(String(p.instId));
       if (instrument === undefined) continue;
       const w = `okx position ${String(p.instId)}`;
-      const size = dec(p, 'pos', w).mul(ctx.contractSize(instrument));
+      const size = payloadDecimal(p, 'pos', w).mul(ctx.contractSize(instrument));
       if (size.isZero()) continue;
       out.push({
         instrument,
         size,
-        entryPrice: dec(p, 'avgPx', w),
-        markPrice: dec(p, 'markPx', w),
-        unrealizedPnl: dec(p, 'upl', w),
+        entryPrice: payloadDecimal(p, 'avgPx', w),
+        markPrice: payloadDecimal(p, 'markPx', w),
+        unrealizedPnl: payloadDecimal(p, 'upl', w),
         realizedPnl:
-          p.realizedPnl === undefined || p.realizedPnl === '' ? new Decimal(0) : dec(p, 'realizedPnl', w),
-        leverage: dec(p, 'lever', w),
-        ...(p.liqPx === '' || p.liqPx === undefined ? {} : { liquidationPrice: dec(p, 'liqPx', w) }),
-        tsEventMs: int(p, 'uTime', w),
+          p.realizedPnl === undefined || p.realizedPnl === ''
+            ? new Decimal(0)
+            : payloadDecimal(p, 'realizedPnl', w),
+        leverage: payloadDecimal(p, 'lever', w),
+        ...(p.liqPx === '' || p.liqPx === undefined
+          ? {}
+          : { liquidationPrice: payloadDecimal(p, 'liqPx', w) }),
+        tsEventMs: payloadInt(p, 'uTime', w),
       });
     }
     return out;
@@ -319,7 +305,7 @@ export const okxProfile: CcxtVenueProfile = {
   orderFromCreate(raw, request) {
     return {
       clientOrderId: request.clientOrderId,
-      venueOrderId: text(raw, 'ordId', 'okx order ack'),
+      venueOrderId: payloadText(raw, 'ordId', 'okx order ack'),
       instrument: request.instrument,
       side: request.side,
       type: request.type,

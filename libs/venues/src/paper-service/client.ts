@@ -49,7 +49,7 @@ import {
   type PaperVenueServiceWatchUserStreamResponse,
 } from '@perpmesh/contracts';
 import type { AccountId, ClientOrderId, Decimal, EpochMs, InstrumentId, VenueId } from '@perpmesh/core';
-import { ValidationError } from '@perpmesh/core';
+import { errorText, ValidationError } from '@perpmesh/core';
 import { VenueDisconnectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type {
   BookSnapshot,
@@ -96,7 +96,8 @@ import {
 } from './mapping.js';
 import { type CallKind, errorFromStatus } from './status.js';
 
-type GrpcStub = InstanceType<typeof PaperVenueServiceClient>;
+/** The generated gRPC client of the PaperVenueService. */
+type PaperVenueServiceGrpcClient = InstanceType<typeof PaperVenueServiceClient>;
 
 /** Anything that hands out a credential on purpose (runtime's `Secret` is one). */
 export interface RevealableSecret {
@@ -198,13 +199,17 @@ type UnaryCallback<Res> = (err: ServiceError | null, response?: Res) => void;
 
 /** Metadata, deadlines and error mapping for every call of one PaperVenueClient. */
 class Caller {
-  readonly client: GrpcStub;
+  readonly client: PaperVenueServiceGrpcClient;
   readonly venue: VenueId;
   readonly address: string;
   readonly #authToken: string | RevealableSecret | undefined;
   readonly #callTimeoutMs: number;
 
-  constructor(client: GrpcStub, options: ResolvedOptions, authToken: string | RevealableSecret | undefined) {
+  constructor(
+    client: PaperVenueServiceGrpcClient,
+    options: ResolvedOptions,
+    authToken: string | RevealableSecret | undefined,
+  ) {
     this.client = client;
     this.venue = options.venue;
     this.address = options.address;
@@ -251,7 +256,7 @@ class Caller {
 
   /** The server answered with something we cannot read (version skew): the outcome is unknown. */
   malformed(method: string, kind: CallKind, cause: unknown): Error {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = errorText(cause);
     const message = `${method}: malformed answer from paper-venue at ${this.address}: ${detail}`;
     return kind === 'write'
       ? new VenueUnknownOutcomeError(this.venue, `${message} (the request may have taken effect)`, { cause })
@@ -655,7 +660,7 @@ export class PaperVenueClient implements VenuePort {
       );
       this.#setLink(true, `connected to paper-venue at ${this.address}`);
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
+      const detail = errorText(err);
       this.#setLink(false, `${LINK_COMPONENT}: cannot reach paper-venue at ${this.address}: ${detail}`);
     }
     return this.readiness();
@@ -676,7 +681,7 @@ export class PaperVenueClient implements VenuePort {
     return { venue: this.venue, account: this.account };
   }
 
-  #client(): GrpcStub {
+  #client(): PaperVenueServiceGrpcClient {
     if (this.#closed) {
       throw new VenueDisconnectedError(
         this.venue,

@@ -36,6 +36,7 @@ import type {
   VenuePosition,
 } from '../port.js';
 import { PUBLIC_ACCOUNT, VENUE_COMPONENT, type VenueComponentName } from '../port.js';
+import { backoffDelayMs } from '../shared/reconnecting-stream.js';
 
 export interface DeferredVenuePortOptions {
   readonly venue: VenueId;
@@ -219,9 +220,11 @@ export class DeferredVenuePort implements VenuePort {
 
   #scheduleConnect(): void {
     if (this.#closed || this.#inner) return;
-    const initial = this.#options.retryInitialDelayMs ?? 500;
-    const max = this.#options.retryMaxDelayMs ?? 10_000;
-    const delay = Math.min(max, initial * 2 ** Math.min(20, this.#attempts - 1));
+    const delay = backoffDelayMs(
+      this.#attempts - 1,
+      this.#options.retryInitialDelayMs ?? 500,
+      this.#options.retryMaxDelayMs ?? 10_000,
+    );
     this.#timer = setTimeout(() => void this.#tryConnect(), delay);
     // The process's services keep it alive; a venue that never comes must not.
     this.#timer.unref();

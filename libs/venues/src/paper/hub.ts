@@ -18,6 +18,7 @@ import {
   type AccountId,
   type DecimalInput,
   type EpochMs,
+  errorText,
   type InstrumentId,
   PerpmeshError,
   ValidationError,
@@ -327,7 +328,7 @@ export class PaperVenueHub {
       this.#step(Math.max(this.#world.nowMs, now));
       this.#lastStepError = undefined;
     } catch (error) {
-      this.#lastStepError = error instanceof Error ? error.message : String(error);
+      this.#lastStepError = errorText(error);
       this.#onError(error, 'paper hub step');
     }
   }
@@ -498,9 +499,7 @@ function missing(field: string, message: string): never {
 }
 
 function defaultOnError(error: unknown, where: string): void {
-  process.emitWarning(
-    `paper venue hub: ${where} failed: ${error instanceof Error ? error.message : String(error)}`,
-  );
+  process.emitWarning(`paper venue hub: ${where} failed: ${errorText(error)}`);
 }
 
 function addTo<L>(map: Map<string, Set<L>>, k: string, listener: L): void {
