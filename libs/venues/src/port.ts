@@ -226,6 +226,16 @@ export const VENUE_COMPONENT = {
   balance: 'balance',
   /** The adapter's connection to whatever serves the venue (a gateway, a websocket). */
   link: 'link',
+  /** The signer passed its known-answer self-test (venues whose signing is ours: Lighter, Extended). */
+  signer: 'signer',
+  /** The private-read auth token is held and not about to expire (Lighter). */
+  authToken: 'auth token',
+  /** Requests left in the account's budget (and the venue's quota) before it runs out. */
+  requestBudget: 'request budget',
+  /** The API key's nonce sequence is in step with the venue (Lighter, Hyperliquid). */
+  nonces: 'nonces',
+  /** The venue's dead-man switch is armed (when execution arms one). */
+  deadManSwitch: 'dead-man switch',
 } as const;
 export type VenueComponentName = (typeof VENUE_COMPONENT)[keyof typeof VENUE_COMPONENT];
 
