@@ -22,6 +22,7 @@ import { isOpenOrder, marketKey, markPrice, positionKey, positionSize } from '..
 import { type Arb, type ArbLeg, activeArbs, emptyLeg, legSize } from './arb-book.js';
 import { type ArbStep, arbInputs } from './arb-step.js';
 import { commonLotSize } from './carry.js';
+import { type ArbExposure, arbExposures } from './exposures.js';
 
 export function adoptAtStart(step: ArbStep, input: StartInput): void {
   const known = new Set(
@@ -70,17 +71,24 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
     });
   }
 
-  for (const instrument of step.config.instruments) {
+  for (const exposure of arbExposures(step.config)) {
+    const instrument = exposure.id;
     const arb = step.strategy.arbs[instrument];
+    // Each venue's position in its own leg instrument (the same instrument unless `exposures`).
     const held = step.config.venues
-      .map((v) => ({ ...v, size: positionSize(step.world, v.venue, v.account, instrument) }))
+      .filter((v) => exposure.legs[v.venue] !== undefined)
+      .map((v) => ({
+        ...v,
+        instrument: exposure.legs[v.venue]!,
+        size: positionSize(step.world, v.venue, v.account, exposure.legs[v.venue]!),
+      }))
       .filter((v) => !v.size.isZero());
     if (arb) {
       for (const leg of [arb.short, arb.long]) reconcileLeg(step, arb, leg);
       continue;
     }
     if (held.length === 0) continue;
-    adoptPositions(step, instrument, held);
+    adoptPositions(step, exposure, held);
   }
 }
 
@@ -90,11 +98,11 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
  * difference is booked in the leg's accounting at the venue's entry price (else the mid).
  */
 function reconcileLeg(step: ArbStep, arb: Arb, leg: ArbLeg): void {
-  const venue = positionSize(step.world, leg.venue, leg.account, arb.instrument);
+  const venue = positionSize(step.world, leg.venue, leg.account, leg.instrument);
   const mine = legSize(leg);
   if (venue.eq(mine)) return;
   const delta = venue.minus(mine);
-  const price = adoptionPrice(step, leg.venue, leg.account, arb.instrument);
+  const price = adoptionPrice(step, leg.venue, leg.account, leg.instrument);
   leg.adoptedSize = leg.adoptedSize.plus(delta);
   if (price) {
     if (!leg.position.size.isZero() && leg.position.entryPrice === undefined) {
@@ -140,25 +148,30 @@ function adoptionPrice(
 
 function adoptPositions(
   step: ArbStep,
-  instrument: string,
+  exposure: ArbExposure,
   held: ReadonlyArray<{ venue: string; account: string; size: Decimal }>,
 ): void {
+  const instrument = exposure.id;
+  const legInstrument = (venue: string) => exposure.legs[venue] ?? instrument;
   const shorts = held.filter((h) => h.size.isNeg()).sort((a, b) => a.size.cmp(b.size));
   const longs = held.filter((h) => h.size.isPos()).sort((a, b) => b.size.cmp(a.size));
-  const other = (venue: string) => step.config.venues.find((v) => v.venue !== venue)!;
+  const other = (venue: string) =>
+    step.config.venues.find((v) => v.venue !== venue && exposure.legs[v.venue] !== undefined)!;
   const shortPick = shorts[0] ?? (longs[0] ? { ...other(longs[0].venue), size: ZERO } : undefined);
   const longPick = longs[0] ?? (shorts[0] ? { ...other(shorts[0].venue), size: ZERO } : undefined);
   if (!shortPick || !longPick) return;
-  const lots = [shortPick, longPick].map((p) => step.world.markets[marketKey(p.venue, instrument)]?.lotSize);
+  const lots = [shortPick, longPick].map(
+    (p) => step.world.markets[marketKey(p.venue, legInstrument(p.venue))]?.lotSize,
+  );
   const lot =
     lots[0] && lots[1] ? commonLotSize(lots[0], lots[1]) : (lots[0] ?? lots[1] ?? dec('0.00000001'));
   step.strategy.arbSeq += 1;
   const arbId = `${instrument}#${step.strategy.arbSeq}`;
   const leg = (p: { venue: string; account: string; size: Decimal }, entrySide: Side): ArbLeg => {
-    const l = emptyLeg(p.venue, p.account, instrument, entrySide);
+    const l = emptyLeg(p.venue, p.account, legInstrument(p.venue), entrySide);
     l.adoptedSize = p.size;
     // Without the venue's entry price the leg is priced at the mark, so reducing it can be booked.
-    const entryPrice = adoptionPrice(step, p.venue, p.account, instrument);
+    const entryPrice = adoptionPrice(step, p.venue, p.account, legInstrument(p.venue));
     if (!p.size.isZero()) {
       l.position = {
         ...FLAT_POSITION,

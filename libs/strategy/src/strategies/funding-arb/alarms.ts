@@ -71,7 +71,7 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
         },
       });
     }
-    const key = marketKey(leg.venue, arb.instrument);
+    const key = marketKey(leg.venue, leg.instrument);
     const book = step.world.books[key];
     const funding = step.world.funding[key];
     // A quiet book is not a broken feed: entries wait for fresh data (maxBookAgeMs), the
@@ -99,8 +99,8 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
     }
   }
   if (arb.phase === 'open') {
-    const fs = step.world.funding[marketKey(arb.short.venue, arb.instrument)];
-    const fl = step.world.funding[marketKey(arb.long.venue, arb.instrument)];
+    const fs = step.world.funding[marketKey(arb.short.venue, arb.short.instrument)];
+    const fl = step.world.funding[marketKey(arb.long.venue, arb.long.instrument)];
     if (fs && fl) {
       const spread = ratePerHourOf(fs).minus(ratePerHourOf(fl));
       if (spread.isNeg()) {
@@ -119,8 +119,8 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
       }),
     );
     for (const leg of ordersOpen ? [] : [arb.short, arb.long]) {
-      const venue = positionSize(step.world, leg.venue, leg.account, arb.instrument);
-      const lot = step.world.markets[marketKey(leg.venue, arb.instrument)]?.lotSize ?? arb.lotSize;
+      const venue = positionSize(step.world, leg.venue, leg.account, leg.instrument);
+      const lot = step.world.markets[marketKey(leg.venue, leg.instrument)]?.lotSize ?? arb.lotSize;
       if (venue.minus(legSize(leg)).abs().gte(lot)) {
         out.push({
           key: `${arb.arbId}:${leg.venue}:account_drift`,

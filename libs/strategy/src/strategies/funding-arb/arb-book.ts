@@ -10,6 +10,7 @@ import {
   type Decimal,
   FLAT_POSITION,
   minDec,
+  ONE,
   type PositionState,
   type Side,
   ZERO,
@@ -60,6 +61,12 @@ const legCodec = z.object({
   /** How many funding payments the leg has settled. */
   settlements: z.int().min(0).optional(),
   lastOrderAtMs: msSchema.optional(),
+  /**
+   * 1 unit of this leg's settle asset in the arb's report currency, as the entry assumed
+   * (exposures.ts); absent when the legs settle in the same asset (rate 1). The leg's own
+   * numbers stay in its settle asset; the arb's totals are converted.
+   */
+  reportRate: decimalCodec.optional(),
 });
 export type ArbLeg = z.output<typeof legCodec>;
 
@@ -69,6 +76,7 @@ export type ArbPhase = (typeof ARB_PHASES)[number];
 
 const arbCodec = z.object({
   arbId: z.string(),
+  /** The arb's key: the instrument, or the exposure id whose legs trade their own instruments (`leg.instrument`). */
   instrument: z.string(),
   phase: z.enum(ARB_PHASES),
   short: legCodec,
@@ -225,11 +233,13 @@ export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, s
     out[`${name}.price_pnl`] = legPrice.toFixed();
     out[`${name}.unrealized_pnl`] = unrealized.toFixed();
     out[`${name}.slippage`] = legSlippage.toFixed();
-    funding = funding.plus(p.funding);
-    price = price.plus(legPrice);
-    fees = fees.plus(p.fees);
-    slippage = slippage.plus(legSlippage);
-    predictedSettled = predictedSettled.plus(leg.fundingPredicted ?? ZERO);
+    // Legs in their settle asset; the totals in the report currency (leg.reportRate).
+    const rate = leg.reportRate ?? ONE;
+    funding = funding.plus(p.funding.mul(rate));
+    price = price.plus(legPrice.mul(rate));
+    fees = fees.plus(p.fees.mul(rate));
+    slippage = slippage.plus(legSlippage.mul(rate));
+    predictedSettled = predictedSettled.plus((leg.fundingPredicted ?? ZERO).mul(rate));
   }
   out['attribution.funding'] = funding.toFixed();
   out['attribution.funding_predicted_for_settled'] = predictedSettled.toFixed();
@@ -257,9 +267,15 @@ export function arbResult(arb: Arb): Record<string, string> {
     out[`${name}.fees`] = p.fees.toFixed();
     out[`${name}.funding_received`] = p.funding.toFixed();
     out[`${name}.net_pnl`] = p.netRealizedPnl.toFixed();
-    trading = trading.plus(p.tradingPnl);
-    fees = fees.plus(p.fees);
-    funding = funding.plus(p.funding);
+    // Totals add legs only in one currency: each leg converted at the rate its entry assumed.
+    const rate = leg.reportRate ?? ONE;
+    trading = trading.plus(p.tradingPnl.mul(rate));
+    fees = fees.plus(p.fees.mul(rate));
+    funding = funding.plus(p.funding.mul(rate));
+  }
+  if (arb.entry.report_currency && (arb.short.reportRate || arb.long.reportRate)) {
+    out.report_currency = arb.entry.report_currency;
+    out.settle_conversion = arb.entry.settle_conversion ?? '';
   }
   out.trading_pnl = trading.toFixed();
   out.fees = fees.toFixed();
@@ -322,14 +338,14 @@ export function recordFunding(
 ): void {
   const matches = (leg: ArbLeg) =>
     leg.venue === p.venue && leg.account === p.account && leg.instrument === p.instrument;
-  let arb = state.arbs[p.instrument];
+  // Found by its leg: an exposure's legs trade instruments other than the arb's key.
+  let arb = Object.values(state.arbs).find((a) => matches(a.short) || matches(a.long));
   // A payment for a settlement while the arb was open can arrive after it closed.
-  if (!arb || !(matches(arb.short) || matches(arb.long))) {
+  if (!arb) {
     arb = [...state.closed]
       .reverse()
       .find(
         (a) =>
-          a.instrument === p.instrument &&
           (matches(a.short) || matches(a.long)) &&
           a.closedAtMs !== undefined &&
           p.fundingTimeMs <= a.closedAtMs,

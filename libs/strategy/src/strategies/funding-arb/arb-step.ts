@@ -17,6 +17,7 @@ import {
 import { type Arb, type ArbLeg, attachOrder, type FundingArbState, legOpenSize } from './arb-book.js';
 import { BPS, type CarryVenue, ratePerHourOf } from './carry.js';
 import type { FundingArbConfig } from './config.js';
+import { arbExposures, legConversion, type SettleConversion } from './exposures.js';
 
 export type ArbStep = Step<FundingArbState, FundingArbConfig>;
 
@@ -27,6 +28,8 @@ export interface VenueView extends CarryVenue {
   readonly market: MarketState;
   readonly book: BookState;
   readonly funding: FundingState;
+  /** How this leg's money (in its settle asset) converts into the arb's report currency (exposures.ts). */
+  readonly conversion: SettleConversion;
 }
 
 /** The venue's view, or undefined when something is missing (or, with `requireFresh`, too old). */
@@ -61,6 +64,37 @@ export function venueView(
     mark: funding.markPrice ?? mid,
     // Every arb order is IOC or market (config.orderType): it takes, so it pays taker whatever feeMode says.
     feeRate: market.takerFeeRate,
+    conversion: conversionOf(step.config, venue, instrument),
+  };
+}
+
+/** The conversion of a venue's instrument into the report currency of the exposure it is a leg of (identity when none). */
+export function conversionOf(config: FundingArbConfig, venue: string, instrument: string): SettleConversion {
+  const exposure = arbExposures(config).find((e) => e.legs[venue] === instrument);
+  if (!exposure)
+    return legConversion({ id: instrument, legs: { [venue]: instrument }, settleConversion: {} }, [], venue);
+  return legConversion(exposure, config.venues, venue);
+}
+
+/**
+ * The view with every price in the arb's report currency (book levels, mid, mark, index):
+ * money computed from it (notional, fees, slippage, funding) adds up across legs settled in
+ * different assets. Orders and balances use the venue's own view.
+ */
+export function inReportCurrency(v: VenueView): VenueView {
+  const rate = v.conversion.rate;
+  if (rate.eq(1)) return v;
+  const level = (l: { price: Decimal; size: Decimal }) => ({ ...l, price: l.price.mul(rate) });
+  return {
+    ...v,
+    book: { ...v.book, bids: v.book.bids.map(level), asks: v.book.asks.map(level) },
+    funding: {
+      ...v.funding,
+      ...(v.funding.markPrice ? { markPrice: v.funding.markPrice.mul(rate) } : {}),
+      ...(v.funding.indexPrice ? { indexPrice: v.funding.indexPrice.mul(rate) } : {}),
+    },
+    mid: v.mid.mul(rate),
+    mark: v.mark.mul(rate),
   };
 }
 
@@ -80,6 +114,8 @@ export function venueInputs(v: VenueView): Record<string, string> {
     [`${p}mark`]: v.mark.toFixed(),
     [`${p}mid`]: v.mid.toFixed(),
     [`${p}fee_rate`]: v.feeRate.toFixed(),
+    [`${p}instrument`]: v.market.instrument,
+    [`${p}settle`]: v.conversion.from,
   };
 }
 

@@ -18,12 +18,15 @@ import {
   venueIdSchema,
 } from '../../codec.js';
 import { riskConfigSchema } from '../../risk.js';
+import { checkExposures, exposuresSchema } from './exposures.js';
 
 export const fundingArbConfigSchema = z
   .object({
     kind: z.literal('funding_arb').optional(),
     strategyId: strategyIdSchema,
-    instruments: z.array(instrumentIdSchema).min(1),
+    /** The same instrument on every venue; or `exposures` (exposures.ts): each venue its own, with the settle conversion. */
+    instruments: z.array(instrumentIdSchema).min(1).optional(),
+    exposures: exposuresSchema.optional(),
     venues: z
       .array(
         z.object({
@@ -111,6 +114,7 @@ export const fundingArbConfigSchema = z
     risk: riskConfigSchema,
   })
   .superRefine((config, ctx) => {
+    checkExposures(config, (issue) => ctx.addIssue({ code: 'custom', ...issue }));
     const seen = new Set<string>();
     for (const [i, v] of config.venues.entries()) {
       if (seen.has(v.venue)) {

@@ -4,6 +4,7 @@
  */
 
 import type { StrategyDefinition } from '../../registry.js';
+import { arbExposures } from './exposures.js';
 import {
   type FundingArbConfig,
   type FundingArbState,
@@ -16,6 +17,9 @@ export const fundingArbStrategy: StrategyDefinition<FundingArbConfig, FundingArb
   parseConfig: parseFundingArbConfig,
   makeDecider: fundingArbDecider,
   accounts: (c) => c.venues.map((v) => ({ venue: v.venue, account: v.account })),
+  // Each venue reads its own leg of every exposure (the same instrument unless `exposures`).
   markets: (c) =>
-    c.instruments.flatMap((instrument) => c.venues.map((v) => ({ venue: v.venue, instrument }))),
+    arbExposures(c).flatMap((e) =>
+      c.venues.flatMap((v) => (e.legs[v.venue] ? [{ venue: v.venue, instrument: e.legs[v.venue]! }] : [])),
+    ),
 };

@@ -14,6 +14,7 @@ import {
   type ArbStep,
   attachPlaced,
   human,
+  inReportCurrency,
   legRequest,
   type VenueView,
   venueInputs,
@@ -28,13 +29,19 @@ import {
   fillableBothWays,
   imminentSettlement,
 } from './carry.js';
+import { type ArbExposure, arbExposures } from './exposures.js';
 
-/** Considers a new arb on every configured instrument that has none (only while trading is active). */
+/**
+ * Considers a new arb on every configured exposure (an instrument, or instruments that are
+ * the same exposure: exposures.ts) that has none (only while trading is active). Arbs,
+ * candidates and skips are keyed by the exposure id (the instrument for `instruments`).
+ */
 export function considerNewArbs(step: ArbStep): void {
   if (step.world.tradingState !== 'active' || !step.world.started) return;
   const tripped = step.strategy.breaker?.tripped;
+  const exposures = new Map(arbExposures(step.config).map((e) => [e.id, e]));
   const eligible: string[] = [];
-  for (const instrument of step.config.instruments) {
+  for (const instrument of exposures.keys()) {
     if (step.strategy.arbs[instrument]) continue;
     if (tripped) {
       skip(step, instrument, 'circuit_breaker_tripped', `entries paused: ${tripped.message}`, {
@@ -65,7 +72,7 @@ export function considerNewArbs(step: ArbStep): void {
       instrument,
       order,
       // Costing every pair is the expensive part: with one candidate there is nothing to rank.
-      bps: eligible.length > 1 ? bestBps(step, instrument) : undefined,
+      bps: eligible.length > 1 ? bestBps(step, exposures.get(instrument)!) : undefined,
     }))
     .sort((a, b) => {
       if (a.bps && b.bps) return b.bps.cmp(a.bps) || a.order - b.order;
@@ -73,7 +80,9 @@ export function considerNewArbs(step: ArbStep): void {
       if (b.bps) return 1;
       return a.order - b.order;
     });
-  for (const [rank, { instrument }] of ranked.entries()) considerEntry(step, instrument, rank + 1);
+  for (const [rank, { instrument }] of ranked.entries()) {
+    considerEntry(step, exposures.get(instrument)!, rank + 1);
+  }
 }
 
 function skip(
@@ -114,8 +123,9 @@ interface PairRejection {
 
 type PairVerdict = { readonly plan: EntryPlan } | { readonly rejected: PairRejection };
 
-function considerEntry(step: ArbStep, instrument: string, rank: number): void {
+function considerEntry(step: ArbStep, exposure: ArbExposure, rank: number): void {
   const cfg = step.config;
+  const instrument = exposure.id;
   const backoff = step.strategy.entryBackoff[instrument];
   if (backoff && step.nowMs < backoff.untilMs) {
     skip(
@@ -127,7 +137,7 @@ function considerEntry(step: ArbStep, instrument: string, rank: number): void {
     );
     return;
   }
-  const found = bestPairOf(step, instrument);
+  const found = bestPairOf(step, exposure);
   if ('skip' in found) {
     skip(step, instrument, found.skip.reasonCode, found.skip.message, found.skip.inputs);
     return;
@@ -174,21 +184,24 @@ function considerEntry(step: ArbStep, instrument: string, rank: number): void {
 }
 
 /** The best plan's net carry in bps for ranking; undefined when the instrument has none now. */
-function bestBps(step: ArbStep, instrument: string): Decimal | undefined {
-  const found = bestPairOf(step, instrument);
+function bestBps(step: ArbStep, exposure: ArbExposure): Decimal | undefined {
+  const found = bestPairOf(step, exposure);
   return 'best' in found ? found.best?.netCarryBps : undefined;
 }
 
 type PairOutcome = { short: VenueView; long: VenueView; spread: Decimal; verdict: PairVerdict };
 
-/** Every ordered venue pair of an instrument costed; the best qualifying plan by net carry. */
+/** Every ordered venue pair of an exposure (each venue's leg instrument) costed; the best qualifying plan by net carry. */
 function bestPairOf(
   step: ArbStep,
-  instrument: string,
+  exposure: ArbExposure,
 ): { skip: PairRejection } | { best: EntryPlan | undefined; verdicts: PairOutcome[] } {
   const cfg = step.config;
   const views = cfg.venues
-    .map((v) => venueView(step, v.venue, instrument, true))
+    .map((v) => {
+      const instrument = exposure.legs[v.venue];
+      return instrument === undefined ? undefined : venueView(step, v.venue, instrument, true);
+    })
     .filter((v): v is VenueView => v !== undefined);
   if (views.length < 2) {
     return {
@@ -228,7 +241,31 @@ function pairInputs(short: VenueView, long: VenueView, spread: Decimal): Record<
     long_venue: long.venue,
     spread_per_hour: spread.toFixed(),
     fee_basis: 'taker',
+    ...conversionInputs(short, long),
   };
+}
+
+/**
+ * The currency the decision's money is in and the conversion it assumed, stated in every
+ * pair's inputs: `report_currency` and `settle_conversion` (`1 USDT = 1 USDC (configured)`).
+ */
+function conversionInputs(short: VenueView, long: VenueView): Record<string, string> {
+  const currency = short.conversion.to;
+  const assumed = [short, long]
+    .filter((v) => v.conversion.from !== currency)
+    .map((v) => v.conversion.statement);
+  return {
+    report_currency: currency,
+    settle_conversion: assumed.length > 0 ? assumed.join('; ') : short.conversion.statement,
+    [`${short.venue}.to_report_rate`]: short.conversion.rate.toFixed(),
+    [`${long.venue}.to_report_rate`]: long.conversion.rate.toFixed(),
+  };
+}
+
+/** What an enter decision's message says about currencies when the legs settle in different ones. */
+function conversionNote(short: VenueView, long: VenueView): string {
+  if (short.conversion.from === long.conversion.from) return '';
+  return `; legs settle in ${short.conversion.from} (${short.venue}) and ${long.conversion.from} (${long.venue}), money in ${short.conversion.to} at ${[short, long].find((v) => v.conversion.from !== v.conversion.to)!.conversion.statement}`;
 }
 
 /** A mark that disagrees with the venue's own book mid or index beyond the tolerance: its reason, else undefined. */
@@ -271,7 +308,9 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
     rejected: { reasonCode, message, inputs },
   });
   const lot = commonLotSize(short.market.lotSize, long.market.lotSize);
-  const price = maxDec(short.mid, long.mid);
+  // Money of both legs in the report currency (exposures.ts); balances and orders stay native.
+  const [reportShort, reportLong] = [inReportCurrency(short), inReportCurrency(long)];
+  const price = maxDec(reportShort.mid, reportLong.mid);
   const caps: Record<string, Decimal> = {
     target: cfg.targetNotionalPerLeg.div(price),
     risk_instrument: cfg.risk.maxNotionalPerInstrument.div(price),
@@ -357,7 +396,7 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
   }
 
   const horizonMs = Math.min(cfg.holdingHorizonMs, cfg.maxHoldingMs);
-  const carry = estimateCarry(short, long, size, { nowMs: step.nowMs, horizonMs });
+  const carry = estimateCarry(reportShort, reportLong, size, { nowMs: step.nowMs, horizonMs });
   if (!carry) {
     return reject('insufficient_depth', `the visible books cannot fill ${size.toFixed()} on both legs`);
   }
@@ -365,7 +404,7 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
   const notional = size.mul(price);
   const netCarryBps = netCarry.div(notional).mul(BPS);
   const costs = entryFees.plus(exitFees).plus(entrySlippage).plus(exitSlippage);
-  const breakEven = breakEvenHours(short, long, size, costs);
+  const breakEven = breakEvenHours(reportShort, reportLong, size, costs);
   Object.assign(inputs, {
     notional: notional.toFixed(),
     holding_horizon_ms: String(horizonMs),
@@ -399,8 +438,8 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
   }
   const imminent = imminentSettlement(
     [
-      { view: short, signedSize: size.neg() },
-      { view: long, signedSize: size },
+      { view: reportShort, signedSize: size.neg() },
+      { view: reportLong, signedSize: size },
     ],
     step.nowMs,
     cfg.settlementGuardMs,
@@ -420,8 +459,9 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
       lot,
       netCarry,
       netCarryBps,
-      shortWorst: carry.shortWorst,
-      longWorst: carry.longWorst,
+      // Back in each venue's own currency: these price the orders.
+      shortWorst: carry.shortWorst.div(short.conversion.rate),
+      longWorst: carry.longWorst.div(long.conversion.rate),
       ...(sizedDownBy ? { sizedDownBy } : {}),
       inputs,
     },
@@ -429,6 +469,7 @@ function evaluatePair(step: ArbStep, short: VenueView, long: VenueView, spread: 
 }
 
 function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: number): void {
+  const currency = plan.short.conversion.to;
   step.strategy.arbSeq += 1;
   const arbId = `${instrument}#${step.strategy.arbSeq}`;
   const requests = [
@@ -439,7 +480,7 @@ function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: numb
   const result = step.place(requests, {
     kind: 'enter',
     reasonCode: 'net_carry_above_threshold',
-    message: `short ${plan.short.venue} / long ${plan.long.venue} ${plan.size.toFixed()} ${instrument}: net carry ${human(plan.netCarry)} over the horizon${plan.sizedDownBy ? `; sized down to the available balance of ${plan.sizedDownBy}` : ''}`,
+    message: `short ${plan.short.venue} / long ${plan.long.venue} ${plan.size.toFixed()} ${instrument}: net carry ${human(plan.netCarry)} ${currency} over the horizon${conversionNote(plan.short, plan.long)}${plan.sizedDownBy ? `; sized down to the available balance of ${plan.sizedDownBy}` : ''}`,
     inputs,
   });
   delete step.strategy.candidates[instrument];
@@ -463,8 +504,8 @@ function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: numb
     arbId,
     instrument,
     phase: 'entering',
-    short: emptyLeg(plan.short.venue, plan.short.account, instrument, 'sell'),
-    long: emptyLeg(plan.long.venue, plan.long.account, instrument, 'buy'),
+    short: emptyLeg(plan.short.venue, plan.short.account, plan.short.market.instrument, 'sell'),
+    long: emptyLeg(plan.long.venue, plan.long.account, plan.long.market.instrument, 'buy'),
     targetSize: plan.size,
     lotSize: plan.lot,
     entry: inputs,
@@ -474,6 +515,11 @@ function enter(step: ArbStep, instrument: string, plan: EntryPlan, sinceMs: numb
     hedgeAttempts: 0,
     lastActionAtMs: step.nowMs,
   };
+  // Legs settled in different assets: the totals convert at the rate this entry assumed.
+  if (plan.short.conversion.from !== plan.long.conversion.from) {
+    arb.short.reportRate = plan.short.conversion.rate;
+    arb.long.reportRate = plan.long.conversion.rate;
+  }
   attachPlaced(step, arb, result.orders);
   step.strategy.arbs[instrument] = arb;
 }
@@ -486,7 +532,7 @@ function allocatedNotional(step: ArbStep): { venues: Record<string, Decimal>; to
     if (arb.phase === 'closed') continue;
     let larger = ZERO;
     for (const leg of [arb.short, arb.long]) {
-      const price = midOf(step.world.books[marketKey(leg.venue, arb.instrument)]) ?? leg.position.entryPrice;
+      const price = midOf(step.world.books[marketKey(leg.venue, leg.instrument)]) ?? leg.position.entryPrice;
       if (!price) continue;
       const notional = maxDec(arb.targetSize, legOpenSize(leg)).mul(price);
       venues[leg.venue] = (venues[leg.venue] ?? ZERO).plus(notional);

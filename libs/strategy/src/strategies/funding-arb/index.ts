@@ -12,3 +12,9 @@ export {
 export { breakEvenHours, commonLotSize, settlementsWithin } from './carry.js';
 export { type FundingArbConfig, fundingArbConfigSchema, parseFundingArbConfig } from './config.js';
 export { fundingArbDecider } from './decider.js';
+export {
+  type ArbExposure,
+  arbExposures,
+  type SettleConversion,
+  settleConversion,
+} from './exposures.js';

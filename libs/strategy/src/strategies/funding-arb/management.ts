@@ -224,7 +224,8 @@ function spendImbalanceBudget(step: ArbStep, arb: Arb, imbalance: Decimal): void
   else if (arb.imbalanceSinceMs === undefined) arb.imbalanceSinceMs = step.nowMs;
   if (last === undefined || standing.isZero()) return;
   const price =
-    midOf(step.world.books[marketKey(arb.short.venue, arb.instrument)]) ?? arb.short.position.entryPrice;
+    midOf(step.world.books[marketKey(arb.short.venue, arb.short.instrument)]) ??
+    arb.short.position.entryPrice;
   if (!price) return;
   const seconds = dec(Math.max(0, step.nowMs - last)).div(1000);
   arb.imbalanceUsedNotionalSeconds = arb.imbalanceUsedNotionalSeconds.plus(standing.mul(price).mul(seconds));
@@ -323,8 +324,8 @@ function markOpen(step: ArbStep, arb: Arb, reasonCode: string): void {
 
 function checkExit(step: ArbStep, arb: Arb): void {
   const cfg = step.config;
-  const shortView = venueView(step, arb.short.venue, arb.instrument, false);
-  const longView = venueView(step, arb.long.venue, arb.instrument, false);
+  const shortView = venueView(step, arb.short.venue, arb.short.instrument, false);
+  const longView = venueView(step, arb.long.venue, arb.long.instrument, false);
   const size = legOpenSize(arb.short);
   const heldMs = step.nowMs - (arb.openedAtMs ?? arb.startedAtMs);
   const inputs: Record<string, string> = { ...arbInputs(step, arb), held_ms: String(heldMs) };
