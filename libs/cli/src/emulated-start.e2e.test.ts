@@ -1,19 +1,30 @@
 /**
  * `PERPMESH_CONFIG=config/emulated.yaml perpmesh start` as a real process: its `emulators`
- * section starts the local venue emulators in process, and the emulated Binance USD-M and
- * Hyperliquid venues become ready through the real ccxt code path, with no credential in
- * the config or the test's environment.
+ * section starts the local venue emulators in process, the emulated Binance USD-M and
+ * Hyperliquid venues become ready through the real ccxt code path (with no credential in
+ * the config or the test's environment), and the funding arb ENTERS between Binance's
+ * USDT perp and Hyperliquid's USDC perp through the exposure equivalence: both legs filled
+ * at the emulators (asked directly, signed as the venues want), exec.fill events on the
+ * bus, the arb book's open arb naming the USDT/USDC conversion it assumed.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { type GetArbBookResponse, StrategyServiceClient } from '@perpmesh/contracts';
+import { Decimal } from '@perpmesh/core';
+import { EMULATOR_CREDENTIALS } from '@perpmesh/emulators';
 import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
 
 const EMULATED_YAML = resolve(fileURLToPath(import.meta.url), '../../../../config/emulated.yaml');
+/** The Hyperliquid account of config/emulated.yaml (the emulator's test key's address). */
+const HYPERLIQUID_WALLET =
+  /walletAddress: "(0x[0-9a-f]{40})"/.exec(readFileSync(EMULATED_YAML, 'utf8'))?.[1] ?? '';
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -24,6 +35,18 @@ function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** The shipped file with every emulator (and the venues' URLs) on the given ports. */
+function emulatedYaml(binancePort: number, hyperliquidPort: number): string {
+  const yaml = readFileSync(EMULATED_YAML, 'utf8')
+    .replaceAll('127.0.0.1:4100', `127.0.0.1:${binancePort}`)
+    .replaceAll('127.0.0.1:4200', `127.0.0.1:${hyperliquidPort}`)
+    .replace('binanceusdm: { port: 4100 }', `binanceusdm: { port: ${binancePort} }`)
+    .replace('hyperliquid: { port: 4200 }', `hyperliquid: { port: ${hyperliquidPort} }`);
+  assert.ok(yaml.includes('start: true'), 'config/emulated.yaml starts the emulators');
+  assert.ok(!yaml.includes(':4100') && !yaml.includes(':4200'), 'every emulator port moved');
+  return yaml;
 }
 
 interface VenuesView {
@@ -37,33 +60,42 @@ interface VenuesView {
 describe('perpmesh start with config/emulated.yaml (real process)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perpmesh-emulated-'));
   let running: PerpmeshProcess | undefined;
+  let binancePort = 0;
+  let hyperliquidPort = 0;
+  let strategyAddress = '';
+  let fills: FillSeen[] = [];
+  let stopFills = () => {};
   after(() => {
+    stopFills();
     if (running && running.child.exitCode === null) running.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('starts the emulators with the system; both emulated venues report ready components', async () => {
-    const [binancePort, hyperliquidPort] = [await freePort(), await freePort()];
-    // The shipped file, on free ports (the emulators' and the venues' URLs move together).
-    const yaml = readFileSync(EMULATED_YAML, 'utf8')
-      .replaceAll('127.0.0.1:4100', `127.0.0.1:${binancePort}`)
-      .replaceAll('127.0.0.1:4200', `127.0.0.1:${hyperliquidPort}`)
-      .replace('binanceusdm: { port: 4100 }', `binanceusdm: { port: ${binancePort} }`)
-      .replace('hyperliquid: { port: 4200 }', `hyperliquid: { port: ${hyperliquidPort} }`);
-    assert.ok(yaml.includes('start: true'), 'config/emulated.yaml starts the emulators');
-    assert.ok(!yaml.includes(':4100') && !yaml.includes(':4200'), 'every emulator port moved');
+    [binancePort, hyperliquidPort] = [await freePort(), await freePort()];
+    const strategyPort = await freePort();
+    strategyAddress = `127.0.0.1:${strategyPort}`;
+    // The shipped file, on free ports (the emulators' and the venues' URLs move together);
+    // the arb's persistence shortened so the entry comes within the test's bound.
+    const yaml = emulatedYaml(binancePort, hyperliquidPort).replace(
+      'persistenceMs: 10s',
+      'persistenceMs: 2s',
+    );
+    assert.ok(yaml.includes('persistenceMs: 2s'), 'the arb persistence was shortened');
     const config = join(dir, 'emulated.yaml');
     writeFileSync(config, yaml);
     const env: Record<string, string> = { PERPMESH_CONFIG: config };
     // The credentials come from the emulators component, not from this environment.
-    for (const name of [
-      'BINANCE_EMULATOR_API_KEY',
-      'BINANCE_EMULATOR_SECRET',
-      'HYPERLIQUID_EMULATOR_PRIVATE_KEY',
-    ]) {
+    for (const name of Object.keys(EMULATOR_CREDENTIALS)) {
       assert.equal(process.env[name], undefined, `${name} is not set by the test runner`);
     }
-    running = await startPerpmeshProcess({ dataDir: join(dir, 'data'), env });
+    running = await startPerpmeshProcess({
+      dataDir: join(dir, 'data'),
+      env,
+      settings: [`strategy.grpcPort=${strategyPort}`],
+    });
+    // The gateway's live feed of exec.fill, from the start (before the arb can enter).
+    ({ fills, stop: stopFills } = watchFills(running.httpPort));
 
     const view = await eventually(
       'both emulated venues ready',
@@ -87,6 +119,140 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
         `${id}: every component ready`,
       );
     }
+  });
+
+  test('the funding arb enters USDT (Binance) vs USDC (Hyperliquid): both legs filled at the emulators', async () => {
+    assert.ok(running, 'the process runs (previous test)');
+    const strategy = new StrategyServiceClient(strategyAddress, credentials.createInsecure());
+    try {
+      // The arb book: an arb on the exposure, both legs at their full target size.
+      const arb = await eventually(
+        'an open arb in the arb book',
+        async () => {
+          const book = await unary<unknown, GetArbBookResponse>(strategy.getArbBook.bind(strategy) as never, {
+            strategyId: 'arb-1',
+          });
+          return book.active.find((a) => a.phase === 'open');
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+      assert.equal(arb.instrument, 'BTC-USD');
+      const legs = [arb.shortLeg!, arb.longLeg!];
+      const byVenue = new Map(legs.map((l) => [l.venue, l]));
+      assert.equal(byVenue.get('binanceusdm')?.instrument, 'BTC-USDT-PERP');
+      assert.equal(byVenue.get('hyperliquid')?.instrument, 'BTC-USDC-PERP');
+      const size = new Map(legs.map((l) => [l.venue, l.size]));
+      assert.equal(
+        Math.abs(Number(size.get('binanceusdm'))),
+        Math.abs(Number(size.get('hyperliquid'))),
+        'equal BTC on both legs',
+      );
+      assert.ok(Number(size.get('binanceusdm')) !== 0, 'the legs hold a position');
+      // The conversion the entry assumed, stated in the book.
+      assert.equal(arb.entry.report_currency, 'USDC');
+      assert.equal(arb.entry.settle_conversion, '1 USDT = 1 USDC (configured)');
+      assert.equal(arb.entry['binanceusdm.settle'], 'USDT');
+      assert.equal(arb.entry['hyperliquid.settle'], 'USDC');
+
+      // Emulator truth: each venue's own API says the same position.
+      const binance = await binancePosition(binancePort, 'BTCUSDT');
+      const hyperliquid = await hyperliquidPosition(hyperliquidPort, 'BTC');
+      assert.equal(binance, size.get('binanceusdm'), 'Binance positionRisk = the binanceusdm leg');
+      assert.equal(
+        hyperliquid,
+        size.get('hyperliquid'),
+        'Hyperliquid clearinghouseState = the hyperliquid leg',
+      );
+
+      // exec.fill events on the bus for both legs' orders.
+      const legOrders = new Set(legs.flatMap((l) => l.clientOrderIds));
+      await eventually(
+        'exec.fill events of both legs',
+        () => {
+          const venues = new Set(fills.filter((f) => legOrders.has(f.clientOrderId)).map((f) => f.venue));
+          return venues.has('binanceusdm') && venues.has('hyperliquid') ? venues : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 200 },
+      );
+    } finally {
+      strategy.close();
+    }
+  });
+
+  test('stops cleanly', async () => {
+    assert.ok(running, 'the process runs');
+    stopFills();
     assert.equal(await running.stop(), 0, `clean exit; stderr:\n${running.stderr()}`);
   });
 });
+
+function unary<Req, Res>(
+  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
+  req: Req,
+): Promise<Res> {
+  return new Promise<Res>((resolveCall, reject) => {
+    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
+  });
+}
+
+interface FillSeen {
+  readonly venue: string;
+  readonly clientOrderId: string;
+}
+
+/** Collects the gateway's server-sent fill events (exec.fill) until stopped. */
+function watchFills(httpPort: number): { fills: FillSeen[]; stop: () => void } {
+  const fills: FillSeen[] = [];
+  const abort = new AbortController();
+  void (async () => {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/api/events`, { signal: abort.signal });
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('data: ')) continue;
+        const event = JSON.parse(line.slice(6)) as { kind?: string; payload?: Record<string, unknown> };
+        if (event.kind !== 'fill' || !event.payload) continue;
+        fills.push({
+          venue: String(event.payload.venue ?? ''),
+          clientOrderId: String(event.payload.clientOrderId ?? ''),
+        });
+      }
+    }
+  })().catch(() => {});
+  return { fills, stop: () => abort.abort() };
+}
+
+/** The emulated Binance account's position in `symbol`, signed the way Binance checks it (HMAC-SHA256). */
+async function binancePosition(port: number, symbol: string): Promise<string> {
+  const query = `timestamp=${Date.now()}`;
+  const signature = createHmac('sha256', EMULATOR_CREDENTIALS.BINANCE_EMULATOR_SECRET)
+    .update(query)
+    .digest('hex');
+  const res = await fetch(`http://127.0.0.1:${port}/fapi/v2/positionRisk?${query}&signature=${signature}`, {
+    headers: { 'X-MBX-APIKEY': EMULATOR_CREDENTIALS.BINANCE_EMULATOR_API_KEY },
+  });
+  assert.equal(res.status, 200, `positionRisk: ${res.status}`);
+  const positions = (await res.json()) as { symbol: string; positionAmt: string }[];
+  return canonical(positions.find((p) => p.symbol === symbol)?.positionAmt ?? '0');
+}
+
+/** The emulated Hyperliquid wallet's position in `coin` (public info endpoint). */
+async function hyperliquidPosition(port: number, coin: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/info`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'clearinghouseState', user: HYPERLIQUID_WALLET }),
+  });
+  assert.equal(res.status, 200, `clearinghouseState: ${res.status}`);
+  const state = (await res.json()) as { assetPositions: { position: { coin: string; szi: string } }[] };
+  return canonical(state.assetPositions.find((p) => p.position.coin === coin)?.position.szi ?? '0');
+}
+
+/** Decimal text without trailing zeros (`-0.0830` -> `-0.083`), as the arb book writes sizes. */
+function canonical(text: string): string {
+  return new Decimal(text).toFixed();
+}

@@ -1,6 +1,8 @@
 /**
- * The rehearsal emulators: emulated Binance USD-M and Hyperliquid over one seeded
- * synthetic market (libs/sim SimWorld), each with one funded test account. One home for
+ * The rehearsal emulators: emulated Binance USD-M (USDT-settled BTCUSDT / ETHUSDT) and
+ * Hyperliquid (USDC) over one seeded synthetic market (libs/sim SimWorld), each with one
+ * funded test account: the funding arb between them is USDT vs USDC, through the
+ * exposure equivalence of config/emulated.yaml. One home for
  * both ways to run them: the standalone runner (main.ts) and `perpmesh start` with an
  * `emulators` config section (libs/cli).
  *
@@ -41,15 +43,32 @@ export async function startRehearsalEmulators(
   const template = defaultWorldConfig({ seed: options.seed, startMs: Date.now(), venueIds: ['paper'] });
   const params = template.venues[0];
   if (params === undefined) throw new Error('emulators: the default world has no venue template');
+  // The sim prices each instrument off its own index: the USDT perps get indices of their
+  // own from the same starting prices. Both walk calmly (a fifth of the default volatility,
+  // no jumps) so the USDT and USDC books stay within a few bps of each other, as the real
+  // stablecoins do over a session; the arb's assumed 1 USDT = 1 USDC is what it states.
+  const calm = template.indices.map((i) => ({
+    ...i,
+    volatilityPerSqrtHour: i.volatilityPerSqrtHour / 5,
+    jumpsPerHour: 0,
+  }));
+  const indices = [...calm, ...calm.map((i) => ({ ...i, instrumentId: usdtTwin(i.instrumentId) }))];
+  const binanceParams = {
+    ...params,
+    marketMaker: { ...params.marketMaker, levelSize: usdtKeys(params.marketMaker.levelSize) },
+    noise: { ...params.noise, maxSize: usdtKeys(params.noise.maxSize) },
+    insuranceUnwindSize: usdtKeys(params.insuranceUnwindSize),
+  };
   // Marks apart by more than the funding clamp (±0.05% around the interest rate), so the
   // venues' per-hour funding really differs: Binance pays shorts' side below index, the
   // Hyperliquid mark sits above it. A rehearsal market, not a forecast.
   const world = new SimWorld({
     ...template,
+    indices,
     venues: [
       {
-        ...params,
-        config: binanceusdmSimConfig('binanceusdm', 'USDC'),
+        ...binanceParams,
+        config: binanceusdmSimConfig('binanceusdm', 'USDT'),
         defaultBasis: { ...params.defaultBasis, mean: -0.001 },
       },
       {
@@ -93,4 +112,13 @@ export async function startRehearsalEmulators(
     await close();
     throw err;
   }
+}
+
+/** `BTC-USDC-PERP` -> `BTC-USDT-PERP`: the Binance USD-M twin of a USDC instrument of the template world. */
+function usdtTwin(instrumentId: string): string {
+  return instrumentId.replace(/-USDC-PERP$/, '-USDT-PERP');
+}
+
+function usdtKeys<V>(byInstrument: Readonly<Record<string, V>>): Record<string, V> {
+  return Object.fromEntries(Object.entries(byInstrument).map(([id, v]) => [usdtTwin(id), v]));
 }

@@ -20,6 +20,8 @@ export interface PerpmeshProcessOptions {
   readonly dataDir: string;
   /** Environment on top of this process's (PERPMESH_CONFIG is cleared: no config file). */
   readonly env?: Readonly<Record<string, string>>;
+  /** More `--set key=value` overrides, applied after the test defaults (a later one wins). */
+  readonly settings?: readonly string[];
 }
 
 export interface PerpmeshProcess {
@@ -47,6 +49,7 @@ export async function startPerpmeshProcess(options: PerpmeshProcessOptions): Pro
       `${s}.grpcPort=0`,
       `${s}.grpcHost=127.0.0.1`,
     ]),
+    ...(options.settings ?? []),
   ];
   const child = spawn(
     process.execPath,
