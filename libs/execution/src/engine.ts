@@ -100,6 +100,10 @@ import {
   accountSettingsFor,
   type DeadManSwitchSettings,
   deadManSwitchPlan,
+  type StrategyTradingState,
+  StrategyTradingStates,
+  strategyOfClientOrderId,
+  tradingStateOfDecision,
 } from './venue-controls.js';
 import {
   isVenueMadeFill,
@@ -188,6 +192,10 @@ interface AccountRuntime {
   fillCatchUp: { timer: NodeJS.Timeout; sinceMs: EpochMs } | undefined;
   /** The dead-man switch's refresh timer while armed. */
   deadManTimer: NodeJS.Timeout | undefined;
+  /** Refreshes the armed switch now (a resume re-arms without waiting a period). */
+  deadManRefresh: (() => Promise<void>) | undefined;
+  /** Every strategy trading here is HALTED: orders canceled, the switch no longer refreshed. */
+  killed: boolean;
   /** Leverage and margin mode from config were set: a bring-up retry does not set them again. */
   settingsApplied: boolean;
 }
@@ -211,6 +219,9 @@ export class ExecutionEngine {
   readonly #deadManSwitch: DeadManSwitchSettings | undefined;
   /** The kill switch is HALTED: dead-man switches are not refreshed. */
   #halted = false;
+  /** Every strategy's kill switch as the strategies publish it (trading_state decisions). */
+  readonly #strategyStates = new StrategyTradingStates();
+  #stratTail: TailHandle | undefined;
 
   readonly #orders = new OrderTable();
   readonly #accounts = new Map<string, AccountRuntime>();
@@ -259,6 +270,8 @@ export class ExecutionEngine {
         userStreamReady: undefined,
         fillCatchUp: undefined,
         deadManTimer: undefined,
+        deadManRefresh: undefined,
+        killed: false,
         settingsApplied: false,
       });
       this.#health.register(
@@ -325,6 +338,14 @@ export class ExecutionEngine {
       async (msg) => this.#onLogMessage(msg.data),
     );
     this.#tail.closed.catch((err) => this.#logger.error({ err }, 'exec log tail ended'));
+    // The strategies' kill switches: every trading_state decision from the start of the
+    // stream (rare records), then live.
+    this.#stratTail = await this.#log.tail(
+      this.#subjects.filter('strat', { kind: 'trading_state' }),
+      { from: { startSeq: 1 } },
+      async (msg) => this.#onStrategyDecision(msg.data),
+    );
+    this.#stratTail.closed.catch((err) => this.#logger.error({ err }, 'strategy trading-state tail ended'));
     await Promise.all([...this.#accounts.values()].map((acct) => this.#bringUp(acct)));
     this.#housekeeping = setInterval(() => this.#housekeep(), this.#options.housekeepingIntervalMs);
     this.#housekeeping.unref();
@@ -348,6 +369,7 @@ export class ExecutionEngine {
       await sub?.close().catch((err) => this.#logger.warn({ err }, 'closing a user stream failed'));
     }
     await this.#tail?.stop().catch(() => undefined);
+    await this.#stratTail?.stop().catch(() => undefined);
     await this.settled();
   }
 
@@ -411,6 +433,9 @@ export class ExecutionEngine {
     const market = this.#market(venue, request.instrument);
     checkOrderAgainstMarket(request, market);
     checkOrderAgainstCapabilities(request, port.capabilities);
+    // A HALTED / REDUCING strategy's new exposure is refused; a replay of a known order is not new.
+    const refusal = this.#strategyStates.refusal(request);
+    if (refusal && !this.#orders.get(venue, account, clientOrderId)) throw refusal;
     if (!acct.reconciled) {
       throw new ExecutionUnavailableError(
         `${venue}/${account} is not reconciled with the venue yet: ${this.#health.component(`${venue}/${account}/reconciliation`)?.reason ?? 'starting'}`,
@@ -1158,7 +1183,7 @@ export class ExecutionEngine {
     const component = `${port.venue}/${port.account}/dead-man-switch`;
     const schedule = port.scheduleCancelAll.bind(port);
     const refresh = async () => {
-      if (this.#halted || this.#stop.signal.aborted) return;
+      if (this.#halted || acct.killed || this.#stop.signal.aborted) return;
       try {
         await this.#sender.sign(port, (nonce) =>
           schedule(plan.afterMs, nonce === undefined ? {} : { nonce }),
@@ -1171,6 +1196,7 @@ export class ExecutionEngine {
         );
       }
     };
+    acct.deadManRefresh = refresh;
     await refresh();
     acct.deadManTimer = setInterval(() => this.#track(refresh()), plan.refreshMs);
     acct.deadManTimer.unref();
@@ -1194,6 +1220,56 @@ export class ExecutionEngine {
           ),
         ),
       ),
+    );
+  }
+
+  /** A strategy decision from the bus: a trading_state one moves that strategy's kill switch here. */
+  async #onStrategyDecision(data: Uint8Array): Promise<void> {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(data);
+    } catch (err) {
+      this.#logger.warn({ err: errorText(err) }, 'undecodable strategy decision ignored');
+      return;
+    }
+    if (envelope.payload?.$case !== 'strategyDecision') return;
+    const change = tradingStateOfDecision(envelope.payload.value);
+    if (change) await this.setStrategyTradingState(change.strategyId, change.state);
+  }
+
+  /**
+   * Follows one strategy's kill switch. HALTED or REDUCING: its new orders are refused
+   * (`StrategyHaltedError`), reduce-only ones pass. An account whose every strategy (those
+   * with orders here) is HALTED is killed at the venue: every open order canceled now and its
+   * dead-man switch no longer refreshed, so the venue's deadline catches a cancel that was
+   * lost. A resume of any of them re-arms the switch at once.
+   */
+  async setStrategyTradingState(strategyId: string, state: StrategyTradingState): Promise<void> {
+    if (!this.#strategyStates.set(strategyId, state)) return;
+    this.#logger.warn({ strategyId, state }, `strategy ${strategyId} is ${state.toUpperCase()} at execution`);
+    await Promise.all(
+      [...this.#accounts.values()].map(async (acct) => {
+        const { venue, account } = acct.port;
+        const strategies = new Set(
+          this.#orders
+            .all({ venue, account })
+            .map((o) => strategyOfClientOrderId(o.state.clientOrderId))
+            .filter((id): id is string => id !== undefined),
+        );
+        const killed = this.#strategyStates.allHalted(strategies);
+        if (killed === acct.killed) return;
+        acct.killed = killed;
+        if (!killed) {
+          if (acct.deadManRefresh) await acct.deadManRefresh();
+          return;
+        }
+        await this.cancelAllOrders({ venue, account }).catch((err) =>
+          this.#logger.error(
+            { venue, account, err: errorText(err) },
+            'cancel-all for HALTED strategies failed; the venue dead-man switch (if armed) remains',
+          ),
+        );
+      }),
     );
   }
 

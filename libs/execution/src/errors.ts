@@ -27,3 +27,18 @@ export class SimulatedCrashError extends PerpmeshError {
     super('SIMULATED_CRASH', `simulated crash ${where}`);
   }
 }
+
+/**
+ * A new (not reduce-only) order of a strategy whose kill switch is HALTED or REDUCING
+ * (its trading state, as the strategy published it): refused before anything is sent.
+ */
+export class StrategyHaltedError extends PerpmeshError {
+  readonly strategyId: string;
+  constructor(strategyId: string, state: string) {
+    super(
+      'FAILED_PRECONDITION',
+      `strategy ${strategyId} is ${state.toUpperCase()}: execution takes only reduce-only orders from it until it is resumed`,
+    );
+    this.strategyId = strategyId;
+  }
+}

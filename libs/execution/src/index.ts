@@ -15,7 +15,12 @@ export {
   type OrderLocator,
   type PlaceOrderResult,
 } from './engine.js';
-export { ExecutionUnavailableError, OrderNotFoundError, SimulatedCrashError } from './errors.js';
+export {
+  ExecutionUnavailableError,
+  OrderNotFoundError,
+  SimulatedCrashError,
+  StrategyHaltedError,
+} from './errors.js';
 export {
   EVENT_LOG_COMPONENT,
   type ExecFoldTarget,
@@ -71,6 +76,10 @@ export {
   accountSettingsFor,
   type DeadManSwitchSettings,
   deadManSwitchPlan,
+  type StrategyTradingState,
+  StrategyTradingStates,
+  strategyOfClientOrderId,
+  tradingStateOfDecision,
 } from './venue-controls.js';
 export {
   isVenueMadeFill,

@@ -19,6 +19,7 @@ import {
   type VenueId,
 } from '@perpmesh/core';
 import type { MarginMode, VenueCapabilities } from '@perpmesh/venues';
+import { StrategyHaltedError } from './errors.js';
 
 /** One account setting from config. */
 export interface AccountSetting {
@@ -72,4 +73,77 @@ export function deadManSwitchPlan(
   const afterMs = Math.max(settings.afterMs, capabilities.scheduleCancelAllMinMs ?? 0);
   const refreshMs = Math.max(1, Math.min(settings.refreshMs, Math.floor(afterMs / 3)));
   return { afterMs, refreshMs };
+}
+
+// ---- the kill switch, as execution follows it ----------------------------------------------
+
+/** A strategy's trading state (the strategy's kill switch; libs/strategy TRADING_STATES). */
+export type StrategyTradingState = 'active' | 'reducing' | 'halted';
+const TRADING_STATES: readonly StrategyTradingState[] = ['active', 'reducing', 'halted'];
+
+/**
+ * The strategy a client order id belongs to: strategies place `${strategyId}_${seq}` (a
+ * strategy id has no `_`); undefined for an id without one (an operator's, a test's).
+ */
+export function strategyOfClientOrderId(clientOrderId: string): string | undefined {
+  const cut = clientOrderId.indexOf('_');
+  return cut > 0 ? clientOrderId.slice(0, cut) : undefined;
+}
+
+/**
+ * The trading state a strategy decision announces: the strategy runtime publishes one
+ * `trading_state` decision (inputs.trading_state) on every halt, reduce, resume and close-all,
+ * whether the operator asked through StrategyService or the gateway. Undefined for any other.
+ */
+export function tradingStateOfDecision(decision: {
+  readonly strategyId: string;
+  readonly kind: string;
+  readonly inputs: Readonly<Record<string, string>>;
+}): { strategyId: string; state: StrategyTradingState } | undefined {
+  if (decision.kind !== 'trading_state' || !decision.strategyId) return undefined;
+  const state = decision.inputs.trading_state as StrategyTradingState | undefined;
+  return state && TRADING_STATES.includes(state) ? { strategyId: decision.strategyId, state } : undefined;
+}
+
+/**
+ * Execution's copy of every strategy's kill switch (the strategy's state is the one concept;
+ * this follows it from the bus). A strategy HALTED or REDUCING gets only reduce-only orders
+ * through; an account whose every strategy is HALTED is killed at the venue (its orders
+ * canceled now, its dead-man switch no longer refreshed).
+ */
+export class StrategyTradingStates {
+  readonly #states = new Map<string, StrategyTradingState>();
+
+  /** Records a strategy's state; true when it changed. */
+  set(strategyId: string, state: StrategyTradingState): boolean {
+    const before = this.#states.get(strategyId) ?? 'active';
+    this.#states.set(strategyId, state);
+    return before !== state;
+  }
+
+  state(strategyId: string): StrategyTradingState {
+    return this.#states.get(strategyId) ?? 'active';
+  }
+
+  /** The error for an order its strategy's state does not allow, else undefined. */
+  refusal(order: {
+    readonly clientOrderId: string;
+    readonly reduceOnly: boolean;
+  }): StrategyHaltedError | undefined {
+    if (order.reduceOnly) return undefined;
+    const strategyId = strategyOfClientOrderId(order.clientOrderId);
+    if (strategyId === undefined) return undefined;
+    const state = this.state(strategyId);
+    return state === 'active' ? undefined : new StrategyHaltedError(strategyId, state);
+  }
+
+  /** True when there is at least one strategy and every one of them is HALTED. */
+  allHalted(strategyIds: Iterable<string>): boolean {
+    let any = false;
+    for (const id of strategyIds) {
+      any = true;
+      if (this.state(id) !== 'halted') return false;
+    }
+    return any;
+  }
 }

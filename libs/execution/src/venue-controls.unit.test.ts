@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dec, ValidationError } from '@perpmesh/core';
-import { accountSettingsFor, deadManSwitchPlan } from './venue-controls.js';
+import { StrategyHaltedError } from './errors.js';
+import {
+  accountSettingsFor,
+  deadManSwitchPlan,
+  StrategyTradingStates,
+  strategyOfClientOrderId,
+  tradingStateOfDecision,
+} from './venue-controls.js';
 
 describe('accountSettingsFor', () => {
   const settings = [
@@ -55,5 +62,57 @@ describe('deadManSwitchPlan', () => {
       ),
       { afterMs: 5_000, refreshMs: 1_666 },
     );
+  });
+});
+
+describe('the kill switch as execution follows it', () => {
+  test('a client order id names its strategy by the prefix before `_`', () => {
+    assert.equal(strategyOfClientOrderId('arb-1_42'), 'arb-1');
+    assert.equal(strategyOfClientOrderId('operator-order'), undefined);
+    assert.equal(strategyOfClientOrderId('_x'), undefined);
+  });
+
+  test('only a trading_state decision with a known state moves the switch', () => {
+    const decision = (kind: string, state: string) => ({
+      strategyId: 'arb-1',
+      kind,
+      inputs: { trading_state: state },
+    });
+    assert.deepEqual(tradingStateOfDecision(decision('trading_state', 'halted')), {
+      strategyId: 'arb-1',
+      state: 'halted',
+    });
+    assert.equal(tradingStateOfDecision(decision('enter', 'halted')), undefined);
+    assert.equal(tradingStateOfDecision(decision('trading_state', 'paused')), undefined);
+  });
+
+  test('HALTED or REDUCING refuses new exposure with StrategyHaltedError; reduce-only and other strategies pass', () => {
+    const states = new StrategyTradingStates();
+    const order = (clientOrderId: string, reduceOnly = false) => ({ clientOrderId, reduceOnly });
+    assert.equal(states.refusal(order('arb-1_1')), undefined);
+    assert.equal(states.set('arb-1', 'halted'), true);
+    assert.equal(states.set('arb-1', 'halted'), false, 'no change');
+    const refused = states.refusal(order('arb-1_2'));
+    assert.ok(refused instanceof StrategyHaltedError);
+    assert.equal(refused.code, 'FAILED_PRECONDITION');
+    assert.equal(refused.strategyId, 'arb-1');
+    assert.match(refused.message, /arb-1 is HALTED/);
+    assert.equal(states.refusal(order('arb-1_3', true)), undefined, 'reduce-only passes');
+    assert.equal(states.refusal(order('grid-1_1')), undefined, 'another strategy passes');
+    assert.equal(states.refusal(order('manual')), undefined, 'an id of no strategy passes');
+    states.set('arb-1', 'reducing');
+    assert.ok(states.refusal(order('arb-1_4')) instanceof StrategyHaltedError);
+    states.set('arb-1', 'active');
+    assert.equal(states.refusal(order('arb-1_5')), undefined, 'resume allows again');
+  });
+
+  test('an account is killed only when it has strategies and all are HALTED', () => {
+    const states = new StrategyTradingStates();
+    assert.equal(states.allHalted([]), false);
+    states.set('arb-1', 'halted');
+    assert.equal(states.allHalted(['arb-1']), true);
+    assert.equal(states.allHalted(['arb-1', 'grid-1']), false);
+    states.set('grid-1', 'reducing');
+    assert.equal(states.allHalted(['arb-1', 'grid-1']), false);
   });
 });
