@@ -436,6 +436,11 @@ export class ExecutionEngine {
     // A HALTED / REDUCING strategy's new exposure is refused; a replay of a known order is not new.
     const refusal = this.#strategyStates.refusal(request);
     if (refusal && !this.#orders.get(venue, account, clientOrderId)) throw refusal;
+    // A killed account that a strategy still trading now uses: its switch is refreshed again.
+    const strategy = strategyOfClientOrderId(clientOrderId);
+    if (acct.killed && strategy !== undefined && this.#strategyStates.state(strategy) !== 'halted') {
+      await this.#reviewKill(acct, [strategy]);
+    }
     if (!acct.reconciled) {
       throw new ExecutionUnavailableError(
         `${venue}/${account} is not reconciled with the venue yet: ${this.#health.component(`${venue}/${account}/reconciliation`)?.reason ?? 'starting'}`,
@@ -1247,29 +1252,33 @@ export class ExecutionEngine {
   async setStrategyTradingState(strategyId: string, state: StrategyTradingState): Promise<void> {
     if (!this.#strategyStates.set(strategyId, state)) return;
     this.#logger.warn({ strategyId, state }, `strategy ${strategyId} is ${state.toUpperCase()} at execution`);
-    await Promise.all(
-      [...this.#accounts.values()].map(async (acct) => {
-        const { venue, account } = acct.port;
-        const strategies = new Set(
-          this.#orders
-            .all({ venue, account })
-            .map((o) => strategyOfClientOrderId(o.state.clientOrderId))
-            .filter((id): id is string => id !== undefined),
-        );
-        const killed = this.#strategyStates.allHalted(strategies);
-        if (killed === acct.killed) return;
-        acct.killed = killed;
-        if (!killed) {
-          if (acct.deadManRefresh) await acct.deadManRefresh();
-          return;
-        }
-        await this.cancelAllOrders({ venue, account }).catch((err) =>
-          this.#logger.error(
-            { venue, account, err: errorText(err) },
-            'cancel-all for HALTED strategies failed; the venue dead-man switch (if armed) remains',
-          ),
-        );
-      }),
+    await Promise.all([...this.#accounts.values()].map((acct) => this.#reviewKill(acct)));
+  }
+
+  /**
+   * Kills or revives one account: killed when every strategy with orders here (plus `also`)
+   * is HALTED (cancel-all now, the switch no longer refreshed); revived (the switch refreshed
+   * at once) when one of them is not.
+   */
+  async #reviewKill(acct: AccountRuntime, also: readonly string[] = []): Promise<void> {
+    const { venue, account } = acct.port;
+    const strategies = new Set(also);
+    for (const o of this.#orders.all({ venue, account })) {
+      const id = strategyOfClientOrderId(o.state.clientOrderId);
+      if (id !== undefined) strategies.add(id);
+    }
+    const killed = this.#strategyStates.allHalted(strategies);
+    if (killed === acct.killed) return;
+    acct.killed = killed;
+    if (!killed) {
+      if (acct.deadManRefresh) await acct.deadManRefresh();
+      return;
+    }
+    await this.cancelAllOrders({ venue, account }).catch((err) =>
+      this.#logger.error(
+        { venue, account, err: errorText(err) },
+        'cancel-all for HALTED strategies failed; the venue dead-man switch (if armed) remains',
+      ),
     );
   }
 

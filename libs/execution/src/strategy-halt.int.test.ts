@@ -111,10 +111,6 @@ test('HALTED: new orders of the strategy refused by name, its account killed at 
     hub.advanceTo(deadline);
     const fired = await port.fetchOrder({ instrument: BTC, clientOrderId: late.clientOrderId });
     assert.equal(fired?.reason, 'dead_man_switch');
-    // Another strategy's orders are not refused.
-    const other = await place(cid('other'));
-    assert.equal(other.order.state.status, 'accepted');
-
     await publishTradingState('active', Date.now() + 1);
     const resumed = await eventually('execution takes the strategy again', async () => {
       try {
@@ -125,7 +121,22 @@ test('HALTED: new orders of the strategy refused by name, its account killed at 
       }
     });
     assert.equal(resumed.order.state.status, 'accepted');
-    await eventually('the switch re-armed', () => (port.scheduled.length > refreshes ? true : undefined));
+    await eventually('the resume re-armed the switch', () =>
+      port.scheduled.length > refreshes ? true : undefined,
+    );
+
+    // Halted again; another strategy trading on the account revives its switch and is not refused.
+    await publishTradingState('halted', Date.now() + 2);
+    await eventually('the account killed again', async () =>
+      (await port.fetchOpenOrders()).length === 0 ? true : undefined,
+    );
+    await engine.settled();
+    const killedAt = port.scheduled.length;
+    const other = await place(cid('other'));
+    assert.equal(other.order.state.status, 'accepted');
+    await eventually('the switch refreshed for the strategy still trading', () =>
+      port.scheduled.length > killedAt ? true : undefined,
+    );
   } finally {
     await svc.service.stop();
     hub.close();
