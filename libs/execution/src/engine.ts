@@ -31,7 +31,7 @@
  * a transport failure leaves the outcome unknown and the order is asked about again.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventLog, TailHandle } from '@perpmesh/bus';
+import { type EventLog, NoStreamForSubjectError, type TailHandle } from '@perpmesh/bus';
 import { decodeEnvelope, type Envelope, type Subjects } from '@perpmesh/contracts';
 import {
   type AccountId,
@@ -340,12 +340,18 @@ export class ExecutionEngine {
     this.#tail.closed.catch((err) => this.#logger.error({ err }, 'exec log tail ended'));
     // The strategies' kill switches: every trading_state decision from the start of the
     // stream (rare records), then live.
-    this.#stratTail = await this.#log.tail(
-      this.#subjects.filter('strat', { kind: 'trading_state' }),
-      { from: { startSeq: 1 } },
-      async (msg) => this.#onStrategyDecision(msg.data),
-    );
-    this.#stratTail.closed.catch((err) => this.#logger.error({ err }, 'strategy trading-state tail ended'));
+    try {
+      this.#stratTail = await this.#log.tail(
+        this.#subjects.filter('strat', { kind: 'trading_state' }),
+        { from: { startSeq: 1 } },
+        async (msg) => this.#onStrategyDecision(msg.data),
+      );
+      this.#stratTail.closed.catch((err) => this.#logger.error({ err }, 'strategy trading-state tail ended'));
+    } catch (err) {
+      // A log without the STRAT stream (a test rig of execution alone): no strategy can halt here.
+      if (!(err instanceof NoStreamForSubjectError)) throw err;
+      this.#logger.warn({}, "no STRAT stream: the strategies' kill switch cannot reach execution");
+    }
     await Promise.all([...this.#accounts.values()].map((acct) => this.#bringUp(acct)));
     this.#housekeeping = setInterval(() => this.#housekeep(), this.#options.housekeepingIntervalMs);
     this.#housekeeping.unref();
