@@ -793,7 +793,7 @@ export class LighterEmulator implements VenueWire {
           timestamp: Math.floor(e.fundingTimeMs / 1000),
           market_id: m.id,
           funding_id: e.fundingTimeMs / HOUR_MS,
-          change: e.amount.toFixed(6),
+          change: e.amount.toFixed(),
           rate: e.rate.mul(100).abs().toFixed(4),
           position_size: e.positionSize.abs().toFixed(m.sizeDecimals),
           position_side: e.positionSize.isNeg() ? 'short' : 'long',
