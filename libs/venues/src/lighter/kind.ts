@@ -14,6 +14,7 @@ import {
   type LighterVenueConfig,
   lighterVenueConfigSchema,
 } from './config.js';
+import type { LighterVenuePort, LighterVenuePortOptions } from './port.js';
 
 export const LIGHTER_URLS = {
   mainnet: { rest: 'https://mainnet.zklighter.elliot.ai', ws: 'wss://mainnet.zklighter.elliot.ai/stream' },
@@ -31,6 +32,15 @@ export function lighterEndpoints(config: Pick<LighterVenueConfig, 'testnet' | 'b
   const wsUrl =
     config.wsUrl ?? (config.baseUrl === undefined ? net.ws : `${baseUrl.replace(/^http/, 'ws')}/stream`);
   return { baseUrl, wsUrl, chainId: config.testnet ? LIGHTER_CHAIN_ID.testnet : LIGHTER_CHAIN_ID.mainnet };
+}
+
+/**
+ * Opens a Lighter port outside the kinds registry (tests, tools): the adapter and the signer
+ * load on first use, not with `@perpmesh/venues`.
+ */
+export async function openLighterVenuePort(options: LighterVenuePortOptions): Promise<LighterVenuePort> {
+  const { LighterVenuePort } = await import('./port.js');
+  return LighterVenuePort.open(options);
 }
 
 const open = async (context: VenueOpenContext<LighterVenueConfig>): Promise<OpenedVenue> => {

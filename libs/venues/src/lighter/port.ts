@@ -174,6 +174,8 @@ export class LighterVenuePort implements VenuePort {
   private readonly seenTrades = new Set<string>();
   private lastFillMs: EpochMs = 0;
   private closed = false;
+  /** The tail of the transactions waiting to go out, in the order they were handed to us. */
+  private txTail: Promise<void> = Promise.resolve();
 
   private constructor(private readonly options: LighterVenuePortOptions) {
     this.venue = options.venue;
@@ -352,6 +354,22 @@ export class LighterVenuePort implements VenuePort {
       nonce,
       expiredAt: Date.now() + TX_EXPIRY_MS,
     };
+  }
+
+  /**
+   * A place in the line of transactions, taken when a signed action is handed to the port.
+   * The venue refuses a nonce below one it already took, so transactions leave one at a time
+   * in the order they came (the caller hands them over in nonce order; parallel HTTP
+   * connections would reorder them). `release` when done, whether sent or not.
+   */
+  private txSlot(): { turn: Promise<void>; release: () => void } {
+    const turn = this.txTail;
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.txTail = turn.then(() => done);
+    return { turn, release };
   }
 
   private async send(tx: LighterTx, attributes?: LighterTxAttributes): Promise<LighterReply> {
@@ -727,38 +745,44 @@ export class LighterVenuePort implements VenuePort {
 
   async createOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
     const common = this.txCommon(request.nonce, 'createOrder');
-    const m = await this.market(request.instrument);
     if (request.timeInForce === 'fok') {
       throw new ValidationError('timeInForce', `${this.venue} has no fill-or-kill orders`);
     }
+    const slot = this.txSlot();
     let price: Decimal;
-    if (request.type === 'market') {
-      price = await this.marketOrderPrice(request.instrument, request.side, m);
-    } else {
-      if (request.price === undefined) throw new ValidationError('price', 'is required for a limit order');
-      price = request.price;
+    try {
+      const m = await this.market(request.instrument);
+      if (request.type === 'market') {
+        price = await this.marketOrderPrice(request.instrument, request.side, m);
+      } else {
+        if (request.price === undefined) throw new ValidationError('price', 'is required for a limit order');
+        price = request.price;
+      }
+      const tif =
+        request.type === 'market' || request.timeInForce === 'ioc'
+          ? LIGHTER_ORDER_TIF.immediateOrCancel
+          : request.timeInForce === 'post_only'
+            ? LIGHTER_ORDER_TIF.postOnly
+            : LIGHTER_ORDER_TIF.goodTillTime;
+      const tx: LighterTx = {
+        txType: LIGHTER_TX_TYPE.createOrder,
+        ...common,
+        marketIndex: m.marketId,
+        clientOrderIndex: BigInt(this.clientIds.toVenue(request.clientOrderId)),
+        baseAmount: lighterScaled(request.size, m.sizeDecimals, 'size'),
+        price: lighterScaled(price, m.priceDecimals, 'price'),
+        isAsk: request.side === 'sell' ? 1 : 0,
+        orderType: request.type === 'market' ? LIGHTER_ORDER_TYPE.market : LIGHTER_ORDER_TYPE.limit,
+        timeInForce: tif,
+        reduceOnly: request.reduceOnly ? 1 : 0,
+        triggerPrice: 0,
+        orderExpiry: tif === LIGHTER_ORDER_TIF.immediateOrCancel ? 0 : Date.now() + ORDER_EXPIRY_MS,
+      };
+      await slot.turn;
+      await this.send(tx);
+    } finally {
+      slot.release();
     }
-    const clientOrderIndex = this.clientIds.toVenue(request.clientOrderId);
-    const tif =
-      request.type === 'market' || request.timeInForce === 'ioc'
-        ? LIGHTER_ORDER_TIF.immediateOrCancel
-        : request.timeInForce === 'post_only'
-          ? LIGHTER_ORDER_TIF.postOnly
-          : LIGHTER_ORDER_TIF.goodTillTime;
-    await this.send({
-      txType: LIGHTER_TX_TYPE.createOrder,
-      ...common,
-      marketIndex: m.marketId,
-      clientOrderIndex: BigInt(clientOrderIndex),
-      baseAmount: lighterScaled(request.size, m.sizeDecimals, 'size'),
-      price: lighterScaled(price, m.priceDecimals, 'price'),
-      isAsk: request.side === 'sell' ? 1 : 0,
-      orderType: request.type === 'market' ? LIGHTER_ORDER_TYPE.market : LIGHTER_ORDER_TYPE.limit,
-      timeInForce: tif,
-      reduceOnly: request.reduceOnly ? 1 : 0,
-      triggerPrice: 0,
-      orderExpiry: tif === LIGHTER_ORDER_TIF.immediateOrCancel ? 0 : Date.now() + ORDER_EXPIRY_MS,
-    });
     // sendTx answers before the order is on the book: look it up by our id.
     for (let attempt = 0; attempt < 3; attempt++) {
       const order = await this.fetchOrder({
@@ -811,12 +835,18 @@ export class LighterVenuePort implements VenuePort {
 
   async cancelOrder(ref: OrderRef, options?: CancelOptions): Promise<VenueOrder> {
     const common = this.txCommon(options?.nonce, 'cancelOrder');
-    const m = await this.market(ref.instrument);
     let index: bigint;
     if (ref.venueOrderId !== undefined && ref.venueOrderId !== '') index = BigInt(ref.venueOrderId);
     else if (ref.clientOrderId !== undefined) index = BigInt(this.clientIds.toVenue(ref.clientOrderId));
     else throw new ValidationError('ref', 'cancelOrder needs a venueOrderId or a clientOrderId');
-    await this.send({ txType: LIGHTER_TX_TYPE.cancelOrder, ...common, marketIndex: m.marketId, index });
+    const slot = this.txSlot();
+    try {
+      const m = await this.market(ref.instrument);
+      await slot.turn;
+      await this.send({ txType: LIGHTER_TX_TYPE.cancelOrder, ...common, marketIndex: m.marketId, index });
+    } finally {
+      slot.release();
+    }
     const order = await this.fetchOrder(ref);
     if (order === undefined) {
       throw new VenueRejectedError(
@@ -831,20 +861,27 @@ export class LighterVenuePort implements VenuePort {
   /** One cancel-all transaction; with an instrument, limited to its market (attribute CancelAllMarketIndex). */
   async cancelAllOrders(instrument?: InstrumentId, options?: CancelOptions): Promise<VenueOrder[]> {
     const common = this.txCommon(options?.nonce, 'cancelAllOrders');
-    const before = await this.fetchOpenOrders(instrument);
-    const attributes =
-      instrument === undefined
-        ? undefined
-        : { [LIGHTER_TX_ATTRIBUTE.cancelAllMarketIndex]: (await this.market(instrument)).marketId };
-    await this.send(
-      {
-        txType: LIGHTER_TX_TYPE.cancelAllOrders,
-        ...common,
-        timeInForce: LIGHTER_CANCEL_ALL_TIF.immediate,
-        time: 0,
-      },
-      attributes,
-    );
+    const slot = this.txSlot();
+    let before: VenueOrder[];
+    try {
+      before = await this.fetchOpenOrders(instrument);
+      const attributes =
+        instrument === undefined
+          ? undefined
+          : { [LIGHTER_TX_ATTRIBUTE.cancelAllMarketIndex]: (await this.market(instrument)).marketId };
+      await slot.turn;
+      await this.send(
+        {
+          txType: LIGHTER_TX_TYPE.cancelAllOrders,
+          ...common,
+          timeInForce: LIGHTER_CANCEL_ALL_TIF.immediate,
+          time: 0,
+        },
+        attributes,
+      );
+    } finally {
+      slot.release();
+    }
     const now = Date.now();
     return before.map((o) => ({ ...o, status: 'canceled', tsEventMs: now }));
   }
@@ -859,12 +896,18 @@ export class LighterVenuePort implements VenuePort {
       );
     }
     const common = this.txCommon(options?.nonce, 'scheduleCancelAll');
-    await this.send({
-      txType: LIGHTER_TX_TYPE.cancelAllOrders,
-      ...common,
-      timeInForce: afterMs === 0 ? LIGHTER_CANCEL_ALL_TIF.abort : LIGHTER_CANCEL_ALL_TIF.scheduled,
-      time: afterMs === 0 ? 0 : Date.now() + afterMs,
-    });
+    const slot = this.txSlot();
+    try {
+      await slot.turn;
+      await this.send({
+        txType: LIGHTER_TX_TYPE.cancelAllOrders,
+        ...common,
+        timeInForce: afterMs === 0 ? LIGHTER_CANCEL_ALL_TIF.abort : LIGHTER_CANCEL_ALL_TIF.scheduled,
+        time: afterMs === 0 ? 0 : Date.now() + afterMs,
+      });
+    } finally {
+      slot.release();
+    }
   }
 
   async setLeverage(
@@ -873,20 +916,26 @@ export class LighterVenuePort implements VenuePort {
     options?: SignedActionOptions,
   ): Promise<void> {
     const common = this.txCommon(options?.nonce, 'setLeverage');
-    const m = await this.market(instrument);
-    if (!leverage.isInteger() || leverage.lt(1) || leverage.gt(m.market.maxLeverage)) {
-      throw new ValidationError(
-        'leverage',
-        `must be a whole number in [1, ${m.market.maxLeverage.toFixed()}], got ${leverage.toFixed()}`,
-      );
+    const slot = this.txSlot();
+    try {
+      const m = await this.market(instrument);
+      if (!leverage.isInteger() || leverage.lt(1) || leverage.gt(m.market.maxLeverage)) {
+        throw new ValidationError(
+          'leverage',
+          `must be a whole number in [1, ${m.market.maxLeverage.toFixed()}], got ${leverage.toFixed()}`,
+        );
+      }
+      await slot.turn;
+      await this.send({
+        txType: LIGHTER_TX_TYPE.updateLeverage,
+        ...common,
+        marketIndex: m.marketId,
+        initialMarginFraction: Number(new Decimal(10_000).div(leverage).toFixed(0)),
+        marginMode: 0,
+      });
+    } finally {
+      slot.release();
     }
-    await this.send({
-      txType: LIGHTER_TX_TYPE.updateLeverage,
-      ...common,
-      marketIndex: m.marketId,
-      initialMarginFraction: Number(new Decimal(10_000).div(leverage).toFixed(0)),
-      marginMode: 0,
-    });
   }
 
   // ------------------------------------------------------------------ user stream
