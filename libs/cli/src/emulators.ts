@@ -26,7 +26,8 @@ export const emulatorsSectionSchema = z
     seed: z.number().int().default(42),
     binanceusdm: z.strictObject({ port: port.default(4100) }).prefault({}),
     hyperliquid: z.strictObject({ port: port.default(4200) }).prefault({}),
-    lighter: z.strictObject({ port: port.default(4300) }).prefault({}),
+    /** Lighter; its port is a free one unless named (configs that trade Lighter name 4300). */
+    lighter: z.strictObject({ port: port.default(0) }).prefault({}),
   })
   .prefault({});
 export type EmulatorsSection = z.output<typeof emulatorsSectionSchema>;
