@@ -13,7 +13,7 @@ import { LIGHTER_ERROR, LighterEmulator, lighterSimConfig } from '@perpmesh/emul
 import { LighterPrivateKey, signLighterTx } from '@perpmesh/signing';
 import { eventually } from '@perpmesh/testing';
 import { FUNDING_EVERY_SECOND, MAKER, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
-import { VenueRejectedError } from '../errors.js';
+import { RateLimitedError, VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type { BookSnapshot, PlaceOrderRequest, UserStreamEvent, VenueFill } from '../port.js';
 import { LighterVenuePort, type LighterVenuePortOptions } from './port.js';
 
@@ -415,6 +415,20 @@ describe('lighter (own adapter) against the emulator', () => {
     for (let i = 0; i < 15; i++) await tight.fetchOrderBook(BTC, 1);
     assert.equal(budget()?.ready, false);
     assert.match(budget()?.reason ?? '', /of 20 requests a minute left .* nearly spent/);
+  });
+
+  test('faults: a 429 is rate-limited; a sendTx that times out after the venue took it is an unknown outcome, found by our id', async () => {
+    const quick = await openPort({ callTimeoutMs: 500 });
+    emulator.server.faults.inject({ kind: 'rate-limit', path: '/api/v1/orderBookOrders' });
+    await assert.rejects(quick.fetchOrderBook(BTC, 1), RateLimitedError);
+    emulator.server.faults.inject({ kind: 'timeout-after-accept', method: 'POST', path: '/api/v1/sendTx' });
+    const id = cid('lost');
+    const placed = emulator.acceptedClientOrderIndexes.length;
+    await assert.rejects(quick.createOrder(order(id, 'buy', '58000', '0.001')), VenueUnknownOutcomeError);
+    assert.equal(emulator.acceptedClientOrderIndexes.length, placed + 1, 'the venue placed it');
+    const found = await quick.fetchOrder({ instrument: BTC, clientOrderId: id });
+    assert.equal(found?.status, 'accepted');
+    await quick.cancelAllOrders(undefined, { nonce: nextNonce() });
   });
 
   test('funding payments: the account history, per hour fraction and signed amount equal the venue', async () => {
