@@ -15,9 +15,9 @@
  * - the auth token of private reads (Authorization header or `auth` query): signed by a
  *   registered key of THAT account, deadline not passed and at most 8 h ahead.
  *
- * Simplifications: a sim refusal of an order (margin, post-only cross, tick) comes back from
- * sendTx as the venue's error code instead of as a canceled order seen later; the order book
- * lists one entry per price level.
+ * Refusals found while executing (post-only cross, margin, reduce-only) leave a canceled order
+ * with the venue's status (`canceled-post-only`, ...), as on the venue; malformed amounts and
+ * prices are sendTx errors. The order book lists one entry per price level.
  */
 import type { IncomingMessage } from 'node:http';
 import { type AccountId, Decimal, type InstrumentId, type TimeInForce, ZERO } from '@perpmesh/core';
@@ -58,7 +58,6 @@ export const LIGHTER_ERROR = {
   duplicateClientOrderIndex: { code: 21728, message: 'client order index already exists' },
   reduceOnlyIncreases: { code: 21732, message: 'reduce only increases position' },
   notEnoughMargin: { code: 21739, message: 'not enough margin to create the order' },
-  postOnlyCross: { code: 21741, message: 'post only order would cross (canceled-post-only)' },
   invalidCancelAllTime: { code: 21714, message: 'invalid cancel all time' },
   invalidCancelAllTimeInForce: { code: 21713, message: 'invalid cancel all time in force' },
   invalidAuth: { code: 20013, message: 'invalid auth' },
@@ -641,7 +640,14 @@ export class LighterEmulator implements VenueWire {
       reduceOnly: tx.reduceOnly === 1n,
       ...(clientOrderId === undefined ? {} : { clientOrderId }),
     });
-    if (!result.ok) throw new LighterTxError(rejectError(result.reject.code, result.reject.message));
+    if (!result.ok) {
+      // Refusals the venue finds while executing (not at sendTx) leave a canceled order behind.
+      if (result.order === undefined || !EXECUTION_REJECTS.has(result.reject.code)) {
+        throw new LighterTxError(rejectError(result.reject.code, result.reject.message));
+      }
+      this.extras.set(result.order.venueOrderId, { clientOrderIndex, nonce, market: isMarket });
+      return;
+    }
     this.extras.set(result.order.venueOrderId, { clientOrderIndex, nonce, market: isMarket });
     this.acceptedClientOrderIndexes.push(clientOrderIndex);
   }
@@ -909,8 +915,17 @@ function readForm(request: EmulatorRequest): Record<string, string | undefined> 
   return { tx_type: form.get('tx_type') ?? undefined, tx_info: form.get('tx_info') ?? undefined };
 }
 
+/** Sim refusals that Lighter reports as a canceled order (its status), not as a sendTx error. */
+const EXECUTION_REJECTS: ReadonlyMap<string, string> = new Map([
+  ['post_only_would_cross', 'canceled-post-only'],
+  ['insufficient_margin', 'canceled-margin-not-allowed'],
+  ['insufficient_balance', 'canceled-margin-not-allowed'],
+  ['reduce_only_would_increase', 'canceled-reduce-only'],
+]);
+
 function lighterStatus(o: OrderView): string {
   if (o.status === 'accepted' || o.status === 'partially_filled') return 'open';
+  if (o.status === 'rejected') return EXECUTION_REJECTS.get(o.reject?.code ?? '') ?? 'canceled';
   if (o.status === 'filled') return 'filled';
   switch (o.endReason) {
     case 'self_trade':
@@ -935,8 +950,6 @@ function rejectError(code: string, message: string): { code: number; message: st
     case 'insufficient_margin':
     case 'insufficient_balance':
       return LIGHTER_ERROR.notEnoughMargin;
-    case 'post_only_would_cross':
-      return LIGHTER_ERROR.postOnlyCross;
     case 'reduce_only_would_increase':
       return LIGHTER_ERROR.reduceOnlyIncreases;
     case 'invalid_tick':

@@ -284,6 +284,21 @@ describe('lighter (own adapter) against the emulator', () => {
     await port.cancelAllOrders(undefined, { nonce: nextNonce() });
   });
 
+  test('a post-only order that would cross: the venue cancels it at once, the placement is refused', async () => {
+    const id = cid('po');
+    await assert.rejects(
+      port.createOrder({ ...order(id, 'buy', '61000', '0.001'), timeInForce: 'post_only' }),
+      (err: unknown) => {
+        assert.ok(err instanceof VenueRejectedError);
+        assert.equal(err.reason, 'post_only_would_cross');
+        return true;
+      },
+    );
+    const seen = await port.fetchOrder({ instrument: BTC, clientOrderId: id });
+    assert.equal(seen?.status, 'rejected');
+    assert.equal(seen?.reason, 'canceled-post-only');
+  });
+
   test('the dead-man switch: a scheduled cancel-all fires when not refreshed; 0 disarms', async () => {
     await assert.rejects(port.scheduleCancelAll(500, { nonce: nextNonce() }), ValidationError);
     const id = cid('dms');

@@ -78,6 +78,7 @@ import {
   type LighterMarket,
   type LighterParseContext,
   lighterHourlyRate,
+  lighterOrderRejection,
   lighterScaled,
   parseLighterAccount,
   parseLighterFundingPayment,
@@ -789,7 +790,11 @@ export class LighterVenuePort implements VenuePort {
         instrument: request.instrument,
         clientOrderId: request.clientOrderId,
       });
-      if (order !== undefined) return order;
+      if (order !== undefined) {
+        const rejection = lighterOrderRejection(this.venue, order);
+        if (rejection !== undefined) throw rejection;
+        return order;
+      }
       await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
     }
     return {

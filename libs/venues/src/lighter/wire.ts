@@ -292,6 +292,26 @@ export function parseLighterFundingPayment(
   };
 }
 
+/**
+ * An order the venue canceled at once for a reason that is a refusal (post-only would cross,
+ * no margin, reduce-only would grow the position), as the error a placement throws.
+ */
+export function lighterOrderRejection(venue: string, order: VenueOrder): VenueError | undefined {
+  if (order.status !== 'rejected') return undefined;
+  const status = order.reason ?? 'canceled';
+  const text = `order ${order.clientOrderId} canceled by the venue at once: ${status}`;
+  if (status === 'canceled-margin-not-allowed' || status === 'canceled-invalid-balance') {
+    return new InsufficientMarginError(venue, text, { venueMessage: status });
+  }
+  const reason =
+    status === 'canceled-post-only'
+      ? 'post_only_would_cross'
+      : status === 'canceled-reduce-only'
+        ? 'reduce_only_would_increase'
+        : 'venue_error';
+  return new VenueRejectedError(venue, reason, text, { venueMessage: status });
+}
+
 /** What the venue's error codes mean for us (codes from the venue's API reference). */
 const REASON_BY_CODE: Readonly<Record<number, string>> = {
   21104: 'invalid_nonce',
@@ -306,7 +326,8 @@ const REASON_BY_CODE: Readonly<Record<number, string>> = {
   21714: 'invalid_cancel_all',
   21728: 'duplicate_client_order_id',
   21732: 'reduce_only_would_increase',
-  21741: 'post_only_would_cross',
+  21733: 'price_too_far',
+  21734: 'price_too_far',
 };
 const NOT_FOUND_CODES = new Set([21600, 21708, 21709, 21715]);
 const MARGIN_CODES = new Set([21507, 21508, 21739]);
