@@ -191,6 +191,22 @@ describe('lighter (own adapter) against the emulator', () => {
     }
   });
 
+  test('a lost book delta (an offset jump) starts over from a new snapshot', async () => {
+    let snapshots = 0;
+    const sub = await port.watchMarket([BTC], (e) => {
+      if (e.kind === 'snapshot') snapshots += 1;
+    });
+    try {
+      await eventually('first snapshot', () => snapshots === 1, 5_000);
+      emulator.server.faults.skipBookDeltas(String(emulator.marketId(BTC)));
+      makerOrder('buy', '59100', '0.1');
+      makerOrder('buy', '59200', '0.1');
+      await eventually('a new snapshot after the gap', () => snapshots >= 2, 5_000);
+    } finally {
+      await sub.close();
+    }
+  });
+
   test('funding: the 8 h rate of funding-rates as 1/8 per hour, interval 1 h', async () => {
     const [f] = await port.fetchFunding([BTC]);
     const predicted = emulator.exchange.funding(BTC)?.predictedRate;

@@ -23,7 +23,6 @@
  */
 import {
   type AccountId,
-  type ClientOrderId,
   Decimal,
   type EpochMs,
   errorText,
@@ -174,7 +173,6 @@ export class LighterVenuePort implements VenuePort {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly seenTrades = new Set<string>();
   private lastFillMs: EpochMs = 0;
-  private closed = false;
   /** The tail of the transactions waiting to go out, in the order they were handed to us. */
   private txTail: Promise<void> = Promise.resolve();
 
@@ -425,7 +423,7 @@ export class LighterVenuePort implements VenuePort {
     return token;
   }
 
-  /** How many auth tokens the port made so far is not tracked; the deadline of the current one is. */
+  /** The deadline of the auth token held now (ms), if one was made. */
   get authTokenDeadlineMs(): number | undefined {
     return this.authToken?.deadlineMs;
   }
@@ -1121,20 +1119,9 @@ export class LighterVenuePort implements VenuePort {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers.clear();
     await Promise.all([...this.streams].map((s) => s.close()));
     this.streams.clear();
-  }
-
-  /** Whether close() ran (for tests). */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** Our client order index of a client order id (what the venue's duplicate check sees). */
-  clientOrderIndexOf(id: ClientOrderId): string {
-    return this.clientIds.toVenue(id);
   }
 }
