@@ -122,7 +122,10 @@ export interface LighterVenuePortOptions {
   readonly scheduledCancelAllMinMs?: number;
   /** The signer's self-test; default the Lighter signer's known-answer vectors (run once per process). */
   readonly selfTest?: () => LighterSelfTestResult;
-  /** How often funding is read while a market stream runs. Default 5 s. */
+  /**
+   * How often funding is read while a market stream runs. Default 30 s: two requests each time,
+   * from a standard account's 60 a minute (the rate is an hourly prediction; it moves slowly).
+   */
   readonly fundingPollMs?: number;
   readonly streamBackoff?: { initialDelayMs: number; maxDelayMs: number };
 }
@@ -602,7 +605,7 @@ export class LighterVenuePort implements VenuePort {
       }
     };
     void poll();
-    const timer = setInterval(() => void poll(), this.options.fundingPollMs ?? 5_000);
+    const timer = setInterval(() => void poll(), this.options.fundingPollMs ?? 30_000);
     timer.unref();
     this.timers.add(timer);
     return {
