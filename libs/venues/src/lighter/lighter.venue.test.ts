@@ -410,19 +410,18 @@ describe('lighter (own adapter) against the emulator', () => {
       `${baseUrl}/api/v1/accountActiveOrders?account_index=${ACCOUNT_INDEX}&market_id=1`,
     );
     assert.equal(noToken.status, 400);
-    const short = await openPort({ authTokenLifetimeMs: 3_000, authTokenRenewBeforeMs: 1_500 });
+    const short = await openPort({ authTokenLifetimeMs: 8_000, authTokenRenewBeforeMs: 4_000 });
     await short.fetchOpenOrders();
     const first = short.authTokenDeadlineMs;
     assert.ok(first);
     assert.equal(short.readiness().find((c) => c.component === 'auth token')?.ready, true);
-    await eventually(
-      'renewed before expiry',
-      async () => {
-        await short.fetchOpenOrders();
-        return (short.authTokenDeadlineMs ?? 0) > first;
-      },
-      { timeoutMs: 6_000, intervalMs: 250 },
-    );
+    // Renewed by the port itself, before the deadline passes.
+    await eventually('renewed before expiry', () => (short.authTokenDeadlineMs ?? 0) > first, {
+      timeoutMs: 12_000,
+      intervalMs: 100,
+    });
+    assert.ok(Date.now() < first, 'before the old token expired');
+    await short.fetchOpenOrders();
     const { createLighterAuthToken } = await import('@perpmesh/signing');
     const expired = createLighterAuthToken(KEY, {
       deadlineUnixSeconds: Math.floor(Date.now() / 1000) - 1,

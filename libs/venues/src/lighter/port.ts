@@ -252,6 +252,7 @@ export class LighterVenuePort implements VenuePort {
       await port.checkRegisteredKey().catch(() => undefined);
       await port.fetchNextNonce().catch(() => undefined);
       await port.fetchBalances().catch(() => undefined);
+      port.keepAuthTokenFresh();
     }
     return port;
   }
@@ -424,6 +425,19 @@ export class LighterVenuePort implements VenuePort {
     this.authToken = { token, deadlineMs: deadlineS * 1000 };
     this.authTokenError = undefined;
     return token;
+  }
+
+  /** Renews the token on a timer too, so it is fresh when a private read or a reconnect needs it. */
+  private keepAuthTokenFresh(): void {
+    if (this.signerState?.ready !== true) return;
+    const renewBefore = this.options.authTokenRenewBeforeMs ?? 30 * 60_000;
+    const timer = setInterval(
+      () => void this.token().catch(() => undefined),
+      Math.max(250, Math.min(60_000, Math.floor(renewBefore / 2))),
+    );
+    timer.unref();
+    this.timers.add(timer);
+    void this.token().catch(() => undefined);
   }
 
   /** The deadline of the auth token held now (ms), if one was made. */
