@@ -26,12 +26,14 @@ export const emulatorsSectionSchema = z
     seed: z.number().int().default(42),
     binanceusdm: z.strictObject({ port: port.default(4100) }).prefault({}),
     hyperliquid: z.strictObject({ port: port.default(4200) }).prefault({}),
+    /** Lighter; its port is a free one unless named (configs that trade Lighter name 4300). */
+    lighter: z.strictObject({ port: port.default(0) }).prefault({}),
   })
   .prefault({});
 export type EmulatorsSection = z.output<typeof emulatorsSectionSchema>;
 
 /** The venue ids the rehearsal emulators stand in for (what the logs call emulated). */
-export const EMULATED_VENUES = ['binanceusdm', 'hyperliquid'] as const;
+export const EMULATED_VENUES = ['binanceusdm', 'hyperliquid', 'lighter'] as const;
 
 export function emulatorsComponent(section: EmulatorsSection, logger: Logger): ServiceComponent {
   let running: RunningRehearsalEmulators | undefined;
@@ -42,6 +44,7 @@ export function emulatorsComponent(section: EmulatorsSection, logger: Logger): S
         seed: section.seed,
         binanceusdmPort: section.binanceusdm.port,
         hyperliquidPort: section.hyperliquid.port,
+        lighterPort: section.lighter.port,
       });
       // Only where the config does not say otherwise: an operator's own value wins.
       for (const [name, value] of Object.entries(EMULATOR_CREDENTIALS)) {
@@ -53,8 +56,9 @@ export function emulatorsComponent(section: EmulatorsSection, logger: Logger): S
           binanceusdm: running.binanceusdm.url,
           hyperliquid: running.hyperliquid.url,
           wallet: running.hyperliquid.wallet,
+          lighter: running.lighter.url,
         },
-        `venues ${EMULATED_VENUES.join(' and ')} are EMULATED (local servers, simulated money)`,
+        `venues ${EMULATED_VENUES.join(', ')} are EMULATED (local servers, simulated money)`,
       );
     },
     stop: async () => {

@@ -19,6 +19,7 @@ describe('emulators config section', () => {
       seed: 42,
       binanceusdm: { port: 4100 },
       hyperliquid: { port: 4200 },
+      lighter: { port: 0 },
     });
     const names = buildEmbeddedComponents(config, logger).components.map((c) => c.name);
     assert.ok(!names.includes('emulators'));

@@ -4,6 +4,8 @@ export { binanceSymbol } from './binanceusdm/wire.js';
 export * from './hyperliquid/config.js';
 export * from './hyperliquid/emulator.js';
 export { addressOf as hyperliquidAddressOf } from './hyperliquid/signing.js';
+export * from './lighter/config.js';
+export * from './lighter/emulator.js';
 export * from './okx/config.js';
 export * from './okx/emulator.js';
 export * from './rehearsal.js';

@@ -1,20 +1,24 @@
 /**
- * The rehearsal emulators: emulated Binance USD-M (USDT-settled BTCUSDT / ETHUSDT) and
- * Hyperliquid (USDC) over one seeded synthetic market (libs/sim SimWorld), each with one
- * funded test account: the funding arb between them is USDT vs USDC, through the
- * exposure equivalence of config/emulated.yaml. One home for
+ * The rehearsal emulators: emulated Binance USD-M (USDT-settled BTCUSDT / ETHUSDT),
+ * Hyperliquid (USDC) and Lighter (USDC) over one seeded synthetic market (libs/sim SimWorld),
+ * each with one funded test account: the funding arb between Binance and Hyperliquid is USDT
+ * vs USDC, through the exposure equivalence of config/emulated.yaml. One home for
  * both ways to run them: the standalone runner (main.ts) and `perpmesh start` with an
  * `emulators` config section (libs/cli).
  *
  * The credentials are the emulators' own, public on purpose: they open nothing but these
  * local servers.
  */
+
+import { LighterPrivateKey } from '@perpmesh/signing';
 import { defaultWorldConfig, SimWorld } from '@perpmesh/sim';
 import { binanceusdmSimConfig } from './binanceusdm/config.js';
 import { BinanceUsdmEmulator } from './binanceusdm/emulator.js';
 import { hyperliquidSimConfig } from './hyperliquid/config.js';
 import { HyperliquidEmulator } from './hyperliquid/emulator.js';
 import { addressOf } from './hyperliquid/signing.js';
+import { lighterSimConfig } from './lighter/config.js';
+import { LighterEmulator } from './lighter/emulator.js';
 import { worldMarkets } from './shared/market.js';
 
 /** The environment variables config/emulated.yaml reads the accounts' credentials from. */
@@ -22,18 +26,25 @@ export const EMULATOR_CREDENTIALS = {
   BINANCE_EMULATOR_API_KEY: 'emulated-binance-key',
   BINANCE_EMULATOR_SECRET: 'emulated-binance-secret',
   HYPERLIQUID_EMULATOR_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+  LIGHTER_EMULATOR_API_PRIVATE_KEY: `0x${'2a'.repeat(40)}`,
 } as const;
+
+/** The emulated Lighter account and the API key its private key is registered under. */
+export const EMULATED_LIGHTER_ACCOUNT = { accountIndex: 1, apiKeyIndex: 4 } as const;
 
 export interface RehearsalEmulatorOptions {
   readonly seed: number;
   /** 0 picks a free port. */
   readonly binanceusdmPort: number;
   readonly hyperliquidPort: number;
+  /** Default 0 (a free port). */
+  readonly lighterPort?: number;
 }
 
 export interface RunningRehearsalEmulators {
   readonly binanceusdm: { readonly url: string; readonly wsUrl: string };
   readonly hyperliquid: { readonly url: string; readonly wsUrl: string; readonly wallet: string };
+  readonly lighter: { readonly url: string; readonly wsUrl: string };
   close(): Promise<void>;
 }
 
@@ -76,6 +87,11 @@ export async function startRehearsalEmulators(
         config: hyperliquidSimConfig('hyperliquid'),
         defaultBasis: { ...params.defaultBasis, mean: 0.0015 },
       },
+      {
+        ...params,
+        config: lighterSimConfig('lighter'),
+        defaultBasis: { ...params.defaultBasis, mean: 0.0008 },
+      },
     ],
   });
   const market = worldMarkets(world);
@@ -97,15 +113,32 @@ export async function startRehearsalEmulators(
     users: [{ address: wallet, accountId: 'main', deposit: '100000' }],
     port: options.hyperliquidPort,
   });
+  const lighterKey = LighterPrivateKey.fromHex(EMULATOR_CREDENTIALS.LIGHTER_EMULATOR_API_PRIVATE_KEY);
+  const lighter = new LighterEmulator({
+    market: market('lighter'),
+    accounts: [
+      {
+        ...EMULATED_LIGHTER_ACCOUNT,
+        accountId: 'main',
+        deposit: '100000',
+        apiKeys: [
+          { apiKeyIndex: EMULATED_LIGHTER_ACCOUNT.apiKeyIndex, publicKeyHex: lighterKey.publicKeyHex },
+        ],
+      },
+    ],
+    port: options.lighterPort ?? 0,
+  });
   const close = async () => {
-    await Promise.allSettled([binance.close(), hyperliquid.close()]);
+    await Promise.allSettled([binance.close(), hyperliquid.close(), lighter.close()]);
   };
   try {
     const binanceUrl = await binance.start();
     const hyperliquidUrl = await hyperliquid.start();
+    const lighterUrl = await lighter.start();
     return {
       binanceusdm: { url: binanceUrl, wsUrl: binance.wsUrl },
       hyperliquid: { url: hyperliquidUrl, wsUrl: hyperliquid.wsUrl, wallet },
+      lighter: { url: lighterUrl, wsUrl: lighter.wsUrl },
       close,
     };
   } catch (err) {

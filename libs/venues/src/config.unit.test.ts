@@ -163,14 +163,32 @@ describe('venues config', () => {
       },
     });
 
-    test('apiKeyId is the API key index', () => {
+    test('apiKeyId is the (account index, API key index) pair', () => {
       const main = parse(lighter({ apiKeyIndex: 5 })).lighter?.accounts.main;
-      assert.equal(main?.apiKeyId, '5');
-      assert.equal(parse(lighter({ apiKeyIndex: 5, apiKeyId: '5' })).lighter?.accounts.main?.apiKeyId, '5');
-      assert.match(
-        issueAt(lighter({ apiKeyIndex: 5, apiKeyId: '7' }), 'venues.lighter.accounts.main.apiKeyId'),
-        /API key index \(5\)/,
+      assert.equal(main?.apiKeyId, '12:5');
+      assert.equal(
+        parse(lighter({ apiKeyIndex: 5, apiKeyId: '12:5' })).lighter?.accounts.main?.apiKeyId,
+        '12:5',
       );
+      assert.match(
+        issueAt(lighter({ apiKeyIndex: 5, apiKeyId: '5' }), 'venues.lighter.accounts.main.apiKeyId'),
+        /"12:5"/,
+      );
+    });
+
+    test('two accounts may not share one API key (one nonce sequence)', () => {
+      const config = lighter({ apiKeyIndex: 5 });
+      const accounts = config.lighter.accounts as Record<string, unknown>;
+      accounts.second = { accountIndex: 12, apiKeyIndex: 5, apiPrivateKey: { env: 'LIGHTER_KEY_2' } };
+      assert.match(
+        issueAt(config, 'venues.lighter.accounts.second.apiKeyIndex'),
+        /already used by account "main"/,
+      );
+    });
+
+    test('the account tier sets the request budget; standard by default', () => {
+      const venue = parse(lighter({ apiKeyIndex: 5 })).lighter as unknown as { accountTier: string };
+      assert.equal(venue.accountTier, 'standard');
     });
 
     test("API key indexes 0-3 are the venue's own apps and 255 is all keys", () => {

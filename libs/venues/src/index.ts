@@ -13,6 +13,13 @@ export * from './hyperliquid/config.js';
 import './kinds.js';
 
 export * from './lighter/config.js';
+export { LIGHTER_URLS, lighterEndpoints, openLighterVenuePort } from './lighter/kind.js';
+export type {
+  LighterCredentials,
+  LighterSelfTestResult,
+  LighterVenuePort,
+  LighterVenuePortOptions,
+} from './lighter/port.js';
 export * from './okx/config.js';
 export * from './open.js';
 export * from './paper/index.js';

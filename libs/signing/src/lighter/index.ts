@@ -9,6 +9,7 @@ export {
   verifyLighterAuthToken,
 } from './auth-token.js';
 export type { Fp5 as LighterFp5 } from './gfp5.js';
+export { fp5FromBytesLE as lighterFp5FromBytes, fp5ToBytesLE as lighterFp5ToBytes } from './gfp5.js';
 export { LighterPrivateKey } from './keys.js';
 export {
   type SchnorrSignature as LighterSchnorrSignature,

@@ -34,12 +34,7 @@ export class RequestBudget {
 
   /** How long a caller must wait for its token (0 = now); the token is taken. */
   reserve(): number {
-    const now = this.now();
-    this.tokens = Math.min(
-      this.options.capacity,
-      this.tokens + ((now - this.updatedMs) / 1000) * this.options.perSecond,
-    );
-    this.updatedMs = now;
+    this.refill();
     const waitMs = this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.options.perSecond) * 1000);
     if (waitMs > this.options.maxWaitMs) {
       throw new RateLimitedError(
@@ -52,6 +47,25 @@ export class RequestBudget {
     }
     this.tokens -= 1;
     return waitMs;
+  }
+
+  /** Requests that can go now without waiting (readiness: the budget before it runs out). */
+  available(): number {
+    this.refill();
+    return Math.floor(this.tokens);
+  }
+
+  get capacity(): number {
+    return this.options.capacity;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(
+      this.options.capacity,
+      this.tokens + ((now - this.updatedMs) / 1000) * this.options.perSecond,
+    );
+    this.updatedMs = now;
   }
 
   async take(): Promise<void> {

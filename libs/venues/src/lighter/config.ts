@@ -4,8 +4,11 @@
  *
  * - `apiKeyIndex` is 4-254: 0-3 belong to the venue's own apps (web, mobile), 255 means
  *   "all keys" and signs nothing. Each (account, API key) has its own nonce sequence, so
- *   `apiKeyId` (our nonce counter key) IS the API key index: it defaults to it, and a
- *   different value is refused.
+ *   `apiKeyId` (our nonce counter key) IS that pair, `<accountIndex>:<apiKeyIndex>`: it
+ *   defaults to it, a different value is refused, and two accounts of one venue may not
+ *   name the same pair (their nonces would clash).
+ * - `accountTier` sets the request budget (standard 60 requests a minute, premium 24,000
+ *   weighted); `requestsPerMinute` overrides it (an emulator, a tier we have not listed).
  * - `testnet` uses Lighter's testnet (chain id 300; mainnet 304); `baseUrl` / `wsUrl`
  *   point at a local emulator (`urls.api.public|private` / `ws`).
  */
@@ -27,8 +30,21 @@ const apiKeyIndexSchema = z
     error: `expected ${LIGHTER_MIN_API_KEY_INDEX}-${LIGHTER_MAX_API_KEY_INDEX}: 255 means all keys and signs nothing`,
   });
 
+/** Requests a minute per account tier (VENUES.md). */
+export const LIGHTER_TIER_REQUESTS_PER_MINUTE = { standard: 60, premium: 24_000 } as const;
+export type LighterAccountTier = keyof typeof LIGHTER_TIER_REQUESTS_PER_MINUTE;
+
+/** Our nonce counter key of a Lighter API key: the (account index, API key index) pair. */
+export function lighterApiKeyId(accountIndex: number, apiKeyIndex: number): string {
+  return `${accountIndex}:${apiKeyIndex}`;
+}
+
 export const lighterVenueConfigSchema = venueKindSchema(LIGHTER_KIND, {
-  venue: { ...venueEndpointShape },
+  venue: {
+    ...venueEndpointShape,
+    accountTier: z.enum(['standard', 'premium']).default('standard'),
+    requestsPerMinute: z.int().min(1).optional(),
+  },
   account: {
     /** The venue's index of the account (`/api/v1/account?by=l1_address`). */
     accountIndex: z.int().min(0),
@@ -37,19 +53,34 @@ export const lighterVenueConfigSchema = venueKindSchema(LIGHTER_KIND, {
   },
 })
   .superRefine((venue, ctx) => {
+    const pairs = new Map<string, string>();
     for (const [name, account] of Object.entries(venue.accounts)) {
-      if (account.apiKeyId !== 'default' && account.apiKeyId !== String(account.apiKeyIndex)) {
+      const id = lighterApiKeyId(account.accountIndex, account.apiKeyIndex);
+      if (account.apiKeyId !== 'default' && account.apiKeyId !== id) {
         ctx.addIssue({
           code: 'custom',
           path: ['accounts', name, 'apiKeyId'],
-          message: `must be the API key index (${account.apiKeyIndex}) or left out: Lighter counts nonces per API key`,
+          message: `must be "${id}" (account index:API key index) or left out: Lighter counts nonces per API key`,
         });
       }
+      const other = pairs.get(id);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', name, 'apiKeyIndex'],
+          message: `API key ${account.apiKeyIndex} of account ${account.accountIndex} is already used by account "${other}": one nonce sequence cannot serve two`,
+        });
+      }
+      pairs.set(id, name);
     }
   })
   .transform((venue) => ({
     ...venue,
     accounts: Object.fromEntries(
-      Object.entries(venue.accounts).map(([name, a]) => [name, { ...a, apiKeyId: String(a.apiKeyIndex) }]),
+      Object.entries(venue.accounts).map(([name, a]) => [
+        name,
+        { ...a, apiKeyId: lighterApiKeyId(a.accountIndex, a.apiKeyIndex) },
+      ]),
     ),
   }));
+export type LighterVenueConfig = z.output<typeof lighterVenueConfigSchema>;
