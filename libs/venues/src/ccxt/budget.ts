@@ -54,6 +54,13 @@ export class RequestBudget {
     return waitMs;
   }
 
+  /** Requests that can go now without waiting, and the bucket's size (for readiness). */
+  available(): { tokens: number; capacity: number } {
+    const elapsed = (this.now() - this.updatedMs) / 1000;
+    const tokens = Math.min(this.options.capacity, this.tokens + elapsed * this.options.perSecond);
+    return { tokens: Math.floor(tokens), capacity: this.options.capacity };
+  }
+
   async take(): Promise<void> {
     const waitMs = this.reserve();
     if (waitMs > 0) await sleep(waitMs);
