@@ -4,12 +4,11 @@
  * as 0, the account against the emulator's truth, an order's life (place, partial fill,
  * fill, cancel), mass cancel, the Stark signature (a wrong or placeholder one is refused by
  * the venue; a failed self-test refuses to sign), the API key, and the dead-man switch
- * firing after the process that armed it is killed with SIGKILL.
+ * armed and disarmed (it firing after execution is killed: libs/execution's
+ * extended-dead-man.venue.test.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Decimal, fundingRatePerHour } from '@perpmesh/core';
 import { ExtendedEmulator, extendedSimConfig } from '@perpmesh/emulators';
 import { StarkSigner } from '@perpmesh/signing';
@@ -18,7 +17,6 @@ import {
   FUNDING_EVERY_SECOND,
   fillInTwoParts,
   holdLongWhileFundingSettles,
-  MAKER,
   makerMarket,
   placeMakerOrder,
 } from '../ccxt/venue-scenarios.test-helper.js';
@@ -33,7 +31,6 @@ const KEYS = {
   other: { apiKey: 'emu-extended-other', privateKey: `0x${'0c0d0e0f'.repeat(7)}`, vault: '500345' },
 };
 const publicKey = (privateKey: string) => new StarkSigner(privateKey).publicKey;
-const CHILD = fileURLToPath(new URL('./dead-man-child.test-helper.ts', import.meta.url));
 
 let emulator: ExtendedEmulator;
 let baseUrl: string;
@@ -452,64 +449,4 @@ describe('extended: the dead-man switch', () => {
     await port.scheduleCancelAll(0);
     assert.equal(emulator.deadManSwitchDeadline('main'), undefined);
   });
-
-  test('fires after the process that armed it is killed (SIGKILL): the venue cancels its open orders', async () => {
-    const input = {
-      baseUrl,
-      wsUrl: emulator.wsUrl,
-      apiKey: KEYS.other.apiKey,
-      starkPrivateKey: KEYS.other.privateKey,
-      starkPublicKey: `0x${publicKey(KEYS.other.privateKey).toString(16)}`,
-      vault: KEYS.other.vault,
-      clientOrderId: 'ext-dms-child',
-      afterMs: 2_000,
-      refreshMs: 300,
-    };
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=@perpmesh/source', CHILD, JSON.stringify(input)],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      await eventually(
-        'the child armed the switch',
-        () => out.includes('armed') || child.exitCode !== null,
-        30_000,
-      );
-      assert.match(out, /armed \d+/, `child output: ${out} ${err}`);
-      const order = () => emulator.exchange.getOrder('other', { clientOrderId: 'ext-dms-child' });
-      assert.equal(order()?.status, 'accepted');
-      // Alive and refreshing: the order outlives several deadlines' worth of refreshes.
-      const armedAt = Date.now();
-      await eventually('refreshed past the first deadline', () => Date.now() - armedAt > 2_500, 5_000);
-      assert.equal(order()?.status, 'accepted');
-      child.kill('SIGKILL');
-      await exited;
-      const killedAt = Date.now();
-      const canceled = await eventually(
-        'the venue canceled the orders',
-        () => (order()?.status === 'canceled' ? order() : undefined),
-        10_000,
-      );
-      assert.equal(canceled?.endReason, 'dead_man_switch');
-      assert.ok(Date.now() - killedAt <= 3_500, `canceled ${Date.now() - killedAt} ms after the kill`);
-      assert.equal(emulator.exchange.openOrders('other').length, 0);
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-  });
-});
-
-// The counterparty account keeps the books quiet between tests.
-after(() => {
-  for (const o of emulator.exchange.openOrders(MAKER)) {
-    emulator.exchange.cancelOrder({ accountId: MAKER, venueOrderId: o.venueOrderId });
-  }
 });
