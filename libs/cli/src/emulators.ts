@@ -26,6 +26,8 @@ export const emulatorsSectionSchema = z
     seed: z.number().int().default(42),
     binanceusdm: z.strictObject({ port: port.default(4100) }).prefault({}),
     hyperliquid: z.strictObject({ port: port.default(4200) }).prefault({}),
+    /** Also run an emulated Extended (absent: not run). */
+    extended: z.strictObject({ port: port.default(4400) }).optional(),
   })
   .prefault({});
 export type EmulatorsSection = z.output<typeof emulatorsSectionSchema>;
@@ -42,19 +44,22 @@ export function emulatorsComponent(section: EmulatorsSection, logger: Logger): S
         seed: section.seed,
         binanceusdmPort: section.binanceusdm.port,
         hyperliquidPort: section.hyperliquid.port,
+        ...(section.extended === undefined ? {} : { extendedPort: section.extended.port }),
       });
       // Only where the config does not say otherwise: an operator's own value wins.
       for (const [name, value] of Object.entries(EMULATOR_CREDENTIALS)) {
         process.env[name] ??= value;
       }
+      const emulated = [...EMULATED_VENUES, ...(running.extended ? ['extended'] : [])];
       logger.info(
         {
-          emulated: EMULATED_VENUES,
+          emulated,
           binanceusdm: running.binanceusdm.url,
           hyperliquid: running.hyperliquid.url,
           wallet: running.hyperliquid.wallet,
+          ...(running.extended ? { extended: running.extended.url } : {}),
         },
-        `venues ${EMULATED_VENUES.join(' and ')} are EMULATED (local servers, simulated money)`,
+        `venues ${emulated.join(', ')} are EMULATED (local servers, simulated money)`,
       );
     },
     stop: async () => {

@@ -1,15 +1,19 @@
 /**
- * The rehearsal emulators: emulated Binance USD-M and Hyperliquid over one seeded
- * synthetic market (libs/sim SimWorld), each with one funded test account. One home for
+ * The rehearsal emulators: emulated Binance USD-M and Hyperliquid (and, when asked,
+ * Extended) over one seeded synthetic market (libs/sim SimWorld), each with one funded
+ * test account. One home for
  * both ways to run them: the standalone runner (main.ts) and `perpmesh start` with an
  * `emulators` config section (libs/cli).
  *
  * The credentials are the emulators' own, public on purpose: they open nothing but these
  * local servers.
  */
+import { StarkSigner } from '@perpmesh/signing';
 import { defaultWorldConfig, SimWorld } from '@perpmesh/sim';
 import { binanceusdmSimConfig } from './binanceusdm/config.js';
 import { BinanceUsdmEmulator } from './binanceusdm/emulator.js';
+import { extendedSimConfig } from './extended/config.js';
+import { ExtendedEmulator } from './extended/emulator.js';
 import { hyperliquidSimConfig } from './hyperliquid/config.js';
 import { HyperliquidEmulator } from './hyperliquid/emulator.js';
 import { addressOf } from './hyperliquid/signing.js';
@@ -20,6 +24,17 @@ export const EMULATOR_CREDENTIALS = {
   BINANCE_EMULATOR_API_KEY: 'emulated-binance-key',
   BINANCE_EMULATOR_SECRET: 'emulated-binance-secret',
   HYPERLIQUID_EMULATOR_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+  EXTENDED_EMULATOR_API_KEY: 'emulated-extended-key',
+  EXTENDED_EMULATOR_STARK_PRIVATE_KEY: `0x${'2e'.repeat(31)}`,
+} as const;
+
+/**
+ * The emulated Extended account's non-secret fields (`venues.<id>.accounts.<name>` takes them
+ * in the config): its Stark public key (of the test private key above) and its vault.
+ */
+export const EXTENDED_EMULATOR_ACCOUNT = {
+  starkPublicKey: `0x${new StarkSigner(EMULATOR_CREDENTIALS.EXTENDED_EMULATOR_STARK_PRIVATE_KEY).publicKey.toString(16)}`,
+  vault: '100001',
 } as const;
 
 export interface RehearsalEmulatorOptions {
@@ -27,11 +42,15 @@ export interface RehearsalEmulatorOptions {
   /** 0 picks a free port. */
   readonly binanceusdmPort: number;
   readonly hyperliquidPort: number;
+  /** Also run an emulated Extended on this port (0 = any free one); absent = not run. */
+  readonly extendedPort?: number;
 }
 
 export interface RunningRehearsalEmulators {
   readonly binanceusdm: { readonly url: string; readonly wsUrl: string };
   readonly hyperliquid: { readonly url: string; readonly wsUrl: string; readonly wallet: string };
+  /** Present when `extendedPort` was given. */
+  readonly extended?: { readonly url: string; readonly wsUrl: string };
   close(): Promise<void>;
 }
 
@@ -57,6 +76,16 @@ export async function startRehearsalEmulators(
         config: hyperliquidSimConfig('hyperliquid'),
         defaultBasis: { ...params.defaultBasis, mean: 0.0015 },
       },
+      // Extended's mark below index: its shorts pay, unlike Hyperliquid's.
+      ...(options.extendedPort === undefined
+        ? []
+        : [
+            {
+              ...params,
+              config: extendedSimConfig('extended'),
+              defaultBasis: { ...params.defaultBasis, mean: -0.001 },
+            },
+          ]),
     ],
   });
   const market = worldMarkets(world);
@@ -78,15 +107,34 @@ export async function startRehearsalEmulators(
     users: [{ address: wallet, accountId: 'main', deposit: '100000' }],
     port: options.hyperliquidPort,
   });
+  const extended =
+    options.extendedPort === undefined
+      ? undefined
+      : new ExtendedEmulator({
+          market: market('extended'),
+          accounts: [
+            {
+              apiKey: EMULATOR_CREDENTIALS.EXTENDED_EMULATOR_API_KEY,
+              accountId: 'main',
+              ...EXTENDED_EMULATOR_ACCOUNT,
+              deposit: '100000',
+            },
+          ],
+          port: options.extendedPort,
+        });
   const close = async () => {
-    await Promise.allSettled([binance.close(), hyperliquid.close()]);
+    await Promise.allSettled([binance.close(), hyperliquid.close(), extended?.close()]);
   };
   try {
     const binanceUrl = await binance.start();
     const hyperliquidUrl = await hyperliquid.start();
+    const extendedUrl = await extended?.start();
     return {
       binanceusdm: { url: binanceUrl, wsUrl: binance.wsUrl },
       hyperliquid: { url: hyperliquidUrl, wsUrl: hyperliquid.wsUrl, wallet },
+      ...(extended === undefined || extendedUrl === undefined
+        ? {}
+        : { extended: { url: extendedUrl, wsUrl: extended.wsUrl } }),
       close,
     };
   } catch (err) {
