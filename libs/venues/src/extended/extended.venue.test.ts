@@ -299,6 +299,32 @@ describe('extended: orders', () => {
     await sub.close();
   });
 
+  test('a websocket drop during fills: each fill delivered once, the missed ones read back', async () => {
+    const port = await openPort('main');
+    const events: UserStreamEvent[] = [];
+    const sub = await port.watchUserStream((e) => events.push(e));
+    const fills = () =>
+      events.flatMap((e) => (e.kind === 'fill' && e.fill.clientOrderId === 'ext-drop-1' ? [e.fill] : []));
+    await port.createOrder(limit('ext-drop-1', 'buy', '60000', '0.004'));
+    makerOrder('sell', '60000', '0.001');
+    await eventually('the first fill streamed', () => fills().length === 1, 5_000);
+    emulator.server.dropWebSockets();
+    // Filled while the stream is down: only the read-back after the reconnect can tell.
+    makerOrder('sell', '60000', '0.001');
+    makerOrder('sell', '60000', '0.002');
+    await eventually('every fill, once', () => fills().length === 3, 10_000);
+    assert.equal(new Set(fills().map((f) => f.tradeId)).size, 3);
+    assert.deepEqual(
+      fills()
+        .map((f) => f.size.toFixed())
+        .sort(),
+      ['0.001', '0.001', '0.002'],
+    );
+    const stream = port.readiness().find((c) => c.component === VENUE_COMPONENT.userStream);
+    assert.equal(stream?.ready, true, stream?.reason);
+    await sub.close();
+  });
+
   test('cancel by our id and by the venue id', async () => {
     const port = await openPort('main');
     const a = await port.createOrder(limit('ext-cancel-a', 'buy', '55000', '0.001'));
