@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Decimal, fundingRatePerHour } from '@perpmesh/core';
+import { Decimal, fundingRatePerHour, ValidationError } from '@perpmesh/core';
 import { ExtendedEmulator, extendedSimConfig } from '@perpmesh/emulators';
 import { StarkSigner } from '@perpmesh/signing';
 import { eventually } from '@perpmesh/testing';
@@ -20,7 +20,13 @@ import {
   makerMarket,
   placeMakerOrder,
 } from '../ccxt/venue-scenarios.test-helper.js';
-import { InsufficientMarginError, VenueRejectedError } from '../errors.js';
+import {
+  InsufficientMarginError,
+  RateLimitedError,
+  VenueDisconnectedError,
+  VenueRejectedError,
+  VenueUnknownOutcomeError,
+} from '../errors.js';
 import { type MarketEvent, PUBLIC_ACCOUNT, type UserStreamEvent, VENUE_COMPONENT } from '../port.js';
 import { EXTENDED_CAPABILITIES, ExtendedVenuePort, type ExtendedVenuePortOptions } from './port.js';
 
@@ -356,6 +362,59 @@ describe('extended: orders', () => {
       port.createOrder(limit('ext-too-big', 'buy', '59000', '50')),
       InsufficientMarginError,
     );
+  });
+});
+
+describe('extended: faults and account controls', () => {
+  test('a create that timed out after the venue accepted it is an unknown outcome, found by our id', async () => {
+    const port = await openPort('main', { callTimeoutMs: 300 });
+    emulator.server.faults.inject({
+      kind: 'timeout-after-accept',
+      method: 'POST',
+      path: '/api/v1/user/order',
+    });
+    const sent = emulator.server.requestCounts.get('POST /api/v1/user/order') ?? 0;
+    await assert.rejects(
+      port.createOrder(limit('ext-timeout-1', 'buy', '52000', '0.001')),
+      VenueUnknownOutcomeError,
+    );
+    const found = await port.fetchOrder({ instrument: BTC, clientOrderId: 'ext-timeout-1' });
+    assert.equal(found?.status, 'accepted');
+    assert.equal(
+      emulator.server.requestCounts.get('POST /api/v1/user/order'),
+      sent + 1,
+      'sent once, never resent',
+    );
+    await port.cancelOrder({ instrument: BTC, clientOrderId: 'ext-timeout-1' });
+  });
+
+  test('429 is rate-limited, a 5xx on a create an unknown outcome, on a read a disconnection (link not ready)', async () => {
+    const port = await openPort('main');
+    emulator.server.faults.inject({ kind: 'rate-limit', path: '/api/v1/user/positions' });
+    await assert.rejects(port.fetchPositions(), RateLimitedError);
+    emulator.server.faults.inject({ kind: 'server-error', method: 'POST', path: '/api/v1/user/order' });
+    await assert.rejects(
+      port.createOrder(limit('ext-5xx-1', 'buy', '52000', '0.001')),
+      VenueUnknownOutcomeError,
+    );
+    assert.equal(await port.fetchOrder({ instrument: BTC, clientOrderId: 'ext-5xx-1' }), undefined);
+    emulator.server.faults.inject({ kind: 'server-error', path: '/api/v1/user/balance' });
+    await assert.rejects(port.fetchBalances(), VenueDisconnectedError);
+    const link = port.readiness().find((c) => c.component === VENUE_COMPONENT.link);
+    assert.equal(link?.ready, false);
+    assert.match(link?.reason ?? '', /user\/balance failed/);
+  });
+
+  test('leverage is set per market (PATCH user/leverage); a fractional one is refused before sending', async () => {
+    const port = await openPort('main');
+    await port.setLeverage(BTC, new Decimal(7));
+    assert.equal(emulator.exchange.position('main', BTC).leverage, 7);
+    await assert.rejects(port.setLeverage(BTC, new Decimal('2.5')), ValidationError);
+    await assert.rejects(
+      port.setLeverage(BTC, new Decimal(80)),
+      (err: unknown) => err instanceof VenueRejectedError && err.reason === 'invalid_leverage',
+    );
+    await port.setLeverage(BTC, new Decimal(10));
   });
 });
 

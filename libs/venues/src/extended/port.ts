@@ -45,6 +45,7 @@ import {
   type VectorCaseResult,
 } from '@perpmesh/signing';
 import { RequestBudget, type RequestBudgetOptions } from '../ccxt/budget.js';
+import { payloadText } from '../ccxt/payload.js';
 import { publicAccessError, VenueOrderNotFoundError, VenueRejectedError } from '../errors.js';
 import type {
   BookSnapshot,
@@ -311,8 +312,15 @@ export class ExtendedVenuePort implements VenuePort {
         await this.#call({ method: 'GET', path: 'user/account/info', private: true }),
         'user/account/info',
       );
-      const venueKey = BigInt(String(info.l2Key));
-      const vault = String(info.l2Vault);
+      const l2Key = payloadText(info, 'l2Key', 'user/account/info');
+      if (!/^0x[0-9a-fA-F]{1,64}$/.test(l2Key)) {
+        throw new ValidationError(
+          'user/account/info.l2Key',
+          `expected a Stark key, got ${JSON.stringify(l2Key)}`,
+        );
+      }
+      const venueKey = BigInt(l2Key);
+      const vault = payloadText(info, 'l2Vault', 'user/account/info');
       const problems: string[] = [];
       if (keys.signer.publicKey !== venueKey) {
         problems.push(
