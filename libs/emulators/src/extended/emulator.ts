@@ -356,7 +356,6 @@ export class ExtendedEmulator implements VenueWire {
           limitPriceCap: '0.05',
           limitPriceFloor: '0.05',
           hourlyFundingRateCap: this.exchange.config.funding.capPerInterval.toFixed(),
-          minOrderValue: m.spec.minNotional.toFixed(),
         },
         l2Config: {
           type: 'STARKX',

@@ -126,7 +126,8 @@ export function parseMarket(
       tickSize: payloadDecimal(trading, 'minPriceChange', t),
       lotSize: payloadDecimal(trading, 'minOrderSizeChange', t),
       minSize: payloadDecimal(trading, 'minOrderSize', t),
-      minNotional: trading.minOrderValue === undefined ? ZERO : payloadDecimal(trading, 'minOrderValue', t),
+      // The venue states a minimum size (minOrderSize), no minimum notional.
+      minNotional: ZERO,
       maxLeverage: payloadDecimal(trading, 'maxLeverage', t),
       fundingIntervalMs: EXTENDED_FUNDING_INTERVAL_MS,
       makerFeeRate: fees.makerFeeRate,
