@@ -59,6 +59,8 @@ const COLLATERAL_ID = '0x1';
 /** Mainnet limit on an order's expiry (error 1135). */
 const MAX_EXPIRY_MS = 90 * 24 * HOUR_MS;
 const STREAM_PREFIX = '/stream.extended.exchange/v1';
+/** Rows per page of the account's histories (trades, funding). */
+const HISTORY_PAGE_MAX = 100;
 
 export interface ExtendedEmulatorAccount {
   readonly apiKey: string;
@@ -114,6 +116,22 @@ interface Stream {
 
 function ok(data: unknown): EmulatorResponse {
   return { status: 200, body: { status: 'OK', data } };
+}
+
+/** The venue's history pages: newest first, `limit` (at most 100) rows older than `cursor`; `pagination.cursor` continues. */
+function page(rows: readonly Row[], q: URLSearchParams): EmulatorResponse {
+  const limit = Math.min(HISTORY_PAGE_MAX, Math.max(1, Number(q.get('limit') ?? HISTORY_PAGE_MAX)));
+  const cursor = q.get('cursor');
+  const data = rows.filter((r) => cursor === null || Number(r.id) < Number(cursor)).slice(0, limit);
+  const last = data.at(-1);
+  return {
+    status: 200,
+    body: {
+      status: 'OK',
+      data,
+      pagination: { cursor: last === undefined ? null : Number(last.id), count: data.length },
+    },
+  };
 }
 
 /** The venue's error answer: `{status: "ERROR", error: {code, message}}`. */
@@ -276,9 +294,9 @@ export class ExtendedEmulator implements VenueWire {
             .map((o) => this.orderWire(account, o)),
         );
       case 'GET user/trades':
-        return ok(this.trades(account, q));
+        return page(this.trades(account, q), q);
       case 'GET user/funding/history':
-        return ok(this.fundingPaymentsWire(account, q));
+        return page(this.fundingPaymentsWire(account, q), q);
       case 'POST user/order':
         return this.placeOrder(account, body);
       case 'POST user/order/massCancel':
@@ -478,7 +496,7 @@ export class ExtendedEmulator implements VenueWire {
 
   private tradeWire(account: ExtendedEmulatorAccount, f: FillEvent): Row {
     return {
-      id: Number(f.tradeId.replace(/\D/g, '')) || f.tradeId,
+      id: Number(f.tradeId),
       accountId: this.numericAccountId(account),
       market: this.nameOf(f),
       orderId: Number(f.venueOrderId),

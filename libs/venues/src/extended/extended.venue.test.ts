@@ -331,6 +331,22 @@ describe('extended: orders', () => {
     await sub.close();
   });
 
+  test('the trade history is read page by page (100 a page, newest first) back to the time asked', async () => {
+    const port = await openPort('main');
+    const since = Date.now();
+    await port.createOrder(limit('ext-pages-1', 'buy', '60000', '0.024'));
+    for (let i = 0; i < 120; i += 1) makerOrder('sell', '60000', '0.0002');
+    const pagesBefore = emulator.server.requestCounts.get('GET /api/v1/user/trades') ?? 0;
+    const fills = (await port.fetchFills(since)).filter((f) => f.clientOrderId === 'ext-pages-1');
+    assert.equal(fills.length, 120);
+    assert.equal(new Set(fills.map((f) => f.tradeId)).size, 120);
+    assert.deepEqual(
+      fills.map((f) => f.tsEventMs),
+      [...fills.map((f) => f.tsEventMs)].sort((a, b) => a - b),
+    );
+    assert.equal((emulator.server.requestCounts.get('GET /api/v1/user/trades') ?? 0) - pagesBefore, 2);
+  });
+
   test('cancel by our id and by the venue id', async () => {
     const port = await openPort('main');
     const a = await port.createOrder(limit('ext-cancel-a', 'buy', '55000', '0.001'));

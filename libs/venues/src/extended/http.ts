@@ -85,28 +85,13 @@ export class ExtendedHttp {
   }
 
   /** The `data` of an OK answer; any other answer is its VenueError. */
-  async data(request: ExtendedRequest): Promise<unknown> {
-    const answer = await this.send(request);
-    return this.dataOf(request, answer);
-  }
-
   dataOf(request: ExtendedRequest, answer: ExtendedAnswer): unknown {
-    const what = `${request.method} ${request.path}`;
-    if (answer.status < 200 || answer.status >= 300 || isError(answer.body)) {
-      throw extendedAnswerError(
-        this.options.venue,
-        what,
-        answer.status,
-        answer.body,
-        request.kind ?? 'other',
-      );
-    }
-    return okData(answer.body, what);
+    this.doneOf(request, answer);
+    return okData(answer.body, `${request.method} ${request.path}`);
   }
 
-  /** An answer with no data (`{status: "OK"}` or an empty body), checked for errors. */
-  async done(request: ExtendedRequest): Promise<void> {
-    const answer = await this.send(request);
+  /** Checks an answer that carries no data (`{status: "OK"}` or an empty body): any error is its VenueError. */
+  doneOf(request: ExtendedRequest, answer: ExtendedAnswer): void {
     if (answer.status < 200 || answer.status >= 300 || isError(answer.body)) {
       const what = `${request.method} ${request.path}`;
       throw extendedAnswerError(

@@ -70,7 +70,7 @@ import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
 import { ClientOrderIdMap, clientOrderIdCodec } from '../shared/client-order-id.js';
 import { ReconnectingStream } from '../shared/reconnecting-stream.js';
 import { EXTENDED_KIND } from './config.js';
-import { ExtendedHttp } from './http.js';
+import { type ExtendedAnswer, ExtendedHttp, type ExtendedRequest } from './http.js';
 import {
   type ExtendedParseContext,
   extendedMarketName,
@@ -104,6 +104,10 @@ const MARKET_ORDER_SLIPPAGE = new Decimal('0.0075');
 /** Below this share of the budget left, `request budget` turns not ready. */
 const BUDGET_LOW_SHARE = 0.1;
 const CATCH_UP_OVERLAP_MS = 60_000;
+/** Rows per page of an account history (the venue's largest page). */
+const HISTORY_PAGE = 100;
+/** At most this many pages per history read (10,000 rows). */
+const HISTORY_MAX_PAGES = 100;
 const MAX_SEEN_TRADES = 50_000;
 
 export const EXTENDED_CAPABILITIES: VenueCapabilities = {
@@ -352,15 +356,48 @@ export class ExtendedVenuePort implements VenuePort {
   }
 
   /** One REST call's data, keeping `link` readiness. */
-  async #call(request: Parameters<ExtendedHttp['data']>[0]): Promise<unknown> {
+  async #call(request: ExtendedRequest): Promise<unknown> {
+    return this.#http.dataOf(request, await this.#send(request));
+  }
+
+  /** One REST answer whatever its status, keeping `link` readiness (transport failures throw). */
+  async #send(request: ExtendedRequest): Promise<ExtendedAnswer> {
     try {
-      const data = await this.#http.data(request);
-      this.#linkUp(request.path);
-      return data;
+      const answer = await this.#http.send(request);
+      if (answer.status >= 500) this.#linkDown(request.path, `HTTP ${answer.status}`);
+      else this.#linkUp(request.path);
+      return answer;
     } catch (err) {
-      this.#linkFailed(request.path, err);
+      this.#linkDown(request.path, errorText(err));
       throw err;
     }
+  }
+
+  /**
+   * An account history (`user/trades`, `user/funding/history`) since `sinceMs`: the venue's
+   * pages are newest first, `pagination.cursor` continues to older rows; read until a page is
+   * short, has no cursor or reaches past `sinceMs` (at most HISTORY_MAX_PAGES).
+   */
+  async #history(path: string, sinceMs: EpochMs, timeField: string): Promise<PayloadRow[]> {
+    const rows: PayloadRow[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < HISTORY_MAX_PAGES; pages += 1) {
+      const request: ExtendedRequest = {
+        method: 'GET',
+        path,
+        private: true,
+        query: { startTime: sinceMs, limit: HISTORY_PAGE, cursor },
+      };
+      const answer = await this.#send(request);
+      const page = payloadRows(this.#http.dataOf(request, answer), path);
+      rows.push(...page);
+      const next = (answer.body as { pagination?: { cursor?: unknown } }).pagination?.cursor;
+      const oldest = page.at(-1)?.[timeField];
+      if (page.length < HISTORY_PAGE || next === undefined || next === null) break;
+      if (typeof oldest === 'number' && oldest < sinceMs) break;
+      cursor = String(next);
+    }
+    return rows;
   }
 
   #linkUp(what: string): void {
@@ -371,17 +408,13 @@ export class ExtendedVenuePort implements VenuePort {
     };
   }
 
-  #linkFailed(what: string, err: unknown): void {
-    const code = (err as { code?: string }).code;
-    if (code === 'VENUE_DISCONNECTED' || code === 'UNKNOWN_OUTCOME') {
-      this.#linkState = {
-        component: VENUE_COMPONENT.link,
-        ready: false,
-        reason: `${this.venue}: ${what} failed: ${errorText(err)}; check that the venue (or its emulator) at ${this.#o.baseUrl} is reachable`,
-      };
-    } else {
-      this.#linkUp(what);
-    }
+  /** No answer, or a 5xx: the venue (or the way to it) is not serving. */
+  #linkDown(what: string, why: string): void {
+    this.#linkState = {
+      component: VENUE_COMPONENT.link,
+      ready: false,
+      reason: `${this.venue}: ${what} failed: ${why}; check that the venue (or its emulator) at ${this.#o.baseUrl} is reachable`,
+    };
   }
 
   async #ensureMarkets(): Promise<Map<InstrumentId, MarketRuntime>> {
@@ -564,10 +597,9 @@ export class ExtendedVenuePort implements VenuePort {
 
   async fetchBalances(): Promise<VenueBalance[]> {
     this.#keys('fetchBalances');
-    const request = { method: 'GET', path: 'user/balance', private: true } as const;
+    const request: ExtendedRequest = { method: 'GET', path: 'user/balance', private: true };
     try {
-      const answer = await this.#http.send(request);
-      this.#linkUp(request.path);
+      const answer = await this.#send(request);
       // The venue keeps no balance row for an account that holds nothing: a 404 is a zero.
       const balance =
         answer.status === 404
@@ -583,7 +615,6 @@ export class ExtendedVenuePort implements VenuePort {
       };
       return [balance];
     } catch (err) {
-      this.#linkFailed(request.path, err);
       this.#balanceState = {
         component: VENUE_COMPONENT.balance,
         ready: false,
@@ -623,8 +654,12 @@ export class ExtendedVenuePort implements VenuePort {
     this.#keys('fetchOrder');
     await this.#market(ref.instrument);
     if (ref.venueOrderId !== undefined) {
-      const request = { method: 'GET', path: `user/orders/${ref.venueOrderId}`, private: true } as const;
-      const answer = await this.#http.send(request);
+      const request: ExtendedRequest = {
+        method: 'GET',
+        path: `user/orders/${ref.venueOrderId}`,
+        private: true,
+      };
+      const answer = await this.#send(request);
       if (answer.status === 404) return undefined;
       return parseOrder(payloadObject(this.#http.dataOf(request, answer), 'user/orders/{id}'), this.#ctx);
     }
@@ -647,10 +682,7 @@ export class ExtendedVenuePort implements VenuePort {
   async fetchFills(sinceMs: EpochMs): Promise<VenueFill[]> {
     this.#keys('fetchFills');
     await this.#ensureMarkets();
-    const rows = payloadRows(
-      await this.#call({ method: 'GET', path: 'user/trades', private: true, query: { startTime: sinceMs } }),
-      'user/trades',
-    );
+    const rows = await this.#history('user/trades', sinceMs, 'createdTime');
     return rows
       .filter((r) => this.#ctx.instrumentOf(String(r.market)) !== undefined)
       .map((r) => this.#fill(r))
@@ -667,15 +699,7 @@ export class ExtendedVenuePort implements VenuePort {
   async fetchFundingPayments(sinceMs: EpochMs): Promise<VenueFundingPayment[]> {
     this.#keys('fetchFundingPayments');
     await this.#ensureMarkets();
-    const rows = payloadRows(
-      await this.#call({
-        method: 'GET',
-        path: 'user/funding/history',
-        private: true,
-        query: { startTime: sinceMs },
-      }),
-      'user/funding/history',
-    );
+    const rows = await this.#history('user/funding/history', sinceMs, 'paidTime');
     return rows
       .filter((r) => this.#ctx.instrumentOf(String(r.market)) !== undefined)
       .map((r) => parseFundingPayment(r, this.#ctx))
@@ -778,7 +802,7 @@ export class ExtendedVenuePort implements VenuePort {
   async cancelOrder(ref: OrderRef, _options?: CancelOptions): Promise<VenueOrder> {
     this.#keys('cancelOrder');
     await this.#market(ref.instrument);
-    let request: Parameters<ExtendedHttp['done']>[0];
+    let request: ExtendedRequest;
     if (ref.venueOrderId !== undefined) {
       request = { method: 'DELETE', path: `user/order/${ref.venueOrderId}`, private: true };
     } else if (ref.clientOrderId !== undefined) {
@@ -791,13 +815,7 @@ export class ExtendedVenuePort implements VenuePort {
     } else {
       throw new ValidationError('ref', 'needs a clientOrderId or a venueOrderId');
     }
-    try {
-      await this.#http.done(request);
-      this.#linkUp(request.path);
-    } catch (err) {
-      this.#linkFailed(request.path, err);
-      throw err;
-    }
+    this.#http.doneOf(request, await this.#send(request));
     const order = await this.fetchOrder(ref);
     if (order === undefined) {
       throw new VenueOrderNotFoundError(
@@ -850,17 +868,15 @@ export class ExtendedVenuePort implements VenuePort {
       throw new ValidationError('afterMs', `must be a whole number of ms >= 0, got ${afterMs}`);
     }
     const seconds = Math.ceil(afterMs / 1000);
-    const request = {
+    const request: ExtendedRequest = {
       method: 'POST',
       path: 'user/deadmanswitch',
       private: true,
       query: { countdownTime: seconds },
-    } as const;
+    };
     try {
-      await this.#http.done(request);
-      this.#linkUp(request.path);
+      this.#http.doneOf(request, await this.#send(request));
     } catch (err) {
-      this.#linkFailed(request.path, err);
       this.#deadManState = {
         component: VENUE_COMPONENT.deadManSwitch,
         ready: false,
