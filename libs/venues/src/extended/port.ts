@@ -276,7 +276,7 @@ export class ExtendedVenuePort implements VenuePort {
   }
 
   #who(): string {
-    return `${this.venue}/${this.account}`;
+    return this.account === PUBLIC_ACCOUNT ? this.venue : `${this.venue}/${this.account}`;
   }
 
   #runSelfTest(): void {
