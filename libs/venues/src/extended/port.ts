@@ -11,8 +11,8 @@
  *   A trading port runs the Extended signer's known-answer self-test when it opens and
  *   refuses to sign while it fails (`signer` not ready, with the failed cases). Our client
  *   order id is the venue's `externalId` as is (deterministic: a lookup by our id asks
- *   `user/orders/external/{id}`); the settlement nonce (salt) is derived from it too, so a
- *   resend of the same order signs the same settlement.
+ *   `user/orders/external/{id}`); the settlement nonce (salt) is derived from it too (no
+ *   counter to keep: distinct orders get distinct salts, a resend of one the same salt).
  * - Balance: `user/balance`; its 404 is the venue's zero balance: an explicit zero with its
  *   as-of time, never an error.
  * - Funding: `marketStats.fundingRate`, the rate of the running hour (intervalMs 1 h),
