@@ -28,6 +28,8 @@ export const emulatorsSectionSchema = z
     hyperliquid: z.strictObject({ port: port.default(4200) }).prefault({}),
     /** Lighter; its port is a free one unless named (configs that trade Lighter name 4300). */
     lighter: z.strictObject({ port: port.default(0) }).prefault({}),
+    /** Also run an emulated Extended (absent: not run). */
+    extended: z.strictObject({ port: port.default(4400) }).optional(),
   })
   .prefault({});
 export type EmulatorsSection = z.output<typeof emulatorsSectionSchema>;
@@ -45,20 +47,23 @@ export function emulatorsComponent(section: EmulatorsSection, logger: Logger): S
         binanceusdmPort: section.binanceusdm.port,
         hyperliquidPort: section.hyperliquid.port,
         lighterPort: section.lighter.port,
+        ...(section.extended === undefined ? {} : { extendedPort: section.extended.port }),
       });
       // Only where the config does not say otherwise: an operator's own value wins.
       for (const [name, value] of Object.entries(EMULATOR_CREDENTIALS)) {
         process.env[name] ??= value;
       }
+      const emulated = [...EMULATED_VENUES, ...(running.extended ? ['extended'] : [])];
       logger.info(
         {
-          emulated: EMULATED_VENUES,
+          emulated,
           binanceusdm: running.binanceusdm.url,
           hyperliquid: running.hyperliquid.url,
           wallet: running.hyperliquid.wallet,
           lighter: running.lighter.url,
+          ...(running.extended ? { extended: running.extended.url } : {}),
         },
-        `venues ${EMULATED_VENUES.join(', ')} are EMULATED (local servers, simulated money)`,
+        `venues ${emulated.join(', ')} are EMULATED (local servers, simulated money)`,
       );
     },
     stop: async () => {

@@ -32,6 +32,12 @@ describe('emulators config section', () => {
     assert.equal(names.indexOf('emulators') + 1, names.indexOf('venues'));
   });
 
+  test('an emulated Extended runs only when its entry is there (default port 4400)', () => {
+    assert.deepEqual(parse({ emulators: { extended: {} } }).emulators.extended, { port: 4400 });
+    assert.deepEqual(parse({ emulators: { extended: { port: 0 } } }).emulators.extended, { port: 0 });
+    assert.throws(() => parse({ emulators: { extended: { port: -1 } } }), /emulators\.extended\.port/);
+  });
+
   test('bad values are errors naming the field', () => {
     assert.throws(
       () => parse({ emulators: { binanceusdm: { port: 70000 } } }),

@@ -1,6 +1,8 @@
 export * from './binanceusdm/config.js';
 export * from './binanceusdm/emulator.js';
 export { binanceSymbol } from './binanceusdm/wire.js';
+export * from './extended/config.js';
+export * from './extended/emulator.js';
 export * from './hyperliquid/config.js';
 export * from './hyperliquid/emulator.js';
 export { addressOf as hyperliquidAddressOf } from './hyperliquid/signing.js';

@@ -7,7 +7,8 @@
  * Everything after `--` is started with the emulators' test credentials in its
  * environment (the variables config/emulated.yaml reads) and the emulators stop when it
  * exits. Without `--` the emulators run until Ctrl-C. Ports: BINANCEUSDM_EMULATOR_PORT
- * (default 4100), HYPERLIQUID_EMULATOR_PORT (4200), LIGHTER_EMULATOR_PORT (4300); EMULATOR_SEED (42).
+ * (default 4100), HYPERLIQUID_EMULATOR_PORT (4200), LIGHTER_EMULATOR_PORT (4300),
+ * EXTENDED_EMULATOR_PORT (set to run an emulated Extended too); EMULATOR_SEED (42).
  *
  * The emulators themselves: rehearsal.ts (also what `perpmesh start` runs for an
  * `emulators` config section, the one-command way).
@@ -26,12 +27,17 @@ async function main(): Promise<void> {
     binanceusdmPort: Number(process.env.BINANCEUSDM_EMULATOR_PORT ?? 4100),
     hyperliquidPort: Number(process.env.HYPERLIQUID_EMULATOR_PORT ?? 4200),
     lighterPort: Number(process.env.LIGHTER_EMULATOR_PORT ?? 4300),
+    ...(process.env.EXTENDED_EMULATOR_PORT
+      ? { extendedPort: Number(process.env.EXTENDED_EMULATOR_PORT) }
+      : {}),
   });
   const { binanceusdm, hyperliquid } = emulators;
   const wallet = hyperliquid.wallet;
   console.log(`emulated binanceusdm: ${binanceusdm.url} (ws ${binanceusdm.wsUrl})`);
   console.log(`emulated hyperliquid: ${hyperliquid.url} (ws ${hyperliquid.wsUrl}), wallet ${wallet}`);
   console.log(`emulated lighter: ${emulators.lighter.url} (ws ${emulators.lighter.wsUrl})`);
+  if (emulators.extended)
+    console.log(`emulated extended: ${emulators.extended.url} (ws ${emulators.extended.wsUrl})`);
   const stop = () => emulators.close();
   if (command.length === 0) {
     process.once('SIGINT', () => void stop().then(() => process.exit(0)));

@@ -1,8 +1,9 @@
 /**
  * The rehearsal emulators: emulated Binance USD-M (USDT-settled BTCUSDT / ETHUSDT),
- * Hyperliquid (USDC) and Lighter (USDC) over one seeded synthetic market (libs/sim SimWorld),
- * each with one funded test account: the funding arb between Binance and Hyperliquid is USDT
- * vs USDC, through the exposure equivalence of config/emulated.yaml. One home for
+ * Hyperliquid (USDC), Lighter (USDC) and, when asked, Extended (USDC) over one seeded
+ * synthetic market (libs/sim SimWorld), each with one funded test account: the funding arb
+ * between Binance and Hyperliquid is USDT vs USDC, through the exposure equivalence of
+ * config/emulated.yaml. One home for
  * both ways to run them: the standalone runner (main.ts) and `perpmesh start` with an
  * `emulators` config section (libs/cli).
  *
@@ -10,10 +11,12 @@
  * local servers.
  */
 
-import { LighterPrivateKey } from '@perpmesh/signing';
+import { LighterPrivateKey, StarkSigner } from '@perpmesh/signing';
 import { defaultWorldConfig, SimWorld } from '@perpmesh/sim';
 import { binanceusdmSimConfig } from './binanceusdm/config.js';
 import { BinanceUsdmEmulator } from './binanceusdm/emulator.js';
+import { extendedSimConfig } from './extended/config.js';
+import { ExtendedEmulator } from './extended/emulator.js';
 import { hyperliquidSimConfig } from './hyperliquid/config.js';
 import { HyperliquidEmulator } from './hyperliquid/emulator.js';
 import { addressOf } from './hyperliquid/signing.js';
@@ -27,6 +30,17 @@ export const EMULATOR_CREDENTIALS = {
   BINANCE_EMULATOR_SECRET: 'emulated-binance-secret',
   HYPERLIQUID_EMULATOR_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
   LIGHTER_EMULATOR_API_PRIVATE_KEY: `0x${'2a'.repeat(40)}`,
+  EXTENDED_EMULATOR_API_KEY: 'emulated-extended-key',
+  EXTENDED_EMULATOR_STARK_PRIVATE_KEY: `0x${'2e'.repeat(31)}`,
+} as const;
+
+/**
+ * The emulated Extended account's non-secret fields (`venues.<id>.accounts.<name>` takes them
+ * in the config): its Stark public key (of the test private key above) and its vault.
+ */
+export const EXTENDED_EMULATOR_ACCOUNT = {
+  starkPublicKey: `0x${new StarkSigner(EMULATOR_CREDENTIALS.EXTENDED_EMULATOR_STARK_PRIVATE_KEY).publicKey.toString(16)}`,
+  vault: '100001',
 } as const;
 
 /** The emulated Lighter account and the API key its private key is registered under. */
@@ -39,12 +53,16 @@ export interface RehearsalEmulatorOptions {
   readonly hyperliquidPort: number;
   /** Default 0 (a free port). */
   readonly lighterPort?: number;
+  /** Also run an emulated Extended on this port (0 = any free one); absent = not run. */
+  readonly extendedPort?: number;
 }
 
 export interface RunningRehearsalEmulators {
   readonly binanceusdm: { readonly url: string; readonly wsUrl: string };
   readonly hyperliquid: { readonly url: string; readonly wsUrl: string; readonly wallet: string };
   readonly lighter: { readonly url: string; readonly wsUrl: string };
+  /** Present when `extendedPort` was given. */
+  readonly extended?: { readonly url: string; readonly wsUrl: string };
   close(): Promise<void>;
 }
 
@@ -92,6 +110,16 @@ export async function startRehearsalEmulators(
         config: lighterSimConfig('lighter'),
         defaultBasis: { ...params.defaultBasis, mean: 0.0008 },
       },
+      // Extended's mark below index: its shorts pay, unlike Hyperliquid's.
+      ...(options.extendedPort === undefined
+        ? []
+        : [
+            {
+              ...params,
+              config: extendedSimConfig('extended'),
+              defaultBasis: { ...params.defaultBasis, mean: -0.001 },
+            },
+          ]),
     ],
   });
   const market = worldMarkets(world);
@@ -128,17 +156,36 @@ export async function startRehearsalEmulators(
     ],
     port: options.lighterPort ?? 0,
   });
+  const extended =
+    options.extendedPort === undefined
+      ? undefined
+      : new ExtendedEmulator({
+          market: market('extended'),
+          accounts: [
+            {
+              apiKey: EMULATOR_CREDENTIALS.EXTENDED_EMULATOR_API_KEY,
+              accountId: 'main',
+              ...EXTENDED_EMULATOR_ACCOUNT,
+              deposit: '100000',
+            },
+          ],
+          port: options.extendedPort,
+        });
   const close = async () => {
-    await Promise.allSettled([binance.close(), hyperliquid.close(), lighter.close()]);
+    await Promise.allSettled([binance.close(), hyperliquid.close(), lighter.close(), extended?.close()]);
   };
   try {
     const binanceUrl = await binance.start();
     const hyperliquidUrl = await hyperliquid.start();
     const lighterUrl = await lighter.start();
+    const extendedUrl = await extended?.start();
     return {
       binanceusdm: { url: binanceUrl, wsUrl: binance.wsUrl },
       hyperliquid: { url: hyperliquidUrl, wsUrl: hyperliquid.wsUrl, wallet },
       lighter: { url: lighterUrl, wsUrl: lighter.wsUrl },
+      ...(extended === undefined || extendedUrl === undefined
+        ? {}
+        : { extended: { url: extendedUrl, wsUrl: extended.wsUrl } }),
       close,
     };
   } catch (err) {

@@ -7,6 +7,13 @@ export * from './credentials.js';
 export * from './directory.js';
 export * from './errors.js';
 export * from './extended/config.js';
+export { extendedEndpoints, extendedVenueKind } from './extended/kind.js';
+export {
+  EXTENDED_CAPABILITIES,
+  type ExtendedAccountKeys,
+  ExtendedVenuePort,
+  type ExtendedVenuePortOptions,
+} from './extended/port.js';
 export * from './factories.js';
 export * from './hyperliquid/config.js';
 

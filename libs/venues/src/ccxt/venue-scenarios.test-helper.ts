@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Decimal, type InstrumentId } from '@perpmesh/core';
 import { bareMarket, type EmulatorMarket, type EmulatorServer } from '@perpmesh/emulators';
 import { eventually } from '@perpmesh/testing';
-import type { UserStreamEvent, VenueFill, VenueOrder } from '../port.js';
+import type { UserStreamEvent, VenueFill, VenueOrder, VenuePort } from '../port.js';
 import { CcxtVenuePort, type CcxtVenuePortOptions } from './port.js';
 
 /** The counterparty's account at the emulator. */
@@ -50,6 +50,34 @@ export interface VenueEmulator {
 /** The per-venue options of the ports a test opens; the rest are the shared defaults. */
 export type VenuePortOptions = Pick<CcxtVenuePortOptions, 'venue' | 'profile' | 'credentials'> &
   Partial<CcxtVenuePortOptions>;
+
+/** The counterparty places a limit order on `emulator` (its own account, straight into the sim). */
+export function placeMakerOrder(
+  emulator: Pick<VenueEmulator, 'server' | 'exchange'>,
+  instrument: InstrumentId,
+  side: 'buy' | 'sell',
+  price: string,
+  size: string,
+  timeInForce: 'gtc' | 'ioc' = 'gtc',
+): void {
+  const result = emulator.exchange.placeOrder({
+    accountId: MAKER,
+    instrumentId: instrument,
+    side,
+    type: 'limit',
+    timeInForce,
+    price,
+    size,
+  });
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.reject));
+  emulator.server.flush();
+}
+
+/** What the shared scenarios need of a venue under test: its emulator and the counterparty. */
+export interface MakerVenue {
+  readonly emulator: Pick<VenueEmulator, 'exchange'>;
+  makerOrder(side: 'buy' | 'sell', price: string, size: string, timeInForce?: 'gtc' | 'ioc'): void;
+}
 
 export class EmulatedVenue<E extends VenueEmulator> {
   readonly #opened: CcxtVenuePort[] = [];
@@ -93,17 +121,7 @@ export class EmulatedVenue<E extends VenueEmulator> {
 
   /** The counterparty places a limit order (its own account, straight into the sim). */
   makerOrder(side: 'buy' | 'sell', price: string, size: string, timeInForce: 'gtc' | 'ioc' = 'gtc'): void {
-    const result = this.emulator.exchange.placeOrder({
-      accountId: MAKER,
-      instrumentId: this.instrument,
-      side,
-      type: 'limit',
-      timeInForce,
-      price,
-      size,
-    });
-    assert.ok(result.ok, JSON.stringify(!result.ok && result.reject));
-    this.emulator.server.flush();
+    placeMakerOrder(this.emulator, this.instrument, side, price, size, timeInForce);
   }
 
   async close(): Promise<void> {
@@ -117,8 +135,8 @@ export class EmulatedVenue<E extends VenueEmulator> {
  * and the test waits for a few settlements (FUNDING_EVERY_SECOND). Returns when it began.
  */
 export async function holdLongWhileFundingSettles(
-  venue: EmulatedVenue<VenueEmulator>,
-  port: CcxtVenuePort,
+  venue: MakerVenue,
+  port: Pick<VenuePort, 'createOrder'>,
   instrument: InstrumentId,
   clientOrderId: string,
 ): Promise<number> {
@@ -151,8 +169,8 @@ export async function holdLongWhileFundingSettles(
  * and its streamed fills.
  */
 export async function fillInTwoParts(
-  venue: EmulatedVenue<VenueEmulator>,
-  port: CcxtVenuePort,
+  venue: MakerVenue,
+  port: Pick<VenuePort, 'fetchOrder'>,
   instrument: InstrumentId,
   clientOrderId: string,
   events: readonly UserStreamEvent[],

@@ -39,3 +39,4 @@ export const extendedVenueConfigSchema = venueKindSchema(EXTENDED_KIND, {
   ...venue,
   chainId: venue.chainId ?? (venue.testnet ? 'SN_SEPOLIA' : 'SN_MAIN'),
 }));
+export type ExtendedVenueConfig = z.output<typeof extendedVenueConfigSchema>;
