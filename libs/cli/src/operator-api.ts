@@ -29,6 +29,8 @@ import {
   type GetFundingRatesResponse,
   type GetPositionsRequest,
   type GetPositionsResponse,
+  type GetVenueReadinessRequest,
+  type GetVenueReadinessResponse,
   type GetVenueStatusRequest,
   type GetVenueStatusResponse,
   type ListOpenOrdersRequest,
@@ -149,6 +151,14 @@ export class OperatorApi {
     const c = this.#client('market-data', MarketDataServiceClient);
     return this.#call('market-data', c, 'GetFundingRates', (md, o, cb) =>
       c.getFundingRates(fill(req, { venue: '', instrument: '' }), md, o, cb),
+    );
+  }
+
+  /** Every component of each account's venue port (AccountService.GetVenueReadiness). */
+  getVenueReadiness(req: Partial<GetVenueReadinessRequest>): Promise<GetVenueReadinessResponse> {
+    const c = this.#client('account', AccountServiceClient);
+    return this.#call('account', c, 'GetVenueReadiness', (md, o, cb) =>
+      c.getVenueReadiness(fill(req, { venue: '', account: '' }), md, o, cb),
     );
   }
 

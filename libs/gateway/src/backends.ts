@@ -23,6 +23,7 @@ import {
   type GetBalancesResponse,
   type GetFundingRatesResponse,
   type GetPositionsResponse,
+  type GetVenueReadinessResponse,
   type GetVenueStatusResponse,
   type ListOpenOrdersResponse,
   MarketDataServiceClient,
@@ -36,6 +37,8 @@ import type { TradingState, TradingStateChange, TradingStateService } from './tr
 
 export interface GatewayBackends {
   venueStatus(): Promise<GetVenueStatusResponse>;
+  /** Every component of each account's venue port (account service); absent = not shown. */
+  venueReadiness?(): Promise<GetVenueReadinessResponse>;
   fundingRates(): Promise<GetFundingRatesResponse>;
   balances(): Promise<GetBalancesResponse>;
   positions(): Promise<GetPositionsResponse>;
@@ -94,6 +97,9 @@ export class GrpcBackends implements GatewayBackends {
 
   venueStatus(): Promise<GetVenueStatusResponse> {
     return this.#call('marketData', (c) => c.getVenueStatus.bind(c), { venue: '' });
+  }
+  venueReadiness(): Promise<GetVenueReadinessResponse> {
+    return this.#call('account', (c) => c.getVenueReadiness.bind(c), { venue: '', account: '' });
   }
   fundingRates(): Promise<GetFundingRatesResponse> {
     return this.#call('marketData', (c) => c.getFundingRates.bind(c), { venue: '', instrument: '' });

@@ -203,11 +203,15 @@ export class Gateway {
     }
     switch (path) {
       case '/api/venues': {
-        const [status, balances] = await Promise.all([
+        const [status, balances, portReadiness] = await Promise.all([
           backends.venueStatus().catch(asError),
           backends.balances().catch(asError),
+          backends.venueReadiness?.().catch(asError),
         ]);
-        return this.#sendJson(res, 200, { asOfMs: this.#nowMs(), venues: venuesView(status, balances) });
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          venues: venuesView(status, balances, portReadiness),
+        });
       }
       case '/api/balances':
         return this.#sendJson(res, 200, {

@@ -213,7 +213,13 @@ export type UserStreamEvent =
 /**
  * The parts of an adapter that report readiness, by the one name every adapter uses and
  * every consumer matches (never a pattern, never a private constant). What a part covers
- * (which instruments, which server) goes in the reason.
+ * (which instruments, which server) goes in the reason; a ready part's reason says what it
+ * has ("expires in 3m, renewing", "52 of 60 requests left"), and is shown too.
+ *
+ * Every part reaches the holding process's `/readyz` as `venue <venue>/<account>: <part>`
+ * (readiness.ts). Whether a part that is not ready makes the process not ready is decided
+ * per name in `VENUE_COMPONENT_DECIDES_READINESS`: all do except `balance` and
+ * `request budget`, which are informational (shown, never flipping readiness).
  */
 export const VENUE_COMPONENT = {
   /** The market list (instruments, rules, fees) is loaded. */

@@ -32,14 +32,26 @@ export class RequestBudget {
     this.updatedMs = now();
   }
 
-  /** How long a caller must wait for its token (0 = now); the token is taken. */
-  reserve(): number {
+  /** Refills the bucket up to now. */
+  private refill(): void {
     const now = this.now();
     this.tokens = Math.min(
       this.options.capacity,
       this.tokens + ((now - this.updatedMs) / 1000) * this.options.perSecond,
     );
     this.updatedMs = now;
+  }
+
+  /** What is left now (for readiness): whole requests that can go at once, of `capacity`. */
+  level(): { left: number; capacity: number; perSecond: number } {
+    this.refill();
+    const { capacity, perSecond } = this.options;
+    return { left: Math.max(0, Math.floor(this.tokens)), capacity, perSecond };
+  }
+
+  /** How long a caller must wait for its token (0 = now); the token is taken. */
+  reserve(): number {
+    this.refill();
     const waitMs = this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.options.perSecond) * 1000);
     if (waitMs > this.options.maxWaitMs) {
       throw new RateLimitedError(
