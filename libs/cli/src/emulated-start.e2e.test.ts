@@ -7,28 +7,14 @@
  * the gateway's venue view, each venue flagged emulated, and the ready line names them.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
+import { EMULATOR_CREDENTIAL_VARIABLES, writeEmulatedConfig } from './emulated-config.test-helper.js';
 import { runCli } from './main.js';
-
-const EMULATED_YAML = resolve(fileURLToPath(import.meta.url), '../../../../config/emulated.yaml');
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 interface VenuesView {
   venues: {
@@ -74,24 +60,10 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
   });
 
   test('starts the emulators with the system; both emulated venues report ready components', async () => {
-    const [binancePort, hyperliquidPort] = [await freePort(), await freePort()];
-    // The shipped file, on free ports (the emulators' and the venues' URLs move together).
-    const yaml = readFileSync(EMULATED_YAML, 'utf8')
-      .replaceAll('127.0.0.1:4100', `127.0.0.1:${binancePort}`)
-      .replaceAll('127.0.0.1:4200', `127.0.0.1:${hyperliquidPort}`)
-      .replace('binanceusdm: { port: 4100 }', `binanceusdm: { port: ${binancePort} }`)
-      .replace('hyperliquid: { port: 4200 }', `hyperliquid: { port: ${hyperliquidPort} }`);
-    assert.ok(yaml.includes('start: true'), 'config/emulated.yaml starts the emulators');
-    assert.ok(!yaml.includes(':4100') && !yaml.includes(':4200'), 'every emulator port moved');
-    const config = join(dir, 'emulated.yaml');
-    writeFileSync(config, yaml);
+    const config = await writeEmulatedConfig(dir);
     const env: Record<string, string> = { PERPMESH_CONFIG: config };
     // The credentials come from the emulators component, not from this environment.
-    for (const name of [
-      'BINANCE_EMULATOR_API_KEY',
-      'BINANCE_EMULATOR_SECRET',
-      'HYPERLIQUID_EMULATOR_PRIVATE_KEY',
-    ]) {
+    for (const name of EMULATOR_CREDENTIAL_VARIABLES) {
       assert.equal(process.env[name], undefined, `${name} is not set by the test runner`);
     }
     running = await startPerpmeshProcess({ dataDir: join(dir, 'data'), env });
