@@ -4,7 +4,7 @@
  * component) named `venue <venue>/<account>: <component>` (`venue <venue>: <component>`
  * for a public market-data port), with the port's reason.
  *
- * Which components decide readiness (docs/reliability.md, "Venue readiness"): a component
+ * Which components decide readiness (docs/architecture.md, "Venue readiness"): a component
  * whose failure stops trading on that venue (or market data, for a public port) makes the
  * holder not ready with its reason; an informational one is shown with its state and
  * reason but never flips readiness. The rule is per component name, in
