@@ -411,13 +411,7 @@ class AccountServiceImpl implements AccountService {
   }
 
   portReadiness(filter: AccountFilter = {}): PortComponentView[] {
-    return this.#portReadiness
-      .views()
-      .filter(
-        (c) =>
-          (filter.venue === undefined || c.venue === filter.venue) &&
-          (filter.account === undefined || c.account === filter.account),
-      );
+    return this.#portReadiness.views(filter);
   }
 
   projectorStats() {

@@ -124,13 +124,14 @@ export async function statusCommand(
     }
   };
   const venue = opts.venue ?? '';
-  const [status, balances, portReadiness] = await Promise.all([
+  const [status, balances, account, execution] = await Promise.all([
     ask('market-data', () => api.getVenueStatus({ venue })),
     ask('account', () => api.getBalances({ venue, account: '' })),
     ask('account', () => api.getVenueReadiness({ venue, account: '' })),
+    ask('execution', () => api.getExecutionVenueReadiness({ venue, account: '' })),
   ]);
   const venuesError = status instanceof CliError ? status : undefined;
-  const venues = venuesView(status, balances, portReadiness).filter(
+  const venues = venuesView(status, balances, { account, execution }).filter(
     (v) => venuesError === undefined || v.venue !== '(unknown)',
   );
   const emulatedVenues = venues.filter((v) => v.emulated === true).map((v) => v.venue);

@@ -21,6 +21,8 @@ import {
   type CancelAllOrdersRequest,
   type CancelAllOrdersResponse,
   ExecutionServiceClient,
+  type ExecutionServiceGetVenueReadinessRequest,
+  type ExecutionServiceGetVenueReadinessResponse,
   type GetAccountSummaryRequest,
   type GetAccountSummaryResponse,
   type GetBalancesRequest,
@@ -158,6 +160,16 @@ export class OperatorApi {
   getVenueReadiness(req: Partial<GetVenueReadinessRequest>): Promise<GetVenueReadinessResponse> {
     const c = this.#client('account', AccountServiceClient);
     return this.#call('account', c, 'GetVenueReadiness', (md, o, cb) =>
+      c.getVenueReadiness(fill(req, { venue: '', account: '' }), md, o, cb),
+    );
+  }
+
+  /** Every component of execution's venue ports (ExecutionService.GetVenueReadiness). */
+  getExecutionVenueReadiness(
+    req: Partial<ExecutionServiceGetVenueReadinessRequest>,
+  ): Promise<ExecutionServiceGetVenueReadinessResponse> {
+    const c = this.#client('execution', ExecutionServiceClient);
+    return this.#call('execution', c, 'GetVenueReadiness', (md, o, cb) =>
       c.getVenueReadiness(fill(req, { venue: '', account: '' }), md, o, cb),
     );
   }

@@ -198,6 +198,9 @@ const api = {
   getVenueStatus: async () => venueStatus,
   getBalances: async () => balances,
   getVenueReadiness: async () => venueReadiness,
+  getExecutionVenueReadiness: async () => ({
+    components: [{ ...venueReadiness.components[0]!, component: 'dead-man switch', reason: 'armed, 60 s' }],
+  }),
   getPositions: async () => positions,
   listOpenOrders: async () => orders,
   getFundingRates: async () => funding,
@@ -291,7 +294,8 @@ describe('the CLI and the dashboard render one read model', () => {
       venues: unknown[];
       emulatedVenues: string[];
     };
-    const dashboard = venuesView(venueStatus, balances, venueReadiness);
+    const execution = await api.getExecutionVenueReadiness({});
+    const dashboard = venuesView(venueStatus, balances, { account: venueReadiness, execution });
     assert.deepEqual(cli.venues, overHttp(dashboard));
     assert.deepEqual(cli.emulatedVenues, ['paper']);
     const paper = dashboard.find((v) => v.venue === 'paper')!;
@@ -310,6 +314,7 @@ describe('the CLI and the dashboard render one read model', () => {
           'request budget spent; calls wait for the next slot',
           true,
         ],
+        ['main: dead-man switch', 'execution', true, 'armed, 60 s', false],
       ],
     );
     const lighter = dashboard.find((v) => v.venue === 'paper-lighter')!;

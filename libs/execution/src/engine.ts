@@ -363,9 +363,12 @@ export class ExecutionEngine {
     await this.settled();
   }
 
-  /** Every readiness component of each account's venue port, as of the last read (every second). */
-  portReadiness(): PortComponentView[] {
-    return this.#portReadiness.views();
+  /**
+   * Every readiness component of each account's venue port (also in health as
+   * `venue <venue>/<account>: <component>`), as of the last read (every second).
+   */
+  portReadiness(filter: { venue?: string; account?: string } = {}): PortComponentView[] {
+    return this.#portReadiness.views(filter);
   }
 
   /** Resolves when no publish, resolver or reconciliation started so far is still running. */

@@ -19,6 +19,7 @@ import {
   type CancelAllOrdersRequest,
   type CancelAllOrdersResponse,
   ExecutionServiceClient,
+  type ExecutionServiceGetVenueReadinessResponse,
   type GetAccountSummaryResponse,
   type GetBalancesResponse,
   type GetFundingRatesResponse,
@@ -39,6 +40,8 @@ export interface GatewayBackends {
   venueStatus(): Promise<GetVenueStatusResponse>;
   /** Every component of each account's venue port (account service); absent = not shown. */
   venueReadiness?(): Promise<GetVenueReadinessResponse>;
+  /** The same of execution's ports (signer, nonces, dead-man switch); absent = not shown. */
+  executionVenueReadiness?(): Promise<ExecutionServiceGetVenueReadinessResponse>;
   fundingRates(): Promise<GetFundingRatesResponse>;
   balances(): Promise<GetBalancesResponse>;
   positions(): Promise<GetPositionsResponse>;
@@ -100,6 +103,9 @@ export class GrpcBackends implements GatewayBackends {
   }
   venueReadiness(): Promise<GetVenueReadinessResponse> {
     return this.#call('account', (c) => c.getVenueReadiness.bind(c), { venue: '', account: '' });
+  }
+  executionVenueReadiness(): Promise<ExecutionServiceGetVenueReadinessResponse> {
+    return this.#call('execution', (c) => c.getVenueReadiness.bind(c), { venue: '', account: '' });
   }
   fundingRates(): Promise<GetFundingRatesResponse> {
     return this.#call('marketData', (c) => c.getFundingRates.bind(c), { venue: '', instrument: '' });

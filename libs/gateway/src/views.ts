@@ -7,6 +7,7 @@
 
 import type {
   BalanceView,
+  ExecutionServiceGetVenueReadinessResponse,
   FundingRateView,
   GetAccountSummaryResponse,
   GetBalancesResponse,
@@ -83,7 +84,7 @@ export interface ComponentView {
   /** e.g. `symbols`, `order_books`, `funding`, `main/balances`; a port's: `markets`, `main: auth token`. */
   readonly name: string;
   /** Which service vouches for it. */
-  readonly service: 'market-data' | 'account';
+  readonly service: 'market-data' | 'account' | 'execution';
   readonly ready: boolean;
   /** Why not ready; null when ready, except a venue port component's note ("52 of 60 left"). */
   readonly reason: string | null;
@@ -106,16 +107,22 @@ export interface VenueView {
   readonly components: ComponentView[];
 }
 
+/** The venue port components of the services that trade (GetVenueReadiness); omitted = not asked. */
+export interface TradingPortReadiness {
+  readonly account?: GetVenueReadinessResponse | Error | undefined;
+  readonly execution?: ExecutionServiceGetVenueReadinessResponse | Error | undefined;
+}
+
 /**
  * Per venue: market-data's components (from GetVenueStatus) and its port's, whether the
  * account service has fresh balances (from GetBalances) and, per account, every component
- * of the account's venue port (from GetVenueReadiness; omitted = not asked). A service that
+ * of the venue port the account and execution services hold (tradingPorts). A service that
  * did not answer becomes a not-ready component on every venue, with its error as the reason.
  */
 export function venuesView(
   status: GetVenueStatusResponse | Error,
   balances: GetBalancesResponse | Error,
-  portReadiness?: GetVenueReadinessResponse | Error,
+  tradingPorts: TradingPortReadiness = {},
 ): VenueView[] {
   const byVenue = new Map<string, ComponentView[]>();
   const emulated = new Map<string, boolean>();
@@ -170,15 +177,15 @@ export function venuesView(
       });
     }
   }
-  if (portReadiness !== undefined && !(portReadiness instanceof Error)) {
-    for (const c of portReadiness.components) add(c.venue, portComponentView(c, 'account'));
-  }
+  for (const [venue, row] of tradingPortRows(tradingPorts)) add(venue, row);
   const unreachable: Array<[ComponentView['service'], string, Error]> = [];
   if (status instanceof Error) unreachable.push(['market-data', 'market-data', status]);
   if (balances instanceof Error) unreachable.push(['account', 'account', balances]);
   // Said once: an account service that is down fails both of its calls.
-  else if (portReadiness instanceof Error)
-    unreachable.push(['account', 'account venue ports', portReadiness]);
+  else if (tradingPorts.account instanceof Error)
+    unreachable.push(['account', 'account venue ports', tradingPorts.account]);
+  if (tradingPorts.execution instanceof Error)
+    unreachable.push(['execution', 'execution venue ports', tradingPorts.execution]);
   if (byVenue.size === 0 && unreachable.length > 0) byVenue.set('(unknown)', []);
   for (const [service, name, err] of unreachable) {
     for (const venue of byVenue.keys()) {
@@ -211,6 +218,31 @@ export function portComponentView(c: VenuePortComponent, service: ComponentView[
     informational: c.informational,
     port: { account: c.account, component: c.component },
   };
+}
+
+/**
+ * The account's and execution's port components as rows, by venue. Where both report one
+ * component of one account in the same state (the same port in one process, or two ports
+ * that agree) it is one row, the account service's; where they disagree, both rows.
+ */
+function tradingPortRows(ports: TradingPortReadiness): Array<[string, ComponentView]> {
+  const rows: Array<[string, ComponentView]> = [];
+  const seen = new Set<string>();
+  const sources: Array<[ComponentView['service'], { components: VenuePortComponent[] } | Error | undefined]> =
+    [
+      ['account', ports.account],
+      ['execution', ports.execution],
+    ];
+  for (const [service, answer] of sources) {
+    if (answer === undefined || answer instanceof Error) continue;
+    for (const c of answer.components) {
+      const key = `${c.venue}\u0000${c.account}\u0000${c.component}\u0000${c.ready}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rows.push([c.venue, portComponentView(c, service)]);
+    }
+  }
+  return rows;
 }
 
 /** The venues flagged emulated, by id (the `make run` ready line, `perpmesh status`). */

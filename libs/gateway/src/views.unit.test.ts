@@ -249,7 +249,7 @@ describe('venue readiness: every port component, emulated', () => {
 
   test('a port component that decides readiness flips the venue; an informational one is only shown', () => {
     const [informational] = venuesView(status(true, portComponent('', 'markets', true)), noBalances, {
-      components: [portComponent('main', 'request budget', false, true)],
+      account: { components: [portComponent('main', 'request budget', false, true)] },
     });
     assert.equal(informational!.ready, true);
     assert.equal(informational!.emulated, true);
@@ -269,7 +269,7 @@ describe('venue readiness: every port component, emulated', () => {
       ],
     );
     const [blocked] = venuesView(status(false), noBalances, {
-      components: [portComponent('main', 'auth token', false)],
+      account: { components: [portComponent('main', 'auth token', false)] },
     });
     assert.equal(blocked!.ready, false);
     assert.equal(blocked!.emulated, false);
@@ -277,15 +277,42 @@ describe('venue readiness: every port component, emulated', () => {
   });
 
   test('emulated is unknown (null) when market data did not answer; an account error is a component', () => {
-    const [v] = venuesView(new Error('market-data down'), noBalances, new Error('account: UNIMPLEMENTED'));
+    const [v] = venuesView(new Error('market-data down'), noBalances, {
+      account: new Error('account: UNIMPLEMENTED'),
+      execution: new Error('execution: UNAVAILABLE'),
+    });
     assert.equal(v!.emulated, null);
     assert.deepEqual(
-      v!.components.map((c) => [c.name, c.ready]),
+      v!.components.map((c) => [c.name, c.service, c.ready]),
       [
-        ['market-data', false],
-        ['account venue ports', false],
+        ['market-data', 'market-data', false],
+        ['account venue ports', 'account', false],
+        ['execution venue ports', 'execution', false],
       ],
     );
+  });
+
+  test("execution's port components: one row where it agrees with the account's, its own where not", () => {
+    const [v] = venuesView(status(false), noBalances, {
+      account: { components: [portComponent('main', 'link', true), portComponent('main', 'nonces', true)] },
+      execution: {
+        components: [
+          portComponent('main', 'link', true),
+          portComponent('main', 'nonces', false),
+          portComponent('main', 'dead-man switch', true),
+        ],
+      },
+    });
+    assert.deepEqual(
+      v!.components.filter((c) => c.port).map((c) => [c.name, c.service, c.ready]),
+      [
+        ['main: link', 'account', true],
+        ['main: nonces', 'account', true],
+        ['main: nonces', 'execution', false],
+        ['main: dead-man switch', 'execution', true],
+      ],
+    );
+    assert.equal(v!.ready, false, "execution's nonces out of step decide readiness");
   });
 });
 

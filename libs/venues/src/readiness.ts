@@ -177,9 +177,16 @@ export class PortReadinessMirror {
     return this.views();
   }
 
-  /** The components as of the last refresh, by venue, account, then VENUE_COMPONENT order. */
-  views(): PortComponentView[] {
-    return [...this.#views.values()];
+  /**
+   * The components as of the last refresh, by port, then VENUE_COMPONENT order; only those
+   * of `filter.venue` / `filter.account` when given (undefined or '' = every one).
+   */
+  views(
+    filter: { readonly venue?: string | undefined; readonly account?: string | undefined } = {},
+  ): PortComponentView[] {
+    return [...this.#views.values()].filter(
+      (c) => (!filter.venue || c.venue === filter.venue) && (!filter.account || c.account === filter.account),
+    );
   }
 
   start(intervalMs: number): void {
