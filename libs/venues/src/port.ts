@@ -228,7 +228,7 @@ export const VENUE_COMPONENT = {
   marketStream: 'market stream',
   /** The private order/fill/balance stream of the account is delivering. */
   userStream: 'user stream',
-  /** The account holds collateral to trade with. */
+  /** The account holds collateral to trade with. Informational: shown, never flips readiness. */
   balance: 'balance',
   /** The adapter's connection to whatever serves the venue (a gateway, a websocket). */
   link: 'link',
@@ -236,7 +236,11 @@ export const VENUE_COMPONENT = {
   signer: 'signer',
   /** The private-read auth token is held and not about to expire (Lighter). */
   authToken: 'auth token',
-  /** Requests left in the account's budget (and the venue's quota) before it runs out. */
+  /**
+   * Requests left in the account's budget (and the venue's quota) before it runs out: ready
+   * while a request can go now, the reason saying how many are left ("low" when few).
+   * Informational: shown, never flips readiness.
+   */
   requestBudget: 'request budget',
   /** The API key's nonce sequence is in step with the venue (Lighter, Hyperliquid). */
   nonces: 'nonces',
