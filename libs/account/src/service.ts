@@ -64,7 +64,12 @@ import type {
   VenuePort,
   VenuePosition,
 } from '@perpmesh/venues';
-import { VENUE_COMPONENT } from '@perpmesh/venues';
+import {
+  PORT_READINESS_REFRESH_MS,
+  type PortComponentView,
+  PortReadinessMirror,
+  VENUE_COMPONENT,
+} from '@perpmesh/venues';
 import { AcctPublisher } from './acct-publisher.js';
 import { type AccountSettings, type AccountSettingsInput, resolveAccountSettings } from './config.js';
 import { BalanceDriftDetector, DriftDetector, positionSizeObservations } from './drift.js';
@@ -155,6 +160,11 @@ export interface AccountService {
   readonly active: boolean;
   /** Resolves when every event queued for publishing so far has been published (or failed). */
   idle(): Promise<void>;
+  /**
+   * Every readiness component of each tracked account's venue port (also in health as
+   * `venue <venue>/<account>: <component>`), as of the last read (every second).
+   */
+  portReadiness(filter?: AccountFilter): PortComponentView[];
   /** Applied/skipped counts of the two projectors. */
   projectorStats(): {
     fills: { applied: number; skipped: number };
@@ -208,6 +218,8 @@ class AccountServiceImpl implements AccountService {
   /** With a lease: active or hot standby (ActiveStandby on `account-lease:<consumerName>`). */
   readonly #standby: ActiveStandby | undefined;
   #standbyReason = 'standby: lease not acquired yet';
+  /** Every component of every tracked port into health (active and standby alike). */
+  readonly #portReadiness: PortReadinessMirror;
 
   constructor(deps: AccountServiceDeps) {
     this.#deps = deps;
@@ -257,8 +269,14 @@ class AccountServiceImpl implements AccountService {
       const venueState = new AccountVenueState(port);
       this.#accounts.set(venueState.key, venueState);
     }
+    this.#portReadiness = new PortReadinessMirror({
+      health: deps.health,
+      ports: () => [...this.#accounts.values()].map((t) => t.port),
+      nowMs: deps.nowMs,
+    });
     const h = grpcHandlers({ logger: deps.logger });
     const implementation: AccountServiceServer = {
+      getVenueReadiness: h.unary(async (req) => ({ components: this.portReadiness(filterOf(req)) })),
       getBalances: h.unary(async (req) => ({
         balances: this.balances(filterOf(req)).map(balanceViewToProto),
       })),
@@ -279,6 +297,7 @@ class AccountServiceImpl implements AccountService {
     if (this.#state !== 'idle') throw new Error(`account service: start() called when ${this.#state}`);
     this.#state = 'running';
     const { health } = this.#deps;
+    this.#portReadiness.start(PORT_READINESS_REFRESH_MS);
     health.register(accountComponents.projection, 'account projection: consumers not started yet');
     for (const t of this.#accounts.values()) {
       health.register(accountComponents.balances(t.venue, t.account), `${t.name} balances: not fetched yet`);
@@ -338,6 +357,7 @@ class AccountServiceImpl implements AccountService {
   }
 
   async stop(): Promise<void> {
+    this.#portReadiness.stop();
     if (this.#state !== 'running') {
       this.#state = 'stopped';
       return;
@@ -388,6 +408,10 @@ class AccountServiceImpl implements AccountService {
 
   idle(): Promise<void> {
     return this.#publisher.idle();
+  }
+
+  portReadiness(filter: AccountFilter = {}): PortComponentView[] {
+    return this.#portReadiness.views(filter);
   }
 
   projectorStats() {

@@ -157,7 +157,13 @@ describe('perpmesh operator commands (against a running embedded system)', () =>
     const report = json<{
       ready: boolean;
       services: { service: string; address: string; health: string }[];
-      venues: { venue: string; ready: boolean; components: { component: string; ready: boolean }[] }[];
+      venues: {
+        venue: string;
+        ready: boolean;
+        emulated: boolean | null;
+        components: { name: string; service: string; ready: boolean; port?: { component: string } }[];
+      }[];
+      emulatedVenues: string[];
     }>(asJson);
     assert.equal(report.ready, true);
     assert.deepEqual(
@@ -174,13 +180,21 @@ describe('perpmesh operator commands (against a running embedded system)', () =>
     );
     for (const v of report.venues) {
       assert.ok(
-        v.components.some((c) => c.component === 'funding' && c.ready),
+        v.components.some((c) => c.name === 'funding' && c.ready),
         `${v.venue} funding ready`,
       );
+      // Every component of the venue ports too: market data's (public) and the account's.
+      const ports = v.components.filter((c) => c.port).map((c) => `${c.service}:${c.name}`);
+      for (const n of ['market-data:markets', 'market-data:market stream', 'account:main: user stream']) {
+        assert.ok(ports.includes(n), `${v.venue} shows ${n} (has ${ports.join(', ')})`);
+      }
+      assert.equal(v.emulated, false, 'a paper venue is never called emulated');
     }
+    assert.deepEqual(report.emulatedVenues, []);
     assert.equal(asTable.code, 0, asTable.stderr);
     for (const v of VENUES) assert.match(asTable.stdout, new RegExp(`│ ${v} +│ ready`));
     assert.match(asTable.stdout, /order_books/);
+    assert.match(asTable.stdout, /main: user stream +│ account port +│ ready/);
     assert.match(asTable.stdout, /perpmesh is ready/);
   });
 

@@ -14,8 +14,8 @@ import {
   orderRow,
   orderRows,
   positionRows,
-  type VenueStatusRow,
-  venueStatusRows,
+  type VenueView,
+  venuesView,
 } from '@perpmesh/gateway';
 import { type CliService, CORE_SERVICES } from './cli-config.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, ServiceUnreachableError } from './cli-errors.js';
@@ -52,11 +52,13 @@ export interface Filter {
 /** The rows are the operator read model the dashboard renders too (libs/gateway views.ts). */
 export type {
   BalanceRow,
+  ComponentView,
   FundingRow,
   OrderRow,
   PositionRow,
   VenueComponentRow,
   VenueStatusRow,
+  VenueView,
 } from '@perpmesh/gateway';
 export { orderRow };
 
@@ -82,7 +84,14 @@ export interface StatusReport {
   /** Every service SERVING and every venue ready. */
   ready: boolean;
   services: ServiceHealthRow[];
-  venues: VenueStatusRow[];
+  /**
+   * Per venue: every component (market data's own, its venue port's, each account's balances
+   * and venue port's) with its state and reason, and whether the venue is emulated: the
+   * dashboard's venue view (libs/gateway views.ts `venuesView`).
+   */
+  venues: VenueView[];
+  /** The venues whose URLs point at a local emulator (simulated money). */
+  emulatedVenues: string[];
   /** Why the venue list is missing or partial; absent when market-data answered. */
   venuesError?: string;
 }
@@ -102,19 +111,30 @@ export async function statusCommand(
     health: c.health,
     ...(c.error ? { error: c.error.message } : {}),
   }));
-  let venues: VenueStatusRow[] = [];
-  let venuesError: CliError | undefined;
-  const marketData = checks.find((c) => c.service === 'market-data');
-  if (marketData?.health === 'UNREACHABLE') {
-    venuesError = marketData.error;
-  } else {
+  const check = (service: CliService) => checks.find((c) => c.service === service);
+  /** The answer, or the error that says why there is none (an unreachable service is not asked). */
+  const ask = async <T>(service: CliService, call: () => Promise<T>): Promise<T | CliError> => {
+    const health = check(service);
+    if (health?.health === 'UNREACHABLE' && health.error) return health.error;
     try {
-      venues = venueStatusRows(await api.getVenueStatus({ venue: opts.venue ?? '' }));
+      return await call();
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
-      venuesError = err;
+      return err;
     }
-  }
+  };
+  const venue = opts.venue ?? '';
+  const [status, balances, account, execution] = await Promise.all([
+    ask('market-data', () => api.getVenueStatus({ venue })),
+    ask('account', () => api.getBalances({ venue, account: '' })),
+    ask('account', () => api.getVenueReadiness({ venue, account: '' })),
+    ask('execution', () => api.getExecutionVenueReadiness({ venue, account: '' })),
+  ]);
+  const venuesError = status instanceof CliError ? status : undefined;
+  const venues = venuesView(status, balances, { account, execution }).filter(
+    (v) => venuesError === undefined || v.venue !== '(unknown)',
+  );
+  const emulatedVenues = venues.filter((v) => v.emulated === true).map((v) => v.venue);
   const ready =
     services.every((s) => s.health === 'SERVING') &&
     venuesError === undefined &&
@@ -124,6 +144,7 @@ export async function statusCommand(
     ready,
     services,
     venues,
+    emulatedVenues,
     ...(venuesError ? { venuesError: venuesError.message } : {}),
   };
   if (opts.json) {
@@ -135,18 +156,10 @@ export async function statusCommand(
         services.map((s) => [s.service, s.address, s.health]),
       )}\n`,
     );
-    const now = nowMs();
-    const rows = venues.flatMap((v) =>
-      v.components.map((c, i) => [
-        i === 0 ? v.venue : '',
-        i === 0 ? (v.ready ? 'ready' : 'NOT READY') : '',
-        c.component,
-        c.ready ? 'ready' : 'NOT READY',
-        c.reason || NO_VALUE,
-        c.sinceMs > 0 ? formatDurationMs(now - c.sinceMs) : NO_VALUE,
-      ]),
-    );
-    io.out.write(`${renderTable(['VENUE', 'VENUE READY', 'COMPONENT', 'STATE', 'REASON', 'FOR'], rows)}\n`);
+    io.out.write(`${renderTable(VENUE_STATUS_COLUMNS, venueStatusTableRows(venues, nowMs()))}\n`);
+    if (emulatedVenues.length > 0) {
+      io.out.write(`EMULATED (local emulators, simulated money): ${emulatedVenues.join(', ')}\n`);
+    }
     io.out.write(ready ? 'perpmesh is ready\n' : 'perpmesh is NOT ready\n');
   }
   const unreachable = checks.filter((c) => c.health === 'UNREACHABLE');
@@ -157,6 +170,26 @@ export async function statusCommand(
   if (unreachable.length > 0 || (venuesError && venuesError.exitCode === EXIT_UNAVAILABLE))
     return EXIT_UNAVAILABLE;
   return ready ? EXIT_OK : EXIT_FAILED;
+}
+
+const VENUE_STATUS_COLUMNS = ['VENUE', 'VENUE READY', 'COMPONENT', 'SOURCE', 'STATE', 'REASON', 'FOR'];
+
+/**
+ * One row per component; the venue (marked EMULATED when it is) and its verdict on its first
+ * row. An informational component that is not ready reads `low (info)`: shown, not deciding.
+ */
+export function venueStatusTableRows(venues: readonly VenueView[], now: number): string[][] {
+  return venues.flatMap((v) =>
+    v.components.map((c, i) => [
+      i === 0 ? `${v.venue}${v.emulated ? ' EMULATED' : ''}` : '',
+      i === 0 ? (v.ready ? 'ready' : 'NOT READY') : '',
+      c.name,
+      c.port ? `${c.service} port` : c.service,
+      c.ready ? 'ready' : c.informational ? 'not ready (info)' : 'NOT READY',
+      c.reason ?? NO_VALUE,
+      c.sinceMs ? formatDurationMs(now - c.sinceMs) : NO_VALUE,
+    ]),
+  );
 }
 
 // ---- balance ------------------------------------------------------------------------------

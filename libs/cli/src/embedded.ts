@@ -81,6 +81,7 @@ import {
   venueConfigShape,
 } from '@perpmesh/venues';
 import { z } from 'zod';
+import { emulatedVenueIds, emulatorPorts } from './emulated-venues.js';
 import { emulatorsComponent, emulatorsSectionSchema } from './emulators.js';
 
 export const EMBEDDED_SERVICE = 'perpmesh';
@@ -126,6 +127,8 @@ export interface EmbeddedHandles {
    * are open (`gateway.allowUnauthenticatedActions`).
    */
   readonly actionTokenFile: () => string | undefined;
+  /** The venues whose base URL points at an emulator this process starts (emulated-venues.ts). */
+  readonly emulatedVenues: () => readonly string[];
 }
 
 function processAlive(pid: number): boolean {
@@ -259,11 +262,13 @@ export function buildEmbeddedComponents(
       },
     },
   });
+  const emulatedVenues = emulatedVenueIds(config.venues, emulatorPorts(config.emulators));
   const marketData = marketDataServiceComponents({
     ...contextOf(MARKET_DATA_SERVICE, MARKET_DATA_VENUE_ACCESS),
     section: config.marketData,
     venuesConfig: config.venues,
     metrics,
+    emulatedVenues,
   });
   const execution = executionServiceComponents({
     ...contextOf(EXECUTION_SERVICE, EXECUTION_VENUE_ACCESS),
@@ -392,6 +397,7 @@ export function buildEmbeddedComponents(
       httpPort: () => httpPort,
       grpcAddresses: () => ({ ...grpcAddresses }),
       actionTokenFile: () => actionTokenFile,
+      emulatedVenues: () => emulatedVenues,
     },
   };
 }

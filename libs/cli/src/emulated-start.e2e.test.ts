@@ -2,59 +2,70 @@
  * `PERPMESH_CONFIG=config/emulated.yaml perpmesh start` as a real process: its `emulators`
  * section starts the local venue emulators in process, the emulated Binance USD-M and
  * Hyperliquid venues become ready through the real ccxt code path (with no credential in
- * the config or the test's environment), and the funding arb ENTERS between Binance's
- * USDT perp and Hyperliquid's USDC perp through the exposure equivalence: both legs filled
- * at the emulators (asked directly, signed as the venues want), exec.fill events on the
- * bus, the arb book's open arb naming the USDT/USDC conversion it assumed.
+ * the config or the test's environment); every component of their venue ports (markets,
+ * link, balance, streams, request budget) reaches `/readyz`, `perpmesh status --json` and
+ * the gateway's venue view, each venue flagged emulated, and the ready line names them.
+ * Then the funding arb ENTERS between Binance's USDT perp and Hyperliquid's USDC perp
+ * through the exposure equivalence: both legs filled at the emulators (asked directly,
+ * signed as the venues want), exec.fill events on the bus, the arb book's open arb naming
+ * the USDT/USDC conversion it assumed.
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { type GetArbBookResponse, StrategyServiceClient } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
 import { EMULATOR_CREDENTIALS } from '@perpmesh/emulators';
-import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
+import { eventually, freePort, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
+import {
+  EMULATED_YAML,
+  EMULATOR_CREDENTIAL_VARIABLES,
+  writeEmulatedConfig,
+} from './emulated-config.test-helper.js';
+import { runCli } from './main.js';
 
-const EMULATED_YAML = resolve(fileURLToPath(import.meta.url), '../../../../config/emulated.yaml');
 /** The Hyperliquid account of config/emulated.yaml (the emulator's test key's address). */
 const HYPERLIQUID_WALLET =
   /walletAddress: "(0x[0-9a-f]{40})"/.exec(readFileSync(EMULATED_YAML, 'utf8'))?.[1] ?? '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** The shipped file with every emulator (and the venues' URLs) on the given ports. */
-function emulatedYaml(binancePort: number, hyperliquidPort: number): string {
-  const yaml = readFileSync(EMULATED_YAML, 'utf8')
-    .replaceAll('127.0.0.1:4100', `127.0.0.1:${binancePort}`)
-    .replaceAll('127.0.0.1:4200', `127.0.0.1:${hyperliquidPort}`)
-    .replace('binanceusdm: { port: 4100 }', `binanceusdm: { port: ${binancePort} }`)
-    .replace('hyperliquid: { port: 4200 }', `hyperliquid: { port: ${hyperliquidPort} }`);
-  assert.ok(yaml.includes('start: true'), 'config/emulated.yaml starts the emulators');
-  assert.ok(!yaml.includes(':4100') && !yaml.includes(':4200'), 'every emulator port moved');
-  return yaml;
-}
 
 interface VenuesView {
   venues: {
     venue: string;
     ready: boolean;
-    components: { service: string; name: string; ready: boolean }[];
+    emulated: boolean | null;
+    components: {
+      service: string;
+      name: string;
+      ready: boolean;
+      reason: string | null;
+      informational: boolean;
+      port?: { account: string; component: string };
+    }[];
   }[];
+}
+
+interface ReadyzBody {
+  ready: boolean;
+  components: { name: string; ready: boolean; reason: string | null; informational?: true }[];
+}
+
+const EMULATED_VENUES = ['binanceusdm', 'hyperliquid'];
+/** Every component the ccxt port of a trading account reports (its user stream once subscribed). */
+const TRADING_PORT_COMPONENTS = ['markets', 'link', 'balance', 'user stream', 'request budget'];
+/** The public (market-data) port's: no account, so no balance and no user stream. */
+const PUBLIC_PORT_COMPONENTS = ['markets', 'link', 'market stream', 'request budget'];
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
 }
 
 describe('perpmesh start with config/emulated.yaml (real process)', () => {
@@ -72,21 +83,19 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
   });
 
   test('starts the emulators with the system; both emulated venues report ready components', async () => {
-    [binancePort, hyperliquidPort] = [await freePort(), await freePort()];
     const strategyPort = await freePort();
     strategyAddress = `127.0.0.1:${strategyPort}`;
     // The shipped file, on free ports (the emulators' and the venues' URLs move together);
     // the arb's persistence shortened so the entry comes within the test's bound.
-    const yaml = emulatedYaml(binancePort, hyperliquidPort).replace(
-      'persistenceMs: 10s',
-      'persistenceMs: 2s',
-    );
-    assert.ok(yaml.includes('persistenceMs: 2s'), 'the arb persistence was shortened');
-    const config = join(dir, 'emulated.yaml');
-    writeFileSync(config, yaml);
+    const written = await writeEmulatedConfig(dir, (yaml) => {
+      assert.ok(yaml.includes('persistenceMs: 10s'), 'the arb persistence can be shortened');
+      return yaml.replace('persistenceMs: 10s', 'persistenceMs: 2s');
+    });
+    ({ binancePort, hyperliquidPort } = written);
+    const config = written.path;
     const env: Record<string, string> = { PERPMESH_CONFIG: config };
     // The credentials come from the emulators component, not from this environment.
-    for (const name of Object.keys(EMULATOR_CREDENTIALS)) {
+    for (const name of EMULATOR_CREDENTIAL_VARIABLES) {
       assert.equal(process.env[name], undefined, `${name} is not set by the test runner`);
     }
     running = await startPerpmeshProcess({
@@ -119,6 +128,93 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
         `${id}: every component ready`,
       );
     }
+    assert.match(
+      running!.stderr(),
+      /perpmesh is ready in .*; EMULATED venues \(local emulators, simulated money\): binanceusdm, hyperliquid\n/,
+      'the ready line names the emulated venues',
+    );
+
+    // The gateway's venue view: every port component, per account, and the emulated flag.
+    for (const id of EMULATED_VENUES) {
+      const venue = view.venues.find((v) => v.venue === id)!;
+      assert.equal(venue.emulated, true, `${id} is flagged emulated`);
+      const ports = venue.components.filter((c) => c.port);
+      const of = (account: string) =>
+        ports.filter((c) => c.port!.account === account).map((c) => c.port!.component);
+      for (const component of PUBLIC_PORT_COMPONENTS) {
+        assert.ok(of('').includes(component), `${id} market-data port shows ${component} (has ${of('')})`);
+      }
+      // The user stream is reported once subscribed; /readyz below waits for the full list.
+      for (const component of TRADING_PORT_COMPONENTS.filter((c) => c !== 'user stream')) {
+        assert.ok(of('main').includes(component), `${id} main port shows ${component} (has ${of('main')})`);
+      }
+      const budget = ports.find((c) => c.name === 'main: request budget')!;
+      assert.equal(budget.informational, true);
+      assert.match(budget.reason ?? '', /requests left/);
+    }
+
+    // /readyz: every component of every port, by venue and account, with its reason.
+    const readyz = await eventually(
+      'every port component in /readyz',
+      async () => {
+        const body = (await (
+          await fetch(`http://127.0.0.1:${running!.httpPort}/readyz`)
+        ).json()) as ReadyzBody;
+        const names = new Set(body.components.map((c) => c.name));
+        const wanted = EMULATED_VENUES.flatMap((id) => [
+          ...TRADING_PORT_COMPONENTS.map((c) => `venue ${id}/main: ${c}`),
+          ...PUBLIC_PORT_COMPONENTS.map((c) => `venue ${id}: ${c}`),
+        ]);
+        return wanted.every((n) => names.has(n)) ? body : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
+    const budget = readyz.components.find((c) => c.name === 'venue binanceusdm/main: request budget')!;
+    assert.equal(budget.informational, true, 'the request budget is informational');
+    assert.match(budget.reason ?? '', /binanceusdm\/main: \d+ of \d+ requests left/);
+    const markets = readyz.components.find((c) => c.name === 'venue hyperliquid/main: markets')!;
+    assert.deepEqual([markets.ready, markets.informational], [true, undefined]);
+    assert.match(markets.reason ?? '', /BTC-USDC-PERP loaded/);
+
+    // perpmesh status --json: the same venues, every component, the emulated flag.
+    const out = new Capture();
+    const err = new Capture();
+    const code = await runCli(
+      [
+        'status',
+        '--json',
+        '--execution',
+        running.execution,
+        '--account-service',
+        running.account,
+        '--market-data',
+        running.marketData,
+      ],
+      { out, err, env: { ...process.env, PERPMESH_CONFIG: '' }, confirm: null },
+    );
+    assert.equal(code, 0, `status exits 0; stderr: ${err.text}`);
+    const status = JSON.parse(out.text) as VenuesView & { ready: boolean; emulatedVenues: string[] };
+    assert.equal(status.ready, true);
+    assert.deepEqual(status.emulatedVenues, EMULATED_VENUES);
+    for (const id of EMULATED_VENUES) {
+      const venue = status.venues.find((v) => v.venue === id)!;
+      assert.equal(venue.emulated, true);
+      const names = venue.components.map((c) => c.name);
+      for (const component of TRADING_PORT_COMPONENTS) {
+        assert.ok(
+          names.includes(`main: ${component}`),
+          `status shows ${id} main: ${component} (has ${names})`,
+        );
+      }
+      for (const component of PUBLIC_PORT_COMPONENTS) {
+        assert.ok(names.includes(component), `status shows ${id} ${component} (has ${names})`);
+      }
+    }
+    // Paper venues (none here) and real ones are never flagged: only the two emulated venues are.
+    assert.deepEqual(
+      status.venues.filter((v) => v.emulated).map((v) => v.venue),
+      EMULATED_VENUES,
+    );
   });
 
   test('the funding arb enters USDT (Binance) vs USDC (Hyperliquid): both legs filled at the emulators', async () => {

@@ -21,6 +21,8 @@ import {
   type CancelAllOrdersRequest,
   type CancelAllOrdersResponse,
   ExecutionServiceClient,
+  type ExecutionServiceGetVenueReadinessRequest,
+  type ExecutionServiceGetVenueReadinessResponse,
   type GetAccountSummaryRequest,
   type GetAccountSummaryResponse,
   type GetBalancesRequest,
@@ -29,6 +31,8 @@ import {
   type GetFundingRatesResponse,
   type GetPositionsRequest,
   type GetPositionsResponse,
+  type GetVenueReadinessRequest,
+  type GetVenueReadinessResponse,
   type GetVenueStatusRequest,
   type GetVenueStatusResponse,
   type ListOpenOrdersRequest,
@@ -149,6 +153,24 @@ export class OperatorApi {
     const c = this.#client('market-data', MarketDataServiceClient);
     return this.#call('market-data', c, 'GetFundingRates', (md, o, cb) =>
       c.getFundingRates(fill(req, { venue: '', instrument: '' }), md, o, cb),
+    );
+  }
+
+  /** Every component of each account's venue port (AccountService.GetVenueReadiness). */
+  getVenueReadiness(req: Partial<GetVenueReadinessRequest>): Promise<GetVenueReadinessResponse> {
+    const c = this.#client('account', AccountServiceClient);
+    return this.#call('account', c, 'GetVenueReadiness', (md, o, cb) =>
+      c.getVenueReadiness(fill(req, { venue: '', account: '' }), md, o, cb),
+    );
+  }
+
+  /** Every component of execution's venue ports (ExecutionService.GetVenueReadiness). */
+  getExecutionVenueReadiness(
+    req: Partial<ExecutionServiceGetVenueReadinessRequest>,
+  ): Promise<ExecutionServiceGetVenueReadinessResponse> {
+    const c = this.#client('execution', ExecutionServiceClient);
+    return this.#call('execution', c, 'GetVenueReadiness', (md, o, cb) =>
+      c.getVenueReadiness(fill(req, { venue: '', account: '' }), md, o, cb),
     );
   }
 

@@ -9,6 +9,7 @@ import {
   type GetBalancesResponse,
   type GetFundingRatesResponse,
   type GetPositionsResponse,
+  type GetVenueReadinessResponse,
   type GetVenueStatusResponse,
   type ListOpenOrdersResponse,
   OrderStatus,
@@ -145,11 +146,48 @@ const venueStatus: GetVenueStatusResponse = {
         { component: 'order_books', ready: true, reason: '', sinceMs: 10 },
         { component: 'funding', ready: false, reason: '', sinceMs: 20 },
       ],
+      portComponents: [
+        {
+          venue: 'paper-lighter',
+          account: '',
+          component: 'markets',
+          ready: true,
+          reason: 'paper-lighter: 2 instruments listed',
+          informational: false,
+          sinceMs: 5,
+        },
+      ],
+      emulated: false,
     },
     {
       venue: 'paper',
       ready: true,
       components: [{ component: 'symbols', ready: true, reason: '', sinceMs: 5 }],
+      portComponents: [],
+      emulated: true,
+    },
+  ],
+};
+
+const venueReadiness: GetVenueReadinessResponse = {
+  components: [
+    {
+      venue: 'paper',
+      account: 'main',
+      component: 'auth token',
+      ready: true,
+      reason: 'expires in 3m, renewing',
+      informational: false,
+      sinceMs: 7,
+    },
+    {
+      venue: 'paper',
+      account: 'main',
+      component: 'request budget',
+      ready: false,
+      reason: 'request budget spent; calls wait for the next slot',
+      informational: true,
+      sinceMs: 8,
     },
   ],
 };
@@ -159,6 +197,10 @@ const api = {
   health: async () => ({ health: 'SERVING' }),
   getVenueStatus: async () => venueStatus,
   getBalances: async () => balances,
+  getVenueReadiness: async () => venueReadiness,
+  getExecutionVenueReadiness: async () => ({
+    components: [{ ...venueReadiness.components[0]!, component: 'dead-man switch', reason: 'armed, 60 s' }],
+  }),
   getPositions: async () => positions,
   listOpenOrders: async () => orders,
   getFundingRates: async () => funding,
@@ -246,25 +288,40 @@ describe('the CLI and the dashboard render one read model', () => {
     );
   });
 
-  test('venue readiness: the status rows and the dashboard market-data components agree', async () => {
-    // Not ready (funding), so the exit code says FAILED; the rows are what is compared.
+  test('venue readiness: status --json and the dashboard show the same venues, every component, emulated', async () => {
+    // Not ready (funding; stale balances), so the exit code says FAILED; the rows are what is compared.
     const cli = (await cliJson((io) => statusCommand(api, json, io, now), 1)) as unknown as {
-      venues: { venue: string; components: { component: string; ready: boolean; reason: string }[] }[];
+      venues: unknown[];
+      emulatedVenues: string[];
     };
-    const dashboard = venuesView(venueStatus, new Error('account service down')).map((v) => ({
-      venue: v.venue,
-      components: v.components
-        .filter((c) => c.service === 'market-data')
-        .map((c) => ({ component: c.name, ready: c.ready, reason: c.reason ?? '' })),
-    }));
+    const execution = await api.getExecutionVenueReadiness({});
+    const dashboard = venuesView(venueStatus, balances, { account: venueReadiness, execution });
+    assert.deepEqual(cli.venues, overHttp(dashboard));
+    assert.deepEqual(cli.emulatedVenues, ['paper']);
+    const paper = dashboard.find((v) => v.venue === 'paper')!;
+    assert.equal(paper.emulated, true);
+    assert.equal(dashboard.find((v) => v.venue === 'paper-lighter')!.emulated, false);
     assert.deepEqual(
-      cli.venues.map((v) => ({
-        venue: v.venue,
-        components: v.components.map(({ component, ready, reason }) => ({ component, ready, reason })),
-      })),
-      dashboard,
+      paper.components
+        .filter((c) => c.port)
+        .map((c) => [c.name, c.service, c.ready, c.reason, c.informational]),
+      [
+        ['main: auth token', 'account', true, 'expires in 3m, renewing', false],
+        [
+          'main: request budget',
+          'account',
+          false,
+          'request budget spent; calls wait for the next slot',
+          true,
+        ],
+        ['main: dead-man switch', 'execution', true, 'armed, 60 s', false],
+      ],
     );
-    assert.equal(dashboard[0]?.venue, 'paper');
-    assert.equal(dashboard[1]?.components[1]?.reason, 'funding: not ready (no reason given)');
+    const lighter = dashboard.find((v) => v.venue === 'paper-lighter')!;
+    assert.equal(
+      lighter.components.find((c) => c.name === 'funding')?.reason,
+      'funding: not ready (no reason given)',
+    );
+    assert.equal(lighter.components.find((c) => c.name === 'markets')?.service, 'market-data');
   });
 });

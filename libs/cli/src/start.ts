@@ -57,13 +57,21 @@ export function watchParent(
   return () => clearInterval(timer);
 }
 
+/** The ready line's last part: which venues are local emulators (simulated money), if any. */
+export function emulatedNote(venues: readonly string[]): string {
+  return venues.length === 0
+    ? ''
+    : `; EMULATED venues (local emulators, simulated money): ${venues.join(', ')}`;
+}
+
 /** Prints what is still missing every 2 s until ready, then where to look. */
 function watchReadiness(handles: EmbeddedHandles, out: NodeJS.WritableStream, logger: Logger): void {
   const startedAt = Date.now();
   let announced = false;
   const report = () => {
     const readiness = handles.health.readiness();
-    const waiting = readiness.components.filter((c) => !c.ready);
+    // Informational components (a request budget running low) never hold the start up.
+    const waiting = readiness.components.filter((c) => !c.ready && !c.informational);
     if (readiness.ready && readiness.components.length > 0) {
       if (announced) return;
       announced = true;
@@ -76,13 +84,15 @@ function watchReadiness(handles: EmbeddedHandles, out: NodeJS.WritableStream, lo
         (grpc.strategy ? `strategy ${grpc.strategy}; ` : '') +
         `dashboard http://localhost:${handles.httpPort()}/` +
         (handles.actionTokenFile() ? ` (action token in ${handles.actionTokenFile()})` : '') +
-        (handles.sessionDir() ? `; session data in ${handles.sessionDir()}` : '');
+        (handles.sessionDir() ? `; session data in ${handles.sessionDir()}` : '') +
+        emulatedNote(handles.emulatedVenues());
       out.write(`${line}\n`);
       logger.info({ grpc, httpPort: handles.httpPort() }, 'perpmesh ready');
       return;
     }
     announced = false;
-    const total = readiness.components.length;
+    const deciding = readiness.components.filter((c) => !c.informational);
+    const total = deciding.length;
     const first = waiting[0];
     out.write(
       `perpmesh starting: ${total - waiting.length}/${total} components ready` +

@@ -50,6 +50,7 @@ describe('grpc-js service definitions', () => {
       cancelAllOrders: unimplemented,
       getOrder: unimplemented,
       listOpenOrders: unimplemented,
+      getVenueReadiness: unimplemented,
       streamOrderEvents: (call) => {
         for (let i = 0; i < 3; i++) {
           call.write({

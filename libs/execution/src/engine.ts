@@ -52,7 +52,10 @@ import {
 import { createMetrics, type HealthRegistry, type Logger, type ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import {
+  PORT_READINESS_REFRESH_MS,
+  type PortComponentView,
   type PlaceOrderRequest as PortPlaceOrderRequest,
+  PortReadinessMirror,
   type Subscription,
   type UserStreamEvent,
   VENUE_COMPONENT,
@@ -239,6 +242,8 @@ export class ExecutionEngine {
   #openStreams = 0;
   #phase: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
   readonly #stop = new AbortController();
+  /** Every component of every account's port into health (`venue <venue>/<account>: ...`). */
+  readonly #portReadiness: PortReadinessMirror;
   readonly #stopped: Promise<void>;
 
   constructor(deps: ExecutionEngineDeps) {
@@ -283,6 +288,11 @@ export class ExecutionEngine {
         `${venue}/${account}: user stream not subscribed yet`,
       );
     }
+    this.#portReadiness = new PortReadinessMirror({
+      health: this.#health,
+      ports: () => [...this.#accounts.values()].map((a) => a.port),
+      nowMs: this.#nowMs,
+    });
     this.#health.register(
       'execution/order-state',
       'orders not rebuilt from the event log yet (service starting)',
@@ -331,6 +341,7 @@ export class ExecutionEngine {
     if (this.#phase !== 'idle')
       throw new PerpmeshError('FAILED_PRECONDITION', `execution engine is ${this.#phase}`);
     this.#phase = 'starting';
+    this.#portReadiness.start(PORT_READINESS_REFRESH_MS);
     const lastSeq = await this.#rebuild();
     this.#tail = await this.#log.tail(
       execFilter(this.#subjects),
@@ -363,6 +374,7 @@ export class ExecutionEngine {
     if (this.#phase === 'stopped') return;
     this.#phase = 'stopped';
     this.#stop.abort();
+    this.#portReadiness.stop();
     if (this.#housekeeping) clearInterval(this.#housekeeping);
     for (const acct of this.#accounts.values()) {
       if (acct.fillCatchUp) clearTimeout(acct.fillCatchUp.timer);
@@ -377,6 +389,14 @@ export class ExecutionEngine {
     await this.#tail?.stop().catch(() => undefined);
     await this.#stratTail?.stop().catch(() => undefined);
     await this.settled();
+  }
+
+  /**
+   * Every readiness component of each account's venue port (also in health as
+   * `venue <venue>/<account>: <component>`), as of the last read (every second).
+   */
+  portReadiness(filter: { venue?: string; account?: string } = {}): PortComponentView[] {
+    return this.#portReadiness.views(filter);
   }
 
   /** Resolves when no publish, resolver or reconciliation started so far is still running. */

@@ -6,6 +6,7 @@
 import type {
   CancelAllOrdersRequest,
   CancelOrderRequest,
+  ExecutionServiceGetVenueReadinessRequest,
   ExecutionServiceServer,
   GetOrderRequest,
   ListOpenOrdersRequest,
@@ -57,6 +58,9 @@ export function executionGrpcImplementation(engine: ExecutionEngine, logger: Log
           instrument: req.instrument || undefined,
         })
         .map(orderToProto),
+    })),
+    getVenueReadiness: h.unary(async (req: ExecutionServiceGetVenueReadinessRequest) => ({
+      components: engine.portReadiness({ venue: req.venue, account: req.account }),
     })),
     streamOrderEvents: h.serverStream<StreamOrderEventsRequest, StreamOrderEventsResponse>(
       async function* (req, ctx) {

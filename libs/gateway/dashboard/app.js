@@ -58,19 +58,32 @@ function numCell(text, places, colour = false) {
 async function refreshVenues() {
   const { venues } = await getJson('/api/venues');
   $('#venues').innerHTML = venues.length
-    ? venues
-        .map(
-          (v) => `<div class="venue" data-venue="${esc(v.venue)}" data-ready="${v.ready}">
-      <h3>${esc(v.venue)} <span class="pill ${v.ready ? 'pill-ok' : 'pill-bad'}">${v.ready ? 'ready' : 'not ready'}</span></h3>
-      <ul>${v.components
-        .map(
-          (c) => `<li data-component="${esc(c.name)}"><span class="dot${c.ready ? ' ok' : ''}"></span>
-        <span>${esc(c.name)} <small class="muted">${esc(c.service)}</small>${c.ready ? '' : ` <span class="reason">${esc(c.reason)}</span>`}</span></li>`,
-        )
-        .join('')}</ul></div>`,
-        )
-        .join('')
+    ? venues.map(venueCard).join('')
     : '<p class="empty">no venues reported</p>';
+}
+
+// ---- venue readiness: every component, EMULATED badge ----------------------------------------
+
+/** One venue: its verdict, an EMULATED badge when its URLs point at a local emulator, every component. */
+function venueCard(v) {
+  const badge = v.emulated
+    ? ' <span class="pill pill-emulated" data-badge="emulated" title="local emulator: simulated money, not the real venue">EMULATED</span>'
+    : '';
+  return `<div class="venue" data-venue="${esc(v.venue)}" data-ready="${v.ready}" data-emulated="${v.emulated === true}">
+      <h3>${esc(v.venue)} <span class="pill ${v.ready ? 'pill-ok' : 'pill-bad'}">${v.ready ? 'ready' : 'not ready'}</span>${badge}</h3>
+      <ul>${v.components.map(componentItem).join('')}</ul></div>`;
+}
+
+/**
+ * One component: a dot (green ready, red not ready, amber an informational one not ready),
+ * its name and source, and its reason (why not, or a ready port component's note).
+ */
+function componentItem(c) {
+  const state = c.ready ? 'ready' : c.informational ? 'info' : 'not-ready';
+  const source = c.port ? `${c.service} port` : c.service;
+  const reason = c.reason ? ` <span class="${c.ready ? 'note' : 'reason'}">${esc(c.reason)}</span>` : '';
+  return `<li data-component="${esc(c.name)}" data-state="${state}"><span class="dot ${state === 'ready' ? 'ok' : state}"></span>
+        <span>${esc(c.name)} <small class="muted">${esc(source)}${c.informational ? ', informational' : ''}</small>${reason}</span></li>`;
 }
 
 async function refreshBalances() {

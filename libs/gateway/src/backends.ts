@@ -19,10 +19,12 @@ import {
   type CancelAllOrdersRequest,
   type CancelAllOrdersResponse,
   ExecutionServiceClient,
+  type ExecutionServiceGetVenueReadinessResponse,
   type GetAccountSummaryResponse,
   type GetBalancesResponse,
   type GetFundingRatesResponse,
   type GetPositionsResponse,
+  type GetVenueReadinessResponse,
   type GetVenueStatusResponse,
   type ListOpenOrdersResponse,
   MarketDataServiceClient,
@@ -36,6 +38,10 @@ import type { TradingState, TradingStateChange, TradingStateService } from './tr
 
 export interface GatewayBackends {
   venueStatus(): Promise<GetVenueStatusResponse>;
+  /** Every component of each account's venue port (account service); absent = not shown. */
+  venueReadiness?(): Promise<GetVenueReadinessResponse>;
+  /** The same of execution's ports (signer, nonces, dead-man switch); absent = not shown. */
+  executionVenueReadiness?(): Promise<ExecutionServiceGetVenueReadinessResponse>;
   fundingRates(): Promise<GetFundingRatesResponse>;
   balances(): Promise<GetBalancesResponse>;
   positions(): Promise<GetPositionsResponse>;
@@ -94,6 +100,12 @@ export class GrpcBackends implements GatewayBackends {
 
   venueStatus(): Promise<GetVenueStatusResponse> {
     return this.#call('marketData', (c) => c.getVenueStatus.bind(c), { venue: '' });
+  }
+  venueReadiness(): Promise<GetVenueReadinessResponse> {
+    return this.#call('account', (c) => c.getVenueReadiness.bind(c), { venue: '', account: '' });
+  }
+  executionVenueReadiness(): Promise<ExecutionServiceGetVenueReadinessResponse> {
+    return this.#call('execution', (c) => c.getVenueReadiness.bind(c), { venue: '', account: '' });
   }
   fundingRates(): Promise<GetFundingRatesResponse> {
     return this.#call('marketData', (c) => c.getFundingRates.bind(c), { venue: '', instrument: '' });

@@ -101,6 +101,13 @@ describe('dashboard in Chromium against the embedded system', () => {
       .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.venue));
     assert.deepEqual(venues, ['paper', 'paper-extended', 'paper-lighter']);
     assert.match(await text(page, '.venue[data-venue="paper"]'), /order_books/, 'components are listed');
+    // Every component of the venue ports is a row too (the paper venues are simulated, not emulated).
+    await page.locator('.venue[data-venue="paper"] li[data-component="main: user stream"]').waitFor();
+    assert.equal(
+      await page.locator('[data-badge="emulated"]').count(),
+      0,
+      'no paper venue is called emulated',
+    );
 
     await page.waitForFunction(() => document.querySelectorAll('#balances tbody tr[data-venue]').length >= 3);
     const balances = await page

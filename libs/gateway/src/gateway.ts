@@ -203,11 +203,16 @@ export class Gateway {
     }
     switch (path) {
       case '/api/venues': {
-        const [status, balances] = await Promise.all([
+        const [status, balances, account, execution] = await Promise.all([
           backends.venueStatus().catch(asError),
           backends.balances().catch(asError),
+          backends.venueReadiness?.().catch(asError),
+          backends.executionVenueReadiness?.().catch(asError),
         ]);
-        return this.#sendJson(res, 200, { asOfMs: this.#nowMs(), venues: venuesView(status, balances) });
+        return this.#sendJson(res, 200, {
+          asOfMs: this.#nowMs(),
+          venues: venuesView(status, balances, { account, execution }),
+        });
       }
       case '/api/balances':
         return this.#sendJson(res, 200, {

@@ -7,15 +7,18 @@
 
 import type {
   BalanceView,
+  ExecutionServiceGetVenueReadinessResponse,
   FundingRateView,
   GetAccountSummaryResponse,
   GetBalancesResponse,
   GetFundingRatesResponse,
   GetPositionsResponse,
+  GetVenueReadinessResponse,
   GetVenueStatusResponse,
   ListOpenOrdersResponse,
   Order,
   PositionView,
+  VenuePortComponent,
   VenueStatus,
 } from '@perpmesh/contracts';
 import { Decimal, parseDecimal, toWire } from '@perpmesh/core';
@@ -78,38 +81,58 @@ export function venueStatusRows(res: GetVenueStatusResponse): VenueStatusRow[] {
 }
 
 export interface ComponentView {
-  /** e.g. `symbols`, `order_books`, `funding`, `main/balances`. */
+  /** e.g. `symbols`, `order_books`, `funding`, `main/balances`; a port's: `markets`, `main: auth token`. */
   readonly name: string;
   /** Which service vouches for it. */
-  readonly service: 'market-data' | 'account';
+  readonly service: 'market-data' | 'account' | 'execution';
   readonly ready: boolean;
-  /** Why not ready; null when ready. */
+  /** Why not ready; null when ready, except a venue port component's note ("52 of 60 left"). */
   readonly reason: string | null;
   readonly sinceMs: number | null;
+  /** Shown, never deciding the venue's readiness (a port's `request budget`, `balance`). */
+  readonly informational: boolean;
+  /** On a venue port's component: whose port (account '' = the public one) and the VENUE_COMPONENT name. */
+  readonly port?: { readonly account: string; readonly component: string };
 }
 
 export interface VenueView {
   readonly venue: string;
+  /** Every component that decides readiness is ready. */
   readonly ready: boolean;
+  /**
+   * The venue's URLs point at a local emulator (simulated money), as market data says;
+   * null when market data did not answer (unknown: never guessed either way).
+   */
+  readonly emulated: boolean | null;
   readonly components: ComponentView[];
 }
 
+/** The venue port components of the services that trade (GetVenueReadiness); omitted = not asked. */
+export interface TradingPortReadiness {
+  readonly account?: GetVenueReadinessResponse | Error | undefined;
+  readonly execution?: ExecutionServiceGetVenueReadinessResponse | Error | undefined;
+}
+
 /**
- * Per venue: market-data's components (from GetVenueStatus) and, per account, whether the
- * account service has fresh balances (from GetBalances). A service that did not answer
- * becomes a not-ready component on every venue, with its error as the reason.
+ * Per venue: market-data's components (from GetVenueStatus) and its port's, whether the
+ * account service has fresh balances (from GetBalances) and, per account, every component
+ * of the venue port the account and execution services hold (tradingPorts). A service that
+ * did not answer becomes a not-ready component on every venue, with its error as the reason.
  */
 export function venuesView(
   status: GetVenueStatusResponse | Error,
   balances: GetBalancesResponse | Error,
+  tradingPorts: TradingPortReadiness = {},
 ): VenueView[] {
   const byVenue = new Map<string, ComponentView[]>();
+  const emulated = new Map<string, boolean>();
   const add = (venue: string, c: ComponentView) => {
     const list = byVenue.get(venue) ?? [];
     list.push(c);
     byVenue.set(venue, list);
   };
   if (!(status instanceof Error)) {
+    for (const v of status.venues) emulated.set(v.venue, v.emulated);
     for (const v of venueStatusRows(status)) {
       byVenue.set(v.venue, byVenue.get(v.venue) ?? []);
       for (const c of v.components) {
@@ -119,8 +142,12 @@ export function venuesView(
           ready: c.ready,
           reason: c.ready ? null : c.reason,
           sinceMs: c.sinceMs || null,
+          informational: false,
         });
       }
+    }
+    for (const v of status.venues) {
+      for (const c of v.portComponents) add(c.venue || v.venue, portComponentView(c, 'market-data'));
     }
   }
   if (!(balances instanceof Error)) {
@@ -146,25 +173,81 @@ export function venuesView(
           ? `${account} balances are stale: the newest reading is ${formatAge(a.ageMs)} old`
           : null,
         sinceMs: null,
+        informational: false,
       });
     }
   }
-  const unreachable: Array<[ComponentView['service'], Error]> = [];
-  if (status instanceof Error) unreachable.push(['market-data', status]);
-  if (balances instanceof Error) unreachable.push(['account', balances]);
+  for (const [venue, row] of tradingPortRows(tradingPorts)) add(venue, row);
+  const unreachable: Array<[ComponentView['service'], string, Error]> = [];
+  if (status instanceof Error) unreachable.push(['market-data', 'market-data', status]);
+  if (balances instanceof Error) unreachable.push(['account', 'account', balances]);
+  // Said once: an account service that is down fails both of its calls.
+  else if (tradingPorts.account instanceof Error)
+    unreachable.push(['account', 'account venue ports', tradingPorts.account]);
+  if (tradingPorts.execution instanceof Error)
+    unreachable.push(['execution', 'execution venue ports', tradingPorts.execution]);
   if (byVenue.size === 0 && unreachable.length > 0) byVenue.set('(unknown)', []);
-  for (const [service, err] of unreachable) {
+  for (const [service, name, err] of unreachable) {
     for (const venue of byVenue.keys()) {
-      add(venue, { name: service, service, ready: false, reason: err.message, sinceMs: null });
+      add(venue, { name, service, ready: false, reason: err.message, sinceMs: null, informational: false });
     }
   }
   return [...byVenue.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([venue, components]) => ({
       venue,
-      ready: components.length > 0 && components.every((c) => c.ready),
+      ready: components.length > 0 && components.every((c) => c.ready || c.informational),
+      emulated: status instanceof Error ? null : (emulated.get(venue) ?? false),
       components,
     }));
+}
+
+// ---- venue port components (every component of every venue port, per venue/account) ----
+
+/**
+ * One component of a venue port as a row: `markets` for market data's public port,
+ * `main: auth token` for account `main`'s. A ready component keeps its note as the reason.
+ */
+export function portComponentView(c: VenuePortComponent, service: ComponentView['service']): ComponentView {
+  return {
+    name: c.account ? `${c.account}: ${c.component}` : c.component,
+    service,
+    ready: c.ready,
+    reason: c.reason || (c.ready ? null : `${c.component}: not ready (no reason given)`),
+    sinceMs: c.sinceMs || null,
+    informational: c.informational,
+    port: { account: c.account, component: c.component },
+  };
+}
+
+/**
+ * The account's and execution's port components as rows, by venue. Where both report one
+ * component of one account in the same state (the same port in one process, or two ports
+ * that agree) it is one row, the account service's; where they disagree, both rows.
+ */
+function tradingPortRows(ports: TradingPortReadiness): Array<[string, ComponentView]> {
+  const rows: Array<[string, ComponentView]> = [];
+  const seen = new Set<string>();
+  const sources: Array<[ComponentView['service'], { components: VenuePortComponent[] } | Error | undefined]> =
+    [
+      ['account', ports.account],
+      ['execution', ports.execution],
+    ];
+  for (const [service, answer] of sources) {
+    if (answer === undefined || answer instanceof Error) continue;
+    for (const c of answer.components) {
+      const key = `${c.venue}\u0000${c.account}\u0000${c.component}\u0000${c.ready}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rows.push([c.venue, portComponentView(c, service)]);
+    }
+  }
+  return rows;
+}
+
+/** The venues flagged emulated, by id (the `make run` ready line, `perpmesh status`). */
+export function emulatedVenueIds(venues: readonly VenueView[]): string[] {
+  return venues.filter((v) => v.emulated === true).map((v) => v.venue);
 }
 
 function formatAge(ms: number): string {

@@ -19,6 +19,7 @@ import { ActionRefusedError } from './errors.js';
 import { parseTradingStateChange } from './trading-state.js';
 import {
   balancesView,
+  emulatedVenueIds,
   fundingMatrix,
   liquidationDistance,
   ordersView,
@@ -187,6 +188,8 @@ describe('positions, balances, orders, venues', () => {
           venue: 'paper',
           ready: true,
           components: [{ component: 'order_books', ready: true, reason: '', sinceMs: 1 }],
+          portComponents: [],
+          emulated: false,
         },
       ],
     };
@@ -218,6 +221,98 @@ describe('positions, balances, orders, venues', () => {
     );
     assert.equal(down!.ready, false);
     assert.match(down!.components.find((c) => c.service === 'account')!.reason!, /UNAVAILABLE/);
+  });
+});
+
+describe('venue readiness: every port component, emulated', () => {
+  const portComponent = (account: string, component: string, ready: boolean, informational = false) => ({
+    venue: 'lighter',
+    account,
+    component,
+    ready,
+    reason: ready ? `${component}: fine` : `${component}: broken`,
+    informational,
+    sinceMs: 3,
+  });
+  const status = (emulated: boolean, ...ports: ReturnType<typeof portComponent>[]) => ({
+    venues: [
+      {
+        venue: 'lighter',
+        ready: true,
+        components: [{ component: 'order_books', ready: true, reason: '', sinceMs: 1 }],
+        portComponents: ports,
+        emulated,
+      },
+    ],
+  });
+  const noBalances = { balances: [] };
+
+  test('a port component that decides readiness flips the venue; an informational one is only shown', () => {
+    const [informational] = venuesView(status(true, portComponent('', 'markets', true)), noBalances, {
+      account: { components: [portComponent('main', 'request budget', false, true)] },
+    });
+    assert.equal(informational!.ready, true);
+    assert.equal(informational!.emulated, true);
+    assert.deepEqual(
+      informational!.components.map((c) => [c.name, c.service, c.ready, c.reason, c.informational, c.port]),
+      [
+        ['order_books', 'market-data', true, null, false, undefined],
+        ['markets', 'market-data', true, 'markets: fine', false, { account: '', component: 'markets' }],
+        [
+          'main: request budget',
+          'account',
+          false,
+          'request budget: broken',
+          true,
+          { account: 'main', component: 'request budget' },
+        ],
+      ],
+    );
+    const [blocked] = venuesView(status(false), noBalances, {
+      account: { components: [portComponent('main', 'auth token', false)] },
+    });
+    assert.equal(blocked!.ready, false);
+    assert.equal(blocked!.emulated, false);
+    assert.deepEqual(emulatedVenueIds([informational!, blocked!]), ['lighter']);
+  });
+
+  test('emulated is unknown (null) when market data did not answer; an account error is a component', () => {
+    const [v] = venuesView(new Error('market-data down'), noBalances, {
+      account: new Error('account: UNIMPLEMENTED'),
+      execution: new Error('execution: UNAVAILABLE'),
+    });
+    assert.equal(v!.emulated, null);
+    assert.deepEqual(
+      v!.components.map((c) => [c.name, c.service, c.ready]),
+      [
+        ['market-data', 'market-data', false],
+        ['account venue ports', 'account', false],
+        ['execution venue ports', 'execution', false],
+      ],
+    );
+  });
+
+  test("execution's port components: one row where it agrees with the account's, its own where not", () => {
+    const [v] = venuesView(status(false), noBalances, {
+      account: { components: [portComponent('main', 'link', true), portComponent('main', 'nonces', true)] },
+      execution: {
+        components: [
+          portComponent('main', 'link', true),
+          portComponent('main', 'nonces', false),
+          portComponent('main', 'dead-man switch', true),
+        ],
+      },
+    });
+    assert.deepEqual(
+      v!.components.filter((c) => c.port).map((c) => [c.name, c.service, c.ready]),
+      [
+        ['main: link', 'account', true],
+        ['main: nonces', 'account', true],
+        ['main: nonces', 'execution', false],
+        ['main: dead-man switch', 'execution', true],
+      ],
+    );
+    assert.equal(v!.ready, false, "execution's nonces out of step decide readiness");
   });
 });
 

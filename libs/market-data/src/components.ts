@@ -22,6 +22,8 @@ export interface MarketDataComponentsOptions extends ServiceComponentsOptions<Ma
   /** `venues`: the instruments followed (this shard takes its part). */
   readonly venuesConfig: VenuesSection;
   readonly metrics: ServiceMetrics;
+  /** Venues whose URLs point at a local emulator (the embedded process's `emulators`). */
+  readonly emulatedVenues?: readonly string[];
 }
 
 export function marketDataServiceComponents(
@@ -39,7 +41,12 @@ export function marketDataServiceComponents(
         ...commonServiceDeps(options),
         venues: options.venues(),
         metrics: options.metrics,
-        config: { venues: options.venuesConfig, shard: section.shard, tuning: marketDataTuningOf(section) },
+        config: {
+          venues: options.venuesConfig,
+          shard: section.shard,
+          tuning: marketDataTuningOf(section),
+          ...(options.emulatedVenues ? { emulatedVenues: options.emulatedVenues } : {}),
+        },
       }),
   });
 }

@@ -23,7 +23,10 @@
  *   `symbols` (markets loaded and every configured instrument listed), `market_stream`
  *   (subscribed, and the port says its market stream is up), `order_books` (every book
  *   synced) and `funding` (a funding reading for every instrument). They feed the
- *   HealthRegistry as `<venue>/<component>` and md.status on every change.
+ *   HealthRegistry as `<venue>/<component>` and md.status on every change. Every component
+ *   of every port (markets, link, market stream, request budget, ...) reaches the
+ *   HealthRegistry too, as `venue <venue>: <component>` (PortReadinessMirror, read with
+ *   the port readiness poll), and GetVenueStatus as `portComponents`.
  */
 
 import {
@@ -45,15 +48,17 @@ import {
   type VenueId,
 } from '@perpmesh/core';
 import type { HealthRegistry, ServiceMetrics } from '@perpmesh/runtime';
-import type {
-  BookSnapshot,
-  FundingInfo,
-  MarketEvent,
-  PublicTrade,
-  Subscription,
-  VenueComponentName,
-  VenueMarket,
-  VenuePort,
+import {
+  type BookSnapshot,
+  type FundingInfo,
+  type MarketEvent,
+  type PortComponentView,
+  PortReadinessMirror,
+  type PublicTrade,
+  type Subscription,
+  type VenueComponentName,
+  type VenueMarket,
+  type VenuePort,
 } from '@perpmesh/venues';
 import { BookSync, type BookSyncAction } from './book-sync.js';
 import { type FundingReading, type FundingView, fundingReading, fundingView } from './funding.js';
@@ -123,6 +128,20 @@ export interface MarketDataFeedOptions {
    * down), matched by exact name. Default DEFAULT_PORT_STREAM_COMPONENTS.
    */
   portStreamComponents?: readonly VenueComponentName[];
+  /** Venues whose URLs point at a local emulator (flagged `emulated` in venueStatus). */
+  emulatedVenues?: readonly VenueId[];
+}
+
+/** A venue's readiness as market data reports it (GetVenueStatus). */
+export interface FeedVenueStatus {
+  venue: VenueId;
+  /** Every component of the feed and every port component that decides readiness is ready. */
+  ready: boolean;
+  /** The feed's own components (`symbols`, `market_stream`, `order_books`, `funding`). */
+  components: ComponentView[];
+  /** Every component of the venue's (public) port, as of the last port readiness poll. */
+  portComponents: PortComponentView[];
+  emulated: boolean;
 }
 
 export const MD_FEED_DEFAULTS = {
@@ -232,6 +251,8 @@ export class MarketDataFeed {
   readonly #subjects: Subjects;
   readonly #publisher: MdPublisher;
   readonly #metrics: FeedMetrics | undefined;
+  /** Every component of every port, into health as `venue <venue>: <component>`. */
+  readonly #portReadiness: PortReadinessMirror;
   #flushScheduled = false;
   #flushTimer: NodeJS.Timeout | undefined;
   #lastFlushAt = Number.NEGATIVE_INFINITY;
@@ -257,6 +278,11 @@ export class MarketDataFeed {
     validateSettings(this.#settings);
     this.#subjects = options.subjects ?? defaultSubjects;
     this.#metrics = options.metrics ? createFeedMetrics(options.metrics) : undefined;
+    this.#portReadiness = new PortReadinessMirror({
+      ...(options.health ? { health: options.health } : {}),
+      ports: () => [...this.#venues.values()].map((s) => s.port),
+      nowMs: options.nowMs,
+    });
     this.#publisher = new MdPublisher({
       log: options.log,
       subjects: this.#subjects,
@@ -332,6 +358,7 @@ export class MarketDataFeed {
     if (this.#started) throw new Error('market-data feed already started');
     this.#started = true;
     await Promise.all([...this.#venues.values()].map((state) => this.#connect(state)));
+    this.#portReadiness.refresh();
     const { fundingPollIntervalMs, portReadinessPollMs } = this.#settings;
     if (fundingPollIntervalMs > 0) this.#every(fundingPollIntervalMs, () => this.#pollFunding());
     if (portReadinessPollMs > 0) this.#every(portReadinessPollMs, () => this.pollPortReadiness());
@@ -399,17 +426,22 @@ export class MarketDataFeed {
     return out;
   }
 
-  venueStatus(venue?: VenueId): { venue: VenueId; ready: boolean; components: ComponentView[] }[] {
+  venueStatus(venue?: VenueId): FeedVenueStatus[] {
+    const emulated = new Set(this.#opts.emulatedVenues ?? []);
+    const portComponents = this.#portReadiness.views();
     return [...this.#venues.entries()]
       .filter(([v]) => !venue || v === venue)
       .map(([v, state]) => {
         const components = VENUE_COMPONENTS.map((c) => state.components.get(c)).filter(
           (c): c is ComponentView => c !== undefined,
         );
+        const ofPort = portComponents.filter((c) => c.venue === v);
         return {
           venue: v,
-          ready: components.every((c) => c.ready),
+          ready: components.every((c) => c.ready) && ofPort.every((c) => c.ready || c.informational),
           components: components.map((c) => ({ ...c })),
+          portComponents: ofPort,
+          emulated: emulated.has(v),
         };
       });
   }
@@ -421,6 +453,7 @@ export class MarketDataFeed {
    */
   pollPortReadiness(): void {
     if (this.#stopped) return;
+    this.#portReadiness.refresh();
     for (const state of this.#venues.values()) {
       if (!state.subscription) continue;
       const change = portStreamChange(
@@ -766,6 +799,9 @@ export class MarketDataFeed {
           venue,
           ready: components.every((c) => c.ready),
           components: components.map((c) => ({ ...c })),
+          // md.status carries the feed's components; the port's are in GetVenueStatus.
+          portComponents: [],
+          emulated: (this.#opts.emulatedVenues ?? []).includes(venue),
         },
       });
     }

@@ -87,7 +87,12 @@ function statusReasons(): { log: MdEventSink; reasons: string[] } {
 
 function newFeed(
   port: VenuePort,
-  options: { health?: HealthRegistry; retryDelayMs?: number; log?: MdEventSink } = {},
+  options: {
+    health?: HealthRegistry;
+    retryDelayMs?: number;
+    log?: MdEventSink;
+    emulatedVenues?: readonly string[];
+  } = {},
 ) {
   return new MarketDataFeed({
     source: 'market-data/unit',
@@ -249,6 +254,43 @@ describe('MarketDataFeed around BookSync', () => {
       tsEventMs: T0 + 20,
     });
     await eventually('order_books ready again', () => health.component('paper/order_books')?.ready === true);
+    await feed.stop();
+  });
+});
+
+describe('MarketDataFeed: every port component', () => {
+  test('reaches health as `venue <venue>: <component>` and GetVenueStatus, the emulated flag with it', async () => {
+    const { port, setReadiness } = scriptedPort();
+    // The scripted port is a public one here (no account), as market data opens it.
+    (port as { account: string }).account = '';
+    setReadiness([
+      { component: VENUE_COMPONENT.markets, ready: true, reason: 'paper: 1 instrument listed' },
+      { component: VENUE_COMPONENT.requestBudget, ready: false, reason: 'spent; next slot in 900 ms' },
+    ]);
+    const health = new HealthRegistry();
+    const feed = newFeed(port, { health, emulatedVenues: ['paper'] });
+    await feed.start();
+    assert.deepEqual(
+      [health.component('venue paper: markets')?.ready, health.component('venue paper: markets')?.reason],
+      [true, 'paper: 1 instrument listed'],
+    );
+    assert.equal(health.component('venue paper: request budget')?.informational, true);
+    const [status] = feed.venueStatus();
+    assert.equal(status?.emulated, true);
+    assert.deepEqual(
+      status?.portComponents.map((c) => [c.component, c.ready, c.informational]),
+      [
+        ['markets', true, false],
+        ['request budget', false, true],
+      ],
+    );
+    assert.equal(status?.ready, true, 'an informational component does not make the venue not ready');
+    // The next poll follows the port: a link down decides readiness.
+    setReadiness([{ component: VENUE_COMPONENT.link, ready: false, reason: 'paper: gateway unreachable' }]);
+    feed.pollPortReadiness();
+    assert.equal(health.component('venue paper: link')?.reason, 'paper: gateway unreachable');
+    assert.equal(health.component('venue paper: markets'), undefined);
+    assert.equal(feed.venueStatus()[0]?.ready, false);
     await feed.stop();
   });
 });

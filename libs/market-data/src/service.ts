@@ -10,7 +10,7 @@ import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core
 import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
 import type { VenueDirectory } from '@perpmesh/venues';
 import type { MarketDataFeedOptions } from './feed.js';
-import { type BookView, type ComponentView, type FundingView, MarketDataFeed } from './feed.js';
+import { type BookView, type FeedVenueStatus, type FundingView, MarketDataFeed } from './feed.js';
 import {
   getFundingRates,
   getOrderBook,
@@ -43,6 +43,8 @@ export interface MarketDataServiceConfig {
   /** Which part of the instruments this replica follows. Default: one shard, everything. */
   shard?: ShardSpec;
   tuning?: MarketDataTuning;
+  /** Venues whose URLs point at a local emulator (shown `emulated`). */
+  emulatedVenues?: readonly VenueId[];
 }
 
 export interface MarketDataServiceDeps {
@@ -74,7 +76,7 @@ export interface MarketDataService {
   readonly feed: MarketDataFeed;
   orderBook(venue: VenueId, instrument: InstrumentId, depth?: number): BookView | undefined;
   fundingRates(venue?: VenueId, instrument?: InstrumentId): FundingView[];
-  venueStatus(venue?: VenueId): { venue: VenueId; ready: boolean; components: ComponentView[] }[];
+  venueStatus(venue?: VenueId): FeedVenueStatus[];
   queries: MarketDataQueries;
 }
 
@@ -117,6 +119,7 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
     logger,
     health: deps.health,
     subjects: deps.subjects,
+    ...(deps.config.emulatedVenues ? { emulatedVenues: deps.config.emulatedVenues } : {}),
     ...(deps.ids ? { ids: deps.ids } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });

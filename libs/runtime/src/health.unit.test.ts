@@ -114,4 +114,27 @@ describe('HealthRegistry', () => {
     stuck = false;
     assert.equal(health.liveness().alive, true);
   });
+  test('report: an informational component is listed with its reason but never flips readiness', () => {
+    const { health } = registryAt(0);
+    health.report('venue lighter/main: auth token', { ready: true, reason: 'expires in 3m, renewing' });
+    health.report('venue lighter/main: request budget', {
+      ready: false,
+      reason: 'low: 4 of 60 requests left this minute',
+      informational: true,
+    });
+    assert.equal(health.isReady(), true);
+    const report = health.readiness();
+    assert.equal(report.ready, true);
+    assert.deepEqual(
+      report.components.map((c) => [c.name, c.ready, c.reason, c.informational]),
+      [
+        ['venue lighter/main: auth token', true, 'expires in 3m, renewing', undefined],
+        ['venue lighter/main: request budget', false, 'low: 4 of 60 requests left this minute', true],
+      ],
+    );
+    // A component that decides readiness and is not ready flips it, reason required.
+    health.report('venue lighter/main: auth token', { ready: false, reason: 'renewal failed: 401' });
+    assert.equal(health.readiness().ready, false);
+    assert.throws(() => health.report('x', { ready: false }), ValidationError);
+  });
 });

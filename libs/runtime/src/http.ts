@@ -1,8 +1,10 @@
 /**
  * The operations HTTP listener every service runs:
  *   GET /healthz  200 while the process answers and its liveness checks pass, else 503;
- *   GET /readyz   200 when every component is ready, else 503; the JSON body lists every
- *                 component with `ready`, `reason` and `since` (epoch ms);
+ *   GET /readyz   200 when every component that decides readiness is ready, else 503; the
+ *                 JSON body lists every component with `ready`, `reason` (a not-ready one's
+ *                 cause, or a ready one's note) and `since` (epoch ms), and `informational:
+ *                 true` on one that is shown but never flips readiness;
  *   GET /metrics  Prometheus text from the service's registry.
  * Answering /healthz at all proves the event loop turns; a blocked loop times the probe out.
  */

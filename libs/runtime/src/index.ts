@@ -65,6 +65,7 @@ export {
   type UnaryHandler,
 } from './grpc.js';
 export {
+  type ComponentReport,
   type ComponentStatus,
   HealthRegistry,
   type HealthRegistryOptions,

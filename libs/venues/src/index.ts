@@ -50,5 +50,6 @@ export {
 } from './paper-service/server.js';
 export { FIELD_METADATA, VENUE_ERROR_METADATA, VENUE_ERROR_STATUS } from './paper-service/status.js';
 export * from './port.js';
+export * from './readiness.js';
 export * from './shared/client-order-id.js';
 export * from './shared/reconnecting-stream.js';

@@ -213,7 +213,13 @@ export type UserStreamEvent =
 /**
  * The parts of an adapter that report readiness, by the one name every adapter uses and
  * every consumer matches (never a pattern, never a private constant). What a part covers
- * (which instruments, which server) goes in the reason.
+ * (which instruments, which server) goes in the reason; a ready part's reason says what it
+ * has ("expires in 3m, renewing", "52 of 60 requests left"), and is shown too.
+ *
+ * Every part reaches the holding process's `/readyz` as `venue <venue>/<account>: <part>`
+ * (readiness.ts). Whether a part that is not ready makes the process not ready is decided
+ * per name in `VENUE_COMPONENT_DECIDES_READINESS`: all do except `balance` and
+ * `request budget`, which are informational (shown, never flipping readiness).
  */
 export const VENUE_COMPONENT = {
   /** The market list (instruments, rules, fees) is loaded. */
@@ -222,7 +228,7 @@ export const VENUE_COMPONENT = {
   marketStream: 'market stream',
   /** The private order/fill/balance stream of the account is delivering. */
   userStream: 'user stream',
-  /** The account holds collateral to trade with. */
+  /** The account holds collateral to trade with. Informational: shown, never flips readiness. */
   balance: 'balance',
   /** The adapter's connection to whatever serves the venue (a gateway, a websocket). */
   link: 'link',
@@ -230,7 +236,11 @@ export const VENUE_COMPONENT = {
   signer: 'signer',
   /** The private-read auth token is held and not about to expire (Lighter). */
   authToken: 'auth token',
-  /** Requests left in the account's budget (and the venue's quota) before it runs out. */
+  /**
+   * Requests left in the account's budget (and the venue's quota) before it runs out: ready
+   * while a request can go now, the reason saying how many are left ("low" when few).
+   * Informational: shown, never flips readiness.
+   */
   requestBudget: 'request budget',
   /** The API key's nonce sequence is in step with the venue (Lighter, Hyperliquid). */
   nonces: 'nonces',

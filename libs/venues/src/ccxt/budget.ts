@@ -32,6 +32,13 @@ export class RequestBudget {
     this.updatedMs = now();
   }
 
+  /** What is left now (for readiness): whole requests that can go at once, of `capacity`. */
+  level(): { left: number; capacity: number; perSecond: number } {
+    this.refill();
+    const { capacity, perSecond } = this.options;
+    return { left: Math.max(0, Math.floor(this.tokens)), capacity, perSecond };
+  }
+
   /** How long a caller must wait for its token (0 = now); the token is taken. */
   reserve(): number {
     this.refill();

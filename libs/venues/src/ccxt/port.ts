@@ -54,6 +54,7 @@ import type {
   VenuePosition,
 } from '../port.js';
 import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
+import { portHolderName } from '../readiness.js';
 import { ClientOrderIdMap } from '../shared/client-order-id.js';
 import { ReconnectingStream, type StreamAttemptSink } from '../shared/reconnecting-stream.js';
 import { DEFAULT_REQUEST_BUDGET, RequestBudget, type RequestBudgetOptions } from './budget.js';
@@ -819,6 +820,7 @@ export class CcxtVenuePort implements VenuePort {
     const out: ReadinessComponent[] = [this.marketsState, this.linkState];
     if (this.balanceState) out.push(this.balanceState);
     for (const s of this.streams) out.push(s.state);
+    out.push(requestBudgetComponent(portHolderName(this.venue, this.account), this.budget.level()));
     return out;
   }
 
@@ -830,6 +832,26 @@ export class CcxtVenuePort implements VenuePort {
     await Promise.allSettled([...this.streams].map((s) => s.close()));
     await this.exchange.close().catch(() => undefined);
   }
+}
+
+/**
+ * The request budget as a readiness component: ready while a request can go now (low below a
+ * quarter left, said in the reason); spent means the next call waits for a slot.
+ */
+export function requestBudgetComponent(
+  holder: string,
+  level: { left: number; capacity: number; perSecond: number },
+): ReadinessComponent {
+  const { left, capacity, perSecond } = level;
+  const refill = `refills ${perSecond}/s`;
+  return {
+    component: VENUE_COMPONENT.requestBudget,
+    ready: left >= 1,
+    reason:
+      left < 1
+        ? `${holder}: request budget spent (${capacity} at once, ${refill}); calls wait for the next slot`
+        : `${holder}: ${left} of ${capacity} requests left${left < capacity / 4 ? ' (low)' : ''}, ${refill}`,
+  };
 }
 
 /** A ccxt number (or numeric text) as a Decimal, through its shortest text. */

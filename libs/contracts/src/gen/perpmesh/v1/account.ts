@@ -25,6 +25,7 @@ import {
   StateSource,
   stateSourceFromJSON,
   stateSourceToJSON,
+  VenuePortComponent,
 } from "./common.js";
 
 /**
@@ -131,6 +132,17 @@ export interface AccountDrift {
   projectedAsOfMs: number;
   /** as_of_ms of the venue's value. */
   venueAsOfMs: number;
+}
+
+export interface GetVenueReadinessRequest {
+  /** Empty = every venue. */
+  venue: string;
+  /** Empty = every account. */
+  account: string;
+}
+
+export interface GetVenueReadinessResponse {
+  components: VenuePortComponent[];
 }
 
 export interface GetBalancesRequest {
@@ -1224,6 +1236,162 @@ export const AccountDrift: MessageFns<AccountDrift> = {
     message.venueValue = object.venueValue ?? "";
     message.projectedAsOfMs = object.projectedAsOfMs ?? 0;
     message.venueAsOfMs = object.venueAsOfMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetVenueReadinessRequest(): GetVenueReadinessRequest {
+  return { venue: "", account: "" };
+}
+
+export const GetVenueReadinessRequest: MessageFns<GetVenueReadinessRequest> = {
+  encode(message: GetVenueReadinessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.account !== "") {
+      writer.uint32(18).string(message.account);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetVenueReadinessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetVenueReadinessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetVenueReadinessRequest {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+    };
+  },
+
+  toJSON(message: GetVenueReadinessRequest): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetVenueReadinessRequest>): GetVenueReadinessRequest {
+    return GetVenueReadinessRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetVenueReadinessRequest>): GetVenueReadinessRequest {
+    const message = createBaseGetVenueReadinessRequest();
+    message.venue = object.venue ?? "";
+    message.account = object.account ?? "";
+    return message;
+  },
+};
+
+function createBaseGetVenueReadinessResponse(): GetVenueReadinessResponse {
+  return { components: [] };
+}
+
+export const GetVenueReadinessResponse: MessageFns<GetVenueReadinessResponse> = {
+  encode(message: GetVenueReadinessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.components) {
+      VenuePortComponent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetVenueReadinessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetVenueReadinessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.components.push(VenuePortComponent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetVenueReadinessResponse {
+    return {
+      components: globalThis.Array.isArray(object?.components)
+        ? object.components.map((e: any) => VenuePortComponent.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetVenueReadinessResponse): unknown {
+    const obj: any = {};
+    if (message.components?.length) {
+      obj.components = message.components.map((e) => VenuePortComponent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetVenueReadinessResponse>): GetVenueReadinessResponse {
+    return GetVenueReadinessResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetVenueReadinessResponse>): GetVenueReadinessResponse {
+    const message = createBaseGetVenueReadinessResponse();
+    message.components = object.components?.map((e) => VenuePortComponent.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2465,6 +2633,18 @@ export const AccountServiceService = {
       Buffer.from(GetAccountSummaryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetAccountSummaryResponse => GetAccountSummaryResponse.decode(value),
   },
+  /** Every readiness component of the venue port of each tracked account. */
+  getVenueReadiness: {
+    path: "/perpmesh.v1.AccountService/GetVenueReadiness" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetVenueReadinessRequest): Buffer =>
+      Buffer.from(GetVenueReadinessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetVenueReadinessRequest => GetVenueReadinessRequest.decode(value),
+    responseSerialize: (value: GetVenueReadinessResponse): Buffer =>
+      Buffer.from(GetVenueReadinessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetVenueReadinessResponse => GetVenueReadinessResponse.decode(value),
+  },
 } as const;
 
 export interface AccountServiceServer extends UntypedServiceImplementation {
@@ -2472,6 +2652,8 @@ export interface AccountServiceServer extends UntypedServiceImplementation {
   getPositions: handleUnaryCall<GetPositionsRequest, GetPositionsResponse>;
   /** Equity, available and PnL per account. */
   getAccountSummary: handleUnaryCall<GetAccountSummaryRequest, GetAccountSummaryResponse>;
+  /** Every readiness component of the venue port of each tracked account. */
+  getVenueReadiness: handleUnaryCall<GetVenueReadinessRequest, GetVenueReadinessResponse>;
 }
 
 export interface AccountServiceClient extends Client {
@@ -2520,6 +2702,22 @@ export interface AccountServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetAccountSummaryResponse) => void,
+  ): ClientUnaryCall;
+  /** Every readiness component of the venue port of each tracked account. */
+  getVenueReadiness(
+    request: GetVenueReadinessRequest,
+    callback: (error: ServiceError | null, response: GetVenueReadinessResponse) => void,
+  ): ClientUnaryCall;
+  getVenueReadiness(
+    request: GetVenueReadinessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetVenueReadinessResponse) => void,
+  ): ClientUnaryCall;
+  getVenueReadiness(
+    request: GetVenueReadinessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetVenueReadinessResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -5,6 +5,7 @@
 // source: perpmesh/v1/common.proto
 
 /* eslint-disable */
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /** Side of an order, a fill or a trade's aggressor. */
 export enum Side {
@@ -396,4 +397,225 @@ export function stateSourceToJSON(object: StateSource): string {
     default:
       return "UNRECOGNIZED";
   }
+}
+
+/**
+ * One readiness component of a venue port (the adapter's connection to a venue) as the
+ * process holding the port reports it: VENUE_COMPONENT names such as "markets", "link",
+ * "user stream", "auth token", "request budget".
+ */
+export interface VenuePortComponent {
+  venue: string;
+  /** Our account on the venue; empty for a public (market-data) port. */
+  account: string;
+  component: string;
+  ready: boolean;
+  /** Why it is not ready, or what a ready one has ("expires in 3m, renewing"). */
+  reason: string;
+  /** True: shown, but never decides readiness (a request budget running low). */
+  informational: boolean;
+  /** When `ready` last changed, ms since epoch. */
+  sinceMs: number;
+}
+
+function createBaseVenuePortComponent(): VenuePortComponent {
+  return { venue: "", account: "", component: "", ready: false, reason: "", informational: false, sinceMs: 0 };
+}
+
+export const VenuePortComponent: MessageFns<VenuePortComponent> = {
+  encode(message: VenuePortComponent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.account !== "") {
+      writer.uint32(18).string(message.account);
+    }
+    if (message.component !== "") {
+      writer.uint32(26).string(message.component);
+    }
+    if (message.ready !== false) {
+      writer.uint32(32).bool(message.ready);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.informational !== false) {
+      writer.uint32(48).bool(message.informational);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(56).int64(message.sinceMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VenuePortComponent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVenuePortComponent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.component = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ready = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.informational = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VenuePortComponent {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+      component: isSet(object.component) ? globalThis.String(object.component) : "",
+      ready: isSet(object.ready) ? globalThis.Boolean(object.ready) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      informational: isSet(object.informational) ? globalThis.Boolean(object.informational) : false,
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: VenuePortComponent): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    if (message.component !== "") {
+      obj.component = message.component;
+    }
+    if (message.ready !== false) {
+      obj.ready = message.ready;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.informational !== false) {
+      obj.informational = message.informational;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VenuePortComponent>): VenuePortComponent {
+    return VenuePortComponent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VenuePortComponent>): VenuePortComponent {
+    const message = createBaseVenuePortComponent();
+    message.venue = object.venue ?? "";
+    message.account = object.account ?? "";
+    message.component = object.component ?? "";
+    message.ready = object.ready ?? false;
+    message.reason = object.reason ?? "";
+    message.informational = object.informational ?? false;
+    message.sinceMs = object.sinceMs ?? 0;
+    return message;
+  },
+};
+
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+
+type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
+
+function isSet(value: any): boolean {
+  return value !== null && value !== undefined;
+}
+
+interface MessageFns<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  fromJSON(object: any): T;
+  toJSON(message: T): unknown;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

@@ -39,6 +39,7 @@ import {
   TimeInForce,
   timeInForceFromJSON,
   timeInForceToJSON,
+  VenuePortComponent,
 } from "./common.js";
 
 /** What happened to an order. Each kind names the status it moves the order to. */
@@ -208,6 +209,17 @@ export interface Fill {
    * account (then client_order_id is empty).
    */
   origin: FillOrigin;
+}
+
+export interface ExecutionServiceGetVenueReadinessRequest {
+  /** Empty = every venue. */
+  venue: string;
+  /** Empty = every account. */
+  account: string;
+}
+
+export interface ExecutionServiceGetVenueReadinessResponse {
+  components: VenuePortComponent[];
 }
 
 export interface PlaceOrderRequest {
@@ -1150,6 +1162,164 @@ export const Fill: MessageFns<Fill> = {
     message.liquidity = object.liquidity ?? 0;
     message.filledAtMs = object.filledAtMs ?? 0;
     message.origin = object.origin ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecutionServiceGetVenueReadinessRequest(): ExecutionServiceGetVenueReadinessRequest {
+  return { venue: "", account: "" };
+}
+
+export const ExecutionServiceGetVenueReadinessRequest: MessageFns<ExecutionServiceGetVenueReadinessRequest> = {
+  encode(message: ExecutionServiceGetVenueReadinessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.account !== "") {
+      writer.uint32(18).string(message.account);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionServiceGetVenueReadinessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionServiceGetVenueReadinessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionServiceGetVenueReadinessRequest {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+    };
+  },
+
+  toJSON(message: ExecutionServiceGetVenueReadinessRequest): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecutionServiceGetVenueReadinessRequest>): ExecutionServiceGetVenueReadinessRequest {
+    return ExecutionServiceGetVenueReadinessRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecutionServiceGetVenueReadinessRequest>): ExecutionServiceGetVenueReadinessRequest {
+    const message = createBaseExecutionServiceGetVenueReadinessRequest();
+    message.venue = object.venue ?? "";
+    message.account = object.account ?? "";
+    return message;
+  },
+};
+
+function createBaseExecutionServiceGetVenueReadinessResponse(): ExecutionServiceGetVenueReadinessResponse {
+  return { components: [] };
+}
+
+export const ExecutionServiceGetVenueReadinessResponse: MessageFns<ExecutionServiceGetVenueReadinessResponse> = {
+  encode(message: ExecutionServiceGetVenueReadinessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.components) {
+      VenuePortComponent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionServiceGetVenueReadinessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionServiceGetVenueReadinessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.components.push(VenuePortComponent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionServiceGetVenueReadinessResponse {
+    return {
+      components: globalThis.Array.isArray(object?.components)
+        ? object.components.map((e: any) => VenuePortComponent.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ExecutionServiceGetVenueReadinessResponse): unknown {
+    const obj: any = {};
+    if (message.components?.length) {
+      obj.components = message.components.map((e) => VenuePortComponent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecutionServiceGetVenueReadinessResponse>): ExecutionServiceGetVenueReadinessResponse {
+    return ExecutionServiceGetVenueReadinessResponse.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<ExecutionServiceGetVenueReadinessResponse>,
+  ): ExecutionServiceGetVenueReadinessResponse {
+    const message = createBaseExecutionServiceGetVenueReadinessResponse();
+    message.components = object.components?.map((e) => VenuePortComponent.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2577,6 +2747,23 @@ export const ExecutionServiceService = {
       Buffer.from(StreamOrderEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamOrderEventsResponse => StreamOrderEventsResponse.decode(value),
   },
+  /**
+   * Every readiness component of the venue port of each account execution trades
+   * (signer, nonces, dead-man switch, ...).
+   */
+  getVenueReadiness: {
+    path: "/perpmesh.v1.ExecutionService/GetVenueReadiness" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecutionServiceGetVenueReadinessRequest): Buffer =>
+      Buffer.from(ExecutionServiceGetVenueReadinessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecutionServiceGetVenueReadinessRequest =>
+      ExecutionServiceGetVenueReadinessRequest.decode(value),
+    responseSerialize: (value: ExecutionServiceGetVenueReadinessResponse): Buffer =>
+      Buffer.from(ExecutionServiceGetVenueReadinessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecutionServiceGetVenueReadinessResponse =>
+      ExecutionServiceGetVenueReadinessResponse.decode(value),
+  },
 } as const;
 
 export interface ExecutionServiceServer extends UntypedServiceImplementation {
@@ -2596,6 +2783,14 @@ export interface ExecutionServiceServer extends UntypedServiceImplementation {
   listOpenOrders: handleUnaryCall<ListOpenOrdersRequest, ListOpenOrdersResponse>;
   /** Order events and fills as they happen, from the moment of the call. */
   streamOrderEvents: handleServerStreamingCall<StreamOrderEventsRequest, StreamOrderEventsResponse>;
+  /**
+   * Every readiness component of the venue port of each account execution trades
+   * (signer, nonces, dead-man switch, ...).
+   */
+  getVenueReadiness: handleUnaryCall<
+    ExecutionServiceGetVenueReadinessRequest,
+    ExecutionServiceGetVenueReadinessResponse
+  >;
 }
 
 export interface ExecutionServiceClient extends Client {
@@ -2693,6 +2888,25 @@ export interface ExecutionServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamOrderEventsResponse>;
+  /**
+   * Every readiness component of the venue port of each account execution trades
+   * (signer, nonces, dead-man switch, ...).
+   */
+  getVenueReadiness(
+    request: ExecutionServiceGetVenueReadinessRequest,
+    callback: (error: ServiceError | null, response: ExecutionServiceGetVenueReadinessResponse) => void,
+  ): ClientUnaryCall;
+  getVenueReadiness(
+    request: ExecutionServiceGetVenueReadinessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecutionServiceGetVenueReadinessResponse) => void,
+  ): ClientUnaryCall;
+  getVenueReadiness(
+    request: ExecutionServiceGetVenueReadinessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecutionServiceGetVenueReadinessResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ExecutionServiceClient = makeGenericClientConstructor(

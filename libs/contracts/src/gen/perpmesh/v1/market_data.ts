@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Side, sideFromJSON, sideToJSON } from "./common.js";
+import { Side, sideFromJSON, sideToJSON, VenuePortComponent } from "./common.js";
 
 export enum BookUpdateKind {
   BOOK_UPDATE_KIND_UNSPECIFIED = 0,
@@ -177,6 +177,13 @@ export interface VenueStatus {
   /** True when every component is ready. */
   ready: boolean;
   components: ComponentStatus[];
+  /**
+   * Every component of the service's venue port (GetVenueStatus answers; empty on
+   * md.status events).
+   */
+  portComponents: VenuePortComponent[];
+  /** The venue's URLs point at a local emulator (simulated money), not the real venue. */
+  emulated: boolean;
 }
 
 export interface GetOrderBookRequest {
@@ -1092,7 +1099,7 @@ export const ComponentStatus: MessageFns<ComponentStatus> = {
 };
 
 function createBaseVenueStatus(): VenueStatus {
-  return { venue: "", ready: false, components: [] };
+  return { venue: "", ready: false, components: [], portComponents: [], emulated: false };
 }
 
 export const VenueStatus: MessageFns<VenueStatus> = {
@@ -1105,6 +1112,12 @@ export const VenueStatus: MessageFns<VenueStatus> = {
     }
     for (const v of message.components) {
       ComponentStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.portComponents) {
+      VenuePortComponent.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.emulated !== false) {
+      writer.uint32(40).bool(message.emulated);
     }
     return writer;
   },
@@ -1146,6 +1159,22 @@ export const VenueStatus: MessageFns<VenueStatus> = {
             message.components.push(ComponentStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.portComponents.push(VenuePortComponent.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.emulated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1165,6 +1194,12 @@ export const VenueStatus: MessageFns<VenueStatus> = {
       components: globalThis.Array.isArray(object?.components)
         ? object.components.map((e: any) => ComponentStatus.fromJSON(e))
         : [],
+      portComponents: globalThis.Array.isArray(object?.portComponents)
+        ? object.portComponents.map((e: any) => VenuePortComponent.fromJSON(e))
+        : globalThis.Array.isArray(object?.port_components)
+        ? object.port_components.map((e: any) => VenuePortComponent.fromJSON(e))
+        : [],
+      emulated: isSet(object.emulated) ? globalThis.Boolean(object.emulated) : false,
     };
   },
 
@@ -1179,6 +1214,12 @@ export const VenueStatus: MessageFns<VenueStatus> = {
     if (message.components?.length) {
       obj.components = message.components.map((e) => ComponentStatus.toJSON(e));
     }
+    if (message.portComponents?.length) {
+      obj.portComponents = message.portComponents.map((e) => VenuePortComponent.toJSON(e));
+    }
+    if (message.emulated !== false) {
+      obj.emulated = message.emulated;
+    }
     return obj;
   },
 
@@ -1190,6 +1231,8 @@ export const VenueStatus: MessageFns<VenueStatus> = {
     message.venue = object.venue ?? "";
     message.ready = object.ready ?? false;
     message.components = object.components?.map((e) => ComponentStatus.fromPartial(e)) || [];
+    message.portComponents = object.portComponents?.map((e) => VenuePortComponent.fromPartial(e)) || [];
+    message.emulated = object.emulated ?? false;
     return message;
   },
 };
