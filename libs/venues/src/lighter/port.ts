@@ -139,6 +139,13 @@ const TRADES_PAGE = 100;
 const MAX_SEEN_TRADES = 50_000;
 const CATCH_UP_OVERLAP_MS = 60_000;
 const BUDGET_LOW_FRACTION = 0.1;
+/**
+ * What a scheduled cancel-all deadline may lose in transit before the venue checks it against
+ * its minimum: a tenth of the minimum, at most 10 s.
+ */
+function scheduleTransitAllowanceMs(minMs: number): number {
+  return Math.min(10_000, Math.ceil(minMs / 10));
+}
 
 const CAPABILITIES: VenueCapabilities = {
   nonces: true,
@@ -923,7 +930,10 @@ export class LighterVenuePort implements VenuePort {
         txType: LIGHTER_TX_TYPE.cancelAllOrders,
         ...common,
         timeInForce: afterMs === 0 ? LIGHTER_CANCEL_ALL_TIF.abort : LIGHTER_CANCEL_ALL_TIF.scheduled,
-        time: afterMs === 0 ? 0 : Date.now() + afterMs,
+        // The venue measures `Time` against its own clock when the transaction arrives: a
+        // deadline asked at exactly the minimum would land below it after transit, so a
+        // deadline near the minimum gets the transit allowance on top.
+        time: afterMs === 0 ? 0 : Date.now() + Math.max(afterMs, min + scheduleTransitAllowanceMs(min)),
       });
     } finally {
       slot.release();
