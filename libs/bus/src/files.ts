@@ -19,6 +19,9 @@ import { DataDirLockedError, EventLogClosedError } from './errors.js';
 
 export type FsyncPolicy = 'always' | 'never';
 
+/** How much of a journal is read at a time when it is scanned on open. */
+const SCAN_CHUNK_BYTES = 1 << 20;
+
 interface PendingAppend {
   readonly text: string;
   readonly resolve: () => void;
@@ -42,21 +45,58 @@ export class AppendJournal {
 
   /** Opens (creating) the journal and returns its complete lines; a torn tail is truncated away. */
   static async open(path: string, fsync: FsyncPolicy): Promise<{ journal: AppendJournal; lines: string[] }> {
+    const lines: string[] = [];
+    const { journal } = await AppendJournal.openScanning(path, fsync, (line) => {
+      lines.push(line);
+    });
+    return { journal, lines };
+  }
+
+  /**
+   * Opens (creating) the journal, handing each complete line to `onLine` with its byte
+   * offset, without holding the file in memory; a torn tail is truncated away. Returns the
+   * file's length after that.
+   */
+  static async openScanning(
+    path: string,
+    fsync: FsyncPolicy,
+    onLine: (line: string, offset: number) => void,
+  ): Promise<{ journal: AppendJournal; bytes: number }> {
     await mkdir(dirname(path), { recursive: true });
-    let buf: Buffer;
+    let goodLength = 0;
+    let size = 0;
+    let reader: FileHandle | undefined;
     try {
-      buf = await readFile(path);
+      reader = await open(path, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      buf = Buffer.alloc(0);
     }
-    const lastNewline = buf.lastIndexOf(0x0a);
-    const goodLength = lastNewline + 1;
-    if (goodLength < buf.length) await truncate(path, goodLength);
-    const text = buf.subarray(0, goodLength).toString('utf8');
-    const lines = text.length === 0 ? [] : text.slice(0, -1).split('\n');
+    if (reader) {
+      try {
+        const chunk = Buffer.alloc(SCAN_CHUNK_BYTES);
+        let carry = Buffer.alloc(0);
+        for (;;) {
+          const { bytesRead } = await reader.read(chunk, 0, chunk.length, size);
+          if (bytesRead === 0) break;
+          size += bytesRead;
+          const buf = carry.length
+            ? Buffer.concat([carry, chunk.subarray(0, bytesRead)])
+            : chunk.subarray(0, bytesRead);
+          let start = 0;
+          for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+            onLine(buf.toString('utf8', start, nl), goodLength);
+            goodLength += nl + 1 - start;
+            start = nl + 1;
+          }
+          carry = Buffer.from(buf.subarray(start));
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+    if (goodLength < size) await truncate(path, goodLength);
     const fh = await open(path, 'a');
-    return { journal: new AppendJournal(path, fh, fsync), lines };
+    return { journal: new AppendJournal(path, fh, fsync), bytes: goodLength };
   }
 
   /** Appends lines (each without '\n'); resolves once they are written (and synced, per policy). */
@@ -93,6 +133,55 @@ export class AppendJournal {
       await writeFileAtomic(this.path, lines.length ? `${lines.join('\n')}\n` : '', this.fsync);
       const old = this.fh;
       this.fh = await open(this.path, 'a');
+      await old.close();
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    } finally {
+      this.writing = undefined;
+      release();
+      if (this.queue.length > 0) this.writing = this.drain();
+    }
+  }
+
+  /**
+   * Compaction without holding the file in memory: atomically replaces the journal with
+   * `header` (one line) followed by the journal's bytes from `fromOffset` to its end. Runs
+   * as the journal's writer, like `rewrite`. `onReplaced` runs synchronously once the new
+   * file is in place, before any append waiting meanwhile is written, with how far every
+   * byte after `fromOffset` moved (new offset = old offset + shift).
+   */
+  async rewriteTail(header: string, fromOffset: number, onReplaced: (shift: number) => void): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.failure !== undefined) throw this.failure;
+    let release!: () => void;
+    this.writing = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const head = `${header}\n`;
+      const tmp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
+      const out = await open(tmp, 'w');
+      const source = await open(this.path, 'r');
+      try {
+        await out.write(head);
+        const chunk = Buffer.alloc(SCAN_CHUNK_BYTES);
+        for (let at = fromOffset; ; ) {
+          const { bytesRead } = await source.read(chunk, 0, chunk.length, at);
+          if (bytesRead === 0) break;
+          await out.write(chunk, 0, bytesRead);
+          at += bytesRead;
+        }
+        if (this.fsync === 'always') await out.datasync();
+      } finally {
+        await source.close();
+        await out.close();
+      }
+      await rename(tmp, this.path);
+      if (this.fsync === 'always') await syncDir(dirname(this.path));
+      const old = this.fh;
+      this.fh = await open(this.path, 'a');
+      onReplaced(Buffer.byteLength(head) - fromOffset);
       await old.close();
     } catch (err) {
       this.failure = err;
