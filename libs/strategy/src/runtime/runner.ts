@@ -34,7 +34,12 @@ import {
   type StateStore,
 } from '@perpmesh/state';
 import type { AnyStrategyDecider } from '../config.js';
-import type { StepResult, StrategyDecisionRecord, StrategyInput } from '../model.js';
+import {
+  checkOperatorReason,
+  type StepResult,
+  type StrategyDecisionRecord,
+  type StrategyInput,
+} from '../model.js';
 import { type AnyStrategyDefinition, lookupStrategy } from '../registry.js';
 import { isOwnClientOrderId, openOrders, type WorldState } from '../world.js';
 import { STRATEGY_DEFAULTS, type StrategyInstanceSpec, type StrategyRuntimeSettings } from './config.js';
@@ -425,6 +430,11 @@ export class StrategyRunner {
     action: 'halt' | 'reduce' | 'resume' | 'close_all' | 'cancel_all',
     note: string,
   ): Promise<StepResult<unknown>> {
+    try {
+      checkOperatorReason(note);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.#status !== 'running') {
       return Promise.reject(new StrategyNotRunningError(this.id, this.#status, this.#reason));
     }

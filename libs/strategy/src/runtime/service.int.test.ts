@@ -24,7 +24,7 @@ import { dec } from '@perpmesh/core';
 import type { StateStore } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import type { PaperVenueSetup } from '@perpmesh/venues';
-import type { OrderRef } from '../model.js';
+import { MAX_OPERATOR_REASON_CHARS, type OrderRef } from '../model.js';
 import { DRY_RUN_REASON, type OrderGateway, OrderGatewayUnavailableError } from './gateway.js';
 import { StrategyNotRunningError } from './runner.js';
 import { BTC, call, HOUR_MS, MANUAL_SETTINGS, Stack } from './stack.test-helper.js';
@@ -368,6 +368,19 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
         }),
         (err) => statusOf(err) === status.INVALID_ARGUMENT && /state/.test((err as ServiceError).details),
       );
+      // An operator's reason lands in decisions, logs and events: bounded, and the field named.
+      const before = (await stack.decisions('grid-1')).length;
+      await assert.rejects(
+        call<SetTradingStateRequest, SetTradingStateResponse>(client.setTradingState.bind(client), {
+          strategyId: 'grid-1',
+          state: TradingState.TRADING_STATE_HALTED,
+          reason: 'r'.repeat(MAX_OPERATOR_REASON_CHARS + 1),
+        }),
+        (err) =>
+          statusOf(err) === status.INVALID_ARGUMENT &&
+          /reason: must be at most 500 characters, got 501/.test((err as ServiceError).details),
+      );
+      assert.equal((await stack.decisions('grid-1')).length, before, 'nothing decided on a refused reason');
       await assert.rejects(
         call<GetArbBookRequest, GetArbBookResponse>(client.getArbBook.bind(client), { strategyId: 'grid-1' }),
         (err) =>
