@@ -20,6 +20,65 @@ describe('JSON log lines', () => {
     assert.equal(JSON.parse(line).venue, 'paper');
   });
 
+  test('each key once where loggers are made: a child rebinding a key, a call field repeating a binding', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'strategy', destination, bindings: { instance: 'a' } });
+    const child = logger.child({ component: 'runner' }).child({ component: 'stepper', instance: 'b' });
+    child.info({ component: 'call', strategyId: 's1' }, 'from a call');
+    child.warn('plain');
+    logger.info({ service: 'override' }, 'root call');
+    for (const line of lines) {
+      const keys = line.match(/(?<=[{,])"[^"\\]+":/g) ?? [];
+      assert.equal(new Set(keys).size, keys.length, `a key repeated in ${line}`);
+    }
+    const [fromCall, plain, root] = lines.map((l) => JSON.parse(l));
+    assert.equal(fromCall.component, 'call');
+    assert.equal(fromCall.instance, 'b');
+    assert.equal(fromCall.strategyId, 's1');
+    assert.equal(fromCall.level, 'info');
+    assert.equal(fromCall.msg, 'from a call');
+    assert.equal(plain.component, 'stepper');
+    assert.equal(plain.level, 'warn');
+    assert.equal(root.service, 'override');
+  });
+
+  test('an error field that cannot be printed keeps the error and its cause on the line', () => {
+    let text = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'strategy', destination });
+    const looped: Record<string, unknown> = { name: 'loop' };
+    looped.self = looped;
+    const err = Object.assign(
+      new Error('order command not delivered', { cause: new Error('14 UNAVAILABLE') }),
+      {
+        code: 'ORDER_GATEWAY_UNAVAILABLE',
+        details: looped,
+        size: 10n,
+      },
+    );
+    logger.warn({ err, strategyId: 's1' }, 'retrying');
+    const line = JSON.parse(text.trim());
+    assert.equal(line.err.type, 'Error');
+    assert.match(line.err.message, /order command not delivered: 14 UNAVAILABLE/);
+    assert.match(line.err.stack, /caused by: Error: 14 UNAVAILABLE/);
+    assert.equal(line.err.code, 'ORDER_GATEWAY_UNAVAILABLE');
+    assert.match(line.err.details, /^\[not serializable: /);
+    assert.equal(line.err.size, '10');
+    assert.equal(line.strategyId, 's1');
+    assert.doesNotMatch(text, /unable to serialize/);
+  });
+
   test('a line without repeated keys is passed through untouched', () => {
     const line = '{"level":"info","a":{"x":1},"msg":"hi"}\n';
     assert.equal(withoutDuplicateKeys(line), line);
