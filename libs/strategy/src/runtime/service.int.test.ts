@@ -254,10 +254,27 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
       await stack.step(1_000);
       assert.equal(first.runner('grid-1').status.state, 'running');
       assert.equal(second.runner('grid-1').status.state, 'standby', 'still standby while the lease is held');
+      for (let i = 0; i < 10 && first.runner('grid-1').recentDecisions().length === 0; i++)
+        await stack.step(1_000);
+      const decidedBefore = first.runner('grid-1').recentDecisions();
+      assert.ok(decidedBefore.length > 0, 'the first instance decided something');
       await stack.stopStrategy();
       await second.runner('grid-1').whenRunning(5_000);
       // It resumed from the first one's saved state: the same decision sequence goes on.
       assert.ok(second.runner('grid-1').world.decisionSeq >= first.runner('grid-1').world.decisionSeq);
+      // ListDecisions (the runner's recent decisions) is not empty after the takeover: the
+      // earlier decisions were read back from the log.
+      const seen = new Set(
+        second
+          .runner('grid-1')
+          .recentDecisions()
+          .map((d) => d.decisionId),
+      );
+      for (const d of decidedBefore)
+        assert.ok(
+          seen.has(d.decisionId),
+          `decision ${d.decisionId} (${d.reasonCode}) listed after the takeover`,
+        );
     } finally {
       await second.stop();
     }
