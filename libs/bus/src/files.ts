@@ -122,26 +122,10 @@ export class AppendJournal {
    * meanwhile wait and land in the new file.
    */
   async rewrite(produce: () => readonly string[]): Promise<void> {
-    while (this.writing) await this.writing;
-    if (this.failure !== undefined) throw this.failure;
-    let release!: () => void;
-    this.writing = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    try {
+    await this.#replaceAsWriter(async (path) => {
       const lines = produce();
-      await writeFileAtomic(this.path, lines.length ? `${lines.join('\n')}\n` : '', this.fsync);
-      const old = this.fh;
-      this.fh = await open(this.path, 'a');
-      await old.close();
-    } catch (err) {
-      this.failure = err;
-      throw err;
-    } finally {
-      this.writing = undefined;
-      release();
-      if (this.queue.length > 0) this.writing = this.drain();
-    }
+      await writeFileAtomic(path, lines.length ? `${lines.join('\n')}\n` : '', this.fsync);
+    });
   }
 
   /**
@@ -152,6 +136,40 @@ export class AppendJournal {
    * byte after `fromOffset` moved (new offset = old offset + shift).
    */
   async rewriteTail(header: string, fromOffset: number, onReplaced: (shift: number) => void): Promise<void> {
+    const head = `${header}\n`;
+    await this.#replaceAsWriter(
+      async (path) => {
+        const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+        const out = await open(tmp, 'w');
+        const source = await open(path, 'r');
+        try {
+          await out.write(head);
+          const chunk = Buffer.alloc(SCAN_CHUNK_BYTES);
+          for (let at = fromOffset; ; ) {
+            const { bytesRead } = await source.read(chunk, 0, chunk.length, at);
+            if (bytesRead === 0) break;
+            await out.write(chunk, 0, bytesRead);
+            at += bytesRead;
+          }
+          if (this.fsync === 'always') await out.datasync();
+        } finally {
+          await source.close();
+          await out.close();
+        }
+        await rename(tmp, path);
+        if (this.fsync === 'always') await syncDir(dirname(path));
+      },
+      () => onReplaced(Buffer.byteLength(head) - fromOffset),
+    );
+  }
+
+  /**
+   * Runs `replace(path)` (which puts a new file at the journal's path) as the journal's only
+   * writer: every earlier append is on disk first, appends made meanwhile wait and land in
+   * the new file. Then the journal appends to the new file; `onReplaced` runs right after,
+   * before any waiting append is written. A failure poisons the journal.
+   */
+  async #replaceAsWriter(replace: (path: string) => Promise<void>, onReplaced?: () => void): Promise<void> {
     while (this.writing) await this.writing;
     if (this.failure !== undefined) throw this.failure;
     let release!: () => void;
@@ -159,29 +177,10 @@ export class AppendJournal {
       release = resolve;
     });
     try {
-      const head = `${header}\n`;
-      const tmp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
-      const out = await open(tmp, 'w');
-      const source = await open(this.path, 'r');
-      try {
-        await out.write(head);
-        const chunk = Buffer.alloc(SCAN_CHUNK_BYTES);
-        for (let at = fromOffset; ; ) {
-          const { bytesRead } = await source.read(chunk, 0, chunk.length, at);
-          if (bytesRead === 0) break;
-          await out.write(chunk, 0, bytesRead);
-          at += bytesRead;
-        }
-        if (this.fsync === 'always') await out.datasync();
-      } finally {
-        await source.close();
-        await out.close();
-      }
-      await rename(tmp, this.path);
-      if (this.fsync === 'always') await syncDir(dirname(this.path));
+      await replace(this.path);
       const old = this.fh;
       this.fh = await open(this.path, 'a');
-      onReplaced(Buffer.byteLength(head) - fromOffset);
+      onReplaced?.();
       await old.close();
     } catch (err) {
       this.failure = err;

@@ -52,7 +52,6 @@ import {
 import { createMetrics, type HealthRegistry, type Logger, type ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import {
-  type PlaceOrderRequest as PortPlaceOrderRequest,
   type Subscription,
   type UserStreamEvent,
   VENUE_COMPONENT,
@@ -85,6 +84,7 @@ import {
   OrderTable,
   type OrderView,
   orderKey,
+  portRequestOf,
   snapshotOf,
   type TrackedOrder,
 } from './orders.js';
@@ -640,7 +640,7 @@ export class ExecutionEngine {
   async #send(port: VenuePort, order: TrackedOrder): Promise<boolean> {
     let venueOrder: VenueOrder;
     try {
-      venueOrder = await this.#sender.send(port, portRequestOf(order));
+      venueOrder = await this.#sender.send(port, portRequestOf(order.state));
     } catch (err) {
       await this.#placementFailed(port, order, err);
       return false;
@@ -1523,19 +1523,4 @@ function describeLocator(locator: OrderLocator): string {
   return locator.clientOrderId
     ? `client_order_id ${locator.clientOrderId}`
     : `venue_order_id ${locator.venueOrderId}`;
-}
-
-/** The port's request for an order we track. */
-function portRequestOf(order: TrackedOrder): PortPlaceOrderRequest {
-  const s = order.state;
-  return {
-    clientOrderId: s.clientOrderId,
-    instrument: s.instrument,
-    side: s.side,
-    type: s.type,
-    timeInForce: s.timeInForce,
-    ...(s.price === undefined ? {} : { price: s.price }),
-    size: s.size,
-    reduceOnly: s.reduceOnly,
-  };
 }

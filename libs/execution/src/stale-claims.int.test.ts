@@ -19,7 +19,7 @@ import {
   type ServiceUnderTest,
   timeline,
 } from './harness.test-helper.js';
-import { newTrackedOrder, snapshotOf } from './orders.js';
+import { newTrackedOrder, portRequestOf, snapshotOf } from './orders.js';
 import { cid, limitRequest } from './scenarios.test-helper.js';
 import { orderRequestFingerprint, placeOrderCommandFromProto } from './validation.js';
 import { orderEventEnvelope } from './wire.js';
@@ -91,16 +91,7 @@ describe('execution: orders a stopped placement left unsettled are settled with 
 
   /** What the venue has under the client order id (sent by the dead replica before it died). */
   function sentByTheDeadReplica(request: OrderRequest) {
-    return ex.spy('paper').inner.createOrder({
-      clientOrderId: request.clientOrderId,
-      instrument: request.instrument,
-      side: request.side,
-      type: request.type,
-      timeInForce: request.timeInForce,
-      ...(request.price === undefined ? {} : { price: request.price }),
-      size: request.size,
-      reduceOnly: request.reduceOnly,
-    });
+    return ex.spy('paper').inner.createOrder(portRequestOf(request));
   }
 
   /** A claim time past the default stale-claim bound (5 s), well inside the old 60 s one. */
