@@ -467,7 +467,7 @@ export class ExecutionEngine {
     const { venue, account, clientOrderId } = order.state;
     while (order.state.status === 'submitted') {
       // Nobody here is placing it and it is past the bound: ask the venue instead of replaying it as live.
-      this.#resolveStale(order);
+      this.#resolveStale(order, true);
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
       await this.#orders.waitForChange(venue, account, clientOrderId, Math.min(remaining, 250));
@@ -658,56 +658,90 @@ export class ExecutionEngine {
    * A SUBMITTED order past `pendingClaimTakeoverMs` that no placement or resolver of this
    * process handles: another replica's that stopped in flight, or ours from before a crash.
    * Settled by asking the venue (`#settleUnhandled`) instead of being replayed as live.
+   * `resend`: a client is asking for this very order now (a duplicate PlaceOrder).
    */
-  #resolveStale(order: TrackedOrder): void {
+  #resolveStale(order: TrackedOrder, resend: boolean): void {
     if (order.state.status !== 'submitted' || this.#placing.has(order) || this.#resolving.has(order)) return;
     if (this.#nowMs() - order.state.createdAtMs < this.#options.pendingClaimTakeoverMs) return;
     const acct = this.#accountOf(order);
-    if (acct?.reconciled) this.#track(this.#settleUnhandled(acct.port, order));
+    if (acct) this.#track(this.#settleUnhandled(acct.port, order, resend));
   }
 
   /**
-   * An unsettled order no one here is placing. Its claim still `pending` means nothing was
-   * sent: if the venue confirms it has no such order, the claim is taken over (compare-and-set:
-   * a slow live holder then does not send) and the order is sent from here. Otherwise (claim
-   * `submitted`, gone, or moved) the placement resolver asks the venue until it knows.
+   * An unsettled order no one here is placing. A claim still `pending` means nothing was
+   * sent (`#settleNeverSent`); otherwise (`submitted`, or gone) it may have been, and the
+   * placement resolver asks the venue until it knows.
    */
-  async #settleUnhandled(port: VenuePort, order: TrackedOrder): Promise<void> {
+  async #settleUnhandled(port: VenuePort, order: TrackedOrder, resend: boolean): Promise<void> {
     if (this.#resolving.has(order) || this.#placing.has(order)) return;
-    const { venue, account, clientOrderId, instrument } = order.state;
-    const idemKey = `${venue}:${account}:${clientOrderId}`;
+    const { venue, account, clientOrderId } = order.state;
     this.#placing.add(order);
+    let maybeSent = false;
     try {
-      const raw = await this.#state.getIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey);
-      const claim = raw === undefined ? undefined : decodeClaim(raw);
-      if (claim?.s === 'pending' && raw !== undefined) {
-        const atVenue = await fetchVenueOrder(port, { instrument, clientOrderId });
-        if (order.state.status !== 'submitted') return;
-        if (atVenue) {
-          await this.#applyVenueOrder(this.#accountOf(order), order, atVenue);
-          return;
-        }
-        const mine: Claim = { ...claim, s: 'submitted', by: randomUUID() };
-        if (await this.#state.updateIdempotencyValue(IDEMPOTENCY_SCOPE, idemKey, raw, encodeClaim(mine))) {
-          this.#logger.warn(
-            { venue, account, clientOrderId },
-            'order stopped before it was sent (claim still pending, unknown to the venue); sending it from here',
-          );
-          await this.#send(port, order);
-          return;
-        }
-      }
+      maybeSent = await this.#settleNeverSent(port, order, resend);
     } catch (err) {
-      // No answer from the claim store or the venue: the resolver below asks again.
+      // No answer from the claim store or the venue: housekeeping asks again.
       this.#logger.warn(
         { venue, account, clientOrderId, err: errorText(err) },
-        'settling an unsettled order failed; resolving with the venue',
+        'settling an order a stopped placement left failed; asking again later',
       );
     } finally {
       this.#placing.delete(order);
     }
-    if (order.state.status === 'submitted')
+    if (maybeSent && order.state.status === 'submitted')
       await this.#resolvePlacement(port, order, order.state.createdAtMs);
+  }
+
+  /**
+   * When the order's claim is still `pending` (its placement stopped before marking it, so
+   * nothing was sent) and the venue confirms it has no such order, the claim is taken over
+   * by compare-and-set (a slow live holder then finds it moved and does not send). Then the
+   * order is sent from here when a client asks for it now (`resend`), else REJECTED: an
+   * order nobody is waiting for is not sent late, at a stale price. True when the claim says
+   * the order may have been sent (the caller resolves it with the venue).
+   */
+  async #settleNeverSent(port: VenuePort, order: TrackedOrder, resend: boolean): Promise<boolean> {
+    const { venue, account, clientOrderId, instrument } = order.state;
+    const idemKey = `${venue}:${account}:${clientOrderId}`;
+    const raw = await this.#state.getIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey);
+    const claim = raw === undefined ? undefined : decodeClaim(raw);
+    if (raw === undefined || claim?.s !== 'pending') return true;
+    // A young pending claim may belong to a live placement still writing ahead: housekeeping
+    // looks again once it is past the bound.
+    const ageMs = this.#nowMs() - order.state.createdAtMs;
+    if (ageMs < this.#options.pendingClaimTakeoverMs) return false;
+    const atVenue = await fetchVenueOrder(port, { instrument, clientOrderId });
+    if (order.state.status !== 'submitted') return false;
+    if (atVenue) {
+      await this.#applyVenueOrder(this.#accountOf(order), order, atVenue);
+      return false;
+    }
+    const mine: Claim = { ...claim, s: 'submitted', by: randomUUID() };
+    // Moved meanwhile: its holder (or another taker) settles it; housekeeping looks again.
+    if (!(await this.#state.updateIdempotencyValue(IDEMPOTENCY_SCOPE, idemKey, raw, encodeClaim(mine))))
+      return false;
+    if (resend) {
+      this.#logger.warn(
+        { venue, account, clientOrderId, ageMs },
+        'order stopped before it was sent (claim still pending, unknown to the venue); sending it from here',
+      );
+      await this.#send(port, order);
+      return false;
+    }
+    this.#logger.warn(
+      { venue, account, clientOrderId, ageMs },
+      'order stopped before it was sent (claim still pending, unknown to the venue); rejecting it',
+    );
+    await this.#apply(
+      order,
+      {
+        kind: 'rejected',
+        reason: `not sent: its placement stopped before sending it and ${venue} has no such order after ${ageMs} ms; rejected rather than sent late`,
+        tsEventMs: this.#nowMs(),
+      },
+      { publish: true },
+    );
+    return false;
   }
 
   #stageDone(stage: OrderStage, startedMs: number): void {
@@ -1387,7 +1421,7 @@ export class ExecutionEngine {
       localOpen: () => this.#orders.open({ venue, account }),
       applyVenueOrder: (order, venueOrder) => this.#applyVenueOrder(acct, order, venueOrder),
       resolvePlacement: (order) => {
-        this.#track(this.#settleUnhandled(port, order));
+        this.#track(this.#settleUnhandled(port, order, false));
       },
       drift: (kind, detail) => {
         this.#metrics.drift.inc({ venue, kind });
@@ -1455,7 +1489,7 @@ export class ExecutionEngine {
     }
     this.#publisher.forgetOwnIdsBeyond(100_000);
     // Orders another replica (or this process before a crash) left in flight: settle them.
-    for (const order of this.#orders.open()) this.#resolveStale(order);
+    for (const order of this.#orders.open()) this.#resolveStale(order, false);
     // A user stream that came back may have missed events: reconcile the account.
     for (const acct of this.#accounts.values()) {
       if (!acct.subscription) continue;

@@ -19,7 +19,8 @@ export interface ExecutionOptions {
    * resolver of this process on it, belongs to a placement that stopped (a killed replica,
    * or this process before a restart). It is settled by asking the venue, not by waiting:
    * known there → its view is applied; claim still `pending` (nothing was sent) → taken over
-   * by compare-and-set and placed; claim `submitted` → the placement resolver (REJECTED once
+   * by compare-and-set, then placed if a duplicate PlaceOrder asks for it now, else REJECTED
+   * (never sent late); claim `submitted` → the placement resolver (REJECTED once
    * the venue has not known it for `notFoundAfterMs` since it was created). The
    * compare-and-set fences a live holder that is merely slow: it finds the claim moved and
    * does not send, so a takeover never makes a second order.

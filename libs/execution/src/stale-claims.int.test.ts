@@ -202,3 +202,52 @@ describe('execution: orders a stopped placement left unsettled are settled with 
     assert.equal(ex.spy('paper').created.length, created);
   });
 });
+
+describe('execution: a start finds an order its placement stopped before sending', () => {
+  test('claim still pending, SUBMITTED on the log, unknown to the venue, nobody asking: REJECTED, never sent late', async () => {
+    const backend = await openTestBackend('embedded', { prefix: 'EXECSTALE2' });
+    const ex = newExchange();
+    const svc = newService({ ...backend, directory: ex.directory, config: { notFoundAfterMs: 5_000 } });
+    try {
+      const { bid } = await ex.top('paper');
+      const { request } = placeOrderCommandFromProto(
+        limitRequest('paper', cid('before-crash'), 'buy', bid.minus(300), '0.01'),
+      );
+      // The process before the crash: claimed, wrote SUBMITTED ahead, died before marking the claim.
+      const at = svc.clock.now - 6_000;
+      const claimed = await backend.state.claimIdempotencyKey(
+        IDEMPOTENCY_SCOPE,
+        `paper:main:${request.clientOrderId}`,
+        encodeClaim({ s: 'pending', at, fp: orderRequestFingerprint(request), by: 'before-crash' }),
+        60_000,
+      );
+      assert.equal(claimed.claimed, true);
+      const order = newTrackedOrder(request, 'corr', at, 'USDC');
+      await publishEnvelope(
+        backend.log,
+        orderEventEnvelope(snapshotOf(order), {
+          source: 'execution/test',
+          tsInitMs: at,
+          tsEventMs: at,
+          cancelRound: false,
+        }),
+        backend.subjects,
+      );
+      const created = ex.spy('paper').created.length;
+      await svc.service.start();
+      const statusOf = () =>
+        svc.service.engine.getOrder({ venue: 'paper', account: 'main', clientOrderId: request.clientOrderId })
+          .state;
+      await eventually('the start settled it', () => (statusOf().status === 'rejected' ? true : undefined));
+      assert.match(statusOf().reason ?? '', /not sent: its placement stopped before sending it/);
+      assert.equal(ex.spy('paper').created.length, created, 'not sent late');
+      await svc.service.engine.settled();
+      const events = await execEvents(backend.log, backend.stream('EXEC'));
+      assert.deepEqual(timeline(events, request.clientOrderId), ['SUBMITTED', 'REJECTED']);
+    } finally {
+      await svc.service.stop();
+      ex.hub.close();
+      await backend.close();
+    }
+  });
+});
