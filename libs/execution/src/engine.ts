@@ -470,6 +470,7 @@ export class ExecutionEngine {
       this.#resolveStale(order, true);
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
+      // Woken at least every 250 ms: the order may pass the bound while we wait.
       await this.#orders.waitForChange(venue, account, clientOrderId, Math.min(remaining, 250));
       // Removed: the first placement could not record the order and released the id.
       if (this.#orders.get(venue, account, clientOrderId) !== order) return 'retry';
