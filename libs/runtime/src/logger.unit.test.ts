@@ -3,36 +3,41 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { createLogger, withoutDuplicateKeys } from './logger.js';
 
+/** A destination that keeps what is written: `lines()` are the JSON lines so far. */
+function captured() {
+  let text = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString('utf8');
+      done();
+    },
+  });
+  return { destination, text: () => text, lines: () => text.split('\n').filter(Boolean) };
+}
+
 describe('JSON log lines', () => {
   test('carry each key once: a nested component or a call field wins over the parent binding', () => {
-    let text = '';
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        text += chunk.toString('utf8');
-        done();
-      },
-    });
-    const logger = createLogger({ service: 'execution', destination });
+    const out = captured();
+    const logger = createLogger({ service: 'execution', destination: out.destination });
     logger.child({ component: 'engine' }).child({ component: 'grpc' }).info({ venue: 'paper' }, 'listening');
-    const line = text.trim();
+    const line = out.text().trim();
     assert.equal(line.match(/"component":/g)?.length, 1, line);
     assert.deepEqual(JSON.parse(line).component, 'grpc');
     assert.equal(JSON.parse(line).venue, 'paper');
   });
 
   test('each key once where loggers are made: a child rebinding a key, a call field repeating a binding', () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
+    const out = captured();
+    const logger = createLogger({
+      service: 'strategy',
+      destination: out.destination,
+      bindings: { instance: 'a' },
     });
-    const logger = createLogger({ service: 'strategy', destination, bindings: { instance: 'a' } });
     const child = logger.child({ component: 'runner' }).child({ component: 'stepper', instance: 'b' });
     child.info({ component: 'call', strategyId: 's1' }, 'from a call');
     child.warn('plain');
     logger.info({ service: 'override' }, 'root call');
+    const lines = out.lines();
     for (const line of lines) {
       const keys = line.match(/(?<=[{,])"[^"\\]+":/g) ?? [];
       assert.equal(new Set(keys).size, keys.length, `a key repeated in ${line}`);
@@ -49,14 +54,8 @@ describe('JSON log lines', () => {
   });
 
   test('an error field that cannot be printed keeps the error and its cause on the line', () => {
-    let text = '';
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        text += chunk.toString('utf8');
-        done();
-      },
-    });
-    const logger = createLogger({ service: 'strategy', destination });
+    const out = captured();
+    const logger = createLogger({ service: 'strategy', destination: out.destination });
     const looped: Record<string, unknown> = { name: 'loop' };
     looped.self = looped;
     const err = Object.assign(
@@ -68,7 +67,7 @@ describe('JSON log lines', () => {
       },
     );
     logger.warn({ err, strategyId: 's1' }, 'retrying');
-    const line = JSON.parse(text.trim());
+    const line = JSON.parse(out.text().trim());
     assert.equal(line.err.type, 'Error');
     assert.match(line.err.message, /order command not delivered: 14 UNAVAILABLE/);
     assert.match(line.err.stack, /caused by: Error: 14 UNAVAILABLE/);
@@ -76,7 +75,7 @@ describe('JSON log lines', () => {
     assert.match(line.err.details, /^\[not serializable: /);
     assert.equal(line.err.size, '10');
     assert.equal(line.strategyId, 's1');
-    assert.doesNotMatch(text, /unable to serialize/);
+    assert.doesNotMatch(out.text(), /unable to serialize/);
   });
 
   test('a line without repeated keys is passed through untouched', () => {
