@@ -97,23 +97,6 @@ export class StreamLineParser {
   }
 }
 
-/**
- * A stream file's complete lines, checked: the compaction base (0 without one) and the
- * events, whose sequences must follow on from it one by one.
- */
-export function parseStreamLines(
-  path: string,
-  lines: readonly string[],
-): { readonly base: number; readonly entries: EmbeddedEntry[] } {
-  const parser = new StreamLineParser(path);
-  const entries: EmbeddedEntry[] = [];
-  for (const line of lines) {
-    const entry = parser.next(line);
-    if (entry) entries.push(entry);
-  }
-  return { base: parser.base, entries };
-}
-
 /** An entry as handed out by `read`, `consume` and `tail` (`deliveryCount` 1 for reads and tails). */
 export function toStored(stream: string, e: EmbeddedEntry, deliveryCount: number): StoredMessage {
   return {

@@ -13,7 +13,17 @@
  *   outlives the process) but not a power loss. For tests and throw-away dev data.
  */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DataDirLockedError, EventLogClosedError } from './errors.js';
 
@@ -64,36 +74,11 @@ export class AppendJournal {
   ): Promise<{ journal: AppendJournal; bytes: number }> {
     await mkdir(dirname(path), { recursive: true });
     let goodLength = 0;
-    let size = 0;
-    let reader: FileHandle | undefined;
-    try {
-      reader = await open(path, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    for await (const { line, offset } of completeLines(path)) {
+      onLine(line, offset);
+      goodLength = offset + Buffer.byteLength(line) + 1;
     }
-    if (reader) {
-      try {
-        const chunk = Buffer.alloc(SCAN_CHUNK_BYTES);
-        let carry = Buffer.alloc(0);
-        for (;;) {
-          const { bytesRead } = await reader.read(chunk, 0, chunk.length, size);
-          if (bytesRead === 0) break;
-          size += bytesRead;
-          const buf = carry.length
-            ? Buffer.concat([carry, chunk.subarray(0, bytesRead)])
-            : chunk.subarray(0, bytesRead);
-          let start = 0;
-          for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {
-            onLine(buf.toString('utf8', start, nl), goodLength);
-            goodLength += nl + 1 - start;
-            start = nl + 1;
-          }
-          carry = Buffer.from(buf.subarray(start));
-        }
-      } finally {
-        await reader.close();
-      }
-    }
+    const size = (await stat(path).catch(() => undefined))?.size ?? 0;
     if (goodLength < size) await truncate(path, goodLength);
     const fh = await open(path, 'a');
     return { journal: new AppendJournal(path, fh, fsync), bytes: goodLength };
@@ -216,6 +201,46 @@ export class AppendJournal {
       }
     }
     this.writing = undefined;
+  }
+}
+
+/**
+ * The complete lines of a file with their byte offsets, read a chunk at a time (never the
+ * whole file in memory), up to the file's size when opened: a line appended later, or a
+ * last line still missing its newline, is left out. A missing file has no lines. Reading
+ * one open handle, it sees the file it opened even if a rename replaces it meanwhile.
+ */
+export async function* completeLines(path: string): AsyncGenerator<{ line: string; offset: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const chunk = Buffer.alloc(SCAN_CHUNK_BYTES);
+    let carry = Buffer.alloc(0);
+    let read = 0;
+    let offset = 0;
+    while (read < size) {
+      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - read), read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+      const buf = carry.length
+        ? Buffer.concat([carry, chunk.subarray(0, bytesRead)])
+        : chunk.subarray(0, bytesRead);
+      let start = 0;
+      for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+        yield { line: buf.toString('utf8', start, nl), offset };
+        offset += nl + 1 - start;
+        start = nl + 1;
+      }
+      carry = Buffer.from(buf.subarray(start));
+    }
+  } finally {
+    await fh.close();
   }
 }
 
