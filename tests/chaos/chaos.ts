@@ -44,11 +44,14 @@ import {
   INVARIANTS,
   type InvariantName,
   type LegSample,
+  type LoggedFill,
   type PlannedFault,
   percentile,
+  positionsFromLoggedFills,
   type Recovery,
   seededRandom,
   type VenueOrderSeen,
+  withLoggedPositions,
 } from './invariants.js';
 import {
   ACCOUNTS,
@@ -485,6 +488,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Client-acknowledged orders: some order event of theirs is on the log.
     const read = await readLog(system.natsUrl, execFilter, execStream);
     for (const id of read.ids) finalIds.add(id);
+    positionBreaches = withLoggedPositions(positionBreaches, positionsFromLoggedFills(read.fills));
 
     const sends = (system.proxy?.sent ?? []).filter((s) => s.nonce !== '');
     const nonces = checkNoncesUnique(sends, new Set(sends.map((s) => `${s.venue}/${s.clientOrderId}`)).size);
@@ -587,19 +591,26 @@ async function readLog(
   natsUrl: string,
   filter: string,
   stream: string,
-): Promise<{ ids: Set<string>; fills: FillRef[]; texts: string[] }> {
+): Promise<{ ids: Set<string>; fills: LoggedFill[]; texts: string[] }> {
   const recorder = await EventRecorder.open(natsUrl, filter);
   try {
     await recorder.caughtUp(stream, 15_000);
     const ids = new Set<string>();
-    const fills: FillRef[] = [];
+    const fills: LoggedFill[] = [];
     const texts: string[] = [];
     for (const { envelope } of recorder.events) {
       texts.push(JSON.stringify(envelope, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
       ids.add(envelope.id);
       const p = envelope.payload;
       if (p?.$case === 'fill')
-        fills.push({ venue: p.value.venue, account: p.value.account, tradeId: p.value.tradeId });
+        fills.push({
+          venue: p.value.venue,
+          account: p.value.account,
+          tradeId: p.value.tradeId,
+          instrument: p.value.instrument,
+          side: p.value.side === Side.SIDE_SELL ? 'sell' : 'buy',
+          size: p.value.size,
+        });
       if (p?.$case === 'orderEvent' && p.value.order) {
         ids.add(`order:${p.value.order.venue}/${p.value.order.clientOrderId}`);
       }

@@ -126,6 +126,43 @@ export function checkNoncesUnique(
   return { breaches, resyncs: Math.max(0, withNonce - ordersPlaced) };
 }
 
+/** A fill on the log with what it did to the position: its side and size (decimal text). */
+export interface LoggedFill extends FillRef {
+  instrument: string;
+  side: 'buy' | 'sell';
+  size: string;
+}
+
+/** The position the log's fills add up to, per `venue/account/instrument` (each trade id once). */
+export function positionsFromLoggedFills(fills: readonly LoggedFill[]): Map<string, string> {
+  const seen = new Set<string>();
+  const sums = new Map<string, Decimal>();
+  for (const f of fills) {
+    const trade = `${f.venue}/${f.account}/${f.tradeId}`;
+    if (seen.has(trade)) continue;
+    seen.add(trade);
+    const key = `${f.venue}/${f.account}/${f.instrument}`;
+    const signed = f.side === 'buy' ? dec(f.size) : dec(f.size).neg();
+    sums.set(key, (sums.get(key) ?? new Decimal(0)).plus(signed));
+  }
+  return new Map([...sums].map(([k, v]) => [k, v.toString()]));
+}
+
+/**
+ * Position breaches with what the log's fills add up to beside them: log = venue means the
+ * projection lagged or skipped a fill; log = account means a fill is missing from the log.
+ */
+export function withLoggedPositions(breaches: readonly Breach[], logged: Amounts): Breach[] {
+  return breaches.map((b) => {
+    if (b.invariant !== 'account positions = venue') return b;
+    const key = b.detail.slice(0, b.detail.indexOf(': '));
+    return {
+      ...b,
+      detail: `${b.detail}; the log's fills add up to ${dec(logged.get(key) ?? '0').toString()}`,
+    };
+  });
+}
+
 /** Amounts keyed by `venue/account/instrument-or-asset`, decimal text. */
 export type Amounts = ReadonlyMap<string, string>;
 

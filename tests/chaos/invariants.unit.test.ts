@@ -11,6 +11,8 @@ import {
   checkRecoveries,
   faultSchedule,
   percentile,
+  positionsFromLoggedFills,
+  withLoggedPositions,
 } from './invariants.js';
 
 const order = (cid: string, vid: string, account = 'main') => ({
@@ -75,6 +77,36 @@ describe('chaos invariants', () => {
     const off = checkAmountsEqual('account balances = venue', m([['x', '1']]), m([['x', '2']]));
     assert.equal(off.length, 1);
     assert.equal(off[0]?.invariant, 'account balances = venue');
+  });
+
+  test("a position breach says what the log's fills add up to (each trade once)", () => {
+    const fill = (tradeId: string, side: 'buy' | 'sell', size: string) => ({
+      venue: 'paper',
+      account: 'load',
+      instrument: 'BTC-USDC-PERP',
+      tradeId,
+      side,
+      size,
+    });
+    const logged = positionsFromLoggedFills([
+      fill('t1', 'buy', '0.010'),
+      fill('t2', 'buy', '0.008'),
+      fill('t2', 'buy', '0.008'),
+      fill('t3', 'sell', '0.003'),
+    ]);
+    assert.equal(logged.get('paper/load/BTC-USDC-PERP'), '0.015');
+    const breaches = checkAmountsEqual(
+      'account positions = venue',
+      new Map([['paper/load/BTC-USDC-PERP', '0.012']]),
+      new Map([['paper/load/BTC-USDC-PERP', '0.015']]),
+    );
+    const [explained] = withLoggedPositions(breaches, logged);
+    assert.equal(
+      explained?.detail,
+      "paper/load/BTC-USDC-PERP: account 0.012 vs venue 0.015; the log's fills add up to 0.015",
+    );
+    const balance = checkAmountsEqual('account balances = venue', new Map([['x', '1']]), new Map());
+    assert.deepEqual(withLoggedPositions(balance, logged), balance, 'balances are left as they are');
   });
 
   test('leg imbalance: spending past the budget is caught; paused time and balanced legs are not', () => {

@@ -63,31 +63,38 @@ export function parseEntryLine(
 }
 
 /**
- * A stream file's complete lines, checked: the compaction base (0 without one) and the
- * events, whose sequences must follow on from it one by one.
+ * Checks a stream file's lines one at a time, in file order: the compaction base may only
+ * be the first line, and event sequences must follow on from it one by one.
  */
-export function parseStreamLines(
-  path: string,
-  lines: readonly string[],
-): { readonly base: number; readonly entries: EmbeddedEntry[] } {
-  let base = 0;
-  let last = 0;
-  const entries: EmbeddedEntry[] = [];
-  lines.forEach((line, i) => {
-    const parsed = parseEntryLine(path, i + 1, line);
+export class StreamLineParser {
+  /** The compaction base (0 without one). */
+  base = 0;
+  /** The last sequence seen. */
+  last = 0;
+  #lineNo = 0;
+
+  constructor(readonly path: string) {}
+
+  /** The next line's event; undefined for the base line. */
+  next(line: string): EmbeddedEntry | undefined {
+    this.#lineNo += 1;
+    const parsed = parseEntryLine(this.path, this.#lineNo, line);
     if ('base' in parsed) {
-      if (i !== 0) throw new CorruptLogError(path, i + 1, 'base line not first');
-      base = parsed.base;
-      last = base;
-      return;
+      if (this.#lineNo !== 1) throw new CorruptLogError(this.path, this.#lineNo, 'base line not first');
+      this.base = parsed.base;
+      this.last = parsed.base;
+      return undefined;
     }
-    if (parsed.seq !== last + 1) {
-      throw new CorruptLogError(path, i + 1, `sequence ${parsed.seq} does not follow ${last}`);
+    if (parsed.seq !== this.last + 1) {
+      throw new CorruptLogError(
+        this.path,
+        this.#lineNo,
+        `sequence ${parsed.seq} does not follow ${this.last}`,
+      );
     }
-    entries.push(parsed);
-    last = parsed.seq;
-  });
-  return { base, entries };
+    this.last = parsed.seq;
+    return parsed;
+  }
 }
 
 /** An entry as handed out by `read`, `consume` and `tail` (`deliveryCount` 1 for reads and tails). */

@@ -20,15 +20,23 @@
  * On open the indexes are rebuilt from the files: events, de-duplication ids still inside
  * their window (ids are in the event lines), and cursors. A torn last line is cut off.
  *
- * Limits: every retained event is held in memory (it is the dev/demo log; production runs
- * JetStream). `redelivered`/`deliveryCount` are counted per process: after a restart the
+ * Memory: only the newest `memoryEntries` events per stream are held (and a few blocks of
+ * older ones being read); the rest are read back from the file through a sparse index, one
+ * byte offset per 256 events. Opening scans the file a chunk at a time; compaction copies
+ * the retained bytes file to file. `redelivered`/`deliveryCount` are counted per process: after a restart the
  * first redelivery of an unacked event reports deliveryCount 1.
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep, ValidationError } from '@perpmesh/core';
 import { type Deferred, deferred, handledPromise } from './async.js';
-import { type EmbeddedEntry, entryLine, parseStreamLines, toStored } from './embedded-format.js';
+import {
+  type EmbeddedEntry,
+  entryLine,
+  parseEntryLine,
+  StreamLineParser,
+  toStored,
+} from './embedded-format.js';
 import {
   ConsumerConfigError,
   CorruptLogError,
@@ -75,7 +83,15 @@ export interface EmbeddedEventLogOptions {
   readonly retentionIntervalMs?: number;
   /** Where consumer handler failures are logged. Default: JSON lines on stderr. */
   readonly logger?: EventLogLogger;
+  /**
+   * Newest events per stream held in memory (default `DEFAULT_MEMORY_ENTRIES`); older
+   * retained events are read back from the stream's file through a sparse index.
+   */
+  readonly memoryEntries?: number;
 }
+
+/** Default of `EmbeddedEventLogOptions.memoryEntries`. */
+export const DEFAULT_MEMORY_ENTRIES = 4096;
 
 type Entry = EmbeddedEntry;
 
@@ -84,19 +100,53 @@ interface CursorFile {
   ackFloor: number;
 }
 
-/** One stream: its files, its events in memory, its de-duplication ids, its live listeners. */
+/** An event and where its line starts in the stream file. */
+interface Located {
+  readonly entry: Entry;
+  readonly offset: number;
+}
+
+/** One point of the sparse file index: the first event of a block and where its line starts. */
+interface IndexBlock {
+  readonly firstSeq: number;
+  readonly firstTsMs: number;
+  offset: number;
+}
+
+/** Events per index block: the index holds one point per this many events. */
+const INDEX_BLOCK_EVENTS = 256;
+/** Blocks read back from the file kept decoded (sequential readers read each block once). */
+const CACHED_BLOCKS = 4;
+
+/**
+ * One stream: its file, the newest events in memory, a sparse index (one byte offset per
+ * `INDEX_BLOCK_EVENTS` events) through which older events are read back from the file, its
+ * de-duplication ids, its live listeners.
+ */
 class EmbeddedStream {
   spec: ResolvedStreamSpec;
   readonly dir: string;
-  private readonly journal: AppendJournal;
+  private readonly logPath: string;
+  private journal!: AppendJournal;
   private readonly fsync: FsyncPolicy;
-  /** Events in seq order, contiguous: entries[i].seq === entries[0].seq + i. */
-  private entries: Entry[] = [];
+  private readonly memoryEntries: number;
+  /** The newest events (committed or being written), contiguous, the last one `lastSeq`. */
+  private recent: Located[] = [];
+  /** Sparse index of the retained events, in seq order; its first block may start before `firstSeq`. */
+  private blocks: IndexBlock[] = [];
+  /** Blocks read back from the file, by first seq (a few, most recently used last). */
+  private readonly blockCache = new Map<number, Located[]>();
+  /** Bumped when compaction replaces the file: a read begun before it is retried. */
+  private fileGeneration = 0;
+  /** First retained sequence (`lastSeq + 1` when none is). */
+  private firstSeq = 1;
   /** Last assigned sequence (events past `committedSeq` are being written). */
   private lastSeq = 0;
   /** Last sequence known to be on disk: the only events readers and consumers see. */
   private committedSeq = 0;
   private lastTsMs = 0;
+  /** Byte offset in the file where the next appended line starts. */
+  private nextOffset = 0;
   /** id -> seq/time, in insertion (= seq) order, so expired ids are pruned from the front. */
   private readonly ids = new Map<string, { seq: number; tsMs: number }>();
   private linesOnDisk = 0;
@@ -107,11 +157,12 @@ class EmbeddedStream {
   readonly attempts = new Map<string, { seq: number; count: number }>();
   deleted = false;
 
-  private constructor(spec: ResolvedStreamSpec, dir: string, journal: AppendJournal, fsync: FsyncPolicy) {
+  private constructor(spec: ResolvedStreamSpec, dir: string, fsync: FsyncPolicy, memoryEntries: number) {
     this.spec = spec;
     this.dir = dir;
-    this.journal = journal;
+    this.logPath = join(dir, 'log.jsonl');
     this.fsync = fsync;
+    this.memoryEntries = memoryEntries;
   }
 
   static async open(
@@ -119,15 +170,28 @@ class EmbeddedStream {
     spec: ResolvedStreamSpec,
     fsync: FsyncPolicy,
     nowMs: number,
+    memoryEntries: number,
   ): Promise<EmbeddedStream> {
     await mkdir(join(dir, 'consumers'), { recursive: true });
-    const logPath = join(dir, 'log.jsonl');
-    const { journal, lines } = await AppendJournal.open(logPath, fsync);
-    const stream = new EmbeddedStream(spec, dir, journal, fsync);
+    const stream = new EmbeddedStream(spec, dir, fsync, memoryEntries);
+    // Indexed line by line as the file is read: only the newest events stay in memory.
+    const parser = new StreamLineParser(stream.logPath);
+    const since = nowMs - spec.duplicateWindowMs;
+    let lines = 0;
+    const { journal, bytes } = await AppendJournal.openScanning(stream.logPath, fsync, (line, offset) => {
+      lines += 1;
+      const entry = parser.next(line);
+      if (!entry) return;
+      stream.index({ entry, offset });
+      if (entry.tsMs > since) stream.ids.set(entry.id, { seq: entry.seq, tsMs: entry.tsMs });
+    });
+    stream.journal = journal;
     try {
-      stream.load(logPath, lines);
-      stream.linesOnDisk = lines.length;
-      stream.rebuildIds(nowMs);
+      stream.firstSeq = parser.base + 1;
+      stream.lastSeq = parser.last;
+      stream.committedSeq = parser.last;
+      stream.linesOnDisk = lines;
+      stream.nextOffset = bytes;
       for (const name of await readdir(join(dir, 'consumers'))) {
         if (!name.endsWith('.json')) continue;
         const path = join(dir, 'consumers', name);
@@ -145,18 +209,20 @@ class EmbeddedStream {
     return stream;
   }
 
-  private load(path: string, lines: readonly string[]): void {
-    const { base, entries } = parseStreamLines(path, lines);
-    this.entries = entries;
-    this.lastSeq = entries.at(-1)?.seq ?? base;
-    for (const e of entries) this.lastTsMs = Math.max(this.lastTsMs, e.tsMs);
-    this.committedSeq = this.lastSeq;
-  }
-
-  private rebuildIds(nowMs: number): void {
-    this.ids.clear();
-    const since = nowMs - this.spec.duplicateWindowMs;
-    for (const e of this.entries) if (e.tsMs > since) this.ids.set(e.id, { seq: e.seq, tsMs: e.tsMs });
+  /** Adds the newest event to the index and the in-memory window (trimmed to `memoryEntries`). */
+  private index(located: Located): void {
+    const { entry } = located;
+    const last = this.blocks.at(-1);
+    if (!last || entry.seq - last.firstSeq >= INDEX_BLOCK_EVENTS) {
+      this.blocks.push({ firstSeq: entry.seq, firstTsMs: entry.tsMs, offset: located.offset });
+    }
+    this.recent.push(located);
+    // Trimmed in batches, so the window is not shifted on every append.
+    if (this.recent.length > this.memoryEntries + INDEX_BLOCK_EVENTS) {
+      this.recent.splice(0, this.recent.length - this.memoryEntries);
+    }
+    this.lastSeq = entry.seq;
+    this.lastTsMs = Math.max(this.lastTsMs, entry.tsMs);
   }
 
   private pruneIds(nowMs: number): void {
@@ -182,18 +248,20 @@ class EmbeddedStream {
       }
       // Timestamps never go backwards, so time-range reads can binary-search.
       const tsMs = Math.max(nowMs, this.lastTsMs);
-      this.lastTsMs = tsMs;
       const entry: Entry = {
-        seq: ++this.lastSeq,
+        seq: this.lastSeq + 1,
         tsMs,
         subject: m.subject,
         id: m.id,
         data: new Uint8Array(m.data),
         ...(m.headers ? { headers: { ...m.headers } } : {}),
       };
-      this.entries.push(entry);
+      const line = entryLine(entry);
+      // Lines are written in the order they are made here, so each one's offset is known now.
+      this.index({ entry, offset: this.nextOffset });
+      this.nextOffset += Buffer.byteLength(line) + 1;
       this.ids.set(m.id, { seq: entry.seq, tsMs });
-      lines.push(entryLine(entry));
+      lines.push(line);
       maxSeq = entry.seq;
       acks.push({ stream: this.spec.name, seq: entry.seq, duplicate: false });
     }
@@ -225,33 +293,135 @@ class EmbeddedStream {
     return this.committedSeq;
   }
 
-  /** The committed event with this seq, or the first one after it if it was trimmed. */
-  entryAtOrAfter(seq: number): Entry | undefined {
-    const first = this.entries[0];
-    if (!first) return undefined;
-    const idx = Math.max(seq - first.seq, 0);
-    const e = this.entries[idx];
-    return e && e.seq <= this.committedSeq ? e : undefined;
+  /** Events held in memory now (the newest window and the cached blocks) and index points. */
+  memory(): { readonly eventsInMemory: number; readonly indexBlocks: number } {
+    let cached = 0;
+    for (const block of this.blockCache.values()) cached += block.length;
+    return { eventsInMemory: this.recent.length + cached, indexBlocks: this.blocks.length };
   }
 
-  /** Seq of the first committed event stored at or after `tsMs` (committed + 1 if none). */
-  seqAtTime(tsMs: number): number {
+  /** The committed event with this seq, or the first one after it if it was trimmed. */
+  async entryAtOrAfter(seq: number): Promise<Entry | undefined> {
+    const wanted = Math.max(seq, this.firstSeq);
+    if (wanted > this.committedSeq) return undefined;
+    return (await this.locate(wanted))?.entry;
+  }
+
+  /** A retained event by seq: from the in-memory window, else read back through the index. */
+  private async locate(seq: number): Promise<Located | undefined> {
+    const newest = this.recent[0];
+    if (newest && seq >= newest.entry.seq) return this.recent[seq - newest.entry.seq];
+    const i = this.blockIndexOf(seq);
+    if (i < 0) return undefined;
+    const block = await this.loadBlock(i);
+    const first = block[0];
+    return first ? block[seq - first.entry.seq] : undefined;
+  }
+
+  /** Index of the block holding `seq` (the last block starting at or before it); -1 if none. */
+  private blockIndexOf(seq: number): number {
     let lo = 0;
-    let hi = this.entries.length;
+    let hi = this.blocks.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.entries[mid] as Entry).tsMs < tsMs) lo = mid + 1;
+      if ((this.blocks[mid] as IndexBlock).firstSeq <= seq) lo = mid + 1;
       else hi = mid;
     }
-    const e = this.entries[lo];
-    return e ? e.seq : this.committedSeq + 1;
+    return lo - 1;
+  }
+
+  /** The events of block `i`, from memory when the window covers it, else read from the file. */
+  private async loadBlock(i: number): Promise<Located[]> {
+    for (;;) {
+      const block = this.blocks[i] as IndexBlock;
+      const newest = this.recent[0];
+      if (newest && block.firstSeq >= newest.entry.seq) {
+        const from = block.firstSeq - newest.entry.seq;
+        return this.recent.slice(from, from + INDEX_BLOCK_EVENTS);
+      }
+      const cached = this.blockCache.get(block.firstSeq);
+      if (cached) {
+        this.blockCache.delete(block.firstSeq);
+        this.blockCache.set(block.firstSeq, cached);
+        return cached;
+      }
+      const generation = this.fileGeneration;
+      const end = this.blocks[i + 1]?.offset ?? this.nextOffset;
+      const located = await this.readLines(block.offset, end - block.offset);
+      // Compaction replaced the file while it was read: the offsets moved, read again.
+      if (generation !== this.fileGeneration || this.blocks[i] !== block) {
+        const again = this.blockIndexOf(block.firstSeq);
+        if (again < 0) return [];
+        i = again;
+        continue;
+      }
+      const first = located[0];
+      if (!first) return located; // its events are still being written
+      if (first.entry.seq !== block.firstSeq) {
+        throw new CorruptLogError(
+          this.logPath,
+          0,
+          `index block at byte ${block.offset} does not start with sequence ${block.firstSeq}`,
+        );
+      }
+      // Only a whole block is kept: the newest one may still be growing.
+      const next = this.blocks[i + 1];
+      if (!next || located.length !== next.firstSeq - block.firstSeq) return located;
+      this.blockCache.set(block.firstSeq, located);
+      for (const key of this.blockCache.keys()) {
+        if (this.blockCache.size <= CACHED_BLOCKS) break;
+        this.blockCache.delete(key);
+      }
+      return located;
+    }
+  }
+
+  /** The complete event lines in `length` bytes of the file from `offset`. */
+  private async readLines(offset: number, length: number): Promise<Located[]> {
+    const buf = Buffer.alloc(Math.max(0, length));
+    const fh = await open(this.logPath, 'r');
+    let got = 0;
+    try {
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+    const out: Located[] = [];
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a, start); nl >= 0 && nl < got; nl = buf.indexOf(0x0a, start)) {
+      const parsed = parseEntryLine(this.logPath, 0, buf.toString('utf8', start, nl));
+      if (!('base' in parsed)) out.push({ entry: parsed, offset: offset + start });
+      start = nl + 1;
+    }
+    return out;
+  }
+
+  /** Seq of the first event stored at or after `tsMs` (committed + 1 if none). */
+  async seqAtTime(tsMs: number): Promise<number> {
+    // Timestamps never go backwards: the last block starting before tsMs holds the answer, or the next one starts it.
+    let lo = 0;
+    let hi = this.blocks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.blocks[mid] as IndexBlock).firstTsMs < tsMs) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) {
+      for (const { entry } of await this.loadBlock(lo - 1)) {
+        if (entry.seq >= this.firstSeq && entry.tsMs >= tsMs) return entry.seq;
+      }
+    }
+    const next = this.blocks[lo];
+    return next ? Math.max(next.firstSeq, this.firstSeq) : this.committedSeq + 1;
   }
 
   state(): StreamState {
-    const first = this.entries[0];
-    const committed = first && first.seq <= this.committedSeq ? this.committedSeq - first.seq + 1 : 0;
-    const firstSeq =
-      committed > 0 ? (first as Entry).seq : this.committedSeq === 0 ? 0 : this.committedSeq + 1;
+    const committed = this.firstSeq <= this.committedSeq ? this.committedSeq - this.firstSeq + 1 : 0;
+    const firstSeq = committed > 0 ? this.firstSeq : this.committedSeq === 0 ? 0 : this.committedSeq + 1;
     return { firstSeq, lastSeq: this.committedSeq, messages: committed };
   }
 
@@ -261,25 +431,49 @@ class EmbeddedStream {
    */
   async applyRetention(nowMs: number, forceCompact = false): Promise<void> {
     if (this.spec.maxAgeMs > 0) {
-      const cut = nowMs - this.spec.maxAgeMs;
-      let n = 0;
-      while (n < this.entries.length) {
-        const e = this.entries[n] as Entry;
-        if (e.tsMs >= cut || e.seq > this.committedSeq) break;
-        n++;
-      }
-      if (n > 0) this.entries.splice(0, n);
+      // Never past what is on disk: events being written are not dropped.
+      const keepFrom = Math.min(await this.seqAtTime(nowMs - this.spec.maxAgeMs), this.committedSeq + 1);
+      if (keepFrom > this.firstSeq) this.dropBefore(keepFrom);
     }
     this.pruneIds(nowMs);
-    const dead = this.linesOnDisk - this.entries.length;
-    if (dead > 0 && (forceCompact || dead * 2 >= this.linesOnDisk)) {
-      await this.journal.rewrite(() => {
-        const first = this.entries[0];
-        const base = first ? first.seq - 1 : this.lastSeq;
-        this.linesOnDisk = this.entries.length + 1;
-        return [JSON.stringify({ base }), ...this.entries.map(entryLine)];
-      });
+    const retained = this.lastSeq - this.firstSeq + 1;
+    const dead = this.linesOnDisk - retained;
+    if (dead > 0 && (forceCompact || dead * 2 >= this.linesOnDisk)) await this.compact();
+  }
+
+  private dropBefore(seq: number): void {
+    this.firstSeq = seq;
+    const newest = this.recent[0];
+    if (newest && newest.entry.seq < seq)
+      this.recent.splice(0, Math.min(this.recent.length, seq - newest.entry.seq));
+    const keep = Math.max(0, this.blockIndexOf(seq));
+    if (keep > 0) {
+      for (const b of this.blocks.slice(0, keep)) this.blockCache.delete(b.firstSeq);
+      this.blocks.splice(0, keep);
     }
+    if (this.firstSeq > this.lastSeq) {
+      this.blocks = [];
+      this.blockCache.clear();
+    }
+  }
+
+  /** Rewrites the file as a base line and the retained events' lines (copied, never all in memory). */
+  private async compact(): Promise<void> {
+    const first = this.firstSeq <= this.lastSeq ? await this.locate(this.firstSeq) : undefined;
+    const base = this.firstSeq - 1;
+    await this.journal.rewriteTail(JSON.stringify({ base }), first?.offset ?? this.nextOffset, (shift) => {
+      // Synchronously with the file swap: every offset made so far moves with its bytes.
+      this.fileGeneration += 1;
+      this.blockCache.clear();
+      this.nextOffset += shift;
+      const firstBlock = this.blocks[0];
+      if (first && firstBlock && firstBlock.firstSeq < first.entry.seq) {
+        this.blocks[0] = { firstSeq: first.entry.seq, firstTsMs: first.entry.tsMs, offset: first.offset };
+      }
+      for (const b of this.blocks) b.offset += shift;
+      this.recent = this.recent.map((l) => ({ entry: l.entry, offset: l.offset + shift }));
+      this.linesOnDisk = this.lastSeq - this.firstSeq + 2;
+    });
   }
 
   async saveCursor(durable: string, cursor: CursorFile): Promise<void> {
@@ -347,7 +541,7 @@ class DeliveryLoop {
     while (!this.stopped) {
       if (this.stream.deleted) throw new StreamNotFoundError(name);
       const change = this.stream.nextChange();
-      const next = this.nextMatch();
+      const next = await this.nextMatch();
       if (!next) {
         await Promise.race([change, this.stopSignal.promise]);
         continue;
@@ -402,9 +596,9 @@ class DeliveryLoop {
   }
 
   /** The first committed event after the floor that matches the filter; skips past the rest. */
-  private nextMatch(): Entry | undefined {
+  private async nextMatch(): Promise<Entry | undefined> {
     for (;;) {
-      const e = this.stream.entryAtOrAfter(this.floor + 1);
+      const e = await this.stream.entryAtOrAfter(this.floor + 1);
       if (!e) return undefined;
       if (!this.filterSubject || subjectMatches(this.filterSubject, e.subject)) return e;
       // Not ours: skip without a cursor write; after a restart the scan just repeats.
@@ -420,6 +614,7 @@ export class EmbeddedEventLog implements EventLog {
   private readonly fsync: FsyncPolicy;
   private readonly streamsDir: string;
   private readonly logger: EventLogLogger;
+  private readonly memoryEntries: number;
   private closed = false;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<void> | undefined;
@@ -433,12 +628,20 @@ export class EmbeddedEventLog implements EventLog {
     this.fsync = opts.fsync ?? 'always';
     this.streamsDir = join(dataDir, 'streams');
     this.logger = opts.logger ?? STDERR_EVENTLOG_LOGGER;
+    this.memoryEntries = opts.memoryEntries ?? DEFAULT_MEMORY_ENTRIES;
   }
 
   /** Opens (creating) the log in `dataDir`, rebuilding every stream from its files. */
   static async open(opts: EmbeddedEventLogOptions): Promise<EmbeddedEventLog> {
     if (typeof opts?.dataDir !== 'string' || opts.dataDir.length === 0) {
       throw new ValidationError('dataDir', `must be a directory path, got ${JSON.stringify(opts?.dataDir)}`);
+    }
+    const memory = opts.memoryEntries;
+    if (memory !== undefined && (!Number.isSafeInteger(memory) || memory < 0)) {
+      throw new ValidationError(
+        'memoryEntries',
+        `must be a whole number >= 0, got ${JSON.stringify(memory)}`,
+      );
     }
     const unlock = await lockDir(opts.dataDir);
     const log = new EmbeddedEventLog(opts.dataDir, opts, unlock);
@@ -453,7 +656,10 @@ export class EmbeddedEventLog implements EventLog {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // created, never finished
           throw new CorruptLogError(join(dir, 'meta.json'), 1, 'unreadable stream meta', { cause: err });
         }
-        log.streams.set(spec.name, await EmbeddedStream.open(dir, spec, log.fsync, log.nowMs()));
+        log.streams.set(
+          spec.name,
+          await EmbeddedStream.open(dir, spec, log.fsync, log.nowMs(), log.memoryEntries),
+        );
       }
     } catch (err) {
       await Promise.all([...log.streams.values()].map((s) => s.close()));
@@ -517,7 +723,10 @@ export class EmbeddedEventLog implements EventLog {
         existing.spec = spec;
         await existing.applyRetention(this.nowMs());
       } else {
-        this.streams.set(spec.name, await EmbeddedStream.open(dir, spec, this.fsync, this.nowMs()));
+        this.streams.set(
+          spec.name,
+          await EmbeddedStream.open(dir, spec, this.fsync, this.nowMs(), this.memoryEntries),
+        );
       }
     }
   }
@@ -575,7 +784,7 @@ export class EmbeddedEventLog implements EventLog {
             ? stream.committed
             : 'startSeq' in p
               ? p.startSeq - 1
-              : stream.seqAtTime(p.startTimeMs) - 1;
+              : (await stream.seqAtTime(p.startTimeMs)) - 1;
       cursor = { filterSubject: o.filterSubject ?? null, ackFloor };
       await stream.saveCursor(o.durable, cursor);
     } else if ((cursor.filterSubject ?? undefined) !== o.filterSubject) {
@@ -612,10 +821,10 @@ export class EmbeddedEventLog implements EventLog {
         const stream = self.stream(o.stream);
         const endSeq = Math.min(o.toSeq, stream.committed);
         let seq = o.fromSeq;
-        if (o.fromTimeMs !== undefined) seq = Math.max(seq, stream.seqAtTime(o.fromTimeMs));
+        if (o.fromTimeMs !== undefined) seq = Math.max(seq, await stream.seqAtTime(o.fromTimeMs));
         while (seq <= endSeq) {
           if (self.closed) throw new EventLogClosedError();
-          const e = stream.entryAtOrAfter(seq);
+          const e = await stream.entryAtOrAfter(seq);
           if (!e || e.seq > endSeq) return;
           if (o.toTimeMs !== undefined && e.tsMs > o.toTimeMs) return;
           seq = e.seq + 1;
@@ -662,6 +871,14 @@ export class EmbeddedEventLog implements EventLog {
     await stream.close();
     await rm(stream.dir, { recursive: true, force: true });
     return true;
+  }
+
+  /**
+   * Per stream: events held in memory now (the newest `memoryEntries` and a few blocks read
+   * back from the file) and the points of its sparse file index. Bounded while the log grows.
+   */
+  memoryUse(): { readonly stream: string; readonly eventsInMemory: number; readonly indexBlocks: number }[] {
+    return [...this.streams].map(([stream, s]) => ({ stream, ...s.memory() }));
   }
 
   /** Applies maxAge retention to every stream now (also runs on open and on a timer). */

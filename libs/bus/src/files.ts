@@ -13,11 +13,24 @@
  *   outlives the process) but not a power loss. For tests and throw-away dev data.
  */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DataDirLockedError, EventLogClosedError } from './errors.js';
 
 export type FsyncPolicy = 'always' | 'never';
+
+/** How much of a journal is read at a time when it is scanned on open. */
+const SCAN_CHUNK_BYTES = 1 << 20;
 
 interface PendingAppend {
   readonly text: string;
@@ -42,21 +55,33 @@ export class AppendJournal {
 
   /** Opens (creating) the journal and returns its complete lines; a torn tail is truncated away. */
   static async open(path: string, fsync: FsyncPolicy): Promise<{ journal: AppendJournal; lines: string[] }> {
+    const lines: string[] = [];
+    const { journal } = await AppendJournal.openScanning(path, fsync, (line) => {
+      lines.push(line);
+    });
+    return { journal, lines };
+  }
+
+  /**
+   * Opens (creating) the journal, handing each complete line to `onLine` with its byte
+   * offset, without holding the file in memory; a torn tail is truncated away. Returns the
+   * file's length after that.
+   */
+  static async openScanning(
+    path: string,
+    fsync: FsyncPolicy,
+    onLine: (line: string, offset: number) => void,
+  ): Promise<{ journal: AppendJournal; bytes: number }> {
     await mkdir(dirname(path), { recursive: true });
-    let buf: Buffer;
-    try {
-      buf = await readFile(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      buf = Buffer.alloc(0);
+    let goodLength = 0;
+    for await (const { line, offset } of completeLines(path)) {
+      onLine(line, offset);
+      goodLength = offset + Buffer.byteLength(line) + 1;
     }
-    const lastNewline = buf.lastIndexOf(0x0a);
-    const goodLength = lastNewline + 1;
-    if (goodLength < buf.length) await truncate(path, goodLength);
-    const text = buf.subarray(0, goodLength).toString('utf8');
-    const lines = text.length === 0 ? [] : text.slice(0, -1).split('\n');
+    const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+    if (goodLength < size) await truncate(path, goodLength);
     const fh = await open(path, 'a');
-    return { journal: new AppendJournal(path, fh, fsync), lines };
+    return { journal: new AppendJournal(path, fh, fsync), bytes: goodLength };
   }
 
   /** Appends lines (each without '\n'); resolves once they are written (and synced, per policy). */
@@ -82,6 +107,54 @@ export class AppendJournal {
    * meanwhile wait and land in the new file.
    */
   async rewrite(produce: () => readonly string[]): Promise<void> {
+    await this.#replaceAsWriter(async (path) => {
+      const lines = produce();
+      await writeFileAtomic(path, lines.length ? `${lines.join('\n')}\n` : '', this.fsync);
+    });
+  }
+
+  /**
+   * Compaction without holding the file in memory: atomically replaces the journal with
+   * `header` (one line) followed by the journal's bytes from `fromOffset` to its end. Runs
+   * as the journal's writer, like `rewrite`. `onReplaced` runs synchronously once the new
+   * file is in place, before any append waiting meanwhile is written, with how far every
+   * byte after `fromOffset` moved (new offset = old offset + shift).
+   */
+  async rewriteTail(header: string, fromOffset: number, onReplaced: (shift: number) => void): Promise<void> {
+    const head = `${header}\n`;
+    await this.#replaceAsWriter(
+      async (path) => {
+        const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+        const out = await open(tmp, 'w');
+        const source = await open(path, 'r');
+        try {
+          await out.write(head);
+          const chunk = Buffer.alloc(SCAN_CHUNK_BYTES);
+          for (let at = fromOffset; ; ) {
+            const { bytesRead } = await source.read(chunk, 0, chunk.length, at);
+            if (bytesRead === 0) break;
+            await out.write(chunk, 0, bytesRead);
+            at += bytesRead;
+          }
+          if (this.fsync === 'always') await out.datasync();
+        } finally {
+          await source.close();
+          await out.close();
+        }
+        await rename(tmp, path);
+        if (this.fsync === 'always') await syncDir(dirname(path));
+      },
+      () => onReplaced(Buffer.byteLength(head) - fromOffset),
+    );
+  }
+
+  /**
+   * Runs `replace(path)` (which puts a new file at the journal's path) as the journal's only
+   * writer: every earlier append is on disk first, appends made meanwhile wait and land in
+   * the new file. Then the journal appends to the new file; `onReplaced` runs right after,
+   * before any waiting append is written. A failure poisons the journal.
+   */
+  async #replaceAsWriter(replace: (path: string) => Promise<void>, onReplaced?: () => void): Promise<void> {
     while (this.writing) await this.writing;
     if (this.failure !== undefined) throw this.failure;
     let release!: () => void;
@@ -89,10 +162,10 @@ export class AppendJournal {
       release = resolve;
     });
     try {
-      const lines = produce();
-      await writeFileAtomic(this.path, lines.length ? `${lines.join('\n')}\n` : '', this.fsync);
+      await replace(this.path);
       const old = this.fh;
       this.fh = await open(this.path, 'a');
+      onReplaced?.();
       await old.close();
     } catch (err) {
       this.failure = err;
@@ -128,6 +201,46 @@ export class AppendJournal {
       }
     }
     this.writing = undefined;
+  }
+}
+
+/**
+ * The complete lines of a file with their byte offsets, read a chunk at a time (never the
+ * whole file in memory), up to the file's size when opened: a line appended later, or a
+ * last line still missing its newline, is left out. A missing file has no lines. Reading
+ * one open handle, it sees the file it opened even if a rename replaces it meanwhile.
+ */
+export async function* completeLines(path: string): AsyncGenerator<{ line: string; offset: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const chunk = Buffer.alloc(SCAN_CHUNK_BYTES);
+    let carry = Buffer.alloc(0);
+    let read = 0;
+    let offset = 0;
+    while (read < size) {
+      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - read), read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+      const buf = carry.length
+        ? Buffer.concat([carry, chunk.subarray(0, bytesRead)])
+        : chunk.subarray(0, bytesRead);
+      let start = 0;
+      for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+        yield { line: buf.toString('utf8', start, nl), offset };
+        offset += nl + 1 - start;
+        start = nl + 1;
+      }
+      carry = Buffer.from(buf.subarray(start));
+    }
+  } finally {
+    await fh.close();
   }
 }
 

@@ -5,7 +5,8 @@
  * - `EmbeddedLogReader` reads an embedded log's files (`<dataDir>/streams/<name>/`) without
  *   taking the data dir's LOCK and without writing anything, so it works while the owning
  *   process (`make run`) is appending, and after it ended. Each `read` and `streamInfo`
- *   reads the stream file afresh: what is on disk at call time. A line still being written
+ *   reads the stream file afresh, a chunk at a time (never the whole file in memory): what
+ *   is on disk at call time. A line still being written
  *   (no newline yet) is ignored, never truncated (the writer owns the file); a compaction
  *   replaces the file by rename, so a read sees either the old or the new file whole.
  * - `NatsLogReader` reads JetStream streams with ordered (ephemeral) consumers, which is
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ValidationError } from '@perpmesh/core';
-import { type EmbeddedEntry, parseStreamLines, toStored } from './embedded-format.js';
+import { type EmbeddedEntry, StreamLineParser, toStored } from './embedded-format.js';
 import { CorruptLogError, EventLogClosedError, StreamNotFoundError } from './errors.js';
 import {
   type ReadOptions,
@@ -26,6 +27,7 @@ import {
   type StreamState,
   validateName,
 } from './eventlog.js';
+import { completeLines } from './files.js';
 import { NatsEventLog } from './nats.js';
 import { subjectMatches } from './subjects.js';
 
@@ -37,12 +39,6 @@ export interface EventLogReader {
   /** Bounded range read (as `EventLog.read`): stops at the bound or the last sequence at call time. */
   read(opts: ReadOptions): AsyncIterable<StoredMessage>;
   close(): Promise<void>;
-}
-
-interface StreamFileSnapshot {
-  /** Sequence before the first event in `entries` (compaction base, or 0). */
-  readonly base: number;
-  readonly entries: readonly EmbeddedEntry[];
 }
 
 export class EmbeddedLogReader implements EventLogReader {
@@ -93,33 +89,38 @@ export class EmbeddedLogReader implements EventLogReader {
     }
   }
 
-  /** The stream's complete lines on disk now; a torn or in-progress last line is left out. */
-  private async load(name: string): Promise<StreamFileSnapshot> {
+  /**
+   * The stream's events on disk now, one at a time (never the whole file in memory): the
+   * compaction base, then each event; a torn or in-progress last line is left out.
+   */
+  private async *entries(name: string): AsyncGenerator<EmbeddedEntry | { readonly base: number }> {
     await this.meta(name);
     const path = join(this.dataDir, 'streams', name, 'log.jsonl');
-    let buf: Buffer;
-    try {
-      buf = await readFile(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { base: 0, entries: [] };
-      throw err;
+    const parser = new StreamLineParser(path);
+    for await (const { line } of completeLines(path)) {
+      const entry = parser.next(line);
+      yield entry ?? { base: parser.base };
     }
-    const end = buf.lastIndexOf(0x0a);
-    if (end < 0) return { base: 0, entries: [] };
-    return parseStreamLines(path, buf.subarray(0, end).toString('utf8').split('\n'));
   }
 
   async streamInfo(stream: string): Promise<StreamState> {
     this.assertOpen();
-    const { base, entries } = await this.load(validateName('stream', stream));
-    const first = entries[0];
-    const lastSeq = entries.length > 0 ? (entries[entries.length - 1] as EmbeddedEntry).seq : base;
+    let base = 0;
+    let first: number | undefined;
+    let lastSeq = 0;
+    let messages = 0;
+    for await (const e of this.entries(validateName('stream', stream))) {
+      if ('base' in e) {
+        base = e.base;
+        continue;
+      }
+      first ??= e.seq;
+      lastSeq = e.seq;
+      messages += 1;
+    }
+    if (messages === 0) lastSeq = base;
     // Retention past the file's events is only applied by the writer; the reader reports the file.
-    return {
-      firstSeq: first ? first.seq : lastSeq === 0 ? 0 : lastSeq + 1,
-      lastSeq,
-      messages: entries.length,
-    };
+    return { firstSeq: first ?? (lastSeq === 0 ? 0 : lastSeq + 1), lastSeq, messages };
   }
 
   read(opts: ReadOptions): AsyncIterable<StoredMessage> {
@@ -128,9 +129,9 @@ export class EmbeddedLogReader implements EventLogReader {
     return {
       async *[Symbol.asyncIterator]() {
         self.assertOpen();
-        const { entries } = await self.load(o.stream);
-        for (const e of entries) {
+        for await (const e of self.entries(o.stream)) {
           if (self.closed) throw new EventLogClosedError();
+          if ('base' in e) continue;
           if (e.seq < o.fromSeq) continue;
           if (e.seq > o.toSeq) return;
           if (o.fromTimeMs !== undefined && e.tsMs < o.fromTimeMs) continue;

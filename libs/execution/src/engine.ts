@@ -54,7 +54,6 @@ import type { StateStore } from '@perpmesh/state';
 import {
   PORT_READINESS_REFRESH_MS,
   type PortComponentView,
-  type PlaceOrderRequest as PortPlaceOrderRequest,
   PortReadinessMirror,
   type Subscription,
   type UserStreamEvent,
@@ -88,6 +87,7 @@ import {
   OrderTable,
   type OrderView,
   orderKey,
+  portRequestOf,
   snapshotOf,
   type TrackedOrder,
 } from './orders.js';
@@ -232,6 +232,10 @@ export class ExecutionEngine {
   /** A venue's markets being loaded: the accounts of one venue, brought up together, share the call. */
   readonly #marketsLoading = new Map<VenueId, Promise<void>>();
   readonly #orphans = new Map<string, Orphan[]>();
+  /** Orders this process is placing (claim to the venue's answer). */
+  readonly #placing = new Set<TrackedOrder>();
+  /** Orders a placement resolver of this process is asking the venue about. */
+  readonly #resolving = new Set<TrackedOrder>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #publisher: ExecPublisher;
   readonly #sender: NonceSender;
@@ -518,9 +522,12 @@ export class ExecutionEngine {
     if (orderRequestFingerprint(order.state) !== fingerprint) throw this.#reusedId(order.state);
     const { venue, account, clientOrderId } = order.state;
     while (order.state.status === 'submitted') {
+      // Nobody here is placing it and it is past the bound: ask the venue instead of replaying it as live.
+      this.#resolveStale(order, true);
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
-      await this.#orders.waitForChange(venue, account, clientOrderId, remaining);
+      // Woken at least every 250 ms: the order may pass the bound while we wait.
+      await this.#orders.waitForChange(venue, account, clientOrderId, Math.min(remaining, 250));
       // Removed: the first placement could not record the order and released the id.
       if (this.#orders.get(venue, account, clientOrderId) !== order) return 'retry';
     }
@@ -538,7 +545,7 @@ export class ExecutionEngine {
     existingValue: string,
     deadline: number,
   ): Promise<PlaceOrderResult | 'retry'> {
-    const { venue, account, clientOrderId, instrument } = command.request;
+    const { venue, account, clientOrderId } = command.request;
     let raw = existingValue;
     let claim = decodeClaim(raw);
     while (true) {
@@ -546,8 +553,11 @@ export class ExecutionEngine {
       const local = this.#orders.get(venue, account, clientOrderId);
       if (local) return this.#replayLocal(local, fingerprint, deadline);
       if (claim?.s === 'pending' && this.#nowMs() - claim.at >= this.#options.pendingClaimTakeoverMs) {
-        // Its placement died before the SUBMITTED event was stored, so it sent nothing:
-        // take the claim over (compare-and-set, so only one request does) and place it.
+        // Its placement stopped before the SUBMITTED event was stored, so it sent nothing. The
+        // venue confirms (a claim store that lost a write could say pending for a sent order);
+        // then the claim is taken over (compare-and-set, so only one request does) and placed.
+        const atVenue = await this.#askVenueForClaimed(port, command.request);
+        if (atVenue) return this.#replayFromVenue(command, market, claim, atVenue);
         const mine: Claim = { ...claim, by: randomUUID() };
         if (await this.#state.updateIdempotencyValue(IDEMPOTENCY_SCOPE, idemKey, raw, encodeClaim(mine))) {
           this.#logger.warn({ venue, account, clientOrderId }, 'took over a stale pending order claim');
@@ -562,36 +572,41 @@ export class ExecutionEngine {
       raw = current;
       claim = decodeClaim(raw);
     }
-    // Not in memory: ask the venue, which knows the order if it was ever placed. A failed
-    // question is no answer: the caller is told so, and retries.
-    let venueOrder: VenueOrder | undefined;
+    // Not in memory: ask the venue, which knows the order if it was ever placed.
+    const venueOrder = await this.#askVenueForClaimed(port, command.request);
+    if (venueOrder) return this.#replayFromVenue(command, market, claim, venueOrder);
+    throw new ExecutionUnavailableError(
+      `client_order_id ${clientOrderId} on ${venue}/${account} is being placed by another request and its order is not known here yet; retry, or follow StreamOrderEvents`,
+    );
+  }
+
+  /** The venue's view of a claimed order; a failed question is no answer: the caller is told so, and retries. */
+  async #askVenueForClaimed(port: VenuePort, request: OrderRequest): Promise<VenueOrder | undefined> {
+    const { venue, account, clientOrderId, instrument } = request;
     try {
-      venueOrder = await fetchVenueOrder(port, { instrument, clientOrderId });
+      return await fetchVenueOrder(port, { instrument, clientOrderId });
     } catch (err) {
       throw new ExecutionUnavailableError(
         `client_order_id ${clientOrderId} on ${venue}/${account} is being placed by another request, its order is not known here yet, and asking ${venue} about it failed: ${errorText(err)}; retry`,
       );
     }
-    if (venueOrder) {
-      this.#metrics.placed.inc({ venue, outcome: 'replayed' });
-      return {
-        order: orderViewFromVenue(
-          snapshotOf(
-            newTrackedOrder(
-              command.request,
-              command.correlationId,
-              claim?.at ?? this.#nowMs(),
-              market.settle,
-            ),
-          ),
-          venueOrder,
-        ),
-        replayed: true,
-      };
-    }
-    throw new ExecutionUnavailableError(
-      `client_order_id ${clientOrderId} on ${venue}/${account} is being placed by another request and its order is not known here yet; retry, or follow StreamOrderEvents`,
+  }
+
+  /** A duplicate answered with the venue's view of an order not in our table. */
+  #replayFromVenue(
+    command: PlaceOrderCommand,
+    market: VenueMarket,
+    claim: Claim | undefined,
+    venueOrder: VenueOrder,
+  ): PlaceOrderResult {
+    this.#metrics.placed.inc({ venue: command.request.venue, outcome: 'replayed' });
+    const local = newTrackedOrder(
+      command.request,
+      command.correlationId,
+      claim?.at ?? this.#nowMs(),
+      market.settle,
     );
+    return { order: orderViewFromVenue(snapshotOf(local), venueOrder), replayed: true };
   }
 
   #reusedId(request: OrderRequest): ValidationError {
@@ -609,7 +624,6 @@ export class ExecutionEngine {
     idemKey: string,
   ): Promise<PlaceOrderResult> {
     const { request } = command;
-    const { venue, account, clientOrderId } = request;
     const started = performance.now();
     const order = newTrackedOrder(request, command.correlationId, claim.at, market.settle);
     const submitted = orderEventEnvelope(snapshotOf(order), {
@@ -619,6 +633,23 @@ export class ExecutionEngine {
     });
     order.submittedEventId = submitted.id;
     this.#orders.add(order);
+    this.#placing.add(order);
+    try {
+      return await this.#writeAheadAndSend(port, order, submitted, claim, idemKey, started);
+    } finally {
+      this.#placing.delete(order);
+    }
+  }
+
+  async #writeAheadAndSend(
+    port: VenuePort,
+    order: TrackedOrder,
+    submitted: Envelope,
+    claim: Claim,
+    idemKey: string,
+    started: number,
+  ): Promise<PlaceOrderResult> {
+    const { venue, account, clientOrderId } = order.state;
     this.#flushOrphans(order);
 
     // Write ahead: no SUBMITTED in the log, no order at the venue.
@@ -654,19 +685,120 @@ export class ExecutionEngine {
       return { order: snapshotOf(order), replayed: true };
     }
 
+    if (!(await this.#send(port, order))) return { order: snapshotOf(order), replayed: false };
+    this.#metrics.placeLatency.observe({ venue }, (performance.now() - started) / 1000);
+    return { order: snapshotOf(order), replayed: false };
+  }
+
+  /**
+   * Sends an order whose claim this placement holds as `submitted` and applies the venue's
+   * answer. False when the outcome was a failure (handled by `#placementFailed`).
+   */
+  async #send(port: VenuePort, order: TrackedOrder): Promise<boolean> {
     let venueOrder: VenueOrder;
     try {
-      venueOrder = await this.#sender.send(port, portRequestOf(order));
+      venueOrder = await this.#sender.send(port, portRequestOf(order.state));
     } catch (err) {
-      return this.#placementFailed(port, order, err);
+      await this.#placementFailed(port, order, err);
+      return false;
     }
     await this.#hooks.afterVenueAck?.(snapshotOf(order), venueOrder);
     const acceptStarted = performance.now();
     await this.#applyVenueOrder(this.#accountOf(order), order, venueOrder);
     this.#stageDone('acceptance_publish', acceptStarted);
+    const { venue } = order.state;
     this.#metrics.placed.inc({ venue, outcome: order.state.status === 'rejected' ? 'rejected' : 'accepted' });
-    this.#metrics.placeLatency.observe({ venue }, (performance.now() - started) / 1000);
-    return { order: snapshotOf(order), replayed: false };
+    return true;
+  }
+
+  /**
+   * A SUBMITTED order past `pendingClaimTakeoverMs` that no placement or resolver of this
+   * process handles: another replica's that stopped in flight, or ours from before a crash.
+   * Settled by asking the venue (`#settleUnhandled`) instead of being replayed as live.
+   * `resend`: a client is asking for this very order now (a duplicate PlaceOrder).
+   */
+  #resolveStale(order: TrackedOrder, resend: boolean): void {
+    if (order.state.status !== 'submitted' || this.#placing.has(order) || this.#resolving.has(order)) return;
+    if (this.#nowMs() - order.state.createdAtMs < this.#options.pendingClaimTakeoverMs) return;
+    const acct = this.#accountOf(order);
+    if (acct) this.#track(this.#settleUnhandled(acct.port, order, resend));
+  }
+
+  /**
+   * An unsettled order no one here is placing. A claim still `pending` means nothing was
+   * sent (`#settleNeverSent`); otherwise (`submitted`, or gone) it may have been, and the
+   * placement resolver asks the venue until it knows.
+   */
+  async #settleUnhandled(port: VenuePort, order: TrackedOrder, resend: boolean): Promise<void> {
+    if (this.#resolving.has(order) || this.#placing.has(order)) return;
+    const { venue, account, clientOrderId } = order.state;
+    this.#placing.add(order);
+    let maybeSent = false;
+    try {
+      maybeSent = await this.#settleNeverSent(port, order, resend);
+    } catch (err) {
+      // No answer from the claim store or the venue: housekeeping asks again.
+      this.#logger.warn(
+        { venue, account, clientOrderId, err: errorText(err) },
+        'settling an order a stopped placement left failed; asking again later',
+      );
+    } finally {
+      this.#placing.delete(order);
+    }
+    if (maybeSent && order.state.status === 'submitted')
+      await this.#resolvePlacement(port, order, order.state.createdAtMs);
+  }
+
+  /**
+   * When the order's claim is still `pending` (its placement stopped before marking it, so
+   * nothing was sent) and the venue confirms it has no such order, the claim is taken over
+   * by compare-and-set (a slow live holder then finds it moved and does not send). Then the
+   * order is sent from here when a client asks for it now (`resend`), else REJECTED: an
+   * order nobody is waiting for is not sent late, at a stale price. True when the claim says
+   * the order may have been sent (the caller resolves it with the venue).
+   */
+  async #settleNeverSent(port: VenuePort, order: TrackedOrder, resend: boolean): Promise<boolean> {
+    const { venue, account, clientOrderId, instrument } = order.state;
+    const idemKey = `${venue}:${account}:${clientOrderId}`;
+    const raw = await this.#state.getIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey);
+    const claim = raw === undefined ? undefined : decodeClaim(raw);
+    if (raw === undefined || claim?.s !== 'pending') return true;
+    // A young pending claim may belong to a live placement still writing ahead: housekeeping
+    // looks again once it is past the bound.
+    const ageMs = this.#nowMs() - order.state.createdAtMs;
+    if (ageMs < this.#options.pendingClaimTakeoverMs) return false;
+    const atVenue = await fetchVenueOrder(port, { instrument, clientOrderId });
+    if (order.state.status !== 'submitted') return false;
+    if (atVenue) {
+      await this.#applyVenueOrder(this.#accountOf(order), order, atVenue);
+      return false;
+    }
+    const mine: Claim = { ...claim, s: 'submitted', by: randomUUID() };
+    // Moved meanwhile: its holder (or another taker) settles it; housekeeping looks again.
+    if (!(await this.#state.updateIdempotencyValue(IDEMPOTENCY_SCOPE, idemKey, raw, encodeClaim(mine))))
+      return false;
+    if (resend) {
+      this.#logger.warn(
+        { venue, account, clientOrderId, ageMs },
+        'order stopped before it was sent (claim still pending, unknown to the venue); sending it from here',
+      );
+      await this.#send(port, order);
+      return false;
+    }
+    this.#logger.warn(
+      { venue, account, clientOrderId, ageMs },
+      'order stopped before it was sent (claim still pending, unknown to the venue); rejecting it',
+    );
+    await this.#apply(
+      order,
+      {
+        kind: 'rejected',
+        reason: `not sent: its placement stopped before sending it and ${venue} has no such order after ${ageMs} ms; rejected rather than sent late`,
+        tsEventMs: this.#nowMs(),
+      },
+      { publish: true },
+    );
+    return false;
   }
 
   #stageDone(stage: OrderStage, startedMs: number): void {
@@ -703,6 +835,16 @@ export class ExecutionEngine {
 
   /** Asks the venue about an order whose placement outcome is unknown, until it knows. */
   async #resolvePlacement(port: VenuePort, order: TrackedOrder, sinceMs: EpochMs): Promise<void> {
+    if (this.#resolving.has(order)) return;
+    this.#resolving.add(order);
+    try {
+      await this.#resolvePlacementLoop(port, order, sinceMs);
+    } finally {
+      this.#resolving.delete(order);
+    }
+  }
+
+  async #resolvePlacementLoop(port: VenuePort, order: TrackedOrder, sinceMs: EpochMs): Promise<void> {
     const { instrument, clientOrderId, venue } = order.state;
     let delay = this.#options.resolveInitialDelayMs;
     while (!this.#stop.signal.aborted && order.state.status === 'submitted') {
@@ -1391,7 +1533,7 @@ export class ExecutionEngine {
       localOpen: () => this.#orders.open({ venue, account }),
       applyVenueOrder: (order, venueOrder) => this.#applyVenueOrder(acct, order, venueOrder),
       resolvePlacement: (order) => {
-        this.#track(this.#resolvePlacement(port, order, order.state.createdAtMs));
+        this.#track(this.#settleUnhandled(port, order, false));
       },
       drift: (kind, detail) => {
         this.#metrics.drift.inc({ venue, kind });
@@ -1458,6 +1600,8 @@ export class ExecutionEngine {
       else this.#orphans.set(key, kept);
     }
     this.#publisher.forgetOwnIdsBeyond(100_000);
+    // Orders another replica (or this process before a crash) left in flight: settle them.
+    for (const order of this.#orders.open()) this.#resolveStale(order, false);
     // A user stream that came back may have missed events: reconcile the account.
     for (const acct of this.#accounts.values()) {
       if (!acct.subscription) continue;
@@ -1525,19 +1669,4 @@ function describeLocator(locator: OrderLocator): string {
   return locator.clientOrderId
     ? `client_order_id ${locator.clientOrderId}`
     : `venue_order_id ${locator.venueOrderId}`;
-}
-
-/** The port's request for an order we track. */
-function portRequestOf(order: TrackedOrder): PortPlaceOrderRequest {
-  const s = order.state;
-  return {
-    clientOrderId: s.clientOrderId,
-    instrument: s.instrument,
-    side: s.side,
-    type: s.type,
-    timeInForce: s.timeInForce,
-    ...(s.price === undefined ? {} : { price: s.price }),
-    size: s.size,
-    reduceOnly: s.reduceOnly,
-  };
 }

@@ -15,9 +15,15 @@ export interface ExecutionOptions {
   /** A duplicate PlaceOrder waits this long for the first one to leave SUBMITTED, then returns what it has. */
   readonly duplicateWaitMs: number;
   /**
-   * A claim still `pending` (the SUBMITTED event never reached the log) this long after it
-   * was made belongs to a placement that died before anything was sent: another request
-   * with the same id may take it over. Must exceed the event log's publish retry span.
+   * An order still unsettled this long after its claim was made, with no placement or
+   * resolver of this process on it, belongs to a placement that stopped (a killed replica,
+   * or this process before a restart). It is settled by asking the venue, not by waiting:
+   * known there → its view is applied; claim still `pending` (nothing was sent) → taken over
+   * by compare-and-set, then placed if a duplicate PlaceOrder asks for it now, else REJECTED
+   * (never sent late); claim `submitted` → the placement resolver (REJECTED once
+   * the venue has not known it for `notFoundAfterMs` since it was created). The
+   * compare-and-set fences a live holder that is merely slow: it finds the claim moved and
+   * does not send, so a takeover never makes a second order.
    */
   readonly pendingClaimTakeoverMs: number;
   /** First delay of the unknown-outcome resolver's fetchOrder polls (doubles each time). */
@@ -49,7 +55,7 @@ export const EXECUTION_DEFAULTS: ExecutionOptions = {
   execStream: 'EXEC',
   idempotencyTtlMs: 7 * DAY_MS,
   duplicateWaitMs: 5_000,
-  pendingClaimTakeoverMs: 60_000,
+  pendingClaimTakeoverMs: 5_000,
   resolveInitialDelayMs: 200,
   resolveMaxDelayMs: 5_000,
   notFoundAfterMs: 60_000,

@@ -14,6 +14,7 @@ import type {
   VenueOrderId,
 } from '@perpmesh/core';
 import { evolveOrder, isOrderOpen } from '@perpmesh/core';
+import type { PlaceOrderRequest as PortPlaceOrderRequest } from '@perpmesh/venues';
 
 export interface TrackedOrder {
   state: OrderState;
@@ -187,4 +188,23 @@ export class OrderTable {
     }
     return pruned;
   }
+}
+
+/** The port's request for an order: what is sent to the venue (a nonce is added by the sender). */
+export function portRequestOf(
+  s: Pick<
+    OrderRequest,
+    'clientOrderId' | 'instrument' | 'side' | 'type' | 'timeInForce' | 'price' | 'size' | 'reduceOnly'
+  >,
+): PortPlaceOrderRequest {
+  return {
+    clientOrderId: s.clientOrderId,
+    instrument: s.instrument,
+    side: s.side,
+    type: s.type,
+    timeInForce: s.timeInForce,
+    ...(s.price === undefined ? {} : { price: s.price }),
+    size: s.size,
+    reduceOnly: s.reduceOnly,
+  };
 }

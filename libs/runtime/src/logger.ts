@@ -78,22 +78,106 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { service: options.service, pid: process.pid, ...options.bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactPaths(), censor: REDACTED },
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    serializers: { err: serializeError, error: serializeError },
     formatters: { level: (label) => ({ level: label }) },
     // pino appends a child's bindings and a call's fields after the parent's, so a nested
     // `component` (or a call's `service`) would appear twice in one JSON object, which log
-    // shippers read differently. Each key appears once: the innermost value wins.
-    hooks: { streamWrite: withoutDuplicateKeys },
+    // shippers read differently. Each key appears once, settled where the logger is made
+    // (a child's bindings) or where a call's fields meet them: the innermost value wins.
+    onChild: bindEachKeyOnce,
+    hooks: { logMethod: callFieldsOverBindings },
   };
   const sink = options.pretty ? prettyStream(options.destination ?? process.stdout) : options.destination;
   return sink ? pino(pinoOptions, sink) : pino(pinoOptions);
 }
 
+const { chindingsSym } = pino.symbols;
+
+/** The keys a logger binds (its base and every ancestor's bindings), computed once per logger. */
+const boundKeysOf = new WeakMap<object, ReadonlySet<string>>();
+
+function boundKeys(logger: Logger): ReadonlySet<string> {
+  let keys = boundKeysOf.get(logger);
+  if (!keys) {
+    keys = new Set(Object.keys(logger.bindings()));
+    boundKeysOf.set(logger, keys);
+  }
+  return keys;
+}
+
+/** A child repeating a key its ancestors bound keeps one copy, the child's (pino's `onChild`). */
+function bindEachKeyOnce(child: Logger): void {
+  const holder = child as unknown as Record<symbol, string>;
+  const chindings = holder[chindingsSym] ?? '';
+  if (!repeatsAKey(chindings)) return;
+  // Already serialized and redacted by pino: JSON.parse keeps the last (innermost) value.
+  const merged = JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>;
+  holder[chindingsSym] = `,${JSON.stringify(merged).slice(1, -1)}`;
+}
+
+/**
+ * A call's fields that a binding already carries are logged through a child binding them
+ * instead (one key, the call's value), so no line repeats a key (pino's `logMethod` hook).
+ */
+function callFieldsOverBindings(
+  this: Logger,
+  args: Parameters<pino.LogFn>,
+  method: pino.LogFn,
+  level: number,
+): void {
+  const [first, ...rest] = args as unknown[];
+  if (first !== null && typeof first === 'object' && !(first instanceof Error)) {
+    const bound = boundKeys(this);
+    const fields = first as Record<string, unknown>;
+    const clashing = Object.keys(fields).filter((k) => bound.has(k));
+    if (clashing.length > 0) {
+      const own: Record<string, unknown> = { ...fields };
+      const rebound: Record<string, unknown> = {};
+      for (const k of clashing) {
+        rebound[k] = own[k];
+        delete own[k];
+      }
+      const label = this.levels.labels[level] as pino.Level;
+      (this.child(rebound)[label] as (...a: unknown[]) => void)(own, ...rest);
+      return;
+    }
+  }
+  method.apply(this, args);
+}
+
+/**
+ * pino's error serializer (type, message and stack with every cause, code, own fields), made
+ * safe to print: a field that cannot be turned into JSON (a circular object, a throwing
+ * getter) is replaced by a note naming it, so the line keeps the error and its causes
+ * instead of collapsing into "unable to serialize, circular reference".
+ */
+export function serializeError(err: unknown): unknown {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown;
+  if (serialized === null || typeof serialized !== 'object') return serialized;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(serialized)) {
+    let value: unknown;
+    try {
+      value = (serialized as Record<string, unknown>)[key];
+      if (typeof value === 'bigint') value = value.toString();
+      else if (value !== null && typeof value === 'object') JSON.stringify(value);
+    } catch (cause) {
+      value = `[not serializable: ${cause instanceof Error ? cause.message : String(cause)}]`;
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Cheap test of JSON text: no key can repeat when no `"key":` prefix occurs twice. */
+function repeatsAKey(json: string): boolean {
+  const keys = json.match(/(?<=[{,])"[^"\\]+":/g);
+  return keys !== null && new Set(keys).size !== keys.length;
+}
+
 /** One JSON log line with each top-level key once (the last value wins, as JSON.parse reads it). */
 export function withoutDuplicateKeys(line: string): string {
-  // Cheap test first: no key can repeat when no `"key":` prefix occurs twice.
-  const keys = line.match(/(?<=[{,])"[^"\\]+":/g);
-  if (!keys || new Set(keys).size === keys.length) return line;
+  if (!repeatsAKey(line)) return line;
   try {
     const newline = line.endsWith('\n') ? '\n' : '';
     return `${JSON.stringify(JSON.parse(line))}${newline}`;

@@ -294,19 +294,30 @@ function applyOperator<S, C extends BaseStrategyConfig>(
         inputs,
       });
       return;
-    case 'close_all':
+    case 'close_all': {
+      // HALTED is the kill switch: a CloseAll does not lift it. The closes are decided now and
+      // go out once an operator sets REDUCING or ACTIVE; the answer says so instead of
+      // claiming to close.
+      const halted = step.world.tradingState === 'halted';
       if (step.world.tradingState === 'active') step.world.tradingState = 'reducing';
       step.cancelAllOwn(
         {
           kind: 'trading_state',
           reasonCode: 'operator_close_all',
-          message: `${step.world.tradingState.toUpperCase()}: closing every position`,
-          inputs: { ...inputs, trading_state: step.world.tradingState },
+          message: halted
+            ? 'HALTED: nothing is sent while halted; open orders canceled, positions stay open and are closed with reduce-only orders once trading is set to REDUCING or ACTIVE'
+            : `${step.world.tradingState.toUpperCase()}: closing every position with reduce-only orders`,
+          inputs: {
+            ...inputs,
+            trading_state: step.world.tradingState,
+            ...(halted ? { closes_sent_when: 'REDUCING or ACTIVE' } : {}),
+          },
         },
         (o) => !o.reduceOnly,
       );
       definition.closeAll(step);
       return;
+    }
   }
 }
 

@@ -23,7 +23,7 @@ import type {
   TradeId,
   VenueId,
 } from '@perpmesh/core';
-import { dec, REPORT_DECIMAL_PLACES, roundForReport, toWire } from '@perpmesh/core';
+import { dec, REPORT_DECIMAL_PLACES, roundForReport, toWire, ValidationError } from '@perpmesh/core';
 
 // ---------------------------------------------------------------------------------------
 // Facts (the data part of inputs; also what `start` carries in bulk)
@@ -180,6 +180,20 @@ export interface MarketsInput extends InputBase {
  * - `cancel_all`: cancel every own open order, keep positions and the trading state (SIGTERM).
  */
 export type OperatorAction = 'halt' | 'reduce' | 'resume' | 'close_all' | 'cancel_all';
+
+/** An operator's reason (the note of an operator command) is at most this long: it lands in decisions, logs and events. */
+export const MAX_OPERATOR_REASON_CHARS = 500;
+
+/** The reason of an operator command, checked: text of at most `MAX_OPERATOR_REASON_CHARS`. */
+export function checkOperatorReason(reason: string): string {
+  if (reason.length > MAX_OPERATOR_REASON_CHARS) {
+    throw new ValidationError(
+      'reason',
+      `must be at most ${MAX_OPERATOR_REASON_CHARS} characters, got ${reason.length}`,
+    );
+  }
+  return reason;
+}
 
 export interface OperatorInput extends InputBase {
   readonly kind: 'operator';

@@ -24,7 +24,13 @@
  */
 
 import type { EventLog, StoredMessage, TailHandle } from '@perpmesh/bus';
-import { decodeEnvelope, type Envelope, publishEnvelope, type Subjects } from '@perpmesh/contracts';
+import {
+  decodeEnvelope,
+  type Envelope,
+  publishEnvelope,
+  type StrategyDecision,
+  type Subjects,
+} from '@perpmesh/contracts';
 import { type EpochMs, errorText, PerpmeshError, sleep } from '@perpmesh/core';
 import type { HealthRegistry, Logger } from '@perpmesh/runtime';
 import {
@@ -34,7 +40,7 @@ import {
   type StateStore,
 } from '@perpmesh/state';
 import type { AnyStrategyDecider } from '../config.js';
-import type { StepResult, StrategyDecisionRecord, StrategyInput } from '../model.js';
+import { checkOperatorReason, type StepResult, type StrategyInput } from '../model.js';
 import { type AnyStrategyDefinition, lookupStrategy } from '../registry.js';
 import { isOwnClientOrderId, openOrders, type WorldState } from '../world.js';
 import { STRATEGY_DEFAULTS, type StrategyInstanceSpec, type StrategyRuntimeSettings } from './config.js';
@@ -56,7 +62,12 @@ export type RunnerState = 'standby' | 'starting' | 'running' | 'stopping' | 'sto
 export interface RunnerStreams {
   readonly exec: string;
   readonly acct: string;
+  /** Where the decisions are published: a start reads its recent ones back for ListDecisions. */
+  readonly strat?: string;
 }
+
+/** How far back (events of the STRAT stream, per decision kept) a start looks for this strategy's decisions. */
+const DECISION_LOOKBACK_FACTOR = 10;
 
 export interface RunnerDeps {
   readonly spec: StrategyInstanceSpec;
@@ -109,7 +120,8 @@ export class StrategyRunner {
   /** What the stop's teardown did (the final save). */
   #stopResult: RunnerStopResult | undefined;
   readonly #journal: StrategyInputJournal;
-  readonly #recent: StrategyDecisionRecord[] = [];
+  /** The newest decisions (published or not), oldest first, for ListDecisions and CloseAll. */
+  #recent: StrategyDecision[] = [];
   readonly #inputsSeen = {
     books: new Set<string>(),
     funding: new Set<string>(),
@@ -181,7 +193,7 @@ export class StrategyRunner {
   get strategyState(): unknown {
     return this.#stepper.state.strategy;
   }
-  recentDecisions(): StrategyDecisionRecord[] {
+  recentDecisions(): StrategyDecision[] {
     return [...this.#recent];
   }
 
@@ -293,6 +305,7 @@ export class StrategyRunner {
   async #start(): Promise<void> {
     const d = this.#d;
     this.#setStatus('starting', 'starting: loading state');
+    await this.#loadRecentDecisions();
     if (!(await this.#stepper.restore())) {
       const [exec, acct] = await Promise.all([
         d.log.streamInfo(d.streams.exec),
@@ -425,6 +438,11 @@ export class StrategyRunner {
     action: 'halt' | 'reduce' | 'resume' | 'close_all' | 'cancel_all',
     note: string,
   ): Promise<StepResult<unknown>> {
+    try {
+      checkOperatorReason(note);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.#status !== 'running') {
       return Promise.reject(new StrategyNotRunningError(this.id, this.#status, this.#reason));
     }
@@ -555,7 +573,7 @@ export class StrategyRunner {
       // A step whose save fails is undone, and the instance fails (onSaveFailed).
       const outcome = await this.#stepper.step(input, applied, origin);
       this.#noteInput(input);
-      for (const record of outcome.records) this.#remember(record);
+      for (const record of outcome.records) this.#remember(decisionToProto(record));
       if (outcome.decisions.length > 0 || outcome.commands.length > 0) await this.#release();
       return outcome;
     });
@@ -578,9 +596,43 @@ export class StrategyRunner {
     if (after !== before || input.kind === 'balance' || input.kind === 'tick') this.#refreshReadiness();
   }
 
-  #remember(record: StrategyDecisionRecord): void {
-    this.#recent.push(record);
+  #remember(decision: StrategyDecision): void {
+    if (this.#recent.some((d) => d.decisionId === decision.decisionId)) return;
+    this.#recent.push(decision);
     if (this.#recent.length > this.#d.settings.decisionsKept) this.#recent.shift();
+  }
+
+  /**
+   * The decisions before this start (a restart, a takeover) read back from the STRAT stream,
+   * so ListDecisions is not empty after one: the newest `decisionsKept` of this strategy among
+   * the stream's last `DECISION_LOOKBACK_FACTOR` x that many events. A failed read only
+   * leaves the list shorter.
+   */
+  async #loadRecentDecisions(): Promise<void> {
+    const d = this.#d;
+    const stream = d.streams.strat;
+    if (stream === undefined) return;
+    try {
+      const info = await d.log.streamInfo(stream);
+      if (info.messages === 0) return;
+      const fromSeq = Math.max(
+        info.firstSeq,
+        info.lastSeq - DECISION_LOOKBACK_FACTOR * d.settings.decisionsKept + 1,
+      );
+      const found: StrategyDecision[] = [];
+      for await (const msg of d.log.read({ stream, fromSeq, toSeq: info.lastSeq })) {
+        const payload = decodeEnvelope(msg.data).payload;
+        if (payload?.$case === 'strategyDecision' && payload.value.strategyId === this.id)
+          found.push(payload.value);
+      }
+      this.#recent = [];
+      for (const decision of found.slice(-d.settings.decisionsKept)) this.#remember(decision);
+    } catch (err) {
+      d.logger.warn(
+        { err: errorText(err), strategyId: this.id },
+        'could not read the recent decisions back from the log; ListDecisions starts short',
+      );
+    }
   }
 
   /** Own open orders right now (views). */

@@ -24,7 +24,7 @@ import { dec } from '@perpmesh/core';
 import type { StateStore } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import type { PaperVenueSetup } from '@perpmesh/venues';
-import type { OrderRef } from '../model.js';
+import { MAX_OPERATOR_REASON_CHARS, type OrderRef } from '../model.js';
 import { DRY_RUN_REASON, type OrderGateway, OrderGatewayUnavailableError } from './gateway.js';
 import { StrategyNotRunningError } from './runner.js';
 import { BTC, call, HOUR_MS, MANUAL_SETTINGS, Stack } from './stack.test-helper.js';
@@ -254,10 +254,27 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
       await stack.step(1_000);
       assert.equal(first.runner('grid-1').status.state, 'running');
       assert.equal(second.runner('grid-1').status.state, 'standby', 'still standby while the lease is held');
+      for (let i = 0; i < 10 && first.runner('grid-1').recentDecisions().length === 0; i++)
+        await stack.step(1_000);
+      const decidedBefore = first.runner('grid-1').recentDecisions();
+      assert.ok(decidedBefore.length > 0, 'the first instance decided something');
       await stack.stopStrategy();
       await second.runner('grid-1').whenRunning(5_000);
       // It resumed from the first one's saved state: the same decision sequence goes on.
       assert.ok(second.runner('grid-1').world.decisionSeq >= first.runner('grid-1').world.decisionSeq);
+      // ListDecisions (the runner's recent decisions) is not empty after the takeover: the
+      // earlier decisions were read back from the log.
+      const seen = new Set(
+        second
+          .runner('grid-1')
+          .recentDecisions()
+          .map((d) => d.decisionId),
+      );
+      for (const d of decidedBefore)
+        assert.ok(
+          seen.has(d.decisionId),
+          `decision ${d.decisionId} (${d.reasonCode}) listed after the takeover`,
+        );
     } finally {
       await second.stop();
     }
@@ -368,6 +385,19 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
         }),
         (err) => statusOf(err) === status.INVALID_ARGUMENT && /state/.test((err as ServiceError).details),
       );
+      // An operator's reason lands in decisions, logs and events: bounded, and the field named.
+      const before = (await stack.decisions('grid-1')).length;
+      await assert.rejects(
+        call<SetTradingStateRequest, SetTradingStateResponse>(client.setTradingState.bind(client), {
+          strategyId: 'grid-1',
+          state: TradingState.TRADING_STATE_HALTED,
+          reason: 'r'.repeat(MAX_OPERATOR_REASON_CHARS + 1),
+        }),
+        (err) =>
+          statusOf(err) === status.INVALID_ARGUMENT &&
+          /reason: must be at most 500 characters, got 501/.test((err as ServiceError).details),
+      );
+      assert.equal((await stack.decisions('grid-1')).length, before, 'nothing decided on a refused reason');
       await assert.rejects(
         call<GetArbBookRequest, GetArbBookResponse>(client.getArbBook.bind(client), { strategyId: 'grid-1' }),
         (err) =>

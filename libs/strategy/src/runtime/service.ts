@@ -28,7 +28,6 @@ import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js'
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
 import { strategyStageObserver } from './metrics.js';
 import { StrategyRunner } from './runner.js';
-import { decisionToProto } from './stepper.js';
 
 export interface StrategyServiceDeps {
   readonly log: EventLog;
@@ -117,7 +116,11 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
         log: deps.log,
         state: deps.state,
         subjects: deps.subjects,
-        streams: { exec: `${deps.streamPrefix}EXEC`, acct: `${deps.streamPrefix}ACCT` },
+        streams: {
+          exec: `${deps.streamPrefix}EXEC`,
+          acct: `${deps.streamPrefix}ACCT`,
+          strat: `${deps.streamPrefix}STRAT`,
+        },
         gateway,
         account: deps.account,
         markets: deps.markets,
@@ -194,11 +197,10 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
       if (!req.strategyId) throw new ValidationError('strategy_id', 'is required');
       const r = runner(req.strategyId);
       const result = await r.operator('close_all', req.reason || 'operator CloseAll');
-      const records = r.recentDecisions();
       const ids = new Set(result.decisions.map((d) => d.decisionId));
       return {
         strategy: instanceView(r),
-        decisions: records.filter((d) => ids.has(d.decisionId)).map(decisionToProto),
+        decisions: r.recentDecisions().filter((d) => ids.has(d.decisionId)),
       };
     }),
     listDecisions: h.unary(async (req) => {
@@ -209,7 +211,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
       const all = selected(req.strategyId)
         .flatMap((r) => r.recentDecisions())
         .sort((a, b) => a.decidedAtMs - b.decidedAtMs);
-      return { decisions: all.slice(-limit).map(decisionToProto) };
+      return { decisions: all.slice(-limit) };
     }),
   };
 

@@ -280,6 +280,36 @@ describe('funding arb: trading state', () => {
     assert.ok(exits.every((o) => o.reduceOnly));
     assert.equal(opened.result.state.world.tradingState, 'reducing');
   });
+
+  test('operator close_all while HALTED says nothing is sent until REDUCING, then closes with reduce-only orders', () => {
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const orders = Object.values(given.state.world.orders);
+    const t = T0 + 31_000;
+    const halted = spec(decider)
+      .given(
+        [
+          ...orders.flatMap((o) => fullyFilled(o, t, o.side === 'sell' ? '49999.5' : '50000.5', '5')),
+          { kind: 'operator', nowMs: t + 1, action: 'halt' },
+        ],
+        given.state,
+      )
+      .when({ kind: 'operator', nowMs: t + 2, action: 'close_all' });
+    assert.deepEqual(placed(halted.result.commands), [], 'nothing is sent while HALTED');
+    assert.equal(halted.result.state.world.tradingState, 'halted', 'CloseAll does not lift the kill switch');
+    const answer = halted.result.decisions.find((d) => d.reasonCode === 'operator_close_all');
+    assert.ok(answer, 'the close_all decision');
+    assert.doesNotMatch(answer.message, /closing every position/);
+    assert.match(
+      answer.message,
+      /HALTED: nothing is sent while halted.*once trading is set to REDUCING or ACTIVE/,
+    );
+    const reducing = spec(decider)
+      .given([], halted.result.state)
+      .when([{ kind: 'operator', nowMs: t + 3, action: 'reduce' }, tick(t + 10_000)]);
+    const exits = placed(reducing.result.commands);
+    assert.equal(exits.length, 2, 'both legs closed once REDUCING');
+    assert.ok(exits.every((o) => o.reduceOnly));
+  });
 });
 
 describe('funding arb: a close never opens', () => {
