@@ -244,9 +244,33 @@ export function imminentSettlement(
   return { net, inputs };
 }
 
-/** What staying `remainingMs` longer is expected to earn at a per-hour spread (nothing if the spread is not positive). */
-export function stayValue(spreadPerHour: Decimal, notional: Decimal, remainingMs: number): Decimal {
-  return maxDec(spreadPerHour, ZERO).mul(notional).mul(dec(remainingMs).div(MS_PER_HOUR));
+/** A leg of an open arb as the stay value sees it: its venue's schedule and mark, and its signed size. */
+export interface StayingLeg {
+  readonly view: Pick<CarryVenue, 'funding' | 'mark'>;
+  readonly signedSize: Decimal;
+}
+
+/**
+ * What staying `remainingMs` longer is expected to earn: per leg, the settlements of its
+ * venue that actually fall inside (nowMs, nowMs + remainingMs] at the current rate and
+ * mark (as carry counts them for entry), not the per-hour spread times the time left. A
+ * leg whose next settlement is `excludeNextWithinMs` away or less leaves that one out: it
+ * is the imminent payment the caller weighs against this value. May be negative.
+ */
+export function stayValue(
+  legs: ReadonlyArray<StayingLeg>,
+  nowMs: number,
+  remainingMs: number,
+  excludeNextWithinMs = 0,
+): Decimal {
+  const endMs = nowMs + Math.max(0, remainingMs);
+  let value = ZERO;
+  for (const { view, signedSize } of legs) {
+    const next = view.funding.nextFundingTimeMs;
+    const fromMs = next > nowMs && next - nowMs <= excludeNextWithinMs ? next : nowMs;
+    value = value.plus(legFundingOver(view, signedSize, fromMs, endMs - fromMs).amount);
+  }
+  return value;
 }
 
 /** A leg's accounting (core position state) and the venue it is marked on. */
