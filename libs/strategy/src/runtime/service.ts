@@ -6,24 +6,22 @@
  */
 import type { EventLog } from '@perpmesh/bus';
 import {
-  type ArbLeg as ArbLegProto,
-  type Arb as ArbProto,
   type StrategyInstance,
   StrategyMode,
   type StrategyServiceServer,
   StrategyServiceService,
   type Subjects,
-  sideToProto,
   TRADING_STATE,
 } from '@perpmesh/contracts';
-import { type EpochMs, PerpmeshError, ValidationError, ZERO } from '@perpmesh/core';
+import { type EpochMs, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { grpcHandlers, type HealthRegistry, type Logger, type ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { makeStrategyDecider } from '../config.js';
 import type { OperatorAction } from '../model.js';
 import { fundingArbStrategy } from '../strategies/funding-arb/definition.js';
-import { type Arb, type FundingArbState, legSize } from '../strategies/funding-arb/index.js';
+import { arbBookReport, type FundingArbState } from '../strategies/funding-arb/index.js';
 import type { TradingState } from '../world.js';
+import { arbBookToProto } from './arb-book-proto.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
 import { strategyStageObserver } from './metrics.js';
@@ -182,13 +180,8 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
           `${req.strategyId} is a ${r.spec.config.kind} strategy, not ${fundingArbStrategy.kind}`,
         );
       }
-      const book = r.strategyState as FundingArbState;
-      return {
-        strategyId: r.id,
-        dryRun: r.dryRun,
-        active: Object.values(book.arbs).map(arbView),
-        closed: book.closed.map(arbView),
-      };
+      const report = arbBookReport(r.strategyState as FundingArbState, r.world);
+      return arbBookToProto(report, { strategyId: r.id, dryRun: r.dryRun, asOfMs: deps.nowMs() });
     }),
     closeAll: h.unary(async (req) => {
       if (!req.strategyId) throw new ValidationError('strategy_id', 'is required');
@@ -241,43 +234,5 @@ function instanceView(r: StrategyRunner): StrategyInstance {
     reason: r.dryRun ? `DRY-RUN${status.reason ? `; ${status.reason}` : ''}` : status.reason,
     decisions: r.world.decisionSeq,
     openOrders: r.openOrderCount(),
-  };
-}
-
-function legView(leg: Arb['short']): ArbLegProto {
-  const p = leg.position;
-  return {
-    venue: leg.venue,
-    account: leg.account,
-    instrument: leg.instrument,
-    entrySide: sideToProto(leg.entrySide),
-    size: legSize(leg).toFixed(),
-    entryPrice: p.entryPrice?.toFixed() ?? '',
-    fees: p.fees.toFixed(),
-    fundingReceived: p.funding.toFixed(),
-    realizedPnl: p.tradingPnl.toFixed(),
-    clientOrderIds: Object.keys(leg.orders),
-  };
-}
-
-function arbView(a: Arb): ArbProto {
-  const fees = a.short.position.fees.plus(a.long.position.fees);
-  const funding = a.short.position.funding.plus(a.long.position.funding);
-  const trading = a.short.position.tradingPnl.plus(a.long.position.tradingPnl);
-  return {
-    arbId: a.arbId,
-    instrument: a.instrument,
-    phase: a.phase,
-    shortLeg: legView(a.short),
-    longLeg: legView(a.long),
-    expectedNetCarry: a.expectedNetCarry.toFixed(),
-    fees: fees.toFixed(),
-    fundingReceived: funding.toFixed(),
-    carryNetOfFees: funding.minus(fees).toFixed(),
-    realizedPnl: trading.minus(fees).plus(funding).plus(ZERO).toFixed(),
-    startedAtMs: a.startedAtMs,
-    closedAtMs: a.closedAtMs ?? 0,
-    closeReason: a.closeReason ?? '',
-    entry: { ...a.entry },
   };
 }

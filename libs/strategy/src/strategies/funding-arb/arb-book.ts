@@ -41,6 +41,20 @@ const legOrderCodec = z.object({
   refMid: decimalCodec.optional(),
 });
 
+const fundingSettlementCodec = z.object({
+  fundingTimeMs: msSchema,
+  /** Received (positive) or paid (negative). */
+  settled: decimalCodec,
+  /** What the last reading before the payment predicted (rate x mark x size); absent without a reading. */
+  predicted: decimalCodec.optional(),
+  rate: decimalCodec.optional(),
+  mark: decimalCodec.optional(),
+});
+export type FundingSettlement = z.output<typeof fundingSettlementCodec>;
+
+/** Settlements kept per leg: an 8 h venue for 60 days, an hourly one for 10 days. */
+export const MAX_FUNDING_HISTORY = 240;
+
 const legCodec = z.object({
   venue: z.string(),
   account: z.string(),
@@ -59,6 +73,8 @@ const legCodec = z.object({
   fundingPredicted: decimalCodec.optional(),
   /** How many funding payments the leg has settled. */
   settlements: z.int().min(0).optional(),
+  /** The leg's funding history: each settled payment next to the reading that predicted it (bounded, oldest first). */
+  fundingHistory: z.array(fundingSettlementCodec).optional(),
   lastOrderAtMs: msSchema.optional(),
 });
 export type ArbLeg = z.output<typeof legCodec>;
@@ -118,7 +134,9 @@ export const fundingArbStateCodec = z.object({
     })
     .optional(),
   /** Alarms currently raised (alarms.ts), by incident key: one decision when raised, one when cleared. */
-  alarms: z.record(z.string(), z.object({ name: z.string(), sinceMs: msSchema })).optional(),
+  alarms: z
+    .record(z.string(), z.object({ name: z.string(), sinceMs: msSchema, message: z.string().optional() }))
+    .optional(),
   /** Per instrument: after a risk denial, no new entry attempt before `untilMs` (doubling per denial). */
   entryBackoff: z
     .record(z.string(), z.object({ untilMs: msSchema, denials: z.int().min(1), reasonCode: z.string() }))
@@ -196,48 +214,105 @@ export interface LegMarks {
   readonly long?: Decimal | undefined;
 }
 
+/** Where an arb's (or a whole book's) money came from, in quote currency. */
+export interface Attribution {
+  /** Funding received (negative = paid). */
+  readonly funding: Decimal;
+  /** What the settled payments were predicted to be (the last reading before each). */
+  readonly fundingPredicted: Decimal;
+  /** Realized trading PnL plus the open size marked at the marks: across both legs, the basis PnL. */
+  readonly basisPnl: Decimal;
+  readonly fees: Decimal;
+  /** Fills against the mids of the decisions that placed them (positive = cost); inside basisPnl. */
+  readonly slippage: Decimal;
+  /** funding + basisPnl - fees. */
+  readonly net: Decimal;
+}
+
+export const NO_ATTRIBUTION: Attribution = {
+  funding: ZERO,
+  fundingPredicted: ZERO,
+  basisPnl: ZERO,
+  fees: ZERO,
+  slippage: ZERO,
+  net: ZERO,
+};
+
+/** One leg's price PnL: realized trading PnL plus what it holds marked at `mark` (none: nothing unrealized). */
+export function legPricePnl(leg: ArbLeg, mark: Decimal | undefined): { price: Decimal; unrealized: Decimal } {
+  const p = leg.position;
+  const unrealized = mark && p.entryPrice && !p.size.isZero() ? mark.minus(p.entryPrice).mul(p.size) : ZERO;
+  return { price: p.tradingPnl.plus(unrealized), unrealized };
+}
+
+/** An arb's attribution with its open legs marked at `marks`. */
+export function attributionOf(arb: Arb, marks: LegMarks = {}): Attribution {
+  let out = NO_ATTRIBUTION;
+  for (const [leg, mark] of [
+    [arb.short, marks.short],
+    [arb.long, marks.long],
+  ] as const) {
+    const p = leg.position;
+    const basisPnl = out.basisPnl.plus(legPricePnl(leg, mark).price);
+    const funding = out.funding.plus(p.funding);
+    const fees = out.fees.plus(p.fees);
+    out = {
+      funding,
+      fundingPredicted: out.fundingPredicted.plus(leg.fundingPredicted ?? ZERO),
+      basisPnl,
+      fees,
+      slippage: out.slippage.plus(leg.slippage ?? ZERO),
+      net: funding.plus(basisPnl).minus(fees),
+    };
+  }
+  return out;
+}
+
+/** The sum of attributions (a book's total). */
+export function sumAttributions(parts: ReadonlyArray<Attribution>): Attribution {
+  return parts.reduce(
+    (a, b) => ({
+      funding: a.funding.plus(b.funding),
+      fundingPredicted: a.fundingPredicted.plus(b.fundingPredicted),
+      basisPnl: a.basisPnl.plus(b.basisPnl),
+      fees: a.fees.plus(b.fees),
+      slippage: a.slippage.plus(b.slippage),
+      net: a.net.plus(b.net),
+    }),
+    NO_ATTRIBUTION,
+  );
+}
+
 /**
- * Where an arb's money came from, per leg and in total: funding received (or paid), price
- * PnL (realized trading PnL plus what the leg still holds marked at `marks`; across both
- * legs that is the basis PnL), fees, and slippage against the mids of the decisions that
- * placed the orders (already inside the price PnL; shown apart so the basis move without
- * it is visible). net = funding + price PnL - fees. Predicted funding is the entry's
- * estimate for the holding window.
+ * Where an arb's money came from, per leg and in total, as decision inputs: funding
+ * received (or paid), price PnL (realized trading PnL plus what the leg still holds marked
+ * at `marks`; across both legs that is the basis PnL), fees, and slippage against the mids
+ * of the decisions that placed the orders (already inside the price PnL; shown apart so
+ * the basis move without it is visible). net = funding + price PnL - fees. Predicted
+ * funding is the entry's estimate for the holding window.
  */
 export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  let funding = ZERO;
-  let price = ZERO;
-  let fees = ZERO;
-  let slippage = ZERO;
-  let predictedSettled = ZERO;
   for (const [name, leg, mark] of [
     ['short', arb.short, marks.short],
     ['long', arb.long, marks.long],
   ] as const) {
-    const p = leg.position;
-    const unrealized = mark && p.entryPrice && !p.size.isZero() ? mark.minus(p.entryPrice).mul(p.size) : ZERO;
-    const legPrice = p.tradingPnl.plus(unrealized);
-    const legSlippage = leg.slippage ?? ZERO;
-    out[`${name}.funding`] = p.funding.toFixed();
+    const { price, unrealized } = legPricePnl(leg, mark);
+    out[`${name}.funding`] = leg.position.funding.toFixed();
     out[`${name}.funding_predicted`] = (leg.fundingPredicted ?? ZERO).toFixed();
     out[`${name}.settlements`] = String(leg.settlements ?? 0);
-    out[`${name}.price_pnl`] = legPrice.toFixed();
+    out[`${name}.price_pnl`] = price.toFixed();
     out[`${name}.unrealized_pnl`] = unrealized.toFixed();
-    out[`${name}.slippage`] = legSlippage.toFixed();
-    funding = funding.plus(p.funding);
-    price = price.plus(legPrice);
-    fees = fees.plus(p.fees);
-    slippage = slippage.plus(legSlippage);
-    predictedSettled = predictedSettled.plus(leg.fundingPredicted ?? ZERO);
+    out[`${name}.slippage`] = (leg.slippage ?? ZERO).toFixed();
   }
-  out['attribution.funding'] = funding.toFixed();
-  out['attribution.funding_predicted_for_settled'] = predictedSettled.toFixed();
-  out['attribution.basis_pnl'] = price.toFixed();
-  out['attribution.basis_pnl_before_slippage'] = price.plus(slippage).toFixed();
-  out['attribution.fees'] = fees.toFixed();
-  out['attribution.slippage_vs_decision_mid'] = slippage.toFixed();
-  out['attribution.net'] = funding.plus(price).minus(fees).toFixed();
+  const a = attributionOf(arb, marks);
+  out['attribution.funding'] = a.funding.toFixed();
+  out['attribution.funding_predicted_for_settled'] = a.fundingPredicted.toFixed();
+  out['attribution.basis_pnl'] = a.basisPnl.toFixed();
+  out['attribution.basis_pnl_before_slippage'] = a.basisPnl.plus(a.slippage).toFixed();
+  out['attribution.fees'] = a.fees.toFixed();
+  out['attribution.slippage_vs_decision_mid'] = a.slippage.toFixed();
+  out['attribution.net'] = a.net.toFixed();
   out['attribution.predicted_funding'] = arb.entry.gross_carry ?? '';
   return out;
 }
@@ -314,11 +389,18 @@ export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: Fa
   }
 }
 
+/** What the last funding reading before a payment predicted for a leg: rate x mark x size. */
+export interface FundingPrediction {
+  readonly amount: Decimal;
+  readonly rate: Decimal;
+  readonly mark: Decimal;
+}
+
 /** Books a funding payment on the leg it belongs to, also on an arb closed after the settlement it pays for. */
 export function recordFunding(
   state: FundingArbState,
   p: Extract<StrategyInput, { kind: 'funding_payment' }>,
-  predict?: (leg: ArbLeg) => Decimal | undefined,
+  predict?: (leg: ArbLeg) => FundingPrediction | undefined,
 ): void {
   const matches = (leg: ArbLeg) =>
     leg.venue === p.venue && leg.account === p.account && leg.instrument === p.instrument;
@@ -338,8 +420,16 @@ export function recordFunding(
   if (!arb) return;
   const leg = matches(arb.short) ? arb.short : arb.long;
   const predicted = predict?.(leg);
-  if (predicted) leg.fundingPredicted = (leg.fundingPredicted ?? ZERO).plus(predicted);
+  if (predicted) leg.fundingPredicted = (leg.fundingPredicted ?? ZERO).plus(predicted.amount);
   leg.settlements = (leg.settlements ?? 0) + 1;
+  const history = leg.fundingHistory ?? [];
+  history.push({
+    fundingTimeMs: p.fundingTimeMs,
+    settled: p.amount,
+    ...(predicted ? { predicted: predicted.amount, rate: predicted.rate, mark: predicted.mark } : {}),
+  });
+  if (history.length > MAX_FUNDING_HISTORY) history.splice(0, history.length - MAX_FUNDING_HISTORY);
+  leg.fundingHistory = history;
   leg.position = applyFunding(leg.position as PositionState, {
     amount: p.amount,
     tsEventMs: p.fundingTimeMs,

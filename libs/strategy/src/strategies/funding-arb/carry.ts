@@ -193,6 +193,15 @@ export function fillableBothWays(book: BookState): Decimal {
   return minDec(total(book.bids), total(book.asks));
 }
 
+/** What `size` short on `short` and long on `long` earns per hour at the current per-hour rates and marks. */
+export function carryPerHour(
+  short: Pick<CarryVenue, 'ratePerHour' | 'mark'>,
+  long: Pick<CarryVenue, 'ratePerHour' | 'mark'>,
+  size: Decimal,
+): Decimal {
+  return short.ratePerHour.mul(short.mark).minus(long.ratePerHour.mul(long.mark)).mul(size);
+}
+
 /**
  * Hours of funding at the current per-hour rates needed to pay `costs` (fees and slippage,
  * entry and exit); undefined when the pair earns nothing per hour (it never breaks even).
@@ -203,7 +212,7 @@ export function breakEvenHours(
   size: Decimal,
   costs: Decimal,
 ): Decimal | undefined {
-  const perHour = short.ratePerHour.mul(short.mark).minus(long.ratePerHour.mul(long.mark)).mul(size);
+  const perHour = carryPerHour(short, long, size);
   if (!perHour.gt(0)) return undefined;
   return maxDec(costs, ZERO).div(perHour);
 }

@@ -66,7 +66,13 @@ function react(step: ArbStep, input: StrategyInput, fact: FactResult): void {
     // Predicted from the last reading before the payment: its rate and mark on the leg's size.
     const reading = step.world.funding[marketKey(input.venue, input.instrument)];
     recordFunding(step.strategy, input, (leg) =>
-      reading?.markPrice ? settlementPayment(legSize(leg), reading.markPrice, reading.rate) : undefined,
+      reading?.markPrice
+        ? {
+            amount: settlementPayment(legSize(leg), reading.markPrice, reading.rate),
+            rate: reading.rate,
+            mark: reading.markPrice,
+          }
+        : undefined,
     );
   }
   if (input.kind === 'start') adoptAtStart(step, input);

@@ -4,11 +4,23 @@ export {
   type Arb,
   type ArbLeg,
   type ArbPhase,
+  type Attribution,
   arbAttribution,
+  attributionOf,
   type FundingArbState,
+  type FundingSettlement,
   type LegMarks,
+  legPricePnl,
   legSize,
 } from './arb-book.js';
+export {
+  type ArbBookReport,
+  type ArbReport,
+  arbBookReport,
+  arbReport,
+  type RaisedAlarm,
+} from './arb-report.js';
+export type { BreakerState } from './breaker.js';
 export { breakEvenHours, commonLotSize, settlementsWithin } from './carry.js';
 export { type FundingArbConfig, fundingArbConfigSchema, parseFundingArbConfig } from './config.js';
 export { fundingArbDecider } from './decider.js';
