@@ -23,6 +23,8 @@ import {
   ExecutionServiceClient,
   type GetAccountSummaryRequest,
   type GetAccountSummaryResponse,
+  type GetArbBookRequest,
+  type GetArbBookResponse,
   type GetBalancesRequest,
   type GetBalancesResponse,
   type GetFundingRatesRequest,
@@ -33,6 +35,7 @@ import {
   type GetVenueStatusResponse,
   type ListOpenOrdersRequest,
   type ListOpenOrdersResponse,
+  type ListStrategiesResponse,
   MarketDataServiceClient,
   type SetTradingStateRequest,
   type SetTradingStateResponse,
@@ -157,6 +160,16 @@ export class OperatorApi {
     return this.#call('market-data', c, 'GetVenueStatus', (md, o, cb) =>
       c.getVenueStatus(fill(req, { venue: '' }), md, o, cb),
     );
+  }
+
+  listStrategies(): Promise<ListStrategiesResponse> {
+    const c = this.#client('strategy', StrategyServiceClient);
+    return this.#call('strategy', c, 'ListStrategies', (md, o, cb) => c.listStrategies({}, md, o, cb));
+  }
+
+  getArbBook(req: GetArbBookRequest): Promise<GetArbBookResponse> {
+    const c = this.#client('strategy', StrategyServiceClient);
+    return this.#call('strategy', c, 'GetArbBook', (md, o, cb) => c.getArbBook(req, md, o, cb));
   }
 
   setTradingState(req: SetTradingStateRequest): Promise<SetTradingStateResponse> {
