@@ -77,6 +77,8 @@ export interface RunnerDeps {
   readonly settings: StrategyRuntimeSettings;
   /** Told how long each stage of a deciding step took (metrics.ts); none: not measured. */
   readonly onStage?: StrategyStageObserver;
+  /** Told every decision once it is made (the alarm webhook); must return at once. */
+  readonly onDecision?: (record: StrategyDecisionRecord) => void;
 }
 
 /** What a stop did; `saveError` set when the final save failed (the last steps are not stored). */
@@ -581,6 +583,7 @@ export class StrategyRunner {
   #remember(record: StrategyDecisionRecord): void {
     this.#recent.push(record);
     if (this.#recent.length > this.#d.settings.decisionsKept) this.#recent.shift();
+    this.#d.onDecision?.(record);
   }
 
   /** Own open orders right now (views). */

@@ -21,6 +21,7 @@ import type { OperatorAction } from '../model.js';
 import { fundingArbStrategy } from '../strategies/funding-arb/definition.js';
 import { arbBookReport, type FundingArbState } from '../strategies/funding-arb/index.js';
 import type { TradingState } from '../world.js';
+import { AlarmWebhook, type AlarmWebhookOptions, type AlarmWebhookStats } from './alarm-webhook.js';
 import { arbBookToProto } from './arb-book-proto.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
@@ -49,6 +50,8 @@ export interface StrategyServiceDeps {
   readonly settings: StrategyRuntimeSettings;
   /** Where the stage histograms go (metrics.ts `perpmesh_strategy_stage_seconds`); none: not measured. */
   readonly metrics?: ServiceMetrics;
+  /** `strategy.alarms.webhook`: alarm decisions are also POSTed there (alarm-webhook.ts); none: log only. */
+  readonly alarmWebhook?: AlarmWebhookOptions;
 }
 
 export interface StrategyService {
@@ -63,6 +66,8 @@ export interface StrategyService {
   runners(): StrategyRunner[];
   /** The recorder of a dry-run instance (every intended order). */
   recorder(strategyId: string): DryRunRecorder | undefined;
+  /** The alarm webhook's counters; undefined when none is configured. */
+  alarmWebhookStats(): AlarmWebhookStats | undefined;
   /** The kill switch for every strategy (the gateway's TradingStateService shape). */
   setTradingState(change: {
     state: 'ACTIVE' | 'REDUCING' | 'HALTED';
@@ -100,6 +105,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
   const recorders = new Map<string, DryRunRecorder>();
   const runners = new Map<string, StrategyRunner>();
   const onStage = deps.metrics ? strategyStageObserver(deps.metrics) : undefined;
+  const webhook = deps.alarmWebhook ? new AlarmWebhook(deps.alarmWebhook) : undefined;
   for (const spec of deps.instances) {
     let gateway = deps.orders;
     if (spec.mode === 'dry_run') {
@@ -129,6 +135,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
         holder,
         settings: deps.settings,
         ...(onStage ? { onStage } : {}),
+        ...(webhook ? { onDecision: (record) => webhook.offer(record) } : {}),
       }),
     );
   }
@@ -212,6 +219,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
     },
     async stop() {
       await Promise.allSettled([...runners.values()].map((r) => r.stop()));
+      await webhook?.close();
       deps.orders.close();
       deps.account.close();
     },
@@ -219,6 +227,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
     runner,
     runners: () => [...runners.values()],
     recorder: (id) => recorders.get(id),
+    alarmWebhookStats: () => webhook?.stats(),
     setTradingState,
   };
 }
