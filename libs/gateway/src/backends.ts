@@ -45,7 +45,7 @@ export interface GatewayBackends {
   accountSummary(): Promise<GetAccountSummaryResponse>;
   openOrders(): Promise<ListOpenOrdersResponse>;
   cancelAllOrders(request: CancelAllOrdersRequest): Promise<CancelAllOrdersResponse>;
-  /** The arb book of every funding-arb strategy (StrategyService); absent: /api/arbs answers 503. */
+  /** The arb book of every funding-arb strategy (StrategyService); absent: /api/arbs answers 502. */
   arbBooks?(): Promise<GetArbBookResponse[]>;
   close(): void;
 }
