@@ -609,19 +609,20 @@ export interface ArbBookView {
 }
 
 const ATTRIBUTION_FIELDS = ['funding', 'fundingPredicted', 'basisPnl', 'fees', 'slippage', 'net'] as const;
+type AttributionField = (typeof ATTRIBUTION_FIELDS)[number];
+
+function attributionFrom(value: (field: AttributionField) => string): ArbAttributionRow {
+  return Object.fromEntries(ATTRIBUTION_FIELDS.map((f) => [f, value(f)])) as Record<AttributionField, string>;
+}
 
 function attributionRow(a: ArbAttribution | undefined): ArbAttributionRow {
-  const row: Record<string, string> = {};
-  for (const f of ATTRIBUTION_FIELDS) row[f] = a?.[f] || '0';
-  return row as unknown as ArbAttributionRow;
+  return attributionFrom((f) => a?.[f] || '0');
 }
 
 function sumAttributionRows(rows: ReadonlyArray<ArbAttributionRow>): ArbAttributionRow {
-  const row: Record<string, string> = {};
-  for (const f of ATTRIBUTION_FIELDS) {
-    row[f] = toWire(rows.reduce((sum, r) => sum.plus(decimalOrUndefined(r[f]) ?? 0), new Decimal(0)));
-  }
-  return row as unknown as ArbAttributionRow;
+  return attributionFrom((f) =>
+    toWire(rows.reduce((sum, r) => sum.plus(decimalOrUndefined(r[f]) ?? 0), new Decimal(0))),
+  );
 }
 
 function arbLegRow(leg: ArbLeg | undefined): ArbLegRow {
