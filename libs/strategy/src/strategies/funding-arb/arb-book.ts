@@ -305,16 +305,22 @@ export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, s
     out[`${name}.unrealized_pnl`] = unrealized.toFixed();
     out[`${name}.slippage`] = (leg.slippage ?? ZERO).toFixed();
   }
-  const a = attributionOf(arb, marks);
-  out['attribution.funding'] = a.funding.toFixed();
-  out['attribution.funding_predicted_for_settled'] = a.fundingPredicted.toFixed();
-  out['attribution.basis_pnl'] = a.basisPnl.toFixed();
-  out['attribution.basis_pnl_before_slippage'] = a.basisPnl.plus(a.slippage).toFixed();
-  out['attribution.fees'] = a.fees.toFixed();
-  out['attribution.slippage_vs_decision_mid'] = a.slippage.toFixed();
-  out['attribution.net'] = a.net.toFixed();
+  Object.assign(out, attributionInputs(attributionOf(arb, marks)));
   out['attribution.predicted_funding'] = arb.entry.gross_carry ?? '';
   return out;
+}
+
+/** An attribution as decision inputs (`attribution.*`). */
+export function attributionInputs(a: Attribution): Record<string, string> {
+  return {
+    'attribution.funding': a.funding.toFixed(),
+    'attribution.funding_predicted_for_settled': a.fundingPredicted.toFixed(),
+    'attribution.basis_pnl': a.basisPnl.toFixed(),
+    'attribution.basis_pnl_before_slippage': a.basisPnl.plus(a.slippage).toFixed(),
+    'attribution.fees': a.fees.toFixed(),
+    'attribution.slippage_vs_decision_mid': a.slippage.toFixed(),
+    'attribution.net': a.net.toFixed(),
+  };
 }
 
 /** Per-leg and total trading PnL, fees, funding and net, next to what the entry expected, with the attribution. */
@@ -396,12 +402,15 @@ export interface FundingPrediction {
   readonly mark: Decimal;
 }
 
-/** Books a funding payment on the leg it belongs to, also on an arb closed after the settlement it pays for. */
+/**
+ * Books a funding payment on the leg it belongs to, also on an arb closed after the
+ * settlement it pays for; returns that arb and leg (none: the payment is no arb's).
+ */
 export function recordFunding(
   state: FundingArbState,
   p: Extract<StrategyInput, { kind: 'funding_payment' }>,
   predict?: (leg: ArbLeg) => FundingPrediction | undefined,
-): void {
+): { arb: Arb; leg: ArbLeg } | undefined {
   const matches = (leg: ArbLeg) =>
     leg.venue === p.venue && leg.account === p.account && leg.instrument === p.instrument;
   let arb = state.arbs[p.instrument];
@@ -417,7 +426,7 @@ export function recordFunding(
           p.fundingTimeMs <= a.closedAtMs,
       );
   }
-  if (!arb) return;
+  if (!arb) return undefined;
   const leg = matches(arb.short) ? arb.short : arb.long;
   const predicted = predict?.(leg);
   if (predicted) leg.fundingPredicted = (leg.fundingPredicted ?? ZERO).plus(predicted.amount);
@@ -435,6 +444,7 @@ export function recordFunding(
     tsEventMs: p.fundingTimeMs,
   }) as ArbLeg['position'];
   if (arb.phase === 'closed' && arb.result) arb.result = arbResult(arb);
+  return { arb, leg };
 }
 
 /** Moves a closed arb from the active book to the bounded list of closed arbs. */

@@ -9,13 +9,16 @@ import { type Decimal, minDec, ZERO } from '@perpmesh/core';
 import { marketKey, midOf, type WorldState } from '../../world.js';
 import {
   type Arb,
+  type ArbLeg,
   type Attribution,
+  attributionInputs,
   attributionOf,
   type FundingArbState,
   type LegMarks,
   legOpenSize,
   sumAttributions,
 } from './arb-book.js';
+import { type ArbStep, arbInputs, human } from './arb-step.js';
 import { type BreakerState, initialBreaker } from './breaker.js';
 import { type CarryVenue, carryPerHour, markedPnlAfterExit, ratePerHourOf } from './carry.js';
 
@@ -134,4 +137,34 @@ export function arbBookReport(state: FundingArbState, world: WorldState): ArbBoo
     .map(([key, a]) => ({ key, name: a.name, sinceMs: a.sinceMs, message: a.message ?? a.name }))
     .sort((a, b) => a.sinceMs - b.sinceMs || a.key.localeCompare(b.key));
   return { active, closed, totals, breakEvenHours, alarms, breaker: state.breaker ?? initialBreaker() };
+}
+
+/**
+ * One decision per settled payment on an arb leg (`funding_settled`): the payment next to
+ * its prediction, and the arb's attribution and break-even as they stand after it, so the
+ * decision log tells the PnL split as it grows, not only at the close.
+ */
+export function reportSettlement(step: ArbStep, arb: Arb, leg: ArbLeg): void {
+  const last = leg.fundingHistory?.[leg.fundingHistory.length - 1];
+  if (!last) return;
+  const r = arbReport(arb, step.world);
+  const a = r.attribution;
+  const name = leg === arb.short ? 'short' : 'long';
+  step.decide({
+    kind: 'signal',
+    reasonCode: 'funding_settled',
+    message: `${name} leg on ${leg.venue} settled ${human(last.settled)} (predicted ${last.predicted ? human(last.predicted) : 'none'}); arb net ${human(a.net)}, break-even ${r.breakEvenHours ? `${r.breakEvenHours.toFixed(1)} h` : r.arb.phase === 'closed' ? 'closed' : 'never'}`,
+    inputs: {
+      ...arbInputs(step, arb),
+      leg: name,
+      venue: leg.venue,
+      funding_time_ms: String(last.fundingTimeMs),
+      settled: last.settled.toFixed(),
+      predicted: last.predicted?.toFixed() ?? '',
+      reading_rate: last.rate?.toFixed() ?? '',
+      ...attributionInputs(a),
+      break_even_hours: r.breakEvenHours?.toFixed() ?? '',
+      carry_per_hour: r.carryPerHour?.toFixed() ?? '',
+    },
+  });
 }

@@ -63,6 +63,39 @@ describe('funding arb: the arb book report', () => {
     assert.equal(history[0]!.rate!.toFixed(), '0.001');
   });
 
+  test('each settled payment is a funding_settled decision with the payment, its prediction, the split and break-even', () => {
+    const entered = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const t = T0 + 31_000;
+    const fills = Object.values(entered.state.world.orders).flatMap((o) =>
+      fullyFilled(o, t, o.side === 'sell' ? '49999.5' : '50000.5', o.side === 'sell' ? '4.99995' : '5.00005'),
+    );
+    const payment = {
+      kind: 'funding_payment' as const,
+      nowMs: t + 2_000,
+      venue: A,
+      account: 'main',
+      instrument: BTC,
+      amount: dec('9.5'),
+      fundingTimeMs: t + 2_000,
+      paymentId: 'a1',
+    };
+    const then = spec(decider)
+      .given([...fills, funding(A, t + 1_000, '0.001', 8)], entered.state)
+      .when(payment)
+      .thenDecided({ kind: 'signal', reasonCode: 'funding_settled' });
+    const d = then.result.decisions.find((x) => x.reasonCode === 'funding_settled')!;
+    assert.equal(d.inputs.leg, 'short');
+    assert.equal(d.inputs.settled, '9.5');
+    assert.equal(d.inputs.predicted, '10');
+    assert.equal(d.inputs['attribution.net'], '-0.7');
+    assert.equal(dec(d.inputs.break_even_hours!).toFixed(4), '4.8444');
+    // A re-delivered payment is neither booked nor reported again.
+    spec(decider)
+      .given([], then.result.state)
+      .when({ ...payment, nowMs: t + 3_000 })
+      .thenNothingHappened();
+  });
+
   test('raised alarms and the breaker are part of the report; an empty book breaks even never', () => {
     const state = openArbWithOneSettlement();
     state.strategy.alarms = {

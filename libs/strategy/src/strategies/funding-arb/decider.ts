@@ -38,6 +38,7 @@ import {
   recordFunding,
   recordLegOrder,
 } from './arb-book.js';
+import { reportSettlement } from './arb-report.js';
 import type { ArbStep } from './arb-step.js';
 import { resetBreaker } from './breaker.js';
 import { settlementPayment } from './carry.js';
@@ -65,7 +66,7 @@ function react(step: ArbStep, input: StrategyInput, fact: FactResult): void {
   if (input.kind === 'funding_payment' && fact.newFundingPayment) {
     // Predicted from the last reading before the payment: its rate and mark on the leg's size.
     const reading = step.world.funding[marketKey(input.venue, input.instrument)];
-    recordFunding(step.strategy, input, (leg) =>
+    const booked = recordFunding(step.strategy, input, (leg) =>
       reading?.markPrice
         ? {
             amount: settlementPayment(legSize(leg), reading.markPrice, reading.rate),
@@ -74,6 +75,7 @@ function react(step: ArbStep, input: StrategyInput, fact: FactResult): void {
           }
         : undefined,
     );
+    if (booked) reportSettlement(step, booked.arb, booked.leg);
   }
   if (input.kind === 'start') adoptAtStart(step, input);
   if (input.kind === 'operator' && input.action === 'resume') resetBreaker(step);
