@@ -90,7 +90,9 @@ export function arbReport(arb: Arb, world: WorldState): ArbReport {
   const long = carryVenueOf(world, arb.long.venue, arb.instrument);
   const marks: LegMarks = { short: short?.mid, long: long?.mid };
   const attribution = attributionOf(arb, marks);
-  if (!short || !long) {
+  const size = minDec(legOpenSize(arb.short), legOpenSize(arb.long));
+  // Nothing hedged yet (an entry still filling, a leg unwound): there is no carry to earn back with.
+  if (!short || !long || size.isZero()) {
     return {
       arb,
       marks,
@@ -100,7 +102,6 @@ export function arbReport(arb: Arb, world: WorldState): ArbReport {
       costToBreakEven: undefined,
     };
   }
-  const size = minDec(legOpenSize(arb.short), legOpenSize(arb.long));
   const perHour = carryPerHour(short, long, size);
   const afterExit = markedPnlAfterExit(
     { position: arb.short.position, view: short },

@@ -106,6 +106,11 @@ describe('funding arb: the arb book report', () => {
       { key: 'BTC#1:one_legged', name: 'one_legged', sinceMs: T0, message: 'one-legged' },
     ]);
     assert.equal(report.breaker.consecutiveLosses, 0);
+    // An entry whose orders have not filled yet has nothing to earn back with.
+    const entering = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]).state;
+    const [pending] = arbBookReport(entering.strategy, entering.world).active;
+    assert.equal(pending!.arb.phase, 'entering');
+    assert.equal(pending!.breakEvenHours, undefined);
     const empty = arbBookReport(decider.initialState().strategy, state.world);
     assert.equal(empty.breakEvenHours, undefined);
     assert.equal(empty.totals.net.toFixed(), '0');
