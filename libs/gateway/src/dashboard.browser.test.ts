@@ -224,6 +224,8 @@ describe('dashboard in Chromium against the embedded system', () => {
       const legend = await text(fixture, '#funding-history-chart');
       assert.match(legend, /BTC-USDC-PERP#2 settled/);
       assert.match(legend, /BTC-USDC-PERP#2 predicted/);
+      mkdirSync(OUTPUT_DIR, { recursive: true });
+      await fixture.screenshot({ path: join(OUTPUT_DIR, 'dashboard-arbs.png'), fullPage: true });
     } finally {
       await fixture.close();
     }
