@@ -103,6 +103,7 @@ const book: GetArbBookResponse = {
     consecutiveLosses: 2,
   },
   asOfMs: T0,
+  fundingReadings: [],
 };
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -17,6 +17,7 @@ const page = {
   equity: { xs: [], series: new Map() },
   spread: { xs: [], series: new Map() },
   fundingHistory: { xs: [], series: new Map() },
+  fundingReadings: { xs: [], series: new Map() },
   charts: {},
 };
 
@@ -289,6 +290,14 @@ function renderFundingHistory(book) {
   page.fundingHistory = store;
   $('#funding-history-empty').hidden = store.xs.length > 0;
   if (store.xs.length > 0) drawChart('fundingHistory', '#funding-history-chart', store, '');
+
+  // Each venue's rate per hour as it stood at each settlement (the last point: the next one).
+  const readings = { xs: [], series: new Map() };
+  for (const r of book.fundingReadings) {
+    pushPoint(readings, `${r.venue} ${r.instrument}`, r.fundingTimeMs / 1000, Number(r.ratePerHourPct));
+  }
+  page.fundingReadings = readings;
+  if (readings.xs.length > 0) drawChart('fundingReadings', '#funding-readings-chart', readings, ' %');
 }
 
 // ---- charts (uPlot) ---------------------------------------------------------------------
@@ -352,6 +361,7 @@ const CHART_ELEMENT = {
   equity: '#equity-chart',
   spread: '#spread-chart',
   fundingHistory: '#funding-history-chart',
+  fundingReadings: '#funding-readings-chart',
 };
 
 window.addEventListener('resize', () => {
@@ -539,6 +549,7 @@ window.perpmeshDashboard = Object.freeze({
     equity: page.equity.xs.length,
     spread: page.spread.xs.length,
     fundingHistory: page.fundingHistory.xs.length,
+    fundingReadings: page.fundingReadings.xs.length,
   }),
   events: () => page.events,
 });

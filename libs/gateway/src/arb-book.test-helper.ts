@@ -112,5 +112,20 @@ export function sampleArbBook(): GetArbBookResponse {
       consecutiveLosses: 1,
     },
     asOfMs: ARB_T0 + 4 * HOUR_MS,
+    fundingReadings: [1, 2, 3].flatMap((h) =>
+      [
+        ['paper-lighter', '0.0005'],
+        ['paper-extended', '-0.0005'],
+      ].map(([venue, rate]) => ({
+        venue: venue!,
+        instrument: 'BTC-USDC-PERP',
+        fundingTimeMs: ARB_T0 + h * HOUR_MS,
+        rate: rate!,
+        intervalMs: HOUR_MS,
+        ratePerHour: rate!,
+        mark: '50000',
+        pending: h === 3,
+      })),
+    ),
   };
 }

@@ -38,6 +38,15 @@ describe('read model: the funding-arb book', () => {
     // Every leg's settlements with predictions, oldest first: 2 arbs x 2 legs x 2.
     assert.equal(view.funding.length, 8);
     assert.ok(view.funding.every((f, i) => i === 0 || f.fundingTimeMs >= view.funding[i - 1]!.fundingTimeMs));
+    // Each venue's reading per settlement, with the per-hour percent for the chart.
+    assert.equal(view.fundingReadings.length, 6);
+    assert.deepEqual(
+      view.fundingReadings.slice(0, 2).map((r) => [r.venue, r.ratePerHourPct, r.pending]),
+      [
+        ['paper-extended', '-0.05000', false],
+        ['paper-lighter', '0.05000', false],
+      ],
+    );
     const short = view.funding.filter((f) => f.arbId === 'BTC-USDC-PERP#2' && f.leg === 'short');
     assert.deepEqual(
       short.map((f) => [f.settled, f.predicted]),
@@ -56,6 +65,7 @@ describe('read model: the funding-arb book', () => {
       totals: { funding: '0', fundingPredicted: '0', basisPnl: '0', fees: '0', slippage: '0', net: '0' },
       alarms: [],
       funding: [],
+      fundingReadings: [],
     });
   });
 });

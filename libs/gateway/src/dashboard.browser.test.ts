@@ -187,6 +187,16 @@ describe('dashboard in Chromium against the embedded system', () => {
       /entries allowed|entries paused/,
     );
     assert.ok((await page.locator('#alarms li').count()) >= 1, 'the alarms list says what it has');
+    // The venues' current funding readings, kept by the strategy, are charted at once.
+    await page.waitForFunction(
+      () =>
+        ((
+          window as unknown as { perpmeshDashboard?: { chartPoints(): { fundingReadings: number } } }
+        ).perpmeshDashboard?.chartPoints().fundingReadings ?? 0) >= 1,
+      undefined,
+      { timeout: 15_000 },
+    );
+    assert.match(await text(page, '#funding-readings-chart'), /paper-lighter BTC-USDC-PERP/);
   });
 
   test('arb book: PnL split, break-even, alarms and the predicted-vs-settled funding chart of a book with settlements', async () => {
@@ -220,6 +230,16 @@ describe('dashboard in Chromium against the embedded system', () => {
         { timeout: 15_000 },
       );
       assert.equal(await fixture.locator('#funding-history-chart canvas').count(), 1);
+      // Each venue's rate at the three settlements (the last one pending).
+      assert.equal(
+        await fixture.evaluate(
+          () =>
+            (
+              window as unknown as { perpmeshDashboard: { chartPoints(): { fundingReadings: number } } }
+            ).perpmeshDashboard.chartPoints().fundingReadings,
+        ),
+        3,
+      );
       assert.equal(await fixture.locator('#funding-history-empty').isHidden(), true);
       const legend = await text(fixture, '#funding-history-chart');
       assert.match(legend, /BTC-USDC-PERP#2 settled/);

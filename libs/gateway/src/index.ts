@@ -58,6 +58,7 @@ export {
   type ComponentView,
   type FundingCell,
   type FundingMatrix,
+  type FundingReadingRow,
   type FundingRow,
   type FundingSettlementRow,
   type FundingSpread,

@@ -572,6 +572,21 @@ export interface FundingSettlementRow {
   readonly rate: string;
 }
 
+/** A venue's funding reading at a settlement (or the current one, `pending`), per market. */
+export interface FundingReadingRow {
+  readonly strategyId: string;
+  readonly venue: string;
+  readonly instrument: string;
+  readonly fundingTimeMs: number;
+  readonly rate: string;
+  readonly intervalMs: number;
+  readonly ratePerHour: string;
+  /** ratePerHour as percent with 5 decimals. */
+  readonly ratePerHourPct: string;
+  readonly mark: string;
+  readonly pending: boolean;
+}
+
 export interface ArbAlarmRow {
   readonly strategyId: string;
   readonly key: string;
@@ -606,6 +621,8 @@ export interface ArbBookView {
   readonly alarms: ArbAlarmRow[];
   /** Every leg's settled payments with their predictions, oldest first. */
   readonly funding: FundingSettlementRow[];
+  /** Each venue's funding reading at each settlement and now, oldest first. */
+  readonly fundingReadings: FundingReadingRow[];
 }
 
 const ATTRIBUTION_FIELDS = ['funding', 'fundingPredicted', 'basisPnl', 'fees', 'slippage', 'net'] as const;
@@ -653,6 +670,7 @@ export function arbBookView(books: ReadonlyArray<GetArbBookResponse>, nowMs: num
   const closed: ArbRow[] = [];
   const alarms: ArbAlarmRow[] = [];
   const funding: FundingSettlementRow[] = [];
+  const fundingReadings: FundingReadingRow[] = [];
   for (const book of books) {
     const { strategyId, dryRun } = book;
     const b = book.breaker;
@@ -714,6 +732,21 @@ export function arbBookView(books: ReadonlyArray<GetArbBookResponse>, nowMs: num
         }
       }
     }
+    for (const r of book.fundingReadings) {
+      const perHour = decimalOrUndefined(r.ratePerHour);
+      fundingReadings.push({
+        strategyId,
+        venue: r.venue,
+        instrument: r.instrument,
+        fundingTimeMs: r.fundingTimeMs,
+        rate: r.rate,
+        intervalMs: r.intervalMs,
+        ratePerHour: r.ratePerHour,
+        ratePerHourPct: perHour ? pct(perHour, 5) : '',
+        mark: r.mark,
+        pending: r.pending,
+      });
+    }
     for (const al of book.alarms) {
       alarms.push({
         strategyId,
@@ -728,11 +761,18 @@ export function arbBookView(books: ReadonlyArray<GetArbBookResponse>, nowMs: num
   closed.sort((x, y) => y.closedAtMs - x.closedAtMs);
   alarms.sort((x, y) => x.sinceMs - y.sinceMs || x.key.localeCompare(y.key));
   funding.sort((x, y) => x.fundingTimeMs - y.fundingTimeMs || x.arbId.localeCompare(y.arbId));
+  fundingReadings.sort(
+    (x, y) =>
+      x.fundingTimeMs - y.fundingTimeMs ||
+      x.venue.localeCompare(y.venue) ||
+      x.instrument.localeCompare(y.instrument),
+  );
   return {
     strategies,
     arbs: [...active, ...closed],
     totals: sumAttributionRows(strategies.map((s) => s.totals)),
     alarms,
     funding,
+    fundingReadings,
   };
 }

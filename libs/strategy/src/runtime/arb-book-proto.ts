@@ -6,13 +6,14 @@ import {
   type ArbAttribution,
   type ArbLeg as ArbLegProto,
   type Arb as ArbProto,
+  type FundingReading as FundingReadingProto,
   type FundingSettlement as FundingSettlementProto,
   type GetArbBookResponse,
   sideToProto,
 } from '@perpmesh/contracts';
 import { type Decimal, ZERO } from '@perpmesh/core';
 import type { Arb, ArbBookReport, ArbReport, Attribution } from '../strategies/funding-arb/index.js';
-import { legPricePnl, legSize } from '../strategies/funding-arb/index.js';
+import { type FundingReading, legPricePnl, legSize, ratePerHourOf } from '../strategies/funding-arb/index.js';
 
 const text = (d: Decimal | undefined): string => d?.toFixed() ?? '';
 
@@ -111,5 +112,27 @@ export function arbBookToProto(
       consecutiveLosses: b.consecutiveLosses,
     },
     asOfMs: meta.asOfMs,
+    fundingReadings: report.fundingReadings.flatMap((m) => [
+      ...m.settled.map((r) => readingToProto(m.venue, m.instrument, r, false)),
+      ...(m.current ? [readingToProto(m.venue, m.instrument, m.current, true)] : []),
+    ]),
+  };
+}
+
+function readingToProto(
+  venue: string,
+  instrument: string,
+  r: FundingReading,
+  pending: boolean,
+): FundingReadingProto {
+  return {
+    venue,
+    instrument,
+    fundingTimeMs: r.fundingTimeMs,
+    rate: r.rate.toFixed(),
+    intervalMs: r.intervalMs,
+    ratePerHour: ratePerHourOf(r).toFixed(),
+    mark: text(r.mark),
+    pending,
   };
 }

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { decimalCodec, msSchema } from '../../codec.js';
 import type { StrategyInput } from '../../model.js';
 import { type FactResult, type OwnOrder, positionSize, type WorldState } from '../../world.js';
+import { marketReadingsCodec } from './funding-history.js';
 
 const positionStateCodec = z.object({
   size: decimalCodec,
@@ -137,6 +138,8 @@ export const fundingArbStateCodec = z.object({
   alarms: z
     .record(z.string(), z.object({ name: z.string(), sinceMs: msSchema, message: z.string().optional() }))
     .optional(),
+  /** Each configured venue's funding readings per market (funding-history.ts): at each settlement, and now. */
+  fundingReadings: z.record(z.string(), marketReadingsCodec).optional(),
   /** Per instrument: after a risk denial, no new entry attempt before `untilMs` (doubling per denial). */
   entryBackoff: z
     .record(z.string(), z.object({ untilMs: msSchema, denials: z.int().min(1), reasonCode: z.string() }))

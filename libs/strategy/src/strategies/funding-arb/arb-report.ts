@@ -21,6 +21,7 @@ import {
 import { type ArbStep, arbInputs, human } from './arb-step.js';
 import { type BreakerState, initialBreaker } from './breaker.js';
 import { type CarryVenue, carryPerHour, markedPnlAfterExit, ratePerHourOf } from './carry.js';
+import type { MarketReadings } from './funding-history.js';
 
 export interface ArbReport {
   readonly arb: Arb;
@@ -54,6 +55,8 @@ export interface ArbBookReport {
   readonly breakEvenHours: Decimal | undefined;
   readonly alarms: RaisedAlarm[];
   readonly breaker: BreakerState;
+  /** Each configured venue's funding readings per market (funding-history.ts), in market order. */
+  readonly fundingReadings: MarketReadings[];
 }
 
 /** A venue's market as the report values it: book mid, taker fee, per-hour rate, mark. */
@@ -137,7 +140,19 @@ export function arbBookReport(state: FundingArbState, world: WorldState): ArbBoo
   const alarms = Object.entries(state.alarms ?? {})
     .map(([key, a]) => ({ key, name: a.name, sinceMs: a.sinceMs, message: a.message ?? a.name }))
     .sort((a, b) => a.sinceMs - b.sinceMs || a.key.localeCompare(b.key));
-  return { active, closed, totals, breakEvenHours, alarms, breaker: state.breaker ?? initialBreaker() };
+  const readings = state.fundingReadings ?? {};
+  const fundingReadings = Object.keys(readings)
+    .sort()
+    .map((k) => readings[k]!);
+  return {
+    active,
+    closed,
+    totals,
+    breakEvenHours,
+    alarms,
+    breaker: state.breaker ?? initialBreaker(),
+    fundingReadings,
+  };
 }
 
 /**

@@ -44,6 +44,7 @@ import { resetBreaker } from './breaker.js';
 import { settlementPayment } from './carry.js';
 import type { FundingArbConfig } from './config.js';
 import { considerNewArbs } from './entry.js';
+import { recordReading } from './funding-history.js';
 import { manageArb, startExit } from './management.js';
 
 export function fundingArbDecider(config: FundingArbConfig): StrategyDecider<StrategyState<FundingArbState>> {
@@ -63,6 +64,12 @@ export function fundingArbDecider(config: FundingArbConfig): StrategyDecider<Str
 
 function react(step: ArbStep, input: StrategyInput, fact: FactResult): void {
   if (fact.order?.group !== undefined) recordLegOrder(step.strategy, fact.order, fact.newFill);
+  if (input.kind === 'funding' && step.config.venues.some((v) => v.venue === input.venue)) {
+    const reading = step.world.funding[marketKey(input.venue, input.instrument)];
+    if (reading && step.config.instruments.includes(input.instrument)) {
+      recordReading(step.strategy, input.venue, input.instrument, reading);
+    }
+  }
   if (input.kind === 'funding_payment' && fact.newFundingPayment) {
     // Predicted from the last reading before the payment: its rate and mark on the leg's size.
     const reading = step.world.funding[marketKey(input.venue, input.instrument)];

@@ -21,6 +21,7 @@ export {
   type RaisedAlarm,
 } from './arb-report.js';
 export type { BreakerState } from './breaker.js';
-export { breakEvenHours, commonLotSize, settlementsWithin } from './carry.js';
+export { breakEvenHours, commonLotSize, ratePerHourOf, settlementsWithin } from './carry.js';
 export { type FundingArbConfig, fundingArbConfigSchema, parseFundingArbConfig } from './config.js';
 export { fundingArbDecider } from './decider.js';
+export { type FundingReading, MAX_READINGS_PER_MARKET, type MarketReadings } from './funding-history.js';

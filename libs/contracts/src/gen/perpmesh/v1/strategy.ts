@@ -419,6 +419,27 @@ export interface GetArbBookResponse {
     | undefined;
   /** When the book was read (ms). */
   asOfMs: number;
+  /**
+   * Each configured venue's funding readings: per market, the reading each
+   * past settlement was priced at (oldest first, bounded) and the current one.
+   */
+  fundingReadings: FundingReading[];
+}
+
+/** A venue's funding reading for one settlement. */
+export interface FundingReading {
+  venue: string;
+  instrument: string;
+  /** The settlement it prices (the venue's next funding time when read). */
+  fundingTimeMs: number;
+  /** Decimal text: the venue's rate for its own interval, and per hour. */
+  rate: string;
+  intervalMs: number;
+  ratePerHour: string;
+  /** Decimal text; empty when the venue gave none. */
+  mark: string;
+  /** false: a past settlement's; true: the current reading (the next settlement). */
+  pending: boolean;
 }
 
 export interface CloseAllRequest {
@@ -3370,6 +3391,7 @@ function createBaseGetArbBookResponse(): GetArbBookResponse {
     alarms: [],
     breaker: undefined,
     asOfMs: 0,
+    fundingReadings: [],
   };
 }
 
@@ -3401,6 +3423,9 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
     }
     if (message.asOfMs !== 0) {
       writer.uint32(72).int64(message.asOfMs);
+    }
+    for (const v of message.fundingReadings) {
+      FundingReading.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -3490,6 +3515,14 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
             message.asOfMs = longToNumber(reader.int64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.fundingReadings.push(FundingReading.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3529,6 +3562,11 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
         : isSet(object.as_of_ms)
         ? globalThis.Number(object.as_of_ms)
         : 0,
+      fundingReadings: globalThis.Array.isArray(object?.fundingReadings)
+        ? object.fundingReadings.map((e: any) => FundingReading.fromJSON(e))
+        : globalThis.Array.isArray(object?.funding_readings)
+        ? object.funding_readings.map((e: any) => FundingReading.fromJSON(e))
+        : [],
     };
   },
 
@@ -3561,6 +3599,9 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
     if (message.asOfMs !== 0) {
       obj.asOfMs = Math.round(message.asOfMs);
     }
+    if (message.fundingReadings?.length) {
+      obj.fundingReadings = message.fundingReadings.map((e) => FundingReading.toJSON(e));
+    }
     return obj;
   },
 
@@ -3582,6 +3623,209 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
       ? ArbBreaker.fromPartial(object.breaker)
       : undefined;
     message.asOfMs = object.asOfMs ?? 0;
+    message.fundingReadings = object.fundingReadings?.map((e) => FundingReading.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFundingReading(): FundingReading {
+  return {
+    venue: "",
+    instrument: "",
+    fundingTimeMs: 0,
+    rate: "",
+    intervalMs: 0,
+    ratePerHour: "",
+    mark: "",
+    pending: false,
+  };
+}
+
+export const FundingReading: MessageFns<FundingReading> = {
+  encode(message: FundingReading, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.instrument !== "") {
+      writer.uint32(18).string(message.instrument);
+    }
+    if (message.fundingTimeMs !== 0) {
+      writer.uint32(24).int64(message.fundingTimeMs);
+    }
+    if (message.rate !== "") {
+      writer.uint32(34).string(message.rate);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(40).int64(message.intervalMs);
+    }
+    if (message.ratePerHour !== "") {
+      writer.uint32(50).string(message.ratePerHour);
+    }
+    if (message.mark !== "") {
+      writer.uint32(58).string(message.mark);
+    }
+    if (message.pending !== false) {
+      writer.uint32(64).bool(message.pending);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FundingReading {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFundingReading();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instrument = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.fundingTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rate = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.intervalMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ratePerHour = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mark = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.pending = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FundingReading {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
+      fundingTimeMs: isSet(object.fundingTimeMs)
+        ? globalThis.Number(object.fundingTimeMs)
+        : isSet(object.funding_time_ms)
+        ? globalThis.Number(object.funding_time_ms)
+        : 0,
+      rate: isSet(object.rate) ? globalThis.String(object.rate) : "",
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      ratePerHour: isSet(object.ratePerHour)
+        ? globalThis.String(object.ratePerHour)
+        : isSet(object.rate_per_hour)
+        ? globalThis.String(object.rate_per_hour)
+        : "",
+      mark: isSet(object.mark) ? globalThis.String(object.mark) : "",
+      pending: isSet(object.pending) ? globalThis.Boolean(object.pending) : false,
+    };
+  },
+
+  toJSON(message: FundingReading): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.instrument !== "") {
+      obj.instrument = message.instrument;
+    }
+    if (message.fundingTimeMs !== 0) {
+      obj.fundingTimeMs = Math.round(message.fundingTimeMs);
+    }
+    if (message.rate !== "") {
+      obj.rate = message.rate;
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.ratePerHour !== "") {
+      obj.ratePerHour = message.ratePerHour;
+    }
+    if (message.mark !== "") {
+      obj.mark = message.mark;
+    }
+    if (message.pending !== false) {
+      obj.pending = message.pending;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FundingReading>): FundingReading {
+    return FundingReading.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FundingReading>): FundingReading {
+    const message = createBaseFundingReading();
+    message.venue = object.venue ?? "";
+    message.instrument = object.instrument ?? "";
+    message.fundingTimeMs = object.fundingTimeMs ?? 0;
+    message.rate = object.rate ?? "";
+    message.intervalMs = object.intervalMs ?? 0;
+    message.ratePerHour = object.ratePerHour ?? "";
+    message.mark = object.mark ?? "";
+    message.pending = object.pending ?? false;
     return message;
   },
 };
