@@ -42,9 +42,11 @@ export function recordReading(
   instrument: string,
   funding: Pick<FundingState, 'rate' | 'intervalMs' | 'nextFundingTimeMs' | 'markPrice' | 'asOfMs'>,
 ): void {
-  const readings = (state.fundingReadings ??= {});
+  const readings = state.fundingReadings ?? {};
+  state.fundingReadings = readings;
   const key = marketKey(venue, instrument);
-  const market = (readings[key] ??= { venue, instrument, settled: [] });
+  const market = readings[key] ?? { venue, instrument, settled: [] };
+  readings[key] = market;
   const current = market.current;
   if (current && funding.nextFundingTimeMs > current.fundingTimeMs) {
     market.settled.push(current);
