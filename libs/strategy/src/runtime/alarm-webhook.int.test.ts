@@ -143,6 +143,25 @@ describe('alarm webhook (a receiver on 127.0.0.1)', () => {
     assert.ok(!log.includes('bearer-secret-77'), 'the token is never logged');
   });
 
+  test('close gives queued alarms a grace period, then stops', async () => {
+    receiver = await startReceiver(0);
+    webhook = new AlarmWebhook({
+      url: new Secret(receiver.url, 'test'),
+      timeoutMs: 1_000,
+      maxQueue: 10,
+      maxAttempts: 1,
+      retryInitialMs: 10,
+      retryMaxMs: 10,
+      logger: createLogger({ service: 'alarm-webhook-test', level: 'silent' }),
+    });
+    const records = alarmDecisions().filter((r) => r.reasonCode.startsWith('alarm_'));
+    for (const r of records) webhook.offer(r);
+    await webhook.close(5_000);
+    assert.equal(webhook.stats().delivered, records.length);
+    webhook.offer(records[0]!);
+    assert.equal(webhook.stats().queued, 0, 'a closed webhook takes nothing');
+  });
+
   test('bounded queue and no blocking: a dead receiver loses the oldest beyond maxQueue, offer returns at once', async () => {
     receiver = await startReceiver(1_000_000);
     webhook = new AlarmWebhook({

@@ -228,8 +228,21 @@ export class AlarmWebhook {
     return { queued: this.#queue.length, ...this.#stats };
   }
 
-  /** Stops delivering: what is still queued is dropped (a retry wait ends at once). */
-  async close(): Promise<void> {
+  /**
+   * Stops taking alarms, gives what is queued up to `graceMs` to be delivered, then stops:
+   * what is left is dropped (a retry wait ends at once).
+   */
+  async close(graceMs = 0): Promise<void> {
+    if (graceMs > 0 && this.#worker) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#worker,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     this.#closed = true;
     this.#stop();
     await this.#worker;

@@ -219,7 +219,8 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
     },
     async stop() {
       await Promise.allSettled([...runners.values()].map((r) => r.stop()));
-      await webhook?.close();
+      // Alarms raised just before the stop still get one delivery attempt's time.
+      await webhook?.close(deps.alarmWebhook?.timeoutMs ?? 0);
       deps.orders.close();
       deps.account.close();
     },
