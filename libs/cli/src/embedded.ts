@@ -229,6 +229,7 @@ export function buildEmbeddedComponents(
       execution: () => grpcAddresses.execution ?? config.gateway.executionAddress,
       account: () => grpcAddresses.account ?? config.gateway.accountAddress,
       marketData: () => grpcAddresses['market-data'] ?? config.gateway.marketDataAddress,
+      strategy: () => grpcAddresses[STRATEGY_SERVICE] ?? config.gateway.strategyAddress,
     },
     authToken: config.auth.token,
     tls: config.tls,

@@ -7,6 +7,7 @@
  *   perpmesh replay strategy <id> [--set key=value ...]          re-run a strategy over its input journal
  *   perpmesh explain <client_order_id | event id>               the decision and inputs behind an order
  *   perpmesh backtest <config> --tape synthetic:<seed>:<duration> a strategy over a synthetic tape
+ *   perpmesh arbs [--strategy-id id] [--all]                   funding-arb book: PnL split, break-even, alarms
  *   perpmesh halt | reduce | resume                             the trading state (kill switch),
  *                                                               on the strategy service
  *   perpmesh selftest signers [--vectors file ...]              signer known-answer vectors
@@ -17,6 +18,7 @@ import { createInterface } from 'node:readline/promises';
 import { ValidationError } from '@perpmesh/core';
 import { ConfigError } from '@perpmesh/runtime';
 import { Command } from 'commander';
+import { type ArbsOptions, arbsCommand } from './arbs.js';
 import type { BacktestFlags } from './backtest/command.js';
 import { type CliTargetOptions, resolveCliTargets } from './cli-config.js';
 import { CliError, EXIT_FAILED, EXIT_UNAVAILABLE } from './cli-errors.js';
@@ -192,6 +194,15 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
         cancelAllCommand(api, opts, io, nowMs),
       ),
     );
+
+  operator(
+    'arbs',
+    'funding-arb book: PnL split (funding, basis, fees, slippage) and break-even per arb and in total, alarms, breakers',
+  )
+    .option('--strategy <host:port>', 'strategy service address')
+    .option('--strategy-id <id>', 'only this strategy instance (default: every funding-arb one)')
+    .option('--all', 'list closed arbs too')
+    .action(run('arbs', (api, opts: GlobalOptions & ArbsOptions) => arbsCommand(api, opts, io, nowMs)));
 
   const stateHelp: Record<TradingStateCommand, string> = {
     halt: 'kill switch: HALTED, strategies cancel their open orders and place nothing new',

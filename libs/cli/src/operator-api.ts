@@ -25,6 +25,8 @@ import {
   type ExecutionServiceGetVenueReadinessResponse,
   type GetAccountSummaryRequest,
   type GetAccountSummaryResponse,
+  type GetArbBookRequest,
+  type GetArbBookResponse,
   type GetBalancesRequest,
   type GetBalancesResponse,
   type GetFundingRatesRequest,
@@ -37,6 +39,7 @@ import {
   type GetVenueStatusResponse,
   type ListOpenOrdersRequest,
   type ListOpenOrdersResponse,
+  type ListStrategiesResponse,
   MarketDataServiceClient,
   type SetTradingStateRequest,
   type SetTradingStateResponse,
@@ -179,6 +182,16 @@ export class OperatorApi {
     return this.#call('market-data', c, 'GetVenueStatus', (md, o, cb) =>
       c.getVenueStatus(fill(req, { venue: '' }), md, o, cb),
     );
+  }
+
+  listStrategies(): Promise<ListStrategiesResponse> {
+    const c = this.#client('strategy', StrategyServiceClient);
+    return this.#call('strategy', c, 'ListStrategies', (md, o, cb) => c.listStrategies({}, md, o, cb));
+  }
+
+  getArbBook(req: GetArbBookRequest): Promise<GetArbBookResponse> {
+    const c = this.#client('strategy', StrategyServiceClient);
+    return this.#call('strategy', c, 'GetArbBook', (md, o, cb) => c.getArbBook(req, md, o, cb));
   }
 
   setTradingState(req: SetTradingStateRequest): Promise<SetTradingStateResponse> {

@@ -16,6 +16,8 @@ const page = {
   balances: [],
   equity: { xs: [], series: new Map() },
   spread: { xs: [], series: new Map() },
+  fundingHistory: { xs: [], series: new Map() },
+  fundingReadings: { xs: [], series: new Map() },
   charts: {},
 };
 
@@ -219,42 +221,96 @@ function renderDecisions() {
         ${p.dryRun ? '<span class="tag tag-stale">dry-run</span>' : ''}<br><small class="muted">${esc(p.reason)}</small></li>`;
     })
     .join('');
-  renderArbBook();
 }
 
-/** The arb book as the decisions tell it: one row per arb_id, its latest record's numbers. */
-function renderArbBook() {
-  const arbs = new Map();
-  for (const e of [...page.decisions].reverse()) {
-    const inputs = e.payload.inputs ?? {};
-    const id = inputs.arb_id;
-    if (!id) continue;
-    const arb = arbs.get(id) ?? { id, instrument: inputs.instrument ?? '', legs: new Set(), numbers: {} };
-    for (const o of e.payload.orderIntents ?? []) arb.legs.add(`${o.side} ${o.size} ${o.venue}`);
-    for (const [k, v] of Object.entries(inputs)) if (/fee|funding|carry|pnl/i.test(k)) arb.numbers[k] = v;
-    arb.last = `${e.payload.decision || e.payload.kind}: ${e.payload.reasonCode}`;
-    arb.atMs = e.tsEventMs;
-    arbs.set(id, arb);
-  }
-  if (arbs.size === 0) {
+/** Funding-arb books (/api/arbs): PnL split and break-even per arb, totals, alarms, breakers, funding history. */
+async function refreshArbs() {
+  const book = await getJson('/api/arbs');
+  page.arbs = book;
+  renderArbBook(book);
+  renderAlarms(book);
+  renderFundingHistory(book);
+}
+
+function breakEvenCell(a) {
+  if (!a.active) return '<td class="num muted">–</td>';
+  return a.breakEvenHours === ''
+    ? '<td class="num neg" title="the current funding does not pay">never</td>'
+    : `<td class="num">${esc(fmtDec(a.breakEvenHours, 1))} h</td>`;
+}
+
+function renderArbBook(book) {
+  const breakers = book.strategies
+    .map((s) => {
+      const b = s.breaker;
+      const state = b.tripped
+        ? `<span class="tag tag-stale breaker-tripped">entries paused: ${esc(b.reasonCode)}</span> ${esc(b.message)}`
+        : '<span class="tag">entries allowed</span>';
+      return `<p class="breaker" data-strategy="${esc(s.strategyId)}">${esc(s.strategyId)}${s.dryRun ? ' (dry-run)' : ''}: ${state} · realized ${esc(fmtDec(b.realizedNet, 2))} · drawdown ${esc(fmtDec(b.drawdown, 2))} · losing streak ${esc(b.consecutiveLosses)} · break-even ${esc(s.breakEvenHours === '' ? '–' : `${fmtDec(s.breakEvenHours, 1)} h`)}</p>`;
+    })
+    .join('');
+  if (book.arbs.length === 0) {
     $('#arb-book').innerHTML =
-      `<p class="empty">${page.strategies.length ? 'no arbitrage positions yet' : 'no strategy running: no arbitrage positions'}</p>`;
+      `${breakers}<p class="empty">${book.strategies.length ? 'no arbitrage positions yet' : 'no funding-arb strategy running: no arbitrage positions'}</p>`;
     return;
   }
+  const t = book.totals;
   $('#arb-book').innerHTML =
-    `<table><thead><tr><th>arb</th><th>legs</th><th>latest</th><th>carry / fees / funding</th></tr></thead><tbody>${[
-      ...arbs.values(),
-    ]
-      .reverse()
+    `${breakers}<table id="arb-table"><thead><tr><th>arb</th><th>phase</th><th>short / long</th>
+    <th class="num">funding</th><th class="num">basis</th><th class="num">fees</th><th class="num">slippage</th><th class="num">net</th><th class="num">break-even</th></tr></thead><tbody>${book.arbs
       .map(
         (
           a,
-        ) => `<tr class="arb"><td>${esc(a.id)}</td><td>${[...a.legs].map(esc).join('<br>')}</td><td>${esc(a.last)}<br><small class="muted">${esc(fmtTime(a.atMs))}</small></td>
-      <td>${Object.entries(a.numbers)
-        .map(([k, v]) => `${esc(k)} ${esc(fmtDec(v, 4))}`)
-        .join('<br>')}</td></tr>`,
+        ) => `<tr class="arb" data-arb="${esc(a.arbId)}"><td>${esc(a.arbId)}<br><small class="muted">${esc(a.strategyId)}</small></td>
+        <td>${esc(a.phase)}${a.closeReason ? `<br><small class="muted">${esc(a.closeReason)}</small>` : ''}</td>
+        <td>${esc(a.short.venue)} ${esc(fmtDec(a.short.size, 4))}<br>${esc(a.long.venue)} ${esc(fmtDec(a.long.size, 4))}</td>
+        ${numCell(a.attribution.funding, 4, true)}${numCell(a.attribution.basisPnl, 4, true)}${numCell(a.attribution.fees, 4)}${numCell(a.attribution.slippage, 4)}${numCell(a.attribution.net, 4, true)}${breakEvenCell(a)}</tr>`,
       )
-      .join('')}</tbody></table>`;
+      .join(
+        '',
+      )}<tr class="arb-total"><td colspan="3">total</td>${numCell(t.funding, 4, true)}${numCell(t.basisPnl, 4, true)}${numCell(t.fees, 4)}${numCell(t.slippage, 4)}${numCell(t.net, 4, true)}<td></td></tr></tbody></table>`;
+}
+
+function renderAlarms(book) {
+  $('#alarms').innerHTML = book.alarms.length
+    ? book.alarms
+        .map(
+          (
+            a,
+          ) => `<li class="alarm" data-alarm="${esc(a.name)}"><span class="tag tag-stale">${esc(a.name)}</span> ${esc(a.message)}
+          <small class="muted">${esc(a.strategyId)} · since ${esc(fmtTime(a.sinceMs))} (${esc(fmtAge(a.ageMs))})</small></li>`,
+        )
+        .join('')
+    : '<li class="empty">no alarms</li>';
+}
+
+/** Cumulative funding per arb, predicted (the reading before each settlement) vs settled, for the newest arbs. */
+function renderFundingHistory(book) {
+  const arbIds = [...new Set(book.funding.map((f) => f.arbId))].slice(-3);
+  const store = { xs: [], series: new Map() };
+  const cum = new Map();
+  for (const f of book.funding) {
+    if (!arbIds.includes(f.arbId)) continue;
+    const c = cum.get(f.arbId) ?? { settled: 0, predicted: 0 };
+    // Plotting only: floats place pixels, the table keeps the decimals.
+    c.settled += Number(f.settled);
+    if (f.predicted !== '') c.predicted += Number(f.predicted);
+    cum.set(f.arbId, c);
+    const x = f.fundingTimeMs / 1000;
+    pushPoint(store, `${f.arbId} settled`, x, c.settled);
+    pushPoint(store, `${f.arbId} predicted`, x, c.predicted);
+  }
+  page.fundingHistory = store;
+  $('#funding-history-empty').hidden = store.xs.length > 0;
+  if (store.xs.length > 0) drawChart('fundingHistory', '#funding-history-chart', store, '');
+
+  // Each venue's rate per hour as it stood at each settlement (the last point: the next one).
+  const readings = { xs: [], series: new Map() };
+  for (const r of book.fundingReadings) {
+    pushPoint(readings, `${r.venue} ${r.instrument}`, r.fundingTimeMs / 1000, Number(r.ratePerHourPct));
+  }
+  page.fundingReadings = readings;
+  if (readings.xs.length > 0) drawChart('fundingReadings', '#funding-readings-chart', readings, ' %');
 }
 
 // ---- charts (uPlot) ---------------------------------------------------------------------
@@ -314,9 +370,16 @@ function drawChart(key, selector, store, unit) {
   page.charts[key] = { names, plot: new uPlot(opts, data, el) };
 }
 
+const CHART_ELEMENT = {
+  equity: '#equity-chart',
+  spread: '#spread-chart',
+  fundingHistory: '#funding-history-chart',
+  fundingReadings: '#funding-readings-chart',
+};
+
 window.addEventListener('resize', () => {
   for (const [key, c] of Object.entries(page.charts)) {
-    const el = $(key === 'equity' ? '#equity-chart' : '#spread-chart');
+    const el = $(CHART_ELEMENT[key]);
     c.plot.setSize({ width: Math.max(300, el.clientWidth), height: 220 });
   }
 });
@@ -331,6 +394,7 @@ const REFRESH = {
   funding: refreshFunding,
   summary: refreshSummary,
   decisions: refreshDecisions,
+  arbs: refreshArbs,
 };
 const ERROR_TARGET = {
   balances: ['#balances tbody', 8],
@@ -345,6 +409,7 @@ function refresh(name) {
     const target = ERROR_TARGET[name];
     if (target) showError(target[0], err, target[1]);
     else if (name === 'venues') $('#venues').innerHTML = `<p class="reason">${esc(err.message)}</p>`;
+    else if (name === 'arbs') $('#arb-book').innerHTML = `<p class="reason">${esc(err.message)}</p>`;
   });
 }
 
@@ -367,7 +432,7 @@ const VIEWS_OF_KIND = {
   fill: ['orders', 'positions', 'summary'],
   balance: ['balances', 'summary', 'venues'],
   position: ['positions', 'summary'],
-  fundingPayment: ['summary'],
+  fundingPayment: ['summary', 'arbs'],
 };
 
 function logEvent(e) {
@@ -406,7 +471,11 @@ async function connect() {
     page.events += 1;
     $('#event-count').textContent = String(page.events);
     logEvent(e);
-    if (e.kind === 'strategyDecision') addDecision(e);
+    if (e.kind === 'strategyDecision') {
+      addDecision(e);
+      // Fills, settlements, alarms and breaker trips all come with a decision.
+      schedule('arbs', 1000);
+    }
     // Funding readings stream several times a second: refetch the matrix at most every 2 s.
     for (const view of VIEWS_OF_KIND[e.kind] ?? []) schedule(view, view === 'funding' ? 2000 : 250);
   };
@@ -489,7 +558,12 @@ for (const id of ['#trading-halt', '#trading-reduce', '#trading-resume']) {
 
 // Read-only numbers for the browser test (points plotted so far); nothing to act with.
 window.perpmeshDashboard = Object.freeze({
-  chartPoints: () => ({ equity: page.equity.xs.length, spread: page.spread.xs.length }),
+  chartPoints: () => ({
+    equity: page.equity.xs.length,
+    spread: page.spread.xs.length,
+    fundingHistory: page.fundingHistory.xs.length,
+    fundingReadings: page.fundingReadings.xs.length,
+  }),
   events: () => page.events,
 });
 
@@ -499,4 +573,5 @@ setInterval(() => refresh('venues'), 5000);
 setInterval(() => refresh('balances'), 5000);
 setInterval(() => refresh('summary'), 5000);
 setInterval(() => refresh('funding'), 15000);
+setInterval(() => refresh('arbs'), 5000); // marks and break-even move with the books
 setInterval(renderBalances, 1000); // ages tick between fetches

@@ -21,12 +21,14 @@ import {
   ExecutionServiceClient,
   type ExecutionServiceGetVenueReadinessResponse,
   type GetAccountSummaryResponse,
+  type GetArbBookResponse,
   type GetBalancesResponse,
   type GetFundingRatesResponse,
   type GetPositionsResponse,
   type GetVenueReadinessResponse,
   type GetVenueStatusResponse,
   type ListOpenOrdersResponse,
+  type ListStrategiesResponse,
   MarketDataServiceClient,
   type SetTradingStateResponse,
   StrategyServiceClient,
@@ -35,6 +37,7 @@ import {
 import { bearerMetadata, grpcChannelCredentials, type Secret, type TlsSection } from '@perpmesh/runtime';
 import { BackendUnavailableError } from './errors.js';
 import type { TradingState, TradingStateChange, TradingStateService } from './trading-state.js';
+import { ARB_BOOK_STRATEGY_KIND } from './views.js';
 
 export interface GatewayBackends {
   venueStatus(): Promise<GetVenueStatusResponse>;
@@ -48,6 +51,8 @@ export interface GatewayBackends {
   accountSummary(): Promise<GetAccountSummaryResponse>;
   openOrders(): Promise<ListOpenOrdersResponse>;
   cancelAllOrders(request: CancelAllOrdersRequest): Promise<CancelAllOrdersResponse>;
+  /** The arb book of every funding-arb strategy (StrategyService); absent: /api/arbs answers 502. */
+  arbBooks?(): Promise<GetArbBookResponse[]>;
   close(): void;
 }
 
@@ -55,7 +60,7 @@ export interface GrpcBackendAddresses {
   readonly execution: () => string;
   readonly account: () => string;
   readonly marketData: () => string;
-  /** StrategyService (the kill switch); only the standalone gateway calls it over gRPC. */
+  /** StrategyService: the arb books, and the kill switch (over gRPC in the standalone gateway). */
   readonly strategy: () => string;
 }
 
@@ -128,6 +133,23 @@ export class GrpcBackends implements GatewayBackends {
   }
   cancelAllOrders(request: CancelAllOrdersRequest): Promise<CancelAllOrdersResponse> {
     return this.#call('execution', (c) => c.cancelAllOrders.bind(c), request);
+  }
+
+  /** Every funding-arb strategy's book: ListStrategies, then GetArbBook for each of that kind. */
+  async arbBooks(): Promise<GetArbBookResponse[]> {
+    const list = await this.#call<'strategy', unknown, ListStrategiesResponse>(
+      'strategy',
+      (c) => c.listStrategies.bind(c),
+      {},
+    );
+    const ids = list.strategies.filter((s) => s.kind === ARB_BOOK_STRATEGY_KIND).map((s) => s.strategyId);
+    return Promise.all(
+      ids.map((strategyId) =>
+        this.#call<'strategy', unknown, GetArbBookResponse>('strategy', (c) => c.getArbBook.bind(c), {
+          strategyId,
+        }),
+      ),
+    );
   }
 
   /** The kill switch over StrategyService.SetTradingState, for every strategy of the service. */

@@ -2,8 +2,9 @@
  * The dashboard in Debian's Chromium (playwright-core), against a running embedded system
  * (`perpmesh start`, what `make run` runs): three venues ready, non-zero balances with
  * their age, the funding matrix, live updates without a reload, a screenshot in
- * test-results/, and cancel-all from the page: refused without the token, and with it the
- * open orders go to zero.
+ * test-results/, cancel-all from the page: refused without the token, and with it the
+ * open orders go to zero; the arb book (PnL split, break-even, breaker, alarms) and the
+ * predicted-vs-settled funding chart.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -176,6 +177,85 @@ describe('dashboard in Chromium against the embedded system', () => {
       { timeout: 15_000 },
     );
     assert.equal(await page.locator('#decisions-empty').isHidden(), true);
+  });
+
+  test('arb book: the book of the funding-arb strategy from the strategy service, with its breaker line', async () => {
+    // Through the gateway's gRPC client to this process's StrategyService.
+    const res = await fetch(`${system.baseUrl}/api/arbs`);
+    assert.equal(res.status, 200);
+    const book = (await res.json()) as {
+      strategies: { strategyId: string; breaker: { tripped: boolean } }[];
+    };
+    assert.ok(book.strategies.length >= 1, 'make run runs a funding-arb strategy');
+    const id = book.strategies[0]!.strategyId;
+    await page.waitForSelector(`#arb-book .breaker[data-strategy="${id}"]`, { timeout: 15_000 });
+    assert.match(
+      await text(page, `#arb-book .breaker[data-strategy="${id}"]`),
+      /entries allowed|entries paused/,
+    );
+    assert.ok((await page.locator('#alarms li').count()) >= 1, 'the alarms list says what it has');
+    // The venues' current funding readings, kept by the strategy, are charted at once.
+    await page.waitForFunction(
+      () =>
+        ((
+          window as unknown as { perpmeshDashboard?: { chartPoints(): { fundingReadings: number } } }
+        ).perpmeshDashboard?.chartPoints().fundingReadings ?? 0) >= 1,
+      undefined,
+      { timeout: 15_000 },
+    );
+    assert.match(await text(page, '#funding-readings-chart'), /paper-lighter BTC-USDC-PERP/);
+  });
+
+  test('arb book: PnL split, break-even, alarms and the predicted-vs-settled funding chart of a book with settlements', async () => {
+    // Hourly settlements do not come within a test's minutes: this page gets a book with
+    // some (the read model's own rows for a GetArbBook answer), the rest is the real page.
+    const fixture = await context.newPage();
+    try {
+      const { arbBookView } = await import('./views.js');
+      const { ARB_T0, sampleArbBook } = await import('./arb-book.test-helper.js');
+      const view = { asOfMs: ARB_T0, ...arbBookView([sampleArbBook()], ARB_T0 + 4 * 3_600_000) };
+      await fixture.route('**/api/arbs', (route) =>
+        route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(view) }),
+      );
+      await fixture.goto(`${system.baseUrl}/`);
+      await fixture.waitForSelector('#arb-table tr.arb[data-arb="BTC-USDC-PERP#2"]', { timeout: 15_000 });
+      const open = await text(fixture, '#arb-table tr.arb[data-arb="BTC-USDC-PERP#2"]');
+      assert.match(open, /19\.5000/, 'funding');
+      assert.match(open, /-0\.2000/, 'basis');
+      assert.match(open, /9\.3000/, 'net');
+      assert.match(open, /1\.3 h/, 'break-even');
+      assert.match(await text(fixture, '#arb-table tr.arb[data-arb="BTC-USDC-PERP#1"]'), /spread_reversal/);
+      assert.match(await text(fixture, '#arb-table tr.arb-total'), /-1\.7000/);
+      assert.match(await text(fixture, '#arb-book .breaker'), /entries paused: drawdown_breaker/);
+      assert.match(await text(fixture, '#alarms'), /liquidation_distance/);
+      await fixture.waitForFunction(
+        () =>
+          (
+            window as unknown as { perpmeshDashboard?: { chartPoints(): { fundingHistory: number } } }
+          ).perpmeshDashboard?.chartPoints().fundingHistory === 2,
+        undefined,
+        { timeout: 15_000 },
+      );
+      assert.equal(await fixture.locator('#funding-history-chart canvas').count(), 1);
+      // Each venue's rate at the three settlements (the last one pending).
+      assert.equal(
+        await fixture.evaluate(
+          () =>
+            (
+              window as unknown as { perpmeshDashboard: { chartPoints(): { fundingReadings: number } } }
+            ).perpmeshDashboard.chartPoints().fundingReadings,
+        ),
+        3,
+      );
+      assert.equal(await fixture.locator('#funding-history-empty').isHidden(), true);
+      const legend = await text(fixture, '#funding-history-chart');
+      assert.match(legend, /BTC-USDC-PERP#2 settled/);
+      assert.match(legend, /BTC-USDC-PERP#2 predicted/);
+      mkdirSync(OUTPUT_DIR, { recursive: true });
+      await fixture.screenshot({ path: join(OUTPUT_DIR, 'dashboard-arbs.png'), fullPage: true });
+    } finally {
+      await fixture.close();
+    }
   });
 
   test('saves a screenshot', async () => {

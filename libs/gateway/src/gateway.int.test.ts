@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { type CancelAllOrdersRequest, newEnvelope, publishEnvelope } from '@perpmesh/contracts';
 import { createLogger, Secret } from '@perpmesh/runtime';
 import { openTestBackend, type TestBackend } from '@perpmesh/testing';
+import { sampleArbBook } from './arb-book.test-helper.js';
 import type { GatewayBackends } from './backends.js';
 import { BackendUnavailableError } from './errors.js';
 import { EventFeed } from './feed.js';
@@ -80,6 +81,7 @@ class FakeBackends implements GatewayBackends {
     this.cancelCalls.push(request);
     return { orders: [] };
   };
+  arbBooks = async () => [sampleArbBook()];
   close(): void {}
 }
 
@@ -152,6 +154,35 @@ describe('gateway in process (fake backends, embedded event log)', () => {
     assert.equal(body.running, true);
     assert.equal(body.dryRun, true);
     assert.equal(body.strategies[0].strategyId, 'funding-arb-1');
+  });
+
+  test('/api/arbs: the funding-arb books as the read model (PnL split, break-even, alarms, breaker, funding history)', async () => {
+    const res = await fetch(`${http.url}/api/arbs`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Loose;
+    assert.equal(body.arbs[0].arbId, 'BTC-USDC-PERP#2');
+    assert.equal(body.arbs[0].attribution.net, '9.3');
+    assert.equal(body.arbs[0].breakEvenHours, '1.25');
+    assert.equal(body.totals.net, '-1.7');
+    assert.equal(body.strategies[0].breaker.reasonCode, 'drawdown_breaker');
+    assert.equal(body.alarms[0].name, 'liquidation_distance');
+    assert.equal(body.funding.length, 8);
+    assert.equal(typeof body.asOfMs, 'number');
+    // Without a strategy backend the route says so (as for any backend it cannot reach).
+    const bare = new Gateway({
+      backends: Object.assign(new FakeBackends(), { arbBooks: undefined }),
+      actions: { token: () => undefined, allowUnauthenticated: false },
+      logger,
+    });
+    const other = await listen(bare);
+    try {
+      const none = await fetch(`${other.url}/api/arbs`);
+      assert.equal(none.status, 502);
+      assert.match(((await none.json()) as Loose).message, /no strategy service/);
+    } finally {
+      other.server.closeAllConnections();
+      await new Promise((r) => other.server.close(r));
+    }
   });
 
   test('server-sent events carry new strategy decisions live, filtered by kind', async () => {

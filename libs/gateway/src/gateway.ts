@@ -11,6 +11,8 @@
  *   GET  /api/funding          funding matrix venue × instrument, per-hour / annualized, spreads
  *   GET  /api/summary          equity / PnL per account and totals
  *   GET  /api/decisions        recent strategy decisions (bounded ring) and strategies seen
+ *   GET  /api/arbs             funding-arb books: PnL split and break-even per arb and in total,
+ *                              funding predicted vs settled, raised alarms, circuit breakers
  *   GET  /api/events           server-sent events: md.funding, md.status, exec.*, acct.*, strat.*
  *   GET  /api/status           the gateway itself: whether actions need a token, feed state
  *   POST /api/cancel-all       token-protected: CancelAllOrders per account (all, or one)
@@ -47,7 +49,15 @@ import type { GatewayBackends } from './backends.js';
 import { ActionRefusedError, BackendUnavailableError, TradingStateUnavailableError } from './errors.js';
 import type { EventFeed } from './feed.js';
 import { parseTradingStateChange, type TradingStateService } from './trading-state.js';
-import { balancesView, fundingMatrix, ordersView, positionsView, summaryView, venuesView } from './views.js';
+import {
+  arbBookView,
+  balancesView,
+  fundingMatrix,
+  ordersView,
+  positionsView,
+  summaryView,
+  venuesView,
+} from './views.js';
 import type { EventJson } from './wire-json.js';
 
 export const DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
@@ -250,6 +260,18 @@ export class Gateway {
           dryRun: strategies.some((s) => s.dryRun),
           decisions: feed.recentDecisions(limit),
         });
+      }
+      case '/api/arbs': {
+        if (!backends.arbBooks) {
+          throw new BackendUnavailableError(
+            'strategy',
+            '(none)',
+            undefined,
+            'no strategy service configured',
+          );
+        }
+        const asOfMs = this.#nowMs();
+        return this.#sendJson(res, 200, { asOfMs, ...arbBookView(await backends.arbBooks(), asOfMs) });
       }
       case '/api/status': {
         const token = this.#options.actions.token();

@@ -41,7 +41,16 @@ export {
   type TradingStateChange,
   type TradingStateService,
 } from './trading-state.js';
+// The funding-arb book section of the read model (CLI `arbs`, dashboard /api/arbs).
 export {
+  ARB_BOOK_STRATEGY_KIND,
+  type ArbAlarmRow,
+  type ArbAttributionRow,
+  type ArbBookView,
+  type ArbLegRow,
+  type ArbRow,
+  type ArbStrategyRow,
+  arbBookView,
   type BalanceRow,
   balanceRows,
   balancesView,
@@ -50,7 +59,9 @@ export {
   emulatedVenueIds,
   type FundingCell,
   type FundingMatrix,
+  type FundingReadingRow,
   type FundingRow,
+  type FundingSettlementRow,
   type FundingSpread,
   fundingMatrix,
   fundingRows,

@@ -6,10 +6,13 @@
  */
 
 import type {
+  ArbAttribution,
+  ArbLeg,
   BalanceView,
   ExecutionServiceGetVenueReadinessResponse,
   FundingRateView,
   GetAccountSummaryResponse,
+  GetArbBookResponse,
   GetBalancesResponse,
   GetFundingRatesResponse,
   GetPositionsResponse,
@@ -578,5 +581,281 @@ export function summaryView(res: GetAccountSummaryResponse): JsonObject {
   return {
     accounts: res.accounts.map((a) => ({ ...a })),
     totals: res.totals.map((t) => ({ ...t })),
+  };
+}
+
+// ---- funding-arb book: PnL split, break-even, funding history, alarms, breaker ------------
+
+/** The strategy kind that has an arb book (StrategyService.GetArbBook answers only for it). */
+export const ARB_BOOK_STRATEGY_KIND = 'funding_arb';
+
+/** Where an arb's (or a book's) money came from; decimal text, quote currency. */
+export interface ArbAttributionRow {
+  readonly funding: string;
+  readonly fundingPredicted: string;
+  /** Price / basis PnL: realized plus the open size marked at the book mids. */
+  readonly basisPnl: string;
+  readonly fees: string;
+  /** Fills against the decision's mid (positive = cost); inside basisPnl. */
+  readonly slippage: string;
+  /** funding + basisPnl - fees. */
+  readonly net: string;
+}
+
+export interface ArbLegRow {
+  readonly venue: string;
+  readonly account: string;
+  /** Signed base size the leg holds. */
+  readonly size: string;
+  readonly entryPrice: string;
+  readonly mark: string;
+  readonly pricePnl: string;
+  readonly unrealizedPnl: string;
+  readonly fees: string;
+  readonly funding: string;
+  readonly fundingPredicted: string;
+  readonly slippage: string;
+  readonly settlements: number;
+}
+
+export interface ArbRow {
+  readonly strategyId: string;
+  readonly dryRun: boolean;
+  readonly arbId: string;
+  readonly instrument: string;
+  /** entering, open, exiting, unwinding, closed. */
+  readonly phase: string;
+  readonly active: boolean;
+  readonly short: ArbLegRow;
+  readonly long: ArbLegRow;
+  readonly attribution: ArbAttributionRow;
+  /** Hours of the current funding still needed to break even after exit costs; '' = never (or closed). */
+  readonly breakEvenHours: string;
+  readonly carryPerHour: string;
+  readonly expectedNetCarry: string;
+  readonly startedAtMs: number;
+  /** 0 while not open yet. */
+  readonly openedAtMs: number;
+  /** 0 while not closed. */
+  readonly closedAtMs: number;
+  readonly closeReason: string;
+}
+
+/** One settled payment of an arb leg next to what the reading before it predicted (the dashboard's chart). */
+export interface FundingSettlementRow {
+  readonly strategyId: string;
+  readonly arbId: string;
+  readonly instrument: string;
+  readonly leg: 'short' | 'long';
+  readonly venue: string;
+  readonly fundingTimeMs: number;
+  readonly settled: string;
+  /** '' when there was no reading before the payment. */
+  readonly predicted: string;
+  readonly rate: string;
+}
+
+/** A venue's funding reading at a settlement (or the current one, `pending`), per market. */
+export interface FundingReadingRow {
+  readonly strategyId: string;
+  readonly venue: string;
+  readonly instrument: string;
+  readonly fundingTimeMs: number;
+  readonly rate: string;
+  readonly intervalMs: number;
+  readonly ratePerHour: string;
+  /** ratePerHour as percent with 5 decimals. */
+  readonly ratePerHourPct: string;
+  readonly mark: string;
+  readonly pending: boolean;
+}
+
+export interface ArbAlarmRow {
+  readonly strategyId: string;
+  readonly key: string;
+  readonly name: string;
+  readonly sinceMs: number;
+  readonly ageMs: number;
+  readonly message: string;
+}
+
+export interface ArbStrategyRow {
+  readonly strategyId: string;
+  readonly dryRun: boolean;
+  readonly totals: ArbAttributionRow;
+  readonly breakEvenHours: string;
+  readonly breaker: {
+    readonly tripped: boolean;
+    readonly reasonCode: string;
+    readonly message: string;
+    readonly trippedAtMs: number;
+    readonly realizedNet: string;
+    readonly drawdown: string;
+    readonly consecutiveLosses: number;
+  };
+}
+
+export interface ArbBookView {
+  readonly strategies: ArbStrategyRow[];
+  /** Active arbs first (instrument order), then closed ones, newest first. */
+  readonly arbs: ArbRow[];
+  /** Every strategy's totals summed. */
+  readonly totals: ArbAttributionRow;
+  readonly alarms: ArbAlarmRow[];
+  /** Every leg's settled payments with their predictions, oldest first. */
+  readonly funding: FundingSettlementRow[];
+  /** Each venue's funding reading at each settlement and now, oldest first. */
+  readonly fundingReadings: FundingReadingRow[];
+}
+
+const ATTRIBUTION_FIELDS = ['funding', 'fundingPredicted', 'basisPnl', 'fees', 'slippage', 'net'] as const;
+type AttributionField = (typeof ATTRIBUTION_FIELDS)[number];
+
+function attributionFrom(value: (field: AttributionField) => string): ArbAttributionRow {
+  return Object.fromEntries(ATTRIBUTION_FIELDS.map((f) => [f, value(f)])) as Record<AttributionField, string>;
+}
+
+function attributionRow(a: ArbAttribution | undefined): ArbAttributionRow {
+  return attributionFrom((f) => a?.[f] || '0');
+}
+
+function sumAttributionRows(rows: ReadonlyArray<ArbAttributionRow>): ArbAttributionRow {
+  return attributionFrom((f) =>
+    toWire(rows.reduce((sum, r) => sum.plus(decimalOrUndefined(r[f]) ?? 0), new Decimal(0))),
+  );
+}
+
+function arbLegRow(leg: ArbLeg | undefined): ArbLegRow {
+  return {
+    venue: leg?.venue ?? '',
+    account: leg?.account ?? '',
+    size: leg?.size ?? '0',
+    entryPrice: leg?.entryPrice ?? '',
+    mark: leg?.mark ?? '',
+    pricePnl: leg?.pricePnl || '0',
+    unrealizedPnl: leg?.unrealizedPnl || '0',
+    fees: leg?.fees || '0',
+    funding: leg?.fundingReceived || '0',
+    fundingPredicted: leg?.fundingPredicted || '0',
+    slippage: leg?.slippage || '0',
+    settlements: leg?.settlements ?? 0,
+  };
+}
+
+/**
+ * The arb books of every funding-arb strategy as one view: arbs with their PnL split and
+ * break-even, totals per strategy and overall, raised alarms (oldest first) and the
+ * funding history (predicted vs settled per leg) the dashboard charts.
+ */
+export function arbBookView(books: ReadonlyArray<GetArbBookResponse>, nowMs: number): ArbBookView {
+  const strategies: ArbStrategyRow[] = [];
+  const active: ArbRow[] = [];
+  const closed: ArbRow[] = [];
+  const alarms: ArbAlarmRow[] = [];
+  const funding: FundingSettlementRow[] = [];
+  const fundingReadings: FundingReadingRow[] = [];
+  for (const book of books) {
+    const { strategyId, dryRun } = book;
+    const b = book.breaker;
+    strategies.push({
+      strategyId,
+      dryRun,
+      totals: attributionRow(book.totals),
+      breakEvenHours: book.breakEvenHours,
+      breaker: {
+        tripped: b?.tripped ?? false,
+        reasonCode: b?.reasonCode ?? '',
+        message: b?.message ?? '',
+        trippedAtMs: b?.trippedAtMs ?? 0,
+        realizedNet: b?.realizedNet || '0',
+        drawdown: b?.drawdown || '0',
+        consecutiveLosses: b?.consecutiveLosses ?? 0,
+      },
+    });
+    for (const [list, arbs, isActive] of [
+      [active, book.active, true],
+      [closed, book.closed, false],
+    ] as const) {
+      for (const a of arbs) {
+        list.push({
+          strategyId,
+          dryRun,
+          arbId: a.arbId,
+          instrument: a.instrument,
+          phase: a.phase,
+          active: isActive,
+          short: arbLegRow(a.shortLeg),
+          long: arbLegRow(a.longLeg),
+          attribution: attributionRow(a.attribution),
+          breakEvenHours: a.breakEvenHours,
+          carryPerHour: a.carryPerHour,
+          expectedNetCarry: a.expectedNetCarry,
+          startedAtMs: a.startedAtMs,
+          openedAtMs: a.openedAtMs,
+          closedAtMs: a.closedAtMs,
+          closeReason: a.closeReason,
+        });
+        for (const [legName, leg] of [
+          ['short', a.shortLeg],
+          ['long', a.longLeg],
+        ] as const) {
+          for (const h of leg?.fundingHistory ?? []) {
+            funding.push({
+              strategyId,
+              arbId: a.arbId,
+              instrument: a.instrument,
+              leg: legName,
+              venue: h.venue,
+              fundingTimeMs: h.fundingTimeMs,
+              settled: h.settled,
+              predicted: h.predicted,
+              rate: h.rate,
+            });
+          }
+        }
+      }
+    }
+    for (const r of book.fundingReadings) {
+      const perHour = decimalOrUndefined(r.ratePerHour);
+      fundingReadings.push({
+        strategyId,
+        venue: r.venue,
+        instrument: r.instrument,
+        fundingTimeMs: r.fundingTimeMs,
+        rate: r.rate,
+        intervalMs: r.intervalMs,
+        ratePerHour: r.ratePerHour,
+        ratePerHourPct: perHour ? pct(perHour, 5) : '',
+        mark: r.mark,
+        pending: r.pending,
+      });
+    }
+    for (const al of book.alarms) {
+      alarms.push({
+        strategyId,
+        key: al.key,
+        name: al.name,
+        sinceMs: al.sinceMs,
+        ageMs: Math.max(0, nowMs - al.sinceMs),
+        message: al.message,
+      });
+    }
+  }
+  closed.sort((x, y) => y.closedAtMs - x.closedAtMs);
+  alarms.sort((x, y) => x.sinceMs - y.sinceMs || x.key.localeCompare(y.key));
+  funding.sort((x, y) => x.fundingTimeMs - y.fundingTimeMs || x.arbId.localeCompare(y.arbId));
+  fundingReadings.sort(
+    (x, y) =>
+      x.fundingTimeMs - y.fundingTimeMs ||
+      x.venue.localeCompare(y.venue) ||
+      x.instrument.localeCompare(y.instrument),
+  );
+  return {
+    strategies,
+    arbs: [...active, ...closed],
+    totals: sumAttributionRows(strategies.map((s) => s.totals)),
+    alarms,
+    funding,
+    fundingReadings,
   };
 }

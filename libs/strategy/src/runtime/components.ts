@@ -10,6 +10,7 @@ import {
   type VenueAccess,
 } from '@perpmesh/app';
 import { grpcChannelCredentials, type Secret, type ServiceMetrics } from '@perpmesh/runtime';
+import { alarmWebhookOptions } from './alarm-webhook.js';
 import {
   parseStrategyInstances,
   runtimeSettingsOf,
@@ -44,6 +45,10 @@ export function strategyServiceComponents(
   // Validated before anything starts: a bad field names itself (strategy.instances[0]...).
   const instances = parseStrategyInstances(section.instances);
   const settings = runtimeSettingsOf(section);
+  const webhook = section.alarms.webhook;
+  const alarmWebhook = webhook
+    ? alarmWebhookOptions(webhook, options.logger.child({ component: 'alarm-webhook' }))
+    : undefined;
   const client = {
     callTimeoutMs: section.callTimeout,
     ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
@@ -66,6 +71,7 @@ export function strategyServiceComponents(
         instances,
         settings,
         ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(alarmWebhook ? { alarmWebhook } : {}),
       }),
   });
 }

@@ -17,6 +17,7 @@ import { ValidationError } from '@perpmesh/core';
 import { durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { parseStrategyConfig, type StrategyConfig } from '../config.js';
+import { alarmsSectionSchema } from './alarm-webhook.js';
 
 export const STRATEGY_SERVICE = 'strategy';
 export const DEFAULT_STRATEGY_GRPC_PORT = 50055;
@@ -73,6 +74,8 @@ export const strategySectionFields = {
   /** Recent decisions kept per strategy for ListDecisions. */
   decisionsKept: z.int().min(1).max(10_000).default(STRATEGY_DEFAULTS.decisionsKept),
   instances: z.array(z.record(z.string(), z.unknown())).default([]),
+  /** Where alarms go besides the decision log: `alarms.webhook` (alarm-webhook.ts). */
+  alarms: alarmsSectionSchema,
 };
 
 const strategySection = z.strictObject(strategySectionFields);

@@ -7,6 +7,7 @@
  * timer or tail): what a replay feeds from the log; `StrategyRunner` wires it to the live world.
  */
 
+export * from './alarm-webhook.js';
 export * from './components.js';
 export * from './config.js';
 export * from './gateway.js';

@@ -40,7 +40,12 @@ import {
   type StateStore,
 } from '@perpmesh/state';
 import type { AnyStrategyDecider } from '../config.js';
-import { checkOperatorReason, type StepResult, type StrategyInput } from '../model.js';
+import {
+  checkOperatorReason,
+  type StepResult,
+  type StrategyDecisionRecord,
+  type StrategyInput,
+} from '../model.js';
 import { type AnyStrategyDefinition, lookupStrategy } from '../registry.js';
 import { isOwnClientOrderId, openOrders, type WorldState } from '../world.js';
 import { STRATEGY_DEFAULTS, type StrategyInstanceSpec, type StrategyRuntimeSettings } from './config.js';
@@ -88,6 +93,8 @@ export interface RunnerDeps {
   readonly settings: StrategyRuntimeSettings;
   /** Told how long each stage of a deciding step took (metrics.ts); none: not measured. */
   readonly onStage?: StrategyStageObserver;
+  /** Told every decision once it is made (the alarm webhook); must return at once. */
+  readonly onDecision?: (record: StrategyDecisionRecord) => void;
 }
 
 /** What a stop did; `saveError` set when the final save failed (the last steps are not stored). */
@@ -573,7 +580,11 @@ export class StrategyRunner {
       // A step whose save fails is undone, and the instance fails (onSaveFailed).
       const outcome = await this.#stepper.step(input, applied, origin);
       this.#noteInput(input);
-      for (const record of outcome.records) this.#remember(decisionToProto(record));
+      for (const record of outcome.records) {
+        this.#remember(decisionToProto(record));
+        // New decisions only: the ones read back from the stream at start were told before.
+        this.#d.onDecision?.(record);
+      }
       if (outcome.decisions.length > 0 || outcome.commands.length > 0) await this.#release();
       return outcome;
     });

@@ -6,24 +6,23 @@
  */
 import type { EventLog } from '@perpmesh/bus';
 import {
-  type ArbLeg as ArbLegProto,
-  type Arb as ArbProto,
   type StrategyInstance,
   StrategyMode,
   type StrategyServiceServer,
   StrategyServiceService,
   type Subjects,
-  sideToProto,
   TRADING_STATE,
 } from '@perpmesh/contracts';
-import { type EpochMs, PerpmeshError, ValidationError, ZERO } from '@perpmesh/core';
+import { type EpochMs, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { grpcHandlers, type HealthRegistry, type Logger, type ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { makeStrategyDecider } from '../config.js';
 import type { OperatorAction } from '../model.js';
 import { fundingArbStrategy } from '../strategies/funding-arb/definition.js';
-import { type Arb, type FundingArbState, legSize } from '../strategies/funding-arb/index.js';
+import { arbBookReport, type FundingArbState } from '../strategies/funding-arb/index.js';
 import type { TradingState } from '../world.js';
+import { AlarmWebhook, type AlarmWebhookOptions, type AlarmWebhookStats } from './alarm-webhook.js';
+import { arbBookToProto } from './arb-book-proto.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
 import { strategyStageObserver } from './metrics.js';
@@ -50,6 +49,8 @@ export interface StrategyServiceDeps {
   readonly settings: StrategyRuntimeSettings;
   /** Where the stage histograms go (metrics.ts `perpmesh_strategy_stage_seconds`); none: not measured. */
   readonly metrics?: ServiceMetrics;
+  /** `strategy.alarms.webhook`: alarm decisions are also POSTed there (alarm-webhook.ts); none: log only. */
+  readonly alarmWebhook?: AlarmWebhookOptions;
 }
 
 export interface StrategyService {
@@ -64,6 +65,8 @@ export interface StrategyService {
   runners(): StrategyRunner[];
   /** The recorder of a dry-run instance (every intended order). */
   recorder(strategyId: string): DryRunRecorder | undefined;
+  /** The alarm webhook's counters; undefined when none is configured. */
+  alarmWebhookStats(): AlarmWebhookStats | undefined;
   /** The kill switch for every strategy (the gateway's TradingStateService shape). */
   setTradingState(change: {
     state: 'ACTIVE' | 'REDUCING' | 'HALTED';
@@ -101,6 +104,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
   const recorders = new Map<string, DryRunRecorder>();
   const runners = new Map<string, StrategyRunner>();
   const onStage = deps.metrics ? strategyStageObserver(deps.metrics) : undefined;
+  const webhook = deps.alarmWebhook ? new AlarmWebhook(deps.alarmWebhook) : undefined;
   for (const spec of deps.instances) {
     let gateway = deps.orders;
     if (spec.mode === 'dry_run') {
@@ -134,6 +138,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
         holder,
         settings: deps.settings,
         ...(onStage ? { onStage } : {}),
+        ...(webhook ? { onDecision: (record) => webhook.offer(record) } : {}),
       }),
     );
   }
@@ -185,13 +190,8 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
           `${req.strategyId} is a ${r.spec.config.kind} strategy, not ${fundingArbStrategy.kind}`,
         );
       }
-      const book = r.strategyState as FundingArbState;
-      return {
-        strategyId: r.id,
-        dryRun: r.dryRun,
-        active: Object.values(book.arbs).map(arbView),
-        closed: book.closed.map(arbView),
-      };
+      const report = arbBookReport(r.strategyState as FundingArbState, r.world);
+      return arbBookToProto(report, { strategyId: r.id, dryRun: r.dryRun, asOfMs: deps.nowMs() });
     }),
     closeAll: h.unary(async (req) => {
       if (!req.strategyId) throw new ValidationError('strategy_id', 'is required');
@@ -221,6 +221,8 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
     },
     async stop() {
       await Promise.allSettled([...runners.values()].map((r) => r.stop()));
+      // Alarms raised just before the stop still get one delivery attempt's time.
+      await webhook?.close(deps.alarmWebhook?.timeoutMs ?? 0);
       deps.orders.close();
       deps.account.close();
     },
@@ -228,6 +230,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
     runner,
     runners: () => [...runners.values()],
     recorder: (id) => recorders.get(id),
+    alarmWebhookStats: () => webhook?.stats(),
     setTradingState,
   };
 }
@@ -243,43 +246,5 @@ function instanceView(r: StrategyRunner): StrategyInstance {
     reason: r.dryRun ? `DRY-RUN${status.reason ? `; ${status.reason}` : ''}` : status.reason,
     decisions: r.world.decisionSeq,
     openOrders: r.openOrderCount(),
-  };
-}
-
-function legView(leg: Arb['short']): ArbLegProto {
-  const p = leg.position;
-  return {
-    venue: leg.venue,
-    account: leg.account,
-    instrument: leg.instrument,
-    entrySide: sideToProto(leg.entrySide),
-    size: legSize(leg).toFixed(),
-    entryPrice: p.entryPrice?.toFixed() ?? '',
-    fees: p.fees.toFixed(),
-    fundingReceived: p.funding.toFixed(),
-    realizedPnl: p.tradingPnl.toFixed(),
-    clientOrderIds: Object.keys(leg.orders),
-  };
-}
-
-function arbView(a: Arb): ArbProto {
-  const fees = a.short.position.fees.plus(a.long.position.fees);
-  const funding = a.short.position.funding.plus(a.long.position.funding);
-  const trading = a.short.position.tradingPnl.plus(a.long.position.tradingPnl);
-  return {
-    arbId: a.arbId,
-    instrument: a.instrument,
-    phase: a.phase,
-    shortLeg: legView(a.short),
-    longLeg: legView(a.long),
-    expectedNetCarry: a.expectedNetCarry.toFixed(),
-    fees: fees.toFixed(),
-    fundingReceived: funding.toFixed(),
-    carryNetOfFees: funding.minus(fees).toFixed(),
-    realizedPnl: trading.minus(fees).plus(funding).plus(ZERO).toFixed(),
-    startedAtMs: a.startedAtMs,
-    closedAtMs: a.closedAtMs ?? 0,
-    closeReason: a.closeReason ?? '',
-    entry: { ...a.entry },
   };
 }

@@ -87,6 +87,8 @@ export interface StackOptions {
   /** Raw strategy instances, as under `strategy.instances` in perpmesh.yaml. */
   readonly instances: ReadonlyArray<Record<string, unknown>>;
   readonly seed?: number;
+  /** The instruments market data follows (default: BTC only). */
+  readonly instruments?: readonly string[];
 }
 
 /** Settings that leave every strategy timer to the test (manual ticks, manual balance reads). */
@@ -160,7 +162,7 @@ export class Stack {
     });
     const directory = new StaticVenueDirectory(ports);
     const health = new HealthRegistry({ nowMs });
-    const instruments = [BTC];
+    const instruments = [...(options.instruments ?? [BTC])];
     const marketData = buildMarketDataService({
       log,
       venues: directory,
@@ -373,8 +375,8 @@ export class Stack {
   }
 
   /** The venue's own view of the account's position (signed size). */
-  position(venue: string, account = 'main'): Decimal {
-    return this.hub.exchange(venue).position(account, BTC)?.size ?? ZERO;
+  position(venue: string, account = 'main', instrument = BTC): Decimal {
+    return this.hub.exchange(venue).position(account, instrument)?.size ?? ZERO;
   }
 
   /** Open orders on the venue itself for the account. */

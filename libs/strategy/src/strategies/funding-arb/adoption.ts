@@ -3,8 +3,9 @@
  * treated as done; open orders the saved book knows are resumed, the rest canceled; a
  * saved leg that differs from the venue position takes the venue's size (and the leading
  * leg is then unwound); positions without a saved arb are adopted as one (opened if they
- * hedge each other, else unwound to the smaller leg), never entered again. Every one of
- * these is a decision that says what was done.
+ * hedge each other, else unwound to the smaller leg), never entered again; a position no
+ * arb accounts for (a third venue, a venue beside a saved arb's legs) is closed
+ * reduce-only. Every one of these is a decision that says what was done.
  */
 import {
   applyFill,
@@ -20,7 +21,7 @@ import {
 import type { StartInput } from '../../model.js';
 import { isOpenOrder, marketKey, markPrice, positionKey, positionSize } from '../../world.js';
 import { type Arb, type ArbLeg, activeArbs, emptyLeg, legSize } from './arb-book.js';
-import { type ArbStep, arbInputs } from './arb-step.js';
+import { type ArbStep, arbInputs, legRequest } from './arb-step.js';
 import { commonLotSize } from './carry.js';
 import { type ArbExposure, arbExposures } from './exposures.js';
 
@@ -85,10 +86,63 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
       .filter((v) => !v.size.isZero());
     if (arb) {
       for (const leg of [arb.short, arb.long]) reconcileLeg(step, arb, leg);
+      const legVenues = new Set([arb.short.venue, arb.long.venue]);
+      unwindStrays(
+        step,
+        held.filter((h) => !legVenues.has(h.venue)),
+        `arb ${arb.arbId} holds its legs on ${arb.short.venue} and ${arb.long.venue}`,
+      );
       continue;
     }
     if (held.length === 0) continue;
-    adoptPositions(step, exposure, held);
+    const adopted = adoptPositions(step, exposure, held);
+    unwindStrays(
+      step,
+      held.filter((h) => !adopted.includes(h.venue)),
+      `the adopted arb holds its legs on ${adopted.join(' and ')}`,
+    );
+  }
+}
+
+/**
+ * Venue positions no arb in the book accounts for (a third venue, or a venue beside a
+ * saved arb's legs): closed with a reduce-only order each, so nothing unhedged is left
+ * that no arb manages. One decision per position says so (or why it could not be placed).
+ */
+function unwindStrays(
+  step: ArbStep,
+  strays: ReadonlyArray<{ venue: string; account: string; instrument: string; size: Decimal }>,
+  why: string,
+): void {
+  for (const stray of strays) {
+    const instrument = stray.instrument;
+    const inputs = {
+      instrument,
+      venue: stray.venue,
+      account: stray.account,
+      venue_size: stray.size.toFixed(),
+      action: 'unwound',
+    };
+    const message = `a ${stray.size.toFixed()} position on ${stray.venue} belongs to no arb (${why}): closing it reduce-only`;
+    const market = step.world.markets[marketKey(stray.venue, instrument)];
+    if (!market || step.world.tradingState === 'halted') {
+      step.decide({
+        kind: 'adopt',
+        reasonCode: 'stray_position',
+        message: `${message}; ${market ? 'trading is halted' : 'its market is not known yet'}, so it is left for the operator`,
+        inputs: { ...inputs, action: 'left_for_operator' },
+      });
+      continue;
+    }
+    const book = step.world.books[marketKey(stray.venue, instrument)];
+    const view = { venue: stray.venue, account: stray.account, market, ...(book ? { book } : {}) };
+    const side: Side = stray.size.isPos() ? 'sell' : 'buy';
+    step.place([legRequest(step, view, side, stray.size.abs(), true, 'unwind_stray', undefined, undefined)], {
+      kind: 'unwind',
+      reasonCode: 'stray_position_unwound',
+      message,
+      inputs,
+    });
   }
 }
 
@@ -150,7 +204,7 @@ function adoptPositions(
   step: ArbStep,
   exposure: ArbExposure,
   held: ReadonlyArray<{ venue: string; account: string; size: Decimal }>,
-): void {
+): string[] {
   const instrument = exposure.id;
   const legInstrument = (venue: string) => exposure.legs[venue] ?? instrument;
   const shorts = held.filter((h) => h.size.isNeg()).sort((a, b) => a.size.cmp(b.size));
@@ -159,7 +213,7 @@ function adoptPositions(
     step.config.venues.find((v) => v.venue !== venue && exposure.legs[v.venue] !== undefined)!;
   const shortPick = shorts[0] ?? (longs[0] ? { ...other(longs[0].venue), size: ZERO } : undefined);
   const longPick = longs[0] ?? (shorts[0] ? { ...other(shorts[0].venue), size: ZERO } : undefined);
-  if (!shortPick || !longPick) return;
+  if (!shortPick || !longPick) return [];
   const lots = [shortPick, longPick].map(
     (p) => step.world.markets[marketKey(p.venue, legInstrument(p.venue))]?.lotSize,
   );
@@ -215,4 +269,5 @@ function adoptPositions(
       not_adopted: ignored.map((h) => h.venue).join(','),
     },
   });
+  return [shortPick.venue, longPick.venue];
 }

@@ -2,7 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dec } from '@perpmesh/core';
 import { spec } from '../../decider-spec.js';
-import { BTC, fullyFilled, orderUpdate, placed, start, T0, tick } from '../../fixtures.test-helper.js';
+import {
+  BTC,
+  balance,
+  book,
+  fullyFilled,
+  funding,
+  market,
+  marketsInput,
+  orderUpdate,
+  placed,
+  start,
+  T0,
+  tick,
+} from '../../fixtures.test-helper.js';
 import { A, arbConfig, B, market2 } from './arb-fixtures.test-helper.js';
 import { fundingArbDecider, legSize } from './index.js';
 
@@ -98,5 +111,88 @@ describe('funding arb: adoption at start', () => {
     assert.equal(mismatch.inputs.then, 'unwind_leading_leg');
     assert.equal(legSize(then.result.state.strategy.arbs[BTC]!.short).toFixed(), '-0.1');
     assert.equal(then.result.state.strategy.arbs[BTC]!.arbId, opened.state.strategy.arbs[BTC]!.arbId);
+  });
+
+  test('a saved open order the venue no longer lists is treated as done, with a decision saying so', () => {
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const ids = Object.keys(given.state.world.orders).sort();
+    const then = spec(decider)
+      .given([], given.state)
+      .when(start(T0 + 40_000))
+      .thenDecided({ kind: 'adopt', reasonCode: 'orders_missing_at_start' });
+    const missing = then.result.decisions.find((d) => d.reasonCode === 'orders_missing_at_start')!;
+    assert.equal(missing.inputs.action, 'treated_as_done');
+    assert.deepEqual(missing.inputs.client_order_ids!.split(',').sort(), ids);
+    for (const id of ids) assert.equal(then.result.state.world.orders[id]!.status, 'expired');
+  });
+});
+
+describe('funding arb: stray positions at start', () => {
+  const C = 'paper-c';
+  const three = fundingArbDecider(
+    arbConfig({
+      venues: [
+        { venue: A, account: 'main' },
+        { venue: B, account: 'main' },
+        { venue: C, account: 'main' },
+      ],
+    }),
+  );
+  const threeMarkets = () => [
+    ...marketOnly(),
+    marketsInput(T0, [market(A), market(B), market(C)]),
+    balance(C, 'main', T0, '5000', '20000'),
+    book(C, T0, '50000'),
+    funding(C, T0, '0', 8),
+  ];
+
+  test('a third venue beside an adopted hedged pair: its position is unwound reduce-only, the pair adopted', () => {
+    const then = spec(three)
+      .given(threeMarkets())
+      .when(start(T0, { positions: [position(A, '-0.1'), position(B, '0.1'), position(C, '0.05')] }))
+      .thenDecisions([
+        { kind: 'adopt', reasonCode: 'positions_adopted' },
+        { kind: 'unwind', reasonCode: 'stray_position_unwound' },
+      ]);
+    const stray = then.result.decisions[1]!;
+    assert.equal(stray.inputs.venue, C);
+    assert.equal(stray.inputs.action, 'unwound');
+    const [order] = placed(then.result.commands);
+    assert.equal(order!.venue, C);
+    assert.equal(order!.side, 'sell');
+    assert.equal(order!.size.toFixed(), '0.05');
+    assert.equal(order!.reduceOnly, true);
+    assert.equal(then.result.state.strategy.arbs[BTC]!.phase, 'open');
+  });
+
+  test('a position beside a saved arb on other venues is unwound; the arb keeps its legs', () => {
+    const given = spec(three).given([...threeMarkets(), start(T0), tick(T0 + 30_000)]);
+    const orders = Object.values(given.state.world.orders);
+    assert.equal(orders.length, 2, 'the arb entered on two venues');
+    const t = T0 + 31_000;
+    const opened = spec(three).given(
+      orders.flatMap((o) => fullyFilled(o, t, o.side === 'sell' ? '49999.5' : '50000.5', '5')),
+      given.state,
+    );
+    const arb = opened.state.strategy.arbs[BTC]!;
+    const other = [A, B, C].find((v) => v !== arb.short.venue && v !== arb.long.venue)!;
+    const then = spec(three)
+      .given([], opened.state)
+      .when(
+        start(t + 1_000, {
+          positions: [
+            position(arb.short.venue, '-0.2', t + 1_000),
+            position(arb.long.venue, '0.2', t + 1_000),
+            position(other, '-0.3', t + 1_000),
+          ],
+        }),
+      )
+      .thenDecided({ kind: 'unwind', reasonCode: 'stray_position_unwound' });
+    const [order] = placed(then.result.commands);
+    assert.equal(order!.venue, other);
+    assert.equal(order!.side, 'buy');
+    assert.equal(order!.size.toFixed(), '0.3');
+    assert.equal(order!.reduceOnly, true);
+    assert.equal(then.result.state.strategy.arbs[BTC]!.arbId, arb.arbId);
   });
 });

@@ -169,7 +169,7 @@ export function updateAlarms(step: ArbStep): void {
   }
   for (const [key, c] of now) {
     if (raised[key]) continue;
-    raised[key] = { name: c.name, sinceMs: step.nowMs };
+    raised[key] = { name: c.name, sinceMs: step.nowMs, message: c.message };
     step.decide({
       kind: 'signal',
       reasonCode: `alarm_${c.name}`,

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { decimalCodec, msSchema } from '../../codec.js';
 import type { StrategyInput } from '../../model.js';
 import { type FactResult, type OwnOrder, positionSize, type WorldState } from '../../world.js';
+import { marketReadingsCodec } from './funding-history.js';
 
 const positionStateCodec = z.object({
   size: decimalCodec,
@@ -42,6 +43,20 @@ const legOrderCodec = z.object({
   refMid: decimalCodec.optional(),
 });
 
+const fundingSettlementCodec = z.object({
+  fundingTimeMs: msSchema,
+  /** Received (positive) or paid (negative). */
+  settled: decimalCodec,
+  /** What the last reading before the payment predicted (rate x mark x size); absent without a reading. */
+  predicted: decimalCodec.optional(),
+  rate: decimalCodec.optional(),
+  mark: decimalCodec.optional(),
+});
+export type FundingSettlement = z.output<typeof fundingSettlementCodec>;
+
+/** Settlements kept per leg: an 8 h venue for 60 days, an hourly one for 10 days. */
+export const MAX_FUNDING_HISTORY = 240;
+
 const legCodec = z.object({
   venue: z.string(),
   account: z.string(),
@@ -60,6 +75,8 @@ const legCodec = z.object({
   fundingPredicted: decimalCodec.optional(),
   /** How many funding payments the leg has settled. */
   settlements: z.int().min(0).optional(),
+  /** The leg's funding history: each settled payment next to the reading that predicted it (bounded, oldest first). */
+  fundingHistory: z.array(fundingSettlementCodec).optional(),
   lastOrderAtMs: msSchema.optional(),
   /**
    * 1 unit of this leg's settle asset in the arb's report currency, as the entry assumed
@@ -126,7 +143,11 @@ export const fundingArbStateCodec = z.object({
     })
     .optional(),
   /** Alarms currently raised (alarms.ts), by incident key: one decision when raised, one when cleared. */
-  alarms: z.record(z.string(), z.object({ name: z.string(), sinceMs: msSchema })).optional(),
+  alarms: z
+    .record(z.string(), z.object({ name: z.string(), sinceMs: msSchema, message: z.string().optional() }))
+    .optional(),
+  /** Each configured venue's funding readings per market (funding-history.ts): at each settlement, and now. */
+  fundingReadings: z.record(z.string(), marketReadingsCodec).optional(),
   /** Per instrument: after a risk denial, no new entry attempt before `untilMs` (doubling per denial). */
   entryBackoff: z
     .record(z.string(), z.object({ untilMs: msSchema, denials: z.int().min(1), reasonCode: z.string() }))
@@ -204,52 +225,115 @@ export interface LegMarks {
   readonly long?: Decimal | undefined;
 }
 
+/** Where an arb's (or a whole book's) money came from, in quote currency. */
+export interface Attribution {
+  /** Funding received (negative = paid). */
+  readonly funding: Decimal;
+  /** What the settled payments were predicted to be (the last reading before each). */
+  readonly fundingPredicted: Decimal;
+  /** Realized trading PnL plus the open size marked at the marks: across both legs, the basis PnL. */
+  readonly basisPnl: Decimal;
+  readonly fees: Decimal;
+  /** Fills against the mids of the decisions that placed them (positive = cost); inside basisPnl. */
+  readonly slippage: Decimal;
+  /** funding + basisPnl - fees. */
+  readonly net: Decimal;
+}
+
+export const NO_ATTRIBUTION: Attribution = {
+  funding: ZERO,
+  fundingPredicted: ZERO,
+  basisPnl: ZERO,
+  fees: ZERO,
+  slippage: ZERO,
+  net: ZERO,
+};
+
+/** One leg's price PnL: realized trading PnL plus what it holds marked at `mark` (none: nothing unrealized). */
+export function legPricePnl(leg: ArbLeg, mark: Decimal | undefined): { price: Decimal; unrealized: Decimal } {
+  const p = leg.position;
+  const unrealized = mark && p.entryPrice && !p.size.isZero() ? mark.minus(p.entryPrice).mul(p.size) : ZERO;
+  return { price: p.tradingPnl.plus(unrealized), unrealized };
+}
+
+/** An arb's attribution with its open legs marked at `marks`. */
+export function attributionOf(arb: Arb, marks: LegMarks = {}): Attribution {
+  let out = NO_ATTRIBUTION;
+  for (const [leg, mark] of [
+    [arb.short, marks.short],
+    [arb.long, marks.long],
+  ] as const) {
+    const p = leg.position;
+    // Legs in their settle asset; the totals in the report currency (leg.reportRate).
+    const rate = leg.reportRate ?? ONE;
+    const basisPnl = out.basisPnl.plus(legPricePnl(leg, mark).price.mul(rate));
+    const funding = out.funding.plus(p.funding.mul(rate));
+    const fees = out.fees.plus(p.fees.mul(rate));
+    out = {
+      funding,
+      fundingPredicted: out.fundingPredicted.plus((leg.fundingPredicted ?? ZERO).mul(rate)),
+      basisPnl,
+      fees,
+      slippage: out.slippage.plus((leg.slippage ?? ZERO).mul(rate)),
+      net: funding.plus(basisPnl).minus(fees),
+    };
+  }
+  return out;
+}
+
+/** The sum of attributions (a book's total). */
+export function sumAttributions(parts: ReadonlyArray<Attribution>): Attribution {
+  return parts.reduce(
+    (a, b) => ({
+      funding: a.funding.plus(b.funding),
+      fundingPredicted: a.fundingPredicted.plus(b.fundingPredicted),
+      basisPnl: a.basisPnl.plus(b.basisPnl),
+      fees: a.fees.plus(b.fees),
+      slippage: a.slippage.plus(b.slippage),
+      net: a.net.plus(b.net),
+    }),
+    NO_ATTRIBUTION,
+  );
+}
+
 /**
- * Where an arb's money came from, per leg and in total: funding received (or paid), price
- * PnL (realized trading PnL plus what the leg still holds marked at `marks`; across both
- * legs that is the basis PnL), fees, and slippage against the mids of the decisions that
- * placed the orders (already inside the price PnL; shown apart so the basis move without
- * it is visible). net = funding + price PnL - fees. Predicted funding is the entry's
- * estimate for the holding window.
+ * Where an arb's money came from, per leg and in total, as decision inputs: funding
+ * received (or paid), price PnL (realized trading PnL plus what the leg still holds marked
+ * at `marks`; across both legs that is the basis PnL), fees, and slippage against the mids
+ * of the decisions that placed the orders (already inside the price PnL; shown apart so
+ * the basis move without it is visible). net = funding + price PnL - fees. Predicted
+ * funding is the entry's estimate for the holding window.
  */
 export function arbAttribution(arb: Arb, marks: LegMarks = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  let funding = ZERO;
-  let price = ZERO;
-  let fees = ZERO;
-  let slippage = ZERO;
-  let predictedSettled = ZERO;
   for (const [name, leg, mark] of [
     ['short', arb.short, marks.short],
     ['long', arb.long, marks.long],
   ] as const) {
-    const p = leg.position;
-    const unrealized = mark && p.entryPrice && !p.size.isZero() ? mark.minus(p.entryPrice).mul(p.size) : ZERO;
-    const legPrice = p.tradingPnl.plus(unrealized);
-    const legSlippage = leg.slippage ?? ZERO;
-    out[`${name}.funding`] = p.funding.toFixed();
+    const { price, unrealized } = legPricePnl(leg, mark);
+    out[`${name}.funding`] = leg.position.funding.toFixed();
     out[`${name}.funding_predicted`] = (leg.fundingPredicted ?? ZERO).toFixed();
     out[`${name}.settlements`] = String(leg.settlements ?? 0);
-    out[`${name}.price_pnl`] = legPrice.toFixed();
+    out[`${name}.price_pnl`] = price.toFixed();
     out[`${name}.unrealized_pnl`] = unrealized.toFixed();
-    out[`${name}.slippage`] = legSlippage.toFixed();
-    // Legs in their settle asset; the totals in the report currency (leg.reportRate).
-    const rate = leg.reportRate ?? ONE;
-    funding = funding.plus(p.funding.mul(rate));
-    price = price.plus(legPrice.mul(rate));
-    fees = fees.plus(p.fees.mul(rate));
-    slippage = slippage.plus(legSlippage.mul(rate));
-    predictedSettled = predictedSettled.plus((leg.fundingPredicted ?? ZERO).mul(rate));
+    out[`${name}.slippage`] = (leg.slippage ?? ZERO).toFixed();
   }
-  out['attribution.funding'] = funding.toFixed();
-  out['attribution.funding_predicted_for_settled'] = predictedSettled.toFixed();
-  out['attribution.basis_pnl'] = price.toFixed();
-  out['attribution.basis_pnl_before_slippage'] = price.plus(slippage).toFixed();
-  out['attribution.fees'] = fees.toFixed();
-  out['attribution.slippage_vs_decision_mid'] = slippage.toFixed();
-  out['attribution.net'] = funding.plus(price).minus(fees).toFixed();
+  Object.assign(out, attributionInputs(attributionOf(arb, marks)));
   out['attribution.predicted_funding'] = arb.entry.gross_carry ?? '';
   return out;
+}
+
+/** An attribution as decision inputs (`attribution.*`). */
+export function attributionInputs(a: Attribution): Record<string, string> {
+  return {
+    'attribution.funding': a.funding.toFixed(),
+    'attribution.funding_predicted_for_settled': a.fundingPredicted.toFixed(),
+    'attribution.basis_pnl': a.basisPnl.toFixed(),
+    'attribution.basis_pnl_before_slippage': a.basisPnl.plus(a.slippage).toFixed(),
+    'attribution.fees': a.fees.toFixed(),
+    'attribution.slippage_vs_decision_mid': a.slippage.toFixed(),
+    'attribution.net': a.net.toFixed(),
+  };
 }
 
 /** Per-leg and total trading PnL, fees, funding and net, next to what the entry expected, with the attribution. */
@@ -330,12 +414,22 @@ export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: Fa
   }
 }
 
-/** Books a funding payment on the leg it belongs to, also on an arb closed after the settlement it pays for. */
+/** What the last funding reading before a payment predicted for a leg: rate x mark x size. */
+export interface FundingPrediction {
+  readonly amount: Decimal;
+  readonly rate: Decimal;
+  readonly mark: Decimal;
+}
+
+/**
+ * Books a funding payment on the leg it belongs to, also on an arb closed after the
+ * settlement it pays for; returns that arb and leg (none: the payment is no arb's).
+ */
 export function recordFunding(
   state: FundingArbState,
   p: Extract<StrategyInput, { kind: 'funding_payment' }>,
-  predict?: (leg: ArbLeg) => Decimal | undefined,
-): void {
+  predict?: (leg: ArbLeg) => FundingPrediction | undefined,
+): { arb: Arb; leg: ArbLeg } | undefined {
   const matches = (leg: ArbLeg) =>
     leg.venue === p.venue && leg.account === p.account && leg.instrument === p.instrument;
   // Found by its leg: an exposure's legs trade instruments other than the arb's key.
@@ -351,16 +445,25 @@ export function recordFunding(
           p.fundingTimeMs <= a.closedAtMs,
       );
   }
-  if (!arb) return;
+  if (!arb) return undefined;
   const leg = matches(arb.short) ? arb.short : arb.long;
   const predicted = predict?.(leg);
-  if (predicted) leg.fundingPredicted = (leg.fundingPredicted ?? ZERO).plus(predicted);
+  if (predicted) leg.fundingPredicted = (leg.fundingPredicted ?? ZERO).plus(predicted.amount);
   leg.settlements = (leg.settlements ?? 0) + 1;
+  const history = leg.fundingHistory ?? [];
+  history.push({
+    fundingTimeMs: p.fundingTimeMs,
+    settled: p.amount,
+    ...(predicted ? { predicted: predicted.amount, rate: predicted.rate, mark: predicted.mark } : {}),
+  });
+  if (history.length > MAX_FUNDING_HISTORY) history.splice(0, history.length - MAX_FUNDING_HISTORY);
+  leg.fundingHistory = history;
   leg.position = applyFunding(leg.position as PositionState, {
     amount: p.amount,
     tsEventMs: p.fundingTimeMs,
   }) as ArbLeg['position'];
   if (arb.phase === 'closed' && arb.result) arb.result = arbResult(arb);
+  return { arb, leg };
 }
 
 /** Moves a closed arb from the active book to the bounded list of closed arbs. */

@@ -135,7 +135,7 @@ export function legRequest(
   size: Decimal,
   reduceOnly: boolean,
   role: string,
-  arbId: string,
+  arbId: string | undefined,
   worstPrice: Decimal | undefined,
 ): PlaceRequest {
   const base = {

@@ -193,6 +193,15 @@ export function fillableBothWays(book: BookState): Decimal {
   return minDec(total(book.bids), total(book.asks));
 }
 
+/** What `size` short on `short` and long on `long` earns per hour at the current per-hour rates and marks. */
+export function carryPerHour(
+  short: Pick<CarryVenue, 'ratePerHour' | 'mark'>,
+  long: Pick<CarryVenue, 'ratePerHour' | 'mark'>,
+  size: Decimal,
+): Decimal {
+  return short.ratePerHour.mul(short.mark).minus(long.ratePerHour.mul(long.mark)).mul(size);
+}
+
 /**
  * Hours of funding at the current per-hour rates needed to pay `costs` (fees and slippage,
  * entry and exit); undefined when the pair earns nothing per hour (it never breaks even).
@@ -203,7 +212,7 @@ export function breakEvenHours(
   size: Decimal,
   costs: Decimal,
 ): Decimal | undefined {
-  const perHour = short.ratePerHour.mul(short.mark).minus(long.ratePerHour.mul(long.mark)).mul(size);
+  const perHour = carryPerHour(short, long, size);
   if (!perHour.gt(0)) return undefined;
   return maxDec(costs, ZERO).div(perHour);
 }
@@ -244,9 +253,33 @@ export function imminentSettlement(
   return { net, inputs };
 }
 
-/** What staying `remainingMs` longer is expected to earn at a per-hour spread (nothing if the spread is not positive). */
-export function stayValue(spreadPerHour: Decimal, notional: Decimal, remainingMs: number): Decimal {
-  return maxDec(spreadPerHour, ZERO).mul(notional).mul(dec(remainingMs).div(MS_PER_HOUR));
+/** A leg of an open arb as the stay value sees it: its venue's schedule and mark, and its signed size. */
+export interface StayingLeg {
+  readonly view: Pick<CarryVenue, 'funding' | 'mark'>;
+  readonly signedSize: Decimal;
+}
+
+/**
+ * What staying `remainingMs` longer is expected to earn: per leg, the settlements of its
+ * venue that actually fall inside (nowMs, nowMs + remainingMs] at the current rate and
+ * mark (as carry counts them for entry), not the per-hour spread times the time left. A
+ * leg whose next settlement is `excludeNextWithinMs` away or less leaves that one out: it
+ * is the imminent payment the caller weighs against this value. May be negative.
+ */
+export function stayValue(
+  legs: ReadonlyArray<StayingLeg>,
+  nowMs: number,
+  remainingMs: number,
+  excludeNextWithinMs = 0,
+): Decimal {
+  const endMs = nowMs + Math.max(0, remainingMs);
+  let value = ZERO;
+  for (const { view, signedSize } of legs) {
+    const next = view.funding.nextFundingTimeMs;
+    const fromMs = next > nowMs && next - nowMs <= excludeNextWithinMs ? next : nowMs;
+    value = value.plus(legFundingOver(view, signedSize, fromMs, endMs - fromMs).amount);
+  }
+  return value;
 }
 
 /** A leg's accounting (core position state) and the venue it is marked on. */

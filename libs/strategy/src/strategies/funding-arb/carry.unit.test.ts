@@ -197,10 +197,22 @@ describe('carry: settlements and exits', () => {
     });
   });
 
-  test('staying earns the positive spread over the remaining time, nothing when the spread is not positive', () => {
-    assert.equal(text(stayValue(dec('0.0001'), dec('10000'), 2 * HOUR_MS)), '2');
-    assert.equal(text(stayValue(dec('-0.0001'), dec('10000'), 2 * HOUR_MS)), '0');
-    assert.equal(text(stayValue(dec('0.0001'), dec('10000'), 0)), '0');
+  test('staying earns the settlements inside the time left, per leg, leaving out an imminent one when asked', () => {
+    const leg = (rate: string, intervalMs: number, nextFundingTimeMs: number, size: string) => ({
+      view: { funding: { rate: dec(rate), intervalMs, nextFundingTimeMs }, mark: dec('50000') },
+      signedSize: dec(size),
+    });
+    const now = 1_000_000;
+    // Short 0.2 on an 8 h venue settling in 7 h: nothing inside 6 h. Long 0.2 on an hourly
+    // venue paying 0.0002: settlements at +1 min, then every hour: 6 inside 6 h (-12).
+    const legs = [
+      leg('0.0081', 8 * HOUR_MS, now + 7 * HOUR_MS, '-0.2'),
+      leg('0.0002', HOUR_MS, now + 60_000, '0.2'),
+    ];
+    assert.equal(text(stayValue(legs, now, 6 * HOUR_MS)), '-12');
+    assert.equal(text(stayValue(legs, now, 6 * HOUR_MS, 120_000)), '-10');
+    assert.equal(text(stayValue(legs, now, 8 * HOUR_MS)), '65');
+    assert.equal(text(stayValue(legs, now, 0)), '0');
   });
 
   test('marked PnL after exit: realized + unrealized at mid, minus the fees and slippage of closing both legs', () => {

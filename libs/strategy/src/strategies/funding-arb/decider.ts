@@ -38,11 +38,14 @@ import {
   recordFunding,
   recordLegOrder,
 } from './arb-book.js';
+import { reportSettlement } from './arb-report.js';
 import type { ArbStep } from './arb-step.js';
 import { resetBreaker } from './breaker.js';
 import { settlementPayment } from './carry.js';
 import type { FundingArbConfig } from './config.js';
 import { considerNewArbs } from './entry.js';
+import { arbExposures } from './exposures.js';
+import { recordReading } from './funding-history.js';
 import { manageArb, startExit } from './management.js';
 
 export function fundingArbDecider(config: FundingArbConfig): StrategyDecider<StrategyState<FundingArbState>> {
@@ -62,12 +65,26 @@ export function fundingArbDecider(config: FundingArbConfig): StrategyDecider<Str
 
 function react(step: ArbStep, input: StrategyInput, fact: FactResult): void {
   if (fact.order?.group !== undefined) recordLegOrder(step.strategy, fact.order, fact.newFill);
+  if (input.kind === 'funding' && step.config.venues.some((v) => v.venue === input.venue)) {
+    const reading = step.world.funding[marketKey(input.venue, input.instrument)];
+    const traded = arbExposures(step.config).some((e) => e.legs[input.venue] === input.instrument);
+    if (reading && traded) {
+      recordReading(step.strategy, input.venue, input.instrument, reading);
+    }
+  }
   if (input.kind === 'funding_payment' && fact.newFundingPayment) {
     // Predicted from the last reading before the payment: its rate and mark on the leg's size.
     const reading = step.world.funding[marketKey(input.venue, input.instrument)];
-    recordFunding(step.strategy, input, (leg) =>
-      reading?.markPrice ? settlementPayment(legSize(leg), reading.markPrice, reading.rate) : undefined,
+    const booked = recordFunding(step.strategy, input, (leg) =>
+      reading?.markPrice
+        ? {
+            amount: settlementPayment(legSize(leg), reading.markPrice, reading.rate),
+            rate: reading.rate,
+            mark: reading.markPrice,
+          }
+        : undefined,
     );
+    if (booked) reportSettlement(step, booked.arb, booked.leg);
   }
   if (input.kind === 'start') adoptAtStart(step, input);
   if (input.kind === 'operator' && input.action === 'resume') resetBreaker(step);

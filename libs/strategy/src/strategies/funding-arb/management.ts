@@ -10,7 +10,7 @@
  * - exit and unwind orders are reduce-only and sized to min(the leg, the venue position),
  *   and risk caps them again: a close never opens or flips a position.
  */
-import { type Decimal, dec, minDec, roundToStep, type Side, ZERO } from '@perpmesh/core';
+import { type Decimal, dec, maxDec, minDec, roundToStep, type Side, ZERO } from '@perpmesh/core';
 import type { PlaceRequest } from '../../engine.js';
 import { isOpenOrder, marketKey, midOf, type OwnOrder } from '../../world.js';
 import {
@@ -375,21 +375,20 @@ function checkExit(step: ArbStep, arb: Arb): void {
       message = `marked PnL after exit costs ${human(pnl)} >= target ${human(target)}`;
     }
   }
-  const imminent = imminentSettlement(
-    [
-      { view: shortView, signedSize: size.neg() },
-      { view: longView, signedSize: legOpenSize(arb.long) },
-    ],
-    step.nowMs,
-    cfg.settlementGuardMs,
-  );
+  const legs = [
+    { view: shortView, signedSize: size.neg() },
+    { view: longView, signedSize: legOpenSize(arb.long) },
+  ];
+  const imminent = imminentSettlement(legs, step.nowMs, cfg.settlementGuardMs);
   Object.assign(inputs, imminent.inputs);
   if (!reason && imminent.net.lt(0)) {
-    // Worth leaving only if the payment costs more than what staying is expected to earn.
+    // Worth leaving only if the payment costs more than what staying is expected to earn:
+    // the settlements after it that fall inside the time left, per leg.
     const remainingMs = Math.max(0, Math.min(cfg.holdingHorizonMs, cfg.maxHoldingMs - heldMs));
-    const stay = stayValue(spread, notional, remainingMs);
+    const stay = stayValue(legs, step.nowMs, remainingMs, cfg.settlementGuardMs);
     inputs.stay_value = stay.toFixed();
-    if (imminent.net.abs().gt(stay)) {
+    inputs.stay_remaining_ms = String(remainingMs);
+    if (imminent.net.abs().gt(maxDec(stay, ZERO))) {
       reason = 'adverse_settlement';
       message = `next settlement costs ${human(imminent.net.abs())} > expected carry of staying ${human(stay)}`;
     }

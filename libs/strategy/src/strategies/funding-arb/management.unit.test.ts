@@ -123,7 +123,8 @@ describe('funding arb: full cycle', () => {
 
 describe('funding arb: settlements', () => {
   test('exits ahead of a settlement that costs more than staying earns', () => {
-    const decider = fundingArbDecider(arbConfig());
+    // 20 h left: A's 8 h settlements fall twice in it, B's hourly ones 19 times after the imminent one.
+    const decider = fundingArbDecider(arbConfig({ maxHoldingMs: 20 * HOUR_MS }));
     const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
     const t = T0 + 31_000;
     const open = Object.values(given.state.world.orders).flatMap((o) =>
@@ -141,6 +142,34 @@ describe('funding arb: settlements', () => {
     const exit = then.result.decisions.find((d) => d.kind === 'exit')!;
     assert.equal(exit.inputs['paper-b.next_settlement_payment'], '-10');
     assert.ok(placed(then.result.commands).every((o) => o.reduceOnly));
+  });
+
+  test('the stay value counts the settlements inside the time left, per leg, not the per-hour spread times it', () => {
+    // Entered for A's settlement an hour away; 6 h horizon.
+    const decider = fundingArbDecider(arbConfig({ holdingHorizonMs: 6 * HOUR_MS }));
+    const given = spec(decider).given([
+      ...market2('0.001', 8, '-0.0001', 1),
+      funding(A, T0, '0.01', 8, { nextFundingTimeMs: T0 + HOUR_MS }),
+      tick(T0 + 30_000),
+    ]);
+    const t = T0 + 31_000;
+    const open = Object.values(given.state.world.orders).flatMap((o) =>
+      fullyFilled(o, t, o.side === 'sell' ? '49999.5' : '50000.5', '5'),
+    );
+    assert.equal(open.length > 0, true, 'the arb entered');
+    // Per hour the spread is wide (A 0.0081 / 8 h > B 0.0002 / h: 48.75 over the 6 h left),
+    // but A's next settlement is 7 h away: inside the 6 h left the short earns nothing, while
+    // the long pays B 2 now and 2 at each of the 5 hourly settlements after it.
+    const then = spec(decider)
+      .given(open, given.state)
+      .when([
+        funding(A, t + 1_000, '0.0081', 8, { nextFundingTimeMs: t + 7 * HOUR_MS }),
+        funding(B, t + 1_000, '0.0002', 1, { nextFundingTimeMs: t + 61_000 }),
+      ])
+      .thenDecided({ kind: 'exit', reasonCode: 'adverse_settlement' });
+    const exit = then.result.decisions.find((d) => d.kind === 'exit')!;
+    assert.equal(exit.inputs.stay_value, '-10');
+    assert.equal(exit.inputs['paper-b.next_settlement_payment'], '-2');
   });
 
   test('a non-urgent exit waits for a settlement that pays us', () => {

@@ -228,6 +228,65 @@ export interface ArbLeg {
   realizedPnl: string;
   /** Client order ids of this leg's orders. */
   clientOrderIds: string[];
+  /**
+   * Decimal text: price PnL (realized trading PnL plus what the leg holds marked
+   * at `mark`), before fees and funding.
+   */
+  pricePnl: string;
+  /** Decimal text: the unrealized part of price_pnl. */
+  unrealizedPnl: string;
+  /** Decimal text: the mark the leg is valued at (its book mid); empty when none. */
+  mark: string;
+  /**
+   * Decimal text: what fills cost against the mid of the decision that placed
+   * them (positive = worse than mid); already inside price_pnl.
+   */
+  slippage: string;
+  /**
+   * Decimal text: what the settled payments were predicted to be (the last
+   * funding reading before each).
+   */
+  fundingPredicted: string;
+  /** Funding payments settled on this leg. */
+  settlements: number;
+  /** The leg's settled payments, oldest first (bounded), each with its prediction. */
+  fundingHistory: FundingSettlement[];
+}
+
+/** One settled funding payment of an arb leg next to what was predicted for it. */
+export interface FundingSettlement {
+  venue: string;
+  /** When the venue settled it. */
+  fundingTimeMs: number;
+  /** Decimal text: received (positive) or paid (negative). */
+  settled: string;
+  /**
+   * Decimal text: what the last reading before it predicted (rate x mark x
+   * size); empty when there was no reading.
+   */
+  predicted: string;
+  /** Decimal text: that reading's rate for the venue's interval, and its mark. */
+  rate: string;
+  mark: string;
+}
+
+/** Where an arb's (or a book's) money came from. Decimal text, quote currency. */
+export interface ArbAttribution {
+  /** Funding received (negative = paid). */
+  funding: string;
+  /** What the settled payments were predicted to be. */
+  fundingPredicted: string;
+  /**
+   * Price / basis PnL of both legs: realized trading PnL plus the open size
+   * marked at the book mids.
+   */
+  basisPnl: string;
+  /** Fees paid (negative = rebates). */
+  fees: string;
+  /** Fills against the decision's mid (positive = cost); inside basis_pnl. */
+  slippage: string;
+  /** funding + basis_pnl - fees. */
+  net: string;
 }
 
 /** One arbitrage: both legs and what it earned. */
@@ -255,11 +314,53 @@ export interface Arb {
   closeReason: string;
   /** The entry decision's numbers (per-hour rates, fees, slippage...). */
   entry: { [key: string]: string };
+  /** PnL split: funding, price/basis, fees, slippage against the decision mid. */
+  attribution?:
+    | ArbAttribution
+    | undefined;
+  /**
+   * Decimal text: hours of the current funding (per-hour spread on the open
+   * size) still needed before closing breaks even (after exit costs); "0" when
+   * it already has; empty when the funding does not pay (never) or the arb is
+   * closed.
+   */
+  breakEvenHours: string;
+  /** Decimal text: what the open size earns per hour at the current rates. */
+  carryPerHour: string;
+  /** 0 while not open yet. */
+  openedAtMs: number;
 }
 
 export interface Arb_EntryEntry {
   key: string;
   value: string;
+}
+
+/** An alarm the strategy has raised and not yet cleared (one per incident). */
+export interface ArbAlarm {
+  /** The incident: arb id, venue and alarm name. */
+  key: string;
+  /**
+   * "one_legged", "liquidation_distance", "funding_against", "stale_data",
+   * "account_drift".
+   */
+  name: string;
+  sinceMs: number;
+  message: string;
+}
+
+/** The entry circuit breaker. */
+export interface ArbBreaker {
+  tripped: boolean;
+  /** "drawdown_breaker" or "losing_streak_breaker" while tripped. */
+  reasonCode: string;
+  message: string;
+  trippedAtMs: number;
+  /** Decimal text: realized net PnL of closed arbs, its peak, the drawdown. */
+  realizedNet: string;
+  peakNet: string;
+  drawdown: string;
+  consecutiveLosses: number;
 }
 
 export interface ListStrategiesRequest {
@@ -302,6 +403,43 @@ export interface GetArbBookResponse {
   dryRun: boolean;
   active: Arb[];
   closed: Arb[];
+  /** The attribution summed over the active and the closed arbs. */
+  totals?:
+    | ArbAttribution
+    | undefined;
+  /**
+   * Decimal text: hours of the current funding the active arbs together still
+   * need to break even; empty when they earn nothing per hour.
+   */
+  breakEvenHours: string;
+  /** Alarms raised now. */
+  alarms: ArbAlarm[];
+  breaker?:
+    | ArbBreaker
+    | undefined;
+  /** When the book was read (ms). */
+  asOfMs: number;
+  /**
+   * Each configured venue's funding readings: per market, the reading each
+   * past settlement was priced at (oldest first, bounded) and the current one.
+   */
+  fundingReadings: FundingReading[];
+}
+
+/** A venue's funding reading for one settlement. */
+export interface FundingReading {
+  venue: string;
+  instrument: string;
+  /** The settlement it prices (the venue's next funding time when read). */
+  fundingTimeMs: number;
+  /** Decimal text: the venue's rate for its own interval, and per hour. */
+  rate: string;
+  intervalMs: number;
+  ratePerHour: string;
+  /** Decimal text; empty when the venue gave none. */
+  mark: string;
+  /** false: a past settlement's; true: the current reading (the next settlement). */
+  pending: boolean;
 }
 
 export interface CloseAllRequest {
@@ -1153,6 +1291,13 @@ function createBaseArbLeg(): ArbLeg {
     fundingReceived: "",
     realizedPnl: "",
     clientOrderIds: [],
+    pricePnl: "",
+    unrealizedPnl: "",
+    mark: "",
+    slippage: "",
+    fundingPredicted: "",
+    settlements: 0,
+    fundingHistory: [],
   };
 }
 
@@ -1187,6 +1332,27 @@ export const ArbLeg: MessageFns<ArbLeg> = {
     }
     for (const v of message.clientOrderIds) {
       writer.uint32(82).string(v!);
+    }
+    if (message.pricePnl !== "") {
+      writer.uint32(90).string(message.pricePnl);
+    }
+    if (message.unrealizedPnl !== "") {
+      writer.uint32(98).string(message.unrealizedPnl);
+    }
+    if (message.mark !== "") {
+      writer.uint32(106).string(message.mark);
+    }
+    if (message.slippage !== "") {
+      writer.uint32(114).string(message.slippage);
+    }
+    if (message.fundingPredicted !== "") {
+      writer.uint32(122).string(message.fundingPredicted);
+    }
+    if (message.settlements !== 0) {
+      writer.uint32(128).int32(message.settlements);
+    }
+    for (const v of message.fundingHistory) {
+      FundingSettlement.encode(v!, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -1284,6 +1450,62 @@ export const ArbLeg: MessageFns<ArbLeg> = {
             message.clientOrderIds.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.pricePnl = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.unrealizedPnl = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.mark = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.slippage = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.fundingPredicted = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.settlements = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.fundingHistory.push(FundingSettlement.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1328,6 +1550,29 @@ export const ArbLeg: MessageFns<ArbLeg> = {
         : globalThis.Array.isArray(object?.client_order_ids)
         ? object.client_order_ids.map((e: any) => globalThis.String(e))
         : [],
+      pricePnl: isSet(object.pricePnl)
+        ? globalThis.String(object.pricePnl)
+        : isSet(object.price_pnl)
+        ? globalThis.String(object.price_pnl)
+        : "",
+      unrealizedPnl: isSet(object.unrealizedPnl)
+        ? globalThis.String(object.unrealizedPnl)
+        : isSet(object.unrealized_pnl)
+        ? globalThis.String(object.unrealized_pnl)
+        : "",
+      mark: isSet(object.mark) ? globalThis.String(object.mark) : "",
+      slippage: isSet(object.slippage) ? globalThis.String(object.slippage) : "",
+      fundingPredicted: isSet(object.fundingPredicted)
+        ? globalThis.String(object.fundingPredicted)
+        : isSet(object.funding_predicted)
+        ? globalThis.String(object.funding_predicted)
+        : "",
+      settlements: isSet(object.settlements) ? globalThis.Number(object.settlements) : 0,
+      fundingHistory: globalThis.Array.isArray(object?.fundingHistory)
+        ? object.fundingHistory.map((e: any) => FundingSettlement.fromJSON(e))
+        : globalThis.Array.isArray(object?.funding_history)
+        ? object.funding_history.map((e: any) => FundingSettlement.fromJSON(e))
+        : [],
     };
   },
 
@@ -1363,6 +1608,27 @@ export const ArbLeg: MessageFns<ArbLeg> = {
     if (message.clientOrderIds?.length) {
       obj.clientOrderIds = message.clientOrderIds;
     }
+    if (message.pricePnl !== "") {
+      obj.pricePnl = message.pricePnl;
+    }
+    if (message.unrealizedPnl !== "") {
+      obj.unrealizedPnl = message.unrealizedPnl;
+    }
+    if (message.mark !== "") {
+      obj.mark = message.mark;
+    }
+    if (message.slippage !== "") {
+      obj.slippage = message.slippage;
+    }
+    if (message.fundingPredicted !== "") {
+      obj.fundingPredicted = message.fundingPredicted;
+    }
+    if (message.settlements !== 0) {
+      obj.settlements = Math.round(message.settlements);
+    }
+    if (message.fundingHistory?.length) {
+      obj.fundingHistory = message.fundingHistory.map((e) => FundingSettlement.toJSON(e));
+    }
     return obj;
   },
 
@@ -1381,6 +1647,323 @@ export const ArbLeg: MessageFns<ArbLeg> = {
     message.fundingReceived = object.fundingReceived ?? "";
     message.realizedPnl = object.realizedPnl ?? "";
     message.clientOrderIds = object.clientOrderIds?.map((e) => e) || [];
+    message.pricePnl = object.pricePnl ?? "";
+    message.unrealizedPnl = object.unrealizedPnl ?? "";
+    message.mark = object.mark ?? "";
+    message.slippage = object.slippage ?? "";
+    message.fundingPredicted = object.fundingPredicted ?? "";
+    message.settlements = object.settlements ?? 0;
+    message.fundingHistory = object.fundingHistory?.map((e) => FundingSettlement.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFundingSettlement(): FundingSettlement {
+  return { venue: "", fundingTimeMs: 0, settled: "", predicted: "", rate: "", mark: "" };
+}
+
+export const FundingSettlement: MessageFns<FundingSettlement> = {
+  encode(message: FundingSettlement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.fundingTimeMs !== 0) {
+      writer.uint32(16).int64(message.fundingTimeMs);
+    }
+    if (message.settled !== "") {
+      writer.uint32(26).string(message.settled);
+    }
+    if (message.predicted !== "") {
+      writer.uint32(34).string(message.predicted);
+    }
+    if (message.rate !== "") {
+      writer.uint32(42).string(message.rate);
+    }
+    if (message.mark !== "") {
+      writer.uint32(50).string(message.mark);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FundingSettlement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFundingSettlement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.fundingTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.settled = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.predicted = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.rate = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.mark = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FundingSettlement {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      fundingTimeMs: isSet(object.fundingTimeMs)
+        ? globalThis.Number(object.fundingTimeMs)
+        : isSet(object.funding_time_ms)
+        ? globalThis.Number(object.funding_time_ms)
+        : 0,
+      settled: isSet(object.settled) ? globalThis.String(object.settled) : "",
+      predicted: isSet(object.predicted) ? globalThis.String(object.predicted) : "",
+      rate: isSet(object.rate) ? globalThis.String(object.rate) : "",
+      mark: isSet(object.mark) ? globalThis.String(object.mark) : "",
+    };
+  },
+
+  toJSON(message: FundingSettlement): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.fundingTimeMs !== 0) {
+      obj.fundingTimeMs = Math.round(message.fundingTimeMs);
+    }
+    if (message.settled !== "") {
+      obj.settled = message.settled;
+    }
+    if (message.predicted !== "") {
+      obj.predicted = message.predicted;
+    }
+    if (message.rate !== "") {
+      obj.rate = message.rate;
+    }
+    if (message.mark !== "") {
+      obj.mark = message.mark;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FundingSettlement>): FundingSettlement {
+    return FundingSettlement.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FundingSettlement>): FundingSettlement {
+    const message = createBaseFundingSettlement();
+    message.venue = object.venue ?? "";
+    message.fundingTimeMs = object.fundingTimeMs ?? 0;
+    message.settled = object.settled ?? "";
+    message.predicted = object.predicted ?? "";
+    message.rate = object.rate ?? "";
+    message.mark = object.mark ?? "";
+    return message;
+  },
+};
+
+function createBaseArbAttribution(): ArbAttribution {
+  return { funding: "", fundingPredicted: "", basisPnl: "", fees: "", slippage: "", net: "" };
+}
+
+export const ArbAttribution: MessageFns<ArbAttribution> = {
+  encode(message: ArbAttribution, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.funding !== "") {
+      writer.uint32(10).string(message.funding);
+    }
+    if (message.fundingPredicted !== "") {
+      writer.uint32(18).string(message.fundingPredicted);
+    }
+    if (message.basisPnl !== "") {
+      writer.uint32(26).string(message.basisPnl);
+    }
+    if (message.fees !== "") {
+      writer.uint32(34).string(message.fees);
+    }
+    if (message.slippage !== "") {
+      writer.uint32(42).string(message.slippage);
+    }
+    if (message.net !== "") {
+      writer.uint32(50).string(message.net);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ArbAttribution {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArbAttribution();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.funding = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fundingPredicted = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.basisPnl = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fees = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.slippage = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.net = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ArbAttribution {
+    return {
+      funding: isSet(object.funding) ? globalThis.String(object.funding) : "",
+      fundingPredicted: isSet(object.fundingPredicted)
+        ? globalThis.String(object.fundingPredicted)
+        : isSet(object.funding_predicted)
+        ? globalThis.String(object.funding_predicted)
+        : "",
+      basisPnl: isSet(object.basisPnl)
+        ? globalThis.String(object.basisPnl)
+        : isSet(object.basis_pnl)
+        ? globalThis.String(object.basis_pnl)
+        : "",
+      fees: isSet(object.fees) ? globalThis.String(object.fees) : "",
+      slippage: isSet(object.slippage) ? globalThis.String(object.slippage) : "",
+      net: isSet(object.net) ? globalThis.String(object.net) : "",
+    };
+  },
+
+  toJSON(message: ArbAttribution): unknown {
+    const obj: any = {};
+    if (message.funding !== "") {
+      obj.funding = message.funding;
+    }
+    if (message.fundingPredicted !== "") {
+      obj.fundingPredicted = message.fundingPredicted;
+    }
+    if (message.basisPnl !== "") {
+      obj.basisPnl = message.basisPnl;
+    }
+    if (message.fees !== "") {
+      obj.fees = message.fees;
+    }
+    if (message.slippage !== "") {
+      obj.slippage = message.slippage;
+    }
+    if (message.net !== "") {
+      obj.net = message.net;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ArbAttribution>): ArbAttribution {
+    return ArbAttribution.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ArbAttribution>): ArbAttribution {
+    const message = createBaseArbAttribution();
+    message.funding = object.funding ?? "";
+    message.fundingPredicted = object.fundingPredicted ?? "";
+    message.basisPnl = object.basisPnl ?? "";
+    message.fees = object.fees ?? "";
+    message.slippage = object.slippage ?? "";
+    message.net = object.net ?? "";
     return message;
   },
 };
@@ -1401,6 +1984,10 @@ function createBaseArb(): Arb {
     closedAtMs: 0,
     closeReason: "",
     entry: {},
+    attribution: undefined,
+    breakEvenHours: "",
+    carryPerHour: "",
+    openedAtMs: 0,
   };
 }
 
@@ -1448,6 +2035,18 @@ export const Arb: MessageFns<Arb> = {
     globalThis.Object.entries(message.entry).forEach(([key, value]: [string, string]) => {
       Arb_EntryEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
     });
+    if (message.attribution !== undefined) {
+      ArbAttribution.encode(message.attribution, writer.uint32(122).fork()).join();
+    }
+    if (message.breakEvenHours !== "") {
+      writer.uint32(130).string(message.breakEvenHours);
+    }
+    if (message.carryPerHour !== "") {
+      writer.uint32(138).string(message.carryPerHour);
+    }
+    if (message.openedAtMs !== 0) {
+      writer.uint32(144).int64(message.openedAtMs);
+    }
     return writer;
   },
 
@@ -1579,6 +2178,38 @@ export const Arb: MessageFns<Arb> = {
             }
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.attribution = ArbAttribution.decode(reader, reader.uint32());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.breakEvenHours = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.carryPerHour = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.openedAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1660,6 +2291,22 @@ export const Arb: MessageFns<Arb> = {
           {},
         )
         : {},
+      attribution: isSet(object.attribution) ? ArbAttribution.fromJSON(object.attribution) : undefined,
+      breakEvenHours: isSet(object.breakEvenHours)
+        ? globalThis.String(object.breakEvenHours)
+        : isSet(object.break_even_hours)
+        ? globalThis.String(object.break_even_hours)
+        : "",
+      carryPerHour: isSet(object.carryPerHour)
+        ? globalThis.String(object.carryPerHour)
+        : isSet(object.carry_per_hour)
+        ? globalThis.String(object.carry_per_hour)
+        : "",
+      openedAtMs: isSet(object.openedAtMs)
+        ? globalThis.Number(object.openedAtMs)
+        : isSet(object.opened_at_ms)
+        ? globalThis.Number(object.opened_at_ms)
+        : 0,
     };
   },
 
@@ -1713,6 +2360,18 @@ export const Arb: MessageFns<Arb> = {
         });
       }
     }
+    if (message.attribution !== undefined) {
+      obj.attribution = ArbAttribution.toJSON(message.attribution);
+    }
+    if (message.breakEvenHours !== "") {
+      obj.breakEvenHours = message.breakEvenHours;
+    }
+    if (message.carryPerHour !== "") {
+      obj.carryPerHour = message.carryPerHour;
+    }
+    if (message.openedAtMs !== 0) {
+      obj.openedAtMs = Math.round(message.openedAtMs);
+    }
     return obj;
   },
 
@@ -1747,6 +2406,12 @@ export const Arb: MessageFns<Arb> = {
       },
       {},
     );
+    message.attribution = (object.attribution !== undefined && object.attribution !== null)
+      ? ArbAttribution.fromPartial(object.attribution)
+      : undefined;
+    message.breakEvenHours = object.breakEvenHours ?? "";
+    message.carryPerHour = object.carryPerHour ?? "";
+    message.openedAtMs = object.openedAtMs ?? 0;
     return message;
   },
 };
@@ -1832,6 +2497,337 @@ export const Arb_EntryEntry: MessageFns<Arb_EntryEntry> = {
     const message = createBaseArb_EntryEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseArbAlarm(): ArbAlarm {
+  return { key: "", name: "", sinceMs: 0, message: "" };
+}
+
+export const ArbAlarm: MessageFns<ArbAlarm> = {
+  encode(message: ArbAlarm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(24).int64(message.sinceMs);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ArbAlarm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArbAlarm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ArbAlarm {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: ArbAlarm): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ArbAlarm>): ArbAlarm {
+    return ArbAlarm.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ArbAlarm>): ArbAlarm {
+    const message = createBaseArbAlarm();
+    message.key = object.key ?? "";
+    message.name = object.name ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseArbBreaker(): ArbBreaker {
+  return {
+    tripped: false,
+    reasonCode: "",
+    message: "",
+    trippedAtMs: 0,
+    realizedNet: "",
+    peakNet: "",
+    drawdown: "",
+    consecutiveLosses: 0,
+  };
+}
+
+export const ArbBreaker: MessageFns<ArbBreaker> = {
+  encode(message: ArbBreaker, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tripped !== false) {
+      writer.uint32(8).bool(message.tripped);
+    }
+    if (message.reasonCode !== "") {
+      writer.uint32(18).string(message.reasonCode);
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
+    }
+    if (message.trippedAtMs !== 0) {
+      writer.uint32(32).int64(message.trippedAtMs);
+    }
+    if (message.realizedNet !== "") {
+      writer.uint32(42).string(message.realizedNet);
+    }
+    if (message.peakNet !== "") {
+      writer.uint32(50).string(message.peakNet);
+    }
+    if (message.drawdown !== "") {
+      writer.uint32(58).string(message.drawdown);
+    }
+    if (message.consecutiveLosses !== 0) {
+      writer.uint32(64).int32(message.consecutiveLosses);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ArbBreaker {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArbBreaker();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tripped = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reasonCode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.trippedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.realizedNet = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.peakNet = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.drawdown = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.consecutiveLosses = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ArbBreaker {
+    return {
+      tripped: isSet(object.tripped) ? globalThis.Boolean(object.tripped) : false,
+      reasonCode: isSet(object.reasonCode)
+        ? globalThis.String(object.reasonCode)
+        : isSet(object.reason_code)
+        ? globalThis.String(object.reason_code)
+        : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      trippedAtMs: isSet(object.trippedAtMs)
+        ? globalThis.Number(object.trippedAtMs)
+        : isSet(object.tripped_at_ms)
+        ? globalThis.Number(object.tripped_at_ms)
+        : 0,
+      realizedNet: isSet(object.realizedNet)
+        ? globalThis.String(object.realizedNet)
+        : isSet(object.realized_net)
+        ? globalThis.String(object.realized_net)
+        : "",
+      peakNet: isSet(object.peakNet)
+        ? globalThis.String(object.peakNet)
+        : isSet(object.peak_net)
+        ? globalThis.String(object.peak_net)
+        : "",
+      drawdown: isSet(object.drawdown) ? globalThis.String(object.drawdown) : "",
+      consecutiveLosses: isSet(object.consecutiveLosses)
+        ? globalThis.Number(object.consecutiveLosses)
+        : isSet(object.consecutive_losses)
+        ? globalThis.Number(object.consecutive_losses)
+        : 0,
+    };
+  },
+
+  toJSON(message: ArbBreaker): unknown {
+    const obj: any = {};
+    if (message.tripped !== false) {
+      obj.tripped = message.tripped;
+    }
+    if (message.reasonCode !== "") {
+      obj.reasonCode = message.reasonCode;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.trippedAtMs !== 0) {
+      obj.trippedAtMs = Math.round(message.trippedAtMs);
+    }
+    if (message.realizedNet !== "") {
+      obj.realizedNet = message.realizedNet;
+    }
+    if (message.peakNet !== "") {
+      obj.peakNet = message.peakNet;
+    }
+    if (message.drawdown !== "") {
+      obj.drawdown = message.drawdown;
+    }
+    if (message.consecutiveLosses !== 0) {
+      obj.consecutiveLosses = Math.round(message.consecutiveLosses);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ArbBreaker>): ArbBreaker {
+    return ArbBreaker.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ArbBreaker>): ArbBreaker {
+    const message = createBaseArbBreaker();
+    message.tripped = object.tripped ?? false;
+    message.reasonCode = object.reasonCode ?? "";
+    message.message = object.message ?? "";
+    message.trippedAtMs = object.trippedAtMs ?? 0;
+    message.realizedNet = object.realizedNet ?? "";
+    message.peakNet = object.peakNet ?? "";
+    message.drawdown = object.drawdown ?? "";
+    message.consecutiveLosses = object.consecutiveLosses ?? 0;
     return message;
   },
 };
@@ -2385,7 +3381,18 @@ export const GetArbBookRequest: MessageFns<GetArbBookRequest> = {
 };
 
 function createBaseGetArbBookResponse(): GetArbBookResponse {
-  return { strategyId: "", dryRun: false, active: [], closed: [] };
+  return {
+    strategyId: "",
+    dryRun: false,
+    active: [],
+    closed: [],
+    totals: undefined,
+    breakEvenHours: "",
+    alarms: [],
+    breaker: undefined,
+    asOfMs: 0,
+    fundingReadings: [],
+  };
 }
 
 export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
@@ -2401,6 +3408,24 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
     }
     for (const v of message.closed) {
       Arb.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.totals !== undefined) {
+      ArbAttribution.encode(message.totals, writer.uint32(42).fork()).join();
+    }
+    if (message.breakEvenHours !== "") {
+      writer.uint32(50).string(message.breakEvenHours);
+    }
+    for (const v of message.alarms) {
+      ArbAlarm.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.breaker !== undefined) {
+      ArbBreaker.encode(message.breaker, writer.uint32(66).fork()).join();
+    }
+    if (message.asOfMs !== 0) {
+      writer.uint32(72).int64(message.asOfMs);
+    }
+    for (const v of message.fundingReadings) {
+      FundingReading.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -2450,6 +3475,54 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
             message.closed.push(Arb.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.totals = ArbAttribution.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.breakEvenHours = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.alarms.push(ArbAlarm.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.breaker = ArbBreaker.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.asOfMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.fundingReadings.push(FundingReading.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2476,6 +3549,24 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
         : false,
       active: globalThis.Array.isArray(object?.active) ? object.active.map((e: any) => Arb.fromJSON(e)) : [],
       closed: globalThis.Array.isArray(object?.closed) ? object.closed.map((e: any) => Arb.fromJSON(e)) : [],
+      totals: isSet(object.totals) ? ArbAttribution.fromJSON(object.totals) : undefined,
+      breakEvenHours: isSet(object.breakEvenHours)
+        ? globalThis.String(object.breakEvenHours)
+        : isSet(object.break_even_hours)
+        ? globalThis.String(object.break_even_hours)
+        : "",
+      alarms: globalThis.Array.isArray(object?.alarms) ? object.alarms.map((e: any) => ArbAlarm.fromJSON(e)) : [],
+      breaker: isSet(object.breaker) ? ArbBreaker.fromJSON(object.breaker) : undefined,
+      asOfMs: isSet(object.asOfMs)
+        ? globalThis.Number(object.asOfMs)
+        : isSet(object.as_of_ms)
+        ? globalThis.Number(object.as_of_ms)
+        : 0,
+      fundingReadings: globalThis.Array.isArray(object?.fundingReadings)
+        ? object.fundingReadings.map((e: any) => FundingReading.fromJSON(e))
+        : globalThis.Array.isArray(object?.funding_readings)
+        ? object.funding_readings.map((e: any) => FundingReading.fromJSON(e))
+        : [],
     };
   },
 
@@ -2493,6 +3584,24 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
     if (message.closed?.length) {
       obj.closed = message.closed.map((e) => Arb.toJSON(e));
     }
+    if (message.totals !== undefined) {
+      obj.totals = ArbAttribution.toJSON(message.totals);
+    }
+    if (message.breakEvenHours !== "") {
+      obj.breakEvenHours = message.breakEvenHours;
+    }
+    if (message.alarms?.length) {
+      obj.alarms = message.alarms.map((e) => ArbAlarm.toJSON(e));
+    }
+    if (message.breaker !== undefined) {
+      obj.breaker = ArbBreaker.toJSON(message.breaker);
+    }
+    if (message.asOfMs !== 0) {
+      obj.asOfMs = Math.round(message.asOfMs);
+    }
+    if (message.fundingReadings?.length) {
+      obj.fundingReadings = message.fundingReadings.map((e) => FundingReading.toJSON(e));
+    }
     return obj;
   },
 
@@ -2505,6 +3614,218 @@ export const GetArbBookResponse: MessageFns<GetArbBookResponse> = {
     message.dryRun = object.dryRun ?? false;
     message.active = object.active?.map((e) => Arb.fromPartial(e)) || [];
     message.closed = object.closed?.map((e) => Arb.fromPartial(e)) || [];
+    message.totals = (object.totals !== undefined && object.totals !== null)
+      ? ArbAttribution.fromPartial(object.totals)
+      : undefined;
+    message.breakEvenHours = object.breakEvenHours ?? "";
+    message.alarms = object.alarms?.map((e) => ArbAlarm.fromPartial(e)) || [];
+    message.breaker = (object.breaker !== undefined && object.breaker !== null)
+      ? ArbBreaker.fromPartial(object.breaker)
+      : undefined;
+    message.asOfMs = object.asOfMs ?? 0;
+    message.fundingReadings = object.fundingReadings?.map((e) => FundingReading.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFundingReading(): FundingReading {
+  return {
+    venue: "",
+    instrument: "",
+    fundingTimeMs: 0,
+    rate: "",
+    intervalMs: 0,
+    ratePerHour: "",
+    mark: "",
+    pending: false,
+  };
+}
+
+export const FundingReading: MessageFns<FundingReading> = {
+  encode(message: FundingReading, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.instrument !== "") {
+      writer.uint32(18).string(message.instrument);
+    }
+    if (message.fundingTimeMs !== 0) {
+      writer.uint32(24).int64(message.fundingTimeMs);
+    }
+    if (message.rate !== "") {
+      writer.uint32(34).string(message.rate);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(40).int64(message.intervalMs);
+    }
+    if (message.ratePerHour !== "") {
+      writer.uint32(50).string(message.ratePerHour);
+    }
+    if (message.mark !== "") {
+      writer.uint32(58).string(message.mark);
+    }
+    if (message.pending !== false) {
+      writer.uint32(64).bool(message.pending);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FundingReading {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFundingReading();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instrument = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.fundingTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rate = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.intervalMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ratePerHour = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mark = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.pending = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FundingReading {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
+      fundingTimeMs: isSet(object.fundingTimeMs)
+        ? globalThis.Number(object.fundingTimeMs)
+        : isSet(object.funding_time_ms)
+        ? globalThis.Number(object.funding_time_ms)
+        : 0,
+      rate: isSet(object.rate) ? globalThis.String(object.rate) : "",
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      ratePerHour: isSet(object.ratePerHour)
+        ? globalThis.String(object.ratePerHour)
+        : isSet(object.rate_per_hour)
+        ? globalThis.String(object.rate_per_hour)
+        : "",
+      mark: isSet(object.mark) ? globalThis.String(object.mark) : "",
+      pending: isSet(object.pending) ? globalThis.Boolean(object.pending) : false,
+    };
+  },
+
+  toJSON(message: FundingReading): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.instrument !== "") {
+      obj.instrument = message.instrument;
+    }
+    if (message.fundingTimeMs !== 0) {
+      obj.fundingTimeMs = Math.round(message.fundingTimeMs);
+    }
+    if (message.rate !== "") {
+      obj.rate = message.rate;
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.ratePerHour !== "") {
+      obj.ratePerHour = message.ratePerHour;
+    }
+    if (message.mark !== "") {
+      obj.mark = message.mark;
+    }
+    if (message.pending !== false) {
+      obj.pending = message.pending;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FundingReading>): FundingReading {
+    return FundingReading.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FundingReading>): FundingReading {
+    const message = createBaseFundingReading();
+    message.venue = object.venue ?? "";
+    message.instrument = object.instrument ?? "";
+    message.fundingTimeMs = object.fundingTimeMs ?? 0;
+    message.rate = object.rate ?? "";
+    message.intervalMs = object.intervalMs ?? 0;
+    message.ratePerHour = object.ratePerHour ?? "";
+    message.mark = object.mark ?? "";
+    message.pending = object.pending ?? false;
     return message;
   },
 };
