@@ -11,7 +11,6 @@ import {
   dec,
   fundingPayment,
   fundingRatePerHour,
-  MS_PER_HOUR,
   maxDec,
   minDec,
   type Side,
