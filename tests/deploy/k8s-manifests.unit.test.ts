@@ -131,7 +131,7 @@ describe('deploy/k8s', { skip: noKubectl }, () => {
     }
     const md = workloads(objs).find((o) => o.metadata.name === 'market-data')!;
     assert.equal(md.kind, 'Deployment');
-    assert.ok((md.spec?.replicas ?? 1) > 1);
+    assert.ok(Number(md.spec?.replicas ?? 1) > 1);
     assert.equal(envOf(template(md).spec.containers[0]!, 'PERPMESH__MARKET_DATA__LEASES__ENABLED'), 'true');
     assert.equal(envOf(template(md).spec.containers[0]!, 'PERPMESH__MARKET_DATA__SHARD__COUNT'), undefined);
     assert.match(template(md).spec.containers[0]!.image, /^registry\.example\.com\/perpmesh:/);

@@ -15,9 +15,9 @@ import { after, before, describe, test } from 'node:test';
 import { NatsEventLog } from '@perpmesh/bus';
 import { decodeEnvelope, namespaceFor, OrderStatus, Subjects, streamSpecs } from '@perpmesh/contracts';
 import { eventually } from '@perpmesh/testing';
-import type { PaperVenueClient } from '@perpmesh/venues';
-import { ARB_ACCOUNT, ChaosSystem, LOAD_ACCOUNT, VENUES } from '../chaos/system.js';
+import { ChaosSystem, LOAD_ACCOUNT, VENUES } from '../chaos/system.js';
 import { marketOrder, newClientOrderId, placeOrder, waitUntil } from '../e2e/harness.js';
+import { arbFills, arbVenues, HOLDING_ARB } from './arb.js';
 import { NatsCluster, natsServerAvailable } from './nats-cluster.js';
 
 const skip = natsServerAvailable()
@@ -111,13 +111,7 @@ describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
     system = await ChaosSystem.create({
       seed: 5,
       externalNats: { url: cluster.urls[0] as string, replicas: 3 },
-      // Priced over a horizon whose funding clears the fees (config/perpmesh.yaml's arb):
-      // the arb enters once and holds.
-      arb: {
-        holdingHorizonMs: '48h',
-        maxHoldingMs: '48h',
-        venues: VENUES.map((venue) => ({ venue, account: ARB_ACCOUNT })),
-      },
+      arb: HOLDING_ARB,
     });
   });
 
@@ -137,8 +131,7 @@ describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
     await system.start();
     t.diagnostic(`system ready on the cluster after ${Date.now() - started} ms`);
 
-    const truth: Array<{ venue: string; port: PaperVenueClient }> = [];
-    for (const venue of VENUES) truth.push({ venue, port: await system.venue(venue, ARB_ACCOUNT) });
+    const truth = await arbVenues(system);
     truth.push({ venue: 'paper', port: await system.venue('paper', LOAD_ACCOUNT) });
     const venueFills = async () =>
       (
@@ -186,8 +179,8 @@ describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
     t.diagnostic(`an order filled ${Date.now() - killedAt} ms after the kill`);
     const explain = () => system.strategy?.describe(30) ?? '';
     const arbFilled = async () => {
-      const legs = await Promise.all(truth.slice(0, VENUES.length).map(({ port }) => port.fetchFills(0)));
-      return legs.filter((fills) => fills.length > 0).length >= 2 ? true : undefined;
+      const legs = await arbFills(truth.slice(0, VENUES.length));
+      return legs.filter((l) => l.fills.length > 0).length >= 2 ? true : undefined;
     };
     await waitUntil('the arb fills both legs', arbFilled, { timeoutMs: 40_000, intervalMs: 250, explain });
     t.diagnostic(`the arb's legs filled ${Date.now() - killedAt} ms after the kill`);
