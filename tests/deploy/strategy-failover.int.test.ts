@@ -10,13 +10,21 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
-import { type GetArbBookRequest, type GetArbBookResponse, StrategyServiceClient } from '@perpmesh/contracts';
+import {
+  type GetArbBookRequest,
+  type GetArbBookResponse,
+  type SetTradingStateRequest,
+  type SetTradingStateResponse,
+  StrategyServiceClient,
+  TradingState,
+} from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
 import { freePort } from '@perpmesh/testing';
 import { CHAOS_TOKEN_ENV, ChaosSystem } from '../chaos/system.js';
 import { call, type ServiceName, ServiceProcess, waitUntil } from '../e2e/harness.js';
 import { arbFills, arbVenues, HOLDING_ARB } from './arb.js';
+import { promtoolAvailable, promtoolProblems } from './promtool.js';
 
 /** The lease timing of this system (tests/chaos/system.ts): a takeover waits for the TTL. */
 const LEASE_TTL_MS = 3_000;
@@ -28,6 +36,7 @@ describe('strategy: a hot standby takes over the arb when the active replica is 
   let system: ChaosSystem;
   let standby: ServiceProcess;
   let standbyGrpc: number;
+  let strategyClient: StrategyServiceClient;
 
   before(async () => {
     system = await ChaosSystem.create({ seed: 5, arb: HOLDING_ARB });
@@ -86,13 +95,9 @@ describe('strategy: a hot standby takes over the arb when the active replica is 
     );
 
     await standby.waitReady({ timeoutMs: 30_000, intervalMs: 50 });
-    const strategyClient = new StrategyServiceClient(
-      `127.0.0.1:${standbyGrpc}`,
-      credentials.createInsecure(),
-      {
-        interceptors: [bearerAuthInterceptor(new Secret(system.token))],
-      },
-    );
+    strategyClient = new StrategyServiceClient(`127.0.0.1:${standbyGrpc}`, credentials.createInsecure(), {
+      interceptors: [bearerAuthInterceptor(new Secret(system.token))],
+    });
     system.onClose(() => strategyClient.close());
     const takeoverMs = Date.now() - killedAt;
     t.diagnostic(
@@ -143,5 +148,32 @@ describe('strategy: a hot standby takes over the arb when the active replica is 
     for (const s of sizes) assert.equal(s.orders.size, 1, `${s.venue}: orders ${[...s.orders].join(', ')}`);
     const [a, b] = sizes as [(typeof sizes)[0], (typeof sizes)[0]];
     assert.equal(a.size.toFixed(), b.size.toFixed(), 'the two legs are the same size');
+  });
+
+  test("every service's /metrics passes promtool; the strategy's shows its decisions and the open arb", {
+    skip: promtoolAvailable() ? false : 'needs promtool (Debian prometheus; make setup installs it)',
+  }, async () => {
+    const processes = [system.paperVenue, ...system.services().map((s) => s.process), standby].filter(
+      (p) => p.running,
+    );
+    for (const p of processes) {
+      const text = await (await fetch(`${p.httpUrl}/metrics`)).text();
+      assert.equal(promtoolProblems(text), '', `${p.label} /metrics`);
+    }
+    // An operator decision on the (now active) standby: counted by kind and reason.
+    await call<SetTradingStateRequest, SetTradingStateResponse>(
+      strategyClient.setTradingState.bind(strategyClient),
+      {
+        strategyId: 'arb1',
+        state: TradingState.TRADING_STATE_ACTIVE,
+        reason: 'metrics check',
+      },
+    );
+    const strategy = await (await fetch(`${standby.httpUrl}/metrics`)).text();
+    const sample = (name: string) =>
+      strategy.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes('strategy="arb1"'));
+    assert.match(sample('perpmesh_strategy_open_arbs') ?? '', / 1$/);
+    assert.ok(Number(sample('perpmesh_strategy_fees_paid')?.split(' ').at(-1)) > 0, 'fees of the open arb');
+    assert.ok(sample('perpmesh_strategy_decisions_total'), 'decisions counted');
   });
 });

@@ -41,7 +41,7 @@ import { STRATEGY_DEFAULTS, type StrategyInstanceSpec, type StrategyRuntimeSetti
 import type { AccountReader, MarketsSource, OrderGateway } from './gateway.js';
 import { balanceInput, inputFromEnvelope, positionSnapshot } from './inputs.js';
 import { type JournalOrigin, StrategyInputJournal } from './journal.js';
-import type { StrategyStageObserver } from './metrics.js';
+import type { StrategyActivityObserver, StrategyStageObserver } from './metrics.js';
 import { decisionToProto, LeaseLostError, projectionName, StrategyStepper } from './stepper.js';
 
 // Moved to stepper.ts with the save they belong to; still exported from here.
@@ -77,6 +77,8 @@ export interface RunnerDeps {
   readonly settings: StrategyRuntimeSettings;
   /** Told how long each stage of a deciding step took (metrics.ts); none: not measured. */
   readonly onStage?: StrategyStageObserver;
+  /** Told of every decision and input (metrics.ts counters); none: not counted. */
+  readonly activity?: StrategyActivityObserver;
 }
 
 /** What a stop did; `saveError` set when the final save failed (the last steps are not stored). */
@@ -568,6 +570,7 @@ export class StrategyRunner {
   }
 
   #noteInput(input: StrategyInput): void {
+    this.#d.activity?.input(this.id, input);
     const before =
       this.#inputsSeen.books.size + this.#inputsSeen.funding.size + this.#inputsSeen.balances.size;
     if (input.kind === 'book') this.#inputsSeen.books.add(`${input.venue}|${input.instrument}`);
@@ -579,6 +582,7 @@ export class StrategyRunner {
   }
 
   #remember(record: StrategyDecisionRecord): void {
+    this.#d.activity?.decision(this.id, record);
     this.#recent.push(record);
     if (this.#recent.length > this.#d.settings.decisionsKept) this.#recent.shift();
   }

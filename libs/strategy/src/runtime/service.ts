@@ -26,7 +26,7 @@ import { type Arb, type FundingArbState, legSize } from '../strategies/funding-a
 import type { TradingState } from '../world.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
-import { strategyStageObserver } from './metrics.js';
+import { strategyActivityMetrics, strategyStageObserver } from './metrics.js';
 import { StrategyRunner } from './runner.js';
 import { decisionToProto } from './stepper.js';
 
@@ -102,6 +102,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
   const recorders = new Map<string, DryRunRecorder>();
   const runners = new Map<string, StrategyRunner>();
   const onStage = deps.metrics ? strategyStageObserver(deps.metrics) : undefined;
+  const activity = deps.metrics ? strategyActivityMetrics(deps.metrics, () => runners.values()) : undefined;
   for (const spec of deps.instances) {
     let gateway = deps.orders;
     if (spec.mode === 'dry_run') {
@@ -131,6 +132,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
         holder,
         settings: deps.settings,
         ...(onStage ? { onStage } : {}),
+        ...(activity ? { activity } : {}),
       }),
     );
   }
