@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { NatsEventLog } from '@perpmesh/bus';
+import type { NatsEventLog } from '@perpmesh/bus';
 import { decodeEnvelope, namespaceFor, OrderStatus, Subjects, streamSpecs } from '@perpmesh/contracts';
 import { eventually } from '@perpmesh/testing';
 import { ChaosSystem, LOAD_ACCOUNT, VENUES } from '../chaos/system.js';
@@ -26,7 +26,8 @@ const skip = natsServerAvailable()
 
 /**
  * `seq -> id` of every event a stream holds. A read needs the JetStream API (a consumer), which
- * times out while the cluster elects a new meta leader after a node died: retried until then.
+ * times out while the cluster elects new leaders after a node died (20 s and more on a loaded
+ * machine): retried until then.
  */
 function storedIds(log: NatsEventLog, stream: string): Promise<Map<number, string>> {
   return eventually(
@@ -36,7 +37,7 @@ function storedIds(log: NatsEventLog, stream: string): Promise<Map<number, strin
       for await (const m of log.read({ stream })) ids.set(m.seq, m.id);
       return ids;
     },
-    { timeoutMs: 20_000, intervalMs: 250 },
+    { timeoutMs: 45_000, intervalMs: 250 },
   );
 }
 
@@ -46,9 +47,7 @@ describe('a 3-node NATS cluster with R3 streams', { skip, timeout: 150_000 }, ()
 
   before(async () => {
     cluster = await NatsCluster.start();
-    const nc = await cluster.connect('nats-cluster-test');
-    await cluster.waitJetStream(nc);
-    log = await NatsEventLog.connect({ connection: nc });
+    log = await cluster.eventLog('nats-cluster-test');
   });
 
   after(async () => {
@@ -103,9 +102,7 @@ describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
 
   before(async () => {
     cluster = await NatsCluster.start();
-    const nc = await cluster.connect('nats-cluster-arb');
-    await cluster.waitJetStream(nc);
-    log = await NatsEventLog.connect({ connection: nc });
+    log = await cluster.eventLog('nats-cluster-arb');
     // The services connect to one seed node and learn the others from it (as with a
     // Kubernetes Service in front of the StatefulSet).
     system = await ChaosSystem.create({
@@ -167,6 +164,9 @@ describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
     for (const [stream, ids] of storedBefore)
       assert.ok(ids.size > 0, `${stream} holds events before the kill`);
     const fillsBefore = (await venueFills()).length;
+    const arbLegsBefore = (await arbFills(truth.slice(0, VENUES.length))).filter(
+      (l) => l.fills.length > 0,
+    ).length;
     const killedAt = Date.now();
     cluster.kill(victim);
     t.diagnostic(`killed ${victim.name} (the EXEC leader); ${fillsBefore} venue fill(s) before`);
@@ -183,7 +183,13 @@ describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
       return legs.filter((l) => l.fills.length > 0).length >= 2 ? true : undefined;
     };
     await waitUntil('the arb fills both legs', arbFilled, { timeoutMs: 40_000, intervalMs: 250, explain });
-    t.diagnostic(`the arb's legs filled ${Date.now() - killedAt} ms after the kill`);
+    t.diagnostic(
+      arbLegsBefore >= 2
+        ? 'the arb had entered before the kill (both legs filled) and holds'
+        : `the arb entered ${Date.now() - killedAt} ms after the kill`,
+    );
+    // The strategy went through the node loss: still running and ready.
+    assert.equal((await system.strategy!.readyz())?.status, 200, system.strategy!.describe(10));
 
     // Every venue fill, before and after the kill, has its fill event on the log...
     const fills = await venueFills();

@@ -4,25 +4,19 @@
  * client it hands out has a bounded reconnect budget, and `close()` ends them and the
  * nodes, so a failed test fails fast instead of hanging on reconnects to dead nodes.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { EventLog } from '@perpmesh/bus';
+import { type EventLog, NatsEventLog } from '@perpmesh/bus';
 import type { StreamSpec } from '@perpmesh/contracts';
 import { errorText } from '@perpmesh/core';
 import { eventually, freePort } from '@perpmesh/testing';
+import { commandAvailable } from './tools.js';
 
-export function natsServerAvailable(): boolean {
-  try {
-    execFileSync('nats-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const natsServerAvailable = (): boolean => commandAvailable('nats-server');
 
 export interface ClusterNode {
   readonly name: string;
@@ -100,6 +94,13 @@ export class NatsCluster {
       () => jetstreamManager(nc, { timeout: 2_000 }).catch(() => undefined),
       { timeoutMs: 30_000, intervalMs: 250 },
     );
+  }
+
+  /** An event log on a connection of `connect(name)`, once JetStream answers (close the log; the cluster closes the connection). */
+  async eventLog(name: string): Promise<NatsEventLog> {
+    const nc = await this.connect(name);
+    await this.waitJetStream(nc);
+    return NatsEventLog.connect({ connection: nc });
   }
 
   /** The node that leads `stream`, once it has a leader and every other replica is current. */

@@ -24,7 +24,7 @@ import { freePort } from '@perpmesh/testing';
 import { CHAOS_TOKEN_ENV, ChaosSystem } from '../chaos/system.js';
 import { call, type ServiceName, ServiceProcess, waitUntil } from '../e2e/harness.js';
 import { arbFills, arbVenues, HOLDING_ARB } from './arb.js';
-import { promtoolAvailable, promtoolProblems } from './promtool.js';
+import { promtoolAvailable, promtoolProblems } from './tools.js';
 
 /** The lease timing of this system (tests/chaos/system.ts): a takeover waits for the TTL. */
 const LEASE_TTL_MS = 3_000;

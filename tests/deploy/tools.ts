@@ -1,14 +1,17 @@
-/** `promtool check metrics` (Debian's prometheus package; make setup installs it) over a /metrics text. */
+/** Command-line tools the deploy tests use: is one on PATH; `promtool check metrics` (Debian prometheus; make setup installs it). */
 import { execFileSync, spawnSync } from 'node:child_process';
 
-export function promtoolAvailable(): boolean {
+/** True when `command --version` runs (the tool is on PATH). */
+export function commandAvailable(command: string): boolean {
   try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
 }
+
+export const promtoolAvailable = (): boolean => commandAvailable('promtool');
 
 /** The problems promtool reports for an exposition (empty when it passes). */
 export function promtoolProblems(exposition: string): string {
