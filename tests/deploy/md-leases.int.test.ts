@@ -173,8 +173,9 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
     t.diagnostic(
       `a took over b's ${shares.db.serving.length} pairs ${tookMs} ms after the kill (ttl ${TTL_MS} ms, renew ${RENEW_MS} ms)`,
     );
-    // The leases lapse TTL after b's last renewal; a's next round takes them (+ polling slack).
-    assert.ok(tookMs <= TTL_MS + RENEW_MS + 1_000, `took ${tookMs} ms`);
+    // The leases lapse TTL after b's last renewal; a's next round takes them (+ slack for a
+    // loaded machine: the readyz polling and the process's own delays).
+    assert.ok(tookMs <= TTL_MS + RENEW_MS + 2_000, `took ${tookMs} ms`);
     assert.deepEqual(
       taken.movedIn.map((m) => m.instrument).sort(),
       [...shares.db.serving].sort(),

@@ -222,6 +222,24 @@ function leasedMarketDataService(
     queries.feed = feed;
     await feed.start();
   };
+  // Replacing the feed (stop, markets, subscribe) can take longer than a lease TTL: it runs
+  // beside the rounds, which keep renewing, and always moves to the latest assignment.
+  let wanted: readonly InstrumentPair[] | undefined;
+  let replacing: Promise<void> | undefined;
+  const followAssignment = (owned: readonly InstrumentPair[]) => {
+    wanted = owned;
+    replacing ??= (async () => {
+      while (wanted !== undefined && !stopped) {
+        const next = wanted;
+        wanted = undefined;
+        await replaceFeed(next).catch((err: unknown) =>
+          logger.error({ err }, 'replacing the market-data feed failed'),
+        );
+      }
+    })().finally(() => {
+      replacing = undefined;
+    });
+  };
   const runRound = async () => {
     const r = await leases.tick();
     movedIn.push(...r.moved);
@@ -236,7 +254,7 @@ function leasedMarketDataService(
         },
         'market-data lease assignment',
       );
-      await replaceFeed(r.owned);
+      followAssignment(r.owned);
     }
     deps.health.ready(MD_LEASES_COMPONENT, {
       holder: leases.holder,
@@ -266,12 +284,14 @@ function leasedMarketDataService(
     start: async () => {
       await feed.start();
       await runRound();
+      await replacing;
       schedule();
     },
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
       await round;
+      await replacing;
       await feed.stop();
       await leases.releaseAll();
     },
