@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { NatsEventLog } from '@perpmesh/bus';
 import { decodeEnvelope, namespaceFor, OrderStatus, Subjects, streamSpecs } from '@perpmesh/contracts';
+import { Decimal } from '@perpmesh/core';
 import { eventually } from '@perpmesh/testing';
 import { ChaosSystem, LOAD_ACCOUNT, VENUES } from '../chaos/system.js';
 import { marketOrder, newClientOrderId, placeOrder, waitUntil } from '../e2e/harness.js';
@@ -41,173 +42,182 @@ function storedIds(log: NatsEventLog, stream: string): Promise<Map<number, strin
   );
 }
 
-describe('a 3-node NATS cluster with R3 streams', { skip, timeout: 150_000 }, () => {
-  let cluster: NatsCluster;
-  let log: NatsEventLog;
+// Each suite has its own cluster: they run at once to keep the file near a minute.
+describe('3-node NATS clusters', { skip, concurrency: true }, () => {
+  describe('a 3-node NATS cluster with R3 streams', { skip, timeout: 150_000 }, () => {
+    let cluster: NatsCluster;
+    let log: NatsEventLog;
 
-  before(async () => {
-    cluster = await NatsCluster.start();
-    log = await cluster.eventLog('nats-cluster-test');
-  });
+    before(async () => {
+      cluster = await NatsCluster.start();
+      log = await cluster.eventLog('nats-cluster-test');
+    });
 
-  after(async () => {
-    await log?.close();
-    await cluster?.close();
-  });
+    after(async () => {
+      await log?.close();
+      await cluster?.close();
+    });
 
-  test('keeps every acknowledged event when the stream leader is killed', async (t) => {
-    const specs = streamSpecs({ prefix: 'R3T_' });
-    const placement = await cluster.createStreams(log, specs);
-    if (placement.length > 0) t.diagnostic(`placement retried: ${placement.join(' | ')}`);
-    const exec = specs.find((s) => s.stream === 'EXEC')!;
-    const jsm = await cluster.waitJetStream(await cluster.connect('nats-cluster-test-admin'));
-    const leader = await cluster.streamLeader(jsm, exec.name);
-    assert.equal((await jsm.streams.info(exec.name)).config.num_replicas, 3);
+    test('keeps every acknowledged event when the stream leader is killed', async (t) => {
+      const specs = streamSpecs({ prefix: 'R3T_' });
+      const placement = await cluster.createStreams(log, specs);
+      if (placement.length > 0) t.diagnostic(`placement retried: ${placement.join(' | ')}`);
+      const exec = specs.find((s) => s.stream === 'EXEC')!;
+      const jsm = await cluster.waitJetStream(await cluster.connect('nats-cluster-test-admin'));
+      const leader = await cluster.streamLeader(jsm, exec.name);
+      assert.equal((await jsm.streams.info(exec.name)).config.num_replicas, 3);
 
-    const subject = new Subjects().execOrder('paper', 'main');
-    const data = (i: number) => new TextEncoder().encode(`order-${i}`);
-    // Right after the stream is created, and while a new leader is elected, a node may not
-    // route the subject yet ("no responders"): resend with the same id until acknowledged
-    // (the id dedupes, so each event is stored once).
-    const publish = (i: number) =>
-      eventually(
-        `r3-${i} acknowledged`,
-        () => log.publish({ subject, id: `r3-${i}`, data: data(i) }).then(() => true),
-        { timeoutMs: 20_000, intervalMs: 200 },
+      const subject = new Subjects().execOrder('paper', 'main');
+      const data = (i: number) => new TextEncoder().encode(`order-${i}`);
+      // Right after the stream is created, and while a new leader is elected, a node may not
+      // route the subject yet ("no responders"): resend with the same id until acknowledged
+      // (the id dedupes, so each event is stored once).
+      const publish = (i: number) =>
+        eventually(
+          `r3-${i} acknowledged`,
+          () => log.publish({ subject, id: `r3-${i}`, data: data(i) }).then(() => true),
+          { timeoutMs: 20_000, intervalMs: 200 },
+        );
+      for (let i = 0; i < 50; i++) await publish(i);
+
+      // Kill the stream's leader: the survivors elect a new one and keep acknowledging.
+      cluster.kill(leader);
+      for (let i = 50; i < 100; i++) await publish(i);
+
+      const ids = [...(await storedIds(log, exec.name)).values()];
+      assert.deepEqual(
+        ids,
+        Array.from({ length: 100 }, (_, i) => `r3-${i}`),
       );
-    for (let i = 0; i < 50; i++) await publish(i);
-
-    // Kill the stream's leader: the survivors elect a new one and keep acknowledging.
-    cluster.kill(leader);
-    for (let i = 50; i < 100; i++) await publish(i);
-
-    const ids = [...(await storedIds(log, exec.name)).values()];
-    assert.deepEqual(
-      ids,
-      Array.from({ length: 100 }, (_, i) => `r3-${i}`),
-    );
-    const afterKill = await jsm.streams.info(exec.name);
-    assert.notEqual(afterKill.cluster?.leader, leader.name);
-    assert.equal(afterKill.state.messages, 100);
-  });
-});
-
-describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
-  skip,
-  timeout: 150_000,
-}, () => {
-  let cluster: NatsCluster;
-  let system: ChaosSystem;
-  let log: NatsEventLog;
-
-  before(async () => {
-    cluster = await NatsCluster.start();
-    log = await cluster.eventLog('nats-cluster-arb');
-    // The services connect to one seed node and learn the others from it (as with a
-    // Kubernetes Service in front of the StatefulSet).
-    system = await ChaosSystem.create({
-      seed: 5,
-      externalNats: { url: cluster.urls[0] as string, replicas: 3 },
-      arb: HOLDING_ARB,
+      const afterKill = await jsm.streams.info(exec.name);
+      assert.notEqual(afterKill.cluster?.leader, leader.name);
+      assert.equal(afterKill.state.messages, 100);
     });
   });
 
-  after(async () => {
-    await system?.close();
-    await log?.close();
-    await cluster?.close();
-  });
+  describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
+    skip,
+    timeout: 150_000,
+  }, () => {
+    let cluster: NatsCluster;
+    let system: ChaosSystem;
+    let log: NatsEventLog;
 
-  test('no acknowledged event is lost and the services keep trading', async (t) => {
-    const started = Date.now();
-    // Created ahead at R3 (the services then find them as configured): placement may need a
-    // retry while the cluster settles, which a service would answer by exiting.
-    const specs = streamSpecs(namespaceFor('chaos'));
-    await cluster.createStreams(log, specs);
-    const name = (stream: string) => specs.find((s) => s.stream === stream)!.name;
-    await system.start();
-    t.diagnostic(`system ready on the cluster after ${Date.now() - started} ms`);
+    before(async () => {
+      cluster = await NatsCluster.start();
+      log = await cluster.eventLog('nats-cluster-arb');
+      // The services connect to one seed node and learn the others from it (as with a
+      // Kubernetes Service in front of the StatefulSet).
+      system = await ChaosSystem.create({
+        seed: 5,
+        externalNats: { url: cluster.urls[0] as string, replicas: 3 },
+        arb: HOLDING_ARB,
+      });
+    });
 
-    const truth = await arbVenues(system);
-    truth.push({ venue: 'paper', port: await system.venue('paper', LOAD_ACCOUNT) });
-    const venueFills = async () =>
-      (
-        await Promise.all(
-          truth.map(({ venue, port }) =>
-            port.fetchFills(0).then((fs) => fs.map((f) => `${venue}/${f.tradeId}`)),
-          ),
-        )
-      ).flat();
-    const loggedFills = async () => {
-      const keys = new Set<string>();
-      for await (const m of log.read({ stream: name('EXEC') })) {
-        const payload = decodeEnvelope(m.data).payload;
-        if (payload?.$case === 'fill') keys.add(`${payload.value.venue}/${payload.value.tradeId}`);
+    after(async () => {
+      await system?.close();
+      await log?.close();
+      await cluster?.close();
+    });
+
+    test('no acknowledged event is lost and the services keep trading', async (t) => {
+      const started = Date.now();
+      // Created ahead at R3 (the services then find them as configured): placement may need a
+      // retry while the cluster settles, which a service would answer by exiting.
+      const specs = streamSpecs(namespaceFor('chaos'));
+      await cluster.createStreams(log, specs);
+      const name = (stream: string) => specs.find((s) => s.stream === stream)!.name;
+      await system.start();
+      t.diagnostic(`system ready on the cluster after ${Date.now() - started} ms`);
+
+      const truth = await arbVenues(system);
+      truth.push({ venue: 'paper', port: await system.venue('paper', LOAD_ACCOUNT) });
+      const venueFills = async () =>
+        (
+          await Promise.all(
+            truth.map(({ venue, port }) =>
+              port.fetchFills(0).then((fs) => fs.map((f) => `${venue}/${f.tradeId}`)),
+            ),
+          )
+        ).flat();
+      const loggedFills = async () => {
+        const keys = new Set<string>();
+        for await (const m of log.read({ stream: name('EXEC') })) {
+          const payload = decodeEnvelope(m.data).payload;
+          if (payload?.$case === 'fill') keys.add(`${payload.value.venue}/${payload.value.tradeId}`);
+        }
+        return keys;
+      };
+      const fillOrder = async (replica: number, prefix: string) => {
+        const placed = await placeOrder(
+          system.executionClient(replica),
+          marketOrder({ account: LOAD_ACCOUNT, clientOrderId: newClientOrderId(prefix) }),
+        );
+        assert.equal(placed.order?.status, OrderStatus.ORDER_STATUS_FILLED, placed.order?.reason);
+      };
+
+      // Before the kill: an order fills and the arb is running (its decisions are on STRAT).
+      await fillOrder(0, 'before');
+      const jsm = await cluster.waitJetStream(await cluster.connect('nats-cluster-arb-admin'));
+      const victim = await cluster.streamLeader(jsm, name('EXEC'));
+      const storedBefore = new Map<string, Map<number, string>>();
+      for (const stream of ['EXEC', 'ACCT', 'STRAT'])
+        storedBefore.set(stream, await storedIds(log, name(stream)));
+      for (const [stream, ids] of storedBefore)
+        assert.ok(ids.size > 0, `${stream} holds events before the kill`);
+      const fillsBefore = (await venueFills()).length;
+      const arbLegsBefore = (await arbFills(truth.slice(0, VENUES.length))).filter(
+        (l) => l.fills.length > 0,
+      ).length;
+      const killedAt = Date.now();
+      cluster.kill(victim);
+      t.diagnostic(`killed ${victim.name} (the EXEC leader); ${fillsBefore} venue fill(s) before`);
+
+      // After: orders through either replica fill, and the arb enters (both legs filled).
+      await eventually('an order fills after the kill', () => fillOrder(1, 'after').then(() => true), {
+        timeoutMs: 20_000,
+        intervalMs: 500,
+      });
+      t.diagnostic(`an order filled ${Date.now() - killedAt} ms after the kill`);
+      const explain = () => system.strategy?.describe(30) ?? '';
+      const arbFilled = async () => {
+        const legs = await arbFills(truth.slice(0, VENUES.length));
+        return legs.filter((l) => l.fills.length > 0).length >= 2 ? true : undefined;
+      };
+      await waitUntil('the arb fills both legs', arbFilled, { timeoutMs: 40_000, intervalMs: 250, explain });
+      t.diagnostic(
+        arbLegsBefore >= 2
+          ? 'the arb had entered before the kill (both legs filled) and holds'
+          : `the arb entered ${Date.now() - killedAt} ms after the kill`,
+      );
+      // The strategy went through the node loss: its process never exited, and it is ready
+      // (it may have restarted its instance from the store while the streams had no leader).
+      await system.strategy!.waitReady({ timeoutMs: 30_000, intervalMs: 100 });
+      const net = (await arbFills(truth.slice(0, VENUES.length))).map(
+        ({ venue, fills }) =>
+          `${venue} ${fills.reduce((sum, f) => (f.side === 'buy' ? sum.plus(f.size) : sum.minus(f.size)), new Decimal(0)).toFixed()}`,
+      );
+      t.diagnostic(`the arb account's net fills per venue: ${net.join(', ')}`);
+
+      // Every venue fill, before and after the kill, has its fill event on the log...
+      const fills = await venueFills();
+      await eventually(
+        'every venue fill on the EXEC stream',
+        async () => {
+          const logged = await loggedFills();
+          const missing = fills.filter((f) => !logged.has(f));
+          if (missing.length > 0) throw new Error(`missing on the log: ${missing.join(', ')}`);
+          return true;
+        },
+        { timeoutMs: 20_000, intervalMs: 500 },
+      );
+      // ...and every event stored before the kill is still there, at the same sequence.
+      for (const [stream, ids] of storedBefore) {
+        const now = await storedIds(log, name(stream));
+        for (const [seq, id] of ids) assert.equal(now.get(seq), id, `${stream} seq ${seq} after the kill`);
       }
-      return keys;
-    };
-    const fillOrder = async (replica: number, prefix: string) => {
-      const placed = await placeOrder(
-        system.executionClient(replica),
-        marketOrder({ account: LOAD_ACCOUNT, clientOrderId: newClientOrderId(prefix) }),
-      );
-      assert.equal(placed.order?.status, OrderStatus.ORDER_STATUS_FILLED, placed.order?.reason);
-    };
-
-    // Before the kill: an order fills and the arb is running (its decisions are on STRAT).
-    await fillOrder(0, 'before');
-    const jsm = await cluster.waitJetStream(await cluster.connect('nats-cluster-arb-admin'));
-    const victim = await cluster.streamLeader(jsm, name('EXEC'));
-    const storedBefore = new Map<string, Map<number, string>>();
-    for (const stream of ['EXEC', 'ACCT', 'STRAT'])
-      storedBefore.set(stream, await storedIds(log, name(stream)));
-    for (const [stream, ids] of storedBefore)
-      assert.ok(ids.size > 0, `${stream} holds events before the kill`);
-    const fillsBefore = (await venueFills()).length;
-    const arbLegsBefore = (await arbFills(truth.slice(0, VENUES.length))).filter(
-      (l) => l.fills.length > 0,
-    ).length;
-    const killedAt = Date.now();
-    cluster.kill(victim);
-    t.diagnostic(`killed ${victim.name} (the EXEC leader); ${fillsBefore} venue fill(s) before`);
-
-    // After: orders through either replica fill, and the arb enters (both legs filled).
-    await eventually('an order fills after the kill', () => fillOrder(1, 'after').then(() => true), {
-      timeoutMs: 20_000,
-      intervalMs: 500,
+      t.diagnostic(`whole run ${Date.now() - started} ms; ${fills.length} venue fills, all on the log`);
     });
-    t.diagnostic(`an order filled ${Date.now() - killedAt} ms after the kill`);
-    const explain = () => system.strategy?.describe(30) ?? '';
-    const arbFilled = async () => {
-      const legs = await arbFills(truth.slice(0, VENUES.length));
-      return legs.filter((l) => l.fills.length > 0).length >= 2 ? true : undefined;
-    };
-    await waitUntil('the arb fills both legs', arbFilled, { timeoutMs: 40_000, intervalMs: 250, explain });
-    t.diagnostic(
-      arbLegsBefore >= 2
-        ? 'the arb had entered before the kill (both legs filled) and holds'
-        : `the arb entered ${Date.now() - killedAt} ms after the kill`,
-    );
-    // The strategy went through the node loss: still running and ready.
-    assert.equal((await system.strategy!.readyz())?.status, 200, system.strategy!.describe(10));
-
-    // Every venue fill, before and after the kill, has its fill event on the log...
-    const fills = await venueFills();
-    await eventually(
-      'every venue fill on the EXEC stream',
-      async () => {
-        const logged = await loggedFills();
-        const missing = fills.filter((f) => !logged.has(f));
-        if (missing.length > 0) throw new Error(`missing on the log: ${missing.join(', ')}`);
-        return true;
-      },
-      { timeoutMs: 20_000, intervalMs: 500 },
-    );
-    // ...and every event stored before the kill is still there, at the same sequence.
-    for (const [stream, ids] of storedBefore) {
-      const now = await storedIds(log, name(stream));
-      for (const [seq, id] of ids) assert.equal(now.get(seq), id, `${stream} seq ${seq} after the kill`);
-    }
-    t.diagnostic(`whole run ${Date.now() - started} ms; ${fills.length} venue fills, all on the log`);
   });
 });
