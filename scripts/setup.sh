@@ -33,6 +33,9 @@ command -v nats-server >/dev/null || missing+=(nats-server)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v curl >/dev/null || missing+=(curl)
+# promtool (checks every service's /metrics in tests/deploy) ships in Debian's prometheus
+# package; its server is not needed (a systemd machine starts it on :9090: stop it if unwanted).
+command -v promtool >/dev/null || missing+=(prometheus)
 # Debian's Chromium, driven by playwright-core in the dashboard's browser test.
 command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then

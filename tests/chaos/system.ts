@@ -110,6 +110,10 @@ export interface ChaosSystemOptions {
   executionEntry?: { entry: string; env: Record<string, string> };
   /** Start the strategy service (default true). */
   strategy?: boolean;
+  /** Run on this NATS (e.g. a cluster, streams at `replicas`) instead of a nats-server of its own. */
+  externalNats?: { url: string; replicas: number };
+  /** Fields of the arb's strategy instance to replace (e.g. a horizon it holds for). */
+  arb?: Record<string, unknown>;
 }
 
 type Pair = { grpc: number; http: number };
@@ -226,6 +230,7 @@ export class ChaosSystem {
   }
 
   get natsUrl(): string {
+    if (this.options.externalNats) return this.options.externalNats.url;
     return `nats://127.0.0.1:${this.ports.nats}`;
   }
 
@@ -263,7 +268,7 @@ export class ChaosSystem {
       mode: 'distributed',
       namespace: 'chaos',
       log: { level: 'info' },
-      nats: { url: this.natsUrl },
+      nats: { url: this.natsUrl, replicas: this.options.externalNats?.replicas ?? 1 },
       redis: { url: this.redisUrl },
       auth: { token: { env: CHAOS_TOKEN_ENV } },
       paper: { seed: this.options.seed, stepInterval: '100ms', address: `127.0.0.1:${this.ports.proxy}` },
@@ -323,6 +328,7 @@ export class ChaosSystem {
               orderRatePerSecond: 5,
               availableBalanceUsage: '0.5',
             },
+            ...this.options.arb,
           },
         ],
       },
@@ -335,7 +341,7 @@ export class ChaosSystem {
 
   /** Servers, the venue and its proxy, then the services; each ready before the next. */
   async start(): Promise<void> {
-    await Promise.all([this.nats.start(), this.redis.start()]);
+    await Promise.all([this.options.externalNats ? undefined : this.nats.start(), this.redis.start()]);
     this.paperVenue.start();
     await this.paperVenue.waitReady({ timeoutMs: 60_000 });
     this.proxy = await RecordingVenueProxy.start(this.paperAddress, this.ports.proxy);

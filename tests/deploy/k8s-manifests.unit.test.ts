@@ -2,7 +2,7 @@
  * The Kubernetes manifests (deploy/k8s): both overlays render with `kubectl kustomize` and
  * every object validates against the Kubernetes API schemas shipped in the npm package
  * kubernetes-models (offline: no cluster, no network), plus the deployment rules the
- * schemas cannot express (probes, non-root, R3 in prod, shard count = replicas...).
+ * schemas cannot express (probes, non-root, R3 in prod, market-data on leases...).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -122,7 +122,7 @@ describe('deploy/k8s', { skip: noKubectl }, () => {
     });
   }
 
-  test('prod: streams R3 on a 3-node NATS, market-data shard count equals its replicas', () => {
+  test('prod: streams R3 on a 3-node NATS, market-data replicas divide the instruments by leases', () => {
     const objs = render('prod');
     const nats = workloads(objs).find((o) => o.metadata.name === 'nats')!;
     assert.equal(nats.spec?.replicas, 3);
@@ -130,8 +130,10 @@ describe('deploy/k8s', { skip: noKubectl }, () => {
       assert.equal(envOf(template(w).spec.containers[0]!, 'PERPMESH__NATS__REPLICAS'), '3', w.metadata.name);
     }
     const md = workloads(objs).find((o) => o.metadata.name === 'market-data')!;
-    const shardCount = envOf(template(md).spec.containers[0]!, 'PERPMESH__MARKET_DATA__SHARD__COUNT');
-    assert.equal(Number(shardCount), md.spec?.replicas);
+    assert.equal(md.kind, 'Deployment');
+    assert.ok(Number(md.spec?.replicas ?? 1) > 1);
+    assert.equal(envOf(template(md).spec.containers[0]!, 'PERPMESH__MARKET_DATA__LEASES__ENABLED'), 'true');
+    assert.equal(envOf(template(md).spec.containers[0]!, 'PERPMESH__MARKET_DATA__SHARD__COUNT'), undefined);
     assert.match(template(md).spec.containers[0]!.image, /^registry\.example\.com\/perpmesh:/);
   });
 

@@ -1,13 +1,22 @@
 /**
- * Two execution replicas on one account of the strict-nonce venue (`paper-lighter`: every
- * nonce must be above the last one of the API key, a reused or lower one is refused).
- * Both place orders at the same time; a recording proxy in front of the paper-venue service
- * sees the nonce of every CreateOrder that was really sent.
+ * Three execution replicas on one account of the strict-nonce venue (`paper-lighter`: every
+ * nonce must be above the last one of the API key, a reused or lower one is refused),
+ * behind one round-robin gRPC client (grpc-js `round_robin` over the three addresses, as a
+ * Kubernetes headless Service or a client-side balancer spreads calls). Orders go out at the
+ * same time; a recording proxy in front of the paper-venue service sees the nonce of every
+ * CreateOrder that was really sent.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { OrderStatus, type PlaceOrderResponse } from '@perpmesh/contracts';
-import { freePort } from '@perpmesh/testing';
+import { credentials } from '@grpc/grpc-js';
+import {
+  ExecutionServiceClient,
+  OrderStatus,
+  type PlaceOrderRequest,
+  type PlaceOrderResponse,
+} from '@perpmesh/contracts';
+import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
+import { eventually, freePort } from '@perpmesh/testing';
 import type { PaperVenueClient } from '@perpmesh/venues';
 import {
   BTC,
@@ -22,27 +31,39 @@ import {
 } from './harness.js';
 import { RecordingVenueProxy } from './venue-proxy.js';
 
-const ORDERS_PER_REPLICA = 12;
+const REPLICAS = 3;
+const ORDERS = 36;
 
-/** `perpmesh_nonce_resyncs_total` summed over its labels, from a replica's /metrics. */
-async function nonceResyncs(httpUrl: string): Promise<number> {
+/** A counter of a replica's /metrics summed over its labels (optionally only lines containing `label`). */
+async function counterSum(httpUrl: string, name: string, label = ''): Promise<number> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
   return text
     .split('\n')
-    .filter((l) => l.startsWith('perpmesh_nonce_resyncs_total'))
+    .filter((l) => l.startsWith(name) && l.includes(label))
     .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
-describe('two execution replicas on one strict-nonce account', () => {
+/** One client over every replica, calls spread round-robin by grpc-js. */
+function roundRobinClient(stack: E2eStack): ExecutionClient {
+  const targets = stack.ports.execution.map((p) => `127.0.0.1:${p.grpc}`).join(',');
+  const client = new ExecutionServiceClient(`ipv4:${targets}`, credentials.createInsecure(), {
+    interceptors: [bearerAuthInterceptor(new Secret(stack.token))],
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  });
+  stack.onClose(() => client.close());
+  return client;
+}
+
+describe('three execution replicas behind a round-robin client, one strict-nonce account', () => {
   let stack: E2eStack;
   let proxy: RecordingVenueProxy;
   let execEvents: EventRecorder;
   let lighter: PaperVenueClient;
-  let clients: ExecutionClient[];
+  let balanced: ExecutionClient;
 
   before(async () => {
     const proxyPort = await freePort();
-    stack = await E2eStack.create({ executionReplicas: 2, paperAddress: `127.0.0.1:${proxyPort}` });
+    stack = await E2eStack.create({ executionReplicas: REPLICAS, paperAddress: `127.0.0.1:${proxyPort}` });
     stack.paperVenue.start();
     await stack.paperVenue.waitReady();
     proxy = await RecordingVenueProxy.start(stack.paperAddress, proxyPort);
@@ -51,32 +72,60 @@ describe('two execution replicas on one strict-nonce account', () => {
     await Promise.all(stack.executions.map((replica) => replica.waitReady()));
     execEvents = await stack.events(stack.filter('exec.>'));
     lighter = await stack.venue('paper-lighter');
-    clients = [stack.executionClient(0), stack.executionClient(1)];
+    balanced = roundRobinClient(stack);
   });
 
   after(async () => {
     await stack?.close();
   });
 
-  test('orders placed concurrently through both replicas never share a nonce and are all accepted', async (t) => {
+  test('orders placed concurrently through the round-robin client reach every replica, never share a nonce, and are all accepted', async (t) => {
     const nextNonceBefore = await lighter.fetchNextNonce!();
-    const requests = clients.flatMap((client, replica) =>
-      Array.from({ length: ORDERS_PER_REPLICA }, (_, i) => ({
-        client,
-        req: orderRequest({
-          venue: 'paper-lighter',
-          clientOrderId: newClientOrderId(`r${replica}`),
-          price: String(40000 + replica * 100 + i),
-        }),
-      })),
+    const order = (prefix: string, i: number) =>
+      orderRequest({
+        venue: 'paper-lighter',
+        clientOrderId: newClientOrderId(prefix),
+        price: String(40000 + i),
+      });
+    const placedBy = () =>
+      Promise.all(
+        stack.executions.map((r) => counterSum(r.httpUrl, 'perpmesh_orders_placed_total', 'paper-lighter')),
+      );
+    // round_robin spreads calls over the connections that are up: one order at a time until
+    // the balancer has reached every replica, then the burst.
+    const warmUp: PlaceOrderRequest[] = [];
+    await eventually(
+      'the round-robin client reaches every replica',
+      async () => {
+        const req = order('warm', warmUp.length);
+        warmUp.push(req);
+        await placeOrder(balanced, req);
+        return (await placedBy()).every((n) => n > 0);
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
     );
-    const answers = await Promise.all(requests.map(({ client, req }) => placeOrder(client, req)));
+    const before = await placedBy();
+    const burst = Array.from({ length: ORDERS }, (_, i) => ({ req: order(`rr${i}`, 100 + i) }));
+    const answers = await Promise.all(burst.map(({ req }) => placeOrder(balanced, req)));
+    const inBurst = (await placedBy()).map((n, i) => n - (before[i] ?? 0));
+    t.diagnostic(
+      `after ${warmUp.length} warm-up order(s), the burst's orders per replica: ${inBurst.join(', ')}`,
+    );
+    assert.equal(
+      inBurst.reduce((a, b) => a + b, 0),
+      ORDERS,
+    );
+    assert.ok(
+      inBurst.every((n) => n > 0),
+      `every replica placed orders of the burst: ${inBurst.join(', ')}`,
+    );
+    const requests = [...warmUp.map((req) => ({ req })), ...burst];
     for (const [i, a] of answers.entries()) {
       assert.equal(a.replayed, false);
       assert.equal(
         a.order?.status,
         OrderStatus.ORDER_STATUS_ACCEPTED,
-        `${requests[i]?.req.clientOrderId}: ${a.order?.reason}`,
+        `${burst[i]?.req.clientOrderId}: ${a.order?.reason}`,
       );
     }
 
@@ -96,10 +145,9 @@ describe('two execution replicas on one strict-nonce account', () => {
     );
     // Sends beyond one per order are stale-nonce retries (a replica overtaken by the other),
     // each with a fresh nonce; the replicas count them.
-    const resyncs = (await Promise.all(stack.executions.map((r) => nonceResyncs(r.httpUrl)))).reduce(
-      (a, b) => a + b,
-      0,
-    );
+    const resyncs = (
+      await Promise.all(stack.executions.map((r) => counterSum(r.httpUrl, 'perpmesh_nonce_resyncs_total')))
+    ).reduce((a, b) => a + b, 0);
     t.diagnostic(
       `${sent.length} CreateOrder sends for ${requests.length} orders, ${resyncs} stale-nonce retries`,
     );
@@ -121,14 +169,14 @@ describe('two execution replicas on one strict-nonce account', () => {
     assert.ok((await lighter.fetchNextNonce!()) > maxNonce);
   });
 
-  test('the same client_order_id through both replicas at once places one order', async () => {
+  test('the same client_order_id through every replica at once places one order', async () => {
     const req = orderRequest({
       venue: 'paper-lighter',
       clientOrderId: newClientOrderId('both'),
       price: '39000',
     });
     const answers: PlaceOrderResponse[] = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => placeOrder(clients[i % 2] as ExecutionClient, req)),
+      Array.from({ length: 9 }, () => placeOrder(balanced, req)),
     );
     const ids = new Set(answers.map((a) => a.order?.venueOrderId ?? ''));
     assert.equal(ids.size, 1, [...ids].join(','));

@@ -292,10 +292,16 @@ export class NatsEventLog implements EventLog {
         noAsyncTraces: true,
         maxReconnectAttempts: -1,
       }));
-    const jsm = await jetstreamManager(nc);
-    const log = new NatsEventLog(nc, jsm.jetstream(), jsm, !opts.connection, opts.outbox, opts);
-    if (opts.outbox) log.startupResend = await log.resendPending();
-    return log;
+    try {
+      const jsm = await jetstreamManager(nc);
+      const log = new NatsEventLog(nc, jsm.jetstream(), jsm, !opts.connection, opts.outbox, opts);
+      if (opts.outbox) log.startupResend = await log.resendPending();
+      return log;
+    } catch (err) {
+      // A connection we opened and never hand out would otherwise reconnect forever.
+      if (!opts.connection) await nc.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   private assertOpen(): void {

@@ -31,7 +31,13 @@ export interface ExecutionOptions {
   readonly resolveMaxDelayMs: number;
   /** An order whose placement outcome was unknown and that the venue still does not know after this long is REJECTED. */
   readonly notFoundAfterMs: number;
-  /** On start, orders are rebuilt from EXEC events this recent (at least the idempotency window). */
+  /**
+   * On start, orders are rebuilt from EXEC events this recent: what bounds the time to ready.
+   * Safe when it covers `fillReconcileLookbackMs` (else the venue's fills of orders older than
+   * the rebuild come back as new fill events) and the longest an order rests open (an open
+   * order older than it is reported as drift, not tracked). Ids older than it stay
+   * idempotent: their claims live `idempotencyTtlMs`, and a replay asks the venue.
+   */
   readonly rebuildLookbackMs: number;
   /** On reconciliation, venue fills this recent are compared with ours. */
   readonly fillReconcileLookbackMs: number;
@@ -89,6 +95,12 @@ export function resolveExecutionOptions(overrides: Partial<ExecutionOptions> = {
         `must be a whole number > 0, got ${JSON.stringify(value)}`,
       );
     }
+  }
+  if (options.rebuildLookbackMs < options.fillReconcileLookbackMs) {
+    throw new ValidationError(
+      'execution.rebuildLookback',
+      `must cover execution.fillReconcileLookback (${options.fillReconcileLookbackMs} ms), got ${options.rebuildLookbackMs} ms: venue fills of orders not rebuilt would be published again`,
+    );
   }
   return options;
 }

@@ -2,6 +2,8 @@
  * The market-data service as lifecycle components: the one wiring that
  * services/market-data and the embedded `perpmesh start` both run.
  */
+
+import { hostname } from 'node:os';
 import {
   commonServiceDeps,
   composeService,
@@ -11,14 +13,21 @@ import {
 } from '@perpmesh/app';
 import type { ServiceMetrics } from '@perpmesh/runtime';
 import type { VenuesSection } from '@perpmesh/venues';
-import { MARKET_DATA_SERVICE, type MarketDataSection, marketDataTuningOf } from './config.js';
+import {
+  MARKET_DATA_SERVICE,
+  type MarketDataSection,
+  marketDataLeasesOf,
+  marketDataTuningOf,
+} from './config.js';
 import { buildMarketDataService, type MarketDataService } from './service.js';
 
 export const MARKET_DATA_PROTO = 'perpmesh/v1/market_data.proto';
 /** Market data reads books, trades and funding: public data, no trading keys. */
 export const MARKET_DATA_VENUE_ACCESS: VenueAccess = 'public';
 
-export interface MarketDataComponentsOptions extends ServiceComponentsOptions<MarketDataSection, 'venues'> {
+export interface MarketDataComponentsOptions
+  extends ServiceComponentsOptions<MarketDataSection, 'venues'>,
+    Partial<Pick<ServiceComponentsOptions<MarketDataSection, 'state'>, 'state'>> {
   /** `venues`: the instruments followed (this shard takes its part). */
   readonly venuesConfig: VenuesSection;
   readonly metrics: ServiceMetrics;
@@ -30,6 +39,8 @@ export function marketDataServiceComponents(
   options: MarketDataComponentsOptions,
 ): ServiceComposition<MarketDataService> {
   const { section } = options;
+  // One holder per process: replicas may share a config file (and an instance name).
+  const leases = marketDataLeasesOf(section, `${options.source}:${hostname()}:${process.pid}`);
   return composeService({
     name: MARKET_DATA_SERVICE,
     venueAccess: MARKET_DATA_VENUE_ACCESS,
@@ -41,9 +52,11 @@ export function marketDataServiceComponents(
         ...commonServiceDeps(options),
         venues: options.venues(),
         metrics: options.metrics,
+        ...(leases && options.state ? { state: options.state() } : {}),
         config: {
           venues: options.venuesConfig,
           shard: section.shard,
+          ...(leases ? { leases } : {}),
           tuning: marketDataTuningOf(section),
           ...(options.emulatedVenues ? { emulatedVenues: options.emulatedVenues } : {}),
         },

@@ -6,7 +6,7 @@
 import { durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { MD_FEED_DEFAULTS } from './feed.js';
-import type { MarketDataTuning } from './service.js';
+import type { MarketDataLeaseSettings, MarketDataTuning } from './service.js';
 
 export const MARKET_DATA_SERVICE = 'market-data';
 export const DEFAULT_MARKET_DATA_GRPC_PORT = 50053;
@@ -29,6 +29,23 @@ export const marketDataSectionFields = {
       path: ['index'],
     })
     .prefault({}),
+  /**
+   * Dynamic division of the instruments between replicas through leases in the state store
+   * (Redis), instead of `shard`: a replica that dies loses its instruments to the others
+   * within `ttl`. Every replica of a deployment must set the same.
+   */
+  leases: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      ttl: durationMs.default(5_000),
+      renewInterval: durationMs.default(1_000),
+      maxReplicas: z.int().min(1).max(256).default(16),
+    })
+    .refine((l) => l.renewInterval < l.ttl, {
+      error: 'leases.renewInterval must be shorter than leases.ttl',
+      path: ['renewInterval'],
+    })
+    .prefault({}),
   bookDepth: z.int().min(1).max(5000).default(MD_FEED_DEFAULTS.bookDepth),
   bookPublishInterval: durationMs.default(MD_FEED_DEFAULTS.bookPublishIntervalMs),
   bookStaleAfter: durationMs.default(MD_FEED_DEFAULTS.bookStaleAfterMs),
@@ -40,6 +57,15 @@ export const marketDataSectionFields = {
 
 const marketDataSection = z.strictObject(marketDataSectionFields);
 export type MarketDataSection = z.output<typeof marketDataSection>;
+
+/** The lease settings of a replica (undefined: static shards); `holder` unique per process. */
+export function marketDataLeasesOf(
+  section: MarketDataSection,
+  holder: string,
+): MarketDataLeaseSettings | undefined {
+  const { enabled, ttl, renewInterval, maxReplicas } = section.leases;
+  return enabled ? { ttlMs: ttl, renewIntervalMs: renewInterval, maxReplicas, holder } : undefined;
+}
 
 export function marketDataTuningOf(section: MarketDataSection): MarketDataTuning {
   return {

@@ -34,6 +34,16 @@ export class NotThisShardError extends PerpmeshError {
   }
 }
 
+/** With leases: the instrument is configured but this replica does not hold its lease. */
+export class NotServedHereError extends PerpmeshError {
+  constructor(venue: VenueId, instrument: InstrumentId, expected: string | undefined) {
+    super(
+      'NOT_THIS_SHARD',
+      `${instrument} on ${venue} is not served by this market-data replica${expected ? ` (expected: ${expected})` : ' (no live replica holds it yet)'}`,
+    );
+  }
+}
+
 export const MD_ERROR_GRPC_CODES: Readonly<Record<string, status>> = {
   BOOK_NOT_SYNCED: status.UNAVAILABLE,
   NOT_THIS_SHARD: status.NOT_FOUND,

@@ -18,7 +18,7 @@ import {
 } from '@perpmesh/contracts';
 import { type InstrumentId, toWire, ValidationError, type VenueId } from '@perpmesh/core';
 import { grpcHandlers, type Logger } from '@perpmesh/runtime';
-import { BookNotSyncedError, MD_ERROR_GRPC_CODES, NotThisShardError } from './errors.js';
+import { BookNotSyncedError, MD_ERROR_GRPC_CODES, NotServedHereError, NotThisShardError } from './errors.js';
 import type { BookView, FundingView, MarketDataFeed } from './feed.js';
 import { type ShardSpec, shardOf } from './shard.js';
 
@@ -30,6 +30,8 @@ export interface MarketDataQueries {
   /** Every configured instrument per venue (all shards), to tell "unknown" from "another shard". */
   configured: ReadonlyMap<VenueId, readonly InstrumentId[]>;
   shard: ShardSpec;
+  /** With leases (no fixed shard): the replica expected to serve a pair, for the NOT_FOUND answer. */
+  servedBy?: (venue: VenueId, instrument: InstrumentId) => string | undefined;
 }
 
 /** The book of one instrument as GetOrderBook answers it; throws when it must not be shown. */
@@ -45,6 +47,7 @@ export function getOrderBook(q: MarketDataQueries, request: GetOrderBookRequest)
   }
   checkKnown(q, venue, instrument);
   const view = q.feed.orderBook(venue, instrument, depth);
+  if (!view && q.servedBy) throw new NotServedHereError(venue, instrument, q.servedBy(venue, instrument));
   if (!view)
     throw new NotThisShardError(venue, instrument, shardOf(venue, instrument, q.shard.count), q.shard);
   if (!view.synced) throw new BookNotSyncedError(venue, instrument, view.reason);

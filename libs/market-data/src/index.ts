@@ -11,6 +11,7 @@ export * from './errors.js';
 export * from './feed.js';
 export * from './funding.js';
 export * from './grpc.js';
+export * from './leases.js';
 export * from './publisher.js';
 export * from './service.js';
 export * from './shard.js';

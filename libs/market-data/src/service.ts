@@ -8,6 +8,7 @@
 import type { EnvelopeIdGenerator, Subjects } from '@perpmesh/contracts';
 import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core';
 import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
+import type { StateStore } from '@perpmesh/state';
 import type { VenueDirectory } from '@perpmesh/venues';
 import type { MarketDataFeedOptions } from './feed.js';
 import { type BookView, type FeedVenueStatus, type FundingView, MarketDataFeed } from './feed.js';
@@ -18,8 +19,10 @@ import {
   type MarketDataQueries,
   marketDataGrpcService,
 } from './grpc.js';
+import { InstrumentLeases, type InstrumentPair, type PairMove } from './leases.js';
 import type { MdEventSink } from './publisher.js';
 import { instrumentsForShard, type ShardSpec, SINGLE_SHARD, validateShard } from './shard.js';
+import { VENUE_COMPONENTS } from './venue-readiness.js';
 
 /** Feed tunables a deployment may set (see MarketDataFeedOptions for each). */
 export type MarketDataTuning = Partial<
@@ -42,9 +45,25 @@ export interface MarketDataServiceConfig {
   venues: Readonly<Record<VenueId, { readonly instruments: readonly InstrumentId[] }>>;
   /** Which part of the instruments this replica follows. Default: one shard, everything. */
   shard?: ShardSpec;
+  /**
+   * Divide the instruments dynamically through leases in the state store (leases.ts)
+   * instead of by `shard`; needs `deps.state`.
+   */
+  leases?: MarketDataLeaseSettings;
   tuning?: MarketDataTuning;
   /** Venues whose URLs point at a local emulator (shown `emulated`). */
   emulatedVenues?: readonly VenueId[];
+}
+
+export interface MarketDataLeaseSettings {
+  /** A replica that stops renewing loses its instruments after this long. */
+  ttlMs: number;
+  /** How often leases are renewed and the division recomputed (well below ttlMs). */
+  renewIntervalMs: number;
+  /** Member slots: at most this many replicas share the instruments. */
+  maxReplicas: number;
+  /** Unique per process (no '|'). */
+  holder: string;
 }
 
 export interface MarketDataServiceDeps {
@@ -61,8 +80,8 @@ export interface MarketDataServiceDeps {
   metrics?: ServiceMetrics;
   ids?: EnvelopeIdGenerator;
   config: MarketDataServiceConfig;
-  /** Accepted for the common service shape; market data keeps no state outside memory and the log. */
-  state?: unknown;
+  /** Only with `config.leases`: where the leases live. Market data keeps no other state. */
+  state?: StateStore;
 }
 
 export interface MarketDataService {
@@ -71,8 +90,9 @@ export interface MarketDataService {
   /** Publishes pending md.book / md.funding now and waits for the log's acks (tests, shutdown). */
   flush(): Promise<void>;
   grpc: ReturnType<typeof marketDataGrpcService>;
-  /** The instruments this shard follows, per venue. */
+  /** The instruments this replica follows now, per venue (with leases: changes over time). */
   readonly assignment: ReadonlyMap<VenueId, readonly InstrumentId[]>;
+  /** The feed over `assignment` (with leases: a new one whenever the assignment changes). */
   readonly feed: MarketDataFeed;
   orderBook(venue: VenueId, instrument: InstrumentId, depth?: number): BookView | undefined;
   fundingRates(venue?: VenueId, instrument?: InstrumentId): FundingView[];
@@ -95,8 +115,30 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
     }
     configured.set(venue, [...new Set(section.instruments)]);
   }
-  const assignment = instrumentsForShard(Object.fromEntries(configured), shard);
   const logger = deps.logger.child({ component: 'market-data' });
+  // A feed is rebuilt when leases move instruments: its counters must be created once.
+  const metrics = deps.metrics ? reusingMetrics(deps.metrics) : undefined;
+  const makeFeed = (assignment: ReadonlyMap<VenueId, readonly InstrumentId[]>) =>
+    new MarketDataFeed({
+      ...deps.config.tuning,
+      source: deps.source,
+      log: deps.log,
+      venues: [...assignment.entries()].map(([venue, instruments]) => ({
+        port: deps.venues.marketPort(venue),
+        instruments: [...instruments],
+      })),
+      nowMs: deps.nowMs,
+      logger,
+      health: deps.health,
+      subjects: deps.subjects,
+      ...(deps.config.emulatedVenues ? { emulatedVenues: deps.config.emulatedVenues } : {}),
+      ...(deps.ids ? { ids: deps.ids } : {}),
+      ...(metrics ? { metrics } : {}),
+    });
+  if (deps.config.leases)
+    return leasedMarketDataService(deps, configured, deps.config.leases, makeFeed, logger);
+
+  const assignment = instrumentsForShard(Object.fromEntries(configured), shard);
   const owned = [...assignment.values()].reduce((n, list) => n + list.length, 0);
   const total = [...configured.values()].reduce((n, list) => n + list.length, 0);
   logger.info(
@@ -106,25 +148,8 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
   if (owned === 0 && total > 0) {
     logger.warn({ shard }, 'this market-data shard owns no instrument; lower shard.count or add instruments');
   }
-
-  const feed = new MarketDataFeed({
-    ...deps.config.tuning,
-    source: deps.source,
-    log: deps.log,
-    venues: [...assignment.entries()].map(([venue, instruments]) => ({
-      port: deps.venues.marketPort(venue),
-      instruments,
-    })),
-    nowMs: deps.nowMs,
-    logger,
-    health: deps.health,
-    subjects: deps.subjects,
-    ...(deps.config.emulatedVenues ? { emulatedVenues: deps.config.emulatedVenues } : {}),
-    ...(deps.ids ? { ids: deps.ids } : {}),
-    ...(deps.metrics ? { metrics: deps.metrics } : {}),
-  });
+  const feed = makeFeed(assignment);
   const queries: MarketDataQueries = { feed, configured, shard };
-
   return {
     start: () => feed.start(),
     stop: () => feed.stop(),
@@ -136,6 +161,172 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
     orderBook: (venue, instrument, depth) => feed.orderBook(venue, instrument, depth),
     fundingRates: (venue, instrument) => feed.fundingRates(venue, instrument),
     venueStatus: (venue) => feed.venueStatus(venue),
+  };
+}
+
+/** The readiness component of the lease division: what this replica serves and what moved to it. */
+export const MD_LEASES_COMPONENT = 'md/leases';
+
+/**
+ * Market data divided by leases: a round every `renewIntervalMs`; when the owned pairs
+ * change, the feed is replaced by one over the new assignment (a pair kept across the
+ * change resubscribes: a short gap, then a fresh snapshot).
+ */
+function leasedMarketDataService(
+  deps: MarketDataServiceDeps,
+  configured: ReadonlyMap<VenueId, readonly InstrumentId[]>,
+  settings: MarketDataLeaseSettings,
+  makeFeed: (assignment: ReadonlyMap<VenueId, readonly InstrumentId[]>) => MarketDataFeed,
+  logger: Logger,
+): MarketDataService {
+  if (!deps.state)
+    throw new ValidationError('marketData.leases', 'needs the state store (distributed mode: Redis)');
+  if (!(settings.renewIntervalMs < settings.ttlMs)) {
+    throw new ValidationError(
+      'marketData.leases.renewInterval',
+      `must be shorter than leases.ttl (${settings.ttlMs} ms), got ${settings.renewIntervalMs} ms`,
+    );
+  }
+  const pairs: InstrumentPair[] = [...configured].flatMap(([venue, list]) =>
+    list.map((instrument) => ({ venue, instrument })),
+  );
+  const leases = new InstrumentLeases({
+    store: deps.state,
+    holder: settings.holder,
+    pairs,
+    ttlMs: settings.ttlMs,
+    maxReplicas: settings.maxReplicas,
+    nowMs: deps.nowMs,
+  });
+  let assignment: Map<VenueId, InstrumentId[]> = new Map();
+  let feed = makeFeed(assignment);
+  const queries: MarketDataQueries = {
+    feed,
+    configured,
+    shard: SINGLE_SHARD,
+    servedBy: (venue, instrument) => leases.expectedOwner({ venue, instrument }),
+  };
+  const movedIn: PairMove[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> = Promise.resolve();
+  let stopped = false;
+  deps.health.register(MD_LEASES_COMPONENT, `${MD_LEASES_COMPONENT}: no lease round yet`);
+
+  const replaceFeed = async (owned: readonly InstrumentPair[]) => {
+    const next = new Map<VenueId, InstrumentId[]>();
+    for (const { venue, instrument } of owned) next.set(venue, [...(next.get(venue) ?? []), instrument]);
+    await feed.stop();
+    // Venues no longer followed leave no readiness behind.
+    for (const venue of assignment.keys()) {
+      if (!next.has(venue)) for (const c of VENUE_COMPONENTS) deps.health.unregister(`${venue}/${c}`);
+    }
+    assignment = next;
+    feed = makeFeed(assignment);
+    queries.feed = feed;
+    await feed.start();
+  };
+  // Replacing the feed (stop, markets, subscribe) can take longer than a lease TTL: it runs
+  // beside the rounds, which keep renewing, and always moves to the latest assignment.
+  let wanted: readonly InstrumentPair[] | undefined;
+  let replacing: Promise<void> | undefined;
+  const followAssignment = (owned: readonly InstrumentPair[]) => {
+    wanted = owned;
+    replacing ??= (async () => {
+      while (wanted !== undefined && !stopped) {
+        const next = wanted;
+        wanted = undefined;
+        await replaceFeed(next).catch((err: unknown) =>
+          logger.error({ err }, 'replacing the market-data feed failed'),
+        );
+      }
+    })().finally(() => {
+      replacing = undefined;
+    });
+  };
+  const runRound = async () => {
+    const r = await leases.tick();
+    movedIn.push(...r.moved);
+    if (r.moved.length > 0)
+      logger.warn({ moved: r.moved }, 'took over instruments of another market-data replica');
+    if (r.changed) {
+      logger.info(
+        {
+          holder: leases.holder,
+          members: r.members,
+          owned: r.owned.map((p) => `${p.venue}/${p.instrument}`),
+        },
+        'market-data lease assignment',
+      );
+      followAssignment(r.owned);
+    }
+    deps.health.ready(MD_LEASES_COMPONENT, {
+      holder: leases.holder,
+      members: r.members,
+      serving: r.owned.map((p) => `${p.venue}/${p.instrument}`),
+      movedIn: movedIn
+        .slice(-50)
+        .map((m) => ({ instrument: `${m.venue}/${m.instrument}`, from: m.from, atMs: m.atMs })),
+    });
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      round = runRound()
+        .catch((err: unknown) => {
+          logger.error({ err }, 'market-data lease round failed; retrying');
+          deps.health.notReady(
+            MD_LEASES_COMPONENT,
+            `${MD_LEASES_COMPONENT}: lease round failed: ${String(err)}`,
+          );
+        })
+        .finally(schedule);
+    }, settings.renewIntervalMs);
+  };
+
+  return {
+    start: async () => {
+      await feed.start();
+      await runRound();
+      await replacing;
+      schedule();
+    },
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await round;
+      await replacing;
+      await feed.stop();
+      await leases.releaseAll();
+    },
+    flush: () => feed.flush(),
+    grpc: marketDataGrpcService(queries, logger),
+    get assignment() {
+      return assignment;
+    },
+    get feed() {
+      return feed;
+    },
+    queries,
+    orderBook: (venue, instrument, depth) => feed.orderBook(venue, instrument, depth),
+    fundingRates: (venue, instrument) => feed.fundingRates(venue, instrument),
+    venueStatus: (venue) => feed.venueStatus(venue),
+  };
+}
+
+/** `metrics` whose counters, gauges and histograms are created once per name and then reused. */
+function reusingMetrics(metrics: ServiceMetrics): ServiceMetrics {
+  const made = new Map<string, unknown>();
+  const once = <T>(name: string, make: () => T): T => {
+    if (!made.has(name)) made.set(name, make());
+    return made.get(name) as T;
+  };
+  return {
+    service: metrics.service,
+    registry: metrics.registry,
+    counter: (name, help, labelNames) => once(name, () => metrics.counter(name, help, labelNames)),
+    gauge: (name, help, labelNames) => once(name, () => metrics.gauge(name, help, labelNames)),
+    histogram: (name, help, labelNames, buckets) =>
+      once(name, () => metrics.histogram(name, help, labelNames, buckets)),
   };
 }
 

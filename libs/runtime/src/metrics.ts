@@ -23,10 +23,21 @@ export interface CreateMetricsOptions {
   defaultMetrics?: boolean;
 }
 
+const NON_COUNTER_TOTALS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
 export function createMetrics(service: string, options: CreateMetricsOptions = {}): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'perpmesh_' });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'perpmesh_' });
+    // Gauges named `_total` fail `promtool check metrics` (only counters end in _total); the
+    // same counts stay, by type, in perpmesh_nodejs_active_{handles,requests,resources}.
+    for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(`perpmesh_${name}`);
+  }
   return {
     service,
     registry,

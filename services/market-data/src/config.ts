@@ -10,6 +10,9 @@
  *   instance                               envelope source `market-data/<instance>` (default: shard index)
  *   shard: { index: 0, count: 1 }          this replica follows the (venue, instrument) pairs
  *                                          whose stable hash mod count is index (libs/market-data shard.ts)
+ *   leases: { enabled: false, ttl: 5s, renewInterval: 1s, maxReplicas: 16 }
+ *                                          instead of shard: the replicas divide the pairs through
+ *                                          leases in Redis (libs/market-data leases.ts); needs Redis
  *   bookDepth (20)                         levels per side in md.book and GetOrderBook
  *   bookPublishInterval (100ms)            md.book conflation per instrument
  *   bookStaleAfter (60s), fundingStaleAfter (10m)   when GetOrderBook / GetFundingRates say `stale`

@@ -28,7 +28,7 @@ export function buildComponents(
     health,
     http: section.http,
     metrics: metrics.registry,
-    stateStore: false,
+    stateStore: section.leases.enabled,
     venues: { access: MARKET_DATA_VENUE_ACCESS, callTimeoutMs: section.venueCallTimeout },
     service: (deps) =>
       marketDataServiceComponents({

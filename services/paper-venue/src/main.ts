@@ -146,12 +146,16 @@ export function buildService(deps: PaperVenueServiceDeps): PaperVenueService {
     [],
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
   );
-  const simTime = metrics.gauge('paper_venue_sim_time_ms', 'The simulated market clock, ms since epoch');
+  // Seconds, as Prometheus names want (promtool refuses `_ms`).
+  const simTime = metrics.gauge(
+    'paper_venue_sim_time_seconds',
+    'The simulated market clock, seconds since epoch',
+  );
   hub.onStep((step) => {
     steps.inc();
     events.inc(step.eventCount);
     stepSeconds.observe(step.durationMs / 1000);
-    simTime.set(step.nowMs);
+    simTime.set(step.nowMs / 1000);
     refreshHealth();
   });
 

@@ -52,7 +52,7 @@ import { STRATEGY_DEFAULTS, type StrategyInstanceSpec, type StrategyRuntimeSetti
 import type { AccountReader, MarketsSource, OrderGateway } from './gateway.js';
 import { balanceInput, inputFromEnvelope, positionSnapshot } from './inputs.js';
 import { type JournalOrigin, StrategyInputJournal } from './journal.js';
-import type { StrategyStageObserver } from './metrics.js';
+import type { StrategyActivityObserver, StrategyStageObserver } from './metrics.js';
 import { decisionToProto, LeaseLostError, projectionName, StrategyStepper } from './stepper.js';
 
 // Moved to stepper.ts with the save they belong to; still exported from here.
@@ -95,6 +95,8 @@ export interface RunnerDeps {
   readonly onStage?: StrategyStageObserver;
   /** Told every decision once it is made (the alarm webhook); must return at once. */
   readonly onDecision?: (record: StrategyDecisionRecord) => void;
+  /** Told of every decision and input (metrics.ts counters); none: not counted. */
+  readonly activity?: StrategyActivityObserver;
 }
 
 /** What a stop did; `saveError` set when the final save failed (the last steps are not stored). */
@@ -583,6 +585,7 @@ export class StrategyRunner {
       for (const record of outcome.records) {
         this.#remember(decisionToProto(record));
         // New decisions only: the ones read back from the stream at start were told before.
+        this.#d.activity?.decision(this.id, record);
         this.#d.onDecision?.(record);
       }
       if (outcome.decisions.length > 0 || outcome.commands.length > 0) await this.#release();
@@ -597,6 +600,7 @@ export class StrategyRunner {
   }
 
   #noteInput(input: StrategyInput): void {
+    this.#d.activity?.input(this.id, input);
     const before =
       this.#inputsSeen.books.size + this.#inputsSeen.funding.size + this.#inputsSeen.balances.size;
     if (input.kind === 'book') this.#inputsSeen.books.add(`${input.venue}|${input.instrument}`);

@@ -25,7 +25,7 @@ import { AlarmWebhook, type AlarmWebhookOptions, type AlarmWebhookStats } from '
 import { arbBookToProto } from './arb-book-proto.js';
 import type { StrategyInstanceSpec, StrategyRuntimeSettings } from './config.js';
 import { type AccountReader, DryRunRecorder, type MarketsSource, type OrderGateway } from './gateway.js';
-import { strategyStageObserver } from './metrics.js';
+import { strategyActivityMetrics, strategyStageObserver } from './metrics.js';
 import { StrategyRunner } from './runner.js';
 
 export interface StrategyServiceDeps {
@@ -105,6 +105,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
   const runners = new Map<string, StrategyRunner>();
   const onStage = deps.metrics ? strategyStageObserver(deps.metrics) : undefined;
   const webhook = deps.alarmWebhook ? new AlarmWebhook(deps.alarmWebhook) : undefined;
+  const activity = deps.metrics ? strategyActivityMetrics(deps.metrics, () => runners.values()) : undefined;
   for (const spec of deps.instances) {
     let gateway = deps.orders;
     if (spec.mode === 'dry_run') {
@@ -139,6 +140,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
         settings: deps.settings,
         ...(onStage ? { onStage } : {}),
         ...(webhook ? { onDecision: (record) => webhook.offer(record) } : {}),
+        ...(activity ? { activity } : {}),
       }),
     );
   }

@@ -1,0 +1,191 @@
+/**
+ * Two market-data processes divide the instruments through leases (marketData.leases) on the
+ * real NATS and Redis: together they serve every (venue, instrument) pair, each its share;
+ * kill -9 one: within the lease TTL (plus one renew round) the other serves every pair, and
+ * its /readyz names what moved and from whom. The paper venues trade 2 instruments on 3
+ * venues: 6 pairs (the sim has no more instruments).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { credentials } from '@grpc/grpc-js';
+import {
+  type GetOrderBookRequest,
+  type GetOrderBookResponse,
+  MarketDataServiceClient,
+} from '@perpmesh/contracts';
+import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
+import { freePort, natsUrlForTests, redisUrlForTests, uniqueTestName } from '@perpmesh/testing';
+import {
+  call,
+  cleanupNamespace,
+  type ReadyzObservation,
+  ServiceProcess,
+  TOKEN_ENV,
+  waitUntil,
+} from '../e2e/harness.js';
+
+const VENUES = ['paper', 'paper-lighter', 'paper-extended'] as const;
+const INSTRUMENTS = ['BTC-USDC-PERP', 'ETH-USDC-PERP'] as const;
+const ALL_PAIRS = VENUES.flatMap((v) => INSTRUMENTS.map((i) => `${v}/${i}`)).sort();
+const TTL_MS = 3_000;
+const RENEW_MS = 500;
+
+interface LeaseDetail {
+  holder: string;
+  members: string[];
+  serving: string[];
+  movedIn: Array<{ instrument: string; from: string; atMs: number }>;
+}
+
+function leaseDetail(seen: ReadyzObservation | undefined): LeaseDetail | undefined {
+  const c = seen?.body.components.find((x) => x.name === 'md/leases');
+  return c?.ready ? (c.detail as LeaseDetail) : undefined;
+}
+
+describe('market data divided by leases between two replicas', { timeout: 120_000 }, () => {
+  const name = uniqueTestName('MDL');
+  const token = `mdl-${name}`;
+  const dir = mkdtempSync(join(tmpdir(), 'perpmesh-md-leases-'));
+  let natsUrl: string;
+  let redisUrl: string;
+  let paperVenue: ServiceProcess;
+  let replicas: Array<{ process: ServiceProcess; grpc: number }>;
+  const clients: MarketDataServiceClient[] = [];
+
+  before(async () => {
+    natsUrl = await natsUrlForTests();
+    redisUrl = await redisUrlForTests();
+    const pair = async () => ({ grpc: await freePort(), http: await freePort() });
+    const paper = await pair();
+    const md = [await pair(), await pair()];
+    const local = (p: { grpc: number; http: number }) => ({
+      grpcHost: '127.0.0.1',
+      grpcPort: p.grpc,
+      http: { host: '127.0.0.1', port: p.http },
+    });
+    const venue = (extra: Record<string, string> = {}) => ({
+      kind: 'paper',
+      instruments: [...INSTRUMENTS],
+      accounts: { main: { paperDeposit: '100000', ...extra } },
+    });
+    const configPath = join(dir, 'perpmesh.yaml');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        mode: 'distributed',
+        namespace: name,
+        auth: { token: { env: TOKEN_ENV } },
+        paper: { seed: 3, stepInterval: '100ms', address: `127.0.0.1:${paper.grpc}` },
+        venues: { paper: venue(), 'paper-lighter': venue({ apiKeyId: '4' }), 'paper-extended': venue() },
+        paperVenue: local(paper),
+        marketData: {
+          ...local(md[0]!),
+          leases: { enabled: true, ttl: `${TTL_MS}ms`, renewInterval: `${RENEW_MS}ms` },
+        },
+      }),
+    );
+    const env = { [TOKEN_ENV]: token, NATS_URL: natsUrl, REDIS_URL: redisUrl };
+    paperVenue = new ServiceProcess({ service: 'paper-venue', configPath, httpPort: paper.http, env });
+    replicas = md.map((p, i) => ({
+      grpc: p.grpc,
+      process: new ServiceProcess({
+        service: 'market-data',
+        label: `market-data-${i}`,
+        configPath,
+        httpPort: p.http,
+        env: {
+          ...env,
+          PERPMESH__MARKET_DATA__GRPC_PORT: String(p.grpc),
+          PERPMESH__MARKET_DATA__HTTP__PORT: String(p.http),
+          PERPMESH__MARKET_DATA__INSTANCE: `md-${i}`,
+        },
+      }),
+    }));
+    paperVenue.start();
+    await paperVenue.waitReady({ timeoutMs: 60_000 });
+    for (const r of replicas) r.process.start();
+    await Promise.all(replicas.map((r) => r.process.waitReady({ timeoutMs: 60_000 })));
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await Promise.all([paperVenue, ...replicas.map((r) => r.process)].map((p) => p?.kill9()));
+    await cleanupNamespace(name, natsUrl, redisUrl).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const client = (grpc: number) => {
+    const c = new MarketDataServiceClient(`127.0.0.1:${grpc}`, credentials.createInsecure(), {
+      interceptors: [bearerAuthInterceptor(new Secret(token))],
+    });
+    clients.push(c);
+    return c;
+  };
+  /** Every pair in `pairs` answers a synced book over gRPC on the replica at `grpc`. */
+  const servesBooks = async (grpc: number, pairs: readonly string[]) => {
+    const c = client(grpc);
+    for (const pair of pairs) {
+      const [venue, instrument] = pair.split('/') as [string, string];
+      await waitUntil(
+        `${pair} served on :${grpc}`,
+        () =>
+          call<GetOrderBookRequest, GetOrderBookResponse>(c.getOrderBook.bind(c), {
+            venue,
+            instrument,
+            depth: 5,
+          })
+            .then((r) => (r.book && r.book.bids.length > 0 ? true : undefined))
+            .catch(() => undefined),
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+    }
+  };
+
+  test('each replica serves its share; after kill -9 of one, the other serves all within the TTL and names what moved', async (t) => {
+    const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    const shares = await waitUntil(
+      'both replicas serving, every pair once',
+      async () => {
+        const [da, db] = [leaseDetail(await a.process.readyz()), leaseDetail(await b.process.readyz())];
+        if (!da || !db || da.serving.length === 0 || db.serving.length === 0) return undefined;
+        return [...da.serving, ...db.serving].sort().join() === ALL_PAIRS.join() ? { da, db } : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    t.diagnostic(`a serves ${shares.da.serving.join(', ')}; b serves ${shares.db.serving.join(', ')}`);
+    await servesBooks(a.grpc, shares.da.serving);
+    await servesBooks(b.grpc, shares.db.serving);
+
+    const killedAt = Date.now();
+    await b.process.kill9();
+    const taken = await waitUntil(
+      'a serves every pair',
+      async () => {
+        const d = leaseDetail(await a.process.readyz());
+        return d && [...d.serving].sort().join() === ALL_PAIRS.join() ? d : undefined;
+      },
+      { timeoutMs: TTL_MS * 4, intervalMs: 100 },
+    );
+    const tookMs = Date.now() - killedAt;
+    t.diagnostic(
+      `a took over b's ${shares.db.serving.length} pairs ${tookMs} ms after the kill (ttl ${TTL_MS} ms, renew ${RENEW_MS} ms)`,
+    );
+    // The leases lapse TTL after b's last renewal; a's next round takes them (+ slack for a
+    // loaded machine: the readyz polling and the process's own delays).
+    assert.ok(tookMs <= TTL_MS + RENEW_MS + 2_000, `took ${tookMs} ms`);
+    assert.deepEqual(
+      taken.movedIn.map((m) => m.instrument).sort(),
+      [...shares.db.serving].sort(),
+      'readyz names what moved',
+    );
+    assert.ok(
+      taken.movedIn.every((m) => m.from === shares.db.holder),
+      JSON.stringify(taken.movedIn),
+    );
+    assert.deepEqual(taken.members, [shares.da.holder]);
+    await servesBooks(a.grpc, ALL_PAIRS);
+  });
+});
