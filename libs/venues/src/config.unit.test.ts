@@ -203,6 +203,28 @@ describe('venues config', () => {
     test('the account index is a whole number >= 0', () => {
       issueAt(lighter({ apiKeyIndex: 4, accountIndex: -1 }), 'venues.lighter.accounts.main.accountIndex');
     });
+
+    test("the dead-man switch minimum: the venue's 5 min, shorter only for an emulator or the testnet", () => {
+      const withVenue = (venue: Record<string, unknown>) => {
+        const config = lighter({ apiKeyIndex: 5 });
+        Object.assign(config.lighter, venue);
+        return config;
+      };
+      const minOf = (venue: Record<string, unknown>) =>
+        (parse(withVenue(venue)).lighter as unknown as { scheduledCancelAllMin: number })
+          .scheduledCancelAllMin;
+      assert.equal(minOf({}), 300_000);
+      assert.equal(minOf({ baseUrl: 'http://127.0.0.1:4300', scheduledCancelAllMin: '1s' }), 1_000);
+      assert.equal(minOf({ testnet: true, scheduledCancelAllMin: '30s' }), 30_000);
+      assert.match(
+        issueAt(withVenue({ scheduledCancelAllMin: '1m' }), 'venues.lighter.scheduledCancelAllMin'),
+        /mainnet takes 5 min/,
+      );
+      issueAt(
+        withVenue({ baseUrl: 'http://127.0.0.1:4300', scheduledCancelAllMin: 'soon' }),
+        'venues.lighter.scheduledCancelAllMin',
+      );
+    });
   });
 
   describe('extended', () => {

@@ -68,7 +68,7 @@ import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
 import { ClientOrderIdMap, lighterClientOrderIdCodec } from '../shared/client-order-id.js';
 import { ReconnectingStream, type StreamAttemptSink } from '../shared/reconnecting-stream.js';
 import { LighterHttp, type LighterReply } from './client.js';
-import { lighterApiKeyId } from './config.js';
+import { LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS, lighterApiKeyId } from './config.js';
 import {
   HOUR_MS,
   LIGHTER_CANCEL_ALL_TIF,
@@ -118,7 +118,7 @@ export interface LighterVenuePortOptions {
   readonly authTokenLifetimeMs?: number;
   /** Renew the token this long before its deadline. Default 30 min. */
   readonly authTokenRenewBeforeMs?: number;
-  /** Shortest scheduled cancel-all the venue accepts. Default 5 min. */
+  /** Shortest scheduled cancel-all the venue accepts (`venues.<id>.scheduledCancelAllMin`). Default 5 min. */
   readonly scheduledCancelAllMinMs?: number;
   /** The signer's self-test; default the Lighter signer's known-answer vectors (run once per process). */
   readonly selfTest?: () => LighterSelfTestResult;
@@ -193,7 +193,7 @@ export class LighterVenuePort implements VenuePort {
     this.apiKeyId = creds ? lighterApiKeyId(creds.accountIndex, creds.apiKeyIndex) : '';
     this.capabilities = {
       ...CAPABILITIES,
-      scheduleCancelAllMinMs: options.scheduledCancelAllMinMs ?? 5 * 60_000,
+      scheduleCancelAllMinMs: options.scheduledCancelAllMinMs ?? LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS,
     };
     if (!(options.requestsPerMinute >= 1)) {
       throw new ValidationError('requestsPerMinute', `must be at least 1, got ${options.requestsPerMinute}`);
