@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { newEnvelope, publishEnvelope, StrategyDecision } from '@perpmesh/contracts';
 import type { SimExchange } from '@perpmesh/sim';
-import { eventually } from '@perpmesh/testing';
+import { eventually, type TestBackend } from '@perpmesh/testing';
 import { clientOrderIdCodec } from '@perpmesh/venues';
 import type { DeadManChildInput } from './dead-man-child.test-helper.js';
 
@@ -74,4 +75,32 @@ export async function assertKilledExecutionIsCanceledByVenue(options: {
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+}
+
+/** What the strategy runtime publishes when a strategy's trading state changes (stepper.ts). */
+export async function publishTradingState(
+  backend: Pick<TestBackend, 'log' | 'subjects'>,
+  strategyId: string,
+  state: 'halted' | 'active',
+  atMs: number,
+): Promise<void> {
+  const envelope = newEnvelope({
+    source: `strategy/${strategyId}`,
+    tsEventMs: atMs,
+    tsInitMs: atMs,
+    payload: {
+      $case: 'strategyDecision',
+      value: StrategyDecision.fromPartial({
+        strategyId,
+        kind: 'trading_state',
+        decision: 'trading_state',
+        reasonCode: state === 'halted' ? 'operator_halt' : 'operator_resume',
+        reason: state.toUpperCase(),
+        inputs: { trading_state: state },
+        decisionId: `${strategyId}:${atMs}`,
+        decidedAtMs: atMs,
+      }),
+    },
+  });
+  await publishEnvelope(backend.log, envelope, backend.subjects);
 }
