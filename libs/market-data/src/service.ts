@@ -8,7 +8,7 @@
 import type { EnvelopeIdGenerator, Subjects } from '@perpmesh/contracts';
 import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core';
 import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
-import type { VenueDirectory } from '@perpmesh/venues';
+import { emulatedVenueIds, type VenueDirectory } from '@perpmesh/venues';
 import type { MarketDataFeedOptions } from './feed.js';
 import { type BookView, type FeedVenueStatus, type FundingView, MarketDataFeed } from './feed.js';
 import {
@@ -43,7 +43,7 @@ export interface MarketDataServiceConfig {
   /** Which part of the instruments this replica follows. Default: one shard, everything. */
   shard?: ShardSpec;
   tuning?: MarketDataTuning;
-  /** Venues whose URLs point at a local emulator (shown `emulated`). */
+  /** Venues whose URLs point at a local emulator (shown `emulated`). Default: those `venues` flags. */
   emulatedVenues?: readonly VenueId[];
 }
 
@@ -119,7 +119,7 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
     logger,
     health: deps.health,
     subjects: deps.subjects,
-    ...(deps.config.emulatedVenues ? { emulatedVenues: deps.config.emulatedVenues } : {}),
+    emulatedVenues: deps.config.emulatedVenues ?? emulatedVenueIds(deps.config.venues),
     ...(deps.ids ? { ids: deps.ids } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });

@@ -245,6 +245,22 @@ describe('venues config', () => {
       },
     });
 
+    test('emulated: false unless said; said only of a loopback baseUrl', () => {
+      const emulatedOf = (venue: Record<string, unknown>) =>
+        (parse(extended(venue)).extended as unknown as { emulated: boolean }).emulated;
+      assert.equal(emulatedOf({}), false);
+      assert.equal(emulatedOf({ baseUrl: 'http://127.0.0.1:4400', emulated: true }), true);
+      assert.equal(emulatedOf({ baseUrl: 'http://localhost:4400', emulated: true }), true);
+      assert.match(
+        issueAt(
+          extended({ baseUrl: 'https://api.starknet.extended.exchange', emulated: true }),
+          'venues.extended.emulated',
+        ),
+        /loopback baseUrl/,
+      );
+      assert.match(issueAt(extended({ emulated: true }), 'venues.extended.emulated'), /loopback baseUrl/);
+    });
+
     test('the signing chain id is explicit: from testnet unless given', () => {
       assert.equal(parse(extended({})).extended?.chainId, 'SN_MAIN');
       assert.equal(parse(extended({ testnet: true })).extended?.chainId, 'SN_SEPOLIA');
