@@ -33,6 +33,22 @@ describe('which venues are emulated', () => {
     assert.deepEqual(emulatedVenueIds(venues, emulatorPorts(section)), ['hyperliquid']);
   });
 
+  test('a venue flagged `emulated: true` on loopback is emulated without an emulator started here', () => {
+    const flagged = {
+      ...venues,
+      lighter: { kind: 'lighter', baseUrl: 'http://127.0.0.1:4300', emulated: true },
+      // The config refuses the flag off loopback; the rule does not take it either.
+      far: { kind: 'lighter', baseUrl: 'http://10.0.0.5:4300', emulated: true },
+    };
+    assert.deepEqual(emulatedVenueIds(flagged), ['lighter']);
+    const section = emulatorsSectionSchema.parse({ start: true });
+    assert.deepEqual(emulatedVenueIds(flagged, emulatorPorts(section)), [
+      'binanceusdm',
+      'hyperliquid',
+      'lighter',
+    ]);
+  });
+
   test('the ready line names the emulated venues, and says nothing when there are none', () => {
     assert.equal(emulatedNote([]), '');
     assert.equal(

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { newEnvelope, publishEnvelope, StrategyDecision } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { eventually, openTestBackend } from '@perpmesh/testing';
 import { StaticVenueDirectory } from '@perpmesh/venues';
+import { publishTradingState as publishStrategyTradingState } from './dead-man.test-helper.js';
 import { StrategyHaltedError } from './errors.js';
 import { BTC, newHub, newService, SpyVenue } from './harness.test-helper.js';
 import { limitRequest } from './scenarios.test-helper.js';
@@ -23,28 +23,8 @@ const STRATEGY = `halt${process.pid}`;
 let seq = 0;
 const cid = (strategy = STRATEGY) => `${strategy}_${++seq}`;
 
-/** What the strategy runtime publishes when its trading state changes (stepper.ts). */
-async function publishTradingState(state: 'halted' | 'active', atMs: number): Promise<void> {
-  const envelope = newEnvelope({
-    source: `strategy/${STRATEGY}`,
-    tsEventMs: atMs,
-    tsInitMs: atMs,
-    payload: {
-      $case: 'strategyDecision',
-      value: StrategyDecision.fromPartial({
-        strategyId: STRATEGY,
-        kind: 'trading_state',
-        decision: 'trading_state',
-        reasonCode: state === 'halted' ? 'operator_halt' : 'operator_resume',
-        reason: state.toUpperCase(),
-        inputs: { trading_state: state },
-        decisionId: `${STRATEGY}:${atMs}`,
-        decidedAtMs: atMs,
-      }),
-    },
-  });
-  await publishEnvelope(backend.log, envelope, backend.subjects);
-}
+const publishTradingState = (state: 'halted' | 'active', atMs: number) =>
+  publishStrategyTradingState(backend, STRATEGY, state, atMs);
 
 test('HALTED: new orders of the strategy refused by name, its account killed at the venue; resume undoes it', async () => {
   const hub = newHub();

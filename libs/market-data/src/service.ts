@@ -9,7 +9,7 @@ import type { EnvelopeIdGenerator, Subjects } from '@perpmesh/contracts';
 import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core';
 import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
-import type { VenueDirectory } from '@perpmesh/venues';
+import { emulatedVenueIds, type VenueDirectory } from '@perpmesh/venues';
 import type { MarketDataFeedOptions } from './feed.js';
 import { type BookView, type FeedVenueStatus, type FundingView, MarketDataFeed } from './feed.js';
 import {
@@ -51,7 +51,7 @@ export interface MarketDataServiceConfig {
    */
   leases?: MarketDataLeaseSettings;
   tuning?: MarketDataTuning;
-  /** Venues whose URLs point at a local emulator (shown `emulated`). */
+  /** Venues whose URLs point at a local emulator (shown `emulated`). Default: those `venues` flags. */
   emulatedVenues?: readonly VenueId[];
 }
 
@@ -131,7 +131,7 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
       logger,
       health: deps.health,
       subjects: deps.subjects,
-      ...(deps.config.emulatedVenues ? { emulatedVenues: deps.config.emulatedVenues } : {}),
+      emulatedVenues: deps.config.emulatedVenues ?? emulatedVenueIds(deps.config.venues),
       ...(deps.ids ? { ids: deps.ids } : {}),
       ...(metrics ? { metrics } : {}),
     });

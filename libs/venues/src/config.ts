@@ -26,6 +26,7 @@
 import { parseInstrumentId, parseVenueId } from '@perpmesh/core';
 import { durationMs } from '@perpmesh/runtime';
 import { z } from 'zod';
+import { loopbackPort } from './emulated-venues.js';
 import { registeredVenueKinds, venueKind } from './factories.js';
 
 export const instrumentIdSchema = z.string().superRefine((value, ctx) => {
@@ -54,6 +55,11 @@ export const venueEndpointShape = {
   baseUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Websocket base URL override (`ws://127.0.0.1:4100/ws`). */
   wsUrl: z.url({ protocol: /^wss?$/ }).optional(),
+  /**
+   * `baseUrl` is a local emulator (simulated money): status, the dashboard and the logs say
+   * EMULATED. Only on a loopback `baseUrl` (emulated-venues.ts).
+   */
+  emulated: z.boolean().default(false),
 };
 
 /** The fields every `venues.<id>` has, whatever its kind. */
@@ -129,7 +135,18 @@ export const venueSchema = commonFieldsForOverrides.transform((input, ctx): Venu
     }
     return z.NEVER;
   }
-  return result.data as VenueSection;
+  const data = result.data as VenueSection;
+  if (data.emulated === true && loopbackPort(data.baseUrl) === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      path: ['emulated'],
+      message:
+        'needs a loopback baseUrl (127.0.0.1, localhost, [::1]): an emulator on another host is not ours to vouch for',
+      input: undefined,
+    });
+    return z.NEVER;
+  }
+  return data;
 });
 
 /** The keys of the object schema at `path` (through records, defaults and pipes), if any. */

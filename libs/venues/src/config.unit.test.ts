@@ -203,6 +203,28 @@ describe('venues config', () => {
     test('the account index is a whole number >= 0', () => {
       issueAt(lighter({ apiKeyIndex: 4, accountIndex: -1 }), 'venues.lighter.accounts.main.accountIndex');
     });
+
+    test("the dead-man switch minimum: the venue's 5 min, shorter only for an emulator or the testnet", () => {
+      const withVenue = (venue: Record<string, unknown>) => {
+        const config = lighter({ apiKeyIndex: 5 });
+        Object.assign(config.lighter, venue);
+        return config;
+      };
+      const minOf = (venue: Record<string, unknown>) =>
+        (parse(withVenue(venue)).lighter as unknown as { scheduledCancelAllMin: number })
+          .scheduledCancelAllMin;
+      assert.equal(minOf({}), 300_000);
+      assert.equal(minOf({ baseUrl: 'http://127.0.0.1:4300', scheduledCancelAllMin: '1s' }), 1_000);
+      assert.equal(minOf({ testnet: true, scheduledCancelAllMin: '30s' }), 30_000);
+      assert.match(
+        issueAt(withVenue({ scheduledCancelAllMin: '1m' }), 'venues.lighter.scheduledCancelAllMin'),
+        /mainnet takes 5 min/,
+      );
+      issueAt(
+        withVenue({ baseUrl: 'http://127.0.0.1:4300', scheduledCancelAllMin: 'soon' }),
+        'venues.lighter.scheduledCancelAllMin',
+      );
+    });
   });
 
   describe('extended', () => {
@@ -221,6 +243,22 @@ describe('venues config', () => {
           },
         },
       },
+    });
+
+    test('emulated: false unless said; said only of a loopback baseUrl', () => {
+      const emulatedOf = (venue: Record<string, unknown>) =>
+        (parse(extended(venue)).extended as unknown as { emulated: boolean }).emulated;
+      assert.equal(emulatedOf({}), false);
+      assert.equal(emulatedOf({ baseUrl: 'http://127.0.0.1:4400', emulated: true }), true);
+      assert.equal(emulatedOf({ baseUrl: 'http://localhost:4400', emulated: true }), true);
+      assert.match(
+        issueAt(
+          extended({ baseUrl: 'https://api.starknet.extended.exchange', emulated: true }),
+          'venues.extended.emulated',
+        ),
+        /loopback baseUrl/,
+      );
+      assert.match(issueAt(extended({ emulated: true }), 'venues.extended.emulated'), /loopback baseUrl/);
     });
 
     test('the signing chain id is explicit: from testnet unless given', () => {

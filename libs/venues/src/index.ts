@@ -5,6 +5,7 @@ export type { CcxtVenueProfile } from './ccxt/profile.js';
 export * from './config.js';
 export * from './credentials.js';
 export * from './directory.js';
+export * from './emulated-venues.js';
 export * from './errors.js';
 export * from './extended/config.js';
 export { extendedEndpoints, extendedVenueKind } from './extended/kind.js';

@@ -70,6 +70,22 @@ export const LIGHTER_ORDER_INDEX_BASE = 2n ** 48n;
 const MAX_AUTH_AHEAD_S = 8 * 3600;
 const HOUR_MS = 3_600_000;
 const MAX_KEPT = 20_000;
+/** The most orders one `accountInactiveOrders` page holds on the venue. */
+const INACTIVE_PAGE_MAX = 100;
+
+/** An inactive-orders cursor: opaque to the client (base64 JSON naming the last order given). */
+function inactiveCursor(venueOrderId: string): string {
+  return Buffer.from(JSON.stringify({ index: venueOrderId })).toString('base64');
+}
+
+function inactiveCursorOrderId(cursor: string): string | undefined {
+  try {
+    const index = (JSON.parse(Buffer.from(cursor, 'base64').toString('utf8')) as { index?: unknown }).index;
+    return typeof index === 'string' ? index : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface LighterEmulatedApiKey {
   readonly apiKeyIndex: number;
@@ -451,7 +467,10 @@ export class LighterEmulator implements VenueWire {
     const market = query.get('market_id');
     const inMarket = (instrument: InstrumentId) =>
       market === null || market === '255' || this.marketOf(instrument).id === Number(market);
-    const limit = Math.min(1000, Math.max(1, Number(query.get('limit') ?? 100)));
+    const limit = Math.min(
+      route === 'accountInactiveOrders' ? INACTIVE_PAGE_MAX : 1000,
+      Math.max(1, Number(query.get('limit') ?? 100)),
+    );
     switch (route) {
       case 'accountActiveOrders':
         return ok({
@@ -461,13 +480,26 @@ export class LighterEmulator implements VenueWire {
             .map((o) => this.orderWire(account, o)),
         });
       case 'accountInactiveOrders': {
-        const rows = (this.closed.get(account.accountId) ?? []).filter((o) => inMarket(o.instrumentId));
-        // Newest first, as the venue pages them.
+        // Newest first, as the venue pages them; `cursor` continues after the order it names
+        // (`next_cursor` of the page before, empty on the last page).
+        const rows = (this.closed.get(account.accountId) ?? [])
+          .filter((o) => inMarket(o.instrumentId))
+          .reverse();
+        const cursor = query.get('cursor');
+        let start = 0;
+        if (cursor !== null && cursor !== '') {
+          const after = inactiveCursorOrderId(cursor);
+          if (after === undefined) return fail({ code: 21500, message: 'invalid cursor' });
+          start = rows.findIndex((o) => o.venueOrderId === after) + 1;
+          // The order it names is no longer kept: nothing older either.
+          if (start === 0) start = rows.length;
+        }
+        const page = rows.slice(start, start + limit);
+        const last = page[page.length - 1];
         return ok({
-          orders: rows
-            .slice(-limit)
-            .reverse()
-            .map((o) => this.orderWire(account, o)),
+          orders: page.map((o) => this.orderWire(account, o)),
+          next_cursor:
+            start + limit < rows.length && last !== undefined ? inactiveCursor(last.venueOrderId) : '',
         });
       }
       case 'trades': {

@@ -11,7 +11,11 @@
  *   weighted); `requestsPerMinute` overrides it (an emulator, a tier we have not listed).
  * - `testnet` uses Lighter's testnet (chain id 300; mainnet 304); `baseUrl` / `wsUrl`
  *   point at a local emulator (`urls.api.public|private` / `ws`).
+ * - `scheduledCancelAllMin` is the shortest dead-man switch (scheduled cancel-all) the venue
+ *   takes; execution arms at least that long (`execution.deadManSwitch`). Default the venue's
+ *   5 min; shorter only for an emulator (`baseUrl`) or the testnet, which may take less.
  */
+import { durationMs } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { venueEndpointShape, venueKindSchema } from '../config.js';
 import { credentialSchema } from '../credentials.js';
@@ -20,6 +24,8 @@ export const LIGHTER_KIND = 'lighter';
 export const LIGHTER_MIN_API_KEY_INDEX = 4;
 export const LIGHTER_MAX_API_KEY_INDEX = 254;
 export const LIGHTER_CHAIN_ID = { mainnet: 304, testnet: 300 } as const;
+/** The shortest scheduled cancel-all Lighter's mainnet accepts. */
+export const LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS = 5 * 60_000;
 
 const apiKeyIndexSchema = z
   .int()
@@ -44,6 +50,7 @@ export const lighterVenueConfigSchema = venueKindSchema(LIGHTER_KIND, {
     ...venueEndpointShape,
     accountTier: z.enum(['standard', 'premium']).default('standard'),
     requestsPerMinute: z.int().min(1).optional(),
+    scheduledCancelAllMin: durationMs.pipe(z.int().min(1)).default(LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS),
   },
   account: {
     /** The venue's index of the account (`/api/v1/account?by=l1_address`). */
@@ -53,6 +60,17 @@ export const lighterVenueConfigSchema = venueKindSchema(LIGHTER_KIND, {
   },
 })
   .superRefine((venue, ctx) => {
+    if (
+      venue.scheduledCancelAllMin < LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS &&
+      venue.baseUrl === undefined &&
+      !venue.testnet
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scheduledCancelAllMin'],
+        message: `Lighter's mainnet takes ${LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS / 60_000} min at least; a shorter minimum is for an emulator (baseUrl) or the testnet`,
+      });
+    }
     const pairs = new Map<string, string>();
     for (const [name, account] of Object.entries(venue.accounts)) {
       const id = lighterApiKeyId(account.accountIndex, account.apiKeyIndex);

@@ -57,6 +57,7 @@ const open = async (context: VenueOpenContext<LighterVenueConfig>): Promise<Open
     callTimeoutMs: context.host.callTimeoutMs,
     accountTier: config.accountTier,
     requestsPerMinute: config.requestsPerMinute ?? LIGHTER_TIER_REQUESTS_PER_MINUTE[config.accountTier],
+    scheduledCancelAllMinMs: config.scheduledCancelAllMin,
   };
   if (context.access === 'public') {
     return {

@@ -289,6 +289,31 @@ describe('lighter (own adapter) against the emulator', () => {
       assert.equal((await port.fetchOrder({ instrument: BTC, clientOrderId: id }))?.status, 'canceled');
   });
 
+  test('a lookup by our id pages back past the newest 100 inactive orders', async () => {
+    const old = cid('old');
+    await port.createOrder(order(old, 'buy', '58000', '0.001'));
+    await port.cancelOrder({ instrument: BTC, clientOrderId: old }, { nonce: nextNonce() });
+    // 250 orders end after it (IOC buys below the book, canceled at once): 3 pages newer.
+    for (let i = 0; i < 250; i++) {
+      const r = emulator.exchange.placeOrder({
+        accountId: 'main',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        timeInForce: 'ioc',
+        price: '50000',
+        size: '0.001',
+      });
+      assert.ok(r.ok, JSON.stringify(!r.ok && r.reject));
+    }
+    emulator.server.flush();
+    const found = await eventually('the old order found', () =>
+      port.fetchOrder({ instrument: BTC, clientOrderId: old }),
+    );
+    assert.equal(found.clientOrderId, old);
+    assert.equal(found.status, 'canceled');
+  });
+
   test('the same client order id twice: the venue refuses the second (duplicate client order index)', async () => {
     const id = cid('dup');
     await port.createOrder(order(id, 'buy', '58000', '0.001'));

@@ -13,7 +13,7 @@
  *   done): execution's NonceSender resyncs forward from `fetchNextNonce` and resends.
  * - Client order ids: our id -> a client order index (shared/client-order-id.ts), so the
  *   venue's duplicate check backs our idempotency; lookups by our id search the active,
- *   then the inactive orders of the market with the auth token.
+ *   then the inactive orders of the market (paged back, the newest 1,000) with the auth token.
  * - Auth token: made with the signer, renewed `authTokenRenewBeforeMs` before its deadline.
  * - Start-up: with credentials, the signer's known-answer self-test runs first; if it fails
  *   the port opens with `signer` not ready (the reason names the failed cases) and refuses
@@ -68,7 +68,7 @@ import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
 import { ClientOrderIdMap, lighterClientOrderIdCodec } from '../shared/client-order-id.js';
 import { ReconnectingStream, type StreamAttemptSink } from '../shared/reconnecting-stream.js';
 import { LighterHttp, type LighterReply } from './client.js';
-import { lighterApiKeyId } from './config.js';
+import { LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS, lighterApiKeyId } from './config.js';
 import {
   HOUR_MS,
   LIGHTER_CANCEL_ALL_TIF,
@@ -118,7 +118,7 @@ export interface LighterVenuePortOptions {
   readonly authTokenLifetimeMs?: number;
   /** Renew the token this long before its deadline. Default 30 min. */
   readonly authTokenRenewBeforeMs?: number;
-  /** Shortest scheduled cancel-all the venue accepts. Default 5 min. */
+  /** Shortest scheduled cancel-all the venue accepts (`venues.<id>.scheduledCancelAllMin`). Default 5 min. */
   readonly scheduledCancelAllMinMs?: number;
   /** The signer's self-test; default the Lighter signer's known-answer vectors (run once per process). */
   readonly selfTest?: () => LighterSelfTestResult;
@@ -134,7 +134,13 @@ const TX_EXPIRY_MS = 10 * 60_000 - 1_000;
 const ORDER_EXPIRY_MS = 28 * 24 * HOUR_MS;
 /** How far a market order may trade from the top of the book (its worst price). */
 const MARKET_ORDER_SLIPPAGE = new Decimal('0.05');
+/** The most orders one inactive-orders page holds (the venue's maximum). */
 const INACTIVE_PAGE = 100;
+/**
+ * How many inactive pages a lookup reads before it says "not found": the newest 1,000 ended
+ * orders of the market, 10 requests of the budget at most (a standard account has 60 a minute).
+ */
+const INACTIVE_LOOKUP_PAGES = 10;
 const TRADES_PAGE = 100;
 const MAX_SEEN_TRADES = 50_000;
 const CATCH_UP_OVERLAP_MS = 60_000;
@@ -193,7 +199,7 @@ export class LighterVenuePort implements VenuePort {
     this.apiKeyId = creds ? lighterApiKeyId(creds.accountIndex, creds.apiKeyIndex) : '';
     this.capabilities = {
       ...CAPABILITIES,
-      scheduleCancelAllMinMs: options.scheduledCancelAllMinMs ?? 5 * 60_000,
+      scheduleCancelAllMinMs: options.scheduledCancelAllMinMs ?? LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS,
     };
     if (!(options.requestsPerMinute >= 1)) {
       throw new ValidationError('requestsPerMinute', `must be at least 1, got ${options.requestsPerMinute}`);
@@ -686,7 +692,10 @@ export class LighterVenuePort implements VenuePort {
     return out;
   }
 
-  /** Active orders of the market first, then the newest inactive ones; by order or client order index. */
+  /**
+   * Active orders of the market first, then the inactive ones page by page (the newest
+   * `INACTIVE_PAGE * INACTIVE_LOOKUP_PAGES`); by order or client order index.
+   */
   async fetchOrder(ref: OrderRef): Promise<VenueOrder | undefined> {
     const creds = this.creds('fetchOrder');
     const m = await this.market(ref.instrument);
@@ -695,14 +704,28 @@ export class LighterVenuePort implements VenuePort {
     const matches = (row: PayloadRow) =>
       (ref.venueOrderId !== undefined && String(row.order_index) === ref.venueOrderId) ||
       (clientIndex !== undefined && String(row.client_order_index) === clientIndex);
-    for (const path of ['accountActiveOrders', 'accountInactiveOrders']) {
-      const reply = await this.privateGet(path, {
+    const active = await this.privateGet('accountActiveOrders', {
+      account_index: creds.accountIndex,
+      market_id: m.marketId,
+    });
+    const open = ((active.orders as PayloadRow[] | undefined) ?? []).find(matches);
+    if (open !== undefined) return parseLighterOrder(open, this.ctx);
+    // Lighter has no single-order read and neither index carries a time to narrow the
+    // search by: page back through the inactive orders, newest first, a bounded number of pages.
+    let cursor: string | undefined;
+    for (let page = 0; page < INACTIVE_LOOKUP_PAGES; page++) {
+      const reply = await this.privateGet('accountInactiveOrders', {
         account_index: creds.accountIndex,
         market_id: m.marketId,
-        ...(path === 'accountInactiveOrders' ? { limit: INACTIVE_PAGE } : {}),
+        limit: INACTIVE_PAGE,
+        cursor,
       });
-      const row = ((reply.orders as PayloadRow[] | undefined) ?? []).find(matches);
+      const rows = (reply.orders as PayloadRow[] | undefined) ?? [];
+      const row = rows.find(matches);
       if (row !== undefined) return parseLighterOrder(row, this.ctx);
+      const next = reply.next_cursor;
+      if (typeof next !== 'string' || next === '' || next === cursor || rows.length === 0) break;
+      cursor = next;
     }
     return undefined;
   }
