@@ -11,9 +11,9 @@
  * `cancel_client_order_ids` name it); and, from the strategy's input journal, the input
  * that triggered each decision (re-derived from its event when it came from the log).
  */
-import type { EventLogReader } from '@perpmesh/bus';
 import { decodeEnvelope, type Envelope, ORDER_EVENT_KIND, type Subjects } from '@perpmesh/contracts';
 import { execFilter } from '@perpmesh/execution';
+import type { LogRangeReader } from './source.js';
 import { deriveInput, describeInput, readJournal } from './strategy.js';
 
 export interface TimelineItem {
@@ -57,7 +57,7 @@ export interface Explanation {
 }
 
 export interface ExplainOptions {
-  readonly reader: EventLogReader;
+  readonly reader: LogRangeReader;
   readonly subjects: Subjects;
   readonly streamPrefix: string;
   readonly target: string;
@@ -69,7 +69,7 @@ interface Located {
   readonly seq: number;
 }
 
-async function readAll(reader: EventLogReader, stream: string, filterSubject?: string): Promise<Located[]> {
+async function readAll(reader: LogRangeReader, stream: string, filterSubject?: string): Promise<Located[]> {
   const out: Located[] = [];
   const info = await reader.streamInfo(stream).catch(() => undefined);
   if (!info || info.lastSeq === 0) return out;
@@ -279,6 +279,17 @@ export async function explain(opts: ExplainOptions): Promise<Explanation> {
     timeline,
     problems,
   };
+}
+
+/**
+ * `explain` over a live log, for the gateway's `GET /api/explain/<id>` (the dashboard's
+ * timeline): the same walk as `perpmesh explain`, the log looked up at each request (it
+ * opens after the gateway is built).
+ */
+export function explainSource(
+  opts: Omit<ExplainOptions, 'reader' | 'target'> & { readonly reader: () => LogRangeReader },
+): (target: string) => Promise<Explanation> {
+  return (target) => explain({ ...opts, reader: opts.reader(), target });
 }
 
 function decisionLines(title: string, d: ExplainedDecision): string[] {
