@@ -83,6 +83,7 @@ import {
 import { z } from 'zod';
 import { emulatedVenueIds, emulatorPorts } from './emulated-venues.js';
 import { emulatorsComponent, emulatorsSectionSchema } from './emulators.js';
+import { explainSource } from './replay/explain.js';
 
 export const EMBEDDED_SERVICE = 'perpmesh';
 export { DEFAULT_GATEWAY_HTTP_PORT };
@@ -242,6 +243,8 @@ export function buildEmbeddedComponents(
         return { state: (await service.setTradingState(change)).state };
       },
     },
+    // The dashboard's explain timeline: the CLI's explain over this process's log.
+    explain: explainSource({ reader: () => log.get(), subjects: ns.subjects, streamPrefix: ns.streamPrefix }),
     logger: logger.child({ component: 'gateway' }),
   });
 

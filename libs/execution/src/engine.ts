@@ -886,7 +886,8 @@ export class ExecutionEngine {
 
   // ---- CancelOrder / CancelAllOrders ----------------------------------------------------------------
 
-  async cancelOrder(locator: OrderLocator): Promise<OrderView> {
+  /** `correlationId`: what asked for the cancel (a decision's envelope id), for the cancel's events. */
+  async cancelOrder(locator: OrderLocator, correlationId = ''): Promise<OrderView> {
     const { acct } = this.#portFor(locator.venue, locator.account);
     if (!locator.clientOrderId && !locator.venueOrderId) {
       throw new ValidationError('order_id', 'client_order_id or venue_order_id is required');
@@ -899,7 +900,7 @@ export class ExecutionEngine {
       );
     }
     if (isOrderTerminal(order.state.status)) return snapshotOf(order);
-    await this.#cancelOne(acct, order);
+    await this.#cancelOne(acct, order, correlationId);
     return snapshotOf(order);
   }
 
@@ -907,8 +908,11 @@ export class ExecutionEngine {
     venue: VenueId;
     account: AccountId;
     instrument?: InstrumentId;
+    /** What asked for the cancel (a decision's envelope id), for the cancels' events. */
+    correlationId?: string;
   }): Promise<OrderView[]> {
     const { port, acct } = this.#portFor(filter.venue, filter.account);
+    const correlationId = filter.correlationId ?? '';
     if (filter.instrument) this.#market(filter.venue, filter.instrument);
     const targets = this.#orders.open({
       venue: filter.venue,
@@ -916,7 +920,7 @@ export class ExecutionEngine {
       ...(filter.instrument ? { instrument: filter.instrument } : {}),
     });
     if (port.capabilities.cancelAllOrders) {
-      await Promise.all(targets.map((o) => this.#apply(o, this.#cancelRequested(), { publish: true })));
+      await Promise.all(targets.map((o) => this.#requestCancel(o, correlationId)));
       try {
         const canceled = await this.#sender.sign(port, (nonce) =>
           port.cancelAllOrders(filter.instrument, nonce === undefined ? {} : { nonce }),
@@ -935,19 +939,23 @@ export class ExecutionEngine {
     }
     // Without cancel-all, or for what it did not report: one by one.
     await Promise.all(
-      targets.filter((o) => !isOrderTerminal(o.state.status)).map((o) => this.#cancelOne(acct, o)),
+      targets
+        .filter((o) => !isOrderTerminal(o.state.status))
+        .map((o) => this.#cancelOne(acct, o, correlationId)),
     );
     return targets.map(snapshotOf);
   }
 
-  #cancelRequested(): OrderEvent {
-    return { kind: 'cancel_requested', tsEventMs: this.#nowMs() };
+  /** CANCEL_REQUESTED; a new cancel round remembers who asked (its events' correlation id). */
+  #requestCancel(order: TrackedOrder, correlationId: string): Promise<unknown> | undefined {
+    if (order.state.status !== 'cancel_requested') order.cancelCorrelationId = correlationId;
+    return this.#apply(order, { kind: 'cancel_requested', tsEventMs: this.#nowMs() }, { publish: true });
   }
 
-  async #cancelOne(acct: AccountRuntime, order: TrackedOrder): Promise<void> {
+  async #cancelOne(acct: AccountRuntime, order: TrackedOrder, correlationId: string): Promise<void> {
     const { port } = acct;
     const s = order.state;
-    await this.#apply(order, this.#cancelRequested(), { publish: true });
+    await this.#requestCancel(order, correlationId);
     const ref = orderRefOf(order);
     try {
       const venueOrder = await this.#sender.sign(port, (nonce) =>

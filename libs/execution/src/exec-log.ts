@@ -193,6 +193,10 @@ export function foldExecEnvelope(target: ExecFoldTarget, envelope: Envelope): vo
       target.added(order);
     }
     if (!order.feeCurrency && view.feeCurrency) order.feeCurrency = view.feeCurrency;
+    // A cancel round's requester (its events' correlation id; the payload keeps the placer's).
+    if (kind === 'cancel_requested' && envelope.correlationId !== view.correlationId) {
+      order.cancelCorrelationId = envelope.correlationId;
+    }
     const event = orderEventFromLog(kind, view, payload.value.reason, order.state.status, envelope.tsEvent);
     if (event) target.apply(order, event);
     order.logged = { status: order.state.status, filled: order.state.filled };

@@ -103,6 +103,27 @@ describe('EXEC log folding', () => {
     assert.equal(order.logged?.status, 'accepted');
   });
 
+  test("a rebuild keeps who asked for the order's cancel (the cancel events' correlation id)", () => {
+    let order: OrderView = newTrackedOrder(request('main', 'c1'), 'placing', T0, 'USDC');
+    const envelopes = [orderEventEnvelope(order, { ...ctx, tsEventMs: T0, cancelRound: false })];
+    order = { ...order, cancelCorrelationId: 'canceling' };
+    for (const event of [
+      { kind: 'accepted', venueOrderId: 'v1', tsEventMs: T0 + 10 },
+      { kind: 'cancel_requested', tsEventMs: T0 + 20 },
+    ] as OrderEvent[]) {
+      const t = transitionOrder(order, event, { ctx });
+      assert.ok(t.kind === 'changed');
+      order = t.order;
+      envelopes.push(...t.envelopes);
+    }
+    const into = target();
+    for (const e of envelopes) foldExecEnvelope(into, e);
+    const rebuilt = into.orders.get('paper', 'main', 'c1');
+    assert.equal(rebuilt?.correlationId, 'placing');
+    assert.equal(rebuilt?.cancelCorrelationId, 'canceling');
+    assert.equal(rebuilt?.state.status, 'cancel_requested');
+  });
+
   test('other accounts are skipped; a fill of an order not known yet is held', () => {
     const t = target();
     for (const e of published('other', [fill('t1', '0.004')])) foldExecEnvelope(t, e);

@@ -10,6 +10,8 @@ import {
   type CancelAllOrdersResponse,
   type CancelOrderRequest,
   type CancelOrderResponse,
+  decodeEnvelope,
+  type Envelope,
   ExecutionServiceClient,
   type GetOrderRequest,
   type GetOrderResponse,
@@ -234,6 +236,85 @@ describe('ExecutionService over gRPC', () => {
     stream.cancel();
     await streamEnded;
     await eventually('the server side of the stream ends', () => svc.service.engine.openStreams === 0);
+  });
+
+  test("a cancel's events carry the canceling decision as correlation id; the placing one stays in the order", async () => {
+    const eventsOf = async (clientOrderId: string): Promise<Envelope[]> => {
+      const out: Envelope[] = [];
+      for await (const m of backend.log.read({ stream: backend.stream('EXEC') })) {
+        const e = decodeEnvelope(m.data);
+        if (e.payload?.$case === 'orderEvent' && e.payload.value.order?.clientOrderId === clientOrderId) {
+          out.push(e);
+        }
+      }
+      return out;
+    };
+    // [status, envelope correlation_id, order payload correlation_id] of each order event.
+    const correlations = async (clientOrderId: string, n: number) => {
+      let events: Envelope[] = [];
+      await eventually(`${n} order events of ${clientOrderId} in the log`, async () => {
+        events = await eventsOf(clientOrderId);
+        return events.length >= n;
+      });
+      return events.map((e) => [
+        e.payload?.$case === 'orderEvent' ? e.payload.value.order?.status : undefined,
+        e.correlationId,
+        e.payload?.$case === 'orderEvent' ? e.payload.value.order?.correlationId : undefined,
+      ]);
+    };
+    const one = request();
+    await place(one);
+    await call<CancelOrderRequest, CancelOrderResponse>(client.cancelOrder.bind(client), {
+      venue: 'paper',
+      account: 'main',
+      instrument: BTC,
+      orderId: { $case: 'clientOrderId' as const, value: one.clientOrderId },
+      correlationId: 'decision-cancel',
+    });
+    assert.deepEqual(await correlations(one.clientOrderId, 4), [
+      [OrderStatus.ORDER_STATUS_SUBMITTED, 'decision-1', 'decision-1'],
+      [OrderStatus.ORDER_STATUS_ACCEPTED, 'decision-1', 'decision-1'],
+      [OrderStatus.ORDER_STATUS_CANCEL_REQUESTED, 'decision-cancel', 'decision-1'],
+      [OrderStatus.ORDER_STATUS_CANCELED, 'decision-cancel', 'decision-1'],
+    ]);
+
+    const all = request();
+    await place(all);
+    await call<CancelAllOrdersRequest, CancelAllOrdersResponse>(client.cancelAllOrders.bind(client), {
+      venue: 'paper',
+      account: 'main',
+      instrument: '',
+      correlationId: 'decision-cancel-all',
+    });
+    assert.deepEqual((await correlations(all.clientOrderId, 4)).slice(2), [
+      [OrderStatus.ORDER_STATUS_CANCEL_REQUESTED, 'decision-cancel-all', 'decision-1'],
+      [OrderStatus.ORDER_STATUS_CANCELED, 'decision-cancel-all', 'decision-1'],
+    ]);
+
+    // A cancel that names nothing (an operator's): the placing decision, as before.
+    const operator = request();
+    await place(operator);
+    await call<CancelOrderRequest, CancelOrderResponse>(client.cancelOrder.bind(client), {
+      venue: 'paper',
+      account: 'main',
+      instrument: BTC,
+      orderId: { $case: 'clientOrderId' as const, value: operator.clientOrderId },
+    });
+    assert.deepEqual(
+      (await correlations(operator.clientOrderId, 4)).map(([, correlation]) => correlation),
+      ['decision-1', 'decision-1', 'decision-1', 'decision-1'],
+    );
+
+    await assert.rejects(
+      call<CancelOrderRequest, CancelOrderResponse>(client.cancelOrder.bind(client), {
+        venue: 'paper',
+        account: 'main',
+        instrument: BTC,
+        orderId: { $case: 'clientOrderId' as const, value: one.clientOrderId },
+        correlationId: 'has space',
+      }),
+      (err) => statusOf(err).code === status.INVALID_ARGUMENT && statusOf(err).field === 'correlation_id',
+    );
   });
 
   test('cancel-all answers every open order of the account', async () => {

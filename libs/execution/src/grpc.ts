@@ -16,7 +16,7 @@ import type {
 import { parseInstrumentId } from '@perpmesh/core';
 import { grpcHandlers, type Logger } from '@perpmesh/runtime';
 import type { ExecutionEngine, OrderLocator } from './engine.js';
-import { placeOrderCommandFromProto } from './validation.js';
+import { correlationIdField, placeOrderCommandFromProto } from './validation.js';
 import { orderToProto } from './wire.js';
 
 function locatorOf(req: CancelOrderRequest | GetOrderRequest): OrderLocator {
@@ -37,13 +37,14 @@ export function executionGrpcImplementation(engine: ExecutionEngine, logger: Log
       return { order: orderToProto(result.order), replayed: result.replayed };
     }),
     cancelOrder: h.unary(async (req: CancelOrderRequest) => ({
-      order: orderToProto(await engine.cancelOrder(locatorOf(req))),
+      order: orderToProto(await engine.cancelOrder(locatorOf(req), correlationIdField(req.correlationId))),
     })),
     cancelAllOrders: h.unary(async (req: CancelAllOrdersRequest) => {
       const orders = await engine.cancelAllOrders({
         venue: req.venue,
         account: req.account,
         ...(req.instrument ? { instrument: parseInstrumentId(req.instrument, 'instrument') } : {}),
+        correlationId: correlationIdField(req.correlationId),
       });
       return { orders: orders.map(orderToProto) };
     }),

@@ -24,6 +24,11 @@ export interface TrackedOrder {
   feeCurrency: string;
   /** Cancel requests so far: part of the fact key of a repeated cancel request. */
   cancelRequests: number;
+  /**
+   * What asked for the current cancel round (the canceling decision's envelope id): the
+   * correlation_id of the cancel's events (`cancelEventCorrelationId`); '' when none.
+   */
+  cancelCorrelationId: string;
   /** Venue order id learned from a snapshot that did not ack (an IOC canceled at once). */
   venueOrderIdHint: VenueOrderId | undefined;
   /** Id of the SUBMITTED envelope: the causation of every later event of the order. */
@@ -53,6 +58,7 @@ export function newTrackedOrder(
     correlationId,
     feeCurrency,
     cancelRequests: 0,
+    cancelCorrelationId: '',
     venueOrderIdHint: undefined,
     submittedEventId: '',
     publishChain: Promise.resolve(),

@@ -82,13 +82,7 @@ export function placeOrderCommandFromProto(req: ProtoPlaceOrderRequest): PlaceOr
   } else if (req.price) {
     throw new ValidationError('price', 'must be empty for a market order');
   }
-  const correlationId = req.correlationId ?? '';
-  if (correlationId.length > MAX_CORRELATION_ID_LENGTH || /[\s\p{Cc}]/u.test(correlationId)) {
-    throw new ValidationError(
-      'correlation_id',
-      `must be at most ${MAX_CORRELATION_ID_LENGTH} characters without whitespace`,
-    );
-  }
+  const correlationId = correlationIdField(req.correlationId);
   return {
     request: {
       clientOrderId,
@@ -219,4 +213,16 @@ export function orderRequestFingerprint(request: OrderRequest): string {
     request.reduceOnly ? 'r' : '',
   ].join('|');
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** A request's `correlation_id` (PlaceOrder, CancelOrder, CancelAllOrders): '' when absent. */
+export function correlationIdField(value: string | undefined): string {
+  const correlationId = value ?? '';
+  if (correlationId.length > MAX_CORRELATION_ID_LENGTH || /[\s\p{Cc}]/u.test(correlationId)) {
+    throw new ValidationError(
+      'correlation_id',
+      `must be at most ${MAX_CORRELATION_ID_LENGTH} characters without whitespace`,
+    );
+  }
+  return correlationId;
 }

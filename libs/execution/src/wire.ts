@@ -94,6 +94,21 @@ export function orderFactKey(order: OrderView, cancelRound: boolean): string {
   return cancelRound && order.cancelRequests > 0 ? `${base}|c${order.cancelRequests}` : base;
 }
 
+/**
+ * The correlation_id of an order event's envelope. A cancel's events (cancel_requested,
+ * canceled, a refused cancel) carry what asked for the cancel (the canceling decision), when
+ * the cancel named one; every other event carries what placed the order. The placing
+ * decision stays reachable from a cancel's event: the payload's `order.correlation_id`, and
+ * the causation_id (the SUBMITTED event, whose correlation_id it is).
+ */
+export function orderEventCorrelationId(order: OrderView, reason: string | undefined): string {
+  const cancelEvent =
+    order.state.status === 'cancel_requested' ||
+    order.state.status === 'canceled' ||
+    (reason ?? '').startsWith(CANCEL_REJECTED_REASON_PREFIX);
+  return cancelEvent && order.cancelCorrelationId ? order.cancelCorrelationId : order.correlationId;
+}
+
 export interface EnvelopeContext {
   readonly source: string;
   readonly tsInitMs: EpochMs;
@@ -110,7 +125,7 @@ export function orderEventEnvelope(
     source: ctx.source,
     tsEventMs: ctx.tsEventMs,
     tsInitMs: ctx.tsInitMs,
-    correlationId: order.correlationId || undefined,
+    correlationId: orderEventCorrelationId(order, ctx.reason) || undefined,
     causationId: s.status === 'submitted' ? undefined : order.submittedEventId || undefined,
     payload: {
       $case: 'orderEvent',

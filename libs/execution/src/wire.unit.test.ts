@@ -33,6 +33,7 @@ function tracked(): TrackedOrder {
     correlationId: 'corr-1',
     feeCurrency: 'USDC',
     cancelRequests: 0,
+    cancelCorrelationId: '',
     venueOrderIdHint: undefined,
     submittedEventId: '',
     publishChain: Promise.resolve(),
@@ -54,6 +55,32 @@ const fill: VenueFill = {
 };
 
 describe('exec wire', () => {
+  test("a cancel's events carry the canceling decision; the placing one stays in the payload", () => {
+    const o = tracked();
+    o.state = evolveOrder(o.state, { kind: 'accepted', venueOrderId: 'v-1', tsEventMs: T0 + 1 });
+    o.cancelCorrelationId = 'cancel-decision';
+    const ctx = { source: 's', tsInitMs: T0, tsEventMs: T0 + 2, cancelRound: true };
+    const accepted = orderEventEnvelope(o, ctx);
+    assert.equal(accepted.correlationId, 'corr-1');
+    o.state = evolveOrder(o.state, { kind: 'cancel_requested', tsEventMs: T0 + 2 });
+    const requested = orderEventEnvelope(o, ctx);
+    assert.equal(requested.correlationId, 'cancel-decision');
+    assert.equal(
+      requested.payload?.$case === 'orderEvent' ? requested.payload.value.order?.correlationId : '',
+      'corr-1',
+    );
+    const refused = orderEventEnvelope(
+      { ...o, state: evolveOrder(o.state, { kind: 'cancel_rejected', reason: 'no', tsEventMs: T0 + 3 }) },
+      { ...ctx, reason: `${CANCEL_REJECTED_REASON_PREFIX}no` },
+    );
+    assert.equal(refused.correlationId, 'cancel-decision');
+    o.state = evolveOrder(o.state, { kind: 'canceled', tsEventMs: T0 + 4 });
+    assert.equal(orderEventEnvelope(o, ctx).correlationId, 'cancel-decision');
+    // A cancel that named nothing (an operator's): the placing decision, as before.
+    o.cancelCorrelationId = '';
+    assert.equal(orderEventEnvelope(o, ctx).correlationId, 'corr-1');
+  });
+
   test('the same fact gets the same id whoever derives it and whenever', () => {
     const a = orderEventEnvelope(tracked(), {
       source: 'execution/a',

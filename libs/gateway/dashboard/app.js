@@ -2,6 +2,7 @@
 // JSON API; the server-sent-event stream (/api/events) says when something changed, and
 // the affected view is refetched (debounced), so the page never reloads.
 
+import { installExplain } from '/explain.js';
 import { esc, fmtAge, fmtDec, fmtHours, fmtTime, signOf } from '/format.js';
 import uPlot from '/vendor/uplot.esm.js';
 
@@ -216,7 +217,7 @@ function renderDecisions() {
     .slice(0, 100)
     .map((e) => {
       const p = e.payload;
-      return `<li class="decision" data-kind="${esc(p.kind)}"><time>${esc(fmtTime(e.tsEventMs))}</time>
+      return `<li class="decision" data-kind="${esc(p.kind)}" data-event-id="${esc(e.id)}"><time>${esc(fmtTime(e.tsEventMs))}</time>
         <span class="kind">${esc(p.strategyId)} ${esc(p.decision || p.kind)}</span>${esc(p.reasonCode)}
         ${p.dryRun ? '<span class="tag tag-stale">dry-run</span>' : ''}<br><small class="muted">${esc(p.reason)}</small></li>`;
     })
@@ -567,6 +568,7 @@ window.perpmeshDashboard = Object.freeze({
   events: () => page.events,
 });
 
+installExplain({ getJson });
 connect();
 for (const name of Object.keys(REFRESH)) refresh(name);
 setInterval(() => refresh('venues'), 5000);

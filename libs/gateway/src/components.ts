@@ -9,6 +9,7 @@ import type { HealthRegistry, Logger, Secret, ServiceComponent, TlsSection } fro
 import type { ActionPolicy } from './auth.js';
 import { type GrpcBackendAddresses, GrpcBackends } from './backends.js';
 import type { GatewaySection } from './config.js';
+import type { ExplainSource } from './explain.js';
 import { EventFeed } from './feed.js';
 import { Gateway } from './gateway.js';
 import type { TradingStateService } from './trading-state.js';
@@ -26,6 +27,8 @@ export interface BuildGatewayOptions {
   /** The action token when `auth.token` is absent (the embedded process's generated one). */
   localActionToken?: () => Secret | undefined;
   tradingState?: TradingStateService;
+  /** GET /api/explain/<id>: the CLI's explain over this process's log (`explainSource`). */
+  explain?: ExplainSource;
   logger: Logger;
 }
 
@@ -52,6 +55,7 @@ export function buildGateway(options: BuildGatewayOptions): { gateway: Gateway; 
     // In process (embedded) the caller passes the strategy service; otherwise it is reached over gRPC.
     tradingState: options.tradingState ?? backends.tradingStateService(),
     allowedHosts: section.allowedHosts,
+    explain: options.explain,
     logger: options.logger,
   });
   return { gateway, backends };

@@ -179,6 +179,39 @@ describe('dashboard in Chromium against the embedded system', () => {
     assert.equal(await page.locator('#decisions-empty').isHidden(), true);
   });
 
+  test('explain: clicking an order shows the decision that placed it; clicking a decision, its timeline', async () => {
+    // An order placed on behalf of a decision the strategy made (its envelope id as the
+    // correlation id, as the strategy runtime places its own).
+    const { decisions } = (await (await fetch(`${system.baseUrl}/api/decisions`)).json()) as {
+      decisions: { id: string; payload: { decisionId: string } }[];
+    };
+    const decided = decisions[0];
+    assert.ok(decided, 'the strategy has decided something');
+    await execution.placeRestingBuy('browser-explain-1', '29000', 'paper', decided.id);
+    await page.click('#orders tr[data-client-order-id="browser-explain-1"]', { timeout: 15_000 });
+    const placedBy = `#explain .explain-decision[data-role="placed-by"][data-decision-id="${decided.payload.decisionId}"]`;
+    await page.waitForSelector(placedBy, { timeout: 15_000 });
+    assert.equal(await page.getAttribute(placedBy, 'data-event-id'), decided.id);
+    const timeline = await page
+      .locator('#explain .explain-timeline li.explain-item')
+      .evaluateAll((items) => items.map((li) => li.textContent ?? ''));
+    assert.ok(
+      timeline.some((t) => t.includes(`placed by: `) && t.includes(decided.payload.decisionId)),
+      `the decision is in the timeline: ${timeline.join(' | ')}`,
+    );
+    assert.ok(
+      timeline.some((t) => /order (submitted|accepted)/.test(t)),
+      `the order's events are in the timeline: ${timeline.join(' | ')}`,
+    );
+
+    // A decision in the list: its own timeline.
+    await page.click(`#decisions li.decision[data-event-id="${decided.id}"]`, { timeout: 15_000 });
+    await page.waitForSelector(
+      `#explain[data-target="${decided.id}"][data-state="done"] .explain-decision[data-role="placed-by"][data-decision-id="${decided.payload.decisionId}"]`,
+      { timeout: 15_000 },
+    );
+  });
+
   test('arb book: the book of the funding-arb strategy from the strategy service, with its breaker line', async () => {
     // Through the gateway's gRPC client to this process's StrategyService.
     const res = await fetch(`${system.baseUrl}/api/arbs`);

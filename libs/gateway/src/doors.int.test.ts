@@ -45,6 +45,7 @@ async function withGateway(
   const gateway = new Gateway({
     backends,
     actions: { token: () => new Secret(TOKEN), allowUnauthenticated: false },
+    explain: async (target) => ({ target, timeline: [{}], problems: [] }),
     logger,
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
   });
@@ -221,6 +222,8 @@ describe('gateway doors', () => {
         assert.equal((await send(at, '/api/balances')).status, 401);
         assert.equal((await send(at, '/api/positions')).status, 401);
         assert.equal((await send(at, '/api/balances', { headers: bearer })).status, 200);
+        assert.equal((await send(at, '/api/explain/arb-1_rest')).status, 401);
+        assert.equal((await send(at, '/api/explain/arb-1_rest', { headers: bearer })).status, 200);
         assert.equal((await send(at, '/api/status')).status, 200);
         // The live stream: EventSource cannot send the header, so a single-use ticket.
         assert.equal((await send(at, '/api/events')).status, 401);

@@ -88,8 +88,16 @@ export class ExecutionClient {
     this.#client = new ExecutionServiceClient(address, credentials.createInsecure());
   }
 
-  /** A GTC limit buy at `price` (pass one far below the market: it rests until canceled). */
-  placeRestingBuy(clientOrderId: string, price: string, venue = 'paper'): Promise<PlaceOrderResponse> {
+  /**
+   * A GTC limit buy at `price` (pass one far below the market: it rests until canceled);
+   * `correlationId`: the decision that placed it (a decision's envelope id), if any.
+   */
+  placeRestingBuy(
+    clientOrderId: string,
+    price: string,
+    venue = 'paper',
+    correlationId = '',
+  ): Promise<PlaceOrderResponse> {
     const request: PlaceOrderRequest = {
       clientOrderId,
       venue,
@@ -101,7 +109,7 @@ export class ExecutionClient {
       price,
       size: '0.01',
       reduceOnly: false,
-      correlationId: '',
+      correlationId,
     };
     return unary(this.#client, 'placeOrder', request, this.token);
   }

@@ -12,6 +12,7 @@ import { openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { sampleArbBook } from './arb-book.test-helper.js';
 import type { GatewayBackends } from './backends.js';
 import { BackendUnavailableError } from './errors.js';
+import type { ExplainSource } from './explain.js';
 import { EventFeed } from './feed.js';
 import { Gateway, mountGateway } from './gateway.js';
 
@@ -282,5 +283,73 @@ describe('gateway actions when allowed without a token, or with one', () => {
     } finally {
       await new Promise((r) => http.server.close(r));
     }
+  });
+});
+
+describe('GET /api/explain/<id> (a fake source here; the CLI explain behind it: libs/cli explain-gateway.int.test.ts)', () => {
+  const explained: string[] = [];
+  const source: ExplainSource = async (target) => {
+    explained.push(target);
+    return target === 'missing'
+      ? { target, timeline: [], problems: ['no order, fill or decision with id "missing" in the log'] }
+      : {
+          target,
+          placedBy: { decisionId: 'arb-1:7' },
+          timeline: [{ tsMs: 1, at: 'STRAT seq 1', what: 'placed by: enter' }],
+          problems: [],
+        };
+  };
+
+  async function withExplainGateway(
+    explain: ExplainSource | undefined,
+    fn: (url: string) => Promise<void>,
+  ): Promise<void> {
+    const http = await listen(
+      new Gateway({
+        backends: new FakeBackends(),
+        actions: { token: () => undefined, allowUnauthenticated: false },
+        explain,
+        logger,
+      }),
+    );
+    try {
+      await fn(http.url);
+    } finally {
+      http.server.closeAllConnections();
+      await new Promise((r) => http.server.close(r));
+    }
+  }
+
+  test('answers the timeline of an id as JSON; 404 naming what is missing; 400 naming a bad id', async () => {
+    await withExplainGateway(source, async (url) => {
+      const res = await fetch(`${url}/api/explain/${encodeURIComponent('arb-1:7')}`);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as Loose;
+      assert.equal(body.target, 'arb-1:7');
+      assert.equal(body.placedBy.decisionId, 'arb-1:7');
+      assert.equal(body.timeline.length, 1);
+      assert.equal(typeof body.asOfMs, 'number');
+      assert.deepEqual(explained, ['arb-1:7']);
+
+      const missing = await fetch(`${url}/api/explain/missing`);
+      assert.equal(missing.status, 404);
+      assert.match(((await missing.json()) as Loose).message, /no order, fill or decision with id "missing"/);
+
+      for (const bad of ['a%20b', '..%2Fetc', '', 'x'.repeat(200)]) {
+        const refused = await fetch(`${url}/api/explain/${bad}`);
+        assert.equal(refused.status, 400, bad);
+        assert.equal(((await refused.json()) as Loose).field, 'id');
+      }
+      assert.equal(explained.length, 2, 'a bad id never reaches the log');
+      assert.equal((await fetch(`${url}/api/explain/x`, { method: 'POST' })).status, 405, 'read-only');
+    });
+  });
+
+  test('without an explain source: 503 saying to use the CLI', async () => {
+    await withExplainGateway(undefined, async (url) => {
+      const res = await fetch(`${url}/api/explain/arb-1_rest`);
+      assert.equal(res.status, 503);
+      assert.match(((await res.json()) as Loose).message, /perpmesh explain/);
+    });
   });
 });

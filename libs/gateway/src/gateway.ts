@@ -13,6 +13,8 @@
  *   GET  /api/decisions        recent strategy decisions (bounded ring) and strategies seen
  *   GET  /api/arbs             funding-arb books: PnL split and break-even per arb and in total,
  *                              funding predicted vs settled, raised alarms, circuit breakers
+ *   GET  /api/explain/<id>     the explain timeline of an order, fill, cancel or decision back
+ *                              to the decision and its inputs (`perpmesh explain --json`)
  *   GET  /api/events           server-sent events: md.funding, md.status, exec.*, acct.*, strat.*
  *   GET  /api/status           the gateway itself: whether actions need a token, feed state
  *   POST /api/cancel-all       token-protected: CancelAllOrders per account (all, or one)
@@ -47,6 +49,7 @@ import { isLoopbackHost, type Logger } from '@perpmesh/runtime';
 import { type ActionPolicy, authorizeAction } from './auth.js';
 import type { GatewayBackends } from './backends.js';
 import { ActionRefusedError, BackendUnavailableError, TradingStateUnavailableError } from './errors.js';
+import { EXPLAIN_ROUTE, type ExplainSource, explainTargetOf } from './explain.js';
 import type { EventFeed } from './feed.js';
 import { parseTradingStateChange, type TradingStateService } from './trading-state.js';
 import {
@@ -68,6 +71,7 @@ const STATIC_FILES: Readonly<Record<string, () => string>> = {
   '/': () => `${DASHBOARD_DIR}index.html`,
   '/index.html': () => `${DASHBOARD_DIR}index.html`,
   '/app.js': () => `${DASHBOARD_DIR}app.js`,
+  '/explain.js': () => `${DASHBOARD_DIR}explain.js`,
   '/format.js': () => `${DASHBOARD_DIR}format.js`,
   '/style.css': () => `${DASHBOARD_DIR}style.css`,
   '/vendor/uplot.esm.js': () => require.resolve('uplot/dist/uPlot.esm.js'),
@@ -95,6 +99,8 @@ export const MAX_SSE_STREAMS_PER_CLIENT = 8;
 /** How long a stream ticket (POST /api/stream-ticket) stays valid, and how many may be open. */
 export const STREAM_TICKET_TTL_MS = 30_000;
 const MAX_STREAM_TICKETS = 1_000;
+/** Explain requests running at once (each reads the order's and the decisions' streams). */
+export const MAX_CONCURRENT_EXPLAINS = 2;
 /** Longest error message sent back: values quoted in it are cut. */
 const MAX_ERROR_MESSAGE_CHARS = 512;
 /** An SSE client this far behind is cut off (it reconnects and refetches). */
@@ -116,6 +122,8 @@ export interface GatewayOptions {
   actions: ActionPolicy;
   /** Where POST /api/trading-state goes; absent until a strategy service exists. */
   tradingState?: TradingStateService | undefined;
+  /** What answers GET /api/explain/<id> (the CLI's explain over this process's log); 503 when absent. */
+  explain?: ExplainSource | undefined;
   logger: Logger;
   nowMs?: () => number;
   sseHeartbeatMs?: number;
@@ -137,6 +145,7 @@ export class Gateway {
   readonly #sseStreamsByClient = new Map<string, number>();
   readonly #allowedHosts: ReadonlySet<string>;
   #feed: EventFeed | undefined;
+  #explainsRunning = 0;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -211,6 +220,7 @@ export class Gateway {
         authorizeAction(this.#options.actions, req.headers.authorization);
       }
     }
+    if (path.startsWith(EXPLAIN_ROUTE)) return this.#explain(res, path);
     switch (path) {
       case '/api/venues': {
         const [status, balances, account, execution] = await Promise.all([
@@ -351,6 +361,36 @@ export class Gateway {
       ordersCancelRequested: results.reduce((n, r) => n + r.orders, 0),
       accounts: results,
     });
+  }
+
+  async #explain(res: ServerResponse, path: string): Promise<void> {
+    const target = explainTargetOf(path);
+    const source = this.#options.explain;
+    if (!source) {
+      throw new PerpmeshError(
+        'UNAVAILABLE',
+        'this gateway has no event log reader for explain; run `perpmesh explain <id>` instead',
+      );
+    }
+    if (this.#explainsRunning >= MAX_CONCURRENT_EXPLAINS) {
+      throw new PerpmeshError(
+        'RESOURCE_EXHAUSTED',
+        `at most ${MAX_CONCURRENT_EXPLAINS} explain requests at once; retry in a moment`,
+      );
+    }
+    this.#explainsRunning += 1;
+    try {
+      const explanation = await source(target);
+      if (explanation.timeline.length === 0) {
+        throw new PerpmeshError(
+          'NOT_FOUND',
+          explanation.problems[0] ?? `nothing in the log with id ${JSON.stringify(target)}`,
+        );
+      }
+      this.#sendJson(res, 200, { asOfMs: this.#nowMs(), ...explanation });
+    } finally {
+      this.#explainsRunning -= 1;
+    }
   }
 
   async #tradingState(res: ServerResponse, body: unknown): Promise<void> {

@@ -26,13 +26,25 @@ export {
 } from './config.js';
 export { ActionRefusedError, BackendUnavailableError, TradingStateUnavailableError } from './errors.js';
 export {
+  EXPLAIN_ROUTE,
+  type ExplainedTimeline,
+  type ExplainSource,
+  explainTargetOf,
+} from './explain.js';
+export {
   EventFeed,
   type EventFeedOptions,
   FEED_SUBJECT_KINDS,
   type FeedListener,
   type StrategySeen,
 } from './feed.js';
-export { DASHBOARD_DIR, Gateway, type GatewayOptions, mountGateway } from './gateway.js';
+export {
+  DASHBOARD_DIR,
+  Gateway,
+  type GatewayOptions,
+  MAX_CONCURRENT_EXPLAINS,
+  mountGateway,
+} from './gateway.js';
 export {
   MAX_REASON_CHARS,
   parseTradingStateChange,

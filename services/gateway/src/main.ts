@@ -13,6 +13,7 @@ import {
   Slot,
 } from '@perpmesh/app';
 import type { EventLog } from '@perpmesh/bus';
+import { explainSource } from '@perpmesh/cli/explain';
 import {
   buildGateway,
   GATEWAY_SERVICE,
@@ -36,6 +37,8 @@ export function buildComponents(
     section,
     authToken: config.auth.token,
     tls: config.tls,
+    // The dashboard's explain timeline: the CLI's explain over this process's log.
+    explain: explainSource({ reader: () => log.get(), subjects: ns.subjects, streamPrefix: ns.streamPrefix }),
     logger,
   });
   if (config.auth.token === undefined && !section.allowUnauthenticatedActions) {

@@ -5,13 +5,15 @@
  *
  * The walk: the order's events and fills on EXEC (by client order id); the decision that
  * placed it on STRAT (the order's correlation id is the decision's envelope id; else the
- * decision whose order intents name it); the decisions that asked to cancel it
- * (`cancel_client_order_ids`); and, from the strategy's input journal, the input that
- * triggered each decision (re-derived from its event when it came from the log).
+ * decision whose order intents name it); the decisions that asked to cancel it (a cancel's
+ * exec.order events carry the canceling decision's envelope id as their correlation id,
+ * while the order payload keeps the placing one; older logs: the decisions whose
+ * `cancel_client_order_ids` name it); and, from the strategy's input journal, the input
+ * that triggered each decision (re-derived from its event when it came from the log).
  */
-import type { EventLogReader } from '@perpmesh/bus';
 import { decodeEnvelope, type Envelope, ORDER_EVENT_KIND, type Subjects } from '@perpmesh/contracts';
 import { execFilter } from '@perpmesh/execution';
+import type { LogRangeReader } from './source.js';
 import { deriveInput, describeInput, readJournal } from './strategy.js';
 
 export interface TimelineItem {
@@ -55,7 +57,7 @@ export interface Explanation {
 }
 
 export interface ExplainOptions {
-  readonly reader: EventLogReader;
+  readonly reader: LogRangeReader;
   readonly subjects: Subjects;
   readonly streamPrefix: string;
   readonly target: string;
@@ -67,7 +69,7 @@ interface Located {
   readonly seq: number;
 }
 
-async function readAll(reader: EventLogReader, stream: string, filterSubject?: string): Promise<Located[]> {
+async function readAll(reader: LogRangeReader, stream: string, filterSubject?: string): Promise<Located[]> {
   const out: Located[] = [];
   const info = await reader.streamInfo(stream).catch(() => undefined);
   if (!info || info.lastSeq === 0) return out;
@@ -138,12 +140,17 @@ export async function explain(opts: ExplainOptions): Promise<Explanation> {
     : [];
   let order: string | undefined;
   let correlationId = '';
+  /** Envelope ids of the decisions a cancel's events name (their correlation id). */
+  const cancelCorrelationIds = new Set<string>();
   for (const e of orderEvents) {
     const pl = e.envelope.payload;
     if (pl?.$case === 'orderEvent' && pl.value.order) {
       const o = pl.value.order;
       const kind = ORDER_EVENT_KIND.fromProto(pl.value.kind, 'kind');
       correlationId ||= o.correlationId || e.envelope.correlationId;
+      if (e.envelope.correlationId !== '' && e.envelope.correlationId !== o.correlationId) {
+        cancelCorrelationIds.add(e.envelope.correlationId);
+      }
       order = `${o.side === 1 ? 'buy' : 'sell'} ${o.size} ${o.instrument} on ${o.venue}/${o.account}${o.price ? ` @ ${o.price}` : ''}: ${kind}${o.filledSize && o.filledSize !== '0' && kind !== 'filled' ? `, filled ${o.filledSize}` : ''}`;
       timeline.push({
         tsMs: e.envelope.tsInit,
@@ -175,10 +182,18 @@ export async function explain(opts: ExplainOptions): Promise<Explanation> {
   const canceling = clientOrderId
     ? decisions.filter(
         (d) =>
-          d.envelope.payload?.$case === 'strategyDecision' &&
-          d.envelope.payload.value.cancelClientOrderIds.includes(clientOrderId as string),
+          cancelCorrelationIds.has(d.envelope.id) ||
+          (d.envelope.payload?.$case === 'strategyDecision' &&
+            d.envelope.payload.value.cancelClientOrderIds.includes(clientOrderId as string)),
       )
     : [];
+  for (const id of cancelCorrelationIds) {
+    if (!canceling.some((d) => d.envelope.id === id)) {
+      problems.push(
+        `the cancel of ${clientOrderId} names ${id}, which is no strategy decision in the log (an operator or API cancel?)`,
+      );
+    }
+  }
 
   const journals = new Map<string, Awaited<ReturnType<typeof readJournal>>>();
   const explainDecision = async (d: Located, role: string): Promise<ExplainedDecision> => {
@@ -264,6 +279,17 @@ export async function explain(opts: ExplainOptions): Promise<Explanation> {
     timeline,
     problems,
   };
+}
+
+/**
+ * `explain` over a live log, for the gateway's `GET /api/explain/<id>` (the dashboard's
+ * timeline): the same walk as `perpmesh explain`, the log looked up at each request (it
+ * opens after the gateway is built).
+ */
+export function explainSource(
+  opts: Omit<ExplainOptions, 'reader' | 'target'> & { readonly reader: () => LogRangeReader },
+): (target: string) => Promise<Explanation> {
+  return (target) => explain({ ...opts, reader: opts.reader(), target });
 }
 
 function decisionLines(title: string, d: ExplainedDecision): string[] {

@@ -20,12 +20,13 @@ function decision(id: string, tsMs: number, fields: Partial<StrategyDecision>) {
   });
 }
 
-function orderEvent(kind: OrderEventKind, tsMs: number, correlationId: string) {
+/** `canceledBy`: what a cancel's events carry as their correlation id (the canceling decision). */
+function orderEvent(kind: OrderEventKind, tsMs: number, correlationId: string, canceledBy?: string) {
   return newEnvelope({
     source: 'execution/0',
     tsEventMs: tsMs,
     tsInitMs: tsMs,
-    correlationId,
+    correlationId: canceledBy ?? correlationId,
     payload: {
       $case: 'orderEvent',
       value: {
@@ -70,7 +71,8 @@ test('explain a canceled order: the decision that placed it, the one that cancel
     decisionId: 'arb-1:8',
     reasonCode: 'operator_halt',
     reason: 'halted by the operator',
-    cancelClientOrderIds: ['arb-1_rest'],
+    // A cancel of every own order: the decision names no client order id, the cancel's events name it.
+    cancelClientOrderIds: [],
   });
   reader.add('STRAT', 'strat.arb-1.decision', placing);
   reader.add('STRAT', 'strat.arb-1.decision', canceling);
@@ -80,9 +82,9 @@ test('explain a canceled order: the decision that placed it, the one that cancel
   reader.add(
     'EXEC',
     exec,
-    orderEvent(OrderEventKind.ORDER_EVENT_KIND_CANCEL_REQUESTED, T + 5_010, placing.id),
+    orderEvent(OrderEventKind.ORDER_EVENT_KIND_CANCEL_REQUESTED, T + 5_010, placing.id, canceling.id),
   );
-  const canceled = orderEvent(OrderEventKind.ORDER_EVENT_KIND_CANCELED, T + 5_020, placing.id);
+  const canceled = orderEvent(OrderEventKind.ORDER_EVENT_KIND_CANCELED, T + 5_020, placing.id, canceling.id);
   reader.add('EXEC', exec, canceled);
   const journal = subjects.stratJournal('arb-1');
   reader.addRaw(
@@ -143,6 +145,27 @@ test('explain a canceled order: the decision that placed it, the one that cancel
   const text = formatExplanation(x).join('\n');
   assert.match(text, /cancel requested by: arb-1 cancel operator_halt \(arb-1:8\)/);
   assert.match(text, /triggered by input #4 at \S+: operator halt/);
+});
+
+test('explain on a cancel of an older log: the decision whose cancel_client_order_ids name the order', async () => {
+  const reader = new MemoryReader();
+  const placing = decision('01900000-0000-7000-8000-000000000011', T, { decisionId: 'arb-1:1' });
+  const canceling = decision('01900000-0000-7000-8000-000000000012', T + 1_000, {
+    decisionId: 'arb-1:2',
+    cancelClientOrderIds: ['arb-1_rest'],
+  });
+  reader.add('STRAT', 'strat.arb-1.decision', placing);
+  reader.add('STRAT', 'strat.arb-1.decision', canceling);
+  const exec = subjects.execOrder('paper', 'main');
+  reader.add('EXEC', exec, orderEvent(OrderEventKind.ORDER_EVENT_KIND_SUBMITTED, T + 10, placing.id));
+  const canceled = orderEvent(OrderEventKind.ORDER_EVENT_KIND_CANCELED, T + 1_010, placing.id);
+  reader.add('EXEC', exec, canceled);
+  const x = await explain({ reader, subjects, streamPrefix: '', target: canceled.id });
+  assert.equal(x.placedBy?.decisionId, 'arb-1:1');
+  assert.deepEqual(
+    x.canceledBy.map((d) => d.decisionId),
+    ['arb-1:2'],
+  );
 });
 
 test('explain names what it cannot find', async () => {

@@ -12,6 +12,12 @@ import { DEFAULT_KEY_PREFIX, EmbeddedStateReader, RedisStateStore } from '@perpm
 import { CliError, EXIT_UNAVAILABLE } from '../cli-errors.js';
 import type { LiveProjections } from './projections.js';
 
+/**
+ * What explain and the journal reads need of a log: bounded range reads. A read-only
+ * `EventLogReader` is one, and so is a live `EventLog` (the gateway's, in process).
+ */
+export type LogRangeReader = Pick<EventLogReader, 'streamInfo' | 'read'>;
+
 export interface ReplaySourceOptions {
   /** An embedded session directory (`data/sessions/<id>`). */
   readonly session?: string | undefined;

@@ -32,6 +32,7 @@ import {
   projectionName,
   StrategyStepper,
 } from '@perpmesh/strategy/runtime';
+import type { LogRangeReader } from './source.js';
 
 export interface ReplayStrategyOptions {
   readonly reader: EventLogReader;
@@ -153,7 +154,9 @@ export function describeInput(input: StrategyInput): string {
 }
 
 export async function readJournal(
-  opts: Pick<ReplayStrategyOptions, 'reader' | 'subjects' | 'streamPrefix' | 'strategyId'>,
+  opts: Pick<ReplayStrategyOptions, 'subjects' | 'streamPrefix' | 'strategyId'> & {
+    readonly reader: LogRangeReader;
+  },
 ): Promise<JournalEntry[]> {
   const stream = `${opts.streamPrefix}JOURNAL`;
   const entries: JournalEntry[] = [];

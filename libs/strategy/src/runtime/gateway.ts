@@ -49,8 +49,11 @@ export interface OrderGateway {
   readonly dryRun: boolean;
   /** Places (or, for a known client order id, finds) an order; `correlationId` = the decision's envelope id. */
   place(intent: OrderIntent, correlationId: string): Promise<OrderSnapshot>;
-  /** Asks to cancel one own order; undefined when the execution service does not know it. */
-  cancel(ref: OrderRef): Promise<OrderSnapshot | undefined>;
+  /**
+   * Asks to cancel one own order; undefined when the execution service does not know it.
+   * `correlationId` = the canceling decision's envelope id (absent: none, e.g. on stop).
+   */
+  cancel(ref: OrderRef, correlationId?: string): Promise<OrderSnapshot | undefined>;
   /** Open orders on the given accounts (the runtime filters its own by client order id prefix). */
   listOpenOrders(accounts: ReadonlyArray<{ venue: string; account: string }>): Promise<OrderSnapshot[]>;
   close(): void;
@@ -164,7 +167,7 @@ export class GrpcOrderGateway implements OrderGateway {
     }
   }
 
-  async cancel(ref: OrderRef): Promise<OrderSnapshot | undefined> {
+  async cancel(ref: OrderRef, correlationId?: string): Promise<OrderSnapshot | undefined> {
     try {
       const res = await unary(
         this.#client.cancelOrder.bind(this.#client),
@@ -173,6 +176,7 @@ export class GrpcOrderGateway implements OrderGateway {
           account: ref.account,
           instrument: ref.instrument,
           orderId: { $case: 'clientOrderId', value: ref.clientOrderId },
+          ...(correlationId ? { correlationId } : {}),
         },
         this.#timeoutMs,
       );

@@ -211,12 +211,12 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
       place: (intent, correlationId) => inner.place(intent, correlationId),
       listOpenOrders: (accounts) => inner.listOpenOrders(accounts),
       close: () => inner.close(),
-      cancel: async (ref: OrderRef) => {
+      cancel: async (ref: OrderRef, correlationId?: string) => {
         if (lost === undefined) {
           lost = ref.clientOrderId;
           throw new OrderGatewayUnavailableError('CancelOrder: connection reset (test)');
         }
-        return inner.cancel(ref);
+        return inner.cancel(ref, correlationId);
       },
     });
     await stack.startStrategy({ wrapOrders });

@@ -51,14 +51,16 @@ class WatchingGateway implements Pick<OrderGateway, 'place' | 'cancel' | 'dryRun
   readonly dryRun = false;
   readonly placed: Array<{ intent: OrderIntent; correlationId: string; savedOutbox: number }> = [];
   readonly canceled: OrderRef[] = [];
+  readonly cancelCorrelationIds: Array<string | undefined> = [];
   constructor(readonly store: StateStore) {}
   async place(intent: OrderIntent, correlationId: string): Promise<OrderSnapshot> {
     const saved = await this.store.loadProjection<PersistedRecord>(projectionName('grid-1'));
     this.placed.push({ intent, correlationId, savedOutbox: saved?.state.outbox.length ?? 0 });
     return { ...intent, status: 'accepted', filled: ZERO, tsEventMs: T0 };
   }
-  async cancel(ref: OrderRef): Promise<OrderSnapshot | undefined> {
+  async cancel(ref: OrderRef, correlationId?: string): Promise<OrderSnapshot | undefined> {
     this.canceled.push(ref);
+    this.cancelCorrelationIds.push(correlationId);
     return undefined;
   }
 }
@@ -135,6 +137,31 @@ describe('strategy stepper', () => {
     await s.saveIfDirty();
     const after = await store.loadProjection<PersistedRecord>(projectionName('grid-1'));
     assert.equal(after?.state.outbox.length, 0);
+  });
+
+  test("a cancel is sent with the canceling decision's envelope id as its correlation id", async () => {
+    const gateway = new WatchingGateway(store);
+    const published: Envelope[] = [];
+    const s = stepper(gateway, published);
+    s.begin({ [EXEC]: 7 });
+    for (const input of SETUP) await s.step(input);
+    await s.step(start(T0), { stream: EXEC, seq: 8 });
+    await s.release();
+    const placed = gateway.placed.length;
+    assert.ok(placed > 0, 'the grid places at start');
+    const outcome = await s.step({ kind: 'operator', action: 'cancel_all', nowMs: T0 + 1 });
+    await s.release();
+    const decision = published.find(
+      (e) =>
+        e.payload?.$case === 'strategyDecision' &&
+        e.payload.value.decisionId === outcome.decisions[0]?.decisionId,
+    );
+    assert.ok(decision, 'the cancel decision is published');
+    assert.equal(gateway.canceled.length, placed, 'every own order is canceled');
+    assert.deepEqual(
+      gateway.cancelCorrelationIds,
+      gateway.canceled.map(() => decision.id),
+    );
   });
 
   test('stage histograms: decision and persisted once per deciding step, order_sent once per order', async () => {

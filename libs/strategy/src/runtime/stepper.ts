@@ -293,7 +293,7 @@ export class StrategyStepper {
               answers.push({ kind: 'order', nowMs: d.nowMs(), ...answer });
             }
           } else {
-            await d.gateway.cancel(c.ref);
+            await d.gateway.cancel(c.ref, c.correlationId);
           }
           c.done = true;
           this.#dirty = true;

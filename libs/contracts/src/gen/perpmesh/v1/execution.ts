@@ -256,7 +256,17 @@ export interface CancelOrderRequest {
   account: string;
   instrument: string;
   /** Which order: ours or the venue's id. */
-  orderId?: { $case: "clientOrderId"; value: string } | { $case: "venueOrderId"; value: string } | undefined;
+  orderId?:
+    | { $case: "clientOrderId"; value: string }
+    | { $case: "venueOrderId"; value: string }
+    | undefined;
+  /**
+   * Optional: what caused this cancel (e.g. the canceling strategy decision's envelope
+   * id). It becomes the correlation_id of the cancel's exec.order events
+   * (cancel_requested, canceled, cancel rejected); the order payload's own
+   * correlation_id stays the placing one. Absent: the placing one (an operator's cancel).
+   */
+  correlationId?: string | undefined;
 }
 
 export interface CancelOrderResponse {
@@ -269,6 +279,8 @@ export interface CancelAllOrdersRequest {
   account: string;
   /** Empty = every instrument. */
   instrument: string;
+  /** Optional: what caused this cancel, as in CancelOrderRequest.correlation_id. */
+  correlationId?: string | undefined;
 }
 
 export interface CancelAllOrdersResponse {
@@ -1667,7 +1679,7 @@ export const PlaceOrderResponse: MessageFns<PlaceOrderResponse> = {
 };
 
 function createBaseCancelOrderRequest(): CancelOrderRequest {
-  return { venue: "", account: "", instrument: "", orderId: undefined };
+  return { venue: "", account: "", instrument: "", orderId: undefined, correlationId: undefined };
 }
 
 export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
@@ -1688,6 +1700,9 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
       case "venueOrderId":
         writer.uint32(42).string(message.orderId.value);
         break;
+    }
+    if (message.correlationId !== undefined) {
+      writer.uint32(50).string(message.correlationId);
     }
     return writer;
   },
@@ -1745,6 +1760,14 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
             message.orderId = { $case: "venueOrderId", value: reader.string() };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1771,6 +1794,11 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
         : isSet(object.venue_order_id)
         ? { $case: "venueOrderId", value: globalThis.String(object.venue_order_id) }
         : undefined,
+      correlationId: isSet(object.correlationId)
+        ? globalThis.String(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.String(object.correlation_id)
+        : undefined,
     };
   },
 
@@ -1789,6 +1817,9 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
       obj.clientOrderId = message.orderId.value;
     } else if (message.orderId?.$case === "venueOrderId") {
       obj.venueOrderId = message.orderId.value;
+    }
+    if (message.correlationId !== undefined) {
+      obj.correlationId = message.correlationId;
     }
     return obj;
   },
@@ -1815,6 +1846,7 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
         break;
       }
     }
+    message.correlationId = object.correlationId ?? undefined;
     return message;
   },
 };
@@ -1887,7 +1919,7 @@ export const CancelOrderResponse: MessageFns<CancelOrderResponse> = {
 };
 
 function createBaseCancelAllOrdersRequest(): CancelAllOrdersRequest {
-  return { venue: "", account: "", instrument: "" };
+  return { venue: "", account: "", instrument: "", correlationId: undefined };
 }
 
 export const CancelAllOrdersRequest: MessageFns<CancelAllOrdersRequest> = {
@@ -1900,6 +1932,9 @@ export const CancelAllOrdersRequest: MessageFns<CancelAllOrdersRequest> = {
     }
     if (message.instrument !== "") {
       writer.uint32(26).string(message.instrument);
+    }
+    if (message.correlationId !== undefined) {
+      writer.uint32(34).string(message.correlationId);
     }
     return writer;
   },
@@ -1941,6 +1976,14 @@ export const CancelAllOrdersRequest: MessageFns<CancelAllOrdersRequest> = {
             message.instrument = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1958,6 +2001,11 @@ export const CancelAllOrdersRequest: MessageFns<CancelAllOrdersRequest> = {
       venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
       account: isSet(object.account) ? globalThis.String(object.account) : "",
       instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
+      correlationId: isSet(object.correlationId)
+        ? globalThis.String(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.String(object.correlation_id)
+        : undefined,
     };
   },
 
@@ -1972,6 +2020,9 @@ export const CancelAllOrdersRequest: MessageFns<CancelAllOrdersRequest> = {
     if (message.instrument !== "") {
       obj.instrument = message.instrument;
     }
+    if (message.correlationId !== undefined) {
+      obj.correlationId = message.correlationId;
+    }
     return obj;
   },
 
@@ -1983,6 +2034,7 @@ export const CancelAllOrdersRequest: MessageFns<CancelAllOrdersRequest> = {
     message.venue = object.venue ?? "";
     message.account = object.account ?? "";
     message.instrument = object.instrument ?? "";
+    message.correlationId = object.correlationId ?? undefined;
     return message;
   },
 };
