@@ -7,6 +7,7 @@
  * Amounts are quote currency; a cost is positive when we pay it.
  */
 import {
+  type BookWalk,
   type Decimal,
   dec,
   fundingPayment,
@@ -47,6 +48,19 @@ export function widestSpreadPair<V extends { readonly ratePerHour: Decimal }>(
 
 /** The smallest size that is a whole number of lots on both venues (their least common multiple). */
 export function commonLotSize(a: Decimal, b: Decimal): Decimal {
+  // Every pair costing asks for the same few lot pairs (speed only; bounded, lots come from markets).
+  const key = `${a.toString()}|${b.toString()}`;
+  const known = commonLots.get(key);
+  if (known !== undefined) return known;
+  if (commonLots.size >= 256) commonLots.clear();
+  const lot = leastCommonMultiple(a, b);
+  commonLots.set(key, lot);
+  return lot;
+}
+
+const commonLots = new Map<string, Decimal>();
+
+function leastCommonMultiple(a: Decimal, b: Decimal): Decimal {
   const places = Math.max(a.decimalPlaces(), b.decimalPlaces());
   const scale = dec(10).pow(places);
   const ai = BigInt(a.mul(scale).toFixed(0));
@@ -73,9 +87,33 @@ export interface TakeCost {
   readonly worst: Decimal;
 }
 
+/**
+ * Walks already done on a book, by side and size. One decider step costs every venue pair
+ * (and ranks instruments first), walking each book with the same sizes many times; a book
+ * in the world is replaced by the next snapshot, never changed, so its walks are kept with
+ * it (weakly: they go when the book does). Speed only: the same results as `walk`.
+ */
+const walksByBook = new WeakMap<BookState, Map<string, BookWalk>>();
+
+/** `walk`, remembered per book object, side and size. */
+export function walkOnce(book: BookState, side: Side, size: Decimal): BookWalk {
+  let walks = walksByBook.get(book);
+  if (walks === undefined) {
+    walks = new Map();
+    walksByBook.set(book, walks);
+  }
+  const key = `${side}${size.toString()}`;
+  let result = walks.get(key);
+  if (result === undefined) {
+    result = walk(book, side, size);
+    walks.set(key, result);
+  }
+  return result;
+}
+
 /** Fees and slippage of taking `size` on one venue, as cost (positive = we pay); undefined if the book is too thin. */
 export function takeCost(v: PricedBook, side: Side, size: Decimal): TakeCost | undefined {
-  const w = walk(v.book, side, size);
+  const w = walkOnce(v.book, side, size);
   if (!w.unfilled.isZero() || !w.vwap || !w.worstPrice) return undefined;
   const slippage = side === 'buy' ? w.vwap.minus(v.mid).mul(size) : v.mid.minus(w.vwap).mul(size);
   return { fee: w.notional.mul(v.feeRate), slippage, worst: w.worstPrice };
@@ -189,9 +227,16 @@ export function estimateCarry(
 
 /** What a book can fill on both sides: the smaller of its visible bid and ask sizes (an arb enters one way and exits the other). */
 export function fillableBothWays(book: BookState): Decimal {
+  const known = fillableByBook.get(book);
+  if (known !== undefined) return known;
   const total = (levels: BookState['bids']) => levels.reduce((sum, l) => sum.plus(l.size), ZERO);
-  return minDec(total(book.bids), total(book.asks));
+  const fillable = minDec(total(book.bids), total(book.asks));
+  fillableByBook.set(book, fillable);
+  return fillable;
 }
+
+/** Per book object, as `walksByBook` (every pair of an instrument asks for each of its books). */
+const fillableByBook = new WeakMap<BookState, Decimal>();
 
 /**
  * Hours of funding at the current per-hour rates needed to pay `costs` (fees and slippage,
