@@ -93,6 +93,12 @@ export interface WorldVenueParams {
 export interface SimWorldConfig {
   /** Non-negative safe integer. */
   readonly seed: number;
+  /**
+   * `synthetic` (default): the seeded index, basis, market maker and noise move the market.
+   * `tape`: none of them run; a recorded market is put on the venues from outside
+   * (tape.ts), and the world only keeps time (funding, dead-man switches, insurance unwinds).
+   */
+  readonly market?: 'synthetic' | 'tape';
   readonly startMs: EpochMs;
   readonly indices: readonly IndexParams[];
   readonly venues: readonly WorldVenueParams[];
@@ -297,8 +303,12 @@ export class SimWorld {
     const dtHours = (nowMs - this.clockMs) / HOUR_MS;
     this.clockMs = nowMs;
     if (dtHours > 0 || !this.started) {
-      for (const index of this.indices.values()) this.moveIndex(index, dtHours);
-      for (const venue of this.venues.values()) this.stepVenue(venue, nowMs, dtHours);
+      if (this.config.market === 'tape') {
+        for (const venue of this.venues.values()) this.keepVenueTime(venue, nowMs);
+      } else {
+        for (const index of this.indices.values()) this.moveIndex(index, dtHours);
+        for (const venue of this.venues.values()) this.stepVenue(venue, nowMs, dtHours);
+      }
       this.started = true;
     }
     const events: SimEvent[] = [];
@@ -339,6 +349,12 @@ export class SimWorld {
     }
     for (const vi of venue.instruments.values()) this.requote(venue, vi, nowMs);
     for (const vi of venue.instruments.values()) this.noise(venue, vi, dtHours);
+    for (const vi of venue.instruments.values()) this.unwindInsurance(venue, vi);
+  }
+
+  /** A tape market: the venue's clock and its own mechanics only, no synthetic participants. */
+  private keepVenueTime(venue: VenueState, nowMs: EpochMs): void {
+    venue.exchange.advance(nowMs);
     for (const vi of venue.instruments.values()) this.unwindInsurance(venue, vi);
   }
 
