@@ -21,6 +21,9 @@ export class SimOrder {
   filledNotional: Decimal = ZERO;
   feesPaid: Decimal = ZERO;
   unfilledSize: Decimal = ZERO;
+  /** size - filled - unfilled, kept on every change of the three (it is read far more often than they change). */
+  #remaining: Decimal;
+  #size: Decimal;
   status: OrderStatus = 'accepted';
   endReason: OrderEndReason | undefined;
   reject: Reject | undefined;
@@ -36,15 +39,27 @@ export class SimOrder {
     readonly type: OrderType,
     readonly timeInForce: TimeInForce,
     readonly price: Decimal | undefined,
-    public size: Decimal,
+    size: Decimal,
     readonly reduceOnly: boolean,
     readonly createdMs: EpochMs,
   ) {
     this.updatedMs = createdMs;
+    this.#size = size;
+    this.#remaining = size;
+  }
+
+  get size(): Decimal {
+    return this.#size;
+  }
+
+  /** Capped before acceptance (reduce-only to the position). */
+  set size(size: Decimal) {
+    this.#size = size;
+    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
   }
 
   get remainingSize(): Decimal {
-    return this.size.minus(this.filledSize).minus(this.unfilledSize);
+    return this.#remaining;
   }
 
   get isOpen(): boolean {
@@ -60,6 +75,7 @@ export class SimOrder {
     this.filledSize = this.filledSize.plus(size);
     this.filledNotional = this.filledNotional.plus(size.mul(price));
     this.feesPaid = this.feesPaid.plus(fee);
+    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
     this.status = this.filledSize.eq(this.size) ? 'filled' : 'partially_filled';
     this.updatedMs = nowMs;
   }
@@ -67,6 +83,7 @@ export class SimOrder {
   /** Ends the order with whatever is left unfilled. */
   end(status: 'canceled' | 'expired', reason: OrderEndReason, nowMs: EpochMs): void {
     this.unfilledSize = this.unfilledSize.plus(this.remainingSize);
+    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
     this.status = status;
     this.endReason = reason;
     this.updatedMs = nowMs;

@@ -196,6 +196,12 @@ interface VenueInstrumentState {
 
 interface VenueState {
   readonly params: WorldVenueParams;
+  /** The market maker's bps parameters as fractions (constant: computed once, not every requote). */
+  readonly quoting: {
+    readonly requoteMove: Decimal;
+    readonly halfSpread: Decimal;
+    readonly spacing: Decimal;
+  };
   readonly exchange: SimExchange;
   readonly instruments: Map<InstrumentId, VenueInstrumentState>;
   readonly mmRng: SimRng;
@@ -255,8 +261,14 @@ export class SimWorld {
       }
       exchange.deposit(MARKET_MAKER_ACCOUNT_ID, v.marketMaker.collateral);
       exchange.deposit(NOISE_ACCOUNT_ID, v.noise.collateral);
+      const bps = new Decimal('0.0001');
       this.venues.set(venueId, {
         params: v,
+        quoting: {
+          requoteMove: bps.mul(floatToDecimal(v.marketMaker.requoteBps)),
+          halfSpread: bps.mul(floatToDecimal(v.marketMaker.halfSpreadBps)),
+          spacing: bps.mul(floatToDecimal(v.marketMaker.levelSpacingBps)),
+        },
         exchange,
         instruments,
         mmRng: root.fork(),
@@ -363,21 +375,15 @@ export class SimWorld {
     const mm = venue.params.marketMaker;
     const id = vi.spec.instrumentId;
     const mark = ex.markPrice(id) as Decimal;
-    const bps = new Decimal('0.0001');
+    const { requoteMove, halfSpread, spacing } = venue.quoting;
     const stale =
       vi.quotedCenter === undefined ||
       nowMs - vi.quotedAtMs >= mm.refreshMs ||
-      mark
-        .minus(vi.quotedCenter)
-        .abs()
-        .div(mark)
-        .gt(bps.mul(floatToDecimal(mm.requoteBps))) ||
+      mark.minus(vi.quotedCenter).abs().div(mark).gt(requoteMove) ||
       // Refill once a few levels were taken.
       ex.openOrderCount(MARKET_MAKER_ACCOUNT_ID, id) <= mm.levels * 2 - 3;
     if (!stale) return;
     const inventory = ex.position(MARKET_MAKER_ACCOUNT_ID, id).size;
-    const halfSpread = bps.mul(floatToDecimal(mm.halfSpreadBps));
-    const spacing = bps.mul(floatToDecimal(mm.levelSpacingBps));
     // Long inventory lowers both quotes (sell sooner, buy later), short raises them.
     const skew = halfSpread.mul(inventory.div(vi.mmLevelSize.mul(mm.skewInventoryLevels)));
     const center = mark.mul(new Decimal(1).minus(skew));
