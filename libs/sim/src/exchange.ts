@@ -184,6 +184,12 @@ export class SimExchange {
   private tradeSeq = 0;
   /** Closed orders still queryable, oldest first (bounded by closedOrderRetention). */
   private readonly closedOrders = new Map<VenueOrderId, SimOrder>();
+  /**
+   * The same orders oldest first, from `closedOrderHead` on: finding the oldest through the
+   * Map's iterator skips every entry deleted before it, a cost that grows with the history.
+   */
+  private closedOrderQueue: SimOrder[] = [];
+  private closedOrderHead = 0;
   private readonly openOrdersById = new Map<VenueOrderId, SimOrder>();
   /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
   private readonly byClientId = new Map<string, SimOrder>();
@@ -866,10 +872,17 @@ export class SimExchange {
       this.forgetClientId(order);
       return;
     }
+    if (this.closedOrders.has(order.venueOrderId)) return;
     this.closedOrders.set(order.venueOrderId, order);
+    this.closedOrderQueue.push(order);
     if (this.closedOrders.size > this.config.closedOrderRetention) {
-      const [oldestId, oldest] = this.closedOrders.entries().next().value as [string, SimOrder];
-      this.closedOrders.delete(oldestId);
+      const oldest = this.closedOrderQueue[this.closedOrderHead] as SimOrder;
+      this.closedOrderHead += 1;
+      if (this.closedOrderHead >= 1024 && this.closedOrderHead * 2 >= this.closedOrderQueue.length) {
+        this.closedOrderQueue = this.closedOrderQueue.slice(this.closedOrderHead);
+        this.closedOrderHead = 0;
+      }
+      this.closedOrders.delete(oldest.venueOrderId);
       this.forgetClientId(oldest);
     }
   }

@@ -90,27 +90,30 @@ export class SimOrder {
   }
 
   view(): OrderView {
-    return {
+    // Built field by field in the interface's order (no conditional spreads: one of these
+    // is made for every order event, and the spread temporaries were a visible share).
+    const view: { -readonly [K in keyof OrderView]: OrderView[K] } = {
       venueId: this.venueId,
       accountId: this.accountId,
       instrumentId: this.instrumentId,
       venueOrderId: this.venueOrderId,
-      ...(this.clientOrderId === undefined ? {} : { clientOrderId: this.clientOrderId }),
-      side: this.side,
-      type: this.type,
-      timeInForce: this.timeInForce,
-      ...(this.price === undefined ? {} : { price: this.price }),
-      size: this.size,
-      filledSize: this.filledSize,
-      unfilledSize: this.unfilledSize,
-      ...(this.filledSize.isZero() ? {} : { avgFillPrice: this.filledNotional.div(this.filledSize) }),
-      feesPaid: this.feesPaid,
-      reduceOnly: this.reduceOnly,
-      status: this.status,
-      ...(this.endReason === undefined ? {} : { endReason: this.endReason }),
-      ...(this.reject === undefined ? {} : { reject: this.reject }),
-      createdMs: this.createdMs,
-      updatedMs: this.updatedMs,
-    };
+    } as OrderView;
+    if (this.clientOrderId !== undefined) view.clientOrderId = this.clientOrderId;
+    view.side = this.side;
+    view.type = this.type;
+    view.timeInForce = this.timeInForce;
+    if (this.price !== undefined) view.price = this.price;
+    view.size = this.size;
+    view.filledSize = this.filledSize;
+    view.unfilledSize = this.unfilledSize;
+    if (!this.filledSize.isZero()) view.avgFillPrice = this.filledNotional.div(this.filledSize);
+    view.feesPaid = this.feesPaid;
+    view.reduceOnly = this.reduceOnly;
+    view.status = this.status;
+    if (this.endReason !== undefined) view.endReason = this.endReason;
+    if (this.reject !== undefined) view.reject = this.reject;
+    view.createdMs = this.createdMs;
+    view.updatedMs = this.updatedMs;
+    return view;
   }
 }
