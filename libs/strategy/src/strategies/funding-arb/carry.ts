@@ -88,25 +88,61 @@ export interface TakeCost {
 }
 
 /**
- * Walks already done on a book, by side and size. One decider step costs every venue pair
- * (and ranks instruments first), walking each book with the same sizes many times; a book
- * in the world is replaced by the next snapshot, never changed, so its walks are kept with
- * it (weakly: they go when the book does). Speed only: the same results as `walk`.
+ * What is known about one book's levels: its walks by side and size, and its two-way
+ * depth. One decider step costs every venue pair (and ranks instruments first), walking
+ * each book with the same sizes many times, and every input's step sees the same books
+ * again (copied, but holding the same Decimal objects: Decimals are immutable and the
+ * step's copy shares them). So a book is recognised by its levels' Decimal objects: the
+ * same objects in the same places are the same levels, and what was computed from them
+ * holds. Speed only: the same results as computing them afresh.
  */
-const walksByBook = new WeakMap<BookState, Map<string, BookWalk>>();
+interface KnownBook {
+  /** Bid prices and sizes, then ask prices and sizes, as the objects the levels held. */
+  readonly refs: readonly Decimal[];
+  readonly bidCount: number;
+  readonly walks: Map<string, BookWalk>;
+  fillable?: Decimal;
+}
 
-/** `walk`, remembered per book object, side and size. */
-export function walkOnce(book: BookState, side: Side, size: Decimal): BookWalk {
-  let walks = walksByBook.get(book);
-  if (walks === undefined) {
-    walks = new Map();
-    walksByBook.set(book, walks);
+/** Keyed by the book's first level price object (weakly: entries go with the Decimals). */
+const knownBooks = new WeakMap<Decimal, KnownBook>();
+
+function sameLevels(known: KnownBook, book: BookState): boolean {
+  if (known.bidCount !== book.bids.length || known.refs.length !== 2 * (book.bids.length + book.asks.length))
+    return false;
+  let i = 0;
+  for (const levels of [book.bids, book.asks]) {
+    for (const level of levels) {
+      if (known.refs[i] !== level.price || known.refs[i + 1] !== level.size) return false;
+      i += 2;
+    }
   }
+  return true;
+}
+
+function knownBook(book: BookState): KnownBook | undefined {
+  const first = book.bids[0]?.price ?? book.asks[0]?.price;
+  if (first === undefined) return undefined;
+  const known = knownBooks.get(first);
+  if (known !== undefined && sameLevels(known, book)) return known;
+  const fresh: KnownBook = {
+    refs: [...book.bids, ...book.asks].flatMap((l) => [l.price, l.size]),
+    bidCount: book.bids.length,
+    walks: new Map(),
+  };
+  knownBooks.set(first, fresh);
+  return fresh;
+}
+
+/** `walk`, remembered per book levels, side and size. */
+export function walkOnce(book: BookState, side: Side, size: Decimal): BookWalk {
+  const known = knownBook(book);
+  if (known === undefined) return walk(book, side, size);
   const key = `${side}${size.toString()}`;
-  let result = walks.get(key);
+  let result = known.walks.get(key);
   if (result === undefined) {
     result = walk(book, side, size);
-    walks.set(key, result);
+    known.walks.set(key, result);
   }
   return result;
 }
@@ -227,16 +263,13 @@ export function estimateCarry(
 
 /** What a book can fill on both sides: the smaller of its visible bid and ask sizes (an arb enters one way and exits the other). */
 export function fillableBothWays(book: BookState): Decimal {
-  const known = fillableByBook.get(book);
-  if (known !== undefined) return known;
+  const known = knownBook(book);
+  if (known?.fillable !== undefined) return known.fillable;
   const total = (levels: BookState['bids']) => levels.reduce((sum, l) => sum.plus(l.size), ZERO);
   const fillable = minDec(total(book.bids), total(book.asks));
-  fillableByBook.set(book, fillable);
+  if (known !== undefined) known.fillable = fillable;
   return fillable;
 }
-
-/** Per book object, as `walksByBook` (every pair of an instrument asks for each of its books). */
-const fillableByBook = new WeakMap<BookState, Decimal>();
 
 /**
  * Hours of funding at the current per-hour rates needed to pay `costs` (fees and slippage,
