@@ -57,12 +57,15 @@ import type {
 } from './events.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
-  crossMargin,
+  type InstrumentMargin,
   type InstrumentMarginInput,
+  instrumentMargin,
   isBelowMaintenance,
   liquidationCharges,
   liquidationPrice,
   type MarginSummary,
+  sameMarginInput,
+  sumMargin,
   withdrawable,
 } from './margin.js';
 import { SimOrder } from './order.js';
@@ -502,7 +505,7 @@ export class SimExchange {
 
   /** The account's cross margin (margin.ts), counting `extra` as if it rested too. */
   private margin(acc: Account, extra?: ExtraOrder): MarginSummary {
-    const parts: InstrumentMarginInput[] = [];
+    const parts: InstrumentMargin[] = [];
     for (const inst of this.instruments.values()) {
       const id = inst.spec.instrumentId;
       const pos = acc.positions.get(id);
@@ -519,7 +522,7 @@ export class SimExchange {
         if (extra.side === 'buy') buyNotional = buyNotional.plus(n);
         else sellNotional = sellNotional.plus(n);
       }
-      parts.push({
+      const input: InstrumentMarginInput = {
         size,
         costBasis: pos?.costBasis ?? ZERO,
         mark,
@@ -527,9 +530,17 @@ export class SimExchange {
         leverage: this.leverageOf(acc, inst.spec),
         buyNotional,
         sellNotional,
-      });
+      };
+      const known = acc.marginParts.get(id);
+      if (known !== undefined && sameMarginInput(known.input, input)) {
+        parts.push(known.part);
+      } else {
+        const part = instrumentMargin(input);
+        acc.marginParts.set(id, { input, part });
+        parts.push(part);
+      }
     }
-    return crossMargin(acc.walletBalance(), parts);
+    return sumMargin(acc.walletBalance(), parts);
   }
 
   // ---------------------------------------------------------------- orders
