@@ -1194,6 +1194,12 @@ export class SimExchange {
     return this.positionView(this.accountOrThrow(accountId), instrumentId);
   }
 
+  /** The signed size of `position()`, without building the view (its margin and liquidation price). */
+  positionSize(accountId: AccountId, instrumentId: InstrumentId): Decimal {
+    this.instrumentOrThrow(instrumentId);
+    return this.accountOrThrow(accountId).positionSize(instrumentId);
+  }
+
   openOrders(accountId: AccountId, instrumentId?: InstrumentId): OrderView[] {
     const acc = this.accountOrThrow(accountId);
     return [...acc.openOrders.values()]

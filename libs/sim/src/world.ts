@@ -383,7 +383,7 @@ export class SimWorld {
       // Refill once a few levels were taken.
       ex.openOrderCount(MARKET_MAKER_ACCOUNT_ID, id) <= mm.levels * 2 - 3;
     if (!stale) return;
-    const inventory = ex.position(MARKET_MAKER_ACCOUNT_ID, id).size;
+    const inventory = ex.positionSize(MARKET_MAKER_ACCOUNT_ID, id);
     // Long inventory lowers both quotes (sell sooner, buy later), short raises them.
     const skew = halfSpread.mul(inventory.div(vi.mmLevelSize.mul(mm.skewInventoryLevels)));
     const center = mark.mul(new Decimal(1).minus(skew));
@@ -429,7 +429,7 @@ export class SimWorld {
     const mark = ex.markPrice(id) as Decimal;
     const cap = new Decimal(params.maxPositionNotional.toString());
     for (let i = 0; i < count; i++) {
-      const pos = ex.position(NOISE_ACCOUNT_ID, id).size;
+      const pos = ex.positionSize(NOISE_ACCOUNT_ID, id);
       const tooBig = pos.abs().mul(mark).gt(cap);
       const side: Side = tooBig ? (pos.isPos() ? 'sell' : 'buy') : rng.chance(0.5) ? 'buy' : 'sell';
       let size = vi.spec.lotSize.mul(rng.int(1, Math.max(1, vi.noiseMaxLots)));
@@ -452,7 +452,7 @@ export class SimWorld {
   private unwindInsurance(venue: VenueState, vi: VenueInstrumentState): void {
     const ex = venue.exchange;
     const id = vi.spec.instrumentId;
-    const pos = ex.position(INSURANCE_ACCOUNT_ID, id).size;
+    const pos = ex.positionSize(INSURANCE_ACCOUNT_ID, id);
     if (pos.isZero()) return;
     ex.placeOrder({
       accountId: INSURANCE_ACCOUNT_ID,

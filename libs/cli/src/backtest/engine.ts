@@ -363,7 +363,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     const equityNow = () => {
       let total = new Decimal(0);
       for (const { venue, account } of traded) {
-        total = total.plus(hub.exchange(venue).balance(account).equity);
+        total = total.plus(hub.exchange(venue).marginSummary(account).equity);
       }
       return total;
     };
@@ -386,7 +386,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         let mark: Decimal | undefined;
         for (const { venue, account } of held) {
           const exchange = hub.exchange(venue);
-          net = net.plus(exchange.position(account, instrument).size);
+          net = net.plus(exchange.positionSize(account, instrument));
           mark ??= exchange.markPrice(instrument);
         }
         if (!net.isZero() && mark !== undefined) total = total.plus(net.abs().mul(mark));
