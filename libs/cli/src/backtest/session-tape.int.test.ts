@@ -6,7 +6,7 @@
  * without market data is refused naming the tape.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -18,7 +18,7 @@ import { defaultWorldConfig, SimWorld } from '@perpmesh/sim';
 import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
 import { paperHubOptionsFromConfig } from '@perpmesh/venues';
 import { embeddedConfigSchema } from '../embedded.js';
-import { summaryJson, summaryLines } from './command.js';
+import { backtestCommand, summaryJson, summaryLines } from './command.js';
 import { runBacktest } from './engine.js';
 import { loadSessionTape } from './session-tape.js';
 
@@ -151,6 +151,29 @@ describe('runBacktest (session tape)', () => {
       s.funding.plus(s.priceAndBasis).plus(s.fees).plus(s.slippage).toFixed(),
       s.endEquity.minus(s.startEquity).toFixed(),
     );
+  });
+
+  test('perpmesh backtest --tape session:<dir>: the summary says which session, the chart is written', async () => {
+    const session = join(dir, 'sessions', '20260301T000000Z');
+    if (!existsSync(session)) await recordSession(session, 180);
+    let out = '';
+    let err = '';
+    const chart = join(dir, 'session-chart.html');
+    const code = await backtestCommand(
+      `${ROOT}config/perpmesh.yaml`,
+      { tape: `session:${session}`, json: true, chart },
+      {
+        out: { write: (s: string) => ((out += s), true) },
+        err: { write: (s: string) => ((err += s), true) },
+      } as never,
+      { PERPMESH_CONFIG: '' },
+    );
+    assert.equal(code, 0, err);
+    const report = JSON.parse(out) as { tape: string; steps: number; summary: Record<string, string> };
+    assert.match(report.tape, /^session .*20260301T000000Z$/);
+    assert.equal(report.steps, 180);
+    assert.equal(report.summary.startEquity, '300000');
+    assert.ok(existsSync(chart));
   });
 
   test('a session without market data is refused, naming the tape', async () => {
