@@ -41,7 +41,7 @@ import {
   type SimulatedVenue,
 } from '@perpmesh/venues';
 import { BacktestLedger, type BacktestSummary, type EquityPoint } from './ledger.js';
-import { type RecordedMarket, recordedInput } from './session-tape.js';
+import { type RecordedMarket, type RecordedMarketEvent, recordedInput } from './session-tape.js';
 
 /** A fixed tape start (2026-01-01T00:00:00Z): funding boundaries and times are the same every run. */
 export const BACKTEST_START_MS = Date.UTC(2026, 0, 1);
@@ -401,16 +401,14 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     const onVenues = new Set(
       hub.venueIds().flatMap((v) => hub.venueConfig(v).instruments.map((i) => key(v, i.instrumentId))),
     );
+    const events = recorded?.events ?? [];
     let cursor = 0;
     const replayUntil = (untilMs: number): StrategyInput[] => {
       const seen: StrategyInput[] = [];
-      const events = recorded?.events ?? [];
-      for (
-        ;
-        cursor < events.length && (events[cursor] as (typeof events)[number]).atMs <= untilMs;
-        cursor++
-      ) {
-        const event = events[cursor] as (typeof events)[number];
+      while (cursor < events.length) {
+        const event = events[cursor] as RecordedMarketEvent;
+        if (event.atMs > untilMs) break;
+        cursor += 1;
         const input = recordedInput(event, event.atMs);
         if (input === undefined) continue;
         if (onVenues.has(key(event.venue, event.instrument))) {
