@@ -156,20 +156,27 @@ describe('runBacktest (session tape)', () => {
   test('perpmesh backtest --tape session:<dir>: the summary says which session, the chart is written', async () => {
     const session = join(dir, 'sessions', '20260301T000000Z');
     if (!existsSync(session)) await recordSession(session, 180);
-    let out = '';
-    let err = '';
+    const out: string[] = [];
+    const err: string[] = [];
+    const sink = (into: string[]) => ({
+      write: (text: string) => {
+        into.push(text);
+        return true;
+      },
+    });
     const chart = join(dir, 'session-chart.html');
     const code = await backtestCommand(
       `${ROOT}config/perpmesh.yaml`,
       { tape: `session:${session}`, json: true, chart },
-      {
-        out: { write: (s: string) => ((out += s), true) },
-        err: { write: (s: string) => ((err += s), true) },
-      } as never,
+      { out: sink(out), err: sink(err) } as never,
       { PERPMESH_CONFIG: '' },
     );
-    assert.equal(code, 0, err);
-    const report = JSON.parse(out) as { tape: string; steps: number; summary: Record<string, string> };
+    assert.equal(code, 0, err.join(''));
+    const report = JSON.parse(out.join('')) as {
+      tape: string;
+      steps: number;
+      summary: Record<string, string>;
+    };
     assert.match(report.tape, /^session .*20260301T000000Z$/);
     assert.equal(report.steps, 180);
     assert.equal(report.summary.startEquity, '300000');
