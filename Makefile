@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export NATS_URL ?= nats://127.0.0.1:4222
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: setup build proto proto-check run replay test test-unit bench chaos lint prepare up down clean
+.PHONY: setup build proto proto-check run replay backtest-day test test-unit bench chaos lint prepare up down clean
 
 setup: ## npm deps, Debian's nats-server/redis-server, both started and answering (PERPMESH_DOCKER=1: also make prepare)
 	@bash scripts/setup.sh
@@ -26,6 +26,9 @@ run: build ## every service in one process, embedded log and store, paper venues
 replay: build ## replay the newest `make run` session: projections, then a strategy's journal (STRATEGY=arb-1)
 	@node libs/cli/bin/perpmesh.js replay projections && \
 	  node libs/cli/bin/perpmesh.js replay strategy $${STRATEGY:-arb-1}
+
+backtest-day: build ## the funding arb over one day of synthetic tape (SEED=7): summary, chart, wall and CPU time
+	@node libs/cli/bin/perpmesh.js backtest config/perpmesh.yaml --tape synthetic:$${SEED:-7}:1d
 
 test: setup proto-check build ## the whole suite: unit, contract, integration, e2e
 	@node scripts/test.mjs

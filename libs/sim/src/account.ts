@@ -7,7 +7,7 @@
  * cash flow on every fill.
  */
 import { type AccountId, Decimal, type EpochMs, type InstrumentId, ZERO } from '@perpmesh/core';
-import { unrealizedPnl } from './margin.js';
+import { type InstrumentMargin, type InstrumentMarginInput, unrealizedPnl } from './margin.js';
 import type { SimOrder } from './order.js';
 
 export class Position {
@@ -87,6 +87,14 @@ export class Account {
   readonly openOrders = new Map<string, SimOrder>();
   /** Last nonce per API key (strict-nonce venues). */
   readonly lastNonce = new Map<string, number>();
+  /**
+   * The last margin part computed per instrument, with its input: an account places many
+   * orders on one instrument while its other instruments stay as they were (speed only).
+   */
+  readonly marginParts = new Map<
+    InstrumentId,
+    { readonly input: InstrumentMarginInput; readonly part: InstrumentMargin }
+  >();
   /** Venue time at which the dead-man switch cancels every open order; undefined = disarmed. */
   cancelAllAtMs: EpochMs | undefined;
 

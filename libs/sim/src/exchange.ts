@@ -57,12 +57,15 @@ import type {
 } from './events.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
-  crossMargin,
+  type InstrumentMargin,
   type InstrumentMarginInput,
+  instrumentMargin,
   isBelowMaintenance,
   liquidationCharges,
   liquidationPrice,
   type MarginSummary,
+  sameMarginInput,
+  sumMargin,
   withdrawable,
 } from './margin.js';
 import { SimOrder } from './order.js';
@@ -184,6 +187,12 @@ export class SimExchange {
   private tradeSeq = 0;
   /** Closed orders still queryable, oldest first (bounded by closedOrderRetention). */
   private readonly closedOrders = new Map<VenueOrderId, SimOrder>();
+  /**
+   * The same orders oldest first, from `closedOrderHead` on: finding the oldest through the
+   * Map's iterator skips every entry deleted before it, a cost that grows with the history.
+   */
+  private closedOrderQueue: SimOrder[] = [];
+  private closedOrderHead = 0;
   private readonly openOrdersById = new Map<VenueOrderId, SimOrder>();
   /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
   private readonly byClientId = new Map<string, SimOrder>();
@@ -496,7 +505,7 @@ export class SimExchange {
 
   /** The account's cross margin (margin.ts), counting `extra` as if it rested too. */
   private margin(acc: Account, extra?: ExtraOrder): MarginSummary {
-    const parts: InstrumentMarginInput[] = [];
+    const parts: InstrumentMargin[] = [];
     for (const inst of this.instruments.values()) {
       const id = inst.spec.instrumentId;
       const pos = acc.positions.get(id);
@@ -513,7 +522,7 @@ export class SimExchange {
         if (extra.side === 'buy') buyNotional = buyNotional.plus(n);
         else sellNotional = sellNotional.plus(n);
       }
-      parts.push({
+      const input: InstrumentMarginInput = {
         size,
         costBasis: pos?.costBasis ?? ZERO,
         mark,
@@ -521,9 +530,17 @@ export class SimExchange {
         leverage: this.leverageOf(acc, inst.spec),
         buyNotional,
         sellNotional,
-      });
+      };
+      const known = acc.marginParts.get(id);
+      if (known !== undefined && sameMarginInput(known.input, input)) {
+        parts.push(known.part);
+      } else {
+        const part = instrumentMargin(input);
+        acc.marginParts.set(id, { input, part });
+        parts.push(part);
+      }
     }
-    return crossMargin(acc.walletBalance(), parts);
+    return sumMargin(acc.walletBalance(), parts);
   }
 
   // ---------------------------------------------------------------- orders
@@ -866,10 +883,17 @@ export class SimExchange {
       this.forgetClientId(order);
       return;
     }
+    if (this.closedOrders.has(order.venueOrderId)) return;
     this.closedOrders.set(order.venueOrderId, order);
+    this.closedOrderQueue.push(order);
     if (this.closedOrders.size > this.config.closedOrderRetention) {
-      const [oldestId, oldest] = this.closedOrders.entries().next().value as [string, SimOrder];
-      this.closedOrders.delete(oldestId);
+      const oldest = this.closedOrderQueue[this.closedOrderHead] as SimOrder;
+      this.closedOrderHead += 1;
+      if (this.closedOrderHead >= 1024 && this.closedOrderHead * 2 >= this.closedOrderQueue.length) {
+        this.closedOrderQueue = this.closedOrderQueue.slice(this.closedOrderHead);
+        this.closedOrderHead = 0;
+      }
+      this.closedOrders.delete(oldest.venueOrderId);
       this.forgetClientId(oldest);
     }
   }
@@ -1168,6 +1192,12 @@ export class SimExchange {
   position(accountId: AccountId, instrumentId: InstrumentId): PositionView {
     this.instrumentOrThrow(instrumentId);
     return this.positionView(this.accountOrThrow(accountId), instrumentId);
+  }
+
+  /** The signed size of `position()`, without building the view (its margin and liquidation price). */
+  positionSize(accountId: AccountId, instrumentId: InstrumentId): Decimal {
+    this.instrumentOrThrow(instrumentId);
+    return this.accountOrThrow(accountId).positionSize(instrumentId);
   }
 
   openOrders(accountId: AccountId, instrumentId?: InstrumentId): OrderView[] {

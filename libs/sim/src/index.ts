@@ -8,4 +8,5 @@ export * from './order-rules.js';
 export * from './presets.js';
 export * from './rejects.js';
 export { SimRng } from './rng.js';
+export * from './tape.js';
 export * from './world.js';

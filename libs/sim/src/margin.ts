@@ -46,6 +46,22 @@ export interface InstrumentMargin {
   readonly maintenanceMargin: Decimal;
 }
 
+/**
+ * True when two inputs hold the same Decimal objects (and leverage): Decimals are
+ * immutable, so the same objects are the same values and the same part follows.
+ */
+export function sameMarginInput(a: InstrumentMarginInput, b: InstrumentMarginInput): boolean {
+  return (
+    a.size === b.size &&
+    a.costBasis === b.costBasis &&
+    a.mark === b.mark &&
+    a.maintenanceMarginRate === b.maintenanceMarginRate &&
+    a.leverage === b.leverage &&
+    a.buyNotional === b.buyNotional &&
+    a.sellNotional === b.sellNotional
+  );
+}
+
 /** size x mark - cost basis. */
 export function unrealizedPnl(size: Decimal, costBasis: Decimal, mark: Decimal): Decimal {
   return size.mul(mark).minus(costBasis);
@@ -68,11 +84,17 @@ export function crossMargin(
   walletBalance: Decimal,
   instruments: Iterable<InstrumentMarginInput>,
 ): MarginSummary {
+  const parts: InstrumentMargin[] = [];
+  for (const i of instruments) parts.push(instrumentMargin(i));
+  return sumMargin(walletBalance, parts);
+}
+
+/** The account's cross margin from its instruments' parts (`instrumentMargin` of each). */
+export function sumMargin(walletBalance: Decimal, parts: Iterable<InstrumentMargin>): MarginSummary {
   let upnl = ZERO;
   let im = ZERO;
   let mm = ZERO;
-  for (const i of instruments) {
-    const part = instrumentMargin(i);
+  for (const part of parts) {
     upnl = upnl.plus(part.unrealizedPnl);
     mm = mm.plus(part.maintenanceMargin);
     im = im.plus(part.initialMargin);

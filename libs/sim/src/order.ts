@@ -21,6 +21,9 @@ export class SimOrder {
   filledNotional: Decimal = ZERO;
   feesPaid: Decimal = ZERO;
   unfilledSize: Decimal = ZERO;
+  /** size - filled - unfilled, kept on every change of the three (it is read far more often than they change). */
+  #remaining: Decimal;
+  #size: Decimal;
   status: OrderStatus = 'accepted';
   endReason: OrderEndReason | undefined;
   reject: Reject | undefined;
@@ -36,15 +39,27 @@ export class SimOrder {
     readonly type: OrderType,
     readonly timeInForce: TimeInForce,
     readonly price: Decimal | undefined,
-    public size: Decimal,
+    size: Decimal,
     readonly reduceOnly: boolean,
     readonly createdMs: EpochMs,
   ) {
     this.updatedMs = createdMs;
+    this.#size = size;
+    this.#remaining = size;
+  }
+
+  get size(): Decimal {
+    return this.#size;
+  }
+
+  /** Capped before acceptance (reduce-only to the position). */
+  set size(size: Decimal) {
+    this.#size = size;
+    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
   }
 
   get remainingSize(): Decimal {
-    return this.size.minus(this.filledSize).minus(this.unfilledSize);
+    return this.#remaining;
   }
 
   get isOpen(): boolean {
@@ -60,6 +75,7 @@ export class SimOrder {
     this.filledSize = this.filledSize.plus(size);
     this.filledNotional = this.filledNotional.plus(size.mul(price));
     this.feesPaid = this.feesPaid.plus(fee);
+    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
     this.status = this.filledSize.eq(this.size) ? 'filled' : 'partially_filled';
     this.updatedMs = nowMs;
   }
@@ -67,33 +83,37 @@ export class SimOrder {
   /** Ends the order with whatever is left unfilled. */
   end(status: 'canceled' | 'expired', reason: OrderEndReason, nowMs: EpochMs): void {
     this.unfilledSize = this.unfilledSize.plus(this.remainingSize);
+    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
     this.status = status;
     this.endReason = reason;
     this.updatedMs = nowMs;
   }
 
   view(): OrderView {
-    return {
+    // Built field by field in the interface's order (no conditional spreads: one of these
+    // is made for every order event, and the spread temporaries were a visible share).
+    const view: { -readonly [K in keyof OrderView]: OrderView[K] } = {
       venueId: this.venueId,
       accountId: this.accountId,
       instrumentId: this.instrumentId,
       venueOrderId: this.venueOrderId,
-      ...(this.clientOrderId === undefined ? {} : { clientOrderId: this.clientOrderId }),
-      side: this.side,
-      type: this.type,
-      timeInForce: this.timeInForce,
-      ...(this.price === undefined ? {} : { price: this.price }),
-      size: this.size,
-      filledSize: this.filledSize,
-      unfilledSize: this.unfilledSize,
-      ...(this.filledSize.isZero() ? {} : { avgFillPrice: this.filledNotional.div(this.filledSize) }),
-      feesPaid: this.feesPaid,
-      reduceOnly: this.reduceOnly,
-      status: this.status,
-      ...(this.endReason === undefined ? {} : { endReason: this.endReason }),
-      ...(this.reject === undefined ? {} : { reject: this.reject }),
-      createdMs: this.createdMs,
-      updatedMs: this.updatedMs,
-    };
+    } as OrderView;
+    if (this.clientOrderId !== undefined) view.clientOrderId = this.clientOrderId;
+    view.side = this.side;
+    view.type = this.type;
+    view.timeInForce = this.timeInForce;
+    if (this.price !== undefined) view.price = this.price;
+    view.size = this.size;
+    view.filledSize = this.filledSize;
+    view.unfilledSize = this.unfilledSize;
+    if (!this.filledSize.isZero()) view.avgFillPrice = this.filledNotional.div(this.filledSize);
+    view.feesPaid = this.feesPaid;
+    view.reduceOnly = this.reduceOnly;
+    view.status = this.status;
+    if (this.endReason !== undefined) view.endReason = this.endReason;
+    if (this.reject !== undefined) view.reject = this.reject;
+    view.createdMs = this.createdMs;
+    view.updatedMs = this.updatedMs;
+    return view;
   }
 }

@@ -93,6 +93,12 @@ export interface WorldVenueParams {
 export interface SimWorldConfig {
   /** Non-negative safe integer. */
   readonly seed: number;
+  /**
+   * `synthetic` (default): the seeded index, basis, market maker and noise move the market.
+   * `tape`: none of them run; a recorded market is put on the venues from outside
+   * (tape.ts), and the world only keeps time (funding, dead-man switches, insurance unwinds).
+   */
+  readonly market?: 'synthetic' | 'tape';
   readonly startMs: EpochMs;
   readonly indices: readonly IndexParams[];
   readonly venues: readonly WorldVenueParams[];
@@ -190,6 +196,12 @@ interface VenueInstrumentState {
 
 interface VenueState {
   readonly params: WorldVenueParams;
+  /** The market maker's bps parameters as fractions (constant: computed once, not every requote). */
+  readonly quoting: {
+    readonly requoteMove: Decimal;
+    readonly halfSpread: Decimal;
+    readonly spacing: Decimal;
+  };
   readonly exchange: SimExchange;
   readonly instruments: Map<InstrumentId, VenueInstrumentState>;
   readonly mmRng: SimRng;
@@ -249,8 +261,14 @@ export class SimWorld {
       }
       exchange.deposit(MARKET_MAKER_ACCOUNT_ID, v.marketMaker.collateral);
       exchange.deposit(NOISE_ACCOUNT_ID, v.noise.collateral);
+      const bps = new Decimal('0.0001');
       this.venues.set(venueId, {
         params: v,
+        quoting: {
+          requoteMove: bps.mul(floatToDecimal(v.marketMaker.requoteBps)),
+          halfSpread: bps.mul(floatToDecimal(v.marketMaker.halfSpreadBps)),
+          spacing: bps.mul(floatToDecimal(v.marketMaker.levelSpacingBps)),
+        },
         exchange,
         instruments,
         mmRng: root.fork(),
@@ -297,8 +315,12 @@ export class SimWorld {
     const dtHours = (nowMs - this.clockMs) / HOUR_MS;
     this.clockMs = nowMs;
     if (dtHours > 0 || !this.started) {
-      for (const index of this.indices.values()) this.moveIndex(index, dtHours);
-      for (const venue of this.venues.values()) this.stepVenue(venue, nowMs, dtHours);
+      if (this.config.market === 'tape') {
+        for (const venue of this.venues.values()) this.keepVenueTime(venue, nowMs);
+      } else {
+        for (const index of this.indices.values()) this.moveIndex(index, dtHours);
+        for (const venue of this.venues.values()) this.stepVenue(venue, nowMs, dtHours);
+      }
       this.started = true;
     }
     const events: SimEvent[] = [];
@@ -342,26 +364,26 @@ export class SimWorld {
     for (const vi of venue.instruments.values()) this.unwindInsurance(venue, vi);
   }
 
+  /** A tape market: the venue's clock and its own mechanics only, no synthetic participants. */
+  private keepVenueTime(venue: VenueState, nowMs: EpochMs): void {
+    venue.exchange.advance(nowMs);
+    for (const vi of venue.instruments.values()) this.unwindInsurance(venue, vi);
+  }
+
   private requote(venue: VenueState, vi: VenueInstrumentState, nowMs: EpochMs): void {
     const ex = venue.exchange;
     const mm = venue.params.marketMaker;
     const id = vi.spec.instrumentId;
     const mark = ex.markPrice(id) as Decimal;
-    const bps = new Decimal('0.0001');
+    const { requoteMove, halfSpread, spacing } = venue.quoting;
     const stale =
       vi.quotedCenter === undefined ||
       nowMs - vi.quotedAtMs >= mm.refreshMs ||
-      mark
-        .minus(vi.quotedCenter)
-        .abs()
-        .div(mark)
-        .gt(bps.mul(floatToDecimal(mm.requoteBps))) ||
+      mark.minus(vi.quotedCenter).abs().div(mark).gt(requoteMove) ||
       // Refill once a few levels were taken.
       ex.openOrderCount(MARKET_MAKER_ACCOUNT_ID, id) <= mm.levels * 2 - 3;
     if (!stale) return;
-    const inventory = ex.position(MARKET_MAKER_ACCOUNT_ID, id).size;
-    const halfSpread = bps.mul(floatToDecimal(mm.halfSpreadBps));
-    const spacing = bps.mul(floatToDecimal(mm.levelSpacingBps));
+    const inventory = ex.positionSize(MARKET_MAKER_ACCOUNT_ID, id);
     // Long inventory lowers both quotes (sell sooner, buy later), short raises them.
     const skew = halfSpread.mul(inventory.div(vi.mmLevelSize.mul(mm.skewInventoryLevels)));
     const center = mark.mul(new Decimal(1).minus(skew));
@@ -407,7 +429,7 @@ export class SimWorld {
     const mark = ex.markPrice(id) as Decimal;
     const cap = new Decimal(params.maxPositionNotional.toString());
     for (let i = 0; i < count; i++) {
-      const pos = ex.position(NOISE_ACCOUNT_ID, id).size;
+      const pos = ex.positionSize(NOISE_ACCOUNT_ID, id);
       const tooBig = pos.abs().mul(mark).gt(cap);
       const side: Side = tooBig ? (pos.isPos() ? 'sell' : 'buy') : rng.chance(0.5) ? 'buy' : 'sell';
       let size = vi.spec.lotSize.mul(rng.int(1, Math.max(1, vi.noiseMaxLots)));
@@ -430,7 +452,7 @@ export class SimWorld {
   private unwindInsurance(venue: VenueState, vi: VenueInstrumentState): void {
     const ex = venue.exchange;
     const id = vi.spec.instrumentId;
-    const pos = ex.position(INSURANCE_ACCOUNT_ID, id).size;
+    const pos = ex.positionSize(INSURANCE_ACCOUNT_ID, id);
     if (pos.isZero()) return;
     ex.placeOrder({
       accountId: INSURANCE_ACCOUNT_ID,

@@ -537,13 +537,19 @@ function pruneOrders(world: WorldState): void {
     delete world.orders[o.clientOrderId];
 }
 
-/** Copies plain objects and arrays; Decimals (immutable) are shared. Gives each step its own draft. */
+/**
+ * Copies plain objects and arrays; Decimals (immutable) are shared. Gives each step its own
+ * draft. Runs on every input over the whole state: plain loops, no per-object entry arrays.
+ */
 export function cloneDraft<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(cloneDraft) as T;
-  if (value !== null && typeof value === 'object' && !(value instanceof Decimal)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = cloneDraft(v);
+  if (value === null || typeof value !== 'object' || value instanceof Decimal) return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = cloneDraft(value[i]);
     return out as T;
   }
-  return value;
+  const source = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k in source) if (Object.hasOwn(source, k)) out[k] = cloneDraft(source[k]);
+  return out as T;
 }

@@ -15,6 +15,14 @@ describe('parseTape', () => {
     assert.equal(parseDurationText('1500', 'x'), 1_500);
   });
 
+  test('session:<dir> (the rest of the text is the directory, colons included)', () => {
+    assert.deepEqual(parseTape('session:data/sessions/20260301T000000Z'), {
+      kind: 'session',
+      dir: 'data/sessions/20260301T000000Z',
+    });
+    assert.deepEqual(parseTape('session:/tmp/a:b'), { kind: 'session', dir: '/tmp/a:b' });
+  });
+
   test('bad tapes name the field', () => {
     assert.throws(
       () => parseTape('synthetic:x:1h'),
@@ -22,7 +30,7 @@ describe('parseTape', () => {
     );
     assert.throws(() => parseTape('synthetic:1:0h'), /duration/);
     assert.throws(() => parseTape('synthetic:1'), /synthetic:<seed>:<duration>/);
-    assert.throws(() => parseTape('session:data/sessions/x'), /not supported yet/);
+    assert.throws(() => parseTape('session:'), /--tape session/);
     assert.throws(() => parseTape('tape.csv'), /--tape/);
   });
 });

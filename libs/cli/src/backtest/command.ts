@@ -1,11 +1,12 @@
 /**
- * `perpmesh backtest <config> --tape synthetic:<seed>:<duration>`: the config's strategy
- * (one of `strategy.instances`, `--strategy <id>` when there are several) over the tape on
- * the config's paper venues and accounts; a progress line, the summary, and the equity
- * chart as one HTML page (default `<dataDir>/backtests/<id>-seed<seed>-<duration>.html`).
+ * `perpmesh backtest <config> --tape synthetic:<seed>:<duration> | session:<dir>`: the
+ * config's strategy (one of `strategy.instances`, `--strategy <id>` when there are several)
+ * over the tape on the config's paper venues and accounts; a progress line, the summary,
+ * and the equity chart as one HTML page (default
+ * `<dataDir>/backtests/<id>-seed<seed>-<duration>.html`, `<id>-session-<session id>.html`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { type Decimal, ValidationError } from '@perpmesh/core';
 import { configArgsFromArgv, loadConfig } from '@perpmesh/runtime';
 import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
@@ -16,6 +17,7 @@ import { parseOverrides } from '../replay/strategy.js';
 import { equityChartHtml } from './chart.js';
 import { type BacktestResult, runBacktest } from './engine.js';
 import type { BacktestSummary } from './ledger.js';
+import { loadSessionTape } from './session-tape.js';
 import { parseDurationText, parseTape } from './tape.js';
 
 export interface BacktestFlags {
@@ -37,8 +39,12 @@ export async function backtestCommand(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<number> {
   if (!flags.tape)
-    throw new ValidationError('--tape', 'is required: synthetic:<seed>:<duration>, e.g. synthetic:7:24h');
+    throw new ValidationError(
+      '--tape',
+      'is required: synthetic:<seed>:<duration> (e.g. synthetic:7:24h) or session:<dir>',
+    );
   const tape = parseTape(flags.tape);
+  const recorded = tape.kind === 'session' ? await loadSessionTape(tape.dir) : undefined;
   const { argvOverrides } = configArgsFromArgv((flags.set ?? []).flatMap((kv) => ['--set', kv]));
   const { config } = loadConfig(embeddedConfigSchema, { path: configPath, env, argvOverrides });
   const params = parseOverrides(flags.param);
@@ -71,11 +77,13 @@ export async function backtestCommand(
   const progress = flags.progress ?? (io.err as NodeJS.WriteStream).isTTY === true;
   const bar = progress ? progressLine(io.err) : undefined;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const result = await runBacktest({
     strategy: spec,
     hub: { ...(hub.venues ? { venues: hub.venues } : {}), accounts: hub.accounts ?? [] },
-    seed: tape.seed,
-    durationMs: tape.durationMs,
+    seed: tape.kind === 'synthetic' ? tape.seed : 0,
+    durationMs: recorded ? recorded.endMs - recorded.startMs : (tape as { durationMs: number }).durationMs,
+    ...(recorded ? { recorded } : {}),
     stepMs,
     balancePollIntervalMs: config.strategy.balancePollInterval,
     balanceStaleAfterMs: config.strategy.balanceStaleAfter,
@@ -83,10 +91,13 @@ export async function backtestCommand(
   });
   bar?.done();
   const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   const lines = summaryLines(result);
-  const chartPath = resolve(
-    flags.chart ?? `${config.dataDir}/backtests/${spec.id}-seed${tape.seed}-${flags.tape.split(':')[2]}.html`,
-  );
+  const chartName =
+    tape.kind === 'synthetic'
+      ? `${spec.id}-seed${tape.seed}-${flags.tape.split(':')[2]}`
+      : `${spec.id}-session-${basename(resolve(tape.dir))}`;
+  const chartPath = resolve(flags.chart ?? `${config.dataDir}/backtests/${chartName}.html`);
   mkdirSync(dirname(chartPath), { recursive: true });
   writeFileSync(chartPath, equityChartHtml(result, lines));
   if (flags.json) {
@@ -95,7 +106,10 @@ export async function backtestCommand(
     io.out.write(`${lines.join('\n')}\nchart: ${chartPath}\n`);
   }
   // Wall time is not part of the result (it differs run to run): stderr only.
-  io.err.write(`perpmesh backtest: ${result.steps} steps in ${(wallMs / 1000).toFixed(1)} s\n`);
+  // CPU time too: on a shared machine the wall time says more about the neighbours.
+  io.err.write(
+    `perpmesh backtest: ${result.steps} steps in ${(wallMs / 1000).toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s)\n`,
+  );
   return 0;
 }
 
@@ -135,7 +149,7 @@ function duration(ms: number): string {
 export function summaryLines(result: BacktestResult): string[] {
   const s: BacktestSummary = result.summary;
   return [
-    `backtest ${result.strategyId}: synthetic seed ${result.seed}, ${duration(result.durationMs)} of tape, step ${result.stepMs} ms`,
+    `backtest ${result.strategyId}: ${result.tape}, ${duration(result.durationMs)} of tape, step ${result.stepMs} ms`,
     `equity          ${money(s.startEquity)} -> ${money(s.endEquity)}`,
     `net PnL         ${money(s.netPnl)}`,
     `  funding       ${money(s.funding)}  (${s.fundingPayments} payments)`,
@@ -155,6 +169,7 @@ export function summaryJson(result: BacktestResult): Record<string, unknown> {
     summary[k] = typeof v === 'number' ? v : (v as Decimal).toFixed();
   return {
     strategyId: result.strategyId,
+    tape: result.tape,
     seed: result.seed,
     durationMs: result.durationMs,
     stepMs: result.stepMs,

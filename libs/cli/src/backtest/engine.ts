@@ -1,7 +1,10 @@
 /**
  * The backtest engine: one strategy's own code (its registered decider, through the same
- * `StrategyStepper` the runtime uses) over a synthetic tape, on the paper venues
- * (`PaperVenueHub`) with a MANUAL clock, as fast as the machine allows.
+ * `StrategyStepper` the runtime uses) over a tape, on the paper venues (`PaperVenueHub`)
+ * with a MANUAL clock, as fast as the machine allows. The tape is the seeded synthetic
+ * market, or a recorded session's md events (session-tape.ts): each put on its venue as
+ * the venue's book and prices (libs/sim tape.ts), and the recorded inputs fed to the
+ * strategy as the runtime fed them live.
  *
  * Every `stepMs` of tape (the runtime's tick interval by default) the world is advanced and
  * the strategy gets what the runtime would give it at that moment, in the runtime's order:
@@ -15,6 +18,7 @@
 import { InMemoryProjectionStore } from '@perpmesh/bus';
 import { Decimal, type EpochMs, errorText, ValidationError } from '@perpmesh/core';
 import { createLogger } from '@perpmesh/runtime';
+import { TapeLiquidity } from '@perpmesh/sim';
 import {
   type BalanceInput,
   lookupStrategy,
@@ -37,6 +41,7 @@ import {
   type SimulatedVenue,
 } from '@perpmesh/venues';
 import { BacktestLedger, type BacktestSummary, type EquityPoint } from './ledger.js';
+import { type RecordedMarket, type RecordedMarketEvent, recordedInput } from './session-tape.js';
 
 /** A fixed tape start (2026-01-01T00:00:00Z): funding boundaries and times are the same every run. */
 export const BACKTEST_START_MS = Date.UTC(2026, 0, 1);
@@ -46,9 +51,13 @@ type UserEvent = Parameters<Parameters<PaperVenueHub['subscribeUser']>[2]>[0];
 export interface BacktestOptions {
   readonly strategy: StrategyInstanceSpec;
   /** The paper world (from the config: paperHubOptionsFromConfig); seed and clock are set here. */
-  readonly hub: Omit<PaperVenueHubOptions, 'clock' | 'startMs' | 'seed'>;
+  readonly hub: Omit<PaperVenueHubOptions, 'clock' | 'startMs' | 'seed' | 'market'>;
+  /** Seed of the synthetic market (unused with `recorded`). */
   readonly seed: number;
+  /** Tape to run; with `recorded`, from its start (at most its length). */
   readonly durationMs: number;
+  /** A recorded session's market instead of the synthetic one (session-tape.ts). */
+  readonly recorded?: RecordedMarket;
   /** World step and tick interval (default 1 s, the runtime's tick). */
   readonly stepMs?: number;
   readonly balancePollIntervalMs?: number;
@@ -64,6 +73,8 @@ export interface BacktestOptions {
 
 export interface BacktestResult {
   readonly strategyId: string;
+  /** What the market was: `synthetic seed 7`, `session <dir>`. */
+  readonly tape: string;
   readonly seed: number;
   readonly durationMs: number;
   readonly stepMs: number;
@@ -258,14 +269,24 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const pollMs = options.balancePollIntervalMs ?? 5_000;
   const staleAfterMs = options.balanceStaleAfterMs ?? 15_000;
   const depth = options.bookDepth ?? 10;
-  const startMs = options.startMs ?? BACKTEST_START_MS;
-  const endMs = startMs + options.durationMs;
+  const recorded = options.recorded;
+  const startMs = recorded?.startMs ?? options.startMs ?? BACKTEST_START_MS;
+  const endMs = recorded
+    ? Math.min(recorded.endMs, startMs + options.durationMs)
+    : startMs + options.durationMs;
+  const durationMs = endMs - startMs;
   const { id: strategyId, config } = options.strategy;
   const definition = lookupStrategy(config.kind, `strategy ${strategyId} kind`);
   const accounts = definition.accounts(config);
   const markets = definition.markets(config);
 
-  const hub = new PaperVenueHub({ ...options.hub, seed: options.seed, clock: { kind: 'manual' }, startMs });
+  const hub = new PaperVenueHub({
+    ...options.hub,
+    seed: options.seed,
+    clock: { kind: 'manual' },
+    startMs,
+    ...(recorded ? { market: 'tape' as const } : {}),
+  });
   const ledger = new BacktestLedger();
   const queue: StrategyInput[] = [];
   try {
@@ -342,7 +363,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     const equityNow = () => {
       let total = new Decimal(0);
       for (const { venue, account } of traded) {
-        total = total.plus(hub.exchange(venue).balance(account).equity);
+        total = total.plus(hub.exchange(venue).marginSummary(account).equity);
       }
       return total;
     };
@@ -365,13 +386,45 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         let mark: Decimal | undefined;
         for (const { venue, account } of held) {
           const exchange = hub.exchange(venue);
-          net = net.plus(exchange.position(account, instrument).size);
+          net = net.plus(exchange.positionSize(account, instrument));
           mark ??= exchange.markPrice(instrument);
         }
         if (!net.isZero() && mark !== undefined) total = total.plus(net.abs().mul(mark));
       }
       return total;
     };
+
+    // A recorded market: its events put on the venues in tape order (the clock moved to
+    // each), the ones of markets the strategy reads kept to be fed at the next step.
+    const tape = new TapeLiquidity();
+    const reads = new Set(markets.map((m) => key(m.venue, m.instrument)));
+    const onVenues = new Set(
+      hub.venueIds().flatMap((v) => hub.venueConfig(v).instruments.map((i) => key(v, i.instrumentId))),
+    );
+    const events = recorded?.events ?? [];
+    let cursor = 0;
+    const replayUntil = (untilMs: number): StrategyInput[] => {
+      const seen: StrategyInput[] = [];
+      while (cursor < events.length) {
+        const event = events[cursor] as RecordedMarketEvent;
+        if (event.atMs > untilMs) break;
+        cursor += 1;
+        const input = recordedInput(event, event.atMs);
+        if (input === undefined) continue;
+        if (onVenues.has(key(event.venue, event.instrument))) {
+          if (event.atMs > hub.nowMs) hub.advanceTo(event.atMs);
+          if (input.kind === 'book') {
+            hub.command(event.venue, (ex) => tape.book(ex, event.instrument, input.bids, input.asks));
+          } else if (input.markPrice !== undefined && input.indexPrice !== undefined) {
+            const { markPrice, indexPrice } = input;
+            hub.command(event.venue, (ex) => tape.prices(ex, event.instrument, markPrice, indexPrice));
+          }
+        }
+        if (reads.has(key(event.venue, event.instrument))) seen.push(input);
+      }
+      return seen;
+    };
+    let recordedInputs = replayUntil(startMs);
 
     // Start as the runner does: markets, balances, then the start snapshot (nothing open yet).
     hub.advanceTo(startMs);
@@ -386,7 +439,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     await feed({ kind: 'start', nowMs: hub.nowMs, openOrders: [], positions: [] });
     await drain();
 
-    const chartEvery = Math.max(stepMs, Math.ceil(options.durationMs / (options.chartPoints ?? 2_000)));
+    const chartEvery = Math.max(stepMs, Math.ceil(durationMs / (options.chartPoints ?? 2_000)));
     const equity: EquityPoint[] = [];
     const sample = (tMs: number) => {
       const point = { tMs, equity: equityNow() };
@@ -408,10 +461,17 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       t = Math.min(t + stepMs, endMs);
       // What was held since the last step stayed held until this one.
       ledger.exposure(netNotional(), t - from);
+      if (recorded) recordedInputs.push(...replayUntil(t));
       hub.advanceTo(t);
       steps += 1;
       await drain();
-      for (const m of markets) {
+      // The recorded inputs as the runtime fed them, in tape order, each at this step's time.
+      for (const input of recordedInputs) {
+        await feed({ ...input, nowMs: t });
+        await drain();
+      }
+      recordedInputs = [];
+      for (const m of recorded ? [] : markets) {
         const exchange = hub.exchange(m.venue);
         const book = exchange.bookSnapshot(m.instrument, depth);
         if (book.bids.length > 0 || book.asks.length > 0) {
@@ -449,12 +509,13 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       await feed({ kind: 'tick', nowMs: t });
       await drain();
       sample(t);
-      options.onProgress?.(t - startMs, options.durationMs);
+      options.onProgress?.(t - startMs, durationMs);
     }
     return {
       strategyId,
+      tape: recorded ? recorded.description : `synthetic seed ${options.seed}`,
       seed: options.seed,
-      durationMs: options.durationMs,
+      durationMs,
       stepMs,
       steps,
       summary: ledger.summary(),

@@ -1,6 +1,7 @@
 /**
  * What a backtest runs over: `synthetic:<seed>:<duration>` is the seeded sim world
- * (libs/sim) stepped on a manual clock for `<duration>` (`90m`, `24h`, `1d`, or ms).
+ * (libs/sim) stepped on a manual clock for `<duration>` (`90m`, `24h`, `1d`, or ms);
+ * `session:<dir>` is a recorded embedded session's market data (session-tape.ts).
  */
 import { ValidationError } from '@perpmesh/core';
 
@@ -10,7 +11,15 @@ export interface SyntheticTape {
   readonly durationMs: number;
 }
 
-export type Tape = SyntheticTape;
+export interface SessionTape {
+  readonly kind: 'session';
+  /** An embedded session directory (`data/sessions/<id>`). */
+  readonly dir: string;
+}
+
+export type Tape = SyntheticTape | SessionTape;
+
+const EXPECTED = 'synthetic:<seed>:<duration> or session:<dir>';
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ms: 1,
@@ -58,10 +67,12 @@ export function parseTape(text: string, field = '--tape'): Tape {
     };
   }
   if (kind === 'session') {
-    throw new ValidationError(
-      field,
-      'session:<dir> tapes are not supported yet; use synthetic:<seed>:<duration>',
-    );
+    // The directory may itself hold ':' (everything after the first one is the path).
+    const dir = text.slice('session:'.length);
+    if (dir.trim().length === 0) {
+      throw new ValidationError(`${field} session`, `expected session:<dir>, got ${JSON.stringify(text)}`);
+    }
+    return { kind: 'session', dir };
   }
-  throw new ValidationError(field, `expected synthetic:<seed>:<duration>, got ${JSON.stringify(text)}`);
+  throw new ValidationError(field, `expected ${EXPECTED}, got ${JSON.stringify(text)}`);
 }

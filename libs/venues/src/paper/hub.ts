@@ -65,6 +65,8 @@ export interface PaperVenueHubOptions {
   readonly accounts?: readonly PaperAccountSetup[];
   /** Fills, and funding payments, kept per account for `fetchFills` / `fetchFundingPayments` (oldest dropped first). */
   readonly fillHistoryLimit?: number;
+  /** The world's market (libs/sim SimWorldConfig.market): `tape` runs no synthetic participants. Default synthetic. */
+  readonly market?: SimWorldConfig['market'];
   /** A subscriber threw, or a realtime step failed. Default: `process.emitWarning`. */
   readonly onError?: (error: unknown, where: string) => void;
 }
@@ -163,6 +165,7 @@ export class PaperVenueHub {
     const worldConfig: SimWorldConfig = {
       ...defaultWorldConfig({ seed: options.seed, startMs, venueIds: [] }),
       venues,
+      ...(options.market === undefined ? {} : { market: options.market }),
     };
     this.#world = new SimWorld(worldConfig);
 

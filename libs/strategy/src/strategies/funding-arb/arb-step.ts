@@ -12,10 +12,9 @@ import {
   marketKey,
   midOf,
   type OwnOrder,
-  walk,
 } from '../../world.js';
 import { type Arb, type ArbLeg, attachOrder, type FundingArbState, legOpenSize } from './arb-book.js';
-import { BPS, type CarryVenue, ratePerHourOf } from './carry.js';
+import { BPS, type CarryVenue, ratePerHourOf, walkOnce } from './carry.js';
 import type { FundingArbConfig } from './config.js';
 import { arbExposures, legConversion, type SettleConversion } from './exposures.js';
 
@@ -103,10 +102,15 @@ export function human(value: Decimal): string {
   return roundForReport(value).toFixed();
 }
 
+/** venueInputs per view: a view takes part in every pair of its instrument (speed only). */
+const inputsByView = new WeakMap<VenueView, Readonly<Record<string, string>>>();
+
 /** A venue's numbers as decision inputs, prefixed with the venue (`paper.rate_per_hour`). */
-export function venueInputs(v: VenueView): Record<string, string> {
+export function venueInputs(v: VenueView): Readonly<Record<string, string>> {
+  const known = inputsByView.get(v);
+  if (known !== undefined) return known;
   const p = `${v.venue}.`;
-  return {
+  const inputs = {
     [`${p}rate`]: v.funding.rate.toFixed(),
     [`${p}interval_ms`]: String(v.funding.intervalMs),
     [`${p}rate_per_hour`]: v.ratePerHour.toFixed(),
@@ -117,6 +121,8 @@ export function venueInputs(v: VenueView): Record<string, string> {
     [`${p}instrument`]: v.market.instrument,
     [`${p}settle`]: v.conversion.from,
   };
+  inputsByView.set(v, inputs);
+  return inputs;
 }
 
 /** What an order on an existing leg needs: its market, and its book when there is one. */
@@ -148,7 +154,7 @@ export function legRequest(
     role,
     group: arbId,
   };
-  const worst = worstPrice ?? (view.book ? walk(view.book, side, size).worstPrice : undefined);
+  const worst = worstPrice ?? (view.book ? walkOnce(view.book, side, size).worstPrice : undefined);
   if (step.config.orderType === 'market' || !worst) {
     return { ...base, type: 'market', timeInForce: 'ioc', price: undefined };
   }

@@ -7,6 +7,7 @@
  * Amounts are quote currency; a cost is positive when we pay it.
  */
 import {
+  type BookWalk,
   type Decimal,
   dec,
   fundingPayment,
@@ -46,6 +47,19 @@ export function widestSpreadPair<V extends { readonly ratePerHour: Decimal }>(
 
 /** The smallest size that is a whole number of lots on both venues (their least common multiple). */
 export function commonLotSize(a: Decimal, b: Decimal): Decimal {
+  // Every pair costing asks for the same few lot pairs (speed only; bounded, lots come from markets).
+  const key = `${a.toString()}|${b.toString()}`;
+  const known = commonLots.get(key);
+  if (known !== undefined) return known;
+  if (commonLots.size >= 256) commonLots.clear();
+  const lot = leastCommonMultiple(a, b);
+  commonLots.set(key, lot);
+  return lot;
+}
+
+const commonLots = new Map<string, Decimal>();
+
+function leastCommonMultiple(a: Decimal, b: Decimal): Decimal {
   const places = Math.max(a.decimalPlaces(), b.decimalPlaces());
   const scale = dec(10).pow(places);
   const ai = BigInt(a.mul(scale).toFixed(0));
@@ -72,9 +86,69 @@ export interface TakeCost {
   readonly worst: Decimal;
 }
 
+/**
+ * What is known about one book's levels: its walks by side and size, and its two-way
+ * depth. One decider step costs every venue pair (and ranks instruments first), walking
+ * each book with the same sizes many times, and every input's step sees the same books
+ * again (copied, but holding the same Decimal objects: Decimals are immutable and the
+ * step's copy shares them). So a book is recognised by its levels' Decimal objects: the
+ * same objects in the same places are the same levels, and what was computed from them
+ * holds. Speed only: the same results as computing them afresh.
+ */
+interface KnownBook {
+  /** Bid prices and sizes, then ask prices and sizes, as the objects the levels held. */
+  readonly refs: readonly Decimal[];
+  readonly bidCount: number;
+  readonly walks: Map<string, BookWalk>;
+  fillable?: Decimal;
+}
+
+/** Keyed by the book's first level price object (weakly: entries go with the Decimals). */
+const knownBooks = new WeakMap<Decimal, KnownBook>();
+
+function sameLevels(known: KnownBook, book: BookState): boolean {
+  if (known.bidCount !== book.bids.length || known.refs.length !== 2 * (book.bids.length + book.asks.length))
+    return false;
+  let i = 0;
+  for (const levels of [book.bids, book.asks]) {
+    for (const level of levels) {
+      if (known.refs[i] !== level.price || known.refs[i + 1] !== level.size) return false;
+      i += 2;
+    }
+  }
+  return true;
+}
+
+function knownBook(book: BookState): KnownBook | undefined {
+  const first = book.bids[0]?.price ?? book.asks[0]?.price;
+  if (first === undefined) return undefined;
+  const known = knownBooks.get(first);
+  if (known !== undefined && sameLevels(known, book)) return known;
+  const fresh: KnownBook = {
+    refs: [...book.bids, ...book.asks].flatMap((l) => [l.price, l.size]),
+    bidCount: book.bids.length,
+    walks: new Map(),
+  };
+  knownBooks.set(first, fresh);
+  return fresh;
+}
+
+/** `walk`, remembered per book levels, side and size. */
+export function walkOnce(book: BookState, side: Side, size: Decimal): BookWalk {
+  const known = knownBook(book);
+  if (known === undefined) return walk(book, side, size);
+  const key = `${side}${size.toString()}`;
+  let result = known.walks.get(key);
+  if (result === undefined) {
+    result = walk(book, side, size);
+    known.walks.set(key, result);
+  }
+  return result;
+}
+
 /** Fees and slippage of taking `size` on one venue, as cost (positive = we pay); undefined if the book is too thin. */
 export function takeCost(v: PricedBook, side: Side, size: Decimal): TakeCost | undefined {
-  const w = walk(v.book, side, size);
+  const w = walkOnce(v.book, side, size);
   if (!w.unfilled.isZero() || !w.vwap || !w.worstPrice) return undefined;
   const slippage = side === 'buy' ? w.vwap.minus(v.mid).mul(size) : v.mid.minus(w.vwap).mul(size);
   return { fee: w.notional.mul(v.feeRate), slippage, worst: w.worstPrice };
@@ -188,8 +262,12 @@ export function estimateCarry(
 
 /** What a book can fill on both sides: the smaller of its visible bid and ask sizes (an arb enters one way and exits the other). */
 export function fillableBothWays(book: BookState): Decimal {
+  const known = knownBook(book);
+  if (known?.fillable !== undefined) return known.fillable;
   const total = (levels: BookState['bids']) => levels.reduce((sum, l) => sum.plus(l.size), ZERO);
-  return minDec(total(book.bids), total(book.asks));
+  const fillable = minDec(total(book.bids), total(book.asks));
+  if (known !== undefined) known.fillable = fillable;
+  return fillable;
 }
 
 /** What `size` short on `short` and long on `long` earns per hour at the current per-hour rates and marks. */

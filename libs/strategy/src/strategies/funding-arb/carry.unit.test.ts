@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Decimal, dec, FLAT_POSITION } from '@perpmesh/core';
-import type { BookState } from '../../world.js';
+import { type BookState, cloneDraft, walk } from '../../world.js';
 import {
   breakEvenHours,
   type CarryVenue,
@@ -15,6 +15,7 @@ import {
   settlementsWithin,
   stayValue,
   takeCost,
+  walkOnce,
   widestSpreadPair,
 } from './carry.js';
 
@@ -285,5 +286,39 @@ describe('carry: depth and break-even', () => {
     // 0.0002 x 100 x 0.5 = 0.01 per hour; costs 0.05 -> 5 h.
     assert.equal(text(breakEvenHours(s, l, dec('0.5'), dec('0.05'))), '5');
     assert.equal(breakEvenHours(l, s, dec('0.5'), dec('0.05')), undefined);
+  });
+});
+
+describe('carry: walks remembered per book levels (speed only)', () => {
+  const same = (a: ReturnType<typeof walk>, b: ReturnType<typeof walk>) =>
+    [a.notional, a.vwap, a.worstPrice, a.unfilled].map((x) => x?.toFixed()).join() ===
+    [b.notional, b.vwap, b.worstPrice, b.unfilled].map((x) => x?.toFixed()).join();
+
+  test("a step's copy of the book (same Decimals) gets the same walk as walk() gives", () => {
+    const book = twoLevelBook();
+    const first = walkOnce(book, 'buy', dec('0.4'));
+    const copy = cloneDraft(book);
+    assert.notEqual(copy, book);
+    assert.equal(walkOnce(copy, 'buy', dec('0.4')), first, 'recognised: the remembered walk');
+    assert.ok(same(first, walk(copy, 'buy', dec('0.4'))));
+    assert.ok(same(walkOnce(copy, 'sell', dec('0.4')), walk(copy, 'sell', dec('0.4'))));
+    assert.equal(fillableBothWays(copy).toFixed(), '0.5');
+  });
+
+  test('a changed level (new Decimal objects) is walked again, also with equal first price', () => {
+    const book = twoLevelBook();
+    const before = walkOnce(book, 'buy', dec('0.4'));
+    // Same first bid object, a different second ask: the 0.4 buy now reaches 102.
+    const changed: BookState = {
+      ...book,
+      bids: book.bids,
+      asks: [book.asks[0]!, { price: dec('102'), size: dec('0.3') }],
+    };
+    const after = walkOnce(changed, 'buy', dec('0.4'));
+    assert.equal(before.worstPrice?.toFixed(), '101');
+    assert.equal(after.worstPrice?.toFixed(), '102');
+    assert.ok(same(after, walk(changed, 'buy', dec('0.4'))));
+    // And back: the first book is walked right again.
+    assert.equal(walkOnce(book, 'buy', dec('0.4')).worstPrice?.toFixed(), '101');
   });
 });
