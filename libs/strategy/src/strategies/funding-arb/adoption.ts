@@ -1,6 +1,7 @@
 /**
  * Start: adopt what the venues show. Saved open orders the venue no longer lists are
- * treated as done; open orders the saved book knows are resumed, the rest canceled; the
+ * treated as done (the venue position holds what they filled: their fills reported later
+ * do not count twice); open orders the saved book knows are resumed, the rest canceled; the
  * legs of a saved arb that differ from the venue positions take the venues' sizes, and only
  * then is the imbalance judged (a hedged pair stays open; a leading leg is rebalanced by
  * the management rules); positions without a saved arb are adopted as one (opened if they
@@ -21,7 +22,7 @@ import {
 } from '@perpmesh/core';
 import type { StartInput } from '../../model.js';
 import { isOpenOrder, marketKey, markPrice, positionKey, positionSize } from '../../world.js';
-import { type Arb, type ArbLeg, activeArbs, emptyLeg, legSize } from './arb-book.js';
+import { type Arb, type ArbLeg, activeArbs, emptyLeg, foldIntoAdoptedSize, legSize } from './arb-book.js';
 import { type ArbStep, arbInputs, human, legRequest } from './arb-step.js';
 import { commonLotSize } from './carry.js';
 import { type ArbExposure, arbExposures } from './exposures.js';
@@ -87,7 +88,7 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
       }))
       .filter((v) => !v.size.isZero());
     if (arb) {
-      reconcileLegs(step, arb);
+      reconcileLegs(step, arb, new Set(missing.map((o) => o.clientOrderId)));
       const legVenues = new Set([arb.short.venue, arb.long.venue]);
       unwindStrays(
         step,
@@ -156,7 +157,8 @@ function unwindStrays(
  * match within a lot; else the entry rules (hedge or unwind), the unwind of the leading
  * leg, or the exit closing what each venue holds.
  */
-function reconcileLegs(step: ArbStep, arb: Arb): void {
+function reconcileLegs(step: ArbStep, arb: Arb, notListed: ReadonlySet<string>): void {
+  for (const leg of [arb.short, arb.long]) countOrdersInVenueSize(step, leg, notListed);
   const changed = [arb.short, arb.long].flatMap((leg) => {
     const change = setLegToVenue(step, leg);
     return change ? [{ leg, ...change }] : [];
@@ -198,6 +200,20 @@ function reconcileLegs(step: ArbStep, arb: Arb): void {
       adoption_price: changed.map((c) => c.price?.toFixed() ?? '').join(','),
     },
   });
+}
+
+/**
+ * The venue position read at start holds what the leg's orders filled by then: all of it
+ * for an order the venue no longer lists (folded into `adoptedSize`, so its fills replayed
+ * after the start do not count twice), the listed filled size for an order still open.
+ */
+function countOrdersInVenueSize(step: ArbStep, leg: ArbLeg, notListed: ReadonlySet<string>): void {
+  for (const [id, entry] of Object.entries(leg.orders)) {
+    const order = step.world.orders[id];
+    if (!order) continue;
+    if (notListed.has(id)) foldIntoAdoptedSize(leg, id, order.fillSize);
+    else if (isOpenOrder(order) && order.filled.gt(entry.filled)) entry.filled = order.filled;
+  }
 }
 
 /**

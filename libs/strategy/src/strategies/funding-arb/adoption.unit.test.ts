@@ -6,6 +6,7 @@ import {
   BTC,
   balance,
   book,
+  fill,
   fullyFilled,
   funding,
   market,
@@ -189,6 +190,68 @@ describe('funding arb: a restart mid-entry (both legs sent, fills not all record
     assert.doesNotMatch(decision.message, /unwound/);
     assertHedgedOpen(then);
     for (const o of orders) assert.equal(then.result.state.world.orders[o.clientOrderId]!.status, 'expired');
+  });
+
+  test('fills the saved book had not applied arrive after the start: the legs already hold them, nothing unwound', () => {
+    // The runtime replays the events its saved state had not applied after the start input:
+    // fills that happened (at t) before the venues' positions were read, and are in them.
+    const { then, orders } = restart([], '-0.2', '0.2');
+    const late = restartAt + 2_000;
+    const replayed = orders.flatMap((o) =>
+      fullyFilled(o, late, o.side === 'sell' ? '49999.5' : '50000.5', '5').map((i) => ({
+        ...i,
+        tsEventMs: t,
+      })),
+    );
+    const after = spec(decider)
+      .given([], then.result.state)
+      .when([...replayed, tick(late + 1_000), tick(late + 120_000)]);
+    const arb = after.result.state.strategy.arbs[BTC]!;
+    assert.equal(arb.phase, 'open');
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(legSize(arb.long).toFixed(), '0.2');
+    assert.deepEqual(placed(after.result.commands), [], 'no unwind, no hedge');
+    assert.ok(!after.result.decisions.some((d) => d.kind === 'unwind' || d.kind === 'hedge'));
+    // The fills' fees are the arb's; their sizes were already in the legs.
+    assert.equal(arb.short.position.fees.toFixed(), '5');
+    assert.equal(arb.short.position.size.toFixed(), '-0.2');
+    // Adopted at the venue's entry price (50000), re-priced at the fill's when it arrived.
+    assert.equal(arb.short.position.entryPrice?.toFixed(), '49999.5');
+    assert.equal(arb.long.position.entryPrice?.toFixed(), '50000.5');
+    assert.equal(arb.short.position.tradingPnl.toFixed(), '0');
+  });
+
+  test('a leg order still listed at start counts with its listed fill; only what it fills later moves the leg', () => {
+    const { saved, orders } = midEntry([B]);
+    const short = orders.find((o) => o.venue === A)!;
+    const then = spec(decider)
+      .given([], saved.state)
+      .when(
+        start(restartAt, {
+          positions: [position(A, '-0.1', restartAt), position(B, '0.2', restartAt)],
+          openOrders: [orderUpdate(short, restartAt, 'partially_filled', '0.1')],
+        }),
+      );
+    assert.ok(
+      !then.result.decisions.some((d) => d.reasonCode === 'position_mismatch'),
+      'the legs match the venues',
+    );
+    then.thenDecided({ kind: 'adopt', reasonCode: 'orders_resumed' });
+    const late = restartAt + 2_000;
+    const after = spec(decider)
+      .given([], then.result.state)
+      .when([
+        // The first half (before the restart, in the venue position) replayed, then the rest.
+        { ...fill(short, late, '49999.5', '0.1', '2.5'), tsEventMs: t },
+        fill(short, late + 1_000, '49999.5', '0.1', '2.5'),
+        orderUpdate(short, late + 1_000, 'filled', '0.2', { avgFillPrice: '49999.5' }),
+        tick(late + 2_000),
+      ]);
+    const arb = after.result.state.strategy.arbs[BTC]!;
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(legSize(arb.long).toFixed(), '0.2');
+    assert.equal(arb.phase, 'open');
+    assert.deepEqual(placed(after.result.commands), []);
   });
 
   test('only the short leg fill recorded: the long leg is taken from its venue, the arb is open and hedged', () => {
