@@ -73,7 +73,7 @@ const legCodec = z.object({
   entrySide: z.enum(['buy', 'sell']),
   /** Signed size taken from the venue at start: adopted positions, and orders done by then (`inAdoptedSize`). */
   adoptedSize: decimalCodec,
-  /** Every order of this leg with its cumulative filled size: the leg's size is their signed sum. */
+  /** Every order of this leg with its cumulative filled size: the leg's size is their signed sum (but those `inAdoptedSize`) plus `adoptedSize`. */
   orders: z.record(z.string(), legOrderCodec),
   /** Money from our fills and funding payments (core position accounting). */
   position: positionStateCodec,
