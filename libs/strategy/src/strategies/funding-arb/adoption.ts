@@ -32,8 +32,9 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
   const known = new Set(
     activeArbs(step.strategy).flatMap((a) => [...Object.keys(a.short.orders), ...Object.keys(a.long.orders)]),
   );
-  // Saved orders the venue no longer lists are over: whatever they filled has been (or will
-  // be) reported by their fills; waiting for an answer that never comes would stall the arb.
+  // Saved orders the venue no longer lists are over: whatever they filled is in the venue
+  // positions read at start (their fills may still be reported); waiting for an answer that
+  // never comes would stall the arb.
   const listed = new Set(input.openOrders.map((o) => o.clientOrderId));
   const missing = Object.values(step.world.orders).filter(
     (o) => isOpenOrder(o) && !listed.has(o.clientOrderId),
@@ -47,7 +48,7 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
     step.decide({
       kind: 'adopt',
       reasonCode: 'orders_missing_at_start',
-      message: `${missing.length} saved open order(s) the venue no longer lists: treated as done with the fills reported so far`,
+      message: `${missing.length} saved open order(s) the venue no longer lists: treated as done: the venue positions read at start hold what they filled`,
       inputs: {
         client_order_ids: missing.map((o) => o.clientOrderId).join(','),
         filled: missing.map((o) => o.filled.toFixed()).join(','),
