@@ -1,8 +1,10 @@
 /**
  * Start: adopt what the venues show. Saved open orders the venue no longer lists are
- * treated as done; open orders the saved book knows are resumed, the rest canceled; a
- * saved leg that differs from the venue position takes the venue's size (and the leading
- * leg is then unwound); positions without a saved arb are adopted as one (opened if they
+ * treated as done (the venue position holds what they filled: their fills reported later
+ * do not count twice); open orders the saved book knows are resumed, the rest canceled; the
+ * legs of a saved arb that differ from the venue positions take the venues' sizes, and only
+ * then is the imbalance judged (a hedged pair stays open; a leading leg is rebalanced by
+ * the management rules); positions without a saved arb are adopted as one (opened if they
  * hedge each other, else unwound to the smaller leg), never entered again; a position no
  * arb accounts for (a third venue, a venue beside a saved arb's legs) is closed
  * reduce-only. Every one of these is a decision that says what was done.
@@ -20,17 +22,19 @@ import {
 } from '@perpmesh/core';
 import type { StartInput } from '../../model.js';
 import { isOpenOrder, marketKey, markPrice, positionKey, positionSize } from '../../world.js';
-import { type Arb, type ArbLeg, activeArbs, emptyLeg, legSize } from './arb-book.js';
-import { type ArbStep, arbInputs, legRequest } from './arb-step.js';
+import { type Arb, type ArbLeg, activeArbs, emptyLeg, foldIntoAdoptedSize, legSize } from './arb-book.js';
+import { type ArbStep, arbInputs, human, legRequest } from './arb-step.js';
 import { commonLotSize } from './carry.js';
 import { type ArbExposure, arbExposures } from './exposures.js';
+import { legImbalance } from './management.js';
 
 export function adoptAtStart(step: ArbStep, input: StartInput): void {
   const known = new Set(
     activeArbs(step.strategy).flatMap((a) => [...Object.keys(a.short.orders), ...Object.keys(a.long.orders)]),
   );
-  // Saved orders the venue no longer lists are over: whatever they filled has been (or will
-  // be) reported by their fills; waiting for an answer that never comes would stall the arb.
+  // Saved orders the venue no longer lists are over: whatever they filled is in the venue
+  // positions read at start (their fills may still be reported); waiting for an answer that
+  // never comes would stall the arb.
   const listed = new Set(input.openOrders.map((o) => o.clientOrderId));
   const missing = Object.values(step.world.orders).filter(
     (o) => isOpenOrder(o) && !listed.has(o.clientOrderId),
@@ -44,7 +48,7 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
     step.decide({
       kind: 'adopt',
       reasonCode: 'orders_missing_at_start',
-      message: `${missing.length} saved open order(s) the venue no longer lists: treated as done with the fills reported so far`,
+      message: `${missing.length} saved open order(s) the venue no longer lists: treated as done: the venue positions read at start hold what they filled`,
       inputs: {
         client_order_ids: missing.map((o) => o.clientOrderId).join(','),
         filled: missing.map((o) => o.filled.toFixed()).join(','),
@@ -85,7 +89,7 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
       }))
       .filter((v) => !v.size.isZero());
     if (arb) {
-      for (const leg of [arb.short, arb.long]) reconcileLeg(step, arb, leg);
+      reconcileLegs(step, arb, new Set(missing.map((o) => o.clientOrderId)));
       const legVenues = new Set([arb.short.venue, arb.long.venue]);
       unwindStrays(
         step,
@@ -147,15 +151,84 @@ function unwindStrays(
 }
 
 /**
- * A saved leg that differs from the venue position takes the venue's size (the venue is
- * what is really held); the management step then unwinds whichever leg leads. The
- * difference is booked in the leg's accounting at the venue's entry price (else the mid).
+ * Every leg of a saved arb that differs from its venue position takes the venue's size (the
+ * venue is what is really held); only then, on the reconciled book, is the imbalance judged
+ * (a leg judged against the other's saved size would call a hedged pair one-sided). One
+ * decision says which legs changed and what management does next: nothing when the legs
+ * match within a lot; else the entry rules (hedge or unwind), the unwind of the leading
+ * leg, or the exit closing what each venue holds.
  */
-function reconcileLeg(step: ArbStep, arb: Arb, leg: ArbLeg): void {
+function reconcileLegs(step: ArbStep, arb: Arb, notListed: ReadonlySet<string>): void {
+  for (const leg of [arb.short, arb.long]) countOrdersInVenueSize(step, leg, notListed);
+  const changed = [arb.short, arb.long].flatMap((leg) => {
+    const change = setLegToVenue(step, leg);
+    return change ? [{ leg, ...change }] : [];
+  });
+  if (changed.length === 0) return;
+  const { imbalance, balanced } = legImbalance(arb);
+  const then = balanced
+    ? 'legs_match'
+    : arb.phase === 'entering'
+      ? 'rebalance_legs'
+      : arb.phase === 'exiting'
+        ? 'exit_continues'
+        : 'unwind_leading_leg';
+  const leading = imbalance.isPos() ? 'short' : 'long';
+  const lead = `the ${leading} leg leads by ${human(imbalance.abs())}`;
+  const next = {
+    legs_match: imbalance.isZero()
+      ? 'the legs hedge each other'
+      : `the legs hedge each other within the ${arb.lotSize.toFixed()} lot`,
+    rebalance_legs: `${lead}: the entry rules hedge the lagging leg or unwind the leading one`,
+    unwind_leading_leg: `${lead} and will be unwound to match`,
+    exit_continues: `${lead}; the exit closes what each venue holds`,
+  }[then];
+  const described = changed.map(
+    (c) =>
+      `${c.leg === arb.short ? 'short' : 'long'} leg on ${c.leg.venue} ${c.saved.toFixed()} -> ${c.venue.toFixed()}`,
+  );
+  step.decide({
+    kind: 'adopt',
+    reasonCode: 'position_mismatch',
+    message: `arb ${arb.arbId} legs reconciled from the venues (${described.join(', ')}): ${next}`,
+    inputs: {
+      ...arbInputs(step, arb),
+      venue: changed.map((c) => c.leg.venue).join(','),
+      leg_size: changed.map((c) => c.saved.toFixed()).join(','),
+      venue_size: changed.map((c) => c.venue.toFixed()).join(','),
+      action: 'leg_set_to_venue_size',
+      then,
+      adoption_price: changed.map((c) => c.price?.toFixed() ?? '').join(','),
+    },
+  });
+}
+
+/**
+ * The venue position read at start holds what the leg's orders filled by then: all of it
+ * for an order the venue no longer lists (folded into `adoptedSize`, so its fills replayed
+ * after the start do not count twice), the listed filled size for an order still open.
+ */
+function countOrdersInVenueSize(step: ArbStep, leg: ArbLeg, notListed: ReadonlySet<string>): void {
+  for (const [id, entry] of Object.entries(leg.orders)) {
+    const order = step.world.orders[id];
+    if (!order) continue;
+    if (notListed.has(id)) foldIntoAdoptedSize(leg, id, order.fillSize);
+    else if (isOpenOrder(order) && order.filled.gt(entry.filled)) entry.filled = order.filled;
+  }
+}
+
+/**
+ * Sets a leg to its venue position when they differ, booking the difference in the leg's
+ * accounting at the venue's entry price (else the mark); says what it changed.
+ */
+function setLegToVenue(
+  step: ArbStep,
+  leg: ArbLeg,
+): { saved: Decimal; venue: Decimal; price: Decimal | undefined } | undefined {
   const venue = positionSize(step.world, leg.venue, leg.account, leg.instrument);
-  const mine = legSize(leg);
-  if (venue.eq(mine)) return;
-  const delta = venue.minus(mine);
+  const saved = legSize(leg);
+  if (venue.eq(saved)) return undefined;
+  const delta = venue.minus(saved);
   const price = adoptionPrice(step, leg.venue, leg.account, leg.instrument);
   leg.adoptedSize = leg.adoptedSize.plus(delta);
   if (price) {
@@ -168,23 +241,7 @@ function reconcileLeg(step: ArbStep, arb: Arb, leg: ArbLeg): void {
       size: delta.abs(),
     }) as ArbLeg['position'];
   }
-  const other = leg === arb.short ? arb.long : arb.short;
-  const otherSize = legSize(other).abs();
-  const then = venue.abs().eq(otherSize) ? 'legs_match' : 'unwind_leading_leg';
-  step.decide({
-    kind: 'adopt',
-    reasonCode: 'position_mismatch',
-    message: `the saved leg on ${leg.venue} is ${mine.toFixed()}, the venue shows ${venue.toFixed()}: the leg takes the venue size${then === 'legs_match' ? '' : ', and the leading leg will be unwound to match'}`,
-    inputs: {
-      ...arbInputs(step, arb),
-      venue: leg.venue,
-      leg_size: mine.toFixed(),
-      venue_size: venue.toFixed(),
-      action: 'leg_set_to_venue_size',
-      then,
-      adoption_price: price?.toFixed() ?? '',
-    },
-  });
+  return { saved, venue, price };
 }
 
 /** The price an adopted size is booked at: the venue's entry price, else its mark (book mid, funding mark). */

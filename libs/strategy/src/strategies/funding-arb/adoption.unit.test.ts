@@ -6,6 +6,7 @@ import {
   BTC,
   balance,
   book,
+  fill,
   fullyFilled,
   funding,
   market,
@@ -124,6 +125,192 @@ describe('funding arb: adoption at start', () => {
     assert.equal(missing.inputs.action, 'treated_as_done');
     assert.deepEqual(missing.inputs.client_order_ids!.split(',').sort(), ids);
     for (const id of ids) assert.equal(then.result.state.world.orders[id]!.status, 'expired');
+  });
+});
+
+describe('funding arb: a restart mid-entry (both legs sent, fills not all recorded)', () => {
+  const t = T0 + 31_000;
+  const restartAt = t + 1_000;
+  /** The saved state right after the entry: both leg orders sent, the fills of `recorded` venues in the book. */
+  const midEntry = (recorded: ReadonlyArray<string>) => {
+    const entered = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const orders = Object.values(entered.state.world.orders);
+    assert.equal(orders.length, 2, 'both legs were sent');
+    const saved = spec(decider).given(
+      orders
+        .filter((o) => recorded.includes(o.venue))
+        .flatMap((o) => fullyFilled(o, t, o.side === 'sell' ? '49999.5' : '50000.5', '5')),
+      entered.state,
+    );
+    assert.equal(saved.state.strategy.arbs[BTC]!.phase, 'entering');
+    return { saved, orders };
+  };
+  const restart = (recorded: ReadonlyArray<string>, sizeA: string, sizeB: string) => {
+    const { saved, orders } = midEntry(recorded);
+    // A flat venue is reported as a zero position (the saved book may hold a fill there).
+    const positions = [position(A, sizeA, restartAt), position(B, sizeB, restartAt)];
+    // The venues list no open order: both IOC legs are done.
+    const then = spec(decider)
+      .given([], saved.state)
+      .when([start(restartAt, { positions }), tick(restartAt + 1_000)]);
+    return { then, orders };
+  };
+  const reconciled = (then: ReturnType<typeof restart>['then']) => {
+    const decisions = then.result.decisions.filter((d) => d.reasonCode === 'position_mismatch');
+    assert.equal(
+      decisions.length,
+      1,
+      'one decision per arb says how its legs were reconciled from the venues',
+    );
+    return decisions[0]!;
+  };
+  const assertHedgedOpen = (then: ReturnType<typeof restart>['then']) => {
+    const arb = then.result.state.strategy.arbs[BTC]!;
+    assert.equal(arb.phase, 'open');
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(legSize(arb.long).toFixed(), '0.2');
+    assert.deepEqual(placed(then.result.commands), [], 'no unwind, no hedge');
+    assert.ok(!then.result.decisions.some((d) => d.kind === 'unwind' || d.kind === 'hedge'));
+  };
+
+  test('no fill recorded, the venues show equal and opposite legs: the arb is open and hedged, nothing unwound', () => {
+    const { then, orders } = restart([], '-0.2', '0.2');
+    then.thenDecisions([
+      { kind: 'adopt', reasonCode: 'orders_missing_at_start' },
+      { kind: 'adopt', reasonCode: 'position_mismatch' },
+      { kind: 'signal', reasonCode: 'legs_filled' },
+    ]);
+    const decision = reconciled(then);
+    assert.equal(decision.inputs.action, 'leg_set_to_venue_size');
+    assert.equal(decision.inputs.then, 'legs_match');
+    assert.equal(decision.inputs.venue, `${A},${B}`);
+    assert.equal(decision.inputs.leg_size, '0,0');
+    assert.equal(decision.inputs.venue_size, '-0.2,0.2');
+    assert.equal(decision.inputs.imbalance, '0');
+    assert.doesNotMatch(decision.message, /unwound/);
+    assertHedgedOpen(then);
+    for (const o of orders) assert.equal(then.result.state.world.orders[o.clientOrderId]!.status, 'expired');
+  });
+
+  test('fills the saved book had not applied arrive after the start: the legs already hold them, nothing unwound', () => {
+    // The runtime replays the events its saved state had not applied after the start input:
+    // fills that happened (at t) before the venues' positions were read, and are in them.
+    const { then, orders } = restart([], '-0.2', '0.2');
+    const late = restartAt + 2_000;
+    const replayed = orders.flatMap((o) =>
+      fullyFilled(o, late, o.side === 'sell' ? '49999.5' : '50000.5', '5').map((i) => ({
+        ...i,
+        tsEventMs: t,
+      })),
+    );
+    const after = spec(decider)
+      .given([], then.result.state)
+      .when([...replayed, tick(late + 1_000), tick(late + 120_000)]);
+    const arb = after.result.state.strategy.arbs[BTC]!;
+    assert.equal(arb.phase, 'open');
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(legSize(arb.long).toFixed(), '0.2');
+    assert.deepEqual(placed(after.result.commands), [], 'no unwind, no hedge');
+    assert.ok(!after.result.decisions.some((d) => d.kind === 'unwind' || d.kind === 'hedge'));
+    // The fills' fees are the arb's; their sizes were already in the legs.
+    assert.equal(arb.short.position.fees.toFixed(), '5');
+    assert.equal(arb.short.position.size.toFixed(), '-0.2');
+    // Adopted at the venue's entry price (50000), re-priced at the fill's when it arrived.
+    assert.equal(arb.short.position.entryPrice?.toFixed(), '49999.5');
+    assert.equal(arb.long.position.entryPrice?.toFixed(), '50000.5');
+    assert.equal(arb.short.position.tradingPnl.toFixed(), '0');
+  });
+
+  test('a leg order still listed at start counts with its listed fill; only what it fills later moves the leg', () => {
+    const { saved, orders } = midEntry([B]);
+    const short = orders.find((o) => o.venue === A)!;
+    const then = spec(decider)
+      .given([], saved.state)
+      .when(
+        start(restartAt, {
+          positions: [position(A, '-0.1', restartAt), position(B, '0.2', restartAt)],
+          openOrders: [orderUpdate(short, restartAt, 'partially_filled', '0.1')],
+        }),
+      );
+    assert.ok(
+      !then.result.decisions.some((d) => d.reasonCode === 'position_mismatch'),
+      'the legs match the venues',
+    );
+    then.thenDecided({ kind: 'adopt', reasonCode: 'orders_resumed' });
+    const late = restartAt + 2_000;
+    const after = spec(decider)
+      .given([], then.result.state)
+      .when([
+        // The first half (before the restart, in the venue position) replayed, then the rest.
+        { ...fill(short, late, '49999.5', '0.1', '2.5'), tsEventMs: t },
+        fill(short, late + 1_000, '49999.5', '0.1', '2.5'),
+        orderUpdate(short, late + 1_000, 'filled', '0.2', { avgFillPrice: '49999.5' }),
+        tick(late + 2_000),
+      ]);
+    const arb = after.result.state.strategy.arbs[BTC]!;
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(legSize(arb.long).toFixed(), '0.2');
+    assert.equal(arb.phase, 'open');
+    assert.deepEqual(placed(after.result.commands), []);
+  });
+
+  test('only the short leg fill recorded: the long leg is taken from its venue, the arb is open and hedged', () => {
+    const { then } = restart([A], '-0.2', '0.2');
+    const decision = reconciled(then);
+    assert.equal(decision.inputs.venue, B);
+    assert.equal(decision.inputs.then, 'legs_match');
+    assertHedgedOpen(then);
+  });
+
+  test('only the long leg fill recorded: the short leg is taken from its venue, the arb is open and hedged', () => {
+    const { then } = restart([B], '-0.2', '0.2');
+    const decision = reconciled(then);
+    assert.equal(decision.inputs.venue, A);
+    assert.equal(decision.inputs.leg_size, '0');
+    assert.equal(decision.inputs.venue_size, '-0.2');
+    assert.equal(decision.inputs.then, 'legs_match');
+    assertHedgedOpen(then);
+  });
+
+  test('positions unequal by less than a lot: within the lot the legs match, the arb is open, nothing unwound', () => {
+    const { then } = restart([], '-0.2', '0.1995');
+    const decision = reconciled(then);
+    assert.equal(decision.inputs.then, 'legs_match');
+    const arb = then.result.state.strategy.arbs[BTC]!;
+    assert.equal(arb.phase, 'open');
+    assert.equal(legSize(arb.long).toFixed(), '0.1995');
+    assert.deepEqual(placed(then.result.commands), []);
+  });
+
+  test('only the short leg shows on its venue: the lagging long leg is topped up, as the entry rules say', () => {
+    const { then } = restart([], '-0.2', '0');
+    const decision = reconciled(then);
+    assert.equal(decision.inputs.venue, A);
+    assert.equal(decision.inputs.then, 'rebalance_legs');
+    assert.match(decision.message, /short leg leads by 0\.2/);
+    then.thenDecided({ kind: 'hedge', reasonCode: 'lagging_leg_expired' });
+    const [order] = placed(then.result.commands);
+    assert.equal(order!.venue, B);
+    assert.equal(order!.side, 'buy');
+    assert.equal(order!.size.toFixed(), '0.2');
+    assert.equal(order!.reduceOnly, false);
+  });
+
+  test('the short leg recorded but flat on its venue, the long leg on its venue: the short leg is topped up again', () => {
+    // The short fill is in the book, the venue shows nothing there: the long leg leads, and
+    // the short leg's last order filled (it was not rejected), so the entry rules hedge first.
+    const { then } = restart([A], '0', '0.2');
+    const decision = reconciled(then);
+    assert.equal(decision.inputs.venue, `${A},${B}`);
+    assert.equal(decision.inputs.leg_size, '-0.2,0');
+    assert.equal(decision.inputs.venue_size, '0,0.2');
+    assert.match(decision.message, /long leg leads by 0\.2/);
+    assert.equal(decision.inputs.then, 'rebalance_legs');
+    then.thenDecided({ kind: 'hedge', reasonCode: 'lagging_leg_filled' });
+    const [order] = placed(then.result.commands);
+    assert.equal(order!.venue, A);
+    assert.equal(order!.side, 'sell');
+    assert.equal(order!.size.toFixed(), '0.2');
   });
 });
 

@@ -9,6 +9,7 @@ import {
   applyFunding,
   type Decimal,
   FLAT_POSITION,
+  maxDec,
   minDec,
   ONE,
   type PositionState,
@@ -41,6 +42,13 @@ const legOrderCodec = z.object({
   role: z.string(),
   /** The venue's book mid when the decision placed it: slippage is measured against it. */
   refMid: decimalCodec.optional(),
+  /**
+   * Set at start for an order the venue no longer listed: the venue position the leg then
+   * took holds all it filled, so its size moved into the leg's `adoptedSize` and fills
+   * reported later (replayed) do not move the leg again. The value is the part of that size
+   * the leg's accounting has no fill for yet (booked as its fills arrive).
+   */
+  inAdoptedSize: decimalCodec.optional(),
 });
 
 const fundingSettlementCodec = z.object({
@@ -63,9 +71,9 @@ const legCodec = z.object({
   instrument: z.string(),
   /** sell for the short leg, buy for the long leg. */
   entrySide: z.enum(['buy', 'sell']),
-  /** Signed size the leg started with when adopted at start (0 for legs we opened). */
+  /** Signed size taken from the venue at start: adopted positions, and orders done by then (`inAdoptedSize`). */
   adoptedSize: decimalCodec,
-  /** Every order of this leg with its cumulative filled size: the leg's size is their signed sum. */
+  /** Every order of this leg with its cumulative filled size: the leg's size is their signed sum (but those `inAdoptedSize`) plus `adoptedSize`. */
   orders: z.record(z.string(), legOrderCodec),
   /** Money from our fills and funding payments (core position accounting). */
   position: positionStateCodec,
@@ -197,10 +205,11 @@ export function findArb(state: FundingArbState, arbId: string): Arb | undefined 
   );
 }
 
-/** Signed size of a leg: what it was adopted with plus the signed filled sizes of its orders. */
+/** Signed size of a leg: what it took from the venue at start plus the signed filled sizes of its other orders. */
 export function legSize(leg: ArbLeg): Decimal {
   return Object.values(leg.orders).reduce(
-    (sum, o) => (o.side === 'buy' ? sum.plus(o.filled) : sum.minus(o.filled)),
+    (sum, o) =>
+      o.inAdoptedSize !== undefined ? sum : o.side === 'buy' ? sum.plus(o.filled) : sum.minus(o.filled),
     leg.adoptedSize,
   );
 }
@@ -384,6 +393,47 @@ export function attachOrder(arb: Arb, order: OwnOrder, refMid?: Decimal): void {
   leg.lastOrderAtMs = order.createdAtMs;
 }
 
+/**
+ * At start, for a leg order the venue no longer lists: its filled size moves into the leg's
+ * `adoptedSize` (the leg size is unchanged; the venue position the leg takes next holds
+ * whatever it filled). `pricedSize` is how much of it the leg's fills have booked.
+ */
+export function foldIntoAdoptedSize(leg: ArbLeg, clientOrderId: string, pricedSize: Decimal): void {
+  const entry = leg.orders[clientOrderId];
+  if (!entry || entry.inAdoptedSize !== undefined) return;
+  leg.adoptedSize = leg.adoptedSize.plus(entry.side === 'buy' ? entry.filled : entry.filled.neg());
+  entry.inAdoptedSize = maxDec(ZERO, entry.filled.minus(pricedSize));
+}
+
+/**
+ * A fill of an order folded into `adoptedSize`: the part the accounting has no fill for yet
+ * is booked as a fill; the rest the accounting already holds (at the adoption price), so it
+ * is re-priced at the fill's price (taken out at the entry price, booked again at the
+ * fill's), the size unchanged. The fee is booked either way.
+ */
+function bookFoldedFill(
+  position: PositionState,
+  entry: ArbLeg['orders'][string],
+  fill: NonNullable<FactResult['newFill']>,
+): PositionState {
+  const unpriced = minDec(fill.size, entry.inAdoptedSize ?? ZERO);
+  entry.inAdoptedSize = (entry.inAdoptedSize ?? ZERO).minus(unpriced);
+  const held = fill.side === 'buy' ? position.size : position.size.neg();
+  const reprice = minDec(fill.size.minus(unpriced), maxDec(held, ZERO));
+  const booked = unpriced.plus(reprice);
+  // Nothing held to re-price (the venue position was closed elsewhere): book it as a fill.
+  if (booked.isZero()) return applyFill(position, fill);
+  const takenOut =
+    reprice.gt(0) && position.entryPrice
+      ? applyFill(position, {
+          side: fill.side === 'buy' ? 'sell' : 'buy',
+          price: position.entryPrice,
+          size: reprice,
+        })
+      : position;
+  return applyFill(takenOut, { side: fill.side, price: fill.price, size: booked, fee: fill.fee });
+}
+
 /** Folds an update of an arb order (its filled size, and a new fill's price and fee) into its leg. */
 export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: FactResult['newFill']): void {
   const arb = findArb(state, order.group!);
@@ -399,12 +449,12 @@ export function recordLegOrder(state: FundingArbState, order: OwnOrder, fill: Fa
     if (!leg.position.size.isZero() && leg.position.entryPrice === undefined) {
       leg.position = { ...leg.position, entryPrice: fill.price };
     }
-    leg.position = applyFill(leg.position as PositionState, {
-      side: fill.side,
-      price: fill.price,
-      size: fill.size,
-      fee: fill.fee,
-    }) as ArbLeg['position'];
+    const folded = leg.orders[order.clientOrderId]!;
+    leg.position = (
+      folded.inAdoptedSize === undefined
+        ? applyFill(leg.position as PositionState, fill)
+        : bookFoldedFill(leg.position as PositionState, folded, fill)
+    ) as ArbLeg['position'];
     const refMid = leg.orders[order.clientOrderId]?.refMid;
     if (refMid) {
       const worse = fill.side === 'buy' ? fill.price.minus(refMid) : refMid.minus(fill.price);

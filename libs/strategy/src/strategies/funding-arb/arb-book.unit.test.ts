@@ -14,6 +14,7 @@ import {
   emptyLeg,
   type FundingArbState,
   findArb,
+  foldIntoAdoptedSize,
   fundingArbStateCodec,
   initialFundingArbState,
   lastClosed,
@@ -150,6 +151,45 @@ describe('arb book: recording orders, fills and funding', () => {
     recordLegOrder(state, { ...order, filled: dec('0.2') }, undefined);
     assert.equal(legSize(arb.short).toFixed(), '-0.2');
     assert.equal(arb.short.position.fees.toFixed(), '3.75');
+  });
+
+  test('an order folded into the adopted size at start: its later fills keep the leg size, book the fill price and fee', () => {
+    const arb = newArb();
+    const state = bookWith(arb);
+    const order = ownOrder({ clientOrderId: 's1', venue: A, side: 'sell' });
+    attachOrder(arb, order);
+    // The saved book knew 0.1 filled with no fill priced; the venue then showed -0.2 (adopted at 50000).
+    recordLegOrder(state, { ...order, filled: dec('0.1') }, undefined);
+    foldIntoAdoptedSize(arb.short, 's1', ZERO);
+    foldIntoAdoptedSize(arb.short, 's1', ZERO); // once only
+    assert.equal(legSize(arb.short).toFixed(), '-0.1', 'folding keeps the leg size');
+    arb.short.adoptedSize = dec('-0.2');
+    arb.short.position = {
+      ...arb.short.position,
+      size: dec('-0.1'),
+      side: 'short',
+      entryPrice: dec('50000'),
+    };
+    const fill = (price: string, size: string, fee: string) => ({
+      side: 'sell' as const,
+      price: dec(price),
+      size: dec(size),
+      fee: dec(fee),
+    });
+    // 0.15 arrives: 0.1 had no price yet (booked as a fill), 0.05 was held at the adoption price (re-priced).
+    recordLegOrder(state, { ...order, filled: dec('0.15') }, fill('49990', '0.15', '3'));
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(arb.short.position.size.toFixed(), '-0.2');
+    assert.equal(arb.short.position.entryPrice?.toFixed(), '49992.5');
+    assert.equal(arb.short.position.tradingPnl.toFixed(), '0');
+    assert.equal(arb.short.position.fees.toFixed(), '3');
+    recordLegOrder(state, { ...order, filled: dec('0.2') }, fill('49990', '0.05', '1'));
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(arb.short.position.size.toFixed(), '-0.2');
+    // Re-priced from the entry the leg holds now (49992.5), not the adoption price it replaced.
+    assert.equal(arb.short.position.entryPrice?.toFixed(), '49991.875');
+    assert.equal(arb.short.position.tradingPnl.toFixed(), '0');
+    assert.equal(arb.short.position.fees.toFixed(), '4');
   });
 
   test('orders of unknown arbs or other venues are ignored', () => {

@@ -50,11 +50,8 @@ export function manageArb(step: ArbStep, arb: Arb): void {
     });
   }
 
-  const shortSize = legOpenSize(arb.short);
-  const longSize = legOpenSize(arb.long);
-  const imbalance = shortSize.minus(longSize); // > 0: the short leg leads
+  const { shortSize, longSize, imbalance, balanced } = legImbalance(arb);
   const absImbalance = imbalance.abs();
-  const balanced = absImbalance.lt(arb.lotSize);
   spendImbalanceBudget(step, arb, balanced ? ZERO : absImbalance);
   const budgetLeft = arb.imbalanceUsedNotionalSeconds.lt(cfg.legImbalanceBudgetNotionalSeconds);
   const open = arbOrders(step, arb);
@@ -142,6 +139,22 @@ export function manageArb(step: ArbStep, arb: Arb): void {
     case 'closed':
       return;
   }
+}
+
+/**
+ * How far apart the legs are: `imbalance` > 0 when the short leg leads. Legs within the
+ * arb's lot of each other count as matched (no order could close a smaller gap).
+ */
+export function legImbalance(arb: Arb): {
+  shortSize: Decimal;
+  longSize: Decimal;
+  imbalance: Decimal;
+  balanced: boolean;
+} {
+  const shortSize = legOpenSize(arb.short);
+  const longSize = legOpenSize(arb.long);
+  const imbalance = shortSize.minus(longSize);
+  return { shortSize, longSize, imbalance, balanced: imbalance.abs().lt(arb.lotSize) };
 }
 
 /** Starts closing an arb: reduce-only orders on every leg the venue still shows (none while halted). */
