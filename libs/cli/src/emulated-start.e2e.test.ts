@@ -279,7 +279,7 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
       await eventually(
         'two acct.position events of each leg after legs_filled',
         () => {
-          const filledAt = feed.arrivals.findIndex((a) => a === 'decision:legs_filled');
+          const filledAt = feed.arrivals.indexOf('decision:legs_filled');
           if (filledAt < 0) return undefined;
           const later = feed.arrivals.slice(filledAt + 1);
           return EMULATED_VENUES.every((v) => later.filter((a) => a === `position:${v}`).length >= 2)
