@@ -244,9 +244,13 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
         'equal BTC on both legs',
       );
       assert.ok(Number(size.get('binanceusdm')) !== 0, 'the legs hold a position');
-      // The conversion the entry assumed, stated in the book.
+      // The conversion the entry used, read from the two venues' index prices, stated in the book.
       assert.equal(arb.entry.report_currency, 'USDC');
-      assert.equal(arb.entry.settle_conversion, '1 USDT = 1 USDC (configured)');
+      assert.match(
+        arb.entry.settle_conversion ?? '',
+        /^1 USDT = [\d.]+ USDC \(read: index [\d.]+ USDC on hyperliquid \/ [\d.]+ USDT on binanceusdm; [\d.]+ bps from the configured 1\)$/,
+      );
+      assert.equal(arb.entry['binanceusdm.conversion_source'], 'market');
       assert.equal(arb.entry['binanceusdm.settle'], 'USDT');
       assert.equal(arb.entry['hyperliquid.settle'], 'USDC');
 
