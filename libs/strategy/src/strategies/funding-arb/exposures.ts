@@ -25,6 +25,7 @@
 import { type Decimal, dec, isInstrumentId, parseInstrument, roundForReport } from '@perpmesh/core';
 import { z } from 'zod';
 import { instrumentIdSchema, positiveConfigDecimal, venueIdSchema } from '../../codec.js';
+import { BPS } from './carry.js';
 
 const currencySchema = z
   .string()
@@ -183,7 +184,7 @@ export function marketLegConversion(
   )?.venue;
   const priceOf = (v: string | undefined) => {
     const instrument = v === undefined ? undefined : exposure.legs[v];
-    const prices = instrument === undefined ? undefined : pricesOf(v!, instrument);
+    const prices = v === undefined || instrument === undefined ? undefined : pricesOf(v, instrument);
     const price = read.price === 'index' ? prices?.indexPrice : prices?.markPrice;
     return price?.gt(0) ? price : undefined;
   };
@@ -210,7 +211,7 @@ export function marketLegConversion(
     };
   }
   const rate = toPrice.div(fromPrice);
-  const deviationBps = rate.div(configured.rate).minus(1).abs().mul(10_000);
+  const deviationBps = rate.div(configured.rate).minus(1).abs().mul(BPS);
   const figures = `${read.price} ${roundForReport(toPrice).toFixed()} ${configured.to} on ${reportVenue} / ${roundForReport(fromPrice).toFixed()} ${configured.from} on ${venue}`;
   const inputs = {
     ...guard,
@@ -292,13 +293,13 @@ export function checkExposures(config: ExposureFields, addIssue: (issue: Issue) 
       }
     }
     const exp: ArbExposure = { id, legs: exposure.legs, settleConversion: exposure.settleConversion };
-    if (exposure.marketConversion && new Set(parsed.map((p) => p.instrument.settle)).size < 2) {
+    const settles = [...new Set(parsed.map((p) => p.instrument.settle))];
+    if (exposure.marketConversion && settles.length < 2) {
       addIssue({
         path: [...at, 'marketConversion'],
         message: 'every leg settles in the same asset: there is no conversion to read',
       });
     }
-    const settles = [...new Set(parsed.map((p) => p.instrument.settle))];
     for (const [i, a] of settles.entries()) {
       for (const b of settles.slice(i + 1)) {
         if (!settleConversion(exp, a, b)) {
