@@ -8,7 +8,7 @@
  * Then the funding arb ENTERS between Binance's USDT perp and Hyperliquid's USDC perp
  * through the exposure equivalence: both legs filled at the emulators (asked directly,
  * signed as the venues want), exec.fill events on the bus, the arb book's open arb naming
- * the USDT/USDC conversion it assumed.
+ * the USDT/USDC conversion it assumed, and no false account_drift alarm while it entered.
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -74,7 +74,7 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
   let binancePort = 0;
   let hyperliquidPort = 0;
   let strategyAddress = '';
-  let fills: FillSeen[] = [];
+  let feed: FeedSeen = { fills: [], arrivals: [] };
   let stopFills = () => {};
   after(() => {
     stopFills();
@@ -103,8 +103,8 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
       env,
       settings: [`strategy.grpcPort=${strategyPort}`],
     });
-    // The gateway's live feed of exec.fill, from the start (before the arb can enter).
-    ({ fills, stop: stopFills } = watchFills(running.httpPort));
+    // The gateway's live feed (exec.fill, acct.position, decisions), from the start (before the arb can enter).
+    ({ feed, stop: stopFills } = watchFeed(running.httpPort));
 
     const view = await eventually(
       'both emulated venues ready',
@@ -244,9 +244,13 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
         'equal BTC on both legs',
       );
       assert.ok(Number(size.get('binanceusdm')) !== 0, 'the legs hold a position');
-      // The conversion the entry assumed, stated in the book.
+      // The conversion the entry used, read from the two venues' index prices, stated in the book.
       assert.equal(arb.entry.report_currency, 'USDC');
-      assert.equal(arb.entry.settle_conversion, '1 USDT = 1 USDC (configured)');
+      assert.match(
+        arb.entry.settle_conversion ?? '',
+        /^1 USDT = [\d.]+ USDC \(read: index [\d.]+ USDC on hyperliquid \/ [\d.]+ USDT on binanceusdm; [\d.]+ bps from the configured 1\)$/,
+      );
+      assert.equal(arb.entry['binanceusdm.conversion_source'], 'market');
       assert.equal(arb.entry['binanceusdm.settle'], 'USDT');
       assert.equal(arb.entry['hyperliquid.settle'], 'USDC');
 
@@ -265,11 +269,31 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
       await eventually(
         'exec.fill events of both legs',
         () => {
-          const venues = new Set(fills.filter((f) => legOrders.has(f.clientOrderId)).map((f) => f.venue));
+          const venues = new Set(
+            feed.fills.filter((f) => legOrders.has(f.clientOrderId)).map((f) => f.venue),
+          );
           return venues.has('binanceusdm') && venues.has('hyperliquid') ? venues : undefined;
         },
         { timeoutMs: 10_000, intervalMs: 200 },
       );
+
+      // No false account_drift during the entry: the account's acct.position as of a fill and
+      // that exec.fill count once however the strategy receives them. Judged once the
+      // account has published each leg's position twice more after the legs filled.
+      await eventually(
+        'two acct.position events of each leg after legs_filled',
+        () => {
+          const filledAt = feed.arrivals.indexOf('decision:legs_filled');
+          if (filledAt < 0) return undefined;
+          const later = feed.arrivals.slice(filledAt + 1);
+          return EMULATED_VENUES.every((v) => later.filter((a) => a === `position:${v}`).length >= 2)
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      const drift = feed.arrivals.filter((a) => a === 'decision:alarm_account_drift');
+      assert.deepEqual(drift, [], 'no account_drift alarm during the entry');
     } finally {
       strategy.close();
     }
@@ -296,9 +320,15 @@ interface FillSeen {
   readonly clientOrderId: string;
 }
 
-/** Collects the gateway's server-sent fill events (exec.fill) until stopped. */
-function watchFills(httpPort: number): { fills: FillSeen[]; stop: () => void } {
-  const fills: FillSeen[] = [];
+interface FeedSeen {
+  readonly fills: FillSeen[];
+  /** In arrival order: `decision:<reasonCode>` and `position:<venue>` (acct.position). */
+  readonly arrivals: string[];
+}
+
+/** Collects the gateway's server-sent events (exec.fill, acct.position, decisions) until stopped. */
+function watchFeed(httpPort: number): { feed: FeedSeen; stop: () => void } {
+  const feed: FeedSeen = { fills: [], arrivals: [] };
   const abort = new AbortController();
   void (async () => {
     const res = await fetch(`http://127.0.0.1:${httpPort}/api/events`, { signal: abort.signal });
@@ -311,15 +341,21 @@ function watchFills(httpPort: number): { fills: FillSeen[]; stop: () => void } {
       for (const line of lines) {
         if (!line.startsWith('data: ')) continue;
         const event = JSON.parse(line.slice(6)) as { kind?: string; payload?: Record<string, unknown> };
-        if (event.kind !== 'fill' || !event.payload) continue;
-        fills.push({
-          venue: String(event.payload.venue ?? ''),
-          clientOrderId: String(event.payload.clientOrderId ?? ''),
-        });
+        if (!event.payload) continue;
+        if (event.kind === 'fill') {
+          feed.fills.push({
+            venue: String(event.payload.venue ?? ''),
+            clientOrderId: String(event.payload.clientOrderId ?? ''),
+          });
+        } else if (event.kind === 'strategyDecision') {
+          feed.arrivals.push(`decision:${String(event.payload.reasonCode ?? '')}`);
+        } else if (event.kind === 'position') {
+          feed.arrivals.push(`position:${String(event.payload.venue ?? '')}`);
+        }
       }
     }
   })().catch(() => {});
-  return { fills, stop: () => abort.abort() };
+  return { feed, stop: () => abort.abort() };
 }
 
 /** The emulated Binance account's position in `symbol`, signed the way Binance checks it (HMAC-SHA256). */

@@ -96,6 +96,11 @@ const positionCodec = z.object({
   entryPrice: decimalCodec.optional(),
   markPrice: decimalCodec.optional(),
   asOfMs: msSchema,
+  /**
+   * True when our own fills moved the size after the account's last snapshot (our estimate
+   * until the account reports); absent when the size is the account's.
+   */
+  ownFills: z.literal(true).optional(),
 });
 
 export const ownOrderCodec = z.object({
@@ -406,8 +411,9 @@ function applyPositionSnapshot(
 ): void {
   const key = positionKey(p.venue, p.account, p.instrument);
   const previous = world.positions[key];
-  // Our own fills move the position at their event time; a snapshot taken before them is stale.
-  if (previous && p.asOfMs < previous.asOfMs) return;
+  // Our own fills move the position at their event time; a snapshot taken before them is
+  // stale, and so may be one of the same millisecond (it can predate another fill of that ms).
+  if (previous && (p.asOfMs < previous.asOfMs || (p.asOfMs === previous.asOfMs && previous.ownFills))) return;
   world.positions[key] = {
     size: p.size,
     ...(p.entryPrice ? { entryPrice: p.entryPrice } : {}),
@@ -504,9 +510,16 @@ function applyOwnFill(world: WorldState, f: Extract<StrategyInput, { kind: 'fill
     order.updatedAtMs = f.nowMs;
   }
   // Move our view of the position now; the account service's snapshot replaces it later.
+  // The account's snapshot is as of its latest fill: one as of this fill's time already
+  // holds it (the two arrive on separate streams, in either order), so only a fill after
+  // the snapshot, or a further fill of the same millisecond on top of our own, moves it.
   const key = positionKey(f.venue, f.account, f.instrument);
   const previous = world.positions[key];
-  if (!previous || f.tsEventMs >= previous.asOfMs) {
+  if (
+    !previous ||
+    f.tsEventMs > previous.asOfMs ||
+    (f.tsEventMs === previous.asOfMs && previous.ownFills === true)
+  ) {
     const before: PositionState = previous
       ? {
           ...FLAT_POSITION,
@@ -520,6 +533,7 @@ function applyOwnFill(world: WorldState, f: Extract<StrategyInput, { kind: 'fill
       ...(after.entryPrice ? { entryPrice: after.entryPrice } : {}),
       ...(previous?.markPrice ? { markPrice: previous.markPrice } : {}),
       asOfMs: f.tsEventMs,
+      ownFills: true,
     };
   }
   return {

@@ -139,6 +139,13 @@ describe('funding-rate arbitrage on paper venues (strategy service end to end)',
     assert.equal(closed.reasonCode, 'max_holding_time');
     assert.equal(stack.position(A).toFixed(), '0');
     assert.equal(stack.position(B).toFixed(), '0');
+    // The account's acct.position and our exec.fill of one fill count once: no drift alarm.
+    const drift = (await stack.decisions('arb-1')).filter((d) => d.reasonCode === 'alarm_account_drift');
+    assert.deepEqual(
+      drift.map((d) => d.reason),
+      [],
+      'no account_drift alarm while entering, holding or exiting',
+    );
 
     // The book over gRPC: funding on both legs, fees of four fills, carry = funding - fees > 0.
     const client = stack.strategyClient();

@@ -13,6 +13,7 @@ import {
   TimeInForce,
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
+import { applyFact, initialWorld, positionSize } from '../world.js';
 import { DRY_RUN_REASON, DryRunRecorder } from './gateway.js';
 import { inputFromEnvelope } from './inputs.js';
 
@@ -20,6 +21,63 @@ const NOW = 1_700_000_100_000;
 const ctx = { nowMs: NOW, balanceStaleAfterMs: 15_000 };
 const env = (payload: Parameters<typeof newEnvelope>[0]['payload']) =>
   newEnvelope({ source: 'test/0', tsEventMs: NOW - 10, tsInitMs: NOW - 5, payload });
+
+describe('acct.position and exec.fill of one fill, on their separate streams', () => {
+  // As in the emulated Binance run: the account's position is as of the fill's venue time.
+  const FILLED_AT = NOW - 40;
+  const fillEnvelope = env({
+    $case: 'fill',
+    value: {
+      venue: 'binanceusdm',
+      account: 'main',
+      instrument: 'BTC-USDT-PERP',
+      clientOrderId: 'arb-1_mxc2u1mo',
+      venueOrderId: '131',
+      tradeId: '14',
+      side: Side.SIDE_BUY,
+      price: '59952.9',
+      size: '0.083',
+      fee: '2.48804535',
+      feeCurrency: 'USDT',
+      liquidity: Liquidity.LIQUIDITY_TAKER,
+      filledAtMs: FILLED_AT,
+      origin: FillOrigin.FILL_ORIGIN_ORDER,
+    },
+  });
+  const positionEnvelope = env({
+    $case: 'position',
+    value: {
+      venue: 'binanceusdm',
+      account: 'main',
+      instrument: 'BTC-USDT-PERP',
+      side: PositionSide.POSITION_SIDE_LONG,
+      size: '0.083',
+      entryPrice: '59952.9',
+      markPrice: '59949.3',
+      unrealizedPnl: '-0.2988',
+      realizedPnl: '0',
+      leverage: '',
+      liquidationPrice: '',
+      asOfMs: FILLED_AT,
+      source: 0,
+    },
+  });
+
+  for (const [order, envelopes] of [
+    ['position first', [positionEnvelope, fillEnvelope]],
+    ['fill first', [fillEnvelope, positionEnvelope]],
+  ] as const) {
+    test(`${order}: the strategy's position is the fill once (0.083), not twice`, () => {
+      const world = initialWorld('arb-1', 10);
+      for (const e of envelopes) {
+        const input = inputFromEnvelope(e, ctx);
+        assert.ok(input, 'a strategy input');
+        applyFact(world, input);
+      }
+      assert.equal(positionSize(world, 'binanceusdm', 'main', 'BTC-USDT-PERP').toFixed(), '0.083');
+    });
+  }
+});
 
 describe('inputFromEnvelope', () => {
   test('a short position is a negative size', () => {

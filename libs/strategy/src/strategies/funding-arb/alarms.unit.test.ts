@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dec } from '@perpmesh/core';
 import { spec } from '../../decider-spec.js';
-import { fullyFilled, orderUpdate, T0, tick } from '../../fixtures.test-helper.js';
-import type { Decision } from '../../model.js';
+import { fill, fullyFilled, orderUpdate, T0, tick } from '../../fixtures.test-helper.js';
+import type { Decision, PositionInput } from '../../model.js';
 import { formulaLiquidationPrice, liquidationDistance } from './alarms.js';
 import { A, arbConfig, B, market2 } from './arb-fixtures.test-helper.js';
 import { fundingArbDecider } from './index.js';
@@ -89,5 +89,46 @@ describe('funding arb: stale-data alarm', () => {
       raised.length,
       'one per leg, not one per tick',
     );
+  });
+});
+
+describe('funding arb: account-drift alarm', () => {
+  /** acct.position as the account service publishes it: as of its latest projected fill. */
+  const accountPosition = (
+    o: { venue: string; account: string; instrument: string },
+    size: string,
+    asOfMs: number,
+    nowMs: number,
+  ): PositionInput => ({ kind: 'position', nowMs, ...o, size: dec(size), asOfMs });
+
+  test('entry: the account position as of a fill arriving before that exec.fill raises no drift; a real difference does', () => {
+    const decider = fundingArbDecider(arbConfig());
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const orders = Object.values(given.state.world.orders);
+    const short = orders.find((o) => o.venue === A)!;
+    const long = orders.find((o) => o.venue === B)!;
+    const t = T0 + 31_000;
+    const size = long.size.toFixed();
+    // As in the emulated run: ACCT and EXEC are separate streams; the long leg's acct.position
+    // (as of the fill's venue time) is processed before its exec.fill of that same time.
+    const entry = [
+      ...fullyFilled(short, t, '49999.5', '5'),
+      accountPosition(short, `-${size}`, t, t + 40),
+      accountPosition(long, size, t + 10, t + 60),
+      fill(long, t + 10, '50000.5', long.size, '5'),
+      orderUpdate(long, t + 70, 'filled', long.size, { avgFillPrice: '50000.5' }),
+      tick(t + 1_000),
+    ];
+    const then = given.when(entry);
+    assert.ok(
+      then.result.decisions.some((d) => d.reasonCode === 'legs_filled'),
+      'the arb is open',
+    );
+    assert.deepEqual(alarms(then.result.decisions, 'alarm_account_drift'), []);
+    // The account then reports a size the arb does not hold: that is drift.
+    const drifted = given.when([...entry, accountPosition(long, '0.5', t + 2_000, t + 2_000)]);
+    const raised = alarms(drifted.result.decisions, 'alarm_account_drift');
+    assert.equal(raised.length, 1);
+    assert.equal(raised[0]!.inputs.venue_size, '0.5');
   });
 });

@@ -12,11 +12,12 @@ import {
   marketKey,
   midOf,
   type OwnOrder,
+  type WorldState,
 } from '../../world.js';
 import { type Arb, type ArbLeg, attachOrder, type FundingArbState, legOpenSize } from './arb-book.js';
 import { BPS, type CarryVenue, ratePerHourOf, walkOnce } from './carry.js';
 import type { FundingArbConfig } from './config.js';
-import { arbExposures, legConversion, type SettleConversion } from './exposures.js';
+import { arbExposures, legConversion, marketLegConversion, type SettleConversion } from './exposures.js';
 
 export type ArbStep = Step<FundingArbState, FundingArbConfig>;
 
@@ -63,16 +64,26 @@ export function venueView(
     mark: funding.markPrice ?? mid,
     // Every arb order is IOC or market (config.orderType): it takes, so it pays taker whatever feeMode says.
     feeRate: market.takerFeeRate,
-    conversion: conversionOf(step.config, venue, instrument),
+    conversion: conversionOf(step.config, venue, instrument, step.world),
   };
 }
 
-/** The conversion of a venue's instrument into the report currency of the exposure it is a leg of (identity when none). */
-export function conversionOf(config: FundingArbConfig, venue: string, instrument: string): SettleConversion {
+/**
+ * The conversion of a venue's instrument into the report currency of the exposure it is a
+ * leg of (identity when none); with `world`, read from the legs' prices where the exposure
+ * asks for it (`marketConversion`).
+ */
+export function conversionOf(
+  config: FundingArbConfig,
+  venue: string,
+  instrument: string,
+  world?: WorldState,
+): SettleConversion {
   const exposure = arbExposures(config).find((e) => e.legs[venue] === instrument);
   if (!exposure)
     return legConversion({ id: instrument, legs: { [venue]: instrument }, settleConversion: {} }, [], venue);
-  return legConversion(exposure, config.venues, venue);
+  if (!world) return legConversion(exposure, config.venues, venue);
+  return marketLegConversion(exposure, config.venues, venue, (v, i) => world.funding[marketKey(v, i)]);
 }
 
 /**

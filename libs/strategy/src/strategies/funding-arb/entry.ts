@@ -217,6 +217,11 @@ function bestPairOf(
     if (disagreement) {
       return { skip: { reasonCode: 'mark_price_disagrees', ...disagreement } };
     }
+    // A settle conversion read from the market that is unreadable or off the configured rate.
+    const blocked = v.conversion.blocked;
+    if (blocked) {
+      return { skip: { ...blocked, inputs: { venue: v.venue, ...v.conversion.inputs } } };
+    }
   }
   const verdicts: PairOutcome[] = [];
   for (const short of views) {
@@ -259,6 +264,8 @@ function conversionInputs(short: VenueView, long: VenueView): Record<string, str
     settle_conversion: assumed.length > 0 ? assumed.join('; ') : short.conversion.statement,
     [`${short.venue}.to_report_rate`]: short.conversion.rate.toFixed(),
     [`${long.venue}.to_report_rate`]: long.conversion.rate.toFixed(),
+    ...short.conversion.inputs,
+    ...long.conversion.inputs,
   };
 }
 

@@ -12,12 +12,20 @@
  *
  * Sizes are equal in base units (both legs hold the same BTC); funding rates are fractions
  * of notional, comparable as they are. The arb's report currency is the settle asset of its
- * first configured venue's leg. Read rates (a USDC/USDT mark) are not an input yet: the
- * configured rate is the assumption, stated as `configured`.
+ * first configured venue's leg.
+ *
+ * `marketConversion: { price: index, maxConversionDeviationBps: "25" }` reads the rate from
+ * the market instead: 1 BTC is P_to on the report leg and P_from on the other, so
+ * 1 FROM = P_to / P_from TO, from each venue's own index (or mark) price of the same base in
+ * its settle asset (the price its funding reading carries: Binance premiumIndex, OKX index
+ * tickers, Hyperliquid oraclePx / markPx). Market data carries perps only, so no USDC/USDT
+ * spot book is read. The read rate is used while it is within the guard of the configured
+ * one; beyond it, or unreadable, entries are blocked with the reason (`blocked`).
  */
-import { type Decimal, dec, isInstrumentId, parseInstrument } from '@perpmesh/core';
+import { type Decimal, dec, isInstrumentId, parseInstrument, roundForReport } from '@perpmesh/core';
 import { z } from 'zod';
 import { instrumentIdSchema, positiveConfigDecimal, venueIdSchema } from '../../codec.js';
+import { BPS } from './carry.js';
 
 const currencySchema = z
   .string()
@@ -28,11 +36,21 @@ const exposureIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, { error: 'expected 1-32 letters, digits, "_" or "-"' });
 
+/** Read the settle conversion from the legs' prices, guarded by the configured rate. */
+export const marketConversionSchema = z.strictObject({
+  /** Which price of each leg's perp: its index (spot-based; the default) or its mark (includes the perp's premium). */
+  price: z.enum(['index', 'mark']).default('index'),
+  /** Entries are blocked while the read rate is further than this from the configured one. */
+  maxConversionDeviationBps: positiveConfigDecimal,
+});
+
 export const exposureSchema = z.object({
   /** venue -> the instrument it trades for this exposure. */
   legs: z.record(venueIdSchema, instrumentIdSchema),
   /** `{ FROM: { TO: rate } }`: 1 FROM = rate TO, assumed by the arb (the reverse is 1 / rate). */
   settleConversion: z.record(currencySchema, z.record(currencySchema, positiveConfigDecimal)).default({}),
+  /** When set, the rate is read from the market and `settleConversion` is the guard's reference. */
+  marketConversion: marketConversionSchema.optional(),
 });
 
 export const exposuresSchema = z.record(exposureIdSchema, exposureSchema);
@@ -44,6 +62,7 @@ export interface ArbExposure {
   /** venue -> instrument. */
   readonly legs: Readonly<Record<string, string>>;
   readonly settleConversion: ExposureConfig['settleConversion'];
+  readonly marketConversion?: ExposureConfig['marketConversion'];
 }
 
 /** A leg's money in the arb's report currency: `amount x rate`; `statement` says what was assumed. */
@@ -51,8 +70,12 @@ export interface SettleConversion {
   readonly from: string;
   readonly to: string;
   readonly rate: Decimal;
-  /** `1 USDT = 1 USDC (configured)`, or `USDC (same settle asset)`. */
+  /** `1 USDT = 1 USDC (configured)`, `1 USDT = 1.0002 USDC (read: ...)`, or `USDC (same settle asset)`. */
   readonly statement: string;
+  /** Market-read conversions: the figures of the read and of its guard, as decision inputs (`<venue>.conversion_*`). */
+  readonly inputs?: Readonly<Record<string, string>>;
+  /** Why entries must not rely on this conversion now (the rate is then the configured one). */
+  readonly blocked?: { readonly reasonCode: string; readonly message: string };
 }
 
 interface ExposureFields {
@@ -68,6 +91,7 @@ export function arbExposures(config: ExposureFields): ArbExposure[] {
       id,
       legs: e.legs,
       settleConversion: e.settleConversion,
+      ...(e.marketConversion ? { marketConversion: e.marketConversion } : {}),
     }));
   }
   return (config.instruments ?? []).map((instrument) => ({
@@ -134,6 +158,87 @@ export function legConversion(
   return settleConversion(exposure, from, to) ?? { from, to, rate: dec(1), statement: `${to} (no rate)` };
 }
 
+/** A leg's perp prices as the venue's funding reading gives them (in its settle asset). */
+export interface LegPrices {
+  readonly indexPrice?: Decimal | undefined;
+  readonly markPrice?: Decimal | undefined;
+}
+
+/**
+ * The conversion of one venue's leg into the report currency with the market read when the
+ * exposure asks for it (`marketConversion`): the rate P_report / P_leg from the two legs'
+ * prices (`pricesOf(venue, instrument)`), checked against the configured rate. Without
+ * `marketConversion`, or for a leg in the report currency, the configured `legConversion`.
+ */
+export function marketLegConversion(
+  exposure: ArbExposure,
+  venues: ReadonlyArray<{ readonly venue: string }>,
+  venue: string,
+  pricesOf: (venue: string, instrument: string) => LegPrices | undefined,
+): SettleConversion {
+  const configured = legConversion(exposure, venues, venue);
+  const read = exposure.marketConversion;
+  if (!read || configured.from === configured.to) return configured;
+  const reportVenue = venues.find(
+    (v) => exposure.legs[v.venue] !== undefined && settleOf(exposure.legs[v.venue]!) === configured.to,
+  )?.venue;
+  const priceOf = (v: string | undefined) => {
+    const instrument = v === undefined ? undefined : exposure.legs[v];
+    const prices = v === undefined || instrument === undefined ? undefined : pricesOf(v, instrument);
+    const price = read.price === 'index' ? prices?.indexPrice : prices?.markPrice;
+    return price?.gt(0) ? price : undefined;
+  };
+  const [toPrice, fromPrice] = [priceOf(reportVenue), priceOf(venue)];
+  const max = read.maxConversionDeviationBps;
+  const at = `${venue}.conversion`;
+  const guard = {
+    [`${at}_source`]: 'market',
+    [`${at}_price`]: read.price,
+    [`${at}_configured_rate`]: configured.rate.toFixed(),
+    max_conversion_deviation_bps: max.toFixed(),
+  };
+  if (!toPrice || !fromPrice || reportVenue === undefined) {
+    const missing = [!toPrice ? reportVenue : undefined, !fromPrice ? venue : undefined]
+      .filter((v) => v !== undefined)
+      .join(', ');
+    return {
+      ...configured,
+      inputs: guard,
+      blocked: {
+        reasonCode: 'conversion_rate_unavailable',
+        message: `cannot read 1 ${configured.from} in ${configured.to} from the ${read.price} prices: none from ${missing || 'the report leg'}`,
+      },
+    };
+  }
+  const rate = toPrice.div(fromPrice);
+  const deviationBps = rate.div(configured.rate).minus(1).abs().mul(BPS);
+  const figures = `${read.price} ${roundForReport(toPrice).toFixed()} ${configured.to} on ${reportVenue} / ${roundForReport(fromPrice).toFixed()} ${configured.from} on ${venue}`;
+  const inputs = {
+    ...guard,
+    [`${at}_read_rate`]: rate.toFixed(),
+    [`${at}_deviation_bps`]: deviationBps.toFixed(4),
+    [`${at}_report_leg_price`]: toPrice.toFixed(),
+    [`${at}_leg_price`]: fromPrice.toFixed(),
+  };
+  if (deviationBps.gt(max)) {
+    return {
+      ...configured,
+      inputs,
+      blocked: {
+        reasonCode: 'conversion_rate_deviates',
+        message: `1 ${configured.from} reads ${roundForReport(rate).toFixed()} ${configured.to} (${figures}): ${deviationBps.toFixed(2)} bps from the configured ${configured.rate.toFixed()} (max ${max.toFixed()} bps)`,
+      },
+    };
+  }
+  return {
+    from: configured.from,
+    to: configured.to,
+    rate,
+    statement: `1 ${configured.from} = ${roundForReport(rate).toFixed()} ${configured.to} (read: ${figures}; ${deviationBps.toFixed(2)} bps from the configured ${configured.rate.toFixed()})`,
+    inputs,
+  };
+}
+
 type Issue = { path: PropertyKey[]; message: string; input?: unknown };
 
 /**
@@ -189,6 +294,12 @@ export function checkExposures(config: ExposureFields, addIssue: (issue: Issue) 
     }
     const exp: ArbExposure = { id, legs: exposure.legs, settleConversion: exposure.settleConversion };
     const settles = [...new Set(parsed.map((p) => p.instrument.settle))];
+    if (exposure.marketConversion && settles.length < 2) {
+      addIssue({
+        path: [...at, 'marketConversion'],
+        message: 'every leg settles in the same asset: there is no conversion to read',
+      });
+    }
     for (const [i, a] of settles.entries()) {
       for (const b of settles.slice(i + 1)) {
         if (!settleConversion(exp, a, b)) {

@@ -16,6 +16,7 @@ import {
 } from '../../fixtures.test-helper.js';
 import type { StrategyInput } from '../../model.js';
 import { A, arbConfig, B, byVenue } from './arb-fixtures.test-helper.js';
+import { marketLegConversion } from './exposures.js';
 import { arbAttribution, arbExposures, fundingArbDecider, legSize, settleConversion } from './index.js';
 
 const USDT_PERP = 'BTC-USDT-PERP';
@@ -201,5 +202,133 @@ describe('funding arb: same asset, different settlement', () => {
     assert.equal(arb.long.position.fees.toFixed(), '10');
     // 5 USDT + 10 USDC x 0.99 = 14.9 USDT.
     assert.equal(arbAttribution(arb)['attribution.fees'], '14.9');
+  });
+});
+
+/** The USDT/USDC conversion read from the market: the legs' index prices, guarded by the configured rate. */
+describe('funding arb: settle conversion read from the market', () => {
+  const readConfig = (marketConversion: unknown = { maxConversionDeviationBps: '25' }) =>
+    arbConfig({
+      instruments: undefined,
+      exposures: {
+        'BTC-USD': {
+          legs: { [A]: USDT_PERP, [B]: USDC_PERP },
+          settleConversion: { USDT: { USDC: '1' } },
+          marketConversion,
+        },
+      },
+    });
+
+  /** usdtVsUsdc with each venue's index price in its funding reading (A in USDT, B in USDC). */
+  function withIndex(indexA: string | undefined, indexB: string, bMid = '50000'): StrategyInput[] {
+    const index: Record<string, string | undefined> = { [A]: indexA, [B]: indexB };
+    return usdtVsUsdc(bMid).map((i) =>
+      i.kind === 'funding' && index[i.venue] ? { ...i, indexPrice: dec(index[i.venue]!) } : i,
+    );
+  }
+
+  test('config: the price defaults to the index; a bad guard names its field; same-settle legs have nothing to read', () => {
+    const [exposure] = arbExposures(readConfig());
+    assert.equal(exposure?.marketConversion?.price, 'index');
+    assert.equal(exposure?.marketConversion?.maxConversionDeviationBps.toFixed(), '25');
+    rejects(
+      () => readConfig({ maxConversionDeviationBps: '0' }),
+      'fundingArb.exposures.BTC-USD.marketConversion.maxConversionDeviationBps',
+    );
+    rejects(
+      () => readConfig({ price: 'last', maxConversionDeviationBps: '25' }),
+      'fundingArb.exposures.BTC-USD.marketConversion.price',
+    );
+    rejects(
+      () =>
+        arbConfig({
+          instruments: undefined,
+          exposures: {
+            'BTC-USD': {
+              legs: { [A]: USDC_PERP, [B]: USDC_PERP },
+              marketConversion: { maxConversionDeviationBps: '25' },
+            },
+          },
+        }),
+      'fundingArb.exposures.BTC-USD.marketConversion',
+      /same asset/,
+    );
+  });
+
+  test('pure: 1 FROM = P_report / P_leg; beyond the guard or unreadable it is blocked at the configured rate', () => {
+    const [exposure] = arbExposures(readConfig());
+    const venues = [{ venue: A }, { venue: B }];
+    const prices = (a?: string, b?: string) => (venue: string) => {
+      const p = venue === A ? a : b;
+      return p ? { indexPrice: dec(p), markPrice: dec('1') } : undefined;
+    };
+    // A (first venue) settles in USDT: the report currency. B's USDC converts into it.
+    const read = marketLegConversion(exposure!, venues, B, prices('50000', '50010'));
+    assert.equal(read.rate.toFixed(), dec('50000').div('50010').toFixed());
+    assert.equal(read.blocked, undefined);
+    assert.match(
+      read.statement,
+      /^1 USDC = 0\.99980003999\d* USDT \(read: index 50000 USDT on paper-a \/ 50010 USDC on paper-b; 2\.00 bps from the configured 1\)$/,
+    );
+    assert.equal(read.inputs?.[`${B}.conversion_deviation_bps`], '1.9996');
+    // The report leg needs no conversion.
+    assert.equal(
+      marketLegConversion(exposure!, venues, A, prices('50000', '50010')).statement,
+      'USDT (same settle asset)',
+    );
+    const off = marketLegConversion(exposure!, venues, B, prices('50000', '50300'));
+    assert.equal(off.blocked?.reasonCode, 'conversion_rate_deviates');
+    assert.match(off.blocked?.message ?? '', /59\.64 bps from the configured 1 \(max 25 bps\)/);
+    assert.equal(off.rate.toFixed(), '1', 'the configured rate stays the one money uses');
+    const none = marketLegConversion(exposure!, venues, B, prices('50000', undefined));
+    assert.equal(none.blocked?.reasonCode, 'conversion_rate_unavailable');
+    assert.match(none.blocked?.message ?? '', /none from paper-b/);
+    // The mark instead of the index, when configured.
+    const [byMark] = arbExposures(readConfig({ price: 'mark', maxConversionDeviationBps: '25' }));
+    assert.equal(marketLegConversion(byMark!, venues, B, prices('50000', '50010')).rate.toFixed(), '1');
+  });
+
+  test('entry within the guard: money converted at the read rate, stated in the decision and kept by the arb', () => {
+    const decider = fundingArbDecider(readConfig());
+    const then = spec(decider)
+      .given(withIndex('50000', '50010'))
+      .when(tick(T0 + 30_000))
+      .thenDecisions([{ kind: 'enter', reasonCode: 'net_carry_above_threshold' }]);
+    const decision = then.result.decisions[0]!;
+    const rate = dec('50000').div('50010');
+    assert.equal(decision.inputs[`${B}.to_report_rate`], rate.toFixed());
+    assert.equal(decision.inputs[`${B}.conversion_source`], 'market');
+    assert.equal(decision.inputs[`${B}.conversion_configured_rate`], '1');
+    assert.equal(decision.inputs.max_conversion_deviation_bps, '25');
+    assert.match(decision.inputs.settle_conversion ?? '', /^1 USDC = 0\.9998\d* USDT \(read: index/);
+    assert.match(
+      decision.message,
+      /money in USDT at 1 USDC = 0\.9998\d* USDT \(read: index 50000 USDT on paper-a/,
+    );
+    const arb = then.result.state.strategy.arbs['BTC-USD']!;
+    assert.equal(arb.long.reportRate?.toFixed(), rate.toFixed());
+    assert.equal(arb.entry.settle_conversion, decision.inputs.settle_conversion);
+  });
+
+  test('a read rate beyond maxConversionDeviationBps blocks the entry with the reason and the numbers', () => {
+    const decider = fundingArbDecider(readConfig());
+    const then = spec(decider)
+      .given([])
+      .when([...withIndex('50000', '50300', '50300'), tick(T0 + 30_000)])
+      .thenNoCommands()
+      .thenDecisions([{ kind: 'skip', reasonCode: 'conversion_rate_deviates' }]);
+    const inputs = then.result.decisions[0]!.inputs;
+    assert.equal(inputs.venue, B);
+    assert.equal(inputs[`${B}.conversion_deviation_bps`], '59.6421');
+    assert.equal(inputs[`${B}.conversion_read_rate`], dec('50000').div('50300').toFixed());
+  });
+
+  test('no index price to read from: the entry is blocked, not priced at a guess', () => {
+    const decider = fundingArbDecider(readConfig());
+    spec(decider)
+      .given([])
+      .when([...withIndex(undefined, '50010'), tick(T0 + 30_000)])
+      .thenNoCommands()
+      .thenDecisions([{ kind: 'skip', reasonCode: 'conversion_rate_unavailable' }]);
   });
 });
