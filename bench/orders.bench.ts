@@ -56,6 +56,8 @@ process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 const N = Number(process.env.ORDERS_BENCH_N ?? 200);
 const WARMUP = 20;
 const WINDOWS = [16, 64] as const;
+/** The harness's paper venue that demands an increasing nonce per API key. */
+const NONCE_VENUE = 'paper-lighter';
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
@@ -150,8 +152,8 @@ async function main(): Promise<void> {
 
     // A resting order for GetOrder to find, far below the market so it never fills.
     let price = 30_000;
-    const nextOrder = (): PlaceOrderRequest =>
-      orderRequest({ clientOrderId: newClientOrderId('bench'), price: String(price++) });
+    const nextOrder = (venue = 'paper'): PlaceOrderRequest =>
+      orderRequest({ venue, clientOrderId: newClientOrderId('bench'), price: String(price++) });
     const anchor = nextOrder();
     await placeOrder(exec, anchor);
     const getOrder = (): Promise<GetOrderResponse> =>
@@ -161,8 +163,8 @@ async function main(): Promise<void> {
         instrument: BTC,
         orderId: { $case: 'clientOrderId', value: anchor.clientOrderId },
       });
-    const roundTrip = async (): Promise<{ answerMs: number; eventMs: number }> => {
-      const req = nextOrder();
+    const roundTrip = async (venue = 'paper'): Promise<{ answerMs: number; eventMs: number }> => {
+      const req = nextOrder(venue);
       const seen = waiters.wait(req.clientOrderId);
       const start = performance.now();
       await placeOrder(exec, req);
@@ -282,15 +284,18 @@ async function main(): Promise<void> {
       const healthPerS = await perSecond(window, total * 4, () => healthCheck(health));
       const floorPerS = await perSecond(window, total, rawFloor);
       const cpuBefore = [cpuMs(stack.execution.pid), cpuMs(stack.paperVenue.pid)];
-      const ordersPerS = await perSecond(window, total, roundTrip);
+      const ordersPerS = await perSecond(window, total, () => roundTrip());
       const cpuAfter = [cpuMs(stack.execution.pid), cpuMs(stack.paperVenue.pid)];
       const perOrder = (i: number) => {
         const before = cpuBefore[i];
         const after = cpuAfter[i];
         return before === undefined || after === undefined ? '?' : ((after - before) / total).toFixed(2);
       };
+      // The same orders to a strict-nonce venue (one nonce sequence for the key): pipelined or not.
+      const nonceOrdersPerS = await perSecond(window, total, () => roundTrip(NONCE_VENUE));
       inFlight.push(
         `${window} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)}); CPU ms per order: execution ${perOrder(0)}, paper-venue ${perOrder(1)}`,
+        `${window} in flight to the strict-nonce venue ${NONCE_VENUE} (one API key): ${nonceOrdersPerS.toFixed(0)} orders/s to ACCEPTED (${(nonceOrdersPerS / ordersPerS).toFixed(2)}x the venue without nonces)`,
       );
     }
 
