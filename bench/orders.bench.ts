@@ -113,7 +113,10 @@ class AcceptedWaiters {
   }
 }
 
-/** Mean ms per stage of perpmesh_execution_order_stage_seconds, read from a /metrics page. */
+/**
+ * Mean and p50 (interpolated inside its histogram bucket, so approximate) ms per stage of
+ * perpmesh_execution_order_stage_seconds, read from a /metrics page.
+ */
 async function stageMeans(httpUrl: string): Promise<string> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
   const read = (suffix: string): Map<string, number> => {
@@ -125,12 +128,34 @@ async function stageMeans(httpUrl: string): Promise<string> {
     for (const m of text.matchAll(re)) out.set(m[1] as string, Number(m[2]));
     return out;
   };
+  const buckets = new Map<string, Array<{ le: number; count: number }>>();
+  const bucketRe = /^perpmesh_execution_order_stage_seconds_bucket\{([^}]*)\} (\S+)$/gm;
+  for (const m of text.matchAll(bucketRe)) {
+    const stage = /stage="([a-z_]+)"/.exec(m[1] as string)?.[1];
+    const le = /le="([^"]+)"/.exec(m[1] as string)?.[1];
+    if (stage === undefined || le === undefined || le === '+Inf') continue;
+    const list = buckets.get(stage) ?? [];
+    list.push({ le: Number(le), count: Number(m[2]) });
+    buckets.set(stage, list);
+  }
+  const p50 = (stage: string, n: number): string => {
+    let lower = 0;
+    let below = 0;
+    for (const { le, count } of (buckets.get(stage) ?? []).sort((x, y) => x.le - y.le)) {
+      if (count >= n / 2)
+        return ((lower + ((n / 2 - below) / Math.max(1, count - below)) * (le - lower)) * 1000).toFixed(2);
+      lower = le;
+      below = count;
+    }
+    return `>${(lower * 1000).toFixed(0)}`;
+  };
   const sums = read('sum');
   const counts = read('count');
   return [...counts]
     .filter(([, n]) => n > 0)
     .map(
-      ([stage, n]) => `  ${stage.padEnd(20)} ${(((sums.get(stage) ?? 0) / n) * 1000).toFixed(3)} ms  (${n})`,
+      ([stage, n]) =>
+        `  ${stage.padEnd(20)} mean ${(((sums.get(stage) ?? 0) / n) * 1000).toFixed(3)} ms  p50 ~${p50(stage, n)} ms  (${n})`,
     )
     .join('\n');
 }
@@ -283,6 +308,7 @@ async function main(): Promise<void> {
       const total = Math.max(N, window * 8);
       const healthPerS = await perSecond(window, total * 4, () => healthCheck(health));
       const floorPerS = await perSecond(window, total, rawFloor);
+      const venueCreatePerS = await perSecond(window, total, venueCreate);
       const cpuBefore = [cpuMs(stack.execution.pid), cpuMs(stack.paperVenue.pid)];
       const ordersPerS = await perSecond(window, total, () => roundTrip());
       const cpuAfter = [cpuMs(stack.execution.pid), cpuMs(stack.paperVenue.pid)];
@@ -294,7 +320,7 @@ async function main(): Promise<void> {
       // The same orders to a strict-nonce venue (one nonce sequence for the key): pipelined or not.
       const nonceOrdersPerS = await perSecond(window, total, () => roundTrip(NONCE_VENUE));
       inFlight.push(
-        `${window} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)}); CPU ms per order: execution ${perOrder(0)}, paper-venue ${perOrder(1)}`,
+        `${window} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)}); venue createOrder raw ${venueCreatePerS.toFixed(0)}/s; CPU ms per order: execution ${perOrder(0)}, paper-venue ${perOrder(1)}`,
         `${window} in flight to the strict-nonce venue ${NONCE_VENUE} (one API key): ${nonceOrdersPerS.toFixed(0)} orders/s to ACCEPTED (${(nonceOrdersPerS / ordersPerS).toFixed(2)}x the venue without nonces)`,
       );
     }
@@ -345,7 +371,15 @@ async function main(): Promise<void> {
       const xs = [...(hopMs[n] ?? [])].sort((a, b) => a - b);
       console.log(`  ${name.padEnd(36)} p50 ${quantile(xs, 0.5).toFixed(3)}  mean ${mean(xs).toFixed(3)}`);
     });
-    console.log('where a placement spends its time (execution /metrics, mean ms per stage):');
+    {
+      const xs = [...venueCreateMs].sort((x, y) => x - y);
+      console.log(
+        `  ${'(venue createOrder raw, for venue_call)'.padEnd(36)} p50 ${quantile(xs, 0.5).toFixed(3)}  mean ${mean(xs).toFixed(3)}`,
+      );
+    }
+    console.log(
+      'where a placement spends its time (execution /metrics, per stage; p50 from histogram buckets):',
+    );
     console.log(' one at a time:');
     console.log(sequentialStages);
     console.log(` all orders above, ${WINDOWS.join(' and ')} in flight included:`);
