@@ -10,10 +10,12 @@
  * venue in nonce order. Requests are pipelined: one is handed over as soon as it has its
  * nonce, not when the venue answers the one before, and the requests that queued up while
  * an allocation was in flight get their nonces from ONE allocation of a consecutive block
- * (one store round trip for all of them), handed over in block order. Replicas sharing an API key can still overtake each other between
- * allocation and arrival: the venue then refuses the late one's nonce as stale, which means
- * that order was NOT placed, so it is resent with a fresh nonce after resyncing the counter
- * from the venue — at most `staleNonceRetries` times, then the refusal is the answer.
+ * (one store round trip for all of them), handed over in block order.
+ *
+ * Replicas sharing an API key can still overtake each other between allocation and
+ * arrival: the venue then refuses the late one's nonce as stale, which means that order
+ * was NOT placed, so it is resent with a fresh nonce after resyncing the counter from the
+ * venue — at most `staleNonceRetries` times, then the refusal is the answer.
  */
 import { performance } from 'node:perf_hooks';
 import { type EpochMs, errorText, PerpmeshError } from '@perpmesh/core';
@@ -56,7 +58,7 @@ export interface NonceSenderDeps {
   readonly staleNonceRetries: number;
   /** Called before each resync (a metric, a log line). */
   readonly onStaleNonce?: (port: NonceSigningPort, attempt: number, err: unknown) => void;
-  /** Told how long a stage took, in seconds: nonce (lock wait + allocation) and an order's venue call. */
+  /** Told how long a stage took, in seconds: nonce (queue wait + allocation) and an order's venue call. */
   readonly onStage?: (stage: 'nonce' | 'venue_call', seconds: number) => void;
 }
 
