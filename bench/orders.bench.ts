@@ -11,6 +11,11 @@
  *     two Redis round trips (SET NX PX claim, then SET XX mark). PlaceOrder / floor is the
  *     ratio issue #16 targets (p50 <= 1.5x, p99 <= 2x).
  *
+ * Also: each raw hop on its own (p50 and mean, next to execution's stage means from
+ * /metrics), the venue call done raw (createOrder straight to the paper venue from here:
+ * the venue hop with the venue's own work), and orders/s with 16 and 64 in flight with the
+ * CPU each process spent per order (from /proc), which is what bounds throughput here.
+ *
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
  *
@@ -18,6 +23,7 @@
  * Prints numbers; asserts nothing about time.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
@@ -30,6 +36,7 @@ import {
   OrderEventKind,
   type PlaceOrderRequest,
 } from '@perpmesh/contracts';
+import { Decimal } from '@perpmesh/core';
 import { Redis } from 'ioredis';
 import {
   ACCOUNT,
@@ -48,10 +55,28 @@ process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 
 const N = Number(process.env.ORDERS_BENCH_N ?? 200);
 const WARMUP = 20;
-const WINDOW = 16;
+const WINDOWS = [16, 64] as const;
+/** The harness's paper venue that demands an increasing nonce per API key. */
+const NONCE_VENUE = 'paper-lighter';
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
+
+/** CPU ms (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (10 ms).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Waiters for the ACCEPTED event of a client order id, fed by one tail of the EXEC stream. */
@@ -88,7 +113,10 @@ class AcceptedWaiters {
   }
 }
 
-/** Mean ms per stage of perpmesh_execution_order_stage_seconds, read from a /metrics page. */
+/**
+ * Mean and p50 (interpolated inside its histogram bucket, so approximate) ms per stage of
+ * perpmesh_execution_order_stage_seconds, read from a /metrics page.
+ */
 async function stageMeans(httpUrl: string): Promise<string> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
   const read = (suffix: string): Map<string, number> => {
@@ -100,12 +128,34 @@ async function stageMeans(httpUrl: string): Promise<string> {
     for (const m of text.matchAll(re)) out.set(m[1] as string, Number(m[2]));
     return out;
   };
+  const buckets = new Map<string, Array<{ le: number; count: number }>>();
+  const bucketRe = /^perpmesh_execution_order_stage_seconds_bucket\{([^}]*)\} (\S+)$/gm;
+  for (const m of text.matchAll(bucketRe)) {
+    const stage = /stage="([a-z_]+)"/.exec(m[1] as string)?.[1];
+    const le = /le="([^"]+)"/.exec(m[1] as string)?.[1];
+    if (stage === undefined || le === undefined || le === '+Inf') continue;
+    const list = buckets.get(stage) ?? [];
+    list.push({ le: Number(le), count: Number(m[2]) });
+    buckets.set(stage, list);
+  }
+  const p50 = (stage: string, n: number): string => {
+    let lower = 0;
+    let below = 0;
+    for (const { le, count } of (buckets.get(stage) ?? []).sort((x, y) => x.le - y.le)) {
+      if (count >= n / 2)
+        return ((lower + ((n / 2 - below) / Math.max(1, count - below)) * (le - lower)) * 1000).toFixed(2);
+      lower = le;
+      below = count;
+    }
+    return `>${(lower * 1000).toFixed(0)}`;
+  };
   const sums = read('sum');
   const counts = read('count');
   return [...counts]
     .filter(([, n]) => n > 0)
     .map(
-      ([stage, n]) => `  ${stage.padEnd(20)} ${(((sums.get(stage) ?? 0) / n) * 1000).toFixed(3)} ms  (${n})`,
+      ([stage, n]) =>
+        `  ${stage.padEnd(20)} mean ${(((sums.get(stage) ?? 0) / n) * 1000).toFixed(3)} ms  p50 ~${p50(stage, n)} ms  (${n})`,
     )
     .join('\n');
 }
@@ -127,8 +177,8 @@ async function main(): Promise<void> {
 
     // A resting order for GetOrder to find, far below the market so it never fills.
     let price = 30_000;
-    const nextOrder = (): PlaceOrderRequest =>
-      orderRequest({ clientOrderId: newClientOrderId('bench'), price: String(price++) });
+    const nextOrder = (venue = 'paper'): PlaceOrderRequest =>
+      orderRequest({ venue, clientOrderId: newClientOrderId('bench'), price: String(price++) });
     const anchor = nextOrder();
     await placeOrder(exec, anchor);
     const getOrder = (): Promise<GetOrderResponse> =>
@@ -138,8 +188,8 @@ async function main(): Promise<void> {
         instrument: BTC,
         orderId: { $case: 'clientOrderId', value: anchor.clientOrderId },
       });
-    const roundTrip = async (): Promise<{ answerMs: number; eventMs: number }> => {
-      const req = nextOrder();
+    const roundTrip = async (venue = 'paper'): Promise<{ answerMs: number; eventMs: number }> => {
+      const req = nextOrder(venue);
       const seen = waiters.wait(req.clientOrderId);
       const start = performance.now();
       await placeOrder(exec, req);
@@ -171,38 +221,75 @@ async function main(): Promise<void> {
       await redis.del(redisKey).catch(() => undefined);
       redis.disconnect();
     });
-    const rawFloor = async (): Promise<void> => {
-      await healthCheck(health);
-      await redis.set(redisKey, randomUUID(), 'PX', 60_000, 'NX');
-      await js.publish(rawSubject, payload, { msgID: randomUUID() });
-      await redis.set(redisKey, randomUUID(), 'PX', 60_000, 'XX');
-      await healthCheck(venueHealth);
-      await js.publish(rawSubject, payload, { msgID: randomUUID() });
+    // Each hop of the floor timed on its own too (sequential phase only), to set beside the stage means.
+    const HOPS = [
+      'gRPC unary to execution',
+      'Redis SET NX (claim)',
+      'JetStream publish-ack (SUBMITTED)',
+      'Redis SET XX (mark)',
+      'gRPC unary to paper venue',
+      'JetStream publish-ack (ACCEPTED)',
+    ] as const;
+    const hopMs: number[][] = HOPS.map(() => []);
+    let timeHops = false;
+    const hop = async (n: number, op: () => Promise<unknown>): Promise<void> => {
+      const start = performance.now();
+      await op();
+      if (timeHops) hopMs[n]?.push(performance.now() - start);
     };
+    const rawFloor = async (): Promise<void> => {
+      await hop(0, () => healthCheck(health));
+      await hop(1, () => redis.set(redisKey, randomUUID(), 'PX', 60_000, 'NX'));
+      await hop(2, () => js.publish(rawSubject, payload, { msgID: randomUUID() }));
+      await hop(3, () => redis.set(redisKey, randomUUID(), 'PX', 60_000, 'XX'));
+      await hop(4, () => healthCheck(venueHealth));
+      await hop(5, () => js.publish(rawSubject, payload, { msgID: randomUUID() }));
+    };
+
+    // The venue call done raw: createOrder straight to the paper venue (same account, a resting
+    // order far below the market), i.e. the venue hop plus the venue's own work, without execution.
+    const venue = await stack.venue('paper');
+    let venuePrice = 20_000;
+    const venueCreate = () =>
+      venue.createOrder({
+        instrument: BTC,
+        clientOrderId: newClientOrderId('benchvenue'),
+        side: 'buy',
+        type: 'limit',
+        timeInForce: 'gtc',
+        price: new Decimal(venuePrice++),
+        size: new Decimal(anchor.size),
+        reduceOnly: false,
+      });
 
     for (let i = 0; i < WARMUP; i++) {
       await rawFloor();
       await healthCheck(health);
       await getOrder();
+      await venueCreate();
       await roundTrip();
     }
 
     const floorMs: number[] = [];
     const healthMs: number[] = [];
     const getOrderMs: number[] = [];
+    const venueCreateMs: number[] = [];
     const answerMs: number[] = [];
     const eventMs: number[] = [];
     for (let i = 0; i < N; i++) {
+      timeHops = true;
       floorMs.push(await timed(rawFloor));
+      timeHops = false;
       healthMs.push(await timed(() => healthCheck(health)));
       getOrderMs.push(await timed(getOrder));
+      venueCreateMs.push(await timed(venueCreate));
       const r = await roundTrip();
       answerMs.push(r.answerMs);
       eventMs.push(r.eventMs);
     }
 
-    // Throughput with WINDOW calls in flight: orders (to ACCEPTED on the log) vs Health checks.
-    const perSecond = async (total: number, op: () => Promise<unknown>): Promise<number> => {
+    // Throughput with `window` calls in flight: orders (to ACCEPTED on the log) vs Health checks.
+    const perSecond = async (window: number, total: number, op: () => Promise<unknown>): Promise<number> => {
       let issued = 0;
       const worker = async (): Promise<void> => {
         while (issued < total) {
@@ -211,14 +298,32 @@ async function main(): Promise<void> {
         }
       };
       const start = performance.now();
-      await Promise.all(Array.from({ length: WINDOW }, worker));
+      await Promise.all(Array.from({ length: window }, worker));
       return total / ((performance.now() - start) / 1000);
     };
     // Read before the in-flight phase: these means are of one order at a time (plus warm-up).
     const sequentialStages = await stageMeans(stack.execution.httpUrl);
-    const healthPerS = await perSecond(N * 4, () => healthCheck(health));
-    const floorPerS = await perSecond(N, rawFloor);
-    const ordersPerS = await perSecond(N, roundTrip);
+    const inFlight: string[] = [];
+    for (const window of WINDOWS) {
+      const total = Math.max(N, window * 8);
+      const healthPerS = await perSecond(window, total * 4, () => healthCheck(health));
+      const floorPerS = await perSecond(window, total, rawFloor);
+      const venueCreatePerS = await perSecond(window, total, venueCreate);
+      const cpuBefore = [cpuMs(stack.execution.pid), cpuMs(stack.paperVenue.pid)];
+      const ordersPerS = await perSecond(window, total, () => roundTrip());
+      const cpuAfter = [cpuMs(stack.execution.pid), cpuMs(stack.paperVenue.pid)];
+      const perOrder = (i: number) => {
+        const before = cpuBefore[i];
+        const after = cpuAfter[i];
+        return before === undefined || after === undefined ? '?' : ((after - before) / total).toFixed(2);
+      };
+      // The same orders to a strict-nonce venue (one nonce sequence for the key): pipelined or not.
+      const nonceOrdersPerS = await perSecond(window, total, () => roundTrip(NONCE_VENUE));
+      inFlight.push(
+        `${window} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)}); venue createOrder raw ${venueCreatePerS.toFixed(0)}/s; CPU ms per order: execution ${perOrder(0)}, paper-venue ${perOrder(1)}`,
+        `${window} in flight to the strict-nonce venue ${NONCE_VENUE} (one API key): ${nonceOrdersPerS.toFixed(0)} orders/s to ACCEPTED (${(nonceOrdersPerS / ordersPerS).toFixed(2)}x the venue without nonces)`,
+      );
+    }
 
     const base = [...healthMs].sort((a, b) => a - b);
     const floor = [...floorMs].sort((a, b) => a - b);
@@ -226,6 +331,7 @@ async function main(): Promise<void> {
       ['Health/Check (baseline)', healthMs],
       ['raw floor (2 gRPC + 2 JS ack + 2 Redis)', floorMs],
       ['GetOrder', getOrderMs],
+      ['venue createOrder, raw (no execution)', venueCreateMs],
       ['PlaceOrder answer', answerMs],
       ['PlaceOrder -> ACCEPTED on log', eventMs],
     ].map(([name, xs]) => {
@@ -259,13 +365,24 @@ async function main(): Promise<void> {
     );
     console.log(line(header));
     for (const row of rows) console.log(line(row));
+    for (const line of inFlight) console.log(line);
+    console.log('the raw floor hop by hop (one at a time), ms:');
+    HOPS.forEach((name, n) => {
+      const xs = [...(hopMs[n] ?? [])].sort((a, b) => a - b);
+      console.log(`  ${name.padEnd(36)} p50 ${quantile(xs, 0.5).toFixed(3)}  mean ${mean(xs).toFixed(3)}`);
+    });
+    {
+      const xs = [...venueCreateMs].sort((x, y) => x - y);
+      console.log(
+        `  ${'(venue createOrder raw, for venue_call)'.padEnd(36)} p50 ${quantile(xs, 0.5).toFixed(3)}  mean ${mean(xs).toFixed(3)}`,
+      );
+    }
     console.log(
-      `${WINDOW} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)})`,
+      'where a placement spends its time (execution /metrics, per stage; p50 from histogram buckets):',
     );
-    console.log('where a placement spends its time (execution /metrics, mean ms per stage):');
     console.log(' one at a time:');
     console.log(sequentialStages);
-    console.log(` all orders above, ${WINDOW} in flight included:`);
+    console.log(` all orders above, ${WINDOWS.join(' and ')} in flight included:`);
     console.log(await stageMeans(stack.execution.httpUrl));
   } finally {
     for (const cleanup of rawCleanup) await cleanup().catch(() => undefined);

@@ -350,7 +350,12 @@ export class ExecutionEngine {
     this.#tail = await this.#log.tail(
       execFilter(this.#subjects),
       { from: { startSeq: lastSeq + 1 } },
-      async (msg) => this.#onLogMessage(msg.data),
+      // Our own events come back here: their message id is the envelope id, so they are
+      // skipped before decoding (two per placement on the hot path).
+      async (msg) => {
+        if (msg.id !== '' && this.#publisher.takeOwn(msg.id)) return;
+        this.#onLogMessage(msg.data);
+      },
     );
     this.#tail.closed.catch((err) => this.#logger.error({ err }, 'exec log tail ended'));
     // The strategies' kill switches: every trading_state decision from the start of the

@@ -7,7 +7,7 @@ export type ExecutionMetrics = ReturnType<typeof executionMetrics>;
  * The stages of a placement, in order, each timed on its own (README.md § Metrics):
  * checks before anything leaves, the idempotency claim (one state-store round trip), the
  * write-ahead SUBMITTED publish (one event-log ack), marking the claim submitted (one
- * state-store round trip), the nonce (lock wait + allocation; nonce venues only), the
+ * state-store round trip), the nonce (queue wait + allocation; nonce venues only), the
  * venue call, and the publish of what the venue answered.
  */
 export const ORDER_STAGES = [

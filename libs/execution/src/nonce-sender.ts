@@ -6,11 +6,16 @@
  *
  * Nonces come from the state store (one counter per `{venue, account, apiKeyId}`, shared by
  * every replica; `floor = now` when the venue wants time-based nonces). Allocation and
- * hand-over run under one in-process lock per key, so this process hands its requests to the
- * venue in nonce order. Replicas sharing an API key can still overtake each other between
- * allocation and arrival: the venue then refuses the late one's nonce as stale, which means
- * that order was NOT placed, so it is resent with a fresh nonce after resyncing the counter
- * from the venue — at most `staleNonceRetries` times, then the refusal is the answer.
+ * hand-over run in one in-process queue per key, so this process hands its requests to the
+ * venue in nonce order. Requests are pipelined: one is handed over as soon as it has its
+ * nonce, not when the venue answers the one before, and the requests that queued up while
+ * an allocation was in flight get their nonces from ONE allocation of a consecutive block
+ * (one store round trip for all of them), handed over in block order.
+ *
+ * Replicas sharing an API key can still overtake each other between allocation and
+ * arrival: the venue then refuses the late one's nonce as stale, which means that order
+ * was NOT placed, so it is resent with a fresh nonce after resyncing the counter from the
+ * venue — at most `staleNonceRetries` times, then the refusal is the answer.
  */
 import { performance } from 'node:perf_hooks';
 import { type EpochMs, errorText, PerpmeshError } from '@perpmesh/core';
@@ -47,20 +52,37 @@ export type NonceSigningPort = Pick<
 >;
 
 export interface NonceSenderDeps {
-  readonly state: Pick<StateStore, 'allocateNonce' | 'resyncNonce'>;
+  readonly state: Pick<StateStore, 'allocateNonce' | 'allocateNonces' | 'resyncNonce'>;
   readonly nowMs: () => EpochMs;
   /** Resends after a stale-nonce refusal (EXECUTION_DEFAULTS.staleNonceRetries). */
   readonly staleNonceRetries: number;
   /** Called before each resync (a metric, a log line). */
   readonly onStaleNonce?: (port: NonceSigningPort, attempt: number, err: unknown) => void;
-  /** Told how long a stage took, in seconds: nonce (lock wait + allocation) and an order's venue call. */
+  /** Told how long a stage took, in seconds: nonce (queue wait + allocation) and an order's venue call. */
   readonly onStage?: (stage: 'nonce' | 'venue_call', seconds: number) => void;
+}
+
+/** Most requests one allocation serves (a bound on the block, and on how far a time-based nonce runs ahead). */
+export const MAX_NONCE_BATCH = 64;
+
+/** A signed action waiting in its key's queue for a nonce. */
+interface NonceWaiter {
+  readonly action: (nonce: bigint) => Promise<unknown>;
+  readonly handOver: (pending: Promise<unknown>) => void;
+  readonly fail: (err: unknown) => void;
+  readonly queuedAt: number;
+}
+
+/** One key's queue: requests waiting for a nonce, and whether an allocation is in flight. */
+interface NonceQueue {
+  readonly waiting: NonceWaiter[];
+  draining: boolean;
 }
 
 export class NonceSender {
   readonly #deps: NonceSenderDeps;
-  /** Per nonce key: the tail of the queue of allocations waiting for the lock. */
-  readonly #locks = new Map<string, Promise<void>>();
+  /** Per nonce key: the requests waiting for their nonce. */
+  readonly #queues = new Map<string, NonceQueue>();
 
   constructor(deps: NonceSenderDeps) {
     this.#deps = deps;
@@ -107,39 +129,66 @@ export class NonceSender {
   }
 
   /**
-   * Allocation and hand-over under the key's lock; the lock is released once the request is
-   * handed to the port, not when the venue answers.
+   * Queues the action for the key's next nonce; resolves as the action does. Hand-over (the
+   * action called with its nonce) is in queue order, right after the nonce is allocated.
    */
-  async #signWithNonce<T>(
+  #signWithNonce<T>(
     port: NonceSigningPort,
     key: NonceKey,
     action: (nonce: bigint) => Promise<T>,
   ): Promise<T> {
-    const lockKey = `${key.venue}\u0000${key.account}\u0000${key.apiKeyId}`;
-    const previous = this.#locks.get(lockKey) ?? Promise.resolve();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => gate);
-    this.#locks.set(lockKey, tail);
-    const waitStarted = performance.now();
-    await previous;
-    let pending: Promise<T>;
-    try {
-      const options = port.capabilities.nonceFloorIsTimeMs ? { floor: BigInt(this.#deps.nowMs()) } : {};
-      let nonce: bigint;
-      try {
-        nonce = await this.#deps.state.allocateNonce(key, options);
-      } catch (cause) {
-        throw new NotSentError(`could not allocate a nonce: ${errorText(cause)}`, { cause });
-      }
-      this.#deps.onStage?.('nonce', (performance.now() - waitStarted) / 1000);
-      pending = action(nonce);
-    } finally {
-      release();
-      if (this.#locks.get(lockKey) === tail) this.#locks.delete(lockKey);
+    const queueKey = `${key.venue}\u0000${key.account}\u0000${key.apiKeyId}`;
+    let queue = this.#queues.get(queueKey);
+    if (queue === undefined) {
+      queue = { waiting: [], draining: false };
+      this.#queues.set(queueKey, queue);
     }
-    return pending;
+    const result = new Promise<T>((resolve, reject) => {
+      (queue as NonceQueue).waiting.push({
+        action,
+        handOver: (pending) => resolve(pending as Promise<T>),
+        fail: reject,
+        queuedAt: performance.now(),
+      });
+    });
+    if (!queue.draining) void this.#drain(port, key, queueKey, queue);
+    return result;
+  }
+
+  /**
+   * Serves a key's queue until it is empty: every waiting request (up to MAX_NONCE_BATCH) gets
+   * its nonce from one allocation, and is handed over in nonce order before the next allocation.
+   */
+  async #drain(port: NonceSigningPort, key: NonceKey, queueKey: string, queue: NonceQueue): Promise<void> {
+    queue.draining = true;
+    try {
+      while (queue.waiting.length > 0) {
+        const batch = queue.waiting.splice(0, MAX_NONCE_BATCH);
+        const options = port.capabilities.nonceFloorIsTimeMs ? { floor: BigInt(this.#deps.nowMs()) } : {};
+        let first: bigint;
+        try {
+          first =
+            batch.length === 1
+              ? await this.#deps.state.allocateNonce(key, options)
+              : (await this.#deps.state.allocateNonces(key, batch.length, options)).first;
+        } catch (cause) {
+          for (const waiter of batch)
+            waiter.fail(new NotSentError(`could not allocate a nonce: ${errorText(cause)}`, { cause }));
+          continue;
+        }
+        const allocated = performance.now();
+        batch.forEach((waiter, n) => {
+          this.#deps.onStage?.('nonce', (allocated - waiter.queuedAt) / 1000);
+          try {
+            waiter.handOver(waiter.action(first + BigInt(n)));
+          } catch (err) {
+            waiter.fail(err);
+          }
+        });
+      }
+    } finally {
+      queue.draining = false;
+      if (this.#queues.get(queueKey) === queue && queue.waiting.length === 0) this.#queues.delete(queueKey);
+    }
   }
 }

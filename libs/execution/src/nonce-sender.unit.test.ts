@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dec } from '@perpmesh/core';
-import type { AllocateNonceOptions, NonceKey } from '@perpmesh/state';
+import type { AllocateNonceOptions, NonceBlock, NonceKey } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import {
   type PlaceOrderRequest,
@@ -9,7 +9,13 @@ import {
   type VenueOrder,
   VenueRejectedError,
 } from '@perpmesh/venues';
-import { isStaleNonceRejection, NonceSender, NotSentError, type SendingPort } from './nonce-sender.js';
+import {
+  isStaleNonceRejection,
+  MAX_NONCE_BATCH,
+  NonceSender,
+  NotSentError,
+  type SendingPort,
+} from './nonce-sender.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -55,20 +61,32 @@ function accepted(req: PlaceOrderRequest): VenueOrder {
 /** A nonce counter whose allocations answer after `delays` (ms, in call order): a slow store. */
 class FakeNonceStore {
   next = 1n;
+  /** Every nonce handed out, in order. */
   readonly allocations: bigint[] = [];
+  /** How many nonces each allocation call took (one store round trip each). */
+  readonly blocks: number[] = [];
   readonly resyncs: bigint[] = [];
   delays: number[] = [];
   failAllocation = false;
 
-  async allocateNonce(_key: NonceKey, options: AllocateNonceOptions = {}): Promise<bigint> {
+  async allocateNonce(key: NonceKey, options: AllocateNonceOptions = {}): Promise<bigint> {
+    return (await this.allocateNonces(key, 1, options)).first;
+  }
+
+  async allocateNonces(
+    _key: NonceKey,
+    count: number,
+    options: AllocateNonceOptions = {},
+  ): Promise<NonceBlock> {
     if (this.failAllocation) throw new Error('store down');
-    let nonce = this.next;
-    if (options.floor !== undefined && options.floor > nonce) nonce = options.floor;
-    this.next = nonce + 1n;
-    this.allocations.push(nonce);
+    let first = this.next;
+    if (options.floor !== undefined && options.floor > first) first = options.floor;
+    this.next = first + BigInt(count);
+    for (let n = 0n; n < BigInt(count); n++) this.allocations.push(first + n);
+    this.blocks.push(count);
     const delay = this.delays.shift() ?? 0;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    return nonce;
+    return { first, last: first + BigInt(count) - 1n, count };
   }
 
   async resyncNonce(_key: NonceKey, venueNextNonce: bigint): Promise<bigint> {
@@ -205,6 +223,55 @@ describe('NonceSender', () => {
     await eventually('both orders at the venue, neither answered', () => venue.received.length === 2);
     for (const answer of answers) answer(accepted(request('x')));
     await Promise.all([first, second]);
+  });
+
+  test('requests queued during an allocation share ONE block allocation, handed over in nonce order', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new StrictNonceVenue();
+    const s = sender(store);
+    const ids = Array.from({ length: 10 }, (_, n) => `o${n}`);
+    const results = await Promise.all(ids.map((id) => s.send(venue, request(id))));
+    assert.ok(results.every((r) => r.status === 'accepted'));
+    // The first allocates alone; the nine that queued meanwhile take one block.
+    assert.deepEqual(store.blocks, [1, 9]);
+    assert.deepEqual(
+      venue.received.map((r) => [r.clientOrderId, r.nonce]),
+      ids.map((id, n) => [id, BigInt(n + 1)]),
+    );
+  });
+
+  test('a block serves at most MAX_NONCE_BATCH requests', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [10];
+    const venue = new StrictNonceVenue();
+    const s = sender(store);
+    const total = MAX_NONCE_BATCH + 6;
+    await Promise.all(Array.from({ length: total }, (_, n) => s.send(venue, request(`o${n}`))));
+    assert.deepEqual(store.blocks, [1, MAX_NONCE_BATCH, 5]);
+    assert.deepEqual(
+      venue.received.map((r) => r.nonce),
+      Array.from({ length: total }, (_, n) => BigInt(n + 1)),
+    );
+  });
+
+  test('a failed block allocation fails every request of the block as not sent; the next ones go on', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new StrictNonceVenue();
+    const s = sender(store);
+    const first = s.send(venue, request('a'));
+    const queued = [s.send(venue, request('b')), s.send(venue, request('c'))];
+    store.failAllocation = true;
+    assert.equal((await first).status, 'accepted');
+    for (const q of queued) await assert.rejects(q, NotSentError);
+    assert.deepEqual(
+      venue.received.map((r) => r.clientOrderId),
+      ['a'],
+    );
+    store.failAllocation = false;
+    assert.equal((await s.send(venue, request('d'))).status, 'accepted');
+    assert.deepEqual(venue.received.at(-1), { clientOrderId: 'd', nonce: 2n });
   });
 
   test('the nonce floor is the clock when the venue wants time-based nonces', async () => {
