@@ -175,9 +175,8 @@ describe('alarm webhook (a receiver on 127.0.0.1)', () => {
     });
     const records = alarmDecisions().filter((r) => r.reasonCode.startsWith('alarm_'));
     assert.ok(records.length >= 4);
-    const started = performance.now();
-    for (const r of records) webhook.offer(r);
-    assert.ok(performance.now() - started < 50, 'offer only queues');
+    // offer only queues: it answers synchronously (nothing to await) while the receiver never answers.
+    for (const r of records) assert.equal(webhook.offer(r), undefined, 'offer returns nothing to wait for');
     // The first is in flight; two wait; the rest pushed the oldest waiting ones out.
     assert.equal(webhook.stats().dropped, records.length - 3);
     await eventually(
