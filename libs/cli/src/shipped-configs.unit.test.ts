@@ -1,6 +1,6 @@
 /**
  * Every config file the project ships (config/*.yaml) parses with the schema `perpmesh start`
- * uses, with its `{ env: NAME }` credentials given placeholder values: a shipped example
+ * uses (and its strategy instances by their kinds), with its `{ env: NAME }` credentials given placeholder values: a shipped example
  * that fails at start is a defect a newcomer meets first.
  */
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@perpmesh/runtime';
+import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
 import { embeddedConfigSchema } from './embedded.js';
 
 const CONFIG_DIR = resolve(fileURLToPath(import.meta.url), '../../../../config');
@@ -25,6 +26,8 @@ test('every shipped config file parses, credentials from the environment', () =>
         ? `0x${'1'.repeat(/LIGHTER/.test(name!) ? 80 : 64)}`
         : 'placeholder';
     }
-    assert.doesNotThrow(() => loadConfig(embeddedConfigSchema, { path, env }), `${file} parses`);
+    const { config } = loadConfig(embeddedConfigSchema, { path, env });
+    // The strategy instances are parsed by their kinds when the strategy service is built.
+    parseStrategyInstances(config.strategy.instances);
   }
 });
