@@ -28,9 +28,13 @@ import type { PaperVenueClient } from '@perpmesh/venues';
 import { EventRecorder } from '../e2e/harness.js';
 import {
   type AckedEvent,
+  type ArbActivity,
+  type ArbDecision,
+  arbActivity,
   type Breach,
   checkAckedEventsKept,
   checkAmountsEqual,
+  checkArbTraded,
   checkFillsOnceInLog,
   checkLegImbalance,
   checkNoCanary,
@@ -113,6 +117,10 @@ export interface ChaosReport {
     loadLatenciesMs: number[];
     venueFills: number;
     arbOrders: number;
+    /** The arb account's fills at the venue, per leg venue. */
+    arbLegFills: Map<string, number>;
+    /** What the arb decided (STRAT stream); undefined without the strategy. */
+    arb: ArbActivity | undefined;
     nonceSends: number;
     resyncs: number;
     worstImbalance: string;
@@ -155,9 +163,11 @@ const key3 = (a: string, b: string, c: string) => `${a}/${b}/${c}`;
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
+  const withStrategy = options.strategy ?? true;
   const system = await ChaosSystem.create({
     seed: options.seed,
-    strategy: options.strategy ?? true,
+    strategy: withStrategy,
+    compressedFunding: true,
     ...(options.executionEntry ? { executionEntry: options.executionEntry } : {}),
   });
   const ns = namespaceFor('chaos');
@@ -493,7 +503,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sends = (system.proxy?.sent ?? []).filter((s) => s.nonce !== '');
     const nonces = checkNoncesUnique(sends, new Set(sends.map((s) => `${s.venue}/${s.clientOrderId}`)).size);
     const legs = checkLegImbalance(legSamples, IMBALANCE_BUDGET);
-    const byInvariant = new Map<InvariantName, Breach[]>(INVARIANTS.map((n) => [n, []]));
+    const arbFills = venueFills.filter(
+      (f) => f.account === ARB_ACCOUNT && (ARB_VENUES as readonly string[]).includes(f.venue),
+    );
+    const arbLegFills = new Map<string, number>(ARB_VENUES.map((v) => [v, 0]));
+    for (const f of arbFills) arbLegFills.set(f.venue, (arbLegFills.get(f.venue) ?? 0) + 1);
+    const arb = withStrategy ? arbActivity(await readArbDecisions(system.natsUrl)) : undefined;
+    // Without the strategy there is no arb to have traded: that invariant is not checked.
+    const checked = INVARIANTS.filter((n) => withStrategy || n !== 'the arb traded');
+    const byInvariant = new Map<InvariantName, Breach[]>(checked.map((n) => [n, []]));
     const add = (list: Breach[]) => {
       for (const b of list) byInvariant.get(b.invariant)?.push(b);
     };
@@ -514,6 +532,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const file of filesUnder(system.dir))
       outputs.push({ where: file, text: readFileSync(file, 'latin1') });
     add(checkNoCanary(outputs, system.token));
+    if (withStrategy) add(checkArbTraded(arbFills, ARB_VENUES));
     const results = [...byInvariant].map(([invariant, breaches]) => ({ invariant, breaches }));
     return {
       seed: options.seed,
@@ -534,6 +553,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         venueFills: venueFills.length,
         arbOrders: new Set(venueFills.filter((f) => f.account === ARB_ACCOUNT).map((f) => f.clientOrderId))
           .size,
+        arbLegFills,
+        arb,
         nonceSends: sends.length,
         resyncs: nonces.resyncs,
         worstImbalance: legs.worst.toFixed(0),
@@ -621,6 +642,28 @@ async function readLog(
   }
 }
 
+/** The strategy's decisions on the STRAT stream, read from the start. */
+async function readArbDecisions(natsUrl: string): Promise<ArbDecision[]> {
+  const ns = namespaceFor('chaos');
+  const recorder = await EventRecorder.open(natsUrl, `${ns.subjectRoot}.strat.>`);
+  try {
+    await recorder.caughtUp(`${ns.prefix}STRAT`, 15_000);
+    return recorder.events.flatMap(({ envelope }) =>
+      envelope.payload?.$case === 'strategyDecision'
+        ? [
+            {
+              kind: envelope.payload.value.kind,
+              reasonCode: envelope.payload.value.reasonCode,
+              inputs: envelope.payload.value.inputs,
+            },
+          ]
+        : [],
+    );
+  } finally {
+    await recorder.close();
+  }
+}
+
 async function logIds(natsUrl: string, filter: string, stream: string): Promise<string[]> {
   return [...(await readLog(natsUrl, filter, stream)).ids].filter((id) => !id.startsWith('order:'));
 }
@@ -672,6 +715,17 @@ export function formatReport(report: ChaosReport): string {
     `| load PlaceOrder latency p50 / p99 ms | ${percentile(stats.loadLatenciesMs, 50)} / ${percentile(stats.loadLatenciesMs, 99)} |`,
   );
   lines.push(`| venue fills checked | ${stats.venueFills} |`);
+  if (stats.arb) {
+    const { entered, opened, closed, skips } = stats.arb;
+    lines.push(`| arbs entered / open (both legs filled) / closed | ${entered} / ${opened} / ${closed} |`);
+    const why = [...skips]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    lines.push(`| arb skip decisions, by reason | ${why || 'none'} |`);
+  }
+  const legFills = [...stats.arbLegFills].map(([venue, n]) => `${venue} ${n}`).join(', ');
+  lines.push(`| arb leg fills at the venue | ${legFills} |`);
   lines.push(`| arb orders filled | ${stats.arbOrders} |`);
   lines.push(`| nonce sends / resyncs | ${stats.nonceSends} / ${stats.resyncs} |`);
   lines.push(`| acknowledged events checked | ${stats.ackedEvents} |`);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  arbActivity,
   checkAckedEventsKept,
   checkAmountsEqual,
+  checkArbTraded,
   checkFillsOnceInLog,
   checkLegImbalance,
   checkNoCanary,
@@ -171,5 +173,53 @@ describe('chaos invariants', () => {
     assert.equal(percentile([], 50), 0);
     assert.equal(percentile([5, 1, 3], 50), 3);
     assert.equal(percentile([1, 2, 3, 4, 100], 99), 100);
+  });
+});
+
+describe('the arb traded', () => {
+  const legFill = (venue: string, tradeId: string) => ({ venue, tradeId });
+
+  test('a leg venue without an arb fill is a breach; no fills at all, one per venue', () => {
+    const venues = ['paper', 'paper-lighter'];
+    assert.deepEqual(checkArbTraded([legFill('paper', 't1'), legFill('paper-lighter', 't2')], venues), []);
+    const oneLegged = checkArbTraded([legFill('paper', 't1')], venues);
+    assert.equal(oneLegged.length, 1);
+    assert.match(oneLegged[0]?.detail ?? '', /no arb leg filled on paper-lighter \(1 arb fill/);
+    assert.equal(oneLegged[0]?.invariant, 'the arb traded');
+    assert.equal(checkArbTraded([], venues).length, 2, 'a run without arb fills cannot pass');
+  });
+
+  test('arbActivity counts distinct arbs entered, open and closed, and skips by reason', () => {
+    const d = (kind: string, reasonCode: string, arbId?: string) => ({
+      kind,
+      reasonCode,
+      inputs: arbId === undefined ? {} : ({ arb_id: arbId } as Record<string, string>),
+    });
+    const activity = arbActivity([
+      d('skip', 'net_carry_below_threshold'),
+      d('skip', 'net_carry_below_threshold'),
+      d('skip', 'reentry_cooldown'),
+      d('enter', 'net_carry_above_threshold', 'BTC#1'),
+      // Published again by a restarted instance: still one arb.
+      d('enter', 'net_carry_above_threshold', 'BTC#1'),
+      d('signal', 'legs_filled', 'BTC#1'),
+      d('signal', 'funding_settled', 'BTC#1'),
+      d('exit', 'max_holding_time', 'BTC#1'),
+      d('closed', 'max_holding_time', 'BTC#1'),
+      d('enter', 'net_carry_above_threshold', 'BTC#2'),
+      d('signal', 'legs_filled_partially', 'BTC#2'),
+      d('enter', 'net_carry_above_threshold', 'BTC#3'),
+    ]);
+    assert.deepEqual(
+      { entered: activity.entered, opened: activity.opened, closed: activity.closed },
+      { entered: 3, opened: 2, closed: 1 },
+    );
+    assert.deepEqual(
+      [...activity.skips],
+      [
+        ['net_carry_below_threshold', 2],
+        ['reentry_cooldown', 1],
+      ],
+    );
   });
 });
