@@ -654,6 +654,7 @@ async function readArbDecisions(natsUrl: string): Promise<ArbDecision[]> {
             {
               kind: envelope.payload.value.kind,
               reasonCode: envelope.payload.value.reasonCode,
+              message: envelope.payload.value.reason,
               inputs: envelope.payload.value.inputs,
             },
           ]
@@ -716,8 +717,11 @@ export function formatReport(report: ChaosReport): string {
   );
   lines.push(`| venue fills checked | ${stats.venueFills} |`);
   if (stats.arb) {
-    const { entered, opened, closed, skips } = stats.arb;
-    lines.push(`| arbs entered / open (both legs filled) / closed | ${entered} / ${opened} / ${closed} |`);
+    const { entered, adopted, adoptions, opened, closed, skips } = stats.arb;
+    lines.push(
+      `| arbs entered / adopted at a start / open (both legs filled) / closed | ${entered} / ${adopted} / ${opened} / ${closed} |`,
+    );
+    if (adoptions.length > 0) lines.push(`| arbs adopted | ${adoptions.join('; ')} |`);
     const why = [...skips]
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${v}`)

@@ -302,12 +302,19 @@ export function checkArbTraded(fills: readonly ArbLegFill[], legVenues: readonly
 export interface ArbDecision {
   kind: string;
   reasonCode: string;
+  message: string;
   inputs: Readonly<Record<string, string>>;
 }
 
 export interface ArbActivity {
   /** Arbs whose entry was decided (both legs ordered). */
   entered: number;
+  /**
+   * Arbs taken over at a start from venue positions no saved arb accounted for (adoption):
+   * closed without an entry of their own; each one's decision message is in `adoptions`.
+   */
+  adopted: number;
+  adoptions: string[];
   /** Arbs open: both legs filled (in full, in part, or after unwinding to a matched size). */
   opened: number;
   /** Arbs closed (both legs out). */
@@ -325,6 +332,7 @@ const ARB_OPEN_REASONS = new Set(['legs_filled', 'legs_filled_partially', 'unwou
  */
 export function arbActivity(decisions: readonly ArbDecision[]): ArbActivity {
   const entered = new Set<string>();
+  const adopted = new Map<string, string>();
   const opened = new Set<string>();
   const closed = new Set<string>();
   const skips = new Map<string, number>();
@@ -333,10 +341,19 @@ export function arbActivity(decisions: readonly ArbDecision[]): ArbActivity {
     if (d.kind === 'skip') skips.set(d.reasonCode, (skips.get(d.reasonCode) ?? 0) + 1);
     if (arbId === undefined) continue;
     if (d.kind === 'enter') entered.add(arbId);
+    if (d.kind === 'adopt' && d.reasonCode.startsWith('positions_adopted'))
+      adopted.set(arbId, `${arbId}: ${d.reasonCode}: ${d.message}`);
     if (d.kind === 'signal' && ARB_OPEN_REASONS.has(d.reasonCode)) opened.add(arbId);
     if (d.kind === 'closed') closed.add(arbId);
   }
-  return { entered: entered.size, opened: opened.size, closed: closed.size, skips };
+  return {
+    entered: entered.size,
+    adopted: adopted.size,
+    adoptions: [...adopted.values()],
+    opened: opened.size,
+    closed: closed.size,
+    skips,
+  };
 }
 
 /** Nearest-rank percentile of a list of numbers (0 for an empty one). */

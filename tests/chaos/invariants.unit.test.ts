@@ -193,6 +193,7 @@ describe('the arb traded', () => {
     const d = (kind: string, reasonCode: string, arbId?: string) => ({
       kind,
       reasonCode,
+      message: `${kind} ${reasonCode}`,
       inputs: arbId === undefined ? {} : ({ arb_id: arbId } as Record<string, string>),
     });
     const activity = arbActivity([
@@ -209,11 +210,23 @@ describe('the arb traded', () => {
       d('enter', 'net_carry_above_threshold', 'BTC#2'),
       d('signal', 'legs_filled_partially', 'BTC#2'),
       d('enter', 'net_carry_above_threshold', 'BTC#3'),
+      // Positions found at a start that no saved arb held: an arb without an entry.
+      d('adopt', 'positions_adopted_unbalanced', 'BTC#4'),
+      d('adopt', 'open_order_adopted', 'BTC#3'),
+      d('closed', 'entry_failed', 'BTC#4'),
     ]);
     assert.deepEqual(
-      { entered: activity.entered, opened: activity.opened, closed: activity.closed },
-      { entered: 3, opened: 2, closed: 1 },
+      {
+        entered: activity.entered,
+        adopted: activity.adopted,
+        opened: activity.opened,
+        closed: activity.closed,
+      },
+      { entered: 3, adopted: 1, opened: 2, closed: 2 },
     );
+    assert.deepEqual(activity.adoptions, [
+      'BTC#4: positions_adopted_unbalanced: adopt positions_adopted_unbalanced',
+    ]);
     assert.deepEqual(
       [...activity.skips],
       [
