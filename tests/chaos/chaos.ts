@@ -31,6 +31,7 @@ import {
   type ArbActivity,
   type ArbDecision,
   arbActivity,
+  arbTimeline,
   type Breach,
   checkAckedEventsKept,
   checkAmountsEqual,
@@ -121,6 +122,10 @@ export interface ChaosReport {
     arbLegFills: Map<string, number>;
     /** What the arb decided (STRAT stream); undefined without the strategy. */
     arb: ArbActivity | undefined;
+    /** The arb's decisions, printed when its legs breached the imbalance budget. */
+    arbTimeline: string[];
+    /** The leg samples (venue truth) of one-legged moments, printed with the timeline. */
+    oneLeggedSamples: string[];
     nonceSends: number;
     resyncs: number;
     worstImbalance: string;
@@ -508,7 +513,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
     const arbLegFills = new Map<string, number>(ARB_VENUES.map((v) => [v, 0]));
     for (const f of arbFills) arbLegFills.set(f.venue, (arbLegFills.get(f.venue) ?? 0) + 1);
-    const arb = withStrategy ? arbActivity(await readArbDecisions(system.natsUrl)) : undefined;
+    const decisions = withStrategy ? await readArbDecisions(system.natsUrl) : [];
+    const arb = withStrategy ? arbActivity(decisions) : undefined;
     // Without the strategy there is no arb to have traded: that invariant is not checked.
     const checked = INVARIANTS.filter((n) => withStrategy || n !== 'the arb traded');
     const byInvariant = new Map<InvariantName, Breach[]>(checked.map((n) => [n, []]));
@@ -555,6 +561,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           .size,
         arbLegFills,
         arb,
+        arbTimeline: legs.breaches.length > 0 ? arbTimeline(decisions) : [],
+        oneLeggedSamples:
+          legs.breaches.length > 0
+            ? legSamples
+                .filter((x) =>
+                  x.notionals
+                    .reduce((a, n) => a.plus(dec(n)), dec(0))
+                    .abs()
+                    .gt(1),
+                )
+                .slice(-60)
+                .map(
+                  (x) =>
+                    `${new Date(x.atMs).toISOString().slice(11, 23)} ${x.notionals.join(' / ')}${x.paused ? ' (paused)' : ''}`,
+                )
+            : [],
         nonceSends: sends.length,
         resyncs: nonces.resyncs,
         worstImbalance: legs.worst.toFixed(0),
@@ -652,6 +674,7 @@ async function readArbDecisions(natsUrl: string): Promise<ArbDecision[]> {
       envelope.payload?.$case === 'strategyDecision'
         ? [
             {
+              atMs: envelope.tsInit,
               kind: envelope.payload.value.kind,
               reasonCode: envelope.payload.value.reasonCode,
               message: envelope.payload.value.reason,
@@ -742,6 +765,13 @@ export function formatReport(report: ChaosReport): string {
     lines.push('');
     lines.push(`BREACHES (${report.breaches.length}), reproduce with CHAOS_SEED=${report.seed}:`);
     for (const b of report.breaches.slice(0, 30)) lines.push(`  ${b.invariant}: ${b.detail}`);
+  }
+  if (stats.arbTimeline.length > 0) {
+    lines.push('');
+    lines.push(`the arb's decisions (UTC; ${ARB_VENUES.join(' / ')} leg notionals below):`);
+    for (const line of stats.arbTimeline) lines.push(`  ${line}`);
+    lines.push('one-legged samples at the venue (UTC, signed notional per leg venue):');
+    for (const line of stats.oneLeggedSamples) lines.push(`  ${line}`);
   }
   return lines.join('\n');
 }

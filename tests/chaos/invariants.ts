@@ -300,6 +300,8 @@ export function checkArbTraded(fills: readonly ArbLegFill[], legVenues: readonly
 
 /** A decision of the arb as published on the STRAT stream (the fields the counts need). */
 export interface ArbDecision {
+  /** When the strategy made it (the envelope's creation time), ms since epoch. */
+  atMs: number;
   kind: string;
   reasonCode: string;
   message: string;
@@ -321,6 +323,24 @@ export interface ArbActivity {
   closed: number;
   /** Skip decisions by reason code: why the arb did not enter when it did not. */
   skips: Map<string, number>;
+}
+
+/** Decisions too frequent to tell the arb's story: skips and each settled payment. */
+const ROUTINE = new Set(['skip:', 'signal:funding_settled']);
+
+/**
+ * The arb's story for a leg-imbalance breach: every decision but the routine ones, in
+ * time order, as `HH:MM:SS.mmm kind reason arb: message`, at most `max` (the last ones).
+ */
+export function arbTimeline(decisions: readonly ArbDecision[], max = 60): string[] {
+  return [...decisions]
+    .filter((d) => !ROUTINE.has(`${d.kind}:`) && !ROUTINE.has(`${d.kind}:${d.reasonCode}`))
+    .sort((a, b) => a.atMs - b.atMs)
+    .slice(-max)
+    .map(
+      (d) =>
+        `${new Date(d.atMs).toISOString().slice(11, 23)} ${d.kind} ${d.reasonCode} ${d.inputs.arb_id ?? ''}: ${d.message.slice(0, 200)}`,
+    );
 }
 
 /** The funding arb's signals that an arb is open (its management.ts `markOpen` reasons). */

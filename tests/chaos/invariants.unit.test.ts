@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   arbActivity,
+  arbTimeline,
   checkAckedEventsKept,
   checkAmountsEqual,
   checkArbTraded,
@@ -191,6 +192,7 @@ describe('the arb traded', () => {
 
   test('arbActivity counts distinct arbs entered, open and closed, and skips by reason', () => {
     const d = (kind: string, reasonCode: string, arbId?: string) => ({
+      atMs: 0,
       kind,
       reasonCode,
       message: `${kind} ${reasonCode}`,
@@ -235,4 +237,28 @@ describe('the arb traded', () => {
       ],
     );
   });
+});
+
+test('arbTimeline: the non-routine decisions in time order, the last ones', () => {
+  const d = (atMs: number, kind: string, reasonCode: string) => ({
+    atMs,
+    kind,
+    reasonCode,
+    message: 'm',
+    inputs: { arb_id: 'BTC#1' } as Record<string, string>,
+  });
+  const lines = arbTimeline(
+    [
+      d(2_000, 'closed', 'max_holding_time'),
+      d(1_000, 'enter', 'net_carry_above_threshold'),
+      d(1_500, 'signal', 'funding_settled'),
+      d(1_600, 'skip', 'reentry_cooldown'),
+    ],
+    5,
+  );
+  assert.deepEqual(lines, [
+    '00:00:01.000 enter net_carry_above_threshold BTC#1: m',
+    '00:00:02.000 closed max_holding_time BTC#1: m',
+  ]);
+  assert.equal(arbTimeline([d(1, 'enter', 'a'), d(2, 'exit', 'b')], 1).length, 1);
 });
