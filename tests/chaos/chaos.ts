@@ -28,9 +28,14 @@ import type { PaperVenueClient } from '@perpmesh/venues';
 import { EventRecorder } from '../e2e/harness.js';
 import {
   type AckedEvent,
+  type ArbActivity,
+  type ArbDecision,
+  arbActivity,
+  arbTimeline,
   type Breach,
   checkAckedEventsKept,
   checkAmountsEqual,
+  checkArbTraded,
   checkFillsOnceInLog,
   checkLegImbalance,
   checkNoCanary,
@@ -113,6 +118,14 @@ export interface ChaosReport {
     loadLatenciesMs: number[];
     venueFills: number;
     arbOrders: number;
+    /** The arb account's fills at the venue, per leg venue. */
+    arbLegFills: Map<string, number>;
+    /** What the arb decided (STRAT stream); undefined without the strategy. */
+    arb: ArbActivity | undefined;
+    /** The arb's decisions, printed when its legs breached the imbalance budget. */
+    arbTimeline: string[];
+    /** The leg samples (venue truth) of one-legged moments, printed with the timeline. */
+    oneLeggedSamples: string[];
     nonceSends: number;
     resyncs: number;
     worstImbalance: string;
@@ -155,9 +168,11 @@ const key3 = (a: string, b: string, c: string) => `${a}/${b}/${c}`;
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
+  const withStrategy = options.strategy ?? true;
   const system = await ChaosSystem.create({
     seed: options.seed,
-    strategy: options.strategy ?? true,
+    strategy: withStrategy,
+    compressedFunding: true,
     ...(options.executionEntry ? { executionEntry: options.executionEntry } : {}),
   });
   const ns = namespaceFor('chaos');
@@ -493,7 +508,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sends = (system.proxy?.sent ?? []).filter((s) => s.nonce !== '');
     const nonces = checkNoncesUnique(sends, new Set(sends.map((s) => `${s.venue}/${s.clientOrderId}`)).size);
     const legs = checkLegImbalance(legSamples, IMBALANCE_BUDGET);
-    const byInvariant = new Map<InvariantName, Breach[]>(INVARIANTS.map((n) => [n, []]));
+    const arbFills = venueFills.filter(
+      (f) => f.account === ARB_ACCOUNT && (ARB_VENUES as readonly string[]).includes(f.venue),
+    );
+    const arbLegFills = new Map<string, number>(ARB_VENUES.map((v) => [v, 0]));
+    for (const f of arbFills) arbLegFills.set(f.venue, (arbLegFills.get(f.venue) ?? 0) + 1);
+    const decisions = withStrategy ? await readArbDecisions(system.natsUrl) : [];
+    const arb = withStrategy ? arbActivity(decisions) : undefined;
+    // Without the strategy there is no arb to have traded: that invariant is not checked.
+    const checked = INVARIANTS.filter((n) => withStrategy || n !== 'the arb traded');
+    const byInvariant = new Map<InvariantName, Breach[]>(checked.map((n) => [n, []]));
     const add = (list: Breach[]) => {
       for (const b of list) byInvariant.get(b.invariant)?.push(b);
     };
@@ -514,6 +538,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const file of filesUnder(system.dir))
       outputs.push({ where: file, text: readFileSync(file, 'latin1') });
     add(checkNoCanary(outputs, system.token));
+    if (withStrategy) add(checkArbTraded(arbFills, ARB_VENUES));
     const results = [...byInvariant].map(([invariant, breaches]) => ({ invariant, breaches }));
     return {
       seed: options.seed,
@@ -534,6 +559,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         venueFills: venueFills.length,
         arbOrders: new Set(venueFills.filter((f) => f.account === ARB_ACCOUNT).map((f) => f.clientOrderId))
           .size,
+        arbLegFills,
+        arb,
+        arbTimeline: legs.breaches.length > 0 ? arbTimeline(decisions) : [],
+        oneLeggedSamples:
+          legs.breaches.length > 0
+            ? legSamples
+                .filter((x) =>
+                  x.notionals
+                    .reduce((a, n) => a.plus(dec(n)), dec(0))
+                    .abs()
+                    .gt(1),
+                )
+                .slice(-60)
+                .map(
+                  (x) =>
+                    `${new Date(x.atMs).toISOString().slice(11, 23)} ${x.notionals.join(' / ')}${x.paused ? ' (paused)' : ''}`,
+                )
+            : [],
         nonceSends: sends.length,
         resyncs: nonces.resyncs,
         worstImbalance: legs.worst.toFixed(0),
@@ -621,6 +664,30 @@ async function readLog(
   }
 }
 
+/** The strategy's decisions on the STRAT stream, read from the start. */
+async function readArbDecisions(natsUrl: string): Promise<ArbDecision[]> {
+  const ns = namespaceFor('chaos');
+  const recorder = await EventRecorder.open(natsUrl, `${ns.subjectRoot}.strat.>`);
+  try {
+    await recorder.caughtUp(`${ns.prefix}STRAT`, 15_000);
+    return recorder.events.flatMap(({ envelope }) =>
+      envelope.payload?.$case === 'strategyDecision'
+        ? [
+            {
+              atMs: envelope.tsInit,
+              kind: envelope.payload.value.kind,
+              reasonCode: envelope.payload.value.reasonCode,
+              message: envelope.payload.value.reason,
+              inputs: envelope.payload.value.inputs,
+            },
+          ]
+        : [],
+    );
+  } finally {
+    await recorder.close();
+  }
+}
+
 async function logIds(natsUrl: string, filter: string, stream: string): Promise<string[]> {
   return [...(await readLog(natsUrl, filter, stream)).ids].filter((id) => !id.startsWith('order:'));
 }
@@ -672,6 +739,20 @@ export function formatReport(report: ChaosReport): string {
     `| load PlaceOrder latency p50 / p99 ms | ${percentile(stats.loadLatenciesMs, 50)} / ${percentile(stats.loadLatenciesMs, 99)} |`,
   );
   lines.push(`| venue fills checked | ${stats.venueFills} |`);
+  if (stats.arb) {
+    const { entered, adopted, adoptions, opened, closed, skips } = stats.arb;
+    lines.push(
+      `| arbs entered / adopted at a start / open (both legs filled) / closed | ${entered} / ${adopted} / ${opened} / ${closed} |`,
+    );
+    if (adoptions.length > 0) lines.push(`| arbs adopted | ${adoptions.join('; ')} |`);
+    const why = [...skips]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    lines.push(`| arb skip decisions, by reason | ${why || 'none'} |`);
+  }
+  const legFills = [...stats.arbLegFills].map(([venue, n]) => `${venue} ${n}`).join(', ');
+  lines.push(`| arb leg fills at the venue | ${legFills} |`);
   lines.push(`| arb orders filled | ${stats.arbOrders} |`);
   lines.push(`| nonce sends / resyncs | ${stats.nonceSends} / ${stats.resyncs} |`);
   lines.push(`| acknowledged events checked | ${stats.ackedEvents} |`);
@@ -684,6 +765,13 @@ export function formatReport(report: ChaosReport): string {
     lines.push('');
     lines.push(`BREACHES (${report.breaches.length}), reproduce with CHAOS_SEED=${report.seed}:`);
     for (const b of report.breaches.slice(0, 30)) lines.push(`  ${b.invariant}: ${b.detail}`);
+  }
+  if (stats.arbTimeline.length > 0) {
+    lines.push('');
+    lines.push(`the arb's decisions (UTC; ${ARB_VENUES.join(' / ')} leg notionals below):`);
+    for (const line of stats.arbTimeline) lines.push(`  ${line}`);
+    lines.push('one-legged samples at the venue (UTC, signed notional per leg venue):');
+    for (const line of stats.oneLeggedSamples) lines.push(`  ${line}`);
   }
   return lines.join('\n');
 }

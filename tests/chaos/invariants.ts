@@ -15,6 +15,7 @@ export const INVARIANTS = [
   'arb legs within imbalance budget',
   'ready again within bound',
   'no secret in logs or events',
+  'the arb traded',
 ] as const;
 export type InvariantName = (typeof INVARIANTS)[number];
 
@@ -273,6 +274,106 @@ export function checkNoCanary(outputs: readonly Output[], canary: string): Breac
   return outputs
     .filter((o) => o.text.includes(canary))
     .map((o) => breach('no secret in logs or events', `the canary secret appears in ${o.where}`));
+}
+
+/** A fill of the arb's account at the venue (the truth). */
+export interface ArbLegFill {
+  venue: string;
+  tradeId: string;
+}
+
+/**
+ * The arb traded: its account has fills on every leg venue. Without them the leg-imbalance
+ * invariant and the arb's part of the others held without being exercised, so the run
+ * proves nothing about the arb: that is a breach, not a pass.
+ */
+export function checkArbTraded(fills: readonly ArbLegFill[], legVenues: readonly string[]): Breach[] {
+  return legVenues
+    .filter((venue) => !fills.some((f) => f.venue === venue))
+    .map((venue) =>
+      breach(
+        'the arb traded',
+        `no arb leg filled on ${venue} (${fills.length} arb fill(s) in all); read the strategy's skip decisions on the STRAT stream`,
+      ),
+    );
+}
+
+/** A decision of the arb as published on the STRAT stream (the fields the counts need). */
+export interface ArbDecision {
+  /** When the strategy made it (the envelope's creation time), ms since epoch. */
+  atMs: number;
+  kind: string;
+  reasonCode: string;
+  message: string;
+  inputs: Readonly<Record<string, string>>;
+}
+
+export interface ArbActivity {
+  /** Arbs whose entry was decided (both legs ordered). */
+  entered: number;
+  /**
+   * Arbs taken over at a start from venue positions no saved arb accounted for (adoption):
+   * closed without an entry of their own; each one's decision message is in `adoptions`.
+   */
+  adopted: number;
+  adoptions: string[];
+  /** Arbs open: both legs filled (in full, in part, or after unwinding to a matched size). */
+  opened: number;
+  /** Arbs closed (both legs out). */
+  closed: number;
+  /** Skip decisions by reason code: why the arb did not enter when it did not. */
+  skips: Map<string, number>;
+}
+
+/** Decisions too frequent to tell the arb's story: skips and each settled payment. */
+const ROUTINE = new Set(['skip:', 'signal:funding_settled']);
+
+/**
+ * The arb's story for a leg-imbalance breach: every decision but the routine ones, in
+ * time order, as `HH:MM:SS.mmm kind reason arb: message`, at most `max` (the last ones).
+ */
+export function arbTimeline(decisions: readonly ArbDecision[], max = 60): string[] {
+  return [...decisions]
+    .filter((d) => !ROUTINE.has(`${d.kind}:`) && !ROUTINE.has(`${d.kind}:${d.reasonCode}`))
+    .sort((a, b) => a.atMs - b.atMs)
+    .slice(-max)
+    .map(
+      (d) =>
+        `${new Date(d.atMs).toISOString().slice(11, 23)} ${d.kind} ${d.reasonCode} ${d.inputs.arb_id ?? ''}: ${d.message.slice(0, 200)}`,
+    );
+}
+
+/** The funding arb's signals that an arb is open (its management.ts `markOpen` reasons). */
+const ARB_OPEN_REASONS = new Set(['legs_filled', 'legs_filled_partially', 'unwound_to_matched_size']);
+
+/**
+ * What the arb did, from its decisions: each count is of distinct arb ids, so a decision
+ * published twice (a restart releasing its outbox again) counts once.
+ */
+export function arbActivity(decisions: readonly ArbDecision[]): ArbActivity {
+  const entered = new Set<string>();
+  const adopted = new Map<string, string>();
+  const opened = new Set<string>();
+  const closed = new Set<string>();
+  const skips = new Map<string, number>();
+  for (const d of decisions) {
+    const arbId = d.inputs.arb_id;
+    if (d.kind === 'skip') skips.set(d.reasonCode, (skips.get(d.reasonCode) ?? 0) + 1);
+    if (arbId === undefined) continue;
+    if (d.kind === 'enter') entered.add(arbId);
+    if (d.kind === 'adopt' && d.reasonCode.startsWith('positions_adopted'))
+      adopted.set(arbId, `${arbId}: ${d.reasonCode}: ${d.message}`);
+    if (d.kind === 'signal' && ARB_OPEN_REASONS.has(d.reasonCode)) opened.add(arbId);
+    if (d.kind === 'closed') closed.add(arbId);
+  }
+  return {
+    entered: entered.size,
+    adopted: adopted.size,
+    adoptions: [...adopted.values()],
+    opened: opened.size,
+    closed: closed.size,
+    skips,
+  };
 }
 
 /** Nearest-rank percentile of a list of numbers (0 for an empty one). */

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  arbActivity,
+  arbTimeline,
   checkAckedEventsKept,
   checkAmountsEqual,
+  checkArbTraded,
   checkFillsOnceInLog,
   checkLegImbalance,
   checkNoCanary,
@@ -172,4 +175,90 @@ describe('chaos invariants', () => {
     assert.equal(percentile([5, 1, 3], 50), 3);
     assert.equal(percentile([1, 2, 3, 4, 100], 99), 100);
   });
+});
+
+describe('the arb traded', () => {
+  const legFill = (venue: string, tradeId: string) => ({ venue, tradeId });
+
+  test('a leg venue without an arb fill is a breach; no fills at all, one per venue', () => {
+    const venues = ['paper', 'paper-lighter'];
+    assert.deepEqual(checkArbTraded([legFill('paper', 't1'), legFill('paper-lighter', 't2')], venues), []);
+    const oneLegged = checkArbTraded([legFill('paper', 't1')], venues);
+    assert.equal(oneLegged.length, 1);
+    assert.match(oneLegged[0]?.detail ?? '', /no arb leg filled on paper-lighter \(1 arb fill/);
+    assert.equal(oneLegged[0]?.invariant, 'the arb traded');
+    assert.equal(checkArbTraded([], venues).length, 2, 'a run without arb fills cannot pass');
+  });
+
+  test('arbActivity counts distinct arbs entered, open and closed, and skips by reason', () => {
+    const d = (kind: string, reasonCode: string, arbId?: string) => ({
+      atMs: 0,
+      kind,
+      reasonCode,
+      message: `${kind} ${reasonCode}`,
+      inputs: arbId === undefined ? {} : ({ arb_id: arbId } as Record<string, string>),
+    });
+    const activity = arbActivity([
+      d('skip', 'net_carry_below_threshold'),
+      d('skip', 'net_carry_below_threshold'),
+      d('skip', 'reentry_cooldown'),
+      d('enter', 'net_carry_above_threshold', 'BTC#1'),
+      // Published again by a restarted instance: still one arb.
+      d('enter', 'net_carry_above_threshold', 'BTC#1'),
+      d('signal', 'legs_filled', 'BTC#1'),
+      d('signal', 'funding_settled', 'BTC#1'),
+      d('exit', 'max_holding_time', 'BTC#1'),
+      d('closed', 'max_holding_time', 'BTC#1'),
+      d('enter', 'net_carry_above_threshold', 'BTC#2'),
+      d('signal', 'legs_filled_partially', 'BTC#2'),
+      d('enter', 'net_carry_above_threshold', 'BTC#3'),
+      // Positions found at a start that no saved arb held: an arb without an entry.
+      d('adopt', 'positions_adopted_unbalanced', 'BTC#4'),
+      d('adopt', 'open_order_adopted', 'BTC#3'),
+      d('closed', 'entry_failed', 'BTC#4'),
+    ]);
+    assert.deepEqual(
+      {
+        entered: activity.entered,
+        adopted: activity.adopted,
+        opened: activity.opened,
+        closed: activity.closed,
+      },
+      { entered: 3, adopted: 1, opened: 2, closed: 2 },
+    );
+    assert.deepEqual(activity.adoptions, [
+      'BTC#4: positions_adopted_unbalanced: adopt positions_adopted_unbalanced',
+    ]);
+    assert.deepEqual(
+      [...activity.skips],
+      [
+        ['net_carry_below_threshold', 2],
+        ['reentry_cooldown', 1],
+      ],
+    );
+  });
+});
+
+test('arbTimeline: the non-routine decisions in time order, the last ones', () => {
+  const d = (atMs: number, kind: string, reasonCode: string) => ({
+    atMs,
+    kind,
+    reasonCode,
+    message: 'm',
+    inputs: { arb_id: 'BTC#1' } as Record<string, string>,
+  });
+  const lines = arbTimeline(
+    [
+      d(2_000, 'closed', 'max_holding_time'),
+      d(1_000, 'enter', 'net_carry_above_threshold'),
+      d(1_500, 'signal', 'funding_settled'),
+      d(1_600, 'skip', 'reentry_cooldown'),
+    ],
+    5,
+  );
+  assert.deepEqual(lines, [
+    '00:00:01.000 enter net_carry_above_threshold BTC#1: m',
+    '00:00:02.000 closed max_holding_time BTC#1: m',
+  ]);
+  assert.equal(arbTimeline([d(1, 'enter', 'a'), d(2, 'exit', 'b')], 1).length, 1);
 });

@@ -1,7 +1,9 @@
 /**
  * The short chaos run inside `make test`: the whole distributed system on its own
  * nats-server and redis-server, the arb and two load clients trading, four seeded faults
- * (kill -9 and restarts, one target and two at once) over 25 s; every invariant must hold.
+ * (kill -9 and restarts, one target and two at once) over 25 s; every invariant must hold,
+ * among them that the arb traded (its legs filled at the venue): a run in which the arb
+ * never traded would hold the leg invariants without exercising them.
  * A seed that once found a breach is kept in REGRESSION_SEEDS (run by `make chaos` too).
  */
 import assert from 'node:assert/strict';
@@ -23,6 +25,12 @@ test(`short chaos run (seed ${SHORT_SEED}): every invariant holds`, async (t) =>
   t.diagnostic(table);
   assert.ok(report.stats.loadAcked > 0, `no load order was acknowledged\n${table}`);
   assert.equal(report.recoveries.length, 4, table);
+  assert.ok(
+    report.results.some((r) => r.invariant === 'the arb traded'),
+    `the arb-traded invariant was not checked\n${table}`,
+  );
+  for (const [venue, fills] of report.stats.arbLegFills)
+    assert.ok(fills > 0, `no arb leg filled on ${venue}\n${table}`);
   assert.deepEqual(
     report.breaches.map((b) => `${b.invariant}: ${b.detail}`),
     [],

@@ -29,8 +29,24 @@ export const LOAD_ACCOUNT = 'load';
 export const VENUES = ['paper', 'paper-lighter', 'paper-extended'] as const;
 /** The load clients trade these (one without nonces, one with strict nonces). */
 export const LOAD_VENUES = ['paper', 'paper-lighter'] as const;
-/** The arb's legs: Lighter-like (interest in its funding) against Extended-like (none), a carry to take. */
-export const ARB_VENUES = ['paper-lighter', 'paper-extended'] as const;
+/**
+ * The arb's legs: Binance-like (8 h of interest in each settlement) against Lighter-like
+ * (one hour of it per settlement): with both settling as often (`compressedFunding`), a
+ * carry the seeded market pays at every settlement, whatever its premium does.
+ */
+export const ARB_VENUES = ['paper', 'paper-lighter'] as const;
+/**
+ * The chaos run's compressed time: the arb's venues settle funding this often (the presets:
+ * 8 h and 1 h). The sim's smallest interval; fees are per trade and cannot be compressed.
+ */
+export const ARB_FUNDING_INTERVAL = '1s';
+/**
+ * How long the chaos arb holds, and prices its carry over: with a settlement every second on
+ * both legs (0.01 % x 60,000 on the short, 0.00125 % on the long, per BTC) 20 settlements
+ * clear both legs' taker fees in and out (0.05 % on `paper`, 0 on `paper-lighter`) and the
+ * walked slippage (docs/reliability.md), so the arb enters, holds and exits about every 23 s.
+ */
+export const ARB_HOLD = '20s';
 export const ACCOUNTS = [ARB_ACCOUNT, LOAD_ACCOUNT] as const;
 const API_KEYS: Record<string, string> = { [ARB_ACCOUNT]: '4', [LOAD_ACCOUNT]: '5' };
 export const IMBALANCE_BUDGET = '50000';
@@ -114,6 +130,13 @@ export interface ChaosSystemOptions {
   externalNats?: { url: string; replicas: number };
   /** Fields of the arb's strategy instance to replace (e.g. a horizon it holds for). */
   arb?: Record<string, unknown>;
+  /**
+   * The chaos run's market (runChaos sets it): the arb's venues settle funding every
+   * `ARB_FUNDING_INTERVAL`, so its short holds earn carry and it trades. Off (default), each
+   * paper venue keeps its preset's interval and the 20 s arb never clears its costs: a
+   * caller then overrides the horizon (`arb`).
+   */
+  compressedFunding?: boolean;
 }
 
 type Pair = { grpc: number; http: number };
@@ -264,6 +287,10 @@ export class ChaosSystem {
       ACCOUNTS.map((a) => [a, { apiKeyId: API_KEYS[a], paperDeposit: '100000' }]),
     );
     const first = this.ports.execution[0] as Pair;
+    const funding = (venue: string) =>
+      this.options.compressedFunding && (ARB_VENUES as readonly string[]).includes(venue)
+        ? { fundingInterval: ARB_FUNDING_INTERVAL }
+        : {};
     return {
       mode: 'distributed',
       namespace: 'chaos',
@@ -273,9 +300,14 @@ export class ChaosSystem {
       auth: { token: { env: CHAOS_TOKEN_ENV } },
       paper: { seed: this.options.seed, stepInterval: '100ms', address: `127.0.0.1:${this.ports.proxy}` },
       venues: {
-        paper: { kind: 'paper', instruments: [BTC], accounts },
-        'paper-lighter': { kind: 'paper', instruments: [BTC], accounts: lighterAccounts },
-        'paper-extended': { kind: 'paper', instruments: [BTC], accounts },
+        paper: { kind: 'paper', instruments: [BTC], accounts, ...funding('paper') },
+        'paper-lighter': {
+          kind: 'paper',
+          instruments: [BTC],
+          accounts: lighterAccounts,
+          ...funding('paper-lighter'),
+        },
+        'paper-extended': { kind: 'paper', instruments: [BTC], accounts, ...funding('paper-extended') },
       },
       paperVenue: local(this.ports.paperVenue),
       marketData: local(this.ports.marketData),
@@ -309,13 +341,21 @@ export class ChaosSystem {
             instruments: [BTC],
             venues: ARB_VENUES.map((venue) => ({ venue, account: ARB_ACCOUNT })),
             targetNotionalPerLeg: '2000',
-            holdingHorizonMs: '48h',
-            // Enter on any carry and hold briefly: the arb opens and closes legs many times per run.
-            entryThresholdBps: '-10000',
+            // Priced over the hold (carry counts the settlements inside min(horizon, max hold)):
+            // enter on any positive net carry, hold ARB_HOLD, so the arb opens and closes its
+            // legs several times per run. The decider never enters at a net loss, whatever the
+            // threshold: the carry must truly be there (`compressedFunding`).
+            holdingHorizonMs: ARB_HOLD,
+            entryThresholdBps: '0',
             persistenceMs: '1s',
             exitSpreadBpsPerHour: '-10000',
-            maxHoldingMs: '8s',
+            maxHoldingMs: ARB_HOLD,
             reentryCooldownMs: '2s',
+            // Shorter than a settlement interval: else every settlement is "due first" and a
+            // max-holding exit waits for the next one forever.
+            settlementGuardMs: '250ms',
+            // A skip (and why) on the STRAT stream every 5 s, not once a minute.
+            skipReportIntervalMs: '5s',
             legImbalanceBudgetNotionalSeconds: IMBALANCE_BUDGET,
             orderType: 'limit_ioc',
             maxSlippageBps: '50',
