@@ -123,6 +123,8 @@ const arbCodec = z.object({
   lastActionAtMs: msSchema.optional(),
   exitReason: z.string().optional(),
   exitDeferredReason: z.string().optional(),
+  /** When that exit was first deferred: it is deferred for one guard window at most. */
+  exitDeferredAtMs: msSchema.optional(),
   /** The last `signal` reason emitted by noteOnce (so a wait is reported once, not every input). */
   lastNote: z.string().optional(),
   closedAtMs: msSchema.optional(),

@@ -408,12 +408,17 @@ function checkExit(step: ArbStep, arb: Arb): void {
   }
   if (!reason) {
     delete arb.exitDeferredReason;
+    delete arb.exitDeferredAtMs;
     return;
   }
   if (reason !== 'adverse_settlement' && imminent.net.gt(0)) {
-    // Closing now forfeits a payment due within the guard window: wait for it.
+    // Closing now forfeits a payment due within the guard window: wait for it — once. That
+    // payment is due within the window, so when the window has passed since the deferral it
+    // has been paid; deferring again for the next one would hold the arb forever where
+    // settlements come every guard window or faster.
     if (arb.exitDeferredReason !== reason) {
       arb.exitDeferredReason = reason;
+      arb.exitDeferredAtMs = step.nowMs;
       step.decide({
         kind: 'signal',
         reasonCode: 'exit_deferred_for_settlement',
@@ -421,7 +426,9 @@ function checkExit(step: ArbStep, arb: Arb): void {
         inputs: { ...inputs, exit_reason: reason },
       });
     }
-    return;
+    arb.exitDeferredAtMs ??= step.nowMs;
+    if (step.nowMs - arb.exitDeferredAtMs < cfg.settlementGuardMs) return;
+    inputs.exit_deferred_at_ms = String(arb.exitDeferredAtMs);
   }
   startExit(step, arb, reason, inputs, message);
 }

@@ -6,6 +6,7 @@ import { spec } from '../../decider-spec.js';
 import type { StrategyState } from '../../engine.js';
 import {
   BTC,
+  book,
   fill,
   fullyFilled,
   funding,
@@ -410,5 +411,47 @@ describe('funding arb: a close never opens', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('an exit deferred for a settlement', () => {
+  test('waits for one settlement, not forever when settlements come every guard window or faster', () => {
+    // Settlements every minute, the default 120 s guard: one is always imminent and always pays.
+    const decider = fundingArbDecider(arbConfig({ maxHoldingMs: HOUR_MS }));
+    const given = spec(decider).given([...market2('0.0001', 1 / 60, '-0.00001', 1 / 60), tick(T0 + 30_000)]);
+    const t = T0 + 31_000;
+    let state = given.state;
+    for (const o of Object.values(state.world.orders)) {
+      for (const input of fullyFilled(o, t, o.side === 'sell' ? '49999.5' : '50000.5', '5')) {
+        state = decider.step(state, input).state;
+      }
+    }
+    assert.equal(state.strategy.arbs[BTC]?.phase, 'open');
+    const seen: string[] = [];
+    let exitedAtMinute: number | undefined;
+    for (let m = 0; m < 30 && exitedAtMinute === undefined; m++) {
+      const now = t + HOUR_MS + m * 60_000;
+      for (const input of [
+        funding(A, now, '0.0001', 1 / 60, { nextFundingTimeMs: now + 30_000 }),
+        funding(B, now, '-0.00001', 1 / 60, { nextFundingTimeMs: now + 30_000 }),
+        book(A, now, '50000'),
+        book(B, now, '50000'),
+        tick(now),
+      ]) {
+        const r = decider.step(state, input);
+        state = r.state;
+        for (const d of r.decisions) seen.push(`${d.kind}:${d.reasonCode}`);
+        if (r.decisions.some((d) => d.kind === 'exit')) exitedAtMinute = m;
+      }
+    }
+    assert.ok(
+      seen.includes('signal:exit_deferred_for_settlement'),
+      'the first imminent payment is waited for',
+    );
+    assert.ok(
+      exitedAtMinute !== undefined,
+      `exits within 30 min past the max hold (saw ${[...new Set(seen)]})`,
+    );
+    assert.ok(exitedAtMinute <= 3, `exits once the guard window has passed (minute ${exitedAtMinute})`);
   });
 });
