@@ -291,35 +291,3 @@ export function explainSource(
 ): (target: string) => Promise<Explanation> {
   return (target) => explain({ ...opts, reader: opts.reader(), target });
 }
-
-function decisionLines(title: string, d: ExplainedDecision): string[] {
-  const lines = [`${title}: ${d.strategyId} ${d.decision} ${d.reasonCode} (${d.decisionId}) — ${d.reason}`];
-  if (d.trigger) {
-    lines.push(
-      `  triggered by input #${d.trigger.n} at ${new Date(d.trigger.nowMs).toISOString()}: ${d.trigger.input}${d.trigger.from ? ` (${d.trigger.from})` : ''}`,
-    );
-  }
-  const show = (name: string, group: Record<string, string>) => {
-    const entries = Object.entries(group);
-    if (entries.length > 0) lines.push(`  ${name}: ${entries.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  };
-  show('funding rates', d.inputs.funding);
-  show('books', d.inputs.books);
-  show('balances (risk check)', d.inputs.balances);
-  show('sizing and checks', d.inputs.other);
-  return lines;
-}
-
-export function formatExplanation(x: Explanation): string[] {
-  const lines: string[] = [];
-  lines.push(
-    `explain ${x.target}${x.clientOrderId && x.clientOrderId !== x.target ? ` (order ${x.clientOrderId})` : ''}`,
-  );
-  if (x.order) lines.push(`order: ${x.order}`);
-  if (x.placedBy) lines.push(...decisionLines(x.clientOrderId ? 'placed by' : 'decision', x.placedBy));
-  for (const d of x.canceledBy) lines.push(...decisionLines('cancel requested by', d));
-  lines.push('timeline:');
-  for (const t of x.timeline) lines.push(`  ${new Date(t.tsMs).toISOString()}  ${t.at.padEnd(28)} ${t.what}`);
-  for (const p of x.problems) lines.push(`problem: ${p}`);
-  return lines;
-}

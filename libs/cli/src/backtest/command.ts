@@ -8,12 +8,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { type Decimal, ValidationError } from '@perpmesh/core';
-import { parseOverrides } from '@perpmesh/replay';
 import { configArgsFromArgv, loadConfig } from '@perpmesh/runtime';
 import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
 import { paperHubOptionsFromConfig } from '@perpmesh/venues';
 import type { CommandIo } from '../commands.js';
 import { embeddedConfigSchema } from '../embedded.js';
+import { parseOverrides } from '../replay/overrides.js';
 import { equityChartHtml } from './chart.js';
 import { type BacktestResult, runBacktest } from './engine.js';
 import type { BacktestSummary } from './ledger.js';

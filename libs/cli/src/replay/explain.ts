@@ -5,6 +5,6 @@ export {
   type Explanation,
   explain,
   explainSource,
-  formatExplanation,
   type TimelineItem,
 } from '@perpmesh/replay';
+export { formatExplanation } from './format.js';
