@@ -53,6 +53,7 @@ import {
   marketDataSectionFields,
   marketDataServiceComponents,
 } from '@perpmesh/market-data';
+import { explainSource } from '@perpmesh/replay';
 import {
   createMetrics,
   HealthRegistry,
@@ -83,7 +84,6 @@ import {
 import { z } from 'zod';
 import { emulatedVenueIds, emulatorPorts } from './emulated-venues.js';
 import { emulatorsComponent, emulatorsSectionSchema } from './emulators.js';
-import { explainSource } from './replay/explain.js';
 
 export const EMBEDDED_SERVICE = 'perpmesh';
 export { DEFAULT_GATEWAY_HTTP_PORT };

@@ -1,7 +1,7 @@
 /**
  * `GET /api/explain/<id>`: the explain timeline of an order, fill, cancel or decision (from
  * it back to the decision and the inputs that caused it), as `perpmesh explain --json`
- * prints it. The walk itself lives with the CLI's `explain` (libs/cli replay/explain.ts);
+ * prints it. The walk itself is `explain` in libs/replay (`perpmesh explain` prints it too);
  * the process that builds the gateway passes it in as an `ExplainSource` over its own log,
  * so the dashboard and the CLI show the same timeline from one piece of code.
  */

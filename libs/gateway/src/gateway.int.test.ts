@@ -286,7 +286,7 @@ describe('gateway actions when allowed without a token, or with one', () => {
   });
 });
 
-describe('GET /api/explain/<id> (a fake source here; the CLI explain behind it: libs/cli explain-gateway.int.test.ts)', () => {
+describe('GET /api/explain/<id> (a fake source here; the real explain behind it: libs/replay explain-gateway.int.test.ts)', () => {
   const explained: string[] = [];
   const source: ExplainSource = async (target) => {
     explained.push(target);

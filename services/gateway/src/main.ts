@@ -13,7 +13,6 @@ import {
   Slot,
 } from '@perpmesh/app';
 import type { EventLog } from '@perpmesh/bus';
-import { explainSource } from '@perpmesh/cli/explain';
 import {
   buildGateway,
   GATEWAY_SERVICE,
@@ -22,6 +21,7 @@ import {
   gatewayFeedComponent,
   mountGateway,
 } from '@perpmesh/gateway';
+import { explainSource } from '@perpmesh/replay';
 import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
 
 export function buildComponents(
@@ -37,7 +37,7 @@ export function buildComponents(
     section,
     authToken: config.auth.token,
     tls: config.tls,
-    // The dashboard's explain timeline: the CLI's explain over this process's log.
+    // The dashboard's explain timeline: @perpmesh/replay's explain (as `perpmesh explain`) over this process's log.
     explain: explainSource({ reader: () => log.get(), subjects: ns.subjects, streamPrefix: ns.streamPrefix }),
     logger,
   });

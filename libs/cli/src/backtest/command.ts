@@ -13,7 +13,7 @@ import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
 import { paperHubOptionsFromConfig } from '@perpmesh/venues';
 import type { CommandIo } from '../commands.js';
 import { embeddedConfigSchema } from '../embedded.js';
-import { parseOverrides } from '../replay/strategy.js';
+import { parseOverrides } from '../replay/overrides.js';
 import { equityChartHtml } from './chart.js';
 import { type BacktestResult, runBacktest } from './engine.js';
 import type { BacktestSummary } from './ledger.js';

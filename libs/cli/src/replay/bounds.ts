@@ -4,7 +4,7 @@
  * the same stream (or a second time) replaces the earlier one.
  */
 import { ValidationError } from '@perpmesh/core';
-import type { ReplayBound } from './projections.js';
+import type { ReplayBound } from '@perpmesh/replay';
 
 const STREAM_SEQ = /^([A-Za-z0-9_-]+)=(\d+)$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;

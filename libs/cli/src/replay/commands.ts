@@ -1,12 +1,12 @@
 /** The `perpmesh replay ...` commands: read-only over a session or a deployment. */
 import { ValidationError } from '@perpmesh/core';
+import { explain, replayProjections, replayStrategy } from '@perpmesh/replay';
 import { EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE } from '../cli-errors.js';
 import type { CommandIo } from '../commands.js';
 import { parseReplayBound } from './bounds.js';
-import { explain, formatExplanation } from './explain.js';
-import { formatReplayProjections, replayProjections } from './projections.js';
+import { formatExplanation, formatReplayProjections, formatReplayStrategy } from './format.js';
+import { parseOverrides } from './overrides.js';
 import { openReplaySource, type ReplaySourceOptions } from './source.js';
-import { formatReplayStrategy, parseOverrides, replayStrategy } from './strategy.js';
 
 export interface ReplayProjectionsFlags extends ReplaySourceOptions {
   readonly from?: string[];

@@ -76,24 +76,6 @@ export interface ReplayStrategyReport {
 
 const quietLogger = createLogger({ service: 'replay', level: 'silent' });
 
-/** `key.sub=value` → nested override; the value is JSON when it parses as JSON, else text. */
-export function parseOverrides(sets: readonly string[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const kv of sets ?? []) {
-    const eq = kv.indexOf('=');
-    if (eq <= 0) throw new ValidationError('--set', `expected key=value, got ${JSON.stringify(kv)}`);
-    const text = kv.slice(eq + 1);
-    let value: unknown = text;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      // plain text
-    }
-    out[kv.slice(0, eq)] = value;
-  }
-  return out;
-}
-
 /** The recorded config as raw config text (decimals as strings), with overrides applied. */
 export function configWithOverrides(
   encoded: unknown,
@@ -192,7 +174,7 @@ async function referencedEvents(
 }
 
 /** Journal values (decisions, commands) are plain JSON: equal when they encode alike. */
-function sameJournalJson(a: unknown, b: unknown): boolean {
+export function sameJournalJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -331,77 +313,4 @@ export function deriveInput(
     problems.push(`input ${entry.n}: ${entry.from.s} seq ${entry.from.q}: ${errorText(err)}`);
     return undefined;
   }
-}
-
-function decisionLine(d: JournalDecision): string {
-  const orders = (decodeJournalValue(d.orders) as Array<Record<string, unknown>>)
-    .map(
-      (o) =>
-        `${o.side} ${String(o.size)} ${o.instrument} on ${o.venue}${o.price ? ` @ ${String(o.price)}` : ''}`,
-    )
-    .join(', ');
-  return `${d.kind} ${d.reasonCode}: ${d.message}${orders ? ` [${orders}]` : ''}`;
-}
-
-function inputsLine(d: JournalDecision): string {
-  return Object.entries(d.inputs)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-}
-
-/** `key: recorded → replayed` for each input that differs. */
-function changedInputs(was: Readonly<Record<string, string>>, now: Readonly<Record<string, string>>): string {
-  const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])];
-  return keys
-    .filter((k) => was[k] !== now[k])
-    .map((k) => `${k}: ${was[k] ?? '(none)'} → ${now[k] ?? '(none)'}`)
-    .join(', ');
-}
-
-/** The report as text: decision by decision, then the verdict. */
-export function formatReplayStrategy(report: ReplayStrategyReport, checking: boolean): string[] {
-  const lines: string[] = [];
-  for (const step of report.steps) {
-    const at = `#${step.n} ${new Date(step.nowMs).toISOString()} ${step.input}${step.from ? ` (${step.from.stream} seq ${step.from.seq})` : ''}`;
-    if (step.same) {
-      for (const d of step.replayed.decisions) lines.push(`  = ${at}: ${decisionLine(d)}`);
-      continue;
-    }
-    lines.push(`  ≠ ${at}:`);
-    const recorded = step.recorded.decisions;
-    const replayed = step.replayed.decisions;
-    for (let i = 0; i < Math.max(recorded.length, replayed.length); i++) {
-      const was = recorded[i];
-      const now = replayed[i];
-      lines.push(`      recorded: ${was ? decisionLine(was) : '(no decision)'}`);
-      lines.push(`      replayed: ${now ? decisionLine(now) : '(no decision)'}`);
-      // Why: the whole input set at the first non-determinism, else what changed in it.
-      if (checking) {
-        if (was) lines.push(`        recorded inputs: ${inputsLine(was)}`);
-        if (now) lines.push(`        replayed inputs: ${inputsLine(now)}`);
-      } else {
-        const changed = was && now ? changedInputs(was.inputs, now.inputs) : '';
-        if (changed) lines.push(`        because ${changed}`);
-      }
-    }
-    if (sameJournalJson(recorded, replayed)) {
-      lines.push(
-        `      same decisions, different commands: recorded ${JSON.stringify(step.recorded.commands)}, replayed ${JSON.stringify(step.replayed.commands)}`,
-      );
-    }
-  }
-  for (const p of report.problems) lines.push(`  problem: ${p}`);
-  const decided = report.steps.length;
-  if (checking) {
-    lines.push(
-      report.firstDivergence
-        ? `replay strategy ${report.strategyId}: NON-DETERMINISM at input #${report.firstDivergence.n} (run ${report.firstDivergence.run}): the same inputs gave different decisions`
-        : `replay strategy ${report.strategyId}: ${report.inputs} inputs, ${decided} deciding steps, identical decisions`,
-    );
-  } else {
-    lines.push(
-      `replay strategy ${report.strategyId} with overrides: ${report.inputs} inputs, ${report.divergent} of ${decided} deciding steps differ`,
-    );
-  }
-  return lines;
 }

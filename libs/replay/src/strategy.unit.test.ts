@@ -1,17 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { configWithOverrides, parseOverrides } from './strategy.js';
-
-test('parseOverrides: JSON values when they parse, else text; bad pairs name --set', () => {
-  assert.deepEqual(parseOverrides(['entryThresholdBps=5', 'risk.leverage="2"', 'orderType=limit_ioc']), {
-    entryThresholdBps: 5,
-    'risk.leverage': '2',
-    orderType: 'limit_ioc',
-  });
-  assert.deepEqual(parseOverrides(undefined), {});
-  assert.throws(() => parseOverrides(['novalue']), /--set/);
-  assert.throws(() => parseOverrides(['=1']), /--set/);
-});
+import { configWithOverrides } from './strategy.js';
 
 test('configWithOverrides: recorded decimals back to exact text, overrides at dot paths', () => {
   const recorded = {

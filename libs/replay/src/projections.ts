@@ -318,29 +318,3 @@ export async function replayProjections(opts: ReplayProjectionsOptions): Promise
     problems: checks.filter((c) => c.problem !== undefined).length,
   };
 }
-
-/** The report as text lines: one summary line per check, then each difference. */
-export function formatReplayProjections(report: ReplayProjectionsReport, maxPerCheck = 20): string[] {
-  const lines: string[] = [];
-  for (const c of report.checks) {
-    const verdict = c.differing.length === 0 ? 'no difference' : `${c.differing.length} DIFFERENT`;
-    lines.push(
-      `${c.kind} (${c.source}, ${c.stream}): ${c.folded} events folded, ${c.compared} compared: ${verdict}` +
-        (c.problem ? ` (${c.problem})` : ''),
-    );
-    for (const point of c.differing.slice(0, maxPerCheck)) {
-      for (const d of point.differences) {
-        lines.push(
-          `  ${point.stream} seq ${point.seq} ${point.what}: ${d.path}: live ${d.live}, rebuilt ${d.rebuilt}`,
-        );
-      }
-    }
-    if (c.differing.length > maxPerCheck) lines.push(`  ... and ${c.differing.length - maxPerCheck} more`);
-  }
-  lines.push(
-    report.differences === 0
-      ? 'replay projections: the rebuild matches the live projections'
-      : `replay projections: ${report.differences} comparison(s) differ`,
-  );
-  return lines;
-}
