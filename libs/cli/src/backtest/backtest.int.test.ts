@@ -36,7 +36,7 @@ function options(seed: number, durationMs: number, overrides: Record<string, unk
 
 describe('runBacktest (synthetic tape)', () => {
   test('trades, charges fees, adds up, and is deterministic per seed', async () => {
-    const trading = { entryThresholdBps: '-100', persistenceMs: '2s' };
+    const trading = { entryThresholdBps: '0', persistenceMs: '2s' };
     const first = await runBacktest(options(7, 3 * 60_000, trading));
     const second = await runBacktest(options(7, 3 * 60_000, trading));
     assert.deepEqual(summaryJson(second), summaryJson(first));

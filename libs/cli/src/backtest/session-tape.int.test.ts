@@ -134,7 +134,7 @@ describe('runBacktest (session tape)', () => {
     assert.equal(recorded.endMs, START_MS + 180_000);
     assert.equal(recorded.events.length, 181 * VENUES.length * INSTRUMENTS.length * 2);
 
-    const trading = { entryThresholdBps: '-100', persistenceMs: '2s' };
+    const trading = { entryThresholdBps: '0', persistenceMs: '2s' };
     const run = () =>
       runBacktest({ ...options(trading), durationMs: recorded.endMs - recorded.startMs, recorded });
     const first = await run();

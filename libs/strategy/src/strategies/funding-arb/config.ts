@@ -56,8 +56,14 @@ export const fundingArbConfigSchema = z
     maxTotalNotional: positiveConfigDecimal.optional(),
     /** Carry is estimated over this long (never longer than `maxHoldingMs`). */
     holdingHorizonMs: positiveConfigDuration,
-    /** Net carry over the horizon, after fees and slippage, as bps of one leg's notional. */
-    entryThresholdBps: configDecimal,
+    /**
+     * Net carry over the horizon, after fees and slippage, as bps of one leg's notional. An
+     * arb enters only on a positive net carry, so the threshold is 0 or more: a negative one
+     * would read as "enter at a loss" and do nothing, and is refused.
+     */
+    entryThresholdBps: configDecimal.refine((d) => d.gte(0), {
+      error: 'must be 0 or more: an arb enters only on a positive net carry',
+    }),
     /** The entry condition must hold this long without a break. */
     persistenceMs: configDuration,
     /** Exit when the per-hour spread (short rate/h - long rate/h) falls below this, in bps per hour. */

@@ -191,3 +191,10 @@ describe('funding arb config: issue 17 settings', () => {
     rejects({ sizeDownToBalance: 'yes' }, 'fundingArb.sizeDownToBalance');
   });
 });
+
+describe('funding arb config: entry threshold', () => {
+  test('a negative threshold is refused (entry needs a positive net carry whatever it says)', () => {
+    rejects({ entryThresholdBps: '-10000' }, 'fundingArb.entryThresholdBps');
+    assert.equal(parseFundingArbConfig(raw({ entryThresholdBps: '0' })).entryThresholdBps.toFixed(), '0');
+  });
+});
