@@ -4,8 +4,8 @@ import { ARB_ACCOUNT, type ChaosSystem, VENUES } from '../chaos/system.js';
 
 /**
  * Priced over a horizon whose funding clears the fees (config/perpmesh.yaml's arb), on the
- * three paper venues: the arb enters once and holds (the chaos run's arb, priced over 8 s,
- * never clears its costs).
+ * three paper venues: the arb enters once and holds (the chaos run's arb instead opens and
+ * closes many short arbs on compressed funding: tests/chaos/system.ts `compressedFunding`).
  */
 export const HOLDING_ARB = {
   holdingHorizonMs: '48h',
