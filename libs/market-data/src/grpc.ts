@@ -95,7 +95,11 @@ export function marketDataGrpcService(
       }),
       getFundingRates: h.unary(async (request: GetFundingRatesRequest, ctx) => {
         const local = getFundingRates(q, request);
-        return q.router && !isForwardedCall(ctx.metadata) ? q.router.fundingRates(request, local) : local;
+        // One pair we hold: nobody else has it.
+        const whole = request.instrument !== '' && local.rates.length > 0;
+        return q.router && !whole && !isForwardedCall(ctx.metadata)
+          ? q.router.fundingRates(request, local)
+          : local;
       }),
       getVenueStatus: h.unary(async (request: GetVenueStatusRequest, ctx) => {
         const local = getVenueStatus(q, request);
