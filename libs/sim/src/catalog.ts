@@ -42,7 +42,7 @@ const entry = (
   unwindSize: sizes.unwind,
 });
 
-/** In the order a world forks their random streams (after BTC and ETH). */
+/** A world forks their random streams after BTC and ETH, in the order its config names them. */
 export const CATALOG_INSTRUMENTS: readonly CatalogInstrument[] = [
   entry('SOL', '150', '0.01', '0.01', 0.009, { level: '60', noise: '100', unwind: '200', max: '20000' }),
   entry('XRP', '0.6', '0.0001', '1', 0.01, {
