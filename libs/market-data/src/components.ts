@@ -40,7 +40,9 @@ export function marketDataServiceComponents(
 ): ServiceComposition<MarketDataService> {
   const { section } = options;
   // One holder per process: replicas may share a config file (and an instance name).
-  const leases = marketDataLeasesOf(section, `${options.source}:${hostname()}:${process.pid}`);
+  const leases = marketDataLeasesOf(section, `${options.source}:${hostname()}:${process.pid}`, {
+    authToken: options.grpc.config.auth.token,
+  });
   return composeService({
     name: MARKET_DATA_SERVICE,
     venueAccess: MARKET_DATA_VENUE_ACCESS,

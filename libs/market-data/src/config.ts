@@ -3,9 +3,11 @@
  * embedded runner, so both read the same keys) and their translation to service settings.
  * Documented key by key in services/market-data/src/config.ts.
  */
-import { durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
+import { hostname } from 'node:os';
+import { durationMs, listenHostSchema, portSchema, type Secret } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { MD_FEED_DEFAULTS } from './feed.js';
+import { DEFAULT_MD_FORWARD_TIMEOUT_MS } from './routing.js';
 import type { MarketDataLeaseSettings, MarketDataTuning } from './service.js';
 
 export const MARKET_DATA_SERVICE = 'market-data';
@@ -40,6 +42,17 @@ export const marketDataSectionFields = {
       ttl: durationMs.default(5_000),
       renewInterval: durationMs.default(1_000),
       maxReplicas: z.int().min(1).max(256).default(16),
+      /**
+       * `host:port` where the other replicas reach this one's gRPC server (queries for its
+       * pairs are forwarded there). Default grpcHost:grpcPort, the host name when grpcHost
+       * is a wildcard (0.0.0.0, ::); in Kubernetes set it to the pod IP.
+       */
+      advertiseAddress: z
+        .string()
+        .regex(/^[A-Za-z0-9.:[\]_-]{1,253}:[0-9]{1,5}$/, { error: 'expected host:port' })
+        .optional(),
+      /** Bound of one query forwarded to another replica. */
+      forwardTimeout: durationMs.default(DEFAULT_MD_FORWARD_TIMEOUT_MS),
     })
     .refine((l) => l.renewInterval < l.ttl, {
       error: 'leases.renewInterval must be shorter than leases.ttl',
@@ -62,9 +75,29 @@ export type MarketDataSection = z.output<typeof marketDataSection>;
 export function marketDataLeasesOf(
   section: MarketDataSection,
   holder: string,
+  options: { authToken?: Secret | undefined; hostName?: string } = {},
 ): MarketDataLeaseSettings | undefined {
-  const { enabled, ttl, renewInterval, maxReplicas } = section.leases;
-  return enabled ? { ttlMs: ttl, renewIntervalMs: renewInterval, maxReplicas, holder } : undefined;
+  const { enabled, ttl, renewInterval, maxReplicas, forwardTimeout } = section.leases;
+  if (!enabled) return undefined;
+  const address =
+    section.leases.advertiseAddress ?? advertisedAddress(section, options.hostName ?? hostname());
+  return {
+    ttlMs: ttl,
+    renewIntervalMs: renewInterval,
+    maxReplicas,
+    holder,
+    forwardTimeoutMs: forwardTimeout,
+    ...(address ? { address } : {}),
+    ...(options.authToken ? { authToken: options.authToken } : {}),
+  };
+}
+
+/** grpcHost:grpcPort as others dial it; undefined for port 0 (known only once listening). */
+function advertisedAddress(section: MarketDataSection, hostName: string): string | undefined {
+  if (section.grpcPort === 0) return undefined;
+  const wildcard = ['0.0.0.0', '::', '[::]'].includes(section.grpcHost);
+  const host = wildcard ? hostName : section.grpcHost;
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${section.grpcPort}`;
 }
 
 export function marketDataTuningOf(section: MarketDataSection): MarketDataTuning {

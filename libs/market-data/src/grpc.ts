@@ -2,7 +2,8 @@
  * `perpmesh.v1.MarketDataService` over the feed: the one place feed views become wire
  * messages. Bad arguments are ValidationErrors naming the field (INVALID_ARGUMENT); a book
  * that is not synced is BookNotSyncedError (UNAVAILABLE with the reason), never a book
- * that might be wrong; an instrument of another shard is NOT_FOUND naming the shard.
+ * that might be wrong; an instrument of another shard is NOT_FOUND naming the shard. With
+ * leases, a pair another replica serves is answered by that replica (routing.ts).
  */
 import {
   BookUpdateKind,
@@ -20,6 +21,7 @@ import { type InstrumentId, toWire, ValidationError, type VenueId } from '@perpm
 import { grpcHandlers, type Logger } from '@perpmesh/runtime';
 import { BookNotSyncedError, MD_ERROR_GRPC_CODES, NotServedHereError, NotThisShardError } from './errors.js';
 import type { BookView, FundingView, MarketDataFeed } from './feed.js';
+import { isForwardedCall, type MarketDataRouter } from './routing.js';
 import { type ShardSpec, shardOf } from './shard.js';
 
 /** Most levels per side a caller may ask for. */
@@ -32,6 +34,8 @@ export interface MarketDataQueries {
   shard: ShardSpec;
   /** With leases (no fixed shard): the replica expected to serve a pair, for the NOT_FOUND answer. */
   servedBy?: (venue: VenueId, instrument: InstrumentId) => string | undefined;
+  /** With leases: asks the other replicas for what this one does not serve (routing.ts). */
+  router?: MarketDataRouter;
 }
 
 /** The book of one instrument as GetOrderBook answers it; throws when it must not be shown. */
@@ -79,9 +83,28 @@ export function marketDataGrpcService(
   return {
     definition: MarketDataServiceService,
     implementation: {
-      getOrderBook: h.unary((request: GetOrderBookRequest) => getOrderBook(q, request)),
-      getFundingRates: h.unary((request: GetFundingRatesRequest) => getFundingRates(q, request)),
-      getVenueStatus: h.unary((request: GetVenueStatusRequest) => getVenueStatus(q, request)),
+      getOrderBook: h.unary(async (request: GetOrderBookRequest, ctx) => {
+        try {
+          return getOrderBook(q, request);
+        } catch (err) {
+          // Leases: the pair's owner answers (routing.ts); a forwarded call is never forwarded again.
+          if (err instanceof NotServedHereError && q.router && !isForwardedCall(ctx.metadata))
+            return q.router.orderBook(request, err);
+          throw err;
+        }
+      }),
+      getFundingRates: h.unary(async (request: GetFundingRatesRequest, ctx) => {
+        const local = getFundingRates(q, request);
+        // One pair we hold: nobody else has it.
+        const whole = request.instrument !== '' && local.rates.length > 0;
+        return q.router && !whole && !isForwardedCall(ctx.metadata)
+          ? q.router.fundingRates(request, local)
+          : local;
+      }),
+      getVenueStatus: h.unary(async (request: GetVenueStatusRequest, ctx) => {
+        const local = getVenueStatus(q, request);
+        return q.router && !isForwardedCall(ctx.metadata) ? q.router.venueStatus(request, local) : local;
+      }),
     },
   };
 }

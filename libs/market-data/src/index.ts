@@ -13,6 +13,7 @@ export * from './funding.js';
 export * from './grpc.js';
 export * from './leases.js';
 export * from './publisher.js';
+export * from './routing.js';
 export * from './service.js';
 export * from './shard.js';
 export * from './venue-readiness.js';

@@ -119,6 +119,12 @@ export class InstrumentLeases {
     return preferredOwner(pairKey(pair), this.#members);
   }
 
+  /** Who holds a pair's lease now (unexpired), read from the store: where a query for it goes. */
+  async currentOwner(pair: InstrumentPair): Promise<string | undefined> {
+    const current = await this.#leases.get(pairKey(pair))?.current();
+    return current && current.expiresAtMs > this.#o.nowMs() ? current.holder : undefined;
+  }
+
   /** One round: keep or take a member slot, read the members, renew/acquire/release pairs. */
   async tick(): Promise<LeaseRound> {
     await this.#keepSlot();

@@ -7,7 +7,7 @@
  */
 import type { EnvelopeIdGenerator, Subjects } from '@perpmesh/contracts';
 import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core';
-import type { HealthRegistry, Logger, ServiceMetrics } from '@perpmesh/runtime';
+import type { HealthRegistry, Logger, Secret, ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { emulatedVenueIds, type VenueDirectory } from '@perpmesh/venues';
 import type { MarketDataFeedOptions } from './feed.js';
@@ -21,6 +21,7 @@ import {
 } from './grpc.js';
 import { InstrumentLeases, type InstrumentPair, type PairMove } from './leases.js';
 import type { MdEventSink } from './publisher.js';
+import { MarketDataRouter, ReplicaAddresses } from './routing.js';
 import { instrumentsForShard, type ShardSpec, SINGLE_SHARD, validateShard } from './shard.js';
 import { VENUE_COMPONENTS } from './venue-readiness.js';
 
@@ -64,6 +65,16 @@ export interface MarketDataLeaseSettings {
   maxReplicas: number;
   /** Unique per process (no '|'). */
   holder: string;
+  /**
+   * Where the other replicas reach this one's gRPC server (`host:port`), registered in the
+   * state store: with it, queries for pairs another replica serves are forwarded there.
+   * Unset: this replica answers NOT_FOUND naming the owner, and nobody forwards to it.
+   */
+  address?: string;
+  /** The services' `auth.token`, sent on forwarded calls. */
+  authToken?: Secret;
+  /** Bound of one forwarded call. Default DEFAULT_MD_FORWARD_TIMEOUT_MS. */
+  forwardTimeoutMs?: number;
 }
 
 export interface MarketDataServiceDeps {
@@ -200,11 +211,20 @@ function leasedMarketDataService(
   });
   let assignment: Map<VenueId, InstrumentId[]> = new Map();
   let feed = makeFeed(assignment);
+  const addresses = new ReplicaAddresses(deps.state);
+  const router = new MarketDataRouter({
+    membership: leases,
+    addresses,
+    logger,
+    ...(settings.authToken ? { authToken: settings.authToken } : {}),
+    ...(settings.forwardTimeoutMs ? { timeoutMs: settings.forwardTimeoutMs } : {}),
+  });
   const queries: MarketDataQueries = {
     feed,
     configured,
     shard: SINGLE_SHARD,
     servedBy: (venue, instrument) => leases.expectedOwner({ venue, instrument }),
+    router,
   };
   const movedIn: PairMove[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -285,6 +305,8 @@ function leasedMarketDataService(
 
   return {
     start: async () => {
+      // Before the first lease: whoever sees us own a pair can reach us.
+      if (settings.address) await addresses.register(settings.holder, settings.address);
       await feed.start();
       await runRound();
       await replacing;
@@ -297,6 +319,8 @@ function leasedMarketDataService(
       await replacing;
       await feed.stop();
       await leases.releaseAll();
+      router.close();
+      if (settings.address) await addresses.unregister(settings.holder, settings.address);
     },
     flush: () => feed.flush(),
     grpc: marketDataGrpcService(queries, logger),

@@ -1,4 +1,5 @@
 export * from './book-mirror.js';
+export * from './catalog.js';
 export * from './config.js';
 export * from './events.js';
 export * from './exchange.js';

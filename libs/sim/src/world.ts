@@ -24,6 +24,7 @@ import {
   ValidationError,
   type VenueId,
 } from '@perpmesh/core';
+import { catalogInstrument } from './catalog.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
 import type { SimEvent } from './events.js';
 import { INSURANCE_ACCOUNT_ID, SimExchange } from './exchange.js';
@@ -133,20 +134,44 @@ const VENUE_BASIS_MEAN: Readonly<Record<string, number>> = {
 
 /**
  * A ready world: the three presets (paper, paper-lighter, paper-extended) trading
- * BTC-USDC-PERP and ETH-USDC-PERP around BTC 60,000 / ETH 3,000.
+ * BTC-USDC-PERP and ETH-USDC-PERP around BTC 60,000 / ETH 3,000, plus the catalog
+ * instruments (catalog.ts) named in `instruments`, listed on every venue. Ids that are
+ * neither (BTC, ETH, or unknown) are ignored here. Without catalog instruments the world
+ * is the one every existing seed pins.
  */
 export function defaultWorldConfig(options: {
   seed: number;
   startMs: EpochMs;
   venueIds?: readonly VenueId[];
+  instruments?: readonly InstrumentId[];
 }): SimWorldConfig {
   const venueIds = options.venueIds ?? ['paper', 'paper-lighter', 'paper-extended'];
+  const extra = [...new Set(options.instruments ?? [])].flatMap((id) => catalogInstrument(id) ?? []);
+  const sizes = (pick: (c: (typeof extra)[number]) => DecimalInput) =>
+    Object.fromEntries(extra.map((c) => [c.spec.instrumentId, pick(c)]));
   return {
     seed: options.seed,
     startMs: options.startMs,
-    indices: DEFAULT_INDICES,
+    indices:
+      extra.length === 0
+        ? DEFAULT_INDICES
+        : [
+            ...DEFAULT_INDICES,
+            ...extra.map((c) => ({
+              instrumentId: c.spec.instrumentId,
+              initialPrice: c.initialPrice,
+              volatilityPerSqrtHour: c.volatilityPerSqrtHour,
+              jumpsPerHour: 0.1,
+              jumpStd: c.volatilityPerSqrtHour * 1.5,
+            })),
+          ],
     venues: venueIds.map((venueId) => ({
-      config: venuePreset(venueId),
+      config:
+        extra.length === 0
+          ? venuePreset(venueId)
+          : venuePreset(venueId, {
+              instruments: [...venuePreset(venueId).instruments, ...extra.map((c) => c.spec)],
+            }),
       defaultBasis: {
         mean: VENUE_BASIS_MEAN[venueId] ?? 0,
         fastReversionPerHour: 12,
@@ -159,7 +184,7 @@ export function defaultWorldConfig(options: {
         levels: 10,
         halfSpreadBps: 0.5,
         levelSpacingBps: 1,
-        levelSize: { 'BTC-USDC-PERP': '0.2', 'ETH-USDC-PERP': '3' },
+        levelSize: { 'BTC-USDC-PERP': '0.2', 'ETH-USDC-PERP': '3', ...sizes((c) => c.levelSize) },
         refreshMs: 10_000,
         requoteBps: 1.5,
         skewInventoryLevels: 50,
@@ -167,10 +192,14 @@ export function defaultWorldConfig(options: {
       noise: {
         collateral: '20000000',
         ordersPerMinute: 12,
-        maxSize: { 'BTC-USDC-PERP': '0.3', 'ETH-USDC-PERP': '5' },
+        maxSize: { 'BTC-USDC-PERP': '0.3', 'ETH-USDC-PERP': '5', ...sizes((c) => c.noiseMaxSize) },
         maxPositionNotional: '2000000',
       },
-      insuranceUnwindSize: { 'BTC-USDC-PERP': '0.5', 'ETH-USDC-PERP': '10' },
+      insuranceUnwindSize: {
+        'BTC-USDC-PERP': '0.5',
+        'ETH-USDC-PERP': '10',
+        ...sizes((c) => c.unwindSize),
+      },
     })),
   };
 }

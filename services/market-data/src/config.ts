@@ -13,6 +13,8 @@
  *   leases: { enabled: false, ttl: 5s, renewInterval: 1s, maxReplicas: 16 }
  *                                          instead of shard: the replicas divide the pairs through
  *                                          leases in Redis (libs/market-data leases.ts); needs Redis
+ *     leases.advertiseAddress (grpcHost:grpcPort)  where other replicas forward queries for our pairs
+ *     leases.forwardTimeout (2s)             bound of one forwarded query (routing.ts)
  *   bookDepth (20)                         levels per side in md.book and GetOrderBook
  *   bookPublishInterval (100ms)            md.book conflation per instrument
  *   bookStaleAfter (60s), fundingStaleAfter (10m)   when GetOrderBook / GetFundingRates say `stale`

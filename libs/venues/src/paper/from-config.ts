@@ -5,13 +5,15 @@
  * - `paper.seed` and `paper.stepInterval` (the realtime tick);
  * - every `venues.<id>` of `kind: paper`: its preset, fee and funding-interval overrides,
  *   and its accounts, each funded with `paperDeposit` under its `apiKeyId`;
+ * - instruments a venue follows beyond its preset's BTC and ETH: listed from the sim's catalog
+ *   (SOL, XRP, DOGE, ...: libs/sim catalog.ts) with its spec;
  * - optional finer rules per venue (margin, nonce and duplicate-client-order-id rules,
  *   funding formula, instrument specs) that the shared `venues` section does not carry.
  *
  * No paper venue configured → the three presets, with no accounts (market data only).
  */
 import { parseDecimal, ValidationError, type VenueId } from '@perpmesh/core';
-import type { FundingParamsInput, InstrumentSpecInput } from '@perpmesh/sim';
+import { catalogInstrument, type FundingParamsInput, type InstrumentSpecInput } from '@perpmesh/sim';
 import type { PaperSection, VenuesSection } from '../config.js';
 import { isPaperVenueSection } from './config.js';
 import type { PaperVenueHubOptions } from './hub.js';
@@ -52,6 +54,10 @@ export function paperHubOptionsFromConfig(options: PaperHubFromConfigOptions): P
     const preset = venue.preset ?? venueId;
     const presetInstruments = resolvePaperVenueConfig({ venueId, preset }, path).instruments;
     const { instruments: instrumentRules, funding: fundingRules, ...scalarRules } = rule;
+    // Instruments beyond the preset's that the sim's catalog knows: listed when followed.
+    const catalogListed = venue.instruments
+      .filter((id) => !presetInstruments.some((spec) => spec.instrumentId === id))
+      .flatMap((id) => catalogInstrument(id)?.spec ?? []);
     const overrides: PaperVenueOverrides = {
       ...scalarRules,
       ...(venue.makerFeeRate === undefined ? {} : { makerFeeRate: venue.makerFeeRate }),
@@ -60,13 +66,15 @@ export function paperHubOptionsFromConfig(options: PaperHubFromConfigOptions): P
         ...fundingRules,
         ...(venue.fundingInterval === undefined ? {} : { intervalMs: venue.fundingInterval }),
       },
-      ...(instrumentRules === undefined
+      ...(instrumentRules === undefined && catalogListed.length === 0
         ? {}
         : {
             instruments: [
-              ...presetInstruments.map((spec) => ({ ...spec, ...instrumentRules[spec.instrumentId] })),
-              ...Object.entries(instrumentRules)
+              ...presetInstruments.map((spec) => ({ ...spec, ...instrumentRules?.[spec.instrumentId] })),
+              ...catalogListed.map((spec) => ({ ...spec, ...instrumentRules?.[spec.instrumentId] })),
+              ...Object.entries(instrumentRules ?? {})
                 .filter(([id]) => !presetInstruments.some((spec) => spec.instrumentId === id))
+                .filter(([id]) => !catalogListed.some((spec) => spec.instrumentId === id))
                 .map(([instrumentId, spec]) => ({ ...spec, instrumentId })),
             ],
           }),

@@ -66,6 +66,39 @@ describe('paperHubOptionsFromConfig', () => {
     assert.deepEqual(options.accounts, []);
   });
 
+  test("instruments beyond the preset's come from the sim catalog, quoted from the first step", () => {
+    const venues = venuesSectionSchema.parse({
+      paper: { kind: 'paper', instruments: ['BTC-USDC-PERP', 'SOL-USDC-PERP', 'DOGE-USDC-PERP'] },
+      'paper-lighter': { kind: 'paper', instruments: ['ETH-USDC-PERP'] },
+    });
+    const hub = new PaperVenueHub(
+      paperHubOptionsFromConfig({
+        venues,
+        paper,
+        rules: { paper: { instruments: { 'SOL-USDC-PERP': { maxLeverage: 10 } } } },
+        clock: { kind: 'manual' },
+        startMs: START_MS,
+      }),
+    );
+    assert.deepEqual(
+      hub.venueConfig('paper').instruments.map((i) => [i.instrumentId, i.maxLeverage]),
+      [
+        ['BTC-USDC-PERP', 125],
+        ['ETH-USDC-PERP', 100],
+        ['SOL-USDC-PERP', 10],
+        ['DOGE-USDC-PERP', 20],
+      ],
+    );
+    assert.deepEqual(
+      hub.venueConfig('paper-lighter').instruments.map((i) => i.instrumentId),
+      ['BTC-USDC-PERP', 'ETH-USDC-PERP'],
+      'a venue that follows none lists none',
+    );
+    const { bid, ask } = hub.exchange('paper').bestBidAsk('DOGE-USDC-PERP');
+    assert.ok(bid && ask && bid.price.lt(ask.price));
+    hub.close();
+  });
+
   test('errors name the config path', () => {
     const make = (venue: Record<string, unknown>) => () =>
       paperHubOptionsFromConfig({
@@ -78,7 +111,7 @@ describe('paperHubOptionsFromConfig', () => {
     assert.throws(make({ accounts: { main: { paperDeposit: '0' } } }), {
       field: 'venues.paper.accounts.main.paperDeposit',
     });
-    assert.throws(make({ instruments: ['BTC-USDC-PERP', 'SOL-USDC-PERP'] }), {
+    assert.throws(make({ instruments: ['BTC-USDC-PERP', 'NOPE-USDC-PERP'] }), {
       field: 'venues.paper.instruments[1]',
     });
     assert.throws(make({ fundingInterval: '500ms' }), /venues\.paper\.funding\.intervalMs/);

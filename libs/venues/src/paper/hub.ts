@@ -159,11 +159,15 @@ export class PaperVenueHub {
       this.#configs.set(config.venueId, config);
       // The market model (basis, market maker, noise) of the preset the venue starts from.
       const preset = setup.preset ?? setup.venueId;
-      const template = defaultWorldConfig({ seed: options.seed, startMs, venueIds: [preset] }).venues[0]!;
+      const instruments = config.instruments.map((i) => i.instrumentId);
+      const template = defaultWorldConfig({ seed: options.seed, startMs, venueIds: [preset], instruments })
+        .venues[0]!;
       return { ...template, config };
     });
+    // Catalog instruments a venue lists (libs/sim catalog.ts) get their index; none: the BTC/ETH world.
+    const instruments = venues.flatMap((v) => v.config.instruments.map((i) => i.instrumentId));
     const worldConfig: SimWorldConfig = {
-      ...defaultWorldConfig({ seed: options.seed, startMs, venueIds: [] }),
+      ...defaultWorldConfig({ seed: options.seed, startMs, venueIds: [], instruments }),
       venues,
       ...(options.market === undefined ? {} : { market: options.market }),
     };

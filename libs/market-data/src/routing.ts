@@ -1,0 +1,224 @@
+/**
+ * Queries reach the replica serving the pair (marketData.leases): any replica answers
+ * MarketDataService for any configured pair.
+ *
+ * - GetOrderBook of a pair this replica does not hold: forwarded over gRPC to the holder of
+ *   the pair's `md-instrument` lease; the holder's address is registered in the state store
+ *   beside its leases (`md-address`, keyed by holder). The owner's feed stays the one source
+ *   of truth, and the answer is exactly what it would answer itself (same errors too).
+ * - GetFundingRates / GetVenueStatus (lists): this replica's part plus every other live
+ *   member's part (asked in parallel), merged; a member that does not answer within the
+ *   forward timeout is left out and logged.
+ * - A forwarded call carries `perpmesh-md-forwarded`: its receiver answers from its own
+ *   feed only, so a call travels at most one hop (bounded latency: one timeout).
+ */
+import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  type FundingRateView,
+  type GetFundingRatesRequest,
+  type GetFundingRatesResponse,
+  type GetOrderBookRequest,
+  type GetOrderBookResponse,
+  type GetVenueStatusRequest,
+  type GetVenueStatusResponse,
+  MarketDataServiceClient,
+} from '@perpmesh/contracts';
+import { errorText, type InstrumentId, type VenueId } from '@perpmesh/core';
+import { bearerAuthInterceptor, GrpcStatusError, type Logger, type Secret } from '@perpmesh/runtime';
+import type { StateStore } from '@perpmesh/state';
+
+export const MD_ADDRESS_SCOPE = 'md-address';
+/** Metadata key marking a call one replica forwarded to another (never forwarded again). */
+export const MD_FORWARDED_METADATA = 'perpmesh-md-forwarded';
+export const DEFAULT_MD_FORWARD_TIMEOUT_MS = 2_000;
+/** The address record outlives a crashed holder's leases; nobody asks for it once they lapse. */
+const ADDRESS_KEY_TTL_MS = 86_400_000;
+
+/** Where a replica's gRPC server is reached, in the state store under its holder name. */
+export class ReplicaAddresses {
+  readonly #store: StateStore;
+  constructor(store: StateStore) {
+    this.#store = store;
+  }
+
+  async register(holder: string, address: string): Promise<void> {
+    const claim = await this.#store.claimIdempotencyKey(
+      MD_ADDRESS_SCOPE,
+      holder,
+      address,
+      ADDRESS_KEY_TTL_MS,
+    );
+    if (!claim.claimed && claim.existingValue !== address)
+      await this.#store.updateIdempotencyValue(MD_ADDRESS_SCOPE, holder, claim.existingValue, address);
+  }
+
+  addressOf(holder: string): Promise<string | undefined> {
+    return this.#store.getIdempotencyKey(MD_ADDRESS_SCOPE, holder);
+  }
+
+  async unregister(holder: string, address: string): Promise<void> {
+    await this.#store.releaseIdempotencyKey(MD_ADDRESS_SCOPE, holder, address);
+  }
+}
+
+/** The lease view the router needs (InstrumentLeases provides it). */
+export interface ReplicaMembership {
+  readonly holder: string;
+  readonly members: readonly string[];
+  currentOwner(pair: { venue: VenueId; instrument: InstrumentId }): Promise<string | undefined>;
+}
+
+export interface MarketDataRouterOptions {
+  readonly membership: ReplicaMembership;
+  readonly addresses: ReplicaAddresses;
+  readonly logger: Logger;
+  /** The services' `auth.token`: replicas call each other like any client. */
+  readonly authToken?: Secret;
+  readonly channelCredentials?: ChannelCredentials;
+  readonly timeoutMs?: number;
+}
+
+export function isForwardedCall(metadata: Metadata | undefined): boolean {
+  return (metadata?.get(MD_FORWARDED_METADATA).length ?? 0) > 0;
+}
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: { deadline: Date },
+  callback: (err: ServiceError | null, response: Res) => void,
+) => unknown;
+
+export class MarketDataRouter {
+  readonly #o: MarketDataRouterOptions;
+  readonly #clients = new Map<string, MarketDataServiceClient>();
+
+  constructor(options: MarketDataRouterOptions) {
+    this.#o = options;
+  }
+
+  /** The book from the pair's owner; `notHere` when no other live replica holds it. */
+  async orderBook(request: GetOrderBookRequest, notHere: Error): Promise<GetOrderBookResponse> {
+    const owner = await this.#o.membership.currentOwner({
+      venue: request.venue,
+      instrument: request.instrument,
+    });
+    if (owner === undefined || owner === this.#o.membership.holder) throw notHere;
+    return this.#ask(
+      owner,
+      (c) => c.getOrderBook.bind(c) as Unary<GetOrderBookRequest, GetOrderBookResponse>,
+      request,
+    );
+  }
+
+  /** The other live members' funding rates for `request` (theirs only), merged after `local`. */
+  async fundingRates(
+    request: GetFundingRatesRequest,
+    local: GetFundingRatesResponse,
+  ): Promise<GetFundingRatesResponse> {
+    const parts = await this.#fromOthers(
+      (c) => c.getFundingRates.bind(c) as Unary<GetFundingRatesRequest, GetFundingRatesResponse>,
+      request,
+    );
+    return {
+      rates: mergeBy(
+        [local, ...parts].flatMap((p) => p.rates),
+        fundingKey,
+      ),
+    };
+  }
+
+  /** Venue statuses: ours first, then the venues only other members follow. */
+  async venueStatus(
+    request: GetVenueStatusRequest,
+    local: GetVenueStatusResponse,
+  ): Promise<GetVenueStatusResponse> {
+    const parts = await this.#fromOthers(
+      (c) => c.getVenueStatus.bind(c) as Unary<GetVenueStatusRequest, GetVenueStatusResponse>,
+      request,
+    );
+    return {
+      venues: mergeBy(
+        [local, ...parts].flatMap((p) => p.venues),
+        (v) => v.venue,
+      ),
+    };
+  }
+
+  close(): void {
+    for (const c of this.#clients.values()) c.close();
+    this.#clients.clear();
+  }
+
+  async #fromOthers<Req, Res>(
+    method: (c: MarketDataServiceClient) => Unary<Req, Res>,
+    request: Req,
+  ): Promise<Res[]> {
+    const others = this.#o.membership.members.filter((m) => m !== this.#o.membership.holder);
+    const answers = await Promise.all(
+      others.map((member) =>
+        this.#ask(member, method, request).catch((err: unknown) => {
+          this.#o.logger.warn(
+            { member, err: errorText(err) },
+            'a market-data replica did not answer; its part is missing',
+          );
+          return undefined;
+        }),
+      ),
+    );
+    return answers.filter((a): a is Awaited<Res> => a !== undefined);
+  }
+
+  async #ask<Req, Res>(
+    holder: string,
+    method: (c: MarketDataServiceClient) => Unary<Req, Res>,
+    request: Req,
+  ): Promise<Res> {
+    const address = await this.#o.addresses.addressOf(holder);
+    if (address === undefined)
+      throw new GrpcStatusError(status.UNAVAILABLE, `market-data replica ${holder} registered no address`);
+    const metadata = new Metadata();
+    metadata.set(MD_FORWARDED_METADATA, '1');
+    const timeoutMs = this.#o.timeoutMs ?? DEFAULT_MD_FORWARD_TIMEOUT_MS;
+    return new Promise<Res>((resolve, reject) => {
+      method(this.#client(address))(
+        request,
+        metadata,
+        { deadline: new Date(Date.now() + timeoutMs) },
+        (err, res) => {
+          if (!err) resolve(res);
+          // The owner's own answer (NOT_FOUND, UNAVAILABLE: not synced, ...), saying who gave it.
+          else reject(new GrpcStatusError(err.code, `${err.details} (from market-data replica ${holder})`));
+        },
+      );
+    });
+  }
+
+  #client(address: string): MarketDataServiceClient {
+    let client = this.#clients.get(address);
+    if (client === undefined) {
+      client = new MarketDataServiceClient(
+        address,
+        this.#o.channelCredentials ?? credentials.createInsecure(),
+        this.#o.authToken === undefined ? {} : { interceptors: [bearerAuthInterceptor(this.#o.authToken)] },
+      );
+      this.#clients.set(address, client);
+    }
+    return client;
+  }
+}
+
+function fundingKey(f: FundingRateView): string {
+  return `${f.rate?.venue}|${f.rate?.instrument}`;
+}
+
+/** First of each key, in order. */
+function mergeBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const k = key(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
