@@ -11,6 +11,7 @@ import {
   configArgsFromArgv,
   createLogger,
   HealthRegistry,
+  type LogFormat,
   type Logger,
   listenerExposureProblem,
   loadConfig,
@@ -49,11 +50,11 @@ export async function runServiceMain<S extends z.ZodType>(options: ServiceMainOp
     process.stderr.write(`${name}: ${err.message}\n`);
     return 2;
   }
-  const config = loaded.config as z.output<S> & { log: { level: string; pretty: boolean } };
+  const config = loaded.config as z.output<S> & { log: { level: string; format: LogFormat } };
   const logger = createLogger({
     service: name,
     level: config.log.level as 'info',
-    pretty: config.log.pretty,
+    format: config.log.format,
   });
   for (const warning of loaded.warnings) logger.warn(warning);
   if (loaded.overrides.length > 0) logger.info({ overrides: loaded.overrides }, 'config overrides applied');

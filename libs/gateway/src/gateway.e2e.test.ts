@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { eventually } from '@perpmesh/testing';
+import { eventually, promtoolAvailable, promtoolProblems } from '@perpmesh/testing';
 import { type EmbeddedSystem, ExecutionClient, startEmbeddedSystem } from './embedded-system.test-helper.js';
 
 /** A JSON answer as parsed: the tests check its shape field by field. */
@@ -172,5 +172,15 @@ describe('gateway API on the embedded system (token configured)', () => {
     const uplot = await fetch(`${system.baseUrl}/vendor/uplot.esm.js`);
     assert.equal(uplot.headers.get('content-type'), 'text/javascript; charset=utf-8');
     assert.match(await uplot.text(), /export \{ uPlot as default \}/);
+  });
+
+  test('/metrics passes `promtool check metrics`', {
+    skip: promtoolAvailable() ? false : 'needs promtool (Debian prometheus; make setup installs it)',
+  }, async () => {
+    const res = await fetch(`${system.baseUrl}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /^perpmesh_/m, 'the gateway process exposes perpmesh metrics');
+    assert.equal(promtoolProblems(text), '', 'gateway /metrics');
   });
 });

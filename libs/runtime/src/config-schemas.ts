@@ -269,6 +269,8 @@ export type TlsSection = z.output<typeof tlsSectionSchema>;
 
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 export type LogLevel = z.output<typeof logLevelSchema>;
+export const logFormatSchema = z.enum(['auto', 'json', 'pretty']);
+export type LogFormat = z.output<typeof logFormatSchema>;
 
 export const runModeSchema = z.enum(['embedded', 'distributed']);
 /** `embedded`: every service in one process, embedded log and store; `distributed`: NATS + Redis. */
@@ -291,8 +293,11 @@ export const baseConfigShape = {
   log: z
     .strictObject({
       level: logLevelSchema.default('info'),
-      /** Human-readable lines for a terminal; JSON otherwise (what log shippers want). */
-      pretty: z.boolean().default(false),
+      /**
+       * `auto`: short human lines when stdout is a terminal, JSON otherwise (pipes, files,
+       * containers: what log shippers want); `json` / `pretty` force one.
+       */
+      format: logFormatSchema.default('auto'),
     })
     .prefault({}),
   nats: z

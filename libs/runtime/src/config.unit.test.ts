@@ -77,7 +77,7 @@ describe('loadConfig', () => {
       dataDir: './data',
       mode: 'embedded',
       namespace: '',
-      log: { level: 'info', pretty: false },
+      log: { level: 'info', format: 'auto' },
       nats: { url: 'nats://127.0.0.1:4222', replicas: 1 },
       redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'pm:' },
       auth: {},

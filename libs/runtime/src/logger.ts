@@ -1,6 +1,7 @@
 /**
  * Structured logging (pino, JSON lines). Every line carries `service` and `pid`;
- * components log through a child with `component`.
+ * components log through a child with `component`. On a terminal (format `auto`) the
+ * same lines are rendered as short human lines after pino has serialized and redacted them.
  *
  * Two layers keep credentials out of logs:
  *   - `Secret` values render as `[REDACTED]` (toJSON), wherever they sit;
@@ -10,7 +11,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { LogLevel } from './config-schemas.js';
+import type { LogFormat, LogLevel } from './config-schemas.js';
 import { REDACTED } from './secret.js';
 
 export type Logger = pino.Logger;
@@ -64,7 +65,9 @@ export function redactPaths(keys: readonly string[] = SECRET_LOG_KEYS, depth = R
 export interface LoggerOptions {
   service: string;
   level?: LogLevel;
-  /** One line per entry for a terminal instead of JSON. */
+  /** `auto` (default): human lines when the destination is a terminal, JSON otherwise. */
+  format?: LogFormat;
+  /** @deprecated use `format: 'pretty'`; `true` forces human lines. */
   pretty?: boolean;
   /** Where lines go; default stdout. Tests pass a stream to capture them. */
   destination?: NodeJS.WritableStream;
@@ -87,8 +90,23 @@ export function createLogger(options: LoggerOptions): Logger {
     onChild: bindEachKeyOnce,
     hooks: { logMethod: callFieldsOverBindings },
   };
-  const sink = options.pretty ? prettyStream(options.destination ?? process.stdout) : options.destination;
+  const out = options.destination ?? process.stdout;
+  const format = resolveLogFormat(options.pretty ? 'pretty' : (options.format ?? 'auto'), isTerminal(out));
+  // The human form reads pino's output: redaction and serializers have already run.
+  const sink = format === 'pretty' ? prettyStream(out) : options.destination;
   return sink ? pino(pinoOptions, sink) : pino(pinoOptions);
+}
+
+export type ResolvedLogFormat = Exclude<LogFormat, 'auto'>;
+
+/** The form lines take: `auto` is human lines on a terminal and JSON anywhere else. */
+export function resolveLogFormat(format: LogFormat, destinationIsTerminal: boolean): ResolvedLogFormat {
+  if (format !== 'auto') return format;
+  return destinationIsTerminal ? 'pretty' : 'json';
+}
+
+function isTerminal(stream: NodeJS.WritableStream): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
 }
 
 const { chindingsSym } = pino.symbols;
@@ -195,29 +213,72 @@ export function componentLogger(
   return logger.child({ component, ...bindings });
 }
 
-const HIDDEN_IN_PRETTY = new Set(['time', 'level', 'msg', 'service', 'pid', 'component', 'hostname']);
+/** Fields every human line shows in its prefix (or leaves out), not as `key=value`. */
+const IN_PREFIX = new Set(['time', 'level', 'msg', 'service', 'pid', 'component', 'hostname']);
+/** A human line shows at most this many fields, each value cut to `MAX_VALUE_CHARS`. */
+const MAX_FIELDS = 8;
+const MAX_VALUE_CHARS = 120;
 
-/** Turns pino JSON lines into `12:00:01.123 INFO  execution[grpc] message {"k":"v"}`. */
+/**
+ * One pino JSON entry (already redacted) as a short human line:
+ * `12:00:01.123 INFO  execution[grpc] order placed venue=paper qty="0.5" err="Error: boom"`.
+ */
+export function formatLogEntry(entry: Record<string, unknown>): string {
+  const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : '';
+  const level = String(entry.level ?? '')
+    .toUpperCase()
+    .padEnd(5);
+  const who = entry.component ? `${entry.service}[${entry.component}]` : String(entry.service ?? '');
+  const fields = Object.entries(entry).filter(([k]) => !IN_PREFIX.has(k));
+  const shown = fields.slice(0, MAX_FIELDS).map(([k, v]) => `${k}=${fieldText(v)}`);
+  if (fields.length > MAX_FIELDS) shown.push(`(+${fields.length - MAX_FIELDS} more)`);
+  const message = typeof entry.msg === 'string' ? entry.msg : '';
+  return [time, level, who, message, ...shown].filter((part) => part !== '').join(' ');
+}
+
+/** A field's value for a human line: an error by its type and message, others compact. */
+function fieldText(value: unknown): string {
+  const text = isSerializedError(value) ? errorLine(value) : value;
+  const raw = typeof text === 'string' ? text : JSON.stringify(text);
+  const cut = raw.length > MAX_VALUE_CHARS ? `${raw.slice(0, MAX_VALUE_CHARS - 1)}…` : raw;
+  return typeof text === 'string' && !/^[^\s"=]+$/.test(cut) ? JSON.stringify(cut) : cut;
+}
+
+interface SerializedError {
+  type?: unknown;
+  message: string;
+  code?: unknown;
+}
+
+function isSerializedError(value: unknown): value is SerializedError {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { message?: unknown }).message === 'string' &&
+    'stack' in value
+  );
+}
+
+function errorLine(err: SerializedError): string {
+  const type = typeof err.type === 'string' ? `${err.type}: ` : '';
+  const code = typeof err.code === 'string' || typeof err.code === 'number' ? ` (${err.code})` : '';
+  return `${type}${err.message}${code}`;
+}
+
+/** Turns pino JSON lines into human lines (`formatLogEntry`); a line that is not JSON passes as is. */
 function prettyStream(out: NodeJS.WritableStream): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line === '') continue;
-        let entry: Record<string, unknown>;
+        let entry: unknown;
         try {
-          entry = JSON.parse(line) as Record<string, unknown>;
+          entry = JSON.parse(line);
         } catch {
-          out.write(`${line}\n`);
-          continue;
+          entry = undefined;
         }
-        const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : '';
-        const level = String(entry.level ?? '')
-          .toUpperCase()
-          .padEnd(5);
-        const who = entry.component ? `${entry.service}[${entry.component}]` : String(entry.service ?? '');
-        const rest = Object.fromEntries(Object.entries(entry).filter(([k]) => !HIDDEN_IN_PRETTY.has(k)));
-        const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
-        out.write(`${time} ${level} ${who} ${entry.msg ?? ''}${extra}\n`);
+        const isEntry = entry !== null && typeof entry === 'object' && !Array.isArray(entry);
+        out.write(`${isEntry ? formatLogEntry(entry as Record<string, unknown>) : line}\n`);
       }
       done();
     },

@@ -5,3 +5,4 @@ export * from './perpmesh-process.js';
 export * from './ports.js';
 export * from './servers.js';
 export * from './statestore.contract.js';
+export * from './tools.js';
