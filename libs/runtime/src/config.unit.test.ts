@@ -268,6 +268,20 @@ describe('overrides', () => {
     assert.equal(config.log.level, 'trace');
   });
 
+  test('log.format: auto by default, PERPMESH__LOG__FORMAT sets it, an unknown format names the field', () => {
+    assert.equal(parseConfig(baseConfigSchema, {}, { env: {} }).config.log.format, 'auto');
+    const { config } = parseConfig(
+      baseConfigSchema,
+      { log: { format: 'pretty' } },
+      {
+        env: { PERPMESH__LOG__FORMAT: 'json' },
+      },
+    );
+    assert.equal(config.log.format, 'json');
+    const err = configError(() => parseConfig(baseConfigSchema, { log: { format: 'colour' } }, { env: {} }));
+    assert.match(err.message, /log\.format/);
+  });
+
   test('a bad override is reported with the variable that set it', () => {
     const err = configError(() =>
       parseConfig(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { createLogger, withoutDuplicateKeys } from './logger.js';
+import { createLogger, formatLogEntry, resolveLogFormat, withoutDuplicateKeys } from './logger.js';
 
 /** A destination that keeps what is written: `lines()` are the JSON lines so far. */
 function captured() {
@@ -82,5 +82,77 @@ describe('JSON log lines', () => {
     const line = '{"level":"info","a":{"x":1},"msg":"hi"}\n';
     assert.equal(withoutDuplicateKeys(line), line);
     assert.equal(withoutDuplicateKeys('{"a":1,"a":2}\n'), '{"a":2}\n');
+  });
+});
+
+describe('log format', () => {
+  test('auto is human lines on a terminal and JSON anywhere else; json and pretty are forced', () => {
+    assert.equal(resolveLogFormat('auto', true), 'pretty');
+    assert.equal(resolveLogFormat('auto', false), 'json');
+    assert.equal(resolveLogFormat('json', true), 'json');
+    assert.equal(resolveLogFormat('pretty', false), 'pretty');
+  });
+
+  test('a destination that is a terminal gets human lines under auto, JSON under json', () => {
+    for (const [format, expectJson] of [
+      ['auto', false],
+      ['json', true],
+    ] as const) {
+      const out = captured();
+      Object.assign(out.destination, { isTTY: true });
+      createLogger({ service: 'execution', destination: out.destination, format }).info(
+        { venue: 'paper' },
+        'ready',
+      );
+      const line = out.text().trim();
+      assert.equal(line.startsWith('{'), expectJson, line);
+      assert.match(line, /ready/);
+    }
+  });
+
+  test('a destination that is not a terminal stays JSON under auto (pipes, files, containers, tests)', () => {
+    const out = captured();
+    createLogger({ service: 'execution', destination: out.destination }).info('ready');
+    assert.equal(JSON.parse(out.text()).msg, 'ready');
+  });
+});
+
+describe('human log lines', () => {
+  const entry = {
+    level: 'info',
+    time: '2026-12-06T17:31:05.123Z',
+    service: 'execution',
+    pid: 42,
+    component: 'grpc',
+    msg: 'order placed',
+    venue: 'paper',
+    qty: '0.5',
+    reason: 'two words',
+    book: { bids: 3 },
+  };
+
+  test('time, level, service[component], message, then key=value fields', () => {
+    assert.equal(
+      formatLogEntry(entry),
+      '17:31:05.123 INFO  execution[grpc] order placed venue=paper qty=0.5 reason="two words" book={"bids":3}',
+    );
+  });
+
+  test('an error field shows its type, message and code, not its stack', () => {
+    const out = captured();
+    const logger = createLogger({ service: 'account', destination: out.destination, format: 'pretty' });
+    const err = Object.assign(new TypeError('venue refused'), { code: 'E_REFUSED' });
+    logger.error({ err }, 'sync failed');
+    const line = out.text();
+    assert.match(line, / ERROR account sync failed err="TypeError: venue refused \(E_REFUSED\)"\n$/);
+    assert.ok(!line.includes('at '), line);
+  });
+
+  test('stays short: at most eight fields, long values cut', () => {
+    const many = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`f${i}`, 'x'.repeat(200)]));
+    const line = formatLogEntry({ level: 'warn', service: 'md', msg: 'wide', ...many });
+    assert.match(line, /f7=x+… \(\+3 more\)$/);
+    assert.ok(!line.includes('f8='), line);
+    assert.ok(line.length < 8 * 130, String(line.length));
   });
 });

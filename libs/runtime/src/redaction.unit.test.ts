@@ -18,7 +18,7 @@ import { REDACTED, Secret } from './secret.js';
 
 const CANARY = 'canary-7f3a9c1e-do-not-log';
 
-function capture(options: { pretty?: boolean } = {}): { logger: Logger; output: () => string } {
+function capture(options: { format?: 'json' | 'pretty' } = {}): { logger: Logger; output: () => string } {
   const chunks: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -118,8 +118,8 @@ describe('a canary secret never reaches a log line', () => {
     assert.ok(!inspect(error, { depth: 10 }).includes(CANARY));
     assert.ok(!JSON.stringify(error).includes(CANARY));
 
-    for (const pretty of [false, true]) {
-      const { logger, output } = capture({ pretty });
+    for (const format of ['json', 'pretty'] as const) {
+      const { logger, output } = capture({ format });
       logger.error({ err: error }, 'config invalid');
       logger.fatal(error, 'config invalid (error as merge object)');
       logger.error(`config invalid: ${error.message}`);
@@ -161,6 +161,15 @@ describe('a canary secret never reaches a log line', () => {
     const text = output();
     assert.match(text, /"request"/);
     assert.match(text, /"authorization":"\[REDACTED\]"/);
+    assert.ok(!text.includes(CANARY), text);
+  });
+
+  test('human lines on a terminal show secret fields redacted (redaction runs before formatting)', () => {
+    const { logger, output } = capture({ format: 'pretty' });
+    logger.info({ venue: 'paper', apiKey: CANARY, signer: new Secret(CANARY) }, 'venue connected');
+    const text = output();
+    assert.ok(!text.trimStart().startsWith('{'), `a human line, not JSON: ${text}`);
+    assert.match(text, /venue connected venue=paper apiKey=\[REDACTED\] signer=\[REDACTED\]\n$/);
     assert.ok(!text.includes(CANARY), text);
   });
 });
