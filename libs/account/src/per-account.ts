@@ -86,8 +86,11 @@ class PerAccountService implements AccountService {
   readonly #portReadiness: PortReadinessMirror;
   #state: 'idle' | 'running' | 'stopped' = 'idle';
   #timer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
   #round: Promise<void> | undefined;
   #lastGoodRoundMs: EpochMs | undefined;
+  /** The round the watchdog last saw pending after our leases lapsed. */
+  #lapsedRound: Promise<void> | undefined;
 
   constructor(deps: AccountServiceDeps, settings: AccountSettings, ownedService: OwnedAccountServiceFactory) {
     this.#deps = deps;
@@ -139,6 +142,8 @@ class PerAccountService implements AccountService {
       return;
     }
     this.#deps.health.register(accountComponents.lease, 'account leases: first round pending');
+    this.#watchdog = setInterval(() => void this.#checkHungRound(), this.settings.leaseRenewIntervalMs);
+    this.#watchdog.unref();
     // The first round completes before start() returns: a lone replica owns everything at once.
     await this.#runRound();
   }
@@ -193,6 +198,31 @@ class PerAccountService implements AccountService {
     }
   }
 
+  /**
+   * Fencing without the store: a round still pending when our leases have lapsed by our own
+   * clock (a hung store, a partition) stops the owned accounts' work; the others own them now.
+   */
+  async #checkHungRound(): Promise<void> {
+    const round = this.#round;
+    const lapsed =
+      round !== undefined &&
+      this.#lastGoodRoundMs !== undefined &&
+      this.#deps.nowMs() - this.#lastGoodRoundMs >= this.settings.leaseTtlMs;
+    // The same round still pending at the next check: not one that just started after a clock jump.
+    const hung = lapsed && this.#lapsedRound === round;
+    this.#lapsedRound = lapsed ? round : undefined;
+    if (!hung || this.#owners.size === 0) return;
+    this.#deps.logger.warn(
+      { owned: this.owned },
+      'account leases lapsed while their renewal was pending: stepping down',
+    );
+    this.#deps.health.notReady(
+      accountComponents.lease,
+      'account leases: lapsed while their renewal was pending',
+    );
+    await this.#own([]);
+  }
+
   /** Starts the owners of `keys` not running yet; stops those not in `keys`. */
   async #own(keys: readonly string[]): Promise<void> {
     const wanted = new Set(keys);
@@ -245,6 +275,7 @@ class PerAccountService implements AccountService {
     }
     this.#state = 'stopped';
     clearTimeout(this.#timer);
+    clearInterval(this.#watchdog);
     await this.#round?.catch(() => undefined);
     await this.#own([]);
     // Released at once: the other replicas take the accounts on their next round, not after the TTL.
