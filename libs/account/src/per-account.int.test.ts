@@ -180,22 +180,24 @@ describe('account service, per-account ownership (nats-redis)', () => {
     await a.service.start();
     const b = replica(holderB);
     await b.service.start();
-    await eventually('b owns alt', () =>
+    await eventually('b owns alt', () => {
       assert.deepEqual(
         b.service.summary().map((s) => s.account),
         ['alt'],
-      ),
-    );
+      );
+      return true;
+    });
     await b.service.stop();
     // No clock move: the released leases are taken on a's next rounds, not after the TTL.
-    await eventually('a owns both', () =>
+    await eventually('a owns both', () => {
       assert.deepEqual(
         a.service
           .summary()
           .map((s) => s.account)
           .sort(),
         ['alt', 'main'],
-      ),
-    );
+      );
+      return true;
+    });
   });
 });
