@@ -16,39 +16,19 @@ import { preferredOwner, type StateStore } from '@perpmesh/state';
 import { eventually, openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { PaperVenueHub, StaticVenueDirectory } from '@perpmesh/venues';
 import { AccountNotOwnedError } from './errors.js';
-import { BTC, fillEnvelope, marketOrder, sizeOf, T0, TEST_SETTINGS } from './scenarios.test-helper.js';
+import {
+  BTC,
+  fillEnvelope,
+  marketOrder,
+  pausable,
+  sizeOf,
+  T0,
+  TEST_SETTINGS,
+} from './scenarios.test-helper.js';
 import { type AccountService, accountComponents, buildAccountService } from './service.js';
 
 const TTL_MS = 10_000;
 const ACCOUNTS = ['main', 'alt'] as const;
-
-/** A store whose calls can be held (a dead or partitioned process); resumed only to clean up. */
-function hangable(store: StateStore) {
-  let gate: Promise<void> | undefined;
-  let open = () => {};
-  const proxy = new Proxy(store, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        if (gate) await gate;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return {
-    store: proxy as StateStore,
-    hang: () => {
-      gate = new Promise((resolve) => {
-        open = resolve;
-      });
-    },
-    resume: () => {
-      gate = undefined;
-      open();
-    },
-  };
-}
 
 /** Two holder names the rendezvous hash splits the two accounts between (one each). */
 function splittingHolders(): [string, string] {
@@ -64,7 +44,7 @@ describe('account service, per-account ownership (nats-redis)', () => {
   let backend: TestBackend | undefined;
   let hub: PaperVenueHub | undefined;
   const services: AccountService[] = [];
-  let dying: ReturnType<typeof hangable> | undefined;
+  let dying: ReturnType<typeof pausable> | undefined;
   afterEach(async () => {
     dying?.resume();
     dying = undefined;
@@ -126,7 +106,7 @@ describe('account service, per-account ownership (nats-redis)', () => {
   test('each replica owns one account; the survivor takes a dead one’s account within the TTL, its projection continues', async () => {
     const { replica, trade, venueSize, projectedSize } = await setup();
     const [holderA, holderB] = splittingHolders(); // holderA is preferred for main, holderB for alt
-    const dead = hangable((backend as TestBackend).state);
+    const dead = pausable((backend as TestBackend).state);
     dying = dead;
     const a = replica(holderA);
     await a.service.start();
@@ -150,7 +130,7 @@ describe('account service, per-account ownership (nats-redis)', () => {
     await eventually('b projects alt', () => projectedSize(b.service, 'alt') === altFirst);
 
     // b dies: it renews nothing. Before the TTL a keeps to its own account; after it, a owns both.
-    dead.hang();
+    dead.pause();
     (hub as PaperVenueHub).advanceTo(T0 + TTL_MS - 1_000);
     await a.service.refresh();
     assert.deepEqual(ownedOf(a.service), ['main'], 'not before the lease lapses');
