@@ -38,7 +38,18 @@ export interface AccountSettings {
    * the last payment applied; with none applied yet, from this long ago.
    */
   readonly fundingHistoryLookbackMs: number;
+  /**
+   * `single`: one lease covers every account (one active instance, hot standbys).
+   * `per_account`: the replicas divide the (venue, account) pairs through one lease each
+   * (README "Per-account ownership"); each pair has one active owner.
+   */
+  readonly ownership: AccountOwnership;
+  /** per_account: most replicas sharing a `consumerName` (member slots). */
+  readonly maxReplicas: number;
 }
+
+export const ACCOUNT_OWNERSHIPS = ['single', 'per_account'] as const;
+export type AccountOwnership = (typeof ACCOUNT_OWNERSHIPS)[number];
 
 export type AccountSettingsInput = Partial<
   Omit<AccountSettings, 'driftSizeTolerance' | 'driftBalanceTolerance'> & {
@@ -66,6 +77,8 @@ export const ACCOUNT_DEFAULTS = {
   leaseTtlMs: 15_000,
   leaseRenewIntervalMs: 5_000,
   fundingHistoryLookbackMs: 7 * 24 * 3_600_000,
+  ownership: 'single' as AccountOwnership,
+  maxReplicas: 8,
 } as const;
 
 function wholeMs(value: unknown, field: string, min: number): number {
@@ -106,7 +119,26 @@ export function resolveAccountSettings(input: AccountSettingsInput = {}, at = 'a
     consumerName: v.consumerName,
     fundingHistoryLookbackMs: wholeMs(v.fundingHistoryLookbackMs, `${at}.fundingHistoryLookbackMs`, 1),
     ...leaseTimes(v.leaseTtlMs, v.leaseRenewIntervalMs, at),
+    ownership: ownershipOf(v.ownership, `${at}.ownership`),
+    maxReplicas: replicaCount(v.maxReplicas, `${at}.maxReplicas`),
   };
+}
+
+function replicaCount(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ValidationError(field, `must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function ownershipOf(value: unknown, field: string): AccountOwnership {
+  if (!ACCOUNT_OWNERSHIPS.includes(value as AccountOwnership)) {
+    throw new ValidationError(
+      field,
+      `must be one of ${ACCOUNT_OWNERSHIPS.join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as AccountOwnership;
 }
 
 function leaseTimes(ttl: unknown, renew: unknown, at: string) {
@@ -151,6 +183,8 @@ export const accountSectionFields = {
   leaseTtl: durationMs.default(ACCOUNT_DEFAULTS.leaseTtlMs),
   leaseRenewInterval: durationMs.default(ACCOUNT_DEFAULTS.leaseRenewIntervalMs),
   fundingHistoryLookback: durationMs.default(ACCOUNT_DEFAULTS.fundingHistoryLookbackMs),
+  ownership: z.enum(ACCOUNT_OWNERSHIPS).default(ACCOUNT_DEFAULTS.ownership),
+  maxReplicas: z.number().int().min(1).default(ACCOUNT_DEFAULTS.maxReplicas),
 };
 
 const accountSection = z.strictObject(accountSectionFields);
@@ -172,6 +206,8 @@ export function accountSettingsOf(s: AccountSection): AccountSettingsInput {
     leaseTtlMs: s.leaseTtl,
     leaseRenewIntervalMs: s.leaseRenewInterval,
     fundingHistoryLookbackMs: s.fundingHistoryLookback,
+    ownership: s.ownership,
+    maxReplicas: s.maxReplicas,
   };
   resolveAccountSettings(input);
   return input;

@@ -1,6 +1,6 @@
 /**
  * Errors of the account service. `code` maps to a gRPC status at the one edge
- * (libs/runtime DOMAIN_CODE_TO_GRPC_STATUS): UNAVAILABLE here.
+ * (libs/runtime DOMAIN_CODE_TO_GRPC_STATUS): UNAVAILABLE, or NOT_FOUND for an account another replica owns.
  */
 import { PerpmeshError } from '@perpmesh/core';
 
@@ -27,5 +27,22 @@ export class BalancesUnavailableError extends PerpmeshError {
 export class AccountStandbyError extends PerpmeshError {
   constructor(reason: string) {
     super('UNAVAILABLE', `account service instance is not active (${reason}): ask the active instance`);
+  }
+}
+
+/**
+ * per_account ownership: another replica owns this account (or nobody does right now), so
+ * this one has no current figures for it. NOT_FOUND, naming the owner to ask.
+ */
+export class AccountNotOwnedError extends PerpmeshError {
+  readonly owner: string | undefined;
+  constructor(venue: string, account: string, owner: string | undefined) {
+    super(
+      'NOT_FOUND',
+      owner === undefined
+        ? `${venue}/${account} is not owned by any account replica right now (leases being taken over): retry`
+        : `${venue}/${account} is served by another account replica: ask ${owner}`,
+    );
+    this.owner = owner;
   }
 }

@@ -13,7 +13,9 @@ export {
 export * from './components.js';
 export {
   ACCOUNT_DEFAULTS,
+  ACCOUNT_OWNERSHIPS,
   ACCOUNT_SERVICE,
+  type AccountOwnership,
   type AccountSection,
   type AccountSettings,
   type AccountSettingsInput,
@@ -33,8 +35,9 @@ export {
   type PositionSizeObservation,
   positionSizeObservations,
 } from './drift.js';
-export { AccountStandbyError, BalancesUnavailableError } from './errors.js';
+export { AccountNotOwnedError, AccountStandbyError, BalancesUnavailableError } from './errors.js';
 export { type AccountMetrics, accountMetrics } from './metrics.js';
+export { ACCOUNT_MEMBER_SCOPE, ACCOUNT_OWNER_SCOPE } from './per-account.js';
 export {
   accountKey,
   applyFillToProjection,
@@ -61,6 +64,7 @@ export {
   accountProjectionNames,
   evolveFunding,
   evolvePositions,
+  type OwnedAccount,
   observedProjectionStore,
   type ProjectorEvents,
   runAccountProjectors,
@@ -91,6 +95,7 @@ export {
   type AccountService,
   type AccountServiceDeps,
   accountComponents,
+  accountGrpcOf,
   buildAccountService,
 } from './service.js';
 export { AccountVenueState, type Readiness } from './venue-state.js';

@@ -16,7 +16,7 @@ import type { StateStore } from '@perpmesh/state';
 import { eventually, openTestBackend, TEST_BACKEND_KINDS, type TestBackend } from '@perpmesh/testing';
 import { PaperVenueHub, StaticVenueDirectory, type VenuePort } from '@perpmesh/venues';
 import { AccountStandbyError } from './errors.js';
-import { T0, TEST_SETTINGS } from './scenarios.test-helper.js';
+import { pausable, T0, TEST_SETTINGS } from './scenarios.test-helper.js';
 import { type AccountService, accountComponents, buildAccountService } from './service.js';
 
 const TTL_MS = 10_000;
@@ -35,34 +35,6 @@ function countingPort(inner: VenuePort): { port: VenuePort; calls: Map<string, n
     },
   });
   return { port, calls };
-}
-
-/** A store whose calls can be held (a paused or partitioned process). */
-function pausable(store: StateStore) {
-  let gate: Promise<void> | undefined;
-  let open = () => {};
-  const proxy = new Proxy(store, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        if (gate) await gate;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return {
-    store: proxy as StateStore,
-    pause: () => {
-      gate = new Promise((resolve) => {
-        open = resolve;
-      });
-    },
-    resume: () => {
-      gate = undefined;
-      open();
-    },
-  };
 }
 
 /** Counts lease acquisition attempts: one per standby pass (a witness that passes ran). */

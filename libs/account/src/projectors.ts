@@ -28,8 +28,18 @@ export interface ProjectorEvents {
   rejected?(msg: StoredMessage, projection: AccountProjectionKind, err: unknown): void;
 }
 
-/** Store and consumer names derived from the consumer name (see AccountSettings.consumerName). */
-export function accountProjectionNames(consumerName: string) {
+/** One (venue, account): what a per-account owner projects (README "Per-account ownership"). */
+export interface OwnedAccount {
+  readonly venue: string;
+  readonly account: string;
+}
+
+/**
+ * Store and consumer names derived from the consumer name (see AccountSettings.consumerName);
+ * per account `<consumerName>-<venue>-<account>` (subject tokens: safe in durable names).
+ */
+export function accountProjectionNames(baseName: string, owned?: OwnedAccount) {
+  const consumerName = owned === undefined ? baseName : `${baseName}-${owned.venue}-${owned.account}`;
   return {
     /** Snapshot of the fills projection. */
     positions: `${consumerName}-positions`,
@@ -96,6 +106,8 @@ export interface AccountProjectorsOptions {
   /** Prefix of the stream names (`streamSpecs({ prefix })`); '' in production. */
   readonly streamPrefix?: string;
   readonly consumerName: string;
+  /** Project only this account's fills and funding (one filter subject per consumer). */
+  readonly owned?: OwnedAccount;
   readonly events?: ProjectorEvents;
 }
 
@@ -112,7 +124,8 @@ export interface AccountProjectors {
 export async function runAccountProjectors(opts: AccountProjectorsOptions): Promise<AccountProjectors> {
   const { log, store, subjects } = opts;
   const prefix = opts.streamPrefix ?? '';
-  const names = accountProjectionNames(opts.consumerName);
+  const names = accountProjectionNames(opts.consumerName, opts.owned);
+  const only = opts.owned === undefined ? {} : { venue: opts.owned.venue, account: opts.owned.account };
   const events = opts.events ?? {};
   const positions = await runProjector<PositionsProjection>({
     log,
@@ -121,7 +134,7 @@ export async function runAccountProjectors(opts: AccountProjectorsOptions): Prom
     consume: {
       stream: `${prefix}EXEC`,
       durable: names.fillsDurable,
-      filterSubject: subjects.filter('execFill'),
+      filterSubject: subjects.filter('execFill', only),
     },
     initialState: emptyPositionsProjection,
     apply: (s, msg) => evolvePositions(s, msg, events),
@@ -134,7 +147,7 @@ export async function runAccountProjectors(opts: AccountProjectorsOptions): Prom
       consume: {
         stream: `${prefix}ACCT`,
         durable: names.fundingDurable,
-        filterSubject: subjects.filter('acctFunding'),
+        filterSubject: subjects.filter('acctFunding', only),
       },
       initialState: emptyFundingProjection,
       apply: (s, msg) => evolveFunding(s, msg, events),

@@ -22,6 +22,7 @@ import {
 } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
+import type { StateStore } from '@perpmesh/state';
 import { eventually, openTestBackend, type TestBackend, type TestBackendKind } from '@perpmesh/testing';
 import {
   PaperVenueHub,
@@ -77,6 +78,34 @@ export interface World {
   readonly health: HealthRegistry;
   readonly backend: TestBackend;
   build(overrides?: { state?: ProjectionStore; settings?: AccountSettingsInput }): AccountService;
+}
+
+/** A store whose calls can be held (a paused or partitioned process). */
+export function pausable(store: StateStore) {
+  let gate: Promise<void> | undefined;
+  let open = () => {};
+  const proxy = new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (gate) await gate;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    store: proxy as StateStore,
+    pause: () => {
+      gate = new Promise((resolve) => {
+        open = resolve;
+      });
+    },
+    resume: () => {
+      gate = undefined;
+      open();
+    },
+  };
 }
 
 export function makeWorld(backend: TestBackend): World {

@@ -75,6 +75,7 @@ import { type AccountSettings, type AccountSettingsInput, resolveAccountSettings
 import { BalanceDriftDetector, DriftDetector, positionSizeObservations } from './drift.js';
 import { AccountStandbyError, BalancesUnavailableError } from './errors.js';
 import { type AccountMetrics, accountMetrics } from './metrics.js';
+import { buildPerAccountService } from './per-account.js';
 import {
   accountKey,
   emptyFundingProjection,
@@ -89,6 +90,7 @@ import {
 import {
   type AccountProjectors,
   accountProjectionNames,
+  type OwnedAccount,
   observedProjectionStore,
   runAccountProjectors,
 } from './projectors.js';
@@ -178,6 +180,8 @@ export const accountComponents = {
   positions: (venue: string, account: string) => `${venue}/${account}/positions`,
   userStream: (venue: string, account: string) => `${venue}/${account}/user_stream`,
   projection: 'account/projection',
+  /** per_account: the projection of one owned account. */
+  ownedProjection: (venue: string, account: string) => `account/projection/${venue}/${account}`,
   lease: 'account/lease',
 };
 
@@ -187,7 +191,38 @@ interface Mark {
 }
 
 export function buildAccountService(deps: AccountServiceDeps): AccountService {
+  const settings = resolveAccountSettings(deps.config);
+  if (settings.ownership === 'per_account') {
+    return buildPerAccountService(deps, settings, (ownedDeps, owned, metrics) => {
+      return new AccountServiceImpl(ownedDeps, { owned, metrics });
+    });
+  }
   return new AccountServiceImpl(deps);
+}
+
+/** A per-account owner's service (README "Per-account ownership"): one account, shared metrics. */
+interface OwnedAccountInternals {
+  readonly owned: OwnedAccount;
+  readonly metrics: AccountMetrics;
+}
+
+/** The gRPC AccountService over any AccountService (single or per-account). */
+export function accountGrpcOf(service: AccountService, logger: Logger): AccountService['grpc'] {
+  const h = grpcHandlers({ logger });
+  const implementation: AccountServiceServer = {
+    getVenueReadiness: h.unary(async (req) => ({ components: service.portReadiness(filterOf(req)) })),
+    getBalances: h.unary(async (req) => ({
+      balances: service.balances(filterOf(req)).map(balanceViewToProto),
+    })),
+    getPositions: h.unary(async (req) => ({
+      positions: service.positions(filterOf(req)).map(positionViewToProto),
+    })),
+    getAccountSummary: h.unary(async (req) => {
+      const readings = service.summary(filterOf(req));
+      return { accounts: readings.map(summaryToProto), totals: summaryTotals(readings).map(totalsToProto) };
+    }),
+  };
+  return { definition: AccountServiceService, implementation };
 }
 
 class AccountServiceImpl implements AccountService {
@@ -221,11 +256,24 @@ class AccountServiceImpl implements AccountService {
   /** Every component of every tracked port into health (active and standby alike). */
   readonly #portReadiness: PortReadinessMirror;
 
-  constructor(deps: AccountServiceDeps) {
+  /** Per-account owner: the one account it projects (its own durables and snapshots). */
+  readonly #owned: OwnedAccount | undefined;
+  /** `account/projection`, or `account/projection/<venue>/<account>` for a per-account owner. */
+  readonly #projectionComponent: string;
+
+  constructor(deps: AccountServiceDeps, internals?: OwnedAccountInternals) {
     this.#deps = deps;
     this.settings = resolveAccountSettings(deps.config);
-    this.#logger = deps.logger.child({ component: 'account' });
-    this.#metrics = accountMetrics(deps.metrics);
+    this.#owned = internals?.owned;
+    this.#projectionComponent =
+      internals === undefined
+        ? accountComponents.projection
+        : accountComponents.ownedProjection(internals.owned.venue, internals.owned.account);
+    this.#logger = deps.logger.child({
+      component: 'account',
+      ...(internals === undefined ? {} : { owns: `${internals.owned.venue}/${internals.owned.account}` }),
+    });
+    this.#metrics = internals?.metrics ?? accountMetrics(deps.metrics);
     this.#publisher = new AcctPublisher({
       log: deps.log,
       subjects: deps.subjects,
@@ -274,21 +322,7 @@ class AccountServiceImpl implements AccountService {
       ports: () => [...this.#accounts.values()].map((t) => t.port),
       nowMs: deps.nowMs,
     });
-    const h = grpcHandlers({ logger: deps.logger });
-    const implementation: AccountServiceServer = {
-      getVenueReadiness: h.unary(async (req) => ({ components: this.portReadiness(filterOf(req)) })),
-      getBalances: h.unary(async (req) => ({
-        balances: this.balances(filterOf(req)).map(balanceViewToProto),
-      })),
-      getPositions: h.unary(async (req) => ({
-        positions: this.positions(filterOf(req)).map(positionViewToProto),
-      })),
-      getAccountSummary: h.unary(async (req) => {
-        const readings = this.summary(filterOf(req));
-        return { accounts: readings.map(summaryToProto), totals: summaryTotals(readings).map(totalsToProto) };
-      }),
-    };
-    this.grpc = { definition: AccountServiceService, implementation };
+    this.grpc = accountGrpcOf(this, deps.logger);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -298,7 +332,7 @@ class AccountServiceImpl implements AccountService {
     this.#state = 'running';
     const { health } = this.#deps;
     this.#portReadiness.start(PORT_READINESS_REFRESH_MS);
-    health.register(accountComponents.projection, 'account projection: consumers not started yet');
+    health.register(this.#projectionComponent, 'account projection: consumers not started yet');
     for (const t of this.#accounts.values()) {
       health.register(accountComponents.balances(t.venue, t.account), `${t.name} balances: not fetched yet`);
       health.register(
@@ -370,7 +404,7 @@ class AccountServiceImpl implements AccountService {
       // Stops the work, then releases the lease: a standby takes over at once rather than after the TTL.
       await this.#standby.stop();
     }
-    this.#deps.health.notReady(accountComponents.projection, 'account projection: service stopped');
+    this.#deps.health.notReady(this.#projectionComponent, 'account projection: service stopped');
     if (this.#standby) this.#deps.health.notReady(accountComponents.lease, 'account lease: service stopped');
   }
 
@@ -393,7 +427,7 @@ class AccountServiceImpl implements AccountService {
     // What we knew as the active instance goes stale from now: a later takeover starts fresh.
     const { health } = this.#deps;
     const reason = this.#standbyReason;
-    health.notReady(accountComponents.projection, `account projection: ${reason}`);
+    health.notReady(this.#projectionComponent, `account projection: ${reason}`);
     for (const t of this.#accounts.values()) {
       t.reset();
       health.notReady(accountComponents.balances(t.venue, t.account), `${t.name} balances: ${reason}`);
@@ -453,7 +487,7 @@ class AccountServiceImpl implements AccountService {
 
   async #startProjectors(): Promise<void> {
     const { state } = this.#deps;
-    const names = accountProjectionNames(this.settings.consumerName);
+    const names = accountProjectionNames(this.settings.consumerName, this.#owned);
     const [positions, funding] = await Promise.all([
       state.loadProjection<PositionsProjection>(names.positions),
       state.loadProjection<FundingProjection>(names.funding),
@@ -473,6 +507,7 @@ class AccountServiceImpl implements AccountService {
         subjects: this.#deps.subjects,
         streamPrefix: this.#deps.streamPrefix ?? '',
         consumerName: this.settings.consumerName,
+        ...(this.#owned === undefined ? {} : { owned: this.#owned }),
         events: {
           applied: (projection) => this.#metrics.applied.inc({ projection }),
           rejected: (msg, projection, err) => {
@@ -486,7 +521,7 @@ class AccountServiceImpl implements AccountService {
       });
     } catch (err) {
       this.#deps.health.notReady(
-        accountComponents.projection,
+        this.#projectionComponent,
         `account projection: cannot start consumers: ${errorText(err)}`,
       );
       throw err;
@@ -498,12 +533,12 @@ class AccountServiceImpl implements AccountService {
       p.closed.catch((err: unknown) => {
         this.#logger.error({ projection: label, err: errorText(err) }, 'projection consumer failed');
         this.#deps.health.notReady(
-          accountComponents.projection,
+          this.#projectionComponent,
           `account projection: ${label} consumer stopped: ${errorText(err)}`,
         );
       });
     }
-    this.#deps.health.ready(accountComponents.projection);
+    this.#deps.health.ready(this.#projectionComponent);
   }
 
   #onPositionsSaved(next: PositionsProjection): void {

@@ -1,6 +1,8 @@
 /**
  * Dynamic sharding of market data (marketData.leases): replicas divide the (venue,
- * instrument) pairs through leases in the state store, with no fixed shard index.
+ * instrument) pairs through leases in the state store, with no fixed shard index. The
+ * mechanics are @perpmesh/state `SharedLeases` (shared with the account service); this maps
+ * pairs to its keys.
  *
  * - Membership: each replica holds one of `maxReplicas` member slots (`md-member` leases,
  *   names 0..maxReplicas-1); the live members are the holders of unexpired slots.
@@ -14,9 +16,9 @@
  *   members' next tick sees one member less, and the survivors take its pairs.
  */
 import type { EpochMs, InstrumentId, VenueId } from '@perpmesh/core';
-import { ValidationError } from '@perpmesh/core';
-import { Lease, type StateStore } from '@perpmesh/state';
-import { fmix32, fnv1a32 } from './shard.js';
+import { preferredOwner, SharedLeases, type StateStore } from '@perpmesh/state';
+
+export { preferredOwner } from '@perpmesh/state';
 
 export const MEMBER_LEASE_SCOPE = 'md-member';
 export const INSTRUMENT_LEASE_SCOPE = 'md-instrument';
@@ -29,23 +31,6 @@ export interface InstrumentPair {
 /** The lease name of a pair: `venue|instrument`. */
 export function pairKey(pair: InstrumentPair): string {
   return `${pair.venue}|${pair.instrument}`;
-}
-
-/**
- * Rendezvous (highest random weight) hashing: the member with the highest hash of
- * `member|key` owns `key` (ties: the smaller name). Undefined when there are no members.
- */
-export function preferredOwner(key: string, members: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestScore = -1;
-  for (const member of members) {
-    const score = fmix32(fnv1a32(`${member}|${key}`));
-    if (score > bestScore || (score === bestScore && best !== undefined && member < best)) {
-      best = member;
-      bestScore = score;
-    }
-  }
-  return best;
 }
 
 /** A pair this replica took over from another holder (what `/readyz` reports as moved). */
@@ -76,47 +61,35 @@ export interface InstrumentLeasesOptions {
 }
 
 export class InstrumentLeases {
-  readonly #o: InstrumentLeasesOptions;
-  readonly #slots: Lease[];
-  readonly #leases = new Map<string, Lease>();
-  #slot: Lease | undefined;
-  #owned: string[] = [];
-  #members: string[] = [];
+  readonly #shared: SharedLeases;
+  readonly #pairs = new Map<string, InstrumentPair>();
 
   constructor(options: InstrumentLeasesOptions) {
-    if (!Number.isSafeInteger(options.maxReplicas) || options.maxReplicas < 1) {
-      throw new ValidationError(
-        'leases.maxReplicas',
-        `must be a whole number >= 1, got ${options.maxReplicas}`,
-      );
-    }
-    this.#o = options;
-    const lease = (scope: string, name: string) =>
-      new Lease({
-        store: options.store,
-        scope,
-        name,
-        holder: options.holder,
-        ttlMs: options.ttlMs,
-        nowMs: options.nowMs,
-      });
-    this.#slots = Array.from({ length: options.maxReplicas }, (_, i) => lease(MEMBER_LEASE_SCOPE, String(i)));
-    for (const pair of options.pairs)
-      this.#leases.set(pairKey(pair), lease(INSTRUMENT_LEASE_SCOPE, pairKey(pair)));
+    for (const pair of options.pairs) this.#pairs.set(pairKey(pair), pair);
+    this.#shared = new SharedLeases({
+      store: options.store,
+      memberScope: MEMBER_LEASE_SCOPE,
+      keyScope: INSTRUMENT_LEASE_SCOPE,
+      holder: options.holder,
+      keys: [...this.#pairs.keys()],
+      ttlMs: options.ttlMs,
+      maxReplicas: options.maxReplicas,
+      nowMs: options.nowMs,
+    });
   }
 
   get holder(): string {
-    return this.#o.holder;
+    return this.#shared.holder;
   }
 
   /** The members seen in the last round. */
   get members(): readonly string[] {
-    return this.#members;
+    return this.#shared.members;
   }
 
   /** Who should serve a pair, by the last round's members (for "ask that replica" answers). */
   expectedOwner(pair: InstrumentPair): string | undefined {
-    return preferredOwner(pairKey(pair), this.#members);
+    return preferredOwner(pairKey(pair), this.#shared.members);
   }
 
   /** Who holds a pair's lease now (unexpired), read from the store: where a query for it goes. */
@@ -127,60 +100,22 @@ export class InstrumentLeases {
 
   /** One round: keep or take a member slot, read the members, renew/acquire/release pairs. */
   async tick(): Promise<LeaseRound> {
-    await this.#keepSlot();
-    const now = this.#o.nowMs();
-    const members: string[] = [];
-    for (const slot of this.#slots) {
-      const current = await slot.current();
-      if (current && current.expiresAtMs > now && !members.includes(current.holder))
-        members.push(current.holder);
-    }
-    this.#members = members.sort();
-    const member = this.#slot?.held === true;
-    const moved: PairMove[] = [];
-    const owned: string[] = [];
-    for (const [key, lease] of this.#leases) {
-      const wanted = member && preferredOwner(key, this.#members) === this.#o.holder;
-      if (lease.held) {
-        if (!wanted) await lease.release();
-        else if (await lease.renew()) owned.push(key);
-        continue;
-      }
-      if (!wanted) continue;
-      const before = await lease.current();
-      if (await lease.tryAcquire()) {
-        owned.push(key);
-        if (before && before.holder !== this.#o.holder) {
-          moved.push({ ...this.#pair(key), from: before.holder, atMs: this.#o.nowMs() });
-        }
-      }
-    }
-    const changed = owned.join(',') !== this.#owned.join(',');
-    this.#owned = owned;
-    return { owned: owned.map((k) => this.#pair(k)), changed, moved, members: this.#members };
+    const round = await this.#shared.tick();
+    return {
+      owned: round.owned.map((k) => this.#pair(k)),
+      changed: round.changed,
+      moved: round.moved.map((m) => ({ ...this.#pair(m.key), from: m.from, atMs: m.atMs })),
+      members: round.members,
+    };
   }
 
   /** Clean stop: every lease given up, so the others take the pairs at once. */
-  async releaseAll(): Promise<void> {
-    for (const lease of this.#leases.values()) if (lease.held) await lease.release();
-    await this.#slot?.release();
-    this.#slot = undefined;
-    this.#owned = [];
-  }
-
-  async #keepSlot(): Promise<void> {
-    if (this.#slot && (await this.#slot.renew())) return;
-    this.#slot = undefined;
-    for (const slot of this.#slots) {
-      if (await slot.tryAcquire()) {
-        this.#slot = slot;
-        return;
-      }
-    }
+  releaseAll(): Promise<void> {
+    return this.#shared.releaseAll();
   }
 
   #pair(key: string): InstrumentPair {
-    const pair = this.#o.pairs.find((p) => pairKey(p) === key);
+    const pair = this.#pairs.get(key);
     if (!pair) throw new Error(`unknown pair ${key}`); // unreachable: keys come from the pairs
     return pair;
   }

@@ -15,6 +15,7 @@
  * together.
  */
 import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core';
+import { fmix32, fnv1a32 } from '@perpmesh/state';
 
 export interface ShardSpec {
   /** This replica's shard, 0 <= index < count. */
@@ -25,19 +26,7 @@ export interface ShardSpec {
 
 export const SINGLE_SHARD: ShardSpec = { index: 0, count: 1 };
 
-const FNV_OFFSET_BASIS = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-const encoder = new TextEncoder();
-
-/** FNV-1a 32-bit of the UTF-8 bytes of `text`, as an unsigned integer. */
-export function fnv1a32(text: string): number {
-  let hash = FNV_OFFSET_BASIS;
-  for (const byte of encoder.encode(text)) {
-    hash ^= byte;
-    hash = Math.imul(hash, FNV_PRIME);
-  }
-  return hash >>> 0;
-}
+export { fmix32, fnv1a32 } from '@perpmesh/state';
 
 export function validateShard(shard: ShardSpec, field = 'shard'): ShardSpec {
   const { index, count } = shard ?? ({} as ShardSpec);
@@ -51,17 +40,6 @@ export function validateShard(shard: ShardSpec, field = 'shard'): ShardSpec {
     );
   }
   return { index, count };
-}
-
-/** murmur3's 32-bit finalizer: every input bit affects every output bit. */
-export function fmix32(hash: number): number {
-  let h = hash >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** The stable hash a (venue, instrument) pair is sharded by. */

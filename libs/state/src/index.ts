@@ -22,6 +22,15 @@ export {
 } from './lease.js';
 export { type RedisConnectOptions, RedisStateStore, type RedisStateStoreOptions } from './redis-store.js';
 export {
+  fmix32,
+  fnv1a32,
+  type KeyMove,
+  preferredOwner,
+  type SharedLeaseRound,
+  SharedLeases,
+  type SharedLeasesOptions,
+} from './shared-leases.js';
+export {
   type AllocateNonceOptions,
   type AppliedSeqs,
   apiKeyFingerprint,
