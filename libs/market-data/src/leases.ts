@@ -93,9 +93,8 @@ export class InstrumentLeases {
   }
 
   /** Who holds a pair's lease now (unexpired), read from the store: where a query for it goes. */
-  async currentOwner(pair: InstrumentPair): Promise<string | undefined> {
-    const current = await this.#leases.get(pairKey(pair))?.current();
-    return current && current.expiresAtMs > this.#o.nowMs() ? current.holder : undefined;
+  currentOwner(pair: InstrumentPair): Promise<string | undefined> {
+    return this.#shared.currentOwner(pairKey(pair));
   }
 
   /** One round: keep or take a member slot, read the members, renew/acquire/release pairs. */

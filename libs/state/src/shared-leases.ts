@@ -139,6 +139,12 @@ export class SharedLeases {
     return this.#owned;
   }
 
+  /** Who holds a key's lease now (unexpired), read from the store: where a query for it goes. */
+  async currentOwner(key: string): Promise<string | undefined> {
+    const current = await this.#leases.get(key)?.current();
+    return current && current.expiresAtMs > this.#o.nowMs() ? current.holder : undefined;
+  }
+
   /** Who should serve a key, by the last round's members (for "ask that replica" answers). */
   expectedOwner(key: string): string | undefined {
     return preferredOwner(key, this.#members);
