@@ -119,6 +119,12 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
       }),
     );
     for (const leg of ordersOpen ? [] : [arb.short, arb.long]) {
+      // Drift is the account service's own report against the leg. A position our own fills
+      // moved since that report is our arithmetic on top of it; across two streams stamped by
+      // different clocks a fill can look newer than a report that already holds it. The
+      // account's next report (every few seconds) is compared instead.
+      const reported = step.world.positions[positionKey(leg.venue, leg.account, leg.instrument)];
+      if (reported?.ownFills) continue;
       const venue = positionSize(step.world, leg.venue, leg.account, leg.instrument);
       const lot = step.world.markets[marketKey(leg.venue, leg.instrument)]?.lotSize ?? arb.lotSize;
       if (venue.minus(legSize(leg)).abs().gte(lot)) {

@@ -131,4 +131,37 @@ describe('funding arb: account-drift alarm', () => {
     assert.equal(raised.length, 1);
     assert.equal(raised[0]!.inputs.venue_size, '0.5');
   });
+
+  test("a fill stamped after an account position that already holds it (different clocks) is no drift: only the account's own report is compared", () => {
+    const decider = fundingArbDecider(arbConfig());
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const orders = Object.values(given.state.world.orders);
+    const short = orders.find((o) => o.venue === A)!;
+    const long = orders.find((o) => o.venue === B)!;
+    const t = T0 + 31_000;
+    const size = long.size.toFixed();
+    // The account dates the long position by the venue's trade time (t + 5); execution stamps
+    // the fill with the event time (t + 10): the fill looks newer than a snapshot holding it.
+    const entry = [
+      ...fullyFilled(short, t, '49999.5', '5'),
+      accountPosition(short, `-${size}`, t, t + 40),
+      accountPosition(long, size, t + 5, t + 60),
+      fill(long, t + 10, '50000.5', long.size, '5'),
+      orderUpdate(long, t + 70, 'filled', long.size, { avgFillPrice: '50000.5' }),
+      tick(t + 1_000),
+    ];
+    const then = given.when(entry);
+    assert.ok(
+      then.result.decisions.some((d) => d.reasonCode === 'legs_filled'),
+      'the arb is open',
+    );
+    assert.deepEqual(alarms(then.result.decisions, 'alarm_account_drift'), []);
+    // The account's next report settles it: the same size, still no drift.
+    const settled = given.when([
+      ...entry,
+      accountPosition(long, size, t + 2_000, t + 2_000),
+      tick(t + 2_500),
+    ]);
+    assert.deepEqual(alarms(settled.result.decisions, 'alarm_account_drift'), []);
+  });
 });
