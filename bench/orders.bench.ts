@@ -18,6 +18,7 @@
  *
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
+ *   ORDERS_BENCH_AB_ROUNDS=0 ... (skip the Redis auto-pipelining off/on rows, default 2 rounds)
  *
  * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
  * Prints numbers; asserts nothing about time.
@@ -37,6 +38,7 @@ import {
   type PlaceOrderRequest,
 } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
+import { REDIS_AUTO_PIPELINING_ENV } from '@perpmesh/state';
 import { Redis } from 'ioredis';
 import {
   ACCOUNT,
@@ -56,6 +58,8 @@ process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 const N = Number(process.env.ORDERS_BENCH_N ?? 200);
 const WARMUP = 20;
 const WINDOWS = [16, 64] as const;
+/** Rounds of the Redis auto-pipelining before/after (execution restarted off, then on, per round). */
+const AB_ROUNDS = Number(process.env.ORDERS_BENCH_AB_ROUNDS ?? 2);
 /** The harness's paper venue that demands an increasing nonce per API key. */
 const NONCE_VENUE = 'paper-lighter';
 
@@ -303,6 +307,29 @@ async function main(): Promise<void> {
     };
     // Read before the in-flight phase: these means are of one order at a time (plus warm-up).
     const sequentialStages = await stageMeans(stack.execution.httpUrl);
+    // Before/after of the Redis store's auto-pipelining in this run: execution restarted with it
+    // off, then on (alternating, so drift on a shared machine hits both), same in-flight orders.
+    const pipelining: string[] = [];
+    for (let round = 1; round <= AB_ROUNDS; round++) {
+      for (const setting of ['off', 'on'] as const) {
+        await stack.execution.stop();
+        stack.execution.start({ env: { [REDIS_AUTO_PIPELINING_ENV]: setting } });
+        await stack.execution.waitReady();
+        // A fresh process: warm its JIT and connections, in flight as timed, before timing.
+        await perSecond(64, 512, () => roundTrip());
+        for (const window of WINDOWS) {
+          const total = Math.max(N, window * 8);
+          const before = cpuMs(stack.execution.pid);
+          const ordersPerS = await perSecond(window, total, () => roundTrip());
+          const after = cpuMs(stack.execution.pid);
+          const perOrder =
+            before === undefined || after === undefined ? '?' : ((after - before) / total).toFixed(2);
+          pipelining.push(
+            `  round ${round}, auto-pipelining ${setting.padEnd(3)}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${perOrder} ms per order`,
+          );
+        }
+      }
+    }
     const inFlight: string[] = [];
     for (const window of WINDOWS) {
       const total = Math.max(N, window * 8);
@@ -366,6 +393,10 @@ async function main(): Promise<void> {
     console.log(line(header));
     for (const row of rows) console.log(line(row));
     for (const line of inFlight) console.log(line);
+    if (pipelining.length > 0) {
+      console.log('Redis auto-pipelining in execution, before (off) / after (on), venue without nonces:');
+      for (const line of pipelining) console.log(line);
+    }
     console.log('the raw floor hop by hop (one at a time), ms:');
     HOPS.forEach((name, n) => {
       const xs = [...(hopMs[n] ?? [])].sort((a, b) => a - b);
@@ -382,7 +413,7 @@ async function main(): Promise<void> {
     );
     console.log(' one at a time:');
     console.log(sequentialStages);
-    console.log(` all orders above, ${WINDOWS.join(' and ')} in flight included:`);
+    console.log(` all orders since the last execution restart, ${WINDOWS.join(' and ')} in flight included:`);
     console.log(await stageMeans(stack.execution.httpUrl));
   } finally {
     for (const cleanup of rawCleanup) await cleanup().catch(() => undefined);
