@@ -102,7 +102,8 @@ class AcceptedWaiters {
     }
   }
 
-  wait(cid: string, timeoutMs = 10_000): Promise<void> {
+  // Generous: right after an execution restart (the auto-pipelining rows) it replays and reconciles.
+  wait(cid: string, timeoutMs = 30_000): Promise<void> {
     if (this.#seen.delete(cid)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -163,6 +164,9 @@ async function stageMeans(httpUrl: string): Promise<string> {
     )
     .join('\n');
 }
+
+/** What the bench is doing, for the failure message. */
+let phase = 'start';
 
 async function main(): Promise<void> {
   const stack = await E2eStack.create();
@@ -306,12 +310,14 @@ async function main(): Promise<void> {
       return total / ((performance.now() - start) / 1000);
     };
     // Read before the in-flight phase: these means are of one order at a time (plus warm-up).
+    phase = 'after the sequential rows';
     const sequentialStages = await stageMeans(stack.execution.httpUrl);
     // Before/after of the Redis store's auto-pipelining in this run: execution restarted with it
     // off, then on (alternating, so drift on a shared machine hits both), same in-flight orders.
     const pipelining: string[] = [];
     for (let round = 1; round <= AB_ROUNDS; round++) {
       for (const setting of ['off', 'on'] as const) {
+        phase = `auto-pipelining ${setting}, round ${round}`;
         await stack.execution.stop();
         stack.execution.start({ env: { [REDIS_AUTO_PIPELINING_ENV]: setting } });
         await stack.execution.waitReady();
@@ -332,6 +338,7 @@ async function main(): Promise<void> {
     }
     const inFlight: string[] = [];
     for (const window of WINDOWS) {
+      phase = `${window} in flight`;
       const total = Math.max(N, window * 8);
       const healthPerS = await perSecond(window, total * 4, () => healthCheck(health));
       const floorPerS = await perSecond(window, total, rawFloor);
@@ -415,6 +422,10 @@ async function main(): Promise<void> {
     console.log(sequentialStages);
     console.log(` all orders since the last execution restart, ${WINDOWS.join(' and ')} in flight included:`);
     console.log(await stageMeans(stack.execution.httpUrl));
+  } catch (err) {
+    // Which phase failed and what execution said: a bench failure must be diagnosable.
+    console.error(`failed during: ${phase}\n${stack.execution.describe()}`);
+    throw err;
   } finally {
     for (const cleanup of rawCleanup) await cleanup().catch(() => undefined);
     health.close();
