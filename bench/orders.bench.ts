@@ -18,6 +18,7 @@
  *
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
+ *   ORDERS_BENCH_AB_ROUNDS=0 ... (skip the Redis auto-pipelining off/on rows, default 1 round)
  *
  * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
  * Prints numbers; asserts nothing about time.
@@ -37,6 +38,7 @@ import {
   type PlaceOrderRequest,
 } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
+import { REDIS_AUTO_PIPELINING_ENV } from '@perpmesh/state';
 import { Redis } from 'ioredis';
 import {
   ACCOUNT,
@@ -56,6 +58,8 @@ process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 const N = Number(process.env.ORDERS_BENCH_N ?? 200);
 const WARMUP = 20;
 const WINDOWS = [16, 64] as const;
+/** Rounds of the Redis auto-pipelining before/after (execution restarted off, then on, per round). */
+const AB_ROUNDS = Number(process.env.ORDERS_BENCH_AB_ROUNDS ?? 1);
 /** The harness's paper venue that demands an increasing nonce per API key. */
 const NONCE_VENUE = 'paper-lighter';
 
@@ -98,7 +102,8 @@ class AcceptedWaiters {
     }
   }
 
-  wait(cid: string, timeoutMs = 10_000): Promise<void> {
+  // Generous: right after an execution restart (the auto-pipelining rows) it replays and reconciles.
+  wait(cid: string, timeoutMs = 30_000): Promise<void> {
     if (this.#seen.delete(cid)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -160,6 +165,9 @@ async function stageMeans(httpUrl: string): Promise<string> {
     .join('\n');
 }
 
+/** What the bench is doing, for the failure message. */
+let phase = 'start';
+
 async function main(): Promise<void> {
   const stack = await E2eStack.create();
   const health = new Client(`127.0.0.1:${stack.ports.execution[0]?.grpc}`, credentials.createInsecure());
@@ -194,7 +202,19 @@ async function main(): Promise<void> {
       const start = performance.now();
       await placeOrder(exec, req);
       const answerMs = performance.now() - start;
-      await seen;
+      await seen.catch(async (err: unknown) => {
+        // Say what execution knows of the order: answered but no event, or no order at all.
+        const known = await call<GetOrderRequest, GetOrderResponse>(exec.getOrder.bind(exec), {
+          venue,
+          account: ACCOUNT,
+          instrument: BTC,
+          orderId: { $case: 'clientOrderId', value: req.clientOrderId },
+        }).then(
+          (r) => `status ${String(r.order?.status)} (OrderStatus)`,
+          (e: unknown) => String((e as ServiceError).details ?? e),
+        );
+        throw new Error(`${(err as Error).message}; execution has it as ${known}`);
+      });
       return { answerMs, eventMs: performance.now() - start };
     };
     const timed = async (op: () => Promise<unknown>): Promise<number> => {
@@ -302,9 +322,36 @@ async function main(): Promise<void> {
       return total / ((performance.now() - start) / 1000);
     };
     // Read before the in-flight phase: these means are of one order at a time (plus warm-up).
+    phase = 'after the sequential rows';
     const sequentialStages = await stageMeans(stack.execution.httpUrl);
+    // Before/after of the Redis store's auto-pipelining in this run: execution restarted with it
+    // off, then on (alternating, so drift on a shared machine hits both), same in-flight orders.
+    const pipelining: string[] = [];
+    for (let round = 1; round <= AB_ROUNDS; round++) {
+      for (const setting of ['off', 'on'] as const) {
+        phase = `auto-pipelining ${setting}, round ${round}`;
+        await stack.execution.stop();
+        stack.execution.start({ env: { [REDIS_AUTO_PIPELINING_ENV]: setting } });
+        await stack.execution.waitReady();
+        // A fresh process: warm its JIT and connections, in flight as timed, before timing.
+        // Few: every bench order rests at the venue and holds margin (too many get REJECTED).
+        await perSecond(64, 128, () => roundTrip());
+        for (const window of WINDOWS) {
+          const total = Math.max(N, window * 8);
+          const before = cpuMs(stack.execution.pid);
+          const ordersPerS = await perSecond(window, total, () => roundTrip());
+          const after = cpuMs(stack.execution.pid);
+          const perOrder =
+            before === undefined || after === undefined ? '?' : ((after - before) / total).toFixed(2);
+          pipelining.push(
+            `  round ${round}, auto-pipelining ${setting.padEnd(3)}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${perOrder} ms per order`,
+          );
+        }
+      }
+    }
     const inFlight: string[] = [];
     for (const window of WINDOWS) {
+      phase = `${window} in flight`;
       const total = Math.max(N, window * 8);
       const healthPerS = await perSecond(window, total * 4, () => healthCheck(health));
       const floorPerS = await perSecond(window, total, rawFloor);
@@ -366,6 +413,10 @@ async function main(): Promise<void> {
     console.log(line(header));
     for (const row of rows) console.log(line(row));
     for (const line of inFlight) console.log(line);
+    if (pipelining.length > 0) {
+      console.log('Redis auto-pipelining in execution, before (off) / after (on), venue without nonces:');
+      for (const line of pipelining) console.log(line);
+    }
     console.log('the raw floor hop by hop (one at a time), ms:');
     HOPS.forEach((name, n) => {
       const xs = [...(hopMs[n] ?? [])].sort((a, b) => a - b);
@@ -382,8 +433,12 @@ async function main(): Promise<void> {
     );
     console.log(' one at a time:');
     console.log(sequentialStages);
-    console.log(` all orders above, ${WINDOWS.join(' and ')} in flight included:`);
+    console.log(` all orders since the last execution restart, ${WINDOWS.join(' and ')} in flight included:`);
     console.log(await stageMeans(stack.execution.httpUrl));
+  } catch (err) {
+    // Which phase failed and what execution said: a bench failure must be diagnosable.
+    console.error(`failed during: ${phase}\n${stack.execution.describe()}`);
+    throw err;
   } finally {
     for (const cleanup of rawCleanup) await cleanup().catch(() => undefined);
     health.close();

@@ -134,7 +134,9 @@ describe('startGrpcServer with a token', () => {
         }
       }),
       echoStream: handlers.serverStream<EchoStreamRequest, EchoResponse>(async function* (request, ctx) {
-        ctx.signal.addEventListener('abort', () => streamAborted.resolve(true), { once: true });
+        // True only with an AbortError reason: what code handed this signal (fetch, timers) rejects with.
+        const onAbort = () => streamAborted.resolve((ctx.signal.reason as Error).name === 'AbortError');
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
         for (let index = 0; request.count === 0 || index < request.count; index++) {
           if (ctx.signal.aborted) return;
           yield { message: request.message, index };

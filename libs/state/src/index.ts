@@ -20,7 +20,12 @@ export {
   type LeaseOptions,
   parseLeaseValue,
 } from './lease.js';
-export { type RedisConnectOptions, RedisStateStore, type RedisStateStoreOptions } from './redis-store.js';
+export {
+  REDIS_AUTO_PIPELINING_ENV,
+  type RedisConnectOptions,
+  RedisStateStore,
+  type RedisStateStoreOptions,
+} from './redis-store.js';
 export {
   fmix32,
   fnv1a32,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { RedisStateStore } from './redis-store.js';
 import { StateStoreBackendError } from './statestore.js';
 
@@ -27,4 +29,48 @@ describe('RedisStateStore.connect', () => {
       },
     );
   });
+});
+
+describe('RedisStateStore auto-pipelining', () => {
+  const url = process.env.REDIS_URL;
+  for (const autoPipelining of [true, false]) {
+    test(`autoPipelining ${autoPipelining}: concurrent claims and nonces, issued in one tick, answer as one at a time would`, async (t) => {
+      if (!url) return t.skip('REDIS_URL is not set');
+      const keyPrefix = `pm:test:pipelining_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}:`;
+      const store = await RedisStateStore.connect(url, { keyPrefix, autoPipelining });
+      const admin = new Redis(url);
+      try {
+        const key = { venue: 'paper', account: 'main', apiKeyId: 'k1' };
+        // All issued before any answer: with auto-pipelining they leave in one write.
+        const [claims, nonces, again] = await Promise.all([
+          Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              store.claimIdempotencyKey('orders', `c${i}`, `v${i}`, 60_000),
+            ),
+          ),
+          Promise.all(Array.from({ length: 20 }, () => store.allocateNonce(key))),
+          Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              store.claimIdempotencyKey('orders', `c${i}`, 'later', 60_000),
+            ),
+          ),
+        ]);
+        assert.ok(claims.every((c) => c.claimed));
+        assert.deepEqual(
+          again,
+          claims.map((_, i) => ({ claimed: false, existingValue: `v${i}` })),
+        );
+        // Issue order is kept on the one connection: consecutive nonces, in the order asked.
+        assert.deepEqual(
+          nonces,
+          nonces.map((_, i) => (nonces[0] as bigint) + BigInt(i)),
+        );
+      } finally {
+        await store.close();
+        const keys = await admin.keys(`${keyPrefix}*`);
+        if (keys.length > 0) await admin.del(...keys);
+        admin.disconnect();
+      }
+    });
+  }
 });

@@ -65,7 +65,18 @@ export interface RedisConnectOptions extends RedisStateStoreOptions {
   /** Redis logical database; overrides one in the URL. */
   readonly db?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * ioredis `enableAutoPipelining`: commands issued in the same event-loop tick (concurrent
+   * placements' claims, nonce allocations, marks) leave in one write instead of one each. The
+   * commands and their atomicity are unchanged (each script still runs alone on Redis); only
+   * the client's per-command socket writes are shared. Default on; `false`, or the env var
+   * `PERPMESH_REDIS_AUTO_PIPELINING=off` (the order bench's before/after), turns it off.
+   */
+  readonly autoPipelining?: boolean;
 }
+
+/** The env switch that turns auto-pipelining off when the caller did not choose (see `autoPipelining`). */
+export const REDIS_AUTO_PIPELINING_ENV = 'PERPMESH_REDIS_AUTO_PIPELINING';
 
 /** `redis://host:port/db` without user or password, for error messages. */
 function redactedUrl(url: string): string {
@@ -109,6 +120,7 @@ export class RedisStateStore implements StateStore {
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       // Reconnect with ioredis' usual backoff once up; a first connect that fails fails now.
       retryStrategy: (times) => (connected ? Math.min(times * 50, 2_000) : null),
+      enableAutoPipelining: options.autoPipelining ?? process.env[REDIS_AUTO_PIPELINING_ENV] !== 'off',
       ...(options.db === undefined ? {} : { db: options.db }),
     };
     const client = new Redis(url, redisOptions);
