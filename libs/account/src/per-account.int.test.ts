@@ -140,6 +140,10 @@ describe('account service, per-account ownership (nats-redis)', () => {
       assert.deepEqual(ownedOf(a.service).sort(), ['alt', 'main']);
       return true;
     });
+    // b's last good round may have completed after the clock moved to TTL - 1 s (a round in
+    // flight when its store paused still finishes): a full TTL past that, by its own clock,
+    // its leases have certainly lapsed.
+    (hub as PaperVenueHub).advanceTo(T0 + 2 * TTL_MS + 1);
     await eventually('the dead one steps down by its own clock', () => !b.service.active);
 
     // alt's projection continued from the log (first fill from b's snapshot, second from the log).
