@@ -97,7 +97,7 @@ describe('3-node NATS clusters', { skip, concurrency: true }, () => {
 
   describe('the funding arb on a 3-node NATS cluster, one node killed mid-run', {
     skip,
-    timeout: 150_000,
+    timeout: 240_000,
   }, () => {
     let cluster: NatsCluster;
     let system: ChaosSystem;
@@ -192,8 +192,10 @@ describe('3-node NATS clusters', { skip, concurrency: true }, () => {
           : `the arb entered ${Date.now() - killedAt} ms after the kill`,
       );
       // The strategy went through the node loss: its process never exited, and it is ready
-      // (it may have restarted its instance from the store while the streams had no leader).
-      await system.strategy!.waitReady({ timeoutMs: 30_000, intervalMs: 100 });
+      // (it may have restarted its instance from the store while the streams had no leader;
+      // elections under load have taken 20 s and more, and its instance retries with backoff
+      // on top: seen past 30 s once in CI — how fast it comes back is open under #14).
+      await system.strategy!.waitReady({ timeoutMs: 75_000, intervalMs: 100 });
       const net = (await arbFills(truth.slice(0, VENUES.length))).map(
         ({ venue, fills }) =>
           `${venue} ${fills.reduce((sum, f) => (f.side === 'buy' ? sum.plus(f.size) : sum.minus(f.size)), new Decimal(0)).toFixed()}`,
