@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { withTimeout } from '@perpmesh/core';
 import { EmbeddedEventLog } from './embedded.js';
 import type { StoredMessage } from './eventlog.js';
 
@@ -79,13 +80,16 @@ describe('EmbeddedEventLog: bounded memory', () => {
     await check('after publishing');
     // A tail from the start walks the file through the index, too.
     const tailed: number[] = [];
+    const expected = Math.floor(total / 3);
+    let allTailed!: () => void;
+    const tailedAll = new Promise<void>((resolve) => {
+      allTailed = resolve;
+    });
     const tail = await log.tail('s.three', { from: { startSeq: 1 } }, async (m) => {
       tailed.push(m.seq);
+      if (tailed.length === expected) allTailed();
     });
-    const deadline = Date.now() + 20_000;
-    while (tailed.length < Math.floor(total / 3) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await withTimeout(tailedAll, 20_000, `tail of ${expected} events`);
     await tail.stop();
     assert.equal(tailed.at(-1), total - (total % 3));
     await log.close();
