@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { ServiceError } from '@grpc/grpc-js';
 import { EMULATOR_CREDENTIALS } from '@perpmesh/emulators';
 import { freePort } from '@perpmesh/testing';
 
@@ -40,4 +42,23 @@ export async function writeEmulatedConfig(
   const path = join(dir, 'emulated.yaml');
   writeFileSync(path, edit(yaml));
   return { path, binancePort, hyperliquidPort };
+}
+
+/** Collects what a CLI run writes (runCli's out/err). */
+export class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+/** One unary gRPC call as a promise. */
+export function unary<Req, Res>(
+  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
+  req: Req,
+): Promise<Res> {
+  return new Promise<Res>((resolveCall, reject) => {
+    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
+  });
 }

@@ -10,15 +10,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { type GetArbBookResponse, StrategyServiceClient } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
 import { EMULATED_LIGHTER_ACCOUNT, EMULATOR_CREDENTIALS } from '@perpmesh/emulators';
 import { eventually, freePort, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
-import { EMULATOR_CREDENTIAL_VARIABLES } from './emulated-config.test-helper.js';
+import { Capture, EMULATOR_CREDENTIAL_VARIABLES, unary } from './emulated-config.test-helper.js';
 import { runCli } from './main.js';
 
 const DEX_YAML = resolve(fileURLToPath(import.meta.url), '../../../../config/emulated-dex.yaml');
@@ -39,14 +38,6 @@ interface StatusJson {
     emulated: boolean | null;
     components: { name: string; ready: boolean; reason: string | null }[];
   }[];
-}
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
 }
 
 describe('perpmesh start with config/emulated-dex.yaml (real process)', () => {
@@ -167,15 +158,6 @@ describe('perpmesh start with config/emulated-dex.yaml (real process)', () => {
     assert.equal(await running.stop(), 0, `clean exit; stderr:\n${running.stderr()}`);
   });
 });
-
-function unary<Req, Res>(
-  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
-  req: Req,
-): Promise<Res> {
-  return new Promise<Res>((resolveCall, reject) => {
-    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
-  });
-}
 
 /** The emulated Lighter account's signed BTC position (public account endpoint). */
 async function lighterPosition(port: number): Promise<Decimal> {

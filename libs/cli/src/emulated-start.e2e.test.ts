@@ -15,16 +15,17 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { type GetArbBookResponse, StrategyServiceClient } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
 import { EMULATOR_CREDENTIALS } from '@perpmesh/emulators';
 import { eventually, freePort, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
 import {
+  Capture,
   EMULATED_YAML,
   EMULATOR_CREDENTIAL_VARIABLES,
+  unary,
   writeEmulatedConfig,
 } from './emulated-config.test-helper.js';
 import { runCli } from './main.js';
@@ -59,14 +60,6 @@ const EMULATED_VENUES = ['binanceusdm', 'hyperliquid'];
 const TRADING_PORT_COMPONENTS = ['markets', 'link', 'balance', 'user stream', 'request budget'];
 /** The public (market-data) port's: no account, so no balance and no user stream. */
 const PUBLIC_PORT_COMPONENTS = ['markets', 'link', 'market stream', 'request budget'];
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 describe('perpmesh start with config/emulated.yaml (real process)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perpmesh-emulated-'));
@@ -305,15 +298,6 @@ describe('perpmesh start with config/emulated.yaml (real process)', () => {
     assert.equal(await running.stop(), 0, `clean exit; stderr:\n${running.stderr()}`);
   });
 });
-
-function unary<Req, Res>(
-  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
-  req: Req,
-): Promise<Res> {
-  return new Promise<Res>((resolveCall, reject) => {
-    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
-  });
-}
 
 interface FillSeen {
   readonly venue: string;
