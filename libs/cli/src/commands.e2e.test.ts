@@ -41,7 +41,7 @@ import {
   TradingState,
 } from '@perpmesh/contracts';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
-import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
+import { eventually, type PerpmeshProcess, startPerpmeshProcess, unary } from '@perpmesh/testing';
 import { runCli } from './main.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -84,15 +84,6 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
 function json<T>(r: CliResult): T {
   assert.equal(r.code, 0, `exit 0; stderr:\n${r.stderr}`);
   return JSON.parse(r.stdout) as T;
-}
-
-function unary<Req, Res>(
-  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
-  req: Req,
-): Promise<Res> {
-  return new Promise<Res>((resolveCall, reject) => {
-    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
-  });
 }
 
 function order(overrides: Partial<PlaceOrderRequest>): PlaceOrderRequest {

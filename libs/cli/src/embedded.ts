@@ -342,7 +342,7 @@ export function buildEmbeddedComponents(
     stateStoreComponent(infraConfig, state),
     // Before the venues: they connect to the emulators and read their credentials at open.
     ...(config.emulators.start
-      ? [emulatorsComponent(config.emulators, logger.child({ component: 'emulators' }))]
+      ? [emulatorsComponent(config.emulators, config.venues, logger.child({ component: 'emulators' }))]
       : []),
     {
       name: 'venues',

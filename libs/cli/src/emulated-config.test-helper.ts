@@ -7,7 +7,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { ServiceError } from '@grpc/grpc-js';
 import { EMULATOR_CREDENTIALS } from '@perpmesh/emulators';
 import { freePort } from '@perpmesh/testing';
 
@@ -51,14 +50,4 @@ export class Capture extends Writable {
     this.text += chunk.toString();
     done();
   }
-}
-
-/** One unary gRPC call as a promise. */
-export function unary<Req, Res>(
-  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
-  req: Req,
-): Promise<Res> {
-  return new Promise<Res>((resolveCall, reject) => {
-    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
-  });
 }

@@ -16,8 +16,8 @@ import { credentials } from '@grpc/grpc-js';
 import { type GetArbBookResponse, StrategyServiceClient } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
 import { EMULATED_LIGHTER_ACCOUNT, EMULATOR_CREDENTIALS } from '@perpmesh/emulators';
-import { eventually, freePort, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
-import { Capture, EMULATOR_CREDENTIAL_VARIABLES, unary } from './emulated-config.test-helper.js';
+import { eventually, freePort, type PerpmeshProcess, startPerpmeshProcess, unary } from '@perpmesh/testing';
+import { Capture, EMULATOR_CREDENTIAL_VARIABLES } from './emulated-config.test-helper.js';
 import { runCli } from './main.js';
 
 const DEX_YAML = resolve(fileURLToPath(import.meta.url), '../../../../config/emulated-dex.yaml');

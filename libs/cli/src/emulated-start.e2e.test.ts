@@ -20,12 +20,11 @@ import { credentials } from '@grpc/grpc-js';
 import { type GetArbBookResponse, StrategyServiceClient } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
 import { EMULATOR_CREDENTIALS } from '@perpmesh/emulators';
-import { eventually, freePort, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
+import { eventually, freePort, type PerpmeshProcess, startPerpmeshProcess, unary } from '@perpmesh/testing';
 import {
   Capture,
   EMULATED_YAML,
   EMULATOR_CREDENTIAL_VARIABLES,
-  unary,
   writeEmulatedConfig,
 } from './emulated-config.test-helper.js';
 import { runCli } from './main.js';

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createLogger, parseConfig } from '@perpmesh/runtime';
 import { buildEmbeddedComponents, embeddedConfigSchema } from './embedded.js';
+import { emulatorsInUse } from './emulators.js';
 
 const logger = createLogger({ service: 'emulators-test', level: 'silent' });
 const venues = { paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'], accounts: { main: {} } } };
@@ -50,5 +51,46 @@ describe('emulators config section', () => {
   test('distributed mode refuses to start them in process', () => {
     const config = parse({ mode: 'distributed', emulators: { start: true } });
     assert.throws(() => buildEmbeddedComponents(config, logger), /emulators\.start.*embedded mode/);
+  });
+});
+
+describe('which emulators run: only those a configured venue uses', () => {
+  const section = (raw: object) => parse({ emulators: { start: true, ...raw } }).emulators;
+  const binance = { kind: 'binanceusdm', baseUrl: 'http://127.0.0.1:4100' };
+  const hyperliquid = { kind: 'hyperliquid', baseUrl: 'http://localhost:4200' };
+
+  test('config/emulated.yaml: Binance and Hyperliquid, not Lighter or Extended', () => {
+    assert.deepEqual(emulatorsInUse(section({}), { binance, hyperliquid }), {
+      binanceusdm: 4100,
+      hyperliquid: 4200,
+    });
+  });
+
+  test('config/emulated-dex.yaml: Lighter and Extended, not the default Binance/Hyperliquid ports', () => {
+    const venues = {
+      lighter: { kind: 'lighter', baseUrl: 'http://127.0.0.1:4300' },
+      extended: { kind: 'extended', baseUrl: 'http://127.0.0.1:4400' },
+    };
+    assert.deepEqual(emulatorsInUse(section({ lighter: { port: 4300 }, extended: {} }), venues), {
+      lighter: 4300,
+      extended: 4400,
+    });
+  });
+
+  test('one venue of two: only its emulator', () => {
+    assert.deepEqual(emulatorsInUse(section({}), { paper: { kind: 'paper' }, binance }), {
+      binanceusdm: 4100,
+    });
+  });
+
+  test('no match: another port, a remote host, another kind, port 0, Extended without its entry', () => {
+    const venues = {
+      elsewhere: { kind: 'binanceusdm', baseUrl: 'http://127.0.0.1:4999' },
+      remote: { kind: 'hyperliquid', baseUrl: 'https://api.hyperliquid.xyz' },
+      wrongKind: { kind: 'okx', baseUrl: 'http://127.0.0.1:4100' },
+      lighter: { kind: 'lighter', baseUrl: 'http://127.0.0.1:80' },
+      extended: { kind: 'extended', baseUrl: 'http://127.0.0.1:4400' },
+    };
+    assert.deepEqual(emulatorsInUse(section({}), venues), {});
   });
 });

@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { EmbeddedLogReader } from '@perpmesh/bus';
 import {
   AccountServiceClient,
@@ -24,7 +24,7 @@ import {
   Side,
   TimeInForce,
 } from '@perpmesh/contracts';
-import { eventually } from '@perpmesh/testing';
+import { eventually, unary } from '@perpmesh/testing';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'libs/cli/src/bin.ts');
@@ -100,15 +100,6 @@ function perpmesh(args: string[]): Promise<{ code: number | null; out: string; e
       err += d.toString();
     });
     child.once('exit', (code) => resolveRun({ code, out, err }));
-  });
-}
-
-function unary<Req, Res>(
-  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
-  req: Req,
-) {
-  return new Promise<Res>((resolveCall, reject) => {
-    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
   });
 }
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import {
   AccountServiceClient,
   ExecutionServiceClient,
@@ -18,16 +18,7 @@ import {
   Side,
   TimeInForce,
 } from '@perpmesh/contracts';
-import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
-
-function unary<Req, Res>(
-  fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown,
-  req: Req,
-) {
-  return new Promise<Res>((resolveCall, reject) => {
-    fn(req, (err, res) => (err ? reject(err) : resolveCall(res)));
-  });
-}
+import { eventually, type PerpmeshProcess, startPerpmeshProcess, unary } from '@perpmesh/testing';
 
 describe('perpmesh start (embedded, real process)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-start-'));

@@ -30,6 +30,15 @@ export function sleep(ms: number, options: { stop?: Promise<unknown>; unref?: bo
   });
 }
 
+/**
+ * Capped exponential backoff: the wait before retry number `failures + 1` is
+ * `initialDelayMs`, doubling per failure, at most `maxDelayMs` (`failures` counts from 0).
+ */
+export function backoffDelayMs(failures: number, initialDelayMs: number, maxDelayMs: number): number {
+  // The exponent is capped so thousands of failures never overflow to Infinity.
+  return Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(Math.max(failures, 0), 30));
+}
+
 /** `what` did not finish within its deadline. */
 export class DeadlineExceededError extends PerpmeshError {
   readonly timeoutMs: number;

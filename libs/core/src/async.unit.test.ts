@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DeadlineExceededError, errorText, sleep, withTimeout } from './async.js';
+import { backoffDelayMs, DeadlineExceededError, errorText, sleep, withTimeout } from './async.js';
 
 describe('async helpers', () => {
   it('errorText gives the message of an Error and the string of anything else', () => {
@@ -30,5 +30,19 @@ describe('async helpers', () => {
       return true;
     });
     clearTimeout(keepAlive);
+  });
+});
+
+describe('backoffDelayMs', () => {
+  it('doubles from the initial delay and stops at the cap', () => {
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5].map((n) => backoffDelayMs(n, 100, 1_000)),
+      [100, 200, 400, 800, 1_000, 1_000],
+    );
+  });
+
+  it('never overflows after many failures, and a negative count waits the initial delay', () => {
+    assert.equal(backoffDelayMs(10_000, 100, 1_000), 1_000);
+    assert.equal(backoffDelayMs(-1, 100, 1_000), 100);
   });
 });

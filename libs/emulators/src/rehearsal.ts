@@ -46,29 +46,38 @@ export const EXTENDED_EMULATOR_ACCOUNT = {
 /** The emulated Lighter account and the API key its private key is registered under. */
 export const EMULATED_LIGHTER_ACCOUNT = { accountIndex: 1, apiKeyIndex: 4 } as const;
 
-export interface RehearsalEmulatorOptions {
+/** The venues the rehearsal emulators stand in for, in the order their markets are made. */
+export const REHEARSAL_VENUES = ['binanceusdm', 'hyperliquid', 'lighter', 'extended'] as const;
+export type RehearsalVenue = (typeof REHEARSAL_VENUES)[number];
+
+export interface EmulatorSetOptions {
   readonly seed: number;
-  /** 0 picks a free port. */
-  readonly binanceusdmPort: number;
-  readonly hyperliquidPort: number;
-  /** Default 0 (a free port). */
-  readonly lighterPort?: number;
-  /** Also run an emulated Extended on this port (0 = any free one); absent = not run. */
-  readonly extendedPort?: number;
+  /** The emulators to run, each on its port (0 picks a free one); a venue absent is not run. */
+  readonly ports: Readonly<Partial<Record<RehearsalVenue, number>>>;
 }
 
-export interface RunningRehearsalEmulators {
-  readonly binanceusdm: { readonly url: string; readonly wsUrl: string };
-  readonly hyperliquid: { readonly url: string; readonly wsUrl: string; readonly wallet: string };
-  readonly lighter: { readonly url: string; readonly wsUrl: string };
-  /** Present when `extendedPort` was given. */
-  readonly extended?: { readonly url: string; readonly wsUrl: string };
+export interface RunningEmulator {
+  readonly url: string;
+  readonly wsUrl: string;
+}
+
+export interface RunningEmulatorSet {
+  /** The emulators that run (the venues named in `ports`). */
+  readonly venues: Readonly<Partial<Record<RehearsalVenue, RunningEmulator>>>;
+  /** The emulated Hyperliquid account's wallet (of its test private key). */
+  readonly hyperliquidWallet: string;
   close(): Promise<void>;
 }
 
-export async function startRehearsalEmulators(
-  options: RehearsalEmulatorOptions,
-): Promise<RunningRehearsalEmulators> {
+/**
+ * Runs the emulators `ports` names, over one synthetic market made of just those venues
+ * (an emulator nobody trades costs a server and the market's steps for nothing).
+ */
+export async function startEmulators(options: EmulatorSetOptions): Promise<RunningEmulatorSet> {
+  const running = REHEARSAL_VENUES.filter((venue) => options.ports[venue] !== undefined);
+  const portOf = (venue: RehearsalVenue): number => options.ports[venue] ?? 0;
+  const wallet = addressOf(EMULATOR_CREDENTIALS.HYPERLIQUID_EMULATOR_PRIVATE_KEY.slice(2));
+  if (running.length === 0) return { venues: {}, hyperliquidWallet: wallet, close: async () => {} };
   const template = defaultWorldConfig({ seed: options.seed, startMs: Date.now(), venueIds: ['paper'] });
   const params = template.venues[0];
   if (params === undefined) throw new Error('emulators: the default world has no venue template');
@@ -90,108 +99,154 @@ export async function startRehearsalEmulators(
   };
   // Marks apart by more than the funding clamp (±0.05% around the interest rate), so the
   // venues' per-hour funding really differs: Binance pays shorts' side below index, the
-  // Hyperliquid mark sits above it. A rehearsal market, not a forecast.
+  // Hyperliquid mark sits above it, Extended's below it (its shorts pay, unlike
+  // Hyperliquid's). A rehearsal market, not a forecast.
+  const worldVenue = {
+    binanceusdm: () => ({
+      ...binanceParams,
+      config: binanceusdmSimConfig('binanceusdm', 'USDT'),
+      defaultBasis: { ...params.defaultBasis, mean: -0.001 },
+    }),
+    hyperliquid: () => ({
+      ...params,
+      config: hyperliquidSimConfig('hyperliquid'),
+      defaultBasis: { ...params.defaultBasis, mean: 0.0015 },
+    }),
+    lighter: () => ({
+      ...params,
+      config: lighterSimConfig('lighter'),
+      defaultBasis: { ...params.defaultBasis, mean: 0.0008 },
+    }),
+    extended: () => ({
+      ...params,
+      config: extendedSimConfig('extended'),
+      defaultBasis: { ...params.defaultBasis, mean: -0.001 },
+    }),
+  } satisfies Record<RehearsalVenue, () => unknown>;
   const world = new SimWorld({
     ...template,
     indices,
-    venues: [
-      {
-        ...binanceParams,
-        config: binanceusdmSimConfig('binanceusdm', 'USDT'),
-        defaultBasis: { ...params.defaultBasis, mean: -0.001 },
-      },
-      {
-        ...params,
-        config: hyperliquidSimConfig('hyperliquid'),
-        defaultBasis: { ...params.defaultBasis, mean: 0.0015 },
-      },
-      {
-        ...params,
-        config: lighterSimConfig('lighter'),
-        defaultBasis: { ...params.defaultBasis, mean: 0.0008 },
-      },
-      // Extended's mark below index: its shorts pay, unlike Hyperliquid's.
-      ...(options.extendedPort === undefined
-        ? []
-        : [
-            {
-              ...params,
-              config: extendedSimConfig('extended'),
-              defaultBasis: { ...params.defaultBasis, mean: -0.001 },
-            },
-          ]),
-    ],
+    venues: running.map((venue) => worldVenue[venue]()),
   });
   const market = worldMarkets(world);
-  const binance = new BinanceUsdmEmulator({
-    market: market('binanceusdm'),
-    apiKeys: [
-      {
-        apiKey: EMULATOR_CREDENTIALS.BINANCE_EMULATOR_API_KEY,
-        secret: EMULATOR_CREDENTIALS.BINANCE_EMULATOR_SECRET,
-        accountId: 'main',
-        deposit: '100000',
-      },
-    ],
-    port: options.binanceusdmPort,
-  });
-  const wallet = addressOf(EMULATOR_CREDENTIALS.HYPERLIQUID_EMULATOR_PRIVATE_KEY.slice(2));
-  const hyperliquid = new HyperliquidEmulator({
-    market: market('hyperliquid'),
-    users: [{ address: wallet, accountId: 'main', deposit: '100000' }],
-    port: options.hyperliquidPort,
-  });
   const lighterKey = LighterPrivateKey.fromHex(EMULATOR_CREDENTIALS.LIGHTER_EMULATOR_API_PRIVATE_KEY);
-  const lighter = new LighterEmulator({
-    market: market('lighter'),
-    accounts: [
-      {
-        ...EMULATED_LIGHTER_ACCOUNT,
-        accountId: 'main',
-        deposit: '100000',
+  const emulatorOf = {
+    binanceusdm: () =>
+      new BinanceUsdmEmulator({
+        market: market('binanceusdm'),
         apiKeys: [
-          { apiKeyIndex: EMULATED_LIGHTER_ACCOUNT.apiKeyIndex, publicKeyHex: lighterKey.publicKeyHex },
+          {
+            apiKey: EMULATOR_CREDENTIALS.BINANCE_EMULATOR_API_KEY,
+            secret: EMULATOR_CREDENTIALS.BINANCE_EMULATOR_SECRET,
+            accountId: 'main',
+            deposit: '100000',
+          },
         ],
-      },
-    ],
-    port: options.lighterPort ?? 0,
-  });
-  const extended =
-    options.extendedPort === undefined
-      ? undefined
-      : new ExtendedEmulator({
-          market: market('extended'),
-          accounts: [
-            {
-              apiKey: EMULATOR_CREDENTIALS.EXTENDED_EMULATOR_API_KEY,
-              accountId: 'main',
-              ...EXTENDED_EMULATOR_ACCOUNT,
-              deposit: '100000',
-            },
-          ],
-          port: options.extendedPort,
-        });
+        port: portOf('binanceusdm'),
+      }),
+    hyperliquid: () =>
+      new HyperliquidEmulator({
+        market: market('hyperliquid'),
+        users: [{ address: wallet, accountId: 'main', deposit: '100000' }],
+        port: portOf('hyperliquid'),
+      }),
+    lighter: () =>
+      new LighterEmulator({
+        market: market('lighter'),
+        accounts: [
+          {
+            ...EMULATED_LIGHTER_ACCOUNT,
+            accountId: 'main',
+            deposit: '100000',
+            apiKeys: [
+              { apiKeyIndex: EMULATED_LIGHTER_ACCOUNT.apiKeyIndex, publicKeyHex: lighterKey.publicKeyHex },
+            ],
+          },
+        ],
+        port: portOf('lighter'),
+      }),
+    extended: () =>
+      new ExtendedEmulator({
+        market: market('extended'),
+        accounts: [
+          {
+            apiKey: EMULATOR_CREDENTIALS.EXTENDED_EMULATOR_API_KEY,
+            accountId: 'main',
+            ...EXTENDED_EMULATOR_ACCOUNT,
+            deposit: '100000',
+          },
+        ],
+        port: portOf('extended'),
+      }),
+  } satisfies Record<RehearsalVenue, () => EmulatorServer>;
+  const servers = running.map((venue) => [venue, emulatorOf[venue]()] as const);
   const close = async () => {
-    await Promise.allSettled([binance.close(), hyperliquid.close(), lighter.close(), extended?.close()]);
+    await Promise.allSettled(servers.map(([, server]) => server.close()));
   };
   try {
-    const binanceUrl = await binance.start();
-    const hyperliquidUrl = await hyperliquid.start();
-    const lighterUrl = await lighter.start();
-    const extendedUrl = await extended?.start();
-    return {
-      binanceusdm: { url: binanceUrl, wsUrl: binance.wsUrl },
-      hyperliquid: { url: hyperliquidUrl, wsUrl: hyperliquid.wsUrl, wallet },
-      lighter: { url: lighterUrl, wsUrl: lighter.wsUrl },
-      ...(extended === undefined || extendedUrl === undefined
-        ? {}
-        : { extended: { url: extendedUrl, wsUrl: extended.wsUrl } }),
-      close,
-    };
+    const venues: Partial<Record<RehearsalVenue, RunningEmulator>> = {};
+    for (const [venue, server] of servers) {
+      venues[venue] = { url: await server.start(), wsUrl: server.wsUrl };
+    }
+    return { venues, hyperliquidWallet: wallet, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** What every emulator server offers (each venue's emulator class). */
+interface EmulatorServer {
+  start(): Promise<string>;
+  close(): Promise<void>;
+  readonly wsUrl: string;
+}
+
+export interface RehearsalEmulatorOptions {
+  readonly seed: number;
+  /** 0 picks a free port. */
+  readonly binanceusdmPort: number;
+  readonly hyperliquidPort: number;
+  /** Default 0 (a free port). */
+  readonly lighterPort?: number;
+  /** Also run an emulated Extended on this port (0 = any free one); absent = not run. */
+  readonly extendedPort?: number;
+}
+
+export interface RunningRehearsalEmulators {
+  readonly binanceusdm: RunningEmulator;
+  readonly hyperliquid: RunningEmulator & { readonly wallet: string };
+  readonly lighter: RunningEmulator;
+  /** Present when `extendedPort` was given. */
+  readonly extended?: RunningEmulator;
+  close(): Promise<void>;
+}
+
+/** Binance, Hyperliquid and Lighter (and Extended when its port is given): the standalone runner's set. */
+export async function startRehearsalEmulators(
+  options: RehearsalEmulatorOptions,
+): Promise<RunningRehearsalEmulators> {
+  const set = await startEmulators({
+    seed: options.seed,
+    ports: {
+      binanceusdm: options.binanceusdmPort,
+      hyperliquid: options.hyperliquidPort,
+      lighter: options.lighterPort ?? 0,
+      ...(options.extendedPort === undefined ? {} : { extended: options.extendedPort }),
+    },
+  });
+  const { binanceusdm, hyperliquid, lighter, extended } = set.venues;
+  if (binanceusdm === undefined || hyperliquid === undefined || lighter === undefined) {
+    await set.close();
+    throw new Error('emulators: Binance, Hyperliquid and Lighter were asked for but did not all start');
+  }
+  return {
+    binanceusdm,
+    hyperliquid: { ...hyperliquid, wallet: set.hyperliquidWallet },
+    lighter,
+    ...(extended === undefined ? {} : { extended }),
+    close: set.close,
+  };
 }
 
 /** `BTC-USDC-PERP` -> `BTC-USDT-PERP`: the Binance USD-M twin of a USDC instrument of the template world. */

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Secret } from '@perpmesh/runtime';
+import { bearerToken, Secret } from '@perpmesh/runtime';
 import { ActionRefusedError } from './errors.js';
 
 export interface ActionPolicy {
@@ -28,10 +28,10 @@ export function authorizeAction(policy: ActionPolicy, authorization: string | un
         'or gateway.allowUnauthenticatedActions: true on a trusted network',
     );
   }
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
-  if (!match)
+  const sent = bearerToken(authorization);
+  if (sent === undefined)
     throw new ActionRefusedError(401, 'this action needs the token: send Authorization: Bearer <token>');
-  if (!token.equals(match[1]!)) throw new ActionRefusedError(401, 'the token does not match');
+  if (!token.equals(sent)) throw new ActionRefusedError(401, 'the token does not match');
 }
 
 /**

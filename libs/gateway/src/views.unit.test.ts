@@ -327,6 +327,9 @@ describe('actions need the token', () => {
     refused(() => authorizeAction(policy, 's3cret-token-value'), 401);
     refused(() => authorizeAction(policy, 'Bearer nope'), 401);
     authorizeAction(policy, 'Bearer s3cret-token-value');
+    // The same reading as the gRPC servers (libs/runtime bearerToken): any case, tabs, padding.
+    authorizeAction(policy, '  bearer\ts3cret-token-value ');
+    refused(() => authorizeAction(policy, 'Bearer '), 401);
     // Even when unauthenticated actions are allowed, a configured token is still demanded.
     refused(() => authorizeAction({ token: () => token, allowUnauthenticated: true }, undefined), 401);
   });

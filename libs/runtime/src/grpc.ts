@@ -15,6 +15,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { ERROR_CODES, isErrorCode, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { bearerToken } from './bearer.js';
 import type { TlsSection } from './config-schemas.js';
 import type { HealthRegistry } from './health.js';
 import { grpcServerCredentials, listenerExposureProblem, serverUsesTls } from './listeners.js';
@@ -264,13 +265,12 @@ function drained(call: grpc.ServerWritableStream<unknown, unknown>, signal: Abor
 // ---- auth ------------------------------------------------------------------------------------------
 
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
-const BEARER = /^bearer\s+(.+)$/i;
 
 function isAuthorized(metadata: grpc.Metadata, token: Secret): boolean {
   const values = metadata.get('authorization');
   if (values.length !== 1 || typeof values[0] !== 'string') return false;
-  const match = BEARER.exec(values[0].trim());
-  return match !== null && token.equals(match[1]!);
+  const sent = bearerToken(values[0]);
+  return sent !== undefined && token.equals(sent);
 }
 
 /** Server interceptor: UNAUTHENTICATED unless `authorization: Bearer <token>` matches. */

@@ -3,6 +3,8 @@
  * config (YAML + env, zod-validated, secrets), logging (pino, redacted), health and
  * metrics over HTTP, the start/stop lifecycle, and the gRPC server edge.
  */
+
+export { bearerToken } from './bearer.js';
 export {
   CONFIG_PATH_ENV,
   ConfigError,

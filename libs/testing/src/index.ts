@@ -1,6 +1,7 @@
 export * from './backends.js';
 export * from './eventlog.contract.js';
 export * from './eventually.js';
+export * from './grpc.js';
 export * from './perpmesh-process.js';
 export * from './ports.js';
 export * from './servers.js';

@@ -15,7 +15,7 @@
  * - The URL and the token are secrets (a webhook URL often carries its token): they are
  *   never logged, and a transport error is logged by its code only.
  */
-import { sleep, ValidationError } from '@perpmesh/core';
+import { backoffDelayMs, sleep, ValidationError } from '@perpmesh/core';
 import { durationMs, type Logger, type Secret, secretSchema } from '@perpmesh/runtime';
 import { z } from 'zod';
 import type { StrategyDecisionRecord } from '../model.js';
@@ -269,8 +269,8 @@ export class AlarmWebhook {
         );
         return;
       }
-      // Capped exponential backoff: retryInitial, x2 per retry, at most retryMax.
-      const waitMs = Math.min(this.#o.retryMaxMs, this.#o.retryInitialMs * 2 ** Math.min(attempt - 1, 30));
+      // Attempt 1 failed -> the first retry waits retryInitial, then x2 per retry up to retryMax.
+      const waitMs = backoffDelayMs(attempt - 1, this.#o.retryInitialMs, this.#o.retryMaxMs);
       this.#stats.retries += 1;
       this.#o.logger.info(
         { ...log, attempt, why: outcome.why, retryInMs: waitMs },

@@ -13,7 +13,7 @@
  * Not specific to the paper venue (any adapter whose open connects can use it).
  */
 import type { AccountId, Decimal, EpochMs, InstrumentId, VenueId } from '@perpmesh/core';
-import { errorText } from '@perpmesh/core';
+import { backoffDelayMs, errorText } from '@perpmesh/core';
 import { RateLimitedError, VenueDisconnectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type {
   BookSnapshot,
@@ -36,7 +36,6 @@ import type {
   VenuePosition,
 } from '../port.js';
 import { PUBLIC_ACCOUNT, VENUE_COMPONENT, type VenueComponentName } from '../port.js';
-import { backoffDelayMs } from '../shared/reconnecting-stream.js';
 
 export interface DeferredVenuePortOptions {
   readonly venue: VenueId;

@@ -18,7 +18,7 @@
  * - Reports of an attempt that is no longer the current one are ignored, so a late
  *   `ended` of a cancelled attempt never schedules a second retry.
  */
-import { errorText } from '@perpmesh/core';
+import { backoffDelayMs, errorText } from '@perpmesh/core';
 import type { ReadinessComponent, Subscription, VenueComponentName } from '../port.js';
 
 /** What one attempt reports. Calls after `ended` (or after the stream moved on) are ignored. */
@@ -61,10 +61,8 @@ const unrefTimer: RetryScheduler = (fn, ms) => {
   return () => clearTimeout(timer);
 };
 
-/** The delay before re-subscribe number `failures + 1`: capped exponential. */
-export function backoffDelayMs(failures: number, initialDelayMs: number, maxDelayMs: number): number {
-  return Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(failures, 30));
-}
+/** The delay before re-subscribe number `failures + 1` (moved to core; re-exported for old importers). */
+export { backoffDelayMs };
 
 export class ReconnectingStream<M> implements Subscription {
   readonly #o: ReconnectingStreamOptions<M>;

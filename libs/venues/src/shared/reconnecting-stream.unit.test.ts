@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ReadinessComponent } from '../port.js';
 import {
-  backoffDelayMs,
   ReconnectingStream,
   type ReconnectingStreamOptions,
   type StreamAttemptSink,
@@ -73,16 +72,6 @@ async function started(h: Harness): Promise<ReconnectingStream<string>> {
   await starting;
   return stream;
 }
-
-describe('backoffDelayMs', () => {
-  test('doubles from the initial delay and stops at the cap', () => {
-    assert.deepEqual(
-      [0, 1, 2, 3, 4, 5].map((n) => backoffDelayMs(n, 100, 1_000)),
-      [100, 200, 400, 800, 1_000, 1_000],
-    );
-    assert.equal(backoffDelayMs(10_000, 100, 1_000), 1_000, 'no overflow after many failures');
-  });
-});
 
 describe('ReconnectingStream', () => {
   test('start resolves on subscribe; the state says subscribing, then subscribed', async () => {
