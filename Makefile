@@ -8,8 +8,8 @@ export REDIS_URL ?= redis://127.0.0.1:6379
 setup: ## npm deps, Debian's nats-server/redis-server, both started and answering (PERPMESH_DOCKER=1: also make prepare)
 	@bash scripts/setup.sh
 
-build: node_modules/.package-lock.json ## compile every workspace (tsc project references)
-	@npx tsc -b
+build: node_modules/.package-lock.json ## compile every workspace (tsc project references); skipped when no input changed
+	@node scripts/build.mjs
 
 node_modules/.package-lock.json: package-lock.json package.json
 	npm install --no-audit --no-fund --loglevel=error
@@ -20,8 +20,8 @@ proto: ## regenerate TypeScript from proto/ (ts-proto), lint the protos
 proto-check: ## fail when the generated code is stale
 	@bash scripts/proto.sh --check
 
-run: build ## every service in one process, embedded log and store, paper venues
-	@npm start --silent
+run: node_modules/.package-lock.json ## every service in one process, embedded log and store, paper venues (builds first when a source changed)
+	@node scripts/start.mjs
 
 replay: build ## replay the newest `make run` session: projections, then a strategy's journal (STRATEGY=arb-1)
 	@node libs/cli/bin/perpmesh.js replay projections && \
