@@ -44,7 +44,8 @@ cpu_of_session() {
 
 # Starts `make run` in the clone; prints "<phase> <s>" lines until the first decision.
 measure() {
-  local label=$1 out=$dir/$label.err started port install_at= ready_at= cpu_ready
+  local label=$1
+  local out=$dir/$label.err started port install_at='' ready_at cpu_ready
   started=$(now)
   # Its own session (setsid execs make in place): the session id is $pid.
   setsid make -C "$dir/perpmesh" --no-print-directory run >"$dir/$label.out" 2>"$out" </dev/null &
