@@ -7,6 +7,7 @@
  * cash flow on every fill.
  */
 import { type AccountId, Decimal, type EpochMs, type InstrumentId, ZERO } from '@perpmesh/core';
+import { type InstrumentScale, notionalUnits } from './fixed.js';
 import { type InstrumentMargin, type InstrumentMarginInput, unrealizedPnl } from './margin.js';
 import type { SimOrder } from './order.js';
 
@@ -53,22 +54,40 @@ export class Position {
   }
 }
 
-/** Margin-relevant sums of an account's resting, non-reduce-only orders on one instrument. */
+/**
+ * Margin-relevant sums of an account's resting, non-reduce-only orders on one instrument:
+ * notional at order price, exact in lots x ticks (fixed.ts), with its Decimal made only
+ * when margin reads it after a change.
+ */
 export class OpenExposure {
-  buySize: Decimal = ZERO;
-  buyNotional: Decimal = ZERO;
-  sellSize: Decimal = ZERO;
-  sellNotional: Decimal = ZERO;
+  #buyUnits = 0n;
+  #sellUnits = 0n;
+  #buyNotional: Decimal | undefined = ZERO;
+  #sellNotional: Decimal | undefined = ZERO;
 
-  add(order: SimOrder, size: Decimal, sign: 1 | -1): void {
-    const notional = size.mul(order.price as Decimal);
+  constructor(private readonly scale: InstrumentScale) {}
+
+  /** Adds (`sign` 1) or removes (-1) `lots` of a resting order. */
+  add(order: SimOrder, lots: number, sign: 1 | -1): void {
+    const units = notionalUnits(lots, order.priceTicks);
     if (order.side === 'buy') {
-      this.buySize = sign > 0 ? this.buySize.plus(size) : this.buySize.minus(size);
-      this.buyNotional = sign > 0 ? this.buyNotional.plus(notional) : this.buyNotional.minus(notional);
+      this.#buyUnits += sign > 0 ? units : -units;
+      this.#buyNotional = undefined;
     } else {
-      this.sellSize = sign > 0 ? this.sellSize.plus(size) : this.sellSize.minus(size);
-      this.sellNotional = sign > 0 ? this.sellNotional.plus(notional) : this.sellNotional.minus(notional);
+      this.#sellUnits += sign > 0 ? units : -units;
+      this.#sellNotional = undefined;
     }
+  }
+
+  /** Resting buy notional; the same Decimal object until it changes (margin.ts reuses parts by identity). */
+  get buyNotional(): Decimal {
+    this.#buyNotional ??= this.scale.notional(this.#buyUnits);
+    return this.#buyNotional;
+  }
+
+  get sellNotional(): Decimal {
+    this.#sellNotional ??= this.scale.notional(this.#sellUnits);
+    return this.#sellNotional;
   }
 }
 
@@ -126,10 +145,10 @@ export class Account {
     return this.positions.get(instrumentId)?.size ?? ZERO;
   }
 
-  exposureOf(instrumentId: InstrumentId): OpenExposure {
+  exposureOf(instrumentId: InstrumentId, scale: InstrumentScale): OpenExposure {
     let e = this.exposure.get(instrumentId);
     if (e === undefined) {
-      e = new OpenExposure();
+      e = new OpenExposure(scale);
       this.exposure.set(instrumentId, e);
     }
     return e;
