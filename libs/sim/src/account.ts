@@ -92,13 +92,13 @@ export class OpenExposure {
 }
 
 export class Account {
-  collateral: Decimal = ZERO;
-  realizedPnl: Decimal = ZERO;
-  feesPaid: Decimal = ZERO;
-  /** Positive = received. */
-  fundingNet: Decimal = ZERO;
-  /** Liquidation fees (out), insurance cover (in), fee income (house). */
-  transfersNet: Decimal = ZERO;
+  #collateral: Decimal = ZERO;
+  #realizedPnl: Decimal = ZERO;
+  #feesPaid: Decimal = ZERO;
+  #fundingNet: Decimal = ZERO;
+  #transfersNet: Decimal = ZERO;
+  /** walletBalance() until a ledger changes (margin reads it on every order check). */
+  #wallet: Decimal | undefined = ZERO;
   readonly positions = new Map<InstrumentId, Position>();
   readonly leverage = new Map<InstrumentId, number>();
   readonly exposure = new Map<InstrumentId, OpenExposure>();
@@ -123,13 +123,56 @@ export class Account {
     readonly isHouse: boolean,
   ) {}
 
+  get collateral(): Decimal {
+    return this.#collateral;
+  }
+  set collateral(value: Decimal) {
+    this.#collateral = value;
+    this.#wallet = undefined;
+  }
+
+  get realizedPnl(): Decimal {
+    return this.#realizedPnl;
+  }
+  set realizedPnl(value: Decimal) {
+    this.#realizedPnl = value;
+    this.#wallet = undefined;
+  }
+
+  get feesPaid(): Decimal {
+    return this.#feesPaid;
+  }
+  set feesPaid(value: Decimal) {
+    this.#feesPaid = value;
+    this.#wallet = undefined;
+  }
+
+  /** Positive = received. */
+  get fundingNet(): Decimal {
+    return this.#fundingNet;
+  }
+  set fundingNet(value: Decimal) {
+    this.#fundingNet = value;
+    this.#wallet = undefined;
+  }
+
+  /** Liquidation fees (out), insurance cover (in), fee income (house). */
+  get transfersNet(): Decimal {
+    return this.#transfersNet;
+  }
+  set transfersNet(value: Decimal) {
+    this.#transfersNet = value;
+    this.#wallet = undefined;
+  }
+
   /** collateral + realized - fees + funding + transfers. */
   walletBalance(): Decimal {
-    return this.collateral
-      .plus(this.realizedPnl)
-      .minus(this.feesPaid)
-      .plus(this.fundingNet)
-      .plus(this.transfersNet);
+    this.#wallet ??= this.#collateral
+      .plus(this.#realizedPnl)
+      .minus(this.#feesPaid)
+      .plus(this.#fundingNet)
+      .plus(this.#transfersNet);
+    return this.#wallet;
   }
 
   position(instrumentId: InstrumentId): Position {

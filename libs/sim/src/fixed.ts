@@ -14,13 +14,17 @@ export class InstrumentScale {
   readonly lotSize: Decimal;
   /** tickSize x lotSize: the unit of a notional in lots x ticks. */
   readonly notionalUnit: Decimal;
+  private readonly tickDecimals: number | undefined;
+  private readonly lotDecimals: number | undefined;
 
   constructor(spec: InstrumentSpec) {
     this.tickSize = spec.tickSize;
     this.lotSize = spec.lotSize;
+    this.tickDecimals = powerOfTenDecimals(spec.tickSize);
+    this.lotDecimals = powerOfTenDecimals(spec.lotSize);
     this.notionalUnit = spec.tickSize.mul(spec.lotSize);
     // The largest order must be a safe number of lots (book totals add up resting orders).
-    if (!Number.isSafeInteger(wholeMultiple(spec.maxOrderSize, spec.lotSize))) {
+    if (!Number.isSafeInteger(this.lotsOf(spec.maxOrderSize))) {
       throw new ValidationError(
         'maxOrderSize',
         `${spec.instrumentId}: ${spec.maxOrderSize.toFixed()} is not a whole number of lots ${spec.lotSize.toFixed()} below 2^53`,
@@ -30,12 +34,12 @@ export class InstrumentScale {
 
   /** The price in whole ticks; NaN when it is not a whole, safe number of ticks. */
   ticksOf(price: Decimal): number {
-    return wholeMultiple(price, this.tickSize);
+    return wholeMultiple(price, this.tickSize, this.tickDecimals);
   }
 
   /** The size in whole lots; NaN when it is not a whole, safe number of lots. */
   lotsOf(size: Decimal): number {
-    return wholeMultiple(size, this.lotSize);
+    return wholeMultiple(size, this.lotSize, this.lotDecimals);
   }
 
   price(ticks: number): Decimal {
@@ -51,7 +55,24 @@ export class InstrumentScale {
   }
 }
 
-function wholeMultiple(value: Decimal, step: Decimal): number {
+/** k when `step` is 10^-k (0.001 -> 3, 1 -> 0), else undefined. */
+export function powerOfTenDecimals(step: Decimal): number | undefined {
+  const text = step.toFixed();
+  if (text === '1') return 0;
+  return /^0\.0*1$/.test(text) ? text.length - 2 : undefined;
+}
+
+/**
+ * value / step as a safe integer, or NaN. With a step of 10^-k (most ticks and lots) the
+ * digits of `value` written with k decimals are the answer (no division).
+ */
+export function wholeMultiple(value: Decimal, step: Decimal, stepDecimals?: number): number {
+  if (stepDecimals !== undefined) {
+    if (value.decimalPlaces() > stepDecimals) return Number.NaN;
+    const text = value.toFixed(stepDecimals);
+    const n = Number(stepDecimals === 0 ? text : text.replace('.', ''));
+    return Number.isSafeInteger(n) ? n : Number.NaN;
+  }
   const q = value.div(step);
   if (!q.isInteger()) return Number.NaN;
   const n = q.toNumber();
