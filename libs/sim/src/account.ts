@@ -8,7 +8,12 @@
  */
 import { type AccountId, Decimal, type EpochMs, type InstrumentId, ZERO } from '@perpmesh/core';
 import { type InstrumentScale, notionalUnits } from './fixed.js';
-import { type InstrumentMargin, type InstrumentMarginInput, unrealizedPnl } from './margin.js';
+import {
+  type InstrumentMargin,
+  type InstrumentMarginInput,
+  type PositionMargin,
+  unrealizedPnl,
+} from './margin.js';
 import type { SimOrder } from './order.js';
 
 export class Position {
@@ -112,7 +117,11 @@ export class Account {
    */
   readonly marginParts = new Map<
     InstrumentId,
-    { readonly input: InstrumentMarginInput; readonly part: InstrumentMargin }
+    {
+      readonly input: InstrumentMarginInput;
+      readonly part: InstrumentMargin;
+      readonly position: PositionMargin;
+    }
   >();
   /** Venue time at which the dead-man switch cancels every open order; undefined = disarmed. */
   cancelAllAtMs: EpochMs | undefined;

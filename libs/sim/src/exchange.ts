@@ -65,7 +65,9 @@ import {
   liquidationCharges,
   liquidationPrice,
   type MarginSummary,
+  positionMargin,
   sameMarginInput,
+  samePositionInput,
   sumMargin,
   withdrawable,
 } from './margin.js';
@@ -540,8 +542,13 @@ export class SimExchange {
       if (known !== undefined && sameMarginInput(known.input, input)) {
         parts.push(known.part);
       } else {
-        const part = instrumentMargin(input);
-        acc.marginParts.set(id, { input, part });
+        // Placing or canceling orders changes only the resting notionals: the position part stays.
+        const position =
+          known !== undefined && samePositionInput(known.input, input)
+            ? known.position
+            : positionMargin(input);
+        const part = instrumentMargin(input, position);
+        acc.marginParts.set(id, { input, part, position });
         parts.push(part);
       }
     }
