@@ -7,7 +7,13 @@
  * cash flow on every fill.
  */
 import { type AccountId, Decimal, type EpochMs, type InstrumentId, ZERO } from '@perpmesh/core';
-import { type InstrumentMargin, type InstrumentMarginInput, unrealizedPnl } from './margin.js';
+import { type InstrumentScale, notionalUnits } from './fixed.js';
+import {
+  type InstrumentMargin,
+  type InstrumentMarginInput,
+  type PositionMargin,
+  unrealizedPnl,
+} from './margin.js';
 import type { SimOrder } from './order.js';
 
 export class Position {
@@ -53,33 +59,51 @@ export class Position {
   }
 }
 
-/** Margin-relevant sums of an account's resting, non-reduce-only orders on one instrument. */
+/**
+ * Margin-relevant sums of an account's resting, non-reduce-only orders on one instrument:
+ * notional at order price, exact in lots x ticks (fixed.ts), with its Decimal made only
+ * when margin reads it after a change.
+ */
 export class OpenExposure {
-  buySize: Decimal = ZERO;
-  buyNotional: Decimal = ZERO;
-  sellSize: Decimal = ZERO;
-  sellNotional: Decimal = ZERO;
+  #buyUnits = 0n;
+  #sellUnits = 0n;
+  #buyNotional: Decimal | undefined = ZERO;
+  #sellNotional: Decimal | undefined = ZERO;
 
-  add(order: SimOrder, size: Decimal, sign: 1 | -1): void {
-    const notional = size.mul(order.price as Decimal);
+  constructor(private readonly scale: InstrumentScale) {}
+
+  /** Adds (`sign` 1) or removes (-1) `lots` of a resting order. */
+  add(order: SimOrder, lots: number, sign: 1 | -1): void {
+    const units = notionalUnits(lots, order.priceTicks);
     if (order.side === 'buy') {
-      this.buySize = sign > 0 ? this.buySize.plus(size) : this.buySize.minus(size);
-      this.buyNotional = sign > 0 ? this.buyNotional.plus(notional) : this.buyNotional.minus(notional);
+      this.#buyUnits += sign > 0 ? units : -units;
+      this.#buyNotional = undefined;
     } else {
-      this.sellSize = sign > 0 ? this.sellSize.plus(size) : this.sellSize.minus(size);
-      this.sellNotional = sign > 0 ? this.sellNotional.plus(notional) : this.sellNotional.minus(notional);
+      this.#sellUnits += sign > 0 ? units : -units;
+      this.#sellNotional = undefined;
     }
+  }
+
+  /** Resting buy notional; the same Decimal object until it changes (margin.ts reuses parts by identity). */
+  get buyNotional(): Decimal {
+    this.#buyNotional ??= this.scale.notional(this.#buyUnits);
+    return this.#buyNotional;
+  }
+
+  get sellNotional(): Decimal {
+    this.#sellNotional ??= this.scale.notional(this.#sellUnits);
+    return this.#sellNotional;
   }
 }
 
 export class Account {
-  collateral: Decimal = ZERO;
-  realizedPnl: Decimal = ZERO;
-  feesPaid: Decimal = ZERO;
-  /** Positive = received. */
-  fundingNet: Decimal = ZERO;
-  /** Liquidation fees (out), insurance cover (in), fee income (house). */
-  transfersNet: Decimal = ZERO;
+  #collateral: Decimal = ZERO;
+  #realizedPnl: Decimal = ZERO;
+  #feesPaid: Decimal = ZERO;
+  #fundingNet: Decimal = ZERO;
+  #transfersNet: Decimal = ZERO;
+  /** walletBalance() until a ledger changes (margin reads it on every order check). */
+  #wallet: Decimal | undefined = ZERO;
   readonly positions = new Map<InstrumentId, Position>();
   readonly leverage = new Map<InstrumentId, number>();
   readonly exposure = new Map<InstrumentId, OpenExposure>();
@@ -93,7 +117,11 @@ export class Account {
    */
   readonly marginParts = new Map<
     InstrumentId,
-    { readonly input: InstrumentMarginInput; readonly part: InstrumentMargin }
+    {
+      readonly input: InstrumentMarginInput;
+      readonly part: InstrumentMargin;
+      readonly position: PositionMargin;
+    }
   >();
   /** Venue time at which the dead-man switch cancels every open order; undefined = disarmed. */
   cancelAllAtMs: EpochMs | undefined;
@@ -104,13 +132,56 @@ export class Account {
     readonly isHouse: boolean,
   ) {}
 
+  get collateral(): Decimal {
+    return this.#collateral;
+  }
+  set collateral(value: Decimal) {
+    this.#collateral = value;
+    this.#wallet = undefined;
+  }
+
+  get realizedPnl(): Decimal {
+    return this.#realizedPnl;
+  }
+  set realizedPnl(value: Decimal) {
+    this.#realizedPnl = value;
+    this.#wallet = undefined;
+  }
+
+  get feesPaid(): Decimal {
+    return this.#feesPaid;
+  }
+  set feesPaid(value: Decimal) {
+    this.#feesPaid = value;
+    this.#wallet = undefined;
+  }
+
+  /** Positive = received. */
+  get fundingNet(): Decimal {
+    return this.#fundingNet;
+  }
+  set fundingNet(value: Decimal) {
+    this.#fundingNet = value;
+    this.#wallet = undefined;
+  }
+
+  /** Liquidation fees (out), insurance cover (in), fee income (house). */
+  get transfersNet(): Decimal {
+    return this.#transfersNet;
+  }
+  set transfersNet(value: Decimal) {
+    this.#transfersNet = value;
+    this.#wallet = undefined;
+  }
+
   /** collateral + realized - fees + funding + transfers. */
   walletBalance(): Decimal {
-    return this.collateral
-      .plus(this.realizedPnl)
-      .minus(this.feesPaid)
-      .plus(this.fundingNet)
-      .plus(this.transfersNet);
+    this.#wallet ??= this.#collateral
+      .plus(this.#realizedPnl)
+      .minus(this.#feesPaid)
+      .plus(this.#fundingNet)
+      .plus(this.#transfersNet);
+    return this.#wallet;
   }
 
   position(instrumentId: InstrumentId): Position {
@@ -126,10 +197,10 @@ export class Account {
     return this.positions.get(instrumentId)?.size ?? ZERO;
   }
 
-  exposureOf(instrumentId: InstrumentId): OpenExposure {
+  exposureOf(instrumentId: InstrumentId, scale: InstrumentScale): OpenExposure {
     let e = this.exposure.get(instrumentId);
     if (e === undefined) {
-      e = new OpenExposure();
+      e = new OpenExposure(scale);
       this.exposure.set(instrumentId, e);
     }
     return e;

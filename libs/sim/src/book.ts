@@ -1,90 +1,107 @@
 /**
  * One instrument's limit order book: price levels best-first, each a FIFO queue
- * (price-time priority). The book only stores and orders resting orders; matching
+ * (price-time priority), in exact fixed point: levels keyed and ordered by whole ticks,
+ * their totals in whole lots (fixed.ts); Decimals only in the deltas and snapshots. The book only stores and orders resting orders; matching
  * decisions live in the exchange. Changed levels are tracked so a command's net effect
  * goes out as one delta.
  */
-import { type Decimal, type InstrumentId, type Side, ZERO } from '@perpmesh/core';
+import type { Decimal, InstrumentId, Side } from '@perpmesh/core';
 import type { BookLevel } from './events.js';
+import type { InstrumentScale } from './fixed.js';
 import type { SimOrder } from './order.js';
 
 export class PriceLevel {
   readonly orders: SimOrder[] = [];
-  total: Decimal = ZERO;
+  /** Resting size in whole lots. */
+  totalLots = 0;
   constructor(
     readonly price: Decimal,
-    readonly key: string,
+    readonly ticks: number,
   ) {}
 }
 
 export class BookSide {
   /** Best first: bids descending, asks ascending. */
   readonly levels: PriceLevel[] = [];
-  private readonly byKey = new Map<string, PriceLevel>();
-  /** Level keys changed since the last delta, with their price. */
-  readonly dirty = new Map<string, Decimal>();
+  private readonly byTicks = new Map<number, PriceLevel>();
+  /** Levels (by ticks) changed since the last delta, with their price. */
+  readonly dirty = new Map<number, Decimal>();
 
-  constructor(private readonly descending: boolean) {}
+  constructor(
+    private readonly descending: boolean,
+    private readonly scale: InstrumentScale,
+  ) {}
 
-  /** True when `a` is better than (ahead of) `b` on this side. */
-  private ahead(a: Decimal, b: Decimal): boolean {
-    return this.descending ? a.gt(b) : a.lt(b);
+  /** True when `a` is better than (ahead of) `b` on this side (prices in ticks). */
+  private ahead(a: number, b: number): boolean {
+    return this.descending ? a > b : a < b;
   }
 
-  level(price: Decimal): PriceLevel {
-    const key = price.toFixed();
-    let level = this.byKey.get(key);
+  level(price: Decimal, ticks: number): PriceLevel {
+    let level = this.byTicks.get(ticks);
     if (level !== undefined) return level;
-    level = new PriceLevel(price, key);
+    level = new PriceLevel(price, ticks);
     // Binary search for the first level this one is ahead of.
     let lo = 0;
     let hi = this.levels.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ahead(price, (this.levels[mid] as PriceLevel).price)) hi = mid;
+      if (this.ahead(ticks, (this.levels[mid] as PriceLevel).ticks)) hi = mid;
       else lo = mid + 1;
     }
     this.levels.splice(lo, 0, level);
-    this.byKey.set(key, level);
+    this.byTicks.set(ticks, level);
     return level;
   }
 
-  find(price: Decimal): PriceLevel | undefined {
-    return this.byKey.get(price.toFixed());
+  find(ticks: number): PriceLevel | undefined {
+    return this.byTicks.get(ticks);
   }
 
   dropIfEmpty(level: PriceLevel): void {
     if (level.orders.length > 0) return;
-    this.byKey.delete(level.key);
+    this.byTicks.delete(level.ticks);
     const index = this.levels.indexOf(level);
     if (index >= 0) this.levels.splice(index, 1);
   }
 
   touch(level: PriceLevel): void {
-    this.dirty.set(level.key, level.price);
+    this.dirty.set(level.ticks, level.price);
   }
 
   takeDirty(): BookLevel[] {
-    const out: BookLevel[] = [];
-    for (const [key, price] of this.dirty) out.push({ price, size: this.byKey.get(key)?.total ?? ZERO });
-    this.dirty.clear();
+    const ticks = [...this.dirty.keys()];
     // Best first, like snapshots.
-    out.sort((a, b) => (this.ahead(a.price, b.price) ? -1 : this.ahead(b.price, a.price) ? 1 : 0));
+    ticks.sort(this.descending ? (a, b) => b - a : (a, b) => a - b);
+    const out: BookLevel[] = [];
+    for (const t of ticks) {
+      out.push({
+        price: this.dirty.get(t) as Decimal,
+        size: this.scale.size(this.byTicks.get(t)?.totalLots ?? 0),
+      });
+    }
+    this.dirty.clear();
     return out;
   }
 
   top(depth: number): BookLevel[] {
-    return this.levels.slice(0, depth).map((l) => ({ price: l.price, size: l.total }));
+    return this.levels.slice(0, depth).map((l) => ({ price: l.price, size: this.scale.size(l.totalLots) }));
   }
 }
 
 export class OrderBook {
-  readonly bids = new BookSide(true);
-  readonly asks = new BookSide(false);
+  readonly bids: BookSide;
+  readonly asks: BookSide;
   /** Sequence of the last delta published. */
   seq = 0;
 
-  constructor(readonly instrumentId: InstrumentId) {}
+  constructor(
+    readonly instrumentId: InstrumentId,
+    scale: InstrumentScale,
+  ) {
+    this.bids = new BookSide(true, scale);
+    this.asks = new BookSide(false, scale);
+  }
 
   side(side: Side): BookSide {
     return side === 'buy' ? this.bids : this.asks;
@@ -106,28 +123,28 @@ export class OrderBook {
   /** Appends a resting order at the back of its price level's queue. */
   add(order: SimOrder): void {
     const side = this.side(order.side);
-    const level = side.level(order.price as Decimal);
+    const level = side.level(order.price as Decimal, order.priceTicks);
     level.orders.push(order);
-    level.total = level.total.plus(order.remainingSize);
+    level.totalLots += order.remainingLots;
     side.touch(level);
   }
 
-  /** Takes `size` off a resting order's level total (after a fill). Removes the order when it is done. */
-  reduce(order: SimOrder, size: Decimal): void {
+  /** Takes `lots` off a resting order's level total (after a fill). Removes the order when it is done. */
+  reduce(order: SimOrder, lots: number): void {
     const side = this.side(order.side);
-    const level = side.find(order.price as Decimal);
+    const level = side.find(order.priceTicks);
     if (level === undefined) return;
-    level.total = level.total.minus(size);
+    level.totalLots -= lots;
     side.touch(level);
-    if (!order.isOpen || order.remainingSize.isZero()) this.unlink(side, level, order);
+    if (!order.isOpen || order.remainingLots === 0) this.unlink(side, level, order);
   }
 
   /** Removes a resting order with its whole remaining size (cancel); call before ending the order. */
   remove(order: SimOrder): void {
     const side = this.side(order.side);
-    const level = side.find(order.price as Decimal);
+    const level = side.find(order.priceTicks);
     if (level === undefined) return;
-    level.total = level.total.minus(order.remainingSize);
+    level.totalLots -= order.remainingLots;
     side.touch(level);
     this.unlink(side, level, order);
   }

@@ -55,6 +55,7 @@ import type {
   Reject,
   SimEvent,
 } from './events.js';
+import { InstrumentScale } from './fixed.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
   type InstrumentMargin,
@@ -64,7 +65,9 @@ import {
   liquidationCharges,
   liquidationPrice,
   type MarginSummary,
+  positionMargin,
   sameMarginInput,
+  samePositionInput,
   sumMargin,
   withdrawable,
 } from './margin.js';
@@ -161,6 +164,8 @@ interface ExtraOrder {
 
 interface InstrumentState {
   readonly spec: InstrumentSpec;
+  /** Ticks and lots: the exact fixed point of the book and the orders (fixed.ts). */
+  readonly scale: InstrumentScale;
   readonly book: OrderBook;
   markPrice: Decimal | undefined;
   indexPrice: Decimal | undefined;
@@ -211,9 +216,11 @@ export class SimExchange {
     this.clockMs = startMs;
     this.nextFundingMs = this.fundingBoundaryAfter(startMs);
     for (const spec of config.instruments) {
+      const scale = new InstrumentScale(spec);
       this.instruments.set(spec.instrumentId, {
         spec,
-        book: new OrderBook(spec.instrumentId),
+        scale,
+        book: new OrderBook(spec.instrumentId, scale),
         markPrice: undefined,
         indexPrice: undefined,
         premiumIntegral: ZERO,
@@ -535,8 +542,13 @@ export class SimExchange {
       if (known !== undefined && sameMarginInput(known.input, input)) {
         parts.push(known.part);
       } else {
-        const part = instrumentMargin(input);
-        acc.marginParts.set(id, { input, part });
+        // Placing or canceling orders changes only the resting notionals: the position part stays.
+        const position =
+          known !== undefined && samePositionInput(known.input, input)
+            ? known.position
+            : positionMargin(input);
+        const part = instrumentMargin(input, position);
+        acc.marginParts.set(id, { input, part, position });
         parts.push(part);
       }
     }
@@ -582,6 +594,7 @@ export class SimExchange {
     this.checkNonce(acc, r);
     // From here on the request is an order with an id; later rejects reach the user stream.
     return new SimOrder(
+      inst.scale,
       this.config.venueId,
       acc.accountId,
       spec.instrumentId,
@@ -645,6 +658,14 @@ export class SimExchange {
         );
       }
     }
+    // On the tick grid (checked above), so only a price beyond 2^53 ticks is left to refuse.
+    if (price !== undefined && !Number.isSafeInteger(order.priceTicks)) {
+      throw venueReject(
+        'invalid_argument',
+        'price',
+        `${price.toFixed()} is above the largest price this venue represents (2^53 ticks of ${spec.tickSize.toFixed()})`,
+      );
+    }
   }
 
   /** Worst price a market order may reach (the protection band around mark). */
@@ -657,8 +678,18 @@ export class SimExchange {
     );
   }
 
-  private crosses(side: Side, limit: Decimal, levelPrice: Decimal): boolean {
-    return side === 'buy' ? levelPrice.lte(limit) : levelPrice.gte(limit);
+  /**
+   * The band limit in ticks. Resting prices are safe integers of ticks, so a buy limit
+   * beyond them is the largest safe integer (it crosses the same levels).
+   */
+  private bandLimitTicks(inst: InstrumentState, side: Side): number {
+    const ticks = inst.scale.ticksOf(this.bandLimit(inst, side));
+    return Number.isNaN(ticks) ? Number.MAX_SAFE_INTEGER : ticks;
+  }
+
+  /** Whether a level at `levelTicks` is within a taker's `limitTicks`. */
+  private crosses(side: Side, limitTicks: number, levelTicks: number): boolean {
+    return side === 'buy' ? levelTicks <= limitTicks : levelTicks >= limitTicks;
   }
 
   /** How much a reduce-only order of `side` may still fill given the account's position. */
@@ -666,32 +697,35 @@ export class SimExchange {
     return reduceOnlyCapacity(acc.positionSize(instrumentId), side);
   }
 
-  /** Size an incoming order could fill now (FOK pre-check), honouring self-trade and reduce-only caps. */
-  private fillableSize(acc: Account, inst: InstrumentState, order: SimOrder, limit: Decimal): Decimal {
-    let total = ZERO;
-    const makerCapacity = new Map<AccountId, Decimal>();
-    let takerCapacity = order.reduceOnly
-      ? this.reduceCapacity(acc, inst.spec.instrumentId, order.side)
-      : undefined;
+  /** `reduceCapacity` in whole lots (positions are whole lots: they are sums of fills). */
+  private reduceCapacityLots(acc: Account, inst: InstrumentState, side: Side): number {
+    const capacity = this.reduceCapacity(acc, inst.spec.instrumentId, side);
+    return capacity.isZero() ? 0 : inst.scale.lotsOf(capacity);
+  }
+
+  /** Lots an incoming order could fill now (FOK pre-check), honouring self-trade and reduce-only caps. */
+  private fillableLots(acc: Account, inst: InstrumentState, order: SimOrder, limitTicks: number): number {
+    let total = 0;
+    const makerCapacity = new Map<AccountId, number>();
+    let takerCapacity = order.reduceOnly ? this.reduceCapacityLots(acc, inst, order.side) : undefined;
     for (const level of inst.book.opposite(order.side).levels) {
-      if (!this.crosses(order.side, limit, level.price)) break;
+      if (!this.crosses(order.side, limitTicks, level.ticks)) break;
       for (const maker of level.orders) {
         if (maker.accountId === acc.accountId) continue;
-        let q = maker.remainingSize;
+        let q = maker.remainingLots;
         if (maker.reduceOnly) {
           const makerAcc = this.accounts.get(maker.accountId) as Account;
           const cap =
-            makerCapacity.get(maker.accountId) ??
-            this.reduceCapacity(makerAcc, inst.spec.instrumentId, maker.side);
-          q = Decimal.min(q, cap);
-          makerCapacity.set(maker.accountId, cap.minus(q));
+            makerCapacity.get(maker.accountId) ?? this.reduceCapacityLots(makerAcc, inst, maker.side);
+          q = Math.min(q, cap);
+          makerCapacity.set(maker.accountId, cap - q);
         }
         if (takerCapacity !== undefined) {
-          q = Decimal.min(q, takerCapacity);
-          takerCapacity = takerCapacity.minus(q);
+          q = Math.min(q, takerCapacity);
+          takerCapacity -= q;
         }
-        total = total.plus(q);
-        if (total.gte(order.size)) return total;
+        total += q;
+        if (total >= order.sizeLots) return total;
       }
     }
     return total;
@@ -701,13 +735,13 @@ export class SimExchange {
     const inst = this.instruments.get(order.instrumentId) as InstrumentState;
     this.emit({ type: 'order_update', ...this.base(), accountId: acc.accountId, order: order.view() });
     this.rememberClientId(order);
-    const limit = order.price ?? this.bandLimit(inst, order.side);
-    if (order.timeInForce === 'fok' && this.fillableSize(acc, inst, order, limit).lt(order.size)) {
+    const limitTicks = order.price !== undefined ? order.priceTicks : this.bandLimitTicks(inst, order.side);
+    if (order.timeInForce === 'fok' && this.fillableLots(acc, inst, order, limitTicks) < order.sizeLots) {
       this.endOrder(order, 'expired', 'fok_not_fillable');
       return;
     }
-    const endReason = this.match(acc, inst, order, limit);
-    if (order.remainingSize.isZero()) {
+    const endReason = this.match(acc, inst, order, limitTicks);
+    if (order.remainingLots === 0) {
       this.closeOrder(order);
       return;
     }
@@ -723,44 +757,44 @@ export class SimExchange {
       inst.book.add(order);
       acc.openOrders.set(order.venueOrderId, order);
       this.openOrdersById.set(order.venueOrderId, order);
-      if (!order.reduceOnly) acc.exposureOf(order.instrumentId).add(order, order.remainingSize, 1);
+      if (!order.reduceOnly)
+        acc.exposureOf(order.instrumentId, inst.scale).add(order, order.remainingLots, 1);
     }
   }
 
-  /** Fills `taker` against the book up to `limit`; returns a reason when matching had to stop early. */
+  /** Fills `taker` against the book up to `limitTicks`; returns a reason when matching had to stop early. */
   private match(
     acc: Account,
     inst: InstrumentState,
     taker: SimOrder,
-    limit: Decimal,
+    limitTicks: number,
   ): OrderEndReason | undefined {
     const levels = inst.book.opposite(taker.side).levels;
-    const id = inst.spec.instrumentId;
-    while (!taker.remainingSize.isZero()) {
+    while (taker.remainingLots > 0) {
       const level = levels[0];
-      if (level === undefined || !this.crosses(taker.side, limit, level.price)) return undefined;
+      if (level === undefined || !this.crosses(taker.side, limitTicks, level.ticks)) return undefined;
       const maker = level.orders[0] as SimOrder;
       if (maker.accountId === acc.accountId) {
         this.cancelResting(maker, 'canceled', 'self_trade');
         continue;
       }
       const makerAcc = this.accounts.get(maker.accountId) as Account;
-      let size = Decimal.min(taker.remainingSize, maker.remainingSize);
+      let lots = Math.min(taker.remainingLots, maker.remainingLots);
       if (maker.reduceOnly) {
-        const cap = this.reduceCapacity(makerAcc, id, maker.side);
-        if (cap.isZero()) {
+        const cap = this.reduceCapacityLots(makerAcc, inst, maker.side);
+        if (cap === 0) {
           this.cancelResting(maker, 'canceled', 'reduce_only_position_closed');
           continue;
         }
-        size = Decimal.min(size, cap);
+        lots = Math.min(lots, cap);
       }
       if (taker.reduceOnly) {
-        const cap = this.reduceCapacity(acc, id, taker.side);
-        if (cap.isZero()) return 'reduce_only_position_closed';
-        size = Decimal.min(size, cap);
+        const cap = this.reduceCapacityLots(acc, inst, taker.side);
+        if (cap === 0) return 'reduce_only_position_closed';
+        lots = Math.min(lots, cap);
       }
-      this.trade(inst, maker, makerAcc, taker, acc, size, maker.price as Decimal);
-      if (maker.reduceOnly && maker.isOpen && this.reduceCapacity(makerAcc, id, maker.side).isZero()) {
+      this.trade(inst, maker, makerAcc, taker, acc, lots);
+      if (maker.reduceOnly && maker.isOpen && this.reduceCapacityLots(makerAcc, inst, maker.side) === 0) {
         this.cancelResting(maker, 'canceled', 'reduce_only_position_closed');
       }
     }
@@ -777,9 +811,11 @@ export class SimExchange {
     makerAcc: Account,
     taker: SimOrder,
     takerAcc: Account,
-    size: Decimal,
-    price: Decimal,
+    lots: number,
   ): void {
+    // At the maker's price; Decimals from here on are what the events and accounts carry.
+    const price = maker.price as Decimal;
+    const size = inst.scale.size(lots);
     const tradeId = String(++this.tradeSeq);
     const notional = size.mul(price);
     const makerFee = this.feeOf(notional, this.config.makerFeeRate);
@@ -794,12 +830,12 @@ export class SimExchange {
       takerSide: taker.side,
     });
     // The maker leaves the book (and its exposure) before its order record moves.
-    if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId).add(maker, size, -1);
-    maker.recordFill(size, price, makerFee, this.clockMs);
-    inst.book.reduce(maker, size);
+    if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId, inst.scale).add(maker, lots, -1);
+    maker.recordFill(lots, size, price, maker.priceTicks, makerFee, this.clockMs);
+    inst.book.reduce(maker, lots);
     if (!maker.isOpen) this.closeOrder(maker);
     this.fill(makerAcc, maker, tradeId, size, price, makerFee, 'maker', false);
-    taker.recordFill(size, price, takerFee, this.clockMs);
+    taker.recordFill(lots, size, price, maker.priceTicks, takerFee, this.clockMs);
     this.fill(takerAcc, taker, tradeId, size, price, takerFee, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
     house.transfersNet = house.transfersNet.plus(makerFee).plus(takerFee);
@@ -864,7 +900,7 @@ export class SimExchange {
     const inst = this.instruments.get(order.instrumentId) as InstrumentState;
     const acc = this.accounts.get(order.accountId) as Account;
     inst.book.remove(order);
-    if (!order.reduceOnly) acc.exposureOf(order.instrumentId).add(order, order.remainingSize, -1);
+    if (!order.reduceOnly) acc.exposureOf(order.instrumentId, inst.scale).add(order, order.remainingLots, -1);
     this.endOrder(order, status, reason);
   }
 
@@ -1039,6 +1075,7 @@ export class SimExchange {
     price: Decimal,
   ) {
     const order = new SimOrder(
+      (this.instruments.get(instrumentId) as InstrumentState).scale,
       this.config.venueId,
       acc.accountId,
       instrumentId,
@@ -1052,7 +1089,7 @@ export class SimExchange {
       false,
       this.clockMs,
     );
-    order.recordFill(size, price, ZERO, this.clockMs);
+    order.recordFill(order.sizeLots, size, price, order.scale.ticksOf(price), ZERO, this.clockMs);
     this.closeOrder(order);
     return order;
   }

@@ -46,16 +46,32 @@ export interface InstrumentMargin {
   readonly maintenanceMargin: Decimal;
 }
 
+/** The part of an instrument's margin that depends on the position and mark only (not on resting orders). */
+export interface PositionMargin {
+  /** |size| x mark */
+  readonly held: Decimal;
+  readonly unrealizedPnl: Decimal;
+  readonly maintenanceMargin: Decimal;
+}
+
 /**
- * True when two inputs hold the same Decimal objects (and leverage): Decimals are
- * immutable, so the same objects are the same values and the same part follows.
+ * True when two inputs hold the same position Decimal objects (size, cost basis, mark,
+ * rate): Decimals are immutable, so the same objects are the same values and the same
+ * `positionMargin` follows.
  */
-export function sameMarginInput(a: InstrumentMarginInput, b: InstrumentMarginInput): boolean {
+export function samePositionInput(a: InstrumentMarginInput, b: InstrumentMarginInput): boolean {
   return (
     a.size === b.size &&
     a.costBasis === b.costBasis &&
     a.mark === b.mark &&
-    a.maintenanceMarginRate === b.maintenanceMarginRate &&
+    a.maintenanceMarginRate === b.maintenanceMarginRate
+  );
+}
+
+/** `samePositionInput`, and the same leverage and resting notionals: the same `instrumentMargin`. */
+export function sameMarginInput(a: InstrumentMarginInput, b: InstrumentMarginInput): boolean {
+  return (
+    samePositionInput(a, b) &&
     a.leverage === b.leverage &&
     a.buyNotional === b.buyNotional &&
     a.sellNotional === b.sellNotional
@@ -67,15 +83,30 @@ export function unrealizedPnl(size: Decimal, costBasis: Decimal, mark: Decimal):
   return size.mul(mark).minus(costBasis);
 }
 
-export function instrumentMargin(i: InstrumentMarginInput): InstrumentMargin {
+export function positionMargin(i: InstrumentMarginInput): PositionMargin {
   const held = i.size.abs().mul(i.mark);
+  return {
+    held,
+    unrealizedPnl: unrealizedPnl(i.size, i.costBasis, i.mark),
+    maintenanceMargin: held.mul(i.maintenanceMarginRate),
+  };
+}
+
+/** (held + open-order excess) / leverage, with `held` from `positionMargin` of the same input. */
+export function initialMargin(i: InstrumentMarginInput, held: Decimal): Decimal {
   const buyExcess = i.size.isNeg() ? i.buyNotional.minus(held) : i.buyNotional;
   const sellExcess = i.size.isPos() ? i.sellNotional.minus(held) : i.sellNotional;
   const excess = Decimal.max(ZERO, buyExcess, sellExcess);
+  return held.plus(excess).div(i.leverage);
+}
+
+/** One instrument's margin from its position part (computed here when not given). */
+export function instrumentMargin(i: InstrumentMarginInput, known?: PositionMargin): InstrumentMargin {
+  const p = known ?? positionMargin(i);
   return {
-    unrealizedPnl: unrealizedPnl(i.size, i.costBasis, i.mark),
-    initialMargin: held.plus(excess).div(i.leverage),
-    maintenanceMargin: held.mul(i.maintenanceMarginRate),
+    unrealizedPnl: p.unrealizedPnl,
+    initialMargin: initialMargin(i, p.held),
+    maintenanceMargin: p.maintenanceMargin,
   };
 }
 

@@ -14,22 +14,32 @@ import {
   ZERO,
 } from '@perpmesh/core';
 import type { OrderEndReason, OrderView, Reject } from './events.js';
+import { type InstrumentScale, notionalUnits } from './fixed.js';
 
 export class SimOrder {
-  filledSize: Decimal = ZERO;
-  /** Sum of fill size x price, for the average fill price. */
-  filledNotional: Decimal = ZERO;
-  feesPaid: Decimal = ZERO;
-  unfilledSize: Decimal = ZERO;
+  /** Exact quantities in whole lots (fixed-point, fixed.ts); Decimals below are views of them. */
+  #sizeLots: number;
+  #filledLots = 0;
+  #unfilledLots = 0;
   /** size - filled - unfilled, kept on every change of the three (it is read far more often than they change). */
-  #remaining: Decimal;
+  #remainingLots: number;
+  /** Sum of fill lots x ticks (units of tick x lot), for the average fill price. */
+  #filledNotional = 0n;
+  /** Notional of fills at prices off the tick grid (a liquidation at such a mark). */
+  #offGridNotional: Decimal | undefined;
   #size: Decimal;
+  #filledSize: Decimal = ZERO;
+  #unfilledSize: Decimal = ZERO;
+  feesPaid: Decimal = ZERO;
+  /** The limit price in whole ticks (NaN for a market order or a price off the tick grid). */
+  readonly priceTicks: number;
   status: OrderStatus = 'accepted';
   endReason: OrderEndReason | undefined;
   reject: Reject | undefined;
   updatedMs: EpochMs;
 
   constructor(
+    readonly scale: InstrumentScale,
     readonly venueId: VenueId,
     readonly accountId: AccountId,
     readonly instrumentId: InstrumentId,
@@ -45,7 +55,10 @@ export class SimOrder {
   ) {
     this.updatedMs = createdMs;
     this.#size = size;
-    this.#remaining = size;
+    // NaN until validated when off the lot grid; the venue rules refuse such an order first.
+    this.#sizeLots = scale.lotsOf(size);
+    this.#remainingLots = this.#sizeLots;
+    this.priceTicks = price === undefined ? Number.NaN : scale.ticksOf(price);
   }
 
   get size(): Decimal {
@@ -55,11 +68,28 @@ export class SimOrder {
   /** Capped before acceptance (reduce-only to the position). */
   set size(size: Decimal) {
     this.#size = size;
-    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
+    this.#sizeLots = this.scale.lotsOf(size);
+    this.#remainingLots = this.#sizeLots - this.#filledLots - this.#unfilledLots;
+  }
+
+  get sizeLots(): number {
+    return this.#sizeLots;
+  }
+
+  get filledSize(): Decimal {
+    return this.#filledSize;
+  }
+
+  get unfilledSize(): Decimal {
+    return this.#unfilledSize;
+  }
+
+  get remainingLots(): number {
+    return this.#remainingLots;
   }
 
   get remainingSize(): Decimal {
-    return this.#remaining;
+    return this.scale.size(this.#remainingLots);
   }
 
   get isOpen(): boolean {
@@ -71,19 +101,28 @@ export class SimOrder {
     return this.side === 'buy' ? 1 : -1;
   }
 
-  recordFill(size: Decimal, price: Decimal, fee: Decimal, nowMs: EpochMs): void {
-    this.filledSize = this.filledSize.plus(size);
-    this.filledNotional = this.filledNotional.plus(size.mul(price));
+  /**
+   * A fill of `lots` (`size` as a Decimal) at `price` (`ticks` of it). Trades are at resting
+   * prices, on the tick grid; only a liquidation at a mark set off the grid is not.
+   */
+  recordFill(lots: number, size: Decimal, price: Decimal, ticks: number, fee: Decimal, nowMs: EpochMs): void {
+    this.#filledLots += lots;
+    this.#filledSize = this.#filledSize.plus(size);
+    if (Number.isSafeInteger(ticks)) this.#filledNotional += notionalUnits(lots, ticks);
+    else this.#offGridNotional = (this.#offGridNotional ?? ZERO).plus(size.mul(price));
     this.feesPaid = this.feesPaid.plus(fee);
-    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
-    this.status = this.filledSize.eq(this.size) ? 'filled' : 'partially_filled';
+    this.#remainingLots = this.#sizeLots - this.#filledLots - this.#unfilledLots;
+    this.status = this.#filledLots === this.#sizeLots ? 'filled' : 'partially_filled';
     this.updatedMs = nowMs;
   }
 
   /** Ends the order with whatever is left unfilled. */
   end(status: 'canceled' | 'expired', reason: OrderEndReason, nowMs: EpochMs): void {
-    this.unfilledSize = this.unfilledSize.plus(this.remainingSize);
-    this.#remaining = this.#size.minus(this.filledSize).minus(this.unfilledSize);
+    if (this.#remainingLots !== 0) {
+      this.#unfilledLots += this.#remainingLots;
+      this.#unfilledSize = this.scale.size(this.#unfilledLots);
+      this.#remainingLots = 0;
+    }
     this.status = status;
     this.endReason = reason;
     this.updatedMs = nowMs;
@@ -106,7 +145,13 @@ export class SimOrder {
     view.size = this.size;
     view.filledSize = this.filledSize;
     view.unfilledSize = this.unfilledSize;
-    if (!this.filledSize.isZero()) view.avgFillPrice = this.filledNotional.div(this.filledSize);
+    // The exact notional over the exact size: the same quotient as Decimal sums gave.
+    if (this.#filledLots !== 0) {
+      const notional = this.scale.notional(this.#filledNotional);
+      view.avgFillPrice = (
+        this.#offGridNotional === undefined ? notional : notional.plus(this.#offGridNotional)
+      ).div(this.#filledSize);
+    }
     view.feesPaid = this.feesPaid;
     view.reduceOnly = this.reduceOnly;
     view.status = this.status;

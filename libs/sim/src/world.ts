@@ -229,7 +229,9 @@ interface VenueState {
   readonly quoting: {
     readonly requoteMove: Decimal;
     readonly halfSpread: Decimal;
-    readonly spacing: Decimal;
+    /** Per level, the factor of the quote center: 1 - offset for bids, 1 + offset for asks. */
+    readonly bidFactors: readonly Decimal[];
+    readonly askFactors: readonly Decimal[];
   };
   readonly exchange: SimExchange;
   readonly instruments: Map<InstrumentId, VenueInstrumentState>;
@@ -291,12 +293,18 @@ export class SimWorld {
       exchange.deposit(MARKET_MAKER_ACCOUNT_ID, v.marketMaker.collateral);
       exchange.deposit(NOISE_ACCOUNT_ID, v.noise.collateral);
       const bps = new Decimal('0.0001');
+      const halfSpread = bps.mul(floatToDecimal(v.marketMaker.halfSpreadBps));
+      const spacing = bps.mul(floatToDecimal(v.marketMaker.levelSpacingBps));
+      const offsets = Array.from({ length: v.marketMaker.levels }, (_, level) =>
+        halfSpread.plus(spacing.mul(level)),
+      );
       this.venues.set(venueId, {
         params: v,
         quoting: {
           requoteMove: bps.mul(floatToDecimal(v.marketMaker.requoteBps)),
-          halfSpread: bps.mul(floatToDecimal(v.marketMaker.halfSpreadBps)),
-          spacing: bps.mul(floatToDecimal(v.marketMaker.levelSpacingBps)),
+          halfSpread,
+          bidFactors: offsets.map((offset) => new Decimal(1).minus(offset)),
+          askFactors: offsets.map((offset) => offset.plus(1)),
         },
         exchange,
         instruments,
@@ -404,7 +412,7 @@ export class SimWorld {
     const mm = venue.params.marketMaker;
     const id = vi.spec.instrumentId;
     const mark = ex.markPrice(id) as Decimal;
-    const { requoteMove, halfSpread, spacing } = venue.quoting;
+    const { requoteMove, halfSpread, bidFactors, askFactors } = venue.quoting;
     const stale =
       vi.quotedCenter === undefined ||
       nowMs - vi.quotedAtMs >= mm.refreshMs ||
@@ -420,9 +428,8 @@ export class SimWorld {
     ex.batch(() => {
       ex.cancelAllOrders({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...this.nonce(venue) });
       for (let level = 0; level < mm.levels; level++) {
-        const offset = halfSpread.plus(spacing.mul(level));
         for (const side of ['buy', 'sell'] as const) {
-          const raw = side === 'buy' ? center.mul(new Decimal(1).minus(offset)) : center.mul(offset.plus(1));
+          const raw = center.mul((side === 'buy' ? bidFactors : askFactors)[level] as Decimal);
           const price = roundToStep(raw, vi.spec.tickSize, side === 'buy' ? 'down' : 'up');
           const scale = floatToDecimal((1 + level * 0.4) * (0.6 + 0.8 * rng.float()));
           const size = Decimal.max(

@@ -1,0 +1,85 @@
+/**
+ * Exact fixed-point quantities of one instrument, as the matching engine keeps them:
+ * prices as whole ticks and sizes as whole lots (safe integers), notionals (lots x ticks)
+ * as bigint in units of tickSize x lotSize. Decimals exist only at the edges (requests,
+ * events, views, margin), converted here and nowhere else. Every conversion is exact:
+ * a value that is not a whole number of ticks or lots, or too large for a safe integer,
+ * converts to NaN and the caller refuses it.
+ */
+import { type Decimal, ValidationError, ZERO } from '@perpmesh/core';
+import type { InstrumentSpec } from './config.js';
+
+export class InstrumentScale {
+  readonly tickSize: Decimal;
+  readonly lotSize: Decimal;
+  /** tickSize x lotSize: the unit of a notional in lots x ticks. */
+  readonly notionalUnit: Decimal;
+  private readonly tickDecimals: number | undefined;
+  private readonly lotDecimals: number | undefined;
+
+  constructor(spec: InstrumentSpec) {
+    this.tickSize = spec.tickSize;
+    this.lotSize = spec.lotSize;
+    this.tickDecimals = powerOfTenDecimals(spec.tickSize);
+    this.lotDecimals = powerOfTenDecimals(spec.lotSize);
+    this.notionalUnit = spec.tickSize.mul(spec.lotSize);
+    // The largest order must be a safe number of lots (book totals add up resting orders).
+    if (!Number.isSafeInteger(this.lotsOf(spec.maxOrderSize))) {
+      throw new ValidationError(
+        'maxOrderSize',
+        `${spec.instrumentId}: ${spec.maxOrderSize.toFixed()} is not a whole number of lots ${spec.lotSize.toFixed()} below 2^53`,
+      );
+    }
+  }
+
+  /** The price in whole ticks; NaN when it is not a whole, safe number of ticks. */
+  ticksOf(price: Decimal): number {
+    return wholeMultiple(price, this.tickSize, this.tickDecimals);
+  }
+
+  /** The size in whole lots; NaN when it is not a whole, safe number of lots. */
+  lotsOf(size: Decimal): number {
+    return wholeMultiple(size, this.lotSize, this.lotDecimals);
+  }
+
+  price(ticks: number): Decimal {
+    return this.tickSize.mul(ticks);
+  }
+
+  size(lots: number): Decimal {
+    return lots === 0 ? ZERO : this.lotSize.mul(lots);
+  }
+
+  notional(units: bigint): Decimal {
+    return units === 0n ? ZERO : this.notionalUnit.mul(units.toString());
+  }
+}
+
+/** k when `step` is 10^-k (0.001 -> 3, 1 -> 0), else undefined. */
+export function powerOfTenDecimals(step: Decimal): number | undefined {
+  const text = step.toFixed();
+  if (text === '1') return 0;
+  return /^0\.0*1$/.test(text) ? text.length - 2 : undefined;
+}
+
+/**
+ * value / step as a safe integer, or NaN. With a step of 10^-k (most ticks and lots) the
+ * digits of `value` written with k decimals are the answer (no division).
+ */
+export function wholeMultiple(value: Decimal, step: Decimal, stepDecimals?: number): number {
+  if (stepDecimals !== undefined) {
+    if (value.decimalPlaces() > stepDecimals) return Number.NaN;
+    const text = value.toFixed(stepDecimals);
+    const n = Number(stepDecimals === 0 ? text : text.replace('.', ''));
+    return Number.isSafeInteger(n) ? n : Number.NaN;
+  }
+  const q = value.div(step);
+  if (!q.isInteger()) return Number.NaN;
+  const n = q.toNumber();
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+/** lots x ticks as an exact notional in units of tickSize x lotSize. */
+export function notionalUnits(lots: number, ticks: number): bigint {
+  return BigInt(lots) * BigInt(ticks);
+}

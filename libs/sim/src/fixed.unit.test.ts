@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Decimal } from '@perpmesh/core';
+import { InstrumentScale, notionalUnits, powerOfTenDecimals, wholeMultiple } from './fixed.js';
+import { venuePreset } from './presets.js';
+import { SimRng } from './rng.js';
+
+const d = (v: string) => new Decimal(v);
+const btc = () => {
+  const spec = venuePreset('paper').instruments.find((i) => i.instrumentId === 'BTC-USDC-PERP');
+  assert.ok(spec);
+  return spec;
+};
+
+describe('fixed point (ticks and lots)', () => {
+  test('steps of 10^-k are recognised; others are not', () => {
+    assert.equal(powerOfTenDecimals(d('1')), 0);
+    assert.equal(powerOfTenDecimals(d('0.1')), 1);
+    assert.equal(powerOfTenDecimals(d('0.00001')), 5);
+    assert.equal(powerOfTenDecimals(d('0.5')), undefined);
+    assert.equal(powerOfTenDecimals(d('10')), undefined);
+    assert.equal(powerOfTenDecimals(d('0.0025')), undefined);
+  });
+
+  test('whole multiples convert exactly; off-grid and unsafe values are NaN', () => {
+    const scale = new InstrumentScale(btc()); // tick 0.1, lot 0.001
+    assert.equal(scale.ticksOf(d('60000.1')), 600001);
+    assert.equal(scale.ticksOf(d('60000')), 600000);
+    assert.ok(Number.isNaN(scale.ticksOf(d('60000.05'))));
+    assert.equal(scale.lotsOf(d('0.25')), 250);
+    assert.ok(Number.isNaN(scale.lotsOf(d('0.0005'))));
+    assert.ok(Number.isNaN(scale.ticksOf(d('1e20'))), 'beyond 2^53 ticks');
+    assert.equal(scale.size(250).toFixed(), '0.25');
+    assert.equal(scale.price(600001).toFixed(), '60000.1');
+    assert.equal(scale.notional(notionalUnits(250, 600001)).toFixed(), d('0.25').mul('60000.1').toFixed());
+  });
+
+  test('the digit path and the division path agree (random values and steps)', () => {
+    const rng = SimRng.fromSeed(7);
+    for (const stepText of ['1', '0.1', '0.01', '0.001', '0.00001']) {
+      const step = d(stepText);
+      const k = powerOfTenDecimals(step);
+      assert.notEqual(k, undefined);
+      for (let i = 0; i < 500; i++) {
+        const digits = rng.int(1, 12);
+        const places = rng.int(0, 7);
+        const value = d(String(rng.int(0, 10 ** Math.min(digits, 9)))).div(d('10').pow(places));
+        const fast = wholeMultiple(value, step, k);
+        const slow = wholeMultiple(value, step);
+        assert.ok(
+          Object.is(fast, slow) || (Number.isNaN(fast) && Number.isNaN(slow)),
+          `${value} / ${stepText}`,
+        );
+      }
+    }
+    assert.equal(wholeMultiple(d('2.5'), d('0.5')), 5);
+    assert.ok(Number.isNaN(wholeMultiple(d('2.6'), d('0.5'))));
+  });
+});
