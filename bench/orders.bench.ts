@@ -187,6 +187,18 @@ async function stageMeans(httpUrl: string): Promise<string> {
     .join('\n');
 }
 
+/** Exec events and calls to the log so far (perpmesh_exec_publish_batch_events; 0 when not batching). */
+async function publishBatches(httpUrl: string): Promise<{ events: number; calls: number }> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const read = (suffix: string): number =>
+    Number(
+      new RegExp(`^perpmesh_exec_publish_batch_events_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(
+        text,
+      )?.[1] ?? 0,
+    );
+  return { events: read('sum'), calls: read('count') };
+}
+
 /** What the bench is doing, for the failure message. */
 let phase = 'start';
 
@@ -352,7 +364,6 @@ async function main(): Promise<void> {
     // Every bench order rests at the venue and holds margin: between phases the resting orders
     // are canceled (through execution, and the raw ones at the venue) and execution has seen
     // every cancel before the next phase is timed.
-    const lighterVenue = await stack.venue(NONCE_VENUE);
     const freeMargin = async (): Promise<void> => {
       for (const v of ['paper', NONCE_VENUE]) {
         await call<CancelAllOrdersRequest, CancelAllOrdersResponse>(exec.cancelAllOrders.bind(exec), {
@@ -361,8 +372,8 @@ async function main(): Promise<void> {
           instrument: '',
         });
       }
+      // The raw createOrder ones (only on `paper`: the strict-nonce venue's are all execution's).
       await venue.cancelAllOrders(BTC);
-      await lighterVenue.cancelAllOrders(BTC);
       await eventually(
         'execution has no open order left after cancel-all',
         async () => {
@@ -405,9 +416,14 @@ async function main(): Promise<void> {
         // A fresh process: warm its JIT and connections, in flight as timed, before timing.
         await perSecond(64, 128, () => roundTrip());
         for (const window of WINDOWS) {
+          const batchesBefore = await publishBatches(stack.execution.httpUrl);
           const { ordersPerS, cpuPerOrder } = await timedOrders(window, exec, [stack.execution.pid]);
+          const batchesAfter = await publishBatches(stack.execution.httpUrl);
+          const events = batchesAfter.events - batchesBefore.events;
+          const calls = batchesAfter.calls - batchesBefore.calls;
+          const perCall = calls > 0 ? `, ${(events / calls).toFixed(2)} events per log call` : '';
           abRows.push(
-            `  round ${round}, ${AB_SWITCH} ${setting.padEnd(3)}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${cpuPerOrder[0]} ms per order`,
+            `  round ${round}, ${AB_SWITCH} ${setting.padEnd(3)}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${cpuPerOrder[0]} ms per order${perCall}`,
           );
         }
       }

@@ -23,16 +23,25 @@ interface Waiting {
 export class PublishCoalescer {
   readonly #log: Pick<EventLog, 'publish' | 'publishBatch'>;
   readonly #maxBatch: number;
+  readonly #onFlush: ((messages: number) => void) | undefined;
   #waiting: Waiting[] = [];
   #scheduled = false;
 
-  constructor(log: Pick<EventLog, 'publish' | 'publishBatch'>, options: { maxBatch?: number } = {}) {
+  constructor(
+    log: Pick<EventLog, 'publish' | 'publishBatch'>,
+    options: {
+      maxBatch?: number;
+      /** Told how many messages each call to the log carried (a metric of how much is shared). */
+      onFlush?: (messages: number) => void;
+    } = {},
+  ) {
     const maxBatch = options.maxBatch ?? DEFAULT_COALESCE_MAX_BATCH;
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
       throw new RangeError(`maxBatch must be a whole number >= 1, got ${maxBatch}`);
     }
     this.#log = log;
     this.#maxBatch = maxBatch;
+    this.#onFlush = options.onFlush;
   }
 
   /** Resolves with this message's ack once stored; rejects with this message's failure. */
@@ -56,6 +65,7 @@ export class PublishCoalescer {
     const batch = this.#waiting;
     if (batch.length === 0) return;
     this.#waiting = [];
+    this.#onFlush?.(batch.length);
     if (batch.length === 1) {
       const only = batch[0] as Waiting;
       this.#log.publish(only.msg).then(only.resolve, only.reject);

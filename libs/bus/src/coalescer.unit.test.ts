@@ -41,9 +41,11 @@ class FakeLog {
 describe('PublishCoalescer', () => {
   test('publishes of one turn leave as one batch; each caller gets its own ack', async () => {
     const log = new FakeLog();
-    const coalescer = new PublishCoalescer(log);
+    const flushed: number[] = [];
+    const coalescer = new PublishCoalescer(log, { onFlush: (n) => flushed.push(n) });
     const acks = await Promise.all(['a', 'b', 'c'].map((id) => coalescer.publish(msg(id))));
     assert.deepEqual(log.calls, [['batch', 'a', 'b', 'c']]);
+    assert.deepEqual(flushed, [3]);
     assert.deepEqual(
       acks.map((a) => a.seq),
       [1, 2, 3],

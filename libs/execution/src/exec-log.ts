@@ -50,6 +50,8 @@ export interface ExecPublisherDeps {
    * publishes each on its own.
    */
   readonly batchPublishes?: boolean;
+  /** Told how many events each call to the log carried, when batching (a metric). */
+  readonly onPublishBatch?: (events: number) => void;
 }
 
 export class ExecPublisher {
@@ -65,7 +67,9 @@ export class ExecPublisher {
   constructor(deps: ExecPublisherDeps) {
     this.#deps = deps;
     const batch = deps.batchPublishes ?? process.env[EXEC_PUBLISH_BATCHING_ENV] !== 'off';
-    this.#sink = batch ? new PublishCoalescer(deps.log) : deps.log;
+    this.#sink = batch
+      ? new PublishCoalescer(deps.log, deps.onPublishBatch ? { onFlush: deps.onPublishBatch } : {})
+      : deps.log;
     deps.health.ready(EVENT_LOG_COMPONENT);
   }
 
