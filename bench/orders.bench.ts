@@ -24,6 +24,7 @@
  *   ORDERS_BENCH_AB=publish-batching|redis-pipelining (which switch the off/on rows test,
  *     default publish-batching: execution's one JetStream batch for concurrent placements)
  *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
+ *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
  *
  * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
  * Prints numbers; asserts nothing about time.
@@ -386,6 +387,14 @@ async function main(): Promise<void> {
         { timeoutMs: 120_000, intervalMs: 200 },
       );
     };
+    // A fresh process spends far more CPU per order on its first thousand orders (JIT tiers,
+    // lazily loaded code): CPU per order is compared only after this many, in flight as timed.
+    const WARMUP_ORDERS = Number(process.env.ORDERS_BENCH_WARMUP ?? 1024);
+    const warmUp = async (client: ExecutionClient): Promise<void> => {
+      await freeMargin();
+      await perSecond(64, WARMUP_ORDERS, () => roundTrip('paper', client));
+      await freeMargin();
+    };
     /** Orders/s with `window` in flight and the CPU ms per order of each process in `pids`. */
     const timedOrders = async (
       window: number,
@@ -409,12 +418,10 @@ async function main(): Promise<void> {
     for (let round = 1; round <= AB_ROUNDS; round++) {
       for (const setting of ['off', 'on'] as const) {
         phase = `${AB_SWITCH} ${setting}, round ${round}`;
-        await freeMargin();
         await stack.execution.stop();
         stack.execution.start({ env: { [AB_SWITCHES[AB_SWITCH]]: setting } });
         await stack.execution.waitReady();
-        // A fresh process: warm its JIT and connections, in flight as timed, before timing.
-        await perSecond(64, 128, () => roundTrip());
+        await warmUp(exec);
         for (const window of WINDOWS) {
           const batchesBefore = await publishBatches(stack.execution.httpUrl);
           const { ordersPerS, cpuPerOrder } = await timedOrders(window, exec, [stack.execution.pid]);
@@ -457,12 +464,11 @@ async function main(): Promise<void> {
       for (let round = 1; round <= REPLICA_ROUNDS; round++) {
         for (const processes of [1, 2] as const) {
           phase = `${processes} execution process(es), round ${round}`;
-          await freeMargin();
           if (processes === 2) {
             second.start();
             await second.waitReady();
-            await perSecond(64, 128, () => roundTrip('paper', balanced));
-          }
+            await warmUp(balanced);
+          } else await freeMargin();
           for (const window of WINDOWS) {
             const pids = processes === 2 ? [stack.execution.pid, second.pid] : [stack.execution.pid];
             const client = processes === 2 ? balanced : exec;
