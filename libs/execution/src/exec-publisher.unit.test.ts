@@ -8,9 +8,9 @@ import {
   PublishFailedError,
 } from '@perpmesh/bus';
 import { type Envelope, subjects } from '@perpmesh/contracts';
-import { dec } from '@perpmesh/core';
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
 import { EVENT_LOG_COMPONENT, ExecPublisher } from './exec-log.js';
+import { limitOrderRequest } from './fixtures.test-helper.js';
 import { newTrackedOrder, snapshotOf, type TrackedOrder } from './orders.js';
 import { transitionOrder } from './venue-reports.js';
 import { orderEventEnvelope } from './wire.js';
@@ -18,23 +18,7 @@ import { orderEventEnvelope } from './wire.js';
 const T0 = 1_700_000_000_000;
 
 function order(clientOrderId: string): TrackedOrder {
-  return newTrackedOrder(
-    {
-      clientOrderId,
-      venue: 'paper',
-      account: 'main',
-      instrument: 'BTC-USDC-PERP',
-      side: 'buy',
-      type: 'limit',
-      timeInForce: 'gtc',
-      price: dec('60000'),
-      size: dec('0.01'),
-      reduceOnly: false,
-    },
-    '',
-    T0,
-    'USDC',
-  );
+  return newTrackedOrder(limitOrderRequest(clientOrderId), '', T0, 'USDC');
 }
 
 function submitted(o: TrackedOrder): Envelope {
