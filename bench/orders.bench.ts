@@ -422,6 +422,13 @@ async function main(): Promise<void> {
         stack.execution.start({ env: { [AB_SWITCHES[AB_SWITCH]]: setting } });
         await stack.execution.waitReady();
         await warmUp(exec);
+        // One at a time too: what the switch does to the latency of a lone order.
+        const lone: number[] = [];
+        for (let i = 0; i < Math.min(N, 100); i++) lone.push((await roundTrip()).eventMs);
+        lone.sort((a, b) => a - b);
+        abRows.push(
+          `  round ${round}, ${AB_SWITCH} ${setting.padEnd(3)}, one at a time: PlaceOrder -> ACCEPTED p50 ${quantile(lone, 0.5).toFixed(2)} ms, p99 ${quantile(lone, 0.99).toFixed(2)} ms (${lone.length})`,
+        );
         for (const window of WINDOWS) {
           const batchesBefore = await publishBatches(stack.execution.httpUrl);
           const { ordersPerS, cpuPerOrder } = await timedOrders(window, exec, [stack.execution.pid]);
