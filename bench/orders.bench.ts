@@ -14,11 +14,17 @@
  * Also: each raw hop on its own (p50 and mean, next to execution's stage means from
  * /metrics), the venue call done raw (createOrder straight to the paper venue from here:
  * the venue hop with the venue's own work), and orders/s with 16 and 64 in flight with the
- * CPU each process spent per order (from /proc), which is what bounds throughput here.
+ * CPU each process spent per order (from /proc), which is what bounds throughput here; the
+ * same in-flight orders through two execution processes behind a round-robin client, against
+ * one process, in the same run.
  *
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
- *   ORDERS_BENCH_AB_ROUNDS=0 ... (skip the Redis auto-pipelining off/on rows, default 1 round)
+ *   ORDERS_BENCH_AB_ROUNDS=0 ... (skip the off/on rows of a switch, default 1 round)
+ *   ORDERS_BENCH_AB=publish-batching|redis-pipelining (which switch the off/on rows test,
+ *     default publish-batching: execution's one JetStream batch for concurrent placements)
+ *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
+ *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
  *
  * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
  * Prints numbers; asserts nothing about time.
@@ -31,14 +37,20 @@ import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { NatsEventLog } from '@perpmesh/bus';
 import {
+  type CancelAllOrdersRequest,
+  type CancelAllOrdersResponse,
   decodeEnvelope,
   type GetOrderRequest,
   type GetOrderResponse,
+  type ListOpenOrdersRequest,
+  type ListOpenOrdersResponse,
   OrderEventKind,
   type PlaceOrderRequest,
 } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
+import { EXEC_PUBLISH_BATCHING_ENV } from '@perpmesh/execution';
 import { REDIS_AUTO_PIPELINING_ENV } from '@perpmesh/state';
+import { eventually } from '@perpmesh/testing';
 import { Redis } from 'ioredis';
 import {
   ACCOUNT,
@@ -58,8 +70,19 @@ process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 const N = Number(process.env.ORDERS_BENCH_N ?? 200);
 const WARMUP = 20;
 const WINDOWS = [16, 64] as const;
-/** Rounds of the Redis auto-pipelining before/after (execution restarted off, then on, per round). */
+/** Rounds of a switch's before/after (execution restarted with it off, then on, per round). */
 const AB_ROUNDS = Number(process.env.ORDERS_BENCH_AB_ROUNDS ?? 1);
+/** The switches the before/after can test: each an env var execution reads at start (`off` / `on`). */
+const AB_SWITCHES = {
+  'publish-batching': EXEC_PUBLISH_BATCHING_ENV,
+  'redis-pipelining': REDIS_AUTO_PIPELINING_ENV,
+} as const;
+const AB_SWITCH = (process.env.ORDERS_BENCH_AB ?? 'publish-batching') as keyof typeof AB_SWITCHES;
+if (!(AB_SWITCH in AB_SWITCHES)) {
+  throw new Error(`ORDERS_BENCH_AB must be one of ${Object.keys(AB_SWITCHES).join(', ')}, got ${AB_SWITCH}`);
+}
+/** Rounds of one execution process vs two behind a round-robin client. */
+const REPLICA_ROUNDS = Number(process.env.ORDERS_BENCH_REPLICA_ROUNDS ?? 1);
 /** The harness's paper venue that demands an increasing nonce per API key. */
 const NONCE_VENUE = 'paper-lighter';
 
@@ -102,7 +125,7 @@ class AcceptedWaiters {
     }
   }
 
-  // Generous: right after an execution restart (the auto-pipelining rows) it replays and reconciles.
+  // Generous: right after an execution restart (the off/on rows) it replays and reconciles.
   wait(cid: string, timeoutMs = 30_000): Promise<void> {
     if (this.#seen.delete(cid)) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -165,11 +188,23 @@ async function stageMeans(httpUrl: string): Promise<string> {
     .join('\n');
 }
 
+/** Exec events and calls to the log so far (perpmesh_exec_publish_batch_events; 0 when not batching). */
+async function publishBatches(httpUrl: string): Promise<{ events: number; calls: number }> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const read = (suffix: string): number =>
+    Number(
+      new RegExp(`^perpmesh_exec_publish_batch_events_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(
+        text,
+      )?.[1] ?? 0,
+    );
+  return { events: read('sum'), calls: read('count') };
+}
+
 /** What the bench is doing, for the failure message. */
 let phase = 'start';
 
 async function main(): Promise<void> {
-  const stack = await E2eStack.create();
+  const stack = await E2eStack.create({ executionReplicas: REPLICA_ROUNDS > 0 ? 2 : 1 });
   const health = new Client(`127.0.0.1:${stack.ports.execution[0]?.grpc}`, credentials.createInsecure());
   let log: NatsEventLog | undefined;
   const rawCleanup: Array<() => Promise<void>> = [];
@@ -196,11 +231,14 @@ async function main(): Promise<void> {
         instrument: BTC,
         orderId: { $case: 'clientOrderId', value: anchor.clientOrderId },
       });
-    const roundTrip = async (venue = 'paper'): Promise<{ answerMs: number; eventMs: number }> => {
+    const roundTrip = async (
+      venue = 'paper',
+      client = exec,
+    ): Promise<{ answerMs: number; eventMs: number }> => {
       const req = nextOrder(venue);
       const seen = waiters.wait(req.clientOrderId);
       const start = performance.now();
-      await placeOrder(exec, req);
+      await placeOrder(client, req);
       const answerMs = performance.now() - start;
       await seen.catch(async (err: unknown) => {
         // Say what execution knows of the order: answered but no event, or no order at all.
@@ -324,31 +362,87 @@ async function main(): Promise<void> {
     // Read before the in-flight phase: these means are of one order at a time (plus warm-up).
     phase = 'after the sequential rows';
     const sequentialStages = await stageMeans(stack.execution.httpUrl);
-    // Before/after of the Redis store's auto-pipelining in this run: execution restarted with it
+    // Every bench order rests at the venue and holds margin: between phases the resting orders
+    // are canceled (through execution, and the raw ones at the venue) and execution has seen
+    // every cancel before the next phase is timed.
+    const freeMargin = async (): Promise<void> => {
+      for (const v of ['paper', NONCE_VENUE]) {
+        await call<CancelAllOrdersRequest, CancelAllOrdersResponse>(exec.cancelAllOrders.bind(exec), {
+          venue: v,
+          account: ACCOUNT,
+          instrument: '',
+        });
+      }
+      // The raw createOrder ones (only on `paper`: the strict-nonce venue's are all execution's).
+      await venue.cancelAllOrders(BTC);
+      await eventually(
+        'execution has no open order left after cancel-all',
+        async () => {
+          const open = await call<ListOpenOrdersRequest, ListOpenOrdersResponse>(
+            exec.listOpenOrders.bind(exec),
+            { venue: '', account: ACCOUNT, instrument: '' },
+          );
+          return open.orders.length === 0;
+        },
+        { timeoutMs: 120_000, intervalMs: 200 },
+      );
+    };
+    // A fresh process spends far more CPU per order on its first thousand orders (JIT tiers,
+    // lazily loaded code): CPU per order is compared only after this many, in flight as timed.
+    const WARMUP_ORDERS = Number(process.env.ORDERS_BENCH_WARMUP ?? 1024);
+    const warmUp = async (client: ExecutionClient): Promise<void> => {
+      await freeMargin();
+      await perSecond(64, WARMUP_ORDERS, () => roundTrip('paper', client));
+      await freeMargin();
+    };
+    /** Orders/s with `window` in flight and the CPU ms per order of each process in `pids`. */
+    const timedOrders = async (
+      window: number,
+      client: ExecutionClient,
+      pids: ReadonlyArray<number | undefined>,
+    ): Promise<{ ordersPerS: number; cpuPerOrder: string[] }> => {
+      const total = Math.max(N, window * 8);
+      const before = pids.map(cpuMs);
+      const ordersPerS = await perSecond(window, total, () => roundTrip('paper', client));
+      const after = pids.map(cpuMs);
+      const cpuPerOrder = pids.map((_, i) => {
+        const b = before[i];
+        const a = after[i];
+        return b === undefined || a === undefined ? '?' : ((a - b) / total).toFixed(2);
+      });
+      return { ordersPerS, cpuPerOrder };
+    };
+    // Before/after of one switch in this run (ORDERS_BENCH_AB): execution restarted with it
     // off, then on (alternating, so drift on a shared machine hits both), same in-flight orders.
-    const pipelining: string[] = [];
+    const abRows: string[] = [];
     for (let round = 1; round <= AB_ROUNDS; round++) {
       for (const setting of ['off', 'on'] as const) {
-        phase = `auto-pipelining ${setting}, round ${round}`;
+        phase = `${AB_SWITCH} ${setting}, round ${round}`;
         await stack.execution.stop();
-        stack.execution.start({ env: { [REDIS_AUTO_PIPELINING_ENV]: setting } });
+        stack.execution.start({ env: { [AB_SWITCHES[AB_SWITCH]]: setting } });
         await stack.execution.waitReady();
-        // A fresh process: warm its JIT and connections, in flight as timed, before timing.
-        // Few: every bench order rests at the venue and holds margin (too many get REJECTED).
-        await perSecond(64, 128, () => roundTrip());
+        await warmUp(exec);
+        // One at a time too: what the switch does to the latency of a lone order.
+        const lone: number[] = [];
+        for (let i = 0; i < Math.min(N, 100); i++) lone.push((await roundTrip()).eventMs);
+        lone.sort((a, b) => a - b);
+        abRows.push(
+          `  round ${round}, ${AB_SWITCH} ${setting.padEnd(3)}, one at a time: PlaceOrder -> ACCEPTED p50 ${quantile(lone, 0.5).toFixed(2)} ms, p99 ${quantile(lone, 0.99).toFixed(2)} ms (${lone.length})`,
+        );
         for (const window of WINDOWS) {
-          const total = Math.max(N, window * 8);
-          const before = cpuMs(stack.execution.pid);
-          const ordersPerS = await perSecond(window, total, () => roundTrip());
-          const after = cpuMs(stack.execution.pid);
-          const perOrder =
-            before === undefined || after === undefined ? '?' : ((after - before) / total).toFixed(2);
-          pipelining.push(
-            `  round ${round}, auto-pipelining ${setting.padEnd(3)}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${perOrder} ms per order`,
+          const batchesBefore = await publishBatches(stack.execution.httpUrl);
+          const { ordersPerS, cpuPerOrder } = await timedOrders(window, exec, [stack.execution.pid]);
+          const batchesAfter = await publishBatches(stack.execution.httpUrl);
+          const events = batchesAfter.events - batchesBefore.events;
+          const calls = batchesAfter.calls - batchesBefore.calls;
+          const perCall = calls > 0 ? `, ${(events / calls).toFixed(2)} events per log call` : '';
+          abRows.push(
+            `  round ${round}, ${AB_SWITCH} ${setting.padEnd(3)}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${cpuPerOrder[0]} ms per order${perCall}`,
           );
         }
       }
     }
+    await freeMargin();
     const inFlight: string[] = [];
     for (const window of WINDOWS) {
       phase = `${window} in flight`;
@@ -356,20 +450,50 @@ async function main(): Promise<void> {
       const healthPerS = await perSecond(window, total * 4, () => healthCheck(health));
       const floorPerS = await perSecond(window, total, rawFloor);
       const venueCreatePerS = await perSecond(window, total, venueCreate);
-      const cpuBefore = [cpuMs(stack.execution.pid), cpuMs(stack.paperVenue.pid)];
-      const ordersPerS = await perSecond(window, total, () => roundTrip());
-      const cpuAfter = [cpuMs(stack.execution.pid), cpuMs(stack.paperVenue.pid)];
-      const perOrder = (i: number) => {
-        const before = cpuBefore[i];
-        const after = cpuAfter[i];
-        return before === undefined || after === undefined ? '?' : ((after - before) / total).toFixed(2);
-      };
+      const { ordersPerS, cpuPerOrder } = await timedOrders(window, exec, [
+        stack.execution.pid,
+        stack.paperVenue.pid,
+      ]);
       // The same orders to a strict-nonce venue (one nonce sequence for the key): pipelined or not.
       const nonceOrdersPerS = await perSecond(window, total, () => roundTrip(NONCE_VENUE));
       inFlight.push(
-        `${window} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)}); venue createOrder raw ${venueCreatePerS.toFixed(0)}/s; CPU ms per order: execution ${perOrder(0)}, paper-venue ${perOrder(1)}`,
+        `${window} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)}); venue createOrder raw ${venueCreatePerS.toFixed(0)}/s; CPU ms per order: execution ${cpuPerOrder[0]}, paper-venue ${cpuPerOrder[1]}`,
         `${window} in flight to the strict-nonce venue ${NONCE_VENUE} (one API key): ${nonceOrdersPerS.toFixed(0)} orders/s to ACCEPTED (${(nonceOrdersPerS / ordersPerS).toFixed(2)}x the venue without nonces)`,
       );
+    }
+
+    // One execution process vs two behind a round-robin client (the claims make replicas safe),
+    // alternating, the same in-flight orders; CPU per order summed over the execution processes.
+    const replicaRows: string[] = [];
+    const second = stack.executions[1];
+    if (second) {
+      const balanced = stack.roundRobinExecutionClient();
+      for (let round = 1; round <= REPLICA_ROUNDS; round++) {
+        for (const processes of [1, 2] as const) {
+          phase = `${processes} execution process(es), round ${round}`;
+          if (processes === 2) {
+            second.start();
+            await second.waitReady();
+            await warmUp(balanced);
+          } else await freeMargin();
+          for (const window of WINDOWS) {
+            const pids = processes === 2 ? [stack.execution.pid, second.pid] : [stack.execution.pid];
+            const client = processes === 2 ? balanced : exec;
+            const { ordersPerS, cpuPerOrder } = await timedOrders(window, client, [
+              ...pids,
+              stack.paperVenue.pid,
+            ]);
+            const execCpu = cpuPerOrder.slice(0, pids.length);
+            const execSum = execCpu.every((c) => c !== '?')
+              ? execCpu.reduce((sum, c) => sum + Number(c), 0).toFixed(2)
+              : '?';
+            replicaRows.push(
+              `  round ${round}, ${processes} execution process${processes === 2 ? 'es' : ''}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, CPU ms per order: execution ${execSum} (${execCpu.join(' + ')}), paper-venue ${cpuPerOrder.at(-1)}`,
+            );
+          }
+          if (processes === 2) await second.stop();
+        }
+      }
     }
 
     const base = [...healthMs].sort((a, b) => a - b);
@@ -413,9 +537,13 @@ async function main(): Promise<void> {
     console.log(line(header));
     for (const row of rows) console.log(line(row));
     for (const line of inFlight) console.log(line);
-    if (pipelining.length > 0) {
-      console.log('Redis auto-pipelining in execution, before (off) / after (on), venue without nonces:');
-      for (const line of pipelining) console.log(line);
+    if (abRows.length > 0) {
+      console.log(`${AB_SWITCH} in execution, before (off) / after (on), venue without nonces:`);
+      for (const line of abRows) console.log(line);
+    }
+    if (replicaRows.length > 0) {
+      console.log('one execution process vs two behind a round-robin client, venue without nonces:');
+      for (const line of replicaRows) console.log(line);
     }
     console.log('the raw floor hop by hop (one at a time), ms:');
     HOPS.forEach((name, n) => {

@@ -496,6 +496,20 @@ export class E2eStack {
     return c;
   }
 
+  /**
+   * One client over every execution replica, calls spread round-robin by grpc-js (as a
+   * Kubernetes headless Service or a client-side balancer spreads them).
+   */
+  roundRobinExecutionClient(): ExecutionClient {
+    const targets = this.ports.execution.map((p) => `127.0.0.1:${p.grpc}`).join(',');
+    const c = new ExecutionServiceClient(`ipv4:${targets}`, credentials.createInsecure(), {
+      ...this.#interceptors(),
+      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    });
+    this.onClose(() => c.close());
+    return c;
+  }
+
   accountClient(): AccountClient {
     const c = new AccountServiceClient(
       `127.0.0.1:${this.ports.account.grpc}`,

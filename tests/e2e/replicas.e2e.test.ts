@@ -8,14 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { credentials } from '@grpc/grpc-js';
-import {
-  ExecutionServiceClient,
-  OrderStatus,
-  type PlaceOrderRequest,
-  type PlaceOrderResponse,
-} from '@perpmesh/contracts';
-import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
+import { OrderStatus, type PlaceOrderRequest, type PlaceOrderResponse } from '@perpmesh/contracts';
 import { eventually, freePort } from '@perpmesh/testing';
 import type { PaperVenueClient } from '@perpmesh/venues';
 import {
@@ -43,17 +36,6 @@ async function counterSum(httpUrl: string, name: string, label = ''): Promise<nu
     .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
-/** One client over every replica, calls spread round-robin by grpc-js. */
-function roundRobinClient(stack: E2eStack): ExecutionClient {
-  const targets = stack.ports.execution.map((p) => `127.0.0.1:${p.grpc}`).join(',');
-  const client = new ExecutionServiceClient(`ipv4:${targets}`, credentials.createInsecure(), {
-    interceptors: [bearerAuthInterceptor(new Secret(stack.token))],
-    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
-  });
-  stack.onClose(() => client.close());
-  return client;
-}
-
 describe('three execution replicas behind a round-robin client, one strict-nonce account', () => {
   let stack: E2eStack;
   let proxy: RecordingVenueProxy;
@@ -72,7 +54,7 @@ describe('three execution replicas behind a round-robin client, one strict-nonce
     await Promise.all(stack.executions.map((replica) => replica.waitReady()));
     execEvents = await stack.events(stack.filter('exec.>'));
     lighter = await stack.venue('paper-lighter');
-    balanced = roundRobinClient(stack);
+    balanced = stack.roundRobinExecutionClient();
   });
 
   after(async () => {

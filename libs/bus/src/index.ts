@@ -1,4 +1,5 @@
 // Public surface of @perpmesh/bus. Validation/resolution helpers stay internal.
+export { DEFAULT_COALESCE_MAX_BATCH, PublishCoalescer } from './coalescer.js';
 export { EmbeddedEventLog, type EmbeddedEventLogOptions } from './embedded.js';
 export {
   ConsumerConfigError,

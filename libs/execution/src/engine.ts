@@ -307,6 +307,7 @@ export class ExecutionEngine {
       health: this.#health,
       logger: this.#logger,
       onPublishFailure: () => this.#metrics.publishFailures.inc(),
+      onPublishBatch: (events) => this.#metrics.publishBatch.observe(events),
       track: (promise) => this.#track(promise),
     });
     this.#sender = new NonceSender({

@@ -7,10 +7,11 @@
  * that fails after the log's own retries is queued and retried with the same id (a fact
  * id: storing it twice is a no-op); `execution/event-log` is not ready while any is queued.
  */
-import type { EventLog } from '@perpmesh/bus';
+import { type EventLog, PublishCoalescer } from '@perpmesh/bus';
 import {
   decodeEnvelope,
   type Envelope,
+  type EnvelopeSink,
   type Fill,
   ORDER_EVENT_KIND,
   type OrderEvent as ProtoOrderEvent,
@@ -27,6 +28,12 @@ import { orderEventFromLog, orderRequestFromProto, venueFillFromProto } from './
 /** Readiness component: not ready while exec events wait to be stored. */
 export const EVENT_LOG_COMPONENT = 'execution/event-log';
 
+/**
+ * The env switch that turns the batching of concurrent publishes off when the caller did not
+ * choose (see `ExecPublisherDeps.batchPublishes`; the order bench's before/after).
+ */
+export const EXEC_PUBLISH_BATCHING_ENV = 'PERPMESH_EXEC_PUBLISH_BATCHING';
+
 export interface ExecPublisherDeps {
   readonly log: EventLog;
   readonly subjects: Subjects;
@@ -36,10 +43,21 @@ export interface ExecPublisherDeps {
   readonly onPublishFailure: () => void;
   /** Keeps a publish in the engine's in-flight set (so `settled()` and `stop()` wait for it). */
   readonly track: (promise: Promise<boolean>) => Promise<boolean> | undefined;
+  /**
+   * Events that concurrent orders publish in the same turn of the event loop (their
+   * write-ahead SUBMITTED, their ACCEPTED) leave as one `publishBatch`; each order still
+   * awaits its own event's ack. Default on; `false`, or `PERPMESH_EXEC_PUBLISH_BATCHING=off`,
+   * publishes each on its own.
+   */
+  readonly batchPublishes?: boolean;
+  /** Told how many events each call to the log carried, when batching (a metric). */
+  readonly onPublishBatch?: (events: number) => void;
 }
 
 export class ExecPublisher {
   readonly #deps: ExecPublisherDeps;
+  /** Where order events go: the log, or a coalescer in front of it. */
+  readonly #sink: EnvelopeSink;
   /** Ids published here: our own events coming back on the log tail are skipped. */
   readonly #ownIds = new Set<string>();
   /** Events whose publish failed: retried in order (same ids). */
@@ -48,6 +66,10 @@ export class ExecPublisher {
 
   constructor(deps: ExecPublisherDeps) {
     this.#deps = deps;
+    const batch = deps.batchPublishes ?? process.env[EXEC_PUBLISH_BATCHING_ENV] !== 'off';
+    this.#sink = batch
+      ? new PublishCoalescer(deps.log, deps.onPublishBatch ? { onFlush: deps.onPublishBatch } : {})
+      : deps.log;
     deps.health.ready(EVENT_LOG_COMPONENT);
   }
 
@@ -66,7 +88,8 @@ export class ExecPublisher {
       for (let i = 0; i < envelopes.length; i++) {
         const envelope = envelopes[i]!;
         try {
-          await publishEnvelope(this.#deps.log, envelope, this.#deps.subjects);
+          // One at a time per order: a fill is stored before the order event it causes.
+          await publishEnvelope(this.#sink, envelope, this.#deps.subjects);
         } catch (err) {
           this.#deps.onPublishFailure();
           this.#deps.logger.error(

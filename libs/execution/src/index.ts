@@ -23,6 +23,7 @@ export {
 } from './errors.js';
 export {
   EVENT_LOG_COMPONENT,
+  EXEC_PUBLISH_BATCHING_ENV,
   type ExecFoldTarget,
   ExecPublisher,
   type ExecPublisherDeps,

@@ -41,6 +41,12 @@ export function executionMetrics(metrics: ServiceMetrics) {
       ['stage'],
       STAGE_BUCKETS,
     ),
+    publishBatch: metrics.histogram(
+      'perpmesh_exec_publish_batch_events',
+      'Exec events per call to the event log when concurrent publishes are batched',
+      [],
+      [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    ),
     publishFailures: metrics.counter(
       'perpmesh_exec_publish_failures_total',
       'Exec events the event log did not store (retried with the same id)',

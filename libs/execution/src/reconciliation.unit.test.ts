@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dec, evolveOrder, type OrderRequest, type OrderStatus } from '@perpmesh/core';
+import { dec, evolveOrder, type OrderStatus } from '@perpmesh/core';
 import {
   type OrderRef,
   VenueDisconnectedError,
@@ -8,6 +8,7 @@ import {
   VenueOrderNotFoundError,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
+import { limitOrderRequest } from './fixtures.test-helper.js';
 import { newTrackedOrder, type TrackedOrder } from './orders.js';
 import {
   fetchedOrderVerdict,
@@ -21,19 +22,7 @@ import {
 const T0 = 1_700_000_000_000;
 
 function order(clientOrderId: string, venueOrderId?: string): TrackedOrder {
-  const request: OrderRequest = {
-    clientOrderId,
-    venue: 'paper',
-    account: 'main',
-    instrument: 'BTC-USDC-PERP',
-    side: 'buy',
-    type: 'limit',
-    timeInForce: 'gtc',
-    price: dec('60000'),
-    size: dec('0.01'),
-    reduceOnly: false,
-  };
-  const o = newTrackedOrder(request, '', T0, 'USDC');
+  const o = newTrackedOrder(limitOrderRequest(clientOrderId), '', T0, 'USDC');
   if (venueOrderId) o.state = evolveOrder(o.state, { kind: 'accepted', venueOrderId, tsEventMs: T0 + 1 });
   return o;
 }

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { type Envelope, ORDER_EVENT_KIND } from '@perpmesh/contracts';
 import { dec, type OrderEvent, type OrderRequest, type OrderStatus } from '@perpmesh/core';
 import type { VenueFill, VenueOrder } from '@perpmesh/venues';
+import { limitOrderRequest } from './fixtures.test-helper.js';
 import { newTrackedOrder, type OrderView } from './orders.js';
 import {
   orderEventOfVenueFill,
@@ -18,18 +19,7 @@ import {
 import { CANCEL_REJECTED_REASON_PREFIX, type EnvelopeContext } from './wire.js';
 
 const T0 = 1_700_000_000_000;
-const request: OrderRequest = {
-  clientOrderId: 'c1',
-  venue: 'paper',
-  account: 'main',
-  instrument: 'BTC-USDC-PERP',
-  side: 'buy',
-  type: 'limit',
-  timeInForce: 'gtc',
-  price: dec('60000'),
-  size: dec('0.01'),
-  reduceOnly: false,
-};
+const request: OrderRequest = limitOrderRequest('c1');
 const ctxA: EnvelopeContext = { source: 'execution/a', tsInitMs: T0 + 100 };
 const ctxB: EnvelopeContext = { source: 'execution/b', tsInitMs: T0 + 900 };
 

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { ORDER_EVENT_KIND } from '@perpmesh/contracts';
 import { dec, evolveOrder, type OrderRequest } from '@perpmesh/core';
 import type { VenueFill } from '@perpmesh/venues';
+import { limitOrderRequest } from './fixtures.test-helper.js';
 import type { TrackedOrder } from './orders.js';
 import {
   CANCEL_REJECTED_REASON_PREFIX,
@@ -14,18 +15,7 @@ import {
 } from './wire.js';
 
 const T0 = 1_700_000_000_000;
-const request: OrderRequest = {
-  clientOrderId: 'c1',
-  venue: 'paper',
-  account: 'main',
-  instrument: 'BTC-USDC-PERP',
-  side: 'buy',
-  type: 'limit',
-  timeInForce: 'gtc',
-  price: dec('60000.1'),
-  size: dec('0.01'),
-  reduceOnly: false,
-};
+const request: OrderRequest = limitOrderRequest('c1', { price: dec('60000.1') });
 
 function tracked(): TrackedOrder {
   return {

@@ -1,0 +1,95 @@
+/**
+ * Publishes that callers make in the same turn of the event loop leave as ONE
+ * `publishBatch` (one outbox write, one journal append on the embedded log, one pipelined
+ * round of publish-acks on NATS), while each caller still awaits ITS message's ack and gets
+ * ITS message's error: durability per message is exactly that of `publish`.
+ *
+ * Nothing is ordered between callers (as with concurrent `publish` calls); a caller that
+ * needs an order between two of its messages awaits the first before publishing the second.
+ * A turn with a single message uses `publish` (the path of one order at a time is unchanged).
+ */
+import { PublishBatchError } from './errors.js';
+import type { EventLog, OutgoingMessage, PublishAck } from './eventlog.js';
+
+/** Default bound of one batch: a larger turn is split (the rest goes in the next batch). */
+export const DEFAULT_COALESCE_MAX_BATCH = 256;
+
+interface Waiting {
+  readonly msg: OutgoingMessage;
+  readonly resolve: (ack: PublishAck) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class PublishCoalescer {
+  readonly #log: Pick<EventLog, 'publish' | 'publishBatch'>;
+  readonly #maxBatch: number;
+  readonly #onFlush: ((messages: number) => void) | undefined;
+  #waiting: Waiting[] = [];
+  #scheduled = false;
+
+  constructor(
+    log: Pick<EventLog, 'publish' | 'publishBatch'>,
+    options: {
+      maxBatch?: number;
+      /** Told how many messages each call to the log carried (a metric of how much is shared). */
+      onFlush?: (messages: number) => void;
+    } = {},
+  ) {
+    const maxBatch = options.maxBatch ?? DEFAULT_COALESCE_MAX_BATCH;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
+      throw new RangeError(`maxBatch must be a whole number >= 1, got ${maxBatch}`);
+    }
+    this.#log = log;
+    this.#maxBatch = maxBatch;
+    this.#onFlush = options.onFlush;
+  }
+
+  /** Resolves with this message's ack once stored; rejects with this message's failure. */
+  publish(msg: OutgoingMessage): Promise<PublishAck> {
+    return new Promise<PublishAck>((resolve, reject) => {
+      this.#waiting.push({ msg, resolve, reject });
+      if (this.#waiting.length >= this.#maxBatch) this.#flush();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        // After the current I/O callbacks: every reply parsed from one socket read (and the
+        // continuations it resumes) has published by then.
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#flush();
+        });
+      }
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#waiting;
+    if (batch.length === 0) return;
+    this.#waiting = [];
+    this.#onFlush?.(batch.length);
+    if (batch.length === 1) {
+      const only = batch[0] as Waiting;
+      this.#log.publish(only.msg).then(only.resolve, only.reject);
+      return;
+    }
+    this.#log.publishBatch(batch.map((w) => w.msg)).then(
+      (acks) => {
+        for (const [i, w] of batch.entries()) w.resolve(acks[i] as PublishAck);
+      },
+      (err: unknown) => settleFailedBatch(batch, err),
+    );
+  }
+}
+
+/** A failed batch: the stored messages' callers get their acks, the others their own error. */
+function settleFailedBatch(batch: readonly Waiting[], err: unknown): void {
+  if (!(err instanceof PublishBatchError)) {
+    for (const w of batch) w.reject(err);
+    return;
+  }
+  const failed = new Map(err.failures.map((f) => [f.index, f.error]));
+  batch.forEach((w, i) => {
+    const ack = err.acks[i];
+    if (ack && !failed.has(i)) w.resolve(ack);
+    else w.reject(failed.get(i) ?? err);
+  });
+}
