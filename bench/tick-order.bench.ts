@@ -166,8 +166,15 @@ async function main(): Promise<void> {
         {
           definition: PaperVenueServiceService as never,
           implementation: paperVenueGrpcService((venue, account) => {
-            if (account !== PUBLIC_ACCOUNT)
-              return hub.hasAccount(venue, account) ? hub.venue(venue, account) : undefined;
+            // One port per account with its API key, as services/paper-venue serves them.
+            if (account !== PUBLIC_ACCOUNT) {
+              if (!hub.hasAccount(venue, account)) return undefined;
+              return hub.venue(
+                venue,
+                account,
+                venue === LEADER && account === ACCOUNT ? LIGHTER_API_KEY : undefined,
+              );
+            }
             let port = marketPorts.get(venue);
             if (port === undefined) {
               port = hub.marketVenue(venue);
