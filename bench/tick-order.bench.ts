@@ -7,8 +7,8 @@
  *
  * The scalper follows the leader `paper-lighter` and trades the follower `paper`: when the
  * leader's mid moves by >= ENTRY_BPS over its signal window it enters on the follower (a
- * limit IOC), holds for MAX_HOLD and exits reduce-only. Each sample: the bench sweeps 8
- * levels of the leader's book (its mid moves ~4 bps; the synthetic market's own moves over
+ * limit IOC), holds for MAX_HOLD and exits reduce-only. Each sample: the bench sweeps 12
+ * levels of the leader's book (its mid moves ~6 bps; the synthetic market's own moves over
  * the window stay far below the threshold), alternating buy and sell, and times
  * sweep -> the strategy's entry ACCEPTED (seen by a tail of the EXEC stream), i.e.
  * venue -> market-data -> md.book -> strategy (decide, persist) -> execution -> venue -> ACCEPTED.
@@ -20,8 +20,10 @@
  *   - PlaceOrder -> ACCEPTED sent straight to execution (the order path alone, i.e. the
  *     part of tick -> order after the strategy's decision; bench/orders.bench.ts has its
  *     own raw floor), so the market-data + strategy part is the difference.
- * Also: the strategy's and execution's stage histograms (/metrics) and the CPU each
- * process spent per sample.
+ * Also: where the time goes — the first md.book of the leader that shows the sweep, as a
+ * tail of the MD stream sees it (venue -> market-data -> log), the strategy's and
+ * execution's stage histograms (/metrics), the CPU each process spent per sample, and the
+ * strategy's decisions by reason (why a sweep made no entry).
  *
  *   node --import tsx --conditions=@perpmesh/source bench/tick-order.bench.ts
  *   TICK_ORDER_BENCH_N=60 (samples, default 60; each takes ~1.5 s: the hold and the cooldown)
@@ -68,8 +70,8 @@ const LEADER = 'paper-lighter';
 const FOLLOWER = 'paper';
 const STRATEGY_ID = 'scalp-bench';
 const BENCH_ACCOUNT = 'bench';
-/** 8 of the market maker's 0.2 BTC levels, 1 bp apart: the leader's mid moves ~4 bps. */
-const SWEEP_SIZE = new Decimal('1.6');
+/** 12 of the market maker's 0.2 BTC levels, 1 bp apart: the leader's mid moves ~6 bps. */
+const SWEEP_SIZE = new Decimal('2.4');
 const ENTRY_BPS = '2.5';
 const SIGNAL_WINDOW_MS = 400;
 const MAX_HOLD_MS = 300;
@@ -252,6 +254,30 @@ async function main(): Promise<void> {
       }
     });
 
+    // The leader's md.book as the log carries it: the mid of each, and who waits for a move.
+    let leaderMid: Decimal | undefined;
+    let mdWaiter: { from: Decimal; resolve: (atMs: number) => void } | undefined;
+    const MOVED_BPS = new Decimal(ENTRY_BPS);
+    await log.tail(stack.subjects.mdBook(LEADER, BTC), { from: 'new' }, async (msg) => {
+      const p = decodeEnvelope(msg.data).payload;
+      if (p?.$case !== 'orderBook' || p.value.instrument !== BTC) return;
+      const bid = p.value.bids[0]?.price;
+      const ask = p.value.asks[0]?.price;
+      if (!bid || !ask) return;
+      leaderMid = new Decimal(bid).plus(ask).div(2);
+      if (mdWaiter && leaderMid.div(mdWaiter.from).minus(1).abs().mul(10_000).gte(MOVED_BPS)) {
+        mdWaiter.resolve(performance.now());
+        mdWaiter = undefined;
+      }
+    });
+    const decisions = new Map<string, number>();
+    await log.tail(stack.filter(`strat.${STRATEGY_ID}.>`), { from: 'new' }, async (msg) => {
+      const p = decodeEnvelope(msg.data).payload;
+      if (p?.$case !== 'strategyDecision') return;
+      const key = `${p.value.kind}/${p.value.reasonCode}`;
+      decisions.set(key, (decisions.get(key) ?? 0) + 1);
+    });
+
     // The raw floor's own clients and stream.
     const execHealth = new Client(
       `127.0.0.1:${stack.ports.execution[0]?.grpc}`,
@@ -356,6 +382,8 @@ async function main(): Promise<void> {
     const tickMs: number[] = [];
     const floorMs: number[] = [];
     const orderMs: number[] = [];
+    const toMdMs: number[] = [];
+    const mdToOrderMs: number[] = [];
     let missed = 0;
     let cpuSpent: Record<string, number> = {};
     const loadBefore = loadAverage();
@@ -366,12 +394,24 @@ async function main(): Promise<void> {
       }
       await settle();
       const entry = orders.next(false);
+      const mdSeen =
+        leaderMid === undefined
+          ? Promise.resolve(undefined)
+          : new Promise<number | undefined>((resolve) => {
+              mdWaiter = { from: leaderMid as Decimal, resolve };
+              setTimeout(() => resolve(undefined), ACCEPTED_TIMEOUT_MS).unref();
+            });
       const start = await sweep();
-      const accepted = await entry;
+      const [accepted, md] = await Promise.all([entry, mdSeen]);
+      mdWaiter = undefined;
       if (accepted === undefined) {
         missed++;
       } else if (i >= WARMUP) {
         tickMs.push(accepted - start);
+        if (md !== undefined) {
+          toMdMs.push(md - start);
+          mdToOrderMs.push(accepted - md);
+        }
       }
       // The baselines while the strategy holds: the raw floor and the order path alone.
       const floor = await rawFloor();
@@ -402,12 +442,17 @@ async function main(): Promise<void> {
     row('  gRPC Health/Check to execution', hops.grpc);
     row('PlaceOrder -> ACCEPTED (order path alone)', orderMs);
     row('book change at the venue -> strategy order ACCEPTED', tickMs);
+    row('  venue -> market-data -> md.book seen on the log', toMdMs);
+    row('  md.book seen -> strategy order ACCEPTED', mdToOrderMs);
     console.log(
       `tick -> order minus the order path alone (market data + strategy), p50: ${(quantile(tickMs, 0.5) - quantile(orderMs, 0.5)).toFixed(2)} ms`,
     );
     const perSample = (name: string) => ((cpuSpent[name] ?? Number.NaN) / N).toFixed(2);
     console.log(
       `CPU ms per sample (a tick -> order, a raw floor and a direct order; the hold and exit included): market-data ${perSample('market-data')}, strategy ${perSample('strategy')}, execution ${perSample('execution')}`,
+    );
+    console.log(
+      `strategy decisions by kind/reason: ${[...decisions].map(([k, n]) => `${k} ${n}`).join(', ')}`,
     );
     console.log('strategy stages (strategy /metrics, mean ms, whole run):');
     for (const [stage, s] of await stageMeans(strategy.httpUrl, 'perpmesh_strategy_stage_seconds'))
