@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { FileOutbox, NatsEventLog, type OutgoingMessage } from '@perpmesh/bus';
+import { loadAverage } from './proc-stats.js';
 
 const ROUNDS = 3;
 const WINDOWED_MSGS = 20_000;
@@ -32,8 +33,22 @@ const payload = new Uint8Array(randomBytes(SIZE_BYTES));
 let idCounter = 0;
 const nextId = () => `${tag}-${idCounter++}`;
 
-/** Runs `op` `total` times with at most `window` in flight; returns msgs/s. */
-async function perSecond(total: number, window: number, op: () => Promise<unknown>): Promise<number> {
+interface Rate {
+  perS: number;
+  /** This process's CPU (user + system) per message, µs: what the client side costs. */
+  cpuUs: number;
+}
+
+async function timed(total: number, run: () => Promise<unknown>): Promise<Rate> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await run();
+  const used = process.cpuUsage(cpu);
+  return { perS: total / ((performance.now() - start) / 1000), cpuUs: (used.user + used.system) / total };
+}
+
+/** Runs `op` `total` times with at most `window` in flight. */
+function perSecond(total: number, window: number, op: () => Promise<unknown>): Promise<Rate> {
   let issued = 0;
   const worker = async (): Promise<void> => {
     while (issued < total) {
@@ -41,16 +56,12 @@ async function perSecond(total: number, window: number, op: () => Promise<unknow
       await op();
     }
   };
-  const start = performance.now();
-  await Promise.all(Array.from({ length: Math.min(window, total) }, worker));
-  return total / ((performance.now() - start) / 1000);
+  return timed(total, () => Promise.all(Array.from({ length: Math.min(window, total) }, worker)));
 }
 
-async function batchPerSecond(total: number, publishBatch: (msgs: OutgoingMessage[]) => Promise<unknown>) {
+function batchPerSecond(total: number, publishBatch: (msgs: OutgoingMessage[]) => Promise<unknown>) {
   const msgs = Array.from({ length: total }, () => ({ subject, id: nextId(), data: payload }));
-  const start = performance.now();
-  await publishBatch(msgs);
-  return total / ((performance.now() - start) / 1000);
+  return timed(total, () => publishBatch(msgs));
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -79,11 +90,11 @@ try {
   await perSecond(2_000, WINDOW, logOne);
 
   const rows = {
-    rawWin: [] as number[],
-    logWin: [] as number[],
-    obWin: [] as number[],
-    rawSeq: [] as number[],
-    logSeq: [] as number[],
+    rawWin: [] as Rate[],
+    logWin: [] as Rate[],
+    obWin: [] as Rate[],
+    rawSeq: [] as Rate[],
+    logSeq: [] as Rate[],
   };
   for (let round = 0; round < ROUNDS; round++) {
     rows.rawWin.push(await perSecond(WINDOWED_MSGS, WINDOW, rawOne));
@@ -93,17 +104,26 @@ try {
     rows.logSeq.push(await perSecond(SEQUENTIAL_MSGS, 1, logOne));
   }
 
-  const rawWin = median(rows.rawWin);
-  const rawSeq = median(rows.rawSeq);
+  const med = (xs: Rate[]): Rate => ({
+    perS: median(xs.map((x) => x.perS)),
+    cpuUs: median(xs.map((x) => x.cpuUs)),
+  });
   console.log(
-    `EventLog publish+ack vs raw nats.js js.publish — ${SIZE_BYTES} B messages, median of ${ROUNDS} rounds, NATS ${nc.info?.version}`,
+    `EventLog publish+ack vs raw nats.js js.publish — ${SIZE_BYTES} B messages, median of ${ROUNDS} rounds, NATS ${nc.info?.version}; load average ${loadAverage()}`,
   );
-  console.log(`${'case'.padEnd(44)} ${'raw msg/s'.padStart(10)} ${'log msg/s'.padStart(10)}  ratio`);
-  const row = (name: string, raw: number, ours: number) =>
-    console.log(`${name.padEnd(44)} ${fmt(raw)} ${fmt(ours)}  ${(ours / raw).toFixed(2)}x`);
-  row(`windowed ${WINDOW}, ${WINDOWED_MSGS} msgs (publishBatch)`, rawWin, median(rows.logWin));
-  row(`windowed ${WINDOW}, ${WINDOWED_MSGS} msgs + FileOutbox`, rawWin, median(rows.obWin));
-  row(`one at a time, ${SEQUENTIAL_MSGS} msgs (publish)`, rawSeq, median(rows.logSeq));
+  console.log(
+    `${'case'.padEnd(44)} ${'raw msg/s'.padStart(10)} ${'log msg/s'.padStart(10)}  ratio  ${'CPU µs/msg raw'.padStart(14)} ${'log'.padStart(6)}`,
+  );
+  const row = (name: string, raws: Rate[], ourRates: Rate[]) => {
+    const raw = med(raws);
+    const ours = med(ourRates);
+    console.log(
+      `${name.padEnd(44)} ${fmt(raw.perS)} ${fmt(ours.perS)}  ${(ours.perS / raw.perS).toFixed(2)}x  ${raw.cpuUs.toFixed(1).padStart(14)} ${ours.cpuUs.toFixed(1).padStart(6)}`,
+    );
+  };
+  row(`windowed ${WINDOW}, ${WINDOWED_MSGS} msgs (publishBatch)`, rows.rawWin, rows.logWin);
+  row(`windowed ${WINDOW}, ${WINDOWED_MSGS} msgs + FileOutbox`, rows.rawWin, rows.obWin);
+  row(`one at a time, ${SEQUENTIAL_MSGS} msgs (publish)`, rows.rawSeq, rows.logSeq);
 } finally {
   await jsm.streams.delete(stream).catch(() => {});
   await logWithOutbox.close();

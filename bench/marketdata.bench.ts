@@ -1,27 +1,37 @@
 /**
  * Tick-to-event latency of the market-data feed: a venue book change (a delta from the
- * venue port) → the md.book envelope seen by a NATS subscriber (EventLog.tail), one change
- * at a time, p50 / p99, as a ratio to the raw path measured side by side in the same run:
- * the same subscriber receiving an event published straight onto the same stream with
- * EventLog.publish. The difference is what the feed adds (book apply, top-N, envelope,
- * protobuf encode, queue). Conflation is off (bookPublishIntervalMs 0) so each change is
- * published; with the default 100 ms conflation a burst waits at most one interval.
+ * venue port) -> the md.book envelope seen by a subscriber of the log (EventLog.tail), one
+ * change at a time, p50 / p99 and CPU per tick, against raw nats.js carrying the SAME
+ * payload bytes (the md.book envelope the feed published last) in the same run:
+ *   - raw core NATS: `nc.publish` -> `nc.subscribe` (the wire floor: no storage);
+ *   - raw JetStream: `js.publish` onto the same MD stream -> a raw nats.js ordered consumer
+ *     (the stored floor: what the feed's path must do, since md.book is on a stream);
+ *   - our EventLog.publish -> EventLog.tail of the same bytes (what the log layer adds).
+ * The feed's own work on top is book apply, top-N, envelope, protobuf encode, queue.
+ * Conflation is off (bookPublishIntervalMs 0) so each change is published; with the default
+ * 100 ms conflation a burst waits at most one interval. Samples of the four paths are
+ * interleaved so load on a shared machine hits all alike; CPU is this process's
+ * (`process.cpuUsage`: feed, clients and subscribers all live here).
  *
  *   node --import tsx --conditions=@perpmesh/source bench/marketdata.bench.ts
+ *   MD_BENCH_SAMPLES=400 (default)
  *
  * Uses NATS_URL (default nats://127.0.0.1:4222); creates and deletes its own streams.
  * Prints numbers; asserts nothing about time.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { connect, headers } from '@nats-io/transport-node';
 import { NatsEventLog } from '@perpmesh/bus';
 import { decodeEnvelope, namespaceFor, Subjects, streamSpecs } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import { MarketDataFeed } from '@perpmesh/market-data';
 import { createLogger } from '@perpmesh/runtime';
 import type { MarketEvent, VenuePort } from '@perpmesh/venues';
+import { loadAverage, quantile } from './proc-stats.js';
 
-const SAMPLES = 400;
+const SAMPLES = Number(process.env.MD_BENCH_SAMPLES ?? 400);
 const WARMUP = 50;
 const INSTRUMENT = 'BTC-USDC-PERP';
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -31,6 +41,9 @@ const subjects = new Subjects({ root: ns.subjectRoot });
 
 const log = await NatsEventLog.connect({ servers: url, name: 'bench-md' });
 await log.ensureStreams(specs);
+// The raw client: its own connection, as the feed's log has its own.
+const nc = await connect({ servers: url, noAsyncTraces: true, name: 'bench-md-raw' });
+const js = jetstream(nc);
 
 // A venue port that emits one book delta per call of `tick()`.
 let emit: (event: MarketEvent) => void = () => {};
@@ -81,64 +94,113 @@ const feed = new MarketDataFeed({
 await feed.start();
 await feed.flush();
 
-/** Waits for the subscriber to see `key`; resolves with the receive time. */
+/** Waits for a subscriber to see `key`; resolves with the receive time. */
 const waiting = new Map<string, (atMs: number) => void>();
 const seen = (key: string) => {
   const at = performance.now();
   waiting.get(key)?.(at);
   waiting.delete(key);
 };
-const tail = await log.tail(subjects.mdBook('paper', INSTRUMENT), { from: 'new' }, async (msg) => {
-  const p = decodeEnvelope(msg.data).payload;
-  if (p?.$case === 'orderBook') seen(`book:${p.value.sequence}`);
-});
-// Same stream (MD), its own subject, so each tail sees only its own path.
-const rawSubject = subjects.mdTrade('raw', INSTRUMENT);
-const rawTail = await log.tail(rawSubject, { from: 'new' }, async (msg) => seen(`raw:${msg.id}`));
 const expect = (key: string) => new Promise<number>((resolve) => waiting.set(key, resolve));
 
-const payload = new Uint8Array(randomBytes(1200)); // about a top-20 md.book envelope
-async function sampleRaw(i: number): Promise<number> {
-  const id = `raw-${ns.subjectRoot}-${i}`;
-  const got = expect(`raw:${id}`);
+// The md.book bytes the feed published last: the payload every raw path carries.
+let bookBytes: Uint8Array = new Uint8Array(randomBytes(1200));
+const tail = await log.tail(subjects.mdBook('paper', INSTRUMENT), { from: 'new' }, async (msg) => {
+  const p = decodeEnvelope(msg.data).payload;
+  if (p?.$case !== 'orderBook') return;
+  bookBytes = msg.data;
+  seen(`book:${p.value.sequence}`);
+});
+// Same stream (MD), subjects of their own, so each subscriber sees only its own path.
+const logSubject = subjects.mdTrade('log', INSTRUMENT);
+// Every subscriber decodes what it receives, as a reader of md.book does.
+const logTail = await log.tail(logSubject, { from: 'new' }, async (msg) => {
+  decodeEnvelope(msg.data);
+  seen(`log:${msg.id}`);
+});
+const jsSubject = subjects.mdTrade('js', INSTRUMENT);
+const mdStream = specs.find((s) => s.subjects.some((x) => x.startsWith(`${ns.subjectRoot}.md.`)))?.name;
+if (mdStream === undefined) throw new Error('no MD stream in streamSpecs');
+const jsConsumer = await js.consumers.get(mdStream, {
+  filter_subjects: jsSubject,
+  deliver_policy: DeliverPolicy.New,
+});
+const jsMessages = await jsConsumer.consume({ max_messages: 256 });
+void (async () => {
+  for await (const m of jsMessages) {
+    decodeEnvelope(m.data);
+    seen(`js:${m.headers?.get('Nats-Msg-Id')}`);
+  }
+})();
+// Core NATS: not on any stream's subjects.
+const coreSubject = `${ns.subjectRoot}.bench.core`;
+const coreSub = nc.subscribe(coreSubject, {
+  callback: (_err, m) => {
+    decodeEnvelope(m.data);
+    seen(`core:${m.headers?.get('id')}`);
+  },
+});
+await nc.flush();
+
+type Path = 'core' | 'js' | 'log' | 'feed';
+const PATHS: ReadonlyArray<{ path: Path; name: string }> = [
+  { path: 'core', name: 'raw nats.js publish -> subscribe (core)' },
+  { path: 'js', name: 'raw nats.js js.publish -> ordered consumer' },
+  { path: 'log', name: 'EventLog.publish -> EventLog.tail' },
+  { path: 'feed', name: 'venue delta -> feed -> md.book -> tail' },
+];
+let n = 0;
+async function sample(path: Path): Promise<{ ms: number; cpuUs: number }> {
+  const id = `${path}-${ns.subjectRoot}-${n++}`;
+  const got = expect(path === 'feed' ? `book:${seq + 1}` : `${path}:${id}`);
+  const cpu = process.cpuUsage();
   const start = performance.now();
-  await log.publish({ subject: rawSubject, id, data: payload });
-  return (await got) - start;
-}
-async function sampleFeed(): Promise<number> {
-  const got = expect(`book:${seq + 1}`);
-  const start = performance.now();
-  tick();
-  return (await got) - start;
+  if (path === 'core') {
+    const h = headers();
+    h.set('id', id);
+    nc.publish(coreSubject, bookBytes, { headers: h });
+  } else if (path === 'js') await js.publish(jsSubject, bookBytes, { msgID: id });
+  else if (path === 'log') await log.publish({ subject: logSubject, id, data: bookBytes });
+  else tick();
+  const ms = (await got) - start;
+  const used = process.cpuUsage(cpu);
+  return { ms, cpuUs: used.user + used.system };
 }
 
-const raw: number[] = [];
-const viaFeed: number[] = [];
+const ms = new Map<Path, number[]>(PATHS.map((p) => [p.path, []]));
+const cpuUs = new Map<Path, number>(PATHS.map((p) => [p.path, 0]));
+const loadBefore = loadAverage();
 for (let i = 0; i < WARMUP + SAMPLES; i++) {
-  // Interleaved, so both see the same machine load.
-  const r = await sampleRaw(i);
-  const f = await sampleFeed();
-  if (i >= WARMUP) {
-    raw.push(r);
-    viaFeed.push(f);
+  for (const { path } of PATHS) {
+    const s = await sample(path);
+    if (i < WARMUP) continue;
+    ms.get(path)?.push(s.ms);
+    cpuUs.set(path, (cpuUs.get(path) ?? 0) + s.cpuUs);
   }
 }
 
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
-const ms = (n: number) => `${n.toFixed(3).padStart(8)} ms`;
-console.log(`tick-to-event over NATS (${SAMPLES} samples, one at a time, conflation off)`);
-console.log(`${'path'.padEnd(44)}${'p50'.padStart(11)}${'p99'.padStart(11)}`);
-console.log(`${'raw EventLog.publish -> tail'.padEnd(44)}${ms(pct(raw, 50))}${ms(pct(raw, 99))}`);
+const fmt = (x: number) => `${x.toFixed(3).padStart(8)} ms`;
+const p = (path: Path, q: number) => quantile(ms.get(path) ?? [], q);
 console.log(
-  `${'venue delta -> feed -> md.book -> tail'.padEnd(44)}${ms(pct(viaFeed, 50))}${ms(pct(viaFeed, 99))}`,
+  `tick-to-event over NATS ${nc.info?.version}: ${SAMPLES} samples per path, one at a time, interleaved, conflation off, ${bookBytes.length} B md.book payload; load average ${loadBefore} -> ${loadAverage()}`,
 );
 console.log(
-  `${'ratio feed / raw'.padEnd(44)}${`${(pct(viaFeed, 50) / pct(raw, 50)).toFixed(2)}x`.padStart(11)}${`${(pct(viaFeed, 99) / pct(raw, 99)).toFixed(2)}x`.padStart(11)}`,
+  `${'path'.padEnd(46)}${'p50'.padStart(11)}${'p99'.padStart(11)}${'CPU/tick'.padStart(12)}${'p50/core'.padStart(10)}${'p50/js'.padStart(9)}`,
+);
+for (const { path, name } of PATHS) {
+  console.log(
+    `${name.padEnd(46)}${fmt(p(path, 0.5))}${fmt(p(path, 0.99))}${`${((cpuUs.get(path) ?? 0) / SAMPLES).toFixed(0)} µs`.padStart(12)}${`${(p(path, 0.5) / p('core', 0.5)).toFixed(2)}x`.padStart(10)}${`${(p(path, 0.5) / p('js', 0.5)).toFixed(2)}x`.padStart(9)}`,
+  );
+}
+console.log(
+  `feed / raw JetStream: p50 ${(p('feed', 0.5) / p('js', 0.5)).toFixed(2)}x, p99 ${(p('feed', 0.99) / p('js', 0.99)).toFixed(2)}x; feed / raw core NATS: p50 ${(p('feed', 0.5) / p('core', 0.5)).toFixed(2)}x`,
 );
 
 await feed.stop();
 await tail.stop();
-await rawTail.stop();
+await logTail.stop();
+jsMessages.stop();
+coreSub.unsubscribe();
 for (const s of specs) await log.deleteStream(s.name);
 await log.close();
+await nc.close();

@@ -100,6 +100,7 @@ export async function openStateStore(
     ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password: password.reveal() }),
     ...(db === undefined ? {} : { db }),
+    stringNumbers: true, // exact 64-bit nonces, as RedisStateStore.connect (see its #exactIntegers)
   });
   client.on('error', () => undefined);
   await client.connect();

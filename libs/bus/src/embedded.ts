@@ -28,7 +28,7 @@
  */
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sleep, ValidationError } from '@perpmesh/core';
+import { raceStop, sleep, ValidationError } from '@perpmesh/core';
 import { type Deferred, deferred, handledPromise } from './async.js';
 import {
   type EmbeddedEntry,
@@ -543,7 +543,8 @@ class DeliveryLoop {
       const change = this.stream.nextChange();
       const next = await this.nextMatch();
       if (!next) {
-        await Promise.race([change, this.stopSignal.promise]);
+        // Not Promise.race: one turn per event would pile reactions on the stop promise.
+        await raceStop(change, this.stopSignal.promise);
         continue;
       }
       if (this.kind === 'tail') {

@@ -363,25 +363,28 @@ export class NatsEventLog implements EventLog {
     }
   }
 
+  /** Built once: per-publish allocations are most of what this layer adds to nats.js. */
+  private readonly retryOptions = { stopped: () => this.closed };
+
   private attempt(msg: OutgoingMessage): Promise<PublishAck> {
-    let h: MsgHdrs | undefined;
+    const options: { msgID: string; timeout: number; headers?: MsgHdrs } = {
+      msgID: msg.id,
+      timeout: this.policy.ackTimeoutMs,
+    };
     if (msg.headers) {
-      h = natsHeaders();
+      const h = natsHeaders();
       for (const [k, v] of Object.entries(msg.headers)) h.set(k, v);
+      options.headers = h;
     }
     return publishWithRetry(
       msg,
       async () => {
-        const ack = await this.js.publish(msg.subject, msg.data, {
-          msgID: msg.id,
-          timeout: this.policy.ackTimeoutMs,
-          ...(h ? { headers: h } : {}),
-        });
+        const ack = await this.js.publish(msg.subject, msg.data, options);
         return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
       },
       classifyPublishError,
       this.policy,
-      { stopped: () => this.closed },
+      this.retryOptions,
     );
   }
 

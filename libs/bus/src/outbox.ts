@@ -77,9 +77,14 @@ export interface FileOutboxOptions {
  * `{"r":[ids]}` lines remove. Writes are group-committed (one fsync per batch of concurrent
  * writes). Publishers need not wait for a removal: losing one only costs a de-duplicated
  * resend. Compacted on open and when dead lines pile up.
+ *
+ * Live entries are kept in memory as their journal line: each message is encoded once, when
+ * added (compaction writes the same lines again; `pending()`, read only at start-up and on
+ * a resend, decodes them), and the caller's buffer is not copied.
  */
 export class FileOutbox implements Outbox {
-  private readonly entries = new Map<string, OutboxEntry>();
+  /** Live entries by id: their `{"a":...}` journal line. */
+  private readonly entries = new Map<string, string>();
   private readonly journal: AppendJournal;
   private readonly nowMs: () => number;
   private readonly compactAfterLines: number;
@@ -110,14 +115,7 @@ export class FileOutbox implements Outbox {
       throw new CorruptLogError(path, lineNo, 'not JSON', { cause: err });
     }
     if ('a' in parsed) {
-      const a = parsed.a;
-      this.entries.set(a.i, {
-        subject: a.s,
-        id: a.i,
-        data: new Uint8Array(Buffer.from(a.d, 'base64')),
-        ...(a.h ? { headers: a.h } : {}),
-        addedAtMs: a.t,
-      });
+      this.entries.set(parsed.a.i, line);
     } else if ('r' in parsed) {
       for (const id of parsed.r) this.entries.delete(id);
     } else {
@@ -130,9 +128,9 @@ export class FileOutbox implements Outbox {
     const lines: string[] = [];
     for (const m of msgs) {
       if (this.entries.has(m.id)) continue;
-      const entry: OutboxEntry = { ...copy(m), addedAtMs: at };
-      this.entries.set(m.id, entry);
-      lines.push(addLine(entry));
+      const line = addLine(m, at);
+      this.entries.set(m.id, line);
+      lines.push(line);
     }
     this.lines += lines.length;
     await this.journal.append(lines);
@@ -152,7 +150,7 @@ export class FileOutbox implements Outbox {
   }
 
   async pending(): Promise<OutboxEntry[]> {
-    return [...this.entries.values()];
+    return [...this.entries.values()].map(entryOf);
   }
 
   /** Rewrites the journal with only live entries. */
@@ -160,7 +158,7 @@ export class FileOutbox implements Outbox {
     if (this.lines === this.entries.size) return;
     await this.journal.rewrite(() => {
       this.lines = this.entries.size;
-      return [...this.entries.values()].map(addLine);
+      return [...this.entries.values()];
     });
   }
 
@@ -170,15 +168,25 @@ export class FileOutbox implements Outbox {
   }
 }
 
-function addLine(e: OutboxEntry): string {
-  const line: AddLine = {
-    a: {
-      s: e.subject,
-      i: e.id,
-      d: Buffer.from(e.data).toString('base64'),
-      t: e.addedAtMs,
-      ...(e.headers ? { h: { ...e.headers } } : {}),
-    },
+function addLine(m: OutgoingMessage, addedAtMs: number): string {
+  const a: AddLine['a'] = {
+    s: m.subject,
+    i: m.id,
+    d: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('base64'),
+    t: addedAtMs,
   };
-  return JSON.stringify(line);
+  if (m.headers) a.h = m.headers;
+  return JSON.stringify({ a } satisfies AddLine);
+}
+
+/** The entry an add line (already parsed once, when added or replayed) records. */
+function entryOf(line: string): OutboxEntry {
+  const { a } = JSON.parse(line) as AddLine;
+  return {
+    subject: a.s,
+    id: a.i,
+    data: new Uint8Array(Buffer.from(a.d, 'base64')),
+    ...(a.h ? { headers: a.h } : {}),
+    addedAtMs: a.t,
+  };
 }

@@ -47,7 +47,6 @@ export async function publishWithRetry<T>(
   policy: PublishRetryPolicy,
   opts: { readonly stopped?: () => boolean; readonly wait?: (ms: number) => Promise<void> } = {},
 ): Promise<T> {
-  const wait = opts.wait ?? ((ms: number) => sleep(ms));
   let noStream = 0;
   for (let n = 1; ; n++) {
     try {
@@ -61,7 +60,7 @@ export async function publishWithRetry<T>(
       if (kind === 'fatal' || n >= policy.maxAttempts || opts.stopped?.()) {
         throw new PublishFailedError(msg.id, msg.subject, n, { cause: err });
       }
-      await wait(retryDelayMs(policy, n));
+      await (opts.wait ?? sleep)(retryDelayMs(policy, n));
     }
   }
 }

@@ -9,22 +9,90 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+type Outcome = { readonly ok: true } | { readonly ok: false; readonly reason: unknown };
+
+/** Who waits on a stop promise, behind ONE reaction on it (see `onSettled`). */
+interface StopWatch {
+  outcome: Outcome | undefined;
+  readonly wakers: Set<(outcome: Outcome) => void>;
+}
+const stopWatches = new WeakMap<Promise<unknown>, StopWatch>();
+
+/**
+ * Calls `wake` once `stop` settles (soon, if it has); returns how to stop watching. Every
+ * `stop.then(...)` (and every `Promise.race` with `stop` in it) leaves a reaction on `stop`
+ * that lives until `stop` settles: a loop that waits on a long-lived stop promise once per
+ * turn then grows without bound (found by the soak bench: ~550 reactions/s in `make run`).
+ * Here a stop promise gets one reaction however many wait on it, and a waiter is dropped as
+ * soon as its wait is over.
+ */
+export function onSettled(stop: Promise<unknown>, wake: (outcome: Outcome) => void): () => void {
+  let watch = stopWatches.get(stop);
+  if (watch === undefined) {
+    const created: StopWatch = { outcome: undefined, wakers: new Set() };
+    const settle = (outcome: Outcome) => {
+      created.outcome = outcome;
+      const wakers = [...created.wakers];
+      created.wakers.clear();
+      for (const w of wakers) w(outcome);
+    };
+    stop.then(
+      () => settle({ ok: true }),
+      (reason: unknown) => settle({ ok: false, reason }),
+    );
+    stopWatches.set(stop, created);
+    watch = created;
+  }
+  if (watch.outcome !== undefined) {
+    wake(watch.outcome);
+    return () => {};
+  }
+  const { wakers } = watch;
+  wakers.add(wake);
+  return () => {
+    wakers.delete(wake);
+  };
+}
+
 /**
  * Resolves after `ms`, or early (without error) when `stop` settles. `unref` lets the
- * process exit while it waits (background loops); default false.
+ * process exit while it waits (background loops); default false. Holds nothing on `stop`
+ * once it has resolved (`onSettled`).
  */
 export function sleep(ms: number, options: { stop?: Promise<unknown>; unref?: boolean } = {}): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
+    let leave: (() => void) | undefined;
+    const timer = setTimeout(() => {
+      leave?.();
+      resolve();
+    }, ms);
     if (options.unref) timer.unref();
-    options.stop?.then(
-      () => {
+    if (options.stop) {
+      leave = onSettled(options.stop, () => {
         clearTimeout(timer);
         resolve();
+      });
+    }
+  });
+}
+
+/**
+ * `Promise.race([promise, stop])` for a long-lived `stop`: settles as `promise` does, or
+ * when `stop` settles first (resolving with undefined, or rejecting with its reason), and
+ * leaves nothing on `stop` once it has settled (`onSettled`). For loops that wait on a new
+ * promise each turn until stopped.
+ */
+export function raceStop<T>(promise: Promise<T>, stop: Promise<unknown>): Promise<T | undefined> {
+  return new Promise<T | undefined>((resolve, reject) => {
+    const leave = onSettled(stop, (outcome) => (outcome.ok ? resolve(undefined) : reject(outcome.reason)));
+    promise.then(
+      (value) => {
+        leave();
+        resolve(value);
       },
-      () => {
-        clearTimeout(timer);
-        resolve();
+      (err: unknown) => {
+        leave();
+        reject(err);
       },
     );
   });

@@ -1,6 +1,30 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelayMs, DeadlineExceededError, errorText, sleep, withTimeout } from './async.js';
+import { backoffDelayMs, DeadlineExceededError, errorText, raceStop, sleep, withTimeout } from './async.js';
+
+/** A stop promise that never settles by itself and counts the reactions put on it. */
+function countedStop(): {
+  stop: Promise<void>;
+  settle: () => void;
+  fail: (err: Error) => void;
+  reactions: () => number;
+} {
+  let settle!: () => void;
+  let fail!: (err: Error) => void;
+  const stop = new Promise<void>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  let reactions = 0;
+  const then = stop.then.bind(stop);
+  // Promise.race and .then both go through `then`: every reaction is counted.
+  // biome-ignore lint/suspicious/noThenProperty: counting the reactions put on the promise is the point
+  stop.then = ((...args: Parameters<typeof then>) => {
+    reactions += 1;
+    return then(...args);
+  }) as typeof stop.then;
+  return { stop, settle, fail, reactions: () => reactions };
+}
 
 describe('async helpers', () => {
   it('errorText gives the message of an Error and the string of anything else', () => {
@@ -17,6 +41,28 @@ describe('async helpers', () => {
     const slept = sleep(60_000, { stop, unref: true });
     stopNow();
     await slept;
+  });
+
+  it('waiting on one long-lived stop promise over and over leaves one reaction on it, not one per wait', async () => {
+    const { stop, reactions } = countedStop();
+    for (let i = 0; i < 1_000; i++) await sleep(0, { stop });
+    for (let i = 0; i < 1_000; i++) assert.equal(await raceStop(Promise.resolve(i), stop), i);
+    assert.ok(reactions() <= 1, `${reactions()} reactions on the stop promise`);
+  });
+
+  it('raceStop settles as its promise does, or as stop does when stop comes first', async () => {
+    await assert.rejects(raceStop(Promise.reject(new Error('inner')), new Promise(() => {})), /inner/);
+    const a = countedStop();
+    const pending = [raceStop(new Promise(() => {}), a.stop), sleep(60_000, { stop: a.stop, unref: true })];
+    a.settle();
+    assert.deepEqual(await Promise.all(pending), [undefined, undefined]);
+    // Already stopped: a new wait ends at once.
+    assert.equal(await raceStop(new Promise(() => {}), a.stop), undefined);
+    await sleep(60_000, { stop: a.stop, unref: true });
+    const b = countedStop();
+    const failing = raceStop(new Promise(() => {}), b.stop);
+    b.fail(new Error('stop failed'));
+    await assert.rejects(failing, /stop failed/);
   });
 
   it('withTimeout passes the value through, or fails naming what timed out', async () => {

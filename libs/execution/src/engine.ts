@@ -43,6 +43,7 @@ import {
   type OrderEvent,
   type OrderRequest,
   PerpmeshError,
+  raceStop,
   sleep,
   ValidationError,
   type VenueId,
@@ -1664,7 +1665,8 @@ export class ExecutionEngine {
   }
 
   #sleep(ms: number): Promise<void> {
-    return Promise.race([this.#sleepDep(ms), this.#stopped]);
+    // Not Promise.race: a reaction per call would stay on #stopped until the engine stops.
+    return raceStop(this.#sleepDep(ms), this.#stopped);
   }
 
   #track<T>(promise: Promise<T> | undefined): Promise<T> | undefined {

@@ -74,3 +74,36 @@ describe('RedisStateStore auto-pipelining', () => {
     });
   }
 });
+
+describe('RedisStateStore nonces on either kind of connection', () => {
+  const url = process.env.REDIS_URL;
+  test('a connect() store (INCRBY) and a store on a plain caller client (the script) share one exact counter beyond 2^53', async (t) => {
+    if (!url) return t.skip('REDIS_URL is not set');
+    const keyPrefix = `pm:test:exact_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}:`;
+    const connected = await RedisStateStore.connect(url, { keyPrefix });
+    const plain = new Redis(url); // integer replies as JS numbers: inexact past 2^53
+    const onPlain = new RedisStateStore(plain, { keyPrefix });
+    try {
+      const key = { venue: 'paper', account: 'main', apiKeyId: 'exact' };
+      const big = 2n ** 62n + 3n;
+      await connected.resyncNonce(key, big);
+      const values = [
+        await connected.allocateNonce(key),
+        await onPlain.allocateNonce(key),
+        ...(await Promise.all([connected.allocateNonce(key), onPlain.allocateNonce(key)])),
+      ];
+      assert.deepEqual(
+        [...values].sort((a, b) => (a < b ? -1 : 1)),
+        [big, big + 1n, big + 2n, big + 3n],
+      );
+      assert.deepEqual(await connected.allocateNonces(key, 3), { first: big + 4n, last: big + 6n, count: 3 });
+      assert.equal(await onPlain.peekNonce(key), big + 7n);
+    } finally {
+      await connected.close();
+      await onPlain.close();
+      const keys = await plain.keys(`${keyPrefix}*`);
+      if (keys.length > 0) await plain.del(...keys);
+      plain.disconnect();
+    }
+  });
+});

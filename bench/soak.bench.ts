@@ -1,0 +1,182 @@
+/**
+ * Soak: `make run`'s process (`perpmesh start` with config/perpmesh.yaml: every service in
+ * one process, embedded log and store, three paper venues, the funding arb live) runs for
+ * a while as it trades, and its resident size (and V8 heap, from /metrics) is sampled over
+ * time. Besides the arb's own decisions, the bench places a small market order on the
+ * `paper` venue every 1/SOAK_ORDER_RATE s (ETH, which the arb does not trade; buys and
+ * sells alternate so the position stays near zero), so the order, fill, account and log
+ * paths run the whole time. Prints every sample, and the least-squares slope of RSS and heap
+ * after the warm-up (the first third, at least 60 s): flat means the slope's growth over the
+ * run is within the noise of the samples.
+ *
+ *   node scripts/bench.mjs soak                       # 3 minutes (the `make bench` default)
+ *   SOAK_SECONDS=1800 nice node scripts/bench.mjs soak  # the 30-minute run of docs/performance.md
+ *   SOAK_SAMPLE_SECONDS=10 SOAK_ORDER_RATE=2 (defaults)
+ *
+ * Its own data dir (deleted) and ports (0: free ones); no NATS or Redis (embedded mode).
+ * Prints numbers; asserts nothing about time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import {
+  ExecutionServiceClient,
+  OrderType,
+  type PlaceOrderRequest,
+  type PlaceOrderResponse,
+  Side,
+  TimeInForce,
+} from '@perpmesh/contracts';
+import { sleep } from '@perpmesh/core';
+import { startPerpmeshProcess } from '@perpmesh/testing';
+import { cpuMs, loadAverage, rssBytes, slope } from './proc-stats.js';
+
+function numberEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a number > 0, got ${raw}`);
+  return n;
+}
+
+const SECONDS = numberEnv('SOAK_SECONDS', 180);
+const SAMPLE_SECONDS = numberEnv('SOAK_SAMPLE_SECONDS', 10);
+const ORDER_RATE = numberEnv('SOAK_ORDER_RATE', 2);
+const WARMUP_SECONDS = Math.max(60, SECONDS / 3);
+const MB = 1024 * 1024;
+
+/** The V8 heap in use, from the process's /metrics (prom-client's default metrics). */
+async function heapUsedBytes(httpPort: number): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const m = /^perpmesh_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function placeOrder(client: ExecutionServiceClient, req: PlaceOrderRequest): Promise<PlaceOrderResponse> {
+  return new Promise((resolve, reject) =>
+    client.placeOrder(req, (err: ServiceError | null, res: PlaceOrderResponse) =>
+      err ? reject(err) : resolve(res),
+    ),
+  );
+}
+
+interface Sample {
+  atS: number;
+  rss: number;
+  heap: number | undefined;
+  cpuMs: number;
+  orders: number;
+  failed: number;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-soak-'));
+const root = new URL('..', import.meta.url).pathname;
+const running = await startPerpmeshProcess({
+  dataDir,
+  env: { PERPMESH_CONFIG: join(root, 'config/perpmesh.yaml') },
+});
+const pid = running.child.pid;
+const exec = new ExecutionServiceClient(running.execution, credentials.createInsecure());
+let orders = 0;
+let failed = 0;
+let lastError = '';
+let stopping = false;
+
+// The order flow: one market IOC at a time, alternating sides, at ORDER_RATE per second.
+const trader = (async () => {
+  const intervalMs = 1000 / ORDER_RATE;
+  for (let i = 0; !stopping; i++) {
+    const started = Date.now();
+    try {
+      await placeOrder(exec, {
+        clientOrderId: `soak-${process.pid}-${i}`,
+        venue: 'paper',
+        account: 'main',
+        instrument: 'ETH-USDC-PERP',
+        side: i % 2 === 0 ? Side.SIDE_BUY : Side.SIDE_SELL,
+        type: OrderType.ORDER_TYPE_MARKET,
+        timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
+        price: '',
+        size: '0.01',
+        reduceOnly: false,
+        correlationId: '',
+      });
+      orders++;
+    } catch (err) {
+      failed++;
+      lastError = (err as ServiceError).details ?? String(err);
+    }
+    await sleep(Math.max(0, intervalMs - (Date.now() - started)));
+  }
+})();
+
+const samples: Sample[] = [];
+const startedMs = Date.now();
+console.log(
+  `soak: perpmesh start (config/perpmesh.yaml, embedded) pid ${pid}, ${SECONDS} s, a sample every ${SAMPLE_SECONDS} s, ${ORDER_RATE} orders/s from the bench; load average ${loadAverage()}`,
+);
+console.log(
+  `${'t s'.padStart(7)} ${'RSS MB'.padStart(8)} ${'heap MB'.padStart(8)} ${'CPU s'.padStart(7)} ${'orders'.padStart(7)} ${'failed'.padStart(6)}  load`,
+);
+try {
+  for (;;) {
+    const atS = (Date.now() - startedMs) / 1000;
+    const rss = rssBytes(pid);
+    if (rss === undefined) throw new Error(`perpmesh start (pid ${pid}) is gone:\n${running.stderr()}`);
+    const sample: Sample = {
+      atS,
+      rss,
+      heap: await heapUsedBytes(running.httpPort),
+      cpuMs: cpuMs(pid) ?? 0,
+      orders,
+      failed,
+    };
+    samples.push(sample);
+    console.log(
+      `${atS.toFixed(0).padStart(7)} ${(rss / MB).toFixed(1).padStart(8)} ${sample.heap === undefined ? '       ?' : (sample.heap / MB).toFixed(1).padStart(8)} ${(sample.cpuMs / 1000).toFixed(1).padStart(7)} ${String(orders).padStart(7)} ${String(failed).padStart(6)}  ${loadAverage()}`,
+    );
+    if (atS >= SECONDS) break;
+    await sleep(Math.min(SAMPLE_SECONDS * 1000, (SECONDS - atS) * 1000 + 1));
+  }
+} finally {
+  stopping = true;
+  await trader;
+  exec.close();
+  const code = await running.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  if (code !== 0)
+    console.log(`perpmesh start exited with ${code}; stderr:\n${running.stderr().slice(-4000)}`);
+}
+
+const steady = samples.filter((s) => s.atS >= WARMUP_SECONDS);
+const perHour = (pick: (s: Sample) => number | undefined) =>
+  (slope(
+    steady.flatMap((s) => {
+      const y = pick(s);
+      return y === undefined ? [] : [{ x: s.atS, y }];
+    }),
+  ) *
+    3600) /
+  MB;
+const spread = (pick: (s: Sample) => number) => {
+  const ys = steady.map(pick);
+  return (Math.max(...ys) - Math.min(...ys)) / MB;
+};
+const first = steady[0];
+const last = steady.at(-1);
+if (first && last && steady.length >= 3) {
+  const window = last.atS - first.atS;
+  console.log(
+    `after the ${WARMUP_SECONDS.toFixed(0)} s warm-up (${steady.length} samples over ${window.toFixed(0)} s): ` +
+      `RSS ${(first.rss / MB).toFixed(1)} -> ${(last.rss / MB).toFixed(1)} MB, slope ${perHour((s) => s.rss).toFixed(1)} MB/h ` +
+      `(max - min ${spread((s) => s.rss).toFixed(1)} MB); heap slope ${perHour((s) => s.heap).toFixed(1)} MB/h; ` +
+      `${((last.cpuMs - first.cpuMs) / 1000 / window).toFixed(2)} CPU-s per s; ${last.orders} orders placed (${last.failed} failed${lastError ? `, last: ${lastError}` : ''})`,
+  );
+} else {
+  console.log('too short to have samples after the warm-up: raise SOAK_SECONDS');
+}

@@ -1,0 +1,482 @@
+/**
+ * tick -> order: from a book change at the venue to the strategy's order ACCEPTED on the
+ * log, through real processes: market-data, account, execution and strategy (the scalper)
+ * as child processes on NATS and Redis (started like the e2e tests), the paper venue's hub
+ * in this process (served over gRPC as services/paper-venue serves it), so the book change
+ * has an exact time: the moment the bench's market order sweeps the leader's book.
+ *
+ * The scalper follows the leader `paper-lighter` and trades the follower `paper`: when the
+ * leader's mid moves by >= ENTRY_BPS over its signal window it enters on the follower (a
+ * limit IOC), holds for MAX_HOLD and exits reduce-only. Each sample: the bench sweeps 12
+ * levels of the leader's book (its mid moves ~6 bps; the synthetic market's own moves over
+ * the window stay far below the threshold), alternating buy and sell, and times
+ * sweep -> the strategy's entry ACCEPTED (seen by a tail of the EXEC stream), i.e.
+ * venue -> market-data -> md.book -> strategy (decide, persist) -> execution -> venue -> ACCEPTED.
+ *
+ * Baselines in the same run, interleaved with the samples:
+ *   - the raw floor the issue names: one NATS hop (js.publish -> a raw ordered consumer, a
+ *     md.book-sized payload), one Redis round trip (SET), one gRPC unary (Health/Check to
+ *     execution), done one after another with raw clients;
+ *   - PlaceOrder -> ACCEPTED sent straight to execution (the order path alone, i.e. the
+ *     part of tick -> order after the strategy's decision; bench/orders.bench.ts has its
+ *     own raw floor), so the market-data + strategy part is the difference.
+ * Also: where the time goes — the first md.book of the leader that shows the sweep, as a
+ * tail of the MD stream sees it (venue -> market-data -> log), the strategy's and
+ * execution's stage histograms (/metrics), the CPU each process spent per sample, and the
+ * strategy's decisions by reason (why a sweep made no entry).
+ *
+ *   node --import tsx --conditions=@perpmesh/source bench/tick-order.bench.ts
+ *   TICK_ORDER_BENCH_N=60 (samples, default 60; each takes ~1.5 s: the hold and the cooldown)
+ *
+ * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
+ * Prints numbers; asserts nothing about time.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client, credentials } from '@grpc/grpc-js';
+import { DeliverPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { PROTO_DIR } from '@perpmesh/app';
+import { NatsEventLog } from '@perpmesh/bus';
+import { decodeEnvelope, OrderEventKind, PaperVenueServiceService } from '@perpmesh/contracts';
+import { Decimal, sleep } from '@perpmesh/core';
+import { createLogger, HealthRegistry, type RunningGrpcServer, startGrpcServer } from '@perpmesh/runtime';
+import { freePort } from '@perpmesh/testing';
+import { PaperVenueHub, PUBLIC_ACCOUNT, paperVenueGrpcService, type SimulatedVenue } from '@perpmesh/venues';
+import { Redis } from 'ioredis';
+import {
+  ACCOUNT,
+  BTC,
+  E2eStack,
+  LIGHTER_API_KEY,
+  newClientOrderId,
+  orderRequest,
+  placeOrder,
+  REPO_ROOT,
+  type ServiceName,
+  ServiceProcess,
+  TOKEN_ENV,
+} from '../tests/e2e/harness.js';
+import { healthCheck } from './grpc-health.js';
+import { cpuMs, loadAverage, quantile } from './proc-stats.js';
+
+process.env.NATS_URL ??= 'nats://127.0.0.1:4222';
+process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
+
+const N = Number(process.env.TICK_ORDER_BENCH_N ?? 60);
+const WARMUP = 5;
+const LEADER = 'paper-lighter';
+const FOLLOWER = 'paper';
+const STRATEGY_ID = 'scalp-bench';
+const BENCH_ACCOUNT = 'bench';
+/** 12 of the market maker's 0.2 BTC levels, 1 bp apart: the leader's mid moves ~6 bps. */
+const SWEEP_SIZE = new Decimal('2.4');
+const ENTRY_BPS = '2.5';
+const SIGNAL_WINDOW_MS = 400;
+const MAX_HOLD_MS = 300;
+const COOLDOWN_MS = 600;
+const ACCEPTED_TIMEOUT_MS = 5_000;
+
+/** The strategy's ACCEPTED order events (entry = not reduce-only), as they reach the tail. */
+class StrategyOrders {
+  readonly #waiters: Array<{ reduceOnly: boolean; resolve: (atMs: number) => void }> = [];
+  lastAcceptedMs = 0;
+  lastWasEntry = false;
+
+  onEvent(data: Uint8Array): void {
+    const at = performance.now();
+    const payload = decodeEnvelope(data).payload;
+    if (payload?.$case !== 'orderEvent' || payload.value.kind !== OrderEventKind.ORDER_EVENT_KIND_ACCEPTED)
+      return;
+    const order = payload.value.order;
+    if (!order?.clientOrderId.startsWith(STRATEGY_ID)) return;
+    this.lastAcceptedMs = at;
+    this.lastWasEntry = !order.reduceOnly;
+    const i = this.#waiters.findIndex((w) => w.reduceOnly === order.reduceOnly);
+    if (i >= 0) this.#waiters.splice(i, 1)[0]?.resolve(at);
+  }
+
+  /** The time the next ACCEPTED entry (or exit) arrives; undefined after `timeoutMs`. */
+  next(reduceOnly: boolean, timeoutMs = ACCEPTED_TIMEOUT_MS): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const waiter = { reduceOnly, resolve: (at: number) => resolve(at) };
+      this.#waiters.push(waiter);
+      setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) {
+          this.#waiters.splice(i, 1);
+          resolve(undefined);
+        }
+      }, timeoutMs).unref();
+    });
+  }
+}
+
+/** Per-stage mean ms of a `<metric>_sum/_count{stage=...}` histogram on a /metrics page. */
+async function stageMeans(
+  httpUrl: string,
+  metric: string,
+): Promise<Map<string, { mean: number; n: number }>> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const read = (suffix: string) => {
+    const out = new Map<string, number>();
+    const re = new RegExp(`^${metric}_${suffix}\\{[^}]*stage="([a-z_]+)"[^}]*\\} (\\S+)$`, 'gm');
+    for (const m of text.matchAll(re)) out.set(m[1] as string, (out.get(m[1] as string) ?? 0) + Number(m[2]));
+    return out;
+  };
+  const sums = read('sum');
+  const out = new Map<string, { mean: number; n: number }>();
+  for (const [stage, n] of read('count'))
+    if (n > 0) out.set(stage, { mean: ((sums.get(stage) ?? 0) / n) * 1000, n });
+  return out;
+}
+
+async function main(): Promise<void> {
+  const paperPort = await freePort();
+  const stack = await E2eStack.create({ paperAddress: `127.0.0.1:${paperPort}`, balanceStaleAfter: '10s' });
+  const logger = createLogger({ service: 'tick-order-bench', level: 'silent' });
+  const hub = new PaperVenueHub({
+    seed: 11,
+    clock: { kind: 'realtime', tickIntervalMs: 250 },
+    venues: [{ venueId: FOLLOWER }, { venueId: LEADER }],
+    accounts: [
+      { venueId: FOLLOWER, accountId: ACCOUNT, deposit: '100000' },
+      { venueId: LEADER, accountId: ACCOUNT, deposit: '100000', apiKeyId: LIGHTER_API_KEY },
+      { venueId: LEADER, accountId: BENCH_ACCOUNT, deposit: '10000000' },
+    ],
+  });
+  let server: RunningGrpcServer | undefined;
+  let log: NatsEventLog | undefined;
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const strategyHttp = await freePort();
+  const strategy = new ServiceProcess({
+    service: 'strategy' as ServiceName,
+    label: 'strategy',
+    entry: join(REPO_ROOT, 'services/strategy/src/main.ts'),
+    configPath: join(stack.dir, 'strategy.yaml'),
+    httpPort: strategyHttp,
+    env: { [TOKEN_ENV]: stack.token, NATS_URL: stack.natsUrl, REDIS_URL: stack.redisUrl },
+  });
+  try {
+    hub.start();
+    const marketPorts = new Map<string, SimulatedVenue>();
+    server = await startGrpcServer({
+      host: '127.0.0.1',
+      port: paperPort,
+      services: [
+        {
+          definition: PaperVenueServiceService as never,
+          implementation: paperVenueGrpcService((venue, account) => {
+            // One port per account with its API key, as services/paper-venue serves them.
+            if (account !== PUBLIC_ACCOUNT) {
+              if (!hub.hasAccount(venue, account)) return undefined;
+              return hub.venue(
+                venue,
+                account,
+                venue === LEADER && account === ACCOUNT ? LIGHTER_API_KEY : undefined,
+              );
+            }
+            let port = marketPorts.get(venue);
+            if (port === undefined) {
+              port = hub.marketVenue(venue);
+              marketPorts.set(venue, port);
+            }
+            return port;
+          }) as never,
+        },
+      ],
+      protoFiles: ['perpmesh/v1/paper_venue.proto'],
+      includeDirs: [PROTO_DIR],
+      logger,
+      health: new HealthRegistry(),
+    });
+
+    // The strategy's config: the stack's (same namespace, venues, auth) plus its own section.
+    const config = JSON.parse(readFileSync(stack.configPath, 'utf8')) as Record<string, unknown>;
+    config.strategy = {
+      grpcHost: '127.0.0.1',
+      grpcPort: await freePort(),
+      http: { host: '127.0.0.1', port: strategyHttp },
+      executionAddress: `127.0.0.1:${stack.ports.execution[0]?.grpc}`,
+      accountAddress: `127.0.0.1:${stack.ports.account.grpc}`,
+      tickInterval: '100ms',
+      balancePollInterval: '500ms',
+      instances: [
+        {
+          id: STRATEGY_ID,
+          kind: 'scalper',
+          mode: 'live',
+          leader: { venue: LEADER, instrument: BTC },
+          follower: { venue: FOLLOWER, account: ACCOUNT, instrument: BTC },
+          signalWindowMs: `${SIGNAL_WINDOW_MS}ms`,
+          entryThresholdBps: ENTRY_BPS,
+          orderSize: '0.01',
+          takeProfitBps: '1000',
+          stopLossBps: '1000',
+          maxHoldMs: `${MAX_HOLD_MS}ms`,
+          cooldownMs: `${COOLDOWN_MS}ms`,
+          orderType: 'limit_ioc',
+          maxSlippageBps: '20',
+          maxBookAgeMs: '60s',
+          risk: {
+            leverage: '5',
+            maxLeverage: '10',
+            maxNotionalPerInstrument: '20000',
+            maxNotionalPerVenue: '50000',
+            orderRateCapacity: 20,
+            orderRatePerSecond: 10,
+          },
+        },
+      ],
+    };
+    writeFileSync(strategy.options.configPath, JSON.stringify(config, null, 2));
+
+    for (const p of [stack.marketData, stack.account, stack.execution]) p.start();
+    for (const p of [stack.marketData, stack.account, stack.execution]) await p.waitReady();
+    strategy.start();
+    cleanups.push(() => strategy.kill9());
+    await strategy.waitReady({ timeoutMs: 60_000 });
+
+    log = await NatsEventLog.connect({ servers: stack.natsUrl, name: 'tick-order-bench' });
+    const orders = new StrategyOrders();
+    const benchOrders = new Map<string, (atMs: number) => void>();
+    await log.tail(stack.filter('exec.order.>'), { from: 'new' }, async (msg) => {
+      orders.onEvent(msg.data);
+      const payload = decodeEnvelope(msg.data).payload;
+      if (
+        payload?.$case === 'orderEvent' &&
+        payload.value.kind === OrderEventKind.ORDER_EVENT_KIND_ACCEPTED
+      ) {
+        const cid = payload.value.order?.clientOrderId ?? '';
+        benchOrders.get(cid)?.(performance.now());
+        benchOrders.delete(cid);
+      }
+    });
+
+    // The leader's md.book as the log carries it: the mid of each, and who waits for a move.
+    let leaderMid: Decimal | undefined;
+    let mdWaiter: { from: Decimal; resolve: (atMs: number) => void } | undefined;
+    const MOVED_BPS = new Decimal(ENTRY_BPS);
+    await log.tail(stack.subjects.mdBook(LEADER, BTC), { from: 'new' }, async (msg) => {
+      const p = decodeEnvelope(msg.data).payload;
+      if (p?.$case !== 'orderBook' || p.value.instrument !== BTC) return;
+      const bid = p.value.bids[0]?.price;
+      const ask = p.value.asks[0]?.price;
+      if (!bid || !ask) return;
+      leaderMid = new Decimal(bid).plus(ask).div(2);
+      if (mdWaiter && leaderMid.div(mdWaiter.from).minus(1).abs().mul(10_000).gte(MOVED_BPS)) {
+        mdWaiter.resolve(performance.now());
+        mdWaiter = undefined;
+      }
+    });
+    const decisions = new Map<string, number>();
+    await log.tail(stack.filter(`strat.${STRATEGY_ID}.>`), { from: 'new' }, async (msg) => {
+      const p = decodeEnvelope(msg.data).payload;
+      if (p?.$case !== 'strategyDecision') return;
+      const key = `${p.value.kind}/${p.value.reasonCode}`;
+      decisions.set(key, (decisions.get(key) ?? 0) + 1);
+    });
+
+    // The raw floor's own clients and stream.
+    const execHealth = new Client(
+      `127.0.0.1:${stack.ports.execution[0]?.grpc}`,
+      credentials.createInsecure(),
+    );
+    const nc = await connect({ servers: stack.natsUrl, noAsyncTraces: true, name: 'tick-order-raw' });
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const rawStream = `BENCHTICK_${process.pid}`;
+    const rawSubject = `benchtick.${process.pid}`;
+    await jsm.streams.add({ name: rawStream, subjects: [rawSubject], storage: StorageType.File });
+    const consumer = await js.consumers.get(rawStream, { deliver_policy: DeliverPolicy.New });
+    const rawMessages = await consumer.consume({ max_messages: 256 });
+    const rawWaiting = new Map<string, () => void>();
+    void (async () => {
+      for await (const m of rawMessages) {
+        const id = m.headers?.get('Nats-Msg-Id') ?? '';
+        rawWaiting.get(id)?.();
+        rawWaiting.delete(id);
+      }
+    })();
+    const redis = new Redis(stack.redisUrl);
+    const redisKey = `bench:tick-order:${process.pid}`;
+    cleanups.push(async () => {
+      rawMessages.stop();
+      execHealth.close();
+      await jsm.streams.delete(rawStream).catch(() => undefined);
+      await nc.close();
+      await redis.del(redisKey).catch(() => undefined);
+      redis.disconnect();
+    });
+    const payload = new Uint8Array(1200).fill(7); // about a top-20 md.book envelope
+    let rawN = 0;
+    const hops = { nats: [] as number[], redis: [] as number[], grpc: [] as number[] };
+    const rawFloor = async (): Promise<number> => {
+      const id = `raw-${process.pid}-${rawN++}`;
+      const t0 = performance.now();
+      const seen = new Promise<void>((resolve) => rawWaiting.set(id, resolve));
+      await js.publish(rawSubject, payload, { msgID: id });
+      await seen;
+      const t1 = performance.now();
+      await redis.set(redisKey, id, 'PX', 60_000);
+      const t2 = performance.now();
+      await healthCheck(execHealth);
+      const t3 = performance.now();
+      hops.nats.push(t1 - t0);
+      hops.redis.push(t2 - t1);
+      hops.grpc.push(t3 - t2);
+      return t3 - t0;
+    };
+
+    // The order path alone: PlaceOrder straight to execution, a resting buy far below the market.
+    const exec = stack.executionClient();
+    let restingPrice = 30_000;
+    const placeToAccepted = async (): Promise<number> => {
+      const req = orderRequest({
+        venue: FOLLOWER,
+        clientOrderId: newClientOrderId('benchtick'),
+        price: String(restingPrice++),
+      });
+      const seen = new Promise<number>((resolve) => benchOrders.set(req.clientOrderId, resolve));
+      const start = performance.now();
+      await placeOrder(exec, req);
+      return (await seen) - start;
+    };
+
+    // The book change: the bench's market order sweeps the leader's book.
+    const sweeper = hub.venue(LEADER, BENCH_ACCOUNT);
+    let sweeps = 0;
+    const sweep = async (): Promise<number> => {
+      sweeps++;
+      const start = performance.now();
+      await sweeper.createOrder({
+        clientOrderId: newClientOrderId('sweep'),
+        instrument: BTC,
+        side: sweeps % 2 ? 'buy' : 'sell',
+        type: 'market',
+        timeInForce: 'ioc',
+        size: SWEEP_SIZE,
+        reduceOnly: false,
+        nonce: BigInt(sweeps),
+      });
+      return start;
+    };
+
+    /** Waits until the scalper is flat and past its cooldown and signal window. */
+    const settle = async (): Promise<void> => {
+      for (;;) {
+        if (orders.lastWasEntry) await orders.next(true, 10_000);
+        const quietMs = performance.now() - orders.lastAcceptedMs;
+        const need = COOLDOWN_MS + SIGNAL_WINDOW_MS + 200;
+        if (!orders.lastWasEntry && quietMs >= need) return;
+        await sleep(Math.max(50, need - quietMs));
+      }
+    };
+
+    const pids = {
+      'market-data': stack.marketData.pid,
+      strategy: strategy.pid,
+      execution: stack.execution.pid,
+    };
+    const tickMs: number[] = [];
+    const floorMs: number[] = [];
+    const orderMs: number[] = [];
+    const toMdMs: number[] = [];
+    const mdToOrderMs: number[] = [];
+    let missed = 0;
+    let cpuSpent: Record<string, number> = {};
+    const loadBefore = loadAverage();
+    for (let i = 0; i < WARMUP + N; i++) {
+      if (i === WARMUP) {
+        for (const [name, pid] of Object.entries(pids)) cpuSpent[name] = -(cpuMs(pid) ?? Number.NaN);
+        for (const k of Object.keys(hops) as Array<keyof typeof hops>) hops[k].length = 0;
+      }
+      await settle();
+      const entry = orders.next(false);
+      const mdSeen =
+        leaderMid === undefined
+          ? Promise.resolve(undefined)
+          : new Promise<number | undefined>((resolve) => {
+              mdWaiter = { from: leaderMid as Decimal, resolve };
+              setTimeout(() => resolve(undefined), ACCEPTED_TIMEOUT_MS).unref();
+            });
+      const start = await sweep();
+      const [accepted, md] = await Promise.all([entry, mdSeen]);
+      mdWaiter = undefined;
+      if (accepted === undefined) {
+        missed++;
+      } else if (i >= WARMUP) {
+        tickMs.push(accepted - start);
+        if (md !== undefined) {
+          toMdMs.push(md - start);
+          mdToOrderMs.push(accepted - md);
+        }
+      }
+      // The baselines while the strategy holds: the raw floor and the order path alone.
+      const floor = await rawFloor();
+      const order = await placeToAccepted();
+      if (i >= WARMUP) {
+        floorMs.push(floor);
+        orderMs.push(order);
+      }
+    }
+    cpuSpent = Object.fromEntries(
+      Object.entries(pids).map(([name, pid]) => [name, (cpuMs(pid) ?? Number.NaN) + (cpuSpent[name] ?? 0)]),
+    );
+
+    const ms = (x: number) => x.toFixed(2).padStart(8);
+    const row = (name: string, xs: number[]) =>
+      console.log(
+        `${name.padEnd(52)}${ms(quantile(xs, 0.5))}${ms(quantile(xs, 0.99))}${`${(quantile(xs, 0.5) / quantile(floorMs, 0.5)).toFixed(2)}x`.padStart(10)}${`${(quantile(xs, 0.99) / quantile(floorMs, 0.99)).toFixed(2)}x`.padStart(10)}`,
+      );
+    console.log(
+      `tick -> order: ${tickMs.length} samples (${missed} sweeps without an entry within ${ACCEPTED_TIMEOUT_MS} ms), scalper ${LEADER} -> ${FOLLOWER}, processes market-data, account, execution, strategy; load average ${loadBefore} -> ${loadAverage()}`,
+    );
+    console.log(
+      `${'path'.padEnd(52)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'p50/floor'.padStart(10)}${'p99/floor'.padStart(10)}`,
+    );
+    row('raw floor (NATS hop + Redis SET + gRPC unary)', floorMs);
+    row('  NATS hop: js.publish -> ordered consumer', hops.nats);
+    row('  Redis SET', hops.redis);
+    row('  gRPC Health/Check to execution', hops.grpc);
+    row('PlaceOrder -> ACCEPTED (order path alone)', orderMs);
+    row('book change at the venue -> strategy order ACCEPTED', tickMs);
+    row('  venue -> market-data -> md.book seen on the log', toMdMs);
+    row('  md.book seen -> strategy order ACCEPTED', mdToOrderMs);
+    console.log(
+      `tick -> order minus the order path alone (market data + strategy), p50: ${(quantile(tickMs, 0.5) - quantile(orderMs, 0.5)).toFixed(2)} ms`,
+    );
+    const perSample = (name: string) => ((cpuSpent[name] ?? Number.NaN) / N).toFixed(2);
+    console.log(
+      `CPU ms per sample (a tick -> order, a raw floor and a direct order; the hold and exit included): market-data ${perSample('market-data')}, strategy ${perSample('strategy')}, execution ${perSample('execution')}`,
+    );
+    console.log(
+      `strategy decisions by kind/reason: ${[...decisions].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    );
+    console.log('strategy stages (strategy /metrics, mean ms, whole run):');
+    for (const [stage, s] of await stageMeans(strategy.httpUrl, 'perpmesh_strategy_stage_seconds'))
+      console.log(`  ${stage.padEnd(20)} ${s.mean.toFixed(3)} ms (${s.n})`);
+    console.log('execution stages (execution /metrics, mean ms, whole run):');
+    for (const [stage, s] of await stageMeans(
+      stack.execution.httpUrl,
+      'perpmesh_execution_order_stage_seconds',
+    ))
+      console.log(`  ${stage.padEnd(20)} ${s.mean.toFixed(3)} ms (${s.n})`);
+  } catch (err) {
+    console.error(`${strategy.describe()}\n${stack.execution.describe()}\n${stack.marketData.describe()}`);
+    throw err;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+    await log?.close();
+    for (const p of [stack.execution, stack.account, stack.marketData]) await p.stop().catch(() => undefined);
+    await server?.close(100);
+    hub.close();
+    await stack.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
