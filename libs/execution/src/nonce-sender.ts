@@ -105,6 +105,12 @@ interface NonceQueue {
   readonly resend: NonceWaiter[];
   readonly waiting: NonceWaiter[];
   draining: boolean;
+  /**
+   * The key's batch call in flight, settled or not (never rejects): the next block waits for
+   * it, so the orders that arrive meanwhile form the next batch instead of many small ones
+   * (the venue takes the key's transactions one call at a time anyway).
+   */
+  batchInFlight?: Promise<void>;
 }
 
 export class NonceSender {
@@ -212,6 +218,7 @@ export class NonceSender {
     queue.draining = true;
     try {
       while (queue.resend.length + queue.waiting.length > 0) {
+        if (queue.batchInFlight !== undefined) await queue.batchInFlight;
         const batch = queue.resend.splice(0, MAX_NONCE_BATCH);
         batch.push(...queue.waiting.splice(0, MAX_NONCE_BATCH - batch.length));
         const options = port.capabilities.nonceFloorIsTimeMs ? { floor: BigInt(this.#deps.nowMs()) } : {};
@@ -231,7 +238,12 @@ export class NonceSender {
         for (let n = 0; n < batch.length; ) {
           const run = batchRun(batch, n);
           if (run !== undefined) {
-            this.#handOverBatch(run.port, run.waiters, first + BigInt(n));
+            const inFlight = this.#handOverBatch(run.port, run.waiters, first + BigInt(n)).then(() => {
+              if (queue.batchInFlight !== inFlight) return;
+              queue.batchInFlight = undefined;
+              this.#forgetIfIdle(queueKey, queue);
+            });
+            queue.batchInFlight = inFlight;
             n += run.waiters.length;
             continue;
           }
@@ -246,16 +258,24 @@ export class NonceSender {
       }
     } finally {
       queue.draining = false;
-      if (this.#queues.get(queueKey) === queue && queue.resend.length + queue.waiting.length === 0)
-        this.#queues.delete(queueKey);
+      this.#forgetIfIdle(queueKey, queue);
     }
+  }
+
+  /** Drops a key's queue with nothing waiting, draining or in flight (a later request makes a new one). */
+  #forgetIfIdle(queueKey: string, queue: NonceQueue): void {
+    const idle =
+      !queue.draining &&
+      queue.batchInFlight === undefined &&
+      queue.resend.length + queue.waiting.length === 0;
+    if (idle && this.#queues.get(queueKey) === queue) this.#queues.delete(queueKey);
   }
 
   /**
    * Orders with consecutive nonces from `firstNonce`, in ONE venue call; each waiter is handed
-   * its own order's outcome.
+   * its own order's outcome. Resolves (never rejects) when the call has answered.
    */
-  #handOverBatch(port: SendingPort, run: readonly NonceWaiter[], firstNonce: bigint): void {
+  #handOverBatch(port: SendingPort, run: readonly NonceWaiter[], firstNonce: bigint): Promise<unknown> {
     const requests = run.map((w, n) => ({
       ...(w.order as QueuedOrder).request,
       nonce: firstNonce + BigInt(n),
@@ -284,6 +304,7 @@ export class NonceSender {
         }),
       );
     }
+    return answered.catch(() => undefined);
   }
 }
 

@@ -147,6 +147,8 @@ class BatchVenue extends StrictNonceVenue {
   readonly placed: string[] = [];
   /** Batches whose answer is lost (the venue took them). */
   lostAnswers = 0;
+  /** While set, a batch call answers only when it resolves (a slow venue). */
+  gate: Promise<void> | undefined;
 
   override take(req: PlaceOrderRequest): VenueOrder {
     const order = super.take(req);
@@ -170,6 +172,7 @@ class BatchVenue extends StrictNonceVenue {
         outcomes.push({ ok: false, error });
       }
     }
+    if (this.gate !== undefined) await this.gate;
     if (this.lostAnswers > 0) {
       this.lostAnswers -= 1;
       return requests.map(() => ({
@@ -507,5 +510,26 @@ describe('NonceSender with a venue batch call (capabilities.maxBatchOrders)', ()
     const batched = ['a', 'b'].map((id) => s.send(venue, request(id)));
     await first;
     for (const b of batched) await assert.rejects(b, /connection lost/);
+  });
+  test('while a batch call is in flight, the orders that arrive wait and form the next batch', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new BatchVenue();
+    let open!: () => void;
+    venue.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const s = sender(store);
+    const first = s.send(venue, request('first'));
+    const early = ['a', 'b', 'c'].map((id) => s.send(venue, request(id)));
+    await eventually('the first batch at the venue', () => venue.batchSizes.length === 1);
+    const late = ['d', 'e', 'f', 'g', 'h'].map((id) => s.send(venue, request(id)));
+    // Nothing of the late ones leaves while the batch is unanswered (they would go one by one).
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(venue.batchSizes, [3]);
+    assert.equal(venue.received.length, 4);
+    open();
+    await Promise.all([first, ...early, ...late]);
+    assert.deepEqual(venue.batchSizes, [3, 5]);
   });
 });
