@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { dec } from '@perpmesh/core';
 import { bareMarket, LighterEmulator, lighterSimConfig } from '@perpmesh/emulators';
 import { NonceSender, type SendingPort } from '@perpmesh/execution';
-import { LighterPrivateKey } from '@perpmesh/signing';
+import { LighterPrivateKey, signLighterTx, verifyLighterTxInfo } from '@perpmesh/signing';
 import { RedisStateStore } from '@perpmesh/state';
 import { type LighterVenuePort, openLighterVenuePort } from '@perpmesh/venues';
 import { Redis } from 'ioredis';
@@ -162,6 +162,31 @@ async function main(): Promise<void> {
         (perSecond / median(raw.map((x) => x.perSecond))).toFixed(2),
       ];
     };
+    // The CPU an order cannot avoid here: our signature and the venue's check of it.
+    const crypto = await measure(50, 1, async (n) => {
+      const signed = signLighterTx(
+        {
+          txType: 14,
+          accountIndex: ACCOUNT_INDEX,
+          apiKeyIndex: API_KEY_INDEX,
+          nonce: BigInt(n + 1),
+          expiredAt: Date.now() + 60_000,
+          marketIndex: 1,
+          clientOrderIndex: BigInt(n + 1),
+          baseAmount: 100n,
+          price: 500000n,
+          isAsk: 0,
+          orderType: 0,
+          timeInForce: 1,
+          reduceOnly: 0,
+          triggerPrice: 0,
+          orderExpiry: Date.now() + 3_600_000,
+        },
+        { chainId: emulator.chainId, key: KEY },
+      );
+      if (!verifyLighterTxInfo(14, signed.txInfo, emulator.chainId, KEY.publicKeyBytes))
+        throw new Error('bench: a signature did not verify');
+    });
     const rows = [
       row(`raw HTTP round trip (GET nextNonce), ${IN_FLIGHT} in flight`, raw),
       row('one transaction per request (sendTx)', single),
@@ -176,6 +201,9 @@ async function main(): Promise<void> {
       ['case', 'per second', 'CPU ms each', 'orders per venue call', '/ raw round trips'].join(' | '),
     );
     for (const r of rows) console.log(r.join(' | '));
+    console.log(
+      `sign + verify one order transaction (CPU floor per order here): ${crypto.cpuMsPerOp.toFixed(2)} ms CPU`,
+    );
     console.log(
       `batched / one per request: ${(median(batched.map((x) => x.perSecond)) / median(single.map((x) => x.perSecond))).toFixed(2)}x orders/s, ` +
         `${(median(batched.map((x) => x.cpuMsPerOp)) / median(single.map((x) => x.cpuMsPerOp))).toFixed(2)}x CPU per order`,
