@@ -95,8 +95,8 @@ export class LighterHttp {
       const refusal = lighterReplyError(this.options.venue, code as number, String(reply?.message ?? ''));
       return { reply: reply as LighterReply, taken: hashes?.length, refusal };
     }
-    const checked = this.check('POST', 'sendTxBatch', answer);
-    return { reply: checked, taken: hashes?.length ?? txInfos.length };
+    // Answered without a refusal: every transaction was taken.
+    return { reply: this.check('POST', 'sendTxBatch', answer), taken: txInfos.length };
   }
 
   private isRefusal(code: number | undefined): boolean {
