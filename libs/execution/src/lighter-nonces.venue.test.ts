@@ -4,7 +4,9 @@
  * emulator, which verifies every signature and takes a nonce only above the last one of the
  * key. The emulator records every nonce it accepted and every order it placed: no nonce is
  * used twice and every order is placed once. An invalid-nonce reply (the key used elsewhere)
- * is resynced forward from the venue's nextNonce and the order goes through once.
+ * is resynced forward from the venue's nextNonce and the order goes through once. Orders queued
+ * together for the key go out through the venue's batch endpoint (sendTxBatch): fewer venue
+ * calls than orders, each order once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -180,5 +182,29 @@ describe('two execution replicas on one Lighter key (emulated venue)', () => {
     const nonces = emulator.acceptedNonces.get(KEY_ID) ?? [];
     assert.ok((nonces[nonces.length - 1] as bigint) > ahead, 'signed above the venue nonce after the resync');
     assert.equal(new Set(nonces.map(String)).size, nonces.length);
+  });
+  test('N concurrent orders to one key go out through sendTxBatch in fewer venue calls than N, each placed once', async () => {
+    const N = 120;
+    const txCalls = () =>
+      (emulator.server.requestCounts.get('POST /api/v1/sendTx') ?? 0) +
+      (emulator.server.requestCounts.get('POST /api/v1/sendTxBatch') ?? 0);
+    const before = txCalls();
+    const batchesBefore = emulator.server.requestCounts.get('POST /api/v1/sendTxBatch') ?? 0;
+    const ids = Array.from({ length: N }, () => cid('batch'));
+    const placed = await Promise.all(ids.map((id) => place(services[0]!, id, '58000')));
+    assert.deepEqual([...new Set(placed.map((r) => r.order.state.status))], ['accepted']);
+    const calls = txCalls() - before;
+    assert.ok(calls < N, `${N} orders in ${calls} venue calls`);
+    assert.ok(
+      (emulator.server.requestCounts.get('POST /api/v1/sendTxBatch') ?? 0) > batchesBefore,
+      'batches used',
+    );
+    const accepted = emulator.acceptedClientOrderIndexes.map(String);
+    for (const id of ids) {
+      const index = lighterClientOrderIdCodec.encode(id);
+      assert.equal(accepted.filter((i) => i === index).length, 1, `${id} placed once`);
+    }
+    const nonces = emulator.acceptedNonces.get(KEY_ID) ?? [];
+    assert.equal(new Set(nonces.map(String)).size, nonces.length, 'no nonce accepted twice');
   });
 });

@@ -12,6 +12,15 @@
  * an allocation was in flight get their nonces from ONE allocation of a consecutive block
  * (one store round trip for all of them), handed over in block order.
  *
+ * Where the venue has a batch call (`capabilities.maxBatchOrders`, `createOrders`), the orders
+ * of one block that sit next to each other go out in ONE venue call (up to the venue's limit),
+ * still in nonce order; each order keeps its own outcome: placed, refused (a stale nonce
+ * resyncs and only that order is resent), unknown (the caller settles it by client id), or not
+ * looked at because an order before it in the batch was refused (`VenueNotSentError`: nothing
+ * was done, so it goes back to the FRONT of the key's queue and is sent again with a fresh
+ * nonce; this is not a refusal of its own and takes none of its stale-nonce retries). A batch's
+ * first order is always decided, so a passed-over order moves forward each time.
+ *
  * Replicas sharing an API key can still overtake each other between allocation and
  * arrival: the venue then refuses the late one's nonce as stale, which means that order
  * was NOT placed, so it is resent with a fresh nonce after resyncing the counter from the
@@ -21,7 +30,9 @@ import { performance } from 'node:perf_hooks';
 import { type EpochMs, errorText, PerpmeshError } from '@perpmesh/core';
 import type { NonceKey, StateStore } from '@perpmesh/state';
 import {
+  type BatchOrderOutcome,
   type PlaceOrderRequest as PortPlaceOrderRequest,
+  VenueNotSentError,
   type VenueOrder,
   type VenuePort,
   VenueRejectedError,
@@ -42,7 +53,7 @@ export class NotSentError extends PerpmeshError {
 /** The parts of a venue port sending uses. */
 export type SendingPort = Pick<
   VenuePort,
-  'venue' | 'account' | 'apiKeyId' | 'capabilities' | 'createOrder' | 'fetchNextNonce'
+  'venue' | 'account' | 'apiKeyId' | 'capabilities' | 'createOrder' | 'createOrders' | 'fetchNextNonce'
 >;
 
 /** The parts of a venue port nonce allocation uses. */
@@ -65,9 +76,24 @@ export interface NonceSenderDeps {
 /** Most requests one allocation serves (a bound on the block, and on how far a time-based nonce runs ahead). */
 export const MAX_NONCE_BATCH = 64;
 
+/**
+ * How many times one order may be passed over (`VenueNotSentError`) before that is its answer:
+ * each batch decides its first order, so an order is passed over at most once per place ahead
+ * of it in a batch; the bound only guards against a venue that breaks that rule.
+ */
+const MAX_NOT_SENT_RESENDS = MAX_NONCE_BATCH;
+
+/** An order waiting for its nonce: it may share a batch call with the orders next to it. */
+interface QueuedOrder {
+  readonly port: SendingPort;
+  readonly request: PortPlaceOrderRequest;
+}
+
 /** A signed action waiting in its key's queue for a nonce. */
 interface NonceWaiter {
   readonly action: (nonce: bigint) => Promise<unknown>;
+  /** Set for an order (`send`): the request a batch call would carry. */
+  readonly order?: QueuedOrder;
   readonly handOver: (pending: Promise<unknown>) => void;
   readonly fail: (err: unknown) => void;
   readonly queuedAt: number;
@@ -75,8 +101,16 @@ interface NonceWaiter {
 
 /** One key's queue: requests waiting for a nonce, and whether an allocation is in flight. */
 interface NonceQueue {
+  /** Orders a batch passed over (nothing done): served before `waiting`, in their nonce order. */
+  readonly resend: NonceWaiter[];
   readonly waiting: NonceWaiter[];
   draining: boolean;
+  /**
+   * The key's batch call in flight, settled or not (never rejects): the next block waits for
+   * it, so the orders that arrive meanwhile form the next batch instead of many small ones
+   * (the venue takes the key's transactions one call at a time anyway).
+   */
+  batchInFlight?: Promise<void>;
 }
 
 export class NonceSender {
@@ -93,29 +127,46 @@ export class NonceSender {
    * threw, or `NotSentError` when no nonce could be had (nothing was sent).
    */
   send(port: SendingPort, request: PortPlaceOrderRequest): Promise<VenueOrder> {
-    return this.sign(port, async (nonce) => {
+    const action = async (nonce: bigint | undefined) => {
       const started = performance.now();
       try {
         return await port.createOrder(nonce === undefined ? request : { ...request, nonce });
       } finally {
         this.#deps.onStage?.('venue_call', (performance.now() - started) / 1000);
       }
-    });
+    };
+    return this.#run(port, action, { port, request });
   }
 
   /**
    * Runs a signed action (`action(nonce)` calls the port) with a fresh nonce on a nonce venue,
    * `undefined` elsewhere; a stale-nonce refusal resyncs and reruns it as for orders.
    */
-  async sign<T>(port: NonceSigningPort, action: (nonce: bigint | undefined) => Promise<T>): Promise<T> {
+  sign<T>(port: NonceSigningPort, action: (nonce: bigint | undefined) => Promise<T>): Promise<T> {
+    return this.#run(port, action);
+  }
+
+  async #run<T>(
+    port: NonceSigningPort,
+    action: (nonce: bigint | undefined) => Promise<T>,
+    order?: QueuedOrder,
+  ): Promise<T> {
     if (!port.capabilities.nonces) return action(undefined);
     const key: NonceKey = { venue: port.venue, account: port.account, apiKeyId: port.apiKeyId };
-    for (let attempt = 0; ; attempt += 1) {
+    let passedOver = 0;
+    let resend = false;
+    for (let attempt = 0; ; ) {
       try {
-        return await this.#signWithNonce(port, key, action);
+        return await this.#signWithNonce(port, key, action, order, resend);
       } catch (err) {
+        resend = err instanceof VenueNotSentError && passedOver < MAX_NOT_SENT_RESENDS;
+        if (resend) {
+          passedOver += 1;
+          continue;
+        }
         if (!isStaleNonceRejection(err) || attempt >= this.#deps.staleNonceRetries) throw err;
-        this.#deps.onStaleNonce?.(port, attempt + 1, err);
+        attempt += 1;
+        this.#deps.onStaleNonce?.(port, attempt, err);
         if (port.fetchNextNonce) {
           const next = await port.fetchNextNonce().catch((cause) => {
             throw new NotSentError(`could not read the venue's next nonce: ${errorText(cause)}`, { cause });
@@ -136,16 +187,20 @@ export class NonceSender {
     port: NonceSigningPort,
     key: NonceKey,
     action: (nonce: bigint) => Promise<T>,
+    order: QueuedOrder | undefined,
+    resend: boolean,
   ): Promise<T> {
     const queueKey = `${key.venue}\u0000${key.account}\u0000${key.apiKeyId}`;
     let queue = this.#queues.get(queueKey);
     if (queue === undefined) {
-      queue = { waiting: [], draining: false };
+      queue = { resend: [], waiting: [], draining: false };
       this.#queues.set(queueKey, queue);
     }
     const result = new Promise<T>((resolve, reject) => {
-      (queue as NonceQueue).waiting.push({
+      const line = resend ? (queue as NonceQueue).resend : (queue as NonceQueue).waiting;
+      line.push({
         action,
+        ...(order === undefined ? {} : { order }),
         handOver: (pending) => resolve(pending as Promise<T>),
         fail: reject,
         queuedAt: performance.now(),
@@ -162,8 +217,10 @@ export class NonceSender {
   async #drain(port: NonceSigningPort, key: NonceKey, queueKey: string, queue: NonceQueue): Promise<void> {
     queue.draining = true;
     try {
-      while (queue.waiting.length > 0) {
-        const batch = queue.waiting.splice(0, MAX_NONCE_BATCH);
+      while (queue.resend.length + queue.waiting.length > 0) {
+        if (queue.batchInFlight !== undefined) await queue.batchInFlight;
+        const batch = queue.resend.splice(0, MAX_NONCE_BATCH);
+        batch.push(...queue.waiting.splice(0, MAX_NONCE_BATCH - batch.length));
         const options = port.capabilities.nonceFloorIsTimeMs ? { floor: BigInt(this.#deps.nowMs()) } : {};
         let first: bigint;
         try {
@@ -177,18 +234,92 @@ export class NonceSender {
           continue;
         }
         const allocated = performance.now();
-        batch.forEach((waiter, n) => {
-          this.#deps.onStage?.('nonce', (allocated - waiter.queuedAt) / 1000);
+        for (const waiter of batch) this.#deps.onStage?.('nonce', (allocated - waiter.queuedAt) / 1000);
+        for (let n = 0; n < batch.length; ) {
+          const run = batchRun(batch, n);
+          if (run !== undefined) {
+            const inFlight = this.#handOverBatch(run.port, run.waiters, first + BigInt(n)).then(() => {
+              if (queue.batchInFlight !== inFlight) return;
+              queue.batchInFlight = undefined;
+              this.#forgetIfIdle(queueKey, queue);
+            });
+            queue.batchInFlight = inFlight;
+            n += run.waiters.length;
+            continue;
+          }
+          const waiter = batch[n] as NonceWaiter;
           try {
             waiter.handOver(waiter.action(first + BigInt(n)));
           } catch (err) {
             waiter.fail(err);
           }
-        });
+          n += 1;
+        }
       }
     } finally {
       queue.draining = false;
-      if (this.#queues.get(queueKey) === queue && queue.waiting.length === 0) this.#queues.delete(queueKey);
+      this.#forgetIfIdle(queueKey, queue);
     }
   }
+
+  /** Drops a key's queue with nothing waiting, draining or in flight (a later request makes a new one). */
+  #forgetIfIdle(queueKey: string, queue: NonceQueue): void {
+    const idle =
+      !queue.draining &&
+      queue.batchInFlight === undefined &&
+      queue.resend.length + queue.waiting.length === 0;
+    if (idle && this.#queues.get(queueKey) === queue) this.#queues.delete(queueKey);
+  }
+
+  /**
+   * Orders with consecutive nonces from `firstNonce`, in ONE venue call; each waiter is handed
+   * its own order's outcome. Resolves (never rejects) when the call has answered.
+   */
+  #handOverBatch(port: SendingPort, run: readonly NonceWaiter[], firstNonce: bigint): Promise<unknown> {
+    const requests = run.map((w, n) => ({
+      ...(w.order as QueuedOrder).request,
+      nonce: firstNonce + BigInt(n),
+    }));
+    const started = performance.now();
+    let call: Promise<BatchOrderOutcome[]>;
+    try {
+      call = (port.createOrders as NonNullable<SendingPort['createOrders']>).call(port, requests);
+    } catch (err) {
+      call = Promise.reject(err);
+    }
+    const answered = call.finally(() => {
+      const seconds = (performance.now() - started) / 1000;
+      for (const _ of run) this.#deps.onStage?.('venue_call', seconds);
+    });
+    for (const [n, waiter] of run.entries()) {
+      waiter.handOver(
+        answered.then((outcomes) => {
+          const outcome = outcomes[n];
+          if (outcome === undefined)
+            throw new Error(
+              `${port.venue}: the batch call answered ${outcomes.length} outcomes for ${run.length} orders`,
+            );
+          if (outcome.ok) return outcome.order;
+          throw outcome.error;
+        }),
+      );
+    }
+    return answered.catch(() => undefined);
+  }
+}
+
+/**
+ * The orders from `start` that can share one batch call: next to each other in the block, to
+ * the same port, which has a batch call, at most its limit; `undefined` when fewer than two.
+ */
+function batchRun(
+  block: readonly NonceWaiter[],
+  start: number,
+): { port: SendingPort; waiters: NonceWaiter[] } | undefined {
+  const port = block[start]?.order?.port;
+  const limit = port?.createOrders === undefined ? 0 : (port.capabilities.maxBatchOrders ?? 0);
+  if (port === undefined || limit < 2) return undefined;
+  let end = start;
+  while (end < block.length && end - start < limit && block[end]?.order?.port === port) end += 1;
+  return end - start < 2 ? undefined : { port, waiters: block.slice(start, end) };
 }

@@ -4,10 +4,13 @@ import { dec } from '@perpmesh/core';
 import type { AllocateNonceOptions, NonceBlock, NonceKey } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import {
+  type BatchOrderOutcome,
   type PlaceOrderRequest,
   type VenueCapabilities,
+  VenueNotSentError,
   type VenueOrder,
   VenueRejectedError,
+  VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
 import {
   isStaleNonceRejection,
@@ -109,18 +112,75 @@ class StrictNonceVenue implements SendingPort {
   fetchNextNonce?: () => Promise<bigint> = async () => this.last + 1n;
 
   createOrder(req: PlaceOrderRequest): Promise<VenueOrder> {
+    try {
+      return Promise.resolve(this.take(req));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The venue's handling of one order, at once (a batch takes its orders without interleaving). */
+  take(req: PlaceOrderRequest): VenueOrder {
     this.received.push({ clientOrderId: req.clientOrderId, nonce: req.nonce });
     if (req.nonce !== undefined) {
       if (this.staleRefusals > 0) {
         this.staleRefusals -= 1;
         this.last += 10n; // another replica's orders moved the venue's counter on
-        return Promise.reject(new VenueRejectedError(this.venue, 'invalid_nonce', 'nonce too low'));
+        throw new VenueRejectedError(this.venue, 'invalid_nonce', 'nonce too low');
       }
-      if (req.nonce <= this.last)
-        return Promise.reject(new VenueRejectedError(this.venue, 'invalid_nonce', 'nonce too low'));
+      if (req.nonce <= this.last) throw new VenueRejectedError(this.venue, 'invalid_nonce', 'nonce too low');
       this.last = req.nonce;
     }
-    return Promise.resolve(accepted(req));
+    return accepted(req);
+  }
+}
+
+/**
+ * A strict-nonce venue with a batch call: it takes a batch's orders in order and stops at the
+ * first refusal (that order gets it, the ones after it are not looked at), as Lighter does.
+ */
+class BatchVenue extends StrictNonceVenue {
+  override capabilities = capabilities({ maxBatchOrders: 50 });
+  /** The size of every batch call. */
+  readonly batchSizes: number[] = [];
+  /** Every order placed, by client id. */
+  readonly placed: string[] = [];
+  /** Batches whose answer is lost (the venue took them). */
+  lostAnswers = 0;
+  /** While set, a batch call answers only when it resolves (a slow venue). */
+  gate: Promise<void> | undefined;
+
+  override take(req: PlaceOrderRequest): VenueOrder {
+    const order = super.take(req);
+    this.placed.push(req.clientOrderId);
+    return order;
+  }
+
+  async createOrders(requests: readonly PlaceOrderRequest[]): Promise<BatchOrderOutcome[]> {
+    this.batchSizes.push(requests.length);
+    const outcomes: BatchOrderOutcome[] = [];
+    let stopped = false;
+    for (const req of requests) {
+      if (stopped) {
+        outcomes.push({ ok: false, error: new VenueNotSentError(this.venue, 'not looked at') });
+        continue;
+      }
+      try {
+        outcomes.push({ ok: true, order: this.take(req) });
+      } catch (error) {
+        stopped = true;
+        outcomes.push({ ok: false, error });
+      }
+    }
+    if (this.gate !== undefined) await this.gate;
+    if (this.lostAnswers > 0) {
+      this.lostAnswers -= 1;
+      return requests.map(() => ({
+        ok: false,
+        error: new VenueUnknownOutcomeError(this.venue, 'timed out'),
+      }));
+    }
+    return outcomes;
   }
 }
 
@@ -340,5 +400,136 @@ describe('NonceSender', () => {
       return true;
     });
     assert.equal(cannotResync.received.length, 1, 'not resent without a resync');
+  });
+});
+
+describe('NonceSender with a venue batch call (capabilities.maxBatchOrders)', () => {
+  test('orders queued together go out in ONE batch call, in nonce order, each with its own outcome', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new BatchVenue();
+    const s = sender(store);
+    const ids = Array.from({ length: 10 }, (_, n) => `o${n}`);
+    const results = await Promise.all(ids.map((id) => s.send(venue, request(id))));
+    assert.deepEqual(
+      results.map((r) => r.clientOrderId),
+      ids,
+    );
+    // The first goes alone (nothing queued with it); the nine that queued meanwhile share a call.
+    assert.deepEqual(venue.batchSizes, [9]);
+    assert.deepEqual(
+      venue.received.map((r) => [r.clientOrderId, r.nonce]),
+      ids.map((id, n) => [id, BigInt(n + 1)]),
+    );
+    assert.deepEqual(venue.placed, ids);
+  });
+
+  test("a batch holds at most the venue's limit; a lone order goes by createOrder", async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new BatchVenue();
+    venue.capabilities = capabilities({ maxBatchOrders: 4 });
+    const s = sender(store);
+    await Promise.all(Array.from({ length: 10 }, (_, n) => s.send(venue, request(`o${n}`))));
+    // The first goes alone; the nine queued meanwhile: 4 + 4 in batches, the last one alone.
+    assert.deepEqual(venue.batchSizes, [4, 4]);
+    assert.equal(venue.placed.length, 10);
+  });
+
+  test('cancels (other signed actions) are not batched: they keep their place between the orders', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new BatchVenue();
+    const s = sender(store);
+    const signed: bigint[] = [];
+    const cancel = () =>
+      s.sign(venue, async (nonce) => {
+        signed.push(nonce as bigint);
+        venue.last = nonce as bigint;
+        return 'canceled';
+      });
+    await Promise.all([
+      s.send(venue, request('first')),
+      s.send(venue, request('a')),
+      s.send(venue, request('b')),
+      cancel(),
+      s.send(venue, request('c')),
+      s.send(venue, request('d')),
+    ]);
+    assert.deepEqual(venue.batchSizes, [2, 2]);
+    assert.deepEqual(signed, [4n]);
+    assert.deepEqual(
+      venue.received.map((r) => r.nonce),
+      [1n, 2n, 3n, 5n, 6n],
+    );
+  });
+
+  test('a stale nonce in a batch: only that order resyncs; the ones after it (not looked at) are sent again; each placed once', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new BatchVenue();
+    const stale: number[] = [];
+    const s = sender(store, 5, stale);
+    const ids = Array.from({ length: 8 }, (_, n) => `o${n}`);
+    const first = s.send(venue, request('first'));
+    await eventually('the first order at the venue', () => venue.received.length === 1);
+    // Another replica moves the key's counter on before the batch arrives.
+    venue.staleRefusals = 1;
+    const results = await Promise.all([first, ...ids.map((id) => s.send(venue, request(id)))]);
+    assert.ok(results.every((r) => r.status === 'accepted'));
+    assert.deepEqual([...venue.placed].sort(), ['first', ...ids].sort(), 'every order placed once');
+    assert.ok(stale.length >= 1 && store.resyncs.length === stale.length, 'resyncs only for refused orders');
+    assert.ok(venue.batchSizes.length >= 2, `the passed-over orders went again (${venue.batchSizes})`);
+    const nonces = venue.received.map((r) => r.nonce as bigint);
+    assert.equal(new Set(nonces.map(String)).size, nonces.length, 'no nonce sent twice');
+  });
+
+  test("a lost batch answer is each order's answer: unknown, nothing resent", async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new BatchVenue();
+    venue.lostAnswers = 1;
+    const s = sender(store);
+    const first = s.send(venue, request('first'));
+    const batched = ['a', 'b', 'c'].map((id) => s.send(venue, request(id)));
+    assert.equal((await first).status, 'accepted');
+    for (const b of batched) await assert.rejects(b, VenueUnknownOutcomeError);
+    assert.deepEqual(venue.batchSizes, [3]);
+    assert.equal(venue.received.length, 4, 'nothing resent');
+  });
+
+  test('a batch call that throws fails each of its orders with that error', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new BatchVenue();
+    venue.createOrders = async () => {
+      throw new VenueUnknownOutcomeError('strict', 'connection lost');
+    };
+    const s = sender(store);
+    const first = s.send(venue, request('first'));
+    const batched = ['a', 'b'].map((id) => s.send(venue, request(id)));
+    await first;
+    for (const b of batched) await assert.rejects(b, /connection lost/);
+  });
+  test('while a batch call is in flight, the orders that arrive wait and form the next batch', async () => {
+    const store = new FakeNonceStore();
+    store.delays = [20];
+    const venue = new BatchVenue();
+    let open!: () => void;
+    venue.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const s = sender(store);
+    const first = s.send(venue, request('first'));
+    const early = ['a', 'b', 'c'].map((id) => s.send(venue, request(id)));
+    await eventually('the first batch at the venue', () => venue.batchSizes.length === 1);
+    const late = ['d', 'e', 'f', 'g', 'h'].map((id) => s.send(venue, request(id)));
+    // Nothing of the late ones leaves while the batch is unanswered (they would go one by one).
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(venue.batchSizes, [3]);
+    assert.equal(venue.received.length, 4);
+    open();
+    await Promise.all([first, ...early, ...late]);
+    assert.deepEqual(venue.batchSizes, [3, 5]);
   });
 });

@@ -11,7 +11,8 @@ export type VenueErrorCode =
   | 'RATE_LIMITED'
   | 'UNKNOWN_OUTCOME'
   | 'VENUE_DISCONNECTED'
-  | 'ORDER_NOT_FOUND';
+  | 'ORDER_NOT_FOUND'
+  | 'NOT_SENT';
 
 export class VenueError extends PerpmeshError {
   readonly venue: string;
@@ -60,6 +61,17 @@ export class RateLimitedError extends VenueError {
 export class VenueUnknownOutcomeError extends VenueError {
   constructor(venue: string, message: string, options?: { cause?: unknown }) {
     super('UNKNOWN_OUTCOME', venue, message, options);
+  }
+}
+
+/**
+ * The venue never looked at this request: an earlier request of the same batch call stopped
+ * the batch before it (`VenuePort.createOrders`). Nothing was done, so sending it again (with
+ * a fresh nonce) is safe; it is not the request's own refusal.
+ */
+export class VenueNotSentError extends VenueError {
+  constructor(venue: string, message: string, options?: { cause?: unknown }) {
+    super('NOT_SENT', venue, message, options);
   }
 }
 

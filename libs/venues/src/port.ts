@@ -288,7 +288,20 @@ export interface VenueCapabilities {
    * the user stream and in `fetchFills`.
    */
   venueFills?: boolean;
+  /**
+   * `createOrders` works: the venue places several orders in ONE call (its batch endpoint), at
+   * most this many (Lighter `sendTxBatch`: 50). Absent = no batch call; callers send one by one.
+   */
+  maxBatchOrders?: number;
 }
+
+/**
+ * One order's outcome in a batch (`VenuePort.createOrders`): placed, or the error it met, as
+ * `createOrder` would have thrown it for that order alone — `VenueRejectedError` & co. when the
+ * venue refused it, `VenueUnknownOutcomeError` when the batch's answer was lost (resolve by
+ * client order id, never resend), `VenueNotSentError` when the venue never looked at it.
+ */
+export type BatchOrderOutcome = { ok: true; order: VenueOrder } | { ok: false; error: unknown };
 
 /** Cross: one collateral pool for every position. Isolated: margin per position. */
 export type MarginMode = 'cross' | 'isolated';
@@ -340,6 +353,14 @@ export interface VenuePort {
   fetchNextNonce?(): Promise<bigint>;
 
   createOrder(request: PlaceOrderRequest): Promise<VenueOrder>;
+  /**
+   * Places `requests` in ONE venue call (the venue's batch endpoint), in the order given, at most
+   * `capabilities.maxBatchOrders` of them. Present when that capability is set. On a nonce venue
+   * each request carries its own nonce, increasing in the order given. Resolves with one outcome
+   * per request, in the same order: each order is accepted or refused on its own; it rejects only
+   * when no request could be looked at (then it is as if each had thrown that error).
+   */
+  createOrders?(requests: readonly PlaceOrderRequest[]): Promise<BatchOrderOutcome[]>;
   /** `options.nonce`: required when `capabilities.nonces` (see CancelOptions). */
   cancelOrder(ref: OrderRef, options?: CancelOptions): Promise<VenueOrder>;
   /** `options.nonce`: required when `capabilities.nonces` (see CancelOptions). */

@@ -1,6 +1,6 @@
 /**
  * Lighter emulator: the venue's REST API under `/api/v1` (orderBookDetails, orderBookOrders,
- * funding-rates, fundings, account, apikeys, nextNonce, sendTx, and with an auth token
+ * funding-rates, fundings, account, apikeys, nextNonce, sendTx, sendTxBatch, and with an auth token
  * accountActiveOrders, accountInactiveOrders, trades, positionFunding) and its websocket
  * `/stream` (order_book/{market}, account_all_orders/{account}, account_all_trades/{account})
  * in the venue's payload shapes, over a simulated exchange (libs/sim).
@@ -22,6 +22,7 @@
 import type { IncomingMessage } from 'node:http';
 import { type AccountId, Decimal, type InstrumentId, type TimeInForce, ZERO } from '@perpmesh/core';
 import {
+  LIGHTER_MAX_BATCH_TXS,
   LIGHTER_TX_ATTRIBUTE,
   LIGHTER_TX_TYPE,
   lighterFp5FromBytes,
@@ -229,6 +230,7 @@ export class LighterEmulator implements VenueWire {
     const query = new URLSearchParams(request.rawQuery);
     const route = request.path.replace(/^\/api\/v1\//, '');
     if (request.method === 'POST' && route === 'sendTx') return this.sendTx(request);
+    if (request.method === 'POST' && route === 'sendTxBatch') return this.sendTxBatch(request);
     if (request.method !== 'GET') return { status: 405, body: null };
     switch (route) {
       case 'orderBookDetails':
@@ -599,46 +601,106 @@ export class LighterEmulator implements VenueWire {
     const txType = Number(form.tx_type);
     const txInfo = form.tx_info;
     if (!Number.isInteger(txType) || typeof txInfo !== 'string') return fail(LIGHTER_ERROR.invalidTxInfo);
-    if (!Object.values(LIGHTER_TX_TYPE).includes(txType as never))
-      return fail(LIGHTER_ERROR.unsupportedTxType);
+    const result = this.applyTx(txType, txInfo);
+    if (!result.ok) return fail(result.error, result.detail);
+    return ok({
+      message: '{"ratelimit": "didn\'t use volume quota"}',
+      tx_hash: result.hash,
+      predicted_execution_time_ms: Date.now() + 1,
+      volume_quota_remaining: 1000,
+    });
+  }
+
+  /**
+   * `sendTxBatch`: `tx_types` / `tx_infos` JSON arrays of one length, at most
+   * `LIGHTER_MAX_BATCH_TXS`. Each transaction is checked and applied as sendTx does one, in
+   * order; the first refusal stops the batch and answers its code with `tx_hash` listing the
+   * transactions taken before it (the ones after it are not looked at, their nonces not used).
+   */
+  private sendTxBatch(request: EmulatorRequest): EmulatorResponse {
+    const form = new URLSearchParams(request.rawBody);
+    let txTypes: unknown;
+    let txInfos: unknown;
+    try {
+      txTypes = JSON.parse(form.get('tx_types') ?? '');
+      txInfos = JSON.parse(form.get('tx_infos') ?? '');
+    } catch {
+      return fail(LIGHTER_ERROR.invalidTxInfo, 'tx_types and tx_infos must be JSON arrays');
+    }
+    if (
+      !Array.isArray(txTypes) ||
+      !Array.isArray(txInfos) ||
+      txTypes.length !== txInfos.length ||
+      txTypes.length === 0 ||
+      txTypes.length > LIGHTER_MAX_BATCH_TXS ||
+      !txInfos.every((info) => typeof info === 'string')
+    ) {
+      return fail(
+        LIGHTER_ERROR.invalidTxInfo,
+        `tx_types and tx_infos: arrays of one length, 1 to ${LIGHTER_MAX_BATCH_TXS}`,
+      );
+    }
+    const hashes: string[] = [];
+    for (const [n, txInfo] of (txInfos as string[]).entries()) {
+      const result = this.applyTx(Number(txTypes[n]), txInfo);
+      if (!result.ok) {
+        const refused = fail(result.error, result.detail);
+        return { ...refused, body: { ...(refused.body as Row), tx_hash: hashes } };
+      }
+      hashes.push(result.hash);
+    }
+    return ok({
+      message: '{"ratelimit": "didn\'t use volume quota"}',
+      tx_hash: hashes,
+      predicted_execution_time_ms: Date.now() + 1,
+      volume_quota_remaining: 1000,
+    });
+  }
+
+  /** One transaction checked as the venue does (type, body, signature, nonce, expiry) and applied. */
+  private applyTx(
+    txType: number,
+    txInfo: string,
+  ): { ok: true; hash: string } | { ok: false; error: { code: number; message: string }; detail?: string } {
+    if (!Number.isInteger(txType) || !Object.values(LIGHTER_TX_TYPE).includes(txType as never))
+      return { ok: false, error: LIGHTER_ERROR.unsupportedTxType };
     let parsed: ReturnType<typeof parseLighterTxInfo>;
     try {
       parsed = parseLighterTxInfo(txType, txInfo);
     } catch (err) {
-      return fail(LIGHTER_ERROR.invalidTxInfo, (err as Error).message);
+      return { ok: false, error: LIGHTER_ERROR.invalidTxInfo, detail: (err as Error).message };
     }
     const tx = parsed.tx as unknown as Record<string, bigint>;
     const accountIndex = Number(tx.accountIndex);
     const apiKeyIndex = Number(tx.apiKeyIndex);
     const key = this.keys.get(keyOf(accountIndex, apiKeyIndex));
     const account = this.accountsByIndex.get(accountIndex);
-    if (key === undefined || account === undefined) return fail(LIGHTER_ERROR.accountNotFound);
+    if (key === undefined || account === undefined)
+      return { ok: false, error: LIGHTER_ERROR.accountNotFound };
     if (!verifyLighterTxInfo(txType, txInfo, this.chainId, key.publicKey)) {
-      return fail(LIGHTER_ERROR.invalidSignature);
+      return { ok: false, error: LIGHTER_ERROR.invalidSignature };
     }
     const nonce = tx.nonce as bigint;
-    if (nonce <= key.lastNonce) return fail(LIGHTER_ERROR.invalidNonce);
-    if ((tx.expiredAt as bigint) <= BigInt(Date.now())) return fail(LIGHTER_ERROR.invalidExpiry);
+    if (nonce <= key.lastNonce) return { ok: false, error: LIGHTER_ERROR.invalidNonce };
+    if ((tx.expiredAt as bigint) <= BigInt(Date.now()))
+      return { ok: false, error: LIGHTER_ERROR.invalidExpiry };
     // Consumed from here on, even when the action is refused, as on the venue.
     key.lastNonce = nonce;
     const k = keyOf(accountIndex, apiKeyIndex);
-    this.acceptedNonces.set(k, [...(this.acceptedNonces.get(k) ?? []), nonce]);
+    const accepted = this.acceptedNonces.get(k) ?? [];
+    accepted.push(nonce);
+    this.acceptedNonces.set(k, accepted);
     try {
       if (txType === LIGHTER_TX_TYPE.createOrder) this.createOrder(account, tx, nonce);
       else if (txType === LIGHTER_TX_TYPE.cancelOrder) this.cancelOrder(account, tx);
       else if (txType === LIGHTER_TX_TYPE.cancelAllOrders) this.cancelAll(account, tx, parsed.attributes);
       else if (txType === LIGHTER_TX_TYPE.updateLeverage) this.updateLeverage(account, tx);
-      else return fail(LIGHTER_ERROR.unsupportedTxType);
+      else return { ok: false, error: LIGHTER_ERROR.unsupportedTxType };
     } catch (err) {
-      if (err instanceof LighterTxError) return fail(err.error);
+      if (err instanceof LighterTxError) return { ok: false, error: err.error };
       throw err;
     }
-    return ok({
-      message: '{"ratelimit": "didn\'t use volume quota"}',
-      tx_hash: Buffer.from(parsed.signature.subarray(0, 32)).toString('hex'),
-      predicted_execution_time_ms: Date.now() + 1,
-      volume_quota_remaining: 1000,
-    });
+    return { ok: true, hash: Buffer.from(parsed.signature.subarray(0, 32)).toString('hex') };
   }
 
   private createOrder(account: LighterEmulatedAccount, tx: Record<string, bigint>, nonce: bigint): void {

@@ -18,6 +18,7 @@ export {
 export { LIGHTER_VECTORS_URL, lighterSelfTest } from './self-test.js';
 export {
   LIGHTER_CHAIN_ID,
+  LIGHTER_MAX_BATCH_TXS,
   LIGHTER_TX_ATTRIBUTE,
   LIGHTER_TX_TYPE,
   type LighterCancelAllOrdersTx,

@@ -24,6 +24,8 @@ export const LIGHTER_TX_TYPE = {
   updateLeverage: 20,
 } as const;
 export type LighterTxType = (typeof LIGHTER_TX_TYPE)[keyof typeof LIGHTER_TX_TYPE];
+/** The most transactions one `sendTxBatch` carries (the venue's limit). */
+export const LIGHTER_MAX_BATCH_TXS = 50;
 
 export const LIGHTER_TX_ATTRIBUTE = {
   integratorAccountIndex: 1,

@@ -1,6 +1,6 @@
 /**
- * Lighter's REST API over fetch: `GET /api/v1/<path>?<query>` and `POST /api/v1/sendTx`
- * (urlencoded `tx_type`, `tx_info`). Every call takes a token of the account's request budget
+ * Lighter's REST API over fetch: `GET /api/v1/<path>?<query>`, `POST /api/v1/sendTx`
+ * (urlencoded `tx_type`, `tx_info`) and `POST /api/v1/sendTxBatch` (`tx_types`, `tx_infos`). Every call takes a token of the account's request budget
  * first and has a deadline. Errors become VenueErrors: a `{ code, message }` refusal by its
  * code (wire.ts), a 429 rate-limited, a timeout or a lost connection on sendTx an unknown
  * outcome (the transaction may have been accepted: ask, never resend), elsewhere a
@@ -13,6 +13,18 @@ import { lighterReplyError } from './wire.js';
 
 export type LighterReply = Record<string, unknown>;
 
+/** What `sendTxBatch` answered. */
+export interface LighterBatchReply {
+  readonly reply: LighterReply;
+  /**
+   * How many transactions, from the first, the venue took; `undefined` when a refusal does not
+   * say (then each one's fate is unknown).
+   */
+  readonly taken: number | undefined;
+  /** The refusal of transaction `taken` (the ones after it were not looked at); absent when all were taken. */
+  readonly refusal?: Error;
+}
+
 export interface LighterHttpOptions {
   readonly venue: string;
   /** `https://mainnet.zklighter.elliot.ai` or an emulator's `http://127.0.0.1:<port>`. */
@@ -21,6 +33,14 @@ export interface LighterHttpOptions {
   readonly budget: RequestBudget;
   /** Told of every answer (the link is up) and every failure to reach the venue. */
   readonly onLink?: (up: boolean, why: string) => void;
+}
+
+/** One request's answer before it is judged. */
+interface LighterExchange {
+  readonly response: Response;
+  readonly text: string;
+  readonly reply: LighterReply | undefined;
+  readonly code: number | undefined;
 }
 
 export class LighterHttp {
@@ -51,14 +71,56 @@ export class LighterHttp {
     );
   }
 
+  /**
+   * `POST sendTxBatch` (urlencoded `tx_types` and `tx_infos`, each a JSON array; one request of
+   * the budget for the whole batch). The venue takes the transactions in order: a refusal names
+   * one code for the batch, and `tx_hash` lists the transactions taken before it (the refused
+   * one is the next, the ones after it were not looked at). A refusal without `tx_hash` leaves
+   * which ones were taken unknown (`taken: undefined`); a lost answer throws an unknown outcome.
+   */
+  async sendTxBatch(txTypes: readonly number[], txInfos: readonly string[]): Promise<LighterBatchReply> {
+    const body = new URLSearchParams({
+      tx_types: JSON.stringify(txTypes),
+      tx_infos: JSON.stringify(txInfos),
+    });
+    const answer = await this.exchange(
+      'POST',
+      'sendTxBatch',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      body.toString(),
+    );
+    const { reply, code } = answer;
+    const hashes = Array.isArray(reply?.tx_hash) ? (reply.tx_hash as unknown[]).map(String) : undefined;
+    if (this.isRefusal(code)) {
+      const refusal = lighterReplyError(this.options.venue, code as number, String(reply?.message ?? ''));
+      return { reply: reply as LighterReply, taken: hashes?.length, refusal };
+    }
+    // Answered without a refusal: every transaction was taken.
+    return { reply: this.check('POST', 'sendTxBatch', answer), taken: txInfos.length };
+  }
+
+  private isRefusal(code: number | undefined): boolean {
+    return code !== undefined && Number.isFinite(code) && code !== 200 && code !== 0;
+  }
+
   private async call(
     method: 'GET' | 'POST',
     pathAndQuery: string,
     headers: Record<string, string>,
     body?: string,
   ): Promise<LighterReply> {
+    const answer = await this.exchange(method, pathAndQuery, headers, body);
+    return this.check(method, pathAndQuery.split('?')[0] as string, answer);
+  }
+
+  /** One request: budget, deadline, the link told; a transaction's lost answer is an unknown outcome. */
+  private async exchange(
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<LighterExchange> {
     const { venue } = this.options;
-    const isTx = method === 'POST';
     await this.options.budget.take();
     const route = pathAndQuery.split('?')[0];
     let response: Response;
@@ -74,7 +136,7 @@ export class LighterHttp {
     } catch (err) {
       const why = `${method} ${route}: ${errorText(err)}`;
       this.options.onLink?.(false, why);
-      throw isTx
+      throw method === 'POST'
         ? new VenueUnknownOutcomeError(
             venue,
             `transaction outcome unknown (${why}); resolve by client order id`,
@@ -88,16 +150,26 @@ export class LighterHttp {
     } catch {
       reply = undefined;
     }
-    const code = reply === undefined ? undefined : Number(reply.code);
     if (response.status === 429) {
       throw new RateLimitedError(venue, `rate-limited: ${method} ${route} answered 429`);
     }
-    if (reply !== undefined && code !== undefined && Number.isFinite(code) && code !== 200 && code !== 0) {
-      throw lighterReplyError(venue, code, String(reply.message ?? ''));
+    const code = reply === undefined ? undefined : Number(reply.code);
+    return { response, text, reply, code };
+  }
+
+  /** A reply's refusal code, a 5xx or an unreadable body, an HTTP error: as VenueErrors. */
+  private check(
+    method: 'GET' | 'POST',
+    route: string,
+    { response, text, reply, code }: LighterExchange,
+  ): LighterReply {
+    const { venue } = this.options;
+    if (reply !== undefined && this.isRefusal(code)) {
+      throw lighterReplyError(venue, code as number, String(reply.message ?? ''));
     }
     if (response.status >= 500 || reply === undefined) {
       const why = `${method} ${route} answered ${response.status}`;
-      throw isTx
+      throw method === 'POST'
         ? new VenueUnknownOutcomeError(
             venue,
             `transaction outcome unknown (${why}); resolve by client order id`,

@@ -13,8 +13,14 @@ import { LIGHTER_ERROR, LighterEmulator, lighterSimConfig } from '@perpmesh/emul
 import { LighterPrivateKey, signLighterTx } from '@perpmesh/signing';
 import { eventually } from '@perpmesh/testing';
 import { FUNDING_EVERY_SECOND, MAKER, makerMarket } from '../ccxt/venue-scenarios.test-helper.js';
-import { RateLimitedError, VenueRejectedError, VenueUnknownOutcomeError } from '../errors.js';
+import {
+  RateLimitedError,
+  VenueNotSentError,
+  VenueRejectedError,
+  VenueUnknownOutcomeError,
+} from '../errors.js';
 import type { BookSnapshot, PlaceOrderRequest, UserStreamEvent, VenueFill } from '../port.js';
+import { lighterClientOrderIdCodec } from '../shared/client-order-id.js';
 import { LighterVenuePort, type LighterVenuePortOptions } from './port.js';
 
 const BTC = 'BTC-USDC-PERP';
@@ -117,6 +123,15 @@ async function rawSendTx(
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
+
+const cancelAllTx = () => ({
+  txType: 16 as const,
+  accountIndex: ACCOUNT_INDEX,
+  apiKeyIndex: API_KEY_INDEX,
+  expiredAt: Date.now() + 60_000,
+  timeInForce: 0,
+  time: 0,
+});
 
 const cancelTx = (n: bigint) => ({
   txType: 15 as const,
@@ -512,5 +527,99 @@ describe('lighter (own adapter) against the emulator', () => {
     } finally {
       await fast.close();
     }
+  });
+  test('a batch: orders with consecutive nonces go out in ONE sendTxBatch, each placed once', async () => {
+    assert.equal(port.capabilities.maxBatchOrders, 50);
+    const ids = [cid('b'), cid('b'), cid('b'), cid('b'), cid('b')];
+    const batches = emulator.server.requestCounts.get('POST /api/v1/sendTxBatch') ?? 0;
+    const singles = emulator.server.requestCounts.get('POST /api/v1/sendTx') ?? 0;
+    const outcomes = await (port.createOrders as NonNullable<typeof port.createOrders>)(
+      ids.map((id) => order(id, 'buy', '58000', '0.001')),
+    );
+    assert.equal(emulator.server.requestCounts.get('POST /api/v1/sendTxBatch'), batches + 1, 'one request');
+    assert.equal(emulator.server.requestCounts.get('POST /api/v1/sendTx') ?? 0, singles, 'no single sendTx');
+    assert.deepEqual(
+      outcomes.map((o) => (o.ok ? `${o.order.clientOrderId}:${o.order.status}` : String(o.error))),
+      ids.map((id) => `${id}:accepted`),
+    );
+    const placed = emulator.acceptedClientOrderIndexes.map(String);
+    for (const id of ids) {
+      const index = lighterClientOrderIdCodec.encode(id);
+      assert.equal(placed.filter((i) => i === index).length, 1, `${id} placed once`);
+    }
+    await port.cancelAllOrders(undefined, { nonce: nextNonce() });
+  });
+
+  test('a refusal inside a batch: the orders before it placed, the refused one its own error, the rest not sent (nonces unused)', async () => {
+    const taken = cid('bt');
+    await port.createOrder(order(taken, 'buy', '58000', '0.001'));
+    const first = order(cid('b1'), 'buy', '58000', '0.001');
+    const duplicate = order(taken, 'buy', '58000', '0.001');
+    const after = [order(cid('b3'), 'buy', '58000', '0.001'), order(cid('b4'), 'buy', '58000', '0.001')];
+    const outcomes = await (port.createOrders as NonNullable<typeof port.createOrders>)([
+      first,
+      duplicate,
+      ...after,
+    ]);
+    assert.equal(outcomes[0]?.ok && outcomes[0].order.status, 'accepted');
+    const refused = outcomes[1];
+    assert.ok(refused !== undefined && !refused.ok && refused.error instanceof VenueRejectedError);
+    assert.equal(refused.error.reason, 'duplicate_client_order_id');
+    for (const o of outcomes.slice(2)) assert.ok(!o.ok && o.error instanceof VenueNotSentError, String(o));
+    const placed = emulator.acceptedClientOrderIndexes.map(String);
+    for (const r of after) assert.ok(!placed.includes(lighterClientOrderIdCodec.encode(r.clientOrderId)));
+    // The refused transaction used its nonce; the ones after it did not.
+    assert.equal(await port.fetchNextNonce(), (duplicate.nonce as bigint) + 1n);
+
+    // A stale nonce first: that order is refused as for one order, nothing after it is looked at.
+    const stale = await (port.createOrders as NonNullable<typeof port.createOrders>)([
+      { ...order(cid('bs'), 'buy', '58000', '0.001'), nonce: 1n },
+      order(cid('bs'), 'buy', '58000', '0.001'),
+    ]);
+    assert.ok(!stale[0]?.ok && stale[0]?.error instanceof VenueRejectedError);
+    assert.equal(stale[0].error.reason, 'invalid_nonce');
+    assert.ok(!stale[1]?.ok && stale[1]?.error instanceof VenueNotSentError);
+    assert.equal(port.readiness().find((c) => c.component === 'nonces')?.ready, false);
+    nonce = await port.fetchNextNonce();
+    await port.cancelAllOrders(undefined, { nonce: nextNonce() });
+  });
+
+  test('the venue verifies every transaction of a batch: a placeholder signature in the second stops it there (21120)', async () => {
+    const signed = [nextNonce(), nextNonce()].map((n) =>
+      signLighterTx({ ...cancelAllTx(), nonce: n }, { chainId: emulator.chainId, key: KEY }),
+    );
+    const placeholder = signed[1]?.txInfo.replace(
+      /"Sig":"[^"]*"/,
+      `"Sig":"${Buffer.alloc(80).toString('base64')}"`,
+    );
+    const res = await fetch(`${baseUrl}/api/v1/sendTxBatch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        tx_types: JSON.stringify([16, 16]),
+        tx_infos: JSON.stringify([signed[0]?.txInfo, placeholder]),
+      }).toString(),
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(body.code, LIGHTER_ERROR.invalidSignature.code);
+    assert.equal((body.tx_hash as unknown[]).length, 1, 'the first was taken');
+    nonce = await port.fetchNextNonce();
+  });
+
+  test('a batch whose answer is lost: every order of it unknown, each found by our id', async () => {
+    const quick = await openPort({ callTimeoutMs: 500 });
+    emulator.server.faults.inject({
+      kind: 'timeout-after-accept',
+      method: 'POST',
+      path: '/api/v1/sendTxBatch',
+    });
+    const requests = [order(cid('bl'), 'buy', '58000', '0.001'), order(cid('bl'), 'buy', '58000', '0.001')];
+    const outcomes = await (quick.createOrders as NonNullable<typeof quick.createOrders>)(requests);
+    for (const o of outcomes) assert.ok(!o.ok && o.error instanceof VenueUnknownOutcomeError, String(o));
+    for (const r of requests) {
+      const found = await quick.fetchOrder({ instrument: BTC, clientOrderId: r.clientOrderId });
+      assert.equal(found?.status, 'accepted');
+    }
+    await quick.cancelAllOrders(undefined, { nonce: nextNonce() });
   });
 });

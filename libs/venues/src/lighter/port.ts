@@ -32,6 +32,7 @@ import {
 } from '@perpmesh/core';
 import {
   createLighterAuthToken,
+  LIGHTER_MAX_BATCH_TXS,
   LIGHTER_TX_ATTRIBUTE,
   LIGHTER_TX_TYPE,
   type LighterPrivateKey,
@@ -43,8 +44,14 @@ import {
 import WebSocket from 'ws';
 import { RequestBudget } from '../ccxt/budget.js';
 import type { PayloadRow } from '../ccxt/payload.js';
-import { publicAccessError, VenueRejectedError } from '../errors.js';
+import {
+  publicAccessError,
+  VenueNotSentError,
+  VenueRejectedError,
+  VenueUnknownOutcomeError,
+} from '../errors.js';
 import type {
+  BatchOrderOutcome,
   BookSnapshot,
   CancelOptions,
   FundingInfo,
@@ -67,7 +74,7 @@ import type {
 import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
 import { ClientOrderIdMap, lighterClientOrderIdCodec } from '../shared/client-order-id.js';
 import { ReconnectingStream, type StreamAttemptSink } from '../shared/reconnecting-stream.js';
-import { LighterHttp, type LighterReply } from './client.js';
+import { type LighterBatchReply, LighterHttp, type LighterReply } from './client.js';
 import { LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS, lighterApiKeyId } from './config.js';
 import {
   HOUR_MS,
@@ -130,7 +137,16 @@ export interface LighterVenuePortOptions {
   readonly streamBackoff?: { initialDelayMs: number; maxDelayMs: number };
 }
 
+/** What every transaction of the API key carries. */
+interface TxCommon {
+  accountIndex: number;
+  apiKeyIndex: number;
+  nonce: bigint;
+  expiredAt: number;
+}
+
 const TX_EXPIRY_MS = 10 * 60_000 - 1_000;
+
 const ORDER_EXPIRY_MS = 28 * 24 * HOUR_MS;
 /** How far a market order may trade from the top of the book (its worst price). */
 const MARKET_ORDER_SLIPPAGE = new Decimal('0.05');
@@ -164,6 +180,7 @@ const CAPABILITIES: VenueCapabilities = {
   setLeverage: true,
   scheduleCancelAll: true,
   venueFills: true,
+  maxBatchOrders: LIGHTER_MAX_BATCH_TXS,
 };
 
 export class LighterVenuePort implements VenuePort {
@@ -353,10 +370,7 @@ export class LighterVenuePort implements VenuePort {
     return { txType: signed.txType, txInfo: signed.txInfo };
   }
 
-  private txCommon(
-    nonce: bigint | undefined,
-    what: string,
-  ): { accountIndex: number; apiKeyIndex: number; nonce: bigint; expiredAt: number } {
+  private txCommon(nonce: bigint | undefined, what: string): TxCommon {
     const creds = this.creds(what);
     if (nonce === undefined) {
       throw new ValidationError(
@@ -791,45 +805,199 @@ export class LighterVenuePort implements VenuePort {
 
   async createOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
     const common = this.txCommon(request.nonce, 'createOrder');
-    if (request.timeInForce === 'fok') {
-      throw new ValidationError('timeInForce', `${this.venue} has no fill-or-kill orders`);
-    }
+    this.checkOrderable(request);
     const slot = this.txSlot();
-    let price: Decimal;
+    let built: { tx: LighterTx; price: Decimal };
     try {
-      const m = await this.market(request.instrument);
-      if (request.type === 'market') {
-        price = await this.marketOrderPrice(request.instrument, request.side, m);
-      } else {
-        if (request.price === undefined) throw new ValidationError('price', 'is required for a limit order');
-        price = request.price;
-      }
-      const tif =
-        request.type === 'market' || request.timeInForce === 'ioc'
-          ? LIGHTER_ORDER_TIF.immediateOrCancel
-          : request.timeInForce === 'post_only'
-            ? LIGHTER_ORDER_TIF.postOnly
-            : LIGHTER_ORDER_TIF.goodTillTime;
-      const tx: LighterTx = {
-        txType: LIGHTER_TX_TYPE.createOrder,
-        ...common,
-        marketIndex: m.marketId,
-        clientOrderIndex: BigInt(this.clientIds.toVenue(request.clientOrderId)),
-        baseAmount: lighterScaled(request.size, m.sizeDecimals, 'size'),
-        price: lighterScaled(price, m.priceDecimals, 'price'),
-        isAsk: request.side === 'sell' ? 1 : 0,
-        orderType: request.type === 'market' ? LIGHTER_ORDER_TYPE.market : LIGHTER_ORDER_TYPE.limit,
-        timeInForce: tif,
-        reduceOnly: request.reduceOnly ? 1 : 0,
-        triggerPrice: 0,
-        orderExpiry: tif === LIGHTER_ORDER_TIF.immediateOrCancel ? 0 : Date.now() + ORDER_EXPIRY_MS,
-      };
+      built = await this.orderTx(request, common);
       await slot.turn;
-      await this.send(tx);
+      await this.send(built.tx);
     } finally {
       slot.release();
     }
-    // sendTx answers before the order is on the book: look it up by our id.
+    return this.placedOrder(request, built.price);
+  }
+
+  /**
+   * Up to `LIGHTER_MAX_BATCH_TXS` orders in one `sendTxBatch`, each signed with its own nonce (the
+   * caller's, increasing in the order given). The venue takes them in order and stops at a
+   * refusal: the orders before it are placed, the refused one gets its error (an invalid nonce
+   * as for one order: resync and resend), the ones after it `VenueNotSentError` (nothing done).
+   * A refusal that does not say how far the venue got, or a lost answer, leaves every order of
+   * the batch unknown (resolve each by client order id).
+   */
+  async createOrders(requests: readonly PlaceOrderRequest[]): Promise<BatchOrderOutcome[]> {
+    if (requests.length > LIGHTER_MAX_BATCH_TXS) {
+      throw new ValidationError(
+        'requests',
+        `${this.venue} takes at most ${LIGHTER_MAX_BATCH_TXS} transactions in a batch, got ${requests.length}`,
+      );
+    }
+    const outcomes: (BatchOrderOutcome | undefined)[] = requests.map(() => undefined);
+    const slot = this.txSlot();
+    const sent: { index: number; price: Decimal; nonce: bigint }[] = [];
+    const signed: { txType: number; txInfo: string }[] = [];
+    try {
+      for (const [index, request] of requests.entries()) {
+        try {
+          const common = this.txCommon(request.nonce, 'createOrders');
+          this.checkOrderable(request);
+          const { tx, price } = await this.orderTx(request, common);
+          signed.push(this.sign(tx));
+          sent.push({ index, price, nonce: common.nonce });
+        } catch (error) {
+          outcomes[index] = { ok: false, error };
+        }
+      }
+      if (signed.length > 0) {
+        await slot.turn;
+        const answer = await this.sendBatch(signed, sent);
+        for (const [n, { index }] of sent.entries()) {
+          if (answer.taken === undefined) {
+            outcomes[index] = {
+              ok: false,
+              error: new VenueUnknownOutcomeError(
+                this.venue,
+                `batch refused (${errorText(answer.refusal)}) without saying which transactions it took; resolve by client order id`,
+              ),
+            };
+          } else if (n === answer.taken && answer.refusal !== undefined) {
+            outcomes[index] = { ok: false, error: answer.refusal };
+          } else if (n > answer.taken) {
+            outcomes[index] = {
+              ok: false,
+              error: new VenueNotSentError(
+                this.venue,
+                `not looked at: transaction ${answer.taken + 1} of its batch was refused before it (${errorText(answer.refusal)})`,
+              ),
+            };
+          }
+        }
+      }
+    } catch (error) {
+      // The batch's answer was lost (or it was not sent at all): the same for each order in it.
+      for (const { index } of sent) outcomes[index] ??= { ok: false, error };
+    } finally {
+      slot.release();
+    }
+    const placed = sent.filter(({ index }) => outcomes[index] === undefined);
+    const found = await this.placedOrders(
+      placed.map(({ index, price }) => ({ request: requests[index] as PlaceOrderRequest, price })),
+    );
+    for (const [n, { index }] of placed.entries()) outcomes[index] = found[n];
+    return outcomes as BatchOrderOutcome[];
+  }
+
+  /** Sends signed transactions as one batch; the nonces state follows what the venue took. */
+  private async sendBatch(
+    signed: readonly { txType: number; txInfo: string }[],
+    sent: readonly { nonce: bigint }[],
+  ): Promise<LighterBatchReply> {
+    const answer = await this.http.sendTxBatch(
+      signed.map((t) => t.txType),
+      signed.map((t) => t.txInfo),
+    );
+    if (typeof answer.reply.volume_quota_remaining === 'number')
+      this.volumeQuotaRemaining = answer.reply.volume_quota_remaining;
+    const refused = answer.taken === undefined ? undefined : sent[answer.taken];
+    if (answer.refusal instanceof VenueRejectedError && answer.refusal.reason === 'invalid_nonce') {
+      this.noncesState = {
+        component: VENUE_COMPONENT.nonces,
+        ready: false,
+        reason: `${this.who}: the venue refused ${refused === undefined ? 'a nonce' : `nonce ${refused.nonce}`} of API key ${this.apiKeyId} in a batch; resync from nextNonce pending`,
+      };
+    } else if ((answer.taken ?? 0) > 0) {
+      const last = sent[(answer.taken as number) - 1] as { nonce: bigint };
+      this.noncesState = {
+        component: VENUE_COMPONENT.nonces,
+        ready: true,
+        reason: `${this.who}: nonce ${last.nonce} of API key ${this.apiKeyId} accepted (batch)`,
+      };
+    }
+    return answer;
+  }
+
+  private checkOrderable(request: PlaceOrderRequest): void {
+    if (request.timeInForce === 'fok') {
+      throw new ValidationError('timeInForce', `${this.venue} has no fill-or-kill orders`);
+    }
+  }
+
+  /** The create-order transaction of `request` (a market order priced from the book). */
+  private async orderTx(
+    request: PlaceOrderRequest,
+    common: TxCommon,
+  ): Promise<{ tx: LighterTx; price: Decimal }> {
+    const m = await this.market(request.instrument);
+    let price: Decimal;
+    if (request.type === 'market') {
+      price = await this.marketOrderPrice(request.instrument, request.side, m);
+    } else {
+      if (request.price === undefined) throw new ValidationError('price', 'is required for a limit order');
+      price = request.price;
+    }
+    const tif =
+      request.type === 'market' || request.timeInForce === 'ioc'
+        ? LIGHTER_ORDER_TIF.immediateOrCancel
+        : request.timeInForce === 'post_only'
+          ? LIGHTER_ORDER_TIF.postOnly
+          : LIGHTER_ORDER_TIF.goodTillTime;
+    const tx: LighterTx = {
+      txType: LIGHTER_TX_TYPE.createOrder,
+      ...common,
+      marketIndex: m.marketId,
+      clientOrderIndex: BigInt(this.clientIds.toVenue(request.clientOrderId)),
+      baseAmount: lighterScaled(request.size, m.sizeDecimals, 'size'),
+      price: lighterScaled(price, m.priceDecimals, 'price'),
+      isAsk: request.side === 'sell' ? 1 : 0,
+      orderType: request.type === 'market' ? LIGHTER_ORDER_TYPE.market : LIGHTER_ORDER_TYPE.limit,
+      timeInForce: tif,
+      reduceOnly: request.reduceOnly ? 1 : 0,
+      triggerPrice: 0,
+      orderExpiry: tif === LIGHTER_ORDER_TIF.immediateOrCancel ? 0 : Date.now() + ORDER_EXPIRY_MS,
+    };
+    return { tx, price };
+  }
+
+  /**
+   * Orders the venue took, looked up by our ids: one read of the active orders per market for
+   * all of them, then each one not found there on its own (`placedOrder`).
+   */
+  private async placedOrders(
+    placed: readonly { request: PlaceOrderRequest; price: Decimal }[],
+  ): Promise<BatchOrderOutcome[]> {
+    if (placed.length === 0) return [];
+    const active = new Map<string, VenueOrder>();
+    const creds = this.creds('createOrders');
+    for (const instrument of new Set(placed.map((p) => p.request.instrument))) {
+      try {
+        const m = await this.market(instrument);
+        const reply = await this.privateGet('accountActiveOrders', {
+          account_index: creds.accountIndex,
+          market_id: m.marketId,
+        });
+        for (const row of (reply.orders as PayloadRow[] | undefined) ?? []) {
+          const order = parseLighterOrder(row, this.ctx);
+          active.set(order.clientOrderId, order);
+        }
+      } catch {
+        // Each order is looked up on its own below.
+      }
+    }
+    return Promise.all(
+      placed.map(async ({ request, price }): Promise<BatchOrderOutcome> => {
+        try {
+          const open = active.get(request.clientOrderId);
+          return { ok: true, order: open ?? (await this.placedOrder(request, price)) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
+  }
+
+  /** An order sendTx took: sendTx answers before the order is on the book, so look it up by our id. */
+  private async placedOrder(request: PlaceOrderRequest, price: Decimal): Promise<VenueOrder> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const order = await this.fetchOrder({
         instrument: request.instrument,

@@ -16,6 +16,7 @@ import {
   VenueDisconnectedError,
   type VenueError,
   type VenueErrorCode,
+  VenueNotSentError,
   VenueOrderNotFoundError,
   VenueRejectedError,
   VenueUnknownOutcomeError,
@@ -42,6 +43,8 @@ export const VENUE_ERROR_STATUS: Readonly<Record<VenueErrorCode, status>> = {
   UNKNOWN_OUTCOME: status.UNKNOWN,
   VENUE_DISCONNECTED: status.UNAVAILABLE,
   ORDER_NOT_FOUND: status.NOT_FOUND,
+  // Nothing was done (a batch stopped before it): safe to send again.
+  NOT_SENT: status.ABORTED,
 };
 
 function isVenueErrorCode(code: string): code is VenueErrorCode {
@@ -184,6 +187,8 @@ export function errorFromStatus(err: ServiceError, ctx: StatusContext): Error {
         return new VenueDisconnectedError(venue, message, { cause: err });
       case 'ORDER_NOT_FOUND':
         return new VenueOrderNotFoundError(venue, message, { cause: err });
+      case 'NOT_SENT':
+        return new VenueNotSentError(venue, message, { cause: err });
     }
   }
 
