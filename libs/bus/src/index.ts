@@ -40,7 +40,13 @@ export {
   STDERR_EVENTLOG_LOGGER,
 } from './failures.js';
 export type { FsyncPolicy } from './files.js';
-export { NatsEventLog, type NatsEventLogOptions, type ResendReport } from './nats.js';
+export { DEFAULT_PULL_EXPIRES_MS, NatsEventLog, type NatsEventLogOptions, type ResendReport } from './nats.js';
+export {
+  type OpenedTailConsumer,
+  ResumingTail,
+  type ResumingTailOptions,
+  type TailConsumerMessages,
+} from './resuming-tail.js';
 export {
   FileOutbox,
   type FileOutboxOptions,
