@@ -40,13 +40,12 @@ export {
   STDERR_EVENTLOG_LOGGER,
 } from './failures.js';
 export type { FsyncPolicy } from './files.js';
-export { DEFAULT_PULL_EXPIRES_MS, NatsEventLog, type NatsEventLogOptions, type ResendReport } from './nats.js';
 export {
-  type OpenedTailConsumer,
-  ResumingTail,
-  type ResumingTailOptions,
-  type TailConsumerMessages,
-} from './resuming-tail.js';
+  DEFAULT_PULL_EXPIRES_MS,
+  NatsEventLog,
+  type NatsEventLogOptions,
+  type ResendReport,
+} from './nats.js';
 export {
   FileOutbox,
   type FileOutboxOptions,
@@ -70,5 +69,11 @@ export {
   NatsLogReader,
   type NatsLogReaderOptions,
 } from './reader.js';
+export {
+  type OpenedTailConsumer,
+  ResumingTail,
+  type ResumingTailOptions,
+  type TailConsumerMessages,
+} from './resuming-tail.js';
 export { DEFAULT_PUBLISH_RETRY, type PublishRetryPolicy, retrySpanMs } from './retry.js';
 export { subjectMatches, subjectsOverlap } from './subjects.js';

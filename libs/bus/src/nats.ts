@@ -14,7 +14,6 @@
 import {
   AckPolicy,
   type ConsumerConfig,
-  type ConsumerMessages,
   DeliverPolicy,
   DiscardPolicy,
   JetStreamApiCodes,
@@ -300,7 +299,10 @@ export class NatsEventLog implements EventLog {
     }
     const expires = opts.pullExpiresMs;
     if (expires !== undefined && (!Number.isSafeInteger(expires) || expires < 1_000)) {
-      throw new ValidationError('pullExpiresMs', `must be a whole number of ms >= 1000, got ${JSON.stringify(expires)}`);
+      throw new ValidationError(
+        'pullExpiresMs',
+        `must be a whole number of ms >= 1000, got ${JSON.stringify(expires)}`,
+      );
     }
     const nc =
       opts.connection ??
@@ -648,7 +650,8 @@ export class NatsEventLog implements EventLog {
       open,
       silenceMs: 2 * this.pullExpiresMs,
       retryMaxMs: this.pullExpiresMs,
-      isFatal: (err) => this.closed || err instanceof StreamNotFoundError || err instanceof ClosedConnectionError,
+      isFatal: (err) =>
+        this.closed || err instanceof StreamNotFoundError || err instanceof ClosedConnectionError,
       onResume: ({ startSeq: from, silentMs }) =>
         this.logger.warn(
           { filterSubject: filter, stream, startSeq: from, silentMs },

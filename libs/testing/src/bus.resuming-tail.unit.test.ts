@@ -147,7 +147,10 @@ describe('ResumingTail', () => {
       2_000,
     );
     assert.equal(h.resumes[0]?.startSeq, 17);
-    assert.ok((h.resumes[0]?.silentMs ?? 0) < 71, `silence measured from the heartbeat: ${h.resumes[0]?.silentMs}`);
+    assert.ok(
+      (h.resumes[0]?.silentMs ?? 0) < 71,
+      `silence measured from the heartbeat: ${h.resumes[0]?.silentMs}`,
+    );
     assert.equal(h.opened[1]?.startSeq, 17);
     await h.tail.close();
     await h.done;
