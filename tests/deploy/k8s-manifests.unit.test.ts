@@ -1,5 +1,5 @@
 /**
- * The Kubernetes manifests (deploy/k8s): both overlays render with `kubectl kustomize` and
+ * The Kubernetes manifests (deploy/k8s): the overlays (dev, prod, prod-per-account) render with `kubectl kustomize` and
  * every object validates against the Kubernetes API schemas shipped in the npm package
  * kubernetes-models (offline: no cluster, no network), plus the deployment rules the
  * schemas cannot express (probes, non-root, R3 in prod, market-data on leases...).
@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { loadConfig } from '@perpmesh/runtime';
 import { parseAllDocuments } from 'yaml';
+import { accountConfigSchema } from '../../services/account/src/config.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const k8sDir = join(root, 'deploy/k8s');
@@ -84,7 +86,7 @@ const perpmeshWorkloads = (objs: K8sObject[]) =>
 const envOf = (c: Container, name: string) => c.env?.find((e) => e.name === name)?.value;
 
 describe('deploy/k8s', { skip: noKubectl }, () => {
-  for (const overlay of ['dev', 'prod']) {
+  for (const overlay of ['dev', 'prod', 'prod-per-account']) {
     test(`${overlay}: every rendered object validates against the Kubernetes schemas`, async () => {
       const objs = render(overlay);
       assert.ok(objs.length >= 20, `expected the whole stack, got ${objs.length} objects`);
@@ -135,6 +137,31 @@ describe('deploy/k8s', { skip: noKubectl }, () => {
     assert.equal(envOf(template(md).spec.containers[0]!, 'PERPMESH__MARKET_DATA__LEASES__ENABLED'), 'true');
     assert.equal(envOf(template(md).spec.containers[0]!, 'PERPMESH__MARKET_DATA__SHARD__COUNT'), undefined);
     assert.match(template(md).spec.containers[0]!.image, /^registry\.example\.com\/perpmesh:/);
+  });
+
+  test('prod-per-account: prod with >= 2 account replicas owning accounts one by one (the setting parses)', () => {
+    const objs = render('prod-per-account');
+    const account = workloads(objs).find((o) => o.metadata.name === 'account')!;
+    assert.ok(Number(account.spec?.replicas ?? 1) >= 2, 'account replicas');
+    assert.equal(account.metadata.namespace, 'perpmesh');
+    const env = template(account).spec.containers[0]!.env ?? [];
+    assert.equal(envOf(template(account).spec.containers[0]!, 'PERPMESH__ACCOUNT__OWNERSHIP'), 'per_account');
+    assert.equal(envOf(template(account).spec.containers[0]!, 'PERPMESH__NATS__REPLICAS'), '3', 'still prod');
+    // The account's env on the shipped config: a real key with a valid value.
+    const values = Object.fromEntries(
+      env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+    );
+    const { config } = loadConfig(accountConfigSchema, {
+      path: join(k8sDir, 'base/perpmesh.yaml'),
+      env: { ...values, PERPMESH_TOKEN: 'test-token' },
+    });
+    assert.equal(config.account.ownership, 'per_account');
+    // Only the account service changes.
+    const prod = render('prod');
+    for (const w of perpmeshWorkloads(objs).filter((o) => o.metadata.name !== 'account')) {
+      const same = perpmeshWorkloads(prod).find((o) => o.metadata.name === w.metadata.name);
+      assert.deepEqual(w, same, w.metadata.name);
+    }
   });
 
   test('dev: one NATS node without a cluster block, streams R1', () => {

@@ -72,11 +72,15 @@ export class NatsCluster {
     });
   }
 
-  /** A connection to any live node, reconnecting for ~10 s at most; closed by `close()`. */
-  async connect(name: string): Promise<NatsConnection> {
+  /**
+   * A connection to any live node (or first to `seed`, learning the others from it), reconnecting
+   * for ~10 s at most; closed by `close()`.
+   */
+  async connect(name: string, seed?: ClusterNode): Promise<NatsConnection> {
+    const servers = seed ? [seed.url] : this.urls;
     const nc = await eventually(
       'a cluster node accepts connections',
-      () => connect({ servers: this.urls, name, noAsyncTraces: true, ...RECONNECT }).catch(() => undefined),
+      () => connect({ servers, name, noAsyncTraces: true, ...RECONNECT }).catch(() => undefined),
       { timeoutMs: 20_000, intervalMs: 200 },
     );
     this.#connections.add(nc);
@@ -97,8 +101,8 @@ export class NatsCluster {
   }
 
   /** An event log on a connection of `connect(name)`, once JetStream answers (close the log; the cluster closes the connection). */
-  async eventLog(name: string): Promise<NatsEventLog> {
-    const nc = await this.connect(name);
+  async eventLog(name: string, seed?: ClusterNode): Promise<NatsEventLog> {
+    const nc = await this.connect(name, seed);
     await this.waitJetStream(nc);
     return NatsEventLog.connect({ connection: nc });
   }

@@ -83,7 +83,7 @@ export interface ConsumeOptions {
   readonly filterSubject?: string;
   /** Default 'all'. */
   readonly deliverPolicy?: DeliverPolicy;
-  /** JetStream redelivers an unacked event after this long. Default 30 s. */
+  /** JetStream redelivers an unacked event after this long. Default DEFAULT_ACK_WAIT_MS (10 s). */
   readonly ackWaitMs?: number;
   /**
    * Failed deliveries of one event before the consumer gives up on it (see `onMaxDeliver`).
@@ -292,7 +292,13 @@ export interface ResolvedConsumeOptions {
   readonly nakDelayMs: number;
 }
 
-export const DEFAULT_ACK_WAIT_MS = 30_000;
+/**
+ * An event delivered into a pull that died with its server (a NATS node killed) is redelivered
+ * only after this: it bounds how long a durable consumer stalls after a node loss (30 s before).
+ * A long handler is not redelivered meanwhile: the NATS adapter tells the server it is still
+ * working every ackWait / 2.
+ */
+export const DEFAULT_ACK_WAIT_MS = 10_000;
 export const DEFAULT_NAK_DELAY_MS = 200;
 export const MAX_NAK_DELAY_MS = 30_000;
 

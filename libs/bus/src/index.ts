@@ -41,7 +41,12 @@ export {
   STDERR_EVENTLOG_LOGGER,
 } from './failures.js';
 export type { FsyncPolicy } from './files.js';
-export { NatsEventLog, type NatsEventLogOptions, type ResendReport } from './nats.js';
+export {
+  DEFAULT_PULL_EXPIRES_MS,
+  NatsEventLog,
+  type NatsEventLogOptions,
+  type ResendReport,
+} from './nats.js';
 export {
   FileOutbox,
   type FileOutboxOptions,
@@ -65,5 +70,11 @@ export {
   NatsLogReader,
   type NatsLogReaderOptions,
 } from './reader.js';
+export {
+  type OpenedTailConsumer,
+  ResumingTail,
+  type ResumingTailOptions,
+  type TailConsumerMessages,
+} from './resuming-tail.js';
 export { DEFAULT_PUBLISH_RETRY, type PublishRetryPolicy, retrySpanMs } from './retry.js';
 export { subjectMatches, subjectsOverlap } from './subjects.js';

@@ -14,7 +14,6 @@
 import {
   AckPolicy,
   type ConsumerConfig,
-  type ConsumerMessages,
   DeliverPolicy,
   DiscardPolicy,
   JetStreamApiCodes,
@@ -75,6 +74,7 @@ import {
 } from './eventlog.js';
 import { ConsumerFailures, type EventLogLogger, STDERR_EVENTLOG_LOGGER } from './failures.js';
 import type { Outbox } from './outbox.js';
+import { type OpenedTailConsumer, ResumingTail } from './resuming-tail.js';
 import {
   type AttemptFailure,
   DEFAULT_PUBLISH_RETRY,
@@ -84,6 +84,17 @@ import {
 } from './retry.js';
 
 const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+/**
+ * How long one pull request of a consumer (durable, tail or read) lives. nats.js derives the
+ * rest from it: the server's idle heartbeat is half of it (two missed = a dead pull, noticed
+ * after about `expires`), and after a reconnect or a missed heartbeat it re-checks the
+ * consumer every `expires` x (0.5..1.5) until the cluster answers. Its default, 30 s, made a
+ * consumer whose node died (or whose stream was electing a leader) wait 15-45 s per check,
+ * far past the election; 5 s bounds that to about 2.5-7.5 s (a heartbeat every 2.5 s and a
+ * new pull every 5 s per idle consumer: noise for the server).
+ */
+export const DEFAULT_PULL_EXPIRES_MS = 5_000;
 
 export interface NatsEventLogOptions {
   /** Server URL(s). Ignored when `connection` is given. */
@@ -99,6 +110,8 @@ export interface NatsEventLogOptions {
   readonly publishWindow?: number;
   /** Where consumer handler failures are logged. Default: JSON lines on stderr. */
   readonly logger?: EventLogLogger;
+  /** Life of one pull request (>= 1000): bounds how fast a consumer resumes after a node loss. Default DEFAULT_PULL_EXPIRES_MS. */
+  readonly pullExpiresMs?: number;
 }
 
 export interface ResendReport {
@@ -169,7 +182,7 @@ class NatsDeliveryLoop {
   private local = { seq: 0, count: 0 };
 
   constructor(
-    private readonly messages: ConsumerMessages,
+    private readonly messages: AsyncIterable<JsMsg> & { close(): Promise<unknown> },
     private readonly handler: MessageHandler,
     private readonly opts: ResolvedConsumeOptions | undefined,
     readonly failures: ConsumerFailures | undefined,
@@ -258,6 +271,7 @@ export class NatsEventLog implements EventLog {
   private readonly policy: PublishRetryPolicy;
   private readonly window: number;
   private readonly logger: EventLogLogger;
+  private readonly pullExpiresMs: number;
   private closed = false;
   private readonly pendingRemovals = new Set<Promise<void>>();
   /** What `connect` resent from the outbox. */
@@ -274,6 +288,7 @@ export class NatsEventLog implements EventLog {
     this.logger = opts.logger ?? STDERR_EVENTLOG_LOGGER;
     this.policy = { ...DEFAULT_PUBLISH_RETRY, ...opts.publishRetry };
     this.window = opts.publishWindow ?? 256;
+    this.pullExpiresMs = opts.pullExpiresMs ?? DEFAULT_PULL_EXPIRES_MS;
   }
 
   /** Connects, then resends what the outbox holds (see `startupResend`). */
@@ -281,6 +296,13 @@ export class NatsEventLog implements EventLog {
     const window = opts.publishWindow ?? 256;
     if (!Number.isSafeInteger(window) || window < 1) {
       throw new ValidationError('publishWindow', `must be a positive integer, got ${JSON.stringify(window)}`);
+    }
+    const expires = opts.pullExpiresMs;
+    if (expires !== undefined && (!Number.isSafeInteger(expires) || expires < 1_000)) {
+      throw new ValidationError(
+        'pullExpiresMs',
+        `must be a whole number of ms >= 1000, got ${JSON.stringify(expires)}`,
+      );
     }
     const nc =
       opts.connection ??
@@ -535,14 +557,14 @@ export class NatsEventLog implements EventLog {
     const consumer = await this.js.consumers.get(o.stream, o.durable);
     // With max_ack_pending 1 the server sends one event at a time anyway; a small pull
     // batch keeps a request outstanding so the next event comes right after the ack.
-    const messages = await consumer.consume({ max_messages: 8 });
+    const messages = await consumer.consume({ max_messages: 8, expires: this.pullExpiresMs });
     const failures = new ConsumerFailures(o, this.logger);
     const handle = this.startLoop(messages, handler, o, failures);
     return { ...handle, stats: () => failures.stats() };
   }
 
   private startLoop(
-    messages: ConsumerMessages,
+    messages: AsyncIterable<JsMsg> & { close(): Promise<unknown> },
     handler: MessageHandler,
     o: ResolvedConsumeOptions | undefined,
     failures: ConsumerFailures | undefined,
@@ -582,7 +604,7 @@ export class NatsEventLog implements EventLog {
         try {
           // num_pending at creation: 0 means nothing matches, and waiting would hang.
           if ((await consumer.info(true)).num_pending === 0) return;
-          const messages = await consumer.consume({ max_messages: 256 });
+          const messages = await consumer.consume({ max_messages: 256, expires: self.pullExpiresMs });
           try {
             for await (const m of messages) {
               if (m.seq > endSeq) break;
@@ -612,18 +634,38 @@ export class NatsEventLog implements EventLog {
     if (names.length > 1) {
       throw new ValidationError('tail.filterSubject', `${JSON.stringify(filter)} spans several streams`);
     }
-    const consumer = await this.orderedConsumer(names[0] as string, {
-      filter_subjects: filter,
-      ...(startSeq === 'new'
-        ? { deliver_policy: DeliverPolicy.New }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
+    const stream = names[0] as string;
+    // An explicit start, so a replacement consumer (resuming-tail.ts) can continue exactly
+    // where the lost one stopped, even when it delivered nothing.
+    const firstSeq = startSeq === 'new' ? (await this.streamInfo(stream)).lastSeq + 1 : startSeq;
+    const open = async (seq: number): Promise<OpenedTailConsumer<JsMsg>> => {
+      const consumer = await this.orderedConsumer(stream, {
+        filter_subjects: filter,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: seq,
+      });
+      const messages = await consumer.consume({ max_messages: 256, expires: this.pullExpiresMs });
+      return { messages, remove: () => consumer.delete().then(() => undefined) };
+    };
+    const messages = new ResumingTail<JsMsg>({
+      first: await open(firstSeq),
+      firstSeq,
+      open,
+      silenceMs: 2 * this.pullExpiresMs,
+      retryMaxMs: this.pullExpiresMs,
+      isFatal: (err) =>
+        this.closed || err instanceof StreamNotFoundError || err instanceof ClosedConnectionError,
+      onResume: ({ startSeq: from, silentMs }) =>
+        this.logger.warn(
+          { filterSubject: filter, stream, startSeq: from, silentMs },
+          'tail silent (its server lost?): resumed on a new consumer',
+        ),
     });
-    const messages = await consumer.consume({ max_messages: 256 });
     const handle = this.startLoop(messages, handler, undefined, undefined);
     return {
       stop: async () => {
         await handle.stop();
-        await consumer.delete().catch(() => {});
+        await messages.close();
       },
       closed: handle.closed,
     };

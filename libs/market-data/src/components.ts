@@ -11,7 +11,7 @@ import {
   type ServiceComposition,
   type VenueAccess,
 } from '@perpmesh/app';
-import type { ServiceMetrics } from '@perpmesh/runtime';
+import { grpcChannelCredentials, type ServiceMetrics } from '@perpmesh/runtime';
 import type { VenuesSection } from '@perpmesh/venues';
 import {
   MARKET_DATA_SERVICE,
@@ -40,8 +40,10 @@ export function marketDataServiceComponents(
 ): ServiceComposition<MarketDataService> {
   const { section } = options;
   // One holder per process: replicas may share a config file (and an instance name).
+  // Forwarded calls between replicas: the same token and TLS as every other client here.
   const leases = marketDataLeasesOf(section, `${options.source}:${hostname()}:${process.pid}`, {
     authToken: options.grpc.config.auth.token,
+    channelCredentials: grpcChannelCredentials(options.grpc.config.tls),
   });
   return composeService({
     name: MARKET_DATA_SERVICE,

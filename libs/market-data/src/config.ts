@@ -4,6 +4,7 @@
  * Documented key by key in services/market-data/src/config.ts.
  */
 import { hostname } from 'node:os';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { durationMs, listenHostSchema, portSchema, type Secret } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { MD_FEED_DEFAULTS } from './feed.js';
@@ -75,7 +76,11 @@ export type MarketDataSection = z.output<typeof marketDataSection>;
 export function marketDataLeasesOf(
   section: MarketDataSection,
   holder: string,
-  options: { authToken?: Secret | undefined; hostName?: string } = {},
+  options: {
+    authToken?: Secret | undefined;
+    channelCredentials?: ChannelCredentials;
+    hostName?: string;
+  } = {},
 ): MarketDataLeaseSettings | undefined {
   const { enabled, ttl, renewInterval, maxReplicas, forwardTimeout } = section.leases;
   if (!enabled) return undefined;
@@ -89,6 +94,7 @@ export function marketDataLeasesOf(
     forwardTimeoutMs: forwardTimeout,
     ...(address ? { address } : {}),
     ...(options.authToken ? { authToken: options.authToken } : {}),
+    ...(options.channelCredentials ? { channelCredentials: options.channelCredentials } : {}),
   };
 }
 

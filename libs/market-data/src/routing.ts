@@ -6,11 +6,16 @@
  *   the pair's `md-instrument` lease; the holder's address is registered in the state store
  *   beside its leases (`md-address`, keyed by holder). The owner's feed stays the one source
  *   of truth, and the answer is exactly what it would answer itself (same errors too).
- * - GetFundingRates / GetVenueStatus (lists): this replica's part plus every other live
- *   member's part (asked in parallel), merged; a member that does not answer within the
- *   forward timeout is left out and logged.
+ * - GetFundingRates of one (venue, instrument) this replica does not hold: asked of the
+ *   pair's owner only. GetFundingRates / GetVenueStatus (lists): this replica's part plus
+ *   every other live member's part (asked in parallel), merged; a member that does not
+ *   answer within the forward timeout is left out and logged.
  * - A forwarded call carries `perpmesh-md-forwarded`: its receiver answers from its own
  *   feed only, so a call travels at most one hop (bounded latency: one timeout).
+ * - Replicas call each other like any client: the services' `auth.token`, and TLS when the
+ *   `tls` section configures it for clients (`channelCredentials`, from the same section the
+ *   execution and strategy clients use). One client per live member's address: a client of a
+ *   member that left (lost every lease, or moved to a new address) is closed at the next call.
  */
 import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import {
@@ -74,6 +79,7 @@ export interface MarketDataRouterOptions {
   readonly logger: Logger;
   /** The services' `auth.token`: replicas call each other like any client. */
   readonly authToken?: Secret;
+  /** TLS toward the other replicas (`grpcChannelCredentials(tls)`); default plaintext. */
   readonly channelCredentials?: ChannelCredentials;
   readonly timeoutMs?: number;
 }
@@ -89,9 +95,15 @@ type Unary<Req, Res> = (
   callback: (err: ServiceError | null, response: Res) => void,
 ) => unknown;
 
+interface PeerClient {
+  readonly holder: string;
+  readonly client: MarketDataServiceClient;
+}
+
 export class MarketDataRouter {
   readonly #o: MarketDataRouterOptions;
-  readonly #clients = new Map<string, MarketDataServiceClient>();
+  /** By address; at most one per live member (see #client). */
+  readonly #clients = new Map<string, PeerClient>();
 
   constructor(options: MarketDataRouterOptions) {
     this.#o = options;
@@ -111,15 +123,25 @@ export class MarketDataRouter {
     );
   }
 
-  /** The other live members' funding rates for `request` (theirs only), merged after `local`. */
+  /**
+   * The other live members' funding rates for `request` (theirs only), merged after `local`;
+   * for one (venue, instrument), only its owner's (nobody else follows it).
+   */
   async fundingRates(
     request: GetFundingRatesRequest,
     local: GetFundingRatesResponse,
   ): Promise<GetFundingRatesResponse> {
-    const parts = await this.#fromOthers(
-      (c) => c.getFundingRates.bind(c) as Unary<GetFundingRatesRequest, GetFundingRatesResponse>,
-      request,
-    );
+    const method = (c: MarketDataServiceClient) =>
+      c.getFundingRates.bind(c) as Unary<GetFundingRatesRequest, GetFundingRatesResponse>;
+    let members: readonly string[] | undefined;
+    if (request.venue !== '' && request.instrument !== '') {
+      const owner = await this.#o.membership.currentOwner({
+        venue: request.venue,
+        instrument: request.instrument,
+      });
+      members = owner === undefined || owner === this.#o.membership.holder ? [] : [owner];
+    }
+    const parts = await this.#fromOthers(method, request, members);
     return {
       rates: mergeBy(
         [local, ...parts].flatMap((p) => p.rates),
@@ -146,15 +168,22 @@ export class MarketDataRouter {
   }
 
   close(): void {
-    for (const c of this.#clients.values()) c.close();
+    for (const c of this.#clients.values()) c.client.close();
     this.#clients.clear();
   }
 
+  /** The addresses this replica holds a client for (tests). */
+  get peerAddresses(): string[] {
+    return [...this.#clients.keys()];
+  }
+
+  /** Asks `members` (default: every other live member), leaving out and logging who fails. */
   async #fromOthers<Req, Res>(
     method: (c: MarketDataServiceClient) => Unary<Req, Res>,
     request: Req,
+    members?: readonly string[],
   ): Promise<Res[]> {
-    const others = this.#o.membership.members.filter((m) => m !== this.#o.membership.holder);
+    const others = (members ?? this.#o.membership.members).filter((m) => m !== this.#o.membership.holder);
     const answers = await Promise.all(
       others.map((member) =>
         this.#ask(member, method, request).catch((err: unknown) => {
@@ -181,7 +210,7 @@ export class MarketDataRouter {
     metadata.set(MD_FORWARDED_METADATA, '1');
     const timeoutMs = this.#o.timeoutMs ?? DEFAULT_MD_FORWARD_TIMEOUT_MS;
     return new Promise<Res>((resolve, reject) => {
-      method(this.#client(address))(
+      method(this.#client(holder, address))(
         request,
         metadata,
         { deadline: new Date(Date.now() + timeoutMs) },
@@ -194,17 +223,32 @@ export class MarketDataRouter {
     });
   }
 
-  #client(address: string): MarketDataServiceClient {
-    let client = this.#clients.get(address);
-    if (client === undefined) {
-      client = new MarketDataServiceClient(
-        address,
-        this.#o.channelCredentials ?? credentials.createInsecure(),
-        this.#o.authToken === undefined ? {} : { interceptors: [bearerAuthInterceptor(this.#o.authToken)] },
-      );
-      this.#clients.set(address, client);
+  /**
+   * The client of `holder` at `address`. Closes, first, the clients of holders that are no
+   * longer live members and any older client of this holder at another address: the cache
+   * never outgrows the live members.
+   */
+  #client(holder: string, address: string): MarketDataServiceClient {
+    const live = new Set(this.#o.membership.members);
+    for (const [at, peer] of this.#clients) {
+      if (at === address || (live.has(peer.holder) && peer.holder !== holder)) continue;
+      peer.client.close();
+      this.#clients.delete(at);
     }
-    return client;
+    let peer = this.#clients.get(address);
+    if (peer === undefined || peer.holder !== holder) {
+      peer?.client.close();
+      peer = {
+        holder,
+        client: new MarketDataServiceClient(
+          address,
+          this.#o.channelCredentials ?? credentials.createInsecure(),
+          this.#o.authToken === undefined ? {} : { interceptors: [bearerAuthInterceptor(this.#o.authToken)] },
+        ),
+      };
+      this.#clients.set(address, peer);
+    }
+    return peer.client;
   }
 }
 

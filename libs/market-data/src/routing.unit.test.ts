@@ -1,35 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Metadata, status } from '@grpc/grpc-js';
+import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { createLogger } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
 import { z } from 'zod';
 import { marketDataLeasesOf, marketDataSectionFields } from './config.js';
 import { isForwardedCall, MarketDataRouter, MD_FORWARDED_METADATA, ReplicaAddresses } from './routing.js';
+import { keyStore } from './routing.test-helper.js';
 
 const section = (fields: Record<string, unknown>) => z.strictObject(marketDataSectionFields).parse(fields);
-
-/** The idempotency-key part of a StateStore, in memory. */
-function keyStore(): StateStore {
-  const keys = new Map<string, string>();
-  const k = (scope: string, key: string) => `${scope}:${key}`;
-  return {
-    claimIdempotencyKey: async (scope: string, key: string, value: string) => {
-      const existing = keys.get(k(scope, key));
-      if (existing !== undefined) return { claimed: false, existingValue: existing };
-      keys.set(k(scope, key), value);
-      return { claimed: true };
-    },
-    getIdempotencyKey: async (scope: string, key: string) => keys.get(k(scope, key)),
-    updateIdempotencyValue: async (scope: string, key: string, expected: string, value: string) => {
-      if (keys.get(k(scope, key)) !== expected) return false;
-      keys.set(k(scope, key), value);
-      return true;
-    },
-    releaseIdempotencyKey: async (scope: string, key: string, expected: string) =>
-      keys.get(k(scope, key)) === expected && keys.delete(k(scope, key)),
-  } as unknown as StateStore;
-}
 
 describe('market-data query routing', () => {
   test('the advertised address: grpcHost:grpcPort, the host name for a wildcard, or the configured one', () => {
@@ -45,6 +23,12 @@ describe('market-data query routing', () => {
       '10.0.0.7:50053',
     );
     assert.equal(marketDataLeasesOf(section({}), 'h'), undefined, 'no leases, no routing');
+    const tls = credentials.createInsecure();
+    assert.equal(
+      marketDataLeasesOf(section({ leases }), 'h', { channelCredentials: tls })?.channelCredentials,
+      tls,
+      'forwarded calls get the credentials of the tls section',
+    );
     assert.throws(() => section({ leases: { ...leases, advertiseAddress: 'no-port' } }), /host:port/);
   });
 
@@ -80,6 +64,57 @@ describe('market-data query routing', () => {
       assert.match(err.message ?? '', /md-b registered no address/);
       return true;
     });
+    router.close();
+  });
+
+  test('one client per live member: a member that left, or moved, has its client closed', async () => {
+    const store = keyStore();
+    const addresses = new ReplicaAddresses(store);
+    // Nothing listens there: each call fails fast and is left out; the clients still exist.
+    await addresses.register('md-b', '127.0.0.1:1');
+    await addresses.register('md-c', '127.0.0.1:2');
+    const membership = {
+      holder: 'md-a',
+      members: ['md-a', 'md-b', 'md-c'],
+      currentOwner: async () => 'md-c',
+    };
+    const router = new MarketDataRouter({
+      membership,
+      addresses,
+      logger: createLogger({ service: 'md-test', level: 'silent' }),
+      timeoutMs: 200,
+    });
+    const everyVenue = { venue: '', instrument: '' };
+    await router.fundingRates(everyVenue, { rates: [] });
+    assert.deepEqual(router.peerAddresses.sort(), ['127.0.0.1:1', '127.0.0.1:2']);
+
+    membership.members = ['md-a', 'md-b']; // md-c lost every lease
+    await router.fundingRates(everyVenue, { rates: [] });
+    assert.deepEqual(router.peerAddresses, ['127.0.0.1:1']);
+
+    await addresses.register('md-b', '127.0.0.1:3'); // md-b restarted elsewhere
+    await router.venueStatus({ venue: '' }, { venues: [] });
+    assert.deepEqual(router.peerAddresses, ['127.0.0.1:3']);
+    router.close();
+    assert.deepEqual(router.peerAddresses, []);
+  });
+
+  test('the funding of one pair held elsewhere is asked of its owner only', async () => {
+    const addresses = new ReplicaAddresses(keyStore());
+    await addresses.register('md-b', '127.0.0.1:1');
+    await addresses.register('md-c', '127.0.0.1:2');
+    let owner: string | undefined = 'md-c';
+    const router = new MarketDataRouter({
+      membership: { holder: 'md-a', members: ['md-a', 'md-b', 'md-c'], currentOwner: async () => owner },
+      addresses,
+      logger: createLogger({ service: 'md-test', level: 'silent' }),
+      timeoutMs: 200,
+    });
+    const pair = { venue: 'paper', instrument: 'ETH-USDC-PERP' };
+    await router.fundingRates(pair, { rates: [] });
+    assert.deepEqual(router.peerAddresses, ['127.0.0.1:2'], 'only md-c, the owner, was asked');
+    owner = undefined;
+    assert.deepEqual(await router.fundingRates(pair, { rates: [] }), { rates: [] }, 'no owner: nobody asked');
     router.close();
   });
 });

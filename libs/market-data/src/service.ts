@@ -5,6 +5,7 @@
  * gRPC implementation, and the queries behind it. No sockets, env or adapters in here:
  * services/market-data/src/main.ts does the wiring.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { EnvelopeIdGenerator, Subjects } from '@perpmesh/contracts';
 import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core';
 import type { HealthRegistry, Logger, Secret, ServiceMetrics } from '@perpmesh/runtime';
@@ -73,6 +74,8 @@ export interface MarketDataLeaseSettings {
   address?: string;
   /** The services' `auth.token`, sent on forwarded calls. */
   authToken?: Secret;
+  /** TLS of forwarded calls (the `tls` section's client side); default plaintext. */
+  channelCredentials?: ChannelCredentials;
   /** Bound of one forwarded call. Default DEFAULT_MD_FORWARD_TIMEOUT_MS. */
   forwardTimeoutMs?: number;
 }
@@ -217,6 +220,7 @@ function leasedMarketDataService(
     addresses,
     logger,
     ...(settings.authToken ? { authToken: settings.authToken } : {}),
+    ...(settings.channelCredentials ? { channelCredentials: settings.channelCredentials } : {}),
     ...(settings.forwardTimeoutMs ? { timeoutMs: settings.forwardTimeoutMs } : {}),
   });
   const queries: MarketDataQueries = {

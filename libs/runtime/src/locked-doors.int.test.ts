@@ -5,14 +5,14 @@
  * a prompt INVALID_ARGUMENT and the connection stays usable.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ValidationError } from '@perpmesh/core';
+import { makeTestCertificates, type TestCertificates } from '@perpmesh/testing';
 import type { TlsSection } from './config-schemas.js';
 import { grpcHandlers, MAX_STATUS_DETAILS_CHARS, type RunningGrpcServer, startGrpcServer } from './grpc.js';
 import { HealthRegistry } from './health.js';
@@ -142,58 +142,12 @@ describe('request bounds: a huge value gets a prompt INVALID_ARGUMENT and the co
   });
 });
 
-/** A CA, a server certificate for 127.0.0.1 / localhost and a client certificate, by openssl. */
-function makeCertificates(dir: string) {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=perpmesh test CA',
-  );
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const name of ['server', 'client']) {
-    run('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=perpmesh ${name}`);
-    run(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    );
-  }
-  const at = (file: string) => join(dir, file);
-  return {
-    server: { certFile: at('server.crt'), keyFile: at('server.key'), caFile: at('ca.crt') },
-    client: { certFile: at('client.crt'), keyFile: at('client.key'), caFile: at('ca.crt') },
-  };
-}
-
 describe('gRPC TLS from files', () => {
   let dir: string;
-  let certs: ReturnType<typeof makeCertificates>;
+  let certs: TestCertificates;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'perpmesh-tls-'));
-    certs = makeCertificates(dir);
+    certs = makeTestCertificates(dir);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,4 +1,5 @@
 export * from './backends.js';
+export * from './certificates.js';
 export * from './eventlog.contract.js';
 export * from './eventually.js';
 export * from './grpc.js';
