@@ -25,7 +25,7 @@
  * writes must be fenced too (compare-and-set projection saves, deterministic event ids).
  */
 import { type EpochMs, errorText, ValidationError } from '@perpmesh/core';
-import { Lease, type LeaseHolder } from './lease.js';
+import { Lease, type LeaseHolder, type LeaseOptions } from './lease.js';
 import type { StateStore } from './statestore.js';
 
 /** The few log calls made (a pino Logger fits). */
@@ -88,6 +88,8 @@ export interface ActiveStandbyOptions {
   readonly log?: ActiveStandbyLog;
   /** Lifetime of the lease's backing key (see Lease). */
   readonly keyTtlMs?: number;
+  /** Whether an unexpired lease's holder is provably dead (see Lease; default: process-identity.ts). */
+  readonly judgeHolder?: LeaseOptions['judgeHolder'];
 }
 
 const silent: ActiveStandbyLog = { info: () => {}, warn: () => {}, error: () => {} };
@@ -135,6 +137,7 @@ export class ActiveStandby {
       ttlMs: options.ttlMs,
       nowMs: options.nowMs,
       ...(options.keyTtlMs === undefined ? {} : { keyTtlMs: options.keyTtlMs }),
+      ...(options.judgeHolder === undefined ? {} : { judgeHolder: options.judgeHolder }),
     });
   }
 
@@ -259,9 +262,17 @@ export class ActiveStandby {
           await this.#demote(`lease lost: ${holderText(current)}`, this.#other(current));
         }
       } else if (await lease.tryAcquire()) {
+        const takeover = lease.takeover;
         this.#log.info(
-          { lease: this.#o.name, holder: lease.holder, expiresAtMs: lease.expiresAtMs },
-          'lease acquired: active',
+          {
+            lease: this.#o.name,
+            holder: lease.holder,
+            expiresAtMs: lease.expiresAtMs,
+            ...(takeover === undefined ? {} : { takenOverFrom: takeover.from, because: takeover.reason }),
+          },
+          takeover === undefined
+            ? 'lease acquired: active'
+            : 'lease taken over at once from a dead holder: active',
         );
         await this.#activate();
       } else {

@@ -18,8 +18,22 @@ export {
   Lease,
   type LeaseHolder,
   type LeaseOptions,
+  type LeaseTakeover,
   parseLeaseValue,
 } from './lease.js';
+export {
+  currentProcessIdentity,
+  formatLeaseHolder,
+  type HolderVerdict,
+  judgeLeaseHolder,
+  leaseHolderProvablyDead,
+  localProcessProbe,
+  type ProcessIdentity,
+  type ProcessProbe,
+  parseLeaseHolderIdentity,
+  parseProcStat,
+  processLeaseHolder,
+} from './process-identity.js';
 export {
   REDIS_AUTO_PIPELINING_ENV,
   type RedisConnectOptions,
