@@ -4,6 +4,7 @@ export {
   type ActiveStandbyLog,
   type ActiveStandbyOptions,
   type ActiveStandbyStatus,
+  DEFAULT_STOP_STORE_WAIT_MS,
   type StandbyTransition,
 } from './active-standby.js';
 export {
