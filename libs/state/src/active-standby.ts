@@ -370,7 +370,7 @@ export class ActiveStandby {
   /** Waits for a store call during stop() at most `ms`; a failure or a timeout is logged, never thrown. */
   async #atMost(work: Promise<unknown> | undefined, ms: number, what: string): Promise<void> {
     if (work === undefined) return;
-    await withTimeout(work, ms, what).catch((err: unknown) => {
+    await withTimeout(work, ms, what, { keepAlive: true }).catch((err: unknown) => {
       this.#log.warn(
         { lease: this.#o.name, err: errorText(err) },
         'stopping without the lease store: the lease lapses after its TTL (a restart on this host takes it at once)',

@@ -485,6 +485,7 @@ export class StrategyRunner {
           ),
           STOP_STORE_WAIT_MS,
           'the cancel step on stop (saved first)',
+          { keepAlive: true },
         );
         cancelsSent = true;
       } catch (err) {
@@ -562,7 +563,7 @@ export class StrategyRunner {
     this.#tails = [];
     await Promise.allSettled(tails.map((t) => t.stop()));
     const bounded = <T>(work: Promise<T>, what: string) =>
-      stopping ? withTimeout(work, STOP_STORE_WAIT_MS, what) : work;
+      stopping ? withTimeout(work, STOP_STORE_WAIT_MS, what, { keepAlive: true }) : work;
     const drained = await bounded(
       this.#queue.catch(() => undefined),
       'the step in flight',
