@@ -64,7 +64,7 @@ export function strategyServiceComponents(
     stopTimeoutMs:
       (settings.stopCancelTimeoutMs ?? STRATEGY_DEFAULTS.stopCancelTimeoutMs) +
       section.callTimeout +
-      6 * DEFAULT_STOP_STORE_WAIT_MS,
+      5 * DEFAULT_STOP_STORE_WAIT_MS,
     venueAccess: STRATEGY_VENUE_ACCESS,
     protoFile: STRATEGY_PROTO,
     context: options,
