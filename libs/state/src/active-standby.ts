@@ -346,7 +346,7 @@ export class ActiveStandby {
   }
 
   /** Stops the work (if active), then releases the lease so a standby takes over at once. */
-  async stop(): Promise<void> {
+  async stop(options: { storeWaitMs?: number } = {}): Promise<void> {
     if (this.#state !== 'running') {
       this.#state = 'stopped';
       return;
@@ -354,7 +354,8 @@ export class ActiveStandby {
     this.#state = 'stopped';
     clearTimeout(this.#timer);
     clearInterval(this.#watchdog);
-    const storeWaitMs = this.#o.stopStoreWaitMs ?? DEFAULT_STOP_STORE_WAIT_MS;
+    // `options.storeWaitMs`: the caller already knows the store is out (shorter waits).
+    const storeWaitMs = options.storeWaitMs ?? this.#o.stopStoreWaitMs ?? DEFAULT_STOP_STORE_WAIT_MS;
     // An activation in flight is awaited whole (its work must be stopped after it started);
     // a renewal or an acquire attempt only as long as the store may take (it checks `#state`).
     const activating = this.#working && !this.#active;

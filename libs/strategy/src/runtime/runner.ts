@@ -31,7 +31,14 @@ import {
   type StrategyDecision,
   type Subjects,
 } from '@perpmesh/contracts';
-import { type EpochMs, errorText, PerpmeshError, sleep, withTimeout } from '@perpmesh/core';
+import {
+  DeadlineExceededError,
+  type EpochMs,
+  errorText,
+  PerpmeshError,
+  sleep,
+  withTimeout,
+} from '@perpmesh/core';
 import type { HealthRegistry, Logger } from '@perpmesh/runtime';
 import {
   ActiveStandby,
@@ -111,6 +118,8 @@ const STOP_POLL_MS = 100;
 const STOP_RECANCEL_MS = 1_000;
 /** While stopping: the longest wait for the state store per step (the cancel step, the final save). */
 const STOP_STORE_WAIT_MS = DEFAULT_STOP_STORE_WAIT_MS;
+/** Once the store has not answered the cancel step: how long each later store step of the stop waits. */
+const STORE_OUT_WAIT_MS = 500;
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['filled', 'canceled', 'rejected', 'expired']);
 
 export class StrategyRunner {
@@ -129,6 +138,8 @@ export class StrategyRunner {
   #stopRequested = false;
   /** A failure while starting: `#start` throws it once it is through. */
   #startFailure: Error | undefined;
+  /** The stop's cancel step found the state store not answering (an outage). */
+  #storeOut = false;
   /** What the stop's teardown did (the final save). */
   #stopResult: RunnerStopResult | undefined;
   readonly #journal: StrategyInputJournal;
@@ -489,6 +500,7 @@ export class StrategyRunner {
         );
         cancelsSent = true;
       } catch (err) {
+        if (err instanceof DeadlineExceededError) this.#storeOut = true;
         this.#d.logger.error(
           { err, strategyId: this.id },
           'cancel on stop failed: canceling the open orders through execution directly',
@@ -498,7 +510,8 @@ export class StrategyRunner {
         this.#d.logger.error({ err, strategyId: this.id }, 'could not confirm the cancels on stop'),
       );
     }
-    await this.#standby.stop();
+    // The store did not answer the cancel step: every later wait for it is cut short.
+    await this.#standby.stop(this.#storeOut ? { storeWaitMs: STORE_OUT_WAIT_MS } : {});
     // Never active (or it stopped before, e.g. the lease was lost): nothing was saved now.
     const result = this.#stopResult ?? { saved: !this.#stepper.dirty };
     if (result.saveError) {
@@ -562,8 +575,9 @@ export class StrategyRunner {
     const tails = this.#tails;
     this.#tails = [];
     await Promise.allSettled(tails.map((t) => t.stop()));
+    const waitMs = this.#storeOut ? STORE_OUT_WAIT_MS : STOP_STORE_WAIT_MS;
     const bounded = <T>(work: Promise<T>, what: string) =>
-      stopping ? withTimeout(work, STOP_STORE_WAIT_MS, what, { keepAlive: true }) : work;
+      stopping ? withTimeout(work, waitMs, what, { keepAlive: true }) : work;
     const drained = await bounded(
       this.#queue.catch(() => undefined),
       'the step in flight',
@@ -575,7 +589,7 @@ export class StrategyRunner {
     let result: RunnerStopResult = { saved: !this.#stepper.dirty };
     if (!drained) {
       const saveError = new Error(
-        `a step still waits for the state store after ${STOP_STORE_WAIT_MS} ms: the final save is skipped`,
+        `a step still waits for the state store after ${waitMs} ms: the final save is skipped`,
       );
       this.#d.logger.error(
         { err: saveError, strategyId: this.id },
