@@ -118,8 +118,11 @@ const STOP_POLL_MS = 100;
 const STOP_RECANCEL_MS = 1_000;
 /** While stopping: the longest wait for the state store per step (the cancel step, the final save). */
 const STOP_STORE_WAIT_MS = DEFAULT_STOP_STORE_WAIT_MS;
-/** Once the store has not answered the cancel step: how long each later store step of the stop waits. */
-const STORE_OUT_WAIT_MS = 500;
+/**
+ * Once the cancel step did not finish in time: how long each later store step of the stop
+ * waits (a skipped final save costs nothing but a re-read of the log at the next start).
+ */
+const STUCK_STORE_WAIT_MS = 500;
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['filled', 'canceled', 'rejected', 'expired']);
 
 export class StrategyRunner {
@@ -138,8 +141,11 @@ export class StrategyRunner {
   #stopRequested = false;
   /** A failure while starting: `#start` throws it once it is through. */
   #startFailure: Error | undefined;
-  /** The stop's cancel step found the state store not answering (an outage). */
-  #storeOut = false;
+  /**
+   * The stop's cancel step did not finish within STOP_STORE_WAIT_MS (the store in an outage,
+   * or execution slow to take the cancels): later waits of the stop are cut short.
+   */
+  #cancelStepStuck = false;
   /** What the stop's teardown did (the final save). */
   #stopResult: RunnerStopResult | undefined;
   readonly #journal: StrategyInputJournal;
@@ -500,7 +506,7 @@ export class StrategyRunner {
         );
         cancelsSent = true;
       } catch (err) {
-        if (err instanceof DeadlineExceededError) this.#storeOut = true;
+        if (err instanceof DeadlineExceededError) this.#cancelStepStuck = true;
         this.#d.logger.error(
           { err, strategyId: this.id },
           'cancel on stop failed: canceling the open orders through execution directly',
@@ -510,8 +516,8 @@ export class StrategyRunner {
         this.#d.logger.error({ err, strategyId: this.id }, 'could not confirm the cancels on stop'),
       );
     }
-    // The store did not answer the cancel step: every later wait for it is cut short.
-    await this.#standby.stop(this.#storeOut ? { storeWaitMs: STORE_OUT_WAIT_MS } : {});
+    // The cancel step did not finish (the store out, most likely): later store waits are cut short.
+    await this.#standby.stop(this.#cancelStepStuck ? { storeWaitMs: STUCK_STORE_WAIT_MS } : {});
     // Never active (or it stopped before, e.g. the lease was lost): nothing was saved now.
     const result = this.#stopResult ?? { saved: !this.#stepper.dirty };
     if (result.saveError) {
@@ -575,7 +581,7 @@ export class StrategyRunner {
     const tails = this.#tails;
     this.#tails = [];
     await Promise.allSettled(tails.map((t) => t.stop()));
-    const waitMs = this.#storeOut ? STORE_OUT_WAIT_MS : STOP_STORE_WAIT_MS;
+    const waitMs = this.#cancelStepStuck ? STUCK_STORE_WAIT_MS : STOP_STORE_WAIT_MS;
     const bounded = <T>(work: Promise<T>, what: string) =>
       stopping ? withTimeout(work, waitMs, what, { keepAlive: true }) : work;
     const drained = await bounded(
