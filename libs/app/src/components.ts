@@ -207,10 +207,13 @@ export function composeService<S extends ComposableService>(options: {
   section: { readonly grpcHost: string; readonly grpcPort: number };
   /** Called at start, after the infrastructure components (event log, state, venues) started. */
   build: () => S;
+  /** The service's stop limit when its stop may take longer than the lifecycle's default. */
+  stopTimeoutMs?: number;
 }): ServiceComposition<S> {
   const service = new Slot<S>(`${options.name} service`);
   const serviceComponent: ServiceComponent = {
     name: options.name,
+    ...(options.stopTimeoutMs === undefined ? {} : { stopTimeoutMs: options.stopTimeoutMs }),
     start: async () => {
       const s = options.build();
       await s.start();

@@ -118,15 +118,22 @@ export class DeadlineExceededError extends PerpmeshError {
 
 /**
  * `promise`, or a DeadlineExceededError naming `what` after `timeoutMs`. The timer never
- * keeps the process alive; the promise itself is not canceled (pass a signal for that).
+ * keeps the process alive unless `keepAlive` (a shutdown step whose wait must end in the
+ * error, not in an event loop that ran dry); the promise itself is not canceled (pass a
+ * signal for that).
  */
-export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+export function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  what: string,
+  options: { keepAlive?: boolean } = {},
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new DeadlineExceededError(what, timeoutMs)), timeoutMs);
-      timer.unref();
+      if (!options.keepAlive) timer.unref();
     }),
   ]).finally(() => clearTimeout(timer));
 }

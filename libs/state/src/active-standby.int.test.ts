@@ -102,6 +102,7 @@ for (const [backend, open] of backends) {
           retryIntervalMs?: number;
           failActivation?: Error;
           onStatus?: (s: ActiveStandbyStatus) => void;
+          stopStoreWaitMs?: number;
         } = {},
       ): Contender => {
         const calls: string[] = [];
@@ -116,6 +117,7 @@ for (const [backend, open] of backends) {
           ttlMs: TTL_MS,
           renewIntervalMs: options.renewIntervalMs ?? 0,
           ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+          ...(options.stopStoreWaitMs === undefined ? {} : { stopStoreWaitMs: options.stopStoreWaitMs }),
           nowMs: clock.nowMs,
           hooks: {
             becomeActive: async () => {
@@ -321,6 +323,51 @@ for (const [backend, open] of backends) {
         clearInterval(keepAlive);
         hang = undefined;
         release();
+      }
+    });
+
+    test('stop during a store outage: the store is waited for at most stopStoreWaitMs; a late acquire starts no work', async () => {
+      const { store, make } = await fixture();
+      let gate: { promise: Promise<void>; open: () => void } | undefined;
+      const outage = () => {
+        let open!: () => void;
+        const promise = new Promise<void>((resolve) => {
+          open = resolve;
+        });
+        gate = { promise, open };
+      };
+      const down = new Proxy(store, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            if (gate) await gate.promise;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      try {
+        // An active holder: its renewal and its release hang; the stop still ends.
+        const a = make('a', { store: down, stopStoreWaitMs: 50 });
+        await a.node.start();
+        assert.equal(a.node.active, true);
+        outage();
+        const renewal = a.node.tick();
+        await withTimeout(a.node.stop(), 10_000, 'the stop during the outage');
+        assert.deepEqual(a.calls, ['active', 'stopped']);
+        assert.deepEqual(a.node.status, { role: 'stopped' });
+        // A standby whose first acquire hangs: stopped meanwhile, it never starts the work.
+        const b = make('b', { name: 'late', store: down, stopStoreWaitMs: 50 });
+        const started = b.node.start();
+        await withTimeout(b.node.stop(), 10_000, 'the standby stop during the outage');
+        gate?.open();
+        gate = undefined;
+        await started;
+        await renewal;
+        assert.deepEqual(b.calls, [], 'no work started after stop');
+        assert.equal(await b.node.current(), undefined, 'the late acquire gave the lease back');
+      } finally {
+        gate?.open();
       }
     });
 

@@ -24,8 +24,8 @@
  * A lease cannot stop a paused process that still believes it holds it: what the holder
  * writes must be fenced too (compare-and-set projection saves, deterministic event ids).
  */
-import { type EpochMs, errorText, ValidationError } from '@perpmesh/core';
-import { Lease, type LeaseHolder } from './lease.js';
+import { type EpochMs, errorText, ValidationError, withTimeout } from '@perpmesh/core';
+import { Lease, type LeaseHolder, type LeaseOptions } from './lease.js';
 import type { StateStore } from './statestore.js';
 
 /** The few log calls made (a pino Logger fits). */
@@ -88,7 +88,17 @@ export interface ActiveStandbyOptions {
   readonly log?: ActiveStandbyLog;
   /** Lifetime of the lease's backing key (see Lease). */
   readonly keyTtlMs?: number;
+  /**
+   * How long `stop()` waits for the store (a renewal in flight, the release) before it goes on
+   * without it: a store in an outage must not hold a shutdown up. Default 3 s. The lease then
+   * lapses after its TTL (or a restart on this host proves us dead and takes it at once).
+   */
+  readonly stopStoreWaitMs?: number;
+  /** Whether an unexpired lease's holder is provably dead (see Lease; default: process-identity.ts). */
+  readonly judgeHolder?: LeaseOptions['judgeHolder'];
 }
+
+export const DEFAULT_STOP_STORE_WAIT_MS = 3_000;
 
 const silent: ActiveStandbyLog = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -135,6 +145,7 @@ export class ActiveStandby {
       ttlMs: options.ttlMs,
       nowMs: options.nowMs,
       ...(options.keyTtlMs === undefined ? {} : { keyTtlMs: options.keyTtlMs }),
+      ...(options.judgeHolder === undefined ? {} : { judgeHolder: options.judgeHolder }),
     });
   }
 
@@ -259,9 +270,22 @@ export class ActiveStandby {
           await this.#demote(`lease lost: ${holderText(current)}`, this.#other(current));
         }
       } else if (await lease.tryAcquire()) {
+        if (this.#state !== 'running') {
+          // stop() did not wait for this pass (the store was slow): do not start the work now.
+          await lease.release().catch(() => undefined);
+          return;
+        }
+        const takeover = lease.takeover;
         this.#log.info(
-          { lease: this.#o.name, holder: lease.holder, expiresAtMs: lease.expiresAtMs },
-          'lease acquired: active',
+          {
+            lease: this.#o.name,
+            holder: lease.holder,
+            expiresAtMs: lease.expiresAtMs,
+            ...(takeover === undefined ? {} : { takenOverFrom: takeover.from, because: takeover.reason }),
+          },
+          takeover === undefined
+            ? 'lease acquired: active'
+            : 'lease taken over at once from a dead holder: active',
         );
         await this.#activate();
       } else {
@@ -322,7 +346,7 @@ export class ActiveStandby {
   }
 
   /** Stops the work (if active), then releases the lease so a standby takes over at once. */
-  async stop(): Promise<void> {
+  async stop(options: { storeWaitMs?: number } = {}): Promise<void> {
     if (this.#state !== 'running') {
       this.#state = 'stopped';
       return;
@@ -330,17 +354,29 @@ export class ActiveStandby {
     this.#state = 'stopped';
     clearTimeout(this.#timer);
     clearInterval(this.#watchdog);
-    await this.#tick?.catch(() => undefined);
+    // `options.storeWaitMs`: the caller already knows the store is out (shorter waits).
+    const storeWaitMs = options.storeWaitMs ?? this.#o.stopStoreWaitMs ?? DEFAULT_STOP_STORE_WAIT_MS;
+    // An activation in flight is awaited whole (its work must be stopped after it started);
+    // a renewal or an acquire attempt only as long as the store may take (it checks `#state`).
+    const activating = this.#working && !this.#active;
+    const pass = this.#tick?.catch(() => undefined);
+    await (activating ? pass : this.#atMost(pass, storeWaitMs, 'the lease pass in flight'));
     await this.#watchdogCheck?.catch(() => undefined);
     this.#setReason('stopped', undefined);
     await this.#standDown({ reason: 'stopped', stopping: true, leaseLost: false });
-    await this.#lease.release().catch((err: unknown) => {
+    await this.#atMost(this.#lease.release(), storeWaitMs, 'the lease release');
+    this.#o.hooks.onStatus?.(this.status);
+  }
+
+  /** Waits for a store call during stop() at most `ms`; a failure or a timeout is logged, never thrown. */
+  async #atMost(work: Promise<unknown> | undefined, ms: number, what: string): Promise<void> {
+    if (work === undefined) return;
+    await withTimeout(work, ms, what, { keepAlive: true }).catch((err: unknown) => {
       this.#log.warn(
         { lease: this.#o.name, err: errorText(err) },
-        'lease release failed; a standby takes over after the TTL',
+        'stopping without the lease store: the lease lapses after its TTL (a restart on this host takes it at once)',
       );
     });
-    this.#o.hooks.onStatus?.(this.status);
   }
 }
 

@@ -4,6 +4,7 @@ export {
   type ActiveStandbyLog,
   type ActiveStandbyOptions,
   type ActiveStandbyStatus,
+  DEFAULT_STOP_STORE_WAIT_MS,
   type StandbyTransition,
 } from './active-standby.js';
 export {
@@ -18,8 +19,22 @@ export {
   Lease,
   type LeaseHolder,
   type LeaseOptions,
+  type LeaseTakeover,
   parseLeaseValue,
 } from './lease.js';
+export {
+  currentProcessIdentity,
+  formatLeaseHolder,
+  type HolderVerdict,
+  judgeLeaseHolder,
+  leaseHolderProvablyDead,
+  localProcessProbe,
+  type ProcessIdentity,
+  type ProcessProbe,
+  parseLeaseHolderIdentity,
+  parseProcStat,
+  processLeaseHolder,
+} from './process-identity.js';
 export {
   REDIS_AUTO_PIPELINING_ENV,
   type RedisConnectOptions,

@@ -7,6 +7,7 @@
  * imported here); unset is a failure, never a skip.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { after, describe, test } from 'node:test';
 import { ValidationError } from '@perpmesh/core';
 import { EmbeddedStateStore } from './embedded-store.js';
 import { Lease, parseLeaseValue } from './lease.js';
+import { currentProcessIdentity, formatLeaseHolder, processLeaseHolder } from './process-identity.js';
 import { RedisStateStore } from './redis-store.js';
 import type { StateStore } from './statestore.js';
 
@@ -129,6 +131,40 @@ for (const [backend, open] of backends) {
       await a.release();
       assert.equal((await b.current())?.holder, 'b');
       assert.equal(await b.renew(), true);
+    });
+
+    test('a restart takes an unexpired lease at once from a holder proven dead, never from a live one', async () => {
+      const { store, clock, make } = await fixture('dead-holder');
+      // A real process that has exited: its pid is gone (or, if reused, another start time).
+      const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+      const me = currentProcessIdentity();
+      const deadHolder = formatLeaseHolder('crashed', { ...me, pid: Number(child.stdout), startTicks: '1' });
+      assert.equal(await make(deadHolder).tryAcquire(), true);
+      const restarted = make(processLeaseHolder('restarted'));
+      assert.equal(await restarted.tryAcquire(), true, 'taken over before the TTL');
+      assert.equal(restarted.takeover?.from, deadHolder);
+      assert.match(restarted.takeover?.reason ?? '', /not running|another process now/);
+      // A live holder (this process, as another instance) is never displaced.
+      const third = make(processLeaseHolder('third'));
+      assert.equal(await third.tryAcquire(), false);
+      assert.equal(third.takeover, undefined);
+      assert.equal(await restarted.renew(), true);
+      // The takeover is a compare-and-set on the value read: a holder that renewed meanwhile keeps it.
+      const racing = new Lease({
+        store,
+        scope: SCOPE,
+        name: 'dead-holder',
+        holder: 'racer',
+        ttlMs: 10_000,
+        nowMs: () => 1_000_000,
+        judgeHolder: () => {
+          clock.advance(1); // so the renewal writes a new value
+          void restarted.renew();
+          return { dead: true, reason: 'told so' };
+        },
+      });
+      assert.equal(await racing.tryAcquire(), false);
+      assert.equal((await racing.current())?.holder, restarted.holder);
     });
 
     test('a reaped key (keyTtlMs) is re-claimed by its holder on renewal', async () => {

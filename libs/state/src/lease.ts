@@ -16,6 +16,7 @@
  * applied sequences), so a stale holder's next write fails.
  */
 import { type EpochMs, ValidationError } from '@perpmesh/core';
+import { type HolderVerdict, leaseHolderProvablyDead } from './process-identity.js';
 import type { StateStore } from './statestore.js';
 
 export const DEFAULT_LEASE_KEY_TTL_MS = 86_400_000;
@@ -33,6 +34,19 @@ export interface LeaseOptions {
   readonly nowMs: () => EpochMs;
   /** Lifetime of the backing key (reaps a lease nobody renews or releases). Default 1 day. */
   readonly keyTtlMs?: number;
+  /**
+   * Whether an unexpired lease's holder is provably dead, so it is taken over at once (a
+   * restart after a crash). Default `leaseHolderProvablyDead` (same host, same pid namespace,
+   * that pid gone or reused; see process-identity.ts); only holders made by
+   * `processLeaseHolder` can ever be proven dead.
+   */
+  readonly judgeHolder?: (holder: string) => HolderVerdict;
+}
+
+/** An unexpired lease taken from a holder proven dead. */
+export interface LeaseTakeover {
+  readonly from: string;
+  readonly reason: string;
 }
 
 export interface LeaseHolder {
@@ -51,6 +65,7 @@ export function parseLeaseValue(value: string): LeaseHolder | undefined {
 export class Lease {
   readonly #o: LeaseOptions;
   #value: string | undefined;
+  #takeover: LeaseTakeover | undefined;
 
   constructor(options: LeaseOptions) {
     for (const field of ['scope', 'name', 'holder'] as const) {
@@ -77,6 +92,11 @@ export class Lease {
     return this.#value !== undefined;
   }
 
+  /** Set by the last successful `tryAcquire` when it took an unexpired lease from a dead holder. */
+  get takeover(): LeaseTakeover | undefined {
+    return this.#takeover;
+  }
+
   /** When our lease lapses unless renewed; undefined when not held. */
   get expiresAtMs(): EpochMs | undefined {
     return this.#value === undefined ? undefined : parseLeaseValue(this.#value)?.expiresAtMs;
@@ -95,6 +115,7 @@ export class Lease {
   /** True when we hold the lease after the call (acquired now, or already ours and renewed). */
   async tryAcquire(): Promise<boolean> {
     if (this.#value !== undefined) return this.renew();
+    this.#takeover = undefined;
     const { store, scope, name } = this.#o;
     const mine = this.#next();
     const claim = await store.claimIdempotencyKey(
@@ -109,10 +130,17 @@ export class Lease {
     }
     const current = parseLeaseValue(claim.existingValue);
     const expired = !current || current.expiresAtMs <= this.#o.nowMs();
-    // Our own lease from before a restart counts as ours.
-    if (!expired && current.holder !== this.#o.holder) return false;
+    let takeover: LeaseTakeover | undefined;
+    // Our own lease from before a restart counts as ours; a dead holder's is taken at once.
+    if (!expired && current.holder !== this.#o.holder) {
+      const verdict = (this.#o.judgeHolder ?? leaseHolderProvablyDead)(current.holder);
+      if (!verdict.dead) return false;
+      takeover = { from: current.holder, reason: verdict.reason };
+    }
+    // Compare-and-set on the value read: a holder that renewed meanwhile keeps its lease.
     if (await store.updateIdempotencyValue(scope, name, claim.existingValue, mine)) {
       this.#value = mine;
+      this.#takeover = takeover;
       return true;
     }
     return false;

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { ACCOUNT_VENUE_ACCESS, accountServiceComponents } from '@perpmesh/account';
 import { deployableComponents, runIfEntryPoint, runServiceMain } from '@perpmesh/app';
 import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
+import { processLeaseHolder } from '@perpmesh/state';
 import { ACCOUNT_SERVICE, type AccountServiceConfigFile, accountConfigSchema } from './config.js';
 
 export { ACCOUNT_PROTO } from '@perpmesh/account';
@@ -36,7 +37,9 @@ export function buildComponents(
         venuesConfig: config.venues,
         source,
         // Unique per process: two instances configured with the same id must never share a lease.
-        leaseHolder: `${source} pid ${process.pid} ${randomBytes(3).toString('hex')}`,
+        // It names this process (host, pid, start time): a restart after a crash proves it dead
+        // and takes the lease at once.
+        leaseHolder: processLeaseHolder(`${source} ${randomBytes(3).toString('hex')}`),
         health,
         metrics,
         logger,

@@ -10,10 +10,12 @@ import {
   type VenueAccess,
 } from '@perpmesh/app';
 import { grpcChannelCredentials, type Secret, type ServiceMetrics } from '@perpmesh/runtime';
+import { DEFAULT_STOP_STORE_WAIT_MS } from '@perpmesh/state';
 import { alarmWebhookOptions } from './alarm-webhook.js';
 import {
   parseStrategyInstances,
   runtimeSettingsOf,
+  STRATEGY_DEFAULTS,
   STRATEGY_SERVICE,
   type StrategySection,
 } from './config.js';
@@ -56,6 +58,14 @@ export function strategyServiceComponents(
   };
   return composeService({
     name: STRATEGY_SERVICE,
+    // A stop cancels and confirms (stopCancelTimeout, plus a call in flight) and waits for the
+    // state store at most DEFAULT_STOP_STORE_WAIT_MS per step (cancel step, lease pass, step in
+    // flight, final save, lease release; 0.5 s each once the cancel step found the store out):
+    // within this, a stop is clean even in a store outage.
+    stopTimeoutMs:
+      (settings.stopCancelTimeoutMs ?? STRATEGY_DEFAULTS.stopCancelTimeoutMs) +
+      section.callTimeout +
+      3 * DEFAULT_STOP_STORE_WAIT_MS,
     venueAccess: STRATEGY_VENUE_ACCESS,
     protoFile: STRATEGY_PROTO,
     context: options,

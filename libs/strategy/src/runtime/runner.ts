@@ -31,11 +31,19 @@ import {
   type StrategyDecision,
   type Subjects,
 } from '@perpmesh/contracts';
-import { type EpochMs, errorText, PerpmeshError, sleep } from '@perpmesh/core';
+import {
+  DeadlineExceededError,
+  type EpochMs,
+  errorText,
+  PerpmeshError,
+  sleep,
+  withTimeout,
+} from '@perpmesh/core';
 import type { HealthRegistry, Logger } from '@perpmesh/runtime';
 import {
   ActiveStandby,
   type ActiveStandbyStatus,
+  DEFAULT_STOP_STORE_WAIT_MS,
   type StandbyTransition,
   type StateStore,
 } from '@perpmesh/state';
@@ -108,6 +116,13 @@ export interface RunnerStopResult {
 /** While stopping: how often open orders are re-read, and stragglers re-canceled. */
 const STOP_POLL_MS = 100;
 const STOP_RECANCEL_MS = 1_000;
+/** While stopping: the longest wait for the state store per step (the cancel step, the final save). */
+const STOP_STORE_WAIT_MS = DEFAULT_STOP_STORE_WAIT_MS;
+/**
+ * Once the cancel step did not finish in time: how long each later store step of the stop
+ * waits (a skipped final save costs nothing but a re-read of the log at the next start).
+ */
+const STUCK_STORE_WAIT_MS = 500;
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['filled', 'canceled', 'rejected', 'expired']);
 
 export class StrategyRunner {
@@ -126,6 +141,11 @@ export class StrategyRunner {
   #stopRequested = false;
   /** A failure while starting: `#start` throws it once it is through. */
   #startFailure: Error | undefined;
+  /**
+   * The stop's cancel step did not finish within STOP_STORE_WAIT_MS (the store in an outage,
+   * or execution slow to take the cancels): later waits of the stop are cut short.
+   */
+  #cancelStepStuck = false;
   /** What the stop's teardown did (the final save). */
   #stopResult: RunnerStopResult | undefined;
   readonly #journal: StrategyInputJournal;
@@ -246,7 +266,7 @@ export class StrategyRunner {
   async #becomeStandby({ reason, stopping, leaseLost }: StandbyTransition): Promise<void> {
     // A failure already set its status; a lost lease stops every input from now.
     if (!stopping && this.#status !== 'failed') this.#setStatus('standby', `standby: ${reason}`);
-    const result = await this.#teardown(!leaseLost);
+    const result = await this.#teardown(!leaseLost, stopping);
     if (stopping) this.#stopResult = result;
   }
 
@@ -470,20 +490,34 @@ export class StrategyRunner {
     this.#stopRequested = true;
     if (this.#status === 'running') {
       this.#status = 'stopping';
+      // The cancel step is saved before its cancels go out; with the store in an outage it
+      // cannot be, so after a bound the open orders are canceled through execution directly.
+      let cancelsSent = false;
       try {
-        await this.#submit(
-          { kind: 'operator', action: 'cancel_all', note: 'service stopping', nowMs: this.#d.nowMs() },
-          undefined,
-          true,
+        await withTimeout(
+          this.#submit(
+            { kind: 'operator', action: 'cancel_all', note: 'service stopping', nowMs: this.#d.nowMs() },
+            undefined,
+            true,
+          ),
+          STOP_STORE_WAIT_MS,
+          'the cancel step on stop (saved first)',
+          { keepAlive: true },
         );
+        cancelsSent = true;
       } catch (err) {
-        this.#d.logger.error({ err, strategyId: this.id }, 'cancel on stop failed');
+        if (err instanceof DeadlineExceededError) this.#cancelStepStuck = true;
+        this.#d.logger.error(
+          { err, strategyId: this.id },
+          'cancel on stop failed: canceling the open orders through execution directly',
+        );
       }
-      await this.#confirmCanceled().catch((err) =>
+      await this.#confirmCanceled(cancelsSent).catch((err) =>
         this.#d.logger.error({ err, strategyId: this.id }, 'could not confirm the cancels on stop'),
       );
     }
-    await this.#standby.stop();
+    // The cancel step did not finish (the store out, most likely): later store waits are cut short.
+    await this.#standby.stop(this.#cancelStepStuck ? { storeWaitMs: STUCK_STORE_WAIT_MS } : {});
     // Never active (or it stopped before, e.g. the lease was lost): nothing was saved now.
     const result = this.#stopResult ?? { saved: !this.#stepper.dirty };
     if (result.saveError) {
@@ -500,11 +534,12 @@ export class StrategyRunner {
    * own order is open, re-canceling the stragglers (a cancel lost on the way, an order the
    * saved state did not know), for at most `stopCancelTimeoutMs`.
    */
-  async #confirmCanceled(): Promise<void> {
+  async #confirmCanceled(cancelsSent: boolean): Promise<void> {
     const d = this.#d;
     const accounts = this.#accounts();
     const deadline = Date.now() + (d.settings.stopCancelTimeoutMs ?? STRATEGY_DEFAULTS.stopCancelTimeoutMs);
-    let lastCancelAt = Date.now();
+    // Cancels just sent get a moment to land; none sent: cancel at the first look.
+    let lastCancelAt = cancelsSent ? Date.now() : 0;
     for (;;) {
       const open = (await d.gateway.listOpenOrders(accounts)).filter(
         (o) => isOwnClientOrderId(this.id, o.clientOrderId) && !TERMINAL_STATUSES.has(o.status),
@@ -534,19 +569,42 @@ export class StrategyRunner {
     }
   }
 
-  /** Stops tails and timers; saves what is unsaved when `save` (the lease is still ours). */
-  async #teardown(save: boolean): Promise<RunnerStopResult> {
+  /**
+   * Stops tails and timers; saves what is unsaved when `save` (the lease is still ours). On
+   * stop() (`stopping`) a step stuck on the store and the final save are waited for at most
+   * STOP_STORE_WAIT_MS each: a shutdown during a store outage ends, without the last save
+   * (a restart re-reads those steps from the log).
+   */
+  async #teardown(save: boolean, stopping: boolean): Promise<RunnerStopResult> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     const tails = this.#tails;
     this.#tails = [];
     await Promise.allSettled(tails.map((t) => t.stop()));
-    await this.#queue.catch(() => undefined);
+    const waitMs = this.#cancelStepStuck ? STUCK_STORE_WAIT_MS : STOP_STORE_WAIT_MS;
+    const bounded = <T>(work: Promise<T>, what: string) =>
+      stopping ? withTimeout(work, waitMs, what, { keepAlive: true }) : work;
+    const drained = await bounded(
+      this.#queue.catch(() => undefined),
+      'the step in flight',
+    ).then(
+      () => true,
+      () => false,
+    );
     await this.#journal.flush();
     let result: RunnerStopResult = { saved: !this.#stepper.dirty };
-    if (this.#stepper.dirty && save) {
+    if (!drained) {
+      const saveError = new Error(
+        `a step still waits for the state store after ${waitMs} ms: the final save is skipped`,
+      );
+      this.#d.logger.error(
+        { err: saveError, strategyId: this.id },
+        'final save of the strategy state skipped: the last steps are not stored (a restart re-reads them from the log)',
+      );
+      result = { saved: false, saveError };
+    } else if (this.#stepper.dirty && save) {
       try {
-        await this.#stepper.save();
+        await bounded(this.#stepper.save(), 'the final save');
         result = { saved: true };
       } catch (err) {
         const saveError = err instanceof Error ? err : new Error(String(err));

@@ -20,7 +20,7 @@ import {
   StrategyMode,
   TradingState,
 } from '@perpmesh/contracts';
-import { dec } from '@perpmesh/core';
+import { dec, withTimeout } from '@perpmesh/core';
 import type { StateStore } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import type { PaperVenueSetup } from '@perpmesh/venues';
@@ -235,6 +235,36 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
     assert.equal(cancel.cancelClientOrderIds.length, 4);
   });
 
+  test('stop during a state store outage ends (bounded), cancels the orders through execution and names the skipped save', async () => {
+    stack = await Stack.open({
+      venues: [{ venueId: GRID_VENUE }],
+      accounts: [{ venueId: GRID_VENUE, accountId: 'main', deposit: '100000' }],
+      instances: [gridInstance()],
+    });
+    const outage = storeOutage(stack.state);
+    const strategy = await stack.startStrategy({ state: outage.store });
+    for (let i = 0; i < 6 && stack.venueOpenOrders(GRID_VENUE).length < 4; i++) await stack.step(1_000);
+    assert.equal(stack.venueOpenOrders(GRID_VENUE).length, 4, 'the grid rests 4 orders');
+    const positionBefore = stack.position(GRID_VENUE).toFixed();
+    try {
+      // The strategy's store stops answering (a redis-server restart); execution's still works.
+      outage.begin();
+      await stack.strategyServer?.close(100);
+      stack.strategyServer = undefined;
+      // The guard only catches a hang: the stop's own bounds are a few seconds.
+      await withTimeout(strategy.stop(), 60_000, 'the strategy stop during the outage');
+      stack.strategy = undefined;
+
+      assert.deepEqual(stack.venueOpenOrders(GRID_VENUE), [], 'no strategy order left on the book');
+      assert.equal(stack.position(GRID_VENUE).toFixed(), positionBefore, 'positions kept');
+      const status = strategy.runner('grid-1').status;
+      assert.equal(status.state, 'stopped');
+      assert.match(status.reason, /final save FAILED: a step still waits for the state store/);
+    } finally {
+      outage.end();
+    }
+  });
+
   test('one active instance per strategy id: a second service waits as standby and takes over on stop', async () => {
     stack = await Stack.open({
       venues: [{ venueId: GRID_VENUE }],
@@ -413,6 +443,36 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
     }
   });
 });
+
+/** The store, except that every call made while the outage lasts hangs until it ends (a store that does not answer). */
+function storeOutage(store: StateStore): { store: StateStore; begin(): void; end(): void } {
+  let gate: { promise: Promise<void>; open: () => void } | undefined;
+  const wrapped = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (prop === 'close') return value.bind(target);
+      return async (...args: unknown[]) => {
+        if (gate) await gate.promise;
+        return value.apply(target, args);
+      };
+    },
+  });
+  return {
+    store: wrapped,
+    begin: () => {
+      let open!: () => void;
+      const promise = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      gate ??= { promise, open };
+    },
+    end: () => {
+      gate?.open();
+      gate = undefined;
+    },
+  };
+}
 
 /** The store, except that the strategy lease's renewals hang while `hang(true)` (a stalled holder). */
 function stallableLeaseRenewals(store: StateStore): { store: StateStore; hang(on: boolean): void } {

@@ -15,7 +15,7 @@ import {
 } from '@perpmesh/contracts';
 import { type EpochMs, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { grpcHandlers, type HealthRegistry, type Logger, type ServiceMetrics } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
+import { processLeaseHolder, type StateStore } from '@perpmesh/state';
 import { makeStrategyDecider } from '../config.js';
 import type { OperatorAction } from '../model.js';
 import { fundingArbStrategy } from '../strategies/funding-arb/definition.js';
@@ -43,7 +43,7 @@ export interface StrategyServiceDeps {
   readonly nowMs: () => EpochMs;
   /** `strategy/<instance>` */
   readonly source: string;
-  /** Lease holder name, unique per process (default: source + pid + random). */
+  /** Lease holder name, unique per process (default: source + random + this process's identity). */
   readonly holder?: string;
   readonly instances: ReadonlyArray<StrategyInstanceSpec>;
   readonly settings: StrategyRuntimeSettings;
@@ -100,7 +100,10 @@ export class UnknownStrategyError extends PerpmeshError {
 }
 
 export function buildStrategyService(deps: StrategyServiceDeps): StrategyService {
-  const holder = deps.holder ?? `${deps.source}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
+  // Names this process (host, pid, start time) so a restart after a crash can prove it dead
+  // and take its lease at once (libs/state process-identity.ts).
+  const holder =
+    deps.holder ?? processLeaseHolder(`${deps.source} ${Math.random().toString(36).slice(2, 8)}`);
   const recorders = new Map<string, DryRunRecorder>();
   const runners = new Map<string, StrategyRunner>();
   const onStage = deps.metrics ? strategyStageObserver(deps.metrics) : undefined;
