@@ -26,6 +26,7 @@ import { type Decimal, dec, errorText, sleep } from '@perpmesh/core';
 import { eventually } from '@perpmesh/testing';
 import type { PaperVenueClient } from '@perpmesh/venues';
 import { EventRecorder } from '../e2e/harness.js';
+import type { VenueFaultKind } from '../e2e/venue-faults.js';
 import {
   type AckedEvent,
   type ArbActivity,
@@ -51,11 +52,14 @@ import {
   type LegSample,
   type LoggedFill,
   type PlannedFault,
+  type PlannedVenueFault,
   percentile,
   positionsFromLoggedFills,
   type Recovery,
   seededRandom,
   type VenueOrderSeen,
+  venueClockSkews,
+  venueFaultSchedule,
   withLoggedPositions,
 } from './invariants.js';
 import {
@@ -88,6 +92,14 @@ export interface ChaosOptions {
   executionEntry?: { entry: string; env: Record<string, string> };
   /** Client order id prefix of the load orders (default `load<seed>`). */
   loadPrefix?: string;
+  /**
+   * Venue faults the proxy injects over the run (rate limits, 5xx, lost answers of accepted
+   * writes, stream drops, book gaps), beside the process faults; with any, every venue's
+   * clock is also skewed for the whole run. Default 0: none, no skew.
+   */
+  venueFaults?: number;
+  /** Which venue fault kinds (default all). */
+  venueFaultKinds?: readonly VenueFaultKind[];
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -101,7 +113,11 @@ export interface ChaosReport {
   seed: number;
   options: ChaosOptions;
   schedule: PlannedFault[];
-  /** `kill9 execution`, `restart nats-server` ... -> count. */
+  /** The venue fault windows (empty without venue faults). */
+  venueSchedule: PlannedVenueFault[];
+  /** Each venue's clock skew for the run, ms (empty without venue faults). */
+  venueClockSkewMs: Record<string, number>;
+  /** `kill9 execution`, `restart nats-server`, `venue rate_limit paper` ... -> count. */
   faultsByKind: Map<string, number>;
   recoveries: Recovery[];
   /** Services that exited without being asked, restarted as a supervisor would. */
@@ -128,6 +144,8 @@ export interface ChaosReport {
     oneLeggedSamples: string[];
     nonceSends: number;
     resyncs: number;
+    /** Calls the venue faults answered (book gaps: deltas dropped), by `<kind> <venue>`. */
+    venueFaultHits: Map<string, number>;
     worstImbalance: string;
     ackedEvents: number;
     wallMs: number;
@@ -169,10 +187,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
   const withStrategy = options.strategy ?? true;
+  const venueFaults = options.venueFaults ?? 0;
+  const venueClockSkewMs = venueFaults > 0 ? venueClockSkews(options.seed, VENUES) : {};
+  const venueSchedule = venueFaultSchedule(
+    options.seed,
+    venueFaults,
+    options.durationMs,
+    LOAD_VENUES,
+    options.venueFaultKinds,
+  );
   const system = await ChaosSystem.create({
     seed: options.seed,
     strategy: withStrategy,
     compressedFunding: true,
+    ...(venueFaults > 0 ? { venueClockSkewMs } : {}),
     ...(options.executionEntry ? { executionEntry: options.executionEntry } : {}),
   });
   const ns = namespaceFor('chaos');
@@ -201,6 +229,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let faultActive = false;
   /** The fault in progress (`kill9 redis-server`), '' between faults. */
   let currentFault = '';
+  /** The venue fault in force (`venue rate_limit paper`), '' between them. */
+  let currentVenueFault = '';
+  const faultsNow = () => [currentFault, currentVenueFault].filter((f) => f !== '').join(' & ');
   /** Load orders no replica answered within the retries, by the fault in progress at the time. */
   const unanswered = new Map<string, number>();
   let running = true;
@@ -283,10 +314,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         };
         if (resting) req.side = Side.SIDE_BUY;
         loadOrders += 1;
-        const faultAtStart = currentFault;
+        const faultAtStart = faultsNow();
         const res = await place(req, n + i);
         if (!res && running) {
-          const during = `${faultAtStart || currentFault || 'no fault'} (${lastError.get(req.clientOrderId) ?? '?'})`;
+          const during = `${faultAtStart || faultsNow() || 'no fault'} (${lastError.get(req.clientOrderId) ?? '?'})`;
           unanswered.set(during, (unanswered.get(during) ?? 0) + 1);
         }
         if (res?.order) {
@@ -352,6 +383,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     // ---- the faults ---------------------------------------------------------------------------
     const faultStart = Date.now();
+    /** How long until every service is ready again after a fault (undefined: never). */
+    const measureRecovery = async (label: string): Promise<number | undefined> => {
+      const t0 = Date.now();
+      let ms: number | undefined;
+      let slowest = '';
+      try {
+        slowest = (await system.waitRecovered(options.recoveryBoundMs * 2)).slowest;
+        ms = Date.now() - t0;
+      } catch (err) {
+        log(`not ready after ${label}: ${errorText(err).slice(0, 2000)}`);
+      }
+      if (ms === undefined || ms > options.recoveryBoundMs) {
+        // What the slow process waited for: its last /readyz and log lines.
+        for (const { process } of system.services()) {
+          if (ms === undefined || process.label === slowest) log(`slow recovery: ${process.describe(30)}`);
+        }
+      }
+      recoveries.push({ fault: label, ms, ...(slowest ? { slowest } : {}) });
+      log(`  ready again after ${ms ?? 'never'} ms${slowest ? ` (last ready: ${slowest})` : ''}`);
+      return ms;
+    };
+    // Venue faults run beside the process faults, on their own clock: the proxy holds each
+    // in force for its window, then the services must be ready again within the bound.
+    const venueFaultRun = (async () => {
+      for (const [i, planned] of venueSchedule.entries()) {
+        const wait = faultStart + planned.atMs - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (!running || !system.proxy) return;
+        const label = `venue ${planned.fault.kind} ${planned.fault.venue}`;
+        faultsByKind.set(label, (faultsByKind.get(label) ?? 0) + 1);
+        currentVenueFault = label;
+        log(
+          `venue fault ${i + 1}/${venueSchedule.length} at +${Date.now() - faultStart} ms: ${label} for ${planned.durationMs} ms`,
+        );
+        const end = system.proxy.inject(planned.fault);
+        await sleep(planned.durationMs);
+        end();
+        currentVenueFault = '';
+        await measureRecovery(label);
+      }
+    })();
     for (const [i, fault] of schedule.entries()) {
       const wait = faultStart + fault.atMs - Date.now();
       if (wait > 0) await sleep(wait);
@@ -375,29 +447,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (const h of hit.filter((x) => x.server)) await h.start();
       for (const h of hit.filter((x) => !x.server)) await h.start();
       for (const h of hit) down.delete(h.label);
-      const t0 = Date.now();
-      let ms: number | undefined;
-      let slowest = '';
-      try {
-        slowest = (await system.waitRecovered(options.recoveryBoundMs * 2)).slowest;
-        ms = Date.now() - t0;
-      } catch (err) {
-        log(`not ready after ${label}: ${errorText(err).slice(0, 2000)}`);
-      }
-      if (ms === undefined || ms > options.recoveryBoundMs) {
-        // What the slow process waited for: its last /readyz and log lines.
-        for (const { process } of system.services()) {
-          if (ms === undefined || process.label === slowest) log(`slow recovery: ${process.describe(30)}`);
-        }
-      }
-      recoveries.push({ fault: label, ms, ...(slowest ? { slowest } : {}) });
+      await measureRecovery(label);
       faultActive = false;
       currentFault = '';
-      log(`  ready again after ${ms ?? 'never'} ms${slowest ? ` (last ready: ${slowest})` : ''}`);
       if (fault.targets.includes('nats-server')) await checkpoint(`after fault ${i + 1}`);
     }
     const rest = faultStart + options.durationMs - Date.now();
     if (rest > 0) await sleep(rest);
+    await venueFaultRun;
 
     // ---- settle: stop the load and the strategy, then read the truth -------------------------
     running = false;
@@ -544,6 +601,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       seed: options.seed,
       options,
       schedule,
+      venueSchedule,
+      venueClockSkewMs,
       faultsByKind,
       recoveries,
       selfExits,
@@ -579,6 +638,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             : [],
         nonceSends: sends.length,
         resyncs: nonces.resyncs,
+        venueFaultHits: new Map(system.proxy?.faultHits ?? []),
         worstImbalance: legs.worst.toFixed(0),
         ackedEvents: new Set(acked.map((a) => a.id)).size,
         wallMs: Date.now() - started,
@@ -707,6 +767,11 @@ export function formatReport(report: ChaosReport): string {
   lines.push(
     `| faults hitting two targets at once | ${report.schedule.filter((f) => f.targets.length === 2).length} |`,
   );
+  const skews = Object.entries(report.venueClockSkewMs);
+  if (skews.length > 0) {
+    const text = skews.map(([venue, ms]) => `${venue} ${ms > 0 ? '+' : ''}${ms}`).join(', ');
+    lines.push(`| venue clock skew for the whole run, ms | ${text} |`);
+  }
   lines.push('');
   lines.push('| recovery (restart -> every service ready) | ms |');
   lines.push('|---|---|');
@@ -755,6 +820,13 @@ export function formatReport(report: ChaosReport): string {
   lines.push(`| arb leg fills at the venue | ${legFills} |`);
   lines.push(`| arb orders filled | ${stats.arbOrders} |`);
   lines.push(`| nonce sends / resyncs | ${stats.nonceSends} / ${stats.resyncs} |`);
+  if (report.venueSchedule.length > 0) {
+    const hits = [...stats.venueFaultHits]
+      .sort()
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    lines.push(`| calls answered by venue faults (book_gap: deltas dropped) | ${hits || 'none'} |`);
+  }
   lines.push(`| acknowledged events checked | ${stats.ackedEvents} |`);
   lines.push(
     `| worst arb imbalance episode (quote x s, budget ${IMBALANCE_BUDGET}) | ${stats.worstImbalance} |`,

@@ -457,8 +457,9 @@ export interface PlannedVenueFault {
 
 /**
  * The venue fault schedule of one seed: `count` windows spread over `durationMs`, each one
- * kind on one of `venues`, 1-4 s long. Drawn from its own stream of the seed, so a seed's
- * process faults (`faultSchedule`) are the same with or without venue faults.
+ * kind on one of `venues`, 1-4 s long. Every `kinds.length` windows hold each kind once (in
+ * a seeded order), so a short run meets every kind. Drawn from its own stream of the seed,
+ * so a seed's process faults (`faultSchedule`) are the same with or without venue faults.
  */
 export function venueFaultSchedule(
   seed: number,
@@ -470,11 +471,20 @@ export function venueFaultSchedule(
   const random = seededRandom(seed ^ 0x7e4f);
   const slot = durationMs / Math.max(1, count);
   const out: PlannedVenueFault[] = [];
+  let round: VenueFaultKind[] = [];
   for (let i = 0; i < count; i++) {
+    if (round.length === 0) {
+      // A seeded shuffle (Fisher-Yates) of the kinds for the next round.
+      round = [...kinds];
+      for (let j = round.length - 1; j > 0; j--) {
+        const k = Math.floor(random() * (j + 1));
+        [round[j], round[k]] = [round[k] as VenueFaultKind, round[j] as VenueFaultKind];
+      }
+    }
     out.push({
       atMs: Math.round(i * slot + random() * slot * 0.5),
       fault: {
-        kind: kinds[Math.floor(random() * kinds.length)] as VenueFaultKind,
+        kind: round.shift() as VenueFaultKind,
         venue: venues[Math.floor(random() * venues.length)] as string,
       },
       durationMs: Math.round(1_000 + random() * 3_000),

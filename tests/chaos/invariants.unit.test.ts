@@ -168,6 +168,9 @@ describe('chaos invariants', () => {
       assert.ok(f.durationMs >= 1_000 && f.durationMs <= 4_000);
       assert.ok(venues.includes(f.fault.venue));
     }
+    // Each round of as many windows as kinds holds every kind once.
+    const round = venueFaultSchedule(3, VENUE_FAULT_KINDS.length, 60_000, venues);
+    assert.deepEqual(new Set(round.map((f) => f.fault.kind)), new Set(VENUE_FAULT_KINDS));
     const many = venueFaultSchedule(1, 200, 600_000, venues);
     assert.deepEqual(new Set(many.map((f) => f.fault.kind)), new Set(VENUE_FAULT_KINDS));
     assert.deepEqual(new Set(many.map((f) => f.fault.venue)), new Set(venues));

@@ -5,10 +5,15 @@
  *   CHAOS_RECOVERY_BOUND (s, default 30)  CHAOS_LOAD_CLIENTS (default 2)
  *   CHAOS_TARGETS (comma list, default all: market-data,execution,account,strategy,nats-server,redis-server)
  *   CHAOS_STRATEGY=0 (no strategy service)
+ *   CHAOS_VENUE_FAULTS (default 15, three of each kind; 0 = none): venue faults the proxy injects beside the process
+ *     faults, and with any, a skewed clock per venue for the whole run
+ *   CHAOS_VENUE_FAULT_KINDS (comma list, default all: rate_limit,unavailable,accepted_timeout,
+ *     stream_drop,book_gap)
  *   CHAOS_BREAK=resend (TEST SWITCH: execution replicas run tests/chaos/execution-resend-main.ts,
  *     which resends every load order on the no-nonce venue: the run must report a breach)
  */
 
+import { VENUE_FAULT_KINDS, type VenueFaultKind } from '../e2e/venue-faults.js';
 import { breakSwitch } from './break-switch.js';
 import { formatReport, runChaos } from './chaos.js';
 import { FAULT_TARGETS, type FaultTarget } from './invariants.js';
@@ -20,18 +25,17 @@ function intEnv(name: string, fallback: number): number {
   return Number(raw);
 }
 
-function targetsEnv(): FaultTarget[] {
-  const raw = process.env.CHAOS_TARGETS;
-  if (!raw) return [...FAULT_TARGETS];
+/** A comma list of names from `known` (all of them when unset). */
+function listEnv<T extends string>(name: string, known: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (!raw) return [...known];
   const list = raw.split(',').map((s) => s.trim());
   for (const t of list) {
-    if (!(FAULT_TARGETS as readonly string[]).includes(t)) {
-      throw new Error(
-        `CHAOS_TARGETS: unknown target ${JSON.stringify(t)} (one of ${FAULT_TARGETS.join(', ')})`,
-      );
+    if (!(known as readonly string[]).includes(t)) {
+      throw new Error(`${name}: unknown name ${JSON.stringify(t)} (one of ${known.join(', ')})`);
     }
   }
-  return list as FaultTarget[];
+  return list as T[];
 }
 
 const seed = intEnv('CHAOS_SEED', Date.now() % 1_000_000);
@@ -41,7 +45,9 @@ const report = await runChaos({
   faults: intEnv('CHAOS_FAULTS', 24),
   recoveryBoundMs: intEnv('CHAOS_RECOVERY_BOUND', 30) * 1000,
   loadClients: intEnv('CHAOS_LOAD_CLIENTS', 2),
-  targets: targetsEnv(),
+  targets: listEnv<FaultTarget>('CHAOS_TARGETS', FAULT_TARGETS),
+  venueFaults: intEnv('CHAOS_VENUE_FAULTS', 15),
+  venueFaultKinds: listEnv<VenueFaultKind>('CHAOS_VENUE_FAULT_KINDS', VENUE_FAULT_KINDS),
   strategy: process.env.CHAOS_STRATEGY !== '0',
   ...breakSwitch(process.env.CHAOS_BREAK),
   log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),

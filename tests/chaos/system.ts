@@ -137,6 +137,8 @@ export interface ChaosSystemOptions {
    * caller then overrides the horizon (`arb`).
    */
   compressedFunding?: boolean;
+  /** Per venue id: its clock's skew, ms, applied by the venue proxy from the start. */
+  venueClockSkewMs?: Record<string, number>;
 }
 
 type Pair = { grpc: number; http: number };
@@ -384,7 +386,9 @@ export class ChaosSystem {
     await Promise.all([this.options.externalNats ? undefined : this.nats.start(), this.redis.start()]);
     this.paperVenue.start();
     await this.paperVenue.waitReady({ timeoutMs: 60_000 });
-    this.proxy = await RecordingVenueProxy.start(this.paperAddress, this.ports.proxy);
+    this.proxy = await RecordingVenueProxy.start(this.paperAddress, this.ports.proxy, {
+      ...(this.options.venueClockSkewMs ? { clockSkewMs: this.options.venueClockSkewMs } : {}),
+    });
     const proxy = this.proxy;
     this.onClose(() => proxy.close());
     for (const { process } of this.services()) process.start();
