@@ -24,7 +24,7 @@ import {
 } from '@perpmesh/contracts';
 import { type Decimal, dec, errorText, sleep } from '@perpmesh/core';
 import { eventually } from '@perpmesh/testing';
-import type { PaperVenueClient } from '@perpmesh/venues';
+import type { VenuePort } from '@perpmesh/venues';
 import { EventRecorder } from '../e2e/harness.js';
 import type { VenueFaultKind } from '../e2e/venue-faults.js';
 import {
@@ -63,15 +63,13 @@ import {
   withLoggedPositions,
 } from './invariants.js';
 import {
-  ACCOUNTS,
   ARB_ACCOUNT,
-  ARB_VENUES,
-  BTC,
   ChaosSystem,
+  type ChaosVenueKind,
+  EMULATED_VENUE_SET,
   IMBALANCE_BUDGET,
   LOAD_ACCOUNT,
-  LOAD_VENUES,
-  VENUES,
+  PAPER_VENUE_SET,
 } from './system.js';
 
 export interface ChaosOptions {
@@ -100,6 +98,12 @@ export interface ChaosOptions {
   venueFaults?: number;
   /** Which venue fault kinds (default all). */
   venueFaultKinds?: readonly VenueFaultKind[];
+  /**
+   * Trade on the paper venues (default; venue faults through the proxy) or on the venue
+   * emulators of libs/emulators (their own fault injection, no clock skew, no load clients:
+   * the arb alone), the truth read from the emulators.
+   */
+  venues?: ChaosVenueKind;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -188,19 +192,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const withStrategy = options.strategy ?? true;
   const venueFaults = options.venueFaults ?? 0;
-  const venueClockSkewMs = venueFaults > 0 ? venueClockSkews(options.seed, VENUES) : {};
+  const venueSet = options.venues === 'emulated' ? EMULATED_VENUE_SET : PAPER_VENUE_SET;
+  // The emulators keep their own clocks: the skew is the proxy's, on the paper venues.
+  const venueClockSkewMs =
+    venueFaults > 0 && venueSet.kind === 'paper' ? venueClockSkews(options.seed, venueSet.venues) : {};
   const venueSchedule = venueFaultSchedule(
     options.seed,
     venueFaults,
     options.durationMs,
-    LOAD_VENUES,
+    venueSet.faultVenues,
     options.venueFaultKinds,
   );
+  const { arbVenues, loadVenues, instruments } = venueSet;
+  const instrumentOf = (venue: string) => instruments[venue] ?? '';
   const system = await ChaosSystem.create({
     seed: options.seed,
     strategy: withStrategy,
     compressedFunding: true,
-    ...(venueFaults > 0 ? { venueClockSkewMs } : {}),
+    ...(Object.keys(venueClockSkewMs).length > 0 ? { venueClockSkewMs } : {}),
+    venues: venueSet.kind,
     ...(options.executionEntry ? { executionEntry: options.executionEntry } : {}),
   });
   const ns = namespaceFor('chaos');
@@ -242,9 +252,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(
       `system ready in ${Date.now() - started} ms; ${schedule.length} faults over ${options.durationMs} ms`,
     );
-    const truth = new Map<string, PaperVenueClient>();
-    for (const venue of VENUES) {
-      for (const account of ACCOUNTS) truth.set(`${venue}/${account}`, await system.venue(venue, account));
+    const truth = new Map<string, VenuePort>();
+    for (const venue of venueSet.venues) {
+      for (const account of venueSet.accounts)
+        truth.set(`${venue}/${account}`, await system.venue(venue, account));
     }
     const clients = system.executions.map((_, i) => system.executionClient(i));
 
@@ -295,14 +306,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       return undefined;
     };
     const loadClient = async (n: number) => {
-      for (let i = 0; running; i++) {
-        const venue = LOAD_VENUES[i % LOAD_VENUES.length] as string;
+      for (let i = 0; running && loadVenues.length > 0; i++) {
+        const venue = loadVenues[i % loadVenues.length] as string;
         const resting = loadRandom() < 0.3;
         const req: PlaceOrderRequest = {
           clientOrderId: `${prefix}-${n}-${i}`,
           venue,
           account: LOAD_ACCOUNT,
-          instrument: BTC,
+          instrument: instrumentOf(venue),
           side: loadRandom() < 0.5 ? Side.SIDE_BUY : Side.SIDE_SELL,
           type: resting ? OrderType.ORDER_TYPE_LIMIT : OrderType.ORDER_TYPE_MARKET,
           timeInForce: resting ? TimeInForce.TIME_IN_FORCE_GTC : TimeInForce.TIME_IN_FORCE_IOC,
@@ -331,7 +342,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
                 {
                   venue,
                   account: LOAD_ACCOUNT,
-                  instrument: BTC,
+                  instrument: instrumentOf(venue),
                   orderId: { $case: 'clientOrderId', value: req.clientOrderId },
                 },
                 5_000,
@@ -349,17 +360,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (running) {
         try {
           const notionals: string[] = [];
-          for (const venue of ARB_VENUES) {
-            const positions = await (
-              truth.get(`${venue}/${ARB_ACCOUNT}`) as PaperVenueClient
-            ).fetchPositions();
-            const p = positions.find((x) => x.instrument === BTC);
+          for (const venue of arbVenues) {
+            const positions = await (truth.get(`${venue}/${ARB_ACCOUNT}`) as VenuePort).fetchPositions();
+            const p = positions.find((x) => x.instrument === instrumentOf(venue));
             notionals.push(p ? p.size.times(p.markPrice).toString() : '0');
           }
           const strategyDown = system.strategy ? !system.strategy.running : false;
           legSamples.push({
             atMs: Date.now(),
-            instrument: BTC,
+            instrument: [...new Set(arbVenues.map(instrumentOf))].join('~'),
             notionals,
             paused: faultActive || strategyDown,
           });
@@ -410,18 +419,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (const [i, planned] of venueSchedule.entries()) {
         const wait = faultStart + planned.atMs - Date.now();
         if (wait > 0) await sleep(wait);
-        if (!running || !system.proxy) return;
+        if (!running) return;
         const label = `venue ${planned.fault.kind} ${planned.fault.venue}`;
         faultsByKind.set(label, (faultsByKind.get(label) ?? 0) + 1);
         currentVenueFault = label;
         log(
           `venue fault ${i + 1}/${venueSchedule.length} at +${Date.now() - faultStart} ms: ${label} for ${planned.durationMs} ms`,
         );
-        const end = system.proxy.inject(planned.fault);
+        const end = system.injectVenueFault(planned.fault);
         await sleep(planned.durationMs);
         end();
         currentVenueFault = '';
-        await measureRecovery(label);
+        // A process fault in progress owns the wait that follows: name it beside this one.
+        await measureRecovery(currentFault ? `${label} (during ${currentFault})` : label);
       }
     })();
     for (const [i, fault] of schedule.entries()) {
@@ -565,10 +575,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sends = (system.proxy?.sent ?? []).filter((s) => s.nonce !== '');
     const nonces = checkNoncesUnique(sends, new Set(sends.map((s) => `${s.venue}/${s.clientOrderId}`)).size);
     const legs = checkLegImbalance(legSamples, IMBALANCE_BUDGET);
-    const arbFills = venueFills.filter(
-      (f) => f.account === ARB_ACCOUNT && (ARB_VENUES as readonly string[]).includes(f.venue),
-    );
-    const arbLegFills = new Map<string, number>(ARB_VENUES.map((v) => [v, 0]));
+    const arbFills = venueFills.filter((f) => f.account === ARB_ACCOUNT && arbVenues.includes(f.venue));
+    const arbLegFills = new Map<string, number>(arbVenues.map((v) => [v, 0]));
     for (const f of arbFills) arbLegFills.set(f.venue, (arbLegFills.get(f.venue) ?? 0) + 1);
     const decisions = withStrategy ? await readArbDecisions(system.natsUrl) : [];
     const arb = withStrategy ? arbActivity(decisions) : undefined;
@@ -595,7 +603,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const file of filesUnder(system.dir))
       outputs.push({ where: file, text: readFileSync(file, 'latin1') });
     add(checkNoCanary(outputs, system.token));
-    if (withStrategy) add(checkArbTraded(arbFills, ARB_VENUES));
+    if (withStrategy) add(checkArbTraded(arbFills, arbVenues));
     const results = [...byInvariant].map(([invariant, breaches]) => ({ invariant, breaches }));
     return {
       seed: options.seed,
@@ -638,7 +646,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             : [],
         nonceSends: sends.length,
         resyncs: nonces.resyncs,
-        venueFaultHits: new Map(system.proxy?.faultHits ?? []),
+        venueFaultHits: system.venueFaultHits(),
         worstImbalance: legs.worst.toFixed(0),
         ackedEvents: new Set(acked.map((a) => a.id)).size,
         wallMs: Date.now() - started,
@@ -758,7 +766,7 @@ export function formatReport(report: ChaosReport): string {
   const { stats } = report;
   const recovered = report.recoveries.flatMap((r) => (r.ms === undefined ? [] : [r.ms]));
   lines.push(
-    `chaos run: seed ${report.seed}, ${report.options.durationMs / 1000} s of faults, ${report.schedule.length} faults, ${(stats.wallMs / 1000).toFixed(0)} s wall`,
+    `chaos run: seed ${report.seed}, ${report.options.venues ?? 'paper'} venues, ${report.options.durationMs / 1000} s of faults, ${report.schedule.length} faults, ${report.venueSchedule.length} venue faults, ${(stats.wallMs / 1000).toFixed(0)} s wall`,
   );
   lines.push('');
   lines.push('| fault | count |');
@@ -825,7 +833,11 @@ export function formatReport(report: ChaosReport): string {
       .sort()
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    lines.push(`| calls answered by venue faults (book_gap: deltas dropped) | ${hits || 'none'} |`);
+    const what =
+      report.options.venues === 'emulated'
+        ? 'emulator faults armed (rate limit / 5xx: 5 requests each)'
+        : 'calls answered by venue faults (book_gap: deltas dropped)';
+    lines.push(`| ${what} | ${hits || 'none'} |`);
   }
   lines.push(`| acknowledged events checked | ${stats.ackedEvents} |`);
   lines.push(
@@ -840,7 +852,9 @@ export function formatReport(report: ChaosReport): string {
   }
   if (stats.arbTimeline.length > 0) {
     lines.push('');
-    lines.push(`the arb's decisions (UTC; ${ARB_VENUES.join(' / ')} leg notionals below):`);
+    lines.push(
+      `the arb's decisions (UTC; ${[...stats.arbLegFills.keys()].join(' / ')} leg notionals below):`,
+    );
     for (const line of stats.arbTimeline) lines.push(`  ${line}`);
     lines.push('one-legged samples at the venue (UTC, signed notional per leg venue):');
     for (const line of stats.oneLeggedSamples) lines.push(`  ${line}`);

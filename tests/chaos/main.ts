@@ -7,6 +7,8 @@
  *   CHAOS_STRATEGY=0 (no strategy service)
  *   CHAOS_VENUE_FAULTS (default 15, three of each kind; 0 = none): venue faults the proxy injects beside the process
  *     faults, and with any, a skewed clock per venue for the whole run
+ *   CHAOS_VENUES=emulated (the Binance + Hyperliquid emulators of libs/emulators instead of the paper
+ *     venues: the arb alone, the emulators' own fault injection, truth from the emulators)
  *   CHAOS_VENUE_FAULT_KINDS (comma list, default all: rate_limit,unavailable,accepted_timeout,
  *     stream_drop,book_gap)
  *   CHAOS_BREAK=resend (TEST SWITCH: execution replicas run tests/chaos/execution-resend-main.ts,
@@ -17,6 +19,7 @@ import { VENUE_FAULT_KINDS, type VenueFaultKind } from '../e2e/venue-faults.js';
 import { breakSwitch } from './break-switch.js';
 import { formatReport, runChaos } from './chaos.js';
 import { FAULT_TARGETS, type FaultTarget } from './invariants.js';
+import { CHAOS_VENUE_KINDS, type ChaosVenueKind } from './system.js';
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -38,6 +41,13 @@ function listEnv<T extends string>(name: string, known: readonly T[]): T[] {
   return list as T[];
 }
 
+function venuesEnv(): ChaosVenueKind {
+  const raw = process.env.CHAOS_VENUES ?? 'paper';
+  if (!(CHAOS_VENUE_KINDS as readonly string[]).includes(raw))
+    throw new Error(`CHAOS_VENUES: ${JSON.stringify(raw)} is none of ${CHAOS_VENUE_KINDS.join(', ')}`);
+  return raw as ChaosVenueKind;
+}
+
 const seed = intEnv('CHAOS_SEED', Date.now() % 1_000_000);
 const report = await runChaos({
   seed,
@@ -47,6 +57,7 @@ const report = await runChaos({
   loadClients: intEnv('CHAOS_LOAD_CLIENTS', 2),
   targets: listEnv<FaultTarget>('CHAOS_TARGETS', FAULT_TARGETS),
   venueFaults: intEnv('CHAOS_VENUE_FAULTS', 15),
+  venues: venuesEnv(),
   venueFaultKinds: listEnv<VenueFaultKind>('CHAOS_VENUE_FAULT_KINDS', VENUE_FAULT_KINDS),
   strategy: process.env.CHAOS_STRATEGY !== '0',
   ...breakSwitch(process.env.CHAOS_BREAK),

@@ -23,6 +23,7 @@ import { addressOf } from './hyperliquid/signing.js';
 import { lighterSimConfig } from './lighter/config.js';
 import { LighterEmulator } from './lighter/emulator.js';
 import { worldMarkets } from './shared/market.js';
+import type { EmulatorServer } from './shared/server.js';
 
 /** The environment variables config/emulated.yaml reads the accounts' credentials from. */
 export const EMULATOR_CREDENTIALS = {
@@ -63,6 +64,8 @@ export interface RunningRehearsalEmulators {
   readonly lighter: { readonly url: string; readonly wsUrl: string };
   /** Present when `extendedPort` was given. */
   readonly extended?: { readonly url: string; readonly wsUrl: string };
+  /** Each running emulator's server by venue id: its fault injection and its exchange (the truth). */
+  readonly servers: ReadonlyMap<string, EmulatorServer>;
   close(): Promise<void>;
 }
 
@@ -186,6 +189,12 @@ export async function startRehearsalEmulators(
       ...(extended === undefined || extendedUrl === undefined
         ? {}
         : { extended: { url: extendedUrl, wsUrl: extended.wsUrl } }),
+      servers: new Map([
+        ['binanceusdm', binance.server],
+        ['hyperliquid', hyperliquid.server],
+        ['lighter', lighter.server],
+        ...(extended === undefined ? [] : [['extended', extended.server] as const]),
+      ]),
       close,
     };
   } catch (err) {
