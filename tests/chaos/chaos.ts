@@ -24,8 +24,9 @@ import {
 } from '@perpmesh/contracts';
 import { type Decimal, dec, errorText, sleep } from '@perpmesh/core';
 import { eventually } from '@perpmesh/testing';
-import type { PaperVenueClient } from '@perpmesh/venues';
+import type { VenuePort } from '@perpmesh/venues';
 import { EventRecorder } from '../e2e/harness.js';
+import type { VenueFaultKind } from '../e2e/venue-faults.js';
 import {
   type AckedEvent,
   type ArbActivity,
@@ -51,23 +52,24 @@ import {
   type LegSample,
   type LoggedFill,
   type PlannedFault,
+  type PlannedVenueFault,
   percentile,
   positionsFromLoggedFills,
   type Recovery,
   seededRandom,
   type VenueOrderSeen,
+  venueClockSkews,
+  venueFaultSchedule,
   withLoggedPositions,
 } from './invariants.js';
 import {
-  ACCOUNTS,
   ARB_ACCOUNT,
-  ARB_VENUES,
-  BTC,
   ChaosSystem,
+  type ChaosVenueKind,
+  EMULATED_VENUE_SET,
   IMBALANCE_BUDGET,
   LOAD_ACCOUNT,
-  LOAD_VENUES,
-  VENUES,
+  PAPER_VENUE_SET,
 } from './system.js';
 
 export interface ChaosOptions {
@@ -88,6 +90,20 @@ export interface ChaosOptions {
   executionEntry?: { entry: string; env: Record<string, string> };
   /** Client order id prefix of the load orders (default `load<seed>`). */
   loadPrefix?: string;
+  /**
+   * Venue faults the proxy injects over the run (rate limits, 5xx, lost answers of accepted
+   * writes, stream drops, book gaps), beside the process faults; with any, every venue's
+   * clock is also skewed for the whole run. Default 0: none, no skew.
+   */
+  venueFaults?: number;
+  /** Which venue fault kinds (default all). */
+  venueFaultKinds?: readonly VenueFaultKind[];
+  /**
+   * Trade on the paper venues (default; venue faults through the proxy) or on the venue
+   * emulators of libs/emulators (their own fault injection, no clock skew, no load clients:
+   * the arb alone), the truth read from the emulators.
+   */
+  venues?: ChaosVenueKind;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -101,7 +117,11 @@ export interface ChaosReport {
   seed: number;
   options: ChaosOptions;
   schedule: PlannedFault[];
-  /** `kill9 execution`, `restart nats-server` ... -> count. */
+  /** The venue fault windows (empty without venue faults). */
+  venueSchedule: PlannedVenueFault[];
+  /** Each venue's clock skew for the run, ms (empty without venue faults). */
+  venueClockSkewMs: Record<string, number>;
+  /** `kill9 execution`, `restart nats-server`, `venue rate_limit paper` ... -> count. */
   faultsByKind: Map<string, number>;
   recoveries: Recovery[];
   /** Services that exited without being asked, restarted as a supervisor would. */
@@ -128,6 +148,8 @@ export interface ChaosReport {
     oneLeggedSamples: string[];
     nonceSends: number;
     resyncs: number;
+    /** Calls the venue faults answered (book gaps: deltas dropped), by `<kind> <venue>`. */
+    venueFaultHits: Map<string, number>;
     worstImbalance: string;
     ackedEvents: number;
     wallMs: number;
@@ -169,10 +191,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
   const withStrategy = options.strategy ?? true;
+  const venueFaults = options.venueFaults ?? 0;
+  const venueSet = options.venues === 'emulated' ? EMULATED_VENUE_SET : PAPER_VENUE_SET;
+  // The emulators keep their own clocks: the skew is the proxy's, on the paper venues.
+  const venueClockSkewMs =
+    venueFaults > 0 && venueSet.kind === 'paper' ? venueClockSkews(options.seed, venueSet.venues) : {};
+  const venueSchedule = venueFaultSchedule(
+    options.seed,
+    venueFaults,
+    options.durationMs,
+    venueSet.faultVenues,
+    options.venueFaultKinds,
+  );
+  const { arbVenues, loadVenues, instruments } = venueSet;
+  const instrumentOf = (venue: string) => instruments[venue] ?? '';
   const system = await ChaosSystem.create({
     seed: options.seed,
     strategy: withStrategy,
     compressedFunding: true,
+    ...(Object.keys(venueClockSkewMs).length > 0 ? { venueClockSkewMs } : {}),
+    venues: venueSet.kind,
     ...(options.executionEntry ? { executionEntry: options.executionEntry } : {}),
   });
   const ns = namespaceFor('chaos');
@@ -201,6 +239,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let faultActive = false;
   /** The fault in progress (`kill9 redis-server`), '' between faults. */
   let currentFault = '';
+  /** The venue fault in force (`venue rate_limit paper`), '' between them. */
+  let currentVenueFault = '';
+  const faultsNow = () => [currentFault, currentVenueFault].filter((f) => f !== '').join(' & ');
   /** Load orders no replica answered within the retries, by the fault in progress at the time. */
   const unanswered = new Map<string, number>();
   let running = true;
@@ -211,9 +252,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(
       `system ready in ${Date.now() - started} ms; ${schedule.length} faults over ${options.durationMs} ms`,
     );
-    const truth = new Map<string, PaperVenueClient>();
-    for (const venue of VENUES) {
-      for (const account of ACCOUNTS) truth.set(`${venue}/${account}`, await system.venue(venue, account));
+    const truth = new Map<string, VenuePort>();
+    for (const venue of venueSet.venues) {
+      for (const account of venueSet.accounts)
+        truth.set(`${venue}/${account}`, await system.venue(venue, account));
     }
     const clients = system.executions.map((_, i) => system.executionClient(i));
 
@@ -264,14 +306,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       return undefined;
     };
     const loadClient = async (n: number) => {
-      for (let i = 0; running; i++) {
-        const venue = LOAD_VENUES[i % LOAD_VENUES.length] as string;
+      for (let i = 0; running && loadVenues.length > 0; i++) {
+        const venue = loadVenues[i % loadVenues.length] as string;
         const resting = loadRandom() < 0.3;
         const req: PlaceOrderRequest = {
           clientOrderId: `${prefix}-${n}-${i}`,
           venue,
           account: LOAD_ACCOUNT,
-          instrument: BTC,
+          instrument: instrumentOf(venue),
           side: loadRandom() < 0.5 ? Side.SIDE_BUY : Side.SIDE_SELL,
           type: resting ? OrderType.ORDER_TYPE_LIMIT : OrderType.ORDER_TYPE_MARKET,
           timeInForce: resting ? TimeInForce.TIME_IN_FORCE_GTC : TimeInForce.TIME_IN_FORCE_IOC,
@@ -283,10 +325,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         };
         if (resting) req.side = Side.SIDE_BUY;
         loadOrders += 1;
-        const faultAtStart = currentFault;
+        const faultAtStart = faultsNow();
         const res = await place(req, n + i);
         if (!res && running) {
-          const during = `${faultAtStart || currentFault || 'no fault'} (${lastError.get(req.clientOrderId) ?? '?'})`;
+          const during = `${faultAtStart || faultsNow() || 'no fault'} (${lastError.get(req.clientOrderId) ?? '?'})`;
           unanswered.set(during, (unanswered.get(during) ?? 0) + 1);
         }
         if (res?.order) {
@@ -300,7 +342,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
                 {
                   venue,
                   account: LOAD_ACCOUNT,
-                  instrument: BTC,
+                  instrument: instrumentOf(venue),
                   orderId: { $case: 'clientOrderId', value: req.clientOrderId },
                 },
                 5_000,
@@ -318,17 +360,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (running) {
         try {
           const notionals: string[] = [];
-          for (const venue of ARB_VENUES) {
-            const positions = await (
-              truth.get(`${venue}/${ARB_ACCOUNT}`) as PaperVenueClient
-            ).fetchPositions();
-            const p = positions.find((x) => x.instrument === BTC);
+          for (const venue of arbVenues) {
+            const positions = await (truth.get(`${venue}/${ARB_ACCOUNT}`) as VenuePort).fetchPositions();
+            const p = positions.find((x) => x.instrument === instrumentOf(venue));
             notionals.push(p ? p.size.times(p.markPrice).toString() : '0');
           }
           const strategyDown = system.strategy ? !system.strategy.running : false;
           legSamples.push({
             atMs: Date.now(),
-            instrument: BTC,
+            instrument: [...new Set(arbVenues.map(instrumentOf))].join('~'),
             notionals,
             paused: faultActive || strategyDown,
           });
@@ -352,6 +392,48 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     // ---- the faults ---------------------------------------------------------------------------
     const faultStart = Date.now();
+    /** How long until every service is ready again after a fault (undefined: never). */
+    const measureRecovery = async (label: string): Promise<number | undefined> => {
+      const t0 = Date.now();
+      let ms: number | undefined;
+      let slowest = '';
+      try {
+        slowest = (await system.waitRecovered(options.recoveryBoundMs * 2)).slowest;
+        ms = Date.now() - t0;
+      } catch (err) {
+        log(`not ready after ${label}: ${errorText(err).slice(0, 2000)}`);
+      }
+      if (ms === undefined || ms > options.recoveryBoundMs) {
+        // What the slow process waited for: its last /readyz and log lines.
+        for (const { process } of system.services()) {
+          if (ms === undefined || process.label === slowest) log(`slow recovery: ${process.describe(30)}`);
+        }
+      }
+      recoveries.push({ fault: label, ms, ...(slowest ? { slowest } : {}) });
+      log(`  ready again after ${ms ?? 'never'} ms${slowest ? ` (last ready: ${slowest})` : ''}`);
+      return ms;
+    };
+    // Venue faults run beside the process faults, on their own clock: the proxy holds each
+    // in force for its window, then the services must be ready again within the bound.
+    const venueFaultRun = (async () => {
+      for (const [i, planned] of venueSchedule.entries()) {
+        const wait = faultStart + planned.atMs - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (!running) return;
+        const label = `venue ${planned.fault.kind} ${planned.fault.venue}`;
+        faultsByKind.set(label, (faultsByKind.get(label) ?? 0) + 1);
+        currentVenueFault = label;
+        log(
+          `venue fault ${i + 1}/${venueSchedule.length} at +${Date.now() - faultStart} ms: ${label} for ${planned.durationMs} ms`,
+        );
+        const end = system.injectVenueFault(planned.fault);
+        await sleep(planned.durationMs);
+        end();
+        currentVenueFault = '';
+        // A process fault in progress owns the wait that follows: name it beside this one.
+        await measureRecovery(currentFault ? `${label} (during ${currentFault})` : label);
+      }
+    })();
     for (const [i, fault] of schedule.entries()) {
       const wait = faultStart + fault.atMs - Date.now();
       if (wait > 0) await sleep(wait);
@@ -375,29 +457,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (const h of hit.filter((x) => x.server)) await h.start();
       for (const h of hit.filter((x) => !x.server)) await h.start();
       for (const h of hit) down.delete(h.label);
-      const t0 = Date.now();
-      let ms: number | undefined;
-      let slowest = '';
-      try {
-        slowest = (await system.waitRecovered(options.recoveryBoundMs * 2)).slowest;
-        ms = Date.now() - t0;
-      } catch (err) {
-        log(`not ready after ${label}: ${errorText(err).slice(0, 2000)}`);
-      }
-      if (ms === undefined || ms > options.recoveryBoundMs) {
-        // What the slow process waited for: its last /readyz and log lines.
-        for (const { process } of system.services()) {
-          if (ms === undefined || process.label === slowest) log(`slow recovery: ${process.describe(30)}`);
-        }
-      }
-      recoveries.push({ fault: label, ms, ...(slowest ? { slowest } : {}) });
+      await measureRecovery(label);
       faultActive = false;
       currentFault = '';
-      log(`  ready again after ${ms ?? 'never'} ms${slowest ? ` (last ready: ${slowest})` : ''}`);
       if (fault.targets.includes('nats-server')) await checkpoint(`after fault ${i + 1}`);
     }
     const rest = faultStart + options.durationMs - Date.now();
     if (rest > 0) await sleep(rest);
+    await venueFaultRun;
 
     // ---- settle: stop the load and the strategy, then read the truth -------------------------
     running = false;
@@ -508,10 +575,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sends = (system.proxy?.sent ?? []).filter((s) => s.nonce !== '');
     const nonces = checkNoncesUnique(sends, new Set(sends.map((s) => `${s.venue}/${s.clientOrderId}`)).size);
     const legs = checkLegImbalance(legSamples, IMBALANCE_BUDGET);
-    const arbFills = venueFills.filter(
-      (f) => f.account === ARB_ACCOUNT && (ARB_VENUES as readonly string[]).includes(f.venue),
-    );
-    const arbLegFills = new Map<string, number>(ARB_VENUES.map((v) => [v, 0]));
+    const arbFills = venueFills.filter((f) => f.account === ARB_ACCOUNT && arbVenues.includes(f.venue));
+    const arbLegFills = new Map<string, number>(arbVenues.map((v) => [v, 0]));
     for (const f of arbFills) arbLegFills.set(f.venue, (arbLegFills.get(f.venue) ?? 0) + 1);
     const decisions = withStrategy ? await readArbDecisions(system.natsUrl) : [];
     const arb = withStrategy ? arbActivity(decisions) : undefined;
@@ -538,12 +603,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const file of filesUnder(system.dir))
       outputs.push({ where: file, text: readFileSync(file, 'latin1') });
     add(checkNoCanary(outputs, system.token));
-    if (withStrategy) add(checkArbTraded(arbFills, ARB_VENUES));
+    if (withStrategy) add(checkArbTraded(arbFills, arbVenues));
     const results = [...byInvariant].map(([invariant, breaches]) => ({ invariant, breaches }));
     return {
       seed: options.seed,
       options,
       schedule,
+      venueSchedule,
+      venueClockSkewMs,
       faultsByKind,
       recoveries,
       selfExits,
@@ -579,6 +646,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             : [],
         nonceSends: sends.length,
         resyncs: nonces.resyncs,
+        venueFaultHits: system.venueFaultHits(),
         worstImbalance: legs.worst.toFixed(0),
         ackedEvents: new Set(acked.map((a) => a.id)).size,
         wallMs: Date.now() - started,
@@ -698,7 +766,7 @@ export function formatReport(report: ChaosReport): string {
   const { stats } = report;
   const recovered = report.recoveries.flatMap((r) => (r.ms === undefined ? [] : [r.ms]));
   lines.push(
-    `chaos run: seed ${report.seed}, ${report.options.durationMs / 1000} s of faults, ${report.schedule.length} faults, ${(stats.wallMs / 1000).toFixed(0)} s wall`,
+    `chaos run: seed ${report.seed}, ${report.options.venues ?? 'paper'} venues, ${report.options.durationMs / 1000} s of faults, ${report.schedule.length} faults, ${report.venueSchedule.length} venue faults, ${(stats.wallMs / 1000).toFixed(0)} s wall`,
   );
   lines.push('');
   lines.push('| fault | count |');
@@ -707,6 +775,11 @@ export function formatReport(report: ChaosReport): string {
   lines.push(
     `| faults hitting two targets at once | ${report.schedule.filter((f) => f.targets.length === 2).length} |`,
   );
+  const skews = Object.entries(report.venueClockSkewMs);
+  if (skews.length > 0) {
+    const text = skews.map(([venue, ms]) => `${venue} ${ms > 0 ? '+' : ''}${ms}`).join(', ');
+    lines.push(`| venue clock skew for the whole run, ms | ${text} |`);
+  }
   lines.push('');
   lines.push('| recovery (restart -> every service ready) | ms |');
   lines.push('|---|---|');
@@ -755,6 +828,17 @@ export function formatReport(report: ChaosReport): string {
   lines.push(`| arb leg fills at the venue | ${legFills} |`);
   lines.push(`| arb orders filled | ${stats.arbOrders} |`);
   lines.push(`| nonce sends / resyncs | ${stats.nonceSends} / ${stats.resyncs} |`);
+  if (report.venueSchedule.length > 0) {
+    const hits = [...stats.venueFaultHits]
+      .sort()
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    const what =
+      report.options.venues === 'emulated'
+        ? 'emulator faults armed (rate limit / 5xx: 5 requests each)'
+        : 'calls answered by venue faults (book_gap: deltas dropped)';
+    lines.push(`| ${what} | ${hits || 'none'} |`);
+  }
   lines.push(`| acknowledged events checked | ${stats.ackedEvents} |`);
   lines.push(
     `| worst arb imbalance episode (quote x s, budget ${IMBALANCE_BUDGET}) | ${stats.worstImbalance} |`,
@@ -768,7 +852,9 @@ export function formatReport(report: ChaosReport): string {
   }
   if (stats.arbTimeline.length > 0) {
     lines.push('');
-    lines.push(`the arb's decisions (UTC; ${ARB_VENUES.join(' / ')} leg notionals below):`);
+    lines.push(
+      `the arb's decisions (UTC; ${[...stats.arbLegFills.keys()].join(' / ')} leg notionals below):`,
+    );
     for (const line of stats.arbTimeline) lines.push(`  ${line}`);
     lines.push('one-legged samples at the venue (UTC, signed notional per leg venue):');
     for (const line of stats.oneLeggedSamples) lines.push(`  ${line}`);

@@ -4,6 +4,7 @@
  * (empty = held), so invariants.unit.test.ts can prove each one catches a crafted breach.
  */
 import { Decimal, dec } from '@perpmesh/core';
+import { VENUE_FAULT_KINDS, type VenueFault, type VenueFaultKind } from '../e2e/venue-faults.js';
 
 export const INVARIANTS = [
   'one venue order per client order id',
@@ -444,4 +445,68 @@ export function faultSchedule(
     });
   }
   return out;
+}
+
+/** A venue fault window of a chaos run: the proxy holds `fault` in force for `durationMs`. */
+export interface PlannedVenueFault {
+  /** Offset from the start of the run, ms. */
+  atMs: number;
+  fault: VenueFault;
+  durationMs: number;
+}
+
+/**
+ * The venue fault schedule of one seed: `count` windows spread over `durationMs`, each one
+ * kind on one of `venues`, 1-4 s long. Every `kinds.length` windows hold each kind once (in
+ * a seeded order), so a short run meets every kind. Drawn from its own stream of the seed,
+ * so a seed's process faults (`faultSchedule`) are the same with or without venue faults.
+ */
+export function venueFaultSchedule(
+  seed: number,
+  count: number,
+  durationMs: number,
+  venues: readonly string[],
+  kinds: readonly VenueFaultKind[] = VENUE_FAULT_KINDS,
+): PlannedVenueFault[] {
+  const random = seededRandom(seed ^ 0x7e4f);
+  const slot = durationMs / Math.max(1, count);
+  const out: PlannedVenueFault[] = [];
+  let round: VenueFaultKind[] = [];
+  for (let i = 0; i < count; i++) {
+    if (round.length === 0) {
+      // A seeded shuffle (Fisher-Yates) of the kinds for the next round.
+      round = [...kinds];
+      for (let j = round.length - 1; j > 0; j--) {
+        const k = Math.floor(random() * (j + 1));
+        [round[j], round[k]] = [round[k] as VenueFaultKind, round[j] as VenueFaultKind];
+      }
+    }
+    out.push({
+      atMs: Math.round(i * slot + random() * slot * 0.5),
+      fault: {
+        kind: round.shift() as VenueFaultKind,
+        venue: venues[Math.floor(random() * venues.length)] as string,
+      },
+      durationMs: Math.round(1_000 + random() * 3_000),
+    });
+  }
+  return out;
+}
+
+/** The largest clock skew a chaos venue gets, ms either way. */
+export const MAX_VENUE_CLOCK_SKEW_MS = 2_000;
+
+/**
+ * Each venue's clock skew for a run of `seed`: ahead or behind ours by 100 ms to
+ * `MAX_VENUE_CLOCK_SKEW_MS`, a different one per venue (venue clocks disagree with ours and
+ * with each other), constant for the run as a real venue's is.
+ */
+export function venueClockSkews(seed: number, venues: readonly string[]): Record<string, number> {
+  const random = seededRandom(seed ^ 0xc10c);
+  return Object.fromEntries(
+    venues.map((venue) => {
+      const ms = Math.round(100 + random() * (MAX_VENUE_CLOCK_SKEW_MS - 100));
+      return [venue, random() < 0.5 ? -ms : ms];
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { VENUE_FAULT_KINDS } from '../e2e/venue-faults.js';
 import {
   arbActivity,
   arbTimeline,
@@ -13,8 +14,11 @@ import {
   checkOneVenueOrderPerClientId,
   checkRecoveries,
   faultSchedule,
+  MAX_VENUE_CLOCK_SKEW_MS,
   percentile,
   positionsFromLoggedFills,
+  venueClockSkews,
+  venueFaultSchedule,
   withLoggedPositions,
 } from './invariants.js';
 
@@ -151,6 +155,39 @@ describe('chaos invariants', () => {
     const many = faultSchedule(1, 200, 60_000);
     assert.ok(many.some((f) => f.targets.length === 2) && many.some((f) => f.targets.length === 1));
     assert.ok(many.some((f) => f.kind === 'kill9') && many.some((f) => f.kind === 'restart'));
+  });
+
+  test('venue fault schedule: seeded, every kind on every venue, windows inside the run', () => {
+    const venues = ['paper', 'paper-lighter'];
+    const a = venueFaultSchedule(7, 10, 60_000, venues);
+    assert.deepEqual(a, venueFaultSchedule(7, 10, 60_000, venues));
+    assert.notDeepEqual(a, venueFaultSchedule(8, 10, 60_000, venues));
+    assert.equal(a.length, 10);
+    for (const f of a) {
+      assert.ok(f.atMs >= 0 && f.atMs < 60_000);
+      assert.ok(f.durationMs >= 1_000 && f.durationMs <= 4_000);
+      assert.ok(venues.includes(f.fault.venue));
+    }
+    // Each round of as many windows as kinds holds every kind once.
+    const round = venueFaultSchedule(3, VENUE_FAULT_KINDS.length, 60_000, venues);
+    assert.deepEqual(new Set(round.map((f) => f.fault.kind)), new Set(VENUE_FAULT_KINDS));
+    const many = venueFaultSchedule(1, 200, 600_000, venues);
+    assert.deepEqual(new Set(many.map((f) => f.fault.kind)), new Set(VENUE_FAULT_KINDS));
+    assert.deepEqual(new Set(many.map((f) => f.fault.venue)), new Set(venues));
+    const only = venueFaultSchedule(1, 20, 60_000, venues, ['book_gap']);
+    assert.ok(only.every((f) => f.fault.kind === 'book_gap'));
+    // Venue faults come from their own stream: the process faults of a seed stay the same.
+    assert.deepEqual(faultSchedule(7, 12, 60_000), faultSchedule(7, 12, 60_000));
+  });
+
+  test('venue clock skews: seeded, per venue, ahead and behind, within the bound', () => {
+    const venues = ['paper', 'paper-lighter', 'paper-extended'];
+    assert.deepEqual(venueClockSkews(3, venues), venueClockSkews(3, venues));
+    const all = Array.from({ length: 50 }, (_, seed) => Object.values(venueClockSkews(seed, venues))).flat();
+    assert.ok(all.some((ms) => ms > 0) && all.some((ms) => ms < 0));
+    for (const ms of all)
+      assert.ok(Math.abs(ms) >= 100 && Math.abs(ms) <= MAX_VENUE_CLOCK_SKEW_MS, String(ms));
+    assert.deepEqual(Object.keys(venueClockSkews(3, venues)), venues);
   });
 
   test('canary: a secret in any output is caught, wherever it is', () => {

@@ -5,13 +5,21 @@
  *   CHAOS_RECOVERY_BOUND (s, default 30)  CHAOS_LOAD_CLIENTS (default 2)
  *   CHAOS_TARGETS (comma list, default all: market-data,execution,account,strategy,nats-server,redis-server)
  *   CHAOS_STRATEGY=0 (no strategy service)
+ *   CHAOS_VENUE_FAULTS (default 15, three of each kind; 0 = none): venue faults the proxy injects beside the process
+ *     faults, and with any, a skewed clock per venue for the whole run
+ *   CHAOS_VENUES=emulated (the Binance + Hyperliquid emulators of libs/emulators instead of the paper
+ *     venues: the arb alone, the emulators' own fault injection, truth from the emulators)
+ *   CHAOS_VENUE_FAULT_KINDS (comma list, default all: rate_limit,unavailable,accepted_timeout,
+ *     stream_drop,book_gap)
  *   CHAOS_BREAK=resend (TEST SWITCH: execution replicas run tests/chaos/execution-resend-main.ts,
  *     which resends every load order on the no-nonce venue: the run must report a breach)
  */
 
+import { VENUE_FAULT_KINDS, type VenueFaultKind } from '../e2e/venue-faults.js';
 import { breakSwitch } from './break-switch.js';
 import { formatReport, runChaos } from './chaos.js';
 import { FAULT_TARGETS, type FaultTarget } from './invariants.js';
+import { CHAOS_VENUE_KINDS, type ChaosVenueKind } from './system.js';
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -20,18 +28,24 @@ function intEnv(name: string, fallback: number): number {
   return Number(raw);
 }
 
-function targetsEnv(): FaultTarget[] {
-  const raw = process.env.CHAOS_TARGETS;
-  if (!raw) return [...FAULT_TARGETS];
+/** A comma list of names from `known` (all of them when unset). */
+function listEnv<T extends string>(name: string, known: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (!raw) return [...known];
   const list = raw.split(',').map((s) => s.trim());
   for (const t of list) {
-    if (!(FAULT_TARGETS as readonly string[]).includes(t)) {
-      throw new Error(
-        `CHAOS_TARGETS: unknown target ${JSON.stringify(t)} (one of ${FAULT_TARGETS.join(', ')})`,
-      );
+    if (!(known as readonly string[]).includes(t)) {
+      throw new Error(`${name}: unknown name ${JSON.stringify(t)} (one of ${known.join(', ')})`);
     }
   }
-  return list as FaultTarget[];
+  return list as T[];
+}
+
+function venuesEnv(): ChaosVenueKind {
+  const raw = process.env.CHAOS_VENUES ?? 'paper';
+  if (!(CHAOS_VENUE_KINDS as readonly string[]).includes(raw))
+    throw new Error(`CHAOS_VENUES: ${JSON.stringify(raw)} is none of ${CHAOS_VENUE_KINDS.join(', ')}`);
+  return raw as ChaosVenueKind;
 }
 
 const seed = intEnv('CHAOS_SEED', Date.now() % 1_000_000);
@@ -41,7 +55,10 @@ const report = await runChaos({
   faults: intEnv('CHAOS_FAULTS', 24),
   recoveryBoundMs: intEnv('CHAOS_RECOVERY_BOUND', 30) * 1000,
   loadClients: intEnv('CHAOS_LOAD_CLIENTS', 2),
-  targets: targetsEnv(),
+  targets: listEnv<FaultTarget>('CHAOS_TARGETS', FAULT_TARGETS),
+  venueFaults: intEnv('CHAOS_VENUE_FAULTS', 15),
+  venues: venuesEnv(),
+  venueFaultKinds: listEnv<VenueFaultKind>('CHAOS_VENUE_FAULT_KINDS', VENUE_FAULT_KINDS),
   strategy: process.env.CHAOS_STRATEGY !== '0',
   ...breakSwitch(process.env.CHAOS_BREAK),
   log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),

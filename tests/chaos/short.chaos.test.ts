@@ -1,7 +1,9 @@
 /**
  * The short chaos run inside `make test`: the whole distributed system on its own
  * nats-server and redis-server, the arb and two load clients trading, four seeded faults
- * (kill -9 and restarts, one target and two at once) over 25 s; every invariant must hold,
+ * (kill -9 and restarts, one target and two at once) over 25 s, and beside them
+ * `SHORT_VENUE_FAULTS` venue faults of the proxy (rate limits, 5xx, lost answers of accepted
+ * orders, stream drops, book gaps) on venues whose clocks are skewed; every invariant must hold,
  * among them that the arb traded (its legs filled at the venue): a run in which the arb
  * never traded would hold the leg invariants without exercising them.
  * A seed that once found a breach is kept in REGRESSION_SEEDS (run by `make chaos` too).
@@ -12,6 +14,8 @@ import { formatReport, runChaos } from './chaos.js';
 
 /** The short run's seed: its 4 faults hit all six targets (market-data+redis-server, account+strategy, nats-server, execution), none with the known slow recovery of strategy+redis-server (docs/reliability.md). */
 export const SHORT_SEED = 7;
+/** Venue fault windows of the short run: one of each kind (seed 7: a 5xx, a book gap, a stream drop, a lost answer, a rate limit). */
+export const SHORT_VENUE_FAULTS = 5;
 
 test(`short chaos run (seed ${SHORT_SEED}): every invariant holds`, async (t) => {
   const report = await runChaos({
@@ -20,11 +24,13 @@ test(`short chaos run (seed ${SHORT_SEED}): every invariant holds`, async (t) =>
     faults: 4,
     recoveryBoundMs: 30_000,
     loadClients: 2,
+    venueFaults: SHORT_VENUE_FAULTS,
   });
   const table = formatReport(report);
   t.diagnostic(table);
   assert.ok(report.stats.loadAcked > 0, `no load order was acknowledged\n${table}`);
-  assert.equal(report.recoveries.length, 4, table);
+  assert.equal(report.recoveries.length, 4 + SHORT_VENUE_FAULTS, table);
+  assert.ok(report.stats.venueFaultHits.size > 0, `no call met a venue fault\n${table}`);
   assert.ok(
     report.results.some((r) => r.invariant === 'the arb traded'),
     `the arb-traded invariant was not checked\n${table}`,
@@ -34,6 +40,6 @@ test(`short chaos run (seed ${SHORT_SEED}): every invariant holds`, async (t) =>
   assert.deepEqual(
     report.breaches.map((b) => `${b.invariant}: ${b.detail}`),
     [],
-    `breaches; reproduce with CHAOS_SEED=${SHORT_SEED} CHAOS_DURATION=25 CHAOS_FAULTS=4 make chaos\n${table}`,
+    `breaches; reproduce with CHAOS_SEED=${SHORT_SEED} CHAOS_DURATION=25 CHAOS_FAULTS=4 CHAOS_VENUE_FAULTS=${SHORT_VENUE_FAULTS} make chaos\n${table}`,
   );
 });

@@ -13,10 +13,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { AccountServiceClient, ExecutionServiceClient } from '@perpmesh/contracts';
+import {
+  EMULATOR_CREDENTIALS,
+  type HttpFaultRule,
+  hyperliquidAddressOf,
+  type RunningRehearsalEmulators,
+  startRehearsalEmulators,
+} from '@perpmesh/emulators';
 import { bearerAuthInterceptor, Secret } from '@perpmesh/runtime';
 import { freePort } from '@perpmesh/testing';
-import { PaperVenueClient } from '@perpmesh/venues';
+import {
+  openConfiguredVenues,
+  PaperVenueClient,
+  type StaticVenueDirectory,
+  type VenuePort,
+  venuesSectionSchema,
+} from '@perpmesh/venues';
 import { REPO_ROOT, type ServiceName, ServiceProcess, waitUntil } from '../e2e/harness.js';
+import type { VenueFault } from '../e2e/venue-faults.js';
 import { RecordingVenueProxy } from '../e2e/venue-proxy.js';
 import type { FaultTarget } from './invariants.js';
 
@@ -50,6 +64,87 @@ export const ARB_HOLD = '20s';
 export const ACCOUNTS = [ARB_ACCOUNT, LOAD_ACCOUNT] as const;
 const API_KEYS: Record<string, string> = { [ARB_ACCOUNT]: '4', [LOAD_ACCOUNT]: '5' };
 export const IMBALANCE_BUDGET = '50000';
+
+/** What a chaos run trades on: the paper venues (default) or the venue emulators. */
+export const CHAOS_VENUE_KINDS = ['paper', 'emulated'] as const;
+export type ChaosVenueKind = (typeof CHAOS_VENUE_KINDS)[number];
+
+/** The venues of a run: whose truth is read, who trades where, what the faults hit. */
+export interface ChaosVenueSet {
+  kind: ChaosVenueKind;
+  /** Every venue the truth is read from, for each of `accounts`. */
+  venues: readonly string[];
+  accounts: readonly string[];
+  /** Where the load clients trade (account `LOAD_ACCOUNT`); none = no load clients. */
+  loadVenues: readonly string[];
+  /** The arb's leg venues (account `ARB_ACCOUNT`). */
+  arbVenues: readonly string[];
+  /** The venues the venue faults hit. */
+  faultVenues: readonly string[];
+  /** The instrument traded on each venue. */
+  instruments: Readonly<Record<string, string>>;
+}
+
+export const PAPER_VENUE_SET: ChaosVenueSet = {
+  kind: 'paper',
+  venues: VENUES,
+  accounts: ACCOUNTS,
+  loadVenues: LOAD_VENUES,
+  arbVenues: ARB_VENUES,
+  faultVenues: LOAD_VENUES,
+  instruments: Object.fromEntries(VENUES.map((v) => [v, BTC])),
+};
+
+/**
+ * The emulators of config/emulated.yaml (libs/emulators, the real ccxt code path): Binance
+ * USD-M (USDT, 8 h funding) and Hyperliquid (USDC, 1 h funding, our nonces), one funded
+ * account each, so the arb trades there alone (no load clients).
+ */
+export const EMULATED_VENUE_SET: ChaosVenueSet = {
+  kind: 'emulated',
+  venues: ['binanceusdm', 'hyperliquid'],
+  accounts: [ARB_ACCOUNT],
+  loadVenues: [],
+  arbVenues: ['hyperliquid', 'binanceusdm'],
+  faultVenues: ['binanceusdm', 'hyperliquid'],
+  instruments: { binanceusdm: 'BTC-USDT-PERP', hyperliquid: BTC },
+};
+
+/** Each emulator's order path (a lost answer hits the next write there) and book symbol. */
+const EMULATOR_ROUTES: Readonly<Record<string, { orders: HttpFaultRule; bookSymbol?: string }>> = {
+  binanceusdm: {
+    orders: { kind: 'timeout-after-accept', method: 'POST', path: '/fapi/v1/order' },
+    bookSymbol: 'BTCUSDT',
+  },
+  // Hyperliquid's books are snapshots (l2Book): no deltas, no sequence gap to make.
+  hyperliquid: { orders: { kind: 'timeout-after-accept', method: 'POST', path: '/exchange' } },
+};
+/** How many requests an emulator's rate limit or 5xx answers per fault window. */
+const EMULATOR_FAULT_REQUESTS = 5;
+
+/**
+ * The arb on the emulators, as config/emulated.yaml has it: USDC (Hyperliquid) against USDT
+ * (Binance) through an exposure, priced over 48 h (the emulators keep their 1 h / 8 h
+ * funding: no compressed time), so it enters once and holds through the faults.
+ */
+const EMULATED_ARB: Record<string, unknown> = {
+  instruments: undefined,
+  exposures: {
+    'BTC-USD': {
+      legs: EMULATED_VENUE_SET.instruments,
+      settleConversion: { USDT: { USDC: '1' } },
+      marketConversion: { price: 'index', maxConversionDeviationBps: '25' },
+    },
+  },
+  venues: EMULATED_VENUE_SET.arbVenues.map((venue) => ({ venue, account: ARB_ACCOUNT })),
+  holdingHorizonMs: '48h',
+  maxHoldingMs: '48h',
+  entryThresholdBps: '1',
+  exitSpreadBpsPerHour: '-0.5',
+  reentryCooldownMs: '1m',
+  settlementGuardMs: '2m',
+  maxSlippageBps: '20',
+};
 
 const serverChildren = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -137,6 +232,10 @@ export interface ChaosSystemOptions {
    * caller then overrides the horizon (`arb`).
    */
   compressedFunding?: boolean;
+  /** Per venue id: its clock's skew, ms, applied by the venue proxy from the start. */
+  venueClockSkewMs?: Record<string, number>;
+  /** Trade on the paper venues (default) or on the venue emulators (no proxy, no skew). */
+  venues?: ChaosVenueKind;
 }
 
 type Pair = { grpc: number; http: number };
@@ -152,6 +251,12 @@ export class ChaosSystem {
   readonly executions: ServiceProcess[];
   readonly strategy: ServiceProcess | undefined;
   proxy: RecordingVenueProxy | undefined;
+  readonly venueSet: ChaosVenueSet;
+  /** The running emulators (`venues: 'emulated'`), in this process: the truth, never killed. */
+  emulators: RunningRehearsalEmulators | undefined;
+  /** Emulator faults armed, by `<kind> <venue>` (with the emulators; the proxy counts its own). */
+  readonly emulatorFaultHits = new Map<string, number>();
+  #truth: StaticVenueDirectory | undefined;
   #closers: Array<() => Promise<void> | void> = [];
 
   private constructor(
@@ -165,8 +270,10 @@ export class ChaosSystem {
       account: Pair;
       strategy: Pair;
       execution: Pair[];
+      emulators: { binanceusdm: number; hyperliquid: number };
     },
   ) {
+    this.venueSet = options.venues === 'emulated' ? EMULATED_VENUE_SET : PAPER_VENUE_SET;
     this.dir = mkdtempSync(join(tmpdir(), 'perpmesh-chaos-'));
     mkdirSync(join(this.dir, 'nats'));
     mkdirSync(join(this.dir, 'redis'));
@@ -195,7 +302,13 @@ export class ChaosSystem {
     ]);
     const configPath = join(this.dir, 'perpmesh.yaml');
     writeFileSync(configPath, JSON.stringify(this.#config(), null, 2));
-    const env = { [CHAOS_TOKEN_ENV]: this.token, NATS_URL: this.natsUrl, REDIS_URL: this.redisUrl };
+    const env = {
+      [CHAOS_TOKEN_ENV]: this.token,
+      NATS_URL: this.natsUrl,
+      REDIS_URL: this.redisUrl,
+      // The emulators' own test credentials (public on purpose): the venues read them from env.
+      ...(this.venueSet.kind === 'emulated' ? EMULATOR_CREDENTIALS : {}),
+    };
     const proc = (
       service: ServiceName,
       http: number,
@@ -249,6 +362,7 @@ export class ChaosSystem {
       account: await pair(),
       strategy: await pair(),
       execution: [await pair(), await pair()],
+      emulators: { binanceusdm: await freePort(), hyperliquid: await freePort() },
     });
   }
 
@@ -299,16 +413,19 @@ export class ChaosSystem {
       redis: { url: this.redisUrl },
       auth: { token: { env: CHAOS_TOKEN_ENV } },
       paper: { seed: this.options.seed, stepInterval: '100ms', address: `127.0.0.1:${this.ports.proxy}` },
-      venues: {
-        paper: { kind: 'paper', instruments: [BTC], accounts, ...funding('paper') },
-        'paper-lighter': {
-          kind: 'paper',
-          instruments: [BTC],
-          accounts: lighterAccounts,
-          ...funding('paper-lighter'),
-        },
-        'paper-extended': { kind: 'paper', instruments: [BTC], accounts, ...funding('paper-extended') },
-      },
+      venues:
+        this.venueSet.kind === 'emulated'
+          ? this.#emulatedVenues()
+          : {
+              paper: { kind: 'paper', instruments: [BTC], accounts, ...funding('paper') },
+              'paper-lighter': {
+                kind: 'paper',
+                instruments: [BTC],
+                accounts: lighterAccounts,
+                ...funding('paper-lighter'),
+              },
+              'paper-extended': { kind: 'paper', instruments: [BTC], accounts, ...funding('paper-extended') },
+            },
       paperVenue: local(this.ports.paperVenue),
       marketData: local(this.ports.marketData),
       account: {
@@ -368,11 +485,90 @@ export class ChaosSystem {
               orderRatePerSecond: 5,
               availableBalanceUsage: '0.5',
             },
+            ...(this.venueSet.kind === 'emulated' ? EMULATED_ARB : {}),
             ...this.options.arb,
           },
         ],
       },
     };
+  }
+
+  /** The emulated venues as config/emulated.yaml has them, on this run's ports, flagged emulated. */
+  #emulatedVenues(): Record<string, unknown> {
+    const url = (port: number) => ({
+      baseUrl: `http://127.0.0.1:${port}`,
+      wsUrl: `ws://127.0.0.1:${port}/ws`,
+      emulated: true,
+    });
+    return {
+      binanceusdm: {
+        kind: 'binanceusdm',
+        instruments: [EMULATED_VENUE_SET.instruments.binanceusdm],
+        ...url(this.ports.emulators.binanceusdm),
+        accounts: {
+          [ARB_ACCOUNT]: {
+            apiKey: { env: 'BINANCE_EMULATOR_API_KEY' },
+            secret: { env: 'BINANCE_EMULATOR_SECRET' },
+          },
+        },
+      },
+      hyperliquid: {
+        kind: 'hyperliquid',
+        instruments: [EMULATED_VENUE_SET.instruments.hyperliquid],
+        ...url(this.ports.emulators.hyperliquid),
+        accounts: {
+          [ARB_ACCOUNT]: {
+            walletAddress: hyperliquidAddressOf(
+              EMULATOR_CREDENTIALS.HYPERLIQUID_EMULATOR_PRIVATE_KEY.slice(2),
+            ),
+            privateKey: { env: 'HYPERLIQUID_EMULATOR_PRIVATE_KEY' },
+          },
+        },
+      },
+    };
+  }
+
+  /**
+   * Puts a venue fault in force until the returned function is called: through the proxy
+   * on the paper venues; on the emulators, their own fault injection (a rate limit or 5xx on
+   * the next requests, a lost answer on the next order write, dropped websockets, a skipped
+   * book delta), armed at the window's start.
+   */
+  injectVenueFault(fault: VenueFault): () => void {
+    if (this.proxy) return this.proxy.inject(fault);
+    const server = this.emulators?.servers.get(fault.venue);
+    const route = EMULATOR_ROUTES[fault.venue];
+    if (!server || !route) throw new Error(`no emulator for venue fault on ${fault.venue}`);
+    const armed = (() => {
+      switch (fault.kind) {
+        case 'rate_limit':
+          server.faults.inject({ kind: 'rate-limit', count: EMULATOR_FAULT_REQUESTS });
+          return true;
+        case 'unavailable':
+          server.faults.inject({ kind: 'server-error', count: EMULATOR_FAULT_REQUESTS });
+          return true;
+        case 'accepted_timeout':
+          server.faults.inject(route.orders);
+          return true;
+        case 'stream_drop':
+          server.dropWebSockets();
+          return true;
+        case 'book_gap':
+          if (route.bookSymbol === undefined) return false;
+          server.faults.skipBookDeltas(route.bookSymbol, 1);
+          return true;
+      }
+    })();
+    if (armed) {
+      const key = `${fault.kind} ${fault.venue}`;
+      this.emulatorFaultHits.set(key, (this.emulatorFaultHits.get(key) ?? 0) + 1);
+    }
+    return () => undefined;
+  }
+
+  /** Calls answered by venue faults (proxy) or emulator faults armed, by `<kind> <venue>`. */
+  venueFaultHits(): Map<string, number> {
+    return new Map(this.proxy?.faultHits ?? this.emulatorFaultHits);
   }
 
   onClose(fn: () => Promise<void> | void): void {
@@ -382,11 +578,23 @@ export class ChaosSystem {
   /** Servers, the venue and its proxy, then the services; each ready before the next. */
   async start(): Promise<void> {
     await Promise.all([this.options.externalNats ? undefined : this.nats.start(), this.redis.start()]);
-    this.paperVenue.start();
-    await this.paperVenue.waitReady({ timeoutMs: 60_000 });
-    this.proxy = await RecordingVenueProxy.start(this.paperAddress, this.ports.proxy);
-    const proxy = this.proxy;
-    this.onClose(() => proxy.close());
+    if (this.venueSet.kind === 'emulated') {
+      const emulators = await startRehearsalEmulators({
+        seed: this.options.seed,
+        binanceusdmPort: this.ports.emulators.binanceusdm,
+        hyperliquidPort: this.ports.emulators.hyperliquid,
+      });
+      this.emulators = emulators;
+      this.onClose(() => emulators.close());
+    } else {
+      this.paperVenue.start();
+      await this.paperVenue.waitReady({ timeoutMs: 60_000 });
+      this.proxy = await RecordingVenueProxy.start(this.paperAddress, this.ports.proxy, {
+        ...(this.options.venueClockSkewMs ? { clockSkewMs: this.options.venueClockSkewMs } : {}),
+      });
+      const proxy = this.proxy;
+      this.onClose(() => proxy.close());
+    }
     for (const { process } of this.services()) process.start();
     await this.waitAllReady(90_000);
   }
@@ -441,8 +649,27 @@ export class ChaosSystem {
     return { slowest };
   }
 
-  /** A venue port straight to the paper-venue service (the truth), not through the proxy. */
-  async venue(venue: string, account: string): Promise<PaperVenueClient> {
+  /**
+   * A venue port straight to the truth: the paper-venue service (not through the proxy), or
+   * the emulator itself through the venue's own adapter.
+   */
+  async venue(venue: string, account: string): Promise<VenuePort> {
+    if (this.venueSet.kind === 'emulated') {
+      if (!this.#truth) {
+        // The adapters read the emulators' credentials from env, as the services do.
+        Object.assign(process.env, EMULATOR_CREDENTIALS);
+        const section = venuesSectionSchema.parse(this.#emulatedVenues());
+        const truth = await openConfiguredVenues(section, {
+          access: 'trading',
+          host: { paperAddress: '127.0.0.1:1', callTimeoutMs: 10_000 },
+        });
+        this.#truth = truth;
+        this.onClose(() => Promise.allSettled(truth.all().map((p) => p.close())).then(() => undefined));
+      }
+      const port = this.#truth.all().find((p) => p.venue === venue && p.account === account);
+      if (!port) throw new Error(`no emulated venue port for ${venue}/${account}`);
+      return port;
+    }
     const port = await PaperVenueClient.connect({
       address: this.paperAddress,
       venue,

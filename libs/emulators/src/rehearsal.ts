@@ -23,6 +23,7 @@ import { addressOf } from './hyperliquid/signing.js';
 import { lighterSimConfig } from './lighter/config.js';
 import { LighterEmulator } from './lighter/emulator.js';
 import { worldMarkets } from './shared/market.js';
+import type { EmulatorServer } from './shared/server.js';
 
 /** The environment variables config/emulated.yaml reads the accounts' credentials from. */
 export const EMULATOR_CREDENTIALS = {
@@ -66,6 +67,8 @@ export interface RunningEmulatorSet {
   readonly venues: Readonly<Partial<Record<RehearsalVenue, RunningEmulator>>>;
   /** The emulated Hyperliquid account's wallet (of its test private key). */
   readonly hyperliquidWallet: string;
+  /** Each running emulator's server by venue id: its fault injection and its exchange (the truth). */
+  readonly servers: ReadonlyMap<RehearsalVenue, EmulatorServer>;
   close(): Promise<void>;
 }
 
@@ -178,7 +181,7 @@ export async function startEmulators(options: EmulatorSetOptions): Promise<Runni
         ],
         port: portOf('extended'),
       }),
-  } satisfies Record<RehearsalVenue, () => EmulatorServer>;
+  } satisfies Record<RehearsalVenue, () => VenueEmulator>;
   const servers = running.map((venue) => [venue, emulatorOf[venue]()] as const);
   const close = async () => {
     await Promise.allSettled(servers.map(([, server]) => server.close()));
@@ -188,18 +191,24 @@ export async function startEmulators(options: EmulatorSetOptions): Promise<Runni
     for (const [venue, server] of servers) {
       venues[venue] = { url: await server.start(), wsUrl: server.wsUrl };
     }
-    return { venues, hyperliquidWallet: wallet, close };
+    return {
+      venues,
+      hyperliquidWallet: wallet,
+      servers: new Map(servers.map(([venue, emulator]) => [venue, emulator.server])),
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
   }
 }
 
-/** What every emulator server offers (each venue's emulator class). */
-interface EmulatorServer {
+/** What every venue's emulator class offers. */
+interface VenueEmulator {
   start(): Promise<string>;
   close(): Promise<void>;
   readonly wsUrl: string;
+  readonly server: EmulatorServer;
 }
 
 export interface RehearsalEmulatorOptions {
@@ -219,6 +228,8 @@ export interface RunningRehearsalEmulators {
   readonly lighter: RunningEmulator;
   /** Present when `extendedPort` was given. */
   readonly extended?: RunningEmulator;
+  /** Each running emulator's server by venue id: its fault injection and its exchange (the truth). */
+  readonly servers: ReadonlyMap<string, EmulatorServer>;
   close(): Promise<void>;
 }
 
@@ -245,6 +256,7 @@ export async function startRehearsalEmulators(
     hyperliquid: { ...hyperliquid, wallet: set.hyperliquidWallet },
     lighter,
     ...(extended === undefined ? {} : { extended }),
+    servers: set.servers,
     close: set.close,
   };
 }
