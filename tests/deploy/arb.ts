@@ -1,5 +1,5 @@
 /** The funding arb the deploy tests run on the chaos harness's system (tests/chaos/system.ts). */
-import type { PaperVenueClient, VenueFill } from '@perpmesh/venues';
+import type { VenueFill, VenuePort } from '@perpmesh/venues';
 import { ARB_ACCOUNT, type ChaosSystem, VENUES } from '../chaos/system.js';
 
 /**
@@ -14,17 +14,15 @@ export const HOLDING_ARB = {
 };
 
 /** The arb account's port on each venue, straight to the paper-venue service (the truth). */
-export async function arbVenues(
-  system: ChaosSystem,
-): Promise<Array<{ venue: string; port: PaperVenueClient }>> {
-  const out: Array<{ venue: string; port: PaperVenueClient }> = [];
+export async function arbVenues(system: ChaosSystem): Promise<Array<{ venue: string; port: VenuePort }>> {
+  const out: Array<{ venue: string; port: VenuePort }> = [];
   for (const venue of VENUES) out.push({ venue, port: await system.venue(venue, ARB_ACCOUNT) });
   return out;
 }
 
 /** Every fill of the arb account, per venue. */
 export async function arbFills(
-  venues: ReadonlyArray<{ venue: string; port: PaperVenueClient }>,
+  venues: ReadonlyArray<{ venue: string; port: VenuePort }>,
 ): Promise<Array<{ venue: string; fills: VenueFill[] }>> {
   return Promise.all(venues.map(async ({ venue, port }) => ({ venue, fills: await port.fetchFills(0) })));
 }

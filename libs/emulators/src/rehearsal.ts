@@ -80,7 +80,8 @@ export async function startEmulators(options: EmulatorSetOptions): Promise<Runni
   const running = REHEARSAL_VENUES.filter((venue) => options.ports[venue] !== undefined);
   const portOf = (venue: RehearsalVenue): number => options.ports[venue] ?? 0;
   const wallet = addressOf(EMULATOR_CREDENTIALS.HYPERLIQUID_EMULATOR_PRIVATE_KEY.slice(2));
-  if (running.length === 0) return { venues: {}, hyperliquidWallet: wallet, close: async () => {} };
+  if (running.length === 0)
+    return { venues: {}, hyperliquidWallet: wallet, servers: new Map(), close: async () => {} };
   const template = defaultWorldConfig({ seed: options.seed, startMs: Date.now(), venueIds: ['paper'] });
   const params = template.venues[0];
   if (params === undefined) throw new Error('emulators: the default world has no venue template');
