@@ -66,17 +66,28 @@ export class PublishCoalescer {
     if (batch.length === 0) return;
     this.#waiting = [];
     this.#onFlush?.(batch.length);
+    void this.#send(batch);
+  }
+
+  /** Never throws: whatever the log does (also a synchronous throw) settles the callers. */
+  async #send(batch: readonly Waiting[]): Promise<void> {
     if (batch.length === 1) {
       const only = batch[0] as Waiting;
-      this.#log.publish(only.msg).then(only.resolve, only.reject);
+      try {
+        only.resolve(await this.#log.publish(only.msg));
+      } catch (err) {
+        only.reject(err);
+      }
       return;
     }
-    this.#log.publishBatch(batch.map((w) => w.msg)).then(
-      (acks) => {
-        for (const [i, w] of batch.entries()) w.resolve(acks[i] as PublishAck);
-      },
-      (err: unknown) => settleFailedBatch(batch, err),
-    );
+    let acks: PublishAck[];
+    try {
+      acks = await this.#log.publishBatch(batch.map((w) => w.msg));
+    } catch (err) {
+      settleFailedBatch(batch, err);
+      return;
+    }
+    for (const [i, w] of batch.entries()) w.resolve(acks[i] as PublishAck);
   }
 }
 

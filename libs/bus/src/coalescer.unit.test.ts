@@ -99,6 +99,24 @@ describe('PublishCoalescer', () => {
     }
   });
 
+  test('a log that throws at once (not a rejected promise) fails its callers, not the process', async () => {
+    const closed = new Error('event log closed');
+    const coalescer = new PublishCoalescer({
+      publish: () => {
+        throw closed;
+      },
+      publishBatch: () => {
+        throw closed;
+      },
+    });
+    await assert.rejects(coalescer.publish(msg('a')), closed);
+    const results = await Promise.allSettled(['b', 'c'].map((id) => coalescer.publish(msg(id))));
+    assert.deepEqual(
+      results.map((r) => r.status === 'rejected' && r.reason === closed),
+      [true, true],
+    );
+  });
+
   test('maxBatch must be a whole number >= 1', () => {
     assert.throws(() => new PublishCoalescer(new FakeLog(), { maxBatch: 0 }), /maxBatch/);
   });
