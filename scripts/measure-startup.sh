@@ -69,6 +69,9 @@ measure() {
   done
   ready_at=$(since "$started")
   cpu_ready=$(cpu_of_session "$sid")
+  # What make has reaped by now is npm install (the start is still running).
+  local cpu_install
+  cpu_install=$(awk -v k="$tick" '{ sub(/^.*\) /, ""); printf "%.1f", ($14 + $15) / k }' "/proc/$pid/stat")
   port=$(sed -n 's/.*health http:\/\/localhost:\([0-9]*\)\/readyz.*/\1/p' "$out" | head -1)
   until curl -sf "http://127.0.0.1:$port/api/decisions?limit=1" | jq -e '.decisions | length > 0' >/dev/null; do
     if [ $SECONDS -ge $deadline ]; then
@@ -80,8 +83,8 @@ measure() {
   local decided_at
   decided_at=$(since "$started")
   printf '%-10s %s ready %6s s  first decision %6s s  CPU to ready %6s s  load %s\n' \
-    "$label" "${install_at:+npm install done ${install_at} s, }" "$ready_at" "$decided_at" "$cpu_ready" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)"
+    "$label" "${install_at:+npm install done ${install_at} s (CPU ${cpu_install} s), }" "$ready_at" \
+    "$decided_at" "$cpu_ready" "$(cut -d' ' -f1-3 /proc/loadavg)"
   grep -o "perpmesh: [a-z].*" "$out" | grep -v "^perpmesh: *$" | sed "s/^/           /" || true
   kill -TERM -- -"$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true

@@ -1,7 +1,8 @@
 /**
- * The `emulators` config section: `perpmesh start` (embedded mode) runs the local venue
- * emulators (libs/emulators) the config's venues use in process, so `PERPMESH_CONFIG=config/emulated.yaml make run`
- * is the whole rehearsal of the real ccxt code path in one command.
+ * The `emulators` config section: `perpmesh start` (embedded mode) runs, in process, the
+ * local venue emulators (libs/emulators) that the config's venues use, so
+ * `PERPMESH_CONFIG=config/emulated.yaml make run` is the whole rehearsal of the real ccxt
+ * code path in one command.
  *
  * The component starts before the venues and stops after them. It hands the venues the
  * emulators' test credentials through the environment variables the YAML's
