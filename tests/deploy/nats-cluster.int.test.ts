@@ -274,6 +274,13 @@ describe('3-node NATS clusters', { skip, concurrency: true }, () => {
       ).length;
       const killedAt = Date.now();
       const strategyReadiness = new ReadinessWatch(system.strategy!, killedAt);
+      let timelinePrinted = false;
+      // A failure below still shows what the strategy's /readyz said after the kill.
+      t.after(async () => {
+        const timeline = await strategyReadiness.stop();
+        if (!timelinePrinted)
+          t.diagnostic(`strategy readiness after the kill:\n${describeTimeline(timeline)}`);
+      });
       cluster.kill(victim);
       t.diagnostic(`killed ${victim.name} (the EXEC leader); ${fillsBefore} venue fill(s) before`);
 
@@ -302,6 +309,7 @@ describe('3-node NATS clusters', { skip, concurrency: true }, () => {
         intervalMs: 100,
       });
       const timeline = await strategyReadiness.stop();
+      timelinePrinted = true;
       t.diagnostic(
         `strategy readiness after the kill: ${timeline.readyAgainAtMs === 0 ? 'ready throughout' : `ready again at +${timeline.readyAgainAtMs} ms`} (not ready ${timeline.notReadyMs} ms in all; bound ${STRATEGY_READY_BOUND_MS} ms)\n${describeTimeline(timeline)}`,
       );

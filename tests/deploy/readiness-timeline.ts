@@ -59,6 +59,7 @@ export class ReadinessWatch {
     }
   }
 
+  /** Stops watching (again: the same timeline). */
   async stop(): Promise<ReadinessTimeline> {
     this.#stopped = true;
     await this.#done;

@@ -97,12 +97,16 @@ export class ResumingTail<M extends { readonly seq: number }> implements AsyncIt
     }
   }
 
-  /** Ends delivery and removes the current consumer. */
+  /**
+   * Ends delivery and removes the current consumer. The messages' close is not awaited: it
+   * settles only once the reader has left the iterator, and close may be called from inside
+   * a handler (the reader itself).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     const current = this.#current;
     if (!current) return;
-    await current.messages.close().catch(() => undefined);
+    void current.messages.close().catch(() => undefined);
     await this.#remove(current);
   }
 
