@@ -122,7 +122,9 @@ describe('two execution replicas on one Lighter key (emulated venue)', () => {
     assert.deepEqual(
       [...new Set(placed.map((r) => r.order.state.status))],
       ['accepted'],
-      'the venue accepted every order',
+      `the venue accepted every order; not: ${JSON.stringify(
+        placed.filter((r) => r.order.state.status !== 'accepted').map((r) => r.order.state),
+      )}`,
     );
     assert.equal(emulator.exchange.openOrders('main').length, ORDERS);
 

@@ -62,6 +62,10 @@ export class EmulatorServer {
     this.http = createServer((req, res) => {
       void this.serve(req, res);
     });
+    // Idle keep-alive connections are closed by the client only: a server closing one while a
+    // client sends on it resets a request the venue never read (seen as an unknown outcome
+    // under load, when timers run late). close() ends every connection.
+    this.http.keepAliveTimeout = 0;
     this.wss = new WebSocketServer({ server: this.http });
     this.wss.on('connection', (socket, request) => this.wire?.onWebSocket(socket, request));
   }

@@ -996,12 +996,21 @@ export class LighterVenuePort implements VenuePort {
     );
   }
 
-  /** An order sendTx took: sendTx answers before the order is on the book, so look it up by our id. */
+  /**
+   * An order sendTx took: sendTx answers before the order is on the book, so look it up by our
+   * id. The venue took the transaction: a failed read is an unknown outcome, never a refusal.
+   */
   private async placedOrder(request: PlaceOrderRequest, price: Decimal): Promise<VenueOrder> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const order = await this.fetchOrder({
         instrument: request.instrument,
         clientOrderId: request.clientOrderId,
+      }).catch((cause) => {
+        throw new VenueUnknownOutcomeError(
+          this.venue,
+          `the venue took the order but reading it back failed (${errorText(cause)}); resolve by client order id`,
+          { cause },
+        );
       });
       if (order !== undefined) {
         const rejection = lighterOrderRejection(this.venue, order);
