@@ -126,7 +126,6 @@ const hub = paperHubOptionsFromConfig({
 const tape = parseTape(TAPE, 'SIM_FINGERPRINT_TAPE');
 if (tape.kind !== 'synthetic') throw new Error('SIM_FINGERPRINT_TAPE: a synthetic tape');
 const result = await runBacktest({
-  // biome-ignore lint/style/noNonNullAssertion: the shipped config has a strategy instance
   strategy: spec!,
   hub: { ...(hub.venues ? { venues: hub.venues } : {}), accounts: hub.accounts ?? [] },
   seed: tape.seed,
