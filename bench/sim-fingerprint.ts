@@ -8,14 +8,10 @@
  * SIM_FINGERPRINT_STEPS (default 1200) and SIM_FINGERPRINT_TAPE (default synthetic:7:65m).
  */
 import { createHash } from 'node:crypto';
-import { loadConfig } from '@perpmesh/runtime';
 import { canonicalJson, defaultWorldConfig, SimWorld } from '@perpmesh/sim';
-import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
-import { paperHubOptionsFromConfig } from '@perpmesh/venues';
 import { summaryJson } from '../libs/cli/src/backtest/command.js';
 import { runBacktest } from '../libs/cli/src/backtest/engine.js';
-import { parseTape } from '../libs/cli/src/backtest/tape.js';
-import { embeddedConfigSchema } from '../libs/cli/src/embedded.js';
+import { shippedArbBacktest } from './shipped-arb-backtest.js';
 
 const STEPS = Number(process.env.SIM_FINGERPRINT_STEPS ?? 1200);
 const TAPE = process.env.SIM_FINGERPRINT_TAPE ?? 'synthetic:7:65m';
@@ -115,23 +111,7 @@ for (const seed of [1, 42]) {
   console.log(`world seed ${seed}, ${STEPS} steps: ${events} events sha256 ${sha256}`);
 }
 
-const root = new URL('..', import.meta.url).pathname;
-const { config } = loadConfig(embeddedConfigSchema, { path: `${root}config/perpmesh.yaml`, env: {} });
-const [spec] = parseStrategyInstances(config.strategy.instances.slice(0, 1));
-const hub = paperHubOptionsFromConfig({
-  venues: config.venues,
-  paper: config.paper,
-  clock: { kind: 'manual' },
-});
-const tape = parseTape(TAPE, 'SIM_FINGERPRINT_TAPE');
-if (tape.kind !== 'synthetic') throw new Error('SIM_FINGERPRINT_TAPE: a synthetic tape');
-const result = await runBacktest({
-  strategy: spec!,
-  hub: { ...(hub.venues ? { venues: hub.venues } : {}), accounts: hub.accounts ?? [] },
-  seed: tape.seed,
-  durationMs: tape.durationMs,
-  stepMs: config.strategy.tickInterval,
-});
+const result = await runBacktest(shippedArbBacktest(TAPE, 'SIM_FINGERPRINT_TAPE').options);
 const summary = JSON.stringify(summaryJson(result));
 console.log(`backtest ${TAPE}: ${summary}`);
 console.log(
