@@ -1100,12 +1100,15 @@ export class SimExchange {
     // Resting reduce-only orders whose position closed or flipped can no longer reduce.
     for (const [accountId, ids] of this.touchedPositions) {
       const acc = this.accounts.get(accountId) as Account;
-      for (const order of [...acc.openOrders.values()]) {
+      // Collected first (canceling changes openOrders, not positions); no copy of every open
+      // order of an account that has no such order, e.g. the market maker after each fill.
+      let closed: SimOrder[] | undefined;
+      for (const order of acc.openOrders.values()) {
         if (!order.reduceOnly || !ids.has(order.instrumentId)) continue;
-        if (this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) {
-          this.cancelResting(order, 'canceled', 'reduce_only_position_closed');
-        }
+        if (this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) (closed ??= []).push(order);
       }
+      if (closed !== undefined)
+        for (const order of closed) this.cancelResting(order, 'canceled', 'reduce_only_position_closed');
     }
     const candidates = this.checkAllForLiquidation ? [...this.accounts.values()] : [];
     if (!this.checkAllForLiquidation) {
