@@ -1105,7 +1105,9 @@ export class SimExchange {
       let closed: SimOrder[] | undefined;
       for (const order of acc.openOrders.values()) {
         if (!order.reduceOnly || !ids.has(order.instrumentId)) continue;
-        if (this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) (closed ??= []).push(order);
+        if (!this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) continue;
+        closed ??= [];
+        closed.push(order);
       }
       if (closed !== undefined)
         for (const order of closed) this.cancelResting(order, 'canceled', 'reduce_only_position_closed');
