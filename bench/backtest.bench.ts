@@ -8,28 +8,14 @@
  *   node --import tsx --conditions=@perpmesh/source bench/backtest.bench.ts
  */
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '@perpmesh/runtime';
 import { defaultWorldConfig, SimWorld } from '@perpmesh/sim';
-import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
-import { paperHubOptionsFromConfig } from '@perpmesh/venues';
 import { summaryLines } from '../libs/cli/src/backtest/command.js';
 import { BACKTEST_START_MS, runBacktest } from '../libs/cli/src/backtest/engine.js';
-import { parseTape } from '../libs/cli/src/backtest/tape.js';
-import { embeddedConfigSchema } from '../libs/cli/src/embedded.js';
+import { shippedArbBacktest } from './shipped-arb-backtest.js';
 
 const DAY_STEPS = 86_400;
 const tapeText = process.env.BACKTEST_BENCH_TAPE ?? 'synthetic:7:1h';
-const tape = parseTape(tapeText, 'BACKTEST_BENCH_TAPE');
-if (tape.kind !== 'synthetic') throw new Error('BACKTEST_BENCH_TAPE: a synthetic tape');
-
-const root = new URL('..', import.meta.url).pathname;
-const { config } = loadConfig(embeddedConfigSchema, { path: `${root}config/perpmesh.yaml`, env: {} });
-const [spec] = parseStrategyInstances(config.strategy.instances.slice(0, 1));
-const hub = paperHubOptionsFromConfig({
-  venues: config.venues,
-  paper: config.paper,
-  clock: { kind: 'manual' },
-});
+const { options, venueIds } = shippedArbBacktest(tapeText, 'BACKTEST_BENCH_TAPE');
 
 function measure<T>(fn: () => Promise<T> | T): Promise<{ value: T; wallMs: number; cpuMs: number }> {
   const cpu0 = process.cpuUsage();
@@ -40,26 +26,18 @@ function measure<T>(fn: () => Promise<T> | T): Promise<{ value: T; wallMs: numbe
   });
 }
 
-const backtest = await measure(() =>
-  runBacktest({
-    strategy: spec!,
-    hub: { ...(hub.venues ? { venues: hub.venues } : {}), accounts: hub.accounts ?? [] },
-    seed: tape.seed,
-    durationMs: tape.durationMs,
-    stepMs: config.strategy.tickInterval,
-  }),
-);
+const backtest = await measure(() => runBacktest(options));
 const steps = backtest.value.steps;
 // The floor: the same world (same venues, seed and start) stepped over the same tape, no strategy.
 const world = await measure(() => {
   const w = new SimWorld(
     defaultWorldConfig({
-      seed: tape.seed,
+      seed: options.seed,
       startMs: BACKTEST_START_MS,
-      venueIds: hub.venues?.map((v) => v.venueId),
+      venueIds,
     }),
   );
-  for (let i = 0; i <= steps; i++) w.step(BACKTEST_START_MS + i * config.strategy.tickInterval);
+  for (let i = 0; i <= steps; i++) w.step(BACKTEST_START_MS + i * (options.stepMs ?? 1000));
 });
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString('en-US');

@@ -8,19 +8,29 @@
  * SIM_FINGERPRINT_STEPS (default 1200) and SIM_FINGERPRINT_TAPE (default synthetic:7:65m).
  */
 import { createHash } from 'node:crypto';
-import { loadConfig } from '@perpmesh/runtime';
-import { canonicalJson, defaultWorldConfig, SimWorld } from '@perpmesh/sim';
-import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
-import { paperHubOptionsFromConfig } from '@perpmesh/venues';
+import { canonicalJson, defaultWorldConfig, type SimExchange, SimWorld } from '@perpmesh/sim';
 import { summaryJson } from '../libs/cli/src/backtest/command.js';
 import { runBacktest } from '../libs/cli/src/backtest/engine.js';
-import { parseTape } from '../libs/cli/src/backtest/tape.js';
-import { embeddedConfigSchema } from '../libs/cli/src/embedded.js';
+import { shippedArbBacktest } from './shipped-arb-backtest.js';
 
 const STEPS = Number(process.env.SIM_FINGERPRINT_STEPS ?? 1200);
 const TAPE = process.env.SIM_FINGERPRINT_TAPE ?? 'synthetic:7:65m';
 const BTC = 'BTC-USDC-PERP';
 const ETH = 'ETH-USDC-PERP';
+
+/** A limit buy at the venue's mark x `factor`, rounded to `decimals` (once there is a mark). */
+function limitNearMark(
+  venue: SimExchange,
+  instrumentId: string,
+  factor: string,
+  decimals: number,
+  fields: { size: string; timeInForce?: 'gtc' | 'ioc'; clientOrderId?: string },
+): void {
+  const mark = venue.markPrice(instrumentId);
+  if (mark === undefined) return;
+  const price = mark.mul(factor).toDecimalPlaces(decimals).toFixed();
+  venue.placeOrder({ accountId: 'user', instrumentId, side: 'buy', type: 'limit', price, ...fields });
+}
 
 /** A user's commands at fixed steps: market, limit (resting and crossing), reduce-only, cancels, leverage, withdraw. */
 function userCommands(world: SimWorld, step: number): void {
@@ -30,24 +40,11 @@ function userCommands(world: SimWorld, step: number): void {
     paper.deposit('user', '100000');
     lighter.deposit('user', '50000');
   }
-  const mark = (id: string) => paper.markPrice(id);
   if (step === 10)
     paper.placeOrder({ accountId: 'user', instrumentId: BTC, side: 'buy', type: 'market', size: '0.05' });
   if (step === 20)
     paper.placeOrder({ accountId: 'user', instrumentId: ETH, side: 'sell', type: 'market', size: '1' });
-  if (step === 30) {
-    const m = mark(BTC);
-    if (m !== undefined)
-      paper.placeOrder({
-        accountId: 'user',
-        instrumentId: BTC,
-        side: 'buy',
-        type: 'limit',
-        price: m.mul('0.999').toDecimalPlaces(1).toFixed(),
-        size: '0.02',
-        clientOrderId: 'rest-1',
-      });
-  }
+  if (step === 30) limitNearMark(paper, BTC, '0.999', 1, { size: '0.02', clientOrderId: 'rest-1' });
   if (step === 40) paper.setLeverage({ accountId: 'user', instrumentId: BTC, leverage: 5 });
   if (step === 50)
     paper.placeOrder({
@@ -70,19 +67,7 @@ function userCommands(world: SimWorld, step: number): void {
       apiKey: 'u',
       nonce: 1,
     });
-  if (step === 90) {
-    const m = mark(ETH);
-    if (m !== undefined)
-      paper.placeOrder({
-        accountId: 'user',
-        instrumentId: ETH,
-        side: 'buy',
-        type: 'limit',
-        timeInForce: 'ioc',
-        price: m.mul('1.001').toDecimalPlaces(2).toFixed(),
-        size: '0.5',
-      });
-  }
+  if (step === 90) limitNearMark(paper, ETH, '1.001', 2, { size: '0.5', timeInForce: 'ioc' });
   if (step === 100)
     paper.placeOrder({
       accountId: 'user',
@@ -115,24 +100,7 @@ for (const seed of [1, 42]) {
   console.log(`world seed ${seed}, ${STEPS} steps: ${events} events sha256 ${sha256}`);
 }
 
-const root = new URL('..', import.meta.url).pathname;
-const { config } = loadConfig(embeddedConfigSchema, { path: `${root}config/perpmesh.yaml`, env: {} });
-const [spec] = parseStrategyInstances(config.strategy.instances.slice(0, 1));
-const hub = paperHubOptionsFromConfig({
-  venues: config.venues,
-  paper: config.paper,
-  clock: { kind: 'manual' },
-});
-const tape = parseTape(TAPE, 'SIM_FINGERPRINT_TAPE');
-if (tape.kind !== 'synthetic') throw new Error('SIM_FINGERPRINT_TAPE: a synthetic tape');
-const result = await runBacktest({
-  // biome-ignore lint/style/noNonNullAssertion: the shipped config has a strategy instance
-  strategy: spec!,
-  hub: { ...(hub.venues ? { venues: hub.venues } : {}), accounts: hub.accounts ?? [] },
-  seed: tape.seed,
-  durationMs: tape.durationMs,
-  stepMs: config.strategy.tickInterval,
-});
+const result = await runBacktest(shippedArbBacktest(TAPE, 'SIM_FINGERPRINT_TAPE').options);
 const summary = JSON.stringify(summaryJson(result));
 console.log(`backtest ${TAPE}: ${summary}`);
 console.log(

@@ -96,14 +96,21 @@ export class OpenExposure {
   }
 }
 
+type WalletLedger = 'collateral' | 'realizedPnl' | 'feesPaid' | 'fundingNet' | 'transfersNet';
+
 export class Account {
-  #collateral: Decimal = ZERO;
-  #realizedPnl: Decimal = ZERO;
-  #feesPaid: Decimal = ZERO;
-  #fundingNet: Decimal = ZERO;
-  #transfersNet: Decimal = ZERO;
-  /** walletBalance() until a ledger changes (margin reads it on every order check). */
-  #wallet: Decimal | undefined = ZERO;
+  collateral: Decimal = ZERO;
+  realizedPnl: Decimal = ZERO;
+  feesPaid: Decimal = ZERO;
+  /** Positive = received. */
+  fundingNet: Decimal = ZERO;
+  /** Liquidation fees (out), insurance cover (in), fee income (house). */
+  transfersNet: Decimal = ZERO;
+  /**
+   * walletBalance() with the ledger Decimals it was summed from: the same objects are the
+   * same values (margin reads the wallet on every order check; the ledgers change on fills).
+   */
+  #wallet: (Readonly<Record<WalletLedger, Decimal>> & { readonly value: Decimal }) | undefined;
   readonly positions = new Map<InstrumentId, Position>();
   readonly leverage = new Map<InstrumentId, number>();
   readonly exposure = new Map<InstrumentId, OpenExposure>();
@@ -132,56 +139,23 @@ export class Account {
     readonly isHouse: boolean,
   ) {}
 
-  get collateral(): Decimal {
-    return this.#collateral;
-  }
-  set collateral(value: Decimal) {
-    this.#collateral = value;
-    this.#wallet = undefined;
-  }
-
-  get realizedPnl(): Decimal {
-    return this.#realizedPnl;
-  }
-  set realizedPnl(value: Decimal) {
-    this.#realizedPnl = value;
-    this.#wallet = undefined;
-  }
-
-  get feesPaid(): Decimal {
-    return this.#feesPaid;
-  }
-  set feesPaid(value: Decimal) {
-    this.#feesPaid = value;
-    this.#wallet = undefined;
-  }
-
-  /** Positive = received. */
-  get fundingNet(): Decimal {
-    return this.#fundingNet;
-  }
-  set fundingNet(value: Decimal) {
-    this.#fundingNet = value;
-    this.#wallet = undefined;
-  }
-
-  /** Liquidation fees (out), insurance cover (in), fee income (house). */
-  get transfersNet(): Decimal {
-    return this.#transfersNet;
-  }
-  set transfersNet(value: Decimal) {
-    this.#transfersNet = value;
-    this.#wallet = undefined;
-  }
-
   /** collateral + realized - fees + funding + transfers. */
   walletBalance(): Decimal {
-    this.#wallet ??= this.#collateral
-      .plus(this.#realizedPnl)
-      .minus(this.#feesPaid)
-      .plus(this.#fundingNet)
-      .plus(this.#transfersNet);
-    return this.#wallet;
+    const w = this.#wallet;
+    if (
+      w !== undefined &&
+      w.collateral === this.collateral &&
+      w.realizedPnl === this.realizedPnl &&
+      w.feesPaid === this.feesPaid &&
+      w.fundingNet === this.fundingNet &&
+      w.transfersNet === this.transfersNet
+    ) {
+      return w.value;
+    }
+    const { collateral, realizedPnl, feesPaid, fundingNet, transfersNet } = this;
+    const value = collateral.plus(realizedPnl).minus(feesPaid).plus(fundingNet).plus(transfersNet);
+    this.#wallet = { collateral, realizedPnl, feesPaid, fundingNet, transfersNet, value };
+    return value;
   }
 
   position(instrumentId: InstrumentId): Position {

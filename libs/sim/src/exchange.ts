@@ -360,9 +360,9 @@ export class SimExchange {
 
   /** Adds the current premium, held since premiumSinceMs, to the interval's time-weighted sum. */
   private accruePremium(inst: InstrumentState, untilMs: EpochMs): void {
-    const premium = this.premiumOf(inst);
     const dt = untilMs - inst.premiumSinceMs;
-    if (premium !== undefined && dt > 0) {
+    const premium = dt > 0 ? this.premiumOf(inst) : undefined;
+    if (premium !== undefined) {
       inst.premiumIntegral = inst.premiumIntegral.plus(premium.mul(dt));
       inst.premiumMs += dt;
     }
@@ -1100,12 +1100,17 @@ export class SimExchange {
     // Resting reduce-only orders whose position closed or flipped can no longer reduce.
     for (const [accountId, ids] of this.touchedPositions) {
       const acc = this.accounts.get(accountId) as Account;
-      for (const order of [...acc.openOrders.values()]) {
+      // Collected first (canceling changes openOrders, not positions); no copy of every open
+      // order of an account that has no such order, e.g. the market maker after each fill.
+      let closed: SimOrder[] | undefined;
+      for (const order of acc.openOrders.values()) {
         if (!order.reduceOnly || !ids.has(order.instrumentId)) continue;
-        if (this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) {
-          this.cancelResting(order, 'canceled', 'reduce_only_position_closed');
-        }
+        if (!this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) continue;
+        closed ??= [];
+        closed.push(order);
       }
+      if (closed !== undefined)
+        for (const order of closed) this.cancelResting(order, 'canceled', 'reduce_only_position_closed');
     }
     const candidates = this.checkAllForLiquidation ? [...this.accounts.values()] : [];
     if (!this.checkAllForLiquidation) {
@@ -1289,10 +1294,27 @@ export class SimExchange {
     const pos = acc.positions.get(instrumentId);
     const size = pos?.size ?? ZERO;
     const mark = inst.markPrice ?? ZERO;
+    // The margin part of this position, when the last margin computation saw it as it is now.
+    const cached = acc.marginParts.get(instrumentId);
+    const part =
+      pos !== undefined &&
+      cached !== undefined &&
+      cached.input.size === pos.size &&
+      cached.input.costBasis === pos.costBasis &&
+      cached.input.mark === mark &&
+      cached.input.maintenanceMarginRate === inst.spec.maintenanceMarginRate
+        ? cached.position
+        : undefined;
     const liq =
       pos === undefined || size.isZero() || acc.isHouse
         ? undefined
-        : this.liquidationPrice(acc, inst, pos, known);
+        : liquidationPrice(
+            known ?? this.margin(acc),
+            pos,
+            inst.markPrice as Decimal,
+            inst.spec.maintenanceMarginRate,
+            part,
+          );
     return {
       venueId: this.config.venueId,
       accountId: acc.accountId,
@@ -1303,26 +1325,12 @@ export class SimExchange {
         ? {}
         : { entryPrice: pos.costBasis.div(size).toDecimalPlaces(8, Decimal.ROUND_HALF_EVEN) }),
       markPrice: mark,
-      unrealizedPnl: pos === undefined ? ZERO : pos.unrealizedPnl(mark),
+      unrealizedPnl: pos === undefined ? ZERO : (part?.unrealizedPnl ?? pos.unrealizedPnl(mark)),
       realizedPnl: pos?.realizedPnl ?? ZERO,
       leverage: this.leverageOf(acc, inst.spec),
       ...(liq === undefined ? {} : { liquidationPrice: liq }),
       asOfMs: this.clockMs,
     };
-  }
-
-  private liquidationPrice(
-    acc: Account,
-    inst: InstrumentState,
-    pos: Position,
-    known?: MarginSummary,
-  ): Decimal | undefined {
-    return liquidationPrice(
-      known ?? this.margin(acc),
-      pos,
-      inst.markPrice as Decimal,
-      inst.spec.maintenanceMarginRate,
-    );
   }
 
   /**

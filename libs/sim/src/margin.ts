@@ -162,10 +162,14 @@ export function liquidationPrice(
   position: { readonly size: Decimal; readonly costBasis: Decimal },
   mark: Decimal,
   maintenanceMarginRate: Decimal,
+  /** `positionMargin` of this position at this mark and rate, when already computed. */
+  known?: PositionMargin,
 ): Decimal | undefined {
   const { size, costBasis } = position;
-  const otherUpnl = m.unrealizedPnl.minus(unrealizedPnl(size, costBasis, mark));
-  const otherMm = m.maintenanceMargin.minus(size.abs().mul(mark).mul(maintenanceMarginRate));
+  const otherUpnl = m.unrealizedPnl.minus(known?.unrealizedPnl ?? unrealizedPnl(size, costBasis, mark));
+  const otherMm = m.maintenanceMargin.minus(
+    known?.maintenanceMargin ?? size.abs().mul(mark).mul(maintenanceMarginRate),
+  );
   const denominator = size.minus(size.abs().mul(maintenanceMarginRate));
   const p = otherMm.minus(m.walletBalance).minus(otherUpnl).plus(costBasis).div(denominator);
   return p.gt(0) ? p.toDecimalPlaces(8, Decimal.ROUND_HALF_EVEN) : undefined;
