@@ -205,6 +205,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   );
   const { arbVenues, loadVenues, instruments } = venueSet;
   const instrumentOf = (venue: string) => instruments[venue] ?? '';
+  const oneInstrument = new Set(arbVenues.map(instrumentOf)).size === 1;
   const system = await ChaosSystem.create({
     seed: options.seed,
     strategy: withStrategy,
@@ -359,12 +360,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sampler = (async () => {
       while (running) {
         try {
-          const notionals: string[] = [];
+          const legs: Array<{ size: Decimal; mark: Decimal } | undefined> = [];
           for (const venue of arbVenues) {
             const positions = await (truth.get(`${venue}/${ARB_ACCOUNT}`) as VenuePort).fetchPositions();
             const p = positions.find((x) => x.instrument === instrumentOf(venue));
-            notionals.push(p ? p.size.times(p.markPrice).toString() : '0');
+            legs.push(p ? { size: p.size, mark: p.markPrice } : undefined);
           }
+          // Legs of one exposure on different instruments (USDT vs USDC) are valued at one
+          // price, or the marks' basis would read as imbalance while the sizes hedge.
+          const oneMark = oneInstrument ? undefined : legs.find((l) => l !== undefined)?.mark;
+          const notionals = legs.map((l) => (l ? l.size.times(oneMark ?? l.mark).toString() : '0'));
           const strategyDown = system.strategy ? !system.strategy.running : false;
           legSamples.push({
             atMs: Date.now(),
