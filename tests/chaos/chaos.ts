@@ -792,6 +792,14 @@ export function formatReport(report: ChaosReport): string {
   lines.push(`| p99 | ${percentile(recovered, 99)} |`);
   lines.push(`| max | ${recovered.length ? Math.max(...recovered) : 0} |`);
   lines.push(`| never ready | ${report.recoveries.length - recovered.length} |`);
+  // A venue fault that ended during a process fault waited for that one's recovery too.
+  const afterVenueAlone = report.recoveries.flatMap((r) =>
+    r.fault.startsWith('venue ') && !r.fault.includes('(during') && r.ms !== undefined ? [r.ms] : [],
+  );
+  if (report.venueSchedule.length > 0)
+    lines.push(
+      `| after a venue fault alone: p50 / max (${afterVenueAlone.length}) | ${percentile(afterVenueAlone, 50)} / ${afterVenueAlone.length ? Math.max(...afterVenueAlone) : 0} |`,
+    );
   lines.push(`| bound | ${report.options.recoveryBoundMs} |`);
   lines.push('');
   lines.push('| invariant | result |');
