@@ -435,8 +435,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await sleep(planned.durationMs);
         end();
         currentVenueFault = '';
-        // A process fault in progress owns the wait that follows: name it beside this one.
-        await measureRecovery(currentFault ? `${label} (during ${currentFault})` : label);
+        // A process fault in progress owns the wait that follows (its recovery is measured):
+        // counting it again here would charge a venue fault with a process restart.
+        if (currentFault) log(`  ${label} ended during ${currentFault}: its recovery is that fault's`);
+        else await measureRecovery(label);
       }
     })();
     for (const [i, fault] of schedule.entries()) {
@@ -792,9 +794,9 @@ export function formatReport(report: ChaosReport): string {
   lines.push(`| p99 | ${percentile(recovered, 99)} |`);
   lines.push(`| max | ${recovered.length ? Math.max(...recovered) : 0} |`);
   lines.push(`| never ready | ${report.recoveries.length - recovered.length} |`);
-  // A venue fault that ended during a process fault waited for that one's recovery too.
+  // Venue faults that ended during a process fault are not measured (that fault's recovery is).
   const afterVenueAlone = report.recoveries.flatMap((r) =>
-    r.fault.startsWith('venue ') && !r.fault.includes('(during') && r.ms !== undefined ? [r.ms] : [],
+    r.fault.startsWith('venue ') && r.ms !== undefined ? [r.ms] : [],
   );
   if (report.venueSchedule.length > 0)
     lines.push(
