@@ -39,7 +39,7 @@ test-unit: ## pure tests only, no servers
 bench: setup build ## benchmarks, printed as ratios against a baseline in the same run
 	@node scripts/bench.mjs
 
-chaos: setup build ## long chaos run: CHAOS_SEED CHAOS_DURATION(s, 180) CHAOS_FAULTS(24) CHAOS_TARGETS CHAOS_RECOVERY_BOUND(s)
+chaos: setup build ## long chaos run: CHAOS_SEED CHAOS_DURATION(s, 180) CHAOS_FAULTS(24) CHAOS_VENUE_FAULTS(15) CHAOS_VENUES(paper|emulated) CHAOS_TARGETS CHAOS_RECOVERY_BOUND(s)
 	@node --import tsx --conditions=@perpmesh/source tests/chaos/main.ts
 
 lint: ## biome (format + lint), buf lint, type check

@@ -15,7 +15,6 @@ import { credentials } from '@grpc/grpc-js';
 import { AccountServiceClient, ExecutionServiceClient } from '@perpmesh/contracts';
 import {
   EMULATOR_CREDENTIALS,
-  type HttpFaultRule,
   hyperliquidAddressOf,
   type RunningRehearsalEmulators,
   startRehearsalEmulators,
@@ -30,7 +29,7 @@ import {
   venuesSectionSchema,
 } from '@perpmesh/venues';
 import { REPO_ROOT, type ServiceName, ServiceProcess, waitUntil } from '../e2e/harness.js';
-import type { VenueFault } from '../e2e/venue-faults.js';
+import { type EmulatorRoutes, emulatorFaultAction, type VenueFault } from '../e2e/venue-faults.js';
 import { RecordingVenueProxy } from '../e2e/venue-proxy.js';
 import type { FaultTarget } from './invariants.js';
 
@@ -110,17 +109,12 @@ export const EMULATED_VENUE_SET: ChaosVenueSet = {
   instruments: { binanceusdm: 'BTC-USDT-PERP', hyperliquid: BTC },
 };
 
-/** Each emulator's order path (a lost answer hits the next write there) and book symbol. */
-const EMULATOR_ROUTES: Readonly<Record<string, { orders: HttpFaultRule; bookSymbol?: string }>> = {
-  binanceusdm: {
-    orders: { kind: 'timeout-after-accept', method: 'POST', path: '/fapi/v1/order' },
-    bookSymbol: 'BTCUSDT',
-  },
+/** Each emulator's order write (a lost answer hits the next one) and book symbol. */
+const EMULATOR_ROUTES: Readonly<Record<string, EmulatorRoutes>> = {
+  binanceusdm: { orders: { method: 'POST', path: '/fapi/v1/order' }, bookSymbol: 'BTCUSDT' },
   // Hyperliquid's books are snapshots (l2Book): no deltas, no sequence gap to make.
-  hyperliquid: { orders: { kind: 'timeout-after-accept', method: 'POST', path: '/exchange' } },
+  hyperliquid: { orders: { method: 'POST', path: '/exchange' } },
 };
-/** How many requests an emulator's rate limit or 5xx answers per fault window. */
-const EMULATOR_FAULT_REQUESTS = 5;
 
 /**
  * The arb on the emulators, as config/emulated.yaml has it: USDC (Hyperliquid) against USDT
@@ -433,7 +427,8 @@ export class ChaosSystem {
         pollInterval: '300ms',
         balanceStaleAfter: '3s',
         housekeepingInterval: '200ms',
-        venueCallTimeout: '2s',
+        // An emulator answers through the real venue API, and slower than the paper venue.
+        venueCallTimeout: this.venueSet.kind === 'emulated' ? '10s' : '2s',
         leaseTtl: '3s',
         leaseRenewInterval: '1s',
       },
@@ -539,27 +534,11 @@ export class ChaosSystem {
     const server = this.emulators?.servers.get(fault.venue);
     const route = EMULATOR_ROUTES[fault.venue];
     if (!server || !route) throw new Error(`no emulator for venue fault on ${fault.venue}`);
-    const armed = (() => {
-      switch (fault.kind) {
-        case 'rate_limit':
-          server.faults.inject({ kind: 'rate-limit', count: EMULATOR_FAULT_REQUESTS });
-          return true;
-        case 'unavailable':
-          server.faults.inject({ kind: 'server-error', count: EMULATOR_FAULT_REQUESTS });
-          return true;
-        case 'accepted_timeout':
-          server.faults.inject(route.orders);
-          return true;
-        case 'stream_drop':
-          server.dropWebSockets();
-          return true;
-        case 'book_gap':
-          if (route.bookSymbol === undefined) return false;
-          server.faults.skipBookDeltas(route.bookSymbol, 1);
-          return true;
-      }
-    })();
-    if (armed) {
+    const action = emulatorFaultAction(fault.kind, route);
+    if (action?.do === 'http') server.faults.inject(action.rule);
+    if (action?.do === 'drop_websockets') server.dropWebSockets();
+    if (action?.do === 'skip_book_delta') server.faults.skipBookDeltas(action.symbol, 1);
+    if (action) {
       const key = `${fault.kind} ${fault.venue}`;
       this.emulatorFaultHits.set(key, (this.emulatorFaultHits.get(key) ?? 0) + 1);
     }
@@ -596,7 +575,8 @@ export class ChaosSystem {
       this.onClose(() => proxy.close());
     }
     for (const { process } of this.services()) process.start();
-    await this.waitAllReady(90_000);
+    // The venue adapters of the emulated venues (ccxt among them) take longer to load.
+    await this.waitAllReady(this.venueSet.kind === 'emulated' ? 240_000 : 90_000);
   }
 
   /** Every service process answers /readyz 200 (at the start: none may exit meanwhile). */

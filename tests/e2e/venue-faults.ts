@@ -109,3 +109,51 @@ export function shiftVenueTimes<T>(message: T, skewMs: number, direction: 'answe
   walk(message);
   return message;
 }
+
+/** One emulator request rule (libs/emulators `HttpFaultRule`, restated: tests/e2e stays apart). */
+export interface EmulatorHttpFault {
+  kind: 'rate-limit' | 'server-error' | 'timeout-after-accept';
+  method?: string;
+  path?: string;
+  count?: number;
+}
+
+/** What an emulator offers to the venue faults: its order write route and its book symbol. */
+export interface EmulatorRoutes {
+  /** The order write (`POST /fapi/v1/order`): a lost answer hits the next one. */
+  orders: { method: string; path: string };
+  /** The venue symbol whose book deltas can be skipped; none when its books are snapshots. */
+  bookSymbol?: string;
+}
+
+/** How many requests an emulator's rate limit or 5xx answers per fault window. */
+export const EMULATOR_FAULT_REQUESTS = 5;
+
+/**
+ * A venue fault as the emulators' own fault injection (libs/emulators shared/faults.ts)
+ * arms it at the window's start: counted requests, not a time window; `undefined` when
+ * the emulator cannot show it (a book gap on snapshot-only books).
+ */
+export function emulatorFaultAction(
+  kind: VenueFaultKind,
+  routes: EmulatorRoutes,
+):
+  | { do: 'http'; rule: EmulatorHttpFault }
+  | { do: 'drop_websockets' }
+  | { do: 'skip_book_delta'; symbol: string }
+  | undefined {
+  switch (kind) {
+    case 'rate_limit':
+      return { do: 'http', rule: { kind: 'rate-limit', count: EMULATOR_FAULT_REQUESTS } };
+    case 'unavailable':
+      return { do: 'http', rule: { kind: 'server-error', count: EMULATOR_FAULT_REQUESTS } };
+    case 'accepted_timeout':
+      return { do: 'http', rule: { kind: 'timeout-after-accept', ...routes.orders, count: 1 } };
+    case 'stream_drop':
+      return { do: 'drop_websockets' };
+    case 'book_gap':
+      return routes.bookSymbol === undefined
+        ? undefined
+        : { do: 'skip_book_delta', symbol: routes.bookSymbol };
+  }
+}

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BOOK_GAP_EVERY, dropsBookDelta, shiftVenueTimes, streamDrop, unaryAction } from './venue-faults.js';
+import {
+  BOOK_GAP_EVERY,
+  dropsBookDelta,
+  EMULATOR_FAULT_REQUESTS,
+  emulatorFaultAction,
+  shiftVenueTimes,
+  streamDrop,
+  unaryAction,
+} from './venue-faults.js';
 
 const on = (kind: Parameters<typeof streamDrop>[1][number]['kind'], venue = 'paper') => ({ kind, venue });
 
@@ -68,5 +76,30 @@ describe('venue faults of the proxy', () => {
     // "since the beginning" stays the beginning.
     assert.deepEqual(shiftVenueTimes({ sinceMs: 0 }, 1500, 'request'), { sinceMs: 0 });
     assert.deepEqual(shiftVenueTimes({ tsEventMs: 5 }, 0, 'answer'), { tsEventMs: 5 });
+  });
+});
+
+describe('venue faults on an emulator', () => {
+  const routes = { orders: { method: 'POST', path: '/fapi/v1/order' }, bookSymbol: 'BTCUSDT' };
+
+  test('rate limits and 5xx answer a few requests; a lost answer hits the next order write', () => {
+    assert.deepEqual(emulatorFaultAction('rate_limit', routes), {
+      do: 'http',
+      rule: { kind: 'rate-limit', count: EMULATOR_FAULT_REQUESTS },
+    });
+    assert.deepEqual(emulatorFaultAction('unavailable', routes), {
+      do: 'http',
+      rule: { kind: 'server-error', count: EMULATOR_FAULT_REQUESTS },
+    });
+    assert.deepEqual(emulatorFaultAction('accepted_timeout', routes), {
+      do: 'http',
+      rule: { kind: 'timeout-after-accept', method: 'POST', path: '/fapi/v1/order', count: 1 },
+    });
+  });
+
+  test('a stream drop drops the websockets; a book gap skips a delta, or is not shown on snapshot books', () => {
+    assert.deepEqual(emulatorFaultAction('stream_drop', routes), { do: 'drop_websockets' });
+    assert.deepEqual(emulatorFaultAction('book_gap', routes), { do: 'skip_book_delta', symbol: 'BTCUSDT' });
+    assert.equal(emulatorFaultAction('book_gap', { orders: routes.orders }), undefined);
   });
 });
