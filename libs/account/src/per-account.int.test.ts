@@ -157,6 +157,34 @@ describe('account service, per-account ownership (nats-redis)', () => {
     assert.equal(a.service.balances({ venue: 'paper', account: 'alt' }).length > 0, true);
   });
 
+  test('a replica whose store hung past the TTL steps down, then owns its accounts again with their readiness', async () => {
+    const { replica } = await setup();
+    const hung = pausable((backend as TestBackend).state);
+    dying = hung;
+    const a = replica('account/only', hung.store);
+    await a.service.start();
+    const ownedOf = (svc: AccountService) => svc.summary().map((s) => s.account);
+    const fullyReady = () =>
+      ACCOUNTS.every(
+        (acc) => a.health.component(accountComponents.ownedProjection('paper', acc))?.ready === true,
+      ) && a.health.isReady();
+    await eventually('owns both, ready', () => ownedOf(a.service).length === 2 && fullyReady());
+
+    // The store hangs: the renewal round stays pending; past the TTL by its own clock the
+    // replica steps down (its accounts' work stopping while the store still hangs).
+    hung.pause();
+    (hub as PaperVenueHub).advanceTo(T0 + 2 * TTL_MS + 1);
+    await eventually('stepped down', () => ownedOf(a.service).length === 0);
+    // The store answers: the pending round renews (nobody else took the accounts) and the
+    // stop of the old work finishes too. The new work must not lose its readiness to that stop.
+    hung.resume();
+    await eventually('owns both again, every owned component ready', () => {
+      assert.deepEqual(ownedOf(a.service).sort(), ['alt', 'main']);
+      assert.ok(fullyReady(), JSON.stringify(a.health.readiness()));
+      return true;
+    });
+  });
+
   test('a clean stop hands the account over at once', async () => {
     const { replica } = await setup();
     const [holderA, holderB] = splittingHolders();

@@ -91,6 +91,8 @@ class PerAccountService implements AccountService {
   #lastGoodRoundMs: EpochMs | undefined;
   /** The round the watchdog last saw pending after our leases lapsed. */
   #lapsedRound: Promise<void> | undefined;
+  /** The owner changes in order (see #own). */
+  #owning: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountServiceDeps, settings: AccountSettings, ownedService: OwnedAccountServiceFactory) {
     this.#deps = deps;
@@ -223,8 +225,19 @@ class PerAccountService implements AccountService {
     await this.#own([]);
   }
 
-  /** Starts the owners of `keys` not running yet; stops those not in `keys`. */
-  async #own(keys: readonly string[]): Promise<void> {
+  /**
+   * Starts the owners of `keys` not running yet; stops those not in `keys`. One change at a
+   * time: the watchdog's step-down runs beside a round, and a round that ends after it must
+   * not start an account's work while its previous owner is still stopping (and then lose its
+   * readiness to that stop).
+   */
+  #own(keys: readonly string[]): Promise<void> {
+    const change = this.#owning.then(() => this.#ownNow(keys));
+    this.#owning = change.catch(() => undefined);
+    return change;
+  }
+
+  async #ownNow(keys: readonly string[]): Promise<void> {
     const wanted = new Set(keys);
     for (const [key, service] of [...this.#owners]) {
       if (wanted.has(key)) continue;

@@ -61,6 +61,26 @@ const backends: Array<[string, () => Promise<{ store: StateStore; close: () => P
   ],
 ];
 
+/**
+ * Resolves once `condition` holds, checked every 5 ms; rejects after `ms` naming `what`. (libs/testing's
+ * `eventually` depends on this lib, so it cannot be imported here.) The interval keeps the loop
+ * open while the instance's own timers are unref'd.
+ */
+function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const check = setInterval(() => {
+      if (condition()) {
+        clearInterval(check);
+        resolve();
+      } else if (Date.now() - started >= ms) {
+        clearInterval(check);
+        reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+      }
+    }, 5);
+  });
+}
+
 /** One contender and what its hooks saw. */
 interface Contender {
   readonly node: ActiveStandby;
@@ -103,6 +123,8 @@ for (const [backend, open] of backends) {
           failActivation?: Error;
           onStatus?: (s: ActiveStandbyStatus) => void;
           stopStoreWaitMs?: number;
+          /** A lost lease's `becomeStandby` waits for this, then records `standby-done`. */
+          slowStandDown?: Promise<void>;
         } = {},
       ): Contender => {
         const calls: string[] = [];
@@ -128,6 +150,10 @@ for (const [backend, open] of backends) {
             becomeStandby: async (t: StandbyTransition) => {
               calls.push(t.stopping ? 'stopped' : `standby:${t.reason}`);
               transitions.push(t);
+              if (options.slowStandDown && !t.stopping) {
+                await options.slowStandDown;
+                calls.push('standby-done');
+              }
               working = false;
             },
             onStatus: (s) => {
@@ -323,6 +349,59 @@ for (const [backend, open] of backends) {
         clearInterval(keepAlive);
         hang = undefined;
         release();
+      }
+    });
+
+    test('after the watchdog stood down, the work starts again only once becomeStandby has finished', {
+      timeout: 15_000,
+    }, async () => {
+      const { store, clock, make } = await fixture();
+      let hang: Promise<void> | undefined;
+      let releaseHang: () => void = () => {};
+      let pending = 0;
+      const partitioned = new Proxy(store, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            pending += 1;
+            try {
+              if (hang) await hang;
+              return await (value as (...a: unknown[]) => unknown).apply(target, args);
+            } finally {
+              pending -= 1;
+            }
+          };
+        },
+      });
+      let openStandDown: () => void = () => {};
+      const slowStandDown = new Promise<void>((resolve) => {
+        openStandDown = resolve;
+      });
+      const a = make('a', { store: partitioned, renewIntervalMs: 10, slowStandDown });
+      const expired = 'standby:lease expired at 2026-01-01T00:00:10.000Z while its renewal was pending';
+      await a.node.start();
+      hang = new Promise((resolve) => {
+        releaseHang = resolve;
+      });
+      clock.advance(TTL_MS);
+      try {
+        // The watchdog stands down (its becomeStandby still in progress) while the renewal hangs.
+        await until(() => a.calls.includes(expired), 10_000, 'the watchdog standing down');
+        // The store answers again: the hung renewal succeeds (nobody else took the lease).
+        hang = undefined;
+        releaseHang();
+        // A pass that did not wait for the stand-down would renew and start the work now: give
+        // it the time of many passes (10 ms apart) to show itself. Its absence is the point.
+        await until(() => a.calls.length > 2, 300, 'a pass starting the work early').catch(() => undefined);
+        assert.deepEqual(a.calls, ['active', expired]);
+        openStandDown();
+        await until(() => a.node.active && pending === 0, 10_000, 'active again after the stand-down');
+        assert.deepEqual(a.calls, ['active', expired, 'standby-done', 'active']);
+      } finally {
+        hang = undefined;
+        releaseHang();
+        openStandDown();
       }
     });
 

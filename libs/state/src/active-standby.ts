@@ -236,7 +236,11 @@ export class ActiveStandby {
   /** Runs one pass (or relinquish) as the one in flight; the timer schedules the next after it. */
   #run(work: () => Promise<void>): Promise<void> {
     clearTimeout(this.#timer);
-    this.#tick = work().finally(() => {
+    // The watchdog demotes outside the passes: a pass waits for that demotion to finish, so
+    // `becomeActive` never starts while the `becomeStandby` it called is still stopping the work.
+    const demoting = this.#watchdogCheck;
+    const pass = demoting === undefined ? work() : demoting.catch(() => undefined).then(work);
+    this.#tick = pass.finally(() => {
       this.#tick = undefined;
       this.#schedule();
     });
