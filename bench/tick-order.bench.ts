@@ -76,7 +76,7 @@ const ENTRY_BPS = '2.5';
 const SIGNAL_WINDOW_MS = 400;
 const MAX_HOLD_MS = 300;
 const COOLDOWN_MS = 600;
-const ACCEPTED_TIMEOUT_MS = 5_000;
+const ACCEPTED_TIMEOUT_MS = 10_000;
 
 /** The strategy's ACCEPTED order events (entry = not reduce-only), as they reach the tail. */
 class StrategyOrders {
@@ -271,11 +271,19 @@ async function main(): Promise<void> {
       }
     });
     const decisions = new Map<string, number>();
-    await log.tail(stack.filter(`strat.${STRATEGY_ID}.>`), { from: 'new' }, async (msg) => {
+    // The scalper is flat again after a `closed` (or an entry that did not fill); its cooldown
+    // starts then, at the strategy's step, which may be well after the exit's ACCEPTED.
+    const scalper = { flat: true, flatSinceMs: 0 };
+    await log.tail(stack.filter('strat.>'), { from: 'new' }, async (msg) => {
       const p = decodeEnvelope(msg.data).payload;
-      if (p?.$case !== 'strategyDecision') return;
+      if (p?.$case !== 'strategyDecision' || p.value.strategyId !== STRATEGY_ID) return;
       const key = `${p.value.kind}/${p.value.reasonCode}`;
       decisions.set(key, (decisions.get(key) ?? 0) + 1);
+      if (p.value.kind === 'enter') scalper.flat = false;
+      if (p.value.kind === 'closed' || key === 'signal/entry_not_filled') {
+        scalper.flat = true;
+        scalper.flatSinceMs = performance.now();
+      }
     });
 
     // The raw floor's own clients and stream.
@@ -363,13 +371,13 @@ async function main(): Promise<void> {
       return start;
     };
 
-    /** Waits until the scalper is flat and past its cooldown and signal window. */
+    /** Waits (at most 20 s) until the scalper is flat and past its cooldown and signal window. */
     const settle = async (): Promise<void> => {
-      for (;;) {
-        if (orders.lastWasEntry) await orders.next(true, 10_000);
-        const quietMs = performance.now() - orders.lastAcceptedMs;
-        const need = COOLDOWN_MS + SIGNAL_WINDOW_MS + 200;
-        if (!orders.lastWasEntry && quietMs >= need) return;
+      const deadline = performance.now() + 20_000;
+      const need = COOLDOWN_MS + SIGNAL_WINDOW_MS + 200;
+      while (performance.now() < deadline) {
+        const quietMs = performance.now() - Math.max(scalper.flatSinceMs, orders.lastAcceptedMs);
+        if (scalper.flat && !orders.lastWasEntry && quietMs >= need) return;
         await sleep(Math.max(50, need - quietMs));
       }
     };
