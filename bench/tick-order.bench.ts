@@ -82,7 +82,6 @@ const ACCEPTED_TIMEOUT_MS = 10_000;
 class StrategyOrders {
   readonly #waiters: Array<{ reduceOnly: boolean; resolve: (atMs: number) => void }> = [];
   lastAcceptedMs = 0;
-  lastWasEntry = false;
 
   onEvent(data: Uint8Array): void {
     const at = performance.now();
@@ -92,7 +91,6 @@ class StrategyOrders {
     const order = payload.value.order;
     if (!order?.clientOrderId.startsWith(STRATEGY_ID)) return;
     this.lastAcceptedMs = at;
-    this.lastWasEntry = !order.reduceOnly;
     const i = this.#waiters.findIndex((w) => w.reduceOnly === order.reduceOnly);
     if (i >= 0) this.#waiters.splice(i, 1)[0]?.resolve(at);
   }
@@ -377,7 +375,7 @@ async function main(): Promise<void> {
       const need = COOLDOWN_MS + SIGNAL_WINDOW_MS + 200;
       while (performance.now() < deadline) {
         const quietMs = performance.now() - Math.max(scalper.flatSinceMs, orders.lastAcceptedMs);
-        if (scalper.flat && !orders.lastWasEntry && quietMs >= need) return;
+        if (scalper.flat && quietMs >= need) return;
         await sleep(Math.max(50, need - quietMs));
       }
     };
