@@ -27,6 +27,8 @@
  *
  *   node --import tsx --conditions=@perpmesh/source bench/tick-order.bench.ts
  *   TICK_ORDER_BENCH_N=60 (samples, default 60; each takes ~1.5 s: the hold and the cooldown)
+ *   TICK_ORDER_BENCH_BOOK_INTERVAL=0ms (market-data's md.book conflation,
+ *     marketData.bookPublishInterval; default the shipped 100 ms)
  *
  * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
  * Prints numbers; asserts nothing about time.
@@ -77,6 +79,7 @@ const SIGNAL_WINDOW_MS = 400;
 const MAX_HOLD_MS = 300;
 const COOLDOWN_MS = 600;
 const ACCEPTED_TIMEOUT_MS = 10_000;
+const BOOK_INTERVAL = process.env.TICK_ORDER_BENCH_BOOK_INTERVAL;
 
 /** The strategy's ACCEPTED order events (entry = not reduce-only), as they reach the tail. */
 class StrategyOrders {
@@ -192,6 +195,12 @@ async function main(): Promise<void> {
 
     // The strategy's config: the stack's (same namespace, venues, auth) plus its own section.
     const config = JSON.parse(readFileSync(stack.configPath, 'utf8')) as Record<string, unknown>;
+    if (BOOK_INTERVAL !== undefined) {
+      // Every service reads the stack's file: market data takes its conflation from it.
+      const md = config.marketData as Record<string, unknown>;
+      md.bookPublishInterval = BOOK_INTERVAL;
+      writeFileSync(stack.configPath, JSON.stringify(config, null, 2));
+    }
     config.strategy = {
       grpcHost: '127.0.0.1',
       grpcPort: await freePort(),
@@ -437,7 +446,7 @@ async function main(): Promise<void> {
         `${name.padEnd(52)}${ms(quantile(xs, 0.5))}${ms(quantile(xs, 0.99))}${`${(quantile(xs, 0.5) / quantile(floorMs, 0.5)).toFixed(2)}x`.padStart(10)}${`${(quantile(xs, 0.99) / quantile(floorMs, 0.99)).toFixed(2)}x`.padStart(10)}`,
       );
     console.log(
-      `tick -> order: ${tickMs.length} samples (${missed} sweeps without an entry within ${ACCEPTED_TIMEOUT_MS} ms), scalper ${LEADER} -> ${FOLLOWER}, processes market-data, account, execution, strategy; load average ${loadBefore} -> ${loadAverage()}`,
+      `tick -> order: ${tickMs.length} samples (${missed} sweeps without an entry within ${ACCEPTED_TIMEOUT_MS} ms), scalper ${LEADER} -> ${FOLLOWER}, md.book conflation ${BOOK_INTERVAL ?? '100ms (default)'}, processes market-data, account, execution, strategy; load average ${loadBefore} -> ${loadAverage()}`,
     );
     console.log(
       `${'path'.padEnd(52)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'p50/floor'.padStart(10)}${'p99/floor'.padStart(10)}`,
