@@ -512,7 +512,12 @@ export class StrategyRunner {
           'cancel on stop failed: canceling the open orders through execution directly',
         );
       }
-      await this.#confirmCanceled(cancelsSent).catch((err) =>
+      // Bounded as a whole: a call to execution in flight at the deadline (its own store
+      // restarting too) must not stretch the stop past its limit.
+      const confirmMs = this.#d.settings.stopCancelTimeoutMs ?? STRATEGY_DEFAULTS.stopCancelTimeoutMs;
+      await withTimeout(this.#confirmCanceled(cancelsSent), confirmMs, 'confirming the cancels on stop', {
+        keepAlive: true,
+      }).catch((err) =>
         this.#d.logger.error({ err, strategyId: this.id }, 'could not confirm the cancels on stop'),
       );
     }
