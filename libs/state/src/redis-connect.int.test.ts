@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
+import { withTimeout } from '@perpmesh/core';
 import { Redis } from 'ioredis';
 import { RedisStateStore } from './redis-store.js';
 import { StateStoreBackendError } from './statestore.js';
@@ -28,6 +30,43 @@ describe('RedisStateStore.connect', () => {
         return true;
       },
     );
+  });
+});
+
+describe('RedisStateStore.close during an outage', () => {
+  test('returns at once while Redis is gone (quit would wait for the reconnect)', async () => {
+    const url = process.env.REDIS_URL;
+    if (!url) throw new Error('REDIS_URL is not set: this test needs Redis');
+    const target = new URL(url);
+    // A proxy to Redis that stops listening: Redis gone, as during a redis-server restart.
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as { port: number };
+    // The store's own reconnect policy, on a client we can watch.
+    const client = new Redis(`redis://127.0.0.1:${port}`, {
+      lazyConnect: true,
+      retryStrategy: (times) => Math.min(times * 50, 2_000),
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    const store = new RedisStateStore(client, {
+      keyPrefix: `pm:test:close_${randomBytes(3).toString('hex')}:`,
+      ownsClient: true,
+    });
+    const reconnecting = once(client, 'reconnecting');
+    proxy.close();
+    for (const socket of sockets) socket.destroy();
+    await reconnecting;
+    // ioredis would wait ~10 s of reconnects before failing the QUIT: the guard is far below.
+    await withTimeout(store.close(), 3_000, 'close while Redis is gone');
   });
 });
 

@@ -4,6 +4,7 @@
  * sharing the Redis can never hand out the same nonce, claim the same idempotency key
  * twice, or overwrite a newer projection.
  */
+import { withTimeout } from '@perpmesh/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_KEY_PREFIX, type StateKeys, stateKeys } from './keys.js';
 import {
@@ -85,6 +86,9 @@ export interface RedisConnectOptions extends RedisStateStoreOptions {
 
 /** The env switch that turns auto-pipelining off when the caller did not choose (see `autoPipelining`). */
 export const REDIS_AUTO_PIPELINING_ENV = 'PERPMESH_REDIS_AUTO_PIPELINING';
+
+/** How long close() waits for Redis to answer QUIT before it drops the connection. */
+const QUIT_TIMEOUT_MS = 1_000;
 
 /** `redis://host:port/db` without user or password, for error messages. */
 function redactedUrl(url: string): string {
@@ -323,8 +327,15 @@ export class RedisStateStore implements StateStore {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#ownsClient) {
+      // quit() waits for Redis to answer: during an outage (reconnecting) it would wait for
+      // Redis to come back and hold a shutdown up. Then, or if it does not answer soon, drop
+      // the connection.
+      if (this.#client.status !== 'ready') {
+        this.#client.disconnect();
+        return;
+      }
       try {
-        await this.#client.quit();
+        await withTimeout(this.#client.quit(), QUIT_TIMEOUT_MS, 'redis quit', { keepAlive: true });
       } catch {
         this.#client.disconnect();
       }

@@ -58,10 +58,10 @@ export function strategyServiceComponents(
   };
   return composeService({
     name: STRATEGY_SERVICE,
-    // A stop cancels and confirms (stopCancelTimeout, plus a call in flight) and waits for the
-    // state store at most DEFAULT_STOP_STORE_WAIT_MS per step (cancel step, lease pass, step in
-    // flight, final save, lease release; 0.5 s each once the cancel step found the store out):
-    // within this, a stop is clean even in a store outage.
+    // A stop cancels and confirms (within stopCancelTimeout; one call's time as margin) and
+    // waits for the state store or the event log at most DEFAULT_STOP_STORE_WAIT_MS per step
+    // (cancel step, lease pass, step in flight, journal flush, final save, lease release; 0.5 s
+    // each once the cancel step did not finish): a stop is clean even during an outage.
     stopTimeoutMs:
       (settings.stopCancelTimeoutMs ?? STRATEGY_DEFAULTS.stopCancelTimeoutMs) +
       section.callTimeout +

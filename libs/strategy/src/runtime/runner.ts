@@ -512,7 +512,12 @@ export class StrategyRunner {
           'cancel on stop failed: canceling the open orders through execution directly',
         );
       }
-      await this.#confirmCanceled(cancelsSent).catch((err) =>
+      // Bounded as a whole: a call to execution in flight at the deadline (its own store
+      // restarting too) must not stretch the stop past its limit.
+      const confirmMs = this.#d.settings.stopCancelTimeoutMs ?? STRATEGY_DEFAULTS.stopCancelTimeoutMs;
+      await withTimeout(this.#confirmCanceled(cancelsSent), confirmMs, 'confirming the cancels on stop', {
+        keepAlive: true,
+      }).catch((err) =>
         this.#d.logger.error({ err, strategyId: this.id }, 'could not confirm the cancels on stop'),
       );
     }
@@ -571,9 +576,9 @@ export class StrategyRunner {
 
   /**
    * Stops tails and timers; saves what is unsaved when `save` (the lease is still ours). On
-   * stop() (`stopping`) a step stuck on the store and the final save are waited for at most
-   * STOP_STORE_WAIT_MS each: a shutdown during a store outage ends, without the last save
-   * (a restart re-reads those steps from the log).
+   * stop() (`stopping`) a step stuck on the store, the journal flush and the final save are
+   * waited for at most STOP_STORE_WAIT_MS each: a shutdown during a store or event log outage
+   * ends, without the last save (a restart re-reads those steps from the log).
    */
   async #teardown(save: boolean, stopping: boolean): Promise<RunnerStopResult> {
     for (const t of this.#timers) clearInterval(t);
@@ -591,7 +596,14 @@ export class StrategyRunner {
       () => true,
       () => false,
     );
-    await this.#journal.flush();
+    // The journal goes to the event log: during a nats-server restart its publish retries for
+    // seconds; on stop() it gets the same bound (what it drops, it logs).
+    await bounded(this.#journal.flush(), 'the journal flush').catch((err: unknown) =>
+      this.#d.logger.warn(
+        { err: errorText(err), strategyId: this.id },
+        'strategy input journal: not flushed before the stop (replay will stop there)',
+      ),
+    );
     let result: RunnerStopResult = { saved: !this.#stepper.dirty };
     if (!drained) {
       const saveError = new Error(
