@@ -86,7 +86,12 @@ describe('account service, per-account ownership (nats-redis)', () => {
       accounts: ACCOUNTS.map((accountId) => ({ venueId: 'paper', accountId, deposit: '100000' })),
     });
     hub = h;
-    const replica = (holder: string, store: StateStore = b.state, forward?: AccountForwarding) => {
+    const replica = (
+      holder: string,
+      store: StateStore = b.state,
+      forward?: AccountForwarding,
+      overrides: { maxReplicas?: number; leaseRenewIntervalMs?: number } = {},
+    ) => {
       const health = new HealthRegistry({ nowMs: () => h.nowMs });
       const service = buildAccountService({
         log: b.log,
@@ -101,7 +106,13 @@ describe('account service, per-account ownership (nats-redis)', () => {
         }),
         nowMs: () => h.nowMs,
         source: holder,
-        config: { ...TEST_SETTINGS, ownership: 'per_account', leaseTtlMs: TTL_MS, leaseRenewIntervalMs: 10 },
+        config: {
+          ...TEST_SETTINGS,
+          ownership: 'per_account',
+          leaseTtlMs: TTL_MS,
+          leaseRenewIntervalMs: 10,
+          ...overrides,
+        },
         lease: { store, holder, ...(forward ? { forward } : {}) },
       });
       services.push(service);
@@ -123,13 +134,18 @@ describe('account service, per-account ownership (nats-redis)', () => {
       return p?.source === 'projection' ? p.size.toFixed() : undefined;
     };
     /** A replica behind its own gRPC server, forwarding reads for accounts it does not own. */
-    const servedReplica = async (holder: string) => {
+    const servedReplica = async (
+      holder: string,
+      store: StateStore = b.state,
+      overrides: { maxReplicas?: number; leaseRenewIntervalMs?: number } = {},
+    ) => {
       const port = await freePort();
-      const r = replica(holder, b.state, {
-        address: `127.0.0.1:${port}`,
-        authToken: TOKEN,
-        timeoutMs: 5_000,
-      });
+      const r = replica(
+        holder,
+        store,
+        { address: `127.0.0.1:${port}`, authToken: TOKEN, timeoutMs: 5_000 },
+        overrides,
+      );
       await r.service.start();
       const server: RunningGrpcServer = await startGrpcServer({
         host: '127.0.0.1',
@@ -302,6 +318,47 @@ describe('account service, per-account ownership (nats-redis)', () => {
         .map((x) => x.account)
         .sort(),
       ['alt', 'main'],
+    );
+  });
+
+  test('while nobody holds an account (its owner died, the lease lapsed, no one took it yet) a read for it is UNAVAILABLE naming it, not NOT_FOUND', async () => {
+    const { servedReplica } = await setup();
+    const dead = pausable((backend as TestBackend).state);
+    dying = dead;
+    // b takes the one member slot and owns both; a gets no slot and its next round is ~10 s
+    // away: it cannot take the accounts over during the test.
+    const b = await servedReplica('account/b', dead.store, { maxReplicas: 1 });
+    const a = await servedReplica('account/a', undefined, {
+      maxReplicas: 1,
+      leaseRenewIntervalMs: TTL_MS - 1,
+    });
+    assert.deepEqual(
+      b.service
+        .summary()
+        .map((x) => x.account)
+        .sort(),
+      ['alt', 'main'],
+    );
+    const viaA = await unary<GetBalancesResponse>(a.client, 'getBalances', {
+      venue: 'paper',
+      account: 'main',
+    });
+    assert.ok(viaA.balances.length > 0, 'forwarded to b while it owns main');
+
+    dead.pause(); // b renews nothing
+    (hub as PaperVenueHub).advanceTo(T0 + TTL_MS + 1);
+    await assert.rejects(
+      unary(a.client, 'getPositions', { venue: 'paper', account: 'main', instrument: '' }),
+      (err: grpc.ServiceError) =>
+        err.code === grpc.status.UNAVAILABLE &&
+        err.details.includes('paper/main') &&
+        err.details.includes('ownership is moving'),
+    );
+    // A read over every account fails the same way rather than leaving accounts out.
+    await assert.rejects(
+      unary(a.client, 'getAccountSummary', { venue: '', account: '' }),
+      (err: grpc.ServiceError) =>
+        err.code === grpc.status.UNAVAILABLE && /ownership is moving/.test(err.details),
     );
   });
 });
