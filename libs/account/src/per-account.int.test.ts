@@ -176,7 +176,6 @@ describe('account service, per-account ownership (nats-redis)', () => {
     await a.service.start();
     const b = replica(holderB, dead.store);
     await b.service.start();
-    const ownedOf = (svc: AccountService) => svc.summary().map((s) => s.account);
     await eventually('one account each', () => {
       assert.deepEqual(ownedOf(a.service), ['main']);
       assert.deepEqual(ownedOf(b.service), ['alt']);
@@ -229,22 +228,13 @@ describe('account service, per-account ownership (nats-redis)', () => {
     const b = replica(holderB);
     await b.service.start();
     await eventually('b owns alt', () => {
-      assert.deepEqual(
-        b.service.summary().map((s) => s.account),
-        ['alt'],
-      );
+      assert.deepEqual(ownedOf(b.service), ['alt']);
       return true;
     });
     await b.service.stop();
     // No clock move: the released leases are taken on a's next rounds, not after the TTL.
     await eventually('a owns both', () => {
-      assert.deepEqual(
-        a.service
-          .summary()
-          .map((s) => s.account)
-          .sort(),
-        ['alt', 'main'],
-      );
+      assert.deepEqual(ownedOf(a.service).sort(), ['alt', 'main']);
       return true;
     });
   });
@@ -255,14 +245,8 @@ describe('account service, per-account ownership (nats-redis)', () => {
     const a = await servedReplica(holderA);
     const b = await servedReplica(holderB);
     await eventually('one account each', () => {
-      assert.deepEqual(
-        a.service.summary().map((s) => s.account),
-        ['main'],
-      );
-      assert.deepEqual(
-        b.service.summary().map((s) => s.account),
-        ['alt'],
-      );
+      assert.deepEqual(ownedOf(a.service), ['main']);
+      assert.deepEqual(ownedOf(b.service), ['alt']);
       return true;
     });
     await trade('main', 'main-1', '0.01');
@@ -312,13 +296,7 @@ describe('account service, per-account ownership (nats-redis)', () => {
     await eventually('alt through a answers after b stopped', async () =>
       sameSize(await positionVia(a.client, 'alt').catch(() => undefined), expected.alt),
     );
-    assert.deepEqual(
-      a.service
-        .summary()
-        .map((x) => x.account)
-        .sort(),
-      ['alt', 'main'],
-    );
+    assert.deepEqual(ownedOf(a.service).sort(), ['alt', 'main']);
   });
 
   test('while nobody holds an account (its owner died, the lease lapsed, no one took it yet) a read for it is UNAVAILABLE naming it, not NOT_FOUND', async () => {
@@ -332,13 +310,7 @@ describe('account service, per-account ownership (nats-redis)', () => {
       maxReplicas: 1,
       leaseRenewIntervalMs: TTL_MS - 1,
     });
-    assert.deepEqual(
-      b.service
-        .summary()
-        .map((x) => x.account)
-        .sort(),
-      ['alt', 'main'],
-    );
+    assert.deepEqual(ownedOf(b.service).sort(), ['alt', 'main']);
     const viaA = await unary<GetBalancesResponse>(a.client, 'getBalances', {
       venue: 'paper',
       account: 'main',
@@ -362,6 +334,11 @@ describe('account service, per-account ownership (nats-redis)', () => {
     );
   });
 });
+
+/** The accounts a replica answers for itself (those it owns). */
+function ownedOf(svc: AccountService): string[] {
+  return svc.summary().map((s) => s.account);
+}
 
 function unary<Res>(
   client: AccountServiceClient,
