@@ -4,14 +4,16 @@
  * service placing orders. Each (venue, account) has one owner (`account/lease` in /readyz says
  * which). kill -9 the owner of `main`: within the lease TTL (plus one renew round) the other
  * owns both accounts, and its projection of `main`, continued from the log (including a fill
- * made while nobody owned it), equals the venue's position.
+ * made while nobody owned it), equals the venue's position. Reads go through either process
+ * (one Service in front of both): each answers for both accounts, forwarding to the owner;
+ * while `main` has no live owner a read for it answers UNAVAILABLE, never NOT_FOUND.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import {
   AccountServiceClient,
   ExecutionServiceClient,
@@ -205,18 +207,20 @@ describe('per-account ownership: two account processes, kill -9 of an owner', { 
   };
 
   test('the survivor owns both within the TTL and its projection of the taken account equals the venue', async (t) => {
+    // Settled: both replicas members, every account owned once, and the same split two renew
+    // rounds later (a member joining moves accounts over a round or two).
+    let seen: { split: string; atMs: number } | undefined;
     const owners = await waitUntil(
-      'every account owned once',
+      'every account owned once, settled',
       async () => {
         const details = await Promise.all(replicas.map(async (r) => leaseDetail(await r.process.readyz())));
-        if (details.some((d) => d === undefined)) return undefined;
+        if (details.some((d) => d === undefined || d.members.length !== replicas.length)) return undefined;
         const owned = details.flatMap((d) => d!.owns).sort();
-        return owned.join() ===
-          ACCOUNTS.map((a) => `paper|${a}`)
-            .sort()
-            .join()
-          ? (details as LeaseDetail[])
-          : undefined;
+        const want = ACCOUNTS.map((a) => `paper|${a}`).sort();
+        if (owned.join() !== want.join()) return undefined;
+        const split = details.map((d) => d!.owns.join('+')).join(' / ');
+        if (seen?.split !== split) seen = { split, atMs: Date.now() };
+        return Date.now() - seen.atMs >= 2 * RENEW_MS ? (details as LeaseDetail[]) : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 200 },
     );
@@ -232,11 +236,32 @@ describe('per-account ownership: two account processes, kill -9 of an owner', { 
     await fill('alt', Side.SIDE_SELL, '0.01');
     const before = await matchesVenue(owner.grpc, 'main', 20_000);
     t.diagnostic(`paper/main before the kill: ${before}`);
+    // Through either process (the owner's figures, forwarded from the other one).
+    for (const r of replicas) {
+      for (const account of ACCOUNTS) await matchesVenue(r.grpc, account, 20_000);
+    }
 
     const killedAt = Date.now();
     await owner.process.kill9();
     // A fill while nobody owns main: the new owner must take it from the log.
     await fill('main', Side.SIDE_BUY, '0.01');
+    // Until the survivor owns main, a read for it through the survivor is UNAVAILABLE (its
+    // dead owner unreachable, then nobody holding it), never NOT_FOUND.
+    const codesMeanwhile = new Set<string>();
+    await waitUntil(
+      'a read of paper/main through the survivor answers again',
+      async () => {
+        try {
+          return await projected(survivor.grpc, 'main');
+        } catch (err) {
+          codesMeanwhile.add(status[(err as ServiceError).code] ?? String(err));
+          return undefined;
+        }
+      },
+      { timeoutMs: TTL_MS * 4, intervalMs: 100 },
+    );
+    t.diagnostic(`answers to reads of paper/main during the takeover: ${[...codesMeanwhile].join(', ')}`);
+    assert.deepEqual([...codesMeanwhile], ['UNAVAILABLE']);
     await waitUntil(
       'the survivor owns both accounts',
       async () => {

@@ -139,29 +139,36 @@ describe('deploy/k8s', { skip: noKubectl }, () => {
     assert.match(template(md).spec.containers[0]!.image, /^registry\.example\.com\/perpmesh:/);
   });
 
-  test('prod-per-account: prod with >= 2 account replicas owning accounts one by one (the setting parses)', () => {
-    const objs = render('prod-per-account');
+  test('prod: >= 2 account replicas owning accounts one by one, each advertising its pod address (the settings parse)', () => {
+    const objs = render('prod');
     const account = workloads(objs).find((o) => o.metadata.name === 'account')!;
     assert.ok(Number(account.spec?.replicas ?? 1) >= 2, 'account replicas');
     assert.equal(account.metadata.namespace, 'perpmesh');
-    const env = template(account).spec.containers[0]!.env ?? [];
-    assert.equal(envOf(template(account).spec.containers[0]!, 'PERPMESH__ACCOUNT__OWNERSHIP'), 'per_account');
-    assert.equal(envOf(template(account).spec.containers[0]!, 'PERPMESH__NATS__REPLICAS'), '3', 'still prod');
-    // The account's env on the shipped config: a real key with a valid value.
+    const container = template(account).spec.containers[0]!;
+    const env = container.env ?? [];
+    assert.equal(envOf(container, 'PERPMESH__ACCOUNT__OWNERSHIP'), 'per_account');
+    assert.equal(envOf(container, 'PERPMESH__NATS__REPLICAS'), '3', 'still prod');
+    // The forwarding address: the pod IP (defined before it is used) and the gRPC port.
+    const podIp = env.findIndex((e) => e.name === 'POD_IP');
+    const advertised = env.findIndex((e) => e.name === 'PERPMESH__ACCOUNT__ADVERTISE_ADDRESS');
+    assert.ok(podIp >= 0 && podIp < advertised, 'POD_IP before the advertised address');
+    assert.equal(env[advertised]?.value, '$(POD_IP):50052');
+    // The account's env on the shipped config (the pod IP as Kubernetes substitutes it): real keys, valid values.
     const values = Object.fromEntries(
-      env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+      env
+        .filter((e) => e.value !== undefined)
+        .map((e) => [e.name, e.value!.replace('$(POD_IP)', '10.1.2.3')]),
     );
     const { config } = loadConfig(accountConfigSchema, {
       path: join(k8sDir, 'base/perpmesh.yaml'),
       env: { ...values, PERPMESH_TOKEN: 'test-token' },
     });
     assert.equal(config.account.ownership, 'per_account');
-    // Only the account service changes.
-    const prod = render('prod');
-    for (const w of perpmeshWorkloads(objs).filter((o) => o.metadata.name !== 'account')) {
-      const same = perpmeshWorkloads(prod).find((o) => o.metadata.name === w.metadata.name);
-      assert.deepEqual(w, same, w.metadata.name);
-    }
+    assert.equal(config.account.advertiseAddress, '10.1.2.3:50052');
+  });
+
+  test('prod-per-account: the same as prod (kept for those who rendered it before)', () => {
+    assert.deepEqual(render('prod-per-account'), render('prod'));
   });
 
   test('dev: one NATS node without a cluster block, streams R1', () => {

@@ -2,6 +2,8 @@
  * The account service as lifecycle components: the one wiring that services/account
  * and the embedded `perpmesh start` both run.
  */
+
+import { hostname } from 'node:os';
 import {
   commonServiceDeps,
   composeService,
@@ -10,7 +12,7 @@ import {
   type VenueAccess,
 } from '@perpmesh/app';
 import { ValidationError } from '@perpmesh/core';
-import type { ServiceMetrics } from '@perpmesh/runtime';
+import { advertisedGrpcAddress, grpcChannelCredentials, type ServiceMetrics } from '@perpmesh/runtime';
 import { configuredAccounts, type VenuesSection } from '@perpmesh/venues';
 import { ACCOUNT_SERVICE, type AccountSection, accountSettingsOf } from './config.js';
 import { type AccountService, buildAccountService } from './service.js';
@@ -44,6 +46,18 @@ export function accountServiceComponents(
   // Validated before anything starts: a bad field names itself.
   const settings = accountSettingsOf(section);
   const { leaseHolder } = options;
+  // per_account: reads for accounts another replica owns are forwarded there, with the same
+  // token and TLS as every other client here.
+  const forward =
+    settings.ownership === 'per_account'
+      ? {
+          address:
+            section.advertiseAddress ?? advertisedGrpcAddress(section.grpcHost, section.grpcPort, hostname()),
+          authToken: options.grpc.config.auth.token,
+          channelCredentials: grpcChannelCredentials(options.grpc.config.tls),
+          timeoutMs: section.forwardTimeout,
+        }
+      : undefined;
   return composeService({
     name: ACCOUNT_SERVICE,
     venueAccess: ACCOUNT_VENUE_ACCESS,
@@ -58,7 +72,9 @@ export function accountServiceComponents(
         streamPrefix: options.streamPrefix,
         metrics: options.metrics,
         config: settings,
-        ...(leaseHolder === undefined ? {} : { lease: { store: options.state(), holder: leaseHolder } }),
+        ...(leaseHolder === undefined
+          ? {}
+          : { lease: { store: options.state(), holder: leaseHolder, ...(forward ? { forward } : {}) } }),
       }),
   });
 }

@@ -5,8 +5,15 @@
  * fills defaults; errors name the field.
  */
 import { type Decimal, parseDecimal, ValidationError } from '@perpmesh/core';
-import { decimalString, durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
+import {
+  ADVERTISE_ADDRESS_PATTERN,
+  decimalString,
+  durationMs,
+  listenHostSchema,
+  portSchema,
+} from '@perpmesh/runtime';
 import { z } from 'zod';
+import { DEFAULT_ACCOUNT_FORWARD_TIMEOUT_MS } from './forwarding.js';
 
 export interface AccountSettings {
   /** How often balances, positions and open orders are fetched from every venue account. 0 = never (tests call `refresh()`). */
@@ -185,6 +192,14 @@ export const accountSectionFields = {
   fundingHistoryLookback: durationMs.default(ACCOUNT_DEFAULTS.fundingHistoryLookbackMs),
   ownership: z.enum(ACCOUNT_OWNERSHIPS).default(ACCOUNT_DEFAULTS.ownership),
   maxReplicas: z.number().int().min(1).default(ACCOUNT_DEFAULTS.maxReplicas),
+  /**
+   * per_account: `host:port` where the other replicas reach this one's gRPC server (reads for
+   * its accounts are forwarded there). Default grpcHost:grpcPort, the host name when grpcHost
+   * is a wildcard; in Kubernetes set it to the pod IP.
+   */
+  advertiseAddress: z.string().regex(ADVERTISE_ADDRESS_PATTERN, { error: 'expected host:port' }).optional(),
+  /** per_account: bound of one read forwarded to the owning replica. */
+  forwardTimeout: durationMs.default(DEFAULT_ACCOUNT_FORWARD_TIMEOUT_MS),
 };
 
 const accountSection = z.strictObject(accountSectionFields);

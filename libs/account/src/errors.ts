@@ -46,3 +46,16 @@ export class AccountNotOwnedError extends PerpmeshError {
     this.owner = owner;
   }
 }
+
+/**
+ * per_account ownership: nobody holds this account's lease right now (its owner stopped or
+ * died and another replica is taking it over). UNAVAILABLE: retry shortly.
+ */
+export class AccountOwnershipMovingError extends PerpmeshError {
+  constructor(venue: string, account: string) {
+    super(
+      'UNAVAILABLE',
+      `${venue}/${account}: no account replica owns it right now (ownership is moving to another replica): retry`,
+    );
+  }
+}

@@ -5,17 +5,35 @@
  * survivor owns both, and the dead one's projection continues from the log: the positions
  * equal the venue's. A clean stop hands over at once.
  *
+ * Over gRPC (one Service in front of both): a read for either account sent to either replica
+ * answers the owner's figures (forwarded); after the owner stops, the new owner answers.
+ *
  * Lease time is the paper hub's manual clock; lease rounds run every few real ms.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { publishEnvelope } from '@perpmesh/contracts';
+import * as grpc from '@grpc/grpc-js';
+import {
+  AccountServiceClient,
+  type GetAccountSummaryResponse,
+  type GetBalancesResponse,
+  type GetPositionsResponse,
+  publishEnvelope,
+} from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
-import { createLogger, HealthRegistry } from '@perpmesh/runtime';
+import {
+  bearerAuthInterceptor,
+  createLogger,
+  HealthRegistry,
+  type RunningGrpcServer,
+  Secret,
+  startGrpcServer,
+} from '@perpmesh/runtime';
 import { preferredOwner, type StateStore } from '@perpmesh/state';
-import { eventually, openTestBackend, type TestBackend } from '@perpmesh/testing';
+import { eventually, freePort, openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { PaperVenueHub, StaticVenueDirectory } from '@perpmesh/venues';
 import { AccountNotOwnedError } from './errors.js';
+import type { AccountForwarding } from './forwarding.js';
 import {
   BTC,
   fillEnvelope,
@@ -28,6 +46,8 @@ import {
 import { type AccountService, accountComponents, buildAccountService } from './service.js';
 
 const TTL_MS = 10_000;
+const PROTO_DIR = new URL('../../../proto', import.meta.url).pathname;
+const TOKEN = new Secret('test-token-account-forwarding');
 const ACCOUNTS = ['main', 'alt'] as const;
 
 /** Two holder names the rendezvous hash splits the two accounts between (one each). */
@@ -44,8 +64,10 @@ describe('account service, per-account ownership (nats-redis)', () => {
   let backend: TestBackend | undefined;
   let hub: PaperVenueHub | undefined;
   const services: AccountService[] = [];
+  const closers: Array<() => Promise<unknown> | unknown> = [];
   let dying: ReturnType<typeof pausable> | undefined;
   afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
     dying?.resume();
     dying = undefined;
     for (const s of services.splice(0)) await s.stop();
@@ -64,7 +86,12 @@ describe('account service, per-account ownership (nats-redis)', () => {
       accounts: ACCOUNTS.map((accountId) => ({ venueId: 'paper', accountId, deposit: '100000' })),
     });
     hub = h;
-    const replica = (holder: string, store: StateStore = b.state) => {
+    const replica = (
+      holder: string,
+      store: StateStore = b.state,
+      forward?: AccountForwarding,
+      overrides: { maxReplicas?: number; leaseRenewIntervalMs?: number } = {},
+    ) => {
       const health = new HealthRegistry({ nowMs: () => h.nowMs });
       const service = buildAccountService({
         log: b.log,
@@ -79,8 +106,14 @@ describe('account service, per-account ownership (nats-redis)', () => {
         }),
         nowMs: () => h.nowMs,
         source: holder,
-        config: { ...TEST_SETTINGS, ownership: 'per_account', leaseTtlMs: TTL_MS, leaseRenewIntervalMs: 10 },
-        lease: { store, holder },
+        config: {
+          ...TEST_SETTINGS,
+          ownership: 'per_account',
+          leaseTtlMs: TTL_MS,
+          leaseRenewIntervalMs: 10,
+          ...overrides,
+        },
+        lease: { store, holder, ...(forward ? { forward } : {}) },
       });
       services.push(service);
       return { service, health };
@@ -100,7 +133,38 @@ describe('account service, per-account ownership (nats-redis)', () => {
       const [p] = svc.positions({ venue: 'paper', account, instrument: BTC });
       return p?.source === 'projection' ? p.size.toFixed() : undefined;
     };
-    return { replica, trade, venueSize, projectedSize };
+    /** A replica behind its own gRPC server, forwarding reads for accounts it does not own. */
+    const servedReplica = async (
+      holder: string,
+      store: StateStore = b.state,
+      overrides: { maxReplicas?: number; leaseRenewIntervalMs?: number } = {},
+    ) => {
+      const port = await freePort();
+      const r = replica(
+        holder,
+        store,
+        { address: `127.0.0.1:${port}`, authToken: TOKEN, timeoutMs: 5_000 },
+        overrides,
+      );
+      await r.service.start();
+      const server: RunningGrpcServer = await startGrpcServer({
+        host: '127.0.0.1',
+        port,
+        services: [r.service.grpc],
+        protoFiles: ['perpmesh/v1/account.proto'],
+        includeDirs: [PROTO_DIR],
+        authToken: TOKEN,
+        logger: createLogger({ service: 'account', level: 'silent' }),
+        health: r.health,
+      });
+      closers.push(() => server.close(100));
+      const client = new AccountServiceClient(server.address, grpc.credentials.createInsecure(), {
+        interceptors: [bearerAuthInterceptor(TOKEN)],
+      });
+      closers.push(() => client.close());
+      return { ...r, server, client };
+    };
+    return { replica, servedReplica, trade, venueSize, projectedSize };
   }
 
   test('each replica owns one account; the survivor takes a dead one’s account within the TTL, its projection continues', async () => {
@@ -112,7 +176,6 @@ describe('account service, per-account ownership (nats-redis)', () => {
     await a.service.start();
     const b = replica(holderB, dead.store);
     await b.service.start();
-    const ownedOf = (svc: AccountService) => svc.summary().map((s) => s.account);
     await eventually('one account each', () => {
       assert.deepEqual(ownedOf(a.service), ['main']);
       assert.deepEqual(ownedOf(b.service), ['alt']);
@@ -193,23 +256,126 @@ describe('account service, per-account ownership (nats-redis)', () => {
     const b = replica(holderB);
     await b.service.start();
     await eventually('b owns alt', () => {
-      assert.deepEqual(
-        b.service.summary().map((s) => s.account),
-        ['alt'],
-      );
+      assert.deepEqual(ownedOf(b.service), ['alt']);
       return true;
     });
     await b.service.stop();
     // No clock move: the released leases are taken on a's next rounds, not after the TTL.
     await eventually('a owns both', () => {
-      assert.deepEqual(
-        a.service
-          .summary()
-          .map((s) => s.account)
-          .sort(),
-        ['alt', 'main'],
-      );
+      assert.deepEqual(ownedOf(a.service).sort(), ['alt', 'main']);
       return true;
     });
   });
+
+  test('over gRPC, either replica answers for both accounts (forwarded to the owner); after the owner stops, the new owner answers', async () => {
+    const { servedReplica, trade, venueSize } = await setup();
+    const [holderA, holderB] = splittingHolders();
+    const a = await servedReplica(holderA);
+    const b = await servedReplica(holderB);
+    await eventually('one account each', () => {
+      assert.deepEqual(ownedOf(a.service), ['main']);
+      assert.deepEqual(ownedOf(b.service), ['alt']);
+      return true;
+    });
+    await trade('main', 'main-1', '0.01');
+    await trade('alt', 'alt-1', '0.02');
+    const expected = { main: (await venueSize('main')) ?? '', alt: (await venueSize('alt')) ?? '' };
+    assert.ok(expected.main && expected.alt, 'both accounts hold a position');
+    const sameSize = (size: string | undefined, want: string) =>
+      size !== undefined && dec(size).eq(dec(want));
+
+    const positionVia = async (client: AccountServiceClient, account: 'main' | 'alt') => {
+      const res = await unary<GetPositionsResponse>(client, 'getPositions', {
+        venue: 'paper',
+        account,
+        instrument: BTC,
+      });
+      const views = res.positions.filter((v) => v.position?.account === account);
+      assert.equal(views.length, res.positions.length, 'only the account asked for');
+      return views.find((v) => v.position?.instrument === BTC)?.position?.size;
+    };
+    for (const [via, client] of [
+      ['a', a.client],
+      ['b', b.client],
+    ] as const) {
+      for (const account of ACCOUNTS) {
+        await eventually(`${account} through ${via} answers the owner's projection`, async () =>
+          sameSize(await positionVia(client, account), expected[account]),
+        );
+        const balances = await unary<GetBalancesResponse>(client, 'getBalances', { venue: 'paper', account });
+        assert.ok(balances.balances.length > 0, `${account} balances through ${via}`);
+        assert.ok(balances.balances.every((v) => v.balance?.account === account));
+      }
+      // Every account, gathered from both owners, with totals over both.
+      const all = await unary<GetAccountSummaryResponse>(client, 'getAccountSummary', {
+        venue: '',
+        account: '',
+      });
+      assert.deepEqual(all.accounts.map((x) => x.account).sort(), ['alt', 'main'], `summary through ${via}`);
+      assert.equal(all.totals.length, 1);
+      assert.ok(
+        dec(all.totals[0]?.equity ?? '0').eq(all.accounts.reduce((sum, x) => sum.plus(x.equity), dec(0))),
+      );
+    }
+
+    // b stops (its server too): a owns alt and answers it itself.
+    await b.server.close(100);
+    await b.service.stop();
+    await eventually('alt through a answers after b stopped', async () =>
+      sameSize(await positionVia(a.client, 'alt').catch(() => undefined), expected.alt),
+    );
+    assert.deepEqual(ownedOf(a.service).sort(), ['alt', 'main']);
+  });
+
+  test('while nobody holds an account (its owner died, the lease lapsed, no one took it yet) a read for it is UNAVAILABLE naming it, not NOT_FOUND', async () => {
+    const { servedReplica } = await setup();
+    const dead = pausable((backend as TestBackend).state);
+    dying = dead;
+    // b takes the one member slot and owns both; a gets no slot and its next round is ~10 s
+    // away: it cannot take the accounts over during the test.
+    const b = await servedReplica('account/b', dead.store, { maxReplicas: 1 });
+    const a = await servedReplica('account/a', undefined, {
+      maxReplicas: 1,
+      leaseRenewIntervalMs: TTL_MS - 1,
+    });
+    assert.deepEqual(ownedOf(b.service).sort(), ['alt', 'main']);
+    const viaA = await unary<GetBalancesResponse>(a.client, 'getBalances', {
+      venue: 'paper',
+      account: 'main',
+    });
+    assert.ok(viaA.balances.length > 0, 'forwarded to b while it owns main');
+
+    dead.pause(); // b renews nothing
+    (hub as PaperVenueHub).advanceTo(T0 + TTL_MS + 1);
+    await assert.rejects(
+      unary(a.client, 'getPositions', { venue: 'paper', account: 'main', instrument: '' }),
+      (err: grpc.ServiceError) =>
+        err.code === grpc.status.UNAVAILABLE &&
+        err.details.includes('paper/main') &&
+        err.details.includes('ownership is moving'),
+    );
+    // A read over every account fails the same way rather than leaving accounts out.
+    await assert.rejects(
+      unary(a.client, 'getAccountSummary', { venue: '', account: '' }),
+      (err: grpc.ServiceError) =>
+        err.code === grpc.status.UNAVAILABLE && /ownership is moving/.test(err.details),
+    );
+  });
 });
+
+/** The accounts a replica answers for itself (those it owns). */
+function ownedOf(svc: AccountService): string[] {
+  return svc.summary().map((s) => s.account);
+}
+
+function unary<Res>(
+  client: AccountServiceClient,
+  method: 'getBalances' | 'getPositions' | 'getAccountSummary',
+  request: object,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    (
+      client[method] as unknown as (r: object, cb: (err: grpc.ServiceError | null, res: Res) => void) => void
+    ).call(client, request, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}

@@ -11,27 +11,59 @@
  *   lapsed (`leaseTtl` after the last good round), then stops them all: another replica may
  *   own them by then. Writes of a stale owner are fenced as in single mode (compare-and-set
  *   projection saves, fact ids).
- * - Queries for an account another replica owns answer AccountNotOwnedError (NOT_FOUND)
- *   naming it: balances and venue positions live in the owner's memory, not in the store.
+ * - Reads over gRPC for an account another replica owns are forwarded to the holder of its
+ *   lease (forwarding.ts; balances and venue positions live in the owner's memory, not in the
+ *   store); a read over every account gathers each account from its owner. Nobody holding it
+ *   (a takeover in progress): AccountOwnershipMovingError (UNAVAILABLE). Without forwarding,
+ *   and for a forwarded call, an account owned elsewhere answers AccountNotOwnedError
+ *   (NOT_FOUND) naming the stored lease holder.
  * - Without `lease` (one process, the embedded runner) this replica owns every pair.
  */
+import type {
+  AccountServiceClient,
+  AccountServiceServer,
+  AccountSummary,
+  GetAccountSummaryRequest,
+  GetAccountSummaryResponse,
+  GetBalancesRequest,
+  GetBalancesResponse,
+  GetPositionsRequest,
+  GetPositionsResponse,
+} from '@perpmesh/contracts';
 import type { EpochMs } from '@perpmesh/core';
 import { errorText, ValidationError } from '@perpmesh/core';
-import { type SharedLeaseRound, SharedLeases } from '@perpmesh/state';
+import { type GrpcCallContext, grpcHandlers, type PeerUnary } from '@perpmesh/runtime';
+import { ReplicaAddresses, type SharedLeaseRound, SharedLeases } from '@perpmesh/state';
 import type { VenueDirectory, VenuePort } from '@perpmesh/venues';
 import { PORT_READINESS_REFRESH_MS, PortReadinessMirror } from '@perpmesh/venues';
 import type { AccountSettings } from './config.js';
-import { AccountNotOwnedError } from './errors.js';
+import { AccountNotOwnedError, AccountOwnershipMovingError } from './errors.js';
+import {
+  ACCOUNT_ADDRESS_SCOPE,
+  type AccountForwarding,
+  AccountRouter,
+  deadlineMs,
+  isForwardedAccountCall,
+} from './forwarding.js';
 import { type AccountMetrics, accountMetrics } from './metrics.js';
 import type { OwnedAccount } from './projectors.js';
 import type { AccountSummaryReading, BalanceReading, PositionReading } from './readings.js';
+import { summaryTotals } from './readings.js';
 import {
   type AccountFilter,
   type AccountService,
   type AccountServiceDeps,
   accountComponents,
   accountGrpcOf,
+  filterOf,
 } from './service.js';
+import {
+  balanceViewToProto,
+  positionViewToProto,
+  summaryFromProto,
+  summaryToProto,
+  totalsToProto,
+} from './wire.js';
 
 /** Lease scopes of per-account ownership; the names are `<consumerName>` + slot / pair. */
 export const ACCOUNT_MEMBER_SCOPE = 'account-member';
@@ -84,6 +116,9 @@ class PerAccountService implements AccountService {
   /** pair key → the running service of an owned account. */
   readonly #owners = new Map<string, AccountService>();
   readonly #portReadiness: PortReadinessMirror;
+  readonly #forwarding: AccountForwarding | undefined;
+  readonly #addresses: ReplicaAddresses | undefined;
+  readonly #router: AccountRouter | undefined;
   #state: 'idle' | 'running' | 'stopped' = 'idle';
   #timer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
@@ -123,7 +158,24 @@ class PerAccountService implements AccountService {
       ports: () => [...this.#ports.values()],
       nowMs: deps.nowMs,
     });
-    this.grpc = accountGrpcOf(this, deps.logger);
+    this.#forwarding = deps.lease?.forward;
+    if (this.#leases !== undefined && deps.lease?.forward !== undefined) {
+      const leases = this.#leases;
+      this.#addresses = new ReplicaAddresses(
+        deps.lease.store,
+        `${ACCOUNT_ADDRESS_SCOPE}:${settings.consumerName}`,
+      );
+      this.#router = new AccountRouter({
+        ...this.#forwarding,
+        addresses: this.#addresses,
+        liveMembers: () => leases.members,
+      });
+    }
+    const local = accountGrpcOf(this, deps.logger);
+    this.grpc = {
+      definition: local.definition,
+      implementation: this.#grpcImplementation(local.implementation),
+    };
   }
 
   get active(): boolean {
@@ -144,6 +196,9 @@ class PerAccountService implements AccountService {
       return;
     }
     this.#deps.health.register(accountComponents.lease, 'account leases: first round pending');
+    // Registered before the first round: the others can forward to us as soon as we own an account.
+    const address = this.#forwarding?.address;
+    if (address !== undefined) await this.#addresses?.register(this.#leases.holder, address);
     this.#watchdog = setInterval(() => void this.#checkHungRound(), this.settings.leaseRenewIntervalMs);
     this.#watchdog.unref();
     // The first round completes before start() returns: a lone replica owns everything at once.
@@ -298,7 +353,108 @@ class PerAccountService implements AccountService {
         'account lease release failed; they lapse after the TTL',
       );
     });
+    const address = this.#forwarding?.address;
+    if (address !== undefined && this.#leases) {
+      await this.#addresses?.unregister(this.#leases.holder, address).catch((err: unknown) => {
+        this.#deps.logger.warn({ err: errorText(err) }, 'account address unregister failed');
+      });
+    }
+    this.#router?.close();
     if (this.#leases) this.#deps.health.notReady(accountComponents.lease, 'account lease: service stopped');
+  }
+
+  /**
+   * The gRPC reads: each account from its owner (forwarded when another replica owns it);
+   * venue readiness is every port's, tracked by every replica.
+   */
+  #grpcImplementation(local: AccountServiceServer): AccountServiceServer {
+    const h = grpcHandlers({ logger: this.#deps.logger });
+    return {
+      getVenueReadiness: local.getVenueReadiness,
+      getBalances: h.unary(async (req: GetBalancesRequest, ctx) => {
+        const { mine, theirs } = await this.#gather(
+          req,
+          ctx,
+          (c) => c.getBalances.bind(c) as PeerUnary<GetBalancesRequest, GetBalancesResponse>,
+        );
+        return {
+          balances: [
+            ...mine.flatMap((f) => this.balances(f).map(balanceViewToProto)),
+            ...theirs.flatMap((r) => r.balances),
+          ],
+        };
+      }),
+      getPositions: h.unary(async (req: GetPositionsRequest, ctx) => {
+        const { mine, theirs } = await this.#gather(
+          req,
+          ctx,
+          (c) => c.getPositions.bind(c) as PeerUnary<GetPositionsRequest, GetPositionsResponse>,
+        );
+        return {
+          positions: [
+            ...mine.flatMap((f) => this.positions(f).map(positionViewToProto)),
+            ...theirs.flatMap((r) => r.positions),
+          ],
+        };
+      }),
+      getAccountSummary: h.unary(async (req: GetAccountSummaryRequest, ctx) => {
+        const { mine, theirs } = await this.#gather(
+          req,
+          ctx,
+          (c) =>
+            c.getAccountSummary.bind(c) as PeerUnary<GetAccountSummaryRequest, GetAccountSummaryResponse>,
+        );
+        const readings = [
+          ...mine.flatMap((f) => this.summary(f)),
+          ...theirs.flatMap((r) => r.accounts.map(summaryFromProto)),
+        ];
+        const accounts: AccountSummary[] = readings.map(summaryToProto);
+        return { accounts, totals: summaryTotals(readings).map(totalsToProto) };
+      }),
+    };
+  }
+
+  /**
+   * The accounts `req` names, split: `mine` (one filter per account this replica owns) and
+   * `theirs` (the answers of the owners of the others, asked in parallel, one call per
+   * account). A forwarded call, or one without forwarding, answers from this replica only:
+   * an account it names that another replica owns is NOT_FOUND naming the stored holder.
+   */
+  async #gather<Req extends { venue: string; account: string }, Res>(
+    req: Req,
+    ctx: GrpcCallContext,
+    method: (c: AccountServiceClient) => PeerUnary<Req, Res>,
+  ): Promise<{ mine: AccountFilter[]; theirs: Res[] }> {
+    const filter = filterOf(req);
+    const mine: AccountFilter[] = [];
+    const asks: Promise<Res>[] = [];
+    const router = isForwardedAccountCall(ctx.metadata) ? undefined : this.#router;
+    for (const port of this.#configuredFor(filter)) {
+      const key = pairKeyOf(port.venue, port.account);
+      const pairFilter = { ...filter, venue: port.venue, account: port.account };
+      if (this.#owners.has(key)) {
+        mine.push(pairFilter);
+        continue;
+      }
+      const holder = await this.#leases?.currentOwner(key);
+      if (router === undefined || this.#leases === undefined) {
+        // A list over every account answers ours; one account named answers who has it.
+        if (filter.account) throw new AccountNotOwnedError(port.venue, port.account, holder);
+        continue;
+      }
+      // Nobody holds it, or we hold its lease but its owner has not started yet.
+      if (holder === undefined || holder === this.#leases.holder)
+        throw new AccountOwnershipMovingError(port.venue, port.account);
+      asks.push(
+        router.ask(
+          holder,
+          method,
+          { ...req, venue: port.venue, account: port.account },
+          deadlineMs(ctx.deadline),
+        ),
+      );
+    }
+    return { mine, theirs: await Promise.all(asks) };
   }
 
   /**
@@ -306,6 +462,19 @@ class PerAccountService implements AccountService {
    * the replica that should have it; an unknown venue or account: a ValidationError.
    */
   #ownersFor(filter: AccountFilter): AccountService[] {
+    const owners: AccountService[] = [];
+    for (const port of this.#configuredFor(filter)) {
+      const key = pairKeyOf(port.venue, port.account);
+      const owner = this.#owners.get(key);
+      if (owner) owners.push(owner);
+      else if (filter.account)
+        throw new AccountNotOwnedError(port.venue, port.account, this.#leases?.expectedOwner(key));
+    }
+    return owners;
+  }
+
+  /** The configured (venue, account) ports `filter` names; an unknown venue or account: a ValidationError. */
+  #configuredFor(filter: AccountFilter): VenuePort[] {
     const configured = [...this.#ports.values()].filter(
       (p) => (!filter.venue || p.venue === filter.venue) && (!filter.account || p.account === filter.account),
     );
@@ -317,15 +486,7 @@ class PerAccountService implements AccountService {
         `unknown account ${JSON.stringify(filter.account)}${filter.venue ? ` on venue ${filter.venue}` : ''}`,
       );
     }
-    const owners: AccountService[] = [];
-    for (const port of configured) {
-      const key = pairKeyOf(port.venue, port.account);
-      const owner = this.#owners.get(key);
-      if (owner) owners.push(owner);
-      else if (filter.account)
-        throw new AccountNotOwnedError(port.venue, port.account, this.#leases?.expectedOwner(key));
-    }
-    return owners;
+    return configured;
   }
 
   balances(filter: AccountFilter = {}): BalanceReading[] {

@@ -74,6 +74,7 @@ import { AcctPublisher } from './acct-publisher.js';
 import { type AccountSettings, type AccountSettingsInput, resolveAccountSettings } from './config.js';
 import { BalanceDriftDetector, DriftDetector, positionSizeObservations } from './drift.js';
 import { AccountStandbyError, BalancesUnavailableError } from './errors.js';
+import type { AccountForwarding } from './forwarding.js';
 import { type AccountMetrics, accountMetrics } from './metrics.js';
 import { buildPerAccountService } from './per-account.js';
 import {
@@ -133,6 +134,8 @@ export interface AccountLeaseDeps {
   readonly store: StateStore;
   /** Who we are, unique per process, e.g. `account/0 pid 4242 3f9a` (never a secret; no '|'). */
   readonly holder: string;
+  /** per_account: how reads for accounts other replicas own reach them (none: NOT_FOUND naming the owner). */
+  readonly forward?: AccountForwarding;
 }
 
 /** Lease scope of the account service; the lease name is its `consumerName`. */
@@ -1116,7 +1119,7 @@ class AccountServiceImpl implements AccountService {
   }
 }
 
-function filterOf(req: { venue: string; account: string; instrument?: string }): AccountFilter {
+export function filterOf(req: { venue: string; account: string; instrument?: string }): AccountFilter {
   return {
     venue: req.venue || undefined,
     account: req.account || undefined,

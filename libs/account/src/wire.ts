@@ -135,6 +135,29 @@ export function summaryToProto(r: AccountSummaryReading): AccountSummary {
   };
 }
 
+/**
+ * An account summary another replica answered (per_account forwarding), back to a reading so
+ * the totals sum every owner's accounts. Its PnL arrives rounded for the report.
+ */
+export function summaryFromProto(s: AccountSummary): AccountSummaryReading {
+  return {
+    venue: s.venue,
+    account: s.account,
+    currency: s.currency,
+    equity: decimalFromWire(s.equity, 'equity'),
+    available: decimalFromWire(s.available, 'available'),
+    unrealizedPnl: decimalFromWire(s.unrealizedPnl, 'unrealized_pnl'),
+    realizedPnl: decimalFromWire(s.realizedPnl, 'realized_pnl'),
+    fees: decimalFromWire(s.fees, 'fees'),
+    funding: decimalFromWire(s.funding, 'funding'),
+    openPositions: s.openPositions,
+    openOrders: s.openOrders,
+    asOfMs: s.asOfMs,
+    stale: s.stale,
+    ageMs: s.ageMs,
+  };
+}
+
 export function totalsToProto(t: SummaryTotals): AccountTotals {
   return {
     currency: t.currency,

@@ -11,6 +11,7 @@ import {
   fundingFromWire,
   fundingPaymentToProto,
   positionToProto,
+  summaryFromProto,
   summaryToProto,
 } from './wire.js';
 
@@ -148,6 +149,34 @@ describe('readings and facts out', () => {
     assert.equal(s.openOrders, 0);
     assert.equal(s.fees, '0.3');
     assert.equal(s.funding, '-0.2');
+  });
+
+  test('a summary another replica answered reads back as the reading it was (totals sum it)', () => {
+    const reading = {
+      venue: 'paper',
+      account: 'alt',
+      currency: 'USDC',
+      equity: dec('1000.5'),
+      available: dec('900'),
+      unrealizedPnl: dec('1.25'),
+      realizedPnl: dec('-0.5'),
+      fees: dec('0.3'),
+      funding: dec('-0.2'),
+      openPositions: 1,
+      openOrders: 2,
+      asOfMs: T0,
+      ageMs: 5,
+      stale: true,
+    };
+    const back = summaryFromProto(summaryToProto(reading));
+    assert.equal(back.equity.toFixed(), '1000.5');
+    assert.equal(back.unrealizedPnl.toFixed(), '1.25');
+    assert.equal(back.realizedPnl.toFixed(), '-0.5');
+    assert.deepEqual(
+      { ...back, equity: 0, available: 0, unrealizedPnl: 0, realizedPnl: 0, fees: 0, funding: 0 },
+      { ...reading, equity: 0, available: 0, unrealizedPnl: 0, realizedPnl: 0, fees: 0, funding: 0 },
+    );
+    assert.throws(() => summaryFromProto({ ...summaryToProto(reading), equity: 'x' }), /equity/);
   });
 
   test('a funding payment’s side comes from the signed size; drift carries both values', () => {

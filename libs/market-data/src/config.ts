@@ -5,7 +5,14 @@
  */
 import { hostname } from 'node:os';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { durationMs, listenHostSchema, portSchema, type Secret } from '@perpmesh/runtime';
+import {
+  ADVERTISE_ADDRESS_PATTERN,
+  advertisedGrpcAddress,
+  durationMs,
+  listenHostSchema,
+  portSchema,
+  type Secret,
+} from '@perpmesh/runtime';
 import { z } from 'zod';
 import { MD_FEED_DEFAULTS } from './feed.js';
 import { DEFAULT_MD_FORWARD_TIMEOUT_MS } from './routing.js';
@@ -50,7 +57,7 @@ export const marketDataSectionFields = {
        */
       advertiseAddress: z
         .string()
-        .regex(/^[A-Za-z0-9.:[\]_-]{1,253}:[0-9]{1,5}$/, { error: 'expected host:port' })
+        .regex(ADVERTISE_ADDRESS_PATTERN, { error: 'expected host:port' })
         .optional(),
       /** Bound of one query forwarded to another replica. */
       forwardTimeout: durationMs.default(DEFAULT_MD_FORWARD_TIMEOUT_MS),
@@ -98,12 +105,8 @@ export function marketDataLeasesOf(
   };
 }
 
-/** grpcHost:grpcPort as others dial it; undefined for port 0 (known only once listening). */
 function advertisedAddress(section: MarketDataSection, hostName: string): string | undefined {
-  if (section.grpcPort === 0) return undefined;
-  const wildcard = ['0.0.0.0', '::', '[::]'].includes(section.grpcHost);
-  const host = wildcard ? hostName : section.grpcHost;
-  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${section.grpcPort}`;
+  return advertisedGrpcAddress(section.grpcHost, section.grpcPort, hostName);
 }
 
 export function marketDataTuningOf(section: MarketDataSection): MarketDataTuning {

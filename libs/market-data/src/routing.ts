@@ -17,7 +17,8 @@
  *   execution and strategy clients use). One client per live member's address: a client of a
  *   member that left (lost every lease, or moved to a new address) is closed at the next call.
  */
-import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import {
   type FundingRateView,
   type GetFundingRatesRequest,
@@ -29,40 +30,27 @@ import {
   MarketDataServiceClient,
 } from '@perpmesh/contracts';
 import { errorText, type InstrumentId, type VenueId } from '@perpmesh/core';
-import { bearerAuthInterceptor, GrpcStatusError, type Logger, type Secret } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
+import {
+  callPeer,
+  forwardedMetadata,
+  GrpcStatusError,
+  hasForwardedMarker,
+  type Logger,
+  PeerClients,
+  type PeerUnary,
+  type Secret,
+} from '@perpmesh/runtime';
+import { ReplicaAddresses as SharedReplicaAddresses, type StateStore } from '@perpmesh/state';
 
 export const MD_ADDRESS_SCOPE = 'md-address';
 /** Metadata key marking a call one replica forwarded to another (never forwarded again). */
 export const MD_FORWARDED_METADATA = 'perpmesh-md-forwarded';
 export const DEFAULT_MD_FORWARD_TIMEOUT_MS = 2_000;
-/** The address record outlives a crashed holder's leases; nobody asks for it once they lapse. */
-const ADDRESS_KEY_TTL_MS = 86_400_000;
 
-/** Where a replica's gRPC server is reached, in the state store under its holder name. */
-export class ReplicaAddresses {
-  readonly #store: StateStore;
+/** Where a market-data replica's gRPC server is reached (@perpmesh/state ReplicaAddresses, `md-address`). */
+export class ReplicaAddresses extends SharedReplicaAddresses {
   constructor(store: StateStore) {
-    this.#store = store;
-  }
-
-  async register(holder: string, address: string): Promise<void> {
-    const claim = await this.#store.claimIdempotencyKey(
-      MD_ADDRESS_SCOPE,
-      holder,
-      address,
-      ADDRESS_KEY_TTL_MS,
-    );
-    if (!claim.claimed && claim.existingValue !== address)
-      await this.#store.updateIdempotencyValue(MD_ADDRESS_SCOPE, holder, claim.existingValue, address);
-  }
-
-  addressOf(holder: string): Promise<string | undefined> {
-    return this.#store.getIdempotencyKey(MD_ADDRESS_SCOPE, holder);
-  }
-
-  async unregister(holder: string, address: string): Promise<void> {
-    await this.#store.releaseIdempotencyKey(MD_ADDRESS_SCOPE, holder, address);
+    super(store, MD_ADDRESS_SCOPE);
   }
 }
 
@@ -75,7 +63,7 @@ export interface ReplicaMembership {
 
 export interface MarketDataRouterOptions {
   readonly membership: ReplicaMembership;
-  readonly addresses: ReplicaAddresses;
+  readonly addresses: SharedReplicaAddresses;
   readonly logger: Logger;
   /** The services' `auth.token`: replicas call each other like any client. */
   readonly authToken?: Secret;
@@ -85,28 +73,23 @@ export interface MarketDataRouterOptions {
 }
 
 export function isForwardedCall(metadata: Metadata | undefined): boolean {
-  return (metadata?.get(MD_FORWARDED_METADATA).length ?? 0) > 0;
+  return hasForwardedMarker(metadata, MD_FORWARDED_METADATA);
 }
 
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: (err: ServiceError | null, response: Res) => void,
-) => unknown;
-
-interface PeerClient {
-  readonly holder: string;
-  readonly client: MarketDataServiceClient;
-}
+type Unary<Req, Res> = PeerUnary<Req, Res>;
 
 export class MarketDataRouter {
   readonly #o: MarketDataRouterOptions;
-  /** By address; at most one per live member (see #client). */
-  readonly #clients = new Map<string, PeerClient>();
+  readonly #peers: PeerClients<MarketDataServiceClient>;
 
   constructor(options: MarketDataRouterOptions) {
     this.#o = options;
+    this.#peers = new PeerClients({
+      clientClass: MarketDataServiceClient,
+      liveMembers: () => options.membership.members,
+      authToken: options.authToken,
+      channelCredentials: options.channelCredentials,
+    });
   }
 
   /** The book from the pair's owner; `notHere` when no other live replica holds it. */
@@ -168,13 +151,12 @@ export class MarketDataRouter {
   }
 
   close(): void {
-    for (const c of this.#clients.values()) c.client.close();
-    this.#clients.clear();
+    this.#peers.close();
   }
 
   /** The addresses this replica holds a client for (tests). */
   get peerAddresses(): string[] {
-    return [...this.#clients.keys()];
+    return this.#peers.addresses;
   }
 
   /** Asks `members` (default: every other live member), leaving out and logging who fails. */
@@ -206,49 +188,15 @@ export class MarketDataRouter {
     const address = await this.#o.addresses.addressOf(holder);
     if (address === undefined)
       throw new GrpcStatusError(status.UNAVAILABLE, `market-data replica ${holder} registered no address`);
-    const metadata = new Metadata();
-    metadata.set(MD_FORWARDED_METADATA, '1');
     const timeoutMs = this.#o.timeoutMs ?? DEFAULT_MD_FORWARD_TIMEOUT_MS;
-    return new Promise<Res>((resolve, reject) => {
-      method(this.#client(holder, address))(
-        request,
-        metadata,
-        { deadline: new Date(Date.now() + timeoutMs) },
-        (err, res) => {
-          if (!err) resolve(res);
-          // The owner's own answer (NOT_FOUND, UNAVAILABLE: not synced, ...), saying who gave it.
-          else reject(new GrpcStatusError(err.code, `${err.details} (from market-data replica ${holder})`));
-        },
-      );
-    });
-  }
-
-  /**
-   * The client of `holder` at `address`. Closes, first, the clients of holders that are no
-   * longer live members and any older client of this holder at another address: the cache
-   * never outgrows the live members.
-   */
-  #client(holder: string, address: string): MarketDataServiceClient {
-    const live = new Set(this.#o.membership.members);
-    for (const [at, peer] of this.#clients) {
-      if (at === address || (live.has(peer.holder) && peer.holder !== holder)) continue;
-      peer.client.close();
-      this.#clients.delete(at);
-    }
-    let peer = this.#clients.get(address);
-    if (peer === undefined || peer.holder !== holder) {
-      peer?.client.close();
-      peer = {
-        holder,
-        client: new MarketDataServiceClient(
-          address,
-          this.#o.channelCredentials ?? credentials.createInsecure(),
-          this.#o.authToken === undefined ? {} : { interceptors: [bearerAuthInterceptor(this.#o.authToken)] },
-        ),
-      };
-      this.#clients.set(address, peer);
-    }
-    return peer.client;
+    // The owner's own answer (NOT_FOUND, UNAVAILABLE: not synced, ...), saying who gave it.
+    return callPeer(
+      method(this.#peers.client(holder, address)),
+      request,
+      forwardedMetadata(MD_FORWARDED_METADATA),
+      new Date(Date.now() + timeoutMs),
+      `market-data replica ${holder}`,
+    );
   }
 }
 

@@ -118,6 +118,8 @@ export interface GrpcCallContext {
   readonly peer: string;
   /** `/package.Service/Method`. */
   readonly method: string;
+  /** The caller's deadline (Infinity: none); a call forwarded to a peer keeps it. */
+  readonly deadline: grpc.Deadline;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: GrpcCallContext) => Promise<Res> | Res;
@@ -149,6 +151,7 @@ function callContext(call: AnyServerCall): { ctx: GrpcCallContext; abort: AbortC
     metadata: call.metadata,
     peer: call.getPeer(),
     method: call.getPath(),
+    deadline: call.getDeadline(),
   };
   return { ctx, abort };
 }

@@ -116,4 +116,15 @@ export {
   withoutDuplicateKeys,
 } from './logger.js';
 export { type CreateMetricsOptions, createMetrics, type ServiceMetrics } from './metrics.js';
+export {
+  ADVERTISE_ADDRESS_PATTERN,
+  advertisedGrpcAddress,
+  callPeer,
+  forwardedMetadata,
+  hasForwardedMarker,
+  type PeerClientConstructor,
+  PeerClients,
+  type PeerClientsOptions,
+  type PeerUnary,
+} from './peer-clients.js';
 export { isSecret, REDACTED, Secret } from './secret.js';

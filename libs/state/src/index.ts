@@ -41,6 +41,7 @@ export {
   RedisStateStore,
   type RedisStateStoreOptions,
 } from './redis-store.js';
+export { ReplicaAddresses } from './replica-addresses.js';
 export {
   fmix32,
   fnv1a32,

@@ -1,0 +1,95 @@
+/**
+ * per_account ownership behind one Service: a read naming an account another replica owns is
+ * forwarded to the holder of its `account-owner` lease (the stored holder, not the hash), the
+ * way market data forwards a pair (@perpmesh/runtime PeerClients, @perpmesh/state
+ * ReplicaAddresses).
+ *
+ * - Each replica registers its gRPC address under its holder name (`account-address:<consumerName>`).
+ * - A forwarded call carries `perpmesh-account-forwarded`: its receiver answers from its own
+ *   accounts only (NOT_FOUND naming the stored holder otherwise), so a call travels one hop.
+ * - The forwarded call keeps the caller's deadline (bounded by `forwardTimeout`), carries the
+ *   services' `auth.token` (the token every caller presents) and uses TLS when the `tls`
+ *   section configures it for clients.
+ */
+import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { AccountServiceClient } from '@perpmesh/contracts';
+import {
+  callPeer,
+  forwardedMetadata,
+  GrpcStatusError,
+  hasForwardedMarker,
+  PeerClients,
+  type PeerUnary,
+  type Secret,
+} from '@perpmesh/runtime';
+import type { ReplicaAddresses } from '@perpmesh/state';
+
+export const ACCOUNT_ADDRESS_SCOPE = 'account-address';
+/** Metadata key marking a call one account replica forwarded to another (never forwarded again). */
+export const ACCOUNT_FORWARDED_METADATA = 'perpmesh-account-forwarded';
+export const DEFAULT_ACCOUNT_FORWARD_TIMEOUT_MS = 2_000;
+
+/** How this replica is reached and reaches the others (per_account ownership with a lease). */
+export interface AccountForwarding {
+  /** `host:port` the other replicas dial; without it none can forward to this one. */
+  readonly address?: string | undefined;
+  readonly authToken?: Secret | undefined;
+  readonly channelCredentials?: ChannelCredentials | undefined;
+  /** Bound of one forwarded call (the caller's deadline, when sooner, wins). */
+  readonly timeoutMs?: number | undefined;
+}
+
+export function isForwardedAccountCall(metadata: Metadata | undefined): boolean {
+  return hasForwardedMarker(metadata, ACCOUNT_FORWARDED_METADATA);
+}
+
+export interface AccountRouterOptions extends AccountForwarding {
+  readonly addresses: ReplicaAddresses;
+  /** The live members now (clients of others are closed). */
+  readonly liveMembers: () => readonly string[];
+}
+
+export class AccountRouter {
+  readonly #o: AccountRouterOptions;
+  readonly #peers: PeerClients<AccountServiceClient>;
+
+  constructor(options: AccountRouterOptions) {
+    this.#o = options;
+    this.#peers = new PeerClients({
+      clientClass: AccountServiceClient,
+      liveMembers: options.liveMembers,
+      authToken: options.authToken,
+      channelCredentials: options.channelCredentials,
+    });
+  }
+
+  /** `method` of the replica `holder` with `request`, by `callerDeadline` (ms, Infinity: none) at the latest. */
+  async ask<Req, Res>(
+    holder: string,
+    method: (c: AccountServiceClient) => PeerUnary<Req, Res>,
+    request: Req,
+    callerDeadlineMs: number,
+  ): Promise<Res> {
+    const address = await this.#o.addresses.addressOf(holder);
+    if (address === undefined)
+      throw new GrpcStatusError(status.UNAVAILABLE, `account replica ${holder} registered no address`);
+    const timeoutMs = this.#o.timeoutMs ?? DEFAULT_ACCOUNT_FORWARD_TIMEOUT_MS;
+    return callPeer(
+      method(this.#peers.client(holder, address)),
+      request,
+      forwardedMetadata(ACCOUNT_FORWARDED_METADATA),
+      new Date(Math.min(callerDeadlineMs, Date.now() + timeoutMs)),
+      `account replica ${holder}`,
+    );
+  }
+
+  close(): void {
+    this.#peers.close();
+  }
+}
+
+/** A gRPC deadline (Date or ms; Infinity: none) as epoch ms. */
+export function deadlineMs(deadline: Date | number): number {
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}
