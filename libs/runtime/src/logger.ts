@@ -163,28 +163,111 @@ function callFieldsOverBindings(
   method.apply(this, args);
 }
 
+/** Nested objects deeper than this in an error's fields are logged as a note. */
+const MAX_ERROR_FIELD_DEPTH = 8;
+
 /**
- * pino's error serializer (type, message and stack with every cause, code, own fields), made
- * safe to print: a field that cannot be turned into JSON (a circular object, a throwing
- * getter) is replaced by a note naming it, so the line keeps the error and its causes
- * instead of collapsing into "unable to serialize, circular reference".
+ * The one error form of every log line (`err`, `error`): `{type, message, stack, code?,
+ * details?, ...own fields, aggregateErrors?, cause?}` as plain JSON data. Message and stack
+ * carry every cause (pino's form); `cause` repeats the cause's own fields (a grpc status's
+ * code and details) without its stack. Fields become plain data here because pino's
+ * redaction copies objects with their prototype but not their internal slots: a grpc
+ * `Metadata` (a Map inside) copied that way throws from `toJSON`, and the whole field read
+ * "unable to serialize, circular reference". Cycles read `[Circular]`; a field that cannot
+ * be read reads `[not serializable: ...]`; a value that is not an Error keeps its fields under
+ * `value`, where the key-based redaction still reaches them. `Secret`s stay `[REDACTED]`.
  */
 export function serializeError(err: unknown): unknown {
-  const serialized = pino.stdSerializers.err(err as Error) as unknown;
-  if (serialized === null || typeof serialized !== 'object') return serialized;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(serialized)) {
-    let value: unknown;
-    try {
-      value = (serialized as Record<string, unknown>)[key];
-      if (typeof value === 'bigint') value = value.toString();
-      else if (value !== null && typeof value === 'object') JSON.stringify(value);
-    } catch (cause) {
-      value = `[not serializable: ${cause instanceof Error ? cause.message : String(cause)}]`;
-    }
-    out[key] = value;
+  return errorRecord(err, new Set(), true);
+}
+
+function isErrorLike(value: unknown): value is Error {
+  return value !== null && typeof value === 'object' && typeof (value as Error).message === 'string';
+}
+
+function typeName(value: object): string {
+  const ctor = (value as { constructor?: unknown }).constructor;
+  return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'Object';
+}
+
+function errorRecord(err: unknown, ancestors: Set<object>, withStack: boolean): unknown {
+  if (err === null || err === undefined) return err;
+  if (typeof err !== 'object') return { type: typeof err, message: String(err) };
+  if (ancestors.has(err)) return '[Circular]';
+  if (!isErrorLike(err)) {
+    return { type: typeName(err), message: 'not an Error', value: plainValue(err, ancestors, 1) };
   }
-  return out;
+  ancestors.add(err);
+  try {
+    const std = pino.stdSerializers.err(err) as { type?: string; message: string; stack?: string };
+    const out: Record<string, unknown> = { type: std.type, message: std.message };
+    if (withStack) out.stack = std.stack;
+    for (const key in err) {
+      if (key in out || key === 'cause' || key === 'errors') continue;
+      out[key] = fieldValue(() => (err as unknown as Record<string, unknown>)[key], ancestors, 1);
+    }
+    const errors = (err as { errors?: unknown }).errors;
+    if (Array.isArray(errors)) out.aggregateErrors = errors.map((e) => errorRecord(e, ancestors, withStack));
+    const cause = fieldValue(() => (err as { cause?: unknown }).cause, ancestors, 0, true);
+    if (cause !== undefined) out.cause = cause;
+    return out;
+  } finally {
+    ancestors.delete(err);
+  }
+}
+
+function notSerializable(failure: unknown): string {
+  return `[not serializable: ${failure instanceof Error ? failure.message : String(failure)}]`;
+}
+
+/** One field read and made plain; a throwing getter or `toJSON` becomes a note naming the failure. */
+function fieldValue(read: () => unknown, ancestors: Set<object>, depth: number, asCause = false): unknown {
+  try {
+    const value = read();
+    if (!asCause) return plainValue(value, ancestors, depth);
+    return value === undefined ? undefined : errorRecord(value, ancestors, false);
+  } catch (failure) {
+    return notSerializable(failure);
+  }
+}
+
+/** A value as plain JSON data (objects, arrays, strings, numbers, booleans, null). */
+function plainValue(value: unknown, ancestors: Set<object>, depth: number): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'function' || typeof value === 'symbol') return undefined;
+  if (value === null || typeof value !== 'object') return value;
+  if (ancestors.has(value)) return '[Circular]';
+  if (depth > MAX_ERROR_FIELD_DEPTH) return `[${typeName(value)}: too deep]`;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  ancestors.add(value);
+  try {
+    if (typeof toJSON === 'function') {
+      let json: unknown;
+      try {
+        json = toJSON.call(value);
+      } catch (failure) {
+        return notSerializable(failure);
+      }
+      if (json !== value) return plainValue(json, ancestors, depth);
+    }
+    if (isErrorLike(value)) {
+      ancestors.delete(value);
+      return errorRecord(value, ancestors, false);
+    }
+    const items = Array.isArray(value) ? value : value instanceof Set ? [...value] : undefined;
+    if (items) return items.map((item) => plainValue(item, ancestors, depth + 1) ?? null);
+    const out: Record<string, unknown> = {};
+    if (value instanceof Map) {
+      for (const [key, item] of value) out[String(key)] = plainValue(item, ancestors, depth + 1);
+    } else {
+      for (const key of Object.keys(value)) {
+        out[key] = fieldValue(() => (value as Record<string, unknown>)[key], ancestors, depth + 1);
+      }
+    }
+    return out;
+  } finally {
+    ancestors.delete(value);
+  }
 }
 
 /** Cheap test of JSON text: no key can repeat when no `"key":` prefix occurs twice. */

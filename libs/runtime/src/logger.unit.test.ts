@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { Metadata, status } from '@grpc/grpc-js';
 import { createLogger, formatLogEntry, resolveLogFormat, withoutDuplicateKeys } from './logger.js';
 
 /** A destination that keeps what is written: `lines()` are the JSON lines so far. */
@@ -72,10 +73,65 @@ describe('JSON log lines', () => {
     assert.match(line.err.message, /order command not delivered: 14 UNAVAILABLE/);
     assert.match(line.err.stack, /caused by: Error: 14 UNAVAILABLE/);
     assert.equal(line.err.code, 'ORDER_GATEWAY_UNAVAILABLE');
-    assert.match(line.err.details, /^\[not serializable: /);
+    assert.deepEqual(line.err.details, { name: 'loop', self: '[Circular]' });
+    assert.equal(line.err.cause.message, '14 UNAVAILABLE');
     assert.equal(line.err.size, '10');
     assert.equal(line.strategyId, 's1');
     assert.doesNotMatch(out.text(), /unable to serialize/);
+  });
+
+  test('a grpc ServiceError keeps its code and details; its metadata is plain and redacted', () => {
+    const out = captured();
+    const logger = createLogger({ service: 'strategy', destination: out.destination });
+    const metadata = new Metadata();
+    metadata.set('authorization', 'Bearer canary-token');
+    metadata.set('retry-after', '3');
+    // The form @grpc/grpc-js gives a failed call: an Error with its status object's fields.
+    const statusObject = { code: status.UNAVAILABLE, details: 'No connection established', metadata };
+    const grpcError = Object.assign(new Error('14 UNAVAILABLE: No connection established'), statusObject);
+    logger.error({ err: grpcError, strategyId: 's1' }, 'strategy instance failed; retrying');
+    logger.warn({ err: new Error('balances not read', { cause: grpcError }) }, 'balance poll failed');
+    const [direct, wrapped] = out.lines().map((text) => JSON.parse(text));
+    assert.equal(direct.err.code, status.UNAVAILABLE);
+    assert.equal(direct.err.details, 'No connection established');
+    assert.deepEqual(direct.err.metadata['retry-after'], ['3']);
+    assert.equal(direct.err.metadata.authorization, '[REDACTED]');
+    assert.match(wrapped.err.message, /balances not read: 14 UNAVAILABLE/);
+    assert.equal(wrapped.err.cause.code, status.UNAVAILABLE);
+    assert.equal(wrapped.err.cause.details, 'No connection established');
+    assert.equal(wrapped.err.cause.stack, undefined, 'the cause stack is in the top stack already');
+    assert.doesNotMatch(out.text(), /unable to serialize|canary-token/);
+  });
+
+  test('cycles, cause loops, aggregate errors and values that are not Errors stay readable', () => {
+    const out = captured();
+    const logger = createLogger({ service: 'strategy', destination: out.destination });
+    const first = new Error('first');
+    const second = new Error('second', { cause: first });
+    (first as { cause?: unknown }).cause = second;
+    const call: Record<string, unknown> = { path: '/x.Y/Z' };
+    call.self = { call };
+    const aggregate = new AggregateError([new Error('venue a down'), 'venue b down'], 'all venues down');
+    logger.error({ err: Object.assign(first, { call }) }, 'cause loop');
+    logger.error({ err: aggregate }, 'aggregate');
+    logger.error({ err: 'plain text failure' }, 'a string');
+    logger.error({ err: { reason: 'quota', apiKey: 'canary-key', at: new Map([['x', 1n]]) } }, 'an object');
+    const [loop, agg, text, object] = out.lines().map((line) => JSON.parse(line));
+    assert.match(loop.err.cause.message, /^second: first/);
+    assert.equal(loop.err.cause.cause, '[Circular]');
+    assert.deepEqual(loop.err.call, { path: '/x.Y/Z', self: { call: '[Circular]' } });
+    assert.equal(agg.err.type, 'AggregateError');
+    assert.deepEqual(
+      agg.err.aggregateErrors.map((e: { message: string }) => e.message),
+      ['venue a down', 'venue b down'],
+    );
+    assert.deepEqual(text.err, { type: 'string', message: 'plain text failure' });
+    assert.deepEqual(object.err, {
+      type: 'Object',
+      message: 'not an Error',
+      value: { reason: 'quota', apiKey: '[REDACTED]', at: { x: '1' } },
+    });
+    assert.doesNotMatch(out.text(), /unable to serialize|circular reference|canary-key/);
   });
 
   test('a line without repeated keys is passed through untouched', () => {
