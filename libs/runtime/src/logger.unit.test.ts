@@ -86,9 +86,12 @@ describe('JSON log lines', () => {
     const metadata = new Metadata();
     metadata.set('authorization', 'Bearer canary-token');
     metadata.set('retry-after', '3');
-    // The form @grpc/grpc-js gives a failed call: an Error with its status object's fields.
+    // The form @grpc/grpc-js gives a failed call (callErrorFromStatus): an Error with its status
+    // object's fields and the caller's stack as an own field.
     const statusObject = { code: status.UNAVAILABLE, details: 'No connection established', metadata };
-    const grpcError = Object.assign(new Error('14 UNAVAILABLE: No connection established'), statusObject);
+    const message = '14 UNAVAILABLE: No connection established';
+    const stack = `${new Error(message).stack}\nfor call at\n    at caller`;
+    const grpcError = Object.assign(new Error(message), statusObject, { stack });
     logger.error({ err: grpcError, strategyId: 's1' }, 'strategy instance failed; retrying');
     logger.warn({ err: new Error('balances not read', { cause: grpcError }) }, 'balance poll failed');
     const [direct, wrapped] = out.lines().map((text) => JSON.parse(text));
@@ -96,6 +99,7 @@ describe('JSON log lines', () => {
     assert.equal(direct.err.details, 'No connection established');
     assert.deepEqual(direct.err.metadata['retry-after'], ['3']);
     assert.equal(direct.err.metadata.authorization, '[REDACTED]');
+    assert.match(direct.err.stack, /for call at/);
     assert.match(wrapped.err.message, /balances not read: 14 UNAVAILABLE/);
     assert.equal(wrapped.err.cause.code, status.UNAVAILABLE);
     assert.equal(wrapped.err.cause.details, 'No connection established');
