@@ -211,6 +211,11 @@ export interface StartInput extends InputBase {
   readonly kind: 'start';
   readonly openOrders: ReadonlyArray<OrderSnapshot>;
   readonly positions: ReadonlyArray<PositionSnapshot>;
+  /**
+   * Own orders whose PlaceOrder the runtime has not delivered to execution yet (still in its
+   * outbox, sent after the start): not listed anywhere, yet in flight, not done. Absent = none.
+   */
+  readonly unsentOrderIds?: ReadonlyArray<ClientOrderId>;
 }
 
 export type StrategyInput =

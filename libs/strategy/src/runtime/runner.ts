@@ -361,6 +361,8 @@ export class StrategyRunner {
       nowMs: d.nowMs(),
       openOrders: orders.filter((o) => isOwnClientOrderId(this.id, o.clientOrderId)),
       positions: positions.map(positionSnapshot).filter((p) => instruments.has(p.instrument)),
+      // Places the release above could not deliver: in flight, not done (sent on the next release).
+      unsentOrderIds: this.#stepper.unsentOrderIds(),
     });
 
     // Live inputs. EXEC / ACCT resume after what the state has applied.

@@ -12,7 +12,12 @@ import { openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { makeStrategyDecider, parseStrategyConfig } from '../config.js';
 import { BTC, balance, book, market, marketsInput, start, T0 } from '../fixtures.test-helper.js';
 import type { OrderIntent, OrderRef, OrderSnapshot, StrategyInput } from '../model.js';
-import { DRY_RUN_REASON, DryRunRecorder, type OrderGateway } from './gateway.js';
+import {
+  DRY_RUN_REASON,
+  DryRunRecorder,
+  type OrderGateway,
+  OrderGatewayUnavailableError,
+} from './gateway.js';
 import { STRATEGY_STAGES, type StrategyStageObserver, strategyStageObserver } from './metrics.js';
 import { LeaseLostError, type PersistedRecord, projectionName, StrategyStepper } from './stepper.js';
 
@@ -213,6 +218,40 @@ describe('strategy stepper', () => {
     );
     await restored.release();
     assert.ok(gateway.placed.length > 0, 'the restored outbox is sent');
+  });
+
+  test('unsent order ids: the places a release could not deliver, also after a restore; none once sent', async () => {
+    const gateway = new WatchingGateway(store);
+    let reachable = false;
+    const flaky: Pick<OrderGateway, 'place' | 'cancel' | 'dryRun'> = {
+      dryRun: false,
+      place: (intent, correlationId) => {
+        if (!reachable) return Promise.reject(new OrderGatewayUnavailableError('PlaceOrder: unreachable'));
+        return gateway.place(intent, correlationId);
+      },
+      cancel: (ref, correlationId) => gateway.cancel(ref, correlationId),
+    };
+    const s = stepper(flaky);
+    s.begin({ [EXEC]: 0 });
+    for (const input of SETUP) await s.step(input);
+    const outcome = await s.step(start(T0), { stream: EXEC, seq: 1 });
+    const ids = outcome.commands.flatMap((c) => (c.kind === 'place' ? [c.order.clientOrderId] : []));
+    assert.ok(ids.length > 0, 'the grid places at start');
+    assert.deepEqual(s.unsentOrderIds(), ids, 'decided, not yet released');
+    await s.release();
+    assert.deepEqual(s.unsentOrderIds(), ids, 'the failed release delivered none');
+    await s.saveIfDirty();
+
+    const restored = stepper(flaky);
+    assert.equal(await restored.restore(), true);
+    assert.deepEqual(restored.unsentOrderIds(), ids);
+    reachable = true;
+    await restored.release();
+    assert.deepEqual(restored.unsentOrderIds(), []);
+    assert.deepEqual(
+      gateway.placed.map((p) => p.intent.clientOrderId),
+      ids,
+    );
   });
 
   test('compare-and-set: a stale stepper cannot save; its step is undone and reported', async () => {

@@ -29,7 +29,7 @@ import {
   sideToProto,
   timeInForceToProto,
 } from '@perpmesh/contracts';
-import { Decimal, type EpochMs, PerpmeshError } from '@perpmesh/core';
+import { type ClientOrderId, Decimal, type EpochMs, PerpmeshError } from '@perpmesh/core';
 import type { Logger } from '@perpmesh/runtime';
 import { type AppliedSeqs, ProjectionConflictError } from '@perpmesh/state';
 import type { AnyStrategyDecider } from '../config.js';
@@ -133,6 +133,12 @@ export class StrategyStepper {
   /** Decided but not yet fully released. */
   get outbox(): ReadonlyArray<OutboxEntry> {
     return this.#outbox;
+  }
+  /** Client order ids whose PlaceOrder is still in the outbox: decided, not yet delivered to execution. */
+  unsentOrderIds(): ClientOrderId[] {
+    return this.#outbox.flatMap((entry) =>
+      entry.commands.flatMap((c) => (c.kind === 'place' && !c.done ? [c.order.clientOrderId] : [])),
+    );
   }
   /** Something changed since the last save. */
   get dirty(): boolean {

@@ -1,7 +1,9 @@
 /**
  * Start: adopt what the venues show. Saved open orders the venue no longer lists are
  * treated as done (the venue position holds what they filled: their fills reported later
- * do not count twice); open orders the saved book knows are resumed, the rest canceled; the
+ * do not count twice), unless the runtime has not delivered them yet: those are in flight,
+ * kept open and awaited like a listed order (their size is neither sent again nor in the
+ * venue position); open orders the saved book knows are resumed, the rest canceled; the
  * legs of a saved arb that differ from the venue positions take the venues' sizes, and only
  * then is the imbalance judged (a hedged pair stays open; a leading leg is rebalanced by
  * the management rules); positions without a saved arb are adopted as one (opened if they
@@ -34,11 +36,15 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
   );
   // Saved orders the venue no longer lists are over: whatever they filled is in the venue
   // positions read at start (their fills may still be reported); waiting for an answer that
-  // never comes would stall the arb.
+  // never comes would stall the arb. An order the runtime has still to send is not listed
+  // because it is not placed yet: its answer will come.
   const listed = new Set(input.openOrders.map((o) => o.clientOrderId));
-  const missing = Object.values(step.world.orders).filter(
+  const unsent = new Set(input.unsentOrderIds ?? []);
+  const notListed = Object.values(step.world.orders).filter(
     (o) => isOpenOrder(o) && !listed.has(o.clientOrderId),
   );
+  const inFlight = notListed.filter((o) => unsent.has(o.clientOrderId));
+  const missing = notListed.filter((o) => !unsent.has(o.clientOrderId));
   if (missing.length > 0) {
     for (const o of missing) {
       o.status = 'expired';
@@ -56,8 +62,19 @@ export function adoptAtStart(step: ArbStep, input: StartInput): void {
       },
     });
   }
+  if (inFlight.length > 0) {
+    step.decide({
+      kind: 'adopt',
+      reasonCode: 'orders_in_flight_at_start',
+      message: `${inFlight.length} saved order(s) not delivered to execution yet: in flight, their outcome is awaited (their size is not sent again, and counts only as it fills)`,
+      inputs: {
+        client_order_ids: inFlight.map((o) => o.clientOrderId).join(','),
+        action: 'awaited',
+      },
+    });
+  }
   const open = Object.values(step.world.orders).filter(isOpenOrder);
-  const resumed = open.filter((o) => known.has(o.clientOrderId));
+  const resumed = open.filter((o) => known.has(o.clientOrderId) && !inFlight.includes(o));
   if (resumed.length > 0) {
     step.decide({
       kind: 'adopt',

@@ -314,6 +314,94 @@ describe('funding arb: a restart mid-entry (both legs sent, fills not all record
   });
 });
 
+describe('funding arb: a leg order still in flight at a restart (not yet delivered to execution)', () => {
+  const t = T0 + 31_000;
+  const restartAt = t + 1_000;
+  /**
+   * Both legs decided; the short one reached its venue and filled (in the venue position,
+   * its fill not recorded), the long one's PlaceOrder is still in the runtime's outbox: no
+   * venue lists it and its venue is flat.
+   */
+  const restartWithLongInFlight = () => {
+    const entered = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const orders = Object.values(entered.state.world.orders);
+    const short = orders.find((o) => o.venue === A)!;
+    const long = orders.find((o) => o.venue === B)!;
+    const then = spec(decider)
+      .given([], entered.state)
+      .when([
+        start(restartAt, {
+          positions: [position(A, '-0.2', restartAt), position(B, '0', restartAt)],
+          unsentOrderIds: [long.clientOrderId],
+        }),
+        tick(restartAt + 1_000),
+      ]);
+    return { then, short, long };
+  };
+
+  test('at the start the in-flight order is awaited, not done: nothing is topped up or unwound', () => {
+    const { then, short, long } = restartWithLongInFlight();
+    then.thenDecisions([
+      { kind: 'adopt', reasonCode: 'orders_missing_at_start' },
+      { kind: 'adopt', reasonCode: 'orders_in_flight_at_start' },
+      { kind: 'adopt', reasonCode: 'position_mismatch' },
+    ]);
+    const inFlight = then.result.decisions.find((d) => d.reasonCode === 'orders_in_flight_at_start')!;
+    assert.equal(inFlight.inputs.client_order_ids, long.clientOrderId);
+    assert.equal(inFlight.inputs.action, 'awaited');
+    const missing = then.result.decisions.find((d) => d.reasonCode === 'orders_missing_at_start')!;
+    assert.equal(missing.inputs.client_order_ids, short.clientOrderId);
+    assert.equal(then.result.state.world.orders[long.clientOrderId]!.status, 'submitted');
+    const arb = then.result.state.strategy.arbs[BTC]!;
+    assert.equal(arb.phase, 'entering');
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(legSize(arb.long).toFixed(), '0');
+    assert.deepEqual(placed(then.result.commands), [], 'the in-flight order covers the long leg');
+  });
+
+  test('the in-flight order fills after the start: the legs hold it once, the arb opens, no extra order', () => {
+    const { then, short, long } = restartWithLongInFlight();
+    const late = restartAt + 2_000;
+    const after = spec(decider)
+      .given([], then.result.state)
+      .when([
+        ...fullyFilled(long, late, '50000.5', '5'),
+        // The short fill happened before the venues were read: replayed, already in the leg.
+        ...fullyFilled(short, late + 500, '49999.5', '5').map((i) => ({ ...i, tsEventMs: t })),
+        tick(late + 1_000),
+        tick(late + 120_000),
+      ]);
+    const arb = after.result.state.strategy.arbs[BTC]!;
+    assert.equal(arb.phase, 'open');
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(legSize(arb.long).toFixed(), '0.2');
+    assert.equal(arb.long.position.size.toFixed(), '0.2');
+    assert.deepEqual(placed(after.result.commands), [], 'no hedge, no unwind');
+    assert.ok(!after.result.decisions.some((d) => d.kind === 'unwind' || d.kind === 'hedge'));
+  });
+
+  test('the in-flight order is canceled after a partial fill: only the size it did not fill is topped up', () => {
+    const { then, long } = restartWithLongInFlight();
+    const late = restartAt + 2_000;
+    const after = spec(decider)
+      .given([], then.result.state)
+      .when([
+        fill(long, late, '50000.5', '0.05', '1.25'),
+        orderUpdate(long, late, 'canceled', '0.05'),
+        tick(late + 1_000),
+      ]);
+    const arb = after.result.state.strategy.arbs[BTC]!;
+    assert.equal(legSize(arb.short).toFixed(), '-0.2');
+    assert.equal(legSize(arb.long).toFixed(), '0.05');
+    after.thenDecided({ kind: 'hedge', reasonCode: 'lagging_leg_canceled' });
+    const orders = placed(after.result.commands);
+    assert.equal(orders.length, 1, 'one top-up, for what the canceled order left');
+    assert.equal(orders[0]!.venue, B);
+    assert.equal(orders[0]!.side, 'buy');
+    assert.equal(orders[0]!.size.toFixed(), '0.15');
+  });
+});
+
 describe('funding arb: stray positions at start', () => {
   const C = 'paper-c';
   const three = fundingArbDecider(
