@@ -5,6 +5,8 @@ import { dec } from '@perpmesh/core';
 import type { VenueBalance, VenuePosition } from '@perpmesh/venues';
 import {
   applyFillToProjection,
+  applyFundingToProjection,
+  emptyFundingProjection,
   emptyPositionsProjection,
   mergedPosition,
   positionKey,
@@ -171,6 +173,39 @@ describe('projected position readings', () => {
     // The strategy's world takes a snapshot newer than its own fill at T0 + 1.2 s as holding
     // it: dated by the mark (T0 + 1.5 s) it would replace a view that holds the fill.
     assert.equal(reading.asOfMs, T0 + 1_000, 'as of the last fill it holds');
+
+    // Nor does a funding payment settled after that fill.
+    const funding = applyFundingToProjection(emptyFundingProjection(), {
+      venue: 'paper',
+      account: 'main',
+      instrument: BTC,
+      amount: dec('0.5'),
+      fundingTimeMs: T0 + 1_500,
+    }).funding[positionKey('paper', 'main', BTC)];
+    const funded = projectedPositionReading(
+      {
+        merged: mergedPosition('paper', 'main', BTC, storedLong(), funding, dec(111)),
+        confirmedAsOfMs: undefined,
+        venuePosition: undefined,
+        venuePositionsFetched: true,
+      },
+      T0 + 1_600,
+      15_000,
+    );
+    assert.equal(funded.funding.toFixed(), '0.5');
+    assert.equal(funded.asOfMs, T0 + 1_000, 'as of the last fill, not the funding time');
+    // A position with funding and no fills at all: as of its funding.
+    const fundingOnly = projectedPositionReading(
+      {
+        merged: mergedPosition('paper', 'main', BTC, undefined, funding, undefined),
+        confirmedAsOfMs: undefined,
+        venuePosition: undefined,
+        venuePositionsFetched: true,
+      },
+      T0 + 1_600,
+      15_000,
+    );
+    assert.equal(fundingOnly.asOfMs, T0 + 1_500);
   });
 
   test('no event time at all: as of now (not epoch 0)', () => {

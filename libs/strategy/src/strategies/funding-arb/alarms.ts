@@ -124,7 +124,7 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
       // different clocks a fill can look newer than a report that already holds it. The
       // account's next report (every few seconds) is compared instead.
       const reported = step.world.positions[positionKey(leg.venue, leg.account, leg.instrument)];
-      if (reported?.ownFills) continue;
+      if (reported?.ownFills || fillsInFlight(step, leg)) continue;
       const venue = positionSize(step.world, leg.venue, leg.account, leg.instrument);
       const lot = step.world.markets[marketKey(leg.venue, leg.instrument)]?.lotSize ?? arb.lotSize;
       if (venue.minus(legSize(leg)).abs().gte(lot)) {
@@ -143,6 +143,20 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
     }
   }
   return out;
+}
+
+/**
+ * A leg order the venue reported filled beyond the fills we have seen: the leg counts it, but
+ * its exec.fill, and the account's report holding it, are still on their way (the order's
+ * status can come first, e.g. in the venue's answer to the order). Adopted sizes are the
+ * venue's already.
+ */
+function fillsInFlight(step: ArbStep, leg: ArbLeg): boolean {
+  return Object.entries(leg.orders).some(([id, entry]) => {
+    if (entry.inAdoptedSize !== undefined) return false;
+    const order = step.world.orders[id];
+    return order?.filled.gt(order.fillSize) === true;
+  });
 }
 
 function legLiquidation(step: ArbStep, leg: ArbLeg) {
