@@ -122,9 +122,10 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
       // Drift is the account service's own report against the leg. A position our own fills
       // moved since that report is our arithmetic on top of it; across two streams stamped by
       // different clocks a fill can look newer than a report that already holds it. The
-      // account's next report (every few seconds) is compared instead.
+      // account's next report (every few seconds) is compared instead; so it is when own fills
+      // of the report's own millisecond came after it (it may hold only some of them).
       const reported = step.world.positions[positionKey(leg.venue, leg.account, leg.instrument)];
-      if (reported?.ownFills || fillsInFlight(step, leg)) continue;
+      if (reported?.ownFills || reported?.sameMsFills || fillsInFlight(step, leg)) continue;
       const venue = positionSize(step.world, leg.venue, leg.account, leg.instrument);
       const lot = step.world.markets[marketKey(leg.venue, leg.instrument)]?.lotSize ?? arb.lotSize;
       if (venue.minus(legSize(leg)).abs().gte(lot)) {
