@@ -197,6 +197,8 @@ export interface MergedPosition {
   readonly state: PositionState;
   /** Latest event time of the fills and funding behind it; undefined when none. */
   readonly eventAsOfMs: EpochMs | undefined;
+  /** Event time of the latest fill behind its size; undefined when none. */
+  readonly fillsAsOfMs: EpochMs | undefined;
 }
 
 /** The fills position with its funding total and, when known, marked to `markPrice`. */
@@ -223,6 +225,7 @@ export function mergedPosition(
     instrument,
     state,
     eventAsOfMs: times.length === 0 ? undefined : Math.max(...times),
+    fillsAsOfMs: stored?.updatedAtMs,
   };
 }
 

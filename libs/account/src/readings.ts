@@ -233,8 +233,6 @@ export function venuePositionReading(
 export interface ProjectedPositionInputs {
   /** The projections' position, marked (projection.ts `mergedPosition`). */
   readonly merged: MergedPosition;
-  /** When the mark used was true. */
-  readonly markAsOfMs: EpochMs | undefined;
   /** Venue time when the venue last agreed with our size. */
   readonly confirmedAsOfMs: EpochMs | undefined;
   /** The venue's report of the same position, for leverage, liquidation price and its size. */
@@ -244,8 +242,12 @@ export interface ProjectedPositionInputs {
 }
 
 /**
- * A position from our projections (source PROJECTION). As of its latest fill, funding,
- * mark or venue confirmation, whichever is newest; never older figures shown as current.
+ * A position from our projections (source PROJECTION). As of its latest fill or the venue's
+ * confirmation of its size, whichever is newest: the time up to which the size is known to
+ * hold every fill (a funding-only position: its funding time). Never a mark's or a funding
+ * payment's time: one read after a fill the projection has not applied yet would date the
+ * older size past that fill, and a consumer holding the fill (the strategy's world) would
+ * take it as newer (a false account_drift).
  */
 export function projectedPositionReading(
   inputs: ProjectedPositionInputs,
@@ -253,7 +255,7 @@ export function projectedPositionReading(
   staleAfterMs: number,
 ): PositionReading {
   const { merged, venuePosition } = inputs;
-  const asOfMs = latestOf(merged.eventAsOfMs, inputs.markAsOfMs, inputs.confirmedAsOfMs) ?? nowMs;
+  const asOfMs = latestOf(merged.fillsAsOfMs, inputs.confirmedAsOfMs) ?? merged.eventAsOfMs ?? nowMs;
   const s = merged.state;
   return {
     venue: merged.venue,

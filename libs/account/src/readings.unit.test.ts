@@ -5,6 +5,8 @@ import { dec } from '@perpmesh/core';
 import type { VenueBalance, VenuePosition } from '@perpmesh/venues';
 import {
   applyFillToProjection,
+  applyFundingToProjection,
+  emptyFundingProjection,
   emptyPositionsProjection,
   mergedPosition,
   positionKey,
@@ -46,8 +48,8 @@ const venuePosition = (size: string, over: Partial<VenuePosition> = {}): VenuePo
   ...over,
 });
 
-/** A long 1 BTC at 100 from one fill at T0 + 1 s, marked at 110. */
-function projectedLong(markPrice = dec(110)) {
+/** A long 1 BTC at 100 from one fill at T0 + 1 s, as stored. */
+function storedLong() {
   const state = applyFillToProjection(emptyPositionsProjection(), {
     venue: 'paper',
     account: 'main',
@@ -59,14 +61,12 @@ function projectedLong(markPrice = dec(110)) {
     fee: dec('0.1'),
     tsEventMs: T0 + 1_000,
   });
-  return mergedPosition(
-    'paper',
-    'main',
-    BTC,
-    state.positions[positionKey('paper', 'main', BTC)],
-    undefined,
-    markPrice,
-  );
+  return state.positions[positionKey('paper', 'main', BTC)];
+}
+
+/** `storedLong`, marked at 110. */
+function projectedLong(markPrice = dec(110)) {
+  return mergedPosition('paper', 'main', BTC, storedLong(), undefined, markPrice);
 }
 
 describe('freshness', () => {
@@ -120,9 +120,9 @@ describe('venue readings', () => {
 });
 
 describe('projected position readings', () => {
-  test('as of the newest of fill, mark and venue confirmation; venue size only once fetched', () => {
+  test('as of the newest of fill and venue confirmation; venue size only once fetched', () => {
     const merged = projectedLong();
-    const base = { merged, markAsOfMs: undefined, confirmedAsOfMs: undefined, venuePosition: undefined };
+    const base = { merged, confirmedAsOfMs: undefined, venuePosition: undefined };
     const unconfirmed = projectedPositionReading(
       { ...base, venuePositionsFetched: false },
       T0 + 21_000,
@@ -137,7 +137,7 @@ describe('projected position readings', () => {
     assert.equal(unconfirmed.fees.toFixed(), '0.1');
 
     const confirmed = projectedPositionReading(
-      { ...base, markAsOfMs: T0 + 8_000, confirmedAsOfMs: T0 + 9_000, venuePositionsFetched: true },
+      { ...base, confirmedAsOfMs: T0 + 9_000, venuePositionsFetched: true },
       T0 + 21_000,
       15_000,
     );
@@ -155,12 +155,64 @@ describe('projected position readings', () => {
     assert.equal(withVenue.liquidationPrice?.toFixed(), '50');
   });
 
+  test('a mark read after a fill the projection has not applied yet does not date the size past that fill', () => {
+    // The projection holds the fill at T0 + 1 s; a second fill at T0 + 1.2 s is still on its
+    // way to the account when a mark read at T0 + 1.5 s moves the position's valuation.
+    const reading = projectedPositionReading(
+      {
+        merged: mergedPosition('paper', 'main', BTC, storedLong(), undefined, dec(111)),
+        confirmedAsOfMs: undefined,
+        venuePosition: undefined,
+        venuePositionsFetched: true,
+      },
+      T0 + 1_600,
+      15_000,
+    );
+    assert.equal(reading.unrealizedPnl.toFixed(), '11', 'valued at the new mark');
+    assert.equal(reading.size.toFixed(), '1', 'without the fill in flight');
+    // The strategy's world takes a snapshot newer than its own fill at T0 + 1.2 s as holding
+    // it: dated by the mark (T0 + 1.5 s) it would replace a view that holds the fill.
+    assert.equal(reading.asOfMs, T0 + 1_000, 'as of the last fill it holds');
+
+    // Nor does a funding payment settled after that fill.
+    const funding = applyFundingToProjection(emptyFundingProjection(), {
+      venue: 'paper',
+      account: 'main',
+      instrument: BTC,
+      amount: dec('0.5'),
+      fundingTimeMs: T0 + 1_500,
+    }).funding[positionKey('paper', 'main', BTC)];
+    const funded = projectedPositionReading(
+      {
+        merged: mergedPosition('paper', 'main', BTC, storedLong(), funding, dec(111)),
+        confirmedAsOfMs: undefined,
+        venuePosition: undefined,
+        venuePositionsFetched: true,
+      },
+      T0 + 1_600,
+      15_000,
+    );
+    assert.equal(funded.funding.toFixed(), '0.5');
+    assert.equal(funded.asOfMs, T0 + 1_000, 'as of the last fill, not the funding time');
+    // A position with funding and no fills at all: as of its funding.
+    const fundingOnly = projectedPositionReading(
+      {
+        merged: mergedPosition('paper', 'main', BTC, undefined, funding, undefined),
+        confirmedAsOfMs: undefined,
+        venuePosition: undefined,
+        venuePositionsFetched: true,
+      },
+      T0 + 1_600,
+      15_000,
+    );
+    assert.equal(fundingOnly.asOfMs, T0 + 1_500);
+  });
+
   test('no event time at all: as of now (not epoch 0)', () => {
     const flat = mergedPosition('paper', 'main', BTC, undefined, undefined, undefined);
     const r = projectedPositionReading(
       {
         merged: flat,
-        markAsOfMs: undefined,
         confirmedAsOfMs: undefined,
         venuePosition: venuePosition('1'),
         venuePositionsFetched: true,
@@ -180,7 +232,6 @@ describe('account summaries', () => {
       ...projectedPositionReading(
         {
           merged: projectedLong(),
-          markAsOfMs: undefined,
           confirmedAsOfMs: undefined,
           venuePosition: undefined,
           venuePositionsFetched: true,

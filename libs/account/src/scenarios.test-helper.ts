@@ -280,6 +280,30 @@ export function describeAccountScenarios(kind: TestBackendKind): void {
       assert.equal(events.at(-1)?.source, StateSource.STATE_SOURCE_VENUE);
     });
 
+    test('an acct.position without a fill still in flight is never dated at or after that fill', async () => {
+      await fresh();
+      const svc = await start();
+      await publishFills(world, await trade(world, 'buy-1', 'buy', '0.01'));
+      await eventually('the first fill applied', () => projectedSize(svc) === '0.01');
+      await svc.idle();
+      // A second fill at the venue the account has not consumed yet (exec.fill in flight).
+      world.hub.advanceTo(world.hub.nowMs + 2_000);
+      const inFlight = await trade(world, 'buy-2', 'buy', '0.02');
+      const inFlightAtMs = Math.min(...inFlight.map((f) => f.tsEventMs));
+      // The venue's report (holding it) brings a mark read after the fill; sizes disagree.
+      world.hub.advanceTo(world.hub.nowMs + 500);
+      await svc.refresh();
+      await svc.idle();
+      const last = (await acctEvents(backend, 'position')).at(-1)!;
+      assert.equal(last.size, '0.01', 'the projection without the fill in flight');
+      assert.ok(last.markPrice, 'republished at the mark of the venue report');
+      // A consumer holding the fill (the strategy's world) takes a newer snapshot as holding it.
+      assert.ok(
+        last.asOfMs < inFlightAtMs,
+        `as of ${last.asOfMs}, before the fill in flight at ${inFlightAtMs}`,
+      );
+    });
+
     test('a fill becomes a position (query and acct.position) and moves the balance (acct.balance)', async () => {
       await fresh();
       const svc = await start();

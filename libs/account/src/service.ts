@@ -779,6 +779,7 @@ class AccountServiceImpl implements AccountService {
 
   async #pollAccount(t: AccountVenueState): Promise<void> {
     const timeout = this.settings.venueCallTimeoutMs;
+    const requestedAtMs = this.#deps.nowMs();
     const [balances, positions, orders] = await Promise.allSettled([
       withTimeout(t.port.fetchBalances(), timeout, 'fetchBalances'),
       withTimeout(t.port.fetchPositions(), timeout, 'fetchPositions'),
@@ -794,7 +795,7 @@ class AccountServiceImpl implements AccountService {
     }
     if (positions.status === 'fulfilled') {
       const polledBalances = balances.status === 'fulfilled' ? balances.value : [];
-      for (const p of t.acceptPolledPositions(positions.value, polledBalances, this.#deps.nowMs()))
+      for (const p of t.acceptPolledPositions(positions.value, polledBalances, requestedAtMs))
         this.#setMark(t.venue, p.instrument, p.markPrice, p.tsEventMs);
     } else {
       t.positionsError = errorText(positions.reason);
@@ -1063,7 +1064,6 @@ class AccountServiceImpl implements AccountService {
     return projectedPositionReading(
       {
         merged: mergedPosition(venue, account, instrument, stored, funding, mark?.price),
-        markAsOfMs: mark?.asOfMs,
         confirmedAsOfMs: this.#confirmed.get(key),
         venuePosition,
         venuePositionsFetched: tracked?.positionsFetched ?? false,

@@ -72,13 +72,14 @@ export class AccountVenueState {
 
   /**
    * A successful positions poll: what the venue no longer lists is flat there. As of the
-   * newest time among the reports and the same poll's balances, else `nowMs`. Returns the
-   * reports taken.
+   * newest venue time among the reports and the same poll's balances, else `requestedAtMs`
+   * (when the poll was sent): the venue's state is known as of then at the latest; its
+   * answer can arrive long after fills the state does not hold.
    */
   acceptPolledPositions(
     positions: readonly VenuePosition[],
     polledBalances: readonly VenueBalance[],
-    nowMs: EpochMs,
+    requestedAtMs: EpochMs,
   ): VenuePosition[] {
     this.positionsError = undefined;
     const taken = positions.filter((p) => this.acceptPosition(p));
@@ -86,7 +87,7 @@ export class AccountVenueState {
     for (const instrument of [...this.positions.keys()])
       if (!seen.has(instrument)) this.positions.delete(instrument);
     const asOf = latestOf(...positions.map((p) => p.tsEventMs), ...polledBalances.map((b) => b.tsEventMs));
-    this.positionsAsOfMs = Math.max(this.positionsAsOfMs, asOf ?? nowMs);
+    this.positionsAsOfMs = Math.max(this.positionsAsOfMs, asOf ?? requestedAtMs);
     this.positionsFetched = true;
     return taken;
   }

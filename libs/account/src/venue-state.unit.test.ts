@@ -63,7 +63,7 @@ describe('AccountVenueState', () => {
     });
   });
 
-  test('a positions poll: what the venue no longer lists is flat; as of the newest report or balance', () => {
+  test('a positions poll: what the venue no longer lists is flat; as of the newest report or balance, else its request', () => {
     const s = new AccountVenueState(port);
     assert.deepEqual(s.positionsReadiness(T0, 15_000), {
       ready: false,
@@ -88,7 +88,8 @@ describe('AccountVenueState', () => {
       ready: false,
       reason: 'paper/main positions: venue reading is 15001 ms old (bound 15000 ms)',
     });
-    // Nothing held and no times at all: as of the poll.
+    // Nothing held and no times at all: as of when the poll was requested (its answer may arrive
+    // after fills it does not hold).
     const empty = new AccountVenueState(port);
     empty.acceptPolledPositions([], [], T0 + 7);
     assert.equal(empty.positionsAsOfMs, T0 + 7);

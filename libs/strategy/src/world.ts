@@ -101,6 +101,12 @@ const positionCodec = z.object({
    * until the account reports); absent when the size is the account's.
    */
   ownFills: z.literal(true).optional(),
+  /**
+   * True when own fills of the snapshot's own millisecond arrived after it: the account
+   * publishes after each fill it applies, so it may hold some of them and not others (not
+   * counted on top; unknown until a snapshot of a later time).
+   */
+  sameMsFills: z.literal(true).optional(),
 });
 
 export const ownOrderCodec = z.object({
@@ -414,6 +420,7 @@ function applyPositionSnapshot(
   // Our own fills move the position at their event time; a snapshot taken before them is
   // stale, and so may be one of the same millisecond (it can predate another fill of that ms).
   if (previous && (p.asOfMs < previous.asOfMs || (p.asOfMs === previous.asOfMs && previous.ownFills))) return;
+  const sameMsFills = previous?.sameMsFills === true && p.asOfMs === previous.asOfMs;
   world.positions[key] = {
     size: p.size,
     ...(p.entryPrice ? { entryPrice: p.entryPrice } : {}),
@@ -423,6 +430,7 @@ function applyPositionSnapshot(
         ? { markPrice: previous.markPrice }
         : {}),
     asOfMs: p.asOfMs,
+    ...(sameMsFills ? { sameMsFills: true as const } : {}),
   };
 }
 
@@ -535,6 +543,8 @@ function applyOwnFill(world: WorldState, f: Extract<StrategyInput, { kind: 'fill
       asOfMs: f.tsEventMs,
       ownFills: true,
     };
+  } else if (f.tsEventMs === previous.asOfMs && previous.ownFills !== true) {
+    previous.sameMsFills = true;
   }
   return {
     ...(order ? { order } : {}),

@@ -62,6 +62,26 @@ describe('world: a position from own fills and the account snapshot (separate st
     assert.equal(w.positions[`${VENUE}|main|${BTC}`]?.ownFills, undefined);
   });
 
+  test('the snapshot after the first of two fills of one millisecond arrives before both: unsure until a later one', () => {
+    const w = world();
+    const key = `${VENUE}|main|${BTC}`;
+    applyFact(w, accountPosition('0.05', t));
+    applyFact(w, fill(order, t, '50000', '0.05', '1'));
+    applyFact(w, fill(order, t, '50001', '0.033', '1'));
+    // Whether the snapshot holds each fill of its own ms is unknown: none is counted on top.
+    assert.equal(size(w), '0.05');
+    assert.equal(w.positions[key]?.sameMsFills, true);
+    const restored = worldStateCodec.parse(JSON.parse(JSON.stringify(worldStateCodec.encode(w))));
+    assert.equal(restored.positions[key]?.sameMsFills, true, 'survives serialization');
+    // Another snapshot of that same ms is no more certain.
+    applyFact(w, accountPosition('0.083', t));
+    assert.equal(size(w), '0.083');
+    assert.equal(w.positions[key]?.sameMsFills, true);
+    // One of a later time is the account's word again.
+    applyFact(w, accountPosition('0.083', t + 1));
+    assert.equal(w.positions[key]?.sameMsFills, undefined);
+  });
+
   test('a fill after the snapshot moves it; an older snapshot never undoes it', () => {
     const w = world();
     applyFact(w, accountPosition('0.083', t));

@@ -122,9 +122,10 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
       // Drift is the account service's own report against the leg. A position our own fills
       // moved since that report is our arithmetic on top of it; across two streams stamped by
       // different clocks a fill can look newer than a report that already holds it. The
-      // account's next report (every few seconds) is compared instead.
+      // account's next report (every few seconds) is compared instead; so it is when own fills
+      // of the report's own millisecond came after it (it may hold only some of them).
       const reported = step.world.positions[positionKey(leg.venue, leg.account, leg.instrument)];
-      if (reported?.ownFills) continue;
+      if (reported?.ownFills || reported?.sameMsFills || fillsInFlight(step, leg)) continue;
       const venue = positionSize(step.world, leg.venue, leg.account, leg.instrument);
       const lot = step.world.markets[marketKey(leg.venue, leg.instrument)]?.lotSize ?? arb.lotSize;
       if (venue.minus(legSize(leg)).abs().gte(lot)) {
@@ -143,6 +144,20 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
     }
   }
   return out;
+}
+
+/**
+ * A leg order the venue reported filled beyond the fills we have seen: the leg counts it, but
+ * its exec.fill, and the account's report holding it, are still on their way (the order's
+ * status can come first, e.g. in the venue's answer to the order). Adopted sizes are the
+ * venue's already.
+ */
+function fillsInFlight(step: ArbStep, leg: ArbLeg): boolean {
+  return Object.entries(leg.orders).some(([id, entry]) => {
+    if (entry.inAdoptedSize !== undefined) return false;
+    const order = step.world.orders[id];
+    return order?.filled.gt(order.fillSize) === true;
+  });
 }
 
 function legLiquidation(step: ArbStep, leg: ArbLeg) {

@@ -164,4 +164,76 @@ describe('funding arb: account-drift alarm', () => {
     ]);
     assert.deepEqual(alarms(settled.result.decisions, 'alarm_account_drift'), []);
   });
+
+  test('an account report between two fills of one millisecond, processed before both, is no drift', () => {
+    const decider = fundingArbDecider(arbConfig());
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const orders = Object.values(given.state.world.orders);
+    const short = orders.find((o) => o.venue === A)!;
+    const long = orders.find((o) => o.venue === B)!;
+    const t = T0 + 31_000;
+    const size = long.size.toFixed();
+    const first = dec('0.001');
+    // As in the emulated run: the long order takes two book levels in one millisecond; the
+    // account publishes after applying the first fill, and its ACCT stream is processed
+    // before the two exec.fill events of that millisecond.
+    const entry = [
+      ...fullyFilled(short, t, '49999.5', '5'),
+      accountPosition(short, `-${size}`, t, t + 40),
+      accountPosition(long, first.toFixed(), t + 10, t + 50),
+      fill(long, t + 10, '50000.5', first, '0.1'),
+      fill(long, t + 10, '50000.5', long.size.minus(first), '4.9'),
+      orderUpdate(long, t + 70, 'filled', long.size, { avgFillPrice: '50000.5' }),
+      tick(t + 1_000),
+    ];
+    const then = given.when(entry);
+    assert.ok(
+      then.result.decisions.some((d) => d.reasonCode === 'legs_filled'),
+      'the arb is open',
+    );
+    assert.deepEqual(alarms(then.result.decisions, 'alarm_account_drift'), []);
+    // A report of that same millisecond is no more certain; one of a later time is compared.
+    const later = given.when([
+      ...entry,
+      accountPosition(long, first.toFixed(), t + 10, t + 1_500),
+      tick(t + 1_600),
+      accountPosition(long, '0.5', t + 2_000, t + 2_000),
+      tick(t + 2_500),
+    ]);
+    const raised = alarms(later.result.decisions, 'alarm_account_drift');
+    assert.equal(raised.length, 1);
+    assert.equal(raised[0]!.inputs.venue_size, '0.5');
+  });
+
+  test('an order reported filled before its exec.fill and before any account report is no drift (its fills are in flight)', () => {
+    const decider = fundingArbDecider(arbConfig());
+    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+    const orders = Object.values(given.state.world.orders);
+    const short = orders.find((o) => o.venue === A)!;
+    const long = orders.find((o) => o.venue === B)!;
+    const t = T0 + 31_000;
+    const size = long.size.toFixed();
+    // The venue answers the long order as filled (exec.order); its trade (exec.fill) and the
+    // account's acct.position follow later: the world's position does not hold it yet.
+    const reported = [
+      ...fullyFilled(short, t, '49999.5', '5'),
+      accountPosition(short, `-${size}`, t, t + 40),
+      orderUpdate(long, t + 50, 'filled', long.size, { avgFillPrice: '50000.5' }),
+      tick(t + 1_000),
+    ];
+    const then = given.when(reported);
+    assert.ok(
+      then.result.decisions.some((d) => d.reasonCode === 'legs_filled'),
+      'the arb is open',
+    );
+    assert.deepEqual(alarms(then.result.decisions, 'alarm_account_drift'), []);
+    // Once its fills are in, the account's report is compared again: a size it does not hold is drift.
+    const drifted = given.when([
+      ...reported,
+      fill(long, t + 10, '50000.5', long.size, '5'),
+      accountPosition(long, '0.5', t + 2_000, t + 2_000),
+      tick(t + 2_500),
+    ]);
+    assert.equal(alarms(drifted.result.decisions, 'alarm_account_drift').length, 1);
+  });
 });
