@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_PULL_EXPIRES_MS, type NatsEventLog } from '@perpmesh/bus';
 import { decodeEnvelope, namespaceFor, OrderStatus, Subjects, streamSpecs } from '@perpmesh/contracts';
-import { Decimal, sleep } from '@perpmesh/core';
+import { Decimal } from '@perpmesh/core';
 import { eventually } from '@perpmesh/testing';
 import { ChaosSystem, LOAD_ACCOUNT, VENUES } from '../chaos/system.js';
 import { marketOrder, newClientOrderId, placeOrder, waitUntil } from '../e2e/harness.js';
@@ -176,14 +176,22 @@ describe('3-node NATS clusters', { skip, concurrency: true }, () => {
 
       const killedAt = Date.now();
       cluster.kill(leader);
-      // An event every 500 ms until every consumer has delivered one published after the kill.
+      // An event at most every 500 ms until every consumer has delivered one published after
+      // the kill: each waits for that delivery up to 500 ms before the next is published.
       const published: string[] = [];
       const deadline = killedAt + CONSUMER_RESUME_BOUND_MS + 15_000;
       for (let n = 0; !deliveredToAll(published) && Date.now() < deadline; n++) {
         const id = `after-${n}`;
         await publish(id);
         published.push(id);
-        await sleep(500);
+        await eventually(
+          'every consumer delivers an event published after the kill',
+          () => deliveredToAll(published) || undefined,
+          {
+            timeoutMs: 500,
+            intervalMs: 20,
+          },
+        ).catch(() => undefined);
       }
       const resumedMs = [...seen].map(([what, got]) => {
         const first = Math.min(...published.map((id) => got.get(id) ?? Number.POSITIVE_INFINITY));

@@ -101,14 +101,20 @@ describe('funding arb: account-drift alarm', () => {
     nowMs: number,
   ): PositionInput => ({ kind: 'position', nowMs, ...o, size: dec(size), asOfMs });
 
-  test('entry: the account position as of a fill arriving before that exec.fill raises no drift; a real difference does', () => {
-    const decider = fundingArbDecider(arbConfig());
-    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
+  /** The arb has sent both legs' orders (none filled yet); `t` is when their fills come. */
+  const arbLegsSent = () => {
+    const given = spec(fundingArbDecider(arbConfig())).given([
+      ...market2('0.001', 8, '-0.0001', 1),
+      tick(T0 + 30_000),
+    ]);
     const orders = Object.values(given.state.world.orders);
     const short = orders.find((o) => o.venue === A)!;
     const long = orders.find((o) => o.venue === B)!;
-    const t = T0 + 31_000;
-    const size = long.size.toFixed();
+    return { given, short, long, t: T0 + 31_000, size: long.size.toFixed() };
+  };
+
+  test('entry: the account position as of a fill arriving before that exec.fill raises no drift; a real difference does', () => {
+    const { given, short, long, t, size } = arbLegsSent();
     // As in the emulated run: ACCT and EXEC are separate streams; the long leg's acct.position
     // (as of the fill's venue time) is processed before its exec.fill of that same time.
     const entry = [
@@ -133,13 +139,7 @@ describe('funding arb: account-drift alarm', () => {
   });
 
   test("a fill stamped after an account position that already holds it (different clocks) is no drift: only the account's own report is compared", () => {
-    const decider = fundingArbDecider(arbConfig());
-    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
-    const orders = Object.values(given.state.world.orders);
-    const short = orders.find((o) => o.venue === A)!;
-    const long = orders.find((o) => o.venue === B)!;
-    const t = T0 + 31_000;
-    const size = long.size.toFixed();
+    const { given, short, long, t, size } = arbLegsSent();
     // The account dates the long position by the venue's trade time (t + 5); execution stamps
     // the fill with the event time (t + 10): the fill looks newer than a snapshot holding it.
     const entry = [
@@ -166,13 +166,7 @@ describe('funding arb: account-drift alarm', () => {
   });
 
   test('an account report between two fills of one millisecond, processed before both, is no drift', () => {
-    const decider = fundingArbDecider(arbConfig());
-    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
-    const orders = Object.values(given.state.world.orders);
-    const short = orders.find((o) => o.venue === A)!;
-    const long = orders.find((o) => o.venue === B)!;
-    const t = T0 + 31_000;
-    const size = long.size.toFixed();
+    const { given, short, long, t, size } = arbLegsSent();
     const first = dec('0.001');
     // As in the emulated run: the long order takes two book levels in one millisecond; the
     // account publishes after applying the first fill, and its ACCT stream is processed
@@ -206,13 +200,7 @@ describe('funding arb: account-drift alarm', () => {
   });
 
   test('an order reported filled before its exec.fill and before any account report is no drift (its fills are in flight)', () => {
-    const decider = fundingArbDecider(arbConfig());
-    const given = spec(decider).given([...market2('0.001', 8, '-0.0001', 1), tick(T0 + 30_000)]);
-    const orders = Object.values(given.state.world.orders);
-    const short = orders.find((o) => o.venue === A)!;
-    const long = orders.find((o) => o.venue === B)!;
-    const t = T0 + 31_000;
-    const size = long.size.toFixed();
+    const { given, short, long, t, size } = arbLegsSent();
     // The venue answers the long order as filled (exec.order); its trade (exec.fill) and the
     // account's acct.position follow later: the world's position does not hold it yet.
     const reported = [
