@@ -72,9 +72,12 @@ export {
 } from './reader.js';
 export {
   type OpenedTailConsumer,
+  type OpenWithRetryOptions,
+  openWithRetry,
   ResumingTail,
   type ResumingTailOptions,
   type TailConsumerMessages,
+  TailOpenError,
 } from './resuming-tail.js';
 export { DEFAULT_PUBLISH_RETRY, type PublishRetryPolicy, retrySpanMs } from './retry.js';
 export { subjectMatches, subjectsOverlap } from './subjects.js';

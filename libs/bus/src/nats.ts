@@ -39,7 +39,7 @@ import {
   RequestError,
   TimeoutError,
 } from '@nats-io/transport-node';
-import { ValidationError } from '@perpmesh/core';
+import { errorText, ValidationError } from '@perpmesh/core';
 import { deferred, handledPromise } from './async.js';
 import {
   ConsumerConfigError,
@@ -74,10 +74,11 @@ import {
 } from './eventlog.js';
 import { ConsumerFailures, type EventLogLogger, STDERR_EVENTLOG_LOGGER } from './failures.js';
 import type { Outbox } from './outbox.js';
-import { type OpenedTailConsumer, ResumingTail } from './resuming-tail.js';
+import { type OpenedTailConsumer, openWithRetry, ResumingTail } from './resuming-tail.js';
 import {
   type AttemptFailure,
   DEFAULT_PUBLISH_RETRY,
+  type PublishRetryOptions,
   type PublishRetryPolicy,
   publishWithRetry,
   retrySpanMs,
@@ -95,6 +96,12 @@ const MSG_ID_HEADER = 'Nats-Msg-Id';
  * new pull every 5 s per idle consumer: noise for the server).
  */
 export const DEFAULT_PULL_EXPIRES_MS = 5_000;
+/**
+ * How long `tail()` keeps trying to open its first consumer before it fails: long enough for
+ * a cluster to elect after losing a node (a few seconds) and for a consumer placed on the
+ * lost server to be placed again.
+ */
+export const DEFAULT_TAIL_OPEN_DEADLINE_MS = 30_000;
 
 export interface NatsEventLogOptions {
   /** Server URL(s). Ignored when `connection` is given. */
@@ -112,6 +119,8 @@ export interface NatsEventLogOptions {
   readonly logger?: EventLogLogger;
   /** Life of one pull request (>= 1000): bounds how fast a consumer resumes after a node loss. Default DEFAULT_PULL_EXPIRES_MS. */
   readonly pullExpiresMs?: number;
+  /** How long `tail()` retries opening its first consumer. Default DEFAULT_TAIL_OPEN_DEADLINE_MS. */
+  readonly tailOpenDeadlineMs?: number;
 }
 
 export interface ResendReport {
@@ -272,6 +281,7 @@ export class NatsEventLog implements EventLog {
   private readonly window: number;
   private readonly logger: EventLogLogger;
   private readonly pullExpiresMs: number;
+  private readonly tailOpenDeadlineMs: number;
   private closed = false;
   private readonly pendingRemovals = new Set<Promise<void>>();
   /** What `connect` resent from the outbox. */
@@ -289,6 +299,7 @@ export class NatsEventLog implements EventLog {
     this.policy = { ...DEFAULT_PUBLISH_RETRY, ...opts.publishRetry };
     this.window = opts.publishWindow ?? 256;
     this.pullExpiresMs = opts.pullExpiresMs ?? DEFAULT_PULL_EXPIRES_MS;
+    this.tailOpenDeadlineMs = opts.tailOpenDeadlineMs ?? DEFAULT_TAIL_OPEN_DEADLINE_MS;
   }
 
   /** Connects, then resends what the outbox holds (see `startupResend`). */
@@ -386,7 +397,13 @@ export class NatsEventLog implements EventLog {
   }
 
   /** Built once: per-publish allocations are most of what this layer adds to nats.js. */
-  private readonly retryOptions = { stopped: () => this.closed };
+  private readonly retryOptions: PublishRetryOptions = {
+    stopped: () => this.closed,
+    streamExists: async (subject) => {
+      for await (const _ of this.jsm.streams.names(subject)) return true;
+      return false;
+    },
+  };
 
   private attempt(msg: OutgoingMessage): Promise<PublishAck> {
     const options: { msgID: string; timeout: number; headers?: MsgHdrs } = {
@@ -628,8 +645,25 @@ export class NatsEventLog implements EventLog {
     this.assertOpen();
     const filter = validateFilterSubject('tail.filterSubject', filterSubject);
     const { startSeq } = resolveTailOptions(opts);
-    const names: string[] = [];
-    for await (const name of this.jsm.streams.names(filter)) names.push(name);
+    const isFatal = (err: unknown) =>
+      this.closed || err instanceof StreamNotFoundError || err instanceof ClosedConnectionError;
+    const retried = <T>(what: string, attempt: () => Promise<T>) =>
+      openWithRetry(attempt, {
+        what: `${what} (tail on ${filter})`,
+        isFatal,
+        retryMaxMs: this.pullExpiresMs,
+        deadlineMs: this.tailOpenDeadlineMs,
+        onRetry: (err, n) =>
+          this.logger.warn(
+            { filterSubject: filter, attempt: n, err: errorText(err) },
+            `${what} failed (a cluster electing, or a consumer placed on a lost server?); retrying`,
+          ),
+      });
+    const names = await retried('finding the stream', async () => {
+      const found: string[] = [];
+      for await (const name of this.jsm.streams.names(filter)) found.push(name);
+      return found;
+    });
     if (names.length === 0) throw new NoStreamForSubjectError(filter);
     if (names.length > 1) {
       throw new ValidationError('tail.filterSubject', `${JSON.stringify(filter)} spans several streams`);
@@ -637,7 +671,10 @@ export class NatsEventLog implements EventLog {
     const stream = names[0] as string;
     // An explicit start, so a replacement consumer (resuming-tail.ts) can continue exactly
     // where the lost one stopped, even when it delivered nothing.
-    const firstSeq = startSeq === 'new' ? (await this.streamInfo(stream)).lastSeq + 1 : startSeq;
+    const firstSeq =
+      startSeq === 'new'
+        ? (await retried(`reading where ${stream} ends`, () => this.streamInfo(stream))).lastSeq + 1
+        : startSeq;
     const open = async (seq: number): Promise<OpenedTailConsumer<JsMsg>> => {
       const consumer = await this.orderedConsumer(stream, {
         filter_subjects: filter,
@@ -648,13 +685,12 @@ export class NatsEventLog implements EventLog {
       return { messages, remove: () => consumer.delete().then(() => undefined) };
     };
     const messages = new ResumingTail<JsMsg>({
-      first: await open(firstSeq),
+      first: await retried(`opening a consumer on ${stream}`, () => open(firstSeq)),
       firstSeq,
       open,
       silenceMs: 2 * this.pullExpiresMs,
       retryMaxMs: this.pullExpiresMs,
-      isFatal: (err) =>
-        this.closed || err instanceof StreamNotFoundError || err instanceof ClosedConnectionError,
+      isFatal,
       onResume: ({ startSeq: from, silentMs }) =>
         this.logger.warn(
           { filterSubject: filter, stream, startSeq: from, silentMs },

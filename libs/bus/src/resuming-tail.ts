@@ -47,8 +47,64 @@ export interface ResumingTailOptions<M> {
   readonly wait?: (ms: number) => Promise<void>;
 }
 
-/** First delay between attempts to open a replacement consumer; doubles up to `retryMaxMs`. */
+/** First delay between attempts to open a consumer; doubles up to `retryMaxMs`. */
 const FIRST_RETRY_MS = 250;
+
+function retryDelayMs(attempt: number, retryMaxMs: number): number {
+  return Math.min(FIRST_RETRY_MS * 2 ** Math.min(attempt - 1, 16), retryMaxMs);
+}
+
+export interface OpenWithRetryOptions {
+  /** What is being opened, for the error when every attempt failed. */
+  readonly what: string;
+  /** Errors that end the attempts at once (the stream is gone, the log closed). */
+  isFatal(err: unknown): boolean;
+  /** Longest wait between two attempts. */
+  readonly retryMaxMs: number;
+  /** No new attempt starts after this long; the last error is thrown, naming `what`. */
+  readonly deadlineMs: number;
+  onRetry?(err: unknown, attempt: number): void;
+  readonly nowMs?: () => number;
+  readonly wait?: (ms: number) => Promise<void>;
+}
+
+/**
+ * `open()`, retried with a bounded backoff until `deadlineMs`: the first consumer of a tail
+ * meets the same cluster as a replacement does. In a cluster that lost a node, a new
+ * one-replica consumer may be placed on the dead server and its creation times out; the
+ * next attempt is placed again.
+ */
+export async function openWithRetry<T>(open: () => Promise<T>, o: OpenWithRetryOptions): Promise<T> {
+  const now = o.nowMs ?? Date.now;
+  const wait = o.wait ?? ((ms: number) => sleep(ms, { unref: true }));
+  const giveUpAt = now() + o.deadlineMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (err) {
+      if (o.isFatal(err)) throw err;
+      const delay = retryDelayMs(attempt, o.retryMaxMs);
+      if (now() + delay > giveUpAt) {
+        throw new TailOpenError(o.what, attempt, err);
+      }
+      o.onRetry?.(err, attempt);
+      await wait(delay);
+    }
+  }
+}
+
+/** Every attempt to open a tail's consumer failed; the message names it and the last error. */
+export class TailOpenError extends Error {
+  readonly attempts: number;
+  constructor(what: string, attempts: number, cause: unknown) {
+    super(
+      `${what}: ${cause instanceof Error ? cause.message : String(cause)} (${attempts} attempt${attempts === 1 ? '' : 's'})`,
+      { cause },
+    );
+    this.name = 'TailOpenError';
+    this.attempts = attempts;
+  }
+}
 
 export class ResumingTail<M extends { readonly seq: number }> implements AsyncIterable<M> {
   readonly #o: ResumingTailOptions<M>;
@@ -154,7 +210,7 @@ export class ResumingTail<M extends { readonly seq: number }> implements AsyncIt
         if (this.#closed) return undefined;
         if (this.#o.isFatal(err)) throw err;
         this.#o.onRetry?.(err, attempt);
-        await wait(Math.min(FIRST_RETRY_MS * 2 ** Math.min(attempt - 1, 16), this.#o.retryMaxMs));
+        await wait(retryDelayMs(attempt, this.#o.retryMaxMs));
       }
     }
     return undefined;

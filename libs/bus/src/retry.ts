@@ -40,27 +40,54 @@ export function retrySpanMs(policy: PublishRetryPolicy): number {
   return total;
 }
 
+export interface PublishRetryOptions {
+  readonly stopped?: () => boolean;
+  readonly wait?: (ms: number) => Promise<void>;
+  readonly nowMs?: () => number;
+  /**
+   * Asked once "no responders" has lasted `noStreamAttempts`: does a stream store this
+   * subject? `false`: NoStreamForSubjectError at once. `true`, or no answer (the lookup
+   * failed too): a clustered stream electing a leader after a node loss, whose publishes
+   * go unanswered for seconds; retried for as long as the de-duplication window covers
+   * (retrySpanMs). Without it, "no responders" means no stream.
+   */
+  readonly streamExists?: (subject: string) => Promise<boolean>;
+}
+
 export async function publishWithRetry<T>(
   msg: { readonly id: string; readonly subject: string },
   attempt: () => Promise<T>,
   classify: (err: unknown) => AttemptFailure,
   policy: PublishRetryPolicy,
-  opts: { readonly stopped?: () => boolean; readonly wait?: (ms: number) => Promise<void> } = {},
+  opts: PublishRetryOptions = {},
 ): Promise<T> {
+  const now = opts.nowMs ?? Date.now;
+  const startedAt = now();
   let noStream = 0;
+  let electing = false;
   for (let n = 1; ; n++) {
     try {
       return await attempt();
     } catch (err) {
       const kind = classify(err);
       if (kind === 'no-stream') noStream++;
-      if (kind === 'no-stream' && noStream >= policy.noStreamAttempts) {
-        throw new NoStreamForSubjectError(msg.subject, { cause: err });
+      if (kind === 'no-stream' && noStream >= policy.noStreamAttempts && !electing) {
+        const exists = opts.streamExists
+          ? await opts.streamExists(msg.subject).catch(() => undefined)
+          : false;
+        if (exists === false) throw new NoStreamForSubjectError(msg.subject, { cause: err });
+        electing = true;
       }
-      if (kind === 'fatal' || n >= policy.maxAttempts || opts.stopped?.()) {
+      const delay = retryDelayMs(policy, n);
+      // An election answers "no responders" at once: attempts are cheap, so the bound is
+      // time (the whole retry still inside the duplicate window), not their count.
+      const outOfAttempts = electing
+        ? now() - startedAt + delay + policy.ackTimeoutMs > retrySpanMs(policy)
+        : n >= policy.maxAttempts;
+      if (kind === 'fatal' || outOfAttempts || opts.stopped?.()) {
         throw new PublishFailedError(msg.id, msg.subject, n, { cause: err });
       }
-      await (opts.wait ?? sleep)(retryDelayMs(policy, n));
+      await (opts.wait ?? sleep)(delay);
     }
   }
 }

@@ -106,4 +106,93 @@ describe('publishWithRetry', () => {
     assert.equal(retrySpanMs(policy), 4 * policy.ackTimeoutMs + 10 + 20 + 25);
     assert.ok(retrySpanMs(DEFAULT_PUBLISH_RETRY) < 10 * 60 * 1000);
   });
+
+  test('"no responders" while the stream exists (an election): retried for the whole span, then PublishFailedError', async () => {
+    let now = 0;
+    let calls = 0;
+    const lookups: string[] = [];
+    const spanPolicy = { ...policy, ackTimeoutMs: 1_000, noStreamAttempts: 2 };
+    await assert.rejects(
+      publishWithRetry(
+        msg,
+        async () => {
+          calls++;
+          throw new Error('503');
+        },
+        () => 'no-stream',
+        spanPolicy,
+        {
+          nowMs: () => now,
+          wait: async (ms) => {
+            now += ms;
+          },
+          streamExists: async (subject) => {
+            lookups.push(subject);
+            return true;
+          },
+        },
+      ),
+      (err: unknown) => err instanceof PublishFailedError && err.subject === msg.subject,
+    );
+    // Asked once; far more attempts than maxAttempts, all inside the span.
+    assert.deepEqual(lookups, [msg.subject]);
+    assert.ok(calls > spanPolicy.maxAttempts, `${calls} attempts`);
+    assert.ok(now + spanPolicy.ackTimeoutMs <= retrySpanMs(spanPolicy), `${now} ms`);
+  });
+
+  test('"no responders" during an election ends when the leader answers', async () => {
+    let calls = 0;
+    const ack = await publishWithRetry(
+      msg,
+      async () => {
+        calls++;
+        if (calls < 8) throw new Error('503');
+        return { seq: 9 };
+      },
+      () => 'no-stream',
+      { ...policy, noStreamAttempts: 2 },
+      { wait: async () => {}, streamExists: async () => true },
+    );
+    assert.deepEqual(ack, { seq: 9 });
+    assert.equal(calls, 8);
+  });
+
+  test('"no responders" and the lookup says no stream stores the subject: NoStreamForSubjectError at once', async () => {
+    let calls = 0;
+    await assert.rejects(
+      publishWithRetry(
+        msg,
+        async () => {
+          calls++;
+          throw new Error('503');
+        },
+        () => 'no-stream',
+        { ...policy, noStreamAttempts: 2 },
+        { wait: async () => {}, streamExists: async () => false },
+      ),
+      NoStreamForSubjectError,
+    );
+    assert.equal(calls, 2);
+  });
+
+  test('"no responders" and the lookup fails too: treated as an election, retried', async () => {
+    let calls = 0;
+    const ack = await publishWithRetry(
+      msg,
+      async () => {
+        calls++;
+        if (calls < 6) throw new Error('503');
+        return { seq: 1 };
+      },
+      () => 'no-stream',
+      { ...policy, noStreamAttempts: 2 },
+      {
+        wait: async () => {},
+        streamExists: async () => {
+          throw new Error('timeout');
+        },
+      },
+    );
+    assert.deepEqual(ack, { seq: 1 });
+  });
 });

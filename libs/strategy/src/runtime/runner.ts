@@ -23,7 +23,7 @@
  * saved at the next tick.
  */
 
-import type { EventLog, StoredMessage, TailHandle } from '@perpmesh/bus';
+import type { EventLog, StoredMessage, TailHandle, TailOptions } from '@perpmesh/bus';
 import {
   decodeEnvelope,
   type Envelope,
@@ -335,25 +335,24 @@ export class StrategyRunner {
     const d = this.#d;
     this.#setStatus('starting', 'starting: loading state');
     await this.#loadRecentDecisions();
-    if (!(await this.#stepper.restore())) {
-      const [exec, acct] = await Promise.all([
-        d.log.streamInfo(d.streams.exec),
-        d.log.streamInfo(d.streams.acct),
-      ]);
+    if (!(await startStep('loading the saved state', () => this.#stepper.restore()))) {
+      const [exec, acct] = await startStep('reading where EXEC and ACCT end', () =>
+        Promise.all([d.log.streamInfo(d.streams.exec), d.log.streamInfo(d.streams.acct)]),
+      );
       // Nothing before now is ours to replay: the start snapshot stands for it.
       this.#stepper.begin({ [d.streams.exec]: exec.lastSeq, [d.streams.acct]: acct.lastSeq });
     }
     // A crash may have left decisions unpublished or commands unsent: finish them first.
-    await this.#release();
+    await startStep('sending what the last instance left unsent', () => this.#release());
 
     this.#setStatus('starting', 'starting: reading markets, balances, open orders and positions');
-    const markets = await d.markets.loadMarkets(this.#venues());
+    const markets = await startStep('reading the markets', () => d.markets.loadMarkets(this.#venues()));
     await this.#submit({ kind: 'markets', nowMs: d.nowMs(), markets });
-    await this.#pollBalances();
+    await startStep('reading the balances', () => this.#pollBalances());
     const accounts = this.#accounts();
     const [orders, positions] = await Promise.all([
-      d.gateway.listOpenOrders(accounts),
-      d.account.positions(accounts),
+      startStep('listing the open orders', () => d.gateway.listOpenOrders(accounts)),
+      startStep('reading the positions', () => d.account.positions(accounts)),
     ]);
     const instruments = new Set(this.#neededMarkets().map((k) => k.split('|')[1]));
     await this.#submit({
@@ -392,11 +391,13 @@ export class StrategyRunner {
       });
     };
     const resumeAfter = (stream: string) => ({ startSeq: (this.#stepper.applied[stream] ?? 0) + 1 });
+    const tail = (filter: string, from: TailOptions['from'], stream: string | undefined) =>
+      startStep(`opening the tail on ${filter}`, () => d.log.tail(filter, { from }, onMsg(stream)));
     this.#tails.push(
-      await d.log.tail(`${root}exec.>`, { from: resumeAfter(d.streams.exec) }, onMsg(d.streams.exec)),
-      await d.log.tail(`${root}acct.>`, { from: resumeAfter(d.streams.acct) }, onMsg(d.streams.acct)),
-      await d.log.tail(d.subjects.filter('mdBook'), { from: 'new' }, onMsg(undefined)),
-      await d.log.tail(d.subjects.filter('mdFunding'), { from: 'new' }, onMsg(undefined)),
+      await tail(`${root}exec.>`, resumeAfter(d.streams.exec), d.streams.exec),
+      await tail(`${root}acct.>`, resumeAfter(d.streams.acct), d.streams.acct),
+      await tail(d.subjects.filter('mdBook'), 'new', undefined),
+      await tail(d.subjects.filter('mdFunding'), 'new', undefined),
     );
     for (const t of this.#tails) {
       t.closed.catch((err: unknown) => this.#fail(err as Error));
@@ -731,5 +732,24 @@ export class StrategyRunner {
 export class StrategyNotRunningError extends PerpmeshError {
   constructor(strategyId: string, state: RunnerState, reason: string) {
     super('FAILED_PRECONDITION', `strategy ${strategyId} is ${state}${reason ? ` (${reason})` : ''}`);
+  }
+}
+
+/** A start step failed; the message names the step ("opening the tail on exec.>: timeout"). */
+export class StrategyStartStepError extends Error {
+  readonly step: string;
+  constructor(step: string, cause: unknown) {
+    super(`${step}: ${errorText(cause)}`, { cause });
+    this.name = 'StrategyStartStepError';
+    this.step = step;
+  }
+}
+
+/** Runs one step of the instance's start; a failure says which step it was. */
+async function startStep<T>(step: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw new StrategyStartStepError(step, err);
   }
 }
