@@ -77,7 +77,16 @@ export interface RunnerStreams {
   readonly acct: string;
   /** Where the decisions are published: a start reads its recent ones back for ListDecisions. */
   readonly strat?: string;
+  /**
+   * Where market data is published: a start reads the latest funding readings back, so a
+   * venue whose funding market data polls (once a minute) does not leave a restarted
+   * strategy waiting for the next poll.
+   */
+  readonly md?: string;
 }
+
+/** How far back a start looks for funding readings (market data's own staleness default). */
+export const FUNDING_LOOKBACK_MS = 10 * 60_000;
 
 /** How far back (events of the STRAT stream, per decision kept) a start looks for this strategy's decisions. */
 const DECISION_LOOKBACK_FACTOR = 10;
@@ -397,7 +406,11 @@ export class StrategyRunner {
       await tail(`${root}exec.>`, resumeAfter(d.streams.exec), d.streams.exec),
       await tail(`${root}acct.>`, resumeAfter(d.streams.acct), d.streams.acct),
       await tail(d.subjects.filter('mdBook'), 'new', undefined),
-      await tail(d.subjects.filter('mdFunding'), 'new', undefined),
+      await tail(
+        d.subjects.filter('mdFunding'),
+        await this.#latestFunding(d.subjects.filter('mdFunding'), onMsg(undefined)),
+        undefined,
+      ),
     );
     for (const t of this.#tails) {
       t.closed.catch((err: unknown) => this.#fail(err as Error));
@@ -696,6 +709,43 @@ export class StrategyRunner {
    * the stream's last `DECISION_LOOKBACK_FACTOR` x that many events. A failed read only
    * leaves the list shorter.
    */
+  /**
+   * Hands the latest funding reading per subject of the last FUNDING_LOOKBACK_MS to `apply`
+   * and returns where the funding tail starts: right after what was read, so nothing
+   * between the read and the tail is missed. Unreadable: the tail starts at new events.
+   */
+  async #latestFunding(
+    filterSubject: string,
+    apply: (msg: StoredMessage) => Promise<void>,
+  ): Promise<TailOptions['from']> {
+    const d = this.#d;
+    const stream = d.streams.md;
+    if (stream === undefined) return 'new';
+    let lastSeq: number;
+    const latest = new Map<string, StoredMessage>();
+    try {
+      lastSeq = (await d.log.streamInfo(stream)).lastSeq;
+      if (lastSeq === 0) return 'new';
+      for await (const msg of d.log.read({
+        stream,
+        filterSubject,
+        // Stored timestamps are the log's wall clock, not the strategy's (maybe simulated) one.
+        fromTimeMs: Date.now() - FUNDING_LOOKBACK_MS,
+        toSeq: lastSeq,
+      })) {
+        latest.set(msg.subject, msg);
+      }
+    } catch (err) {
+      d.logger.warn(
+        { err: errorText(err), strategyId: this.id },
+        'could not read the latest funding back from the log; waiting for the next reading',
+      );
+      return 'new';
+    }
+    for (const msg of latest.values()) await apply(msg);
+    return { startSeq: lastSeq + 1 };
+  }
+
   async #loadRecentDecisions(): Promise<void> {
     const d = this.#d;
     const stream = d.streams.strat;

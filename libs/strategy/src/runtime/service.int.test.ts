@@ -113,6 +113,21 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
     stack = undefined;
   });
 
+  test('a start reads the latest funding back from the log: no wait for the next reading of a polled venue', async () => {
+    stack = await Stack.open({
+      venues: [hourlyVenue(A, '0.0005'), hourlyVenue(B, '-0.0005')],
+      accounts: [A, B].map((venueId) => ({ venueId, accountId: 'main', deposit: '100000' })),
+      instances: [arbInstance({ mode: 'dry_run' })],
+    });
+    // Market data publishes funding readings; then nothing moves while the strategy starts.
+    await stack.step(10_000);
+    const readings = (await stack.envelopes('MD')).filter((e) => e.payload?.$case === 'fundingRate');
+    assert.ok(readings.length > 0, 'funding readings on the log before the start');
+    const service = await stack.startStrategy();
+    const runner = service.runners()[0]!;
+    assert.deepEqual(Object.keys(runner.world.funding).sort(), [`${A}|${BTC}`, `${B}|${BTC}`].sort());
+  });
+
   test('dry-run: the venue receives nothing, the recorder has every intended order, every decision says DRY-RUN', async () => {
     stack = await Stack.open({
       venues: [hourlyVenue(A, '0.0005'), hourlyVenue(B, '-0.0005')],

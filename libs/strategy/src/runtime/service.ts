@@ -128,6 +128,7 @@ export function buildStrategyService(deps: StrategyServiceDeps): StrategyService
           exec: `${deps.streamPrefix}EXEC`,
           acct: `${deps.streamPrefix}ACCT`,
           strat: `${deps.streamPrefix}STRAT`,
+          md: `${deps.streamPrefix}MD`,
         },
         gateway,
         account: deps.account,
