@@ -74,6 +74,7 @@ import {
 } from './eventlog.js';
 import { ConsumerFailures, type EventLogLogger, STDERR_EVENTLOG_LOGGER } from './failures.js';
 import type { Outbox } from './outbox.js';
+import { PublishAcks } from './publish-acks.js';
 import { type OpenedTailConsumer, ResumingTail } from './resuming-tail.js';
 import {
   type AttemptFailure,
@@ -112,6 +113,29 @@ export interface NatsEventLogOptions {
   readonly logger?: EventLogLogger;
   /** Life of one pull request (>= 1000): bounds how fast a consumer resumes after a node loss. Default DEFAULT_PULL_EXPIRES_MS. */
   readonly pullExpiresMs?: number;
+  /**
+   * How a publish waits for its ack: `shared` (default; publish-acks.ts: one reply
+   * subscription and one deadline timer for all publishes) or `nats-js` (nats.js
+   * `js.publish`, one request each). Same messages and acks on the wire. When not given,
+   * `PERPMESH_NATS_PUBLISH_ACKS` decides (the benches' before/after).
+   */
+  readonly publishAcks?: PublishAcksMode;
+}
+
+/** See `NatsEventLogOptions.publishAcks`. */
+export type PublishAcksMode = 'shared' | 'nats-js';
+/** The env switch read when `publishAcks` is not given (`shared` / `nats-js`). */
+export const NATS_PUBLISH_ACKS_ENV = 'PERPMESH_NATS_PUBLISH_ACKS';
+
+function publishAcksMode(opts: NatsEventLogOptions): PublishAcksMode {
+  const mode = opts.publishAcks ?? process.env[NATS_PUBLISH_ACKS_ENV] ?? 'shared';
+  if (mode !== 'shared' && mode !== 'nats-js') {
+    throw new ValidationError(
+      opts.publishAcks === undefined ? NATS_PUBLISH_ACKS_ENV : 'publishAcks',
+      `must be "shared" or "nats-js", got ${JSON.stringify(mode)}`,
+    );
+  }
+  return mode;
 }
 
 export interface ResendReport {
@@ -274,6 +298,8 @@ export class NatsEventLog implements EventLog {
   private readonly pullExpiresMs: number;
   private closed = false;
   private readonly pendingRemovals = new Set<Promise<void>>();
+  /** Publish-acks on one shared reply subscription; undefined: nats.js `js.publish`. */
+  private readonly acks: PublishAcks | undefined;
   /** What `connect` resent from the outbox. */
   startupResend: ResendReport = { resent: 0, duplicates: 0, failed: [] };
 
@@ -289,10 +315,12 @@ export class NatsEventLog implements EventLog {
     this.policy = { ...DEFAULT_PUBLISH_RETRY, ...opts.publishRetry };
     this.window = opts.publishWindow ?? 256;
     this.pullExpiresMs = opts.pullExpiresMs ?? DEFAULT_PULL_EXPIRES_MS;
+    this.acks = publishAcksMode(opts) === 'shared' ? new PublishAcks(nc) : undefined;
   }
 
   /** Connects, then resends what the outbox holds (see `startupResend`). */
   static async connect(opts: NatsEventLogOptions): Promise<NatsEventLog> {
+    publishAcksMode(opts); // a bad switch is refused before connecting
     const window = opts.publishWindow ?? 256;
     if (!Number.isSafeInteger(window) || window < 1) {
       throw new ValidationError('publishWindow', `must be a positive integer, got ${JSON.stringify(window)}`);
@@ -389,6 +417,16 @@ export class NatsEventLog implements EventLog {
   private readonly retryOptions = { stopped: () => this.closed };
 
   private attempt(msg: OutgoingMessage): Promise<PublishAck> {
+    const acks = this.acks;
+    if (acks) {
+      return publishWithRetry(
+        msg,
+        () => acks.publish(msg.subject, msg.data, msg.id, this.policy.ackTimeoutMs, msg.headers),
+        classifyPublishError,
+        this.policy,
+        this.retryOptions,
+      );
+    }
     const options: { msgID: string; timeout: number; headers?: MsgHdrs } = {
       msgID: msg.id,
       timeout: this.policy.ackTimeoutMs,
@@ -700,6 +738,7 @@ export class NatsEventLog implements EventLog {
     this.closed = true;
     await Promise.all([...this.loops].map((l) => l.stop()));
     await Promise.all(this.pendingRemovals);
+    this.acks?.close();
     // Flush so acks of finished handlers reach the server; then close (not drain: drain
     // would wait on subscriptions whose handler may be the very caller of close()).
     await this.nc.flush().catch(() => {});
