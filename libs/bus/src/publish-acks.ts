@@ -11,7 +11,9 @@
  * Failures are the errors `classifyPublishError` (nats.ts) already sorts: `TimeoutError` (no
  * ack within the timeout: the message may have landed, resend with the same id),
  * `NoRespondersError` (no stream listens on the subject), `JetStreamApiError` (the server
- * refused it) and `ClosedConnectionError`.
+ * refused it) and `ClosedConnectionError`. One difference: a publish the server refuses
+ * for lack of permission on the subject (an async `-ERR` that nats.js hands to the matching
+ * request) is seen here as no ack, i.e. timeouts and retries until `PublishFailedError`.
  */
 import { JetStreamApiError } from '@nats-io/jetstream';
 import {
