@@ -342,12 +342,15 @@ export class NatsEventLog implements EventLog {
         noAsyncTraces: true,
         maxReconnectAttempts: -1,
       }));
+    let log: NatsEventLog | undefined;
     try {
       const jsm = await jetstreamManager(nc);
-      const log = new NatsEventLog(nc, jsm.jetstream(), jsm, !opts.connection, opts.outbox, opts);
+      log = new NatsEventLog(nc, jsm.jetstream(), jsm, !opts.connection, opts.outbox, opts);
       if (opts.outbox) log.startupResend = await log.resendPending();
       return log;
     } catch (err) {
+      // Its ack subscription is on the caller's connection when the caller owns it.
+      log?.acks?.close();
       // A connection we opened and never hand out would otherwise reconnect forever.
       if (!opts.connection) await nc.close().catch(() => undefined);
       throw err;
