@@ -21,8 +21,9 @@
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
  *   ORDERS_BENCH_AB_ROUNDS=0 ... (skip the off/on rows of a switch, default 1 round)
- *   ORDERS_BENCH_AB=publish-batching|redis-pipelining (which switch the off/on rows test,
- *     default publish-batching: execution's one JetStream batch for concurrent placements)
+ *   ORDERS_BENCH_AB=publish-acks|publish-batching|redis-pipelining (which switch the off/on
+ *     rows test, default publish-acks: nats.js js.publish (off) or the shared ack subscription
+ *     (on, libs/bus publish-acks.ts) for execution's publishes)
  *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
  *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
  *
@@ -35,7 +36,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { NatsEventLog } from '@perpmesh/bus';
+import { NATS_PUBLISH_ACKS_ENV, NatsEventLog } from '@perpmesh/bus';
 import {
   type CancelAllOrdersRequest,
   type CancelAllOrdersResponse,
@@ -72,12 +73,13 @@ const WARMUP = 20;
 const WINDOWS = [16, 64] as const;
 /** Rounds of a switch's before/after (execution restarted with it off, then on, per round). */
 const AB_ROUNDS = Number(process.env.ORDERS_BENCH_AB_ROUNDS ?? 1);
-/** The switches the before/after can test: each an env var execution reads at start (`off` / `on`). */
+/** The switches the before/after can test: each an env var execution reads at start, its before and after value. */
 const AB_SWITCHES = {
-  'publish-batching': EXEC_PUBLISH_BATCHING_ENV,
-  'redis-pipelining': REDIS_AUTO_PIPELINING_ENV,
+  'publish-batching': { env: EXEC_PUBLISH_BATCHING_ENV, off: 'off', on: 'on' },
+  'redis-pipelining': { env: REDIS_AUTO_PIPELINING_ENV, off: 'off', on: 'on' },
+  'publish-acks': { env: NATS_PUBLISH_ACKS_ENV, off: 'nats-js', on: 'shared' },
 } as const;
-const AB_SWITCH = (process.env.ORDERS_BENCH_AB ?? 'publish-batching') as keyof typeof AB_SWITCHES;
+const AB_SWITCH = (process.env.ORDERS_BENCH_AB ?? 'publish-acks') as keyof typeof AB_SWITCHES;
 if (!(AB_SWITCH in AB_SWITCHES)) {
   throw new Error(`ORDERS_BENCH_AB must be one of ${Object.keys(AB_SWITCHES).join(', ')}, got ${AB_SWITCH}`);
 }
@@ -141,11 +143,14 @@ class AcceptedWaiters {
   }
 }
 
-/**
- * Mean and p50 (interpolated inside its histogram bucket, so approximate) ms per stage of
- * perpmesh_execution_order_stage_seconds, read from a /metrics page.
- */
-async function stageMeans(httpUrl: string): Promise<string> {
+/** perpmesh_execution_order_stage_seconds as read from a /metrics page: per stage, sum, count and buckets. */
+interface StageSnapshot {
+  readonly sums: Map<string, number>;
+  readonly counts: Map<string, number>;
+  readonly buckets: Map<string, Array<{ le: number; count: number }>>;
+}
+
+async function readStages(httpUrl: string): Promise<StageSnapshot> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
   const read = (suffix: string): Map<string, number> => {
     const out = new Map<string, number>();
@@ -166,10 +171,29 @@ async function stageMeans(httpUrl: string): Promise<string> {
     list.push({ le: Number(le), count: Number(m[2]) });
     buckets.set(stage, list);
   }
+  return { sums: read('sum'), counts: read('count'), buckets };
+}
+
+/**
+ * Mean and p50 (interpolated inside its histogram bucket, so approximate) ms per stage of
+ * perpmesh_execution_order_stage_seconds, read from a /metrics page: since the process
+ * started, or of the orders between `since` and now.
+ */
+async function stageMeans(httpUrl: string, since?: StageSnapshot): Promise<string> {
+  const now = await readStages(httpUrl);
+  const minus = (m: Map<string, number>, base: Map<string, number> | undefined) =>
+    new Map([...m].map(([stage, v]) => [stage, v - (base?.get(stage) ?? 0)]));
+  const sums = minus(now.sums, since?.sums);
+  const counts = minus(now.counts, since?.counts);
+  const bucketsOf = (stage: string) =>
+    (now.buckets.get(stage) ?? []).map(({ le, count }) => ({
+      le,
+      count: count - (since?.buckets.get(stage)?.find((b) => b.le === le)?.count ?? 0),
+    }));
   const p50 = (stage: string, n: number): string => {
     let lower = 0;
     let below = 0;
-    for (const { le, count } of (buckets.get(stage) ?? []).sort((x, y) => x.le - y.le)) {
+    for (const { le, count } of bucketsOf(stage).sort((x, y) => x.le - y.le)) {
       if (count >= n / 2)
         return ((lower + ((n / 2 - below) / Math.max(1, count - below)) * (le - lower)) * 1000).toFixed(2);
       lower = le;
@@ -177,8 +201,6 @@ async function stageMeans(httpUrl: string): Promise<string> {
     }
     return `>${(lower * 1000).toFixed(0)}`;
   };
-  const sums = read('sum');
-  const counts = read('count');
   return [...counts]
     .filter(([, n]) => n > 0)
     .map(
@@ -419,15 +441,19 @@ async function main(): Promise<void> {
       for (const setting of ['off', 'on'] as const) {
         phase = `${AB_SWITCH} ${setting}, round ${round}`;
         await stack.execution.stop();
-        stack.execution.start({ env: { [AB_SWITCHES[AB_SWITCH]]: setting } });
+        const { env, [setting]: value } = AB_SWITCHES[AB_SWITCH];
+        const label = `${setting} (${value})`;
+        stack.execution.start({ env: { [env]: value } });
         await stack.execution.waitReady();
         await warmUp(exec);
-        // One at a time too: what the switch does to the latency of a lone order.
+        // One at a time too: what the switch does to the latency of a lone order, stage by stage.
+        const loneSince = await readStages(stack.execution.httpUrl);
         const lone: number[] = [];
         for (let i = 0; i < Math.min(N, 100); i++) lone.push((await roundTrip()).eventMs);
         lone.sort((a, b) => a - b);
         abRows.push(
-          `  round ${round}, ${AB_SWITCH} ${setting.padEnd(3)}, one at a time: PlaceOrder -> ACCEPTED p50 ${quantile(lone, 0.5).toFixed(2)} ms, p99 ${quantile(lone, 0.99).toFixed(2)} ms (${lone.length})`,
+          `  round ${round}, ${AB_SWITCH} ${label}, one at a time: PlaceOrder -> ACCEPTED p50 ${quantile(lone, 0.5).toFixed(2)} ms, p99 ${quantile(lone, 0.99).toFixed(2)} ms (${lone.length}); its stages:`,
+          await stageMeans(stack.execution.httpUrl, loneSince),
         );
         for (const window of WINDOWS) {
           const batchesBefore = await publishBatches(stack.execution.httpUrl);
@@ -437,7 +463,7 @@ async function main(): Promise<void> {
           const calls = batchesAfter.calls - batchesBefore.calls;
           const perCall = calls > 0 ? `, ${(events / calls).toFixed(2)} events per log call` : '';
           abRows.push(
-            `  round ${round}, ${AB_SWITCH} ${setting.padEnd(3)}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${cpuPerOrder[0]} ms per order${perCall}`,
+            `  round ${round}, ${AB_SWITCH} ${label}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${cpuPerOrder[0]} ms per order${perCall}`,
           );
         }
       }

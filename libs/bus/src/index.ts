@@ -43,8 +43,10 @@ export {
 export type { FsyncPolicy } from './files.js';
 export {
   DEFAULT_PULL_EXPIRES_MS,
+  NATS_PUBLISH_ACKS_ENV,
   NatsEventLog,
   type NatsEventLogOptions,
+  type PublishAcksMode,
   type ResendReport,
 } from './nats.js';
 export {

@@ -74,6 +74,7 @@ import {
 } from './eventlog.js';
 import { ConsumerFailures, type EventLogLogger, STDERR_EVENTLOG_LOGGER } from './failures.js';
 import type { Outbox } from './outbox.js';
+import { PublishAcks } from './publish-acks.js';
 import { type OpenedTailConsumer, openWithRetry, ResumingTail } from './resuming-tail.js';
 import {
   type AttemptFailure,
@@ -121,6 +122,29 @@ export interface NatsEventLogOptions {
   readonly pullExpiresMs?: number;
   /** How long `tail()` retries opening its first consumer. Default DEFAULT_TAIL_OPEN_DEADLINE_MS. */
   readonly tailOpenDeadlineMs?: number;
+  /**
+   * How a publish waits for its ack: `shared` (default; publish-acks.ts: one reply
+   * subscription and one deadline timer for all publishes) or `nats-js` (nats.js
+   * `js.publish`, one request each). Same messages and acks on the wire. When not given,
+   * `PERPMESH_NATS_PUBLISH_ACKS` decides (the benches' before/after).
+   */
+  readonly publishAcks?: PublishAcksMode;
+}
+
+/** See `NatsEventLogOptions.publishAcks`. */
+export type PublishAcksMode = 'shared' | 'nats-js';
+/** The env switch read when `publishAcks` is not given (`shared` / `nats-js`). */
+export const NATS_PUBLISH_ACKS_ENV = 'PERPMESH_NATS_PUBLISH_ACKS';
+
+function publishAcksMode(opts: NatsEventLogOptions): PublishAcksMode {
+  const mode = opts.publishAcks ?? process.env[NATS_PUBLISH_ACKS_ENV] ?? 'shared';
+  if (mode !== 'shared' && mode !== 'nats-js') {
+    throw new ValidationError(
+      opts.publishAcks === undefined ? NATS_PUBLISH_ACKS_ENV : 'publishAcks',
+      `must be "shared" or "nats-js", got ${JSON.stringify(mode)}`,
+    );
+  }
+  return mode;
 }
 
 export interface ResendReport {
@@ -284,6 +308,8 @@ export class NatsEventLog implements EventLog {
   private readonly tailOpenDeadlineMs: number;
   private closed = false;
   private readonly pendingRemovals = new Set<Promise<void>>();
+  /** Publish-acks on one shared reply subscription; undefined: nats.js `js.publish`. */
+  private readonly acks: PublishAcks | undefined;
   /** What `connect` resent from the outbox. */
   startupResend: ResendReport = { resent: 0, duplicates: 0, failed: [] };
 
@@ -300,10 +326,12 @@ export class NatsEventLog implements EventLog {
     this.window = opts.publishWindow ?? 256;
     this.pullExpiresMs = opts.pullExpiresMs ?? DEFAULT_PULL_EXPIRES_MS;
     this.tailOpenDeadlineMs = opts.tailOpenDeadlineMs ?? DEFAULT_TAIL_OPEN_DEADLINE_MS;
+    this.acks = publishAcksMode(opts) === 'shared' ? new PublishAcks(nc) : undefined;
   }
 
   /** Connects, then resends what the outbox holds (see `startupResend`). */
   static async connect(opts: NatsEventLogOptions): Promise<NatsEventLog> {
+    publishAcksMode(opts); // a bad switch is refused before connecting
     const window = opts.publishWindow ?? 256;
     if (!Number.isSafeInteger(window) || window < 1) {
       throw new ValidationError('publishWindow', `must be a positive integer, got ${JSON.stringify(window)}`);
@@ -325,12 +353,15 @@ export class NatsEventLog implements EventLog {
         noAsyncTraces: true,
         maxReconnectAttempts: -1,
       }));
+    let log: NatsEventLog | undefined;
     try {
       const jsm = await jetstreamManager(nc);
-      const log = new NatsEventLog(nc, jsm.jetstream(), jsm, !opts.connection, opts.outbox, opts);
+      log = new NatsEventLog(nc, jsm.jetstream(), jsm, !opts.connection, opts.outbox, opts);
       if (opts.outbox) log.startupResend = await log.resendPending();
       return log;
     } catch (err) {
+      // Its ack subscription is on the caller's connection when the caller owns it.
+      log?.acks?.close();
       // A connection we opened and never hand out would otherwise reconnect forever.
       if (!opts.connection) await nc.close().catch(() => undefined);
       throw err;
@@ -406,6 +437,16 @@ export class NatsEventLog implements EventLog {
   };
 
   private attempt(msg: OutgoingMessage): Promise<PublishAck> {
+    const acks = this.acks;
+    if (acks) {
+      return publishWithRetry(
+        msg,
+        () => acks.publish(msg.subject, msg.data, msg.id, this.policy.ackTimeoutMs, msg.headers),
+        classifyPublishError,
+        this.policy,
+        this.retryOptions,
+      );
+    }
     const options: { msgID: string; timeout: number; headers?: MsgHdrs } = {
       msgID: msg.id,
       timeout: this.policy.ackTimeoutMs,
@@ -736,6 +777,7 @@ export class NatsEventLog implements EventLog {
     this.closed = true;
     await Promise.all([...this.loops].map((l) => l.stop()));
     await Promise.all(this.pendingRemovals);
+    this.acks?.close();
     // Flush so acks of finished handlers reach the server; then close (not drain: drain
     // would wait on subscriptions whose handler may be the very caller of close()).
     await this.nc.flush().catch(() => {});

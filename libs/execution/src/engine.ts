@@ -715,7 +715,21 @@ export class ExecutionEngine {
     this.#stageDone('acceptance_publish', acceptStarted);
     const { venue } = order.state;
     this.#metrics.placed.inc({ venue, outcome: order.state.status === 'rejected' ? 'rejected' : 'accepted' });
+    this.#cancelIfKilledMeanwhile(order);
     return true;
+  }
+
+  /**
+   * The account was killed while this order was on its way (its strategy HALTED after the
+   * order passed the check, before the kill's cancel-all saw it): cancel it now, as the
+   * cancel-all would have. Orders the cancel-all reached are `cancel_requested` already.
+   */
+  #cancelIfKilledMeanwhile(order: TrackedOrder): void {
+    const acct = this.#accountOf(order);
+    if (!acct?.killed || !this.#strategyStates.refusal(order.state)) return;
+    const { status } = order.state;
+    if (status === 'cancel_requested' || isOrderTerminal(status)) return;
+    this.#track(this.#cancelOne(acct, order, ''));
   }
 
   /**
