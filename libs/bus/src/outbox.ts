@@ -4,9 +4,18 @@
  * drops the ones that did land). See README.md "Durability".
  */
 
-import { CorruptLogError } from './errors.js';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import type { OutgoingMessage } from './eventlog.js';
-import { AppendJournal, type FsyncPolicy } from './files.js';
+import { AppendJournal, completeLines, type FsyncPolicy, syncDir, writeFileAtomic } from './files.js';
+import {
+  decodeLegacyLine,
+  decodeRecord,
+  encodeAdds,
+  encodeRemove,
+  OUTBOX_FILE_HEADER,
+  type OutboxRecord,
+  scanOutboxJournal,
+} from './outbox-format.js';
 
 export interface OutboxEntry extends OutgoingMessage {
   /** When it entered the outbox (publisher clock). */
@@ -57,91 +66,126 @@ function copy(m: OutgoingMessage): OutgoingMessage {
   };
 }
 
-interface AddLine {
-  a: { s: string; i: string; d: string; h?: Record<string, string>; t: number };
-}
-interface RemoveLine {
-  r: string[];
-}
-
 export interface FileOutboxOptions {
   /** Default 'always': an add survives power loss before the publish is attempted. */
   readonly fsync?: FsyncPolicy;
   readonly nowMs?: () => number;
-  /** Compact when the journal holds this many more lines than live entries. Default 10 000. */
+  /** Compact when the journal holds this many more records than live entries. Default 10 000. */
   readonly compactAfterLines?: number;
 }
 
+/** The journal's file in an outbox dir (binary, format version 2: outbox-format.ts). */
+export const OUTBOX_JOURNAL_FILE = 'outbox.journal';
+/** Where builds before format version 2 kept the journal (JSON lines); migrated on open. */
+export const LEGACY_OUTBOX_JOURNAL_FILE = 'outbox.jsonl';
+
 /**
- * An outbox in an append-only journal (`<dir>/outbox.jsonl`): `{"a":{...}}` lines add,
- * `{"r":[ids]}` lines remove. Writes are group-committed (one fsync per batch of concurrent
- * writes). Publishers need not wait for a removal: losing one only costs a de-duplicated
- * resend. Compacted on open and when dead lines pile up.
+ * An outbox in an append-only journal of binary records (`<dir>/outbox.journal`, format in
+ * outbox-format.ts): add records and remove records, each with its own checksum. Every
+ * `add` call is encoded into one buffer and written with one write; concurrent writes are
+ * group-committed (one write and one fsync per batch). Publishers need not wait for a
+ * removal: losing one only costs a de-duplicated resend. Compacted on open and when dead
+ * records pile up.
  *
- * Live entries are kept in memory as their journal line: each message is encoded once, when
- * added (compaction writes the same lines again; `pending()`, read only at start-up and on
- * a resend, decodes them), and the caller's buffer is not copied.
+ * Live entries are kept in memory as their encoded record: each message is encoded once,
+ * when added (compaction writes the same bytes again; `pending()`, read only at start-up
+ * and on a resend, decodes them), and the caller's buffer is not kept (the record is the
+ * snapshot). A record is a view of its batch's buffer until a compaction packs the live
+ * ones into one buffer.
+ *
+ * A journal left by an older build (`outbox.jsonl`, JSON lines) is read on open, its
+ * pending entries written into the new journal, and then deleted.
  */
 export class FileOutbox implements Outbox {
-  /** Live entries by id: their `{"a":...}` journal line. */
-  private readonly entries = new Map<string, string>();
+  /** Live entries by id: their add record. */
+  private readonly entries: Map<string, Buffer>;
   private readonly journal: AppendJournal;
   private readonly nowMs: () => number;
   private readonly compactAfterLines: number;
-  private lines: number;
+  /** Records in the journal file (live or dead). */
+  private records: number;
   private compacting: Promise<void> | undefined;
 
-  private constructor(journal: AppendJournal, lines: number, opts: FileOutboxOptions) {
+  private constructor(
+    journal: AppendJournal,
+    entries: Map<string, Buffer>,
+    records: number,
+    opts: FileOutboxOptions,
+  ) {
     this.journal = journal;
-    this.lines = lines;
+    this.entries = entries;
+    this.records = records;
     this.nowMs = opts.nowMs ?? Date.now;
     this.compactAfterLines = opts.compactAfterLines ?? 10_000;
   }
 
   static async open(dir: string, opts: FileOutboxOptions = {}): Promise<FileOutbox> {
-    const path = `${dir}/outbox.jsonl`;
-    const { journal, lines } = await AppendJournal.open(path, opts.fsync ?? 'always');
-    const outbox = new FileOutbox(journal, lines.length, opts);
-    for (const [i, line] of lines.entries()) outbox.replay(path, i + 1, line);
-    await outbox.compact();
+    const fsync = opts.fsync ?? 'always';
+    const path = `${dir}/${OUTBOX_JOURNAL_FILE}`;
+    const legacyPath = `${dir}/${LEGACY_OUTBOX_JOURNAL_FILE}`;
+    const entries = new Map<string, Buffer>();
+    const apply = (decoded: OutboxRecord, recordOf: (entry: OutboxEntry) => Buffer) => {
+      if (decoded.kind === 'add') entries.set(decoded.entry.id, recordOf(decoded.entry));
+      else for (const id of decoded.ids) entries.delete(id);
+    };
+
+    // An older build's journal first: its entries are older than any in the new one (a crash
+    // between migrating and deleting it leaves both; replaying both gives the same set).
+    const legacy = await stat(legacyPath).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+    let lineNo = 0;
+    for await (const { line } of completeLines(legacyPath)) {
+      apply(decodeLegacyLine(line, legacyPath, ++lineNo), reencode);
+    }
+
+    const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    let records = 0;
+    let goodLength = OUTBOX_FILE_HEADER.length;
+    if (bytes === undefined || bytes.length === 0) {
+      await mkdir(dir, { recursive: true });
+      // Created whole (temp file + rename): a crash never leaves half a header.
+      await writeFileAtomic(path, OUTBOX_FILE_HEADER, fsync);
+    } else {
+      goodLength = scanOutboxJournal(bytes, path, (record, decoded) => {
+        records++;
+        apply(decoded, () => record);
+      });
+    }
+    const journal = await AppendJournal.openAfter(path, fsync, goodLength);
+    const outbox = new FileOutbox(journal, entries, records, opts);
+    // Migrated entries are only in memory until this rewrite puts them in the new journal.
+    await outbox.compact({ force: legacy });
+    if (legacy) {
+      await rm(legacyPath, { force: true });
+      if (fsync === 'always') await syncDir(dir);
+    }
     return outbox;
   }
 
-  private replay(path: string, lineNo: number, line: string): void {
-    let parsed: AddLine | RemoveLine;
-    try {
-      parsed = JSON.parse(line);
-    } catch (err) {
-      throw new CorruptLogError(path, lineNo, 'not JSON', { cause: err });
-    }
-    if ('a' in parsed) {
-      this.entries.set(parsed.a.i, line);
-    } else if ('r' in parsed) {
-      for (const id of parsed.r) this.entries.delete(id);
-    } else {
-      throw new CorruptLogError(path, lineNo, 'neither an add nor a remove');
-    }
-  }
-
   async add(msgs: readonly OutgoingMessage[]): Promise<void> {
-    const at = this.nowMs();
-    const lines: string[] = [];
-    for (const m of msgs) {
-      if (this.entries.has(m.id)) continue;
-      const line = addLine(m, at);
-      this.entries.set(m.id, line);
-      lines.push(line);
-    }
-    this.lines += lines.length;
-    await this.journal.append(lines);
+    const fresh = msgs.filter((m) => !this.entries.has(m.id));
+    if (fresh.length === 0) return this.journal.appendBytes(new Uint8Array(0));
+    const batch = encodeAdds(fresh, this.nowMs(), (m, record) => {
+      this.entries.set(m.id, record);
+    });
+    this.records += fresh.length;
+    await this.journal.appendBytes(batch);
   }
 
   async remove(ids: readonly string[]): Promise<void> {
     const present = ids.filter((id) => this.entries.delete(id));
     if (present.length === 0) return;
-    this.lines += 1;
-    await this.journal.append([JSON.stringify({ r: present } satisfies RemoveLine)]);
-    if (this.lines - this.entries.size > this.compactAfterLines && !this.compacting) {
+    this.records += 1;
+    await this.journal.appendBytes(encodeRemove(present));
+    if (this.records - this.entries.size > this.compactAfterLines && !this.compacting) {
       this.compacting = this.compact().finally(() => {
         this.compacting = undefined;
       });
@@ -150,15 +194,27 @@ export class FileOutbox implements Outbox {
   }
 
   async pending(): Promise<OutboxEntry[]> {
-    return [...this.entries.values()].map(entryOf);
+    return [...this.entries.values()].map((record) => {
+      const decoded = decodeRecord(record);
+      if (decoded.kind !== 'add') throw new Error('a live outbox entry is not an add record');
+      // A copy: the decoded data is a view of the journal's buffer.
+      return { ...decoded.entry, data: new Uint8Array(decoded.entry.data) };
+    });
   }
 
-  /** Rewrites the journal with only live entries. */
-  async compact(): Promise<void> {
-    if (this.lines === this.entries.size) return;
-    await this.journal.rewrite(() => {
-      this.lines = this.entries.size;
-      return [...this.entries.values()];
+  /** Rewrites the journal with only live entries (`force`: even when it has no dead record). */
+  async compact(opts: { force?: boolean } = {}): Promise<void> {
+    if (!opts.force && this.records === this.entries.size) return;
+    await this.journal.rewriteBytes(() => {
+      const file = Buffer.concat([OUTBOX_FILE_HEADER, ...this.entries.values()]);
+      // Point the entries at the packed copy: frees the batch buffers they were views of.
+      let at = OUTBOX_FILE_HEADER.length;
+      for (const [id, record] of this.entries) {
+        this.entries.set(id, file.subarray(at, at + record.length));
+        at += record.length;
+      }
+      this.records = this.entries.size;
+      return file;
     });
   }
 
@@ -168,25 +224,11 @@ export class FileOutbox implements Outbox {
   }
 }
 
-function addLine(m: OutgoingMessage, addedAtMs: number): string {
-  const a: AddLine['a'] = {
-    s: m.subject,
-    i: m.id,
-    d: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('base64'),
-    t: addedAtMs,
-  };
-  if (m.headers) a.h = m.headers;
-  return JSON.stringify({ a } satisfies AddLine);
-}
-
-/** The entry an add line (already parsed once, when added or replayed) records. */
-function entryOf(line: string): OutboxEntry {
-  const { a } = JSON.parse(line) as AddLine;
-  return {
-    subject: a.s,
-    id: a.i,
-    data: new Uint8Array(Buffer.from(a.d, 'base64')),
-    ...(a.h ? { headers: a.h } : {}),
-    addedAtMs: a.t,
-  };
+/** A migrated (version 1) entry as a version 2 add record. */
+function reencode(entry: OutboxEntry): Buffer {
+  let record: Buffer | undefined;
+  encodeAdds([entry], entry.addedAtMs, (_, r) => {
+    record = r;
+  });
+  return record as Buffer;
 }
