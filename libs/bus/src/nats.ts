@@ -79,7 +79,7 @@ import {
   type AttemptFailure,
   DEFAULT_PUBLISH_RETRY,
   type PublishRetryPolicy,
-  publishWithRetry,
+  retryAfterFailure,
   retrySpanMs,
 } from './retry.js';
 
@@ -127,6 +127,11 @@ function findCause(err: unknown, test: (e: unknown) => boolean): boolean {
     if (test(e)) return true;
   }
   return false;
+}
+
+/** Our ack from nats.js's (which carries more fields). */
+function publishAckOf(ack: { stream: string; seq: number; duplicate: boolean }): PublishAck {
+  return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
 }
 
 function classifyPublishError(err: unknown): AttemptFailure {
@@ -398,16 +403,14 @@ export class NatsEventLog implements EventLog {
       for (const [k, v] of Object.entries(msg.headers)) h.set(k, v);
       options.headers = h;
     }
-    return publishWithRetry(
-      msg,
-      async () => {
-        const ack = await this.js.publish(msg.subject, msg.data, options);
-        return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
-      },
-      classifyPublishError,
-      this.policy,
-      this.retryOptions,
-    );
+    const once = () => this.js.publish(msg.subject, msg.data, options).then(publishAckOf);
+    // The first attempt without an async frame (most publishes need no other); a failure
+    // goes to the retry loop, which is publishWithRetry's from its second attempt on.
+    return this.js
+      .publish(msg.subject, msg.data, options)
+      .then(publishAckOf, (err: unknown) =>
+        retryAfterFailure(msg, err, once, classifyPublishError, this.policy, this.retryOptions),
+      );
   }
 
   private forget(ids: string[]): void {

@@ -40,27 +40,53 @@ export function retrySpanMs(policy: PublishRetryPolicy): number {
   return total;
 }
 
+export interface RetryOptions {
+  readonly stopped?: () => boolean;
+  readonly wait?: (ms: number) => Promise<void>;
+}
+
 export async function publishWithRetry<T>(
   msg: { readonly id: string; readonly subject: string },
   attempt: () => Promise<T>,
   classify: (err: unknown) => AttemptFailure,
   policy: PublishRetryPolicy,
-  opts: { readonly stopped?: () => boolean; readonly wait?: (ms: number) => Promise<void> } = {},
+  opts: RetryOptions = {},
+): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    return retryAfterFailure(msg, err, attempt, classify, policy, opts);
+  }
+}
+
+/**
+ * `publishWithRetry` from its first failure on (`firstError`): lets a hot path make the first
+ * attempt itself, without an async frame per message, and hand only a failure to the loop.
+ */
+export async function retryAfterFailure<T>(
+  msg: { readonly id: string; readonly subject: string },
+  firstError: unknown,
+  attempt: () => Promise<T>,
+  classify: (err: unknown) => AttemptFailure,
+  policy: PublishRetryPolicy,
+  opts: RetryOptions = {},
 ): Promise<T> {
   let noStream = 0;
+  let err = firstError;
   for (let n = 1; ; n++) {
+    const kind = classify(err);
+    if (kind === 'no-stream') noStream++;
+    if (kind === 'no-stream' && noStream >= policy.noStreamAttempts) {
+      throw new NoStreamForSubjectError(msg.subject, { cause: err });
+    }
+    if (kind === 'fatal' || n >= policy.maxAttempts || opts.stopped?.()) {
+      throw new PublishFailedError(msg.id, msg.subject, n, { cause: err });
+    }
+    await (opts.wait ?? sleep)(retryDelayMs(policy, n));
     try {
       return await attempt();
-    } catch (err) {
-      const kind = classify(err);
-      if (kind === 'no-stream') noStream++;
-      if (kind === 'no-stream' && noStream >= policy.noStreamAttempts) {
-        throw new NoStreamForSubjectError(msg.subject, { cause: err });
-      }
-      if (kind === 'fatal' || n >= policy.maxAttempts || opts.stopped?.()) {
-        throw new PublishFailedError(msg.id, msg.subject, n, { cause: err });
-      }
-      await (opts.wait ?? sleep)(retryDelayMs(policy, n));
+    } catch (next) {
+      err = next;
     }
   }
 }
