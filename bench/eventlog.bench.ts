@@ -9,6 +9,7 @@
  *
  *   node --import tsx --conditions=@perpmesh/source bench/eventlog.bench.ts
  *   EVENTLOG_BENCH_ROUNDS=9 ...   # rounds (default 5); the table shows medians
+ *   EVENTLOG_BENCH_GC_AFTER=1 ... # a full GC at the end of each window too, billed to it
  *
  * Uses NATS_URL (default nats://127.0.0.1:4222); creates and deletes its own stream.
  * Prints numbers; asserts nothing about time.
@@ -26,6 +27,7 @@ import { FileOutbox, NatsEventLog, type Outbox, type OutgoingMessage } from '@pe
 import { loadAverage } from './proc-stats.js';
 
 const ROUNDS = Number(process.env.EVENTLOG_BENCH_ROUNDS ?? 5);
+const GC_AFTER = process.env.EVENTLOG_BENCH_GC_AFTER === '1';
 const WINDOWED_MSGS = 20_000;
 const SEQUENTIAL_MSGS = 2_000;
 const WINDOW = 256;
@@ -54,6 +56,9 @@ async function timed(total: number, run: () => Promise<unknown>): Promise<Rate> 
   const cpu = process.cpuUsage();
   const start = performance.now();
   await run();
+  // Optionally bill the window's leftover garbage to it (plus a full GC's fixed cost, the
+  // same for every case): EVENTLOG_BENCH_GC_AFTER=1.
+  if (GC_AFTER) collectGarbage();
   const used = process.cpuUsage(cpu);
   return { perS: total / ((performance.now() - start) / 1000), cpuUs: (used.user + used.system) / total };
 }
@@ -147,7 +152,7 @@ try {
     cpuUs: median(xs.map((x) => x.cpuUs)),
   });
   console.log(
-    `EventLog publish+ack vs raw nats.js js.publish — ${SIZE_BYTES} B messages, median of ${ROUNDS} rounds, NATS ${nc.info?.version}; load average ${loadAverage()}`,
+    `EventLog publish+ack vs raw nats.js js.publish — ${SIZE_BYTES} B messages, median of ${ROUNDS} rounds, NATS ${nc.info?.version}; load average ${loadAverage()}${GC_AFTER ? '; GC after each window billed to it' : ''}`,
   );
   console.log(
     `${'case'.padEnd(44)} ${'raw msg/s'.padStart(10)} ${'log msg/s'.padStart(10)}  ratio  ${'CPU µs/msg raw'.padStart(14)} ${'log'.padStart(6)}  CPU ratio (raw/log; rounds)`,

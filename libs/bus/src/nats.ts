@@ -403,14 +403,16 @@ export class NatsEventLog implements EventLog {
       for (const [k, v] of Object.entries(msg.headers)) h.set(k, v);
       options.headers = h;
     }
-    const once = () => this.js.publish(msg.subject, msg.data, options).then(publishAckOf);
     // The first attempt without an async frame (most publishes need no other); a failure
     // goes to the retry loop, which is publishWithRetry's from its second attempt on.
     return this.js
       .publish(msg.subject, msg.data, options)
-      .then(publishAckOf, (err: unknown) =>
-        retryAfterFailure(msg, err, once, classifyPublishError, this.policy, this.retryOptions),
-      );
+      .then(publishAckOf, (err: unknown) => this.retry(msg, options, err));
+  }
+
+  private retry(msg: OutgoingMessage, options: { msgID: string }, firstError: unknown): Promise<PublishAck> {
+    const once = () => this.js.publish(msg.subject, msg.data, options).then(publishAckOf);
+    return retryAfterFailure(msg, firstError, once, classifyPublishError, this.policy, this.retryOptions);
   }
 
   private forget(ids: string[]): void {

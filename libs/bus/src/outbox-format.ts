@@ -79,12 +79,12 @@ function seal(buf: Buffer, start: number, end: number): void {
 
 /**
  * Encodes one add record per message into ONE buffer (one allocation, one write for the
- * whole batch) and hands each record to `onRecord` as a view of it. Returns the filled part.
+ * whole batch); `onRecord` gets each record as a view of it. Returns the filled part.
  */
 export function encodeAdds(
   msgs: readonly OutgoingMessage[],
   addedAtMs: number,
-  onRecord: (msg: OutgoingMessage, record: Buffer) => void,
+  onRecord?: (msg: OutgoingMessage, record: Buffer) => void,
 ): Buffer {
   let size = 0;
   for (const m of msgs) {
@@ -108,7 +108,7 @@ export function encodeAdds(
     buf.set(m.data, at + 4);
     at += 4 + m.data.length;
     seal(buf, start, at);
-    onRecord(m, buf.subarray(start, at));
+    onRecord?.(m, buf.subarray(start, at));
   }
   return buf.subarray(0, at);
 }
@@ -203,6 +203,22 @@ export function decodeRecord(record: Buffer): OutboxRecord {
     return { kind: 'remove', ids };
   }
   throw new RecordStructureError(`unknown record kind ${kind}`);
+}
+
+/** Each record (a view) of a buffer of whole records this build wrote (no checks). */
+export function forEachRecord(records: Buffer, fn: (record: Buffer) => void): void {
+  for (let at = 0; at < records.length; ) {
+    const end = at + RECORD_HEADER_BYTES + records.readUInt32LE(at);
+    fn(records.subarray(at, end));
+    at = end;
+  }
+}
+
+/** The id of an add record (without decoding the rest). */
+export function addRecordId(record: Buffer): string {
+  const subjectAt = RECORD_HEADER_BYTES + 1 + 8;
+  const idAt = subjectAt + 4 + record.readUInt32LE(subjectAt);
+  return record.toString('utf8', idAt + 4, idAt + 4 + record.readUInt32LE(idAt));
 }
 
 /**

@@ -5,11 +5,13 @@ import fc from 'fast-check';
 import { CorruptLogError } from './errors.js';
 import type { OutgoingMessage } from './eventlog.js';
 import {
+  addRecordId,
   crc32,
   decodeLegacyLine,
   decodeRecord,
   encodeAdds,
   encodeRemove,
+  forEachRecord,
   OUTBOX_FILE_HEADER,
   type OutboxRecord,
   scanOutboxJournal,
@@ -70,8 +72,15 @@ describe('outbox journal format (version 2)', () => {
               plain(decodeRecord(record)),
               plain({ kind: 'add', entry: { ...m, addedAtMs: at } }),
             );
+            assert.equal(addRecordId(record), m.id);
           });
           assert.equal(seen.length, msgs.length);
+          const walked: string[] = [];
+          forEachRecord(batch, (record) => walked.push(addRecordId(record)));
+          assert.deepEqual(
+            walked,
+            msgs.map((m) => m.id),
+          );
           const remove = encodeRemove(msgs.map((m) => m.id));
           const { records, good } = scan(Buffer.concat([OUTBOX_FILE_HEADER, batch, remove]));
           assert.equal(good, OUTBOX_FILE_HEADER.length + batch.length + remove.length);

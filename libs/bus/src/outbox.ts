@@ -8,10 +8,12 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import type { OutgoingMessage } from './eventlog.js';
 import { AppendJournal, completeLines, type FsyncPolicy, syncDir, writeFileAtomic } from './files.js';
 import {
+  addRecordId,
   decodeLegacyLine,
   decodeRecord,
   encodeAdds,
   encodeRemove,
+  forEachRecord,
   OUTBOX_FILE_HEADER,
   type OutboxRecord,
   scanOutboxJournal,
@@ -87,18 +89,24 @@ export const LEGACY_OUTBOX_JOURNAL_FILE = 'outbox.jsonl';
  * removal: losing one only costs a de-duplicated resend. Compacted on open and when dead
  * records pile up.
  *
- * Live entries are kept in memory as their encoded record: each message is encoded once,
- * when added (compaction writes the same bytes again; `pending()`, read only at start-up
- * and on a resend, decodes them), and the caller's buffer is not kept (the record is the
- * snapshot). A record is a view of its batch's buffer until a compaction packs the live
- * ones into one buffer.
+ * Live entries are kept in memory as their encoded add records, in the buffers that were
+ * written: each message is encoded once, when added (compaction writes the same bytes
+ * again; `pending()`, read only at start-up and on a resend, decodes them), and the
+ * caller's buffer is not kept (the record is the snapshot). An entry points at the buffer
+ * of its `add` call (no object per message: the ack wait keeps nothing else alive) until a
+ * compaction packs the live records into one buffer; a buffer is freed when no live entry
+ * points at it.
  *
  * A journal left by an older build (`outbox.jsonl`, JSON lines) is read on open, its
  * pending entries written into the new journal, and then deleted.
  */
 export class FileOutbox implements Outbox {
-  /** Live entries by id: their add record. */
-  private readonly entries: Map<string, Buffer>;
+  /**
+   * Live entries: id -> the buffer of add records that holds its record (one `add` call's
+   * records, or the live records packed by a compaction). A buffer can also hold records of
+   * entries removed (or re-added elsewhere) since: `liveRecords` checks the pointer back.
+   */
+  private readonly entries = new Map<string, Buffer>();
   private readonly journal: AppendJournal;
   private readonly nowMs: () => number;
   private readonly compactAfterLines: number;
@@ -108,25 +116,27 @@ export class FileOutbox implements Outbox {
 
   private constructor(
     journal: AppendJournal,
-    entries: Map<string, Buffer>,
+    live: Map<string, Buffer>,
     records: number,
     opts: FileOutboxOptions,
   ) {
     this.journal = journal;
-    this.entries = entries;
     this.records = records;
     this.nowMs = opts.nowMs ?? Date.now;
     this.compactAfterLines = opts.compactAfterLines ?? 10_000;
+    const packed = Buffer.concat([...live.values()]);
+    for (const id of live.keys()) this.entries.set(id, packed);
   }
 
   static async open(dir: string, opts: FileOutboxOptions = {}): Promise<FileOutbox> {
     const fsync = opts.fsync ?? 'always';
     const path = `${dir}/${OUTBOX_JOURNAL_FILE}`;
     const legacyPath = `${dir}/${LEGACY_OUTBOX_JOURNAL_FILE}`;
-    const entries = new Map<string, Buffer>();
+    /** id -> its add record, while replaying. */
+    const live = new Map<string, Buffer>();
     const apply = (decoded: OutboxRecord, recordOf: (entry: OutboxEntry) => Buffer) => {
-      if (decoded.kind === 'add') entries.set(decoded.entry.id, recordOf(decoded.entry));
-      else for (const id of decoded.ids) entries.delete(id);
+      if (decoded.kind === 'add') live.set(decoded.entry.id, recordOf(decoded.entry));
+      else for (const id of decoded.ids) live.delete(id);
     };
 
     // An older build's journal first: its entries are older than any in the new one (a crash
@@ -140,7 +150,7 @@ export class FileOutbox implements Outbox {
     );
     let lineNo = 0;
     for await (const { line } of completeLines(legacyPath)) {
-      apply(decodeLegacyLine(line, legacyPath, ++lineNo), reencode);
+      apply(decodeLegacyLine(line, legacyPath, ++lineNo), (entry) => encodeAdds([entry], entry.addedAtMs));
     }
 
     const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => {
@@ -160,7 +170,7 @@ export class FileOutbox implements Outbox {
       });
     }
     const journal = await AppendJournal.openAfter(path, fsync, goodLength);
-    const outbox = new FileOutbox(journal, entries, records, opts);
+    const outbox = new FileOutbox(journal, live, records, opts);
     // Migrated entries are only in memory until this rewrite puts them in the new journal.
     await outbox.compact({ force: legacy });
     if (legacy) {
@@ -171,12 +181,23 @@ export class FileOutbox implements Outbox {
   }
 
   async add(msgs: readonly OutgoingMessage[]): Promise<void> {
-    const fresh = msgs.filter((m) => !this.entries.has(m.id));
-    if (fresh.length === 0) return this.journal.appendBytes(new Uint8Array(0));
-    const batch = encodeAdds(fresh, this.nowMs(), (m, record) => {
-      this.entries.set(m.id, record);
-    });
-    this.records += fresh.length;
+    const fresh: OutgoingMessage[] = [];
+    let batch: Buffer = EMPTY;
+    for (const m of msgs) {
+      if (this.entries.has(m.id)) continue; // also a repeat inside `msgs`
+      this.entries.set(m.id, batch);
+      fresh.push(m);
+    }
+    if (fresh.length > 0) {
+      try {
+        batch = encodeAdds(fresh, this.nowMs());
+      } catch (err) {
+        for (const m of fresh) this.entries.delete(m.id);
+        throw err;
+      }
+      for (const m of fresh) this.entries.set(m.id, batch);
+      this.records += fresh.length;
+    }
     await this.journal.appendBytes(batch);
   }
 
@@ -194,7 +215,7 @@ export class FileOutbox implements Outbox {
   }
 
   async pending(): Promise<OutboxEntry[]> {
-    return [...this.entries.values()].map((record) => {
+    return this.liveRecords().map((record) => {
       const decoded = decodeRecord(record);
       if (decoded.kind !== 'add') throw new Error('a live outbox entry is not an add record');
       // A copy: the decoded data is a view of the journal's buffer.
@@ -202,17 +223,28 @@ export class FileOutbox implements Outbox {
     });
   }
 
+  /** The live entries' add records (views), oldest first. */
+  private liveRecords(): Buffer[] {
+    const out: Buffer[] = [];
+    const walked = new Set<Buffer>();
+    for (const buffer of this.entries.values()) {
+      if (walked.has(buffer)) continue;
+      walked.add(buffer);
+      forEachRecord(buffer, (record) => {
+        if (this.entries.get(addRecordId(record)) === buffer) out.push(record);
+      });
+    }
+    return out;
+  }
+
   /** Rewrites the journal with only live entries (`force`: even when it has no dead record). */
   async compact(opts: { force?: boolean } = {}): Promise<void> {
     if (!opts.force && this.records === this.entries.size) return;
     await this.journal.rewriteBytes(() => {
-      const file = Buffer.concat([OUTBOX_FILE_HEADER, ...this.entries.values()]);
-      // Point the entries at the packed copy: frees the batch buffers they were views of.
-      let at = OUTBOX_FILE_HEADER.length;
-      for (const [id, record] of this.entries) {
-        this.entries.set(id, file.subarray(at, at + record.length));
-        at += record.length;
-      }
+      const file = Buffer.concat([OUTBOX_FILE_HEADER, ...this.liveRecords()]);
+      // Point the entries at the packed copy: frees the batch buffers they pointed at.
+      const packed = file.subarray(OUTBOX_FILE_HEADER.length);
+      for (const id of this.entries.keys()) this.entries.set(id, packed);
       this.records = this.entries.size;
       return file;
     });
@@ -224,11 +256,4 @@ export class FileOutbox implements Outbox {
   }
 }
 
-/** A migrated (version 1) entry as a version 2 add record. */
-function reencode(entry: OutboxEntry): Buffer {
-  let record: Buffer | undefined;
-  encodeAdds([entry], entry.addedAtMs, (_, r) => {
-    record = r;
-  });
-  return record as Buffer;
-}
+const EMPTY = Buffer.alloc(0);

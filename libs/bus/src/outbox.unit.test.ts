@@ -123,6 +123,30 @@ describe('outboxes', () => {
     await reopened.close();
   });
 
+  test('FileOutbox: an id removed and added again is pending once, as the newest; a repeat inside one add counts once', async () => {
+    const path = join(dir, 'readd');
+    const outbox = await FileOutbox.open(path);
+    await outbox.add([m('a'), m('b'), m('c')]);
+    await outbox.remove(['a']);
+    await outbox.add([m('a', 'second'), m('d'), m('d', 'repeat')]);
+    const expected = [
+      ['b', 'b'],
+      ['c', 'c'],
+      ['a', 'second'],
+      ['d', 'd'],
+    ];
+    const read = (o: Outbox) =>
+      o.pending().then((es) => es.map((e) => [e.id, new TextDecoder().decode(e.data)]));
+    assert.deepEqual(await read(outbox), expected);
+    await outbox.compact();
+    assert.deepEqual(await read(outbox), expected);
+    await outbox.close();
+    assert.equal(await journalRecords(path), 4);
+    const reopened = await FileOutbox.open(path);
+    assert.deepEqual(await read(reopened), expected);
+    await reopened.close();
+  });
+
   /**
    * An outbox journal as builds before format version 2 wrote it (JSON lines, base64 data):
    * three adds (one with headers), a removal, and a torn last line from a crash.
