@@ -92,7 +92,7 @@ export const LEGACY_OUTBOX_JOURNAL_FILE = 'outbox.jsonl';
  * Live entries are kept in memory as their encoded add records, in the buffers that were
  * written: each message is encoded once, when added (compaction writes the same bytes
  * again; `pending()`, read only at start-up and on a resend, decodes them), and the
- * caller's buffer is not kept (the record is the snapshot). An entry points at the buffer
+ * caller's buffer is not kept (the record is the snapshot). An entry points at the records
  * of its `add` call (no object per message: the ack wait keeps nothing else alive) until a
  * compaction packs the live records into one buffer; a buffer is freed when no live entry
  * points at it.
@@ -102,11 +102,11 @@ export const LEGACY_OUTBOX_JOURNAL_FILE = 'outbox.jsonl';
  */
 export class FileOutbox implements Outbox {
   /**
-   * Live entries: id -> the buffer of add records that holds its record (one `add` call's
-   * records, or the live records packed by a compaction). A buffer can also hold records of
-   * entries removed (or re-added elsewhere) since: `liveRecords` checks the pointer back.
+   * Live entries: id -> the segment that holds its add record (one `add` call's records, or
+   * the live records packed by a compaction). A segment can also hold records of entries
+   * removed (or re-added elsewhere) since: `liveRecords` checks the pointer back.
    */
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries = new Map<string, Segment>();
   private readonly journal: AppendJournal;
   private readonly nowMs: () => number;
   private readonly compactAfterLines: number;
@@ -124,7 +124,7 @@ export class FileOutbox implements Outbox {
     this.records = records;
     this.nowMs = opts.nowMs ?? Date.now;
     this.compactAfterLines = opts.compactAfterLines ?? 10_000;
-    const packed = Buffer.concat([...live.values()]);
+    const packed: Segment = { records: Buffer.concat([...live.values()]) };
     for (const id of live.keys()) this.entries.set(id, packed);
   }
 
@@ -181,24 +181,23 @@ export class FileOutbox implements Outbox {
   }
 
   async add(msgs: readonly OutgoingMessage[]): Promise<void> {
+    const segment: Segment = { records: EMPTY };
     const fresh: OutgoingMessage[] = [];
-    let batch: Buffer = EMPTY;
     for (const m of msgs) {
       if (this.entries.has(m.id)) continue; // also a repeat inside `msgs`
-      this.entries.set(m.id, batch);
+      this.entries.set(m.id, segment);
       fresh.push(m);
     }
     if (fresh.length > 0) {
       try {
-        batch = encodeAdds(fresh, this.nowMs());
+        segment.records = encodeAdds(fresh, this.nowMs());
       } catch (err) {
         for (const m of fresh) this.entries.delete(m.id);
         throw err;
       }
-      for (const m of fresh) this.entries.set(m.id, batch);
       this.records += fresh.length;
     }
-    await this.journal.appendBytes(batch);
+    await this.journal.appendBytes(segment.records);
   }
 
   async remove(ids: readonly string[]): Promise<void> {
@@ -226,12 +225,12 @@ export class FileOutbox implements Outbox {
   /** The live entries' add records (views), oldest first. */
   private liveRecords(): Buffer[] {
     const out: Buffer[] = [];
-    const walked = new Set<Buffer>();
-    for (const buffer of this.entries.values()) {
-      if (walked.has(buffer)) continue;
-      walked.add(buffer);
-      forEachRecord(buffer, (record) => {
-        if (this.entries.get(addRecordId(record)) === buffer) out.push(record);
+    const walked = new Set<Segment>();
+    for (const segment of this.entries.values()) {
+      if (walked.has(segment)) continue;
+      walked.add(segment);
+      forEachRecord(segment.records, (record) => {
+        if (this.entries.get(addRecordId(record)) === segment) out.push(record);
       });
     }
     return out;
@@ -242,8 +241,8 @@ export class FileOutbox implements Outbox {
     if (!opts.force && this.records === this.entries.size) return;
     await this.journal.rewriteBytes(() => {
       const file = Buffer.concat([OUTBOX_FILE_HEADER, ...this.liveRecords()]);
-      // Point the entries at the packed copy: frees the batch buffers they pointed at.
-      const packed = file.subarray(OUTBOX_FILE_HEADER.length);
+      // Point the entries at the packed copy: frees the segments they pointed at.
+      const packed: Segment = { records: file.subarray(OUTBOX_FILE_HEADER.length) };
       for (const id of this.entries.keys()) this.entries.set(id, packed);
       this.records = this.entries.size;
       return file;
@@ -256,4 +255,9 @@ export class FileOutbox implements Outbox {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+/** Add records written together; entries point at it, so nothing is kept per message. */
+interface Segment {
+  records: Buffer;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);

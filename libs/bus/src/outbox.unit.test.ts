@@ -199,4 +199,21 @@ describe('outboxes', () => {
     );
     await reopened.close();
   });
+
+  test('FileOutbox migrates an old journal beside a new one whose record count equals the live entries', async () => {
+    const path = join(dir, 'legacy-beside');
+    const current = await FileOutbox.open(path);
+    await current.add([m('x')]);
+    await current.remove(['x']);
+    await current.close();
+    // Two records in the new journal, two live entries in the old one: a rewrite is due anyway.
+    await writeFile(join(path, 'outbox.jsonl'), LEGACY_JOURNAL);
+    await (await FileOutbox.open(path)).close();
+    const reopened = await FileOutbox.open(path);
+    assert.deepEqual(
+      (await reopened.pending()).map((e) => e.id),
+      ['old-2', 'old-3'],
+    );
+    await reopened.close();
+  });
 });
