@@ -131,6 +131,7 @@ try {
     rawWin: [] as Rate[],
     logWin: [] as Rate[],
     obWin: [] as Rate[],
+    obAlone: [] as Rate[],
     rawSeq: [] as Rate[],
     logSeq: [] as Rate[],
   };
@@ -141,6 +142,13 @@ try {
       await batchPerSecond(WINDOWED_MSGS, async (m) => {
         await logWithOutbox.publishBatch(m);
         await outbox.settled();
+      }),
+    );
+    // What the outbox's journal costs on its own (no NATS): the same batch added and removed.
+    rows.obAlone.push(
+      await batchPerSecond(WINDOWED_MSGS, async (m) => {
+        await outbox.add(m);
+        await outbox.remove(m.map((x) => x.id));
       }),
     );
     rows.rawSeq.push(await perSecond(SEQUENTIAL_MSGS, 1, rawOne));
@@ -170,6 +178,10 @@ try {
   row(`windowed ${WINDOW}, ${WINDOWED_MSGS} msgs (publishBatch)`, rows.rawWin, rows.logWin);
   row(`windowed ${WINDOW}, ${WINDOWED_MSGS} msgs + FileOutbox`, rows.rawWin, rows.obWin);
   row(`one at a time, ${SEQUENTIAL_MSGS} msgs (publish)`, rows.rawSeq, rows.logSeq);
+  const alone = med(rows.obAlone);
+  console.log(
+    `FileOutbox alone (add + remove of the same ${WINDOWED_MSGS}, fsync'd, no NATS): ${alone.cpuUs.toFixed(1)} µs CPU/msg, ${fmt(alone.perS).trim()} msg/s`,
+  );
 } finally {
   await jsm.streams.delete(stream).catch(() => {});
   await logWithOutbox.close();
