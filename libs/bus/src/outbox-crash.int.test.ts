@@ -4,50 +4,28 @@
  * resolve is pending unless its removal resolved too, and every pending entry is whole.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FileOutbox } from './outbox.js';
+import { runTsChild } from './test-children/run-child.js';
 
 const childScript = fileURLToPath(new URL('./test-children/outbox-writer.child.ts', import.meta.url));
 /** The child's payload of message `n` (test-children/outbox-writer.child.ts). */
 const payloadOf = (n: number) => `m${n};`.repeat(1 + (n % 97));
 
 /** Runs the child until it has reported `adds` resolved adds, then SIGKILLs it. */
-function runChildUntil(
-  dir: string,
-  adds: number,
-): Promise<{ stdout: string; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=@perpmesh/source', childScript, dir],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    let seen = 0;
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      seen += String(d).split('ADDED').length - 1;
-      if (seen >= adds) child.kill('SIGKILL');
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('exit', (_code, signal) => {
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`child exited without SIGKILL: ${stderr}`));
-      else resolve({ stdout, signal });
-    });
+async function runChildUntil(dir: string, adds: number): Promise<{ stdout: string }> {
+  const run = await runTsChild(childScript, [dir], {
+    timeoutMs: 60_000,
+    onStdout: (stdout, child) => {
+      if (stdout.split('ADDED').length - 1 >= adds) child.kill('SIGKILL');
+    },
   });
+  if (run.signal !== 'SIGKILL') throw new Error(`child exited without SIGKILL: ${run.stderr}`);
+  return run;
 }
 
 describe('FileOutbox across a process crash', () => {
