@@ -63,6 +63,16 @@ describe('outboxes', () => {
     return records;
   };
 
+  /** The ids pending in the outbox at `path`, read by a fresh open (then closed). */
+  const pendingIdsAfterReopen = async (path: string) => {
+    const reopened = await FileOutbox.open(path);
+    try {
+      return (await reopened.pending()).map((e) => e.id);
+    } finally {
+      await reopened.close();
+    }
+  };
+
   test('FileOutbox drops a torn last record (a crash mid-write) and keeps the rest', async () => {
     const path = join(dir, 'torn');
     const outbox = await FileOutbox.open(path);
@@ -77,12 +87,7 @@ describe('outboxes', () => {
     );
     await reopened.add([m('after')]);
     await reopened.close();
-    const again = await FileOutbox.open(path);
-    assert.deepEqual(
-      (await again.pending()).map((e) => e.id),
-      ['whole', 'after'],
-    );
-    await again.close();
+    assert.deepEqual(await pendingIdsAfterReopen(path), ['whole', 'after']);
   });
 
   test('FileOutbox compacts its journal when removed lines pile up', async () => {
@@ -96,12 +101,7 @@ describe('outboxes', () => {
     const records = await journalRecords(path);
     assert.ok(records < 25, `journal compacted (${records} records)`);
     await outbox.close();
-    const reopened = await FileOutbox.open(path);
-    assert.deepEqual(
-      (await reopened.pending()).map((e) => e.id),
-      ['live'],
-    );
-    await reopened.close();
+    assert.deepEqual(await pendingIdsAfterReopen(path), ['live']);
   });
 
   test('FileOutbox writes one add call as one record per message, read back after a reopen', async () => {
@@ -177,12 +177,7 @@ describe('outboxes', () => {
     await outbox.remove(['old-3']);
     await outbox.close();
 
-    const reopened = await FileOutbox.open(path);
-    assert.deepEqual(
-      (await reopened.pending()).map((e) => e.id),
-      ['old-2', 'new-1'],
-    );
-    await reopened.close();
+    assert.deepEqual(await pendingIdsAfterReopen(path), ['old-2', 'new-1']);
   });
 
   test('FileOutbox after a crash between migrating and deleting the old journal: the same entries, once', async () => {
@@ -192,12 +187,7 @@ describe('outboxes', () => {
     const migrated = await FileOutbox.open(path);
     await migrated.close();
     await writeFile(join(path, 'outbox.jsonl'), LEGACY_JOURNAL); // as if never deleted
-    const reopened = await FileOutbox.open(path);
-    assert.deepEqual(
-      (await reopened.pending()).map((e) => e.id),
-      ['old-2', 'old-3'],
-    );
-    await reopened.close();
+    assert.deepEqual(await pendingIdsAfterReopen(path), ['old-2', 'old-3']);
   });
 
   test('FileOutbox migrates an old journal beside a new one whose record count equals the live entries', async () => {
@@ -209,11 +199,6 @@ describe('outboxes', () => {
     // Two records in the new journal, two live entries in the old one: a rewrite is due anyway.
     await writeFile(join(path, 'outbox.jsonl'), LEGACY_JOURNAL);
     await (await FileOutbox.open(path)).close();
-    const reopened = await FileOutbox.open(path);
-    assert.deepEqual(
-      (await reopened.pending()).map((e) => e.id),
-      ['old-2', 'old-3'],
-    );
-    await reopened.close();
+    assert.deepEqual(await pendingIdsAfterReopen(path), ['old-2', 'old-3']);
   });
 });
