@@ -3,7 +3,6 @@
  * process crash: a child publishes, acks some, and is SIGKILLed; this process reopens.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,36 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedEventLog } from './embedded.js';
 import type { StoredMessage } from './eventlog.js';
+import { runTsChild } from './test-children/run-child.js';
 
 const childScript = fileURLToPath(new URL('./test-children/embedded-writer.child.ts', import.meta.url));
 
-function runChild(
-  dataDir: string,
-): Promise<{ signal: NodeJS.Signals | null; code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=@perpmesh/source', childScript, dataDir],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+const runChild = (dataDir: string) => runTsChild(childScript, [dataDir]);
 
 describe('EmbeddedEventLog across a process crash', () => {
   let dataDir: string;

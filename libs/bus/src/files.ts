@@ -1,11 +1,11 @@
 /**
  * File primitives for the embedded log and the file outbox.
  *
- * `AppendJournal` is an append-only file of JSON lines with group commit: appends queued
- * while a write is in flight go out together in one write and one fdatasync, so N
- * concurrent publishers pay for one fsync, not N. A torn last line (a crash mid-write) is
- * cut off on open: it was never acknowledged, because an append resolves only after its
- * bytes (and, with fsync on, the sync) completed.
+ * `AppendJournal` is an append-only file (JSON lines, or binary records: `appendBytes`) with
+ * group commit: appends queued while a write is in flight go out together in one write and
+ * one fdatasync, so N concurrent publishers pay for one fsync, not N. A torn tail (a crash
+ * mid-write) is cut off on open: it was never acknowledged, because an append resolves only
+ * after its bytes (and, with fsync on, the sync) completed.
  *
  * fsync policy (`FsyncPolicy`):
  * - 'always' (default): an append resolves after fdatasync; survives power loss.
@@ -33,7 +33,8 @@ export type FsyncPolicy = 'always' | 'never';
 const SCAN_CHUNK_BYTES = 1 << 20;
 
 interface PendingAppend {
-  readonly text: string;
+  /** Text lines (the embedded log) or encoded records (the file outbox). */
+  readonly data: string | Uint8Array;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -78,19 +79,38 @@ export class AppendJournal {
       onLine(line, offset);
       goodLength = offset + Buffer.byteLength(line) + 1;
     }
+    return { journal: await AppendJournal.openAfter(path, fsync, goodLength), bytes: goodLength };
+  }
+
+  /**
+   * Opens (creating) the journal for appending after cutting it to `goodLength` bytes: the
+   * caller scanned it and found a torn tail there (or none, when it is the file's length).
+   */
+  static async openAfter(path: string, fsync: FsyncPolicy, goodLength: number): Promise<AppendJournal> {
+    await mkdir(dirname(path), { recursive: true });
     const size = (await stat(path).catch(() => undefined))?.size ?? 0;
     if (goodLength < size) await truncate(path, goodLength);
     const fh = await open(path, 'a');
-    return { journal: new AppendJournal(path, fh, fsync), bytes: goodLength };
+    return new AppendJournal(path, fh, fsync);
   }
 
   /** Appends lines (each without '\n'); resolves once they are written (and synced, per policy). */
   append(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return this.enqueue(undefined);
+    return this.enqueue(`${lines.join('\n')}\n`);
+  }
+
+  /** Appends bytes as they are; resolves like `append`. */
+  appendBytes(data: Uint8Array): Promise<void> {
+    return this.enqueue(data.length === 0 ? undefined : data);
+  }
+
+  private enqueue(data: string | Uint8Array | undefined): Promise<void> {
     if (this.closed) return Promise.reject(new EventLogClosedError(`journal ${this.path}`));
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (lines.length === 0) return Promise.resolve();
+    if (data === undefined) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ text: `${lines.join('\n')}\n`, resolve, reject });
+      this.queue.push({ data, resolve, reject });
       if (!this.writing) this.writing = this.drain();
     });
   }
@@ -107,9 +127,16 @@ export class AppendJournal {
    * meanwhile wait and land in the new file.
    */
   async rewrite(produce: () => readonly string[]): Promise<void> {
-    await this.#replaceAsWriter(async (path) => {
+    await this.rewriteBytes(() => {
       const lines = produce();
-      await writeFileAtomic(path, lines.length ? `${lines.join('\n')}\n` : '', this.fsync);
+      return lines.length ? `${lines.join('\n')}\n` : '';
+    });
+  }
+
+  /** `rewrite` with the whole new content at once (text or bytes). */
+  async rewriteBytes(produce: () => string | Uint8Array): Promise<void> {
+    await this.#replaceAsWriter(async (path) => {
+      await writeFileAtomic(path, produce(), this.fsync);
     });
   }
 
@@ -189,7 +216,7 @@ export class AppendJournal {
       const batch = this.queue;
       this.queue = [];
       try {
-        await this.fh.appendFile(batch.map((p) => p.text).join(''));
+        await this.fh.appendFile(joined(batch));
         if (this.fsync === 'always') await this.fh.datasync();
         for (const p of batch) p.resolve();
       } catch (err) {
@@ -202,6 +229,13 @@ export class AppendJournal {
     }
     this.writing = undefined;
   }
+}
+
+/** One write's worth of queued appends: the one chunk as it is, else concatenated. */
+function joined(batch: readonly PendingAppend[]): string | Uint8Array {
+  if (batch.length === 1) return (batch[0] as PendingAppend).data;
+  if (batch.every((p) => typeof p.data === 'string')) return batch.map((p) => p.data).join('');
+  return Buffer.concat(batch.map((p) => (typeof p.data === 'string' ? Buffer.from(p.data) : p.data)));
 }
 
 /**
@@ -245,7 +279,11 @@ export async function* completeLines(path: string): AsyncGenerator<{ line: strin
 }
 
 /** Replaces `path` with `data` atomically (temp file + rename), syncing per policy. */
-export async function writeFileAtomic(path: string, data: string, fsync: FsyncPolicy): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  fsync: FsyncPolicy,
+): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await open(tmp, 'w');
   try {
@@ -258,7 +296,8 @@ export async function writeFileAtomic(path: string, data: string, fsync: FsyncPo
   if (fsync === 'always') await syncDir(dirname(path));
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsyncs a directory: makes a rename or unlink in it durable. */
+export async function syncDir(dir: string): Promise<void> {
   const dh = await open(dir, 'r');
   try {
     await dh.sync();

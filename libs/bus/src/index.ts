@@ -53,6 +53,8 @@ export {
   FileOutbox,
   type FileOutboxOptions,
   InMemoryOutbox,
+  LEGACY_OUTBOX_JOURNAL_FILE,
+  OUTBOX_JOURNAL_FILE,
   type Outbox,
   type OutboxEntry,
 } from './outbox.js';

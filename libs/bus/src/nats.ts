@@ -82,6 +82,7 @@ import {
   type PublishRetryOptions,
   type PublishRetryPolicy,
   publishWithRetry,
+  retryAfterFailure,
   retrySpanMs,
 } from './retry.js';
 
@@ -160,6 +161,11 @@ function findCause(err: unknown, test: (e: unknown) => boolean): boolean {
     if (test(e)) return true;
   }
   return false;
+}
+
+/** Our ack from nats.js's (which carries more fields). */
+function publishAckOf(ack: { stream: string; seq: number; duplicate: boolean }): PublishAck {
+  return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
 }
 
 function classifyPublishError(err: unknown): AttemptFailure {
@@ -456,16 +462,16 @@ export class NatsEventLog implements EventLog {
       for (const [k, v] of Object.entries(msg.headers)) h.set(k, v);
       options.headers = h;
     }
-    return publishWithRetry(
-      msg,
-      async () => {
-        const ack = await this.js.publish(msg.subject, msg.data, options);
-        return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
-      },
-      classifyPublishError,
-      this.policy,
-      this.retryOptions,
-    );
+    // The first attempt without an async frame (most publishes need no other); a failure
+    // goes to the retry loop, which is publishWithRetry's from its second attempt on.
+    return this.js
+      .publish(msg.subject, msg.data, options)
+      .then(publishAckOf, (err: unknown) => this.retry(msg, options, err));
+  }
+
+  private retry(msg: OutgoingMessage, options: { msgID: string }, firstError: unknown): Promise<PublishAck> {
+    const once = () => this.js.publish(msg.subject, msg.data, options).then(publishAckOf);
+    return retryAfterFailure(msg, firstError, once, classifyPublishError, this.policy, this.retryOptions);
   }
 
   private forget(ids: string[]): void {

@@ -61,33 +61,53 @@ export async function publishWithRetry<T>(
   policy: PublishRetryPolicy,
   opts: PublishRetryOptions = {},
 ): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    return retryAfterFailure(msg, err, attempt, classify, policy, opts);
+  }
+}
+
+/**
+ * `publishWithRetry` from its first failure on (`firstError`): lets a hot path make the first
+ * attempt itself, without an async frame per message, and hand only a failure to the loop.
+ */
+export async function retryAfterFailure<T>(
+  msg: { readonly id: string; readonly subject: string },
+  firstError: unknown,
+  attempt: () => Promise<T>,
+  classify: (err: unknown) => AttemptFailure,
+  policy: PublishRetryPolicy,
+  opts: PublishRetryOptions = {},
+): Promise<T> {
   const now = opts.nowMs ?? Date.now;
-  const startedAt = now();
+  // The first attempt ran before this call: counted as if it had used its whole ack wait.
+  const startedAt = now() - policy.ackTimeoutMs;
   let noStream = 0;
   let electing = false;
+  let err = firstError;
   for (let n = 1; ; n++) {
+    const kind = classify(err);
+    if (kind === 'no-stream') noStream++;
+    if (kind === 'no-stream' && noStream >= policy.noStreamAttempts && !electing) {
+      const exists = opts.streamExists ? await opts.streamExists(msg.subject).catch(() => undefined) : false;
+      if (exists === false) throw new NoStreamForSubjectError(msg.subject, { cause: err });
+      electing = true;
+    }
+    const delay = retryDelayMs(policy, n);
+    // An election answers "no responders" at once: attempts are cheap, so the bound is
+    // time (the whole retry still inside the duplicate window), not their count.
+    const outOfAttempts = electing
+      ? now() - startedAt + delay + policy.ackTimeoutMs > retrySpanMs(policy)
+      : n >= policy.maxAttempts;
+    if (kind === 'fatal' || outOfAttempts || opts.stopped?.()) {
+      throw new PublishFailedError(msg.id, msg.subject, n, { cause: err });
+    }
+    await (opts.wait ?? sleep)(delay);
     try {
       return await attempt();
-    } catch (err) {
-      const kind = classify(err);
-      if (kind === 'no-stream') noStream++;
-      if (kind === 'no-stream' && noStream >= policy.noStreamAttempts && !electing) {
-        const exists = opts.streamExists
-          ? await opts.streamExists(msg.subject).catch(() => undefined)
-          : false;
-        if (exists === false) throw new NoStreamForSubjectError(msg.subject, { cause: err });
-        electing = true;
-      }
-      const delay = retryDelayMs(policy, n);
-      // An election answers "no responders" at once: attempts are cheap, so the bound is
-      // time (the whole retry still inside the duplicate window), not their count.
-      const outOfAttempts = electing
-        ? now() - startedAt + delay + policy.ackTimeoutMs > retrySpanMs(policy)
-        : n >= policy.maxAttempts;
-      if (kind === 'fatal' || outOfAttempts || opts.stopped?.()) {
-        throw new PublishFailedError(msg.id, msg.subject, n, { cause: err });
-      }
-      await (opts.wait ?? sleep)(delay);
+    } catch (next) {
+      err = next;
     }
   }
 }

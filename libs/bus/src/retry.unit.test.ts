@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NoStreamForSubjectError, PublishFailedError } from './errors.js';
-import { DEFAULT_PUBLISH_RETRY, publishWithRetry, retryDelayMs, retrySpanMs } from './retry.js';
+import {
+  DEFAULT_PUBLISH_RETRY,
+  publishWithRetry,
+  retryAfterFailure,
+  retryDelayMs,
+  retrySpanMs,
+} from './retry.js';
 
 const msg = { id: 'evt-1', subject: 'exec.order.paper.main' };
 const policy = { ...DEFAULT_PUBLISH_RETRY, maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 25 };
@@ -24,6 +30,24 @@ describe('publishWithRetry', () => {
     assert.deepEqual(ack, { seq: 7 });
     assert.equal(calls, 3);
     assert.deepEqual(waits, [10, 20]);
+  });
+
+  test('retryAfterFailure takes over after a first attempt made by the caller: same backoff and count', async () => {
+    const waits: number[] = [];
+    let calls = 0;
+    const attempt = async () => {
+      calls++;
+      throw new Error('timeout');
+    };
+    await assert.rejects(
+      retryAfterFailure(msg, new Error('first'), attempt, () => 'retry', policy, {
+        wait: async (ms) => void waits.push(ms),
+      }),
+      (err: unknown) => err instanceof PublishFailedError && err.attempts === 4,
+    );
+    // The caller's attempt was the first of four: three more, after the same three delays.
+    assert.equal(calls, 3);
+    assert.deepEqual(waits, [10, 20, 25]);
   });
 
   test('gives up after maxAttempts with PublishFailedError naming the id and attempts', async () => {

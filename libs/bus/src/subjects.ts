@@ -22,9 +22,15 @@ function tokensOk(subject: string, allowWildcards: boolean): boolean {
   return true;
 }
 
+/** The last subject found valid: a publisher's messages mostly repeat a few subjects. */
+let lastValidPublishSubject: string | undefined;
+
 /** A concrete subject one can publish to (no wildcards). */
 export function isValidPublishSubject(subject: string): boolean {
-  return tokensOk(subject, false);
+  if (subject === lastValidPublishSubject) return true;
+  if (!tokensOk(subject, false)) return false;
+  lastValidPublishSubject = subject;
+  return true;
 }
 
 /** A subject filter (wildcards allowed). */
