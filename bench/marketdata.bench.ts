@@ -262,7 +262,7 @@ for (let i = 0; i < CONFLATED_SAMPLES; i++) {
 const conflatedSeconds = (performance.now() - conflatedStart) / 1000;
 clearInterval(busy);
 console.log(
-  `shipped conflation (${SHIPPED_INTERVAL_MS} ms per book, leading edge), ${CONFLATED_SAMPLES} samples: a quiet book's change -> md.book p50 ${fmt(quantile(quietMs, 0.5))}, p99 ${fmt(quantile(quietMs, 0.99))} (${(quantile(quietMs, 0.5) / p('js', 0.5)).toFixed(2)}x raw JetStream p50, ${(quantile(quietMs, 0.5) / p('feed', 0.5)).toFixed(2)}x the feed without conflation) while a busy book changed every ${BUSY_EVERY_MS} ms and was published ${(busyPublished / conflatedSeconds).toFixed(1)} times/s; load average ${loadAverage()}`,
+  `shipped conflation (${SHIPPED_INTERVAL_MS} ms per book, leading edge), ${CONFLATED_SAMPLES} samples: a quiet book's change -> md.book p50 ${fmt(quantile(quietMs, 0.5))}, p90 ${fmt(quantile(quietMs, 0.9))}, p99 ${fmt(quantile(quietMs, 0.99))} (${(quantile(quietMs, 0.5) / p('js', 0.5)).toFixed(2)}x raw JetStream p50, ${(quantile(quietMs, 0.5) / p('feed', 0.5)).toFixed(2)}x the feed without conflation) while a busy book changed every ${BUSY_EVERY_MS} ms and was published ${(busyPublished / conflatedSeconds).toFixed(1)} times/s; load average ${loadAverage()}`,
 );
 await conflatedTail.stop();
 await conflatedFeed.stop();
