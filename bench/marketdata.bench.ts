@@ -8,13 +8,17 @@
  *     (the stored floor: what the feed's path must do, since md.book is on a stream);
  *   - our EventLog.publish -> EventLog.tail of the same bytes (what the log layer adds).
  * The feed's own work on top is book apply, top-N, envelope, protobuf encode, queue.
- * Conflation is off (bookPublishIntervalMs 0) so each change is published; with the default
- * 100 ms conflation a burst waits at most one interval. Samples of the four paths are
- * interleaved so load on a shared machine hits all alike; CPU is this process's
- * (`process.cpuUsage`: feed, clients and subscribers all live here).
+ * Conflation is off (bookPublishIntervalMs 0) so each change is published. Samples of the
+ * four paths are interleaved so load on a shared machine hits all alike; CPU is this
+ * process's (`process.cpuUsage`: feed, clients and subscribers all live here).
+ *
+ * Then the shipped conflation (100 ms per book, leading edge): a second feed follows a quiet
+ * book and a busy one (a change every 10 ms); each sample changes the quiet book after its
+ * last md.book is an interval old, so it must go out at once whatever the busy book does
+ * (with one interval for the whole feed it waited up to 100 ms for the busy book's flush).
  *
  *   node --import tsx --conditions=@perpmesh/source bench/marketdata.bench.ts
- *   MD_BENCH_SAMPLES=400 (default)
+ *   MD_BENCH_SAMPLES=400 (default), MD_BENCH_CONFLATED_SAMPLES=100 (default; ~110 ms each)
  *
  * Uses NATS_URL (default nats://127.0.0.1:4222); creates and deletes its own streams.
  * Prints numbers; asserts nothing about time.
@@ -25,13 +29,16 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
 import { NatsEventLog } from '@perpmesh/bus';
 import { decodeEnvelope, namespaceFor, Subjects, streamSpecs } from '@perpmesh/contracts';
-import { dec } from '@perpmesh/core';
+import { dec, sleep } from '@perpmesh/core';
 import { MarketDataFeed } from '@perpmesh/market-data';
 import { createLogger } from '@perpmesh/runtime';
 import type { MarketEvent, VenuePort } from '@perpmesh/venues';
 import { loadAverage, quantile } from './proc-stats.js';
 
 const SAMPLES = Number(process.env.MD_BENCH_SAMPLES ?? 400);
+const CONFLATED_SAMPLES = Number(process.env.MD_BENCH_CONFLATED_SAMPLES ?? 100);
+const SHIPPED_INTERVAL_MS = 100;
+const BUSY_EVERY_MS = 10;
 const WARMUP = 50;
 const INSTRUMENT = 'BTC-USDC-PERP';
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -45,40 +52,50 @@ await log.ensureStreams(specs);
 const nc = await connect({ servers: url, noAsyncTraces: true, name: 'bench-md-raw' });
 const js = jetstream(nc);
 
-// A venue port that emits one book delta per call of `tick()`.
-let emit: (event: MarketEvent) => void = () => {};
-let seq = 1;
 const t0 = Date.now();
-const port = {
-  venue: 'paper',
-  account: 'bench',
-  apiKeyId: 'default',
-  loadMarkets: async () => [{ instrument: INSTRUMENT }],
-  fetchFunding: async () => [],
-  fetchOrderBook: async () => {
-    throw new Error('no resync in the bench');
-  },
-  watchMarket: async (_instruments: string[], onEvent: (event: MarketEvent) => void) => {
-    emit = onEvent;
-    const bids = Array.from({ length: 50 }, (_, i) => ({ price: dec(50_000 - i), size: dec('1.5') }));
-    const asks = Array.from({ length: 50 }, (_, i) => ({ price: dec(50_001 + i), size: dec('1.5') }));
-    onEvent({ kind: 'snapshot', instrument: INSTRUMENT, seq, bids, asks, tsEventMs: t0 });
-    return { close: async () => {} };
-  },
-  readiness: () => [],
-  close: async () => {},
-} as unknown as VenuePort;
-const tick = () => {
-  seq += 1;
-  emit({
-    kind: 'delta',
-    instrument: INSTRUMENT,
-    seq,
-    bids: [{ price: dec(50_000), size: dec(seq % 7).plus(1) }],
-    asks: [],
-    tsEventMs: t0 + seq,
-  });
-};
+
+/** A venue port over `instruments` (50 levels a side each); `tick(i)` emits one delta of i's book. */
+function benchPort(venue: string, instruments: readonly string[]) {
+  let emit: (event: MarketEvent) => void = () => {};
+  const seqs = new Map(instruments.map((i) => [i, 1]));
+  const port = {
+    venue,
+    account: 'bench',
+    apiKeyId: 'default',
+    loadMarkets: async () => instruments.map((instrument) => ({ instrument })),
+    fetchFunding: async () => [],
+    fetchOrderBook: async () => {
+      throw new Error('no resync in the bench');
+    },
+    watchMarket: async (_instruments: string[], onEvent: (event: MarketEvent) => void) => {
+      emit = onEvent;
+      const bids = Array.from({ length: 50 }, (_, i) => ({ price: dec(50_000 - i), size: dec('1.5') }));
+      const asks = Array.from({ length: 50 }, (_, i) => ({ price: dec(50_001 + i), size: dec('1.5') }));
+      for (const instrument of instruments)
+        onEvent({ kind: 'snapshot', instrument, seq: 1, bids, asks, tsEventMs: t0 });
+      return { close: async () => {} };
+    },
+    readiness: () => [],
+    close: async () => {},
+  } as unknown as VenuePort;
+  /** Emits the next delta of `instrument`'s book; answers its sequence. */
+  const tick = (instrument: string): number => {
+    const seq = (seqs.get(instrument) ?? 1) + 1;
+    seqs.set(instrument, seq);
+    emit({
+      kind: 'delta',
+      instrument,
+      seq,
+      bids: [{ price: dec(50_000), size: dec(seq % 7).plus(1) }],
+      asks: [],
+      tsEventMs: t0 + seq,
+    });
+    return seq;
+  };
+  return { port, tick, seqOf: (instrument: string) => seqs.get(instrument) ?? 1 };
+}
+const { port, tick: tickBook, seqOf } = benchPort('paper', [INSTRUMENT]);
+const tick = () => tickBook(INSTRUMENT);
 
 const feed = new MarketDataFeed({
   source: 'market-data/bench',
@@ -153,7 +170,7 @@ const PATHS: ReadonlyArray<{ path: Path; name: string }> = [
 let n = 0;
 async function sample(path: Path): Promise<{ ms: number; cpuUs: number }> {
   const id = `${path}-${ns.subjectRoot}-${n++}`;
-  const got = expect(path === 'feed' ? `book:${seq + 1}` : `${path}:${id}`);
+  const got = expect(path === 'feed' ? `book:${seqOf(INSTRUMENT) + 1}` : `${path}:${id}`);
   const cpu = process.cpuUsage();
   const start = performance.now();
   if (path === 'core') {
@@ -197,6 +214,58 @@ for (const { path, name } of PATHS) {
 console.log(
   `feed / raw JetStream: p50 ${(p('feed', 0.5) / p('js', 0.5)).toFixed(2)}x, p99 ${(p('feed', 0.99) / p('js', 0.99)).toFixed(2)}x; feed / raw core NATS: p50 ${(p('feed', 0.5) / p('core', 0.5)).toFixed(2)}x`,
 );
+
+// The shipped conflation: a quiet book beside a busy one on a second feed (its own venue id).
+const QUIET = 'ETH-USDC-PERP';
+const conflatedVenue = benchPort('paper-conflated', [INSTRUMENT, QUIET]);
+const conflatedFeed = new MarketDataFeed({
+  source: 'market-data/bench-conflated',
+  log,
+  venues: [{ port: conflatedVenue.port, instruments: [INSTRUMENT, QUIET] }],
+  nowMs: Date.now,
+  logger: createLogger({ service: 'bench', level: 'silent' }),
+  subjects,
+  bookPublishIntervalMs: SHIPPED_INTERVAL_MS,
+  fundingPollIntervalMs: 0,
+  portReadinessPollMs: 0,
+});
+await conflatedFeed.start();
+await conflatedFeed.flush();
+let quietPublishedAt = 0;
+let busyPublished = 0;
+const conflatedTail = await log.tail(
+  subjects.filter('mdBook', { venue: 'paper-conflated' }),
+  { from: 'new' },
+  async (msg) => {
+    const p = decodeEnvelope(msg.data).payload;
+    if (p?.$case !== 'orderBook') return;
+    if (p.value.instrument !== QUIET) {
+      busyPublished += 1;
+      return;
+    }
+    quietPublishedAt = performance.now();
+    seen(`quiet:${p.value.sequence}`);
+  },
+);
+const busy = setInterval(() => conflatedVenue.tick(INSTRUMENT), BUSY_EVERY_MS);
+const quietMs: number[] = [];
+const conflatedStart = performance.now();
+for (let i = 0; i < CONFLATED_SAMPLES; i++) {
+  // The quiet book's last md.book is an interval old: its next change is a leading edge.
+  const waitMs = quietPublishedAt + SHIPPED_INTERVAL_MS + 1 - performance.now();
+  if (waitMs > 0) await sleep(waitMs);
+  const got = expect(`quiet:${conflatedVenue.seqOf(QUIET) + 1}`);
+  const start = performance.now();
+  conflatedVenue.tick(QUIET);
+  quietMs.push((await got) - start);
+}
+const conflatedSeconds = (performance.now() - conflatedStart) / 1000;
+clearInterval(busy);
+console.log(
+  `shipped conflation (${SHIPPED_INTERVAL_MS} ms per book, leading edge), ${CONFLATED_SAMPLES} samples: a quiet book's change -> md.book p50 ${fmt(quantile(quietMs, 0.5))}, p90 ${fmt(quantile(quietMs, 0.9))}, p99 ${fmt(quantile(quietMs, 0.99))} (${(quantile(quietMs, 0.5) / p('js', 0.5)).toFixed(2)}x raw JetStream p50, ${(quantile(quietMs, 0.5) / p('feed', 0.5)).toFixed(2)}x the feed without conflation) while a busy book changed every ${BUSY_EVERY_MS} ms and was published ${(busyPublished / conflatedSeconds).toFixed(1)} times/s; load average ${loadAverage()}`,
+);
+await conflatedTail.stop();
+await conflatedFeed.stop();
 
 await feed.stop();
 await tail.stop();

@@ -27,8 +27,11 @@
  *
  *   node --import tsx --conditions=@perpmesh/source bench/tick-order.bench.ts
  *   TICK_ORDER_BENCH_N=60 (samples, default 60; each takes ~1.5 s: the hold and the cooldown)
- *   TICK_ORDER_BENCH_BOOK_INTERVAL=0ms (market-data's md.book conflation,
+ *   TICK_ORDER_BENCH_BOOK_INTERVAL=0ms (market-data's md.book conflation of every book,
  *     marketData.bookPublishInterval; default the shipped 100 ms)
+ *   TICK_ORDER_BENCH_LEADER_BOOK_INTERVAL=0ms (the override for the book the scalper
+ *     follows, marketData.bookPublishIntervalOverrides, as a latency strategy's book is
+ *     configured; default 0ms; `none`: no override, the leader's book at the default)
  *
  * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
  * Prints numbers; asserts nothing about time.
@@ -80,6 +83,7 @@ const MAX_HOLD_MS = 300;
 const COOLDOWN_MS = 600;
 const ACCEPTED_TIMEOUT_MS = 10_000;
 const BOOK_INTERVAL = process.env.TICK_ORDER_BENCH_BOOK_INTERVAL;
+const LEADER_BOOK_INTERVAL = process.env.TICK_ORDER_BENCH_LEADER_BOOK_INTERVAL ?? '0ms';
 
 /** The strategy's ACCEPTED order events (entry = not reduce-only), as they reach the tail. */
 class StrategyOrders {
@@ -195,10 +199,14 @@ async function main(): Promise<void> {
 
     // The strategy's config: the stack's (same namespace, venues, auth) plus its own section.
     const config = JSON.parse(readFileSync(stack.configPath, 'utf8')) as Record<string, unknown>;
-    if (BOOK_INTERVAL !== undefined) {
+    if (BOOK_INTERVAL !== undefined || LEADER_BOOK_INTERVAL !== 'none') {
       // Every service reads the stack's file: market data takes its conflation from it.
       const md = config.marketData as Record<string, unknown>;
-      md.bookPublishInterval = BOOK_INTERVAL;
+      if (BOOK_INTERVAL !== undefined) md.bookPublishInterval = BOOK_INTERVAL;
+      if (LEADER_BOOK_INTERVAL !== 'none')
+        md.bookPublishIntervalOverrides = [
+          { venue: LEADER, instrument: BTC, interval: LEADER_BOOK_INTERVAL },
+        ];
       writeFileSync(stack.configPath, JSON.stringify(config, null, 2));
     }
     config.strategy = {
@@ -446,7 +454,7 @@ async function main(): Promise<void> {
         `${name.padEnd(52)}${ms(quantile(xs, 0.5))}${ms(quantile(xs, 0.99))}${`${(quantile(xs, 0.5) / quantile(floorMs, 0.5)).toFixed(2)}x`.padStart(10)}${`${(quantile(xs, 0.99) / quantile(floorMs, 0.99)).toFixed(2)}x`.padStart(10)}`,
       );
     console.log(
-      `tick -> order: ${tickMs.length} samples (${missed} sweeps without an entry within ${ACCEPTED_TIMEOUT_MS} ms), scalper ${LEADER} -> ${FOLLOWER}, md.book conflation ${BOOK_INTERVAL ?? '100ms (default)'}, processes market-data, account, execution, strategy; load average ${loadBefore} -> ${loadAverage()}`,
+      `tick -> order: ${tickMs.length} samples (${missed} sweeps without an entry within ${ACCEPTED_TIMEOUT_MS} ms), scalper ${LEADER} -> ${FOLLOWER}, md.book conflation per book ${BOOK_INTERVAL ?? '100ms (default)'}, the leader's book ${LEADER_BOOK_INTERVAL === 'none' ? 'the same' : LEADER_BOOK_INTERVAL}, processes market-data, account, execution, strategy; load average ${loadBefore} -> ${loadAverage()}`,
     );
     console.log(
       `${'path'.padEnd(52)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'p50/floor'.padStart(10)}${'p99/floor'.padStart(10)}`,

@@ -69,6 +69,19 @@ export const marketDataSectionFields = {
     .prefault({}),
   bookDepth: z.int().min(1).max(5000).default(MD_FEED_DEFAULTS.bookDepth),
   bookPublishInterval: durationMs.default(MD_FEED_DEFAULTS.bookPublishIntervalMs),
+  /**
+   * Another md.book interval for every book of a venue, or for one book (`instrument` set;
+   * the more specific wins), e.g. `0ms` for the books a latency strategy follows.
+   */
+  bookPublishIntervalOverrides: z
+    .array(
+      z.strictObject({
+        venue: z.string().min(1),
+        instrument: z.string().min(1).optional(),
+        interval: durationMs,
+      }),
+    )
+    .default([]),
   bookStaleAfter: durationMs.default(MD_FEED_DEFAULTS.bookStaleAfterMs),
   fundingStaleAfter: durationMs.default(MD_FEED_DEFAULTS.fundingStaleAfterMs),
   fundingPollInterval: durationMs.default(MD_FEED_DEFAULTS.fundingPollIntervalMs),
@@ -113,6 +126,11 @@ export function marketDataTuningOf(section: MarketDataSection): MarketDataTuning
   return {
     bookDepth: section.bookDepth,
     bookPublishIntervalMs: section.bookPublishInterval,
+    bookPublishIntervalOverrides: section.bookPublishIntervalOverrides.map((o) => ({
+      venue: o.venue,
+      ...(o.instrument !== undefined ? { instrument: o.instrument } : {}),
+      intervalMs: o.interval,
+    })),
     bookStaleAfterMs: section.bookStaleAfter,
     fundingStaleAfterMs: section.fundingStaleAfter,
     fundingPollIntervalMs: section.fundingPollInterval,

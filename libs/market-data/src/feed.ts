@@ -12,10 +12,11 @@
  * - funding.ts: funding readings normalized per hour, with age and staleness.
  * - publisher.ts: the bounded publish queue to the event log.
  *
- * - md.book carries top-N snapshots, conflated: at most one flush per
- *   `bookPublishIntervalMs` (leading edge: a change after a quiet spell goes out at once,
- *   a burst waits for the end of the interval). Readers never need sequence logic, and a
- *   slow reader cannot fall behind a fast book.
+ * - md.book carries top-N snapshots, conflated per book (conflation.ts): at most one
+ *   publish per book and `bookPublishIntervalMs` (or the book's override), with a leading
+ *   edge (a change after a quiet spell goes out at once; changes inside the interval leave
+ *   as one trailing publish of the latest state at its end). Readers never need sequence
+ *   logic, and a slow reader cannot fall behind a fast book.
  * - Ids: md.book, md.trade and md.funding are venue facts and get `factEventId`s (the same
  *   book state, trade or funding reading published twice, by a restarted or a second
  *   replica, is stored once); md.status is our own event and gets a fresh id.
@@ -61,6 +62,7 @@ import {
   type VenuePort,
 } from '@perpmesh/venues';
 import { BookSync, type BookSyncAction } from './book-sync.js';
+import { type BookPublishIntervalOverride, bookPublishIntervals, Conflator } from './conflation.js';
 import { type FundingReading, type FundingView, fundingReading, fundingView } from './funding.js';
 import { type MdEventSink, MdPublisher, type PublisherStats } from './publisher.js';
 import {
@@ -107,8 +109,10 @@ export interface MarketDataFeedOptions {
   metrics?: ServiceMetrics;
   /** Levels per side in md.book events and GetOrderBook. Default 20. */
   bookDepth?: number;
-  /** Conflation of md.book per instrument. Default 100 ms. */
+  /** Conflation of md.book (and md.funding) per book: at most one publish per interval. Default 100 ms. */
   bookPublishIntervalMs?: number;
+  /** Another interval for the books of one venue, or one book (e.g. those a latency strategy follows). */
+  bookPublishIntervalOverrides?: readonly BookPublishIntervalOverride[];
   /** Levels asked for when resyncing a book from a fresh snapshot. Default 1000. */
   resyncDepth?: number;
   /** A book whose last update is older than this is shown as stale. Default 60 s. */
@@ -193,11 +197,18 @@ export class InstrumentsNotListedError extends PerpmeshError {
   }
 }
 
+/** One conflated md.* stream of a (venue, instrument): its book's top-N or its funding reading. */
+interface Outlet {
+  readonly kind: 'book' | 'funding';
+  readonly venue: VenueId;
+  readonly instrument: InstrumentId;
+  readonly intervalMs: number;
+}
+
 /** A book's sync state and what the feed does around it (conflated publishing, the retry timer). */
 interface BookState {
   readonly sync: BookSync;
-  /** Changed since the last md.book. */
-  dirty: boolean;
+  readonly outlets: { readonly book: Outlet; readonly funding: Outlet };
   retryTimer: NodeJS.Timeout | undefined;
 }
 
@@ -213,7 +224,6 @@ interface VenueState {
   portStreamDown: boolean;
   readonly books: Map<InstrumentId, BookState>;
   readonly funding: Map<InstrumentId, FundingReading>;
-  readonly fundingDirty: Set<InstrumentId>;
   fundingError: string;
   readonly components: Map<string, ComponentView>;
   connectAttempts: number;
@@ -253,9 +263,13 @@ export class MarketDataFeed {
   readonly #metrics: FeedMetrics | undefined;
   /** Every component of every port, into health as `venue <venue>: <component>`. */
   readonly #portReadiness: PortReadinessMirror;
-  #flushScheduled = false;
+  /** Which md.book / md.funding publishes are due (per book, leading edge). */
+  readonly #conflator = new Conflator<Outlet>((outlet) => outlet.intervalMs);
+  /** A flush of what is due now is queued as a microtask. */
+  #flushQueued = false;
+  /** The timer of the earliest trailing publish, and when it is due. */
   #flushTimer: NodeJS.Timeout | undefined;
-  #lastFlushAt = Number.NEGATIVE_INFINITY;
+  #flushTimerDueAtMs = Number.POSITIVE_INFINITY;
   #pollTimers: NodeJS.Timeout[] = [];
   #resyncs = 0;
   #started = false;
@@ -276,6 +290,10 @@ export class MarketDataFeed {
       portStreamComponents: options.portStreamComponents ?? DEFAULT_PORT_STREAM_COMPONENTS,
     };
     validateSettings(this.#settings);
+    const intervalMsOf = bookPublishIntervals(
+      this.#settings.bookPublishIntervalMs,
+      options.bookPublishIntervalOverrides ?? [],
+    );
     this.#subjects = options.subjects ?? defaultSubjects;
     this.#metrics = options.metrics ? createFeedMetrics(options.metrics) : undefined;
     this.#portReadiness = new PortReadinessMirror({
@@ -300,6 +318,7 @@ export class MarketDataFeed {
         throw new Error(`venue ${port.venue} given twice to the market-data feed`);
       const books = new Map<InstrumentId, BookState>();
       for (const instrument of instruments) {
+        const outlet = { venue: port.venue, instrument, intervalMs: intervalMsOf(port.venue, instrument) };
         books.set(instrument, {
           sync: new BookSync({
             venue: port.venue,
@@ -307,7 +326,7 @@ export class MarketDataFeed {
             maxBufferedDeltas: this.#settings.maxBufferedDeltas,
             staleAfterMs: this.#settings.bookStaleAfterMs,
           }),
-          dirty: false,
+          outlets: { book: { kind: 'book', ...outlet }, funding: { kind: 'funding', ...outlet } },
           retryTimer: undefined,
         });
       }
@@ -322,7 +341,6 @@ export class MarketDataFeed {
         portStreamDown: false,
         books,
         funding: new Map(),
-        fundingDirty: new Set(),
         fundingError: '',
         components: new Map(),
         connectAttempts: 0,
@@ -381,13 +399,13 @@ export class MarketDataFeed {
         this.#opts.logger.warn({ venue: state.venue, err }, 'closing market subscription failed');
       }
     }
-    this.#flushNow();
+    this.#flushAll();
     await this.#publisher.idle();
   }
 
   /** Publishes every pending book and funding change now and waits until the log has them. */
   async flush(): Promise<void> {
-    this.#flushNow();
+    this.#flushAll();
     await this.#publisher.idle();
   }
 
@@ -620,8 +638,7 @@ export class MarketDataFeed {
     for (const action of actions) {
       switch (action.do) {
         case 'publish':
-          book.dirty = true;
-          this.#scheduleFlush();
+          this.#changed(book.outlets.book);
           break;
         case 'resync':
           this.#fetchResyncSnapshot(state, book, action.why);
@@ -679,8 +696,8 @@ export class MarketDataFeed {
     const previous = state.funding.get(info.instrument);
     state.funding.set(info.instrument, fundingReading(state.venue, info));
     if (!previous) this.#refreshStatus(state.venue);
-    state.fundingDirty.add(info.instrument);
-    this.#scheduleFlush();
+    const book = state.books.get(info.instrument);
+    if (book) this.#changed(book.outlets.funding);
   }
 
   // ---- publishing ----------------------------------------------------------------------------------
@@ -700,70 +717,106 @@ export class MarketDataFeed {
     });
   }
 
-  /** Leading-edge conflation: flush in this tick when the last flush is an interval old, else at its end. */
-  #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#stopped) return;
-    this.#flushScheduled = true;
-    const waitMs = this.#lastFlushAt + this.#settings.bookPublishIntervalMs - performance.now();
-    // A microtask still lets every event of the current burst (one venue message, one sim step) land first.
-    if (waitMs <= 0) queueMicrotask(() => this.#flushNow());
-    else {
-      this.#flushTimer = setTimeout(() => this.#flushNow(), waitMs);
-      this.#flushTimer.unref?.();
+  /** An outlet changed: its publish goes out when the conflator says it is due. */
+  #changed(outlet: Outlet): void {
+    if (this.#stopped) return;
+    const dueAtMs = this.#conflator.changed(outlet, performance.now());
+    if (dueAtMs !== undefined) this.#flushAt(dueAtMs);
+  }
+
+  /** Due now: a microtask (every event of the current burst, one venue message, lands first); later: one timer for the earliest. */
+  #flushAt(dueAtMs: number): void {
+    const waitMs = dueAtMs - performance.now();
+    if (waitMs <= 0) {
+      if (this.#flushQueued) return;
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#flushDue();
+      });
+      return;
+    }
+    if (this.#flushTimer !== undefined && this.#flushTimerDueAtMs <= dueAtMs) return;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimerDueAtMs = dueAtMs;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flushTimerDueAtMs = Number.POSITIVE_INFINITY;
+      this.#flushDue();
+    }, Math.ceil(waitMs));
+    this.#flushTimer.unref?.();
+  }
+
+  #flushDue(): void {
+    if (this.#stopped) return; // stop() publishes everything pending itself
+    this.#publishOutlets(this.#conflator.takeDue(performance.now()));
+    const next = this.#conflator.nextDueAtMs();
+    if (next !== undefined) this.#flushAt(next);
+  }
+
+  #flushAll(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#flushTimerDueAtMs = Number.POSITIVE_INFINITY;
+    this.#publishOutlets(this.#conflator.takeAll(performance.now()));
+  }
+
+  /** Publishes each outlet's state as it is now: the latest book (only a trusted one), the latest funding. */
+  #publishOutlets(outlets: readonly Outlet[]): void {
+    for (const outlet of outlets) {
+      const state = this.#venues.get(outlet.venue);
+      if (!state) continue;
+      if (outlet.kind === 'book') {
+        const sync = state.books.get(outlet.instrument)?.sync;
+        // An untrusted book is not published; its next snapshot (resync) publishes it again.
+        if (sync?.synced) this.#publishBook(outlet.venue, outlet.instrument, sync);
+      } else {
+        const reading = state.funding.get(outlet.instrument);
+        if (reading) this.#publishFunding(outlet.venue, outlet.instrument, reading);
+      }
     }
   }
 
-  #flushNow(): void {
-    clearTimeout(this.#flushTimer);
-    this.#flushScheduled = false;
-    this.#lastFlushAt = performance.now();
+  #publishBook(venue: VenueId, instrument: InstrumentId, sync: BookSync): void {
     const depth = this.#settings.bookDepth;
-    for (const [venue, state] of this.#venues) {
-      for (const [instrument, book] of state.books) {
-        if (!book.dirty || !book.sync.synced) continue;
-        book.dirty = false;
-        const top = book.sync.top(depth);
-        const asOfMs = book.sync.asOfMs;
-        this.#publish(asOfMs, `md.book|${venue}|${instrument}|${top.seq}|${depth}`, {
-          $case: 'orderBook',
-          value: {
-            venue,
-            instrument,
-            kind: BookUpdateKind.BOOK_UPDATE_KIND_SNAPSHOT,
-            sequence: top.seq,
-            prevSequence: 0,
-            depth,
-            bids: top.bids.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
-            asks: top.asks.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
-            asOfMs,
-          },
-        });
-      }
-      for (const instrument of state.fundingDirty) {
-        const f = state.funding.get(instrument);
-        if (!f) continue;
-        this.#publish(
-          f.asOfMs,
-          `md.funding|${venue}|${instrument}|${f.asOfMs}|${toWire(f.rate)}|${f.nextFundingTimeMs}|${toWire(f.markPrice)}`,
-          {
-            $case: 'fundingRate',
-            value: {
-              venue,
-              instrument,
-              rate: toWire(f.rate),
-              intervalMs: f.intervalMs,
-              ratePerHour: toWire(f.ratePerHour),
-              annualized: toWire(f.annualized),
-              nextFundingTimeMs: f.nextFundingTimeMs,
-              markPrice: toWire(f.markPrice),
-              indexPrice: toWire(f.indexPrice),
-              asOfMs: f.asOfMs,
-            },
-          },
-        );
-      }
-      state.fundingDirty.clear();
-    }
+    const top = sync.top(depth);
+    const asOfMs = sync.asOfMs;
+    this.#publish(asOfMs, `md.book|${venue}|${instrument}|${top.seq}|${depth}`, {
+      $case: 'orderBook',
+      value: {
+        venue,
+        instrument,
+        kind: BookUpdateKind.BOOK_UPDATE_KIND_SNAPSHOT,
+        sequence: top.seq,
+        prevSequence: 0,
+        depth,
+        bids: top.bids.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
+        asks: top.asks.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
+        asOfMs,
+      },
+    });
+  }
+
+  #publishFunding(venue: VenueId, instrument: InstrumentId, f: FundingReading): void {
+    this.#publish(
+      f.asOfMs,
+      `md.funding|${venue}|${instrument}|${f.asOfMs}|${toWire(f.rate)}|${f.nextFundingTimeMs}|${toWire(f.markPrice)}`,
+      {
+        $case: 'fundingRate',
+        value: {
+          venue,
+          instrument,
+          rate: toWire(f.rate),
+          intervalMs: f.intervalMs,
+          ratePerHour: toWire(f.ratePerHour),
+          annualized: toWire(f.annualized),
+          nextFundingTimeMs: f.nextFundingTimeMs,
+          markPrice: toWire(f.markPrice),
+          indexPrice: toWire(f.indexPrice),
+          asOfMs: f.asOfMs,
+        },
+      },
+    );
   }
 
   /** Recomputes the venue's readiness components; publishes md.status and updates health on change. */

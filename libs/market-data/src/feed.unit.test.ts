@@ -16,7 +16,7 @@ import {
   VENUE_COMPONENT,
   type VenuePort,
 } from '@perpmesh/venues';
-import { MarketDataFeed } from './feed.js';
+import { MarketDataFeed, type MarketDataFeedOptions } from './feed.js';
 import { quietLogger } from './market-data.test-helper.js';
 import type { MdEventSink } from './publisher.js';
 
@@ -91,6 +91,9 @@ function newFeed(
     health?: HealthRegistry;
     retryDelayMs?: number;
     log?: MdEventSink;
+    bookPublishIntervalMs?: number;
+    bookPublishIntervalOverrides?: MarketDataFeedOptions['bookPublishIntervalOverrides'];
+    venues?: MarketDataFeedOptions['venues'];
     emulatedVenues?: readonly string[];
   } = {},
 ) {
@@ -291,6 +294,109 @@ describe('MarketDataFeed: every port component', () => {
     assert.equal(health.component('venue paper: link')?.reason, 'paper: gateway unreachable');
     assert.equal(health.component('venue paper: markets'), undefined);
     assert.equal(feed.venueStatus()[0]?.ready, false);
+    await feed.stop();
+  });
+});
+
+describe('MarketDataFeed: md.book conflated per book', () => {
+  const J = 'ETH-USDC-PERP';
+
+  /** A port following I and J, both books from a snapshot at seq 10. */
+  function twoBookPort() {
+    let emit: (e: MarketEvent) => void = () => {};
+    const snapshot = (instrument: string): MarketEvent => ({
+      kind: 'snapshot',
+      instrument,
+      seq: 10,
+      bids: [lvl('100', '1')],
+      asks: [lvl('101', '1')],
+      tsEventMs: T0,
+    });
+    const port = {
+      venue: 'paper',
+      account: '',
+      apiKeyId: 'default',
+      loadMarkets: async () => [{ instrument: I }, { instrument: J }],
+      fetchFunding: async () => [],
+      watchMarket: async (_i: string[], onEvent: (e: MarketEvent) => void) => {
+        emit = onEvent;
+        onEvent(snapshot(I));
+        onEvent(snapshot(J));
+        return { close: async () => {} };
+      },
+      fetchOrderBook: () => new Promise<BookSnapshot>(() => {}),
+      readiness: () => [],
+      close: async () => {},
+    } as unknown as VenuePort;
+    const delta = (instrument: string, seq: number) =>
+      emit({
+        kind: 'delta',
+        instrument,
+        seq,
+        bids: [lvl('100', String(seq))],
+        asks: [],
+        tsEventMs: T0 + seq,
+      });
+    return { port, delta };
+  }
+
+  /** The md.book events the feed published, as `instrument@seq`. */
+  function bookLog(): { log: MdEventSink; books: string[] } {
+    const books: string[] = [];
+    return {
+      books,
+      log: {
+        publish: async (m) => {
+          const payload = decodeEnvelope(m.data).payload;
+          if (payload?.$case === 'orderBook')
+            books.push(`${payload.value.instrument}@${payload.value.sequence}`);
+          return {};
+        },
+      },
+    };
+  }
+
+  test('a busy book waits for its interval, another book goes out at once, the latest state is published', async () => {
+    const { port, delta } = twoBookPort();
+    const { log, books } = bookLog();
+    const feed = newFeed(port, {
+      log,
+      venues: [{ port, instruments: [I, J] }],
+      // I: an interval far longer than the test; J: every change.
+      bookPublishIntervalMs: 60_000,
+      bookPublishIntervalOverrides: [{ venue: 'paper', instrument: J, intervalMs: 0 }],
+    });
+    await feed.start();
+    await eventually('both snapshots published (leading edge)', () => books.length === 2);
+    delta(I, 11);
+    delta(I, 12);
+    delta(J, 11);
+    await eventually('J published at once', () => books.includes(`${J}@11`));
+    assert.deepEqual(
+      books.filter((b) => b.startsWith(I)),
+      [`${I}@10`],
+      'I waits for its interval',
+    );
+    await feed.flush();
+    assert.deepEqual(
+      books.filter((b) => b.startsWith(I)),
+      [`${I}@10`, `${I}@12`],
+      'one publish of the latest state for the changes inside the interval',
+    );
+    await feed.stop();
+  });
+
+  test('the trailing publish goes out at the end of the interval, with the last change', async () => {
+    const { port, delta } = twoBookPort();
+    const { log, books } = bookLog();
+    const feed = newFeed(port, { log, venues: [{ port, instruments: [I, J] }], bookPublishIntervalMs: 30 });
+    await feed.start();
+    await eventually('both snapshots published', () => books.length === 2);
+    delta(I, 11);
+    delta(I, 12);
+    delta(I, 13);
+    await eventually('the trailing publish of I', () => books.includes(`${I}@13`));
+    assert.deepEqual(books, [`${I}@10`, `${J}@10`, `${I}@13`]);
     await feed.stop();
   });
 });

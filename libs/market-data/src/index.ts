@@ -7,6 +7,7 @@
 export * from './book-sync.js';
 export * from './components.js';
 export * from './config.js';
+export * from './conflation.js';
 export * from './errors.js';
 export * from './feed.js';
 export * from './funding.js';

@@ -11,6 +11,7 @@ import { type InstrumentId, ValidationError, type VenueId } from '@perpmesh/core
 import type { HealthRegistry, Logger, Secret, ServiceMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { emulatedVenueIds, type VenueDirectory } from '@perpmesh/venues';
+import { type BookPublishIntervalOverride, bookPublishIntervals } from './conflation.js';
 import type { MarketDataFeedOptions } from './feed.js';
 import { type BookView, type FeedVenueStatus, type FundingView, MarketDataFeed } from './feed.js';
 import {
@@ -32,6 +33,7 @@ export type MarketDataTuning = Partial<
     MarketDataFeedOptions,
     | 'bookDepth'
     | 'bookPublishIntervalMs'
+    | 'bookPublishIntervalOverrides'
     | 'resyncDepth'
     | 'bookStaleAfterMs'
     | 'fundingStaleAfterMs'
@@ -129,6 +131,7 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
     }
     configured.set(venue, [...new Set(section.instruments)]);
   }
+  validateIntervalOverrides(deps.config.tuning?.bookPublishIntervalOverrides ?? [], configured);
   const logger = deps.logger.child({ component: 'market-data' });
   // A feed is rebuilt when leases move instruments: its counters must be created once.
   const metrics = deps.metrics ? reusingMetrics(deps.metrics) : undefined;
@@ -176,6 +179,30 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
     fundingRates: (venue, instrument) => feed.fundingRates(venue, instrument),
     venueStatus: (venue) => feed.venueStatus(venue),
   };
+}
+
+/** An override for a venue or book nobody follows is a typo: refused, naming the field. */
+function validateIntervalOverrides(
+  overrides: readonly BookPublishIntervalOverride[],
+  configured: ReadonlyMap<VenueId, readonly InstrumentId[]>,
+): void {
+  bookPublishIntervals(0, overrides, 'marketData.bookPublishIntervalOverrides'); // given twice
+  overrides.forEach(({ venue, instrument }, i) => {
+    const field = `marketData.bookPublishIntervalOverrides[${i}]`;
+    const instruments = configured.get(venue);
+    if (!instruments) {
+      throw new ValidationError(
+        `${field}.venue`,
+        `${venue} is not a configured venue (configured: ${[...configured.keys()].join(', ') || 'none'})`,
+      );
+    }
+    if (instrument !== undefined && !instruments.includes(instrument)) {
+      throw new ValidationError(
+        `${field}.instrument`,
+        `${instrument} is not in venues.${venue}.instruments (${instruments.join(', ')})`,
+      );
+    }
+  });
 }
 
 /** The readiness component of the lease division: what this replica serves and what moved to it. */

@@ -16,7 +16,10 @@
  *     leases.advertiseAddress (grpcHost:grpcPort)  where other replicas forward queries for our pairs
  *     leases.forwardTimeout (2s)             bound of one forwarded query (routing.ts)
  *   bookDepth (20)                         levels per side in md.book and GetOrderBook
- *   bookPublishInterval (100ms)            md.book conflation per instrument
+ *   bookPublishInterval (100ms)            md.book conflation per book: a change after a quiet interval goes
+ *                                          out at once, changes inside it leave as one publish at its end
+ *   bookPublishIntervalOverrides ([])      [{ venue, instrument?, interval }]: another interval for a venue's
+ *                                          books or one book (e.g. 0ms for a latency strategy's books)
  *   bookStaleAfter (60s), fundingStaleAfter (10m)   when GetOrderBook / GetFundingRates say `stale`
  *   fundingPollInterval (60s)              funding fetched for venues that do not stream it (0 = off)
  *   resyncDepth (1000)                     levels fetched to resync a book after a gap

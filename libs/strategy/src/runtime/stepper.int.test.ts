@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { Envelope } from '@perpmesh/contracts';
+import { type Envelope, Subjects } from '@perpmesh/contracts';
 import { ZERO } from '@perpmesh/core';
 import { createLogger, createMetrics } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
-import { openTestBackend, type TestBackend } from '@perpmesh/testing';
+import { eventually, openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { makeStrategyDecider, parseStrategyConfig } from '../config.js';
 import { BTC, balance, book, market, marketsInput, start, T0 } from '../fixtures.test-helper.js';
 import type { OrderIntent, OrderRef, OrderSnapshot, StrategyInput } from '../model.js';
@@ -18,6 +18,7 @@ import {
   type OrderGateway,
   OrderGatewayUnavailableError,
 } from './gateway.js';
+import { StrategyInputJournal } from './journal.js';
 import { STRATEGY_STAGES, type StrategyStageObserver, strategyStageObserver } from './metrics.js';
 import { LeaseLostError, type PersistedRecord, projectionName, StrategyStepper } from './stepper.js';
 
@@ -142,6 +143,65 @@ describe('strategy stepper', () => {
     await s.saveIfDirty();
     const after = await store.loadProjection<PersistedRecord>(projectionName('grid-1'));
     assert.equal(after?.state.outbox.length, 0);
+  });
+
+  test('the journal flush overlaps the save; the step returns once both are done', async () => {
+    let journalPublishes = 0;
+    const journal = new StrategyInputJournal({
+      log: {
+        publish: async () => {
+          journalPublishes++;
+          return { stream: 'JOURNAL', seq: journalPublishes, duplicate: false };
+        },
+      },
+      subjects: new Subjects(),
+      strategyId: 'grid-1',
+      config: {},
+      dryRun: false,
+      balanceStaleAfterMs: 15_000,
+      logger,
+      flushIntervalMs: 60_000,
+    });
+    // The store's save waits for the test: the journal must go out meanwhile.
+    let openSave!: () => void;
+    const saveGate = new Promise<void>((resolve) => {
+      openSave = resolve;
+    });
+    const gatedStore = new Proxy(store, {
+      get(target, key) {
+        if (key === 'saveProjection') {
+          return async (...args: Parameters<StateStore['saveProjection']>) => {
+            await saveGate;
+            return target.saveProjection(...args);
+          };
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const s = new StrategyStepper({
+      strategyId: 'grid-1',
+      decider: makeStrategyDecider(gridConfig),
+      store: gatedStore,
+      publish: async () => {},
+      gateway: new WatchingGateway(store),
+      logger,
+      nowMs: () => T0,
+      source: 'strategy/test',
+      journal,
+    });
+    s.begin({ [EXEC]: 7 });
+    for (const input of SETUP) await s.step(input);
+    let stepped = false;
+    const stepping = s.step(start(T0), { stream: EXEC, seq: 8 }).then(() => {
+      stepped = true;
+    });
+    await eventually('the journal published while the save is held', () => journalPublishes === 1);
+    assert.equal(stepped, false, 'the step waits for its save');
+    assert.equal(await store.loadProjection(projectionName('grid-1')), undefined);
+    openSave();
+    await stepping;
+    assert.ok(await store.loadProjection(projectionName('grid-1')), 'saved');
   });
 
   test("a cancel is sent with the canceling decision's envelope id as its correlation id", async () => {

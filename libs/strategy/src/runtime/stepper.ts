@@ -225,6 +225,11 @@ export class StrategyStepper {
     const persistStarted = performance.now();
     const { entry, records } = this.#outboxEntry(result.decisions, result.commands);
     this.#outbox.push(entry);
+    // What the decision depended on is in the log before anything it decided leaves. The
+    // journal's publish and the save are independent round trips: they overlap (a flush
+    // never throws; the input of a step whose save fails is journaled either way, and the
+    // restart that follows opens a new journal run).
+    const journaled = journal?.flush();
     try {
       await this.save();
     } catch (err) {
@@ -236,8 +241,7 @@ export class StrategyStepper {
       this.#d.onSaveFailed?.(err as Error);
       throw err;
     }
-    // What the decision depended on is in the log before anything it decided leaves.
-    await journal?.flush();
+    await journaled;
     this.#d.onStage?.('persisted', (performance.now() - persistStarted) / 1000);
     return { ...result, records };
   }
