@@ -2,6 +2,8 @@
  * The execution service as lifecycle components: the one wiring that
  * services/execution and the embedded `perpmesh start` both run.
  */
+
+import { hostname } from 'node:os';
 import {
   commonServiceDeps,
   composeService,
@@ -9,7 +11,6 @@ import {
   type ServiceComposition,
   type VenueAccess,
 } from '@perpmesh/app';
-import { hostname } from 'node:os';
 import { advertisedGrpcAddress, grpcChannelCredentials, type ServiceMetrics } from '@perpmesh/runtime';
 import {
   deadManSwitchOf,

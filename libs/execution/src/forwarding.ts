@@ -25,7 +25,11 @@ import {
   type Secret,
 } from '@perpmesh/runtime';
 import type { ReplicaAddresses } from '@perpmesh/state';
-import { NonceKeyMovingError, type NonceKeyOwnership, NonceKeyOwnedElsewhereError } from './nonce-ownership.js';
+import {
+  NonceKeyMovingError,
+  NonceKeyOwnedElsewhereError,
+  type NonceKeyOwnership,
+} from './nonce-ownership.js';
 
 export const EXEC_ADDRESS_SCOPE = 'exec-address';
 /** Metadata key marking a call one execution replica forwarded to another (never forwarded again). */

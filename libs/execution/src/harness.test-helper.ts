@@ -34,7 +34,7 @@ import {
 } from '@perpmesh/venues';
 import type { ExecutionEngineDeps, ExecutionTestHooks } from './engine.js';
 import type { ExecutionOptions } from './options.js';
-import { buildExecutionService, type ExecutionService } from './service.js';
+import { buildExecutionService, type ExecutionNonceLease, type ExecutionService } from './service.js';
 
 export const BTC = 'BTC-USDC-PERP';
 export const T0 = 1_700_000_000_000;
@@ -225,9 +225,23 @@ export function newService(
     /** Account settings and the dead-man switch (ExecutionEngineDeps). */
     settings?: Pick<ExecutionEngineDeps, 'accountSettings' | 'deadManSwitch'>;
     metrics?: ExecutionEngineDeps['metrics'];
+    /** Replicas dividing the strict-nonce keys (service.ts); absent: this one signs with all. */
+    nonceLease?: ExecutionNonceLease;
+    /** The wall clock and real waits (leases between replicas), instead of the manual clock. */
+    realTime?: boolean;
   },
 ): ServiceUnderTest {
   const clock = { now: T0 };
+  const time = opts.realTime
+    ? { nowMs: () => Date.now() }
+    : {
+        nowMs: () => clock.now,
+        // Resolver waits move the service's clock instead of waiting.
+        sleep: async (ms: number) => {
+          clock.now += ms;
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+      };
   const health = new HealthRegistry();
   const service = buildExecutionService({
     log: opts.log,
@@ -236,12 +250,7 @@ export function newService(
     subjects: opts.subjects,
     health,
     logger: createLogger({ service: 'execution', level: 'silent' }),
-    nowMs: () => clock.now,
-    // Resolver waits move the service's clock instead of waiting.
-    sleep: async (ms) => {
-      clock.now += ms;
-      await new Promise((resolve) => setImmediate(resolve));
-    },
+    ...time,
     source: `execution/${opts.instance ?? 'test'}`,
     config: {
       execStream: opts.stream('EXEC'),
@@ -252,6 +261,7 @@ export function newService(
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...opts.settings,
+    ...(opts.nonceLease ? { nonceLease: opts.nonceLease } : {}),
   });
   return { service, health, clock };
 }

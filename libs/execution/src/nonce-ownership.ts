@@ -208,7 +208,10 @@ export class NonceKeyOwnership implements NonceKeyGate {
     await this.#round?.catch(() => undefined);
     for (const name of this.#keys.keys()) await this.#giveUp(name);
     await this.#leases?.releaseAll().catch((err: unknown) => {
-      this.#o.logger.warn({ err: errorText(err) }, 'nonce key lease release failed; they lapse after the TTL');
+      this.#o.logger.warn(
+        { err: errorText(err) },
+        'nonce key lease release failed; they lapse after the TTL',
+      );
     });
     this.#o.health.notReady(NONCE_KEYS_COMPONENT, 'strict-nonce API keys: service stopped');
   }
@@ -226,7 +229,11 @@ export class NonceKeyOwnership implements NonceKeyGate {
     const name = nonceKeyName(port);
     const key = this.#leases === undefined ? undefined : this.#keys.get(name);
     if (key === undefined) return { kind: 'here' };
-    const view = { usable: key.usable && !key.leaving, validUntilMs: this.#validUntilMs, nowMs: this.#o.nowMs() };
+    const view = {
+      usable: key.usable && !key.leaving,
+      validUntilMs: this.#validUntilMs,
+      nowMs: this.#o.nowMs(),
+    };
     if (usableHere(view)) return { kind: 'here' };
     const storedHolder = await (this.#leases as SharedLeases).currentOwner(name);
     return routeOf({ ...view, storedHolder, self: this.#o.holder });
@@ -310,7 +317,10 @@ export class NonceKeyOwnership implements NonceKeyGate {
       try {
         await resyncNonceFromVenue(this.#o.store, key.port);
         key.usable = true;
-        this.#o.logger.info({ key: name }, 'nonce key owned: counter resynced from the venue; sending from here');
+        this.#o.logger.info(
+          { key: name },
+          'nonce key owned: counter resynced from the venue; sending from here',
+        );
       } catch (err) {
         this.#o.logger.warn(
           { key: name, err: errorText(err) },
