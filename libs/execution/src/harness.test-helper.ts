@@ -71,6 +71,11 @@ export class SpyVenue implements VenuePort {
   fetchOrderFailures = 0;
   /** When false, user-stream events are swallowed (a disconnected stream, or a dead process). */
   deliverUserStream = true;
+  /**
+   * Each order travels this long (ms) before it reaches the venue, in the order sent: another
+   * process's slower connection (wrap the shared spy to give one replica its own link).
+   */
+  linkDelayMs = 0;
   readonly fetchNextNonce?: () => Promise<bigint>;
 
   constructor(inner: VenuePort) {
@@ -133,6 +138,8 @@ export class SpyVenue implements VenuePort {
     this.calls.push('createOrder');
     this.created.push(request);
     if (this.createOrderMode === 'lost') throw new VenueUnknownOutcomeError(this.venue, 'request timed out');
+    // The same delay for every order: they still arrive in the order sent.
+    if (this.linkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.linkDelayMs));
     const result = await this.inner.createOrder(request);
     if (this.createOrderMode === 'timeout')
       throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');

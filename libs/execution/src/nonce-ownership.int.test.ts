@@ -30,7 +30,15 @@ import {
 } from '@perpmesh/runtime';
 import type { StateStore } from '@perpmesh/state';
 import { eventually, openTestBackend, type TestBackend } from '@perpmesh/testing';
-import { BTC, type Exchange, newExchange, newService, type ServiceUnderTest } from './harness.test-helper.js';
+import { StaticVenueDirectory } from '@perpmesh/venues';
+import {
+  BTC,
+  type Exchange,
+  newExchange,
+  newService,
+  type ServiceUnderTest,
+  SpyVenue,
+} from './harness.test-helper.js';
 import { nonceKeyName } from './nonce-ownership.js';
 import { cid } from './scenarios.test-helper.js';
 
@@ -84,14 +92,19 @@ describe('strict-nonce API keys: one owner replica, the others forward', () => {
   const replicas: Replica[] = [];
   let key: string;
 
-  async function startReplica(name: string, log: EventLog, state: StateStore): Promise<Replica> {
+  async function startReplica(
+    name: string,
+    log: EventLog,
+    state: StateStore,
+    directory: StaticVenueDirectory,
+  ): Promise<Replica> {
     const port = await freePort();
     const cuttable = cuttableStore(state);
     const svc = newService({
       ...backend,
       log,
       state: cuttable.store,
-      directory: ex.directory,
+      directory,
       instance: name,
       realTime: true,
       nonceLease: {
@@ -170,7 +183,7 @@ describe('strict-nonce API keys: one owner replica, the others forward', () => {
     }));
   };
 
-  /** The nonces the venue received since `from`, in arrival order. */
+  /** The nonces that reached the venue since `from`, in arrival order. */
   const noncesSince = (from: number) =>
     ex
       .spy(VENUE)
@@ -191,8 +204,14 @@ describe('strict-nonce API keys: one owner replica, the others forward', () => {
     const spy = ex.spy(VENUE);
     assert.equal(spy.capabilities.strictNonceOrder, true, 'paper-lighter is a strict-nonce venue');
     key = nonceKeyName(spy);
-    await startReplica('a', backend.log, backend.state);
-    await startReplica('b', await backend.secondLog(), await backend.secondState());
+    await startReplica('a', backend.log, backend.state, ex.directory);
+    // Replica b reaches the venue over a slower link (its orders arrive 20 ms after they are
+    // sent, in order): without one owner, a nonce b took before a's arrives after it and is
+    // refused as stale. The shared spy records what ARRIVES, in arrival order.
+    const slow = new SpyVenue(spy);
+    slow.linkDelayMs = 20;
+    const bDirectory = new StaticVenueDirectory([new SpyVenue(ex.spy('paper')), slow]);
+    await startReplica('b', await backend.secondLog(), await backend.secondState(), bDirectory);
     await eventually('one replica owns the key', () => ownerOf() !== undefined, 10_000);
   });
 
