@@ -70,13 +70,17 @@ export interface SignedCallRouter {
 export class ExecutionRouter implements SignedCallRouter {
   readonly #ownership: NonceKeyOwnership;
   readonly #router: PeerRouter<ExecutionServiceClient> | undefined;
+  readonly #onForward: ((venue: VenueId) => void) | undefined;
 
+  /** `onForward`: told of each call forwarded to the key's owner (a metric). */
   constructor(
     ownership: NonceKeyOwnership,
     forwarding: ExecutionForwarding | undefined,
     addresses: ReplicaAddresses | undefined,
+    onForward?: (venue: VenueId) => void,
   ) {
     this.#ownership = ownership;
+    this.#onForward = onForward;
     this.#router =
       forwarding === undefined || addresses === undefined
         ? undefined
@@ -107,6 +111,7 @@ export class ExecutionRouter implements SignedCallRouter {
     if (route.kind === 'moving') throw new NonceKeyMovingError(port);
     if (this.#router === undefined || isForwardedExecutionCall(ctx.metadata))
       throw new NonceKeyOwnedElsewhereError(port, route.holder);
+    this.#onForward?.(target.venue);
     return this.#router.ask(route.holder, method, request, deadlineEpochMs(ctx.deadline));
   }
 

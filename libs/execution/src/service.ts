@@ -75,7 +75,12 @@ export function buildExecutionService(deps: ExecutionServiceDeps): ExecutionServ
   const { forward } = nonceLease;
   const addresses =
     forward === undefined ? undefined : new ReplicaAddresses(nonceLease.store, EXEC_ADDRESS_SCOPE);
-  const router = new ExecutionRouter(ownership, forward, addresses);
+  const forwarded = deps.metrics?.counter(
+    'perpmesh_exec_forwarded_total',
+    'Signed calls (place, cancel, cancel-all) forwarded to the replica owning their strict-nonce key',
+    ['venue'],
+  );
+  const router = new ExecutionRouter(ownership, forward, addresses, (venue) => forwarded?.inc({ venue }));
   return {
     start: async () => {
       // Registered before the first round: the others can forward to us as soon as we own a key.
