@@ -23,18 +23,26 @@
  *   take its keys.
  *
  * Keys of venues without strict order (Hyperliquid's nonce window, venues without nonces)
- * are not leased: any replica sends. Without leases (one process, the embedded runner) this
- * replica owns every key.
+ * are not gated: any replica sends. Every trading port's key is leased all the same, because
+ * a port opened while its venue was unreachable (a deferred port) learns its capabilities
+ * only once connected. Without leases (one process, the embedded runner) this replica owns
+ * every key.
  */
-import { type EpochMs, errorText, PerpmeshError } from '@perpmesh/core';
+import { type EpochMs, errorText, PerpmeshError, withTimeout } from '@perpmesh/core';
 import type { HealthRegistry, Logger } from '@perpmesh/runtime';
-import { type SharedLeaseRound, SharedLeases, type StateStore } from '@perpmesh/state';
+import { preferredOwner, type SharedLeaseRound, SharedLeases, type StateStore } from '@perpmesh/state';
 import type { VenuePort } from '@perpmesh/venues';
 import { resyncNonceFromVenue } from './nonce-sender.js';
 
 export const NONCE_MEMBER_SCOPE = 'exec-nonce-member';
 export const NONCE_OWNER_SCOPE = 'exec-nonce-owner';
 export const NONCE_KEYS_COMPONENT = 'execution/nonce-keys';
+/**
+ * How soon the next round runs while a key this replica is preferred for is still held by its
+ * previous owner (which gives it up once its requests in flight are done): the key is
+ * "moving" meanwhile, so the gap is kept short instead of a whole renew interval.
+ */
+const TAKEOVER_RETRY_MS = 200;
 
 /** The parts of a port that name its nonce key and say whether it needs one sender. */
 export type NonceKeyPort = Pick<VenuePort, 'venue' | 'account' | 'apiKeyId' | 'capabilities'>;
@@ -132,8 +140,10 @@ export interface NonceKeyOwnershipOptions {
 
 interface KeyState {
   readonly port: VenuePort;
-  /** Held and resynced: requests may be signed here (while our leases hold by our clock). */
-  usable: boolean;
+  /** Held by our last good round. */
+  held: boolean;
+  /** The counter was resynced from the venue since we gained the key. */
+  resynced: boolean;
   /** Being given up: no new request; the open ones finish first. */
   leaving: boolean;
   open: number;
@@ -149,14 +159,22 @@ export class NonceKeyOwnership implements NonceKeyGate {
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> | undefined;
   #running = false;
+  /** The last round left a key we are preferred for to be taken (or resynced): retry soon. */
+  #takeoverPending = false;
 
   constructor(options: NonceKeyOwnershipOptions) {
     this.#o = options;
     for (const port of options.ports) {
-      if (!needsOneSender(port)) continue;
       const name = nonceKeyName(port);
       if (!this.#keys.has(name))
-        this.#keys.set(name, { port, usable: false, leaving: false, open: 0, drained: undefined });
+        this.#keys.set(name, {
+          port,
+          held: false,
+          resynced: false,
+          leaving: false,
+          open: 0,
+          drained: undefined,
+        });
     }
     this.#leases =
       this.#keys.size === 0
@@ -184,12 +202,9 @@ export class NonceKeyOwnership implements NonceKeyGate {
     return this.#leases?.members ?? [];
   }
 
-  /** The strict keys this replica signs with now (`venue|account|apiKeyId`). */
+  /** The keys this replica signs with now (`venue|account|apiKeyId`). */
   get owned(): string[] {
-    const now = this.#o.nowMs();
-    return [...this.#keys]
-      .filter(([, k]) => usableHere({ usable: k.usable, validUntilMs: this.#validUntilMs, nowMs: now }))
-      .map(([name]) => name);
+    return [...this.#keys].filter(([, k]) => this.#usable(k)).map(([name]) => name);
   }
 
   /** The first round completes before this returns: a lone replica owns every key at once. */
@@ -216,31 +231,31 @@ export class NonceKeyOwnership implements NonceKeyGate {
     this.#o.health.notReady(NONCE_KEYS_COMPONENT, 'strict-nonce API keys: service stopped');
   }
 
-  /** The port of (venue, account) when its key is leased here (strict nonces); undefined otherwise. */
+  /** The port of (venue, account) when its key needs one sender (strict nonces); undefined otherwise. */
   portOf(venue: string, account: string): VenuePort | undefined {
     if (this.#leases === undefined) return undefined;
     for (const key of this.#keys.values())
-      if (key.port.venue === venue && key.port.account === account) return key.port;
+      if (key.port.venue === venue && key.port.account === account && needsOneSender(key.port))
+        return key.port;
     return undefined;
   }
 
   /** Where a request signed with the port's key goes now (reads the stored holder when it is not here). */
   async route(port: NonceKeyPort): Promise<NonceKeyRoute> {
-    const name = nonceKeyName(port);
-    const key = this.#leases === undefined ? undefined : this.#keys.get(name);
-    if (key === undefined) return { kind: 'here' };
-    const view = {
-      usable: key.usable && !key.leaving,
+    const key = this.#gated(port);
+    if (key === undefined || this.#usable(key)) return { kind: 'here' };
+    const storedHolder = await (this.#leases as SharedLeases).currentOwner(nonceKeyName(port));
+    return routeOf({
+      usable: false,
       validUntilMs: this.#validUntilMs,
       nowMs: this.#o.nowMs(),
-    };
-    if (usableHere(view)) return { kind: 'here' };
-    const storedHolder = await (this.#leases as SharedLeases).currentOwner(name);
-    return routeOf({ ...view, storedHolder, self: this.#o.holder });
+      storedHolder,
+      self: this.#o.holder,
+    });
   }
 
   enter(port: NonceKeyPort): () => void {
-    const key = this.#leases === undefined ? undefined : this.#keys.get(nonceKeyName(port));
+    const key = this.#gated(port);
     if (key === undefined) return () => {};
     if (!this.#usable(key)) throw new NonceKeyMovingError(port);
     key.open += 1;
@@ -254,7 +269,7 @@ export class NonceKeyOwnership implements NonceKeyGate {
   }
 
   signsHere(port: NonceKeyPort): boolean {
-    const key = this.#leases === undefined ? undefined : this.#keys.get(nonceKeyName(port));
+    const key = this.#gated(port);
     return key === undefined || this.#usable(key);
   }
 
@@ -263,9 +278,16 @@ export class NonceKeyOwnership implements NonceKeyGate {
     return this.#runRound();
   }
 
+  /** The key's state when requests signed with it need this replica to own it (strict nonces, leases on). */
+  #gated(port: NonceKeyPort): KeyState | undefined {
+    if (this.#leases === undefined || !needsOneSender(port)) return undefined;
+    return this.#keys.get(nonceKeyName(port));
+  }
+
+  /** Held, resynced when strict, not being given up, and inside our lease by our own clock. */
   #usable(key: KeyState): boolean {
     return usableHere({
-      usable: key.usable && !key.leaving,
+      usable: key.held && !key.leaving && (key.resynced || !needsOneSender(key.port)),
       validUntilMs: this.#validUntilMs,
       nowMs: this.#o.nowMs(),
     });
@@ -275,10 +297,13 @@ export class NonceKeyOwnership implements NonceKeyGate {
     this.#round ??= this.#leaseRound().finally(() => {
       this.#round = undefined;
       if (this.#running && this.#timer === undefined) {
+        const delayMs = this.#takeoverPending
+          ? Math.min(TAKEOVER_RETRY_MS, this.#o.renewIntervalMs)
+          : this.#o.renewIntervalMs;
         this.#timer = setTimeout(() => {
           this.#timer = undefined;
           void this.#runRound();
-        }, this.#o.renewIntervalMs);
+        }, delayMs);
         this.#timer.unref();
       }
     });
@@ -305,30 +330,41 @@ export class NonceKeyOwnership implements NonceKeyGate {
     for (const move of round.moved)
       this.#o.logger.info({ key: move.key, from: move.from }, 'nonce key taken over');
     const owned = new Set(round.owned);
+    const member = round.members.includes(leases.holder);
+    this.#takeoverPending = false;
     for (const [name, key] of this.#keys) {
+      if (member && !owned.has(name) && preferredOwner(name, round.members) === leases.holder)
+        this.#takeoverPending = true;
       if (!owned.has(name)) {
-        key.usable = false;
+        key.held = false;
+        key.resynced = false;
         key.leaving = false;
         continue;
       }
-      if (key.usable || !this.#running) continue;
-      key.leaving = false;
+      if (!key.held) key.leaving = false;
+      key.held = true;
+      if (key.resynced || !needsOneSender(key.port) || !this.#running) continue;
       // Nothing is signed with a key we just gained before its counter is at the venue's next nonce.
       try {
-        await resyncNonceFromVenue(this.#o.store, key.port);
-        key.usable = true;
+        await withTimeout(
+          resyncNonceFromVenue(this.#o.store, key.port),
+          Math.max(1, Math.floor(this.#o.ttlMs / 2)),
+          `resync of nonce key ${name}`,
+        );
+        key.resynced = true;
         this.#o.logger.info(
           { key: name },
           'nonce key owned: counter resynced from the venue; sending from here',
         );
       } catch (err) {
+        this.#takeoverPending = true;
         this.#o.logger.warn(
           { key: name, err: errorText(err) },
           'nonce key owned but its resync from the venue failed; retrying next round',
         );
       }
     }
-    if (round.members.includes(leases.holder)) {
+    if (member) {
       this.#o.health.ready(NONCE_KEYS_COMPONENT, { owns: this.owned, members: round.members });
     } else {
       this.#o.health.notReady(
@@ -360,6 +396,7 @@ export class NonceKeyOwnership implements NonceKeyGate {
           'nonce key given up with requests still in flight after the drain bound',
         );
     }
-    key.usable = false;
+    key.held = false;
+    key.resynced = false;
   }
 }

@@ -103,14 +103,20 @@ const strictPort = {
 } as unknown as VenuePort;
 const otherPort = { ...strictPort, venue: 'hyperliquid', capabilities: caps({ nonces: true }).capabilities };
 
-function ownership(store: StateStore, holder: string, clock: { now: number }, ttlMs = 1_000) {
+function ownership(
+  store: StateStore,
+  holder: string,
+  clock: { now: number },
+  ports: readonly VenuePort[] = [strictPort],
+  ttlMs = 1_000,
+) {
   const health = new HealthRegistry();
   return {
     health,
     owner: new NonceKeyOwnership({
       store,
       holder,
-      ports: [strictPort, otherPort as VenuePort],
+      ports,
       ttlMs,
       renewIntervalMs: ttlMs / 4,
       maxReplicas: 4,
@@ -123,17 +129,19 @@ function ownership(store: StateStore, holder: string, clock: { now: number }, tt
 }
 
 describe('NonceKeyOwnership', () => {
-  test('a lone replica owns the strict key after its first round, resynced from the venue; other keys need no lease', async () => {
+  test('a lone replica owns the keys after its first round, the strict one resynced from the venue; the others are not gated', async () => {
     const store = memoryStore();
     const clock = { now: 1_000 };
-    const { owner, health } = ownership(store, 'a', clock);
+    const { owner, health } = ownership(store, 'a', clock, [strictPort, otherPort as VenuePort]);
     await owner.start();
     try {
-      assert.deepEqual(owner.owned, [nonceKeyName(strictPort)]);
+      assert.deepEqual(owner.owned, [nonceKeyName(strictPort), nonceKeyName(otherPort)]);
       assert.deepEqual(store.resyncs, [{ venue: 'lighter', account: 'main', apiKeyId: '1:2' }]);
       assert.equal(owner.signsHere(strictPort), true);
-      assert.equal(owner.portOf('hyperliquid', 'main'), undefined, 'not leased: any replica sends');
-      assert.deepEqual(await owner.route(otherPort), { kind: 'here' });
+      assert.equal(owner.portOf('hyperliquid', 'main'), undefined, 'not gated: any replica sends');
+      clock.now += 1_000;
+      assert.deepEqual(await owner.route(otherPort), { kind: 'here' }, 'even past our lease');
+      assert.equal(owner.signsHere(otherPort), true);
       assert.equal(health.component(NONCE_KEYS_COMPONENT)?.ready, true);
     } finally {
       await owner.stop();
