@@ -8,9 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { credentials, type ServiceError, status } from '@grpc/grpc-js';
+import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type { EventLog } from '@perpmesh/bus';
 import {
+  type CancelAllOrdersResponse,
   ExecutionServiceClient,
   OrderStatus,
   OrderType,
@@ -30,6 +31,7 @@ import {
 import type { StateStore } from '@perpmesh/state';
 import { eventually, freePort, openTestBackend, type TestBackend } from '@perpmesh/testing';
 import { StaticVenueDirectory } from '@perpmesh/venues';
+import { EXEC_FORWARDED_METADATA } from './forwarding.js';
 import {
   BTC,
   type Exchange,
@@ -251,6 +253,40 @@ describe('strict-nonce API keys: one owner replica, the others forward', () => {
             .some((o) => o.state.clientOrderId === q.clientOrderId),
         ),
       );
+  });
+
+  test('a cancel-all through the replica that does not own the key is done by the owner; a forwarded call is never forwarded again', async () => {
+    const owner = await settledOwner(replicas);
+    const other = replicas.find((r) => r !== owner) as Replica;
+    const [req] = await limitBuy(1, 'hop');
+    const marked = new Metadata();
+    marked.set(EXEC_FORWARDED_METADATA, '1');
+    // A call marked as forwarded reaching a replica that does not own the key: UNAVAILABLE
+    // naming the owner, nothing sent (one hop only).
+    const sent = ex.spy(VENUE).created.length;
+    await assert.rejects(
+      new Promise((resolve, reject) =>
+        other.client.placeOrder(req as PlaceOrderRequest, marked, (err: ServiceError | null, r?: unknown) =>
+          err ? reject(err) : resolve(r),
+        ),
+      ),
+      (err: ServiceError) => {
+        assert.equal(err.code, status.UNAVAILABLE);
+        assert.match(err.details, new RegExp(`replica execution/${owner.name} owns this API key`));
+        return true;
+      },
+    );
+    assert.equal(ex.spy(VENUE).created.length, sent, 'nothing sent');
+    const canceled = await new Promise<CancelAllOrdersResponse>((resolve, reject) =>
+      other.client.cancelAllOrders(
+        { venue: VENUE, account: 'main', instrument: '', correlationId: '' },
+        (err: ServiceError | null, r?: CancelAllOrdersResponse) =>
+          err ? reject(err) : resolve(r as CancelAllOrdersResponse),
+      ),
+    );
+    assert.ok(canceled.orders.length > 0, 'the open orders of the account');
+    const open = await ex.spy(VENUE).inner.fetchOpenOrders(BTC);
+    assert.equal(open.length, 0, 'nothing left open at the venue');
   });
 
   test('the owner dies: the survivor takes the key within the lease TTL, resyncs, and keeps sending', async () => {
