@@ -432,7 +432,13 @@ export class ChaosSystem {
         leaseTtl: '3s',
         leaseRenewInterval: '1s',
       },
-      execution: { ...local(first), instance: 'chaos-0', venueCallTimeout: '5s' },
+      execution: {
+        ...local(first),
+        instance: 'chaos-0',
+        venueCallTimeout: '5s',
+        // A killed replica's strict-nonce keys (paper-lighter) move within about 3 s, as accounts do.
+        nonceKeys: { leaseTtl: '3s', leaseRenewInterval: '1s' },
+      },
       strategy: {
         ...local(this.ports.strategy),
         executionAddress: `127.0.0.1:${first.grpc}`,

@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import { loadConfig } from '@perpmesh/runtime';
 import { parseAllDocuments } from 'yaml';
 import { accountConfigSchema } from '../../services/account/src/config.js';
+import { executionConfigSchema } from '../../services/execution/src/config.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const k8sDir = join(root, 'deploy/k8s');
@@ -165,6 +166,26 @@ describe('deploy/k8s', { skip: noKubectl }, () => {
     });
     assert.equal(config.account.ownership, 'per_account');
     assert.equal(config.account.advertiseAddress, '10.1.2.3:50052');
+  });
+
+  test('prod: every execution replica advertises its pod address (strict-nonce keys are forwarded to their owner)', () => {
+    const execution = workloads(render('prod')).find((o) => o.metadata.name === 'execution')!;
+    assert.ok(Number(execution.spec?.replicas ?? 1) >= 2, 'execution replicas');
+    const container = template(execution).spec.containers[0]!;
+    const env = container.env ?? [];
+    const podIp = env.findIndex((e) => e.name === 'POD_IP');
+    const advertised = env.findIndex((e) => e.name === 'PERPMESH__EXECUTION__ADVERTISE_ADDRESS');
+    assert.ok(podIp >= 0 && podIp < advertised, 'POD_IP before the advertised address');
+    const values = Object.fromEntries(
+      env
+        .filter((e) => e.value !== undefined)
+        .map((e) => [e.name, e.value!.replace('$(POD_IP)', '10.1.2.3')]),
+    );
+    const { config } = loadConfig(executionConfigSchema, {
+      path: join(k8sDir, 'base/perpmesh.yaml'),
+      env: { ...values, PERPMESH_TOKEN: 'test-token' },
+    });
+    assert.equal(config.execution.advertiseAddress, '10.1.2.3:50051');
   });
 
   test('prod-per-account: the same as prod (kept for those who rendered it before)', () => {

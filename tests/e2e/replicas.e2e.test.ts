@@ -4,7 +4,9 @@
  * behind one round-robin gRPC client (grpc-js `round_robin` over the three addresses, as a
  * Kubernetes headless Service or a client-side balancer spreads calls). Orders go out at the
  * same time; a recording proxy in front of the paper-venue service sees the nonce of every
- * CreateOrder that was really sent.
+ * CreateOrder that was really sent, in arrival order. The key has one owner replica
+ * (libs/execution nonce-ownership.ts): the others forward its orders there, so the venue
+ * sees each order once, its nonces strictly increasing, no stale-nonce refusal.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -73,6 +75,15 @@ describe('three execution replicas behind a round-robin client, one strict-nonce
       Promise.all(
         stack.executions.map((r) => counterSum(r.httpUrl, 'perpmesh_orders_placed_total', 'paper-lighter')),
       );
+    // A replica that does not own the key forwards the order to the one that does.
+    const forwardedBy = () =>
+      Promise.all(
+        stack.executions.map((r) => counterSum(r.httpUrl, 'perpmesh_exec_forwarded_total', 'paper-lighter')),
+      );
+    const takenBy = async () => {
+      const [placed, forwarded] = await Promise.all([placedBy(), forwardedBy()]);
+      return placed.map((n, i) => n + (forwarded[i] ?? 0));
+    };
     // round_robin spreads calls over the connections that are up: one order at a time until
     // the balancer has reached every replica, then the burst.
     const warmUp: PlaceOrderRequest[] = [];
@@ -80,26 +91,35 @@ describe('three execution replicas behind a round-robin client, one strict-nonce
       'the round-robin client reaches every replica',
       async () => {
         const req = order('warm', warmUp.length);
-        warmUp.push(req);
+        // Counted once placed: while the key's ownership settles between the replicas a call
+        // is UNAVAILABLE ("ownership is moving") and nothing is sent.
         await placeOrder(balanced, req);
-        return (await placedBy()).every((n) => n > 0);
+        warmUp.push(req);
+        return (await takenBy()).every((n) => n > 0);
       },
       { timeoutMs: 15_000, intervalMs: 50 },
     );
     const before = await placedBy();
+    const forwardedBefore = await forwardedBy();
     const burst = Array.from({ length: ORDERS }, (_, i) => ({ req: order(`rr${i}`, 100 + i) }));
     const answers = await Promise.all(burst.map(({ req }) => placeOrder(balanced, req)));
     const inBurst = (await placedBy()).map((n, i) => n - (before[i] ?? 0));
+    const forwardedInBurst = (await forwardedBy()).map((n, i) => n - (forwardedBefore[i] ?? 0));
     t.diagnostic(
-      `after ${warmUp.length} warm-up order(s), the burst's orders per replica: ${inBurst.join(', ')}`,
+      `after ${warmUp.length} warm-up order(s), the burst's orders placed per replica: ${inBurst.join(', ')}; forwarded: ${forwardedInBurst.join(', ')}`,
     );
     assert.equal(
       inBurst.reduce((a, b) => a + b, 0),
       ORDERS,
     );
+    assert.equal(
+      inBurst.filter((n) => n > 0).length,
+      1,
+      `one replica (the key's owner) placed: ${inBurst.join(', ')}`,
+    );
     assert.ok(
-      inBurst.every((n) => n > 0),
-      `every replica placed orders of the burst: ${inBurst.join(', ')}`,
+      inBurst.every((n, i) => n > 0 || (forwardedInBurst[i] ?? 0) > 0),
+      `every replica took orders of the burst (placed or forwarded): ${inBurst.join(', ')} / ${forwardedInBurst.join(', ')}`,
     );
     const requests = [...warmUp.map((req) => ({ req })), ...burst];
     for (const [i, a] of answers.entries()) {
@@ -125,15 +145,19 @@ describe('three execution replicas behind a round-robin client, one strict-nonce
       nonces.every((n) => n >= nextNonceBefore),
       'no nonce below the venue next nonce at the start',
     );
-    // Sends beyond one per order are stale-nonce retries (a replica overtaken by the other),
-    // each with a fresh nonce; the replicas count them.
+    // One sender for the key: no replica overtakes another, so no stale-nonce refusal.
     const resyncs = (
       await Promise.all(stack.executions.map((r) => counterSum(r.httpUrl, 'perpmesh_nonce_resyncs_total')))
     ).reduce((a, b) => a + b, 0);
     t.diagnostic(
       `${sent.length} CreateOrder sends for ${requests.length} orders, ${resyncs} stale-nonce retries`,
     );
-    assert.equal(sent.length, requests.length + resyncs, `sends = orders + stale-nonce retries (${resyncs})`);
+    assert.equal(resyncs, 0, 'no stale-nonce refusal');
+    assert.equal(sent.length, requests.length, 'each order sent once');
+    assert.ok(
+      nonces.every((n, i) => i === 0 || n > (nonces[i - 1] as bigint)),
+      'the nonces reached the venue strictly increasing',
+    );
 
     // The venue holds each order once; the log has one SUBMITTED and one ACCEPTED per order.
     const open = (await lighter.fetchOpenOrders(BTC)).map((o) => o.clientOrderId);

@@ -12,14 +12,11 @@
  *   section configures it for clients.
  */
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
 import { AccountServiceClient } from '@perpmesh/contracts';
 import {
-  callPeer,
-  forwardedMetadata,
-  GrpcStatusError,
+  deadlineEpochMs,
   hasForwardedMarker,
-  PeerClients,
+  PeerRouter,
   type PeerUnary,
   type Secret,
 } from '@perpmesh/runtime';
@@ -51,45 +48,35 @@ export interface AccountRouterOptions extends AccountForwarding {
 }
 
 export class AccountRouter {
-  readonly #o: AccountRouterOptions;
-  readonly #peers: PeerClients<AccountServiceClient>;
+  readonly #router: PeerRouter<AccountServiceClient>;
 
   constructor(options: AccountRouterOptions) {
-    this.#o = options;
-    this.#peers = new PeerClients({
+    this.#router = new PeerRouter({
       clientClass: AccountServiceClient,
       liveMembers: options.liveMembers,
       authToken: options.authToken,
       channelCredentials: options.channelCredentials,
+      addressOf: (holder) => options.addresses.addressOf(holder),
+      forwardedKey: ACCOUNT_FORWARDED_METADATA,
+      peerName: 'account replica',
+      timeoutMs: options.timeoutMs ?? DEFAULT_ACCOUNT_FORWARD_TIMEOUT_MS,
     });
   }
 
   /** `method` of the replica `holder` with `request`, by `callerDeadline` (ms, Infinity: none) at the latest. */
-  async ask<Req, Res>(
+  ask<Req, Res>(
     holder: string,
     method: (c: AccountServiceClient) => PeerUnary<Req, Res>,
     request: Req,
     callerDeadlineMs: number,
   ): Promise<Res> {
-    const address = await this.#o.addresses.addressOf(holder);
-    if (address === undefined)
-      throw new GrpcStatusError(status.UNAVAILABLE, `account replica ${holder} registered no address`);
-    const timeoutMs = this.#o.timeoutMs ?? DEFAULT_ACCOUNT_FORWARD_TIMEOUT_MS;
-    return callPeer(
-      method(this.#peers.client(holder, address)),
-      request,
-      forwardedMetadata(ACCOUNT_FORWARDED_METADATA),
-      new Date(Math.min(callerDeadlineMs, Date.now() + timeoutMs)),
-      `account replica ${holder}`,
-    );
+    return this.#router.ask(holder, method, request, callerDeadlineMs);
   }
 
   close(): void {
-    this.#peers.close();
+    this.#router.close();
   }
 }
 
-/** A gRPC deadline (Date or ms; Infinity: none) as epoch ms. */
-export function deadlineMs(deadline: Date | number): number {
-  return deadline instanceof Date ? deadline.getTime() : deadline;
-}
+/** A gRPC deadline (Date or ms; Infinity: none) as epoch ms (@perpmesh/runtime `deadlineEpochMs`). */
+export const deadlineMs = deadlineEpochMs;

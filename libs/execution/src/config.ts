@@ -3,9 +3,16 @@
  * embedded runner) and their translation to engine options (checked again there).
  */
 import { parsePositiveDecimal } from '@perpmesh/core';
-import { decimalString, durationMs, listenHostSchema, portSchema } from '@perpmesh/runtime';
+import {
+  ADVERTISE_ADDRESS_PATTERN,
+  decimalString,
+  durationMs,
+  listenHostSchema,
+  portSchema,
+} from '@perpmesh/runtime';
 import { MARGIN_MODES } from '@perpmesh/venues';
 import { z } from 'zod';
+import { DEFAULT_EXEC_FORWARD_TIMEOUT_MS } from './forwarding.js';
 import { EXECUTION_DEFAULTS, type ExecutionOptions, resolveExecutionOptions } from './options.js';
 import type { AccountSetting, DeadManSwitchSettings } from './venue-controls.js';
 
@@ -20,6 +27,24 @@ const accountSettingSchema = z
   })
   .refine((s) => s.leverage !== undefined || s.marginMode !== undefined, {
     error: 'set leverage, marginMode or both',
+  });
+
+/**
+ * Strict-nonce API keys (Lighter) divided among execution replicas (nonce-ownership.ts): one
+ * lease per key. The TTL bounds how long a dead replica's keys wait for a survivor.
+ */
+export const NONCE_KEY_DEFAULTS = { leaseTtlMs: 10_000, leaseRenewIntervalMs: 3_000, maxReplicas: 8 };
+
+const nonceKeysSchema = z
+  .strictObject({
+    leaseTtl: durationMs.default(NONCE_KEY_DEFAULTS.leaseTtlMs),
+    leaseRenewInterval: durationMs.default(NONCE_KEY_DEFAULTS.leaseRenewIntervalMs),
+    maxReplicas: z.number().int().min(1).default(NONCE_KEY_DEFAULTS.maxReplicas),
+  })
+  .refine((k) => k.leaseRenewInterval < k.leaseTtl, {
+    // Renewing no faster than it lapses would hand a key over while it is in use.
+    error: 'leaseRenewInterval must be less than leaseTtl',
+    path: ['leaseRenewInterval'],
   });
 
 export const EXECUTION_SERVICE = 'execution';
@@ -52,6 +77,20 @@ export const executionSectionFields = {
   deadManSwitchRefresh: durationMs.default(20_000),
   /** Leverage and margin mode per venue, account and instrument, set at start. */
   accountSettings: z.array(accountSettingSchema).default([]),
+  /** Replicas: the leases of the strict-nonce API keys (one sending replica per key). */
+  nonceKeys: nonceKeysSchema.default({
+    leaseTtl: NONCE_KEY_DEFAULTS.leaseTtlMs,
+    leaseRenewInterval: NONCE_KEY_DEFAULTS.leaseRenewIntervalMs,
+    maxReplicas: NONCE_KEY_DEFAULTS.maxReplicas,
+  }),
+  /**
+   * Where the other replicas reach this one (a signed call for a key it owns is forwarded
+   * here). Default grpcHost:grpcPort, the host name when grpcHost is a wildcard; in
+   * Kubernetes the pod IP.
+   */
+  advertiseAddress: z.string().regex(ADVERTISE_ADDRESS_PATTERN, { error: 'expected host:port' }).optional(),
+  /** Bound of one call forwarded to the replica owning its key (the caller's deadline, when sooner, wins). */
+  forwardTimeout: durationMs.default(DEFAULT_EXEC_FORWARD_TIMEOUT_MS),
 };
 
 const executionSection = z.strictObject(executionSectionFields);

@@ -81,6 +81,7 @@ import {
   readExecLookback,
 } from './exec-log.js';
 import { type ExecutionMetrics, executionMetrics, type OrderStage } from './metrics.js';
+import type { NonceKeyGate } from './nonce-ownership.js';
 import { NonceSender, NotSentError } from './nonce-sender.js';
 import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
 import {
@@ -158,7 +159,15 @@ export interface ExecutionEngineDeps {
   readonly accountSettings?: readonly AccountSetting[];
   /** The venues' dead-man switch (scheduleCancelAll); off when absent or `afterMs` 0. */
   readonly deadManSwitch?: DeadManSwitchSettings;
+  /**
+   * Which strict-nonce API keys this replica may sign with (nonce-ownership.ts); absent: all
+   * of them (one process).
+   */
+  readonly nonceKeys?: NonceKeyGate;
 }
+
+/** One process: every key is signed with here. */
+const EVERY_KEY_HERE: NonceKeyGate = { enter: () => () => {}, signsHere: () => true };
 
 export interface PlaceOrderResult {
   readonly order: OrderView;
@@ -221,6 +230,7 @@ export class ExecutionEngine {
   readonly #metrics: ExecutionMetrics;
   readonly #accountSettings: readonly AccountSetting[];
   readonly #deadManSwitch: DeadManSwitchSettings | undefined;
+  readonly #nonceKeys: NonceKeyGate;
   /** The kill switch is HALTED: dead-man switches are not refreshed. */
   #halted = false;
   /** Every strategy's kill switch as the strategies publish it (trading_state decisions). */
@@ -264,6 +274,7 @@ export class ExecutionEngine {
     this.#hooks = deps.hooks ?? {};
     this.#accountSettings = deps.accountSettings ?? [];
     this.#deadManSwitch = deps.deadManSwitch;
+    this.#nonceKeys = deps.nonceKeys ?? EVERY_KEY_HERE;
     this.#sleepDep = deps.sleep ?? ((ms) => sleep(ms, { unref: true }));
     this.#metrics = executionMetrics(deps.metrics ?? createMetrics('execution', { defaultMetrics: false }));
     this.#stopped = new Promise<void>((resolve) =>
@@ -483,6 +494,24 @@ export class ExecutionEngine {
         `${venue}/${account} is not reconciled with the venue yet: ${this.#health.component(`${venue}/${account}/reconciliation`)?.reason ?? 'starting'}`,
       );
     }
+    // Only the owner of a strict-nonce key places with it; open until the placement is done.
+    const close = this.#nonceKeys.enter(port);
+    try {
+      return await this.#place(command, request, port, market, validationStarted);
+    } finally {
+      close();
+    }
+  }
+
+  /** PlaceOrder after validation: claim, then submit or answer the duplicate. */
+  async #place(
+    command: PlaceOrderCommand,
+    request: OrderRequest,
+    port: VenuePort,
+    market: VenueMarket,
+    validationStarted: number,
+  ): Promise<PlaceOrderResult> {
+    const { venue, account, clientOrderId } = request;
     const fingerprint = orderRequestFingerprint(request);
     const idemKey = `${venue}:${account}:${clientOrderId}`;
     const deadline = performance.now() + this.#options.duplicateWaitMs;
@@ -921,7 +950,12 @@ export class ExecutionEngine {
       );
     }
     if (isOrderTerminal(order.state.status)) return snapshotOf(order);
-    await this.#cancelOne(acct, order, correlationId);
+    const close = this.#nonceKeys.enter(acct.port);
+    try {
+      await this.#cancelOne(acct, order, correlationId);
+    } finally {
+      close();
+    }
     return snapshotOf(order);
   }
 
@@ -933,8 +967,21 @@ export class ExecutionEngine {
     correlationId?: string;
   }): Promise<OrderView[]> {
     const { port, acct } = this.#portFor(filter.venue, filter.account);
-    const correlationId = filter.correlationId ?? '';
     if (filter.instrument) this.#market(filter.venue, filter.instrument);
+    const close = this.#nonceKeys.enter(port);
+    try {
+      return await this.#cancelAll(port, acct, filter);
+    } finally {
+      close();
+    }
+  }
+
+  async #cancelAll(
+    port: VenuePort,
+    acct: AccountRuntime,
+    filter: { venue: VenueId; account: AccountId; instrument?: InstrumentId; correlationId?: string },
+  ): Promise<OrderView[]> {
+    const correlationId = filter.correlationId ?? '';
     const targets = this.#orders.open({
       venue: filter.venue,
       account: filter.account,
@@ -1342,6 +1389,8 @@ export class ExecutionEngine {
   async #applyAccountSettings(acct: AccountRuntime): Promise<void> {
     const { port } = acct;
     if (acct.settingsApplied) return;
+    // A strict-nonce key signs on its owner replica only, which sets them (venue settings persist).
+    if (!this.#nonceKeys.signsHere(port)) return;
     const settings = accountSettingsFor(this.#accountSettings, port.venue, port.account, port.capabilities);
     for (const s of settings) {
       const { marginMode, leverage } = s;
@@ -1386,6 +1435,11 @@ export class ExecutionEngine {
     const schedule = port.scheduleCancelAll.bind(port);
     const refresh = async () => {
       if (this.#halted || acct.killed || this.#stop.signal.aborted) return;
+      if (!this.#nonceKeys.signsHere(port)) {
+        // A strict-nonce key: its owner replica refreshes the switch (this one takes over with the key).
+        this.#health.ready(component, { afterMs: plan.afterMs, refreshedBy: 'the API key owner replica' });
+        return;
+      }
       try {
         await this.#sender.sign(port, (nonce) =>
           schedule(plan.afterMs, nonce === undefined ? {} : { nonce }),
@@ -1413,8 +1467,10 @@ export class ExecutionEngine {
     this.#halted = halted;
     if (!halted) return;
     this.#logger.warn({}, 'trading HALTED: canceling every open order');
+    // A strict-nonce key's orders are canceled by its owner replica (it follows the same switch).
+    const accounts = [...this.#accounts.values()].filter((acct) => this.#nonceKeys.signsHere(acct.port));
     await Promise.all(
-      [...this.#accounts.values()].map((acct) =>
+      accounts.map((acct) =>
         this.cancelAllOrders({ venue: acct.port.venue, account: acct.port.account }).catch((err) =>
           this.#logger.error(
             { venue: acct.port.venue, account: acct.port.account, err: errorText(err) },
@@ -1471,6 +1527,8 @@ export class ExecutionEngine {
       if (acct.deadManRefresh) await acct.deadManRefresh();
       return;
     }
+    // The key's owner replica cancels: it follows the same decisions.
+    if (!this.#nonceKeys.signsHere(acct.port)) return;
     await this.cancelAllOrders({ venue, account }).catch((err) =>
       this.#logger.error(
         { venue, account, err: errorText(err) },

@@ -5,17 +5,22 @@
  */
 import type {
   CancelAllOrdersRequest,
+  CancelAllOrdersResponse,
   CancelOrderRequest,
+  CancelOrderResponse,
   ExecutionServiceGetVenueReadinessRequest,
   ExecutionServiceServer,
   GetOrderRequest,
   ListOpenOrdersRequest,
+  PlaceOrderRequest,
+  PlaceOrderResponse,
   StreamOrderEventsRequest,
   StreamOrderEventsResponse,
 } from '@perpmesh/contracts';
 import { parseInstrumentId } from '@perpmesh/core';
-import { grpcHandlers, type Logger } from '@perpmesh/runtime';
+import { grpcHandlers, type Logger, type PeerUnary } from '@perpmesh/runtime';
 import type { ExecutionEngine, OrderLocator } from './engine.js';
+import type { SignedCallRouter } from './forwarding.js';
 import { correlationIdField, placeOrderCommandFromProto } from './validation.js';
 import { orderToProto } from './wire.js';
 
@@ -29,25 +34,61 @@ function locatorOf(req: CancelOrderRequest | GetOrderRequest): OrderLocator {
   };
 }
 
-export function executionGrpcImplementation(engine: ExecutionEngine, logger: Logger): ExecutionServiceServer {
+/**
+ * `router`: with strict-nonce keys divided among replicas, the signed calls (place, cancel,
+ * cancel-all) of a key another replica owns go there (forwarding.ts); absent: all here.
+ */
+export function executionGrpcImplementation(
+  engine: ExecutionEngine,
+  logger: Logger,
+  router?: SignedCallRouter,
+): ExecutionServiceServer {
   const h = grpcHandlers({ logger });
+  const signed: SignedCallRouter['call'] = (target, ctx, local, method, request) =>
+    router === undefined ? local() : router.call(target, ctx, local, method, request);
   return {
-    placeOrder: h.unary(async (req) => {
-      const result = await engine.placeOrder(placeOrderCommandFromProto(req));
-      return { order: orderToProto(result.order), replayed: result.replayed };
-    }),
-    cancelOrder: h.unary(async (req: CancelOrderRequest) => ({
-      order: orderToProto(await engine.cancelOrder(locatorOf(req), correlationIdField(req.correlationId))),
-    })),
-    cancelAllOrders: h.unary(async (req: CancelAllOrdersRequest) => {
-      const orders = await engine.cancelAllOrders({
-        venue: req.venue,
-        account: req.account,
-        ...(req.instrument ? { instrument: parseInstrumentId(req.instrument, 'instrument') } : {}),
-        correlationId: correlationIdField(req.correlationId),
-      });
-      return { orders: orders.map(orderToProto) };
-    }),
+    placeOrder: h.unary((req: PlaceOrderRequest, ctx) =>
+      signed(
+        req,
+        ctx,
+        async () => {
+          const result = await engine.placeOrder(placeOrderCommandFromProto(req));
+          return { order: orderToProto(result.order), replayed: result.replayed };
+        },
+        (c) => c.placeOrder.bind(c) as PeerUnary<PlaceOrderRequest, PlaceOrderResponse>,
+        req,
+      ),
+    ),
+    cancelOrder: h.unary((req: CancelOrderRequest, ctx) =>
+      signed(
+        req,
+        ctx,
+        async () => ({
+          order: orderToProto(
+            await engine.cancelOrder(locatorOf(req), correlationIdField(req.correlationId)),
+          ),
+        }),
+        (c) => c.cancelOrder.bind(c) as PeerUnary<CancelOrderRequest, CancelOrderResponse>,
+        req,
+      ),
+    ),
+    cancelAllOrders: h.unary((req: CancelAllOrdersRequest, ctx) =>
+      signed(
+        req,
+        ctx,
+        async () => {
+          const orders = await engine.cancelAllOrders({
+            venue: req.venue,
+            account: req.account,
+            ...(req.instrument ? { instrument: parseInstrumentId(req.instrument, 'instrument') } : {}),
+            correlationId: correlationIdField(req.correlationId),
+          });
+          return { orders: orders.map(orderToProto) };
+        },
+        (c) => c.cancelAllOrders.bind(c) as PeerUnary<CancelAllOrdersRequest, CancelAllOrdersResponse>,
+        req,
+      ),
+    ),
     getOrder: h.unary(async (req: GetOrderRequest) => ({
       order: orderToProto(engine.getOrder(locatorOf(req))),
     })),

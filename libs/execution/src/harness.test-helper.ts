@@ -34,7 +34,7 @@ import {
 } from '@perpmesh/venues';
 import type { ExecutionEngineDeps, ExecutionTestHooks } from './engine.js';
 import type { ExecutionOptions } from './options.js';
-import { buildExecutionService, type ExecutionService } from './service.js';
+import { buildExecutionService, type ExecutionNonceLease, type ExecutionService } from './service.js';
 
 export const BTC = 'BTC-USDC-PERP';
 export const T0 = 1_700_000_000_000;
@@ -71,6 +71,11 @@ export class SpyVenue implements VenuePort {
   fetchOrderFailures = 0;
   /** When false, user-stream events are swallowed (a disconnected stream, or a dead process). */
   deliverUserStream = true;
+  /**
+   * Each order travels this long (ms) before it reaches the venue, in the order sent: another
+   * process's slower connection (wrap the shared spy to give one replica its own link).
+   */
+  linkDelayMs = 0;
   readonly fetchNextNonce?: () => Promise<bigint>;
 
   constructor(inner: VenuePort) {
@@ -133,6 +138,8 @@ export class SpyVenue implements VenuePort {
     this.calls.push('createOrder');
     this.created.push(request);
     if (this.createOrderMode === 'lost') throw new VenueUnknownOutcomeError(this.venue, 'request timed out');
+    // The same delay for every order: they still arrive in the order sent.
+    if (this.linkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.linkDelayMs));
     const result = await this.inner.createOrder(request);
     if (this.createOrderMode === 'timeout')
       throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
@@ -225,9 +232,23 @@ export function newService(
     /** Account settings and the dead-man switch (ExecutionEngineDeps). */
     settings?: Pick<ExecutionEngineDeps, 'accountSettings' | 'deadManSwitch'>;
     metrics?: ExecutionEngineDeps['metrics'];
+    /** Replicas dividing the strict-nonce keys (service.ts); absent: this one signs with all. */
+    nonceLease?: ExecutionNonceLease;
+    /** The wall clock and real waits (leases between replicas), instead of the manual clock. */
+    realTime?: boolean;
   },
 ): ServiceUnderTest {
   const clock = { now: T0 };
+  const time = opts.realTime
+    ? { nowMs: () => Date.now() }
+    : {
+        nowMs: () => clock.now,
+        // Resolver waits move the service's clock instead of waiting.
+        sleep: async (ms: number) => {
+          clock.now += ms;
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+      };
   const health = new HealthRegistry();
   const service = buildExecutionService({
     log: opts.log,
@@ -236,12 +257,7 @@ export function newService(
     subjects: opts.subjects,
     health,
     logger: createLogger({ service: 'execution', level: 'silent' }),
-    nowMs: () => clock.now,
-    // Resolver waits move the service's clock instead of waiting.
-    sleep: async (ms) => {
-      clock.now += ms;
-      await new Promise((resolve) => setImmediate(resolve));
-    },
+    ...time,
     source: `execution/${opts.instance ?? 'test'}`,
     config: {
       execStream: opts.stream('EXEC'),
@@ -252,6 +268,7 @@ export function newService(
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...opts.settings,
+    ...(opts.nonceLease ? { nonceLease: opts.nonceLease } : {}),
   });
   return { service, health, clock };
 }

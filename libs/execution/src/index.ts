@@ -33,6 +33,15 @@ export {
   ordersBehindTheLog,
   readExecLookback,
 } from './exec-log.js';
+export {
+  DEFAULT_EXEC_FORWARD_TIMEOUT_MS,
+  EXEC_ADDRESS_SCOPE,
+  EXEC_FORWARDED_METADATA,
+  type ExecutionForwarding,
+  ExecutionRouter,
+  isForwardedExecutionCall,
+  type SignedCallRouter,
+} from './forwarding.js';
 export { executionGrpcImplementation } from './grpc.js';
 export {
   type ExecutionMetrics,
@@ -42,11 +51,29 @@ export {
   STAGE_BUCKETS,
 } from './metrics.js';
 export {
+  NONCE_KEYS_COMPONENT,
+  NONCE_MEMBER_SCOPE,
+  NONCE_OWNER_SCOPE,
+  type NonceKeyGate,
+  NonceKeyMovingError,
+  NonceKeyOwnedElsewhereError,
+  NonceKeyOwnership,
+  type NonceKeyOwnershipOptions,
+  type NonceKeyPort,
+  type NonceKeyRoute,
+  type NonceKeyView,
+  needsOneSender,
+  nonceKeyName,
+  routeOf,
+  usableHere,
+} from './nonce-ownership.js';
+export {
   isStaleNonceRejection,
   NonceSender,
   type NonceSenderDeps,
   type NonceSigningPort,
   NotSentError,
+  resyncNonceFromVenue,
   type SendingPort,
 } from './nonce-sender.js';
 export { EXECUTION_DEFAULTS, type ExecutionOptions, resolveExecutionOptions } from './options.js';
@@ -61,7 +88,12 @@ export {
   type ReconcileIo,
   reconcileOrders,
 } from './reconciliation.js';
-export { buildExecutionService, type ExecutionService, type ExecutionServiceDeps } from './service.js';
+export {
+  buildExecutionService,
+  type ExecutionNonceLease,
+  type ExecutionService,
+  type ExecutionServiceDeps,
+} from './service.js';
 export {
   checkOrderAgainstCapabilities,
   checkOrderAgainstMarket,

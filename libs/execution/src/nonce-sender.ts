@@ -50,6 +50,24 @@ export class NotSentError extends PerpmeshError {
   }
 }
 
+/**
+ * Moves the key's counter up to the venue's next nonce (never down); nothing to do on a venue
+ * that does not tell it. `NotSentError` naming what failed.
+ */
+export async function resyncNonceFromVenue(
+  state: Pick<StateStore, 'resyncNonce'>,
+  port: NonceSigningPort,
+): Promise<void> {
+  if (!port.fetchNextNonce) return;
+  const next = await port.fetchNextNonce().catch((cause) => {
+    throw new NotSentError(`could not read the venue's next nonce: ${errorText(cause)}`, { cause });
+  });
+  const key: NonceKey = { venue: port.venue, account: port.account, apiKeyId: port.apiKeyId };
+  await state.resyncNonce(key, next).catch((cause) => {
+    throw new NotSentError(`could not resync the nonce counter: ${errorText(cause)}`, { cause });
+  });
+}
+
 /** The parts of a venue port sending uses. */
 export type SendingPort = Pick<
   VenuePort,
@@ -167,14 +185,7 @@ export class NonceSender {
         if (!isStaleNonceRejection(err) || attempt >= this.#deps.staleNonceRetries) throw err;
         attempt += 1;
         this.#deps.onStaleNonce?.(port, attempt, err);
-        if (port.fetchNextNonce) {
-          const next = await port.fetchNextNonce().catch((cause) => {
-            throw new NotSentError(`could not read the venue's next nonce: ${errorText(cause)}`, { cause });
-          });
-          await this.#deps.state.resyncNonce(key, next).catch((cause) => {
-            throw new NotSentError(`could not resync the nonce counter: ${errorText(cause)}`, { cause });
-          });
-        }
+        await resyncNonceFromVenue(this.#deps.state, port);
       }
     }
   }

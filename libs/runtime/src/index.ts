@@ -120,11 +120,14 @@ export {
   ADVERTISE_ADDRESS_PATTERN,
   advertisedGrpcAddress,
   callPeer,
+  deadlineEpochMs,
   forwardedMetadata,
   hasForwardedMarker,
   type PeerClientConstructor,
   PeerClients,
   type PeerClientsOptions,
+  PeerRouter,
+  type PeerRouterOptions,
   type PeerUnary,
 } from './peer-clients.js';
 export { isSecret, REDACTED, Secret } from './secret.js';

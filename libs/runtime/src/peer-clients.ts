@@ -3,7 +3,7 @@
  * per-account ownership's accounts): one client per live peer, the services' token and TLS,
  * a marker so a forwarded call travels at most one hop.
  */
-import { type ChannelCredentials, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { bearerAuthInterceptor, GrpcStatusError } from './grpc.js';
 import type { Secret } from './secret.js';
 
@@ -128,4 +128,63 @@ export class PeerClients<C extends { close(): void }> {
     for (const c of this.#clients.values()) c.client.close();
     this.#clients.clear();
   }
+}
+
+export interface PeerRouterOptions<C> extends PeerClientsOptions<C> {
+  /** Where a holder is reached (its registered `host:port`), undefined when it registered none. */
+  readonly addressOf: (holder: string) => Promise<string | undefined>;
+  /** Metadata key of the one-hop marker a forwarded call carries (`forwardedMetadata`). */
+  readonly forwardedKey: string;
+  /** What a peer is called in errors, e.g. `execution replica`. */
+  readonly peerName: string;
+  /** Bound of one forwarded call (the caller's deadline, when sooner, wins). */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Forwards a call to the replica holding what it names: the holder's registered address, one
+ * client per live peer, the one-hop marker, the caller's deadline bounded by `timeoutMs`.
+ */
+export class PeerRouter<C extends { close(): void }> {
+  readonly #o: PeerRouterOptions<C>;
+  readonly #peers: PeerClients<C>;
+
+  constructor(options: PeerRouterOptions<C>) {
+    this.#o = options;
+    this.#peers = new PeerClients(options);
+  }
+
+  /** `method` of the replica `holder` with `request`, by `callerDeadlineMs` (epoch ms, Infinity: none) at the latest. */
+  async ask<Req, Res>(
+    holder: string,
+    method: (client: C) => PeerUnary<Req, Res>,
+    request: Req,
+    callerDeadlineMs: number,
+  ): Promise<Res> {
+    const { peerName } = this.#o;
+    const address = await this.#o.addressOf(holder);
+    if (address === undefined)
+      throw new GrpcStatusError(status.UNAVAILABLE, `${peerName} ${holder} registered no address`);
+    return callPeer(
+      method(this.#peers.client(holder, address)),
+      request,
+      forwardedMetadata(this.#o.forwardedKey),
+      new Date(Math.min(callerDeadlineMs, Date.now() + this.#o.timeoutMs)),
+      `${peerName} ${holder}`,
+    );
+  }
+
+  /** The addresses a client is held for (tests). */
+  get addresses(): string[] {
+    return this.#peers.addresses;
+  }
+
+  close(): void {
+    this.#peers.close();
+  }
+}
+
+/** A gRPC call's deadline (a Date, or ms with Infinity for none) as epoch ms. */
+export function deadlineEpochMs(deadline: Date | number): number {
+  return deadline instanceof Date ? deadline.getTime() : deadline;
 }

@@ -92,6 +92,12 @@ export interface SharedLeasesOptions {
   readonly nowMs: () => EpochMs;
   /** Field name in the maxReplicas error (the caller's config path). Default `leases.maxReplicas`. */
   readonly maxReplicasField?: string;
+  /**
+   * Called before a round gives up a key this replica no longer wants (a member joined),
+   * still holding it: lets the holder finish the key's work in flight first (execution's
+   * strict-nonce keys). Not called on `releaseAll` nor when a lease is lost.
+   */
+  readonly beforeRelease?: (key: string) => Promise<void>;
 }
 
 export class SharedLeases {
@@ -167,8 +173,10 @@ export class SharedLeases {
     for (const [key, lease] of this.#leases) {
       const wanted = member && preferredOwner(key, this.#members) === this.#o.holder;
       if (lease.held) {
-        if (!wanted) await lease.release();
-        else if (await lease.renew()) owned.push(key);
+        if (!wanted) {
+          await this.#o.beforeRelease?.(key);
+          await lease.release();
+        } else if (await lease.renew()) owned.push(key);
         continue;
       }
       if (!wanted) continue;

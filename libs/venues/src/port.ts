@@ -293,6 +293,14 @@ export interface VenueCapabilities {
    * most this many (Lighter `sendTxBatch`: 50). Absent = no batch call; callers send one by one.
    */
   maxBatchOrders?: number;
+  /**
+   * With `nonces`: the venue refuses a nonce below one it already took from the API key
+   * (Lighter; the paper venue with `requireIncreasingNonce`), so a key's signed requests must
+   * ARRIVE in nonce order, not only be allocated in order. Execution replicas then send a
+   * key's requests from one owner replica (libs/execution nonce-ownership.ts). Absent = false
+   * (Hyperliquid keeps a window of recent nonces: any replica may send).
+   */
+  strictNonceOrder?: boolean;
 }
 
 /**

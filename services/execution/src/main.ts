@@ -2,8 +2,10 @@
  * The execution deployable: `node services/execution/dist/main.js [--config f] [--set k=v]`.
  * ExecutionService on gRPC (validation, idempotent PlaceOrder, nonces from Redis,
  * write-ahead exec events, reconciliation before ready); /healthz /readyz /metrics on HTTP.
- * Stateless: run several replicas behind one gRPC address.
+ * Stateless: run several replicas behind one gRPC address; each strict-nonce API key
+ * (Lighter) is signed with by one replica at a time, the others forward its calls there.
  */
+import { randomBytes } from 'node:crypto';
 import { deployableComponents, runIfEntryPoint, runServiceMain } from '@perpmesh/app';
 import {
   EXECUTION_VENUE_ACCESS,
@@ -11,6 +13,7 @@ import {
   executionServiceComponents,
 } from '@perpmesh/execution';
 import { createMetrics, HealthRegistry, type Logger, type ServiceComponent } from '@perpmesh/runtime';
+import { processLeaseHolder } from '@perpmesh/state';
 import { EXECUTION_SERVICE, type ExecutionServiceConfigFile, executionConfigSchema } from './config.js';
 
 export { EXECUTION_PROTO } from '@perpmesh/execution';
@@ -38,6 +41,8 @@ export function buildComponents(
         ...deps,
         section,
         source,
+        // Unique per process; a restart after a crash proves its holder dead and takes its keys at once.
+        leaseHolder: processLeaseHolder(`${source} ${randomBytes(3).toString('hex')}`),
         health,
         metrics,
         logger,

@@ -181,6 +181,7 @@ const CAPABILITIES: VenueCapabilities = {
   scheduleCancelAll: true,
   venueFills: true,
   maxBatchOrders: LIGHTER_MAX_BATCH_TXS,
+  strictNonceOrder: true,
 };
 
 export class LighterVenuePort implements VenuePort {

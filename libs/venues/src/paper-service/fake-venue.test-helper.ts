@@ -155,6 +155,7 @@ export const FAKE_CAPABILITIES: VenueCapabilities = {
   scheduleCancelAll: false,
   scheduleCancelAllMinMs: 0,
   venueFills: false,
+  strictNonceOrder: true,
 };
 
 export interface FakeVenueOptions {

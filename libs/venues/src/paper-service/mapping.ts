@@ -563,6 +563,7 @@ export function capabilitiesToWire(c: VenueCapabilities): WireCapabilities {
     scheduleCancelAll: c.scheduleCancelAll ?? false,
     scheduleCancelAllMinMs: c.scheduleCancelAllMinMs ?? 0,
     venueFills: c.venueFills ?? false,
+    strictNonceOrder: c.strictNonceOrder ?? false,
   };
 }
 
@@ -580,5 +581,6 @@ export function capabilitiesFromWire(w: PaperVenueServiceGetCapabilitiesResponse
     scheduleCancelAll: c.scheduleCancelAll,
     scheduleCancelAllMinMs: c.scheduleCancelAllMinMs,
     venueFills: c.venueFills,
+    strictNonceOrder: c.strictNonceOrder,
   };
 }

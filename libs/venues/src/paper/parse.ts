@@ -66,6 +66,8 @@ export function capabilitiesFromSim(config: VenueConfig): VenueCapabilities {
     setLeverage: true,
     scheduleCancelAll: true,
     venueFills: true,
+    // The sim refuses a nonce not above the key's last one.
+    strictNonceOrder: config.requireIncreasingNonce,
   };
 }
 

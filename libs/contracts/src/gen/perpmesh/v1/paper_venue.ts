@@ -259,6 +259,8 @@ export interface VenueCapabilities {
   scheduleCancelAllMinMs: number;
   /** Liquidation / auto-deleveraging fills are reported. */
   venueFills: boolean;
+  /** Nonces must arrive in order: a nonce below one already taken from the key is refused (Lighter). */
+  strictNonceOrder: boolean;
 }
 
 export interface PaperVenueServiceLoadMarketsRequest {
@@ -2868,6 +2870,7 @@ function createBaseVenueCapabilities(): VenueCapabilities {
     scheduleCancelAll: false,
     scheduleCancelAllMinMs: 0,
     venueFills: false,
+    strictNonceOrder: false,
   };
 }
 
@@ -2905,6 +2908,9 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     }
     if (message.venueFills !== false) {
       writer.uint32(88).bool(message.venueFills);
+    }
+    if (message.strictNonceOrder !== false) {
+      writer.uint32(96).bool(message.strictNonceOrder);
     }
     return writer;
   },
@@ -3010,6 +3016,14 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
             message.venueFills = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.strictNonceOrder = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3071,6 +3085,11 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
         : isSet(object.venue_fills)
         ? globalThis.Boolean(object.venue_fills)
         : false,
+      strictNonceOrder: isSet(object.strictNonceOrder)
+        ? globalThis.Boolean(object.strictNonceOrder)
+        : isSet(object.strict_nonce_order)
+        ? globalThis.Boolean(object.strict_nonce_order)
+        : false,
     };
   },
 
@@ -3109,6 +3128,9 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     if (message.venueFills !== false) {
       obj.venueFills = message.venueFills;
     }
+    if (message.strictNonceOrder !== false) {
+      obj.strictNonceOrder = message.strictNonceOrder;
+    }
     return obj;
   },
 
@@ -3128,6 +3150,7 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     message.scheduleCancelAll = object.scheduleCancelAll ?? false;
     message.scheduleCancelAllMinMs = object.scheduleCancelAllMinMs ?? 0;
     message.venueFills = object.venueFills ?? false;
+    message.strictNonceOrder = object.strictNonceOrder ?? false;
     return message;
   },
 };
