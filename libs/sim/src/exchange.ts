@@ -179,6 +179,13 @@ interface InstrumentState {
 export interface SimExchangeOptions {
   /** Venue clock at construction (ms since epoch). Default 0. */
   readonly startMs?: EpochMs;
+  /**
+   * Whose user events (order updates, fills, positions, balances, funding payments,
+   * liquidations) are built and emitted; asked at each event. Default: every account's.
+   * Views cost most of a command, and nobody reads those of background or house accounts
+   * unless a subscriber exists; an observed account's events are the same either way.
+   */
+  readonly observeAccount?: (accountId: AccountId) => boolean;
 }
 
 export class SimExchange {
@@ -206,9 +213,11 @@ export class SimExchange {
   private readonly touchedPositions = new Map<AccountId, Set<InstrumentId>>();
   private readonly touchedBalances = new Set<AccountId>();
   private checkAllForLiquidation = false;
+  private readonly observeAccount: ((accountId: AccountId) => boolean) | undefined;
 
   constructor(config: VenueConfig, options: SimExchangeOptions = {}) {
     this.config = config;
+    this.observeAccount = options.observeAccount;
     const startMs = options.startMs ?? 0;
     if (!Number.isSafeInteger(startMs) || startMs < 0) {
       throw new ValidationError('startMs', `must be a non-negative integer ms, got ${String(startMs)}`);
@@ -264,6 +273,17 @@ export class SimExchange {
 
   private emit(event: SimEvent): void {
     this.outbox.push(event);
+  }
+
+  /** Whether the account's user events are built (`SimExchangeOptions.observeAccount`). */
+  private observed(accountId: AccountId): boolean {
+    return this.observeAccount === undefined || this.observeAccount(accountId);
+  }
+
+  /** The order's `order_update`, when its account is observed. */
+  private emitOrderUpdate(order: SimOrder): void {
+    if (this.observed(order.accountId))
+      this.emit({ type: 'order_update', ...this.base(), accountId: order.accountId, order: order.view() });
   }
 
   private base(): { venueId: string; tsEventMs: EpochMs } {
@@ -393,6 +413,7 @@ export class SimExchange {
       const acc = this.accounts.get(share.accountId) as Account;
       acc.fundingNet = acc.fundingNet.plus(share.amount);
       this.touchedBalances.add(acc.accountId);
+      if (!this.observed(acc.accountId)) continue;
       this.emit({
         type: 'funding_payment',
         ...this.base(),
@@ -558,21 +579,33 @@ export class SimExchange {
   // ---------------------------------------------------------------- orders
 
   placeOrder(request: PlaceOrderRequest): PlaceOrderResult {
+    return this.place(request, true) as PlaceOrderResult;
+  }
+
+  /**
+   * `placeOrder` whose answer carries no order view: for callers that only need to know
+   * whether it was taken (the world's background participants place thousands per step).
+   */
+  submitOrder(request: PlaceOrderRequest): SimpleResult {
+    return this.place(request, false);
+  }
+
+  private place(request: PlaceOrderRequest, withView: boolean): PlaceOrderResult | SimpleResult {
     let order: SimOrder | undefined;
-    const result = this.run((): PlaceOrderResult => {
+    const result = this.run((): PlaceOrderResult | SimpleResult => {
       const acc = this.accountOrReject(request.accountId);
       order = this.newOrder(acc, request);
       this.validateOrder(acc, order);
       this.execute(acc, order);
-      return { ok: true, order: order.view() };
+      // The view of the order as the command left it, before finish() (a liquidation there changes it).
+      return withView ? { ok: true, order: order.view() } : { ok: true };
     });
     if (result.ok || order === undefined) return result;
     // Rejected after it got an id: the account's user stream hears about it.
     order.status = 'rejected';
     order.reject = result.reject;
-    const view = order.view();
-    this.emit({ type: 'order_update', ...this.base(), accountId: order.accountId, order: view });
-    return { ok: false, reject: result.reject, order: view };
+    this.emitOrderUpdate(order);
+    return withView ? { ok: false, reject: result.reject, order: order.view() } : result;
   }
 
   /** Runs a command, turning a VenueRejectError into a result. */
@@ -733,7 +766,7 @@ export class SimExchange {
 
   private execute(acc: Account, order: SimOrder): void {
     const inst = this.instruments.get(order.instrumentId) as InstrumentState;
-    this.emit({ type: 'order_update', ...this.base(), accountId: acc.accountId, order: order.view() });
+    this.emitOrderUpdate(order);
     this.rememberClientId(order);
     const limitTicks = order.price !== undefined ? order.priceTicks : this.bandLimitTicks(inst, order.side);
     if (order.timeInForce === 'fok' && this.fillableLots(acc, inst, order, limitTicks) < order.sizeLots) {
@@ -862,6 +895,8 @@ export class SimExchange {
     );
     acc.realizedPnl = acc.realizedPnl.plus(realized);
     acc.feesPaid = acc.feesPaid.plus(fee);
+    this.touchPosition(acc.accountId, order.instrumentId);
+    if (!this.observed(acc.accountId)) return;
     this.emit({
       type: 'fill',
       ...this.base(),
@@ -881,8 +916,7 @@ export class SimExchange {
       positionAfter: pos.size,
       isLiquidation,
     });
-    this.emit({ type: 'order_update', ...this.base(), accountId: acc.accountId, order: order.view() });
-    this.touchPosition(acc.accountId, order.instrumentId);
+    this.emitOrderUpdate(order);
   }
 
   private touchPosition(accountId: AccountId, instrumentId: InstrumentId): void {
@@ -907,7 +941,7 @@ export class SimExchange {
   private endOrder(order: SimOrder, status: 'canceled' | 'expired', reason: OrderEndReason): void {
     order.end(status, reason, this.clockMs);
     this.closeOrder(order);
-    this.emit({ type: 'order_update', ...this.base(), accountId: order.accountId, order: order.view() });
+    this.emitOrderUpdate(order);
   }
 
   /** Moves a finished order from the open set to the bounded closed history. */
@@ -967,6 +1001,15 @@ export class SimExchange {
   }
 
   cancelAllOrders(request: CancelAllRequest): CancelAllResult {
+    return this.cancelAll(request, true) as CancelAllResult;
+  }
+
+  /** `cancelAllOrders` whose answer carries no views of the canceled orders (background participants). */
+  cancelAllQuietly(request: CancelAllRequest): SimpleResult {
+    return this.cancelAll(request, false);
+  }
+
+  private cancelAll(request: CancelAllRequest, withViews: boolean): CancelAllResult | SimpleResult {
     return this.run(() => {
       const acc = this.accountOrReject(request.accountId);
       if (request.instrumentId !== undefined) this.instrumentOrReject(request.instrumentId);
@@ -975,9 +1018,9 @@ export class SimExchange {
       for (const order of [...acc.openOrders.values()]) {
         if (request.instrumentId !== undefined && order.instrumentId !== request.instrumentId) continue;
         this.cancelResting(order, 'canceled', 'canceled_all_by_user');
-        canceled.push(order.view());
+        if (withViews) canceled.push(order.view());
       }
-      return { ok: true, canceled } as const;
+      return withViews ? ({ ok: true, canceled } as const) : ({ ok: true } as const);
     });
   }
 
@@ -1053,16 +1096,17 @@ export class SimExchange {
     }
     this.touchedBalances.add(acc.accountId);
     this.touchedBalances.add(INSURANCE_ACCOUNT_ID);
-    this.emit({
-      type: 'liquidation',
-      ...this.base(),
-      accountId: acc.accountId,
-      equity: m.equity,
-      maintenanceMargin: m.maintenanceMargin,
-      closed,
-      liquidationFee: fee,
-      badDebt,
-    });
+    if (this.observed(acc.accountId))
+      this.emit({
+        type: 'liquidation',
+        ...this.base(),
+        accountId: acc.accountId,
+        equity: m.equity,
+        maintenanceMargin: m.maintenanceMargin,
+        closed,
+        liquidationFee: fee,
+        badDebt,
+      });
     return true;
   }
 
@@ -1145,6 +1189,7 @@ export class SimExchange {
       }
     }
     for (const [accountId, ids] of this.touchedPositions) {
+      if (!this.observed(accountId)) continue;
       const acc = this.accounts.get(accountId) as Account;
       for (const id of ids) {
         this.emit({
@@ -1157,6 +1202,7 @@ export class SimExchange {
     }
     this.touchedPositions.clear();
     for (const accountId of this.touchedBalances) {
+      if (!this.observed(accountId)) continue;
       const acc = this.accounts.get(accountId) as Account;
       this.emit({
         type: 'balance',

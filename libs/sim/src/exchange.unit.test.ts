@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal } from '@perpmesh/core';
-import { FEE_ACCOUNT_ID, INSURANCE_ACCOUNT_ID, type LiquidationEvent } from './index.js';
+import {
+  canonicalJson,
+  FEE_ACCOUNT_ID,
+  INSURANCE_ACCOUNT_ID,
+  isUserEvent,
+  type LiquidationEvent,
+  type SimEvent,
+  SimExchange,
+  venuePreset,
+} from './index.js';
 import { BTC, d, ETH, fills, ok, venue } from './test-helpers.js';
 
 /** Maker with plenty of collateral that posts asks/bids; a taker with `takerCollateral`. */
@@ -991,5 +1000,82 @@ describe('accounts', () => {
     const { ex } = market();
     ex.advance(10);
     assert.throws(() => ex.advance(5), /nowMs: 5 is before the venue clock 10/);
+  });
+});
+
+describe('observed accounts (user events built only for the accounts someone reads)', () => {
+  /** The same session on two venues: every account observed, and all but the maker; the maker's commands answer without views on the second. */
+  function session(observeMaker: boolean): { ex: SimExchange; events: SimEvent[] } {
+    const ex = new SimExchange(
+      venuePreset('paper'),
+      observeMaker ? {} : { observeAccount: (accountId) => accountId !== 'maker' },
+    );
+    ex.setPrices(BTC, { markPrice: '50000', indexPrice: '50000' });
+    ex.deposit('maker', '10000000');
+    ex.deposit('taker', '1000000');
+    const place = observeMaker ? ex.placeOrder.bind(ex) : ex.submitOrder.bind(ex);
+    for (const price of ['50000', '50000.5', '50001']) {
+      assert.ok(
+        place({ accountId: 'maker', instrumentId: BTC, side: 'sell', type: 'limit', price, size: '0.02' }).ok,
+      );
+    }
+    // Refused: off the tick (the maker's reject reaches no stream when unobserved).
+    assert.ok(
+      !place({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50000.05',
+        size: '0.02',
+      }).ok,
+    );
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.03' }));
+    const cancel = observeMaker ? ex.cancelAllOrders.bind(ex) : ex.cancelAllQuietly.bind(ex);
+    assert.ok(cancel({ accountId: 'maker', instrumentId: BTC }).ok);
+    ex.setPrices(BTC, { markPrice: '50100', indexPrice: '50000' });
+    ex.advance(8 * 3_600_000); // funding settles: both hold positions
+    return { ex, events: ex.drainEvents() };
+  }
+
+  test("an unobserved account's user events are left out; everything else, and the state, is the same", () => {
+    const full = session(true);
+    const quiet = session(false);
+    const expected = full.events.filter((e) => !isUserEvent(e) || e.accountId !== 'maker');
+    assert.ok(full.events.some((e) => isUserEvent(e) && e.accountId === 'maker' && e.type === 'fill'));
+    assert.ok(
+      expected.some((e) => e.type === 'funding_payment'),
+      'the taker was paid or charged funding',
+    );
+    assert.deepEqual(quiet.events.map(canonicalJson), expected.map(canonicalJson));
+    assert.deepEqual(quiet.ex.balance('maker'), full.ex.balance('maker'));
+    assert.deepEqual(quiet.ex.positions('maker'), full.ex.positions('maker'));
+    assert.equal(canonicalJson(quiet.ex.ledger()), canonicalJson(full.ex.ledger()));
+  });
+
+  test('submitOrder and cancelAllQuietly answer without views; a refusal still names the field', () => {
+    const { ex } = market();
+    const taken = ex.submitOrder({
+      accountId: 'maker',
+      instrumentId: BTC,
+      side: 'sell',
+      type: 'limit',
+      price: '50000',
+      size: '0.01',
+    });
+    assert.deepEqual(taken, { ok: true });
+    const refused = ex.submitOrder({
+      accountId: 'maker',
+      instrumentId: BTC,
+      side: 'sell',
+      type: 'limit',
+      price: '50000.05',
+      size: '0.01',
+    });
+    assert.ok(!refused.ok);
+    assert.equal(refused.reject.field, 'price');
+    assert.equal('order' in refused, false);
+    assert.deepEqual(ex.cancelAllQuietly({ accountId: 'maker' }), { ok: true });
+    assert.equal(ex.openOrderCount('maker'), 0);
   });
 });

@@ -103,6 +103,19 @@ export interface SimWorldConfig {
   readonly startMs: EpochMs;
   readonly indices: readonly IndexParams[];
   readonly venues: readonly WorldVenueParams[];
+  /**
+   * Whose user events the venues build (`SimExchangeOptions.observeAccount`); default every
+   * account's. `observeOnly(ids)` leaves out the background and house accounts.
+   */
+  readonly observeAccount?: (venueId: VenueId, accountId: AccountId) => boolean;
+}
+
+/** An `observeAccount` that builds the user events of these accounts only (market events are always built). */
+export function observeOnly(
+  accountIds: Iterable<AccountId>,
+): (venueId: VenueId, accountId: AccountId) => boolean {
+  const ids = new Set(accountIds);
+  return (_venueId, accountId) => ids.has(accountId);
 }
 
 /** Account ids of the background participants on every venue. */
@@ -267,7 +280,13 @@ export class SimWorld {
       const venueId = v.config.venueId;
       if (this.venues.has(venueId))
         throw new ValidationError(`venues[${n}].config.venueId`, `duplicate ${venueId}`);
-      const exchange = new SimExchange(v.config, { startMs: config.startMs });
+      const observe = config.observeAccount;
+      const exchange = new SimExchange(v.config, {
+        startMs: config.startMs,
+        ...(observe === undefined
+          ? {}
+          : { observeAccount: (accountId: AccountId) => observe(venueId, accountId) }),
+      });
       const instruments = new Map<InstrumentId, VenueInstrumentState>();
       for (const spec of v.config.instruments) {
         const id = spec.instrumentId;
@@ -426,7 +445,7 @@ export class SimWorld {
     const center = mark.mul(new Decimal(1).minus(skew));
     const rng = venue.mmRng;
     ex.batch(() => {
-      ex.cancelAllOrders({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...this.nonce(venue) });
+      ex.cancelAllQuietly({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...this.nonce(venue) });
       for (let level = 0; level < mm.levels; level++) {
         for (const side of ['buy', 'sell'] as const) {
           const raw = center.mul((side === 'buy' ? bidFactors : askFactors)[level] as Decimal);
@@ -436,7 +455,7 @@ export class SimWorld {
             vi.spec.minSize,
             roundToStep(vi.mmLevelSize.mul(scale), vi.spec.lotSize, 'down'),
           );
-          ex.placeOrder({
+          ex.submitOrder({
             accountId: MARKET_MAKER_ACCOUNT_ID,
             instrumentId: id,
             side,
@@ -474,7 +493,7 @@ export class SimWorld {
         vi.spec.lotSize,
       );
       size = Decimal.max(size, vi.spec.minSize, minByNotional);
-      ex.placeOrder({
+      ex.submitOrder({
         accountId: NOISE_ACCOUNT_ID,
         instrumentId: id,
         side,
@@ -490,7 +509,7 @@ export class SimWorld {
     const id = vi.spec.instrumentId;
     const pos = ex.positionSize(INSURANCE_ACCOUNT_ID, id);
     if (pos.isZero()) return;
-    ex.placeOrder({
+    ex.submitOrder({
       accountId: INSURANCE_ACCOUNT_ID,
       instrumentId: id,
       side: pos.isPos() ? 'sell' : 'buy',
