@@ -33,6 +33,7 @@ import {
   type DecimalInput,
   type EpochMs,
   type InstrumentId,
+  type MarketRules,
   type OrderType,
   parseDecimal,
   type Side,
@@ -79,6 +80,7 @@ import {
   checkPostOnly,
   checkReduceOnlyDirection,
   decimalOrReject,
+  minimumsOnly,
   protectionBandLimit,
   reduceOnlyCapacity,
 } from './order-rules.js';
@@ -166,6 +168,8 @@ interface InstrumentState {
   readonly spec: InstrumentSpec;
   /** Ticks and lots: the exact fixed point of the book and the orders (fixed.ts). */
   readonly scale: InstrumentScale;
+  /** The spec's minimums without tick and lot, for orders whose lots and ticks are whole (`minimumsOnly`). */
+  readonly minimums: MarketRules;
   readonly book: OrderBook;
   markPrice: Decimal | undefined;
   indexPrice: Decimal | undefined;
@@ -229,6 +233,7 @@ export class SimExchange {
       this.instruments.set(spec.instrumentId, {
         spec,
         scale,
+        minimums: minimumsOnly(spec),
         book: new OrderBook(spec.instrumentId, scale),
         markPrice: undefined,
         indexPrice: undefined,
@@ -660,7 +665,10 @@ export class SimExchange {
     const mark = inst.markPrice;
     // Minimum notional is valued at the order's price, or at mark for a market order
     // (without a mark the no_reference_price reject below answers).
-    checkMarketRules(order, spec, mark);
+    // Whole lots and ticks (exact conversions) are on the grid: only the minimums are left.
+    const onGrid =
+      Number.isSafeInteger(order.sizeLots) && (price === undefined || Number.isSafeInteger(order.priceTicks));
+    checkMarketRules(order, onGrid ? inst.minimums : spec, mark);
     checkMaxSize(order.size, spec);
     if (mark === undefined) {
       throw venueReject('no_reference_price', 'instrumentId', `${spec.instrumentId} has no mark price yet`);
