@@ -84,6 +84,15 @@ export class OpenExposure {
     }
   }
 
+  /** Resting buy notional in units of tick x lot (exact). */
+  get buyUnits(): bigint {
+    return this.#buyUnits;
+  }
+
+  get sellUnits(): bigint {
+    return this.#sellUnits;
+  }
+
   /** Resting buy notional; the same Decimal object until it changes (margin.ts reuses parts by identity). */
   get buyNotional(): Decimal {
     this.#buyNotional ??= this.scale.notional(this.#buyUnits);
@@ -97,6 +106,22 @@ export class OpenExposure {
 }
 
 type WalletLedger = 'collateral' | 'realizedPnl' | 'feesPaid' | 'fundingNet' | 'transfersNet';
+
+/**
+ * An account's room for resting notional on one instrument, in integers: while every other
+ * margin input is unchanged (`inputs`, compared by identity: Decimals are immutable), an
+ * order on the instrument fits when held + open-order excess (units of tick x lot) stays
+ * below `capUnits`. Only the instrument's resting orders may change in between.
+ */
+export interface MarginHeadroom {
+  readonly instrumentId: InstrumentId;
+  /** The wallet balance, then per instrument: size, cost basis, mark, leverage, and (other instruments) resting notionals. */
+  readonly inputs: readonly unknown[];
+  /** Signed position in lots and the mark in ticks (of `instrumentId`). */
+  readonly positionLots: number;
+  readonly markTicks: number;
+  readonly capUnits: bigint;
+}
 
 export class Account {
   collateral: Decimal = ZERO;
@@ -130,6 +155,11 @@ export class Account {
       readonly position: PositionMargin;
     }
   >();
+  /**
+   * What the margin check of the last order placed on `instrumentId` learned (exchange.ts
+   * `surelyFitsMargin`), valid while the inputs it was computed from are the same objects.
+   */
+  headroom: MarginHeadroom | undefined;
   /** Venue time at which the dead-man switch cancels every open order; undefined = disarmed. */
   cancelAllAtMs: EpochMs | undefined;
 

@@ -42,7 +42,7 @@ import {
   type VenueOrderId,
   ZERO,
 } from '@perpmesh/core';
-import { Account, type Position } from './account.js';
+import { Account, type MarginHeadroom, type Position } from './account.js';
 import { OrderBook } from './book.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
 import type {
@@ -56,7 +56,7 @@ import type {
   Reject,
   SimEvent,
 } from './events.js';
-import { InstrumentScale } from './fixed.js';
+import { InstrumentScale, notionalUnits } from './fixed.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
   type InstrumentMargin,
@@ -581,6 +581,77 @@ export class SimExchange {
     return sumMargin(acc.walletBalance(), parts);
   }
 
+  /**
+   * True when a resting limit order surely passes the margin check, decided in integers (the
+   * market maker places ~20 orders per instrument in a row, and the Decimal margin was a fifth
+   * of a world step). Only a sure yes: anything else (a market order, a price or mark off the
+   * grid, little room) goes through the exact Decimal check, whose answer this never changes:
+   * it accepts only with at least one unit of tick x lot (over the leverage) to spare, far
+   * beyond the rounding of a 60-digit Decimal.
+   */
+  private surelyFitsMargin(acc: Account, inst: InstrumentState, order: SimOrder): boolean {
+    if (!Number.isSafeInteger(order.priceTicks) || !Number.isSafeInteger(order.sizeLots)) return false;
+    const id = inst.spec.instrumentId;
+    const inputs = this.headroomInputs(acc, id);
+    let room = acc.headroom;
+    if (room === undefined || room.instrumentId !== id || !sameItems(room.inputs, inputs)) {
+      room = this.headroomOf(acc, inst, inputs);
+      acc.headroom = room;
+    }
+    if (room.capUnits <= 0n) return false;
+    const exp = acc.exposure.get(id);
+    const extra = notionalUnits(order.sizeLots, order.priceTicks);
+    const buy = (exp?.buyUnits ?? 0n) + (order.side === 'buy' ? extra : 0n);
+    const sell = (exp?.sellUnits ?? 0n) + (order.side === 'sell' ? extra : 0n);
+    const lots = room.positionLots;
+    const held = notionalUnits(Math.abs(lots), room.markTicks);
+    // initialMargin (margin.ts) in units: the excess beyond what only closes the position.
+    const buyExcess = lots < 0 ? buy - held : buy;
+    const sellExcess = lots > 0 ? sell - held : sell;
+    let excess = buyExcess > sellExcess ? buyExcess : sellExcess;
+    if (excess < 0n) excess = 0n;
+    // Two units short of the cap: the cap's floor may sit one unit above the exact quotient.
+    return held + excess + 2n <= room.capUnits;
+  }
+
+  /** The margin inputs a headroom depends on (all but the instrument's own resting notionals). */
+  private headroomInputs(acc: Account, instrumentId: InstrumentId): unknown[] {
+    const inputs: unknown[] = [acc.walletBalance()];
+    for (const inst of this.instruments.values()) {
+      const id = inst.spec.instrumentId;
+      const pos = acc.positions.get(id);
+      const exp = acc.exposure.get(id);
+      inputs.push(pos?.size, pos?.costBasis, inst.markPrice, this.leverageOf(acc, inst.spec));
+      if (id !== instrumentId) inputs.push(exp?.buyNotional, exp?.sellNotional);
+    }
+    return inputs;
+  }
+
+  /**
+   * The instrument's room: with H = available + the instrument's own initial margin now
+   * (equity less the other instruments' initial margin), an order fits while
+   * (held + excess) x unit / leverage <= H, i.e. held + excess <= H x leverage / unit.
+   */
+  private headroomOf(acc: Account, inst: InstrumentState, inputs: readonly unknown[]): MarginHeadroom {
+    const id = inst.spec.instrumentId;
+    const positionLots = inst.scale.lotsOf(acc.positionSize(id));
+    const mark = inst.markPrice;
+    const markTicks = mark === undefined ? Number.NaN : inst.scale.ticksOf(mark);
+    const none = { instrumentId: id, inputs, positionLots: 0, markTicks: 0, capUnits: 0n };
+    if (!Number.isSafeInteger(positionLots) || !Number.isSafeInteger(markTicks)) return none;
+    const m = this.margin(acc);
+    // margin() includes the instrument (and has just computed its part) unless it is flat without orders.
+    const included = positionLots !== 0 || acc.exposure.has(id);
+    const own = included ? (acc.marginParts.get(id)?.part.initialMargin ?? ZERO) : ZERO;
+    const room = m.available.plus(own);
+    if (!room.gt(0)) return none;
+    const cap = room
+      .mul(this.leverageOf(acc, inst.spec))
+      .div(inst.scale.notionalUnit)
+      .toDecimalPlaces(0, Decimal.ROUND_FLOOR);
+    return { instrumentId: id, inputs, positionLots, markTicks, capUnits: BigInt(cap.toFixed()) };
+  }
+
   // ---------------------------------------------------------------- orders
 
   placeOrder(request: PlaceOrderRequest): PlaceOrderResult {
@@ -682,7 +753,7 @@ export class SimExchange {
     if (order.timeInForce === 'post_only' && price !== undefined) {
       checkPostOnly(order.side, price, order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid());
     }
-    if (!order.reduceOnly && !acc.isHouse) {
+    if (!order.reduceOnly && !acc.isHouse && !this.surelyFitsMargin(acc, inst, order)) {
       const worst = price ?? this.bandLimit(inst, order.side);
       const m = this.margin(acc, {
         instrumentId: spec.instrumentId,
@@ -1491,6 +1562,12 @@ export class SimExchange {
     }
     return inst;
   }
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function clientKey(accountId: AccountId, clientOrderId: ClientOrderId): string {

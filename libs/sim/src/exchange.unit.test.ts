@@ -187,6 +187,25 @@ describe('order validation', () => {
     assert.equal(second.reject.code, 'insufficient_margin');
   });
 
+  test('resting orders use the margin to the last unit: the order that fits exactly is taken, one more is not', () => {
+    const { ex } = market('paper', '980');
+    assert.ok(ex.setLeverage({ accountId: 'taker', instrumentId: BTC, leverage: 10 }).ok);
+    const limit = (side: 'buy' | 'sell', price: string) =>
+      ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side, type: 'limit', price, size: '0.01' });
+    // Each buy needs 0.01 x 49,000 / 10 = 49: twenty fit 980 exactly (available ends at 0).
+    for (let i = 0; i < 20; i++) ok(limit('buy', '49000'));
+    assert.equal(ex.balance('taker').available.toFixed(), '0');
+    const over = limit('buy', '49000');
+    assert.ok(!over.ok);
+    assert.equal(over.reject.code, 'insufficient_margin');
+    // Sells only count beyond the larger side: 19 x 510 stays under the buys' 9,800, the 20th does not.
+    for (let i = 0; i < 19; i++) ok(limit('sell', '51000'));
+    const beyond = limit('sell', '51000');
+    assert.ok(!beyond.ok);
+    assert.equal(beyond.reject.code, 'insufficient_margin');
+    assert.equal(ex.openOrderCount('taker'), 39);
+  });
+
   test('leverage is settable up to the instrument max and raises what fits', () => {
     const { ex } = market('paper', '100');
     const tooHigh = ex.setLeverage({ accountId: 'taker', instrumentId: BTC, leverage: 126 });
