@@ -120,7 +120,8 @@ export interface MarginHeadroom {
   /** Signed position in lots and the mark in ticks (of `instrumentId`). */
   readonly positionLots: number;
   readonly markTicks: number;
-  readonly capUnits: bigint;
+  /** Undefined until a second order with the same inputs asks (then worked out once). */
+  readonly capUnits: bigint | undefined;
 }
 
 export class Account {

@@ -595,10 +595,16 @@ export class SimExchange {
     const inputs = this.headroomInputs(acc, id);
     let room = acc.headroom;
     if (room === undefined || room.instrumentId !== id || !sameItems(room.inputs, inputs)) {
+      // Worked out on the second order in a row with the same inputs: a lone order after a
+      // fill (most takers' and makers') is cheaper checked once in Decimal.
+      acc.headroom = { instrumentId: id, inputs, positionLots: 0, markTicks: 0, capUnits: undefined };
+      return false;
+    }
+    if (room.capUnits === undefined) {
       room = this.headroomOf(acc, inst, inputs);
       acc.headroom = room;
     }
-    if (room.capUnits <= 0n) return false;
+    if (room.capUnits === undefined || room.capUnits <= 0n) return false;
     const exp = acc.exposure.get(id);
     const extra = notionalUnits(order.sizeLots, order.priceTicks);
     const buy = (exp?.buyUnits ?? 0n) + (order.side === 'buy' ? extra : 0n);
