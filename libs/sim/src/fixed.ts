@@ -68,9 +68,14 @@ export function powerOfTenDecimals(step: Decimal): number | undefined {
  */
 export function wholeMultiple(value: Decimal, step: Decimal, stepDecimals?: number): number {
   if (stepDecimals !== undefined) {
-    if (value.decimalPlaces() > stepDecimals) return Number.NaN;
-    const text = value.toFixed(stepDecimals);
-    const n = Number(stepDecimals === 0 ? text : text.replace('.', ''));
+    const places = value.decimalPlaces();
+    if (places > stepDecimals) return Number.NaN;
+    // The digits as they are (toFixed() without places neither rounds nor makes a new
+    // Decimal), then the missing places as zeros. Number() of an integer's digits is exact
+    // up to 2^53; beyond, the result is not a safe integer.
+    const text = value.toFixed();
+    const digits = places === 0 ? text : text.replace('.', '');
+    const n = Number(places === stepDecimals ? digits : digits + ZEROS.slice(0, stepDecimals - places));
     return Number.isSafeInteger(n) ? n : Number.NaN;
   }
   const q = value.div(step);
@@ -78,6 +83,8 @@ export function wholeMultiple(value: Decimal, step: Decimal, stepDecimals?: numb
   const n = q.toNumber();
   return Number.isSafeInteger(n) ? n : Number.NaN;
 }
+
+const ZEROS = '0'.repeat(64);
 
 /** lots x ticks as an exact notional in units of tickSize x lotSize. */
 export function notionalUnits(lots: number, ticks: number): bigint {

@@ -53,6 +53,34 @@ describe('fixed point (ticks and lots)', () => {
         );
       }
     }
+    // Signs, exponent forms, trailing zeros, and the edge of the safe integers.
+    for (const text of [
+      '-0.25',
+      '-3',
+      '0',
+      '-0',
+      '1e-3',
+      '1.5e-3',
+      '2.50',
+      '1e20',
+      '9007199254.740991',
+      '9007199254.740992',
+      '90071992547409.91',
+    ]) {
+      const value = d(text);
+      for (const k of [0, 1, 3, 6]) {
+        const step = d('1').div(d('10').pow(k));
+        const fast = wholeMultiple(value, step, k);
+        const slow = wholeMultiple(value, step);
+        // === : the two paths may disagree on the sign of a zero (the same number of lots).
+        assert.ok(
+          fast === slow || (Number.isNaN(fast) && Number.isNaN(slow)),
+          `${text} / ${step} (${fast} vs ${slow})`,
+        );
+      }
+    }
+    assert.equal(wholeMultiple(d('9007199254.740991'), d('0.000001'), 6), Number.MAX_SAFE_INTEGER);
+    assert.ok(Number.isNaN(wholeMultiple(d('9007199254.740992'), d('0.000001'), 6)));
     assert.equal(wholeMultiple(d('2.5'), d('0.5')), 5);
     assert.ok(Number.isNaN(wholeMultiple(d('2.6'), d('0.5'))));
   });
