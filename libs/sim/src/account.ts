@@ -161,6 +161,20 @@ export class Account {
    * `surelyFitsMargin`), valid while the inputs it was computed from are the same objects.
    */
   headroom: MarginHeadroom | undefined;
+  /**
+   * The integer liquidation check's terms (margin-fixed.ts) that do not move with marks,
+   * valid while `inputs` (the wallet balance, then each position's size and cost basis) are
+   * the same objects; `terms` undefined: a value off the grid, the Decimal check decides.
+   */
+  maintenanceBase:
+    | {
+        readonly inputs: readonly unknown[];
+        readonly base: bigint;
+        readonly terms:
+          | readonly { readonly instrumentId: InstrumentId; readonly coefficient: bigint }[]
+          | undefined;
+      }
+    | undefined;
   /** Venue time at which the dead-man switch cancels every open order; undefined = disarmed. */
   cancelAllAtMs: EpochMs | undefined;
 

@@ -72,6 +72,14 @@ import {
   sumMargin,
   withdrawable,
 } from './margin.js';
+import {
+  baseUnits,
+  type InstrumentMaintenanceScale,
+  type MaintenanceScale,
+  maintenanceScale,
+  positionCoefficient,
+  surelyAboveMaintenance,
+} from './margin-fixed.js';
 import { SimOrder } from './order.js';
 import {
   checkMarketRules,
@@ -178,6 +186,8 @@ interface InstrumentState {
   premiumMs: number;
   premiumSinceMs: EpochMs;
   lastSettledRate: Decimal | undefined;
+  /** The mark in whole ticks (NaN before the first mark, or off the grid). */
+  markTicks: number;
 }
 
 export interface SimExchangeOptions {
@@ -218,10 +228,13 @@ export class SimExchange {
   private readonly touchedBalances = new Set<AccountId>();
   private checkAllForLiquidation = false;
   private readonly observeAccount: ((accountId: AccountId) => boolean) | undefined;
+  /** The integer liquidation check's scale (margin-fixed.ts); undefined: Decimal only. */
+  private readonly maintenance: MaintenanceScale | undefined;
 
   constructor(config: VenueConfig, options: SimExchangeOptions = {}) {
     this.config = config;
     this.observeAccount = options.observeAccount;
+    this.maintenance = maintenanceScale(config.instruments);
     const startMs = options.startMs ?? 0;
     if (!Number.isSafeInteger(startMs) || startMs < 0) {
       throw new ValidationError('startMs', `must be a non-negative integer ms, got ${String(startMs)}`);
@@ -241,6 +254,7 @@ export class SimExchange {
         premiumMs: 0,
         premiumSinceMs: startMs,
         lastSettledRate: undefined,
+        markTicks: Number.NaN,
       });
     }
     this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true));
@@ -372,6 +386,7 @@ export class SimExchange {
     this.batch(() => {
       this.accruePremium(inst, this.clockMs);
       inst.markPrice = mark;
+      inst.markTicks = inst.scale.ticksOf(mark);
       inst.indexPrice = index;
       this.emit(this.fundingRateEvent(inst));
       this.checkAllForLiquidation = true;
@@ -656,6 +671,47 @@ export class SimExchange {
       .div(inst.scale.notionalUnit)
       .toDecimalPlaces(0, Decimal.ROUND_FLOOR);
     return { instrumentId: id, inputs, positionLots, markTicks, capUnits: BigInt(cap.toFixed()) };
+  }
+
+  /** margin-fixed.ts: true only when the account is surely not below maintenance (else the Decimal check decides). */
+  private surelyAboveMaintenance(acc: Account): boolean {
+    const scale = this.maintenance;
+    if (scale === undefined) return false;
+    const inputs: unknown[] = [acc.walletBalance()];
+    for (const pos of acc.positions.values()) inputs.push(pos.size, pos.costBasis);
+    let known = acc.maintenanceBase;
+    if (known === undefined || !sameItems(known.inputs, inputs)) {
+      known = this.maintenanceBaseOf(acc, scale, inputs);
+      acc.maintenanceBase = known;
+    }
+    if (known.terms === undefined) return false;
+    const terms = known.terms.map((t) => ({
+      coefficient: t.coefficient,
+      markTicks: (this.instruments.get(t.instrumentId) as InstrumentState).markTicks,
+    }));
+    return surelyAboveMaintenance(known.base, terms);
+  }
+
+  private maintenanceBaseOf(
+    acc: Account,
+    scale: MaintenanceScale,
+    inputs: readonly unknown[],
+  ): NonNullable<Account['maintenanceBase']> {
+    let walletLessCosts = acc.walletBalance();
+    const terms: { instrumentId: InstrumentId; coefficient: bigint }[] = [];
+    for (const [id, pos] of acc.positions) {
+      // Flat: no cost basis left, nothing held.
+      if (pos.size.isZero()) continue;
+      const inst = this.instruments.get(id) as InstrumentState;
+      const lots = inst.scale.lotsOf(pos.size);
+      if (!Number.isSafeInteger(lots)) return { inputs, base: 0n, terms: undefined };
+      walletLessCosts = walletLessCosts.minus(pos.costBasis);
+      terms.push({
+        instrumentId: id,
+        coefficient: positionCoefficient(lots, scale.instruments.get(id) as InstrumentMaintenanceScale),
+      });
+    }
+    return { inputs, base: baseUnits(walletLessCosts, scale), terms };
   }
 
   // ---------------------------------------------------------------- orders
@@ -1249,7 +1305,7 @@ export class SimExchange {
     // One margin computation per account serves the liquidation check and the events below.
     const margins = new Map<AccountId, MarginSummary>();
     for (const acc of candidates) {
-      if (acc.isHouse || !acc.hasPositions()) continue;
+      if (acc.isHouse || !acc.hasPositions() || this.surelyAboveMaintenance(acc)) continue;
       const m = this.margin(acc);
       if (this.liquidateIfBelowMaintenance(acc, m)) {
         margins.delete(acc.accountId);
