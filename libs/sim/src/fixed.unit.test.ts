@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Decimal } from '@perpmesh/core';
-import { InstrumentScale, notionalUnits, powerOfTenDecimals, wholeMultiple } from './fixed.js';
+import { Decimal, roundToStep } from '@perpmesh/core';
+import { InstrumentScale, notionalUnits, powerOfTenDecimals, roundToGrid, wholeMultiple } from './fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
 
@@ -83,5 +83,27 @@ describe('fixed point (ticks and lots)', () => {
     assert.ok(Number.isNaN(wholeMultiple(d('9007199254.740992'), d('0.000001'), 6)));
     assert.equal(wholeMultiple(d('2.5'), d('0.5')), 5);
     assert.ok(Number.isNaN(wholeMultiple(d('2.6'), d('0.5'))));
+  });
+
+  test('roundToGrid is core roundToStep: the same value in every mode, with and without the power-of-ten path', () => {
+    const rng = SimRng.fromSeed(3);
+    for (const stepText of ['1', '0.1', '0.001', '0.00001', '0.5', '0.25']) {
+      const step = d(stepText);
+      const k = powerOfTenDecimals(step);
+      for (let i = 0; i < 300; i++) {
+        const sign = rng.chance(0.2) ? '-' : '';
+        const value = d(`${sign}${rng.int(0, 99_999)}.${rng.int(0, 999_999_999)}`).mul(
+          d(rng.float().toFixed(12)),
+        );
+        for (const mode of ['down', 'up', 'nearest'] as const) {
+          const fast = roundToGrid(value, step, k, mode);
+          const core = roundToStep(value, step, mode);
+          assert.equal(fast.toFixed(), core.toFixed(), `${value} to ${stepText} ${mode}`);
+        }
+      }
+    }
+    // Half-even at an exact half.
+    assert.equal(roundToGrid(d('0.25'), d('0.1'), 1, 'nearest').toFixed(), '0.2');
+    assert.equal(roundToGrid(d('0.35'), d('0.1'), 1, 'nearest').toFixed(), '0.4');
   });
 });
