@@ -1305,7 +1305,11 @@ export class SimExchange {
     // One margin computation per account serves the liquidation check and the events below.
     const margins = new Map<AccountId, MarginSummary>();
     for (const acc of candidates) {
-      if (acc.isHouse || !acc.hasPositions() || this.surelyAboveMaintenance(acc)) continue;
+      if (acc.isHouse || !acc.hasPositions()) continue;
+      // An account whose balance event goes out below needs its margin anyway; others are
+      // skipped when surely above maintenance (after a price update: every account with positions).
+      const viewed = this.touchedBalances.has(acc.accountId) && this.observed(acc.accountId);
+      if (!viewed && this.surelyAboveMaintenance(acc)) continue;
       const m = this.margin(acc);
       if (this.liquidateIfBelowMaintenance(acc, m)) {
         margins.delete(acc.accountId);

@@ -10,8 +10,9 @@
  * with fills and ledgers) rounded down once, each instrument's coefficient exact in lots, the
  * mark in ticks. An account is surely safe when the sum is at least two units (the first
  * term's floor may sit a unit above the exact value): the exact value is then above 0 by
- * far more than a 60-digit Decimal's rounding, so margin.ts would say safe too. Anything else (little room, a value off the grid, a step that is not a power of
- * ten) goes to the Decimal check; this never changes its answer, only skips it.
+ * far more than a 60-digit Decimal's rounding, so margin.ts would say safe too. Anything
+ * else (little room, a value off the grid, a step that is not a power of ten) goes to the
+ * Decimal check; this never changes its answer, only skips it.
  */
 import { Decimal } from '@perpmesh/core';
 import type { InstrumentSpec } from './config.js';
@@ -29,6 +30,8 @@ export interface InstrumentMaintenanceScale {
 export interface MaintenanceScale {
   /** The venue's unit is 10^-decimals. */
   readonly decimals: number;
+  /** 10^decimals. */
+  readonly unitsPerOne: Decimal;
   readonly instruments: ReadonlyMap<string, InstrumentMaintenanceScale>;
 }
 
@@ -46,6 +49,7 @@ export function maintenanceScale(specs: readonly InstrumentSpec[]): MaintenanceS
   const decimals = Math.max(0, ...parts.map((p) => p.unitDecimals + p.rateDecimals));
   return {
     decimals,
+    unitsPerOne: new Decimal(10).pow(decimals),
     instruments: new Map(
       parts.map((p) => [
         p.id,
@@ -61,12 +65,7 @@ export function maintenanceScale(specs: readonly InstrumentSpec[]): MaintenanceS
 
 /** wallet - sum of cost bases, in venue units, rounded down (the sure side). */
 export function baseUnits(walletLessCosts: Decimal, scale: MaintenanceScale): bigint {
-  return BigInt(
-    walletLessCosts
-      .mul(new Decimal(10).pow(scale.decimals))
-      .toDecimalPlaces(0, Decimal.ROUND_FLOOR)
-      .toFixed(),
-  );
+  return BigInt(walletLessCosts.mul(scale.unitsPerOne).toDecimalPlaces(0, Decimal.ROUND_FLOOR).toFixed());
 }
 
 /** (size - |size| x rate) per tick of mark, in venue units: exact. */
