@@ -98,15 +98,28 @@ const ms = {
   matchBefore: [] as number[],
   matchAfter: [] as number[],
 };
+// Which tree runs first alternates by round: the first of a pair measured slower or faster
+// by itself on this machine (the order moved a comparison of identical trees by ~10 %).
 for (let r = 0; r < rounds; r++) {
-  ms.worldBefore.push(worldSteps(before));
-  ms.worldAfter.push(worldSteps(after));
-  ms.worldAfterQuiet.push(worldSteps(after, true));
-  ms.matchBefore.push(matchOrders(before, pairs));
-  ms.matchAfter.push(matchOrders(after, pairs));
+  const pair = [
+    () => {
+      ms.worldBefore.push(worldSteps(before));
+      ms.matchBefore.push(matchOrders(before, pairs));
+    },
+    () => {
+      ms.worldAfter.push(worldSteps(after));
+      ms.worldAfterQuiet.push(worldSteps(after, true));
+      ms.matchAfter.push(matchOrders(after, pairs));
+    },
+  ];
+  if (r % 2 === 1) pair.reverse();
+  for (const run of pair) run();
 }
-const rates = (count: number, list: number[]) =>
-  list.map((m) => Math.round((count / m) * 1000).toLocaleString('en-US')).join(' / ');
+const rates = (count: number, list: number[]) => {
+  const each = list.map((m) => Math.round((count / m) * 1000));
+  const median = [...each].sort((a, b) => a - b)[Math.floor(each.length / 2)] as number;
+  return `${each.map((n) => n.toLocaleString('en-US')).join(' / ')} (median ${median.toLocaleString('en-US')})`;
+};
 console.log(
   `load average ${loadavg()
     .map((x) => x.toFixed(1))
