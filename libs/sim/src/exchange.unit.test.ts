@@ -1074,23 +1074,17 @@ describe('observed accounts (user events built only for the accounts someone rea
 
   test('submitOrder and cancelAllQuietly answer without views; a refusal still names the field', () => {
     const { ex } = market();
-    const taken = ex.submitOrder({
-      accountId: 'maker',
-      instrumentId: BTC,
-      side: 'sell',
-      type: 'limit',
-      price: '50000',
-      size: '0.01',
-    });
-    assert.deepEqual(taken, { ok: true });
-    const refused = ex.submitOrder({
-      accountId: 'maker',
-      instrumentId: BTC,
-      side: 'sell',
-      type: 'limit',
-      price: '50000.05',
-      size: '0.01',
-    });
+    const sell = (price: string) =>
+      ex.submitOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price,
+        size: '0.01',
+      });
+    assert.deepEqual(sell('50000'), { ok: true });
+    const refused = sell('50000.05');
     assert.ok(!refused.ok);
     assert.equal(refused.reject.field, 'price');
     assert.equal('order' in refused, false);
