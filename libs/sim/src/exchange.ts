@@ -188,6 +188,14 @@ interface InstrumentState {
   lastSettledRate: Decimal | undefined;
   /** The mark in whole ticks (NaN before the first mark, or off the grid). */
   markTicks: number;
+  /** The protection band limits at `mark` (bandOf), per side once asked. */
+  band:
+    | {
+        readonly mark: Decimal;
+        buy?: { readonly price: Decimal; readonly ticks: number };
+        sell?: { readonly price: Decimal; readonly ticks: number };
+      }
+    | undefined;
 }
 
 export interface SimExchangeOptions {
@@ -255,6 +263,7 @@ export class SimExchange {
         premiumSinceMs: startMs,
         lastSettledRate: undefined,
         markTicks: Number.NaN,
+        band: undefined,
       });
     }
     this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true));
@@ -844,12 +853,20 @@ export class SimExchange {
 
   /** Worst price a market order may reach (the protection band around mark). */
   private bandLimit(inst: InstrumentState, side: Side): Decimal {
-    return protectionBandLimit(
-      inst.markPrice as Decimal,
-      this.config.marketProtectionBand,
-      inst.spec.tickSize,
-      side,
-    );
+    return this.bandOf(inst, side).price;
+  }
+
+  /** The band limit of a side at the current mark, worked out once per mark (a market order asks twice). */
+  private bandOf(inst: InstrumentState, side: Side): { readonly price: Decimal; readonly ticks: number } {
+    const mark = inst.markPrice as Decimal;
+    if (inst.band === undefined || inst.band.mark !== mark) inst.band = { mark };
+    let limit = inst.band[side];
+    if (limit === undefined) {
+      const price = protectionBandLimit(mark, this.config.marketProtectionBand, inst.spec.tickSize, side);
+      limit = { price, ticks: inst.scale.ticksOf(price) };
+      inst.band[side] = limit;
+    }
+    return limit;
   }
 
   /**
@@ -857,7 +874,7 @@ export class SimExchange {
    * beyond them is the largest safe integer (it crosses the same levels).
    */
   private bandLimitTicks(inst: InstrumentState, side: Side): number {
-    const ticks = inst.scale.ticksOf(this.bandLimit(inst, side));
+    const { ticks } = this.bandOf(inst, side);
     return Number.isNaN(ticks) ? Number.MAX_SAFE_INTEGER : ticks;
   }
 
