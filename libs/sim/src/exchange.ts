@@ -610,8 +610,8 @@ export class SimExchange {
    * market maker places ~20 orders per instrument in a row, and the Decimal margin was a fifth
    * of a world step). Only a sure yes: anything else (a market order, a price or mark off the
    * grid, little room) goes through the exact Decimal check, whose answer this never changes:
-   * it accepts only with at least one unit of tick x lot (over the leverage) to spare, far
-   * beyond the rounding of a 60-digit Decimal.
+   * it accepts only with at least one unit of tick x lot (over the leverage) to spare beyond
+   * the cap's floor, far beyond the rounding of a 60-digit Decimal.
    */
   private surelyFitsMargin(acc: Account, inst: InstrumentState, order: SimOrder): boolean {
     if (!Number.isSafeInteger(order.priceTicks) || !Number.isSafeInteger(order.sizeLots)) return false;
