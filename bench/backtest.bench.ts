@@ -8,7 +8,7 @@
  *   node --import tsx --conditions=@perpmesh/source bench/backtest.bench.ts
  */
 import { performance } from 'node:perf_hooks';
-import { defaultWorldConfig, SimWorld } from '@perpmesh/sim';
+import { defaultWorldConfig, observeOnly, SimWorld } from '@perpmesh/sim';
 import { summaryLines } from '../libs/cli/src/backtest/command.js';
 import { BACKTEST_START_MS, runBacktest } from '../libs/cli/src/backtest/engine.js';
 import { shippedArbBacktest } from './shipped-arb-backtest.js';
@@ -28,15 +28,17 @@ function measure<T>(fn: () => Promise<T> | T): Promise<{ value: T; wallMs: numbe
 
 const backtest = await measure(() => runBacktest(options));
 const steps = backtest.value.steps;
-// The floor: the same world (same venues, seed and start) stepped over the same tape, no strategy.
+// The floor: the same world (same venues, seed and start) stepped over the same tape, no
+// strategy; no account observed, as the backtest's paper hub runs the background accounts.
 const world = await measure(() => {
-  const w = new SimWorld(
-    defaultWorldConfig({
+  const w = new SimWorld({
+    ...defaultWorldConfig({
       seed: options.seed,
       startMs: BACKTEST_START_MS,
       venueIds,
     }),
-  );
+    observeAccount: observeOnly([]),
+  });
   for (let i = 0; i <= steps; i++) w.step(BACKTEST_START_MS + i * (options.stepMs ?? 1000));
 });
 

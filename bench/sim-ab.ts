@@ -42,9 +42,13 @@ function cpuMs(fn: () => void): number {
   return (used.user + used.system) / 1000;
 }
 
-function worldSteps(sim: Sim): number {
+/** `quiet`: no account observed (the after tree only; the before tree has no such option and builds every event). */
+function worldSteps(sim: Sim, quiet = false): number {
   const startMs = Date.UTC(2026, 0, 1);
-  const world = new sim.SimWorld(sim.defaultWorldConfig({ seed: 1, startMs }));
+  const world = new sim.SimWorld({
+    ...sim.defaultWorldConfig({ seed: 1, startMs }),
+    ...(quiet ? { observeAccount: () => false } : {}),
+  });
   for (let i = 0; i <= 600; i++) world.step(startMs + i * 1000);
   return cpuMs(() => {
     for (let i = 601; i <= 600 + steps; i++) world.step(startMs + i * 1000);
@@ -90,24 +94,39 @@ matchOrders(after, 500);
 const ms = {
   worldBefore: [] as number[],
   worldAfter: [] as number[],
+  worldAfterQuiet: [] as number[],
   matchBefore: [] as number[],
   matchAfter: [] as number[],
 };
+// Which tree runs first alternates by round: the first of a pair measured slower or faster
+// by itself on this machine (the order moved a comparison of identical trees by ~10 %).
 for (let r = 0; r < rounds; r++) {
-  ms.worldBefore.push(worldSteps(before));
-  ms.worldAfter.push(worldSteps(after));
-  ms.matchBefore.push(matchOrders(before, pairs));
-  ms.matchAfter.push(matchOrders(after, pairs));
+  const pair = [
+    () => {
+      ms.worldBefore.push(worldSteps(before));
+      ms.matchBefore.push(matchOrders(before, pairs));
+    },
+    () => {
+      ms.worldAfter.push(worldSteps(after));
+      ms.worldAfterQuiet.push(worldSteps(after, true));
+      ms.matchAfter.push(matchOrders(after, pairs));
+    },
+  ];
+  if (r % 2 === 1) pair.reverse();
+  for (const run of pair) run();
 }
-const rates = (count: number, list: number[]) =>
-  list.map((m) => Math.round((count / m) * 1000).toLocaleString('en-US')).join(' / ');
+const rates = (count: number, list: number[]) => {
+  const each = list.map((m) => Math.round((count / m) * 1000));
+  const median = [...each].sort((a, b) => a - b)[Math.floor(each.length / 2)] as number;
+  return `${each.map((n) => n.toLocaleString('en-US')).join(' / ')} (median ${median.toLocaleString('en-US')})`;
+};
 console.log(
   `load average ${loadavg()
     .map((x) => x.toFixed(1))
     .join(' ')}; before = ${commit}`,
 );
 console.log(
-  `world steps per CPU-second     before ${rates(steps, ms.worldBefore)}   after ${rates(steps, ms.worldAfter)}`,
+  `world steps per CPU-second     before ${rates(steps, ms.worldBefore)}   after ${rates(steps, ms.worldAfter)}   after, no account observed ${rates(steps, ms.worldAfterQuiet)}`,
 );
 console.log(
   `orders matched per CPU-second  before ${rates(pairs * 1.5, ms.matchBefore)}   after ${rates(pairs * 1.5, ms.matchAfter)}`,

@@ -8,7 +8,15 @@
  * SIM_FINGERPRINT_STEPS (default 1200) and SIM_FINGERPRINT_TAPE (default synthetic:7:65m).
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson, defaultWorldConfig, type SimExchange, SimWorld } from '@perpmesh/sim';
+import {
+  canonicalJson,
+  defaultWorldConfig,
+  isUserEvent,
+  observeOnly,
+  type SimEvent,
+  type SimExchange,
+  SimWorld,
+} from '@perpmesh/sim';
 import { summaryJson } from '../libs/cli/src/backtest/command.js';
 import { runBacktest } from '../libs/cli/src/backtest/engine.js';
 import { shippedArbBacktest } from './shipped-arb-backtest.js';
@@ -80,24 +88,55 @@ function userCommands(world: SimWorld, step: number): void {
   if (step === 110) paper.cancelAllOrders({ accountId: 'user' });
 }
 
-function worldFingerprint(seed: number): { events: number; sha256: string } {
+interface Fingerprint {
+  readonly events: number;
+  readonly sha256: string;
+}
+
+/**
+ * The tape's fingerprint, and that of its part an observer of the user's account sees
+ * (market events and the user's own): `observeUser` runs the world with only the user
+ * observed (`observeOnly`), so its whole tape must be that part.
+ */
+function worldFingerprint(seed: number, observeUser: boolean): { all: Fingerprint; user: Fingerprint } {
   const startMs = Date.UTC(2026, 0, 1, 7, 50);
-  const world = new SimWorld(defaultWorldConfig({ seed, startMs }));
-  const hash = createHash('sha256');
+  const world = new SimWorld({
+    ...defaultWorldConfig({ seed, startMs }),
+    ...(observeUser ? { observeAccount: observeOnly(['user']) } : {}),
+  });
+  const all = createHash('sha256');
+  const user = createHash('sha256');
   let events = 0;
+  let userEvents = 0;
+  const seen = (e: SimEvent) => !isUserEvent(e) || e.accountId === 'user';
   for (let i = 0; i <= STEPS; i++) {
     userCommands(world, i);
     for (const e of world.step(startMs + i * 1000)) {
-      hash.update(`${canonicalJson(e)}\n`);
+      const line = `${canonicalJson(e)}\n`;
+      all.update(line);
       events++;
+      if (seen(e)) {
+        user.update(line);
+        userEvents++;
+      }
     }
   }
-  return { events, sha256: hash.digest('hex') };
+  return {
+    all: { events, sha256: all.digest('hex') },
+    user: { events: userEvents, sha256: user.digest('hex') },
+  };
 }
 
 for (const seed of [1, 42]) {
-  const { events, sha256 } = worldFingerprint(seed);
-  console.log(`world seed ${seed}, ${STEPS} steps: ${events} events sha256 ${sha256}`);
+  const { all, user } = worldFingerprint(seed, false);
+  console.log(`world seed ${seed}, ${STEPS} steps: ${all.events} events sha256 ${all.sha256}`);
+  const observed = worldFingerprint(seed, true);
+  const same = observed.all.sha256 === user.sha256 && observed.user.sha256 === user.sha256;
+  console.log(
+    `  the user's view: ${user.events} events sha256 ${user.sha256}; ` +
+      `observing only the user: ${observed.all.events} events ${same ? 'identical' : `DIFFERENT sha256 ${observed.all.sha256}`}`,
+  );
+  if (!same) process.exitCode = 1;
 }
 
 const result = await runBacktest(shippedArbBacktest(TAPE, 'SIM_FINGERPRINT_TAPE').options);

@@ -13,12 +13,15 @@
  *   (sequence check, level upserts and deletes). Baseline: one plain Map.set per changed
  *   level of the same deltas.
  * - world steps/s: SimWorld.step at 1 s of simulated time per step, three venues
- *   (for scale; no raw baseline exists for it).
+ *   (for scale; no raw baseline exists for it); again with no account observed
+ *   (`observeOnly([])`: market events only, as a backtest or the paper hub runs the
+ *   background accounts nobody subscribes to).
  */
 import {
   type BookDeltaEvent,
   BookMirror,
   defaultWorldConfig,
+  observeOnly,
   SimExchange,
   SimWorld,
   venuePreset,
@@ -212,6 +215,22 @@ console.log(
   `${'world steps (3 venues)'.padEnd(28)} ${Math.round(((WORLD_STEPS + 1) / stepMs) * 1000)
     .toLocaleString('en-US')
     .padStart(12)}/s   (1 s of market per step)`,
+);
+
+// The same steps with no account's user events built (market events only).
+const quietWorld = new SimWorld({
+  ...defaultWorldConfig({ seed: 1, startMs }),
+  observeAccount: observeOnly([]),
+});
+const quietMs = time(() => {
+  for (let i = 0; i <= WORLD_STEPS; i++) quietWorld.step(startMs + i * 1000);
+});
+console.log(
+  `${'world steps, none observed'.padEnd(28)} ${Math.round(((WORLD_STEPS + 1) / quietMs) * 1000)
+    .toLocaleString('en-US')
+    .padStart(
+      12,
+    )}/s   (market events only: ${((quietMs / stepMs) * 100).toFixed(0)} % of the CPU of the steps above)`,
 );
 
 const levelsApplied = deltas.reduce((n, d) => n + d.bids.length + d.asks.length, 0);

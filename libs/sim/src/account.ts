@@ -84,6 +84,15 @@ export class OpenExposure {
     }
   }
 
+  /** Resting buy notional in units of tick x lot (exact). */
+  get buyUnits(): bigint {
+    return this.#buyUnits;
+  }
+
+  get sellUnits(): bigint {
+    return this.#sellUnits;
+  }
+
   /** Resting buy notional; the same Decimal object until it changes (margin.ts reuses parts by identity). */
   get buyNotional(): Decimal {
     this.#buyNotional ??= this.scale.notional(this.#buyUnits);
@@ -97,6 +106,23 @@ export class OpenExposure {
 }
 
 type WalletLedger = 'collateral' | 'realizedPnl' | 'feesPaid' | 'fundingNet' | 'transfersNet';
+
+/**
+ * An account's room for resting notional on one instrument, in integers: while every other
+ * margin input is unchanged (`inputs`, compared by identity: Decimals are immutable), an
+ * order on the instrument fits when held + open-order excess (units of tick x lot) stays
+ * below `capUnits`. Only the instrument's resting orders may change in between.
+ */
+export interface MarginHeadroom {
+  readonly instrumentId: InstrumentId;
+  /** The wallet balance, then per instrument: size, cost basis, mark, leverage, and (other instruments) resting notionals. */
+  readonly inputs: readonly unknown[];
+  /** Signed position in lots and the mark in ticks (of `instrumentId`). */
+  readonly positionLots: number;
+  readonly markTicks: number;
+  /** Undefined until a second order with the same inputs asks (then worked out once). */
+  readonly capUnits: bigint | undefined;
+}
 
 export class Account {
   collateral: Decimal = ZERO;
@@ -130,6 +156,25 @@ export class Account {
       readonly position: PositionMargin;
     }
   >();
+  /**
+   * What the margin check of the last order placed on `instrumentId` learned (exchange.ts
+   * `surelyFitsMargin`), valid while the inputs it was computed from are the same objects.
+   */
+  headroom: MarginHeadroom | undefined;
+  /**
+   * The integer liquidation check's terms (margin-fixed.ts) that do not move with marks,
+   * valid while `inputs` (the wallet balance, then each position's size and cost basis) are
+   * the same objects; `terms` undefined: a value off the grid, the Decimal check decides.
+   */
+  maintenanceBase:
+    | {
+        readonly inputs: readonly unknown[];
+        readonly base: bigint;
+        readonly terms:
+          | readonly { readonly instrumentId: InstrumentId; readonly coefficient: bigint }[]
+          | undefined;
+      }
+    | undefined;
   /** Venue time at which the dead-man switch cancels every open order; undefined = disarmed. */
   cancelAllAtMs: EpochMs | undefined;
 

@@ -33,6 +33,7 @@ import {
   type DecimalInput,
   type EpochMs,
   type InstrumentId,
+  type MarketRules,
   type OrderType,
   parseDecimal,
   type Side,
@@ -41,7 +42,7 @@ import {
   type VenueOrderId,
   ZERO,
 } from '@perpmesh/core';
-import { Account, type Position } from './account.js';
+import { Account, type MarginHeadroom, type Position } from './account.js';
 import { OrderBook } from './book.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
 import type {
@@ -55,7 +56,7 @@ import type {
   Reject,
   SimEvent,
 } from './events.js';
-import { InstrumentScale } from './fixed.js';
+import { InstrumentScale, notionalUnits } from './fixed.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
   type InstrumentMargin,
@@ -71,6 +72,14 @@ import {
   sumMargin,
   withdrawable,
 } from './margin.js';
+import {
+  baseUnits,
+  type InstrumentMaintenanceScale,
+  type MaintenanceScale,
+  maintenanceScale,
+  positionCoefficient,
+  surelyAboveMaintenance,
+} from './margin-fixed.js';
 import { SimOrder } from './order.js';
 import {
   checkMarketRules,
@@ -79,6 +88,7 @@ import {
   checkPostOnly,
   checkReduceOnlyDirection,
   decimalOrReject,
+  minimumsOnly,
   protectionBandLimit,
   reduceOnlyCapacity,
 } from './order-rules.js';
@@ -166,6 +176,8 @@ interface InstrumentState {
   readonly spec: InstrumentSpec;
   /** Ticks and lots: the exact fixed point of the book and the orders (fixed.ts). */
   readonly scale: InstrumentScale;
+  /** The spec's minimums without tick and lot, for orders whose lots and ticks are whole (`minimumsOnly`). */
+  readonly minimums: MarketRules;
   readonly book: OrderBook;
   markPrice: Decimal | undefined;
   indexPrice: Decimal | undefined;
@@ -174,11 +186,28 @@ interface InstrumentState {
   premiumMs: number;
   premiumSinceMs: EpochMs;
   lastSettledRate: Decimal | undefined;
+  /** The mark in whole ticks (NaN before the first mark, or off the grid). */
+  markTicks: number;
+  /** The protection band limits at `mark` (bandOf), per side once asked. */
+  band:
+    | {
+        readonly mark: Decimal;
+        buy?: { readonly price: Decimal; readonly ticks: number };
+        sell?: { readonly price: Decimal; readonly ticks: number };
+      }
+    | undefined;
 }
 
 export interface SimExchangeOptions {
   /** Venue clock at construction (ms since epoch). Default 0. */
   readonly startMs?: EpochMs;
+  /**
+   * Whose user events (order updates, fills, positions, balances, funding payments,
+   * liquidations) are built and emitted; asked at each event. Default: every account's.
+   * Views cost most of a command, and nobody reads those of background or house accounts
+   * unless a subscriber exists; an observed account's events are the same either way.
+   */
+  readonly observeAccount?: (accountId: AccountId) => boolean;
 }
 
 export class SimExchange {
@@ -206,9 +235,14 @@ export class SimExchange {
   private readonly touchedPositions = new Map<AccountId, Set<InstrumentId>>();
   private readonly touchedBalances = new Set<AccountId>();
   private checkAllForLiquidation = false;
+  private readonly observeAccount: ((accountId: AccountId) => boolean) | undefined;
+  /** The integer liquidation check's scale (margin-fixed.ts); undefined: Decimal only. */
+  private readonly maintenance: MaintenanceScale | undefined;
 
   constructor(config: VenueConfig, options: SimExchangeOptions = {}) {
     this.config = config;
+    this.observeAccount = options.observeAccount;
+    this.maintenance = maintenanceScale(config.instruments);
     const startMs = options.startMs ?? 0;
     if (!Number.isSafeInteger(startMs) || startMs < 0) {
       throw new ValidationError('startMs', `must be a non-negative integer ms, got ${String(startMs)}`);
@@ -220,6 +254,7 @@ export class SimExchange {
       this.instruments.set(spec.instrumentId, {
         spec,
         scale,
+        minimums: minimumsOnly(spec),
         book: new OrderBook(spec.instrumentId, scale),
         markPrice: undefined,
         indexPrice: undefined,
@@ -227,6 +262,8 @@ export class SimExchange {
         premiumMs: 0,
         premiumSinceMs: startMs,
         lastSettledRate: undefined,
+        markTicks: Number.NaN,
+        band: undefined,
       });
     }
     this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true));
@@ -264,6 +301,17 @@ export class SimExchange {
 
   private emit(event: SimEvent): void {
     this.outbox.push(event);
+  }
+
+  /** Whether the account's user events are built (`SimExchangeOptions.observeAccount`). */
+  private observed(accountId: AccountId): boolean {
+    return this.observeAccount === undefined || this.observeAccount(accountId);
+  }
+
+  /** The order's `order_update`, when its account is observed. */
+  private emitOrderUpdate(order: SimOrder): void {
+    if (this.observed(order.accountId))
+      this.emit({ type: 'order_update', ...this.base(), accountId: order.accountId, order: order.view() });
   }
 
   private base(): { venueId: string; tsEventMs: EpochMs } {
@@ -347,6 +395,7 @@ export class SimExchange {
     this.batch(() => {
       this.accruePremium(inst, this.clockMs);
       inst.markPrice = mark;
+      inst.markTicks = inst.scale.ticksOf(mark);
       inst.indexPrice = index;
       this.emit(this.fundingRateEvent(inst));
       this.checkAllForLiquidation = true;
@@ -393,6 +442,7 @@ export class SimExchange {
       const acc = this.accounts.get(share.accountId) as Account;
       acc.fundingNet = acc.fundingNet.plus(share.amount);
       this.touchedBalances.add(acc.accountId);
+      if (!this.observed(acc.accountId)) continue;
       this.emit({
         type: 'funding_payment',
         ...this.base(),
@@ -555,24 +605,154 @@ export class SimExchange {
     return sumMargin(acc.walletBalance(), parts);
   }
 
+  /**
+   * True when a resting limit order surely passes the margin check, decided in integers (the
+   * market maker places ~20 orders per instrument in a row, and the Decimal margin was a fifth
+   * of a world step). Only a sure yes: anything else (a market order, a price or mark off the
+   * grid, little room) goes through the exact Decimal check, whose answer this never changes:
+   * it accepts only with at least one unit of tick x lot (over the leverage) to spare beyond
+   * the cap's floor, far beyond the rounding of a 60-digit Decimal.
+   */
+  private surelyFitsMargin(acc: Account, inst: InstrumentState, order: SimOrder): boolean {
+    if (!Number.isSafeInteger(order.priceTicks) || !Number.isSafeInteger(order.sizeLots)) return false;
+    const id = inst.spec.instrumentId;
+    const inputs = this.headroomInputs(acc, id);
+    let room = acc.headroom;
+    if (room === undefined || room.instrumentId !== id || !sameItems(room.inputs, inputs)) {
+      // Worked out on the second order in a row with the same inputs: a lone order after a
+      // fill (most takers' and makers') is cheaper checked once in Decimal.
+      acc.headroom = { instrumentId: id, inputs, positionLots: 0, markTicks: 0, capUnits: undefined };
+      return false;
+    }
+    if (room.capUnits === undefined) {
+      room = this.headroomOf(acc, inst, inputs);
+      acc.headroom = room;
+    }
+    if (room.capUnits === undefined || room.capUnits <= 0n) return false;
+    const exp = acc.exposure.get(id);
+    const extra = notionalUnits(order.sizeLots, order.priceTicks);
+    const buy = (exp?.buyUnits ?? 0n) + (order.side === 'buy' ? extra : 0n);
+    const sell = (exp?.sellUnits ?? 0n) + (order.side === 'sell' ? extra : 0n);
+    const lots = room.positionLots;
+    const held = notionalUnits(Math.abs(lots), room.markTicks);
+    // initialMargin (margin.ts) in units: the excess beyond what only closes the position.
+    const buyExcess = lots < 0 ? buy - held : buy;
+    const sellExcess = lots > 0 ? sell - held : sell;
+    let excess = buyExcess > sellExcess ? buyExcess : sellExcess;
+    if (excess < 0n) excess = 0n;
+    // Two units short of the cap: the cap's floor may sit one unit above the exact quotient.
+    return held + excess + 2n <= room.capUnits;
+  }
+
+  /** The margin inputs a headroom depends on (all but the instrument's own resting notionals). */
+  private headroomInputs(acc: Account, instrumentId: InstrumentId): unknown[] {
+    const inputs: unknown[] = [acc.walletBalance()];
+    for (const inst of this.instruments.values()) {
+      const id = inst.spec.instrumentId;
+      const pos = acc.positions.get(id);
+      const exp = acc.exposure.get(id);
+      inputs.push(pos?.size, pos?.costBasis, inst.markPrice, this.leverageOf(acc, inst.spec));
+      if (id !== instrumentId) inputs.push(exp?.buyNotional, exp?.sellNotional);
+    }
+    return inputs;
+  }
+
+  /**
+   * The instrument's room: with H = available + the instrument's own initial margin now
+   * (equity less the other instruments' initial margin), an order fits while
+   * (held + excess) x unit / leverage <= H, i.e. held + excess <= H x leverage / unit.
+   */
+  private headroomOf(acc: Account, inst: InstrumentState, inputs: readonly unknown[]): MarginHeadroom {
+    const id = inst.spec.instrumentId;
+    const positionLots = inst.scale.lotsOf(acc.positionSize(id));
+    const mark = inst.markPrice;
+    const markTicks = mark === undefined ? Number.NaN : inst.scale.ticksOf(mark);
+    const none = { instrumentId: id, inputs, positionLots: 0, markTicks: 0, capUnits: 0n };
+    if (!Number.isSafeInteger(positionLots) || !Number.isSafeInteger(markTicks)) return none;
+    const m = this.margin(acc);
+    // margin() includes the instrument (and has just computed its part) unless it is flat without orders.
+    const included = positionLots !== 0 || acc.exposure.has(id);
+    const own = included ? (acc.marginParts.get(id)?.part.initialMargin ?? ZERO) : ZERO;
+    const room = m.available.plus(own);
+    if (!room.gt(0)) return none;
+    const cap = room
+      .mul(this.leverageOf(acc, inst.spec))
+      .div(inst.scale.notionalUnit)
+      .toDecimalPlaces(0, Decimal.ROUND_FLOOR);
+    return { instrumentId: id, inputs, positionLots, markTicks, capUnits: BigInt(cap.toFixed()) };
+  }
+
+  /** margin-fixed.ts: true only when the account is surely not below maintenance (else the Decimal check decides). */
+  private surelyAboveMaintenance(acc: Account): boolean {
+    const scale = this.maintenance;
+    if (scale === undefined) return false;
+    const inputs: unknown[] = [acc.walletBalance()];
+    for (const pos of acc.positions.values()) inputs.push(pos.size, pos.costBasis);
+    let known = acc.maintenanceBase;
+    if (known === undefined || !sameItems(known.inputs, inputs)) {
+      known = this.maintenanceBaseOf(acc, scale, inputs);
+      acc.maintenanceBase = known;
+    }
+    if (known.terms === undefined) return false;
+    const terms = known.terms.map((t) => ({
+      coefficient: t.coefficient,
+      markTicks: (this.instruments.get(t.instrumentId) as InstrumentState).markTicks,
+    }));
+    return surelyAboveMaintenance(known.base, terms);
+  }
+
+  private maintenanceBaseOf(
+    acc: Account,
+    scale: MaintenanceScale,
+    inputs: readonly unknown[],
+  ): NonNullable<Account['maintenanceBase']> {
+    let walletLessCosts = acc.walletBalance();
+    const terms: { instrumentId: InstrumentId; coefficient: bigint }[] = [];
+    for (const [id, pos] of acc.positions) {
+      // Flat: no cost basis left, nothing held.
+      if (pos.size.isZero()) continue;
+      const inst = this.instruments.get(id) as InstrumentState;
+      const lots = inst.scale.lotsOf(pos.size);
+      if (!Number.isSafeInteger(lots)) return { inputs, base: 0n, terms: undefined };
+      walletLessCosts = walletLessCosts.minus(pos.costBasis);
+      terms.push({
+        instrumentId: id,
+        coefficient: positionCoefficient(lots, scale.instruments.get(id) as InstrumentMaintenanceScale),
+      });
+    }
+    return { inputs, base: baseUnits(walletLessCosts, scale), terms };
+  }
+
   // ---------------------------------------------------------------- orders
 
   placeOrder(request: PlaceOrderRequest): PlaceOrderResult {
+    return this.place(request, true) as PlaceOrderResult;
+  }
+
+  /**
+   * `placeOrder` whose answer carries no order view: for callers that only need to know
+   * whether it was taken (the world's background participants place thousands per step).
+   */
+  submitOrder(request: PlaceOrderRequest): SimpleResult {
+    return this.place(request, false);
+  }
+
+  private place(request: PlaceOrderRequest, withView: boolean): PlaceOrderResult | SimpleResult {
     let order: SimOrder | undefined;
-    const result = this.run((): PlaceOrderResult => {
+    const result = this.run((): PlaceOrderResult | SimpleResult => {
       const acc = this.accountOrReject(request.accountId);
       order = this.newOrder(acc, request);
       this.validateOrder(acc, order);
       this.execute(acc, order);
-      return { ok: true, order: order.view() };
+      // The view of the order as the command left it, before finish() (a liquidation there changes it).
+      return withView ? { ok: true, order: order.view() } : { ok: true };
     });
     if (result.ok || order === undefined) return result;
     // Rejected after it got an id: the account's user stream hears about it.
     order.status = 'rejected';
     order.reject = result.reject;
-    const view = order.view();
-    this.emit({ type: 'order_update', ...this.base(), accountId: order.accountId, order: view });
-    return { ok: false, reject: result.reject, order: view };
+    this.emitOrderUpdate(order);
+    return withView ? { ok: false, reject: result.reject, order: order.view() } : result;
   }
 
   /** Runs a command, turning a VenueRejectError into a result. */
@@ -627,7 +807,10 @@ export class SimExchange {
     const mark = inst.markPrice;
     // Minimum notional is valued at the order's price, or at mark for a market order
     // (without a mark the no_reference_price reject below answers).
-    checkMarketRules(order, spec, mark);
+    // Whole lots and ticks (exact conversions) are on the grid: only the minimums are left.
+    const onGrid =
+      Number.isSafeInteger(order.sizeLots) && (price === undefined || Number.isSafeInteger(order.priceTicks));
+    checkMarketRules(order, onGrid ? inst.minimums : spec, mark);
     checkMaxSize(order.size, spec);
     if (mark === undefined) {
       throw venueReject('no_reference_price', 'instrumentId', `${spec.instrumentId} has no mark price yet`);
@@ -641,7 +824,7 @@ export class SimExchange {
     if (order.timeInForce === 'post_only' && price !== undefined) {
       checkPostOnly(order.side, price, order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid());
     }
-    if (!order.reduceOnly && !acc.isHouse) {
+    if (!order.reduceOnly && !acc.isHouse && !this.surelyFitsMargin(acc, inst, order)) {
       const worst = price ?? this.bandLimit(inst, order.side);
       const m = this.margin(acc, {
         instrumentId: spec.instrumentId,
@@ -670,12 +853,20 @@ export class SimExchange {
 
   /** Worst price a market order may reach (the protection band around mark). */
   private bandLimit(inst: InstrumentState, side: Side): Decimal {
-    return protectionBandLimit(
-      inst.markPrice as Decimal,
-      this.config.marketProtectionBand,
-      inst.spec.tickSize,
-      side,
-    );
+    return this.bandOf(inst, side).price;
+  }
+
+  /** The band limit of a side at the current mark, worked out once per mark (a market order asks twice). */
+  private bandOf(inst: InstrumentState, side: Side): { readonly price: Decimal; readonly ticks: number } {
+    const mark = inst.markPrice as Decimal;
+    if (inst.band === undefined || inst.band.mark !== mark) inst.band = { mark };
+    let limit = inst.band[side];
+    if (limit === undefined) {
+      const price = protectionBandLimit(mark, this.config.marketProtectionBand, inst.spec.tickSize, side);
+      limit = { price, ticks: inst.scale.ticksOf(price) };
+      inst.band[side] = limit;
+    }
+    return limit;
   }
 
   /**
@@ -683,7 +874,7 @@ export class SimExchange {
    * beyond them is the largest safe integer (it crosses the same levels).
    */
   private bandLimitTicks(inst: InstrumentState, side: Side): number {
-    const ticks = inst.scale.ticksOf(this.bandLimit(inst, side));
+    const { ticks } = this.bandOf(inst, side);
     return Number.isNaN(ticks) ? Number.MAX_SAFE_INTEGER : ticks;
   }
 
@@ -733,7 +924,7 @@ export class SimExchange {
 
   private execute(acc: Account, order: SimOrder): void {
     const inst = this.instruments.get(order.instrumentId) as InstrumentState;
-    this.emit({ type: 'order_update', ...this.base(), accountId: acc.accountId, order: order.view() });
+    this.emitOrderUpdate(order);
     this.rememberClientId(order);
     const limitTicks = order.price !== undefined ? order.priceTicks : this.bandLimitTicks(inst, order.side);
     if (order.timeInForce === 'fok' && this.fillableLots(acc, inst, order, limitTicks) < order.sizeLots) {
@@ -862,6 +1053,8 @@ export class SimExchange {
     );
     acc.realizedPnl = acc.realizedPnl.plus(realized);
     acc.feesPaid = acc.feesPaid.plus(fee);
+    this.touchPosition(acc.accountId, order.instrumentId);
+    if (!this.observed(acc.accountId)) return;
     this.emit({
       type: 'fill',
       ...this.base(),
@@ -881,8 +1074,7 @@ export class SimExchange {
       positionAfter: pos.size,
       isLiquidation,
     });
-    this.emit({ type: 'order_update', ...this.base(), accountId: acc.accountId, order: order.view() });
-    this.touchPosition(acc.accountId, order.instrumentId);
+    this.emitOrderUpdate(order);
   }
 
   private touchPosition(accountId: AccountId, instrumentId: InstrumentId): void {
@@ -907,7 +1099,7 @@ export class SimExchange {
   private endOrder(order: SimOrder, status: 'canceled' | 'expired', reason: OrderEndReason): void {
     order.end(status, reason, this.clockMs);
     this.closeOrder(order);
-    this.emit({ type: 'order_update', ...this.base(), accountId: order.accountId, order: order.view() });
+    this.emitOrderUpdate(order);
   }
 
   /** Moves a finished order from the open set to the bounded closed history. */
@@ -967,6 +1159,15 @@ export class SimExchange {
   }
 
   cancelAllOrders(request: CancelAllRequest): CancelAllResult {
+    return this.cancelAll(request, true) as CancelAllResult;
+  }
+
+  /** `cancelAllOrders` whose answer carries no views of the canceled orders (background participants). */
+  cancelAllQuietly(request: CancelAllRequest): SimpleResult {
+    return this.cancelAll(request, false);
+  }
+
+  private cancelAll(request: CancelAllRequest, withViews: boolean): CancelAllResult | SimpleResult {
     return this.run(() => {
       const acc = this.accountOrReject(request.accountId);
       if (request.instrumentId !== undefined) this.instrumentOrReject(request.instrumentId);
@@ -975,9 +1176,9 @@ export class SimExchange {
       for (const order of [...acc.openOrders.values()]) {
         if (request.instrumentId !== undefined && order.instrumentId !== request.instrumentId) continue;
         this.cancelResting(order, 'canceled', 'canceled_all_by_user');
-        canceled.push(order.view());
+        if (withViews) canceled.push(order.view());
       }
-      return { ok: true, canceled } as const;
+      return withViews ? ({ ok: true, canceled } as const) : ({ ok: true } as const);
     });
   }
 
@@ -1053,16 +1254,17 @@ export class SimExchange {
     }
     this.touchedBalances.add(acc.accountId);
     this.touchedBalances.add(INSURANCE_ACCOUNT_ID);
-    this.emit({
-      type: 'liquidation',
-      ...this.base(),
-      accountId: acc.accountId,
-      equity: m.equity,
-      maintenanceMargin: m.maintenanceMargin,
-      closed,
-      liquidationFee: fee,
-      badDebt,
-    });
+    if (this.observed(acc.accountId))
+      this.emit({
+        type: 'liquidation',
+        ...this.base(),
+        accountId: acc.accountId,
+        equity: m.equity,
+        maintenanceMargin: m.maintenanceMargin,
+        closed,
+        liquidationFee: fee,
+        badDebt,
+      });
     return true;
   }
 
@@ -1121,6 +1323,10 @@ export class SimExchange {
     const margins = new Map<AccountId, MarginSummary>();
     for (const acc of candidates) {
       if (acc.isHouse || !acc.hasPositions()) continue;
+      // An account whose balance event goes out below needs its margin anyway; others are
+      // skipped when surely above maintenance (after a price update: every account with positions).
+      const viewed = this.touchedBalances.has(acc.accountId) && this.observed(acc.accountId);
+      if (!viewed && this.surelyAboveMaintenance(acc)) continue;
       const m = this.margin(acc);
       if (this.liquidateIfBelowMaintenance(acc, m)) {
         margins.delete(acc.accountId);
@@ -1145,6 +1351,7 @@ export class SimExchange {
       }
     }
     for (const [accountId, ids] of this.touchedPositions) {
+      if (!this.observed(accountId)) continue;
       const acc = this.accounts.get(accountId) as Account;
       for (const id of ids) {
         this.emit({
@@ -1157,6 +1364,7 @@ export class SimExchange {
     }
     this.touchedPositions.clear();
     for (const accountId of this.touchedBalances) {
+      if (!this.observed(accountId)) continue;
       const acc = this.accounts.get(accountId) as Account;
       this.emit({
         type: 'balance',
@@ -1437,6 +1645,12 @@ export class SimExchange {
     }
     return inst;
   }
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function clientKey(accountId: AccountId, clientOrderId: ClientOrderId): string {

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal } from '@perpmesh/core';
-import { FEE_ACCOUNT_ID, INSURANCE_ACCOUNT_ID, type LiquidationEvent } from './index.js';
+import {
+  canonicalJson,
+  FEE_ACCOUNT_ID,
+  INSURANCE_ACCOUNT_ID,
+  isUserEvent,
+  type LiquidationEvent,
+  type SimEvent,
+  SimExchange,
+  venuePreset,
+} from './index.js';
 import { BTC, d, ETH, fills, ok, venue } from './test-helpers.js';
 
 /** Maker with plenty of collateral that posts asks/bids; a taker with `takerCollateral`. */
@@ -176,6 +185,25 @@ describe('order validation', () => {
     });
     assert.ok(!second.ok);
     assert.equal(second.reject.code, 'insufficient_margin');
+  });
+
+  test('resting orders use the margin to the last unit: the order that fits exactly is taken, one more is not', () => {
+    const { ex } = market('paper', '980');
+    assert.ok(ex.setLeverage({ accountId: 'taker', instrumentId: BTC, leverage: 10 }).ok);
+    const limit = (side: 'buy' | 'sell', price: string) =>
+      ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side, type: 'limit', price, size: '0.01' });
+    // Each buy needs 0.01 x 49,000 / 10 = 49: twenty fit 980 exactly (available ends at 0).
+    for (let i = 0; i < 20; i++) ok(limit('buy', '49000'));
+    assert.equal(ex.balance('taker').available.toFixed(), '0');
+    const over = limit('buy', '49000');
+    assert.ok(!over.ok);
+    assert.equal(over.reject.code, 'insufficient_margin');
+    // Sells only count beyond the larger side: 19 x 510 stays under the buys' 9,800, the 20th does not.
+    for (let i = 0; i < 19; i++) ok(limit('sell', '51000'));
+    const beyond = limit('sell', '51000');
+    assert.ok(!beyond.ok);
+    assert.equal(beyond.reject.code, 'insufficient_margin');
+    assert.equal(ex.openOrderCount('taker'), 39);
   });
 
   test('leverage is settable up to the instrument max and raises what fits', () => {
@@ -991,5 +1019,76 @@ describe('accounts', () => {
     const { ex } = market();
     ex.advance(10);
     assert.throws(() => ex.advance(5), /nowMs: 5 is before the venue clock 10/);
+  });
+});
+
+describe('observed accounts (user events built only for the accounts someone reads)', () => {
+  /** The same session on two venues: every account observed, and all but the maker; the maker's commands answer without views on the second. */
+  function session(observeMaker: boolean): { ex: SimExchange; events: SimEvent[] } {
+    const ex = new SimExchange(
+      venuePreset('paper'),
+      observeMaker ? {} : { observeAccount: (accountId) => accountId !== 'maker' },
+    );
+    ex.setPrices(BTC, { markPrice: '50000', indexPrice: '50000' });
+    ex.deposit('maker', '10000000');
+    ex.deposit('taker', '1000000');
+    const place = observeMaker ? ex.placeOrder.bind(ex) : ex.submitOrder.bind(ex);
+    for (const price of ['50000', '50000.5', '50001']) {
+      assert.ok(
+        place({ accountId: 'maker', instrumentId: BTC, side: 'sell', type: 'limit', price, size: '0.02' }).ok,
+      );
+    }
+    // Refused: off the tick (the maker's reject reaches no stream when unobserved).
+    assert.ok(
+      !place({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price: '50000.05',
+        size: '0.02',
+      }).ok,
+    );
+    ok(ex.placeOrder({ accountId: 'taker', instrumentId: BTC, side: 'buy', type: 'market', size: '0.03' }));
+    const cancel = observeMaker ? ex.cancelAllOrders.bind(ex) : ex.cancelAllQuietly.bind(ex);
+    assert.ok(cancel({ accountId: 'maker', instrumentId: BTC }).ok);
+    ex.setPrices(BTC, { markPrice: '50100', indexPrice: '50000' });
+    ex.advance(8 * 3_600_000); // funding settles: both hold positions
+    return { ex, events: ex.drainEvents() };
+  }
+
+  test("an unobserved account's user events are left out; everything else, and the state, is the same", () => {
+    const full = session(true);
+    const quiet = session(false);
+    const expected = full.events.filter((e) => !isUserEvent(e) || e.accountId !== 'maker');
+    assert.ok(full.events.some((e) => isUserEvent(e) && e.accountId === 'maker' && e.type === 'fill'));
+    assert.ok(
+      expected.some((e) => e.type === 'funding_payment'),
+      'the taker was paid or charged funding',
+    );
+    assert.deepEqual(quiet.events.map(canonicalJson), expected.map(canonicalJson));
+    assert.deepEqual(quiet.ex.balance('maker'), full.ex.balance('maker'));
+    assert.deepEqual(quiet.ex.positions('maker'), full.ex.positions('maker'));
+    assert.equal(canonicalJson(quiet.ex.ledger()), canonicalJson(full.ex.ledger()));
+  });
+
+  test('submitOrder and cancelAllQuietly answer without views; a refusal still names the field', () => {
+    const { ex } = market();
+    const sell = (price: string) =>
+      ex.submitOrder({
+        accountId: 'maker',
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        price,
+        size: '0.01',
+      });
+    assert.deepEqual(sell('50000'), { ok: true });
+    const refused = sell('50000.05');
+    assert.ok(!refused.ok);
+    assert.equal(refused.reject.field, 'price');
+    assert.equal('order' in refused, false);
+    assert.deepEqual(ex.cancelAllQuietly({ accountId: 'maker' }), { ok: true });
+    assert.equal(ex.openOrderCount('maker'), 0);
   });
 });

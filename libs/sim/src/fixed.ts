@@ -6,7 +6,7 @@
  * a value that is not a whole number of ticks or lots, or too large for a safe integer,
  * converts to NaN and the caller refuses it.
  */
-import { type Decimal, ValidationError, ZERO } from '@perpmesh/core';
+import { Decimal, roundToStep, ValidationError, ZERO } from '@perpmesh/core';
 import type { InstrumentSpec } from './config.js';
 
 export class InstrumentScale {
@@ -42,6 +42,16 @@ export class InstrumentScale {
     return wholeMultiple(size, this.lotSize, this.lotDecimals);
   }
 
+  /** Core's `roundToStep` to the tick (the same value; for a tick of 10^-k a rounding to k places, no division). */
+  roundToTick(value: Decimal, mode: RoundMode): Decimal {
+    return roundToGrid(value, this.tickSize, this.tickDecimals, mode);
+  }
+
+  /** Core's `roundToStep` to the lot (the same value, as `roundToTick`). */
+  roundToLot(value: Decimal, mode: RoundMode): Decimal {
+    return roundToGrid(value, this.lotSize, this.lotDecimals, mode);
+  }
+
   price(ticks: number): Decimal {
     return this.tickSize.mul(ticks);
   }
@@ -53,6 +63,30 @@ export class InstrumentScale {
   notional(units: bigint): Decimal {
     return units === 0n ? ZERO : this.notionalUnit.mul(units.toString());
   }
+}
+
+export type RoundMode = 'down' | 'up' | 'nearest';
+
+const ROUNDING = {
+  down: Decimal.ROUND_FLOOR,
+  up: Decimal.ROUND_CEIL,
+  nearest: Decimal.ROUND_HALF_EVEN,
+} as const;
+
+/**
+ * `roundToStep(value, step, mode)`: value / step rounded to a whole number, times step.
+ * With step = 10^-k that is value rounded to k places in the same mode, which decimal.js
+ * does without the 60-digit division (a third of the CPU).
+ */
+export function roundToGrid(
+  value: Decimal,
+  step: Decimal,
+  stepDecimals: number | undefined,
+  mode: RoundMode,
+): Decimal {
+  return stepDecimals === undefined
+    ? roundToStep(value, step, mode)
+    : value.toDecimalPlaces(stepDecimals, ROUNDING[mode]);
 }
 
 /** k when `step` is 10^-k (0.001 -> 3, 1 -> 0), else undefined. */
@@ -68,9 +102,14 @@ export function powerOfTenDecimals(step: Decimal): number | undefined {
  */
 export function wholeMultiple(value: Decimal, step: Decimal, stepDecimals?: number): number {
   if (stepDecimals !== undefined) {
-    if (value.decimalPlaces() > stepDecimals) return Number.NaN;
-    const text = value.toFixed(stepDecimals);
-    const n = Number(stepDecimals === 0 ? text : text.replace('.', ''));
+    const places = value.decimalPlaces();
+    if (places > stepDecimals) return Number.NaN;
+    // The digits as they are (toFixed() without places neither rounds nor makes a new
+    // Decimal), then the missing places as zeros. Number() of an integer's digits is exact
+    // up to 2^53; beyond, the result is not a safe integer.
+    const text = value.toFixed();
+    const digits = places === 0 ? text : text.replace('.', '');
+    const n = Number(places === stepDecimals ? digits : digits + ZEROS.slice(0, stepDecimals - places));
     return Number.isSafeInteger(n) ? n : Number.NaN;
   }
   const q = value.div(step);
@@ -78,6 +117,8 @@ export function wholeMultiple(value: Decimal, step: Decimal, stepDecimals?: numb
   const n = q.toNumber();
   return Number.isSafeInteger(n) ? n : Number.NaN;
 }
+
+const ZEROS = '0'.repeat(64);
 
 /** lots x ticks as an exact notional in units of tickSize x lotSize. */
 export function notionalUnits(lots: number, ticks: number): bigint {

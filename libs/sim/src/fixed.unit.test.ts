@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Decimal } from '@perpmesh/core';
-import { InstrumentScale, notionalUnits, powerOfTenDecimals, wholeMultiple } from './fixed.js';
+import { Decimal, roundToStep } from '@perpmesh/core';
+import { InstrumentScale, notionalUnits, powerOfTenDecimals, roundToGrid, wholeMultiple } from './fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
 
@@ -53,7 +53,57 @@ describe('fixed point (ticks and lots)', () => {
         );
       }
     }
+    // Signs, exponent forms, trailing zeros, and the edge of the safe integers.
+    for (const text of [
+      '-0.25',
+      '-3',
+      '0',
+      '-0',
+      '1e-3',
+      '1.5e-3',
+      '2.50',
+      '1e20',
+      '9007199254.740991',
+      '9007199254.740992',
+      '90071992547409.91',
+    ]) {
+      const value = d(text);
+      for (const k of [0, 1, 3, 6]) {
+        const step = d('1').div(d('10').pow(k));
+        const fast = wholeMultiple(value, step, k);
+        const slow = wholeMultiple(value, step);
+        // === : the two paths may disagree on the sign of a zero (the same number of lots).
+        assert.ok(
+          fast === slow || (Number.isNaN(fast) && Number.isNaN(slow)),
+          `${text} / ${step} (${fast} vs ${slow})`,
+        );
+      }
+    }
+    assert.equal(wholeMultiple(d('9007199254.740991'), d('0.000001'), 6), Number.MAX_SAFE_INTEGER);
+    assert.ok(Number.isNaN(wholeMultiple(d('9007199254.740992'), d('0.000001'), 6)));
     assert.equal(wholeMultiple(d('2.5'), d('0.5')), 5);
     assert.ok(Number.isNaN(wholeMultiple(d('2.6'), d('0.5'))));
+  });
+
+  test('roundToGrid is core roundToStep: the same value in every mode, with and without the power-of-ten path', () => {
+    const rng = SimRng.fromSeed(3);
+    for (const stepText of ['1', '0.1', '0.001', '0.00001', '0.5', '0.25']) {
+      const step = d(stepText);
+      const k = powerOfTenDecimals(step);
+      for (let i = 0; i < 300; i++) {
+        const sign = rng.chance(0.2) ? '-' : '';
+        const value = d(`${sign}${rng.int(0, 99_999)}.${rng.int(0, 999_999_999)}`).mul(
+          d(rng.float().toFixed(12)),
+        );
+        for (const mode of ['down', 'up', 'nearest'] as const) {
+          const fast = roundToGrid(value, step, k, mode);
+          const core = roundToStep(value, step, mode);
+          assert.equal(fast.toFixed(), core.toFixed(), `${value} to ${stepText} ${mode}`);
+        }
+      }
+    }
+    // Half-even at an exact half.
+    assert.equal(roundToGrid(d('0.25'), d('0.1'), 1, 'nearest').toFixed(), '0.2');
+    assert.equal(roundToGrid(d('0.35'), d('0.1'), 1, 'nearest').toFixed(), '0.4');
   });
 });

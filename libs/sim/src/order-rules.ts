@@ -10,6 +10,7 @@ import {
   Decimal,
   type DecimalInput,
   type MarketRule,
+  type MarketRules,
   marketRuleViolation,
   type OrderType,
   parseDecimal,
@@ -114,13 +115,22 @@ export const MARKET_RULE_REJECT: Readonly<Record<MarketRule, RejectCode>> = {
  */
 export function checkMarketRules(
   order: { readonly size: Decimal; readonly price: Decimal | undefined; readonly reduceOnly: boolean },
-  spec: InstrumentSpec,
+  spec: MarketRules,
   referencePrice: Decimal | undefined,
 ): void {
   const violation = marketRuleViolation({ size: order.size, price: order.price, referencePrice }, spec, {
     skipMinimums: order.reduceOnly,
   });
   if (violation) throw venueReject(MARKET_RULE_REJECT[violation.rule], violation.field, violation.message);
+}
+
+/**
+ * The instrument's rules without the tick and lot checks (a zero step is not checked), for
+ * an order already proven on the grid: its size is whole lots and its price whole ticks
+ * (fixed.ts converts exactly, or not at all). The minimums are the same.
+ */
+export function minimumsOnly(spec: MarketRules): MarketRules {
+  return { tickSize: ZERO, lotSize: ZERO, minSize: spec.minSize, minNotional: spec.minNotional };
 }
 
 export function checkMaxSize(size: Decimal, spec: InstrumentSpec): void {

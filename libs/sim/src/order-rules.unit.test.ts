@@ -9,6 +9,7 @@ import {
   checkOrderRequest,
   checkPostOnly,
   checkReduceOnlyDirection,
+  minimumsOnly,
   protectionBandLimit,
   reduceOnlyCapacity,
 } from './order-rules.js';
@@ -67,6 +68,18 @@ describe('market rules (core marketRuleViolation, mapped to venue reject codes)'
       'invalid_tick',
       'price',
     );
+  });
+
+  test('minimumsOnly (for orders proven on the grid) checks the minimums and nothing of tick or lot', () => {
+    const minimums = minimumsOnly(spec);
+    assert.doesNotThrow(() => checkMarketRules(order('0.0025', '50000.05'), minimums, d('50000')));
+    rejected(
+      () => checkMarketRules(order('0.001', '50000'), minimums, d('50000')),
+      'below_min_notional',
+      'size',
+    );
+    const minSized = minimumsOnly({ ...spec, minSize: d('0.01') });
+    rejected(() => checkMarketRules(order('0.005', '50000'), minSized, d('50000')), 'below_min_size', 'size');
   });
 
   test('max order size', () => {

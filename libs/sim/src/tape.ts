@@ -59,13 +59,13 @@ export class TapeLiquidity {
     let placed = 0;
     let refused = 0;
     exchange.batch(() => {
-      exchange.cancelAllOrders({ accountId: TAPE_ACCOUNT_ID, instrumentId, ...this.#auth(exchange) });
+      exchange.cancelAllQuietly({ accountId: TAPE_ACCOUNT_ID, instrumentId, ...this.#auth(exchange) });
       for (const [side, levels] of [
         ['buy', bids],
         ['sell', asks],
       ] as const) {
         for (const level of levels) {
-          const result = exchange.placeOrder({
+          const result = exchange.submitOrder({
             accountId: TAPE_ACCOUNT_ID,
             instrumentId,
             side,

@@ -28,6 +28,7 @@ import { catalogInstrument } from './catalog.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
 import type { SimEvent } from './events.js';
 import { INSURANCE_ACCOUNT_ID, SimExchange } from './exchange.js';
+import { InstrumentScale } from './fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
 
@@ -103,6 +104,19 @@ export interface SimWorldConfig {
   readonly startMs: EpochMs;
   readonly indices: readonly IndexParams[];
   readonly venues: readonly WorldVenueParams[];
+  /**
+   * Whose user events the venues build (`SimExchangeOptions.observeAccount`); default every
+   * account's. `observeOnly(ids)` leaves out the background and house accounts.
+   */
+  readonly observeAccount?: (venueId: VenueId, accountId: AccountId) => boolean;
+}
+
+/** An `observeAccount` that builds the user events of these accounts only (market events are always built). */
+export function observeOnly(
+  accountIds: Iterable<AccountId>,
+): (venueId: VenueId, accountId: AccountId) => boolean {
+  const ids = new Set(accountIds);
+  return (_venueId, accountId) => ids.has(accountId);
 }
 
 /** Account ids of the background participants on every venue. */
@@ -212,6 +226,8 @@ interface IndexState {
 
 interface VenueInstrumentState {
   readonly spec: InstrumentSpec;
+  /** Rounds to the tick and lot (fixed.ts: no division for power-of-ten steps). */
+  readonly scale: InstrumentScale;
   readonly basis: BasisParams;
   readonly rng: SimRng;
   fast: number;
@@ -267,7 +283,13 @@ export class SimWorld {
       const venueId = v.config.venueId;
       if (this.venues.has(venueId))
         throw new ValidationError(`venues[${n}].config.venueId`, `duplicate ${venueId}`);
-      const exchange = new SimExchange(v.config, { startMs: config.startMs });
+      const observe = config.observeAccount;
+      const exchange = new SimExchange(v.config, {
+        startMs: config.startMs,
+        ...(observe === undefined
+          ? {}
+          : { observeAccount: (accountId: AccountId) => observe(venueId, accountId) }),
+      });
       const instruments = new Map<InstrumentId, VenueInstrumentState>();
       for (const spec of v.config.instruments) {
         const id = spec.instrumentId;
@@ -277,6 +299,7 @@ export class SimWorld {
         const path = `venues[${n}]`;
         instruments.set(id, {
           spec,
+          scale: new InstrumentScale(spec),
           basis: v.basis?.[id] ?? v.defaultBasis,
           rng: root.fork(),
           fast: 0,
@@ -393,7 +416,7 @@ export class SimWorld {
       }
       const basis = Math.max(-0.05, Math.min(0.05, b.mean + vi.fast + vi.slow));
       const index = (this.indices.get(id) as IndexState).price;
-      const mark = roundToStep(index.mul(floatToDecimal(1 + basis)), vi.spec.tickSize, 'nearest');
+      const mark = vi.scale.roundToTick(index.mul(floatToDecimal(1 + basis)), 'nearest');
       ex.setPrices(id, { markPrice: mark, indexPrice: index });
     }
     for (const vi of venue.instruments.values()) this.requote(venue, vi, nowMs);
@@ -426,17 +449,14 @@ export class SimWorld {
     const center = mark.mul(new Decimal(1).minus(skew));
     const rng = venue.mmRng;
     ex.batch(() => {
-      ex.cancelAllOrders({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...this.nonce(venue) });
+      ex.cancelAllQuietly({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...this.nonce(venue) });
       for (let level = 0; level < mm.levels; level++) {
         for (const side of ['buy', 'sell'] as const) {
           const raw = center.mul((side === 'buy' ? bidFactors : askFactors)[level] as Decimal);
-          const price = roundToStep(raw, vi.spec.tickSize, side === 'buy' ? 'down' : 'up');
+          const price = vi.scale.roundToTick(raw, side === 'buy' ? 'down' : 'up');
           const scale = floatToDecimal((1 + level * 0.4) * (0.6 + 0.8 * rng.float()));
-          const size = Decimal.max(
-            vi.spec.minSize,
-            roundToStep(vi.mmLevelSize.mul(scale), vi.spec.lotSize, 'down'),
-          );
-          ex.placeOrder({
+          const size = Decimal.max(vi.spec.minSize, vi.scale.roundToLot(vi.mmLevelSize.mul(scale), 'down'));
+          ex.submitOrder({
             accountId: MARKET_MAKER_ACCOUNT_ID,
             instrumentId: id,
             side,
@@ -470,11 +490,9 @@ export class SimWorld {
       const side: Side = tooBig ? (pos.isPos() ? 'sell' : 'buy') : rng.chance(0.5) ? 'buy' : 'sell';
       let size = vi.spec.lotSize.mul(rng.int(1, Math.max(1, vi.noiseMaxLots)));
       // Keep above the venue's minimums so noise is not all rejects.
-      const minByNotional = roundToStep(vi.spec.minNotional.div(mark), vi.spec.lotSize, 'up').plus(
-        vi.spec.lotSize,
-      );
+      const minByNotional = vi.scale.roundToLot(vi.spec.minNotional.div(mark), 'up').plus(vi.spec.lotSize);
       size = Decimal.max(size, vi.spec.minSize, minByNotional);
-      ex.placeOrder({
+      ex.submitOrder({
         accountId: NOISE_ACCOUNT_ID,
         instrumentId: id,
         side,
@@ -490,7 +508,7 @@ export class SimWorld {
     const id = vi.spec.instrumentId;
     const pos = ex.positionSize(INSURANCE_ACCOUNT_ID, id);
     if (pos.isZero()) return;
-    ex.placeOrder({
+    ex.submitOrder({
       accountId: INSURANCE_ACCOUNT_ID,
       instrumentId: id,
       side: pos.isPos() ? 'sell' : 'buy',

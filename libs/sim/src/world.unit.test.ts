@@ -9,6 +9,8 @@ import {
   canonicalJson,
   defaultWorldConfig,
   type FundingRateEvent,
+  isUserEvent,
+  observeOnly,
   type SimEvent,
   SimWorld,
   type SimWorldConfig,
@@ -50,6 +52,21 @@ describe('SimWorld', () => {
     assert.ok(a.events.length > 1000, `only ${a.events.length} events`);
     assert.equal(tapeHash(a.events), tapeHash(b.events));
     assert.notEqual(tapeHash(a.events), tapeHash(c.events));
+  });
+
+  test("observing only the user: the tape is the full tape's market events and the user's own, byte for byte", () => {
+    const observed = run({
+      ...defaultWorldConfig({ seed: 20260101, startMs: START_MS }),
+      observeAccount: observeOnly(['user']),
+    });
+    const seen = a.events.filter((e) => !isUserEvent(e) || e.accountId === 'user');
+    assert.ok(seen.length < a.events.length / 2, 'background user events are most of the full tape');
+    assert.ok(
+      seen.some((e) => isUserEvent(e)),
+      "the user's own events are kept",
+    );
+    assert.equal(observed.events.length, seen.length);
+    assert.equal(tapeHash(observed.events), tapeHash(seen));
   });
 
   test('every event kind a venue adapter needs is on the tape', () => {

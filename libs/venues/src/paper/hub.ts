@@ -170,6 +170,10 @@ export class PaperVenueHub {
       ...defaultWorldConfig({ seed: options.seed, startMs, venueIds: [], instruments }),
       venues,
       ...(options.market === undefined ? {} : { market: options.market }),
+      // User events only for hub accounts and subscribed streams: the rest would be dropped in #route.
+      observeAccount: (venueId, accountId) =>
+        this.#accounts.has(key(venueId, accountId)) ||
+        (this.#userListeners.get(key(venueId, accountId))?.size ?? 0) > 0,
     };
     this.#world = new SimWorld(worldConfig);
 

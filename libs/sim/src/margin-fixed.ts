@@ -1,0 +1,89 @@
+/**
+ * The liquidation check's "surely safe" answer in integers, pure. margin.ts decides
+ * liquidation exactly when equity < maintenance margin, in Decimal; after every price update
+ * it runs for every account with positions, and most are far from it. Here
+ *
+ *   equity - maintenance = (wallet - sum of cost bases) + sum over instruments of
+ *                          mark x (size - |size| x maintenanceMarginRate)
+ *
+ * is summed in integers of one scale per venue, 10^-decimals: the first term (it changes only
+ * with fills and ledgers) rounded down once, each instrument's coefficient exact in lots, the
+ * mark in ticks. An account is surely safe when the sum is at least two units (the first
+ * term's floor may sit a unit above the exact value): the exact value is then above 0 by
+ * far more than a 60-digit Decimal's rounding, so margin.ts would say safe too. Anything
+ * else (little room, a value off the grid, a step that is not a power of ten) goes to the
+ * Decimal check; this never changes its answer, only skips it.
+ */
+import { Decimal } from '@perpmesh/core';
+import type { InstrumentSpec } from './config.js';
+import { powerOfTenDecimals } from './fixed.js';
+
+/** One instrument's constants at the venue's scale. */
+export interface InstrumentMaintenanceScale {
+  /** maintenanceMarginRate = rateUnits / 10^rateDecimals. */
+  readonly rateUnits: bigint;
+  readonly rateDecimals: number;
+  /** One lot x tick x 10^-rateDecimals in venue units (10^-decimals). */
+  readonly factor: bigint;
+}
+
+export interface MaintenanceScale {
+  /** The venue's unit is 10^-decimals. */
+  readonly decimals: number;
+  /** 10^decimals. */
+  readonly unitsPerOne: Decimal;
+  readonly instruments: ReadonlyMap<string, InstrumentMaintenanceScale>;
+}
+
+/** The venue's scale, or undefined when a tick or lot is not a power of ten (then every check is Decimal). */
+export function maintenanceScale(specs: readonly InstrumentSpec[]): MaintenanceScale | undefined {
+  const parts: { id: string; unitDecimals: number; rateDecimals: number; rateUnits: bigint }[] = [];
+  for (const spec of specs) {
+    const tick = powerOfTenDecimals(spec.tickSize);
+    const lot = powerOfTenDecimals(spec.lotSize);
+    if (tick === undefined || lot === undefined) return undefined;
+    const rateDecimals = spec.maintenanceMarginRate.decimalPlaces();
+    const rateUnits = BigInt(spec.maintenanceMarginRate.mul(new Decimal(10).pow(rateDecimals)).toFixed());
+    parts.push({ id: spec.instrumentId, unitDecimals: tick + lot, rateDecimals, rateUnits });
+  }
+  const decimals = Math.max(0, ...parts.map((p) => p.unitDecimals + p.rateDecimals));
+  return {
+    decimals,
+    unitsPerOne: new Decimal(10).pow(decimals),
+    instruments: new Map(
+      parts.map((p) => [
+        p.id,
+        {
+          rateUnits: p.rateUnits,
+          rateDecimals: p.rateDecimals,
+          factor: 10n ** BigInt(decimals - p.unitDecimals - p.rateDecimals),
+        },
+      ]),
+    ),
+  };
+}
+
+/** wallet - sum of cost bases, in venue units, rounded down (the sure side). */
+export function baseUnits(walletLessCosts: Decimal, scale: MaintenanceScale): bigint {
+  return BigInt(walletLessCosts.mul(scale.unitsPerOne).toDecimalPlaces(0, Decimal.ROUND_FLOOR).toFixed());
+}
+
+/** (size - |size| x rate) per tick of mark, in venue units: exact. */
+export function positionCoefficient(positionLots: number, inst: InstrumentMaintenanceScale): bigint {
+  const lots = BigInt(positionLots);
+  const abs = lots < 0n ? -lots : lots;
+  return (lots * 10n ** BigInt(inst.rateDecimals) - abs * inst.rateUnits) * inst.factor;
+}
+
+/** True when base + sum of coefficient x mark ticks is at least two units: equity surely above maintenance. */
+export function surelyAboveMaintenance(
+  base: bigint,
+  terms: readonly { readonly coefficient: bigint; readonly markTicks: number }[],
+): boolean {
+  let sum = base;
+  for (const t of terms) {
+    if (!Number.isSafeInteger(t.markTicks)) return false;
+    sum += t.coefficient * BigInt(t.markTicks);
+  }
+  return sum >= 2n;
+}

@@ -1,0 +1,121 @@
+/** The integer "surely above maintenance" answer against margin.ts's Decimal one, on random accounts and at the edge. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ZERO } from '@perpmesh/core';
+import { crossMargin, isBelowMaintenance } from './margin.js';
+import {
+  baseUnits,
+  type MaintenanceScale,
+  maintenanceScale,
+  positionCoefficient,
+  surelyAboveMaintenance,
+} from './margin-fixed.js';
+import { venuePreset } from './presets.js';
+import { SimRng } from './rng.js';
+import { d } from './test-helpers.js';
+
+const lighter = venuePreset('paper-lighter'); // BTC tick 0.1 / lot 0.00001 / MMR 1.2%, ETH others
+const scale = maintenanceScale(lighter.instruments) as MaintenanceScale;
+
+interface Holding {
+  readonly instrumentId: string;
+  readonly lots: number;
+  readonly costBasis: string;
+  readonly markTicks: number;
+}
+
+/** The integer answer and margin.ts's, for a wallet and holdings. */
+function both(
+  wallet: string,
+  holdings: readonly Holding[],
+): { surely: boolean; below: boolean; room: string } {
+  let walletLessCosts = d(wallet);
+  const terms: { coefficient: bigint; markTicks: number }[] = [];
+  const inputs = holdings.map((h) => {
+    const spec = lighter.instruments.find((i) => i.instrumentId === h.instrumentId);
+    assert.ok(spec);
+    const inst = scale.instruments.get(h.instrumentId);
+    assert.ok(inst);
+    walletLessCosts = walletLessCosts.minus(h.costBasis);
+    terms.push({ coefficient: positionCoefficient(h.lots, inst), markTicks: h.markTicks });
+    return {
+      size: spec.lotSize.mul(h.lots),
+      costBasis: d(h.costBasis),
+      mark: spec.tickSize.mul(h.markTicks),
+      maintenanceMarginRate: spec.maintenanceMarginRate,
+      leverage: 10,
+      buyNotional: ZERO,
+      sellNotional: ZERO,
+    };
+  });
+  const m = crossMargin(d(wallet), inputs);
+  return {
+    surely: surelyAboveMaintenance(baseUnits(walletLessCosts, scale), terms),
+    below: isBelowMaintenance(m),
+    room: m.equity.minus(m.maintenanceMargin).toFixed(),
+  };
+}
+
+describe('integer maintenance check (margin-fixed.ts)', () => {
+  test('the scale: powers of ten only', () => {
+    assert.ok(scale.decimals >= 9, `10^-${scale.decimals}: lot x tick x rate of BTC is 10^-9`);
+    const odd = venuePreset('paper', {
+      instruments: [{ ...venuePreset('paper').instruments[0]!, tickSize: d('0.5') }],
+    });
+    assert.equal(maintenanceScale(odd.instruments), undefined);
+  });
+
+  test('surely above only when margin.ts says not below; sure whenever the room is clear', () => {
+    const rng = SimRng.fromSeed(11);
+    let sure = 0;
+    for (let i = 0; i < 2000; i++) {
+      const holdings: Holding[] = [];
+      for (const [instrumentId, price] of [
+        ['BTC-USDC-PERP', 600_000],
+        ['ETH-USDC-PERP', 300_000],
+      ] as const) {
+        if (rng.chance(0.2)) continue;
+        const lots = rng.int(-50_000, 50_000);
+        const entryTicks = price + rng.int(-30_000, 30_000);
+        const spec = lighter.instruments.find((s) => s.instrumentId === instrumentId);
+        assert.ok(spec);
+        // Cost basis as fills leave it: lots x entry price, plus a settled rounding residue.
+        const cost = spec.lotSize
+          .mul(lots)
+          .mul(spec.tickSize.mul(entryTicks))
+          .plus(d(rng.int(-99, 99)).div(1e6));
+        holdings.push({
+          instrumentId,
+          lots,
+          costBasis: cost.toFixed(),
+          markTicks: price + rng.int(-60_000, 60_000),
+        });
+      }
+      const wallet = d(rng.int(0, 40_000))
+        .plus(d(rng.int(0, 999_999)).div(1e6))
+        .toFixed();
+      const r = both(wallet, holdings);
+      if (r.surely) {
+        sure++;
+        assert.equal(r.below, false, `surely above but below: wallet ${wallet}, room ${r.room}`);
+      } else if (d(r.room).gt('0.000001')) {
+        assert.fail(`a clear room of ${r.room} was not found sure`);
+      }
+    }
+    assert.ok(sure > 500, `only ${sure} of 2000 accounts were sure`);
+  });
+
+  test('at the edge: equity equal to maintenance is safe for margin.ts, and not sure here', () => {
+    // 1 BTC long (100,000 lots) at 50,000, mark 50,000: maintenance 600, uPnL 0.
+    const holding = { instrumentId: 'BTC-USDC-PERP', lots: 100_000, costBasis: '50000', markTicks: 500_000 };
+    const exact = both('600', [holding]);
+    assert.equal(exact.below, false);
+    assert.equal(exact.surely, false);
+    const below = both('599.999999', [holding]);
+    assert.equal(below.below, true);
+    assert.equal(below.surely, false);
+    assert.equal(both('600.000001', [holding]).surely, true);
+    // A mark off the grid is never sure.
+    assert.equal(both('1000000', [{ ...holding, markTicks: Number.NaN }]).surely, false);
+  });
+});
