@@ -1,32 +1,20 @@
 /**
- * nats.js, loaded on first use: a process on the embedded log (`make run`) never loads it,
- * which was ~4 % of its start-up CPU. Every NatsEventLog / NatsLogReader is made by its
- * `connect`, which loads it first, so their methods can read it synchronously.
+ * nats.js, loaded on first use: a process on the embedded log (`make run`) never loads it
+ * (start-up time). Every NatsEventLog / NatsLogReader is made by its `connect`, which calls
+ * `loadNats()` first, so their methods read the modules synchronously.
  */
-import type * as JetStreamModule from '@nats-io/jetstream';
-import type * as TransportModule from '@nats-io/transport-node';
+import { lazyModule } from '@perpmesh/core';
 
-let jetstream: typeof JetStreamModule | undefined;
-let transport: typeof TransportModule | undefined;
+const jetstream = lazyModule('@nats-io/jetstream', () => import('@nats-io/jetstream'));
+const transport = lazyModule('@nats-io/transport-node', () => import('@nats-io/transport-node'));
 
 /** Loads nats.js (once per process). */
 export async function loadNats(): Promise<void> {
-  [jetstream, transport] = await Promise.all([
-    jetstream ?? import('@nats-io/jetstream'),
-    transport ?? import('@nats-io/transport-node'),
-  ]);
-}
-
-function notLoaded(): never {
-  throw new Error('nats.js is not loaded yet: await loadNats() first');
+  await Promise.all([jetstream.load(), transport.load()]);
 }
 
 /** `@nats-io/jetstream`, once `loadNats()` has run. */
-export function jetstreamApi(): typeof JetStreamModule {
-  return jetstream ?? notLoaded();
-}
+export const jetstreamApi = jetstream.get;
 
 /** `@nats-io/transport-node`, once `loadNats()` has run. */
-export function transportApi(): typeof TransportModule {
-  return transport ?? notLoaded();
-}
+export const transportApi = transport.get;
