@@ -54,6 +54,12 @@ export function marketFromSim(spec: InstrumentSpec, config: VenueConfig): VenueM
   };
 }
 
+/**
+ * Orders one `createOrders` call of a paper venue takes (Lighter's `sendTxBatch` limit, which
+ * paper-lighter models).
+ */
+export const PAPER_MAX_BATCH_ORDERS = 50;
+
 export function capabilitiesFromSim(config: VenueConfig): VenueCapabilities {
   return {
     nonces: config.requireIncreasingNonce,
@@ -66,6 +72,7 @@ export function capabilitiesFromSim(config: VenueConfig): VenueCapabilities {
     setLeverage: true,
     scheduleCancelAll: true,
     venueFills: true,
+    maxBatchOrders: PAPER_MAX_BATCH_ORDERS,
   };
 }
 
