@@ -563,6 +563,7 @@ export function capabilitiesToWire(c: VenueCapabilities): WireCapabilities {
     scheduleCancelAll: c.scheduleCancelAll ?? false,
     scheduleCancelAllMinMs: c.scheduleCancelAllMinMs ?? 0,
     venueFills: c.venueFills ?? false,
+    maxBatchOrders: c.maxBatchOrders ?? 0,
   };
 }
 
@@ -580,5 +581,7 @@ export function capabilitiesFromWire(w: PaperVenueServiceGetCapabilitiesResponse
     scheduleCancelAll: c.scheduleCancelAll,
     scheduleCancelAllMinMs: c.scheduleCancelAllMinMs,
     venueFills: c.venueFills,
+    // 0 on the wire: no batch call (absent on the port).
+    ...(c.maxBatchOrders > 0 ? { maxBatchOrders: c.maxBatchOrders } : {}),
   };
 }
