@@ -7480,7 +7480,7 @@ export const PaperVenueServiceGetCapabilitiesResponse: MessageFns<PaperVenueServ
  * INVALID_ARGUMENT naming it (trailer `pm-field`). An error of the venue
  * itself carries the trailer `pm-venue-error` with its code (VENUE_REJECTED,
  * INSUFFICIENT_MARGIN, RATE_LIMITED, UNKNOWN_OUTCOME, VENUE_DISCONNECTED,
- * ORDER_NOT_FOUND), plus `pm-venue` (the venue id), `pm-venue-reason` (for
+ * ORDER_NOT_FOUND, NOT_SENT), plus `pm-venue` (the venue id), `pm-venue-reason` (for
  * VENUE_REJECTED), `pm-venue-retry-after-ms` (for RATE_LIMITED, when known)
  * and `pm-venue-message-bin` (the venue's own words, UTF-8, when known).
  */
