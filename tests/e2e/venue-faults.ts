@@ -35,7 +35,12 @@ export interface VenueFault {
 }
 
 /** The writes of the venue API: their answer may be lost after the venue acted. */
-const WRITES: ReadonlySet<string> = new Set(['CreateOrder', 'CancelOrder', 'CancelAllOrders']);
+const WRITES: ReadonlySet<string> = new Set([
+  'CreateOrder',
+  'CreateOrders',
+  'CancelOrder',
+  'CancelAllOrders',
+]);
 
 /** What the proxy does with one unary call. */
 export type UnaryAction =

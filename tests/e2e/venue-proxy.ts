@@ -25,7 +25,11 @@ import {
   status as Status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { PaperVenueServiceCreateOrderRequest, PaperVenueServiceService } from '@perpmesh/contracts';
+import {
+  PaperVenueServiceCreateOrderRequest,
+  PaperVenueServiceCreateOrdersRequest,
+  PaperVenueServiceService,
+} from '@perpmesh/contracts';
 import { VENUE_ERROR_METADATA } from '@perpmesh/venues';
 import {
   dropsBookDelta,
@@ -185,6 +189,18 @@ export class RecordingVenueProxy {
           clientOrderId: req.clientOrderId,
           nonce: req.nonce,
         });
+      }
+      if (method === 'CreateOrders') {
+        // A batch: each of its orders reached the venue (in the batch's venue and key).
+        const req = PaperVenueServiceCreateOrdersRequest.decode(call.request);
+        for (const order of req.orders) {
+          this.sent.push({
+            venue: req.venue,
+            apiKeyId: req.apiKeyId,
+            clientOrderId: order.clientOrderId,
+            nonce: order.nonce,
+          });
+        }
       }
       const deadline = call.getDeadline();
       this.upstream.makeUnaryRequest(

@@ -6,12 +6,10 @@
  * `namespace` (config) isolates streams, subjects and Redis keys of one deployment.
  */
 import { join, resolve } from 'node:path';
-import { connect as natsConnect } from '@nats-io/transport-node';
 import { EmbeddedEventLog, type EventLog, type EventLogLogger, NatsEventLog } from '@perpmesh/bus';
 import { namespaceFor, type StreamSpec, Subjects, streamSpecs } from '@perpmesh/contracts';
 import type { BaseConfig } from '@perpmesh/runtime';
 import { EmbeddedStateStore, RedisStateStore, type StateStore } from '@perpmesh/state';
-import { Redis } from 'ioredis';
 
 export interface Namespacing {
   /** Stream specs to create at start (names prefixed in a namespace). */
@@ -57,8 +55,10 @@ export async function openEventLog(
   } else {
     const { url, user, password, token } = config.nats;
     const hasCredentials = user !== undefined || password !== undefined || token !== undefined;
+    // nats.js and ioredis are loaded only here, in distributed mode: an embedded start never
+    // loads them (start-up time).
     const connection = hasCredentials
-      ? await natsConnect({
+      ? await (await import('@nats-io/transport-node')).connect({
           servers: url,
           name: options.source,
           noAsyncTraces: true,
@@ -95,6 +95,7 @@ export async function openStateStore(
     return RedisStateStore.connect(url, { keyPrefix, ...(db === undefined ? {} : { db }) });
   }
   // Credentials never go into the URL (config forbids it): client options instead.
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, {
     lazyConnect: true,
     ...(username === undefined ? {} : { username }),

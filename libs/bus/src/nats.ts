@@ -11,34 +11,15 @@
  *   consumer on a LAN; projections shard by durable if they need more.
  * - read/tail: ordered (ephemeral, flow-controlled) consumers; read stops at its bound.
  */
-import {
-  AckPolicy,
-  type ConsumerConfig,
-  DeliverPolicy,
-  DiscardPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  jetstreamManager,
-  type OrderedConsumerOptions,
-  RetentionPolicy,
-  StorageType,
-  type StreamConfig,
+import type {
+  ConsumerConfig,
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+  OrderedConsumerOptions,
+  StreamConfig,
 } from '@nats-io/jetstream';
-import {
-  ClosedConnectionError,
-  connect,
-  DrainingConnectionError,
-  type MsgHdrs,
-  type NatsConnection,
-  NoRespondersError,
-  nanos,
-  headers as natsHeaders,
-  RequestError,
-  TimeoutError,
-} from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { errorText, ValidationError } from '@perpmesh/core';
 import { deferred, handledPromise } from './async.js';
 import {
@@ -73,6 +54,7 @@ import {
   validateOutgoing,
 } from './eventlog.js';
 import { ConsumerFailures, type EventLogLogger, STDERR_EVENTLOG_LOGGER } from './failures.js';
+import { jetstreamApi, loadNats, transportApi } from './nats-modules.js';
 import type { Outbox } from './outbox.js';
 import { PublishAcks } from './publish-acks.js';
 import { type OpenedTailConsumer, openWithRetry, ResumingTail } from './resuming-tail.js';
@@ -169,13 +151,15 @@ function publishAckOf(ack: { stream: string; seq: number; duplicate: boolean }):
 }
 
 function classifyPublishError(err: unknown): AttemptFailure {
+  const { ClosedConnectionError, DrainingConnectionError, NoRespondersError, RequestError, TimeoutError } =
+    transportApi();
   if (
     findCause(err, (e) => e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders()))
   ) {
     return 'no-stream';
   }
   if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError) return 'fatal';
-  if (err instanceof JetStreamApiError) return 'fatal'; // the server refused it (size, limits)
+  if (err instanceof jetstreamApi().JetStreamApiError) return 'fatal'; // the server refused it (size, limits)
   // Timeouts, disconnects, and requests cut by a reconnect: the event may or may not have
   // landed; resending with the same id is always safe.
   if (findCause(err, (e) => e instanceof TimeoutError || e instanceof RequestError)) return 'retry';
@@ -183,7 +167,7 @@ function classifyPublishError(err: unknown): AttemptFailure {
 }
 
 function isApiError(err: unknown, code: number): boolean {
-  return err instanceof JetStreamApiError && err.code === code;
+  return err instanceof jetstreamApi().JetStreamApiError && err.code === code;
 }
 
 function headersOf(h: MsgHdrs | undefined): Record<string, string> | undefined {
@@ -338,6 +322,7 @@ export class NatsEventLog implements EventLog {
   /** Connects, then resends what the outbox holds (see `startupResend`). */
   static async connect(opts: NatsEventLogOptions): Promise<NatsEventLog> {
     publishAcksMode(opts); // a bad switch is refused before connecting
+    await loadNats();
     const window = opts.publishWindow ?? 256;
     if (!Number.isSafeInteger(window) || window < 1) {
       throw new ValidationError('publishWindow', `must be a positive integer, got ${JSON.stringify(window)}`);
@@ -351,7 +336,7 @@ export class NatsEventLog implements EventLog {
     }
     const nc =
       opts.connection ??
-      (await connect({
+      (await transportApi().connect({
         servers:
           typeof opts.servers === 'string' ? opts.servers : [...(opts.servers ?? ['nats://127.0.0.1:4222'])],
         name: opts.name ?? 'perpmesh-eventlog',
@@ -361,7 +346,7 @@ export class NatsEventLog implements EventLog {
       }));
     let log: NatsEventLog | undefined;
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamApi().jetstreamManager(nc);
       log = new NatsEventLog(nc, jsm.jetstream(), jsm, !opts.connection, opts.outbox, opts);
       if (opts.outbox) log.startupResend = await log.resendPending();
       return log;
@@ -393,8 +378,8 @@ export class NatsEventLog implements EventLog {
     for (const r of resolved) {
       const wanted: Partial<StreamConfig> = {
         subjects: [...r.subjects],
-        max_age: nanos(r.maxAgeMs),
-        duplicate_window: nanos(r.duplicateWindowMs),
+        max_age: transportApi().nanos(r.maxAgeMs),
+        duplicate_window: transportApi().nanos(r.duplicateWindowMs),
         num_replicas: r.replicas,
       };
       try {
@@ -402,20 +387,20 @@ export class NatsEventLog implements EventLog {
         try {
           info = await this.jsm.streams.info(r.name);
         } catch (err) {
-          if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+          if (!isApiError(err, jetstreamApi().JetStreamApiCodes.StreamNotFound)) throw err;
         }
         if (!info) {
           await this.jsm.streams.add({
             name: r.name,
             ...wanted,
-            storage: StorageType.File,
-            retention: RetentionPolicy.Limits,
-            discard: DiscardPolicy.Old,
+            storage: jetstreamApi().StorageType.File,
+            retention: jetstreamApi().RetentionPolicy.Limits,
+            discard: jetstreamApi().DiscardPolicy.Old,
           });
           continue;
         }
         const c = info.config;
-        if (c.storage !== StorageType.File) {
+        if (c.storage !== jetstreamApi().StorageType.File) {
           throw new StreamConfigError(r.name, `exists with ${c.storage} storage; file storage is required`);
         }
         const same =
@@ -458,7 +443,7 @@ export class NatsEventLog implements EventLog {
       timeout: this.policy.ackTimeoutMs,
     };
     if (msg.headers) {
-      const h = natsHeaders();
+      const h = transportApi().headers();
       for (const [k, v] of Object.entries(msg.headers)) h.set(k, v);
       options.headers = h;
     }
@@ -541,8 +526,8 @@ export class NatsEventLog implements EventLog {
 
   private async ensureConsumer(o: ResolvedConsumeOptions): Promise<void> {
     const wanted: Partial<ConsumerConfig> = {
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(o.ackWaitMs),
+      ack_policy: jetstreamApi().AckPolicy.Explicit,
+      ack_wait: transportApi().nanos(o.ackWaitMs),
       // With 'stop' the server must keep redelivering: it would otherwise skip the event.
       max_deliver: o.onMaxDeliver === 'stop' ? -1 : o.maxDeliver,
       // One unacked event at a time: in-order processing (see the file header for the cost).
@@ -552,21 +537,21 @@ export class NatsEventLog implements EventLog {
     try {
       existing = (await this.jsm.consumers.info(o.stream, o.durable)).config;
     } catch (err) {
-      if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+      if (isApiError(err, jetstreamApi().JetStreamApiCodes.StreamNotFound))
         throw new StreamNotFoundError(o.stream, { cause: err });
-      if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+      if (!isApiError(err, jetstreamApi().JetStreamApiCodes.ConsumerNotFound)) throw err;
     }
     if (!existing) {
       const p = o.deliverPolicy;
       const start: Partial<ConsumerConfig> =
         p === 'all'
-          ? { deliver_policy: DeliverPolicy.All }
+          ? { deliver_policy: jetstreamApi().DeliverPolicy.All }
           : p === 'new'
-            ? { deliver_policy: DeliverPolicy.New }
+            ? { deliver_policy: jetstreamApi().DeliverPolicy.New }
             : 'startSeq' in p
-              ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: p.startSeq }
+              ? { deliver_policy: jetstreamApi().DeliverPolicy.StartSequence, opt_start_seq: p.startSeq }
               : {
-                  deliver_policy: DeliverPolicy.StartTime,
+                  deliver_policy: jetstreamApi().DeliverPolicy.StartTime,
                   opt_start_time: new Date(p.startTimeMs).toISOString(),
                 };
       try {
@@ -577,7 +562,7 @@ export class NatsEventLog implements EventLog {
           ...(o.filterSubject ? { filter_subject: o.filterSubject } : {}),
         });
       } catch (err) {
-        if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+        if (isApiError(err, jetstreamApi().JetStreamApiCodes.StreamNotFound))
           throw new StreamNotFoundError(o.stream, { cause: err });
         throw new ConsumerConfigError(o.stream, o.durable, `create failed: ${(err as Error).message}`, {
           cause: err,
@@ -592,7 +577,7 @@ export class NatsEventLog implements EventLog {
         'exists as a push consumer; a pull consumer is required',
       );
     }
-    if (existing.ack_policy !== AckPolicy.Explicit) {
+    if (existing.ack_policy !== jetstreamApi().AckPolicy.Explicit) {
       throw new ConsumerConfigError(o.stream, o.durable, `exists with ack policy ${existing.ack_policy}`);
     }
     const update: Partial<ConsumerConfig> = {};
@@ -643,7 +628,7 @@ export class NatsEventLog implements EventLog {
     try {
       return await this.js.consumers.get(stream, opts);
     } catch (err) {
-      if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+      if (isApiError(err, jetstreamApi().JetStreamApiCodes.StreamNotFound))
         throw new StreamNotFoundError(stream, { cause: err });
       throw err;
     }
@@ -663,7 +648,7 @@ export class NatsEventLog implements EventLog {
           ...(o.filterSubject ? { filter_subjects: o.filterSubject } : {}),
           ...(o.fromTimeMs !== undefined
             ? { opt_start_time: new Date(o.fromTimeMs).toISOString() }
-            : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
+            : { deliver_policy: jetstreamApi().DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
         });
         try {
           // num_pending at creation: 0 means nothing matches, and waiting would hang.
@@ -693,7 +678,9 @@ export class NatsEventLog implements EventLog {
     const filter = validateFilterSubject('tail.filterSubject', filterSubject);
     const { startSeq } = resolveTailOptions(opts);
     const isFatal = (err: unknown) =>
-      this.closed || err instanceof StreamNotFoundError || err instanceof ClosedConnectionError;
+      this.closed ||
+      err instanceof StreamNotFoundError ||
+      err instanceof transportApi().ClosedConnectionError;
     const retried = <T>(what: string, attempt: () => Promise<T>) =>
       openWithRetry(attempt, {
         what: `${what} (tail on ${filter})`,
@@ -725,7 +712,7 @@ export class NatsEventLog implements EventLog {
     const open = async (seq: number): Promise<OpenedTailConsumer<JsMsg>> => {
       const consumer = await this.orderedConsumer(stream, {
         filter_subjects: filter,
-        deliver_policy: DeliverPolicy.StartSequence,
+        deliver_policy: jetstreamApi().DeliverPolicy.StartSequence,
         opt_start_seq: seq,
       });
       const messages = await consumer.consume({ max_messages: 256, expires: this.pullExpiresMs });
@@ -761,7 +748,7 @@ export class NatsEventLog implements EventLog {
       const { state } = await this.jsm.streams.info(name);
       return { firstSeq: state.first_seq, lastSeq: state.last_seq, messages: state.messages };
     } catch (err) {
-      if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+      if (isApiError(err, jetstreamApi().JetStreamApiCodes.StreamNotFound))
         throw new StreamNotFoundError(name, { cause: err });
       throw err;
     }
@@ -773,7 +760,7 @@ export class NatsEventLog implements EventLog {
     try {
       return await this.jsm.streams.delete(name);
     } catch (err) {
-      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return false;
+      if (isApiError(err, jetstreamApi().JetStreamApiCodes.StreamNotFound)) return false;
       throw err;
     }
   }

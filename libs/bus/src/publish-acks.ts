@@ -15,18 +15,11 @@
  * for lack of permission on the subject (an async `-ERR` that nats.js hands to the matching
  * request) is seen here as no ack, i.e. timeouts and retries until `PublishFailedError`.
  */
-import { JetStreamApiError } from '@nats-io/jetstream';
-import {
-  ClosedConnectionError,
-  createInbox,
-  type Msg,
-  type NatsConnection,
-  NoRespondersError,
-  headers as natsHeaders,
-  type Subscription,
-  TimeoutError,
-} from '@nats-io/transport-node';
+import type { JetStreamApiError } from '@nats-io/jetstream';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { PublishAck } from './eventlog.js';
+// nats.js loaded on first use (nats-modules.ts): an embedded start never loads it.
+import { jetstreamApi, transportApi } from './nats-modules.js';
 
 /** The JetStream header that carries the message id (de-duplication). */
 const MSG_ID_HEADER = 'Nats-Msg-Id';
@@ -49,7 +42,8 @@ const utf8 = new TextDecoder();
  */
 export function publishAckOf(subject: string, reply: Pick<Msg, 'data' | 'headers'>): PublishAck | Error {
   // "No responders": a status message without data (no stream listens on the subject).
-  if (reply.data.length === 0 && reply.headers?.code === 503) return new NoRespondersError(subject);
+  if (reply.data.length === 0 && reply.headers?.code === 503)
+    return new (transportApi().NoRespondersError)(subject);
   let answer: { stream?: unknown; seq?: unknown; duplicate?: unknown; error?: unknown };
   try {
     answer = JSON.parse(utf8.decode(reply.data)) as typeof answer;
@@ -57,7 +51,9 @@ export function publishAckOf(subject: string, reply: Pick<Msg, 'data' | 'headers
     return new Error(`invalid JetStream ack for a message on ${subject}: not JSON`);
   }
   if (answer.error && typeof answer.error === 'object') {
-    return new JetStreamApiError(answer.error as ConstructorParameters<typeof JetStreamApiError>[0]);
+    return new (jetstreamApi().JetStreamApiError)(
+      answer.error as ConstructorParameters<typeof JetStreamApiError>[0],
+    );
   }
   if (typeof answer.stream !== 'string' || answer.stream === '' || typeof answer.seq !== 'number') {
     return new Error(`invalid JetStream ack for a message on ${subject}: no stream and sequence`);
@@ -77,7 +73,7 @@ export class PublishAcks {
 
   constructor(nc: NatsConnection) {
     this.#nc = nc;
-    const inbox = createInbox();
+    const inbox = transportApi().createInbox();
     this.#replyPrefix = `${inbox}.`;
     this.#subscription = nc.subscribe(`${inbox}.*`, { callback: (err, msg) => this.#onReply(err, msg) });
     // The connection closed (or the subscription ended): nothing waiting can be answered.
@@ -95,8 +91,8 @@ export class PublishAcks {
     timeoutMs: number,
     headers?: Readonly<Record<string, string>>,
   ): Promise<PublishAck> {
-    if (this.#closed) return Promise.reject(new ClosedConnectionError());
-    const h = natsHeaders();
+    if (this.#closed) return Promise.reject(new (transportApi().ClosedConnectionError)());
+    const h = transportApi().headers();
     if (headers) for (const [k, v] of Object.entries(headers)) h.set(k, v);
     h.set(MSG_ID_HEADER, msgId);
     const token = (this.#nextToken++).toString(36);
@@ -125,7 +121,7 @@ export class PublishAcks {
     this.#stopDeadlineCheck();
     const waiting = [...this.#waiting.values()];
     this.#waiting.clear();
-    for (const w of waiting) w.reject(new ClosedConnectionError());
+    for (const w of waiting) w.reject(new (transportApi().ClosedConnectionError)());
     try {
       this.#subscription.unsubscribe();
     } catch {
@@ -152,7 +148,7 @@ export class PublishAcks {
     for (const [token, w] of this.#waiting) {
       if (w.deadline > now) continue;
       this.#waiting.delete(token);
-      w.reject(new TimeoutError());
+      w.reject(new (transportApi().TimeoutError)());
     }
     if (this.#waiting.size === 0) this.#stopDeadlineCheck();
   }

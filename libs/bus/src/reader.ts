@@ -14,8 +14,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { ValidationError } from '@perpmesh/core';
 import { type EmbeddedEntry, StreamLineParser, toStored } from './embedded-format.js';
 import { CorruptLogError, EventLogClosedError, StreamNotFoundError } from './errors.js';
@@ -29,6 +28,7 @@ import {
 } from './eventlog.js';
 import { completeLines } from './files.js';
 import { NatsEventLog } from './nats.js';
+import { jetstreamApi, loadNats, transportApi } from './nats-modules.js';
 import { subjectMatches } from './subjects.js';
 
 export interface EventLogReader {
@@ -164,9 +164,10 @@ export class NatsLogReader implements EventLogReader {
   ) {}
 
   static async connect(opts: NatsLogReaderOptions): Promise<NatsLogReader> {
+    await loadNats();
     const nc =
       opts.connection ??
-      (await connect({
+      (await transportApi().connect({
         servers: (opts.servers ?? []) as string | string[],
         name: opts.name ?? 'perpmesh-log-reader',
         noAsyncTraces: true,
@@ -182,7 +183,7 @@ export class NatsLogReader implements EventLogReader {
   }
 
   async streamNames(): Promise<string[]> {
-    const jsm = await jetstreamManager(this.nc);
+    const jsm = await jetstreamApi().jetstreamManager(this.nc);
     const names: string[] = [];
     for await (const name of jsm.streams.names()) names.push(name);
     return names.sort();

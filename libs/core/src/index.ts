@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './funding.js';
 export * from './ids.js';
 export * from './instruments.js';
+export * from './lazy-module.js';
 export * from './market-rules.js';
 export * from './order.js';
 export * from './orderbook.js';

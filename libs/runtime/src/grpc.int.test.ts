@@ -26,10 +26,8 @@ import { Secret } from './secret.js';
 const ECHO_PROTO = new URL('./fixtures/echo.proto', import.meta.url).pathname;
 const ECHO_SERVICE = 'perpmesh.runtimetest.v1.EchoService';
 const require = createRequire(import.meta.url);
-const REFLECTION_PROTO = join(
-  dirname(require.resolve('@grpc/reflection')),
-  '../proto/grpc/reflection/v1/reflection.proto',
-);
+const reflectionProto = (version: 'v1' | 'v1alpha') =>
+  join(dirname(require.resolve('@grpc/reflection')), `../proto/grpc/reflection/${version}/reflection.proto`);
 
 interface EchoRequest {
   message: string;
@@ -56,12 +54,41 @@ const EchoClient = grpc.loadPackageDefinition(echoPackage).perpmesh as unknown a
 };
 const EchoService = EchoClient.runtimetest.v1.EchoService;
 const HealthClient = grpc.makeGenericClientConstructor(healthServiceDefinition, 'Health') as unknown as Ctor;
-const reflectionPackage = protoLoader.loadSync(REFLECTION_PROTO, { defaults: true });
-const ReflectionClient = (
-  grpc.loadPackageDefinition(reflectionPackage).grpc as unknown as {
-    reflection: { v1: { ServerReflection: Ctor } };
+const reflectionClient = (version: 'v1' | 'v1alpha') =>
+  (
+    grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto(version), { defaults: true }))
+      .grpc as unknown as {
+      reflection: Record<string, { ServerReflection: Ctor }>;
+    }
+  ).reflection[version]?.ServerReflection as Ctor;
+const ReflectionClient = reflectionClient('v1');
+const ReflectionV1AlphaClient = reflectionClient('v1alpha');
+
+/** One request on a ServerReflectionInfo stream of `Client`; its one answer. */
+async function reflect(
+  Client: Ctor,
+  address: string,
+  request: Record<string, string>,
+  metadata: grpc.Metadata,
+): Promise<Record<string, unknown>> {
+  const client = new Client(address, grpc.credentials.createInsecure());
+  try {
+    const call = (
+      client as unknown as {
+        serverReflectionInfo(m: grpc.Metadata): grpc.ClientDuplexStream<unknown, unknown>;
+      }
+    ).serverReflectionInfo(metadata);
+    const response = new Promise<Record<string, unknown>>((resolve, reject) => {
+      call.once('data', (data) => resolve(data as Record<string, unknown>));
+      call.once('error', reject);
+    });
+    call.write(request);
+    call.end();
+    return await response;
+  } finally {
+    client.close();
   }
-).reflection.v1.ServerReflection;
+}
 
 function captureLogger() {
   const lines: Array<Record<string, unknown>> = [];
@@ -288,39 +315,30 @@ describe('startGrpcServer with a token', () => {
     }
   });
 
-  test('reflection lists the services (with the token) and describes them', async () => {
-    const reflect = async (request: Record<string, string>, metadata: grpc.Metadata) => {
-      const client = new ReflectionClient(server.address, grpc.credentials.createInsecure());
-      try {
-        const call = (
-          client as unknown as {
-            serverReflectionInfo(m: grpc.Metadata): grpc.ClientDuplexStream<unknown, unknown>;
-          }
-        ).serverReflectionInfo(metadata);
-        const response = new Promise<Record<string, unknown>>((resolve, reject) => {
-          call.once('data', (data) => resolve(data as Record<string, unknown>));
-          call.once('error', reject);
-        });
-        call.write(request);
-        call.end();
-        return await response;
-      } finally {
-        client.close();
-      }
-    };
-    await rejectsWith(reflect({ listServices: '*' }, new grpc.Metadata()), grpc.status.UNAUTHENTICATED);
-
-    const listed = await reflect({ listServices: '*' }, bearerMetadata(token));
-    const names = (listed.listServicesResponse as { service: Array<{ name: string }> }).service.map(
-      (s) => s.name,
+  test('reflection lists the services (with the token) and describes them, v1 and v1alpha', async () => {
+    await rejectsWith(
+      reflect(ReflectionClient, server.address, { listServices: '*' }, new grpc.Metadata()),
+      grpc.status.UNAUTHENTICATED,
     );
-    assert.ok(names.includes(ECHO_SERVICE), names.join(', '));
-    assert.ok(names.includes(HEALTH_SERVICE_NAME), names.join(', '));
+    for (const Client of [ReflectionClient, ReflectionV1AlphaClient]) {
+      const listed = await reflect(Client, server.address, { listServices: '*' }, bearerMetadata(token));
+      const names = (listed.listServicesResponse as { service: Array<{ name: string }> }).service.map(
+        (s) => s.name,
+      );
+      assert.ok(names.includes(ECHO_SERVICE), names.join(', '));
+      assert.ok(names.includes(HEALTH_SERVICE_NAME), names.join(', '));
 
-    const described = await reflect({ fileContainingSymbol: ECHO_SERVICE }, bearerMetadata(token));
-    const files = (described.fileDescriptorResponse as { fileDescriptorProto: Buffer[] }).fileDescriptorProto;
-    assert.ok(files.length > 0);
-    assert.ok(Buffer.concat(files).includes('EchoStream'));
+      const described = await reflect(
+        Client,
+        server.address,
+        { fileContainingSymbol: ECHO_SERVICE },
+        bearerMetadata(token),
+      );
+      const files = (described.fileDescriptorResponse as { fileDescriptorProto: Buffer[] })
+        .fileDescriptorProto;
+      assert.ok(files.length > 0);
+      assert.ok(Buffer.concat(files).includes('EchoStream'));
+    }
   });
 });
 
@@ -384,6 +402,59 @@ describe('startGrpcServer bind failure', () => {
       await assert.rejects(startGrpcServer({ ...options, port: first.port }), /No address added|EADDRINUSE/);
     } finally {
       await first.close(1_000);
+    }
+  });
+});
+
+describe('startGrpcServer reflection, built on the first call', () => {
+  const echoService = () => ({
+    definition: EchoService.service,
+    implementation: {
+      echo: grpcHandlers().unary<EchoRequest, EchoResponse>((r) => ({ message: r.message, index: 0 })),
+      echoStream: grpcHandlers().serverStream<EchoStreamRequest, EchoResponse>(async function* () {}),
+    },
+  });
+
+  test('a missing proto file still fails the start, naming the file', async () => {
+    const { logger } = captureLogger();
+    await assert.rejects(
+      startGrpcServer({
+        host: '127.0.0.1',
+        port: 0,
+        services: [echoService()],
+        protoFiles: ['perpmesh/v1/no-such.proto'],
+        includeDirs: [dirname(ECHO_PROTO)],
+        logger,
+        health: new HealthRegistry(),
+      }),
+      /proto file\(s\) perpmesh\/v1\/no-such\.proto not found/,
+    );
+  });
+
+  test('two servers of one process each describe their own protos', async () => {
+    const { logger } = captureLogger();
+    const start = (protoFiles: string[]) =>
+      startGrpcServer({
+        host: '127.0.0.1',
+        port: 0,
+        services: [echoService()],
+        protoFiles,
+        logger,
+        health: new HealthRegistry(),
+      });
+    const withEcho = await start([ECHO_PROTO]);
+    const healthOnly = await start([]);
+    try {
+      const names = async (address: string) =>
+        (
+          (await reflect(ReflectionClient, address, { listServices: '*' }, new grpc.Metadata()))
+            .listServicesResponse as { service: Array<{ name: string }> }
+        ).service.map((s) => s.name);
+      assert.deepEqual((await names(withEcho.address)).sort(), [ECHO_SERVICE, HEALTH_SERVICE_NAME].sort());
+      assert.deepEqual(await names(healthOnly.address), [HEALTH_SERVICE_NAME]);
+    } finally {
+      await withEcho.close(1_000);
+      await healthOnly.close(1_000);
     }
   });
 });

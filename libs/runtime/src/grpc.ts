@@ -11,8 +11,6 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { ERROR_CODES, isErrorCode, PerpmeshError, ValidationError } from '@perpmesh/core';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { bearerToken } from './bearer.js';
@@ -20,6 +18,7 @@ import type { TlsSection } from './config-schemas.js';
 import type { HealthRegistry } from './health.js';
 import { grpcServerCredentials, listenerExposureProblem, serverUsesTls } from './listeners.js';
 import type { Logger } from './logger.js';
+import { addLazyReflection } from './reflection.js';
 import type { Secret } from './secret.js';
 
 const Status = grpc.status;
@@ -405,14 +404,22 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const unsubscribe = options.health.onReadinessChange((report) => setServing(report.ready));
   healthImpl.addToServer(server);
 
-  // Reflection over the service protos plus health, so `grpcurl list` shows both.
+  // Reflection over the service protos plus health, so `grpcurl list` shows both; the protos
+  // are parsed on the first reflection call (reflection.ts says why).
   const healthIncludeDir = dirname(dirname(dirname(healthProtoPath)));
-  const packageDefinition = protoLoader.loadSync([...options.protoFiles, 'health/v1/health.proto'], {
-    includeDirs: [...(options.includeDirs ?? []), healthIncludeDir],
-  });
-  new ReflectionService(packageDefinition as ConstructorParameters<typeof ReflectionService>[0]).addToServer(
-    server,
-  );
+  try {
+    addLazyReflection(
+      server,
+      {
+        protoFiles: [...options.protoFiles, 'health/v1/health.proto'],
+        includeDirs: [...(options.includeDirs ?? []), healthIncludeDir],
+      },
+      logger,
+    );
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
 
   const bindHost = host.includes(':') ? `[${host}]` : host;
   let port: number;

@@ -5,7 +5,7 @@
  * twice, or overwrite a newer projection.
  */
 import { withTimeout } from '@perpmesh/core';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_KEY_PREFIX, type StateKeys, stateKeys } from './keys.js';
 import {
   IDEMPOTENCY_CLAIM_LUA,
@@ -146,6 +146,8 @@ export class RedisStateStore implements StateStore {
       stringNumbers: true,
       ...(options.db === undefined ? {} : { db: options.db }),
     };
+    // Loaded here, not at import: a process on the embedded store never loads ioredis (start-up).
+    const { Redis } = await import('ioredis');
     const client = new Redis(url, redisOptions);
     // Connection errors reach callers through the commands that fail (StateStoreBackendError);
     // without a listener ioredis would also print each reconnect failure on its own.

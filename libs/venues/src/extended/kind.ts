@@ -4,7 +4,6 @@
  * a local emulator; without them, the venue's mainnet or (`testnet`) Sepolia URLs.
  */
 import { type InstrumentId, ValidationError } from '@perpmesh/core';
-import { StarkSigner } from '@perpmesh/signing';
 import type { OpenedVenue, VenueKindDefinition, VenueOpenContext } from '../factories.js';
 import { PUBLIC_ACCOUNT, type VenuePort } from '../port.js';
 import { EXTENDED_KIND, type ExtendedVenueConfig, extendedVenueConfigSchema } from './config.js';
@@ -42,6 +41,8 @@ async function open(context: VenueOpenContext<ExtendedVenueConfig>): Promise<Ope
     };
   }
   const ports: VenuePort[] = [];
+  // Imported here: a start without an Extended account never loads the signers.
+  const { StarkSigner } = await import('@perpmesh/signing');
   try {
     for (const account of context.accounts) {
       const accountConfig = config.accounts[account.account];

@@ -31,18 +31,16 @@ import {
   type EpochMs,
   errorText,
   type InstrumentId,
+  lazyModule,
   ValidationError,
   type VenueId,
   type VenueOrderId,
 } from '@perpmesh/core';
-import {
-  type ExtendedChainId,
-  type ExtendedMarketL2Config,
-  extendedSelfTest,
-  type StarkSigner,
-  settlementBody,
-  signOrderSettlement,
-  type VectorCaseResult,
+import type {
+  ExtendedChainId,
+  ExtendedMarketL2Config,
+  StarkSigner,
+  VectorCaseResult,
 } from '@perpmesh/signing';
 import { RequestBudget, type RequestBudgetOptions } from '../ccxt/budget.js';
 import { payloadText } from '../ccxt/payload.js';
@@ -87,7 +85,7 @@ import {
   payloadRows,
   zeroBalance,
 } from './parse.js';
-import { extendedStreamAttempt } from './ws.js';
+import { extendedStreamAttempt, loadExtendedWebSocket } from './ws.js';
 
 /** Extended's limit: 1,000 requests a minute per account (VENUES.md). */
 export const EXTENDED_REQUEST_BUDGET: RequestBudgetOptions = {
@@ -155,10 +153,13 @@ export interface ExtendedVenuePortOptions {
   readonly streamBackoff?: { initialDelayMs: number; maxDelayMs: number };
 }
 
+/** The signers, loaded by `open()` (a start without an Extended venue never loads them). */
+const signing = lazyModule('@perpmesh/signing', () => import('@perpmesh/signing'));
+
 let processSelfTest: VectorCaseResult[] | undefined;
 /** The bundled vectors run once per process (about half a second). */
 function bundledSelfTest(): VectorCaseResult[] {
-  processSelfTest ??= extendedSelfTest();
+  processSelfTest ??= signing.get().extendedSelfTest();
   return processSelfTest;
 }
 
@@ -255,6 +256,7 @@ export class ExtendedVenuePort implements VenuePort {
    */
   static async open(options: ExtendedVenuePortOptions): Promise<ExtendedVenuePort> {
     if (options.instruments.length === 0) throw new ValidationError('instruments', 'must list at least one');
+    await Promise.all([signing.load(), loadExtendedWebSocket()]);
     const port = new ExtendedVenuePort(options);
     if (port.#trading) port.#runSelfTest();
     try {
@@ -728,7 +730,7 @@ export class ExtendedVenuePort implements VenuePort {
     const nonce = settlementNonce(request.clientOrderId);
     const expiryEpochMillis = Date.now() + ORDER_LIFETIME_MS;
     const fee = market.takerFeeRate;
-    const settlement = signOrderSettlement(
+    const settlement = signing.get().signOrderSettlement(
       {
         chainId: this.#o.chainId,
         market: l2Config,
@@ -756,7 +758,7 @@ export class ExtendedVenuePort implements VenuePort {
       postOnly: request.timeInForce === 'post_only',
       reduceOnly: request.reduceOnly,
       selfTradeProtectionLevel: 'ACCOUNT',
-      settlement: settlementBody(settlement),
+      settlement: signing.get().settlementBody(settlement),
     };
     const data = payloadObject(
       await this.#call({ method: 'POST', path: 'user/order', private: true, body, kind: 'create' }),

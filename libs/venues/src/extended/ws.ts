@@ -4,11 +4,17 @@
  * per-connection `seq` that counts up by one. A gap in `seq` means a lost frame: the
  * attempt ends and the stream re-subscribes (a book starts again from a new snapshot).
  */
-import { errorText } from '@perpmesh/core';
-import WebSocket from 'ws';
+import { errorText, lazyModule } from '@perpmesh/core';
 import type { StreamAttempt, StreamAttemptSink } from '../shared/reconnecting-stream.js';
 import { EXTENDED_USER_AGENT } from './http.js';
 import type { PayloadRow } from './parse.js';
+
+/** `ws`, loaded by the port's `open()` (a start without an Extended venue never loads it). */
+const ws = lazyModule('ws', () => import('ws'));
+
+export async function loadExtendedWebSocket(): Promise<void> {
+  await ws.load();
+}
 
 export function extendedStreamAttempt(
   url: string,
@@ -17,7 +23,7 @@ export function extendedStreamAttempt(
 ): StreamAttempt {
   const headers: Record<string, string> = { 'User-Agent': EXTENDED_USER_AGENT };
   if (apiKey !== undefined) headers['X-Api-Key'] = apiKey;
-  const socket = new WebSocket(url, { headers, handshakeTimeout: 10_000 });
+  const socket = new (ws.get().default)(url, { headers, handshakeTimeout: 10_000 });
   let lastSeq: number | undefined;
   let over = false;
   const end = (why: string, error?: Error) => {

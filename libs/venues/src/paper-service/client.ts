@@ -33,6 +33,7 @@ import {
   type PaperVenueServiceCancelOrderResponse,
   PaperVenueServiceClient,
   type PaperVenueServiceCreateOrderResponse,
+  type PaperVenueServiceCreateOrdersResponse,
   type PaperVenueServiceFetchBalancesResponse,
   type PaperVenueServiceFetchFillsResponse,
   type PaperVenueServiceFetchFundingPaymentsResponse,
@@ -52,6 +53,7 @@ import type { AccountId, ClientOrderId, Decimal, EpochMs, InstrumentId, VenueId 
 import { errorText, ValidationError } from '@perpmesh/core';
 import { VenueDisconnectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type {
+  BatchOrderOutcome,
   BookSnapshot,
   CancelOptions,
   FundingInfo,
@@ -94,7 +96,7 @@ import {
   readinessFromWire,
   userStreamEventFromWire,
 } from './mapping.js';
-import { type CallKind, errorFromStatus } from './status.js';
+import { type CallKind, errorFromCallError, errorFromStatus } from './status.js';
 
 /** The generated gRPC client of the PaperVenueService. */
 type PaperVenueServiceGrpcClient = InstanceType<typeof PaperVenueServiceClient>;
@@ -324,6 +326,8 @@ export class PaperVenueClient implements VenuePort {
     options?: CancelOptions,
   ) => Promise<void>;
   readonly scheduleCancelAll?: (afterMs: number, options?: CancelOptions) => Promise<void>;
+  /** Present when the venue has a batch call (`capabilities.maxBatchOrders`). */
+  readonly createOrders?: (requests: readonly PlaceOrderRequest[]) => Promise<BatchOrderOutcome[]>;
 
   readonly #caller: Caller;
   readonly #options: ResolvedOptions;
@@ -402,6 +406,9 @@ export class PaperVenueClient implements VenuePort {
     }
     if (hello.capabilities.scheduleCancelAll) {
       this.scheduleCancelAll = (afterMs, options) => this.#scheduleCancelAll(afterMs, options);
+    }
+    if ((hello.capabilities.maxBatchOrders ?? 0) > 0) {
+      this.createOrders = (requests) => this.#createOrders(requests);
     }
     if (options.readinessPollMs > 0) this.#schedulePoll();
   }
@@ -541,6 +548,46 @@ export class PaperVenueClient implements VenuePort {
         ),
       (r: PaperVenueServiceCreateOrderResponse) =>
         orderFromWire(requireOrder(r.order, request.clientOrderId), 'order'),
+    );
+  }
+
+  /**
+   * The venue's batch call (CreateOrders): one outcome per request, in order; each order's
+   * error is the one `createOrder` would have thrown for it alone. A failure of the whole call
+   * (including a lost answer: every order then unknown) rejects, as for one order.
+   */
+  #createOrders(requests: readonly PlaceOrderRequest[]): Promise<BatchOrderOutcome[]> {
+    const context = {
+      venue: this.venue,
+      address: this.address,
+      method: 'CreateOrders',
+      kind: 'write',
+    } as const;
+    return this.#unary(
+      'CreateOrders',
+      'write',
+      (md, o, cb) =>
+        this.#client().createOrders(
+          { ...this.#target(), apiKeyId: this.apiKeyId, orders: requests.map(placeOrderToWireRequest) },
+          md,
+          o,
+          cb,
+        ),
+      (r: PaperVenueServiceCreateOrdersResponse): BatchOrderOutcome[] => {
+        if (r.outcomes.length !== requests.length) {
+          throw new ValidationError(
+            'outcomes',
+            `${r.outcomes.length} outcomes for ${requests.length} orders`,
+          );
+        }
+        return r.outcomes.map(({ outcome }, n): BatchOrderOutcome => {
+          if (outcome?.$case === 'order')
+            return { ok: true, order: orderFromWire(outcome.value, `outcomes[${n}].order`) };
+          if (outcome?.$case === 'error')
+            return { ok: false, error: errorFromCallError(outcome.value, context) };
+          throw new ValidationError(`outcomes[${n}]`, 'has neither an order nor an error');
+        });
+      },
     );
   }
 
@@ -743,6 +790,11 @@ export class PaperVenueClient implements VenuePort {
     this.#link = { component: LINK_COMPONENT, ready, reason };
     if (changed) this.#onReadinessChange?.(this.#link);
   }
+}
+
+/** A batch's order on the wire: the order fields only (the batch names venue, account and key). */
+function placeOrderToWireRequest(request: PlaceOrderRequest) {
+  return { venue: '', account: '', apiKeyId: '', ...placeOrderToWire(request) };
 }
 
 function requireOrder<T>(order: T | undefined, clientOrderId: ClientOrderId | undefined): T {

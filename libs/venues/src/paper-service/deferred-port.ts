@@ -16,6 +16,7 @@ import type { AccountId, Decimal, EpochMs, InstrumentId, VenueId } from '@perpme
 import { backoffDelayMs, errorText } from '@perpmesh/core';
 import { RateLimitedError, VenueDisconnectedError, VenueUnknownOutcomeError } from '../errors.js';
 import type {
+  BatchOrderOutcome,
   BookSnapshot,
   CancelOptions,
   FundingInfo,
@@ -146,6 +147,11 @@ export class DeferredVenuePort implements VenuePort {
     return inner?.scheduleCancelAll
       ? (afterMs, options) => inner.scheduleCancelAll!(afterMs, options)
       : undefined;
+  }
+
+  get createOrders(): ((requests: readonly PlaceOrderRequest[]) => Promise<BatchOrderOutcome[]>) | undefined {
+    const inner = this.#inner;
+    return inner?.createOrders ? (requests) => inner.createOrders!(requests) : undefined;
   }
 
   loadMarkets(): Promise<VenueMarket[]> {

@@ -564,6 +564,7 @@ export function capabilitiesToWire(c: VenueCapabilities): WireCapabilities {
     scheduleCancelAllMinMs: c.scheduleCancelAllMinMs ?? 0,
     venueFills: c.venueFills ?? false,
     strictNonceOrder: c.strictNonceOrder ?? false,
+    maxBatchOrders: c.maxBatchOrders ?? 0,
   };
 }
 
@@ -582,5 +583,7 @@ export function capabilitiesFromWire(w: PaperVenueServiceGetCapabilitiesResponse
     scheduleCancelAllMinMs: c.scheduleCancelAllMinMs,
     venueFills: c.venueFills,
     strictNonceOrder: c.strictNonceOrder,
+    // 0 on the wire: no batch call (absent on the port).
+    ...(c.maxBatchOrders > 0 ? { maxBatchOrders: c.maxBatchOrders } : {}),
   };
 }

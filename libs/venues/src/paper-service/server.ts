@@ -29,6 +29,7 @@ import type {
   PaperVenueServiceCancelAllOrdersRequest,
   PaperVenueServiceCancelOrderRequest,
   PaperVenueServiceCreateOrderRequest,
+  PaperVenueServiceCreateOrdersRequest,
   PaperVenueServiceFetchFillsRequest,
   PaperVenueServiceFetchFundingPaymentsRequest,
   PaperVenueServiceFetchFundingRequest,
@@ -44,7 +45,15 @@ import type {
 } from '@perpmesh/contracts';
 import type { AccountId, VenueId } from '@perpmesh/core';
 import { parsePositiveDecimal, ValidationError } from '@perpmesh/core';
-import type { MarketEvent, Subscription, UserStreamEvent, VenueOrder, VenuePort } from '../port.js';
+import type {
+  BatchOrderOutcome,
+  MarketEvent,
+  PlaceOrderRequest,
+  Subscription,
+  UserStreamEvent,
+  VenueOrder,
+  VenuePort,
+} from '../port.js';
 import { PUBLIC_ACCOUNT } from '../port.js';
 import {
   balanceToWire,
@@ -66,7 +75,7 @@ import {
   requireText,
   userStreamEventToWire,
 } from './mapping.js';
-import { errorToStatus, RemoteStatusError } from './status.js';
+import { type ErrorToStatusOptions, errorToCallError, errorToStatus, RemoteStatusError } from './status.js';
 
 /**
  * Finds the port serving `(venue, account)`; undefined when this server has none.
@@ -87,6 +96,9 @@ export interface PaperVenueGrpcServiceOptions {
 }
 
 export const DEFAULT_MAX_QUEUED_STREAM_MESSAGES = 10_000;
+
+/** One order of a CreateOrders request: parsed, or refused before the venue. */
+type ParsedBatchOrder = { ok: true; request: PlaceOrderRequest } | { ok: false; error: unknown };
 
 interface Target {
   venue: string;
@@ -110,12 +122,14 @@ export function paperVenueGrpcService(
     },
     { once: true },
   );
-  const toStatus = (err: unknown, method: string) =>
-    errorToStatus(err, {
-      method,
-      newRef: randomUUID,
-      ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
-    });
+  const statusOptions = (method: string): ErrorToStatusOptions => ({
+    method,
+    newRef: randomUUID,
+    ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
+  });
+  const toStatus = (err: unknown, method: string) => errorToStatus(err, statusOptions(method));
+  // One order's error in a CreateOrders answer: what CreateOrder would have answered for it.
+  const toCallError = (err: unknown, method: string) => errorToCallError(err, statusOptions(method));
 
   function portFor(target: Target): VenuePort {
     const venue = requireText(target.venue, 'venue');
@@ -327,6 +341,44 @@ export function paperVenueGrpcService(
       parse: (req: PaperVenueServiceCreateOrderRequest) => placeOrderFromWire(req),
       call: (port, request) => port.createOrder(request),
       toWire: (order) => ({ order: orderToWire(order) }),
+    }),
+
+    createOrders: unary('CreateOrders', {
+      // An order that does not parse is refused on its own (as CreateOrder would refuse it);
+      // the others go to the venue.
+      parse: (req: PaperVenueServiceCreateOrdersRequest) =>
+        req.orders.map((order, n): ParsedBatchOrder => {
+          try {
+            for (const field of ['venue', 'account', 'apiKeyId'] as const) {
+              if (order[field] !== '' && order[field] !== req[field]) {
+                throw new ValidationError(
+                  `orders[${n}].${field}`,
+                  `must be empty or the batch's ${JSON.stringify(req[field])}, got ${JSON.stringify(order[field])}`,
+                );
+              }
+            }
+            return { ok: true, request: placeOrderFromWire(order) };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        }),
+      call: async (port, parsed) => {
+        if (!port.createOrders) throw unsupported(port, 'batch call (createOrders)');
+        const requests = parsed.flatMap((p) => (p.ok ? [p.request] : []));
+        const placed = requests.length === 0 ? [] : await port.createOrders(requests);
+        if (placed.length !== requests.length) {
+          throw new Error(`the venue port answered ${placed.length} outcomes for ${requests.length} orders`);
+        }
+        let next = 0;
+        return parsed.map((p): BatchOrderOutcome => (p.ok ? (placed[next++] as BatchOrderOutcome) : p));
+      },
+      toWire: (outcomes) => ({
+        outcomes: outcomes.map((o) => ({
+          outcome: o.ok
+            ? { $case: 'order' as const, value: orderToWire(o.order) }
+            : { $case: 'error' as const, value: toCallError(o.error, 'CreateOrders') },
+        })),
+      }),
     }),
 
     cancelOrder: unary('CancelOrder', {

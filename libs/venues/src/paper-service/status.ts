@@ -9,6 +9,7 @@
  * an UNAVAILABLE without it is our connection, one with it is the venue's own.
  */
 import { Metadata, type ServiceError, type StatusObject, status } from '@grpc/grpc-js';
+import type { VenueCallError } from '@perpmesh/contracts';
 import { PerpmeshError, ValidationError } from '@perpmesh/core';
 import {
   InsufficientMarginError,
@@ -100,6 +101,19 @@ export function errorToStatus(err: unknown, options: ErrorToStatusOptions): Stat
   const ref = options.newRef();
   options.onInternalError?.(err, { method: options.method, ref });
   return { code: status.INTERNAL, details: `internal error in ${options.method} (ref ${ref})`, metadata };
+}
+
+/**
+ * Server side, for answers that carry several outcomes (CreateOrders): an item's error as
+ * data, i.e. the status and trailers `errorToStatus` gives it as a call of its own.
+ */
+export function errorToCallError(err: unknown, options: ErrorToStatusOptions): VenueCallError {
+  const { code, details, metadata } = errorToStatus(err, options);
+  const trailers: Record<string, Buffer> = {};
+  for (const [key, value] of Object.entries(metadata?.getMap() ?? {})) {
+    trailers[key] = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  }
+  return { code, details, trailers };
 }
 
 // ---- client side -------------------------------------------------------------------------------
@@ -217,4 +231,19 @@ export function errorFromStatus(err: ServiceError, ctx: StatusContext): Error {
     });
   }
   return new VenueDisconnectedError(ctx.venue, summary, { cause: err });
+}
+
+/** Client side: an item's error in a multi-outcome answer (`errorToCallError`) → the VenuePort error. */
+export function errorFromCallError(wire: VenueCallError, ctx: StatusContext): Error {
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(wire.trailers)) {
+    if (key.endsWith('-bin')) metadata.set(key, value);
+    else metadata.set(key, value.toString('utf8'));
+  }
+  const err = Object.assign(new Error(wire.details), {
+    code: wire.code as status,
+    details: wire.details,
+    metadata,
+  }) as ServiceError;
+  return errorFromStatus(err, ctx);
 }

@@ -19,6 +19,7 @@ export {
   type PaperVenueHubStatus,
 } from './hub.js';
 export { paperVenueKind } from './kind.js';
+export { PAPER_MAX_BATCH_ORDERS } from './parse.js';
 export { SimulatedVenue } from './port.js';
 export {
   DEFAULT_API_KEY_ID,

@@ -54,6 +54,12 @@ export function marketFromSim(spec: InstrumentSpec, config: VenueConfig): VenueM
   };
 }
 
+/**
+ * Orders one `createOrders` call of a paper venue takes (Lighter's `sendTxBatch` limit, which
+ * paper-lighter models).
+ */
+export const PAPER_MAX_BATCH_ORDERS = 50;
+
 export function capabilitiesFromSim(config: VenueConfig): VenueCapabilities {
   return {
     nonces: config.requireIncreasingNonce,
@@ -68,6 +74,7 @@ export function capabilitiesFromSim(config: VenueConfig): VenueCapabilities {
     venueFills: true,
     // The sim refuses a nonce not above the key's last one.
     strictNonceOrder: config.requireIncreasingNonce,
+    maxBatchOrders: PAPER_MAX_BATCH_ORDERS,
   };
 }
 

@@ -19,9 +19,21 @@ import {
   ValidationError,
   type VenueId,
 } from '@perpmesh/core';
-import type { OrderView, PlaceOrderResult, Reject, VenueConfig } from '@perpmesh/sim';
-import { publicAccessError, VenueDisconnectedError, VenueOrderNotFoundError } from '../errors.js';
 import type {
+  OrderView,
+  PlaceOrderResult,
+  Reject,
+  PlaceOrderRequest as SimPlaceOrder,
+  VenueConfig,
+} from '@perpmesh/sim';
+import {
+  publicAccessError,
+  VenueDisconnectedError,
+  VenueNotSentError,
+  VenueOrderNotFoundError,
+} from '../errors.js';
+import type {
+  BatchOrderOutcome,
   BookSnapshot,
   CancelOptions,
   FundingInfo,
@@ -54,6 +66,7 @@ import {
   fundingPaymentFromSim,
   marketFromSim,
   orderFromSim,
+  PAPER_MAX_BATCH_ORDERS,
   positionFromSim,
   tradeFromSim,
   userEventFromSim,
@@ -214,26 +227,94 @@ export class SimulatedVenue implements VenuePort {
   async createOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
     this.#assertOpen();
     this.#assertAccount('createOrder');
+    const order = this.#simOrder(request);
+    const result = this.#hub.command(this.venue, (exchange) => exchange.placeOrder(order));
+    this.#notePlaced(order, result);
+    if (!result.ok) throw errorFromReject(this.venue, result.reject);
+    return orderFromSim(result.order);
+  }
+
+  /**
+   * Up to `PAPER_MAX_BATCH_ORDERS` orders in ONE venue command, in the order given (as
+   * Lighter's `sendTxBatch`): a request this port refuses before the venue (a bad client
+   * order id, instrument or nonce) gets that error and is not sent; the venue takes the
+   * others in order and stops at its first refusal: the orders before it are placed, the
+   * refused one gets its error as `createOrder` would throw it, the ones after it
+   * `VenueNotSentError` (nothing done). The command is atomic: no other command or market
+   * step runs between the orders of a batch.
+   */
+  async createOrders(requests: readonly PlaceOrderRequest[]): Promise<BatchOrderOutcome[]> {
+    this.#assertOpen();
+    this.#assertAccount('createOrders');
+    if (!Array.isArray(requests)) throw new ValidationError('requests', 'must be a list of orders');
+    if (requests.length > PAPER_MAX_BATCH_ORDERS) {
+      throw new ValidationError(
+        'requests',
+        `${this.venue} takes at most ${PAPER_MAX_BATCH_ORDERS} orders in a batch, got ${requests.length}`,
+      );
+    }
+    const outcomes: (BatchOrderOutcome | undefined)[] = requests.map(() => undefined);
+    const sent: { index: number; order: SimPlaceOrder }[] = [];
+    for (const [index, request] of requests.entries()) {
+      try {
+        sent.push({ index, order: this.#simOrder(request) });
+      } catch (error) {
+        outcomes[index] = { ok: false, error };
+      }
+    }
+    const results = this.#hub.command(this.venue, (exchange) => {
+      const taken: PlaceOrderResult[] = [];
+      for (const { order } of sent) {
+        const result = exchange.placeOrder(order);
+        taken.push(result);
+        if (!result.ok) break;
+      }
+      return taken;
+    });
+    for (const [n, { index, order }] of sent.entries()) {
+      const result = results[n];
+      if (result === undefined) {
+        const refused = results[results.length - 1] as Extract<PlaceOrderResult, { ok: false }>;
+        outcomes[index] = {
+          ok: false,
+          error: new VenueNotSentError(
+            this.venue,
+            `not looked at: order ${results.length} of its batch was refused before it (${refused.reject.message})`,
+          ),
+        };
+        continue;
+      }
+      this.#notePlaced(order, result);
+      outcomes[index] = result.ok
+        ? { ok: true, order: orderFromSim(result.order) }
+        : { ok: false, error: errorFromReject(this.venue, result.reject) };
+    }
+    return outcomes as BatchOrderOutcome[];
+  }
+
+  /** The sim's order for a request, after the checks the sim does not make (see the module comment). */
+  #simOrder(request: PlaceOrderRequest): SimPlaceOrder {
     const clientOrderId = parseClientOrderId(request.clientOrderId, 'clientOrderId');
     this.#instrument(request.instrument, 'instrument');
     const nonce = this.#orderNonce(request.nonce);
-    const result: PlaceOrderResult = this.#hub.command(this.venue, (exchange) =>
-      exchange.placeOrder({
-        accountId: this.account,
-        instrumentId: request.instrument,
-        side: request.side,
-        type: request.type,
-        timeInForce: request.timeInForce,
-        ...(request.price === undefined ? {} : { price: request.price }),
-        size: request.size,
-        reduceOnly: request.reduceOnly,
-        clientOrderId,
-        ...(nonce === undefined ? {} : { apiKey: this.apiKeyId, nonce }),
-      }),
-    );
-    if (nonce !== undefined) this.#noteNonce(this.apiKeyId, nonce, result.ok ? undefined : result.reject);
-    if (!result.ok) throw errorFromReject(this.venue, result.reject);
-    return orderFromSim(result.order);
+    return {
+      accountId: this.account,
+      instrumentId: request.instrument,
+      side: request.side,
+      type: request.type,
+      timeInForce: request.timeInForce,
+      ...(request.price === undefined ? {} : { price: request.price }),
+      size: request.size,
+      reduceOnly: request.reduceOnly,
+      clientOrderId,
+      ...(nonce === undefined ? {} : { apiKey: this.apiKeyId, nonce }),
+    };
+  }
+
+  #notePlaced(order: SimPlaceOrder, result: PlaceOrderResult): void {
+    if (order.nonce !== undefined) {
+      this.#noteNonce(this.apiKeyId, order.nonce, result.ok ? undefined : result.reject);
+    }
   }
 
   async cancelOrder(ref: OrderRef, options: CancelOptions = {}): Promise<VenueOrder> {

@@ -5,11 +5,13 @@ import { dec, OrderBook } from '@perpmesh/core';
 import {
   InsufficientMarginError,
   VenueDisconnectedError,
+  VenueNotSentError,
   VenueOrderNotFoundError,
   VenueRejectedError,
 } from '../errors.js';
-import type { MarketEvent, PlaceOrderRequest, UserStreamEvent } from '../port.js';
+import type { BatchOrderOutcome, MarketEvent, PlaceOrderRequest, UserStreamEvent } from '../port.js';
 import { PaperVenueHub } from './hub.js';
+import { PAPER_MAX_BATCH_ORDERS } from './parse.js';
 
 const START_MS = Date.UTC(2026, 0, 1, 0, 0, 0);
 const HOUR_MS = 3_600_000;
@@ -93,6 +95,8 @@ describe('SimulatedVenue: markets and market data', () => {
     assert.equal(lighter.capabilities.rejectsDuplicateClientOrderId, true);
     assert.equal(typeof lighter.fetchNextNonce, 'function');
     assert.equal(lighter.apiKeyId, 'k4');
+    assert.equal(paper.capabilities.maxBatchOrders, PAPER_MAX_BATCH_ORDERS);
+    assert.equal(lighter.capabilities.maxBatchOrders, PAPER_MAX_BATCH_ORDERS);
     hub.close();
   });
 
@@ -516,6 +520,124 @@ describe('SimulatedVenue: funding history, leverage, dead-man switch, venue-made
       history.map((f) => f.origin),
       ['order', 'liquidation'],
     );
+    hub.close();
+  });
+});
+
+describe('SimulatedVenue: createOrders (the batch call)', () => {
+  const errorOf = (outcome: BatchOrderOutcome | undefined): unknown => {
+    assert.ok(
+      outcome !== undefined && !outcome.ok,
+      `expected a refused outcome, got ${JSON.stringify(outcome)}`,
+    );
+    return outcome.error;
+  };
+  const orderOf = (outcome: BatchOrderOutcome | undefined) => {
+    assert.ok(outcome?.ok, `expected a placed order, got ${String(outcome && !outcome.ok && outcome.error)}`);
+    return outcome.order;
+  };
+  const resting = (price: string, nonce?: bigint) =>
+    order({
+      type: 'limit',
+      timeInForce: 'gtc',
+      price: dec(price),
+      size: dec('0.5'), // a notional above every paper venue's minimum
+      ...(nonce === undefined ? {} : { nonce }),
+    });
+
+  test('places every order of a batch, in order, one outcome each, as createOrder would', async () => {
+    const hub = makeHub();
+    const lighter = hub.venue('paper-lighter', 'alice', 'k4');
+    const requests = [resting('1000', 10n), resting('1001', 11n), order({ nonce: 12n })];
+    const outcomes = await lighter.createOrders(requests);
+    assert.equal(outcomes.length, 3);
+    const placed = outcomes.map(orderOf);
+    assert.deepEqual(
+      placed.map((o) => o.clientOrderId),
+      requests.map((r) => r.clientOrderId),
+    );
+    assert.deepEqual(
+      placed.map((o) => o.status),
+      ['accepted', 'accepted', 'filled'],
+    );
+    assert.equal(await lighter.fetchNextNonce!(), 13n);
+    assert.equal((await lighter.fetchOpenOrders(BTC)).length, 2);
+    hub.close();
+  });
+
+  test('stops at the first refusal: the orders before it placed, it refused with its reason, the rest not sent', async () => {
+    const hub = makeHub();
+    const lighter = hub.venue('paper-lighter', 'alice', 'k4');
+    await lighter.createOrder(order({ nonce: 20n }));
+    const before = resting('1000', 21n);
+    const stale = resting('1001', 20n); // nonce already used
+    const after = [resting('1002', 22n), resting('1003', 23n)];
+    const outcomes = await lighter.createOrders([before, stale, ...after]);
+    assert.equal(orderOf(outcomes[0]).status, 'accepted');
+    const refused = errorOf(outcomes[1]);
+    assert.ok(refused instanceof VenueRejectedError, String(refused));
+    assert.equal(refused.reason, 'nonce_too_low');
+    for (const outcome of outcomes.slice(2)) {
+      const notSent = errorOf(outcome);
+      assert.ok(notSent instanceof VenueNotSentError, String(notSent));
+      assert.match(notSent.message, /order 2 of its batch was refused/);
+    }
+    // Nothing of the orders after the refusal reached the venue; their nonces are still free.
+    const open = await lighter.fetchOpenOrders(BTC);
+    assert.deepEqual(
+      open.map((o) => o.clientOrderId),
+      [before.clientOrderId],
+    );
+    assert.equal(await lighter.fetchNextNonce!(), 22n);
+    const resent = await lighter.createOrders(after);
+    assert.deepEqual(
+      resent.map((o) => orderOf(o).status),
+      ['accepted', 'accepted'],
+    );
+    hub.close();
+  });
+
+  test('a request the port refuses before the venue gets its own error and the batch goes on without it', async () => {
+    const hub = makeHub();
+    const alice = hub.venue('paper', 'alice');
+    const outcomes = await alice.createOrders([
+      resting('1000'),
+      order({ instrument: 'DOGE-USDC-PERP' }),
+      order({ clientOrderId: 'not an id!' }),
+      resting('1001'),
+    ]);
+    assert.equal(orderOf(outcomes[0]).status, 'accepted');
+    assert.deepEqual(
+      [errorOf(outcomes[1]), errorOf(outcomes[2])].map((e) => (e as { field?: string }).field),
+      ['instrument', 'clientOrderId'],
+    );
+    assert.equal(orderOf(outcomes[3]).status, 'accepted');
+    hub.close();
+  });
+
+  test("a venue refusal other than the nonce is the order's own error class (insufficient margin)", async () => {
+    const hub = makeHub();
+    const poor = hub.venue('paper', 'poor');
+    const outcomes = await poor.createOrders([
+      order({ type: 'limit', timeInForce: 'gtc', price: dec('50000'), size: dec('1') }),
+      resting('1000'),
+    ]);
+    assert.ok(errorOf(outcomes[0]) instanceof InsufficientMarginError);
+    assert.ok(errorOf(outcomes[1]) instanceof VenueNotSentError);
+    assert.deepEqual(await poor.fetchOpenOrders(), []);
+    hub.close();
+  });
+
+  test('more orders than the limit, or a public port, is refused as a whole; an empty batch answers nothing', async () => {
+    const hub = makeHub();
+    const alice = hub.venue('paper', 'alice');
+    await assert.rejects(
+      alice.createOrders(Array.from({ length: PAPER_MAX_BATCH_ORDERS + 1 }, () => resting('1000'))),
+      { name: 'ValidationError', field: 'requests' },
+    );
+    assert.deepEqual(await alice.fetchOpenOrders(), []);
+    assert.deepEqual(await alice.createOrders([]), []);
+    await assert.rejects(hub.marketVenue('paper').createOrders([resting('1000')]), /createOrders/);
     hub.close();
   });
 });

@@ -261,6 +261,28 @@ export interface VenueCapabilities {
   venueFills: boolean;
   /** Nonces must arrive in order: a nonce below one already taken from the key is refused (Lighter). */
   strictNonceOrder: boolean;
+  /** CreateOrders takes at most this many orders; 0 = no batch call. */
+  maxBatchOrders: number;
+}
+
+/**
+ * A failed call's status as data, where one answer carries several outcomes
+ * (CreateOrders): what the call would have answered for that item alone.
+ */
+export interface VenueCallError {
+  /** The gRPC status code. */
+  code: number;
+  details: string;
+  /**
+   * The trailers of that answer (pm-venue-error, pm-venue, pm-venue-reason,
+   * pm-venue-retry-after-ms, pm-venue-message-bin, pm-field), values as bytes.
+   */
+  trailers: { [key: string]: Buffer };
+}
+
+export interface VenueCallError_TrailersEntry {
+  key: string;
+  value: Buffer;
 }
 
 export interface PaperVenueServiceLoadMarketsRequest {
@@ -394,6 +416,31 @@ export interface PaperVenueServiceCreateOrderRequest {
 
 export interface PaperVenueServiceCreateOrderResponse {
   order?: VenueOrder | undefined;
+}
+
+export interface PaperVenueServiceCreateOrdersRequest {
+  venue: string;
+  account: string;
+  /** Must be the account's API key id when not empty (the nonce counter key). */
+  apiKeyId: string;
+  /**
+   * In the order the venue takes them. Each order's venue, account and
+   * api_key_id are empty or the batch's own.
+   */
+  orders: PaperVenueServiceCreateOrderRequest[];
+}
+
+/**
+ * One order's outcome in a batch: placed, or the error CreateOrder would have
+ * answered for it alone.
+ */
+export interface PaperVenueServiceCreateOrdersOutcome {
+  outcome?: { $case: "order"; value: VenueOrder } | { $case: "error"; value: VenueCallError } | undefined;
+}
+
+export interface PaperVenueServiceCreateOrdersResponse {
+  /** One per order of the request, in its order. */
+  outcomes: PaperVenueServiceCreateOrdersOutcome[];
 }
 
 export interface PaperVenueServiceCancelOrderRequest {
@@ -2871,6 +2918,7 @@ function createBaseVenueCapabilities(): VenueCapabilities {
     scheduleCancelAllMinMs: 0,
     venueFills: false,
     strictNonceOrder: false,
+    maxBatchOrders: 0,
   };
 }
 
@@ -2911,6 +2959,9 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     }
     if (message.strictNonceOrder !== false) {
       writer.uint32(96).bool(message.strictNonceOrder);
+    }
+    if (message.maxBatchOrders !== 0) {
+      writer.uint32(104).int32(message.maxBatchOrders);
     }
     return writer;
   },
@@ -3024,6 +3075,14 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
             message.strictNonceOrder = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.maxBatchOrders = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3090,6 +3149,11 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
         : isSet(object.strict_nonce_order)
         ? globalThis.Boolean(object.strict_nonce_order)
         : false,
+      maxBatchOrders: isSet(object.maxBatchOrders)
+        ? globalThis.Number(object.maxBatchOrders)
+        : isSet(object.max_batch_orders)
+        ? globalThis.Number(object.max_batch_orders)
+        : 0,
     };
   },
 
@@ -3131,6 +3195,9 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     if (message.strictNonceOrder !== false) {
       obj.strictNonceOrder = message.strictNonceOrder;
     }
+    if (message.maxBatchOrders !== 0) {
+      obj.maxBatchOrders = Math.round(message.maxBatchOrders);
+    }
     return obj;
   },
 
@@ -3151,6 +3218,223 @@ export const VenueCapabilities: MessageFns<VenueCapabilities> = {
     message.scheduleCancelAllMinMs = object.scheduleCancelAllMinMs ?? 0;
     message.venueFills = object.venueFills ?? false;
     message.strictNonceOrder = object.strictNonceOrder ?? false;
+    message.maxBatchOrders = object.maxBatchOrders ?? 0;
+    return message;
+  },
+};
+
+function createBaseVenueCallError(): VenueCallError {
+  return { code: 0, details: "", trailers: {} };
+}
+
+export const VenueCallError: MessageFns<VenueCallError> = {
+  encode(message: VenueCallError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).int32(message.code);
+    }
+    if (message.details !== "") {
+      writer.uint32(18).string(message.details);
+    }
+    globalThis.Object.entries(message.trailers).forEach(([key, value]: [string, Buffer]) => {
+      VenueCallError_TrailersEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VenueCallError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVenueCallError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.details = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = VenueCallError_TrailersEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.trailers[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VenueCallError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      details: isSet(object.details) ? globalThis.String(object.details) : "",
+      trailers: isObject(object.trailers)
+        ? (globalThis.Object.entries(object.trailers) as [string, any][]).reduce(
+          (acc: { [key: string]: Buffer }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: Buffer.from(bytesFromBase64(value as string)),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: VenueCallError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.details !== "") {
+      obj.details = message.details;
+    }
+    if (message.trailers) {
+      const entries = globalThis.Object.entries(message.trailers) as [string, Buffer][];
+      if (entries.length > 0) {
+        obj.trailers = {};
+        entries.forEach(([k, v]) => {
+          obj.trailers[k] = base64FromBytes(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VenueCallError>): VenueCallError {
+    return VenueCallError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VenueCallError>): VenueCallError {
+    const message = createBaseVenueCallError();
+    message.code = object.code ?? 0;
+    message.details = object.details ?? "";
+    message.trailers = (globalThis.Object.entries(object.trailers ?? {}) as [string, Buffer][]).reduce(
+      (acc: { [key: string]: Buffer }, [key, value]: [string, Buffer]) => {
+        if (value !== undefined) {
+          acc[key] = value;
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseVenueCallError_TrailersEntry(): VenueCallError_TrailersEntry {
+  return { key: "", value: Buffer.alloc(0) };
+}
+
+export const VenueCallError_TrailersEntry: MessageFns<VenueCallError_TrailersEntry> = {
+  encode(message: VenueCallError_TrailersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VenueCallError_TrailersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVenueCallError_TrailersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VenueCallError_TrailersEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: VenueCallError_TrailersEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VenueCallError_TrailersEntry>): VenueCallError_TrailersEntry {
+    return VenueCallError_TrailersEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VenueCallError_TrailersEntry>): VenueCallError_TrailersEntry {
+    const message = createBaseVenueCallError_TrailersEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -5280,6 +5564,301 @@ export const PaperVenueServiceCreateOrderResponse: MessageFns<PaperVenueServiceC
   },
 };
 
+function createBasePaperVenueServiceCreateOrdersRequest(): PaperVenueServiceCreateOrdersRequest {
+  return { venue: "", account: "", apiKeyId: "", orders: [] };
+}
+
+export const PaperVenueServiceCreateOrdersRequest: MessageFns<PaperVenueServiceCreateOrdersRequest> = {
+  encode(message: PaperVenueServiceCreateOrdersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.venue !== "") {
+      writer.uint32(10).string(message.venue);
+    }
+    if (message.account !== "") {
+      writer.uint32(18).string(message.account);
+    }
+    if (message.apiKeyId !== "") {
+      writer.uint32(26).string(message.apiKeyId);
+    }
+    for (const v of message.orders) {
+      PaperVenueServiceCreateOrderRequest.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceCreateOrdersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaperVenueServiceCreateOrdersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.venue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.apiKeyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.orders.push(PaperVenueServiceCreateOrderRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaperVenueServiceCreateOrdersRequest {
+    return {
+      venue: isSet(object.venue) ? globalThis.String(object.venue) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+      apiKeyId: isSet(object.apiKeyId)
+        ? globalThis.String(object.apiKeyId)
+        : isSet(object.api_key_id)
+        ? globalThis.String(object.api_key_id)
+        : "",
+      orders: globalThis.Array.isArray(object?.orders)
+        ? object.orders.map((e: any) => PaperVenueServiceCreateOrderRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PaperVenueServiceCreateOrdersRequest): unknown {
+    const obj: any = {};
+    if (message.venue !== "") {
+      obj.venue = message.venue;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    if (message.apiKeyId !== "") {
+      obj.apiKeyId = message.apiKeyId;
+    }
+    if (message.orders?.length) {
+      obj.orders = message.orders.map((e) => PaperVenueServiceCreateOrderRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PaperVenueServiceCreateOrdersRequest>): PaperVenueServiceCreateOrdersRequest {
+    return PaperVenueServiceCreateOrdersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PaperVenueServiceCreateOrdersRequest>): PaperVenueServiceCreateOrdersRequest {
+    const message = createBasePaperVenueServiceCreateOrdersRequest();
+    message.venue = object.venue ?? "";
+    message.account = object.account ?? "";
+    message.apiKeyId = object.apiKeyId ?? "";
+    message.orders = object.orders?.map((e) => PaperVenueServiceCreateOrderRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePaperVenueServiceCreateOrdersOutcome(): PaperVenueServiceCreateOrdersOutcome {
+  return { outcome: undefined };
+}
+
+export const PaperVenueServiceCreateOrdersOutcome: MessageFns<PaperVenueServiceCreateOrdersOutcome> = {
+  encode(message: PaperVenueServiceCreateOrdersOutcome, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.outcome?.$case) {
+      case "order":
+        VenueOrder.encode(message.outcome.value, writer.uint32(10).fork()).join();
+        break;
+      case "error":
+        VenueCallError.encode(message.outcome.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceCreateOrdersOutcome {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaperVenueServiceCreateOrdersOutcome();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcome = { $case: "order", value: VenueOrder.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = { $case: "error", value: VenueCallError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaperVenueServiceCreateOrdersOutcome {
+    return {
+      outcome: isSet(object.order)
+        ? { $case: "order", value: VenueOrder.fromJSON(object.order) }
+        : isSet(object.error)
+        ? { $case: "error", value: VenueCallError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: PaperVenueServiceCreateOrdersOutcome): unknown {
+    const obj: any = {};
+    if (message.outcome?.$case === "order") {
+      obj.order = VenueOrder.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "error") {
+      obj.error = VenueCallError.toJSON(message.outcome.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PaperVenueServiceCreateOrdersOutcome>): PaperVenueServiceCreateOrdersOutcome {
+    return PaperVenueServiceCreateOrdersOutcome.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PaperVenueServiceCreateOrdersOutcome>): PaperVenueServiceCreateOrdersOutcome {
+    const message = createBasePaperVenueServiceCreateOrdersOutcome();
+    switch (object.outcome?.$case) {
+      case "order": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "order", value: VenueOrder.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "error", value: VenueCallError.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBasePaperVenueServiceCreateOrdersResponse(): PaperVenueServiceCreateOrdersResponse {
+  return { outcomes: [] };
+}
+
+export const PaperVenueServiceCreateOrdersResponse: MessageFns<PaperVenueServiceCreateOrdersResponse> = {
+  encode(message: PaperVenueServiceCreateOrdersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.outcomes) {
+      PaperVenueServiceCreateOrdersOutcome.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaperVenueServiceCreateOrdersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaperVenueServiceCreateOrdersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcomes.push(PaperVenueServiceCreateOrdersOutcome.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaperVenueServiceCreateOrdersResponse {
+    return {
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => PaperVenueServiceCreateOrdersOutcome.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PaperVenueServiceCreateOrdersResponse): unknown {
+    const obj: any = {};
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => PaperVenueServiceCreateOrdersOutcome.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PaperVenueServiceCreateOrdersResponse>): PaperVenueServiceCreateOrdersResponse {
+    return PaperVenueServiceCreateOrdersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PaperVenueServiceCreateOrdersResponse>): PaperVenueServiceCreateOrdersResponse {
+    const message = createBasePaperVenueServiceCreateOrdersResponse();
+    message.outcomes = object.outcomes?.map((e) => PaperVenueServiceCreateOrdersOutcome.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBasePaperVenueServiceCancelOrderRequest(): PaperVenueServiceCancelOrderRequest {
   return { venue: "", account: "", apiKeyId: "", ref: undefined, nonce: "" };
 }
@@ -6924,7 +7503,7 @@ export const PaperVenueServiceGetCapabilitiesResponse: MessageFns<PaperVenueServ
  * INVALID_ARGUMENT naming it (trailer `pm-field`). An error of the venue
  * itself carries the trailer `pm-venue-error` with its code (VENUE_REJECTED,
  * INSUFFICIENT_MARGIN, RATE_LIMITED, UNKNOWN_OUTCOME, VENUE_DISCONNECTED,
- * ORDER_NOT_FOUND), plus `pm-venue` (the venue id), `pm-venue-reason` (for
+ * ORDER_NOT_FOUND, NOT_SENT), plus `pm-venue` (the venue id), `pm-venue-reason` (for
  * VENUE_REJECTED), `pm-venue-retry-after-ms` (for RATE_LIMITED, when known)
  * and `pm-venue-message-bin` (the venue's own words, UTF-8, when known).
  */
@@ -7095,6 +7674,31 @@ export const PaperVenueServiceService = {
     responseDeserialize: (value: Buffer): PaperVenueServiceCreateOrderResponse =>
       PaperVenueServiceCreateOrderResponse.decode(value),
   },
+  /**
+   * Places up to VenueCapabilities.max_batch_orders orders in ONE venue call
+   * (the venue's batch endpoint), in the order given; on a nonce venue each
+   * carries its own nonce, increasing in that order. One outcome per order,
+   * in the same order: the venue takes them in order and stops at its first
+   * refusal, so the orders before it are placed, the refused one carries its
+   * error, the ones after it NOT_SENT (nothing done: safe to send again). An
+   * order refused before the venue (a bad field) carries its own error and
+   * the others go on. The whole call fails, with a status as CreateOrder's,
+   * only when no order could be looked at (unknown venue or account, too many
+   * orders; UNIMPLEMENTED when the venue has no batch call).
+   */
+  createOrders: {
+    path: "/perpmesh.v1.PaperVenueService/CreateOrders" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PaperVenueServiceCreateOrdersRequest): Buffer =>
+      Buffer.from(PaperVenueServiceCreateOrdersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PaperVenueServiceCreateOrdersRequest =>
+      PaperVenueServiceCreateOrdersRequest.decode(value),
+    responseSerialize: (value: PaperVenueServiceCreateOrdersResponse): Buffer =>
+      Buffer.from(PaperVenueServiceCreateOrdersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PaperVenueServiceCreateOrdersResponse =>
+      PaperVenueServiceCreateOrdersResponse.decode(value),
+  },
   cancelOrder: {
     path: "/perpmesh.v1.PaperVenueService/CancelOrder" as const,
     requestStream: false as const,
@@ -7248,6 +7852,19 @@ export interface PaperVenueServiceServer extends UntypedServiceImplementation {
    * must ask with FetchOrder, never resend blindly.
    */
   createOrder: handleUnaryCall<PaperVenueServiceCreateOrderRequest, PaperVenueServiceCreateOrderResponse>;
+  /**
+   * Places up to VenueCapabilities.max_batch_orders orders in ONE venue call
+   * (the venue's batch endpoint), in the order given; on a nonce venue each
+   * carries its own nonce, increasing in that order. One outcome per order,
+   * in the same order: the venue takes them in order and stops at its first
+   * refusal, so the orders before it are placed, the refused one carries its
+   * error, the ones after it NOT_SENT (nothing done: safe to send again). An
+   * order refused before the venue (a bad field) carries its own error and
+   * the others go on. The whole call fails, with a status as CreateOrder's,
+   * only when no order could be looked at (unknown venue or account, too many
+   * orders; UNIMPLEMENTED when the venue has no batch call).
+   */
+  createOrders: handleUnaryCall<PaperVenueServiceCreateOrdersRequest, PaperVenueServiceCreateOrdersResponse>;
   cancelOrder: handleUnaryCall<PaperVenueServiceCancelOrderRequest, PaperVenueServiceCancelOrderResponse>;
   cancelAllOrders: handleUnaryCall<PaperVenueServiceCancelAllOrdersRequest, PaperVenueServiceCancelAllOrdersResponse>;
   /** The account's funding payments since a time, oldest first. */
@@ -7462,6 +8079,33 @@ export interface PaperVenueServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PaperVenueServiceCreateOrderResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Places up to VenueCapabilities.max_batch_orders orders in ONE venue call
+   * (the venue's batch endpoint), in the order given; on a nonce venue each
+   * carries its own nonce, increasing in that order. One outcome per order,
+   * in the same order: the venue takes them in order and stops at its first
+   * refusal, so the orders before it are placed, the refused one carries its
+   * error, the ones after it NOT_SENT (nothing done: safe to send again). An
+   * order refused before the venue (a bad field) carries its own error and
+   * the others go on. The whole call fails, with a status as CreateOrder's,
+   * only when no order could be looked at (unknown venue or account, too many
+   * orders; UNIMPLEMENTED when the venue has no batch call).
+   */
+  createOrders(
+    request: PaperVenueServiceCreateOrdersRequest,
+    callback: (error: ServiceError | null, response: PaperVenueServiceCreateOrdersResponse) => void,
+  ): ClientUnaryCall;
+  createOrders(
+    request: PaperVenueServiceCreateOrdersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PaperVenueServiceCreateOrdersResponse) => void,
+  ): ClientUnaryCall;
+  createOrders(
+    request: PaperVenueServiceCreateOrdersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PaperVenueServiceCreateOrdersResponse) => void,
+  ): ClientUnaryCall;
   cancelOrder(
     request: PaperVenueServiceCancelOrderRequest,
     callback: (error: ServiceError | null, response: PaperVenueServiceCancelOrderResponse) => void,
@@ -7600,6 +8244,14 @@ export const PaperVenueServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -7618,6 +8270,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
