@@ -15,7 +15,7 @@
  */
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 import { ExecutionServiceClient } from '@perpmesh/contracts';
-import type { AccountId, VenueId } from '@perpmesh/core';
+import { type AccountId, sleep, type VenueId } from '@perpmesh/core';
 import {
   deadlineEpochMs,
   type GrpcCallContext,
@@ -29,6 +29,8 @@ import {
   NonceKeyMovingError,
   NonceKeyOwnedElsewhereError,
   type NonceKeyOwnership,
+  type NonceKeyPort,
+  type NonceKeyRoute,
 } from './nonce-ownership.js';
 
 export const EXEC_ADDRESS_SCOPE = 'exec-address';
@@ -106,7 +108,8 @@ export class ExecutionRouter implements SignedCallRouter {
     const port = this.#ownership.portOf(target.venue, target.account);
     // Unknown venue or account: the local call names the field.
     if (port === undefined) return local();
-    const route = await this.#ownership.route(port);
+    let route = await this.#ownership.route(port);
+    if (route.kind === 'moving') route = await this.#awaitOwner(port, ctx);
     if (route.kind === 'here') return local();
     if (route.kind === 'moving') throw new NonceKeyMovingError(port);
     if (this.#router === undefined || isForwardedExecutionCall(ctx.metadata))
@@ -115,7 +118,30 @@ export class ExecutionRouter implements SignedCallRouter {
     return this.#router.ask(route.holder, method, request, deadlineEpochMs(ctx.deadline));
   }
 
+  /**
+   * Nobody owns the key right now (a takeover or a hand-over): the call waits for an owner
+   * instead of failing at once, within the caller's deadline and one takeover; still nobody:
+   * 'moving' (UNAVAILABLE, retry with the same client order id).
+   */
+  async #awaitOwner(port: NonceKeyPort, ctx: GrpcCallContext): Promise<NonceKeyRoute> {
+    const giveUpAt = Math.min(
+      Date.now() + this.#ownership.takeoverBoundMs,
+      deadlineEpochMs(ctx.deadline) - OWNER_WAIT_MARGIN_MS,
+    );
+    let route: NonceKeyRoute = { kind: 'moving' };
+    while (route.kind === 'moving' && Date.now() + OWNER_POLL_MS < giveUpAt) {
+      await sleep(OWNER_POLL_MS);
+      route = await this.#ownership.route(port);
+    }
+    return route;
+  }
+
   close(): void {
     this.#router?.close();
   }
 }
+
+/** How often a call waiting for a key's owner asks again. */
+const OWNER_POLL_MS = 100;
+/** Left of the caller's deadline for the call itself once an owner appears. */
+const OWNER_WAIT_MARGIN_MS = 1_000;

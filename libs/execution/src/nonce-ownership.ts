@@ -197,6 +197,14 @@ export class NonceKeyOwnership implements NonceKeyGate {
     return this.#o.holder;
   }
 
+  /**
+   * How long a key can stay without a usable owner when one replica is alive: a dead
+   * holder's lease lapses (TTL), the next round takes it (a renew interval), then the resync.
+   */
+  get takeoverBoundMs(): number {
+    return this.#o.ttlMs + 2 * this.#o.renewIntervalMs;
+  }
+
   /** The live members seen in the last round. */
   get members(): readonly string[] {
     return this.#leases?.members ?? [];
