@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { AccountServiceClient, ExecutionServiceClient } from '@perpmesh/contracts';
 import {
+  EMULATED_LOAD_ACCOUNT,
   EMULATOR_CREDENTIALS,
+  EMULATOR_LOAD_CREDENTIALS,
   hyperliquidAddressOf,
   type RunningRehearsalEmulators,
   startRehearsalEmulators,
@@ -96,14 +98,14 @@ export const PAPER_VENUE_SET: ChaosVenueSet = {
 
 /**
  * The emulators of config/emulated.yaml (libs/emulators, the real ccxt code path): Binance
- * USD-M (USDT, 8 h funding) and Hyperliquid (USDC, 1 h funding, our nonces), one funded
- * account each, so the arb trades there alone (no load clients).
+ * USD-M (USDT, 8 h funding) and Hyperliquid (USDC, 1 h funding, our nonces), two funded
+ * accounts each: the arb's (`main`) and the load clients' (`load`).
  */
 export const EMULATED_VENUE_SET: ChaosVenueSet = {
   kind: 'emulated',
   venues: ['binanceusdm', 'hyperliquid'],
-  accounts: [ARB_ACCOUNT],
-  loadVenues: [],
+  accounts: [ARB_ACCOUNT, LOAD_ACCOUNT],
+  loadVenues: ['binanceusdm', 'hyperliquid'],
   arbVenues: ['hyperliquid', 'binanceusdm'],
   faultVenues: ['binanceusdm', 'hyperliquid'],
   instruments: { binanceusdm: 'BTC-USDT-PERP', hyperliquid: BTC },
@@ -139,6 +141,9 @@ const EMULATED_ARB: Record<string, unknown> = {
   settlementGuardMs: '2m',
   maxSlippageBps: '20',
 };
+
+/** Every emulator test credential the venues' `{ env }` references read (both accounts). */
+const EMULATED_CREDENTIALS = { ...EMULATOR_CREDENTIALS, ...EMULATOR_LOAD_CREDENTIALS };
 
 const serverChildren = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -228,6 +233,8 @@ export interface ChaosSystemOptions {
   compressedFunding?: boolean;
   /** Per venue id: its clock's skew, ms, applied by the venue proxy from the start. */
   venueClockSkewMs?: Record<string, number>;
+  /** The emulators' clock skew, ms (one world, one clock for both emulated venues). */
+  emulatorClockSkewMs?: number;
   /** Trade on the paper venues (default) or on the venue emulators (no proxy, no skew). */
   venues?: ChaosVenueKind;
 }
@@ -301,7 +308,7 @@ export class ChaosSystem {
       NATS_URL: this.natsUrl,
       REDIS_URL: this.redisUrl,
       // The emulators' own test credentials (public on purpose): the venues read them from env.
-      ...(this.venueSet.kind === 'emulated' ? EMULATOR_CREDENTIALS : {}),
+      ...(this.venueSet.kind === 'emulated' ? EMULATED_CREDENTIALS : {}),
     };
     const proc = (
       service: ServiceName,
@@ -505,6 +512,10 @@ export class ChaosSystem {
             apiKey: { env: 'BINANCE_EMULATOR_API_KEY' },
             secret: { env: 'BINANCE_EMULATOR_SECRET' },
           },
+          [EMULATED_LOAD_ACCOUNT]: {
+            apiKey: { env: 'BINANCE_EMULATOR_LOAD_API_KEY' },
+            secret: { env: 'BINANCE_EMULATOR_LOAD_SECRET' },
+          },
         },
       },
       hyperliquid: {
@@ -517,6 +528,12 @@ export class ChaosSystem {
               EMULATOR_CREDENTIALS.HYPERLIQUID_EMULATOR_PRIVATE_KEY.slice(2),
             ),
             privateKey: { env: 'HYPERLIQUID_EMULATOR_PRIVATE_KEY' },
+          },
+          [EMULATED_LOAD_ACCOUNT]: {
+            walletAddress: hyperliquidAddressOf(
+              EMULATOR_LOAD_CREDENTIALS.HYPERLIQUID_EMULATOR_LOAD_PRIVATE_KEY.slice(2),
+            ),
+            privateKey: { env: 'HYPERLIQUID_EMULATOR_LOAD_PRIVATE_KEY' },
           },
         },
       },
@@ -562,6 +579,10 @@ export class ChaosSystem {
         seed: this.options.seed,
         binanceusdmPort: this.ports.emulators.binanceusdm,
         hyperliquidPort: this.ports.emulators.hyperliquid,
+        loadAccount: true,
+        ...(this.options.emulatorClockSkewMs === undefined
+          ? {}
+          : { clockSkewMs: this.options.emulatorClockSkewMs }),
       });
       this.emulators = emulators;
       this.onClose(() => emulators.close());
@@ -637,7 +658,7 @@ export class ChaosSystem {
     if (this.venueSet.kind === 'emulated') {
       if (!this.#truth) {
         // The adapters read the emulators' credentials from env, as the services do.
-        Object.assign(process.env, EMULATOR_CREDENTIALS);
+        Object.assign(process.env, EMULATED_CREDENTIALS);
         const section = venuesSectionSchema.parse(this.#emulatedVenues());
         const truth = await openConfiguredVenues(section, {
           access: 'trading',
