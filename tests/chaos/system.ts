@@ -402,6 +402,10 @@ export class ChaosSystem {
       ACCOUNTS.map((a) => [a, { apiKeyId: API_KEYS[a], paperDeposit: '100000' }]),
     );
     const first = this.ports.execution[0] as Pair;
+    // A balance's age is our clock minus the venue's time of it: an emulated venue clock up to
+    // 2 s behind ours (the skew) adds up to 2 s to every age, and the emulators answer slower
+    // than the paper venue (docs/reliability.md, "Clock skew on the emulators").
+    const balanceStaleAfter = this.venueSet.kind === 'emulated' ? '10s' : '3s';
     const funding = (venue: string) =>
       this.options.compressedFunding && (ARB_VENUES as readonly string[]).includes(venue)
         ? { fundingInterval: ARB_FUNDING_INTERVAL }
@@ -432,7 +436,7 @@ export class ChaosSystem {
       account: {
         ...local(this.ports.account),
         pollInterval: '300ms',
-        balanceStaleAfter: '3s',
+        balanceStaleAfter: balanceStaleAfter,
         housekeepingInterval: '200ms',
         // An emulator answers through the real venue API, and slower than the paper venue.
         venueCallTimeout: this.venueSet.kind === 'emulated' ? '10s' : '2s',
@@ -446,7 +450,7 @@ export class ChaosSystem {
         accountAddress: `127.0.0.1:${this.ports.account.grpc}`,
         tickInterval: '500ms',
         balancePollInterval: '1s',
-        balanceStaleAfter: '3s',
+        balanceStaleAfter: balanceStaleAfter,
         leaseTtl: '3s',
         leaseRenewInterval: '1s',
         retryInterval: '1s',
