@@ -12,12 +12,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatReport, runChaos } from './chaos.js';
 
-/** Its process faults: kill -9 of one execution replica and a restart of market data; its skew: -1443 ms. */
+/** Its process faults: kill -9 of strategy and an execution replica at once, then of account; its skew: -1443 ms. */
 export const EMULATED_SHORT_SEED = 22;
 /** A lost answer of an accepted order and a websocket drop (the emulators' own fault injection). */
 export const EMULATED_SHORT_VENUE_FAULT_KINDS = ['accepted_timeout', 'stream_drop'] as const;
 const FAULTS = 2;
 const DURATION_MS = 20_000;
+/**
+ * A service on the emulators restarts through the real venue adapters (ccxt loads in each):
+ * 19-54 s at load average 28-36 on the shared 2-core machine (docs/reliability.md).
+ */
+const RECOVERY_BOUND_MS = 90_000;
 
 test(`short chaos run on the emulators (seed ${EMULATED_SHORT_SEED}): every invariant holds`, async (t) => {
   const report = await runChaos({
@@ -25,7 +30,7 @@ test(`short chaos run on the emulators (seed ${EMULATED_SHORT_SEED}): every inva
     venues: 'emulated',
     durationMs: DURATION_MS,
     faults: FAULTS,
-    recoveryBoundMs: 30_000,
+    recoveryBoundMs: RECOVERY_BOUND_MS,
     loadClients: 2,
     venueFaults: EMULATED_SHORT_VENUE_FAULT_KINDS.length,
     venueFaultKinds: EMULATED_SHORT_VENUE_FAULT_KINDS,
@@ -43,6 +48,6 @@ test(`short chaos run on the emulators (seed ${EMULATED_SHORT_SEED}): every inva
   assert.deepEqual(
     report.breaches.map((b) => `${b.invariant}: ${b.detail}`),
     [],
-    `breaches; reproduce with CHAOS_VENUES=emulated CHAOS_SEED=${EMULATED_SHORT_SEED} CHAOS_DURATION=${DURATION_MS / 1000} CHAOS_FAULTS=${FAULTS} CHAOS_VENUE_FAULTS=${EMULATED_SHORT_VENUE_FAULT_KINDS.length} CHAOS_VENUE_FAULT_KINDS=${EMULATED_SHORT_VENUE_FAULT_KINDS.join(',')} make chaos\n${table}`,
+    `breaches; reproduce with CHAOS_VENUES=emulated CHAOS_SEED=${EMULATED_SHORT_SEED} CHAOS_DURATION=${DURATION_MS / 1000} CHAOS_FAULTS=${FAULTS} CHAOS_VENUE_FAULTS=${EMULATED_SHORT_VENUE_FAULT_KINDS.length} CHAOS_VENUE_FAULT_KINDS=${EMULATED_SHORT_VENUE_FAULT_KINDS.join(',')} CHAOS_RECOVERY_BOUND=${RECOVERY_BOUND_MS / 1000} make chaos\n${table}`,
   );
 });
