@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatReport, runChaos } from './chaos.js';
+import { inChaosTurn } from './turns.js';
 
 /** Its process faults: kill -9 of strategy and an execution replica at once, then of account; its skew: -1443 ms. */
 export const EMULATED_SHORT_SEED = 22;
@@ -25,16 +26,19 @@ const DURATION_MS = 20_000;
 const RECOVERY_BOUND_MS = 90_000;
 
 test(`short chaos run on the emulators (seed ${EMULATED_SHORT_SEED}): every invariant holds`, async (t) => {
-  const report = await runChaos({
-    seed: EMULATED_SHORT_SEED,
-    venues: 'emulated',
-    durationMs: DURATION_MS,
-    faults: FAULTS,
-    recoveryBoundMs: RECOVERY_BOUND_MS,
-    loadClients: 2,
-    venueFaults: EMULATED_SHORT_VENUE_FAULT_KINDS.length,
-    venueFaultKinds: EMULATED_SHORT_VENUE_FAULT_KINDS,
-  });
+  // One chaos run of the tier at a time (turns.ts).
+  const report = await inChaosTurn(() =>
+    runChaos({
+      seed: EMULATED_SHORT_SEED,
+      venues: 'emulated',
+      durationMs: DURATION_MS,
+      faults: FAULTS,
+      recoveryBoundMs: RECOVERY_BOUND_MS,
+      loadClients: 2,
+      venueFaults: EMULATED_SHORT_VENUE_FAULT_KINDS.length,
+      venueFaultKinds: EMULATED_SHORT_VENUE_FAULT_KINDS,
+    }),
+  );
   const table = formatReport(report);
   t.diagnostic(table);
   assert.ok(report.stats.loadAcked > 0, `no load order was acknowledged\n${table}`);
