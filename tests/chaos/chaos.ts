@@ -139,9 +139,9 @@ export interface ChaosReport {
     loadLatenciesMs: number[];
     /** How long the load clients ran, ms (throughput = acknowledged orders over it). */
     loadMs: number;
-    /** Cancels of the load's resting orders: answered / failed. */
+    /** Cancels of the load's resting orders: answered, and failed by gRPC code. */
     loadCancels: number;
-    loadCancelErrors: number;
+    loadCancelErrors: Map<string, number>;
     venueFills: number;
     arbOrders: number;
     /** The arb account's fills at the venue, per leg venue. */
@@ -243,7 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let loadOrders = 0;
   let loadErrors = 0;
   let loadCancels = 0;
-  let loadCancelErrors = 0;
+  const loadCancelErrors = new Map<string, number>();
   let loadMs = 0;
   /** Load orders refused (not retried): each a bug of the load or of validation. */
   let loadRefused = 0;
@@ -363,8 +363,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
                 () => {
                   loadCancels += 1;
                 },
-                () => {
-                  loadCancelErrors += 1;
+                (err: unknown) => {
+                  const code = (err as Partial<ServiceError>).code ?? -1;
+                  const name = `${Status[code] ?? String(code)}`;
+                  loadCancelErrors.set(name, (loadCancelErrors.get(name) ?? 0) + 1);
                 },
               );
             }
@@ -864,8 +866,12 @@ export function formatReport(report: ChaosReport): string {
   lines.push(
     `| load throughput, acknowledged orders/s (${report.options.loadClients} clients over ${loadSeconds.toFixed(0)} s) | ${loadSeconds > 0 ? (stats.loadAcked / loadSeconds).toFixed(1) : '0'} |`,
   );
+  const cancelErrors = [...stats.loadCancelErrors]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   lines.push(
-    `| load cancels of resting orders (answered / failed) | ${stats.loadCancels} / ${stats.loadCancelErrors} |`,
+    `| load cancels of resting orders: answered / failed (by code) | ${stats.loadCancels} / ${cancelErrors || 'none'} |`,
   );
   lines.push(`| venue fills checked | ${stats.venueFills} |`);
   if (stats.arb) {
