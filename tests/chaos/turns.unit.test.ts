@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -10,34 +10,47 @@ import { inChaosTurn } from './turns.js';
 const dir = mkdtempSync(join(tmpdir(), 'chaos-turns-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A turn dir whose LOCK names `pid`. */
+function heldBy(name: string, pid: number): string {
+  const turn = join(dir, name);
+  mkdirSync(turn);
+  writeFileSync(join(turn, 'LOCK'), String(pid));
+  return turn;
+}
+
 describe('inChaosTurn', () => {
-  it('runs one holder at a time and gives the turn back, also after a throw', async () => {
-    const file = join(dir, 'turn-a');
-    const spans: Array<[string, 'in' | 'out']> = [];
-    const run = (name: string, fail: boolean) =>
+  it('waits while another live process holds the turn, runs once it is gone, gives it back', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const turn = heldBy('turn-live', holder.pid as number);
+    let ranAt = 0;
+    const waiting = inChaosTurn(async () => {
+      ranAt = Date.now();
+      return 'ran';
+    }, turn);
+    // Long enough for a few tries of the lock (every 500 ms): none may get in.
+    await sleep(1_200);
+    assert.equal(ranAt, 0, 'ran while another process held the turn');
+    const releasedAt = Date.now();
+    holder.kill('SIGKILL');
+    assert.equal(await waiting, 'ran');
+    assert.ok(ranAt >= releasedAt);
+    assert.equal(existsSync(join(turn, 'LOCK')), false);
+  });
+
+  it('gives the turn back when the run throws', async () => {
+    const turn = join(dir, 'turn-throw');
+    await assert.rejects(
       inChaosTurn(async () => {
-        spans.push([name, 'in']);
-        assert.equal(readFileSync(file, 'utf8'), String(process.pid));
-        await sleep(50);
-        spans.push([name, 'out']);
-        if (fail) throw new Error(`${name} failed`);
-        return name;
-      }, file);
-    const results = await Promise.allSettled([run('first', true), run('second', false)]);
-    assert.equal(results[0]?.status, 'rejected');
-    assert.deepEqual(results[1], { status: 'fulfilled', value: 'second' });
-    // Never two inside at once: every `in` is followed by its own `out`.
-    for (let i = 0; i < spans.length; i += 2) {
-      assert.equal(spans[i]?.[1], 'in');
-      assert.deepEqual(spans[i + 1], [spans[i]?.[0], 'out']);
-    }
-    assert.equal(existsSync(file), false);
+        throw new Error('run failed');
+      }, turn),
+      /run failed/,
+    );
+    assert.equal(existsSync(join(turn, 'LOCK')), false);
   });
 
   it('overtakes a holder that died', async () => {
-    const file = join(dir, 'turn-b');
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    writeFileSync(file, dead.stdout.toString('utf8'));
-    assert.equal(await inChaosTurn(async () => 'ran', file), 'ran');
+    const turn = heldBy('turn-dead', Number(dead.stdout.toString('utf8')));
+    assert.equal(await inChaosTurn(async () => 'ran', turn), 'ran');
   });
 });
