@@ -66,6 +66,7 @@ import {
   ARB_ACCOUNT,
   ChaosSystem,
   type ChaosVenueKind,
+  type ChaosVenueSet,
   EMULATED_VENUE_SET,
   IMBALANCE_BUDGET,
   LOAD_ACCOUNT,
@@ -100,8 +101,8 @@ export interface ChaosOptions {
   venueFaultKinds?: readonly VenueFaultKind[];
   /**
    * Trade on the paper venues (default; venue faults through the proxy) or on the venue
-   * emulators of libs/emulators (their own fault injection, no clock skew, no load clients:
-   * the arb alone), the truth read from the emulators.
+   * emulators of libs/emulators (their own fault injection, one clock skew for both, the
+   * load clients on an account of their own), the truth read from the emulators.
    */
   venues?: ChaosVenueKind;
   /** Progress lines (default: none). */
@@ -136,6 +137,11 @@ export interface ChaosReport {
     /** Load orders unanswered after every retry, by the fault in progress when they were sent. */
     unanswered: Map<string, number>;
     loadLatenciesMs: number[];
+    /** How long the load clients ran, ms (throughput = acknowledged orders over it). */
+    loadMs: number;
+    /** Cancels of the load's resting orders: answered, and failed by gRPC code. */
+    loadCancels: number;
+    loadCancelErrors: Map<string, number>;
     venueFills: number;
     arbOrders: number;
     /** The arb account's fills at the venue, per leg venue. */
@@ -193,9 +199,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const withStrategy = options.strategy ?? true;
   const venueFaults = options.venueFaults ?? 0;
   const venueSet = options.venues === 'emulated' ? EMULATED_VENUE_SET : PAPER_VENUE_SET;
-  // The emulators keep their own clocks: the skew is the proxy's, on the paper venues.
-  const venueClockSkewMs =
-    venueFaults > 0 && venueSet.kind === 'paper' ? venueClockSkews(options.seed, venueSet.venues) : {};
+  // With venue faults, the venues' clocks are skewed for the whole run: each paper venue's
+  // by the proxy, the emulators' by their own clock (one world: one skew for both).
+  const venueClockSkewMs = venueFaults > 0 ? clockSkewsOf(options.seed, venueSet) : {};
+  const emulatorClockSkewMs =
+    venueSet.kind === 'emulated' ? venueClockSkewMs[venueSet.venues[0] ?? ''] : undefined;
   const venueSchedule = venueFaultSchedule(
     options.seed,
     venueFaults,
@@ -210,7 +218,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     seed: options.seed,
     strategy: withStrategy,
     compressedFunding: true,
-    ...(Object.keys(venueClockSkewMs).length > 0 ? { venueClockSkewMs } : {}),
+    ...(Object.keys(venueClockSkewMs).length > 0 && venueSet.kind === 'paper' ? { venueClockSkewMs } : {}),
+    ...(emulatorClockSkewMs === undefined ? {} : { emulatorClockSkewMs }),
     venues: venueSet.kind,
     ...(options.executionEntry ? { executionEntry: options.executionEntry } : {}),
   });
@@ -233,6 +242,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const loadLatenciesMs: number[] = [];
   let loadOrders = 0;
   let loadErrors = 0;
+  let loadCancels = 0;
+  const loadCancelErrors = new Map<string, number>();
+  let loadMs = 0;
   /** Load orders refused (not retried): each a bug of the load or of validation. */
   let loadRefused = 0;
   /** Processes deliberately down right now (not restarted by the supervisor). */
@@ -347,13 +359,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
                   orderId: { $case: 'clientOrderId', value: req.clientOrderId },
                 },
                 5_000,
-              ).catch(() => undefined);
+              ).then(
+                () => {
+                  loadCancels += 1;
+                },
+                (err: unknown) => {
+                  const code = (err as Partial<ServiceError>).code ?? -1;
+                  const name = `${Status[code] ?? String(code)}`;
+                  loadCancelErrors.set(name, (loadCancelErrors.get(name) ?? 0) + 1);
+                },
+              );
             }
           }
         }
         await sleep(150);
       }
     };
+    const loadStarted = Date.now();
     const loads = Array.from({ length: options.loadClients }, (_, n) => loadClient(n));
 
     // ---- leg sampler: the arb account's signed notional per venue, from the truth -------------
@@ -476,6 +498,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // ---- settle: stop the load and the strategy, then read the truth -------------------------
     running = false;
     await Promise.all([...loads, sampler, supervisor]);
+    loadMs = Date.now() - loadStarted;
     await system.waitRecovered(options.recoveryBoundMs * 2).catch((err: unknown) => log(errorText(err)));
     if (system.strategy) {
       await system.strategy.stop(20_000).catch((err: unknown) => log(`strategy stop: ${errorText(err)}`));
@@ -630,6 +653,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         loadRefused,
         unanswered,
         loadLatenciesMs,
+        loadMs,
+        loadCancels,
+        loadCancelErrors,
         venueFills: venueFills.length,
         arbOrders: new Set(venueFills.filter((f) => f.account === ARB_ACCOUNT).map((f) => f.clientOrderId))
           .size,
@@ -663,6 +689,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     running = false;
     await system.close();
   }
+}
+
+/**
+ * The venues' clock skews of a run: one per paper venue, one for every emulator (they run
+ * on one world clock), the same seeded stream either way.
+ */
+function clockSkewsOf(seed: number, venueSet: ChaosVenueSet): Record<string, number> {
+  if (venueSet.kind === 'paper') return venueClockSkews(seed, venueSet.venues);
+  const skew = venueClockSkews(seed, ['emulators']).emulators ?? 0;
+  return Object.fromEntries(venueSet.venues.map((venue) => [venue, skew]));
 }
 
 /** Every file under `dir` (the servers' data, the config): the canary must be in none. */
@@ -825,6 +861,17 @@ export function formatReport(report: ChaosReport): string {
   );
   lines.push(
     `| load PlaceOrder latency p50 / p99 ms | ${percentile(stats.loadLatenciesMs, 50)} / ${percentile(stats.loadLatenciesMs, 99)} |`,
+  );
+  const loadSeconds = stats.loadMs / 1000;
+  lines.push(
+    `| load throughput, acknowledged orders/s (${report.options.loadClients} clients over ${loadSeconds.toFixed(0)} s) | ${loadSeconds > 0 ? (stats.loadAcked / loadSeconds).toFixed(1) : '0'} |`,
+  );
+  const cancelErrors = [...stats.loadCancelErrors]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  lines.push(
+    `| load cancels of resting orders: answered / failed (by code) | ${stats.loadCancels} / ${cancelErrors || 'none'} |`,
   );
   lines.push(`| venue fills checked | ${stats.venueFills} |`);
   if (stats.arb) {

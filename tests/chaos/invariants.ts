@@ -359,7 +359,13 @@ export function arbActivity(decisions: readonly ArbDecision[]): ArbActivity {
   const skips = new Map<string, number>();
   for (const d of decisions) {
     const arbId = d.inputs.arb_id;
-    if (d.kind === 'skip') skips.set(d.reasonCode, (skips.get(d.reasonCode) ?? 0) + 1);
+    if (d.kind === 'skip') {
+      // A backoff names the risk denial behind it (`risk denied the last entry (stale_balance)`).
+      const denial =
+        d.reasonCode === 'risk_denied_backoff' ? /\(([a-z_]+)\)/.exec(d.message)?.[1] : undefined;
+      const key = denial ? `${d.reasonCode} (${denial})` : d.reasonCode;
+      skips.set(key, (skips.get(key) ?? 0) + 1);
+    }
     if (arbId === undefined) continue;
     if (d.kind === 'enter') entered.add(arbId);
     if (d.kind === 'adopt' && d.reasonCode.startsWith('positions_adopted'))

@@ -8,7 +8,8 @@
  *   CHAOS_VENUE_FAULTS (default 15, three of each kind; 0 = none): venue faults the proxy injects beside the process
  *     faults, and with any, a skewed clock per venue for the whole run
  *   CHAOS_VENUES=emulated (the Binance + Hyperliquid emulators of libs/emulators instead of the paper
- *     venues: the arb alone, the emulators' own fault injection, truth from the emulators)
+ *     venues: the arb and the load clients on accounts of their own, the emulators' own fault
+ *     injection and, with venue faults, their clock skewed; truth from the emulators)
  *   CHAOS_VENUE_FAULT_KINDS (comma list, default all: rate_limit,unavailable,accepted_timeout,
  *     stream_drop,book_gap)
  *   CHAOS_BREAK=resend (TEST SWITCH: execution replicas run tests/chaos/execution-resend-main.ts,

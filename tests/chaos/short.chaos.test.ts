@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatReport, runChaos } from './chaos.js';
+import { inChaosTurn } from './turns.js';
 
 /** The short run's seed: its 4 faults hit all six targets (market-data+redis-server, account+strategy, nats-server, execution), none with the known slow recovery of strategy+redis-server (docs/reliability.md). */
 export const SHORT_SEED = 7;
@@ -23,15 +24,18 @@ export const SHORT_VENUE_FAULT_KINDS = ['accepted_timeout', 'stream_drop', 'book
 const SHORT_VENUE_FAULTS = SHORT_VENUE_FAULT_KINDS.length;
 
 test(`short chaos run (seed ${SHORT_SEED}): every invariant holds`, async (t) => {
-  const report = await runChaos({
-    seed: SHORT_SEED,
-    durationMs: 25_000,
-    faults: 4,
-    recoveryBoundMs: 30_000,
-    loadClients: 2,
-    venueFaults: SHORT_VENUE_FAULTS,
-    venueFaultKinds: SHORT_VENUE_FAULT_KINDS,
-  });
+  // One chaos run of the tier at a time (turns.ts).
+  const report = await inChaosTurn(() =>
+    runChaos({
+      seed: SHORT_SEED,
+      durationMs: 25_000,
+      faults: 4,
+      recoveryBoundMs: 30_000,
+      loadClients: 2,
+      venueFaults: SHORT_VENUE_FAULTS,
+      venueFaultKinds: SHORT_VENUE_FAULT_KINDS,
+    }),
+  );
   const table = formatReport(report);
   t.diagnostic(table);
   assert.ok(report.stats.loadAcked > 0, `no load order was acknowledged\n${table}`);

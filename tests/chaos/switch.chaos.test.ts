@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../e2e/harness.js';
+import { inChaosTurn } from './turns.js';
 
 const SEED = 424242;
 
@@ -23,6 +24,23 @@ test('CHAOS_BREAK=resend: the run reports a duplicate venue order with its seed 
     CHAOS_LOAD_CLIENTS: '1',
     CHAOS_BREAK: 'resend',
   });
+  // One chaos run of the tier at a time (turns.ts): the child's run is this test's turn.
+  const { code, stdout, stderr } = await inChaosTurn(() => runEntry(env));
+  const seen = `exit ${String(code)}\nstdout:\n${stdout}\nstderr (tail):\n${stderr.slice(-3000)}`;
+  assert.equal(code, 1, seen);
+  assert.match(stdout, /\| one venue order per client order id \| BREACHED/, seen);
+  assert.match(
+    stdout,
+    /one venue order per client order id: paper\/load\/load\d+-0-\d+ is 2 venue orders/,
+    seen,
+  );
+  assert.match(stdout, new RegExp(`reproduce with CHAOS_SEED=${SEED}`), seen);
+});
+
+/** The `make chaos` entry point as a child process with `env`: its exit code and output. */
+async function runEntry(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(
     process.execPath,
     [
@@ -42,13 +60,5 @@ test('CHAOS_BREAK=resend: the run reports a duplicate venue order with its seed 
     stderr += b.toString('utf8');
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  const seen = `exit ${String(code)}\nstdout:\n${stdout}\nstderr (tail):\n${stderr.slice(-3000)}`;
-  assert.equal(code, 1, seen);
-  assert.match(stdout, /\| one venue order per client order id \| BREACHED/, seen);
-  assert.match(
-    stdout,
-    /one venue order per client order id: paper\/load\/load\d+-0-\d+ is 2 venue orders/,
-    seen,
-  );
-  assert.match(stdout, new RegExp(`reproduce with CHAOS_SEED=${SEED}`), seen);
-});
+  return { code, stdout, stderr };
+}

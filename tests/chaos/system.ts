@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { AccountServiceClient, ExecutionServiceClient } from '@perpmesh/contracts';
 import {
+  EMULATED_LOAD_ACCOUNT,
   EMULATOR_CREDENTIALS,
+  EMULATOR_LOAD_CREDENTIALS,
   hyperliquidAddressOf,
   type RunningRehearsalEmulators,
   startRehearsalEmulators,
@@ -96,14 +98,14 @@ export const PAPER_VENUE_SET: ChaosVenueSet = {
 
 /**
  * The emulators of config/emulated.yaml (libs/emulators, the real ccxt code path): Binance
- * USD-M (USDT, 8 h funding) and Hyperliquid (USDC, 1 h funding, our nonces), one funded
- * account each, so the arb trades there alone (no load clients).
+ * USD-M (USDT, 8 h funding) and Hyperliquid (USDC, 1 h funding, our nonces), two funded
+ * accounts each: the arb's (`main`) and the load clients' (`load`).
  */
 export const EMULATED_VENUE_SET: ChaosVenueSet = {
   kind: 'emulated',
   venues: ['binanceusdm', 'hyperliquid'],
-  accounts: [ARB_ACCOUNT],
-  loadVenues: [],
+  accounts: [ARB_ACCOUNT, LOAD_ACCOUNT],
+  loadVenues: ['binanceusdm', 'hyperliquid'],
   arbVenues: ['hyperliquid', 'binanceusdm'],
   faultVenues: ['binanceusdm', 'hyperliquid'],
   instruments: { binanceusdm: 'BTC-USDT-PERP', hyperliquid: BTC },
@@ -139,6 +141,9 @@ const EMULATED_ARB: Record<string, unknown> = {
   settlementGuardMs: '2m',
   maxSlippageBps: '20',
 };
+
+/** Every emulator test credential the venues' `{ env }` references read (both accounts). */
+const EMULATED_CREDENTIALS = { ...EMULATOR_CREDENTIALS, ...EMULATOR_LOAD_CREDENTIALS };
 
 const serverChildren = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -228,6 +233,8 @@ export interface ChaosSystemOptions {
   compressedFunding?: boolean;
   /** Per venue id: its clock's skew, ms, applied by the venue proxy from the start. */
   venueClockSkewMs?: Record<string, number>;
+  /** The emulators' clock skew, ms (one world, one clock for both emulated venues). */
+  emulatorClockSkewMs?: number;
   /** Trade on the paper venues (default) or on the venue emulators (no proxy, no skew). */
   venues?: ChaosVenueKind;
 }
@@ -301,7 +308,7 @@ export class ChaosSystem {
       NATS_URL: this.natsUrl,
       REDIS_URL: this.redisUrl,
       // The emulators' own test credentials (public on purpose): the venues read them from env.
-      ...(this.venueSet.kind === 'emulated' ? EMULATOR_CREDENTIALS : {}),
+      ...(this.venueSet.kind === 'emulated' ? EMULATED_CREDENTIALS : {}),
     };
     const proc = (
       service: ServiceName,
@@ -395,6 +402,10 @@ export class ChaosSystem {
       ACCOUNTS.map((a) => [a, { apiKeyId: API_KEYS[a], paperDeposit: '100000' }]),
     );
     const first = this.ports.execution[0] as Pair;
+    // A balance's age is our clock minus the venue's time of it: an emulated venue clock up to
+    // 2 s behind ours (the skew) adds up to 2 s to every age, and the emulators answer slower
+    // than the paper venue (docs/reliability.md, "Clock skew on the emulators").
+    const balanceStaleAfter = this.venueSet.kind === 'emulated' ? '10s' : '3s';
     const funding = (venue: string) =>
       this.options.compressedFunding && (ARB_VENUES as readonly string[]).includes(venue)
         ? { fundingInterval: ARB_FUNDING_INTERVAL }
@@ -425,7 +436,7 @@ export class ChaosSystem {
       account: {
         ...local(this.ports.account),
         pollInterval: '300ms',
-        balanceStaleAfter: '3s',
+        balanceStaleAfter: balanceStaleAfter,
         housekeepingInterval: '200ms',
         // An emulator answers through the real venue API, and slower than the paper venue.
         venueCallTimeout: this.venueSet.kind === 'emulated' ? '10s' : '2s',
@@ -445,7 +456,7 @@ export class ChaosSystem {
         accountAddress: `127.0.0.1:${this.ports.account.grpc}`,
         tickInterval: '500ms',
         balancePollInterval: '1s',
-        balanceStaleAfter: '3s',
+        balanceStaleAfter: balanceStaleAfter,
         leaseTtl: '3s',
         leaseRenewInterval: '1s',
         retryInterval: '1s',
@@ -511,6 +522,10 @@ export class ChaosSystem {
             apiKey: { env: 'BINANCE_EMULATOR_API_KEY' },
             secret: { env: 'BINANCE_EMULATOR_SECRET' },
           },
+          [EMULATED_LOAD_ACCOUNT]: {
+            apiKey: { env: 'BINANCE_EMULATOR_LOAD_API_KEY' },
+            secret: { env: 'BINANCE_EMULATOR_LOAD_SECRET' },
+          },
         },
       },
       hyperliquid: {
@@ -523,6 +538,12 @@ export class ChaosSystem {
               EMULATOR_CREDENTIALS.HYPERLIQUID_EMULATOR_PRIVATE_KEY.slice(2),
             ),
             privateKey: { env: 'HYPERLIQUID_EMULATOR_PRIVATE_KEY' },
+          },
+          [EMULATED_LOAD_ACCOUNT]: {
+            walletAddress: hyperliquidAddressOf(
+              EMULATOR_LOAD_CREDENTIALS.HYPERLIQUID_EMULATOR_LOAD_PRIVATE_KEY.slice(2),
+            ),
+            privateKey: { env: 'HYPERLIQUID_EMULATOR_LOAD_PRIVATE_KEY' },
           },
         },
       },
@@ -568,6 +589,10 @@ export class ChaosSystem {
         seed: this.options.seed,
         binanceusdmPort: this.ports.emulators.binanceusdm,
         hyperliquidPort: this.ports.emulators.hyperliquid,
+        loadAccount: true,
+        ...(this.options.emulatorClockSkewMs === undefined
+          ? {}
+          : { clockSkewMs: this.options.emulatorClockSkewMs }),
       });
       this.emulators = emulators;
       this.onClose(() => emulators.close());
@@ -643,7 +668,7 @@ export class ChaosSystem {
     if (this.venueSet.kind === 'emulated') {
       if (!this.#truth) {
         // The adapters read the emulators' credentials from env, as the services do.
-        Object.assign(process.env, EMULATOR_CREDENTIALS);
+        Object.assign(process.env, EMULATED_CREDENTIALS);
         const section = venuesSectionSchema.parse(this.#emulatedVenues());
         const truth = await openConfiguredVenues(section, {
           access: 'trading',

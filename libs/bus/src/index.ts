@@ -41,6 +41,7 @@ export {
   STDERR_EVENTLOG_LOGGER,
 } from './failures.js';
 export type { FsyncPolicy } from './files.js';
+export { lockDir } from './files.js';
 export {
   DEFAULT_PULL_EXPIRES_MS,
   NATS_PUBLISH_ACKS_ENV,

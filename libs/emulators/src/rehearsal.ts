@@ -36,6 +36,19 @@ export const EMULATOR_CREDENTIALS = {
 } as const;
 
 /**
+ * A second funded account (`load`) on the emulated Binance and Hyperliquid, when asked
+ * (`loadAccount`): traffic of its own beside the `main` account's (the chaos suite's load
+ * clients beside its arb). Test credentials, as above.
+ */
+export const EMULATOR_LOAD_CREDENTIALS = {
+  BINANCE_EMULATOR_LOAD_API_KEY: 'emulated-binance-load-key',
+  BINANCE_EMULATOR_LOAD_SECRET: 'emulated-binance-load-secret',
+  HYPERLIQUID_EMULATOR_LOAD_PRIVATE_KEY: `0x${'12'.repeat(32)}`,
+} as const;
+/** The account id of the `loadAccount` (the venue config's account name). */
+export const EMULATED_LOAD_ACCOUNT = 'load';
+
+/**
  * The emulated Extended account's non-secret fields (`venues.<id>.accounts.<name>` takes them
  * in the config): its Stark public key (of the test private key above) and its vault.
  */
@@ -55,6 +68,13 @@ export interface EmulatorSetOptions {
   readonly seed: number;
   /** The emulators to run, each on its port (0 picks a free one); a venue absent is not run. */
   readonly ports: Readonly<Partial<Record<RehearsalVenue, number>>>;
+  /**
+   * The venues' clock runs this far ahead of ours (behind when negative), ms; one world, one
+   * clock for every emulator of the set. Default 0.
+   */
+  readonly clockSkewMs?: number;
+  /** Also fund the `load` account on Binance and Hyperliquid (`EMULATOR_LOAD_CREDENTIALS`). Default false. */
+  readonly loadAccount?: boolean;
 }
 
 export interface RunningEmulator {
@@ -80,9 +100,16 @@ export async function startEmulators(options: EmulatorSetOptions): Promise<Runni
   const running = REHEARSAL_VENUES.filter((venue) => options.ports[venue] !== undefined);
   const portOf = (venue: RehearsalVenue): number => options.ports[venue] ?? 0;
   const wallet = addressOf(EMULATOR_CREDENTIALS.HYPERLIQUID_EMULATOR_PRIVATE_KEY.slice(2));
+  const loadWallet = addressOf(EMULATOR_LOAD_CREDENTIALS.HYPERLIQUID_EMULATOR_LOAD_PRIVATE_KEY.slice(2));
+  const clockSkewMs = options.clockSkewMs ?? 0;
+  const load = options.loadAccount === true;
   if (running.length === 0)
     return { venues: {}, hyperliquidWallet: wallet, servers: new Map(), close: async () => {} };
-  const template = defaultWorldConfig({ seed: options.seed, startMs: Date.now(), venueIds: ['paper'] });
+  const template = defaultWorldConfig({
+    seed: options.seed,
+    startMs: Date.now() + clockSkewMs,
+    venueIds: ['paper'],
+  });
   const params = template.venues[0];
   if (params === undefined) throw new Error('emulators: the default world has no venue template');
   // The sim prices each instrument off its own index: the USDT perps get indices of their
@@ -132,7 +159,7 @@ export async function startEmulators(options: EmulatorSetOptions): Promise<Runni
     indices,
     venues: running.map((venue) => worldVenue[venue]()),
   });
-  const market = worldMarkets(world);
+  const market = worldMarkets(world, clockSkewMs);
   const lighterKey = LighterPrivateKey.fromHex(EMULATOR_CREDENTIALS.LIGHTER_EMULATOR_API_PRIVATE_KEY);
   const emulatorOf = {
     binanceusdm: () =>
@@ -145,13 +172,26 @@ export async function startEmulators(options: EmulatorSetOptions): Promise<Runni
             accountId: 'main',
             deposit: '100000',
           },
+          ...(load
+            ? [
+                {
+                  apiKey: EMULATOR_LOAD_CREDENTIALS.BINANCE_EMULATOR_LOAD_API_KEY,
+                  secret: EMULATOR_LOAD_CREDENTIALS.BINANCE_EMULATOR_LOAD_SECRET,
+                  accountId: EMULATED_LOAD_ACCOUNT,
+                  deposit: '100000',
+                },
+              ]
+            : []),
         ],
         port: portOf('binanceusdm'),
       }),
     hyperliquid: () =>
       new HyperliquidEmulator({
         market: market('hyperliquid'),
-        users: [{ address: wallet, accountId: 'main', deposit: '100000' }],
+        users: [
+          { address: wallet, accountId: 'main', deposit: '100000' },
+          ...(load ? [{ address: loadWallet, accountId: EMULATED_LOAD_ACCOUNT, deposit: '100000' }] : []),
+        ],
         port: portOf('hyperliquid'),
       }),
     lighter: () =>
@@ -221,6 +261,10 @@ export interface RehearsalEmulatorOptions {
   readonly lighterPort?: number;
   /** Also run an emulated Extended on this port (0 = any free one); absent = not run. */
   readonly extendedPort?: number;
+  /** As `EmulatorSetOptions.clockSkewMs`. */
+  readonly clockSkewMs?: number;
+  /** As `EmulatorSetOptions.loadAccount`. */
+  readonly loadAccount?: boolean;
 }
 
 export interface RunningRehearsalEmulators {
@@ -246,6 +290,8 @@ export async function startRehearsalEmulators(
       lighter: options.lighterPort ?? 0,
       ...(options.extendedPort === undefined ? {} : { extended: options.extendedPort }),
     },
+    ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+    ...(options.loadAccount === undefined ? {} : { loadAccount: options.loadAccount }),
   });
   const { binanceusdm, hyperliquid, lighter, extended } = set.venues;
   if (binanceusdm === undefined || hyperliquid === undefined || lighter === undefined) {

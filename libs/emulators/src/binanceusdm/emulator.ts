@@ -41,7 +41,14 @@ import {
   sendJson,
   type VenueWire,
 } from '../shared/server.js';
-import { BINANCE_ERRORS, binanceSymbol, binanceTimeInForce, orderPayload, orderStatus } from './wire.js';
+import {
+  BINANCE_ERRORS,
+  binanceSymbol,
+  binanceTimeInForce,
+  orderPayload,
+  orderStatus,
+  timestampRefusal,
+} from './wire.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -158,7 +165,7 @@ export class BinanceUsdmEmulator implements VenueWire {
       case 'GET /fapi/v1/ping':
         return ok({});
       case 'GET /fapi/v1/time':
-        return ok({ serverTime: Date.now() });
+        return ok({ serverTime: this.server.nowMs() });
       case 'GET /fapi/v1/exchangeInfo':
         return ok(this.exchangeInfo());
       case 'GET /fapi/v1/depth':
@@ -246,6 +253,13 @@ export class BinanceUsdmEmulator implements VenueWire {
     if (!sameSignature(hmacSha256(key.secret, signed, 'hex'), (match[2] as string).toLowerCase())) {
       return bad(BINANCE_ERRORS.badSignature);
     }
+    const params = new URLSearchParams(signed);
+    const late = timestampRefusal(
+      params.get('timestamp') ?? undefined,
+      params.get('recvWindow') ?? undefined,
+      this.server.nowMs(),
+    );
+    if (late !== undefined) return bad(late);
     return key;
   }
 
@@ -257,7 +271,7 @@ export class BinanceUsdmEmulator implements VenueWire {
     const settle = this.exchange.config.settleAsset;
     return {
       timezone: 'UTC',
-      serverTime: Date.now(),
+      serverTime: this.server.nowMs(),
       futuresType: 'U_MARGINED',
       rateLimits: [
         { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 },
@@ -328,7 +342,7 @@ export class BinanceUsdmEmulator implements VenueWire {
     if (instrument === undefined) return bad(BINANCE_ERRORS.badSymbol);
     const limit = Number(p.get('limit') ?? 500);
     const book = this.exchange.bookSnapshot(instrument, limit);
-    const now = Date.now();
+    const now = this.server.nowMs();
     return ok({
       lastUpdateId: book.seq,
       E: now,
@@ -355,7 +369,7 @@ export class BinanceUsdmEmulator implements VenueWire {
   private premiumEntry(instrument: InstrumentId): Record<string, unknown> {
     const symbol = binanceSymbol(instrument);
     const funding = this.exchange.funding(instrument);
-    const now = Date.now();
+    const now = this.server.nowMs();
     return {
       symbol,
       markPrice: funding?.markPrice.toFixed() ?? '0',
@@ -660,7 +674,7 @@ export class BinanceUsdmEmulator implements VenueWire {
   }
 
   onEvents(events: readonly SimEvent[]): void {
-    const now = Date.now();
+    const now = this.server.nowMs();
     const touched = new Set<AccountId>();
     for (const e of events) {
       switch (e.type) {
@@ -766,7 +780,7 @@ export class BinanceUsdmEmulator implements VenueWire {
     const size = order?.size ?? now.filled;
     this.publishPrivate(fill.accountId, {
       e: 'ORDER_TRADE_UPDATE',
-      E: Date.now(),
+      E: this.server.nowMs(),
       T: fill.tsEventMs,
       o: {
         s: symbol,
@@ -823,7 +837,7 @@ export class BinanceUsdmEmulator implements VenueWire {
             : 'EXPIRED';
     this.publishPrivate(order.accountId, {
       e: 'ORDER_TRADE_UPDATE',
-      E: Date.now(),
+      E: this.server.nowMs(),
       T: order.updatedMs,
       o: {
         s: binanceSymbol(order.instrumentId),

@@ -29,7 +29,35 @@ export const BINANCE_ERRORS = {
   },
   unknown: { code: -1000, msg: 'An unknown error occured while processing the request.' },
   duplicateClientId: { code: -4116, msg: 'ClientOrderId is duplicated.' },
+  aheadOfServer: { code: -1021, msg: "Timestamp for this request was 1000ms ahead of the server's time." },
+  outsideRecvWindow: { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' },
 } as const;
+
+/** recvWindow when a signed request sends none, and the most it may be (ms). */
+const RECV_WINDOW_DEFAULT_MS = 5_000;
+const RECV_WINDOW_MAX_MS = 60_000;
+/** How far ahead of the server's clock a request's timestamp may be (ms). */
+const TIMESTAMP_AHEAD_MS = 1_000;
+
+/**
+ * A signed request's `timestamp` against the venue's clock, as Binance checks it: at most
+ * 1 s ahead of the server, at most `recvWindow` behind. A refusal means the venue did
+ * nothing; undefined = in time.
+ */
+export function timestampRefusal(
+  timestamp: string | undefined,
+  recvWindow: string | undefined,
+  serverNowMs: number,
+): { code: number; msg: string } | undefined {
+  const sent = Number(timestamp);
+  if (timestamp === undefined || !Number.isSafeInteger(sent)) return BINANCE_ERRORS.missingParam('timestamp');
+  const window = recvWindow === undefined ? RECV_WINDOW_DEFAULT_MS : Number(recvWindow);
+  if (!Number.isSafeInteger(window) || window <= 0 || window > RECV_WINDOW_MAX_MS)
+    return { code: -1131, msg: 'recvWindow must be less than 60000' };
+  if (sent >= serverNowMs + TIMESTAMP_AHEAD_MS) return BINANCE_ERRORS.aheadOfServer;
+  if (serverNowMs - sent > window) return BINANCE_ERRORS.outsideRecvWindow;
+  return undefined;
+}
 
 const STATUS: Partial<Record<OrderView['status'], string>> = {
   submitted: 'NEW',

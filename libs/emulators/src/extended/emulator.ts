@@ -586,7 +586,11 @@ export class ExtendedEmulator implements VenueWire {
       return venueError(400, 1128, 'Trading fees are invalid');
     }
     const expiry = Number(body.expiryEpochMillis);
-    if (!Number.isSafeInteger(expiry) || expiry <= Date.now() || expiry > Date.now() + MAX_EXPIRY_MS) {
+    if (
+      !Number.isSafeInteger(expiry) ||
+      expiry <= this.server.nowMs() ||
+      expiry > this.server.nowMs() + MAX_EXPIRY_MS
+    ) {
       return venueError(400, 1135, 'Order expiration date must be within 90 days');
     }
     const settlement = (body.settlement ?? {}) as Row;
@@ -764,7 +768,7 @@ export class ExtendedEmulator implements VenueWire {
 
   private send(socket: WebSocket, stream: Stream, frame: Row): void {
     stream.seq += 1;
-    sendJson(socket, { ...frame, ts: Date.now(), seq: stream.seq });
+    sendJson(socket, { ...frame, ts: this.server.nowMs(), seq: stream.seq });
   }
 
   private publish(kind: Stream['kind'], key: string, frame: Row): void {

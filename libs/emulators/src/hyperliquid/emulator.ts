@@ -153,7 +153,9 @@ export class HyperliquidEmulator implements VenueWire {
         return ok(instrument === undefined ? null : this.l2Book(instrument));
       }
       case 'clearinghouseState':
-        return ok(user === undefined ? emptyClearinghouse() : this.clearinghouse(user.accountId));
+        return ok(
+          user === undefined ? emptyClearinghouse(this.server.nowMs()) : this.clearinghouse(user.accountId),
+        );
       case 'orderStatus': {
         if (user === undefined) return ok({ status: 'unknownOid' });
         const order = this.findOrder(user.accountId, body.oid);
@@ -219,7 +221,7 @@ export class HyperliquidEmulator implements VenueWire {
       case 'userAbstraction':
         return ok('disabled');
       case 'exchangeStatus':
-        return ok({ time: Date.now(), specialStatuses: null });
+        return ok({ time: this.server.nowMs(), specialStatuses: null });
       default:
         return {
           status: 422,
@@ -267,7 +269,7 @@ export class HyperliquidEmulator implements VenueWire {
     });
     return {
       coin: this.coinOf(instrument),
-      time: Date.now(),
+      time: this.server.nowMs(),
       levels: [book.bids.map(level), book.asks.map(level)],
     };
   }
@@ -303,7 +305,7 @@ export class HyperliquidEmulator implements VenueWire {
           cumFunding: { allTime: '0', sinceOpen: '0', sinceChange: '0' },
         },
       })),
-      time: Date.now(),
+      time: this.server.nowMs(),
     };
   }
 
@@ -391,7 +393,7 @@ export class HyperliquidEmulator implements VenueWire {
     if (user === undefined) {
       return ok({ status: 'err', response: `User or API Wallet ${signer} does not exist.` });
     }
-    const now = Date.now();
+    const now = this.server.nowMs();
     const used = this.usedNonces.get(signer) ?? new Set<number>();
     if (used.has(nonce) || nonce < now - 2 * DAY_MS || nonce > now + DAY_MS) {
       return ok({
@@ -624,7 +626,7 @@ function ok(body: unknown): EmulatorResponse {
   return { status: 200, body };
 }
 
-function emptyClearinghouse(): Row {
+function emptyClearinghouse(nowMs: EpochMs): Row {
   const zero = { accountValue: '0.0', totalNtlPos: '0.0', totalRawUsd: '0.0', totalMarginUsed: '0.0' };
   return {
     marginSummary: zero,
@@ -632,7 +634,7 @@ function emptyClearinghouse(): Row {
     crossMaintenanceMarginUsed: '0.0',
     withdrawable: '0.0',
     assetPositions: [],
-    time: Date.now(),
+    time: nowMs,
   };
 }
 

@@ -446,7 +446,7 @@ export class LighterEmulator implements VenueWire {
     } catch {
       return fail(LIGHTER_ERROR.invalidAuth, 'malformed auth token');
     }
-    const nowS = BigInt(Math.floor(Date.now() / 1000));
+    const nowS = BigInt(Math.floor(this.server.nowMs() / 1000));
     if (parsed.deadlineUnixSeconds <= nowS) return fail(LIGHTER_ERROR.invalidAuth, 'auth token expired');
     if (parsed.deadlineUnixSeconds > nowS + BigInt(MAX_AUTH_AHEAD_S) + 60n) {
       return fail(LIGHTER_ERROR.invalidAuth, 'auth token deadline too far ahead');
@@ -606,7 +606,7 @@ export class LighterEmulator implements VenueWire {
     return ok({
       message: '{"ratelimit": "didn\'t use volume quota"}',
       tx_hash: result.hash,
-      predicted_execution_time_ms: Date.now() + 1,
+      predicted_execution_time_ms: this.server.nowMs() + 1,
       volume_quota_remaining: 1000,
     });
   }
@@ -652,7 +652,7 @@ export class LighterEmulator implements VenueWire {
     return ok({
       message: '{"ratelimit": "didn\'t use volume quota"}',
       tx_hash: hashes,
-      predicted_execution_time_ms: Date.now() + 1,
+      predicted_execution_time_ms: this.server.nowMs() + 1,
       volume_quota_remaining: 1000,
     });
   }
@@ -682,7 +682,7 @@ export class LighterEmulator implements VenueWire {
     }
     const nonce = tx.nonce as bigint;
     if (nonce <= key.lastNonce) return { ok: false, error: LIGHTER_ERROR.invalidNonce };
-    if ((tx.expiredAt as bigint) <= BigInt(Date.now()))
+    if ((tx.expiredAt as bigint) <= BigInt(this.server.nowMs()))
       return { ok: false, error: LIGHTER_ERROR.invalidExpiry };
     // Consumed from here on, even when the action is refused, as on the venue.
     key.lastNonce = nonce;
@@ -788,7 +788,7 @@ export class LighterEmulator implements VenueWire {
       return;
     }
     if (mode !== 1) throw new LighterTxError(LIGHTER_ERROR.invalidCancelAllTimeInForce);
-    const afterMs = Number(tx.time as bigint) - Date.now();
+    const afterMs = Number(tx.time as bigint) - this.server.nowMs();
     const min = this.options.minScheduledCancelAllMs ?? 5 * 60_000;
     if (!Number.isSafeInteger(afterMs) || afterMs < min || afterMs > 15 * 24 * HOUR_MS) {
       throw new LighterTxError(LIGHTER_ERROR.invalidCancelAllTime);

@@ -131,7 +131,7 @@ export class OkxEmulator implements VenueWire {
     const route = `${request.method} ${request.path}`;
     switch (route) {
       case 'GET /api/v5/public/time':
-        return ok([{ ts: String(Date.now()) }]);
+        return ok([{ ts: String(this.server.nowMs()) }]);
       case 'GET /api/v5/public/instruments':
         return ok(q.get('instType') === 'SWAP' ? this.instruments() : []);
       case 'GET /api/v5/market/books':
@@ -149,7 +149,7 @@ export class OkxEmulator implements VenueWire {
                   instType: 'SWAP',
                   instId: instId(instrument),
                   markPx: mark.toFixed(),
-                  ts: String(Date.now()),
+                  ts: String(this.server.nowMs()),
                 },
               ],
         );
@@ -170,7 +170,7 @@ export class OkxEmulator implements VenueWire {
                   open24h: index.toFixed(),
                   sodUtc0: index.toFixed(),
                   sodUtc8: index.toFixed(),
-                  ts: String(Date.now()),
+                  ts: String(this.server.nowMs()),
                 },
               ],
         );
@@ -238,7 +238,10 @@ export class OkxEmulator implements VenueWire {
         const r = this.exchange.scheduleCancelAll({ accountId: key.accountId, afterMs: timeOut * 1_000 });
         if (!r.ok) return okxError('51000', r.reject.message);
         return ok([
-          { triggerTime: String(timeOut === 0 ? 0 : Date.now() + timeOut * 1_000), ts: String(Date.now()) },
+          {
+            triggerTime: String(timeOut === 0 ? 0 : this.server.nowMs() + timeOut * 1_000),
+            ts: String(this.server.nowMs()),
+          },
         ]);
       }
       case 'POST /api/v5/trade/cancel-order': {
@@ -274,7 +277,7 @@ export class OkxEmulator implements VenueWire {
             clOrdId: r.order.clientOrderId ?? '',
             sCode: '0',
             sMsg: '',
-            ts: String(Date.now()),
+            ts: String(this.server.nowMs()),
           },
         ]);
       }
@@ -387,7 +390,7 @@ export class OkxEmulator implements VenueWire {
       {
         asks: this.levels(instrument, book.asks),
         bids: this.levels(instrument, book.bids),
-        ts: String(Date.now()),
+        ts: String(this.server.nowMs()),
       },
     ]);
   }
@@ -397,7 +400,7 @@ export class OkxEmulator implements VenueWire {
     if (instrument === undefined)
       return { status: 200, body: { code: '51001', msg: "Instrument ID doesn't exist", data: [] } };
     const interval = (this.intervalHours.get(instrument) as number) * HOUR_MS;
-    const now = Date.now();
+    const now = this.server.nowMs();
     const fundingTime = (Math.floor(now / interval) + 1) * interval;
     const f = this.exchange.funding(instrument);
     const simHours = this.exchange.config.funding.intervalMs / HOUR_MS;
@@ -426,7 +429,7 @@ export class OkxEmulator implements VenueWire {
 
   private balance(accountId: AccountId): Row {
     const b = this.exchange.balance(accountId);
-    const now = String(Date.now());
+    const now = String(this.server.nowMs());
     return {
       totalEq: b.equity.toFixed(),
       adjEq: b.equity.toFixed(),
@@ -532,7 +535,7 @@ export class OkxEmulator implements VenueWire {
         tag: '',
         sCode: '0',
         sMsg: 'Order placed',
-        ts: String(Date.now()),
+        ts: String(this.server.nowMs()),
       },
     ]);
   }
@@ -662,7 +665,7 @@ export class OkxEmulator implements VenueWire {
         {
           asks: this.levels(instrument, book.asks),
           bids: this.levels(instrument, book.bids),
-          ts: String(Date.now()),
+          ts: String(this.server.nowMs()),
           checksum: 0,
           prevSeqId,
           seqId: book.seq,
@@ -683,7 +686,7 @@ export class OkxEmulator implements VenueWire {
             {
               asks: this.levels(e.instrumentId, e.asks),
               bids: this.levels(e.instrumentId, e.bids),
-              ts: String(Date.now()),
+              ts: String(this.server.nowMs()),
               checksum: 0,
               prevSeqId: e.prevSeq,
               seqId: e.seq,

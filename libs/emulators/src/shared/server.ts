@@ -94,8 +94,13 @@ export class EmulatorServer {
     return (this.http.address() as AddressInfo).port;
   }
 
+  /** The venue's clock now (ours plus the market's skew): every venue time the wire sends. */
+  nowMs(): EpochMs {
+    return this.options.market.nowMs();
+  }
+
   /** Moves the venue clock to now and pushes what happened to the websocket subscribers. */
-  flush(nowMs: EpochMs = Date.now()): void {
+  flush(nowMs: EpochMs = this.nowMs()): void {
     const events = this.options.market.step(nowMs);
     if (events.length > 0) this.wire?.onEvents(events);
   }

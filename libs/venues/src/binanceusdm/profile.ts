@@ -179,7 +179,10 @@ export const binanceusdmProfile: CcxtVenueProfile = {
     // With keys, loadMarkets would also call the spot wallet (sapi) endpoints.
     fetchCurrencies: false,
     fetchMargins: false,
-    adjustForTimeDifference: false,
+    // Every signed request carries our clock's `timestamp`; Binance refuses one 1 s ahead of
+    // its clock (or older than recvWindow) with -1021. ccxt measures the offset from
+    // /fapi/v1/time when the markets load, and the port measures again after a -1021.
+    adjustForTimeDifference: true,
     warnOnFetchOpenOrdersWithoutSymbol: false,
     // Positions come from REST; ccxt's snapshot future would otherwise sit unawaited on the private socket.
     watchPositions: { fetchPositionsSnapshot: false },

@@ -105,6 +105,7 @@ export class CcxtVenuePort implements VenuePort {
   /** The nonce the signed action running in this async context carries (ours, from execution). */
   private readonly signingNonce = new AsyncLocalStorage<number>();
   private lastClockNonce = 0;
+  private clockResync: Promise<void> | undefined;
   private readonly seenTrades = new Set<string>();
   private lastFillMs: EpochMs = 0;
   private closed = false;
@@ -228,6 +229,11 @@ export class CcxtVenuePort implements VenuePort {
       return result;
     } catch (err) {
       const mapped = venueErrorFromCcxt(this.venue, err, kind, this.options.profile.rejectReason);
+      if (err instanceof ccxt.InvalidNonce && this.exchange.options.adjustForTimeDifference === true) {
+        // The venue refused our request's time (its clock moved against ours since the last
+        // measure): measure the offset again for the next call; this one did nothing.
+        await this.resyncClock();
+      }
       if (err instanceof ccxt.OperationFailed) {
         this.linkState = {
           component: VENUE_COMPONENT.link,
@@ -237,6 +243,24 @@ export class CcxtVenuePort implements VenuePort {
       }
       throw mapped;
     }
+  }
+
+  /** ccxt's offset to the venue's clock, measured again (one measure at a time). */
+  private resyncClock(): Promise<void> {
+    if (this.clockResync) return this.clockResync;
+    const load = this.exchange.loadTimeDifference as () => Promise<unknown>;
+    const resync: Promise<void> = Promise.resolve()
+      .then(() => load.call(this.exchange))
+      // A failed measure keeps the old offset: the next refusal measures again.
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.clockResync === resync) this.clockResync = undefined;
+      });
+    this.clockResync = resync;
+    return resync;
   }
 
   private async ensureMarkets(reload = false): Promise<Record<string, CcxtMarket>> {
