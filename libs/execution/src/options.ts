@@ -75,7 +75,7 @@ export const EXECUTION_DEFAULTS: ExecutionOptions = {
   fillReconcileLookbackMs: DAY_MS,
   fillCatchUpDelayMs: 1_000,
   terminalOrderRetentionMs: DAY_MS,
-  maxTerminalOrders: 20_000,
+  maxTerminalOrders: 10_000,
   terminalOrderMinRetentionMs: 60_000,
   orphanEventTtlMs: 30_000,
   housekeepingIntervalMs: 5_000,
