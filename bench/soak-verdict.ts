@@ -3,9 +3,10 @@
  * least-squares slope, its noise, and whether the growth over the window is more than the
  * noise plus what the bounded histories still filling were allowed to add.
  *
- * - noise: twice the standard deviation of the samples around the fitted line (the GC's
- *   sawtooth and the allocator's steps);
  * - growth: the slope times the window (what the line says was added);
+ * - noise: the growth that the samples' scatter around the line (the GC's sawtooth, the
+ *   allocator's steps) could fake: twice the slope's standard error times the window, a 95 %
+ *   band, which narrows with more samples;
  * - allowed: bytes the caller expects (histories filling towards their caps, e.g. bytes
  *   per order times the orders placed in the window);
  * - flat when growth <= noise + allowed; else growing.
@@ -18,7 +19,7 @@ export interface SoakSeriesVerdict {
   readonly slopePerHour: number;
   /** Bytes the fitted line grew over the window. */
   readonly growth: number;
-  /** Twice the residuals' standard deviation, bytes. */
+  /** Twice the slope's standard error times the window, bytes. */
   readonly noise: number;
   readonly allowed: number;
   /** Seconds from the first to the last point. */
@@ -39,8 +40,9 @@ export function soakSeriesVerdict(
   const sd = Math.sqrt(residuals.reduce((s, r) => s + r * r, 0) / (points.length - 2 || 1));
   const xs = points.map((p) => p.x);
   const windowS = Math.max(...xs) - Math.min(...xs);
+  const sxx = xs.reduce((s, x) => s + (x - mx) ** 2, 0);
   const growth = perSecond * windowS;
-  const noise = 2 * sd;
+  const noise = sxx === 0 ? 0 : ((2 * sd) / Math.sqrt(sxx)) * windowS;
   return {
     flat: growth <= noise + allowedBytes,
     slopePerHour: perSecond * 3600,
