@@ -57,14 +57,28 @@ const WARMUP_SECONDS = Math.max(60, SECONDS / 3);
 const ALLOWED_BYTES_PER_ORDER = numberEnv('SOAK_ALLOWED_BYTES_PER_ORDER', 2500, 'zero');
 const MB = 1024 * 1024;
 
-/** The V8 heap in use, from the process's /metrics (prom-client's default metrics). */
-async function heapUsedBytes(httpPort: number): Promise<number | undefined> {
+/**
+ * The V8 heap in use, the heap V8 has reserved (what RSS follows: V8 gives pages back
+ * lazily) and the memory of Buffers outside it, from the process's /metrics (prom-client's
+ * default metrics).
+ */
+async function heapBytes(httpPort: number): Promise<{ used?: number; total?: number; external?: number }> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    const m = /^perpmesh_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
-    return m ? Number(m[1]) : undefined;
+    const read = (name: string) => {
+      const m = new RegExp(`^perpmesh_nodejs_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    const used = read('heap_size_used_bytes');
+    const total = read('heap_size_total_bytes');
+    const external = read('external_memory_bytes');
+    return {
+      ...(used === undefined ? {} : { used }),
+      ...(total === undefined ? {} : { total }),
+      ...(external === undefined ? {} : { external }),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -80,6 +94,8 @@ interface Sample {
   atS: number;
   rss: number;
   heap: number | undefined;
+  heapTotal: number | undefined;
+  external: number | undefined;
   cpuMs: number;
   orders: number;
   failed: number;
@@ -132,8 +148,10 @@ console.log(
   `soak: perpmesh start (config/perpmesh.yaml, embedded) pid ${pid}, ${SECONDS} s, a sample every ${SAMPLE_SECONDS} s, ${ORDER_RATE} orders/s from the bench; load average ${loadAverage()}`,
 );
 console.log(
-  `${'t s'.padStart(7)} ${'RSS MB'.padStart(8)} ${'heap MB'.padStart(8)} ${'CPU s'.padStart(7)} ${'orders'.padStart(7)} ${'/s'.padStart(5)} ${'failed'.padStart(6)}  load`,
+  `${'t s'.padStart(7)} ${'RSS MB'.padStart(8)} ${'heap MB'.padStart(8)} ${'V8 MB'.padStart(7)} ${'ext MB'.padStart(7)} ${'CPU s'.padStart(7)} ${'orders'.padStart(7)} ${'/s'.padStart(5)} ${'failed'.padStart(6)}  load`,
 );
+const mbOrUnknown = (bytes: number | undefined, width: number) =>
+  (bytes === undefined ? '?' : (bytes / MB).toFixed(1)).padStart(width);
 /** Orders per second placed between a sample and the one before it. */
 const rateSince = (s: Sample, before: Sample | undefined) =>
   before === undefined || s.atS <= before.atS ? 0 : (s.orders - before.orders) / (s.atS - before.atS);
@@ -145,7 +163,11 @@ try {
     const sample: Sample = {
       atS,
       rss,
-      heap: await heapUsedBytes(running.httpPort),
+      ...(await heapBytes(running.httpPort).then((h) => ({
+        heap: h.used,
+        heapTotal: h.total,
+        external: h.external,
+      }))),
       cpuMs: cpuMs(pid) ?? 0,
       orders,
       failed,
@@ -153,7 +175,7 @@ try {
     const rate = rateSince(sample, samples.at(-1));
     samples.push(sample);
     console.log(
-      `${atS.toFixed(0).padStart(7)} ${(rss / MB).toFixed(1).padStart(8)} ${sample.heap === undefined ? '       ?' : (sample.heap / MB).toFixed(1).padStart(8)} ${(sample.cpuMs / 1000).toFixed(1).padStart(7)} ${String(sample.orders).padStart(7)} ${rate.toFixed(1).padStart(5)} ${String(sample.failed).padStart(6)}  ${loadAverage()}`,
+      `${atS.toFixed(0).padStart(7)} ${(rss / MB).toFixed(1).padStart(8)} ${mbOrUnknown(sample.heap, 8)} ${mbOrUnknown(sample.heapTotal, 7)} ${mbOrUnknown(sample.external, 7)} ${(sample.cpuMs / 1000).toFixed(1).padStart(7)} ${String(sample.orders).padStart(7)} ${rate.toFixed(1).padStart(5)} ${String(sample.failed).padStart(6)}  ${loadAverage()}`,
     );
     if (atS >= SECONDS) break;
     await sleep(Math.min(SAMPLE_SECONDS * 1000, (SECONDS - atS) * 1000 + 1));
