@@ -1,4 +1,5 @@
 export * from './async.js';
+export * from './bounded.js';
 export * from './decimal.js';
 export * from './error-codes.js';
 export * from './errors.js';

@@ -1680,7 +1680,10 @@ export class ExecutionEngine {
     if (this.#stop.signal.aborted) return;
     this.#track(this.#publisher.retryUnpublished());
     const now = this.#nowMs();
-    this.#orders.pruneTerminal(now - this.#options.terminalOrderRetentionMs);
+    this.#orders.pruneTerminal(now - this.#options.terminalOrderRetentionMs, {
+      max: this.#options.maxTerminalOrders,
+      changedBeforeMs: now - this.#options.terminalOrderMinRetentionMs,
+    });
     for (const [key, list] of this.#orphans) {
       const kept = list.filter((o) => now - o.atMs < this.#options.orphanEventTtlMs);
       if (kept.length === 0) this.#orphans.delete(key);

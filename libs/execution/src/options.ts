@@ -45,6 +45,12 @@ export interface ExecutionOptions {
   readonly fillCatchUpDelayMs: number;
   /** Finished orders are kept in memory this long after their last change (GetOrder, duplicates). */
   readonly terminalOrderRetentionMs: number;
+  /**
+   * At most this many finished orders are kept in memory (a count bound beside the time
+   * one; the oldest go first), except those changed within `terminalOrderMinRetentionMs`.
+   */
+  readonly maxTerminalOrders: number;
+  readonly terminalOrderMinRetentionMs: number;
   /** User-stream or log events of an order we do not know yet are held this long for it to appear. */
   readonly orphanEventTtlMs: number;
   /** How often unpublished events are retried, old orders pruned and venue streams checked. */
@@ -69,6 +75,8 @@ export const EXECUTION_DEFAULTS: ExecutionOptions = {
   fillReconcileLookbackMs: DAY_MS,
   fillCatchUpDelayMs: 1_000,
   terminalOrderRetentionMs: DAY_MS,
+  maxTerminalOrders: 10_000,
+  terminalOrderMinRetentionMs: 60_000,
   orphanEventTtlMs: 30_000,
   housekeepingIntervalMs: 5_000,
   streamBufferLimit: 10_000,

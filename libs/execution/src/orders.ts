@@ -157,7 +157,10 @@ export class OrderTable {
       }
       const done = () => {
         clearTimeout(timer);
-        this.#waiters.get(key)?.delete(done);
+        const waiting = this.#waiters.get(key);
+        waiting?.delete(done);
+        // A timed-out wait on an order that never changes again must not leave its key behind.
+        if (waiting?.size === 0) this.#waiters.delete(key);
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, timeoutMs));
@@ -183,16 +186,38 @@ export class OrderTable {
     return out;
   }
 
-  /** Drops finished orders last changed before `beforeMs`; returns how many. */
-  pruneTerminal(beforeMs: EpochMs): number {
+  /**
+   * Drops finished orders last changed before `beforeMs`; then, while more than
+   * `overflow.max` finished ones are left, the oldest of them (first added first) among
+   * those last changed before `overflow.changedBeforeMs`: the time bound alone lets a busy
+   * day's orders pile up, and recent ones stay for their late events and duplicates.
+   * Returns how many were dropped.
+   */
+  pruneTerminal(beforeMs: EpochMs, overflow?: { max: number; changedBeforeMs: EpochMs }): number {
     let pruned = 0;
+    const finished: TrackedOrder[] = [];
     for (const order of [...this.#byKey.values()]) {
-      if (!isOrderOpen(order.state.status) && order.state.updatedAtMs < beforeMs) {
+      if (isOrderOpen(order.state.status)) continue;
+      if (order.state.updatedAtMs < beforeMs) {
         this.remove(order);
         pruned += 1;
-      }
+      } else finished.push(order);
+    }
+    if (overflow === undefined) return pruned;
+    let excess = finished.length - overflow.max;
+    for (const order of finished) {
+      if (excess <= 0) break;
+      if (order.state.updatedAtMs >= overflow.changedBeforeMs) continue;
+      this.remove(order);
+      pruned += 1;
+      excess -= 1;
     }
     return pruned;
+  }
+
+  /** Keys with waiters registered (for tests of the waiters' bound). */
+  get waitingKeys(): number {
+    return this.#waiters.size;
   }
 }
 

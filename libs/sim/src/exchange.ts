@@ -224,8 +224,10 @@ export class SimExchange {
   /**
    * The same orders oldest first, from `closedOrderHead` on: finding the oldest through the
    * Map's iterator skips every entry deleted before it, a cost that grows with the history.
+   * A slot before the head is emptied as its order leaves (else the queue would hold up to
+   * twice the retention until it is cut).
    */
-  private closedOrderQueue: SimOrder[] = [];
+  private closedOrderQueue: (SimOrder | undefined)[] = [];
   private closedOrderHead = 0;
   private readonly openOrdersById = new Map<VenueOrderId, SimOrder>();
   /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
@@ -1116,6 +1118,7 @@ export class SimExchange {
     this.closedOrderQueue.push(order);
     if (this.closedOrders.size > this.config.closedOrderRetention) {
       const oldest = this.closedOrderQueue[this.closedOrderHead] as SimOrder;
+      this.closedOrderQueue[this.closedOrderHead] = undefined;
       this.closedOrderHead += 1;
       if (this.closedOrderHead >= 1024 && this.closedOrderHead * 2 >= this.closedOrderQueue.length) {
         this.closedOrderQueue = this.closedOrderQueue.slice(this.closedOrderHead);

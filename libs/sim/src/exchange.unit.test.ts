@@ -1090,5 +1090,31 @@ describe('observed accounts (user events built only for the accounts someone rea
     assert.equal('order' in refused, false);
     assert.deepEqual(ex.cancelAllQuietly({ accountId: 'maker' }), { ok: true });
     assert.equal(ex.openOrderCount('maker'), 0);
+describe('closed order retention', () => {
+  test('an order past the retention is gone from lookups and from the history queue', () => {
+    const ex = venue('paper', { overrides: { closedOrderRetention: 5 } });
+    ex.deposit('taker', '1000000');
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const placed = ex.placeOrder({
+        accountId: 'taker',
+        instrumentId: BTC,
+        side: 'buy',
+        type: 'limit',
+        price: '40000',
+        size: '0.01',
+        clientOrderId: `c${i}`,
+      });
+      assert.ok(placed.ok);
+      ids.push(placed.order.venueOrderId);
+      assert.ok(ex.cancelOrder({ accountId: 'taker', venueOrderId: placed.order.venueOrderId }).ok);
+    }
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[0] }), undefined);
+    assert.equal(ex.getOrder('taker', { clientOrderId: 'c194' }), undefined);
+    assert.equal(ex.getOrder('taker', { clientOrderId: 'c195' })?.status, 'canceled');
+    // The queue's cut happens only past 1,024 dropped orders: before that, every dropped
+    // order's slot must be emptied, or they all stay reachable (private state, read on purpose).
+    const queue = (ex as unknown as { closedOrderQueue: unknown[] }).closedOrderQueue;
+    assert.equal(queue.filter((o) => o !== undefined).length, 5);
   });
 });

@@ -23,11 +23,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type AccountId,
+  addBounded,
   type ClientOrderId,
   Decimal,
   type EpochMs,
   errorText,
   type InstrumentId,
+  setBounded,
   sleep,
   ValidationError,
   type VenueId,
@@ -81,6 +83,8 @@ export interface CcxtVenuePortOptions {
 }
 
 const MAX_SEEN_TRADES = 50_000;
+/** Venue order ids whose client id a fill without one looks up; an older one is asked of the venue. */
+const MAX_REMEMBERED_ORDERS = 100_000;
 /** How far before the last fill seen a catch-up after a reconnect looks, for fills stamped out of order. */
 const CATCH_UP_OVERLAP_MS = 60_000;
 
@@ -550,7 +554,7 @@ export class CcxtVenuePort implements VenuePort {
   }
 
   private remember(order: VenueOrder): VenueOrder {
-    this.clientIdByVenueOrderId.set(order.venueOrderId, order.clientOrderId);
+    setBounded(this.clientIdByVenueOrderId, order.venueOrderId, order.clientOrderId, MAX_REMEMBERED_ORDERS);
     return order;
   }
 
@@ -753,12 +757,7 @@ export class CcxtVenuePort implements VenuePort {
     await this.ensureMarkets();
     let attempts = 0;
     const deliverFill = (fill: VenueFill) => {
-      if (this.seenTrades.has(fill.tradeId)) return;
-      this.seenTrades.add(fill.tradeId);
-      if (this.seenTrades.size > MAX_SEEN_TRADES) {
-        const oldest = this.seenTrades.values().next().value as string;
-        this.seenTrades.delete(oldest);
-      }
+      if (!addBounded(this.seenTrades, fill.tradeId, MAX_SEEN_TRADES)) return;
       this.lastFillMs = Math.max(this.lastFillMs, fill.tsEventMs);
       onEvent({ kind: 'fill', fill });
     };

@@ -27,6 +27,7 @@
 import { createHash } from 'node:crypto';
 import {
   type AccountId,
+  addBounded,
   Decimal,
   type EpochMs,
   errorText,
@@ -900,11 +901,7 @@ export class ExtendedVenuePort implements VenuePort {
     const keys = this.#keys('watchUserStream');
     await this.#ensureMarkets();
     const deliverFill = (fill: VenueFill) => {
-      if (this.#seenTrades.has(fill.tradeId)) return;
-      this.#seenTrades.add(fill.tradeId);
-      if (this.#seenTrades.size > MAX_SEEN_TRADES) {
-        this.#seenTrades.delete(this.#seenTrades.values().next().value as string);
-      }
+      if (!addBounded(this.#seenTrades, fill.tradeId, MAX_SEEN_TRADES)) return;
       this.#lastFillMs = Math.max(this.#lastFillMs, fill.tsEventMs);
       onEvent({ kind: 'fill', fill });
     };

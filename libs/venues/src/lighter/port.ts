@@ -23,6 +23,7 @@
  */
 import {
   type AccountId,
+  addBounded,
   Decimal,
   type EpochMs,
   errorText,
@@ -1174,10 +1175,7 @@ export class LighterVenuePort implements VenuePort {
   async watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
     const creds = this.creds('watchUserStream');
     const deliverFill = (fill: VenueFill) => {
-      if (this.seenTrades.has(fill.tradeId)) return;
-      this.seenTrades.add(fill.tradeId);
-      if (this.seenTrades.size > MAX_SEEN_TRADES)
-        this.seenTrades.delete(this.seenTrades.values().next().value as string);
+      if (!addBounded(this.seenTrades, fill.tradeId, MAX_SEEN_TRADES)) return;
       this.lastFillMs = Math.max(this.lastFillMs, fill.tsEventMs);
       onEvent({ kind: 'fill', fill });
     };
