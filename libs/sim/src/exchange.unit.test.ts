@@ -1090,6 +1090,9 @@ describe('observed accounts (user events built only for the accounts someone rea
     assert.equal('order' in refused, false);
     assert.deepEqual(ex.cancelAllQuietly({ accountId: 'maker' }), { ok: true });
     assert.equal(ex.openOrderCount('maker'), 0);
+  });
+});
+
 describe('closed order retention', () => {
   test('an order past the retention is gone from lookups and from the history queue', () => {
     const ex = venue('paper', { overrides: { closedOrderRetention: 5 } });
