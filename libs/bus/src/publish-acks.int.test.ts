@@ -11,6 +11,7 @@ import {
 } from '@nats-io/transport-node';
 import { NoStreamForSubjectError } from './errors.js';
 import { NatsEventLog, type PublishAcksMode } from './nats.js';
+import { loadNats } from './nats-modules.js';
 import { PublishAcks } from './publish-acks.js';
 
 const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -22,6 +23,7 @@ const data = new TextEncoder().encode('event');
 describe('PublishAcks: JetStream publish-acks on one reply subscription (real NATS)', () => {
   let nc: NatsConnection;
   before(async () => {
+    await loadNats(); // PublishAcks is made by NatsEventLog.connect, which loads nats.js first
     nc = await connect({ servers, noAsyncTraces: true });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: stream, subjects: [`${subject}.>`], storage: StorageType.Memory });

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { headers, NoRespondersError } from '@nats-io/transport-node';
+import { loadNats } from './nats-modules.js';
 import { publishAckOf } from './publish-acks.js';
+
+// nats.js is loaded on first use (NatsEventLog.connect does it); here there is no connect.
+before(() => loadNats());
 
 const json = (v: unknown) => ({ data: new TextEncoder().encode(JSON.stringify(v)), headers: undefined });
 
