@@ -11,14 +11,14 @@
  *   services' `auth.token` (the token every caller presents) and uses TLS when the `tls`
  *   section configures it for clients.
  */
-import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { AccountServiceClient } from '@perpmesh/contracts';
 import {
   deadlineEpochMs,
   hasForwardedMarker,
   PeerRouter,
   type PeerUnary,
-  type Secret,
+  type ReplicaForwarding,
 } from '@perpmesh/runtime';
 import type { ReplicaAddresses } from '@perpmesh/state';
 
@@ -28,14 +28,7 @@ export const ACCOUNT_FORWARDED_METADATA = 'perpmesh-account-forwarded';
 export const DEFAULT_ACCOUNT_FORWARD_TIMEOUT_MS = 2_000;
 
 /** How this replica is reached and reaches the others (per_account ownership with a lease). */
-export interface AccountForwarding {
-  /** `host:port` the other replicas dial; without it none can forward to this one. */
-  readonly address?: string | undefined;
-  readonly authToken?: Secret | undefined;
-  readonly channelCredentials?: ChannelCredentials | undefined;
-  /** Bound of one forwarded call (the caller's deadline, when sooner, wins). */
-  readonly timeoutMs?: number | undefined;
-}
+export type AccountForwarding = ReplicaForwarding;
 
 export function isForwardedAccountCall(metadata: Metadata | undefined): boolean {
   return hasForwardedMarker(metadata, ACCOUNT_FORWARDED_METADATA);

@@ -13,7 +13,7 @@
  * - Nobody owns the key: `NonceKeyMovingError` (UNAVAILABLE "ownership is moving"); the
  *   client retries, with the same client order id (idempotent).
  */
-import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { ExecutionServiceClient } from '@perpmesh/contracts';
 import { type AccountId, sleep, type VenueId } from '@perpmesh/core';
 import {
@@ -22,7 +22,7 @@ import {
   hasForwardedMarker,
   PeerRouter,
   type PeerUnary,
-  type Secret,
+  type ReplicaForwarding,
 } from '@perpmesh/runtime';
 import type { ReplicaAddresses } from '@perpmesh/state';
 import {
@@ -40,14 +40,7 @@ export const EXEC_FORWARDED_METADATA = 'perpmesh-exec-forwarded';
 export const DEFAULT_EXEC_FORWARD_TIMEOUT_MS = 15_000;
 
 /** How this replica is reached and reaches the others. */
-export interface ExecutionForwarding {
-  /** `host:port` the other replicas dial; without it none can forward to this one. */
-  readonly address?: string | undefined;
-  readonly authToken?: Secret | undefined;
-  readonly channelCredentials?: ChannelCredentials | undefined;
-  /** Bound of one forwarded call (the caller's deadline, when sooner, wins). */
-  readonly timeoutMs?: number | undefined;
-}
+export type ExecutionForwarding = ReplicaForwarding;
 
 export function isForwardedExecutionCall(metadata: Metadata | undefined): boolean {
   return hasForwardedMarker(metadata, EXEC_FORWARDED_METADATA);

@@ -129,5 +129,6 @@ export {
   PeerRouter,
   type PeerRouterOptions,
   type PeerUnary,
+  type ReplicaForwarding,
 } from './peer-clients.js';
 export { isSecret, REDACTED, Secret } from './secret.js';

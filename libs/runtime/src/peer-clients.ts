@@ -1,11 +1,21 @@
 /**
  * gRPC calls from one replica to another of the same service (market data's instruments,
- * per-account ownership's accounts): one client per live peer, the services' token and TLS,
+ * per-account ownership's accounts, execution's strict-nonce keys): one client per live peer, the services' token and TLS,
  * a marker so a forwarded call travels at most one hop.
  */
 import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { bearerAuthInterceptor, GrpcStatusError } from './grpc.js';
 import type { Secret } from './secret.js';
+
+/** How a replica is reached and reaches the others of its service (account, execution). */
+export interface ReplicaForwarding {
+  /** `host:port` the other replicas dial; without it none can forward to this one. */
+  readonly address?: string | undefined;
+  readonly authToken?: Secret | undefined;
+  readonly channelCredentials?: ChannelCredentials | undefined;
+  /** Bound of one forwarded call (the caller's deadline, when sooner, wins). */
+  readonly timeoutMs?: number | undefined;
+}
 
 /** One unary method of a generated client, bound to it. */
 export type PeerUnary<Req, Res> = (
