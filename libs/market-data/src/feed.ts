@@ -63,7 +63,13 @@ import {
 } from '@perpmesh/venues';
 import { BookSync, type BookSyncAction } from './book-sync.js';
 import { type BookPublishIntervalOverride, bookPublishIntervals, Conflator } from './conflation.js';
-import { type FundingReading, type FundingView, fundingReading, fundingView } from './funding.js';
+import {
+  type FundingReading,
+  type FundingView,
+  fundingRateToWire,
+  fundingReading,
+  fundingView,
+} from './funding.js';
 import { type MdEventSink, MdPublisher, type PublisherStats } from './publisher.js';
 import {
   type ComponentView,
@@ -801,21 +807,7 @@ export class MarketDataFeed {
     this.#publish(
       f.asOfMs,
       `md.funding|${venue}|${instrument}|${f.asOfMs}|${toWire(f.rate)}|${f.nextFundingTimeMs}|${toWire(f.markPrice)}`,
-      {
-        $case: 'fundingRate',
-        value: {
-          venue,
-          instrument,
-          rate: toWire(f.rate),
-          intervalMs: f.intervalMs,
-          ratePerHour: toWire(f.ratePerHour),
-          annualized: toWire(f.annualized),
-          nextFundingTimeMs: f.nextFundingTimeMs,
-          markPrice: toWire(f.markPrice),
-          indexPrice: toWire(f.indexPrice),
-          asOfMs: f.asOfMs,
-        },
-      },
+      { $case: 'fundingRate', value: fundingRateToWire({ ...f, venue, instrument }) },
     );
   }
 

@@ -3,11 +3,13 @@
  * rate normalized per hour and annualized (so venues with 1 h and 8 h intervals compare),
  * and its age and staleness at a given time.
  */
+import type { FundingRate } from '@perpmesh/contracts';
 import {
   type Decimal,
   type EpochMs,
   type InstrumentId,
   normalizeFundingRate,
+  toWire,
   type VenueId,
 } from '@perpmesh/core';
 import type { FundingInfo } from '@perpmesh/venues';
@@ -52,4 +54,20 @@ export function fundingReading(venue: VenueId, info: FundingInfo): FundingReadin
 export function fundingView(reading: FundingReading, nowMs: EpochMs, staleAfterMs: number): FundingView {
   const ageMs = Math.max(0, nowMs - reading.asOfMs);
   return { ...reading, ageMs, stale: ageMs > staleAfterMs };
+}
+
+/** A reading on the wire (md.funding events and GetFundingRates answers alike). */
+export function fundingRateToWire(f: FundingReading): FundingRate {
+  return {
+    venue: f.venue,
+    instrument: f.instrument,
+    rate: toWire(f.rate),
+    intervalMs: f.intervalMs,
+    ratePerHour: toWire(f.ratePerHour),
+    annualized: toWire(f.annualized),
+    nextFundingTimeMs: f.nextFundingTimeMs,
+    markPrice: toWire(f.markPrice),
+    indexPrice: toWire(f.indexPrice),
+    asOfMs: f.asOfMs,
+  };
 }

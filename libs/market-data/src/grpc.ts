@@ -21,6 +21,7 @@ import { type InstrumentId, toWire, ValidationError, type VenueId } from '@perpm
 import { grpcHandlers, type Logger } from '@perpmesh/runtime';
 import { BookNotSyncedError, MD_ERROR_GRPC_CODES, NotServedHereError, NotThisShardError } from './errors.js';
 import type { BookView, FundingView, MarketDataFeed } from './feed.js';
+import { fundingRateToWire } from './funding.js';
 import { isForwardedCall, type MarketDataRouter } from './routing.js';
 import { type ShardSpec, shardOf } from './shard.js';
 
@@ -125,18 +126,7 @@ export function bookToWire(view: BookView): NonNullable<GetOrderBookResponse['bo
 
 export function fundingViewToWire(f: FundingView): FundingRateView {
   return {
-    rate: {
-      venue: f.venue,
-      instrument: f.instrument,
-      rate: toWire(f.rate),
-      intervalMs: f.intervalMs,
-      ratePerHour: toWire(f.ratePerHour),
-      annualized: toWire(f.annualized),
-      nextFundingTimeMs: f.nextFundingTimeMs,
-      markPrice: toWire(f.markPrice),
-      indexPrice: toWire(f.indexPrice),
-      asOfMs: f.asOfMs,
-    },
+    rate: fundingRateToWire(f),
     stale: f.stale,
     ageMs: f.ageMs,
   };
