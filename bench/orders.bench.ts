@@ -31,7 +31,6 @@
  * Prints numbers; asserts nothing about time.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
@@ -64,6 +63,7 @@ import {
   placeOrder,
 } from '../tests/e2e/harness.js';
 import { healthCheck } from './grpc-health.js';
+import { cpuMs } from './proc-stats.js';
 
 process.env.NATS_URL ??= 'nats://127.0.0.1:4222';
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
@@ -94,18 +94,6 @@ function quantile(sorted: number[], q: number): number {
 
 function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-}
-
-/** CPU ms (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
-function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (10 ms).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Waiters for the ACCEPTED event of a client order id, fed by one tail of the EXEC stream. */

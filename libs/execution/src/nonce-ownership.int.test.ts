@@ -20,7 +20,6 @@ import {
   Side,
   TimeInForce,
 } from '@perpmesh/contracts';
-import { sleep } from '@perpmesh/core';
 import {
   bearerAuthInterceptor,
   createLogger,
@@ -154,23 +153,20 @@ describe('strict-nonce API keys: one owner replica, the others forward', () => {
   }
 
   /** PlaceOrder through `client`, retried while it is UNAVAILABLE (ownership moving, a dead peer). */
-  async function place(
-    client: Client,
-    req: PlaceOrderRequest,
-  ): Promise<{ res: PlaceOrderResponse; retries: number }> {
-    for (let retries = 0; ; retries++) {
-      try {
-        const res = await new Promise<PlaceOrderResponse>((resolve, reject) =>
-          client.placeOrder(req, (err: ServiceError | null, r?: PlaceOrderResponse) =>
-            err ? reject(err) : resolve(r as PlaceOrderResponse),
-          ),
-        );
-        return { res, retries };
-      } catch (err) {
-        if ((err as ServiceError).code !== status.UNAVAILABLE || retries >= 200) throw err;
-        await sleep(50);
-      }
-    }
+  async function place(client: Client, req: PlaceOrderRequest): Promise<{ res: PlaceOrderResponse }> {
+    const answer = await eventually(
+      `${req.clientOrderId} answered (retried while UNAVAILABLE)`,
+      () =>
+        new Promise<{ res: PlaceOrderResponse } | { err: ServiceError } | undefined>((resolve) =>
+          client.placeOrder(req, (err: ServiceError | null, r?: PlaceOrderResponse) => {
+            if (!err) resolve({ res: r as PlaceOrderResponse });
+            else resolve(err.code === status.UNAVAILABLE ? undefined : { err });
+          }),
+        ),
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
+    if ('err' in answer) throw answer.err;
+    return answer;
   }
 
   const limitBuy = async (n: number, tag: string): Promise<PlaceOrderRequest[]> => {

@@ -584,11 +584,11 @@ describe('lighter (own adapter) against the emulator', () => {
     await port.cancelAllOrders(undefined, { nonce: nextNonce() });
   });
 
-  test('the venue verifies every transaction of a batch: a placeholder signature in the second stops it there (21120)', async () => {
+  test('the venue verifies every transaction of a batch: a forged signature in the second stops it there (21120)', async () => {
     const signed = [nextNonce(), nextNonce()].map((n) =>
       signLighterTx({ ...cancelAllTx(), nonce: n }, { chainId: emulator.chainId, key: KEY }),
     );
-    const placeholder = signed[1]?.txInfo.replace(
+    const forged = signed[1]?.txInfo.replace(
       /"Sig":"[^"]*"/,
       `"Sig":"${Buffer.alloc(80).toString('base64')}"`,
     );
@@ -597,7 +597,7 @@ describe('lighter (own adapter) against the emulator', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
         tx_types: JSON.stringify([16, 16]),
-        tx_infos: JSON.stringify([signed[0]?.txInfo, placeholder]),
+        tx_infos: JSON.stringify([signed[0]?.txInfo, forged]),
       }).toString(),
     });
     const body = (await res.json()) as Record<string, unknown>;
