@@ -37,10 +37,12 @@ export class BookSide {
     return this.descending ? a > b : a < b;
   }
 
-  level(price: Decimal, ticks: number): PriceLevel {
+  /** The level at the order's price, made when there is none (the order's price Decimal is read only then). */
+  level(order: SimOrder): PriceLevel {
+    const ticks = order.priceTicks;
     let level = this.byTicks.get(ticks);
     if (level !== undefined) return level;
-    level = new PriceLevel(price, ticks);
+    level = new PriceLevel(order.price as Decimal, ticks);
     // Binary search for the first level this one is ahead of.
     let lo = 0;
     let hi = this.levels.length;
@@ -123,7 +125,7 @@ export class OrderBook {
   /** Appends a resting order at the back of its price level's queue. */
   add(order: SimOrder): void {
     const side = this.side(order.side);
-    const level = side.level(order.price as Decimal, order.priceTicks);
+    const level = side.level(order);
     level.orders.push(order);
     level.totalLots += order.remainingLots;
     side.touch(level);

@@ -80,14 +80,17 @@ import {
   positionCoefficient,
   surelyAboveMaintenance,
 } from './margin-fixed.js';
-import { SimOrder } from './order.js';
+import { type OrderQuantities, SimOrder } from './order.js';
 import {
+  checkFixedQuantities,
   checkMarketRules,
   checkMaxSize,
   checkOrderRequest,
+  checkOrderShape,
   checkPostOnly,
   checkReduceOnlyDirection,
   decimalOrReject,
+  meetsMinimums,
   minimumsOnly,
   protectionBandLimit,
   reduceOnlyCapacity,
@@ -118,6 +121,27 @@ export interface PlaceOrderRequest extends NonceAuth {
   /** Required for limit orders, absent for market orders. */
   readonly price?: DecimalInput;
   readonly size: DecimalInput;
+  readonly reduceOnly?: boolean;
+  readonly clientOrderId?: ClientOrderId;
+}
+
+/**
+ * `PlaceOrderRequest` in the instrument's whole ticks and lots (`InstrumentScale`: price =
+ * priceTicks x tick size, size = sizeLots x lot size), for callers that compute quantities on
+ * the grid already (the world's market maker and noise takers): nothing is parsed, and the
+ * order's Decimals are built only if something reads them. Same rules and results as
+ * `placeOrder` with those Decimals.
+ */
+export interface FixedOrderRequest extends NonceAuth {
+  readonly accountId: AccountId;
+  readonly instrumentId: InstrumentId;
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly timeInForce?: TimeInForce;
+  /** Required for limit orders (a positive safe integer), absent for market orders. */
+  readonly priceTicks?: number;
+  /** A positive safe integer. */
+  readonly sizeLots: number;
   readonly reduceOnly?: boolean;
   readonly clientOrderId?: ClientOrderId;
 }
@@ -739,7 +763,15 @@ export class SimExchange {
     return this.place(request, false);
   }
 
-  private place(request: PlaceOrderRequest, withView: boolean): PlaceOrderResult | SimpleResult {
+  /** `submitOrder` of an order in whole ticks and lots (`FixedOrderRequest`). */
+  submitFixedOrder(request: FixedOrderRequest): SimpleResult {
+    return this.place(request, false);
+  }
+
+  private place(
+    request: PlaceOrderRequest | FixedOrderRequest,
+    withView: boolean,
+  ): PlaceOrderResult | SimpleResult {
     let order: SimOrder | undefined;
     const result = this.run((): PlaceOrderResult | SimpleResult => {
       const acc = this.accountOrReject(request.accountId);
@@ -768,10 +800,19 @@ export class SimExchange {
   }
 
   /** Validates a request into an order (not yet accepted). Throws VenueRejectError. */
-  private newOrder(acc: Account, r: PlaceOrderRequest): SimOrder {
+  private newOrder(acc: Account, r: PlaceOrderRequest | FixedOrderRequest): SimOrder {
     const inst = this.instrumentOrReject(r.instrumentId);
     const spec = inst.spec;
-    const { timeInForce: tif, price, size } = checkOrderRequest(r);
+    let tif: TimeInForce;
+    let quantities: OrderQuantities;
+    if ('sizeLots' in r) {
+      tif = checkOrderShape(r);
+      quantities = checkFixedQuantities(r);
+    } else {
+      const { timeInForce, price, size } = checkOrderRequest(r);
+      tif = timeInForce;
+      quantities = { price, size };
+    }
 
     this.checkNonce(acc, r);
     // From here on the request is an order with an id; later rejects reach the user stream.
@@ -785,8 +826,7 @@ export class SimExchange {
       r.side,
       r.type,
       tif,
-      price,
-      size,
+      quantities,
       r.reduceOnly === true,
       this.clockMs,
     );
@@ -796,7 +836,7 @@ export class SimExchange {
   private validateOrder(acc: Account, order: SimOrder): void {
     const inst = this.instruments.get(order.instrumentId) as InstrumentState;
     const spec = inst.spec;
-    const price = order.price;
+    const isLimit = order.type === 'limit';
     if (order.clientOrderId !== undefined && this.config.rejectDuplicateClientOrderId) {
       if (this.byClientId.has(clientKey(acc.accountId, order.clientOrderId))) {
         throw venueReject(
@@ -811,9 +851,12 @@ export class SimExchange {
     // (without a mark the no_reference_price reject below answers).
     // Whole lots and ticks (exact conversions) are on the grid: only the minimums are left.
     const onGrid =
-      Number.isSafeInteger(order.sizeLots) && (price === undefined || Number.isSafeInteger(order.priceTicks));
-    checkMarketRules(order, onGrid ? inst.minimums : spec, mark);
-    checkMaxSize(order.size, spec);
+      Number.isSafeInteger(order.sizeLots) && (!isLimit || Number.isSafeInteger(order.priceTicks));
+    // In integers when on the grid; the Decimal checks run (and name the value) only where that fails.
+    if (!onGrid || !meetsMinimums(inst.scale, order, inst.markTicks, mark !== undefined)) {
+      checkMarketRules(order, onGrid ? inst.minimums : spec, mark);
+    }
+    if (!onGrid || order.sizeLots > inst.scale.maxSizeLots) checkMaxSize(order.size, spec);
     if (mark === undefined) {
       throw venueReject('no_reference_price', 'instrumentId', `${spec.instrumentId} has no mark price yet`);
     }
@@ -823,11 +866,12 @@ export class SimExchange {
       // Capped to the position: a reduce-only order never flips or grows it.
       if (order.size.gt(position.abs())) order.size = position.abs();
     }
-    if (order.timeInForce === 'post_only' && price !== undefined) {
-      checkPostOnly(order.side, price, order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid());
+    if (order.timeInForce === 'post_only' && isLimit) {
+      const bestOpposite = order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid();
+      checkPostOnly(order.side, order.price as Decimal, bestOpposite);
     }
     if (!order.reduceOnly && !acc.isHouse && !this.surelyFitsMargin(acc, inst, order)) {
-      const worst = price ?? this.bandLimit(inst, order.side);
+      const worst = order.price ?? this.bandLimit(inst, order.side);
       const m = this.margin(acc, {
         instrumentId: spec.instrumentId,
         side: order.side,
@@ -844,11 +888,11 @@ export class SimExchange {
       }
     }
     // On the tick grid (checked above), so only a price beyond 2^53 ticks is left to refuse.
-    if (price !== undefined && !Number.isSafeInteger(order.priceTicks)) {
+    if (isLimit && !Number.isSafeInteger(order.priceTicks)) {
       throw venueReject(
         'invalid_argument',
         'price',
-        `${price.toFixed()} is above the largest price this venue represents (2^53 ticks of ${spec.tickSize.toFixed()})`,
+        `${(order.price as Decimal).toFixed()} is above the largest price this venue represents (2^53 ticks of ${spec.tickSize.toFixed()})`,
       );
     }
   }
@@ -928,7 +972,7 @@ export class SimExchange {
     const inst = this.instruments.get(order.instrumentId) as InstrumentState;
     this.emitOrderUpdate(order);
     this.rememberClientId(order);
-    const limitTicks = order.price !== undefined ? order.priceTicks : this.bandLimitTicks(inst, order.side);
+    const limitTicks = order.type === 'limit' ? order.priceTicks : this.bandLimitTicks(inst, order.side);
     if (order.timeInForce === 'fok' && this.fillableLots(acc, inst, order, limitTicks) < order.sizeLots) {
       this.endOrder(order, 'expired', 'fok_not_fillable');
       return;
@@ -986,7 +1030,7 @@ export class SimExchange {
         if (cap === 0) return 'reduce_only_position_closed';
         lots = Math.min(lots, cap);
       }
-      this.trade(inst, maker, makerAcc, taker, acc, lots);
+      this.trade(inst, level.price, maker, makerAcc, taker, acc, lots);
       if (maker.reduceOnly && maker.isOpen && this.reduceCapacityLots(makerAcc, inst, maker.side) === 0) {
         this.cancelResting(maker, 'canceled', 'reduce_only_position_closed');
       }
@@ -1000,14 +1044,15 @@ export class SimExchange {
 
   private trade(
     inst: InstrumentState,
+    price: Decimal,
     maker: SimOrder,
     makerAcc: Account,
     taker: SimOrder,
     takerAcc: Account,
     lots: number,
   ): void {
-    // At the maker's price; Decimals from here on are what the events and accounts carry.
-    const price = maker.price as Decimal;
+    // At the maker's price (its level's: the same ticks); Decimals from here on are what the
+    // events and accounts carry.
     const size = inst.scale.size(lots);
     const tradeId = String(++this.tradeSeq);
     const notional = size.mul(price);
@@ -1289,8 +1334,7 @@ export class SimExchange {
       side,
       'market',
       'ioc',
-      undefined,
-      size,
+      { price: undefined, size },
       false,
       this.clockMs,
     );

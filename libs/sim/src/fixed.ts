@@ -14,6 +14,15 @@ export class InstrumentScale {
   readonly lotSize: Decimal;
   /** tickSize x lotSize: the unit of a notional in lots x ticks. */
   readonly notionalUnit: Decimal;
+  /** The largest order size in whole lots. */
+  readonly maxSizeLots: number;
+  /**
+   * The minimum size in lots and the minimum notional in units, rounded up: an order of
+   * whole lots (and ticks) meets a minimum exactly when it reaches these. 0 = no minimum;
+   * undefined = not an exact threshold (then only the Decimal check decides).
+   */
+  readonly minSizeLots: number | undefined;
+  readonly minNotionalUnits: bigint | undefined;
   private readonly tickDecimals: number | undefined;
   private readonly lotDecimals: number | undefined;
 
@@ -23,13 +32,20 @@ export class InstrumentScale {
     this.tickDecimals = powerOfTenDecimals(spec.tickSize);
     this.lotDecimals = powerOfTenDecimals(spec.lotSize);
     this.notionalUnit = spec.tickSize.mul(spec.lotSize);
+    this.maxSizeLots = this.lotsOf(spec.maxOrderSize);
     // The largest order must be a safe number of lots (book totals add up resting orders).
-    if (!Number.isSafeInteger(this.lotsOf(spec.maxOrderSize))) {
+    if (!Number.isSafeInteger(this.maxSizeLots)) {
       throw new ValidationError(
         'maxOrderSize',
         `${spec.instrumentId}: ${spec.maxOrderSize.toFixed()} is not a whole number of lots ${spec.lotSize.toFixed()} below 2^53`,
       );
     }
+    const minSizeLots = ceilMultiple(spec.minSize, spec.lotSize);
+    this.minSizeLots =
+      minSizeLots !== undefined && minSizeLots <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(minSizeLots)
+        : undefined;
+    this.minNotionalUnits = ceilMultiple(spec.minNotional, this.notionalUnit);
   }
 
   /** The price in whole ticks; NaN when it is not a whole, safe number of ticks. */
@@ -120,7 +136,31 @@ export function wholeMultiple(value: Decimal, step: Decimal, stepDecimals?: numb
 
 const ZEROS = '0'.repeat(64);
 
+/**
+ * The least whole n with n x step >= value (0 for a value <= 0), checked by multiplying back
+ * (the quotient is a 60-digit Decimal); undefined when the check fails.
+ */
+export function ceilMultiple(value: Decimal, step: Decimal): bigint | undefined {
+  if (!value.gt(0)) return 0n;
+  const n = value.div(step).ceil();
+  if (n.mul(step).lt(value) || !n.minus(1).mul(step).lt(value)) return undefined;
+  return BigInt(n.toFixed());
+}
+
 /** lots x ticks as an exact notional in units of tickSize x lotSize. */
 export function notionalUnits(lots: number, ticks: number): bigint {
   return BigInt(lots) * BigInt(ticks);
 }
+
+/**
+ * `lots` x the model factor `x` (> 0) rounded down to whole lots, exactly as
+ * `roundToLot(lotSize x lots x Decimal(x.toFixed(15)), 'down')` in lots (world.ts
+ * `floatToDecimal`): x through its fixed
+ * 15-decimal text, in bigint.
+ */
+export function scaledLotsDown(lots: number, x: number): number {
+  const digits = BigInt(x.toFixed(15).replace('.', ''));
+  return Number((BigInt(lots) * digits) / FLOAT_TEXT_SCALE);
+}
+
+const FLOAT_TEXT_SCALE = 10n ** 15n;

@@ -22,6 +22,7 @@ import {
 } from '@perpmesh/core';
 import type { InstrumentSpec } from './config.js';
 import type { RejectCode } from './events.js';
+import { type InstrumentScale, notionalUnits } from './fixed.js';
 import { venueReject } from './rejects.js';
 
 const SIDES: readonly Side[] = ['buy', 'sell'];
@@ -52,6 +53,25 @@ export interface CheckedOrderRequest {
  * price on limit orders only and a positive size.
  */
 export function checkOrderRequest(r: OrderRequestFields): CheckedOrderRequest {
+  const timeInForce = checkOrderShape(r);
+  let price: Decimal | undefined;
+  if (r.type === 'limit') {
+    if (r.price === undefined) throw venueReject('invalid_argument', 'price', 'is required for limit orders');
+    price = decimalOrReject(r.price, 'price');
+    if (!price.gt(0)) throw venueReject('invalid_argument', 'price', `must be > 0, got ${price.toFixed()}`);
+  } else if (r.price !== undefined) {
+    throw venueReject('invalid_argument', 'price', 'market orders take no price');
+  }
+  const size = decimalOrReject(r.size, 'size');
+  if (!size.gt(0)) throw venueReject('invalid_argument', 'size', `must be > 0, got ${size.toFixed()}`);
+  return { timeInForce, price, size };
+}
+
+/**
+ * The request's shape without its quantities: side, type, time in force (returned with its
+ * default: gtc for limit, ioc for market) and the client order id.
+ */
+export function checkOrderShape(r: Omit<OrderRequestFields, 'price' | 'size'>): TimeInForce {
   if (!SIDES.includes(r.side))
     throw venueReject('invalid_argument', 'side', `must be buy or sell, got ${JSON.stringify(r.side)}`);
   if (!ORDER_TYPES.includes(r.type)) {
@@ -74,17 +94,61 @@ export function checkOrderRequest(r: OrderRequestFields): CheckedOrderRequest {
   ) {
     throw venueReject('invalid_argument', 'clientOrderId', 'must be a non-empty string when given');
   }
-  let price: Decimal | undefined;
+  return timeInForce;
+}
+
+/**
+ * The quantities of a request in whole ticks and lots (exchange.ts `FixedOrderRequest`): a
+ * positive safe integer of ticks on limit orders only, and of lots.
+ */
+export function checkFixedQuantities(r: {
+  readonly type: OrderType;
+  readonly priceTicks?: number;
+  readonly sizeLots: number;
+}): { readonly priceTicks: number | undefined; readonly sizeLots: number } {
+  let priceTicks: number | undefined;
   if (r.type === 'limit') {
-    if (r.price === undefined) throw venueReject('invalid_argument', 'price', 'is required for limit orders');
-    price = decimalOrReject(r.price, 'price');
-    if (!price.gt(0)) throw venueReject('invalid_argument', 'price', `must be > 0, got ${price.toFixed()}`);
-  } else if (r.price !== undefined) {
-    throw venueReject('invalid_argument', 'price', 'market orders take no price');
+    if (r.priceTicks === undefined)
+      throw venueReject('invalid_argument', 'priceTicks', 'is required for limit orders');
+    priceTicks = positiveWhole(r.priceTicks, 'priceTicks');
+  } else if (r.priceTicks !== undefined) {
+    throw venueReject('invalid_argument', 'priceTicks', 'market orders take no price');
   }
-  const size = decimalOrReject(r.size, 'size');
-  if (!size.gt(0)) throw venueReject('invalid_argument', 'size', `must be > 0, got ${size.toFixed()}`);
-  return { timeInForce, price, size };
+  return { priceTicks, sizeLots: positiveWhole(r.sizeLots, 'sizeLots') };
+}
+
+function positiveWhole(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw venueReject('invalid_argument', field, `must be a positive safe integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * True when an order of whole lots (and, for a limit order, whole ticks) surely meets the
+ * minimum size and notional, i.e. `checkMarketRules` with `minimumsOnly` passes: the same
+ * comparisons in lots and tick x lot units (`InstrumentScale.minSizeLots`/`minNotionalUnits`),
+ * exact. False: ask the Decimal check, which names the value. A market order is valued at the
+ * mark (`markTicks`; with no mark at all the notional is not checked, as in core).
+ */
+export function meetsMinimums(
+  scale: InstrumentScale,
+  order: {
+    readonly type: OrderType;
+    readonly sizeLots: number;
+    readonly priceTicks: number;
+    readonly reduceOnly: boolean;
+  },
+  markTicks: number,
+  hasMark: boolean,
+): boolean {
+  if (order.reduceOnly) return true;
+  const { minSizeLots, minNotionalUnits } = scale;
+  if (minSizeLots === undefined || minNotionalUnits === undefined) return false;
+  if (order.sizeLots < minSizeLots) return false;
+  if (minNotionalUnits === 0n || (order.type !== 'limit' && !hasMark)) return true;
+  const ticks = order.type === 'limit' ? order.priceTicks : markTicks;
+  return Number.isSafeInteger(ticks) && notionalUnits(order.sizeLots, ticks) >= minNotionalUnits;
 }
 
 /** A decimal from a request field (Decimal, numeric string or finite number), or an invalid_argument reject. */

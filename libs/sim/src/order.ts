@@ -1,4 +1,8 @@
-/** The venue's own mutable order record; the outside world sees `OrderView` snapshots. */
+/**
+ * The venue's own mutable order record; the outside world sees `OrderView` snapshots.
+ * Quantities are whole ticks and lots; their Decimals are built when first read (an order
+ * placed in ticks and lots, e.g. a market maker's quote canceled unseen, never builds them).
+ */
 import {
   type AccountId,
   type ClientOrderId,
@@ -16,6 +20,14 @@ import {
 import type { OrderEndReason, OrderView, Reject } from './events.js';
 import { type InstrumentScale, notionalUnits } from './fixed.js';
 
+/**
+ * An order's price and size: Decimals (a request; converted to ticks and lots, NaN when
+ * off the grid) or whole ticks and lots (Decimals built when read).
+ */
+export type OrderQuantities =
+  | { readonly price: Decimal | undefined; readonly size: Decimal }
+  | { readonly priceTicks: number | undefined; readonly sizeLots: number };
+
 export class SimOrder {
   /** Exact quantities in whole lots (fixed-point, fixed.ts); Decimals below are views of them. */
   #sizeLots: number;
@@ -27,9 +39,12 @@ export class SimOrder {
   #filledNotional = 0n;
   /** Notional of fills at prices off the tick grid (a liquidation at such a mark). */
   #offGridNotional: Decimal | undefined;
-  #size: Decimal;
-  #filledSize: Decimal = ZERO;
-  #unfilledSize: Decimal = ZERO;
+  /** Views of the lots above, built when first read after a change (undefined: not built yet). */
+  #size: Decimal | undefined;
+  #filledSize: Decimal | undefined = ZERO;
+  #unfilledSize: Decimal | undefined = ZERO;
+  /** The limit price (undefined for a market order, or not built yet from `priceTicks`). */
+  #price: Decimal | undefined;
   feesPaid: Decimal = ZERO;
   /** The limit price in whole ticks (NaN for a market order or a price off the tick grid). */
   readonly priceTicks: number;
@@ -48,20 +63,33 @@ export class SimOrder {
     readonly side: Side,
     readonly type: OrderType,
     readonly timeInForce: TimeInForce,
-    readonly price: Decimal | undefined,
-    size: Decimal,
+    quantities: OrderQuantities,
     readonly reduceOnly: boolean,
     readonly createdMs: EpochMs,
   ) {
     this.updatedMs = createdMs;
-    this.#size = size;
-    // NaN until validated when off the lot grid; the venue rules refuse such an order first.
-    this.#sizeLots = scale.lotsOf(size);
+    if ('sizeLots' in quantities) {
+      this.#sizeLots = quantities.sizeLots;
+      this.priceTicks = quantities.priceTicks ?? Number.NaN;
+    } else {
+      const { price, size } = quantities;
+      this.#size = size;
+      this.#price = price;
+      // NaN until validated when off the lot grid; the venue rules refuse such an order first.
+      this.#sizeLots = scale.lotsOf(size);
+      this.priceTicks = price === undefined ? Number.NaN : scale.ticksOf(price);
+    }
     this.#remainingLots = this.#sizeLots;
-    this.priceTicks = price === undefined ? Number.NaN : scale.ticksOf(price);
+  }
+
+  /** The limit price; undefined for a market order. */
+  get price(): Decimal | undefined {
+    if (this.#price === undefined && this.type === 'limit') this.#price = this.scale.price(this.priceTicks);
+    return this.#price;
   }
 
   get size(): Decimal {
+    this.#size ??= this.scale.size(this.#sizeLots);
     return this.#size;
   }
 
@@ -77,10 +105,12 @@ export class SimOrder {
   }
 
   get filledSize(): Decimal {
+    this.#filledSize ??= this.scale.size(this.#filledLots);
     return this.#filledSize;
   }
 
   get unfilledSize(): Decimal {
+    this.#unfilledSize ??= this.scale.size(this.#unfilledLots);
     return this.#unfilledSize;
   }
 
@@ -103,11 +133,12 @@ export class SimOrder {
 
   /**
    * A fill of `lots` (`size` as a Decimal) at `price` (`ticks` of it). Trades are at resting
-   * prices, on the tick grid; only a liquidation at a mark set off the grid is not.
+   * prices, on the tick grid; only a liquidation at a mark set off the grid is not. `lots`
+   * is whole (positions are sums of fills of whole lots), so the filled size is its view.
    */
   recordFill(lots: number, size: Decimal, price: Decimal, ticks: number, fee: Decimal, nowMs: EpochMs): void {
     this.#filledLots += lots;
-    this.#filledSize = this.#filledSize.plus(size);
+    this.#filledSize = undefined;
     if (Number.isSafeInteger(ticks)) this.#filledNotional += notionalUnits(lots, ticks);
     else this.#offGridNotional = (this.#offGridNotional ?? ZERO).plus(size.mul(price));
     this.feesPaid = this.feesPaid.plus(fee);
@@ -120,7 +151,7 @@ export class SimOrder {
   end(status: 'canceled' | 'expired', reason: OrderEndReason, nowMs: EpochMs): void {
     if (this.#remainingLots !== 0) {
       this.#unfilledLots += this.#remainingLots;
-      this.#unfilledSize = this.scale.size(this.#unfilledLots);
+      this.#unfilledSize = undefined;
       this.#remainingLots = 0;
     }
     this.status = status;
@@ -150,7 +181,7 @@ export class SimOrder {
       const notional = this.scale.notional(this.#filledNotional);
       view.avgFillPrice = (
         this.#offGridNotional === undefined ? notional : notional.plus(this.#offGridNotional)
-      ).div(this.#filledSize);
+      ).div(this.filledSize);
     }
     view.feesPaid = this.feesPaid;
     view.reduceOnly = this.reduceOnly;

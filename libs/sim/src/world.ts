@@ -28,7 +28,7 @@ import { catalogInstrument } from './catalog.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
 import type { SimEvent } from './events.js';
 import { INSURANCE_ACCOUNT_ID, SimExchange } from './exchange.js';
-import { InstrumentScale } from './fixed.js';
+import { InstrumentScale, scaledLotsDown } from './fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
 
@@ -235,6 +235,10 @@ interface VenueInstrumentState {
   quotedCenter: Decimal | undefined;
   quotedAtMs: EpochMs;
   readonly mmLevelSize: Decimal;
+  /** `mmLevelSize` in lots. */
+  readonly mmLevelLots: number;
+  /** The instrument's minimum size in whole lots; undefined when it is not whole lots (orders then go as Decimals). */
+  readonly minSizeLots: number | undefined;
   readonly noiseMaxLots: number;
   readonly unwindSize: Decimal;
 }
@@ -297,16 +301,24 @@ export class SimWorld {
           throw new ValidationError(`venues[${n}].config.instruments`, `${id} has no index in indices`);
         }
         const path = `venues[${n}]`;
+        const scale = new InstrumentScale(spec);
+        const mmLevelSize = lots(
+          need(v.marketMaker.levelSize[id], `${path}.marketMaker.levelSize.${id}`),
+          spec,
+        );
+        const minSizeLots = scale.lotsOf(spec.minSize);
         instruments.set(id, {
           spec,
-          scale: new InstrumentScale(spec),
+          scale,
           basis: v.basis?.[id] ?? v.defaultBasis,
           rng: root.fork(),
           fast: 0,
           slow: 0,
           quotedCenter: undefined,
           quotedAtMs: config.startMs,
-          mmLevelSize: lots(need(v.marketMaker.levelSize[id], `${path}.marketMaker.levelSize.${id}`), spec),
+          mmLevelSize,
+          mmLevelLots: scale.lotsOf(mmLevelSize),
+          minSizeLots: Number.isSafeInteger(minSizeLots) ? minSizeLots : undefined,
           noiseMaxLots: lots(need(v.noise.maxSize[id], `${path}.noise.maxSize.${id}`), spec)
             .div(spec.lotSize)
             .toNumber(),
@@ -454,18 +466,22 @@ export class SimWorld {
         for (const side of ['buy', 'sell'] as const) {
           const raw = center.mul((side === 'buy' ? bidFactors : askFactors)[level] as Decimal);
           const price = vi.scale.roundToTick(raw, side === 'buy' ? 'down' : 'up');
-          const scale = floatToDecimal((1 + level * 0.4) * (0.6 + 0.8 * rng.float()));
-          const size = Decimal.max(vi.spec.minSize, vi.scale.roundToLot(vi.mmLevelSize.mul(scale), 'down'));
-          ex.submitOrder({
+          const priceTicks = vi.scale.ticksOf(price);
+          // The level's size, rounded down to the lot, at least the minimum size.
+          const sizeLots = scaledLotsDown(vi.mmLevelLots, (1 + level * 0.4) * (0.6 + 0.8 * rng.float()));
+          const order = {
             accountId: MARKET_MAKER_ACCOUNT_ID,
             instrumentId: id,
             side,
             type: 'limit',
             timeInForce: 'gtc',
-            price,
-            size,
             ...this.nonce(venue),
-          });
+          } as const;
+          if (vi.minSizeLots !== undefined && Number.isSafeInteger(priceTicks)) {
+            ex.submitFixedOrder({ ...order, priceTicks, sizeLots: Math.max(vi.minSizeLots, sizeLots) });
+          } else {
+            ex.submitOrder({ ...order, price, size: Decimal.max(vi.spec.minSize, vi.scale.size(sizeLots)) });
+          }
         }
       }
     });
@@ -482,24 +498,30 @@ export class SimWorld {
     let count = Math.floor(expected) + (rng.chance(expected - Math.floor(expected)) ? 1 : 0);
     count = Math.min(count, 50);
     const id = vi.spec.instrumentId;
+    if (count === 0) return;
     const mark = ex.markPrice(id) as Decimal;
     const cap = new Decimal(params.maxPositionNotional.toString());
+    // Keep above the venue's minimums so noise is not all rejects.
+    const minByNotional = vi.scale.roundToLot(vi.spec.minNotional.div(mark), 'up').plus(vi.spec.lotSize);
+    const minByNotionalLots = vi.scale.lotsOf(minByNotional);
     for (let i = 0; i < count; i++) {
       const pos = ex.positionSize(NOISE_ACCOUNT_ID, id);
       const tooBig = pos.abs().mul(mark).gt(cap);
       const side: Side = tooBig ? (pos.isPos() ? 'sell' : 'buy') : rng.chance(0.5) ? 'buy' : 'sell';
-      let size = vi.spec.lotSize.mul(rng.int(1, Math.max(1, vi.noiseMaxLots)));
-      // Keep above the venue's minimums so noise is not all rejects.
-      const minByNotional = vi.scale.roundToLot(vi.spec.minNotional.div(mark), 'up').plus(vi.spec.lotSize);
-      size = Decimal.max(size, vi.spec.minSize, minByNotional);
-      ex.submitOrder({
+      const sizeLots = rng.int(1, Math.max(1, vi.noiseMaxLots));
+      const order = {
         accountId: NOISE_ACCOUNT_ID,
         instrumentId: id,
         side,
         type: 'market',
-        size,
         ...this.nonce(venue),
-      });
+      } as const;
+      if (vi.minSizeLots !== undefined && Number.isSafeInteger(minByNotionalLots)) {
+        ex.submitFixedOrder({ ...order, sizeLots: Math.max(sizeLots, vi.minSizeLots, minByNotionalLots) });
+      } else {
+        const size = Decimal.max(vi.scale.size(sizeLots), vi.spec.minSize, minByNotional);
+        ex.submitOrder({ ...order, size });
+      }
     }
   }
 
