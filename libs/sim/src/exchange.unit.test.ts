@@ -1121,3 +1121,106 @@ describe('closed order retention', () => {
     assert.equal(queue.filter((o) => o !== undefined).length, 5);
   });
 });
+
+describe('orders in whole ticks and lots (submitFixedOrder)', () => {
+  /** One order as Decimals and as ticks and lots of paper BTC (tick 0.1, lot 0.001). */
+  interface Both {
+    readonly accountId: string;
+    readonly side: 'buy' | 'sell';
+    readonly type: 'limit' | 'market';
+    readonly timeInForce?: 'gtc' | 'ioc' | 'fok' | 'post_only';
+    readonly ticks?: number;
+    readonly lots: number;
+    readonly reduceOnly?: boolean;
+  }
+  const flow: Both[] = [
+    { accountId: 'maker', side: 'sell', type: 'limit', ticks: 500_000, lots: 20 },
+    { accountId: 'maker', side: 'sell', type: 'limit', ticks: 500_005, lots: 30 },
+    { accountId: 'maker', side: 'buy', type: 'limit', ticks: 499_990, lots: 50 },
+    { accountId: 'maker', side: 'sell', type: 'limit', ticks: 500_010, lots: 1 }, // below min notional
+    { accountId: 'taker', side: 'buy', type: 'limit', timeInForce: 'post_only', ticks: 500_000, lots: 5 }, // would cross
+    { accountId: 'taker', side: 'buy', type: 'market', lots: 35 },
+    { accountId: 'taker', side: 'buy', type: 'market', lots: 200_000_000 }, // above max size
+    { accountId: 'taker', side: 'sell', type: 'market', timeInForce: 'fok', lots: 60 }, // not fillable
+    { accountId: 'taker', side: 'sell', type: 'market', lots: 10, reduceOnly: true },
+    { accountId: 'taker', side: 'buy', type: 'market', lots: 5, reduceOnly: true }, // would increase
+    { accountId: 'taker', side: 'sell', type: 'limit', timeInForce: 'ioc', ticks: 499_990, lots: 10 },
+  ];
+
+  function run(fixed: boolean): { results: unknown[]; events: string[]; ex: SimExchange } {
+    const ex = venue('paper');
+    ex.deposit('maker', '10000000');
+    ex.deposit('taker', '1000000');
+    const results = flow.map((o) => {
+      const common = {
+        accountId: o.accountId,
+        instrumentId: BTC,
+        side: o.side,
+        type: o.type,
+        ...(o.timeInForce === undefined ? {} : { timeInForce: o.timeInForce }),
+        ...(o.reduceOnly === undefined ? {} : { reduceOnly: o.reduceOnly }),
+      };
+      return fixed
+        ? ex.submitFixedOrder({
+            ...common,
+            ...(o.ticks === undefined ? {} : { priceTicks: o.ticks }),
+            sizeLots: o.lots,
+          })
+        : ex.submitOrder({
+            ...common,
+            ...(o.ticks === undefined ? {} : { price: d(o.ticks).mul('0.1') }),
+            size: d(o.lots).mul('0.001'),
+          });
+    });
+    return { results, events: ex.drainEvents().map(canonicalJson), ex };
+  }
+
+  test('the same results, events and state as the same orders in Decimals (fills, rests and every reject)', () => {
+    const decimal = run(false);
+    const fixed = run(true);
+    assert.deepEqual(fixed.results, decimal.results);
+    assert.deepEqual(fixed.events, decimal.events);
+    const rejects = decimal.results
+      .filter((r) => !(r as { ok: boolean }).ok)
+      .map((r) => (r as { reject: { code: string } }).reject.code);
+    assert.deepEqual(rejects, [
+      'below_min_notional',
+      'post_only_would_cross',
+      'above_max_size',
+      'reduce_only_would_increase',
+    ]);
+    assert.ok(fixed.events.some((e) => e.includes('"type":"fill"')));
+    for (const id of ['maker', 'taker']) {
+      assert.deepEqual(fixed.ex.balance(id), decimal.ex.balance(id));
+      assert.deepEqual(fixed.ex.positions(id), decimal.ex.positions(id));
+      assert.deepEqual(fixed.ex.openOrders(id), decimal.ex.openOrders(id));
+    }
+  });
+
+  test('quantities that are not positive safe integers are refused, naming the field', () => {
+    const ex = venue('paper');
+    ex.deposit('a', '100000');
+    const refused = ex.submitFixedOrder({
+      accountId: 'a',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'limit',
+      sizeLots: 5,
+    });
+    assert.deepEqual(refused.ok ? undefined : [refused.reject.code, refused.reject.field], [
+      'invalid_argument',
+      'priceTicks',
+    ]);
+    const lots = ex.submitFixedOrder({
+      accountId: 'a',
+      instrumentId: BTC,
+      side: 'buy',
+      type: 'market',
+      sizeLots: 0.5,
+    });
+    assert.deepEqual(lots.ok ? undefined : [lots.reject.code, lots.reject.field], [
+      'invalid_argument',
+      'sizeLots',
+    ]);
+  });
+});

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal, roundToStep } from '@perpmesh/core';
-import { InstrumentScale, notionalUnits, powerOfTenDecimals, roundToGrid, wholeMultiple } from './fixed.js';
+import {
+  ceilMultiple,
+  InstrumentScale,
+  notionalUnits,
+  powerOfTenDecimals,
+  roundToGrid,
+  scaledLotsDown,
+  wholeMultiple,
+} from './fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
 
@@ -105,5 +113,31 @@ describe('fixed point (ticks and lots)', () => {
     // Half-even at an exact half.
     assert.equal(roundToGrid(d('0.25'), d('0.1'), 1, 'nearest').toFixed(), '0.2');
     assert.equal(roundToGrid(d('0.35'), d('0.1'), 1, 'nearest').toFixed(), '0.4');
+  });
+
+  test('ceilMultiple: the least whole multiple reaching the value; the scale keeps minimums in lots and units', () => {
+    assert.equal(ceilMultiple(d('100'), d('0.0001')), 1_000_000n);
+    assert.equal(ceilMultiple(d('100.00005'), d('0.0001')), 1_000_001n);
+    assert.equal(ceilMultiple(d('1'), d('3')), 1n);
+    assert.equal(ceilMultiple(d('10'), d('0.3')), 34n); // 33 x 0.3 = 9.9 < 10 <= 10.2
+    assert.equal(ceilMultiple(d('0'), d('0.1')), 0n);
+    assert.equal(ceilMultiple(d('-1'), d('0.1')), 0n);
+    const scale = new InstrumentScale(btc()); // tick 0.1, lot 0.001, min size 0.001, min notional 100
+    assert.equal(scale.minSizeLots, 1);
+    assert.equal(scale.minNotionalUnits, 1_000_000n); // 100 / (0.1 x 0.001)
+    assert.equal(scale.maxSizeLots, scale.lotsOf(btc().maxOrderSize));
+  });
+
+  test('scaledLotsDown is the Decimal product of the float text rounded down to the lot', () => {
+    const rng = SimRng.fromSeed(11);
+    const lot = d('0.001');
+    for (let i = 0; i < 2_000; i++) {
+      const lots = rng.int(1, 1_000_000);
+      const x = (1 + rng.int(0, 9) * 0.4) * (0.6 + 0.8 * rng.float());
+      const decimal = roundToStep(lot.mul(lots).mul(d(x.toFixed(15))), lot, 'down');
+      assert.equal(scaledLotsDown(lots, x), decimal.div(lot).toNumber(), `${lots} x ${x}`);
+    }
+    assert.equal(scaledLotsDown(200, 0.6), 120);
+    assert.equal(scaledLotsDown(3, 0.999999999999999), 2);
   });
 });

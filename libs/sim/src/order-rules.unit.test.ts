@@ -3,18 +3,22 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ZERO } from '@perpmesh/core';
 import type { RejectCode } from './events.js';
+import { InstrumentScale } from './fixed.js';
 import {
+  checkFixedQuantities,
   checkMarketRules,
   checkMaxSize,
   checkOrderRequest,
   checkPostOnly,
   checkReduceOnlyDirection,
+  meetsMinimums,
   minimumsOnly,
   protectionBandLimit,
   reduceOnlyCapacity,
 } from './order-rules.js';
 import { venuePreset } from './presets.js';
 import { VenueRejectError } from './rejects.js';
+import { SimRng } from './rng.js';
 import { BTC, d } from './test-helpers.js';
 
 // paper BTC: tick 0.1, lot 0.001, min notional 100.
@@ -85,6 +89,107 @@ describe('market rules (core marketRuleViolation, mapped to venue reject codes)'
   test('max order size', () => {
     rejected(() => checkMaxSize(spec.maxOrderSize.plus(spec.lotSize), spec), 'above_max_size', 'size');
     assert.doesNotThrow(() => checkMaxSize(spec.maxOrderSize, spec));
+  });
+});
+
+describe('orders in ticks and lots', () => {
+  test('meetsMinimums answers as the Decimal minimums check on the grid (limit, market, reduce-only, no mark)', () => {
+    const rng = SimRng.fromSeed(5);
+    for (const [presetId, instrumentId] of [
+      ['paper', BTC],
+      ['paper-extended', BTC],
+      ['paper-lighter', 'ETH-USDC-PERP'],
+    ] as const) {
+      const rules = venuePreset(presetId).instruments.find((i) => i.instrumentId === instrumentId)!;
+      const scale = new InstrumentScale(rules);
+      let passed = 0;
+      for (let i = 0; i < 3_000; i++) {
+        const type = rng.chance(0.5) ? 'limit' : 'market';
+        const sizeLots = rng.int(1, 3) === 1 ? rng.int(1, 20) : rng.int(1, 200_000);
+        const priceTicks = rng.int(1, 1_000_000);
+        const markTicks = rng.chance(0.1) ? Number.NaN : rng.int(1, 1_000_000);
+        const hasMark = rng.chance(0.9);
+        const reduceOnly = rng.chance(0.1);
+        const mark = hasMark ? scale.price(Number.isNaN(markTicks) ? 7 : markTicks) : undefined;
+        const order = {
+          type,
+          sizeLots,
+          priceTicks: type === 'limit' ? priceTicks : Number.NaN,
+          reduceOnly,
+        } as const;
+        const decimalOrder = {
+          size: scale.size(sizeLots),
+          price: type === 'limit' ? scale.price(priceTicks) : undefined,
+          reduceOnly,
+        };
+        let decimalPasses = true;
+        try {
+          checkMarketRules(decimalOrder, minimumsOnly(rules), mark);
+        } catch {
+          decimalPasses = false;
+        }
+        // A mark off the grid (NaN ticks): the integer check cannot answer, so it says no.
+        const fast = meetsMinimums(scale, order, hasMark ? markTicks : Number.NaN, hasMark);
+        if (fast) passed++;
+        assert.ok(!fast || decimalPasses, `integer yes, Decimal no: ${JSON.stringify(order)} mark ${mark}`);
+        const integerCanAnswer = reduceOnly || type === 'limit' || !hasMark || !Number.isNaN(markTicks);
+        if (integerCanAnswer) assert.equal(fast, decimalPasses, `${JSON.stringify(order)} mark ${mark}`);
+      }
+      assert.ok(passed > 100 && passed < 3_000, `both answers seen (${passed} passed)`);
+    }
+  });
+
+  test('meetsMinimums at the edges: exactly the minimum passes, one unit less does not', () => {
+    const btc = new InstrumentScale(spec); // min notional 100 = 1,000,000 units of 0.1 x 0.001
+    const limit = (sizeLots: number, priceTicks: number) =>
+      ({ type: 'limit', sizeLots, priceTicks, reduceOnly: false }) as const;
+    assert.equal(meetsMinimums(btc, limit(1, 1_000_000), Number.NaN, false), true);
+    assert.equal(meetsMinimums(btc, limit(1, 999_999), Number.NaN, false), false);
+    assert.equal(meetsMinimums(btc, limit(2, 500_000), Number.NaN, false), true);
+    const market = { type: 'market', sizeLots: 2, priceTicks: Number.NaN, reduceOnly: false } as const;
+    assert.equal(meetsMinimums(btc, market, 500_000, true), true);
+    assert.equal(meetsMinimums(btc, market, 499_999, true), false);
+    assert.equal(meetsMinimums(btc, market, Number.NaN, false), true, 'no mark: the notional is not checked');
+    assert.equal(meetsMinimums(btc, { ...market, sizeLots: 1, reduceOnly: true }, 1, true), true);
+    const extended = venuePreset('paper-extended').instruments.find((i) => i.instrumentId === BTC)!;
+    const ext = new InstrumentScale(extended); // lot 0.00001, min size 0.0001 = 10 lots
+    assert.equal(ext.minSizeLots, 10);
+    assert.equal(meetsMinimums(ext, limit(10, 100_000), Number.NaN, false), true);
+    assert.equal(meetsMinimums(ext, limit(9, 10_000_000), Number.NaN, false), false);
+  });
+
+  test('checkFixedQuantities: positive safe integers, a price on limit orders only, named fields', () => {
+    assert.deepEqual(checkFixedQuantities({ type: 'limit', priceTicks: 5, sizeLots: 2 }), {
+      priceTicks: 5,
+      sizeLots: 2,
+    });
+    assert.deepEqual(checkFixedQuantities({ type: 'market', sizeLots: 2 }), {
+      priceTicks: undefined,
+      sizeLots: 2,
+    });
+    rejected(() => checkFixedQuantities({ type: 'limit', sizeLots: 2 }), 'invalid_argument', 'priceTicks');
+    rejected(
+      () => checkFixedQuantities({ type: 'market', priceTicks: 5, sizeLots: 2 }),
+      'invalid_argument',
+      'priceTicks',
+    );
+    rejected(
+      () => checkFixedQuantities({ type: 'limit', priceTicks: 0, sizeLots: 2 }),
+      'invalid_argument',
+      'priceTicks',
+    );
+    rejected(
+      () => checkFixedQuantities({ type: 'limit', priceTicks: 1.5, sizeLots: 2 }),
+      'invalid_argument',
+      'priceTicks',
+    );
+    rejected(() => checkFixedQuantities({ type: 'market', sizeLots: -1 }), 'invalid_argument', 'sizeLots');
+    const message = rejected(
+      () => checkFixedQuantities({ type: 'market', sizeLots: 2 ** 53 }),
+      'invalid_argument',
+      'sizeLots',
+    );
+    assert.match(message, /positive safe integer, got 9007199254740992/);
   });
 });
 
