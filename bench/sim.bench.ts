@@ -9,6 +9,11 @@
  *   sorted price levels, FIFO queues) fed the same orders: the floor of the matching
  *   itself, without margin, fees, positions or events. Also printed: pushing the same
  *   number of plain objects into an array (the floor of allocating anything at all).
+ *   The same flow twice more: with no account observed (`observeAccount: () => false`:
+ *   every fill, fee, position, margin check and market event as before, no order, fill,
+ *   position or balance views, as the paper hub and a backtest run the accounts nobody
+ *   subscribes to), and that with the orders in ticks and lots (`submitFixedOrder`, as
+ *   the world's market maker and noise takers send them: nothing parsed on entry).
  * - book deltas applied/s: a BookMirror applies deltas recorded from a SimWorld tape
  *   (sequence check, level upserts and deletes). Baseline: one plain Map.set per changed
  *   level of the same deltas.
@@ -17,6 +22,7 @@
  *   (`observeOnly([])`: market events only, as a backtest or the paper hub runs the
  *   background accounts nobody subscribes to).
  */
+import { loadavg } from 'node:os';
 import {
   type BookDeltaEvent,
   BookMirror,
@@ -173,10 +179,61 @@ function matchOrders(pairs: number): void {
   ex.drainEvents();
 }
 
+/** `matchOrders`' flow with no account observed; `fixed`: in ticks (0.1) and lots (0.001). */
+function matchOrdersUnobserved(pairs: number, fixed: boolean): void {
+  const ex = new SimExchange(venuePreset('paper'), { observeAccount: () => false });
+  const instrumentId = 'BTC-USDC-PERP';
+  ex.setPrices(instrumentId, { markPrice: '50000', indexPrice: '50000' });
+  ex.deposit('maker', '1000000000');
+  ex.deposit('taker', '1000000000');
+  const limit = (accountId: string, lots: number) =>
+    fixed
+      ? ex.submitFixedOrder({
+          accountId,
+          instrumentId,
+          side: 'sell',
+          type: 'limit',
+          priceTicks: 500_000,
+          sizeLots: lots,
+        })
+      : ex.submitOrder({
+          accountId,
+          instrumentId,
+          side: 'sell',
+          type: 'limit',
+          price: '50000',
+          size: lots === 10 ? '0.01' : '0.02',
+        });
+  const market = (accountId: string, lots: number) =>
+    fixed
+      ? ex.submitFixedOrder({ accountId, instrumentId, side: 'buy', type: 'market', sizeLots: lots })
+      : ex.submitOrder({
+          accountId,
+          instrumentId,
+          side: 'buy',
+          type: 'market',
+          size: lots === 10 ? '0.01' : '0.02',
+        });
+  for (let i = 0; i < pairs; i++) {
+    limit('maker', 10);
+    market('taker', 10);
+    if (i % 2 === 1) {
+      limit('taker', 20);
+      market('maker', 20);
+    }
+    if (i % 256 === 0) ex.drainEvents();
+  }
+  ex.drainEvents();
+}
+
 // Warm-up so the JIT is not measured.
 matchOrders(500);
+matchOrdersUnobserved(500, false);
+matchOrdersUnobserved(500, true);
 const matched = ORDER_PAIRS + ORDER_PAIRS / 2;
 const matchMs = time(() => matchOrders(ORDER_PAIRS));
+const unobservedMs = time(() => matchOrdersUnobserved(ORDER_PAIRS, false));
+const fixedMs = time(() => matchOrdersUnobserved(ORDER_PAIRS, true));
 // Baselines are repeated so their timing is not noise, then scaled back to one pass.
 const BASELINE_REPEATS = 50;
 let sink = 0;
@@ -193,8 +250,15 @@ const referenceMs =
   time(() => {
     for (let r = 0; r < REFERENCE_REPEATS; r++) sink += matchOrdersReference(ORDER_PAIRS);
   }) / REFERENCE_REPEATS;
+console.log(
+  `(load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}; CPU time of this process)`,
+);
 report('orders matched', matched, matchMs, 'reference book', referenceMs);
 report('orders matched', matched, matchMs, 'array push', pushMs);
+report('  no account observed', matched, unobservedMs, 'reference book', referenceMs);
+report('  and in ticks and lots', matched, fixedMs, 'reference book', referenceMs);
 
 // Record a tape, then replay its deltas into mirrors.
 const startMs = Date.UTC(2026, 0, 1);
