@@ -155,8 +155,7 @@ export function notionalUnits(lots: number, ticks: number): bigint {
 /**
  * `lots` x the model factor `x` (> 0) rounded down to whole lots, exactly as
  * `roundToLot(lotSize x lots x Decimal(x.toFixed(15)), 'down')` in lots (world.ts
- * `floatToDecimal`): x through its fixed
- * 15-decimal text, in bigint.
+ * `floatToDecimal`): x through its fixed 15-decimal text, in bigint.
  */
 export function scaledLotsDown(lots: number, x: number): number {
   const digits = BigInt(x.toFixed(15).replace('.', ''));
