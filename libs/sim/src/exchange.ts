@@ -243,19 +243,17 @@ export class SimExchange {
   private readonly outbox: SimEvent[] = [];
   private orderSeq = 0;
   private tradeSeq = 0;
+  /** Closed orders still queryable, oldest first (bounded by closedOrderRetention). */
+  private readonly closedOrders = new Map<VenueOrderId, SimOrder>();
   /**
-   * Open orders and the closed ones still queryable (bounded by closedOrderRetention): one
-   * Map, so closing a resting order moves nothing (the market maker closes ~20 per requote).
-   */
-  private readonly ordersById = new Map<VenueOrderId, SimOrder>();
-  /**
-   * The retained closed orders oldest first, from `closedOrderHead` on: finding the oldest through the
+   * The same orders oldest first, from `closedOrderHead` on: finding the oldest through the
    * Map's iterator skips every entry deleted before it, a cost that grows with the history.
    * A slot before the head is emptied as its order leaves (else the queue would hold up to
    * twice the retention until it is cut).
    */
   private closedOrderQueue: (SimOrder | undefined)[] = [];
   private closedOrderHead = 0;
+  private readonly openOrdersById = new Map<VenueOrderId, SimOrder>();
   /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
   private readonly byClientId = new Map<string, SimOrder>();
   // Work of the running command, flushed by finish().
@@ -995,7 +993,7 @@ export class SimExchange {
       // gtc and post_only rest on the book.
       inst.book.add(order);
       acc.openOrders.set(order.venueOrderId, order);
-      this.ordersById.set(order.venueOrderId, order);
+      this.openOrdersById.set(order.venueOrderId, order);
       if (!order.reduceOnly)
         acc.exposureOf(order.instrumentId, inst.scale).add(order, order.remainingLots, 1);
     }
@@ -1155,17 +1153,15 @@ export class SimExchange {
   private closeOrder(order: SimOrder): void {
     const acc = this.accounts.get(order.accountId);
     acc?.openOrders.delete(order.venueOrderId);
+    this.openOrdersById.delete(order.venueOrderId);
     if (this.config.closedOrderRetention === 0) {
-      this.ordersById.delete(order.venueOrderId);
       this.forgetClientId(order);
       return;
     }
-    if (order.retained) return;
-    order.retained = true;
-    // A resting order is there already; one that never rested (filled or ended at once) is not.
-    this.ordersById.set(order.venueOrderId, order);
+    if (this.closedOrders.has(order.venueOrderId)) return;
+    this.closedOrders.set(order.venueOrderId, order);
     this.closedOrderQueue.push(order);
-    if (this.closedOrderQueue.length - this.closedOrderHead > this.config.closedOrderRetention) {
+    if (this.closedOrders.size > this.config.closedOrderRetention) {
       const oldest = this.closedOrderQueue[this.closedOrderHead] as SimOrder;
       this.closedOrderQueue[this.closedOrderHead] = undefined;
       this.closedOrderHead += 1;
@@ -1173,7 +1169,7 @@ export class SimExchange {
         this.closedOrderQueue = this.closedOrderQueue.slice(this.closedOrderHead);
         this.closedOrderHead = 0;
       }
-      this.ordersById.delete(oldest.venueOrderId);
+      this.closedOrders.delete(oldest.venueOrderId);
       this.forgetClientId(oldest);
     }
   }
@@ -1240,7 +1236,7 @@ export class SimExchange {
   ) {
     let order: SimOrder | undefined;
     if (ids.venueOrderId !== undefined) {
-      order = this.ordersById.get(ids.venueOrderId);
+      order = this.openOrdersById.get(ids.venueOrderId) ?? this.closedOrders.get(ids.venueOrderId);
     } else if (ids.clientOrderId !== undefined) {
       order = this.byClientId.get(clientKey(accountId, ids.clientOrderId));
     }

@@ -52,8 +52,6 @@ export class SimOrder {
   endReason: OrderEndReason | undefined;
   reject: Reject | undefined;
   updatedMs: EpochMs;
-  /** In the venue's closed-order history (set once by the exchange when the order closes). */
-  retained = false;
 
   constructor(
     readonly scale: InstrumentScale,
