@@ -48,6 +48,7 @@ import {
   type Decimal,
   type EpochMs,
   errorText,
+  readingAgeMs,
   toWire,
   ValidationError,
   withTimeout,
@@ -239,6 +240,8 @@ class AccountServiceImpl implements AccountService {
   readonly #marks = new Map<string, Mark>();
   /** positionKey → venue as-of when the venue last agreed with our size. */
   readonly #confirmed = new Map<string, EpochMs>();
+  /** positionKey → our clock when that agreeing venue reading was taken (a position's age counts from it). */
+  readonly #confirmedObservedAt = new Map<string, EpochMs>();
   readonly #drift: DriftDetector;
   readonly #balanceDrift: BalanceDriftDetector;
   #positions: PositionsProjection = emptyPositionsProjection();
@@ -441,6 +444,7 @@ class AccountServiceImpl implements AccountService {
     this.#publisher.reset();
     this.#marks.clear();
     this.#confirmed.clear();
+    this.#confirmedObservedAt.clear();
   }
 
   idle(): Promise<void> {
@@ -662,11 +666,11 @@ class AccountServiceImpl implements AccountService {
     try {
       switch (event.kind) {
         case 'balance':
-          this.#acceptBalance(t, event.balance);
+          this.#acceptBalance(t, event.balance, this.#deps.nowMs());
           this.#updateBalanceReadiness(t);
           return;
         case 'position':
-          this.#acceptVenuePosition(t, event.position);
+          this.#acceptVenuePosition(t, event.position, this.#deps.nowMs());
           return;
         case 'funding_payment':
           this.#publishFundingPayment(t, event.payment);
@@ -683,9 +687,10 @@ class AccountServiceImpl implements AccountService {
     }
   }
 
-  #acceptBalance(t: AccountVenueState, balance: VenueBalance): void {
+  /** `observedAtMs`: our clock when the balance was known true (a poll's request, a push's arrival). */
+  #acceptBalance(t: AccountVenueState, balance: VenueBalance, observedAtMs: EpochMs): void {
     // A poll answered late must not overwrite a newer user-stream reading.
-    if (t.acceptBalance(balance)) this.#publishBalance(t, balance.asset, false);
+    if (t.acceptBalance(balance, observedAtMs)) this.#publishBalance(t, balance.asset, false);
   }
 
   #publishBalance(t: AccountVenueState, asset: string, flushing: boolean): void {
@@ -694,8 +699,8 @@ class AccountServiceImpl implements AccountService {
     this.#publisher.balance(this.#balanceReading(t, balance, this.#deps.nowMs()), flushing);
   }
 
-  #acceptVenuePosition(t: AccountVenueState, position: VenuePosition): void {
-    if (t.acceptPosition(position))
+  #acceptVenuePosition(t: AccountVenueState, position: VenuePosition, observedAtMs: EpochMs): void {
+    if (t.acceptPosition(position, observedAtMs))
       this.#setMark(t.venue, position.instrument, position.markPrice, position.tsEventMs);
   }
 
@@ -788,7 +793,7 @@ class AccountServiceImpl implements AccountService {
     if (balances.status === 'fulfilled') {
       t.balancesError = undefined;
       t.balances ??= new Map();
-      for (const b of balances.value) this.#acceptBalance(t, b);
+      for (const b of balances.value) this.#acceptBalance(t, b, requestedAtMs);
     } else {
       t.balancesError = errorText(balances.reason);
       this.#fetchFailed(t, 'balances', balances.reason);
@@ -819,7 +824,7 @@ class AccountServiceImpl implements AccountService {
     for (const b of t.balances?.values() ?? []) {
       this.#metrics.balanceAge.set(
         { venue: t.venue, account: t.account, currency: b.asset },
-        Math.max(0, now - b.tsEventMs) / 1000,
+        readingAgeMs({ asOfMs: b.tsEventMs, observedAtMs: b.observedAtMs }, now) / 1000,
       );
     }
     const readiness = t.balancesReadiness(now, this.settings.balanceStaleAfterMs);
@@ -873,6 +878,9 @@ class AccountServiceImpl implements AccountService {
             const before = this.#confirmed.get(o.positionKey);
             if (before === undefined || before < o.venueAsOfMs)
               this.#confirmed.set(o.positionKey, o.venueAsOfMs);
+            const observedBefore = this.#confirmedObservedAt.get(o.positionKey) ?? 0;
+            if (observedBefore < o.venueObservedAtMs)
+              this.#confirmedObservedAt.set(o.positionKey, o.venueObservedAtMs);
             continue;
           }
           active++;
@@ -1065,6 +1073,7 @@ class AccountServiceImpl implements AccountService {
       {
         merged: mergedPosition(venue, account, instrument, stored, funding, mark?.price),
         confirmedAsOfMs: this.#confirmed.get(key),
+        confirmedObservedAtMs: this.#confirmedObservedAt.get(key),
         venuePosition,
         venuePositionsFetched: tracked?.positionsFetched ?? false,
       },
