@@ -105,3 +105,12 @@ export class VenueClock {
     return this.#nowMs() + (o === undefined ? 0 : o.offsetMs + o.uncertaintyMs) + afterMs;
   }
 }
+
+/**
+ * What a scheduled cancel-all asks for, from `afterMs`: a deadline near the venue's minimum
+ * loses some of it in transit before the venue checks it, so one below the minimum plus a
+ * tenth of it (at most 10 s) gets that allowance on top.
+ */
+export function scheduledCancelDelayMs(afterMs: number, minMs: number): number {
+  return Math.max(afterMs, minMs + Math.min(10_000, Math.ceil(minMs / 10)));
+}
