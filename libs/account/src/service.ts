@@ -189,6 +189,9 @@ export const accountComponents = {
   lease: 'account/lease',
 };
 
+/** A venue clock offset at least this large (ms) is shown in the balances' readiness details. */
+const CLOCK_OFFSET_SHOWN_MS = 1_000;
+
 interface Mark {
   readonly price: Decimal;
   readonly asOfMs: EpochMs;
@@ -827,12 +830,19 @@ class AccountServiceImpl implements AccountService {
         readingAgeMs({ asOfMs: b.tsEventMs, observedAtMs: b.observedAtMs }, now) / 1000,
       );
     }
+    const clock = t.port.clockOffset?.();
+    if (clock !== undefined)
+      this.#metrics.clockOffset.set({ venue: t.venue, account: t.account }, clock.offsetMs / 1000);
     const readiness = t.balancesReadiness(now, this.settings.balanceStaleAfterMs);
     if (!readiness.ready) this.#deps.health.notReady(name, readiness.reason);
     else
       this.#deps.health.ready(name, {
         currencies: [...(t.balances?.keys() ?? [])],
         lastError: t.balancesError,
+        // Shown when large: ages do not depend on it (they run on our clock), venue deadlines do.
+        ...(clock !== undefined && Math.abs(clock.offsetMs) >= CLOCK_OFFSET_SHOWN_MS
+          ? { venueClockOffsetMs: clock.offsetMs }
+          : {}),
       });
   }
 
