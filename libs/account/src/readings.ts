@@ -184,7 +184,12 @@ export function freshness(
   observedAtMs?: EpochMs,
 ): Freshness {
   const ageMs = readingAgeMs({ asOfMs, observedAtMs }, nowMs);
-  return { asOfMs, ...(observedAtMs === undefined ? {} : { observedAtMs }), ageMs, stale: ageMs > staleAfterMs };
+  return {
+    asOfMs,
+    ...(observedAtMs === undefined ? {} : { observedAtMs }),
+    ageMs,
+    stale: ageMs > staleAfterMs,
+  };
 }
 
 /** A venue reading with, when known, our clock's time of it (account venue-state stamps it). */
@@ -318,7 +323,9 @@ export function accountSummaryReading(
     list.reduce((acc, p) => acc.plus(f(p)), ZERO);
   const asOfMs = Math.min(balance?.tsEventMs ?? nowMs, ...open.map((p) => p.asOfMs));
   const balanceFreshness =
-    balance === undefined ? undefined : freshness(balance.tsEventMs, nowMs, balanceStaleAfterMs, balance.observedAtMs);
+    balance === undefined
+      ? undefined
+      : freshness(balance.tsEventMs, nowMs, balanceStaleAfterMs, balance.observedAtMs);
   const ages = [balanceFreshness?.ageMs ?? 0, ...open.map((p) => readingAgeMs(p, nowMs))];
   return {
     venue: inputs.venue,

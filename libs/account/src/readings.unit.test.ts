@@ -139,6 +139,28 @@ describe('venue readings', () => {
 });
 
 describe('projected position readings', () => {
+  for (const skewMs of [-1_400, 5_000]) {
+    test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(skewMs)} ms: a confirmed position ages from the confirming read, on our clock`, () => {
+      // The venue agreed in a poll we sent at T0 + 9000 (our clock); it dated its answer by its clock.
+      const inputs = {
+        merged: projectedLong(),
+        confirmedAsOfMs: T0 + 9_050 + skewMs,
+        confirmedObservedAtMs: T0 + 9_000,
+        venuePosition: undefined,
+        venuePositionsFetched: true,
+      };
+      const fresh = projectedPositionReading(inputs, T0 + 12_000, 3_000);
+      assert.equal(fresh.asOfMs, Math.max(T0 + 1_000, T0 + 9_050 + skewMs), 'as-of stays on the venue clock');
+      assert.equal(fresh.ageMs, 3_000);
+      assert.equal(fresh.stale, false);
+      assert.equal(
+        projectedPositionReading(inputs, T0 + 12_001, 3_000).stale,
+        true,
+        'no confirmation for past the bound',
+      );
+    });
+  }
+
   test('as of the newest of fill and venue confirmation; venue size only once fetched', () => {
     const merged = projectedLong();
     const base = { merged, confirmedAsOfMs: undefined, venuePosition: undefined };

@@ -154,7 +154,10 @@ export class AccountVenueState {
           : `${this.name} positions: not fetched yet`,
       };
     }
-    const age = readingAgeMs({ asOfMs: this.positionsAsOfMs, observedAtMs: this.positionsObservedAtMs }, nowMs);
+    const age = readingAgeMs(
+      { asOfMs: this.positionsAsOfMs, observedAtMs: this.positionsObservedAtMs },
+      nowMs,
+    );
     if (age > staleAfterMs) {
       return {
         ready: false,

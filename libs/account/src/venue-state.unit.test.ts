@@ -145,8 +145,16 @@ describe('AccountVenueState', () => {
         s.acceptBalance(balance('USDC', '100', venueTime), requestedAtMs);
         s.acceptPolledPositions([position('BTC-USDC-PERP', '1', venueTime)], [], requestedAtMs);
         const answeredAtMs = requestedAtMs + 100;
-        assert.deepEqual(s.balancesReadiness(answeredAtMs, 3_000), { ready: true }, `balances at ${answeredAtMs}`);
-        assert.deepEqual(s.positionsReadiness(answeredAtMs, 3_000), { ready: true }, `positions at ${answeredAtMs}`);
+        assert.deepEqual(
+          s.balancesReadiness(answeredAtMs, 3_000),
+          { ready: true },
+          `balances at ${answeredAtMs}`,
+        );
+        assert.deepEqual(
+          s.positionsReadiness(answeredAtMs, 3_000),
+          { ready: true },
+          `positions at ${answeredAtMs}`,
+        );
       }
       // The readings stop: ready up to 3 s after the last request, not a millisecond more.
       assert.deepEqual(s.balancesReadiness(T0 + 13_000, 3_000), { ready: true });

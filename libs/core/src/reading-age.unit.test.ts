@@ -11,7 +11,11 @@ const POLL_MS = 500;
  */
 function newestReading(skewMs: number, stopsAtMs: number, nowMs: number): TimedReading | undefined {
   let newest: TimedReading | undefined;
-  for (let requestedAtMs = 0; requestedAtMs + 200 <= nowMs && requestedAtMs <= stopsAtMs; requestedAtMs += POLL_MS)
+  for (
+    let requestedAtMs = 0;
+    requestedAtMs + 200 <= nowMs && requestedAtMs <= stopsAtMs;
+    requestedAtMs += POLL_MS
+  )
     newest = { asOfMs: requestedAtMs + 100 + skewMs, observedAtMs: requestedAtMs };
   return newest;
 }

@@ -17,7 +17,14 @@
  * - Stale: a trusted book whose last update is older than `staleAfterMs` (by the time
  *   the feed passes in) is shown as stale; it needs no action, a newer update clears it.
  */
-import { type EpochMs, errorText, type InstrumentId, OrderBook, readingAgeMs, type VenueId } from '@perpmesh/core';
+import {
+  type EpochMs,
+  errorText,
+  type InstrumentId,
+  OrderBook,
+  readingAgeMs,
+  type VenueId,
+} from '@perpmesh/core';
 import type { BookDelta, BookSnapshot } from '@perpmesh/venues';
 
 export type BookSyncAction =

@@ -269,7 +269,13 @@ describe('BookSync: the port stream and time', () => {
   for (const skewMs of [-1_400, 5_000]) {
     test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(skewMs)} ms: the book ages from when its updates arrived (3 s bound)`, () => {
       let nowMs = T0;
-      const sync = new BookSync({ venue: V, instrument: I, maxBufferedDeltas: 100, staleAfterMs: 3_000, nowMs: () => nowMs });
+      const sync = new BookSync({
+        venue: V,
+        instrument: I,
+        maxBufferedDeltas: 100,
+        staleAfterMs: 3_000,
+        nowMs: () => nowMs,
+      });
       sync.snapshot({ ...snapshot(10), tsEventMs: nowMs + skewMs });
       for (let seq = 11; seq <= 30; seq++) {
         nowMs += 500;

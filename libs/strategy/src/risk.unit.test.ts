@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dec } from '@perpmesh/core';
 import { StateSource } from '@perpmesh/contracts';
+import { dec } from '@perpmesh/core';
 import fc from 'fast-check';
 import { BTC, balance, book, market, marketsInput, T0 } from './fixtures.test-helper.js';
 import type { StrategyInput } from './model.js';
-import { balanceInput } from './runtime/inputs.js';
 import { checkOrder, type OrderRequest, type RiskConfig, refillTokens, riskConfigSchema } from './risk.js';
+import { balanceInput } from './runtime/inputs.js';
 import { applyFact, initialWorld, type WorldState } from './world.js';
 
 const risk: RiskConfig = riskConfigSchema.parse({

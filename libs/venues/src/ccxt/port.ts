@@ -785,9 +785,7 @@ export class CcxtVenuePort implements VenuePort {
     // The venue holds the deadline against its own clock: measured again when older than a minute.
     if (!this.venueClock.measuredWithin(CLOCK_REMEASURE_MS)) await this.measureClock();
     await this.call('schedule cancel-all', 'other', () =>
-      this.signed(nonce, () =>
-        schedule(this.exchange, afterMs, this.options.instruments, this.venueClock),
-      ),
+      this.signed(nonce, () => schedule(this.exchange, afterMs, this.options.instruments, this.venueClock)),
     );
   }
 

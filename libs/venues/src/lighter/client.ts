@@ -8,8 +8,8 @@
  */
 import { errorText } from '@perpmesh/core';
 import type { RequestBudget } from '../ccxt/budget.js';
-import type { VenueClock } from '../shared/venue-clock.js';
 import { RateLimitedError, VenueDisconnectedError, VenueUnknownOutcomeError } from '../errors.js';
+import type { VenueClock } from '../shared/venue-clock.js';
 import { lighterReplyError } from './wire.js';
 
 export type LighterReply = Record<string, unknown>;

@@ -27,7 +27,9 @@ after(async () => {
   await Promise.allSettled(emulators.map((e) => e.close()));
 });
 
-async function portOnClockSkew(skewMs: number): Promise<{ emulator: LighterEmulator; port: LighterVenuePort }> {
+async function portOnClockSkew(
+  skewMs: number,
+): Promise<{ emulator: LighterEmulator; port: LighterVenuePort }> {
   const emulator = new LighterEmulator({
     market: makerMarket(lighterSimConfig(), BTC, { markPrice: '60000', indexPrice: '59990' }, skewMs),
     accounts: [
@@ -95,7 +97,10 @@ describe('lighter scheduled cancel-all against a venue clock skewed from ours', 
       const earliest = armedAtMs + skewMs + afterMs - 250; // the emulator's exchange clock trails its venue clock by a step (50 ms; more when loaded)
       const latest = answeredAtMs + skewMs + afterMs + 2 * used.uncertaintyMs + 60;
       assert.ok(deadline >= earliest, `deadline ${deadline - (armedAtMs + skewMs)} ms after arming`);
-      assert.ok(deadline <= latest, `deadline ${deadline - (armedAtMs + skewMs)} ms after arming (${JSON.stringify(used)})`);
+      assert.ok(
+        deadline <= latest,
+        `deadline ${deadline - (armedAtMs + skewMs)} ms after arming (${JSON.stringify(used)})`,
+      );
 
       await eventually(
         'canceled by the switch',
