@@ -17,6 +17,20 @@ export type ObservedBalance = VenueBalance & { readonly observedAtMs: EpochMs };
 /** A venue position with when we knew it true, on our clock. */
 export type ObservedPosition = VenuePosition & { readonly observedAtMs: EpochMs };
 
+/**
+ * When the same venue reading (same venue time) was last known true: a poll sent before a
+ * push of the same state arrived does not make it older.
+ */
+function newestObservedAt(
+  current: { readonly tsEventMs: EpochMs; readonly observedAtMs: EpochMs } | undefined,
+  next: { readonly tsEventMs: EpochMs },
+  observedAtMs: EpochMs,
+): EpochMs {
+  return current !== undefined && current.tsEventMs === next.tsEventMs
+    ? Math.max(current.observedAtMs, observedAtMs)
+    : observedAtMs;
+}
+
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
 export class AccountVenueState {
@@ -69,7 +83,10 @@ export class AccountVenueState {
     this.balances ??= new Map();
     const current = this.balances.get(balance.asset);
     if (current !== undefined && current.tsEventMs > balance.tsEventMs) return false;
-    this.balances.set(balance.asset, { ...balance, observedAtMs });
+    this.balances.set(balance.asset, {
+      ...balance,
+      observedAtMs: newestObservedAt(current, balance, observedAtMs),
+    });
     return true;
   }
 
@@ -77,7 +94,10 @@ export class AccountVenueState {
   acceptPosition(position: VenuePosition, observedAtMs: EpochMs): boolean {
     const current = this.positions.get(position.instrument);
     if (current !== undefined && current.tsEventMs > position.tsEventMs) return false;
-    this.positions.set(position.instrument, { ...position, observedAtMs });
+    this.positions.set(position.instrument, {
+      ...position,
+      observedAtMs: newestObservedAt(current, position, observedAtMs),
+    });
     this.positionsAsOfMs = Math.max(this.positionsAsOfMs, position.tsEventMs);
     this.positionsObservedAtMs = Math.max(this.positionsObservedAtMs, observedAtMs);
     return true;

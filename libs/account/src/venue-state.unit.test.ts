@@ -164,6 +164,18 @@ describe('AccountVenueState', () => {
     });
   }
 
+  test('the same venue reading seen again keeps the newest time we knew it true', () => {
+    const s = new AccountVenueState(port);
+    s.acceptBalance(balance('USDC', '100', T0), T0 + 500); // pushed, arrived at T0 + 500
+    s.acceptBalance(balance('USDC', '100', T0), T0 + 200); // a poll sent at T0 + 200 answers the same
+    assert.equal(s.balances?.get('USDC')?.observedAtMs, T0 + 500);
+    s.acceptPosition(position('BTC-USDC-PERP', '1', T0), T0 + 500);
+    s.acceptPosition(position('BTC-USDC-PERP', '1', T0), T0 + 200);
+    assert.equal(s.positions.get('BTC-USDC-PERP')?.observedAtMs, T0 + 500);
+    s.acceptBalance(balance('USDC', '101', T0 + 1), T0 + 300); // a newer venue reading: its own time
+    assert.equal(s.balances?.get('USDC')?.observedAtMs, T0 + 300);
+  });
+
   test('a balance the venue dates by its last change stays fresh while polls keep answering', () => {
     const s = new AccountVenueState(port);
     for (let requestedAtMs = T0; requestedAtMs <= T0 + 60_000; requestedAtMs += 1_000)
