@@ -402,10 +402,9 @@ export class ChaosSystem {
       ACCOUNTS.map((a) => [a, { apiKeyId: API_KEYS[a], paperDeposit: '100000' }]),
     );
     const first = this.ports.execution[0] as Pair;
-    // A balance's age is our clock minus the venue's time of it: an emulated venue clock up to
-    // 2 s behind ours (the skew) adds up to 2 s to every age, and the emulators answer slower
-    // than the paper venue (docs/reliability.md, "Clock skew on the emulators").
-    const balanceStaleAfter = this.venueSet.kind === 'emulated' ? '10s' : '3s';
+    // A balance ages on our clock from when it was polled (core `readingAgeMs`), so the
+    // emulated venues' skewed clocks no longer add to it: one bound for both venue sets.
+    const balanceStaleAfter = '3s';
     const funding = (venue: string) =>
       this.options.compressedFunding && (ARB_VENUES as readonly string[]).includes(venue)
         ? { fundingInterval: ARB_FUNDING_INTERVAL }

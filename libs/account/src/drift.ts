@@ -131,6 +131,8 @@ export interface PositionSizeObservation extends DriftObservation {
   readonly instrument: string;
   /** `positionKey(venue, account, instrument)`. */
   readonly positionKey: string;
+  /** Our clock when the venue's side was last known (0 when never). */
+  readonly venueObservedAtMs: EpochMs;
 }
 
 /**
@@ -142,8 +144,10 @@ export function positionSizeObservations(
   venueSide: {
     readonly venue: string;
     readonly account: string;
-    readonly positions: ReadonlyMap<string, VenuePosition>;
+    readonly positions: ReadonlyMap<string, VenuePosition & { readonly observedAtMs?: EpochMs }>;
     readonly positionsAsOfMs: EpochMs;
+    /** Our clock when the positions were last read (0 when unknown). */
+    readonly positionsObservedAtMs?: EpochMs;
   },
   projection: PositionsProjection,
 ): PositionSizeObservation[] {
@@ -164,6 +168,7 @@ export function positionSizeObservations(
       venue: venuePosition?.size ?? ZERO,
       projectedAsOfMs: stored?.updatedAtMs ?? 0,
       venueAsOfMs: venuePosition?.tsEventMs ?? venueSide.positionsAsOfMs,
+      venueObservedAtMs: Math.max(venuePosition?.observedAtMs ?? 0, venueSide.positionsObservedAtMs ?? 0),
     };
   });
 }

@@ -12,6 +12,7 @@ function noopMetrics() {
     driftEvents: noop,
     driftActive: noop,
     balanceAge: noop,
+    clockOffset: noop,
   };
 }
 
@@ -53,6 +54,11 @@ export function accountMetrics(m: ServiceMetrics | undefined) {
       'account',
       'currency',
     ]),
+    clockOffset: m.gauge(
+      'perpmesh_venue_clock_offset_seconds',
+      "The venue's clock minus ours, as the adapter last measured it (where it measures it)",
+      ['venue', 'account'],
+    ),
   };
 }
 

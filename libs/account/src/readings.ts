@@ -5,17 +5,19 @@
  * wire.ts.
  */
 import type { Decimal, EpochMs, InstrumentId, PositionSide } from '@perpmesh/core';
-import { ZERO } from '@perpmesh/core';
+import { readingAgeMs, ZERO } from '@perpmesh/core';
 import type { VenueBalance, VenuePosition } from '@perpmesh/venues';
 import type { MergedPosition } from './projection.js';
 
 export type AccountStateSource = 'venue' | 'projection';
 
-/** How fresh a value is, by the service clock. */
+/** How fresh a value is, by the service clock (core `readingAgeMs`: the one rule). */
 export interface Freshness {
   /** When the value was true (venue time for venue readings). */
   readonly asOfMs: EpochMs;
-  /** Service clock minus `asOfMs`, never negative (a venue clock ahead of ours counts as 0). */
+  /** When we knew it true, on our clock; undefined when not known (the age then counts from `asOfMs`). */
+  readonly observedAtMs?: EpochMs | undefined;
+  /** Service clock minus `observedAtMs` (else `asOfMs`), never negative: a venue clock's skew does not move it. */
   readonly ageMs: number;
   /** Older than the service's bound for this kind of value. */
   readonly stale: boolean;
@@ -170,17 +172,34 @@ export function latestOf(...values: Array<number | undefined>): number | undefin
   return defined.length === 0 ? undefined : Math.max(...defined);
 }
 
-/** As-of, age (never negative: a venue clock ahead of ours counts as 0) and staleness past `staleAfterMs`. */
-export function freshness(asOfMs: EpochMs, nowMs: EpochMs, staleAfterMs: number): Freshness {
-  const ageMs = Math.max(0, nowMs - asOfMs);
-  return { asOfMs, ageMs, stale: ageMs > staleAfterMs };
+/**
+ * As-of, age and staleness past `staleAfterMs`. The age runs on our clock from `observedAtMs`
+ * when known (core `readingAgeMs`), so a venue clock behind ours does not age a fresh reading
+ * and one ahead does not keep an old one fresh.
+ */
+export function freshness(
+  asOfMs: EpochMs,
+  nowMs: EpochMs,
+  staleAfterMs: number,
+  observedAtMs?: EpochMs,
+): Freshness {
+  const ageMs = readingAgeMs({ asOfMs, observedAtMs }, nowMs);
+  return {
+    asOfMs,
+    ...(observedAtMs === undefined ? {} : { observedAtMs }),
+    ageMs,
+    stale: ageMs > staleAfterMs,
+  };
 }
+
+/** A venue reading with, when known, our clock's time of it (account venue-state stamps it). */
+type MaybeObserved<T> = T & { readonly observedAtMs?: EpochMs | undefined };
 
 /** A venue balance as reported (source VENUE, as of the venue's time). */
 export function balanceReading(
   venue: string,
   account: string,
-  b: VenueBalance,
+  b: MaybeObserved<VenueBalance>,
   nowMs: EpochMs,
   staleAfterMs: number,
 ): BalanceReading {
@@ -192,7 +211,7 @@ export function balanceReading(
     available: b.available,
     equity: b.equity,
     unrealizedPnl: b.unrealizedPnl,
-    ...freshness(b.tsEventMs, nowMs, staleAfterMs),
+    ...freshness(b.tsEventMs, nowMs, staleAfterMs, b.observedAtMs),
     source: 'venue',
   };
 }
@@ -204,7 +223,7 @@ export function balanceReading(
 export function venuePositionReading(
   venue: string,
   account: string,
-  p: VenuePosition,
+  p: MaybeObserved<VenuePosition>,
   nowMs: EpochMs,
   staleAfterMs: number,
 ): PositionReading | undefined {
@@ -224,7 +243,7 @@ export function venuePositionReading(
     netRealizedPnl: p.realizedPnl,
     leverage: p.leverage.gt(0) ? p.leverage : undefined,
     liquidationPrice: p.liquidationPrice,
-    ...freshness(p.tsEventMs, nowMs, staleAfterMs),
+    ...freshness(p.tsEventMs, nowMs, staleAfterMs, p.observedAtMs),
     source: 'venue',
     venueSize: p.size,
   };
@@ -235,6 +254,8 @@ export interface ProjectedPositionInputs {
   readonly merged: MergedPosition;
   /** Venue time when the venue last agreed with our size. */
   readonly confirmedAsOfMs: EpochMs | undefined;
+  /** Our clock when the venue's reading that last agreed was taken (its age counts from it). */
+  readonly confirmedObservedAtMs?: EpochMs | undefined;
   /** The venue's report of the same position, for leverage, liquidation price and its size. */
   readonly venuePosition: VenuePosition | undefined;
   /** The venue's positions were read at least once (else its size is unknown, not 0). */
@@ -272,7 +293,7 @@ export function projectedPositionReading(
     netRealizedPnl: s.netRealizedPnl,
     leverage: venuePosition?.leverage.gt(0) && !s.size.isZero() ? venuePosition.leverage : undefined,
     liquidationPrice: s.size.isZero() ? undefined : venuePosition?.liquidationPrice,
-    ...freshness(asOfMs, nowMs, staleAfterMs),
+    ...freshness(asOfMs, nowMs, staleAfterMs, inputs.confirmedObservedAtMs),
     source: 'projection',
     venueSize: inputs.venuePositionsFetched ? (venuePosition?.size ?? ZERO) : undefined,
   };
@@ -284,7 +305,7 @@ export interface AccountSummaryInputs {
   /** The settle currency (used when no balance is known). */
   readonly currency: string;
   /** The balance in the settle currency (or the account's only one). */
-  readonly balance: VenueBalance | undefined;
+  readonly balance: MaybeObserved<VenueBalance> | undefined;
   /** The account's positions from the projections (flat ones included: their fees and funding count). */
   readonly positions: readonly PositionReading[];
   readonly openOrders: number | undefined;
@@ -301,7 +322,11 @@ export function accountSummaryReading(
   const sum = (list: readonly PositionReading[], f: (p: PositionReading) => Decimal) =>
     list.reduce((acc, p) => acc.plus(f(p)), ZERO);
   const asOfMs = Math.min(balance?.tsEventMs ?? nowMs, ...open.map((p) => p.asOfMs));
-  const balanceStale = balance === undefined || nowMs - balance.tsEventMs > balanceStaleAfterMs;
+  const balanceFreshness =
+    balance === undefined
+      ? undefined
+      : freshness(balance.tsEventMs, nowMs, balanceStaleAfterMs, balance.observedAtMs);
+  const ages = [balanceFreshness?.ageMs ?? 0, ...open.map((p) => readingAgeMs(p, nowMs))];
   return {
     venue: inputs.venue,
     account: inputs.account,
@@ -315,7 +340,7 @@ export function accountSummaryReading(
     openPositions: open.length,
     openOrders: inputs.openOrders,
     asOfMs,
-    ageMs: Math.max(0, nowMs - asOfMs),
-    stale: balanceStale || open.some((p) => p.stale),
+    ageMs: Math.max(...ages),
+    stale: (balanceFreshness?.stale ?? true) || open.some((p) => p.stale),
   };
 }

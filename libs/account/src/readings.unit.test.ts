@@ -76,6 +76,25 @@ describe('freshness', () => {
     assert.deepEqual(freshness(T0 + 5_000, T0, 1_000), { asOfMs: T0 + 5_000, ageMs: 0, stale: false });
   });
 
+  for (const skewMs of [-1_400, 5_000]) {
+    test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(skewMs)} ms: a reading ages from when we observed it (3 s bound)`, () => {
+      // Polled at T0 (our clock), dated by the venue's clock.
+      const polled = { ...balance('100', T0 + 50 + skewMs), observedAtMs: T0 };
+      const fresh = balanceReading('paper', 'main', polled, T0 + 200, 3_000);
+      assert.equal(fresh.asOfMs, T0 + 50 + skewMs, 'as-of stays the venue time');
+      assert.equal(fresh.observedAtMs, T0);
+      assert.equal(fresh.ageMs, 200);
+      assert.equal(fresh.stale, false);
+      assert.equal(balanceReading('paper', 'main', polled, T0 + 3_000, 3_000).stale, false);
+      const stopped = balanceReading('paper', 'main', polled, T0 + 3_001, 3_000);
+      assert.equal(stopped.stale, true, 'no new reading for past the bound');
+      assert.equal(stopped.ageMs, 3_001);
+      const position = { ...venuePosition('1', { tsEventMs: T0 + 50 + skewMs }), observedAtMs: T0 };
+      assert.equal(venuePositionReading('paper', 'main', position, T0 + 3_000, 3_000)?.stale, false);
+      assert.equal(venuePositionReading('paper', 'main', position, T0 + 3_001, 3_000)?.stale, true);
+    });
+  }
+
   test('latestOf ignores undefined and non-positive values', () => {
     assert.equal(latestOf(undefined, 0, 3, 7, -1), 7);
     assert.equal(latestOf(undefined, 0), undefined);
@@ -120,6 +139,28 @@ describe('venue readings', () => {
 });
 
 describe('projected position readings', () => {
+  for (const skewMs of [-1_400, 5_000]) {
+    test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(skewMs)} ms: a confirmed position ages from the confirming read, on our clock`, () => {
+      // The venue agreed in a poll we sent at T0 + 9000 (our clock); it dated its answer by its clock.
+      const inputs = {
+        merged: projectedLong(),
+        confirmedAsOfMs: T0 + 9_050 + skewMs,
+        confirmedObservedAtMs: T0 + 9_000,
+        venuePosition: undefined,
+        venuePositionsFetched: true,
+      };
+      const fresh = projectedPositionReading(inputs, T0 + 12_000, 3_000);
+      assert.equal(fresh.asOfMs, Math.max(T0 + 1_000, T0 + 9_050 + skewMs), 'as-of stays on the venue clock');
+      assert.equal(fresh.ageMs, 3_000);
+      assert.equal(fresh.stale, false);
+      assert.equal(
+        projectedPositionReading(inputs, T0 + 12_001, 3_000).stale,
+        true,
+        'no confirmation for past the bound',
+      );
+    });
+  }
+
   test('as of the newest of fill and venue confirmation; venue size only once fetched', () => {
     const merged = projectedLong();
     const base = { merged, confirmedAsOfMs: undefined, venuePosition: undefined };

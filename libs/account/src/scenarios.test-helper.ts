@@ -28,6 +28,7 @@ import {
   PaperVenueHub,
   type PlaceOrderRequest,
   StaticVenueDirectory,
+  type VenueClockOffset,
   VenueDisconnectedError,
   type VenueFill,
   type VenuePort,
@@ -43,6 +44,8 @@ export const FUNDING_INTERVAL_MS = 60_000;
 /** A venue port whose reads can be made to fail (a venue outage). Everything else is the paper port. */
 export class FlakyPort {
   failReads = false;
+  /** What the port says of the venue's clock offset (the paper venue measures none). */
+  clock: VenueClockOffset | undefined;
   readonly inner: VenuePort;
   constructor(inner: VenuePort) {
     this.inner = inner;
@@ -62,6 +65,10 @@ export class FlakyPort {
         return (value as (...a: unknown[]) => unknown).bind(inner);
       },
     });
+  }
+
+  clockOffset(): VenueClockOffset | undefined {
+    return this.clock;
   }
 }
 
@@ -241,6 +248,34 @@ export function describeAccountScenarios(kind: TestBackendKind): void {
       backend = await openTestBackend(kind, { prefix: 'ACC' });
       world = makeWorld(backend);
     };
+
+    test('a balance is known true from when it was polled (our clock), also on acct.balance; a large venue clock offset is shown', async () => {
+      await fresh();
+      world.port.clock = { offsetMs: -1_443, uncertaintyMs: 20, measuredAtMs: T0 };
+      const svc = await start();
+      world.hub.advanceTo(world.hub.nowMs + 700);
+      const polledAtMs = world.hub.nowMs;
+      await svc.refresh();
+      const [balance] = svc.balances();
+      assert.equal(balance?.observedAtMs, polledAtMs);
+      const component = world.health.component(accountComponents.balances('paper', 'main'));
+      assert.equal(component?.ready, true);
+      assert.equal(component?.detail?.venueClockOffsetMs, -1_443);
+      world.port.clock = { offsetMs: 300, uncertaintyMs: 20, measuredAtMs: T0 };
+      await svc.refresh();
+      assert.equal(
+        world.health.component(accountComponents.balances('paper', 'main'))?.detail?.venueClockOffsetMs,
+        undefined,
+        'small: not shown',
+      );
+      await svc.idle();
+      const events = await acctEvents(backend, 'balance');
+      assert.ok(events.length > 0);
+      assert.ok(
+        events.every((e) => (e.observedAtMs ?? 0) > 0),
+        'every acct.balance says when it was observed',
+      );
+    });
 
     test('balances never fetched are unavailable (not zero) with the reason; after a fetch, the real balance', async () => {
       await fresh();

@@ -48,6 +48,7 @@ import {
   type Decimal,
   type EpochMs,
   errorText,
+  readingAgeMs,
   toWire,
   ValidationError,
   withTimeout,
@@ -188,6 +189,9 @@ export const accountComponents = {
   lease: 'account/lease',
 };
 
+/** A venue clock offset at least this large (ms) is shown in the balances' readiness details. */
+const CLOCK_OFFSET_SHOWN_MS = 1_000;
+
 interface Mark {
   readonly price: Decimal;
   readonly asOfMs: EpochMs;
@@ -239,6 +243,8 @@ class AccountServiceImpl implements AccountService {
   readonly #marks = new Map<string, Mark>();
   /** positionKey → venue as-of when the venue last agreed with our size. */
   readonly #confirmed = new Map<string, EpochMs>();
+  /** positionKey → our clock when that agreeing venue reading was taken (a position's age counts from it). */
+  readonly #confirmedObservedAt = new Map<string, EpochMs>();
   readonly #drift: DriftDetector;
   readonly #balanceDrift: BalanceDriftDetector;
   #positions: PositionsProjection = emptyPositionsProjection();
@@ -441,6 +447,7 @@ class AccountServiceImpl implements AccountService {
     this.#publisher.reset();
     this.#marks.clear();
     this.#confirmed.clear();
+    this.#confirmedObservedAt.clear();
   }
 
   idle(): Promise<void> {
@@ -662,11 +669,11 @@ class AccountServiceImpl implements AccountService {
     try {
       switch (event.kind) {
         case 'balance':
-          this.#acceptBalance(t, event.balance);
+          this.#acceptBalance(t, event.balance, this.#deps.nowMs());
           this.#updateBalanceReadiness(t);
           return;
         case 'position':
-          this.#acceptVenuePosition(t, event.position);
+          this.#acceptVenuePosition(t, event.position, this.#deps.nowMs());
           return;
         case 'funding_payment':
           this.#publishFundingPayment(t, event.payment);
@@ -683,9 +690,10 @@ class AccountServiceImpl implements AccountService {
     }
   }
 
-  #acceptBalance(t: AccountVenueState, balance: VenueBalance): void {
+  /** `observedAtMs`: our clock when the balance was known true (a poll's request, a push's arrival). */
+  #acceptBalance(t: AccountVenueState, balance: VenueBalance, observedAtMs: EpochMs): void {
     // A poll answered late must not overwrite a newer user-stream reading.
-    if (t.acceptBalance(balance)) this.#publishBalance(t, balance.asset, false);
+    if (t.acceptBalance(balance, observedAtMs)) this.#publishBalance(t, balance.asset, false);
   }
 
   #publishBalance(t: AccountVenueState, asset: string, flushing: boolean): void {
@@ -694,8 +702,8 @@ class AccountServiceImpl implements AccountService {
     this.#publisher.balance(this.#balanceReading(t, balance, this.#deps.nowMs()), flushing);
   }
 
-  #acceptVenuePosition(t: AccountVenueState, position: VenuePosition): void {
-    if (t.acceptPosition(position))
+  #acceptVenuePosition(t: AccountVenueState, position: VenuePosition, observedAtMs: EpochMs): void {
+    if (t.acceptPosition(position, observedAtMs))
       this.#setMark(t.venue, position.instrument, position.markPrice, position.tsEventMs);
   }
 
@@ -788,7 +796,7 @@ class AccountServiceImpl implements AccountService {
     if (balances.status === 'fulfilled') {
       t.balancesError = undefined;
       t.balances ??= new Map();
-      for (const b of balances.value) this.#acceptBalance(t, b);
+      for (const b of balances.value) this.#acceptBalance(t, b, requestedAtMs);
     } else {
       t.balancesError = errorText(balances.reason);
       this.#fetchFailed(t, 'balances', balances.reason);
@@ -819,15 +827,22 @@ class AccountServiceImpl implements AccountService {
     for (const b of t.balances?.values() ?? []) {
       this.#metrics.balanceAge.set(
         { venue: t.venue, account: t.account, currency: b.asset },
-        Math.max(0, now - b.tsEventMs) / 1000,
+        readingAgeMs({ asOfMs: b.tsEventMs, observedAtMs: b.observedAtMs }, now) / 1000,
       );
     }
+    const clock = t.port.clockOffset?.();
+    if (clock !== undefined)
+      this.#metrics.clockOffset.set({ venue: t.venue, account: t.account }, clock.offsetMs / 1000);
     const readiness = t.balancesReadiness(now, this.settings.balanceStaleAfterMs);
     if (!readiness.ready) this.#deps.health.notReady(name, readiness.reason);
     else
       this.#deps.health.ready(name, {
         currencies: [...(t.balances?.keys() ?? [])],
         lastError: t.balancesError,
+        // Shown when large: ages do not depend on it (they run on our clock), venue deadlines do.
+        ...(clock !== undefined && Math.abs(clock.offsetMs) >= CLOCK_OFFSET_SHOWN_MS
+          ? { venueClockOffsetMs: clock.offsetMs }
+          : {}),
       });
   }
 
@@ -873,6 +888,9 @@ class AccountServiceImpl implements AccountService {
             const before = this.#confirmed.get(o.positionKey);
             if (before === undefined || before < o.venueAsOfMs)
               this.#confirmed.set(o.positionKey, o.venueAsOfMs);
+            const observedBefore = this.#confirmedObservedAt.get(o.positionKey) ?? 0;
+            if (observedBefore < o.venueObservedAtMs)
+              this.#confirmedObservedAt.set(o.positionKey, o.venueObservedAtMs);
             continue;
           }
           active++;
@@ -1065,6 +1083,7 @@ class AccountServiceImpl implements AccountService {
       {
         merged: mergedPosition(venue, account, instrument, stored, funding, mark?.price),
         confirmedAsOfMs: this.#confirmed.get(key),
+        confirmedObservedAtMs: this.#confirmedObservedAt.get(key),
         venuePosition,
         venuePositionsFetched: tracked?.positionsFetched ?? false,
       },

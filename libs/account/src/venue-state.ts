@@ -7,10 +7,29 @@
  * A newer reading is never overwritten by an older one (a poll answered late must not undo
  * a user-stream update), and balances never read stay `undefined`: never zeros.
  */
-import type { EpochMs } from '@perpmesh/core';
+import { type EpochMs, readingAgeMs } from '@perpmesh/core';
 import type { Subscription, VenueBalance, VenuePort, VenuePosition } from '@perpmesh/venues';
 import { accountKey } from './projection.js';
 import { latestOf } from './readings.js';
+
+/** A venue balance with when we knew it true, on our clock (core `readingAgeMs`). */
+export type ObservedBalance = VenueBalance & { readonly observedAtMs: EpochMs };
+/** A venue position with when we knew it true, on our clock. */
+export type ObservedPosition = VenuePosition & { readonly observedAtMs: EpochMs };
+
+/**
+ * When the same venue reading (same venue time) was last known true: a poll sent before a
+ * push of the same state arrived does not make it older.
+ */
+function newestObservedAt(
+  current: { readonly tsEventMs: EpochMs; readonly observedAtMs: EpochMs } | undefined,
+  next: { readonly tsEventMs: EpochMs },
+  observedAtMs: EpochMs,
+): EpochMs {
+  return current !== undefined && current.tsEventMs === next.tsEventMs
+    ? Math.max(current.observedAtMs, observedAtMs)
+    : observedAtMs;
+}
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
@@ -23,13 +42,15 @@ export class AccountVenueState {
   readonly key: string;
   readonly port: VenuePort;
   /** By asset; undefined until the first successful read (never zeros). */
-  balances: Map<string, VenueBalance> | undefined;
+  balances: Map<string, ObservedBalance> | undefined;
   balancesError: string | undefined;
   /** By instrument: what the venue holds. */
-  positions = new Map<string, VenuePosition>();
+  positions = new Map<string, ObservedPosition>();
   positionsFetched = false;
   /** Venue time of the newest position reading (or of the poll that listed them). */
   positionsAsOfMs: EpochMs = 0;
+  /** Our clock when the positions were last known (a poll's request, a pushed report's arrival); 0 before. */
+  positionsObservedAtMs: EpochMs = 0;
   positionsError: string | undefined;
   openOrders: number | undefined;
   subscription: Subscription | undefined;
@@ -52,21 +73,33 @@ export class AccountVenueState {
     this.key = accountKey(port.venue, port.account);
   }
 
-  /** Takes a balance unless we hold a newer one; true when taken. */
-  acceptBalance(balance: VenueBalance): boolean {
+  /**
+   * Takes a balance unless we hold a newer one (by venue time); true when taken. `observedAtMs`:
+   * our clock when it was known true (a poll's request time, a pushed message's arrival). The
+   * same venue time again (a venue that dates a balance by its last change) is taken: it
+   * refreshes when we last knew it.
+   */
+  acceptBalance(balance: VenueBalance, observedAtMs: EpochMs): boolean {
     this.balances ??= new Map();
     const current = this.balances.get(balance.asset);
     if (current !== undefined && current.tsEventMs > balance.tsEventMs) return false;
-    this.balances.set(balance.asset, balance);
+    this.balances.set(balance.asset, {
+      ...balance,
+      observedAtMs: newestObservedAt(current, balance, observedAtMs),
+    });
     return true;
   }
 
-  /** Takes a position report unless we hold a newer one; true when taken. */
-  acceptPosition(position: VenuePosition): boolean {
+  /** Takes a position report unless we hold a newer one; true when taken. `observedAtMs` as for balances. */
+  acceptPosition(position: VenuePosition, observedAtMs: EpochMs): boolean {
     const current = this.positions.get(position.instrument);
     if (current !== undefined && current.tsEventMs > position.tsEventMs) return false;
-    this.positions.set(position.instrument, position);
+    this.positions.set(position.instrument, {
+      ...position,
+      observedAtMs: newestObservedAt(current, position, observedAtMs),
+    });
     this.positionsAsOfMs = Math.max(this.positionsAsOfMs, position.tsEventMs);
+    this.positionsObservedAtMs = Math.max(this.positionsObservedAtMs, observedAtMs);
     return true;
   }
 
@@ -82,12 +115,13 @@ export class AccountVenueState {
     requestedAtMs: EpochMs,
   ): VenuePosition[] {
     this.positionsError = undefined;
-    const taken = positions.filter((p) => this.acceptPosition(p));
+    const taken = positions.filter((p) => this.acceptPosition(p, requestedAtMs));
     const seen = new Set(positions.map((p) => p.instrument));
     for (const instrument of [...this.positions.keys()])
       if (!seen.has(instrument)) this.positions.delete(instrument);
     const asOf = latestOf(...positions.map((p) => p.tsEventMs), ...polledBalances.map((b) => b.tsEventMs));
     this.positionsAsOfMs = Math.max(this.positionsAsOfMs, asOf ?? requestedAtMs);
+    this.positionsObservedAtMs = Math.max(this.positionsObservedAtMs, requestedAtMs);
     this.positionsFetched = true;
     return taken;
   }
@@ -108,7 +142,7 @@ export class AccountVenueState {
     return this.balancesError ? `last fetch failed: ${this.balancesError}` : 'not fetched yet';
   }
 
-  /** Not ready while never read, or while the newest balance is older than `staleAfterMs`. */
+  /** Not ready while never read, or while the newest balance is older than `staleAfterMs` (on our clock). */
   balancesReadiness(nowMs: EpochMs, staleAfterMs: number): Readiness {
     const unavailable = this.balancesUnavailable();
     if (unavailable !== undefined)
@@ -116,12 +150,15 @@ export class AccountVenueState {
         ready: false,
         reason: `${this.name} balances: not fetched yet${this.balancesError ? `: ${unavailable}` : ''}`,
       };
-    const newest = latestOf(...[...(this.balances?.values() ?? [])].map((b) => b.tsEventMs));
-    if (newest !== undefined && nowMs - newest > staleAfterMs) {
+    const ages = [...(this.balances?.values() ?? [])].map((b) =>
+      readingAgeMs({ asOfMs: b.tsEventMs, observedAtMs: b.observedAtMs }, nowMs),
+    );
+    const youngest = ages.length === 0 ? undefined : Math.min(...ages);
+    if (youngest !== undefined && youngest > staleAfterMs) {
       const lastError = this.balancesError ? `; last fetch failed: ${this.balancesError}` : '';
       return {
         ready: false,
-        reason: `${this.name} balances: stale: last reading is ${nowMs - newest} ms old (bound ${staleAfterMs} ms)${lastError}`,
+        reason: `${this.name} balances: stale: last reading is ${youngest} ms old (bound ${staleAfterMs} ms)${lastError}`,
       };
     }
     return { ready: true };
@@ -137,7 +174,10 @@ export class AccountVenueState {
           : `${this.name} positions: not fetched yet`,
       };
     }
-    const age = nowMs - this.positionsAsOfMs;
+    const age = readingAgeMs(
+      { asOfMs: this.positionsAsOfMs, observedAtMs: this.positionsObservedAtMs },
+      nowMs,
+    );
     if (age > staleAfterMs) {
       return {
         ready: false,
@@ -158,6 +198,7 @@ export class AccountVenueState {
     this.positions = new Map();
     this.positionsFetched = false;
     this.positionsAsOfMs = 0;
+    this.positionsObservedAtMs = 0;
     this.positionsError = undefined;
     this.openOrders = undefined;
   }

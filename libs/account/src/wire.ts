@@ -29,6 +29,7 @@ import type {
   AccountSummaryReading,
   BalanceReading,
   DriftFact,
+  Freshness,
   FundingPaymentFact,
   PositionReading,
   SummaryTotals,
@@ -76,6 +77,11 @@ const SOURCE: Readonly<Record<AccountStateSource, StateSource>> = {
   projection: StateSource.STATE_SOURCE_PROJECTION,
 };
 
+/** `observedAtMs` only when known (the field is optional on the wire: absent means not known). */
+function observedAtToProto(r: Freshness): { observedAtMs?: number } {
+  return r.observedAtMs === undefined ? {} : { observedAtMs: r.observedAtMs };
+}
+
 export function balanceToProto(r: BalanceReading): Balance {
   return {
     venue: r.venue,
@@ -87,6 +93,7 @@ export function balanceToProto(r: BalanceReading): Balance {
     unrealizedPnl: decimalToWire(r.unrealizedPnl),
     asOfMs: r.asOfMs,
     source: SOURCE[r.source],
+    ...observedAtToProto(r),
   };
 }
 
@@ -109,6 +116,7 @@ export function positionToProto(r: PositionReading): Position {
     liquidationPrice: optionalDecimalToWire(r.liquidationPrice),
     asOfMs: r.asOfMs,
     source: SOURCE[r.source],
+    ...observedAtToProto(r),
   };
 }
 

@@ -11,4 +11,5 @@ export * from './market-rules.js';
 export * from './order.js';
 export * from './orderbook.js';
 export * from './position.js';
+export * from './reading-age.js';
 export * from './types.js';

@@ -17,7 +17,14 @@
  * - Stale: a trusted book whose last update is older than `staleAfterMs` (by the time
  *   the feed passes in) is shown as stale; it needs no action, a newer update clears it.
  */
-import { errorText, type InstrumentId, OrderBook, type VenueId } from '@perpmesh/core';
+import {
+  type EpochMs,
+  errorText,
+  type InstrumentId,
+  OrderBook,
+  readingAgeMs,
+  type VenueId,
+} from '@perpmesh/core';
 import type { BookDelta, BookSnapshot } from '@perpmesh/venues';
 
 export type BookSyncAction =
@@ -39,6 +46,11 @@ export interface BookSyncOptions {
   readonly maxBufferedDeltas: number;
   /** A trusted book whose last update is older than this is stale. */
   readonly staleAfterMs: number;
+  /**
+   * Our clock, to date each applied update as received: ages then count from it (core
+   * `readingAgeMs`), not from the venue's clock. Without it they count from the venue's time.
+   */
+  readonly nowMs?: () => EpochMs;
 }
 
 export interface BookFreshness {
@@ -49,7 +61,9 @@ export interface BookFreshness {
   /** Why it is not synced or stale; '' when fine. */
   readonly reason: string;
   readonly asOfMs: number;
-  /** `nowMs` minus the last update's event time; 0 before any update. */
+  /** Our clock when the last applied update was received; 0 when not known. */
+  readonly observedAtMs: number;
+  /** `nowMs` minus when the last update was received (else its event time); 0 before any update. */
   readonly ageMs: number;
 }
 
@@ -66,6 +80,8 @@ export class BookSync {
   #buffer: BookDelta[] = [];
   #streamDown = false;
   #asOfMs = 0;
+  #observedAtMs = 0;
+  readonly #nowMs: (() => EpochMs) | undefined;
   /** Actions of the input being handled. */
   #actions: BookSyncAction[] = [];
 
@@ -74,6 +90,7 @@ export class BookSync {
     this.instrument = options.instrument;
     this.#maxBufferedDeltas = options.maxBufferedDeltas;
     this.#staleAfterMs = options.staleAfterMs;
+    this.#nowMs = options.nowMs;
     this.#book = new OrderBook({ name: `${options.venue} ${options.instrument}` });
     this.#reason = this.#label('no snapshot yet');
   }
@@ -109,7 +126,8 @@ export class BookSync {
   }
 
   freshness(nowMs: number): BookFreshness {
-    const ageMs = this.#asOfMs > 0 ? Math.max(0, nowMs - this.#asOfMs) : 0;
+    const ageMs =
+      this.#asOfMs > 0 ? readingAgeMs({ asOfMs: this.#asOfMs, observedAtMs: this.#observedAtMs }, nowMs) : 0;
     const tooOld = this.#synced && ageMs > this.#staleAfterMs;
     return {
       synced: this.#synced,
@@ -120,6 +138,7 @@ export class BookSync {
           : ''
         : this.#reason,
       asOfMs: this.#asOfMs,
+      observedAtMs: this.#observedAtMs,
       ageMs,
     };
   }
@@ -206,6 +225,17 @@ export class BookSync {
     this.#actions.push(action);
   }
 
+  /** An update was applied: its venue time, and when we received it (on our clock, when we have one). */
+  #updatedAt(tsEventMs: EpochMs): void {
+    this.#asOfMs = tsEventMs;
+    this.#observedAtMs = this.#nowMs?.() ?? 0;
+  }
+
+  /** Our clock when the last applied update was received; 0 when not known. */
+  get observedAtMs(): number {
+    return this.#observedAtMs;
+  }
+
   /** False when the snapshot was malformed (already handled). */
   #applySnapshot(snapshot: BookSnapshot, from: 'stream' | 'resync'): boolean {
     let result: { crossed: boolean };
@@ -217,7 +247,7 @@ export class BookSync {
       else this.#startResync(`bad snapshot: ${errorText(err)}`);
       return false;
     }
-    this.#asOfMs = snapshot.tsEventMs;
+    this.#updatedAt(snapshot.tsEventMs);
     if (result.crossed) {
       this.#book.invalidate();
       this.#markUnsynced(this.#label('snapshot is crossed'));
@@ -250,7 +280,7 @@ export class BookSync {
     }
     switch (result.status) {
       case 'applied':
-        this.#asOfMs = delta.tsEventMs;
+        this.#updatedAt(delta.tsEventMs);
         this.#act({ do: 'publish' });
         if (result.crossed) {
           this.#book.invalidate();

@@ -250,6 +250,7 @@ describe('BookSync: the port stream and time', () => {
       stale: false,
       reason: '',
       asOfMs: asOf,
+      observedAtMs: 0,
       ageMs: 1_000,
     });
     const old = sync.freshness(asOf + 1_001);
@@ -264,4 +265,30 @@ describe('BookSync: the port stream and time', () => {
     const sync = synced();
     assert.equal(sync.freshness(T0).ageMs, 0);
   });
+
+  for (const skewMs of [-1_400, 5_000]) {
+    test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(skewMs)} ms: the book ages from when its updates arrived (3 s bound)`, () => {
+      let nowMs = T0;
+      const sync = new BookSync({
+        venue: V,
+        instrument: I,
+        maxBufferedDeltas: 100,
+        staleAfterMs: 3_000,
+        nowMs: () => nowMs,
+      });
+      sync.snapshot({ ...snapshot(10), tsEventMs: nowMs + skewMs });
+      for (let seq = 11; seq <= 30; seq++) {
+        nowMs += 500;
+        sync.delta({ ...delta(seq), tsEventMs: nowMs + skewMs });
+        const f = sync.freshness(nowMs + 100);
+        assert.equal(f.stale, false, `fresh at delta ${seq}`);
+        assert.equal(f.ageMs, 100);
+        assert.equal(f.asOfMs, nowMs + skewMs, 'as-of stays the venue time');
+        assert.equal(f.observedAtMs, nowMs);
+      }
+      // Updates stop: stale once 3 s have passed on our clock, whatever the venue's clock says.
+      assert.equal(sync.freshness(nowMs + 3_000).stale, false);
+      assert.equal(sync.freshness(nowMs + 3_001).stale, true);
+    });
+  }
 });

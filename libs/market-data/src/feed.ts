@@ -179,6 +179,8 @@ export interface BookView {
   reason: string;
   seq: number;
   asOfMs: EpochMs;
+  /** Our clock when the last update was received (0 / absent: not known); `ageMs` counts from it. */
+  observedAtMs?: EpochMs;
   ageMs: number;
   depth: number;
   bids: { price: Decimal; size: Decimal }[];
@@ -331,6 +333,7 @@ export class MarketDataFeed {
             instrument,
             maxBufferedDeltas: this.#settings.maxBufferedDeltas,
             staleAfterMs: this.#settings.bookStaleAfterMs,
+            nowMs: this.#opts.nowMs,
           }),
           outlets: { book: { kind: 'book', ...outlet }, funding: { kind: 'funding', ...outlet } },
           retryTimer: undefined,
@@ -590,8 +593,10 @@ export class MarketDataFeed {
   async #fetchFunding(state: VenueState, instruments: InstrumentId[]): Promise<void> {
     if (instruments.length === 0 || this.#stopped) return;
     try {
+      // A polled reading is known true from when it was asked for (an answer that arrives late is that old).
+      const requestedAtMs = this.#opts.nowMs();
       const readings = await state.port.fetchFunding(instruments);
-      for (const reading of readings) this.#onFunding(state, reading);
+      for (const reading of readings) this.#onFunding(state, reading, requestedAtMs);
       if (state.fundingError) {
         state.fundingError = '';
         this.#refreshStatus(state.venue);
@@ -623,7 +628,7 @@ export class MarketDataFeed {
           this.#publishTrade(state.venue, event);
           break;
         case 'funding':
-          this.#onFunding(state, event);
+          this.#onFunding(state, event, this.#opts.nowMs());
           break;
       }
     } catch (err) {
@@ -697,10 +702,11 @@ export class MarketDataFeed {
     book.retryTimer.unref?.();
   }
 
-  #onFunding(state: VenueState, info: FundingInfo): void {
+  /** `observedAtMs`: our clock when the reading was known true (a poll's request, a push's arrival). */
+  #onFunding(state: VenueState, info: FundingInfo, observedAtMs: EpochMs): void {
     if (!state.books.has(info.instrument)) return;
     const previous = state.funding.get(info.instrument);
-    state.funding.set(info.instrument, fundingReading(state.venue, info));
+    state.funding.set(info.instrument, fundingReading(state.venue, info, observedAtMs));
     if (!previous) this.#refreshStatus(state.venue);
     const book = state.books.get(info.instrument);
     if (book) this.#changed(book.outlets.funding);
@@ -799,6 +805,7 @@ export class MarketDataFeed {
         bids: top.bids.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
         asks: top.asks.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
         asOfMs,
+        ...(sync.observedAtMs > 0 ? { observedAtMs: sync.observedAtMs } : {}),
       },
     });
   }

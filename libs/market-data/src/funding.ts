@@ -9,6 +9,7 @@ import {
   type EpochMs,
   type InstrumentId,
   normalizeFundingRate,
+  readingAgeMs,
   toWire,
   type VenueId,
 } from '@perpmesh/core';
@@ -26,7 +27,9 @@ export interface FundingView {
   markPrice: Decimal;
   indexPrice: Decimal;
   asOfMs: EpochMs;
-  /** Service clock minus `asOfMs`. */
+  /** Our clock when the reading was known true (a poll's request, a push's arrival); absent when not known. */
+  observedAtMs?: EpochMs;
+  /** Service clock minus `observedAtMs` (else `asOfMs`): core `readingAgeMs`. */
   ageMs: number;
   stale: boolean;
 }
@@ -34,7 +37,7 @@ export interface FundingView {
 /** A reading as stored: everything but its age. */
 export type FundingReading = Omit<FundingView, 'ageMs' | 'stale'>;
 
-export function fundingReading(venue: VenueId, info: FundingInfo): FundingReading {
+export function fundingReading(venue: VenueId, info: FundingInfo, observedAtMs?: EpochMs): FundingReading {
   const normalized = normalizeFundingRate(info.rate, { intervalMs: info.intervalMs });
   return {
     venue,
@@ -47,12 +50,13 @@ export function fundingReading(venue: VenueId, info: FundingInfo): FundingReadin
     markPrice: info.markPrice,
     indexPrice: info.indexPrice,
     asOfMs: info.tsEventMs,
+    ...(observedAtMs === undefined ? {} : { observedAtMs }),
   };
 }
 
 /** The reading at `nowMs`: stale once older than `staleAfterMs`. */
 export function fundingView(reading: FundingReading, nowMs: EpochMs, staleAfterMs: number): FundingView {
-  const ageMs = Math.max(0, nowMs - reading.asOfMs);
+  const ageMs = readingAgeMs(reading, nowMs);
   return { ...reading, ageMs, stale: ageMs > staleAfterMs };
 }
 
@@ -69,5 +73,6 @@ export function fundingRateToWire(f: FundingReading): FundingRate {
     markPrice: toWire(f.markPrice),
     indexPrice: toWire(f.indexPrice),
     asOfMs: f.asOfMs,
+    ...(f.observedAtMs === undefined ? {} : { observedAtMs: f.observedAtMs }),
   };
 }

@@ -121,6 +121,7 @@ export function bookToWire(view: BookView): NonNullable<GetOrderBookResponse['bo
     bids: view.bids.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
     asks: view.asks.map((l) => ({ price: toWire(l.price), size: toWire(l.size) })),
     asOfMs: view.asOfMs,
+    ...(view.observedAtMs ? { observedAtMs: view.observedAtMs } : {}),
   };
 }
 

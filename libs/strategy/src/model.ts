@@ -94,6 +94,8 @@ export interface BookInput extends InputBase {
   readonly bids: ReadonlyArray<BookLevel>;
   readonly asks: ReadonlyArray<BookLevel>;
   readonly asOfMs: EpochMs;
+  /** When market data / the account service knew it true, on our clock (core `readingAgeMs`); absent from older producers. */
+  readonly observedAtMs?: EpochMs | undefined;
 }
 
 /** The venue's current funding rate for ITS interval (md.funding). */
@@ -108,6 +110,8 @@ export interface FundingInput extends InputBase {
   readonly markPrice?: Decimal | undefined;
   readonly indexPrice?: Decimal | undefined;
   readonly asOfMs: EpochMs;
+  /** When market data / the account service knew it true, on our clock (core `readingAgeMs`); absent from older producers. */
+  readonly observedAtMs?: EpochMs | undefined;
 }
 
 /** acct.balance. `stale` = the account service could not refresh it. */
@@ -119,6 +123,8 @@ export interface BalanceInput extends InputBase {
   readonly available: Decimal;
   readonly equity: Decimal;
   readonly asOfMs: EpochMs;
+  /** When market data / the account service knew it true, on our clock (core `readingAgeMs`); absent from older producers. */
+  readonly observedAtMs?: EpochMs | undefined;
   readonly stale: boolean;
 }
 

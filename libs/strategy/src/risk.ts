@@ -18,6 +18,7 @@ import {
   type MarketRule,
   marketRuleViolation,
   minDec,
+  readingAgeMs,
   roundToStep,
   type Side,
   ZERO,
@@ -48,7 +49,7 @@ export const riskConfigSchema = z.object({
   /** Token bucket: burst size and refill rate (orders per second). */
   orderRateCapacity: z.int().min(1).default(10),
   orderRatePerSecond: z.number().positive().default(2),
-  /** A balance older than this (its asOfMs vs the input's nowMs) is stale: no opening orders. */
+  /** A balance older than this (core `readingAgeMs` at the input's nowMs) is stale: no opening orders. */
   maxBalanceAgeMs: configDuration.default(60_000),
   /** Fraction of the available balance orders may use (headroom for price moves and fees). */
   availableBalanceUsage: configDecimal
@@ -209,7 +210,7 @@ export function checkOrder(
 
     const balance = world.balances[accountKey(order.venue, order.account)];
     if (!balance) return deny('unknown_balance', `no balance known for ${order.venue}/${order.account}`);
-    const ageMs = world.nowMs - balance.asOfMs;
+    const ageMs = readingAgeMs(balance, world.nowMs);
     inputs.balance_available = balance.available.toFixed();
     inputs.balance_equity = balance.equity.toFixed();
     inputs.balance_age_ms = String(ageMs);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { StateSource } from '@perpmesh/contracts';
 import { dec } from '@perpmesh/core';
 import fc from 'fast-check';
 import { BTC, balance, book, market, marketsInput, T0 } from './fixtures.test-helper.js';
 import type { StrategyInput } from './model.js';
 import { checkOrder, type OrderRequest, type RiskConfig, refillTokens, riskConfigSchema } from './risk.js';
+import { balanceInput } from './runtime/inputs.js';
 import { applyFact, initialWorld, type WorldState } from './world.js';
 
 const risk: RiskConfig = riskConfigSchema.parse({
@@ -94,6 +96,41 @@ describe('pre-trade risk', () => {
       'unknown_balance',
     );
   });
+
+  for (const skewMs of [-1_400, 5_000]) {
+    test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(skewMs)} ms: the balance ages on our clock (3 s bound)`, () => {
+      const tight = { ...risk, maxBalanceAgeMs: 3_000 };
+      const ctx = { nowMs: T0, balanceStaleAfterMs: 3_000 };
+      // As the account service publishes it: the venue's time, and when it polled (our clock).
+      const wire = {
+        venue: 'paper',
+        account: 'main',
+        currency: 'USDC',
+        total: '20000',
+        available: '5000',
+        equity: '20000',
+        unrealizedPnl: '0',
+        asOfMs: T0 - 200 + skewMs,
+        source: StateSource.STATE_SOURCE_VENUE,
+        observedAtMs: T0 - 250,
+      };
+      const w = world();
+      delete w.balances['paper|main'];
+      applyFact(w, balanceInput(wire, ctx));
+      assert.equal(w.balances['paper|main']?.asOfMs, T0 - 200 + skewMs);
+      assert.ok(checkOrder(w, order('buy', '0.01'), tight).allowed, 'a fresh balance allows');
+      // No newer balance: allowed up to 3 s after it was observed, denied after.
+      w.nowMs = T0 - 250 + 3_000;
+      assert.ok(checkOrder(w, order('buy', '0.01'), tight).allowed);
+      w.nowMs = T0 - 250 + 3_001;
+      const late = checkOrder(w, order('buy', '0.01'), tight);
+      assert.equal(!late.allowed && late.reasonCode, 'stale_balance');
+      assert.equal(late.inputs.balance_age_ms, '3001');
+      // The input's own staleness flag follows the same rule.
+      assert.equal(balanceInput(wire, { nowMs: T0 - 250 + 3_000, balanceStaleAfterMs: 3_000 }).stale, false);
+      assert.equal(balanceInput(wire, { nowMs: T0 - 250 + 3_001, balanceStaleAfterMs: 3_000 }).stale, true);
+    });
+  }
 
   test('notional per instrument, per venue and account leverage', () => {
     const w = world([], '100000', '100000');

@@ -11,6 +11,7 @@ import {
   type BookLevel,
   type BookWalk,
   Decimal,
+  type EpochMs,
   FLAT_POSITION,
   OrderBook,
   type PositionState,
@@ -70,6 +71,8 @@ const bookCodec = z.object({
   bids: z.array(levelCodec),
   asks: z.array(levelCodec),
   asOfMs: msSchema,
+  /** Our clock when market data received it (ages count from it: core `readingAgeMs`); absent from older producers. */
+  observedAtMs: msSchema.optional(),
   receivedAtMs: msSchema,
 });
 
@@ -80,6 +83,8 @@ const fundingCodec = z.object({
   markPrice: decimalCodec.optional(),
   indexPrice: decimalCodec.optional(),
   asOfMs: msSchema,
+  /** As for books. */
+  observedAtMs: msSchema.optional(),
   receivedAtMs: msSchema,
 });
 
@@ -88,6 +93,8 @@ const balanceCodec = z.object({
   available: decimalCodec,
   equity: decimalCodec,
   asOfMs: msSchema,
+  /** Our clock when the account service knew it true (ages count from it); absent from older producers. */
+  observedAtMs: msSchema.optional(),
   stale: z.boolean(),
 });
 
@@ -336,6 +343,7 @@ export function applyFact(world: WorldState, input: StrategyInput): FactResult {
         bids: copyLevels(input.bids),
         asks: copyLevels(input.asks),
         asOfMs: input.asOfMs,
+        ...observedAt(input),
         receivedAtMs: input.nowMs,
       };
       return {};
@@ -351,6 +359,7 @@ export function applyFact(world: WorldState, input: StrategyInput): FactResult {
         ...(input.markPrice ? { markPrice: input.markPrice } : {}),
         ...(input.indexPrice ? { indexPrice: input.indexPrice } : {}),
         asOfMs: input.asOfMs,
+        ...observedAt(input),
         receivedAtMs: input.nowMs,
       };
       return {};
@@ -364,6 +373,7 @@ export function applyFact(world: WorldState, input: StrategyInput): FactResult {
         available: input.available,
         equity: input.equity,
         asOfMs: input.asOfMs,
+        ...observedAt(input),
         stale: input.stale,
       };
       return {};
@@ -397,6 +407,11 @@ export function applyFact(world: WorldState, input: StrategyInput): FactResult {
     case 'operator':
       return {};
   }
+}
+
+/** `observedAtMs` only when the producer stamped it (persisted states stay as they were without it). */
+function observedAt(input: { readonly observedAtMs?: EpochMs | undefined }): { observedAtMs?: EpochMs } {
+  return input.observedAtMs === undefined ? {} : { observedAtMs: input.observedAtMs };
 }
 
 function copyLevels(levels: ReadonlyArray<BookLevel>): Array<{ price: Decimal; size: Decimal }> {

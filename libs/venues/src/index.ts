@@ -54,3 +54,4 @@ export * from './port.js';
 export * from './readiness.js';
 export * from './shared/client-order-id.js';
 export * from './shared/reconnecting-stream.js';
+export * from './shared/venue-clock.js';

@@ -31,6 +31,7 @@ import type {
   VenueId,
   VenueOrderId,
 } from '@perpmesh/core';
+import type { VenueClockOffset } from './shared/venue-clock.js';
 
 export interface VenueMarket {
   instrument: InstrumentId;
@@ -397,5 +398,10 @@ export interface VenuePort {
   watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription>;
 
   readiness(): ReadinessComponent[];
+  /**
+   * The venue's clock offset from ours as last measured (shared/venue-clock.ts), or undefined
+   * while not measured. Present on adapters that measure it.
+   */
+  clockOffset?(): VenueClockOffset | undefined;
   close(): Promise<void>;
 }

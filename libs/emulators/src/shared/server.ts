@@ -155,7 +155,12 @@ export class EmulatorServer {
       res.on('close', () => this.held.delete(res));
       return;
     }
-    res.writeHead(response.status, { 'content-type': 'application/json', ...response.headers });
+    // The `Date` header on the venue's clock (whole seconds), as a venue's servers send theirs.
+    res.writeHead(response.status, {
+      'content-type': 'application/json',
+      date: new Date(this.nowMs()).toUTCString(),
+      ...response.headers,
+    });
     res.end(JSON.stringify(response.body));
   }
 }

@@ -28,7 +28,7 @@ import {
   sideFromProto,
   timeInForceFromProto,
 } from '@perpmesh/contracts';
-import type { EpochMs } from '@perpmesh/core';
+import { type EpochMs, readingIsStale } from '@perpmesh/core';
 import type {
   BalanceInput,
   BookInput,
@@ -87,6 +87,7 @@ export function bookInput(book: OrderBook, nowMs: EpochMs): BookInput | undefine
     bids: book.bids.map(level('bids')),
     asks: book.asks.map(level('asks')),
     asOfMs: book.asOfMs || nowMs,
+    ...observedAtFromWire(book),
   };
 }
 
@@ -102,11 +103,22 @@ export function fundingInput(f: FundingRate, nowMs: EpochMs): FundingInput {
     markPrice: optionalDecimalFromWire(f.markPrice, 'fundingRate.markPrice'),
     indexPrice: optionalDecimalFromWire(f.indexPrice, 'fundingRate.indexPrice'),
     asOfMs: f.asOfMs || nowMs,
+    ...observedAtFromWire(f),
   };
 }
 
-/** `stale` from the balance's age: a balance the account service could not refresh must make risk deny. */
+/** `observedAtMs` when the producer stamped it (0 / absent: an older producer; ages then count from `asOfMs`). */
+function observedAtFromWire(m: { readonly observedAtMs?: number | undefined }): { observedAtMs?: EpochMs } {
+  return m.observedAtMs ? { observedAtMs: m.observedAtMs } : {};
+}
+
+/**
+ * `stale` from the balance's age on our clock (core `readingAgeMs`: from when the account
+ * service observed it, so a venue clock's skew does not move it): a balance the account
+ * service could not refresh must make risk deny.
+ */
 export function balanceInput(b: Balance, ctx: InputContext, staleFlag = false): BalanceInput {
+  const observed = observedAtFromWire(b);
   return {
     kind: 'balance',
     nowMs: ctx.nowMs,
@@ -116,7 +128,8 @@ export function balanceInput(b: Balance, ctx: InputContext, staleFlag = false): 
     available: decimalFromWire(b.available, 'balance.available'),
     equity: decimalFromWire(b.equity, 'balance.equity'),
     asOfMs: b.asOfMs,
-    stale: staleFlag || ctx.nowMs - b.asOfMs > ctx.balanceStaleAfterMs,
+    ...observed,
+    stale: staleFlag || readingIsStale({ asOfMs: b.asOfMs, ...observed }, ctx.nowMs, ctx.balanceStaleAfterMs),
   };
 }
 

@@ -41,6 +41,10 @@ describe('binanceusdm against a venue clock skewed from ours', () => {
       const balances = await port.fetchBalances();
       assert.equal(balances.find((b) => b.asset === 'USDT')?.total.toFixed(), '1000');
       assert.deepEqual(await port.fetchOpenOrders(), []);
+      // The measured offset (`/fapi/v1/time`), as the metric and venue deadlines see it.
+      const clock = port.clockOffset();
+      assert.ok(clock, 'measured at open');
+      assert.ok(Math.abs(clock.offsetMs - skewMs) <= clock.uncertaintyMs + 60, JSON.stringify(clock));
     });
   }
 });

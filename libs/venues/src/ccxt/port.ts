@@ -59,6 +59,7 @@ import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
 import { portHolderName } from '../readiness.js';
 import { ClientOrderIdMap } from '../shared/client-order-id.js';
 import { ReconnectingStream, type StreamAttemptSink } from '../shared/reconnecting-stream.js';
+import { VenueClock, type VenueClockOffset } from '../shared/venue-clock.js';
 import { DEFAULT_REQUEST_BUDGET, RequestBudget, type RequestBudgetOptions } from './budget.js';
 import { type CallKind, venueErrorFromCcxt } from './errors.js';
 import type { CcxtEndpoints, CcxtExchange, CcxtMarket, CcxtVenueProfile, ParseContext } from './profile.js';
@@ -83,6 +84,8 @@ export interface CcxtVenuePortOptions {
 }
 
 const MAX_SEEN_TRADES = 50_000;
+/** A venue-clock deadline (scheduled cancel-all) uses an offset measured within this. */
+const CLOCK_REMEASURE_MS = 60_000;
 /** Venue order ids whose client id a fill without one looks up; an older one is asked of the venue. */
 const MAX_REMEMBERED_ORDERS = 100_000;
 /** How far before the last fill seen a catch-up after a reconnect looks, for fills stamped out of order. */
@@ -110,6 +113,9 @@ export class CcxtVenuePort implements VenuePort {
   private readonly signingNonce = new AsyncLocalStorage<number>();
   private lastClockNonce = 0;
   private clockResync: Promise<void> | undefined;
+  /** The venue's clock offset from ours, from its server time (`fetchTime`, where ccxt has it). */
+  private readonly venueClock = new VenueClock();
+  private clockMeasure: Promise<void> | undefined;
   private readonly seenTrades = new Set<string>();
   private lastFillMs: EpochMs = 0;
   private closed = false;
@@ -209,6 +215,7 @@ export class CcxtVenuePort implements VenuePort {
     } catch {
       // Reported through readiness; the next call tries again.
     }
+    await port.measureClock();
     return port;
   }
 
@@ -249,12 +256,40 @@ export class CcxtVenuePort implements VenuePort {
     }
   }
 
+  /**
+   * Reads the venue's server time once (ccxt `fetchTime`, where the venue has it) into the
+   * venue clock; one measure at a time. A failure keeps the last measure: it is never an error
+   * of the caller's call, and it does not mark the link down.
+   */
+  private measureClock(): Promise<void> {
+    const has = (this.exchange as unknown as { has?: Record<string, unknown> }).has;
+    if (has?.fetchTime !== true) return Promise.resolve();
+    if (this.clockMeasure) return this.clockMeasure;
+    const fetchTime = this.exchange.fetchTime as () => Promise<number | undefined>;
+    const measure: Promise<void> = (async () => {
+      await this.budget.take();
+      const sentAtMs = Date.now();
+      const venueTimeMs = await fetchTime.call(this.exchange);
+      if (typeof venueTimeMs === 'number') this.venueClock.observe(venueTimeMs, sentAtMs, Date.now());
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.clockMeasure === measure) this.clockMeasure = undefined;
+      });
+    this.clockMeasure = measure;
+    return measure;
+  }
+
+  clockOffset(): VenueClockOffset | undefined {
+    return this.venueClock.offset();
+  }
+
   /** ccxt's offset to the venue's clock, measured again (one measure at a time). */
   private resyncClock(): Promise<void> {
     if (this.clockResync) return this.clockResync;
     const load = this.exchange.loadTimeDifference as () => Promise<unknown>;
     const resync: Promise<void> = Promise.resolve()
-      .then(() => load.call(this.exchange))
+      .then(() => Promise.all([load.call(this.exchange), this.measureClock()]))
       // A failed measure keeps the old offset: the next refusal measures again.
       .then(
         () => undefined,
@@ -747,8 +782,10 @@ export class CcxtVenuePort implements VenuePort {
     }
     const nonce = this.signedNonce('scheduleCancelAll', options);
     await this.ensureMarkets();
+    // The venue holds the deadline against its own clock: measured again when older than a minute.
+    if (!this.venueClock.measuredWithin(CLOCK_REMEASURE_MS)) await this.measureClock();
     await this.call('schedule cancel-all', 'other', () =>
-      this.signed(nonce, () => schedule(this.exchange, afterMs, this.options.instruments)),
+      this.signed(nonce, () => schedule(this.exchange, afterMs, this.options.instruments, this.venueClock)),
     );
   }
 

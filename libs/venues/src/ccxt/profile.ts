@@ -20,6 +20,7 @@ import type {
   VenuePosition,
 } from '../port.js';
 import type { ClientOrderIdCodec } from '../shared/client-order-id.js';
+import type { VenueClock } from '../shared/venue-clock.js';
 
 /** The slice of a ccxt exchange object the adapter and profiles use (ccxt's own types are loose). */
 export interface CcxtExchange {
@@ -137,12 +138,14 @@ export interface CcxtVenueProfile {
   setLeverage?(exchange: CcxtExchange, symbol: string, leverage: number): Promise<void>;
   /**
    * Arms the venue's dead-man switch for `afterMs` (0 disarms), when the venue has one; for
-   * the instruments we trade where the venue arms it per symbol (Binance).
+   * the instruments we trade where the venue arms it per symbol (Binance). A venue that takes
+   * a deadline on its own clock (Hyperliquid) asks `venueClock` for it.
    */
   scheduleCancelAll?(
     exchange: CcxtExchange,
     afterMs: number,
     instruments: readonly InstrumentId[],
+    venueClock: VenueClock,
   ): Promise<void>;
   /** Adjusts the ccxt object after construction (turn off what ccxt does on its own). */
   configure?(exchange: CcxtExchange): void;

@@ -26,13 +26,14 @@ export const FUNDING_EVERY_SECOND = {
 
 type VenueConfig = Parameters<typeof bareMarket>[0];
 
-/** A sim market of `config` starting now, the counterparty funded and `instrument` priced. */
+/** A sim market of `config` starting now (on a venue clock `clockSkewMs` ahead of ours), the counterparty funded and `instrument` priced. */
 export function makerMarket(
   config: VenueConfig,
   instrument: InstrumentId,
   prices: { markPrice: string; indexPrice: string },
+  clockSkewMs = 0,
 ): EmulatorMarket {
-  const market = bareMarket(config, Date.now());
+  const market = bareMarket(config, Date.now() + clockSkewMs, clockSkewMs);
   market.exchange.deposit(MAKER, '10000000');
   market.exchange.setPrices(instrument, prices);
   return market;

@@ -143,6 +143,10 @@ describe('extended: markets, book, funding', () => {
     assert.equal(m?.takerFeeRate.toFixed(), '0.00025');
     assert.equal(m?.makerFeeRate.toFixed(), '0');
     assert.ok(port.readiness().some((c) => c.component === VENUE_COMPONENT.markets && c.ready));
+    // The venue's clock offset, from the answers' Date headers (this emulator's clock is ours).
+    const clock = port.clockOffset();
+    assert.ok(clock, 'measured');
+    assert.ok(Math.abs(clock.offsetMs) <= clock.uncertaintyMs + 60, JSON.stringify(clock));
   });
 
   test('the book over REST and the stream: a snapshot, deltas in seq order, a resync after a lost frame', async () => {

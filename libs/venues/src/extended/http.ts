@@ -6,6 +6,7 @@
  */
 import { errorText } from '@perpmesh/core';
 import type { RequestBudget } from '../ccxt/budget.js';
+import type { VenueClock } from '../shared/venue-clock.js';
 import { type ExtendedCallKind, extendedAnswerError, extendedTransportError } from './errors.js';
 import { okData } from './parse.js';
 
@@ -20,6 +21,8 @@ export interface ExtendedHttpOptions {
   readonly apiKey?: string;
   readonly timeoutMs: number;
   readonly budget: RequestBudget;
+  /** Fed every answer's `Date` header: the venue's clock offset from ours. */
+  readonly clock?: VenueClock;
 }
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined;
@@ -63,12 +66,14 @@ export class ExtendedHttp {
     let response: Response;
     let text: string;
     try {
+      const sentAtMs = Date.now();
       response = await fetch(url, {
         method: request.method,
         headers,
         ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
+      this.options.clock?.observeDateHeader(response.headers.get('date'), sentAtMs, Date.now());
       text = await response.text();
     } catch (err) {
       const cause =

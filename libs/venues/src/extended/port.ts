@@ -68,6 +68,7 @@ import type {
 import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
 import { ClientOrderIdMap, clientOrderIdCodec } from '../shared/client-order-id.js';
 import { ReconnectingStream } from '../shared/reconnecting-stream.js';
+import { VenueClock, type VenueClockOffset } from '../shared/venue-clock.js';
 import { EXTENDED_KIND } from './config.js';
 import { type ExtendedAnswer, ExtendedHttp, type ExtendedRequest } from './http.js';
 import {
@@ -182,6 +183,8 @@ export class ExtendedVenuePort implements VenuePort {
   readonly capabilities = EXTENDED_CAPABILITIES;
   readonly #o: ExtendedVenuePortOptions;
   readonly #http: ExtendedHttp;
+  /** The venue's clock offset from ours, from its answers' `Date` headers (shown, not used: its dead-man switch counts down). */
+  readonly #venueClock = new VenueClock();
   readonly #budget: RequestBudget;
   readonly #budgetOptions: RequestBudgetOptions;
   readonly #clientIds = new ClientOrderIdMap(clientOrderIdCodec(EXTENDED_KIND));
@@ -212,6 +215,7 @@ export class ExtendedVenuePort implements VenuePort {
       baseUrl: options.baseUrl,
       timeoutMs: options.callTimeoutMs,
       budget: this.#budget,
+      clock: this.#venueClock,
       ...(options.keys === undefined ? {} : { apiKey: options.keys.apiKey }),
     });
     const followed = new Map(options.instruments.map((i) => [extendedMarketName(i), i]));
@@ -951,6 +955,10 @@ export class ExtendedVenuePort implements VenuePort {
     });
     await stream.start();
     return { close: () => stream.close() };
+  }
+
+  clockOffset(): VenueClockOffset | undefined {
+    return this.#venueClock.offset();
   }
 
   readiness(): ReadinessComponent[] {

@@ -2,7 +2,8 @@
  * Hyperliquid through the real ccxt code path against the local emulator (127.0.0.1):
  * markets, the streamed book, hourly funding, the account, an order's life, EIP-712
  * signing checked by recovering the signer, our nonces under 20 concurrent orders and
- * cancels, and a websocket drop during fills.
+ * cancels, a websocket drop during fills, and the scheduled cancel-all on a venue clock 3 s
+ * ahead of ours and 3 s behind.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -276,4 +277,64 @@ describe('hyperliquid through ccxt against the emulator', () => {
       await sub.close();
     }
   });
+});
+
+/**
+ * Hyperliquid holds a scheduled cancel-all's `time` against its own clock: refused when less
+ * than 5 s after its now, fired when its clock reaches it. Against an emulator whose clock is
+ * 3 s ahead of ours or 3 s behind, the adapter measures the offset (`exchangeStatus` time)
+ * and asks for a deadline on the venue's clock: the 5 s minimum is accepted and fires 5 s on,
+ * not early (ahead) and not 3 s late (behind).
+ */
+describe('hyperliquid scheduled cancel-all against a venue clock skewed from ours', () => {
+  for (const skewMs of [3_000, -3_000]) {
+    test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by 3 s: the 5 s schedule is accepted and fires 5 s on`, async () => {
+      const skewed = await EmulatedVenue.start(
+        new HyperliquidEmulator({
+          market: makerMarket(
+            hyperliquidSimConfig(),
+            BTC,
+            { markPrice: '60000', indexPrice: '59990' },
+            skewMs,
+          ),
+          users: [{ address: WALLET, accountId: 'main', deposit: '100000' }],
+          stepIntervalMs: 50,
+        }),
+        BTC,
+        {
+          venue: 'hyperliquid',
+          profile: hyperliquidProfile,
+          credentials: { walletAddress: WALLET, privateKey: PRIVATE_KEY },
+          budget: { capacity: 100, perSecond: 100, maxWaitMs: 5_000 },
+        },
+      );
+      try {
+        const p = await skewed.openPort();
+        const offset = p.clockOffset();
+        assert.ok(offset, 'measured at open');
+        assert.ok(Math.abs(offset.offsetMs - skewMs) <= offset.uncertaintyMs + 60, JSON.stringify(offset));
+        const id = `hl-clock-${skewMs > 0 ? 'ahead' : 'behind'}-${process.pid}`;
+        await p.createOrder(order(id, 'buy', '58000', '0.001'));
+        const armedAtMs = Date.now();
+        await p.scheduleCancelAll(5_000, { nonce: allocateNonce() });
+        const answeredAtMs = Date.now();
+        const deadline = skewed.emulator.exchange.cancelAllDeadline('main');
+        assert.ok(deadline !== undefined, 'armed');
+        // On the venue's clock: never before 5 s after we asked (the emulator's exchange clock
+        // trails its venue clock by a step, 50 ms, more when loaded); late by at most the
+        // transit allowance near the minimum (500 ms), the measure's uncertainty (twice) and the call.
+        const afterArming = `deadline ${deadline - (armedAtMs + skewMs)} ms after arming (${JSON.stringify(offset)})`;
+        assert.ok(deadline >= armedAtMs + skewMs + 5_000 - 250, afterArming);
+        assert.ok(deadline <= answeredAtMs + skewMs + 5_500 + 2 * offset.uncertaintyMs + 60, afterArming);
+        await eventually(
+          'canceled by the switch',
+          async () => (await p.fetchOrder({ instrument: BTC, clientOrderId: id }))?.status === 'canceled',
+          { timeoutMs: 15_000, intervalMs: 200 },
+        );
+        assert.equal(skewed.emulator.exchange.cancelAllDeadline('main'), undefined, 'fired');
+      } finally {
+        await skewed.close();
+      }
+    });
+  }
 });

@@ -34,6 +34,7 @@ import type {
   VenuePosition,
 } from '../port.js';
 import { hyperliquidClientOrderIdCodec } from '../shared/client-order-id.js';
+import { scheduledCancelDelayMs } from '../shared/venue-clock.js';
 
 const HOUR_MS = 3_600_000;
 /** Hyperliquid refuses a scheduled cancel closer than 5 s ahead. */
@@ -177,12 +178,18 @@ export const hyperliquidProfile: CcxtVenueProfile = {
       },
     );
   },
-  async scheduleCancelAll(exchange, afterMs) {
+  async scheduleCancelAll(exchange, afterMs, _instruments, venueClock) {
     // Signed here, not through ccxt's cancelAllOrdersAfter: disarming is the action
-    // WITHOUT a time (ccxt always sends one). The time counts from the nonce (ms).
+    // WITHOUT a time (ccxt always sends one). The time is on the venue's clock (it refuses one
+    // less than 5 s after its now, and fires by it): ours plus the measured offset, never early.
     const nonce = (exchange.nonce as () => number)();
     const action: PayloadRow =
-      afterMs === 0 ? { type: 'scheduleCancel' } : { type: 'scheduleCancel', time: nonce + afterMs };
+      afterMs === 0
+        ? { type: 'scheduleCancel' }
+        : {
+            type: 'scheduleCancel',
+            time: venueClock.venueDeadlineMs(scheduledCancelDelayMs(afterMs, SCHEDULE_CANCEL_MIN_MS)),
+          };
     const signature = (exchange.signL1Action as (a: PayloadRow, n: number) => unknown).call(
       exchange,
       action,

@@ -9,6 +9,7 @@
 import { errorText } from '@perpmesh/core';
 import type { RequestBudget } from '../ccxt/budget.js';
 import { RateLimitedError, VenueDisconnectedError, VenueUnknownOutcomeError } from '../errors.js';
+import type { VenueClock } from '../shared/venue-clock.js';
 import { lighterReplyError } from './wire.js';
 
 export type LighterReply = Record<string, unknown>;
@@ -33,6 +34,8 @@ export interface LighterHttpOptions {
   readonly budget: RequestBudget;
   /** Told of every answer (the link is up) and every failure to reach the venue. */
   readonly onLink?: (up: boolean, why: string) => void;
+  /** Fed every answer's `Date` header: the venue's clock offset from ours. */
+  readonly clock?: VenueClock;
 }
 
 /** One request's answer before it is judged. */
@@ -126,12 +129,14 @@ export class LighterHttp {
     let response: Response;
     let text: string;
     try {
+      const sentAtMs = Date.now();
       response = await fetch(`${this.options.baseUrl}/api/v1/${pathAndQuery}`, {
         method,
         headers,
         ...(body === undefined ? {} : { body }),
         signal: AbortSignal.timeout(this.options.callTimeoutMs),
       });
+      this.options.clock?.observeDateHeader(response.headers.get('date'), sentAtMs, Date.now());
       text = await response.text();
     } catch (err) {
       const why = `${method} ${route}: ${errorText(err)}`;

@@ -2,9 +2,9 @@
  * Lighter through our own adapter (LighterVenuePort, our signer) against the local emulator
  * (127.0.0.1), which verifies every Schnorr signature against the registered key: markets,
  * the book (REST and the websocket's deltas), funding per hour, the account against the
- * emulator's truth, an order's life, cancel-all, the scheduled cancel-all, wrong and
- * placeholder signatures, nonces (missing, stale, resynced), the auth token and its renewal,
- * and the signer self-test refusing to sign.
+ * emulator's truth, an order's life, cancel-all, the scheduled cancel-all (also on a venue
+ * clock 3 s ahead and behind ours), wrong and placeholder signatures, nonces (missing, stale,
+ * resynced), the auth token and its renewal, and the signer self-test refusing to sign.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -622,4 +622,50 @@ describe('lighter (own adapter) against the emulator', () => {
     }
     await quick.cancelAllOrders(undefined, { nonce: nextNonce() });
   });
+});
+
+/**
+ * Lighter holds a scheduled cancel-all's `Time` against its own clock: refused below its
+ * minimum from its now, fired when its clock reaches it. Against an emulator whose clock is
+ * 3 s ahead of ours or 3 s behind, the adapter measures the offset from the answers' `Date`
+ * headers and asks for a deadline on the venue's clock: accepted, and fired when asked, not
+ * early (ahead) and not 3 s late (behind).
+ */
+describe('lighter scheduled cancel-all against a venue clock skewed from ours', () => {
+  for (const skewMs of [3_000, -3_000]) {
+    test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by 3 s: the schedule is accepted and fires when asked`, async () => {
+      const skewed = emulatorFor(
+        makerMarket(lighterSimConfig(), BTC, { markPrice: '60000', indexPrice: '59990' }, skewMs),
+      );
+      try {
+        const p = await openPort({}, skewed);
+        const offset = p.clockOffset();
+        assert.ok(offset, 'measured from the answers so far');
+        assert.ok(Math.abs(offset.offsetMs - skewMs) <= offset.uncertaintyMs + 60, JSON.stringify(offset));
+        const id = cid('clk');
+        await p.createOrder(order(id, 'buy', '58000', '0.001'));
+        const afterMs = 1_500;
+        const armedAtMs = Date.now();
+        await p.scheduleCancelAll(afterMs, { nonce: nextNonce() });
+        const answeredAtMs = Date.now();
+        const deadline = skewed.exchange.cancelAllDeadline('main');
+        assert.ok(deadline !== undefined, 'armed');
+        const used = p.clockOffset() ?? offset;
+        // On the venue's clock: never before `afterMs` after we asked (the emulator's exchange
+        // clock trails its venue clock by a step, 50 ms, more when loaded); late by at most the
+        // measure's uncertainty (twice) and the call.
+        const afterArming = `deadline ${deadline - (armedAtMs + skewMs)} ms after arming (${JSON.stringify(used)})`;
+        assert.ok(deadline >= armedAtMs + skewMs + afterMs - 250, afterArming);
+        assert.ok(deadline <= answeredAtMs + skewMs + afterMs + 2 * used.uncertaintyMs + 60, afterArming);
+        await eventually(
+          'canceled by the switch',
+          async () => (await p.fetchOrder({ instrument: BTC, clientOrderId: id }))?.status === 'canceled',
+          { timeoutMs: 15_000, intervalMs: 200 },
+        );
+        assert.equal(skewed.exchange.cancelAllDeadline('main'), undefined, 'fired');
+      } finally {
+        await skewed.close();
+      }
+    });
+  }
 });

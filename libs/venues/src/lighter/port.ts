@@ -75,6 +75,7 @@ import type {
 import { PUBLIC_ACCOUNT, VENUE_COMPONENT } from '../port.js';
 import { ClientOrderIdMap, lighterClientOrderIdCodec } from '../shared/client-order-id.js';
 import { ReconnectingStream, type StreamAttemptSink } from '../shared/reconnecting-stream.js';
+import { scheduledCancelDelayMs, VenueClock, type VenueClockOffset } from '../shared/venue-clock.js';
 import { type LighterBatchReply, LighterHttp, type LighterReply } from './client.js';
 import { LIGHTER_SCHEDULED_CANCEL_ALL_MIN_MS, lighterApiKeyId } from './config.js';
 import {
@@ -162,13 +163,6 @@ const TRADES_PAGE = 100;
 const MAX_SEEN_TRADES = 50_000;
 const CATCH_UP_OVERLAP_MS = 60_000;
 const BUDGET_LOW_FRACTION = 0.1;
-/**
- * What a scheduled cancel-all deadline may lose in transit before the venue checks it against
- * its minimum: a tenth of the minimum, at most 10 s.
- */
-function scheduleTransitAllowanceMs(minMs: number): number {
-  return Math.min(10_000, Math.ceil(minMs / 10));
-}
 
 const CAPABILITIES: VenueCapabilities = {
   nonces: true,
@@ -191,6 +185,8 @@ export class LighterVenuePort implements VenuePort {
   readonly apiKeyId: string;
   readonly capabilities: VenueCapabilities;
   private readonly http: LighterHttp;
+  /** The venue's clock offset from ours, from its answers' `Date` headers (a scheduled cancel-all's deadline is on its clock). */
+  private readonly venueClock = new VenueClock();
   private readonly budget: RequestBudget;
   private readonly clientIds = new ClientOrderIdMap(lighterClientOrderIdCodec);
   private readonly ctx: LighterParseContext;
@@ -233,6 +229,7 @@ export class LighterVenuePort implements VenuePort {
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
       callTimeoutMs: options.callTimeoutMs,
       budget: this.budget,
+      clock: this.venueClock,
       onLink: (up, why) => {
         this.linkState = {
           component: VENUE_COMPONENT.link,
@@ -1132,10 +1129,10 @@ export class LighterVenuePort implements VenuePort {
         txType: LIGHTER_TX_TYPE.cancelAllOrders,
         ...common,
         timeInForce: afterMs === 0 ? LIGHTER_CANCEL_ALL_TIF.abort : LIGHTER_CANCEL_ALL_TIF.scheduled,
-        // The venue measures `Time` against its own clock when the transaction arrives: a
-        // deadline asked at exactly the minimum would land below it after transit, so a
-        // deadline near the minimum gets the transit allowance on top.
-        time: afterMs === 0 ? 0 : Date.now() + Math.max(afterMs, min + scheduleTransitAllowanceMs(min)),
+        // The venue measures `Time` against its own clock when the transaction arrives: on
+        // its clock (our clock plus its measured offset, never early), with the transit
+        // allowance near the minimum.
+        time: afterMs === 0 ? 0 : this.venueClock.venueDeadlineMs(scheduledCancelDelayMs(afterMs, min)),
       });
     } finally {
       slot.release();
@@ -1291,6 +1288,10 @@ export class LighterVenuePort implements VenuePort {
   }
 
   // ------------------------------------------------------------------ readiness
+
+  clockOffset(): VenueClockOffset | undefined {
+    return this.venueClock.offset();
+  }
 
   readiness(): ReadinessComponent[] {
     const out: ReadinessComponent[] = [this.marketsState, this.linkState];

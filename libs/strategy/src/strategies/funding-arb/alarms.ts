@@ -9,10 +9,10 @@
  *   `alarms.minLiquidationDistanceBps` (the venue's liquidation price is not in the inputs,
  *   so the isolated-margin formula at the configured leverage and maintenance margin);
  * - funding_against: the open arb's per-hour spread (short - long) turned negative;
- * - stale_data: a leg's book or funding is older (venue time) than alarms.staleDataAfterMs;
+ * - stale_data: a leg's book or funding is older (core `readingAgeMs`) than alarms.staleDataAfterMs;
  * - account_drift: an open arb's leg differs from the venue position by a lot or more.
  */
-import { type Decimal, dec, minDec } from '@perpmesh/core';
+import { type Decimal, dec, minDec, readingAgeMs } from '@perpmesh/core';
 import { isOpenOrder, marketKey, midOf, positionKey, positionSize } from '../../world.js';
 import { type Arb, type ArbLeg, activeArbs, legOpenSize, legSize } from './arb-book.js';
 import { type ArbStep, arbInputs, human } from './arb-step.js';
@@ -77,8 +77,8 @@ export function arbAlarmConditions(step: ArbStep, arb: Arb): AlarmCondition[] {
     // A quiet book is not a broken feed: entries wait for fresh data (maxBookAgeMs), the
     // alarm only fires once data is older than alarms.staleDataAfterMs.
     const staleAfterMs = step.config.alarms.staleDataAfterMs;
-    const bookAge = book ? step.nowMs - book.asOfMs : undefined;
-    const fundingAge = funding ? step.nowMs - funding.asOfMs : undefined;
+    const bookAge = book ? readingAgeMs(book, step.nowMs) : undefined;
+    const fundingAge = funding ? readingAgeMs(funding, step.nowMs) : undefined;
     if (
       bookAge === undefined ||
       fundingAge === undefined ||

@@ -3,7 +3,7 @@
  * venue's market as the arb reads it, the order request for one leg, and the inputs every
  * arb decision carries.
  */
-import { type Decimal, dec, roundForReport, roundToStep, type Side } from '@perpmesh/core';
+import { type Decimal, dec, readingAgeMs, roundForReport, roundToStep, type Side } from '@perpmesh/core';
 import type { PlaceRequest, Step } from '../../engine.js';
 import {
   type BookState,
@@ -47,9 +47,10 @@ export function venueView(
   const funding = step.world.funding[key];
   if (!market || !book || !funding) return undefined;
   if (requireFresh) {
-    // Age from the venue's own timestamps: a reading that sat in a queue is as old as the venue says.
-    if (step.nowMs - book.asOfMs > step.config.maxBookAgeMs) return undefined;
-    if (step.nowMs - funding.asOfMs > step.config.maxFundingAgeMs) return undefined;
+    // Age on our clock from when market data received it (core `readingAgeMs`): a reading that
+    // sat in a queue is as old as its arrival there, and a venue clock's skew does not move it.
+    if (readingAgeMs(book, step.nowMs) > step.config.maxBookAgeMs) return undefined;
+    if (readingAgeMs(funding, step.nowMs) > step.config.maxFundingAgeMs) return undefined;
   }
   const mid = midOf(book);
   if (!mid) return undefined;

@@ -224,6 +224,23 @@ describe('funding arb economics: data quality', () => {
       .thenDecided({ kind: 'skip', reasonCode: 'insufficient_market_data' });
   });
 
+  for (const skewMs of [-1_400, 5_000]) {
+    test(`venue clock ${skewMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(skewMs)} ms: books and funding age from when market data received them`, () => {
+      // Market data received everything at T0 (observedAtMs); the venue's clock dated it T0 + skew.
+      const skewed = market2('0.001', 8, '-0.0001', 1).map((i) =>
+        i.kind === 'book' || i.kind === 'funding' ? { ...i, asOfMs: T0 + skewMs, observedAtMs: T0 } : i,
+      );
+      const config = arbConfig({ maxBookAgeMs: 3_000 });
+      const skips = (atMs: number) =>
+        spec(fundingArbDecider(config))
+          .given([])
+          .when([...skewed, tick(atMs)])
+          .result.decisions.filter((d) => d.reasonCode === 'insufficient_market_data');
+      assert.deepEqual(skips(T0 + 3_000), [], 'fresh within 3 s on our clock');
+      assert.equal(skips(T0 + 3_001).length, 1, 'stale 3 s after it stopped arriving');
+    });
+  }
+
   test('a mark price that disagrees with the book mid blocks entry with a reason', () => {
     const inputs = market2('0.001', 8, '-0.0001', 1);
     inputs[5] = funding(A, T0, '0.001', 8, { mark: '51000' });

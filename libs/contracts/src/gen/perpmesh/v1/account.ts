@@ -51,6 +51,13 @@ export interface Balance {
    */
   asOfMs: number;
   source: StateSource;
+  /**
+   * When we knew these values true, on OUR clock, ms since epoch (the poll's
+   * request time or the pushed message's arrival); absent when not known. Ages and
+   * staleness count from it, so a venue clock ahead of or behind ours does not
+   * move them (core `readingAgeMs`).
+   */
+  observedAtMs?: number | undefined;
 }
 
 /**
@@ -82,6 +89,11 @@ export interface Position {
   /** When these values were true, ms since epoch. */
   asOfMs: number;
   source: StateSource;
+  /**
+   * When we knew these values true, on OUR clock, ms since epoch; absent when not
+   * known (see Balance.observed_at_ms).
+   */
+  observedAtMs?: number | undefined;
 }
 
 /**
@@ -253,6 +265,7 @@ function createBaseBalance(): Balance {
     unrealizedPnl: "",
     asOfMs: 0,
     source: 0,
+    observedAtMs: undefined,
   };
 }
 
@@ -284,6 +297,9 @@ export const Balance: MessageFns<Balance> = {
     }
     if (message.source !== 0) {
       writer.uint32(72).int32(message.source);
+    }
+    if (message.observedAtMs !== undefined) {
+      writer.uint32(80).int64(message.observedAtMs);
     }
     return writer;
   },
@@ -373,6 +389,14 @@ export const Balance: MessageFns<Balance> = {
             message.source = reader.int32() as any;
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.observedAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -404,6 +428,11 @@ export const Balance: MessageFns<Balance> = {
         ? globalThis.Number(object.as_of_ms)
         : 0,
       source: isSet(object.source) ? stateSourceFromJSON(object.source) : 0,
+      observedAtMs: isSet(object.observedAtMs)
+        ? globalThis.Number(object.observedAtMs)
+        : isSet(object.observed_at_ms)
+        ? globalThis.Number(object.observed_at_ms)
+        : undefined,
     };
   },
 
@@ -436,6 +465,9 @@ export const Balance: MessageFns<Balance> = {
     if (message.source !== 0) {
       obj.source = stateSourceToJSON(message.source);
     }
+    if (message.observedAtMs !== undefined) {
+      obj.observedAtMs = Math.round(message.observedAtMs);
+    }
     return obj;
   },
 
@@ -453,6 +485,7 @@ export const Balance: MessageFns<Balance> = {
     message.unrealizedPnl = object.unrealizedPnl ?? "";
     message.asOfMs = object.asOfMs ?? 0;
     message.source = object.source ?? 0;
+    message.observedAtMs = object.observedAtMs ?? undefined;
     return message;
   },
 };
@@ -472,6 +505,7 @@ function createBasePosition(): Position {
     liquidationPrice: "",
     asOfMs: 0,
     source: 0,
+    observedAtMs: undefined,
   };
 }
 
@@ -515,6 +549,9 @@ export const Position: MessageFns<Position> = {
     }
     if (message.source !== 0) {
       writer.uint32(104).int32(message.source);
+    }
+    if (message.observedAtMs !== undefined) {
+      writer.uint32(112).int64(message.observedAtMs);
     }
     return writer;
   },
@@ -636,6 +673,14 @@ export const Position: MessageFns<Position> = {
             message.source = reader.int32() as any;
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.observedAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -687,6 +732,11 @@ export const Position: MessageFns<Position> = {
         ? globalThis.Number(object.as_of_ms)
         : 0,
       source: isSet(object.source) ? stateSourceFromJSON(object.source) : 0,
+      observedAtMs: isSet(object.observedAtMs)
+        ? globalThis.Number(object.observedAtMs)
+        : isSet(object.observed_at_ms)
+        ? globalThis.Number(object.observed_at_ms)
+        : undefined,
     };
   },
 
@@ -731,6 +781,9 @@ export const Position: MessageFns<Position> = {
     if (message.source !== 0) {
       obj.source = stateSourceToJSON(message.source);
     }
+    if (message.observedAtMs !== undefined) {
+      obj.observedAtMs = Math.round(message.observedAtMs);
+    }
     return obj;
   },
 
@@ -752,6 +805,7 @@ export const Position: MessageFns<Position> = {
     message.liquidationPrice = object.liquidationPrice ?? "";
     message.asOfMs = object.asOfMs ?? 0;
     message.source = object.source ?? 0;
+    message.observedAtMs = object.observedAtMs ?? undefined;
     return message;
   },
 };

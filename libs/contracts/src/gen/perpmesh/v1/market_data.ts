@@ -104,6 +104,11 @@ export interface OrderBook {
     | undefined;
   /** Venue time of the book state, ms since epoch. */
   asOfMs: number;
+  /**
+   * When market data received the update that made this state, on OUR clock,
+   * ms since epoch; absent when not known. Ages count from it (core `readingAgeMs`).
+   */
+  observedAtMs?: number | undefined;
 }
 
 /**
@@ -152,6 +157,12 @@ export interface FundingRate {
   asOfMs: number;
   /** Decimal text: `rate_per_hour` x 8760 (simple, not compounded). */
   annualized: string;
+  /**
+   * When market data received this reading (a poll: when it asked), on OUR
+   * clock, ms since epoch; absent when not known. Ages count from it (core
+   * `readingAgeMs`).
+   */
+  observedAtMs?: number | undefined;
 }
 
 /**
@@ -332,6 +343,7 @@ function createBaseOrderBook(): OrderBook {
     depth: 0,
     checksum: undefined,
     asOfMs: 0,
+    observedAtMs: undefined,
   };
 }
 
@@ -366,6 +378,9 @@ export const OrderBook: MessageFns<OrderBook> = {
     }
     if (message.asOfMs !== 0) {
       writer.uint32(80).int64(message.asOfMs);
+    }
+    if (message.observedAtMs !== undefined) {
+      writer.uint32(88).int64(message.observedAtMs);
     }
     return writer;
   },
@@ -463,6 +478,14 @@ export const OrderBook: MessageFns<OrderBook> = {
             message.asOfMs = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.observedAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -495,6 +518,11 @@ export const OrderBook: MessageFns<OrderBook> = {
         : isSet(object.as_of_ms)
         ? globalThis.Number(object.as_of_ms)
         : 0,
+      observedAtMs: isSet(object.observedAtMs)
+        ? globalThis.Number(object.observedAtMs)
+        : isSet(object.observed_at_ms)
+        ? globalThis.Number(object.observed_at_ms)
+        : undefined,
     };
   },
 
@@ -530,6 +558,9 @@ export const OrderBook: MessageFns<OrderBook> = {
     if (message.asOfMs !== 0) {
       obj.asOfMs = Math.round(message.asOfMs);
     }
+    if (message.observedAtMs !== undefined) {
+      obj.observedAtMs = Math.round(message.observedAtMs);
+    }
     return obj;
   },
 
@@ -548,6 +579,7 @@ export const OrderBook: MessageFns<OrderBook> = {
     message.depth = object.depth ?? 0;
     message.checksum = object.checksum ?? undefined;
     message.asOfMs = object.asOfMs ?? 0;
+    message.observedAtMs = object.observedAtMs ?? undefined;
     return message;
   },
 };
@@ -741,6 +773,7 @@ function createBaseFundingRate(): FundingRate {
     indexPrice: "",
     asOfMs: 0,
     annualized: "",
+    observedAtMs: undefined,
   };
 }
 
@@ -775,6 +808,9 @@ export const FundingRate: MessageFns<FundingRate> = {
     }
     if (message.annualized !== "") {
       writer.uint32(82).string(message.annualized);
+    }
+    if (message.observedAtMs !== undefined) {
+      writer.uint32(88).int64(message.observedAtMs);
     }
     return writer;
   },
@@ -872,6 +908,14 @@ export const FundingRate: MessageFns<FundingRate> = {
             message.annualized = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.observedAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -920,6 +964,11 @@ export const FundingRate: MessageFns<FundingRate> = {
         ? globalThis.Number(object.as_of_ms)
         : 0,
       annualized: isSet(object.annualized) ? globalThis.String(object.annualized) : "",
+      observedAtMs: isSet(object.observedAtMs)
+        ? globalThis.Number(object.observedAtMs)
+        : isSet(object.observed_at_ms)
+        ? globalThis.Number(object.observed_at_ms)
+        : undefined,
     };
   },
 
@@ -955,6 +1004,9 @@ export const FundingRate: MessageFns<FundingRate> = {
     if (message.annualized !== "") {
       obj.annualized = message.annualized;
     }
+    if (message.observedAtMs !== undefined) {
+      obj.observedAtMs = Math.round(message.observedAtMs);
+    }
     return obj;
   },
 
@@ -973,6 +1025,7 @@ export const FundingRate: MessageFns<FundingRate> = {
     message.indexPrice = object.indexPrice ?? "";
     message.asOfMs = object.asOfMs ?? 0;
     message.annualized = object.annualized ?? "";
+    message.observedAtMs = object.observedAtMs ?? undefined;
     return message;
   },
 };
