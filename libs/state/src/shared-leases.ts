@@ -134,6 +134,8 @@ export class SharedLeases {
         holder: options.holder,
         ttlMs: options.ttlMs,
         nowMs: options.nowMs,
+        // The same proof takes a dead member's key leases (default: Lease's own judge).
+        ...(options.judgeMember ? { judgeHolder: options.judgeMember } : {}),
       });
     this.#slots = Array.from({ length: options.maxReplicas }, (_, i) =>
       lease(options.memberScope, String(i)),
