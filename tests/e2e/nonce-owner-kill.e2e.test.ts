@@ -271,18 +271,41 @@ describe('kill -9 of the execution process owning a strict-nonce key, mid-stream
         })
       ).order?.status;
     const final = new Map<string, OrderStatus | undefined>();
-    await eventually(
-      'every order settled (none SUBMITTED)',
-      async () => {
-        for (const o of orders) {
-          if (final.has(o.req.clientOrderId)) continue;
-          const s = await statusOf(o);
-          if (s !== undefined && s !== OrderStatus.ORDER_STATUS_SUBMITTED) final.set(o.req.clientOrderId, s);
-        }
-        return final.size === orders.length;
-      },
-      { timeoutMs: SETTLE_BOUND_MS, intervalMs: 250 },
-    );
+    const lastSeen = new Map<string, string>();
+    try {
+      await eventually(
+        'every order settled (none SUBMITTED)',
+        async () => {
+          for (const o of orders) {
+            if (final.has(o.req.clientOrderId)) continue;
+            const s = await statusOf(o).catch((err: unknown) => {
+              lastSeen.set(o.req.clientOrderId, String((err as ServiceError).details ?? err));
+              return undefined;
+            });
+            if (s !== undefined) lastSeen.set(o.req.clientOrderId, OrderStatus[s]);
+            if (s !== undefined && s !== OrderStatus.ORDER_STATUS_SUBMITTED)
+              final.set(o.req.clientOrderId, s);
+          }
+          return final.size === orders.length;
+        },
+        { timeoutMs: SETTLE_BOUND_MS, intervalMs: 250 },
+      );
+    } catch (err) {
+      const open = new Set((await lighter.fetchOpenOrders(BTC)).map((o) => o.clientOrderId));
+      const stuck = orders
+        .filter((o) => !final.has(o.req.clientOrderId))
+        .map((o) => {
+          const cid = o.req.clientOrderId;
+          const tries = o.attempts.map((a) => `${a.replica}:${a.code ?? 'ok'}`).join(',');
+          const answer = o.answer?.order
+            ? `${OrderStatus[o.answer.order.status]} replayed=${o.answer.replayed}`
+            : 'none';
+          return `${cid}: now ${lastSeen.get(cid)}; answer ${answer}; tries ${tries}; at venue ${open.has(cid)}; sent ${proxy.sent.filter((s) => s.clientOrderId === cid).length}`;
+        });
+      throw new Error(
+        `${String(err)}\n${stuck.join('\n')}\nkilled ${ownerIndex}\n${survivors.map((s) => s.describe(40)).join('\n')}`,
+      );
+    }
 
     // --- the venue's truth --------------------------------------------------------------------
     const open = (await lighter.fetchOpenOrders(BTC)).map((o) => o.clientOrderId);
