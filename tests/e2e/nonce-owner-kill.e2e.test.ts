@@ -50,18 +50,28 @@ const REPLICAS = 3;
 const WORKERS = 4;
 const VENUE = 'paper-lighter';
 const KEY = `${VENUE}|${ACCOUNT}|${LIGHTER_API_KEY}`;
-/** Far longer than the workers retry: waiting for the dead owner's lease to lapse fails the test. */
-const NONCE_LEASE_ENV = {
+/**
+ * The nonce-key lease: far longer than the workers retry, so waiting for the dead owner's
+ * lease to lapse fails the test. `notFoundAfter`: how long the venue must not know an order
+ * whose placement may have been sent before it is REJECTED (default 60 s): an order the
+ * killed owner marked sent and never got out waits for it (finding 2's bound).
+ */
+const EXECUTION_ENV = {
   PERPMESH__EXECUTION__NONCE_KEYS__LEASE_TTL: '60s',
   PERPMESH__EXECUTION__NONCE_KEYS__LEASE_RENEW_INTERVAL: '1s',
+  PERPMESH__EXECUTION__NOT_FOUND_AFTER: '8s',
 };
 const ACKS_BEFORE_KILL = 12;
 const ACKS_AFTER_KILL = 24;
 /** How long a worker retries one order (same client order id) while it is UNAVAILABLE. */
 const RETRY_BOUND_MS = 30_000;
 const CALL_DEADLINE_MS = 10_000;
-/** An order in flight on the killed owner is settled by a survivor within this (pendingClaimTakeover 5 s + venue answers). */
-const SETTLE_BOUND_MS = 30_000;
+/**
+ * An order in flight on the killed owner is settled by a survivor within this: found
+ * unhandled after `pendingClaimTakeover` (5 s), then asked at the venue for `notFoundAfter`
+ * (8 s) when its claim says it may have been sent; plus the load's slack.
+ */
+const SETTLE_BOUND_MS = 40_000;
 
 interface Attempt {
   replica: number;
@@ -104,7 +114,7 @@ describe('kill -9 of the execution process owning a strict-nonce key, mid-stream
     await stack.paperVenue.waitReady({ timeoutMs: 60_000 });
     proxy = await RecordingVenueProxy.start(stack.paperAddress, proxyPort);
     stack.onClose(() => proxy.close());
-    for (const replica of stack.executions) replica.start({ env: NONCE_LEASE_ENV });
+    for (const replica of stack.executions) replica.start({ env: EXECUTION_ENV });
     await Promise.all(stack.executions.map((replica) => replica.waitReady({ timeoutMs: 60_000 })));
     lighter = await stack.venue(VENUE);
     clients = stack.executions.map((_, i) => stack.executionClient(i));
