@@ -20,6 +20,7 @@
  *   bound (the survivors settle a dead replica's orders through the venue, finding 2).
  */
 import assert from 'node:assert/strict';
+import { loadavg } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
@@ -235,7 +236,11 @@ describe('kill -9 of the execution process owning a strict-nonce key, mid-stream
       .sort((a, b) => a - b)[0];
     const takeoverMs = (ownedAgain[0] ?? Number.NaN) - killedAt;
     t.diagnostic(
-      `owner ${owner.label} killed with ${inFlightAtKill} order(s) in flight; a survivor owned the key ${takeoverMs} ms after the kill (lease TTL 60 s); first order placed after the kill acknowledged after ${(firstAckAfterKill ?? Number.NaN) - killedAt} ms`,
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(
+          ' ',
+        )}; owner ${owner.label} killed with ${inFlightAtKill} order(s) in flight; a survivor owned the key ${takeoverMs} ms after the kill (lease TTL 60 s); first order placed after the kill acknowledged after ${(firstAckAfterKill ?? Number.NaN) - killedAt} ms`,
     );
     assert.equal(provedDead.length > 0, true, 'a survivor proved the killed owner dead');
     assert.equal(takenOver.length, 1, 'one survivor took the key over from the dead holder');
@@ -271,15 +276,21 @@ describe('kill -9 of the execution process owning a strict-nonce key, mid-stream
     const survivorClient = clients[
       stack.executions.indexOf(survivors[0] as ServiceProcess)
     ] as ExecutionClient;
-    const statusOf = async (o: PlacedOrder) =>
-      (
-        await call<GetOrderRequest, GetOrderResponse>(survivorClient.getOrder.bind(survivorClient), {
+    /** Why a settled order ended as it did (a REJECTED one's reason). */
+    const reasons = new Map<string, string>();
+    const statusOf = async (o: PlacedOrder) => {
+      const { order } = await call<GetOrderRequest, GetOrderResponse>(
+        survivorClient.getOrder.bind(survivorClient),
+        {
           venue: VENUE,
           account: ACCOUNT,
           instrument: BTC,
           orderId: { $case: 'clientOrderId', value: o.req.clientOrderId },
-        })
-      ).order?.status;
+        },
+      );
+      if (order?.reason) reasons.set(o.req.clientOrderId, order.reason);
+      return order?.status;
+    };
     const final = new Map<string, OrderStatus | undefined>();
     const lastSeen = new Map<string, string>();
     try {
@@ -337,7 +348,7 @@ describe('kill -9 of the execution process owning a strict-nonce key, mid-stream
     );
     t.diagnostic(
       `${accepted.length} accepted and open at the venue; ${rejected.length} rejected (${rejected
-        .map((o) => o.answer?.order?.reason ?? '')
+        .map((o) => reasons.get(o.req.clientOrderId) ?? '')
         .join('; ')})`,
     );
 
