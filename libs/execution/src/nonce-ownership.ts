@@ -196,6 +196,8 @@ export class NonceKeyOwnership implements NonceKeyGate {
   #running = false;
   /** The last round left a key we are preferred for to be taken (or resynced): retry soon. */
   #takeoverPending = false;
+  /** When the last round started (our clock): `recheck` runs no more often than TAKEOVER_RETRY_MS. */
+  #lastRoundStartedMs = 0;
   /** Members the last round proved dead (their leases are taken over, not waited for). */
   #deadHolders: ReadonlySet<string> = new Set();
   /** Told of each key that becomes signable here (taken over, or first owned). */
@@ -310,11 +312,13 @@ export class NonceKeyOwnership implements NonceKeyGate {
 
   /**
    * A lease round as soon as the one in progress (if any) ends: a call to the key's owner
-   * failed, so the members are judged again now instead of at the next renew interval.
+   * failed, so the members are judged again now instead of at the next renew interval. At
+   * most one every `TAKEOVER_RETRY_MS`: many calls failing at once share a round.
    */
   async recheck(): Promise<void> {
     if (!this.#running) return;
     await this.#round?.catch(() => undefined);
+    if (this.#o.nowMs() - this.#lastRoundStartedMs < TAKEOVER_RETRY_MS) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#runRound();
@@ -386,6 +390,7 @@ export class NonceKeyOwnership implements NonceKeyGate {
     if (leases === undefined || !this.#running) return;
     // Renewals in this round write expiries of at least start + ttl: the fence counts from here.
     const startedMs = this.#o.nowMs();
+    this.#lastRoundStartedMs = startedMs;
     let round: SharedLeaseRound;
     try {
       round = await leases.tick();

@@ -255,11 +255,11 @@ describe('NonceKeyOwnership', () => {
     survivor.owner.onKeyGained((port) => gained.push(nonceKeyName(port)));
     // Killed -9: renews nothing from now on; its process is gone.
     dead.add(holder.owner.holder);
-    clock.now += 100;
+    clock.now += 300;
     assert.deepEqual(await survivor.owner.route(strictPort), { kind: 'owner', holder: holder.owner.holder });
     store.resyncs.length = 0;
     await survivor.owner.recheck();
-    assert.deepEqual(survivor.owner.owned, [nonceKeyName(strictPort)], 'taken 100 ms in, the TTL is 1 s');
+    assert.deepEqual(survivor.owner.owned, [nonceKeyName(strictPort)], 'taken 300 ms in, the TTL is 1 s');
     assert.deepEqual(store.resyncs.length, 1, 'resynced from the venue before its first send');
     assert.deepEqual(gained, [nonceKeyName(strictPort)]);
     assert.deepEqual(survivor.owner.members, [survivor.owner.holder]);
@@ -297,6 +297,27 @@ describe('NonceKeyOwnership', () => {
     assert.deepEqual(survivor.owner.owned, [nonceKeyName(strictPort)], 'taken once the lease lapsed');
     await survivor.owner.stop();
     await holder.owner.stop();
+  });
+
+  test('calls failing together share one recheck: at most one round every 200 ms', async () => {
+    const store = memoryStore();
+    let renewals = 0;
+    const update = store.updateIdempotencyValue.bind(store);
+    store.updateIdempotencyValue = async (...args) => {
+      renewals += 1;
+      return update(...args);
+    };
+    const clock = { now: 1_000 };
+    const { owner } = ownership(store, 'a', clock);
+    await owner.start();
+    renewals = 0;
+    clock.now += 100;
+    await Promise.all(Array.from({ length: 5 }, () => owner.recheck()));
+    assert.equal(renewals, 0, 'within 200 ms of the last round: none');
+    clock.now += 150;
+    await Promise.all(Array.from({ length: 5 }, () => owner.recheck()));
+    assert.equal(renewals, 2, 'one round: the member slot and the key renewed once');
+    await owner.stop();
   });
 
   test('a replica is told once when it gains a key, not again while it keeps it', async () => {
