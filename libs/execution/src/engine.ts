@@ -211,6 +211,8 @@ interface AccountRuntime {
   killed: boolean;
   /** Leverage and margin mode from config were set: a bring-up retry does not set them again. */
   settingsApplied: boolean;
+  /** Setting them now (bring-up and a key takeover share one run). */
+  settingsApplying: Promise<void> | undefined;
 }
 
 const accountKey = (venue: VenueId, account: AccountId) => `${venue}/${account}`;
@@ -294,6 +296,7 @@ export class ExecutionEngine {
         deadManRefresh: undefined,
         killed: false,
         settingsApplied: false,
+        settingsApplying: undefined,
       });
       this.#health.register(
         `${venue}/${account}/reconciliation`,
@@ -1379,17 +1382,61 @@ export class ExecutionEngine {
     await this.#applyAccountSettings(acct);
     await this.#subscribeUserStream(acct);
     await this.#reconcile(acct);
+    // A strict-nonce key gained while the steps above ran (`nonceKeyGained` leaves an account
+    // not reconciled yet to this step): its settings are set now.
+    await this.#applyAccountSettings(acct);
     await this.#armDeadManSwitch(acct);
+  }
+
+  /**
+   * This replica now signs with a strict-nonce key (it took the key over from a dead or
+   * departing owner): the account settings from config (leverage, margin mode), which only a
+   * key's owner sets, are set from here too, as a starting owner does (again when this replica
+   * had the key before); a failure is retried while the key stays here. An account still
+   * being brought up sets them in its bring-up.
+   */
+  nonceKeyGained(port: Pick<VenuePort, 'venue' | 'account'>): void {
+    const acct = this.#accounts.get(accountKey(port.venue, port.account));
+    if (acct === undefined || !acct.reconciled || this.#stop.signal.aborted) return;
+    // Set again even if this replica set them once: the owners since may run another config.
+    acct.settingsApplied = false;
+    this.#track(this.#applySettingsAfterTakeover(acct));
+  }
+
+  async #applySettingsAfterTakeover(acct: AccountRuntime): Promise<void> {
+    const { venue, account } = acct.port;
+    let delay = this.#options.reconcileRetryDelayMs;
+    while (!this.#stop.signal.aborted && !acct.settingsApplied && this.#nonceKeys.signsHere(acct.port)) {
+      try {
+        await this.#applyAccountSettings(acct);
+        return;
+      } catch (err) {
+        this.#logger.warn(
+          { venue, account, err: errorText(err) },
+          'account settings after a nonce key takeover failed; retrying',
+        );
+        await this.#sleep(delay);
+        delay = Math.min(delay * 2, 60_000);
+      }
+    }
   }
 
   /**
    * Leverage and margin mode from config, set once: a failure keeps the account not ready (the
    * caller retries, setting them all again); once set, a retry of a later step does not repeat them.
    */
-  async #applyAccountSettings(acct: AccountRuntime): Promise<void> {
+  #applyAccountSettings(acct: AccountRuntime): Promise<void> {
+    acct.settingsApplying ??= this.#setAccountSettings(acct).finally(() => {
+      acct.settingsApplying = undefined;
+    });
+    return acct.settingsApplying;
+  }
+
+  async #setAccountSettings(acct: AccountRuntime): Promise<void> {
     const { port } = acct;
     if (acct.settingsApplied) return;
-    // A strict-nonce key signs on its owner replica only, which sets them (venue settings persist).
+    // A strict-nonce key signs on its owner replica only, which sets them (venue settings
+    // persist); a replica taking the key over sets them then (`nonceKeyGained`).
     if (!this.#nonceKeys.signsHere(port)) return;
     const settings = accountSettingsFor(this.#accountSettings, port.venue, port.account, port.capabilities);
     for (const s of settings) {

@@ -12,14 +12,21 @@
  *   services' `auth.token` and uses TLS when the `tls` section configures it for clients.
  * - Nobody owns the key: `NonceKeyMovingError` (UNAVAILABLE "ownership is moving"); the
  *   client retries, with the same client order id (idempotent).
+ * - The owner does not answer (killed: no connection, or the connection dropped mid-call):
+ *   the members are judged again at once (`recheck`: a provably dead owner's key is taken
+ *   now), the call waits for the key's next owner within its deadline and goes there, with
+ *   the same request (a placement is idempotent by its client order id, and the next owner
+ *   settles one the dead owner had in flight through the venue). No next owner in time:
+ *   "ownership is moving", saying when the dead owner's lease lapses.
  */
-import type { Metadata } from '@grpc/grpc-js';
+import { status as grpcStatus, type Metadata } from '@grpc/grpc-js';
 import { ExecutionServiceClient } from '@perpmesh/contracts';
-import { type AccountId, sleep, type VenueId } from '@perpmesh/core';
+import { type AccountId, errorText, sleep, type VenueId } from '@perpmesh/core';
 import {
   deadlineEpochMs,
   type GrpcCallContext,
   hasForwardedMarker,
+  PeerCallError,
   PeerRouter,
   type PeerUnary,
   type ReplicaForwarding,
@@ -104,34 +111,69 @@ export class ExecutionRouter implements SignedCallRouter {
     let route = await this.#ownership.route(port);
     if (route.kind === 'moving') route = await this.#awaitOwner(port, ctx);
     if (route.kind === 'here') return local();
-    if (route.kind === 'moving') throw new NonceKeyMovingError(port);
+    if (route.kind === 'moving') throw await this.#moving(port);
     if (this.#router === undefined || isForwardedExecutionCall(ctx.metadata))
       throw new NonceKeyOwnedElsewhereError(port, route.holder);
-    this.#onForward?.(target.venue);
-    return this.#router.ask(route.holder, method, request, deadlineEpochMs(ctx.deadline));
+    const router = this.#router;
+    const forward = (holder: string) => {
+      this.#onForward?.(target.venue);
+      return router.ask(holder, method, request, deadlineEpochMs(ctx.deadline));
+    };
+    try {
+      return await forward(route.holder);
+    } catch (err) {
+      if (!ownerDidNotAnswer(err)) throw err;
+      const dead = route.holder;
+      // Killed or cut off: judge the members now (a provably dead owner's key is taken at once).
+      await this.#ownership.recheck().catch(() => undefined);
+      const next = await this.#awaitOwner(port, ctx, dead);
+      if (next.kind === 'here') return local();
+      if (next.kind === 'owner' && next.holder !== dead) return forward(next.holder);
+      throw await this.#moving(port, `its owner execution replica ${dead} did not answer: ${errorText(err)}`);
+    }
   }
 
   /**
-   * Nobody owns the key right now (a takeover or a hand-over): the call waits for an owner
-   * instead of failing at once, within the caller's deadline and one takeover; still nobody:
-   * 'moving' (UNAVAILABLE, retry with the same client order id).
+   * Nobody owns the key right now (a takeover or a hand-over), or only `gone`, an owner that
+   * did not answer: the call waits for the next owner instead of failing at once, within the
+   * caller's deadline and one takeover; still none: 'moving' (UNAVAILABLE, retry with the
+   * same client order id).
    */
-  async #awaitOwner(port: NonceKeyPort, ctx: GrpcCallContext): Promise<NonceKeyRoute> {
+  async #awaitOwner(port: NonceKeyPort, ctx: GrpcCallContext, gone?: string): Promise<NonceKeyRoute> {
     const giveUpAt = Math.min(
       Date.now() + this.#ownership.takeoverBoundMs,
       deadlineEpochMs(ctx.deadline) - OWNER_WAIT_MARGIN_MS,
     );
-    let route: NonceKeyRoute = { kind: 'moving' };
-    while (route.kind === 'moving' && Date.now() + OWNER_POLL_MS < giveUpAt) {
+    const waiting = (r: NonceKeyRoute) => r.kind === 'moving' || (r.kind === 'owner' && r.holder === gone);
+    let route: NonceKeyRoute = gone === undefined ? { kind: 'moving' } : await this.#ownership.route(port);
+    while (waiting(route) && Date.now() + OWNER_POLL_MS < giveUpAt) {
       await sleep(OWNER_POLL_MS);
       route = await this.#ownership.route(port);
     }
-    return route;
+    return waiting(route) ? { kind: 'moving' } : route;
+  }
+
+  /** "Ownership is moving", with when the stored holder's lease lapses when one is stored. */
+  async #moving(port: NonceKeyPort, why?: string): Promise<NonceKeyMovingError> {
+    const lease = await this.#ownership.storedLease(port).catch(() => undefined);
+    return new NonceKeyMovingError(port, {
+      ...(why === undefined ? {} : { why }),
+      ...(lease === undefined ? {} : { freesAtMs: lease.expiresAtMs }),
+    });
   }
 
   close(): void {
     this.#router?.close();
   }
+}
+
+/**
+ * True when a forwarded call failed without an answer from the owner's own server (no
+ * connection, dropped mid-call): the owner may be gone. Its own answers (a domain error,
+ * even UNAVAILABLE) are passed on as they are.
+ */
+export function ownerDidNotAnswer(err: unknown): boolean {
+  return err instanceof PeerCallError && !err.peerAnswered && err.code === grpcStatus.UNAVAILABLE;
 }
 
 /** How often a call waiting for a key's owner asks again. */

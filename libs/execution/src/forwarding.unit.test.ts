@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import { type ExecutionServiceClient, PlaceOrderRequest } from '@perpmesh/contracts';
 import type { AccountId, VenueId } from '@perpmesh/core';
-import { ExecutionRouter } from './forwarding.js';
+import { PeerCallError } from '@perpmesh/runtime';
+import type { ReplicaAddresses } from '@perpmesh/state';
+import { freePort } from '@perpmesh/testing';
+import { ExecutionRouter, ownerDidNotAnswer } from './forwarding.js';
 import { NonceKeyMovingError, type NonceKeyOwnership, type NonceKeyRoute } from './nonce-ownership.js';
 
 const target = { venue: 'paper-lighter' as VenueId, account: 'main' as AccountId };
@@ -15,6 +20,8 @@ function scriptedOwnership(routes: NonceKeyRoute[], takeoverBoundMs = 5_000) {
     members: [],
     portOf: () => port,
     route: async () => routes[Math.min(asked++, routes.length - 1)],
+    storedLease: async () => undefined,
+    recheck: async () => {},
   };
   return { ownership: ownership as unknown as NonceKeyOwnership, asked: () => asked };
 }
@@ -53,4 +60,98 @@ test('still nobody within the caller deadline: UNAVAILABLE "ownership is moving"
     NonceKeyMovingError,
   );
   assert.equal(ran, false);
+});
+
+describe('the owner does not answer', () => {
+  /** Forwarding toward a reserved port nothing listens on: the owner's connection is refused. */
+  async function deadOwnerRouter(routes: NonceKeyRoute[], lease?: { holder: string; expiresAtMs: number }) {
+    const scripted = scriptedOwnership(routes);
+    let rechecks = 0;
+    Object.assign(scripted.ownership, {
+      recheck: async () => {
+        rechecks += 1;
+      },
+      storedLease: async () => lease,
+    });
+    const deadAddress = `127.0.0.1:${await freePort()}`;
+    const router = new ExecutionRouter(scripted.ownership, { address: '127.0.0.1:1', timeoutMs: 2_000 }, {
+      addressOf: async () => deadAddress,
+    } as unknown as ReplicaAddresses);
+    return { router, rechecks: () => rechecks, asked: scripted.asked };
+  }
+  const placeOrder = (c: ExecutionServiceClient) => c.placeOrder.bind(c) as never;
+
+  test('the members are judged again at once and the call goes to the next owner (here)', async () => {
+    const { router, rechecks } = await deadOwnerRouter([
+      { kind: 'owner', holder: 'dead' },
+      { kind: 'owner', holder: 'dead' },
+      { kind: 'moving' },
+      { kind: 'here' },
+    ]);
+    try {
+      const answer = await router.call(
+        target,
+        { deadline: Date.now() + 10_000, metadata: undefined } as never,
+        async () => 'placed here',
+        placeOrder,
+        PlaceOrderRequest.fromPartial({}),
+      );
+      assert.equal(answer, 'placed here');
+      assert.equal(rechecks(), 1);
+    } finally {
+      router.close();
+    }
+  });
+
+  test('no next owner within the deadline: UNAVAILABLE "ownership is moving", naming the silent owner and when its lease lapses', async () => {
+    const expiresAtMs = Date.now() + 8_000;
+    const { router, rechecks } = await deadOwnerRouter([{ kind: 'owner', holder: 'dead' }], {
+      holder: 'dead',
+      expiresAtMs,
+    });
+    let ran = false;
+    try {
+      await assert.rejects(
+        router.call(
+          target,
+          { deadline: Date.now() + 1_500, metadata: undefined } as never,
+          async () => {
+            ran = true;
+            return 'x';
+          },
+          placeOrder,
+          PlaceOrderRequest.fromPartial({}),
+        ),
+        (err: unknown) => {
+          assert.ok(err instanceof NonceKeyMovingError);
+          assert.match(err.message, /ownership is moving/);
+          assert.match(err.message, /owner execution replica dead did not answer/);
+          assert.ok(err.message.includes(new Date(expiresAtMs).toISOString()), err.message);
+          return true;
+        },
+      );
+      assert.equal(ran, false);
+      assert.equal(rechecks(), 1);
+    } finally {
+      router.close();
+    }
+  });
+
+  test('only a failure without an answer from the owner counts: its own answers pass on as they are', () => {
+    assert.equal(
+      ownerDidNotAnswer(new PeerCallError(status.UNAVAILABLE, 'No connection established', false)),
+      true,
+    );
+    assert.equal(
+      ownerDidNotAnswer(
+        new PeerCallError(status.UNAVAILABLE, 'venue unavailable (from execution replica x)', true),
+      ),
+      false,
+    );
+    assert.equal(
+      ownerDidNotAnswer(new PeerCallError(status.DEADLINE_EXCEEDED, 'Deadline exceeded', false)),
+      false,
+    );
+    assert.equal(ownerDidNotAnswer(new Error('UNAVAILABLE')), false);
+  });
 });

@@ -4,7 +4,8 @@
  * refused): orders through BOTH replicas on one API key reach the venue from one owner,
  * so each is sent once and the venue sees its nonces strictly increasing. When the owner dies
  * (its store cut, its server gone: it renews nothing), the other takes the key once the lease
- * lapses, resyncs the counter from the venue, and keeps sending.
+ * lapses, resyncs the counter from the venue, sets the account's leverage from config (as the
+ * first owner did at its start), and keeps sending.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +21,7 @@ import {
   Side,
   TimeInForce,
 } from '@perpmesh/contracts';
+import { dec } from '@perpmesh/core';
 import {
   bearerAuthInterceptor,
   createLogger,
@@ -96,6 +98,8 @@ describe('strict-nonce API keys: one owner replica, the others forward', () => {
       directory,
       instance: name,
       realTime: true,
+      // Set by the key's owner only: the first owner at its start, the survivor on takeover.
+      settings: { accountSettings: [{ venue: VENUE, account: 'main', instrument: BTC, leverage: dec(5) }] },
       nonceLease: {
         store: cuttable.store,
         holder: `execution/${name}`,
@@ -285,12 +289,15 @@ describe('strict-nonce API keys: one owner replica, the others forward', () => {
     assert.equal(open.length, 0, 'nothing left open at the venue');
   });
 
-  test('the owner dies: the survivor takes the key within the lease TTL, resyncs, and keeps sending', async () => {
+  test('the owner dies: the survivor takes the key within the lease TTL, resyncs, sets the account settings, and keeps sending', async () => {
     const owner = await settledOwner(replicas);
     const survivor = replicas.find((r) => r !== owner) as Replica;
     const spy = ex.spy(VENUE);
     const before = spy.created.length;
     const resyncsBefore = spy.calls.filter((c) => c === 'fetchNextNonce').length;
+    // Every call of either replica to the strict venue reaches this spy (b's through its slow link).
+    const leverageBefore = spy.leverageSet.length;
+    assert.ok(leverageBefore > 0, 'the first owner set the leverage at its start');
     await owner.kill();
     await eventually(
       'the survivor owns the key',
@@ -301,6 +308,15 @@ describe('strict-nonce API keys: one owner replica, the others forward', () => {
       spy.calls.filter((c) => c === 'fetchNextNonce').length > resyncsBefore,
       "the counter was resynced from the venue's next nonce before the first send",
     );
+    await eventually(
+      'the survivor sets the leverage from config',
+      () => spy.leverageSet.length > leverageBefore,
+      {
+        timeoutMs: 5_000,
+        intervalMs: 50,
+      },
+    );
+    assert.equal(spy.leverageSet.at(-1), `${BTC}=5`);
     const requests = await limitBuy(20, 'after');
     const results = await Promise.all(requests.map((req) => place(survivor.client, req)));
     for (const { res } of results) assert.equal(res.order?.status, OrderStatus.ORDER_STATUS_ACCEPTED);

@@ -19,8 +19,15 @@
  *   holder's first nonce does not overtake them.
  * - The holder's own clock fences it: once `leaseTtl` has passed since the start of its last
  *   good round, it sends nothing more with the key (another replica may hold it by then).
- * - A replica killed -9 renews nothing: its leases lapse within `leaseTtl` and the survivors
- *   take its keys.
+ * - A replica killed -9 renews nothing and sends nothing more. When its death is provable
+ *   (`leaseHolderProvablyDead`: same host and pid namespace, its pid gone or reused) the
+ *   survivors leave it out of the members at their next round and take its keys from its
+ *   unexpired leases at once; a call forwarded to it that fails starts that round now
+ *   (`recheck`). Otherwise (another host: a missed heartbeat or a refused connection proves
+ *   nothing, the owner may be alive behind a partition and still inside its own fence) its
+ *   leases lapse within `leaseTtl` and the survivors take its keys then; until then a call
+ *   for the key is UNAVAILABLE "ownership is moving" saying when the key frees up, and the
+ *   readiness detail lists the key's holder and its lease's expiry.
  *
  * Keys of venues without strict order (Hyperliquid's nonce window, venues without nonces)
  * are not gated: any replica sends. Every trading port's key is leased all the same, because
@@ -30,7 +37,15 @@
  */
 import { type EpochMs, errorText, PerpmeshError, withTimeout } from '@perpmesh/core';
 import type { HealthRegistry, Logger } from '@perpmesh/runtime';
-import { preferredOwner, type SharedLeaseRound, SharedLeases, type StateStore } from '@perpmesh/state';
+import {
+  type HolderVerdict,
+  type LeaseHolder,
+  leaseHolderProvablyDead,
+  preferredOwner,
+  type SharedLeaseRound,
+  SharedLeases,
+  type StateStore,
+} from '@perpmesh/state';
 import type { VenuePort } from '@perpmesh/venues';
 import { resyncNonceFromVenue } from './nonce-sender.js';
 
@@ -72,6 +87,8 @@ export interface NonceKeyView {
   readonly nowMs: EpochMs;
   /** The stored unexpired holder, when read (only needed when the key is not usable here). */
   readonly storedHolder?: string | undefined;
+  /** The last lease round proved `storedHolder`'s process dead: its lease is being taken over. */
+  readonly storedHolderDead?: boolean;
   readonly self: string;
 }
 
@@ -79,7 +96,7 @@ export interface NonceKeyView {
 export function routeOf(view: NonceKeyView): NonceKeyRoute {
   if (usableHere(view)) return { kind: 'here' };
   const holder = view.storedHolder;
-  if (holder === undefined || holder === view.self) return { kind: 'moving' };
+  if (holder === undefined || holder === view.self || view.storedHolderDead) return { kind: 'moving' };
   return { kind: 'owner', holder };
 }
 
@@ -88,12 +105,25 @@ export function usableHere(view: Pick<NonceKeyView, 'usable' | 'validUntilMs' | 
   return view.usable && view.validUntilMs !== undefined && view.nowMs < view.validUntilMs;
 }
 
+/** Why a key is moving and when it frees up at the latest, for `NonceKeyMovingError`. */
+export interface NonceKeyMove {
+  /** E.g. `its owner execution replica X did not answer: ...`. */
+  readonly why?: string;
+  /** When the current holder's lease lapses (then the next lease round of a survivor takes it). */
+  readonly freesAtMs?: EpochMs;
+}
+
 /** No replica can sign with the key right now (a takeover or a hand-over in progress): retry. */
 export class NonceKeyMovingError extends PerpmeshError {
-  constructor(port: Pick<VenuePort, 'venue' | 'account'>) {
+  constructor(port: Pick<VenuePort, 'venue' | 'account'>, move: NonceKeyMove = {}) {
+    const why = move.why === undefined ? '' : `; ${move.why}`;
+    const frees =
+      move.freesAtMs === undefined
+        ? ''
+        : `; its owner's lease lapses at ${new Date(move.freesAtMs).toISOString()}, a survivor takes the key after that`;
     super(
       'UNAVAILABLE',
-      `${port.venue}/${port.account}: no execution replica owns this API key's nonces right now (ownership is moving to another replica): retry`,
+      `${port.venue}/${port.account}: no execution replica owns this API key's nonces right now (ownership is moving to another replica${why}${frees}): retry`,
     );
   }
 }
@@ -136,6 +166,11 @@ export interface NonceKeyOwnershipOptions {
   readonly health: HealthRegistry;
   /** Bound of the wait for a key's requests in flight before it is given up. Default ttl/2. */
   readonly drainTimeoutMs?: number;
+  /**
+   * Whether another member's process is provably dead (its keys are then taken at once, not
+   * after its lease lapses). Default `leaseHolderProvablyDead`; tests inject one.
+   */
+  readonly judgeHolder?: (holder: string) => HolderVerdict;
 }
 
 interface KeyState {
@@ -161,6 +196,12 @@ export class NonceKeyOwnership implements NonceKeyGate {
   #running = false;
   /** The last round left a key we are preferred for to be taken (or resynced): retry soon. */
   #takeoverPending = false;
+  /** When the last round started (our clock): `recheck` runs no more often than TAKEOVER_RETRY_MS. */
+  #lastRoundStartedMs = 0;
+  /** Members the last round proved dead (their leases are taken over, not waited for). */
+  #deadHolders: ReadonlySet<string> = new Set();
+  /** Told of each key that becomes signable here (taken over, or first owned). */
+  readonly #gainedListeners: Array<(port: VenuePort) => void> = [];
 
   constructor(options: NonceKeyOwnershipOptions) {
     this.#o = options;
@@ -190,6 +231,7 @@ export class NonceKeyOwnership implements NonceKeyGate {
             maxReplicasField: 'execution.nonceKeys.maxReplicas',
             nowMs: options.nowMs,
             beforeRelease: (key) => this.#giveUp(key),
+            judgeMember: options.judgeHolder ?? leaseHolderProvablyDead,
           });
   }
 
@@ -258,8 +300,33 @@ export class NonceKeyOwnership implements NonceKeyGate {
       validUntilMs: this.#validUntilMs,
       nowMs: this.#o.nowMs(),
       storedHolder,
+      storedHolderDead: storedHolder !== undefined && this.#deadHolders.has(storedHolder),
       self: this.#o.holder,
     });
+  }
+
+  /** The key's stored unexpired lease (holder and expiry), for "frees up at" answers. */
+  async storedLease(port: NonceKeyPort): Promise<LeaseHolder | undefined> {
+    return this.#leases?.currentLease(nonceKeyName(port));
+  }
+
+  /**
+   * A lease round as soon as the one in progress (if any) ends: a call to the key's owner
+   * failed, so the members are judged again now instead of at the next renew interval. At
+   * most one every `TAKEOVER_RETRY_MS`: many calls failing at once share a round.
+   */
+  async recheck(): Promise<void> {
+    if (!this.#running) return;
+    await this.#round?.catch(() => undefined);
+    if (this.#o.nowMs() - this.#lastRoundStartedMs < TAKEOVER_RETRY_MS) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#runRound();
+  }
+
+  /** `listener(port)` each time a key becomes signable here (first owned, or taken over). */
+  onKeyGained(listener: (port: VenuePort) => void): void {
+    this.#gainedListeners.push(listener);
   }
 
   enter(port: NonceKeyPort): () => void {
@@ -323,6 +390,7 @@ export class NonceKeyOwnership implements NonceKeyGate {
     if (leases === undefined || !this.#running) return;
     // Renewals in this round write expiries of at least start + ttl: the fence counts from here.
     const startedMs = this.#o.nowMs();
+    this.#lastRoundStartedMs = startedMs;
     let round: SharedLeaseRound;
     try {
       round = await leases.tick();
@@ -335,6 +403,14 @@ export class NonceKeyOwnership implements NonceKeyGate {
       return;
     }
     this.#validUntilMs = startedMs + this.#o.ttlMs;
+    const dead = new Set(round.deadMembers.map((m) => m.holder));
+    for (const m of round.deadMembers)
+      if (!this.#deadHolders.has(m.holder))
+        this.#o.logger.warn(
+          { holder: m.holder, reason: m.reason },
+          'execution replica provably dead: its nonce keys are taken over now, not after its lease lapses',
+        );
+    this.#deadHolders = dead;
     for (const move of round.moved)
       this.#o.logger.info({ key: move.key, from: move.from }, 'nonce key taken over');
     const owned = new Set(round.owned);
@@ -364,6 +440,13 @@ export class NonceKeyOwnership implements NonceKeyGate {
           { key: name },
           'nonce key owned: counter resynced from the venue; sending from here',
         );
+        for (const listener of this.#gainedListeners) {
+          try {
+            listener(key.port);
+          } catch (err) {
+            this.#o.logger.warn({ key: name, err: errorText(err) }, 'nonce key gained: a listener failed');
+          }
+        }
       } catch (err) {
         this.#takeoverPending = true;
         this.#o.logger.warn(
@@ -373,13 +456,38 @@ export class NonceKeyOwnership implements NonceKeyGate {
       }
     }
     if (member) {
-      this.#o.health.ready(NONCE_KEYS_COMPONENT, { owns: this.owned, members: round.members });
+      this.#o.health.ready(NONCE_KEYS_COMPONENT, {
+        owns: this.owned,
+        members: round.members,
+        ...(dead.size > 0 ? { deadMembers: [...dead] } : {}),
+        elsewhere: await this.#heldElsewhere(owned),
+      });
     } else {
       this.#o.health.notReady(
         NONCE_KEYS_COMPONENT,
         `strict-nonce API keys: no member slot free (${round.members.length} members, maxReplicas ${this.#o.maxReplicas})`,
       );
     }
+  }
+
+  /**
+   * The strict keys not held here: who holds each and when its lease lapses (what a survivor
+   * waits for when the holder may be dead but is not provably so), or 'free'.
+   */
+  async #heldElsewhere(owned: ReadonlySet<string>): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    const leases = this.#leases as SharedLeases;
+    for (const [name, key] of this.#keys) {
+      if (owned.has(name) || !needsOneSender(key.port)) continue;
+      try {
+        const lease = await leases.currentLease(name);
+        out[name] =
+          lease === undefined ? 'free' : `${lease.holder} until ${new Date(lease.expiresAtMs).toISOString()}`;
+      } catch (err) {
+        out[name] = `unknown: ${errorText(err)}`;
+      }
+    }
+    return out;
   }
 
   /** Stops new requests on the key and waits (bounded) for the open ones before its lease goes. */

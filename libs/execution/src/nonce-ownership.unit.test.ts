@@ -59,6 +59,27 @@ describe('routeOf', () => {
     assert.deepEqual(routeOf({ ...base, usable: false }), { kind: 'moving' });
     assert.deepEqual(routeOf({ ...base, usable: false, storedHolder: 'me' }), { kind: 'moving' });
   });
+  test('held by a replica proven dead: moving (its key is being taken over), never forwarded to it', () => {
+    assert.deepEqual(routeOf({ ...base, usable: false, storedHolder: 'other', storedHolderDead: true }), {
+      kind: 'moving',
+    });
+  });
+});
+
+describe('NonceKeyMovingError', () => {
+  test('says ownership is moving, why, and when the holder lease lapses', () => {
+    const err = new NonceKeyMovingError(
+      { venue: 'lighter', account: 'main' },
+      {
+        why: 'its owner execution replica x did not answer: refused',
+        freesAtMs: Date.UTC(2026, 0, 2, 3, 4, 5),
+      },
+    );
+    assert.equal(err.code, 'UNAVAILABLE');
+    assert.match(err.message, /^lighter\/main: .*ownership is moving/);
+    assert.match(err.message, /replica x did not answer: refused/);
+    assert.match(err.message, /lease lapses at 2026-01-02T03:04:05\.000Z/);
+  });
 });
 
 /** The state store calls leases and resyncs use, in memory (no expiry: leases carry their own). */
@@ -109,6 +130,7 @@ function ownership(
   clock: { now: number },
   ports: readonly VenuePort[] = [strictPort],
   ttlMs = 1_000,
+  dead: ReadonlySet<string> = new Set(),
 ) {
   const health = new HealthRegistry();
   return {
@@ -124,6 +146,9 @@ function ownership(
       logger: createLogger({ service: 'execution', level: 'silent' }),
       health,
       drainTimeoutMs: 5_000,
+      // The process behind a holder is "provably dead" when the test says so.
+      judgeHolder: (h) =>
+        dead.has(h) ? { dead: true, reason: `${h} is not running` } : { dead: false, reason: 'running' },
     }),
   };
 }
@@ -208,5 +233,103 @@ describe('NonceKeyOwnership', () => {
     await other.tick();
     assert.deepEqual(other.owned, [nonceKeyName(strictPort)]);
     await other.stop();
+  });
+  /** Two replicas on one key, settled: [holder, other]. */
+  async function twoReplicas(store: StateStore, clock: { now: number }, dead: Set<string>) {
+    const a = ownership(store, 'a', clock, [strictPort], 1_000, dead);
+    const b = ownership(store, 'b', clock, [strictPort], 1_000, dead);
+    await a.owner.start();
+    await b.owner.start();
+    await a.owner.tick();
+    await b.owner.tick();
+    return a.owner.owned.length > 0 ? [a, b] : [b, a];
+  }
+
+  test('an owner proven dead is left out of the members: the survivor takes its key at its next round, before the lease lapses, and is told', async () => {
+    const store = memoryStore();
+    const clock = { now: 1_000 };
+    const dead = new Set<string>();
+    const [holder, survivor] = await twoReplicas(store, clock, dead);
+    assert.ok(holder && survivor);
+    const gained: string[] = [];
+    survivor.owner.onKeyGained((port) => gained.push(nonceKeyName(port)));
+    // Killed -9: renews nothing from now on; its process is gone.
+    dead.add(holder.owner.holder);
+    clock.now += 300;
+    assert.deepEqual(await survivor.owner.route(strictPort), { kind: 'owner', holder: holder.owner.holder });
+    store.resyncs.length = 0;
+    await survivor.owner.recheck();
+    assert.deepEqual(survivor.owner.owned, [nonceKeyName(strictPort)], 'taken 300 ms in, the TTL is 1 s');
+    assert.deepEqual(store.resyncs.length, 1, 'resynced from the venue before its first send');
+    assert.deepEqual(gained, [nonceKeyName(strictPort)]);
+    assert.deepEqual(survivor.owner.members, [survivor.owner.holder]);
+    assert.deepEqual(survivor.health.component(NONCE_KEYS_COMPONENT)?.detail, {
+      owns: [nonceKeyName(strictPort)],
+      members: [survivor.owner.holder],
+      deadMembers: [holder.owner.holder],
+      elsewhere: {},
+    });
+    await survivor.owner.stop();
+  });
+
+  test('an owner not proven dead (another host) keeps its key until its lease lapses; readiness says who holds it until when', async () => {
+    const store = memoryStore();
+    const clock = { now: 1_000 };
+    const [holder, survivor] = await twoReplicas(store, clock, new Set());
+    assert.ok(holder && survivor);
+    const lease = await survivor.owner.storedLease(strictPort);
+    assert.equal(lease?.holder, holder.owner.holder);
+    // Gone silent (a partition, or dead where nothing proves it): it renews nothing.
+    clock.now += 500;
+    await survivor.owner.recheck();
+    assert.deepEqual(survivor.owner.owned, [], 'no second sender while its lease may still be used');
+    assert.deepEqual(survivor.health.component(NONCE_KEYS_COMPONENT)?.detail, {
+      owns: [],
+      members: [holder.owner.holder, survivor.owner.holder].sort(),
+      elsewhere: {
+        [nonceKeyName(strictPort)]:
+          `${holder.owner.holder} until ${new Date(lease?.expiresAtMs ?? 0).toISOString()}`,
+      },
+    });
+    clock.now = (lease?.expiresAtMs ?? 0) + 1;
+    await survivor.owner.tick();
+    await survivor.owner.tick();
+    assert.deepEqual(survivor.owner.owned, [nonceKeyName(strictPort)], 'taken once the lease lapsed');
+    await survivor.owner.stop();
+    await holder.owner.stop();
+  });
+
+  test('calls failing together share one recheck: at most one round every 200 ms', async () => {
+    const store = memoryStore();
+    let renewals = 0;
+    const update = store.updateIdempotencyValue.bind(store);
+    store.updateIdempotencyValue = async (...args) => {
+      renewals += 1;
+      return update(...args);
+    };
+    const clock = { now: 1_000 };
+    const { owner } = ownership(store, 'a', clock);
+    await owner.start();
+    renewals = 0;
+    clock.now += 100;
+    await Promise.all(Array.from({ length: 5 }, () => owner.recheck()));
+    assert.equal(renewals, 0, 'within 200 ms of the last round: none');
+    clock.now += 150;
+    await Promise.all(Array.from({ length: 5 }, () => owner.recheck()));
+    assert.equal(renewals, 2, 'one round: the member slot and the key renewed once');
+    await owner.stop();
+  });
+
+  test('a replica is told once when it gains a key, not again while it keeps it', async () => {
+    const store = memoryStore();
+    const clock = { now: 1_000 };
+    const { owner } = ownership(store, 'a', clock);
+    const gained: string[] = [];
+    owner.onKeyGained((port) => gained.push(port.venue));
+    await owner.start();
+    await owner.tick();
+    await owner.tick();
+    assert.deepEqual(gained, ['lighter']);
+    await owner.stop();
   });
 });

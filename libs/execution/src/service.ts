@@ -72,6 +72,8 @@ export function buildExecutionService(deps: ExecutionServiceDeps): ExecutionServ
     health: deps.health,
   });
   const engine = new ExecutionEngine({ ...engineDeps, nonceKeys: ownership });
+  // The account settings only a key's owner sets follow the key to its next owner.
+  ownership.onKeyGained((port) => engine.nonceKeyGained(port));
   const { forward } = nonceLease;
   const addresses =
     forward === undefined ? undefined : new ReplicaAddresses(nonceLease.store, EXEC_ADDRESS_SCOPE);

@@ -123,6 +123,7 @@ export {
   deadlineEpochMs,
   forwardedMetadata,
   hasForwardedMarker,
+  PeerCallError,
   type PeerClientConstructor,
   PeerClients,
   type PeerClientsOptions,

@@ -3,6 +3,7 @@
  * per-account ownership's accounts, execution's strict-nonce keys): one client per live peer, the services' token and TLS,
  * a marker so a forwarded call travels at most one hop.
  */
+import type * as grpc from '@grpc/grpc-js';
 import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { bearerAuthInterceptor, GrpcStatusError } from './grpc.js';
 import type { Secret } from './secret.js';
@@ -53,9 +54,26 @@ export function hasForwardedMarker(metadata: Metadata | undefined, key: string):
   return (metadata?.get(key).length ?? 0) > 0;
 }
 
+/** Trailers our servers put on every domain error they answer (runtime grpc.ts `toGrpcStatus`). */
+const DOMAIN_ANSWER_TRAILERS = ['perpmesh-error-code', 'perpmesh-field'];
+
 /**
- * `method` called on a peer with `deadline`; a failure keeps the peer's own code and says
- * which replica answered (`from`, e.g. `market-data replica <holder>`).
+ * A forwarded call that failed. `peerAnswered`: the peer's own server answered with this
+ * status (a domain error); false when the status came from the transport (no connection,
+ * the connection dropped mid-call, a deadline) and the peer may be gone.
+ */
+export class PeerCallError extends GrpcStatusError {
+  readonly peerAnswered: boolean;
+  constructor(code: grpc.status, details: string, peerAnswered: boolean) {
+    super(code, details);
+    this.name = 'PeerCallError';
+    this.peerAnswered = peerAnswered;
+  }
+}
+
+/**
+ * `method` called on a peer with `deadline`; a failure (`PeerCallError`) keeps the peer's own
+ * code and says which replica answered (`from`, e.g. `market-data replica <holder>`).
  */
 export function callPeer<Req, Res>(
   method: PeerUnary<Req, Res>,
@@ -67,7 +85,10 @@ export function callPeer<Req, Res>(
   return new Promise<Res>((resolve, reject) => {
     method(request, metadata, { deadline }, (err, res) => {
       if (!err) resolve(res);
-      else reject(new GrpcStatusError(err.code, `${err.details} (from ${from})`));
+      else {
+        const answered = DOMAIN_ANSWER_TRAILERS.some((key) => (err.metadata?.get(key).length ?? 0) > 0);
+        reject(new PeerCallError(err.code, `${err.details} (from ${from})`, answered));
+      }
     });
   });
 }

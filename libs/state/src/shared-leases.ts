@@ -14,7 +14,8 @@
  *   members' next round sees one member less, and the survivors take its keys.
  */
 import { type EpochMs, ValidationError } from '@perpmesh/core';
-import { Lease } from './lease.js';
+import { Lease, type LeaseHolder } from './lease.js';
+import type { HolderVerdict } from './process-identity.js';
 import type { StateStore } from './statestore.js';
 
 const FNV_OFFSET_BASIS = 0x811c9dc5;
@@ -75,6 +76,8 @@ export interface SharedLeaseRound {
   readonly moved: readonly KeyMove[];
   /** The live members this round saw (this replica included when it holds a slot). */
   readonly members: readonly string[];
+  /** Holders of unexpired member slots left out as provably dead (`judgeMember`), with why. */
+  readonly deadMembers: readonly { readonly holder: string; readonly reason: string }[];
 }
 
 export interface SharedLeasesOptions {
@@ -98,6 +101,13 @@ export interface SharedLeasesOptions {
    * strict-nonce keys). Not called on `releaseAll` nor when a lease is lost.
    */
   readonly beforeRelease?: (key: string) => Promise<void>;
+  /**
+   * Whether the holder of an unexpired member slot is provably dead (`leaseHolderProvablyDead`):
+   * such a member is not counted, so its keys go to the live members in this very round
+   * instead of after its slot lapses (a key's own lease is then taken from the dead holder
+   * by the same proof, see Lease `judgeHolder`). Default: no member is judged (wait for the TTL).
+   */
+  readonly judgeMember?: (holder: string) => HolderVerdict;
 }
 
 export class SharedLeases {
@@ -124,6 +134,8 @@ export class SharedLeases {
         holder: options.holder,
         ttlMs: options.ttlMs,
         nowMs: options.nowMs,
+        // The same proof takes a dead member's key leases (default: Lease's own judge).
+        ...(options.judgeMember ? { judgeHolder: options.judgeMember } : {}),
       });
     this.#slots = Array.from({ length: options.maxReplicas }, (_, i) =>
       lease(options.memberScope, String(i)),
@@ -147,8 +159,13 @@ export class SharedLeases {
 
   /** Who holds a key's lease now (unexpired), read from the store: where a query for it goes. */
   async currentOwner(key: string): Promise<string | undefined> {
+    return (await this.currentLease(key))?.holder;
+  }
+
+  /** A key's unexpired lease (holder and expiry) as stored now; undefined when free or lapsed. */
+  async currentLease(key: string): Promise<LeaseHolder | undefined> {
     const current = await this.#leases.get(key)?.current();
-    return current && current.expiresAtMs > this.#o.nowMs() ? current.holder : undefined;
+    return current && current.expiresAtMs > this.#o.nowMs() ? current : undefined;
   }
 
   /** Who should serve a key, by the last round's members (for "ask that replica" answers). */
@@ -161,10 +178,18 @@ export class SharedLeases {
     await this.#keepSlot();
     const now = this.#o.nowMs();
     const members: string[] = [];
+    const deadMembers: { holder: string; reason: string }[] = [];
     for (const slot of this.#slots) {
       const current = await slot.current();
-      if (current && current.expiresAtMs > now && !members.includes(current.holder))
-        members.push(current.holder);
+      if (!current || current.expiresAtMs <= now || members.includes(current.holder)) continue;
+      if (current.holder !== this.#o.holder && this.#o.judgeMember) {
+        const verdict = this.#o.judgeMember(current.holder);
+        if (verdict.dead) {
+          deadMembers.push({ holder: current.holder, reason: verdict.reason });
+          continue;
+        }
+      }
+      members.push(current.holder);
     }
     this.#members = members.sort();
     const member = this.#slot?.held === true;
@@ -190,7 +215,7 @@ export class SharedLeases {
     }
     const changed = owned.join(',') !== this.#owned.join(',');
     this.#owned = owned;
-    return { owned, changed, moved, members: this.#members };
+    return { owned, changed, moved, members: this.#members, deadMembers };
   }
 
   /** Clean stop: every lease given up, so the others take the keys at once. */
