@@ -105,6 +105,12 @@ export {
   placeOrderCommandFromProto,
 } from './validation.js';
 export {
+  type BatchingPort,
+  EXEC_VENUE_BATCHING_ENV,
+  MAX_NOT_SENT_RESENDS,
+  VenueOrderBatcher,
+} from './venue-batcher.js';
+export {
   type AccountSetting,
   accountSettingsFor,
   type DeadManSwitchSettings,
