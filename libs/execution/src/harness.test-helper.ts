@@ -86,6 +86,8 @@ export class SpyVenue implements VenuePort {
    * tested in nonce-sender.unit and against the Lighter emulator).
    */
   readonly createOrders?: (requests: readonly PlaceOrderRequest[]) => Promise<BatchOrderOutcome[]>;
+  /** Awaited with each batch before it goes to the venue (a test looks at the log then). */
+  beforeBatch: ((requests: readonly PlaceOrderRequest[]) => Promise<void>) | undefined = undefined;
 
   constructor(inner: VenuePort) {
     this.inner = inner;
@@ -94,6 +96,7 @@ export class SpyVenue implements VenuePort {
       this.createOrders = async (requests) => {
         this.calls.push('createOrders');
         this.created.push(...requests);
+        await this.beforeBatch?.(requests);
         if (this.createOrderMode === 'lost')
           throw new VenueUnknownOutcomeError(this.venue, 'request timed out');
         if (this.linkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.linkDelayMs));

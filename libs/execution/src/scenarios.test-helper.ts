@@ -168,7 +168,17 @@ export function describeExecutionScenarios(kind: TestBackendKind): void {
             }
           : limitRequest('paper', id, 'buy', bid.minus(450), '0.01'),
       );
-      const results = await Promise.all(requests.map((r) => place(r)));
+      // Each order of a batch has its SUBMITTED stored before the batch goes to the venue.
+      const notWrittenAhead: string[] = [];
+      spy.beforeBatch = async (batch) => {
+        const stored = await execEvents(backend.log, backend.stream('EXEC'));
+        for (const r of batch)
+          if (!timeline(stored, r.clientOrderId).includes('SUBMITTED')) notWrittenAhead.push(r.clientOrderId);
+      };
+      const results = await Promise.all(requests.map((r) => place(r))).finally(() => {
+        spy.beforeBatch = undefined;
+      });
+      assert.deepEqual(notWrittenAhead, [], 'sent in a batch before its SUBMITTED was stored');
       const batchCalls = spy.calls.slice(callsBefore).filter((c) => c === 'createOrders').length;
       assert.ok(
         batchCalls >= 1,
