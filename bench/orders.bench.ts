@@ -21,9 +21,11 @@
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
  *   ORDERS_BENCH_AB_ROUNDS=0 ... (skip the off/on rows of a switch, default 1 round)
- *   ORDERS_BENCH_AB=publish-acks|publish-batching|redis-pipelining (which switch the off/on
- *     rows test, default publish-acks: nats.js js.publish (off) or the shared ack subscription
- *     (on, libs/bus publish-acks.ts) for execution's publishes)
+ *   ORDERS_BENCH_AB=publish-acks|venue-batching|publish-batching|redis-pipelining (which switch
+ *     the off/on rows test, default publish-acks: nats.js js.publish (off) or the shared ack
+ *     subscription (on, libs/bus publish-acks.ts) for execution's publishes; venue-batching:
+ *     concurrent orders to the paper venue one createOrder each (off) or one createOrders per
+ *     turn (on, libs/execution venue-batcher.ts))
  *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
  *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
  *
@@ -48,7 +50,7 @@ import {
   type PlaceOrderRequest,
 } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
-import { EXEC_PUBLISH_BATCHING_ENV } from '@perpmesh/execution';
+import { EXEC_PUBLISH_BATCHING_ENV, EXEC_VENUE_BATCHING_ENV } from '@perpmesh/execution';
 import { REDIS_AUTO_PIPELINING_ENV } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import { Redis } from 'ioredis';
@@ -63,7 +65,7 @@ import {
   placeOrder,
 } from '../tests/e2e/harness.js';
 import { healthCheck } from './grpc-health.js';
-import { cpuMs } from './proc-stats.js';
+import { cpuMs, ioSyscalls } from './proc-stats.js';
 
 process.env.NATS_URL ??= 'nats://127.0.0.1:4222';
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
@@ -75,6 +77,7 @@ const WINDOWS = [16, 64] as const;
 const AB_ROUNDS = Number(process.env.ORDERS_BENCH_AB_ROUNDS ?? 1);
 /** The switches the before/after can test: each an env var execution reads at start, its before and after value. */
 const AB_SWITCHES = {
+  'venue-batching': { env: EXEC_VENUE_BATCHING_ENV, off: 'off', on: 'on' },
   'publish-batching': { env: EXEC_PUBLISH_BATCHING_ENV, off: 'off', on: 'on' },
   'redis-pipelining': { env: REDIS_AUTO_PIPELINING_ENV, off: 'off', on: 'on' },
   'publish-acks': { env: NATS_PUBLISH_ACKS_ENV, off: 'nats-js', on: 'shared' },
@@ -83,6 +86,8 @@ const AB_SWITCH = (process.env.ORDERS_BENCH_AB ?? 'publish-acks') as keyof typeo
 if (!(AB_SWITCH in AB_SWITCHES)) {
   throw new Error(`ORDERS_BENCH_AB must be one of ${Object.keys(AB_SWITCHES).join(', ')}, got ${AB_SWITCH}`);
 }
+const PUBLISH_BATCH_METRIC = 'perpmesh_exec_publish_batch_events';
+const VENUE_BATCH_METRIC = 'perpmesh_exec_venue_batch_orders';
 /** Rounds of one execution process vs two behind a round-robin client. */
 const REPLICA_ROUNDS = Number(process.env.ORDERS_BENCH_REPLICA_ROUNDS ?? 1);
 /** The harness's paper venue that demands an increasing nonce per API key. */
@@ -199,15 +204,22 @@ async function stageMeans(httpUrl: string, since?: StageSnapshot): Promise<strin
 }
 
 /** Exec events and calls to the log so far (perpmesh_exec_publish_batch_events; 0 when not batching). */
-async function publishBatches(httpUrl: string): Promise<{ events: number; calls: number }> {
+/** A batch histogram of execution's /metrics: items (events, orders) and calls so far. */
+async function batchCounts(httpUrl: string, histogram: string): Promise<{ items: number; calls: number }> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
   const read = (suffix: string): number =>
-    Number(
-      new RegExp(`^perpmesh_exec_publish_batch_events_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(
-        text,
-      )?.[1] ?? 0,
-    );
-  return { events: read('sum'), calls: read('count') };
+    Number(new RegExp(`^${histogram}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { items: read('sum'), calls: read('count') };
+}
+
+/** Items per call between two readings of a batch histogram, as a row's suffix. */
+function perCall(
+  before: { items: number; calls: number },
+  after: { items: number; calls: number },
+  what: string,
+): string {
+  const calls = after.calls - before.calls;
+  return calls > 0 ? `, ${((after.items - before.items) / calls).toFixed(2)} ${what}` : '';
 }
 
 /** What the bench is doing, for the failure message. */
@@ -410,17 +422,18 @@ async function main(): Promise<void> {
       window: number,
       client: ExecutionClient,
       pids: ReadonlyArray<number | undefined>,
-    ): Promise<{ ordersPerS: number; cpuPerOrder: string[] }> => {
+    ): Promise<{ ordersPerS: number; cpuPerOrder: string[]; writesPerOrder: string[] }> => {
       const total = Math.max(N, window * 8);
       const before = pids.map(cpuMs);
+      const ioBefore = pids.map(ioSyscalls);
       const ordersPerS = await perSecond(window, total, () => roundTrip('paper', client));
       const after = pids.map(cpuMs);
-      const cpuPerOrder = pids.map((_, i) => {
-        const b = before[i];
-        const a = after[i];
-        return b === undefined || a === undefined ? '?' : ((a - b) / total).toFixed(2);
-      });
-      return { ordersPerS, cpuPerOrder };
+      const ioAfter = pids.map(ioSyscalls);
+      const perOrder = (b: number | undefined, a: number | undefined): string =>
+        b === undefined || a === undefined ? '?' : ((a - b) / total).toFixed(2);
+      const cpuPerOrder = pids.map((_, i) => perOrder(before[i], after[i]));
+      const writesPerOrder = pids.map((_, i) => perOrder(ioBefore[i]?.writes, ioAfter[i]?.writes));
+      return { ordersPerS, cpuPerOrder, writesPerOrder };
     };
     // Before/after of one switch in this run (ORDERS_BENCH_AB): execution restarted with it
     // off, then on (alternating, so drift on a shared machine hits both), same in-flight orders.
@@ -428,6 +441,9 @@ async function main(): Promise<void> {
     for (let round = 1; round <= AB_ROUNDS; round++) {
       for (const setting of ['off', 'on'] as const) {
         phase = `${AB_SWITCH} ${setting}, round ${round}`;
+        // The previous rows' ~800 resting orders canceled first: a restart then reconciles an
+        // empty book (under load, reconciling them made the restart miss its readiness bound).
+        await freeMargin();
         await stack.execution.stop();
         const { env, [setting]: value } = AB_SWITCHES[AB_SWITCH];
         const label = `${setting} (${value})`;
@@ -444,14 +460,25 @@ async function main(): Promise<void> {
           await stageMeans(stack.execution.httpUrl, loneSince),
         );
         for (const window of WINDOWS) {
-          const batchesBefore = await publishBatches(stack.execution.httpUrl);
-          const { ordersPerS, cpuPerOrder } = await timedOrders(window, exec, [stack.execution.pid]);
-          const batchesAfter = await publishBatches(stack.execution.httpUrl);
-          const events = batchesAfter.events - batchesBefore.events;
-          const calls = batchesAfter.calls - batchesBefore.calls;
-          const perCall = calls > 0 ? `, ${(events / calls).toFixed(2)} events per log call` : '';
+          const url = stack.execution.httpUrl;
+          const publishesBefore = await batchCounts(url, PUBLISH_BATCH_METRIC);
+          const venueCallsBefore = await batchCounts(url, VENUE_BATCH_METRIC);
+          const { ordersPerS, cpuPerOrder, writesPerOrder } = await timedOrders(window, exec, [
+            stack.execution.pid,
+            stack.paperVenue.pid,
+          ]);
+          const events = perCall(
+            publishesBefore,
+            await batchCounts(url, PUBLISH_BATCH_METRIC),
+            'events per log call',
+          );
+          const orders = perCall(
+            venueCallsBefore,
+            await batchCounts(url, VENUE_BATCH_METRIC),
+            'orders per venue call',
+          );
           abRows.push(
-            `  round ${round}, ${AB_SWITCH} ${label}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, execution CPU ${cpuPerOrder[0]} ms per order${perCall}`,
+            `  round ${round}, ${AB_SWITCH} ${label}, ${window} in flight: ${ordersPerS.toFixed(0)} orders/s, CPU ms per order: execution ${cpuPerOrder[0]}, paper-venue ${cpuPerOrder[1]}; write syscalls per order: execution ${writesPerOrder[0]}, paper-venue ${writesPerOrder[1]}${events}${orders}`,
           );
         }
       }
@@ -464,14 +491,14 @@ async function main(): Promise<void> {
       const healthPerS = await perSecond(window, total * 4, () => healthCheck(health));
       const floorPerS = await perSecond(window, total, rawFloor);
       const venueCreatePerS = await perSecond(window, total, venueCreate);
-      const { ordersPerS, cpuPerOrder } = await timedOrders(window, exec, [
+      const { ordersPerS, cpuPerOrder, writesPerOrder } = await timedOrders(window, exec, [
         stack.execution.pid,
         stack.paperVenue.pid,
       ]);
       // The same orders to a strict-nonce venue (one nonce sequence for the key): pipelined or not.
       const nonceOrdersPerS = await perSecond(window, total, () => roundTrip(NONCE_VENUE));
       inFlight.push(
-        `${window} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)}); venue createOrder raw ${venueCreatePerS.toFixed(0)}/s; CPU ms per order: execution ${cpuPerOrder[0]}, paper-venue ${cpuPerOrder[1]}`,
+        `${window} in flight: ${ordersPerS.toFixed(0)} orders/s to ACCEPTED vs ${healthPerS.toFixed(0)} Health checks/s (ratio ${(ordersPerS / healthPerS).toFixed(3)}); raw floor ${floorPerS.toFixed(0)}/s (orders / floor ${(ordersPerS / floorPerS).toFixed(2)}); venue createOrder raw ${venueCreatePerS.toFixed(0)}/s; CPU ms per order: execution ${cpuPerOrder[0]}, paper-venue ${cpuPerOrder[1]}; write syscalls per order: execution ${writesPerOrder[0]}, paper-venue ${writesPerOrder[1]}`,
         `${window} in flight to the strict-nonce venue ${NONCE_VENUE} (one API key): ${nonceOrdersPerS.toFixed(0)} orders/s to ACCEPTED (${(nonceOrdersPerS / ordersPerS).toFixed(2)}x the venue without nonces)`,
       );
     }

@@ -30,6 +30,24 @@ export function cpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * Read and write system calls a process (all its threads) has made so far (`syscr` / `syscw`
+ * of /proc/<pid>/io; socket writes and writevs count as writes).
+ */
+export function ioSyscalls(pid: number | undefined): { reads: number; writes: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const reads = /^syscr: (\d+)$/m.exec(io)?.[1];
+    const writes = /^syscw: (\d+)$/m.exec(io)?.[1];
+    return reads === undefined || writes === undefined
+      ? undefined
+      : { reads: Number(reads), writes: Number(writes) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The 1, 5 and 15 minute load averages, as printed beside every bench's numbers. */
 export function loadAverage(): string {
   return loadavg()

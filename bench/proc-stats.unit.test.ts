@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { cpuMs, quantile, rssBytes, slope } from './proc-stats.js';
+import { cpuMs, ioSyscalls, quantile, rssBytes, slope } from './proc-stats.js';
 
 describe('bench proc stats', () => {
   test('slope is the least-squares gradient', () => {
@@ -47,5 +48,19 @@ describe('bench proc stats', () => {
     assert.ok((rssBytes(process.pid) ?? 0) > 1_000_000);
     assert.ok((cpuMs(process.pid) ?? -1) >= 0);
     assert.equal(rssBytes(2 ** 22 + 12345), undefined);
+  });
+
+  test("this process's write system calls count up with a write", {
+    skip: process.platform !== 'linux',
+  }, () => {
+    const before = ioSyscalls(process.pid);
+    assert.ok(before !== undefined && before.reads >= 0);
+    const devNull = openSync('/dev/null', 'w');
+    writeSync(devNull, 'x');
+    closeSync(devNull);
+    const after = ioSyscalls(process.pid);
+    assert.ok(after !== undefined && after.writes >= before.writes + 1, JSON.stringify({ before, after }));
+    assert.equal(ioSyscalls(2 ** 22 + 12345), undefined);
+    assert.equal(ioSyscalls(undefined), undefined);
   });
 });

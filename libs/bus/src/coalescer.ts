@@ -10,6 +10,7 @@
  */
 import { PublishBatchError } from './errors.js';
 import type { EventLog, OutgoingMessage, PublishAck } from './eventlog.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 /** Default bound of one batch: a larger turn is split (the rest goes in the next batch). */
 export const DEFAULT_COALESCE_MAX_BATCH = 256;
@@ -22,10 +23,8 @@ interface Waiting {
 
 export class PublishCoalescer {
   readonly #log: Pick<EventLog, 'publish' | 'publishBatch'>;
-  readonly #maxBatch: number;
   readonly #onFlush: ((messages: number) => void) | undefined;
-  #waiting: Waiting[] = [];
-  #scheduled = false;
+  readonly #turns: TurnBatcher<Waiting>;
 
   constructor(
     log: Pick<EventLog, 'publish' | 'publishBatch'>,
@@ -35,38 +34,17 @@ export class PublishCoalescer {
       onFlush?: (messages: number) => void;
     } = {},
   ) {
-    const maxBatch = options.maxBatch ?? DEFAULT_COALESCE_MAX_BATCH;
-    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
-      throw new RangeError(`maxBatch must be a whole number >= 1, got ${maxBatch}`);
-    }
     this.#log = log;
-    this.#maxBatch = maxBatch;
     this.#onFlush = options.onFlush;
+    this.#turns = new TurnBatcher(options.maxBatch ?? DEFAULT_COALESCE_MAX_BATCH, (batch) => {
+      this.#onFlush?.(batch.length);
+      void this.#send(batch);
+    });
   }
 
   /** Resolves with this message's ack once stored; rejects with this message's failure. */
   publish(msg: OutgoingMessage): Promise<PublishAck> {
-    return new Promise<PublishAck>((resolve, reject) => {
-      this.#waiting.push({ msg, resolve, reject });
-      if (this.#waiting.length >= this.#maxBatch) this.#flush();
-      else if (!this.#scheduled) {
-        this.#scheduled = true;
-        // After the current I/O callbacks: every reply parsed from one socket read (and the
-        // continuations it resumes) has published by then.
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#flush();
-        });
-      }
-    });
-  }
-
-  #flush(): void {
-    const batch = this.#waiting;
-    if (batch.length === 0) return;
-    this.#waiting = [];
-    this.#onFlush?.(batch.length);
-    void this.#send(batch);
+    return new Promise<PublishAck>((resolve, reject) => this.#turns.add({ msg, resolve, reject }));
   }
 
   /** Never throws: whatever the log does (also a synchronous throw) settles the callers. */

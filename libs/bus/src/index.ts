@@ -86,3 +86,4 @@ export {
 } from './resuming-tail.js';
 export { DEFAULT_PUBLISH_RETRY, type PublishRetryPolicy, retrySpanMs } from './retry.js';
 export { subjectMatches, subjectsOverlap } from './subjects.js';
+export { TurnBatcher } from './turn-batcher.js';

@@ -337,6 +337,7 @@ export class ExecutionEngine {
         );
       },
       onStage: (stage, seconds) => this.#metrics.orderStage.observe({ stage }, seconds),
+      onVenueBatch: (orders) => this.#metrics.venueBatch.observe(orders),
     });
     this.#foldTarget = {
       orders: this.#orders,

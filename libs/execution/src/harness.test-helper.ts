@@ -10,6 +10,7 @@ import { type Decimal, dec, type EpochMs, type InstrumentId } from '@perpmesh/co
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
 import type { TestBackend } from '@perpmesh/testing';
 import {
+  type BatchOrderOutcome,
   type BookSnapshot,
   type CancelOptions,
   type FundingInfo,
@@ -77,9 +78,34 @@ export class SpyVenue implements VenuePort {
    */
   linkDelayMs = 0;
   readonly fetchNextNonce?: () => Promise<bigint>;
+  /**
+   * The venue's batch call, recorded like createOrder (each order in `created`) and failing
+   * as `createOrderMode` says, for a venue WITHOUT nonces: execution's placements to `paper`
+   * go out in batches (venue-batcher.ts) in every test here. A nonce venue's spy has none:
+   * its orders keep one call each, which the nonce-ownership tests count (nonce batching is
+   * tested in nonce-sender.unit and against the Lighter emulator).
+   */
+  readonly createOrders?: (requests: readonly PlaceOrderRequest[]) => Promise<BatchOrderOutcome[]>;
+  /** Awaited with each batch before it goes to the venue (a test looks at the log then). */
+  beforeBatch: ((requests: readonly PlaceOrderRequest[]) => Promise<void>) | undefined = undefined;
 
   constructor(inner: VenuePort) {
     this.inner = inner;
+    const createOrders = inner.createOrders;
+    if (createOrders && !inner.capabilities.nonces) {
+      this.createOrders = async (requests) => {
+        this.calls.push('createOrders');
+        this.created.push(...requests);
+        await this.beforeBatch?.(requests);
+        if (this.createOrderMode === 'lost')
+          throw new VenueUnknownOutcomeError(this.venue, 'request timed out');
+        if (this.linkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.linkDelayMs));
+        const outcomes = await createOrders.call(inner, requests);
+        if (this.createOrderMode === 'timeout')
+          throw new VenueUnknownOutcomeError(this.venue, 'answer timed out');
+        return outcomes;
+      };
+    }
     if (inner.fetchNextNonce) {
       this.fetchNextNonce = () => {
         this.calls.push('fetchNextNonce');

@@ -104,6 +104,7 @@ export {
   type PlaceOrderCommand,
   placeOrderCommandFromProto,
 } from './validation.js';
+export { type BatchingPort, EXEC_VENUE_BATCHING_ENV, VenueOrderBatcher } from './venue-batcher.js';
 export {
   type AccountSetting,
   accountSettingsFor,

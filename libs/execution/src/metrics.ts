@@ -47,6 +47,12 @@ export function executionMetrics(metrics: ServiceMetrics) {
       [],
       [1, 2, 4, 8, 16, 32, 64, 128, 256],
     ),
+    venueBatch: metrics.histogram(
+      'perpmesh_exec_venue_batch_orders',
+      'Orders per venue call when concurrent orders to a venue without nonces are batched',
+      [],
+      [1, 2, 4, 8, 16, 32, 64],
+    ),
     publishFailures: metrics.counter(
       'perpmesh_exec_publish_failures_total',
       'Exec events the event log did not store (retried with the same id)',

@@ -21,6 +21,9 @@
  * nonce; this is not a refusal of its own and takes none of its stale-nonce retries). A batch's
  * first order is always decided, so a passed-over order moves forward each time.
  *
+ * On a venue WITHOUT nonces, orders handed over in the same turn of the event loop go out in
+ * one batch call where the port has one (venue-batcher.ts); other signed actions go alone.
+ *
  * Replicas sharing an API key can still overtake each other between allocation and
  * arrival: the venue then refuses the late one's nonce as stale, which means that order
  * was NOT placed, so it is resent with a fresh nonce after resyncing the counter from the
@@ -37,6 +40,12 @@ import {
   type VenuePort,
   VenueRejectedError,
 } from '@perpmesh/venues';
+import {
+  EXEC_VENUE_BATCHING_ENV,
+  MAX_NOT_SENT_RESENDS,
+  orderOfOutcome,
+  VenueOrderBatcher,
+} from './venue-batcher.js';
 
 /** A venue refusal because our nonce was not above its last one: nothing was placed. */
 export function isStaleNonceRejection(err: unknown): boolean {
@@ -89,17 +98,18 @@ export interface NonceSenderDeps {
   readonly onStaleNonce?: (port: NonceSigningPort, attempt: number, err: unknown) => void;
   /** Told how long a stage took, in seconds: nonce (queue wait + allocation) and an order's venue call. */
   readonly onStage?: (stage: 'nonce' | 'venue_call', seconds: number) => void;
+  /**
+   * Orders to a venue without nonces handed over in the same turn of the event loop go out in
+   * ONE batch call where the port has one (venue-batcher.ts). Default on; `false`, or
+   * `PERPMESH_EXEC_VENUE_BATCHING=off`, sends each with its own `createOrder`.
+   */
+  readonly batchVenueOrders?: boolean;
+  /** Told how many orders each venue call carried, when batching orders to a venue without nonces (a metric). */
+  readonly onVenueBatch?: (orders: number) => void;
 }
 
 /** Most requests one allocation serves (a bound on the block, and on how far a time-based nonce runs ahead). */
 export const MAX_NONCE_BATCH = 64;
-
-/**
- * How many times one order may be passed over (`VenueNotSentError`) before that is its answer:
- * each batch decides its first order, so an order is passed over at most once per place ahead
- * of it in a batch; the bound only guards against a venue that breaks that rule.
- */
-const MAX_NOT_SENT_RESENDS = MAX_NONCE_BATCH;
 
 /** An order waiting for its nonce: it may share a batch call with the orders next to it. */
 interface QueuedOrder {
@@ -135,9 +145,15 @@ export class NonceSender {
   readonly #deps: NonceSenderDeps;
   /** Per nonce key: the requests waiting for their nonce. */
   readonly #queues = new Map<string, NonceQueue>();
+  /** Orders to venues without nonces, batched per turn; absent when batching is off. */
+  readonly #venueBatches: VenueOrderBatcher | undefined;
 
   constructor(deps: NonceSenderDeps) {
     this.#deps = deps;
+    const batch = deps.batchVenueOrders ?? process.env[EXEC_VENUE_BATCHING_ENV] !== 'off';
+    this.#venueBatches = batch
+      ? new VenueOrderBatcher(deps.onVenueBatch ? { onBatch: deps.onVenueBatch } : {})
+      : undefined;
   }
 
   /**
@@ -145,10 +161,12 @@ export class NonceSender {
    * threw, or `NotSentError` when no nonce could be had (nothing was sent).
    */
   send(port: SendingPort, request: PortPlaceOrderRequest): Promise<VenueOrder> {
+    const batches = this.#venueBatches;
     const action = async (nonce: bigint | undefined) => {
       const started = performance.now();
       try {
-        return await port.createOrder(nonce === undefined ? request : { ...request, nonce });
+        if (nonce !== undefined) return await port.createOrder({ ...request, nonce });
+        return await (batches ? batches.send(port, request) : port.createOrder(request));
       } finally {
         this.#deps.onStage?.('venue_call', (performance.now() - started) / 1000);
       }
@@ -303,17 +321,7 @@ export class NonceSender {
       for (const _ of run) this.#deps.onStage?.('venue_call', seconds);
     });
     for (const [n, waiter] of run.entries()) {
-      waiter.handOver(
-        answered.then((outcomes) => {
-          const outcome = outcomes[n];
-          if (outcome === undefined)
-            throw new Error(
-              `${port.venue}: the batch call answered ${outcomes.length} outcomes for ${run.length} orders`,
-            );
-          if (outcome.ok) return outcome.order;
-          throw outcome.error;
-        }),
-      );
+      waiter.handOver(answered.then((outcomes) => orderOfOutcome(port.venue, outcomes, n, run.length)));
     }
     return answered.catch(() => undefined);
   }

@@ -151,6 +151,64 @@ export function describeExecutionScenarios(kind: TestBackendKind): void {
       });
     });
 
+    test('concurrent orders to a venue without nonces share batch calls: each written ahead and placed once; a refusal fails only its order', async () => {
+      const spy = ex.spy('paper');
+      const { bid, ask } = await ex.top('paper');
+      const callsBefore = spy.calls.length;
+      const createdBefore = spy.created.length;
+      const ids = Array.from({ length: 12 }, () => cid('batch'));
+      // The fourth would take liquidity as post-only: the venue refuses it and does not look
+      // at the ones after it in its batch, which go again in the next batch.
+      const crossing = ids[3] as string;
+      const requests = ids.map((id) =>
+        id === crossing
+          ? {
+              ...limitRequest('paper', id, 'buy', ask.plus(10), '0.01'),
+              timeInForce: TimeInForce.TIME_IN_FORCE_POST_ONLY,
+            }
+          : limitRequest('paper', id, 'buy', bid.minus(450), '0.01'),
+      );
+      // Each order of a batch has its SUBMITTED stored before the batch goes to the venue.
+      const notWrittenAhead: string[] = [];
+      spy.beforeBatch = async (batch) => {
+        const stored = await execEvents(backend.log, backend.stream('EXEC'));
+        for (const r of batch)
+          if (!timeline(stored, r.clientOrderId).includes('SUBMITTED')) notWrittenAhead.push(r.clientOrderId);
+      };
+      const results = await Promise.all(requests.map((r) => place(r))).finally(() => {
+        spy.beforeBatch = undefined;
+      });
+      assert.deepEqual(notWrittenAhead, [], 'sent in a batch before its SUBMITTED was stored');
+      const batchCalls = spy.calls.slice(callsBefore).filter((c) => c === 'createOrders').length;
+      assert.ok(
+        batchCalls >= 1,
+        `orders went out in batch calls: ${spy.calls.slice(callsBefore).join(', ')}`,
+      );
+      for (const [n, r] of results.entries()) {
+        assert.equal(r.replayed, false);
+        assert.equal(r.order.state.status, ids[n] === crossing ? 'rejected' : 'accepted', ids[n]);
+      }
+      const open = await spy.inner.fetchOpenOrders(BTC);
+      for (const id of ids) {
+        assert.equal(
+          open.filter((o) => o.clientOrderId === id).length,
+          id === crossing ? 0 : 1,
+          `${id} at the venue`,
+        );
+      }
+      // Each order reached the venue once, except those a refusal passed over (sent again: nothing was done the first time).
+      const sent = spy.created.slice(createdBefore).map((r) => r.clientOrderId);
+      assert.deepEqual(new Set(sent), new Set(ids));
+      await svc.service.engine.settled();
+      const events = await execEvents(backend.log, backend.stream('EXEC'));
+      for (const id of ids)
+        assert.deepEqual(
+          timeline(events, id),
+          id === crossing ? ['SUBMITTED', 'REJECTED'] : ['SUBMITTED', 'ACCEPTED'],
+          id,
+        );
+    });
+
     test('bad requests name the field and reach no venue', async () => {
       const spy = ex.spy('paper');
       const before = spy.created.length;
