@@ -417,12 +417,15 @@ export class StrategyRunner {
     const resumeAfter = (stream: string) => ({ startSeq: (this.#stepper.applied[stream] ?? 0) + 1 });
     const tail = (filter: string, from: TailOptions['from'], stream: string | undefined) =>
       startStep(`opening the tail on ${filter}`, () => d.log.tail(filter, { from }, onMsg(stream)));
+    const booksReadBack: StoredMessage[] = [];
     this.#tails.push(
       await tail(`${root}exec.>`, resumeAfter(d.streams.exec), d.streams.exec),
       await tail(`${root}acct.>`, resumeAfter(d.streams.acct), d.streams.acct),
       await tail(
         d.subjects.filter('mdBook'),
-        await this.#latestOnMd(d.subjects.filter('mdBook'), BOOK_LOOKBACK_MS, onMsg(undefined, true)),
+        await this.#latestOnMd(d.subjects.filter('mdBook'), BOOK_LOOKBACK_MS, async (msg) => {
+          booksReadBack.push(msg);
+        }),
         undefined,
       ),
       await tail(
@@ -451,6 +454,11 @@ export class StrategyRunner {
       { strategyId: this.id, kind: d.spec.config.kind, mode: this.dryRun ? 'DRY-RUN' : 'live' },
       this.dryRun ? 'DRY-RUN strategy running: orders are recorded, never sent' : 'strategy running',
     );
+    // The books read back go in once running (queued behind anything the tails delivered;
+    // an older book than the one held is ignored): an order they lead to (a grid's first
+    // lines) is then one a stop cancels, which a stop during the start would not.
+    const applyBook = onMsg(undefined, true);
+    for (const msg of booksReadBack) void applyBook(msg).catch((err: unknown) => this.#fail(err as Error));
   }
 
   /** Not saved = not decided, a tail gone: stop, give the lease up, start again at the next attempt. */

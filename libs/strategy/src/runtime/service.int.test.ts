@@ -134,6 +134,12 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
     const runner = service.runners()[0]!;
     const markets = [`${A}|${BTC}`, `${B}|${BTC}`].sort();
     assert.deepEqual(Object.keys(runner.world.funding).sort(), markets);
+    // The books read back are applied once the instance runs.
+    await eventually(
+      'the books read back',
+      () => (Object.keys(runner.world.books).length === markets.length ? true : undefined),
+      5_000,
+    );
     assert.deepEqual(Object.keys(runner.world.books).sort(), markets);
     // A book read back counts as received when it was stored, not at the start.
     for (const key of markets) assert.ok(runner.world.books[key]!.receivedAtMs < stack.hub.nowMs);
