@@ -22,6 +22,8 @@ export interface PerpmeshProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** More `--set key=value` overrides, applied after the test defaults (a later one wins). */
   readonly settings?: readonly string[];
+  /** Node arguments that run the `perpmesh` command. Default: its TypeScript source through tsx. */
+  readonly cli?: readonly string[];
 }
 
 export interface PerpmeshProcess {
@@ -51,22 +53,17 @@ export async function startPerpmeshProcess(options: PerpmeshProcessOptions): Pro
     ]),
     ...(options.settings ?? []),
   ];
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=@perpmesh/source',
-      join(ROOT, 'libs/cli/src/bin.ts'),
-      'start',
-      ...settings.flatMap((kv) => ['--set', kv]),
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PERPMESH_CONFIG: '', ...options.env },
-    },
-  );
+  const cli = options.cli ?? [
+    '--import',
+    'tsx',
+    '--conditions=@perpmesh/source',
+    join(ROOT, 'libs/cli/src/bin.ts'),
+  ];
+  const child = spawn(process.execPath, [...cli, 'start', ...settings.flatMap((kv) => ['--set', kv])], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PERPMESH_CONFIG: '', ...options.env },
+  });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
