@@ -80,6 +80,7 @@ export async function writeStartBundle(outDir, root = ROOT) {
       outExtension: { '.js': '.mjs' },
       chunkNames: 'chunk-[hash]',
       sourcemap: 'linked',
+      sourcesContent: false,
       external: EXTERNAL,
       logLevel: 'error',
       // Bundled CommonJS calls require() for node's built-ins.

@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   buildIfChanged,
   buildInputsKey,
@@ -44,26 +45,35 @@ if (how === 'built' && key === undefined) {
 }
 const bundled = bundling && bundleIsCurrent(key);
 const args = ['start', ...process.argv.slice(2)];
-const child = spawn(
-  process.execPath,
-  key === undefined
-    ? ['--import', 'tsx', '--conditions=@perpmesh/source', join(root, 'libs/cli/src/bin.ts'), ...args]
-    : bundled
-      ? ['--enable-source-maps', bundleEntry(key), ...args]
+if (bundled) {
+  // The bundle runs in this process (one node start less); stack traces through its source
+  // maps name the TypeScript sources. The CLI reads its arguments from process.argv.
+  const entry = bundleEntry(key);
+  process.setSourceMapsEnabled(true);
+  process.argv = [process.argv[0], entry, ...args];
+  await import(pathToFileURL(entry).href);
+} else {
+  runChild(
+    key === undefined
+      ? ['--import', 'tsx', '--conditions=@perpmesh/source', join(root, 'libs/cli/src/bin.ts'), ...args]
       : [join(root, 'libs/cli/bin/perpmesh.js'), ...args],
-  { cwd: root, stdio: 'inherit' },
-);
-if (key === undefined && how === 'auto') buildBeside();
-else if (key !== undefined && bundling && !bundled) bundleBeside(key);
+  );
+  if (key === undefined && how === 'auto') buildBeside();
+  else if (key !== undefined && bundling) bundleBeside(key);
+}
 
-// Ctrl-C reaches the whole process group, the child included: forwarding it would count as
-// a second signal (a forced exit). A SIGTERM/SIGHUP sent to this process alone (make or npm
-// being stopped) is passed on, so the system stops with its starter, not as an orphan.
-process.on('SIGINT', () => {});
-for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) =>
-  process.exit(code ?? (signal ? 128 + (signal === 'SIGTERM' ? 15 : 1) : 1)),
-);
+/** Runs the system in a child node (the sources need tsx's loader) and exits with it. */
+function runChild(nodeArgs) {
+  const child = spawn(process.execPath, nodeArgs, { cwd: root, stdio: 'inherit' });
+  // Ctrl-C reaches the whole process group, the child included: forwarding it would count as
+  // a second signal (a forced exit). A SIGTERM/SIGHUP sent to this process alone (make or npm
+  // being stopped) is passed on, so the system stops with its starter, not as an orphan.
+  process.on('SIGINT', () => {});
+  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) =>
+    process.exit(code ?? (signal ? 128 + (signal === 'SIGTERM' ? 15 : 1) : 1)),
+  );
+}
 
 /** A background job at nice 19 that never keeps the starter alive nor fails it; stopped with the system. */
 function beside(command, logName, onExit) {
