@@ -61,7 +61,11 @@ export function keepModulePaths(text, path) {
   return out;
 }
 
-/** Bundles libs/cli/dist/bin.js into `outDir` (replaced whole; written beside, then renamed in). */
+/**
+ * Bundles libs/cli/dist/bin.js into `outDir` (written beside, then renamed in). A complete
+ * bundle already there is kept: another bundler of the same build finished first, and a
+ * start may be loading it.
+ */
 export async function writeStartBundle(outDir, root = ROOT) {
   const entry = join(root, 'libs/cli/dist/bin.js');
   if (!existsSync(entry)) throw new Error(`no compiled CLI at ${entry}: run make build first`);
@@ -101,6 +105,7 @@ export async function writeStartBundle(outDir, root = ROOT) {
         },
       ],
     });
+    if (existsSync(join(outDir, 'perpmesh.mjs'))) return;
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(dirname(outDir), { recursive: true });
     renameSync(tmp, outDir);
