@@ -2,7 +2,8 @@
  * The start bundle `make run` starts from (scripts/bundle.mjs) as a real process: bundled
  * from the compiled output (`make test` builds first) into a temp dir, it reaches ready, the
  * dashboard's own files and the vendored uPlot are served (paths next to their modules),
- * the strategy decides, and the source maps lead to the TypeScript sources.
+ * the strategy decides, and the source maps lead to the TypeScript sources. Then make run's
+ * starter (scripts/start.mjs) runs the current build's bundle in its own process.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
-import { writeStartBundle } from '../../../scripts/bundle.mjs';
+import { currentBuildKey, ROOT } from '../../../scripts/build-stamp.mjs';
+import { bundleIsCurrent, writeStartBundle } from '../../../scripts/bundle.mjs';
 
 describe('the start bundle (make run)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perpmesh-bundle-'));
@@ -43,7 +45,7 @@ describe('the start bundle (make run)', () => {
   test('starts, serves the dashboard, decides', async () => {
     running = await startPerpmeshProcess({
       dataDir: join(dir, 'data'),
-      cli: ['--enable-source-maps', join(out, 'perpmesh.mjs')],
+      command: ['--enable-source-maps', join(out, 'perpmesh.mjs'), 'start'],
     });
     const base = `http://127.0.0.1:${running.httpPort}`;
     const readyz = (await (await fetch(`${base}/readyz`)).json()) as { ready: boolean };
@@ -64,5 +66,25 @@ describe('the start bundle (make run)', () => {
       30_000,
     );
     assert.equal(await running.stop(), 0, 'a clean stop');
+  });
+
+  test("make run's starter runs the current build's bundle in its own process", async (t) => {
+    if (!bundleIsCurrent(currentBuildKey())) {
+      t.skip('the build is not current or has no bundle yet (make build)');
+      return;
+    }
+    const starter = await startPerpmeshProcess({
+      dataDir: join(dir, 'data-starter'),
+      command: [join(ROOT, 'scripts/start.mjs')],
+      // Whatever the caller's environment says: the default way.
+      env: { PERPMESH_START: 'auto', PERPMESH_BUNDLE: '' },
+    });
+    try {
+      const pid = starter.child.pid!;
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+      assert.equal(children, '', 'no child process: the system runs in the starter');
+    } finally {
+      assert.equal(await starter.stop(), 0, 'a clean stop');
+    }
   });
 });
