@@ -8,7 +8,7 @@ export REDIS_URL ?= redis://127.0.0.1:6379
 setup: ## npm deps, Debian's nats-server/redis-server, both started and answering (PERPMESH_DOCKER=1: also make prepare)
 	@bash scripts/setup.sh
 
-build: node_modules/.package-lock.json ## compile every workspace (tsc project references); skipped when no input changed
+build: node_modules/.package-lock.json ## compile every workspace (tsc project references), then the start bundle make run uses; skipped when no input changed
 	@node scripts/build.mjs
 
 node_modules/.package-lock.json: package-lock.json package.json
@@ -20,7 +20,7 @@ proto: ## regenerate TypeScript from proto/ (ts-proto), lint the protos
 proto-check: ## fail when the generated code is stale
 	@bash scripts/proto.sh --check
 
-run: node_modules/.package-lock.json ## every service in one process, embedded log and store, paper venues (builds first when a source changed)
+run: node_modules/.package-lock.json ## every service in one process, embedded log and store, paper venues (from the sources, compiling beside, when a source changed)
 	@node scripts/start.mjs
 
 replay: build ## replay the newest `make run` session: projections, then a strategy's journal (STRATEGY=arb-1)

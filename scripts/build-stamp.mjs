@@ -7,17 +7,25 @@
 // tsconfig.json, package.json and src/ (files AND directories, so a deleted or added file
 // counts), the root and base tsconfig, and the installed dependencies
 // (node_modules/.package-lock.json). A project whose dist/.tsbuildinfo is gone (make clean)
-// is always rebuilt.
+// is always rebuilt. Paths are absolute, so a checkout moved elsewhere builds again.
+//
+// Every function takes the repository root (default: this checkout), for the tests.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
-const STAMP = join(ROOT, 'node_modules/.cache/perpmesh/build-stamp');
 
-function projects() {
-  const config = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8'));
+/** Where the stamp, the start bundle and the background build's log live (never committed). */
+export function cacheDir(root = ROOT) {
+  return join(root, 'node_modules/.cache/perpmesh');
+}
+
+const stampPath = (root) => join(cacheDir(root), 'build-stamp');
+
+function projects(root) {
+  const config = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
   return config.references.map((r) => r.path);
 }
 
@@ -37,7 +45,7 @@ function* tree(dir) {
 }
 
 /** The fingerprint of everything `tsc -b` reads. */
-export function buildInputsKey() {
+export function buildInputsKey(root = ROOT) {
   const hash = createHash('sha256');
   const add = (path) => {
     try {
@@ -48,21 +56,31 @@ export function buildInputsKey() {
     }
   };
   for (const file of ['tsconfig.json', 'tsconfig.base.json', 'node_modules/.package-lock.json']) {
-    add(join(ROOT, file));
+    add(join(root, file));
   }
-  for (const project of projects()) {
-    add(join(ROOT, project, 'tsconfig.json'));
-    add(join(ROOT, project, 'package.json'));
-    for (const path of tree(join(ROOT, project, 'src'))) add(path);
+  for (const project of projects(root)) {
+    add(join(root, project, 'tsconfig.json'));
+    add(join(root, project, 'package.json'));
+    for (const path of tree(join(root, project, 'src'))) add(path);
   }
   return hash.digest('hex');
 }
 
+/**
+ * The key of the current build: every project has its build output and the last successful
+ * build read exactly what is there now. Undefined when the build is not current.
+ */
+export function currentBuildKey(root = ROOT) {
+  const stamp = stampPath(root);
+  if (!existsSync(stamp)) return undefined;
+  if (!projects(root).every((p) => existsSync(join(root, p, 'dist/.tsbuildinfo')))) return undefined;
+  const key = buildInputsKey(root);
+  return readFileSync(stamp, 'utf8').trim() === key ? key : undefined;
+}
+
 /** True when every project has its build output and the last successful build read exactly what is there now. */
-export function buildIsCurrent() {
-  if (!existsSync(STAMP)) return false;
-  if (!projects().every((p) => existsSync(join(ROOT, p, 'dist/.tsbuildinfo')))) return false;
-  return readFileSync(STAMP, 'utf8').trim() === buildInputsKey();
+export function buildIsCurrent(root = ROOT) {
+  return currentBuildKey(root) !== undefined;
 }
 
 /**
@@ -83,7 +101,8 @@ export function buildIfChanged({ announce } = {}) {
 }
 
 /** Records `key` (buildInputsKey() taken before a build that then succeeded) as built. */
-export function writeBuildStamp(key) {
-  mkdirSync(dirname(STAMP), { recursive: true });
-  writeFileSync(STAMP, `${key}\n`);
+export function writeBuildStamp(key, root = ROOT) {
+  const stamp = stampPath(root);
+  mkdirSync(dirname(stamp), { recursive: true });
+  writeFileSync(stamp, `${key}\n`);
 }

@@ -6,6 +6,8 @@
 #   2. `make build` in the clone (the full tsc -b a fresh start leaves to the background);
 #   3. unchanged: `make run` again in the built tree (the compiled output), RUNS times;
 #   4. sources: the same tree with PERPMESH_START=source (tsx), for comparison.
+# BASE=<rev>: also a built clone of <rev>, whose unchanged start alternates with HEAD's in
+# step 3 (the before/after of a change, in the same run).
 # Prints wall time per phase, the CPU seconds the whole `make run` process tree spent (waited
 # for children included) and the load average, so a number from this shared machine can be
 # read against its load. Every port is 0 (free ones; the HTTP port is read from the ready
@@ -35,29 +37,31 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # CPU seconds of every process in session $1 (user + system, plus their reaped children),
-# but the background build (tsc at nice 19), which the start does not wait for.
+# but the background build and bundling (tsc, esbuild at nice 19), which the start does not
+# wait for.
 cpu_of_session() {
   local total=0 p fields
   for p in $(ps -o pid= -s "$1" 2>/dev/null); do
-    grep -q "typescript/bin/tsc" "/proc/$p/cmdline" 2>/dev/null && continue
+    grep -qE "typescript/bin/tsc|scripts/bundle.mjs|esbuild" "/proc/$p/cmdline" 2>/dev/null && continue
     fields=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || continue
     total=$((total + ${fields:-0}))
   done
   awk -v t="$total" -v k="$tick" 'BEGIN { printf "%.1f", t / k }'
 }
 
-# Starts `make run` in the clone; prints "<phase> <s>" lines until the first decision.
+# Starts `make run` in the clone ($2, default the clone of HEAD); prints "<phase> <s>" lines
+# until the first decision.
 measure() {
-  local label=$1
+  local label=$1 tree=${2:-$dir/perpmesh}
   local out=$dir/$label.err started port install_at='' ready_at cpu_ready
   started=$(now)
   # Its own session (setsid execs make in place): the session id is $pid.
-  setsid make -C "$dir/perpmesh" --no-print-directory run >"$dir/$label.out" 2>"$out" </dev/null &
+  setsid make -C "$tree" --no-print-directory run >"$dir/$label.out" 2>"$out" </dev/null &
   pid=$!
   local sid=$pid
   local deadline=$((SECONDS + 600))
   until grep -q "perpmesh is ready in" "$out" 2>/dev/null; do
-    if [ "$label" = fresh ] && [ -z "$install_at" ] && [ -f "$dir/perpmesh/node_modules/.package-lock.json" ]; then
+    if [ "$label" = fresh ] && [ -z "$install_at" ] && [ -f "$tree/node_modules/.package-lock.json" ]; then
       install_at=$(since "$started")
     fi
     if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
@@ -99,5 +103,16 @@ build_cpu=$( (cd "$dir/perpmesh" && /usr/bin/time -f "%U %S" node scripts/build.
   awk '{ printf "%.1f", $1 + $2 }')
 printf '%-10s %6s s wall, CPU %s s  load %s\n' "make build" "$(since "$build_started")" "$build_cpu" \
   "$(cut -d' ' -f1-3 /proc/loadavg)"
-for i in $(seq 1 "$runs"); do measure "unchanged$i"; done
+if [ -n "${BASE:-}" ]; then
+  git clone -q . "$dir/base"
+  git -C "$dir/base" checkout -q "$BASE"
+  base_started=$(now)
+  make -C "$dir/base" --no-print-directory build >/dev/null
+  printf '%-10s %6s s wall (npm install and make build of %s)\n' "base" "$(since "$base_started")" \
+    "$(git -C "$dir/base" rev-parse --short HEAD)"
+fi
+for i in $(seq 1 "$runs"); do
+  [ -n "${BASE:-}" ] && measure "base$i" "$dir/base"
+  measure "unchanged$i"
+done
 PERPMESH_START=source measure sources

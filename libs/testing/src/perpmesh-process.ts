@@ -22,6 +22,11 @@ export interface PerpmeshProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** More `--set key=value` overrides, applied after the test defaults (a later one wins). */
   readonly settings?: readonly string[];
+  /**
+   * Node arguments that start the embedded system (the `--set` overrides follow). Default:
+   * `perpmesh start` from its TypeScript source through tsx.
+   */
+  readonly command?: readonly string[];
 }
 
 export interface PerpmeshProcess {
@@ -51,22 +56,18 @@ export async function startPerpmeshProcess(options: PerpmeshProcessOptions): Pro
     ]),
     ...(options.settings ?? []),
   ];
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=@perpmesh/source',
-      join(ROOT, 'libs/cli/src/bin.ts'),
-      'start',
-      ...settings.flatMap((kv) => ['--set', kv]),
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PERPMESH_CONFIG: '', ...options.env },
-    },
-  );
+  const command = options.command ?? [
+    '--import',
+    'tsx',
+    '--conditions=@perpmesh/source',
+    join(ROOT, 'libs/cli/src/bin.ts'),
+    'start',
+  ];
+  const child = spawn(process.execPath, [...command, ...settings.flatMap((kv) => ['--set', kv])], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PERPMESH_CONFIG: '', ...options.env },
+  });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();

@@ -78,15 +78,23 @@ export interface RunnerStreams {
   /** Where the decisions are published: a start reads its recent ones back for ListDecisions. */
   readonly strat?: string;
   /**
-   * Where market data is published: a start reads the latest funding readings back, so a
-   * venue whose funding market data polls (once a minute) does not leave a restarted
-   * strategy waiting for the next poll.
+   * Where market data is published: a start reads the latest funding readings and books back,
+   * so a venue whose funding market data polls (once a minute) does not leave a restarted
+   * strategy waiting for the next poll, nor a quiet book for its next change.
    */
   readonly md?: string;
 }
 
 /** How far back a start looks for funding readings (market data's own staleness default). */
 export const FUNDING_LOOKBACK_MS = 10 * 60_000;
+
+/**
+ * How far back a start looks for the newest book of each market. Market data publishes a
+ * book when it changes, so a start that only tailed new books waited for each book's next
+ * change (seconds on a quiet paper market: most of `make run`'s wait for ready). A minute of
+ * md.book bounds the read; a book unchanged for longer is waited for as before.
+ */
+export const BOOK_LOOKBACK_MS = 60_000;
 
 /** How far back (events of the STRAT stream, per decision kept) a start looks for this strategy's decisions. */
 const DECISION_LOOKBACK_FACTOR = 10;
@@ -375,40 +383,54 @@ export class StrategyRunner {
 
     // Live inputs. EXEC / ACCT resume after what the state has applied.
     const root = d.subjects.root === undefined ? '' : `${d.subjects.root}.`;
-    const onMsg = (stream: string | undefined) => async (msg: StoredMessage) => {
-      let envelope: Envelope;
-      try {
-        envelope = decodeEnvelope(msg.data);
-      } catch (err) {
-        d.logger.warn({ err, subject: msg.subject }, 'undecodable event skipped');
-        return;
-      }
-      const input = inputFromEnvelope(envelope, {
-        nowMs: d.nowMs(),
-        balanceStaleAfterMs: d.settings.balanceStaleAfterMs,
-      });
-      if (stream && this.#stepper.isApplied(stream, msg.seq)) return;
-      if (!input) {
-        if (stream) this.#stepper.markApplied(stream, msg.seq);
-        return;
-      }
-      // Market data is not counted as applied (tails resume from 'new'); the journal still
-      // names the event the input came from.
-      await this.#submit(input, stream ? { stream, seq: msg.seq } : undefined, false, {
-        stream: msg.stream,
-        seq: msg.seq,
-      });
-    };
+    // `readBack`: a book read back at start counts as received when the log stored it (its
+    // age on the log's clock, moved to ours), as a tail open then would have received it:
+    // deciders judge a book by when it arrived (the scalper, the grid). A funding reading
+    // read back counts as received now (a polled venue's reading stands until its next poll).
+    const onMsg =
+      (stream: string | undefined, readBack = false) =>
+      async (msg: StoredMessage) => {
+        let envelope: Envelope;
+        try {
+          envelope = decodeEnvelope(msg.data);
+        } catch (err) {
+          d.logger.warn({ err, subject: msg.subject }, 'undecodable event skipped');
+          return;
+        }
+        const ageMs = readBack ? Math.max(0, Date.now() - msg.timestampMs) : 0;
+        const input = inputFromEnvelope(envelope, {
+          nowMs: d.nowMs() - ageMs,
+          balanceStaleAfterMs: d.settings.balanceStaleAfterMs,
+        });
+        if (stream && this.#stepper.isApplied(stream, msg.seq)) return;
+        if (!input) {
+          if (stream) this.#stepper.markApplied(stream, msg.seq);
+          return;
+        }
+        // Market data is not counted as applied (tails resume from 'new'); the journal still
+        // names the event the input came from.
+        await this.#submit(input, stream ? { stream, seq: msg.seq } : undefined, false, {
+          stream: msg.stream,
+          seq: msg.seq,
+        });
+      };
     const resumeAfter = (stream: string) => ({ startSeq: (this.#stepper.applied[stream] ?? 0) + 1 });
     const tail = (filter: string, from: TailOptions['from'], stream: string | undefined) =>
       startStep(`opening the tail on ${filter}`, () => d.log.tail(filter, { from }, onMsg(stream)));
+    const booksReadBack: StoredMessage[] = [];
     this.#tails.push(
       await tail(`${root}exec.>`, resumeAfter(d.streams.exec), d.streams.exec),
       await tail(`${root}acct.>`, resumeAfter(d.streams.acct), d.streams.acct),
-      await tail(d.subjects.filter('mdBook'), 'new', undefined),
+      await tail(
+        d.subjects.filter('mdBook'),
+        await this.#latestOnMd(d.subjects.filter('mdBook'), BOOK_LOOKBACK_MS, async (msg) => {
+          booksReadBack.push(msg);
+        }),
+        undefined,
+      ),
       await tail(
         d.subjects.filter('mdFunding'),
-        await this.#latestFunding(d.subjects.filter('mdFunding'), onMsg(undefined)),
+        await this.#latestOnMd(d.subjects.filter('mdFunding'), FUNDING_LOOKBACK_MS, onMsg(undefined)),
         undefined,
       ),
     );
@@ -432,6 +454,11 @@ export class StrategyRunner {
       { strategyId: this.id, kind: d.spec.config.kind, mode: this.dryRun ? 'DRY-RUN' : 'live' },
       this.dryRun ? 'DRY-RUN strategy running: orders are recorded, never sent' : 'strategy running',
     );
+    // The books read back go in once running (queued behind anything the tails delivered;
+    // an older book than the one held is ignored): an order they lead to (a grid's first
+    // lines) is then one a stop cancels, which a stop during the start would not.
+    const applyBook = onMsg(undefined, true);
+    for (const msg of booksReadBack) void applyBook(msg).catch((err: unknown) => this.#fail(err as Error));
   }
 
   /** Not saved = not decided, a tail gone: stop, give the lease up, start again at the next attempt. */
@@ -710,12 +737,14 @@ export class StrategyRunner {
    * leaves the list shorter.
    */
   /**
-   * Hands the latest funding reading per subject of the last FUNDING_LOOKBACK_MS to `apply`
-   * and returns where the funding tail starts: right after what was read, so nothing
-   * between the read and the tail is missed. Unreadable: the tail starts at new events.
+   * Hands the latest market-data event per subject of `filterSubject` (funding readings,
+   * books) stored in the last `lookbackMs` to `apply` and returns where that tail starts:
+   * right after what was read, so nothing between the read and the tail is missed.
+   * Unreadable: the tail starts at new events.
    */
-  async #latestFunding(
+  async #latestOnMd(
     filterSubject: string,
+    lookbackMs: number,
     apply: (msg: StoredMessage) => Promise<void>,
   ): Promise<TailOptions['from']> {
     const d = this.#d;
@@ -730,7 +759,7 @@ export class StrategyRunner {
         stream,
         filterSubject,
         // Stored timestamps are the log's wall clock, not the strategy's (maybe simulated) one.
-        fromTimeMs: Date.now() - FUNDING_LOOKBACK_MS,
+        fromTimeMs: Date.now() - lookbackMs,
         toSeq: lastSeq,
       })) {
         latest.set(msg.subject, msg);
@@ -738,7 +767,7 @@ export class StrategyRunner {
     } catch (err) {
       d.logger.warn(
         { err: errorText(err), strategyId: this.id },
-        'could not read the latest funding back from the log; waiting for the next reading',
+        `could not read the latest ${filterSubject} back from the log; waiting for the next event`,
       );
       return 'new';
     }

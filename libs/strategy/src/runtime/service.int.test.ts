@@ -113,19 +113,36 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
     stack = undefined;
   });
 
-  test('a start reads the latest funding back from the log: no wait for the next reading of a polled venue', async () => {
+  test('a start reads the latest funding and books back from the log: no wait for the next reading of a polled venue, nor for a book to change', async () => {
     stack = await Stack.open({
       venues: [hourlyVenue(A, '0.0005'), hourlyVenue(B, '-0.0005')],
       accounts: [A, B].map((venueId) => ({ venueId, accountId: 'main', deposit: '100000' })),
       instances: [arbInstance({ mode: 'dry_run' })],
     });
-    // Market data publishes funding readings; then nothing moves while the strategy starts.
+    // Market data publishes funding readings and books; then nothing moves while the strategy starts.
     await stack.step(10_000);
-    const readings = (await stack.envelopes('MD')).filter((e) => e.payload?.$case === 'fundingRate');
-    assert.ok(readings.length > 0, 'funding readings on the log before the start');
+    const md = await stack.envelopes('MD');
+    assert.ok(
+      md.some((e) => e.payload?.$case === 'fundingRate'),
+      'funding readings on the log before the start',
+    );
+    assert.ok(
+      md.some((e) => e.payload?.$case === 'orderBook'),
+      'books on the log before the start',
+    );
     const service = await stack.startStrategy();
     const runner = service.runners()[0]!;
-    assert.deepEqual(Object.keys(runner.world.funding).sort(), [`${A}|${BTC}`, `${B}|${BTC}`].sort());
+    const markets = [`${A}|${BTC}`, `${B}|${BTC}`].sort();
+    assert.deepEqual(Object.keys(runner.world.funding).sort(), markets);
+    // The books read back are applied once the instance runs.
+    await eventually(
+      'the books read back',
+      () => (Object.keys(runner.world.books).length === markets.length ? true : undefined),
+      5_000,
+    );
+    assert.deepEqual(Object.keys(runner.world.books).sort(), markets);
+    // A book read back counts as received when it was stored, not at the start.
+    for (const key of markets) assert.ok(runner.world.books[key]!.receivedAtMs < stack.hub.nowMs);
   });
 
   test('dry-run: the venue receives nothing, the recorder has every intended order, every decision says DRY-RUN', async () => {
