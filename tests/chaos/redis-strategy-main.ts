@@ -142,7 +142,9 @@ await inChaosTurn(async () => {
   const system = await ChaosSystem.create({ seed, compressedFunding: true });
   try {
     const started = Date.now();
-    log(`seed ${seed}: starting the system under ${system.dir}`);
+    log(
+      `seed ${seed}: starting the system under ${system.dir} (services ${system.compiled ? 'compiled' : 'from the sources'})`,
+    );
     await system.start();
     log(`system ready in ${Date.now() - started} ms; ${iterations} iterations, bound ${boundMs} ms`);
     const logStart = new Map<string, number>();

@@ -88,6 +88,9 @@ export interface RunnerStreams {
 /** How far back a start looks for funding readings (market data's own staleness default). */
 export const FUNDING_LOOKBACK_MS = 10 * 60_000;
 
+/** How long a start waits for the latest funding readings read back from the log. */
+const FUNDING_READBACK_TIMEOUT_MS = 10_000;
+
 /** How far back (events of the STRAT stream, per decision kept) a start looks for this strategy's decisions. */
 const DECISION_LOOKBACK_FACTOR = 10;
 
@@ -726,15 +729,23 @@ export class StrategyRunner {
     try {
       lastSeq = (await d.log.streamInfo(stream)).lastSeq;
       if (lastSeq === 0) return 'new';
-      for await (const msg of d.log.read({
+      const reading = d.log.read({
         stream,
         filterSubject,
         // Stored timestamps are the log's wall clock, not the strategy's (maybe simulated) one.
         fromTimeMs: Date.now() - FUNDING_LOOKBACK_MS,
         toSeq: lastSeq,
-      })) {
-        latest.set(msg.subject, msg);
-      }
+        // The newest reading per subject only: a venue streaming funding puts tens of thousands
+        // of readings in the lookback, and reading them all kept a start on a loaded machine
+        // in this step for minutes (never ready; docs/reliability.md). A subject whose newest
+        // reading is past lastSeq is left out: the tail below starts there and delivers it.
+        lastPerSubject: true,
+      });
+      const collect = async () => {
+        for await (const msg of reading) latest.set(msg.subject, msg);
+      };
+      // A best-effort shortcut: never worth holding the start up (the tail brings readings too).
+      await withTimeout(collect(), FUNDING_READBACK_TIMEOUT_MS, 'reading the latest funding back');
     } catch (err) {
       d.logger.warn(
         { err: errorText(err), strategyId: this.id },

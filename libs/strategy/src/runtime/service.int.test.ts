@@ -122,10 +122,28 @@ describe('strategy service modes and controls (end to end on paper venues)', () 
     // Market data publishes funding readings; then nothing moves while the strategy starts.
     await stack.step(10_000);
     const readings = (await stack.envelopes('MD')).filter((e) => e.payload?.$case === 'fundingRate');
-    assert.ok(readings.length > 0, 'funding readings on the log before the start');
+    assert.ok(readings.length > 2, 'several funding readings per venue on the log before the start');
+    // What the start reads back: the newest reading per venue, not every reading of the lookback
+    // (tens of thousands on a streaming venue kept a loaded start there for minutes).
+    const readBack: string[] = [];
+    const log = stack.log;
+    const read = log.read.bind(log);
+    log.read = (o) => {
+      const messages = read(o);
+      if (!o.filterSubject?.includes('funding')) return messages;
+      return {
+        async *[Symbol.asyncIterator]() {
+          for await (const m of messages) {
+            readBack.push(m.subject);
+            yield m;
+          }
+        },
+      };
+    };
     const service = await stack.startStrategy();
     const runner = service.runners()[0]!;
     assert.deepEqual(Object.keys(runner.world.funding).sort(), [`${A}|${BTC}`, `${B}|${BTC}`].sort());
+    assert.equal(readBack.length, new Set(readBack).size, `one reading per subject read back: ${readBack}`);
   });
 
   test('dry-run: the venue receives nothing, the recorder has every intended order, every decision says DRY-RUN', async () => {
