@@ -16,17 +16,11 @@
 import { appendFileSync } from 'node:fs';
 import { errorText, sleep } from '@perpmesh/core';
 import type { ServiceProcess } from '../e2e/harness.js';
+import { intEnv } from './env.js';
 import { seededRandom } from './invariants.js';
 import { type RedisStrategyStep, redisStrategySchedule } from './redis-strategy.js';
 import { ChaosSystem } from './system.js';
 import { inChaosTurn } from './turns.js';
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  return Number(raw);
-}
 
 const seed = intEnv('REDIS_STRATEGY_SEED', 15);
 const iterations = intEnv('REDIS_STRATEGY_ITERATIONS', 20);
