@@ -405,6 +405,8 @@ export class StrategyRunner {
     const resumeAfter = (stream: string) => ({ startSeq: (this.#stepper.applied[stream] ?? 0) + 1 });
     const tail = (filter: string, from: TailOptions['from'], stream: string | undefined) =>
       startStep(`opening the tail on ${filter}`, () => d.log.tail(filter, { from }, onMsg(stream)));
+    // Named apart: a start held here (the funding read-back, once) must say so in its readiness.
+    this.#setStatus('starting', 'starting: opening the live inputs, reading the latest funding back');
     this.#tails.push(
       await tail(`${root}exec.>`, resumeAfter(d.streams.exec), d.streams.exec),
       await tail(`${root}acct.>`, resumeAfter(d.streams.acct), d.streams.acct),
