@@ -202,7 +202,8 @@ export class ActiveStandby {
     const ms = this.#o.storeCallTimeoutMs ?? this.#o.ttlMs;
     const earlier = this.#storeCall;
     if (earlier !== undefined) {
-      await withTimeout(earlier, ms, `an earlier lease call`, { keepAlive: true }).catch(() => undefined);
+      // Unref'd, as every timer here: the lease loop never keeps a process alive.
+      await withTimeout(earlier, ms, 'an earlier lease call').catch(() => undefined);
     }
     const pending = call();
     const settled = pending.then(
@@ -213,7 +214,7 @@ export class ActiveStandby {
     void settled.then(() => {
       if (this.#storeCall === settled) this.#storeCall = undefined;
     });
-    return withTimeout(pending, ms, `the lease ${what}`, { keepAlive: true });
+    return withTimeout(pending, ms, `the lease ${what}`);
   }
 
   /** Starts contending; the first attempt completes before this returns. */
