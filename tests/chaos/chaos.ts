@@ -260,7 +260,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let running = true;
 
   try {
-    log(`seed ${options.seed}: starting the system under ${system.dir}`);
+    log(
+      `seed ${options.seed}: starting the system under ${system.dir} (services ${system.compiled ? 'compiled' : 'from the sources'})`,
+    );
     await system.start();
     log(
       `system ready in ${Date.now() - started} ms; ${schedule.length} faults over ${options.durationMs} ms`,

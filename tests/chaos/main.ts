@@ -19,15 +19,9 @@
 import { VENUE_FAULT_KINDS, type VenueFaultKind } from '../e2e/venue-faults.js';
 import { breakSwitch } from './break-switch.js';
 import { formatReport, runChaos } from './chaos.js';
+import { intEnv } from './env.js';
 import { FAULT_TARGETS, type FaultTarget } from './invariants.js';
 import { CHAOS_VENUE_KINDS, type ChaosVenueKind } from './system.js';
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  return Number(raw);
-}
 
 /** A comma list of names from `known` (all of them when unset). */
 function listEnv<T extends string>(name: string, known: readonly T[]): T[] {

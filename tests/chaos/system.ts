@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { credentials } from '@grpc/grpc-js';
 import { AccountServiceClient, ExecutionServiceClient } from '@perpmesh/contracts';
 import {
@@ -241,6 +242,26 @@ export interface ChaosSystemOptions {
 
 type Pair = { grpc: number; http: number };
 
+/** `auto` (default): the services run compiled when the build is current; `source`: always tsx. */
+export const CHAOS_START_ENV = 'PERPMESH_CHAOS_START';
+
+/**
+ * Whether the chaos services run from the compiled output: the build is current (nothing
+ * `tsc -b` reads changed since its last success, scripts/build-stamp.mjs: `make test` and
+ * `make chaos` build first), unless `PERPMESH_CHAOS_START=source`. Each service then starts
+ * as plain node on dist/ instead of transpiling its sources (ccxt and the venue adapters
+ * among them) at every start and restart; an edited, unbuilt checkout still runs what it has.
+ */
+export async function servicesCompiled(): Promise<boolean> {
+  const how = process.env[CHAOS_START_ENV] ?? 'auto';
+  if (how !== 'auto' && how !== 'source')
+    throw new Error(`${CHAOS_START_ENV} must be auto or source, got ${JSON.stringify(how)}`);
+  if (how === 'source') return false;
+  const stampModule = pathToFileURL(join(REPO_ROOT, 'scripts', 'build-stamp.mjs')).href;
+  const { buildIsCurrent } = (await import(stampModule)) as { buildIsCurrent: () => boolean };
+  return buildIsCurrent();
+}
+
 export class ChaosSystem {
   readonly token = `chaos-${process.pid}-${Date.now().toString(36)}`;
   readonly dir: string;
@@ -273,6 +294,8 @@ export class ChaosSystem {
       execution: Pair[];
       emulators: { binanceusdm: number; hyperliquid: number };
     },
+    /** The services run from the compiled output (`servicesCompiled`), else from the sources. */
+    readonly compiled = false,
   ) {
     this.venueSet = options.venues === 'emulated' ? EMULATED_VENUE_SET : PAPER_VENUE_SET;
     this.dir = mkdtempSync(join(tmpdir(), 'perpmesh-chaos-'));
@@ -324,6 +347,7 @@ export class ChaosSystem {
         env: { ...env, ...extra },
         ...(label ? { label } : {}),
         ...(entry ? { entry } : {}),
+        compiled,
       });
     this.paperVenue = proc('paper-venue', ports.paperVenue.http);
     this.marketData = proc('market-data', ports.marketData.http);
@@ -354,17 +378,21 @@ export class ChaosSystem {
 
   static async create(options: ChaosSystemOptions): Promise<ChaosSystem> {
     const pair = async () => ({ grpc: await freePort(), http: await freePort() });
-    return new ChaosSystem(options, {
-      nats: await freePort(),
-      redis: await freePort(),
-      proxy: await freePort(),
-      paperVenue: await pair(),
-      marketData: await pair(),
-      account: await pair(),
-      strategy: await pair(),
-      execution: [await pair(), await pair()],
-      emulators: { binanceusdm: await freePort(), hyperliquid: await freePort() },
-    });
+    return new ChaosSystem(
+      options,
+      {
+        nats: await freePort(),
+        redis: await freePort(),
+        proxy: await freePort(),
+        paperVenue: await pair(),
+        marketData: await pair(),
+        account: await pair(),
+        strategy: await pair(),
+        execution: [await pair(), await pair()],
+        emulators: { binanceusdm: await freePort(), hyperliquid: await freePort() },
+      },
+      await servicesCompiled(),
+    );
   }
 
   get natsUrl(): string {

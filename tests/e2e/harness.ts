@@ -122,6 +122,13 @@ export interface ServiceProcessOptions {
   /** Entry file relative to services/<service>/src (or an absolute path); default `main.ts`. */
   entry?: string;
   env?: Record<string, string>;
+  /**
+   * Run the compiled entry (services/<service>/dist/<entry>.js, plain node, the libraries'
+   * dist) instead of the sources through tsx: no transpiling at every start. Only for an
+   * entry under services/<service>/src, and only when the caller checked that the build is
+   * current (scripts/build-stamp.mjs `buildIsCurrent`): else the sources run.
+   */
+  compiled?: boolean;
 }
 
 export class ServiceProcess {
@@ -147,7 +154,12 @@ export class ServiceProcess {
   start(overrides: { entry?: string; env?: Record<string, string> } = {}): this {
     if (this.#child && this.#exitInfo === undefined) throw new Error(`${this.label} is already running`);
     const file = overrides.entry ?? this.options.entry ?? 'main.ts';
-    const entry = isAbsolute(file) ? file : join(REPO_ROOT, 'services', this.options.service, 'src', file);
+    const compiled = this.options.compiled === true && !isAbsolute(file);
+    const entry = isAbsolute(file)
+      ? file
+      : compiled
+        ? join(REPO_ROOT, 'services', this.options.service, 'dist', file.replace(/\.ts$/, '.js'))
+        : join(REPO_ROOT, 'services', this.options.service, 'src', file);
     // Only our own PERPMESH_* settings reach the child: a developer's env must not leak in.
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
@@ -156,7 +168,7 @@ export class ServiceProcess {
     Object.assign(env, this.options.env, overrides.env, { PERPMESH_CONFIG: this.options.configPath });
     const child = spawn(
       process.execPath,
-      ['--import', import.meta.resolve('tsx'), '--conditions=@perpmesh/source', entry],
+      compiled ? [entry] : ['--import', import.meta.resolve('tsx'), '--conditions=@perpmesh/source', entry],
       { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#child = child;

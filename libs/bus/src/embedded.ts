@@ -823,6 +823,22 @@ export class EmbeddedEventLog implements EventLog {
         const endSeq = Math.min(o.toSeq, stream.committed);
         let seq = o.fromSeq;
         if (o.fromTimeMs !== undefined) seq = Math.max(seq, await stream.seqAtTime(o.fromTimeMs));
+        if (o.lastPerSubject) {
+          // The newest per subject in the whole stream, as JetStream's last_per_subject; then the range.
+          const newest = new Map<string, Entry>();
+          for (let at = seq; at <= stream.committed; ) {
+            if (self.closed) throw new EventLogClosedError();
+            const e = await stream.entryAtOrAfter(at);
+            if (!e) break;
+            at = e.seq + 1;
+            if (!o.filterSubject || subjectMatches(o.filterSubject, e.subject)) newest.set(e.subject, e);
+          }
+          const inRange = [...newest.values()].filter(
+            (e) => e.seq <= endSeq && (o.toTimeMs === undefined || e.tsMs <= o.toTimeMs),
+          );
+          for (const e of inRange.sort((a, b) => a.seq - b.seq)) yield toStored(stream.spec.name, e, 1);
+          return;
+        }
         while (seq <= endSeq) {
           if (self.closed) throw new EventLogClosedError();
           const e = await stream.entryAtOrAfter(seq);

@@ -129,6 +129,13 @@ export interface ReadOptions {
   /** Inclusive, by stored timestamp. */
   readonly toTimeMs?: number;
   readonly filterSubject?: string;
+  /**
+   * Only the newest stored event of each subject (under `filterSubject`), delivered when it
+   * lies inside the range (seq and time bounds); a subject whose newest event is past the
+   * range is left out. For "the latest reading per subject": JetStream delivers just those
+   * (deliver policy last_per_subject) instead of every event of the range.
+   */
+  readonly lastPerSubject?: boolean;
 }
 
 export interface TailOptions {
@@ -371,6 +378,7 @@ export interface ResolvedReadOptions {
   readonly fromTimeMs: number | undefined;
   readonly toTimeMs: number | undefined;
   readonly filterSubject: string | undefined;
+  readonly lastPerSubject: boolean;
 }
 
 export function resolveReadOptions(opts: ReadOptions): ResolvedReadOptions {
@@ -386,7 +394,14 @@ export function resolveReadOptions(opts: ReadOptions): ResolvedReadOptions {
     opts.filterSubject === undefined
       ? undefined
       : validateFilterSubject('read.filterSubject', opts.filterSubject);
-  return { stream, fromSeq, toSeq, fromTimeMs, toTimeMs, filterSubject };
+  if (opts.lastPerSubject !== undefined && typeof opts.lastPerSubject !== 'boolean') {
+    throw new ValidationError(
+      'read.lastPerSubject',
+      `must be a boolean, got ${JSON.stringify(opts.lastPerSubject)}`,
+    );
+  }
+  const lastPerSubject = opts.lastPerSubject === true;
+  return { stream, fromSeq, toSeq, fromTimeMs, toTimeMs, filterSubject, lastPerSubject };
 }
 
 export function resolveTailOptions(opts: TailOptions): { startSeq: number | 'new' } {

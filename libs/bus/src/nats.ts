@@ -646,9 +646,12 @@ export class NatsEventLog implements EventLog {
         if (lastSeq === 0 || fromSeq > endSeq) return;
         const consumer = await self.orderedConsumer(o.stream, {
           ...(o.filterSubject ? { filter_subjects: o.filterSubject } : {}),
-          ...(o.fromTimeMs !== undefined
-            ? { opt_start_time: new Date(o.fromTimeMs).toISOString() }
-            : { deliver_policy: jetstreamApi().DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
+          // The newest event per subject only: the range bounds are then checked here.
+          ...(o.lastPerSubject
+            ? { deliver_policy: jetstreamApi().DeliverPolicy.LastPerSubject }
+            : o.fromTimeMs !== undefined
+              ? { opt_start_time: new Date(o.fromTimeMs).toISOString() }
+              : { deliver_policy: jetstreamApi().DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
         });
         try {
           // num_pending at creation: 0 means nothing matches, and waiting would hang.
@@ -659,7 +662,8 @@ export class NatsEventLog implements EventLog {
               if (m.seq > endSeq) break;
               const stored = toStored(m, false);
               if (o.toTimeMs !== undefined && stored.timestampMs > o.toTimeMs) break;
-              if (m.seq >= fromSeq) yield stored;
+              const early = o.fromTimeMs !== undefined && stored.timestampMs < o.fromTimeMs;
+              if (m.seq >= fromSeq && !early) yield stored;
               // pending 0: this was the last matching event in the stream right now.
               if (m.seq >= endSeq || m.info.pending === 0) break;
             }

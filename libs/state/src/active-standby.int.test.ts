@@ -123,6 +123,7 @@ for (const [backend, open] of backends) {
           failActivation?: Error;
           onStatus?: (s: ActiveStandbyStatus) => void;
           stopStoreWaitMs?: number;
+          storeCallTimeoutMs?: number;
           /** A lost lease's `becomeStandby` waits for this, then records `standby-done`. */
           slowStandDown?: Promise<void>;
         } = {},
@@ -140,6 +141,9 @@ for (const [backend, open] of backends) {
           renewIntervalMs: options.renewIntervalMs ?? 0,
           ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
           ...(options.stopStoreWaitMs === undefined ? {} : { stopStoreWaitMs: options.stopStoreWaitMs }),
+          ...(options.storeCallTimeoutMs === undefined
+            ? {}
+            : { storeCallTimeoutMs: options.storeCallTimeoutMs }),
           nowMs: clock.nowMs,
           hooks: {
             becomeActive: async () => {
@@ -450,6 +454,44 @@ for (const [backend, open] of backends) {
       }
     });
 
+    test('a lease call the store never answers ends its pass: the instance contends again and takes the lease', {
+      timeout: 15_000,
+    }, async () => {
+      const { store, make } = await fixture();
+      // The store loses the first request it gets (a request lost with a connection): that
+      // call never settles; every later one is answered.
+      let lost = 0;
+      const lossy = new Proxy(store, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            if (lost === 0) {
+              lost += 1;
+              return new Promise(() => {});
+            }
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const a = make('a', { store: lossy, renewIntervalMs: 10, storeCallTimeoutMs: 50 });
+      // Before the fix the first pass waited for that call forever: no later pass, never active.
+      await withTimeout(a.node.start(), 5_000, 'the first pass', { keepAlive: true });
+      assert.equal(a.node.active, false);
+      assert.match(
+        a.node.status.role === 'standby' ? a.node.status.reason : '',
+        /lease store unavailable: .*the lease acquire/,
+      );
+      const keepAlive = setInterval(() => {}, 1_000);
+      try {
+        await until(() => a.node.active, 10_000, 'the next passes taking the lease');
+      } finally {
+        clearInterval(keepAlive);
+      }
+      assert.deepEqual(a.calls, ['active']);
+      assert.equal(lost, 1);
+    });
+
     test('leases per key are independent (one per strategy id)', async () => {
       const { make } = await fixture();
       const x1 = make('x', { name: 'strategy-1' });
@@ -546,6 +588,11 @@ describe('active/standby options', () => {
         e instanceof ValidationError && /activeStandby\.renewIntervalMs.*got 1000/.test(e.message),
     );
     assert.throws(() => new ActiveStandby({ ...base, renewIntervalMs: -1 }), ValidationError);
+    assert.throws(
+      () => new ActiveStandby({ ...base, renewIntervalMs: 10, storeCallTimeoutMs: 0 }),
+      (e: unknown) =>
+        e instanceof ValidationError && /activeStandby\.storeCallTimeoutMs.*got 0/.test(e.message),
+    );
     assert.throws(
       () => new ActiveStandby({ ...base, renewIntervalMs: 10, retryIntervalMs: 0 }),
       (e: unknown) => e instanceof ValidationError && /activeStandby\.retryIntervalMs.*got 0/.test(e.message),

@@ -96,6 +96,13 @@ export interface ActiveStandbyOptions {
   readonly stopStoreWaitMs?: number;
   /** Whether an unexpired lease's holder is provably dead (see Lease; default: process-identity.ts). */
   readonly judgeHolder?: LeaseOptions['judgeHolder'];
+  /**
+   * How long a pass waits for one lease call to the store (acquire, renew, read, release)
+   * before it counts as failed and the pass ends. Default `ttlMs`. Without it, a call the
+   * store never answers (a lost request, a half-open connection) would end the passes for
+   * good: a standby would never contend again, even once the store is back.
+   */
+  readonly storeCallTimeoutMs?: number;
 }
 
 export const DEFAULT_STOP_STORE_WAIT_MS = 3_000;
@@ -119,6 +126,8 @@ export class ActiveStandby {
   #watchdogCheck: Promise<void> | undefined;
   /** The pass (or relinquish) in flight: at most one at a time. */
   #tick: Promise<void> | undefined;
+  /** A lease call to the store still unanswered (maybe from a pass that gave up on it). */
+  #storeCall: Promise<void> | undefined;
 
   constructor(options: ActiveStandbyOptions) {
     const { renewIntervalMs, retryIntervalMs, ttlMs } = options;
@@ -133,6 +142,16 @@ export class ActiveStandby {
       throw new ValidationError(
         'activeStandby.retryIntervalMs',
         `must be a whole number of ms > 0, got ${retryIntervalMs}`,
+      );
+    }
+    const { storeCallTimeoutMs } = options;
+    if (
+      storeCallTimeoutMs !== undefined &&
+      (!Number.isSafeInteger(storeCallTimeoutMs) || storeCallTimeoutMs <= 0)
+    ) {
+      throw new ValidationError(
+        'activeStandby.storeCallTimeoutMs',
+        `must be a whole number of ms > 0, got ${storeCallTimeoutMs}`,
       );
     }
     this.#o = options;
@@ -170,6 +189,32 @@ export class ActiveStandby {
   /** Who holds the lease now (any instance), or undefined. */
   current(): Promise<LeaseHolder | undefined> {
     return this.#lease.current();
+  }
+
+  /**
+   * One lease call to the store, waited for at most `storeCallTimeoutMs` (then it fails with
+   * DeadlineExceededError and the pass goes on). A call still unanswered from an earlier pass
+   * is waited for first, as long again, so calls do not overlap while the store is only slow;
+   * one that never answers is given up then (a late answer is fenced by the lease's
+   * compare-and-set like any other).
+   */
+  async #store<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const ms = this.#o.storeCallTimeoutMs ?? this.#o.ttlMs;
+    const earlier = this.#storeCall;
+    if (earlier !== undefined) {
+      // Unref'd, as every timer here: the lease loop never keeps a process alive.
+      await withTimeout(earlier, ms, 'an earlier lease call').catch(() => undefined);
+    }
+    const pending = call();
+    const settled = pending.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#storeCall = settled;
+    void settled.then(() => {
+      if (this.#storeCall === settled) this.#storeCall = undefined;
+    });
+    return withTimeout(pending, ms, `the lease ${what}`);
   }
 
   /** Starts contending; the first attempt completes before this returns. */
@@ -223,7 +268,7 @@ export class ActiveStandby {
       this.#log.warn({ lease: this.#o.name, reason }, 'work failed: lease released, back to standby');
       this.#setReason(reason, undefined);
       await this.#standDown({ reason, stopping: false, leaseLost: false });
-      await this.#lease.release().catch((err: unknown) => {
+      await this.#store('release', () => this.#lease.release()).catch((err: unknown) => {
         this.#log.warn(
           { lease: this.#o.name, err: errorText(err) },
           'lease release failed; it lapses after the TTL',
@@ -267,16 +312,16 @@ export class ActiveStandby {
     const lease = this.#lease;
     try {
       if (this.#active) {
-        const renewed = await lease.renew();
+        const renewed = await this.#store('renewal', () => lease.renew());
         // Not active any more: the watchdog stood down while the renewal was pending.
         if (!renewed && this.#active) {
-          const current = await this.#lease.current();
+          const current = await this.#store('read', () => lease.current());
           await this.#demote(`lease lost: ${holderText(current)}`, this.#other(current));
         }
-      } else if (await lease.tryAcquire()) {
+      } else if (await this.#store('acquire', () => lease.tryAcquire())) {
         if (this.#state !== 'running') {
           // stop() did not wait for this pass (the store was slow): do not start the work now.
-          await lease.release().catch(() => undefined);
+          await this.#store('release', () => lease.release()).catch(() => undefined);
           return;
         }
         const takeover = lease.takeover;
@@ -293,7 +338,7 @@ export class ActiveStandby {
         );
         await this.#activate();
       } else {
-        const current = await this.#lease.current();
+        const current = await this.#store('read', () => lease.current());
         this.#setReason(holderText(current), this.#other(current));
       }
     } catch (err) {
@@ -303,7 +348,7 @@ export class ActiveStandby {
       );
       const expiresAtMs = lease.expiresAtMs;
       if (this.#active && (expiresAtMs === undefined || this.#o.nowMs() >= expiresAtMs)) {
-        await lease.release().catch(() => undefined);
+        await this.#store('release', () => lease.release()).catch(() => undefined);
         await this.#demote(`lease could not be renewed before it expired: ${errorText(err)}`, undefined);
       } else if (!this.#active) {
         this.#setReason(`lease store unavailable: ${errorText(err)}`, undefined);
@@ -322,7 +367,7 @@ export class ActiveStandby {
       // Give it to a healthier instance rather than hold it while doing nothing.
       this.#setReason(`could not become active: ${errorText(err)}`, undefined);
       await this.#standDown({ reason: this.#reason, stopping: false, leaseLost: false });
-      await this.#lease.release().catch(() => undefined);
+      await this.#store('release', () => this.#lease.release()).catch(() => undefined);
       this.#log.error(
         { lease: this.#o.name, err: errorText(err) },
         'could not become active; lease released',

@@ -19,7 +19,7 @@ import {
   type StoredMessage,
   StreamNotFoundError,
 } from '@perpmesh/bus';
-import { sleep } from '@perpmesh/core';
+import { sleep, ValidationError } from '@perpmesh/core';
 import { eventually } from './eventually.js';
 import { uniqueTestName } from './servers.js';
 import { collectStored, textMessage } from './stored-messages.js';
@@ -257,6 +257,34 @@ export function describeEventLogContract(
         await log.publish(textMessage(`${ns}.x.1`, 'r-7', '7'));
         assert.equal(first.value?.seq, 6);
         assert.equal((await it.next()).done, true);
+      }));
+
+    test('read with lastPerSubject gives the newest event of each subject, inside the range only', () =>
+      withStream(async ({ log, stream, ns }) => {
+        // x.1 at 1, 4, 7; x.2 at 2, 5; y.1 at 3, 6 (many events, few subjects: the newest only).
+        const subjects = ['x.1', 'x.2', 'y.1', 'x.1', 'x.2', 'y.1', 'x.1'];
+        for (const [i, subject] of subjects.entries()) {
+          await log.publish(textMessage(`${ns}.${subject}`, `l-${i + 1}`, `${i + 1}`));
+          await sleep(15); // distinct timestamps
+        }
+        const newest = async (o: Omit<Parameters<EventLog['read']>[0], 'stream'>) =>
+          (await collectStored(log.read({ stream, lastPerSubject: true, ...o }))).map(
+            (m) => `${m.subject.slice(ns.length + 1)}@${m.seq}`,
+          );
+        assert.deepEqual(await newest({}), ['x.2@5', 'y.1@6', 'x.1@7']);
+        assert.deepEqual(await newest({ filterSubject: `${ns}.x.*` }), ['x.2@5', 'x.1@7']);
+        // x.1's newest (7) is past the range: left out, not replaced by an older one.
+        assert.deepEqual(await newest({ toSeq: 6 }), ['x.2@5', 'y.1@6']);
+        assert.deepEqual(await newest({ fromSeq: 6 }), ['y.1@6', 'x.1@7']);
+        const all = await collectStored(log.read({ stream }));
+        const t6 = all[5]?.timestampMs as number;
+        assert.deepEqual(await newest({ fromTimeMs: t6 }), ['y.1@6', 'x.1@7']);
+        assert.deepEqual(await newest({ toTimeMs: t6 - 1 }), ['x.2@5']);
+        assert.deepEqual(await newest({ filterSubject: `${ns}.nothing.>` }), []);
+        assert.throws(
+          () => log.read({ stream, lastPerSubject: 'yes' as unknown as boolean }),
+          (e: unknown) => e instanceof ValidationError && /read\.lastPerSubject/.test(e.message),
+        );
       }));
 
     test('a durable consumer delivers in order, acks, and resumes where it stopped', () =>

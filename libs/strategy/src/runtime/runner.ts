@@ -96,6 +96,9 @@ export const FUNDING_LOOKBACK_MS = 10 * 60_000;
  */
 export const BOOK_LOOKBACK_MS = 60_000;
 
+/** How long a start waits for the latest books or funding read back from the log. */
+const READBACK_TIMEOUT_MS = 10_000;
+
 /** How far back (events of the STRAT stream, per decision kept) a start looks for this strategy's decisions. */
 const DECISION_LOOKBACK_FACTOR = 10;
 
@@ -418,6 +421,11 @@ export class StrategyRunner {
     const tail = (filter: string, from: TailOptions['from'], stream: string | undefined) =>
       startStep(`opening the tail on ${filter}`, () => d.log.tail(filter, { from }, onMsg(stream)));
     const booksReadBack: StoredMessage[] = [];
+    // Named apart: a start held here (the read-backs, once) must say so in its readiness.
+    this.#setStatus(
+      'starting',
+      'starting: opening the live inputs, reading the latest books and funding back',
+    );
     this.#tails.push(
       await tail(`${root}exec.>`, resumeAfter(d.streams.exec), d.streams.exec),
       await tail(`${root}acct.>`, resumeAfter(d.streams.acct), d.streams.acct),
@@ -755,15 +763,23 @@ export class StrategyRunner {
     try {
       lastSeq = (await d.log.streamInfo(stream)).lastSeq;
       if (lastSeq === 0) return 'new';
-      for await (const msg of d.log.read({
+      const reading = d.log.read({
         stream,
         filterSubject,
         // Stored timestamps are the log's wall clock, not the strategy's (maybe simulated) one.
         fromTimeMs: Date.now() - lookbackMs,
         toSeq: lastSeq,
-      })) {
-        latest.set(msg.subject, msg);
-      }
+        // The newest reading per subject only: a venue streaming funding puts tens of thousands
+        // of readings in the lookback, and reading them all kept a start on a loaded machine
+        // in this step for minutes (never ready; docs/reliability.md). A subject whose newest
+        // reading is past lastSeq is left out: the tail below starts there and delivers it.
+        lastPerSubject: true,
+      });
+      const collect = async () => {
+        for await (const msg of reading) latest.set(msg.subject, msg);
+      };
+      // A best-effort shortcut: never worth holding the start up (the tail brings readings too).
+      await withTimeout(collect(), READBACK_TIMEOUT_MS, `reading the latest ${filterSubject} back`);
     } catch (err) {
       d.logger.warn(
         { err: errorText(err), strategyId: this.id },
