@@ -40,6 +40,8 @@ const OWNER_RATES: GetFundingRatesResponse = {
         markPrice: '2000',
         indexPrice: '2000',
         asOfMs: 1,
+        // Set, so the forwarded answer carries it too (an absent optional decodes as undefined).
+        observedAtMs: 2,
       },
       stale: false,
       ageMs: 0,
