@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventually, type PerpmeshProcess, startPerpmeshProcess } from '@perpmesh/testing';
-import { currentBuildKey, ROOT } from '../../../scripts/build-stamp.mjs';
-import { bundleIsCurrent, writeStartBundle } from '../../../scripts/bundle.mjs';
+import { currentBuildKey, ROOT } from '../../scripts/build-stamp.mjs';
+import { bundleIsCurrent, writeStartBundle } from '../../scripts/bundle.mjs';
 
 describe('the start bundle (make run)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perpmesh-bundle-'));

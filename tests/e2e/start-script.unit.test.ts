@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { buildInputsKey, currentBuildKey, writeBuildStamp } from '../../../scripts/build-stamp.mjs';
-import { bundleEntry, bundleIsCurrent, keepModulePaths } from '../../../scripts/bundle.mjs';
+import { buildInputsKey, currentBuildKey, writeBuildStamp } from '../../scripts/build-stamp.mjs';
+import { bundleEntry, bundleIsCurrent, keepModulePaths } from '../../scripts/bundle.mjs';
 
 /** A checkout with two projects, `a` built and `b` built, and installed dependencies. */
 function fakeCheckout(): string {
