@@ -56,7 +56,7 @@ import type {
   Reject,
   SimEvent,
 } from './events.js';
-import { InstrumentScale, notionalUnits } from './fixed.js';
+import { type CostScale, costScale, InstrumentScale, notionalUnits } from './fixed.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
   type InstrumentMargin,
@@ -200,6 +200,8 @@ interface InstrumentState {
   readonly spec: InstrumentSpec;
   /** Ticks and lots: the exact fixed point of the book and the orders (fixed.ts). */
   readonly scale: InstrumentScale;
+  /** Positions' cost basis and realized PnL in fixed point (fixed.ts); undefined: Decimal. */
+  readonly costScale: CostScale | undefined;
   /** The spec's minimums without tick and lot, for orders whose lots and ticks are whole (`minimumsOnly`). */
   readonly minimums: MarketRules;
   readonly book: OrderBook;
@@ -280,6 +282,7 @@ export class SimExchange {
       this.instruments.set(spec.instrumentId, {
         spec,
         scale,
+        costScale: costScale(scale, config.settlementDecimals),
         minimums: minimumsOnly(spec),
         book: new OrderBook(spec.instrumentId, scale),
         markPrice: undefined,
@@ -690,7 +693,7 @@ export class SimExchange {
    */
   private headroomOf(acc: Account, inst: InstrumentState, inputs: readonly unknown[]): MarginHeadroom {
     const id = inst.spec.instrumentId;
-    const positionLots = inst.scale.lotsOf(acc.positionSize(id));
+    const positionLots = acc.positions.get(id)?.lots ?? 0;
     const mark = inst.markPrice;
     const markTicks = mark === undefined ? Number.NaN : inst.scale.ticksOf(mark);
     const none = { instrumentId: id, inputs, positionLots: 0, markTicks: 0, capUnits: 0n };
@@ -736,9 +739,8 @@ export class SimExchange {
     const terms: { instrumentId: InstrumentId; coefficient: bigint }[] = [];
     for (const [id, pos] of acc.positions) {
       // Flat: no cost basis left, nothing held.
-      if (pos.size.isZero()) continue;
-      const inst = this.instruments.get(id) as InstrumentState;
-      const lots = inst.scale.lotsOf(pos.size);
+      const lots = pos.lots;
+      if (lots === 0) continue;
       if (!Number.isSafeInteger(lots)) return { inputs, base: 0n, terms: undefined };
       walletLessCosts = walletLessCosts.minus(pos.costBasis);
       terms.push({
@@ -1072,9 +1074,9 @@ export class SimExchange {
     maker.recordFill(lots, size, price, maker.priceTicks, makerFee, this.clockMs);
     inst.book.reduce(maker, lots);
     if (!maker.isOpen) this.closeOrder(maker);
-    this.fill(makerAcc, maker, tradeId, size, price, makerFee, 'maker', false);
+    this.fill(makerAcc, maker, tradeId, lots, size, price, maker.priceTicks, makerFee, 'maker', false);
     taker.recordFill(lots, size, price, maker.priceTicks, takerFee, this.clockMs);
-    this.fill(takerAcc, taker, tradeId, size, price, takerFee, 'taker', false);
+    this.fill(takerAcc, taker, tradeId, lots, size, price, maker.priceTicks, takerFee, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
     house.transfersNet = house.transfersNet.plus(makerFee).plus(takerFee);
     this.touchedBalances.add(FEE_ACCOUNT_ID);
@@ -1085,17 +1087,22 @@ export class SimExchange {
     acc: Account,
     order: SimOrder,
     tradeId: string,
+    lots: number,
     size: Decimal,
     price: Decimal,
+    /** `price` in whole ticks; NaN when off the grid (a liquidation at such a mark). */
+    priceTicks: number,
     fee: Decimal,
     liquidity: 'maker' | 'taker',
     isLiquidation: boolean,
   ): void {
-    const pos: Position = acc.position(order.instrumentId);
+    const inst = this.instruments.get(order.instrumentId) as InstrumentState;
+    const pos: Position = acc.position(order.instrumentId, inst.scale, inst.costScale);
     const before = pos.size;
     const realized = pos.apply(
-      order.side === 'buy' ? size : size.neg(),
+      order.side === 'buy' ? lots : -lots,
       price,
+      priceTicks,
       this.config.settlementDecimals,
     );
     acc.realizedPnl = acc.realizedPnl.plus(realized);
@@ -1284,8 +1291,9 @@ export class SimExchange {
       const tradeId = String(++this.tradeSeq);
       const own = this.syntheticOrder(acc, id, side, size.abs(), mark);
       const backstop = this.syntheticOrder(insurance, id, side === 'buy' ? 'sell' : 'buy', size.abs(), mark);
-      this.fill(acc, own, tradeId, size.abs(), mark, ZERO, 'taker', true);
-      this.fill(insurance, backstop, tradeId, size.abs(), mark, ZERO, 'maker', true);
+      const lots = Math.abs(pos.lots);
+      this.fill(acc, own, tradeId, lots, size.abs(), mark, inst.markTicks, ZERO, 'taker', true);
+      this.fill(insurance, backstop, tradeId, lots, size.abs(), mark, inst.markTicks, ZERO, 'maker', true);
       closed.push({ instrumentId: id, size, price: mark });
       notional = notional.plus(size.abs().mul(mark));
     }

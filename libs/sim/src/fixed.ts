@@ -163,3 +163,49 @@ export function scaledLotsDown(lots: number, x: number): number {
 }
 
 const FLOAT_TEXT_SCALE = 10n ** 15n;
+
+/**
+ * A position's money (cost basis, realized PnL) in fixed point: bigint units of 10^-decimals,
+ * fine enough for every lots x ticks notional and for the settlement decimals a partial close
+ * rounds the removed cost to. Only for ticks and lots that are powers of ten (else Decimal).
+ */
+export interface CostScale {
+  readonly decimals: number;
+  /** 10^-decimals. */
+  readonly unit: Decimal;
+  /** One lot x one tick in units. */
+  readonly notionalFactor: bigint;
+  /** 10^-settlementDecimals in units: a partial close removes a whole number of these. */
+  readonly settlementStep: bigint;
+  readonly settlementDecimals: number;
+}
+
+/** The instrument's cost scale, or undefined when its tick or lot is not a power of ten. */
+export function costScale(scale: InstrumentScale, settlementDecimals: number): CostScale | undefined {
+  const tick = powerOfTenDecimals(scale.tickSize);
+  const lot = powerOfTenDecimals(scale.lotSize);
+  if (tick === undefined || lot === undefined) return undefined;
+  const decimals = Math.max(tick + lot, settlementDecimals);
+  return {
+    decimals,
+    unit: new Decimal(10).pow(-decimals),
+    notionalFactor: 10n ** BigInt(decimals - tick - lot),
+    settlementStep: 10n ** BigInt(decimals - settlementDecimals),
+    settlementDecimals,
+  };
+}
+
+/** `units` of the scale as a Decimal (exact). */
+export function costDecimal(units: bigint, scale: CostScale): Decimal {
+  return units === 0n ? ZERO : scale.unit.mul(units.toString());
+}
+
+/** n / d (d > 0) rounded half-even to a whole number, exact (decimal.js ROUND_HALF_EVEN). */
+export function divRoundHalfEven(n: bigint, d: bigint): bigint {
+  const q = n / d; // truncated toward zero
+  const r = n % d;
+  if (r === 0n) return q;
+  const twice = (r < 0n ? -r : r) * 2n;
+  if (twice < d || (twice === d && q % 2n === 0n)) return q;
+  return n < 0n ? q - 1n : q + 1n;
+}
