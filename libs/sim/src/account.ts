@@ -11,6 +11,7 @@ import {
   type CostScale,
   costDecimal,
   divRoundHalfEven,
+  exactUnits,
   type InstrumentScale,
   notionalUnits,
 } from './fixed.js';
@@ -53,6 +54,11 @@ export class Position {
   /** Signed size in whole lots. */
   get lots(): number {
     return this.#lots;
+  }
+
+  /** The cost basis in money units; undefined while it is kept as a Decimal (off the grid). */
+  get costUnits(): bigint | undefined {
+    return this.#costDecimal === undefined && this.cost !== undefined ? this.#costUnits : undefined;
   }
 
   get size(): Decimal {
@@ -207,7 +213,39 @@ export class OpenExposure {
   }
 }
 
-type WalletLedger = 'collateral' | 'realizedPnl' | 'feesPaid' | 'fundingNet' | 'transfersNet';
+export type WalletLedger = 'collateral' | 'realizedPnl' | 'feesPaid' | 'fundingNet' | 'transfersNet';
+
+/**
+ * One cash ledger in the venue's money units (bigint), plus what is off that grid (a deposit
+ * with more decimals than the scale, a liquidation charge capped at such a wallet) as a
+ * Decimal: usually zero, so fills, fees and funding move integers only. Its Decimal is built
+ * when read and is the same object until the ledger changes.
+ */
+class Ledger {
+  units = 0n;
+  offGrid: Decimal = ZERO;
+  #value: Decimal | undefined = ZERO;
+
+  constructor(private readonly unit: Decimal | undefined) {}
+
+  value(): Decimal {
+    if (this.#value === undefined) {
+      const onGrid = this.units === 0n ? ZERO : (this.unit as Decimal).mul(this.units.toString());
+      this.#value = this.offGrid.isZero() ? onGrid : onGrid.plus(this.offGrid);
+    }
+    return this.#value;
+  }
+
+  addUnits(units: bigint): void {
+    this.units += units;
+    this.#value = undefined;
+  }
+
+  addOffGrid(amount: Decimal): void {
+    this.offGrid = this.offGrid.plus(amount);
+    this.#value = undefined;
+  }
+}
 
 /**
  * An account's room for resting notional on one instrument, in integers: while every other
@@ -227,18 +265,14 @@ export interface MarginHeadroom {
 }
 
 export class Account {
-  collateral: Decimal = ZERO;
-  realizedPnl: Decimal = ZERO;
-  feesPaid: Decimal = ZERO;
-  /** Positive = received. */
-  fundingNet: Decimal = ZERO;
-  /** Liquidation fees (out), insurance cover (in), fee income (house). */
-  transfersNet: Decimal = ZERO;
-  /**
-   * walletBalance() with the ledger Decimals it was summed from: the same objects are the
-   * same values (margin reads the wallet on every order check; the ledgers change on fills).
-   */
-  #wallet: (Readonly<Record<WalletLedger, Decimal>> & { readonly value: Decimal }) | undefined;
+  readonly #ledgers: Readonly<Record<WalletLedger, Ledger>>;
+  /** walletBalance() until a ledger changes. */
+  #wallet: Decimal | undefined = ZERO;
+  /** The wallet balance's part in money units and its part off their grid (signed, fees subtracted). */
+  #walletUnits = 0n;
+  #walletOffGrid: Decimal = ZERO;
+  /** `#walletOffGrid` in money units rounded down; undefined until asked after a change. */
+  #walletOffGridFloor: bigint | undefined = 0n;
   readonly positions = new Map<InstrumentId, Position>();
   readonly leverage = new Map<InstrumentId, number>();
   readonly exposure = new Map<InstrumentId, OpenExposure>();
@@ -284,25 +318,85 @@ export class Account {
     readonly accountId: AccountId,
     /** House accounts (fees, insurance/backstop) skip margin checks and are never liquidated. */
     readonly isHouse: boolean,
-  ) {}
+    /** The venue's money units, 10^-decimals (`moneyDecimals`); undefined: every amount is kept as a Decimal. */
+    private readonly moneyDecimals: number | undefined,
+  ) {
+    const unit = moneyDecimals === undefined ? undefined : new Decimal(10).pow(-moneyDecimals);
+    this.#ledgers = {
+      collateral: new Ledger(unit),
+      realizedPnl: new Ledger(unit),
+      feesPaid: new Ledger(unit),
+      fundingNet: new Ledger(unit),
+      transfersNet: new Ledger(unit),
+    };
+  }
 
-  /** collateral + realized - fees + funding + transfers. */
-  walletBalance(): Decimal {
-    const w = this.#wallet;
-    if (
-      w !== undefined &&
-      w.collateral === this.collateral &&
-      w.realizedPnl === this.realizedPnl &&
-      w.feesPaid === this.feesPaid &&
-      w.fundingNet === this.fundingNet &&
-      w.transfersNet === this.transfersNet
-    ) {
-      return w.value;
+  get collateral(): Decimal {
+    return this.#ledgers.collateral.value();
+  }
+
+  get realizedPnl(): Decimal {
+    return this.#ledgers.realizedPnl.value();
+  }
+
+  get feesPaid(): Decimal {
+    return this.#ledgers.feesPaid.value();
+  }
+
+  /** Positive = received. */
+  get fundingNet(): Decimal {
+    return this.#ledgers.fundingNet.value();
+  }
+
+  /** Liquidation fees (out), insurance cover (in), fee income (house). */
+  get transfersNet(): Decimal {
+    return this.#ledgers.transfersNet.value();
+  }
+
+  /** Adds signed `amount` to a ledger: in money units when it is on their grid (exact either way). */
+  add(ledger: WalletLedger, amount: Decimal): void {
+    if (amount.isZero()) return;
+    const units = this.moneyDecimals === undefined ? undefined : exactUnits(amount, this.moneyDecimals);
+    if (units === undefined) {
+      this.#ledgers[ledger].addOffGrid(amount);
+      this.#walletOffGrid = this.#walletOffGrid.plus(ledger === 'feesPaid' ? amount.neg() : amount);
+      this.#walletOffGridFloor = undefined;
+    } else {
+      this.#ledgers[ledger].addUnits(units);
+      this.#walletUnits += ledger === 'feesPaid' ? -units : units;
     }
-    const { collateral, realizedPnl, feesPaid, fundingNet, transfersNet } = this;
-    const value = collateral.plus(realizedPnl).minus(feesPaid).plus(fundingNet).plus(transfersNet);
-    this.#wallet = { collateral, realizedPnl, feesPaid, fundingNet, transfersNet, value };
-    return value;
+    this.#wallet = undefined;
+  }
+
+  /** collateral + realized - fees + funding + transfers; the same object until a ledger changes. */
+  walletBalance(): Decimal {
+    if (this.#wallet === undefined) {
+      const l = this.#ledgers;
+      this.#wallet = l.collateral
+        .value()
+        .plus(l.realizedPnl.value())
+        .minus(l.feesPaid.value())
+        .plus(l.fundingNet.value())
+        .plus(l.transfersNet.value());
+    }
+    return this.#wallet;
+  }
+
+  /**
+   * The wallet balance in money units, rounded down (exact when nothing is off the grid);
+   * undefined without a money scale.
+   */
+  walletFloorUnits(): bigint | undefined {
+    const decimals = this.moneyDecimals;
+    if (decimals === undefined) return undefined;
+    // floor(x + n) = floor(x) + n for a whole n: the off-grid part floored once per change.
+    if (this.#walletOffGridFloor === undefined) {
+      const floor = this.#walletOffGrid
+        .mul(new Decimal(10).pow(decimals))
+        .toDecimalPlaces(0, Decimal.ROUND_FLOOR);
+      this.#walletOffGridFloor = BigInt(floor.toFixed());
+    }
+    return this.#walletUnits + this.#walletOffGridFloor;
   }
 
   position(instrumentId: InstrumentId, scale: InstrumentScale, cost: CostScale | undefined): Position {

@@ -66,10 +66,16 @@ describe('divRoundHalfEven', () => {
 
 describe('Position in fixed point', () => {
   // Settlement decimals below, at and above the tick x lot decimals (4 for BTC).
-  for (const settlementDecimals of [2, 4, 6]) {
-    test(`fills on and off the tick grid match the Decimal formula exactly (settlement ${settlementDecimals} dp)`, () => {
+  // and a venue scale finer than both (another instrument's tick x lot).
+  for (const [settlementDecimals, venueDecimals] of [
+    [2, 0],
+    [4, 0],
+    [6, 0],
+    [2, 9],
+  ] as const) {
+    test(`fills on and off the tick grid match the Decimal formula exactly (settlement ${settlementDecimals} dp, venue ${venueDecimals})`, () => {
       const scale = new InstrumentScale(btc());
-      const cost = costScale(scale, settlementDecimals);
+      const cost = costScale(scale, settlementDecimals, venueDecimals);
       assert.ok(cost);
       const rng = SimRng.fromSeed(settlementDecimals);
       for (let run = 0; run < 40; run++) {
@@ -97,7 +103,7 @@ describe('Position in fixed point', () => {
 
   test('the Decimal views keep their identity until the position changes', () => {
     const scale = new InstrumentScale(btc());
-    const p = new Position(scale, costScale(scale, 6));
+    const p = new Position(scale, costScale(scale, 6, 0));
     p.apply(10, scale.price(500_000), 500_000, 6);
     const size = p.size;
     const cost = p.costBasis;
@@ -112,7 +118,7 @@ describe('Position in fixed point', () => {
   test('without a fixed scale (a tick that is not a power of ten) the Decimal formula runs', () => {
     const spec = { ...btc(), tickSize: new Decimal('0.5') };
     const scale = new InstrumentScale(spec);
-    assert.equal(costScale(scale, 6), undefined);
+    assert.equal(costScale(scale, 6, 0), undefined);
     const p = new Position(scale, undefined);
     const o = new DecimalPosition();
     p.apply(7, new Decimal('100.5'), 201, 6);

@@ -56,7 +56,7 @@ import type {
   Reject,
   SimEvent,
 } from './events.js';
-import { type CostScale, costScale, InstrumentScale, notionalUnits } from './fixed.js';
+import { type CostScale, costScale, InstrumentScale, moneyDecimals, notionalUnits } from './fixed.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
   type InstrumentMargin,
@@ -266,11 +266,20 @@ export class SimExchange {
   private readonly observeAccount: ((accountId: AccountId) => boolean) | undefined;
   /** The integer liquidation check's scale (margin-fixed.ts); undefined: Decimal only. */
   private readonly maintenance: MaintenanceScale | undefined;
+  /**
+   * The accounts' money units, 10^-moneyDecimals (ledgers and cost bases in bigint): the
+   * maintenance scale's when there is one; undefined: Decimal.
+   */
+  private readonly moneyDecimals: number | undefined;
 
   constructor(config: VenueConfig, options: SimExchangeOptions = {}) {
     this.config = config;
     this.observeAccount = options.observeAccount;
-    this.maintenance = maintenanceScale(config.instruments);
+    this.maintenance = maintenanceScale(config.instruments, config.settlementDecimals);
+    this.moneyDecimals = moneyDecimals(
+      config.instruments.map((spec) => new InstrumentScale(spec)),
+      this.maintenance?.decimals ?? config.settlementDecimals,
+    );
     const startMs = options.startMs ?? 0;
     if (!Number.isSafeInteger(startMs) || startMs < 0) {
       throw new ValidationError('startMs', `must be a non-negative integer ms, got ${String(startMs)}`);
@@ -282,7 +291,7 @@ export class SimExchange {
       this.instruments.set(spec.instrumentId, {
         spec,
         scale,
-        costScale: costScale(scale, config.settlementDecimals),
+        costScale: costScale(scale, config.settlementDecimals, this.moneyDecimals),
         minimums: minimumsOnly(spec),
         book: new OrderBook(spec.instrumentId, scale),
         markPrice: undefined,
@@ -295,8 +304,8 @@ export class SimExchange {
         band: undefined,
       });
     }
-    this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true));
-    this.accounts.set(INSURANCE_ACCOUNT_ID, new Account(INSURANCE_ACCOUNT_ID, true));
+    this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true, this.moneyDecimals));
+    this.accounts.set(INSURANCE_ACCOUNT_ID, new Account(INSURANCE_ACCOUNT_ID, true, this.moneyDecimals));
   }
 
   get venueId(): string {
@@ -469,7 +478,7 @@ export class SimExchange {
     const { shares, totalPaid } = splitFunding(holders, mark, rate, this.config.settlementDecimals);
     for (const share of shares) {
       const acc = this.accounts.get(share.accountId) as Account;
-      acc.fundingNet = acc.fundingNet.plus(share.amount);
+      acc.add('fundingNet', share.amount);
       this.touchedBalances.add(acc.accountId);
       if (!this.observed(acc.accountId)) continue;
       this.emit({
@@ -523,7 +532,7 @@ export class SimExchange {
     const value = positive(amount, 'amount');
     this.batch(() => {
       const acc = this.accountOrCreate(accountId);
-      acc.collateral = acc.collateral.plus(value);
+      acc.add('collateral', value);
       this.touchedBalances.add(accountId);
     });
   }
@@ -543,7 +552,7 @@ export class SimExchange {
           `${value.toFixed()} exceeds withdrawable ${free.toFixed()}`,
         );
       }
-      acc.collateral = acc.collateral.minus(value);
+      acc.add('collateral', value.neg());
       this.touchedBalances.add(accountId);
       return { ok: true } as const;
     });
@@ -715,6 +724,8 @@ export class SimExchange {
   private surelyAboveMaintenance(acc: Account): boolean {
     const scale = this.maintenance;
     if (scale === undefined) return false;
+    const fixed = this.maintenanceTermsFixed(acc, scale);
+    if (fixed !== undefined) return surelyAboveMaintenance(fixed.base, fixed.terms);
     const inputs: unknown[] = [acc.walletBalance()];
     for (const pos of acc.positions.values()) inputs.push(pos.size, pos.costBasis);
     let known = acc.maintenanceBase;
@@ -728,6 +739,34 @@ export class SimExchange {
       markTicks: (this.instruments.get(t.instrumentId) as InstrumentState).markTicks,
     }));
     return surelyAboveMaintenance(known.base, terms);
+  }
+
+  /**
+   * The liquidation check's terms straight from the money units: the wallet's (rounded down
+   * when part of it is off the grid) less every cost basis, exact; undefined when a cost basis
+   * is a Decimal (then the Decimal terms below).
+   */
+  private maintenanceTermsFixed(
+    acc: Account,
+    scale: MaintenanceScale,
+  ): { base: bigint; terms: { coefficient: bigint; markTicks: number }[] } | undefined {
+    // The maintenance scale is the money scale (constructor), so the units add up.
+    let base = acc.walletFloorUnits();
+    if (base === undefined) return undefined;
+    const terms: { coefficient: bigint; markTicks: number }[] = [];
+    for (const [id, pos] of acc.positions) {
+      const lots = pos.lots;
+      if (lots === 0) continue;
+      const cost = pos.costUnits;
+      if (cost === undefined || !Number.isSafeInteger(lots)) return undefined;
+      base -= cost;
+      const inst = this.instruments.get(id) as InstrumentState;
+      terms.push({
+        coefficient: positionCoefficient(lots, scale.instruments.get(id) as InstrumentMaintenanceScale),
+        markTicks: inst.markTicks,
+      });
+    }
+    return { base, terms };
   }
 
   private maintenanceBaseOf(
@@ -1078,7 +1117,8 @@ export class SimExchange {
     taker.recordFill(lots, size, price, maker.priceTicks, takerFee, this.clockMs);
     this.fill(takerAcc, taker, tradeId, lots, size, price, maker.priceTicks, takerFee, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
-    house.transfersNet = house.transfersNet.plus(makerFee).plus(takerFee);
+    house.add('transfersNet', makerFee);
+    house.add('transfersNet', takerFee);
     this.touchedBalances.add(FEE_ACCOUNT_ID);
   }
 
@@ -1105,8 +1145,8 @@ export class SimExchange {
       priceTicks,
       this.config.settlementDecimals,
     );
-    acc.realizedPnl = acc.realizedPnl.plus(realized);
-    acc.feesPaid = acc.feesPaid.plus(fee);
+    acc.add('realizedPnl', realized);
+    acc.add('feesPaid', fee);
     this.touchPosition(acc.accountId, order.instrumentId);
     if (!this.observed(acc.accountId)) return;
     this.emit({
@@ -1302,11 +1342,11 @@ export class SimExchange {
       acc.walletBalance(),
       this.feeOf(notional, this.config.liquidationFeeRate),
     );
-    acc.transfersNet = acc.transfersNet.minus(fee);
-    insurance.transfersNet = insurance.transfersNet.plus(fee);
+    acc.add('transfersNet', fee.neg());
+    insurance.add('transfersNet', fee);
     if (badDebt.gt(0)) {
-      acc.transfersNet = acc.transfersNet.plus(badDebt);
-      insurance.transfersNet = insurance.transfersNet.minus(badDebt);
+      acc.add('transfersNet', badDebt);
+      insurance.add('transfersNet', badDebt.neg());
     }
     this.touchedBalances.add(acc.accountId);
     this.touchedBalances.add(INSURANCE_ACCOUNT_ID);
@@ -1654,7 +1694,7 @@ export class SimExchange {
   private accountOrCreate(accountId: AccountId): Account {
     let acc = this.accounts.get(accountId);
     if (acc === undefined) {
-      acc = new Account(accountId, false);
+      acc = new Account(accountId, false, this.moneyDecimals);
       this.accounts.set(accountId, acc);
     }
     return acc;

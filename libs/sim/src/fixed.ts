@@ -180,12 +180,19 @@ export interface CostScale {
   readonly settlementDecimals: number;
 }
 
-/** The instrument's cost scale, or undefined when its tick or lot is not a power of ten. */
-export function costScale(scale: InstrumentScale, settlementDecimals: number): CostScale | undefined {
+/**
+ * The instrument's cost scale at the venue's money decimals (`moneyDecimals`), or undefined
+ * when its tick or lot is not a power of ten or the venue has no fixed money scale.
+ */
+export function costScale(
+  scale: InstrumentScale,
+  settlementDecimals: number,
+  venueDecimals: number | undefined,
+): CostScale | undefined {
   const tick = powerOfTenDecimals(scale.tickSize);
   const lot = powerOfTenDecimals(scale.lotSize);
-  if (tick === undefined || lot === undefined) return undefined;
-  const decimals = Math.max(tick + lot, settlementDecimals);
+  if (tick === undefined || lot === undefined || venueDecimals === undefined) return undefined;
+  const decimals = Math.max(tick + lot, settlementDecimals, venueDecimals);
   return {
     decimals,
     unit: new Decimal(10).pow(-decimals),
@@ -193,6 +200,29 @@ export function costScale(scale: InstrumentScale, settlementDecimals: number): C
     settlementStep: 10n ** BigInt(decimals - settlementDecimals),
     settlementDecimals,
   };
+}
+
+/**
+ * The venue's money scale, 10^-decimals, for every ledger and cost basis of its accounts: at
+ * least `atLeast` (the settlement decimals, the liquidation check's scale) and every
+ * instrument's tick x lot decimals; undefined when a tick or lot is not a power of ten.
+ */
+export function moneyDecimals(scales: readonly InstrumentScale[], atLeast: number): number | undefined {
+  let decimals = atLeast;
+  for (const scale of scales) {
+    const tick = powerOfTenDecimals(scale.tickSize);
+    const lot = powerOfTenDecimals(scale.lotSize);
+    if (tick === undefined || lot === undefined) return undefined;
+    decimals = Math.max(decimals, tick + lot);
+  }
+  return decimals;
+}
+
+/** `value` in units of 10^-decimals, or undefined when it has more decimals (exact). */
+export function exactUnits(value: Decimal, decimals: number): bigint | undefined {
+  if (value.decimalPlaces() > decimals) return undefined;
+  const text = value.toFixed(decimals);
+  return BigInt(decimals === 0 ? text : text.replace('.', ''));
 }
 
 /** `units` of the scale as a Decimal (exact). */

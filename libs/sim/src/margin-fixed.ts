@@ -36,7 +36,11 @@ export interface MaintenanceScale {
 }
 
 /** The venue's scale, or undefined when a tick or lot is not a power of ten (then every check is Decimal). */
-export function maintenanceScale(specs: readonly InstrumentSpec[]): MaintenanceScale | undefined {
+export function maintenanceScale(
+  specs: readonly InstrumentSpec[],
+  /** The least decimals (the settlement decimals: the scale is then the accounts' money scale). */
+  atLeast = 0,
+): MaintenanceScale | undefined {
   const parts: { id: string; unitDecimals: number; rateDecimals: number; rateUnits: bigint }[] = [];
   for (const spec of specs) {
     const tick = powerOfTenDecimals(spec.tickSize);
@@ -46,7 +50,7 @@ export function maintenanceScale(specs: readonly InstrumentSpec[]): MaintenanceS
     const rateUnits = BigInt(spec.maintenanceMarginRate.mul(new Decimal(10).pow(rateDecimals)).toFixed());
     parts.push({ id: spec.instrumentId, unitDecimals: tick + lot, rateDecimals, rateUnits });
   }
-  const decimals = Math.max(0, ...parts.map((p) => p.unitDecimals + p.rateDecimals));
+  const decimals = Math.max(atLeast, ...parts.map((p) => p.unitDecimals + p.rateDecimals));
   return {
     decimals,
     unitsPerOne: new Decimal(10).pow(decimals),
