@@ -45,6 +45,8 @@ export class Position {
   #size: Decimal | undefined = ZERO;
   #costBasis: Decimal | undefined = ZERO;
   realizedPnl: Decimal = ZERO;
+  /** What the last `apply` realized in money units; undefined when it ran in Decimal. */
+  lastRealizedUnits: bigint | undefined = 0n;
 
   constructor(
     private readonly scale: InstrumentScale,
@@ -54,6 +56,11 @@ export class Position {
   /** Signed size in whole lots. */
   get lots(): number {
     return this.#lots;
+  }
+
+  /** The cost basis as its units (bigint) or, off the grid, its Decimal: equal keys (===) are equal costs. */
+  get costKey(): bigint | Decimal {
+    return this.costUnits ?? this.costBasis;
   }
 
   /** The cost basis in money units; undefined while it is kept as a Decimal (off the grid). */
@@ -106,6 +113,7 @@ export class Position {
     const held = this.#lots;
     if (held === 0 || held < 0 === lots < 0) {
       this.#set(held + lots, this.#costUnits + BigInt(lots) * perLot);
+      this.lastRealizedUnits = 0n;
       return ZERO;
     }
     const heldAbs = Math.abs(held);
@@ -122,6 +130,7 @@ export class Position {
     const rest = lots - closeLots;
     this.#set(held + lots, this.#costUnits - removed + BigInt(rest) * perLot);
     const realized = costDecimal(realizedUnits, cost);
+    this.lastRealizedUnits = realizedUnits;
     this.realizedPnl = this.realizedPnl.plus(realized);
     return realized;
   }
@@ -135,6 +144,7 @@ export class Position {
 
   /** The Decimal formula (off the grid); fixed point again once flat. */
   #applyDecimal(lots: number, price: Decimal, roundDecimals: number): Decimal {
+    this.lastRealizedUnits = undefined;
     const qty = this.scale.size(lots);
     const size = this.size;
     let costBasis = this.costBasis;
@@ -249,13 +259,13 @@ class Ledger {
 
 /**
  * An account's room for resting notional on one instrument, in integers: while every other
- * margin input is unchanged (`inputs`, compared by identity: Decimals are immutable), an
+ * margin input is unchanged (`inputs`, compared with ===: numbers, bigints, immutable Decimals), an
  * order on the instrument fits when held + open-order excess (units of tick x lot) stays
  * below `capUnits`. Only the instrument's resting orders may change in between.
  */
 export interface MarginHeadroom {
   readonly instrumentId: InstrumentId;
-  /** The wallet balance, then per instrument: size, cost basis, mark, leverage, and (other instruments) resting notionals. */
+  /** The wallet's version, then per instrument: lots, cost basis (units), mark, leverage, and (other instruments) resting notional units. */
   readonly inputs: readonly unknown[];
   /** Signed position in lots and the mark in ticks (of `instrumentId`). */
   readonly positionLots: number;
@@ -270,6 +280,7 @@ export class Account {
   #wallet: Decimal | undefined = ZERO;
   /** The wallet balance's part in money units and its part off their grid (signed, fees subtracted). */
   #walletUnits = 0n;
+  #walletVersion = 0;
   #walletOffGrid: Decimal = ZERO;
   /** `#walletOffGrid` in money units rounded down; undefined until asked after a change. */
   #walletOffGridFloor: bigint | undefined = 0n;
@@ -353,10 +364,14 @@ export class Account {
     return this.#ledgers.transfersNet.value();
   }
 
-  /** Adds signed `amount` to a ledger: in money units when it is on their grid (exact either way). */
-  add(ledger: WalletLedger, amount: Decimal): void {
-    if (amount.isZero()) return;
-    const units = this.moneyDecimals === undefined ? undefined : exactUnits(amount, this.moneyDecimals);
+  /**
+   * Adds signed `amount` to a ledger: in money units when it is on their grid (exact either
+   * way). `knownUnits`: the amount in money units when the caller computed them (no parsing).
+   */
+  add(ledger: WalletLedger, amount: Decimal, knownUnits?: bigint): void {
+    if (knownUnits === 0n || amount.isZero()) return;
+    const units =
+      knownUnits ?? (this.moneyDecimals === undefined ? undefined : exactUnits(amount, this.moneyDecimals));
     if (units === undefined) {
       this.#ledgers[ledger].addOffGrid(amount);
       this.#walletOffGrid = this.#walletOffGrid.plus(ledger === 'feesPaid' ? amount.neg() : amount);
@@ -366,6 +381,12 @@ export class Account {
       this.#walletUnits += ledger === 'feesPaid' ? -units : units;
     }
     this.#wallet = undefined;
+    this.#walletVersion++;
+  }
+
+  /** Changes whenever a ledger does (and never comes back): a cache of wallet-derived values compares it. */
+  get walletVersion(): number {
+    return this.#walletVersion;
   }
 
   /** collateral + realized - fees + funding + transfers; the same object until a ledger changes. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal, ZERO } from '@perpmesh/core';
 import { Position } from './account.js';
-import { costScale, divRoundHalfEven, InstrumentScale } from './fixed.js';
+import { costDecimal, costScale, divRoundHalfEven, feeUnits, fixedRate, InstrumentScale } from './fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
 
@@ -128,5 +128,33 @@ describe('Position in fixed point', () => {
       o.apply(scale.size(-3), new Decimal('101'), 6).toFixed(),
     );
     assert.equal(p.costBasis.toFixed(), o.costBasis.toFixed());
+  });
+});
+
+describe('feeUnits', () => {
+  test('is the Decimal fee (notional x rate, half-even to the settlement decimals), rebates too', () => {
+    const scale = new InstrumentScale(btc());
+    const rng = SimRng.fromSeed(11);
+    for (const [settlementDecimals, rate] of [
+      [6, '0.0005'],
+      [2, '0.0002'],
+      [4, '-0.00015'],
+      [8, '0.000375'],
+    ] as const) {
+      const cost = costScale(scale, settlementDecimals, 0);
+      assert.ok(cost);
+      const fixed = fixedRate(new Decimal(rate));
+      for (let i = 0; i < 2000; i++) {
+        const lots = 1 + Math.floor(rng.float() * 5000);
+        const ticks = 1 + Math.floor(rng.float() * 900_000);
+        const want = scale
+          .size(lots)
+          .mul(scale.price(ticks))
+          .mul(rate)
+          .toDecimalPlaces(settlementDecimals, Decimal.ROUND_HALF_EVEN);
+        const got = costDecimal(feeUnits(lots, ticks, fixed, cost), cost);
+        assert.equal(got.toFixed(), want.toFixed(), `${lots} lots x ${ticks} ticks at ${rate}`);
+      }
+    }
   });
 });

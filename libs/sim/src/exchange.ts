@@ -56,7 +56,17 @@ import type {
   Reject,
   SimEvent,
 } from './events.js';
-import { type CostScale, costScale, InstrumentScale, moneyDecimals, notionalUnits } from './fixed.js';
+import {
+  type CostScale,
+  costDecimal,
+  costScale,
+  type FixedRate,
+  feeUnits,
+  fixedRate,
+  InstrumentScale,
+  moneyDecimals,
+  notionalUnits,
+} from './fixed.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
   type InstrumentMargin,
@@ -271,11 +281,15 @@ export class SimExchange {
    * maintenance scale's when there is one; undefined: Decimal.
    */
   private readonly moneyDecimals: number | undefined;
+  private readonly makerFeeRate: FixedRate;
+  private readonly takerFeeRate: FixedRate;
 
   constructor(config: VenueConfig, options: SimExchangeOptions = {}) {
     this.config = config;
     this.observeAccount = options.observeAccount;
     this.maintenance = maintenanceScale(config.instruments, config.settlementDecimals);
+    this.makerFeeRate = fixedRate(config.makerFeeRate);
+    this.takerFeeRate = fixedRate(config.takerFeeRate);
     this.moneyDecimals = moneyDecimals(
       config.instruments.map((spec) => new InstrumentScale(spec)),
       this.maintenance?.decimals ?? config.settlementDecimals,
@@ -684,13 +698,14 @@ export class SimExchange {
 
   /** The margin inputs a headroom depends on (all but the instrument's own resting notionals). */
   private headroomInputs(acc: Account, instrumentId: InstrumentId): unknown[] {
-    const inputs: unknown[] = [acc.walletBalance()];
+    // Values compared with ===: the wallet's version, lots and cost units, the mark's Decimal object.
+    const inputs: unknown[] = [acc.walletVersion];
     for (const inst of this.instruments.values()) {
       const id = inst.spec.instrumentId;
       const pos = acc.positions.get(id);
       const exp = acc.exposure.get(id);
-      inputs.push(pos?.size, pos?.costBasis, inst.markPrice, this.leverageOf(acc, inst.spec));
-      if (id !== instrumentId) inputs.push(exp?.buyNotional, exp?.sellNotional);
+      inputs.push(pos?.lots, pos?.costKey, inst.markPrice, this.leverageOf(acc, inst.spec));
+      if (id !== instrumentId) inputs.push(exp?.buyUnits, exp?.sellUnits);
     }
     return inputs;
   }
@@ -1096,9 +1111,22 @@ export class SimExchange {
     // events and accounts carry.
     const size = inst.scale.size(lots);
     const tradeId = String(++this.tradeSeq);
-    const notional = size.mul(price);
-    const makerFee = this.feeOf(notional, this.config.makerFeeRate);
-    const takerFee = this.feeOf(notional, this.config.takerFeeRate);
+    const cost = inst.costScale;
+    const ticks = maker.priceTicks;
+    let makerFee: Decimal;
+    let takerFee: Decimal;
+    let makerFeeUnits: bigint | undefined;
+    let takerFeeUnits: bigint | undefined;
+    if (cost !== undefined && Number.isSafeInteger(ticks)) {
+      makerFeeUnits = feeUnits(lots, ticks, this.makerFeeRate, cost);
+      takerFeeUnits = feeUnits(lots, ticks, this.takerFeeRate, cost);
+      makerFee = costDecimal(makerFeeUnits, cost);
+      takerFee = costDecimal(takerFeeUnits, cost);
+    } else {
+      const notional = size.mul(price);
+      makerFee = this.feeOf(notional, this.config.makerFeeRate);
+      takerFee = this.feeOf(notional, this.config.takerFeeRate);
+    }
     this.emit({
       type: 'trade',
       ...this.base(),
@@ -1113,12 +1141,12 @@ export class SimExchange {
     maker.recordFill(lots, size, price, maker.priceTicks, makerFee, this.clockMs);
     inst.book.reduce(maker, lots);
     if (!maker.isOpen) this.closeOrder(maker);
-    this.fill(makerAcc, maker, tradeId, lots, size, price, maker.priceTicks, makerFee, 'maker', false);
+    this.fill(makerAcc, maker, tradeId, lots, size, price, ticks, makerFee, makerFeeUnits, 'maker', false);
     taker.recordFill(lots, size, price, maker.priceTicks, takerFee, this.clockMs);
-    this.fill(takerAcc, taker, tradeId, lots, size, price, maker.priceTicks, takerFee, 'taker', false);
+    this.fill(takerAcc, taker, tradeId, lots, size, price, ticks, takerFee, takerFeeUnits, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
-    house.add('transfersNet', makerFee);
-    house.add('transfersNet', takerFee);
+    house.add('transfersNet', makerFee, makerFeeUnits);
+    house.add('transfersNet', takerFee, takerFeeUnits);
     this.touchedBalances.add(FEE_ACCOUNT_ID);
   }
 
@@ -1133,6 +1161,8 @@ export class SimExchange {
     /** `price` in whole ticks; NaN when off the grid (a liquidation at such a mark). */
     priceTicks: number,
     fee: Decimal,
+    /** `fee` in money units when known (else parsed from the Decimal). */
+    feeUnits: bigint | undefined,
     liquidity: 'maker' | 'taker',
     isLiquidation: boolean,
   ): void {
@@ -1145,8 +1175,8 @@ export class SimExchange {
       priceTicks,
       this.config.settlementDecimals,
     );
-    acc.add('realizedPnl', realized);
-    acc.add('feesPaid', fee);
+    acc.add('realizedPnl', realized, pos.lastRealizedUnits);
+    acc.add('feesPaid', fee, feeUnits);
     this.touchPosition(acc.accountId, order.instrumentId);
     if (!this.observed(acc.accountId)) return;
     this.emit({
@@ -1332,8 +1362,20 @@ export class SimExchange {
       const own = this.syntheticOrder(acc, id, side, size.abs(), mark);
       const backstop = this.syntheticOrder(insurance, id, side === 'buy' ? 'sell' : 'buy', size.abs(), mark);
       const lots = Math.abs(pos.lots);
-      this.fill(acc, own, tradeId, lots, size.abs(), mark, inst.markTicks, ZERO, 'taker', true);
-      this.fill(insurance, backstop, tradeId, lots, size.abs(), mark, inst.markTicks, ZERO, 'maker', true);
+      this.fill(acc, own, tradeId, lots, size.abs(), mark, inst.markTicks, ZERO, 0n, 'taker', true);
+      this.fill(
+        insurance,
+        backstop,
+        tradeId,
+        lots,
+        size.abs(),
+        mark,
+        inst.markTicks,
+        ZERO,
+        0n,
+        'maker',
+        true,
+      );
       closed.push({ instrumentId: id, size, price: mark });
       notional = notional.plus(size.abs().mul(mark));
     }

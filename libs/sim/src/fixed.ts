@@ -239,3 +239,27 @@ export function divRoundHalfEven(n: bigint, d: bigint): bigint {
   if (twice < d || (twice === d && q % 2n === 0n)) return q;
   return n < 0n ? q - 1n : q + 1n;
 }
+
+/** A rate (a fee rate) as rateUnits / 10^rateDecimals, exact. */
+export interface FixedRate {
+  readonly units: bigint;
+  readonly scale: bigint;
+}
+
+export function fixedRate(rate: Decimal): FixedRate {
+  const decimals = rate.decimalPlaces();
+  return {
+    units: BigInt(rate.mul(new Decimal(10).pow(decimals)).toFixed()),
+    scale: 10n ** BigInt(decimals),
+  };
+}
+
+/**
+ * The fee on `lots` x `ticks` at `rate` in money units: the notional x rate rounded half-even
+ * to the settlement decimals, as `notional.mul(rate).toDecimalPlaces(settlementDecimals,
+ * ROUND_HALF_EVEN)` (exact: both are exact products rounded once).
+ */
+export function feeUnits(lots: number, ticks: number, rate: FixedRate, cost: CostScale): bigint {
+  const product = BigInt(lots) * BigInt(ticks) * cost.notionalFactor * rate.units;
+  return divRoundHalfEven(product, rate.scale * cost.settlementStep) * cost.settlementStep;
+}
