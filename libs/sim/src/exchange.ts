@@ -84,11 +84,13 @@ import {
 } from './margin.js';
 import {
   baseUnits,
+  type FixedMarginPart,
   type InstrumentMaintenanceScale,
   type MaintenanceScale,
   maintenanceScale,
   positionCoefficient,
   surelyAboveMaintenance,
+  surelyFitsInitialMargin,
 } from './margin-fixed.js';
 import { type OrderQuantities, SimOrder } from './order.js';
 import {
@@ -696,6 +698,48 @@ export class SimExchange {
     return held + excess + 2n <= room.capUnits;
   }
 
+  /**
+   * True when the order surely passes the initial margin check, from the money units alone
+   * (margin-fixed.ts `surelyFitsInitialMargin`): a market order at its band limit, as the
+   * Decimal check values it. Undefined inputs (no money scale, a cost basis or mark off the
+   * grid) say no and the checks below decide.
+   */
+  private surelyFitsMarginFixed(acc: Account, inst: InstrumentState, order: SimOrder): boolean {
+    const wallet = acc.walletFloorUnits();
+    if (wallet === undefined || !Number.isSafeInteger(order.sizeLots)) return false;
+    const ticks = order.type === 'limit' ? order.priceTicks : this.bandOf(inst, order.side).ticks;
+    if (!Number.isSafeInteger(ticks)) return false;
+    const parts: FixedMarginPart[] = [];
+    for (const other of this.instruments.values()) {
+      const id = other.spec.instrumentId;
+      const pos = acc.positions.get(id);
+      const exp = acc.exposure.get(id);
+      const lots = pos?.lots ?? 0;
+      const isOrder = other === inst;
+      // As margin(): flat without orders, or no mark yet, counts nothing.
+      if ((lots === 0 && exp === undefined && !isOrder) || other.markPrice === undefined) continue;
+      const costUnits = pos === undefined ? 0n : pos.costUnits;
+      if (costUnits === undefined || other.costScale === undefined) return false;
+      let buyUnits = exp?.buyUnits ?? 0n;
+      let sellUnits = exp?.sellUnits ?? 0n;
+      if (isOrder) {
+        const extra = notionalUnits(order.sizeLots, ticks);
+        if (order.side === 'buy') buyUnits += extra;
+        else sellUnits += extra;
+      }
+      parts.push({
+        lots,
+        markTicks: other.markTicks,
+        costUnits,
+        buyUnits,
+        sellUnits,
+        leverage: this.leverageOf(acc, other.spec),
+        notionalFactor: other.costScale.notionalFactor,
+      });
+    }
+    return surelyFitsInitialMargin(wallet, parts);
+  }
+
   /** The margin inputs a headroom depends on (all but the instrument's own resting notionals). */
   private headroomInputs(acc: Account, instrumentId: InstrumentId): unknown[] {
     // Values compared with ===: the wallet's version, lots and cost units, the mark's Decimal object.
@@ -926,7 +970,12 @@ export class SimExchange {
       const bestOpposite = order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid();
       checkPostOnly(order.side, order.price as Decimal, bestOpposite);
     }
-    if (!order.reduceOnly && !acc.isHouse && !this.surelyFitsMargin(acc, inst, order)) {
+    if (
+      !order.reduceOnly &&
+      !acc.isHouse &&
+      !this.surelyFitsMarginFixed(acc, inst, order) &&
+      !this.surelyFitsMargin(acc, inst, order)
+    ) {
       const worst = order.price ?? this.bandLimit(inst, order.side);
       const m = this.margin(acc, {
         instrumentId: spec.instrumentId,
