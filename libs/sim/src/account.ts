@@ -5,6 +5,13 @@
  * (sum of size x price of what is open) rather than an average entry price, so realized
  * PnL never loses a rounding residue: realized - costBasis moves by exactly the trade's
  * cash flow on every fill.
+ *
+ * Fixed point: sizes are whole lots; cost bases and the ledgers are bigint units of the venue's
+ * money scale (10^-decimals, fine enough for every lot x tick notional, the settlement decimals
+ * and the liquidation check's scale), so a fill, a fee and the margin and liquidation checks
+ * are integer work. Every rounding is the Decimal formula's, reproduced exactly; a value off
+ * the grid (a deposit with more decimals, a fill at a mark off the ticks) is kept as a Decimal.
+ * The Decimals (`size`, `costBasis`, the ledgers, `walletBalance()`) are built when read.
  */
 import { type AccountId, Decimal, type EpochMs, type InstrumentId, ZERO } from '@perpmesh/core';
 import {
@@ -91,7 +98,7 @@ export class Position {
    * when off the grid); returns the PnL realized. A partial close removes the cost basis
    * pro rata, rounded half-even to `roundDecimals` (the choice cannot leak money: whatever is
    * removed from the basis is what realizes). In fixed point when the price is on the grid,
-   * with exactly the Decimal formula's result (fixed.test: against it on random fills).
+   * with exactly the Decimal formula's result (account.unit.test.ts: against it on random fills).
    */
   apply(lots: number, price: Decimal, priceTicks: number, roundDecimals: number): Decimal {
     const cost = this.cost;
