@@ -84,13 +84,13 @@ import {
 } from './margin.js';
 import {
   baseUnits,
-  type FixedMarginPart,
+  equityLessInitialUnits,
   type InstrumentMaintenanceScale,
   type MaintenanceScale,
   maintenanceScale,
   positionCoefficient,
+  SURE_MARGIN_UNITS,
   surelyAboveMaintenance,
-  surelyFitsInitialMargin,
 } from './margin-fixed.js';
 import { type OrderQuantities, SimOrder } from './order.js';
 import {
@@ -709,7 +709,7 @@ export class SimExchange {
     if (wallet === undefined || !Number.isSafeInteger(order.sizeLots)) return false;
     const ticks = order.type === 'limit' ? order.priceTicks : this.bandOf(inst, order.side).ticks;
     if (!Number.isSafeInteger(ticks)) return false;
-    const parts: FixedMarginPart[] = [];
+    let sum = wallet;
     for (const other of this.instruments.values()) {
       const id = other.spec.instrumentId;
       const pos = acc.positions.get(id);
@@ -727,7 +727,7 @@ export class SimExchange {
         if (order.side === 'buy') buyUnits += extra;
         else sellUnits += extra;
       }
-      parts.push({
+      const part = equityLessInitialUnits({
         lots,
         markTicks: other.markTicks,
         costUnits,
@@ -736,8 +736,11 @@ export class SimExchange {
         leverage: this.leverageOf(acc, other.spec),
         notionalFactor: other.costScale.notionalFactor,
       });
+      if (part === undefined) return false;
+      sum += part;
     }
-    return surelyFitsInitialMargin(wallet, parts);
+    // surelyFitsInitialMargin, summed here without a parts array.
+    return sum >= SURE_MARGIN_UNITS;
   }
 
   /** The margin inputs a headroom depends on (all but the instrument's own resting notionals). */

@@ -18,6 +18,13 @@ import { Decimal } from '@perpmesh/core';
 import type { InstrumentSpec } from './config.js';
 import { powerOfTenDecimals } from './fixed.js';
 
+/**
+ * The room an integer sum needs for a sure answer: a rounded-down term may sit one unit above
+ * its exact value, and the exact value is then above 0 by far more than a 60-digit Decimal's
+ * rounding.
+ */
+export const SURE_MARGIN_UNITS = 2n;
+
 /** One instrument's constants at the venue's scale. */
 export interface InstrumentMaintenanceScale {
   /** maintenanceMarginRate = rateUnits / 10^rateDecimals. */
@@ -89,7 +96,7 @@ export function surelyAboveMaintenance(
     if (!Number.isSafeInteger(t.markTicks)) return false;
     sum += t.coefficient * BigInt(t.markTicks);
   }
-  return sum >= 2n;
+  return sum >= SURE_MARGIN_UNITS;
 }
 
 /** One instrument's margin inputs in integers (the order being checked counted in its side). */
@@ -121,17 +128,27 @@ export function surelyFitsInitialMargin(
 ): boolean {
   let sum = walletFloorUnits;
   for (const p of parts) {
-    if (!Number.isSafeInteger(p.markTicks) || !Number.isSafeInteger(p.lots)) return false;
-    const lots = BigInt(p.lots);
-    const mark = BigInt(p.markTicks);
-    const held = (lots < 0n ? -lots : lots) * mark;
-    const buyExcess = lots < 0n ? p.buyUnits - held : p.buyUnits;
-    const sellExcess = lots > 0n ? p.sellUnits - held : p.sellUnits;
-    let excess = buyExcess > sellExcess ? buyExcess : sellExcess;
-    if (excess < 0n) excess = 0n;
-    const leverage = BigInt(p.leverage);
-    const initial = ((held + excess) * p.notionalFactor + leverage - 1n) / leverage; // ceil, >= 0
-    sum += lots * mark * p.notionalFactor - p.costUnits - initial;
+    const part = equityLessInitialUnits(p);
+    if (part === undefined) return false;
+    sum += part;
   }
-  return sum >= 2n;
+  return sum >= SURE_MARGIN_UNITS;
+}
+
+/**
+ * One instrument's unrealized PnL less its initial margin rounded up, in money units (the
+ * part `surelyFitsInitialMargin` sums); undefined when the mark or size is not a safe integer.
+ */
+export function equityLessInitialUnits(p: FixedMarginPart): bigint | undefined {
+  if (!Number.isSafeInteger(p.markTicks) || !Number.isSafeInteger(p.lots)) return undefined;
+  const lots = BigInt(p.lots);
+  const mark = BigInt(p.markTicks);
+  const held = (lots < 0n ? -lots : lots) * mark;
+  const buyExcess = lots < 0n ? p.buyUnits - held : p.buyUnits;
+  const sellExcess = lots > 0n ? p.sellUnits - held : p.sellUnits;
+  let excess = buyExcess > sellExcess ? buyExcess : sellExcess;
+  if (excess < 0n) excess = 0n;
+  const leverage = BigInt(p.leverage);
+  const initial = ((held + excess) * p.notionalFactor + leverage - 1n) / leverage; // ceil, >= 0
+  return lots * mark * p.notionalFactor - p.costUnits - initial;
 }
