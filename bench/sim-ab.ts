@@ -3,7 +3,8 @@
  * shared machine two runs one after the other measure the neighbours as much as the code.
  * The "before" tree is libs/sim at SIM_BEFORE (a commit), unpacked under node_modules so
  * it resolves the same @perpmesh/core; both run the same world and the same order flow as
- * bench/sim.bench.ts. CPU time of this process (process.cpuUsage); no assertions.
+ * bench/sim.bench.ts (the order flow with every account observed and with none). CPU time
+ * of this process (process.cpuUsage); no assertions.
  *   SIM_BEFORE=<commit> node --import tsx --conditions=@perpmesh/source bench/sim-ab.ts
  * SIM_AB_ROUNDS (default 3), SIM_AB_STEPS (world steps per round, default 600, after 600
  * steps of warm-up so the closed-order history is full), SIM_AB_PAIRS (default 4000).
@@ -55,9 +56,12 @@ function worldSteps(sim: Sim, quiet = false): number {
   });
 }
 
-/** bench/sim.bench.ts's order flow: a resting sell taken by a market buy, and every other pair the other way. */
-function matchOrders(sim: Sim, n: number): number {
-  const ex = new sim.SimExchange(sim.venuePreset('paper'));
+/**
+ * bench/sim.bench.ts's order flow: a resting sell taken by a market buy, and every other pair
+ * the other way; `quiet`: no account observed (the hub's and a backtest's accounts).
+ */
+function matchOrders(sim: Sim, n: number, quiet = false): number {
+  const ex = new sim.SimExchange(sim.venuePreset('paper'), quiet ? { observeAccount: () => false } : {});
   const instrumentId = 'BTC-USDC-PERP';
   ex.setPrices(instrumentId, { markPrice: '50000', indexPrice: '50000' });
   ex.deposit('maker', '1000000000');
@@ -98,6 +102,8 @@ const ms = {
   worldBeforeQuiet: [] as number[],
   matchBefore: [] as number[],
   matchAfter: [] as number[],
+  matchBeforeQuiet: [] as number[],
+  matchAfterQuiet: [] as number[],
 };
 // Which tree runs first alternates by round: the first of a pair measured slower or faster
 // by itself on this machine (the order moved a comparison of identical trees by ~10 %).
@@ -107,11 +113,13 @@ for (let r = 0; r < rounds; r++) {
       ms.worldBefore.push(worldSteps(before));
       ms.worldBeforeQuiet.push(worldSteps(before, true));
       ms.matchBefore.push(matchOrders(before, pairs));
+      ms.matchBeforeQuiet.push(matchOrders(before, pairs, true));
     },
     () => {
       ms.worldAfter.push(worldSteps(after));
       ms.worldAfterQuiet.push(worldSteps(after, true));
       ms.matchAfter.push(matchOrders(after, pairs));
+      ms.matchAfterQuiet.push(matchOrders(after, pairs, true));
     },
   ];
   if (r % 2 === 1) pair.reverse();
@@ -135,4 +143,7 @@ console.log(
 );
 console.log(
   `orders matched per CPU-second  before ${rates(pairs * 1.5, ms.matchBefore)}   after ${rates(pairs * 1.5, ms.matchAfter)}`,
+);
+console.log(
+  `  no account observed          before ${rates(pairs * 1.5, ms.matchBeforeQuiet)}   after ${rates(pairs * 1.5, ms.matchAfterQuiet)}`,
 );

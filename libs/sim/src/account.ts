@@ -5,9 +5,23 @@
  * (sum of size x price of what is open) rather than an average entry price, so realized
  * PnL never loses a rounding residue: realized - costBasis moves by exactly the trade's
  * cash flow on every fill.
+ *
+ * Fixed point: sizes are whole lots; cost bases and the ledgers are bigint units of the venue's
+ * money scale (10^-decimals, fine enough for every lot x tick notional, the settlement decimals
+ * and the liquidation check's scale), so a fill, a fee and the margin and liquidation checks
+ * are integer work. Every rounding is the Decimal formula's, reproduced exactly; a value off
+ * the grid (a deposit with more decimals, a fill at a mark off the ticks) is kept as a Decimal.
+ * The Decimals (`size`, `costBasis`, the ledgers, `walletBalance()`) are built when read.
  */
 import { type AccountId, Decimal, type EpochMs, type InstrumentId, ZERO } from '@perpmesh/core';
-import { type InstrumentScale, notionalUnits } from './fixed.js';
+import {
+  type CostScale,
+  costDecimal,
+  divRoundHalfEven,
+  exactUnits,
+  type InstrumentScale,
+  notionalUnits,
+} from './fixed.js';
 import {
   type InstrumentMargin,
   type InstrumentMarginInput,
@@ -16,10 +30,63 @@ import {
 } from './margin.js';
 import type { SimOrder } from './order.js';
 
+/**
+ * Beyond this a cost x lots product may have more digits than a 60-digit Decimal keeps exact
+ * (the Decimal formula would round before the settlement rounding): such a close is done in
+ * Decimal, as before, so the result is the same.
+ */
+const EXACT_PRODUCT_LIMIT = 10n ** 40n;
+
 export class Position {
-  size: Decimal = ZERO;
-  costBasis: Decimal = ZERO;
+  /** Signed size in whole lots (fills are whole lots). */
+  #lots = 0;
+  /** The cost basis in units of `cost` (fixed point), while `#costDecimal` is undefined. */
+  #costUnits = 0n;
+  /**
+   * The cost basis as a Decimal while it is off the fixed grid (a fill at a mark off the tick
+   * grid, a scale that is not a power of ten, or a product beyond the exact range); back to
+   * fixed point when the position is flat.
+   */
+  #costDecimal: Decimal | undefined;
+  /** Views built when read; the same object until the value changes (margin caches compare identity). */
+  #size: Decimal | undefined = ZERO;
+  #costBasis: Decimal | undefined = ZERO;
   realizedPnl: Decimal = ZERO;
+  /** What the last `apply` realized in money units; undefined when it ran in Decimal. */
+  lastRealizedUnits: bigint | undefined = 0n;
+
+  constructor(
+    private readonly scale: InstrumentScale,
+    private readonly cost: CostScale | undefined,
+  ) {}
+
+  /** Signed size in whole lots. */
+  get lots(): number {
+    return this.#lots;
+  }
+
+  /** The cost basis as its units (bigint) or, off the grid, its Decimal: equal keys (===) are equal costs. */
+  get costKey(): bigint | Decimal {
+    return this.costUnits ?? this.costBasis;
+  }
+
+  /** The cost basis in money units; undefined while it is kept as a Decimal (off the grid). */
+  get costUnits(): bigint | undefined {
+    return this.#costDecimal === undefined && this.cost !== undefined ? this.#costUnits : undefined;
+  }
+
+  get size(): Decimal {
+    this.#size ??= this.scale.size(this.#lots);
+    return this.#size;
+  }
+
+  /** Signed sum of size x price of what is open. */
+  get costBasis(): Decimal {
+    if (this.#costBasis === undefined) {
+      this.#costBasis = this.#costDecimal ?? costDecimal(this.#costUnits, this.cost as CostScale);
+    }
+    return this.#costBasis;
+  }
 
   /** Unrealized PnL at `mark`: size x mark - cost basis. */
   unrealizedPnl(mark: Decimal): Decimal {
@@ -27,33 +94,91 @@ export class Position {
   }
 
   /**
-   * Applies a fill of signed `qty` (> 0 buy) at `price`; returns the PnL realized.
-   * `roundDecimals` bounds the digits of the cost removed on a partial close (the
-   * choice cannot leak money: whatever is removed from the basis is what realizes).
+   * Applies a fill of signed `lots` (> 0 buy) at `price` (`priceTicks` its whole ticks, NaN
+   * when off the grid); returns the PnL realized. A partial close removes the cost basis
+   * pro rata, rounded half-even to `roundDecimals` (the choice cannot leak money: whatever is
+   * removed from the basis is what realizes). In fixed point when the price is on the grid,
+   * with exactly the Decimal formula's result (account.unit.test.ts: against it on random fills).
    */
-  apply(qty: Decimal, price: Decimal, roundDecimals: number): Decimal {
-    if (this.size.isZero() || this.size.isNeg() === qty.isNeg()) {
-      this.size = this.size.plus(qty);
-      this.costBasis = this.costBasis.plus(qty.mul(price));
+  apply(lots: number, price: Decimal, priceTicks: number, roundDecimals: number): Decimal {
+    const cost = this.cost;
+    if (
+      cost !== undefined &&
+      this.#costDecimal === undefined &&
+      cost.settlementDecimals === roundDecimals &&
+      Number.isSafeInteger(priceTicks)
+    ) {
+      const realized = this.#applyFixed(lots, priceTicks, cost);
+      if (realized !== undefined) return realized;
+    }
+    return this.#applyDecimal(lots, price, roundDecimals);
+  }
+
+  /** `apply` in units; undefined (nothing changed) when a product leaves the exact range. */
+  #applyFixed(lots: number, priceTicks: number, cost: CostScale): Decimal | undefined {
+    const perLot = BigInt(priceTicks) * cost.notionalFactor;
+    const held = this.#lots;
+    if (held === 0 || held < 0 === lots < 0) {
+      this.#set(held + lots, this.#costUnits + BigInt(lots) * perLot);
+      this.lastRealizedUnits = 0n;
       return ZERO;
     }
-    const closeAbs = Decimal.min(qty.abs(), this.size.abs());
-    const closeQty = qty.isNeg() ? closeAbs.neg() : closeAbs;
-    const removed = closeAbs.eq(this.size.abs())
-      ? this.costBasis
-      : this.costBasis
-          .mul(closeAbs)
-          .div(this.size.abs())
-          .toDecimalPlaces(roundDecimals, Decimal.ROUND_HALF_EVEN);
-    const realized = closeQty.neg().mul(price).minus(removed);
-    this.costBasis = this.costBasis.minus(removed);
-    this.size = this.size.plus(closeQty);
+    const heldAbs = Math.abs(held);
+    const closeAbs = Math.min(Math.abs(lots), heldAbs);
+    let removed = this.#costUnits;
+    if (closeAbs !== heldAbs) {
+      const product = this.#costUnits * BigInt(closeAbs);
+      if (product >= EXACT_PRODUCT_LIMIT || product <= -EXACT_PRODUCT_LIMIT) return undefined;
+      removed = divRoundHalfEven(product, BigInt(heldAbs) * cost.settlementStep) * cost.settlementStep;
+    }
+    const closeLots = lots < 0 ? -closeAbs : closeAbs;
+    const realizedUnits = -BigInt(closeLots) * perLot - removed;
+    // The rest of a fill that flips the position opens the other side at this price.
+    const rest = lots - closeLots;
+    this.#set(held + lots, this.#costUnits - removed + BigInt(rest) * perLot);
+    const realized = costDecimal(realizedUnits, cost);
+    this.lastRealizedUnits = realizedUnits;
     this.realizedPnl = this.realizedPnl.plus(realized);
-    const rest = qty.minus(closeQty);
-    if (!rest.isZero()) {
-      // The fill flipped the position: the rest opens the other side at this price.
-      this.size = this.size.plus(rest);
-      this.costBasis = this.costBasis.plus(rest.mul(price));
+    return realized;
+  }
+
+  #set(lots: number, costUnits: bigint): void {
+    this.#lots = lots;
+    this.#costUnits = costUnits;
+    this.#size = undefined;
+    this.#costBasis = undefined;
+  }
+
+  /** The Decimal formula (off the grid); fixed point again once flat. */
+  #applyDecimal(lots: number, price: Decimal, roundDecimals: number): Decimal {
+    this.lastRealizedUnits = undefined;
+    const qty = this.scale.size(lots);
+    const size = this.size;
+    let costBasis = this.costBasis;
+    let realized = ZERO;
+    if (size.isZero() || size.isNeg() === qty.isNeg()) {
+      costBasis = costBasis.plus(qty.mul(price));
+    } else {
+      const closeAbs = Decimal.min(qty.abs(), size.abs());
+      const closeQty = qty.isNeg() ? closeAbs.neg() : closeAbs;
+      const removed = closeAbs.eq(size.abs())
+        ? costBasis
+        : costBasis.mul(closeAbs).div(size.abs()).toDecimalPlaces(roundDecimals, Decimal.ROUND_HALF_EVEN);
+      realized = closeQty.neg().mul(price).minus(removed);
+      costBasis = costBasis.minus(removed);
+      this.realizedPnl = this.realizedPnl.plus(realized);
+      const rest = qty.minus(closeQty);
+      if (!rest.isZero()) costBasis = costBasis.plus(rest.mul(price));
+    }
+    this.#lots += lots;
+    this.#size = undefined;
+    if (this.#lots === 0 && costBasis.isZero() && this.cost !== undefined) {
+      this.#costDecimal = undefined;
+      this.#costUnits = 0n;
+      this.#costBasis = ZERO;
+    } else {
+      this.#costDecimal = costBasis;
+      this.#costBasis = costBasis;
     }
     return realized;
   }
@@ -105,17 +230,49 @@ export class OpenExposure {
   }
 }
 
-type WalletLedger = 'collateral' | 'realizedPnl' | 'feesPaid' | 'fundingNet' | 'transfersNet';
+export type WalletLedger = 'collateral' | 'realizedPnl' | 'feesPaid' | 'fundingNet' | 'transfersNet';
+
+/**
+ * One cash ledger in the venue's money units (bigint), plus what is off that grid (a deposit
+ * with more decimals than the scale, a liquidation charge capped at such a wallet) as a
+ * Decimal: usually zero, so fills, fees and funding move integers only. Its Decimal is built
+ * when read and is the same object until the ledger changes.
+ */
+class Ledger {
+  units = 0n;
+  offGrid: Decimal = ZERO;
+  #value: Decimal | undefined = ZERO;
+
+  constructor(private readonly unit: Decimal | undefined) {}
+
+  value(): Decimal {
+    if (this.#value === undefined) {
+      const onGrid = this.units === 0n ? ZERO : (this.unit as Decimal).mul(this.units.toString());
+      this.#value = this.offGrid.isZero() ? onGrid : onGrid.plus(this.offGrid);
+    }
+    return this.#value;
+  }
+
+  addUnits(units: bigint): void {
+    this.units += units;
+    this.#value = undefined;
+  }
+
+  addOffGrid(amount: Decimal): void {
+    this.offGrid = this.offGrid.plus(amount);
+    this.#value = undefined;
+  }
+}
 
 /**
  * An account's room for resting notional on one instrument, in integers: while every other
- * margin input is unchanged (`inputs`, compared by identity: Decimals are immutable), an
+ * margin input is unchanged (`inputs`, compared with ===: numbers, bigints, immutable Decimals), an
  * order on the instrument fits when held + open-order excess (units of tick x lot) stays
  * below `capUnits`. Only the instrument's resting orders may change in between.
  */
 export interface MarginHeadroom {
   readonly instrumentId: InstrumentId;
-  /** The wallet balance, then per instrument: size, cost basis, mark, leverage, and (other instruments) resting notionals. */
+  /** The wallet's version, then per instrument: lots, cost basis (units), mark, leverage, and (other instruments) resting notional units. */
   readonly inputs: readonly unknown[];
   /** Signed position in lots and the mark in ticks (of `instrumentId`). */
   readonly positionLots: number;
@@ -125,18 +282,15 @@ export interface MarginHeadroom {
 }
 
 export class Account {
-  collateral: Decimal = ZERO;
-  realizedPnl: Decimal = ZERO;
-  feesPaid: Decimal = ZERO;
-  /** Positive = received. */
-  fundingNet: Decimal = ZERO;
-  /** Liquidation fees (out), insurance cover (in), fee income (house). */
-  transfersNet: Decimal = ZERO;
-  /**
-   * walletBalance() with the ledger Decimals it was summed from: the same objects are the
-   * same values (margin reads the wallet on every order check; the ledgers change on fills).
-   */
-  #wallet: (Readonly<Record<WalletLedger, Decimal>> & { readonly value: Decimal }) | undefined;
+  readonly #ledgers: Readonly<Record<WalletLedger, Ledger>>;
+  /** walletBalance() until a ledger changes. */
+  #wallet: Decimal | undefined = ZERO;
+  /** The wallet balance's part in money units and its part off their grid (signed, fees subtracted). */
+  #walletUnits = 0n;
+  #walletVersion = 0;
+  #walletOffGrid: Decimal = ZERO;
+  /** `#walletOffGrid` in money units rounded down; undefined until asked after a change. */
+  #walletOffGridFloor: bigint | undefined = 0n;
   readonly positions = new Map<InstrumentId, Position>();
   readonly leverage = new Map<InstrumentId, number>();
   readonly exposure = new Map<InstrumentId, OpenExposure>();
@@ -182,31 +336,101 @@ export class Account {
     readonly accountId: AccountId,
     /** House accounts (fees, insurance/backstop) skip margin checks and are never liquidated. */
     readonly isHouse: boolean,
-  ) {}
-
-  /** collateral + realized - fees + funding + transfers. */
-  walletBalance(): Decimal {
-    const w = this.#wallet;
-    if (
-      w !== undefined &&
-      w.collateral === this.collateral &&
-      w.realizedPnl === this.realizedPnl &&
-      w.feesPaid === this.feesPaid &&
-      w.fundingNet === this.fundingNet &&
-      w.transfersNet === this.transfersNet
-    ) {
-      return w.value;
-    }
-    const { collateral, realizedPnl, feesPaid, fundingNet, transfersNet } = this;
-    const value = collateral.plus(realizedPnl).minus(feesPaid).plus(fundingNet).plus(transfersNet);
-    this.#wallet = { collateral, realizedPnl, feesPaid, fundingNet, transfersNet, value };
-    return value;
+    /** The venue's money units, 10^-decimals (`moneyDecimals`); undefined: every amount is kept as a Decimal. */
+    private readonly moneyDecimals: number | undefined,
+  ) {
+    const unit = moneyDecimals === undefined ? undefined : new Decimal(10).pow(-moneyDecimals);
+    this.#ledgers = {
+      collateral: new Ledger(unit),
+      realizedPnl: new Ledger(unit),
+      feesPaid: new Ledger(unit),
+      fundingNet: new Ledger(unit),
+      transfersNet: new Ledger(unit),
+    };
   }
 
-  position(instrumentId: InstrumentId): Position {
+  get collateral(): Decimal {
+    return this.#ledgers.collateral.value();
+  }
+
+  get realizedPnl(): Decimal {
+    return this.#ledgers.realizedPnl.value();
+  }
+
+  get feesPaid(): Decimal {
+    return this.#ledgers.feesPaid.value();
+  }
+
+  /** Positive = received. */
+  get fundingNet(): Decimal {
+    return this.#ledgers.fundingNet.value();
+  }
+
+  /** Liquidation fees (out), insurance cover (in), fee income (house). */
+  get transfersNet(): Decimal {
+    return this.#ledgers.transfersNet.value();
+  }
+
+  /**
+   * Adds signed `amount` to a ledger: in money units when it is on their grid (exact either
+   * way). `knownUnits`: the amount in money units when the caller computed them (no parsing).
+   */
+  add(ledger: WalletLedger, amount: Decimal, knownUnits?: bigint): void {
+    if (knownUnits === 0n || amount.isZero()) return;
+    const units =
+      knownUnits ?? (this.moneyDecimals === undefined ? undefined : exactUnits(amount, this.moneyDecimals));
+    if (units === undefined) {
+      this.#ledgers[ledger].addOffGrid(amount);
+      this.#walletOffGrid = this.#walletOffGrid.plus(ledger === 'feesPaid' ? amount.neg() : amount);
+      this.#walletOffGridFloor = undefined;
+    } else {
+      this.#ledgers[ledger].addUnits(units);
+      this.#walletUnits += ledger === 'feesPaid' ? -units : units;
+    }
+    this.#wallet = undefined;
+    this.#walletVersion++;
+  }
+
+  /** Changes whenever a ledger does (and never comes back): a cache of wallet-derived values compares it. */
+  get walletVersion(): number {
+    return this.#walletVersion;
+  }
+
+  /** collateral + realized - fees + funding + transfers; the same object until a ledger changes. */
+  walletBalance(): Decimal {
+    if (this.#wallet === undefined) {
+      const l = this.#ledgers;
+      this.#wallet = l.collateral
+        .value()
+        .plus(l.realizedPnl.value())
+        .minus(l.feesPaid.value())
+        .plus(l.fundingNet.value())
+        .plus(l.transfersNet.value());
+    }
+    return this.#wallet;
+  }
+
+  /**
+   * The wallet balance in money units, rounded down (exact when nothing is off the grid);
+   * undefined without a money scale.
+   */
+  walletFloorUnits(): bigint | undefined {
+    const decimals = this.moneyDecimals;
+    if (decimals === undefined) return undefined;
+    // floor(x + n) = floor(x) + n for a whole n: the off-grid part floored once per change.
+    if (this.#walletOffGridFloor === undefined) {
+      const floor = this.#walletOffGrid
+        .mul(new Decimal(10).pow(decimals))
+        .toDecimalPlaces(0, Decimal.ROUND_FLOOR);
+      this.#walletOffGridFloor = BigInt(floor.toFixed());
+    }
+    return this.#walletUnits + this.#walletOffGridFloor;
+  }
+
+  position(instrumentId: InstrumentId, scale: InstrumentScale, cost: CostScale | undefined): Position {
     let p = this.positions.get(instrumentId);
     if (p === undefined) {
-      p = new Position();
+      p = new Position(scale, cost);
       this.positions.set(instrumentId, p);
     }
     return p;
@@ -226,7 +450,7 @@ export class Account {
   }
 
   hasPositions(): boolean {
-    for (const p of this.positions.values()) if (!p.size.isZero()) return true;
+    for (const p of this.positions.values()) if (p.lots !== 0) return true;
     return false;
   }
 }

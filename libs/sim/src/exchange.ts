@@ -56,7 +56,17 @@ import type {
   Reject,
   SimEvent,
 } from './events.js';
-import { InstrumentScale, notionalUnits } from './fixed.js';
+import {
+  type CostScale,
+  costDecimal,
+  costScale,
+  type FixedRate,
+  feeUnits,
+  fixedRate,
+  InstrumentScale,
+  moneyDecimals,
+  notionalUnits,
+} from './fixed.js';
 import { fundingRate, splitFunding } from './funding.js';
 import {
   type InstrumentMargin,
@@ -74,10 +84,12 @@ import {
 } from './margin.js';
 import {
   baseUnits,
+  equityLessInitialUnits,
   type InstrumentMaintenanceScale,
   type MaintenanceScale,
   maintenanceScale,
   positionCoefficient,
+  SURE_MARGIN_UNITS,
   surelyAboveMaintenance,
 } from './margin-fixed.js';
 import { type OrderQuantities, SimOrder } from './order.js';
@@ -200,6 +212,8 @@ interface InstrumentState {
   readonly spec: InstrumentSpec;
   /** Ticks and lots: the exact fixed point of the book and the orders (fixed.ts). */
   readonly scale: InstrumentScale;
+  /** Positions' cost basis and realized PnL in fixed point (fixed.ts); undefined: Decimal. */
+  readonly costScale: CostScale | undefined;
   /** The spec's minimums without tick and lot, for orders whose lots and ticks are whole (`minimumsOnly`). */
   readonly minimums: MarketRules;
   readonly book: OrderBook;
@@ -264,11 +278,24 @@ export class SimExchange {
   private readonly observeAccount: ((accountId: AccountId) => boolean) | undefined;
   /** The integer liquidation check's scale (margin-fixed.ts); undefined: Decimal only. */
   private readonly maintenance: MaintenanceScale | undefined;
+  /**
+   * The accounts' money units, 10^-moneyDecimals (ledgers and cost bases in bigint): the
+   * maintenance scale's when there is one; undefined: Decimal.
+   */
+  private readonly moneyDecimals: number | undefined;
+  private readonly makerFeeRate: FixedRate;
+  private readonly takerFeeRate: FixedRate;
 
   constructor(config: VenueConfig, options: SimExchangeOptions = {}) {
     this.config = config;
     this.observeAccount = options.observeAccount;
-    this.maintenance = maintenanceScale(config.instruments);
+    this.maintenance = maintenanceScale(config.instruments, config.settlementDecimals);
+    this.makerFeeRate = fixedRate(config.makerFeeRate);
+    this.takerFeeRate = fixedRate(config.takerFeeRate);
+    this.moneyDecimals = moneyDecimals(
+      config.instruments.map((spec) => new InstrumentScale(spec)),
+      this.maintenance?.decimals ?? config.settlementDecimals,
+    );
     const startMs = options.startMs ?? 0;
     if (!Number.isSafeInteger(startMs) || startMs < 0) {
       throw new ValidationError('startMs', `must be a non-negative integer ms, got ${String(startMs)}`);
@@ -280,6 +307,7 @@ export class SimExchange {
       this.instruments.set(spec.instrumentId, {
         spec,
         scale,
+        costScale: costScale(scale, config.settlementDecimals, this.moneyDecimals),
         minimums: minimumsOnly(spec),
         book: new OrderBook(spec.instrumentId, scale),
         markPrice: undefined,
@@ -292,8 +320,8 @@ export class SimExchange {
         band: undefined,
       });
     }
-    this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true));
-    this.accounts.set(INSURANCE_ACCOUNT_ID, new Account(INSURANCE_ACCOUNT_ID, true));
+    this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true, this.moneyDecimals));
+    this.accounts.set(INSURANCE_ACCOUNT_ID, new Account(INSURANCE_ACCOUNT_ID, true, this.moneyDecimals));
   }
 
   get venueId(): string {
@@ -466,7 +494,7 @@ export class SimExchange {
     const { shares, totalPaid } = splitFunding(holders, mark, rate, this.config.settlementDecimals);
     for (const share of shares) {
       const acc = this.accounts.get(share.accountId) as Account;
-      acc.fundingNet = acc.fundingNet.plus(share.amount);
+      acc.add('fundingNet', share.amount);
       this.touchedBalances.add(acc.accountId);
       if (!this.observed(acc.accountId)) continue;
       this.emit({
@@ -520,7 +548,7 @@ export class SimExchange {
     const value = positive(amount, 'amount');
     this.batch(() => {
       const acc = this.accountOrCreate(accountId);
-      acc.collateral = acc.collateral.plus(value);
+      acc.add('collateral', value);
       this.touchedBalances.add(accountId);
     });
   }
@@ -540,7 +568,7 @@ export class SimExchange {
           `${value.toFixed()} exceeds withdrawable ${free.toFixed()}`,
         );
       }
-      acc.collateral = acc.collateral.minus(value);
+      acc.add('collateral', value.neg());
       this.touchedBalances.add(accountId);
       return { ok: true } as const;
     });
@@ -670,15 +698,61 @@ export class SimExchange {
     return held + excess + 2n <= room.capUnits;
   }
 
+  /**
+   * True when the order surely passes the initial margin check, from the money units alone
+   * (margin-fixed.ts `surelyFitsInitialMargin`): a market order at its band limit, as the
+   * Decimal check values it. Undefined inputs (no money scale, a cost basis or mark off the
+   * grid) say no and the checks below decide.
+   */
+  private surelyFitsMarginFixed(acc: Account, inst: InstrumentState, order: SimOrder): boolean {
+    const wallet = acc.walletFloorUnits();
+    if (wallet === undefined || !Number.isSafeInteger(order.sizeLots)) return false;
+    const ticks = order.type === 'limit' ? order.priceTicks : this.bandOf(inst, order.side).ticks;
+    if (!Number.isSafeInteger(ticks)) return false;
+    let sum = wallet;
+    for (const other of this.instruments.values()) {
+      const id = other.spec.instrumentId;
+      const pos = acc.positions.get(id);
+      const exp = acc.exposure.get(id);
+      const lots = pos?.lots ?? 0;
+      const isOrder = other === inst;
+      // As margin(): flat without orders, or no mark yet, counts nothing.
+      if ((lots === 0 && exp === undefined && !isOrder) || other.markPrice === undefined) continue;
+      const costUnits = pos === undefined ? 0n : pos.costUnits;
+      if (costUnits === undefined || other.costScale === undefined) return false;
+      let buyUnits = exp?.buyUnits ?? 0n;
+      let sellUnits = exp?.sellUnits ?? 0n;
+      if (isOrder) {
+        const extra = notionalUnits(order.sizeLots, ticks);
+        if (order.side === 'buy') buyUnits += extra;
+        else sellUnits += extra;
+      }
+      const part = equityLessInitialUnits({
+        lots,
+        markTicks: other.markTicks,
+        costUnits,
+        buyUnits,
+        sellUnits,
+        leverage: this.leverageOf(acc, other.spec),
+        notionalFactor: other.costScale.notionalFactor,
+      });
+      if (part === undefined) return false;
+      sum += part;
+    }
+    // surelyFitsInitialMargin, summed here without a parts array.
+    return sum >= SURE_MARGIN_UNITS;
+  }
+
   /** The margin inputs a headroom depends on (all but the instrument's own resting notionals). */
   private headroomInputs(acc: Account, instrumentId: InstrumentId): unknown[] {
-    const inputs: unknown[] = [acc.walletBalance()];
+    // Values compared with ===: the wallet's version, lots and cost units, the mark's Decimal object.
+    const inputs: unknown[] = [acc.walletVersion];
     for (const inst of this.instruments.values()) {
       const id = inst.spec.instrumentId;
       const pos = acc.positions.get(id);
       const exp = acc.exposure.get(id);
-      inputs.push(pos?.size, pos?.costBasis, inst.markPrice, this.leverageOf(acc, inst.spec));
-      if (id !== instrumentId) inputs.push(exp?.buyNotional, exp?.sellNotional);
+      inputs.push(pos?.lots, pos?.costKey, inst.markPrice, this.leverageOf(acc, inst.spec));
+      if (id !== instrumentId) inputs.push(exp?.buyUnits, exp?.sellUnits);
     }
     return inputs;
   }
@@ -690,7 +764,7 @@ export class SimExchange {
    */
   private headroomOf(acc: Account, inst: InstrumentState, inputs: readonly unknown[]): MarginHeadroom {
     const id = inst.spec.instrumentId;
-    const positionLots = inst.scale.lotsOf(acc.positionSize(id));
+    const positionLots = acc.positions.get(id)?.lots ?? 0;
     const mark = inst.markPrice;
     const markTicks = mark === undefined ? Number.NaN : inst.scale.ticksOf(mark);
     const none = { instrumentId: id, inputs, positionLots: 0, markTicks: 0, capUnits: 0n };
@@ -712,6 +786,8 @@ export class SimExchange {
   private surelyAboveMaintenance(acc: Account): boolean {
     const scale = this.maintenance;
     if (scale === undefined) return false;
+    const fixed = this.maintenanceTermsFixed(acc, scale);
+    if (fixed !== undefined) return surelyAboveMaintenance(fixed.base, fixed.terms);
     const inputs: unknown[] = [acc.walletBalance()];
     for (const pos of acc.positions.values()) inputs.push(pos.size, pos.costBasis);
     let known = acc.maintenanceBase;
@@ -727,6 +803,34 @@ export class SimExchange {
     return surelyAboveMaintenance(known.base, terms);
   }
 
+  /**
+   * The liquidation check's terms straight from the money units: the wallet's (rounded down
+   * when part of it is off the grid) less every cost basis, exact; undefined when a cost basis
+   * is a Decimal (then the Decimal terms below).
+   */
+  private maintenanceTermsFixed(
+    acc: Account,
+    scale: MaintenanceScale,
+  ): { base: bigint; terms: { coefficient: bigint; markTicks: number }[] } | undefined {
+    // The maintenance scale is the money scale (constructor), so the units add up.
+    let base = acc.walletFloorUnits();
+    if (base === undefined) return undefined;
+    const terms: { coefficient: bigint; markTicks: number }[] = [];
+    for (const [id, pos] of acc.positions) {
+      const lots = pos.lots;
+      if (lots === 0) continue;
+      const cost = pos.costUnits;
+      if (cost === undefined || !Number.isSafeInteger(lots)) return undefined;
+      base -= cost;
+      const inst = this.instruments.get(id) as InstrumentState;
+      terms.push({
+        coefficient: positionCoefficient(lots, scale.instruments.get(id) as InstrumentMaintenanceScale),
+        markTicks: inst.markTicks,
+      });
+    }
+    return { base, terms };
+  }
+
   private maintenanceBaseOf(
     acc: Account,
     scale: MaintenanceScale,
@@ -736,9 +840,8 @@ export class SimExchange {
     const terms: { instrumentId: InstrumentId; coefficient: bigint }[] = [];
     for (const [id, pos] of acc.positions) {
       // Flat: no cost basis left, nothing held.
-      if (pos.size.isZero()) continue;
-      const inst = this.instruments.get(id) as InstrumentState;
-      const lots = inst.scale.lotsOf(pos.size);
+      const lots = pos.lots;
+      if (lots === 0) continue;
       if (!Number.isSafeInteger(lots)) return { inputs, base: 0n, terms: undefined };
       walletLessCosts = walletLessCosts.minus(pos.costBasis);
       terms.push({
@@ -870,7 +973,12 @@ export class SimExchange {
       const bestOpposite = order.side === 'buy' ? inst.book.bestAsk() : inst.book.bestBid();
       checkPostOnly(order.side, order.price as Decimal, bestOpposite);
     }
-    if (!order.reduceOnly && !acc.isHouse && !this.surelyFitsMargin(acc, inst, order)) {
+    if (
+      !order.reduceOnly &&
+      !acc.isHouse &&
+      !this.surelyFitsMarginFixed(acc, inst, order) &&
+      !this.surelyFitsMargin(acc, inst, order)
+    ) {
       const worst = order.price ?? this.bandLimit(inst, order.side);
       const m = this.margin(acc, {
         instrumentId: spec.instrumentId,
@@ -1055,9 +1163,22 @@ export class SimExchange {
     // events and accounts carry.
     const size = inst.scale.size(lots);
     const tradeId = String(++this.tradeSeq);
-    const notional = size.mul(price);
-    const makerFee = this.feeOf(notional, this.config.makerFeeRate);
-    const takerFee = this.feeOf(notional, this.config.takerFeeRate);
+    const cost = inst.costScale;
+    const ticks = maker.priceTicks;
+    let makerFee: Decimal;
+    let takerFee: Decimal;
+    let makerFeeUnits: bigint | undefined;
+    let takerFeeUnits: bigint | undefined;
+    if (cost !== undefined && Number.isSafeInteger(ticks)) {
+      makerFeeUnits = feeUnits(lots, ticks, this.makerFeeRate, cost);
+      takerFeeUnits = feeUnits(lots, ticks, this.takerFeeRate, cost);
+      makerFee = costDecimal(makerFeeUnits, cost);
+      takerFee = costDecimal(takerFeeUnits, cost);
+    } else {
+      const notional = size.mul(price);
+      makerFee = this.feeOf(notional, this.config.makerFeeRate);
+      takerFee = this.feeOf(notional, this.config.takerFeeRate);
+    }
     this.emit({
       type: 'trade',
       ...this.base(),
@@ -1072,11 +1193,12 @@ export class SimExchange {
     maker.recordFill(lots, size, price, maker.priceTicks, makerFee, this.clockMs);
     inst.book.reduce(maker, lots);
     if (!maker.isOpen) this.closeOrder(maker);
-    this.fill(makerAcc, maker, tradeId, size, price, makerFee, 'maker', false);
+    this.fill(makerAcc, maker, tradeId, lots, size, price, ticks, makerFee, makerFeeUnits, 'maker', false);
     taker.recordFill(lots, size, price, maker.priceTicks, takerFee, this.clockMs);
-    this.fill(takerAcc, taker, tradeId, size, price, takerFee, 'taker', false);
+    this.fill(takerAcc, taker, tradeId, lots, size, price, ticks, takerFee, takerFeeUnits, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
-    house.transfersNet = house.transfersNet.plus(makerFee).plus(takerFee);
+    house.add('transfersNet', makerFee, makerFeeUnits);
+    house.add('transfersNet', takerFee, takerFeeUnits);
     this.touchedBalances.add(FEE_ACCOUNT_ID);
   }
 
@@ -1085,21 +1207,28 @@ export class SimExchange {
     acc: Account,
     order: SimOrder,
     tradeId: string,
+    lots: number,
     size: Decimal,
     price: Decimal,
+    /** `price` in whole ticks; NaN when off the grid (a liquidation at such a mark). */
+    priceTicks: number,
     fee: Decimal,
+    /** `fee` in money units when known (else parsed from the Decimal). */
+    feeUnits: bigint | undefined,
     liquidity: 'maker' | 'taker',
     isLiquidation: boolean,
   ): void {
-    const pos: Position = acc.position(order.instrumentId);
+    const inst = this.instruments.get(order.instrumentId) as InstrumentState;
+    const pos: Position = acc.position(order.instrumentId, inst.scale, inst.costScale);
     const before = pos.size;
     const realized = pos.apply(
-      order.side === 'buy' ? size : size.neg(),
+      order.side === 'buy' ? lots : -lots,
       price,
+      priceTicks,
       this.config.settlementDecimals,
     );
-    acc.realizedPnl = acc.realizedPnl.plus(realized);
-    acc.feesPaid = acc.feesPaid.plus(fee);
+    acc.add('realizedPnl', realized, pos.lastRealizedUnits);
+    acc.add('feesPaid', fee, feeUnits);
     this.touchPosition(acc.accountId, order.instrumentId);
     if (!this.observed(acc.accountId)) return;
     this.emit({
@@ -1284,8 +1413,21 @@ export class SimExchange {
       const tradeId = String(++this.tradeSeq);
       const own = this.syntheticOrder(acc, id, side, size.abs(), mark);
       const backstop = this.syntheticOrder(insurance, id, side === 'buy' ? 'sell' : 'buy', size.abs(), mark);
-      this.fill(acc, own, tradeId, size.abs(), mark, ZERO, 'taker', true);
-      this.fill(insurance, backstop, tradeId, size.abs(), mark, ZERO, 'maker', true);
+      const lots = Math.abs(pos.lots);
+      this.fill(acc, own, tradeId, lots, size.abs(), mark, inst.markTicks, ZERO, 0n, 'taker', true);
+      this.fill(
+        insurance,
+        backstop,
+        tradeId,
+        lots,
+        size.abs(),
+        mark,
+        inst.markTicks,
+        ZERO,
+        0n,
+        'maker',
+        true,
+      );
       closed.push({ instrumentId: id, size, price: mark });
       notional = notional.plus(size.abs().mul(mark));
     }
@@ -1294,11 +1436,11 @@ export class SimExchange {
       acc.walletBalance(),
       this.feeOf(notional, this.config.liquidationFeeRate),
     );
-    acc.transfersNet = acc.transfersNet.minus(fee);
-    insurance.transfersNet = insurance.transfersNet.plus(fee);
+    acc.add('transfersNet', fee.neg());
+    insurance.add('transfersNet', fee);
     if (badDebt.gt(0)) {
-      acc.transfersNet = acc.transfersNet.plus(badDebt);
-      insurance.transfersNet = insurance.transfersNet.minus(badDebt);
+      acc.add('transfersNet', badDebt);
+      insurance.add('transfersNet', badDebt.neg());
     }
     this.touchedBalances.add(acc.accountId);
     this.touchedBalances.add(INSURANCE_ACCOUNT_ID);
@@ -1646,7 +1788,7 @@ export class SimExchange {
   private accountOrCreate(accountId: AccountId): Account {
     let acc = this.accounts.get(accountId);
     if (acc === undefined) {
-      acc = new Account(accountId, false);
+      acc = new Account(accountId, false, this.moneyDecimals);
       this.accounts.set(accountId, acc);
     }
     return acc;

@@ -163,3 +163,103 @@ export function scaledLotsDown(lots: number, x: number): number {
 }
 
 const FLOAT_TEXT_SCALE = 10n ** 15n;
+
+/**
+ * A position's money (cost basis, realized PnL) in fixed point: bigint units of 10^-decimals,
+ * fine enough for every lots x ticks notional and for the settlement decimals a partial close
+ * rounds the removed cost to. Only for ticks and lots that are powers of ten (else Decimal).
+ */
+export interface CostScale {
+  readonly decimals: number;
+  /** 10^-decimals. */
+  readonly unit: Decimal;
+  /** One lot x one tick in units. */
+  readonly notionalFactor: bigint;
+  /** 10^-settlementDecimals in units: a partial close removes a whole number of these. */
+  readonly settlementStep: bigint;
+  readonly settlementDecimals: number;
+}
+
+/**
+ * The instrument's cost scale at the venue's money decimals (`moneyDecimals`), or undefined
+ * when its tick or lot is not a power of ten or the venue has no fixed money scale.
+ */
+export function costScale(
+  scale: InstrumentScale,
+  settlementDecimals: number,
+  venueDecimals: number | undefined,
+): CostScale | undefined {
+  const tick = powerOfTenDecimals(scale.tickSize);
+  const lot = powerOfTenDecimals(scale.lotSize);
+  if (tick === undefined || lot === undefined || venueDecimals === undefined) return undefined;
+  const decimals = Math.max(tick + lot, settlementDecimals, venueDecimals);
+  return {
+    decimals,
+    unit: new Decimal(10).pow(-decimals),
+    notionalFactor: 10n ** BigInt(decimals - tick - lot),
+    settlementStep: 10n ** BigInt(decimals - settlementDecimals),
+    settlementDecimals,
+  };
+}
+
+/**
+ * The venue's money scale, 10^-decimals, for every ledger and cost basis of its accounts: at
+ * least `atLeast` (the settlement decimals, the liquidation check's scale) and every
+ * instrument's tick x lot decimals; undefined when a tick or lot is not a power of ten.
+ */
+export function moneyDecimals(scales: readonly InstrumentScale[], atLeast: number): number | undefined {
+  let decimals = atLeast;
+  for (const scale of scales) {
+    const tick = powerOfTenDecimals(scale.tickSize);
+    const lot = powerOfTenDecimals(scale.lotSize);
+    if (tick === undefined || lot === undefined) return undefined;
+    decimals = Math.max(decimals, tick + lot);
+  }
+  return decimals;
+}
+
+/** `value` in units of 10^-decimals, or undefined when it has more decimals (exact). */
+export function exactUnits(value: Decimal, decimals: number): bigint | undefined {
+  if (value.decimalPlaces() > decimals) return undefined;
+  const text = value.toFixed(decimals);
+  return BigInt(decimals === 0 ? text : text.replace('.', ''));
+}
+
+/** `units` of the scale as a Decimal (exact). */
+export function costDecimal(units: bigint, scale: CostScale): Decimal {
+  return units === 0n ? ZERO : scale.unit.mul(units.toString());
+}
+
+/** n / d (d > 0) rounded half-even to a whole number, exact (decimal.js ROUND_HALF_EVEN). */
+export function divRoundHalfEven(n: bigint, d: bigint): bigint {
+  const q = n / d; // truncated toward zero
+  const r = n % d;
+  if (r === 0n) return q;
+  const twice = (r < 0n ? -r : r) * 2n;
+  if (twice < d || (twice === d && q % 2n === 0n)) return q;
+  return n < 0n ? q - 1n : q + 1n;
+}
+
+/** A rate (a fee rate) as rateUnits / 10^rateDecimals, exact. */
+export interface FixedRate {
+  readonly units: bigint;
+  readonly scale: bigint;
+}
+
+export function fixedRate(rate: Decimal): FixedRate {
+  const decimals = rate.decimalPlaces();
+  return {
+    units: BigInt(rate.mul(new Decimal(10).pow(decimals)).toFixed()),
+    scale: 10n ** BigInt(decimals),
+  };
+}
+
+/**
+ * The fee on `lots` x `ticks` at `rate` in money units: the notional x rate rounded half-even
+ * to the settlement decimals, as `notional.mul(rate).toDecimalPlaces(settlementDecimals,
+ * ROUND_HALF_EVEN)` (exact: both are exact products rounded once).
+ */
+export function feeUnits(lots: number, ticks: number, rate: FixedRate, cost: CostScale): bigint {
+  const product = BigInt(lots) * BigInt(ticks) * cost.notionalFactor * rate.units;
+  return divRoundHalfEven(product, rate.scale * cost.settlementStep) * cost.settlementStep;
+}

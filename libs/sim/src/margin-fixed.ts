@@ -18,6 +18,13 @@ import { Decimal } from '@perpmesh/core';
 import type { InstrumentSpec } from './config.js';
 import { powerOfTenDecimals } from './fixed.js';
 
+/**
+ * The room an integer sum needs for a sure answer: a rounded-down term may sit one unit above
+ * its exact value, and the exact value is then above 0 by far more than a 60-digit Decimal's
+ * rounding.
+ */
+export const SURE_MARGIN_UNITS = 2n;
+
 /** One instrument's constants at the venue's scale. */
 export interface InstrumentMaintenanceScale {
   /** maintenanceMarginRate = rateUnits / 10^rateDecimals. */
@@ -36,7 +43,11 @@ export interface MaintenanceScale {
 }
 
 /** The venue's scale, or undefined when a tick or lot is not a power of ten (then every check is Decimal). */
-export function maintenanceScale(specs: readonly InstrumentSpec[]): MaintenanceScale | undefined {
+export function maintenanceScale(
+  specs: readonly InstrumentSpec[],
+  /** The least decimals (the settlement decimals: the scale is then the accounts' money scale). */
+  atLeast = 0,
+): MaintenanceScale | undefined {
   const parts: { id: string; unitDecimals: number; rateDecimals: number; rateUnits: bigint }[] = [];
   for (const spec of specs) {
     const tick = powerOfTenDecimals(spec.tickSize);
@@ -46,7 +57,7 @@ export function maintenanceScale(specs: readonly InstrumentSpec[]): MaintenanceS
     const rateUnits = BigInt(spec.maintenanceMarginRate.mul(new Decimal(10).pow(rateDecimals)).toFixed());
     parts.push({ id: spec.instrumentId, unitDecimals: tick + lot, rateDecimals, rateUnits });
   }
-  const decimals = Math.max(0, ...parts.map((p) => p.unitDecimals + p.rateDecimals));
+  const decimals = Math.max(atLeast, ...parts.map((p) => p.unitDecimals + p.rateDecimals));
   return {
     decimals,
     unitsPerOne: new Decimal(10).pow(decimals),
@@ -85,5 +96,59 @@ export function surelyAboveMaintenance(
     if (!Number.isSafeInteger(t.markTicks)) return false;
     sum += t.coefficient * BigInt(t.markTicks);
   }
-  return sum >= 2n;
+  return sum >= SURE_MARGIN_UNITS;
+}
+
+/** One instrument's margin inputs in integers (the order being checked counted in its side). */
+export interface FixedMarginPart {
+  /** Signed position in lots, the mark in ticks. */
+  readonly lots: number;
+  readonly markTicks: number;
+  /** The cost basis in money units. */
+  readonly costUnits: bigint;
+  /** Resting non-reduce-only notional per side, in tick x lot units. */
+  readonly buyUnits: bigint;
+  readonly sellUnits: bigint;
+  readonly leverage: number;
+  /** Money units per tick x lot. */
+  readonly notionalFactor: bigint;
+}
+
+/**
+ * True when margin.ts would surely find available margin >= 0 for these parts (the initial
+ * margin check of an order): wallet + unrealized - initial margin, in money units, with the
+ * wallet rounded down and each instrument's initial margin (held + open-order excess) /
+ * leverage rounded up, at least two units: the exact value is then above 0 by more than a
+ * 60-digit Decimal's rounding. Anything else goes to the Decimal check (never a different
+ * answer, only a skipped one).
+ */
+export function surelyFitsInitialMargin(
+  walletFloorUnits: bigint,
+  parts: readonly FixedMarginPart[],
+): boolean {
+  let sum = walletFloorUnits;
+  for (const p of parts) {
+    const part = equityLessInitialUnits(p);
+    if (part === undefined) return false;
+    sum += part;
+  }
+  return sum >= SURE_MARGIN_UNITS;
+}
+
+/**
+ * One instrument's unrealized PnL less its initial margin rounded up, in money units (the
+ * part `surelyFitsInitialMargin` sums); undefined when the mark or size is not a safe integer.
+ */
+export function equityLessInitialUnits(p: FixedMarginPart): bigint | undefined {
+  if (!Number.isSafeInteger(p.markTicks) || !Number.isSafeInteger(p.lots)) return undefined;
+  const lots = BigInt(p.lots);
+  const mark = BigInt(p.markTicks);
+  const held = (lots < 0n ? -lots : lots) * mark;
+  const buyExcess = lots < 0n ? p.buyUnits - held : p.buyUnits;
+  const sellExcess = lots > 0n ? p.sellUnits - held : p.sellUnits;
+  let excess = buyExcess > sellExcess ? buyExcess : sellExcess;
+  if (excess < 0n) excess = 0n;
+  const leverage = BigInt(p.leverage);
+  const initial = ((held + excess) * p.notionalFactor + leverage - 1n) / leverage; // ceil, >= 0
+  return lots * mark * p.notionalFactor - p.costUnits - initial;
 }

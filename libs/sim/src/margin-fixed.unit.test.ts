@@ -2,13 +2,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ZERO } from '@perpmesh/core';
-import { crossMargin, isBelowMaintenance } from './margin.js';
+import { type CostScale, costScale, InstrumentScale, moneyDecimals } from './fixed.js';
+import { crossMargin, type InstrumentMarginInput, isBelowMaintenance } from './margin.js';
 import {
   baseUnits,
+  type FixedMarginPart,
   type MaintenanceScale,
   maintenanceScale,
   positionCoefficient,
   surelyAboveMaintenance,
+  surelyFitsInitialMargin,
 } from './margin-fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
@@ -117,5 +120,75 @@ describe('integer maintenance check (margin-fixed.ts)', () => {
     assert.equal(both('600.000001', [holding]).surely, true);
     // A mark off the grid is never sure.
     assert.equal(both('1000000', [{ ...holding, markTicks: Number.NaN }]).surely, false);
+  });
+});
+
+describe('surelyFitsInitialMargin', () => {
+  const instruments = lighter.instruments.map((spec) => ({ spec, iscale: new InstrumentScale(spec) }));
+  const decimals = moneyDecimals(
+    instruments.map((i) => i.iscale),
+    lighter.settlementDecimals,
+  ) as number;
+  const unit = d('1').div(d('10').pow(decimals));
+
+  /** Random parts, the integer answer and margin.ts's available margin. */
+  function draw(rng: SimRng, walletUnits: bigint) {
+    const parts: FixedMarginPart[] = [];
+    const inputs: InstrumentMarginInput[] = [];
+    for (const { spec, iscale } of instruments) {
+      const cost = costScale(iscale, lighter.settlementDecimals, decimals) as CostScale;
+      const lots = rng.int(-20_000, 20_000);
+      const markTicks = rng.int(1, 1_000_000);
+      const costUnits =
+        BigInt(lots) * BigInt(rng.int(1, 1_000_000)) * cost.notionalFactor + BigInt(rng.int(-9, 9));
+      const buyUnits = BigInt(rng.int(0, 5_000)) * BigInt(markTicks);
+      const sellUnits = BigInt(rng.int(0, 5_000)) * BigInt(markTicks);
+      const leverage = rng.int(1, 50);
+      parts.push({
+        lots,
+        markTicks,
+        costUnits,
+        buyUnits,
+        sellUnits,
+        leverage,
+        notionalFactor: cost.notionalFactor,
+      });
+      inputs.push({
+        size: iscale.size(lots),
+        costBasis: unit.mul(costUnits.toString()),
+        mark: iscale.price(markTicks),
+        maintenanceMarginRate: spec.maintenanceMarginRate,
+        leverage,
+        buyNotional: iscale.notional(buyUnits),
+        sellNotional: iscale.notional(sellUnits),
+      });
+    }
+    const available = crossMargin(unit.mul(walletUnits.toString()), inputs).available;
+    return { fixed: surelyFitsInitialMargin(walletUnits, parts), available, parts };
+  }
+
+  test('says yes only where the Decimal check passes, and for most accounts far from the limit', () => {
+    const rng = SimRng.fromSeed(5);
+    let yes = 0;
+    let farFromLimit = 0;
+    for (let i = 0; i < 3000; i++) {
+      const walletUnits = BigInt(rng.int(0, 2 ** 40)) * 10n ** BigInt(rng.int(0, decimals));
+      const { fixed, available } = draw(rng, walletUnits);
+      if (fixed) {
+        yes++;
+        assert.ok(!available.isNeg(), `integer yes, Decimal available ${available.toFixed()}`);
+      }
+      if (available.gt(unit.mul(10))) farFromLimit++;
+    }
+    assert.ok(yes > 0 && yes >= farFromLimit * 0.99, `${yes} yes of ${farFromLimit} far from the limit`);
+  });
+
+  test('at the edge: exactly enough is not "surely"; two units more is', () => {
+    const rng = SimRng.fromSeed(8);
+    const { available, parts } = draw(rng, 0n);
+    // Wallet units that leave the Decimal available margin at exactly 0 (when it lands on the grid).
+    const need = BigInt(available.neg().div(unit).toDecimalPlaces(0, 2).toFixed()); // ceil
+    assert.equal(surelyFitsInitialMargin(need, parts), false);
+    assert.equal(surelyFitsInitialMargin(need + 3n, parts), true);
   });
 });
