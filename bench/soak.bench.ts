@@ -27,6 +27,7 @@
  * A/B of a runtime setting: the process inherits the bench's environment, so e.g.
  *   MALLOC_ARENA_MAX=2 nice node scripts/bench.mjs soak
  *   SOAK_NODE_OPTIONS=--max-semi-space-size=8 nice node scripts/bench.mjs soak   (the process's node only)
+ *   SOAK_SETTINGS='execution.terminalOrderRetention=2m execution.idempotencyTtl=5m' ...   (more --set overrides)
  *
  * Its own data dir (deleted) and ports (0: free ones); no NATS or Redis (embedded mode).
  * Prints numbers; asserts nothing about time.
@@ -124,8 +125,11 @@ const childNodeOptions = [
 ]
   .filter((o) => o !== undefined && o !== '')
   .join(' ');
+/** More `--set key=value` overrides for the process, space-separated (e.g. shorter histories for an A/B). */
+const extraSettings = (process.env.SOAK_SETTINGS ?? '').split(/\s+/).filter((kv) => kv !== '');
 const running = await startPerpmeshProcess({
   dataDir,
+  settings: extraSettings,
   env: {
     PERPMESH_CONFIG: join(root, 'config/perpmesh.yaml'),
     NODE_OPTIONS: childNodeOptions,
@@ -171,7 +175,8 @@ const samples: Sample[] = [];
 const startedMs = Date.now();
 console.log(
   `soak: perpmesh start (config/perpmesh.yaml, embedded) pid ${pid}, ${SECONDS} s, a sample every ${SAMPLE_SECONDS} s, ${ORDER_RATE} orders/s from the bench; ` +
-    `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '(unset)'}, NODE_OPTIONS ${childNodeOptions}; load average ${loadAverage()}`,
+    `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '(unset)'}, NODE_OPTIONS ${childNodeOptions}` +
+    `${extraSettings.length ? `, --set ${extraSettings.join(' ')}` : ''}; load average ${loadAverage()}`,
 );
 /** The columns of a sample line: header, width, value (MB unless said). */
 const COLUMNS: ReadonlyArray<[string, number, (s: Sample) => number | undefined]> = [
