@@ -8,6 +8,19 @@ import v8 from 'node:v8';
 
 const file = process.env.SOAK_PROBE_FILE;
 const everyMs = Number(process.env.SOAK_PROBE_MS || 1000);
+/**
+ * The heap in use at a random moment is mostly the GC's sawtooth; its minimum over the last
+ * readings (30 s at the default rate) is near the live heap after a GC: what a leak or a
+ * history filling moves, and what V8 sizes its old space by.
+ */
+const LOW_WINDOW = 30;
+const recentHeapUsed = [];
+const recentOldUsed = [];
+const pushLow = (ring, value) => {
+  ring.push(value);
+  if (ring.length > LOW_WINDOW) ring.shift();
+  return Math.min(...ring);
+};
 
 function probe() {
   const usage = process.memoryUsage();
@@ -19,6 +32,8 @@ function probe() {
   }
   return {
     atMs: Date.now(),
+    heapUsedLow: pushLow(recentHeapUsed, usage.heapUsed),
+    oldSpaceUsedLow: pushLow(recentOldUsed, spaces.old_space?.used ?? 0),
     heapUsed: usage.heapUsed,
     heapTotal: usage.heapTotal,
     external: usage.external,

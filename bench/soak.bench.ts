@@ -75,6 +75,9 @@ const MB = 1024 * 1024;
 interface Probe {
   readonly atMs: number;
   readonly heapUsed: number;
+  /** The lowest heap in use over the probe's last 30 s: near the live heap (absent in older probes). */
+  readonly heapUsedLow?: number;
+  readonly oldSpaceUsedLow?: number;
   readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
@@ -184,6 +187,7 @@ const COLUMNS: ReadonlyArray<[string, number, (s: Sample) => number | undefined]
   ['anon', 6, (s) => s.anonymous],
   ['pdirty', 6, (s) => s.privateDirty],
   ['heap', 6, (s) => s.probe?.heapUsed],
+  ['live', 6, (s) => s.probe?.heapUsedLow],
   ['V8tot', 6, (s) => s.probe?.heapTotal],
   ['V8com', 6, (s) => s.probe?.heapCommitted],
   ['native', 6, (s) => outsideHeap(s)],
@@ -275,6 +279,7 @@ if (first && last && steady.length >= 3) {
       `${name} committed`,
       (s) => s.probe?.spaces[name]?.committed,
     ]),
+    ['old_space used, lowest in 30 s', (s) => s.probe?.oldSpaceUsedLow],
   ];
   console.log(`where RSS went, after the warm-up (first -> last sample, least-squares slope; MB):`);
   for (const [name, read] of series) {
@@ -282,7 +287,7 @@ if (first && last && steady.length >= 3) {
       const y = read(s);
       return y === undefined ? [] : [{ x: s.atS, y }];
     });
-    if (points.length < 3) continue;
+    if (points.length < 3 || points.every((p) => p.y === 0)) continue;
     const v = soakSeriesVerdict(points, 0);
     console.log(
       `  ${name.padEnd(30)} ${mbOrUnknown(points[0]?.y, 7)} -> ${mbOrUnknown(points.at(-1)?.y, 7)}  slope ${(v.slopePerHour / MB).toFixed(1).padStart(6)} MB/h (noise ${(v.noise / MB).toFixed(1)} MB over the window)`,
