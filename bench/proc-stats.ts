@@ -4,7 +4,7 @@
  * slope and quantiles.
  */
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
 /** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status). */
@@ -15,6 +15,69 @@ export function rssBytes(pid: number | undefined): number | undefined {
     return kb === undefined ? undefined : Number(kb) * 1024;
   } catch {
     return undefined;
+  }
+}
+
+/** Bytes of a process's memory by kind, from /proc/<pid>/smaps_rollup (every mapping summed). */
+export interface SmapsRollup {
+  /** Resident, as VmRSS. */
+  readonly rss: number;
+  /** Resident pages not backed by a file: heaps, malloc arenas, stacks, V8's spaces. */
+  readonly anonymous: number;
+  /** Resident pages written by this process alone (anonymous or a private file mapping). */
+  readonly privateDirty: number;
+}
+
+/** Parses the text of /proc/<pid>/smaps_rollup; undefined when a field is missing. */
+export function parseSmapsRollup(text: string): SmapsRollup | undefined {
+  const kb = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : undefined;
+  };
+  const rss = kb('Rss');
+  const anonymous = kb('Anonymous');
+  const privateDirty = kb('Private_Dirty');
+  if (rss === undefined || anonymous === undefined || privateDirty === undefined) return undefined;
+  return { rss, anonymous, privateDirty };
+}
+
+/** A process's /proc/<pid>/smaps_rollup (Linux 4.14+), undefined when unreadable. */
+export function smapsRollup(pid: number | undefined): SmapsRollup | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Number of threads of a process (/proc/<pid>/status). */
+export function threadCount(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const n = /^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return n === undefined ? undefined : Number(n);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of a process's child processes (/proc/<pid>/task/<tid>/children of each thread); [] when unreadable. */
+export function childPids(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+          .split(' ')
+          .filter((x) => x.trim() !== '')
+          .map(Number);
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
   }
 }
 

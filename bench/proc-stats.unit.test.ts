@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { cpuMs, ioSyscalls, quantile, rssBytes, slope } from './proc-stats.js';
+import {
+  childPids,
+  cpuMs,
+  ioSyscalls,
+  parseSmapsRollup,
+  quantile,
+  rssBytes,
+  slope,
+  smapsRollup,
+  threadCount,
+} from './proc-stats.js';
 
 describe('bench proc stats', () => {
   test('slope is the least-squares gradient', () => {
@@ -42,12 +52,34 @@ describe('bench proc stats', () => {
     assert.ok(Number.isNaN(quantile([], 0.5)));
   });
 
+  test('smaps_rollup is read in bytes; a text missing a field is undefined', () => {
+    const text = [
+      '557f90be8000-7ffdd8607000 ---p 00000000 00:00 0                          [rollup]',
+      'Rss:                1736 kB',
+      'Pss:                 204 kB',
+      'Private_Dirty:       108 kB',
+      'Anonymous:            96 kB',
+      'AnonHugePages:         0 kB',
+    ].join('\n');
+    assert.deepEqual(parseSmapsRollup(text), {
+      rss: 1736 * 1024,
+      anonymous: 96 * 1024,
+      privateDirty: 108 * 1024,
+    });
+    // AnonHugePages must not be taken for Anonymous.
+    assert.equal(parseSmapsRollup(text.replace('Anonymous:', 'Other:')), undefined);
+  });
+
   test('this process has a resident size and CPU time in /proc', {
     skip: process.platform !== 'linux',
   }, () => {
     assert.ok((rssBytes(process.pid) ?? 0) > 1_000_000);
     assert.ok((cpuMs(process.pid) ?? -1) >= 0);
     assert.equal(rssBytes(2 ** 22 + 12345), undefined);
+    const smaps = smapsRollup(process.pid);
+    assert.ok(smaps && smaps.anonymous > 0 && smaps.anonymous <= smaps.rss);
+    assert.ok((threadCount(process.pid) ?? 0) >= 1);
+    assert.deepEqual(childPids(2 ** 22 + 12345), []);
   });
 
   test("this process's write system calls count up with a write", {

@@ -1,7 +1,7 @@
 /**
  * Soak: `make run`'s process (`perpmesh start` with config/perpmesh.yaml: every service in
  * one process, embedded log and store, three paper venues, the funding arb live) runs for
- * a while as it trades, and its resident size (and V8 heap, from /metrics) is sampled over
+ * a while as it trades, and its resident size (and where it goes: below) is sampled over
  * time. Besides the arb's own decisions, the bench places a small market order on the
  * `paper` venue every 1/SOAK_ORDER_RATE s (ETH, which the arb does not trade; buys and
  * sells alternate so the position stays near zero), so the order, fill, account and log
@@ -16,12 +16,26 @@
  *   SOAK_SECONDS=1800 nice node scripts/bench.mjs soak  # the 30-minute run of docs/performance.md
  *   SOAK_SAMPLE_SECONDS=10 SOAK_ORDER_RATE=2 SOAK_ALLOWED_BYTES_PER_ORDER=2500 (defaults)
  *
+ * Where RSS goes: each sample also reads /proc/<pid>/smaps_rollup (anonymous and private
+ * dirty pages), the thread count and any child processes' RSS, and, through
+ * bench/soak-probe.mjs preloaded into the process (NODE_OPTIONS=--import), what only the
+ * process can read: `process.memoryUsage()` (heapTotal, external, arrayBuffers), V8's
+ * committed size per heap space and its malloced memory. The end prints the slope of each of
+ * those series after the warm-up, and of the anonymous memory outside V8's heap (native:
+ * malloc arenas, Buffers' backing stores, thread stacks).
+ *
+ * A/B of a runtime setting: the process inherits the bench's environment, so e.g.
+ *   MALLOC_ARENA_MAX=2 nice node scripts/bench.mjs soak
+ *   SOAK_NODE_OPTIONS=--max-semi-space-size=8 nice node scripts/bench.mjs soak   (the process's node only)
+ *   SOAK_SETTINGS='execution.terminalOrderRetention=2m execution.idempotencyTtl=5m' ...   (more --set overrides)
+ *
  * Its own data dir (deleted) and ports (0: free ones); no NATS or Redis (embedded mode).
  * Prints numbers; asserts nothing about time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import {
   ExecutionServiceClient,
@@ -33,7 +47,7 @@ import {
 } from '@perpmesh/contracts';
 import { sleep } from '@perpmesh/core';
 import { startPerpmeshProcess } from '@perpmesh/testing';
-import { cpuMs, loadAverage, quantile, rssBytes } from './proc-stats.js';
+import { childPids, cpuMs, loadAverage, quantile, rssBytes, smapsRollup, threadCount } from './proc-stats.js';
 import { describeVerdict, soakSeriesVerdict } from './soak-verdict.js';
 
 function numberEnv(name: string, fallback: number, min: 'positive' | 'zero' = 'positive'): number {
@@ -57,28 +71,28 @@ const WARMUP_SECONDS = Math.max(60, SECONDS / 3);
 const ALLOWED_BYTES_PER_ORDER = numberEnv('SOAK_ALLOWED_BYTES_PER_ORDER', 2500, 'zero');
 const MB = 1024 * 1024;
 
-/**
- * The V8 heap in use, the heap V8 has reserved (what RSS follows: V8 gives pages back
- * lazily) and the memory of Buffers outside it, from the process's /metrics (prom-client's
- * default metrics).
- */
-async function heapBytes(httpPort: number): Promise<{ used?: number; total?: number; external?: number }> {
+/** What bench/soak-probe.mjs writes from inside the process (bytes). */
+interface Probe {
+  readonly atMs: number;
+  readonly heapUsed: number;
+  /** The lowest heap in use over the probe's last 30 s: near the live heap (absent in older probes). */
+  readonly heapUsedLow?: number;
+  readonly oldSpaceUsedLow?: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  readonly heapCommitted: number;
+  readonly mallocedMemory: number;
+  readonly peakMallocedMemory: number;
+  readonly spaces: Readonly<Record<string, { committed: number; size: number; used: number }>>;
+}
+
+/** The probe's latest reading, undefined before its first one (or if it cannot be read). */
+function readProbe(file: string): Probe | undefined {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    const read = (name: string) => {
-      const m = new RegExp(`^perpmesh_nodejs_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-      return m ? Number(m[1]) : undefined;
-    };
-    const used = read('heap_size_used_bytes');
-    const total = read('heap_size_total_bytes');
-    const external = read('external_memory_bytes');
-    return {
-      ...(used === undefined ? {} : { used }),
-      ...(total === undefined ? {} : { total }),
-      ...(external === undefined ? {} : { external }),
-    };
+    return JSON.parse(readFileSync(file, 'utf8')) as Probe;
   } catch {
-    return {};
+    return undefined;
   }
 }
 
@@ -93,9 +107,12 @@ function placeOrder(client: ExecutionServiceClient, req: PlaceOrderRequest): Pro
 interface Sample {
   atS: number;
   rss: number;
-  heap: number | undefined;
-  heapTotal: number | undefined;
-  external: number | undefined;
+  /** RSS of the process's child processes, if any (summed). */
+  childRss: number;
+  anonymous: number | undefined;
+  privateDirty: number | undefined;
+  threads: number | undefined;
+  probe: Probe | undefined;
   cpuMs: number;
   orders: number;
   failed: number;
@@ -103,9 +120,24 @@ interface Sample {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'perpmesh-soak-'));
 const root = new URL('..', import.meta.url).pathname;
+const probeFile = join(dataDir, 'soak-probe.json');
+const childNodeOptions = [
+  process.env.NODE_OPTIONS,
+  process.env.SOAK_NODE_OPTIONS,
+  `--import=${pathToFileURL(join(root, 'bench/soak-probe.mjs')).href}`,
+]
+  .filter((o) => o !== undefined && o !== '')
+  .join(' ');
+/** More `--set key=value` overrides for the process, space-separated (e.g. shorter histories for an A/B). */
+const extraSettings = (process.env.SOAK_SETTINGS ?? '').split(/\s+/).filter((kv) => kv !== '');
 const running = await startPerpmeshProcess({
   dataDir,
-  env: { PERPMESH_CONFIG: join(root, 'config/perpmesh.yaml') },
+  settings: extraSettings,
+  env: {
+    PERPMESH_CONFIG: join(root, 'config/perpmesh.yaml'),
+    NODE_OPTIONS: childNodeOptions,
+    SOAK_PROBE_FILE: probeFile,
+  },
 });
 const pid = running.child.pid;
 const exec = new ExecutionServiceClient(running.execution, credentials.createInsecure());
@@ -145,10 +177,31 @@ const trader = (async () => {
 const samples: Sample[] = [];
 const startedMs = Date.now();
 console.log(
-  `soak: perpmesh start (config/perpmesh.yaml, embedded) pid ${pid}, ${SECONDS} s, a sample every ${SAMPLE_SECONDS} s, ${ORDER_RATE} orders/s from the bench; load average ${loadAverage()}`,
+  `soak: perpmesh start (config/perpmesh.yaml, embedded) pid ${pid}, ${SECONDS} s, a sample every ${SAMPLE_SECONDS} s, ${ORDER_RATE} orders/s from the bench; ` +
+    `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '(unset)'}, NODE_OPTIONS ${childNodeOptions}` +
+    `${extraSettings.length ? `, --set ${extraSettings.join(' ')}` : ''}; load average ${loadAverage()}`,
 );
+/** The columns of a sample line: header, width, value (MB unless said). */
+const COLUMNS: ReadonlyArray<[string, number, (s: Sample) => number | undefined]> = [
+  ['RSS', 6, (s) => s.rss],
+  ['anon', 6, (s) => s.anonymous],
+  ['pdirty', 6, (s) => s.privateDirty],
+  ['heap', 6, (s) => s.probe?.heapUsed],
+  ['live', 6, (s) => s.probe?.heapUsedLow],
+  ['V8tot', 6, (s) => s.probe?.heapTotal],
+  ['V8com', 6, (s) => s.probe?.heapCommitted],
+  ['native', 6, (s) => outsideHeap(s)],
+  ['ext', 5, (s) => s.probe?.external],
+  ['AB', 5, (s) => s.probe?.arrayBuffers],
+  ['mallc', 5, (s) => s.probe?.mallocedMemory],
+  ['kids', 5, (s) => s.childRss],
+];
+/** Anonymous memory outside V8's committed heap: malloc arenas (Buffers' stores among them), stacks. */
+function outsideHeap(s: Sample): number | undefined {
+  return s.anonymous === undefined || s.probe === undefined ? undefined : s.anonymous - s.probe.heapCommitted;
+}
 console.log(
-  `${'t s'.padStart(7)} ${'RSS MB'.padStart(8)} ${'heap MB'.padStart(8)} ${'V8 MB'.padStart(7)} ${'ext MB'.padStart(7)} ${'CPU s'.padStart(7)} ${'orders'.padStart(7)} ${'/s'.padStart(5)} ${'failed'.padStart(6)}  load`,
+  `${'t s'.padStart(6)} ${COLUMNS.map(([h, w]) => h.padStart(w)).join(' ')} ${'thr'.padStart(3)} ${'CPU s'.padStart(7)} ${'orders'.padStart(6)} ${'/s'.padStart(4)} ${'fail'.padStart(4)}  load   (MB)`,
 );
 const mbOrUnknown = (bytes: number | undefined, width: number) =>
   (bytes === undefined ? '?' : (bytes / MB).toFixed(1)).padStart(width);
@@ -160,14 +213,15 @@ try {
     const atS = (Date.now() - startedMs) / 1000;
     const rss = rssBytes(pid);
     if (rss === undefined) throw new Error(`perpmesh start (pid ${pid}) is gone:\n${running.stderr()}`);
+    const smaps = smapsRollup(pid);
     const sample: Sample = {
       atS,
       rss,
-      ...(await heapBytes(running.httpPort).then((h) => ({
-        heap: h.used,
-        heapTotal: h.total,
-        external: h.external,
-      }))),
+      childRss: childPids(pid).reduce((sum, child) => sum + (rssBytes(child) ?? 0), 0),
+      anonymous: smaps?.anonymous,
+      privateDirty: smaps?.privateDirty,
+      threads: threadCount(pid),
+      probe: readProbe(probeFile),
       cpuMs: cpuMs(pid) ?? 0,
       orders,
       failed,
@@ -175,7 +229,7 @@ try {
     const rate = rateSince(sample, samples.at(-1));
     samples.push(sample);
     console.log(
-      `${atS.toFixed(0).padStart(7)} ${(rss / MB).toFixed(1).padStart(8)} ${mbOrUnknown(sample.heap, 8)} ${mbOrUnknown(sample.heapTotal, 7)} ${mbOrUnknown(sample.external, 7)} ${(sample.cpuMs / 1000).toFixed(1).padStart(7)} ${String(sample.orders).padStart(7)} ${rate.toFixed(1).padStart(5)} ${String(sample.failed).padStart(6)}  ${loadAverage()}`,
+      `${atS.toFixed(0).padStart(6)} ${COLUMNS.map(([, w, read]) => mbOrUnknown(read(sample), w)).join(' ')} ${String(sample.threads ?? '?').padStart(3)} ${(sample.cpuMs / 1000).toFixed(1).padStart(7)} ${String(sample.orders).padStart(6)} ${rate.toFixed(1).padStart(4)} ${String(sample.failed).padStart(4)}  ${loadAverage()}`,
     );
     if (atS >= SECONDS) break;
     await sleep(Math.min(SAMPLE_SECONDS * 1000, (SECONDS - atS) * 1000 + 1));
@@ -201,7 +255,9 @@ if (first && last && steady.length >= 3) {
     steady.map((s) => ({ x: s.atS, y: s.rss })),
     allowed,
   );
-  const heapPoints = steady.flatMap((s) => (s.heap === undefined ? [] : [{ x: s.atS, y: s.heap }]));
+  const heapPoints = steady.flatMap((s) =>
+    s.probe === undefined ? [] : [{ x: s.atS, y: s.probe.heapUsed }],
+  );
   const heap = heapPoints.length >= 3 ? soakSeriesVerdict(heapPoints, allowed) : undefined;
   const rates = steady.slice(1).map((s, i) => rateSince(s, steady[i]));
   console.log(
@@ -214,7 +270,29 @@ if (first && last && steady.length >= 3) {
       `allowed for the capped histories: ${ordersInWindow} orders x ${ALLOWED_BYTES_PER_ORDER} bytes`,
   );
   console.log(describeVerdict('RSS', rss));
-  console.log(heap ? describeVerdict('heap', heap) : 'heap: too few samples read from /metrics');
+  console.log(heap ? describeVerdict('heap', heap) : 'heap: too few samples read from the probe');
+  // Where RSS went: every series' slope over the same window (no verdict; the parts add up to RSS).
+  const spaceNames = Object.keys(last.probe?.spaces ?? {});
+  const series: ReadonlyArray<[string, (s: Sample) => number | undefined]> = [
+    ...COLUMNS.map(([h, , read]): [string, (s: Sample) => number | undefined] => [h, read]),
+    ...spaceNames.map((name): [string, (s: Sample) => number | undefined] => [
+      `${name} committed`,
+      (s) => s.probe?.spaces[name]?.committed,
+    ]),
+    ['old_space used, lowest in 30 s', (s) => s.probe?.oldSpaceUsedLow],
+  ];
+  console.log(`where RSS went, after the warm-up (first -> last sample, least-squares slope; MB):`);
+  for (const [name, read] of series) {
+    const points = steady.flatMap((s) => {
+      const y = read(s);
+      return y === undefined ? [] : [{ x: s.atS, y }];
+    });
+    if (points.length < 3 || points.every((p) => p.y === 0)) continue;
+    const v = soakSeriesVerdict(points, 0);
+    console.log(
+      `  ${name.padEnd(30)} ${mbOrUnknown(points[0]?.y, 7)} -> ${mbOrUnknown(points.at(-1)?.y, 7)}  slope ${(v.slopePerHour / MB).toFixed(1).padStart(6)} MB/h (noise ${(v.noise / MB).toFixed(1)} MB over the window)`,
+    );
+  }
   console.log(
     `verdict: ${rss.flat && heap?.flat ? 'FLAT' : 'NOT FLAT'} (load average at the end ${loadAverage()})`,
   );

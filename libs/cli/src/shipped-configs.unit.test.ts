@@ -31,3 +31,14 @@ test('every shipped config file parses, credentials from the environment', () =>
     parseStrategyInstances(config.strategy.instances);
   }
 });
+
+test("make run's config bounds the idempotency claims the embedded store keeps in memory to a day", () => {
+  // The embedded store holds every claim in the process for its TTL (~270 bytes an order):
+  // at the 7-day default, ~330 MB after a week at 2 orders/s (docs/performance.md, soak).
+  const { config } = loadConfig(embeddedConfigSchema, { path: join(CONFIG_DIR, 'perpmesh.yaml'), env: {} });
+  assert.equal(config.mode, 'embedded');
+  assert.ok(
+    config.execution.idempotencyTtl <= 24 * 3_600_000,
+    `execution.idempotencyTtl is ${config.execution.idempotencyTtl} ms`,
+  );
+});
