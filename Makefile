@@ -21,7 +21,7 @@ proto-check: ## fail when the generated code is stale
 	@bash scripts/proto.sh --check
 
 run: node_modules/.package-lock.json ## every service in one process, embedded log and store, paper venues (from the sources, compiling beside, when a source changed)
-	@node scripts/start.mjs
+	@MALLOC_ARENA_MAX=$${MALLOC_ARENA_MAX:-2} node scripts/start.mjs
 
 replay: build ## replay the newest `make run` session: projections, then a strategy's journal (STRATEGY=arb-1)
 	@node libs/cli/bin/perpmesh.js replay projections && \
