@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { withTimeout } from '@perpmesh/core';
 import { RedisStateStore, StateStoreBackendError } from '@perpmesh/state';
-import { eventually } from '@perpmesh/testing';
-import { FrozenServer } from './frozen-server.js';
+import { eventually, FrozenServer } from '@perpmesh/testing';
 
 const COMMAND_TIMEOUT_MS = 500;
 /** Far above the command timeout, far below "forever": a call that outlives it hung. */
@@ -73,7 +72,10 @@ describe('RedisStateStore on a frozen redis-server', () => {
       'peek on a frozen Redis',
     );
     assert.ok(timedOut instanceof StateStoreBackendError);
-    assert.match(timedOut.message, new RegExp(`no answer within ${COMMAND_TIMEOUT_MS} ms \\(outcome unknown\\)`));
+    assert.match(
+      timedOut.message,
+      new RegExp(`no answer within ${COMMAND_TIMEOUT_MS} ms \\(outcome unknown\\)`),
+    );
 
     server.thaw();
     const next = await eventually('the store answering after the thaw', () => store.peekNonce(key), 20_000);

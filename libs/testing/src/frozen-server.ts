@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePort } from '@perpmesh/testing';
+import { eventually } from './eventually.js';
+import { freePort } from './ports.js';
 
 export class FrozenServer {
   readonly #child: ChildProcess;
@@ -37,7 +38,11 @@ export class FrozenServer {
             ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
             `redis://127.0.0.1:${port}`,
           ] as const)
-        : (['nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], `nats://127.0.0.1:${port}`] as const);
+        : ([
+            'nats-server',
+            ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+            `nats://127.0.0.1:${port}`,
+          ] as const);
     const child = spawn(command, [...args], { stdio: 'ignore' });
     const server = new FrozenServer(url, child, dir);
     await eventually(`${command} accepting on port ${port}`, () => portAccepts(port), 20_000);
