@@ -31,6 +31,7 @@ describe('RedisStateStore on a frozen redis-server', () => {
 
   const key = { venue: 'paper', account: 'main', apiKeyId: 'frozen' };
   const calls: ReadonlyArray<readonly [operation: string, call: () => Promise<unknown>]> = [
+    ['ping', () => store.ping()],
     ['nonce allocate', () => store.allocateNonce(key)],
     ['nonce allocate', () => store.allocateNonces(key, 3, { floor: 10n })],
     ['nonce resync', () => store.resyncNonce(key, 100n)],

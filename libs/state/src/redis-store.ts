@@ -226,6 +226,11 @@ export class RedisStateStore implements StateStore {
     return new StateStoreBackendError(text, { cause: err });
   }
 
+  /** One round trip (PING): fails like any call when Redis does not answer (readiness probes). */
+  async ping(): Promise<void> {
+    await this.#run('ping', () => this.#client.ping());
+  }
+
   // --- nonces ---------------------------------------------------------------------------
 
   async allocateNonce(key: NonceKey, options?: AllocateNonceOptions): Promise<bigint> {
