@@ -70,6 +70,8 @@ class SilentCutProxy {
   }
 }
 const PUBLISH_DEADLINE_MS = 15_000;
+/** A shutdown that outlives this hung (the flush it waits for never got a PONG). */
+const CLOSE_DEADLINE_MS = 10_000;
 
 const message = (id: string) => ({ subject: 'hangs.events', id, data: new TextEncoder().encode(id) });
 
@@ -155,6 +157,18 @@ describe('NatsEventLog on a nats-server that stops answering', () => {
       );
     } finally {
       await log.close();
+    }
+  });
+
+  test('close() while the server is frozen returns (its flush is bounded)', async () => {
+    const log = await openLog(server.url);
+    const tail = await log.tail('hangs.>', { from: 'new' }, async () => undefined);
+    server.freeze();
+    try {
+      await tail.stop();
+      await withTimeout(log.close(), CLOSE_DEADLINE_MS, 'close on a frozen nats-server');
+    } finally {
+      server.thaw();
     }
   });
 

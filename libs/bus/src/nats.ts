@@ -20,7 +20,7 @@ import type {
   StreamConfig,
 } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
-import { errorText, ValidationError } from '@perpmesh/core';
+import { errorText, ValidationError, withTimeout } from '@perpmesh/core';
 import { deferred, handledPromise } from './async.js';
 import {
   ConsumerConfigError,
@@ -97,6 +97,9 @@ export const DEFAULT_TAIL_OPEN_DEADLINE_MS = 30_000;
  */
 export const DEFAULT_NATS_PING_INTERVAL_MS = 3_000;
 export const DEFAULT_NATS_MAX_PINGS_OUT = 2;
+
+/** How long `close()` waits for the server to confirm the last acks (a best-effort flush). */
+const CLOSE_FLUSH_TIMEOUT_MS = 2_000;
 
 export interface NatsLivenessOptions {
   /** Ping interval in ms. Default DEFAULT_NATS_PING_INTERVAL_MS. */
@@ -826,8 +829,11 @@ export class NatsEventLog implements EventLog {
     await Promise.all(this.pendingRemovals);
     this.acks?.close();
     // Flush so acks of finished handlers reach the server; then close (not drain: drain
-    // would wait on subscriptions whose handler may be the very caller of close()).
-    await this.nc.flush().catch(() => {});
+    // would wait on subscriptions whose handler may be the very caller of close()). A flush
+    // waits for the server's PONG: bounded, so a silent server does not hold a shutdown.
+    await withTimeout(this.nc.flush(), CLOSE_FLUSH_TIMEOUT_MS, 'nats flush on close', {
+      keepAlive: true,
+    }).catch(() => {});
     if (this.ownsConnection) await this.nc.close().catch(() => {});
   }
 }
