@@ -165,6 +165,10 @@ describe('NatsEventLog on a nats-server that stops answering', () => {
     const tail = await log.tail('hangs.>', { from: 'new' }, async () => undefined);
     server.freeze();
     try {
+      // Witness that the client has been on the silent server for a while (its pings, every
+      // 500 ms, gone unanswered: the connection dropped and a reconnect into the frozen
+      // server waiting): a close then used to wait ~19 s for the flush's PONG.
+      for (let i = 0; i < 3; i++) await assert.rejects(log.publish(message(`closing-${Date.now()}-${i}`)));
       await tail.stop();
       await withTimeout(log.close(), CLOSE_DEADLINE_MS, 'close on a frozen nats-server');
     } finally {
