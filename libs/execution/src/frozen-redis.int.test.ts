@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { errorCodeInfo, PerpmeshError, withTimeout } from '@perpmesh/core';
 import { RedisStateStore } from '@perpmesh/state';
 import { eventually, FrozenServer, openTestBackend, type TestBackend } from '@perpmesh/testing';
+import { decodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 import { type Exchange, newExchange, newService, type ServiceUnderTest } from './harness.test-helper.js';
 import { cid, limitRequest } from './scenarios.test-helper.js';
 import { placeOrderCommandFromProto } from './validation.js';
@@ -68,6 +69,15 @@ describe('execution on a frozen Redis', () => {
     assert.deepEqual(sentFor(), [], 'nothing sent to the venue during the freeze');
 
     redis.thaw();
+    // The claim's command reached Redis before the freeze: on waking Redis may run it (in
+    // these runs it did), leaving a `pending` claim whose answer was lost. Never `submitted`:
+    // nothing was stored or sent for it.
+    const lost = await eventually(
+      'the claim read back after the thaw',
+      async () => ({ raw: await store.getIdempotencyKey(IDEMPOTENCY_SCOPE, `paper:main:${clientOrderId}`) }),
+      20_000,
+    );
+    if (lost.raw !== undefined) assert.equal(decodeClaim(lost.raw)?.s, 'pending');
     // The client retries. A claim the frozen Redis ran on waking is a pending claim nobody
     // holds: it is taken over once pendingClaimTakeoverMs has passed on the service's clock.
     const answer = await eventually(
