@@ -92,7 +92,11 @@ async function openLog(servers: string): Promise<NatsEventLog> {
  * within its deadline; then `speak()`: publishes are acknowledged again, the tail delivers
  * them, and every acknowledged event is stored.
  */
-async function outage(log: NatsEventLog, silence: () => void, speak: () => void): Promise<void> {
+async function outage(
+  log: NatsEventLog,
+  silence: () => Promise<void> | void,
+  speak: () => Promise<void> | void,
+): Promise<void> {
   const seen: string[] = [];
   const tail = await log.tail('hangs.>', { from: 'new' }, async (msg: StoredMessage) => {
     seen.push(msg.id);
@@ -102,7 +106,7 @@ async function outage(log: NatsEventLog, silence: () => void, speak: () => void)
     await log.publish(message(acked[0] as string));
     await eventually('the tail delivering before the outage', () => seen.includes(acked[0] as string));
 
-    silence();
+    await silence();
     await withTimeout(
       assert.rejects(log.publish(message(`silent-${Date.now()}`)), (err: unknown) => {
         assert.ok(err instanceof Error);
@@ -113,7 +117,7 @@ async function outage(log: NatsEventLog, silence: () => void, speak: () => void)
       'a publish to a silent nats-server',
     );
 
-    speak();
+    await speak();
     await eventually(
       'a publish acknowledged after the outage',
       async () => {
@@ -162,17 +166,21 @@ describe('NatsEventLog on a nats-server that stops answering', () => {
 
   test('close() while the server is frozen returns (its flush is bounded)', async () => {
     const log = await openLog(server.url);
-    const tail = await log.tail('hangs.>', { from: 'new' }, async () => undefined);
-    server.freeze();
+    let closed = false;
     try {
+      const tail = await log.tail('hangs.>', { from: 'new' }, async () => undefined);
+      await server.freeze();
       // Witness that the client has been on the silent server for a while (its pings, every
       // 500 ms, gone unanswered: the connection dropped and a reconnect into the frozen
       // server waiting): a close then used to wait ~19 s for the flush's PONG.
       for (let i = 0; i < 3; i++) await assert.rejects(log.publish(message(`closing-${Date.now()}-${i}`)));
       await tail.stop();
       await withTimeout(log.close(), CLOSE_DEADLINE_MS, 'close on a frozen nats-server');
+      closed = true;
     } finally {
-      server.thaw();
+      await server.thaw();
+      // A failed test must not leave a connection reconnecting forever (the file would never end).
+      if (!closed) await log.close();
     }
   });
 

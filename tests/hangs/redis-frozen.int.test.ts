@@ -49,7 +49,7 @@ describe('RedisStateStore on a frozen redis-server', () => {
     await store.saveProjection('positions', { n: 1 }, { EXEC: 1 }, undefined);
     const before = await store.allocateNonce(key);
 
-    server.freeze();
+    await server.freeze();
     // Twice: the first round on the open connection, the second after the client gave up on
     // it and reconnects (the kernel still accepts connections into a frozen server's backlog).
     for (const round of [1, 2]) {
@@ -78,7 +78,7 @@ describe('RedisStateStore on a frozen redis-server', () => {
       new RegExp(`no answer within ${COMMAND_TIMEOUT_MS} ms \\(outcome unknown\\)`),
     );
 
-    server.thaw();
+    await server.thaw();
     const next = await eventually('the store answering after the thaw', () => store.peekNonce(key), 20_000);
     assert.ok(next > before, 'the counter only moves forward');
     assert.ok((await store.allocateNonce(key)) >= next);

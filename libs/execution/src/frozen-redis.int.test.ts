@@ -55,7 +55,7 @@ describe('execution on a frozen Redis', () => {
     );
     const sentFor = () => ex.spy('paper').created.filter((r) => r.clientOrderId === clientOrderId);
 
-    redis.freeze();
+    await redis.freeze();
     await withTimeout(
       assert.rejects(svc.service.engine.placeOrder(command), (err: unknown) => {
         assert.ok(err instanceof PerpmeshError, String(err));
@@ -68,7 +68,7 @@ describe('execution on a frozen Redis', () => {
     );
     assert.deepEqual(sentFor(), [], 'nothing sent to the venue during the freeze');
 
-    redis.thaw();
+    await redis.thaw();
     // The claim's command reached Redis before the freeze: on waking Redis may run it (in
     // these runs it did), leaving a `pending` claim whose answer was lost. Never `submitted`:
     // nothing was stored or sent for it.

@@ -6,7 +6,7 @@
  * connects and then never speaks: the case a kill (connection closed) does not cover.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,20 +49,29 @@ export class FrozenServer {
     return server;
   }
 
-  freeze(): void {
+  /** Stops the process and waits until the kernel says it is stopped (a signal is not instant). */
+  async freeze(): Promise<void> {
     this.#child.kill('SIGSTOP');
     this.#frozen = true;
+    await eventually(`${this.url} frozen`, () => this.#state() === 'T', 10_000);
   }
 
-  thaw(): void {
+  async thaw(): Promise<void> {
     this.#child.kill('SIGCONT');
     this.#frozen = false;
+    await eventually(`${this.url} running again`, () => this.#state() !== 'T', 10_000);
+  }
+
+  /** The process state letter from /proc (`T` = stopped). */
+  #state(): string | undefined {
+    const stat = readFileSync(`/proc/${this.#child.pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
   }
 
   async stop(): Promise<void> {
     if (this.#child.exitCode === null && this.#child.signalCode === null) {
       const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-      if (this.#frozen) this.thaw();
+      if (this.#frozen) this.#child.kill('SIGCONT');
       this.#child.kill('SIGKILL');
       await exited;
     }
