@@ -49,6 +49,7 @@ lint: ## biome (format + lint), buf lint, type check
 	@npx tsc -p tests/e2e
 	@npx tsc -p tests/chaos
 	@npx tsc -p tests/deploy
+	@npx tsc -p tests/hangs
 
 # Containers. `docker compose` when the CLI has the plugin, else Debian's docker-compose 1.29.
 # LOCAL=1: no registry here: local images from Debian packages (make prepare) and

@@ -14,10 +14,11 @@ import type {
   ServiceComponent,
 } from '@perpmesh/runtime';
 import { startGrpcServer, startHttpServer } from '@perpmesh/runtime';
-import type { StateStore } from '@perpmesh/state';
+import { RedisStateStore, type StateStore } from '@perpmesh/state';
 import type { PaperSection, StaticVenueDirectory, VenueAccess, VenuesSection } from '@perpmesh/venues';
 import { namespacing, openEventLog, openStateStore } from './infra.js';
 import { PROTO_DIR } from './main.js';
+import { watchStateStore } from './store-readiness.js';
 import { openVenueDirectory } from './venues.js';
 
 /** A value a component creates on start, read by the components after it. */
@@ -274,11 +275,26 @@ export function eventLogComponent(
   };
 }
 
-export function stateStoreComponent(config: InfraConfig, slot: Slot<StateStore>): ServiceComponent {
+/**
+ * The state store. With `health`, a Redis store is probed (`watchStateStore`): readiness
+ * names Redis while it does not answer.
+ */
+export function stateStoreComponent(
+  config: InfraConfig,
+  slot: Slot<StateStore>,
+  health?: HealthRegistry,
+): ServiceComponent {
+  let stopProbe: (() => Promise<void>) | undefined;
   return {
     name: 'state',
-    start: async () => slot.set(await openStateStore(config)),
+    start: async () => {
+      const store = await openStateStore(config);
+      slot.set(store);
+      if (health && store instanceof RedisStateStore) stopProbe = watchStateStore(store, health);
+    },
     stop: async () => {
+      await stopProbe?.();
+      stopProbe = undefined;
       await slot.peek()?.close();
       slot.set(undefined);
     },
@@ -326,6 +342,8 @@ export function serviceInfrastructure(
     stateStore: boolean;
     venues: { access: VenueAccess; callTimeoutMs: number };
     logger: EventLogLogger;
+    /** Where the state store's readiness goes (a Redis store is probed). */
+    health?: HealthRegistry;
   },
 ): { deps: InfrastructureDeps; components: ServiceComponent[] } {
   const ns = namespacing(config);
@@ -342,7 +360,7 @@ export function serviceInfrastructure(
     },
     components: [
       eventLogComponent(config, options.source, log, options.logger),
-      ...(options.stateStore ? [stateStoreComponent(config, state)] : []),
+      ...(options.stateStore ? [stateStoreComponent(config, state, options.health)] : []),
       venuesComponent(config, venues, {
         access: options.venues.access,
         callTimeoutMs: options.venues.callTimeoutMs,
@@ -367,7 +385,7 @@ export function deployableComponents(
   },
 ): ServiceComponent[] {
   const { http, health, metrics, logger, service, ...infraOptions } = options;
-  const infra = serviceInfrastructure(config, { ...infraOptions, logger });
+  const infra = serviceInfrastructure(config, { ...infraOptions, logger, health });
   return [
     httpComponent({ http, health, ...(metrics ? { metrics } : {}), logger }),
     ...infra.components,

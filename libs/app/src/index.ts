@@ -1,4 +1,5 @@
 export * from './components.js';
 export * from './infra.js';
 export * from './main.js';
+export * from './store-readiness.js';
 export * from './venues.js';

@@ -6,10 +6,21 @@
  * `namespace` (config) isolates streams, subjects and Redis keys of one deployment.
  */
 import { join, resolve } from 'node:path';
-import { EmbeddedEventLog, type EventLog, type EventLogLogger, NatsEventLog } from '@perpmesh/bus';
+import {
+  EmbeddedEventLog,
+  type EventLog,
+  type EventLogLogger,
+  NatsEventLog,
+  natsConnectionOptions,
+} from '@perpmesh/bus';
 import { namespaceFor, type StreamSpec, Subjects, streamSpecs } from '@perpmesh/contracts';
 import type { BaseConfig } from '@perpmesh/runtime';
-import { EmbeddedStateStore, RedisStateStore, type StateStore } from '@perpmesh/state';
+import {
+  EmbeddedStateStore,
+  RedisStateStore,
+  redisStoreClientOptions,
+  type StateStore,
+} from '@perpmesh/state';
 
 export interface Namespacing {
   /** Stream specs to create at start (names prefixed in a namespace). */
@@ -53,7 +64,11 @@ export async function openEventLog(
       ...(options.logger ? { logger: options.logger } : {}),
     });
   } else {
-    const { url, user, password, token } = config.nats;
+    const { url, user, password, token, pingIntervalMs, maxPingsOut } = config.nats;
+    const liveness = {
+      ...(pingIntervalMs === undefined ? {} : { pingIntervalMs }),
+      ...(maxPingsOut === undefined ? {} : { maxPingsOut }),
+    };
     const hasCredentials = user !== undefined || password !== undefined || token !== undefined;
     // nats.js and ioredis are loaded only here, in distributed mode: an embedded start never
     // loads them (start-up time).
@@ -61,15 +76,14 @@ export async function openEventLog(
       ? await (await import('@nats-io/transport-node')).connect({
           servers: url,
           name: options.source,
-          noAsyncTraces: true,
-          maxReconnectAttempts: -1,
+          ...natsConnectionOptions(liveness),
           ...(user === undefined ? {} : { user }),
           ...(password === undefined ? {} : { pass: password.reveal() }),
           ...(token === undefined ? {} : { token: token.reveal() }),
         })
       : undefined;
     log = await NatsEventLog.connect({
-      ...(connection ? { connection } : { servers: url, name: options.source }),
+      ...(connection ? { connection } : { servers: url, name: options.source, ...liveness }),
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
@@ -90,9 +104,10 @@ export async function openStateStore(
     return EmbeddedStateStore.open({ dataDir: join(resolve(config.dataDir), 'state') });
   }
   const { keyPrefix } = namespacing(config);
-  const { url, username, password, db } = config.redis;
+  const { url, username, password, db, commandTimeoutMs } = config.redis;
+  const timeouts = commandTimeoutMs === undefined ? {} : { commandTimeoutMs };
   if (username === undefined && password === undefined) {
-    return RedisStateStore.connect(url, { keyPrefix, ...(db === undefined ? {} : { db }) });
+    return RedisStateStore.connect(url, { keyPrefix, ...timeouts, ...(db === undefined ? {} : { db }) });
   }
   // Credentials never go into the URL (config forbids it): client options instead.
   const { Redis } = await import('ioredis');
@@ -101,7 +116,8 @@ export async function openStateStore(
     ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password: password.reveal() }),
     ...(db === undefined ? {} : { db }),
-    stringNumbers: true, // exact 64-bit nonces, as RedisStateStore.connect (see its #exactIntegers)
+    // Bounded calls on a silent Redis and exact 64-bit nonces, as RedisStateStore.connect.
+    ...redisStoreClientOptions(timeouts),
   });
   client.on('error', () => undefined);
   await client.connect();

@@ -43,10 +43,14 @@ export {
 export type { FsyncPolicy } from './files.js';
 export { lockDir } from './files.js';
 export {
+  DEFAULT_NATS_MAX_PINGS_OUT,
+  DEFAULT_NATS_PING_INTERVAL_MS,
   DEFAULT_PULL_EXPIRES_MS,
   NATS_PUBLISH_ACKS_ENV,
   NatsEventLog,
   type NatsEventLogOptions,
+  type NatsLivenessOptions,
+  natsConnectionOptions,
   type PublishAcksMode,
   type ResendReport,
 } from './nats.js';

@@ -20,7 +20,7 @@ import type {
   StreamConfig,
 } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
-import { errorText, ValidationError } from '@perpmesh/core';
+import { errorText, ValidationError, withTimeout } from '@perpmesh/core';
 import { deferred, handledPromise } from './async.js';
 import {
   ConsumerConfigError,
@@ -87,7 +87,62 @@ export const DEFAULT_PULL_EXPIRES_MS = 5_000;
  */
 export const DEFAULT_TAIL_OPEN_DEADLINE_MS = 30_000;
 
-export interface NatsEventLogOptions {
+/**
+ * How often the client pings the server, and how many unanswered pings mean a dead
+ * connection. nats.js' defaults (2 min x 2) let a server that stops answering while the
+ * connection stays open (frozen, paused, a partition that drops packets) go unnoticed for
+ * minutes: publishes time out one by one and tails stall. 3 s x 2 notices it within about
+ * 6-9 s; the client then drops the connection and reconnects, and a server that wakes up is
+ * used again (tails resume through their reconnect path).
+ */
+export const DEFAULT_NATS_PING_INTERVAL_MS = 3_000;
+export const DEFAULT_NATS_MAX_PINGS_OUT = 2;
+
+/** How long `close()` waits for the server to confirm the last acks (a best-effort flush). */
+const CLOSE_FLUSH_TIMEOUT_MS = 2_000;
+
+export interface NatsLivenessOptions {
+  /** Ping interval in ms. Default DEFAULT_NATS_PING_INTERVAL_MS. */
+  readonly pingIntervalMs?: number;
+  /** Unanswered pings that close the connection (then reconnect). Default DEFAULT_NATS_MAX_PINGS_OUT. */
+  readonly maxPingsOut?: number;
+}
+
+/**
+ * The nats.js connection options every perpmesh connection takes (the log's own, or one a
+ * caller opens with credentials): reconnect forever, no async traces, and dead-server
+ * detection within seconds (see DEFAULT_NATS_PING_INTERVAL_MS).
+ */
+export function natsConnectionOptions(options: NatsLivenessOptions = {}): {
+  noAsyncTraces: true;
+  maxReconnectAttempts: number;
+  pingInterval: number;
+  maxPingOut: number;
+} {
+  const pingInterval = options.pingIntervalMs ?? DEFAULT_NATS_PING_INTERVAL_MS;
+  const maxPingOut = options.maxPingsOut ?? DEFAULT_NATS_MAX_PINGS_OUT;
+  if (!Number.isSafeInteger(pingInterval) || pingInterval < 100) {
+    throw new ValidationError(
+      'pingIntervalMs',
+      `must be a whole number of ms >= 100, got ${JSON.stringify(pingInterval)}`,
+    );
+  }
+  if (!Number.isSafeInteger(maxPingOut) || maxPingOut < 1) {
+    throw new ValidationError(
+      'maxPingsOut',
+      `must be a positive whole number, got ${JSON.stringify(maxPingOut)}`,
+    );
+  }
+  return {
+    // Async stack traces cost ~2x publish CPU in nats.js (ARCHITECTURE.md §3).
+    noAsyncTraces: true,
+    maxReconnectAttempts: -1,
+    pingInterval,
+    maxPingOut,
+  };
+}
+
+export interface NatsEventLogOptions extends NatsLivenessOptions {
   /** Server URL(s). Ignored when `connection` is given. */
   readonly servers?: string | readonly string[];
   /** An existing connection; the caller owns it (close() leaves it open). */
@@ -340,9 +395,7 @@ export class NatsEventLog implements EventLog {
         servers:
           typeof opts.servers === 'string' ? opts.servers : [...(opts.servers ?? ['nats://127.0.0.1:4222'])],
         name: opts.name ?? 'perpmesh-eventlog',
-        // Async stack traces cost ~2x publish CPU in nats.js (ARCHITECTURE.md §3).
-        noAsyncTraces: true,
-        maxReconnectAttempts: -1,
+        ...natsConnectionOptions(opts),
       }));
     let log: NatsEventLog | undefined;
     try {
@@ -776,8 +829,11 @@ export class NatsEventLog implements EventLog {
     await Promise.all(this.pendingRemovals);
     this.acks?.close();
     // Flush so acks of finished handlers reach the server; then close (not drain: drain
-    // would wait on subscriptions whose handler may be the very caller of close()).
-    await this.nc.flush().catch(() => {});
+    // would wait on subscriptions whose handler may be the very caller of close()). A flush
+    // waits for the server's PONG: bounded, so a silent server does not hold a shutdown.
+    await withTimeout(this.nc.flush(), CLOSE_FLUSH_TIMEOUT_MS, 'nats flush on close', {
+      keepAlive: true,
+    }).catch(() => {});
     if (this.ownsConnection) await this.nc.close().catch(() => {});
   }
 }

@@ -310,6 +310,12 @@ export const baseConfigShape = {
       token: secretSchema.optional(),
       /** JetStream replicas of every stream: 1 for a single server, 3 in a 3-node cluster. */
       replicas: z.int().min(1).max(5).default(1),
+      /**
+       * Client ping interval (ms) and unanswered pings before a connection counts as dead: how
+       * soon a server that stops answering is noticed. Absent: libs/bus defaults (3 s x 2).
+       */
+      pingIntervalMs: z.int().min(100).max(600_000).optional(),
+      maxPingsOut: z.int().min(1).max(100).optional(),
     })
     .prefault({}),
   redis: z
@@ -321,6 +327,11 @@ export const baseConfigShape = {
       db: z.int().min(0).max(255).optional(),
       /** Every key perpmesh writes starts with this (see libs/state for the key catalog). */
       keyPrefix: z.string().default('pm:'),
+      /**
+       * A store call with no answer within this many ms fails (outcome unknown) and a silent
+       * connection is reconnected. Absent: libs/state's default (3 s).
+       */
+      commandTimeoutMs: z.int().min(1).max(600_000).optional(),
     })
     .prefault({}),
   auth: z

@@ -36,10 +36,13 @@ export {
   processLeaseHolder,
 } from './process-identity.js';
 export {
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   REDIS_AUTO_PIPELINING_ENV,
   type RedisConnectOptions,
   RedisStateStore,
   type RedisStateStoreOptions,
+  type RedisTimeoutOptions,
+  redisStoreClientOptions,
 } from './redis-store.js';
 export { ReplicaAddresses } from './replica-addresses.js';
 export {

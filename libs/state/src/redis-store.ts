@@ -4,7 +4,7 @@
  * sharing the Redis can never hand out the same nonce, claim the same idempotency key
  * twice, or overwrite a newer projection.
  */
-import { withTimeout } from '@perpmesh/core';
+import { ValidationError, withTimeout } from '@perpmesh/core';
 import type { Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_KEY_PREFIX, type StateKeys, stateKeys } from './keys.js';
 import {
@@ -82,6 +82,50 @@ export interface RedisConnectOptions extends RedisStateStoreOptions {
    * `PERPMESH_REDIS_AUTO_PIPELINING=off` (the order bench's before/after), turns it off.
    */
   readonly autoPipelining?: boolean;
+  /** See `RedisTimeoutOptions.commandTimeoutMs`. */
+  readonly commandTimeoutMs?: number;
+}
+
+/** How long a store call waits for Redis' answer by default (see `commandTimeoutMs`). */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 3_000;
+/** TCP keepalive's first probe after this much idle time: a peer gone without a FIN/RST is found. */
+const REDIS_KEEPALIVE_MS = 10_000;
+/** ioredis' rejection of a command whose `commandTimeout` passed. */
+const COMMAND_TIMED_OUT = 'Command timed out';
+
+export interface RedisTimeoutOptions {
+  /**
+   * A Redis that stops answering while the connection stays open (a frozen or paused server,
+   * a partition that drops packets) must not hold a caller forever: every command fails after
+   * this many ms with `StateStoreBackendError` naming the operation (outcome unknown, like a
+   * connection lost mid-command), and a connection that has received nothing for twice this
+   * long while commands wait is dropped and reconnected, so a server that wakes up is used
+   * again. Default DEFAULT_REDIS_COMMAND_TIMEOUT_MS.
+   */
+  readonly commandTimeoutMs?: number;
+}
+
+/**
+ * The ioredis options that bound a silent Redis (see `RedisTimeoutOptions`) plus exact integer
+ * replies: every connection a store runs on (`connect`, or a caller's client with credentials)
+ * takes them from here.
+ */
+export function redisStoreClientOptions(options: RedisTimeoutOptions = {}): RedisOptions {
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+  if (!Number.isSafeInteger(commandTimeoutMs) || commandTimeoutMs < 1) {
+    throw new ValidationError(
+      'commandTimeoutMs',
+      `must be a positive whole number of ms, got ${JSON.stringify(commandTimeoutMs)}`,
+    );
+  }
+  return {
+    commandTimeout: commandTimeoutMs,
+    // No byte back for two command timeouts while commands wait: the connection is dead to us.
+    socketTimeout: 2 * commandTimeoutMs,
+    keepAlive: REDIS_KEEPALIVE_MS,
+    // Integer replies as exact text: nonces go up to 2^63 - 1 (see #exactIntegers).
+    stringNumbers: true,
+  };
 }
 
 /** The env switch that turns auto-pipelining off when the caller did not choose (see `autoPipelining`). */
@@ -113,6 +157,8 @@ export class RedisStateStore implements StateStore {
    * so the script (which answers text) is used.
    */
   readonly #exactIntegers: boolean;
+  /** The client's command timeout, for the error text of a call that got no answer. */
+  readonly #commandTimeoutMs: number | undefined;
   #closed = false;
 
   /**
@@ -124,6 +170,7 @@ export class RedisStateStore implements StateStore {
     this.#client = client;
     this.#ownsClient = options.ownsClient ?? false;
     this.#exactIntegers = client.options.stringNumbers === true;
+    this.#commandTimeoutMs = client.options.commandTimeout;
     client.defineCommand('pmNonceAllocate', { numberOfKeys: 1, lua: NONCE_ALLOCATE_LUA });
     client.defineCommand('pmNonceResync', { numberOfKeys: 1, lua: NONCE_RESYNC_LUA });
     client.defineCommand('pmIdempotencyClaim', { numberOfKeys: 1, lua: IDEMPOTENCY_CLAIM_LUA });
@@ -142,8 +189,7 @@ export class RedisStateStore implements StateStore {
       // Reconnect with ioredis' usual backoff once up; a first connect that fails fails now.
       retryStrategy: (times) => (connected ? Math.min(times * 50, 2_000) : null),
       enableAutoPipelining: options.autoPipelining ?? process.env[REDIS_AUTO_PIPELINING_ENV] !== 'off',
-      // Integer replies as exact text: nonces go up to 2^63 - 1 (see #exactIntegers).
-      stringNumbers: true,
+      ...redisStoreClientOptions(options),
       ...(options.db === undefined ? {} : { db: options.db }),
     };
     // Loaded here, not at import: a process on the embedded store never loads ioredis (start-up).
@@ -167,8 +213,22 @@ export class RedisStateStore implements StateStore {
     try {
       return await call();
     } catch (err) {
-      throw new StateStoreBackendError(`redis ${operation} failed`, { cause: err });
+      throw this.#backendError(operation, err);
     }
+  }
+
+  /** A failed call as the store's error; one that got no answer says so (its outcome is unknown). */
+  #backendError(operation: string, err: unknown): StateStoreBackendError {
+    const timedOut = err instanceof Error && err.message === COMMAND_TIMED_OUT;
+    const text = timedOut
+      ? `redis ${operation} failed: no answer within ${this.#commandTimeoutMs} ms (outcome unknown)`
+      : `redis ${operation} failed`;
+    return new StateStoreBackendError(text, { cause: err });
+  }
+
+  /** One round trip (PING): fails like any call when Redis does not answer (readiness probes). */
+  async ping(): Promise<void> {
+    await this.#run('ping', () => this.#client.ping());
   }
 
   // --- nonces ---------------------------------------------------------------------------
@@ -228,7 +288,7 @@ export class RedisStateStore implements StateStore {
       next = await (count === 1 ? this.#client.incr(redisKey) : this.#client.incrby(redisKey, count));
     } catch (err) {
       if (INCRBY_OVERFLOW.test(String(err))) throw new NonceExhaustedError(count);
-      throw new StateStoreBackendError('redis nonce allocate failed', { cause: err });
+      throw this.#backendError('nonce allocate', err);
     }
     return BigInt(next);
   }

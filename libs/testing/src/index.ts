@@ -2,6 +2,7 @@ export * from './backends.js';
 export * from './certificates.js';
 export * from './eventlog.contract.js';
 export * from './eventually.js';
+export * from './frozen-server.js';
 export * from './grpc.js';
 export * from './perpmesh-process.js';
 export * from './ports.js';
