@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dec } from '@perpmesh/core';
 import type { AllocateNonceOptions, NonceBlock, NonceKey } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import {
@@ -12,6 +11,7 @@ import {
   VenueRejectedError,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
+import { acceptedVenueOrder, venueCapabilities, venueLimitRequest } from './fixtures.test-helper.js';
 import {
   isStaleNonceRejection,
   MAX_NONCE_BATCH,
@@ -22,44 +22,10 @@ import {
 
 const T0 = 1_700_000_000_000;
 
-const capabilities = (patch: Partial<VenueCapabilities> = {}): VenueCapabilities => ({
-  nonces: true,
-  nonceFloorIsTimeMs: false,
-  rejectsDuplicateClientOrderId: true,
-  cancelAllOrders: true,
-  postOnly: true,
-  fok: true,
-  ...patch,
-});
-
-function request(clientOrderId: string): PlaceOrderRequest {
-  return {
-    clientOrderId,
-    instrument: 'BTC-USDC-PERP',
-    side: 'buy',
-    type: 'limit',
-    timeInForce: 'gtc',
-    price: dec('60000'),
-    size: dec('0.01'),
-    reduceOnly: false,
-  };
-}
-
-function accepted(req: PlaceOrderRequest): VenueOrder {
-  return {
-    clientOrderId: req.clientOrderId,
-    venueOrderId: `v-${req.clientOrderId}`,
-    instrument: req.instrument,
-    side: req.side,
-    type: req.type,
-    timeInForce: req.timeInForce,
-    size: req.size,
-    filled: dec('0'),
-    status: 'accepted',
-    reduceOnly: false,
-    tsEventMs: T0,
-  };
-}
+const capabilities = (patch: Partial<VenueCapabilities> = {}): VenueCapabilities =>
+  venueCapabilities({ nonces: true, ...patch });
+const request = venueLimitRequest;
+const accepted = (req: PlaceOrderRequest): VenueOrder => acceptedVenueOrder(req, T0);
 
 /** A nonce counter whose allocations answer after `delays` (ms, in call order): a slow store. */
 class FakeNonceStore {

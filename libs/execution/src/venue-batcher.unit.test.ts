@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dec } from '@perpmesh/core';
 import type { AllocateNonceOptions, NonceBlock, NonceKey } from '@perpmesh/state';
 import {
   type BatchOrderOutcome,
@@ -11,48 +10,14 @@ import {
   VenueRejectedError,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
+import { acceptedVenueOrder, venueCapabilities, venueLimitRequest } from './fixtures.test-helper.js';
 import { NonceSender } from './nonce-sender.js';
 import { MAX_NOT_SENT_RESENDS, VenueOrderBatcher } from './venue-batcher.js';
 
-const capabilities = (patch: Partial<VenueCapabilities> = {}): VenueCapabilities => ({
-  nonces: false,
-  nonceFloorIsTimeMs: false,
-  rejectsDuplicateClientOrderId: true,
-  cancelAllOrders: true,
-  postOnly: true,
-  fok: true,
-  maxBatchOrders: 50,
-  ...patch,
-});
-
-function request(clientOrderId: string): PlaceOrderRequest {
-  return {
-    clientOrderId,
-    instrument: 'BTC-USDC-PERP',
-    side: 'buy',
-    type: 'limit',
-    timeInForce: 'gtc',
-    price: dec('60000'),
-    size: dec('0.01'),
-    reduceOnly: false,
-  };
-}
-
-function accepted(req: PlaceOrderRequest): VenueOrder {
-  return {
-    clientOrderId: req.clientOrderId,
-    venueOrderId: `v-${req.clientOrderId}`,
-    instrument: req.instrument,
-    side: req.side,
-    type: req.type,
-    timeInForce: req.timeInForce,
-    size: req.size,
-    filled: dec('0'),
-    status: 'accepted',
-    reduceOnly: false,
-    tsEventMs: 1_700_000_000_000,
-  };
-}
+const capabilities = (patch: Partial<VenueCapabilities> = {}): VenueCapabilities =>
+  venueCapabilities({ maxBatchOrders: 50, ...patch });
+const request = venueLimitRequest;
+const accepted = (req: PlaceOrderRequest): VenueOrder => acceptedVenueOrder(req);
 
 /**
  * A venue without nonces with a batch call that takes a batch's orders in order and stops at
