@@ -7,23 +7,11 @@
  *   node --import tsx --conditions=@perpmesh/source tests/chaos/start-main.ts
  *   CHAOS_VENUES=emulated|paper (default emulated)  PERPMESH_CHAOS_START=auto|source
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { eventually } from '@perpmesh/testing';
+import { cpuMs } from '../../bench/proc-stats.js';
 import { ChaosSystem } from './system.js';
 import { inChaosTurn } from './turns.js';
-
-/** user + system CPU of a live process so far, ms (clock ticks of 10 ms). */
-function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // After "pid (comm) ": state is field 0, utime 11, stime 12.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
 
 const venues = process.env.CHAOS_VENUES === 'paper' ? 'paper' : 'emulated';
 await inChaosTurn(async () => {
