@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { listenHostSchema, serviceConfigSchema } from '@perpmesh/runtime';
 import { runServiceMain } from './main.js';
 
 const schema = serviceConfigSchema('execution', { grpcHost: listenHostSchema }, { defaultHttpPort: 0 });
+
+// A config file of its own: the shipped config/perpmesh.yaml has keys this small schema lacks.
+const configFile = join(mkdtempSync(join(tmpdir(), 'perpmesh-main-test-')), 'perpmesh.yaml');
+writeFileSync(configFile, 'log:\n  level: silent\n');
 
 /** Runs `runServiceMain` with argv, capturing what it writes to stderr. */
 async function run(argv: string[]): Promise<{ code: number; stderr: string; built: boolean }> {
@@ -20,7 +27,7 @@ async function run(argv: string[]): Promise<{ code: number; stderr: string; buil
     const code = await runServiceMain({
       name: 'execution',
       schema,
-      argv: ['--set', 'log.level=silent', ...argv],
+      argv: ['--config', configFile, '--set', 'log.level=silent', ...argv],
       build: () => {
         built = true;
         throw new Error('the service was built: the door was open');
