@@ -67,6 +67,8 @@ const ACKS_AFTER_KILL = 24;
 /** How long a worker retries one order (same client order id) while it is UNAVAILABLE. */
 const RETRY_BOUND_MS = 30_000;
 const CALL_DEADLINE_MS = 10_000;
+/** A client's pause before retrying an UNAVAILABLE on the next replica (load behaviour, not a wait for a condition). */
+const CLIENT_RETRY_BACKOFF_MS = 50;
 /**
  * An order in flight on the killed owner is settled by a survivor within this: found
  * unhandled after `pendingClaimTakeover` (5 s), then asked at the venue for `notFoundAfter`
@@ -182,7 +184,7 @@ describe('kill -9 of the execution process owning a strict-nonce key, mid-stream
             order.failure = `${e.code} ${e.details}`;
             return;
           }
-          await sleep(50);
+          await sleep(CLIENT_RETRY_BACKOFF_MS);
         }
       }
       order.failure = `still UNAVAILABLE after ${RETRY_BOUND_MS} ms`;

@@ -30,18 +30,10 @@ export const venueCapabilities = (patch: Partial<VenueCapabilities> = {}): Venue
   ...patch,
 });
 
-/** The venue port's form of {@link limitOrderRequest}. */
+/** The venue port's form of {@link limitOrderRequest}: the same order without venue and account. */
 export function venueLimitRequest(clientOrderId: string): PlaceOrderRequest {
-  return {
-    clientOrderId,
-    instrument: 'BTC-USDC-PERP',
-    side: 'buy',
-    type: 'limit',
-    timeInForce: 'gtc',
-    price: dec('60000'),
-    size: dec('0.01'),
-    reduceOnly: false,
-  };
+  const { venue: _venue, account: _account, ...order } = limitOrderRequest(clientOrderId);
+  return order;
 }
 
 /** The venue's answer accepting `req`, unfilled, at `tsEventMs`. */

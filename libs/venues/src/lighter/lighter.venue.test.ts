@@ -3,7 +3,7 @@
  * (127.0.0.1), which verifies every Schnorr signature against the registered key: markets,
  * the book (REST and the websocket's deltas), funding per hour, the account against the
  * emulator's truth, an order's life, cancel-all, the scheduled cancel-all (also on a venue
- * clock 3 s ahead and behind ours), wrong and placeholder signatures, nonces (missing, stale,
+ * clock 3 s ahead and behind ours), wrong-key and all-zero signatures, nonces (missing, stale,
  * resynced), the auth token and its renewal, and the signer self-test refusing to sign.
  */
 import assert from 'node:assert/strict';
@@ -397,18 +397,18 @@ describe('lighter (own adapter) against the emulator', () => {
     nonce = next;
   });
 
-  test('a wrong key or a placeholder Sig is refused by the venue (invalid signature)', async () => {
+  test('a wrong key or an all-zero Sig is refused by the venue (invalid signature)', async () => {
     const before = await port.fetchNextNonce();
     const n = nextNonce();
     const stranger = signLighterTx(cancelTx(n), { chainId: emulator.chainId, key: STRANGER });
     const wrong = await rawSendTx(15, stranger.txInfo);
     assert.equal(wrong.status, 400);
     assert.equal(wrong.body.code, LIGHTER_ERROR.invalidSignature.code);
-    const placeholder = stranger.txInfo.replace(
+    const zeroSig = stranger.txInfo.replace(
       /"Sig":"[^"]*"/,
       `"Sig":"${Buffer.alloc(80).toString('base64')}"`,
     );
-    assert.equal((await rawSendTx(15, placeholder)).body.code, LIGHTER_ERROR.invalidSignature.code);
+    assert.equal((await rawSendTx(15, zeroSig)).body.code, LIGHTER_ERROR.invalidSignature.code);
     const otherChain = signLighterTx(cancelTx(n), { chainId: 300, key: KEY });
     assert.equal((await rawSendTx(15, otherChain.txInfo)).body.code, LIGHTER_ERROR.invalidSignature.code);
     // None of them used a nonce.
