@@ -775,11 +775,21 @@ export class StrategyRunner {
         // reading is past lastSeq is left out: the tail below starts there and delivers it.
         lastPerSubject: true,
       });
+      let givenUp = false;
       const collect = async () => {
-        for await (const msg of reading) latest.set(msg.subject, msg);
+        for await (const msg of reading) {
+          // Past the bound: leave the loop, which closes the read (no reading on in the background).
+          if (givenUp) break;
+          latest.set(msg.subject, msg);
+        }
       };
       // A best-effort shortcut: never worth holding the start up (the tail brings readings too).
-      await withTimeout(collect(), READBACK_TIMEOUT_MS, `reading the latest ${filterSubject} back`);
+      await withTimeout(collect(), READBACK_TIMEOUT_MS, `reading the latest ${filterSubject} back`).catch(
+        (err: unknown) => {
+          givenUp = true;
+          throw err;
+        },
+      );
     } catch (err) {
       d.logger.warn(
         { err: errorText(err), strategyId: this.id },
