@@ -5,10 +5,12 @@
  */
 const mode = process.env.PERPMESH_HARNESS_CHILD ?? 'clean';
 const alive = setInterval(() => {}, 60_000);
-process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'child running', mode })}\n`);
 if (mode === 'exit-3') setTimeout(() => process.exit(3), 10);
 if (mode === 'self-kill') setTimeout(() => process.kill(process.pid, 'SIGKILL'), 10);
 process.on('SIGTERM', () => {
   clearInterval(alive);
   process.exit(mode === 'dirty' ? 1 : 0);
 });
+// Announced only once the SIGTERM handler is in: a test that stops the child on this line
+// must never meet node's default SIGTERM (a death by signal instead of the exit it expects).
+process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'child running', mode })}\n`);
