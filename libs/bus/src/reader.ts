@@ -27,7 +27,7 @@ import {
   validateName,
 } from './eventlog.js';
 import { completeLines } from './files.js';
-import { NatsEventLog } from './nats.js';
+import { NatsEventLog, type NatsLivenessOptions, natsConnectionOptions } from './nats.js';
 import { jetstreamApi, loadNats, transportApi } from './nats-modules.js';
 import { subjectMatches } from './subjects.js';
 
@@ -148,7 +148,7 @@ export class EmbeddedLogReader implements EventLogReader {
   }
 }
 
-export interface NatsLogReaderOptions {
+export interface NatsLogReaderOptions extends NatsLivenessOptions {
   /** Server URL(s). Ignored when `connection` is given. */
   readonly servers?: string | readonly string[];
   /** An existing connection; the caller owns it (close() leaves it open). */
@@ -165,12 +165,17 @@ export class NatsLogReader implements EventLogReader {
 
   static async connect(opts: NatsLogReaderOptions): Promise<NatsLogReader> {
     await loadNats();
+    // The log's liveness settings (a silent server is left within seconds), but nats.js'
+    // bounded reconnects: a reader serves a command that should end, not a service.
+    const { noAsyncTraces, pingInterval, maxPingOut } = natsConnectionOptions(opts);
     const nc =
       opts.connection ??
       (await transportApi().connect({
         servers: (opts.servers ?? []) as string | string[],
         name: opts.name ?? 'perpmesh-log-reader',
-        noAsyncTraces: true,
+        noAsyncTraces,
+        pingInterval,
+        maxPingOut,
       }));
     try {
       // The log is used only for its read and streamInfo; nothing calls ensureStreams.
