@@ -7,68 +7,13 @@
  * for minutes and the deadlines below fail.
  */
 import assert from 'node:assert/strict';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { NatsEventLog, NatsLogReader, type StoredMessage } from '@perpmesh/bus';
 import { withTimeout } from '@perpmesh/core';
-import { eventually, FrozenServer } from '@perpmesh/testing';
+import { eventually, FrozenServer, SilentCutProxy } from '@perpmesh/testing';
 
 const STREAM = 'HANGS';
 
-/**
- * A TCP proxy that can cut connections silently: `partition()` stops forwarding on every open
- * connection for good (no FIN, no RST: a half-open connection, as after a partition that
- * outlived the connection's state) and holds new ones silent until `heal()`; connections made
- * after `heal()` work. Only a client that checks its connection (pings) leaves a dead one.
- */
-class SilentCutProxy {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #cut = new Set<Socket>();
-  #partitioned = false;
-
-  private constructor(server: Server) {
-    this.#server = server;
-  }
-
-  static async start(upstreamPort: number): Promise<{ proxy: SilentCutProxy; url: string }> {
-    const server = createServer();
-    const proxy = new SilentCutProxy(server);
-    server.on('connection', (client) => proxy.#pair(client, upstreamPort));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { proxy, url: `nats://127.0.0.1:${(server.address() as { port: number }).port}` };
-  }
-
-  #pair(client: Socket, upstreamPort: number): void {
-    const upstream = connect(upstreamPort, '127.0.0.1');
-    for (const [from, to] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      this.#sockets.add(from);
-      from.on('error', () => undefined);
-      from.on('data', (bytes) => {
-        if (!this.#cut.has(client)) to.write(bytes);
-      });
-      from.on('close', () => to.destroy());
-    }
-    if (this.#partitioned) this.#cut.add(client);
-  }
-
-  partition(): void {
-    this.#partitioned = true;
-    this.#cut = new Set([...this.#sockets]);
-  }
-
-  heal(): void {
-    this.#partitioned = false;
-  }
-
-  async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-}
 const PUBLISH_DEADLINE_MS = 15_000;
 /** A shutdown that outlives this hung (the flush it waits for never got a PONG). */
 const CLOSE_DEADLINE_MS = 10_000;
@@ -185,7 +130,7 @@ describe('NatsEventLog on a nats-server that stops answering', () => {
   });
 
   test('a connection cut silently (half-open): the pings drop it, a new one carries publishes and the tail', async () => {
-    const { proxy, url } = await SilentCutProxy.start(Number(new URL(server.url).port));
+    const { proxy, url } = await SilentCutProxy.start(Number(new URL(server.url).port), 'nats');
     const log = await openLog(url);
     try {
       await outage(
@@ -200,7 +145,7 @@ describe('NatsEventLog on a nats-server that stops answering', () => {
   });
 
   test('the log reader (replay) leaves a silently cut connection too and reads again after the heal', async () => {
-    const { proxy, url } = await SilentCutProxy.start(Number(new URL(server.url).port));
+    const { proxy, url } = await SilentCutProxy.start(Number(new URL(server.url).port), 'nats');
     const log = await openLog(server.url);
     const reader = await NatsLogReader.connect({
       servers: url,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { withTimeout } from '@perpmesh/core';
 import { RedisStateStore, StateStoreBackendError } from '@perpmesh/state';
-import { eventually, FrozenServer } from '@perpmesh/testing';
+import { eventually, FrozenServer, SilentCutProxy } from '@perpmesh/testing';
 
 const COMMAND_TIMEOUT_MS = 500;
 /** Far above the command timeout, far below "forever": a call that outlives it hung. */
@@ -85,5 +85,34 @@ describe('RedisStateStore on a frozen redis-server', () => {
     assert.notEqual(await store.getIdempotencyKey('orders', 'c1'), undefined);
     assert.ok((await store.loadProjection<{ n: number }>('positions')) !== undefined);
     assert.deepEqual(await store.claimIdempotencyKey('orders', 'after-thaw', 'v', 60_000), { claimed: true });
+  });
+
+  test('a connection cut silently (half-open) is replaced: calls fail named meanwhile, a new connection answers after the heal', async () => {
+    const { proxy, url } = await SilentCutProxy.start(Number(new URL(server.url).port), 'redis');
+    const cutStore = await RedisStateStore.connect(url, {
+      keyPrefix: 'pm:test:frozen-cut:',
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    });
+    try {
+      const before = await cutStore.allocateNonce(key);
+      proxy.partition();
+      await withTimeout(
+        assert.rejects(cutStore.peekNonce(key), StateStoreBackendError),
+        CALL_DEADLINE_MS,
+        'peek on a cut connection',
+      );
+      proxy.heal();
+      // The old connection never speaks again (the proxy dropped it for good): only a store
+      // that leaves it and connects anew answers.
+      const next = await eventually(
+        'the store answering on a new connection',
+        () => cutStore.peekNonce(key),
+        20_000,
+      );
+      assert.ok(next >= before, 'the counter only moves forward');
+    } finally {
+      await cutStore.close();
+      await proxy.close();
+    }
   });
 });

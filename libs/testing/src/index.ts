@@ -7,5 +7,6 @@ export * from './grpc.js';
 export * from './perpmesh-process.js';
 export * from './ports.js';
 export * from './servers.js';
+export * from './silent-cut-proxy.js';
 export * from './statestore.contract.js';
 export * from './tools.js';
