@@ -107,15 +107,48 @@ export function neg(a: Dec60): Dec60 {
 
 /** Decimal's `toDecimalPlaces(places, ROUND_HALF_EVEN)`. */
 export function toPlacesHalfEven(a: Dec60, places: number): Dec60 {
+  return toPlaces(a, places, 'nearest');
+}
+
+/**
+ * Decimal's `toDecimalPlaces(places, mode)`: 'down' = ROUND_FLOOR, 'up' = ROUND_CEIL,
+ * 'nearest' = ROUND_HALF_EVEN (fixed.ts `RoundMode`). A negative value that rounds to zero
+ * is negative zero, as in decimal.js.
+ */
+export function toPlaces(a: Dec60, places: number, mode: 'down' | 'up' | 'nearest'): Dec60 {
   if (a.e >= -places) return a;
   const p = pow10(-places - a.e);
   const negative = a.m < 0n;
   const abs = negative ? -a.m : a.m;
   let q = abs / p;
-  const twice = (abs % p) * 2n;
-  if (twice > p || (twice === p && q % 2n === 1n)) q += 1n;
+  const r = abs % p;
+  if (r !== 0n) {
+    // Away from zero: ceil of a positive, floor of a negative, or past half (ties to even).
+    const away =
+      mode === 'nearest' ? r * 2n > p || (r * 2n === p && q % 2n === 1n) : (mode === 'up') !== negative;
+    if (away) q += 1n;
+  }
   if (q === 0n && negative) return DEC60_NEGATIVE_ZERO;
   return { m: negative ? -q : q, e: -places };
+}
+
+/** The value as a whole number of 10^-places (it must have at most that many decimals). */
+export function unitsAt(a: Dec60, places: number): bigint {
+  const shift = a.e + places;
+  if (shift >= 0) return shift === 0 ? a.m : a.m * pow10(shift);
+  // Trailing zeros of the mantissa below 10^-places are no decimals.
+  const p = pow10(-shift);
+  if (a.m % p !== 0n) throw new RangeError(`Dec60 ${a.m}e${a.e} has more than ${places} decimals`);
+  return a.m / p;
+}
+
+/**
+ * A model float through its fixed 15-decimal text (`x.toFixed(15)`, exactly specified):
+ * the value the world's `new Decimal(x.toFixed(15))` has. |x| < 1e21 (fixed notation).
+ */
+export function fromFloatText(x: number): Dec60 {
+  if (!(Math.abs(x) < 1e21)) throw new RangeError(`${x} has no fixed 15-decimal text`);
+  return { m: BigInt(x.toFixed(15).replace('.', '')), e: -15 };
 }
 
 /** A whole number (a safe integer, e.g. milliseconds). */
@@ -123,16 +156,28 @@ export function fromInteger(n: number): Dec60 {
   return { m: BigInt(n), e: 0 };
 }
 
-/** The exact value of a Decimal (its digits; no rounding: a Decimal has at most 60 of them). */
-export function fromDecimal(d: Decimal): Dec60 {
-  if (d.isZero()) return d.isNeg() ? DEC60_NEGATIVE_ZERO : DEC60_ZERO;
-  const places = d.decimalPlaces();
-  if (places > 0) return { m: BigInt(d.toFixed(places).replace('.', '')), e: -places };
-  // An integer: its digits without trailing zeros, and those as the exponent.
-  const text = d.toFixed();
-  const trimmed = text.replace(/0+$/, '');
-  return { m: BigInt(trimmed), e: text.length - trimmed.length };
+/**
+ * The exact value of a Decimal (no rounding: a Decimal has at most 60 digits), read from its
+ * documented digits: `d` holds base-10^7 words aligned so that the value is
+ * Σ d[i] x 10^(7 x (floor(e / 7) - i)), `s` the sign (decimal.js's layout; no text).
+ */
+export function fromDecimal(x: Decimal): Dec60 {
+  const words = x.d;
+  if (x.isZero()) return x.isNeg() ? DEC60_NEGATIVE_ZERO : DEC60_ZERO;
+  let small = 0;
+  let big: bigint | undefined;
+  for (const word of words) {
+    if (big === undefined && small < SMALL_LIMIT) small = small * WORD + word;
+    else big = (big ?? BigInt(small)) * WORD_BIG + BigInt(word);
+  }
+  const m = big ?? BigInt(small);
+  return { m: x.s < 0 ? -m : m, e: 7 * (Math.floor(x.e / 7) - (words.length - 1)) };
 }
+
+const WORD = 1e7;
+const WORD_BIG = 10n ** 7n;
+/** Below this, one more word (x 10^7 + < 10^7) stays a safe integer. */
+const SMALL_LIMIT = Math.floor((Number.MAX_SAFE_INTEGER - WORD) / WORD);
 
 export function toDecimal(a: Dec60): Decimal {
   if (a.m === 0n) return new Decimal(a === DEC60_NEGATIVE_ZERO ? '-0' : 0);

@@ -8,11 +8,14 @@ import {
   type Dec60,
   div,
   fromDecimal,
+  fromFloatText,
   fromInteger,
   mul,
   sub,
   toDecimal,
+  toPlaces,
   toPlacesHalfEven,
+  unitsAt,
 } from './decimal60.js';
 import { fundingRate, fundingRateFixed, PremiumIndex } from './funding.js';
 import { venuePreset } from './presets.js';
@@ -58,6 +61,10 @@ describe('decimal60: decimal.js arithmetic at 60 significant digits, half-even, 
         a.toDecimalPlaces(places, Decimal.ROUND_HALF_EVEN),
         `${a} to ${places}`,
       );
+      assertSame(toPlaces(fa, places, 'down'), a.toDecimalPlaces(places, Decimal.ROUND_FLOOR), `floor ${a}`);
+      assertSame(toPlaces(fa, places, 'up'), a.toDecimalPlaces(places, Decimal.ROUND_CEIL), `ceil ${a}`);
+      const x = (rng.float() - 0.5) * 10 ** rng.int(-3, 6);
+      assertSame(fromFloatText(x), new Decimal(x.toFixed(15)), `float text ${x}`);
     }
   });
 
@@ -74,6 +81,10 @@ describe('decimal60: decimal.js arithmetic at 60 significant digits, half-even, 
     assertSame(toPlacesHalfEven(fromDecimal(d('0.000000025')), 8), d('0.000000025').toDP(8), '.5 down');
     assertSame(fromDecimal(d('123000')), d('123000'), 'integer with zeros');
     assert.throws(() => div(fromInteger(1), fromInteger(0)), RangeError);
+    assert.equal(unitsAt(fromDecimal(d('60000.12')), 2), 6000012n);
+    assert.equal(unitsAt(fromDecimal(d('60000')), 2), 6000000n);
+    assert.throws(() => unitsAt(fromDecimal(d('0.001')), 2), RangeError);
+    assert.equal(toPlaces(fromDecimal(d('-0.001')), 2, 'up'), DEC60_NEGATIVE_ZERO);
   });
 });
 
