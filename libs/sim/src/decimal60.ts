@@ -25,12 +25,12 @@ export const DEC60_ZERO: Dec60 = { m: 0n, e: 0 };
  */
 export const DEC60_NEGATIVE_ZERO: Dec60 = Object.freeze({ m: 0n, e: 0 });
 
-const POW10: bigint[] = [1n];
+/** 10^0 .. 10^124: every power the operations on 60-digit values need. */
+const POW10: readonly bigint[] = Array.from({ length: 2 * PRECISION + 5 }, (_, i) => 10n ** BigInt(i));
 function pow10(n: number): bigint {
-  for (let i = POW10.length; i <= n; i++) POW10.push((POW10[i - 1] as bigint) * 10n);
-  return POW10[n] as bigint;
+  // Beyond the table (operands whose exponents are far apart): computed, not kept.
+  return POW10[n] ?? 10n ** BigInt(n);
 }
-pow10(2 * PRECISION + 4);
 
 /** Decimal digits of a non-negative bigint (0 has 1). */
 function digitsOf(n: bigint): number {
@@ -59,9 +59,8 @@ function round(m: bigint, e: number, sticky = false): Dec60 {
   if (drop <= 0) return { m, e };
   const p = pow10(drop);
   let q = abs / p;
-  const r = abs % p;
-  const half = p / 2n;
-  if (r > half || (r === half && (sticky || q % 2n === 1n))) q += 1n;
+  const twice = (abs - q * p) * 2n;
+  if (twice > p || (twice === p && (sticky || (q & 1n) === 1n))) q += 1n;
   return { m: negative ? -q : q, e: e + drop };
 }
 
@@ -92,13 +91,19 @@ export function div(a: Dec60, b: Dec60): Dec60 {
   const shift = PRECISION + 1 + digitsOf(d) - digitsOf(n);
   const scaled = shift > 0 ? n * pow10(shift) : n;
   const q = scaled / d;
-  const rounded = round(q, a.e - b.e - Math.max(shift, 0), scaled % d !== 0n);
+  const rounded = round(q, a.e - b.e - Math.max(shift, 0), scaled !== q * d);
   return negative ? { m: -rounded.m, e: rounded.e } : rounded;
 }
 
 export function cmp(a: Dec60, b: Dec60): number {
-  const diff = sub(a, b).m;
-  return diff === 0n ? 0 : diff < 0n ? -1 : 1;
+  if (a.e === b.e) return a.m < b.m ? -1 : a.m > b.m ? 1 : 0;
+  const signA = a.m < 0n ? -1 : a.m > 0n ? 1 : 0;
+  const signB = b.m < 0n ? -1 : b.m > 0n ? 1 : 0;
+  if (signA !== signB || signA === 0) return signA < signB ? -1 : signA > signB ? 1 : 0;
+  // Same sign, different exponents: compare at the smaller exponent (exact).
+  const x = a.e < b.e ? a.m : a.m * pow10(a.e - b.e);
+  const y = a.e < b.e ? b.m * pow10(b.e - a.e) : b.m;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 export function neg(a: Dec60): Dec60 {
