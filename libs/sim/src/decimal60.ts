@@ -152,9 +152,43 @@ export function unitsAt(a: Dec60, places: number): bigint {
  * the value the world's `new Decimal(x.toFixed(15))` has. |x| < 1e21 (fixed notation).
  */
 export function fromFloatText(x: number): Dec60 {
+  const units = floatTextUnits(x);
+  // "-0.000000000000000" (a small negative) is Decimal's negative zero.
+  if (units === 0 && x < 0) return DEC60_NEGATIVE_ZERO;
+  if (units !== undefined) return { m: BigInt(units), e: -15 };
   if (!(Math.abs(x) < 1e21)) throw new RangeError(`${x} has no fixed 15-decimal text`);
   return { m: BigInt(x.toFixed(15).replace('.', '')), e: -15 };
 }
+
+/**
+ * The digits of `x.toFixed(15)` as an integer (x x 10^15 rounded half away from zero, as
+ * ECMAScript specifies toFixed), without the text: the product's rounding error is
+ * recovered exactly (Dekker's two-product), so the rounding sees the exact value.
+ * Undefined when the answer is not a safe integer (|x| >= ~9): then use the text.
+ */
+export function floatTextUnits(x: number): number | undefined {
+  const a = Math.abs(x);
+  const p = a * 1e15;
+  if (!(p < MAX_SAFE_UNITS)) return undefined;
+  // err = a x 10^15 - p exactly (Veltkamp split of a; 10^15 = hi + lo split once).
+  const c = SPLITTER * a;
+  const aHi = c - (c - a);
+  const aLo = a - aHi;
+  const err = aHi * E15_HI - p + aHi * E15_LO + aLo * E15_HI + aLo * E15_LO;
+  const floor = Math.floor(p);
+  // Exact: p - floor < 1 on p's own grid; the half (the larger n on a tie) decides.
+  const n = p - floor - 0.5 >= -err ? floor + 1 : floor;
+  return x < 0 ? -n : n;
+}
+
+const SPLITTER = 134217729; // 2^27 + 1
+const E15_HI = (() => {
+  const c = SPLITTER * 1e15;
+  return c - (c - 1e15);
+})();
+const E15_LO = 1e15 - E15_HI;
+/** Below this the product and its floor + 1 are safe integers. */
+const MAX_SAFE_UNITS = Number.MAX_SAFE_INTEGER - 1;
 
 /** A whole number (a safe integer, e.g. milliseconds). */
 export function fromInteger(n: number): Dec60 {

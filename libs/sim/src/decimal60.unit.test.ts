@@ -7,6 +7,7 @@ import {
   DEC60_NEGATIVE_ZERO,
   type Dec60,
   div,
+  floatTextUnits,
   fromDecimal,
   fromFloatText,
   fromInteger,
@@ -63,8 +64,11 @@ describe('decimal60: decimal.js arithmetic at 60 significant digits, half-even, 
       );
       assertSame(toPlaces(fa, places, 'down'), a.toDecimalPlaces(places, Decimal.ROUND_FLOOR), `floor ${a}`);
       assertSame(toPlaces(fa, places, 'up'), a.toDecimalPlaces(places, Decimal.ROUND_CEIL), `ceil ${a}`);
-      const x = (rng.float() - 0.5) * 10 ** rng.int(-3, 6);
+      const x = (rng.float() - 0.5) * 10 ** rng.int(-17, 6);
       assertSame(fromFloatText(x), new Decimal(x.toFixed(15)), `float text ${x}`);
+      const units = floatTextUnits(x);
+      if (units !== undefined)
+        assert.equal(BigInt(units), BigInt(x.toFixed(15).replace('.', '')), `units ${x}`);
     }
   });
 

@@ -8,6 +8,7 @@
  */
 import { Decimal, roundToStep, ValidationError, ZERO } from '@perpmesh/core';
 import type { InstrumentSpec } from './config.js';
+import { floatTextUnits } from './decimal60.js';
 
 export class InstrumentScale {
   readonly tickSize: Decimal;
@@ -158,9 +159,9 @@ export function notionalUnits(lots: number, ticks: number): bigint {
  * `floatToDecimal`): x through its fixed 15-decimal text, in bigint.
  */
 export function scaledLotsDown(lots: number, x: number): number {
-  const text = x.toFixed(15).replace('.', '');
-  const digits = Number(text);
-  if (Number.isSafeInteger(digits) && lots < SPLIT_LOTS_LIMIT) {
+  // The digits of x.toFixed(15) (decimal60.ts, exact without the text).
+  const digits = floatTextUnits(x);
+  if (digits !== undefined && lots < SPLIT_LOTS_LIMIT) {
     // lots x digits / 10^15 in safe integers: digits = high x 10^8 + low, so
     // lots x digits = (lots x high + carry) x 10^8 + rest, and the floor is (lots x high + carry) / 10^7's.
     const low = digits % 1e8;
@@ -170,7 +171,7 @@ export function scaledLotsDown(lots: number, x: number): number {
     const upper = lots * high + carry;
     return (upper - (upper % 1e7)) / 1e7;
   }
-  return Number((BigInt(lots) * BigInt(text)) / FLOAT_TEXT_SCALE);
+  return Number((BigInt(lots) * BigInt(x.toFixed(15).replace('.', ''))) / FLOAT_TEXT_SCALE);
 }
 
 /** Below this, lots x 10^8 (and lots x the high digits) are safe integers. */
