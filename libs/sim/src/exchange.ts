@@ -45,6 +45,7 @@ import {
 import { Account, type MarginHeadroom, type Position } from './account.js';
 import { OrderBook } from './book.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
+import { DEC60_ZERO, toDecimal } from './decimal60.js';
 import type {
   BalanceView,
   BookLevel,
@@ -67,7 +68,7 @@ import {
   moneyDecimals,
   notionalUnits,
 } from './fixed.js';
-import { fundingRate, splitFunding } from './funding.js';
+import { fundingRateFixed, PremiumIndex, splitFunding } from './funding.js';
 import {
   type InstrumentMargin,
   type InstrumentMarginInput,
@@ -219,10 +220,8 @@ interface InstrumentState {
   readonly book: OrderBook;
   markPrice: Decimal | undefined;
   indexPrice: Decimal | undefined;
-  /** Integral of premium x ms over the running funding interval. */
-  premiumIntegral: Decimal;
-  premiumMs: number;
-  premiumSinceMs: EpochMs;
+  /** The running funding interval's time-weighted premium (funding.ts). */
+  readonly premium: PremiumIndex;
   lastSettledRate: Decimal | undefined;
   /** The mark in whole ticks (NaN before the first mark, or off the grid). */
   markTicks: number;
@@ -312,9 +311,7 @@ export class SimExchange {
         book: new OrderBook(spec.instrumentId, scale),
         markPrice: undefined,
         indexPrice: undefined,
-        premiumIntegral: ZERO,
-        premiumMs: 0,
-        premiumSinceMs: startMs,
+        premium: new PremiumIndex(startMs),
         lastSettledRate: undefined,
         markTicks: Number.NaN,
         band: undefined,
@@ -400,11 +397,11 @@ export class SimExchange {
         this.clockMs = at;
         this.nextFundingMs = at + this.config.funding.intervalMs;
         for (const inst of this.instruments.values()) {
-          this.accruePremium(inst, at);
+          inst.premium.accrue(at);
           this.settleFunding(inst, at);
         }
       }
-      for (const inst of this.instruments.values()) this.accruePremium(inst, nowMs);
+      for (const inst of this.instruments.values()) inst.premium.accrue(nowMs);
       this.clockMs = nowMs;
       this.fireDeadManSwitches();
     });
@@ -447,7 +444,8 @@ export class SimExchange {
     const mark = positive(prices.markPrice, 'markPrice');
     const index = positive(prices.indexPrice, 'indexPrice');
     this.batch(() => {
-      this.accruePremium(inst, this.clockMs);
+      inst.premium.accrue(this.clockMs);
+      inst.premium.setPrices(mark, index);
       inst.markPrice = mark;
       inst.markTicks = inst.scale.ticksOf(mark);
       inst.indexPrice = index;
@@ -456,34 +454,12 @@ export class SimExchange {
     });
   }
 
-  private premiumOf(inst: InstrumentState): Decimal | undefined {
-    if (inst.markPrice === undefined || inst.indexPrice === undefined) return undefined;
-    return inst.markPrice.minus(inst.indexPrice).div(inst.indexPrice);
-  }
-
-  /** Adds the current premium, held since premiumSinceMs, to the interval's time-weighted sum. */
-  private accruePremium(inst: InstrumentState, untilMs: EpochMs): void {
-    const dt = untilMs - inst.premiumSinceMs;
-    const premium = dt > 0 ? this.premiumOf(inst) : undefined;
-    if (premium !== undefined) {
-      inst.premiumIntegral = inst.premiumIntegral.plus(premium.mul(dt));
-      inst.premiumMs += dt;
-    }
-    inst.premiumSinceMs = untilMs;
-  }
-
-  private premiumIndex(inst: InstrumentState): Decimal | undefined {
-    if (inst.premiumMs > 0) return inst.premiumIntegral.div(inst.premiumMs);
-    return this.premiumOf(inst);
-  }
-
   private settleFunding(inst: InstrumentState, atMs: EpochMs): void {
-    const premium = this.premiumIndex(inst);
-    inst.premiumIntegral = ZERO;
-    inst.premiumMs = 0;
+    const premium = inst.premium.value();
+    inst.premium.reset();
     const mark = inst.markPrice;
     if (premium === undefined || mark === undefined || inst.indexPrice === undefined) return;
-    const rate = fundingRate(premium, this.config.funding);
+    const rate = toDecimal(fundingRateFixed(premium, this.config.funding));
     inst.lastSettledRate = rate;
     const id = inst.spec.instrumentId;
     const holders: { accountId: AccountId; size: Decimal }[] = [];
@@ -531,7 +507,7 @@ export class SimExchange {
       instrumentId: inst.spec.instrumentId,
       markPrice: inst.markPrice as Decimal,
       indexPrice: inst.indexPrice as Decimal,
-      predictedRate: fundingRate(this.premiumIndex(inst) ?? ZERO, this.config.funding),
+      predictedRate: toDecimal(fundingRateFixed(inst.premium.value() ?? DEC60_ZERO, this.config.funding)),
       ...(inst.lastSettledRate === undefined ? {} : { lastSettledRate: inst.lastSettledRate }),
       fundingIntervalMs: this.config.funding.intervalMs,
       nextFundingTimeMs: this.nextFundingMs,

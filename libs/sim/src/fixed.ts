@@ -8,6 +8,7 @@
  */
 import { Decimal, roundToStep, ValidationError, ZERO } from '@perpmesh/core';
 import type { InstrumentSpec } from './config.js';
+import { floatTextUnits } from './decimal60.js';
 
 export class InstrumentScale {
   readonly tickSize: Decimal;
@@ -158,9 +159,23 @@ export function notionalUnits(lots: number, ticks: number): bigint {
  * `floatToDecimal`): x through its fixed 15-decimal text, in bigint.
  */
 export function scaledLotsDown(lots: number, x: number): number {
-  const digits = BigInt(x.toFixed(15).replace('.', ''));
-  return Number((BigInt(lots) * digits) / FLOAT_TEXT_SCALE);
+  // The digits of x.toFixed(15) (decimal60.ts, exact without the text).
+  const digits = floatTextUnits(x);
+  if (digits !== undefined && lots < SPLIT_LOTS_LIMIT) {
+    // lots x digits / 10^15 in safe integers: digits = high x 10^8 + low, so
+    // lots x digits = (lots x high + carry) x 10^8 + rest, and the floor is (lots x high + carry) / 10^7's.
+    const low = digits % 1e8;
+    const high = (digits - low) / 1e8;
+    const lowProduct = lots * low;
+    const carry = (lowProduct - (lowProduct % 1e8)) / 1e8;
+    const upper = lots * high + carry;
+    return (upper - (upper % 1e7)) / 1e7;
+  }
+  return Number((BigInt(lots) * BigInt(x.toFixed(15).replace('.', ''))) / FLOAT_TEXT_SCALE);
 }
+
+/** Below this, lots x 10^8 (and lots x the high digits) are safe integers. */
+const SPLIT_LOTS_LIMIT = Math.floor(Number.MAX_SAFE_INTEGER / 1e8);
 
 const FLOAT_TEXT_SCALE = 10n ** 15n;
 

@@ -132,8 +132,17 @@ describe('fixed point (ticks and lots)', () => {
     const rng = SimRng.fromSeed(11);
     const lot = d('0.001');
     for (let i = 0; i < 2_000; i++) {
-      const lots = rng.int(1, 1_000_000);
+      const lots = rng.int(1, rng.chance(0.5) ? 1_000 : 80_000_000);
       const x = (1 + rng.int(0, 9) * 0.4) * (0.6 + 0.8 * rng.float());
+      const decimal = roundToStep(lot.mul(lots).mul(d(x.toFixed(15))), lot, 'down');
+      assert.equal(scaledLotsDown(lots, x), decimal.div(lot).toNumber(), `${lots} x ${x}`);
+    }
+    // Beyond the safe-integer split (lots >= 2^53 / 10^8, or a factor of 10 and more): bigint, the same value.
+    for (const [lots, x] of [
+      [90_071_993, 0.7],
+      [3, 12.345678901234567],
+      [123_456_789, 9.999999999999998],
+    ] as const) {
       const decimal = roundToStep(lot.mul(lots).mul(d(x.toFixed(15))), lot, 'down');
       assert.equal(scaledLotsDown(lots, x), decimal.div(lot).toNumber(), `${lots} x ${x}`);
     }

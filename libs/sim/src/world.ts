@@ -26,9 +26,21 @@ import {
 } from '@perpmesh/core';
 import { catalogInstrument } from './catalog.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
+import {
+  cmp,
+  type Dec60,
+  div,
+  fromDecimal,
+  fromFloatText,
+  mul,
+  sub,
+  toDecimal,
+  toPlaces,
+  unitsAt,
+} from './decimal60.js';
 import type { SimEvent } from './events.js';
 import { INSURANCE_ACCOUNT_ID, SimExchange } from './exchange.js';
-import { InstrumentScale, scaledLotsDown } from './fixed.js';
+import { InstrumentScale, powerOfTenDecimals, scaledLotsDown } from './fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
 
@@ -222,6 +234,8 @@ interface IndexState {
   readonly params: IndexParams;
   readonly rng: SimRng;
   price: Decimal;
+  /** `price` in decimal60 (the path's arithmetic, the Decimal formulas' exact results). */
+  fixed: Dec60;
 }
 
 interface VenueInstrumentState {
@@ -232,9 +246,16 @@ interface VenueInstrumentState {
   readonly rng: SimRng;
   fast: number;
   slow: number;
-  quotedCenter: Decimal | undefined;
+  /** The tick's decimals when it is 10^-k (prices in decimal60 round to it); else undefined (Decimal rounding). */
+  readonly tickDecimals: number | undefined;
+  /** The mark this world set last, and the same in decimal60. */
+  mark: Decimal | undefined;
+  markFixed: Dec60;
+  quotedCenter: Dec60 | undefined;
   quotedAtMs: EpochMs;
   readonly mmLevelSize: Decimal;
+  /** mmLevelSize x skewInventoryLevels (the skew's divisor), once. */
+  readonly skewDivisor: Dec60;
   /** `mmLevelSize` in lots. */
   readonly mmLevelLots: number;
   /** The instrument's minimum size in whole lots; undefined when it is not whole lots (orders then go as Decimals). */
@@ -247,11 +268,11 @@ interface VenueState {
   readonly params: WorldVenueParams;
   /** The market maker's bps parameters as fractions (constant: computed once, not every requote). */
   readonly quoting: {
-    readonly requoteMove: Decimal;
-    readonly halfSpread: Decimal;
+    readonly requoteMove: Dec60;
+    readonly halfSpread: Dec60;
     /** Per level, the factor of the quote center: 1 - offset for bids, 1 + offset for asks. */
-    readonly bidFactors: readonly Decimal[];
-    readonly askFactors: readonly Decimal[];
+    readonly bidFactors: readonly Dec60[];
+    readonly askFactors: readonly Dec60[];
   };
   readonly exchange: SimExchange;
   readonly instruments: Map<InstrumentId, VenueInstrumentState>;
@@ -281,7 +302,7 @@ export class SimWorld {
       const price = new Decimal(p.initialPrice.toString());
       if (!price.gt(0))
         throw new ValidationError(`indices[${n}].initialPrice`, `must be > 0, got ${price.toFixed()}`);
-      this.indices.set(p.instrumentId, { params: p, rng: root.fork(), price });
+      this.indices.set(p.instrumentId, { params: p, rng: root.fork(), price, fixed: fromDecimal(price) });
     });
     config.venues.forEach((v, n) => {
       const venueId = v.config.venueId;
@@ -314,9 +335,13 @@ export class SimWorld {
           rng: root.fork(),
           fast: 0,
           slow: 0,
+          tickDecimals: powerOfTenDecimals(spec.tickSize),
+          mark: undefined,
+          markFixed: { m: 0n, e: 0 },
           quotedCenter: undefined,
           quotedAtMs: config.startMs,
           mmLevelSize,
+          skewDivisor: fromDecimal(mmLevelSize.mul(v.marketMaker.skewInventoryLevels)),
           mmLevelLots: scale.lotsOf(mmLevelSize),
           minSizeLots: Number.isSafeInteger(minSizeLots) ? minSizeLots : undefined,
           noiseMaxLots: lots(need(v.noise.maxSize[id], `${path}.noise.maxSize.${id}`), spec)
@@ -336,10 +361,10 @@ export class SimWorld {
       this.venues.set(venueId, {
         params: v,
         quoting: {
-          requoteMove: bps.mul(floatToDecimal(v.marketMaker.requoteBps)),
-          halfSpread,
-          bidFactors: offsets.map((offset) => new Decimal(1).minus(offset)),
-          askFactors: offsets.map((offset) => offset.plus(1)),
+          requoteMove: fromDecimal(bps.mul(floatToDecimal(v.marketMaker.requoteBps))),
+          halfSpread: fromDecimal(halfSpread),
+          bidFactors: offsets.map((offset) => fromDecimal(new Decimal(1).minus(offset))),
+          askFactors: offsets.map((offset) => fromDecimal(offset.plus(1))),
         },
         exchange,
         instruments,
@@ -408,7 +433,9 @@ export class SimWorld {
     let r = p.volatilityPerSqrtHour * Math.sqrt(dtHours) * index.rng.normal();
     if (index.rng.chance(Math.min(1, p.jumpsPerHour * dtHours))) r += p.jumpStd * index.rng.normal();
     r = Math.max(-0.5, Math.min(0.5, r));
-    index.price = index.price.mul(floatToDecimal(1 + r)).toDecimalPlaces(8, Decimal.ROUND_HALF_EVEN);
+    // price x (1 + r) rounded half-even to 8 decimals, in decimal60 (the same value as in Decimals).
+    index.fixed = toPlaces(mul(index.fixed, fromFloatText(1 + r)), 8, 'nearest');
+    index.price = toDecimal(index.fixed);
   }
 
   private stepVenue(venue: VenueState, nowMs: EpochMs, dtHours: number): void {
@@ -427,9 +454,16 @@ export class SimWorld {
           b.slowVolatilityPerSqrtHour * sq * vi.rng.normal();
       }
       const basis = Math.max(-0.05, Math.min(0.05, b.mean + vi.fast + vi.slow));
-      const index = (this.indices.get(id) as IndexState).price;
-      const mark = vi.scale.roundToTick(index.mul(floatToDecimal(1 + basis)), 'nearest');
-      ex.setPrices(id, { markPrice: mark, indexPrice: index });
+      const index = this.indices.get(id) as IndexState;
+      // index x (1 + basis) on the tick, half-even; in decimal60 when the tick is 10^-k.
+      if (vi.tickDecimals !== undefined) {
+        vi.markFixed = toPlaces(mul(index.fixed, fromFloatText(1 + basis)), vi.tickDecimals, 'nearest');
+        vi.mark = toDecimal(vi.markFixed);
+      } else {
+        vi.mark = vi.scale.roundToTick(index.price.mul(floatToDecimal(1 + basis)), 'nearest');
+        vi.markFixed = fromDecimal(vi.mark);
+      }
+      ex.setPrices(id, { markPrice: vi.mark, indexPrice: index.price });
     }
     for (const vi of venue.instruments.values()) this.requote(venue, vi, nowMs);
     for (const vi of venue.instruments.values()) this.noise(venue, vi, dtHours);
@@ -446,27 +480,43 @@ export class SimWorld {
     const ex = venue.exchange;
     const mm = venue.params.marketMaker;
     const id = vi.spec.instrumentId;
-    const mark = ex.markPrice(id) as Decimal;
+    const markPrice = ex.markPrice(id) as Decimal;
+    // The mark this world set, unless someone set another since (then read that one).
+    if (markPrice !== vi.mark) {
+      vi.mark = markPrice;
+      vi.markFixed = fromDecimal(markPrice);
+    }
+    const mark = vi.markFixed;
     const { requoteMove, halfSpread, bidFactors, askFactors } = venue.quoting;
+    // The quote arithmetic is the Decimal formulas' in decimal60 (each result the Decimal's).
     const stale =
       vi.quotedCenter === undefined ||
       nowMs - vi.quotedAtMs >= mm.refreshMs ||
-      mark.minus(vi.quotedCenter).abs().div(mark).gt(requoteMove) ||
+      cmp(div(abs(sub(mark, vi.quotedCenter)), mark), requoteMove) > 0 ||
       // Refill once a few levels were taken.
       ex.openOrderCount(MARKET_MAKER_ACCOUNT_ID, id) <= mm.levels * 2 - 3;
     if (!stale) return;
     const inventory = ex.positionSize(MARKET_MAKER_ACCOUNT_ID, id);
     // Long inventory lowers both quotes (sell sooner, buy later), short raises them.
-    const skew = halfSpread.mul(inventory.div(vi.mmLevelSize.mul(mm.skewInventoryLevels)));
-    const center = mark.mul(new Decimal(1).minus(skew));
+    const center = inventory.isZero()
+      ? mark
+      : mul(mark, sub(ONE, mul(halfSpread, div(fromDecimal(inventory), vi.skewDivisor))));
     const rng = venue.mmRng;
+    const tickDecimals = vi.tickDecimals;
     ex.batch(() => {
       ex.cancelAllQuietly({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...this.nonce(venue) });
       for (let level = 0; level < mm.levels; level++) {
         for (const side of ['buy', 'sell'] as const) {
-          const raw = center.mul((side === 'buy' ? bidFactors : askFactors)[level] as Decimal);
-          const price = vi.scale.roundToTick(raw, side === 'buy' ? 'down' : 'up');
-          const priceTicks = vi.scale.ticksOf(price);
+          const raw = mul(center, (side === 'buy' ? bidFactors : askFactors)[level] as Dec60);
+          const rounding = side === 'buy' ? 'down' : 'up';
+          let price: Decimal | undefined;
+          let priceTicks: number;
+          if (tickDecimals !== undefined) {
+            priceTicks = Number(unitsAt(toPlaces(raw, tickDecimals, rounding), tickDecimals));
+          } else {
+            price = vi.scale.roundToTick(toDecimal(raw), rounding);
+            priceTicks = vi.scale.ticksOf(price);
+          }
           // The level's size, rounded down to the lot, at least the minimum size.
           const sizeLots = scaledLotsDown(vi.mmLevelLots, (1 + level * 0.4) * (0.6 + 0.8 * rng.float()));
           const { apiKey, nonce } = this.nonce(venue);
@@ -490,7 +540,7 @@ export class SimWorld {
               side,
               type: 'limit',
               timeInForce: 'gtc',
-              price,
+              price: price ?? toDecimal(toPlaces(raw, tickDecimals as number, rounding)),
               size: Decimal.max(vi.spec.minSize, vi.scale.size(sizeLots)),
               apiKey,
               nonce,
@@ -576,6 +626,12 @@ export class SimWorld {
 }
 
 const NO_NONCE: { apiKey?: string; nonce?: number } = Object.freeze({});
+
+const ONE: Dec60 = { m: 1n, e: 0 };
+
+function abs(a: Dec60): Dec60 {
+  return a.m < 0n ? { m: -a.m, e: a.e } : a;
+}
 
 function need<T>(value: T | undefined, field: string): T {
   if (value === undefined) throw new ValidationError(field, 'is required');
