@@ -113,10 +113,10 @@ function react(step: ScalperStep, input: StrategyInput, _fact: FactResult): void
   if (input.kind === 'book') {
     const mid = midOf(step.world.books[marketKey(input.venue, input.instrument)]);
     if (mid && input.venue === cfg.leader.venue && input.instrument === cfg.leader.instrument) {
-      record(s.leaderMids, input.asOfMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
+      recordMid(s.leaderMids, input.asOfMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
     }
     if (mid && input.venue === cfg.follower.venue && input.instrument === cfg.follower.instrument) {
-      record(s.followerMids, input.asOfMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
+      recordMid(s.followerMids, input.asOfMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
     }
   }
   if (input.kind === 'start') adopt(step);
@@ -190,7 +190,8 @@ function react(step: ScalperStep, input: StrategyInput, _fact: FactResult): void
   }
 }
 
-function record(
+/** Adds a mid sample (an older one than the last is ignored), keeping what the signal window needs. */
+export function recordMid(
   samples: Array<{ atMs: number; mid: Decimal }>,
   atMs: number,
   mid: Decimal,
@@ -204,7 +205,11 @@ function record(
 }
 
 /** Move in bps from the latest sample at or before `nowMs - window` to the latest sample. */
-function moveBps(samples: ReadonlyArray<{ atMs: number; mid: Decimal }>, nowMs: number, windowMs: number) {
+export function midMoveBps(
+  samples: ReadonlyArray<{ atMs: number; mid: Decimal }>,
+  nowMs: number,
+  windowMs: number,
+) {
   const latest = samples[samples.length - 1];
   let reference: { atMs: number; mid: Decimal } | undefined;
   for (const sample of samples) if (sample.atMs <= nowMs - windowMs) reference = sample;
@@ -224,8 +229,8 @@ function considerEntry(step: ScalperStep): void {
     step.nowMs - followerBook.receivedAtMs > cfg.maxBookAgeMs
   )
     return;
-  const leader = moveBps(s.leaderMids, step.nowMs, cfg.signalWindowMs);
-  const follower = moveBps(s.followerMids, step.nowMs, cfg.signalWindowMs);
+  const leader = midMoveBps(s.leaderMids, step.nowMs, cfg.signalWindowMs);
+  const follower = midMoveBps(s.followerMids, step.nowMs, cfg.signalWindowMs);
   if (!leader || !follower) return;
   const lag = leader.bps.minus(follower.bps);
   if (lag.abs().lt(cfg.entryThresholdBps)) return;
