@@ -54,7 +54,7 @@ import { connect } from '@nats-io/transport-node';
 import { PROTO_DIR } from '@perpmesh/app';
 import { NatsEventLog } from '@perpmesh/bus';
 import { decodeEnvelope, OrderEventKind, PaperVenueServiceService } from '@perpmesh/contracts';
-import { Decimal, type Side, sleep } from '@perpmesh/core';
+import { Decimal, readingObservedAtMs, type Side, sleep } from '@perpmesh/core';
 import { createLogger, HealthRegistry, type RunningGrpcServer, startGrpcServer } from '@perpmesh/runtime';
 import { midMoveBps, recordMid } from '@perpmesh/strategy';
 import { eventually, freePort } from '@perpmesh/testing';
@@ -313,7 +313,8 @@ async function main(): Promise<void> {
       if (!bid || !ask) return;
       const mid = new Decimal(bid).plus(ask).div(2);
       const nowMs = Date.now();
-      recordMid(mids[which], p.value.asOfMs, mid, nowMs - 2 * SIGNAL_WINDOW_MS);
+      // Timed as the scalper times them: when market data observed the change.
+      recordMid(mids[which], readingObservedAtMs(p.value), mid, nowMs - 2 * SIGNAL_WINDOW_MS);
       if (which !== 'leader') return;
       const before = leaderMd;
       leaderMd = { seq: p.value.sequence, mid, atMs };

@@ -1,14 +1,14 @@
 /**
  * Cross-venue momentum / latency scalper (the Binance/OKX one), as a pure decider.
  *
- * Signal: over the last `signalWindowMs`, the leader venue's mid moved by L bps and the
- * follower's by F bps. When L - F >= `entryThresholdBps` the follower is expected to
+ * Signal: over the last `signalWindowMs` (on our clock: each mid is timed by when market
+ * data observed it), the leader venue's mid moved by L bps and the follower's by F bps. When L - F >= `entryThresholdBps` the follower is expected to
  * catch up: buy it; when L - F <= -threshold: sell it. One position at a time.
  * Exit (reduce-only, sized to the actual position): take-profit, stop-loss (bps from
  * the entry fill), or `maxHoldMs`. After an exit, `cooldownMs` before the next entry.
  * Orders go through the same risk checks and commands as every strategy.
  */
-import { type Decimal, dec, roundToStep, type Side } from '@perpmesh/core';
+import { type Decimal, dec, readingObservedAtMs, roundToStep, type Side } from '@perpmesh/core';
 import { z } from 'zod';
 import {
   accountIdSchema,
@@ -112,11 +112,17 @@ function react(step: ScalperStep, input: StrategyInput, _fact: FactResult): void
   const s = step.strategy;
   if (input.kind === 'book') {
     const mid = midOf(step.world.books[marketKey(input.venue, input.instrument)]);
+    // The window runs on our clock (step.nowMs), so samples are timed on it too: when market
+    // data observed the change (core `readingObservedAtMs`). The venue's asOfMs may lag ours (the
+    // paper venue stamps a change with its last market step, up to a tick earlier; a venue
+    // clock behind ours): a fresh move would look older than the window start and be its
+    // own reference, i.e. no move.
+    const atMs = readingObservedAtMs(input);
     if (mid && input.venue === cfg.leader.venue && input.instrument === cfg.leader.instrument) {
-      recordMid(s.leaderMids, input.asOfMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
+      recordMid(s.leaderMids, atMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
     }
     if (mid && input.venue === cfg.follower.venue && input.instrument === cfg.follower.instrument) {
-      recordMid(s.followerMids, input.asOfMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
+      recordMid(s.followerMids, atMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
     }
   }
   if (input.kind === 'start') adopt(step);

@@ -70,6 +70,23 @@ describe('scalper', () => {
     spec(decider).given(setup).when(leaderJump('50010')).thenNothingHappened();
   });
 
+  // The venue's clock (asOfMs) 1.5 s behind ours or 5 s ahead; market data observed each book
+  // when it arrived (observedAtMs = our now). Timed by asOfMs, a venue behind made every move
+  // older than the window start (its own reference: no move), one ahead had no reference.
+  for (const [name, skewMs] of [
+    ['1.5 s behind', -1_500],
+    ['5 s ahead', 5_000],
+  ] as const) {
+    test(`the window runs on our clock, not the venue's: a venue ${name} still signals`, () => {
+      const skewed = (input: StrategyInput): StrategyInput =>
+        input.kind === 'book' ? { ...input, asOfMs: input.nowMs + skewMs, observedAtMs: input.nowMs } : input;
+      spec(decider)
+        .given(setup.map(skewed))
+        .when(leaderJump('50050').map(skewed))
+        .thenDecided({ kind: 'enter', reasonCode: 'leader_moved_up' });
+    });
+  }
+
   test('leader down: sell the follower', () => {
     spec(decider)
       .given(setup)
