@@ -499,7 +499,7 @@ async function main(): Promise<void> {
     /** Why a sweep made no entry, as far as the bench can tell from the log. */
     const noEntryReason = (md: MdSeen | undefined): string => {
       if (md === undefined) return 'no md.book showing the sweep';
-      if (md.signal === undefined) return 'no signal (no mid samples over the window)';
+      if (md.signal === undefined) return 'no signal yet (the bench has no mid samples over the window)';
       if (md.signal.lagBps.abs().lt(ENTRY_BPS)) return `lag below ${ENTRY_BPS} bps`;
       const denied = sampleDecisions.filter((d) => !d.startsWith('enter/'));
       return denied.length > 0 ? `signal met; decided ${denied.join(', ')}` : 'signal met; no decision';
@@ -543,12 +543,13 @@ async function main(): Promise<void> {
         }).catch(() => undefined));
       if (accepted === undefined || !decidedMid || !swept.midAfter || !decidedMid.eq(swept.midAfter)) {
         missed++;
-        const why = accepted === undefined ? noEntryReason(md) : 'an entry decided on another leader mid';
+        // Why the swept book made no entry; an entry that came anyway was decided on another book.
+        const why = noEntryReason(md);
         noEntry.set(why, (noEntry.get(why) ?? 0) + 1);
         const outcome =
           accepted === undefined
             ? `no entry within ${ACCEPTED_TIMEOUT_MS} ms (${why})`
-            : `${why}: ${decidedMid ? decidedMid.toFixed() : '?'} (the swept book's ${swept.midAfter?.toFixed() ?? '?'}), ACCEPTED after ${(accepted.atMs - swept.start).toFixed(1)} ms`;
+            : `no entry on the swept book (${why}); the entry ACCEPTED after ${(accepted.atMs - swept.start).toFixed(1)} ms was decided on another leader mid, ${decidedMid ? decidedMid.toFixed() : '?'} (the swept book's ${swept.midAfter?.toFixed() ?? '?'})`;
         console.log(describeSweep(i, swept, md, outcome));
       } else {
         if (mdLate)
@@ -583,7 +584,7 @@ async function main(): Promise<void> {
         `${name.padEnd(64)}${ms(quantile(xs, 0.5))}${ms(quantile(xs, 0.99))}${`${(quantile(xs, 0.5) / quantile(floorMs, 0.5)).toFixed(2)}x`.padStart(10)}${`${(quantile(xs, 0.99) / quantile(floorMs, 0.99)).toFixed(2)}x`.padStart(10)}`,
       );
     console.log(
-      `tick -> order: ${tickMs.length} samples (${missed} sweeps without an entry within ${ACCEPTED_TIMEOUT_MS} ms${missed > 0 ? `: ${[...noEntry].map(([why, n]) => `${why} x${n}`).join(', ')}` : ''}; ${lateMd} whose md.book reached the log later than ${LATE_MD_BOOK_MS} ms), sweeps ${FIXED_SWEEP_SIZE === undefined ? `sized to move the leader's mid >= ${SWEEP_MOVE_BPS.toFixed()} bps` : `of ${FIXED_SWEEP_SIZE} BTC`} (moved ${quantile(venueMoves, 0).toFixed(2)}-${quantile(venueMoves, 1).toFixed(2)} bps, p50 ${quantile(venueMoves, 0.5).toFixed(2)}), scalper ${LEADER} -> ${FOLLOWER}, md.book conflation per book ${BOOK_INTERVAL ?? '100ms (default)'}, the leader's book ${LEADER_BOOK_INTERVAL === 'none' ? 'the same' : LEADER_BOOK_INTERVAL}, processes market-data, account, execution, strategy; load average ${loadBefore} -> ${loadAverage()}`,
+      `tick -> order: ${tickMs.length} samples (${missed} sweeps without an entry on the swept book within ${ACCEPTED_TIMEOUT_MS} ms${missed > 0 ? `: ${[...noEntry].map(([why, n]) => `${why} x${n}`).join(', ')}` : ''}; ${lateMd} whose md.book reached the log later than ${LATE_MD_BOOK_MS} ms), sweeps ${FIXED_SWEEP_SIZE === undefined ? `sized to move the leader's mid >= ${SWEEP_MOVE_BPS.toFixed()} bps` : `of ${FIXED_SWEEP_SIZE} BTC`} (moved ${quantile(venueMoves, 0).toFixed(2)}-${quantile(venueMoves, 1).toFixed(2)} bps, p50 ${quantile(venueMoves, 0.5).toFixed(2)}), scalper ${LEADER} -> ${FOLLOWER}, md.book conflation per book ${BOOK_INTERVAL ?? '100ms (default)'}, the leader's book ${LEADER_BOOK_INTERVAL === 'none' ? 'the same' : LEADER_BOOK_INTERVAL}, processes market-data, account, execution, strategy; load average ${loadBefore} -> ${loadAverage()}`,
     );
     console.log(
       `${'path'.padEnd(64)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'p50/floor'.padStart(10)}${'p99/floor'.padStart(10)}`,
