@@ -105,7 +105,13 @@ type MidSample = { atMs: number; mid: Decimal };
 /** The scalper's signal over its window: leader move, follower move, their difference (bps). */
 type Signal = { leaderBps: Decimal; followerBps: Decimal; lagBps: Decimal };
 /** The first md.book showing a sweep: when it reached the log, its mid's move, the signal then. */
-type MdSeen = { atMs: number; moveBps: Decimal | undefined; signal: Signal | undefined };
+/**
+ * Wall-clock stamps of an md.book (every process on this host reads the same clock, ms):
+ * market data applied its last change (`observedAtMs`), built the envelope at the flush
+ * (`tsInit`), the bench's tail got it.
+ */
+type MdStamps = { observedAtMs: number; builtAtMs: number; arrivedAtMs: number };
+type MdSeen = { atMs: number; moveBps: Decimal | undefined; signal: Signal | undefined; stamps: MdStamps };
 
 /** The strategy's ACCEPTED order events (entry = not reduce-only), as they reach the tail. */
 class StrategyOrders {
@@ -294,7 +300,7 @@ async function main(): Promise<void> {
     // Both books' md.book as the log carries them: the mid samples the scalper's signal is made
     // of (kept as the scalper keeps them), and who waits for the md.book showing a sweep.
     const mids = { leader: [] as MidSample[], follower: [] as MidSample[] };
-    let leaderMd: { seq: number; mid: Decimal; atMs: number } | undefined;
+    let leaderMd: { seq: number; mid: Decimal; atMs: number; stamps: MdStamps } | undefined;
     let mdWaiter: { seq: number; resolve: (seen: MdSeen) => void } | undefined;
     /** The scalper's signal over its window, from the same md.books (its step runs a few ms later). */
     const signalAt = (nowMs: number): Signal | undefined => {
@@ -306,7 +312,8 @@ async function main(): Promise<void> {
     };
     const onBook = (which: keyof typeof mids) => async (msg: { data: Uint8Array }) => {
       const atMs = performance.now();
-      const p = decodeEnvelope(msg.data).payload;
+      const envelope = decodeEnvelope(msg.data);
+      const p = envelope.payload;
       if (p?.$case !== 'orderBook' || p.value.instrument !== BTC) return;
       const bid = p.value.bids[0]?.price;
       const ask = p.value.asks[0]?.price;
@@ -317,12 +324,18 @@ async function main(): Promise<void> {
       recordMid(mids[which], readingObservedAtMs(p.value), mid, nowMs - 2 * SIGNAL_WINDOW_MS);
       if (which !== 'leader') return;
       const before = leaderMd;
-      leaderMd = { seq: p.value.sequence, mid, atMs };
+      const stamps = {
+        observedAtMs: p.value.observedAtMs ?? 0,
+        builtAtMs: envelope.tsInit,
+        arrivedAtMs: nowMs,
+      };
+      leaderMd = { seq: p.value.sequence, mid, atMs, stamps };
       if (mdWaiter && p.value.sequence >= mdWaiter.seq) {
         mdWaiter.resolve({
           atMs,
           moveBps: before ? bpsMove(before.mid, mid) : undefined,
           signal: signalAt(nowMs),
+          stamps,
         });
         mdWaiter = undefined;
       }
@@ -333,7 +346,12 @@ async function main(): Promise<void> {
     const mdShowing = (seq: number): Promise<MdSeen | undefined> =>
       new Promise((resolve) => {
         if (leaderMd !== undefined && leaderMd.seq >= seq) {
-          resolve({ atMs: leaderMd.atMs, moveBps: undefined, signal: signalAt(Date.now()) });
+          resolve({
+            atMs: leaderMd.atMs,
+            moveBps: undefined,
+            signal: signalAt(Date.now()),
+            stamps: leaderMd.stamps,
+          });
           return;
         }
         mdWaiter = { seq, resolve };
@@ -447,6 +465,7 @@ async function main(): Promise<void> {
           ? planSweep(before, side, SWEEP_MOVE_BPS).size
           : new Decimal(FIXED_SWEEP_SIZE);
       const start = performance.now();
+      const startWallMs = Date.now();
       await sweeper.createOrder({
         clientOrderId: newClientOrderId('sweep'),
         instrument: BTC,
@@ -461,6 +480,7 @@ async function main(): Promise<void> {
       const [midBefore, midAfter] = [midOfBook(before), midOfBook(after)];
       return {
         start,
+        startWallMs,
         side,
         size,
         // The venue's sequence once swept: the first md.book at or past it shows the sweep.
@@ -493,6 +513,18 @@ async function main(): Promise<void> {
     const mdToOrderMs: number[] = [];
     let missed = 0;
     let lateMd = 0;
+    /** Where each sweep's md.book spent its time (wall clock, ms): see mdHops. */
+    const mdHopMs = { stream: [] as number[], conflation: [] as number[], log: [] as number[] };
+    /**
+     * The md.book's hops: the venue's stream to market data applying the change, the
+     * conflation (applied -> the envelope built at the flush), the log (publish-ack and the
+     * consumer's delivery to this tail).
+     */
+    const mdHops = (sweptAtMs: number, st: MdStamps) => ({
+      stream: st.observedAtMs - sweptAtMs,
+      conflation: st.builtAtMs - st.observedAtMs,
+      log: st.arrivedAtMs - st.builtAtMs,
+    });
     const venueMoves: number[] = [];
     const noEntry = new Map<string, number>();
     const bps = (x: Decimal | undefined) => (x === undefined ? '?' : x.toFixed(2));
@@ -513,7 +545,13 @@ async function main(): Promise<void> {
       `sample ${i}: ${swept.side} ${swept.size.toFixed()} BTC moved the leader's mid ${bps(swept.venueMoveBps)} bps at the venue (seq ${swept.seq}); ${
         md === undefined
           ? `no md.book at or past it within ${ACCEPTED_TIMEOUT_MS} ms`
-          : `its md.book reached the log after ${(md.atMs - swept.start).toFixed(1)} ms (mid ${bps(md.moveBps)} bps); the scalper's signal then: leader ${bps(md.signal?.leaderBps)}, follower ${bps(md.signal?.followerBps)}, lag ${bps(md.signal?.lagBps)} bps (threshold ${ENTRY_BPS})`
+          : `its md.book reached the log after ${(md.atMs - swept.start).toFixed(1)} ms (${Object.entries(
+              mdHops(swept.startWallMs, md.stamps),
+            )
+              .map(([hop, ms]) => `${hop} ${ms} ms`)
+              .join(
+                ', ',
+              )}; mid ${bps(md.moveBps)} bps); the scalper's signal then: leader ${bps(md.signal?.leaderBps)}, follower ${bps(md.signal?.followerBps)}, lag ${bps(md.signal?.lagBps)} bps (threshold ${ENTRY_BPS})`
       }; decisions: ${sampleDecisions.join(', ') || 'none'}; ${outcome}`;
     let cpuSpent: Record<string, number> = {};
     const loadBefore = loadAverage();
@@ -532,7 +570,13 @@ async function main(): Promise<void> {
       const mdLate = md === undefined || md.atMs - swept.start > LATE_MD_BOOK_MS;
       if (mdLate) lateMd++;
       // Every sweep's md.book counts, with an entry or without (a late one may be why there is none).
-      if (i >= WARMUP && md !== undefined) toMdMs.push(md.atMs - swept.start);
+      if (i >= WARMUP && md !== undefined) {
+        toMdMs.push(md.atMs - swept.start);
+        const h = mdHops(swept.startWallMs, md.stamps);
+        mdHopMs.stream.push(h.stream);
+        mdHopMs.conflation.push(h.conflation);
+        mdHopMs.log.push(h.log);
+      }
       // An entry is the sweep's when it was decided on the swept book: its leader mid is the
       // venue's mid after the sweep (not the market maker's requote after it, nor a later move).
       const decidedMid =
@@ -598,7 +642,11 @@ async function main(): Promise<void> {
     row('  venue -> market-data -> md.book seen on the log (every sweep)', toMdMs);
     row('  md.book seen -> strategy order ACCEPTED', mdToOrderMs);
     console.log(
-      `md.book of every sweep: p90 ${quantile(toMdMs, 0.9).toFixed(2)} ms, max ${quantile(toMdMs, 1).toFixed(2)} ms`,
+      `md.book of every sweep: p90 ${quantile(toMdMs, 0.9).toFixed(2)} ms, max ${quantile(toMdMs, 1).toFixed(2)} ms; its hops (wall clock, ms, p50 / p99 / max): ${Object.entries(
+        mdHopMs,
+      )
+        .map(([hop, xs]) => `${hop} ${quantile(xs, 0.5)} / ${quantile(xs, 0.99)} / ${quantile(xs, 1)}`)
+        .join(', ')}`,
     );
     console.log(
       `tick -> order minus the order path alone (market data + strategy), p50: ${(quantile(tickMs, 0.5) - quantile(orderMs, 0.5)).toFixed(2)} ms`,
