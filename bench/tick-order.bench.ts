@@ -104,13 +104,13 @@ type Accepted = { atMs: number; clientOrderId: string };
 type MidSample = { atMs: number; mid: Decimal };
 /** The scalper's signal over its window: leader move, follower move, their difference (bps). */
 type Signal = { leaderBps: Decimal; followerBps: Decimal; lagBps: Decimal };
-/** The first md.book showing a sweep: when it reached the log, its mid's move, the signal then. */
 /**
  * Wall-clock stamps of an md.book (every process on this host reads the same clock, ms):
  * market data applied its last change (`observedAtMs`), built the envelope at the flush
  * (`tsInit`), the bench's tail got it.
  */
 type MdStamps = { observedAtMs: number; builtAtMs: number; arrivedAtMs: number };
+/** The first md.book showing a sweep: when it reached the log, its mid's move, the signal then. */
 type MdSeen = { atMs: number; moveBps: Decimal | undefined; signal: Signal | undefined; stamps: MdStamps };
 
 /** The strategy's ACCEPTED order events (entry = not reduce-only), as they reach the tail. */
@@ -525,6 +525,10 @@ async function main(): Promise<void> {
       conflation: st.builtAtMs - st.observedAtMs,
       log: st.arrivedAtMs - st.builtAtMs,
     });
+    const hopsText = (sweptAtMs: number, st: MdStamps) =>
+      Object.entries(mdHops(sweptAtMs, st))
+        .map(([hop, ms]) => `${hop} ${ms} ms`)
+        .join(', ');
     const venueMoves: number[] = [];
     const noEntry = new Map<string, number>();
     const bps = (x: Decimal | undefined) => (x === undefined ? '?' : x.toFixed(2));
@@ -545,13 +549,7 @@ async function main(): Promise<void> {
       `sample ${i}: ${swept.side} ${swept.size.toFixed()} BTC moved the leader's mid ${bps(swept.venueMoveBps)} bps at the venue (seq ${swept.seq}); ${
         md === undefined
           ? `no md.book at or past it within ${ACCEPTED_TIMEOUT_MS} ms`
-          : `its md.book reached the log after ${(md.atMs - swept.start).toFixed(1)} ms (${Object.entries(
-              mdHops(swept.startWallMs, md.stamps),
-            )
-              .map(([hop, ms]) => `${hop} ${ms} ms`)
-              .join(
-                ', ',
-              )}; mid ${bps(md.moveBps)} bps); the scalper's signal then: leader ${bps(md.signal?.leaderBps)}, follower ${bps(md.signal?.followerBps)}, lag ${bps(md.signal?.lagBps)} bps (threshold ${ENTRY_BPS})`
+          : `its md.book reached the log after ${(md.atMs - swept.start).toFixed(1)} ms (${hopsText(swept.startWallMs, md.stamps)}; mid ${bps(md.moveBps)} bps); the scalper's signal then: leader ${bps(md.signal?.leaderBps)}, follower ${bps(md.signal?.followerBps)}, lag ${bps(md.signal?.lagBps)} bps (threshold ${ENTRY_BPS})`
       }; decisions: ${sampleDecisions.join(', ') || 'none'}; ${outcome}`;
     let cpuSpent: Record<string, number> = {};
     const loadBefore = loadAverage();
