@@ -3,9 +3,10 @@
  *
  * The simulated market maker quotes 10 levels a side, 1 bp apart, each level larger than the
  * one before it and randomized (libs/sim world.ts `requote`). A fixed sweep size therefore
- * moves the mid by a varying amount: 2.4 BTC (session 6's sweep) moved it 2.0-3.0 bps, half
- * of the sweeps below the scalper's 2.5 bps threshold. Sizing the sweep from the book makes
- * every sample the same book change: the mid moves by at least the asked bps.
+ * moves the mid by a varying amount: 2.4 BTC (session 6's sweep) moved it 2.0-3.5 bps, p50
+ * 2.5, against the scalper's 2.5 bps threshold (a quarter of the sweeps below it). Sizing the
+ * sweep from the book makes every sample the same book change: the mid moves by at least the
+ * asked bps.
  */
 import { Decimal, type Side } from '@perpmesh/core';
 

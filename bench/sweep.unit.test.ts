@@ -97,7 +97,7 @@ describe('planSweep on the simulated market the bench sweeps', () => {
         assert.ok(move.abs().gte(3), `sweep ${n} moved the mid ${move.toFixed(2)} bps`);
         moves.push(move.toFixed(2));
       }
-      // Session 6's fixed 2.4 BTC moved this market's mid 2.0-3.0 bps; the plan moves it >= 4 where the book allows.
+      // Session 6's fixed 2.4 BTC moved this market's mid 2.0-3.5 bps; the plan moves it >= 4 where the book allows.
       assert.ok(moves.filter((m) => new Decimal(m).abs().gte(4)).length >= 30, moves.join(' '));
     } finally {
       hub.close();

@@ -89,7 +89,7 @@ const BENCH_ACCOUNT = 'bench';
 const ENTRY_BPS = '2.5';
 /** The leader's mid moves at least this much at each sweep (the sweep is sized from the book, bench/sweep.ts). */
 const SWEEP_MOVE_BPS = new Decimal(process.env.TICK_ORDER_BENCH_SWEEP_MOVE_BPS ?? '4');
-/** A fixed sweep size instead (session 6 swept 2.4 BTC: the mid moved 2.0-3.0 bps). */
+/** A fixed sweep size instead (session 6 swept 2.4 BTC: the mid moved 2.0-3.5 bps). */
 const FIXED_SWEEP_SIZE = process.env.TICK_ORDER_BENCH_SWEEP_SIZE;
 const SIGNAL_WINDOW_MS = 400;
 const MAX_HOLD_MS = 300;
