@@ -83,7 +83,9 @@ export {
 } from './strategies/grid/decider.js';
 export { gridStrategy } from './strategies/grid/definition.js';
 export {
+  midMoveBps,
   parseScalperConfig,
+  recordMid,
   type ScalperConfig,
   type ScalperState,
   scalperConfigSchema,

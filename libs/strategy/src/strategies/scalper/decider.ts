@@ -1,14 +1,14 @@
 /**
  * Cross-venue momentum / latency scalper (the Binance/OKX one), as a pure decider.
  *
- * Signal: over the last `signalWindowMs`, the leader venue's mid moved by L bps and the
- * follower's by F bps. When L - F >= `entryThresholdBps` the follower is expected to
+ * Signal: over the last `signalWindowMs` (on our clock: each mid is timed by when market
+ * data observed it), the leader venue's mid moved by L bps and the follower's by F bps. When L - F >= `entryThresholdBps` the follower is expected to
  * catch up: buy it; when L - F <= -threshold: sell it. One position at a time.
  * Exit (reduce-only, sized to the actual position): take-profit, stop-loss (bps from
  * the entry fill), or `maxHoldMs`. After an exit, `cooldownMs` before the next entry.
  * Orders go through the same risk checks and commands as every strategy.
  */
-import { type Decimal, dec, roundToStep, type Side } from '@perpmesh/core';
+import { type Decimal, dec, readingObservedAtMs, roundToStep, type Side } from '@perpmesh/core';
 import { z } from 'zod';
 import {
   accountIdSchema,
@@ -112,11 +112,17 @@ function react(step: ScalperStep, input: StrategyInput, _fact: FactResult): void
   const s = step.strategy;
   if (input.kind === 'book') {
     const mid = midOf(step.world.books[marketKey(input.venue, input.instrument)]);
+    // The window runs on our clock (step.nowMs), so samples are timed on it too: when market
+    // data observed the change (core `readingObservedAtMs`). The venue's asOfMs may lag ours (the
+    // paper venue stamps a change with its last market step, up to a tick earlier; a venue
+    // clock behind ours): a fresh move would look older than the window start and be its
+    // own reference, i.e. no move.
+    const atMs = readingObservedAtMs(input);
     if (mid && input.venue === cfg.leader.venue && input.instrument === cfg.leader.instrument) {
-      record(s.leaderMids, input.asOfMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
+      recordMid(s.leaderMids, atMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
     }
     if (mid && input.venue === cfg.follower.venue && input.instrument === cfg.follower.instrument) {
-      record(s.followerMids, input.asOfMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
+      recordMid(s.followerMids, atMs, mid, step.nowMs - 2 * cfg.signalWindowMs);
     }
   }
   if (input.kind === 'start') adopt(step);
@@ -190,7 +196,8 @@ function react(step: ScalperStep, input: StrategyInput, _fact: FactResult): void
   }
 }
 
-function record(
+/** Adds a mid sample (an older one than the last is ignored), keeping what the signal window needs. */
+export function recordMid(
   samples: Array<{ atMs: number; mid: Decimal }>,
   atMs: number,
   mid: Decimal,
@@ -204,7 +211,11 @@ function record(
 }
 
 /** Move in bps from the latest sample at or before `nowMs - window` to the latest sample. */
-function moveBps(samples: ReadonlyArray<{ atMs: number; mid: Decimal }>, nowMs: number, windowMs: number) {
+export function midMoveBps(
+  samples: ReadonlyArray<{ atMs: number; mid: Decimal }>,
+  nowMs: number,
+  windowMs: number,
+) {
   const latest = samples[samples.length - 1];
   let reference: { atMs: number; mid: Decimal } | undefined;
   for (const sample of samples) if (sample.atMs <= nowMs - windowMs) reference = sample;
@@ -224,8 +235,8 @@ function considerEntry(step: ScalperStep): void {
     step.nowMs - followerBook.receivedAtMs > cfg.maxBookAgeMs
   )
     return;
-  const leader = moveBps(s.leaderMids, step.nowMs, cfg.signalWindowMs);
-  const follower = moveBps(s.followerMids, step.nowMs, cfg.signalWindowMs);
+  const leader = midMoveBps(s.leaderMids, step.nowMs, cfg.signalWindowMs);
+  const follower = midMoveBps(s.followerMids, step.nowMs, cfg.signalWindowMs);
   if (!leader || !follower) return;
   const lag = leader.bps.minus(follower.bps);
   if (lag.abs().lt(cfg.entryThresholdBps)) return;

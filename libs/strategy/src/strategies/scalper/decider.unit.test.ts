@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Decimal } from '@perpmesh/core';
 import { spec } from '../../decider-spec.js';
 import {
   BTC,
@@ -14,7 +15,7 @@ import {
   tick,
 } from '../../fixtures.test-helper.js';
 import type { StrategyInput } from '../../model.js';
-import { parseScalperConfig, scalperDecider } from './decider.js';
+import { midMoveBps, parseScalperConfig, recordMid, scalperDecider } from './decider.js';
 
 const LEAD = 'paper-lead';
 const FOLLOW = 'paper-follow';
@@ -69,6 +70,23 @@ describe('scalper', () => {
     spec(decider).given(setup).when(leaderJump('50010')).thenNothingHappened();
   });
 
+  // The venue's clock (asOfMs) 1.5 s behind ours or 5 s ahead; market data observed each book
+  // when it arrived (observedAtMs = our now). Timed by asOfMs, a venue behind made every move
+  // older than the window start (its own reference: no move), one ahead had no reference.
+  for (const [name, skewMs] of [
+    ['1.5 s behind', -1_500],
+    ['5 s ahead', 5_000],
+  ] as const) {
+    test(`the window runs on our clock, not the venue's: a venue ${name} still signals`, () => {
+      const skewed = (input: StrategyInput): StrategyInput =>
+        input.kind === 'book' ? { ...input, asOfMs: input.nowMs + skewMs, observedAtMs: input.nowMs } : input;
+      spec(decider)
+        .given(setup.map(skewed))
+        .when(leaderJump('50050').map(skewed))
+        .thenDecided({ kind: 'enter', reasonCode: 'leader_moved_up' });
+    });
+  }
+
   test('leader down: sell the follower', () => {
     spec(decider)
       .given(setup)
@@ -115,5 +133,36 @@ describe('scalper', () => {
         ...leaderJump('50100', t + 2_000),
       ])
       .thenNoCommands();
+  });
+});
+
+describe('scalper signal samples (recordMid, midMoveBps; the tick-order bench rebuilds the signal with them)', () => {
+  const d = (x: string) => new Decimal(x);
+
+  test('the move is from the latest sample at or before the window start to the latest sample', () => {
+    const samples: Array<{ atMs: number; mid: Decimal }> = [];
+    recordMid(samples, 1_000, d('100'), 0);
+    recordMid(samples, 1_500, d('100.02'), 0);
+    recordMid(samples, 1_900, d('100.05'), 0);
+    const move = midMoveBps(samples, 2_000, 400);
+    assert.equal(move?.reference.mid.toFixed(), '100.02'); // at 1_500 <= 2_000 - 400
+    assert.equal(move?.bps.toFixed(4), '2.9994');
+    assert.equal(midMoveBps(samples, 1_300, 400), undefined, 'no sample as old as the window start');
+  });
+
+  test('an older sample than the last is ignored; samples older than needed are dropped but one', () => {
+    const samples: Array<{ atMs: number; mid: Decimal }> = [];
+    recordMid(samples, 1_000, d('100'), 0);
+    recordMid(samples, 900, d('99'), 0);
+    assert.deepEqual(
+      samples.map((s) => s.atMs),
+      [1_000],
+    );
+    recordMid(samples, 2_000, d('101'), 0);
+    recordMid(samples, 3_000, d('102'), 2_500);
+    assert.deepEqual(
+      samples.map((s) => s.atMs),
+      [2_000, 3_000],
+    );
   });
 });
