@@ -21,11 +21,13 @@
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
  *   ORDERS_BENCH_AB_ROUNDS=0 ... (skip the off/on rows of a switch, default 1 round)
- *   ORDERS_BENCH_AB=publish-acks|venue-batching|publish-batching|redis-pipelining (which switch
- *     the off/on rows test, default publish-acks: nats.js js.publish (off) or the shared ack
- *     subscription (on, libs/bus publish-acks.ts) for execution's publishes; venue-batching:
- *     concurrent orders to the paper venue one createOrder each (off) or one createOrders per
- *     turn (on, libs/execution venue-batcher.ts))
+ *   ORDERS_BENCH_AB=publish-acks|venue-batching|publish-batching|redis-pipelining|mark-with-write-ahead
+ *     (which switch the off/on rows test, default publish-acks: nats.js js.publish (off) or the
+ *     shared ack subscription (on, libs/bus publish-acks.ts) for execution's publishes;
+ *     venue-batching: concurrent orders to the paper venue one createOrder each (off) or one
+ *     createOrders per turn (on, libs/execution venue-batcher.ts); mark-with-write-ahead: the
+ *     claim's mark after the write-ahead (off) or at once with it (on)). The one-at-a-time rows
+ *     of a switch time the raw floor interleaved with the orders, so each has its own ratio.
  *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
  *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
  *
@@ -50,7 +52,11 @@ import {
   type PlaceOrderRequest,
 } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
-import { EXEC_PUBLISH_BATCHING_ENV, EXEC_VENUE_BATCHING_ENV } from '@perpmesh/execution';
+import {
+  EXEC_MARK_WITH_WRITE_AHEAD_ENV,
+  EXEC_PUBLISH_BATCHING_ENV,
+  EXEC_VENUE_BATCHING_ENV,
+} from '@perpmesh/execution';
 import { REDIS_AUTO_PIPELINING_ENV } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
 import { Redis } from 'ioredis';
@@ -81,6 +87,7 @@ const AB_SWITCHES = {
   'publish-batching': { env: EXEC_PUBLISH_BATCHING_ENV, off: 'off', on: 'on' },
   'redis-pipelining': { env: REDIS_AUTO_PIPELINING_ENV, off: 'off', on: 'on' },
   'publish-acks': { env: NATS_PUBLISH_ACKS_ENV, off: 'nats-js', on: 'shared' },
+  'mark-with-write-ahead': { env: EXEC_MARK_WITH_WRITE_AHEAD_ENV, off: 'sequential', on: 'concurrent' },
 } as const;
 const AB_SWITCH = (process.env.ORDERS_BENCH_AB ?? 'publish-acks') as keyof typeof AB_SWITCHES;
 if (!(AB_SWITCH in AB_SWITCHES)) {
@@ -453,10 +460,15 @@ async function main(): Promise<void> {
         // One at a time too: what the switch does to the latency of a lone order, stage by stage.
         const loneSince = await readStages(stack.execution.httpUrl);
         const lone: number[] = [];
-        for (let i = 0; i < Math.min(N, 100); i++) lone.push((await roundTrip()).eventMs);
+        const loneFloor: number[] = [];
+        for (let i = 0; i < Math.min(N, 100); i++) {
+          loneFloor.push(await timed(rawFloor));
+          lone.push((await roundTrip()).eventMs);
+        }
         lone.sort((a, b) => a - b);
+        loneFloor.sort((a, b) => a - b);
         abRows.push(
-          `  round ${round}, ${AB_SWITCH} ${label}, one at a time: PlaceOrder -> ACCEPTED p50 ${quantile(lone, 0.5).toFixed(2)} ms, p99 ${quantile(lone, 0.99).toFixed(2)} ms (${lone.length}); its stages:`,
+          `  round ${round}, ${AB_SWITCH} ${label}, one at a time: PlaceOrder -> ACCEPTED p50 ${quantile(lone, 0.5).toFixed(2)} ms, p99 ${quantile(lone, 0.99).toFixed(2)} ms (${lone.length}); raw floor interleaved p50 ${quantile(loneFloor, 0.5).toFixed(2)} ms, p99 ${quantile(loneFloor, 0.99).toFixed(2)} ms: p50 / floor ${(quantile(lone, 0.5) / quantile(loneFloor, 0.5)).toFixed(2)}, p99 / floor ${(quantile(lone, 0.99) / quantile(loneFloor, 0.99)).toFixed(2)}; its stages:`,
           await stageMeans(stack.execution.httpUrl, loneSince),
         );
         for (const window of WINDOWS) {
