@@ -26,7 +26,10 @@
  *     shared ack subscription (on, libs/bus publish-acks.ts) for execution's publishes;
  *     venue-batching: concurrent orders to the paper venue one createOrder each (off) or one
  *     createOrders per turn (on, libs/execution venue-batcher.ts); mark-with-write-ahead: the
- *     claim's mark after the write-ahead (off) or at once with it (on)). The one-at-a-time rows
+ *     claim's mark after the write-ahead (off) or at once with it (on); paper-stream-flush: the
+ *     paper venue writes each stream event as its port emits it (off) or a turn's events after
+ *     the turn's unary answers (on, libs/venues paper-service/server.ts), paper-venue restarted
+ *     with it). The one-at-a-time rows
  *     of a switch time the raw floor interleaved with the orders, so each has its own ratio.
  *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
  *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
@@ -59,6 +62,7 @@ import {
 } from '@perpmesh/execution';
 import { REDIS_AUTO_PIPELINING_ENV } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
+import { PAPER_STREAM_FLUSH_ENV } from '@perpmesh/venues';
 import { Redis } from 'ioredis';
 import {
   ACCOUNT,
@@ -88,6 +92,8 @@ const AB_SWITCHES = {
   'redis-pipelining': { env: REDIS_AUTO_PIPELINING_ENV, off: 'off', on: 'on' },
   'publish-acks': { env: NATS_PUBLISH_ACKS_ENV, off: 'nats-js', on: 'shared' },
   'mark-with-write-ahead': { env: EXEC_MARK_WITH_WRITE_AHEAD_ENV, off: 'sequential', on: 'concurrent' },
+  // Read by paper-venue: it is restarted with the switch (a fresh hub), then execution.
+  'paper-stream-flush': { env: PAPER_STREAM_FLUSH_ENV, off: 'event', on: 'turn', process: 'paper-venue' },
 } as const;
 const AB_SWITCH = (process.env.ORDERS_BENCH_AB ?? 'publish-acks') as keyof typeof AB_SWITCHES;
 if (!(AB_SWITCH in AB_SWITCHES)) {
@@ -452,9 +458,15 @@ async function main(): Promise<void> {
         // empty book (under load, reconciling them made the restart miss its readiness bound).
         await freeMargin();
         await stack.execution.stop();
-        const { env, [setting]: value } = AB_SWITCHES[AB_SWITCH];
+        const abSwitch = AB_SWITCHES[AB_SWITCH];
+        const { env, [setting]: value } = abSwitch;
         const label = `${setting} (${value})`;
-        stack.execution.start({ env: { [env]: value } });
+        if ('process' in abSwitch) {
+          await stack.paperVenue.stop();
+          stack.paperVenue.start({ env: { [env]: value } });
+          await stack.paperVenue.waitReady();
+          stack.execution.start();
+        } else stack.execution.start({ env: { [env]: value } });
         await stack.execution.waitReady();
         await warmUp(exec);
         // One at a time too: what the switch does to the latency of a lone order, stage by stage.

@@ -546,14 +546,18 @@ export class ExecutionEngine {
       }
       const claim: Claim = { s: 'pending', at: this.#nowMs(), fp: fingerprint, by: randomUUID() };
       const claimStarted = performance.now();
-      const result = await this.#state.claimIdempotencyKey(
+      const claiming = this.#state.claimIdempotencyKey(
         IDEMPOTENCY_SCOPE,
         idemKey,
         encodeClaim(claim),
         this.#options.idempotencyTtlMs,
       );
+      // The order and its SUBMITTED are built while the claim's round trip is in flight (their
+      // CPU off the order's path); used only if this request gets the claim.
+      const placement = this.#newPlacement(command, market, claim);
+      const result = await claiming;
       this.#stageDone('idempotency_claim', claimStarted);
-      if (result.claimed) return this.#submit(port, command, market, claim, idemKey);
+      if (result.claimed) return this.#submit(port, command, market, claim, idemKey, placement);
       const replay = await this.#replayClaimed(
         port,
         command,
@@ -745,9 +749,10 @@ export class ExecutionEngine {
     market: VenueMarket,
     claim: Claim,
     idemKey: string,
+    placement = this.#newPlacement(command, market, claim),
   ): Promise<PlaceOrderResult> {
     const started = performance.now();
-    const { order, submitted } = this.#newPlacement(command, market, claim);
+    const { order, submitted } = placement;
     this.#orders.add(order);
     this.#placing.add(order);
     try {
