@@ -31,6 +31,8 @@
  *     the turn's unary answers (on, libs/venues paper-service/server.ts), paper-venue restarted
  *     with it). The one-at-a-time rows
  *     of a switch time the raw floor interleaved with the orders, so each has its own ratio.
+ *   ORDERS_BENCH_AB_INTERLEAVED=300 ... (an execution switch's off and on in two processes at
+ *     once, lone orders alternating with the raw floor between them; default 0 = skip)
  *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
  *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
  *
@@ -101,6 +103,12 @@ if (!(AB_SWITCH in AB_SWITCHES)) {
 }
 const PUBLISH_BATCH_METRIC = 'perpmesh_exec_publish_batch_events';
 const VENUE_BATCH_METRIC = 'perpmesh_exec_venue_batch_orders';
+/**
+ * Orders per setting of an execution switch timed in ONE phase: two execution processes, one
+ * with the switch off and one with it on, lone orders alternating between them with the raw
+ * floor timed between, so load changes hit both settings alike (0 = skip).
+ */
+const INTERLEAVED_N = Number(process.env.ORDERS_BENCH_AB_INTERLEAVED ?? 0);
 /** Rounds of one execution process vs two behind a round-robin client. */
 const REPLICA_ROUNDS = Number(process.env.ORDERS_BENCH_REPLICA_ROUNDS ?? 1);
 /** The harness's paper venue that demands an increasing nonce per API key. */
@@ -239,7 +247,9 @@ function perCall(
 let phase = 'start';
 
 async function main(): Promise<void> {
-  const stack = await E2eStack.create({ executionReplicas: REPLICA_ROUNDS > 0 ? 2 : 1 });
+  const stack = await E2eStack.create({
+    executionReplicas: REPLICA_ROUNDS > 0 || INTERLEAVED_N > 0 ? 2 : 1,
+  });
   const health = new Client(`127.0.0.1:${stack.ports.execution[0]?.grpc}`, credentials.createInsecure());
   let log: NatsEventLog | undefined;
   const rawCleanup: Array<() => Promise<void>> = [];
@@ -507,6 +517,40 @@ async function main(): Promise<void> {
         }
       }
     }
+    // The same switch, both settings at once in two processes, lone orders alternating.
+    const interleavedRows: string[] = [];
+    const abSwitch = AB_SWITCHES[AB_SWITCH];
+    const twin = stack.executions[1];
+    if (INTERLEAVED_N > 0 && twin && !('process' in abSwitch)) {
+      phase = `${AB_SWITCH} interleaved`;
+      await freeMargin();
+      await stack.execution.stop();
+      stack.execution.start({ env: { [abSwitch.env]: abSwitch.on } });
+      twin.start({ env: { [abSwitch.env]: abSwitch.off } });
+      await stack.execution.waitReady();
+      await twin.waitReady();
+      const clients = { on: exec, off: stack.executionClient(1) } as const;
+      for (const client of Object.values(clients)) await warmUp(client);
+      const lone = { off: [] as number[], on: [] as number[] };
+      const floorBetween: number[] = [];
+      for (let i = 0; i < INTERLEAVED_N; i++) {
+        floorBetween.push(await timed(rawFloor));
+        for (const setting of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+          lone[setting].push((await roundTrip('paper', clients[setting])).eventMs);
+        }
+      }
+      const floorSorted = [...floorBetween].sort((a, b) => a - b);
+      for (const setting of ['off', 'on'] as const) {
+        const xs = [...lone[setting]].sort((a, b) => a - b);
+        interleavedRows.push(
+          `  ${AB_SWITCH} ${setting} (${abSwitch[setting]}): PlaceOrder -> ACCEPTED p50 ${quantile(xs, 0.5).toFixed(2)} ms, p99 ${quantile(xs, 0.99).toFixed(2)} ms (${xs.length}): p50 / floor ${(quantile(xs, 0.5) / quantile(floorSorted, 0.5)).toFixed(2)}, p99 / floor ${(quantile(xs, 0.99) / quantile(floorSorted, 0.99)).toFixed(2)}`,
+        );
+      }
+      interleavedRows.push(
+        `  raw floor between them: p50 ${quantile(floorSorted, 0.5).toFixed(2)} ms, p99 ${quantile(floorSorted, 0.99).toFixed(2)} ms (${floorSorted.length})`,
+      );
+      await twin.stop();
+    }
     await freeMargin();
     const inFlight: string[] = [];
     for (const window of WINDOWS) {
@@ -605,6 +649,12 @@ async function main(): Promise<void> {
     if (abRows.length > 0) {
       console.log(`${AB_SWITCH} in execution, before (off) / after (on), venue without nonces:`);
       for (const line of abRows) console.log(line);
+    }
+    if (interleavedRows.length > 0) {
+      console.log(
+        `${AB_SWITCH} in two execution processes at once (off in one, on in the other), lone orders alternating:`,
+      );
+      for (const line of interleavedRows) console.log(line);
     }
     if (replicaRows.length > 0) {
       console.log('one execution process vs two behind a round-robin client, venue without nonces:');
