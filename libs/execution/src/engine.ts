@@ -804,8 +804,9 @@ export class ExecutionEngine {
     }
     if (!stored) {
       this.#orders.remove(order);
-      // The mark may have landed (at once): release whichever value the claim holds as ours.
-      const marked = await marking?.catch(() => undefined);
+      // The mark may have landed (at once; its outcome unknown if it failed): release whichever
+      // value the claim holds as ours.
+      const marked = marking === undefined ? false : await marking.catch(() => undefined);
       await this.#releaseClaim(idemKey, marked === false ? [claim] : [sent, claim], order);
       this.#metrics.placed.inc({ venue, outcome: 'not_recorded' });
       throw new ExecutionUnavailableError(

@@ -3,7 +3,8 @@
  * once both are done (README, "Write ahead and the mark, at once"). Each test stops one of the
  * two (a held or refused publish, a held mark) and checks that nothing reaches the venue until
  * both are done, and that a refused write-ahead gives the id back whatever the mark did. The
- * crash between the mark and the write-ahead is in stale-claims.int.test.ts. Both backends.
+ * crash between the mark and the write-ahead is in stale-claims.int.test.ts. Both backends;
+ * the switch's `sequential` form (the mark after the write-ahead) on the embedded one.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -167,3 +168,53 @@ for (const kind of TEST_BACKEND_KINDS) {
     });
   });
 }
+
+describe('execution (embedded, markWithWriteAhead: false): the mark after the write-ahead, as before', () => {
+  let backend: TestBackend;
+  let ex: Exchange;
+  let svc: ServiceUnderTest;
+  const publishes = new Gate();
+
+  before(async () => {
+    backend = await openTestBackend('embedded', { prefix: 'EXECWAMSEQ' });
+    ex = newExchange();
+    svc = newService({
+      ...backend,
+      log: gated<EventLog>(backend.log, ['publish', 'publishBatch'], publishes),
+      directory: ex.directory,
+      markWithWriteAhead: false,
+    });
+    await svc.service.start();
+  });
+
+  after(async () => {
+    publishes.release();
+    await svc.service.stop();
+    ex.hub.close();
+    await backend.close();
+  });
+
+  const claimOf = async (clientOrderId: string) => {
+    const raw = await backend.state.getIdempotencyKey(IDEMPOTENCY_SCOPE, `paper:main:${clientOrderId}`);
+    return raw === undefined ? undefined : decodeClaim(raw);
+  };
+
+  test('the claim stays pending until the SUBMITTED is stored; a refused SUBMITTED releases it', async () => {
+    const { bid } = await ex.top('paper');
+    const command = placeOrderCommandFromProto(
+      limitRequest('paper', cid('wam-seq'), 'buy', bid.minus(300), '0.01'),
+    );
+    const id = command.request.clientOrderId;
+    publishes.hold();
+    const placing = svc.service.engine.placeOrder(command);
+    await eventually('the write-ahead is being stored', () => publishes.reached > 0);
+    assert.equal((await claimOf(id))?.s, 'pending', 'not marked before the SUBMITTED is stored');
+    publishes.release(new Error('log refused the publish (test)'));
+    await assert.rejects(placing, ExecutionUnavailableError);
+    assert.equal(await claimOf(id), undefined, 'released');
+    const retried = await svc.service.engine.placeOrder(command);
+    assert.equal(retried.order.state.status, 'accepted');
+    assert.equal(ex.spy('paper').created.filter((r) => r.clientOrderId === id).length, 1);
+    await svc.service.engine.cancelOrder({ venue: 'paper', account: 'main', clientOrderId: id });
+  });
+});
