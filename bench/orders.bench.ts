@@ -21,11 +21,18 @@
  *   node --import tsx --conditions=@perpmesh/source bench/orders.bench.ts
  *   ORDERS_BENCH_N=500 ... (orders per row, default 200)
  *   ORDERS_BENCH_AB_ROUNDS=0 ... (skip the off/on rows of a switch, default 1 round)
- *   ORDERS_BENCH_AB=publish-acks|venue-batching|publish-batching|redis-pipelining (which switch
- *     the off/on rows test, default publish-acks: nats.js js.publish (off) or the shared ack
- *     subscription (on, libs/bus publish-acks.ts) for execution's publishes; venue-batching:
- *     concurrent orders to the paper venue one createOrder each (off) or one createOrders per
- *     turn (on, libs/execution venue-batcher.ts))
+ *   ORDERS_BENCH_AB=publish-acks|venue-batching|publish-batching|redis-pipelining|mark-with-write-ahead
+ *     (which switch the off/on rows test, default publish-acks: nats.js js.publish (off) or the
+ *     shared ack subscription (on, libs/bus publish-acks.ts) for execution's publishes;
+ *     venue-batching: concurrent orders to the paper venue one createOrder each (off) or one
+ *     createOrders per turn (on, libs/execution venue-batcher.ts); mark-with-write-ahead: the
+ *     claim's mark after the write-ahead (off) or at once with it (on); paper-stream-flush: the
+ *     paper venue writes each stream event as its port emits it (off) or a turn's events after
+ *     the turn's unary answers (on, libs/venues paper-service/server.ts), paper-venue restarted
+ *     with it). The one-at-a-time rows
+ *     of a switch time the raw floor interleaved with the orders, so each has its own ratio.
+ *   ORDERS_BENCH_AB_INTERLEAVED=300 ... (an execution switch's off and on in two processes at
+ *     once, lone orders alternating with the raw floor between them; default 0 = skip)
  *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
  *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
  *
@@ -50,9 +57,14 @@ import {
   type PlaceOrderRequest,
 } from '@perpmesh/contracts';
 import { Decimal } from '@perpmesh/core';
-import { EXEC_PUBLISH_BATCHING_ENV, EXEC_VENUE_BATCHING_ENV } from '@perpmesh/execution';
+import {
+  EXEC_MARK_WITH_WRITE_AHEAD_ENV,
+  EXEC_PUBLISH_BATCHING_ENV,
+  EXEC_VENUE_BATCHING_ENV,
+} from '@perpmesh/execution';
 import { REDIS_AUTO_PIPELINING_ENV } from '@perpmesh/state';
 import { eventually } from '@perpmesh/testing';
+import { PAPER_STREAM_FLUSH_ENV } from '@perpmesh/venues';
 import { Redis } from 'ioredis';
 import {
   ACCOUNT,
@@ -81,6 +93,9 @@ const AB_SWITCHES = {
   'publish-batching': { env: EXEC_PUBLISH_BATCHING_ENV, off: 'off', on: 'on' },
   'redis-pipelining': { env: REDIS_AUTO_PIPELINING_ENV, off: 'off', on: 'on' },
   'publish-acks': { env: NATS_PUBLISH_ACKS_ENV, off: 'nats-js', on: 'shared' },
+  'mark-with-write-ahead': { env: EXEC_MARK_WITH_WRITE_AHEAD_ENV, off: 'sequential', on: 'concurrent' },
+  // Read by paper-venue: it is restarted with the switch (a fresh hub), then execution.
+  'paper-stream-flush': { env: PAPER_STREAM_FLUSH_ENV, off: 'event', on: 'turn', process: 'paper-venue' },
 } as const;
 const AB_SWITCH = (process.env.ORDERS_BENCH_AB ?? 'publish-acks') as keyof typeof AB_SWITCHES;
 if (!(AB_SWITCH in AB_SWITCHES)) {
@@ -88,6 +103,12 @@ if (!(AB_SWITCH in AB_SWITCHES)) {
 }
 const PUBLISH_BATCH_METRIC = 'perpmesh_exec_publish_batch_events';
 const VENUE_BATCH_METRIC = 'perpmesh_exec_venue_batch_orders';
+/**
+ * Orders per setting of an execution switch timed in ONE phase: two execution processes, one
+ * with the switch off and one with it on, lone orders alternating between them with the raw
+ * floor timed between, so load changes hit both settings alike (0 = skip).
+ */
+const INTERLEAVED_N = Number(process.env.ORDERS_BENCH_AB_INTERLEAVED ?? 0);
 /** Rounds of one execution process vs two behind a round-robin client. */
 const REPLICA_ROUNDS = Number(process.env.ORDERS_BENCH_REPLICA_ROUNDS ?? 1);
 /** The harness's paper venue that demands an increasing nonce per API key. */
@@ -226,7 +247,9 @@ function perCall(
 let phase = 'start';
 
 async function main(): Promise<void> {
-  const stack = await E2eStack.create({ executionReplicas: REPLICA_ROUNDS > 0 ? 2 : 1 });
+  const stack = await E2eStack.create({
+    executionReplicas: REPLICA_ROUNDS > 0 || INTERLEAVED_N > 0 ? 2 : 1,
+  });
   const health = new Client(`127.0.0.1:${stack.ports.execution[0]?.grpc}`, credentials.createInsecure());
   let log: NatsEventLog | undefined;
   const rawCleanup: Array<() => Promise<void>> = [];
@@ -445,18 +468,29 @@ async function main(): Promise<void> {
         // empty book (under load, reconciling them made the restart miss its readiness bound).
         await freeMargin();
         await stack.execution.stop();
-        const { env, [setting]: value } = AB_SWITCHES[AB_SWITCH];
+        const abSwitch = AB_SWITCHES[AB_SWITCH];
+        const { env, [setting]: value } = abSwitch;
         const label = `${setting} (${value})`;
-        stack.execution.start({ env: { [env]: value } });
+        if ('process' in abSwitch) {
+          await stack.paperVenue.stop();
+          stack.paperVenue.start({ env: { [env]: value } });
+          await stack.paperVenue.waitReady();
+          stack.execution.start();
+        } else stack.execution.start({ env: { [env]: value } });
         await stack.execution.waitReady();
         await warmUp(exec);
         // One at a time too: what the switch does to the latency of a lone order, stage by stage.
         const loneSince = await readStages(stack.execution.httpUrl);
         const lone: number[] = [];
-        for (let i = 0; i < Math.min(N, 100); i++) lone.push((await roundTrip()).eventMs);
+        const loneFloor: number[] = [];
+        for (let i = 0; i < Math.min(N, 100); i++) {
+          loneFloor.push(await timed(rawFloor));
+          lone.push((await roundTrip()).eventMs);
+        }
         lone.sort((a, b) => a - b);
+        loneFloor.sort((a, b) => a - b);
         abRows.push(
-          `  round ${round}, ${AB_SWITCH} ${label}, one at a time: PlaceOrder -> ACCEPTED p50 ${quantile(lone, 0.5).toFixed(2)} ms, p99 ${quantile(lone, 0.99).toFixed(2)} ms (${lone.length}); its stages:`,
+          `  round ${round}, ${AB_SWITCH} ${label}, one at a time: PlaceOrder -> ACCEPTED p50 ${quantile(lone, 0.5).toFixed(2)} ms, p99 ${quantile(lone, 0.99).toFixed(2)} ms (${lone.length}); raw floor interleaved p50 ${quantile(loneFloor, 0.5).toFixed(2)} ms, p99 ${quantile(loneFloor, 0.99).toFixed(2)} ms: p50 / floor ${(quantile(lone, 0.5) / quantile(loneFloor, 0.5)).toFixed(2)}, p99 / floor ${(quantile(lone, 0.99) / quantile(loneFloor, 0.99)).toFixed(2)}; its stages:`,
           await stageMeans(stack.execution.httpUrl, loneSince),
         );
         for (const window of WINDOWS) {
@@ -482,6 +516,40 @@ async function main(): Promise<void> {
           );
         }
       }
+    }
+    // The same switch, both settings at once in two processes, lone orders alternating.
+    const interleavedRows: string[] = [];
+    const abSwitch = AB_SWITCHES[AB_SWITCH];
+    const twin = stack.executions[1];
+    if (INTERLEAVED_N > 0 && twin && !('process' in abSwitch)) {
+      phase = `${AB_SWITCH} interleaved`;
+      await freeMargin();
+      await stack.execution.stop();
+      stack.execution.start({ env: { [abSwitch.env]: abSwitch.on } });
+      twin.start({ env: { [abSwitch.env]: abSwitch.off } });
+      await stack.execution.waitReady();
+      await twin.waitReady();
+      const clients = { on: exec, off: stack.executionClient(1) } as const;
+      for (const client of Object.values(clients)) await warmUp(client);
+      const lone = { off: [] as number[], on: [] as number[] };
+      const floorBetween: number[] = [];
+      for (let i = 0; i < INTERLEAVED_N; i++) {
+        floorBetween.push(await timed(rawFloor));
+        for (const setting of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+          lone[setting].push((await roundTrip('paper', clients[setting])).eventMs);
+        }
+      }
+      const floorSorted = [...floorBetween].sort((a, b) => a - b);
+      for (const setting of ['off', 'on'] as const) {
+        const xs = [...lone[setting]].sort((a, b) => a - b);
+        interleavedRows.push(
+          `  ${AB_SWITCH} ${setting} (${abSwitch[setting]}): PlaceOrder -> ACCEPTED p50 ${quantile(xs, 0.5).toFixed(2)} ms, p99 ${quantile(xs, 0.99).toFixed(2)} ms (${xs.length}): p50 / floor ${(quantile(xs, 0.5) / quantile(floorSorted, 0.5)).toFixed(2)}, p99 / floor ${(quantile(xs, 0.99) / quantile(floorSorted, 0.99)).toFixed(2)}`,
+        );
+      }
+      interleavedRows.push(
+        `  raw floor between them: p50 ${quantile(floorSorted, 0.5).toFixed(2)} ms, p99 ${quantile(floorSorted, 0.99).toFixed(2)} ms (${floorSorted.length})`,
+      );
+      await twin.stop();
     }
     await freeMargin();
     const inFlight: string[] = [];
@@ -581,6 +649,12 @@ async function main(): Promise<void> {
     if (abRows.length > 0) {
       console.log(`${AB_SWITCH} in execution, before (off) / after (on), venue without nonces:`);
       for (const line of abRows) console.log(line);
+    }
+    if (interleavedRows.length > 0) {
+      console.log(
+        `${AB_SWITCH} in two execution processes at once (off in one, on in the other), lone orders alternating:`,
+      );
+      for (const line of interleavedRows) console.log(line);
     }
     if (replicaRows.length > 0) {
       console.log('one execution process vs two behind a round-robin client, venue without nonces:');

@@ -5,12 +5,25 @@
  */
 import type { EpochMs } from '@perpmesh/core';
 
+/**
+ * The env switch that makes a placement mark its claim `submitted` only after its SUBMITTED
+ * is stored (`sequential`) instead of both at once (the default, `concurrent`), when the
+ * caller did not choose (`ExecutionEngineDeps.markWithWriteAhead`; the order bench's before/after).
+ * Either way the order is sent only once both are done; why the concurrent form is safe:
+ * libs/execution README, "Write ahead and the mark, at once".
+ */
+export const EXEC_MARK_WITH_WRITE_AHEAD_ENV = 'PERPMESH_EXEC_MARK_WITH_WRITE_AHEAD';
+
 /** Idempotency claims live under this scope: key `{venue}:{account}:{clientOrderId}`. */
 export const IDEMPOTENCY_SCOPE = 'exec-order';
 
 /** The value of an idempotency claim (JSON). */
 export interface Claim {
-  /** `pending` until the SUBMITTED event is stored, then `submitted` (only then is it sent). */
+  /**
+   * `pending` until its placement marks it `submitted`, which it does together with storing
+   * the SUBMITTED event; the order is sent only once both are done. So `pending` means never
+   * sent, and `submitted` means maybe sent, its SUBMITTED stored or being stored.
+   */
   readonly s: 'pending' | 'submitted';
   /** When the order was created (ms): its created time and the stamp of its fact ids. */
   readonly at: EpochMs;

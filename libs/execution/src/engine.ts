@@ -7,7 +7,9 @@
  *   2. claim `(venue, account, client_order_id)` in the state store (set-if-absent, TTL):
  *      a duplicate — concurrent, on another replica, or later — never sends a second order;
  *   3. write ahead: publish `exec.order` SUBMITTED, the durable record that the order is in
- *      flight, then mark the claim `submitted` (a compare-and-set: only one placement sends);
+ *      flight, and mark the claim `submitted` (a compare-and-set: only one placement sends),
+ *      both at once; the order is sent only when both are done (README, "Write ahead and the
+ *      mark, at once": why no crash between them can send twice or lose an order);
  *   4. send, with a nonce from the state store when the venue wants one (nonce-sender.ts: a
  *      stale-nonce refusal resyncs the counter from the venue and resends, up to
  *      `staleNonceRetries` times: that order was not placed);
@@ -69,7 +71,13 @@ import {
   VenueRejectedError,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
-import { type Claim, decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
+import {
+  type Claim,
+  decodeClaim,
+  EXEC_MARK_WITH_WRITE_AHEAD_ENV,
+  encodeClaim,
+  IDEMPOTENCY_SCOPE,
+} from './claims.js';
 import { ExecutionUnavailableError, OrderNotFoundError } from './errors.js';
 import {
   type ExecFoldTarget,
@@ -164,6 +172,12 @@ export interface ExecutionEngineDeps {
    * of them (one process).
    */
   readonly nonceKeys?: NonceKeyGate;
+  /**
+   * The claim's `submitted` mark and the write-ahead publish run at once (default) or one
+   * after the other (`false`, or `PERPMESH_EXEC_MARK_WITH_WRITE_AHEAD=sequential`); the order
+   * is sent only once both are done either way.
+   */
+  readonly markWithWriteAhead?: boolean;
 }
 
 /** One process: every key is signed with here. */
@@ -233,6 +247,7 @@ export class ExecutionEngine {
   readonly #accountSettings: readonly AccountSetting[];
   readonly #deadManSwitch: DeadManSwitchSettings | undefined;
   readonly #nonceKeys: NonceKeyGate;
+  readonly #markWithWriteAhead: boolean;
   /** The kill switch is HALTED: dead-man switches are not refreshed. */
   #halted = false;
   /** Every strategy's kill switch as the strategies publish it (trading_state decisions). */
@@ -277,6 +292,8 @@ export class ExecutionEngine {
     this.#accountSettings = deps.accountSettings ?? [];
     this.#deadManSwitch = deps.deadManSwitch;
     this.#nonceKeys = deps.nonceKeys ?? EVERY_KEY_HERE;
+    this.#markWithWriteAhead =
+      deps.markWithWriteAhead ?? process.env[EXEC_MARK_WITH_WRITE_AHEAD_ENV] !== 'sequential';
     this.#sleepDep = deps.sleep ?? ((ms) => sleep(ms, { unref: true }));
     this.#metrics = executionMetrics(deps.metrics ?? createMetrics('execution', { defaultMetrics: false }));
     this.#stopped = new Promise<void>((resolve) =>
@@ -529,14 +546,18 @@ export class ExecutionEngine {
       }
       const claim: Claim = { s: 'pending', at: this.#nowMs(), fp: fingerprint, by: randomUUID() };
       const claimStarted = performance.now();
-      const result = await this.#state.claimIdempotencyKey(
+      const claiming = this.#state.claimIdempotencyKey(
         IDEMPOTENCY_SCOPE,
         idemKey,
         encodeClaim(claim),
         this.#options.idempotencyTtlMs,
       );
+      // The order and its SUBMITTED are built while the claim's round trip is in flight (their
+      // CPU off the order's path); used only if this request gets the claim.
+      const placement = this.#newPlacement(command, market, claim);
+      const result = await claiming;
       this.#stageDone('idempotency_claim', claimStarted);
-      if (result.claimed) return this.#submit(port, command, market, claim, idemKey);
+      if (result.claimed) return this.#submit(port, command, market, claim, idemKey, placement);
       const replay = await this.#replayClaimed(
         port,
         command,
@@ -604,6 +625,16 @@ export class ExecutionEngine {
           return this.#submit(port, command, market, mine, idemKey);
         }
       }
+      if (claim?.s === 'submitted' && this.#mayLackItsWriteAhead(claim)) {
+        // Its placement may have stopped after the mark and before its SUBMITTED was stored
+        // (the two run at once), in which case it sent nothing and nothing else knows of the
+        // order. Written ahead from here (the same fact id: a no-op if it was stored) and
+        // settled with the venue like any order a stopped placement left; never sent from here.
+        const atVenue = await this.#askVenueForClaimed(port, command.request);
+        if (atVenue) return this.#replayFromVenue(command, market, claim, atVenue);
+        const adopted = await this.#writeAheadFor(command, market, claim);
+        return this.#replayLocal(adopted, fingerprint, deadline);
+      }
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
       await this.#orders.waitForChange(venue, account, clientOrderId, Math.min(remaining, 50));
@@ -656,22 +687,72 @@ export class ExecutionEngine {
     );
   }
 
-  async #submit(
-    port: VenuePort,
+  /** The order a claim stands for and its SUBMITTED event (fact id from the claim's time). */
+  #newPlacement(
     command: PlaceOrderCommand,
     market: VenueMarket,
     claim: Claim,
-    idemKey: string,
-  ): Promise<PlaceOrderResult> {
-    const { request } = command;
-    const started = performance.now();
-    const order = newTrackedOrder(request, command.correlationId, claim.at, market.settle);
+  ): { order: TrackedOrder; submitted: Envelope } {
+    const order = newTrackedOrder(command.request, command.correlationId, claim.at, market.settle);
     const submitted = orderEventEnvelope(snapshotOf(order), {
       ...this.#ctx(),
       tsEventMs: claim.at,
       cancelRound: false,
     });
     order.submittedEventId = submitted.id;
+    return { order, submitted };
+  }
+
+  /**
+   * A `submitted` claim whose order is in no table here, old enough that a live placement
+   * would have stored its SUBMITTED (`pendingClaimTakeoverMs`, as for a pending claim) and
+   * young enough that its order, had it been stored, would still be in the table however it
+   * ended (`terminalOrderMinRetentionMs`; the log's duplicate window is longer, so writing the
+   * SUBMITTED again is a no-op when it was stored). An older one is answered as before: from
+   * the venue, else UNAVAILABLE.
+   */
+  #mayLackItsWriteAhead(claim: Claim): boolean {
+    const ageMs = this.#nowMs() - claim.at;
+    return ageMs >= this.#options.pendingClaimTakeoverMs && ageMs < this.#options.terminalOrderMinRetentionMs;
+  }
+
+  /**
+   * Stores the SUBMITTED of a `submitted` claim's order (same fact id as its placement's) and
+   * puts the order in the table, unsent: the caller settles it with the venue (`#replayLocal`
+   * -> `#resolveStale`: the claim says it may have been sent, so it is only ever asked about).
+   */
+  async #writeAheadFor(command: PlaceOrderCommand, market: VenueMarket, claim: Claim): Promise<TrackedOrder> {
+    const { venue, account, clientOrderId } = command.request;
+    const { order, submitted } = this.#newPlacement(command, market, claim);
+    this.#orders.add(order);
+    this.#placing.add(order);
+    try {
+      if (!(await this.#publisher.publish(order, [submitted]))) {
+        this.#orders.remove(order);
+        throw new ExecutionUnavailableError(
+          `client_order_id ${clientOrderId} on ${venue}/${account}: its placement stopped and writing its SUBMITTED event from here failed; retry`,
+        );
+      }
+    } finally {
+      this.#placing.delete(order);
+    }
+    this.#logger.warn(
+      { venue, account, clientOrderId },
+      'order claim marked submitted with no order known here: wrote its SUBMITTED event, settling it with the venue',
+    );
+    return order;
+  }
+
+  async #submit(
+    port: VenuePort,
+    command: PlaceOrderCommand,
+    market: VenueMarket,
+    claim: Claim,
+    idemKey: string,
+    placement = this.#newPlacement(command, market, claim),
+  ): Promise<PlaceOrderResult> {
+    const started = performance.now();
+    const { order, submitted } = placement;
     this.#orders.add(order);
     this.#placing.add(order);
     try {
@@ -692,30 +773,47 @@ export class ExecutionEngine {
     const { venue, account, clientOrderId } = order.state;
     this.#flushOrphans(order);
 
-    // Write ahead: no SUBMITTED in the log, no order at the venue.
-    const stored = await this.#publisher.publish(order, [submitted]);
-    this.#stageDone('write_ahead_publish', started);
+    // Write ahead and mark the claim `submitted`: no SUBMITTED in the log or no mark, no order
+    // at the venue. Both at once by default (README, "Write ahead and the mark, at once").
+    const sent: Claim = { ...claim, s: 'submitted' };
+    const writeAhead = this.#publisher.publish(order, [submitted]).then((stored) => {
+      this.#stageDone('write_ahead_publish', started);
+      return stored;
+    });
+    const mark = async (): Promise<boolean> => {
+      const markStarted = performance.now();
+      const marked = await this.#state.updateIdempotencyValue(
+        IDEMPOTENCY_SCOPE,
+        idemKey,
+        encodeClaim(claim),
+        encodeClaim(sent),
+      );
+      this.#stageDone('claim_submitted', markStarted);
+      return marked;
+    };
+    let stored: boolean;
+    let marking: Promise<boolean> | undefined;
+    if (this.#markWithWriteAhead) {
+      marking = mark();
+      // Settled before the write-ahead's outcome is read, so a failed mark is never left unobserved.
+      marking.catch(() => undefined);
+      stored = await writeAhead;
+    } else {
+      stored = await writeAhead;
+      if (stored) marking = mark();
+    }
     if (!stored) {
       this.#orders.remove(order);
-      await this.#state
-        .releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(claim))
-        .catch((err) =>
-          this.#logger.error({ err, venue, account, clientOrderId }, 'releasing an order claim failed'),
-        );
+      // The mark may have landed (at once; its outcome unknown if it failed): release whichever
+      // value the claim holds as ours.
+      const marked = marking === undefined ? false : await marking.catch(() => undefined);
+      await this.#releaseClaim(idemKey, marked === false ? [claim] : [sent, claim], order);
       this.#metrics.placed.inc({ venue, outcome: 'not_recorded' });
       throw new ExecutionUnavailableError(
         `order ${clientOrderId} was not placed: the event log did not store its SUBMITTED event, so nothing was sent to ${venue}`,
       );
     }
-    const sent: Claim = { ...claim, s: 'submitted' };
-    const markStarted = performance.now();
-    const marked = await this.#state.updateIdempotencyValue(
-      IDEMPOTENCY_SCOPE,
-      idemKey,
-      encodeClaim(claim),
-      encodeClaim(sent),
-    );
-    this.#stageDone('claim_submitted', markStarted);
+    const marked = await (marking as Promise<boolean>);
     if (!marked) {
       // Another request took the claim over while our SUBMITTED event was being stored: it sends, we do not.
       this.#logger.warn(
@@ -728,6 +826,21 @@ export class ExecutionEngine {
     if (!(await this.#send(port, order))) return { order: snapshotOf(order), replayed: false };
     this.#metrics.placeLatency.observe({ venue }, (performance.now() - started) / 1000);
     return { order: snapshotOf(order), replayed: false };
+  }
+
+  /**
+   * Deletes the claim of a placement that sent nothing, if it still holds one of `values`
+   * (each a compare-and-delete, so a claim another request took over stays).
+   */
+  async #releaseClaim(idemKey: string, values: readonly Claim[], order: TrackedOrder): Promise<void> {
+    const { venue, account, clientOrderId } = order.state;
+    try {
+      for (const value of values) {
+        if (await this.#state.releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(value))) return;
+      }
+    } catch (err) {
+      this.#logger.error({ err, venue, account, clientOrderId }, 'releasing an order claim failed');
+    }
   }
 
   /**

@@ -262,6 +262,8 @@ export function newService(
     nonceLease?: ExecutionNonceLease;
     /** The wall clock and real waits (leases between replicas), instead of the manual clock. */
     realTime?: boolean;
+    /** The claim's mark with the write-ahead at once (default) or after it (ExecutionEngineDeps). */
+    markWithWriteAhead?: boolean;
   },
 ): ServiceUnderTest {
   const clock = { now: T0 };
@@ -295,6 +297,7 @@ export function newService(
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...opts.settings,
     ...(opts.nonceLease ? { nonceLease: opts.nonceLease } : {}),
+    ...(opts.markWithWriteAhead === undefined ? {} : { markWithWriteAhead: opts.markWithWriteAhead }),
   });
   return { service, health, clock };
 }

@@ -4,7 +4,13 @@
  * reconciliation, and the ExecutionService gRPC implementation. See README.md.
  */
 
-export { type Claim, decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
+export {
+  type Claim,
+  decodeClaim,
+  EXEC_MARK_WITH_WRITE_AHEAD_ENV,
+  encodeClaim,
+  IDEMPOTENCY_SCOPE,
+} from './claims.js';
 export * from './components.js';
 export * from './config.js';
 export {

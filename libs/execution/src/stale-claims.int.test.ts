@@ -191,6 +191,42 @@ describe('execution: orders a stopped placement left unsettled are settled with 
       .inner.cancelOrder({ instrument: request.instrument, clientOrderId: request.clientOrderId });
   });
 
+  test('a claim marked submitted with nothing written ahead (died between the mark and the write-ahead): written from here and REJECTED, never sent', async () => {
+    const { proto, request } = await restingBuy('submitted-unwritten');
+    await plantClaim(request, 'submitted', sixSecondsAgo());
+    const created = ex.spy('paper').created.length;
+    // The mark runs at once with the write-ahead, so its placement may have stopped with the
+    // claim marked and no SUBMITTED stored: it sent nothing, and nothing else knows the order.
+    const answer = await engine().placeOrder(placeOrderCommandFromProto(proto));
+    assert.equal(answer.replayed, true);
+    await eventually(
+      'the order is settled with the venue',
+      () => statusOf(request.clientOrderId) === 'rejected',
+      10_000,
+    );
+    assert.equal(
+      ex.spy('paper').created.length,
+      created,
+      'a claim marked submitted may have been sent: never sent from here',
+    );
+    await engine().settled();
+    const events = await execEvents(backend.log, backend.stream('EXEC'));
+    assert.deepEqual(timeline(events, request.clientOrderId), ['SUBMITTED', 'REJECTED']);
+  });
+
+  test('a young claim marked submitted with nothing written ahead (its placement may be storing it now) is left to it', async () => {
+    const { proto, request } = await restingBuy('submitted-young');
+    await plantClaim(request, 'submitted', svc.clock.now);
+    const created = ex.spy('paper').created.length;
+    await assert.rejects(
+      engine().placeOrder(placeOrderCommandFromProto(proto)),
+      /being placed by another request/,
+    );
+    assert.equal(ex.spy('paper').created.length, created);
+    const events = await execEvents(backend.log, backend.stream('EXEC'));
+    assert.deepEqual(timeline(events, request.clientOrderId), [], 'nothing written from here');
+  });
+
   test('a young pending claim (its placement may be alive) is not taken over', async () => {
     const { proto, request } = await restingBuy('pending-young');
     await plantClaim(request, 'pending', svc.clock.now);

@@ -142,9 +142,18 @@ type AnyServerCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritabl
  */
 const CALL_ENDED = new DOMException('the gRPC call ended or was cancelled', 'AbortError');
 
-function callContext(call: AnyServerCall): { ctx: GrpcCallContext; abort: AbortController } {
+/**
+ * A call's context; its signal aborts when the client goes away or the call's stream closes.
+ * `answered()` (unary calls, right before the answer): the stream's closing after the answer
+ * no longer aborts the signal. Nothing waits on a call once it is answered, and dispatching
+ * that abort to the signal's listeners was ~1.5 % of execution's CPU on the order path.
+ */
+function callContext(call: AnyServerCall): { ctx: GrpcCallContext; answered: () => void } {
   const abort = new AbortController();
-  call.on('cancelled', () => abort.abort(CALL_ENDED));
+  let open = true;
+  call.on('cancelled', () => {
+    if (open) abort.abort(CALL_ENDED);
+  });
   const ctx: GrpcCallContext = {
     signal: abort.signal,
     metadata: call.metadata,
@@ -152,7 +161,12 @@ function callContext(call: AnyServerCall): { ctx: GrpcCallContext; abort: AbortC
     method: call.getPath(),
     deadline: call.getDeadline(),
   };
-  return { ctx, abort };
+  return {
+    ctx,
+    answered: () => {
+      open = false;
+    },
+  };
 }
 
 /** Longest text field any request may carry (ids, decimals, reasons are far shorter). */
@@ -214,16 +228,20 @@ export function grpcHandlers(options: Omit<GrpcErrorMappingOptions, 'method'> = 
   return {
     unary<Req, Res>(handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
       return (call, callback) => {
-        const { ctx } = callContext(call as AnyServerCall);
+        const { ctx, answered } = callContext(call as AnyServerCall);
         Promise.resolve()
           .then(() => {
             checkRequestFieldSizes(call.request);
             return handler(call.request, ctx);
           })
           .then(
-            (response) => callback(null, response),
+            (response) => {
+              answered();
+              callback(null, response);
+            },
             (err: unknown) => {
               if (ctx.signal.aborted) return; // nobody is listening any more
+              answered();
               callback(toGrpcStatus(err, { ...options, method: ctx.method }));
             },
           );

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
-import { status } from '@grpc/grpc-js';
+import { Metadata, type ServerUnaryCall, type ServiceError, type StatusObject, status } from '@grpc/grpc-js';
 import { ERROR_CODES, type ErrorCode, PerpmeshError, ValidationError } from '@perpmesh/core';
 import {
   checkRequestFieldSizes,
   DOMAIN_CODE_TO_GRPC_STATUS,
+  type GrpcCallContext,
   GrpcStatusError,
+  grpcHandlers,
   MAX_REQUEST_LIST_LENGTH,
   MAX_REQUEST_TEXT_CHARS,
   toGrpcStatus,
@@ -154,5 +157,70 @@ describe('checkRequestFieldSizes', () => {
       field: 'ids',
       message: `ids: must have at most ${MAX_REQUEST_LIST_LENGTH} elements, got ${MAX_REQUEST_LIST_LENGTH + 1}`,
     });
+  });
+});
+
+describe('grpcHandlers().unary: the call signal', () => {
+  /** A unary call as grpc-js hands it to a handler; `cancelled` is emitted by the test. */
+  function fakeCall(): ServerUnaryCall<{ message: string }, { message: string }> & EventEmitter {
+    return Object.assign(new EventEmitter(), {
+      request: { message: 'hi' },
+      metadata: new Metadata(),
+      getPeer: () => 'ipv4:127.0.0.1:1',
+      getPath: () => '/test.Echo/Echo',
+      getDeadline: () => Infinity,
+    }) as unknown as ServerUnaryCall<{ message: string }, { message: string }> & EventEmitter;
+  }
+
+  test('the client gone before the answer aborts the signal (an AbortError)', async () => {
+    let seen: GrpcCallContext | undefined;
+    let answered = false;
+    const handler = grpcHandlers().unary<{ message: string }, { message: string }>(
+      (request, ctx) =>
+        new Promise((resolve) => {
+          seen = ctx;
+          ctx.signal.addEventListener('abort', () => resolve(request), { once: true });
+        }),
+    );
+    const call = fakeCall();
+    handler(call, () => {
+      answered = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    call.emit('cancelled');
+    assert.equal(seen?.signal.aborted, true);
+    assert.equal((seen?.signal.reason as Error | undefined)?.name, 'AbortError');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(answered, true, 'the handler resolved; grpc-js drops an answer to a gone client');
+  });
+
+  test('the stream closing after the answer (grpc-js emits cancelled then too) does not abort it', async () => {
+    let seen: GrpcCallContext | undefined;
+    const handler = grpcHandlers().unary<{ message: string }, { message: string }>((request, ctx) => {
+      seen = ctx;
+      return request;
+    });
+    const call = fakeCall();
+    const answer = new Promise<Partial<StatusObject> | ServiceError | null>((resolve) =>
+      handler(call, (err) => resolve(err)),
+    );
+    assert.equal(await answer, null);
+    call.emit('cancelled');
+    assert.equal(seen?.signal.aborted, false, 'an answered call has nothing left to abort');
+  });
+
+  test('an error answer also ends the call: its closing does not abort the signal', async () => {
+    let seen: GrpcCallContext | undefined;
+    const handler = grpcHandlers().unary<{ message: string }, { message: string }>((_request, ctx) => {
+      seen = ctx;
+      throw new ValidationError('message', 'must not be hi');
+    });
+    const call = fakeCall();
+    const answer = new Promise<Partial<StatusObject> | ServiceError | null>((resolve) =>
+      handler(call, (err) => resolve(err)),
+    );
+    assert.equal((await answer)?.code, status.INVALID_ARGUMENT);
+    call.emit('cancelled');
+    assert.equal(seen?.signal.aborted, false);
   });
 });

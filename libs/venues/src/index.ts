@@ -45,6 +45,7 @@ export {
 } from './paper-service/deferred-port.js';
 export {
   DEFAULT_MAX_QUEUED_STREAM_MESSAGES,
+  PAPER_STREAM_FLUSH_ENV,
   type PaperVenueGrpcServiceOptions,
   paperVenueGrpcService,
   type VenueResolver,

@@ -93,9 +93,19 @@ export interface PaperVenueGrpcServiceOptions {
   maxQueuedStreamMessages?: number;
   /** Aborting ends every open stream with UNAVAILABLE and closes its port subscription. */
   signal?: AbortSignal;
+  /**
+   * When a stream's events are mapped and written: `turn` (default) collects what the port
+   * emits in one turn of the event loop and writes it at `setImmediate`, in order, so a
+   * unary answer (createOrder's) leaves before the user-stream updates its command caused;
+   * `event` writes each as it is emitted. Default from `PERPMESH_PAPER_STREAM_FLUSH`.
+   */
+  streamFlush?: 'turn' | 'event';
 }
 
 export const DEFAULT_MAX_QUEUED_STREAM_MESSAGES = 10_000;
+
+/** The env switch for `PaperVenueGrpcServiceOptions.streamFlush` (`event` | `turn`; the order bench's before/after). */
+export const PAPER_STREAM_FLUSH_ENV = 'PERPMESH_PAPER_STREAM_FLUSH';
 
 /** One order of a CreateOrders request: parsed, or refused before the venue. */
 type ParsedBatchOrder = { ok: true; request: PlaceOrderRequest } | { ok: false; error: unknown };
@@ -111,6 +121,8 @@ export function paperVenueGrpcService(
   options: PaperVenueGrpcServiceOptions = {},
 ): PaperVenueServiceServer {
   const maxQueued = options.maxQueuedStreamMessages ?? DEFAULT_MAX_QUEUED_STREAM_MESSAGES;
+  const flushPerTurn =
+    (options.streamFlush ?? (process.env[PAPER_STREAM_FLUSH_ENV] === 'event' ? 'event' : 'turn')) === 'turn';
   // One abort listener for all streams (not one each: many clients would trip Node's listener warning).
   const openStreams = new Set<(err: unknown) => void>();
   const shuttingDown = () =>
@@ -210,8 +222,7 @@ export function paperVenueGrpcService(
       if (options.signal?.aborted) return finish(shuttingDown());
       openStreams.add(finish);
 
-      const onEvent = (event: Event) => {
-        if (done) return;
+      const write = (event: Event) => {
         let message: Res;
         try {
           message = wireOutput(method, () => toWire(event));
@@ -229,6 +240,22 @@ export function paperVenueGrpcService(
             ),
           );
         }
+      };
+      // This turn's events, written together at setImmediate (streamFlush 'turn').
+      let turn: Event[] = [];
+      const flush = () => {
+        const events = turn;
+        turn = [];
+        for (const event of events) {
+          if (done) return;
+          write(event);
+        }
+      };
+      const onEvent = (event: Event) => {
+        if (done) return;
+        if (!flushPerTurn) return write(event);
+        turn.push(event);
+        if (turn.length === 1) setImmediate(flush);
       };
 
       (async () => {
