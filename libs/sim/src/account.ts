@@ -296,6 +296,12 @@ export class Account {
   readonly exposure = new Map<InstrumentId, OpenExposure>();
   /** Open orders by venue order id, in placement order. */
   readonly openOrders = new Map<string, SimOrder>();
+  /** How many of `openOrders` are reduce-only (the venue's end-of-command check looks only when some are). */
+  reduceOnlyOpen = 0;
+  /** The venue's running command: instruments whose position changed, in first-touch order (emptied by its end). */
+  readonly touchedInstruments: InstrumentId[] = [];
+  /** The venue's running command changed the balance (cleared by its end). */
+  balanceTouched = false;
   /** Last nonce per API key (strict-nonce venues). */
   readonly lastNonce = new Map<string, number>();
   /**

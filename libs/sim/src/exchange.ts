@@ -272,8 +272,12 @@ export class SimExchange {
   private readonly byClientId = new Map<string, SimOrder>();
   // Work of the running command, flushed by finish().
   private batchDepth = 0;
-  private readonly touchedPositions = new Map<AccountId, Set<InstrumentId>>();
-  private readonly touchedBalances = new Set<AccountId>();
+  /** Accounts whose positions changed, in first-touch order (each keeps its instruments: `touchedInstruments`). */
+  private readonly touchedPositions: Account[] = [];
+  /** Accounts whose balance changed, in first-touch order (`balanceTouched` marks them). */
+  private readonly touchedBalances: Account[] = [];
+  /** The margins finish() computed for the running command's accounts (reused: no Map per command). */
+  private readonly finishMargins = new Map<AccountId, MarginSummary>();
   private checkAllForLiquidation = false;
   private readonly observeAccount: ((accountId: AccountId) => boolean) | undefined;
   /** The integer liquidation check's scale (margin-fixed.ts); undefined: Decimal only. */
@@ -495,7 +499,7 @@ export class SimExchange {
     for (const share of shares) {
       const acc = this.accounts.get(share.accountId) as Account;
       acc.add('fundingNet', share.amount);
-      this.touchedBalances.add(acc.accountId);
+      this.touchBalance(acc);
       if (!this.observed(acc.accountId)) continue;
       this.emit({
         type: 'funding_payment',
@@ -549,7 +553,7 @@ export class SimExchange {
     this.batch(() => {
       const acc = this.accountOrCreate(accountId);
       acc.add('collateral', value);
-      this.touchedBalances.add(accountId);
+      this.touchBalance(acc);
     });
   }
 
@@ -569,7 +573,7 @@ export class SimExchange {
         );
       }
       acc.add('collateral', value.neg());
-      this.touchedBalances.add(accountId);
+      this.touchBalance(acc);
       return { ok: true } as const;
     });
   }
@@ -601,7 +605,7 @@ export class SimExchange {
           );
         }
       }
-      for (const id of acc.positions.keys()) this.touchPosition(acc.accountId, id);
+      for (const id of acc.positions.keys()) this.touchPosition(acc, id);
       return { ok: true } as const;
     });
   }
@@ -875,21 +879,32 @@ export class SimExchange {
     request: PlaceOrderRequest | FixedOrderRequest,
     withView: boolean,
   ): PlaceOrderResult | SimpleResult {
+    // `run` and `batch` written out: no closure per order (this is the hot path of every order).
     let order: SimOrder | undefined;
-    const result = this.run((): PlaceOrderResult | SimpleResult => {
+    let view: OrderView | undefined;
+    let reject: Reject | undefined;
+    this.batchDepth += 1;
+    try {
       const acc = this.accountOrReject(request.accountId);
       order = this.newOrder(acc, request);
       this.validateOrder(acc, order);
       this.execute(acc, order);
       // The view of the order as the command left it, before finish() (a liquidation there changes it).
-      return withView ? { ok: true, order: order.view() } : { ok: true };
-    });
-    if (result.ok || order === undefined) return result;
+      if (withView) view = order.view();
+    } catch (error) {
+      if (!(error instanceof VenueRejectError)) throw error;
+      reject = error.reject;
+    } finally {
+      this.batchDepth -= 1;
+      if (this.batchDepth === 0) this.finish();
+    }
+    if (reject === undefined) return view === undefined ? OK : { ok: true, order: view };
+    if (order === undefined) return { ok: false, reject };
     // Rejected after it got an id: the account's user stream hears about it.
     order.status = 'rejected';
-    order.reject = result.reject;
+    order.reject = reject;
     this.emitOrderUpdate(order);
-    return withView ? { ok: false, reject: result.reject, order: order.view() } : result;
+    return withView ? { ok: false, reject, order: order.view() } : { ok: false, reject };
   }
 
   /** Runs a command, turning a VenueRejectError into a result. */
@@ -1101,6 +1116,7 @@ export class SimExchange {
       // gtc and post_only rest on the book.
       inst.book.add(order);
       acc.openOrders.set(order.venueOrderId, order);
+      if (order.reduceOnly) acc.reduceOnlyOpen += 1;
       this.openOrdersById.set(order.venueOrderId, order);
       if (!order.reduceOnly)
         acc.exposureOf(order.instrumentId, inst.scale).add(order, order.remainingLots, 1);
@@ -1199,7 +1215,7 @@ export class SimExchange {
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
     house.add('transfersNet', makerFee, makerFeeUnits);
     house.add('transfersNet', takerFee, takerFeeUnits);
-    this.touchedBalances.add(FEE_ACCOUNT_ID);
+    this.touchBalance(house);
   }
 
   /** Books one side of a trade on the account and tells its user stream. */
@@ -1229,7 +1245,7 @@ export class SimExchange {
     );
     acc.add('realizedPnl', realized, pos.lastRealizedUnits);
     acc.add('feesPaid', fee, feeUnits);
-    this.touchPosition(acc.accountId, order.instrumentId);
+    this.touchPosition(acc, order.instrumentId);
     if (!this.observed(acc.accountId)) return;
     this.emit({
       type: 'fill',
@@ -1253,14 +1269,17 @@ export class SimExchange {
     this.emitOrderUpdate(order);
   }
 
-  private touchPosition(accountId: AccountId, instrumentId: InstrumentId): void {
-    let set = this.touchedPositions.get(accountId);
-    if (set === undefined) {
-      set = new Set();
-      this.touchedPositions.set(accountId, set);
-    }
-    set.add(instrumentId);
-    this.touchedBalances.add(accountId);
+  private touchPosition(acc: Account, instrumentId: InstrumentId): void {
+    const ids = acc.touchedInstruments;
+    if (ids.length === 0) this.touchedPositions.push(acc);
+    if (!ids.includes(instrumentId)) ids.push(instrumentId);
+    this.touchBalance(acc);
+  }
+
+  private touchBalance(acc: Account): void {
+    if (acc.balanceTouched) return;
+    acc.balanceTouched = true;
+    this.touchedBalances.push(acc);
   }
 
   /** Takes a resting order off the book and ends it. */
@@ -1281,7 +1300,7 @@ export class SimExchange {
   /** Moves a finished order from the open set to the bounded closed history. */
   private closeOrder(order: SimOrder): void {
     const acc = this.accounts.get(order.accountId);
-    acc?.openOrders.delete(order.venueOrderId);
+    if (acc?.openOrders.delete(order.venueOrderId) === true && order.reduceOnly) acc.reduceOnlyOpen -= 1;
     this.openOrdersById.delete(order.venueOrderId);
     if (this.config.closedOrderRetention === 0) {
       this.forgetClientId(order);
@@ -1442,8 +1461,8 @@ export class SimExchange {
       acc.add('transfersNet', badDebt);
       insurance.add('transfersNet', badDebt.neg());
     }
-    this.touchedBalances.add(acc.accountId);
-    this.touchedBalances.add(INSURANCE_ACCOUNT_ID);
+    this.touchBalance(acc);
+    this.touchBalance(insurance);
     if (this.observed(acc.accountId))
       this.emit({
         type: 'liquidation',
@@ -1489,13 +1508,14 @@ export class SimExchange {
 
   private finish(): void {
     // Resting reduce-only orders whose position closed or flipped can no longer reduce.
-    for (const [accountId, ids] of this.touchedPositions) {
-      const acc = this.accounts.get(accountId) as Account;
-      // Collected first (canceling changes openOrders, not positions); no copy of every open
-      // order of an account that has no such order, e.g. the market maker after each fill.
+    for (const acc of this.touchedPositions) {
+      // No look at the open orders of an account that has no reduce-only one (the market maker).
+      if (acc.reduceOnlyOpen === 0) continue;
+      const ids = acc.touchedInstruments;
+      // Collected first (canceling changes openOrders, not positions).
       let closed: SimOrder[] | undefined;
       for (const order of acc.openOrders.values()) {
-        if (!order.reduceOnly || !ids.has(order.instrumentId)) continue;
+        if (!order.reduceOnly || !ids.includes(order.instrumentId)) continue;
         if (!this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) continue;
         closed ??= [];
         closed.push(order);
@@ -1503,66 +1523,86 @@ export class SimExchange {
       if (closed !== undefined)
         for (const order of closed) this.cancelResting(order, 'canceled', 'reduce_only_position_closed');
     }
-    const candidates = this.checkAllForLiquidation ? [...this.accounts.values()] : [];
-    if (!this.checkAllForLiquidation) {
-      for (const id of this.touchedBalances) candidates.push(this.accounts.get(id) as Account);
-    }
-    this.checkAllForLiquidation = false;
     // One margin computation per account serves the liquidation check and the events below.
-    const margins = new Map<AccountId, MarginSummary>();
-    for (const acc of candidates) {
-      if (acc.isHouse || !acc.hasPositions()) continue;
-      // An account whose balance event goes out below needs its margin anyway; others are
-      // skipped when surely above maintenance (after a price update: every account with positions).
-      const viewed = this.touchedBalances.has(acc.accountId) && this.observed(acc.accountId);
-      if (!viewed && this.surelyAboveMaintenance(acc)) continue;
-      const m = this.margin(acc);
-      if (this.liquidateIfBelowMaintenance(acc, m)) {
-        margins.delete(acc.accountId);
-        margins.delete(INSURANCE_ACCOUNT_ID);
-      } else {
-        margins.set(acc.accountId, m);
-      }
+    const margins = this.finishMargins;
+    if (this.checkAllForLiquidation) {
+      this.checkAllForLiquidation = false;
+      for (const acc of [...this.accounts.values()]) this.checkLiquidation(acc, margins);
+    } else {
+      // The accounts touched so far (a liquidation below touches more: they are not candidates).
+      const touched = this.touchedBalances;
+      const candidates = touched.length;
+      for (let i = 0; i < candidates; i++) this.checkLiquidation(touched[i] as Account, margins);
     }
-    const marginOf = (acc: Account) => {
-      let m = margins.get(acc.accountId);
-      if (m === undefined) {
-        m = this.margin(acc);
-        margins.set(acc.accountId, m);
-      }
-      return m;
-    };
 
     for (const inst of this.instruments.values()) {
       const delta = inst.book.takeDelta();
       if (delta !== undefined) {
-        this.emit({ type: 'book_delta', ...this.base(), instrumentId: inst.spec.instrumentId, ...delta });
-      }
-    }
-    for (const [accountId, ids] of this.touchedPositions) {
-      if (!this.observed(accountId)) continue;
-      const acc = this.accounts.get(accountId) as Account;
-      for (const id of ids) {
-        this.emit({
-          type: 'position',
-          ...this.base(),
-          accountId,
-          position: this.positionView(acc, id, marginOf(acc)),
+        this.outbox.push({
+          type: 'book_delta',
+          venueId: this.config.venueId,
+          tsEventMs: this.clockMs,
+          instrumentId: inst.spec.instrumentId,
+          seq: delta.seq,
+          prevSeq: delta.prevSeq,
+          bids: delta.bids,
+          asks: delta.asks,
         });
       }
     }
-    this.touchedPositions.clear();
-    for (const accountId of this.touchedBalances) {
-      if (!this.observed(accountId)) continue;
-      const acc = this.accounts.get(accountId) as Account;
+    for (const acc of this.touchedPositions) {
+      const ids = acc.touchedInstruments;
+      if (this.observed(acc.accountId)) {
+        for (const id of ids) {
+          this.emit({
+            type: 'position',
+            ...this.base(),
+            accountId: acc.accountId,
+            position: this.positionView(acc, id, this.marginFor(acc, margins)),
+          });
+        }
+      }
+      ids.length = 0;
+    }
+    this.touchedPositions.length = 0;
+    for (const acc of this.touchedBalances) {
+      acc.balanceTouched = false;
+      if (!this.observed(acc.accountId)) continue;
       this.emit({
         type: 'balance',
         ...this.base(),
-        accountId,
-        balance: this.balanceView(acc, marginOf(acc)),
+        accountId: acc.accountId,
+        balance: this.balanceView(acc, this.marginFor(acc, margins)),
       });
     }
-    this.touchedBalances.clear();
+    this.touchedBalances.length = 0;
+    margins.clear();
+  }
+
+  /** finish()'s liquidation check of one candidate, keeping the margin it computed for the events. */
+  private checkLiquidation(acc: Account, margins: Map<AccountId, MarginSummary>): void {
+    if (acc.isHouse || !acc.hasPositions()) return;
+    // An account whose balance event goes out needs its margin anyway; others are skipped
+    // when surely above maintenance (after a price update: every account with positions).
+    const viewed = acc.balanceTouched && this.observed(acc.accountId);
+    if (!viewed && this.surelyAboveMaintenance(acc)) return;
+    const m = this.margin(acc);
+    if (this.liquidateIfBelowMaintenance(acc, m)) {
+      margins.delete(acc.accountId);
+      margins.delete(INSURANCE_ACCOUNT_ID);
+    } else {
+      margins.set(acc.accountId, m);
+    }
+  }
+
+  /** The account's margin as finish() knows it, computed once. */
+  private marginFor(acc: Account, margins: Map<AccountId, MarginSummary>): MarginSummary {
+    let m = margins.get(acc.accountId);
+    if (m === undefined) {
+      m = this.margin(acc);
+      margins.set(acc.accountId, m);
+    }
+    return m;
   }
 
   // ---------------------------------------------------------------- queries
@@ -1835,6 +1875,9 @@ export class SimExchange {
     return inst;
   }
 }
+
+/** The answer of an accepted command without a view (shared: results are read-only). */
+const OK: SimpleResult = Object.freeze({ ok: true });
 
 function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
