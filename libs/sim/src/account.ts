@@ -294,8 +294,8 @@ export class Account {
   readonly positions = new Map<InstrumentId, Position>();
   readonly leverage = new Map<InstrumentId, number>();
   readonly exposure = new Map<InstrumentId, OpenExposure>();
-  /** Open orders by venue order id, in placement order. */
-  readonly openOrders = new Map<string, SimOrder>();
+  /** Open orders by order sequence number (`SimOrder.seq`), in placement order. */
+  readonly openOrders = new Map<number, SimOrder>();
   /** How many of `openOrders` are reduce-only (the venue's end-of-command check looks only when some are). */
   reduceOnlyOpen = 0;
   /** The venue's running command: instruments whose position changed, in first-touch order (emptied by its end). */

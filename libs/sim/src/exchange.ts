@@ -257,17 +257,19 @@ export class SimExchange {
   private readonly outbox: SimEvent[] = [];
   private orderSeq = 0;
   private tradeSeq = 0;
-  /** Closed orders still queryable, oldest first (bounded by closedOrderRetention). */
-  private readonly closedOrders = new Map<VenueOrderId, SimOrder>();
   /**
-   * The same orders oldest first, from `closedOrderHead` on: finding the oldest through the
-   * Map's iterator skips every entry deleted before it, a cost that grows with the history.
-   * A slot before the head is emptied as its order leaves (else the queue would hold up to
-   * twice the retention until it is cut).
+   * Closed orders still queryable (the last closedOrderRetention), a ring in closing order:
+   * filled up to the retention, then `closedOrderNext` is the oldest, the next one replaced.
    */
-  private closedOrderQueue: (SimOrder | undefined)[] = [];
-  private closedOrderHead = 0;
-  private readonly openOrdersById = new Map<VenueOrderId, SimOrder>();
+  private readonly closedOrders: SimOrder[] = [];
+  private closedOrderNext = 0;
+  /**
+   * The retained closed orders by sequence number, built at the first lookup of a closed order
+   * and kept from then on (an exchange nobody asks, a backtest's, never pays for it).
+   */
+  private closedOrderIndex: Map<number, SimOrder> | undefined;
+  /** Open orders by sequence number (`SimOrder.seq`). */
+  private readonly openOrdersById = new Map<number, SimOrder>();
   /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
   private readonly byClientId = new Map<string, SimOrder>();
   // Work of the running command, flushed by finish().
@@ -939,7 +941,7 @@ export class SimExchange {
       this.config.venueId,
       acc.accountId,
       spec.instrumentId,
-      String(++this.orderSeq),
+      ++this.orderSeq,
       r.clientOrderId,
       r.side,
       r.type,
@@ -1115,9 +1117,10 @@ export class SimExchange {
     } else {
       // gtc and post_only rest on the book.
       inst.book.add(order);
-      acc.openOrders.set(order.venueOrderId, order);
+      acc.openOrders.set(order.seq, order);
       if (order.reduceOnly) acc.reduceOnlyOpen += 1;
-      this.openOrdersById.set(order.venueOrderId, order);
+      this.openOrdersById.set(order.seq, order);
+      order.resting = true;
       if (!order.reduceOnly)
         acc.exposureOf(order.instrumentId, inst.scale).add(order, order.remainingLots, 1);
     }
@@ -1299,27 +1302,41 @@ export class SimExchange {
 
   /** Moves a finished order from the open set to the bounded closed history. */
   private closeOrder(order: SimOrder): void {
-    const acc = this.accounts.get(order.accountId);
-    if (acc?.openOrders.delete(order.venueOrderId) === true && order.reduceOnly) acc.reduceOnlyOpen -= 1;
-    this.openOrdersById.delete(order.venueOrderId);
-    if (this.config.closedOrderRetention === 0) {
+    if (order.resting) {
+      order.resting = false;
+      const acc = this.accounts.get(order.accountId) as Account;
+      acc.openOrders.delete(order.seq);
+      if (order.reduceOnly) acc.reduceOnlyOpen -= 1;
+      this.openOrdersById.delete(order.seq);
+    }
+    const retention = this.config.closedOrderRetention;
+    if (retention === 0) {
       this.forgetClientId(order);
       return;
     }
-    if (this.closedOrders.has(order.venueOrderId)) return;
-    this.closedOrders.set(order.venueOrderId, order);
-    this.closedOrderQueue.push(order);
-    if (this.closedOrders.size > this.config.closedOrderRetention) {
-      const oldest = this.closedOrderQueue[this.closedOrderHead] as SimOrder;
-      this.closedOrderQueue[this.closedOrderHead] = undefined;
-      this.closedOrderHead += 1;
-      if (this.closedOrderHead >= 1024 && this.closedOrderHead * 2 >= this.closedOrderQueue.length) {
-        this.closedOrderQueue = this.closedOrderQueue.slice(this.closedOrderHead);
-        this.closedOrderHead = 0;
-      }
-      this.closedOrders.delete(oldest.venueOrderId);
-      this.forgetClientId(oldest);
+    if (order.retained) return;
+    order.retained = true;
+    this.closedOrderIndex?.set(order.seq, order);
+    const ring = this.closedOrders;
+    if (ring.length < retention) {
+      ring.push(order);
+      return;
     }
+    const oldest = ring[this.closedOrderNext] as SimOrder;
+    ring[this.closedOrderNext] = order;
+    this.closedOrderNext = this.closedOrderNext + 1 === retention ? 0 : this.closedOrderNext + 1;
+    oldest.retained = false;
+    this.closedOrderIndex?.delete(oldest.seq);
+    this.forgetClientId(oldest);
+  }
+
+  /** A retained closed order by its sequence number (the index is built at the first such lookup). */
+  private closedOrder(seq: number): SimOrder | undefined {
+    if (this.closedOrderIndex === undefined) {
+      this.closedOrderIndex = new Map();
+      for (const order of this.closedOrders) this.closedOrderIndex.set(order.seq, order);
+    }
+    return this.closedOrderIndex.get(seq);
   }
 
   private rememberClientId(order: SimOrder): void {
@@ -1384,7 +1401,8 @@ export class SimExchange {
   ) {
     let order: SimOrder | undefined;
     if (ids.venueOrderId !== undefined) {
-      order = this.openOrdersById.get(ids.venueOrderId) ?? this.closedOrders.get(ids.venueOrderId);
+      const seq = orderSeqOf(ids.venueOrderId);
+      order = seq === undefined ? undefined : (this.openOrdersById.get(seq) ?? this.closedOrder(seq));
     } else if (ids.clientOrderId !== undefined) {
       order = this.byClientId.get(clientKey(accountId, ids.clientOrderId));
     }
@@ -1490,7 +1508,7 @@ export class SimExchange {
       this.config.venueId,
       acc.accountId,
       instrumentId,
-      String(++this.orderSeq),
+      ++this.orderSeq,
       undefined,
       side,
       'market',
@@ -1874,6 +1892,12 @@ export class SimExchange {
     }
     return inst;
   }
+}
+
+/** The sequence number a venue order id is the text of (`SimOrder.venueOrderId`); undefined for any other text. */
+function orderSeqOf(venueOrderId: VenueOrderId): number | undefined {
+  const seq = Number(venueOrderId);
+  return Number.isSafeInteger(seq) && seq > 0 && String(seq) === venueOrderId ? seq : undefined;
 }
 
 /** The answer of an accepted command without a view (shared: results are read-only). */

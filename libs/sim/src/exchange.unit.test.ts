@@ -1094,11 +1094,11 @@ describe('observed accounts (user events built only for the accounts someone rea
 });
 
 describe('closed order retention', () => {
-  test('an order past the retention is gone from lookups and from the history queue', () => {
+  test('an order past the retention is gone from lookups and from the history ring', () => {
     const ex = venue('paper', { overrides: { closedOrderRetention: 5 } });
     ex.deposit('taker', '1000000');
     const ids: string[] = [];
-    for (let i = 0; i < 200; i++) {
+    const placeAndCancel = (i: number) => {
       const placed = ex.placeOrder({
         accountId: 'taker',
         instrumentId: BTC,
@@ -1111,14 +1111,28 @@ describe('closed order retention', () => {
       assert.ok(placed.ok);
       ids.push(placed.order.venueOrderId);
       assert.ok(ex.cancelOrder({ accountId: 'taker', venueOrderId: placed.order.venueOrderId }).ok);
-    }
+    };
+    for (let i = 0; i < 200; i++) placeAndCancel(i);
     assert.equal(ex.getOrder('taker', { venueOrderId: ids[0] }), undefined);
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[194] }), undefined);
+    // The first lookup of a closed order by venue id builds the index; later orders keep it right.
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[195] })?.status, 'canceled');
     assert.equal(ex.getOrder('taker', { clientOrderId: 'c194' }), undefined);
     assert.equal(ex.getOrder('taker', { clientOrderId: 'c195' })?.status, 'canceled');
-    // The queue's cut happens only past 1,024 dropped orders: before that, every dropped
-    // order's slot must be emptied, or they all stay reachable (private state, read on purpose).
-    const queue = (ex as unknown as { closedOrderQueue: unknown[] }).closedOrderQueue;
-    assert.equal(queue.filter((o) => o !== undefined).length, 5);
+    for (let i = 200; i < 203; i++) placeAndCancel(i);
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[197] }), undefined);
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[198] })?.clientOrderId, 'c198');
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[202] })?.clientOrderId, 'c202');
+    // Not the text of a sequence number: no order, whatever number it reads as.
+    assert.equal(ex.getOrder('taker', { venueOrderId: `0${ids[202]}` }), undefined);
+    // Exactly the retention is held (private state, read on purpose): dropped orders are unreachable.
+    const ring = (ex as unknown as { closedOrders: unknown[] }).closedOrders;
+    assert.equal(ring.length, 5);
+    const index = (ex as unknown as { closedOrderIndex: Map<number, unknown> }).closedOrderIndex;
+    assert.deepEqual(
+      [...index.keys()].sort((a, b) => a - b),
+      ids.slice(198).map(Number),
+    );
   });
 });
 

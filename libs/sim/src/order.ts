@@ -52,13 +52,19 @@ export class SimOrder {
   endReason: OrderEndReason | undefined;
   reject: Reject | undefined;
   updatedMs: EpochMs;
+  /** In the venue's open-order maps (it rested on the book). */
+  resting = false;
+  /** In the venue's bounded closed-order history. */
+  retained = false;
+  #venueOrderId: VenueOrderId | undefined;
 
   constructor(
     readonly scale: InstrumentScale,
     readonly venueId: VenueId,
     readonly accountId: AccountId,
     readonly instrumentId: InstrumentId,
-    readonly venueOrderId: VenueOrderId,
+    /** The venue's order sequence number: the venue order id is its decimal text (built when read). */
+    readonly seq: number,
     readonly clientOrderId: ClientOrderId | undefined,
     readonly side: Side,
     readonly type: OrderType,
@@ -80,6 +86,11 @@ export class SimOrder {
       this.priceTicks = price === undefined ? Number.NaN : scale.ticksOf(price);
     }
     this.#remainingLots = this.#sizeLots;
+  }
+
+  get venueOrderId(): VenueOrderId {
+    this.#venueOrderId ??= String(this.seq);
+    return this.#venueOrderId;
   }
 
   /** The limit price; undefined for a market order. */
