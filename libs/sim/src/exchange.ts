@@ -1178,29 +1178,28 @@ export class SimExchange {
     takerAcc: Account,
     lots: number,
   ): void {
-    // At the maker's price (its level's: the same ticks); Decimals from here on are what the
-    // events and accounts carry.
+    // At the maker's price (its level's: the same ticks). Fees in money units when on the
+    // grid: their Decimals are built only for an event that carries them.
     const size = inst.scale.size(lots);
     const tradeId = String(++this.tradeSeq);
     const cost = inst.costScale;
     const ticks = maker.priceTicks;
-    let makerFee: Decimal;
-    let takerFee: Decimal;
+    let makerFee: Decimal | undefined;
+    let takerFee: Decimal | undefined;
     let makerFeeUnits: bigint | undefined;
     let takerFeeUnits: bigint | undefined;
     if (cost !== undefined && Number.isSafeInteger(ticks)) {
       makerFeeUnits = feeUnits(lots, ticks, this.makerFeeRate, cost);
       takerFeeUnits = feeUnits(lots, ticks, this.takerFeeRate, cost);
-      makerFee = costDecimal(makerFeeUnits, cost);
-      takerFee = costDecimal(takerFeeUnits, cost);
     } else {
       const notional = size.mul(price);
       makerFee = this.feeOf(notional, this.config.makerFeeRate);
       takerFee = this.feeOf(notional, this.config.takerFeeRate);
     }
-    this.emit({
+    this.outbox.push({
       type: 'trade',
-      ...this.base(),
+      venueId: this.config.venueId,
+      tsEventMs: this.clockMs,
       instrumentId: inst.spec.instrumentId,
       tradeId,
       price,
@@ -1209,15 +1208,15 @@ export class SimExchange {
     });
     // The maker leaves the book (and its exposure) before its order record moves.
     if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId, inst.scale).add(maker, lots, -1);
-    maker.recordFill(lots, size, price, maker.priceTicks, makerFee, this.clockMs);
+    maker.recordFill(lots, price, ticks, this.clockMs);
     inst.book.reduce(maker, lots);
     if (!maker.isOpen) this.closeOrder(maker);
     this.fill(makerAcc, maker, tradeId, lots, size, price, ticks, makerFee, makerFeeUnits, 'maker', false);
-    taker.recordFill(lots, size, price, maker.priceTicks, takerFee, this.clockMs);
+    taker.recordFill(lots, price, ticks, this.clockMs);
     this.fill(takerAcc, taker, tradeId, lots, size, price, ticks, takerFee, takerFeeUnits, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
-    house.add('transfersNet', makerFee, makerFeeUnits);
-    house.add('transfersNet', takerFee, takerFeeUnits);
+    house.add('transfersNet', makerFee ?? ZERO, makerFeeUnits);
+    house.add('transfersNet', takerFee ?? ZERO, takerFeeUnits);
     this.touchBalance(house);
   }
 
@@ -1231,8 +1230,9 @@ export class SimExchange {
     price: Decimal,
     /** `price` in whole ticks; NaN when off the grid (a liquidation at such a mark). */
     priceTicks: number,
-    fee: Decimal,
-    /** `fee` in money units when known (else parsed from the Decimal). */
+    /** The fee as a Decimal, or undefined when given in money units (`feeUnits`). */
+    fee: Decimal | undefined,
+    /** The fee in money units when known (else `fee`, parsed). */
     feeUnits: bigint | undefined,
     liquidity: 'maker' | 'taker',
     isLiquidation: boolean,
@@ -1240,14 +1240,17 @@ export class SimExchange {
     const inst = this.instruments.get(order.instrumentId) as InstrumentState;
     const pos: Position = acc.position(order.instrumentId, inst.scale, inst.costScale);
     const before = pos.size;
-    const realized = pos.apply(
-      order.side === 'buy' ? lots : -lots,
-      price,
-      priceTicks,
-      this.config.settlementDecimals,
-    );
-    acc.add('realizedPnl', realized, pos.lastRealizedUnits);
-    acc.add('feesPaid', fee, feeUnits);
+    pos.applyFill(order.side === 'buy' ? lots : -lots, price, priceTicks, this.config.settlementDecimals);
+    const realizedUnits = pos.lastRealizedUnits;
+    if (realizedUnits !== undefined) acc.addUnits('realizedPnl', realizedUnits);
+    else acc.add('realizedPnl', pos.lastRealized);
+    if (feeUnits !== undefined) {
+      acc.addUnits('feesPaid', feeUnits);
+      order.addFeeUnits(feeUnits, inst.costScale as CostScale);
+    } else {
+      acc.add('feesPaid', fee as Decimal);
+      order.addFee(fee as Decimal);
+    }
     this.touchPosition(acc, order.instrumentId);
     if (!this.observed(acc.accountId)) return;
     this.emit({
@@ -1261,10 +1264,10 @@ export class SimExchange {
       side: order.side,
       price,
       size,
-      fee,
+      fee: fee ?? costDecimal(feeUnits as bigint, inst.costScale as CostScale),
       feeAsset: this.config.settleAsset,
       liquidity,
-      realizedPnl: realized,
+      realizedPnl: pos.lastRealized,
       positionBefore: before,
       positionAfter: pos.size,
       isLiquidation,
@@ -1517,7 +1520,7 @@ export class SimExchange {
       false,
       this.clockMs,
     );
-    order.recordFill(order.sizeLots, size, price, order.scale.ticksOf(price), ZERO, this.clockMs);
+    order.recordFill(order.sizeLots, price, order.scale.ticksOf(price), this.clockMs);
     this.closeOrder(order);
     return order;
   }

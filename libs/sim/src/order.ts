@@ -18,7 +18,7 @@ import {
   ZERO,
 } from '@perpmesh/core';
 import type { OrderEndReason, OrderView, Reject } from './events.js';
-import { type InstrumentScale, notionalUnits } from './fixed.js';
+import { type CostScale, costDecimal, type InstrumentScale, notionalUnits } from './fixed.js';
 
 /**
  * An order's price and size: Decimals (a request; converted to ticks and lots, NaN when
@@ -45,7 +45,12 @@ export class SimOrder {
   #unfilledSize: Decimal | undefined = ZERO;
   /** The limit price (undefined for a market order, or not built yet from `priceTicks`). */
   #price: Decimal | undefined;
-  feesPaid: Decimal = ZERO;
+  /** Fees in money units (`#feeScale`'s), and what was charged as Decimals (off that grid). */
+  #feeUnits = 0n;
+  #feeScale: CostScale | undefined;
+  #feeDecimal: Decimal = ZERO;
+  /** Their sum as a Decimal, built when read (undefined: not built yet). */
+  #feesPaid: Decimal | undefined = ZERO;
   /** The limit price in whole ticks (NaN for a market order or a price off the tick grid). */
   readonly priceTicks: number;
   status: OrderStatus = 'accepted';
@@ -142,17 +147,40 @@ export class SimOrder {
     return this.side === 'buy' ? 1 : -1;
   }
 
+  /** The fees of its fills (exact: the units' Decimal plus the Decimal fees, summed when read). */
+  get feesPaid(): Decimal {
+    if (this.#feesPaid === undefined) {
+      const units = this.#feeUnits === 0n ? ZERO : costDecimal(this.#feeUnits, this.#feeScale as CostScale);
+      this.#feesPaid = this.#feeDecimal.isZero() ? units : units.plus(this.#feeDecimal);
+    }
+    return this.#feesPaid;
+  }
+
+  /** Adds a fill's fee in money units of `scale` (the instrument's cost scale: always the same one). */
+  addFeeUnits(units: bigint, scale: CostScale): void {
+    if (units === 0n) return;
+    this.#feeUnits += units;
+    this.#feeScale = scale;
+    this.#feesPaid = undefined;
+  }
+
+  /** Adds a fill's fee as a Decimal (a trade off the fixed grid). */
+  addFee(fee: Decimal): void {
+    if (fee.isZero()) return;
+    this.#feeDecimal = this.#feeDecimal.plus(fee);
+    this.#feesPaid = undefined;
+  }
+
   /**
-   * A fill of `lots` (`size` as a Decimal) at `price` (`ticks` of it). Trades are at resting
-   * prices, on the tick grid; only a liquidation at a mark set off the grid is not. `lots`
-   * is whole (positions are sums of fills of whole lots), so the filled size is its view.
+   * A fill of `lots` at `price` (`ticks` of it; its fee is added on its own). Trades are at
+   * resting prices, on the tick grid; only a liquidation at a mark set off the grid is not.
+   * `lots` is whole (positions are sums of fills of whole lots), so the filled size is its view.
    */
-  recordFill(lots: number, size: Decimal, price: Decimal, ticks: number, fee: Decimal, nowMs: EpochMs): void {
+  recordFill(lots: number, price: Decimal, ticks: number, nowMs: EpochMs): void {
     this.#filledLots += lots;
     this.#filledSize = undefined;
     if (Number.isSafeInteger(ticks)) this.#filledNotional += notionalUnits(lots, ticks);
-    else this.#offGridNotional = (this.#offGridNotional ?? ZERO).plus(size.mul(price));
-    this.feesPaid = this.feesPaid.plus(fee);
+    else this.#offGridNotional = (this.#offGridNotional ?? ZERO).plus(this.scale.size(lots).mul(price));
     this.#remainingLots = this.#sizeLots - this.#filledLots - this.#unfilledLots;
     this.status = this.#filledLots === this.#sizeLots ? 'filled' : 'partially_filled';
     this.updatedMs = nowMs;
