@@ -26,6 +26,7 @@ export class BookSide {
   private readonly byTicks = new Map<number, PriceLevel>();
   /** Levels (by ticks) changed since the last delta, with their price. */
   readonly dirty = new Map<number, Decimal>();
+  readonly #dirtyTicks: number[] = [];
 
   constructor(
     private readonly descending: boolean,
@@ -72,16 +73,19 @@ export class BookSide {
   }
 
   takeDirty(): BookLevel[] {
-    const ticks = [...this.dirty.keys()];
-    // Best first, like snapshots.
-    ticks.sort(this.descending ? (a, b) => b - a : (a, b) => a - b);
     const out: BookLevel[] = [];
+    if (this.dirty.size === 0) return out;
+    // Best first, like snapshots (the ticks gathered in a scratch array kept between calls).
+    const ticks = this.#dirtyTicks;
+    for (const t of this.dirty.keys()) ticks.push(t);
+    if (ticks.length > 1) ticks.sort(this.descending ? descendingTicks : ascendingTicks);
     for (const t of ticks) {
       out.push({
         price: this.dirty.get(t) as Decimal,
         size: this.scale.size(this.byTicks.get(t)?.totalLots ?? 0),
       });
     }
+    ticks.length = 0;
     this.dirty.clear();
     return out;
   }
@@ -90,6 +94,9 @@ export class BookSide {
     return this.levels.slice(0, depth).map((l) => ({ price: l.price, size: this.scale.size(l.totalLots) }));
   }
 }
+
+const descendingTicks = (a: number, b: number) => b - a;
+const ascendingTicks = (a: number, b: number) => a - b;
 
 export class OrderBook {
   readonly bids: BookSide;

@@ -792,8 +792,8 @@ export class SimExchange {
   private surelyAboveMaintenance(acc: Account): boolean {
     const scale = this.maintenance;
     if (scale === undefined) return false;
-    const fixed = this.maintenanceTermsFixed(acc, scale);
-    if (fixed !== undefined) return surelyAboveMaintenance(fixed.base, fixed.terms);
+    const fixed = this.surelyAboveMaintenanceUnits(acc, scale);
+    if (fixed !== undefined) return fixed;
     const inputs: unknown[] = [acc.walletBalance()];
     for (const pos of acc.positions.values()) inputs.push(pos.size, pos.costBasis);
     let known = acc.maintenanceBase;
@@ -810,31 +810,30 @@ export class SimExchange {
   }
 
   /**
-   * The liquidation check's terms straight from the money units: the wallet's (rounded down
-   * when part of it is off the grid) less every cost basis, exact; undefined when a cost basis
-   * is a Decimal (then the Decimal terms below).
+   * The liquidation check straight from the money units: the wallet's (rounded down when part
+   * of it is off the grid) less every cost basis, plus each position's coefficient x mark
+   * ticks, exact and summed without building the terms; undefined when a cost basis is a
+   * Decimal (then the Decimal terms decide), false when a mark is off the tick grid.
    */
-  private maintenanceTermsFixed(
-    acc: Account,
-    scale: MaintenanceScale,
-  ): { base: bigint; terms: { coefficient: bigint; markTicks: number }[] } | undefined {
+  private surelyAboveMaintenanceUnits(acc: Account, scale: MaintenanceScale): boolean | undefined {
     // The maintenance scale is the money scale (constructor), so the units add up.
-    let base = acc.walletFloorUnits();
-    if (base === undefined) return undefined;
-    const terms: { coefficient: bigint; markTicks: number }[] = [];
+    let sum = acc.walletFloorUnits();
+    if (sum === undefined) return undefined;
+    let marksOnGrid = true;
     for (const [id, pos] of acc.positions) {
       const lots = pos.lots;
       if (lots === 0) continue;
       const cost = pos.costUnits;
       if (cost === undefined || !Number.isSafeInteger(lots)) return undefined;
-      base -= cost;
-      const inst = this.instruments.get(id) as InstrumentState;
-      terms.push({
-        coefficient: positionCoefficient(lots, scale.instruments.get(id) as InstrumentMaintenanceScale),
-        markTicks: inst.markTicks,
-      });
+      sum -= cost;
+      const markTicks = (this.instruments.get(id) as InstrumentState).markTicks;
+      if (!Number.isSafeInteger(markTicks)) marksOnGrid = false;
+      else
+        sum +=
+          positionCoefficient(lots, scale.instruments.get(id) as InstrumentMaintenanceScale) *
+          BigInt(markTicks);
     }
-    return { base, terms };
+    return marksOnGrid && surelyAboveMaintenance(sum, NO_TERMS);
   }
 
   private maintenanceBaseOf(
@@ -1902,6 +1901,9 @@ function orderSeqOf(venueOrderId: VenueOrderId): number | undefined {
   const seq = Number(venueOrderId);
   return Number.isSafeInteger(seq) && seq > 0 && String(seq) === venueOrderId ? seq : undefined;
 }
+
+/** `surelyAboveMaintenance` of a sum already complete. */
+const NO_TERMS: readonly { coefficient: bigint; markTicks: number }[] = [];
 
 /** The answer of an accepted command without a view (shared: results are read-only). */
 const OK: SimpleResult = Object.freeze({ ok: true });

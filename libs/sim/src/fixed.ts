@@ -25,6 +25,9 @@ export class InstrumentScale {
   readonly minNotionalUnits: bigint | undefined;
   private readonly tickDecimals: number | undefined;
   private readonly lotDecimals: number | undefined;
+  /** The Decimals of recent prices and sizes: a level's price and a common size recur (`RecentDecimals`). */
+  readonly #prices = new RecentDecimals();
+  readonly #sizes = new RecentDecimals();
 
   constructor(spec: InstrumentSpec) {
     this.tickSize = spec.tickSize;
@@ -69,17 +72,45 @@ export class InstrumentScale {
   }
 
   price(ticks: number): Decimal {
-    return this.tickSize.mul(ticks);
+    return this.#prices.get(ticks) ?? this.#prices.set(ticks, this.tickSize.mul(ticks));
   }
 
   size(lots: number): Decimal {
-    return lots === 0 ? ZERO : this.lotSize.mul(lots);
+    if (lots === 0) return ZERO;
+    return this.#sizes.get(lots) ?? this.#sizes.set(lots, this.lotSize.mul(lots));
   }
 
   notional(units: bigint): Decimal {
     return units === 0n ? ZERO : this.notionalUnit.mul(units.toString());
   }
 }
+
+/**
+ * The last Decimal built for each of a few whole numbers (direct-mapped: slot = n mod 256; a
+ * new number takes its slot). Decimals are immutable, so one object can stand for its value
+ * wherever it is read; equal values being the same object only makes identity-keyed caches
+ * (margin parts) hit more often, with the same results.
+ */
+export class RecentDecimals {
+  readonly #keys: number[] = new Array<number>(RECENT_SLOTS).fill(Number.NaN);
+  readonly #values: (Decimal | undefined)[] = new Array<Decimal | undefined>(RECENT_SLOTS).fill(undefined);
+
+  /** The Decimal kept for `n` (a safe integer), if any. */
+  get(n: number): Decimal | undefined {
+    const slot = n & (RECENT_SLOTS - 1);
+    return this.#keys[slot] === n ? this.#values[slot] : undefined;
+  }
+
+  /** Keeps `value` for `n` and returns it. */
+  set(n: number, value: Decimal): Decimal {
+    const slot = n & (RECENT_SLOTS - 1);
+    this.#keys[slot] = n;
+    this.#values[slot] = value;
+    return value;
+  }
+}
+
+const RECENT_SLOTS = 256;
 
 export type RoundMode = 'down' | 'up' | 'nearest';
 

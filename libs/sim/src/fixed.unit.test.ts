@@ -6,6 +6,7 @@ import {
   InstrumentScale,
   notionalUnits,
   powerOfTenDecimals,
+  RecentDecimals,
   roundToGrid,
   scaledLotsDown,
   wholeMultiple,
@@ -139,5 +140,33 @@ describe('fixed point (ticks and lots)', () => {
     }
     assert.equal(scaledLotsDown(200, 0.6), 120);
     assert.equal(scaledLotsDown(3, 0.999999999999999), 2);
+  });
+});
+
+describe('RecentDecimals', () => {
+  test('keeps one Decimal per number until a number of the same slot replaces it', () => {
+    const recent = new RecentDecimals();
+    assert.equal(recent.get(7), undefined);
+    const seven = recent.set(7, d('0.007'));
+    assert.equal(recent.get(7), seven);
+    assert.equal(recent.get(7 + 256), undefined, 'another number in the slot is not the kept one');
+    recent.set(7 + 256, d('0.263'));
+    assert.equal(recent.get(7), undefined);
+    assert.equal(recent.get(7 + 256)?.toFixed(), '0.263');
+    const short = recent.set(-3, d('-0.003'));
+    assert.equal(recent.get(-3), short);
+    assert.equal(recent.get(253), undefined);
+    assert.equal(recent.get(Number.NaN), undefined);
+  });
+
+  test("an instrument's sizes and prices are the same values as built each time", () => {
+    const scale = new InstrumentScale(btc());
+    const rng = SimRng.fromSeed(11);
+    for (let i = 0; i < 2_000; i++) {
+      const n = rng.int(-300, 300);
+      assert.equal(scale.size(n).toFixed(), scale.lotSize.mul(n).toFixed());
+      assert.equal(scale.price(500_000 + n).toFixed(), scale.tickSize.mul(500_000 + n).toFixed());
+    }
+    assert.equal(scale.size(12), scale.size(12), 'one object for a recurring size');
   });
 });
