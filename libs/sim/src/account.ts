@@ -28,6 +28,7 @@ import {
   type PositionMargin,
   unrealizedPnl,
 } from './margin.js';
+import { type InstrumentMaintenanceScale, positionCoefficient } from './margin-fixed.js';
 import type { SimOrder } from './order.js';
 
 /**
@@ -58,6 +59,10 @@ export class Position {
   /** What the last `apply` realized in money units; undefined when it ran in Decimal (`#lastRealizedDecimal`). */
   lastRealizedUnits: bigint | undefined = 0n;
   #lastRealizedDecimal: Decimal = ZERO;
+  /** `maintenanceTerm`'s last answer and its inputs. */
+  #term = 0n;
+  #termLots = 0;
+  #termMarkTicks = Number.NaN;
 
   constructor(
     private readonly scale: InstrumentScale,
@@ -99,6 +104,20 @@ export class Position {
       this.#realizedPnl = this.#realizedDecimal.isZero() ? units : units.plus(this.#realizedDecimal);
     }
     return this.#realizedPnl;
+  }
+
+  /**
+   * The liquidation check's term of this position at `markTicks` (margin-fixed.ts
+   * `positionCoefficient` x mark ticks), kept while the lots and the mark stay (after a price
+   * update every account with positions is checked).
+   */
+  maintenanceTerm(markTicks: number, inst: InstrumentMaintenanceScale): bigint {
+    if (this.#termLots !== this.#lots || this.#termMarkTicks !== markTicks) {
+      this.#term = positionCoefficient(this.#lots, inst) * BigInt(markTicks);
+      this.#termLots = this.#lots;
+      this.#termMarkTicks = markTicks;
+    }
+    return this.#term;
   }
 
   /** What the last `apply`/`applyFill` realized. */
@@ -228,9 +247,8 @@ export class OpenExposure {
 
   constructor(private readonly scale: InstrumentScale) {}
 
-  /** Adds (`sign` 1) or removes (-1) `lots` of a resting order. */
-  add(order: SimOrder, lots: number, sign: 1 | -1): void {
-    const units = notionalUnits(lots, order.priceTicks);
+  /** Adds (`sign` 1) or removes (-1) `lots` of a resting order (`units`: their notional, when known). */
+  add(order: SimOrder, lots: number, sign: 1 | -1, units = notionalUnits(lots, order.priceTicks)): void {
     if (order.side === 'buy') {
       this.#buyUnits += sign > 0 ? units : -units;
       this.#buyNotional = undefined;
@@ -472,7 +490,7 @@ export class Account {
         .toDecimalPlaces(0, Decimal.ROUND_FLOOR);
       this.#walletOffGridFloor = BigInt(floor.toFixed());
     }
-    return this.#walletUnits + this.#walletOffGridFloor;
+    return this.#walletOffGridFloor === 0n ? this.#walletUnits : this.#walletUnits + this.#walletOffGridFloor;
   }
 
   position(instrumentId: InstrumentId, scale: InstrumentScale, cost: CostScale | undefined): Position {

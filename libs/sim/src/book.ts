@@ -85,7 +85,7 @@ export class BookSide {
         size: this.scale.size(this.byTicks.get(t)?.totalLots ?? 0),
       });
     }
-    ticks.length = 0;
+    while (ticks.length > 0) ticks.pop();
     this.dirty.clear();
     return out;
   }

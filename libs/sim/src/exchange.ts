@@ -61,7 +61,7 @@ import {
   costDecimal,
   costScale,
   type FixedRate,
-  feeUnits,
+  feeOfNotionalUnits,
   fixedRate,
   InstrumentScale,
   moneyDecimals,
@@ -253,6 +253,8 @@ export class SimExchange {
   private clockMs: EpochMs;
   private nextFundingMs: EpochMs;
   private readonly instruments = new Map<InstrumentId, InstrumentState>();
+  /** The same, in listing order, for the end of every command (no Map iterator per command). */
+  private readonly instrumentList: InstrumentState[] = [];
   private readonly accounts = new Map<AccountId, Account>();
   private readonly outbox: SimEvent[] = [];
   private orderSeq = 0;
@@ -326,6 +328,7 @@ export class SimExchange {
         band: undefined,
       });
     }
+    this.instrumentList.push(...this.instruments.values());
     this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true, this.moneyDecimals));
     this.accounts.set(INSURANCE_ACCOUNT_ID, new Account(INSURANCE_ACCOUNT_ID, true, this.moneyDecimals));
   }
@@ -828,10 +831,7 @@ export class SimExchange {
       sum -= cost;
       const markTicks = (this.instruments.get(id) as InstrumentState).markTicks;
       if (!Number.isSafeInteger(markTicks)) marksOnGrid = false;
-      else
-        sum +=
-          positionCoefficient(lots, scale.instruments.get(id) as InstrumentMaintenanceScale) *
-          BigInt(markTicks);
+      else sum += pos.maintenanceTerm(markTicks, scale.instruments.get(id) as InstrumentMaintenanceScale);
     }
     return marksOnGrid && surelyAboveMaintenance(sum, NO_TERMS);
   }
@@ -1187,9 +1187,11 @@ export class SimExchange {
     let takerFee: Decimal | undefined;
     let makerFeeUnits: bigint | undefined;
     let takerFeeUnits: bigint | undefined;
-    if (cost !== undefined && Number.isSafeInteger(ticks)) {
-      makerFeeUnits = feeUnits(lots, ticks, this.makerFeeRate, cost);
-      takerFeeUnits = feeUnits(lots, ticks, this.takerFeeRate, cost);
+    // Resting prices are on the tick grid (a price beyond 2^53 ticks is refused), so this is exact.
+    const notional = Number.isSafeInteger(ticks) ? notionalUnits(lots, ticks) : undefined;
+    if (cost !== undefined && notional !== undefined) {
+      makerFeeUnits = feeOfNotionalUnits(notional, this.makerFeeRate, cost);
+      takerFeeUnits = feeOfNotionalUnits(notional, this.takerFeeRate, cost);
     } else {
       const notional = size.mul(price);
       makerFee = this.feeOf(notional, this.config.makerFeeRate);
@@ -1206,16 +1208,20 @@ export class SimExchange {
       takerSide: taker.side,
     });
     // The maker leaves the book (and its exposure) before its order record moves.
-    if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId, inst.scale).add(maker, lots, -1);
-    maker.recordFill(lots, price, ticks, this.clockMs);
+    if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId, inst.scale).add(maker, lots, -1, notional);
+    maker.recordFill(lots, price, notional, this.clockMs);
     inst.book.reduce(maker, lots);
     if (!maker.isOpen) this.closeOrder(maker);
     this.fill(makerAcc, maker, tradeId, lots, size, price, ticks, makerFee, makerFeeUnits, 'maker', false);
-    taker.recordFill(lots, price, ticks, this.clockMs);
+    taker.recordFill(lots, price, notional, this.clockMs);
     this.fill(takerAcc, taker, tradeId, lots, size, price, ticks, takerFee, takerFeeUnits, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
-    house.add('transfersNet', makerFee ?? ZERO, makerFeeUnits);
-    house.add('transfersNet', takerFee ?? ZERO, takerFeeUnits);
+    if (makerFeeUnits !== undefined && takerFeeUnits !== undefined) {
+      house.addUnits('transfersNet', makerFeeUnits + takerFeeUnits);
+    } else {
+      house.add('transfersNet', makerFee as Decimal);
+      house.add('transfersNet', takerFee as Decimal);
+    }
     this.touchBalance(house);
   }
 
@@ -1519,7 +1525,9 @@ export class SimExchange {
       false,
       this.clockMs,
     );
-    order.recordFill(order.sizeLots, price, order.scale.ticksOf(price), this.clockMs);
+    const ticks = order.scale.ticksOf(price);
+    const notional = Number.isSafeInteger(ticks) ? notionalUnits(order.sizeLots, ticks) : undefined;
+    order.recordFill(order.sizeLots, price, notional, this.clockMs);
     this.closeOrder(order);
     return order;
   }
@@ -1555,7 +1563,7 @@ export class SimExchange {
       for (let i = 0; i < candidates; i++) this.checkLiquidation(touched[i] as Account, margins);
     }
 
-    for (const inst of this.instruments.values()) {
+    for (const inst of this.instrumentList) {
       const delta = inst.book.takeDelta();
       if (delta !== undefined) {
         this.outbox.push({
@@ -1582,9 +1590,9 @@ export class SimExchange {
           });
         }
       }
-      ids.length = 0;
+      empty(ids);
     }
-    this.touchedPositions.length = 0;
+    empty(this.touchedPositions);
     for (const acc of this.touchedBalances) {
       acc.balanceTouched = false;
       if (!this.observed(acc.accountId)) continue;
@@ -1595,7 +1603,7 @@ export class SimExchange {
         balance: this.balanceView(acc, this.marginFor(acc, margins)),
       });
     }
-    this.touchedBalances.length = 0;
+    empty(this.touchedBalances);
     margins.clear();
   }
 
@@ -1904,6 +1912,11 @@ function orderSeqOf(venueOrderId: VenueOrderId): number | undefined {
 
 /** `surelyAboveMaintenance` of a sum already complete. */
 const NO_TERMS: readonly { coefficient: bigint; markTicks: number }[] = [];
+
+/** Empties a short array kept for reuse (popping is inline work; setting `length` is a runtime call). */
+function empty(items: unknown[]): void {
+  while (items.length > 0) items.pop();
+}
 
 /** The answer of an accepted command without a view (shared: results are read-only). */
 const OK: SimpleResult = Object.freeze({ ok: true });

@@ -291,6 +291,12 @@ export function fixedRate(rate: Decimal): FixedRate {
  * ROUND_HALF_EVEN)` (exact: both are exact products rounded once).
  */
 export function feeUnits(lots: number, ticks: number, rate: FixedRate, cost: CostScale): bigint {
-  const product = BigInt(lots) * BigInt(ticks) * cost.notionalFactor * rate.units;
+  return feeOfNotionalUnits(notionalUnits(lots, ticks), rate, cost);
+}
+
+/** `feeUnits` of a notional already in units of tick x lot (`notionalUnits`: a trade's maker and taker share it). */
+export function feeOfNotionalUnits(notional: bigint, rate: FixedRate, cost: CostScale): bigint {
+  if (rate.units === 0n) return 0n;
+  const product = notional * cost.notionalFactor * rate.units;
   return divRoundHalfEven(product, rate.scale * cost.settlementStep) * cost.settlementStep;
 }

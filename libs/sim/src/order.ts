@@ -172,14 +172,15 @@ export class SimOrder {
   }
 
   /**
-   * A fill of `lots` at `price` (`ticks` of it; its fee is added on its own). Trades are at
-   * resting prices, on the tick grid; only a liquidation at a mark set off the grid is not.
-   * `lots` is whole (positions are sums of fills of whole lots), so the filled size is its view.
+   * A fill of `lots` at `price` (its fee is added on its own); `notional` is lots x ticks
+   * (`notionalUnits`), undefined for a price off the tick grid. Trades are at resting prices,
+   * on the grid; only a liquidation at a mark set off the grid is not. `lots` is whole
+   * (positions are sums of fills of whole lots), so the filled size is its view.
    */
-  recordFill(lots: number, price: Decimal, ticks: number, nowMs: EpochMs): void {
+  recordFill(lots: number, price: Decimal, notional: bigint | undefined, nowMs: EpochMs): void {
     this.#filledLots += lots;
     this.#filledSize = undefined;
-    if (Number.isSafeInteger(ticks)) this.#filledNotional += notionalUnits(lots, ticks);
+    if (notional !== undefined) this.#filledNotional += notional;
     else this.#offGridNotional = (this.#offGridNotional ?? ZERO).plus(this.scale.size(lots).mul(price));
     this.#remainingLots = this.#sizeLots - this.#filledLots - this.#unfilledLots;
     this.status = this.#filledLots === this.#sizeLots ? 'filled' : 'partially_filled';
