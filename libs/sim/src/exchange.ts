@@ -1071,7 +1071,7 @@ export class SimExchange {
     let takerCapacity = order.reduceOnly ? this.reduceCapacityLots(acc, inst, order.side) : undefined;
     for (const level of inst.book.opposite(order.side).levels) {
       if (!this.crosses(order.side, limitTicks, level.ticks)) break;
-      for (const maker of level.orders) {
+      for (let maker = level.head; maker !== undefined; maker = maker.nextInLevel) {
         if (maker.accountId === acc.accountId) continue;
         let q = maker.remainingLots;
         if (maker.reduceOnly) {
@@ -1136,7 +1136,7 @@ export class SimExchange {
     while (taker.remainingLots > 0) {
       const level = levels[0];
       if (level === undefined || !this.crosses(taker.side, limitTicks, level.ticks)) return undefined;
-      const maker = level.orders[0] as SimOrder;
+      const maker = level.head as SimOrder;
       if (maker.accountId === acc.accountId) {
         this.cancelResting(maker, 'canceled', 'self_trade');
         continue;

@@ -180,7 +180,9 @@ export function ceilMultiple(value: Decimal, step: Decimal): bigint | undefined 
 
 /** lots x ticks as an exact notional in units of tickSize x lotSize. */
 export function notionalUnits(lots: number, ticks: number): bigint {
-  return BigInt(lots) * BigInt(ticks);
+  // A product that is a safe integer is exact in floating point (one BigInt made, not three).
+  const product = lots * ticks;
+  return Number.isSafeInteger(product) ? BigInt(product) : BigInt(lots) * BigInt(ticks);
 }
 
 /**

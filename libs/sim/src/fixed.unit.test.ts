@@ -170,3 +170,19 @@ describe('RecentDecimals', () => {
     assert.equal(scale.size(12), scale.size(12), 'one object for a recurring size');
   });
 });
+
+describe('notionalUnits', () => {
+  test('exact on both sides of the safe-integer range', () => {
+    assert.equal(notionalUnits(250, 600_001), 150_000_250n);
+    assert.equal(notionalUnits(-3, 7), -21n);
+    // 2^53 + 1 is not a double: the product must not come from floating point.
+    assert.equal(notionalUnits(3, 3_002_399_751_580_331), 9_007_199_254_740_993n);
+    assert.equal(notionalUnits(Number.MAX_SAFE_INTEGER, 2), 18_014_398_509_481_982n);
+    const rng = SimRng.fromSeed(5);
+    for (let i = 0; i < 2_000; i++) {
+      const lots = rng.int(1, 2 ** 30);
+      const ticks = rng.int(1, 2 ** 30);
+      assert.equal(notionalUnits(lots, ticks), BigInt(lots) * BigInt(ticks));
+    }
+  });
+});

@@ -57,6 +57,9 @@ export class SimOrder {
   endReason: OrderEndReason | undefined;
   reject: Reject | undefined;
   updatedMs: EpochMs;
+  /** Its neighbours in its price level's queue (book.ts `PriceLevel`), while it rests. */
+  prevInLevel: SimOrder | undefined;
+  nextInLevel: SimOrder | undefined;
   /** In the venue's open-order maps (it rested on the book). */
   resting = false;
   /** In the venue's bounded closed-order history. */
