@@ -28,7 +28,7 @@ import {
   type PositionMargin,
   unrealizedPnl,
 } from './margin.js';
-import { type InstrumentMaintenanceScale, positionCoefficient } from './margin-fixed.js';
+import { type InstrumentMaintenanceScale, maintenanceTermUnits } from './margin-fixed.js';
 import type { SimOrder } from './order.js';
 
 /**
@@ -108,12 +108,12 @@ export class Position {
 
   /**
    * The liquidation check's term of this position at `markTicks` (margin-fixed.ts
-   * `positionCoefficient` x mark ticks), kept while the lots and the mark stay (after a price
+   * `maintenanceTermUnits`), kept while the lots and the mark stay (after a price
    * update every account with positions is checked).
    */
   maintenanceTerm(markTicks: number, inst: InstrumentMaintenanceScale): bigint {
     if (this.#termLots !== this.#lots || this.#termMarkTicks !== markTicks) {
-      this.#term = positionCoefficient(this.#lots, inst) * BigInt(markTicks);
+      this.#term = maintenanceTermUnits(this.#lots, markTicks, inst);
       this.#termLots = this.#lots;
       this.#termMarkTicks = markTicks;
     }

@@ -81,7 +81,10 @@ export class BookSide {
       if (this.ahead(ticks, (this.levels[mid] as PriceLevel).ticks)) hi = mid;
       else lo = mid + 1;
     }
-    this.levels.splice(lo, 0, level);
+    // push/unshift at the ends: splice returns a new array of what it removed, even when nothing.
+    if (lo === this.levels.length) this.levels.push(level);
+    else if (lo === 0) this.levels.unshift(level);
+    else this.levels.splice(lo, 0, level);
     this.byTicks.set(ticks, level);
     return level;
   }
@@ -93,8 +96,10 @@ export class BookSide {
   dropIfEmpty(level: PriceLevel): void {
     if (level.head !== undefined) return;
     this.byTicks.delete(level.ticks);
+    // The best level is the one that empties most (a taker's fills): shift, no array made.
     const index = this.levels.indexOf(level);
-    if (index >= 0) this.levels.splice(index, 1);
+    if (index === 0) this.levels.shift();
+    else if (index > 0) this.levels.splice(index, 1);
   }
 
   touch(level: PriceLevel): void {
