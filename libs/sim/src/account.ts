@@ -20,6 +20,7 @@ import {
   divRoundHalfEven,
   exactUnits,
   type InstrumentScale,
+  moneyUnits,
   notionalUnits,
 } from './fixed.js';
 import {
@@ -161,10 +162,9 @@ export class Position {
 
   /** `apply` in units; false (nothing changed) when a product leaves the exact range. */
   #applyFixed(lots: number, priceTicks: number, cost: CostScale): boolean {
-    const perLot = BigInt(priceTicks) * cost.notionalFactor;
     const held = this.#lots;
     if (held === 0 || held < 0 === lots < 0) {
-      this.#set(held + lots, this.#costUnits + BigInt(lots) * perLot);
+      this.#set(held + lots, this.#costUnits + moneyUnits(lots, priceTicks, cost));
       this.lastRealizedUnits = 0n;
       return true;
     }
@@ -177,10 +177,11 @@ export class Position {
       removed = divRoundHalfEven(product, BigInt(heldAbs) * cost.settlementStep) * cost.settlementStep;
     }
     const closeLots = lots < 0 ? -closeAbs : closeAbs;
-    const realizedUnits = -BigInt(closeLots) * perLot - removed;
+    const realizedUnits = moneyUnits(-closeLots, priceTicks, cost) - removed;
     // The rest of a fill that flips the position opens the other side at this price.
     const rest = lots - closeLots;
-    this.#set(held + lots, this.#costUnits - removed + BigInt(rest) * perLot);
+    const left = this.#costUnits - removed;
+    this.#set(held + lots, rest === 0 ? left : left + moneyUnits(rest, priceTicks, cost));
     this.lastRealizedUnits = realizedUnits;
     if (realizedUnits !== 0n) {
       this.#realizedUnits += realizedUnits;
@@ -452,7 +453,8 @@ export class Account {
   addUnits(ledger: WalletLedger, units: bigint): void {
     if (units === 0n) return;
     this.#ledgers[ledger].addUnits(units);
-    this.#walletUnits += ledger === 'feesPaid' ? -units : units;
+    if (ledger === 'feesPaid') this.#walletUnits -= units;
+    else this.#walletUnits += units;
     this.#wallet = undefined;
     this.#walletVersion++;
   }

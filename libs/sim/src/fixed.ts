@@ -258,6 +258,20 @@ export function exactUnits(value: Decimal, decimals: number): bigint | undefined
   return BigInt(decimals === 0 ? text : text.replace('.', ''));
 }
 
+/**
+ * lots x ticks in money units of `cost` (x its notional factor), exact: one BigInt when every
+ * partial product is a safe integer (then each is exact in floating point).
+ */
+export function moneyUnits(lots: number, ticks: number, cost: CostScale): bigint {
+  const notional = lots * ticks;
+  const factor = Number(cost.notionalFactor);
+  const units = notional * factor;
+  if (Number.isSafeInteger(notional) && Number.isSafeInteger(factor) && Number.isSafeInteger(units)) {
+    return BigInt(units);
+  }
+  return BigInt(lots) * BigInt(ticks) * cost.notionalFactor;
+}
+
 /** `units` of the scale as a Decimal (exact). */
 export function costDecimal(units: bigint, scale: CostScale): Decimal {
   return units === 0n ? ZERO : scale.unit.mul(units.toString());

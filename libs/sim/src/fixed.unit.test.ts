@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal, roundToStep } from '@perpmesh/core';
 import {
+  type CostScale,
   ceilMultiple,
   InstrumentScale,
+  moneyUnits,
   notionalUnits,
   powerOfTenDecimals,
   RecentDecimals,
@@ -183,6 +185,34 @@ describe('notionalUnits', () => {
       const lots = rng.int(1, 2 ** 30);
       const ticks = rng.int(1, 2 ** 30);
       assert.equal(notionalUnits(lots, ticks), BigInt(lots) * BigInt(ticks));
+    }
+  });
+});
+
+describe('moneyUnits', () => {
+  test('lots x ticks x the notional factor, exact on both sides of the safe-integer range', () => {
+    const cost = (notionalFactor: bigint): CostScale => ({
+      decimals: 8,
+      unit: d('0.00000001'),
+      notionalFactor,
+      settlementStep: 100n,
+      settlementDecimals: 6,
+    });
+    const rng = SimRng.fromSeed(13);
+    for (const factor of [1n, 1000n, 10n ** 12n, 10n ** 17n]) {
+      const cases: [number, number][] = [
+        [-7, 500_000],
+        [3, 3_002_399_751_580_331],
+        [Number.MAX_SAFE_INTEGER, 1],
+      ];
+      for (let i = 0; i < 1_000; i++) cases.push([rng.int(-(2 ** 26), 2 ** 26), rng.int(1, 2 ** 26)]);
+      for (const [lots, ticks] of cases) {
+        assert.equal(
+          moneyUnits(lots, ticks, cost(factor)),
+          BigInt(lots) * BigInt(ticks) * factor,
+          `${lots} x ${ticks} x ${factor}`,
+        );
+      }
     }
   });
 });
