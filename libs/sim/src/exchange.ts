@@ -92,7 +92,7 @@ import {
   SURE_MARGIN_UNITS,
   surelyAboveMaintenance,
 } from './margin-fixed.js';
-import { type OrderQuantities, SimOrder } from './order.js';
+import { ClosedOrderColumns, type OrderQuantities, SimOrder } from './order.js';
 import {
   checkFixedQuantities,
   checkMarketRules,
@@ -260,16 +260,18 @@ export class SimExchange {
   private orderSeq = 0;
   private tradeSeq = 0;
   /**
-   * Closed orders still queryable (the last closedOrderRetention), a ring in closing order:
-   * filled up to the retention, then `closedOrderNext` is the oldest, the next one replaced.
+   * Closed orders still queryable (the last closedOrderRetention), saved in columns
+   * (`ClosedOrderColumns`: no order object outlives its command) as a ring in closing order:
+   * filled up to the retention, then `closedOrderNext` is the oldest slot, the next one replaced.
    */
-  private readonly closedOrders: SimOrder[] = [];
+  private readonly closedOrders = new ClosedOrderColumns(0);
+  private closedOrderCount = 0;
   private closedOrderNext = 0;
   /**
-   * The retained closed orders by sequence number, built at the first lookup of a closed order
-   * and kept from then on (an exchange nobody asks, a backtest's, never pays for it).
+   * The retained closed orders' slots by sequence number, built at the first lookup of a closed
+   * order and kept from then on (an exchange nobody asks, a backtest's, never pays for it).
    */
-  private closedOrderIndex: Map<number, SimOrder> | undefined;
+  private closedOrderIndex: Map<number, number> | undefined;
   /** Open orders by sequence number (`SimOrder.seq`). */
   private readonly openOrdersById = new Map<number, SimOrder>();
   /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
@@ -1211,8 +1213,9 @@ export class SimExchange {
     if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId, inst.scale).add(maker, lots, -1, notional);
     maker.recordFill(lots, price, notional, this.clockMs);
     inst.book.reduce(maker, lots);
-    if (!maker.isOpen) this.closeOrder(maker);
+    // Its fill (and fee) first: a closed order is saved as it is when it closes.
     this.fill(makerAcc, maker, tradeId, lots, size, price, ticks, makerFee, makerFeeUnits, 'maker', false);
+    if (!maker.isOpen) this.closeOrder(maker);
     taker.recordFill(lots, price, notional, this.clockMs);
     this.fill(takerAcc, taker, tradeId, lots, size, price, ticks, takerFee, takerFeeUnits, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
@@ -1324,27 +1327,37 @@ export class SimExchange {
     }
     if (order.retained) return;
     order.retained = true;
-    this.closedOrderIndex?.set(order.seq, order);
+    // Saved as it is now: nothing changes an order after it closed (trade() books the maker's fill first).
     const ring = this.closedOrders;
-    if (ring.length < retention) {
-      ring.push(order);
-      return;
+    let slot: number;
+    if (this.closedOrderCount < retention) {
+      slot = this.closedOrderCount++;
+      if (slot >= ring.capacity) ring.grow(Math.min(retention, Math.max(1024, ring.capacity * 2)));
+    } else {
+      slot = this.closedOrderNext;
+      this.closedOrderNext = slot + 1 === retention ? 0 : slot + 1;
+      // The oldest leaves: its lookups by venue and client order id go with it.
+      const oldest = ring.seqAt(slot);
+      this.closedOrderIndex?.delete(oldest);
+      const clientOrderId = ring.clientOrderIdAt(slot);
+      if (clientOrderId !== undefined) {
+        const key = clientKey(ring.accountIdAt(slot), clientOrderId);
+        if (this.byClientId.get(key)?.seq === oldest) this.byClientId.delete(key);
+      }
     }
-    const oldest = ring[this.closedOrderNext] as SimOrder;
-    ring[this.closedOrderNext] = order;
-    this.closedOrderNext = this.closedOrderNext + 1 === retention ? 0 : this.closedOrderNext + 1;
-    oldest.retained = false;
-    this.closedOrderIndex?.delete(oldest.seq);
-    this.forgetClientId(oldest);
+    order.save(ring, slot);
+    this.closedOrderIndex?.set(order.seq, slot);
   }
 
   /** A retained closed order by its sequence number (the index is built at the first such lookup). */
   private closedOrder(seq: number): SimOrder | undefined {
     if (this.closedOrderIndex === undefined) {
       this.closedOrderIndex = new Map();
-      for (const order of this.closedOrders) this.closedOrderIndex.set(order.seq, order);
+      for (let slot = 0; slot < this.closedOrderCount; slot++)
+        this.closedOrderIndex.set(this.closedOrders.seqAt(slot), slot);
     }
-    return this.closedOrderIndex.get(seq);
+    const slot = this.closedOrderIndex.get(seq);
+    return slot === undefined ? undefined : SimOrder.load(this.closedOrders, slot);
   }
 
   private rememberClientId(order: SimOrder): void {
