@@ -33,7 +33,7 @@ import {
   SimWorld,
   venuePreset,
 } from '@perpmesh/sim';
-import { matchFixedUnobserved } from './sim-flow.js';
+import { matchFixedUnobserved, orderFlow, unobservedExchange } from './sim-flow.js';
 
 const ORDER_PAIRS = 5_000;
 const WORLD_STEPS = 1_500;
@@ -183,11 +183,8 @@ function matchOrders(pairs: number): void {
 
 /** `matchOrders`' flow with no account observed (the ticks-and-lots form: bench/sim-flow.ts). */
 function matchOrdersUnobserved(pairs: number): void {
-  const ex = new SimExchange(venuePreset('paper'), { observeAccount: () => false });
+  const ex = unobservedExchange(sim);
   const instrumentId = 'BTC-USDC-PERP';
-  ex.setPrices(instrumentId, { markPrice: '50000', indexPrice: '50000' });
-  ex.deposit('maker', '1000000000');
-  ex.deposit('taker', '1000000000');
   const limit = (accountId: string, lots: number) =>
     ex.submitOrder({
       accountId,
@@ -205,16 +202,7 @@ function matchOrdersUnobserved(pairs: number): void {
       type: 'market',
       size: lots === 10 ? '0.01' : '0.02',
     });
-  for (let i = 0; i < pairs; i++) {
-    limit('maker', 10);
-    market('taker', 10);
-    if (i % 2 === 1) {
-      limit('taker', 20);
-      market('maker', 20);
-    }
-    if (i % 256 === 0) ex.drainEvents();
-  }
-  ex.drainEvents();
+  orderFlow(pairs, limit, market, () => ex.drainEvents());
 }
 
 // Warm-up so the JIT is not measured.
