@@ -272,8 +272,6 @@ export class SimExchange {
    * order and kept from then on (an exchange nobody asks, a backtest's, never pays for it).
    */
   private closedOrderIndex: Map<number, number> | undefined;
-  /** Open orders by sequence number (`SimOrder.seq`). */
-  private readonly openOrdersById = new Map<number, SimOrder>();
   /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
   private readonly byClientId = new Map<string, SimOrder>();
   // Work of the running command, flushed by finish().
@@ -1120,7 +1118,6 @@ export class SimExchange {
       inst.book.add(order);
       acc.openOrders.set(order.seq, order);
       if (order.reduceOnly) acc.reduceOnlyOpen += 1;
-      this.openOrdersById.set(order.seq, order);
       order.resting = true;
       if (!order.reduceOnly)
         acc.exposureOf(order.instrumentId, inst.scale).add(order, order.remainingLots, 1);
@@ -1318,7 +1315,6 @@ export class SimExchange {
       const acc = this.accounts.get(order.accountId) as Account;
       acc.openOrders.delete(order.seq);
       if (order.reduceOnly) acc.reduceOnlyOpen -= 1;
-      this.openOrdersById.delete(order.seq);
     }
     const retention = this.config.closedOrderRetention;
     if (retention === 0) {
@@ -1423,7 +1419,11 @@ export class SimExchange {
     let order: SimOrder | undefined;
     if (ids.venueOrderId !== undefined) {
       const seq = orderSeqOf(ids.venueOrderId);
-      order = seq === undefined ? undefined : (this.openOrdersById.get(seq) ?? this.closedOrder(seq));
+      // An open order is looked up among the account's own (another's is no answer either way).
+      order =
+        seq === undefined
+          ? undefined
+          : (this.accounts.get(accountId)?.openOrders.get(seq) ?? this.closedOrder(seq));
     } else if (ids.clientOrderId !== undefined) {
       order = this.byClientId.get(clientKey(accountId, ids.clientOrderId));
     }
@@ -1617,7 +1617,7 @@ export class SimExchange {
       });
     }
     empty(this.touchedBalances);
-    margins.clear();
+    if (margins.size > 0) margins.clear(); // clear() makes a new table even when empty
   }
 
   /** finish()'s liquidation check of one candidate, keeping the margin it computed for the events. */
