@@ -18,7 +18,7 @@ import {
   ZERO,
 } from '@perpmesh/core';
 import type { OrderEndReason, OrderView, Reject } from './events.js';
-import { type CostScale, costDecimal, type InstrumentScale, notionalUnits } from './fixed.js';
+import { type CostScale, costDecimal, type InstrumentScale } from './fixed.js';
 
 /**
  * An order's price and size: Decimals (a request; converted to ticks and lots, NaN when
