@@ -3,7 +3,8 @@
  * shared machine two runs one after the other measure the neighbours as much as the code.
  * The "before" tree is libs/sim at SIM_BEFORE (a commit), unpacked under node_modules so
  * it resolves the same @perpmesh/core; both run the same world and the same order flow as
- * bench/sim.bench.ts (the order flow with every account observed and with none). CPU time
+ * bench/sim.bench.ts (the order flow with every account observed and with none, and that in
+ * ticks and lots: bench/sim-flow.ts). CPU time
  * of this process (process.cpuUsage); no assertions.
  *   SIM_BEFORE=<commit> node --import tsx --conditions=@perpmesh/source bench/sim-ab.ts
  * SIM_AB_ROUNDS (default 3), SIM_AB_STEPS (world steps per round, default 600, after 600
@@ -13,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as after from '@perpmesh/sim';
+import { matchFixedUnobserved } from './sim-flow.js';
 
 type Sim = typeof after;
 
@@ -95,6 +97,8 @@ function matchOrders(sim: Sim, n: number, quiet = false): number {
 
 matchOrders(before, 500);
 matchOrders(after, 500);
+matchFixedUnobserved(before, 500);
+matchFixedUnobserved(after, 500);
 const ms = {
   worldBefore: [] as number[],
   worldAfter: [] as number[],
@@ -104,6 +108,8 @@ const ms = {
   matchAfter: [] as number[],
   matchBeforeQuiet: [] as number[],
   matchAfterQuiet: [] as number[],
+  fixedBefore: [] as number[],
+  fixedAfter: [] as number[],
 };
 // Which tree runs first alternates by round: the first of a pair measured slower or faster
 // by itself on this machine (the order moved a comparison of identical trees by ~10 %).
@@ -114,12 +120,14 @@ for (let r = 0; r < rounds; r++) {
       ms.worldBeforeQuiet.push(worldSteps(before, true));
       ms.matchBefore.push(matchOrders(before, pairs));
       ms.matchBeforeQuiet.push(matchOrders(before, pairs, true));
+      ms.fixedBefore.push(cpuMs(() => matchFixedUnobserved(before, pairs)));
     },
     () => {
       ms.worldAfter.push(worldSteps(after));
       ms.worldAfterQuiet.push(worldSteps(after, true));
       ms.matchAfter.push(matchOrders(after, pairs));
       ms.matchAfterQuiet.push(matchOrders(after, pairs, true));
+      ms.fixedAfter.push(cpuMs(() => matchFixedUnobserved(after, pairs)));
     },
   ];
   if (r % 2 === 1) pair.reverse();
@@ -146,4 +154,7 @@ console.log(
 );
 console.log(
   `  no account observed          before ${rates(pairs * 1.5, ms.matchBeforeQuiet)}   after ${rates(pairs * 1.5, ms.matchAfterQuiet)}`,
+);
+console.log(
+  `  and in ticks and lots         before ${rates(pairs * 1.5, ms.fixedBefore)}   after ${rates(pairs * 1.5, ms.fixedAfter)}`,
 );

@@ -23,6 +23,7 @@
  *   background accounts nobody subscribes to).
  */
 import { loadavg } from 'node:os';
+import * as sim from '@perpmesh/sim';
 import {
   type BookDeltaEvent,
   BookMirror,
@@ -32,6 +33,7 @@ import {
   SimWorld,
   venuePreset,
 } from '@perpmesh/sim';
+import { matchFixedUnobserved, orderFlow, unobservedExchange } from './sim-flow.js';
 
 const ORDER_PAIRS = 5_000;
 const WORLD_STEPS = 1_500;
@@ -179,61 +181,38 @@ function matchOrders(pairs: number): void {
   ex.drainEvents();
 }
 
-/** `matchOrders`' flow with no account observed; `fixed`: in ticks (0.1) and lots (0.001). */
-function matchOrdersUnobserved(pairs: number, fixed: boolean): void {
-  const ex = new SimExchange(venuePreset('paper'), { observeAccount: () => false });
+/** `matchOrders`' flow with no account observed (the ticks-and-lots form: bench/sim-flow.ts). */
+function matchOrdersUnobserved(pairs: number): void {
+  const ex = unobservedExchange(sim);
   const instrumentId = 'BTC-USDC-PERP';
-  ex.setPrices(instrumentId, { markPrice: '50000', indexPrice: '50000' });
-  ex.deposit('maker', '1000000000');
-  ex.deposit('taker', '1000000000');
   const limit = (accountId: string, lots: number) =>
-    fixed
-      ? ex.submitFixedOrder({
-          accountId,
-          instrumentId,
-          side: 'sell',
-          type: 'limit',
-          priceTicks: 500_000,
-          sizeLots: lots,
-        })
-      : ex.submitOrder({
-          accountId,
-          instrumentId,
-          side: 'sell',
-          type: 'limit',
-          price: '50000',
-          size: lots === 10 ? '0.01' : '0.02',
-        });
+    ex.submitOrder({
+      accountId,
+      instrumentId,
+      side: 'sell',
+      type: 'limit',
+      price: '50000',
+      size: lots === 10 ? '0.01' : '0.02',
+    });
   const market = (accountId: string, lots: number) =>
-    fixed
-      ? ex.submitFixedOrder({ accountId, instrumentId, side: 'buy', type: 'market', sizeLots: lots })
-      : ex.submitOrder({
-          accountId,
-          instrumentId,
-          side: 'buy',
-          type: 'market',
-          size: lots === 10 ? '0.01' : '0.02',
-        });
-  for (let i = 0; i < pairs; i++) {
-    limit('maker', 10);
-    market('taker', 10);
-    if (i % 2 === 1) {
-      limit('taker', 20);
-      market('maker', 20);
-    }
-    if (i % 256 === 0) ex.drainEvents();
-  }
-  ex.drainEvents();
+    ex.submitOrder({
+      accountId,
+      instrumentId,
+      side: 'buy',
+      type: 'market',
+      size: lots === 10 ? '0.01' : '0.02',
+    });
+  orderFlow(pairs, limit, market, () => ex.drainEvents());
 }
 
 // Warm-up so the JIT is not measured.
 matchOrders(500);
-matchOrdersUnobserved(500, false);
-matchOrdersUnobserved(500, true);
+matchOrdersUnobserved(500);
+matchFixedUnobserved(sim, 500);
 const matched = ORDER_PAIRS + ORDER_PAIRS / 2;
 const matchMs = time(() => matchOrders(ORDER_PAIRS));
-const unobservedMs = time(() => matchOrdersUnobserved(ORDER_PAIRS, false));
-const fixedMs = time(() => matchOrdersUnobserved(ORDER_PAIRS, true));
+const unobservedMs = time(() => matchOrdersUnobserved(ORDER_PAIRS));
+const fixedMs = time(() => matchFixedUnobserved(sim, ORDER_PAIRS));
 // Baselines are repeated so their timing is not noise, then scaled back to one pass.
 const BASELINE_REPEATS = 50;
 let sink = 0;

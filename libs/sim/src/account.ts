@@ -20,6 +20,7 @@ import {
   divRoundHalfEven,
   exactUnits,
   type InstrumentScale,
+  moneyUnits,
   notionalUnits,
 } from './fixed.js';
 import {
@@ -28,6 +29,7 @@ import {
   type PositionMargin,
   unrealizedPnl,
 } from './margin.js';
+import { type InstrumentMaintenanceScale, maintenanceTermUnits } from './margin-fixed.js';
 import type { SimOrder } from './order.js';
 
 /**
@@ -51,9 +53,17 @@ export class Position {
   /** Views built when read; the same object until the value changes (margin caches compare identity). */
   #size: Decimal | undefined = ZERO;
   #costBasis: Decimal | undefined = ZERO;
-  realizedPnl: Decimal = ZERO;
-  /** What the last `apply` realized in money units; undefined when it ran in Decimal. */
+  /** Realized PnL: money units, plus what was realized in Decimal (off the grid); the sum built when read. */
+  #realizedUnits = 0n;
+  #realizedDecimal: Decimal = ZERO;
+  #realizedPnl: Decimal | undefined = ZERO;
+  /** What the last `apply` realized in money units; undefined when it ran in Decimal (`#lastRealizedDecimal`). */
   lastRealizedUnits: bigint | undefined = 0n;
+  #lastRealizedDecimal: Decimal = ZERO;
+  /** `maintenanceTerm`'s last answer and its inputs. */
+  #term = 0n;
+  #termLots = 0;
+  #termMarkTicks = Number.NaN;
 
   constructor(
     private readonly scale: InstrumentScale,
@@ -88,6 +98,35 @@ export class Position {
     return this.#costBasis;
   }
 
+  /** The PnL realized so far (the same object until it changes). */
+  get realizedPnl(): Decimal {
+    if (this.#realizedPnl === undefined) {
+      const units = costDecimal(this.#realizedUnits, this.cost as CostScale);
+      this.#realizedPnl = this.#realizedDecimal.isZero() ? units : units.plus(this.#realizedDecimal);
+    }
+    return this.#realizedPnl;
+  }
+
+  /**
+   * The liquidation check's term of this position at `markTicks` (margin-fixed.ts
+   * `maintenanceTermUnits`), kept while the lots and the mark stay (after a price
+   * update every account with positions is checked).
+   */
+  maintenanceTerm(markTicks: number, inst: InstrumentMaintenanceScale): bigint {
+    if (this.#termLots !== this.#lots || this.#termMarkTicks !== markTicks) {
+      this.#term = maintenanceTermUnits(this.#lots, markTicks, inst);
+      this.#termLots = this.#lots;
+      this.#termMarkTicks = markTicks;
+    }
+    return this.#term;
+  }
+
+  /** What the last `apply`/`applyFill` realized. */
+  get lastRealized(): Decimal {
+    const units = this.lastRealizedUnits;
+    return units === undefined ? this.#lastRealizedDecimal : costDecimal(units, this.cost as CostScale);
+  }
+
   /** Unrealized PnL at `mark`: size x mark - cost basis. */
   unrealizedPnl(mark: Decimal): Decimal {
     return unrealizedPnl(this.size, this.costBasis, mark);
@@ -101,45 +140,54 @@ export class Position {
    * with exactly the Decimal formula's result (account.unit.test.ts: against it on random fills).
    */
   apply(lots: number, price: Decimal, priceTicks: number, roundDecimals: number): Decimal {
+    this.applyFill(lots, price, priceTicks, roundDecimals);
+    return this.lastRealized;
+  }
+
+  /** `apply` without building the realized Decimal (`lastRealizedUnits`, `lastRealized` tell it). */
+  applyFill(lots: number, price: Decimal, priceTicks: number, roundDecimals: number): void {
     const cost = this.cost;
     if (
       cost !== undefined &&
       this.#costDecimal === undefined &&
       cost.settlementDecimals === roundDecimals &&
-      Number.isSafeInteger(priceTicks)
+      Number.isSafeInteger(priceTicks) &&
+      this.#applyFixed(lots, priceTicks, cost)
     ) {
-      const realized = this.#applyFixed(lots, priceTicks, cost);
-      if (realized !== undefined) return realized;
+      return;
     }
-    return this.#applyDecimal(lots, price, roundDecimals);
+    this.lastRealizedUnits = undefined;
+    this.#lastRealizedDecimal = this.#applyDecimal(lots, price, roundDecimals);
   }
 
-  /** `apply` in units; undefined (nothing changed) when a product leaves the exact range. */
-  #applyFixed(lots: number, priceTicks: number, cost: CostScale): Decimal | undefined {
-    const perLot = BigInt(priceTicks) * cost.notionalFactor;
+  /** `apply` in units; false (nothing changed) when a product leaves the exact range. */
+  #applyFixed(lots: number, priceTicks: number, cost: CostScale): boolean {
     const held = this.#lots;
     if (held === 0 || held < 0 === lots < 0) {
-      this.#set(held + lots, this.#costUnits + BigInt(lots) * perLot);
+      this.#set(held + lots, this.#costUnits + moneyUnits(lots, priceTicks, cost));
       this.lastRealizedUnits = 0n;
-      return ZERO;
+      return true;
     }
     const heldAbs = Math.abs(held);
     const closeAbs = Math.min(Math.abs(lots), heldAbs);
     let removed = this.#costUnits;
     if (closeAbs !== heldAbs) {
       const product = this.#costUnits * BigInt(closeAbs);
-      if (product >= EXACT_PRODUCT_LIMIT || product <= -EXACT_PRODUCT_LIMIT) return undefined;
+      if (product >= EXACT_PRODUCT_LIMIT || product <= -EXACT_PRODUCT_LIMIT) return false;
       removed = divRoundHalfEven(product, BigInt(heldAbs) * cost.settlementStep) * cost.settlementStep;
     }
     const closeLots = lots < 0 ? -closeAbs : closeAbs;
-    const realizedUnits = -BigInt(closeLots) * perLot - removed;
+    const realizedUnits = moneyUnits(-closeLots, priceTicks, cost) - removed;
     // The rest of a fill that flips the position opens the other side at this price.
     const rest = lots - closeLots;
-    this.#set(held + lots, this.#costUnits - removed + BigInt(rest) * perLot);
-    const realized = costDecimal(realizedUnits, cost);
+    const left = this.#costUnits - removed;
+    this.#set(held + lots, rest === 0 ? left : left + moneyUnits(rest, priceTicks, cost));
     this.lastRealizedUnits = realizedUnits;
-    this.realizedPnl = this.realizedPnl.plus(realized);
-    return realized;
+    if (realizedUnits !== 0n) {
+      this.#realizedUnits += realizedUnits;
+      this.#realizedPnl = undefined;
+    }
+    return true;
   }
 
   #set(lots: number, costUnits: bigint): void {
@@ -166,7 +214,10 @@ export class Position {
         : costBasis.mul(closeAbs).div(size.abs()).toDecimalPlaces(roundDecimals, Decimal.ROUND_HALF_EVEN);
       realized = closeQty.neg().mul(price).minus(removed);
       costBasis = costBasis.minus(removed);
-      this.realizedPnl = this.realizedPnl.plus(realized);
+      if (!realized.isZero()) {
+        this.#realizedDecimal = this.#realizedDecimal.plus(realized);
+        this.#realizedPnl = undefined;
+      }
       const rest = qty.minus(closeQty);
       if (!rest.isZero()) costBasis = costBasis.plus(rest.mul(price));
     }
@@ -197,9 +248,8 @@ export class OpenExposure {
 
   constructor(private readonly scale: InstrumentScale) {}
 
-  /** Adds (`sign` 1) or removes (-1) `lots` of a resting order. */
-  add(order: SimOrder, lots: number, sign: 1 | -1): void {
-    const units = notionalUnits(lots, order.priceTicks);
+  /** Adds (`sign` 1) or removes (-1) `lots` of a resting order (`units`: their notional, when known). */
+  add(order: SimOrder, lots: number, sign: 1 | -1, units = notionalUnits(lots, order.priceTicks)): void {
     if (order.side === 'buy') {
       this.#buyUnits += sign > 0 ? units : -units;
       this.#buyNotional = undefined;
@@ -294,8 +344,14 @@ export class Account {
   readonly positions = new Map<InstrumentId, Position>();
   readonly leverage = new Map<InstrumentId, number>();
   readonly exposure = new Map<InstrumentId, OpenExposure>();
-  /** Open orders by venue order id, in placement order. */
-  readonly openOrders = new Map<string, SimOrder>();
+  /** Open orders by order sequence number (`SimOrder.seq`), in placement order. */
+  readonly openOrders = new Map<number, SimOrder>();
+  /** How many of `openOrders` are reduce-only (the venue's end-of-command check looks only when some are). */
+  reduceOnlyOpen = 0;
+  /** The venue's running command: instruments whose position changed, in first-touch order (emptied by its end). */
+  readonly touchedInstruments: InstrumentId[] = [];
+  /** The venue's running command changed the balance (cleared by its end). */
+  balanceTouched = false;
   /** Last nonce per API key (strict-nonce venues). */
   readonly lastNonce = new Map<string, number>();
   /**
@@ -376,17 +432,29 @@ export class Account {
    * way). `knownUnits`: the amount in money units when the caller computed them (no parsing).
    */
   add(ledger: WalletLedger, amount: Decimal, knownUnits?: bigint): void {
-    if (knownUnits === 0n || amount.isZero()) return;
-    const units =
-      knownUnits ?? (this.moneyDecimals === undefined ? undefined : exactUnits(amount, this.moneyDecimals));
-    if (units === undefined) {
-      this.#ledgers[ledger].addOffGrid(amount);
-      this.#walletOffGrid = this.#walletOffGrid.plus(ledger === 'feesPaid' ? amount.neg() : amount);
-      this.#walletOffGridFloor = undefined;
-    } else {
-      this.#ledgers[ledger].addUnits(units);
-      this.#walletUnits += ledger === 'feesPaid' ? -units : units;
+    if (knownUnits !== undefined) {
+      this.addUnits(ledger, knownUnits);
+      return;
     }
+    if (amount.isZero()) return;
+    const units = this.moneyDecimals === undefined ? undefined : exactUnits(amount, this.moneyDecimals);
+    if (units !== undefined) {
+      this.addUnits(ledger, units);
+      return;
+    }
+    this.#ledgers[ledger].addOffGrid(amount);
+    this.#walletOffGrid = this.#walletOffGrid.plus(ledger === 'feesPaid' ? amount.neg() : amount);
+    this.#walletOffGridFloor = undefined;
+    this.#wallet = undefined;
+    this.#walletVersion++;
+  }
+
+  /** Adds signed `units` of the venue's money scale to a ledger (no Decimal built; the account has a money scale). */
+  addUnits(ledger: WalletLedger, units: bigint): void {
+    if (units === 0n) return;
+    this.#ledgers[ledger].addUnits(units);
+    if (ledger === 'feesPaid') this.#walletUnits -= units;
+    else this.#walletUnits += units;
     this.#wallet = undefined;
     this.#walletVersion++;
   }
@@ -424,7 +492,7 @@ export class Account {
         .toDecimalPlaces(0, Decimal.ROUND_FLOOR);
       this.#walletOffGridFloor = BigInt(floor.toFixed());
     }
-    return this.#walletUnits + this.#walletOffGridFloor;
+    return this.#walletOffGridFloor === 0n ? this.#walletUnits : this.#walletUnits + this.#walletOffGridFloor;
   }
 
   position(instrumentId: InstrumentId, scale: InstrumentScale, cost: CostScale | undefined): Position {

@@ -10,22 +10,52 @@ import type { BookLevel } from './events.js';
 import type { InstrumentScale } from './fixed.js';
 import type { SimOrder } from './order.js';
 
+/**
+ * One price level: a FIFO queue of resting orders linked through the orders themselves
+ * (`SimOrder.prevInLevel` / `nextInLevel`: no array per level, an order leaves in O(1)).
+ */
 export class PriceLevel {
-  readonly orders: SimOrder[] = [];
+  /** The oldest resting order (first to fill) and the newest. */
+  head: SimOrder | undefined;
+  tail: SimOrder | undefined;
   /** Resting size in whole lots. */
   totalLots = 0;
+  /** Listed among its side's changed levels since the last delta. */
+  dirty = false;
   constructor(
     readonly price: Decimal,
     readonly ticks: number,
   ) {}
+
+  /** Appends at the back of the queue. */
+  push(order: SimOrder): void {
+    order.prevInLevel = this.tail;
+    order.nextInLevel = undefined;
+    if (this.tail === undefined) this.head = order;
+    else this.tail.nextInLevel = order;
+    this.tail = order;
+  }
+
+  /** Takes the order out of the queue (nothing when it is not in it). */
+  unlink(order: SimOrder): void {
+    const prev = order.prevInLevel;
+    const next = order.nextInLevel;
+    if (prev === undefined && this.head !== order) return;
+    if (prev === undefined) this.head = next;
+    else prev.nextInLevel = next;
+    if (next === undefined) this.tail = prev;
+    else next.prevInLevel = prev;
+    order.prevInLevel = undefined;
+    order.nextInLevel = undefined;
+  }
 }
 
 export class BookSide {
   /** Best first: bids descending, asks ascending. */
   readonly levels: PriceLevel[] = [];
   private readonly byTicks = new Map<number, PriceLevel>();
-  /** Levels (by ticks) changed since the last delta, with their price. */
-  readonly dirty = new Map<number, Decimal>();
+  /** Levels changed since the last delta (a level dropped and made again at one price is listed twice). */
+  readonly #dirty: PriceLevel[] = [];
 
   constructor(
     private readonly descending: boolean,
@@ -51,7 +81,10 @@ export class BookSide {
       if (this.ahead(ticks, (this.levels[mid] as PriceLevel).ticks)) hi = mid;
       else lo = mid + 1;
     }
-    this.levels.splice(lo, 0, level);
+    // push/unshift at the ends: splice returns a new array of what it removed, even when nothing.
+    if (lo === this.levels.length) this.levels.push(level);
+    else if (lo === 0) this.levels.unshift(level);
+    else this.levels.splice(lo, 0, level);
     this.byTicks.set(ticks, level);
     return level;
   }
@@ -61,28 +94,38 @@ export class BookSide {
   }
 
   dropIfEmpty(level: PriceLevel): void {
-    if (level.orders.length > 0) return;
+    if (level.head !== undefined) return;
     this.byTicks.delete(level.ticks);
+    // The best level is the one that empties most (a taker's fills): shift, no array made.
     const index = this.levels.indexOf(level);
-    if (index >= 0) this.levels.splice(index, 1);
+    if (index === 0) this.levels.shift();
+    else if (index > 0) this.levels.splice(index, 1);
   }
 
   touch(level: PriceLevel): void {
-    this.dirty.set(level.ticks, level.price);
+    if (level.dirty) return;
+    level.dirty = true;
+    this.#dirty.push(level);
   }
 
+  hasChanges(): boolean {
+    return this.#dirty.length > 0;
+  }
+
+  /** The changed levels, best first as in snapshots, each price once with its size now. */
   takeDirty(): BookLevel[] {
-    const ticks = [...this.dirty.keys()];
-    // Best first, like snapshots.
-    ticks.sort(this.descending ? (a, b) => b - a : (a, b) => a - b);
     const out: BookLevel[] = [];
-    for (const t of ticks) {
-      out.push({
-        price: this.dirty.get(t) as Decimal,
-        size: this.scale.size(this.byTicks.get(t)?.totalLots ?? 0),
-      });
+    const dirty = this.#dirty;
+    if (dirty.length === 0) return out;
+    if (dirty.length > 1) dirty.sort(this.descending ? descendingTicks : ascendingTicks);
+    let last = Number.NaN;
+    for (const level of dirty) {
+      level.dirty = false;
+      if (level.ticks === last) continue;
+      last = level.ticks;
+      out.push({ price: level.price, size: this.scale.size(this.byTicks.get(last)?.totalLots ?? 0) });
     }
-    this.dirty.clear();
+    while (dirty.length > 0) dirty.pop();
     return out;
   }
 
@@ -90,6 +133,9 @@ export class BookSide {
     return this.levels.slice(0, depth).map((l) => ({ price: l.price, size: this.scale.size(l.totalLots) }));
   }
 }
+
+const descendingTicks = (a: PriceLevel, b: PriceLevel) => b.ticks - a.ticks;
+const ascendingTicks = (a: PriceLevel, b: PriceLevel) => a.ticks - b.ticks;
 
 export class OrderBook {
   readonly bids: BookSide;
@@ -126,7 +172,7 @@ export class OrderBook {
   add(order: SimOrder): void {
     const side = this.side(order.side);
     const level = side.level(order);
-    level.orders.push(order);
+    level.push(order);
     level.totalLots += order.remainingLots;
     side.touch(level);
   }
@@ -152,13 +198,12 @@ export class OrderBook {
   }
 
   private unlink(side: BookSide, level: PriceLevel, order: SimOrder): void {
-    const index = level.orders.indexOf(order);
-    if (index >= 0) level.orders.splice(index, 1);
+    level.unlink(order);
     side.dropIfEmpty(level);
   }
 
   hasChanges(): boolean {
-    return this.bids.dirty.size > 0 || this.asks.dirty.size > 0;
+    return this.bids.hasChanges() || this.asks.hasChanges();
   }
 
   /** The changed levels since the last call, and the sequence they get. */

@@ -62,7 +62,7 @@ import {
   costDecimal,
   costScale,
   type FixedRate,
-  feeUnits,
+  feeOfNotionalUnits,
   fixedRate,
   InstrumentScale,
   moneyDecimals,
@@ -93,7 +93,7 @@ import {
   SURE_MARGIN_UNITS,
   surelyAboveMaintenance,
 } from './margin-fixed.js';
-import { type OrderQuantities, SimOrder } from './order.js';
+import { ClosedOrderColumns, type OrderQuantities, SimOrder } from './order.js';
 import {
   checkFixedQuantities,
   checkMarketRules,
@@ -252,27 +252,35 @@ export class SimExchange {
   private clockMs: EpochMs;
   private nextFundingMs: EpochMs;
   private readonly instruments = new Map<InstrumentId, InstrumentState>();
+  /** The same, in listing order, for the end of every command (no Map iterator per command). */
+  private readonly instrumentList: InstrumentState[] = [];
   private readonly accounts = new Map<AccountId, Account>();
   private readonly outbox: SimEvent[] = [];
   private orderSeq = 0;
   private tradeSeq = 0;
-  /** Closed orders still queryable, oldest first (bounded by closedOrderRetention). */
-  private readonly closedOrders = new Map<VenueOrderId, SimOrder>();
   /**
-   * The same orders oldest first, from `closedOrderHead` on: finding the oldest through the
-   * Map's iterator skips every entry deleted before it, a cost that grows with the history.
-   * A slot before the head is emptied as its order leaves (else the queue would hold up to
-   * twice the retention until it is cut).
+   * Closed orders still queryable (the last closedOrderRetention), saved in columns
+   * (`ClosedOrderColumns`: no order object outlives its command) as a ring in closing order:
+   * filled up to the retention, then `closedOrderNext` is the oldest slot, the next one replaced.
    */
-  private closedOrderQueue: (SimOrder | undefined)[] = [];
-  private closedOrderHead = 0;
-  private readonly openOrdersById = new Map<VenueOrderId, SimOrder>();
+  private readonly closedOrders = new ClosedOrderColumns(0);
+  private closedOrderCount = 0;
+  private closedOrderNext = 0;
+  /**
+   * The retained closed orders' slots by sequence number, built at the first lookup of a closed
+   * order and kept from then on (an exchange nobody asks, a backtest's, never pays for it).
+   */
+  private closedOrderIndex: Map<number, number> | undefined;
   /** `${accountId}\u0000${clientOrderId}` -> order, for open and retained closed orders. */
   private readonly byClientId = new Map<string, SimOrder>();
   // Work of the running command, flushed by finish().
   private batchDepth = 0;
-  private readonly touchedPositions = new Map<AccountId, Set<InstrumentId>>();
-  private readonly touchedBalances = new Set<AccountId>();
+  /** Accounts whose positions changed, in first-touch order (each keeps its instruments: `touchedInstruments`). */
+  private readonly touchedPositions: Account[] = [];
+  /** Accounts whose balance changed, in first-touch order (`balanceTouched` marks them). */
+  private readonly touchedBalances: Account[] = [];
+  /** The margins finish() computed for the running command's accounts (reused: no Map per command). */
+  private readonly finishMargins = new Map<AccountId, MarginSummary>();
   private checkAllForLiquidation = false;
   private readonly observeAccount: ((accountId: AccountId) => boolean) | undefined;
   /** The integer liquidation check's scale (margin-fixed.ts); undefined: Decimal only. */
@@ -317,6 +325,7 @@ export class SimExchange {
         band: undefined,
       });
     }
+    this.instrumentList.push(...this.instruments.values());
     this.accounts.set(FEE_ACCOUNT_ID, new Account(FEE_ACCOUNT_ID, true, this.moneyDecimals));
     this.accounts.set(INSURANCE_ACCOUNT_ID, new Account(INSURANCE_ACCOUNT_ID, true, this.moneyDecimals));
   }
@@ -471,7 +480,7 @@ export class SimExchange {
     for (const share of shares) {
       const acc = this.accounts.get(share.accountId) as Account;
       acc.add('fundingNet', share.amount);
-      this.touchedBalances.add(acc.accountId);
+      this.touchBalance(acc);
       if (!this.observed(acc.accountId)) continue;
       this.emit({
         type: 'funding_payment',
@@ -525,7 +534,7 @@ export class SimExchange {
     this.batch(() => {
       const acc = this.accountOrCreate(accountId);
       acc.add('collateral', value);
-      this.touchedBalances.add(accountId);
+      this.touchBalance(acc);
     });
   }
 
@@ -545,7 +554,7 @@ export class SimExchange {
         );
       }
       acc.add('collateral', value.neg());
-      this.touchedBalances.add(accountId);
+      this.touchBalance(acc);
       return { ok: true } as const;
     });
   }
@@ -577,7 +586,7 @@ export class SimExchange {
           );
         }
       }
-      for (const id of acc.positions.keys()) this.touchPosition(acc.accountId, id);
+      for (const id of acc.positions.keys()) this.touchPosition(acc, id);
       return { ok: true } as const;
     });
   }
@@ -762,8 +771,8 @@ export class SimExchange {
   private surelyAboveMaintenance(acc: Account): boolean {
     const scale = this.maintenance;
     if (scale === undefined) return false;
-    const fixed = this.maintenanceTermsFixed(acc, scale);
-    if (fixed !== undefined) return surelyAboveMaintenance(fixed.base, fixed.terms);
+    const fixed = this.surelyAboveMaintenanceUnits(acc, scale);
+    if (fixed !== undefined) return fixed;
     const inputs: unknown[] = [acc.walletBalance()];
     for (const pos of acc.positions.values()) inputs.push(pos.size, pos.costBasis);
     let known = acc.maintenanceBase;
@@ -780,31 +789,27 @@ export class SimExchange {
   }
 
   /**
-   * The liquidation check's terms straight from the money units: the wallet's (rounded down
-   * when part of it is off the grid) less every cost basis, exact; undefined when a cost basis
-   * is a Decimal (then the Decimal terms below).
+   * The liquidation check straight from the money units: the wallet's (rounded down when part
+   * of it is off the grid) less every cost basis, plus each position's coefficient x mark
+   * ticks, exact and summed without building the terms; undefined when a cost basis is a
+   * Decimal (then the Decimal terms decide), false when a mark is off the tick grid.
    */
-  private maintenanceTermsFixed(
-    acc: Account,
-    scale: MaintenanceScale,
-  ): { base: bigint; terms: { coefficient: bigint; markTicks: number }[] } | undefined {
+  private surelyAboveMaintenanceUnits(acc: Account, scale: MaintenanceScale): boolean | undefined {
     // The maintenance scale is the money scale (constructor), so the units add up.
-    let base = acc.walletFloorUnits();
-    if (base === undefined) return undefined;
-    const terms: { coefficient: bigint; markTicks: number }[] = [];
+    let sum = acc.walletFloorUnits();
+    if (sum === undefined) return undefined;
+    let marksOnGrid = true;
     for (const [id, pos] of acc.positions) {
       const lots = pos.lots;
       if (lots === 0) continue;
       const cost = pos.costUnits;
       if (cost === undefined || !Number.isSafeInteger(lots)) return undefined;
-      base -= cost;
-      const inst = this.instruments.get(id) as InstrumentState;
-      terms.push({
-        coefficient: positionCoefficient(lots, scale.instruments.get(id) as InstrumentMaintenanceScale),
-        markTicks: inst.markTicks,
-      });
+      sum -= cost;
+      const markTicks = (this.instruments.get(id) as InstrumentState).markTicks;
+      if (!Number.isSafeInteger(markTicks)) marksOnGrid = false;
+      else sum += pos.maintenanceTerm(markTicks, scale.instruments.get(id) as InstrumentMaintenanceScale);
     }
-    return { base, terms };
+    return marksOnGrid && surelyAboveMaintenance(sum, NO_TERMS);
   }
 
   private maintenanceBaseOf(
@@ -851,21 +856,32 @@ export class SimExchange {
     request: PlaceOrderRequest | FixedOrderRequest,
     withView: boolean,
   ): PlaceOrderResult | SimpleResult {
+    // `run` and `batch` written out: no closure per order (this is the hot path of every order).
     let order: SimOrder | undefined;
-    const result = this.run((): PlaceOrderResult | SimpleResult => {
+    let view: OrderView | undefined;
+    let reject: Reject | undefined;
+    this.batchDepth += 1;
+    try {
       const acc = this.accountOrReject(request.accountId);
       order = this.newOrder(acc, request);
       this.validateOrder(acc, order);
       this.execute(acc, order);
       // The view of the order as the command left it, before finish() (a liquidation there changes it).
-      return withView ? { ok: true, order: order.view() } : { ok: true };
-    });
-    if (result.ok || order === undefined) return result;
+      if (withView) view = order.view();
+    } catch (error) {
+      if (!(error instanceof VenueRejectError)) throw error;
+      reject = error.reject;
+    } finally {
+      this.batchDepth -= 1;
+      if (this.batchDepth === 0) this.finish();
+    }
+    if (reject === undefined) return view === undefined ? OK : { ok: true, order: view };
+    if (order === undefined) return { ok: false, reject };
     // Rejected after it got an id: the account's user stream hears about it.
     order.status = 'rejected';
-    order.reject = result.reject;
+    order.reject = reject;
     this.emitOrderUpdate(order);
-    return withView ? { ok: false, reject: result.reject, order: order.view() } : result;
+    return withView ? { ok: false, reject, order: order.view() } : { ok: false, reject };
   }
 
   /** Runs a command, turning a VenueRejectError into a result. */
@@ -900,7 +916,7 @@ export class SimExchange {
       this.config.venueId,
       acc.accountId,
       spec.instrumentId,
-      String(++this.orderSeq),
+      ++this.orderSeq,
       r.clientOrderId,
       r.side,
       r.type,
@@ -1031,7 +1047,7 @@ export class SimExchange {
     let takerCapacity = order.reduceOnly ? this.reduceCapacityLots(acc, inst, order.side) : undefined;
     for (const level of inst.book.opposite(order.side).levels) {
       if (!this.crosses(order.side, limitTicks, level.ticks)) break;
-      for (const maker of level.orders) {
+      for (let maker = level.head; maker !== undefined; maker = maker.nextInLevel) {
         if (maker.accountId === acc.accountId) continue;
         let q = maker.remainingLots;
         if (maker.reduceOnly) {
@@ -1076,8 +1092,9 @@ export class SimExchange {
     } else {
       // gtc and post_only rest on the book.
       inst.book.add(order);
-      acc.openOrders.set(order.venueOrderId, order);
-      this.openOrdersById.set(order.venueOrderId, order);
+      acc.openOrders.set(order.seq, order);
+      if (order.reduceOnly) acc.reduceOnlyOpen += 1;
+      order.resting = true;
       if (!order.reduceOnly)
         acc.exposureOf(order.instrumentId, inst.scale).add(order, order.remainingLots, 1);
     }
@@ -1094,7 +1111,7 @@ export class SimExchange {
     while (taker.remainingLots > 0) {
       const level = levels[0];
       if (level === undefined || !this.crosses(taker.side, limitTicks, level.ticks)) return undefined;
-      const maker = level.orders[0] as SimOrder;
+      const maker = level.head as SimOrder;
       if (maker.accountId === acc.accountId) {
         this.cancelResting(maker, 'canceled', 'self_trade');
         continue;
@@ -1135,29 +1152,30 @@ export class SimExchange {
     takerAcc: Account,
     lots: number,
   ): void {
-    // At the maker's price (its level's: the same ticks); Decimals from here on are what the
-    // events and accounts carry.
+    // At the maker's price (its level's: the same ticks). Fees in money units when on the
+    // grid: their Decimals are built only for an event that carries them.
     const size = inst.scale.size(lots);
     const tradeId = String(++this.tradeSeq);
     const cost = inst.costScale;
     const ticks = maker.priceTicks;
-    let makerFee: Decimal;
-    let takerFee: Decimal;
+    let makerFee: Decimal | undefined;
+    let takerFee: Decimal | undefined;
     let makerFeeUnits: bigint | undefined;
     let takerFeeUnits: bigint | undefined;
-    if (cost !== undefined && Number.isSafeInteger(ticks)) {
-      makerFeeUnits = feeUnits(lots, ticks, this.makerFeeRate, cost);
-      takerFeeUnits = feeUnits(lots, ticks, this.takerFeeRate, cost);
-      makerFee = costDecimal(makerFeeUnits, cost);
-      takerFee = costDecimal(takerFeeUnits, cost);
+    // Resting prices are on the tick grid (a price beyond 2^53 ticks is refused), so this is exact.
+    const notional = Number.isSafeInteger(ticks) ? notionalUnits(lots, ticks) : undefined;
+    if (cost !== undefined && notional !== undefined) {
+      makerFeeUnits = feeOfNotionalUnits(notional, this.makerFeeRate, cost);
+      takerFeeUnits = feeOfNotionalUnits(notional, this.takerFeeRate, cost);
     } else {
       const notional = size.mul(price);
       makerFee = this.feeOf(notional, this.config.makerFeeRate);
       takerFee = this.feeOf(notional, this.config.takerFeeRate);
     }
-    this.emit({
+    this.outbox.push({
       type: 'trade',
-      ...this.base(),
+      venueId: this.config.venueId,
+      tsEventMs: this.clockMs,
       instrumentId: inst.spec.instrumentId,
       tradeId,
       price,
@@ -1165,17 +1183,22 @@ export class SimExchange {
       takerSide: taker.side,
     });
     // The maker leaves the book (and its exposure) before its order record moves.
-    if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId, inst.scale).add(maker, lots, -1);
-    maker.recordFill(lots, size, price, maker.priceTicks, makerFee, this.clockMs);
+    if (!maker.reduceOnly) makerAcc.exposureOf(maker.instrumentId, inst.scale).add(maker, lots, -1, notional);
+    maker.recordFill(lots, price, notional, this.clockMs);
     inst.book.reduce(maker, lots);
-    if (!maker.isOpen) this.closeOrder(maker);
+    // Its fill (and fee) first: a closed order is saved as it is when it closes.
     this.fill(makerAcc, maker, tradeId, lots, size, price, ticks, makerFee, makerFeeUnits, 'maker', false);
-    taker.recordFill(lots, size, price, maker.priceTicks, takerFee, this.clockMs);
+    if (!maker.isOpen) this.closeOrder(maker);
+    taker.recordFill(lots, price, notional, this.clockMs);
     this.fill(takerAcc, taker, tradeId, lots, size, price, ticks, takerFee, takerFeeUnits, 'taker', false);
     const house = this.accounts.get(FEE_ACCOUNT_ID) as Account;
-    house.add('transfersNet', makerFee, makerFeeUnits);
-    house.add('transfersNet', takerFee, takerFeeUnits);
-    this.touchedBalances.add(FEE_ACCOUNT_ID);
+    if (makerFeeUnits !== undefined && takerFeeUnits !== undefined) {
+      house.addUnits('transfersNet', makerFeeUnits + takerFeeUnits);
+    } else {
+      house.add('transfersNet', makerFee as Decimal);
+      house.add('transfersNet', takerFee as Decimal);
+    }
+    this.touchBalance(house);
   }
 
   /** Books one side of a trade on the account and tells its user stream. */
@@ -1188,8 +1211,9 @@ export class SimExchange {
     price: Decimal,
     /** `price` in whole ticks; NaN when off the grid (a liquidation at such a mark). */
     priceTicks: number,
-    fee: Decimal,
-    /** `fee` in money units when known (else parsed from the Decimal). */
+    /** The fee as a Decimal, or undefined when given in money units (`feeUnits`). */
+    fee: Decimal | undefined,
+    /** The fee in money units when known (else `fee`, parsed). */
     feeUnits: bigint | undefined,
     liquidity: 'maker' | 'taker',
     isLiquidation: boolean,
@@ -1197,15 +1221,18 @@ export class SimExchange {
     const inst = this.instruments.get(order.instrumentId) as InstrumentState;
     const pos: Position = acc.position(order.instrumentId, inst.scale, inst.costScale);
     const before = pos.size;
-    const realized = pos.apply(
-      order.side === 'buy' ? lots : -lots,
-      price,
-      priceTicks,
-      this.config.settlementDecimals,
-    );
-    acc.add('realizedPnl', realized, pos.lastRealizedUnits);
-    acc.add('feesPaid', fee, feeUnits);
-    this.touchPosition(acc.accountId, order.instrumentId);
+    pos.applyFill(order.side === 'buy' ? lots : -lots, price, priceTicks, this.config.settlementDecimals);
+    const realizedUnits = pos.lastRealizedUnits;
+    if (realizedUnits !== undefined) acc.addUnits('realizedPnl', realizedUnits);
+    else acc.add('realizedPnl', pos.lastRealized);
+    if (feeUnits !== undefined) {
+      acc.addUnits('feesPaid', feeUnits);
+      order.addFeeUnits(feeUnits, inst.costScale as CostScale);
+    } else {
+      acc.add('feesPaid', fee as Decimal);
+      order.addFee(fee as Decimal);
+    }
+    this.touchPosition(acc, order.instrumentId);
     if (!this.observed(acc.accountId)) return;
     this.emit({
       type: 'fill',
@@ -1218,10 +1245,10 @@ export class SimExchange {
       side: order.side,
       price,
       size,
-      fee,
+      fee: fee ?? costDecimal(feeUnits as bigint, inst.costScale as CostScale),
       feeAsset: this.config.settleAsset,
       liquidity,
-      realizedPnl: realized,
+      realizedPnl: pos.lastRealized,
       positionBefore: before,
       positionAfter: pos.size,
       isLiquidation,
@@ -1229,14 +1256,17 @@ export class SimExchange {
     this.emitOrderUpdate(order);
   }
 
-  private touchPosition(accountId: AccountId, instrumentId: InstrumentId): void {
-    let set = this.touchedPositions.get(accountId);
-    if (set === undefined) {
-      set = new Set();
-      this.touchedPositions.set(accountId, set);
-    }
-    set.add(instrumentId);
-    this.touchedBalances.add(accountId);
+  private touchPosition(acc: Account, instrumentId: InstrumentId): void {
+    const ids = acc.touchedInstruments;
+    if (ids.length === 0) this.touchedPositions.push(acc);
+    if (!ids.includes(instrumentId)) ids.push(instrumentId);
+    this.touchBalance(acc);
+  }
+
+  private touchBalance(acc: Account): void {
+    if (acc.balanceTouched) return;
+    acc.balanceTouched = true;
+    this.touchedBalances.push(acc);
   }
 
   /** Takes a resting order off the book and ends it. */
@@ -1256,27 +1286,50 @@ export class SimExchange {
 
   /** Moves a finished order from the open set to the bounded closed history. */
   private closeOrder(order: SimOrder): void {
-    const acc = this.accounts.get(order.accountId);
-    acc?.openOrders.delete(order.venueOrderId);
-    this.openOrdersById.delete(order.venueOrderId);
-    if (this.config.closedOrderRetention === 0) {
+    if (order.resting) {
+      order.resting = false;
+      const acc = this.accounts.get(order.accountId) as Account;
+      acc.openOrders.delete(order.seq);
+      if (order.reduceOnly) acc.reduceOnlyOpen -= 1;
+    }
+    const retention = this.config.closedOrderRetention;
+    if (retention === 0) {
       this.forgetClientId(order);
       return;
     }
-    if (this.closedOrders.has(order.venueOrderId)) return;
-    this.closedOrders.set(order.venueOrderId, order);
-    this.closedOrderQueue.push(order);
-    if (this.closedOrders.size > this.config.closedOrderRetention) {
-      const oldest = this.closedOrderQueue[this.closedOrderHead] as SimOrder;
-      this.closedOrderQueue[this.closedOrderHead] = undefined;
-      this.closedOrderHead += 1;
-      if (this.closedOrderHead >= 1024 && this.closedOrderHead * 2 >= this.closedOrderQueue.length) {
-        this.closedOrderQueue = this.closedOrderQueue.slice(this.closedOrderHead);
-        this.closedOrderHead = 0;
+    if (order.retained) return;
+    order.retained = true;
+    // Saved as it is now: nothing changes an order after it closed (trade() books the maker's fill first).
+    const ring = this.closedOrders;
+    let slot: number;
+    if (this.closedOrderCount < retention) {
+      slot = this.closedOrderCount++;
+      if (slot >= ring.capacity) ring.grow(Math.min(retention, Math.max(1024, ring.capacity * 2)));
+    } else {
+      slot = this.closedOrderNext;
+      this.closedOrderNext = slot + 1 === retention ? 0 : slot + 1;
+      // The oldest leaves: its lookups by venue and client order id go with it.
+      const oldest = ring.seqAt(slot);
+      this.closedOrderIndex?.delete(oldest);
+      const clientOrderId = ring.clientOrderIdAt(slot);
+      if (clientOrderId !== undefined) {
+        const key = clientKey(ring.accountIdAt(slot), clientOrderId);
+        if (this.byClientId.get(key)?.seq === oldest) this.byClientId.delete(key);
       }
-      this.closedOrders.delete(oldest.venueOrderId);
-      this.forgetClientId(oldest);
     }
+    order.save(ring, slot);
+    this.closedOrderIndex?.set(order.seq, slot);
+  }
+
+  /** A retained closed order by its sequence number (the index is built at the first such lookup). */
+  private closedOrder(seq: number): SimOrder | undefined {
+    if (this.closedOrderIndex === undefined) {
+      this.closedOrderIndex = new Map();
+      for (let slot = 0; slot < this.closedOrderCount; slot++)
+        this.closedOrderIndex.set(this.closedOrders.seqAt(slot), slot);
+    }
+    const slot = this.closedOrderIndex.get(seq);
+    return slot === undefined ? undefined : SimOrder.load(this.closedOrders, slot);
   }
 
   private rememberClientId(order: SimOrder): void {
@@ -1341,7 +1394,12 @@ export class SimExchange {
   ) {
     let order: SimOrder | undefined;
     if (ids.venueOrderId !== undefined) {
-      order = this.openOrdersById.get(ids.venueOrderId) ?? this.closedOrders.get(ids.venueOrderId);
+      const seq = orderSeqOf(ids.venueOrderId);
+      // An open order is looked up among the account's own (another's is no answer either way).
+      order =
+        seq === undefined
+          ? undefined
+          : (this.accounts.get(accountId)?.openOrders.get(seq) ?? this.closedOrder(seq));
     } else if (ids.clientOrderId !== undefined) {
       order = this.byClientId.get(clientKey(accountId, ids.clientOrderId));
     }
@@ -1418,8 +1476,8 @@ export class SimExchange {
       acc.add('transfersNet', badDebt);
       insurance.add('transfersNet', badDebt.neg());
     }
-    this.touchedBalances.add(acc.accountId);
-    this.touchedBalances.add(INSURANCE_ACCOUNT_ID);
+    this.touchBalance(acc);
+    this.touchBalance(insurance);
     if (this.observed(acc.accountId))
       this.emit({
         type: 'liquidation',
@@ -1447,7 +1505,7 @@ export class SimExchange {
       this.config.venueId,
       acc.accountId,
       instrumentId,
-      String(++this.orderSeq),
+      ++this.orderSeq,
       undefined,
       side,
       'market',
@@ -1456,7 +1514,9 @@ export class SimExchange {
       false,
       this.clockMs,
     );
-    order.recordFill(order.sizeLots, size, price, order.scale.ticksOf(price), ZERO, this.clockMs);
+    const ticks = order.scale.ticksOf(price);
+    const notional = Number.isSafeInteger(ticks) ? notionalUnits(order.sizeLots, ticks) : undefined;
+    order.recordFill(order.sizeLots, price, notional, this.clockMs);
     this.closeOrder(order);
     return order;
   }
@@ -1465,13 +1525,14 @@ export class SimExchange {
 
   private finish(): void {
     // Resting reduce-only orders whose position closed or flipped can no longer reduce.
-    for (const [accountId, ids] of this.touchedPositions) {
-      const acc = this.accounts.get(accountId) as Account;
-      // Collected first (canceling changes openOrders, not positions); no copy of every open
-      // order of an account that has no such order, e.g. the market maker after each fill.
+    for (const acc of this.touchedPositions) {
+      // No look at the open orders of an account that has no reduce-only one (the market maker).
+      if (acc.reduceOnlyOpen === 0) continue;
+      const ids = acc.touchedInstruments;
+      // Collected first (canceling changes openOrders, not positions).
       let closed: SimOrder[] | undefined;
       for (const order of acc.openOrders.values()) {
-        if (!order.reduceOnly || !ids.has(order.instrumentId)) continue;
+        if (!order.reduceOnly || !ids.includes(order.instrumentId)) continue;
         if (!this.reduceCapacity(acc, order.instrumentId, order.side).isZero()) continue;
         closed ??= [];
         closed.push(order);
@@ -1479,66 +1540,86 @@ export class SimExchange {
       if (closed !== undefined)
         for (const order of closed) this.cancelResting(order, 'canceled', 'reduce_only_position_closed');
     }
-    const candidates = this.checkAllForLiquidation ? [...this.accounts.values()] : [];
-    if (!this.checkAllForLiquidation) {
-      for (const id of this.touchedBalances) candidates.push(this.accounts.get(id) as Account);
-    }
-    this.checkAllForLiquidation = false;
     // One margin computation per account serves the liquidation check and the events below.
-    const margins = new Map<AccountId, MarginSummary>();
-    for (const acc of candidates) {
-      if (acc.isHouse || !acc.hasPositions()) continue;
-      // An account whose balance event goes out below needs its margin anyway; others are
-      // skipped when surely above maintenance (after a price update: every account with positions).
-      const viewed = this.touchedBalances.has(acc.accountId) && this.observed(acc.accountId);
-      if (!viewed && this.surelyAboveMaintenance(acc)) continue;
-      const m = this.margin(acc);
-      if (this.liquidateIfBelowMaintenance(acc, m)) {
-        margins.delete(acc.accountId);
-        margins.delete(INSURANCE_ACCOUNT_ID);
-      } else {
-        margins.set(acc.accountId, m);
-      }
+    const margins = this.finishMargins;
+    if (this.checkAllForLiquidation) {
+      this.checkAllForLiquidation = false;
+      for (const acc of [...this.accounts.values()]) this.checkLiquidation(acc, margins);
+    } else {
+      // The accounts touched so far (a liquidation below touches more: they are not candidates).
+      const touched = this.touchedBalances;
+      const candidates = touched.length;
+      for (let i = 0; i < candidates; i++) this.checkLiquidation(touched[i] as Account, margins);
     }
-    const marginOf = (acc: Account) => {
-      let m = margins.get(acc.accountId);
-      if (m === undefined) {
-        m = this.margin(acc);
-        margins.set(acc.accountId, m);
-      }
-      return m;
-    };
 
-    for (const inst of this.instruments.values()) {
+    for (const inst of this.instrumentList) {
       const delta = inst.book.takeDelta();
       if (delta !== undefined) {
-        this.emit({ type: 'book_delta', ...this.base(), instrumentId: inst.spec.instrumentId, ...delta });
-      }
-    }
-    for (const [accountId, ids] of this.touchedPositions) {
-      if (!this.observed(accountId)) continue;
-      const acc = this.accounts.get(accountId) as Account;
-      for (const id of ids) {
-        this.emit({
-          type: 'position',
-          ...this.base(),
-          accountId,
-          position: this.positionView(acc, id, marginOf(acc)),
+        this.outbox.push({
+          type: 'book_delta',
+          venueId: this.config.venueId,
+          tsEventMs: this.clockMs,
+          instrumentId: inst.spec.instrumentId,
+          seq: delta.seq,
+          prevSeq: delta.prevSeq,
+          bids: delta.bids,
+          asks: delta.asks,
         });
       }
     }
-    this.touchedPositions.clear();
-    for (const accountId of this.touchedBalances) {
-      if (!this.observed(accountId)) continue;
-      const acc = this.accounts.get(accountId) as Account;
+    for (const acc of this.touchedPositions) {
+      const ids = acc.touchedInstruments;
+      if (this.observed(acc.accountId)) {
+        for (const id of ids) {
+          this.emit({
+            type: 'position',
+            ...this.base(),
+            accountId: acc.accountId,
+            position: this.positionView(acc, id, this.marginFor(acc, margins)),
+          });
+        }
+      }
+      empty(ids);
+    }
+    empty(this.touchedPositions);
+    for (const acc of this.touchedBalances) {
+      acc.balanceTouched = false;
+      if (!this.observed(acc.accountId)) continue;
       this.emit({
         type: 'balance',
         ...this.base(),
-        accountId,
-        balance: this.balanceView(acc, marginOf(acc)),
+        accountId: acc.accountId,
+        balance: this.balanceView(acc, this.marginFor(acc, margins)),
       });
     }
-    this.touchedBalances.clear();
+    empty(this.touchedBalances);
+    if (margins.size > 0) margins.clear(); // clear() makes a new table even when empty
+  }
+
+  /** finish()'s liquidation check of one candidate, keeping the margin it computed for the events. */
+  private checkLiquidation(acc: Account, margins: Map<AccountId, MarginSummary>): void {
+    if (acc.isHouse || !acc.hasPositions()) return;
+    // An account whose balance event goes out needs its margin anyway; others are skipped
+    // when surely above maintenance (after a price update: every account with positions).
+    const viewed = acc.balanceTouched && this.observed(acc.accountId);
+    if (!viewed && this.surelyAboveMaintenance(acc)) return;
+    const m = this.margin(acc);
+    if (this.liquidateIfBelowMaintenance(acc, m)) {
+      margins.delete(acc.accountId);
+      margins.delete(INSURANCE_ACCOUNT_ID);
+    } else {
+      margins.set(acc.accountId, m);
+    }
+  }
+
+  /** The account's margin as finish() knows it, computed once. */
+  private marginFor(acc: Account, margins: Map<AccountId, MarginSummary>): MarginSummary {
+    let m = margins.get(acc.accountId);
+    if (m === undefined) {
+      m = this.margin(acc);
+      margins.set(acc.accountId, m);
+    }
+    return m;
   }
 
   // ---------------------------------------------------------------- queries
@@ -1811,6 +1892,23 @@ export class SimExchange {
     return inst;
   }
 }
+
+/** The sequence number a venue order id is the text of (`SimOrder.venueOrderId`); undefined for any other text. */
+function orderSeqOf(venueOrderId: VenueOrderId): number | undefined {
+  const seq = Number(venueOrderId);
+  return Number.isSafeInteger(seq) && seq > 0 && String(seq) === venueOrderId ? seq : undefined;
+}
+
+/** `surelyAboveMaintenance` of a sum already complete. */
+const NO_TERMS: readonly { coefficient: bigint; markTicks: number }[] = [];
+
+/** Empties a short array kept for reuse (popping is inline work; setting `length` is a runtime call). */
+function empty(items: unknown[]): void {
+  while (items.length > 0) items.pop();
+}
+
+/** The answer of an accepted command without a view (shared: results are read-only). */
+const OK: SimpleResult = Object.freeze({ ok: true });
 
 function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;

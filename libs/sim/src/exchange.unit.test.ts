@@ -7,6 +7,7 @@ import {
   INSURANCE_ACCOUNT_ID,
   isUserEvent,
   type LiquidationEvent,
+  type PlaceOrderRequest,
   type SimEvent,
   SimExchange,
   venuePreset,
@@ -1094,11 +1095,11 @@ describe('observed accounts (user events built only for the accounts someone rea
 });
 
 describe('closed order retention', () => {
-  test('an order past the retention is gone from lookups and from the history queue', () => {
+  test('an order past the retention is gone from lookups and from the history ring', () => {
     const ex = venue('paper', { overrides: { closedOrderRetention: 5 } });
     ex.deposit('taker', '1000000');
     const ids: string[] = [];
-    for (let i = 0; i < 200; i++) {
+    const placeAndCancel = (i: number) => {
       const placed = ex.placeOrder({
         accountId: 'taker',
         instrumentId: BTC,
@@ -1111,14 +1112,63 @@ describe('closed order retention', () => {
       assert.ok(placed.ok);
       ids.push(placed.order.venueOrderId);
       assert.ok(ex.cancelOrder({ accountId: 'taker', venueOrderId: placed.order.venueOrderId }).ok);
-    }
+    };
+    for (let i = 0; i < 200; i++) placeAndCancel(i);
     assert.equal(ex.getOrder('taker', { venueOrderId: ids[0] }), undefined);
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[194] }), undefined);
+    // The first lookup of a closed order by venue id builds the index; later orders keep it right.
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[195] })?.status, 'canceled');
     assert.equal(ex.getOrder('taker', { clientOrderId: 'c194' }), undefined);
     assert.equal(ex.getOrder('taker', { clientOrderId: 'c195' })?.status, 'canceled');
-    // The queue's cut happens only past 1,024 dropped orders: before that, every dropped
-    // order's slot must be emptied, or they all stay reachable (private state, read on purpose).
-    const queue = (ex as unknown as { closedOrderQueue: unknown[] }).closedOrderQueue;
-    assert.equal(queue.filter((o) => o !== undefined).length, 5);
+    for (let i = 200; i < 203; i++) placeAndCancel(i);
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[197] }), undefined);
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[198] })?.clientOrderId, 'c198');
+    assert.equal(ex.getOrder('taker', { venueOrderId: ids[202] })?.clientOrderId, 'c202');
+    // Not the text of a sequence number: no order, whatever number it reads as.
+    assert.equal(ex.getOrder('taker', { venueOrderId: `0${ids[202]}` }), undefined);
+    // Exactly the retention is held (private state, read on purpose): dropped orders are unreachable.
+    const held = ex as unknown as { closedOrderCount: number; closedOrderIndex: Map<number, number> };
+    assert.equal(held.closedOrderCount, 5);
+    assert.deepEqual(
+      [...held.closedOrderIndex.keys()].sort((a, b) => a - b),
+      ids.slice(198).map(Number),
+    );
+  });
+
+  test('a closed order read back from the history has the view it closed with', () => {
+    const ex = venue('paper');
+    ex.deposit('maker', '1000000');
+    ex.deposit('taker', '1000000');
+    const order = (accountId: string, clientOrderId: string, fields: Partial<PlaceOrderRequest>) =>
+      ex.placeOrder({
+        accountId,
+        instrumentId: BTC,
+        side: 'sell',
+        type: 'limit',
+        size: '0.01',
+        clientOrderId,
+        ...fields,
+      });
+    order('maker', 'm1', { price: '50000.5', size: '0.03' });
+    order('maker', 'm2', { price: '50001', size: '0.02' });
+    order('taker', 't1', { side: 'buy', type: 'market', size: '0.04' }); // m1 filled (fee after its fill), m2 partly
+    order('maker', 'm3', { price: '50010' });
+    ex.cancelOrder({ accountId: 'maker', clientOrderId: 'm2' }); // partly filled, then canceled
+    order('taker', 't2', { side: 'buy', price: '50020', size: '0.02', timeInForce: 'ioc' }); // IOC remainder
+    order('taker', 't3', { side: 'buy', price: '50020', size: '0.05', timeInForce: 'fok' }); // FOK not fillable
+    order('taker', 't4', { side: 'sell', type: 'market', size: '0.5', reduceOnly: true }); // capped to the position
+    for (const clientOrderId of ['m1', 'm2', 'm3', 't1', 't2', 't3', 't4']) {
+      const accountId = clientOrderId.startsWith('m') ? 'maker' : 'taker';
+      // By client id: the order object itself; by venue id: read back from the history's columns.
+      const live = ex.getOrder(accountId, { clientOrderId });
+      assert.ok(live, clientOrderId);
+      assert.ok(
+        live.status !== 'accepted' && live.status !== 'partially_filled',
+        `${clientOrderId} is closed`,
+      );
+      const saved = ex.getOrder(accountId, { venueOrderId: live.venueOrderId });
+      assert.equal(canonicalJson(saved), canonicalJson(live), clientOrderId);
+    }
   });
 });
 

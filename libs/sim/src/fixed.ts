@@ -26,6 +26,9 @@ export class InstrumentScale {
   readonly minNotionalUnits: bigint | undefined;
   private readonly tickDecimals: number | undefined;
   private readonly lotDecimals: number | undefined;
+  /** The Decimals of recent prices and sizes: a level's price and a common size recur (`RecentDecimals`). */
+  readonly #prices = new RecentDecimals();
+  readonly #sizes = new RecentDecimals();
 
   constructor(spec: InstrumentSpec) {
     this.tickSize = spec.tickSize;
@@ -70,17 +73,45 @@ export class InstrumentScale {
   }
 
   price(ticks: number): Decimal {
-    return this.tickSize.mul(ticks);
+    return this.#prices.get(ticks) ?? this.#prices.set(ticks, this.tickSize.mul(ticks));
   }
 
   size(lots: number): Decimal {
-    return lots === 0 ? ZERO : this.lotSize.mul(lots);
+    if (lots === 0) return ZERO;
+    return this.#sizes.get(lots) ?? this.#sizes.set(lots, this.lotSize.mul(lots));
   }
 
   notional(units: bigint): Decimal {
     return units === 0n ? ZERO : this.notionalUnit.mul(units.toString());
   }
 }
+
+/**
+ * The last Decimal built for each of a few whole numbers (direct-mapped: slot = n mod 256; a
+ * new number takes its slot). Decimals are immutable, so one object can stand for its value
+ * wherever it is read; equal values being the same object only makes identity-keyed caches
+ * (margin parts) hit more often, with the same results.
+ */
+export class RecentDecimals {
+  readonly #keys: number[] = new Array<number>(RECENT_SLOTS).fill(Number.NaN);
+  readonly #values: (Decimal | undefined)[] = new Array<Decimal | undefined>(RECENT_SLOTS).fill(undefined);
+
+  /** The Decimal kept for `n` (a safe integer), if any. */
+  get(n: number): Decimal | undefined {
+    const slot = n & (RECENT_SLOTS - 1);
+    return this.#keys[slot] === n ? this.#values[slot] : undefined;
+  }
+
+  /** Keeps `value` for `n` and returns it. */
+  set(n: number, value: Decimal): Decimal {
+    const slot = n & (RECENT_SLOTS - 1);
+    this.#keys[slot] = n;
+    this.#values[slot] = value;
+    return value;
+  }
+}
+
+const RECENT_SLOTS = 256;
 
 export type RoundMode = 'down' | 'up' | 'nearest';
 
@@ -150,7 +181,9 @@ export function ceilMultiple(value: Decimal, step: Decimal): bigint | undefined 
 
 /** lots x ticks as an exact notional in units of tickSize x lotSize. */
 export function notionalUnits(lots: number, ticks: number): bigint {
-  return BigInt(lots) * BigInt(ticks);
+  // A product that is a safe integer is exact in floating point (one BigInt made, not three).
+  const product = lots * ticks;
+  return Number.isSafeInteger(product) ? BigInt(product) : BigInt(lots) * BigInt(ticks);
 }
 
 /**
@@ -240,6 +273,20 @@ export function exactUnits(value: Decimal, decimals: number): bigint | undefined
   return BigInt(decimals === 0 ? text : text.replace('.', ''));
 }
 
+/**
+ * lots x ticks in money units of `cost` (x its notional factor), exact: one BigInt when every
+ * partial product is a safe integer (then each is exact in floating point).
+ */
+export function moneyUnits(lots: number, ticks: number, cost: CostScale): bigint {
+  const notional = lots * ticks;
+  const factor = Number(cost.notionalFactor);
+  const units = notional * factor;
+  if (Number.isSafeInteger(notional) && Number.isSafeInteger(factor) && Number.isSafeInteger(units)) {
+    return BigInt(units);
+  }
+  return BigInt(lots) * BigInt(ticks) * cost.notionalFactor;
+}
+
 /** `units` of the scale as a Decimal (exact). */
 export function costDecimal(units: bigint, scale: CostScale): Decimal {
   return units === 0n ? ZERO : scale.unit.mul(units.toString());
@@ -275,6 +322,12 @@ export function fixedRate(rate: Decimal): FixedRate {
  * ROUND_HALF_EVEN)` (exact: both are exact products rounded once).
  */
 export function feeUnits(lots: number, ticks: number, rate: FixedRate, cost: CostScale): bigint {
-  const product = BigInt(lots) * BigInt(ticks) * cost.notionalFactor * rate.units;
+  return feeOfNotionalUnits(notionalUnits(lots, ticks), rate, cost);
+}
+
+/** `feeUnits` of a notional already in units of tick x lot (`notionalUnits`: a trade's maker and taker share it). */
+export function feeOfNotionalUnits(notional: bigint, rate: FixedRate, cost: CostScale): bigint {
+  if (rate.units === 0n) return 0n;
+  const product = notional * cost.notionalFactor * rate.units;
   return divRoundHalfEven(product, rate.scale * cost.settlementStep) * cost.settlementStep;
 }

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal, roundToStep } from '@perpmesh/core';
 import {
+  type CostScale,
   ceilMultiple,
   InstrumentScale,
+  moneyUnits,
   notionalUnits,
   powerOfTenDecimals,
+  RecentDecimals,
   roundToGrid,
   scaledLotsDown,
   wholeMultiple,
@@ -148,5 +151,77 @@ describe('fixed point (ticks and lots)', () => {
     }
     assert.equal(scaledLotsDown(200, 0.6), 120);
     assert.equal(scaledLotsDown(3, 0.999999999999999), 2);
+  });
+});
+
+describe('RecentDecimals', () => {
+  test('keeps one Decimal per number until a number of the same slot replaces it', () => {
+    const recent = new RecentDecimals();
+    assert.equal(recent.get(7), undefined);
+    const seven = recent.set(7, d('0.007'));
+    assert.equal(recent.get(7), seven);
+    assert.equal(recent.get(7 + 256), undefined, 'another number in the slot is not the kept one');
+    recent.set(7 + 256, d('0.263'));
+    assert.equal(recent.get(7), undefined);
+    assert.equal(recent.get(7 + 256)?.toFixed(), '0.263');
+    const short = recent.set(-3, d('-0.003'));
+    assert.equal(recent.get(-3), short);
+    assert.equal(recent.get(253), undefined);
+    assert.equal(recent.get(Number.NaN), undefined);
+  });
+
+  test("an instrument's sizes and prices are the same values as built each time", () => {
+    const scale = new InstrumentScale(btc());
+    const rng = SimRng.fromSeed(11);
+    for (let i = 0; i < 2_000; i++) {
+      const n = rng.int(-300, 300);
+      assert.equal(scale.size(n).toFixed(), scale.lotSize.mul(n).toFixed());
+      assert.equal(scale.price(500_000 + n).toFixed(), scale.tickSize.mul(500_000 + n).toFixed());
+    }
+    assert.equal(scale.size(12), scale.size(12), 'one object for a recurring size');
+  });
+});
+
+describe('notionalUnits', () => {
+  test('exact on both sides of the safe-integer range', () => {
+    assert.equal(notionalUnits(250, 600_001), 150_000_250n);
+    assert.equal(notionalUnits(-3, 7), -21n);
+    // 2^53 + 1 is not a double: the product must not come from floating point.
+    assert.equal(notionalUnits(3, 3_002_399_751_580_331), 9_007_199_254_740_993n);
+    assert.equal(notionalUnits(Number.MAX_SAFE_INTEGER, 2), 18_014_398_509_481_982n);
+    const rng = SimRng.fromSeed(5);
+    for (let i = 0; i < 2_000; i++) {
+      const lots = rng.int(1, 2 ** 30);
+      const ticks = rng.int(1, 2 ** 30);
+      assert.equal(notionalUnits(lots, ticks), BigInt(lots) * BigInt(ticks));
+    }
+  });
+});
+
+describe('moneyUnits', () => {
+  test('lots x ticks x the notional factor, exact on both sides of the safe-integer range', () => {
+    const cost = (notionalFactor: bigint): CostScale => ({
+      decimals: 8,
+      unit: d('0.00000001'),
+      notionalFactor,
+      settlementStep: 100n,
+      settlementDecimals: 6,
+    });
+    const rng = SimRng.fromSeed(13);
+    for (const factor of [1n, 1000n, 10n ** 12n, 10n ** 17n]) {
+      const cases: [number, number][] = [
+        [-7, 500_000],
+        [3, 3_002_399_751_580_331],
+        [Number.MAX_SAFE_INTEGER, 1],
+      ];
+      for (let i = 0; i < 1_000; i++) cases.push([rng.int(-(2 ** 26), 2 ** 26), rng.int(1, 2 ** 26)]);
+      for (const [lots, ticks] of cases) {
+        assert.equal(
+          moneyUnits(lots, ticks, cost(factor)),
+          BigInt(lots) * BigInt(ticks) * factor,
+          `${lots} x ${ticks} x ${factor}`,
+        );
+      }
+    }
   });
 });

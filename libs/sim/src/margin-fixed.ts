@@ -86,6 +86,33 @@ export function positionCoefficient(positionLots: number, inst: InstrumentMainte
   return (lots * 10n ** BigInt(inst.rateDecimals) - abs * inst.rateUnits) * inst.factor;
 }
 
+/**
+ * `positionCoefficient(positionLots) x markTicks`, exact: in floating point when every
+ * partial result is a safe integer (then each is exact, and no BigInt is made but the
+ * answer), else in bigint.
+ */
+export function maintenanceTermUnits(
+  positionLots: number,
+  markTicks: number,
+  inst: InstrumentMaintenanceScale,
+): bigint {
+  const perLot = positionLots * 10 ** inst.rateDecimals;
+  const rate = Math.abs(positionLots) * Number(inst.rateUnits);
+  const perTick = (perLot - rate) * Number(inst.factor);
+  const term = perTick * markTicks;
+  if (
+    Number.isSafeInteger(perLot) &&
+    Number.isSafeInteger(rate) &&
+    Number.isSafeInteger(perLot - rate) &&
+    Number.isSafeInteger(Number(inst.factor)) &&
+    Number.isSafeInteger(perTick) &&
+    Number.isSafeInteger(term)
+  ) {
+    return BigInt(term);
+  }
+  return positionCoefficient(positionLots, inst) * BigInt(markTicks);
+}
+
 /** True when base + sum of coefficient x mark ticks is at least two units: equity surely above maintenance. */
 export function surelyAboveMaintenance(
   base: bigint,

@@ -9,6 +9,7 @@ import {
   type FixedMarginPart,
   type MaintenanceScale,
   maintenanceScale,
+  maintenanceTermUnits,
   positionCoefficient,
   surelyAboveMaintenance,
   surelyFitsInitialMargin,
@@ -190,5 +191,29 @@ describe('surelyFitsInitialMargin', () => {
     const need = BigInt(available.neg().div(unit).toDecimalPlaces(0, 2).toFixed()); // ceil
     assert.equal(surelyFitsInitialMargin(need, parts), false);
     assert.equal(surelyFitsInitialMargin(need + 3n, parts), true);
+  });
+});
+
+describe('maintenanceTermUnits', () => {
+  test('is the coefficient x mark ticks, in floating point only where that is exact', () => {
+    const rng = SimRng.fromSeed(9);
+    for (const id of ['BTC-USDC-PERP', 'ETH-USDC-PERP']) {
+      const inst = scale.instruments.get(id);
+      assert.ok(inst);
+      const cases: [number, number][] = [
+        [0, 1],
+        [Number.MAX_SAFE_INTEGER, 3],
+        [-Number.MAX_SAFE_INTEGER, 2 ** 40],
+        [2 ** 30, 2 ** 30],
+      ];
+      for (let i = 0; i < 2_000; i++) cases.push([rng.int(-(2 ** 31), 2 ** 31), rng.int(1, 2 ** 31)]);
+      for (const [lots, markTicks] of cases) {
+        assert.equal(
+          maintenanceTermUnits(lots, markTicks, inst),
+          positionCoefficient(lots, inst) * BigInt(markTicks),
+          `${id} ${lots} lots at ${markTicks} ticks`,
+        );
+      }
+    }
   });
 });
