@@ -1,7 +1,7 @@
 /**
  * Test-only: a paper exchange (PaperVenueHub, manual clock) with funded accounts, venue
- * ports wrapped in a spy (records every call, can fake an unknown outcome, fail fetchOrder
- * or cut the user stream), and an execution service on a test backend (openTestBackend) or
+ * ports wrapped in a spy (records every call, can fake an unknown outcome, fail fetchOrder,
+ * forget finished orders or cut the user stream), and an execution service on a test backend (openTestBackend) or
  * a second handle on one.
  */
 import type { EventLog } from '@perpmesh/bus';
@@ -72,6 +72,11 @@ export class SpyVenue implements VenuePort {
   fetchOrderFailures = 0;
   /** When false, user-stream events are swallowed (a disconnected stream, or a dead process). */
   deliverUserStream = true;
+  /**
+   * Client order ids the venue no longer knows (`fetchOrder`: no such order), as a venue that
+   * keeps finished orders only for a while.
+   */
+  readonly forgottenOrders = new Set<string>();
   /**
    * Each order travels this long (ms) before it reaches the venue, in the order sent: another
    * process's slower connection (wrap the shared spy to give one replica its own link).
@@ -152,6 +157,9 @@ export class SpyVenue implements VenuePort {
     if (this.fetchOrderFailures > 0) {
       this.fetchOrderFailures -= 1;
       return Promise.reject(new VenueDisconnectedError(this.venue, 'link down while asking about the order'));
+    }
+    if (ref.clientOrderId !== undefined && this.forgottenOrders.has(ref.clientOrderId)) {
+      return Promise.reject(new VenueOrderNotFoundError(this.venue, 'no such order (forgotten)'));
     }
     return this.inner.fetchOrder(ref);
   }
