@@ -641,10 +641,14 @@ export class ExecutionEngine {
       if (claim?.s === 'submitted' && this.#submittedClaimRepair(claim) === 'repair') {
         // Its placement may have stopped after the mark and before its SUBMITTED was stored
         // (the two run at once), in which case it sent nothing and nothing else knows of the
-        // order. Written ahead from here (the same fact id: a no-op if it was stored) and
-        // settled with the venue like any order a stopped placement left; never sent from here.
+        // order: it was created after everything the table forgot, so the table would hold it
+        // had it been stored. Written ahead from here (the same fact id) and settled with the
+        // venue like any order a stopped placement left; never sent from here.
         const atVenue = await this.#askVenueForClaimed(port, command.request);
         if (atVenue) return this.#replayFromVenue(command, market, claim, atVenue);
+        // The log tail brought it meanwhile (a slow placement's SUBMITTED): that one is the order.
+        const arrived = this.#orders.get(venue, account, clientOrderId);
+        if (arrived) return this.#replayLocal(arrived, fingerprint, deadline);
         const adopted = await this.#writeAheadFor(command, market, claim);
         return this.#replayLocal(adopted, fingerprint, deadline);
       }
