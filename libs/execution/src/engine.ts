@@ -1454,12 +1454,16 @@ export class ExecutionEngine {
     // Orders whose events all came before the read are not in the table. Stored times are the
     // log's clock, a claim's `at` its placer's: `pendingClaimTakeoverMs` of margin for the skew.
     this.#orders.forgetThrough(fromTimeMs + this.#options.pendingClaimTakeoverMs);
-    const { lastSeq, events } = await readExecLookback(
+    const { lastSeq, events, droppedBeforeMs } = await readExecLookback(
       this.#log,
       this.#options.execStream,
       fromTimeMs,
       (data) => this.#onLogMessage(data),
     );
+    // The log's own limits dropped events inside the window (its max age below the lookback).
+    if (droppedBeforeMs !== undefined) {
+      this.#orders.forgetThrough(droppedBeforeMs + this.#options.pendingClaimTakeoverMs);
+    }
     const caughtUp = this.#publishOrderEventsTheLogMisses();
     const open = this.#orders.open().length;
     this.#health.ready('execution/order-state', {

@@ -159,23 +159,32 @@ export class ExecPublisher {
 /**
  * Reads the EXEC stream at start: the whole stream (in order: a fill before the order event
  * it caused) from `fromTimeMs` up to its last sequence now, each message to `onMessage`.
- * Returns that last sequence (the tail follows from the next one) and how many were read.
+ * Returns that last sequence (the tail follows from the next one), how many were read and,
+ * when the read began at the stream's first stored message after the log had dropped older
+ * ones (its own age or size limit), that message's time (`droppedBeforeMs`): events of the
+ * window stored before it may be gone, so the read does not vouch for them.
  */
 export async function readExecLookback(
   log: EventLog,
   stream: string,
   fromTimeMs: EpochMs,
   onMessage: (data: Uint8Array) => void,
-): Promise<{ lastSeq: number; events: number }> {
+): Promise<{ lastSeq: number; events: number; droppedBeforeMs?: EpochMs }> {
   const { lastSeq } = await log.streamInfo(stream);
   let events = 0;
+  let first: { seq: number; timestampMs: EpochMs } | undefined;
   if (lastSeq > 0) {
     for await (const msg of log.read({ stream, toSeq: lastSeq, fromTimeMs })) {
+      first ??= { seq: msg.seq, timestampMs: msg.timestampMs };
       onMessage(msg.data);
       events += 1;
     }
   }
-  return { lastSeq, events };
+  if (first === undefined || first.seq === 1) return { lastSeq, events };
+  // Asked after the read: a head that moved past our first message meanwhile counts too.
+  const { firstSeq } = await log.streamInfo(stream);
+  if (firstSeq < first.seq) return { lastSeq, events };
+  return { lastSeq, events, droppedBeforeMs: first.timestampMs };
 }
 
 /** What folding the log needs from the engine (its order table and how it applies events). */
