@@ -86,6 +86,7 @@ import {
   ExecPublisher,
   type ExecStreamItem,
   execStreamItemOf,
+  foldDroppedSubmitted,
   foldExecEnvelope,
   ordersBehindTheLog,
   readExecLookback,
@@ -274,6 +275,14 @@ export class ExecutionEngine {
   #tail: TailHandle | undefined;
   /** The EXEC tail is running: other replicas' orders reach the table (a repair's proof needs it). */
   #followingLog = false;
+  /**
+   * Ids of SUBMITTED events the log refused (queued for retry) whose order left the table
+   * while its claim stays (until a release succeeds; for good when it failed, or after a
+   * repair's write): once a retry stores one, its order is folded back in
+   * (`foldDroppedSubmitted`). A released id is dropped: its retry places afresh. Bounded by the
+   * publisher's retry queue, which holds the same events.
+   */
+  readonly #unrecordedWithClaim = new Set<string>();
   #housekeeping: NodeJS.Timeout | undefined;
   #openStreams = 0;
   #phase: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
@@ -345,6 +354,15 @@ export class ExecutionEngine {
       onPublishFailure: () => this.#metrics.publishFailures.inc(),
       onPublishBatch: (events) => this.#metrics.publishBatch.observe(events),
       track: (promise) => this.#track(promise),
+      onStoredLate: (envelope) => {
+        if (!this.#unrecordedWithClaim.delete(envelope.id)) return;
+        if (foldDroppedSubmitted(this.#foldTarget, envelope)) {
+          this.#logger.warn(
+            { eventId: envelope.id },
+            'a SUBMITTED the log refused at first was stored by a retry; its order is tracked again and settled with the venue',
+          );
+        }
+      },
     });
     this.#sender = new NonceSender({
       state: this.#state,
@@ -770,6 +788,7 @@ export class ExecutionEngine {
     try {
       if (!(await this.#publisher.publish(order, [submitted]))) {
         this.#orders.remove(order);
+        this.#unrecordedWithClaim.add(submitted.id);
         throw new ExecutionUnavailableError(
           `client_order_id ${clientOrderId} on ${venue}/${account}: its placement stopped and writing its SUBMITTED event from here failed; retry`,
         );
@@ -845,10 +864,14 @@ export class ExecutionEngine {
     }
     if (!stored) {
       this.#orders.remove(order);
+      // Until the claim is released, a retry that stores the queued SUBMITTED brings the order back.
+      this.#unrecordedWithClaim.add(submitted.id);
       // The mark may have landed (at once; its outcome unknown if it failed): release whichever
       // value the claim holds as ours.
       const marked = marking === undefined ? false : await marking.catch(() => undefined);
-      await this.#releaseClaim(idemKey, marked === false ? [claim] : [sent, claim], order);
+      if (await this.#releaseClaim(idemKey, marked === false ? [claim] : [sent, claim], order)) {
+        this.#unrecordedWithClaim.delete(submitted.id);
+      }
       this.#metrics.placed.inc({ venue, outcome: 'not_recorded' });
       throw new ExecutionUnavailableError(
         `order ${clientOrderId} was not placed: the event log did not store its SUBMITTED event, so nothing was sent to ${venue}`,
@@ -871,17 +894,19 @@ export class ExecutionEngine {
 
   /**
    * Deletes the claim of a placement that sent nothing, if it still holds one of `values`
-   * (each a compare-and-delete, so a claim another request took over stays).
+   * (each a compare-and-delete, so a claim another request took over stays). True when deleted.
    */
-  async #releaseClaim(idemKey: string, values: readonly Claim[], order: TrackedOrder): Promise<void> {
+  async #releaseClaim(idemKey: string, values: readonly Claim[], order: TrackedOrder): Promise<boolean> {
     const { venue, account, clientOrderId } = order.state;
     try {
       for (const value of values) {
-        if (await this.#state.releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(value))) return;
+        if (await this.#state.releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(value)))
+          return true;
       }
     } catch (err) {
       this.#logger.error({ err, venue, account, clientOrderId }, 'releasing an order claim failed');
     }
+    return false;
   }
 
   /**

@@ -52,6 +52,11 @@ export interface ExecPublisherDeps {
   readonly batchPublishes?: boolean;
   /** Told how many events each call to the log carried, when batching (a metric). */
   readonly onPublishBatch?: (events: number) => void;
+  /**
+   * Told of each queued event once a retry stored it: its echo on the log tail is skipped as
+   * our own, and the placement that published it may have given up on it meanwhile.
+   */
+  readonly onStoredLate?: (envelope: Envelope) => void;
 }
 
 export class ExecPublisher {
@@ -133,6 +138,7 @@ export class ExecPublisher {
         try {
           await publishEnvelope(this.#deps.log, first.envelope, this.#deps.subjects);
           this.#unpublished.shift();
+          this.#deps.onStoredLate?.(first.envelope);
         } catch (err) {
           first.error = errorText(err);
           break;
@@ -242,6 +248,23 @@ export function foldExecEnvelope(target: ExecFoldTarget, envelope: Envelope): vo
     if (order) target.apply(order, orderEventOfVenueFill(venueFill), venueFill);
     else target.holdFill(fill.venue, fill.account, venueFill);
   }
+}
+
+/**
+ * A queued event a retry stored late (`ExecPublisherDeps.onStoredLate`): when it is the
+ * SUBMITTED of an order not in the table (its placement gave up on it when the log refused
+ * it), the order is folded in like any order found on the log. So every order whose SUBMITTED
+ * is stored is in the table (what the write-ahead repair's proof needs), and it is settled with
+ * the venue like any order a stopped placement left. True when folded.
+ */
+export function foldDroppedSubmitted(target: ExecFoldTarget, envelope: Envelope): boolean {
+  const payload = envelope.payload;
+  if (payload?.$case !== 'orderEvent') return false;
+  if (ORDER_EVENT_KIND.fromProto(payload.value.kind, 'kind') !== 'submitted') return false;
+  const view = payload.value.order;
+  if (!view || target.orders.get(view.venue, view.account, view.clientOrderId)) return false;
+  foldExecEnvelope(target, envelope);
+  return target.orders.get(view.venue, view.account, view.clientOrderId) !== undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { VenueFill } from '@perpmesh/venues';
 import {
   type ExecFoldTarget,
   execStreamItemOf,
+  foldDroppedSubmitted,
   foldExecEnvelope,
   ordersBehindTheLog,
   readExecLookback,
@@ -152,6 +153,28 @@ describe('EXEC log folding', () => {
     assert.equal(execStreamItemOf(bytes, { venue: 'paper', account: 'main' })?.eventId, submitted!.id);
     assert.equal(execStreamItemOf(bytes, { account: 'other' }), undefined);
     assert.equal(execStreamItemOf(new Uint8Array([1, 2, 3]), {}), undefined);
+  });
+});
+
+describe('foldDroppedSubmitted: a SUBMITTED a retry stored after its placement gave up', () => {
+  test('its order, no longer in the table, is folded in (SUBMITTED); nothing else is', () => {
+    const t = target();
+    const [submitted, accepted] = published('main', []);
+    assert.equal(foldDroppedSubmitted(t, accepted!), false, 'only a SUBMITTED');
+    assert.equal(t.orders.size, 0);
+    assert.equal(foldDroppedSubmitted(t, submitted!), true);
+    assert.equal(t.orders.get('paper', 'main', 'c1')?.state.status, 'submitted');
+    assert.equal(t.orders.get('paper', 'main', 'c1')?.submittedEventId, submitted!.id);
+  });
+
+  test('an order still (or again) in the table is left as it is; another account is skipped', () => {
+    const t = target();
+    const [submitted, accepted] = published('main', []);
+    foldExecEnvelope(t, submitted!);
+    foldExecEnvelope(t, accepted!);
+    assert.equal(foldDroppedSubmitted(t, submitted!), false);
+    assert.equal(t.orders.get('paper', 'main', 'c1')?.state.status, 'accepted');
+    assert.equal(foldDroppedSubmitted(target(), published('other', [])[0]!), false);
   });
 });
 

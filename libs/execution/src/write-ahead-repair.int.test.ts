@@ -9,13 +9,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { EventLog } from '@perpmesh/bus';
 import type { OrderRequest } from '@perpmesh/core';
+import type { StateStore } from '@perpmesh/state';
 import { eventually, openTestBackend, TEST_BACKEND_KINDS, type TestBackend } from '@perpmesh/testing';
-import { encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
+import { decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 import { ExecutionUnavailableError } from './errors.js';
 import {
   type Exchange,
   execEvents,
+  Gate,
+  gated,
   newExchange,
   newService,
   type ServiceUnderTest,
@@ -129,7 +133,7 @@ for (const kind of TEST_BACKEND_KINDS) {
     test('retried later than terminalOrderMinRetentionMs: written from here and REJECTED, never sent', async () => {
       const svc = await started({});
       try {
-        const command = await restingBuy('repair-late');
+        const command = await restingBuy('rep-late');
         await plantMarkedClaim(command.request, svc.clock.now - LATE_RETRY_MS);
         await assertRepaired(svc, command);
       } finally {
@@ -142,7 +146,7 @@ for (const kind of TEST_BACKEND_KINDS) {
       // wrote it again.
       const svc = await started({ terminalOrderRetentionMs: 6_000, housekeepingIntervalMs: 20 });
       try {
-        const command = await restingBuy('repair-forgotten');
+        const command = await restingBuy('rep-forgot');
         const id = command.request.clientOrderId;
         assert.equal((await svc.service.engine.placeOrder(command)).order.state.status, 'accepted');
         await svc.service.engine.cancelOrder({ venue: 'paper', account: 'main', clientOrderId: id });
@@ -168,7 +172,7 @@ for (const kind of TEST_BACKEND_KINDS) {
       // Before the crash: an order written, placed, finished; the venue forgets it later.
       const wallNow = Date.now();
       const beforeCrash = await started({}, wallNow);
-      const old = await restingBuy('repair-restart-old');
+      const old = await restingBuy('rep-old');
       const oldId = old.request.clientOrderId;
       assert.equal((await beforeCrash.service.engine.placeOrder(old)).order.state.status, 'accepted');
       await beforeCrash.service.engine.cancelOrder({ venue: 'paper', account: 'main', clientOrderId: oldId });
@@ -180,7 +184,7 @@ for (const kind of TEST_BACKEND_KINDS) {
       // The restart, 200 s later: its rebuild reads the last 120 s of the log, so the old
       // order is not in its table; the crash left a claim marked 90 s ago, nothing written.
       const restartAt = wallNow + 200_000;
-      const crashed = await restingBuy('repair-restart-crash');
+      const crashed = await restingBuy('rep-crash');
       await plantMarkedClaim(crashed.request, restartAt - LATE_RETRY_MS);
       const restarted = await started(
         { rebuildLookbackMs: 120_000, fillReconcileLookbackMs: 120_000 },
@@ -194,4 +198,83 @@ for (const kind of TEST_BACKEND_KINDS) {
       }
     });
   });
+}
+
+for (const kind of TEST_BACKEND_KINDS) {
+  describe(`execution (${kind}): a SUBMITTED the log refused, stored later by a retry, with the claim kept`, () => {
+    let backend: TestBackend;
+    let ex: Exchange;
+    let svc: ServiceUnderTest;
+    const publishes = new Gate();
+    const releases = new Gate();
+    let keepAlive: NodeJS.Timeout;
+
+    before(async () => {
+      keepAlive = setInterval(() => undefined, 1_000);
+      backend = await openTestBackend(kind, { prefix: 'EXECREPAIRQ' });
+      ex = newExchange();
+      svc = newService({
+        ...backend,
+        log: gated<EventLog>(backend.log, ['publish', 'publishBatch'], publishes),
+        state: gated<StateStore>(backend.state, ['releaseIdempotencyKey'], releases),
+        directory: ex.directory,
+        markWithWriteAhead: true,
+        config: { notFoundAfterMs: 5_000, housekeepingIntervalMs: 20 },
+      });
+      await svc.service.start();
+    });
+
+    after(async () => {
+      clearInterval(keepAlive);
+      publishes.release();
+      releases.release();
+      await svc.service.stop();
+      ex.hub.close();
+      await backend.close();
+    });
+
+    test('its order is tracked again and settled (REJECTED), never sent', async () => {
+      const { bid } = await ex.top('paper');
+      const command = placeOrderCommandFromProto(
+        limitRequest('paper', cid('rep-queued'), 'buy', bid.minus(300), '0.01'),
+      );
+      const id = command.request.clientOrderId;
+      const claimOf = async () => {
+        const raw = await backend.state.getIdempotencyKey(IDEMPOTENCY_SCOPE, `paper:main:${id}`);
+        return raw === undefined ? undefined : decodeClaim(raw);
+      };
+      const known = () => {
+        try {
+          return svc.service.engine.getOrder({ venue: 'paper', account: 'main', clientOrderId: id }).state;
+        } catch {
+          return undefined;
+        }
+      };
+      publishes.hold();
+      releases.hold();
+      const placing = svc.service.engine.placeOrder(command);
+      await eventually('the claim is marked submitted', async () => (await claimOf())?.s === 'submitted');
+      // The log refuses the SUBMITTED (it stays queued for retry); giving the id back fails too.
+      publishes.release(new Error('log refused the publish (test)'));
+      await eventually('the placement gives the id back', () => releases.reached > 0);
+      releases.release(new Error('store unreachable (test)'));
+      await assert.rejects(placing, ExecutionUnavailableError);
+      assert.equal((await claimOf())?.s, 'submitted', 'the claim stays marked');
+      // Housekeeping's retry stores the queued SUBMITTED: its order is in the table again (its
+      // echo on the tail is skipped as our own), so the table's proof holds for it.
+      await eventually('the order stored late is tracked', () => known()?.status === 'submitted');
+      svc.clock.now += 6_000;
+      await eventually('settled with the venue', () => known()?.status === 'rejected', 10_000);
+      assert.equal(atVenueOf(ex, id), 0, 'never sent');
+      await svc.service.engine.settled();
+      assert.deepEqual(timeline(await execEvents(backend.log, backend.stream('EXEC')), id), [
+        'SUBMITTED',
+        'REJECTED',
+      ]);
+    });
+  });
+}
+
+function atVenueOf(ex: Exchange, clientOrderId: string): number {
+  return ex.spy('paper').created.filter((r) => r.clientOrderId === clientOrderId).length;
 }
