@@ -49,3 +49,34 @@ export function decodeClaim(value: string): Claim | undefined {
   }
   return undefined;
 }
+
+/**
+ * What a duplicate PlaceOrder may do with a `submitted` claim whose order is in no order table
+ * here and unknown to the venue (its placement may have stopped after the mark and before its
+ * SUBMITTED was stored, the two running at once):
+ * - `young`: its placement may be alive and storing the SUBMITTED now: left to it;
+ * - `repair`: had its SUBMITTED been stored, the order would be in the table (it was created
+ *   after anything the table forgot): so it was not, nothing was sent, and the SUBMITTED is
+ *   written from here (same fact id) and the order settled with the venue, never sent;
+ * - `forgotten`: created no later than something the table dropped or never read: the order
+ *   may have been stored, finished and forgotten here, so nothing is written again.
+ */
+export type SubmittedClaimRepair = 'young' | 'repair' | 'forgotten';
+
+export function submittedClaimRepair(
+  claim: Pick<Claim, 'at'>,
+  table: {
+    /** Now (ms, the engine's clock). */
+    readonly nowMs: EpochMs;
+    /** How long a live placement may take to store its SUBMITTED (`pendingClaimTakeoverMs`). */
+    readonly liveBoundMs: number;
+    /**
+     * Orders created at or before this are not vouched for by the table (`OrderTable.
+     * forgottenThroughMs`; +Infinity when the table does not follow the log).
+     */
+    readonly forgottenThroughMs: EpochMs;
+  },
+): SubmittedClaimRepair {
+  if (table.nowMs - claim.at < table.liveBoundMs) return 'young';
+  return claim.at > table.forgottenThroughMs ? 'repair' : 'forgotten';
+}

@@ -77,6 +77,8 @@ import {
   EXEC_MARK_WITH_WRITE_AHEAD_ENV,
   encodeClaim,
   IDEMPOTENCY_SCOPE,
+  type SubmittedClaimRepair,
+  submittedClaimRepair,
 } from './claims.js';
 import { ExecutionUnavailableError, OrderNotFoundError } from './errors.js';
 import {
@@ -84,6 +86,7 @@ import {
   ExecPublisher,
   type ExecStreamItem,
   execStreamItemOf,
+  foldDroppedSubmitted,
   foldExecEnvelope,
   ordersBehindTheLog,
   readExecLookback,
@@ -270,6 +273,16 @@ export class ExecutionEngine {
   /** Folding the EXEC log into the order table (rebuild, other replicas' events). */
   readonly #foldTarget: ExecFoldTarget;
   #tail: TailHandle | undefined;
+  /** The EXEC tail is running: other replicas' orders reach the table (a repair's proof needs it). */
+  #followingLog = false;
+  /**
+   * Ids of SUBMITTED events the log refused (queued for retry) whose order left the table
+   * while its claim stays (until a release succeeds; for good when it failed, or after a
+   * repair's write): once a retry stores one, its order is folded back in
+   * (`foldDroppedSubmitted`). A released id is dropped: its retry places afresh. Bounded by the
+   * publisher's retry queue, which holds the same events.
+   */
+  readonly #unrecordedWithClaim = new Set<string>();
   #housekeeping: NodeJS.Timeout | undefined;
   #openStreams = 0;
   #phase: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
@@ -341,6 +354,15 @@ export class ExecutionEngine {
       onPublishFailure: () => this.#metrics.publishFailures.inc(),
       onPublishBatch: (events) => this.#metrics.publishBatch.observe(events),
       track: (promise) => this.#track(promise),
+      onStoredLate: (envelope) => {
+        if (!this.#unrecordedWithClaim.delete(envelope.id)) return;
+        if (foldDroppedSubmitted(this.#foldTarget, envelope)) {
+          this.#logger.warn(
+            { eventId: envelope.id },
+            'a SUBMITTED the log refused at first was stored by a retry; its order is tracked again and settled with the venue',
+          );
+        }
+      },
     });
     this.#sender = new NonceSender({
       state: this.#state,
@@ -391,7 +413,16 @@ export class ExecutionEngine {
         this.#onLogMessage(msg.data);
       },
     );
-    this.#tail.closed.catch((err) => this.#logger.error({ err }, 'exec log tail ended'));
+    this.#followingLog = true;
+    this.#tail.closed.then(
+      () => {
+        this.#followingLog = false;
+      },
+      (err) => {
+        this.#followingLog = false;
+        this.#logger.error({ err }, 'exec log tail ended');
+      },
+    );
     // The strategies' kill switches: every trading_state decision from the start of the
     // stream (rare records), then live.
     try {
@@ -625,13 +656,17 @@ export class ExecutionEngine {
           return this.#submit(port, command, market, mine, idemKey);
         }
       }
-      if (claim?.s === 'submitted' && this.#mayLackItsWriteAhead(claim)) {
+      if (claim?.s === 'submitted' && this.#submittedClaimRepair(claim) === 'repair') {
         // Its placement may have stopped after the mark and before its SUBMITTED was stored
         // (the two run at once), in which case it sent nothing and nothing else knows of the
-        // order. Written ahead from here (the same fact id: a no-op if it was stored) and
-        // settled with the venue like any order a stopped placement left; never sent from here.
+        // order: it was created after everything the table forgot, so the table would hold it
+        // had it been stored. Written ahead from here (the same fact id) and settled with the
+        // venue like any order a stopped placement left; never sent from here.
         const atVenue = await this.#askVenueForClaimed(port, command.request);
         if (atVenue) return this.#replayFromVenue(command, market, claim, atVenue);
+        // The log tail brought it meanwhile (a slow placement's SUBMITTED): that one is the order.
+        const arrived = this.#orders.get(venue, account, clientOrderId);
+        if (arrived) return this.#replayLocal(arrived, fingerprint, deadline);
         const adopted = await this.#writeAheadFor(command, market, claim);
         return this.#replayLocal(adopted, fingerprint, deadline);
       }
@@ -646,6 +681,11 @@ export class ExecutionEngine {
     // Not in memory: ask the venue, which knows the order if it was ever placed.
     const venueOrder = await this.#askVenueForClaimed(port, command.request);
     if (venueOrder) return this.#replayFromVenue(command, market, claim, venueOrder);
+    if (claim?.s === 'submitted' && this.#submittedClaimRepair(claim) === 'forgotten') {
+      throw new ExecutionUnavailableError(
+        `client_order_id ${clientOrderId} on ${venue}/${account} was claimed at ${new Date(claim.at).toISOString()} and may have been sent, ${venue} has no such order, and ${this.#whyNotVouched()}: it is not written again. The id stays claimed until its claim expires (${this.#options.idempotencyTtlMs} ms after it was made); check its fills, and to place it (again) use a new client_order_id`,
+      );
+    }
     throw new ExecutionUnavailableError(
       `client_order_id ${clientOrderId} on ${venue}/${account} is being placed by another request and its order is not known here yet; retry, or follow StreamOrderEvents`,
     );
@@ -704,16 +744,35 @@ export class ExecutionEngine {
   }
 
   /**
-   * A `submitted` claim whose order is in no table here, old enough that a live placement
-   * would have stored its SUBMITTED (`pendingClaimTakeoverMs`, as for a pending claim) and
-   * young enough that its order, had it been stored, would still be in the table however it
-   * ended (`terminalOrderMinRetentionMs`; the log's duplicate window is longer, so writing the
-   * SUBMITTED again is a no-op when it was stored). An older one is answered as before: from
-   * the venue, else UNAVAILABLE.
+   * A `submitted` claim whose order is in no table here (claims.ts `submittedClaimRepair`):
+   * repaired when it is old enough that a live placement would have stored its SUBMITTED
+   * (`pendingClaimTakeoverMs`, as for a pending claim; also the margin for the log tail's lag)
+   * and its order was created after everything the table forgot, so the table would hold it
+   * had it been stored, whatever its age. Otherwise answered as before: from the venue, else
+   * UNAVAILABLE.
    */
-  #mayLackItsWriteAhead(claim: Claim): boolean {
-    const ageMs = this.#nowMs() - claim.at;
-    return ageMs >= this.#options.pendingClaimTakeoverMs && ageMs < this.#options.terminalOrderMinRetentionMs;
+  #submittedClaimRepair(claim: Claim): SubmittedClaimRepair {
+    return submittedClaimRepair(claim, {
+      nowMs: this.#nowMs(),
+      liveBoundMs: this.#options.pendingClaimTakeoverMs,
+      forgottenThroughMs: this.#submittedClaimCover(),
+    });
+  }
+
+  /**
+   * Orders created after this are in the table if their SUBMITTED was stored: what the table
+   * forgot (`OrderTable.forgottenThroughMs`), and nothing while the log is not followed (a tail
+   * that ended no longer brings other replicas' orders).
+   */
+  #submittedClaimCover(): EpochMs {
+    return this.#followingLog ? this.#orders.forgottenThroughMs : Number.POSITIVE_INFINITY;
+  }
+
+  /** Why the table cannot tell whether an order was stored (`#submittedClaimRepair` said `forgotten`). */
+  #whyNotVouched(): string {
+    if (!this.#followingLog)
+      return 'this execution no longer follows the event log, so it cannot tell whether the order was recorded';
+    return `orders created up to ${new Date(this.#orders.forgottenThroughMs).toISOString()} may have been recorded, finished and forgotten here`;
   }
 
   /**
@@ -729,6 +788,7 @@ export class ExecutionEngine {
     try {
       if (!(await this.#publisher.publish(order, [submitted]))) {
         this.#orders.remove(order);
+        this.#unrecordedWithClaim.add(submitted.id);
         throw new ExecutionUnavailableError(
           `client_order_id ${clientOrderId} on ${venue}/${account}: its placement stopped and writing its SUBMITTED event from here failed; retry`,
         );
@@ -804,10 +864,14 @@ export class ExecutionEngine {
     }
     if (!stored) {
       this.#orders.remove(order);
+      // Until the claim is released, a retry that stores the queued SUBMITTED brings the order back.
+      this.#unrecordedWithClaim.add(submitted.id);
       // The mark may have landed (at once; its outcome unknown if it failed): release whichever
       // value the claim holds as ours.
       const marked = marking === undefined ? false : await marking.catch(() => undefined);
-      await this.#releaseClaim(idemKey, marked === false ? [claim] : [sent, claim], order);
+      if (await this.#releaseClaim(idemKey, marked === false ? [claim] : [sent, claim], order)) {
+        this.#unrecordedWithClaim.delete(submitted.id);
+      }
       this.#metrics.placed.inc({ venue, outcome: 'not_recorded' });
       throw new ExecutionUnavailableError(
         `order ${clientOrderId} was not placed: the event log did not store its SUBMITTED event, so nothing was sent to ${venue}`,
@@ -830,17 +894,19 @@ export class ExecutionEngine {
 
   /**
    * Deletes the claim of a placement that sent nothing, if it still holds one of `values`
-   * (each a compare-and-delete, so a claim another request took over stays).
+   * (each a compare-and-delete, so a claim another request took over stays). True when deleted.
    */
-  async #releaseClaim(idemKey: string, values: readonly Claim[], order: TrackedOrder): Promise<void> {
+  async #releaseClaim(idemKey: string, values: readonly Claim[], order: TrackedOrder): Promise<boolean> {
     const { venue, account, clientOrderId } = order.state;
     try {
       for (const value of values) {
-        if (await this.#state.releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(value))) return;
+        if (await this.#state.releaseIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey, encodeClaim(value)))
+          return true;
       }
     } catch (err) {
       this.#logger.error({ err, venue, account, clientOrderId }, 'releasing an order claim failed');
     }
+    return false;
   }
 
   /**
@@ -1409,12 +1475,20 @@ export class ExecutionEngine {
 
   /** Rebuilds the order table from the EXEC lookback; returns the last sequence read. */
   async #rebuild(): Promise<number> {
-    const { lastSeq, events } = await readExecLookback(
+    const fromTimeMs = Math.max(0, this.#nowMs() - this.#options.rebuildLookbackMs);
+    // Orders whose events all came before the read are not in the table. Stored times are the
+    // log's clock, a claim's `at` its placer's: `pendingClaimTakeoverMs` of margin for the skew.
+    this.#orders.forgetThrough(fromTimeMs + this.#options.pendingClaimTakeoverMs);
+    const { lastSeq, events, droppedBeforeMs } = await readExecLookback(
       this.#log,
       this.#options.execStream,
-      Math.max(0, this.#nowMs() - this.#options.rebuildLookbackMs),
+      fromTimeMs,
       (data) => this.#onLogMessage(data),
     );
+    // The log's own limits dropped events inside the window (its max age below the lookback).
+    if (droppedBeforeMs !== undefined) {
+      this.#orders.forgetThrough(droppedBeforeMs + this.#options.pendingClaimTakeoverMs);
+    }
     const caughtUp = this.#publishOrderEventsTheLogMisses();
     const open = this.#orders.open().length;
     this.#health.ready('execution/order-state', {

@@ -52,6 +52,11 @@ export interface ExecPublisherDeps {
   readonly batchPublishes?: boolean;
   /** Told how many events each call to the log carried, when batching (a metric). */
   readonly onPublishBatch?: (events: number) => void;
+  /**
+   * Told of each queued event once a retry stored it: its echo on the log tail is skipped as
+   * our own, and the placement that published it may have given up on it meanwhile.
+   */
+  readonly onStoredLate?: (envelope: Envelope) => void;
 }
 
 export class ExecPublisher {
@@ -133,6 +138,7 @@ export class ExecPublisher {
         try {
           await publishEnvelope(this.#deps.log, first.envelope, this.#deps.subjects);
           this.#unpublished.shift();
+          this.#deps.onStoredLate?.(first.envelope);
         } catch (err) {
           first.error = errorText(err);
           break;
@@ -159,23 +165,32 @@ export class ExecPublisher {
 /**
  * Reads the EXEC stream at start: the whole stream (in order: a fill before the order event
  * it caused) from `fromTimeMs` up to its last sequence now, each message to `onMessage`.
- * Returns that last sequence (the tail follows from the next one) and how many were read.
+ * Returns that last sequence (the tail follows from the next one), how many were read and,
+ * when the read began at the stream's first stored message after the log had dropped older
+ * ones (its own age or size limit), that message's time (`droppedBeforeMs`): events of the
+ * window stored before it may be gone, so the read does not vouch for them.
  */
 export async function readExecLookback(
   log: EventLog,
   stream: string,
   fromTimeMs: EpochMs,
   onMessage: (data: Uint8Array) => void,
-): Promise<{ lastSeq: number; events: number }> {
+): Promise<{ lastSeq: number; events: number; droppedBeforeMs?: EpochMs }> {
   const { lastSeq } = await log.streamInfo(stream);
   let events = 0;
+  let first: { seq: number; timestampMs: EpochMs } | undefined;
   if (lastSeq > 0) {
     for await (const msg of log.read({ stream, toSeq: lastSeq, fromTimeMs })) {
+      first ??= { seq: msg.seq, timestampMs: msg.timestampMs };
       onMessage(msg.data);
       events += 1;
     }
   }
-  return { lastSeq, events };
+  if (first === undefined || first.seq === 1) return { lastSeq, events };
+  // Asked after the read: a head that moved past our first message meanwhile counts too.
+  const { firstSeq } = await log.streamInfo(stream);
+  if (firstSeq < first.seq) return { lastSeq, events };
+  return { lastSeq, events, droppedBeforeMs: first.timestampMs };
 }
 
 /** What folding the log needs from the engine (its order table and how it applies events). */
@@ -233,6 +248,23 @@ export function foldExecEnvelope(target: ExecFoldTarget, envelope: Envelope): vo
     if (order) target.apply(order, orderEventOfVenueFill(venueFill), venueFill);
     else target.holdFill(fill.venue, fill.account, venueFill);
   }
+}
+
+/**
+ * A queued event a retry stored late (`ExecPublisherDeps.onStoredLate`): when it is the
+ * SUBMITTED of an order not in the table (its placement gave up on it when the log refused
+ * it), the order is folded in like any order found on the log. So every order whose SUBMITTED
+ * is stored is in the table (what the write-ahead repair's proof needs), and it is settled with
+ * the venue like any order a stopped placement left. True when folded.
+ */
+export function foldDroppedSubmitted(target: ExecFoldTarget, envelope: Envelope): boolean {
+  const payload = envelope.payload;
+  if (payload?.$case !== 'orderEvent') return false;
+  if (ORDER_EVENT_KIND.fromProto(payload.value.kind, 'kind') !== 'submitted') return false;
+  const view = payload.value.order;
+  if (!view || target.orders.get(view.venue, view.account, view.clientOrderId)) return false;
+  foldExecEnvelope(target, envelope);
+  return target.orders.get(view.venue, view.account, view.clientOrderId) !== undefined;
 }
 
 /**

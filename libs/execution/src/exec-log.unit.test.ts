@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { EventLog, StoredMessage } from '@perpmesh/bus';
 import { type Envelope, encodeEnvelope } from '@perpmesh/contracts';
 import { dec, type OrderEvent, type OrderRequest } from '@perpmesh/core';
 import type { VenueFill } from '@perpmesh/venues';
-import { type ExecFoldTarget, execStreamItemOf, foldExecEnvelope, ordersBehindTheLog } from './exec-log.js';
+import {
+  type ExecFoldTarget,
+  execStreamItemOf,
+  foldDroppedSubmitted,
+  foldExecEnvelope,
+  ordersBehindTheLog,
+  readExecLookback,
+} from './exec-log.js';
 import { newTrackedOrder, OrderTable, type OrderView, type TrackedOrder } from './orders.js';
 import { orderEventOfVenueFill, transitionOrder } from './venue-reports.js';
 import { orderEventEnvelope } from './wire.js';
@@ -145,5 +153,79 @@ describe('EXEC log folding', () => {
     assert.equal(execStreamItemOf(bytes, { venue: 'paper', account: 'main' })?.eventId, submitted!.id);
     assert.equal(execStreamItemOf(bytes, { account: 'other' }), undefined);
     assert.equal(execStreamItemOf(new Uint8Array([1, 2, 3]), {}), undefined);
+  });
+});
+
+describe('foldDroppedSubmitted: a SUBMITTED a retry stored after its placement gave up', () => {
+  test('its order, no longer in the table, is folded in (SUBMITTED); nothing else is', () => {
+    const t = target();
+    const [submitted, accepted] = published('main', []);
+    assert.equal(foldDroppedSubmitted(t, accepted!), false, 'only a SUBMITTED');
+    assert.equal(t.orders.size, 0);
+    assert.equal(foldDroppedSubmitted(t, submitted!), true);
+    assert.equal(t.orders.get('paper', 'main', 'c1')?.state.status, 'submitted');
+    assert.equal(t.orders.get('paper', 'main', 'c1')?.submittedEventId, submitted!.id);
+  });
+
+  test('an order still (or again) in the table is left as it is; another account is skipped', () => {
+    const t = target();
+    const [submitted, accepted] = published('main', []);
+    foldExecEnvelope(t, submitted!);
+    foldExecEnvelope(t, accepted!);
+    assert.equal(foldDroppedSubmitted(t, submitted!), false);
+    assert.equal(t.orders.get('paper', 'main', 'c1')?.state.status, 'accepted');
+    assert.equal(foldDroppedSubmitted(target(), published('other', [])[0]!), false);
+  });
+});
+
+describe('readExecLookback: whether the log dropped events inside the window', () => {
+  /** A log holding `seqs` (stored at T0 + seq s), whose head is `heads[i]` at the i-th streamInfo. */
+  function logOf(seqs: number[], heads: number[]): EventLog {
+    let infos = 0;
+    const messages = seqs.map(
+      (seq): StoredMessage => ({
+        stream: 'EXEC',
+        seq,
+        subject: 'exec.order.paper.main',
+        id: `m${seq}`,
+        data: new Uint8Array(),
+        timestampMs: T0 + seq * 1_000,
+        redelivered: false,
+        deliveryCount: 1,
+      }),
+    );
+    return {
+      streamInfo: async () => {
+        const firstSeq = heads[Math.min(infos, heads.length - 1)]!;
+        infos += 1;
+        return { firstSeq, lastSeq: seqs.at(-1) ?? 0, messages: seqs.length };
+      },
+      read: async function* (opts: { fromTimeMs?: number }) {
+        for (const m of messages) if (m.timestampMs >= (opts.fromTimeMs ?? 0)) yield m;
+      },
+    } as unknown as EventLog;
+  }
+  const read = (log: EventLog, fromTimeMs: number) =>
+    readExecLookback(log, 'EXEC', fromTimeMs, () => undefined);
+
+  test('a stream that never dropped anything, or whose head is older than the window: nothing to report', async () => {
+    assert.deepEqual(await read(logOf([1, 2, 3], [1]), T0), { lastSeq: 3, events: 3 });
+    assert.deepEqual(await read(logOf([4, 5, 6, 7], [4]), T0 + 6_000), { lastSeq: 7, events: 2 });
+  });
+
+  test('the read began at the head of a stream that dropped older events: their time is reported', async () => {
+    assert.deepEqual(await read(logOf([4, 5, 6], [4]), T0), {
+      lastSeq: 6,
+      events: 3,
+      droppedBeforeMs: T0 + 4_000,
+    });
+  });
+
+  test('the head moved past the first message read while reading: reported too', async () => {
+    assert.deepEqual(await read(logOf([4, 5, 6], [2, 5]), T0 + 4_000), {
+      lastSeq: 6,
+      events: 3,
+      droppedBeforeMs: T0 + 4_000,
+    });
   });
 });

@@ -14,7 +14,6 @@ import {
   newExchange,
   newService,
   type ServiceUnderTest,
-  T0,
   timeline,
 } from './harness.test-helper.js';
 import { cid, limitRequest } from './scenarios.test-helper.js';
@@ -125,10 +124,12 @@ describe('execution: a failed fetchOrder is not "no such order"', () => {
     const { bid } = await ex.top('paper');
     const req = limitRequest('paper', cid('claimed'), 'buy', bid.minus(300), '0.01');
     const { request } = placeOrderCommandFromProto(req);
-    // Another replica claimed and sent it; this one has no record of the order.
+    // Another replica claimed it and is sending it; this one has no record of the order yet. (A
+    // claim past `pendingClaimTakeoverMs` the venue does not know is repaired from here:
+    // write-ahead-repair.int.test.ts.)
     const claim = encodeClaim({
       s: 'submitted',
-      at: T0,
+      at: svc.clock.now,
       fp: orderRequestFingerprint(request),
       by: 'other',
     });

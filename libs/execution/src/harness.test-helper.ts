@@ -1,7 +1,7 @@
 /**
  * Test-only: a paper exchange (PaperVenueHub, manual clock) with funded accounts, venue
- * ports wrapped in a spy (records every call, can fake an unknown outcome, fail fetchOrder
- * or cut the user stream), and an execution service on a test backend (openTestBackend) or
+ * ports wrapped in a spy (records every call, can fake an unknown outcome, fail fetchOrder,
+ * forget finished orders or cut the user stream), and an execution service on a test backend (openTestBackend) or
  * a second handle on one.
  */
 import type { EventLog } from '@perpmesh/bus';
@@ -72,6 +72,11 @@ export class SpyVenue implements VenuePort {
   fetchOrderFailures = 0;
   /** When false, user-stream events are swallowed (a disconnected stream, or a dead process). */
   deliverUserStream = true;
+  /**
+   * Client order ids the venue no longer knows (`fetchOrder`: no such order), as a venue that
+   * keeps finished orders only for a while.
+   */
+  readonly forgottenOrders = new Set<string>();
   /**
    * Each order travels this long (ms) before it reaches the venue, in the order sent: another
    * process's slower connection (wrap the shared spy to give one replica its own link).
@@ -152,6 +157,9 @@ export class SpyVenue implements VenuePort {
     if (this.fetchOrderFailures > 0) {
       this.fetchOrderFailures -= 1;
       return Promise.reject(new VenueDisconnectedError(this.venue, 'link down while asking about the order'));
+    }
+    if (ref.clientOrderId !== undefined && this.forgottenOrders.has(ref.clientOrderId)) {
+      return Promise.reject(new VenueOrderNotFoundError(this.venue, 'no such order (forgotten)'));
     }
     return this.inner.fetchOrder(ref);
   }
@@ -338,3 +346,50 @@ function orderEventKindName(kind: number): string {
 }
 
 export const size = (s: string) => dec(s);
+
+/** A held call: `hold()` makes the next calls wait until `release(fail?)`. */
+export class Gate {
+  #held: { promise: Promise<void>; release: (fail?: Error) => void } | undefined;
+  /** Calls that reached the gate while it was held. */
+  reached = 0;
+
+  hold(): void {
+    let release!: (fail?: Error) => void;
+    const promise = new Promise<void>((resolve, reject) => {
+      release = (fail) => (fail ? reject(fail) : resolve());
+    });
+    promise.catch(() => undefined);
+    this.#held = { promise, release };
+    this.reached = 0;
+  }
+
+  release(fail?: Error): void {
+    const held = this.#held;
+    this.#held = undefined;
+    held?.release(fail);
+  }
+
+  async pass(): Promise<void> {
+    const held = this.#held;
+    if (!held) return;
+    this.reached += 1;
+    await held.promise;
+  }
+}
+
+/** `target` with `methods` passing `gate` first; every other member as it is (bound to the target). */
+export function gated<T extends object>(target: T, methods: readonly string[], gate: Gate): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const value = Reflect.get(t, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (typeof prop === 'string' && methods.includes(prop)) {
+        return async (...args: unknown[]) => {
+          await gate.pass();
+          return (value as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      }
+      return value.bind(t);
+    },
+  });
+}

@@ -86,9 +86,26 @@ export class OrderTable {
   readonly #byKey = new Map<string, TrackedOrder>();
   readonly #byVenueOrderId = new Map<string, string>();
   readonly #waiters = new Map<string, Set<() => void>>();
+  #forgottenThroughMs: EpochMs = Number.NEGATIVE_INFINITY;
 
   get size(): number {
     return this.#byKey.size;
+  }
+
+  /**
+   * Orders created at or before this time may have been on the log without being in this
+   * table now: the newest created time of any finished order the table dropped
+   * (`pruneTerminal`), or the start of what a rebuild read (`forgetThrough`). An order created
+   * later whose SUBMITTED was stored is here (once the log tail delivered it). Exact against
+   * an idempotency claim's `at`, which is its order's created time.
+   */
+  get forgottenThroughMs(): EpochMs {
+    return this.#forgottenThroughMs;
+  }
+
+  /** Orders created at or before `ms` may be missing (a rebuild read the log from then on). */
+  forgetThrough(ms: EpochMs): void {
+    if (ms > this.#forgottenThroughMs) this.#forgottenThroughMs = ms;
   }
 
   get(venue: VenueId, account: AccountId, clientOrderId: ClientOrderId): TrackedOrder | undefined {
@@ -191,7 +208,8 @@ export class OrderTable {
    * `overflow.max` finished ones are left, the oldest of them (first added first) among
    * those last changed before `overflow.changedBeforeMs`: the time bound alone lets a busy
    * day's orders pile up, and recent ones stay for their late events and duplicates.
-   * Returns how many were dropped.
+   * Each dropped order moves `forgottenThroughMs` up to its created time. Returns how many
+   * were dropped.
    */
   pruneTerminal(beforeMs: EpochMs, overflow?: { max: number; changedBeforeMs: EpochMs }): number {
     let pruned = 0;
@@ -199,7 +217,7 @@ export class OrderTable {
     for (const order of [...this.#byKey.values()]) {
       if (isOrderOpen(order.state.status)) continue;
       if (order.state.updatedAtMs < beforeMs) {
-        this.remove(order);
+        this.#evict(order);
         pruned += 1;
       } else finished.push(order);
     }
@@ -208,11 +226,17 @@ export class OrderTable {
     for (const order of finished) {
       if (excess <= 0) break;
       if (order.state.updatedAtMs >= overflow.changedBeforeMs) continue;
-      this.remove(order);
+      this.#evict(order);
       pruned += 1;
       excess -= 1;
     }
     return pruned;
+  }
+
+  /** Drops a finished order, remembering that orders created up to its time may be missing. */
+  #evict(order: TrackedOrder): void {
+    this.remove(order);
+    this.forgetThrough(order.state.createdAtMs);
   }
 
   /** Keys with waiters registered (for tests of the waiters' bound). */

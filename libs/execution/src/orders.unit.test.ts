@@ -65,6 +65,39 @@ describe('OrderTable.pruneTerminal', () => {
   });
 });
 
+describe('OrderTable.forgottenThroughMs: up to which created time an order may be missing', () => {
+  test('nothing forgotten at first; a removal that is not an eviction forgets nothing', () => {
+    const table = new OrderTable();
+    assert.equal(table.forgottenThroughMs, Number.NEGATIVE_INFINITY);
+    const o = order('a', 1_000, 1_500);
+    table.add(o);
+    table.remove(o);
+    assert.equal(table.forgottenThroughMs, Number.NEGATIVE_INFINITY);
+  });
+
+  test('the time bound: the newest created time of the dropped orders, not of those kept', () => {
+    const table = new OrderTable();
+    // Created late, finished early (dropped) beside created early, finished late (kept).
+    table.add(order('late-created', 1_900, 1_950));
+    table.add(order('early-created', 1_000, 5_000));
+    table.add(order('open', 2_500));
+    assert.equal(table.pruneTerminal(2_000), 1);
+    assert.equal(table.forgottenThroughMs, 1_900);
+    assert.deepEqual(ids(table), ['early-created', 'open']);
+  });
+
+  test('the count bound moves it too; it never goes back', () => {
+    const table = new OrderTable();
+    for (let i = 0; i < 5; i++) table.add(order(`f${i}`, 1_000 + i, 2_000 + i));
+    assert.equal(table.pruneTerminal(0, { max: 2, changedBeforeMs: 10_000 }), 3);
+    assert.equal(table.forgottenThroughMs, 1_002);
+    table.forgetThrough(500);
+    assert.equal(table.forgottenThroughMs, 1_002);
+    table.forgetThrough(1_500);
+    assert.equal(table.forgottenThroughMs, 1_500);
+  });
+});
+
 describe('OrderTable.waitForChange', () => {
   // The table's timers are unref'd: something must hold the event loop while a test waits on them.
   let keepAlive: NodeJS.Timeout | undefined;

@@ -16,6 +16,8 @@ import { ExecutionUnavailableError } from './errors.js';
 import {
   type Exchange,
   execEvents,
+  Gate,
+  gated,
   newExchange,
   newService,
   type ServiceUnderTest,
@@ -23,53 +25,6 @@ import {
 } from './harness.test-helper.js';
 import { cid, limitRequest } from './scenarios.test-helper.js';
 import { placeOrderCommandFromProto } from './validation.js';
-
-/** A held call: `hold()` makes the next calls wait until `release(fail?)`. */
-class Gate {
-  #held: { promise: Promise<void>; release: (fail?: Error) => void } | undefined;
-  /** Calls that reached the gate while it was held. */
-  reached = 0;
-
-  hold(): void {
-    let release!: (fail?: Error) => void;
-    const promise = new Promise<void>((resolve, reject) => {
-      release = (fail) => (fail ? reject(fail) : resolve());
-    });
-    promise.catch(() => undefined);
-    this.#held = { promise, release };
-    this.reached = 0;
-  }
-
-  release(fail?: Error): void {
-    const held = this.#held;
-    this.#held = undefined;
-    held?.release(fail);
-  }
-
-  async pass(): Promise<void> {
-    const held = this.#held;
-    if (!held) return;
-    this.reached += 1;
-    await held.promise;
-  }
-}
-
-/** `target` with `methods` passing `gate` first; every other member as it is (bound to the target). */
-function gated<T extends object>(target: T, methods: readonly string[], gate: Gate): T {
-  return new Proxy(target, {
-    get(t, prop, receiver) {
-      const value = Reflect.get(t, prop, receiver);
-      if (typeof value !== 'function') return value;
-      if (typeof prop === 'string' && methods.includes(prop)) {
-        return async (...args: unknown[]) => {
-          await gate.pass();
-          return (value as (...a: unknown[]) => unknown).apply(t, args);
-        };
-      }
-      return value.bind(t);
-    },
-  });
-}
 
 for (const kind of TEST_BACKEND_KINDS) {
   describe(`execution (${kind}): the mark and the write-ahead at once, the send after both`, () => {
