@@ -1095,6 +1095,32 @@ describe('observed accounts (user events built only for the accounts someone rea
 });
 
 describe('closed order retention', () => {
+  test("an account whose closed orders are forgotten keeps none and crowds out no other account's", () => {
+    const ex = venue('paper', { overrides: { closedOrderRetention: 2 } });
+    ex.deposit('taker', '1000000');
+    ex.deposit('quoter', '1000000');
+    ex.forgetClosedOrdersOf('quoter');
+    const order = { instrumentId: BTC, side: 'buy', type: 'limit', price: '40000', size: '0.01' } as const;
+    const kept = ex.placeOrder({ accountId: 'taker', ...order, clientOrderId: 'k' });
+    assert.ok(kept.ok);
+    assert.ok(ex.cancelOrder({ accountId: 'taker', venueOrderId: kept.order.venueOrderId }).ok);
+    const quotes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const quote = ex.placeOrder({ accountId: 'quoter', ...order, clientOrderId: `q${i}` });
+      assert.ok(quote.ok);
+      quotes.push(quote.order.venueOrderId);
+      // Open: found as ever.
+      assert.equal(ex.getOrder('quoter', { venueOrderId: quote.order.venueOrderId })?.status, 'accepted');
+    }
+    assert.deepEqual(ex.cancelAllQuietly({ accountId: 'quoter' }), { ok: true });
+    for (const venueOrderId of quotes) assert.equal(ex.getOrder('quoter', { venueOrderId }), undefined);
+    assert.equal(ex.getOrder('quoter', { clientOrderId: 'q4' }), undefined);
+    // With a retention of 2, five closed quotes would have evicted the taker's order.
+    assert.equal(ex.getOrder('taker', { venueOrderId: kept.order.venueOrderId })?.status, 'canceled');
+    assert.equal(ex.getOrder('taker', { clientOrderId: 'k' })?.status, 'canceled');
+    assert.throws(() => ex.forgetClosedOrdersOf('nobody'), /nobody/);
+  });
+
   test('an order past the retention is gone from lookups and from the history ring', () => {
     const ex = venue('paper', { overrides: { closedOrderRetention: 5 } });
     ex.deposit('taker', '1000000');

@@ -352,6 +352,9 @@ export class SimWorld {
       }
       exchange.deposit(MARKET_MAKER_ACCOUNT_ID, v.marketMaker.collateral);
       exchange.deposit(NOISE_ACCOUNT_ID, v.noise.collateral);
+      // Nobody looks their orders up by id: closed, they leave no history (and crowd out no client's).
+      exchange.forgetClosedOrdersOf(MARKET_MAKER_ACCOUNT_ID);
+      exchange.forgetClosedOrdersOf(NOISE_ACCOUNT_ID);
       const bps = new Decimal('0.0001');
       const halfSpread = bps.mul(floatToDecimal(v.marketMaker.halfSpreadBps));
       const spacing = bps.mul(floatToDecimal(v.marketMaker.levelSpacingBps));
