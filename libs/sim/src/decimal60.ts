@@ -32,6 +32,9 @@ function pow10(n: number): bigint {
   return POW10[n] ?? 10n ** BigInt(n);
 }
 
+/** 10^60: the first value with more digits than the precision keeps. */
+const LIMIT = POW10[PRECISION] as bigint;
+
 /** Decimal digits of a non-negative bigint (0 has 1). */
 function digitsOf(n: bigint): number {
   // Within the table (every value this module makes): a binary search, no string.
@@ -55,6 +58,8 @@ function digitsOf(n: bigint): number {
 function round(m: bigint, e: number, sticky = false): Dec60 {
   const negative = m < 0n;
   const abs = negative ? -m : m;
+  // Most results (quote prices, marks, sums) have fewer than 61 digits: one comparison, no search.
+  if (abs < LIMIT) return { m, e };
   const drop = digitsOf(abs) - PRECISION;
   if (drop <= 0) return { m, e };
   const p = pow10(drop);
@@ -126,7 +131,7 @@ export function toPlaces(a: Dec60, places: number, mode: 'down' | 'up' | 'neares
   const negative = a.m < 0n;
   const abs = negative ? -a.m : a.m;
   let q = abs / p;
-  const r = abs % p;
+  const r = abs - q * p;
   if (r !== 0n) {
     // Away from zero: ceil of a positive, floor of a negative, or past half (ties to even).
     const away =
