@@ -111,6 +111,18 @@ export function cmp(a: Dec60, b: Dec60): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/**
+ * `cmp(div(a, b), limit) > 0` for b > 0 and a `limit` of at most 60 digits, mostly without the
+ * division: when a <= limit x b exactly, the exact quotient is <= limit and so is its rounding
+ * (rounding to 60 digits is monotone and keeps `limit`); only otherwise is the rounded quotient
+ * compared. The same answer either way; for the market maker's every-step requote check.
+ */
+export function quotientAbove(a: Dec60, b: Dec60, limit: Dec60): boolean {
+  if (b.m <= 0n) throw new RangeError('quotientAbove needs a positive divisor');
+  if (cmp(a, { m: limit.m * b.m, e: limit.e + b.e }) <= 0) return false;
+  return cmp(div(a, b), limit) > 0;
+}
+
 export function neg(a: Dec60): Dec60 {
   return { m: -a.m, e: a.e };
 }

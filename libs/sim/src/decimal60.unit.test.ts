@@ -12,6 +12,7 @@ import {
   fromFloatText,
   fromInteger,
   mul,
+  quotientAbove,
   sub,
   toDecimal,
   toPlaces,
@@ -89,6 +90,29 @@ describe('decimal60: decimal.js arithmetic at 60 significant digits, half-even, 
     assert.equal(unitsAt(fromDecimal(d('60000')), 2), 6000000n);
     assert.throws(() => unitsAt(fromDecimal(d('0.001')), 2), RangeError);
     assert.equal(toPlaces(fromDecimal(d('-0.001')), 2, 'up'), DEC60_NEGATIVE_ZERO);
+  });
+});
+
+describe('quotientAbove: the rounded quotient against a limit, the division only when needed', () => {
+  test('the answer of cmp(div(a, b), limit) > 0 on random operands, at the limit and just around it', () => {
+    const rng = SimRng.fromSeed(11);
+    const positive = () => fromDecimal(randomDecimal(rng).abs());
+    let above = 0;
+    for (let i = 0; i < 5000; i++) {
+      const b = positive();
+      const limit = fromDecimal(new Decimal(String(rng.int(1, 99999))).div(10 ** rng.int(0, 8)));
+      // a near limit x b (exactly at it, one unit of the 70th digit either side) or anywhere.
+      const exact = { m: limit.m * b.m, e: limit.e + b.e };
+      const tiny = { m: 1n, e: exact.e - 70 + String(exact.m).length };
+      const pick = rng.int(0, 3);
+      const a = pick === 0 ? exact : pick === 1 ? add(exact, tiny) : pick === 2 ? sub(exact, tiny) : positive();
+      const expected = cmp(div(a, b), limit) > 0;
+      if (expected) above += 1;
+      assert.equal(quotientAbove(a, b, limit), expected, `${a.m}e${a.e} / ${b.m}e${b.e} vs ${limit.m}e${limit.e}`);
+    }
+    // Both answers came up (the test can fail either way).
+    assert.ok(above > 500 && above < 4500, `${above} above`);
+    assert.throws(() => quotientAbove(fromInteger(1), fromInteger(0), fromInteger(1)), RangeError);
   });
 });
 

@@ -27,12 +27,12 @@ import {
 import { catalogInstrument } from './catalog.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
 import {
-  cmp,
   type Dec60,
   div,
   fromDecimal,
   fromFloatText,
   mul,
+  quotientAbove,
   sub,
   toDecimal,
   toPlaces,
@@ -495,7 +495,7 @@ export class SimWorld {
     const stale =
       vi.quotedCenter === undefined ||
       nowMs - vi.quotedAtMs >= mm.refreshMs ||
-      cmp(div(abs(sub(mark, vi.quotedCenter)), mark), requoteMove) > 0 ||
+      quotientAbove(abs(sub(mark, vi.quotedCenter)), mark, requoteMove) ||
       // Refill once a few levels were taken.
       ex.openOrderCount(MARKET_MAKER_ACCOUNT_ID, id) <= mm.levels * 2 - 3;
     if (!stale) return;
