@@ -239,3 +239,27 @@ export function toDecimal(a: Dec60): Decimal {
   if (a.m === 0n) return new Decimal(a === DEC60_NEGATIVE_ZERO ? '-0' : 0);
   return new Decimal(`${a.m}e${a.e}`);
 }
+
+/**
+ * `toDecimal` that hands back the same Decimal object while the value repeats (Decimals are
+ * immutable): a rounded funding rate or a mark on the tick often stays for many steps, and
+ * building a Decimal from text is most of a conversion. Negative zero is its own value.
+ */
+export class LastDecimal {
+  #fixed: Dec60 | undefined;
+  #decimal: Decimal | undefined;
+
+  of(a: Dec60): Decimal {
+    const last = this.#fixed;
+    if (
+      last !== undefined &&
+      last.m === a.m &&
+      last.e === a.e &&
+      (a.m !== 0n || (last === DEC60_NEGATIVE_ZERO) === (a === DEC60_NEGATIVE_ZERO))
+    )
+      return this.#decimal as Decimal;
+    this.#fixed = a;
+    this.#decimal = toDecimal(a);
+    return this.#decimal;
+  }
+}

@@ -5,12 +5,14 @@ import {
   add,
   cmp,
   DEC60_NEGATIVE_ZERO,
+  DEC60_ZERO,
   type Dec60,
   div,
   floatTextUnits,
   fromDecimal,
   fromFloatText,
   fromInteger,
+  LastDecimal,
   mul,
   quotientAbove,
   sub,
@@ -113,6 +115,26 @@ describe('quotientAbove: the rounded quotient against a limit, the division only
     // Both answers came up (the test can fail either way).
     assert.ok(above > 500 && above < 4500, `${above} above`);
     assert.throws(() => quotientAbove(fromInteger(1), fromInteger(0), fromInteger(1)), RangeError);
+  });
+});
+
+describe('LastDecimal', () => {
+  test('the same object while the value repeats (in any form), a new one when it changes, negative zero apart', () => {
+    const last = new LastDecimal();
+    const first = last.of({ m: 12345n, e: -2 });
+    assert.equal(first.toFixed(), '123.45');
+    assert.equal(last.of({ m: 12345n, e: -2 }), first);
+    // Another value, then the first again: built anew, the same value.
+    const other = last.of({ m: 123450n, e: -3 });
+    assert.notEqual(other, first);
+    assert.equal(other.toFixed(), '123.45');
+    assert.equal(last.of({ m: 12346n, e: -2 }).toFixed(), '123.46');
+    const zero = last.of(DEC60_ZERO);
+    assert.equal(zero.isNeg(), false);
+    const negativeZero = last.of(DEC60_NEGATIVE_ZERO);
+    assert.equal(negativeZero.isNeg(), true);
+    assert.equal(last.of(DEC60_NEGATIVE_ZERO), negativeZero);
+    assert.equal(last.of(DEC60_ZERO).isNeg(), false);
   });
 });
 

@@ -45,7 +45,7 @@ import {
 import { Account, type MarginHeadroom, type Position } from './account.js';
 import { OrderBook } from './book.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
-import { DEC60_ZERO, toDecimal } from './decimal60.js';
+import { DEC60_ZERO, LastDecimal, toDecimal } from './decimal60.js';
 import type {
   BalanceView,
   BookLevel,
@@ -223,6 +223,8 @@ interface InstrumentState {
   /** The running funding interval's time-weighted premium (funding.ts). */
   readonly premium: PremiumIndex;
   lastSettledRate: Decimal | undefined;
+  /** The predicted rate's Decimal, the same object while the rate stays (every price update asks). */
+  readonly predictedRate: LastDecimal;
   /** The mark in whole ticks (NaN before the first mark, or off the grid). */
   markTicks: number;
   /** The protection band limits at `mark` (bandOf), per side once asked. */
@@ -321,6 +323,7 @@ export class SimExchange {
         indexPrice: undefined,
         premium: new PremiumIndex(startMs),
         lastSettledRate: undefined,
+        predictedRate: new LastDecimal(),
         markTicks: Number.NaN,
         band: undefined,
       });
@@ -526,7 +529,7 @@ export class SimExchange {
       instrumentId: inst.spec.instrumentId,
       markPrice: inst.markPrice as Decimal,
       indexPrice: inst.indexPrice as Decimal,
-      predictedRate: toDecimal(fundingRateFixed(inst.premium.value() ?? DEC60_ZERO, this.config.funding)),
+      predictedRate: inst.predictedRate.of(fundingRateFixed(inst.premium.value() ?? DEC60_ZERO, this.config.funding)),
       ...(inst.lastSettledRate === undefined ? {} : { lastSettledRate: inst.lastSettledRate }),
       fundingIntervalMs: this.config.funding.intervalMs,
       nextFundingTimeMs: this.nextFundingMs,

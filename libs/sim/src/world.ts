@@ -31,6 +31,7 @@ import {
   div,
   fromDecimal,
   fromFloatText,
+  LastDecimal,
   mul,
   quotientAbove,
   sub,
@@ -251,6 +252,8 @@ interface VenueInstrumentState {
   /** The mark this world set last, and the same in decimal60. */
   mark: Decimal | undefined;
   markFixed: Dec60;
+  /** The mark's Decimal, the same object while the mark stays on its tick. */
+  readonly markDecimal: LastDecimal;
   quotedCenter: Dec60 | undefined;
   quotedAtMs: EpochMs;
   readonly mmLevelSize: Decimal;
@@ -338,6 +341,7 @@ export class SimWorld {
           tickDecimals: powerOfTenDecimals(spec.tickSize),
           mark: undefined,
           markFixed: { m: 0n, e: 0 },
+          markDecimal: new LastDecimal(),
           quotedCenter: undefined,
           quotedAtMs: config.startMs,
           mmLevelSize,
@@ -461,7 +465,7 @@ export class SimWorld {
       // index x (1 + basis) on the tick, half-even; in decimal60 when the tick is 10^-k.
       if (vi.tickDecimals !== undefined) {
         vi.markFixed = toPlaces(mul(index.fixed, fromFloatText(1 + basis)), vi.tickDecimals, 'nearest');
-        vi.mark = toDecimal(vi.markFixed);
+        vi.mark = vi.markDecimal.of(vi.markFixed);
       } else {
         vi.mark = vi.scale.roundToTick(index.price.mul(floatToDecimal(1 + basis)), 'nearest');
         vi.markFixed = fromDecimal(vi.mark);
