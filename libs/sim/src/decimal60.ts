@@ -154,6 +154,35 @@ export function toPlaces(a: Dec60, places: number, mode: 'down' | 'up' | 'neares
   return { m: negative ? -q : q, e: -places };
 }
 
+/**
+ * `toPlaces(mul(a, b), places, mode)` for 'down' (floor) and 'up' (ceil): the same result,
+ * with one division where the product's 60-digit rounding cannot move it across a multiple
+ * of 10^-places (its remainder there is more than one unit of the 60th digit away from one);
+ * otherwise, and for zero or negative products, the two operations as written. For the market
+ * maker's ~20 quote prices per requote (center x level factor, to the tick).
+ */
+export function mulToPlaces(a: Dec60, b: Dec60, places: number, mode: 'down' | 'up'): Dec60 {
+  const m = a.m * b.m;
+  // Digits of the product below 10^-places.
+  const below = -places - (a.e + b.e);
+  if (m <= 0n || below <= 0 || m < LIMIT) return toPlaces(mul(a, b), places, mode);
+  const drop = digitsOf(m) - PRECISION;
+  if (drop >= below) return toPlaces(mul(a, b), places, mode);
+  // The 60-digit rounding moves m by at most half of 10^drop; `unit` is a whole one, to spare.
+  const unit = pow10(drop);
+  const p = pow10(below);
+  const q = m / p;
+  const r = m - q * p;
+  if (mode === 'down') {
+    if (p - r > unit) return { m: q, e: -places };
+  } else if (r === 0n) {
+    return { m: q, e: -places };
+  } else if (r > unit) {
+    return { m: q + 1n, e: -places };
+  }
+  return toPlaces(mul(a, b), places, mode);
+}
+
 /** The value as a whole number of 10^-places (it must have at most that many decimals). */
 export function unitsAt(a: Dec60, places: number): bigint {
   const shift = a.e + places;

@@ -14,6 +14,7 @@ import {
   fromInteger,
   LastDecimal,
   mul,
+  mulToPlaces,
   quotientAbove,
   sub,
   toDecimal,
@@ -115,6 +116,45 @@ describe('quotientAbove: the rounded quotient against a limit, the division only
     // Both answers came up (the test can fail either way).
     assert.ok(above > 500 && above < 4500, `${above} above`);
     assert.throws(() => quotientAbove(fromInteger(1), fromInteger(0), fromInteger(1)), RangeError);
+  });
+});
+
+describe('mulToPlaces', () => {
+  test('exactly toPlaces(mul(a, b)) (digits and exponent) on random operands and next to every boundary', () => {
+    const rng = SimRng.fromSeed(5);
+    const digits = (n: number) => {
+      let text = String(rng.int(1, 9));
+      for (let i = 1; i < n; i++) text += String(rng.int(0, 9));
+      return BigInt(text);
+    };
+    let fast = 0;
+    for (let i = 0; i < 20000; i++) {
+      const places = rng.int(0, 6);
+      const mode = rng.chance(0.5) ? 'down' : 'up';
+      let a: Dec60;
+      let b: Dec60;
+      if (rng.chance(0.5)) {
+        // A 40-64 digit center times a short factor (the market maker's quotes).
+        a = { m: digits(rng.int(40, 64)), e: -rng.int(40, 60) };
+        b = { m: digits(rng.int(1, 8)), e: -rng.int(0, 8) };
+      } else {
+        // A product of 61-70 digits within a few units of its 60th digit of a multiple of 10^-places.
+        const total = rng.int(61, 70);
+        const e = -places - rng.int(total - 59, total - 1);
+        const p = 10n ** BigInt(-places - e);
+        const unit = 10n ** BigInt(total - 60);
+        const near = (digits(total) / p) * p + BigInt(rng.int(-3, 3)) * unit + BigInt(rng.int(-2, 2)) * (unit / 2n);
+        a = { m: near, e };
+        b = { m: 1n, e: 0 };
+      }
+      if (rng.chance(0.05)) a = { m: -a.m, e: a.e };
+      const expected = toPlaces(mul(a, b), places, mode);
+      const got = mulToPlaces(a, b, places, mode);
+      assert.deepEqual(got, expected, `${a.m}e${a.e} x ${b.m}e${b.e} to ${places} ${mode}`);
+      const m = a.m * b.m;
+      if (m > 0n && m >= 10n ** 60n) fast += 1;
+    }
+    assert.ok(fast > 5000, `${fast} products beyond 60 digits`);
   });
 });
 

@@ -33,6 +33,7 @@ import {
   fromFloatText,
   LastDecimal,
   mul,
+  mulToPlaces,
   quotientAbove,
   sub,
   toDecimal,
@@ -514,14 +515,14 @@ export class SimWorld {
       ex.cancelAllQuietly({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...this.nonce(venue) });
       for (let level = 0; level < mm.levels; level++) {
         for (const side of ['buy', 'sell'] as const) {
-          const raw = mul(center, (side === 'buy' ? bidFactors : askFactors)[level] as Dec60);
+          const factor = (side === 'buy' ? bidFactors : askFactors)[level] as Dec60;
           const rounding = side === 'buy' ? 'down' : 'up';
           let price: Decimal | undefined;
           let priceTicks: number;
           if (tickDecimals !== undefined) {
-            priceTicks = Number(unitsAt(toPlaces(raw, tickDecimals, rounding), tickDecimals));
+            priceTicks = Number(unitsAt(mulToPlaces(center, factor, tickDecimals, rounding), tickDecimals));
           } else {
-            price = vi.scale.roundToTick(toDecimal(raw), rounding);
+            price = vi.scale.roundToTick(toDecimal(mul(center, factor)), rounding);
             priceTicks = vi.scale.ticksOf(price);
           }
           // The level's size, rounded down to the lot, at least the minimum size.
@@ -547,7 +548,7 @@ export class SimWorld {
               side,
               type: 'limit',
               timeInForce: 'gtc',
-              price: price ?? toDecimal(toPlaces(raw, tickDecimals as number, rounding)),
+              price: price ?? toDecimal(mulToPlaces(center, factor, tickDecimals as number, rounding)),
               size: Decimal.max(vi.spec.minSize, vi.scale.size(sizeLots)),
               apiKey,
               nonce,
