@@ -108,10 +108,15 @@ describe('quotientAbove: the rounded quotient against a limit, the division only
       const exact = { m: limit.m * b.m, e: limit.e + b.e };
       const tiny = { m: 1n, e: exact.e - 70 + String(exact.m).length };
       const pick = rng.int(0, 3);
-      const a = pick === 0 ? exact : pick === 1 ? add(exact, tiny) : pick === 2 ? sub(exact, tiny) : positive();
+      const a =
+        pick === 0 ? exact : pick === 1 ? add(exact, tiny) : pick === 2 ? sub(exact, tiny) : positive();
       const expected = cmp(div(a, b), limit) > 0;
       if (expected) above += 1;
-      assert.equal(quotientAbove(a, b, limit), expected, `${a.m}e${a.e} / ${b.m}e${b.e} vs ${limit.m}e${limit.e}`);
+      assert.equal(
+        quotientAbove(a, b, limit),
+        expected,
+        `${a.m}e${a.e} / ${b.m}e${b.e} vs ${limit.m}e${limit.e}`,
+      );
     }
     // Both answers came up (the test can fail either way).
     assert.ok(above > 500 && above < 4500, `${above} above`);
@@ -143,7 +148,8 @@ describe('mulToPlaces', () => {
         const e = -places - rng.int(total - 59, total - 1);
         const p = 10n ** BigInt(-places - e);
         const unit = 10n ** BigInt(total - 60);
-        const near = (digits(total) / p) * p + BigInt(rng.int(-3, 3)) * unit + BigInt(rng.int(-2, 2)) * (unit / 2n);
+        const near =
+          (digits(total) / p) * p + BigInt(rng.int(-3, 3)) * unit + BigInt(rng.int(-2, 2)) * (unit / 2n);
         a = { m: near, e };
         b = { m: 1n, e: 0 };
       }

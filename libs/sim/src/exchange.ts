@@ -159,6 +159,20 @@ export interface FixedOrderRequest extends NonceAuth {
   readonly clientOrderId?: ClientOrderId;
 }
 
+/** One quote of `requoteFixed`: a gtc limit order in whole ticks and lots, with its own nonce. */
+export interface FixedQuote extends NonceAuth {
+  readonly side: Side;
+  readonly priceTicks: number;
+  readonly sizeLots: number;
+}
+
+/** `requoteFixed`: the account's quotes on one instrument replaced (the cancel carries this request's nonce). */
+export interface RequoteRequest extends NonceAuth {
+  readonly accountId: AccountId;
+  readonly instrumentId: InstrumentId;
+  readonly quotes: readonly FixedQuote[];
+}
+
 export type PlaceOrderResult =
   | { readonly ok: true; readonly order: OrderView }
   | { readonly ok: false; readonly reject: Reject; readonly order?: OrderView };
@@ -277,6 +291,11 @@ export class SimExchange {
   private readonly byClientId = new Map<string, SimOrder>();
   // Work of the running command, flushed by finish().
   private batchDepth = 0;
+  /**
+   * During `requoteFixed`: the account and instrument whose quotes all surely fit the margin
+   * together (so each one does, on top of those before it), until a trade changes the account.
+   */
+  private quotesSurelyFit: { readonly acc: Account; readonly inst: InstrumentState } | undefined;
   /** Accounts whose positions changed, in first-touch order (each keeps its instruments: `touchedInstruments`). */
   private readonly touchedPositions: Account[] = [];
   /** Accounts whose balance changed, in first-touch order (`balanceTouched` marks them). */
@@ -529,7 +548,9 @@ export class SimExchange {
       instrumentId: inst.spec.instrumentId,
       markPrice: inst.markPrice as Decimal,
       indexPrice: inst.indexPrice as Decimal,
-      predictedRate: inst.predictedRate.of(fundingRateFixed(inst.premium.value() ?? DEC60_ZERO, this.config.funding)),
+      predictedRate: inst.predictedRate.of(
+        fundingRateFixed(inst.premium.value() ?? DEC60_ZERO, this.config.funding),
+      ),
       ...(inst.lastSettledRate === undefined ? {} : { lastSettledRate: inst.lastSettledRate }),
       fundingIntervalMs: this.config.funding.intervalMs,
       nextFundingTimeMs: this.nextFundingMs,
@@ -707,6 +728,20 @@ export class SimExchange {
     if (wallet === undefined || !Number.isSafeInteger(order.sizeLots)) return false;
     const ticks = order.type === 'limit' ? order.priceTicks : this.bandOf(inst, order.side).ticks;
     if (!Number.isSafeInteger(ticks)) return false;
+    const extra = notionalUnits(order.sizeLots, ticks);
+    return order.side === 'buy'
+      ? this.surelyFitsWithExtra(acc, inst, wallet, extra, 0n)
+      : this.surelyFitsWithExtra(acc, inst, wallet, 0n, extra);
+  }
+
+  /** `surelyFitsMarginFixed` for resting notionals (units of tick x lot) added on `inst`'s two sides. */
+  private surelyFitsWithExtra(
+    acc: Account,
+    inst: InstrumentState,
+    wallet: bigint,
+    extraBuy: bigint,
+    extraSell: bigint,
+  ): boolean {
     let sum = wallet;
     for (const other of this.instruments.values()) {
       const id = other.spec.instrumentId;
@@ -721,9 +756,8 @@ export class SimExchange {
       let buyUnits = exp?.buyUnits ?? 0n;
       let sellUnits = exp?.sellUnits ?? 0n;
       if (isOrder) {
-        const extra = notionalUnits(order.sizeLots, ticks);
-        if (order.side === 'buy') buyUnits += extra;
-        else sellUnits += extra;
+        buyUnits += extraBuy;
+        sellUnits += extraSell;
       }
       const part = equityLessInitialUnits({
         lots,
@@ -865,6 +899,61 @@ export class SimExchange {
     return this.place(request, false);
   }
 
+  /**
+   * A market maker's requote as one command: exactly `batch(() => { cancelAllQuietly({ accountId,
+   * instrumentId, apiKey, nonce }); for each quote submitFixedOrder({ accountId, instrumentId,
+   * side, type: 'limit', timeInForce: 'gtc', priceTicks, sizeLots, apiKey, nonce }) })`: the same
+   * events, ids, queue positions, rejects and answers. What it saves: the margin sure-yes is
+   * worked out once for all the quotes (resting orders only add to the initial margin, so when
+   * all of them surely fit, each does on top of those before it); a quote that trades ends that,
+   * and the rest are checked one by one as ever.
+   */
+  requoteFixed(request: RequoteRequest): void {
+    this.batchDepth += 1;
+    try {
+      this.cancelAll(request, false);
+      const acc = this.accounts.get(request.accountId);
+      const inst = this.instruments.get(request.instrumentId);
+      if (acc !== undefined && inst !== undefined && this.allQuotesSurelyFit(acc, inst, request.quotes))
+        this.quotesSurelyFit = { acc, inst };
+      for (const quote of request.quotes) {
+        this.place(
+          {
+            accountId: request.accountId,
+            instrumentId: request.instrumentId,
+            side: quote.side,
+            type: 'limit',
+            timeInForce: 'gtc',
+            priceTicks: quote.priceTicks,
+            sizeLots: quote.sizeLots,
+            apiKey: quote.apiKey,
+            nonce: quote.nonce,
+          },
+          false,
+        );
+      }
+    } finally {
+      this.quotesSurelyFit = undefined;
+      this.batchDepth -= 1;
+      if (this.batchDepth === 0) this.finish();
+    }
+  }
+
+  /** `surelyFitsMarginFixed` with every quote resting at once (each must be a limit in whole ticks and lots). */
+  private allQuotesSurelyFit(acc: Account, inst: InstrumentState, quotes: readonly FixedQuote[]): boolean {
+    if (acc.isHouse) return false;
+    let buyUnits = 0n;
+    let sellUnits = 0n;
+    for (const quote of quotes) {
+      if (!Number.isSafeInteger(quote.priceTicks) || !Number.isSafeInteger(quote.sizeLots)) return false;
+      const units = notionalUnits(quote.sizeLots, quote.priceTicks);
+      if (quote.side === 'buy') buyUnits += units;
+      else sellUnits += units;
+    }
+    const wallet = acc.walletFloorUnits();
+    return wallet !== undefined && this.surelyFitsWithExtra(acc, inst, wallet, buyUnits, sellUnits);
+  }
+
   private place(
     request: PlaceOrderRequest | FixedOrderRequest,
     withView: boolean,
@@ -983,6 +1072,7 @@ export class SimExchange {
     if (
       !order.reduceOnly &&
       !acc.isHouse &&
+      !(this.quotesSurelyFit?.acc === acc && this.quotesSurelyFit.inst === inst) &&
       !this.surelyFitsMarginFixed(acc, inst, order) &&
       !this.surelyFitsMargin(acc, inst, order)
     ) {
@@ -1167,6 +1257,8 @@ export class SimExchange {
     takerAcc: Account,
     lots: number,
   ): void {
+    // A trade changes positions and wallets: requoteFixed's margin answer for all quotes ends here.
+    this.quotesSurelyFit = undefined;
     // At the maker's price (its level's: the same ticks). Fees in money units when on the
     // grid: their Decimals are built only for an event that carries them.
     const size = inst.scale.size(lots);
