@@ -387,6 +387,8 @@ export class Account {
     | undefined;
   /** Venue time at which the dead-man switch cancels every open order; undefined = disarmed. */
   cancelAllAtMs: EpochMs | undefined;
+  /** Its orders go into the venue's closed-order history when they close (`SimExchange.forgetClosedOrdersOf`). */
+  keepsClosedOrders = true;
 
   constructor(
     readonly accountId: AccountId,

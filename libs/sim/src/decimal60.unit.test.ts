@@ -5,13 +5,17 @@ import {
   add,
   cmp,
   DEC60_NEGATIVE_ZERO,
+  DEC60_ZERO,
   type Dec60,
   div,
   floatTextUnits,
   fromDecimal,
   fromFloatText,
   fromInteger,
+  LastDecimal,
   mul,
+  mulToPlaces,
+  quotientAbove,
   sub,
   toDecimal,
   toPlaces,
@@ -89,6 +93,94 @@ describe('decimal60: decimal.js arithmetic at 60 significant digits, half-even, 
     assert.equal(unitsAt(fromDecimal(d('60000')), 2), 6000000n);
     assert.throws(() => unitsAt(fromDecimal(d('0.001')), 2), RangeError);
     assert.equal(toPlaces(fromDecimal(d('-0.001')), 2, 'up'), DEC60_NEGATIVE_ZERO);
+  });
+});
+
+describe('quotientAbove: the rounded quotient against a limit, the division only when needed', () => {
+  test('the answer of cmp(div(a, b), limit) > 0 on random operands, at the limit and just around it', () => {
+    const rng = SimRng.fromSeed(11);
+    const positive = () => fromDecimal(randomDecimal(rng).abs());
+    let above = 0;
+    for (let i = 0; i < 5000; i++) {
+      const b = positive();
+      const limit = fromDecimal(new Decimal(String(rng.int(1, 99999))).div(10 ** rng.int(0, 8)));
+      // a near limit x b (exactly at it, one unit of the 70th digit either side) or anywhere.
+      const exact = { m: limit.m * b.m, e: limit.e + b.e };
+      const tiny = { m: 1n, e: exact.e - 70 + String(exact.m).length };
+      const pick = rng.int(0, 3);
+      const a =
+        pick === 0 ? exact : pick === 1 ? add(exact, tiny) : pick === 2 ? sub(exact, tiny) : positive();
+      const expected = cmp(div(a, b), limit) > 0;
+      if (expected) above += 1;
+      assert.equal(
+        quotientAbove(a, b, limit),
+        expected,
+        `${a.m}e${a.e} / ${b.m}e${b.e} vs ${limit.m}e${limit.e}`,
+      );
+    }
+    // Both answers came up (the test can fail either way).
+    assert.ok(above > 500 && above < 4500, `${above} above`);
+    assert.throws(() => quotientAbove(fromInteger(1), fromInteger(0), fromInteger(1)), RangeError);
+  });
+});
+
+describe('mulToPlaces', () => {
+  test('exactly toPlaces(mul(a, b)) (digits and exponent) on random operands and next to every boundary', () => {
+    const rng = SimRng.fromSeed(5);
+    const digits = (n: number) => {
+      let text = String(rng.int(1, 9));
+      for (let i = 1; i < n; i++) text += String(rng.int(0, 9));
+      return BigInt(text);
+    };
+    let fast = 0;
+    for (let i = 0; i < 20000; i++) {
+      const places = rng.int(0, 6);
+      const mode = rng.chance(0.5) ? 'down' : 'up';
+      let a: Dec60;
+      let b: Dec60;
+      if (rng.chance(0.5)) {
+        // A 40-64 digit center times a short factor (the market maker's quotes).
+        a = { m: digits(rng.int(40, 64)), e: -rng.int(40, 60) };
+        b = { m: digits(rng.int(1, 8)), e: -rng.int(0, 8) };
+      } else {
+        // A product of 61-70 digits within a few units of its 60th digit of a multiple of 10^-places.
+        const total = rng.int(61, 70);
+        const e = -places - rng.int(total - 59, total - 1);
+        const p = 10n ** BigInt(-places - e);
+        const unit = 10n ** BigInt(total - 60);
+        const near =
+          (digits(total) / p) * p + BigInt(rng.int(-3, 3)) * unit + BigInt(rng.int(-2, 2)) * (unit / 2n);
+        a = { m: near, e };
+        b = { m: 1n, e: 0 };
+      }
+      if (rng.chance(0.05)) a = { m: -a.m, e: a.e };
+      const expected = toPlaces(mul(a, b), places, mode);
+      const got = mulToPlaces(a, b, places, mode);
+      assert.deepEqual(got, expected, `${a.m}e${a.e} x ${b.m}e${b.e} to ${places} ${mode}`);
+      const m = a.m * b.m;
+      if (m > 0n && m >= 10n ** 60n) fast += 1;
+    }
+    assert.ok(fast > 5000, `${fast} products beyond 60 digits`);
+  });
+});
+
+describe('LastDecimal', () => {
+  test('the same object while the value repeats (in any form), a new one when it changes, negative zero apart', () => {
+    const last = new LastDecimal();
+    const first = last.of({ m: 12345n, e: -2 });
+    assert.equal(first.toFixed(), '123.45');
+    assert.equal(last.of({ m: 12345n, e: -2 }), first);
+    // Another value, then the first again: built anew, the same value.
+    const other = last.of({ m: 123450n, e: -3 });
+    assert.notEqual(other, first);
+    assert.equal(other.toFixed(), '123.45');
+    assert.equal(last.of({ m: 12346n, e: -2 }).toFixed(), '123.46');
+    const zero = last.of(DEC60_ZERO);
+    assert.equal(zero.isNeg(), false);
+    const negativeZero = last.of(DEC60_NEGATIVE_ZERO);
+    assert.equal(negativeZero.isNeg(), true);
+    assert.equal(last.of(DEC60_NEGATIVE_ZERO), negativeZero);
+    assert.equal(last.of(DEC60_ZERO).isNeg(), false);
   });
 });
 

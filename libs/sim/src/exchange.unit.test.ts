@@ -1094,7 +1094,148 @@ describe('observed accounts (user events built only for the accounts someone rea
   });
 });
 
+describe('requoteFixed: a requote as one command', () => {
+  type Quote = {
+    side: 'buy' | 'sell';
+    priceTicks: number;
+    sizeLots: number;
+    apiKey?: string;
+    nonce?: number;
+  };
+  /** Two equal venues: one gets requoteFixed, the other the cancel-all and placements it stands for. */
+  function pair(preset: string, quoterCollateral: string) {
+    const make = () => {
+      const ex = venue(preset);
+      ex.deposit('quoter', quoterCollateral);
+      ex.deposit('taker', '1000000');
+      return ex;
+    };
+    return { bulk: make(), oneByOne: make() };
+  }
+  function requoteBoth(
+    venues: { bulk: SimExchange; oneByOne: SimExchange },
+    auth: { apiKey?: string; nonce?: number },
+    quotes: Quote[],
+  ): string[] {
+    venues.bulk.requoteFixed({ accountId: 'quoter', instrumentId: BTC, ...auth, quotes });
+    const ex = venues.oneByOne;
+    ex.batch(() => {
+      ex.cancelAllQuietly({ accountId: 'quoter', instrumentId: BTC, ...auth });
+      for (const q of quotes)
+        ex.submitFixedOrder({
+          accountId: 'quoter',
+          instrumentId: BTC,
+          side: q.side,
+          type: 'limit',
+          timeInForce: 'gtc',
+          priceTicks: q.priceTicks,
+          sizeLots: q.sizeLots,
+          apiKey: q.apiKey,
+          nonce: q.nonce,
+        });
+    });
+    const bulkEvents = venues.bulk.drainEvents().map(canonicalJson);
+    assert.deepEqual(bulkEvents, venues.oneByOne.drainEvents().map(canonicalJson));
+    assert.equal(venues.bulk.openOrderCount('quoter'), venues.oneByOne.openOrderCount('quoter'));
+    for (const account of ['quoter', 'taker']) {
+      assert.equal(
+        canonicalJson(venues.bulk.marginSummary(account)),
+        canonicalJson(venues.oneByOne.marginSummary(account)),
+      );
+      assert.equal(
+        canonicalJson(venues.bulk.balance(account)),
+        canonicalJson(venues.oneByOne.balance(account)),
+      );
+    }
+    return bulkEvents;
+  }
+  /** `levels` bids and asks around 50,000 in ticks of 0.1 (a bid at `crossAt` when given), `lots` each. */
+  function ladder(
+    levels: number,
+    lots: number,
+    sign: () => { apiKey?: string; nonce?: number },
+    crossAt?: number,
+  ) {
+    const quotes: Quote[] = [];
+    for (let level = 0; level < levels; level++) {
+      const bid = level === 0 && crossAt !== undefined ? crossAt : 500_000 - 10 * (level + 1);
+      quotes.push({ side: 'buy', priceTicks: bid, sizeLots: lots, ...sign() });
+      quotes.push({ side: 'sell', priceTicks: 500_000 + 10 * (level + 1), sizeLots: lots, ...sign() });
+    }
+    return quotes;
+  }
+
+  for (const preset of ['paper', 'paper-lighter']) {
+    test(`${preset}: the same events, ids, margin and open orders as the one-by-one path`, () => {
+      let nonce = 0;
+      const sign = () => (preset === 'paper-lighter' ? { apiKey: 'q', nonce: ++nonce } : {});
+      // Lots of 0.001 BTC on paper, 0.00001 on paper-lighter: the same sizes in BTC.
+      const lots = (n: number) => (preset === 'paper-lighter' ? n * 100 : n);
+      // Plenty of margin: every quote surely fits (the once-for-all answer).
+      const rich = pair(preset, '10000000');
+      requoteBoth(rich, sign(), ladder(5, lots(20), sign));
+      requoteBoth(rich, sign(), ladder(5, lots(30), sign));
+      // A quote that crosses the taker's resting ask trades; those after it are checked one by one.
+      for (const ex of [rich.bulk, rich.oneByOne]) {
+        ok(
+          ex.placeOrder({
+            accountId: 'taker',
+            instrumentId: BTC,
+            side: 'sell',
+            type: 'limit',
+            price: '50000.5',
+            size: '0.005',
+            ...(preset === 'paper-lighter' ? { apiKey: 't', nonce: 1 } : {}),
+          }),
+        );
+        ex.drainEvents();
+      }
+      const crossed = requoteBoth(rich, sign(), ladder(5, lots(20), sign, 500_020));
+      assert.ok(
+        crossed.some((e) => e.includes('"type":"trade"')),
+        'the crossing quote traded',
+      );
+      // Little margin: the quotes together do not surely fit; the first fit, later ones are refused.
+      const poor = pair(preset, '1500');
+      const refusedForMargin = requoteBoth(poor, sign(), ladder(6, lots(100), sign)).join('\n');
+      assert.ok(refusedForMargin.includes('insufficient_margin'), 'quotes refused for margin');
+      assert.ok(poor.bulk.openOrderCount('quoter') > 0, 'the first quotes rest');
+      // A refused quote (below the minimum size) and, on the strict venue, a reused nonce.
+      const refused = ladder(2, lots(20), sign);
+      refused[1] = { ...(refused[1] as Quote), sizeLots: 0 };
+      if (preset === 'paper-lighter') refused[2] = { ...(refused[2] as Quote), nonce: 1 };
+      requoteBoth(rich, sign(), refused);
+    });
+  }
+});
+
 describe('closed order retention', () => {
+  test("an account whose closed orders are forgotten keeps none and crowds out no other account's", () => {
+    const ex = venue('paper', { overrides: { closedOrderRetention: 2 } });
+    ex.deposit('taker', '1000000');
+    ex.deposit('quoter', '1000000');
+    ex.forgetClosedOrdersOf('quoter');
+    const order = { instrumentId: BTC, side: 'buy', type: 'limit', price: '40000', size: '0.01' } as const;
+    const kept = ex.placeOrder({ accountId: 'taker', ...order, clientOrderId: 'k' });
+    assert.ok(kept.ok);
+    assert.ok(ex.cancelOrder({ accountId: 'taker', venueOrderId: kept.order.venueOrderId }).ok);
+    const quotes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const quote = ex.placeOrder({ accountId: 'quoter', ...order, clientOrderId: `q${i}` });
+      assert.ok(quote.ok);
+      quotes.push(quote.order.venueOrderId);
+      // Open: found as ever.
+      assert.equal(ex.getOrder('quoter', { venueOrderId: quote.order.venueOrderId })?.status, 'accepted');
+    }
+    assert.deepEqual(ex.cancelAllQuietly({ accountId: 'quoter' }), { ok: true });
+    for (const venueOrderId of quotes) assert.equal(ex.getOrder('quoter', { venueOrderId }), undefined);
+    assert.equal(ex.getOrder('quoter', { clientOrderId: 'q4' }), undefined);
+    // With a retention of 2, five closed quotes would have evicted the taker's order.
+    assert.equal(ex.getOrder('taker', { venueOrderId: kept.order.venueOrderId })?.status, 'canceled');
+    assert.equal(ex.getOrder('taker', { clientOrderId: 'k' })?.status, 'canceled');
+    assert.throws(() => ex.forgetClosedOrdersOf('nobody'), /nobody/);
+  });
+
   test('an order past the retention is gone from lookups and from the history ring', () => {
     const ex = venue('paper', { overrides: { closedOrderRetention: 5 } });
     ex.deposit('taker', '1000000');

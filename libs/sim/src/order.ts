@@ -108,6 +108,8 @@ export class SimOrder {
   resting = false;
   /** In the venue's bounded closed-order history. */
   retained = false;
+  /** Saved into that history when it closes (false for an account whose orders nobody looks up). */
+  keptWhenClosed = true;
   #venueOrderId: VenueOrderId | undefined;
 
   constructor(

@@ -27,19 +27,21 @@ import {
 import { catalogInstrument } from './catalog.js';
 import type { InstrumentSpec, VenueConfig } from './config.js';
 import {
-  cmp,
   type Dec60,
   div,
   fromDecimal,
   fromFloatText,
+  LastDecimal,
   mul,
+  mulToPlaces,
+  quotientAbove,
   sub,
   toDecimal,
   toPlaces,
   unitsAt,
 } from './decimal60.js';
 import type { SimEvent } from './events.js';
-import { INSURANCE_ACCOUNT_ID, SimExchange } from './exchange.js';
+import { type FixedQuote, INSURANCE_ACCOUNT_ID, SimExchange } from './exchange.js';
 import { InstrumentScale, powerOfTenDecimals, scaledLotsDown } from './fixed.js';
 import { venuePreset } from './presets.js';
 import { SimRng } from './rng.js';
@@ -251,6 +253,8 @@ interface VenueInstrumentState {
   /** The mark this world set last, and the same in decimal60. */
   mark: Decimal | undefined;
   markFixed: Dec60;
+  /** The mark's Decimal, the same object while the mark stays on its tick (~4 % of steps). */
+  readonly markDecimal: LastDecimal;
   quotedCenter: Dec60 | undefined;
   quotedAtMs: EpochMs;
   readonly mmLevelSize: Decimal;
@@ -338,6 +342,7 @@ export class SimWorld {
           tickDecimals: powerOfTenDecimals(spec.tickSize),
           mark: undefined,
           markFixed: { m: 0n, e: 0 },
+          markDecimal: new LastDecimal(),
           quotedCenter: undefined,
           quotedAtMs: config.startMs,
           mmLevelSize,
@@ -352,6 +357,9 @@ export class SimWorld {
       }
       exchange.deposit(MARKET_MAKER_ACCOUNT_ID, v.marketMaker.collateral);
       exchange.deposit(NOISE_ACCOUNT_ID, v.noise.collateral);
+      // Nobody looks their orders up by id: closed, they leave no history (and crowd out no client's).
+      exchange.forgetClosedOrdersOf(MARKET_MAKER_ACCOUNT_ID);
+      exchange.forgetClosedOrdersOf(NOISE_ACCOUNT_ID);
       const bps = new Decimal('0.0001');
       const halfSpread = bps.mul(floatToDecimal(v.marketMaker.halfSpreadBps));
       const spacing = bps.mul(floatToDecimal(v.marketMaker.levelSpacingBps));
@@ -458,7 +466,7 @@ export class SimWorld {
       // index x (1 + basis) on the tick, half-even; in decimal60 when the tick is 10^-k.
       if (vi.tickDecimals !== undefined) {
         vi.markFixed = toPlaces(mul(index.fixed, fromFloatText(1 + basis)), vi.tickDecimals, 'nearest');
-        vi.mark = toDecimal(vi.markFixed);
+        vi.mark = vi.markDecimal.of(vi.markFixed);
       } else {
         vi.mark = vi.scale.roundToTick(index.price.mul(floatToDecimal(1 + basis)), 'nearest');
         vi.markFixed = fromDecimal(vi.mark);
@@ -492,7 +500,7 @@ export class SimWorld {
     const stale =
       vi.quotedCenter === undefined ||
       nowMs - vi.quotedAtMs >= mm.refreshMs ||
-      cmp(div(abs(sub(mark, vi.quotedCenter)), mark), requoteMove) > 0 ||
+      quotientAbove(abs(sub(mark, vi.quotedCenter)), mark, requoteMove) ||
       // Refill once a few levels were taken.
       ex.openOrderCount(MARKET_MAKER_ACCOUNT_ID, id) <= mm.levels * 2 - 3;
     if (!stale) return;
@@ -503,52 +511,78 @@ export class SimWorld {
       : mul(mark, sub(ONE, mul(halfSpread, div(fromDecimal(inventory), vi.skewDivisor))));
     const rng = venue.mmRng;
     const tickDecimals = vi.tickDecimals;
-    ex.batch(() => {
-      ex.cancelAllQuietly({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...this.nonce(venue) });
-      for (let level = 0; level < mm.levels; level++) {
-        for (const side of ['buy', 'sell'] as const) {
-          const raw = mul(center, (side === 'buy' ? bidFactors : askFactors)[level] as Dec60);
-          const rounding = side === 'buy' ? 'down' : 'up';
-          let price: Decimal | undefined;
-          let priceTicks: number;
-          if (tickDecimals !== undefined) {
-            priceTicks = Number(unitsAt(toPlaces(raw, tickDecimals, rounding), tickDecimals));
-          } else {
-            price = vi.scale.roundToTick(toDecimal(raw), rounding);
-            priceTicks = vi.scale.ticksOf(price);
-          }
-          // The level's size, rounded down to the lot, at least the minimum size.
-          const sizeLots = scaledLotsDown(vi.mmLevelLots, (1 + level * 0.4) * (0.6 + 0.8 * rng.float()));
-          const { apiKey, nonce } = this.nonce(venue);
+    const minSizeLots = vi.minSizeLots;
+    // The quotes first (prices, sizes and nonces in the order they were always drawn), then the venue.
+    const cancelAuth = this.nonce(venue);
+    const quotes: Quote[] = [];
+    let allFixed = minSizeLots !== undefined;
+    for (let level = 0; level < mm.levels; level++) {
+      for (let s = 0; s < 2; s++) {
+        const side: Side = s === 0 ? 'buy' : 'sell';
+        const factor = (side === 'buy' ? bidFactors : askFactors)[level] as Dec60;
+        const rounding = side === 'buy' ? 'down' : 'up';
+        let price: Decimal | undefined;
+        let priceTicks: number;
+        if (tickDecimals !== undefined) {
+          priceTicks = Number(unitsAt(mulToPlaces(center, factor, tickDecimals, rounding), tickDecimals));
+        } else {
+          price = vi.scale.roundToTick(toDecimal(mul(center, factor)), rounding);
+          priceTicks = vi.scale.ticksOf(price);
+        }
+        // The level's size, rounded down to the lot, at least the minimum size.
+        const sizeLots = scaledLotsDown(vi.mmLevelLots, (1 + level * 0.4) * (0.6 + 0.8 * rng.float()));
+        const { apiKey, nonce } = this.nonce(venue);
+        const fixed = minSizeLots !== undefined && Number.isSafeInteger(priceTicks);
+        if (!fixed) {
+          allFixed = false;
+          price ??= toDecimal(mulToPlaces(center, factor, tickDecimals as number, rounding));
+        }
+        quotes.push({
+          side,
+          priceTicks,
+          sizeLots: fixed ? Math.max(minSizeLots, sizeLots) : sizeLots,
+          apiKey,
+          nonce,
+          price: fixed ? undefined : price,
+        });
+      }
+    }
+    if (allFixed) {
+      // One venue command: the same events as the cancel-all and placements below.
+      ex.requoteFixed({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...cancelAuth, quotes });
+    } else {
+      ex.batch(() => {
+        ex.cancelAllQuietly({ accountId: MARKET_MAKER_ACCOUNT_ID, instrumentId: id, ...cancelAuth });
+        for (const quote of quotes) {
           // Object literals, not spreads: ~40 of these per requote.
-          if (vi.minSizeLots !== undefined && Number.isSafeInteger(priceTicks)) {
+          if (quote.price === undefined) {
             ex.submitFixedOrder({
               accountId: MARKET_MAKER_ACCOUNT_ID,
               instrumentId: id,
-              side,
+              side: quote.side,
               type: 'limit',
               timeInForce: 'gtc',
-              priceTicks,
-              sizeLots: Math.max(vi.minSizeLots, sizeLots),
-              apiKey,
-              nonce,
+              priceTicks: quote.priceTicks,
+              sizeLots: quote.sizeLots,
+              apiKey: quote.apiKey,
+              nonce: quote.nonce,
             });
           } else {
             ex.submitOrder({
               accountId: MARKET_MAKER_ACCOUNT_ID,
               instrumentId: id,
-              side,
+              side: quote.side,
               type: 'limit',
               timeInForce: 'gtc',
-              price: price ?? toDecimal(toPlaces(raw, tickDecimals as number, rounding)),
-              size: Decimal.max(vi.spec.minSize, vi.scale.size(sizeLots)),
-              apiKey,
-              nonce,
+              price: quote.price,
+              size: Decimal.max(vi.spec.minSize, vi.scale.size(quote.sizeLots)),
+              apiKey: quote.apiKey,
+              nonce: quote.nonce,
             });
           }
         }
-      }
-    });
+      });
+    }
     vi.quotedCenter = mark;
     vi.quotedAtMs = nowMs;
   }
@@ -626,6 +660,11 @@ export class SimWorld {
 }
 
 const NO_NONCE: { apiKey?: string; nonce?: number } = Object.freeze({});
+
+/** A market maker's quote: in ticks and lots, or (`price` set) placed from its Decimals. */
+interface Quote extends FixedQuote {
+  readonly price: Decimal | undefined;
+}
 
 const ONE: Dec60 = { m: 1n, e: 0 };
 
