@@ -4,7 +4,9 @@
  * 86,400 steps of 1 s), no account observed (what the paper hub and a backtest build for the
  * background accounts). Prints CPU time of this process (process.cpuUsage) beside wall time,
  * steps per CPU-second against the target (a day in 10 s = 8,640 steps per CPU-second), and the
- * load average. No assertions.
+ * load average. No assertions. It runs with the young generation `perpmesh backtest` runs with
+ * (libs/cli/src/young-generation.ts: started again with the flag when it lacks one); a
+ * `--max-semi-space-size` of your own on the command line wins (16 is V8's default here).
  *   node --import tsx --conditions=@perpmesh/source bench/sim-world-day.ts
  * SIM_DAY_BEFORE=<commit> runs libs/sim at that commit instead, as bench/sim-ab.ts unpacked it
  * under node_modules/.sim-before (run sim-ab with the same SIM_BEFORE first).
@@ -15,7 +17,11 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as workingTree from '@perpmesh/sim';
 import { BACKTEST_START_MS } from '../libs/cli/src/backtest/engine.js';
+import { restartWithYoungGeneration } from '../libs/cli/src/young-generation.js';
 import { shippedArbBacktest } from './shipped-arb-backtest.js';
+
+const restarted = restartWithYoungGeneration();
+if (restarted !== undefined) process.exit(restarted);
 
 const TARGET_STEPS_PER_CPU_SECOND = 86_400 / 10;
 const tapeText = process.env.SIM_DAY_TAPE ?? 'synthetic:7:1d';
@@ -46,8 +52,9 @@ const cpu = process.cpuUsage(cpu0);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 const wallMs = performance.now() - wall0;
 const perCpuSecond = Math.round(((steps + 1) / cpuMs) * 1000);
+const semiSpace = process.execArgv.find((a) => a.startsWith('--max-semi-space-size')) ?? 'default semi-space';
 console.log(
-  `${before === undefined ? 'working tree' : `libs/sim at ${before}`}: world over ${tapeText} (${venueIds?.join(', ') ?? 'default venues'}), none observed: ${steps + 1} steps, ${events} events\n` +
+  `${before === undefined ? 'working tree' : `libs/sim at ${before}`} (${semiSpace}): world over ${tapeText} (${venueIds?.join(', ') ?? 'default venues'}), none observed: ${steps + 1} steps, ${events} events\n` +
     `  ${(cpuMs / 1000).toFixed(1)} s CPU, ${(wallMs / 1000).toFixed(1)} s wall; ${perCpuSecond.toLocaleString('en-US')} steps per CPU-second ` +
     `(target ${TARGET_STEPS_PER_CPU_SECOND.toLocaleString('en-US')}: ${(TARGET_STEPS_PER_CPU_SECOND / perCpuSecond).toFixed(2)}x short)\n` +
     `  load average ${load.map((l) => l.toFixed(1)).join(' / ')} at the start, ${loadavg()
