@@ -3,7 +3,8 @@
  * same process (no assertions; numbers depend on the machine).
  *   node --import tsx --conditions=@perpmesh/source bench/sim.bench.ts
  *
- * - orders matched/s: a maker rests a limit sell, a taker market-buys it (one full
+ * - orders matched/s (each flow measured after WARM_UP_PASSES whole unmeasured passes, so the
+ *   rows report the steady state, not the JIT settling): a maker rests a limit sell, a taker market-buys it (one full
  *   match per pair: validation, margin check, fill, fees, positions, events). Baseline:
  *   `ReferenceBook` below, a minimal price-time order book (fixed-point bigint sizes,
  *   sorted price levels, FIFO queues) fed the same orders: the floor of the matching
@@ -36,6 +37,8 @@ import {
 import { matchFixedUnobserved, orderFlow, unobservedExchange } from './sim-flow.js';
 
 const ORDER_PAIRS = 5_000;
+/** Whole passes of each order flow before the measured one (steady state, not the JIT's start). */
+const WARM_UP_PASSES = 3;
 const WORLD_STEPS = 1_500;
 
 /**
@@ -205,10 +208,14 @@ function matchOrdersUnobserved(pairs: number): void {
   orderFlow(pairs, limit, market, () => ex.drainEvents());
 }
 
-// Warm-up so the JIT is not measured.
-matchOrders(500);
-matchOrdersUnobserved(500);
-matchFixedUnobserved(sim, 500);
+// Warm-up so the JIT is not measured: each flow runs WARM_UP_PASSES whole passes first (a
+// 500-pair warm-up left the optimizer still settling: the ticks-and-lots row read 188-202k/s
+// against 240-290k/s once warm in bench/sim-ab.ts).
+for (let pass = 0; pass < WARM_UP_PASSES; pass++) {
+  matchOrders(ORDER_PAIRS);
+  matchOrdersUnobserved(ORDER_PAIRS);
+  matchFixedUnobserved(sim, ORDER_PAIRS);
+}
 const matched = ORDER_PAIRS + ORDER_PAIRS / 2;
 const matchMs = time(() => matchOrders(ORDER_PAIRS));
 const unobservedMs = time(() => matchOrdersUnobserved(ORDER_PAIRS));
