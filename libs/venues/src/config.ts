@@ -202,6 +202,12 @@ export const paperSectionSchema = z
     stepInterval: durationMs.default(250),
     /** Where distributed services reach the paper-venue service. */
     address: z.string().min(1).default('127.0.0.1:50054'),
+    /**
+     * Closed orders each paper venue keeps for FetchOrder (default the preset's, 10,000;
+     * `paperVenue.venueRules.<id>.closedOrderRetention` wins for one venue). Most are the
+     * simulated market maker's requotes (~10-18 a second per venue), which nobody asks for.
+     */
+    closedOrderRetention: z.int().min(0).max(10_000_000).optional(),
   })
   .prefault({});
 

@@ -7,6 +7,7 @@
  *   and its accounts, each funded with `paperDeposit` under its `apiKeyId`;
  * - instruments a venue follows beyond its preset's BTC and ETH: listed from the sim's catalog
  *   (SOL, XRP, DOGE, ...: libs/sim catalog.ts) with its spec;
+ * - `paper.closedOrderRetention`: closed orders kept per venue (a venue's rule wins);
  * - optional finer rules per venue (margin, nonce and duplicate-client-order-id rules,
  *   funding formula, instrument specs) that the shared `venues` section does not carry.
  *
@@ -59,6 +60,9 @@ export function paperHubOptionsFromConfig(options: PaperHubFromConfigOptions): P
       .filter((id) => !presetInstruments.some((spec) => spec.instrumentId === id))
       .flatMap((id) => catalogInstrument(id)?.spec ?? []);
     const overrides: PaperVenueOverrides = {
+      ...(options.paper.closedOrderRetention === undefined
+        ? {}
+        : { closedOrderRetention: options.paper.closedOrderRetention }),
       ...scalarRules,
       ...(venue.makerFeeRate === undefined ? {} : { makerFeeRate: venue.makerFeeRate }),
       ...(venue.takerFeeRate === undefined ? {} : { takerFeeRate: venue.takerFeeRate }),

@@ -59,6 +59,34 @@ describe('paperHubOptionsFromConfig', () => {
     hub.close();
   });
 
+  test("paper.closedOrderRetention bounds every venue's closed orders; a venue's rule wins", () => {
+    const venues = venuesSectionSchema.parse({
+      paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'] },
+      'paper-lighter': { kind: 'paper', instruments: ['BTC-USDC-PERP'] },
+    });
+    const hubOf = (section: unknown, rules = {}) =>
+      new PaperVenueHub(
+        paperHubOptionsFromConfig({
+          venues,
+          paper: paperSectionSchema.parse(section),
+          rules,
+          clock: { kind: 'manual' },
+          startMs: START_MS,
+        }),
+      );
+    const preset = hubOf({});
+    assert.equal(preset.venueConfig('paper').closedOrderRetention, 10_000, "the preset's without the key");
+    preset.close();
+    const bounded = hubOf(
+      { closedOrderRetention: 3_000 },
+      { 'paper-lighter': { closedOrderRetention: 500 } },
+    );
+    assert.equal(bounded.venueConfig('paper').closedOrderRetention, 3_000);
+    assert.equal(bounded.venueConfig('paper-lighter').closedOrderRetention, 500);
+    bounded.close();
+    assert.throws(() => paperSectionSchema.parse({ closedOrderRetention: -1 }), /closedOrderRetention/);
+  });
+
   test('defaults to a realtime clock at paper.stepInterval, and to the presets when no paper venue is configured', () => {
     const options = paperHubOptionsFromConfig({ venues: venuesSectionSchema.parse({}), paper });
     assert.deepEqual(options.clock, { kind: 'realtime', tickIntervalMs: 100 });
