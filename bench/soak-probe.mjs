@@ -59,6 +59,7 @@ const spikeDir = process.env.SOAK_SPIKE_DIR;
 const spikeBytes = Number(process.env.SOAK_SPIKE_MB || 100) * 1024 * 1024;
 const SPIKE_PROFILE_WINDOW_MS = 120_000;
 const SPIKE_PROFILES_MAX = 3;
+const SPIKE_QUIET_START_MS = 90_000;
 /** Sampling heap profiler of this process, restartable; undefined when spikes are not watched. */
 const spikeProfiler = spikeDir ? startSpikeProfiler(spikeDir) : undefined;
 
@@ -78,14 +79,18 @@ function startSpikeProfiler(dir) {
     });
   let written = 0;
   let busy = false;
-  /** Off after a spike was written, on again once the heap is back near its low (one file per spike). */
-  let armed = true;
+  /**
+   * Off after a spike was written, on again once the heap is back near its low (one file per
+   * spike); off for the first SPIKE_QUIET_START_MS (the start's own rise from an empty heap).
+   */
+  let armed = false;
+  const armAtMs = Date.now() + SPIKE_QUIET_START_MS;
   let startedMs = Date.now();
   void start();
   /** Called every probe: restarts the window, or writes the samples when the heap spikes. */
   return async (heapUsed, heapUsedLow) => {
     if (busy || written >= SPIKE_PROFILES_MAX) return;
-    if (!armed && heapUsed - heapUsedLow < spikeBytes / 2) armed = true;
+    if (!armed && Date.now() >= armAtMs && heapUsed - heapUsedLow < spikeBytes / 2) armed = true;
     const spiking = armed && heapUsed - heapUsedLow >= spikeBytes;
     if (!spiking && Date.now() - startedMs < SPIKE_PROFILE_WINDOW_MS) return;
     busy = true;
