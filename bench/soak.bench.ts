@@ -15,7 +15,7 @@
  *   node scripts/bench.mjs soak                       # 3 minutes (the `make bench` default)
  *   SOAK_SECONDS=1800 nice node scripts/bench.mjs soak  # the 30-minute run of docs/performance.md
  *   SOAK_SECONDS=2700 SOAK_WARMUP_SECONDS=900 nice node scripts/bench.mjs soak   # 30 minutes judged after the bounds are full
- *   SOAK_SAMPLE_SECONDS=10 SOAK_ORDER_RATE=2 SOAK_ALLOWED_BYTES_PER_ORDER=1200 (defaults)
+ *   SOAK_SAMPLE_SECONDS=10 SOAK_ORDER_RATE=2 SOAK_ALLOWED_BYTES_PER_ORDER=400 (defaults)
  *   SOAK_SPIKE_DIR=/tmp/spikes   # heap profiles of transient heap spikes (bench/soak-probe.mjs)
  *
  * Where RSS goes: each sample also reads /proc/<pid>/smaps_rollup (anonymous and private
@@ -70,16 +70,16 @@ const ORDER_RATE = numberEnv('SOAK_ORDER_RATE', 2);
  * filling. At its ~2 orders/s the slowest to reach their bounds are the log's 10-minute
  * duplicate windows and its in-memory windows (1 MiB or 4,096 events per stream, ~10 min),
  * execution's 1,000 finished orders (~8 min) and the paper venues' 3,000 closed orders
- * (~5 min): SOAK_WARMUP_SECONDS=900 for the 30-minute run of docs/performance.md. Default a
+ * (~5 min), its 1,000 fills per paper account (~8 min): SOAK_WARMUP_SECONDS=900 for the 30-minute run of docs/performance.md. Default a
  * third of the run, at least 60 s.
  */
 const WARMUP_SECONDS = numberEnv('SOAK_WARMUP_SECONDS', Math.max(60, SECONDS / 3), 'zero');
 /**
  * Heap an order may still add after the warm-up: the per-order histories that do not fill
- * within it (the embedded store's idempotency claims, ~210-340 bytes an order, for a day; the
- * paper fills, ~750 bytes, 10,000 per account); measured from heap snapshots (docs/performance.md).
+ * within it. With make run's bounds that is the embedded store's idempotency claims alone
+ * (~210-340 bytes an order, kept a day), measured from heap snapshots (docs/performance.md).
  */
-const ALLOWED_BYTES_PER_ORDER = numberEnv('SOAK_ALLOWED_BYTES_PER_ORDER', 1200, 'zero');
+const ALLOWED_BYTES_PER_ORDER = numberEnv('SOAK_ALLOWED_BYTES_PER_ORDER', 400, 'zero');
 const MB = 1024 * 1024;
 
 /** What bench/soak-probe.mjs writes from inside the process (bytes). */

@@ -56,6 +56,10 @@ test("make run's config bounds its per-order histories so they are full within m
     `execution.maxTerminalOrders is ${options.maxTerminalOrders}`,
   );
   const hub = paperHubOptionsFromConfig({ venues: config.venues, paper: config.paper });
+  assert.ok(
+    hub.fillHistoryLimit !== undefined && hub.fillHistoryLimit <= 1_000,
+    `paper.fillHistoryLimit ${hub.fillHistoryLimit}`,
+  );
   assert.ok((hub.venues ?? []).length >= 3, 'the three paper venues');
   for (const venue of hub.venues ?? []) {
     const retention = venue.overrides?.closedOrderRetention;

@@ -87,6 +87,20 @@ describe('paperHubOptionsFromConfig', () => {
     assert.throws(() => paperSectionSchema.parse({ closedOrderRetention: -1 }), /closedOrderRetention/);
   });
 
+  test("paper.fillHistoryLimit bounds every account's fill history; the caller's limit wins", () => {
+    const venues = venuesSectionSchema.parse({ paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'] } });
+    const limitOf = (section: unknown, fillHistoryLimit?: number) =>
+      paperHubOptionsFromConfig({
+        venues,
+        paper: paperSectionSchema.parse(section),
+        ...(fillHistoryLimit === undefined ? {} : { fillHistoryLimit }),
+      }).fillHistoryLimit;
+    assert.equal(limitOf({}), undefined, "the hub's default without the key");
+    assert.equal(limitOf({ fillHistoryLimit: 1_000 }), 1_000);
+    assert.equal(limitOf({ fillHistoryLimit: 1_000 }, 50), 50);
+    assert.throws(() => paperSectionSchema.parse({ fillHistoryLimit: 1.5 }), /fillHistoryLimit/);
+  });
+
   test('defaults to a realtime clock at paper.stepInterval, and to the presets when no paper venue is configured', () => {
     const options = paperHubOptionsFromConfig({ venues: venuesSectionSchema.parse({}), paper });
     assert.deepEqual(options.clock, { kind: 'realtime', tickIntervalMs: 100 });
