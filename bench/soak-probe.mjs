@@ -3,7 +3,16 @@
 // as one JSON object to SOAK_PROBE_FILE every SOAK_PROBE_MS (1,000 by default) for the bench
 // to read beside /proc. Bench-only: nothing of the product loads it. The timer is unref'd and
 // the file replaced by a rename, so a reader never sees half an object.
-import { renameSync, writeFileSync } from 'node:fs';
+//
+// Heap spikes (SOAK_SPIKE_DIR set): V8's sampling heap profiler runs with the objects the GC
+// collected kept in its samples (a transient spike is garbage by the time one looks), restarted
+// every SPIKE_PROFILE_WINDOW_MS so it covers only the recent past; when the heap in use rises
+// SOAK_SPIKE_MB (100 by default) over its lowest of the last 30 s, the samples are written to
+// SOAK_SPIKE_DIR/spike-<t>.heapprofile (DevTools format; bench/heap-profile-summary.mjs reads
+// it): which functions allocated the spike. One file per spike, at most SPIKE_PROFILES_MAX.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 
 const file = process.env.SOAK_PROBE_FILE;
@@ -46,12 +55,72 @@ function probe() {
   };
 }
 
+const spikeDir = process.env.SOAK_SPIKE_DIR;
+const spikeBytes = Number(process.env.SOAK_SPIKE_MB || 100) * 1024 * 1024;
+const SPIKE_PROFILE_WINDOW_MS = 120_000;
+const SPIKE_PROFILES_MAX = 3;
+const SPIKE_QUIET_START_MS = 90_000;
+/** Sampling heap profiler of this process, restartable; undefined when spikes are not watched. */
+const spikeProfiler = spikeDir ? startSpikeProfiler(spikeDir) : undefined;
+
+function startSpikeProfiler(dir) {
+  mkdirSync(dir, { recursive: true });
+  const session = new Session();
+  session.connect();
+  const post = (method, params) =>
+    new Promise((resolve, reject) =>
+      session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    );
+  const start = () =>
+    post('HeapProfiler.startSampling', {
+      samplingInterval: 256 * 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  let written = 0;
+  let busy = false;
+  /**
+   * Off after a spike was written, on again once the heap is back near its low (one file per
+   * spike); off for the first SPIKE_QUIET_START_MS (the start's own rise from an empty heap).
+   */
+  let armed = false;
+  const armAtMs = Date.now() + SPIKE_QUIET_START_MS;
+  let startedMs = Date.now();
+  void start();
+  /** Called every probe: restarts the window, or writes the samples when the heap spikes. */
+  return async (heapUsed, heapUsedLow) => {
+    if (busy || written >= SPIKE_PROFILES_MAX) return;
+    if (!armed && Date.now() >= armAtMs && heapUsed - heapUsedLow < spikeBytes / 2) armed = true;
+    const spiking = armed && heapUsed - heapUsedLow >= spikeBytes;
+    if (!spiking && Date.now() - startedMs < SPIKE_PROFILE_WINDOW_MS) return;
+    busy = true;
+    try {
+      const { profile } = await post('HeapProfiler.stopSampling');
+      if (spiking) {
+        written += 1;
+        armed = false;
+        const name = `spike-${new Date().toISOString().replace(/[:.]/g, '-')}.heapprofile`;
+        writeFileSync(
+          join(dir, name),
+          JSON.stringify({ ...profile, heapUsed, heapUsedLow, windowStartedMs: startedMs }),
+        );
+      }
+      startedMs = Date.now();
+      await start();
+    } finally {
+      busy = false;
+    }
+  };
+}
+
 if (file) {
   const tmp = `${file}.tmp`;
   setInterval(() => {
     try {
-      writeFileSync(tmp, JSON.stringify(probe()));
+      const reading = probe();
+      writeFileSync(tmp, JSON.stringify(reading));
       renameSync(tmp, file);
+      spikeProfiler?.(reading.heapUsed, reading.heapUsedLow).catch(() => {});
     } catch {
       // The bench removes the data dir at its end; a write after that has no reader.
     }

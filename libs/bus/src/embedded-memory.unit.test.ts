@@ -100,6 +100,53 @@ describe('EmbeddedEventLog: bounded memory', () => {
     await log.close();
   });
 
+  test('large events: the window is bounded by bytes as well as by count', async () => {
+    const dataDir = freshDir();
+    const eventBytes = 1_000;
+    const memoryBytes = 20_000;
+    const big = (i: number) => new TextEncoder().encode(`${i} `.padEnd(eventBytes, 'y'));
+    // Count alone would hold all of them (memoryEntries 4,096 > total): the bytes bound holds
+    // ~20 events plus the newest index block (256), which always stays in memory.
+    const bound = 256 + Math.ceil((memoryBytes * 1.25) / eventBytes) + 1;
+    const open = () =>
+      EmbeddedEventLog.open({
+        dataDir,
+        fsync: 'never',
+        retentionIntervalMs: 0,
+        memoryEntries: 4_096,
+        memoryBytes,
+      });
+    let log = await open();
+    await log.ensureStreams([{ name: 'S', subjects: ['s.>'], maxAgeMs: 0 }]);
+    const total = 2_000;
+    let peak = 0;
+    for (let i = 1; i <= total; i += 50) {
+      await log.publishBatch(
+        Array.from({ length: 50 }, (_, k) => ({ subject: 's.big', id: `b${i + k}`, data: big(i + k) })),
+      );
+      peak = Math.max(peak, eventsInMemory(log));
+    }
+    assert.ok(peak <= bound, `at most ${bound} events of ${eventBytes} bytes in memory, saw ${peak}`);
+    const check = async (what: string) => {
+      const read = await all(log);
+      assert.deepEqual(
+        read.map((m) => text(m.data)),
+        Array.from({ length: total }, (_, i) => text(big(i + 1))),
+        what,
+      );
+    };
+    await check('after publishing');
+    await log.close();
+    log = await open();
+    assert.ok(eventsInMemory(log) <= bound, `after a reopen: ${eventsInMemory(log)} events in memory`);
+    await check('after a reopen');
+    await log.close();
+  });
+
+  test('memoryBytes must be a whole number >= 0', async () => {
+    await assert.rejects(EmbeddedEventLog.open({ dataDir: freshDir(), memoryBytes: -1 }), /memoryBytes/);
+  });
+
   test('compaction with publishes under way: every offset moves with its bytes', async () => {
     const dataDir = freshDir();
     let now = 1_000_000;

@@ -20,7 +20,8 @@
  * On open the indexes are rebuilt from the files: events, de-duplication ids still inside
  * their window (ids are in the event lines), and cursors. A torn last line is cut off.
  *
- * Memory: only the newest `memoryEntries` events per stream are held (and a few blocks of
+ * Memory: only the newest `memoryEntries` events per stream, and of them no more than about
+ * `memoryBytes` of data (the newest index block always), are held (and a few blocks of
  * older ones being read); the rest are read back from the file through a sparse index, one
  * byte offset per 256 events. Opening scans the file a chunk at a time; compaction copies
  * the retained bytes file to file. `redelivered`/`deliveryCount` are counted per process: after a restart the
@@ -88,12 +89,31 @@ export interface EmbeddedEventLogOptions {
    * retained events are read back from the stream's file through a sparse index.
    */
   readonly memoryEntries?: number;
+  /**
+   * And at most about this many bytes of event data per stream in memory (default
+   * `DEFAULT_MEMORY_BYTES`): a stream of large events (the strategy's input journal, ~4 KB
+   * each) would otherwise hold ~20 MB and take an hour to fill its window.
+   */
+  readonly memoryBytes?: number;
 }
 
 /** Default of `EmbeddedEventLogOptions.memoryEntries`. */
 export const DEFAULT_MEMORY_ENTRIES = 4096;
+/**
+ * Default of `EmbeddedEventLogOptions.memoryBytes`: ~2,500 typical events (300-450 bytes),
+ * which consumers and tails near the head read from memory; at `make run`'s rates every
+ * stream's window is full within ~10 minutes of the start, so the process's size levels off
+ * then instead of after an hour. Older events cost a read of the file.
+ */
+export const DEFAULT_MEMORY_BYTES = 1024 * 1024;
 
 type Entry = EmbeddedEntry;
+
+/** How much of a stream's newest events stays in memory: both bounds hold. */
+interface MemoryBounds {
+  readonly entries: number;
+  readonly bytes: number;
+}
 
 interface CursorFile {
   filterSubject: string | null;
@@ -130,8 +150,11 @@ class EmbeddedStream {
   private journal!: AppendJournal;
   private readonly fsync: FsyncPolicy;
   private readonly memoryEntries: number;
+  private readonly memoryBytes: number;
   /** The newest events (committed or being written), contiguous, the last one `lastSeq`. */
   private recent: Located[] = [];
+  /** Bytes of event data in `recent`. */
+  private recentBytes = 0;
   /** Sparse index of the retained events, in seq order; its first block may start before `firstSeq`. */
   private blocks: IndexBlock[] = [];
   /** Blocks read back from the file, by first seq (a few, most recently used last). */
@@ -157,12 +180,13 @@ class EmbeddedStream {
   readonly attempts = new Map<string, { seq: number; count: number }>();
   deleted = false;
 
-  private constructor(spec: ResolvedStreamSpec, dir: string, fsync: FsyncPolicy, memoryEntries: number) {
+  private constructor(spec: ResolvedStreamSpec, dir: string, fsync: FsyncPolicy, memory: MemoryBounds) {
     this.spec = spec;
     this.dir = dir;
     this.logPath = join(dir, 'log.jsonl');
     this.fsync = fsync;
-    this.memoryEntries = memoryEntries;
+    this.memoryEntries = memory.entries;
+    this.memoryBytes = memory.bytes;
   }
 
   static async open(
@@ -170,10 +194,10 @@ class EmbeddedStream {
     spec: ResolvedStreamSpec,
     fsync: FsyncPolicy,
     nowMs: number,
-    memoryEntries: number,
+    memory: MemoryBounds,
   ): Promise<EmbeddedStream> {
     await mkdir(join(dir, 'consumers'), { recursive: true });
-    const stream = new EmbeddedStream(spec, dir, fsync, memoryEntries);
+    const stream = new EmbeddedStream(spec, dir, fsync, memory);
     // Indexed line by line as the file is read: only the newest events stay in memory.
     const parser = new StreamLineParser(stream.logPath);
     const since = nowMs - spec.duplicateWindowMs;
@@ -209,7 +233,7 @@ class EmbeddedStream {
     return stream;
   }
 
-  /** Adds the newest event to the index and the in-memory window (trimmed to `memoryEntries`). */
+  /** Adds the newest event to the index and the in-memory window (trimmed to `memoryEntries` and `memoryBytes`). */
   private index(located: Located): void {
     const { entry } = located;
     const last = this.blocks.at(-1);
@@ -217,12 +241,29 @@ class EmbeddedStream {
       this.blocks.push({ firstSeq: entry.seq, firstTsMs: entry.tsMs, offset: located.offset });
     }
     this.recent.push(located);
+    this.recentBytes += located.entry.data.byteLength;
     // Trimmed in batches, so the window is not shifted on every append.
     if (this.recent.length > this.memoryEntries + INDEX_BLOCK_EVENTS) {
-      this.recent.splice(0, this.recent.length - this.memoryEntries);
+      this.dropOldestRecent(this.recent.length - this.memoryEntries);
+    }
+    // By bytes too (in batches as well), but never the newest index block: it is read from
+    // memory while its last events may still be being written.
+    if (this.recentBytes > this.memoryBytes * 1.25) {
+      const oldest = (this.recent[0] as Located).entry.seq;
+      const keepFrom = Math.max(0, (this.blocks.at(-1)?.firstSeq ?? oldest) - oldest);
+      let drop = 0;
+      for (let bytes = this.recentBytes; bytes > this.memoryBytes && drop < keepFrom; drop++) {
+        bytes -= (this.recent[drop] as Located).entry.data.byteLength;
+      }
+      this.dropOldestRecent(drop);
     }
     this.lastSeq = entry.seq;
     this.lastTsMs = Math.max(this.lastTsMs, entry.tsMs);
+  }
+
+  /** Drops the `count` oldest events of the in-memory window (they stay readable from the file). */
+  private dropOldestRecent(count: number): void {
+    for (const dropped of this.recent.splice(0, count)) this.recentBytes -= dropped.entry.data.byteLength;
   }
 
   private pruneIds(nowMs: number): void {
@@ -445,7 +486,7 @@ class EmbeddedStream {
     this.firstSeq = seq;
     const newest = this.recent[0];
     if (newest && newest.entry.seq < seq)
-      this.recent.splice(0, Math.min(this.recent.length, seq - newest.entry.seq));
+      this.dropOldestRecent(Math.min(this.recent.length, seq - newest.entry.seq));
     const keep = Math.max(0, this.blockIndexOf(seq));
     if (keep > 0) {
       for (const b of this.blocks.slice(0, keep)) this.blockCache.delete(b.firstSeq);
@@ -615,7 +656,7 @@ export class EmbeddedEventLog implements EventLog {
   private readonly fsync: FsyncPolicy;
   private readonly streamsDir: string;
   private readonly logger: EventLogLogger;
-  private readonly memoryEntries: number;
+  private readonly memory: MemoryBounds;
   private closed = false;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<void> | undefined;
@@ -629,7 +670,10 @@ export class EmbeddedEventLog implements EventLog {
     this.fsync = opts.fsync ?? 'always';
     this.streamsDir = join(dataDir, 'streams');
     this.logger = opts.logger ?? STDERR_EVENTLOG_LOGGER;
-    this.memoryEntries = opts.memoryEntries ?? DEFAULT_MEMORY_ENTRIES;
+    this.memory = {
+      entries: opts.memoryEntries ?? DEFAULT_MEMORY_ENTRIES,
+      bytes: opts.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+    };
   }
 
   /** Opens (creating) the log in `dataDir`, rebuilding every stream from its files. */
@@ -637,12 +681,11 @@ export class EmbeddedEventLog implements EventLog {
     if (typeof opts?.dataDir !== 'string' || opts.dataDir.length === 0) {
       throw new ValidationError('dataDir', `must be a directory path, got ${JSON.stringify(opts?.dataDir)}`);
     }
-    const memory = opts.memoryEntries;
-    if (memory !== undefined && (!Number.isSafeInteger(memory) || memory < 0)) {
-      throw new ValidationError(
-        'memoryEntries',
-        `must be a whole number >= 0, got ${JSON.stringify(memory)}`,
-      );
+    for (const field of ['memoryEntries', 'memoryBytes'] as const) {
+      const value = opts[field];
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+        throw new ValidationError(field, `must be a whole number >= 0, got ${JSON.stringify(value)}`);
+      }
     }
     const unlock = await lockDir(opts.dataDir);
     const log = new EmbeddedEventLog(opts.dataDir, opts, unlock);
@@ -657,10 +700,7 @@ export class EmbeddedEventLog implements EventLog {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // created, never finished
           throw new CorruptLogError(join(dir, 'meta.json'), 1, 'unreadable stream meta', { cause: err });
         }
-        log.streams.set(
-          spec.name,
-          await EmbeddedStream.open(dir, spec, log.fsync, log.nowMs(), log.memoryEntries),
-        );
+        log.streams.set(spec.name, await EmbeddedStream.open(dir, spec, log.fsync, log.nowMs(), log.memory));
       }
     } catch (err) {
       await Promise.all([...log.streams.values()].map((s) => s.close()));
@@ -726,7 +766,7 @@ export class EmbeddedEventLog implements EventLog {
       } else {
         this.streams.set(
           spec.name,
-          await EmbeddedStream.open(dir, spec, this.fsync, this.nowMs(), this.memoryEntries),
+          await EmbeddedStream.open(dir, spec, this.fsync, this.nowMs(), this.memory),
         );
       }
     }

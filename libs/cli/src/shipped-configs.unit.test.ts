@@ -8,8 +8,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { executionOptionsOf } from '@perpmesh/execution';
 import { loadConfig } from '@perpmesh/runtime';
 import { parseStrategyInstances } from '@perpmesh/strategy/runtime';
+import { paperHubOptionsFromConfig } from '@perpmesh/venues';
 import { embeddedConfigSchema } from './embedded.js';
 
 const CONFIG_DIR = resolve(fileURLToPath(import.meta.url), '../../../../config');
@@ -49,6 +51,31 @@ test('every shipped embedded config bounds the idempotency claims the embedded s
     assert.ok(
       config.execution.idempotencyTtl <= 24 * 3_600_000,
       `${file}: execution.idempotencyTtl is ${config.execution.idempotencyTtl} ms`,
+    );
+  }
+});
+
+test("make run's config bounds its per-order histories so they are full within minutes", () => {
+  // Bounded histories that take an hour to fill make the process grow for that hour
+  // (docs/performance.md, "Soak, session 7"): execution's finished orders and the paper
+  // venues' closed orders are bounded to what is asked of them.
+  const { config } = loadConfig(embeddedConfigSchema, { path: join(CONFIG_DIR, 'perpmesh.yaml'), env: {} });
+  const options = executionOptionsOf(config.execution);
+  assert.ok(
+    options.maxTerminalOrders <= 1_000,
+    `execution.maxTerminalOrders is ${options.maxTerminalOrders}`,
+  );
+  const hub = paperHubOptionsFromConfig({ venues: config.venues, paper: config.paper });
+  assert.ok(
+    hub.fillHistoryLimit !== undefined && hub.fillHistoryLimit <= 1_000,
+    `paper.fillHistoryLimit ${hub.fillHistoryLimit}`,
+  );
+  assert.ok((hub.venues ?? []).length >= 3, 'the three paper venues');
+  for (const venue of hub.venues ?? []) {
+    const retention = venue.overrides?.closedOrderRetention;
+    assert.ok(
+      retention !== undefined && retention <= 3_000,
+      `${venue.venueId}: closedOrderRetention ${retention}`,
     );
   }
 });

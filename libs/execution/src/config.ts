@@ -66,6 +66,8 @@ export const executionSectionFields = {
   rebuildLookback: durationMs.default(EXECUTION_DEFAULTS.rebuildLookbackMs),
   fillReconcileLookback: durationMs.default(EXECUTION_DEFAULTS.fillReconcileLookbackMs),
   terminalOrderRetention: durationMs.default(EXECUTION_DEFAULTS.terminalOrderRetentionMs),
+  /** Finished orders kept in memory for GetOrder and duplicates, by count (beside the time bound above). */
+  maxTerminalOrders: z.int().min(1).max(10_000_000).default(EXECUTION_DEFAULTS.maxTerminalOrders),
   housekeepingInterval: durationMs.default(EXECUTION_DEFAULTS.housekeepingIntervalMs),
   /**
    * The venues' dead-man switch (scheduled cancel-all, where a venue has one): if execution
@@ -106,6 +108,7 @@ export function executionOptionsOf(s: ExecutionSection, streamPrefix = ''): Exec
     rebuildLookbackMs: s.rebuildLookback,
     fillReconcileLookbackMs: s.fillReconcileLookback,
     terminalOrderRetentionMs: s.terminalOrderRetention,
+    maxTerminalOrders: s.maxTerminalOrders,
     housekeepingIntervalMs: s.housekeepingInterval,
     execStream: `${streamPrefix}EXEC`,
   });

@@ -5,12 +5,15 @@ import { EmbeddedEventLog, type EventLog } from '@perpmesh/bus';
 import { describeEventLogContract } from './eventlog.contract.js';
 
 /**
- * The contract twice: with the default in-memory window, and with a window of 2 events, so
- * nearly every read, tail, consumer and time lookup goes back to the file through the index.
+ * The contract three times: with the default in-memory window; with a window of 2 events, so
+ * nearly every read, tail, consumer and time lookup goes back to the file through the index;
+ * and with a window of 1 byte, so only the newest index block stays (the byte bound cuts the
+ * window inside a block, not at its start).
  */
-for (const [name, memoryEntries] of [
-  ['EmbeddedEventLog', undefined],
-  ['EmbeddedEventLog (2 events in memory, the rest read from the file)', 2],
+for (const [name, memory] of [
+  ['EmbeddedEventLog', {}],
+  ['EmbeddedEventLog (2 events in memory, the rest read from the file)', { memoryEntries: 2 }],
+  ['EmbeddedEventLog (1 byte of events in memory: the newest block only)', { memoryBytes: 1 }],
 ] as const) {
   describeEventLogContract(name, async ({ logger }) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'perpmesh-eventlog-'));
@@ -20,7 +23,7 @@ for (const [name, memoryEntries] of [
         dataDir,
         retentionIntervalMs: 0,
         logger,
-        ...(memoryEntries === undefined ? {} : { memoryEntries }),
+        ...memory,
       });
       opened.push(log);
       return log;

@@ -202,6 +202,19 @@ export const paperSectionSchema = z
     stepInterval: durationMs.default(250),
     /** Where distributed services reach the paper-venue service. */
     address: z.string().min(1).default('127.0.0.1:50054'),
+    /**
+     * Closed orders each paper venue keeps for FetchOrder (default the preset's, 10,000;
+     * `paperVenue.venueRules.<id>.closedOrderRetention` wins for one venue). Most are the
+     * simulated market maker's requotes (~10-18 a second per venue), which nobody asks for.
+     */
+    closedOrderRetention: z.int().min(0).max(10_000_000).optional(),
+    /**
+     * Fills each paper account keeps for FetchFills (default 10,000; the paper-venue
+     * service's `paperVenue.fillHistoryLimit` wins there). Execution asks for the fills
+     * since an order's creation (a catch-up) and, at reconciliation, the last day's; an
+     * in-process venue starts empty with the process, so a day's history is never asked of it.
+     */
+    fillHistoryLimit: z.int().min(0).max(1_000_000).optional(),
   })
   .prefault({});
 

@@ -7,6 +7,8 @@
  *   and its accounts, each funded with `paperDeposit` under its `apiKeyId`;
  * - instruments a venue follows beyond its preset's BTC and ETH: listed from the sim's catalog
  *   (SOL, XRP, DOGE, ...: libs/sim catalog.ts) with its spec;
+ * - `paper.closedOrderRetention`: closed orders kept per venue (a venue's rule wins), and
+ *   `paper.fillHistoryLimit`: fills kept per account (the caller's `fillHistoryLimit` wins);
  * - optional finer rules per venue (margin, nonce and duplicate-client-order-id rules,
  *   funding formula, instrument specs) that the shared `venues` section does not carry.
  *
@@ -39,6 +41,7 @@ export interface PaperHubFromConfigOptions {
   readonly clock?: PaperClock;
   readonly startMs?: number;
   readonly rules?: Readonly<Record<VenueId, PaperVenueRules>>;
+  /** Fills kept per account; default `paper.fillHistoryLimit`, else the hub's default. */
   readonly fillHistoryLimit?: number;
   readonly onError?: PaperVenueHubOptions['onError'];
 }
@@ -59,6 +62,9 @@ export function paperHubOptionsFromConfig(options: PaperHubFromConfigOptions): P
       .filter((id) => !presetInstruments.some((spec) => spec.instrumentId === id))
       .flatMap((id) => catalogInstrument(id)?.spec ?? []);
     const overrides: PaperVenueOverrides = {
+      ...(options.paper.closedOrderRetention === undefined
+        ? {}
+        : { closedOrderRetention: options.paper.closedOrderRetention }),
       ...scalarRules,
       ...(venue.makerFeeRate === undefined ? {} : { makerFeeRate: venue.makerFeeRate }),
       ...(venue.takerFeeRate === undefined ? {} : { takerFeeRate: venue.takerFeeRate }),
@@ -106,13 +112,14 @@ export function paperHubOptionsFromConfig(options: PaperHubFromConfigOptions): P
       accounts.push({ venueId, accountId, deposit: account.paperDeposit, apiKeyId });
     }
   }
+  const fillHistoryLimit = options.fillHistoryLimit ?? options.paper.fillHistoryLimit;
   return {
     seed: options.paper.seed,
     clock: options.clock ?? { kind: 'realtime', tickIntervalMs: options.paper.stepInterval },
     ...(options.startMs === undefined ? {} : { startMs: options.startMs }),
     ...(setups.length === 0 ? {} : { venues: setups }),
     accounts,
-    ...(options.fillHistoryLimit === undefined ? {} : { fillHistoryLimit: options.fillHistoryLimit }),
+    ...(fillHistoryLimit === undefined ? {} : { fillHistoryLimit }),
     ...(options.onError === undefined ? {} : { onError: options.onError }),
   };
 }

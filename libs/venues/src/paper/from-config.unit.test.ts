@@ -59,6 +59,48 @@ describe('paperHubOptionsFromConfig', () => {
     hub.close();
   });
 
+  test("paper.closedOrderRetention bounds every venue's closed orders; a venue's rule wins", () => {
+    const venues = venuesSectionSchema.parse({
+      paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'] },
+      'paper-lighter': { kind: 'paper', instruments: ['BTC-USDC-PERP'] },
+    });
+    const hubOf = (section: unknown, rules = {}) =>
+      new PaperVenueHub(
+        paperHubOptionsFromConfig({
+          venues,
+          paper: paperSectionSchema.parse(section),
+          rules,
+          clock: { kind: 'manual' },
+          startMs: START_MS,
+        }),
+      );
+    const preset = hubOf({});
+    assert.equal(preset.venueConfig('paper').closedOrderRetention, 10_000, "the preset's without the key");
+    preset.close();
+    const bounded = hubOf(
+      { closedOrderRetention: 3_000 },
+      { 'paper-lighter': { closedOrderRetention: 500 } },
+    );
+    assert.equal(bounded.venueConfig('paper').closedOrderRetention, 3_000);
+    assert.equal(bounded.venueConfig('paper-lighter').closedOrderRetention, 500);
+    bounded.close();
+    assert.throws(() => paperSectionSchema.parse({ closedOrderRetention: -1 }), /closedOrderRetention/);
+  });
+
+  test("paper.fillHistoryLimit bounds every account's fill history; the caller's limit wins", () => {
+    const venues = venuesSectionSchema.parse({ paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'] } });
+    const limitOf = (section: unknown, fillHistoryLimit?: number) =>
+      paperHubOptionsFromConfig({
+        venues,
+        paper: paperSectionSchema.parse(section),
+        ...(fillHistoryLimit === undefined ? {} : { fillHistoryLimit }),
+      }).fillHistoryLimit;
+    assert.equal(limitOf({}), undefined, "the hub's default without the key");
+    assert.equal(limitOf({ fillHistoryLimit: 1_000 }), 1_000);
+    assert.equal(limitOf({ fillHistoryLimit: 1_000 }, 50), 50);
+    assert.throws(() => paperSectionSchema.parse({ fillHistoryLimit: 1.5 }), /fillHistoryLimit/);
+  });
+
   test('defaults to a realtime clock at paper.stepInterval, and to the presets when no paper venue is configured', () => {
     const options = paperHubOptionsFromConfig({ venues: venuesSectionSchema.parse({}), paper });
     assert.deepEqual(options.clock, { kind: 'realtime', tickIntervalMs: 100 });
