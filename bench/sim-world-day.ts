@@ -20,7 +20,7 @@ import { BACKTEST_START_MS } from '../libs/cli/src/backtest/engine.js';
 import { restartWithYoungGeneration } from '../libs/cli/src/young-generation.js';
 import { shippedArbBacktest } from './shipped-arb-backtest.js';
 
-const restarted = restartWithYoungGeneration();
+const restarted = await restartWithYoungGeneration();
 if (restarted !== undefined) process.exit(restarted);
 
 const TARGET_STEPS_PER_CPU_SECOND = 86_400 / 10;
