@@ -94,10 +94,12 @@ export interface PaperVenueGrpcServiceOptions {
   /** Aborting ends every open stream with UNAVAILABLE and closes its port subscription. */
   signal?: AbortSignal;
   /**
-   * When a stream's events are mapped and written: `turn` (default) collects what the port
-   * emits in one turn of the event loop and writes it at `setImmediate`, in order, so a
-   * unary answer (createOrder's) leaves before the user-stream updates its command caused;
-   * `event` writes each as it is emitted. Default from `PERPMESH_PAPER_STREAM_FLUSH`.
+   * When a stream's events are mapped and written: `event` (default) writes each as the port
+   * emits it, so a market order's fills are on the user stream before createOrder's answer
+   * (execution then answers PlaceOrder FILLED, as clients and tests rely on); `turn` collects
+   * what the port emits in one turn of the event loop and writes it at `setImmediate`, in
+   * order (the answer first; no resolvable latency gain measured, and a PlaceOrder then
+   * answers ACCEPTED or FILLED by a race). Default from `PERPMESH_PAPER_STREAM_FLUSH`.
    */
   streamFlush?: 'turn' | 'event';
 }
@@ -122,7 +124,7 @@ export function paperVenueGrpcService(
 ): PaperVenueServiceServer {
   const maxQueued = options.maxQueuedStreamMessages ?? DEFAULT_MAX_QUEUED_STREAM_MESSAGES;
   const flushPerTurn =
-    (options.streamFlush ?? (process.env[PAPER_STREAM_FLUSH_ENV] === 'event' ? 'event' : 'turn')) === 'turn';
+    (options.streamFlush ?? (process.env[PAPER_STREAM_FLUSH_ENV] === 'turn' ? 'turn' : 'event')) === 'turn';
   // One abort listener for all streams (not one each: many clients would trip Node's listener warning).
   const openStreams = new Set<(err: unknown) => void>();
   const shuttingDown = () =>

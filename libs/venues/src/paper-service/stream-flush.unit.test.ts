@@ -1,7 +1,7 @@
 /**
- * When the paper-venue service writes a stream's events (`streamFlush`): per turn (default),
- * a unary answer leaves before the user-stream updates its own command caused, and a turn's
- * events go out in order; per event, each is written as the port emits it. The handlers are
+ * When the paper-venue service writes a stream's events (`streamFlush`): per turn, a unary
+ * answer leaves before the user-stream updates its own command caused, and a turn's events go
+ * out in order; per event (the default), each is written as the port emits it. The handlers are
  * called with stand-ins for grpc-js's calls, so the order of writes is exact.
  */
 import assert from 'node:assert/strict';
@@ -21,15 +21,15 @@ import {
   TINY,
 } from './fake-venue.test-helper.js';
 import { placeOrderToWire } from './mapping.js';
-import { paperVenueGrpcService } from './server.js';
+import { PAPER_STREAM_FLUSH_ENV, paperVenueGrpcService } from './server.js';
 
 const TARGET = { venue: 'paper', account: 'main', apiKeyId: 'key-1' };
 
-function setUp(streamFlush: 'turn' | 'event') {
+function setUp(streamFlush: 'turn' | 'event' | undefined) {
   const port = new FakeVenue({ ...TARGET });
   const service = paperVenueGrpcService(
     (venue, account) => (venue === TARGET.venue && account === TARGET.account ? port : undefined),
-    { streamFlush },
+    streamFlush === undefined ? {} : { streamFlush },
   );
   /** What left the service, in order: `answer` (a unary callback) or the stream's message kinds. */
   const wire: string[] = [];
@@ -82,6 +82,15 @@ describe('paperVenueGrpcService: when stream events are written (streamFlush)', 
     const { port, wire, createOrder } = setUp('event');
     await eventually('subscribed', () => port.activeSubscriptions === 1);
     await createOrder(order('c-event-1'));
+    await eventually('both written', () => wire.length === 2);
+    assert.deepEqual(wire, ['order', 'answer']);
+  });
+
+  test('by default (no option, no PERPMESH_PAPER_STREAM_FLUSH): per event, a fill before the answer', async () => {
+    assert.equal(process.env[PAPER_STREAM_FLUSH_ENV], undefined);
+    const { port, wire, createOrder } = setUp(undefined);
+    await eventually('subscribed', () => port.activeSubscriptions === 1);
+    await createOrder(order('c-default-1'));
     await eventually('both written', () => wire.length === 2);
     assert.deepEqual(wire, ['order', 'answer']);
   });
