@@ -94,12 +94,12 @@ export interface PaperVenueGrpcServiceOptions {
   /** Aborting ends every open stream with UNAVAILABLE and closes its port subscription. */
   signal?: AbortSignal;
   /**
-   * When a stream's events are mapped and written: `event` (default) writes each as the port
-   * emits it, so a market order's fills are on the user stream before createOrder's answer
-   * (execution then answers PlaceOrder FILLED, as clients and tests rely on); `turn` collects
-   * what the port emits in one turn of the event loop and writes it at `setImmediate`, in
-   * order (the answer first; no resolvable latency gain measured, and a PlaceOrder then
-   * answers ACCEPTED or FILLED by a race). Default from `PERPMESH_PAPER_STREAM_FLUSH`.
+   * When a stream's events are mapped and written: `turn` (default) collects what the port
+   * emits in one turn of the event loop and writes it together, in order, at `setImmediate`
+   * or just before the next unary answer leaves, whichever is first (so a market order's
+   * fills are on the user stream before createOrder's answer, and execution answers its
+   * PlaceOrder FILLED); `event` writes each as the port emits it. Default from
+   * `PERPMESH_PAPER_STREAM_FLUSH`.
    */
   streamFlush?: 'turn' | 'event';
 }
@@ -124,7 +124,14 @@ export function paperVenueGrpcService(
 ): PaperVenueServiceServer {
   const maxQueued = options.maxQueuedStreamMessages ?? DEFAULT_MAX_QUEUED_STREAM_MESSAGES;
   const flushPerTurn =
-    (options.streamFlush ?? (process.env[PAPER_STREAM_FLUSH_ENV] === 'turn' ? 'turn' : 'event')) === 'turn';
+    (options.streamFlush ?? (process.env[PAPER_STREAM_FLUSH_ENV] === 'event' ? 'event' : 'turn')) === 'turn';
+  // The streams holding events of this turn (streamFlush 'turn'): written before any unary
+  // answer leaves, so an answer never overtakes the updates its command (or an earlier one)
+  // caused: a market order's fills are on the user stream before createOrder's answer.
+  const pendingStreamFlushes = new Set<() => void>();
+  const writePendingStreamEvents = () => {
+    for (const flush of [...pendingStreamFlushes]) flush();
+  };
   // One abort listener for all streams (not one each: many clients would trip Node's listener warning).
   const openStreams = new Set<(err: unknown) => void>();
   const shuttingDown = () =>
@@ -190,8 +197,14 @@ export function paperVenueGrpcService(
           return wireOutput(method, () => steps.toWire(out));
         })
         .then(
-          (response) => callback(null, response),
-          (err: unknown) => callback(toStatus(err, method)),
+          (response) => {
+            writePendingStreamEvents();
+            callback(null, response);
+          },
+          (err: unknown) => {
+            writePendingStreamEvents();
+            callback(toStatus(err, method));
+          },
         );
     };
   }
@@ -243,9 +256,11 @@ export function paperVenueGrpcService(
           );
         }
       };
-      // This turn's events, written together at setImmediate (streamFlush 'turn').
+      // This turn's events, written together at setImmediate or before the next unary answer,
+      // whichever comes first (streamFlush 'turn').
       let turn: Event[] = [];
       const flush = () => {
+        pendingStreamFlushes.delete(flush);
         const events = turn;
         turn = [];
         for (const event of events) {
@@ -257,7 +272,10 @@ export function paperVenueGrpcService(
         if (done) return;
         if (!flushPerTurn) return write(event);
         turn.push(event);
-        if (turn.length === 1) setImmediate(flush);
+        if (turn.length === 1) {
+          pendingStreamFlushes.add(flush);
+          setImmediate(flush);
+        }
       };
 
       (async () => {

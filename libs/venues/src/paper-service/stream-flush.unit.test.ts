@@ -1,7 +1,8 @@
 /**
- * When the paper-venue service writes a stream's events (`streamFlush`): per turn, a unary
- * answer leaves before the user-stream updates its own command caused, and a turn's events go
- * out in order; per event (the default), each is written as the port emits it. The handlers are
+ * When the paper-venue service writes a stream's events (`streamFlush`): per turn (the
+ * default), a turn's events go out together and in order, at the turn's end or just before a
+ * unary answer leaves, so an answer never overtakes the updates its command caused; per event,
+ * each is written as the port emits it. The handlers are
  * called with stand-ins for grpc-js's calls, so the order of writes is exact.
  */
 import assert from 'node:assert/strict';
@@ -70,12 +71,12 @@ const order = (clientOrderId: string): PlaceOrderRequest => ({
 });
 
 describe('paperVenueGrpcService: when stream events are written (streamFlush)', () => {
-  test("per turn: createOrder's answer leaves before the user-stream update its order caused", async () => {
+  test("per turn: the user-stream update an order caused is written before createOrder's answer", async () => {
     const { port, wire, createOrder } = setUp('turn');
     await eventually('subscribed', () => port.activeSubscriptions === 1);
     await createOrder(order('c-turn-1'));
-    await eventually('the order event written', () => wire.length === 2);
-    assert.deepEqual(wire, ['answer', 'order']);
+    await eventually('both written', () => wire.length === 2);
+    assert.deepEqual(wire, ['order', 'answer']);
   });
 
   test('per event: the update is written as the port emits it, before the answer', async () => {
@@ -86,13 +87,22 @@ describe('paperVenueGrpcService: when stream events are written (streamFlush)', 
     assert.deepEqual(wire, ['order', 'answer']);
   });
 
-  test('by default (no option, no PERPMESH_PAPER_STREAM_FLUSH): per event, a fill before the answer', async () => {
+  test("by default (no option, no PERPMESH_PAPER_STREAM_FLUSH): per turn, a turn's events together", async () => {
     assert.equal(process.env[PAPER_STREAM_FLUSH_ENV], undefined);
-    const { port, wire, createOrder } = setUp(undefined);
+    const { port, wire } = setUp(undefined);
     await eventually('subscribed', () => port.activeSubscriptions === 1);
-    await createOrder(order('c-default-1'));
-    await eventually('both written', () => wire.length === 2);
-    assert.deepEqual(wire, ['order', 'answer']);
+    port.emitUser({ kind: 'balance', balance: sampleBalance() });
+    port.emitUser({ kind: 'balance', balance: sampleBalance() });
+    assert.deepEqual(wire, [], 'nothing written inside the turn');
+    await eventually('the turn flushed', () => wire.length === 2);
+  });
+
+  test('per turn: an answer of another call flushes the events held before it leaves', async () => {
+    const { port, wire, createOrder } = setUp('turn');
+    await eventually('subscribed', () => port.activeSubscriptions === 1);
+    port.emitUser({ kind: 'balance', balance: sampleBalance() });
+    await createOrder(order('c-turn-2'));
+    assert.deepEqual(wire, ['balance', 'order', 'answer']);
   });
 
   test("per turn: a turn's events are written together, in the order emitted", async () => {
