@@ -340,14 +340,16 @@ async function main(): Promise<void> {
       await op();
       if (timeHops) hopMs[n]?.push(performance.now() - start);
     };
-    const rawFloor = async (): Promise<void> => {
+    /** The six hops one after another, with `venueHop` as the venue's. */
+    const floorWith = (venueHop: () => Promise<unknown>) => async (): Promise<void> => {
       await hop(0, () => healthCheck(health));
       await hop(1, () => redis.set(redisKey, randomUUID(), 'PX', 60_000, 'NX'));
       await hop(2, () => js.publish(rawSubject, payload, { msgID: randomUUID() }));
       await hop(3, () => redis.set(redisKey, randomUUID(), 'PX', 60_000, 'XX'));
-      await hop(4, () => healthCheck(venueHealth));
+      await hop(4, venueHop);
       await hop(5, () => js.publish(rawSubject, payload, { msgID: randomUUID() }));
     };
+    const rawFloor = floorWith(() => healthCheck(venueHealth));
 
     // The venue call done raw: createOrder straight to the paper venue (same account, a resting
     // order far below the market), i.e. the venue hop plus the venue's own work, without execution.
@@ -366,15 +368,8 @@ async function main(): Promise<void> {
       });
 
     // The same floor with the venue hop as the placement the path must make (the raw createOrder:
-    // the hop plus the venue's own work, which a Health call leaves out), hops untimed.
-    const rawFloorWithVenueWork = async (): Promise<void> => {
-      await healthCheck(health);
-      await redis.set(redisKey, randomUUID(), 'PX', 60_000, 'NX');
-      await js.publish(rawSubject, payload, { msgID: randomUUID() });
-      await redis.set(redisKey, randomUUID(), 'PX', 60_000, 'XX');
-      await venueCreate();
-      await js.publish(rawSubject, payload, { msgID: randomUUID() });
-    };
+    // the hop plus the venue's own work, which a Health call leaves out); run while hops are untimed.
+    const rawFloorWithVenueWork = floorWith(venueCreate);
 
     for (let i = 0; i < WARMUP; i++) {
       await rawFloor();

@@ -8,6 +8,7 @@ import type { EventLog } from '@perpmesh/bus';
 import { decodeEnvelope, type Envelope } from '@perpmesh/contracts';
 import { type Decimal, dec, type EpochMs, type InstrumentId } from '@perpmesh/core';
 import { createLogger, HealthRegistry } from '@perpmesh/runtime';
+import type { StateStore } from '@perpmesh/state';
 import type { TestBackend } from '@perpmesh/testing';
 import {
   type BatchOrderOutcome,
@@ -33,6 +34,7 @@ import {
   type VenuePosition,
   VenueUnknownOutcomeError,
 } from '@perpmesh/venues';
+import { type Claim, decodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 import type { ExecutionEngineDeps, ExecutionTestHooks } from './engine.js';
 import type { ExecutionOptions } from './options.js';
 import { buildExecutionService, type ExecutionNonceLease, type ExecutionService } from './service.js';
@@ -318,6 +320,12 @@ export async function execEvents(log: EventLog, stream: string): Promise<Envelop
 }
 
 /** `SUBMITTED`, `ACCEPTED`, `fill` ... for one client order id. */
+/** The idempotency claim stored for a client order id on paper/main (undefined: none). */
+export async function storedClaim(state: StateStore, clientOrderId: string): Promise<Claim | undefined> {
+  const raw = await state.getIdempotencyKey(IDEMPOTENCY_SCOPE, `paper:main:${clientOrderId}`);
+  return raw === undefined ? undefined : decodeClaim(raw);
+}
+
 export function timeline(events: Envelope[], clientOrderId: string): string[] {
   const out: string[] = [];
   for (const e of events) {

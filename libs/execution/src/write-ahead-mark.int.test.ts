@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { EventLog } from '@perpmesh/bus';
 import type { StateStore } from '@perpmesh/state';
 import { eventually, openTestBackend, TEST_BACKEND_KINDS, type TestBackend } from '@perpmesh/testing';
-import { decodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
+
 import { ExecutionUnavailableError } from './errors.js';
 import {
   type Exchange,
@@ -21,6 +21,7 @@ import {
   newExchange,
   newService,
   type ServiceUnderTest,
+  storedClaim,
   timeline,
 } from './harness.test-helper.js';
 import { cid, limitRequest } from './scenarios.test-helper.js';
@@ -55,10 +56,7 @@ for (const kind of TEST_BACKEND_KINDS) {
       await backend.close();
     });
 
-    const claimOf = async (clientOrderId: string) => {
-      const raw = await backend.state.getIdempotencyKey(IDEMPOTENCY_SCOPE, `paper:main:${clientOrderId}`);
-      return raw === undefined ? undefined : decodeClaim(raw);
-    };
+    const claimOf = (clientOrderId: string) => storedClaim(backend.state, clientOrderId);
     const atVenue = (clientOrderId: string) =>
       ex.spy('paper').created.filter((r) => r.clientOrderId === clientOrderId).length;
     const logged = async (clientOrderId: string) =>
@@ -149,10 +147,7 @@ describe('execution (embedded, markWithWriteAhead: false): the mark after the wr
     await backend.close();
   });
 
-  const claimOf = async (clientOrderId: string) => {
-    const raw = await backend.state.getIdempotencyKey(IDEMPOTENCY_SCOPE, `paper:main:${clientOrderId}`);
-    return raw === undefined ? undefined : decodeClaim(raw);
-  };
+  const claimOf = (clientOrderId: string) => storedClaim(backend.state, clientOrderId);
 
   test('the claim stays pending until the SUBMITTED is stored; a refused SUBMITTED releases it', async () => {
     const { bid } = await ex.top('paper');

@@ -13,7 +13,7 @@ import type { EventLog } from '@perpmesh/bus';
 import type { OrderRequest } from '@perpmesh/core';
 import type { StateStore } from '@perpmesh/state';
 import { eventually, openTestBackend, TEST_BACKEND_KINDS, type TestBackend } from '@perpmesh/testing';
-import { decodeClaim, encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
+import { encodeClaim, IDEMPOTENCY_SCOPE } from './claims.js';
 import { ExecutionUnavailableError } from './errors.js';
 import {
   type Exchange,
@@ -23,6 +23,7 @@ import {
   newExchange,
   newService,
   type ServiceUnderTest,
+  storedClaim,
   timeline,
 } from './harness.test-helper.js';
 import type { ExecutionOptions } from './options.js';
@@ -239,10 +240,7 @@ for (const kind of TEST_BACKEND_KINDS) {
         limitRequest('paper', cid('rep-queued'), 'buy', bid.minus(300), '0.01'),
       );
       const id = command.request.clientOrderId;
-      const claimOf = async () => {
-        const raw = await backend.state.getIdempotencyKey(IDEMPOTENCY_SCOPE, `paper:main:${id}`);
-        return raw === undefined ? undefined : decodeClaim(raw);
-      };
+      const claimOf = () => storedClaim(backend.state, id);
       const known = () => {
         try {
           return svc.service.engine.getOrder({ venue: 'paper', account: 'main', clientOrderId: id }).state;

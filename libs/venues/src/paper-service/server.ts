@@ -130,7 +130,8 @@ export function paperVenueGrpcService(
   // caused: a market order's fills are on the user stream before createOrder's answer.
   const pendingStreamFlushes = new Set<() => void>();
   const writePendingStreamEvents = () => {
-    for (const flush of [...pendingStreamFlushes]) flush();
+    // Each flush deletes itself from the set: safe while iterating a Set.
+    for (const flush of pendingStreamFlushes) flush();
   };
   // One abort listener for all streams (not one each: many clients would trip Node's listener warning).
   const openStreams = new Set<(err: unknown) => void>();
