@@ -61,6 +61,8 @@ export const executionSectionFields = {
   venueCallTimeout: durationMs.default(10_000),
   idempotencyTtl: durationMs.default(EXECUTION_DEFAULTS.idempotencyTtlMs),
   duplicateWait: durationMs.default(EXECUTION_DEFAULTS.duplicateWaitMs),
+  /** How long a PlaceOrder answer waits for fills its venue answer counts (README "Answered with its fills"). */
+  fillAnswerWait: durationMs.default(EXECUTION_DEFAULTS.fillAnswerWaitMs),
   pendingClaimTakeover: durationMs.default(EXECUTION_DEFAULTS.pendingClaimTakeoverMs),
   notFoundAfter: durationMs.default(EXECUTION_DEFAULTS.notFoundAfterMs),
   rebuildLookback: durationMs.default(EXECUTION_DEFAULTS.rebuildLookbackMs),
@@ -103,6 +105,7 @@ export function executionOptionsOf(s: ExecutionSection, streamPrefix = ''): Exec
   return resolveExecutionOptions({
     idempotencyTtlMs: s.idempotencyTtl,
     duplicateWaitMs: s.duplicateWait,
+    fillAnswerWaitMs: s.fillAnswerWait,
     pendingClaimTakeoverMs: s.pendingClaimTakeover,
     notFoundAfterMs: s.notFoundAfter,
     rebuildLookbackMs: s.rebuildLookback,

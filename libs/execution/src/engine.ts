@@ -925,10 +925,45 @@ export class ExecutionEngine {
     const acceptStarted = performance.now();
     await this.#applyVenueOrder(this.#accountOf(order), order, venueOrder);
     this.#stageDone('acceptance_publish', acceptStarted);
+    if (venueIsAheadOnFills(order.state, venueOrder)) await this.#awaitAnnouncedFills(order, venueOrder);
     const { venue } = order.state;
     this.#metrics.placed.inc({ venue, outcome: order.state.status === 'rejected' ? 'rejected' : 'accepted' });
     this.#cancelIfKilledMeanwhile(order);
     return true;
+  }
+
+  /**
+   * The venue's answer counts fills we have not seen (a market order's answer can overtake its
+   * fills on the user stream, and a snapshot carries no trade ids): the PlaceOrder answer waits
+   * for them, from the stream or the fill catch-up, at most `fillAnswerWaitMs`, so a filled
+   * order is answered FILLED with its fills folded. Past the bound it answers with what it has.
+   */
+  async #awaitAnnouncedFills(order: TrackedOrder, venueOrder: VenueOrder): Promise<void> {
+    const started = performance.now();
+    const deadline = started + this.#options.fillAnswerWaitMs;
+    const { venue, account, clientOrderId } = order.state;
+    while (venueIsAheadOnFills(order.state, venueOrder)) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0 || this.#stop.signal.aborted) {
+        this.#logger.warn(
+          {
+            venue,
+            account,
+            clientOrderId,
+            filledAtVenue: venueOrder.filled.toFixed(),
+            filledHere: order.state.filled.toFixed(),
+          },
+          'the venue answered with fills that did not arrive in time; answering with the fills known',
+        );
+        break;
+      }
+      // Kept alive: the fill catch-up's timer is not, and a caller waits for this answer. Woken
+      // at least every 250 ms to see a stop.
+      await this.#orders.waitForChange(venue, account, clientOrderId, Math.min(remaining, 250), {
+        keepAlive: true,
+      });
+    }
+    this.#stageDone('announced_fills', started);
   }
 
   /**

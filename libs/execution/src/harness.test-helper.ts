@@ -75,6 +75,13 @@ export class SpyVenue implements VenuePort {
   /** When false, user-stream events are swallowed (a disconnected stream, or a dead process). */
   deliverUserStream = true;
   /**
+   * User-stream events arrive this long (ms) after the venue emitted them, in order: a stream on
+   * its own connection, slower than the REST answers (a market order's answer before its fills).
+   */
+  userStreamDelayMs = 0;
+  /** When false, fetchFills answers with no fills (a venue whose fill history lags). */
+  fetchFillsWorks = true;
+  /**
    * Client order ids the venue no longer knows (`fetchOrder`: no such order), as a venue that
    * keeps finished orders only for a while.
    */
@@ -167,6 +174,7 @@ export class SpyVenue implements VenuePort {
   }
   fetchFills(sinceMs: EpochMs): Promise<VenueFill[]> {
     this.calls.push('fetchFills');
+    if (!this.fetchFillsWorks) return Promise.resolve([]);
     return this.inner.fetchFills(sinceMs);
   }
   // Not async before the inner call: the venue must see requests in the order they are made.
@@ -213,7 +221,10 @@ export class SpyVenue implements VenuePort {
   }
   watchUserStream(onEvent: (event: UserStreamEvent) => void): Promise<Subscription> {
     return this.inner.watchUserStream((event) => {
-      if (this.deliverUserStream) onEvent(event);
+      if (!this.deliverUserStream) return;
+      // One timer per event, all of the same length: they still arrive in order.
+      if (this.userStreamDelayMs > 0) setTimeout(() => onEvent(event), this.userStreamDelayMs);
+      else onEvent(event);
     });
   }
   readiness(): ReadinessComponent[] {

@@ -8,7 +8,8 @@ export type ExecutionMetrics = ReturnType<typeof executionMetrics>;
  * checks before anything leaves, the idempotency claim (one state-store round trip), the
  * write-ahead SUBMITTED publish (one event-log ack), marking the claim submitted (one
  * state-store round trip), the nonce (queue wait + allocation; nonce venues only), the
- * venue call, and the publish of what the venue answered.
+ * venue call, the publish of what the venue answered, and the wait for fills the venue's
+ * answer counts and we have not seen yet (only placements that wait).
  */
 export const ORDER_STAGES = [
   'validation',
@@ -18,6 +19,7 @@ export const ORDER_STAGES = [
   'nonce',
   'venue_call',
   'acceptance_publish',
+  'announced_fills',
 ] as const;
 export type OrderStage = (typeof ORDER_STAGES)[number];
 

@@ -43,6 +43,12 @@ export interface ExecutionOptions {
   readonly fillReconcileLookbackMs: number;
   /** A venue order snapshot reporting more filled than we know triggers a fetchFills after this delay. */
   readonly fillCatchUpDelayMs: number;
+  /**
+   * A PlaceOrder whose venue answer counts fills not seen yet waits this long for them (user
+   * stream or fill catch-up) before answering with the fills known. Above `fillCatchUpDelayMs`,
+   * so a venue without a user stream still answers with its fills.
+   */
+  readonly fillAnswerWaitMs: number;
   /** Finished orders are kept in memory this long after their last change (GetOrder, duplicates). */
   readonly terminalOrderRetentionMs: number;
   /**
@@ -74,6 +80,7 @@ export const EXECUTION_DEFAULTS: ExecutionOptions = {
   rebuildLookbackMs: 7 * DAY_MS,
   fillReconcileLookbackMs: DAY_MS,
   fillCatchUpDelayMs: 1_000,
+  fillAnswerWaitMs: 3_000,
   terminalOrderRetentionMs: DAY_MS,
   maxTerminalOrders: 10_000,
   terminalOrderMinRetentionMs: 60_000,

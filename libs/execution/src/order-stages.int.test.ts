@@ -1,7 +1,8 @@
 /**
  * The per-stage placement histograms (metrics.ts `perpmesh_execution_order_stage_seconds`)
  * fill when an order goes through: every stage once per placed order, the nonce stage only
- * on a nonce venue.
+ * on a nonce venue, the announced-fills wait only when the venue's answer counts fills not
+ * seen yet.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -54,10 +55,11 @@ test('a placed order on a venue without nonces fills every stage but the nonce o
   );
   assert.equal(result.order.state.status, 'accepted');
   const counts = await stageCounts();
-  for (const stage of ORDER_STAGES.filter((s) => s !== 'nonce')) {
+  for (const stage of ORDER_STAGES.filter((s) => s !== 'nonce' && s !== 'announced_fills')) {
     assert.equal(counts.get(stage), 1, `stage ${stage}`);
   }
   assert.equal(counts.get('nonce') ?? 0, 0, 'no nonce on a venue without nonces');
+  assert.equal(counts.get('announced_fills') ?? 0, 0, 'a resting order waits for no fills');
 });
 
 test('on a nonce venue the nonce stage fills too', async () => {
@@ -75,6 +77,7 @@ test('on a nonce venue the nonce stage fills too', async () => {
     nonce: 1,
     venue_call: 2,
     acceptance_publish: 2,
+    announced_fills: 0,
   };
-  for (const stage of ORDER_STAGES) assert.equal(counts.get(stage), expected[stage], `stage ${stage}`);
+  for (const stage of ORDER_STAGES) assert.equal(counts.get(stage) ?? 0, expected[stage], `stage ${stage}`);
 });

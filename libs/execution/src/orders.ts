@@ -158,12 +158,16 @@ export class OrderTable {
     }
   }
 
-  /** Resolves at the next change of the order (or its creation), or after `timeoutMs`. */
+  /**
+   * Resolves at the next change of the order (or its creation), or after `timeoutMs`. The
+   * timer keeps the process alive only with `keepAlive` (a call that is answered after it).
+   */
   waitForChange(
     venue: VenueId,
     account: AccountId,
     clientOrderId: ClientOrderId,
     timeoutMs: number,
+    options: { keepAlive?: boolean } = {},
   ): Promise<void> {
     const key = orderKey(venue, account, clientOrderId);
     return new Promise<void>((resolve) => {
@@ -181,7 +185,7 @@ export class OrderTable {
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, timeoutMs));
-      timer.unref();
+      if (!options.keepAlive) timer.unref();
       set.add(done);
     });
   }
