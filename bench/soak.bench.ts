@@ -7,7 +7,8 @@
  * sells alternate so the position stays near zero), so the order, fill, account and log
  * paths run the whole time. Prints every sample (with the order rate reached since the one
  * before: the machine's load can hold it below the rate asked), then a verdict on RSS and on
- * the heap after the warm-up (SOAK_WARMUP_SECONDS, below; bench/soak-verdict.ts): flat
+ * the heap (its lowest point in use per 30 s, the live heap without the GC's sawtooth) after
+ * the warm-up (SOAK_WARMUP_SECONDS, below; bench/soak-verdict.ts): flat
  * when the growth of their least-squares line over the window is within the samples' noise
  * plus what the per-order histories still filling towards their caps may add
  * (SOAK_ALLOWED_BYTES_PER_ORDER x the orders placed in the window; see docs/performance.md).
@@ -268,8 +269,12 @@ if (first && last && steady.length >= 3) {
     steady.map((s) => ({ x: s.atS, y: s.rss })),
     allowed,
   );
+  // The heap is judged on its lowest point per 30 s (the live heap plus the least garbage):
+  // a sample of the heap in use lands anywhere on the GC's sawtooth, which a 30-minute line
+  // through ~60 samples reads as growth or shrinkage (session 7's runs: 13-14 MB/h "growing"
+  // while the lowest heap moved 3 MB). Decided before session 8's runs, not after them.
   const heapPoints = steady.flatMap((s) =>
-    s.probe === undefined ? [] : [{ x: s.atS, y: s.probe.heapUsed }],
+    s.probe?.heapUsedLow === undefined ? [] : [{ x: s.atS, y: s.probe.heapUsedLow }],
   );
   const heap = heapPoints.length >= 3 ? soakSeriesVerdict(heapPoints, allowed) : undefined;
   const rates = steady.slice(1).map((s, i) => rateSince(s, steady[i]));
@@ -283,7 +288,11 @@ if (first && last && steady.length >= 3) {
       `allowed for the capped histories: ${ordersInWindow} orders x ${ALLOWED_BYTES_PER_ORDER} bytes`,
   );
   console.log(describeVerdict('RSS', rss));
-  console.log(heap ? describeVerdict('heap', heap) : 'heap: too few samples read from the probe');
+  console.log(
+    heap
+      ? describeVerdict('heap (lowest in use per 30 s)', heap)
+      : 'heap: too few samples of its lowest point read from the probe',
+  );
   // Where RSS went: every series' slope over the same window (no verdict; the parts add up to RSS).
   const spaceNames = Object.keys(last.probe?.spaces ?? {});
   const series: ReadonlyArray<[string, (s: Sample) => number | undefined]> = [
