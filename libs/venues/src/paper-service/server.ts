@@ -95,11 +95,12 @@ export interface PaperVenueGrpcServiceOptions {
   signal?: AbortSignal;
   /**
    * When a stream's events are mapped and written: `turn` (default) collects what the port
-   * emits in one turn of the event loop and writes it together, in order, at `setImmediate`
-   * or just before the next unary answer leaves, whichever is first (so a market order's
-   * fills are on the user stream before createOrder's answer, and execution answers its
-   * PlaceOrder FILLED); `event` writes each as the port emits it. Default from
-   * `PERPMESH_PAPER_STREAM_FLUSH`.
+   * emits in one turn of the event loop and writes it together, in order, at `setImmediate`,
+   * after the unary answers of that turn (a client then reads a batch's answers and its
+   * updates in one read each); `event` writes each as the port emits it. Either way an answer
+   * may reach a client before the updates its command caused, as a real venue's REST answer
+   * overtakes its user stream: execution waits for the fills an answer announces (libs/execution
+   * README "Answered with its fills"). Default from `PERPMESH_PAPER_STREAM_FLUSH`.
    */
   streamFlush?: 'turn' | 'event';
 }
@@ -125,14 +126,6 @@ export function paperVenueGrpcService(
   const maxQueued = options.maxQueuedStreamMessages ?? DEFAULT_MAX_QUEUED_STREAM_MESSAGES;
   const flushPerTurn =
     (options.streamFlush ?? (process.env[PAPER_STREAM_FLUSH_ENV] === 'event' ? 'event' : 'turn')) === 'turn';
-  // The streams holding events of this turn (streamFlush 'turn'): written before any unary
-  // answer leaves, so an answer never overtakes the updates its command (or an earlier one)
-  // caused: a market order's fills are on the user stream before createOrder's answer.
-  const pendingStreamFlushes = new Set<() => void>();
-  const writePendingStreamEvents = () => {
-    // Each flush deletes itself from the set: safe while iterating a Set.
-    for (const flush of pendingStreamFlushes) flush();
-  };
   // One abort listener for all streams (not one each: many clients would trip Node's listener warning).
   const openStreams = new Set<(err: unknown) => void>();
   const shuttingDown = () =>
@@ -198,14 +191,8 @@ export function paperVenueGrpcService(
           return wireOutput(method, () => steps.toWire(out));
         })
         .then(
-          (response) => {
-            writePendingStreamEvents();
-            callback(null, response);
-          },
-          (err: unknown) => {
-            writePendingStreamEvents();
-            callback(toStatus(err, method));
-          },
+          (response) => callback(null, response),
+          (err: unknown) => callback(toStatus(err, method)),
         );
     };
   }
@@ -257,11 +244,9 @@ export function paperVenueGrpcService(
           );
         }
       };
-      // This turn's events, written together at setImmediate or before the next unary answer,
-      // whichever comes first (streamFlush 'turn').
+      // This turn's events, written together at setImmediate (streamFlush 'turn').
       let turn: Event[] = [];
       const flush = () => {
-        pendingStreamFlushes.delete(flush);
         const events = turn;
         turn = [];
         for (const event of events) {
@@ -273,10 +258,7 @@ export function paperVenueGrpcService(
         if (done) return;
         if (!flushPerTurn) return write(event);
         turn.push(event);
-        if (turn.length === 1) {
-          pendingStreamFlushes.add(flush);
-          setImmediate(flush);
-        }
+        if (turn.length === 1) setImmediate(flush);
       };
 
       (async () => {

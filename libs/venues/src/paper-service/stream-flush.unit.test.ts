@@ -1,9 +1,9 @@
 /**
  * When the paper-venue service writes a stream's events (`streamFlush`): per turn (the
- * default), a turn's events go out together and in order, at the turn's end or just before a
- * unary answer leaves, so an answer never overtakes the updates its command caused; per event,
- * each is written as the port emits it. The handlers are
- * called with stand-ins for grpc-js's calls, so the order of writes is exact.
+ * default), a turn's events go out together and in order at the turn's end, after the unary
+ * answers of that turn (an answer can overtake the updates its command caused, as on a real
+ * venue); per event, each is written as the port emits it. The handlers are called with
+ * stand-ins for grpc-js's calls, so the order of writes is exact.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -71,12 +71,13 @@ const order = (clientOrderId: string): PlaceOrderRequest => ({
 });
 
 describe('paperVenueGrpcService: when stream events are written (streamFlush)', () => {
-  test("per turn: the user-stream update an order caused is written before createOrder's answer", async () => {
+  test("per turn: createOrder's answer leaves first, the user-stream update it caused at the turn's end", async () => {
     const { port, wire, createOrder } = setUp('turn');
     await eventually('subscribed', () => port.activeSubscriptions === 1);
     await createOrder(order('c-turn-1'));
+    assert.deepEqual(wire, ['answer'], 'the answer, the update still held');
     await eventually('both written', () => wire.length === 2);
-    assert.deepEqual(wire, ['order', 'answer']);
+    assert.deepEqual(wire, ['answer', 'order']);
   });
 
   test('per event: the update is written as the port emits it, before the answer', async () => {
@@ -97,12 +98,13 @@ describe('paperVenueGrpcService: when stream events are written (streamFlush)', 
     await eventually('the turn flushed', () => wire.length === 2);
   });
 
-  test('per turn: an answer of another call flushes the events held before it leaves', async () => {
+  test('per turn: the events of several answers in one turn leave after all of them, in order', async () => {
     const { port, wire, createOrder } = setUp('turn');
     await eventually('subscribed', () => port.activeSubscriptions === 1);
-    port.emitUser({ kind: 'balance', balance: sampleBalance() });
-    await createOrder(order('c-turn-2'));
-    assert.deepEqual(wire, ['balance', 'order', 'answer']);
+    await Promise.all([createOrder(order('c-turn-2')), createOrder(order('c-turn-3'))]);
+    assert.deepEqual(wire, ['answer', 'answer']);
+    await eventually('the turn flushed', () => wire.length === 4);
+    assert.deepEqual(wire, ['answer', 'answer', 'order', 'order']);
   });
 
   test("per turn: a turn's events are written together, in the order emitted", async () => {
