@@ -34,7 +34,8 @@
  *   ORDERS_BENCH_AB_INTERLEAVED=300 ... (an execution switch's off and on in two processes at
  *     once, lone orders alternating with the raw floor between them; default 0 = skip)
  *   ORDERS_BENCH_REPLICA_ROUNDS=0 ... (skip one vs two execution processes, default 1 round)
- *   ORDERS_BENCH_WARMUP=1024 ... (orders a (re)started execution process gets before it is timed)
+ *   ORDERS_BENCH_WARMUP=1024 ... (orders an execution process gets before its in-flight rows are timed)
+ *   ORDERS_BENCH_IN_FLIGHT_PER_SLOT=32 ... (orders per in-flight slot in a timed in-flight row)
  *
  * Uses NATS_URL / REDIS_URL (else the local defaults), its own namespace, cleans up.
  * Prints numbers; asserts nothing about time.
@@ -111,6 +112,13 @@ const VENUE_BATCH_METRIC = 'perpmesh_exec_venue_batch_orders';
 const INTERLEAVED_N = Number(process.env.ORDERS_BENCH_AB_INTERLEAVED ?? 0);
 /** Rounds of one execution process vs two behind a round-robin client. */
 const REPLICA_ROUNDS = Number(process.env.ORDERS_BENCH_REPLICA_ROUNDS ?? 1);
+/** Distinct prices of the resting bench orders (each far below the seeded market's ~60,000). */
+const PRICE_LEVELS = 10_000;
+/**
+ * Orders per in-flight slot in a timed in-flight row (at least ORDERS_BENCH_N): 2,048 at 64 in
+ * flight, about a second (512 before session 8: ~0.3 s, too short to say much on a shared machine).
+ */
+const IN_FLIGHT_ORDERS_PER_SLOT = Number(process.env.ORDERS_BENCH_IN_FLIGHT_PER_SLOT ?? 32);
 /** The harness's paper venue that demands an increasing nonce per API key. */
 const NONCE_VENUE = 'paper-lighter';
 
@@ -264,9 +272,15 @@ async function main(): Promise<void> {
     await log.tail(stack.filter('exec.order.>'), { from: 'new' }, async (msg) => waiters.onEvent(msg.data));
 
     // A resting order for GetOrder to find, far below the market so it never fills.
-    let price = 30_000;
+    // Each order a new price level far below the market, in a cycle: a run of many rows places
+    // tens of thousands, and a price climbing without end would reach the market.
+    let placed = 0;
     const nextOrder = (venue = 'paper'): PlaceOrderRequest =>
-      orderRequest({ venue, clientOrderId: newClientOrderId('bench'), price: String(price++) });
+      orderRequest({
+        venue,
+        clientOrderId: newClientOrderId('bench'),
+        price: String(30_000 + (placed++ % PRICE_LEVELS)),
+      });
     const anchor = nextOrder();
     await placeOrder(exec, anchor);
     const getOrder = (): Promise<GetOrderResponse> =>
@@ -293,7 +307,8 @@ async function main(): Promise<void> {
           instrument: BTC,
           orderId: { $case: 'clientOrderId', value: req.clientOrderId },
         }).then(
-          (r) => `status ${String(r.order?.status)} (OrderStatus)`,
+          (r) =>
+            `status ${String(r.order?.status)} (OrderStatus)${r.order?.reason ? `, reason ${JSON.stringify(r.order.reason)}` : ''}, price ${req.price}`,
           (e: unknown) => String((e as ServiceError).details ?? e),
         );
         throw new Error(`${(err as Error).message}; execution has it as ${known}`);
@@ -354,7 +369,7 @@ async function main(): Promise<void> {
     // The venue call done raw: createOrder straight to the paper venue (same account, a resting
     // order far below the market), i.e. the venue hop plus the venue's own work, without execution.
     const venue = await stack.venue('paper');
-    let venuePrice = 20_000;
+    let venuePrice = 0;
     const venueCreate = () =>
       venue.createOrder({
         instrument: BTC,
@@ -362,7 +377,7 @@ async function main(): Promise<void> {
         side: 'buy',
         type: 'limit',
         timeInForce: 'gtc',
-        price: new Decimal(venuePrice++),
+        price: new Decimal(20_000 + (venuePrice++ % PRICE_LEVELS)),
         size: new Decimal(anchor.size),
         reduceOnly: false,
       });
@@ -455,7 +470,7 @@ async function main(): Promise<void> {
       client: ExecutionClient,
       pids: ReadonlyArray<number | undefined>,
     ): Promise<{ ordersPerS: number; cpuPerOrder: string[]; writesPerOrder: string[] }> => {
-      const total = Math.max(N, window * 8);
+      const total = Math.max(N, window * IN_FLIGHT_ORDERS_PER_SLOT);
       const before = pids.map(cpuMs);
       const ioBefore = pids.map(ioSyscalls);
       const ordersPerS = await perSecond(window, total, () => roundTrip('paper', client));
@@ -560,14 +575,18 @@ async function main(): Promise<void> {
       );
       await twin.stop();
     }
-    await freeMargin();
+    // The same warm-up as a restarted process gets (the sequential rows are ~250 orders: CPU
+    // per order was still ~1.7x a warm process's in the first in-flight rows, session 8).
+    await warmUp(exec);
     const inFlight: string[] = [];
     for (const window of WINDOWS) {
       phase = `${window} in flight`;
-      const total = Math.max(N, window * 8);
+      const total = Math.max(N, window * IN_FLIGHT_ORDERS_PER_SLOT);
       const healthPerS = await perSecond(window, total * 4, () => healthCheck(health));
       const floorPerS = await perSecond(window, total, rawFloor);
       const venueCreatePerS = await perSecond(window, total, venueCreate);
+      // The raw createOrder row's resting orders hold the account's margin too.
+      await freeMargin();
       const { ordersPerS, cpuPerOrder, writesPerOrder } = await timedOrders(window, exec, [
         stack.execution.pid,
         stack.paperVenue.pid,
