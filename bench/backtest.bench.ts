@@ -4,14 +4,20 @@
  * printed as steps per second of wall and of CPU time, the day it projects to, and the
  * ratio to the bare sim world stepped over the same tape in the same run (what the strategy,
  * its inputs and the bookkeeping add to the market itself). Prints the summary too, so a
- * run shows what it computed. `make backtest-day` is the same through the CLI.
+ * run shows what it computed. `make backtest-day` is the same through the CLI. Both run with
+ * the young generation `perpmesh backtest` starts with (libs/cli/src/young-generation.ts);
+ * a `--max-semi-space-size` of your own on the command line wins.
  *   node --import tsx --conditions=@perpmesh/source bench/backtest.bench.ts
  */
 import { performance } from 'node:perf_hooks';
 import { defaultWorldConfig, observeOnly, SimWorld } from '@perpmesh/sim';
 import { summaryLines } from '../libs/cli/src/backtest/command.js';
 import { BACKTEST_START_MS, runBacktest } from '../libs/cli/src/backtest/engine.js';
+import { restartWithYoungGeneration } from '../libs/cli/src/young-generation.js';
 import { shippedArbBacktest } from './shipped-arb-backtest.js';
+
+const restarted = await restartWithYoungGeneration();
+if (restarted !== undefined) process.exit(restarted);
 
 const DAY_STEPS = 86_400;
 const tapeText = process.env.BACKTEST_BENCH_TAPE ?? 'synthetic:7:1h';
@@ -43,6 +49,9 @@ const world = await measure(() => {
 });
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString('en-US');
+console.log(
+  `young generation: ${process.execArgv.find((a) => a.startsWith('--max-semi-space-size')) ?? "V8's default semi-space"}`,
+);
 console.log(summaryLines(backtest.value).join('\n'));
 console.log(
   `${'backtest steps'.padEnd(28)} ${rate(steps, backtest.wallMs).padStart(8)}/s wall ${rate(steps, backtest.cpuMs).padStart(8)}/s CPU   ` +
