@@ -100,8 +100,15 @@ describe('3-node NATS clusters', { skip, concurrency: true }, () => {
         );
       for (let i = 0; i < 50; i++) await publish(i);
 
-      // Kill the stream's leader: the survivors elect a new one and keep acknowledging.
+      // Kill the stream's leader: a read started at once (its stream and consumer requests
+      // time out while the survivors elect) still returns every event, and the survivors
+      // elect a new leader and keep acknowledging.
       cluster.kill(leader);
+      const readAtOnce = [...(await storedIds(log, exec.name)).values()];
+      assert.deepEqual(
+        readAtOnce,
+        Array.from({ length: 50 }, (_, i) => `r3-${i}`),
+      );
       for (let i = 50; i < 100; i++) await publish(i);
 
       const ids = [...(await storedIds(log, exec.name)).values()];

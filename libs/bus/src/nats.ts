@@ -687,28 +687,72 @@ export class NatsEventLog implements EventLog {
     }
   }
 
+  /**
+   * `attempt` retried with a bounded backoff for `tailOpenDeadlineMs` (resuming-tail.ts
+   * `openWithRetry`): a stream or consumer request in a cluster that just lost a node times out
+   * while it elects, or while a new one-replica consumer sits on the lost server. Never retried:
+   * a closed log or connection, a stream that does not exist.
+   */
+  /** An error no retry of an open can cure: the log or its connection closed, no such stream. */
+  private isFatalOpenError(err: unknown): boolean {
+    return (
+      this.closed || err instanceof StreamNotFoundError || err instanceof transportApi().ClosedConnectionError
+    );
+  }
+
+  private retriedOpen<T>(what: string, subject: string, attempt: () => Promise<T>): Promise<T> {
+    return openWithRetry(attempt, {
+      what,
+      isFatal: (err) => this.isFatalOpenError(err),
+      retryMaxMs: this.pullExpiresMs,
+      deadlineMs: this.tailOpenDeadlineMs,
+      onRetry: (err, n) =>
+        this.logger.warn(
+          { filterSubject: subject, attempt: n, err: errorText(err) },
+          `${what} failed (a cluster electing, or a consumer placed on a lost server?); retrying`,
+        ),
+    });
+  }
+
   read(opts: ReadOptions): AsyncIterable<StoredMessage> {
     const o = resolveReadOptions(opts);
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
         self.assertOpen();
-        const { firstSeq, lastSeq } = await self.streamInfo(o.stream);
+        const subject = o.filterSubject ?? o.stream;
+        const { firstSeq, lastSeq } = await self.retriedOpen(
+          `reading where ${o.stream} ends (read)`,
+          subject,
+          () => self.streamInfo(o.stream),
+        );
         const endSeq = Math.min(o.toSeq, lastSeq);
         const fromSeq = Math.max(o.fromSeq, firstSeq, 1);
         if (lastSeq === 0 || fromSeq > endSeq) return;
-        const consumer = await self.orderedConsumer(o.stream, {
-          ...(o.filterSubject ? { filter_subjects: o.filterSubject } : {}),
-          // The newest event per subject only: the range bounds are then checked here.
-          ...(o.lastPerSubject
-            ? { deliver_policy: jetstreamApi().DeliverPolicy.LastPerSubject }
-            : o.fromTimeMs !== undefined
-              ? { opt_start_time: new Date(o.fromTimeMs).toISOString() }
-              : { deliver_policy: jetstreamApi().DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
-        });
+        // num_pending at creation: 0 means nothing matches, and waiting would hang.
+        const { consumer, pending } = await self.retriedOpen(
+          `opening a consumer on ${o.stream} (read)`,
+          subject,
+          async () => {
+            const opened = await self.orderedConsumer(o.stream, {
+              ...(o.filterSubject ? { filter_subjects: o.filterSubject } : {}),
+              // The newest event per subject only: the range bounds are then checked here.
+              ...(o.lastPerSubject
+                ? { deliver_policy: jetstreamApi().DeliverPolicy.LastPerSubject }
+                : o.fromTimeMs !== undefined
+                  ? { opt_start_time: new Date(o.fromTimeMs).toISOString() }
+                  : { deliver_policy: jetstreamApi().DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
+            });
+            try {
+              return { consumer: opened, pending: (await opened.info(true)).num_pending };
+            } catch (err) {
+              await opened.delete().catch(() => {});
+              throw err;
+            }
+          },
+        );
         try {
-          // num_pending at creation: 0 means nothing matches, and waiting would hang.
-          if ((await consumer.info(true)).num_pending === 0) return;
+          if (pending === 0) return;
           const messages = await consumer.consume({ max_messages: 256, expires: self.pullExpiresMs });
           try {
             for await (const m of messages) {
@@ -734,22 +778,9 @@ export class NatsEventLog implements EventLog {
     this.assertOpen();
     const filter = validateFilterSubject('tail.filterSubject', filterSubject);
     const { startSeq } = resolveTailOptions(opts);
-    const isFatal = (err: unknown) =>
-      this.closed ||
-      err instanceof StreamNotFoundError ||
-      err instanceof transportApi().ClosedConnectionError;
+    const isFatal = (err: unknown) => this.isFatalOpenError(err);
     const retried = <T>(what: string, attempt: () => Promise<T>) =>
-      openWithRetry(attempt, {
-        what: `${what} (tail on ${filter})`,
-        isFatal,
-        retryMaxMs: this.pullExpiresMs,
-        deadlineMs: this.tailOpenDeadlineMs,
-        onRetry: (err, n) =>
-          this.logger.warn(
-            { filterSubject: filter, attempt: n, err: errorText(err) },
-            `${what} failed (a cluster electing, or a consumer placed on a lost server?); retrying`,
-          ),
-      });
+      this.retriedOpen(`${what} (tail on ${filter})`, filter, attempt);
     const names = await retried('finding the stream', async () => {
       const found: string[] = [];
       for await (const name of this.jsm.streams.names(filter)) found.push(name);
