@@ -15,6 +15,11 @@ import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 
+// V8 flags NODE_OPTIONS does not take (e.g. --optimize-for-size), set before the process's
+// own code runs: SOAK_V8_FLAGS (an A/B of a V8 setting; flags that size the heap at start do
+// not change by this).
+if (process.env.SOAK_V8_FLAGS) v8.setFlagsFromString(process.env.SOAK_V8_FLAGS);
+
 const file = process.env.SOAK_PROBE_FILE;
 const everyMs = Number(process.env.SOAK_PROBE_MS || 1000);
 /**
