@@ -31,6 +31,7 @@
  * defaults to 2, as `make run` sets it), so e.g.
  *   MALLOC_ARENA_MAX=8 nice node scripts/bench.mjs soak
  *   SOAK_NODE_OPTIONS=--max-semi-space-size=8 nice node scripts/bench.mjs soak   (the process's node only)
+ *   SOAK_V8_FLAGS=--optimize-for-size ...   (V8 flags NODE_OPTIONS refuses, set by the probe at preload)
  *   SOAK_SETTINGS='execution.terminalOrderRetention=2m execution.idempotencyTtl=5m' ...   (more --set overrides)
  *
  * Its own data dir (deleted) and ports (0: free ones); no NATS or Redis (embedded mode).
