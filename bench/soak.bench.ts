@@ -71,7 +71,8 @@ const ORDER_RATE = numberEnv('SOAK_ORDER_RATE', 2);
  * Samples before this are not judged: the bounded histories of make run's config are still
  * filling. At its ~2 orders/s the slowest to reach their bounds are the log's 10-minute
  * duplicate windows and its in-memory windows (1 MiB or 4,096 events per stream, ~10 min),
- * execution's 1,000 finished orders (~8 min), the paper venues' 3,000 closed orders (~5 min)
+ * execution's 1,000 finished orders (~8 min), the paper venues' 1,000 closed client orders (~8 min;
+ * the market maker's are not kept, so only the bench's orders fill it)
  * and their 1,000 fills per account (~8 min): SOAK_WARMUP_SECONDS=900 for the 30-minute run
  * of docs/performance.md. Default a third of the run, at least 60 s.
  */

@@ -74,7 +74,7 @@ test("make run's config bounds its per-order histories so they are full within m
   for (const venue of hub.venues ?? []) {
     const retention = venue.overrides?.closedOrderRetention;
     assert.ok(
-      retention !== undefined && retention <= 3_000,
+      retention !== undefined && retention <= 1_000,
       `${venue.venueId}: closedOrderRetention ${retention}`,
     );
   }
