@@ -115,6 +115,11 @@ const REPLICA_ROUNDS = Number(process.env.ORDERS_BENCH_REPLICA_ROUNDS ?? 1);
 /** Distinct prices of the resting bench orders (each far below the seeded market's ~60,000). */
 const PRICE_LEVELS = 10_000;
 /**
+ * The price of the `n`th resting order from `base` up, in a cycle: a run of many rows places
+ * tens of thousands, and a price climbing without end would reach the market.
+ */
+const restingPrice = (base: number, n: number): number => base + (n % PRICE_LEVELS);
+/**
  * Orders per in-flight slot in a timed in-flight row (at least ORDERS_BENCH_N): 2,048 at 64 in
  * flight, about a second (512 before session 8: ~0.3 s, too short to say much on a shared machine).
  */
@@ -272,14 +277,12 @@ async function main(): Promise<void> {
     await log.tail(stack.filter('exec.order.>'), { from: 'new' }, async (msg) => waiters.onEvent(msg.data));
 
     // A resting order for GetOrder to find, far below the market so it never fills.
-    // Each order a new price level far below the market, in a cycle: a run of many rows places
-    // tens of thousands, and a price climbing without end would reach the market.
     let placed = 0;
     const nextOrder = (venue = 'paper'): PlaceOrderRequest =>
       orderRequest({
         venue,
         clientOrderId: newClientOrderId('bench'),
-        price: String(30_000 + (placed++ % PRICE_LEVELS)),
+        price: String(restingPrice(30_000, placed++)),
       });
     const anchor = nextOrder();
     await placeOrder(exec, anchor);
@@ -377,7 +380,7 @@ async function main(): Promise<void> {
         side: 'buy',
         type: 'limit',
         timeInForce: 'gtc',
-        price: new Decimal(20_000 + (venuePrice++ % PRICE_LEVELS)),
+        price: new Decimal(restingPrice(20_000, venuePrice++)),
         size: new Decimal(anchor.size),
         reduceOnly: false,
       });

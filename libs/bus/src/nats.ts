@@ -687,12 +687,6 @@ export class NatsEventLog implements EventLog {
     }
   }
 
-  /**
-   * `attempt` retried with a bounded backoff for `tailOpenDeadlineMs` (resuming-tail.ts
-   * `openWithRetry`): a stream or consumer request in a cluster that just lost a node times out
-   * while it elects, or while a new one-replica consumer sits on the lost server. Never retried:
-   * a closed log or connection, a stream that does not exist.
-   */
   /** An error no retry of an open can cure: the log or its connection closed, no such stream. */
   private isFatalOpenError(err: unknown): boolean {
     return (
@@ -700,6 +694,12 @@ export class NatsEventLog implements EventLog {
     );
   }
 
+  /**
+   * `attempt` retried with a bounded backoff for `tailOpenDeadlineMs` (resuming-tail.ts
+   * `openWithRetry`): a stream or consumer request in a cluster that just lost a node times out
+   * while it elects, or while a new one-replica consumer sits on the lost server. Never retried:
+   * a closed log or connection, a stream that does not exist.
+   */
   private retriedOpen<T>(what: string, subject: string, attempt: () => Promise<T>): Promise<T> {
     return openWithRetry(attempt, {
       what,
@@ -778,7 +778,6 @@ export class NatsEventLog implements EventLog {
     this.assertOpen();
     const filter = validateFilterSubject('tail.filterSubject', filterSubject);
     const { startSeq } = resolveTailOptions(opts);
-    const isFatal = (err: unknown) => this.isFatalOpenError(err);
     const retried = <T>(what: string, attempt: () => Promise<T>) =>
       this.retriedOpen(`${what} (tail on ${filter})`, filter, attempt);
     const names = await retried('finding the stream', async () => {
@@ -812,7 +811,7 @@ export class NatsEventLog implements EventLog {
       open,
       silenceMs: 2 * this.pullExpiresMs,
       retryMaxMs: this.pullExpiresMs,
-      isFatal,
+      isFatal: (err) => this.isFatalOpenError(err),
       onResume: ({ startSeq: from, silentMs }) =>
         this.logger.warn(
           { filterSubject: filter, stream, startSeq: from, silentMs },

@@ -6,16 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  OrderType,
-  type PlaceOrderRequest as ProtoPlaceOrderRequest,
-  Side,
-  TimeInForce,
-} from '@perpmesh/contracts';
+import type { PlaceOrderRequest as ProtoPlaceOrderRequest } from '@perpmesh/contracts';
 import { toWire } from '@perpmesh/core';
 import { eventually, openTestBackend, TEST_BACKEND_KINDS, type TestBackend } from '@perpmesh/testing';
 import {
-  BTC,
   type Exchange,
   execEvents,
   newExchange,
@@ -24,24 +18,10 @@ import {
   type SpyVenue,
   timeline,
 } from './harness.test-helper.js';
-import { cid } from './scenarios.test-helper.js';
+import { cid, marketRequest } from './scenarios.test-helper.js';
 import { placeOrderCommandFromProto } from './validation.js';
 
-function marketBuy(clientOrderId: string, size: string): ProtoPlaceOrderRequest {
-  return {
-    clientOrderId,
-    venue: 'paper',
-    account: 'main',
-    instrument: BTC,
-    side: Side.SIDE_BUY,
-    type: OrderType.ORDER_TYPE_MARKET,
-    timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
-    price: '',
-    size,
-    reduceOnly: false,
-    correlationId: '',
-  };
-}
+const marketBuy = (clientOrderId: string, size: string) => marketRequest('paper', clientOrderId, 'buy', size);
 
 const FILL_ANSWER_WAIT_MS = 800;
 

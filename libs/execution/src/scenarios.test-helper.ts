@@ -53,6 +53,29 @@ export function limitRequest(
   };
 }
 
+/** A market (IOC) order of `account` on `venue`. */
+export function marketRequest(
+  venue: string,
+  clientOrderId: string,
+  side: 'buy' | 'sell',
+  size: string,
+  account = 'main',
+): ProtoPlaceOrderRequest {
+  return {
+    clientOrderId,
+    venue,
+    account,
+    instrument: BTC,
+    side: side === 'buy' ? Side.SIDE_BUY : Side.SIDE_SELL,
+    type: OrderType.ORDER_TYPE_MARKET,
+    timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
+    price: '',
+    size,
+    reduceOnly: false,
+    correlationId: '',
+  };
+}
+
 export function describeExecutionScenarios(kind: TestBackendKind): void {
   describe(`execution service (${kind})`, () => {
     let backend: TestBackend;

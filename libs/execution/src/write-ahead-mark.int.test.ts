@@ -11,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import type { EventLog } from '@perpmesh/bus';
 import type { StateStore } from '@perpmesh/state';
 import { eventually, openTestBackend, TEST_BACKEND_KINDS, type TestBackend } from '@perpmesh/testing';
-
 import { ExecutionUnavailableError } from './errors.js';
 import {
   type Exchange,
