@@ -70,6 +70,8 @@ export const executionSectionFields = {
   terminalOrderRetention: durationMs.default(EXECUTION_DEFAULTS.terminalOrderRetentionMs),
   /** Finished orders kept in memory for GetOrder and duplicates, by count (beside the time bound above). */
   maxTerminalOrders: z.int().min(1).max(10_000_000).default(EXECUTION_DEFAULTS.maxTerminalOrders),
+  /** GetOrder of a finished order no longer in memory reads the event log, at most this long. */
+  orderLookupTimeout: durationMs.default(EXECUTION_DEFAULTS.orderLookupTimeoutMs),
   housekeepingInterval: durationMs.default(EXECUTION_DEFAULTS.housekeepingIntervalMs),
   /**
    * The venues' dead-man switch (scheduled cancel-all, where a venue has one): if execution
@@ -112,6 +114,7 @@ export function executionOptionsOf(s: ExecutionSection, streamPrefix = ''): Exec
     fillReconcileLookbackMs: s.fillReconcileLookback,
     terminalOrderRetentionMs: s.terminalOrderRetention,
     maxTerminalOrders: s.maxTerminalOrders,
+    orderLookupTimeoutMs: s.orderLookupTimeout,
     housekeepingIntervalMs: s.housekeepingInterval,
     execStream: `${streamPrefix}EXEC`,
   });

@@ -34,7 +34,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type EventLog, NoStreamForSubjectError, type TailHandle } from '@perpmesh/bus';
-import { decodeEnvelope, type Envelope, type Subjects } from '@perpmesh/contracts';
+import { decodeEnvelope, type Envelope, type Order, type Subjects } from '@perpmesh/contracts';
 import {
   type AccountId,
   type ClientOrderId,
@@ -95,6 +95,7 @@ import { type ExecutionMetrics, executionMetrics, type OrderStage } from './metr
 import type { NonceKeyGate } from './nonce-ownership.js';
 import { NonceSender, NotSentError } from './nonce-sender.js';
 import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
+import { lastLoggedOrder } from './order-lookup.js';
 import {
   newTrackedOrder,
   OrderTable,
@@ -134,7 +135,7 @@ import {
   venueOrderIdHintOf,
   venueReportOf,
 } from './venue-reports.js';
-import { execFilter, orderEventEnvelope, venueMadeFillEnvelope } from './wire.js';
+import { execFilter, orderEventEnvelope, orderToProto, venueMadeFillEnvelope } from './wire.js';
 
 /** Test-only hooks. Production wiring never sets them. */
 export interface ExecutionTestHooks {
@@ -501,6 +502,68 @@ export class ExecutionEngine {
       );
     }
     return snapshotOf(order);
+  }
+
+  /**
+   * GetOrder's answer: the order from the table, else (finished and pruned from it) its last
+   * view on the EXEC log (order-lookup.ts), found through its idempotency claim. By venue
+   * order id, an order gone from the table is first asked of the venue (which needs the
+   * instrument) for its client order id. NOT_FOUND says which of these it could not use.
+   */
+  async lookUpOrder(locator: OrderLocator): Promise<Order> {
+    const { port } = this.#portFor(locator.venue, locator.account);
+    try {
+      return orderToProto(this.getOrder(locator));
+    } catch (err) {
+      if (!(err instanceof OrderNotFoundError)) throw err;
+    }
+    const where = `${locator.venue}/${locator.account}`;
+    let clientOrderId = locator.clientOrderId;
+    if (!clientOrderId) {
+      if (!locator.instrument) {
+        throw new OrderNotFoundError(
+          `no order ${describeLocator(locator)} among the orders execution keeps on ${where}; ` +
+            'name its instrument to have the venue asked, or look it up by client_order_id',
+        );
+      }
+      const atVenue = await fetchVenueOrder(port, {
+        instrument: locator.instrument,
+        venueOrderId: locator.venueOrderId as VenueOrderId,
+      });
+      if (!atVenue) {
+        throw new OrderNotFoundError(
+          `no order ${describeLocator(locator)} on ${where}: neither execution nor the venue knows it`,
+        );
+      }
+      clientOrderId = atVenue.clientOrderId;
+    }
+    const raw = await this.#state.getIdempotencyKey(
+      IDEMPOTENCY_SCOPE,
+      `${locator.venue}:${locator.account}:${clientOrderId}`,
+    );
+    const claim = raw === undefined ? undefined : decodeClaim(raw);
+    const logged = claim
+      ? await lastLoggedOrder(this.#log, {
+          stream: this.#options.execStream,
+          filterSubject: this.#subjects.execOrder(locator.venue, locator.account),
+          createdAtMs: claim.at,
+          clientOrderId,
+          timeoutMs: this.#options.orderLookupTimeoutMs,
+        })
+      : undefined;
+    const matches =
+      logged !== undefined &&
+      (!locator.instrument || logged.instrument === locator.instrument) &&
+      (!locator.venueOrderId || logged.venueOrderId === locator.venueOrderId);
+    if (!matches) {
+      throw new OrderNotFoundError(
+        claim
+          ? `no order ${describeLocator(locator)} on ${where}: its client order id was claimed, but the event log holds no order of it`
+          : `no order ${describeLocator(locator)} on ${where}: not among the orders execution keeps, and no claim of its ` +
+              `client order id is left (claims live ${this.#options.idempotencyTtlMs} ms)`,
+      );
+    }
+    return logged;
   }
 
   listOpenOrders(filter: OrderFilter = {}): OrderView[] {

@@ -90,7 +90,7 @@ export function executionGrpcImplementation(
       ),
     ),
     getOrder: h.unary(async (req: GetOrderRequest) => ({
-      order: orderToProto(engine.getOrder(locatorOf(req))),
+      order: await engine.lookUpOrder(locatorOf(req)),
     })),
     listOpenOrders: h.unary(async (req: ListOpenOrdersRequest) => ({
       orders: engine

@@ -57,6 +57,8 @@ export interface ExecutionOptions {
    */
   readonly maxTerminalOrders: number;
   readonly terminalOrderMinRetentionMs: number;
+  /** GetOrder of a finished order no longer kept in memory reads the log (order-lookup.ts) at most this long. */
+  readonly orderLookupTimeoutMs: number;
   /** User-stream or log events of an order we do not know yet are held this long for it to appear. */
   readonly orphanEventTtlMs: number;
   /** How often unpublished events are retried, old orders pruned and venue streams checked. */
@@ -84,6 +86,7 @@ export const EXECUTION_DEFAULTS: ExecutionOptions = {
   terminalOrderRetentionMs: DAY_MS,
   maxTerminalOrders: 10_000,
   terminalOrderMinRetentionMs: 60_000,
+  orderLookupTimeoutMs: 5_000,
   orphanEventTtlMs: 30_000,
   housekeepingIntervalMs: 5_000,
   streamBufferLimit: 10_000,
