@@ -154,15 +154,16 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
 
   test('each replica serves its share; after kill -9 of one, the other serves all within the TTL and names what moved', async (t) => {
     const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
-    const shares = await waitUntil(
-      'both replicas serving, every pair once',
-      async () => {
-        const [da, db] = [leaseDetail(await a.process.readyz()), leaseDetail(await b.process.readyz())];
-        if (!da || !db || da.serving.length === 0 || db.serving.length === 0) return undefined;
-        return [...da.serving, ...db.serving].sort().join() === ALL_PAIRS.join() ? { da, db } : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
+    /** Both replicas serving, every pair exactly once (their shares as /readyz reports them). */
+    const divided = async () => {
+      const [da, db] = [leaseDetail(await a.process.readyz()), leaseDetail(await b.process.readyz())];
+      if (!da || !db || da.serving.length === 0 || db.serving.length === 0) return undefined;
+      return [...da.serving, ...db.serving].sort().join() === ALL_PAIRS.join() ? { da, db } : undefined;
+    };
+    const shares = await waitUntil('both replicas serving, every pair once', divided, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     t.diagnostic(`a serves ${shares.da.serving.join(', ')}; b serves ${shares.db.serving.join(', ')}`);
     await servesBooks(a.grpc, shares.da.serving);
     await servesBooks(b.grpc, shares.db.serving);
@@ -205,6 +206,23 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
       }
     }
 
+    // What b serves when it dies: the division can still be settling (pairs handed between
+    // the replicas in the next renew rounds), so kill only once it has held for two rounds.
+    let held: { key: string; sinceMs: number } | undefined;
+    const atKill = await waitUntil(
+      'the division unchanged for two renew rounds',
+      async () => {
+        const now = await divided();
+        if (!now) {
+          held = undefined;
+          return undefined;
+        }
+        const key = `${now.da.serving.join()}|${now.db.serving.join()}`;
+        if (held?.key !== key) held = { key, sinceMs: Date.now() };
+        return Date.now() - held.sinceMs >= 2 * RENEW_MS ? now : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     const killedAt = Date.now();
     await b.process.kill9();
     const taken = await waitUntil(
@@ -217,21 +235,22 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
     );
     const tookMs = Date.now() - killedAt;
     t.diagnostic(
-      `a took over b's ${shares.db.serving.length} pairs ${tookMs} ms after the kill (ttl ${TTL_MS} ms, renew ${RENEW_MS} ms)`,
+      `a took over b's ${atKill.db.serving.length} pairs ${tookMs} ms after the kill (ttl ${TTL_MS} ms, renew ${RENEW_MS} ms)`,
     );
     // The leases lapse TTL after b's last renewal; a's next round takes them (+ slack for a
     // loaded machine: the readyz polling and the process's own delays).
     assert.ok(tookMs <= TTL_MS + RENEW_MS + 2_000, `took ${tookMs} ms`);
+    const movedAfterKill = taken.movedIn.filter((m) => m.atMs >= killedAt);
     assert.deepEqual(
-      taken.movedIn.map((m) => m.instrument).sort(),
-      [...shares.db.serving].sort(),
+      movedAfterKill.map((m) => m.instrument).sort(),
+      [...atKill.db.serving].sort(),
       'readyz names what moved',
     );
     assert.ok(
-      taken.movedIn.every((m) => m.from === shares.db.holder),
+      movedAfterKill.every((m) => m.from === atKill.db.holder),
       JSON.stringify(taken.movedIn),
     );
-    assert.deepEqual(taken.members, [shares.da.holder]);
+    assert.deepEqual(taken.members, [atKill.da.holder]);
     await servesBooks(a.grpc, ALL_PAIRS);
   });
 });
