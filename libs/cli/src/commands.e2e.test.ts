@@ -262,6 +262,59 @@ describe('perpmesh operator commands (against a running embedded system)', () =>
     assert.match(asTable.stdout, /│ paper +│ main +│ BTC-USDC-PERP │ long +│ +0\.01 │/);
   });
 
+  test('order: one order by client or venue order id, every field; an unknown one is NOT_FOUND, exit 1', async () => {
+    const placed = await unary<PlaceOrderRequest, PlaceOrderResponse>(
+      exec.placeOrder.bind(exec) as never,
+      order({ clientOrderId: 'cli-e2e-order-1', side: Side.SIDE_SELL }),
+    );
+    const venueOrderId = placed.order?.venueOrderId ?? '';
+    assert.ok(venueOrderId, 'the venue gave an order id');
+    const [asJson, asTable, byVenueId] = await Promise.all([
+      cli(['order', 'cli-e2e-order-1', ...addr, '--venue', 'paper', '--json']),
+      cli(['order', 'cli-e2e-order-1', ...addr, '--venue', 'paper']),
+      cli([
+        'order',
+        venueOrderId,
+        ...addr,
+        '--venue',
+        'paper',
+        '--venue-order-id',
+        '--instrument',
+        'BTC-USDC-PERP',
+        '--json',
+      ]),
+    ]);
+    const { order: o } = json<{
+      order: {
+        clientOrderId: string;
+        venueOrderId: string;
+        side: string;
+        status: string;
+        filledSize: string;
+        feeTotal: string;
+      };
+    }>(asJson);
+    assert.deepEqual(
+      [o.clientOrderId, o.venueOrderId, o.side, o.status, o.filledSize],
+      ['cli-e2e-order-1', venueOrderId, 'sell', 'filled', '0.01'],
+    );
+    assert.ok(Number(o.feeTotal) > 0, `fees: ${asJson.stdout}`);
+    assert.equal(
+      json<{ order: { clientOrderId: string } }>(byVenueId).order.clientOrderId,
+      'cli-e2e-order-1',
+    );
+    assert.equal(asTable.code, 0, asTable.stderr);
+    assert.match(asTable.stdout, /│ status +│ filled +│/);
+    assert.match(asTable.stdout, /│ venue order id +│ \S+ +│/);
+
+    const unknown = await cli(['order', 'cli-e2e-never-placed', ...addr, '--venue', 'paper']);
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(unknown.stderr, /no order .*cli-e2e-never-placed/);
+    const noVenue = await cli(['order', 'cli-e2e-order-1', ...addr]);
+    assert.notEqual(noVenue.code, 0);
+    assert.match(noVenue.stderr, /--venue/);
+  });
+
   test('orders: a resting limit order is listed; cancel-all --yes empties the open orders', async () => {
     await unary<PlaceOrderRequest, PlaceOrderResponse>(
       exec.placeOrder.bind(exec) as never,

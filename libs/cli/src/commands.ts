@@ -341,6 +341,58 @@ export async function ordersCommand(
   return EXIT_OK;
 }
 
+export interface OrderLookupOptions {
+  readonly venue: string;
+  readonly account: string;
+  readonly instrument?: string;
+  /** `id` is the venue's order id, not ours. */
+  readonly venueOrderId?: boolean;
+}
+
+/** One order by client (or venue) order id, open or finished, every field of it. */
+export async function orderCommand(
+  api: OperatorApi,
+  id: string,
+  opts: OutputOptions & OrderLookupOptions,
+  io: CommandIo,
+  nowMs: () => number,
+): Promise<number> {
+  const res = await api.getOrder({
+    venue: opts.venue,
+    account: opts.account,
+    instrument: opts.instrument ?? '',
+    orderId: opts.venueOrderId ? { $case: 'venueOrderId', value: id } : { $case: 'clientOrderId', value: id },
+  });
+  if (!res.order)
+    throw new CliError('NOT_FOUND', `execution answered without an order for ${id}`, EXIT_FAILED);
+  const o = orderRow(res.order);
+  if (opts.json) {
+    writeJson(io, { order: o });
+    return EXIT_OK;
+  }
+  const at = (ms: number) =>
+    ms > 0 ? `${new Date(ms).toISOString()} (${formatDurationMs(nowMs() - ms)} ago)` : NO_VALUE;
+  const rows: Array<[string, string]> = [
+    ['venue / account', `${o.venue} / ${o.account}`],
+    ['instrument', o.instrument],
+    ['client order id', o.clientOrderId],
+    ['venue order id', o.venueOrderId || NO_VALUE],
+    ['side / type / tif', `${o.side} / ${o.type} / ${o.timeInForce}${o.reduceOnly ? ' / reduce-only' : ''}`],
+    ['price', formatDecimal(o.price)],
+    ['size', formatDecimal(o.size)],
+    ['filled', formatDecimal(o.filledSize)],
+    ['average fill price', formatDecimal(o.averageFillPrice)],
+    ['fees', o.feeTotal ? `${formatDecimal(o.feeTotal)} ${o.feeCurrency}`.trim() : NO_VALUE],
+    ['status', o.status],
+    ['reason', o.reason || NO_VALUE],
+    ['created', at(o.createdAtMs)],
+    ['updated', at(o.updatedAtMs)],
+    ['correlation id', o.correlationId || NO_VALUE],
+  ];
+  io.out.write(`${renderTable(['FIELD', 'VALUE'], rows)}\n`);
+  return EXIT_OK;
+}
+
 // ---- funding ------------------------------------------------------------------------------
 
 export async function fundingCommand(

@@ -27,6 +27,8 @@ import {
   type CommandIo,
   cancelAllCommand,
   fundingCommand,
+  type OrderLookupOptions,
+  orderCommand,
   ordersCommand,
   positionsCommand,
   statusCommand,
@@ -175,6 +177,18 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
       run('orders', (api, opts: GlobalOptions & { venue?: string; account?: string }) =>
         ordersCommand(api, opts, io, nowMs),
       ),
+    );
+
+  operator('order <id>', 'one order, open or finished, by client order id (or --venue-order-id): every field')
+    .requiredOption('--venue <venue>', 'the venue the order is on')
+    .option('--account <account>', 'the account id', 'main')
+    .option(
+      '--instrument <instrument>',
+      'its instrument (needed to look a finished order up by venue order id)',
+    )
+    .option('--venue-order-id', '<id> is the venue order id, not the client order id')
+    .action((id: string, opts: GlobalOptions & OrderLookupOptions) =>
+      run('order', (api, o: GlobalOptions & OrderLookupOptions) => orderCommand(api, id, o, io, nowMs))(opts),
     );
 
   operator('funding', 'funding rates: raw, interval, per hour and annualized, for every venue and instrument')

@@ -31,6 +31,8 @@ import {
   type GetBalancesResponse,
   type GetFundingRatesRequest,
   type GetFundingRatesResponse,
+  type GetOrderRequest,
+  type GetOrderResponse,
   type GetPositionsRequest,
   type GetPositionsResponse,
   type GetVenueReadinessRequest,
@@ -124,6 +126,12 @@ export class OperatorApi {
     return this.#call('execution', c, 'ListOpenOrders', (md, o, cb) =>
       c.listOpenOrders(fill(req, { venue: '', account: '', instrument: '' }), md, o, cb),
     );
+  }
+
+  /** One order, open or finished (execution answers a finished one from its event log). */
+  getOrder(req: GetOrderRequest): Promise<GetOrderResponse> {
+    const c = this.#client('execution', ExecutionServiceClient);
+    return this.#call('execution', c, 'GetOrder', (md, o, cb) => c.getOrder(req, md, o, cb));
   }
 
   cancelAllOrders(req: CancelAllOrdersRequest): Promise<CancelAllOrdersResponse> {
