@@ -17,6 +17,11 @@ export const EXEC_MARK_WITH_WRITE_AHEAD_ENV = 'PERPMESH_EXEC_MARK_WITH_WRITE_AHE
 /** Idempotency claims live under this scope: key `{venue}:{account}:{clientOrderId}`. */
 export const IDEMPOTENCY_SCOPE = 'exec-order';
 
+/** The key of a client order id's claim under `IDEMPOTENCY_SCOPE`. */
+export function claimKey(venue: string, account: string, clientOrderId: string): string {
+  return `${venue}:${account}:${clientOrderId}`;
+}
+
 /** The value of an idempotency claim (JSON). */
 export interface Claim {
   /**

@@ -73,6 +73,7 @@ import {
 } from '@perpmesh/venues';
 import {
   type Claim,
+  claimKey,
   decodeClaim,
   EXEC_MARK_WITH_WRITE_AHEAD_ENV,
   encodeClaim,
@@ -539,7 +540,7 @@ export class ExecutionEngine {
     }
     const raw = await this.#state.getIdempotencyKey(
       IDEMPOTENCY_SCOPE,
-      `${locator.venue}:${locator.account}:${clientOrderId}`,
+      claimKey(locator.venue, locator.account, clientOrderId),
     );
     const claim = raw === undefined ? undefined : decodeClaim(raw);
     const logged = claim
@@ -628,7 +629,7 @@ export class ExecutionEngine {
   ): Promise<PlaceOrderResult> {
     const { venue, account, clientOrderId } = request;
     const fingerprint = orderRequestFingerprint(request);
-    const idemKey = `${venue}:${account}:${clientOrderId}`;
+    const idemKey = claimKey(venue, account, clientOrderId);
     const deadline = performance.now() + this.#options.duplicateWaitMs;
     this.#stageDone('validation', validationStarted);
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -1090,7 +1091,7 @@ export class ExecutionEngine {
    */
   async #settleNeverSent(port: VenuePort, order: TrackedOrder, resend: boolean): Promise<boolean> {
     const { venue, account, clientOrderId, instrument } = order.state;
-    const idemKey = `${venue}:${account}:${clientOrderId}`;
+    const idemKey = claimKey(venue, account, clientOrderId);
     const raw = await this.#state.getIdempotencyKey(IDEMPOTENCY_SCOPE, idemKey);
     const claim = raw === undefined ? undefined : decodeClaim(raw);
     if (raw === undefined || claim?.s !== 'pending') return true;
