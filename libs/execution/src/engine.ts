@@ -96,7 +96,7 @@ import { type ExecutionMetrics, executionMetrics, type OrderStage } from './metr
 import type { NonceKeyGate } from './nonce-ownership.js';
 import { NonceSender, NotSentError } from './nonce-sender.js';
 import { type ExecutionOptions, resolveExecutionOptions } from './options.js';
-import { lastLoggedOrder } from './order-lookup.js';
+import { isFinishedOnTheWire, lastLoggedOrder } from './order-lookup.js';
 import {
   newTrackedOrder,
   OrderTable,
@@ -1239,6 +1239,25 @@ export class ExecutionEngine {
       close();
     }
     return snapshotOf(order);
+  }
+
+  /**
+   * CancelOrder's answer on the wire: `cancelOrder`, except that a finished order gone from the
+   * table is answered as it ended (its last view on the log, `lookUpOrder`), as a finished order
+   * still kept is, instead of NOT_FOUND. Nothing is sent for it.
+   */
+  async cancelOrderAnswer(locator: OrderLocator, correlationId = ''): Promise<Order> {
+    try {
+      return orderToProto(await this.cancelOrder(locator, correlationId));
+    } catch (err) {
+      if (!(err instanceof OrderNotFoundError)) throw err;
+      const logged = await this.lookUpOrder(locator).catch((lookUpErr: unknown) => {
+        if (lookUpErr instanceof OrderNotFoundError) return undefined;
+        throw lookUpErr;
+      });
+      if (logged && isFinishedOnTheWire(logged)) return logged;
+      throw err;
+    }
   }
 
   async cancelAllOrders(filter: {

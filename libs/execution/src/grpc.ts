@@ -64,9 +64,7 @@ export function executionGrpcImplementation(
         req,
         ctx,
         async () => ({
-          order: orderToProto(
-            await engine.cancelOrder(locatorOf(req), correlationIdField(req.correlationId)),
-          ),
+          order: await engine.cancelOrderAnswer(locatorOf(req), correlationIdField(req.correlationId)),
         }),
         (c) => c.cancelOrder.bind(c) as PeerUnary<CancelOrderRequest, CancelOrderResponse>,
         req,

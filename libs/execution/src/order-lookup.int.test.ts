@@ -102,6 +102,12 @@ for (const kind of TEST_BACKEND_KINDS) {
       );
       assert.deepEqual(essentials(byVenueId), essentials(filled));
       assert.equal(filled.status, ORDER_STATUS.toProto('filled'));
+
+      // CancelOrder of a finished order no longer kept: answered as it ended, nothing sent.
+      const cancelsBefore = ex.spy('paper').calls.filter((c) => c === 'cancelOrder').length;
+      const cancelAnswer = await svc.service.engine.cancelOrderAnswer(locator({ clientOrderId: filledId }));
+      assert.deepEqual(essentials(cancelAnswer), essentials(filled));
+      assert.equal(ex.spy('paper').calls.filter((c) => c === 'cancelOrder').length, cancelsBefore);
     });
 
     test('what it cannot look up is NOT_FOUND, naming what was missing', async () => {
@@ -126,6 +132,11 @@ for (const kind of TEST_BACKEND_KINDS) {
       await assert.rejects(
         svc.service.engine.lookUpOrder(locator({ venueOrderId: '999999999', instrument: INSTRUMENT })),
         notFound(/neither execution nor the venue knows it/),
+      );
+      // A cancel of what it cannot find stays NOT_FOUND.
+      await assert.rejects(
+        svc.service.engine.cancelOrderAnswer(locator({ clientOrderId: cid('never') })),
+        notFound(/no order/),
       );
       // The right id on the wrong instrument.
       await assert.rejects(

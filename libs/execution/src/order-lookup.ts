@@ -64,7 +64,7 @@ export async function lastLoggedOrder(log: EventLog, q: LoggedOrderQuery): Promi
       const order = payload.value.order;
       if (order?.clientOrderId !== q.clientOrderId) continue;
       found = order;
-      if (isFinished(order)) break;
+      if (isFinishedOnTheWire(order)) break;
     }
   } finally {
     clearTimeout(timer);
@@ -83,8 +83,8 @@ function decodedPayload(data: Uint8Array) {
   }
 }
 
-/** A status this code does not know (a newer writer's) is not taken as finished: reading goes on. */
-function isFinished(order: Order): boolean {
+/** Finished, by the wire view's status; one this code does not know (a newer writer's) is not. */
+export function isFinishedOnTheWire(order: Order): boolean {
   try {
     return isOrderTerminal(ORDER_STATUS.fromProto(order.status, 'order.status'));
   } catch {
