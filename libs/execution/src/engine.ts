@@ -493,16 +493,18 @@ export class ExecutionEngine {
 
   getOrder(locator: OrderLocator): OrderView {
     this.#portFor(locator.venue, locator.account);
-    if (!locator.clientOrderId && !locator.venueOrderId) {
-      throw new ValidationError('order_id', 'client_order_id or venue_order_id is required');
-    }
-    const order = this.#orders.find(locator.venue, locator.account, locator);
-    if (!order || (locator.instrument && order.state.instrument !== locator.instrument)) {
-      throw new OrderNotFoundError(
-        `no order ${describeLocator(locator)} known on ${locator.venue}/${locator.account}`,
-      );
-    }
+    requireOrderId(locator);
+    const order = this.#keptOrder(locator);
+    if (!order) throw notKeptError(locator);
     return snapshotOf(order);
+  }
+
+  /** The order of `locator` in the table: by its id, on its instrument when one is named. */
+  #keptOrder(locator: OrderLocator): TrackedOrder | undefined {
+    const order = this.#orders.find(locator.venue, locator.account, locator);
+    return order && (!locator.instrument || order.state.instrument === locator.instrument)
+      ? order
+      : undefined;
   }
 
   /**
@@ -513,11 +515,13 @@ export class ExecutionEngine {
    */
   async lookUpOrder(locator: OrderLocator): Promise<Order> {
     const { port } = this.#portFor(locator.venue, locator.account);
-    try {
-      return orderToProto(this.getOrder(locator));
-    } catch (err) {
-      if (!(err instanceof OrderNotFoundError)) throw err;
-    }
+    requireOrderId(locator);
+    const kept = this.#keptOrder(locator);
+    return kept ? orderToProto(snapshotOf(kept)) : this.#loggedOrder(locator, port);
+  }
+
+  /** A finished order gone from the table, from the log (`lookUpOrder`); NOT_FOUND otherwise. */
+  async #loggedOrder(locator: OrderLocator, port: VenuePort): Promise<Order> {
     const where = `${locator.venue}/${locator.account}`;
     let clientOrderId = locator.clientOrderId;
     if (!clientOrderId) {
@@ -1221,16 +1225,10 @@ export class ExecutionEngine {
   /** `correlationId`: what asked for the cancel (a decision's envelope id), for the cancel's events. */
   async cancelOrder(locator: OrderLocator, correlationId = ''): Promise<OrderView> {
     const { acct } = this.#portFor(locator.venue, locator.account);
-    if (!locator.clientOrderId && !locator.venueOrderId) {
-      throw new ValidationError('order_id', 'client_order_id or venue_order_id is required');
-    }
+    requireOrderId(locator);
     if (locator.instrument) this.#market(locator.venue, locator.instrument);
-    const order = this.#orders.find(locator.venue, locator.account, locator);
-    if (!order || (locator.instrument && order.state.instrument !== locator.instrument)) {
-      throw new OrderNotFoundError(
-        `no order ${describeLocator(locator)} known on ${locator.venue}/${locator.account}`,
-      );
-    }
+    const order = this.#keptOrder(locator);
+    if (!order) throw notKeptError(locator);
     if (isOrderTerminal(order.state.status)) return snapshotOf(order);
     const close = this.#nonceKeys.enter(acct.port);
     try {
@@ -1251,7 +1249,8 @@ export class ExecutionEngine {
       return orderToProto(await this.cancelOrder(locator, correlationId));
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
-      const logged = await this.lookUpOrder(locator).catch((lookUpErr: unknown) => {
+      const { port } = this.#portFor(locator.venue, locator.account);
+      const logged = await this.#loggedOrder(locator, port).catch((lookUpErr: unknown) => {
         if (lookUpErr instanceof OrderNotFoundError) return undefined;
         throw lookUpErr;
       });
@@ -2107,6 +2106,20 @@ export class ExecutionEngine {
     void tracked.finally(() => this.#inflight.delete(tracked));
     return tracked;
   }
+}
+
+/** A locator must name the order by one of its ids. */
+function requireOrderId(locator: OrderLocator): void {
+  if (!locator.clientOrderId && !locator.venueOrderId) {
+    throw new ValidationError('order_id', 'client_order_id or venue_order_id is required');
+  }
+}
+
+/** NOT_FOUND for an order not in the table. */
+function notKeptError(locator: OrderLocator): OrderNotFoundError {
+  return new OrderNotFoundError(
+    `no order ${describeLocator(locator)} known on ${locator.venue}/${locator.account}`,
+  );
 }
 
 function describeLocator(locator: OrderLocator): string {
