@@ -160,10 +160,29 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
       if (!da || !db || da.serving.length === 0 || db.serving.length === 0) return undefined;
       return [...da.serving, ...db.serving].sort().join() === ALL_PAIRS.join() ? { da, db } : undefined;
     };
-    const shares = await waitUntil('both replicas serving, every pair once', divided, {
-      timeoutMs: 30_000,
-      intervalMs: 200,
-    });
+    /**
+     * The division once it has held for two renew rounds. Replicas that start together first
+     * take whichever pairs are free, then hand pairs over to their preferred owner in the next
+     * rounds (a pair moving in answers "no snapshot yet" until its first snapshot).
+     */
+    const settled = (what: string) => {
+      let held: { key: string; sinceMs: number } | undefined;
+      return waitUntil(
+        what,
+        async () => {
+          const now = await divided();
+          if (!now) {
+            held = undefined;
+            return undefined;
+          }
+          const key = `${now.da.serving.join()}|${now.db.serving.join()}`;
+          if (held?.key !== key) held = { key, sinceMs: Date.now() };
+          return Date.now() - held.sinceMs >= 2 * RENEW_MS ? now : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+    };
+    const shares = await settled('both replicas serving, every pair once, for two renew rounds');
     t.diagnostic(`a serves ${shares.da.serving.join(', ')}; b serves ${shares.db.serving.join(', ')}`);
     await servesBooks(a.grpc, shares.da.serving);
     await servesBooks(b.grpc, shares.db.serving);
@@ -206,51 +225,70 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
       }
     }
 
-    // What b serves when it dies: the division can still be settling (pairs handed between
-    // the replicas in the next renew rounds), so kill only once it has held for two rounds.
-    let held: { key: string; sinceMs: number } | undefined;
-    const atKill = await waitUntil(
-      'the division unchanged for two renew rounds',
-      async () => {
-        const now = await divided();
-        if (!now) {
-          held = undefined;
-          return undefined;
-        }
-        const key = `${now.da.serving.join()}|${now.db.serving.join()}`;
-        if (held?.key !== key) held = { key, sinceMs: Date.now() };
-        return Date.now() - held.sinceMs >= 2 * RENEW_MS ? now : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    // What b serves when it dies (read again: the queries above took time).
+    const atKill = await settled('the division unchanged for two renew rounds');
     const killedAt = Date.now();
     await b.process.kill9();
-    const taken = await waitUntil(
-      'a serves every pair',
-      async () => {
-        const d = leaseDetail(await a.process.readyz());
-        return d && [...d.serving].sort().join() === ALL_PAIRS.join() ? d : undefined;
-      },
-      { timeoutMs: TTL_MS * 4, intervalMs: 100 },
-    );
-    const tookMs = Date.now() - killedAt;
-    t.diagnostic(
-      `a took over b's ${atKill.db.serving.length} pairs ${tookMs} ms after the kill (ttl ${TTL_MS} ms, renew ${RENEW_MS} ms)`,
-    );
-    // The leases lapse TTL after b's last renewal; a's next round takes them (+ slack for a
-    // loaded machine: the readyz polling and the process's own delays).
-    assert.ok(tookMs <= TTL_MS + RENEW_MS + 2_000, `took ${tookMs} ms`);
-    const movedAfterKill = taken.movedIn.filter((m) => m.atMs >= killedAt);
-    assert.deepEqual(
-      movedAfterKill.map((m) => m.instrument).sort(),
-      [...atKill.db.serving].sort(),
-      'readyz names what moved',
-    );
-    assert.ok(
-      movedAfterKill.every((m) => m.from === atKill.db.holder),
-      JSON.stringify(taken.movedIn),
-    );
-    assert.deepEqual(taken.members, [atKill.da.holder]);
+    // While a takes b's pairs over, a's own pairs answer every call: its feed follows the new
+    // assignment without a gap for the books it keeps. Asked back to back: a gap of a few
+    // milliseconds (a feed rebuilt over the new assignment) is caught.
+    const ca = client(a.grpc);
+    let takenOver = false;
+    const keptAnswers = (async () => {
+      let calls = 0;
+      while (!takenOver) {
+        for (const pair of atKill.da.serving) {
+          const [venue, instrument] = pair.split('/') as [string, string];
+          const failed = await call<GetOrderBookRequest, GetOrderBookResponse>(ca.getOrderBook.bind(ca), {
+            venue,
+            instrument,
+            depth: 1,
+          }).then(
+            (r) => ((r.book?.bids.length ?? 0) > 0 ? undefined : 'an empty book'),
+            (err: Error) => err.message,
+          );
+          if (failed) return { calls, failed: `${pair} on a during the takeover: ${failed}` };
+          calls += 1;
+        }
+      }
+      return { calls, failed: undefined };
+    })();
+    try {
+      const taken = await waitUntil(
+        'a serves every pair',
+        async () => {
+          const d = leaseDetail(await a.process.readyz());
+          return d && [...d.serving].sort().join() === ALL_PAIRS.join() ? d : undefined;
+        },
+        { timeoutMs: TTL_MS * 4, intervalMs: 100 },
+      );
+      const tookMs = Date.now() - killedAt;
+      t.diagnostic(
+        `a took over b's ${atKill.db.serving.length} pairs ${tookMs} ms after the kill (ttl ${TTL_MS} ms, renew ${RENEW_MS} ms)`,
+      );
+      // The leases lapse TTL after b's last renewal; a's next round takes them (+ slack for a
+      // loaded machine: the readyz polling and the process's own delays).
+      assert.ok(tookMs <= TTL_MS + RENEW_MS + 2_000, `took ${tookMs} ms`);
+      const movedAfterKill = taken.movedIn.filter((m) => m.atMs >= killedAt);
+      assert.deepEqual(
+        movedAfterKill.map((m) => m.instrument).sort(),
+        [...atKill.db.serving].sort(),
+        'readyz names what moved',
+      );
+      assert.ok(
+        movedAfterKill.every((m) => m.from === atKill.db.holder),
+        JSON.stringify(taken.movedIn),
+      );
+      assert.deepEqual(taken.members, [atKill.da.holder]);
+      // Until every moved pair's book is served, a's feed is following: a's own pairs are asked throughout.
+      await servesBooks(a.grpc, atKill.db.serving);
+    } finally {
+      takenOver = true;
+    }
+    const kept = await keptAnswers;
+    assert.equal(kept.failed, undefined);
+    assert.ok(kept.calls > 0, 'a was asked during the takeover');
+    t.diagnostic(`a's own pairs answered ${kept.calls} calls during the takeover, none failed`);
     await servesBooks(a.grpc, ALL_PAIRS);
   });
 });

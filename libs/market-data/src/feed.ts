@@ -218,12 +218,21 @@ interface BookState {
   readonly sync: BookSync;
   readonly outlets: { readonly book: Outlet; readonly funding: Outlet };
   retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * The subscription (its `generation`) whose book events this book follows. A book kept
+   * across `follow` stays on the older stream until the newer one's first book event for it:
+   * no gap, and never two streams' deltas mixed in one book.
+   */
+  source: number;
 }
 
 interface VenueState {
   readonly venue: VenueId;
   readonly port: VenuePort;
-  readonly instruments: InstrumentId[];
+  /** The instruments followed now (`follow` replaces the list). */
+  instruments: InstrumentId[];
+  /** Bumped by each `follow` that changes `instruments`: the newest subscription's number. */
+  generation: number;
   markets: Map<InstrumentId, VenueMarket> | undefined;
   marketsReason: string;
   subscription: Subscription | undefined;
@@ -269,6 +278,9 @@ export class MarketDataFeed {
   readonly #subjects: Subjects;
   readonly #publisher: MdPublisher;
   readonly #metrics: FeedMetrics | undefined;
+  readonly #intervalMsOf: (venue: VenueId, instrument: InstrumentId) => number;
+  /** `follow` calls, one after the other. */
+  #following: Promise<void> = Promise.resolve();
   /** Every component of every port, into health as `venue <venue>: <component>`. */
   readonly #portReadiness: PortReadinessMirror;
   /** Which md.book / md.funding publishes are due (per book, leading edge). */
@@ -298,7 +310,7 @@ export class MarketDataFeed {
       portStreamComponents: options.portStreamComponents ?? DEFAULT_PORT_STREAM_COMPONENTS,
     };
     validateSettings(this.#settings);
-    const intervalMsOf = bookPublishIntervals(
+    this.#intervalMsOf = bookPublishIntervals(
       this.#settings.bookPublishIntervalMs,
       options.bookPublishIntervalOverrides ?? [],
     );
@@ -324,39 +336,50 @@ export class MarketDataFeed {
     for (const { port, instruments } of options.venues) {
       if (this.#venues.has(port.venue))
         throw new Error(`venue ${port.venue} given twice to the market-data feed`);
-      const books = new Map<InstrumentId, BookState>();
-      for (const instrument of instruments) {
-        const outlet = { venue: port.venue, instrument, intervalMs: intervalMsOf(port.venue, instrument) };
-        books.set(instrument, {
-          sync: new BookSync({
-            venue: port.venue,
-            instrument,
-            maxBufferedDeltas: this.#settings.maxBufferedDeltas,
-            staleAfterMs: this.#settings.bookStaleAfterMs,
-            nowMs: this.#opts.nowMs,
-          }),
-          outlets: { book: { kind: 'book', ...outlet }, funding: { kind: 'funding', ...outlet } },
-          retryTimer: undefined,
-        });
-      }
-      this.#venues.set(port.venue, {
-        venue: port.venue,
-        port,
-        instruments: [...instruments],
-        markets: undefined,
-        marketsReason: `symbols on ${port.venue}: markets not loaded yet`,
-        subscription: undefined,
-        streamReason: `market stream of ${port.venue}: not subscribed yet`,
-        portStreamDown: false,
-        books,
-        funding: new Map(),
-        fundingError: '',
-        components: new Map(),
-        connectAttempts: 0,
-        connectTimer: undefined,
-      });
-      this.#refreshStatus(port.venue, false);
+      this.#addVenue(port, instruments);
     }
+  }
+
+  /** A venue's state, its books following subscription 0; registered, not connected. */
+  #addVenue(port: VenuePort, instruments: readonly InstrumentId[]): VenueState {
+    const state: VenueState = {
+      venue: port.venue,
+      port,
+      instruments: [...new Set(instruments)],
+      generation: 0,
+      markets: undefined,
+      marketsReason: `symbols on ${port.venue}: markets not loaded yet`,
+      subscription: undefined,
+      streamReason: `market stream of ${port.venue}: not subscribed yet`,
+      portStreamDown: false,
+      books: new Map(),
+      funding: new Map(),
+      fundingError: '',
+      components: new Map(),
+      connectAttempts: 0,
+      connectTimer: undefined,
+    };
+    for (const instrument of state.instruments)
+      state.books.set(instrument, this.#newBook(port.venue, instrument, 0));
+    this.#venues.set(port.venue, state);
+    this.#refreshStatus(port.venue, false);
+    return state;
+  }
+
+  #newBook(venue: VenueId, instrument: InstrumentId, source: number): BookState {
+    const outlet = { venue, instrument, intervalMs: this.#intervalMsOf(venue, instrument) };
+    return {
+      sync: new BookSync({
+        venue,
+        instrument,
+        maxBufferedDeltas: this.#settings.maxBufferedDeltas,
+        staleAfterMs: this.#settings.bookStaleAfterMs,
+        nowMs: this.#opts.nowMs,
+      }),
+      outlets: { book: { kind: 'book', ...outlet }, funding: { kind: 'funding', ...outlet } },
+      retryTimer: undefined,
+      source,
+    };
   }
 
   /** Publisher counters and resyncs since start. */
@@ -402,11 +425,7 @@ export class MarketDataFeed {
         clearTimeout(book.retryTimer);
         book.retryTimer = undefined;
       }
-      try {
-        await state.subscription?.close();
-      } catch (err) {
-        this.#opts.logger.warn({ venue: state.venue, err }, 'closing market subscription failed');
-      }
+      await this.#closeQuietly(state, state.subscription);
     }
     this.#flushAll();
     await this.#publisher.idle();
@@ -416,6 +435,95 @@ export class MarketDataFeed {
   async flush(): Promise<void> {
     this.#flushAll();
     await this.#publisher.idle();
+  }
+
+  /**
+   * Moves the feed to another set of followed instruments (market-data leases moving pairs
+   * between replicas) without a gap for the books it keeps: a venue whose list changed
+   * subscribes to the new list first, a kept book goes on serving and following the old
+   * stream until the new stream's first book event for it, then the old subscription is
+   * closed. Added books sync from the new stream; removed books and venues are dropped at
+   * once (their readiness components with them). Calls run one after the other; an
+   * instrument a venue's loaded markets do not list is refused (InstrumentsNotListedError)
+   * before anything changes.
+   */
+  follow(venues: readonly FeedVenue[]): Promise<void> {
+    const run = this.#following.then(() => this.#follow(venues));
+    this.#following = run.catch(() => undefined);
+    return run;
+  }
+
+  async #follow(venues: readonly FeedVenue[]): Promise<void> {
+    if (this.#stopped) return;
+    const wanted = new Map<VenueId, FeedVenue>();
+    for (const v of venues) {
+      if (wanted.has(v.port.venue))
+        throw new Error(`venue ${v.port.venue} given twice to the market-data feed`);
+      wanted.set(v.port.venue, v);
+      const markets = this.#venues.get(v.port.venue)?.markets;
+      const missing = markets ? v.instruments.filter((i) => !markets.has(i)) : [];
+      if (missing.length > 0) throw new InstrumentsNotListedError(v.port.venue, missing);
+    }
+    const work: Promise<void>[] = [];
+    for (const state of [...this.#venues.values()]) {
+      if (!wanted.has(state.venue)) work.push(this.#dropVenue(state));
+    }
+    for (const { port, instruments } of wanted.values()) {
+      const state = this.#venues.get(port.venue);
+      if (state) work.push(this.#retarget(state, instruments));
+      else {
+        const added = this.#addVenue(port, instruments);
+        if (this.#started) work.push(this.#connect(added));
+      }
+    }
+    await Promise.all(work);
+    this.#portReadiness.refresh();
+  }
+
+  /** A venue no longer followed: its timers, stream and readiness components go. */
+  async #dropVenue(state: VenueState): Promise<void> {
+    this.#venues.delete(state.venue);
+    clearTimeout(state.connectTimer);
+    for (const book of state.books.values()) clearTimeout(book.retryTimer);
+    for (const component of VENUE_COMPONENTS) this.#opts.health?.unregister(`${state.venue}/${component}`);
+    const subscription = state.subscription;
+    state.subscription = undefined;
+    await this.#closeQuietly(state, subscription);
+  }
+
+  /** A followed venue's new instrument list: make before break (see `follow`). */
+  async #retarget(state: VenueState, instruments: readonly InstrumentId[]): Promise<void> {
+    const next = [...new Set(instruments)];
+    if (next.length === state.instruments.length && next.every((i, k) => i === state.instruments[k])) return;
+    const keep = new Set(next);
+    for (const [instrument, book] of state.books) {
+      if (keep.has(instrument)) continue;
+      clearTimeout(book.retryTimer);
+      state.books.delete(instrument);
+      state.funding.delete(instrument);
+    }
+    state.generation += 1;
+    const generation = state.generation;
+    const added = next.filter((i) => !state.books.has(i));
+    for (const instrument of added)
+      state.books.set(instrument, this.#newBook(state.venue, instrument, generation));
+    state.instruments = next;
+    this.#refreshStatus(state.venue);
+    const previous = state.subscription;
+    // Not subscribed: the connect under way (or its retry) subscribes to the new list.
+    if (!previous || !this.#started) return;
+    try {
+      const subscription = await this.#subscribe(state, generation);
+      if (this.#gone(state)) await subscription.close();
+      else state.subscription = subscription;
+    } catch (err) {
+      state.subscription = undefined;
+      state.streamReason = `market stream of ${state.venue}: cannot subscribe: ${errorText(err)}`;
+      this.#refreshStatus(state.venue);
+      this.#retryConnect(state, err);
+    }
+    await this.#closeQuietly(state, previous);
+    await this.#fetchFunding(state, added);
   }
 
   /** Top-N of a book with its freshness; undefined when this feed does not follow it. */
@@ -508,7 +616,7 @@ export class MarketDataFeed {
   // ---- connecting ------------------------------------------------------------------------------
 
   async #connect(state: VenueState): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#gone(state)) return;
     state.connectAttempts += 1;
     const { venue, port } = state;
     try {
@@ -520,6 +628,7 @@ export class MarketDataFeed {
           state.marketsReason = `symbols on ${venue}: cannot load markets: ${errorText(err)}`;
           throw err;
         }
+        if (this.#gone(state)) return;
         const byInstrument = new Map(markets.map((m) => [m.instrument, m]));
         const missing = state.instruments.filter((i) => !byInstrument.has(i));
         if (missing.length > 0) {
@@ -532,19 +641,25 @@ export class MarketDataFeed {
         state.marketsReason = '';
         this.#refreshStatus(venue);
       }
-      if (!state.subscription) {
+      while (!state.subscription) {
+        const generation = state.generation;
+        let subscription: Subscription;
         try {
-          state.subscription = await port.watchMarket(state.instruments, (event) =>
-            this.#onEvent(state, event),
-          );
+          subscription = await this.#subscribe(state, generation);
         } catch (err) {
           state.streamReason = `market stream of ${venue}: cannot subscribe: ${errorText(err)}`;
           throw err;
         }
-        if (this.#stopped) {
-          await state.subscription.close();
+        if (this.#gone(state)) {
+          await subscription.close();
           return;
         }
+        // `follow` changed the list while this subscribed: subscribe to the new one.
+        if (generation !== state.generation) {
+          await this.#closeQuietly(state, subscription);
+          continue;
+        }
+        state.subscription = subscription;
         state.streamReason = '';
         this.#refreshStatus(venue);
       }
@@ -557,17 +672,41 @@ export class MarketDataFeed {
     } catch (err) {
       if (err instanceof InstrumentsNotListedError) throw err;
       this.#refreshStatus(venue);
-      const delayMs = this.#backoff(state.connectAttempts);
-      this.#opts.logger.warn({ venue, err, retryInMs: delayMs }, 'market-data connect failed; retrying');
-      if (!this.#stopped) {
-        state.connectTimer = setTimeout(() => {
-          this.#connect(state).catch((e: unknown) =>
-            this.#opts.logger.error({ venue, err: e }, 'market-data connect failed for good'),
-          );
-        }, delayMs);
-        state.connectTimer.unref?.();
-      }
+      this.#retryConnect(state, err);
     }
+  }
+
+  /** The connect failed: it is tried again after the backoff (the components say why meanwhile). */
+  #retryConnect(state: VenueState, err: unknown): void {
+    const { venue } = state;
+    const delayMs = this.#backoff(state.connectAttempts);
+    this.#opts.logger.warn({ venue, err, retryInMs: delayMs }, 'market-data connect failed; retrying');
+    if (this.#gone(state)) return;
+    clearTimeout(state.connectTimer);
+    state.connectTimer = setTimeout(() => {
+      this.#connect(state).catch((e: unknown) =>
+        this.#opts.logger.error({ venue, err: e }, 'market-data connect failed for good'),
+      );
+    }, delayMs);
+    state.connectTimer.unref?.();
+  }
+
+  /** The venue's market stream over its current instruments; its events carry `generation`. */
+  #subscribe(state: VenueState, generation: number): Promise<Subscription> {
+    return state.port.watchMarket([...state.instruments], (event) => this.#onEvent(state, event, generation));
+  }
+
+  async #closeQuietly(state: VenueState, subscription: Subscription | undefined): Promise<void> {
+    try {
+      await subscription?.close();
+    } catch (err) {
+      this.#opts.logger.warn({ venue: state.venue, err }, 'closing market subscription failed');
+    }
+  }
+
+  /** Stopped, or the venue is no longer followed (`follow`): its late callbacks do nothing. */
+  #gone(state: VenueState): boolean {
+    return this.#stopped || this.#venues.get(state.venue) !== state;
   }
 
   #backoff(attempt: number): number {
@@ -591,7 +730,7 @@ export class MarketDataFeed {
   }
 
   async #fetchFunding(state: VenueState, instruments: InstrumentId[]): Promise<void> {
-    if (instruments.length === 0 || this.#stopped) return;
+    if (instruments.length === 0 || this.#gone(state)) return;
     try {
       // A polled reading is known true from when it was asked for (an answer that arrives late is that old).
       const requestedAtMs = this.#opts.nowMs();
@@ -610,20 +749,21 @@ export class MarketDataFeed {
 
   // ---- events ------------------------------------------------------------------------------------
 
-  #onEvent(state: VenueState, event: MarketEvent): void {
-    if (this.#stopped) return;
+  #onEvent(state: VenueState, event: MarketEvent, generation: number): void {
+    if (this.#gone(state)) return;
+    const book = state.books.get(event.instrument);
+    // Not followed (any more), or from a stream older than the one this book follows now.
+    if (!book || generation < book.source) return;
     try {
       switch (event.kind) {
-        case 'snapshot': {
-          const book = state.books.get(event.instrument);
-          if (book) this.#handle(state, book, book.sync.snapshot(event));
+        case 'snapshot':
+          book.source = generation;
+          this.#handle(state, book, book.sync.snapshot(event));
           break;
-        }
-        case 'delta': {
-          const book = state.books.get(event.instrument);
-          if (book) this.#handle(state, book, book.sync.delta(event));
+        case 'delta':
+          book.source = generation;
+          this.#handle(state, book, book.sync.delta(event));
           break;
-        }
         case 'trade':
           this.#publishTrade(state.venue, event);
           break;
@@ -644,7 +784,7 @@ export class MarketDataFeed {
 
   /** Carries out a book's actions; true when its readiness changed (the caller refreshes). */
   #carryOut(state: VenueState, book: BookState, actions: readonly BookSyncAction[]): boolean {
-    if (this.#stopped) return false;
+    if (this.#gone(state) || state.books.get(book.sync.instrument) !== book) return false;
     let statusChanged = false;
     for (const action of actions) {
       switch (action.do) {
@@ -683,7 +823,7 @@ export class MarketDataFeed {
       .then(
         (snapshot) => this.#handle(state, book, book.sync.resyncSnapshot(snapshot)),
         (err: unknown) => {
-          if (this.#stopped) return;
+          if (this.#gone(state)) return;
           this.#opts.logger.error({ venue: state.venue, instrument, err }, 'order book resync failed');
           this.#handle(state, book, book.sync.resyncFailed(errorText(err)));
         },
@@ -694,7 +834,7 @@ export class MarketDataFeed {
   }
 
   #retryLater(state: VenueState, book: BookState, why: string): void {
-    if (this.#stopped || book.retryTimer) return;
+    if (this.#gone(state) || book.retryTimer) return;
     book.retryTimer = setTimeout(() => {
       book.retryTimer = undefined;
       this.#handle(state, book, book.sync.retryDue(why));

@@ -400,3 +400,195 @@ describe('MarketDataFeed: md.book conflated per book', () => {
     await feed.stop();
   });
 });
+
+/**
+ * A port whose every watchMarket is its own subscription: the test resolves each one and
+ * emits on it, and sees which were closed.
+ */
+function subscriptionsPort(
+  venue = 'paper',
+  listed: readonly string[] = ['A-USDC-PERP', 'B-USDC-PERP', 'C-USDC-PERP'],
+) {
+  interface Sub {
+    instruments: string[];
+    emit: (e: MarketEvent) => void;
+    closed: boolean;
+    open: () => void;
+    fail: (err: Error) => void;
+  }
+  const subs: Sub[] = [];
+  const port = {
+    venue,
+    account: '',
+    apiKeyId: 'default',
+    loadMarkets: async () => listed.map((instrument) => ({ instrument })),
+    fetchFunding: async () => [],
+    watchMarket: (instruments: string[], onEvent: (e: MarketEvent) => void) =>
+      new Promise((resolve, reject) => {
+        const sub: Sub = {
+          instruments: [...instruments],
+          emit: onEvent,
+          closed: false,
+          open: () =>
+            resolve({
+              close: async () => {
+                sub.closed = true;
+              },
+            }),
+          fail: reject,
+        };
+        subs.push(sub);
+      }),
+    fetchOrderBook: () => new Promise<BookSnapshot>(() => {}),
+    readiness: () => [],
+    close: async () => {},
+  } as unknown as VenuePort;
+  const snapshot = (sub: Sub, instrument: string, seq: number, bid: string) =>
+    sub.emit({
+      kind: 'snapshot',
+      instrument,
+      seq,
+      bids: [lvl(bid, '1')],
+      asks: [lvl('200', '1')],
+      tsEventMs: T0,
+    });
+  const delta = (sub: Sub, instrument: string, seq: number, bid: string) =>
+    sub.emit({ kind: 'delta', instrument, seq, bids: [lvl(bid, '2')], asks: [], tsEventMs: T0 + seq });
+  return { port, subs, snapshot, delta };
+}
+
+describe('MarketDataFeed.follow: another set of instruments, no gap for the kept ones', () => {
+  const [A, B, C] = ['A-USDC-PERP', 'B-USDC-PERP', 'C-USDC-PERP'];
+
+  test('a kept book serves from the old stream until the new one has it; removed ones go, added ones sync', async () => {
+    const { port, subs, snapshot, delta } = subscriptionsPort();
+    const health = new HealthRegistry();
+    const feed = newFeed(port, { health, venues: [{ port, instruments: [A, B] }] });
+    const starting = feed.start();
+    await eventually('first subscription asked', () => subs.length === 1);
+    subs[0]!.open();
+    await starting;
+    snapshot(subs[0]!, A, 10, '100');
+    snapshot(subs[0]!, B, 10, '50');
+    assert.equal(health.component('paper/order_books')?.ready, true);
+
+    const following = feed.follow([{ port, instruments: [A, C] }]);
+    await eventually('the new list subscribed first', () => subs.length === 2);
+    assert.deepEqual(subs[1]!.instruments, [A, C]);
+    assert.equal(subs[0]!.closed, false, 'the old stream stays open until the new one is');
+    // Meanwhile A is served and still follows the old stream; B is gone; C waits for its snapshot.
+    delta(subs[0]!, A, 11, '101');
+    assert.equal(feed.orderBook('paper', A)?.synced, true);
+    assert.equal(feed.orderBook('paper', A)?.bids[0]?.price.toString(), '101');
+    assert.equal(feed.orderBook('paper', B), undefined);
+    assert.match(feed.orderBook('paper', C)?.reason ?? '', /no snapshot yet/);
+    assert.equal(health.component('paper/order_books')?.ready, false, 'C is not synced yet');
+    assert.deepEqual(feed.instruments('paper'), [A, C]);
+
+    subs[1]!.open();
+    await following;
+    assert.equal(subs[0]!.closed, true, 'the old stream is closed once the new one is open');
+    // The new stream's first book event takes A over; the old stream's late events are ignored.
+    assert.equal(feed.orderBook('paper', A)?.seq, 11, 'A still served before the new stream has it');
+    snapshot(subs[1]!, A, 12, '102');
+    delta(subs[0]!, A, 13, '999');
+    assert.equal(feed.orderBook('paper', A)?.seq, 12);
+    assert.equal(feed.orderBook('paper', A)?.bids[0]?.price.toString(), '102');
+    snapshot(subs[1]!, B, 14, '55');
+    assert.equal(feed.orderBook('paper', B), undefined, 'a removed book takes no event');
+    snapshot(subs[1]!, C, 15, '70');
+    assert.equal(feed.orderBook('paper', C)?.synced, true);
+    assert.equal(health.component('paper/order_books')?.ready, true);
+    await feed.stop();
+    assert.equal(subs[1]!.closed, true);
+  });
+
+  test('a venue no longer followed leaves with its readiness; a new venue connects', async () => {
+    const paper = subscriptionsPort('paper');
+    const other = subscriptionsPort('other');
+    const health = new HealthRegistry();
+    const feed = newFeed(paper.port, { health, venues: [{ port: paper.port, instruments: [A] }] });
+    const starting = feed.start();
+    await eventually('paper subscription asked', () => paper.subs.length === 1);
+    paper.subs[0]!.open();
+    await starting;
+    paper.snapshot(paper.subs[0]!, A, 1, '100');
+    assert.equal(health.component('paper/order_books')?.ready, true);
+
+    const following = feed.follow([{ port: other.port, instruments: [B] }]);
+    await eventually('other subscription asked', () => other.subs.length === 1);
+    other.subs[0]!.open();
+    await following;
+    assert.equal(paper.subs[0]!.closed, true);
+    assert.deepEqual(feed.venues(), ['other']);
+    assert.equal(feed.orderBook('paper', A), undefined);
+    for (const c of ['symbols', 'market_stream', 'order_books', 'funding'])
+      assert.equal(health.component(`paper/${c}`), undefined, `paper/${c} unregistered`);
+    assert.equal(health.component('other/market_stream')?.ready, true);
+    other.snapshot(other.subs[0]!, B, 1, '10');
+    assert.equal(feed.orderBook('other', B)?.synced, true);
+    await feed.stop();
+  });
+
+  test('an instrument the loaded markets do not list is refused before anything changes', async () => {
+    const { port, subs } = subscriptionsPort('paper', [A, B]);
+    const feed = newFeed(port, { venues: [{ port, instruments: [A] }] });
+    const starting = feed.start();
+    await eventually('subscription asked', () => subs.length === 1);
+    subs[0]!.open();
+    await starting;
+    await assert.rejects(feed.follow([{ port, instruments: [A, C] }]), (err: Error) => {
+      assert.match(err.message, /paper does not list C-USDC-PERP/);
+      return true;
+    });
+    assert.deepEqual(feed.instruments('paper'), [A]);
+    assert.equal(subs.length, 1, 'no new subscription');
+    // The next follow runs normally after a refused one.
+    const following = feed.follow([{ port, instruments: [B] }]);
+    await eventually('new subscription asked', () => subs.length === 2);
+    subs[1]!.open();
+    await following;
+    assert.deepEqual(feed.instruments('paper'), [B]);
+    await feed.stop();
+  });
+
+  test('a list changed while the first subscription is still opening: the stream opened is for the latest list', async () => {
+    const { port, subs, snapshot } = subscriptionsPort();
+    const feed = newFeed(port, { venues: [{ port, instruments: [A] }] });
+    const starting = feed.start();
+    await eventually('first subscription asked', () => subs.length === 1);
+    await feed.follow([{ port, instruments: [A, B] }]);
+    subs[0]!.open(); // for [A]: outdated, closed, and [A, B] subscribed instead
+    await eventually('subscribed again for the new list', () => subs.length === 2);
+    assert.equal(subs[0]!.closed, true);
+    assert.deepEqual(subs[1]!.instruments, [A, B]);
+    subs[1]!.open();
+    await starting;
+    snapshot(subs[1]!, B, 1, '10');
+    assert.equal(feed.orderBook('paper', B)?.synced, true);
+    await feed.stop();
+  });
+
+  test('the new subscription failing: the old stream closes and the venue reconnects with the new list', async () => {
+    const { port, subs, snapshot } = subscriptionsPort();
+    const health = new HealthRegistry();
+    const feed = newFeed(port, { health, retryDelayMs: 5, venues: [{ port, instruments: [A] }] });
+    const starting = feed.start();
+    await eventually('first subscription asked', () => subs.length === 1);
+    subs[0]!.open();
+    await starting;
+    const following = feed.follow([{ port, instruments: [A, B] }]);
+    await eventually('new subscription asked', () => subs.length === 2);
+    subs[1]!.fail(new Error('refused'));
+    await following;
+    assert.equal(subs[0]!.closed, true);
+    assert.match(health.component('paper/market_stream')?.reason ?? '', /cannot subscribe: refused/);
+    await eventually('reconnect subscribes again', () => subs.length === 3);
+    assert.deepEqual(subs[2]!.instruments, [A, B]);
+    subs[2]!.open();
+    await eventually('market_stream ready', () => health.component('paper/market_stream')?.ready === true);
+    snapshot(subs[2]!, A, 5, '100');
+    assert.equal(feed.orderBook('paper', A)?.synced, true);
+    await feed.stop();
+  });
+});

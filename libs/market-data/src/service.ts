@@ -25,7 +25,6 @@ import { InstrumentLeases, type InstrumentPair, type PairMove } from './leases.j
 import type { MdEventSink } from './publisher.js';
 import { MarketDataRouter, ReplicaAddresses } from './routing.js';
 import { instrumentsForShard, type ShardSpec, SINGLE_SHARD, validateShard } from './shard.js';
-import { VENUE_COMPONENTS } from './venue-readiness.js';
 
 /** Feed tunables a deployment may set (see MarketDataFeedOptions for each). */
 export type MarketDataTuning = Partial<
@@ -108,7 +107,7 @@ export interface MarketDataService {
   grpc: ReturnType<typeof marketDataGrpcService>;
   /** The instruments this replica follows now, per venue (with leases: changes over time). */
   readonly assignment: ReadonlyMap<VenueId, readonly InstrumentId[]>;
-  /** The feed over `assignment` (with leases: a new one whenever the assignment changes). */
+  /** The feed over `assignment` (with leases: it follows each new assignment). */
   readonly feed: MarketDataFeed;
   orderBook(venue: VenueId, instrument: InstrumentId, depth?: number): BookView | undefined;
   fundingRates(venue?: VenueId, instrument?: InstrumentId): FundingView[];
@@ -133,8 +132,6 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
   }
   validateIntervalOverrides(deps.config.tuning?.bookPublishIntervalOverrides ?? [], configured);
   const logger = deps.logger.child({ component: 'market-data' });
-  // A feed is rebuilt when leases move instruments: its counters must be created once.
-  const metrics = deps.metrics ? reusingMetrics(deps.metrics) : undefined;
   const makeFeed = (assignment: ReadonlyMap<VenueId, readonly InstrumentId[]>) =>
     new MarketDataFeed({
       ...deps.config.tuning,
@@ -150,7 +147,7 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
       subjects: deps.subjects,
       emulatedVenues: deps.config.emulatedVenues ?? emulatedVenueIds(deps.config.venues),
       ...(deps.ids ? { ids: deps.ids } : {}),
-      ...(metrics ? { metrics } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
   if (deps.config.leases)
     return leasedMarketDataService(deps, configured, deps.config.leases, makeFeed, logger);
@@ -210,8 +207,8 @@ export const MD_LEASES_COMPONENT = 'md/leases';
 
 /**
  * Market data divided by leases: a round every `renewIntervalMs`; when the owned pairs
- * change, the feed is replaced by one over the new assignment (a pair kept across the
- * change resubscribes: a short gap, then a fresh snapshot).
+ * change, the feed follows the new assignment (MarketDataFeed.follow): a pair kept across
+ * the change is served throughout, a pair moved in from its first snapshot.
  */
 function leasedMarketDataService(
   deps: MarketDataServiceDeps,
@@ -240,7 +237,9 @@ function leasedMarketDataService(
     nowMs: deps.nowMs,
   });
   let assignment: Map<VenueId, InstrumentId[]> = new Map();
-  let feed = makeFeed(assignment);
+  // One feed for the replica's life: `follow` moves it to each new assignment, keeping the
+  // books of the pairs it keeps (no gap for them).
+  const feed = makeFeed(assignment);
   const addresses = new ReplicaAddresses(deps.state);
   const router = new MarketDataRouter({
     membership: leases,
@@ -263,21 +262,16 @@ function leasedMarketDataService(
   let stopped = false;
   deps.health.register(MD_LEASES_COMPONENT, `${MD_LEASES_COMPONENT}: no lease round yet`);
 
-  const replaceFeed = async (owned: readonly InstrumentPair[]) => {
+  const followPairs = async (owned: readonly InstrumentPair[]) => {
     const next = new Map<VenueId, InstrumentId[]>();
     for (const { venue, instrument } of owned) next.set(venue, [...(next.get(venue) ?? []), instrument]);
-    await feed.stop();
-    // Venues no longer followed leave no readiness behind.
-    for (const venue of assignment.keys()) {
-      if (!next.has(venue)) for (const c of VENUE_COMPONENTS) deps.health.unregister(`${venue}/${c}`);
-    }
+    await feed.follow(
+      [...next].map(([venue, instruments]) => ({ port: deps.venues.marketPort(venue), instruments })),
+    );
     assignment = next;
-    feed = makeFeed(assignment);
-    queries.feed = feed;
-    await feed.start();
   };
-  // Replacing the feed (stop, markets, subscribe) can take longer than a lease TTL: it runs
-  // beside the rounds, which keep renewing, and always moves to the latest assignment.
+  // Following a new assignment (subscribe, then close the old stream) can take longer than a
+  // lease TTL: it runs beside the rounds, which keep renewing, and always moves to the latest.
   let wanted: readonly InstrumentPair[] | undefined;
   let replacing: Promise<void> | undefined;
   const followAssignment = (owned: readonly InstrumentPair[]) => {
@@ -286,8 +280,8 @@ function leasedMarketDataService(
       while (wanted !== undefined && !stopped) {
         const next = wanted;
         wanted = undefined;
-        await replaceFeed(next).catch((err: unknown) =>
-          logger.error({ err }, 'replacing the market-data feed failed'),
+        await followPairs(next).catch((err: unknown) =>
+          logger.error({ err }, 'following the new market-data assignment failed'),
         );
       }
     })().finally(() => {
@@ -365,23 +359,6 @@ function leasedMarketDataService(
     orderBook: (venue, instrument, depth) => feed.orderBook(venue, instrument, depth),
     fundingRates: (venue, instrument) => feed.fundingRates(venue, instrument),
     venueStatus: (venue) => feed.venueStatus(venue),
-  };
-}
-
-/** `metrics` whose counters, gauges and histograms are created once per name and then reused. */
-function reusingMetrics(metrics: ServiceMetrics): ServiceMetrics {
-  const made = new Map<string, unknown>();
-  const once = <T>(name: string, make: () => T): T => {
-    if (!made.has(name)) made.set(name, make());
-    return made.get(name) as T;
-  };
-  return {
-    service: metrics.service,
-    registry: metrics.registry,
-    counter: (name, help, labelNames) => once(name, () => metrics.counter(name, help, labelNames)),
-    gauge: (name, help, labelNames) => once(name, () => metrics.gauge(name, help, labelNames)),
-    histogram: (name, help, labelNames, buckets) =>
-      once(name, () => metrics.histogram(name, help, labelNames, buckets)),
   };
 }
 
