@@ -60,7 +60,8 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
   let natsUrl: string;
   let redisUrl: string;
   let paperVenue: ServiceProcess;
-  let replicas: Array<{ process: ServiceProcess; grpc: number }>;
+  type Replica = { process: ServiceProcess; grpc: number };
+  let replicas: Replica[];
   const clients: MarketDataServiceClient[] = [];
 
   before(async () => {
@@ -68,7 +69,7 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
     redisUrl = await redisUrlForTests();
     const pair = async () => ({ grpc: await freePort(), http: await freePort() });
     const paper = await pair();
-    const md = [await pair(), await pair()];
+    const md = [await pair(), await pair(), await pair()];
     const local = (p: { grpc: number; http: number }) => ({
       grpcHost: '127.0.0.1',
       grpcPort: p.grpc,
@@ -114,8 +115,10 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
     }));
     paperVenue.start();
     await paperVenue.waitReady({ timeoutMs: 60_000 });
-    for (const r of replicas) r.process.start();
-    await Promise.all(replicas.map((r) => r.process.waitReady({ timeoutMs: 60_000 })));
+    // The third joins later (the handover test).
+    const [a, b] = replicas as [Replica, Replica];
+    for (const r of [a, b]) r.process.start();
+    await Promise.all([a, b].map((r) => r.process.waitReady({ timeoutMs: 60_000 })));
   });
 
   after(async () => {
@@ -152,37 +155,71 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
     }
   };
 
+  /** Both replicas serving, every pair exactly once (their shares as /readyz reports them). */
+  const divided = async (x: Replica, y: Replica) => {
+    const [da, db] = [leaseDetail(await x.process.readyz()), leaseDetail(await y.process.readyz())];
+    if (!da || !db || da.serving.length === 0 || db.serving.length === 0) return undefined;
+    return [...da.serving, ...db.serving].sort().join() === ALL_PAIRS.join() ? { da, db } : undefined;
+  };
+  /**
+   * The division between x and y once it has held for two renew rounds. Replicas that start
+   * together first take whichever pairs are free, then hand pairs over to their preferred
+   * owner in the next rounds.
+   */
+  const settled = (x: Replica, y: Replica, what: string) => {
+    let held: { key: string; sinceMs: number } | undefined;
+    return waitUntil(
+      what,
+      async () => {
+        const now = await divided(x, y);
+        if (!now) {
+          held = undefined;
+          return undefined;
+        }
+        const key = `${now.da.serving.join()}|${now.db.serving.join()}`;
+        if (held?.key !== key) held = { key, sinceMs: Date.now() };
+        return Date.now() - held.sinceMs >= 2 * RENEW_MS ? now : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+  };
+  /**
+   * Asks the replica at `grpc` for each of `pairs` back to back (a gap of a few milliseconds
+   * is caught) until `stop`: how many calls, and the first that failed.
+   */
+  const keepAsking = (grpc: number, pairs: readonly string[]) => {
+    const c = client(grpc);
+    let stopped = false;
+    const asking = (async () => {
+      let calls = 0;
+      while (!stopped) {
+        for (const pair of pairs) {
+          const [venue, instrument] = pair.split('/') as [string, string];
+          const failed = await call<GetOrderBookRequest, GetOrderBookResponse>(c.getOrderBook.bind(c), {
+            venue,
+            instrument,
+            depth: 1,
+          }).then(
+            (r) => ((r.book?.bids.length ?? 0) > 0 ? undefined : 'an empty book'),
+            (err: Error) => err.message,
+          );
+          if (failed) return { calls, failed: `${pair} on :${grpc}: ${failed}` };
+          calls += 1;
+        }
+      }
+      return { calls, failed: undefined };
+    })();
+    return {
+      stop: async () => {
+        stopped = true;
+        return asking;
+      },
+    };
+  };
+
   test('each replica serves its share; after kill -9 of one, the other serves all within the TTL and names what moved', async (t) => {
     const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
-    /** Both replicas serving, every pair exactly once (their shares as /readyz reports them). */
-    const divided = async () => {
-      const [da, db] = [leaseDetail(await a.process.readyz()), leaseDetail(await b.process.readyz())];
-      if (!da || !db || da.serving.length === 0 || db.serving.length === 0) return undefined;
-      return [...da.serving, ...db.serving].sort().join() === ALL_PAIRS.join() ? { da, db } : undefined;
-    };
-    /**
-     * The division once it has held for two renew rounds. Replicas that start together first
-     * take whichever pairs are free, then hand pairs over to their preferred owner in the next
-     * rounds (a pair moving in answers "no snapshot yet" until its first snapshot).
-     */
-    const settled = (what: string) => {
-      let held: { key: string; sinceMs: number } | undefined;
-      return waitUntil(
-        what,
-        async () => {
-          const now = await divided();
-          if (!now) {
-            held = undefined;
-            return undefined;
-          }
-          const key = `${now.da.serving.join()}|${now.db.serving.join()}`;
-          if (held?.key !== key) held = { key, sinceMs: Date.now() };
-          return Date.now() - held.sinceMs >= 2 * RENEW_MS ? now : undefined;
-        },
-        { timeoutMs: 30_000, intervalMs: 100 },
-      );
-    };
-    const shares = await settled('both replicas serving, every pair once, for two renew rounds');
+    const shares = await settled(a, b, 'both replicas serving, every pair once, for two renew rounds');
     t.diagnostic(`a serves ${shares.da.serving.join(', ')}; b serves ${shares.db.serving.join(', ')}`);
     await servesBooks(a.grpc, shares.da.serving);
     await servesBooks(b.grpc, shares.db.serving);
@@ -226,33 +263,13 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
     }
 
     // What b serves when it dies (read again: the queries above took time).
-    const atKill = await settled('the division unchanged for two renew rounds');
+    const atKill = await settled(a, b, 'the division unchanged for two renew rounds');
     const killedAt = Date.now();
     await b.process.kill9();
     // While a takes b's pairs over, a's own pairs answer every call: its feed follows the new
     // assignment without a gap for the books it keeps. Asked back to back: a gap of a few
     // milliseconds (a feed rebuilt over the new assignment) is caught.
-    const ca = client(a.grpc);
-    let takenOver = false;
-    const keptAnswers = (async () => {
-      let calls = 0;
-      while (!takenOver) {
-        for (const pair of atKill.da.serving) {
-          const [venue, instrument] = pair.split('/') as [string, string];
-          const failed = await call<GetOrderBookRequest, GetOrderBookResponse>(ca.getOrderBook.bind(ca), {
-            venue,
-            instrument,
-            depth: 1,
-          }).then(
-            (r) => ((r.book?.bids.length ?? 0) > 0 ? undefined : 'an empty book'),
-            (err: Error) => err.message,
-          );
-          if (failed) return { calls, failed: `${pair} on a during the takeover: ${failed}` };
-          calls += 1;
-        }
-      }
-      return { calls, failed: undefined };
-    })();
+    const kept = keepAsking(a.grpc, atKill.da.serving);
     try {
       const taken = await waitUntil(
         'a serves every pair',
@@ -283,12 +300,52 @@ describe('market data divided by leases between two replicas', { timeout: 120_00
       // Until every moved pair's book is served, a's feed is following: a's own pairs are asked throughout.
       await servesBooks(a.grpc, atKill.db.serving);
     } finally {
-      takenOver = true;
+      const asked = await kept.stop();
+      assert.equal(asked.failed, undefined);
+      assert.ok(asked.calls > 0, 'a was asked during the takeover');
+      t.diagnostic(`a's own pairs answered ${asked.calls} calls during the takeover, none failed`);
     }
-    const kept = await keptAnswers;
-    assert.equal(kept.failed, undefined);
-    assert.ok(kept.calls > 0, 'a was asked during the takeover');
-    t.diagnostic(`a's own pairs answered ${kept.calls} calls during the takeover, none failed`);
     await servesBooks(a.grpc, ALL_PAIRS);
+  });
+
+  test('a replica joining, then stopping cleanly: the pairs are handed over, each answers every call throughout', async (t) => {
+    const [a, , c] = replicas as [Replica, Replica, Replica];
+    // a serves every pair (the test above); every pair is asked of a through c's whole life.
+    const joining = keepAsking(a.grpc, ALL_PAIRS);
+    try {
+      c.process.start();
+      await c.process.waitReady({ timeoutMs: 60_000 });
+      const shares = await settled(a, c, 'a and c serving, every pair once, for two renew rounds');
+      t.diagnostic(`c took ${shares.db.serving.join(', ')} from a`);
+      // Handed over, not taken: a released each pair once c's book was synced.
+      assert.deepEqual(shares.db.movedIn, [], 'nothing taken from a: handed over');
+      await servesBooks(c.grpc, shares.db.serving);
+    } finally {
+      const asked = await joining.stop();
+      assert.equal(asked.failed, undefined);
+      t.diagnostic(`every pair answered ${asked.calls} calls on a while c joined, none failed`);
+    }
+
+    const cPairs = leaseDetail(await c.process.readyz())!.serving;
+    const movedBefore = leaseDetail(await a.process.readyz())!.movedIn.length;
+    const stopping = keepAsking(a.grpc, ALL_PAIRS);
+    try {
+      // A clean stop: c leaves, keeps its pairs until a is ready for them, then exits 0.
+      await c.process.stop();
+      const after = await waitUntil(
+        'a serves every pair again',
+        async () => {
+          const d = leaseDetail(await a.process.readyz());
+          return d && [...d.serving].sort().join() === ALL_PAIRS.join() ? d : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      assert.equal(after.movedIn.length, movedBefore, 'nothing taken from c: handed over');
+      await servesBooks(a.grpc, cPairs);
+    } finally {
+      const asked = await stopping.stop();
+      assert.equal(asked.failed, undefined);
+      t.diagnostic(`every pair answered ${asked.calls} calls on a while c stopped, none failed`);
+    }
   });
 });

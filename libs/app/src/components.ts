@@ -111,6 +111,11 @@ export interface ComposableService {
   start(): Promise<void>;
   stop(): Promise<unknown> | unknown;
   readonly grpc: GrpcServiceRegistration;
+  /**
+   * Work a stop does while the gRPC server still answers, before it closes (market data
+   * hands its pairs over to the other replicas); `stop` comes after. Only with `drains`.
+   */
+  drain?(): Promise<void>;
 }
 
 /** Where and how a service's gRPC server listens. */
@@ -153,8 +158,8 @@ export interface ServiceComposition<S> {
   readonly protoFile: string;
   /** The running service, once its component started. */
   readonly service: Slot<S>;
-  /** The service, then its gRPC server: start order (stopped in reverse). */
-  readonly components: readonly [service: ServiceComponent, grpc: ServiceComponent];
+  /** The service, then its gRPC server, then its drain when it `drains`: start order (stopped in reverse). */
+  readonly components: readonly ServiceComponent[];
 }
 
 /**
@@ -210,6 +215,8 @@ export function composeService<S extends ComposableService>(options: {
   build: () => S;
   /** The service's stop limit when its stop may take longer than the lifecycle's default. */
   stopTimeoutMs?: number;
+  /** The service `drain`s on stop, before its gRPC server closes (a component after the server's). */
+  drains?: boolean;
 }): ServiceComposition<S> {
   const service = new Slot<S>(`${options.name} service`);
   const serviceComponent: ServiceComponent = {
@@ -240,7 +247,22 @@ export function composeService<S extends ComposableService>(options: {
     venueAccess: options.venueAccess,
     protoFile: options.protoFile,
     service,
-    components: [serviceComponent, { ...grpc, name: `grpc ${options.name}` }],
+    components: [
+      serviceComponent,
+      { ...grpc, name: `grpc ${options.name}` },
+      // Components stop in reverse order: this one's stop runs before the server's.
+      ...(options.drains
+        ? [
+            {
+              name: `${options.name} drain`,
+              start: () => undefined,
+              stop: async () => {
+                await service.peek()?.drain?.();
+              },
+            },
+          ]
+        : []),
+    ],
   };
   const from: ComposedFrom = {
     name: options.name,

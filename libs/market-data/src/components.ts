@@ -51,6 +51,8 @@ export function marketDataServiceComponents(
     protoFile: MARKET_DATA_PROTO,
     context: options,
     section,
+    // With leases, a clean stop hands the pairs over while this replica still answers queries.
+    drains: leases !== undefined,
     build: () =>
       buildMarketDataService({
         ...commonServiceDeps(options),

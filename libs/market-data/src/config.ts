@@ -15,6 +15,7 @@ import {
 } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { MD_FEED_DEFAULTS } from './feed.js';
+import { DEFAULT_MD_HANDOVER_TIMEOUT_MS } from './handover.js';
 import { DEFAULT_MD_FORWARD_TIMEOUT_MS } from './routing.js';
 import type { MarketDataLeaseSettings, MarketDataTuning } from './service.js';
 
@@ -61,6 +62,12 @@ export const marketDataSectionFields = {
         .optional(),
       /** Bound of one query forwarded to another replica. */
       forwardTimeout: durationMs.default(DEFAULT_MD_FORWARD_TIMEOUT_MS),
+      /**
+       * A pair moving between live replicas (one joins, or stops cleanly) stays with its
+       * holder until the next owner's book is synced, at most this long; `0ms` releases it
+       * at once (the next owner then serves it from its first snapshot).
+       */
+      handoverTimeout: durationMs.default(DEFAULT_MD_HANDOVER_TIMEOUT_MS),
     })
     .refine((l) => l.renewInterval < l.ttl, {
       error: 'leases.renewInterval must be shorter than leases.ttl',
@@ -102,7 +109,7 @@ export function marketDataLeasesOf(
     hostName?: string;
   } = {},
 ): MarketDataLeaseSettings | undefined {
-  const { enabled, ttl, renewInterval, maxReplicas, forwardTimeout } = section.leases;
+  const { enabled, ttl, renewInterval, maxReplicas, forwardTimeout, handoverTimeout } = section.leases;
   if (!enabled) return undefined;
   const address =
     section.leases.advertiseAddress ?? advertisedAddress(section, options.hostName ?? hostname());
@@ -112,6 +119,7 @@ export function marketDataLeasesOf(
     maxReplicas,
     holder,
     forwardTimeoutMs: forwardTimeout,
+    handoverTimeoutMs: handoverTimeout,
     ...(address ? { address } : {}),
     ...(options.authToken ? { authToken: options.authToken } : {}),
     ...(options.channelCredentials ? { channelCredentials: options.channelCredentials } : {}),

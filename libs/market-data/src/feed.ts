@@ -93,6 +93,12 @@ export interface FeedVenue {
   port: VenuePort;
   /** Instruments this feed (shard) follows on this venue. */
   instruments: InstrumentId[];
+  /**
+   * Of `instruments`, those followed without publishing (a market-data replica warming a
+   * pair before it takes it over): their books sync and answer queries, but no md.* event
+   * goes out for them and they count in no readiness component. Default none.
+   */
+  warming?: readonly InstrumentId[];
 }
 
 export interface FeedLogger {
@@ -171,6 +177,8 @@ const MAX_RETRY_DELAY_MS = 30_000;
 export interface BookView {
   venue: VenueId;
   instrument: InstrumentId;
+  /** Followed ahead of taking it over (FeedVenue.warming): not published; its holder serves it. */
+  warming: boolean;
   /** False while there is no trusted book (no snapshot yet, resyncing, stream down, crossed). */
   synced: boolean;
   /** Not synced, or older than `bookStaleAfterMs`: never trade on it. */
@@ -218,6 +226,8 @@ interface BookState {
   readonly sync: BookSync;
   readonly outlets: { readonly book: Outlet; readonly funding: Outlet };
   retryTimer: NodeJS.Timeout | undefined;
+  /** False while warming (FeedVenue.warming): followed, never published, not in readiness. */
+  published: boolean;
   /**
    * The subscription (its `generation`) whose book events this book follows. A book kept
    * across `follow` stays on the older stream until the newer one's first book event for it:
@@ -333,15 +343,19 @@ export class MarketDataFeed {
         else options.health?.notReady('md/event_log', reason);
       },
     });
-    for (const { port, instruments } of options.venues) {
+    for (const { port, instruments, warming } of options.venues) {
       if (this.#venues.has(port.venue))
         throw new Error(`venue ${port.venue} given twice to the market-data feed`);
-      this.#addVenue(port, instruments);
+      this.#addVenue(port, instruments, warming);
     }
   }
 
   /** A venue's state, its books following subscription 0; registered, not connected. */
-  #addVenue(port: VenuePort, instruments: readonly InstrumentId[]): VenueState {
+  #addVenue(
+    port: VenuePort,
+    instruments: readonly InstrumentId[],
+    warming: readonly InstrumentId[] = [],
+  ): VenueState {
     const state: VenueState = {
       venue: port.venue,
       port,
@@ -359,14 +373,16 @@ export class MarketDataFeed {
       connectAttempts: 0,
       connectTimer: undefined,
     };
-    for (const instrument of state.instruments)
-      state.books.set(instrument, this.#newBook(port.venue, instrument, 0));
+    const quiet = new Set(warming);
+    for (const instrument of state.instruments) {
+      state.books.set(instrument, this.#newBook(port.venue, instrument, 0, !quiet.has(instrument)));
+    }
     this.#venues.set(port.venue, state);
     this.#refreshStatus(port.venue, false);
     return state;
   }
 
-  #newBook(venue: VenueId, instrument: InstrumentId, source: number): BookState {
+  #newBook(venue: VenueId, instrument: InstrumentId, source: number, published: boolean): BookState {
     const outlet = { venue, instrument, intervalMs: this.#intervalMsOf(venue, instrument) };
     return {
       sync: new BookSync({
@@ -378,6 +394,7 @@ export class MarketDataFeed {
       }),
       outlets: { book: { kind: 'book', ...outlet }, funding: { kind: 'funding', ...outlet } },
       retryTimer: undefined,
+      published,
       source,
     };
   }
@@ -468,11 +485,11 @@ export class MarketDataFeed {
     for (const state of [...this.#venues.values()]) {
       if (!wanted.has(state.venue)) work.push(this.#dropVenue(state));
     }
-    for (const { port, instruments } of wanted.values()) {
+    for (const { port, instruments, warming } of wanted.values()) {
       const state = this.#venues.get(port.venue);
-      if (state) work.push(this.#retarget(state, instruments));
+      if (state) work.push(this.#retarget(state, instruments, warming ?? []));
       else {
-        const added = this.#addVenue(port, instruments);
+        const added = this.#addVenue(port, instruments, warming);
         if (this.#started) work.push(this.#connect(added));
       }
     }
@@ -492,9 +509,30 @@ export class MarketDataFeed {
   }
 
   /** A followed venue's new instrument list: make before break (see `follow`). */
-  async #retarget(state: VenueState, instruments: readonly InstrumentId[]): Promise<void> {
+  async #retarget(
+    state: VenueState,
+    instruments: readonly InstrumentId[],
+    warming: readonly InstrumentId[],
+  ): Promise<void> {
     const next = [...new Set(instruments)];
-    if (next.length === state.instruments.length && next.every((i, k) => i === state.instruments[k])) return;
+    const quiet = new Set(warming);
+    // A kept book starts or stops publishing in place (no new subscription for that): one
+    // that starts publishes its current state at once.
+    let flipped = false;
+    for (const [instrument, book] of state.books) {
+      const published = !quiet.has(instrument);
+      if (book.published === published) continue;
+      book.published = published;
+      flipped = true;
+      if (published) {
+        this.#changed(book.outlets.book);
+        this.#changed(book.outlets.funding);
+      }
+    }
+    if (next.length === state.instruments.length && next.every((i, k) => i === state.instruments[k])) {
+      if (flipped) this.#refreshStatus(state.venue);
+      return;
+    }
     const keep = new Set(next);
     for (const [instrument, book] of state.books) {
       if (keep.has(instrument)) continue;
@@ -505,8 +543,9 @@ export class MarketDataFeed {
     state.generation += 1;
     const generation = state.generation;
     const added = next.filter((i) => !state.books.has(i));
-    for (const instrument of added)
-      state.books.set(instrument, this.#newBook(state.venue, instrument, generation));
+    for (const instrument of added) {
+      state.books.set(instrument, this.#newBook(state.venue, instrument, generation, !quiet.has(instrument)));
+    }
     state.instruments = next;
     this.#refreshStatus(state.venue);
     const previous = state.subscription;
@@ -532,12 +571,14 @@ export class MarketDataFeed {
     instrument: InstrumentId,
     depth = this.#settings.bookDepth,
   ): BookView | undefined {
-    const sync = this.#venues.get(venue)?.books.get(instrument)?.sync;
-    if (!sync) return undefined;
+    const book = this.#venues.get(venue)?.books.get(instrument);
+    if (!book) return undefined;
+    const sync = book.sync;
     const top = sync.top(depth > 0 ? depth : Number.MAX_SAFE_INTEGER);
     return {
       venue,
       instrument,
+      warming: !book.published,
       ...sync.freshness(this.#opts.nowMs()),
       seq: top.seq,
       depth: Math.max(depth, 0),
@@ -765,7 +806,7 @@ export class MarketDataFeed {
           this.#handle(state, book, book.sync.delta(event));
           break;
         case 'trade':
-          this.#publishTrade(state.venue, event);
+          if (book.published) this.#publishTrade(state.venue, event);
           break;
         case 'funding':
           this.#onFunding(state, event, this.#opts.nowMs());
@@ -789,7 +830,7 @@ export class MarketDataFeed {
     for (const action of actions) {
       switch (action.do) {
         case 'publish':
-          this.#changed(book.outlets.book);
+          if (book.published) this.#changed(book.outlets.book);
           break;
         case 'resync':
           this.#fetchResyncSnapshot(state, book, action.why);
@@ -849,7 +890,7 @@ export class MarketDataFeed {
     state.funding.set(info.instrument, fundingReading(state.venue, info, observedAtMs));
     if (!previous) this.#refreshStatus(state.venue);
     const book = state.books.get(info.instrument);
-    if (book) this.#changed(book.outlets.funding);
+    if (book?.published) this.#changed(book.outlets.funding);
   }
 
   // ---- publishing ----------------------------------------------------------------------------------
@@ -918,10 +959,11 @@ export class MarketDataFeed {
     for (const outlet of outlets) {
       const state = this.#venues.get(outlet.venue);
       if (!state) continue;
+      const book = state.books.get(outlet.instrument);
+      if (!book?.published) continue; // dropped or warming since it changed
       if (outlet.kind === 'book') {
-        const sync = state.books.get(outlet.instrument)?.sync;
         // An untrusted book is not published; its next snapshot (resync) publishes it again.
-        if (sync?.synced) this.#publishBook(outlet.venue, outlet.instrument, sync);
+        if (book.sync.synced) this.#publishBook(outlet.venue, outlet.instrument, book.sync);
       } else {
         const reading = state.funding.get(outlet.instrument);
         if (reading) this.#publishFunding(outlet.venue, outlet.instrument, reading);
@@ -963,7 +1005,8 @@ export class MarketDataFeed {
     const state = this.#venues.get(venue);
     if (!state) return;
     const now = this.#opts.nowMs();
-    const books = [...state.books.values()].map((b) => b.sync);
+    // Warming books count in no component: the replica does not serve them (yet).
+    const books = [...state.books.values()].filter((b) => b.published).map((b) => b.sync);
     const next = venueComponentStates({
       venue,
       marketsLoaded: state.markets !== undefined,
@@ -972,7 +1015,7 @@ export class MarketDataFeed {
       portStreamDown: state.portStreamDown,
       streamReason: state.streamReason,
       unsyncedBookReasons: books.filter((b) => !b.synced).map((b) => b.reason),
-      fundingMissing: state.instruments.filter((i) => !state.funding.has(i)),
+      fundingMissing: state.instruments.filter((i) => state.books.get(i)?.published && !state.funding.has(i)),
       fundingError: state.fundingError,
     });
     const changedViews = updateComponentViews(state.components, next, now);

@@ -592,3 +592,58 @@ describe('MarketDataFeed.follow: another set of instruments, no gap for the kept
     await feed.stop();
   });
 });
+
+describe('MarketDataFeed: warming books (followed, not published)', () => {
+  const [A, B] = ['A-USDC-PERP', 'B-USDC-PERP'];
+
+  test('a warming book syncs and answers, publishes nothing and counts in no readiness; taken over, it publishes at once', async () => {
+    const { port, subs, snapshot, delta } = subscriptionsPort();
+    const health = new HealthRegistry();
+    const books: string[] = [];
+    const log: MdEventSink = {
+      publish: async (m) => {
+        const payload = decodeEnvelope(m.data).payload;
+        if (payload?.$case === 'orderBook')
+          books.push(`${payload.value.instrument}@${payload.value.sequence}`);
+        return {};
+      },
+    };
+    const feed = newFeed(port, {
+      health,
+      log,
+      bookPublishIntervalMs: 0,
+      venues: [{ port, instruments: [A, B], warming: [B] }],
+    });
+    const starting = feed.start();
+    await eventually('subscription asked', () => subs.length === 1);
+    subs[0]!.open();
+    await starting;
+    snapshot(subs[0]!, A, 1, '100');
+    assert.equal(health.component('paper/order_books')?.ready, true, 'B (no snapshot yet) does not count');
+    snapshot(subs[0]!, B, 1, '50');
+    delta(subs[0]!, B, 2, '51');
+    assert.equal(feed.orderBook('paper', B)?.synced, true, 'B answers queries');
+    assert.equal(feed.orderBook('paper', B)?.warming, true);
+    assert.equal(feed.orderBook('paper', A)?.warming, false);
+    await feed.flush();
+    assert.deepEqual(books, ['A-USDC-PERP@1'], 'only A published');
+
+    // B taken over: same instruments, no new subscription; its current book goes out at once.
+    await feed.follow([{ port, instruments: [A, B] }]);
+    assert.equal(subs.length, 1, 'no resubscription');
+    assert.equal(feed.orderBook('paper', B)?.warming, false);
+    await feed.flush();
+    assert.deepEqual(books, ['A-USDC-PERP@1', 'B-USDC-PERP@2']);
+    delta(subs[0]!, B, 3, '52');
+    await feed.flush();
+    assert.equal(books.at(-1), 'B-USDC-PERP@3');
+
+    // Back to warming (e.g. handed over again): nothing more published for it.
+    await feed.follow([{ port, instruments: [A, B], warming: [B] }]);
+    delta(subs[0]!, B, 4, '53');
+    await feed.flush();
+    assert.equal(books.at(-1), 'B-USDC-PERP@3');
+    assert.equal(feed.orderBook('paper', B)?.seq, 4);
+    await feed.stop();
+  });
+});

@@ -52,7 +52,9 @@ export function getOrderBook(q: MarketDataQueries, request: GetOrderBookRequest)
   }
   checkKnown(q, venue, instrument);
   const view = q.feed.orderBook(venue, instrument, depth);
-  if (!view && q.servedBy) throw new NotServedHereError(venue, instrument, q.servedBy(venue, instrument));
+  // Not followed here, or warming here and not synced yet: the pair's holder answers (routing).
+  if ((!view || (view.warming && !view.synced)) && q.servedBy)
+    throw new NotServedHereError(venue, instrument, q.servedBy(venue, instrument));
   if (!view)
     throw new NotThisShardError(venue, instrument, shardOf(venue, instrument, q.shard.count), q.shard);
   if (!view.synced) throw new BookNotSyncedError(venue, instrument, view.reason);
@@ -89,9 +91,9 @@ export function marketDataGrpcService(
           return getOrderBook(q, request);
         } catch (err) {
           // Leases: the pair's owner answers (routing.ts); a forwarded call is never forwarded again.
-          if (err instanceof NotServedHereError && q.router && !isForwardedCall(ctx.metadata))
-            return q.router.orderBook(request, err);
-          throw err;
+          if (!(err instanceof NotServedHereError) || !q.router) throw err;
+          if (!isForwardedCall(ctx.metadata)) return q.router.orderBook(request, err);
+          throw q.router.comingHere(request, err);
         }
       }),
       getFundingRates: h.unary(async (request: GetFundingRatesRequest, ctx) => {

@@ -12,6 +12,7 @@ export * from './errors.js';
 export * from './feed.js';
 export * from './funding.js';
 export * from './grpc.js';
+export * from './handover.js';
 export * from './leases.js';
 export * from './publisher.js';
 export * from './routing.js';

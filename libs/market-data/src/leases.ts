@@ -12,6 +12,10 @@
  * - Ownership: a pair is served by the holder of its `md-instrument` lease. A replica
  *   acquires the pairs it is preferred for once they are free or expired, renews them, and
  *   releases the ones it is no longer preferred for (a joiner gets them at once).
+ * - Handover between live replicas (`holdForHandover`, the service's warm-up): a pair's next
+ *   owner follows it without publishing while it waits (`waiting`), and the holder keeps it
+ *   until that owner's book is synced; a clean stop `leave`s first, so its pairs are handed
+ *   over the same way.
  * - A replica killed -9 renews nothing: its slot and pair leases lapse within `ttlMs`, the
  *   members' next tick sees one member less, and the survivors take its pairs.
  */
@@ -48,6 +52,10 @@ export interface LeaseRound {
   readonly moved: readonly PairMove[];
   /** The live members this round saw (this replica included when it holds a slot). */
   readonly members: readonly string[];
+  /** Of `owned`, the pairs kept only until their next owner is ready (handover). */
+  readonly handingOver: readonly InstrumentPair[];
+  /** Pairs coming to this replica that another holder still serves (`holder`). */
+  readonly waiting: readonly (InstrumentPair & { readonly holder: string })[];
 }
 
 export interface InstrumentLeasesOptions {
@@ -58,6 +66,8 @@ export interface InstrumentLeasesOptions {
   readonly ttlMs: number;
   readonly maxReplicas: number;
   readonly nowMs: () => EpochMs;
+  /** A pair held but no longer wanted: true keeps it one more round for `to` (SharedLeases). */
+  readonly holdForHandover?: (pair: InstrumentPair, to: string) => Promise<boolean>;
 }
 
 export class InstrumentLeases {
@@ -75,6 +85,9 @@ export class InstrumentLeases {
       ttlMs: options.ttlMs,
       maxReplicas: options.maxReplicas,
       nowMs: options.nowMs,
+      ...(options.holdForHandover
+        ? { holdForHandover: (key, to) => options.holdForHandover!(this.#pair(key), to) }
+        : {}),
     });
   }
 
@@ -105,7 +118,14 @@ export class InstrumentLeases {
       changed: round.changed,
       moved: round.moved.map((m) => ({ ...this.#pair(m.key), from: m.from, atMs: m.atMs })),
       members: round.members,
+      handingOver: round.handingOver.map((k) => this.#pair(k)),
+      waiting: round.waiting.map((w) => ({ ...this.#pair(w.key), holder: w.holder })),
     };
+  }
+
+  /** Clean stop, first step: the member slot goes, the pairs are handed over by the next ticks. */
+  leave(): Promise<void> {
+    return this.#shared.leave();
   }
 
   /** Clean stop: every lease given up, so the others take the pairs at once. */

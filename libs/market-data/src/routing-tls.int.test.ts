@@ -92,7 +92,12 @@ describe('market-data forwarded calls over TLS', () => {
     const addresses = new ReplicaAddresses(keyStore());
     await addresses.register('md-b', `127.0.0.1:${owner.port}`);
     return new MarketDataRouter({
-      membership: { holder: 'md-a', members: ['md-a', 'md-b'], currentOwner: async () => 'md-b' },
+      membership: {
+        holder: 'md-a',
+        members: ['md-a', 'md-b'],
+        currentOwner: async () => 'md-b',
+        expectedOwner: () => 'md-b',
+      },
       addresses,
       logger,
       authToken: TOKEN,

@@ -41,6 +41,7 @@ import {
   type Secret,
 } from '@perpmesh/runtime';
 import { ReplicaAddresses as SharedReplicaAddresses, type StateStore } from '@perpmesh/state';
+import { BookNotSyncedError } from './errors.js';
 
 export const MD_ADDRESS_SCOPE = 'md-address';
 /** Metadata key marking a call one replica forwarded to another (never forwarded again). */
@@ -59,6 +60,8 @@ export interface ReplicaMembership {
   readonly holder: string;
   readonly members: readonly string[];
   currentOwner(pair: { venue: VenueId; instrument: InstrumentId }): Promise<string | undefined>;
+  /** Who should serve a pair by the last round's members (its next owner during a handover). */
+  expectedOwner(pair: { venue: VenueId; instrument: InstrumentId }): string | undefined;
 }
 
 export interface MarketDataRouterOptions {
@@ -92,18 +95,34 @@ export class MarketDataRouter {
     });
   }
 
-  /** The book from the pair's owner; `notHere` when no other live replica holds it. */
+  /**
+   * The book from the pair's owner; with no holder (a handover between the old owner's
+   * release and the next one's take) from the replica expected to serve it, which has it
+   * warm; `notHere` when no live replica holds or is expected to serve it; UNAVAILABLE when
+   * this one is (the pair is coming here).
+   */
   async orderBook(request: GetOrderBookRequest, notHere: Error): Promise<GetOrderBookResponse> {
-    const owner = await this.#o.membership.currentOwner({
-      venue: request.venue,
-      instrument: request.instrument,
-    });
-    if (owner === undefined || owner === this.#o.membership.holder) throw notHere;
+    const pair = { venue: request.venue, instrument: request.instrument };
+    const owner = (await this.#o.membership.currentOwner(pair)) ?? this.#o.membership.expectedOwner(pair);
+    if (owner === undefined) throw notHere;
+    if (owner === this.#o.membership.holder) throw takenOverHere(request);
     return this.#ask(
       owner,
       (c) => c.getOrderBook.bind(c) as Unary<GetOrderBookRequest, GetOrderBookResponse>,
       request,
     );
+  }
+
+  /**
+   * The answer to a forwarded call for a book not followed here: the pair is coming to this
+   * replica (taken a moment ago, its feed not following it yet: worth a retry) when this
+   * replica is expected to serve it; else `notHere`.
+   */
+  comingHere(request: GetOrderBookRequest, notHere: Error): Error {
+    const pair = { venue: request.venue, instrument: request.instrument };
+    return this.#o.membership.expectedOwner(pair) === this.#o.membership.holder
+      ? takenOverHere(request)
+      : notHere;
   }
 
   /**
@@ -213,4 +232,13 @@ function mergeBy<T>(items: readonly T[], key: (item: T) => string): T[] {
     seen.add(k);
     return true;
   });
+}
+
+/** A book this replica has just taken and does not follow yet: UNAVAILABLE, worth a retry. */
+function takenOverHere(request: GetOrderBookRequest): BookNotSyncedError {
+  return new BookNotSyncedError(
+    request.venue,
+    request.instrument,
+    'being taken over by this replica: no snapshot yet',
+  );
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { PerpmeshError } from '@perpmesh/core';
 import { createLogger } from '@perpmesh/runtime';
 import { z } from 'zod';
 import { marketDataLeasesOf, marketDataSectionFields } from './config.js';
@@ -48,22 +49,50 @@ describe('market-data query routing', () => {
 
   test('a book nobody else holds is answered with the original error; an owner without an address is UNAVAILABLE naming it', async () => {
     let owner: string | undefined;
+    let expected: string | undefined;
     const router = new MarketDataRouter({
-      membership: { holder: 'md-a', members: ['md-a', 'md-b'], currentOwner: async () => owner },
+      membership: {
+        holder: 'md-a',
+        members: ['md-a', 'md-b', 'md-c'],
+        currentOwner: async () => owner,
+        expectedOwner: () => expected,
+      },
       addresses: new ReplicaAddresses(keyStore()),
       logger: createLogger({ service: 'md-test', level: 'silent' }),
     });
     const notHere = new Error('not served here');
     const request = { venue: 'paper', instrument: 'BTC-USDC-PERP', depth: 5 };
     await assert.rejects(router.orderBook(request, notHere), (err) => err === notHere);
-    owner = 'md-a';
-    await assert.rejects(router.orderBook(request, notHere), (err) => err === notHere);
-    owner = 'md-b';
-    await assert.rejects(router.orderBook(request, notHere), (err: { code?: number; message?: string }) => {
-      assert.equal(err.code, status.UNAVAILABLE);
-      assert.match(err.message ?? '', /md-b registered no address/);
+    assert.equal(router.comingHere(request, notHere), notHere);
+    // Held here, or expected here with no holder: the pair is coming (its feed not following
+    // it yet): UNAVAILABLE, worth a retry, on a call and on a call forwarded here.
+    const comingHere = (err: unknown) => {
+      assert.ok(err instanceof PerpmeshError && err.code === 'BOOK_NOT_SYNCED', String(err));
+      assert.match(err.message, /being taken over by this replica: no snapshot yet/);
       return true;
-    });
+    };
+    expected = 'md-a';
+    await assert.rejects(router.orderBook(request, notHere), comingHere);
+    assert.ok(comingHere(router.comingHere(request, notHere)));
+    owner = 'md-a';
+    expected = 'md-b';
+    await assert.rejects(router.orderBook(request, notHere), comingHere);
+    assert.equal(
+      router.comingHere(request, notHere),
+      notHere,
+      'a forwarded call for a pair expected elsewhere',
+    );
+    const unregistered = (who: string) => (err: { code?: number; message?: string }) => {
+      assert.equal(err.code, status.UNAVAILABLE);
+      assert.match(err.message ?? '', new RegExp(`${who} registered no address`));
+      return true;
+    };
+    owner = 'md-b';
+    await assert.rejects(router.orderBook(request, notHere), unregistered('md-b'));
+    // Held by nobody (a handover between release and take): asked of the replica expected to serve it.
+    owner = undefined;
+    expected = 'md-c';
+    await assert.rejects(router.orderBook(request, notHere), unregistered('md-c'));
     router.close();
   });
 
@@ -77,6 +106,7 @@ describe('market-data query routing', () => {
       holder: 'md-a',
       members: ['md-a', 'md-b', 'md-c'],
       currentOwner: async () => 'md-c',
+      expectedOwner: () => 'md-c',
     };
     const router = new MarketDataRouter({
       membership,
@@ -105,7 +135,12 @@ describe('market-data query routing', () => {
     await addresses.register('md-c', '127.0.0.1:2');
     let owner: string | undefined = 'md-c';
     const router = new MarketDataRouter({
-      membership: { holder: 'md-a', members: ['md-a', 'md-b', 'md-c'], currentOwner: async () => owner },
+      membership: {
+        holder: 'md-a',
+        members: ['md-a', 'md-b', 'md-c'],
+        currentOwner: async () => owner,
+        expectedOwner: () => owner,
+      },
       addresses,
       logger: createLogger({ service: 'md-test', level: 'silent' }),
       timeoutMs: 200,

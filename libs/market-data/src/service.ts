@@ -21,7 +21,8 @@ import {
   type MarketDataQueries,
   marketDataGrpcService,
 } from './grpc.js';
-import { InstrumentLeases, type InstrumentPair, type PairMove } from './leases.js';
+import { DEFAULT_MD_HANDOVER_TIMEOUT_MS, type FeedPlan, PairHandover } from './handover.js';
+import { InstrumentLeases, type InstrumentPair, type LeaseRound, type PairMove, pairKey } from './leases.js';
 import type { MdEventSink } from './publisher.js';
 import { MarketDataRouter, ReplicaAddresses } from './routing.js';
 import { instrumentsForShard, type ShardSpec, SINGLE_SHARD, validateShard } from './shard.js';
@@ -79,6 +80,12 @@ export interface MarketDataLeaseSettings {
   channelCredentials?: ChannelCredentials;
   /** Bound of one forwarded call. Default DEFAULT_MD_FORWARD_TIMEOUT_MS. */
   forwardTimeoutMs?: number;
+  /**
+   * A pair moving between live replicas (one joins, or stops cleanly) is handed over: the
+   * holder keeps it until the next owner's book is synced, at most this long (handover.ts).
+   * 0: released at once. Default DEFAULT_MD_HANDOVER_TIMEOUT_MS.
+   */
+  handoverTimeoutMs?: number;
 }
 
 export interface MarketDataServiceDeps {
@@ -102,6 +109,12 @@ export interface MarketDataServiceDeps {
 export interface MarketDataService {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * With leases: hands this replica's pairs over to the others (leave, then the rounds go on
+   * until they hold them all, bounded by the handover timeout), while the gRPC server still
+   * answers; `stop` does it too when not done. Without leases: nothing to do.
+   */
+  drain(): Promise<void>;
   /** Publishes pending md.book / md.funding now and waits for the log's acks (tests, shutdown). */
   flush(): Promise<void>;
   grpc: ReturnType<typeof marketDataGrpcService>;
@@ -167,6 +180,7 @@ export function buildMarketDataService(deps: MarketDataServiceDeps): MarketDataS
   return {
     start: () => feed.start(),
     stop: () => feed.stop(),
+    drain: async () => undefined, // static shards: nothing moves
     flush: () => feed.flush(),
     grpc: marketDataGrpcService(queries, logger),
     assignment,
@@ -206,9 +220,10 @@ function validateIntervalOverrides(
 export const MD_LEASES_COMPONENT = 'md/leases';
 
 /**
- * Market data divided by leases: a round every `renewIntervalMs`; when the owned pairs
- * change, the feed follows the new assignment (MarketDataFeed.follow): a pair kept across
- * the change is served throughout, a pair moved in from its first snapshot.
+ * Market data divided by leases: a round every `renewIntervalMs`; when what it serves
+ * changes, the feed follows (MarketDataFeed.follow): a pair kept across the change is
+ * served throughout; a pair handed over by a live replica (handover.ts) is warmed here
+ * before it is taken, a pair taken from a dead one is served from its first snapshot.
  */
 function leasedMarketDataService(
   deps: MarketDataServiceDeps,
@@ -228,6 +243,14 @@ function leasedMarketDataService(
   const pairs: InstrumentPair[] = [...configured].flatMap(([venue, list]) =>
     list.map((instrument) => ({ venue, instrument })),
   );
+  const handoverTimeoutMs = settings.handoverTimeoutMs ?? DEFAULT_MD_HANDOVER_TIMEOUT_MS;
+  const handover = new PairHandover({
+    store: deps.state,
+    holder: settings.holder,
+    ttlMs: settings.ttlMs,
+    timeoutMs: handoverTimeoutMs,
+    nowMs: deps.nowMs,
+  });
   const leases = new InstrumentLeases({
     store: deps.state,
     holder: settings.holder,
@@ -235,6 +258,7 @@ function leasedMarketDataService(
     ttlMs: settings.ttlMs,
     maxReplicas: settings.maxReplicas,
     nowMs: deps.nowMs,
+    holdForHandover: (pair, to) => handover.holdForHandover(pair, to),
   });
   let assignment: Map<VenueId, InstrumentId[]> = new Map();
   // One feed for the replica's life: `follow` moves it to each new assignment, keeping the
@@ -262,25 +286,43 @@ function leasedMarketDataService(
   let stopped = false;
   deps.health.register(MD_LEASES_COMPONENT, `${MD_LEASES_COMPONENT}: no lease round yet`);
 
-  const followPairs = async (owned: readonly InstrumentPair[]) => {
-    const next = new Map<VenueId, InstrumentId[]>();
-    for (const { venue, instrument } of owned) next.set(venue, [...(next.get(venue) ?? []), instrument]);
-    await feed.follow(
-      [...next].map(([venue, instruments]) => ({ port: deps.venues.marketPort(venue), instruments })),
-    );
-    assignment = next;
+  /** Per venue, in the configured order (the same set gives the same lists: no resubscribe). */
+  const byVenue = (list: readonly InstrumentPair[]) => {
+    const wanted = new Set(list.map(pairKey));
+    const out = new Map<VenueId, InstrumentId[]>();
+    for (const [venue, instruments] of configured) {
+      const mine = instruments.filter((instrument) => wanted.has(pairKey({ venue, instrument })));
+      if (mine.length > 0) out.set(venue, mine);
+    }
+    return out;
   };
-  // Following a new assignment (subscribe, then close the old stream) can take longer than a
-  // lease TTL: it runs beside the rounds, which keep renewing, and always moves to the latest.
-  let wanted: readonly InstrumentPair[] | undefined;
+  const followPlan = async (plan: FeedPlan) => {
+    const published = byVenue(plan.published);
+    const followed = byVenue([...plan.published, ...plan.warming]);
+    const warming = byVenue(plan.warming);
+    await feed.follow(
+      [...followed].map(([venue, instruments]) => ({
+        port: deps.venues.marketPort(venue),
+        instruments,
+        warming: warming.get(venue) ?? [],
+      })),
+    );
+    assignment = published;
+  };
+  const planKey = (plan: FeedPlan) =>
+    `${[...plan.published].map(pairKey).sort().join()}|${[...plan.warming].map(pairKey).sort().join()}`;
+  // Following a new plan (subscribe, then close the old stream) can take longer than a lease
+  // TTL: it runs beside the rounds, which keep renewing, and always moves to the latest.
+  let followed = planKey({ published: [], warming: [] });
+  let wanted: FeedPlan | undefined;
   let replacing: Promise<void> | undefined;
-  const followAssignment = (owned: readonly InstrumentPair[]) => {
-    wanted = owned;
+  const followAssignment = (plan: FeedPlan) => {
+    wanted = plan;
     replacing ??= (async () => {
       while (wanted !== undefined && !stopped) {
         const next = wanted;
         wanted = undefined;
-        await followPairs(next).catch((err: unknown) =>
+        await followPlan(next).catch((err: unknown) =>
           logger.error({ err }, 'following the new market-data assignment failed'),
         );
       }
@@ -288,30 +330,41 @@ function leasedMarketDataService(
       replacing = undefined;
     });
   };
+  const label = (p: InstrumentPair) => `${p.venue}/${p.instrument}`;
+  /** Called after each round (a clean stop waits for its handover through it). */
+  let afterRound: ((r: LeaseRound) => void) | undefined;
   const runRound = async () => {
     const r = await leases.tick();
     movedIn.push(...r.moved);
     if (r.moved.length > 0)
       logger.warn({ moved: r.moved }, 'took over instruments of another market-data replica');
+    const plan = await handover.afterRound(
+      r,
+      (p) => feed.orderBook(p.venue, p.instrument)?.synced === true,
+      (p) => leases.currentOwner(p),
+    );
     if (r.changed) {
       logger.info(
-        {
-          holder: leases.holder,
-          members: r.members,
-          owned: r.owned.map((p) => `${p.venue}/${p.instrument}`),
-        },
+        { holder: leases.holder, members: r.members, owned: r.owned.map(label) },
         'market-data lease assignment',
       );
-      followAssignment(r.owned);
+    }
+    const key = planKey(plan);
+    if (key !== followed) {
+      followed = key;
+      followAssignment(plan);
     }
     deps.health.ready(MD_LEASES_COMPONENT, {
       holder: leases.holder,
       members: r.members,
-      serving: r.owned.map((p) => `${p.venue}/${p.instrument}`),
+      serving: r.owned.map(label),
+      handingOver: r.handingOver.map(label),
+      warming: plan.warming.map(label),
       movedIn: movedIn
         .slice(-50)
         .map((m) => ({ instrument: `${m.venue}/${m.instrument}`, from: m.from, atMs: m.atMs })),
     });
+    afterRound?.(r);
   };
   const schedule = () => {
     if (stopped) return;
@@ -327,6 +380,32 @@ function leasedMarketDataService(
         .finally(schedule);
     }, settings.renewIntervalMs);
   };
+  /**
+   * A clean stop hands its pairs over first: the member slot goes, the rounds go on until the
+   * others hold every pair (each taken once its next owner is ready), bounded by the handover
+   * timeout and a round.
+   */
+  let handedOver: Promise<void> | undefined;
+  const handOverAll = () => {
+    handedOver ??= handOver().catch((err: unknown) =>
+      logger.warn({ err }, 'handing the market-data pairs over failed; releasing them'),
+    );
+    return handedOver;
+  };
+  const handOver = async () => {
+    if (timer === undefined || handoverTimeoutMs <= 0) return;
+    if (!leases.members.some((m) => m !== leases.holder)) return; // nobody to hand to
+    await leases.leave();
+    await new Promise<void>((resolve) => {
+      const deadline = setTimeout(resolve, handoverTimeoutMs + settings.renewIntervalMs);
+      afterRound = (r) => {
+        if (r.owned.length > 0 || handover.lingering) return;
+        clearTimeout(deadline);
+        resolve();
+      };
+    });
+    afterRound = undefined;
+  };
 
   return {
     start: async () => {
@@ -337,13 +416,16 @@ function leasedMarketDataService(
       await replacing;
       schedule();
     },
+    drain: handOverAll,
     stop: async () => {
+      await handOverAll();
       stopped = true;
       clearTimeout(timer);
       await round;
       await replacing;
       await feed.stop();
       await leases.releaseAll();
+      await handover.releaseAll();
       router.close();
       if (settings.address) await addresses.unregister(settings.holder, settings.address);
     },

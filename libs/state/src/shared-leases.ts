@@ -10,6 +10,11 @@
  * - Ownership: a key is served by the holder of its `keyScope` lease. A replica acquires the
  *   keys it is preferred for once they are free or expired, renews them, and releases the
  *   ones it is no longer preferred for (a joiner gets them at once).
+ * - Handover (optional, `holdForHandover`): a key this replica no longer wants can be kept,
+ *   renewed, until its next owner says it is ready for it (market data: the next owner's
+ *   book synced), so what moves between live replicas never goes unserved. The next owner
+ *   sees it among `waiting`. A replica that stops cleanly `leave`s first: its member slot
+ *   goes, its keys stay held and are handed over the same way by its next rounds.
  * - A replica killed -9 renews nothing: its slot and key leases lapse within `ttlMs`, the
  *   members' next round sees one member less, and the survivors take its keys.
  */
@@ -78,6 +83,10 @@ export interface SharedLeaseRound {
   readonly members: readonly string[];
   /** Holders of unexpired member slots left out as provably dead (`judgeMember`), with why. */
   readonly deadMembers: readonly { readonly holder: string; readonly reason: string }[];
+  /** Of `owned`, the keys kept only to hand them over (no longer wanted; `holdForHandover`). */
+  readonly handingOver: readonly string[];
+  /** Keys this replica is preferred for that another holder still holds: coming to it. */
+  readonly waiting: readonly { readonly key: string; readonly holder: string }[];
 }
 
 export interface SharedLeasesOptions {
@@ -102,6 +111,13 @@ export interface SharedLeasesOptions {
    */
   readonly beforeRelease?: (key: string) => Promise<void>;
   /**
+   * Asked each round for a key this replica holds but no longer wants, `to` being its next
+   * owner: true keeps it one more round (renewed, still in `owned`, listed in `handingOver`),
+   * false gives it up now. The caller bounds the wait. Not asked when no member is left to
+   * take the key. Default: give it up at once.
+   */
+  readonly holdForHandover?: (key: string, to: string) => Promise<boolean>;
+  /**
    * Whether the holder of an unexpired member slot is provably dead (`leaseHolderProvablyDead`):
    * such a member is not counted, so its keys go to the live members in this very round
    * instead of after its slot lapses (a key's own lease is then taken from the dead holder
@@ -117,6 +133,8 @@ export class SharedLeases {
   #slot: Lease | undefined;
   #owned: string[] = [];
   #members: string[] = [];
+  /** `leave` was called: no member slot is taken again; the keys held are handed over. */
+  #leaving = false;
 
   constructor(options: SharedLeasesOptions) {
     if (!Number.isSafeInteger(options.maxReplicas) || options.maxReplicas < 1) {
@@ -175,7 +193,12 @@ export class SharedLeases {
 
   /** One round: keep or take a member slot, read the members, renew/acquire/release keys. */
   async tick(): Promise<SharedLeaseRound> {
-    await this.#keepSlot();
+    if (!this.#leaving) await this.#keepSlot();
+    if (this.#leaving && this.#slot) {
+      // `leave` ran while this round kept the slot: give it up again.
+      await this.#slot.release();
+      this.#slot = undefined;
+    }
     const now = this.#o.nowMs();
     const members: string[] = [];
     const deadMembers: { holder: string; reason: string }[] = [];
@@ -195,13 +218,29 @@ export class SharedLeases {
     const member = this.#slot?.held === true;
     const moved: KeyMove[] = [];
     const owned: string[] = [];
+    const handingOver: string[] = [];
+    const waiting: { key: string; holder: string }[] = [];
     for (const [key, lease] of this.#leases) {
-      const wanted = member && preferredOwner(key, this.#members) === this.#o.holder;
+      const preferred = preferredOwner(key, this.#members);
+      const wanted = member && preferred === this.#o.holder;
       if (lease.held) {
-        if (!wanted) {
-          await this.#o.beforeRelease?.(key);
-          await lease.release();
-        } else if (await lease.renew()) owned.push(key);
+        if (wanted) {
+          if (await lease.renew()) owned.push(key);
+          continue;
+        }
+        if (
+          preferred !== undefined &&
+          this.#o.holdForHandover &&
+          (await this.#o.holdForHandover(key, preferred)) &&
+          (await lease.renew())
+        ) {
+          owned.push(key);
+          handingOver.push(key);
+          continue;
+        }
+        if (!lease.held) continue; // lost while asking
+        await this.#o.beforeRelease?.(key);
+        await lease.release();
         continue;
       }
       if (!wanted) continue;
@@ -211,11 +250,24 @@ export class SharedLeases {
         if (before && before.holder !== this.#o.holder) {
           moved.push({ key, from: before.holder, atMs: this.#o.nowMs() });
         }
+      } else if (before && before.holder !== this.#o.holder) {
+        waiting.push({ key, holder: before.holder });
       }
     }
     const changed = owned.join(',') !== this.#owned.join(',');
     this.#owned = owned;
-    return { owned, changed, moved, members: this.#members, deadMembers };
+    return { owned, changed, moved, members: this.#members, deadMembers, handingOver, waiting };
+  }
+
+  /**
+   * A clean stop in two steps: the member slot goes now (the others' next round divides the
+   * keys without this replica), the keys stay held; the next rounds hand them over
+   * (`holdForHandover`), then `releaseAll` gives up whatever is left.
+   */
+  async leave(): Promise<void> {
+    this.#leaving = true;
+    await this.#slot?.release();
+    this.#slot = undefined;
   }
 
   /** Clean stop: every lease given up, so the others take the keys at once. */

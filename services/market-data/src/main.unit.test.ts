@@ -22,3 +22,19 @@ test('market-data main: its infrastructure, then the lib-built service and its g
     `grpc ${MARKET_DATA_SERVICE}`,
   ]);
 });
+
+test('market-data main with leases: a drain after the gRPC server, so a clean stop hands the pairs over while queries are answered', () => {
+  const venues = { paper: { kind: 'paper', instruments: ['BTC-USDC-PERP'], accounts: { main: {} } } };
+  const { config } = parseConfig(
+    marketDataConfigSchema,
+    { venues, mode: 'distributed', marketData: { leases: { enabled: true } } },
+    { env: {} },
+  );
+  const components = buildComponents(config, createLogger({ service: 'test', level: 'silent' }));
+  // Started in this order, stopped in reverse: the drain's stop runs first.
+  assert.deepEqual(components.map((c) => c.name).slice(-3), [
+    MARKET_DATA_SERVICE,
+    `grpc ${MARKET_DATA_SERVICE}`,
+    `${MARKET_DATA_SERVICE} drain`,
+  ]);
+});
