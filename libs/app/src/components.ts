@@ -215,8 +215,11 @@ export function composeService<S extends ComposableService>(options: {
   build: () => S;
   /** The service's stop limit when its stop may take longer than the lifecycle's default. */
   stopTimeoutMs?: number;
-  /** The service `drain`s on stop, before its gRPC server closes (a component after the server's). */
-  drains?: boolean;
+  /**
+   * The service `drain`s on stop, before its gRPC server closes (a component after the
+   * server's), within `stopTimeoutMs` (default: the lifecycle's).
+   */
+  drains?: { readonly stopTimeoutMs?: number };
 }): ServiceComposition<S> {
   const service = new Slot<S>(`${options.name} service`);
   const serviceComponent: ServiceComponent = {
@@ -255,6 +258,9 @@ export function composeService<S extends ComposableService>(options: {
         ? [
             {
               name: `${options.name} drain`,
+              ...(options.drains.stopTimeoutMs === undefined
+                ? {}
+                : { stopTimeoutMs: options.drains.stopTimeoutMs }),
               start: () => undefined,
               stop: async () => {
                 await service.peek()?.drain?.();

@@ -19,6 +19,7 @@ import {
   marketDataLeasesOf,
   marketDataTuningOf,
 } from './config.js';
+import { DEFAULT_MD_HANDOVER_TIMEOUT_MS } from './handover.js';
 import { buildMarketDataService, type MarketDataService } from './service.js';
 
 export const MARKET_DATA_PROTO = 'perpmesh/v1/market_data.proto';
@@ -51,8 +52,16 @@ export function marketDataServiceComponents(
     protoFile: MARKET_DATA_PROTO,
     context: options,
     section,
-    // With leases, a clean stop hands the pairs over while this replica still answers queries.
-    drains: leases !== undefined,
+    // With leases, a clean stop hands the pairs over while this replica still answers queries:
+    // at most the handover timeout and a lease round (and slack for the store calls).
+    ...(leases
+      ? {
+          drains: {
+            stopTimeoutMs:
+              (leases.handoverTimeoutMs ?? DEFAULT_MD_HANDOVER_TIMEOUT_MS) + leases.renewIntervalMs + 5_000,
+          },
+        }
+      : {}),
     build: () =>
       buildMarketDataService({
         ...commonServiceDeps(options),

@@ -37,4 +37,6 @@ test('market-data main with leases: a drain after the gRPC server, so a clean st
     `grpc ${MARKET_DATA_SERVICE}`,
     `${MARKET_DATA_SERVICE} drain`,
   ]);
+  // Its stop limit covers the handover (5 s) and a lease round (1 s), not the lifecycle's 10 s.
+  assert.equal(components.at(-1)?.stopTimeoutMs, 5_000 + 1_000 + 5_000);
 });
