@@ -3,8 +3,10 @@
  * real NATS and Redis: together they serve the 10 instruments of the paper venue (BTC, ETH
  * and the sim's catalog: SOL, XRP, DOGE, ...), each its share, and either answers a query for
  * any of them (the other's pairs forwarded to it, routing.ts); kill -9 one: within the lease
- * TTL (plus one renew round) the other serves every pair, and its /readyz names what moved
- * and from whom.
+ * TTL (plus one renew round) the other serves every pair, its own pairs answering every call
+ * meanwhile, and its /readyz names what moved and from whom. Then a third replica joins and
+ * stops cleanly: the pairs are handed over (handover.ts), and every pair answers every call
+ * on the first throughout.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,7 +55,7 @@ function leaseDetail(seen: ReadyzObservation | undefined): LeaseDetail | undefin
   return c?.ready ? (c.detail as LeaseDetail) : undefined;
 }
 
-describe('market data divided by leases between two replicas', { timeout: 120_000 }, () => {
+describe('market data divided by leases between replicas', { timeout: 120_000 }, () => {
   const name = uniqueTestName('MDL');
   const token = `mdl-${name}`;
   const dir = mkdtempSync(join(tmpdir(), 'perpmesh-md-leases-'));
