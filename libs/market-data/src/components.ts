@@ -19,7 +19,7 @@ import {
   marketDataLeasesOf,
   marketDataTuningOf,
 } from './config.js';
-import { DEFAULT_MD_HANDOVER_TIMEOUT_MS } from './handover.js';
+import { handoverStopBoundMs } from './handover.js';
 import { buildMarketDataService, type MarketDataService } from './service.js';
 
 export const MARKET_DATA_PROTO = 'perpmesh/v1/market_data.proto';
@@ -57,8 +57,7 @@ export function marketDataServiceComponents(
     ...(leases
       ? {
           drains: {
-            stopTimeoutMs:
-              (leases.handoverTimeoutMs ?? DEFAULT_MD_HANDOVER_TIMEOUT_MS) + leases.renewIntervalMs + 5_000,
+            stopTimeoutMs: handoverStopBoundMs(leases) + 5_000,
           },
         }
       : {}),

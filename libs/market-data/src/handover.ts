@@ -22,6 +22,21 @@ import { type InstrumentPair, type LeaseRound, pairKey } from './leases.js';
 export const WARM_LEASE_SCOPE = 'md-warm';
 export const DEFAULT_MD_HANDOVER_TIMEOUT_MS = 5_000;
 
+/** A handover's settings: its timeout (default DEFAULT_MD_HANDOVER_TIMEOUT_MS) and the lease round. */
+export interface HandoverTiming {
+  readonly handoverTimeoutMs?: number | undefined;
+  readonly renewIntervalMs: number;
+}
+
+export function handoverTimeoutOf(timing: HandoverTiming): number {
+  return timing.handoverTimeoutMs ?? DEFAULT_MD_HANDOVER_TIMEOUT_MS;
+}
+
+/** The longest a clean stop waits for its handover: the timeout and one lease round after it. */
+export function handoverStopBoundMs(timing: HandoverTiming): number {
+  return handoverTimeoutOf(timing) + timing.renewIntervalMs;
+}
+
 export interface PairHandoverOptions {
   readonly store: StateStore;
   /** This replica (the lease holder name). */

@@ -21,7 +21,7 @@ import {
   type MarketDataQueries,
   marketDataGrpcService,
 } from './grpc.js';
-import { DEFAULT_MD_HANDOVER_TIMEOUT_MS, type FeedPlan, PairHandover } from './handover.js';
+import { type FeedPlan, handoverStopBoundMs, handoverTimeoutOf, PairHandover } from './handover.js';
 import { InstrumentLeases, type InstrumentPair, type LeaseRound, type PairMove, pairKey } from './leases.js';
 import type { MdEventSink } from './publisher.js';
 import { MarketDataRouter, ReplicaAddresses } from './routing.js';
@@ -243,7 +243,7 @@ function leasedMarketDataService(
   const pairs: InstrumentPair[] = [...configured].flatMap(([venue, list]) =>
     list.map((instrument) => ({ venue, instrument })),
   );
-  const handoverTimeoutMs = settings.handoverTimeoutMs ?? DEFAULT_MD_HANDOVER_TIMEOUT_MS;
+  const handoverTimeoutMs = handoverTimeoutOf(settings);
   const handover = new PairHandover({
     store: deps.state,
     holder: settings.holder,
@@ -360,9 +360,7 @@ function leasedMarketDataService(
       serving: r.owned.map(label),
       handingOver: r.handingOver.map(label),
       warming: plan.warming.map(label),
-      movedIn: movedIn
-        .slice(-50)
-        .map((m) => ({ instrument: `${m.venue}/${m.instrument}`, from: m.from, atMs: m.atMs })),
+      movedIn: movedIn.slice(-50).map((m) => ({ instrument: label(m), from: m.from, atMs: m.atMs })),
     });
     afterRound?.(r);
   };
@@ -397,7 +395,7 @@ function leasedMarketDataService(
     if (!leases.members.some((m) => m !== leases.holder)) return; // nobody to hand to
     await leases.leave();
     await new Promise<void>((resolve) => {
-      const deadline = setTimeout(resolve, handoverTimeoutMs + settings.renewIntervalMs);
+      const deadline = setTimeout(resolve, handoverStopBoundMs(settings));
       afterRound = (r) => {
         if (r.owned.length > 0 || handover.lingering) return;
         clearTimeout(deadline);
